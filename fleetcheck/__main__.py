@@ -1,0 +1,5 @@
+"""`python -m fleetcheck`."""
+
+from fleetcheck.cli.main import entry
+
+entry()

@@ -1,0 +1,85 @@
+"""`fleetcheck scan`: check hosts against policies and write the reports."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import socket
+
+from fleetcheck.cli.common import Command, add_input_arguments, load_inputs
+from fleetcheck.cli.env import Env
+from fleetcheck.errors import InputError
+from fleetcheck.model import Severity
+from fleetcheck.plan import plan
+from fleetcheck.render import FORMATS, parse_formats, text
+from fleetcheck.render.write import write_reports
+from fleetcheck.scan import ScanOptions, scan
+
+DEFAULT_FORMATS = "text,json"
+# Machine-readable formats a single-format run prints to stdout for piping.
+_PIPEABLE = ("json",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `scan`."""
+    add_input_arguments(parser)
+    parser.add_argument("--format", default=DEFAULT_FORMATS, metavar="FORMATS",
+                        help=f"comma-separated report formats ({', '.join(FORMATS)}); "
+                             f"default: {DEFAULT_FORMATS}")
+    parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
+                        help="where reports are written (default: reports/)")
+    parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
+                        help="lowest severity that makes the exit code 1 "
+                             "(critical, high, medium, low, info; default: low)")
+    parser.add_argument("-f", "--forks", type=int, default=10,
+                        help="hosts checked at once (default: 10)")
+    parser.add_argument("-u", "--user", help="remote user where the inventory names none")
+    parser.add_argument("-b", "--become", action="store_true",
+                        help="collect through sudo so every process's sockets are attributed")
+    parser.add_argument("-T", "--timeout", type=float, default=60.0,
+                        help="seconds a host's collection command may run (default: 60)")
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    """Load, plan, scan, report. Input problems raise InputError before any host is contacted."""
+    try:
+        fail_on = Severity.parse(args.fail_on)
+        formats = parse_formats(args.format)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if args.forks < 1:
+        raise InputError("--forks must be at least 1")
+    inputs = load_inputs(args, env)
+    hosts = plan(inputs.inventory, inputs.policies, limit=args.limit, become=args.become,
+                 user=args.user)
+    options = ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout)
+    meta = {
+        "command_line": list(args.argv),
+        "user": _user(),
+        "hostname": socket.gethostname(),
+        "fail_on": fail_on.label,
+        "forks": args.forks,
+        "become": bool(args.become),
+        "policies": [p.name for p in inputs.policies],
+    }
+    result = scan(hosts, options=options, inputs=inputs.files, meta=meta)
+    written = write_reports(result, formats, env.path(args.output_dir))
+    if len(formats) == 1 and formats[0] in _PIPEABLE:
+        env.stdout.write(FORMATS[formats[0]].render(result))
+    else:
+        env.stdout.write(text.render(result, color=env.color))
+    for path in written:
+        env.stderr.write(f"report: {path}\n")
+    return result.summary.exit_code
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
+                  add_arguments, run)

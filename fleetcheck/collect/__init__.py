@@ -1,0 +1,132 @@
+"""Collection: run the probe on one host over its transport and turn the output into listeners."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from fleetcheck.collect.probe import ProbeOutput, Section, build_probe, split_output
+from fleetcheck.collect.procnet import merge_proc_sections
+from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.model import CommandRecord, Listener
+from fleetcheck.parsers import PARSERS, ParseError
+from fleetcheck.plan import PlannedHost
+from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult, Transport
+from fleetcheck.transport.quote import sh_join
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """What one host told us: its OS, the tool used, its listeners and the evidence."""
+
+    os: str | None
+    collector: str | None
+    listeners: tuple[Listener, ...]
+    commands: tuple[CommandRecord, ...]
+    privileged: bool | None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CollectOptions:
+    """Limits for one host's collection."""
+
+    command_timeout: float = 60.0
+    max_output: int = DEFAULT_MAX_OUTPUT
+
+
+def wrap_command(script: str, host: PlannedHost) -> tuple[str, bytes | None]:
+    """The command line that runs `script` on `host` (through sudo when becoming) and its stdin.
+
+    The become password, if any, goes to sudo's stdin, never onto a command line.
+    """
+    argv = ["sh", "-c", script]
+    if host.become is None:
+        return sh_join(argv), None
+    if host.become.method != "sudo":
+        raise HostFailure(ErrorKind.UNSUPPORTED,
+                          f"become method {host.become.method!r} is not supported (use sudo)")
+    if host.become.password is None:
+        return sh_join(["sudo", "-n", "-u", host.become.user, "--", *argv]), None
+    command = sh_join(["sudo", "-S", "-p", "", "-u", host.become.user, "--", *argv])
+    return command, (host.become.password + "\n").encode()
+
+
+def _record(command: str, result: CommandResult, stdout: str, stderr: str) -> CommandRecord:
+    return CommandRecord(command, result.exit_code, stdout, stderr, result.duration)
+
+
+def collect(host: PlannedHost, transport: Transport, options: CollectOptions) -> Collection:
+    """Probe `host` once and parse what it printed; HostFailure for anything unusable."""
+    nonce = secrets.token_hex(8)
+    script = build_probe(nonce, tool=host.tool)
+    command, stdin = wrap_command(script, host)
+    result = transport.run(command, timeout=options.command_timeout, stdin=stdin,
+                           max_output=options.max_output)
+    stdout = result.stdout.decode("utf-8", "replace")
+    stderr = result.stderr.decode("utf-8", "replace")
+    record = _record(command, result, stdout, stderr)
+    try:
+        probe = split_output(stdout, nonce)
+    except ParseError as exc:
+        if host.become is not None and "sudo" in stderr:
+            raise HostFailure(ErrorKind.BECOME_FAILED, f"sudo failed: {_first(stderr)}") from None
+        raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"probe output: {exc}"),
+                           record) from None
+    if not probe.facts and not probe.sections:
+        kind = ErrorKind.BECOME_FAILED if host.become is not None else ErrorKind.COMMAND_FAILED
+        detail = _first(stderr) or f"exit code {result.exit_code}, no output"
+        raise _with_record(HostFailure(kind, f"probe did not run: {detail}"), record)
+    os_name = probe.facts.get("os") or None
+    if "unsupported" in probe.facts:
+        raise _with_record(HostFailure(ErrorKind.UNSUPPORTED,
+                                       f"unsupported operating system {os_name!r}"), record)
+    return _interpret(probe, os_name, record)
+
+
+def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord) -> Collection:
+    """Pick the section that succeeded and parse it."""
+    uid = probe.facts.get("uid", "")
+    privileged = uid == "0" if uid.isdigit() else None
+    os_text = " ".join(x for x in (os_name, probe.facts.get("release")) if x) or None
+    good = [s for s in probe.sections if s.rc == 0]
+    try:
+        if any(s.name.startswith("proc-") for s in good):
+            tool = "proc"
+            listeners = merge_proc_sections(good)
+        elif good:
+            section: Section = good[-1]
+            tool = section.name
+            listeners = PARSERS[tool](section.body)
+        else:
+            tried = ", ".join(f"{s.name} (exit {s.rc})" for s in probe.sections) or "none found"
+            raise _with_record(HostFailure(ErrorKind.NO_TOOL,
+                                           f"no usable socket-listing tool; tried: {tried}"),
+                               record)
+    except ParseError as exc:
+        raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"{tool} output: {exc}"),
+                           record) from None
+    notes = []
+    if privileged is False and any(li.process is None for li in listeners):
+        notes.append("collected without root: owners of some sockets could not be seen "
+                     "(use --become)")
+    return Collection(os_text, tool, tuple(listeners), (record,), privileged, tuple(notes))
+
+
+def _first(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return ""
+
+
+class CollectFailure(HostFailure):
+    """A HostFailure that carries the command record, so the evidence reaches the report."""
+
+    def __init__(self, kind: ErrorKind, message: str, record: CommandRecord) -> None:
+        super().__init__(kind, message)
+        self.record = record
+
+
+def _with_record(failure: HostFailure, record: CommandRecord) -> CollectFailure:
+    return CollectFailure(failure.kind, failure.message, record)

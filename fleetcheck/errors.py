@@ -1,0 +1,86 @@
+"""Errors: bad input (exit 2, before any host is contacted) and per-host failures (data)."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    """The process exit codes users script against (see DESIGN.md)."""
+
+    OK = 0  # every host checked and compliant
+    VIOLATIONS = 1  # violations at or above --fail-on
+    BAD_INPUT = 2  # bad usage or input; nothing scanned
+    INCOMPLETE = 3  # no violations, but some hosts could not be checked
+    INTERRUPTED = 130  # Ctrl-C before anything could be written
+
+
+class InputError(Exception):
+    """A problem in a file or argument the user gave; rendered as one `file:line:col: msg` line."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None,
+                 column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = self.path
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            where += ": "
+        return f"{where}{self.message}"
+
+
+class ErrorKind(enum.StrEnum):
+    """Why a host could not be checked. Each kind shows in every report as itself."""
+
+    NAME_RESOLUTION = "name_resolution"
+    CONNECTION_REFUSED = "connection_refused"
+    NO_ROUTE = "no_route"
+    CONNECT_TIMEOUT = "connect_timeout"
+    BANNER_TIMEOUT = "banner_timeout"
+    AUTH_TIMEOUT = "auth_timeout"
+    COMMAND_TIMEOUT = "command_timeout"
+    DEADLINE = "deadline"
+    AUTH_FAILED = "auth_failed"
+    HOST_KEY_UNKNOWN = "host_key_unknown"
+    HOST_KEY_CHANGED = "host_key_changed"
+    HOST_KEY_REVOKED = "host_key_revoked"
+    SSH_ERROR = "ssh_error"
+    BECOME_FAILED = "become_failed"
+    NO_TOOL = "no_tool"
+    COMMAND_FAILED = "command_failed"
+    OUTPUT_TOO_LARGE = "output_too_large"
+    PARSE_ERROR = "parse_error"
+    UNSUPPORTED = "unsupported"
+    INVENTORY = "inventory"
+    INTERNAL = "internal"
+    INTERRUPTED = "interrupted"
+    NOT_RUN = "not_run"
+
+
+# Kinds that mean "we never got to talk to the host" -> status `unreachable`;
+# every other kind is status `error`.
+UNREACHABLE_KINDS = frozenset({
+    ErrorKind.NAME_RESOLUTION,
+    ErrorKind.CONNECTION_REFUSED,
+    ErrorKind.NO_ROUTE,
+    ErrorKind.CONNECT_TIMEOUT,
+    ErrorKind.BANNER_TIMEOUT,
+})
+
+
+class HostFailure(Exception):
+    """Raised inside per-host work; the runner turns it into that host's error, not a crash."""
+
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message

@@ -1,0 +1,44 @@
+"""Writing reports: atomically, so a reader never sees half a report."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from fleetcheck.model import RunResult
+from fleetcheck.render import FORMATS
+
+
+def write_atomic(path: Path, content: str) -> None:
+    """Write `content` to a temporary file beside `path`, fsync it, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def report_stem(run: RunResult) -> str:
+    """'fleetcheck-20261126T142800Z': the file name a run's reports share."""
+    stamp = run.started_at.replace("-", "").replace(":", "")
+    return f"fleetcheck-{stamp}"
+
+
+def write_reports(run: RunResult, formats: Sequence[str], outdir: Path) -> list[Path]:
+    """Render `run` in each format into `outdir`; returns the paths written."""
+    written = []
+    for name in formats:
+        fmt = FORMATS[name]
+        path = outdir / f"{report_stem(run)}.{fmt.extension}"
+        write_atomic(path, fmt.render(run))
+        written.append(path)
+    return written

@@ -1,0 +1,85 @@
+"""The local transport (`ansible_connection=local`): commands run on this machine via /bin/sh."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import time
+
+from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult
+
+
+class LocalTransport:
+    """Runs each command in its own process group, with a timeout and an output cap."""
+
+    def __init__(self, shell: str = "/bin/sh") -> None:
+        self.shell = shell
+
+    def run(self, command: str, *, timeout: float, stdin: bytes | None = None,
+            max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
+        """Run `command` with `sh -c`; HostFailure on timeout or output over `max_output`."""
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                [self.shell, "-c", command],
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # so a timeout kills the whole pipeline
+            )
+        except OSError as exc:
+            raise HostFailure(ErrorKind.COMMAND_FAILED,
+                              f"cannot start {self.shell}: {exc}") from exc
+        try:
+            out, err = _drain(proc, stdin, start + timeout, max_output)
+        except HostFailure:
+            _kill(proc)
+            raise
+        code = proc.wait()
+        return CommandResult(out, err, code, time.monotonic() - start)
+
+    def close(self) -> None:
+        """Nothing to release for local commands."""
+
+
+def _drain(proc: subprocess.Popen[bytes], stdin: bytes | None, deadline: float,
+           max_output: int) -> tuple[bytes, bytes]:
+    """Read stdout and stderr until both close, enforcing the deadline and the size cap."""
+    assert proc.stdout is not None and proc.stderr is not None
+    if stdin is not None and proc.stdin is not None:
+        try:
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    chunks: dict[int, list[bytes]] = {proc.stdout.fileno(): [], proc.stderr.fileno(): []}
+    total = 0
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        sel.register(proc.stderr, selectors.EVENT_READ)
+        while sel.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise HostFailure(ErrorKind.COMMAND_TIMEOUT, "command did not finish in time")
+            for key, _ in sel.select(timeout=remaining):
+                data = os.read(key.fd, 65536)
+                if not data:
+                    sel.unregister(key.fileobj)
+                    continue
+                total += len(data)
+                if total > max_output:
+                    raise HostFailure(ErrorKind.OUTPUT_TOO_LARGE,
+                                      f"output exceeded {max_output} bytes")
+                chunks[key.fd].append(data)
+    return b"".join(chunks[proc.stdout.fileno()]), b"".join(chunks[proc.stderr.fileno()])
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the command's process group and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

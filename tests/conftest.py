@@ -1,0 +1,64 @@
+"""Shared fixtures: in-process CLI runs and lab namespaces."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from fleetcheck.cli.env import Env
+from fleetcheck.cli.main import main
+from tests.lab.netns import Namespace, SocketHolders
+from tests.lab.prereq import require_netns
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus" / "outputs"
+
+
+@dataclass
+class CliResult:
+    """What one in-process CLI invocation returned and printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+class _TTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run_cli(argv: Sequence[str], *, cwd: Path, environ: dict[str, str] | None = None,
+            tty: bool = False, stdin: str = "") -> CliResult:
+    """Run fleetcheck in-process with an injected environment."""
+    out = _TTY() if tty else io.StringIO()
+    err = io.StringIO()
+    env = Env(stdout=out, stderr=err, stdin=io.StringIO(stdin),
+              environ=dict(environ or {}), cwd=cwd)
+    code = main(list(argv), env)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def netns() -> Iterator[Namespace]:
+    """A fresh network namespace with loopback up, removed afterwards."""
+    require_netns()
+    ns = Namespace().create()
+    try:
+        yield ns
+    finally:
+        ns.delete()
+
+
+@pytest.fixture
+def holders(netns: Namespace) -> Iterator[SocketHolders]:
+    """Socket-holding processes inside `netns`, stopped afterwards."""
+    h = SocketHolders(netns)
+    try:
+        yield h
+    finally:
+        h.stop()

@@ -1,0 +1,1 @@
+"""The test lab: real network namespaces, real sockets, real sshd hosts."""

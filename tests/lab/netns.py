@@ -1,0 +1,155 @@
+"""Network namespaces the tests create and remove, and real sockets held open inside them."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _ip(*args: str, netns: str | None = None) -> None:
+    cmd = ["ip", *(["-n", netns] if netns else []), *args]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+
+def unique_name(prefix: str = "fc") -> str:
+    """A namespace or interface name no other concurrent test run will pick (<= 15 chars)."""
+    return f"{prefix}{secrets.token_hex(4)}"[:15]
+
+
+@dataclass
+class Namespace:
+    """A network namespace with loopback up; removed (with its processes) by `delete`."""
+
+    name: str = field(default_factory=unique_name)
+
+    def create(self) -> Namespace:
+        """Create the namespace and bring loopback up."""
+        _ip("netns", "add", self.name)
+        _ip("link", "set", "lo", "up", netns=self.name)
+        return self
+
+    def exec_argv(self, argv: Sequence[str]) -> list[str]:
+        """An argv that runs `argv` inside this namespace."""
+        return ["ip", "netns", "exec", self.name, *argv]
+
+    def pids(self) -> list[int]:
+        """Pids of the processes living in this namespace."""
+        out = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def delete(self) -> None:
+        """Kill what runs inside and remove the namespace."""
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+
+@contextlib.contextmanager
+def in_netns(name: str) -> Iterator[None]:
+    """Move the calling thread into namespace `name`, and back afterwards.
+
+    A network namespace belongs to a thread: processes and threads started
+    inside the block (the local transport's commands, the runner's workers)
+    inherit it, while the rest of the test process stays where it was.
+    """
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    try:
+        if _libc.setns(target, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns into {name}: {os.strerror(err)}")
+        try:
+            yield
+        finally:
+            if _libc.setns(own, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"setns back: {os.strerror(err)}")
+    finally:
+        os.close(own)
+        os.close(target)
+
+
+@dataclass(frozen=True)
+class Sock:
+    """A socket to hold open: proto, bind address, port, and who holds it."""
+
+    proto: str  # tcp | udp
+    address: str
+    port: int
+    process: str = "fcholder"  # the process name (comm) the tools will show
+    user: str | None = None  # run as this user (None: root)
+    v6only: bool = True
+    connect_to: tuple[str, int] | None = None  # UDP only: connect() so it is not a listener
+
+
+_HOLDER = Path(__file__).with_name("holder.py")
+
+
+class SocketHolders:
+    """Processes in a namespace holding the requested sockets until `stop`."""
+
+    def __init__(self, ns: Namespace) -> None:
+        self.ns = ns
+        self.procs: list[subprocess.Popen[str]] = []
+
+    def hold(self, socks: Sequence[Sock]) -> None:
+        """Start one holder process per (process name, user) and wait until all are bound."""
+        groups: dict[tuple[str, str | None], list[Sock]] = {}
+        for s in socks:
+            groups.setdefault((s.process, s.user), []).append(s)
+        for (name, user), group in groups.items():
+            spec = json.dumps({"name": name, "socks": [s.__dict__ for s in group]})
+            argv = [sys.executable, str(_HOLDER), spec]
+            if user is not None:
+                argv = ["setpriv", f"--reuid={user}", f"--regid={_group_of(user)}",
+                        "--clear-groups", *argv]
+            proc = subprocess.Popen(self.ns.exec_argv(argv), stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if line.strip() != "ready":
+                err = proc.stderr.read() if proc.stderr else ""
+                raise RuntimeError(f"socket holder failed: {line!r} {err}")
+            self.procs.append(proc)
+
+    def stop(self) -> None:
+        """Close every holder (they exit when their stdin closes)."""
+        for proc in self.procs:
+            with contextlib.suppress(Exception):
+                assert proc.stdin is not None
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+
+def _group_of(user: str) -> str:
+    import grp
+    import pwd
+
+    return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
+
+
+def wait_for(predicate: object, timeout: float = 10.0) -> None:
+    """Poll a zero-argument callable until it returns true."""
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.05)

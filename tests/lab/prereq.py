@@ -1,0 +1,29 @@
+"""Lab prerequisites: missing ones skip locally but fail under CI (CI=true)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def in_ci() -> bool:
+    """True when running under CI, where a missing prerequisite is a failure."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip (locally) or fail (in CI) when a lab prerequisite is missing."""
+    if condition:
+        return
+    message = f"lab prerequisite missing: {what}"
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_netns() -> None:
+    """Root and iproute2's `ip`, needed to create network namespaces."""
+    require(os.geteuid() == 0, "root (to create network namespaces)")
+    require(shutil.which("ip") is not None, "iproute2 'ip' command")

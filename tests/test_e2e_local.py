@@ -1,0 +1,106 @@
+"""End to end on this machine's real tools: sockets held in a fresh namespace, scanned locally."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.lab.netns import Namespace, SocketHolders, Sock, in_netns
+
+PLANTED = [
+    Sock("tcp", "0.0.0.0", 1923, process="spiced"),  # forbidden, critical
+    Sock("tcp", "0.0.0.0", 22, process="sshd"),  # allowed: ssh
+    Sock("udp", "0.0.0.0", 5353, process="mdnsd"),  # stray udp
+    Sock("tcp", "::", 8080, process="webd", v6only=True),  # stray, IPv6 only
+    Sock("tcp", "127.0.0.1", 6379, process="redis-server"),  # allowed: loopback
+    Sock("tcp", "0.0.0.0", 9000, process="userapp", user="nobody"),  # stray, non-root owner
+    Sock("udp", "127.0.0.1", 40000, process="resolver", connect_to=("127.0.0.1", 53)),
+]
+
+
+def _inventory(tmp_path: Path, tool: str | None) -> Path:
+    extra = f", fleetcheck_tool: {tool}" if tool else ""
+    path = tmp_path / "inv.yml"
+    path.write_text(f"all:\n  hosts:\n    box: {{ansible_connection: local{extra}}}\n")
+    return path
+
+
+def _scan(netns: Namespace, tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    with in_netns(netns.name):
+        res = run_cli(["scan", "-o", str(tmp_path / "out"), "--format", "text,json", *args],
+                      cwd=tmp_path)
+    reports = sorted((tmp_path / "out").glob("*.json"))
+    assert len(reports) == 1, res.err
+    return res.code, json.loads(reports[0].read_text())
+
+
+def _findings(run: dict[str, Any]) -> set[tuple[Any, ...]]:
+    host = run["hosts"][0]
+    return {(f["kind"], f["severity"], f["proto"], f["port"], f["address"], f["process"])
+            for f in host["findings"]}
+
+
+EXPECTED = {
+    ("forbidden", "critical", "tcp", 1923, "0.0.0.0", "spiced"),
+    ("stray", "high", "udp", 5353, "0.0.0.0", "mdnsd"),
+    ("stray", "high", "tcp", 8080, "::", "webd"),
+    ("stray", "high", "tcp", 9000, "0.0.0.0", "userapp"),
+}
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("tool", [None, "netstat", "proc"])
+def test_planted_listeners_give_exact_findings(netns: Namespace, holders: SocketHolders,
+                                               tmp_path: Path, tool: str | None) -> None:
+    holders.hold(PLANTED)
+    args = ["-i", str(_inventory(tmp_path, tool))] if tool else []
+    code, run = _scan(netns, tmp_path, *args)
+    assert code == 1
+    host = run["hosts"][0]
+    assert host["status"] == "noncompliant"
+    assert host["collector"] == (tool or "ss")
+    assert _findings(run) == EXPECTED
+    by_port = {(li["proto"], li["port"]): li for li in host["listeners"]}
+    assert set(by_port) == {("tcp", 1923), ("tcp", 22), ("udp", 5353), ("tcp", 8080),
+                            ("tcp", 6379), ("tcp", 9000)}  # connected UDP is not a listener
+    assert by_port[("tcp", 6379)]["verdict"] == "allowed"
+    assert by_port[("tcp", 6379)]["rule"] == "baseline/loopback-only"
+    assert by_port[("tcp", 22)]["rule"] == "baseline/ssh"
+    assert by_port[("tcp", 8080)]["family"] == 6
+    assert by_port[("tcp", 1923)]["verdict"] == "forbidden"
+    if tool != "netstat":  # net-tools netstat -e prints the user; ss -e prints a uid
+        assert by_port[("tcp", 9000)]["process"] == "userapp"
+    assert run["summary"]["by_severity"]["critical"] == 1
+    assert run["summary"]["exit_code"] == 1
+
+
+@pytest.mark.lab
+def test_only_allowed_listeners_exit_zero(netns: Namespace, holders: SocketHolders,
+                                          tmp_path: Path) -> None:
+    holders.hold([Sock("tcp", "0.0.0.0", 22, process="sshd"),
+                  Sock("tcp", "127.0.0.1", 5432, process="postgres"),
+                  Sock("udp", "::1", 323, process="chronyd")])
+    code, run = _scan(netns, tmp_path)
+    assert code == 0
+    assert run["hosts"][0]["status"] == "compliant"
+    assert run["hosts"][0]["findings"] == []
+    assert len(run["hosts"][0]["listeners"]) == 3
+
+
+@pytest.mark.lab
+def test_text_report_on_stdout_highlights_1923(netns: Namespace, holders: SocketHolders,
+                                               tmp_path: Path) -> None:
+    holders.hold([Sock("tcp", "0.0.0.0", 1923, process="spiced")])
+    with in_netns(netns.name):
+        plain = run_cli(["scan", "-o", str(tmp_path)], cwd=tmp_path, tty=True,
+                        environ={"NO_COLOR": "1"})
+        colour = run_cli(["scan", "-o", str(tmp_path)], cwd=tmp_path, tty=True)
+    assert plain.code == colour.code == 1
+    assert "\033[" not in plain.out
+    assert "\033[31m" in colour.out
+    assert "CRITICAL" in plain.out and "1923" in plain.out and "spiced" in plain.out
+    assert plain.out.splitlines()[1].startswith("NONCOMPLIANT: 1 violation")
