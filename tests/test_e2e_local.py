@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.lab.netns import Namespace, SocketHolders, Sock, in_netns
+from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 
 PLANTED = [
     Sock("tcp", "0.0.0.0", 1923, process="spiced"),  # forbidden, critical

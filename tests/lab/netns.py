@@ -46,7 +46,8 @@ class Namespace:
 
     def pids(self) -> list[int]:
         """Pids of the processes living in this namespace."""
-        out = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True)
+        out = subprocess.run(["ip", "netns", "pids", self.name], check=False,
+                             capture_output=True, text=True)
         return [int(p) for p in out.stdout.split()]
 
     def delete(self) -> None:
@@ -54,7 +55,7 @@ class Namespace:
         for pid in self.pids():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.name], check=False, capture_output=True)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,31 @@
+"""The data that flows between stages: frozen, typed, JSON-serialisable records."""
+
+from fleetcheck.model.enums import SCHEMA, FindingKind, Severity, Status, Verdict
+from fleetcheck.model.host import (
+    CommandRecord,
+    Finding,
+    HostError,
+    HostResult,
+    JudgedListener,
+    Listener,
+)
+from fleetcheck.model.run import InputFile, RunResult, Summary, WaiverRecord, inputs_by_kind
+
+__all__ = [
+    "SCHEMA",
+    "CommandRecord",
+    "Finding",
+    "FindingKind",
+    "HostError",
+    "HostResult",
+    "InputFile",
+    "JudgedListener",
+    "Listener",
+    "RunResult",
+    "Severity",
+    "Status",
+    "Summary",
+    "Verdict",
+    "WaiverRecord",
+    "inputs_by_kind",
+]

@@ -1,0 +1,62 @@
+"""The words of the result schema: severities, statuses, verdicts, finding kinds."""
+
+from __future__ import annotations
+
+import enum
+
+SCHEMA = "fleetcheck.run/1"
+
+
+class Severity(enum.IntEnum):
+    """Finding severities, ordered so that a larger value is worse."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        """The lower-case word users write in policies and on the command line."""
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, word: str) -> Severity:
+        """Return the severity named by `word` (case-insensitive); ValueError if none."""
+        try:
+            return cls[word.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {word!r} (expected one of {names})") from None
+
+
+class Status(enum.StrEnum):
+    """A host's overall outcome; only COMPLIANT means listeners were read and all allowed."""
+
+    COMPLIANT = "compliant"
+    NONCOMPLIANT = "noncompliant"
+    UNREACHABLE = "unreachable"
+    ERROR = "error"
+
+
+class Verdict(enum.StrEnum):
+    """What the policies decided about one listener."""
+
+    ALLOWED = "allowed"
+    FORBIDDEN = "forbidden"
+    STRAY = "stray"
+    WRONG_BIND = "wrong_bind"
+    WRONG_PROCESS = "wrong_process"
+    UNDETERMINED = "undetermined"
+
+
+class FindingKind(enum.StrEnum):
+    """The kinds of finding a host can carry."""
+
+    FORBIDDEN = "forbidden"
+    STRAY = "stray"
+    MISSING = "missing"
+    WRONG_BIND = "wrong_bind"
+    WRONG_PROCESS = "wrong_process"
+    UNDETERMINED = "undetermined"

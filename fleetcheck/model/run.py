@@ -1,0 +1,162 @@
+"""The run result: the one canonical, versioned, JSON-serialisable record of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetcheck.model.enums import SCHEMA
+from fleetcheck.model.host import HostResult
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """A file the run read (inventory, policy, waiver) with its digest, for the audit trail."""
+
+    kind: str  # "inventory" | "policy" | "waiver" | ...
+    path: str
+    sha256: str
+
+
+
+def inputs_by_kind(inputs: tuple[InputFile, ...]) -> dict[str, list[dict[str, str]]]:
+    """Group input files by kind, in the order they were read: `{"policy": [{path, sha256}]}`."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for i in inputs:
+        out.setdefault(i.kind, []).append({"path": i.path, "sha256": i.sha256})
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Counts over a run, computed once (see `result.summarize`) and read by every renderer."""
+
+    hosts: int
+    compliant: int
+    noncompliant: int
+    unreachable: int
+    errors: int
+    findings: int  # unwaived findings
+    waived: int
+    violations: int  # unwaived findings at or above fail_on
+    violating_hosts: int = 0  # hosts with at least one violation
+    by_severity: dict[str, int] = field(default_factory=dict)  # unwaived, per severity
+    by_kind: dict[str, int] = field(default_factory=dict)
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    fail_on: str = "low"
+    complete: bool = True
+    exit_code: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON."""
+        return {
+            "hosts": self.hosts,
+            "compliant": self.compliant,
+            "noncompliant": self.noncompliant,
+            "unreachable": self.unreachable,
+            "errors": self.errors,
+            "findings": self.findings,
+            "waived": self.waived,
+            "violations": self.violations,
+            "violating_hosts": self.violating_hosts,
+            "by_severity": dict(self.by_severity),
+            "by_kind": dict(self.by_kind),
+            "error_kinds": dict(self.error_kinds),
+            "fail_on": self.fail_on,
+            "complete": self.complete,
+            "exit_code": self.exit_code,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Summary:
+        """Inverse of `to_dict`."""
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverRecord:
+    """A waiver as the run used it: who granted what until when, and what became of it."""
+
+    id: str
+    status: str  # "active" | "expired" | "unused" (active but matched nothing)
+    reason: str
+    owner: str
+    ticket: str | None = None
+    approved_by: str | None = None
+    created: str | None = None  # ISO date
+    expires: str | None = None  # ISO date
+    hosts: str | None = None  # Ansible pattern or group
+    proto: str | None = None
+    port: str | None = None  # as written: "1923", "8000-8100", "80,443"
+    process: str | None = None
+    matched: int = 0  # findings it waived (or would have, if expired)
+    path: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The waiver as JSON."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WaiverRecord:
+        """Inverse of `to_dict`."""
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The one canonical result of a run; every renderer reads only this."""
+
+    tool_version: str
+    started_at: str  # ISO 8601 UTC, seconds
+    finished_at: str
+    inputs: tuple[InputFile, ...]
+    hosts: tuple[HostResult, ...]
+    summary: Summary
+    # Who/where/how. Known keys: command_line (list), user, hostname, fail_on, forks,
+    # become, policies (names), host_key_checking ("strict"|"accept-new"|"off"),
+    # warnings (list of sentences every report must show, e.g. host keys not checked).
+    meta: dict[str, Any] = field(default_factory=dict)
+    waivers: tuple[WaiverRecord, ...] = ()
+    schema: str = SCHEMA
+
+    @property
+    def complete(self) -> bool:
+        """False when the run was interrupted before every planned host finished."""
+        return self.summary.complete
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as JSON in the `fleetcheck.run/1` shape."""
+        return {
+            "schema": self.schema,
+            "tool_version": self.tool_version,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "complete": self.summary.complete,
+            "meta": dict(self.meta),
+            "inputs": inputs_by_kind(self.inputs),
+            "summary": self.summary.to_dict(),
+            "waivers": [w.to_dict() for w in self.waivers],
+            "hosts": [h.to_dict() for h in self.hosts],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        """Inverse of `to_dict`; ValueError for another schema."""
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} document (schema: {data.get('schema')!r})")
+        return cls(
+            schema=data["schema"],
+            tool_version=data["tool_version"],
+            started_at=data["started_at"],
+            finished_at=data["finished_at"],
+            inputs=tuple(
+                InputFile(kind, i["path"], i["sha256"])
+                for kind, files in data.get("inputs", {}).items()
+                for i in files
+            ),
+            hosts=tuple(HostResult.from_dict(h) for h in data.get("hosts", ())),
+            summary=Summary.from_dict(data["summary"]),
+            meta=dict(data.get("meta", {})),
+            waivers=tuple(WaiverRecord.from_dict(w) for w in data.get("waivers", ())),
+        )
