@@ -46,6 +46,7 @@ class ErrorKind(enum.StrEnum):
     NO_ROUTE = "no_route"
     CONNECT_TIMEOUT = "connect_timeout"
     BANNER_TIMEOUT = "banner_timeout"
+    HANDSHAKE_TIMEOUT = "handshake_timeout"  # banner seen, key exchange never finished
     AUTH_TIMEOUT = "auth_timeout"
     COMMAND_TIMEOUT = "command_timeout"
     DEADLINE = "deadline"
@@ -74,6 +75,7 @@ UNREACHABLE_KINDS = frozenset({
     ErrorKind.NO_ROUTE,
     ErrorKind.CONNECT_TIMEOUT,
     ErrorKind.BANNER_TIMEOUT,
+    ErrorKind.HANDSHAKE_TIMEOUT,
 })
 
 

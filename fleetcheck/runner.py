@@ -1,49 +1,120 @@
-"""The runner: per-host work on a thread pool; one host's exception becomes its failed result."""
+"""The runner: per-host work on `forks` threads; one host's exception becomes its failed result.
+
+Each item gets a deadline. Tasks enforce it themselves (every timeout is capped
+by what is left of it); the runner is the backstop for a task stuck where no
+timeout reaches (a hung name lookup): past deadline + grace it records the item
+as failed, abandons the thread (a daemon) and starts another in its place, so
+one host can never hold the run.
+"""
 
 from __future__ import annotations
 
+import collections
+import queue
+import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from fleetcheck.errors import ErrorKind, HostFailure
 
 T = TypeVar("T")
 R = TypeVar("R")
 
+GRACE = 2.0  # seconds past an item's deadline before the runner gives up on its thread
+
 
 @dataclass(frozen=True, slots=True)
 class RunOutcome(Generic[R]):
-    """Results in input order; `complete` is False when the run was interrupted."""
+    """Results of the items that finished, in input order; `complete` is False if interrupted."""
 
     results: tuple[R, ...]
     complete: bool
     not_run: tuple[int, ...]  # indexes of items that never finished
 
 
+class _Pool(Generic[T, R]):
+    """Threads taking item indexes from a shared deque and posting (index, result) to a queue."""
+
+    def __init__(self, items: Sequence[T], task: Callable[[T], R],
+                 on_error: Callable[[T, BaseException], R]) -> None:
+        self.items, self.task, self.on_error = items, task, on_error
+        self.todo = collections.deque(range(len(items)))
+        self.started: dict[int, float] = {}
+        self.posted: queue.SimpleQueue[tuple[int, R]] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.closing = False
+        self.threads = 0
+
+    def spawn(self) -> None:
+        self.threads += 1
+        threading.Thread(target=self._work, name=f"fleetcheck-{self.threads}",
+                         daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                if self.closing or not self.todo:
+                    return
+                i = self.todo.popleft()
+                self.started[i] = time.monotonic()
+            try:
+                result = self.task(self.items[i])
+            except Exception as exc:  # any failure on one host is that host's data
+                result = self.on_error(self.items[i], exc)
+            self.posted.put((i, result))
+
+
 def run_all(items: Sequence[T], task: Callable[[T], R], on_error: Callable[[T, BaseException], R],
-            *, forks: int, on_done: Callable[[R], None] | None = None) -> RunOutcome[R]:
-    """Run `task` for every item, `forks` at a time; Ctrl-C keeps what has finished."""
+            *, forks: int, deadline: float | None = None,
+            on_done: Callable[[int, R], None] | None = None,
+            stop: Callable[[], bool] | None = None) -> RunOutcome[R]:
+    """Run `task` for every item, `forks` at a time; Ctrl-C (or `stop()`) keeps what finished.
+
+    `on_done(index, result)` is called from the calling thread as each item finishes.
+    """
+    pool: _Pool[T, R] = _Pool(items, task, on_error)
     done: dict[int, R] = {}
-
-    def guarded(i: int) -> None:
-        try:
-            result = task(items[i])
-        except Exception as exc:  # any failure on one host is that host's data
-            result = on_error(items[i], exc)
-        done[i] = result
-        if on_done is not None:
-            on_done(result)
-
-    pool = ThreadPoolExecutor(max_workers=max(1, forks), thread_name_prefix="fleetcheck")
-    pending: set[Future[None]] = {pool.submit(guarded, i) for i in range(len(items))}
+    for _ in range(min(max(1, forks), len(items))):
+        pool.spawn()
     complete = True
     try:
-        while pending:
-            _, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+        while len(done) < len(items):
+            try:
+                i, result = pool.posted.get(timeout=0.2)
+            except queue.Empty:
+                if stop is not None and stop():
+                    complete = False
+                    break
+                if deadline is not None:
+                    _give_up_overdue(pool, done, deadline, on_done)
+                continue
+            if i not in done:  # a late result of an item already given up is dropped
+                done[i] = result
+                if on_done is not None:
+                    on_done(i, result)
     except KeyboardInterrupt:
         complete = False
     finally:
-        pool.shutdown(wait=complete, cancel_futures=True)
+        with pool.lock:
+            pool.closing = True
     order = sorted(done)
     missing = tuple(i for i in range(len(items)) if i not in done)
     return RunOutcome(tuple(done[i] for i in order), complete and not missing, missing)
+
+
+def _give_up_overdue(pool: _Pool[T, R], done: dict[int, R], deadline: float,
+                     on_done: Callable[[int, R], None] | None) -> None:
+    """Record items running past their deadline as failed and replace their threads."""
+    now = time.monotonic()
+    with pool.lock:
+        overdue = [i for i, t0 in pool.started.items()
+                   if i not in done and now - t0 > deadline + GRACE]
+    for i in overdue:
+        failure = HostFailure(ErrorKind.DEADLINE,
+                              f"no result within the per-host deadline of {deadline:g}s")
+        done[i] = pool.on_error(pool.items[i], failure)
+        if on_done is not None:
+            on_done(i, done[i])
+        pool.spawn()  # the stuck thread keeps its slot; the run keeps its width

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from fleetcheck import __version__
 from fleetcheck.collect import CollectFailure, CollectOptions, collect
@@ -17,6 +17,7 @@ from fleetcheck.plan import PlannedHost
 from fleetcheck.result import host_status, not_run_error, summarize
 from fleetcheck.runner import run_all
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Transport
+from fleetcheck.transport.ssh import SshOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +27,23 @@ class ScanOptions:
     forks: int = 10
     fail_on: Severity = Severity.LOW
     command_timeout: float = 60.0
+    deadline: float = 180.0  # per host, connect to last byte: no host holds the run longer
     max_output: int = DEFAULT_MAX_OUTPUT
-    extra: dict[str, Any] = field(default_factory=dict)  # transport settings (ssh, host keys)
+    workers: int = 1  # processes sharing the hosts (each runs forks/workers threads)
+    ssh: SshOptions = field(default_factory=SshOptions)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-Connector = Callable[[PlannedHost], Transport]
+class Connector(Protocol):
+    """Opens a transport to a host, giving up when the host's deadline (monotonic) passes."""
+
+    def __call__(self, host: PlannedHost, deadline: float) -> Transport:
+        """An open transport to `host`; HostFailure otherwise."""
+        ...
+
+    def close(self) -> None:
+        """Release what the connector shares between hosts."""
+        ...
 
 
 def now_iso() -> str:
@@ -38,29 +51,52 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def default_connector(options: ScanOptions) -> Connector:
-    """The transport for each host's connection type."""
-    from fleetcheck.transport.local import LocalTransport
+class DefaultConnector:
+    """The transport for each host's connection type: local, or SSH (the default)."""
 
-    def connect(host: PlannedHost) -> Transport:
+    def __init__(self, options: ScanOptions) -> None:
+        self._options = options
+        self._ssh: Any = None
+
+    def __call__(self, host: PlannedHost, deadline: float) -> Transport:
+        """Local for `ansible_connection=local`, SSH for ssh and paramiko."""
         if host.connection == "local":
-            return LocalTransport()
-        raise HostFailure(ErrorKind.UNSUPPORTED,
-                          f"connection {host.connection!r} is not available yet")
+            from fleetcheck.transport.local import LocalTransport
 
-    return connect
+            return LocalTransport()
+        if self._ssh is None:
+            from fleetcheck.transport.ssh.connector import SshConnector
+
+            self._ssh = SshConnector(self._options.ssh)
+        session: Transport = self._ssh(host, deadline)
+        return session
+
+    def close(self) -> None:
+        """Close shared SSH connections (jump hosts)."""
+        if self._ssh is not None:
+            self._ssh.close()
+
+
+def default_connector(options: ScanOptions) -> Connector:
+    """The connector a scan uses unless it is given one."""
+    return DefaultConnector(options)
 
 
 def check_host(host: PlannedHost, connect: Connector, options: ScanOptions) -> HostResult:
     """Connect, collect, judge: the whole life of one host. Failures become its result."""
     start = time.monotonic()
+    deadline = start + options.deadline
     if host.unsupported:
         return failed_host(host, HostFailure(ErrorKind.UNSUPPORTED, host.unsupported), start)
     try:
-        transport = connect(host)
+        transport = connect(host, deadline)
         try:
-            collection = collect(host, transport,
-                                 CollectOptions(options.command_timeout, options.max_output))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise HostFailure(ErrorKind.DEADLINE, "the per-host deadline passed before "
+                                  "the probe could run")
+            limits = CollectOptions(min(options.command_timeout, remaining), options.max_output)
+            collection = collect(host, transport, limits)
         finally:
             transport.close()
     except HostFailure as exc:
@@ -92,25 +128,49 @@ def failed_host(host: PlannedHost, exc: BaseException, start: float | None = Non
     )
 
 
+def check_hosts(hosts: Sequence[PlannedHost], options: ScanOptions, *, forks: int,
+                connect: Connector | None = None,
+                on_done: Callable[[int, HostResult], None] | None = None,
+                stop: Callable[[], bool] | None = None) -> tuple[dict[int, HostResult], bool]:
+    """Check `hosts` on `forks` threads in this process: results by index, and completeness."""
+    connector = connect or default_connector(options)
+    try:
+        outcome = run_all(hosts, lambda h: check_host(h, connector, options), failed_host,
+                          forks=forks, deadline=options.deadline, on_done=on_done, stop=stop)
+    finally:
+        connector.close()
+    finished = sorted(set(range(len(hosts))) - set(outcome.not_run))
+    return dict(zip(finished, outcome.results, strict=True)), outcome.complete
+
+
 def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
          inputs: Sequence[InputFile] = (), meta: dict[str, Any] | None = None,
          connect: Connector | None = None,
          on_done: Callable[[HostResult], None] | None = None) -> RunResult:
     """Check every host and return the run result; an interrupt yields an incomplete result."""
     started = now_iso()
-    connector = connect or default_connector(options)
-    outcome = run_all(hosts, lambda h: check_host(h, connector, options), failed_host,
-                      forks=options.forks, on_done=on_done)
-    results = list(outcome.results)
-    for i in outcome.not_run:
-        h = hosts[i]
-        results.append(HostResult(name=h.name, address=h.address, groups=h.groups,
-                                  status=host_status((), not_run_error()), error=not_run_error(),
-                                  policies=h.policy_names))
+    notify = (lambda _i, r: on_done(r)) if on_done is not None else None
+    workers = min(options.workers, len(hosts))
+    if workers > 1 and connect is None:
+        from fleetcheck.workers import check_in_processes
+
+        by_index, complete = check_in_processes(hosts, options, workers=workers,
+                                                on_done=notify)
+    else:
+        by_index, complete = check_hosts(hosts, options, forks=options.forks, connect=connect,
+                                         on_done=notify)
+    results = [by_index[i] if i in by_index else _not_run(h) for i, h in enumerate(hosts)]
     results.sort(key=lambda r: r.name)
     return RunResult(
         tool_version=__version__, started_at=started, finished_at=now_iso(),
         inputs=tuple(inputs), hosts=tuple(results),
-        summary=summarize(results, options.fail_on, complete=outcome.complete),
+        summary=summarize(results, options.fail_on,
+                          complete=complete and len(by_index) == len(hosts)),
         meta=dict(meta or {}),
     )
+
+
+def _not_run(h: PlannedHost) -> HostResult:
+    return HostResult(name=h.name, address=h.address, groups=h.groups,
+                      status=host_status((), not_run_error()), error=not_run_error(),
+                      policies=h.policy_names)

@@ -33,10 +33,10 @@ class _TTY(io.StringIO):
 
 
 def run_cli(argv: Sequence[str], *, cwd: Path, environ: dict[str, str] | None = None,
-            tty: bool = False, stdin: str = "") -> CliResult:
-    """Run fleetcheck in-process with an injected environment."""
+            tty: bool = False, stdin: str = "", tty_err: bool = False) -> CliResult:
+    """Run fleetcheck in-process with an injected environment (`tty_err`: stderr is a TTY)."""
     out = _TTY() if tty else io.StringIO()
-    err = io.StringIO()
+    err = _TTY() if tty_err else io.StringIO()
     env = Env(stdout=out, stderr=err, stdin=io.StringIO(stdin),
               environ=dict(environ or {}), cwd=cwd)
     code = main(list(argv), env)

@@ -44,6 +44,7 @@ def render(run: RunResult, *, color: bool = False) -> str:
         f"fleetcheck {run.tool_version} · started {run.started_at} · finished {run.finished_at}",
         _paint(verdict_line(run), _RED if s.violations else _YELLOW if s.exit_code else _GREEN,
                color),
+        *(_paint(f"WARNING: {w}", _YELLOW + _BOLD, color) for w in run.meta.get("warnings", ())),
         "",
     ]
     findings = [(h, f) for h in run.hosts for f in h.findings]

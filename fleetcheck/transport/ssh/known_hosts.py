@@ -1,0 +1,255 @@
+"""OpenSSH known_hosts: read once, indexed, checked with OpenSSH's matching rules.
+
+Plain names are indexed in a dict; hashed names (`|1|salt|hmac`) in a dict per
+salt, so a lookup costs one HMAC per distinct salt (OpenSSH gives each hashed
+entry its own salt, so that is the number of hashed entries — the price of
+hashing, paid in C by `hmac.digest`). Lines with wildcards or negations are
+the only ones matched one by one, and real files have few of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import enum
+import fcntl
+import hmac
+import os
+import secrets
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleetcheck.transport.ssh.patterns import Pattern, compile_patterns, pattern_list_matches
+
+DEFAULT_PORT = 22
+
+
+class Verdict(enum.Enum):
+    """What known_hosts says about the key a host presented."""
+
+    KNOWN = "known"
+    UNKNOWN = "unknown"
+    CHANGED = "changed"
+    OTHER_TYPE = "other_type"  # only keys of other types are known for this host
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One key line: marker (None, 'revoked', 'cert-authority'), key type, key blob, origin."""
+
+    marker: str | None
+    key_type: str
+    blob: bytes
+    origin: str  # "file:line"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The verdict for one host and the entries that decided it (for the message)."""
+
+    verdict: Verdict
+    entries: tuple[Entry, ...]
+    cert_authorities: tuple[Entry, ...] = ()
+
+    def explain(self, name: str, key_type: str, fingerprint: str) -> str:
+        """One sentence for the report, naming the known_hosts lines involved."""
+        where = ", ".join(e.origin for e in self.entries[:3])
+        if self.verdict is Verdict.CHANGED:
+            return (f"REMOTE HOST KEY CHANGED for {name}: it presented {key_type} {fingerprint}, "
+                    f"known_hosts ({where}) holds a different key — possible man-in-the-middle; "
+                    "refusing to connect")
+        if self.verdict is Verdict.REVOKED:
+            return f"host key {key_type} {fingerprint} of {name} is @revoked ({where})"
+        if self.verdict is Verdict.OTHER_TYPE:
+            types = ", ".join(sorted({e.key_type for e in self.entries}))
+            return (f"{name} presented a {key_type} key ({fingerprint}) but only {types} keys "
+                    f"are known for it ({where}); refusing a key of another type than remembered")
+        text = f"host key for {name} is not in known_hosts ({key_type} {fingerprint})"
+        if self.cert_authorities:
+            ca = self.cert_authorities[0].origin
+            text += (f"; {ca} trusts a @cert-authority for it, but host certificates are not "
+                     "supported: add the host's own key to known_hosts")
+        return text
+
+
+def host_port_name(host: str, port: int) -> str:
+    """The name known_hosts uses: 'host' on port 22, '[host]:port' otherwise (lower-case)."""
+    host = host.lower()
+    return host if port == DEFAULT_PORT else f"[{host}]:{port}"
+
+
+def _is_literal(pattern: str) -> bool:
+    return not any(c in pattern for c in "*?!")
+
+
+class KnownHosts:
+    """An index over one or more known_hosts files, built once and shared by every host."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, list[Entry]] = {}
+        self._hashed: dict[bytes, dict[bytes, list[Entry]]] = {}
+        self._patterns: list[tuple[tuple[Pattern, ...], Entry]] = []
+        self.skipped: list[str] = []  # "file:line: why" of lines that could not be read
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, paths: Iterable[str | Path]) -> KnownHosts:
+        """Index every readable file of `paths` (missing files are simply absent, as in ssh)."""
+        index = cls()
+        for path in paths:
+            try:
+                text = Path(path).read_text(encoding="utf-8", errors="replace")
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                continue
+            for no, line in enumerate(text.splitlines(), 1):
+                index.add_line(line, f"{path}:{no}")
+        return index
+
+    def __len__(self) -> int:
+        hashed = sum(len(v) for by_hash in self._hashed.values() for v in by_hash.values())
+        return sum(len(v) for v in self._exact.values()) + hashed + len(self._patterns)
+
+    def add_line(self, line: str, origin: str) -> None:
+        """Index one known_hosts line; malformed lines are skipped (and remembered) like ssh."""
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            return
+        marker = None
+        if fields[0].startswith("@"):
+            marker = fields[0][1:]
+            if marker not in ("revoked", "cert-authority"):
+                self.skipped.append(f"{origin}: unknown marker @{marker}")
+                return
+            fields = fields[1:]
+        if len(fields) < 3:
+            self.skipped.append(f"{origin}: expected 'hosts keytype key'")
+            return
+        hosts, key_type, b64 = fields[0], fields[1], fields[2]
+        try:
+            blob = base64.b64decode(b64, validate=True)
+        except (binascii.Error, ValueError):
+            self.skipped.append(f"{origin}: key is not base64")
+            return
+        entry = Entry(marker, key_type, blob, origin)
+        if hosts.startswith("|1|"):
+            parts = hosts.split("|")
+            try:
+                salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
+            except (IndexError, binascii.Error, ValueError):
+                self.skipped.append(f"{origin}: malformed hashed host name")
+                return
+            self._hashed.setdefault(salt, {}).setdefault(digest, []).append(entry)
+            return
+        names = [p for p in hosts.split(",") if p]
+        if all(_is_literal(p) for p in names):
+            for p in names:
+                self._exact.setdefault(p.lower(), []).append(entry)
+        else:
+            self._patterns.append((compile_patterns(names), entry))
+
+    def entries_for(self, name: str) -> list[Entry]:
+        """Every entry whose host field matches `name` (as built by `host_port_name`)."""
+        found = list(self._exact.get(name, ()))
+        encoded = name.encode()
+        for salt, by_hash in self._hashed.items():
+            hits = by_hash.get(hmac.digest(salt, encoded, "sha1"))
+            if hits:
+                found += hits
+        found += [e for pats, e in self._patterns if pattern_list_matches(pats, name)]
+        return found
+
+    def known_types(self, name: str) -> list[str]:
+        """Key types remembered for `name`, so the client can prefer them (as ssh does)."""
+        return list(dict.fromkeys(e.key_type for e in self.entries_for(name) if e.marker is None))
+
+    def check(self, name: str, key_type: str, blob: bytes) -> Check:
+        """OpenSSH's decision for a presented key: revoked, known, changed, other type, unknown."""
+        entries = self.entries_for(name)
+        revoked = [e for e in entries if e.marker == "revoked" and e.blob == blob]
+        if revoked:
+            return Check(Verdict.REVOKED, tuple(revoked))
+        plain = [e for e in entries if e.marker is None]
+        same = [e for e in plain if e.blob == blob]
+        if same:
+            return Check(Verdict.KNOWN, tuple(same))
+        cas = tuple(e for e in entries if e.marker == "cert-authority")
+        same_type = [e for e in plain if e.key_type == key_type]
+        if same_type:
+            return Check(Verdict.CHANGED, tuple(same_type))
+        if plain:
+            return Check(Verdict.OTHER_TYPE, tuple(plain))
+        return Check(Verdict.UNKNOWN, (), cas)
+
+    def accept(self, name: str, key_type: str, blob: bytes, path: Path, *,
+               hashed: bool = False) -> Check:
+        """Trust on first use: re-check under a lock, then append the key to `path` atomically.
+
+        Returns the verdict after the re-check: another thread may have added a key
+        for the same name meanwhile, and then that key decides.
+        """
+        with self._lock:
+            again = self.check(name, key_type, blob)
+            if again.verdict is not Verdict.UNKNOWN:
+                return again
+            if hashed:
+                salt = secrets.token_bytes(20)
+                digest = hmac.digest(salt, name.encode(), "sha1")
+                field = f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+            else:
+                field = name
+            line = f"{field} {key_type} {base64.b64encode(blob).decode()}\n"
+            append_line(path, line)
+            entry = Entry(None, key_type, blob, f"{path}:(added)")
+            if hashed:
+                self._hashed.setdefault(salt, {}).setdefault(digest, []).append(entry)
+            else:
+                self._exact.setdefault(name, []).append(entry)
+            return Check(Verdict.KNOWN, (entry,))
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line with a single write under an exclusive lock, then fsync.
+
+    Concurrent writers (threads, worker processes, another ssh) never interleave
+    and a reader never sees half a line.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            data = line.encode()
+            size = os.fstat(fd).st_size
+            if size:
+                with open(path, "rb") as f:  # a last line without newline must stay whole
+                    f.seek(size - 1)
+                    if f.read(1) != b"\n":
+                        data = b"\n" + data
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+class KnownHostsStore:
+    """Indexes per distinct list of files, each built once per run (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[tuple[str, ...], KnownHosts] = {}
+        self._lock = threading.Lock()
+
+    def get(self, paths: Sequence[str]) -> KnownHosts:
+        """The index over `paths`, built on first use."""
+        key = tuple(paths)
+        with self._lock:
+            index = self._indexes.get(key)
+            if index is None:
+                index = self._indexes[key] = KnownHosts.load(key)
+            return index

@@ -1,0 +1,53 @@
+"""Run-wide SSH settings, kept free of paramiko so that planning and the CLI stay light."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fleetcheck.errors import InputError
+from fleetcheck.transport.ssh.config import SshConfig
+from fleetcheck.transport.ssh.target import Resolver
+
+HOST_KEY_MODES = ("strict", "accept-new", "off")
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    """Run-wide SSH settings (picklable, for worker processes); secrets stay out of repr."""
+
+    host_key_checking: str = "strict"
+    known_hosts: tuple[str, ...] = ()  # --known-hosts: used instead of the user's files
+    ssh_config: str | None = None  # -F: used instead of ~/.ssh/config and /etc/ssh/ssh_config
+    connect_timeout: float | None = None  # None: ssh_config's ConnectTimeout, else 10s
+    auth_timeout: float = 30.0
+    retries: int = 2
+    private_key: str | None = None
+    key_passphrase: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    agent: str | None = field(default=None, repr=False)  # SSH_AUTH_SOCK
+    home: str = "~"
+    local_user: str = "root"
+    system_config: str = "/etc/ssh/ssh_config"
+
+    def __post_init__(self) -> None:
+        if self.host_key_checking not in HOST_KEY_MODES:
+            raise InputError(f"--host-key-checking must be one of {', '.join(HOST_KEY_MODES)}, "
+                             f"not {self.host_key_checking!r}")
+
+    def resolver(self) -> Resolver:
+        """Read the ssh_config files (InputError for a syntax error) into a Resolver."""
+        home = Path(self.home).expanduser()
+        if self.ssh_config is not None:
+            path = Path(self.ssh_config)
+            if not path.is_file():
+                raise InputError("ssh config file not found", str(path))
+            config = SshConfig.load([path], include_base=home / ".ssh")
+        else:
+            config = SshConfig.load([home / ".ssh" / "config"], include_base=home / ".ssh")
+            system = SshConfig.load([Path(self.system_config)],
+                                    include_base=Path(self.system_config).parent)
+            config.blocks += system.blocks
+        return Resolver(config=config, home=home, local_user=self.local_user,
+                        known_hosts=self.known_hosts, agent=self.agent,
+                        private_key=self.private_key, connect_timeout=self.connect_timeout)

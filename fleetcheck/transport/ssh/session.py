@@ -1,0 +1,125 @@
+"""One open SSH connection to a host: run a command in one exec, read stdout and stderr apart."""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import time
+from collections.abc import Callable
+
+import paramiko
+from paramiko.common import cMSG_CHANNEL_REQUEST
+
+from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult
+
+_CHUNK = 1 << 16
+
+
+class SshSession:
+    """An authenticated connection (implements the Transport contract)."""
+
+    def __init__(self, transport: paramiko.Transport, where: str,
+                 cleanup: Callable[[], None] | None = None) -> None:
+        self._t = transport
+        self.where = where
+        self._cleanup = cleanup
+
+    def run(self, command: str, *, timeout: float, stdin: bytes | None = None,
+            max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
+        """Exec `command` on one channel; HostFailure on timeout or output over `max_output`."""
+        start = time.monotonic()
+        deadline = start + timeout
+        try:
+            chan = self._t.open_session(timeout=max(0.1, timeout))
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise HostFailure(ErrorKind.COMMAND_FAILED,
+                              f"{self.where} refused a session channel: {exc}") from None
+        try:
+            chan.exec_command(command)
+            if stdin:
+                chan.sendall(stdin)
+            chan.shutdown_write()  # EOF: nothing the command reads can block on us
+            out, err = _drain(chan, deadline, max_output, timeout)
+            remaining = deadline - time.monotonic()
+            if not chan.status_event.wait(max(0.0, remaining)):
+                _kill(chan)
+                raise HostFailure(ErrorKind.COMMAND_TIMEOUT,
+                                  f"command did not exit within {timeout:.1f}s")
+            status = chan.recv_exit_status()
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise HostFailure(ErrorKind.COMMAND_FAILED,
+                              f"the connection to {self.where} failed while the command "
+                              f"ran: {exc}") from None
+        finally:
+            chan.close()
+        return CommandResult(out, err, status if status >= 0 else None,
+                             time.monotonic() - start)
+
+    def close(self) -> None:
+        """Close the connection (and its proxy, if any); safe to call twice."""
+        with contextlib.suppress(Exception):
+            self._t.close()
+        if self._cleanup is not None:
+            cleanup, self._cleanup = self._cleanup, None
+            with contextlib.suppress(Exception):
+                cleanup()
+
+
+def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
+           timeout: float) -> tuple[bytes, bytes]:
+    """Read both streams until EOF, enforcing the deadline and the size cap while reading."""
+    out: list[bytes] = []
+    err: list[bytes] = []
+    total = 0
+    with selectors.DefaultSelector() as sel:
+        # The channel's fileno is a pipe paramiko signals on stdout data, stderr data and EOF.
+        sel.register(chan.fileno(), selectors.EVENT_READ)
+        while True:
+            progressed = False
+            while chan.recv_ready():
+                data = chan.recv(_CHUNK)
+                if not data:
+                    break
+                out.append(data)
+                total += len(data)
+                progressed = True
+            while chan.recv_stderr_ready():
+                data = chan.recv_stderr(_CHUNK)
+                if not data:
+                    break
+                err.append(data)
+                total += len(data)
+                progressed = True
+            if total > max_output:
+                _kill(chan)
+                raise HostFailure(ErrorKind.OUTPUT_TOO_LARGE,
+                                  f"output exceeded {max_output} bytes; stopped reading")
+            if progressed:
+                continue
+            if chan.eof_received or chan.closed:
+                return b"".join(out), b"".join(err)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _kill(chan)
+                raise HostFailure(ErrorKind.COMMAND_TIMEOUT,
+                                  f"command did not finish within {timeout:.1f}s")
+            sel.select(timeout=min(remaining, 1.0))
+
+
+def _kill(chan: paramiko.Channel) -> None:
+    """Ask sshd to KILL the command (RFC 4254 'signal'), then close the channel.
+
+    Closing alone leaves a command that prints nothing (say, a hung tool) running
+    on the host; OpenSSH 7.9+ honours the signal request.
+    """
+    with contextlib.suppress(Exception):
+        m = paramiko.Message()
+        m.add_byte(cMSG_CHANNEL_REQUEST)
+        m.add_int(chan.remote_chanid)
+        m.add_string("signal")
+        m.add_boolean(False)
+        m.add_string("KILL")
+        chan.transport._send_user_message(m)  # type: ignore[union-attr]
+    with contextlib.suppress(Exception):
+        chan.close()

@@ -1,0 +1,264 @@
+"""Where and how to connect to one host: inventory settings over ssh_config, as OpenSSH does.
+
+Inventory values (ansible_port, ansible_user, ansible_ssh_private_key_file,
+ansible_ssh_common_args) play the part of ssh's command line: they win over
+the config files, which fill in the rest (HostName, User, Port, IdentityFile,
+ProxyJump, ProxyCommand, HostKeyAlias, UserKnownHostsFile, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.transport.quote import sh_quote
+from fleetcheck.transport.ssh.config import SshConfig
+from fleetcheck.transport.ssh.known_hosts import host_port_name
+
+DEFAULT_IDENTITIES = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk")
+MAX_HOPS = 8
+# ssh options (as in ansible_ssh_common_args) that take an argument fleetcheck ignores.
+_IGNORED_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBF")
+_OPTION_KEYS = {"-J": "proxyjump", "-i": "identityfile", "-p": "port", "-l": "user"}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A fully resolved SSH destination; `via` is the jump host it is reached through."""
+
+    alias: str  # the name as given (inventory address), which Host blocks matched
+    hostname: str  # where the TCP connection goes
+    port: int
+    user: str
+    identity_files: tuple[str, ...]
+    identities_only: bool = False
+    via: Target | None = None
+    proxy_command: str | None = None
+    host_key_alias: str | None = None
+    known_hosts_files: tuple[str, ...] = ()
+    user_known_hosts: str | None = None  # where accept-new appends
+    hash_known_hosts: bool = False
+    connect_timeout: float | None = None
+    agent: str | None = field(default=None, repr=False)
+    pubkey_auth: bool = True
+    password_auth: bool = True
+
+    @property
+    def known_hosts_name(self) -> str:
+        """The name this host's keys are filed under in known_hosts."""
+        return host_port_name(self.host_key_alias or self.hostname, self.port)
+
+    def describe(self) -> str:
+        """'user@host:port' (for messages; never carries secrets)."""
+        host = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
+        return f"{self.user}@{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """Run-wide inputs to target resolution: parsed config, home, CLI overrides."""
+
+    config: SshConfig
+    home: Path
+    local_user: str
+    known_hosts: tuple[str, ...] = ()  # --known-hosts: replaces the user's files
+    agent: str | None = field(default=None, repr=False)  # SSH_AUTH_SOCK
+    private_key: str | None = None  # --private-key, where the inventory names none
+    connect_timeout: float | None = None  # --connect-timeout, when given
+
+    def resolve(self, address: str, *, port: int | None = None, user: str | None = None,
+                key_file: str | None = None, ssh_args: Sequence[str] = ()) -> Target:
+        """The Target for an inventory host (its address, port, user, key, extra ssh args)."""
+        preset: dict[str, str | list[str]] = parse_ssh_args(ssh_args)
+        if port is not None:
+            preset.setdefault("port", str(port))
+        if user:
+            preset.setdefault("user", user)
+        key = key_file or self.private_key
+        if key:
+            preset["identityfile"] = [key, *_as_list(preset.get("identityfile"))]
+        return self._resolve(address, preset, depth=0)
+
+    def _resolve(self, alias: str, preset: Mapping[str, str | list[str]], depth: int) -> Target:
+        if depth > MAX_HOPS:
+            raise HostFailure(ErrorKind.SSH_ERROR,
+                              f"more than {MAX_HOPS} ProxyJump hops (a loop in ssh_config?)")
+        opts = self.config.lookup(alias, preset=preset, local_user=self.local_user)
+        hostname = _str(opts, "hostname") or alias
+        hostname = hostname.replace("%h", alias).replace("%%", "%")
+        try:
+            port = int(_str(opts, "port") or 22)
+        except ValueError:
+            raise HostFailure(ErrorKind.SSH_ERROR, f"port {_str(opts, 'port')!r} is not a "
+                              "number") from None
+        user = _str(opts, "user") or self.local_user
+        tokens = self._tokens(alias, hostname, port, user)
+        ids = [self._path(p, tokens) for p in _as_list(opts.get("identityfile"))]
+        if not ids:
+            ids = [str(self.home / ".ssh" / name) for name in DEFAULT_IDENTITIES]
+        if self.known_hosts:
+            user_files = list(self.known_hosts)
+        else:
+            user_files = [self._path(p, tokens) for p in (_str(opts, "userknownhostsfile") or
+                          "~/.ssh/known_hosts ~/.ssh/known_hosts2").split()]
+        global_files = (_str(opts, "globalknownhostsfile")
+                        or "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2").split()
+        via, proxy_command = self._proxy(opts, tokens, depth)
+        timeout = self.connect_timeout
+        if timeout is None and _str(opts, "connecttimeout"):
+            timeout = float(_str(opts, "connecttimeout") or 0) or None
+        return Target(
+            alias=alias, hostname=hostname, port=port, user=user, identity_files=tuple(ids),
+            identities_only=_yes(opts, "identitiesonly"), via=via, proxy_command=proxy_command,
+            host_key_alias=_str(opts, "hostkeyalias"),
+            known_hosts_files=tuple(user_files + [p for p in global_files if p != "/dev/null"]),
+            user_known_hosts=next((p for p in user_files if p != "/dev/null"), None),
+            hash_known_hosts=_yes(opts, "hashknownhosts"), connect_timeout=timeout,
+            agent=self._agent(opts, tokens),
+            pubkey_auth=_str(opts, "pubkeyauthentication") != "no",
+            password_auth=_str(opts, "passwordauthentication") != "no",
+        )
+
+    def _proxy(self, opts: Mapping[str, str | list[str]], tokens: Mapping[str, str],
+               depth: int) -> tuple[Target | None, str | None]:
+        """The jump host (ProxyJump, last hop) or the ProxyCommand; whichever came first."""
+        jump = _str(opts, "proxyjump")
+        command = _str(opts, "proxycommand")
+        if jump and jump.lower() != "none":
+            via: Target | None = None
+            for hop in jump.split(","):
+                user, host, port = parse_jump(hop)
+                preset: dict[str, str | list[str]] = {}
+                if user:
+                    preset["user"] = user
+                if port:
+                    preset["port"] = str(port)
+                if via is not None:  # an explicit chain overrides the hop's own ProxyJump
+                    preset["proxyjump"] = "none"
+                hop_target = self._resolve(host, preset, depth + 1)
+                if via is not None:
+                    hop_target = _with_via(hop_target, via)
+                via = hop_target
+            return via, None
+        if command and command.lower() != "none":
+            return None, expand_tokens(command, tokens, quote=True)
+        return None, None
+
+    def _tokens(self, alias: str, hostname: str, port: int, user: str) -> dict[str, str]:
+        local = os.uname().nodename
+        digest = hashlib.sha1(f"{local.split('.')[0]}{hostname}{port}{user}".encode(),
+                              usedforsecurity=False).hexdigest()
+        return {"h": hostname, "p": str(port), "r": user, "n": alias, "u": self.local_user,
+                "d": str(self.home), "l": local, "L": local.split(".")[0], "C": digest,
+                "i": str(os.getuid())}
+
+    def _path(self, value: str, tokens: Mapping[str, str]) -> str:
+        value = expand_tokens(value, tokens, quote=False)
+        if value.startswith("~/") or value == "~":
+            value = str(self.home) + value[1:]
+        return value
+
+    def _agent(self, opts: Mapping[str, str | list[str]], tokens: Mapping[str, str]) -> str | None:
+        configured = _str(opts, "identityagent")
+        if configured is None or configured == "SSH_AUTH_SOCK":
+            return self.agent
+        if configured.lower() == "none":
+            return None
+        return self._path(configured, tokens)
+
+
+def _with_via(target: Target, via: Target) -> Target:
+    from dataclasses import replace
+
+    return replace(target, via=via, proxy_command=None)
+
+
+def expand_tokens(value: str, tokens: Mapping[str, str], *, quote: bool) -> str:
+    """Replace %h, %p, %r, ... and %%; with `quote`, every value becomes one shell word."""
+    def sub(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key == "%":
+            return "%"
+        if key not in tokens:
+            raise HostFailure(ErrorKind.SSH_ERROR, f"unknown token %{key} in {value!r}")
+        return sh_quote(tokens[key]) if quote else tokens[key]
+    return re.sub(r"%(.)", sub, value)
+
+
+def parse_jump(hop: str) -> tuple[str | None, str, int | None]:
+    """'[user@]host[:port]' or 'ssh://[user@]host[:port]' -> (user, host, port)."""
+    text = hop.strip()
+    if text.startswith("ssh://"):
+        text = text[len("ssh://"):].rstrip("/")
+    user, _, rest = text.rpartition("@")
+    port: int | None = None
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        if tail.startswith(":"):
+            port = _port(tail[1:], hop)
+    elif rest.count(":") == 1:
+        host, _, port_text = rest.partition(":")
+        port = _port(port_text, hop)
+    else:
+        host = rest
+    if not host:
+        raise HostFailure(ErrorKind.SSH_ERROR, f"ProxyJump {hop!r}: no host")
+    return user or None, host, port
+
+
+def _port(text: str, hop: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise HostFailure(ErrorKind.SSH_ERROR, f"ProxyJump {hop!r}: bad port {text!r}")
+    return int(text)
+
+
+def parse_ssh_args(args: Sequence[str]) -> dict[str, str | list[str]]:
+    """The ssh command-line options fleetcheck honours (-o K=V, -J, -i, -p, -l) as config."""
+    out: dict[str, str | list[str]] = {}
+    i = 0
+    while i < len(args):
+        flag, value = args[i][:2], args[i][2:]
+        takes_arg = flag in ("-o", *_OPTION_KEYS) or (flag[:1] == "-"
+                                                       and flag[1:] in _IGNORED_WITH_ARG)
+        if takes_arg and not value and i + 1 < len(args):
+            i += 1
+            value = args[i]
+        i += 1
+        key = None
+        if flag == "-o":
+            m = re.match(r"\s*([A-Za-z0-9]+)\s*(?:=|\s)\s*(.*)$", value, re.DOTALL)
+            if m:
+                key, value = m.group(1).lower(), m.group(2).strip()
+        elif flag in _OPTION_KEYS:
+            key = _OPTION_KEYS[flag]
+        if key is None or not value:
+            continue
+        if key == "identityfile":
+            files = out.setdefault("identityfile", [])
+            assert isinstance(files, list)
+            files.append(value)
+        else:
+            out.setdefault(key, value)
+    return out
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _str(opts: Mapping[str, str | list[str]], key: str) -> str | None:
+    value = opts.get(key)
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _yes(opts: Mapping[str, str | list[str]], key: str) -> bool:
+    return (_str(opts, key) or "").lower() in ("yes", "true")

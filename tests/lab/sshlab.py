@@ -1,0 +1,369 @@
+"""A lab of real OpenSSH hosts: one network namespace and one sshd per host, behind a bridge.
+
+Topology: a controller namespace holds bridge `br0` (10.77.0.1/24, fd77::1/64);
+every host namespace is joined to it by a veth pair and runs its own sshd
+(own host key, own sshd_config, own pid file, nothing read from the machine's
+/etc/ssh). A bastion host also holds bridge `br1` (10.77.1.1/24): hosts marked
+`behind_bastion` hang off it, so only the bastion can reach them.
+
+Each sshd runs in a private mount namespace where the lab's own passwd, group,
+shadow and sudoers files are bind-mounted over /etc, and a tmpfs covers /run:
+lab users and sudo rules exist for the lab hosts only and the machine's files
+are never touched. Tools can be hidden or replaced per host the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.lab.netns import Namespace, Sock, SocketHolders, unique_name
+
+OUTER = "10.77.0"
+INNER = "10.77.1"
+NOTHING_ADDRESS = f"{OUTER}.250"  # on the bridge's subnet; no host ever holds it
+
+
+@dataclass(frozen=True)
+class LabUser:
+    """A login on every lab host."""
+
+    name: str
+    sudo: str | None  # "nopasswd" | "password" | None (not in sudoers)
+    password: str | None = None
+    shell: str = "/bin/sh"
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """One lab host and what is special about it."""
+
+    name: str
+    port: int = 22
+    sshd: bool = True  # False: nothing listens on the SSH port (connection refused)
+    tarpit: bool = False  # the SSH port accepts TCP and never sends a banner
+    bastion: bool = False  # also on the inner subnet
+    behind_bastion: bool = False  # reachable only through the bastion
+    key_types: tuple[str, ...] = ("ed25519",)
+    rekeyed: bool = False  # the lab's known_hosts holds an older key than the host serves
+    in_known_hosts: bool = True  # False: the lab's known_hosts does not list this host
+    hide: tuple[str, ...] = ()  # tools made invisible on this host (no longer executable)
+    hide_proc: bool = False  # an empty /proc in sessions: no socket tables to fall back to
+    replace: Mapping[str, str] = field(default_factory=dict)  # tool -> script body
+
+
+@dataclass
+class LabHost:
+    """A running lab host."""
+
+    spec: HostSpec
+    ns: Namespace
+    address: str
+    address6: str | None
+    host_keys: list[str]  # "type base64" of every key sshd serves
+    known_keys: list[str]  # what the lab's known_hosts says (older keys when rekeyed)
+    dir: Path
+
+    @property
+    def name(self) -> str:
+        """The host's inventory name."""
+        return self.spec.name
+
+
+def _run(argv: Sequence[str], stdin: str | None = None) -> str:
+    proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def _keygen(path: Path, key_type: str = "ed25519", passphrase: str = "",
+            fmt: str | None = None) -> str:
+    """Create a key pair; returns the public key as 'type base64'."""
+    argv = ["ssh-keygen", "-q", "-t", key_type, "-N", passphrase, "-C", "", "-f", str(path)]
+    if key_type == "rsa":
+        argv += ["-b", "2048"]
+    if fmt:
+        argv += ["-m", fmt]
+    _run(argv)
+    return " ".join(path.with_suffix(path.suffix + ".pub").read_text().split()[:2])
+
+
+class SshLab:
+    """N real sshd hosts in namespaces; `start` builds it, `stop` removes every trace."""
+
+    USERS = (
+        LabUser("fcops", "nopasswd"),
+        LabUser("fcpw", "password", password="lab-pw-7Gq2"),  # noqa: S106 - lab only
+        LabUser("fcplain", None),
+        LabUser("fcnoshell", None, shell="/bin/false"),  # noqa: S604 - logs in, runs nothing
+    )
+
+    def __init__(self, specs: Sequence[HostSpec]) -> None:
+        self.specs = list(specs)
+        self.root = Path(tempfile.mkdtemp(prefix="fclab-"))
+        self.root.chmod(0o755)  # lab users must reach their keys and scripts
+        self.controller = Namespace(unique_name("fcc"))
+        self.hosts: dict[str, LabHost] = {}
+        self.passphrase = "lab-passphrase-3k9"  # noqa: S105 - a throwaway lab key
+        self.key = self.root / "client_ed25519"
+        self.encrypted_key = self.root / "client_encrypted"
+        self.rsa_pem_key = self.root / "client_rsa_pem"
+        self.known_hosts = self.root / "known_hosts"
+        self.unauthorized_key = self.root / "client_unauthorized"  # valid, but no host accepts it
+        self._holders: list[SocketHolders] = []
+        self._namespaces: list[Namespace] = []
+        self._uids: dict[str, int] = {}
+
+    # -- building ---------------------------------------------------------------------------
+
+    def start(self) -> SshLab:
+        """Create keys, users, namespaces, links and start every sshd; waits until all listen."""
+        try:
+            self._client_keys()
+            self._accounts()
+            self._network()
+            self._start_hosts()
+            self._write_known_hosts()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _client_keys(self) -> None:
+        pubs = [_keygen(self.key), _keygen(self.encrypted_key, passphrase=self.passphrase),
+                _keygen(self.rsa_pem_key, "rsa", fmt="PEM")]
+        _keygen(self.unauthorized_key)
+        keys_dir = self.root / "authorized_keys"
+        keys_dir.mkdir()
+        for user in self.USERS:
+            (keys_dir / user.name).write_text("".join(f"{p}\n" for p in pubs))
+        (keys_dir).chmod(0o755)
+
+    def _accounts(self) -> None:
+        """Lab passwd/group/shadow (the machine's plus the lab users) and sudoers."""
+        etc = self.root / "etc"
+        etc.mkdir()
+        passwd = Path("/etc/passwd").read_text()
+        used = {int(line.split(":")[2]) for line in passwd.splitlines() if line.count(":") >= 6}
+        gid = next(g for g in range(42000, 60000) if g not in used)
+        lines_p, lines_s = [], []
+        uid = gid
+        for user in self.USERS:
+            uid += 1
+            while uid in used:
+                uid += 1
+            self._uids[user.name] = uid
+            home = self.root / "home" / user.name
+            home.mkdir(parents=True)
+            os.chown(home, uid, gid)
+            lines_p.append(f"{user.name}:x:{uid}:{gid}:fleetcheck lab:{home}:{user.shell}\n")
+            pw_hash = "*"
+            if user.password:
+                pw_hash = _run(["openssl", "passwd", "-6", "-stdin"], user.password).strip()
+            lines_s.append(f"{user.name}:{pw_hash}:19000:0:99999:7:::\n")
+        (etc / "passwd").write_text(passwd + "".join(lines_p))
+        (etc / "group").write_text(Path("/etc/group").read_text() + f"fclab:x:{gid}:\n")
+        shadow = etc / "shadow"
+        shadow.write_text(Path("/etc/shadow").read_text() + "".join(lines_s))
+        shadow.chmod(0o640)
+        rules = ["Defaults !fqdn, !lecture, env_reset", "root ALL=(ALL:ALL) ALL"]
+        for user in self.USERS:
+            if user.sudo == "nopasswd":
+                rules.append(f"{user.name} ALL=(ALL:ALL) NOPASSWD: ALL")
+            elif user.sudo == "password":
+                rules.append(f"{user.name} ALL=(ALL:ALL) ALL")
+        sudoers = etc / "sudoers"
+        sudoers.write_text("\n".join(rules) + "\n")
+        sudoers.chmod(0o440)
+
+    def _network(self) -> None:
+        """Namespaces, veth pairs and the two bridges, in a handful of `ip -batch` calls."""
+        self.controller.create()
+        self._namespaces.append(self.controller)
+        bastion = next((s for s in self.specs if s.bastion), None)
+        outer_no, inner_no = 10, 10
+        root_batch, ctrl_batch = [], ["link add br0 type bridge",
+                                      f"addr add {OUTER}.1/24 dev br0",
+                                      "addr add fd77::1/64 dev br0 nodad", "link set br0 up"]
+        host_batches: dict[str, list[str]] = {}
+        for i, spec in enumerate(self.specs):
+            ns = Namespace(unique_name("fch"))
+            ns.create()
+            self._namespaces.append(ns)
+            d = self.root / "hosts" / spec.name
+            d.mkdir(parents=True)
+            if spec.behind_bastion:
+                assert bastion is not None, "a host behind a bastion needs a bastion host"
+                address, address6 = f"{INNER}.{inner_no}", None
+                inner_no += 1
+            else:
+                address, address6 = f"{OUTER}.{outer_no}", f"fd77::{outer_no:x}"
+                outer_no += 1
+            self.hosts[spec.name] = LabHost(spec, ns, address, address6, [], [], d)
+            peer = f"v{i}"
+            uplink_ns = self.controller.name
+            if spec.behind_bastion:
+                uplink_ns = "@bastion"  # patched below, once the bastion's namespace exists
+            root_batch.append((peer, uplink_ns, ns.name))
+            cmds = [f"addr add {address}/24 dev eth0", "link set eth0 up"]
+            if address6:
+                cmds.insert(1, f"addr add {address6}/64 dev eth0 nodad")
+            if spec.behind_bastion:
+                cmds.append(f"route add default via {INNER}.1")
+            host_batches[spec.name] = cmds
+        bastion_ns = self.hosts[bastion.name].ns.name if bastion else ""
+        lines = []
+        for peer, uplink, ns_name in root_batch:
+            where = bastion_ns if uplink == "@bastion" else uplink
+            lines.append(f"link add {peer} netns {where} type veth peer name eth0 netns {ns_name}")
+        _run(["ip", "-batch", "-"], "\n".join(lines) + "\n")
+        bastion_batch = ["link add br1 type bridge", f"addr add {INNER}.1/24 dev br1",
+                         "link set br1 up"] if bastion else []
+        for peer, uplink, _ in root_batch:
+            target = bastion_batch if uplink == "@bastion" else ctrl_batch
+            target += [f"link set {peer} master {'br1' if uplink == '@bastion' else 'br0'}",
+                       f"link set {peer} up"]
+        _run(["ip", "-n", self.controller.name, "-batch", "-"], "\n".join(ctrl_batch) + "\n")
+        for spec in self.specs:
+            batch = host_batches[spec.name]
+            if spec.bastion:
+                batch = batch + bastion_batch
+            _run(["ip", "-n", self.hosts[spec.name].ns.name, "-batch", "-"],
+                 "\n".join(batch) + "\n")
+
+    def _start_hosts(self) -> None:
+        pidfiles = []
+        for host in self.hosts.values():
+            if host.spec.tarpit:
+                self.hold(host.name, [Sock("tcp", "0.0.0.0", host.spec.port, process="tarpit")])
+            if not host.spec.sshd or host.spec.tarpit:
+                continue
+            pidfiles.append((host, self._launch_sshd(host)))
+        deadline = time.monotonic() + 15
+        for host, pidfile in pidfiles:
+            while not pidfile.exists():
+                if time.monotonic() > deadline:
+                    log = (host.dir / "sshd.log")
+                    raise RuntimeError(f"sshd on {host.name} did not start: "
+                                       f"{log.read_text() if log.exists() else 'no log'}")
+                time.sleep(0.02)
+
+    def _launch_sshd(self, host: LabHost) -> Path:
+        spec, d = host.spec, host.dir
+        keys = []
+        for key_type in spec.key_types:
+            path = d / f"host_{key_type}"
+            if spec.rekeyed:  # the key the lab's known_hosts remembers, then the new one
+                host.known_keys.append(_keygen(d / f"old_{key_type}", key_type))
+            pub = _keygen(path, key_type)
+            host.host_keys.append(pub)
+            if not spec.rekeyed:
+                host.known_keys.append(pub)
+            keys.append(f"HostKey {path}")
+        pidfile = d / "sshd.pid"
+        config = [
+            f"Port {spec.port}", *keys, f"PidFile {pidfile}",
+            f"AuthorizedKeysFile {self.root}/authorized_keys/%u",
+            "StrictModes no", "UsePAM no", "PasswordAuthentication yes",
+            "KbdInteractiveAuthentication no", "PermitRootLogin no", "UseDNS no",
+            "MaxStartups 200:30:400", "MaxSessions 50", "LogLevel VERBOSE",
+            "AllowTcpForwarding yes", "PrintMotd no", "PrintLastLog no",
+        ]
+        (d / "sshd_config").write_text("\n".join(config) + "\n")
+        mounts = ["mount -t tmpfs -o mode=755 tmpfs /run", "mkdir -m 755 /run/sshd"]
+        for name in ("passwd", "group", "shadow", "sudoers"):
+            mounts.append(f"mount --bind {self.root}/etc/{name} /etc/{name}")
+        for tool in spec.hide:
+            real = shutil.which(tool)
+            if real:  # a non-executable file over the tool: `command -v` no longer finds it
+                stub = d / f"hidden-{tool}"
+                stub.write_text("")
+                stub.chmod(0o644)
+                mounts.append(f"mount --bind {stub} {os.path.realpath(real)}")
+        for tool, body in spec.replace.items():
+            real = shutil.which(tool)
+            assert real, f"{tool} is not installed"
+            script = d / f"replaced-{tool}"
+            script.write_text(f"#!/bin/sh\n{body}\n")
+            script.chmod(0o755)
+            mounts.append(f"mount --bind {script} {os.path.realpath(real)}")
+        if spec.hide_proc:
+            mounts.append("mount -t tmpfs -o mode=555 tmpfs /proc")
+        mounts.append(f"exec /usr/sbin/sshd -D -E {d}/sshd.log -f {d}/sshd_config")
+        subprocess.Popen(host.ns.exec_argv(["unshare", "-m", "--propagation", "private",
+                                            "sh", "-c", " && ".join(mounts)]),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=open(d / "launch.log", "w"))  # noqa: SIM115
+        return pidfile
+
+    def _write_known_hosts(self) -> None:
+        names = [n for n, h in self.hosts.items() if h.spec.in_known_hosts]
+        self.known_hosts.write_text("".join(self.known_hosts_lines(*names)))
+
+    # -- scenarios ---------------------------------------------------------------------------
+
+    def known_hosts_lines(self, *names: str) -> list[str]:
+        """known_hosts lines (plain, OpenSSH format) with the keys the lab remembers for `names`."""
+        out = []
+        for name in names:
+            host = self.hosts[name]
+            pattern = host.address if host.spec.port == 22 else f"[{host.address}]:{host.spec.port}"
+            out += [f"{pattern} {key}\n" for key in host.known_keys]
+            if host.address6:
+                p6 = host.address6 if host.spec.port == 22 \
+                    else f"[{host.address6}]:{host.spec.port}"
+                out += [f"{p6} {key}\n" for key in host.known_keys]
+        return out
+
+    def hold(self, host: str, socks: Sequence[Sock]) -> SocketHolders:
+        """Open real listening sockets inside `host`; closed by `release` or `stop`."""
+        holders = SocketHolders(self.hosts[host].ns)
+        holders.hold(socks)
+        self._holders.append(holders)
+        return holders
+
+    def release(self, holders: SocketHolders) -> None:
+        """Close sockets opened by `hold`."""
+        holders.stop()
+        with contextlib.suppress(ValueError):
+            self._holders.remove(holders)
+
+    def user(self, name: str) -> LabUser:
+        """The lab user called `name`."""
+        return next(u for u in self.USERS if u.name == name)
+
+    def stop(self) -> None:
+        """Stop every process and remove every namespace and file the lab created."""
+        for holders in self._holders:
+            with contextlib.suppress(Exception):
+                holders.stop()
+        self._holders.clear()
+        for ns in reversed(self._namespaces):
+            with contextlib.suppress(Exception):
+                ns.delete()
+        self._namespaces.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> SshLab:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def running_lab(specs: Sequence[HostSpec]) -> Iterator[SshLab]:
+    """A started lab, removed on exit even when the body fails."""
+    lab = SshLab(specs)
+    try:
+        yield lab.start()
+    finally:
+        lab.stop()
