@@ -43,13 +43,34 @@ class KeyStore:
         if not Path(path).is_file():
             return None
         try:
-            return paramiko.PKey.from_path(path, self._passphrase)
-        except paramiko.PasswordRequiredException:
-            return (f"key {path} is encrypted and no passphrase was given "
-                    "(--ask-key-passphrase or FLEETCHECK_KEY_PASSPHRASE)")
-        except (paramiko.SSHException, ValueError, OSError) as exc:
-            hint = " (wrong passphrase?)" if self._passphrase else ""
-            return f"cannot use key {path}: {exc}{hint}"
+            return _read_key(path, self._passphrase)
+        except (paramiko.SSHException, ValueError, TypeError, OSError) as exc:
+            if not _needs_passphrase(exc):
+                if self._passphrase is not None and _encrypted(path):
+                    return f"cannot decrypt key {path} with the passphrase given"
+                return f"cannot use key {path}: {exc}"
+        return (f"key {path} is encrypted and no passphrase was given "
+                "(--ask-key-passphrase or FLEETCHECK_KEY_PASSPHRASE)")
+
+
+def _read_key(path: str, passphrase: str | None) -> paramiko.PKey:
+    # cryptography wants the passphrase as bytes, whatever paramiko's hint says
+    secret = passphrase.encode() if passphrase is not None else None
+    return paramiko.PKey.from_path(path, secret)  # type: ignore[arg-type]
+
+
+def _needs_passphrase(exc: BaseException) -> bool:
+    """paramiko and cryptography say 'encrypted, give a passphrase' in two ways."""
+    return isinstance(exc, paramiko.PasswordRequiredException) or (
+        isinstance(exc, TypeError) and "password" in str(exc).lower())
+
+
+def _encrypted(path: str) -> bool:
+    try:
+        _read_key(path, None)
+    except (paramiko.SSHException, ValueError, TypeError, OSError) as exc:
+        return _needs_passphrase(exc)
+    return False
 
 
 class _Agent(AgentSSH):

@@ -1,0 +1,148 @@
+"""Host key checking against real sshd hosts: strict, accept-new, off, revoked, CA, patterns."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.lab.sshlab import SshLab
+from tests.ssh.conftest import Fleet
+
+pytestmark = pytest.mark.lab
+
+
+def _fingerprint(lab: SshLab, name: str, key_type: str = "ed25519") -> str:
+    """OpenSSH's fingerprint of the key a lab host serves (ssh-keygen -l is the oracle)."""
+    pub = lab.hosts[name].dir / f"host_{key_type}.pub"
+    return subprocess.run(["ssh-keygen", "-l", "-f", str(pub)], capture_output=True, text=True,
+                          check=True).stdout.split()[1]
+
+
+def _openssh_accepts(lab: SshLab, name: str, known_hosts: Path) -> bool:
+    """Does the real OpenSSH client, strict, accept the host with this known_hosts file?"""
+    host = lab.hosts[name]
+    proc = subprocess.run(lab.controller.exec_argv([
+        "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+        "-o", f"UserKnownHostsFile={known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
+        "-i", str(lab.key), "-p", str(host.spec.port), f"fcops@{host.address}", "true"]),
+        capture_output=True, text=True, timeout=30, check=False)
+    return proc.returncode == 0
+
+
+def test_unknown_host_refused_when_strict(fleet: Fleet, lab: SshLab) -> None:
+    """Strict is the default: a host missing from known_hosts is refused, with its fingerprint."""
+    scan = fleet.scan(fleet.inventory({"stranger": fleet.vars("stranger")}))
+    error = scan.host("stranger")["error"]
+    assert error["kind"] == "host_key_unknown"
+    assert _fingerprint(lab, "stranger") in error["message"]
+    assert scan.run["meta"]["host_key_checking"] == "strict"
+    assert scan.run["meta"]["warnings"] == []
+    assert scan.code == 3
+
+
+@pytest.mark.parametrize("hashed", [False, True])
+def test_accept_new_records_the_key_openssh_then_trusts(fleet: Fleet, lab: SshLab, tmp_path: Path,
+                                                      hashed: bool) -> None:
+    """accept-new trusts a new host once and appends its key; OpenSSH (strict) accepts it."""
+    known = tmp_path / "known_hosts"
+    known.write_text(lab.known_hosts.read_text())
+    config = tmp_path / "ssh_config"
+    config.write_text(f"HashKnownHosts {'yes' if hashed else 'no'}\n")
+    inv = fleet.inventory({"stranger": fleet.vars("stranger"), "web3": fleet.vars("web3")})
+    assert not _openssh_accepts(lab, "stranger", known)
+    first = fleet.scan(inv, "--host-key-checking", "accept-new", "-F", str(config),
+                       known_hosts=known)
+    assert first.host("stranger")["status"] == "compliant"
+    assert first.run["meta"]["host_key_checking"] == "accept-new"
+    added = known.read_text().splitlines()[len(lab.known_hosts.read_text().splitlines()):]
+    assert len(added) == 1  # web3 was known: nothing added for it
+    assert added[0].startswith("|1|") == hashed
+    assert _openssh_accepts(lab, "stranger", known)
+    again = fleet.scan(inv, "-F", str(config), known_hosts=known)  # strict now knows it
+    assert again.host("stranger")["status"] == "compliant"
+    assert known.read_text().splitlines()[-1] == added[0]
+
+
+def test_accept_new_never_accepts_a_changed_key(fleet: Fleet, lab: SshLab, tmp_path: Path) -> None:
+    """Trust on first use is not trust on every use: a changed key stays an error."""
+    known = tmp_path / "known_hosts"
+    known.write_text(lab.known_hosts.read_text())
+    scan = fleet.scan(fleet.inventory({"rekeyed": fleet.vars("rekeyed")}),
+                      "--host-key-checking", "accept-new", known_hosts=known)
+    assert scan.kind("rekeyed") == "host_key_changed"
+    assert known.read_text() == lab.known_hosts.read_text()
+
+
+def test_off_checks_nothing_and_every_report_says_so(fleet: Fleet, lab: SshLab) -> None:
+    """off connects to unknown and changed hosts, and the reports carry the warning."""
+    inv = fleet.inventory({"stranger": fleet.vars("stranger"), "rekeyed": fleet.vars("rekeyed")})
+    scan = fleet.scan(inv, "--host-key-checking", "off")
+    assert {h["status"] for h in scan.run["hosts"]} == {"compliant"}
+    assert scan.run["meta"]["host_key_checking"] == "off"
+    (warning,) = scan.run["meta"]["warnings"]
+    assert "NOT checked" in warning
+    assert f"WARNING: {warning}" in scan.text and f"WARNING: {warning}" in scan.out
+
+
+def test_revoked_key_refused_even_when_off(fleet: Fleet, lab: SshLab, tmp_path: Path) -> None:
+    """A key under @revoked is never used, whatever the mode."""
+    known = tmp_path / "known_hosts"
+    key = lab.hosts["web3"].host_keys[0]
+    known.write_text(lab.known_hosts.read_text() + f"@revoked * {key}\n")
+    inv = fleet.inventory({"web3": fleet.vars("web3"), "web4": fleet.vars("web4")})
+    for mode in ("strict", "off"):
+        scan = fleet.scan(inv, "--host-key-checking", mode, known_hosts=known)
+        assert scan.kind("web3") == "host_key_revoked"
+        assert f"{known}:" in scan.host("web3")["error"]["message"]
+        assert scan.host("web4")["status"] == "compliant"
+
+
+def test_cert_authority_is_a_clear_error(fleet: Fleet, lab: SshLab, tmp_path: Path) -> None:
+    """Host certificates are not supported: the error says so instead of a bare 'unknown'."""
+    known = tmp_path / "known_hosts"
+    ca_key = lab.hosts["web1"].host_keys[0]  # any public key serves as the CA here
+    known.write_text(f"@cert-authority 10.77.0.* {ca_key}\n")
+    scan = fleet.scan(fleet.inventory({"web3": fleet.vars("web3")}), known_hosts=known)
+    error = scan.host("web3")["error"]
+    assert error["kind"] == "host_key_unknown"
+    assert "@cert-authority" in error["message"] and "not supported" in error["message"]
+
+
+def test_hashed_wildcard_and_port_entries(fleet: Fleet, lab: SshLab, tmp_path: Path) -> None:
+    """A hashed file (ssh-keygen -H), a wildcard with a negation, and [host]:port entries."""
+    hashed = tmp_path / "hashed"
+    hashed.write_text(lab.known_hosts.read_text())
+    subprocess.run(["ssh-keygen", "-H", "-f", str(hashed)], capture_output=True, check=True)
+    assert "|1|" in hashed.read_text() and lab.hosts["web3"].address not in hashed.read_text()
+    inv = fleet.inventory({n: fleet.vars(n) for n in ("web3", "p2222")})
+    scan = fleet.scan(inv, known_hosts=hashed)
+    assert {h["status"] for h in scan.run["hosts"]} == {"compliant", "noncompliant"}
+    assert all(h["error"] is None for h in scan.run["hosts"])
+    # web3's key under a wildcard that excludes web4 by negation.
+    web3, web4 = lab.hosts["web3"], lab.hosts["web4"]
+    pattern = tmp_path / "pattern"
+    pattern.write_text(f"10.77.0.*,!{web4.address} {web3.host_keys[0]}\n")
+    scan = fleet.scan(fleet.inventory({"web3": fleet.vars("web3"), "web4": fleet.vars("web4")}),
+                      known_hosts=pattern)
+    assert scan.host("web3")["status"] == "compliant"
+    assert scan.kind("web4") == "host_key_unknown"
+    # p2222 listens on 2222: an entry without [host]:2222 is not its entry.
+    p = lab.hosts["p2222"]
+    bare = tmp_path / "bare"
+    bare.write_text("".join(f"{p.address} {k}\n" for k in p.host_keys))
+    scan = fleet.scan(fleet.inventory({"p2222": fleet.vars("p2222")}), known_hosts=bare)
+    assert scan.kind("p2222") == "host_key_unknown"
+
+
+@pytest.mark.parametrize("key_type", ["rsa", "ecdsa"])
+def test_the_remembered_key_type_is_negotiated(fleet: Fleet, lab: SshLab, tmp_path: Path,
+                                               key_type: str) -> None:
+    """A host serving three key types, known by one: that type is asked for, as ssh does."""
+    p = lab.hosts["p2222"]
+    known = tmp_path / "known_hosts"
+    known.write_text("".join(f"[{p.address}]:2222 {k}\n" for k in p.host_keys
+                             if k.startswith("ssh-rsa" if key_type == "rsa" else "ecdsa")))
+    scan = fleet.scan(fleet.inventory({"p2222": fleet.vars("p2222")}), known_hosts=known)
+    assert scan.host("p2222")["error"] is None
