@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class DefaultConnector:
     def __init__(self, options: ScanOptions) -> None:
         self._options = options
         self._ssh: Any = None
+        self._lock = threading.Lock()
 
     def __call__(self, host: PlannedHost, deadline: float) -> Transport:
         """Local for `ansible_connection=local`, SSH for ssh and paramiko."""
@@ -64,10 +66,11 @@ class DefaultConnector:
             from fleetcheck.transport.local import LocalTransport
 
             return LocalTransport()
-        if self._ssh is None:
-            from fleetcheck.transport.ssh.connector import SshConnector
+        with self._lock:  # one SSH connector (index, keys, jump hosts) for all threads
+            if self._ssh is None:
+                from fleetcheck.transport.ssh.connector import SshConnector
 
-            self._ssh = SshConnector(self._options.ssh)
+                self._ssh = SshConnector(self._options.ssh)
         session: Transport = self._ssh(host, deadline)
         return session
 

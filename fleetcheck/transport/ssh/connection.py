@@ -165,7 +165,7 @@ class Opener:
             return chan, None
         if target.proxy_command is not None:
             proxy = ProxyCommandSocket(target.proxy_command)
-            return proxy, proxy.close
+            return proxy, proxy.release
         try:
             infos = socket.getaddrinfo(target.hostname, target.port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:

@@ -57,7 +57,7 @@ class ProxyCommandSocket:
 
     def stderr_tail(self) -> str:
         """The last line the command wrote to stderr (why it failed, usually)."""
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):
             self._stderr.seek(0, os.SEEK_END)
             size = self._stderr.tell()
             self._stderr.seek(max(0, size - 2048))
@@ -66,7 +66,7 @@ class ProxyCommandSocket:
         return ""
 
     def close(self) -> None:
-        """Close our end and stop the command; safe to call twice."""
+        """Close our end and stop the command (paramiko calls this); safe to call twice."""
         with contextlib.suppress(OSError):
             self._sock.close()
         if self._proc.poll() is None:
@@ -78,5 +78,9 @@ class ProxyCommandSocket:
                 with contextlib.suppress(OSError):
                     os.killpg(self._proc.pid, 9)
                 self._proc.wait()
+
+    def release(self) -> None:
+        """`close`, and drop what the command wrote to stderr."""
+        self.close()
         with contextlib.suppress(OSError):
             self._stderr.close()
