@@ -70,12 +70,13 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
         probe = split_output(stdout, nonce)
     except ParseError as exc:
         if host.become is not None and "sudo" in stderr:
-            raise HostFailure(ErrorKind.BECOME_FAILED, f"sudo failed: {_first(stderr)}") from None
+            raise _with_record(HostFailure(ErrorKind.BECOME_FAILED,
+                                           f"sudo failed: {_said(stderr)}"), record) from None
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"probe output: {exc}"),
                            record) from None
     if not probe.facts and not probe.sections:
         kind = ErrorKind.BECOME_FAILED if host.become is not None else ErrorKind.COMMAND_FAILED
-        detail = _first(stderr) or f"exit code {result.exit_code}, no output"
+        detail = _said(stderr) or f"exit code {result.exit_code}, no output"
         raise _with_record(HostFailure(kind, f"probe did not run: {detail}"), record)
     os_name = probe.facts.get("os") or None
     if "unsupported" in probe.facts:
@@ -113,11 +114,10 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord) -
     return Collection(os_text, tool, tuple(listeners), (record,), privileged, tuple(notes))
 
 
-def _first(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return ""
+def _said(text: str, limit: int = 300) -> str:
+    """What a failing command wrote to stderr, its lines joined (sudo explains over several)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " / ".join(lines)[:limit]
 
 
 class CollectFailure(HostFailure):

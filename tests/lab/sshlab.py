@@ -18,6 +18,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -36,7 +37,7 @@ class LabUser:
     """A login on every lab host."""
 
     name: str
-    sudo: str | None  # "nopasswd" | "password" | None (not in sudoers)
+    sudo: str | None  # "nopasswd" | "password" | "true-only" (may run /usr/bin/true) | None
     password: str | None = None
     shell: str = "/bin/sh"
 
@@ -102,7 +103,7 @@ class SshLab:
     USERS = (
         LabUser("fcops", "nopasswd"),
         LabUser("fcpw", "password", password="lab-pw-7Gq2"),  # noqa: S106 - lab only
-        LabUser("fcplain", None),
+        LabUser("fcplain", "true-only"),
         LabUser("fcnoshell", None, shell="/bin/false"),  # noqa: S604 - logs in, runs nothing
     )
 
@@ -121,6 +122,7 @@ class SshLab:
         self._holders: list[SocketHolders] = []
         self._namespaces: list[Namespace] = []
         self._uids: dict[str, int] = {}
+        self._procs: list[subprocess.Popen[str]] = []
 
     # -- building ---------------------------------------------------------------------------
 
@@ -180,6 +182,9 @@ class SshLab:
                 rules.append(f"{user.name} ALL=(ALL:ALL) NOPASSWD: ALL")
             elif user.sudo == "password":
                 rules.append(f"{user.name} ALL=(ALL:ALL) ALL")
+            elif user.sudo == "true-only":  # no password asked, so sudo says what it refuses
+                rules += [f"Defaults:{user.name} !authenticate",
+                          f"{user.name} ALL=(ALL:ALL) /usr/bin/true"]
         sudoers = etc / "sudoers"
         sudoers.write_text("\n".join(rules) + "\n")
         sudoers.chmod(0o440)
@@ -336,6 +341,24 @@ class SshLab:
         with contextlib.suppress(ValueError):
             self._holders.remove(holders)
 
+    def flaky_port(self, host: str, port: int, fail_first: int) -> Path:
+        """A port on `host` that resets its first `fail_first` connections, then relays to sshd.
+
+        Returns the file holding how many connections it has accepted.
+        """
+        count = self.hosts[host].dir / f"flaky-{port}.count"
+        count.write_text("0")
+        argv = [sys.executable, str(Path(__file__).with_name("flaky.py")), str(port),
+                str(self.hosts[host].spec.port), str(fail_first), str(count)]
+        proc = subprocess.Popen(self.hosts[host].ns.exec_argv(argv), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            proc.kill()
+            raise RuntimeError("flaky port did not start")
+        self._procs.append(proc)
+        return count
+
     def user(self, name: str) -> LabUser:
         """The lab user called `name`."""
         return next(u for u in self.USERS if u.name == name)
@@ -346,6 +369,10 @@ class SshLab:
             with contextlib.suppress(Exception):
                 holders.stop()
         self._holders.clear()
+        for proc in self._procs:
+            proc.kill()
+            proc.wait()
+        self._procs.clear()
         for ns in reversed(self._namespaces):
             with contextlib.suppress(Exception):
                 ns.delete()

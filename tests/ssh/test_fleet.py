@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.lab.sshlab import NOTHING_ADDRESS, SshLab
-from tests.ssh.conftest import SSHD, Fleet, listeners
+from tests.ssh.conftest import SIDE_HOSTS, SSHD, Fleet, listeners
 
 pytestmark = pytest.mark.lab
 
@@ -46,7 +46,7 @@ def _inventory(fleet: Fleet, lab: SshLab) -> dict[str, dict[str, Any]]:
     jump = lab.hosts["jump"].address
     hosts: dict[str, dict[str, Any]] = {}
     for name in lab.hosts:
-        if name in ("sudo1", "meta"):
+        if name in SIDE_HOSTS:
             continue
         extra: dict[str, Any] = {"ansible_ssh_common_args": f"-o ProxyJump=fcops@{jump}"} \
             if lab.hosts[name].spec.behind_bastion else {}
