@@ -21,6 +21,14 @@ from fleetcheck.transport.ssh.patterns import Pattern, compile_patterns, pattern
 # Keywords whose every occurrence adds to a list instead of the first one winning.
 LIST_KEYWORDS = frozenset({"identityfile", "certificatefile", "localforward", "remoteforward",
                            "dynamicforward", "sendenv", "setenv"})
+# Keywords taking exactly one argument (quotes removed); more is an error, as in ssh.
+SINGLE_KEYWORDS = frozenset({"hostname", "user", "port", "identityfile", "hostkeyalias",
+                             "proxyjump", "identityagent", "connecttimeout", "identitiesonly",
+                             "hashknownhosts", "pubkeyauthentication",
+                             "passwordauthentication", "stricthostkeychecking",
+                             "connectionattempts", "batchmode"})
+# ProxyJump and ProxyCommand exclude each other: whichever is obtained first wins.
+_EXCLUSIVE = {"proxyjump": "proxycommand", "proxycommand": "proxyjump"}
 MAX_INCLUDE_DEPTH = 16
 
 
@@ -41,6 +49,7 @@ class Block:
     host: tuple[Pattern, ...] | None  # Host patterns; None for a Match block
     match: tuple[Criterion, ...]
     options: tuple[tuple[str, str, str], ...]  # (keyword lower-case, value, origin)
+    parent: Block | None = None  # the block an Include appeared in: it must match too
 
 
 def _split_line(line: str, origin: str) -> tuple[str, str] | None:
@@ -72,10 +81,6 @@ def _words(value: str, origin: str) -> list[str]:
         raise InputError(f"unbalanced quotes: {exc}", *_where(origin)) from None
 
 
-def _unquote(value: str) -> str:
-    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
-
-
 class SshConfig:
     """Parsed ssh_config files, in the order OpenSSH reads them."""
 
@@ -88,10 +93,10 @@ class SshConfig:
         config = cls()
         for path in paths:
             if path.is_file():
-                config._parse(path, include_base, depth=0)
+                config._parse(path, include_base, depth=0, parent=None)
         return config
 
-    def _parse(self, path: Path, include_base: Path, depth: int) -> None:
+    def _parse(self, path: Path, include_base: Path, depth: int, parent: Block | None) -> None:
         if depth > MAX_INCLUDE_DEPTH:
             raise InputError("Include nested too deeply", str(path))
         try:
@@ -106,43 +111,61 @@ class SshConfig:
             if split is None:
                 continue
             key, value = split
+            words = _words(value, origin)  # ssh rejects unbalanced quotes on any line
+            if key in SINGLE_KEYWORDS:
+                if len(words) != 1:
+                    raise InputError(f"{key}: expects one argument, got {len(words)}",
+                                     *_where(origin))
+                value = words[0]
             if key == "host":
-                self.blocks.append(Block(compile_patterns(_words(value, origin)), (), ()))
+                self.blocks.append(Block(compile_patterns(words), (), (), parent))
             elif key == "match":
-                self.blocks.append(Block(None, _criteria(value, origin), ()))
-            elif key == "include":
-                for pattern in _words(value, origin):
+                self.blocks.append(Block(None, _criteria(value, origin), (), parent))
+            elif key == "include":  # conditional: included blocks apply where this one does
+                enclosing = self.blocks[-1]
+                for pattern in words:
                     full = Path(os.path.expanduser(pattern))
                     if not full.is_absolute():
                         full = include_base / full
                     for found in sorted(glob.glob(str(full))):
-                        self._parse(Path(found), include_base, depth + 1)
+                        self._parse(Path(found), include_base, depth + 1, enclosing)
+                self.blocks.append(Block(enclosing.host, enclosing.match, (), enclosing.parent))
             else:
                 last = self.blocks[-1]
                 self.blocks[-1] = Block(last.host, last.match,
-                                        (*last.options, (key, value, origin)))
+                                        (*last.options, (key, value, origin)), last.parent)
 
     def lookup(self, host: str, *, preset: Mapping[str, str | list[str]] | None = None,
                local_user: str = "") -> dict[str, str | list[str]]:
         """Options for `host` as given on the command line; `preset` (command-line) wins."""
         options: dict[str, str | list[str]] = {k: (list(v) if isinstance(v, list) else v)
                                                for k, v in (preset or {}).items()}
+        for key, other in _EXCLUSIVE.items():
+            if key in options:
+                options.setdefault(other, "none")
         name = host.lower()
         for block in self.blocks:
-            if block.host is not None:
-                if not pattern_list_matches(block.host, name):
-                    continue
-            elif not _match(block.match, name, options, local_user):
+            if not _applies(block, name, options, local_user):
                 continue
             for key, value, _ in block.options:
                 if key in LIST_KEYWORDS:
                     values = options.setdefault(key, [])
                     assert isinstance(values, list)
-                    values.extend(_words(value, "") if key != "identityfile"
-                                  else [_unquote(value)])
+                    values.extend(_words(value, "") if key != "identityfile" else [value])
                 elif key not in options:
-                    options[key] = _unquote(value)
+                    options[key] = value
+                    if key in _EXCLUSIVE:
+                        options.setdefault(_EXCLUSIVE[key], "none")
         return options
+
+
+def _applies(block: Block, host: str, options: Mapping[str, object], local_user: str) -> bool:
+    """The block's Host patterns or Match criteria hold, and so do its enclosing block's."""
+    if block.parent is not None and not _applies(block.parent, host, options, local_user):
+        return False
+    if block.host is not None:
+        return pattern_list_matches(block.host, host)
+    return _match(block.match, host, options, local_user)
 
 
 def _criteria(value: str, origin: str) -> tuple[Criterion, ...]:

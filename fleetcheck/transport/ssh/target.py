@@ -90,7 +90,7 @@ class Resolver:
                               f"more than {MAX_HOPS} ProxyJump hops (a loop in ssh_config?)")
         opts = self.config.lookup(alias, preset=preset, local_user=self.local_user)
         hostname = _str(opts, "hostname") or alias
-        hostname = hostname.replace("%h", alias).replace("%%", "%")
+        hostname = hostname.replace("%h", alias).replace("%%", "%").lower()  # as ssh does
         try:
             port = int(_str(opts, "port") or 22)
         except ValueError:
