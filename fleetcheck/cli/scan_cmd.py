@@ -63,10 +63,15 @@ def _options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
     if args.ask_key_passphrase:
         passphrase = _prompt(env, "Key passphrase: ")
     password = _prompt(env, "SSH password: ") if args.ask_pass else None
+    known_hosts = tuple(str(env.path(p)) for p in args.known_hosts or ())
+    for path in known_hosts:  # a typo here would make every host "unknown"
+        if args.host_key_checking != "accept-new" and not os.path.isfile(path):
+            raise InputError("known_hosts file not found (with --host-key-checking "
+                             "accept-new it would be created)", path)
     home = env.environ.get("HOME") or os.path.expanduser("~")
     ssh = SshOptions(
         host_key_checking=args.host_key_checking,
-        known_hosts=tuple(str(env.path(p)) for p in args.known_hosts or ()),
+        known_hosts=known_hosts,
         ssh_config=str(env.path(args.ssh_config)) if args.ssh_config else None,
         connect_timeout=args.connect_timeout, retries=args.retries,
         private_key=str(env.path(args.private_key)) if args.private_key else None,

@@ -20,12 +20,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.lab.netns import Namespace, Sock, SocketHolders, unique_name
+from tests.lab.sshd import keygen, launch_sshd, run, wait_started
 
 OUTER = "10.77.0"
 INNER = "10.77.1"
@@ -76,57 +76,6 @@ class LabHost:
     def name(self) -> str:
         """The host's inventory name."""
         return self.spec.name
-
-
-def _run(argv: Sequence[str], stdin: str | None = None) -> str:
-    proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
-    return proc.stdout
-
-
-def keygen(path: Path, key_type: str = "ed25519", passphrase: str = "",
-            fmt: str | None = None) -> str:
-    """Create a key pair; returns the public key as 'type base64'."""
-    argv = ["ssh-keygen", "-q", "-t", key_type, "-N", passphrase, "-C", "", "-f", str(path)]
-    if key_type == "rsa":
-        argv += ["-b", "2048"]
-    if fmt:
-        argv += ["-m", fmt]
-    _run(argv)
-    return " ".join(path.with_suffix(path.suffix + ".pub").read_text().split()[:2])
-
-
-def launch_sshd(ns: Namespace, d: Path, config: Sequence[str],
-                mounts: Sequence[str] = ()) -> Path:
-    """Start `sshd -D` in `ns` with `config` lines, in a private mount namespace; its pid file.
-
-    The mount namespace gets a tmpfs on /run (sshd's privilege separation directory
-    lives there) and whatever `mounts` adds; nothing of the machine's /etc/ssh is read.
-    """
-    pidfile = d / "sshd.pid"
-    base = [f"PidFile {pidfile}", "StrictModes no", "UsePAM no", "UseDNS no",
-            "KbdInteractiveAuthentication no", "PrintMotd no", "PrintLastLog no"]
-    (d / "sshd_config").write_text("\n".join([*config, *base]) + "\n")
-    script = ["mount -t tmpfs -o mode=755 tmpfs /run", "mkdir -m 755 /run/sshd", *mounts,
-              f"exec /usr/sbin/sshd -D -E {d}/sshd.log -f {d}/sshd_config"]
-    with open(d / "launch.log", "w") as log:
-        subprocess.Popen(ns.exec_argv(["unshare", "-m", "--propagation", "private",
-                                       "sh", "-c", " && ".join(script)]),
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
-    return pidfile
-
-
-def wait_started(pidfiles: Sequence[Path], timeout: float = 15.0) -> None:
-    """Wait until every sshd wrote its pid file (it does so once it listens)."""
-    deadline = time.monotonic() + timeout
-    for pidfile in pidfiles:
-        while not pidfile.exists():
-            if time.monotonic() > deadline:
-                log = pidfile.with_name("sshd.log")
-                raise RuntimeError(f"sshd in {pidfile.parent} did not start: "
-                                   f"{log.read_text() if log.exists() else 'no log'}")
-            time.sleep(0.02)
 
 
 class SshLab:
@@ -201,7 +150,7 @@ class SshLab:
             lines_p.append(f"{user.name}:x:{uid}:{gid}:fleetcheck lab:{home}:{user.shell}\n")
             pw_hash = "*"
             if user.password:
-                pw_hash = _run(["openssl", "passwd", "-6", "-stdin"], user.password).strip()
+                pw_hash = run(["openssl", "passwd", "-6", "-stdin"], user.password).strip()
             lines_s.append(f"{user.name}:{pw_hash}:19000:0:99999:7:::\n")
         (etc / "passwd").write_text(passwd + "".join(lines_p))
         (etc / "group").write_text(Path("/etc/group").read_text() + f"fclab:x:{gid}:\n")
@@ -261,19 +210,19 @@ class SshLab:
         for peer, uplink, ns_name in root_batch:
             where = bastion_ns if uplink == "@bastion" else uplink
             lines.append(f"link add {peer} netns {where} type veth peer name eth0 netns {ns_name}")
-        _run(["ip", "-batch", "-"], "\n".join(lines) + "\n")
+        run(["ip", "-batch", "-"], "\n".join(lines) + "\n")
         bastion_batch = ["link add br1 type bridge", f"addr add {INNER}.1/24 dev br1",
                          "link set br1 up"] if bastion else []
         for peer, uplink, _ in root_batch:
             target = bastion_batch if uplink == "@bastion" else ctrl_batch
             target += [f"link set {peer} master {'br1' if uplink == '@bastion' else 'br0'}",
                        f"link set {peer} up"]
-        _run(["ip", "-n", self.controller.name, "-batch", "-"], "\n".join(ctrl_batch) + "\n")
+        run(["ip", "-n", self.controller.name, "-batch", "-"], "\n".join(ctrl_batch) + "\n")
         for spec in self.specs:
             batch = host_batches[spec.name]
             if spec.bastion:
                 batch = batch + bastion_batch
-            _run(["ip", "-n", self.hosts[spec.name].ns.name, "-batch", "-"],
+            run(["ip", "-n", self.hosts[spec.name].ns.name, "-batch", "-"],
                  "\n".join(batch) + "\n")
 
     def _start_hosts(self) -> None:
@@ -364,16 +313,30 @@ class SshLab:
         """
         count = self.hosts[host].dir / f"flaky-{port}.count"
         count.write_text("0")
-        argv = [sys.executable, str(Path(__file__).with_name("flaky.py")), str(port),
-                str(self.hosts[host].spec.port), str(fail_first), str(count)]
+        self._helper(host, "flaky.py", port, self.hosts[host].spec.port, fail_first, count)
+        return count
+
+    def stall_port(self, host: str, port: int, mode: str) -> str:
+        """An SSH server on `host` that stalls after its banner (`banner`) or in `auth`.
+
+        Returns its host key as 'type base64'.
+        """
+        key = self.hosts[host].dir / f"stall-{port}"
+        pub = keygen(key)
+        self._helper(host, "stall.py", mode, port, key)
+        return pub
+
+    def _helper(self, host: str, script: str, *args: object) -> None:
+        """Run one of the lab's helper scripts inside `host` until the lab stops."""
+        argv = [sys.executable, str(Path(__file__).with_name(script)), *map(str, args)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
         proc = subprocess.Popen(self.hosts[host].ns.exec_argv(argv), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, text=True, env=env)
         assert proc.stdout is not None
         if proc.stdout.readline().strip() != "ready":
             proc.kill()
-            raise RuntimeError("flaky port did not start")
+            raise RuntimeError(f"{script} did not start in {host}")
         self._procs.append(proc)
-        return count
 
     def user(self, name: str) -> LabUser:
         """The lab user called `name`."""

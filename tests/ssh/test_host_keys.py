@@ -146,3 +146,22 @@ def test_the_remembered_key_type_is_negotiated(fleet: Fleet, lab: SshLab, tmp_pa
                              if k.startswith("ssh-rsa" if key_type == "rsa" else "ecdsa")))
     scan = fleet.scan(fleet.inventory({"p2222": fleet.vars("p2222")}), known_hosts=known)
     assert scan.host("p2222")["error"] is None
+
+
+def test_ipv6_address(fleet: Fleet, lab: SshLab) -> None:
+    """An IPv6 literal as ansible_host: connected over IPv6, its known_hosts entry found."""
+    web3 = lab.hosts["web3"]
+    assert web3.address6
+    scan = fleet.scan(fleet.inventory({"web3": {**fleet.vars("web3"),
+                                                "ansible_host": web3.address6}}))
+    assert scan.host("web3")["status"] == "compliant"
+
+
+def test_missing_known_hosts_file_is_bad_input(fleet: Fleet, lab: SshLab, tmp_path: Path) -> None:
+    """A --known-hosts file that does not exist is a typo to report, not 'every host unknown'."""
+    inv = fleet.inventory({"web3": fleet.vars("web3")})
+    from tests.conftest import run_cli
+
+    res = run_cli(["scan", "-i", str(inv), "--known-hosts", str(tmp_path / "nope"),
+                   "-o", str(tmp_path / "o")], cwd=tmp_path, environ={"HOME": str(tmp_path)})
+    assert res.code == 2 and "nope: known_hosts file not found" in res.err

@@ -131,3 +131,18 @@ def test_ctrl_c_writes_what_finished(fleet: Fleet, lab: SshLab, tmp_path: Path,
     assert by_name["hang"]["error"]["kind"] == "not_run"
     assert by_name["web3"]["status"] == by_name["web4"]["status"] == "compliant"
     assert "RUN INCOMPLETE" in next(out.glob("*.txt")).read_text()
+
+
+@pytest.mark.parametrize(("mode", "kind"), [("banner", "handshake_timeout"),
+                                            ("auth", "auth_timeout")])
+def test_stalled_handshake_and_authentication(fleet: Fleet, lab: SshLab, tmp_path: Path,
+                                              mode: str, kind: str) -> None:
+    """A server that stops after its banner, or never answers authentication: its own kind."""
+    port = 2301 if mode == "banner" else 2302
+    pub = lab.stall_port("relay", port, mode)
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[{lab.hosts['relay'].address}]:{port} {pub}\n")
+    inv = fleet.inventory({"stalled": fleet.vars("relay", ansible_port=port)})
+    scan = fleet.scan(inv, "--connect-timeout", "1.5", "--deadline", "4", known_hosts=known)
+    assert scan.kind("stalled") == kind, scan.host("stalled")["error"]
+    assert scan.wall < 4 + 4

@@ -5,8 +5,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import paramiko
@@ -115,31 +116,20 @@ def authenticate(t: paramiko.Transport, target: Target, keys: KeyStore, *, passw
     agent, agent_keys = (None, []) if not target.pubkey_auth else _agent_keys(target.agent, timeout)
     try:
         for label, key in _candidates(target, keys, agent_keys, problems):
-            _set_timeout(t, deadline, timeout)
-            try:
-                t.auth_publickey(target.user, key)
+            ok, said = _try(t, target, deadline, timeout,
+                            partial(t.auth_publickey, target.user, key))
+            if ok:
                 return
-            except paramiko.BadAuthenticationType as exc:
-                allowed = list(exc.allowed_types)
-                if "publickey" not in allowed:
-                    break
-            except paramiko.AuthenticationException as exc:
-                _raise_if_timeout(exc, target, timeout)
-                allowed = list(getattr(exc, "allowed_types", allowed) or allowed)
-            except paramiko.SSHException as exc:
-                raise _transport_lost(target, exc) from None
+            allowed = said or allowed
+            if said is not None and "publickey" not in said:
+                break
             tried.append(label)
         if password is not None and target.password_auth:
-            _set_timeout(t, deadline, timeout)
-            try:
-                t.auth_password(target.user, password)
+            ok, said = _try(t, target, deadline, timeout,
+                            partial(t.auth_password, target.user, password))
+            if ok:
                 return
-            except paramiko.BadAuthenticationType as exc:
-                allowed = list(exc.allowed_types)
-            except paramiko.AuthenticationException as exc:
-                _raise_if_timeout(exc, target, timeout)
-            except paramiko.SSHException as exc:
-                raise _transport_lost(target, exc) from None
+            allowed = said or allowed
             tried.append("password")
     finally:
         if agent is not None:
@@ -152,6 +142,22 @@ def authenticate(t: paramiko.Transport, target: Target, keys: KeyStore, *, passw
         detail += f"; server accepts: {', '.join(allowed)}"
     raise HostFailure(ErrorKind.AUTH_FAILED,
                       f"authentication failed for {target.describe()} ({detail})")
+
+
+def _try(t: paramiko.Transport, target: Target, deadline: float, timeout: float,
+         attempt: Callable[[], object]) -> tuple[bool, list[str] | None]:
+    """One authentication attempt: accepted?, and the methods the server allows if it said."""
+    _set_timeout(t, deadline, timeout)
+    try:
+        attempt()
+    except paramiko.BadAuthenticationType as exc:
+        return False, list(exc.allowed_types)
+    except paramiko.AuthenticationException as exc:
+        _raise_if_timeout(exc, target, timeout)
+        return False, None
+    except paramiko.SSHException as exc:
+        raise _transport_lost(target, exc) from None
+    return True, None
 
 
 def _candidates(target: Target, keys: KeyStore, agent_keys: list[paramiko.PKey],

@@ -76,26 +76,14 @@ def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
         # The channel's fileno is a pipe paramiko signals on stdout data, stderr data and EOF.
         sel.register(chan.fileno(), selectors.EVENT_READ)
         while True:
-            progressed = False
-            while chan.recv_ready():
-                data = chan.recv(_CHUNK)
-                if not data:
-                    break
-                out.append(data)
-                total += len(data)
-                progressed = True
-            while chan.recv_stderr_ready():
-                data = chan.recv_stderr(_CHUNK)
-                if not data:
-                    break
-                err.append(data)
-                total += len(data)
-                progressed = True
+            got = _take(chan.recv_ready, chan.recv, out) + \
+                _take(chan.recv_stderr_ready, chan.recv_stderr, err)
+            total += got
             if total > max_output:
                 _kill(chan)
                 raise HostFailure(ErrorKind.OUTPUT_TOO_LARGE,
                                   f"output exceeded {max_output} bytes; stopped reading")
-            if progressed:
+            if got:
                 continue
             if chan.eof_received or chan.closed:
                 return b"".join(out), b"".join(err)
@@ -105,6 +93,18 @@ def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
                 raise HostFailure(ErrorKind.COMMAND_TIMEOUT,
                                   f"command did not finish within {timeout:.1f}s")
             sel.select(timeout=min(remaining, 1.0))
+
+
+def _take(ready: Callable[[], bool], recv: Callable[[int], bytes], sink: list[bytes]) -> int:
+    """Move what one stream has buffered into `sink`; the number of bytes moved."""
+    moved = 0
+    while ready():
+        data = recv(_CHUNK)
+        if not data:
+            break
+        sink.append(data)
+        moved += len(data)
+    return moved
 
 
 def _kill(chan: paramiko.Channel) -> None:

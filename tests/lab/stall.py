@@ -1,0 +1,60 @@
+"""Run inside a lab host: an SSH server that stalls at one stage of the protocol.
+
+argv: mode port host_key_file. Modes: `banner` sends OpenSSH's banner and then
+nothing (the key exchange never finishes); `auth` is a real SSH server
+(paramiko's server side) that completes the key exchange and never answers
+authentication. Prints 'ready' once listening.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+
+import paramiko
+from paramiko.common import AUTH_FAILED
+
+
+class _NeverAnswers(paramiko.ServerInterface):
+    """Every authentication request waits forever."""
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "publickey,password"
+
+    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        time.sleep(3600)
+        return AUTH_FAILED
+
+    def check_auth_password(self, username: str, password: str) -> int:
+        time.sleep(3600)
+        return AUTH_FAILED
+
+
+def _serve_auth(conn: socket.socket, key: paramiko.PKey) -> None:
+    t = paramiko.Transport(conn)
+    t.add_server_key(key)
+    t.start_server(server=_NeverAnswers())
+
+
+def main() -> None:
+    mode, port, key_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    key = paramiko.Ed25519Key.from_private_key_file(key_file)
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("0.0.0.0", port))
+    server.listen(64)
+    print("ready", flush=True)
+    held = []
+    while True:
+        conn, _ = server.accept()
+        held.append(conn)
+        if mode == "banner":
+            conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+        else:
+            threading.Thread(target=_serve_auth, args=(conn, key), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
