@@ -113,8 +113,11 @@ def run_fleetcheck(bench: BenchHost, known: Path, inventory: Path, forks: int,
 
 def run_fanout(bench: BenchHost, known: Path, n: int, forks: int) -> None:
     """The floor: connect, run `ss -Htlnup`, read; nothing else."""
-    host_keys = paramiko.HostKeys(str(known))
-    keys = {name: host_keys[name]["ssh-ed25519"] for name in host_keys}  # once, then a dict
+    keys = {}  # read once into a dict (paramiko's HostKeys lookups are linear scans)
+    for line in known.read_text().splitlines():
+        entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+        if entry is not None:
+            keys.update(dict.fromkeys(entry.hostnames, entry.key))
     pkey = paramiko.PKey.from_path(str(bench.key))
 
     def one(address: str) -> int:
@@ -177,7 +180,9 @@ def bench_fleet(args: argparse.Namespace) -> None:
             results: dict[str, list[Measurement]] = {t: [] for t in tools}
             for _ in range(args.repeat):  # interleaved, so drift on a shared machine hits all
                 for name, fn in tools.items():
-                    results[name].append(measure(fn))
+                    results[name].append(m := measure(fn))
+                    print(f"{n} hosts, {name}: {m.wall:.2f}s wall, {m.cpu:.2f}s CPU",
+                          file=sys.stderr, flush=True)
             base = _median(results["paramiko fan-out"])
             for name, ms in results.items():
                 m = _median(ms)

@@ -81,12 +81,12 @@ def run_all(items: Sequence[T], task: Callable[[T], R], on_error: Callable[[T, B
     complete = True
     try:
         while len(done) < len(items):
+            if stop is not None and stop():
+                complete = False
+                break
             try:
                 i, result = pool.posted.get(timeout=0.2)
             except queue.Empty:
-                if stop is not None and stop():
-                    complete = False
-                    break
                 if deadline is not None:
                     _give_up_overdue(pool, done, deadline, on_done)
                 continue

@@ -56,7 +56,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
                    help="hosts checked at once (default: 10)")
     r.add_argument("--workers", type=int, metavar="N",
                    help="processes sharing the forks (default: the cores available, one per "
-                        "64 hosts)")
+                        "200 hosts)")
     r.add_argument("-T", "--timeout", type=float, default=60.0,
                    help="seconds a host's collection command may run (default: 60)")
     r.add_argument("--deadline", type=float, metavar="SECONDS",

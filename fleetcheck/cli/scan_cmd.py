@@ -28,7 +28,7 @@ DEFAULT_FORMATS = "text,json"
 # Machine-readable formats a single-format run prints to stdout for piping.
 _PIPEABLE = ("json",)
 # Below this many hosts per process, extra worker processes cost more than they give.
-HOSTS_PER_WORKER = 64
+HOSTS_PER_WORKER = 200
 OFF_WARNING = ("Host keys were NOT checked (--host-key-checking off): any machine answering "
                "at a host's address could have produced its results.")
 
