@@ -1,10 +1,10 @@
 """Worker processes: one run spread over several processes, so it is not held to one core.
 
-Hosts are dealt round-robin to `workers` spawned processes (spawn: safe with
-threads, and a child starts in the network namespace of the thread that
-spawned it). Each child runs the thread-pool runner with its share of the
-forks and sends every host's result back as soon as it finishes, so that a
-Ctrl-C in the parent still has every finished host to report.
+Hosts are dealt round-robin to `workers` processes: this one and workers-1
+spawned ones (spawn: safe with threads, and a child starts in the network
+namespace of the thread that spawned it). Each runs the thread-pool runner
+with its share of the forks; children send every host's result back as soon
+as it finishes, so that a Ctrl-C still has every finished host to report.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import queue
 import signal
-import time
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +23,7 @@ from fleetcheck.errors import ErrorKind
 from fleetcheck.model import HostError, HostResult
 from fleetcheck.plan import PlannedHost
 from fleetcheck.result import host_status
+from fleetcheck.scan import check_hosts
 
 # How long the parent waits for children to send what they have after a Ctrl-C.
 STOP_GRACE = 3.0
@@ -39,69 +40,92 @@ def default_workers() -> int:
 def check_in_processes(hosts: Sequence[PlannedHost], options: Any, *, workers: int,
                        on_done: Callable[[int, HostResult], None] | None = None,
                        ) -> tuple[dict[int, HostResult], bool]:
-    """Check `hosts` in `workers` processes; results by index, and whether the run completed."""
+    """Check `hosts` in `workers` processes; results by index, and whether the run completed.
+
+    This process is worker 0 (its threads check its share while a pump thread
+    relays the results of the workers-1 spawned ones): one interpreter fewer to start.
+    """
     ctx = multiprocessing.get_context("spawn")
     results: Any = ctx.Queue()
     stop = ctx.Event()
     forks = max(1, -(-options.forks // workers))  # the run's width, shared out
-    procs = []
-    for w in range(workers):
-        indexes = list(range(w, len(hosts), workers))
-        proc = ctx.Process(target=_child, name=f"fleetcheck-worker-{w}", daemon=True,
-                           args=(w, indexes, [hosts[i] for i in indexes], options, forks,
-                                 results, stop))
-        proc.start()
-        procs.append(proc)
-    by_index: dict[int, HostResult] = {}
-    finished: set[int] = set()
+    shares = [list(range(w, len(hosts), workers)) for w in range(workers)]
+    procs: dict[int, Any] = {}
+    for w in range(1, workers):
+        procs[w] = ctx.Process(target=_child, name=f"fleetcheck-worker-{w}", daemon=True,
+                               args=(w, shares[w], [hosts[i] for i in shares[w]], options,
+                                     forks, results, stop))
+        procs[w].start()
+    relay = _Relay(results, procs, on_done)
+    pump = threading.Thread(target=relay.pump, name="fleetcheck-relay", daemon=True)
+    pump.start()
     complete = True
-
-    def receive(timeout: float) -> None:
-        message = results.get(timeout=timeout)
-        if message[0] == "host":
-            i, result = message[1], HostResult.from_dict(message[2])
-            if i not in by_index:
-                by_index[i] = result
-                if on_done is not None:
-                    on_done(i, result)
-        elif message[0] == "done":
-            finished.add(message[1])
-
     try:
-        while len(finished) < workers:
-            try:
-                receive(0.5)
-            except queue.Empty:
-                for w, proc in enumerate(procs):
-                    if w not in finished and not proc.is_alive():
-                        _drain(receive)
-                        finished.add(w)  # died without saying so: its hosts are reported
+        _, own_complete = check_hosts([hosts[i] for i in shares[0]], options, forks=forks,
+                                      on_done=lambda j, r: relay.record(shares[0][j], r))
+        if not own_complete:  # the runner caught a Ctrl-C
+            raise KeyboardInterrupt
+        while pump.is_alive():
+            pump.join(0.2)  # a timed join, so that Ctrl-C still gets through
     except KeyboardInterrupt:
         complete = False
-        stop.set()
-        end = time.monotonic() + STOP_GRACE
+        stop.set()  # children stop taking hosts and send what they have
         with contextlib.suppress(KeyboardInterrupt):
-            while len(finished) < workers and time.monotonic() < end:
-                with contextlib.suppress(queue.Empty):
-                    receive(0.2)
+            pump.join(STOP_GRACE)
     finally:
-        for proc in procs:
+        relay.closing = True
+        for proc in procs.values():
             if proc.is_alive():
                 proc.terminate()
             proc.join(timeout=5)
-    for w, proc in enumerate(procs):
+    by_index = relay.by_index
+    for w, proc in procs.items():
         if proc.exitcode not in (0, None) and complete:
             message = f"worker process {w} died (exit code {proc.exitcode})"
-            for i in range(w, len(hosts), workers):
-                if i not in by_index:
-                    by_index[i] = _crashed(hosts[i], message)
+            for i in shares[w]:
+                by_index.setdefault(i, _crashed(hosts[i], message))
     return by_index, complete and len(by_index) == len(hosts)
 
 
-def _drain(receive: Callable[[float], None]) -> None:
-    with contextlib.suppress(queue.Empty):
-        while True:
-            receive(0.05)
+class _Relay:
+    """Collects results from this process's runner and from the children's queue."""
+
+    def __init__(self, results: Any, procs: dict[int, Any],
+                 on_done: Callable[[int, HostResult], None] | None) -> None:
+        self.results, self.procs, self.on_done = results, procs, on_done
+        self.by_index: dict[int, HostResult] = {}
+        self.finished: set[int] = set()
+        self.closing = False
+        self._lock = threading.Lock()
+
+    def record(self, i: int, result: HostResult) -> None:
+        """Keep one host's result (the first one) and report it."""
+        with self._lock:
+            if i in self.by_index:
+                return
+            self.by_index[i] = result
+            if self.on_done is not None:
+                self.on_done(i, result)
+
+    def pump(self) -> None:
+        """Relay children's messages until every child said it is done (or died)."""
+        while len(self.finished) < len(self.procs) and not self.closing:
+            try:
+                self._receive(0.2)
+            except queue.Empty:
+                for w, proc in self.procs.items():
+                    if w not in self.finished and not proc.is_alive():
+                        with contextlib.suppress(queue.Empty):
+                            while True:  # what it sent before dying
+                                self._receive(0.05)
+                        self.finished.add(w)
+
+    def _receive(self, timeout: float) -> None:
+        message = self.results.get(timeout=timeout)
+        if message[0] == "host":
+            self.record(message[1], HostResult.from_dict(message[2]))
+        elif message[0] == "done":
+            self.finished.add(message[1])
 
 
 def _crashed(host: PlannedHost, message: str) -> HostResult:
@@ -117,8 +141,6 @@ def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], options: A
     level = getattr(options, "extra", {}).get("log_level")
     if level is not None:  # -v in the parent: this process logs to the same stderr
         logging.basicConfig(level=level, format="fleetcheck: %(name)s: %(message)s")
-    from fleetcheck.scan import check_hosts
-
     def post(i: int, result: HostResult) -> None:
         results.put(("host", indexes[i], result.to_dict()))
 
