@@ -7,7 +7,7 @@ import getpass
 import os
 import socket
 
-from fleetcheck.cli.common import Command, add_input_arguments, load_inputs
+from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import InputError
 from fleetcheck.model import Severity
@@ -51,7 +51,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.forks < 1:
         raise InputError("--forks must be at least 1")
     inputs = load_inputs(args, env)
-    hosts = plan(inputs.inventory, inputs.policies, limit=args.limit, become=args.become,
+    hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
+                 become=args.become,
                  user=args.user)
     options = ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout)
     meta = {
