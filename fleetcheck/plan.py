@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -74,24 +75,16 @@ class _HostVars:
         self._renderer = Renderer({**magic_vars(host.name, host.groups), **host.vars},
                                   self._reveal)
 
-    def _where(self, key: str) -> tuple[str | None, int | None]:
-        origin = self.host.origins.get(key)
-        if origin is None:
-            return None, None
-        path, _, line = origin.rpartition(":")
-        return (path, int(line)) if line.isdigit() else (origin, None)
-
     def error(self, key: str, message: str) -> InputError:
         """An InputError about variable `key` of this host, located where it was set."""
-        path, line = self._where(key)
-        return InputError(f"host {self.host.name!r}: {key} {message}", path, line)
+        origin = self.host.origins.get(key) or None
+        where = _LOCATED.match(origin or "")
+        path, line, column = where.groups() if where else (origin, None, None)
+        return InputError(f"host {self.host.name!r}: {key} {message}", path,
+                          int(line) if line else None, int(column) if column else None)
 
-    def _reveal(self, value: VaultValue) -> str:
-        try:
-            return value.reveal()
-        except InputError as exc:
-            raise InputError(f"host {self.host.name!r}: {exc.message}", exc.path, exc.line,
-                             exc.column) from None
+    def _reveal(self, key: str, value: VaultValue) -> str:
+        return value.reveal(f"host {self.host.name!r}: variable {key}")
 
     def get(self, *keys: str) -> tuple[str, Any] | None:
         """(name, value) of the first of `keys` set to something other than null or ''."""
@@ -153,6 +146,7 @@ class _HostVars:
         return out
 
 
+_LOCATED = re.compile(r"^(.+?):(\d+)(?::(\d+))?$")
 _TRUE_WORDS = frozenset(("y", "yes", "on", "1", "true", "t", "1.0"))
 _FALSE_WORDS = frozenset(("n", "no", "off", "0", "false", "f", "0.0"))
 

@@ -59,6 +59,21 @@ def mark_of(value: Any, default: Origin) -> Origin:
     return getattr(value, "mark", default)
 
 
+def kind_name(value: Any) -> str:
+    """What a parsed value is, in the words of the file formats ("mapping", "list", ...)."""
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
 def _new_dict(mark: Origin) -> LocDict:
     d = LocDict()
     d.mark = mark
@@ -255,14 +270,19 @@ def load_data(text: str, path: str, keyring: Keyring | None = None) -> Any:
     """Parse `text` as JSON, else as YAML; located containers; InputError when neither."""
     try:
         return _load_json(text, path, keyring)
-    except json.JSONDecodeError:
-        pass
+    except json.JSONDecodeError as exc:
+        json_error = InputError(f"invalid JSON: {exc.msg}", path, exc.lineno, exc.colno)
     except RecursionError:
         raise InputError("data nested too deeply", path) from None
     try:
         return _load_yaml(text, path, keyring)
     except RecursionError:
         raise InputError("data nested too deeply", path) from None
+    except InputError as exc:
+        # Both readers failed: for a .json file the JSON reader's complaint is the useful one.
+        if path.endswith(".json") and exc.message.startswith("invalid YAML"):
+            raise json_error from None
+        raise
 
 
 def read_text(path: str, keyring: Keyring | None) -> str:

@@ -97,18 +97,24 @@ def expand(pattern: str) -> list[str]:
 
 
 def _range_items(pattern: str, begin: str, end: str, step: str) -> list[str]:
+    try:
+        stride = int(step)
+    except ValueError:
+        stride = 0
+    if stride == 0:
+        raise RangeError(f"host range {pattern!r}: the step must be a non-zero whole number")
     letters = string.ascii_letters
     try:
         first, last = letters.index(begin), letters.index(end)
         if first > last:
             raise RangeError(f"host range {pattern!r}: begin must not be after end")
-        return list(letters[first:last + 1:int(step)])
+        return list(letters[first:last + 1:stride])
     except RangeError:
         raise
     except ValueError:
         pass
     try:
-        return [str(n) for n in range(int(begin), int(end) + 1, int(step))]
+        return [str(n) for n in range(int(begin), int(end) + 1, stride)]
     except ValueError:
-        raise RangeError(f"host range {pattern!r} is neither numeric nor alphabetic "
-                         "(or its step is not a positive number)") from None
+        raise RangeError(f"host range {pattern!r} must run between two numbers or two "
+                         "letters") from None

@@ -73,14 +73,8 @@ def decode(text: str, what: Origin, keyring: Keyring | None) -> Any:
 
 
 def is_list_shape(data: Any) -> bool:
-    """True for a document in the `ansible-inventory --list` / script shape."""
-    if not isinstance(data, Mapping):
-        return False
-    if "_meta" in data:
-        return True
-    return any(isinstance(body, Mapping)
-               and (isinstance(body.get("hosts"), list) or isinstance(body.get("children"), list))
-               for body in data.values())
+    """True for a saved `ansible-inventory --list` document (it always has `_meta`)."""
+    return isinstance(data, Mapping) and "_meta" in data
 
 
 def parse_list(inv: InventoryData, data: Any, at: Origin,

@@ -43,7 +43,8 @@ def magic_vars(name: str, groups: tuple[str, ...]) -> dict[str, Any]:
 class Renderer:
     """Renders one host's values, resolving the variables a template refers to on demand."""
 
-    def __init__(self, variables: Mapping[str, Any], reveal: Callable[[VaultValue], str]) -> None:
+    def __init__(self, variables: Mapping[str, Any],
+                 reveal: Callable[[str, VaultValue], str]) -> None:
         self._vars = variables
         self._reveal = reveal
         self._done: dict[str, Any] = {}
@@ -54,7 +55,7 @@ class Renderer:
             return self._done[name]
         raw = self._vars[name]
         if isinstance(raw, VaultValue):
-            raw = self._reveal(raw)
+            raw = self._reveal(name, raw)
         out = self.render(raw, depth) if is_template(raw) else raw
         self._done[name] = out
         return out

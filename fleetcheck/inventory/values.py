@@ -43,13 +43,16 @@ class VaultValue:
     origin: Origin | None = None
     keyring: Keyring | None = field(default=None, repr=False, compare=False)
 
-    def reveal(self) -> str:
-        """The plaintext; InputError naming the value's origin when it cannot be decrypted."""
+    def reveal(self, what: str = "value") -> str:
+        """The plaintext; InputError at the value's origin (naming `what`) when unreadable."""
         where = self.origin or Origin("<vault value>")
         if self.keyring is None or not self.keyring.secrets:
-            raise where.error("value is vault-encrypted and no vault password was given "
+            raise where.error(f"{what} is vault-encrypted and no vault password was given "
                               "(use --vault-password-file)")
-        return self.keyring.decrypt_text(self.ciphertext, where)
+        try:
+            return self.keyring.decrypt_text(self.ciphertext, where)
+        except InputError as exc:
+            raise InputError(f"{what}: {exc.message}", exc.path, exc.line, exc.column) from None
 
     def __str__(self) -> str:
         return "<vault-encrypted>"

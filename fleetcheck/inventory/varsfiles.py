@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck.errors import InputError
-from fleetcheck.inventory.datafile import LocDict, load_file, mark_of
+from fleetcheck.inventory.datafile import LocDict, kind_name, load_file, mark_of
 from fleetcheck.inventory.values import Origin
 from fleetcheck.inventory.vault import Keyring
 
@@ -85,7 +85,7 @@ class VarsFiles:
                 continue
             if not isinstance(data, dict):
                 raise mark_of(data, Origin(path, 1)).error(
-                    f"a vars file holds a mapping of variables, not a {type(data).__name__}")
+                    f"a vars file holds a mapping of variables, not a {kind_name(data)}")
             for key, value in data.items():
                 at = data.where(key) if isinstance(data, LocDict) else Origin(path)
                 if not isinstance(key, str):

@@ -13,7 +13,7 @@ from typing import Any
 
 from fleetcheck.inventory import hostpattern
 from fleetcheck.inventory.data import InventoryData
-from fleetcheck.inventory.datafile import mark_of, where
+from fleetcheck.inventory.datafile import kind_name, mark_of, where
 from fleetcheck.inventory.values import Origin
 from fleetcheck.yamlsrc import did_you_mean
 
@@ -34,7 +34,7 @@ def check_document(data: Any, path: str) -> Mapping[Any, Any]:
     if not data:
         raise Declined("empty YAML document", top)
     if not isinstance(data, Mapping):
-        raise Declined(f"a YAML inventory is a mapping of groups, not a {_kind(data)}",
+        raise Declined(f"a YAML inventory is a mapping of groups, not a {kind_name(data)}",
                        mark_of(data, top))
     if data.get("plugin"):
         raise Declined(f"inventory plugin configuration (plugin: {data['plugin']}), "
@@ -49,22 +49,10 @@ def parse(inv: InventoryData, data: Mapping[Any, Any], path: str) -> None:
         _group(inv, name, body, where(data, name, top))
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return type(value).__name__
-
-
 def _group(inv: InventoryData, name: Any, body: Any, at: Origin) -> str:
     if body is not None and not isinstance(body, Mapping):
         raise at.error(f"group {name!r} must be a mapping of hosts/children/vars, "
-                       f"not a {_kind(body)}")
+                       f"not a {kind_name(body)}")
     group = inv.add_group(name, at).name
     if body is None:
         return group
@@ -79,7 +67,7 @@ def _group(inv: InventoryData, name: Any, body: Any, at: Origin) -> str:
             continue
         if not isinstance(value, Mapping):
             raise key_at.error(f"{key!r} of group {group!r} must be a mapping, "
-                               f"not a {_kind(value)}")
+                               f"not a {kind_name(value)}")
         if key == "vars":
             for var, val in value.items():
                 inv.set_variable(inv.groups[group], var, val, where(value, var, key_at))
@@ -104,7 +92,7 @@ def _hosts(inv: InventoryData, group: str, entry: Any, host_vars: Any, at: Origi
     host_vars = host_vars or {}
     if not isinstance(host_vars, Mapping):
         raise at.error(f"variables of host {entry!r} must be a mapping, "
-                       f"not a {_kind(host_vars)}")
+                       f"not a {kind_name(host_vars)}")
     for name in names:
         host = inv.add_host(name, group, port, at)
         for var, val in host_vars.items():
