@@ -122,10 +122,7 @@ class InventoryData:
 
     def add_group(self, name: Any, origin: Origin | None = None) -> Group:
         """The group `name`, created if new."""
-        if not isinstance(name, str):
-            raise _at(origin, f"group name must be a string, not {type(name).__name__}: {name!r}")
-        if not name:
-            raise _at(origin, "empty group name")
+        _check_name("group", name, origin)
         group = self.groups.get(name)
         if group is None:
             group = self.groups[name] = Group(name, origin)
@@ -135,10 +132,7 @@ class InventoryData:
     def add_host(self, name: Any, group: str | None = None, port: int | None = None,
                  origin: Origin | None = None) -> Host:
         """The host `name`, created if new, added to `group`; a port sets its ansible_port."""
-        if not isinstance(name, str):
-            raise _at(origin, f"host name must be a string, not {type(name).__name__}: {name!r}")
-        if not name:
-            raise _at(origin, "empty host name")
+        _check_name("host", name, origin)
         host = self.hosts.get(name)
         if host is None:
             host = self.hosts[name] = Host(name, origin, self.current_source)
@@ -256,6 +250,13 @@ class InventoryData:
         host.vars["ansible_connection"] = "local"
         self.localhost = host
         return host
+
+
+def _check_name(kind: str, name: Any, origin: Origin | None) -> None:
+    if not isinstance(name, str):
+        raise _at(origin, f"{kind} name must be a string, not {type(name).__name__}: {name!r}")
+    if not name:
+        raise _at(origin, f"empty {kind} name")
 
 
 def _at(origin: Origin | None, message: str) -> InputError:

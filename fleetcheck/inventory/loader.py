@@ -33,6 +33,9 @@ def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] 
     bases = [b for b in (vars_base(s) for s in absolute) if b is not None]
     resolver = Resolver(data, files, bases)
     hosts = tuple(_host(resolver, h) for h in data.hosts.values())
+    for base in bases:  # read every group's vars files, used or not: a broken one is an error
+        for name in data.groups:
+            files.layer(base, "group_vars", name)
     groups = {name: tuple(h.name for h in g.all_hosts()) for name, g in data.groups.items()}
     tree = {name: InventoryGroup(name, tuple(h.name for h in g.hosts),
                                  tuple(c.name for c in g.children), dict(g.vars), g.priority,
