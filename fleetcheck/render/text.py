@@ -14,6 +14,7 @@ from fleetcheck.render.textfit import (
     facts,
     flow,
     paint,
+    scrub,
     table,
     wrap,
 )
@@ -33,6 +34,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The whole text report, laid out to fit `options.width`, coloured if `options.color`."""
     opts = options or RenderOptions()
     width, color = opts.fitted_width(), opts.color
+    run = scrub(run)  # nothing a host printed may act on the terminal
     head = view.headline(run)
     out = [*wrap("fleetcheck report · " + " · ".join(view.run_line(run)), width),
            *(paint(line, _TONE[head.tone], color) for line in wrap(head.line(), width)), ""]
@@ -205,5 +207,6 @@ def _host(h: HostResult, width: int, color: bool) -> list[str]:
             f"{view.plural(view.line_count(cmd.stderr), 'line')} (raw output in the HTML and "
             "JSON reports)", width, "  ")]
         if not h.checked and cmd.stderr.strip():
-            lines += [f"  stderr: {line}" for line in cmd.stderr.strip().splitlines()[:5]]
+            lines += [ln for line in cmd.stderr.strip().splitlines()[:5]
+                      for ln in wrap(f"stderr: {line}", width, "  ")]
     return [*lines, ""]
