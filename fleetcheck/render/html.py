@@ -62,7 +62,8 @@ def anchor(kind: str, name: str) -> str:
 def _search(host: HostResult) -> str:
     """The words the host filter matches: identity, status, error, ports and processes."""
     words = [host.name, host.address, host.status.value, host.os or "", host.collector or "",
-             *host.groups, host.error.kind if host.error else ""]
+             *host.groups, host.error.kind if host.error else "",
+             host.error.message if host.error else ""]
     for jl in host.listeners:
         li = jl.listener
         words += [f"{li.proto}/{li.port}", str(li.port), li.process or "", jl.verdict.value]
@@ -93,5 +94,5 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         bind=view.bind_address, seconds=view.seconds, first_line=view.first_line,
         line_count=view.line_count, listeners=view.host_listeners,
         open_findings=view.open_findings, scope=view.waiver_scope, source=view.waiver_source,
-        yes_no=view.yes_no,
+        yes_no=view.yes_no, notes=view.listener_notes,
     )

@@ -191,11 +191,13 @@ def _host(h: HostResult, width: int, color: bool) -> list[str]:
             rows.append([view.proto_port(li.proto, li.port), view.service_name(li.port, li.proto),
                          view.bind_address(li), li.process or "?",
                          "" if li.pid is None else li.pid, li.user or "", verdict,
-                         jl.rule or ("(default)" if jl.verdict.value == "allowed" else "")])
+                         jl.rule or ("(default)" if jl.verdict.value == "allowed" else ""),
+                         view.listener_notes(li)])
         lines.append(f"  Listeners ({len(rows)})" if rows else "  Listeners: none")
         if rows:
             lines.append(table(rows, ["PORT", "SERVICE", "ADDRESS", "PROCESS", "PID", "USER",
-                                      "VERDICT", "RULE"], width, flex=(1, 2, 3, 5, 7)))
+                                      "VERDICT", "RULE", "NOTES"], width,
+                               flex=(1, 2, 3, 5, 7, 8)))
     for cmd in h.commands:
         lines += wrap(f"$ {view.first_line(cmd.command)}"
                       + (f" ... ({view.line_count(cmd.command)} lines)"

@@ -91,7 +91,7 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
         for i, cap in zip(flex, caps, strict=True):
             maxcol[i] = cap if cap < natural[i] else None
     return tabulate(cells, headers=list(headers), tablefmt="simple", disable_numparse=True,
-                    maxcolwidths=maxcol)
+                    maxcolwidths=maxcol, break_on_hyphens=False)
 
 
 def records(rows: Sequence[Sequence[str]], headers: Sequence[str], width: int) -> str:

@@ -221,6 +221,25 @@ def bind_address(listener: Listener) -> str:
     return listener.address + (f"%{listener.iface}" if listener.iface else "")
 
 
+def listener_notes(listener: Listener) -> str:
+    """What else the tool said about a socket: dual stack, truncation, sharing, service."""
+    li = listener
+    notes = []
+    if li.dual_stack:
+        notes.append("dual-stack: accepts IPv4 too")
+    if li.truncated:
+        notes.append("address truncated by the tool")
+    if li.service:
+        notes.append(f"service {li.service}")
+    if li.other_processes:
+        notes.append(f"also held by {', '.join(li.other_processes)}")
+    if li.user is None and li.uid is not None:
+        notes.append(f"uid {li.uid}")
+    if li.port_name:
+        notes.append(f"port printed as {li.port_name!r}")
+    return "; ".join(notes)
+
+
 def owner(process: str | None, pid: int | None) -> str:
     """'sshd (pid 812)', 'sshd', 'pid 812' or '' when nobody could be seen."""
     if process and pid is not None:

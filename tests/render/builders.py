@@ -113,10 +113,11 @@ def composite_run() -> RunResult:
     name (app1), unreachable (legacy1), an authentication error with evidence (win1)."""
     pols = policies()
     web1 = checked_host("web1", ("web",), [
-        Listener("tcp", 4, "0.0.0.0", 22, "sshd", 812, "root"),
+        Listener("tcp", 4, "0.0.0.0", 22, "sshd", 812, "root",
+                 other_processes=("sshd/813",)),
         Listener("tcp", 4, "0.0.0.0", 1923, "spiced", 4242, "root"),
         Listener("udp", 4, "0.0.0.0", 5353, "mdnsd", 901, "avahi"),
-        Listener("tcp", 6, "::", 8080, "webd", 1200, "www-data"),
+        Listener("tcp", 6, "::", 8080, "webd", 1200, None, dual_stack=True, uid=33),
         Listener("tcp", 4, "127.0.0.1", 6379, "redis-server", 733, "redis"),
         Listener("tcp", 4, "0.0.0.0", 5432, "nc", 3131, "root"),
         Listener("tcp", 6, "fe80::1", 9100, None, None, None, iface="eth0"),
