@@ -11,13 +11,14 @@ import json
 import os
 import socket
 import sys
+from typing import Any
 
 PR_SET_NAME = 15
 PR_SET_DUMPABLE = 4
 _NAMED = "--named"
 
 
-def _bind(s: dict[str, object]) -> socket.socket:
+def _bind(s: dict[str, Any]) -> socket.socket:
     address = str(s["address"])
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     kind = socket.SOCK_STREAM if s["proto"] == "tcp" else socket.SOCK_DGRAM
@@ -27,12 +28,11 @@ def _bind(s: dict[str, object]) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     if family == socket.AF_INET6:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if s["v6only"] else 0)
-    sock.bind((address, int(str(s["port"]))))  # 'fe80::1%eth0' carries its scope
+    sock.bind((address, int(s["port"])))  # 'fe80::1%eth0' carries its scope
     if s["proto"] == "tcp":
         sock.listen(16)
     elif s.get("connect_to"):
-        host, port = s["connect_to"]  # type: ignore[misc]
-        sock.connect((host, port))
+        sock.connect(tuple(s["connect_to"]))
     return sock
 
 
