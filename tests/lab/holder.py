@@ -1,4 +1,7 @@
-"""Run inside a namespace: bind the sockets described in argv[1], print 'ready', wait on stdin.
+"""Run inside a namespace: bind the sockets described in argv[1], print 'ready {facts}', wait.
+
+The facts are the holder's pid, its child's (when it forked one to share sockets)
+and the inode of each socket; the holder exits when its stdin closes.
 
 The process takes the requested name both as its comm (what ss, lsof and /proc show)
 and as argv[0] (what net-tools and BusyBox netstat show), by re-executing itself.
@@ -28,7 +31,11 @@ def _bind(s: dict[str, Any]) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     if family == socket.AF_INET6:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if s["v6only"] else 0)
-    sock.bind((address, int(s["port"])))  # 'fe80::1%eth0' carries its scope
+    if "%" in address:  # a scoped (link-local) address: 'fe80::1%eth0'
+        host, iface = address.split("%")
+        sock.bind((host, int(s["port"]), 0, socket.if_nametoindex(iface)))
+    else:
+        sock.bind((address, int(s["port"])))
     if s["proto"] == "tcp":
         sock.listen(16)
     elif s.get("connect_to"):
@@ -58,13 +65,18 @@ def main() -> None:
         _become(spec["user"])
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # keep /proc/PID owned by the user
     held = [(_bind(s), bool(s.get("shared_with_child"))) for s in spec["socks"]]
-    if any(shared for _, shared in held) and os.fork() == 0:
-        for sock, shared in held:  # the child keeps only the shared sockets
-            if not shared:
-                sock.close()
-        sys.stdin.read()
-        os._exit(0)
-    print("ready", flush=True)
+    child = None
+    if any(shared for _, shared in held):
+        child = os.fork()
+        if child == 0:
+            for sock, shared in held:  # the child keeps only the shared sockets
+                if not shared:
+                    sock.close()
+            sys.stdin.read()
+            os._exit(0)
+    facts = {"pid": os.getpid(), "child": child,
+             "inodes": [os.fstat(sock.fileno()).st_ino for sock, _ in held]}
+    print("ready", json.dumps(facts), flush=True)
     sys.stdin.read()
 
 

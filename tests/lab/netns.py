@@ -110,6 +110,15 @@ class Sock:
     shared_with_child: bool = False  # the holder forks; its child holds this socket too
 
 
+@dataclass(frozen=True)
+class Held:
+    """A socket a holder bound: what was asked, the pids holding it, its inode."""
+
+    sock: Sock
+    pids: tuple[int, ...]  # the holder first, then its child if it shares the socket
+    inode: int
+
+
 _HOLDER = Path(__file__).with_name("holder.py")
 
 
@@ -119,6 +128,7 @@ class SocketHolders:
     def __init__(self, ns: Namespace) -> None:
         self.ns = ns
         self.procs: list[subprocess.Popen[str]] = []
+        self.held: list[Held] = []  # every socket bound so far, with its holders
 
     def hold(self, socks: Sequence[Sock]) -> None:
         """Start one holder process per (process name, user) and wait until all are bound."""
@@ -133,10 +143,17 @@ class SocketHolders:
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             assert proc.stdout is not None
             line = proc.stdout.readline()
-            if line.strip() != "ready":
+            word, _, facts_text = line.partition(" ")
+            if word != "ready":
                 err = proc.stderr.read() if proc.stderr else ""
                 raise RuntimeError(f"socket holder failed: {line!r} {err}")
             self.procs.append(proc)
+            facts = json.loads(facts_text)
+            for sock, inode in zip(group, facts["inodes"], strict=True):
+                pids: tuple[int, ...] = (facts["pid"],)
+                if sock.shared_with_child:
+                    pids += (facts["child"],)
+                self.held.append(Held(sock, pids, inode))
 
     def stop(self) -> None:
         """Close every holder (they exit when their stdin closes)."""
@@ -149,6 +166,7 @@ class SocketHolders:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.procs.clear()
+        self.held.clear()
 
 
 def wait_for(predicate: object, timeout: float = 10.0) -> None:
