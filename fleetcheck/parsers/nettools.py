@@ -67,10 +67,16 @@ def _parse(text: str, *, busybox: bool) -> list[Listener]:
     columns: _Columns | None = None  # None: no header seen (e.g. output piped to grep)
     saw_table = False
     rows: list[tuple[int, str, _Row]] = []
+    in_note = False
     for no, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        if not stripped or stripped.startswith(("(", "netstat: ")):
-            continue  # blank, or a note such as '(Not all processes could be identified...)'
+        if in_note or stripped.startswith("("):
+            # A note (stderr, when captured with 2>&1), possibly over two lines:
+            # '(Not all processes could be identified, ...\n ... to see it all.)'
+            in_note = not stripped.endswith(")")
+            continue
+        if not stripped or stripped.startswith("netstat: "):
+            continue
         if stripped.startswith("Active "):
             section = "inet" if stripped.startswith("Active Internet") else "other"
             columns, saw_table = None, saw_table or section == "inet"

@@ -122,6 +122,8 @@ def _is_modern(rows: list[_Row]) -> bool:
             old += 1
         if re.fullmatch(r"[\d.]+(%\S+)?", local) and row.peer == "*:*":
             old += 1
+        if row.state == "" or ('users:((' in row.extra and ",pid=" not in row.extra):
+            old += 1  # no State column, users:(("name",1,3)): a very old ss
     return modern >= old
 
 
