@@ -27,9 +27,12 @@ LINUX_TOOLS: tuple[tuple[str, str, str], ...] = (
     ("busybox-netstat", "command -v busybox", "busybox netstat -tulnp"),
 )
 # Tools used only when a host pins them (fleetcheck_tool): lsof is slower than /proc,
-# which is always there, and +c 0 gives whole command names.
+# which is always there. +c 0 gives whole command names. lsof exits 1 when it finds
+# when a search item (here: any Internet socket) finds nothing: `-p $$` (ORed with -i)
+# also lists this shell's own files, so a host with no socket still prints a table,
+# and exit 1 counts as success; a run that printed no table is still a parse error.
 LINUX_PINNED_ONLY: tuple[tuple[str, str, str], ...] = (
-    ("lsof", "command -v lsof", "lsof -nP +c 0 -i"),
+    ("lsof", "command -v lsof", "lsof -nP +c 0 -i -p $$ || [ $? -eq 1 ]"),
 )
 
 # /proc fallback: the four socket tables, then which process holds which socket inode.
