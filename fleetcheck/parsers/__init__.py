@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers import ss
+from fleetcheck.parsers import lsof, nettools, procnet, ss
 from fleetcheck.parsers.common import ParseError
 
 Parser = Callable[[str], list[Listener]]
 
 # Tool names as `fleetcheck parse --tool` and the collectors know them.
 PARSERS: dict[str, Parser] = {
+    # Linux
     "ss": ss.parse,
+    "netstat": nettools.parse,
+    "busybox-netstat": nettools.parse_busybox,
+    "lsof": lsof.parse,
+    "proc-net": procnet.parse,
 }
 
 
