@@ -1,6 +1,6 @@
 """Rendering at fleet scale: each report format for 500 and 5,000 hosts, and the HTML in Chromium.
 
-Run from the repository root: `PYTHONPATH=. python -m benchmarks.render [HOSTS ...]`.
+Run from the repository root: `PYTHONPATH=. python benchmarks/render.py [HOSTS ...]`.
 Prints wall and CPU seconds, output size and the cost per host; the ratio column compares
 each size with the smallest one measured in the same run (10x the hosts should cost ~10x).
 """
@@ -12,7 +12,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import Measurement, measure, print_table
+from common import Measurement, measure, print_table
+
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, Renderer, RenderOptions
 from tests.render.cdp import Browser, chromium_path

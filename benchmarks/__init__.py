@@ -1,1 +1,0 @@
-"""Benchmark scripts: run from the repository root as `python -m benchmarks.NAME`."""
