@@ -49,7 +49,7 @@ def _assets() -> tuple[Markup, Markup, str]:
     css = files.joinpath("report.css").read_text("utf-8")
     js = files.joinpath("report.js").read_text("utf-8")
     csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
-           "img-src data:; base-uri 'none'; form-action 'none'")
+           "base-uri 'none'; form-action 'none'")
     # Markup: these are fleetcheck's own shipped files, never text from a run.
     return Markup(css), Markup(js), csp  # noqa: S704
 

@@ -204,7 +204,13 @@ def test_printable(browser: Browser, lab_html: Path, tmp_path: Path) -> None:
     assert page.js("getComputedStyle(document.querySelector('#hosts')).breakBefore") == "page"
     shot(page, "lab-print", tmp_path)
     page.send("Emulation.setEmulatedMedia", {"media": ""})
+    page.js("""window.printedOpen = -1; addEventListener('beforeprint', () => {
+        window.printedOpen = document.querySelectorAll('details.host[open]').length; })""")
+    before = page.js("document.querySelectorAll('details.host[open]').length")
     pdf = page.pdf()
+    hosts = page.js("document.querySelectorAll('details.host').length")
+    assert page.js("window.printedOpen") == hosts > before  # every host is on paper
+    assert page.js("document.querySelectorAll('details.host[open]').length") == before
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 2  # hosts start on a new page
     (tmp_path / "lab-report.pdf").write_bytes(pdf)
