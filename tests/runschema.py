@@ -54,6 +54,7 @@ def _validate_rendered_json() -> Iterator[None]:
     original = FORMATS["json"]
 
     def checked(run: RunResult, options: RenderOptions | None = None) -> str:
+        """Render as before, then validate what was rendered."""
         text = original.render(run, options)
         assert_valid_run(json.loads(text), "rendered run JSON")
         _validated["in_process"] += 1
@@ -67,6 +68,7 @@ def _validate_rendered_json() -> Iterator[None]:
 
 
 def _run_files(base: Path) -> Iterator[Path]:
+    """JSON files under `base` that may be run records (not the .invalid. ones)."""
     for path in base.rglob("*.json"):
         if ".invalid." in path.name or not path.is_file() or path.stat().st_size > 64 << 20:
             continue

@@ -11,7 +11,7 @@ from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import print_report, write_and_list
 from fleetcheck.cli.scan_cmd import DEFAULT_FORMATS
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.model import SCHEMA, RunResult
+from fleetcheck.model import SCHEMA, RunResult, Severity
 from fleetcheck.render import FORMATS, parse_formats
 
 
@@ -36,12 +36,14 @@ def load_run(text: str, name: str) -> RunResult:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
     try:
-        return RunResult.from_dict(data)
+        run = RunResult.from_dict(data)
+        Severity.parse(run.summary.fail_on)
     except KeyError as exc:
         raise InputError(f"incomplete {SCHEMA} document: missing key {exc.args[0]!r}",
                          name) from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"malformed {SCHEMA} document: {exc}", name) from None
+    return run
 
 
 def run(args: argparse.Namespace, env: Env) -> int:

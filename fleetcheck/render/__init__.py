@@ -15,7 +15,9 @@ __all__ = ["FORMATS", "PIPEABLE", "Format", "RenderOptions", "Renderer", "parse_
 class Renderer(Protocol):
     """Render a run; options change presentation only, never a fact."""
 
-    def __call__(self, run: RunResult, options: RenderOptions | None = None) -> str: ...
+    def __call__(self, run: RunResult, options: RenderOptions | None = None) -> str:
+        """The report of `run` as text."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

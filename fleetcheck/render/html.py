@@ -32,6 +32,7 @@ _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 @cache
 def _template() -> Template:
+    """The report template, loaded once from the package."""
     env = Environment(loader=PackageLoader("fleetcheck.render", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)
@@ -39,6 +40,7 @@ def _template() -> Template:
 
 
 def _csp_hash(text: str) -> str:
+    """The CSP source expression that allows exactly `text` inline."""
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 

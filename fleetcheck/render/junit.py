@@ -26,6 +26,7 @@ def _x(text: object) -> str:
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    """A child element whose attributes and text XML can carry."""
     el = ET.SubElement(parent, tag, {k: _x(v) for k, v in attrs.items()})
     if text is not None:
         el.text = _x(text)
@@ -39,6 +40,7 @@ def _timestamp(run: RunResult) -> str:
 
 
 def _classname(host: HostResult) -> str:
+    """The testcase classname for a host's cases."""
     # CI servers split classnames at dots into package and class: keep a host one class.
     return "fleetcheck." + host.name.replace(".", "_")
 
@@ -51,6 +53,7 @@ def case_name(f: Finding) -> str:
 
 
 def _finding_text(host: HostResult, f: Finding, service: str) -> str:
+    """The body of a failure: the sentence, then every fact of the finding."""
     port = "" if f.port is None else f" {f.port}"
     lines = [f.message, "", f"host: {host.name} ({host.address})",
              f"severity: {f.severity.label}", f"kind: {f.kind.value}",
@@ -62,6 +65,7 @@ def _finding_text(host: HostResult, f: Finding, service: str) -> str:
 
 
 def _waiver_text(f: Finding, waivers: dict[str, WaiverRecord]) -> str:
+    """Why a finding is skipped: the waiver, its owner, ticket and expiry."""
     w = waivers.get(f.waiver or "")
     if w is None:
         return f"waived by {f.waiver or 'a waiver'}"
@@ -72,6 +76,7 @@ def _waiver_text(f: Finding, waivers: dict[str, WaiverRecord]) -> str:
 
 def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
            waivers: dict[str, WaiverRecord], fail_on: Severity) -> tuple[int, int, int, int]:
+    """Append `host`'s testsuite to `root`; returns (tests, failures, errors, skipped)."""
     suite = _sub(root, "testsuite", name=host.name, tests="0", failures="0", errors="0",
                  skipped="0", time=f"{round(host.duration, 3):.3f}", timestamp=_timestamp(run),
                  hostname=host.address, id=str(index), package="fleetcheck")

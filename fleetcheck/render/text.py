@@ -53,10 +53,12 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
 
 
 def _section(title: str) -> list[str]:
+    """A section title underlined."""
     return [title, "=" * len(title)]
 
 
 def _summary(run: RunResult, width: int, color: bool) -> list[str]:
+    """Status counts, open findings by severity and kind, error kinds, exit code."""
     s = run.summary
     lines = [*_section("SUMMARY"),
              *flow([(f"{label} {n}", _TONE[tone]) for label, n, tone in view.status_counts(run)],
@@ -73,6 +75,7 @@ def _summary(run: RunResult, width: int, color: bool) -> list[str]:
 
 
 def _run(run: RunResult, width: int) -> list[str]:
+    """When, how and by whom the run ran, and every input file with its digest."""
     lines = [*_section("RUN"), *facts(view.run_facts(run), width), ""]
     inputs = view.input_rows(run)
     lines.append(f"Input files ({len(inputs)})")
@@ -84,6 +87,7 @@ def _run(run: RunResult, width: int) -> list[str]:
 
 
 def _severity(row: view.FindingRow, color: bool) -> str:
+    """A finding's severity word, coloured when it is a violation."""
     f = row.finding
     label = f.severity.label.upper()
     if not row.violation and not f.waived:
@@ -92,6 +96,7 @@ def _severity(row: view.FindingRow, color: bool) -> str:
 
 
 def _finding_table(rows: list[view.FindingRow], width: int, color: bool, waived: bool) -> str:
+    """Findings as a table (with the waiver column for waived ones)."""
     body = []
     for r in rows:
         f = r.finding
@@ -106,6 +111,7 @@ def _finding_table(rows: list[view.FindingRow], width: int, color: bool, waived:
 
 
 def _findings(run: RunResult, width: int, color: bool) -> list[str]:
+    """Open findings worst first, then the waived ones."""
     open_rows, waived_rows = view.finding_rows(run)
     lines = _section(f"FINDINGS ({len(open_rows)})")
     lines.append(_finding_table(open_rows, width, color, False) if open_rows else "none")
@@ -117,6 +123,7 @@ def _findings(run: RunResult, width: int, color: bool) -> list[str]:
 
 
 def _unchecked(run: RunResult, width: int, color: bool) -> list[str]:
+    """Hosts whose listeners could not be read, with why."""
     hosts = view.unchecked_hosts(run)
     lines = _section(f"NOT CHECKED ({len(hosts)})")
     if not hosts:
@@ -128,6 +135,7 @@ def _unchecked(run: RunResult, width: int, color: bool) -> list[str]:
 
 
 def _waivers(run: RunResult, width: int, color: bool) -> list[str]:
+    """Every waiver, expired first, and the unused ones named."""
     waivers = view.sorted_waivers(run.waivers)
     lines = _section(f"WAIVERS ({len(waivers)})")
     if not waivers:
@@ -144,6 +152,7 @@ def _waivers(run: RunResult, width: int, color: bool) -> list[str]:
 
 
 def _fleet(run: RunResult, width: int, color: bool) -> list[str]:
+    """Each proto/port with how many hosts listen on it and which."""
     rows = view.fleet_rows(run)
     lines = _section(f"FLEET VIEW ({view.plural(len(rows), 'port')})")
     if not rows:
@@ -156,6 +165,7 @@ def _fleet(run: RunResult, width: int, color: bool) -> list[str]:
 
 
 def _hosts(run: RunResult, width: int, color: bool) -> list[str]:
+    """The hosts table, then each host's section."""
     hosts = view.sorted_hosts(run)
     rows = [[h.name, h.address,
              paint(h.status.value, _TONE[view.host_status_tone(h.status)], color), h.os or "",
@@ -170,6 +180,7 @@ def _hosts(run: RunResult, width: int, color: bool) -> list[str]:
 
 
 def _host(h: HostResult, width: int, color: bool) -> list[str]:
+    """One host: its facts, listeners with verdicts, and the commands that ran."""
     status = paint(h.status.value.upper(), _TONE[view.host_status_tone(h.status)], color)
     title = f"--- {h.name} ({h.address}): {status}"
     lines = [title]

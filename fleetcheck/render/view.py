@@ -142,6 +142,7 @@ def seconds(value: float) -> str:
 
 
 def _meta_value(value: Any) -> str:
+    """A meta value as words: yes/no, a comma list, or JSON for anything nested."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):

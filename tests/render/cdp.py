@@ -79,6 +79,7 @@ class Browser:
         return self
 
     def _read(self) -> None:
+        """Reader thread: split the pipe into messages, file replies and events."""
         buf = b""
         while True:
             try:

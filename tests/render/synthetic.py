@@ -24,6 +24,7 @@ _FAILURES = [k for k in ErrorKind if k not in (ErrorKind.NOT_RUN, ErrorKind.INTE
 
 
 def _listeners(rng: random.Random, index: int) -> list[Listener]:
+    """A plausible set of listeners for host number `index`."""
     pid = 100 + index % 900
     out = [Listener("tcp", 4, "0.0.0.0", 22, "sshd", pid, "root"),
            Listener("tcp", 6, "::", 22, "sshd", pid, "root")]
