@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fleetcheck.cli.env import Env
+from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, PIPEABLE, RenderOptions
 from fleetcheck.render.options import FILE_WIDTH
@@ -44,9 +45,24 @@ def stdout_format(formats: Sequence[str]) -> str:
     return "text"
 
 
+def prepare_output_dir(outdir: Path) -> Path:
+    """Create the report directory now, so an unusable one is bad input before any scan."""
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the report directory: {exc.strerror}",
+                         str(outdir)) from None
+    if not os.access(outdir, os.W_OK | os.X_OK):
+        raise InputError("cannot write reports into this directory", str(outdir))
+    return outdir
+
+
 def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: Env) -> list[Path]:
     """Write the report files and name each on stderr."""
-    written = write_reports(run, formats, outdir)
+    try:
+        written = write_reports(run, formats, prepare_output_dir(outdir))
+    except OSError as exc:
+        raise InputError(f"cannot write reports: {exc.strerror or exc}", str(outdir)) from None
     for path in written:
         env.stderr.write(f"report: {path}\n")
     return written

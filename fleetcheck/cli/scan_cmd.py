@@ -9,7 +9,12 @@ import socket
 
 from fleetcheck.cli.common import Command, add_input_arguments, load_inputs
 from fleetcheck.cli.env import Env
-from fleetcheck.cli.output import print_report, stdout_format, write_and_list
+from fleetcheck.cli.output import (
+    prepare_output_dir,
+    print_report,
+    stdout_format,
+    write_and_list,
+)
 from fleetcheck.errors import InputError
 from fleetcheck.model import Severity
 from fleetcheck.plan import plan
@@ -51,6 +56,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.forks < 1:
         raise InputError("--forks must be at least 1")
     inputs = load_inputs(args, env)
+    outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=args.limit, become=args.become,
                  user=args.user)
     options = ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout)
@@ -63,8 +69,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "become": bool(args.become),
         "policies": [p.name for p in inputs.policies],
     }
+    prepare_output_dir(outdir)
     result = scan(hosts, options=options, inputs=inputs.files, meta=meta)
-    write_and_list(result, formats, env.path(args.output_dir), env)
+    write_and_list(result, formats, outdir, env)
     print_report(result, stdout_format(formats), env)
     return result.summary.exit_code
 

@@ -176,3 +176,13 @@ def test_report_prints_one_format_to_stdout(tmp_path: Path, composite: RunResult
         if fmt == "html":
             res.out, expected = RENDERED_AT.sub("", res.out), RENDERED_AT.sub("", expected)
         assert res.out == expected
+
+
+def test_an_unusable_report_directory_is_bad_input_before_any_scan(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    res = run_cli(["scan", "-o", str(blocker / "reports")], cwd=tmp_path)
+    assert res.code == 2
+    assert res.err == f"fleetcheck: error: {blocker / 'reports'}: cannot create the report " \
+        "directory: Not a directory\n"
+    assert res.out == ""
