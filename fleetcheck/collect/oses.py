@@ -68,7 +68,7 @@ LSOF_FIELDS = ('o=$(lsof -nP +c0 -iTCP -sTCP:LISTEN -F pcuLtPnTd; '
 # names the process holding the socket (root only).
 AIX_RMSOCK = (
     "netstat -Aan | awk '$2 ~ /^tcp/ && $NF == \"LISTEN\" {print $1, \"tcpcb\"} "
-    "$2 ~ /^udp/ && $6 == \"*.*\" {print $1, \"inpcb\"}' | "
+    "$2 ~ /^udp/ && $5 != \"*.*\" && $6 == \"*.*\" {print $1, \"inpcb\"}' | "
     'while read a k; do echo "$a $(rmsock "$a" "$k" 2>&1)"; done'
 )
 
