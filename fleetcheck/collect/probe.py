@@ -15,16 +15,35 @@ from dataclasses import dataclass
 from fleetcheck.collect.oses import POSIX_TOOLS, UNAME_FAMILIES, Attempt
 from fleetcheck.parsers.common import ParseError
 
-# Per OS (as `uname -s` prints it): the tools to try, best first. Each entry is
-# (tool name as the parsers know it, shell command). A tool is used when its
-# command exists and exits 0; the next is tried otherwise.
-LINUX_TOOLS: tuple[tuple[str, str], ...] = (
-    ("ss", "ss -tulnpe"),
-    ("netstat", "netstat -tulnpe"),
-    ("busybox-netstat", "busybox netstat -tulnp"),
+# Linux tools, best first: (tool name as the parsers know it, guard, command). A tool
+# is used when its guard succeeds and its command exits 0; otherwise the next is tried,
+# and last the /proc fallback. The flags: -t -u TCP and UDP, -l listening (for UDP:
+# bound and unconnected), -n numbers (no DNS, no /etc/services lookups on the host),
+# -p owning processes, -e v6only: (dual-stack or IPv6-only; ss) or the user (netstat).
+# net-tools' netstat is kept to its default 23-column layout: -W (whole addresses) is
+# missing from some builds and its output cannot be told apart, so a cut address is
+# flagged `truncated` rather than guessed. On BusyBox systems `netstat` is BusyBox's,
+# hence the guard; BusyBox netstat -p exists only where it was built in (Alpine: yes,
+# Debian: no), and without -p the /proc fallback, which finds owners, is better.
+LINUX_TOOLS: tuple[tuple[str, str, str], ...] = (
+    ("ss", "command -v ss", "ss -tulnpe"),
+    ("netstat", "netstat -V 2>&1 | grep -q net-tools", "netstat -tulnpe"),
+    ("busybox-netstat", "command -v busybox", "busybox netstat -tulnp"),
+)
+# Tools used only when a host pins them (fleetcheck_tool): lsof is slower than /proc,
+# which is always there. +c 0 gives whole command names. lsof exits 1 when it finds
+# when a search item (here: any Internet socket) finds nothing: `-p $$` (ORed with -i)
+# also lists this shell's own files, so a host with no socket still prints a table,
+# and exit 1 counts as success; a run that printed no table is still a parse error.
+LINUX_PINNED_ONLY: tuple[tuple[str, str, str], ...] = (
+    ("lsof", "command -v lsof", "lsof -nP +c 0 -i -p $$ || [ $? -eq 1 ]"),
 )
 
-# /proc fallback: the four socket tables, then which pid holds which socket inode.
+# /proc fallback: the four socket tables, then which process holds which socket inode.
+# Three commands whatever the number of processes: each process's name (stat), owner
+# (ls -ld) and open descriptors (ls -l of every fd directory). Processes that come and
+# go meanwhile, or that we may not look into, just lack an owner: their sections
+# always end with status 0.
 _PROC_FALLBACK = r"""
 if [ -r /proc/net/tcp ]; then
   for f in tcp tcp6 udp udp6; do
@@ -32,16 +51,9 @@ if [ -r /proc/net/tcp ]; then
       echo "$M begin proc-net-$f"; cat /proc/net/$f; echo "$M end proc-net-$f $?"
     fi
   done
-  echo "$M begin proc-sockets"
-  for p in /proc/[0-9]*; do
-    c=$(cat "$p/comm" 2>/dev/null) || continue
-    u=$(stat -c %U "$p" 2>/dev/null)
-    for fd in "$p"/fd/*; do
-      l=$(readlink "$fd" 2>/dev/null) || continue
-      case $l in socket:*) echo "${p#/proc/} ${u:--} ${l#socket:} $c";; esac
-    done
-  done
-  echo "$M end proc-sockets 0"
+  echo "$M begin proc-stat"; cat /proc/[0-9]*/stat 2>/dev/null; echo "$M end proc-stat 0"
+  echo "$M begin proc-owners"; ls -ld /proc/[0-9]* 2>/dev/null; echo "$M end proc-owners 0"
+  echo "$M begin proc-fds"; ls -l /proc/[0-9]*/fd 2>/dev/null; echo "$M end proc-fds 0"
   exit 0
 fi
 """
@@ -64,12 +76,11 @@ class ProbeOutput:
     sections: tuple[Section, ...]
 
 
-def _tool_block(tools: tuple[tuple[str, str], ...]) -> str:
+def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
     lines = []
-    for name, command in tools:
-        binary = command.split()[0]
+    for name, guard, command in tools:
         lines.append(
-            f'if command -v {binary} >/dev/null 2>&1; then\n'
+            f'if {guard} >/dev/null 2>&1; then\n'
             f'  echo "$M begin {name}"; {command}; rc=$?; echo "$M end {name} $rc"\n'
             f'  [ "$rc" -eq 0 ] && exit 0\n'
             f'fi'
@@ -97,7 +108,8 @@ def _attempt_block(attempt: Attempt) -> str:
 def _branch(family: str, tool: str | None) -> str:
     """The shell that lists sockets on one OS family (restricted to `tool` when pinned)."""
     if family == "linux":
-        linux = LINUX_TOOLS if tool is None else tuple(t for t in LINUX_TOOLS if t[0] == tool)
+        pinnable = LINUX_TOOLS + LINUX_PINNED_ONLY
+        linux = LINUX_TOOLS if tool is None else tuple(t for t in pinnable if t[0] == tool)
         proc = _PROC_FALLBACK if tool in (None, "proc") else ""
         return f"{_tool_block(linux)}\n{proc}"
     attempts = [a for a in POSIX_TOOLS[family] if tool is None or a.collector == tool]

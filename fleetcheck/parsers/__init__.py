@@ -7,8 +7,11 @@ from collections.abc import Callable
 from fleetcheck.model import Listener
 from fleetcheck.parsers import (
     bsd_netstat,
+    lsof,
     lsof_fields,
+    nettools,
     powershell,
+    procnet,
     sockstat,
     solaris_netstat,
     ss,
@@ -21,7 +24,12 @@ Parser = Callable[[str], list[Listener]]
 
 # Tool names as `fleetcheck parse --tool` and the collectors know them.
 PARSERS: dict[str, Parser] = {
+    # Linux
     "ss": ss.parse,
+    "netstat": nettools.parse,
+    "busybox-netstat": nettools.parse_busybox,
+    "lsof": lsof.parse,
+    "proc-net": procnet.parse,
     # Other operating systems (and lsof -F on any of them).
     "bsd-netstat": bsd_netstat.parse,  # macOS, FreeBSD, OpenBSD, NetBSD, AIX, HP-UX netstat -an
     "sockstat": sockstat.parse,  # FreeBSD, NetBSD, DragonFly

@@ -112,7 +112,8 @@ EMULATIONS: dict[str, Emulation] = {
         "rmsock": _aix_rmsock(),
     }),
     "busybox": Emulation("busybox", "Linux", "6.6.32-0-lts", tools={
-        "netstat": (Replay("-tulnpe", corpus("linux/busybox-netstat-tulpen")),),
+        "netstat": (Replay("-V", "netstat: unrecognized option: V\nBusyBox v1.36.1 "
+                                 "(2024-06-10 07:11:35 UTC) multi-call binary.\n", 1),),
         "busybox": (Replay("netstat -tulnp", corpus("linux/busybox-netstat-tulpen")),),
     }),
     "windows-cmd": Emulation("windows-cmd", "", "", windows_shell="cmd", windows_sections=(
