@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
-from fleetcheck.parsers.common import Endpoint, parse_port, split_scope
+from fleetcheck.parsers.common import Endpoint, any_address, parse_port, split_scope
 
 # A protocol word as BSD-derived tools print it: tcp, tcp4, tcp6, tcp46, udp...
 PROTO_WORD = re.compile(r"^(tcp|udp)(4|6|46)?$")
@@ -28,9 +27,7 @@ def resolve_host(host: str, family: int | None, dual: bool) -> tuple[str, int, b
     address itself is IPv6; IPv4-mapped addresses stay as printed, family 6.
     """
     if host == "*":
-        if family == 6:
-            return "::", 6, dual
-        return "0.0.0.0", 4, False
+        return any_address(family or 4), family or 4, dual and family == 6
     fam = 6 if ":" in host else (family or 4)
     return host, fam, dual and host == "::"
 
@@ -58,12 +55,3 @@ def split_colon(text: str, proto: str) -> Endpoint:
     port, port_name = parse_port(port_text, proto)
     address, iface = split_scope(host)
     return Endpoint(address, port, iface, port_name)
-
-
-def is_ip(text: str) -> bool:
-    """True for a literal IPv4 or IPv6 address (scope allowed), as `ipaddress` reads it."""
-    try:
-        ipaddress.ip_address(split_scope(text)[0])
-    except ValueError:
-        return False
-    return True

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import Endpoint, ParseError
-from fleetcheck.parsers.inet import PROTO_WORD, is_ip, proto_family, resolve_host, split_colon
+from fleetcheck.parsers.common import Endpoint, ParseError, is_ip
+from fleetcheck.parsers.inet import PROTO_WORD, proto_family, resolve_host, split_colon
 
 _INET = re.compile(r"^(tcp|udp|sctp|udplite|div|divert)(4|6|46)?$")
 _UNIX = re.compile(r"^(stream|dgram|seqpac|seqpacket)$")
