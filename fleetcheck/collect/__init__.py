@@ -65,7 +65,10 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
     if windows.pinned(host, family):
         return _collect_windows(host, transport, options, ())
     nonce = secrets.token_hex(8)
-    script = build_probe(nonce, tool=host.tool, os=family)
+    try:
+        script = build_probe(nonce, tool=host.tool, os=family)
+    except ValueError as exc:  # a fleetcheck_tool that cannot be a tool name
+        raise HostFailure(ErrorKind.NO_TOOL, f"fleetcheck_tool: {exc}") from None
     command, stdin = wrap_command(script, host)
     result = transport.run(command, timeout=options.command_timeout, stdin=stdin,
                            max_output=options.max_output)
@@ -152,8 +155,7 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
             combined = combine(probe.sections)
             tool, listeners, notes = combined.collector, combined.listeners, combined.notes
     except NoTool as exc:
-        raise _with_record(HostFailure(ErrorKind.NO_TOOL, _pin_note(str(exc), probe)),
-                           record) from None
+        raise _with_record(HostFailure(ErrorKind.NO_TOOL, str(exc)), record) from None
     except ParseError as exc:
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"{tool} output: {exc}"),
                            record) from None
@@ -162,10 +164,6 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
                      "(use --become)")
     return Collection(os_text, tool, tuple(listeners), records, privileged, tuple(notes))
 
-
-def _pin_note(message: str, probe: ProbeOutput) -> str:
-    return message if probe.sections else f"{message} (or fleetcheck_tool names none " \
-        "of this OS's tools)"
 
 
 def _first(text: str) -> str:

@@ -102,7 +102,8 @@ def combine(sections: Sequence[Section]) -> Combined:
     is the last one in the output. ParseError propagates with the failing part named.
     """
     if not sections:
-        raise NoTool("no socket-listing tool was found")
+        raise NoTool("no socket-listing tool was found (a fleetcheck_tool that this OS "
+                     "does not have tries nothing)")
     last = sections[-1]
     collector, _, part = last.name.partition(".")
     combiner = COMBINERS.get(collector)

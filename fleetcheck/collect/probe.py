@@ -131,7 +131,7 @@ def build_probe(nonce: str, *, tool: str | None = None, os: str | None = None) -
         arms = [f"{' | '.join(_unames(family))})\n{_branch(family, tool)}\n  ;;"
                 for family in ("linux", *POSIX_TOOLS)]
         cases = "\n".join(arms) + '\n*)\n  echo "$M unsupported"\n  exit 0\n  ;;'
-    return f"""M='@@fleetcheck:{nonce}'
+    return one_line(f"""M='@@fleetcheck:{nonce}'
 LC_ALL=C; export LC_ALL
 PATH="$PATH:/usr/sbin:/sbin:/usr/bin:/bin"; export PATH
 U=$(id -u 2>/dev/null || /usr/xpg4/bin/id -u 2>/dev/null)
@@ -142,7 +142,28 @@ case "$(uname -s 2>/dev/null)" in
 {cases}
 esac
 echo "$M notool"
-"""
+""")
+
+
+# Lines after which the next command follows without a ';' (joining them with one is a
+# syntax error), and case patterns such as 'FreeBSD | DragonFly)' or '*)'.
+_OPENERS = ("then", "do", "else", "in", "{", "&&", "||", "|", ";;")
+_CASE_PATTERN = re.compile(r"^[^\s;()'\"]+(\s*\|\s*[^\s;()'\"]+)*\)$")
+
+
+def one_line(script: str) -> str:
+    """`script` as one line: csh and tcsh (FreeBSD root's shell before 14) refuse a quoted
+    argument that spans lines, and the probe reaches sh through the login shell."""
+    out, previous = "", ""
+    for raw in script.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if previous:
+            out += " " if previous.endswith(_OPENERS) or _CASE_PATTERN.match(previous) else "; "
+        out += line
+        previous = line
+    return out
 
 
 def _unames(family: str) -> list[str]:

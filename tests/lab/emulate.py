@@ -53,6 +53,7 @@ class Emulation:
     tools: dict[str, tuple[Replay, ...]] = field(default_factory=dict)
     windows_shell: str | None = None  # "cmd" or "powershell": a Windows host
     windows_sections: tuple[tuple[str, Path, int], ...] = ()  # (section, capture, rc)
+    login_shell: str = "/bin/sh"  # e.g. csh: FreeBSD root's shell before 14.0
 
 
 def corpus(name: str) -> Path:
@@ -141,7 +142,8 @@ def install(emulation: Emulation, dest: Path) -> Path:
     for name, replays in tools.items():
         _write(bin_dir / name, _shim(name, replays, data))
     return _write(dest / "shell", "#!/bin/sh\n# emulated login shell: the shims first on PATH\n"
-                  f"PATH={shlex.quote(str(bin_dir))}:\"$PATH\"; export PATH\nexec /bin/sh \"$@\"\n")
+                  f"PATH={shlex.quote(str(bin_dir))}:\"$PATH\"; export PATH\n"
+                  f"exec {shlex.quote(emulation.login_shell)} \"$@\"\n")
 
 
 def _shim(name: str, replays: tuple[Replay, ...], data: Path) -> str:

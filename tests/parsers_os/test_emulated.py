@@ -8,7 +8,9 @@ real parsers, combiners and policy evaluation.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +248,20 @@ def test_emulated_shims_refuse_unexpected_invocations(tmp_path: Path) -> None:
     assert b"unexpected invocation: -4" in result.stderr
     missing = LocalTransport(shell=str(shell)).run("lsof -i", timeout=30)
     assert missing.exit_code == 127
+
+
+@pytest.mark.parametrize("login", ["csh", "tcsh"])
+def test_emulated_root_with_a_c_shell_login(tmp_path: Path, login: str) -> None:
+    """FreeBSD's root logged in with csh until 14.0: the probe must reach sh through it."""
+    path = shutil.which(login)
+    require(path is not None, f"{login} (the C shell)")
+    assert path is not None
+    emu = replace(EMULATIONS["aix"], name=f"aix-{login}", login_shell=path)
+    shell = install(emu, tmp_path)
+    host = PlannedHost(name=emu.name, address="x", groups=(), policies=POLICIES,
+                       connection="local")
+    run = scan([host], options=ScanOptions(), connect=lambda h: LocalTransport(shell=str(shell)))
+    result = run.hosts[0]
+    assert result.error is None, result.error
+    assert result.collector == "aix-netstat"  # rmsock's awk and loop ran through csh too
+    assert _findings(result) == EXPECTED["aix"][2]

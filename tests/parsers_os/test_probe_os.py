@@ -145,3 +145,15 @@ def test_combine_merges_owner_tables() -> None:
               "4325546 (sshd).\n")
     got = combine([_s("aix-netstat.netstat", aix_rows), _s("aix-netstat.rmsock", rmsock)])
     assert [li.process for li in got.listeners if li.port == 22] == ["sshd", None]
+
+
+def test_bad_tool_pin_is_the_hosts_error_not_a_crash() -> None:
+    from fleetcheck.collect import CollectOptions, collect
+    from fleetcheck.transport.local import LocalTransport
+
+    host = PlannedHost(name="h", address="h", groups=(), policies=(), connection="local",
+                       tool="ss;reboot")
+    with pytest.raises(HostFailure) as info:
+        collect(host, LocalTransport(), CollectOptions())
+    assert info.value.kind is ErrorKind.NO_TOOL
+    assert "not a tool name" in info.value.message
