@@ -64,10 +64,13 @@ def decode(encoded: str) -> str:
 def refused_posix(exit_code: int | None, stdout: str, stderr: str) -> bool:
     """True when a Windows shell, not a POSIX one, answered the POSIX probe.
 
-    cmd.exe exits 9009 for an unknown command whatever its language; PowerShell's
-    error record names CommandNotFoundException in every language.
+    The POSIX probe always prints its markers, so their absence comes first. Then, in
+    any language: cmd.exe exits 9009 for an unknown command; PowerShell's error record
+    names CommandNotFoundException (or ParserError); and Windows programs end their
+    lines with CR LF, which a POSIX shell refusing our command does not.
     """
     if "@@fleetcheck:" in stdout:
         return False
-    return exit_code == CMD_NOT_FOUND or "CommandNotFoundException" in stderr or (
-        "is not recognized as" in stderr)
+    return (exit_code == CMD_NOT_FOUND or "CommandNotFoundException" in stderr
+            or "ParserError" in stderr or "is not recognized as" in stderr
+            or "\r\n" in stderr or "\r\n" in stdout)

@@ -100,6 +100,10 @@ def test_windows_is_recognised_from_inventory_or_refusal() -> None:
     assert windows.refused_posix(9009, "", "")
     assert windows.refused_posix(1, "", "  + FullyQualifiedErrorId : CommandNotFoundException")
     assert not windows.refused_posix(127, "", "sh: 1: ss: not found")
+    german = ('Der Befehl "sh" ist entweder falsch geschrieben oder\r\n'
+              "konnte nicht gefunden werden.\r\n")
+    assert windows.refused_posix(0, '"$M begin ss"\r\n', german)  # cmd ran the line's echo
+    assert not windows.refused_posix(1, "", "sudo: a password is required\n")
     assert not windows.refused_posix(9009, "@@fleetcheck:abc os Linux\n", "")
 
 
