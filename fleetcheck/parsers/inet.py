@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from fleetcheck.model import Listener
 from fleetcheck.parsers.common import Endpoint, any_address, parse_port, split_scope
 
 # A protocol word as BSD-derived tools print it: tcp, tcp4, tcp6, tcp46, udp...
@@ -55,3 +56,15 @@ def split_colon(text: str, proto: str) -> Endpoint:
     port, port_name = parse_port(port_text, proto)
     address, iface = split_scope(host)
     return Endpoint(address, port, iface, port_name)
+
+
+def listener_at(proto: str, ep: Endpoint, family: int | None, *, dual: bool = False,
+                process: str | None = None, pid: int | None = None, user: str | None = None,
+                iface: str | None = None) -> Listener | None:
+    """The listener bound at `ep` ('*' is the family's any-address); None if unbound."""
+    if ep.port is None:
+        return None
+    address, fam, dual = resolve_host(ep.address, family, dual)
+    return Listener(proto=proto, family=fam, address=address, port=ep.port, process=process,
+                    pid=pid, user=user, iface=ep.iface or iface, dual_stack=dual,
+                    port_name=ep.port_name)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from fleetcheck.model import Listener
 from fleetcheck.parsers.common import ParseError
-from fleetcheck.parsers.inet import resolve_host, split_colon
+from fleetcheck.parsers.inet import listener_at, split_colon
 
 _PROCESS_FIELDS = set("pcuLgRK")  # K: a task (thread) set, kept with its process
 _FILE_FIELDS = set("fatdDsoiklnPSTNMGZ")
@@ -90,13 +90,8 @@ def _listener(process: dict[str, str], f: _File) -> Listener | None:
         ep = split_colon(name.split(" ", 1)[0], proto)
     except ValueError as exc:
         raise ParseError(f"not a socket address ({exc})", f.no, f.line) from None
-    if ep.port is None:
-        return None  # '*:*': an unbound socket
     kind = f.fields.get("t", "")
     family = 6 if kind == "IPv6" else 4 if kind == "IPv4" else None
-    address, fam, _ = resolve_host(ep.address, family, False)
-    return Listener(
-        proto=proto, family=fam, address=address, port=ep.port,
-        process=process.get("c"), pid=int(process["p"]),
-        user=process.get("L") or process.get("u"), iface=ep.iface, port_name=ep.port_name,
-    )
+    # '*:*' (no port) is an unbound socket: listener_at gives None
+    return listener_at(proto, ep, family, process=process.get("c"), pid=int(process["p"]),
+                       user=process.get("L") or process.get("u"))

@@ -13,7 +13,7 @@ import re
 
 from fleetcheck.model import Listener
 from fleetcheck.parsers.common import Endpoint, ParseError, is_ip
-from fleetcheck.parsers.inet import PROTO_WORD, proto_family, resolve_host, split_colon
+from fleetcheck.parsers.inet import PROTO_WORD, listener_at, proto_family, split_colon
 
 _INET = re.compile(r"^(tcp|udp|sctp|udplite|div|divert)(4|6|46)?$")
 _UNIX = re.compile(r"^(stream|dgram|seqpac|seqpacket)$")
@@ -67,13 +67,8 @@ def _row(words: list[str]) -> Listener | None:
         return None  # connected
     if proto == "tcp" and state not in (None, "LISTEN"):
         return None
-    local = split_colon(local_text, proto)
-    if local.port is None:
-        return None
-    address, fam, dual = resolve_host(local.address, family, dual)
-    return Listener(proto=proto, family=fam, address=address, port=local.port,
-                    process=process, pid=pid, user=user, iface=local.iface, dual_stack=dual,
-                    port_name=local.port_name)
+    return listener_at(proto, split_colon(local_text, proto), family, dual=dual,
+                       process=process, pid=pid, user=user)
 
 
 def _proto_index(words: list[str]) -> int | None:

@@ -12,7 +12,7 @@ import re
 
 from fleetcheck.model import Listener
 from fleetcheck.parsers.common import ParseError
-from fleetcheck.parsers.inet import resolve_host, split_dotted
+from fleetcheck.parsers.inet import listener_at, split_dotted
 
 _TITLE = re.compile(r"^(TCP|UDP|SCTP|RAWIP|ICMP)(: IPv(4|6))?:?\s*$")
 _STATES = {"Idle", "Unbound", "Connected", "BOUND", "LISTEN", "IDLE", "ESTABLISHED", "SYN_SENT",
@@ -89,9 +89,4 @@ def _row(section: tuple[str, int], columns: list[str], words: list[str]) -> List
             return None  # unbound, or connected to a peer
     if local == "*.*":
         return None
-    ep = split_dotted(local, proto)
-    if ep.port is None:
-        return None
-    address, fam, _ = resolve_host(ep.address, family, False)
-    return Listener(proto=proto, family=fam, address=address, port=ep.port,
-                    iface=ep.iface or iface, port_name=ep.port_name)
+    return listener_at(proto, split_dotted(local, proto), family, iface=iface)
