@@ -1,5 +1,8 @@
 """The probe: one POSIX shell script that detects the OS and runs the best listing tool.
 
+Linux tools are listed here; the other POSIX systems' tools are in `oses`, and
+Windows has its own PowerShell probe (`windows`).
+
 Its stdout is a sequence of sections fenced by marker lines carrying a per-run
 nonce, so that nothing a listener's process name prints can forge a section.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fleetcheck.collect.oses import POSIX_TOOLS, UNAME_FAMILIES, Attempt
 from fleetcheck.parsers.common import ParseError
 
 # Linux tools, best first: (tool name as the parsers know it, guard, command). A tool
@@ -84,31 +88,86 @@ def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
     return "\n".join(lines)
 
 
-def build_probe(nonce: str, *, tool: str | None = None) -> str:
-    """The probe script. `tool` (fleetcheck_tool) restricts collection to that one tool."""
+def _attempt_block(attempt: Attempt) -> str:
+    """Shell for one attempt: run its parts when its program exists; stop if the first worked."""
+    guard = f'command -v {attempt.binary} >/dev/null 2>&1'
+    if attempt.root_only:
+        guard = f'[ "$U" = 0 ] && {guard}'
+    first, rest = attempt.parts[0], attempt.parts[1:]
+    lines = [f'if {guard}; then',
+             f'  echo "$M begin {first.name}"; {first.command}; rc=$?; '
+             f'echo "$M end {first.name} $rc"',
+             '  if [ "$rc" -eq 0 ]; then']
+    for part in rest:
+        run = f'echo "$M begin {part.name}"; {part.command}; echo "$M end {part.name} $?"'
+        lines.append(f'    if [ "$U" = 0 ]; then {run}; fi' if part.root_only else f'    {run}')
+    lines += ['    exit 0', '  fi', 'fi']
+    return "\n".join(lines)
+
+
+def _branch(family: str, tool: str | None) -> str:
+    """The shell that lists sockets on one OS family (restricted to `tool` when pinned)."""
+    if family == "linux":
+        pinnable = LINUX_TOOLS + LINUX_PINNED_ONLY
+        linux = LINUX_TOOLS if tool is None else tuple(t for t in pinnable if t[0] == tool)
+        proc = _PROC_FALLBACK if tool in (None, "proc") else ""
+        return f"{_tool_block(linux)}\n{proc}"
+    attempts = [a for a in POSIX_TOOLS[family] if tool is None or a.collector == tool]
+    return "\n".join(_attempt_block(a) for a in attempts) or ":"
+
+
+def build_probe(nonce: str, *, tool: str | None = None, os: str | None = None) -> str:
+    """The probe script. `tool` (fleetcheck_tool) restricts collection to that one tool;
+    `os` (a family from fleetcheck_os) skips detection and uses that OS's tools."""
     if not re.fullmatch(r"[A-Za-z0-9]+", nonce):
         raise ValueError("nonce must be alphanumeric")
-    pinnable = LINUX_TOOLS + LINUX_PINNED_ONLY
-    linux = LINUX_TOOLS if tool is None else tuple(t for t in pinnable if t[0] == tool)
-    proc = _PROC_FALLBACK if tool in (None, "proc") else ""
-    return f"""M='@@fleetcheck:{nonce}'
+    if tool is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", tool):
+        raise ValueError(f"not a tool name: {tool!r}")
+    if os is not None:
+        if os not in ("linux", *POSIX_TOOLS):
+            raise ValueError(f"no POSIX probe for OS family {os!r}")
+        cases = f"*)\n{_branch(os, tool)}\n  ;;"
+    else:
+        arms = [f"{' | '.join(_unames(family))})\n{_branch(family, tool)}\n  ;;"
+                for family in ("linux", *POSIX_TOOLS)]
+        cases = "\n".join(arms) + '\n*)\n  echo "$M unsupported"\n  exit 0\n  ;;'
+    return one_line(f"""M='@@fleetcheck:{nonce}'
 LC_ALL=C; export LC_ALL
 PATH="$PATH:/usr/sbin:/sbin:/usr/bin:/bin"; export PATH
+U=$(id -u 2>/dev/null || /usr/xpg4/bin/id -u 2>/dev/null)
 echo "$M os $(uname -s 2>/dev/null)"
 echo "$M release $(uname -r 2>/dev/null)"
-echo "$M uid $(id -u 2>/dev/null)"
+echo "$M uid $U"
 case "$(uname -s 2>/dev/null)" in
-Linux)
-{_tool_block(linux)}
-{proc}
-  ;;
-*)
-  echo "$M unsupported"
-  exit 0
-  ;;
+{cases}
 esac
 echo "$M notool"
-"""
+""")
+
+
+# Lines after which the next command follows without a ';' (joining them with one is a
+# syntax error), and case patterns such as 'FreeBSD | DragonFly)' or '*)'.
+_OPENERS = ("then", "do", "else", "in", "{", "&&", "||", "|", ";;")
+_CASE_PATTERN = re.compile(r"^[^\s;()'\"]+(\s*\|\s*[^\s;()'\"]+)*\)$")
+
+
+def one_line(script: str) -> str:
+    """`script` as one line: csh and tcsh (FreeBSD root's shell before 14) refuse a quoted
+    argument that spans lines, and the probe reaches sh through the login shell."""
+    out, previous = "", ""
+    for raw in script.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if previous:
+            out += " " if previous.endswith(_OPENERS) or _CASE_PATTERN.match(previous) else "; "
+        out += line
+        previous = line
+    return out
+
+
+def _unames(family: str) -> list[str]:
+    return [name for name, fam in UNAME_FAMILIES.items() if fam == family]
 
 
 def split_output(stdout: str, nonce: str) -> ProbeOutput:
