@@ -4,6 +4,7 @@ Builds a five-site fleet in a temporary directory (INI with ranges, the same fle
 as YAML, group_vars for every group, host_vars for some hosts), then measures
 loading, pattern selection and `--list` rendering; with ansible-core installed it
 also times `ansible-inventory --list` on the same INI fleet, in the same run.
+Planning (every host's connection variables) is measured too.
 
 Run from the repository root:
 `PYTHONPATH=. python benchmarks/inventory.py [--hosts 50000] [--no-ansible]`.
@@ -24,6 +25,7 @@ from common import Measurement, measure, print_table
 
 from fleetcheck.inventory import Inventory, load
 from fleetcheck.inventory.listing import dumps, list_document
+from fleetcheck.plan import plan
 
 SITES = ("fra", "iad", "sin", "gru", "syd")
 ROLES = ("web", "app", "db", "cache", "lb")
@@ -100,6 +102,8 @@ def main() -> None:
         m = measure(lambda: dumps(list_document(inventory)))
         record("render --list JSON", m, len(inventory.hosts))
         ours = rows[0][2] + m.wall  # what `fleetcheck inventory --list` does
+        record("plan (connection variables of every host)", measure(lambda: plan(inventory, [])),
+               len(inventory.hosts))
         if not args.no_ansible:
             try:
                 m = measure(lambda: _ansible_list(ini, Path(tmp)))

@@ -6,12 +6,12 @@ import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, InventoryHost
-from fleetcheck.inventory.template import Renderer, TemplateProblem, magic_vars
+from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
 from fleetcheck.inventory.values import VaultValue
 from fleetcheck.policy import Policy
 
@@ -72,8 +72,7 @@ class _HostVars:
 
     def __init__(self, host: InventoryHost) -> None:
         self.host = host
-        self._renderer = Renderer({**magic_vars(host.name, host.groups), **host.vars},
-                                  self._reveal)
+        self._renderer: Renderer | None = None  # made only for vaulted or templated values
 
     def error(self, key: str, message: str) -> InputError:
         """An InputError about variable `key` of this host, located where it was set."""
@@ -89,11 +88,19 @@ class _HostVars:
     def get(self, *keys: str) -> tuple[str, Any] | None:
         """(name, value) of the first of `keys` set to something other than null or ''."""
         for key in keys:
-            if key in self.host.vars and self.host.vars[key] not in (None, ""):
-                try:
-                    return key, self._renderer.value(key)
-                except TemplateProblem as exc:
-                    raise self.error(key, str(exc)) from None
+            value = self.host.vars.get(key)
+            if value is None or value == "":
+                continue
+            if not isinstance(value, VaultValue) and not is_template(value):
+                return key, value
+            if self._renderer is None:
+                self._renderer = Renderer({**self.host.vars,
+                                           **magic_vars(self.host.name, self.host.groups)},
+                                          self._reveal)
+            try:
+                return key, self._renderer.value(key)
+            except TemplateProblem as exc:
+                raise self.error(key, str(exc)) from None
         return None
 
     def text(self, *keys: str) -> str | None:
@@ -167,9 +174,8 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
                        or host.name in selected.get(p.name, frozenset()))
     connection = connection_type(hv.text("ansible_connection"))
     address = hv.text("ansible_host", "ansible_ssh_host") or host.name
-    base = PlannedHost(host.name, address, host.groups, applicable, connection)
     if connection not in SUPPORTED_CONNECTIONS:
-        return replace(base, unsupported=(
+        return PlannedHost(host.name, address, host.groups, applicable, connection, unsupported=(
             f"ansible_connection={connection} is not supported "
             f"(fleetcheck connects with {', '.join(SUPPORTED_CONNECTIONS)})"))
     become_spec = None
@@ -180,8 +186,8 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
             password=hv.text("ansible_become_password", "ansible_become_pass"),
         )
     key_file = hv.text("ansible_ssh_private_key_file", "ansible_private_key_file")
-    return replace(
-        base,
+    return PlannedHost(
+        host.name, address, host.groups, applicable, connection,
         port=hv.port("ansible_port", "ansible_ssh_port"),
         user=hv.text("ansible_user", "ansible_ssh_user") or user,
         password=hv.text("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from fleetcheck.inventory.patterns import Index
@@ -61,12 +61,11 @@ class Inventory:
 
     def pattern_index(self) -> Index:
         """The lookup structures patterns use (built once)."""
-        index = self._cache.get("index")
-        if index is None:
+        if "index" not in self._cache:
             from fleetcheck.inventory.patterns import build_index
 
-            index = self._cache["index"] = build_index(self)
-        return index  # type: ignore[no-any-return,unused-ignore]
+            self._cache["index"] = build_index(self)
+        return cast("Index", self._cache["index"])
 
     def host(self, name: str) -> InventoryHost | None:
         """The host called `name`, if the inventory defines it."""

@@ -21,7 +21,8 @@ class Case:
     sources: tuple[str, ...]
     patterns: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()  # for --host
-    export: bool = False
+    export: bool = False  # also --list --export and --graph --vars
+    limits: tuple[str, ...] = ()  # for --list --limit
     script_wrapped: bool = False  # a saved --list file: Ansible reads that shape from a script
 
     def paths(self) -> list[str]:
@@ -35,7 +36,7 @@ CASES = (
                    "~db-.*", "edge*", "windows", "monitoring:!edge*", "fra_cache[-1]",
                    "localhost", "iad:databases:!iad_web"),
          hosts=("db-fra-04.example.net", "2001:db8:10::21", "bastion-fra.example.net"),
-         export=True),
+         export=True, limits=("databases:&fra", "edge*:windows")),
     Case("lab", ("inventories/lab.ini",), patterns=("all", "lab_vms", "localhost")),
     Case("ini-details", ("tests/fixtures/inventories/valid/ini-details/hosts.ini",),
          patterns=("all", "web", "site", "ungrouped", "cache-*", "127.0.0.1", "2001:db8::7",
@@ -45,7 +46,8 @@ CASES = (
          patterns=("all", "web", "web_eu:db", "~top", "empty_group:db", "2001:db8::42"),
          hosts=("db1.example.org", "top-1"), export=True),
     Case("precedence", ("tests/fixtures/inventories/valid/precedence",),
-         patterns=("app", "app[1:]", "web:&db"), hosts=("web1", "web2", "db1"), export=True),
+         patterns=("app", "app[1:]", "web:&db"), hosts=("web1", "web2", "db1"), export=True,
+         limits=("web2",)),
     Case("multi-source", ("tests/fixtures/inventories/valid/multi-source/site-a",
                           "tests/fixtures/inventories/valid/multi-source/site-b/hosts.yml"),
          patterns=("all", "shared", "web"), hosts=("a-web1",)),

@@ -46,6 +46,10 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> Results:
         jobs.append((case.name, "graph", "ansible-inventory", [*inv, "--graph"]))
         if case.export:
             jobs.append((case.name, "export", "ansible-inventory", [*inv, "--list", "--export"]))
+            jobs.append((case.name, "graph-vars", "ansible-inventory", [*inv, "--graph", "--vars"]))
+        for limit in case.limits:
+            jobs.append((case.name, f"limit:{limit}", "ansible-inventory",
+                         [*inv, "--list", "--limit", limit]))
         for host in case.hosts:
             jobs.append((case.name, f"host:{host}", "ansible-inventory", [*inv, "--host", host]))
         for pattern in case.patterns:
@@ -81,7 +85,8 @@ def _ids(items: list[tuple[Case, str]]) -> list[str]:
 
 
 LIST_VIEWS = [(c, v) for c in CASES for v in ("list", "export") if v == "list" or c.export]
-GRAPHS = [(c, "graph") for c in CASES]
+LIST_VIEWS += [(c, f"limit:{limit}") for c in CASES for limit in c.limits]
+GRAPHS = [(c, v) for c in CASES for v in ("graph", "graph-vars") if v == "graph" or c.export]
 HOSTS = [(c, h) for c in CASES for h in c.hosts]
 PATTERNS = [(c, p) for c in CASES for p in c.patterns]
 
@@ -89,14 +94,18 @@ PATTERNS = [(c, p) for c in CASES for p in c.patterns]
 @pytest.mark.parametrize(("case", "view"), LIST_VIEWS, ids=_ids(LIST_VIEWS))
 def test_list_equals_ansible_inventory(oracle: Results, case: Case, view: str) -> None:
     expected = _answer(oracle, case, view).out
-    ours = _fleetcheck(case, "--list", *(["--export"] if view == "export" else []))
+    extra = ["--export"] if view == "export" else []
+    if view.startswith("limit:"):
+        extra = ["--limit", view.removeprefix("limit:")]
+    ours = _fleetcheck(case, "--list", *extra)
     assert json.loads(ours) == json.loads(expected)
     assert ours == expected  # byte for byte: same indentation, key order, escaping
 
 
 @pytest.mark.parametrize(("case", "view"), GRAPHS, ids=_ids(GRAPHS))
 def test_graph_equals_ansible_inventory(oracle: Results, case: Case, view: str) -> None:
-    assert _fleetcheck(case, "--graph") == _answer(oracle, case, view).out
+    extra = ["--vars"] if view == "graph-vars" else []
+    assert _fleetcheck(case, "--graph", *extra) == _answer(oracle, case, view).out
 
 
 @pytest.mark.parametrize(("case", "host"), HOSTS, ids=_ids(HOSTS))
