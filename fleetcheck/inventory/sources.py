@@ -18,7 +18,7 @@ from pathlib import Path
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import ini, script, tomlinv, yamlinv
 from fleetcheck.inventory.data import InventoryData
-from fleetcheck.inventory.datafile import load_data, read_text
+from fleetcheck.inventory.datafile import load_data, load_fast, read_text
 from fleetcheck.inventory.hostpattern import parse_address
 from fleetcheck.inventory.values import Origin
 from fleetcheck.inventory.vault import Keyring, is_vaulted
@@ -98,9 +98,10 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
     raw = _raw(path, reading)
     document: object = None
     doc_error: InputError | None = None
+    fast = False
     if ext in _YAML_EXTENSIONS:
         try:
-            document = load_data(_utf8(raw, path), path, reading.keyring)
+            document, fast = load_fast(_utf8(raw, path), path, reading.keyring)
         except InputError as exc:
             doc_error = exc
     if ext in (".yml", ".yaml") and isinstance(document, dict) and document.get("plugin"):
@@ -110,14 +111,13 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
     if ext in _YAML_EXTENSIONS and doc_error is None:
         before = inv.changes
         try:
-            if script.is_list_shape(document):
-                script.parse_list(inv, document, Origin(path, 1))
-            else:
-                yamlinv.parse(inv, yamlinv.check_document(document, path), path)
+            _structured(inv, document, path)
             return
         except yamlinv.Declined as exc:
             doc_error = exc.origin.error(str(exc))
         except InputError as exc:
+            if fast:  # read without positions for speed: read again to say where
+                exc = _located_error(raw, path, reading, exc)
             _stop_if_changed(inv, before, script_error or exc)
             doc_error = exc
     if ext == ".toml":
@@ -132,6 +132,23 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
         _stop_if_changed(inv, before, exc)
         looks_structured = isinstance(document, dict | list) or ext in (".yml", ".yaml", ".json")
         raise (doc_error if doc_error is not None and looks_structured else exc) from None
+
+
+def _structured(inv: InventoryData, document: object, path: str) -> None:
+    """Add a YAML/JSON document: a saved --list (script shape) or a YAML inventory."""
+    if script.is_list_shape(document):
+        script.parse_list(inv, document, Origin(path, 1))
+    else:
+        yamlinv.parse(inv, yamlinv.check_document(document, path), path)
+
+
+def _located_error(raw: bytes, path: str, reading: Reading, error: InputError) -> InputError:
+    """The same failure found again on a positioned reading (into a scratch inventory)."""
+    try:
+        _structured(InventoryData(), load_data(_utf8(raw, path), path, reading.keyring), path)
+    except (InputError, yamlinv.Declined) as located:
+        return located if isinstance(located, InputError) else error
+    return error
 
 
 def _stop_if_changed(inv: InventoryData, before: int, error: InputError) -> None:
