@@ -127,9 +127,9 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
     try:
         ini.parse(inv, ini.split_lines(raw, path), path)
     except InputError as exc:
+        # Nothing read the file: explain it in the terms of the format it looks like.
         if script_error is not None:
-            raise script_error from None  # it ran, so it is a script; its error explains it
-        _stop_if_changed(inv, before, exc)
+            raise script_error from None  # it ran, so it is a script
         looks_structured = isinstance(document, dict | list) or ext in (".yml", ".yaml", ".json")
         raise (doc_error if doc_error is not None and looks_structured else exc) from None
 

@@ -49,10 +49,12 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     "ini-vars-undefined.ini": ("", "3", "section [ghost:vars] is for group 'ghost', "
                                         "which is not defined"),
     "json-list-hosts-string.json": ("", "1:10", "'hosts' of group 'web' must be a list"),
+    "json-duplicate-key.json": ("", "5:7", "duplicate key 'web1'"),
     "json-syntax.json": ("", "2:1", "invalid JSON: Expecting ',' delimiter"),
     "script-fails": ("cmdb.sh", "", "inventory script '--list' exited 3: cannot reach the CMDB"),
     "script-not-json": ("print.sh --list", "", "output is not JSON: Expecting value at line 1 "
                                                "column 1"),
+    "toml-syntax": ("inventory.toml", "2:19", "invalid TOML: Unclosed inline table"),
     "vars-list": ("group_vars/web.yml", "1:1", "a vars file holds a mapping of variables, "
                                                "not a list"),
     "vars-not-dir": ("group_vars", "", "group_vars must be a directory"),
