@@ -74,8 +74,9 @@ class Inventory:
 
 def localhost_inventory() -> Inventory:
     """The embedded default: this machine, reached through the local connection."""
-    host = InventoryHost("localhost", {"ansible_connection": "local"}, ())
-    return Inventory((host,), (), {})
+    from fleetcheck.inventory.loader import embedded_localhost
+
+    return embedded_localhost()
 
 
 def load(sources: Sequence[str], *,

@@ -10,6 +10,7 @@ from fleetcheck.inventory import Inventory, InventoryGroup, InventoryHost
 from fleetcheck.inventory.data import Host, InventoryData
 from fleetcheck.inventory.resolve import Exporter, LazyOrigins, Resolver
 from fleetcheck.inventory.sources import Reading, read_source
+from fleetcheck.inventory.values import Origin
 from fleetcheck.inventory.varsfiles import VarsFiles, vars_base
 from fleetcheck.inventory.vault import Keyring
 
@@ -31,6 +32,21 @@ def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] 
         raise InputError("inventory defines no hosts", sources[0])
     files = VarsFiles(keyring)
     bases = [b for b in (vars_base(s) for s in absolute) if b is not None]
+    return _build(data, files, bases, reading.files)
+
+
+def embedded_localhost() -> Inventory:
+    """This machine alone, through the local connection (what runs without -i)."""
+    data = InventoryData()
+    host = data.add_host("localhost", "ungrouped")
+    data.set_variable(host, "ansible_connection", "local", Origin("<built-in inventory>"))
+    data.reconcile()
+    return _build(data, VarsFiles(None), [], [])
+
+
+def _build(data: InventoryData, files: VarsFiles, bases: list[str],
+           read: list[str]) -> Inventory:
+    """The Inventory of reconciled data: every host's variables resolved."""
     resolver = Resolver(data, files, bases)
     hosts = tuple(_host(resolver, h) for h in data.hosts.values())
     for base in bases:  # read every group's vars files, used or not: a broken one is an error
@@ -45,7 +61,7 @@ def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] 
     def implicit(name: str) -> InventoryHost:
         return _host(resolver, data.implicit_localhost(name))
 
-    return Inventory(hosts, tuple(dict.fromkeys(reading.files + files.read)), groups, tree,
+    return Inventory(hosts, tuple(dict.fromkeys(read + files.read)), groups, tree,
                      implicit, Exporter(resolver))
 
 

@@ -90,6 +90,11 @@ def _inventory_at(path: Path, *args: str) -> tuple[int, str, str]:
 def test_without_inventory_the_local_machine_is_the_inventory(tmp_path: Path) -> None:
     res = run_cli(["inventory", "--list-hosts"], cwd=tmp_path)
     assert (res.code, res.out) == (0, "localhost\n")
+    res = run_cli(["inventory", "--graph"], cwd=tmp_path)
+    assert res.out == "@all:\n  |--@ungrouped:\n  |  |--localhost\n"
+    res = run_cli(["inventory", "--list"], cwd=tmp_path)
+    assert json.loads(res.out)["_meta"]["hostvars"] == {
+        "localhost": {"ansible_connection": "local"}}
 
 
 def test_missing_source_and_relative_paths(tmp_path: Path) -> None:
