@@ -100,6 +100,9 @@ class _HostVars:
             try:
                 return key, self._renderer.value(key)
             except TemplateProblem as exc:
+                if key in _SECRET_VARIABLES:  # the message would quote the secret
+                    raise self.error(key, "looks like a template and cannot be rendered (write "
+                                          "it as !unsafe if the braces belong to it)") from None
                 raise self.error(key, str(exc)) from None
         return None
 
@@ -153,6 +156,8 @@ class _HostVars:
         return out
 
 
+_SECRET_VARIABLES = frozenset(("ansible_password", "ansible_ssh_pass", "ansible_ssh_password",
+                               "ansible_become_password", "ansible_become_pass"))
 _LOCATED = re.compile(r"^(.+?):(\d+)(?::(\d+))?$")
 _TRUE_WORDS = frozenset(("y", "yes", "on", "1", "true", "t", "1.0"))
 _FALSE_WORDS = frozenset(("n", "no", "off", "0", "false", "f", "0.0"))

@@ -121,6 +121,15 @@ all:
     assert host.user == "{{ not rendered }}"
 
 
+def test_secret_that_looks_like_a_template_is_not_quoted(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        _planned(tmp_path, "h1 ansible_password='pa{{ss}}wo{%rd'\n", ext="ini")
+    assert "pa{{ss" not in str(caught.value)
+    assert str(caught.value).endswith(":1: host 'h1': ansible_password looks like a template "
+                                      "and cannot be rendered (write it as !unsafe if the "
+                                      "braces belong to it)")
+
+
 def test_template_loops_are_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="templates refer to each other in a loop"):
         _planned(tmp_path, "all:\n  hosts:\n    h1:\n      ansible_host: '{{ a }}'\n"
