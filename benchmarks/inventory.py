@@ -59,14 +59,17 @@ def build_fleet(root: Path, hosts: int) -> tuple[Path, Path]:
 
 
 def _load_into(loaded: dict[str, Inventory], name: str, path: Path) -> None:
+    """Load `path` into `loaded[name]`."""
     loaded[name] = load([str(path)])
 
 
 def _select_into(picked: list[int], inventory: Inventory, pattern: str) -> None:
+    """Append how many hosts `pattern` selects."""
     picked.append(len(inventory.select(pattern)))
 
 
 def _ansible_list(source: Path, workdir: Path) -> None:
+    """Run ansible-inventory --list on `source` with no user or system config."""
     config = workdir / "empty.cfg"
     config.write_text("")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(workdir),

@@ -217,6 +217,7 @@ def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None 
 
 
 def _select_or_empty(inventory: Inventory, pattern: str | None) -> list[InventoryHost]:
+    """Hosts a policy's pattern selects (none when it selects nothing)."""
     try:
         return inventory.select(pattern)
     except InputError:

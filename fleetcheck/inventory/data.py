@@ -146,6 +146,7 @@ class InventoryData:
         return host
 
     def _add_member(self, group: Group, host: Host) -> None:
+        """Make `host` a direct member of `group` (once)."""
         if host.name not in group.member_set:
             group.member_set.add(host.name)
             group.hosts.append(host)
@@ -253,6 +254,7 @@ class InventoryData:
 
 
 def _check_name(kind: str, name: Any, origin: Origin | None) -> None:
+    """InputError unless `name` is a non-empty string."""
     if not isinstance(name, str):
         raise _at(origin, f"{kind} name must be a string, not {type(name).__name__}: {name!r}")
     if not name:
@@ -260,4 +262,5 @@ def _check_name(kind: str, name: Any, origin: Origin | None) -> None:
 
 
 def _at(origin: Origin | None, message: str) -> InputError:
+    """An InputError at `origin` when known."""
     return origin.error(message) if origin is not None else InputError(message)

@@ -76,6 +76,7 @@ def kind_name(value: Any) -> str:
 
 
 def _new_dict(mark: Origin) -> LocDict:
+    """An empty located mapping starting at `mark`."""
     d = LocDict()
     d.mark = mark
     d.key_marks = {}
@@ -119,16 +120,19 @@ class _JsonContext:
         self.scan_once = _make_scanner(self)
 
     def origin(self, index: int) -> Origin:
+        """The file position of `index` (or of a node)."""
         line = bisect.bisect_right(self._starts, index)
         return Origin(self.path, line, index - self._starts[line - 1] + 1)
 
     def _ws(self, s: str, i: int) -> int:
+        """The index of the first non-whitespace character at or after `i`."""
         while i < len(s) and s[i] in " \t\n\r":
             i += 1
         return i
 
     def _object(self, s_and_end: tuple[str, int], strict: bool, scan_once: Callable[..., Any],
                 *_: Any) -> tuple[Any, int]:
+        """A JSON object as a LocDict with key positions; duplicates are errors."""
         s, i = s_and_end
         obj = _new_dict(self.origin(i - 1))
         i = self._ws(s, i)
@@ -160,6 +164,7 @@ class _JsonContext:
             i = self._ws(s, i + 1)
 
     def _array(self, s_and_end: tuple[str, int], scan_once: Callable[..., Any]) -> tuple[Any, int]:
+        """A JSON array as a LocList."""
         out = LocList()
         out.mark = self.origin(s_and_end[1] - 1)
         out.marks = []
@@ -169,6 +174,7 @@ class _JsonContext:
 
 
 def _load_json(text: str, path: str, keyring: Keyring | None) -> Any:
+    """Parse JSON into located containers; JSONDecodeError when it is not JSON."""
     ctx = _JsonContext(text, path, keyring)
     i = ctx._ws(text, 0)
     try:
@@ -191,9 +197,11 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
     unsafe_depth = 0
 
     def origin(self, node: yaml.Node) -> Origin:
+        """The file position of `index` (or of a node)."""
         return Origin(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def construct_located_map(self, node: yaml.MappingNode) -> Any:
+        """A mapping with key positions; duplicate keys are errors."""
         data = _new_dict(self.origin(node))
         yield data
         self.flatten_mapping(node)
@@ -209,6 +217,7 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
             data.key_marks[key] = self.origin(key_node)
 
     def construct_located_seq(self, node: yaml.SequenceNode) -> Any:
+        """A sequence with item positions."""
         data = LocList()
         data.mark = self.origin(node)
         data.marks = [self.origin(child) for child in node.value]
@@ -217,15 +226,18 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
                     for child in node.value)
 
     def construct_text(self, node: yaml.ScalarNode) -> str:
+        """A string (UnsafeText inside `!unsafe`)."""
         text = self.construct_scalar(node)
         return UnsafeText(text) if self.unsafe_depth else text
 
     def _as_implicit(self, node: yaml.Node) -> Any:
+        """A tagged node's value as if untagged (YAML's implicit typing)."""
         plain = copy.copy(node)
         plain.tag = self.resolve(type(node), node.value, (True, False))
         return self.construct_object(plain, deep=True)
 
     def construct_unsafe(self, node: yaml.Node) -> Any:
+        """An `!unsafe` value: every string in it is UnsafeText."""
         self.unsafe_depth += 1
         try:
             return self._as_implicit(node)
@@ -233,6 +245,7 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
             self.unsafe_depth -= 1
 
     def construct_vault(self, node: yaml.Node) -> VaultValue:
+        """A `!vault` value (its ciphertext and position); it must be a string."""
         text = self._as_implicit(node)
         if not isinstance(text, str):
             raise self.origin(node).error(f"the {node.tag} tag needs a string value")
@@ -248,6 +261,7 @@ _Loader.add_constructor("!vault-encrypted", _Loader.construct_vault)
 
 
 def _load_yaml(text: str, path: str, keyring: Keyring | None) -> Any:
+    """Parse YAML into located containers; syntax errors as located InputErrors."""
     loader = _Loader(text)
     loader.path = path
     loader.keyring = keyring

@@ -97,6 +97,7 @@ def expand(pattern: str) -> list[str]:
 
 
 def _range_items(pattern: str, begin: str, end: str, step: str) -> list[str]:
+    """The values a range's bounds and step stand for, as text; RangeError when none."""
     try:
         stride = int(step)
     except ValueError:

@@ -57,6 +57,7 @@ def typed_value(text: str) -> Any:
 
 
 def _coerce(value: Any) -> Any:
+    """A literal_eval result as an inventory value (tuples/sets as lists, odd types as text)."""
     if isinstance(value, str):
         return value
     if isinstance(value, list | tuple | set):
@@ -79,6 +80,7 @@ class _IniReader:
         self.pending: dict[str, dict[str, Any]] = {}
 
     def read(self, lines: list[str]) -> None:
+        """Read every line into the inventory; undeclared groups are reported at the end."""
         group, kind = "ungrouped", "hosts"
         for number, raw in enumerate(lines, 1):
             line = raw.strip()
@@ -119,6 +121,7 @@ class _IniReader:
                                    f"{name!r}, which is not defined")
 
     def _section(self, group: str, kind: str, at: Origin, line: str) -> None:
+        """Switch to a section; declare its group (a lone [g:vars] waits for a declaration)."""
         if kind not in _KINDS:
             raise at.error(f"section {line!r} has unknown type {kind!r} "
                            "(use hosts, children or vars)")
@@ -135,6 +138,7 @@ class _IniReader:
                 del self.pending[group]
 
     def _adopt(self, group: str) -> None:
+        """Attach a newly declared group to the parents that named it before it existed."""
         for parent in self.pending[group]["parents"]:
             self.inv.add_child(parent, group, self.pending[group]["at"])
             if parent in self.pending and self.pending[parent]["kind"] == "children":
@@ -142,6 +146,7 @@ class _IniReader:
         del self.pending[group]
 
     def _hosts(self, line: str, group: str, at: Origin) -> None:
+        """Add the hosts of one host line, with its port and variables."""
         try:
             tokens = shlex.split(line, comments=True)
         except ValueError as exc:
@@ -170,10 +175,12 @@ class _IniReader:
                 self.inv.set_variable(host, key, value, at)
 
     def _set(self, entity: Any, key: str, text: str, at: Origin) -> None:
+        """Set an inline variable from its INI text."""
         self.inv.set_variable(entity, key, self._typed(key, text, at), at)
 
     @staticmethod
     def _typed(key: str, text: str, at: Origin) -> Any:
+        """The typed value of `key=text`; located error for empty names or bad literals."""
         if not key:
             raise at.error(f"empty variable name in {key}={text}")
         try:

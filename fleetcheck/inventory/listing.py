@@ -21,6 +21,7 @@ PROFILE = "inventory_legacy"
 
 
 def _key(key: Any) -> str:
+    """A mapping key as ansible-inventory writes non-text keys (json spelling)."""
     if isinstance(key, str):
         return key
     if key is None or isinstance(key, int | float):
@@ -136,6 +137,7 @@ def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False) -> str
 
 
 def _shown(value: Any) -> str:
+    """A variable value as `--graph --vars` prints it (Python's str)."""
     if isinstance(value, VaultValue):
         return value.reveal() if value.keyring and value.keyring.secrets else str(value)
     return str(value)

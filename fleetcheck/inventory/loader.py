@@ -66,6 +66,7 @@ def _build(data: InventoryData, files: VarsFiles, bases: list[str],
 
 
 def _host(resolver: Resolver, host: Host) -> InventoryHost:
+    """The public InventoryHost of a reconciled host, variables resolved."""
     resolved = resolver.host_vars(host)
     names = tuple(sorted(g.name for g in host.groups() if g.name not in _HIDDEN_GROUPS))
     return InventoryHost(host.name, resolved, names, LazyOrigins(resolver, host, resolved),

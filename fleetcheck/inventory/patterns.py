@@ -95,6 +95,7 @@ class _Evaluator:
         self.implicit: dict[str, InventoryHost] = {}
 
     def evaluate(self, terms: Sequence[str]) -> list[str]:
+        """Host names for the terms: plain terms, then `&`, then `!`, first occurrence kept."""
         regular = [t for t in terms if t and t[0] not in "!&"]
         intersect = [t for t in terms if t and t[0] == "&"]
         exclude = [t for t in terms if t and t[0] == "!"]
@@ -116,6 +117,7 @@ class _Evaluator:
         return list(dict.fromkeys(hosts))
 
     def match_term(self, term: str) -> list[str]:
+        """Host names one term (without its &/! prefix) stands for, subscript applied."""
         bare = term[1:] if term[0] in "!&" else term
         if bare not in self.cache:
             expr, subscript = _split_subscript(bare)
@@ -124,6 +126,7 @@ class _Evaluator:
         return self.cache[bare]
 
     def _enumerate(self, pattern: str, term: str) -> list[str]:
+        """Hosts of matching groups, then matching hosts; implicit localhost; none is an error."""
         match = _matcher(pattern)
         results: list[str] = []
         groups = [g for g in self.index.group_hosts if match(g)]
@@ -141,6 +144,7 @@ class _Evaluator:
 
 
 def _matcher(pattern: str) -> Callable[[str], object]:
+    """A match function for a glob or `~regex` term; InputError for a bad regex."""
     try:
         if pattern[0] == "~":
             return re.compile(pattern[1:]).match
@@ -150,6 +154,7 @@ def _matcher(pattern: str) -> Callable[[str], object]:
 
 
 def _split_subscript(pattern: str) -> tuple[str, tuple[int, int | None] | None]:
+    """(term, (start, end)) with the `[i]`/`[a:b]` subscript split off, if any."""
     if pattern[0] == "~":
         return pattern, None
     m = _SUBSCRIPT.match(pattern)
@@ -166,6 +171,7 @@ def _split_subscript(pattern: str) -> tuple[str, tuple[int, int | None] | None]:
 
 def _apply(hosts: list[str], subscript: tuple[int, int | None] | None,
            pattern: str) -> list[str]:
+    """The hosts a subscript picks; an empty pick or a bad index is an error."""
     if not hosts or subscript is None:
         return hosts
     start, end = subscript

@@ -35,6 +35,7 @@ def sort_groups(groups: Iterator[Group] | list[Group] | set[Group]) -> list[Grou
 
 
 def _strip(merged: dict[str, Any]) -> Mapping[str, Any]:
+    """The merged variables without Ansible's own names, read-only."""
     for name in INTERNAL_VARS.intersection(merged):
         del merged[name]
     return MappingProxyType(merged)
@@ -54,9 +55,11 @@ class Resolver:
         return sort_groups(g for g in host.groups() if g.name != "all")
 
     def _layers(self, kind: str, name: str) -> list[VarsLayer]:
+        """One entity's vars-file layers, one per source directory, in source order."""
         return [self.files.layer(base, kind, name) for base in self.bases]
 
     def _group_level(self, groups: list[Group]) -> dict[str, Any]:
+        """Variables up to the group level for hosts in exactly these groups (cached)."""
         key = tuple(g.name for g in groups)
         merged = self._by_groups.get(key)
         if merged is None:

@@ -112,6 +112,7 @@ def parse_list(inv: InventoryData, data: Any, at: Origin,
 
 
 def _group(inv: InventoryData, name: str, body: Any, at: Origin, hosts: dict[str, None]) -> None:
+    """Add one group of a --list document (hosts, vars, children; a list is hosts)."""
     group = inv.add_group(name, at).name
     if isinstance(body, list):
         body = {"hosts": body}  # the old script form: a group is its list of hosts

@@ -70,6 +70,7 @@ def read_source(inv: InventoryData, source: str, reading: Reading) -> None:
 
 
 def _host_list(inv: InventoryData, text: str) -> None:
+    """Add the hosts of a `host1,host2:22,` source to `ungrouped`."""
     for raw in text.split(","):
         item = raw.strip()
         if not item:
@@ -83,6 +84,7 @@ def _host_list(inv: InventoryData, text: str) -> None:
 
 
 def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
+    """Offer a file to the readers in Ansible's order; the first that reads it wins."""
     ext = os.path.splitext(path)[1]
     script_error: InputError | None = None
     if os.access(path, os.X_OK):
@@ -158,6 +160,7 @@ def _stop_if_changed(inv: InventoryData, before: int, error: InputError) -> None
 
 
 def _raw(path: str, reading: Reading) -> bytes:
+    """A file's bytes, decrypted when it is vault-encrypted."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -168,6 +171,7 @@ def _raw(path: str, reading: Reading) -> bytes:
 
 
 def _utf8(raw: bytes, path: str) -> str:
+    """Bytes as UTF-8 text; a located error when they are not."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

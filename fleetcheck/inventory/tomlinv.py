@@ -40,6 +40,7 @@ def parse(inv: InventoryData, data: Mapping[str, Any], path: str) -> None:
 
 
 def _group(inv: InventoryData, name: str, body: Any, at: Origin) -> None:
+    """Add one TOML group table (hosts, children, vars) to the inventory."""
     if body is not None and not isinstance(body, Mapping):
         raise at.error(f"group {name!r} must be a table")
     inv.add_group(name, at)
@@ -65,6 +66,7 @@ def _group(inv: InventoryData, name: str, body: Any, at: Origin) -> None:
 
 
 def _hosts(inv: InventoryData, group: str, entry: str, host_vars: Any, at: Origin) -> None:
+    """Add the hosts of one TOML host entry with their variables."""
     pattern, port = hostpattern.split_entry(entry)
     try:
         names = hostpattern.expand(pattern)

@@ -50,6 +50,7 @@ class VarsFiles:
         return found
 
     def _entries(self, folder: str) -> frozenset[str] | None:
+        """The names in a vars directory (None when it does not exist)."""
         if folder not in self._listing:
             if os.path.isdir(folder):
                 self._listing[folder] = frozenset(os.listdir(folder))
@@ -60,6 +61,7 @@ class VarsFiles:
         return self._listing[folder]
 
     def _load(self, base: str, kind: str, name: str) -> VarsLayer:
+        """The merged layer of the first file or directory found for `name`."""
         if name.startswith(os.sep):
             return EMPTY  # Ansible skips entity names that look like absolute paths
         folder = os.path.join(base, kind)
@@ -76,6 +78,7 @@ class VarsFiles:
         return EMPTY
 
     def _merge(self, files: list[str]) -> VarsLayer:
+        """Variables of `files` merged in order, each remembering where it was set."""
         merged: dict[str, Any] = {}
         origins: dict[str, Origin] = {}
         for path in files:

@@ -89,6 +89,7 @@ class _Envelope:
 
 
 def _parse(text: bytes) -> _Envelope:
+    """The parts of a vault envelope; VaultError when malformed or unsupported."""
     lines = text.strip().splitlines()
     if not lines:
         raise VaultError("empty vault envelope")

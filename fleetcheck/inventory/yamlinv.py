@@ -50,6 +50,7 @@ def parse(inv: InventoryData, data: Mapping[Any, Any], path: str) -> None:
 
 
 def _group(inv: InventoryData, name: Any, body: Any, at: Origin) -> str:
+    """Add one group (and, recursively, its children); returns its name."""
     if body is not None and not isinstance(body, Mapping):
         raise at.error(f"group {name!r} must be a mapping of hosts/children/vars, "
                        f"not a {kind_name(body)}")
@@ -82,6 +83,7 @@ def _group(inv: InventoryData, name: Any, body: Any, at: Origin) -> str:
 
 
 def _hosts(inv: InventoryData, group: str, entry: Any, host_vars: Any, at: Origin) -> None:
+    """Add the hosts of one host entry (ranges, port) with their variables."""
     if not isinstance(entry, str):
         raise at.error(f"host entry {entry!r} must be a string (quote numbers)")
     pattern, port = hostpattern.split_entry(entry)
