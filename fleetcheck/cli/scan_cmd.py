@@ -63,7 +63,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "become": bool(args.become),
         "policies": [p.name for p in inputs.policies],
     }
-    result = scan(hosts, options=options, inputs=inputs.files, meta=meta)
+    result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
+                  waivers=inputs.waivers)
     written = write_reports(result, formats, env.path(args.output_dir))
     if len(formats) == 1 and formats[0] in _PIPEABLE:
         env.stdout.write(FORMATS[formats[0]].render(result))
