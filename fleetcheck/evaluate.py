@@ -1,10 +1,10 @@
 """Judging: listeners + the policies that apply to a host -> verdicts and findings. Pure.
 
 How several policies combine on one host (docs/policies.md says the same):
-allows add up; a forbid beats any allow; requirements add up (and a listener
-satisfying a requirement is allowed); the default is deny if any applicable
-policy says deny, allow only if every policy stating a default says allow, and
-deny when none states one.
+allows add up; a forbid beats any allow; requirements add up (a requirement
+says what must listen, never what may: only allow rules and the default allow);
+the default is deny if any applicable policy says deny, allow only if every
+policy stating a default says allow, and deny when none states one.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fleetcheck import services
 from fleetcheck.model import Finding, FindingKind, JudgedListener, Listener, Severity, Verdict
@@ -51,7 +52,7 @@ class HostRules:
 
     policies: tuple[Policy, ...]
     forbids: tuple[Rule, ...]
-    allows: tuple[Rule, ...]  # allow rules, then require rules (a requirement also allows)
+    allows: tuple[Rule, ...]
     requires: tuple[Rule, ...]
     default: str
     default_why: str
@@ -68,8 +69,7 @@ class HostRules:
         return cls(
             policies=pols,
             forbids=tuple(r for r in rules if r.action is Action.FORBID),
-            allows=tuple(r for r in rules if r.action is Action.ALLOW)
-            + tuple(r for r in rules if r.action is Action.REQUIRE),
+            allows=tuple(r for r in rules if r.action is Action.ALLOW),
             requires=tuple(r for r in rules if r.action is Action.REQUIRE),
             default=default, default_why=why,
             stray_severity=max((p.stray_severity for p in deny), default=Severity.MEDIUM),
@@ -102,7 +102,7 @@ def evaluate(host: str, listeners: Iterable[Listener], policies: Sequence[Policy
     ctx = HostRules.of(policies)
     judged: list[JudgedListener] = []
     findings: list[Finding] = []
-    ordered = sorted(listeners, key=Listener.sort_key)
+    ordered = sorted(listeners, key=_total_order)
     for listener in ordered:
         decision = decide(host, listener, ctx)
         judged.append(JudgedListener(listener, decision.verdict,
@@ -114,6 +114,13 @@ def evaluate(host: str, listeners: Iterable[Listener], policies: Sequence[Policy
         if finding is not None:
             findings.append(finding)
     return Judgement(tuple(judged), tuple(sorted(_dedupe(findings), key=Finding.sort_key)))
+
+
+def _total_order(li: Listener) -> tuple[Any, ...]:
+    """Report order, made total so that the input order never shows in the output."""
+    return (li.sort_key(), li.other_processes, li.user or "", -1 if li.uid is None else li.uid,
+            li.iface or "", li.dual_stack, li.truncated, li.inode or 0, li.port_name or "",
+            li.service or "")
 
 
 def decide(host: str, listener: Listener, ctx: HostRules,
@@ -152,9 +159,14 @@ def decide(host: str, listener: Listener, ctx: HostRules,
             unknown = unknown or rule
         elif result in (MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS) and near is None:
             near = (rule, result)
+    if trace is not None:  # shown by `explain`; a requirement never allows by itself
+        for rule in ctx.requires:
+            result, condition = rule.match.check_detail(listener, covering=False)
+            trace.append(Considered(rule, result, condition))
     if forbid is not None:
         return _forbidden(host, listener, forbid)
-    if allowed is not None or (ctx.default == "allow" and unknown is None and near is None):
+    # Under default allow an allow rule's near miss stays allowed: allows only ever allow.
+    if allowed is not None or ctx.default == "allow":
         if forbid_unknown is not None:
             return _finding(host, listener, Verdict.UNDETERMINED, forbid_unknown,
                             ctx.undetermined_severity,

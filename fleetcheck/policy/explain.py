@@ -173,7 +173,7 @@ def _sentence(c: Considered, li: Listener) -> str:
     m, rule = c.rule.match, c.rule
     if c.result is MatchResult.YES:
         verb = {Action.FORBID: "forbids it", Action.ALLOW: "allows it",
-                Action.REQUIRE: "satisfies this requirement, so it is allowed"}[rule.action]
+                Action.REQUIRE: "satisfies this requirement (which does not allow it)"}[rule.action]
         return f"matches ({m.describe()}): {verb}"
     cond = c.condition
     if cond == "proto":

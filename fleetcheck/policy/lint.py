@@ -16,11 +16,11 @@ from pathlib import Path
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory
-from fleetcheck.policy import Action, Policy
+from fleetcheck.policy import Action, Policy, resolve_default
 from fleetcheck.policy.load import collect_policies
 from fleetcheck.policy.match import Match
 from fleetcheck.policy.problems import Level, Problems
-from fleetcheck.policy.rulecheck import overlap
+from fleetcheck.policy.rulecheck import could_allow, overlap
 from fleetcheck.policy.waiver_load import collect_waivers
 from fleetcheck.policy.waivers import Waiver
 from fleetcheck.yamlsrc import did_you_mean
@@ -111,6 +111,8 @@ def _lint_policies(policies: list[Policy], selected: dict[str, frozenset[str]] |
                               "allows are stray")
             for x, y in ((a, b), (b, a)) if a is not b else ((a, a),):
                 _overlaps(x, y, problems)
+    for p in policies:
+        _unallowed_requirements(p, policies, selected, problems)
 
 
 def _hosts_phrase(hosts: frozenset[str] | None) -> str:
@@ -135,6 +137,22 @@ def _overlaps(allowing: Policy, forbidding: Policy, problems: Problems) -> None:
             sentence = overlap(a, f)
             if sentence is not None:
                 problems.warn(a.where or allowing.mark("allow"), sentence)
+
+
+def _unallowed_requirements(p: Policy, policies: list[Policy],
+                            selected: dict[str, frozenset[str]] | None,
+                            problems: Problems) -> None:
+    """Warn about require rules no allow rule (of a policy sharing hosts) could allow."""
+    peers = [q for q in policies if _shared(p, q, selected)[0]]
+    if resolve_default(peers)[0] == "allow":
+        return
+    allows = [r for q in peers for r in q.rules_for(Action.ALLOW)]
+    for req in p.rules_for(Action.REQUIRE):
+        if not any(could_allow(a, req) for a in allows):
+            problems.warn(req.where or p.mark("require"), f"require rule {req.id!r} asks for "
+                          "a listener that no allow rule allows: a requirement never allows "
+                          "by itself, so under default deny the listener it requires is stray; "
+                          "add an allow rule for it")
 
 
 def _lint_waivers(waivers: list[Waiver], policies: list[Policy], inventory: Inventory | None,

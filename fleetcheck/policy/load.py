@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from fleetcheck.policy import Action, Policy, Rule, fields
 from fleetcheck.policy.match import Match
 from fleetcheck.policy.problems import Problems, unknown_keys
 from fleetcheck.policy.rulecheck import never_matches
-from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, load_file
+from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, load_file, load_text
 
 POLICY_KEYS = ("name", "description", "hosts", "default", "stray_severity",
                "undetermined_severity", "allow", "forbid", "require")
@@ -66,11 +66,21 @@ def collect_policies(paths: Sequence[str | Path], problems: Problems) -> list[Po
 
 def load_policy(path: str | Path, problems: Problems | None = None) -> Policy | None:
     """Load one policy file; problems are recorded (or raised when no collector is given)."""
+    return _load(str(path), lambda: load_file(path), problems)
+
+
+def policy_from_text(text: str, path: str = "<policy>") -> Policy:
+    """A policy from YAML text (errors name `path`); InputError for the first problem."""
+    policy = _load(path, lambda: load_text(text, path), None)
+    assert policy is not None  # _load raised otherwise
+    return policy
+
+
+def _load(spath: str, read: Callable[[], Any], problems: Problems | None) -> Policy | None:
     own = problems is None
     problems = problems if problems is not None else Problems()
-    spath = str(path)
     try:
-        data = load_file(path)
+        data = read()
     except InputError as exc:
         problems.add(exc)
         data = None

@@ -139,3 +139,14 @@ def overlap(allow: Rule, forbid: Rule) -> str | None:
     return (f"allow {allow.ref} and forbid {forbid.ref}{where} overlap on "
             f"{describe_pieces(common)}: a forbid beats an allow, so listeners there that "
             "both match are forbidden")
+
+
+def could_allow(allow: Rule, req: Rule) -> bool:
+    """False when `allow` provably allows nothing that satisfies the require rule `req`."""
+    a, r = port_pieces(allow.match), port_pieces(req.match)
+    if a is not None and r is not None and not _intersect(a, r):
+        return False
+    pa, pr = allow.match.protos, req.match.protos
+    if pa is not None and pr is not None and not pa & pr:
+        return False
+    return not _disjoint(allow.match, req.match)

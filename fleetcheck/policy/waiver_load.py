@@ -12,7 +12,7 @@ from fleetcheck.model import FindingKind
 from fleetcheck.policy import fields
 from fleetcheck.policy.problems import Problems, unknown_keys
 from fleetcheck.policy.waivers import Waiver
-from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean, load_file
+from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean, load_file, load_text
 
 FILE_KEYS = ("waivers",)
 WAIVER_KEYS = ("id", "hosts", "proto", "port", "service", "process", "kind", "rule", "finding",
@@ -48,9 +48,17 @@ def collect_waivers(paths: Sequence[str | Path], problems: Problems) -> list[Wai
     return out
 
 
-def _load_file(path: str, problems: Problems) -> list[Waiver]:
+def waivers_from_text(text: str, path: str = "<waivers>") -> list[Waiver]:
+    """Waivers from YAML text (errors name `path`); InputError for the first problem."""
+    problems = Problems()
+    waivers = _load_file(path, problems, text)
+    problems.raise_errors()
+    return waivers
+
+
+def _load_file(path: str, problems: Problems, text: str | None = None) -> list[Waiver]:
     try:
-        data = load_file(path)
+        data = load_file(path) if text is None else load_text(text, path)
     except InputError as exc:
         problems.add(exc)
         return []
