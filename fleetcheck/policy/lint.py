@@ -42,10 +42,13 @@ def check_all(inventory: Inventory | None, policy_paths: Sequence[str | Path],
               waiver_paths: Sequence[str | Path], problems: Problems, *, today: dt.date,
               warn_days: int = WARN_EXPIRING_DAYS) -> Checked:
     """Load and cross-check everything, recording every problem found in `problems`."""
+    before = len(problems.errors)
     policies = collect_policies(policy_paths, problems)
     selected = None if inventory is None else {
         p.name: select(inventory, p.hosts) for p in policies}
-    _lint_policies(policies, selected, inventory, problems)
+    # Coverage is only meaningful when every policy file loaded.
+    complete = len(problems.errors) == before
+    _lint_policies(policies, selected, inventory if complete else None, problems)
     waivers = [bind(w, inventory) for w in collect_waivers(waiver_paths, problems)]
     _lint_waivers(waivers, policies, inventory, problems, today, warn_days)
     return Checked(policies, waivers, selected)
@@ -143,6 +146,8 @@ def _unallowed_requirements(p: Policy, policies: list[Policy],
                             selected: dict[str, frozenset[str]] | None,
                             problems: Problems) -> None:
     """Warn about require rules no allow rule (of a policy sharing hosts) could allow."""
+    if selected is not None and not selected[p.name]:
+        return  # it applies nowhere: already reported as selecting no host
     peers = [q for q in policies if _shared(p, q, selected)[0]]
     if resolve_default(peers)[0] == "allow":
         return

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from fleetcheck.model import Listener
 from fleetcheck.policy import Action, Rule
 from fleetcheck.policy.match import (
     AddressSpec,
     Match,
-    MatchResult,
     TextSpec,
     address_scope,
     merge_ranges,
@@ -25,19 +23,22 @@ def never_matches(rule: Rule) -> str | None:
         return (f"service {' or '.join(m.services or ())} is {has} only, but the rule says "
                 f"proto {'/'.join(sorted(m.protos))}: the rule can never match")
     if m.families is not None and m.addresses is not None:
-        versions = [a.version for a in m.addresses]
-        if all(v is not None and v not in m.families for v in versions):
-            return (f"address {' or '.join(a.text for a in m.addresses)} is never IPv"
-                    f"{'/'.join(str(f) for f in sorted(m.families))}, as family says: "
-                    "the rule can never match")
+        versions = {a.version for a in m.addresses}
+        if None not in versions and not versions & m.families:
+            return (f"address {' or '.join(a.text for a in m.addresses)} is IPv"
+                    f"{'/'.join(str(v) for v in sorted(v for v in versions if v))}, but family "
+                    f"says {'/'.join(str(f) for f in sorted(m.families))}: the rule can never "
+                    "match")
     if m.dual_stack:
-        pieces = port_pieces(m)
-        proto, port = (pieces[0][0], pieces[0][1]) if pieces else (sorted(m.protos or ["tcp"])[0],
-                                                                   1)
-        sample = Listener(proto=proto, family=6, address="::", port=port, dual_stack=True)
-        if m.check(sample, covering=rule.action is Action.ALLOW) is MatchResult.NO:
-            return ("dual-stack sockets are IPv6 wildcards ([::]) that also take IPv4, which "
-                    f"{m.describe()} excludes: the rule can never match")
+        if rule.action is Action.ALLOW and m.families is not None and m.families != {4, 6}:
+            return (f"a dual-stack socket takes IPv4 and IPv6, so an allow rule limited to "
+                    f"family {'/'.join(str(f) for f in sorted(m.families))} never covers it: "
+                    "the rule can never match")
+        if m.addresses is not None and not any(a.matches("::") or a.matches("0.0.0.0")
+                                               for a in m.addresses):
+            return (f"dual-stack sockets are bound to the wildcard [::], which address "
+                    f"{' or '.join(a.text for a in m.addresses)} excludes: the rule can never "
+                    "match")
     return None
 
 

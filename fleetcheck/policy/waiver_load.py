@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,12 +96,15 @@ def _waiver(item: LocatedDict, mark: Mark, path: str, problems: Problems) -> Wai
     v: dict[str, Any] = {key: fields.field(item, key, parse, problems)[1]
                          for key, parse in _PARSERS.items()}
     label = f"waiver {v['id']!r}" if v["id"] else "waiver"
-    missing = [k for k in REQUIRED if item.get(k) is None]
+    # A misspelt required key is reported once, as the unknown key with its did-you-mean.
+    typos = {close for key in item if key not in WAIVER_KEYS
+             for close in difflib.get_close_matches(str(key), WAIVER_KEYS, n=1, cutoff=0.6)}
+    missing = [k for k in REQUIRED if item.get(k) is None and k not in typos]
     if missing:
         problems.error(mark, f"{label} lacks {', '.join(repr(k) for k in missing)} "
                        "(every waiver needs an id, hosts, reason, owner, approved_by, "
                        "created and expires)")
-    elif not any(item.get(k) is not None for k in NARROWING):
+    elif not typos and not any(item.get(k) is not None for k in NARROWING):
         problems.error(mark, f"{label} would cover every finding on its hosts: name a port, "
                        "service, process, rule or finding")
     if len(problems.items) > start:
