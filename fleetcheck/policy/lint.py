@@ -44,12 +44,20 @@ def check_all(inventory: Inventory | None, policy_paths: Sequence[str | Path],
     """Load and cross-check everything, recording every problem found in `problems`."""
     before = len(problems.errors)
     policies = collect_policies(policy_paths, problems)
-    selected = None if inventory is None else {
-        p.name: select(inventory, p.hosts) for p in policies}
+    memo: dict[str | None, frozenset[str]] = {}  # policies and waivers share patterns
+
+    def pick(pattern: str | None) -> frozenset[str]:
+        assert inventory is not None
+        if pattern not in memo:
+            memo[pattern] = select(inventory, pattern)
+        return memo[pattern]
+
+    selected = None if inventory is None else {p.name: pick(p.hosts) for p in policies}
     # Coverage is only meaningful when every policy file loaded.
     complete = len(problems.errors) == before
     _lint_policies(policies, selected, inventory if complete else None, problems)
-    waivers = [bind(w, inventory) for w in collect_waivers(waiver_paths, problems)]
+    waivers = [w if inventory is None else replace(w, host_names=pick(w.hosts))
+               for w in collect_waivers(waiver_paths, problems)]
     _lint_waivers(waivers, policies, inventory, problems, today, warn_days)
     return Checked(policies, waivers, selected)
 

@@ -8,6 +8,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fleetcheck.model import Listener
 
@@ -21,6 +22,7 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhos
 _WILDCARDS = frozenset({"*", "0.0.0.0", "::"})
 
 
+@lru_cache(maxsize=4096)  # a fleet repeats a handful of bind addresses endlessly
 def address_scope(address: str) -> str | None:
     """Classify a bind address as one of SCOPES; None for a host name we cannot classify."""
     if address in _WILDCARDS:
@@ -43,6 +45,7 @@ def address_scope(address: str) -> str | None:
     return "public"
 
 
+@lru_cache(maxsize=4096)
 def parse_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The IP of a bind address (IPv4-mapped IPv6 unwrapped, %scope dropped); None for a name."""
     try:
