@@ -10,7 +10,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.model import Severity
 from fleetcheck.policy import Action, Policy, Rule, fields
 from fleetcheck.policy.match import Match
-from fleetcheck.policy.problems import Problems, unknown_keys
+from fleetcheck.policy.problems import Problems, strictly, unknown_keys
 from fleetcheck.policy.rulecheck import never_matches
 from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, load_file, load_text
 
@@ -40,10 +40,7 @@ def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
 
 def load_policies(paths: Sequence[str | Path]) -> list[Policy]:
     """Load policy files in order; the first problem found raises InputError."""
-    problems = Problems()
-    policies = collect_policies(paths, problems)
-    problems.raise_errors()
-    return policies
+    return strictly(lambda problems: collect_policies(paths, problems))
 
 
 def collect_policies(paths: Sequence[str | Path], problems: Problems) -> list[Policy]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fleetcheck.errors import InputError
 from fleetcheck.yamlsrc import LocatedDict, Mark, did_you_mean
+
+T = TypeVar("T")
 
 
 class Level(enum.StrEnum):
@@ -93,6 +96,14 @@ class Problems:
             first.message += (f" (and {len(errors) - 1} more error"
                               f"{'s' * (len(errors) > 2)}: run `fleetcheck validate`)")
         raise first
+
+
+def strictly(collect: Callable[[Problems], T]) -> T:
+    """Run a collecting loader and raise its first error: the library's fail-fast form."""
+    problems = Problems()
+    result = collect(problems)
+    problems.raise_errors()
+    return result
 
 
 def unknown_keys(data: LocatedDict, allowed: tuple[str, ...], what: str,

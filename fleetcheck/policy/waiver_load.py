@@ -11,7 +11,8 @@ from typing import Any
 from fleetcheck.errors import InputError
 from fleetcheck.model import FindingKind
 from fleetcheck.policy import fields
-from fleetcheck.policy.problems import Problems, unknown_keys
+from fleetcheck.policy.match import Match
+from fleetcheck.policy.problems import Problems, strictly, unknown_keys
 from fleetcheck.policy.waivers import Waiver
 from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean, load_file, load_text
 
@@ -26,10 +27,7 @@ _FINDING_ID = re.compile(r"^FC-[0-9a-f]{12}$")
 
 def load_waivers(paths: Sequence[str | Path]) -> list[Waiver]:
     """Load waiver files in order; the first problem raises InputError."""
-    problems = Problems()
-    waivers = collect_waivers(paths, problems)
-    problems.raise_errors()
-    return waivers
+    return strictly(lambda problems: collect_waivers(paths, problems))
 
 
 def collect_waivers(paths: Sequence[str | Path], problems: Problems) -> list[Waiver]:
@@ -51,10 +49,7 @@ def collect_waivers(paths: Sequence[str | Path], problems: Problems) -> list[Wai
 
 def waivers_from_text(text: str, path: str = "<waivers>") -> list[Waiver]:
     """Waivers from YAML text (errors name `path`); InputError for the first problem."""
-    problems = Problems()
-    waivers = _load_file(path, problems, text)
-    problems.raise_errors()
-    return waivers
+    return strictly(lambda problems: _load_file(path, problems, text))
 
 
 def _load_file(path: str, problems: Problems, text: str | None = None) -> list[Waiver]:
@@ -119,10 +114,10 @@ def _waiver(item: LocatedDict, mark: Mark, path: str, problems: Problems) -> Wai
         id=v["id"], reason=v["reason"], owner=v["owner"], approved_by=v["approved_by"],
         created=v["created"], expires=v["expires"],
         hosts=None if v["hosts"] in ("all", "*") else v["hosts"], ticket=v["ticket"],
-        protos=v["proto"], ports=v["port"],
-        services=service[0] if service else None,
-        service_ports=service[1] if service else None,
-        processes=v["process"], kinds=v["kind"], rules=v["rule"], findings=v["finding"],
+        match=Match(protos=v["proto"], ports=v["port"],
+                    services=service[0] if service else None,
+                    service_ports=service[1] if service else None, processes=v["process"]),
+        kinds=v["kind"], rules=v["rule"], findings=v["finding"],
         path=path, where=mark, value_marks=dict(item.value_marks),
     )
 

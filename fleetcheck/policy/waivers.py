@@ -9,8 +9,8 @@ from typing import Any
 
 from fleetcheck.errors import InputError
 from fleetcheck.model import Finding, FindingKind, HostResult, WaiverRecord
-from fleetcheck.policy.fields import ports as parse_ports
-from fleetcheck.policy.match import TextSpec, format_ports
+from fleetcheck.policy.match import Match, TextSpec
+from fleetcheck.policy.serialize import match_from_dict, match_to_dict
 from fleetcheck.yamlsrc import Mark
 
 ACTIVE, EXPIRED, UNUSED = "active", "expired", "unused"
@@ -28,11 +28,8 @@ class Waiver:
     expires: dt.date  # the last day the waiver applies
     hosts: str | None = None  # Ansible pattern or group; None: every host
     ticket: str | None = None
-    protos: frozenset[str] | None = None
-    ports: tuple[tuple[int, int], ...] | None = None
-    services: tuple[str, ...] | None = None
-    service_ports: frozenset[tuple[str, int]] | None = None
-    processes: tuple[TextSpec, ...] | None = None
+    # proto, port, service and process, as a rule would state them
+    match: Match = field(default_factory=Match)
     kinds: frozenset[FindingKind] | None = None
     rules: tuple[TextSpec, ...] | None = None  # rule refs `policy/id`, globs allowed
     findings: frozenset[str] | None = None  # finding ids
@@ -68,39 +65,23 @@ class Waiver:
         if self.rules is not None and (finding.rule is None
                                        or not any(r.matches(finding.rule) for r in self.rules)):
             return "rule"
-        if self.protos is not None and not set(finding.proto.split("/")) <= self.protos:
+        m = self.match
+        if m.protos is not None and not set(finding.proto.split("/")) <= m.protos:
             return "proto"
-        if not self._port_ok(finding):
+        if m.claims_port and (finding.port is None
+                              or not m.port_matches(finding.proto, finding.port)):
             return "port"
-        if self.processes is not None and (
+        if m.processes is not None and (
                 finding.process is None
-                or not any(p.matches(finding.process) for p in self.processes)):
+                or not any(p.matches(finding.process) for p in m.processes)):
             return "process"
         return None
 
-    def _port_ok(self, finding: Finding) -> bool:
-        if self.ports is None and self.service_ports is None:
-            return True
-        if finding.port is None:
-            return False
-        if self.ports is not None and any(lo <= finding.port <= hi for lo, hi in self.ports):
-            return True
-        return self.service_ports is not None and (finding.proto, finding.port) \
-            in self.service_ports
-
     def conditions(self) -> dict[str, Any]:
         """What the waiver covers, in the words of a waiver file (for the run record)."""
-        out: dict[str, Any] = {}
-        if self.protos is not None:
-            out["proto"] = sorted(self.protos)
-        if self.ports is not None:
-            out["port"] = format_ports(self.ports)
-        if self.services is not None:
-            out["service"] = list(self.services)
-            out["service_ports"] = sorted([p, n] for p, n in self.service_ports or ())
-        for key, specs in (("process", self.processes), ("rule", self.rules)):
-            if specs is not None:
-                out[key] = [s.text for s in specs]
+        out = match_to_dict(self.match)
+        if self.rules is not None:
+            out["rule"] = [s.text for s in self.rules]
         if self.kinds is not None:
             out["kind"] = sorted(k.value for k in self.kinds)
         if self.findings is not None:
@@ -116,7 +97,7 @@ class Waiver:
             created=self.created.isoformat(), expires=self.expires.isoformat(),
             hosts=self.hosts or "all",
             proto="/".join(cond["proto"]) if "proto" in cond else None,
-            port=cond.get("port") or (",".join(self.services) if self.services else None),
+            port=cond.get("port") or (",".join(self.match.services or ()) or None),
             process=", ".join(cond["process"]) if "process" in cond else None,
             matched=matched, path=self.path, line=self.where.line if self.where else None,
             conditions=cond,
@@ -129,22 +110,14 @@ def waiver_from_record(record: WaiverRecord, host_names: Iterable[str]) -> Waive
     if not record.created or not record.expires:
         raise InputError(f"waiver {record.id!r} in the run has no dates")
 
-    def specs(key: str) -> tuple[TextSpec, ...] | None:
-        return tuple(TextSpec(t) for t in cond[key]) if key in cond else None
-
-    mark = Mark("<run>", 0, 0)
     return Waiver(
         id=record.id, reason=record.reason, owner=record.owner,
         approved_by=record.approved_by or "", ticket=record.ticket,
         created=dt.date.fromisoformat(record.created),
         expires=dt.date.fromisoformat(record.expires),
         hosts=None if record.hosts in (None, "all") else record.hosts,
-        protos=frozenset(cond["proto"]) if "proto" in cond else None,
-        ports=parse_ports(cond["port"], mark) if "port" in cond else None,
-        services=tuple(cond["service"]) if "service" in cond else None,
-        service_ports=frozenset((p, int(n)) for p, n in cond["service_ports"])
-        if "service_ports" in cond else None,
-        processes=specs("process"), rules=specs("rule"),
+        match=match_from_dict(cond),
+        rules=tuple(TextSpec(t) for t in cond["rule"]) if "rule" in cond else None,
         kinds=frozenset(FindingKind(k) for k in cond["kind"]) if "kind" in cond else None,
         findings=frozenset(cond["finding"]) if "finding" in cond else None,
         host_names=frozenset(host_names), path=record.path,

@@ -198,8 +198,8 @@ def a_waiver(draw: st.DrawFn, wid: str) -> Waiver:
         id=wid, reason="r", owner="o", approved_by="a", created=dt.date(2029, 1, 1),
         expires=expires, hosts=draw(st.sampled_from([None, "h", "other"])),
         host_names=draw(st.sampled_from([None, frozenset({"h"}), frozenset({"other"})])),
-        ports=draw(st.none() | st.sampled_from([((80, 80),), ((1, 1923),)])),
-        processes=draw(st.none() | st.just((TextSpec("n*"),))),
+        match=Match(ports=draw(st.none() | st.sampled_from([((80, 80),), ((1, 1923),)])),
+                    processes=draw(st.none() | st.just((TextSpec("n*"),)))),
         kinds=draw(st.none() | st.just(frozenset({FindingKind.STRAY}))),
     )
 
@@ -228,6 +228,6 @@ def test_expired_waiver_never_waives() -> None:
     f = Finding(id="FC-000000000000", kind=FindingKind.STRAY, severity=Severity.HIGH,
                 proto="tcp", port=80, address="0.0.0.0", process="nginx", rule=None, message="m")
     w = Waiver(id="W", reason="r", owner="o", approved_by="a", created=dt.date(2030, 1, 1),
-               expires=dt.date(2030, 1, 31), ports=((80, 80),))
+               expires=dt.date(2030, 1, 31), match=Match(ports=((80, 80),)))
     assert apply_waivers("h", [f], [w], dt.date(2030, 1, 31))[0].waiver == "W"  # last day
     assert not apply_waivers("h", [f], [w], dt.date(2030, 2, 1))[0].waived
