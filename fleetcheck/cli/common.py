@@ -95,13 +95,14 @@ def gather_inputs(args: argparse.Namespace, env: Env) -> tuple[Inputs | None, Pr
             if args.inventory else localhost_inventory()
     except InputError as exc:
         problems.add(exc)
-    policy_paths = _paths(args.policy, env, problems) if args.policy else [baseline_path()]
-    waiver_paths = _paths(args.waivers or [], env, problems)
+    policy_paths = _paths(args.policy, "policy", env, problems) if args.policy \
+        else [baseline_path()]
+    waiver_paths = _paths(args.waivers or [], "waiver", env, problems)
     checked = check_all(inventory, policy_paths, waiver_paths, problems, today=today)
-    prefix = f"{env.cwd}{os.sep}"  # paths inside messages, shown as the user wrote them
-    problems.items = [replace(p, path=shown_path(p.path, env),
-                              message=p.message.replace(prefix, ""))
-                      for p in problems.items]
+    written = _as_written([*(args.inventory or []), *(args.policy or []), *(args.waivers or [])],
+                          env)
+    problems.items = [replace(p, path=written(p.path) if p.path else None,
+                              message=written(p.message)) for p in problems.items]
     if inventory is None:
         return None, problems
     files: list[InputFile] = []
@@ -123,11 +124,25 @@ def shown_path(path: str | None, env: Env) -> str | None:
     return path if rel.startswith("..") else rel
 
 
-def _paths(values: list[str], env: Env, problems: Problems) -> list[Path]:
+def _as_written(values: list[str], env: Env) -> Callable[[str], str]:
+    """A function putting back the paths the user wrote wherever their resolved form appears."""
+    pairs = sorted(((str(env.path(v)), v) for v in values), key=lambda p: -len(p[0]))
+
+    def rewrite(text: str) -> str:
+        for resolved, value in pairs:
+            if resolved != value:
+                text = text.replace(resolved, value.rstrip(os.sep) if resolved.endswith(os.sep)
+                                    else value)
+        return text
+
+    return rewrite
+
+
+def _paths(values: list[str], what: str, env: Env, problems: Problems) -> list[Path]:
     out: list[Path] = []
     for value in values:
         try:
-            out += expand_paths([env.path(value)])
+            out += expand_paths([env.path(value)], what)
         except InputError as exc:
             problems.add(exc)
     return out

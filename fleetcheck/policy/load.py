@@ -22,17 +22,17 @@ DEFAULT_RULE_SEVERITY = Severity.HIGH
 YAML_SUFFIXES = (".yml", ".yaml")
 
 
-def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
+def expand_paths(paths: Sequence[str | Path], what: str = "policy") -> list[Path]:
     """Files as given; a directory stands for its *.yml/*.yaml files in name order."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             found = sorted(f for f in p.iterdir() if f.suffix in YAML_SUFFIXES and f.is_file())
             if not found:
-                raise InputError("directory holds no .yml or .yaml file", str(p))
+                raise InputError(f"{what} directory holds no .yml or .yaml file", str(p))
             out.extend(found)
         elif not p.is_file():
-            raise InputError("file not found", str(p))
+            raise InputError(f"{what} file not found", str(p))
         else:
             out.append(p)
     return out
@@ -110,7 +110,7 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
             if rule is None:
                 continue
             if rule.id in ids:
-                problems.error(item.value_mark("id"), f"duplicate rule id {rule.id!r} in policy "
+                problems.error(item.mark_of("id"), f"duplicate rule id {rule.id!r} in policy "
                                f"{name!r} (first used on line {ids[rule.id]})")
                 continue
             ids[rule.id] = mark.line

@@ -41,7 +41,7 @@ POLICY_CASES = [
      '4:14', "unknown service 'spcie': neither the shipped port table nor the system's "
      "services database knows it (did you mean 'spice'?)"),
     ('name: p\nallow:\n  - id: ssh\n    port: 22\n  - id: ssh\n    port: 2222\n',
-     '5:9', "duplicate rule id 'ssh' in policy 'p' (first used on line 3)"),
+     '5:5', "duplicate rule id 'ssh' in policy 'p' (first used on line 3)"),
     ('name: p\nforbid:\n  - id: everything\n    severity: low\n',
      '3:5', "forbid rule 'everything' has no conditions and would match every listener"),
     ('name: p\nallow:\n  - port: 22\n',

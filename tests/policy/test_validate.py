@@ -85,7 +85,7 @@ def test_every_problem_is_reported_in_file_order(tmp_path: Path) -> None:
         "p/web.yml:5:5: error: unknown key 'prot' in allow rule (did you mean 'proto'?)",
         "p/web.yml:9:15: error: unknown severity 'hgh' (expected critical, high, medium, low or "
         "info) (did you mean 'high'?)",
-        "p/web.yml:13:9: error: duplicate rule id 'telnet' in policy 'web' (first used on line "
+        "p/web.yml:13:5: error: duplicate rule id 'telnet' in policy 'web' (first used on line "
         "11)",
         "w.yml:9:14: warning: waiver 'W1' expired on 2030-03-31 (62 days ago): it waives "
         "nothing any more; renew it or remove it",
@@ -279,9 +279,9 @@ def test_duplicate_policy_names_and_missing_files(tmp_path: Path) -> None:
                            "-p", "nope.yml", "-w", "absent")
     assert code == 2
     assert [ln for ln in lines if ": error: " in ln] == [
-        "absent: error: file not found",
+        "absent: error: waiver file not found",
         "copy.yml:1:1: error: policy name 'web' is already used by web.yml",
-        "nope.yml: error: file not found",
+        "nope.yml: error: policy file not found",
     ]
 
 
