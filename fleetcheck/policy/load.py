@@ -96,7 +96,13 @@ def _load(spath: str, read: Callable[[], Any], problems: Problems | None) -> Pol
 def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
     start = len(problems.items)
     unknown_keys(data, POLICY_KEYS, "policy", problems)
-    name = fields.field(data, "name", fields.ident, problems)[1] or Path(spath).stem
+    named, name = fields.field(data, "name", fields.ident, problems)
+    if named and name is None:
+        name = Path(spath).stem
+        if not fields.ID_RE.match(name):
+            problems.error(data.mark, f"the policy needs a 'name': its file name {name!r} is "
+                           "not a valid name (letters, digits, '-', '_' or '.')")
+    name = name or Path(spath).stem
     default = fields.field(data, "default", _default, problems)[1]
     hosts = fields.field(data, "hosts", fields.hosts, problems)[1]
     stray = fields.field(data, "stray_severity", fields.severity, problems)[1]

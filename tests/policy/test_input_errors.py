@@ -165,6 +165,12 @@ def test_malformed_policy(tmp_path: Path, content: str, where: str, message: str
     _check(tmp_path, "p.yml", content, "-p", where, message)
 
 
+def test_policy_named_after_an_unusable_file_name(tmp_path: Path) -> None:
+    _check(tmp_path, "my policy.yml", "allow:\n  - id: ssh\n    port: 22\n", "-p", "1:1",
+           "the policy needs a 'name': its file name 'my policy' is not a valid name "
+           "(letters, digits, '-', '_' or '.')")
+
+
 @pytest.mark.parametrize(("content", "where", "message"), WAIVER_CASES)
 def test_malformed_waiver(tmp_path: Path, content: str, where: str, message: str) -> None:
     _check(tmp_path, "w.yml", content, "-w", where, message)
