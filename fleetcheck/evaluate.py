@@ -177,8 +177,8 @@ def decide(host: str, listener: Listener, ctx: HostRules,
     if unknown is not None:
         return _finding(host, listener, Verdict.UNDETERMINED, unknown, ctx.undetermined_severity,
                         f"{describe(listener)}: {unknown.ref} allows it only for "
-                        f"{_owner_word(unknown)} {_specs(unknown, 'owner')}, and the owner "
-                        "could not be seen (collect with --become)")
+                        f"{_specs(unknown, 'owner')}, and the owner could not be seen "
+                        "(collect with --become)")
     if near is not None:
         rule, result = near
         if result is MatchResult.WRONG_BIND:

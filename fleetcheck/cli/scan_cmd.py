@@ -9,24 +9,29 @@ import socket
 
 from fleetcheck.cli.common import Command, add_input_arguments, load_inputs
 from fleetcheck.cli.env import Env
+from fleetcheck.cli.output import (
+    prepare_output_dir,
+    print_report,
+    stdout_format,
+    write_and_list,
+)
 from fleetcheck.errors import InputError
 from fleetcheck.model import Severity
 from fleetcheck.plan import plan
-from fleetcheck.render import FORMATS, parse_formats, text
-from fleetcheck.render.write import write_reports
+from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
 from fleetcheck.scan import ScanOptions, scan
 
-DEFAULT_FORMATS = "text,json"
-# Machine-readable formats a single-format run prints to stdout for piping.
-_PIPEABLE = ("json",)
+# The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
+DEFAULT_FORMATS = "text,html,json,junit"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `scan`."""
     add_input_arguments(parser)
     parser.add_argument("--format", default=DEFAULT_FORMATS, metavar="FORMATS",
-                        help=f"comma-separated report formats ({', '.join(FORMATS)}); "
-                             f"default: {DEFAULT_FORMATS}")
+                        help=f"comma-separated report formats ({', '.join(FORMATS)}, or all); "
+                             f"default: {DEFAULT_FORMATS}. Stdout shows the text report, or "
+                             f"the one format asked for if it is {', '.join(PIPEABLE)}")
     parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
                         help="where reports are written (default: reports/)")
     parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
@@ -51,6 +56,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.forks < 1:
         raise InputError("--forks must be at least 1")
     inputs = load_inputs(args, env)
+    outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=args.limit, become=args.become,
                  user=args.user)
     options = ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout)
@@ -63,15 +69,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "become": bool(args.become),
         "policies": [p.name for p in inputs.policies],
     }
+    prepare_output_dir(outdir)
     result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
                   waivers=inputs.waivers)
-    written = write_reports(result, formats, env.path(args.output_dir))
-    if len(formats) == 1 and formats[0] in _PIPEABLE:
-        env.stdout.write(FORMATS[formats[0]].render(result))
-    else:
-        env.stdout.write(text.render(result, color=env.color))
-    for path in written:
-        env.stderr.write(f"report: {path}\n")
+    write_and_list(result, formats, outdir, env)
+    print_report(result, stdout_format(formats), env)
     return result.summary.exit_code
 
 

@@ -210,6 +210,22 @@ def test_messages_read_as_sentences() -> None:
     assert j.findings[0].message == (
         "TCP 1923 (spice) on 0.0.0.0 (spiced, pid 42) is forbidden by baseline/spice: TCP 1923 "
         "is IANA's SPICE remote-display port; nothing on a server should hold it.")
+    j = evaluate("h1", listeners(["udp 0.0.0.0:123 ntpd"]), [SILENT])
+    assert j.findings[0].message == (
+        "UDP 123 (ntp) on 0.0.0.0 (ntpd): silent/ntp allows it only for user ntp, and the owner "
+        "could not be seen (collect with --become)")
+    j = evaluate("h1", [replace(listener("tcp 0.0.0.0:443 apache2"), user="www-data")], [WEB])
+    assert j.findings[1].message == (
+        "TCP 443 (https) on 0.0.0.0 (apache2) is held by apache2 (user www-data), but web/http "
+        "allows only process nginx on this port")
+    j = evaluate("h1", listeners(["tcp 0.0.0.0:5432 postgres"]), [DB])
+    assert j.findings[0].message == (
+        "TCP 5432 (postgresql) on 0.0.0.0 (postgres) is bound beyond what db/postgres allows on "
+        "this port (address loopback or private)")
+    j = evaluate("h1", listeners(["tcp 0.0.0.0:22 -"]), [BASELINE, NOPROC])
+    assert j.findings[0].message == (
+        "TCP 22 (ssh) on 0.0.0.0 would be allowed, but noproc/no-netcat forbids it if its "
+        "process matches, which could not be seen")
     j = evaluate("h1", listeners(["tcp 0.0.0.0:8080 webd"]), [OPEN, BASELINE])
     assert j.findings[0].message == (
         "TCP 8080 (http-alt) on 0.0.0.0 (webd) is not allowed by any rule; default: deny in "
