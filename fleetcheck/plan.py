@@ -219,6 +219,6 @@ def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None 
 def _select_or_empty(inventory: Inventory, pattern: str | None) -> list[InventoryHost]:
     """Hosts a policy's pattern selects (none when it selects nothing)."""
     try:
-        return inventory.select(pattern)
+        return inventory.select(pattern, strict=False)
     except InputError:
         return []  # a policy that selects no host is reported by `validate`, not fatal

@@ -12,8 +12,10 @@ from fleetcheck import __version__
 from fleetcheck.collect import CollectFailure, CollectOptions, collect
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.evaluate import evaluate
-from fleetcheck.model import HostError, HostResult, InputFile, RunResult, Severity
+from fleetcheck.model import HostError, HostResult, InputFile, RunResult, Severity, WaiverRecord
 from fleetcheck.plan import PlannedHost
+from fleetcheck.policy.serialize import policy_definitions
+from fleetcheck.policy.waivers import WaiverBook
 from fleetcheck.result import host_status, not_run_error, summarize
 from fleetcheck.runner import run_all
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Transport
@@ -51,8 +53,9 @@ def default_connector(options: ScanOptions) -> Connector:
     return connect
 
 
-def check_host(host: PlannedHost, connect: Connector, options: ScanOptions) -> HostResult:
-    """Connect, collect, judge: the whole life of one host. Failures become its result."""
+def check_host(host: PlannedHost, connect: Connector, options: ScanOptions,
+               waivers: WaiverBook | None = None) -> HostResult:
+    """Connect, collect, judge, waive: the whole life of one host. Failures become its result."""
     start = time.monotonic()
     if host.unsupported:
         return failed_host(host, HostFailure(ErrorKind.UNSUPPORTED, host.unsupported), start)
@@ -66,11 +69,13 @@ def check_host(host: PlannedHost, connect: Connector, options: ScanOptions) -> H
     except HostFailure as exc:
         return failed_host(host, exc, start)
     judgement = evaluate(host.name, collection.listeners, host.policies)
+    findings = waivers.apply(host.name, judgement.findings) if waivers else judgement.findings
     return HostResult(
         name=host.name, address=host.address, groups=host.groups,
-        status=host_status(judgement.findings, None),
+        status=host_status(findings, None),
         os=collection.os, collector=collection.collector,
-        listeners=judgement.listeners, findings=judgement.findings,
+        listeners=judgement.listeners, findings=findings,
+        waivers=waivers.selecting(host.name) if waivers else (),
         commands=collection.commands, policies=host.policy_names,
         privileged=collection.privileged, duration=time.monotonic() - start,
         notes=collection.notes,
@@ -95,11 +100,12 @@ def failed_host(host: PlannedHost, exc: BaseException, start: float | None = Non
 def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
          inputs: Sequence[InputFile] = (), meta: dict[str, Any] | None = None,
          connect: Connector | None = None,
-         on_done: Callable[[HostResult], None] | None = None) -> RunResult:
+         on_done: Callable[[HostResult], None] | None = None,
+         waivers: WaiverBook | None = None) -> RunResult:
     """Check every host and return the run result; an interrupt yields an incomplete result."""
     started = now_iso()
     connector = connect or default_connector(options)
-    outcome = run_all(hosts, lambda h: check_host(h, connector, options), failed_host,
+    outcome = run_all(hosts, lambda h: check_host(h, connector, options, waivers), failed_host,
                       forks=options.forks, on_done=on_done)
     results = list(outcome.results)
     for i in outcome.not_run:
@@ -108,9 +114,15 @@ def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
                                   status=host_status((), not_run_error()), error=not_run_error(),
                                   policies=h.policy_names))
     results.sort(key=lambda r: r.name)
+    meta = dict(meta or {})
+    records: tuple[WaiverRecord, ...] = ()
+    if waivers is not None:
+        records, warnings = waivers.records(results)
+        meta["waiver_date"] = waivers.today.isoformat()
+        meta["warnings"] = [*meta.get("warnings", ()), *warnings]
     return RunResult(
         tool_version=__version__, started_at=started, finished_at=now_iso(),
         inputs=tuple(inputs), hosts=tuple(results),
         summary=summarize(results, options.fail_on, complete=outcome.complete),
-        meta=dict(meta or {}),
+        meta=meta, waivers=records, policy_definitions=policy_definitions(hosts),
     )

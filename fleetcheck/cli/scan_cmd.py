@@ -71,7 +71,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "policies": [p.name for p in inputs.policies],
     }
     prepare_output_dir(outdir)
-    result = scan(hosts, options=options, inputs=inputs.files, meta=meta)
+    result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
+                  waivers=inputs.waivers)
     write_and_list(result, formats, outdir, env)
     print_report(result, stdout_format(formats), env)
     return result.summary.exit_code

@@ -53,11 +53,16 @@ class Inventory:
     exporter: Exporter | None = field(default=None, repr=False, compare=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def select(self, pattern: str | None, *, cwd: str | None = None) -> list[InventoryHost]:
-        """Hosts matching an Ansible host pattern (all hosts for None), in Ansible's order."""
+    def select(self, pattern: str | None, *, cwd: str | None = None,
+               strict: bool = True) -> list[InventoryHost]:
+        """Hosts matching an Ansible host pattern (all for None), in Ansible's order.
+
+        strict (the default, for --limit): a term that matches nothing is an error;
+        strict=False (for policy/waiver patterns): such terms are ignored, as in Ansible.
+        """
         from fleetcheck.inventory.patterns import select
 
-        return select(self, pattern, cwd=cwd)
+        return select(self, pattern, cwd=cwd, strict=strict)
 
     def pattern_index(self) -> Index:
         """The lookup structures patterns use (built once)."""

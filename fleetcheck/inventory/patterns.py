@@ -89,8 +89,9 @@ def build_index(inv: Inventory) -> Index:
 
 
 class _Evaluator:
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, strict: bool = True) -> None:
         self.index = index
+        self.strict = strict
         self.cache: dict[str, list[str]] = {}
         self.implicit: dict[str, InventoryHost] = {}
 
@@ -122,7 +123,7 @@ class _Evaluator:
         if bare not in self.cache:
             expr, subscript = _split_subscript(bare)
             found = self._enumerate(expr, term)
-            self.cache[bare] = _apply(found, subscript, bare)
+            self.cache[bare] = _apply(found, subscript, bare, self.strict)
         return self.cache[bare]
 
     def _enumerate(self, pattern: str, term: str) -> list[str]:
@@ -138,7 +139,7 @@ class _Evaluator:
             host = self.index.implicit(pattern)
             self.implicit[host.name] = host
             results.append(host.name)
-        if not results and not groups and pattern != "all":
+        if not results and not groups and pattern != "all" and self.strict:
             raise InputError(f"host pattern {term!r} matches no host or group")
         return results
 
@@ -170,7 +171,7 @@ def _split_subscript(pattern: str) -> tuple[str, tuple[int, int | None] | None]:
 
 
 def _apply(hosts: list[str], subscript: tuple[int, int | None] | None,
-           pattern: str) -> list[str]:
+           pattern: str, strict: bool) -> list[str]:
     """The hosts a subscript picks; an empty pick or a bad index is an error."""
     if not hosts or subscript is None:
         return hosts
@@ -184,19 +185,24 @@ def _apply(hosts: list[str], subscript: tuple[int, int | None] | None,
         except IndexError:
             raise InputError(f"host pattern {pattern!r}: index {start} is out of range "
                              f"({len(hosts)} host{'s' * (len(hosts) != 1)})") from None
-    if not picked:
+    if not picked and strict:
         raise InputError(f"host pattern {pattern!r} selects no host")
     return picked
 
 
 def select(inv: Inventory, pattern: str | None, *, cwd: str | None = None,
-           ) -> list[InventoryHost]:
-    """Hosts matching an Ansible host pattern (None: all) in Ansible's order; none is an error."""
+           strict: bool = True) -> list[InventoryHost]:
+    """Hosts matching an Ansible host pattern (None: all) in Ansible's order.
+
+    Strict (for --limit): a term matching nothing, or no host at all, is an error.
+    Lenient (for patterns written in policies and waivers, shared between
+    inventories): such terms are ignored, as Ansible ignores them in a play.
+    """
     index = inv.pattern_index()
-    evaluator = _Evaluator(index)
+    evaluator = _Evaluator(index, strict)
     terms = expand_files(split_pattern(pattern if pattern is not None else "all"), cwd)
     names = evaluator.evaluate(terms)
-    if not names:
+    if not names and strict:
         raise InputError(f"no hosts match the limit {pattern!r}" if pattern is not None
                          else "inventory defines no hosts")
     return [index.by_name.get(n) or evaluator.implicit[n] for n in names]

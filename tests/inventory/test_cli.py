@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fleetcheck.errors import InputError
 from fleetcheck.inventory import load
 from tests.conftest import REPO, run_cli
 
@@ -118,4 +119,12 @@ def test_scan_and_validate_take_the_inventory_options(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text("unused\n")
     res = run_cli(["validate", "-i", str(PATTERNS), "-l", "app[0:2]", "--vault-password-file",
                    "pw"], cwd=tmp_path)
-    assert (res.code, res.out) == (0, "ok: 3 hosts, 1 policy, 4 rules\n")
+    assert res.code == 0 and res.out.startswith("ok: 3 hosts, 1 policy, 4 rules"), res.out
+
+
+def test_policy_patterns_ignore_terms_an_inventory_lacks() -> None:
+    inventory = load([str(PATTERNS)])
+    assert [h.name for h in inventory.select("db,nosuch", strict=False)] == ["db1", "db2", "db3"]
+    assert inventory.select("nosuch", strict=False) == []
+    with pytest.raises(InputError, match="host pattern 'nosuch' matches no host or group"):
+        inventory.select("db,nosuch")
