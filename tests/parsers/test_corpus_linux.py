@@ -10,7 +10,7 @@ import yaml
 
 from fleetcheck.parsers import PARSERS
 from tests.conftest import CORPUS
-from tests.lab.prereq import require
+from tests.lab.prereq import require_corpus
 
 LINUX = CORPUS / "linux"
 FILES = sorted(LINUX.glob("*.out")) if LINUX.is_dir() else []
@@ -41,7 +41,7 @@ def expected(path: Path) -> list[dict[str, Any]]:
 
 
 def test_the_linux_corpus_is_there() -> None:
-    require(len(FILES) >= 23, f"the shared corpus of Linux outputs in {LINUX}")
+    require_corpus(LINUX, minimum=23)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)

@@ -7,12 +7,12 @@ import yaml
 
 from fleetcheck.parsers import PARSERS
 from tests.conftest import CORPUS
-from tests.lab.prereq import require
+from tests.lab.prereq import require_corpus
 from tests.parsers_os.cases import CORPUS_TOOLS, corpus_path, read
 
 
 def test_the_corpus_has_every_non_linux_output() -> None:
-    require(CORPUS.is_dir(), f"shared corpus at {CORPUS}")
+    require_corpus(CORPUS)
     found = {f"{p.parent.name}/{p.stem}" for p in CORPUS.glob("*/*.out")
              if p.parent.name != "linux"}
     assert found == set(CORPUS_TOOLS)
@@ -20,7 +20,7 @@ def test_the_corpus_has_every_non_linux_output() -> None:
 
 @pytest.mark.parametrize("name", sorted(CORPUS_TOOLS))
 def test_corpus_output_parses_to_its_sidecar(name: str) -> None:
-    require(CORPUS.is_dir(), f"shared corpus at {CORPUS}")
+    require_corpus(CORPUS)
     tool = CORPUS_TOOLS[name]
     path = corpus_path(name)
     meta = yaml.safe_load(path.with_suffix(".meta.yaml").read_text())

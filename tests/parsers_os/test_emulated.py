@@ -23,7 +23,7 @@ from fleetcheck.scan import ScanOptions, scan
 from fleetcheck.transport.local import LocalTransport
 from tests.conftest import CORPUS, REPO
 from tests.lab.emulate import EMULATIONS, Emulation, Replay, install
-from tests.lab.prereq import require
+from tests.lab.prereq import require, require_corpus
 
 POLICIES = tuple(load_policies([REPO / "fleetcheck" / "data" / "baseline.yml"]))
 
@@ -53,7 +53,7 @@ PINS: dict[str, tuple[str | None, str | None, str | None]] = {
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunResult]:
     """One scan of every emulated host, as a mixed fleet would be checked."""
-    require(CORPUS.is_dir(), f"shared corpus at {CORPUS}")
+    require_corpus(CORPUS)
     root = tmp_path_factory.mktemp("emulated")
     emulations = {**EMULATIONS, **ODD}
     shells = {name: install(emu, root / name) for name, emu in emulations.items()}

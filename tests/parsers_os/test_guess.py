@@ -9,7 +9,7 @@ import pytest
 
 from fleetcheck.parsers import ParseError, guess
 from tests.conftest import CORPUS, REPO, run_cli
-from tests.lab.prereq import require
+from tests.lab.prereq import require_corpus
 from tests.parsers_os.cases import CORPUS_TOOLS, FIXTURES, fixture, fixture_cases, read
 
 # Linux corpus outputs by file-name prefix. BusyBox netstat prints net-tools' very
@@ -29,7 +29,7 @@ def _corpus_expectations() -> dict[str, str]:
 
 
 def test_guess_names_the_dialect_of_every_corpus_output() -> None:
-    require(CORPUS.is_dir(), f"shared corpus at {CORPUS}")
+    require_corpus(CORPUS)
     expected = _corpus_expectations()
     assert len(expected) == len(list(CORPUS.glob("*/*.out")))
     got = {name: guess(read(CORPUS / f"{name}.out")).tool for name in expected}
