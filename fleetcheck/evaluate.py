@@ -1,13 +1,22 @@
-"""Judging: listeners + the policies that apply to a host -> verdicts and findings. Pure."""
+"""Judging: listeners + the policies that apply to a host -> verdicts and findings. Pure.
+
+How several policies combine on one host (docs/policies.md says the same):
+allows add up; a forbid beats any allow; requirements add up (a requirement
+says what must listen, never what may: only allow rules and the default allow);
+the default is deny if any applicable policy says deny, allow only if every
+policy stating a default says allow, and deny when none states one.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from fleetcheck import services
 from fleetcheck.model import Finding, FindingKind, JudgedListener, Listener, Severity, Verdict
-from fleetcheck.policy import Action, Policy, Rule
+from fleetcheck.policy import Action, Policy, Rule, resolve_default
 from fleetcheck.policy.match import MatchResult
 
 
@@ -19,6 +28,56 @@ class Judgement:
     findings: tuple[Finding, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Considered:
+    """One rule weighed against one listener: its result and the condition that decided it."""
+
+    rule: Rule
+    result: MatchResult
+    condition: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The verdict on one listener, the rule that decided it and the finding it raises."""
+
+    verdict: Verdict
+    rule: Rule | None
+    finding: Finding | None
+
+
+@dataclass(frozen=True, slots=True)
+class HostRules:
+    """The rules of every policy applying to one host, and how their defaults resolved."""
+
+    policies: tuple[Policy, ...]
+    forbids: tuple[Rule, ...]
+    allows: tuple[Rule, ...]
+    requires: tuple[Rule, ...]
+    default: str
+    default_why: str
+    stray_severity: Severity
+    undetermined_severity: Severity
+
+    @classmethod
+    def of(cls, policies: Sequence[Policy]) -> HostRules:
+        """Combine `policies` (in load order) for one host."""
+        pols = tuple(policies)
+        rules = [r for p in pols for r in p.rules]
+        default, why = resolve_default(pols)
+        deny = [p for p in pols if p.default == "deny"] or [p for p in pols if p.default is None]
+        return cls(
+            policies=pols,
+            forbids=tuple(r for r in rules if r.action is Action.FORBID),
+            allows=tuple(r for r in rules if r.action is Action.ALLOW),
+            requires=tuple(r for r in rules if r.action is Action.REQUIRE),
+            default=default, default_why=why,
+            stray_severity=max((p.stray_severity for p in deny), default=Severity.MEDIUM),
+            undetermined_severity=max((p.undetermined_severity for p in pols),
+                                      default=Severity.LOW),
+        )
+
+
 def finding_id(host: str, kind: FindingKind, proto: str, port: int | None,
                address: str | None, rule: str | None) -> str:
     """A stable id: the same problem on the same host gets the same id in every run."""
@@ -27,86 +86,144 @@ def finding_id(host: str, kind: FindingKind, proto: str, port: int | None,
 
 
 def describe(listener: Listener) -> str:
-    """'TCP 1923 on 0.0.0.0 (spiced, pid 42)': how reports name a listener."""
+    """'TCP 1923 (spice) on 0.0.0.0 (spiced, pid 42)': how reports name a listener."""
     addr = f"[{listener.address}]" if ":" in listener.address else listener.address
-    text = f"{listener.proto.upper()} {listener.port} on {addr}"
+    name = services.shipped_table().by_port.get((listener.port, listener.proto))
+    text = f"{listener.proto.upper()} {listener.port}{f' ({name})' if name else ''} on {addr}"
     if listener.iface:
         text += f"%{listener.iface}"
-    owner = [p for p in (listener.process, f"pid {listener.pid}" if listener.pid else None) if p]
-    return text + (f" ({', '.join(owner)})" if owner else "")
+    extra = [p for p in ("dual-stack" if listener.dual_stack else None, listener.process,
+                         f"pid {listener.pid}" if listener.pid else None) if p]
+    return text + (f" ({', '.join(extra)})" if extra else "")
 
 
 def evaluate(host: str, listeners: Iterable[Listener], policies: Sequence[Policy]) -> Judgement:
-    """Judge every listener of `host` and check requirements.
-
-    Combination over several policies: allows add up; a forbid beats any allow;
-    requirements add up; `default: deny` in any applicable policy makes unmatched
-    listeners stray (a deny is never weakened by another policy's allow-all default).
-    """
-    rules = [r for p in policies for r in p.rules]
-    deny = any(p.default == "deny" for p in policies)
-    stray_severity = max((p.stray_severity for p in policies if p.default == "deny"),
-                         default=Severity.MEDIUM)
-    undetermined_severity = max((p.undetermined_severity for p in policies),
-                                default=Severity.LOW)
+    """Judge every listener of `host` and check requirements (see the module docstring)."""
+    ctx = HostRules.of(policies)
     judged: list[JudgedListener] = []
     findings: list[Finding] = []
-    ordered = sorted(listeners, key=Listener.sort_key)
+    ordered = sorted(listeners, key=_total_order)
     for listener in ordered:
-        jl, finding = _judge(host, listener, rules, deny, stray_severity, undetermined_severity)
-        judged.append(jl)
-        if finding is not None:
-            findings.append(finding)
-    for rule in (r for r in rules if r.action is Action.REQUIRE):
-        finding = _requirement(host, rule, ordered, undetermined_severity)
+        decision = decide(host, listener, ctx)
+        judged.append(JudgedListener(listener, decision.verdict,
+                                     decision.rule.ref if decision.rule else None))
+        if decision.finding is not None:
+            findings.append(decision.finding)
+    for rule in ctx.requires:
+        finding = requirement(host, rule, ordered, ctx)
         if finding is not None:
             findings.append(finding)
     return Judgement(tuple(judged), tuple(sorted(_dedupe(findings), key=Finding.sort_key)))
 
 
-def _judge(host: str, listener: Listener, rules: list[Rule], deny: bool,
-           stray_severity: Severity, undetermined_severity: Severity,
-           ) -> tuple[JudgedListener, Finding | None]:
-    """Decide one listener: forbid, then allow, then near-misses, then the default."""
-    for rule in rules:
-        if rule.action is Action.FORBID and rule.match.check(listener) is MatchResult.YES:
-            reason = f": {rule.reason}" if rule.reason else ""
-            return _verdict(host, listener, Verdict.FORBIDDEN, FindingKind.FORBIDDEN, rule,
-                            rule.severity,
-                            f"{describe(listener)} is forbidden by {rule.ref}{reason}")
+def _total_order(li: Listener) -> tuple[Any, ...]:
+    """Report order, made total so that the input order never shows in the output."""
+    return (li.sort_key(), li.other_processes, li.user or "", -1 if li.uid is None else li.uid,
+            li.iface or "", li.dual_stack, li.truncated, li.inode or 0, li.port_name or "",
+            li.service or "")
+
+
+def decide(host: str, listener: Listener, ctx: HostRules,
+           trace: list[Considered] | None = None) -> Decision:
+    """Decide one listener: a forbid, else an allow, else a near miss, else the default.
+
+    With `trace`, every rule is weighed and recorded (for `explain`); the decision
+    is the same either way.
+    """
+    forbid: Rule | None = None
+    forbid_unknown: Rule | None = None
+    for rule in ctx.forbids:
+        result, condition = rule.match.check_detail(listener, covering=False)
+        if trace is not None:
+            trace.append(Considered(rule, result, condition))
+        if result is MatchResult.YES and (forbid is None or rule.severity > forbid.severity):
+            forbid = rule
+            if trace is None and rule.severity is Severity.CRITICAL:
+                break
+        elif result is MatchResult.UNKNOWN_OWNER and forbid_unknown is None:
+            forbid_unknown = rule
+    if forbid is not None and trace is None:
+        return _forbidden(host, listener, forbid)
+    allowed: Rule | None = None
+    unknown: Rule | None = None
     near: tuple[Rule, MatchResult] | None = None
-    for rule in rules:
-        if rule.action is not Action.ALLOW:
-            continue
-        result = rule.match.check(listener)
+    for rule in ctx.allows:
+        result, condition = rule.match.check_detail(listener, covering=True)
+        if trace is not None:
+            trace.append(Considered(rule, result, condition))
         if result is MatchResult.YES and not listener.truncated:
-            return JudgedListener(listener, Verdict.ALLOWED, rule.ref), None
-        if result not in (MatchResult.NO, MatchResult.YES) and near is None:
+            allowed = allowed or rule
+            if trace is None:
+                break
+        elif result is MatchResult.UNKNOWN_OWNER:
+            unknown = unknown or rule
+        elif result in (MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS) and near is None:
             near = (rule, result)
+    if trace is not None:  # shown by `explain`; a requirement never allows by itself
+        for rule in ctx.requires:
+            result, condition = rule.match.check_detail(listener, covering=False)
+            trace.append(Considered(rule, result, condition))
+    if forbid is not None:
+        return _forbidden(host, listener, forbid)
+    # Under default allow an allow rule's near miss stays allowed: allows only ever allow.
+    if allowed is not None or ctx.default == "allow":
+        if forbid_unknown is not None:
+            return _finding(host, listener, Verdict.UNDETERMINED, forbid_unknown,
+                            ctx.undetermined_severity,
+                            f"{describe(listener)} would be allowed, but "
+                            f"{forbid_unknown.ref} forbids it if its "
+                            f"{_owner_word(forbid_unknown)} matches, which could not be seen")
+        return Decision(Verdict.ALLOWED, allowed, None)
+    if unknown is not None:
+        return _finding(host, listener, Verdict.UNDETERMINED, unknown, ctx.undetermined_severity,
+                        f"{describe(listener)}: {unknown.ref} allows it only for "
+                        f"{_specs(unknown, 'owner')}, and the owner could not be seen "
+                        "(collect with --become)")
     if near is not None:
         rule, result = near
         if result is MatchResult.WRONG_BIND:
-            return _verdict(host, listener, Verdict.WRONG_BIND, FindingKind.WRONG_BIND, rule,
-                            rule.severity, f"{describe(listener)} is bound beyond what "
-                            f"{rule.ref} allows for this port")
-        if result is MatchResult.WRONG_PROCESS:
-            return _verdict(host, listener, Verdict.WRONG_PROCESS, FindingKind.WRONG_PROCESS,
-                            rule, rule.severity, f"{describe(listener)} is held by a process "
-                            f"{rule.ref} does not allow on this port")
-        return _verdict(host, listener, Verdict.UNDETERMINED, FindingKind.UNDETERMINED, rule,
-                        undetermined_severity, f"{describe(listener)}: {rule.ref} depends on "
-                        "the owning process or user, which could not be seen")
-    if not deny:
-        return JudgedListener(listener, Verdict.ALLOWED, None), None
+            return _finding(host, listener, Verdict.WRONG_BIND, rule, rule.severity,
+                            f"{describe(listener)} is bound beyond what {rule.ref} allows "
+                            f"on this port (address {_specs(rule, 'address')})")
+        return _finding(host, listener, Verdict.WRONG_PROCESS, rule, rule.severity,
+                        f"{describe(listener)} is held by {_owner_of(listener)}, but "
+                        f"{rule.ref} allows only {_specs(rule, 'owner')} on this port")
     why = " (the tool truncated its address, so no allow rule can vouch for it)" \
         if listener.truncated else ""
-    return _verdict(host, listener, Verdict.STRAY, FindingKind.STRAY, None, stray_severity,
-                    f"{describe(listener)} is not allowed by any rule{why}")
+    return _finding(host, listener, Verdict.STRAY, None, ctx.stray_severity,
+                    f"{describe(listener)} is not allowed by any rule{why}; {ctx.default_why}")
 
 
-def _verdict(host: str, listener: Listener, verdict: Verdict, kind: FindingKind,
-             rule: Rule | None, severity: Severity, message: str,
-             ) -> tuple[JudgedListener, Finding]:
+def _forbidden(host: str, listener: Listener, rule: Rule) -> Decision:
+    reason = f": {rule.reason}" if rule.reason else ""
+    return _finding(host, listener, Verdict.FORBIDDEN, rule, rule.severity,
+                    f"{describe(listener)} is forbidden by {rule.ref}{reason}")
+
+
+def _owner_word(rule: Rule) -> str:
+    return "process" if rule.match.processes is not None else "user"
+
+
+def _owner_of(listener: Listener) -> str:
+    user = listener.user or (f"uid {listener.uid}" if listener.uid is not None else None)
+    return f"{listener.process or 'an unknown process'}" + (f" (user {user})" if user else "")
+
+
+def _specs(rule: Rule, what: str) -> str:
+    m = rule.match
+    if what == "address":
+        return " or ".join(a.text for a in m.addresses or ())
+    parts = []
+    if m.processes is not None:
+        parts.append("process " + " or ".join(s.text for s in m.processes))
+    if m.users is not None:
+        parts.append("user " + " or ".join(s.text for s in m.users))
+    return " and ".join(parts)
+
+
+def _finding(host: str, listener: Listener, verdict: Verdict, rule: Rule | None,
+             severity: Severity, message: str) -> Decision:
+    kind = FindingKind(verdict.value)
     ref = rule.ref if rule else None
     finding = Finding(
         id=finding_id(host, kind, listener.proto, listener.port, listener.address, ref),
@@ -114,32 +231,40 @@ def _verdict(host: str, listener: Listener, verdict: Verdict, kind: FindingKind,
         address=listener.address, process=listener.process, rule=ref, message=message,
         pid=listener.pid, family=listener.family,
     )
-    return JudgedListener(listener, verdict, ref), finding
+    return Decision(verdict, rule, finding)
 
 
-def _requirement(host: str, rule: Rule, listeners: list[Listener],
-                 undetermined_severity: Severity) -> Finding | None:
+def requirement(host: str, rule: Rule, listeners: Sequence[Listener],
+                ctx: HostRules) -> Finding | None:
     """A finding when nothing satisfies a require rule (undetermined if owners were hidden)."""
-    results = [rule.match.check(listener) for listener in listeners]
+    results = [rule.match.check(li, covering=False) for li in listeners]
     if MatchResult.YES in results:
         return None
-    proto = "/".join(sorted(rule.match.protos)) if rule.match.protos else "any"
-    port = rule.match.ports[0][0] if rule.match.ports and len(rule.match.ports) == 1 \
-        and rule.match.ports[0][0] == rule.match.ports[0][1] else None
-    what = f"{proto.upper()} {port}" if port is not None else "a listener"
+    m = rule.match
+    protos = sorted(m.protos) if m.protos else sorted({p for p, _ in m.service_ports or ()}) \
+        or ["any"]
+    proto = "/".join(protos)
+    ports = sorted({n for _, n in m.service_ports or ()} | {
+        p for lo, hi in m.ports or () for p in (lo, hi)})
+    port = ports[0] if len(ports) == 1 else None
     reason = f": {rule.reason}" if rule.reason else ""
     if MatchResult.UNKNOWN_OWNER in results:
         return Finding(
             id=finding_id(host, FindingKind.UNDETERMINED, proto, port, None, rule.ref),
-            kind=FindingKind.UNDETERMINED, severity=undetermined_severity, proto=proto,
+            kind=FindingKind.UNDETERMINED, severity=ctx.undetermined_severity, proto=proto,
             port=port, address=None, process=None, rule=rule.ref,
-            message=f"{rule.ref} requires {what}; one listens but its owner could not be seen",
+            message=f"{rule.ref} requires a listener with {m.describe()}; one listens but its "
+                    "owner could not be seen (collect with --become)",
         )
+    near = [describe(li) for li, r in zip(listeners, results, strict=True)
+            if r in (MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS)]
+    instead = f" (found instead: {'; '.join(near)})" if near else ""
     return Finding(
         id=finding_id(host, FindingKind.MISSING, proto, port, None, rule.ref),
         kind=FindingKind.MISSING, severity=rule.severity, proto=proto, port=port,
         address=None, process=None, rule=rule.ref,
-        message=f"nothing satisfies {rule.ref}: {what} is required{reason}",
+        message=f"nothing satisfies {rule.ref}: a listener with {m.describe()} is "
+                f"required{reason}{instead}",
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,9 +11,25 @@ from typing import Any
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, InventoryHost
+from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
+from fleetcheck.inventory.values import VaultValue
 from fleetcheck.policy import Policy
 
 SUPPORTED_CONNECTIONS = ("ssh", "paramiko", "local")
+_CONNECTION_ALIASES = {
+    "smart": "ssh", "ansible.builtin.ssh": "ssh", "paramiko_ssh": "paramiko",
+    "ansible.builtin.paramiko_ssh": "paramiko", "ansible.builtin.local": "local",
+}
+
+# Every inventory variable plan_host reads (docs/inventory.md documents each one).
+HONOURED_VARIABLES = (
+    "ansible_connection", "ansible_host", "ansible_ssh_host", "ansible_port", "ansible_ssh_port",
+    "ansible_user", "ansible_ssh_user", "ansible_password", "ansible_ssh_pass",
+    "ansible_ssh_password", "ansible_ssh_private_key_file", "ansible_private_key_file",
+    "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_shell_type", "ansible_become",
+    "ansible_become_method", "ansible_become_user", "ansible_become_password",
+    "ansible_become_pass", "fleetcheck_os", "fleetcheck_tool",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,67 +67,141 @@ class PlannedHost:
         return tuple(p.name for p in self.policies)
 
 
-def _opt_str(hvars: Mapping[str, Any], *keys: str) -> str | None:
-    for key in keys:
-        value = hvars.get(key)
-        if value is not None and value != "":
-            return str(value)
-    return None
+class _HostVars:
+    """One host's connection variables: vault-decrypted, templated, errors located."""
+
+    def __init__(self, host: InventoryHost) -> None:
+        self.host = host
+        self._renderer: Renderer | None = None  # made only for vaulted or templated values
+
+    def error(self, key: str, message: str) -> InputError:
+        """An InputError about variable `key` of this host, located where it was set."""
+        origin = self.host.origins.get(key) or None
+        where = _LOCATED.match(origin or "")
+        path, line, column = where.groups() if where else (origin, None, None)
+        return InputError(f"host {self.host.name!r}: {key} {message}", path,
+                          int(line) if line else None, int(column) if column else None)
+
+    def _reveal(self, key: str, value: VaultValue) -> str:
+        return value.reveal(f"host {self.host.name!r}: variable {key}")
+
+    def get(self, *keys: str) -> tuple[str, Any] | None:
+        """(name, value) of the first of `keys` set to something other than null or ''."""
+        for key in keys:
+            value = self.host.vars.get(key)
+            if value is None or value == "":
+                continue
+            if not isinstance(value, VaultValue) and not is_template(value):
+                return key, value
+            if self._renderer is None:
+                self._renderer = Renderer({**self.host.vars,
+                                           **magic_vars(self.host.name, self.host.groups)},
+                                          self._reveal)
+            try:
+                return key, self._renderer.value(key)
+            except TemplateProblem as exc:
+                if key in _SECRET_VARIABLES:  # the message would quote the secret
+                    raise self.error(key, "looks like a template and cannot be rendered (write "
+                                          "it as !unsafe if the braces belong to it)") from None
+                raise self.error(key, str(exc)) from None
+        return None
+
+    def text(self, *keys: str) -> str | None:
+        """The first of `keys` as text."""
+        found = self.get(*keys)
+        if found is None:
+            return None
+        key, value = found
+        if isinstance(value, dict | list):
+            raise self.error(key, f"must be text, not {type(value).__name__}")
+        return str(value)
+
+    def flag(self, key: str) -> bool | None:
+        """Ansible's reading of a boolean (yes/no/true/false/on/off/1/0)."""
+        found = self.get(key)
+        if found is None:
+            return None
+        value = found[1]
+        word = str(value).strip().lower()
+        if value is True or word in _TRUE_WORDS:
+            return True
+        if value is False or word in _FALSE_WORDS:
+            return False
+        raise self.error(key, f"must be a boolean (yes/no, true/false), not {value!r}")
+
+    def port(self, *keys: str) -> int | None:
+        """A TCP port number (1-65535)."""
+        found = self.get(*keys)
+        if found is None:
+            return None
+        key, value = found
+        try:
+            number = int(str(value).strip()) if not isinstance(value, bool) else 0
+        except ValueError:
+            number = 0
+        if not 1 <= number <= 65535:
+            raise self.error(key, f"must be a port number (1-65535), not {value!r}")
+        return number
+
+    def args(self, *keys: str) -> list[str]:
+        """Extra ssh arguments, shell-split."""
+        out: list[str] = []
+        for key in keys:
+            text = self.text(key)
+            if text:
+                try:
+                    out.extend(shlex.split(text))
+                except ValueError as exc:
+                    raise self.error(key, f"cannot be split into arguments: {exc}") from None
+        return out
 
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y", "t")
-    return bool(value)
+_SECRET_VARIABLES = frozenset(("ansible_password", "ansible_ssh_pass", "ansible_ssh_password",
+                               "ansible_become_password", "ansible_become_pass"))
+_LOCATED = re.compile(r"^(.+?):(\d+)(?::(\d+))?$")
+_TRUE_WORDS = frozenset(("y", "yes", "on", "1", "true", "t", "1.0"))
+_FALSE_WORDS = frozenset(("n", "no", "off", "0", "false", "f", "0.0"))
+
+
+def connection_type(value: str | None) -> str:
+    """The connection plugin a host asks for, with Ansible's aliases folded (default ssh)."""
+    name = (value or "ssh").strip().lower()
+    return _CONNECTION_ALIASES.get(name, name)
 
 
 def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool = False,
               user: str | None = None, selected: Mapping[str, frozenset[str]] | None = None,
               ) -> PlannedHost:
     """Turn one inventory host into a PlannedHost (connection settings and its policies)."""
-    hv = host.vars
-    connection = (_opt_str(hv, "ansible_connection") or "ssh").lower()
-    unsupported = None
-    if connection not in SUPPORTED_CONNECTIONS:
-        unsupported = f"ansible_connection={connection} is not supported (use ssh or local)"
-    port_text = _opt_str(hv, "ansible_port", "ansible_ssh_port")
-    try:
-        port = int(port_text) if port_text is not None else None
-    except ValueError:
-        raise InputError(f"host {host.name!r}: ansible_port {port_text!r} is not a number") \
-            from None
-    wants_become = become or _truthy(hv.get("ansible_become", False))
-    become_spec = None
-    if wants_become:
-        become_spec = Become(
-            method=_opt_str(hv, "ansible_become_method") or "sudo",
-            user=_opt_str(hv, "ansible_become_user") or "root",
-            password=_opt_str(hv, "ansible_become_password", "ansible_become_pass"),
-        )
-    ssh_args: list[str] = []
-    for key in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
-        text = _opt_str(hv, key)
-        if text:
-            ssh_args.extend(shlex.split(text))
+    hv = _HostVars(host)
     applicable = tuple(p for p in policies
                        if p.hosts is None or selected is None
                        or host.name in selected.get(p.name, frozenset()))
+    connection = connection_type(hv.text("ansible_connection"))
+    address = hv.text("ansible_host", "ansible_ssh_host") or host.name
+    if connection not in SUPPORTED_CONNECTIONS:
+        return PlannedHost(host.name, address, host.groups, applicable, connection, unsupported=(
+            f"ansible_connection={connection} is not supported "
+            f"(fleetcheck connects with {', '.join(SUPPORTED_CONNECTIONS)})"))
+    become_spec = None
+    if become or hv.flag("ansible_become"):
+        become_spec = Become(
+            method=hv.text("ansible_become_method") or "sudo",
+            user=hv.text("ansible_become_user") or "root",
+            password=hv.text("ansible_become_password", "ansible_become_pass"),
+        )
+    key_file = hv.text("ansible_ssh_private_key_file", "ansible_private_key_file")
     return PlannedHost(
-        name=host.name,
-        address=_opt_str(hv, "ansible_host", "ansible_ssh_host") or host.name,
-        groups=host.groups,
-        policies=applicable,
-        connection="local" if connection == "local" else connection,
-        port=port,
-        user=_opt_str(hv, "ansible_user", "ansible_ssh_user") or user,
-        password=_opt_str(hv, "ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
-        private_key_file=_opt_str(hv, "ansible_ssh_private_key_file", "ansible_private_key_file"),
-        ssh_args=tuple(ssh_args),
+        host.name, address, host.groups, applicable, connection,
+        port=hv.port("ansible_port", "ansible_ssh_port"),
+        user=hv.text("ansible_user", "ansible_ssh_user") or user,
+        password=hv.text("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
+        private_key_file=os.path.expanduser(key_file) if key_file else None,
+        ssh_args=tuple(hv.args("ansible_ssh_common_args", "ansible_ssh_extra_args")),
         become=become_spec,
-        shell_type=_opt_str(hv, "ansible_shell_type"),
-        os=_opt_str(hv, "fleetcheck_os"),
-        tool=_opt_str(hv, "fleetcheck_tool"),
-        unsupported=unsupported,
+        shell_type=hv.text("ansible_shell_type"),
+        os=hv.text("fleetcheck_os"),
+        tool=hv.text("fleetcheck_tool"),
     )
 
 
@@ -125,7 +217,8 @@ def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None 
 
 
 def _select_or_empty(inventory: Inventory, pattern: str | None) -> list[InventoryHost]:
+    """Hosts a policy's pattern selects (none when it selects nothing)."""
     try:
-        return inventory.select(pattern)
+        return inventory.select(pattern, strict=False)
     except InputError:
         return []  # a policy that selects no host is reported by `validate`, not fatal

@@ -15,8 +15,10 @@ from fleetcheck import __version__
 from fleetcheck.collect import CollectFailure, CollectOptions, collect
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.evaluate import evaluate
-from fleetcheck.model import HostError, HostResult, InputFile, RunResult, Severity
+from fleetcheck.model import HostError, HostResult, InputFile, RunResult, Severity, WaiverRecord
 from fleetcheck.plan import PlannedHost
+from fleetcheck.policy.serialize import policy_definitions
+from fleetcheck.policy.waivers import WaiverBook
 from fleetcheck.result import host_status, not_run_error, summarize
 from fleetcheck.runner import run_all
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Transport
@@ -87,8 +89,9 @@ def default_connector(options: ScanOptions) -> Connector:
     return DefaultConnector(options)
 
 
-def check_host(host: PlannedHost, connect: Connector, options: ScanOptions) -> HostResult:
-    """Connect, collect, judge: the whole life of one host. Failures become its result."""
+def check_host(host: PlannedHost, connect: Connector, options: ScanOptions,
+               waivers: WaiverBook | None = None) -> HostResult:
+    """Connect, collect, judge, waive: the whole life of one host. Failures become its result."""
     start = time.monotonic()
     deadline = start + options.deadline
     if host.unsupported:
@@ -107,11 +110,13 @@ def check_host(host: PlannedHost, connect: Connector, options: ScanOptions) -> H
     except HostFailure as exc:
         return failed_host(host, exc, start)
     judgement = evaluate(host.name, collection.listeners, host.policies)
+    findings = waivers.apply(host.name, judgement.findings) if waivers else judgement.findings
     return HostResult(
         name=host.name, address=host.address, groups=host.groups,
-        status=host_status(judgement.findings, None),
+        status=host_status(findings, None),
         os=collection.os, collector=collection.collector,
-        listeners=judgement.listeners, findings=judgement.findings,
+        listeners=judgement.listeners, findings=findings,
+        waivers=waivers.selecting(host.name) if waivers else (),
         commands=collection.commands, policies=host.policy_names,
         privileged=collection.privileged, duration=time.monotonic() - start,
         notes=collection.notes,
@@ -136,12 +141,14 @@ def failed_host(host: PlannedHost, exc: BaseException, start: float | None = Non
 def check_hosts(hosts: Sequence[PlannedHost], options: ScanOptions, *, forks: int,
                 connect: Connector | None = None,
                 on_done: Callable[[int, HostResult], None] | None = None,
-                stop: Callable[[], bool] | None = None) -> tuple[dict[int, HostResult], bool]:
+                stop: Callable[[], bool] | None = None,
+                waivers: WaiverBook | None = None) -> tuple[dict[int, HostResult], bool]:
     """Check `hosts` on `forks` threads in this process: results by index, and completeness."""
     connector = connect or default_connector(options)
     try:
         with _fewer_collections():
-            outcome = run_all(hosts, lambda h: check_host(h, connector, options), failed_host,
+            outcome = run_all(hosts, lambda h: check_host(h, connector, options, waivers),
+                              failed_host,
                               forks=forks, deadline=options.deadline, on_done=on_done, stop=stop)
     finally:
         connector.close()
@@ -171,7 +178,8 @@ def _fewer_collections() -> Iterator[None]:
 def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
          inputs: Sequence[InputFile] = (), meta: dict[str, Any] | None = None,
          connect: Connector | None = None,
-         on_done: Callable[[HostResult], None] | None = None) -> RunResult:
+         on_done: Callable[[HostResult], None] | None = None,
+         waivers: WaiverBook | None = None) -> RunResult:
     """Check every host and return the run result; an interrupt yields an incomplete result."""
     started = now_iso()
     notify = (lambda _i, r: on_done(r)) if on_done is not None else None
@@ -180,18 +188,24 @@ def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
         from fleetcheck.workers import check_in_processes
 
         by_index, complete = check_in_processes(hosts, options, workers=workers,
-                                                on_done=notify)
+                                                on_done=notify, waivers=waivers)
     else:
         by_index, complete = check_hosts(hosts, options, forks=options.forks, connect=connect,
-                                         on_done=notify)
+                                         on_done=notify, waivers=waivers)
     results = [by_index[i] if i in by_index else _not_run(h) for i, h in enumerate(hosts)]
     results.sort(key=lambda r: r.name)
+    meta = dict(meta or {})
+    records: tuple[WaiverRecord, ...] = ()
+    if waivers is not None:
+        records, warnings = waivers.records(results)
+        meta["waiver_date"] = waivers.today.isoformat()
+        meta["warnings"] = [*meta.get("warnings", ()), *warnings]
     return RunResult(
         tool_version=__version__, started_at=started, finished_at=now_iso(),
         inputs=tuple(inputs), hosts=tuple(results),
         summary=summarize(results, options.fail_on,
                           complete=complete and len(by_index) == len(hosts)),
-        meta=dict(meta or {}),
+        meta=meta, waivers=records, policy_definitions=policy_definitions(hosts),
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from fleetcheck.errors import ErrorKind
 from fleetcheck.model import HostError, HostResult
 from fleetcheck.plan import PlannedHost
+from fleetcheck.policy.waivers import WaiverBook
 from fleetcheck.result import host_status
 from fleetcheck.scan import check_hosts
 
@@ -39,7 +40,7 @@ def default_workers() -> int:
 
 def check_in_processes(hosts: Sequence[PlannedHost], options: Any, *, workers: int,
                        on_done: Callable[[int, HostResult], None] | None = None,
-                       ) -> tuple[dict[int, HostResult], bool]:
+                       waivers: WaiverBook | None = None) -> tuple[dict[int, HostResult], bool]:
     """Check `hosts` in `workers` processes; results by index, and whether the run completed.
 
     This process is worker 0 (its threads check its share while a pump thread
@@ -54,7 +55,7 @@ def check_in_processes(hosts: Sequence[PlannedHost], options: Any, *, workers: i
     for w in range(1, workers):
         procs[w] = ctx.Process(target=_child, name=f"fleetcheck-worker-{w}", daemon=True,
                                args=(w, shares[w], [hosts[i] for i in shares[w]], options,
-                                     forks, results, stop))
+                                     forks, results, stop, waivers))
         procs[w].start()
     relay = _Relay(results, procs, on_done)
     pump = threading.Thread(target=relay.pump, name="fleetcheck-relay", daemon=True)
@@ -62,7 +63,8 @@ def check_in_processes(hosts: Sequence[PlannedHost], options: Any, *, workers: i
     complete = True
     try:
         _, own_complete = check_hosts([hosts[i] for i in shares[0]], options, forks=forks,
-                                      on_done=lambda j, r: relay.record(shares[0][j], r))
+                                      on_done=lambda j, r: relay.record(shares[0][j], r),
+                                      waivers=waivers)
         if not own_complete:  # the runner caught a Ctrl-C
             raise KeyboardInterrupt
         while pump.is_alive():
@@ -135,7 +137,7 @@ def _crashed(host: PlannedHost, message: str) -> HostResult:
 
 
 def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], options: Any,
-           forks: int, results: Any, stop: Any) -> None:
+           forks: int, results: Any, stop: Any, waivers: WaiverBook | None) -> None:
     """A worker: check its hosts, post each result as it finishes, then say it is done."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what a Ctrl-C means
     level = getattr(options, "extra", {}).get("log_level")
@@ -145,7 +147,8 @@ def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], options: A
         results.put(("host", indexes[i], result.to_dict()))
 
     try:
-        check_hosts(hosts, options, forks=forks, on_done=post, stop=stop.is_set)
+        check_hosts(hosts, options, forks=forks, on_done=post, stop=stop.is_set,
+                    waivers=waivers)
     finally:
         results.put(("done", worker))
         results.close()

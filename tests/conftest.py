@@ -14,6 +14,9 @@ from fleetcheck.cli.main import main
 from tests.lab.netns import Namespace, SocketHolders
 from tests.lab.prereq import require_netns
 
+# Every fleetcheck.run/1 JSON the suite produces is validated against the published schema.
+pytest_plugins = ("tests.runschema",)
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "outputs"
 

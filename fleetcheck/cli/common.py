@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -14,7 +16,10 @@ from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, load, localhost_inventory
 from fleetcheck.model import InputFile
 from fleetcheck.policy import Policy
-from fleetcheck.policy.load import load_policies
+from fleetcheck.policy.lint import check_all
+from fleetcheck.policy.load import expand_paths
+from fleetcheck.policy.problems import Problems
+from fleetcheck.policy.waivers import WaiverBook
 
 
 @dataclass(frozen=True)
@@ -27,15 +32,42 @@ class Command:
     run: Callable[[argparse.Namespace, Env], int]
 
 
-def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """-i/--inventory and -p/--policy, shared by scan and validate."""
+def add_inventory_arguments(parser: argparse.ArgumentParser) -> None:
+    """-i/--inventory, -l/--limit and --vault-password-file, shared by every inventory reader."""
     parser.add_argument("-i", "--inventory", action="append", metavar="INVENTORY",
-                        help="Ansible inventory (file or directory; repeatable). "
-                             "Default: this machine via the local connection.")
-    parser.add_argument("-p", "--policy", action="append", metavar="POLICY",
-                        help="policy YAML file (repeatable). Default: the shipped baseline.")
+                        help="Ansible inventory: file, directory, script or 'host1,host2,' "
+                             "(repeatable). Default: this machine via the local connection.")
     parser.add_argument("-l", "--limit", metavar="PATTERN",
-                        help="only hosts matching this Ansible host pattern")
+                        help="only hosts matching this Ansible host pattern "
+                             "(e.g. 'web:&dc1:!web3', 'db[0]', '~web\\d+', '@hosts.txt')")
+    parser.add_argument("--vault-password-file", action="append", metavar="FILE",
+                        dest="vault_password_file",
+                        help="file holding the vault password, or an executable printing it "
+                             "(repeatable). Default: $ANSIBLE_VAULT_PASSWORD_FILE")
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """Inventory arguments, -p/--policy, -w/--waivers and --today: what every run reads."""
+    add_inventory_arguments(parser)
+    parser.add_argument("-p", "--policy", action="append", metavar="POLICY",
+                        help="policy YAML file or directory of them (repeatable). "
+                             "Default: the shipped baseline.")
+    parser.add_argument("-w", "--waivers", action="append", metavar="WAIVERS",
+                        help="waiver YAML file or directory of them (repeatable)")
+    parser.add_argument("--today", metavar="YYYY-MM-DD",
+                        help="judge waiver expiry as of this date (default: today)")
+
+
+def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
+    """The inventory named by -i (the local machine without -i), vault passwords applied."""
+    if not args.inventory:
+        return localhost_inventory()
+    vault_files = [str(env.path(p)) for p in (args.vault_password_file or [])]
+    if not vault_files and env.environ.get("ANSIBLE_VAULT_PASSWORD_FILE"):
+        vault_files = [str(env.path(env.environ["ANSIBLE_VAULT_PASSWORD_FILE"]))]
+    sources = [s if "," in s and not env.path(s).exists() else str(env.path(s))
+               for s in args.inventory]
+    return load(sources, vault_password_file=vault_files)
 
 
 def baseline_path() -> Path:
@@ -59,24 +91,99 @@ class Inputs:
     inventory: Inventory
     policies: list[Policy]
     files: tuple[InputFile, ...]
+    waivers: WaiverBook | None = None  # None: no waiver file given
+    problems: Problems = field(default_factory=Problems)
 
 
-def load_inputs(args: argparse.Namespace, env: Env) -> Inputs:
-    """Load inventory and policies named on the command line; InputError on any problem."""
-    if args.inventory:
-        inventory = load([str(env.path(p)) for p in args.inventory],
-                         vault_password_file=getattr(args, "vault_password_file", None))
-    else:
-        inventory = localhost_inventory()
-    policy_paths = [env.path(p) for p in args.policy] if args.policy else [baseline_path()]
-    for p in policy_paths:
-        if not p.is_file():
-            raise InputError("policy file not found", str(p))
-    policies = load_policies(policy_paths)
+def today_of(args: argparse.Namespace) -> dt.date:
+    """--today if given, else the real date on this machine."""
+    text = getattr(args, "today", None)
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--today must be a date written YYYY-MM-DD, not {text!r}") from None
+
+
+def gather_inputs(args: argparse.Namespace, env: Env) -> tuple[Inputs | None, Problems]:
+    """Load inventory, policies and waivers, recording every problem instead of stopping."""
+    problems = Problems()
+    today = today_of(args)
+    inventory: Inventory | None = None
+    try:
+        inventory = load_inventory(args, env)
+    except InputError as exc:
+        problems.add(exc)
+    policy_paths = _paths(args.policy, "policy", env, problems) if args.policy \
+        else [baseline_path()]
+    waiver_paths = _paths(args.waivers or [], "waiver", env, problems)
+    checked = check_all(inventory, policy_paths, waiver_paths, problems, today=today)
+    written = _as_written([*(args.inventory or []), *(args.policy or []), *(args.waivers or [])],
+                          env)
+    problems.items = [replace(p, path=written(p.path) if p.path else None,
+                              message=written(p.message)) for p in problems.items]
+    if inventory is None:
+        return None, problems
     files: list[InputFile] = []
     for src in inventory.sources:
         sp = Path(src)
         if sp.is_file():
             files.append(InputFile("inventory", src, sha256_file(sp)))
     files += [InputFile("policy", str(p), sha256_file(p)) for p in policy_paths]
-    return Inputs(inventory, policies, tuple(files))
+    files += [InputFile("waiver", str(p), sha256_file(p)) for p in waiver_paths]
+    book = WaiverBook(tuple(checked.waivers), today) if args.waivers else None
+    return Inputs(inventory, checked.policies, tuple(files), book, problems), problems
+
+
+def shown_path(path: str | None, env: Env) -> str | None:
+    """A path as the user would write it: relative when it lies under the working directory."""
+    if path is None or not os.path.isabs(path):
+        return path
+    rel = os.path.relpath(path, env.cwd)
+    return path if rel.startswith("..") else rel
+
+
+def _as_written(values: list[str], env: Env) -> Callable[[str], str]:
+    """A function putting back the paths the user wrote wherever their resolved form appears."""
+    pairs = sorted(((str(env.path(v)), v) for v in values), key=lambda p: -len(p[0]))
+
+    def rewrite(text: str) -> str:
+        for resolved, value in pairs:
+            if resolved != value:
+                text = text.replace(resolved, value.rstrip(os.sep) if resolved.endswith(os.sep)
+                                    else value)
+        return text
+
+    return rewrite
+
+
+def _paths(values: list[str], what: str, env: Env, problems: Problems) -> list[Path]:
+    out: list[Path] = []
+    for value in values:
+        try:
+            out += expand_paths([env.path(value)], what)
+        except InputError as exc:
+            problems.add(exc)
+    return out
+
+
+def load_inputs(args: argparse.Namespace, env: Env) -> Inputs:
+    """Load everything named on the command line; InputError on any error, warnings to stderr."""
+    inputs, problems = gather_inputs(args, env)
+    problems.raise_errors()
+    assert inputs is not None  # no errors means the inventory loaded
+    for problem in problems.warnings:
+        env.stderr.write(f"fleetcheck: {problem}\n")
+    return inputs
+
+
+def limit_pattern(args: argparse.Namespace, env: Env) -> str | None:
+    """--limit with each `@file` made absolute against the invocation's working directory."""
+    limit: str | None = args.limit
+    if limit is None or "@" not in limit:
+        return limit
+    from fleetcheck.inventory.patterns import split_pattern
+
+    terms = split_pattern(limit)
+    return ",".join(f"@{env.path(t[1:])}" if t.startswith("@") else t for t in terms)

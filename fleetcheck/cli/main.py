@@ -7,13 +7,21 @@ import sys
 from collections.abc import Sequence
 
 from fleetcheck import __version__
-from fleetcheck.cli import parse_cmd, scan_cmd, validate_cmd
+from fleetcheck.cli import (
+    explain_cmd,
+    inventory_cmd,
+    parse_cmd,
+    report_cmd,
+    scan_cmd,
+    validate_cmd,
+)
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
 
-COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, parse_cmd.COMMAND)
+COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
+                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -8,20 +8,24 @@ import json
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.parsers import PARSERS, ParseError, parse
+from fleetcheck.parsers import PARSERS, ParseError, guess, parse
+
+AUTO = "auto"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `parse`."""
     parser.add_argument("--tool", required=True, metavar="TOOL",
-                        help=f"the tool that printed FILE: {', '.join(sorted(PARSERS))}")
+                        help=f"the tool that printed FILE: {', '.join(sorted(PARSERS))}, "
+                             f"or '{AUTO}' to guess it from the text")
     parser.add_argument("file", metavar="FILE", help="captured output ('-' for stdin)")
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
     """Print the listeners of FILE as a JSON list; a parse error names FILE and the line."""
-    if args.tool not in PARSERS:
-        raise InputError(f"unknown tool {args.tool!r} (known: {', '.join(sorted(PARSERS))})")
+    if args.tool != AUTO and args.tool not in PARSERS:
+        raise InputError(f"unknown tool {args.tool!r} (known: {', '.join(sorted(PARSERS))}, "
+                         f"{AUTO})")
     if args.file == "-":
         text, name = env.stdin.read(), "<stdin>"
     else:
@@ -31,10 +35,19 @@ def run(args: argparse.Namespace, env: Env) -> int:
         except OSError as exc:
             raise InputError(f"cannot read file: {exc.strerror}", args.file) from None
         name = args.file
+    tool = args.tool
+    if tool == AUTO:
+        try:
+            found = guess(text)
+        except ParseError as exc:
+            raise InputError(f"--tool auto: {exc.message}", name, exc.line_no) from None
+        tool = found.tool
+        # stderr, so that stdout stays the JSON list
+        env.stderr.write(f"fleetcheck: {name}: guessed --tool {tool} ({found.reason})\n")
     try:
-        listeners = parse(args.tool, text)
+        listeners = parse(tool, text)
     except ParseError as exc:
-        raise InputError(f"{args.tool} output not recognised: {exc.message}"
+        raise InputError(f"{tool} output not recognised: {exc.message}"
                          + (f": {(exc.line or '').strip()!r}" if exc.line else ""),
                          name, exc.line_no) from None
     env.stdout.write(json.dumps([li.to_dict() for li in listeners], indent=2) + "\n")

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import getpass
+import logging
+import os
 import re
 
+from fleetcheck.cli.env import Env
+from fleetcheck.errors import InputError
+from fleetcheck.model import Severity
+from fleetcheck.plan import PlannedHost
+from fleetcheck.scan import ScanOptions
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
-from fleetcheck.transport.ssh import HOST_KEY_MODES
+from fleetcheck.transport.ssh import HOST_KEY_MODES, SshOptions
+from fleetcheck.workers import default_workers
 
+# Below this many hosts per process, extra worker processes cost more than they give.
+HOSTS_PER_WORKER = 200
+OFF_WARNING = ("Host keys were NOT checked (--host-key-checking off): any machine answering "
+               "at a host's address could have produced its results.")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
@@ -66,3 +80,87 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
                    help="most output read from one host (e.g. 16M, the default)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log each host as it finishes (-vv: connection details)")
+
+
+def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
+                 fail_on: Severity = Severity.LOW) -> tuple[list[PlannedHost], ScanOptions]:
+    """The planned hosts (with a prompted become password) and the ScanOptions the command
+    line and environment ask for; InputError for a bad value, before any host is contacted."""
+    try:
+        args.max_output = parse_size(args.max_output)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    for name in ("forks", "retries"):
+        if getattr(args, name) < (1 if name == "forks" else 0):
+            raise InputError(f"--{name} must be at least {1 if name == 'forks' else 0}")
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers must be at least 1")
+    for name in ("timeout", "deadline", "connect_timeout"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise InputError(f"--{name.replace('_', '-')} must be positive")
+    passphrase = env.environ.get("FLEETCHECK_KEY_PASSPHRASE")
+    if args.ask_key_passphrase:
+        passphrase = _prompt(env, "Key passphrase: ")
+    password = _prompt(env, "SSH password: ") if args.ask_pass else None
+    known_hosts = tuple(str(env.path(p)) for p in args.known_hosts or ())
+    for path in known_hosts:  # a typo here would make every host "unknown"
+        if args.host_key_checking != "accept-new" and not os.path.isfile(path):
+            raise InputError("known_hosts file not found (with --host-key-checking "
+                             "accept-new it would be created)", path)
+    home = env.environ.get("HOME") or os.path.expanduser("~")
+    ssh = SshOptions(
+        host_key_checking=args.host_key_checking,
+        known_hosts=known_hosts,
+        ssh_config=str(env.path(args.ssh_config)) if args.ssh_config else None,
+        connect_timeout=args.connect_timeout, retries=args.retries,
+        private_key=str(env.path(args.private_key)) if args.private_key else None,
+        key_passphrase=passphrase, password=password,
+        agent=env.environ.get("SSH_AUTH_SOCK"), home=home, local_user=local_user(),
+    )
+    ssh.resolver()  # a broken ssh_config is bad input: report it before contacting anyone
+    workers = args.workers if args.workers is not None else \
+        min(default_workers(), max(1, len(hosts) // HOSTS_PER_WORKER))
+    deadline = args.deadline if args.deadline is not None else \
+        max(180.0, args.timeout + 2 * (args.connect_timeout or 10.0) + 30.0)
+    if args.ask_become_pass:
+        hosts = _with_become_password(hosts, _prompt(env, "BECOME password: "))
+    return hosts, ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout,
+                              deadline=deadline, max_output=args.max_output, workers=workers,
+                              ssh=ssh, extra={"log_level": log_level(args.verbose)})
+
+
+def ssh_warnings(options: ScanOptions) -> list[str]:
+    """What every report of a run with these options must warn about."""
+    return [OFF_WARNING] if options.ssh.host_key_checking == "off" else []
+
+
+def _with_become_password(hosts: list[PlannedHost], password: str) -> list[PlannedHost]:
+    """-K: the prompted password for every becoming host the inventory gives none."""
+    return [dataclasses.replace(h, become=dataclasses.replace(h.become, password=password))
+            if h.become is not None and h.become.password is None else h for h in hosts]
+
+
+def _prompt(env: Env, prompt: str) -> str:
+    """Ask for a secret: without echo on a terminal, else one line of stdin."""
+    isatty = getattr(env.stdin, "isatty", None)
+    if isatty is not None and isatty():
+        return getpass.getpass(prompt, stream=env.stderr)
+    env.stderr.write(prompt)
+    line = env.stdin.readline()
+    if not line:
+        raise InputError(f"{prompt.rstrip(': ').lower()} was asked for, but stdin is empty")
+    return line.rstrip("\r\n")
+
+
+def log_level(verbose: int) -> int | None:
+    """The logging level -v, -vv ask for; None when quiet."""
+    return None if not verbose else logging.INFO if verbose == 1 else logging.DEBUG
+
+
+def local_user() -> str:
+    """Who runs fleetcheck here (the uid when it has no name)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from fleetcheck.collect.probe import ProbeOutput, Section, build_probe, split_output
+from fleetcheck.collect import windows
+from fleetcheck.collect.combine import NoTool, combine
+from fleetcheck.collect.oses import FAMILIES, family_of
+from fleetcheck.collect.probe import ProbeOutput, build_probe, one_line, split_output
 from fleetcheck.collect.procnet import merge_proc_sections
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.model import CommandRecord, Listener
-from fleetcheck.parsers import PARSERS, ParseError
+from fleetcheck.parsers import ParseError
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult, Transport
 from fleetcheck.transport.quote import sh_join
@@ -41,9 +44,9 @@ def buffered(script: str) -> str:
     The probe writes many small lines from many small commands; unbuffered, each
     becomes an SSH packet to decrypt and check. Where dd is missing it runs as is.
     """
-    return (f"fc_probe() {{\n{script.rstrip()}\n}}\n"
-            "if command -v dd >/dev/null 2>&1; then fc_probe | dd obs=1048576 2>/dev/null\n"
-            "else fc_probe; fi\n")
+    return one_line(f"fc_probe() {{\n{script.rstrip()}\n}}\n"
+                    "if command -v dd >/dev/null 2>&1; then fc_probe | dd obs=1048576 "
+                    "2>/dev/null\nelse fc_probe; fi\n")
 
 
 def wrap_command(script: str, host: PlannedHost) -> tuple[str, bytes | None]:
@@ -69,14 +72,22 @@ def _record(command: str, result: CommandResult, stdout: str, stderr: str) -> Co
 
 def collect(host: PlannedHost, transport: Transport, options: CollectOptions) -> Collection:
     """Probe `host` once and parse what it printed; HostFailure for anything unusable."""
+    family = _pinned_family(host)
+    if windows.pinned(host, family):
+        return _collect_windows(host, transport, options, ())
     nonce = secrets.token_hex(8)
-    script = build_probe(nonce, tool=host.tool)
+    try:
+        script = build_probe(nonce, tool=host.tool, os=family)
+    except ValueError as exc:  # a fleetcheck_tool that cannot be a tool name
+        raise HostFailure(ErrorKind.NO_TOOL, f"fleetcheck_tool: {exc}") from None
     command, stdin = wrap_command(script, host)
     result = transport.run(command, timeout=options.command_timeout, stdin=stdin,
                            max_output=options.max_output)
     stdout = result.stdout.decode("utf-8", "replace")
     stderr = result.stderr.decode("utf-8", "replace")
     record = _record(command, result, stdout, stderr)
+    if family is None and windows.refused_posix(result.exit_code, stdout, stderr):
+        return _collect_windows(host, transport, options, (record,))
     try:
         probe = split_output(stdout, nonce)
     except ParseError as exc:
@@ -96,33 +107,75 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
     return _interpret(probe, os_name, record)
 
 
-def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord) -> Collection:
-    """Pick the section that succeeded and parse it."""
-    uid = probe.facts.get("uid", "")
-    privileged = uid == "0" if uid.isdigit() else None
+def _pinned_family(host: PlannedHost) -> str | None:
+    """The OS family `fleetcheck_os` pins, None when not pinned; UNSUPPORTED if unknown."""
+    if host.os is None:
+        return None
+    family = family_of(host.os)
+    if family is None:
+        raise HostFailure(ErrorKind.UNSUPPORTED,
+                          f"fleetcheck_os={host.os!r} is not an OS fleetcheck knows "
+                          f"(known: {', '.join(FAMILIES)})")
+    return family
+
+
+def _collect_windows(host: PlannedHost, transport: Transport, options: CollectOptions,
+                     earlier: tuple[CommandRecord, ...]) -> Collection:
+    """Run the Windows probe (after `earlier` commands, kept as evidence) and parse it."""
+    nonce = secrets.token_hex(8)
+    try:
+        command = windows.command(nonce, host.tool)
+    except ValueError as exc:
+        raise HostFailure(ErrorKind.NO_TOOL, f"fleetcheck_tool: {exc}") from None
+    result = transport.run(command, timeout=options.command_timeout,
+                           max_output=options.max_output)
+    stdout = result.stdout.decode("utf-8", "replace")
+    stderr = result.stderr.decode("utf-8", "replace")
+    record = _record(command, result, stdout, stderr)
+    try:
+        probe = split_output(stdout, nonce)
+    except ParseError as exc:
+        raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"probe output: {exc}"),
+                           record) from None
+    if not probe.facts:
+        detail = _said(stderr) or f"exit code {result.exit_code}, no output"
+        raise _with_record(HostFailure(ErrorKind.COMMAND_FAILED,
+                                       f"Windows probe did not run: {detail}"), record)
+    collection = _interpret(probe, probe.facts.get("os"), record, earlier)
+    if host.become is not None:  # sudo has no meaning there; say so rather than fail
+        collection = replace(collection, notes=(
+            *collection.notes, "become does not apply to Windows hosts: collected as the "
+            "login user"))
+    return collection
+
+
+def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
+               earlier: tuple[CommandRecord, ...] = ()) -> Collection:
+    """Pick the attempt that succeeded and turn its sections into listeners."""
+    uid, admin = probe.facts.get("uid", ""), probe.facts.get("admin", "")
+    privileged = uid == "0" if uid.isdigit() else admin == "1" if admin in ("0", "1") else None
+    records = (*earlier, record)
     os_text = " ".join(x for x in (os_name, probe.facts.get("release")) if x) or None
     good = [s for s in probe.sections if s.rc == 0]
     try:
         if any(s.name.startswith("proc-") for s in good):
             tool = "proc"
             listeners = merge_proc_sections(good)
-        elif good:
-            section: Section = good[-1]
-            tool = section.name
-            listeners = PARSERS[tool](section.body)
+            notes: list[str] = []
         else:
-            tried = ", ".join(f"{s.name} (exit {s.rc})" for s in probe.sections) or "none found"
-            raise _with_record(HostFailure(ErrorKind.NO_TOOL,
-                                           f"no usable socket-listing tool; tried: {tried}"),
-                               record)
+            tool = probe.sections[-1].name.partition(".")[0] if probe.sections else "probe"
+            combined = combine(probe.sections)
+            tool, listeners, notes = combined.collector, combined.listeners, combined.notes
+    except NoTool as exc:
+        raise _with_record(HostFailure(ErrorKind.NO_TOOL, str(exc)), record) from None
     except ParseError as exc:
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"{tool} output: {exc}"),
                            record) from None
-    notes = []
     if privileged is False and any(li.process is None for li in listeners):
         notes.append("collected without root: owners of some sockets could not be seen "
                      "(use --become)")
-    return Collection(os_text, tool, tuple(listeners), (record,), privileged, tuple(notes))
+    return Collection(os_text, tool, tuple(listeners), records, privileged, tuple(notes))
+
 
 
 def _said(text: str, limit: int = 300) -> str:

@@ -1,5 +1,8 @@
 """The probe: one POSIX shell script that detects the OS and runs the best listing tool.
 
+Linux tools are listed here; the other POSIX systems' tools are in `oses`, and
+Windows has its own PowerShell probe (`windows`).
+
 Its stdout is a sequence of sections fenced by marker lines carrying a per-run
 nonce, so that nothing a listener's process name prints can forge a section.
 """
@@ -9,18 +12,38 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fleetcheck.collect.oses import POSIX_TOOLS, UNAME_FAMILIES, Attempt
 from fleetcheck.parsers.common import ParseError
 
-# Per OS (as `uname -s` prints it): the tools to try, best first. Each entry is
-# (tool name as the parsers know it, shell command). A tool is used when its
-# command exists and exits 0; the next is tried otherwise.
-LINUX_TOOLS: tuple[tuple[str, str], ...] = (
-    ("ss", "ss -tulnpe"),
-    ("netstat", "netstat -tulnpe"),
-    ("busybox-netstat", "busybox netstat -tulnp"),
+# Linux tools, best first: (tool name as the parsers know it, guard, command). A tool
+# is used when its guard succeeds and its command exits 0; otherwise the next is tried,
+# and last the /proc fallback. The flags: -t -u TCP and UDP, -l listening (for UDP:
+# bound and unconnected), -n numbers (no DNS, no /etc/services lookups on the host),
+# -p owning processes, -e v6only: (dual-stack or IPv6-only; ss) or the user (netstat).
+# net-tools' netstat is kept to its default 23-column layout: -W (whole addresses) is
+# missing from some builds and its output cannot be told apart, so a cut address is
+# flagged `truncated` rather than guessed. On BusyBox systems `netstat` is BusyBox's,
+# hence the guard; BusyBox netstat -p exists only where it was built in (Alpine: yes,
+# Debian: no), and without -p the /proc fallback, which finds owners, is better.
+LINUX_TOOLS: tuple[tuple[str, str, str], ...] = (
+    ("ss", "command -v ss", "ss -tulnpe"),
+    ("netstat", "netstat -V 2>&1 | grep -q net-tools", "netstat -tulnpe"),
+    ("busybox-netstat", "command -v busybox", "busybox netstat -tulnp"),
+)
+# Tools used only when a host pins them (fleetcheck_tool): lsof is slower than /proc,
+# which is always there. +c 0 gives whole command names. lsof exits 1 when it finds
+# when a search item (here: any Internet socket) finds nothing: `-p $$` (ORed with -i)
+# also lists this shell's own files, so a host with no socket still prints a table,
+# and exit 1 counts as success; a run that printed no table is still a parse error.
+LINUX_PINNED_ONLY: tuple[tuple[str, str, str], ...] = (
+    ("lsof", "command -v lsof", "lsof -nP +c 0 -i -p $$ || [ $? -eq 1 ]"),
 )
 
-# /proc fallback: the four socket tables, then which pid holds which socket inode.
+# /proc fallback: the four socket tables, then which process holds which socket inode.
+# Three commands whatever the number of processes: each process's name (stat), owner
+# (ls -ld) and open descriptors (ls -l of every fd directory). Processes that come and
+# go meanwhile, or that we may not look into, just lack an owner: their sections
+# always end with status 0.
 _PROC_FALLBACK = r"""
 if [ -r /proc/net/tcp ]; then
   for f in tcp tcp6 udp udp6; do
@@ -28,16 +51,9 @@ if [ -r /proc/net/tcp ]; then
       echo "$M begin proc-net-$f"; cat /proc/net/$f; echo "$M end proc-net-$f $?"
     fi
   done
-  echo "$M begin proc-sockets"
-  for p in /proc/[0-9]*; do
-    c=$(cat "$p/comm" 2>/dev/null) || continue
-    u=$(stat -c %U "$p" 2>/dev/null)
-    for fd in "$p"/fd/*; do
-      l=$(readlink "$fd" 2>/dev/null) || continue
-      case $l in socket:*) echo "${p#/proc/} ${u:--} ${l#socket:} $c";; esac
-    done
-  done
-  echo "$M end proc-sockets 0"
+  echo "$M begin proc-stat"; cat /proc/[0-9]*/stat 2>/dev/null; echo "$M end proc-stat 0"
+  echo "$M begin proc-owners"; ls -ld /proc/[0-9]* 2>/dev/null; echo "$M end proc-owners 0"
+  echo "$M begin proc-fds"; ls -l /proc/[0-9]*/fd 2>/dev/null; echo "$M end proc-fds 0"
   exit 0
 fi
 """
@@ -60,12 +76,11 @@ class ProbeOutput:
     sections: tuple[Section, ...]
 
 
-def _tool_block(tools: tuple[tuple[str, str], ...]) -> str:
+def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
     lines = []
-    for name, command in tools:
-        binary = command.split()[0]
+    for name, guard, command in tools:
         lines.append(
-            f'if command -v {binary} >/dev/null 2>&1; then\n'
+            f'if {guard} >/dev/null 2>&1; then\n'
             f'  echo "$M begin {name}"; {command}; rc=$?; echo "$M end {name} $rc"\n'
             f'  [ "$rc" -eq 0 ] && exit 0\n'
             f'fi'
@@ -73,30 +88,86 @@ def _tool_block(tools: tuple[tuple[str, str], ...]) -> str:
     return "\n".join(lines)
 
 
-def build_probe(nonce: str, *, tool: str | None = None) -> str:
-    """The probe script. `tool` (fleetcheck_tool) restricts collection to that one tool."""
+def _attempt_block(attempt: Attempt) -> str:
+    """Shell for one attempt: run its parts when its program exists; stop if the first worked."""
+    guard = f'command -v {attempt.binary} >/dev/null 2>&1'
+    if attempt.root_only:
+        guard = f'[ "$U" = 0 ] && {guard}'
+    first, rest = attempt.parts[0], attempt.parts[1:]
+    lines = [f'if {guard}; then',
+             f'  echo "$M begin {first.name}"; {first.command}; rc=$?; '
+             f'echo "$M end {first.name} $rc"',
+             '  if [ "$rc" -eq 0 ]; then']
+    for part in rest:
+        run = f'echo "$M begin {part.name}"; {part.command}; echo "$M end {part.name} $?"'
+        lines.append(f'    if [ "$U" = 0 ]; then {run}; fi' if part.root_only else f'    {run}')
+    lines += ['    exit 0', '  fi', 'fi']
+    return "\n".join(lines)
+
+
+def _branch(family: str, tool: str | None) -> str:
+    """The shell that lists sockets on one OS family (restricted to `tool` when pinned)."""
+    if family == "linux":
+        pinnable = LINUX_TOOLS + LINUX_PINNED_ONLY
+        linux = LINUX_TOOLS if tool is None else tuple(t for t in pinnable if t[0] == tool)
+        proc = _PROC_FALLBACK if tool in (None, "proc") else ""
+        return f"{_tool_block(linux)}\n{proc}"
+    attempts = [a for a in POSIX_TOOLS[family] if tool is None or a.collector == tool]
+    return "\n".join(_attempt_block(a) for a in attempts) or ":"
+
+
+def build_probe(nonce: str, *, tool: str | None = None, os: str | None = None) -> str:
+    """The probe script. `tool` (fleetcheck_tool) restricts collection to that one tool;
+    `os` (a family from fleetcheck_os) skips detection and uses that OS's tools."""
     if not re.fullmatch(r"[A-Za-z0-9]+", nonce):
         raise ValueError("nonce must be alphanumeric")
-    linux = LINUX_TOOLS if tool is None else tuple(t for t in LINUX_TOOLS if t[0] == tool)
-    proc = _PROC_FALLBACK if tool in (None, "proc") else ""
-    return f"""M='@@fleetcheck:{nonce}'
+    if tool is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", tool):
+        raise ValueError(f"not a tool name: {tool!r}")
+    if os is not None:
+        if os not in ("linux", *POSIX_TOOLS):
+            raise ValueError(f"no POSIX probe for OS family {os!r}")
+        cases = f"*)\n{_branch(os, tool)}\n  ;;"
+    else:
+        arms = [f"{' | '.join(_unames(family))})\n{_branch(family, tool)}\n  ;;"
+                for family in ("linux", *POSIX_TOOLS)]
+        cases = "\n".join(arms) + '\n*)\n  echo "$M unsupported"\n  exit 0\n  ;;'
+    return one_line(f"""M='@@fleetcheck:{nonce}'
 LC_ALL=C; export LC_ALL
 PATH="$PATH:/usr/sbin:/sbin:/usr/bin:/bin"; export PATH
+U=$(id -u 2>/dev/null || /usr/xpg4/bin/id -u 2>/dev/null)
 echo "$M os $(uname -s 2>/dev/null)"
 echo "$M release $(uname -r 2>/dev/null)"
-echo "$M uid $(id -u 2>/dev/null)"
+echo "$M uid $U"
 case "$(uname -s 2>/dev/null)" in
-Linux)
-{_tool_block(linux)}
-{proc}
-  ;;
-*)
-  echo "$M unsupported"
-  exit 0
-  ;;
+{cases}
 esac
 echo "$M notool"
-"""
+""")
+
+
+# Lines after which the next command follows without a ';' (joining them with one is a
+# syntax error), and case patterns such as 'FreeBSD | DragonFly)' or '*)'.
+_OPENERS = ("then", "do", "else", "in", "{", "&&", "||", "|", ";;")
+_CASE_PATTERN = re.compile(r"^[^\s;()'\"]+(\s*\|\s*[^\s;()'\"]+)*\)$")
+
+
+def one_line(script: str) -> str:
+    """`script` as one line: csh and tcsh (FreeBSD root's shell before 14) refuse a quoted
+    argument that spans lines, and the probe reaches sh through the login shell."""
+    out, previous = "", ""
+    for raw in script.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if previous:
+            out += " " if previous.endswith(_OPENERS) or _CASE_PATTERN.match(previous) else "; "
+        out += line
+        previous = line
+    return out
+
+
+def _unames(family: str) -> list[str]:
+    return [name for name, fam in UNAME_FAMILIES.items() if fam == family]
 
 
 def split_output(stdout: str, nonce: str) -> ProbeOutput:

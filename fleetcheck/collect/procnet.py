@@ -1,44 +1,83 @@
-"""The /proc fallback: socket tables plus the inode -> pid map gathered from /proc/*/fd."""
+"""The /proc fallback: socket tables plus which process holds which socket, from /proc/*."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from fleetcheck.collect.probe import Section
 from fleetcheck.model import Listener
 from fleetcheck.parsers import procnet
-from fleetcheck.parsers.common import ParseError
+
+_FD_DIR = re.compile(r"^/proc/(\d+)/fd:$")
+_SOCKET = re.compile(r" -> socket:\[(\d+)\]$")
+_STAT = re.compile(r"^(\d+) \((.*)\) [A-Za-z] ")
+_PROC_DIR = re.compile(r"\s/proc/(\d+)$")
 
 
-def _owners(body: str) -> dict[int, list[tuple[int, str, str]]]:
-    """inode -> [(pid, user, comm)] from 'pid user inode comm' lines."""
-    owners: dict[int, list[tuple[int, str, str]]] = {}
-    for no, line in enumerate(body.splitlines(), 1):
-        parts = line.split(" ", 3)
-        if len(parts) != 4 or not parts[0].isdigit() or not parts[2].strip("[]").isdigit():
-            raise ParseError("not a 'pid user inode comm' line", no, line)
-        inode = int(parts[2].strip("[]"))
-        owners.setdefault(inode, []).append((int(parts[0]), parts[1], parts[3]))
-    return owners
+def _names(body: str) -> dict[int, str | None]:
+    """pid -> comm, from `cat /proc/*/stat` ('1234 (name with spaces) S ...').
+
+    A name may itself hold a newline and so forge what looks like another process's
+    line: a pid seen twice gets no name rather than a possibly forged one.
+    """
+    names: dict[int, str | None] = {}
+    for line in body.splitlines():
+        m = _STAT.match(line)
+        if m is not None:
+            pid = int(m.group(1))
+            names[pid] = None if pid in names else m.group(2)
+    return names
+
+
+def _users(body: str) -> dict[int, str]:
+    """pid -> owner, from `ls -ld /proc/*` (the third column is the owner)."""
+    users = {}
+    for line in body.splitlines():
+        m = _PROC_DIR.search(line)
+        words = line.split()
+        if m is not None and len(words) >= 3:
+            users[int(m.group(1))] = words[2]
+    return users
+
+
+def _holders(body: str) -> dict[int, list[int]]:
+    """socket inode -> pids holding it, from `ls -l /proc/*/fd`."""
+    holders: dict[int, list[int]] = {}
+    pid = None
+    for line in body.splitlines():
+        header = _FD_DIR.match(line)
+        if header is not None:
+            pid = int(header.group(1))
+            continue
+        sock = _SOCKET.search(line)
+        if sock is not None and pid is not None:
+            pids = holders.setdefault(int(sock.group(1)), [])
+            if pid not in pids:
+                pids.append(pid)
+    return holders
 
 
 def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
-    """Listeners from every proc-net-* section, with owners where /proc/*/fd showed them."""
-    owners: dict[int, list[tuple[int, str, str]]] = {}
+    """Listeners from every proc-net-* section, with owners where /proc showed them."""
+    bodies = {s.name: s.body for s in sections}
+    names = _names(bodies.get("proc-stat", ""))
+    users = _users(bodies.get("proc-owners", ""))
+    holders = _holders(bodies.get("proc-fds", ""))
     listeners: list[Listener] = []
     for s in sections:
-        if s.name == "proc-sockets":
-            owners = _owners(s.body)
-        elif s.name.startswith("proc-net-"):
+        if s.name.startswith("proc-net-"):
             listeners.extend(procnet.parse(s.body))
-    return [_owned(li, sorted(set(owners.get(li.inode or -1, [])))) for li in listeners]
+    return [_owned(li, sorted(holders.get(li.inode or -1, [])), names, users)
+            for li in listeners]
 
 
-def _owned(listener: Listener, held: list[tuple[int, str, str]]) -> Listener:
-    """`listener` with its first holder as owner and the rest as other_processes."""
-    if not held:
+def _owned(listener: Listener, pids: list[int], names: dict[int, str | None],
+           users: dict[int, str]) -> Listener:
+    """`listener` with its lowest holding pid as owner and the others as other_processes."""
+    if not pids:
         return listener
-    pid, user, comm = held[0]
-    return replace(listener, pid=pid, process=comm, user=None if user == "-" else user,
-                   other_processes=tuple(f"{c}/{p}" for p, _, c in held[1:]))
+    pid = pids[0]
+    return replace(listener, pid=pid, process=names.get(pid), user=users.get(pid),
+                   other_processes=tuple(f"{names.get(p) or '?'}/{p}" for p in pids[1:]))

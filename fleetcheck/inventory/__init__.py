@@ -1,10 +1,20 @@
-"""Inventory: which hosts exist, their groups and variables. The boundary other stages use."""
+"""Inventory: which hosts exist, their groups and variables. The boundary other stages use.
+
+`load(sources)` reads Ansible inventories (INI, YAML, JSON, TOML, scripts,
+directories, host lists, group_vars/host_vars) into an `Inventory` that agrees
+with `ansible-inventory --list`; `Inventory.select(pattern)` evaluates Ansible
+host patterns. See docs/inventory.md.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from fleetcheck.inventory.patterns import Index
+    from fleetcheck.inventory.resolve import Exporter
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,33 +22,73 @@ class InventoryHost:
     """A host as the inventory defines it: merged variables and every group it belongs to."""
 
     name: str
-    vars: Mapping[str, Any]
+    vars: Mapping[str, Any] = field(repr=False)
     groups: tuple[str, ...]  # sorted group names, `all` and `ungrouped` excluded
+    origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    implicit: bool = False  # Ansible's implicit localhost, not written in the inventory
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryGroup:
+    """A group as written: its direct hosts and child groups in order, inline vars, rank."""
+
+    name: str
+    hosts: tuple[str, ...]
+    children: tuple[str, ...]
+    vars: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    priority: int = 1
+    depth: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Inventory:
-    """Hosts in inventory order, plus the files read (for the audit trail)."""
+    """Hosts in inventory order, group membership, and the files read (for the audit trail)."""
 
     hosts: tuple[InventoryHost, ...]
     sources: tuple[str, ...] = ()
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # group -> host names
+    tree: Mapping[str, InventoryGroup] = field(default_factory=dict)  # groups as written
+    implicit_host: Callable[[str], InventoryHost] | None = field(
+        default=None, repr=False, compare=False)
+    exporter: Exporter | None = field(default=None, repr=False, compare=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def select(self, pattern: str | None) -> list[InventoryHost]:
-        """Hosts matching an Ansible host pattern (all hosts for None), in inventory order."""
+    def select(self, pattern: str | None, *, cwd: str | None = None,
+               strict: bool = True) -> list[InventoryHost]:
+        """Hosts matching an Ansible host pattern (all for None), in Ansible's order.
+
+        strict (the default, for --limit): a term that matches nothing is an error;
+        strict=False (for policy/waiver patterns): such terms are ignored, as in Ansible.
+        """
         from fleetcheck.inventory.patterns import select
 
-        return select(self, pattern)
+        return select(self, pattern, cwd=cwd, strict=strict)
+
+    def pattern_index(self) -> Index:
+        """The lookup structures patterns use (built once)."""
+        if "index" not in self._cache:
+            from fleetcheck.inventory.patterns import build_index
+
+            self._cache["index"] = build_index(self)
+        return cast("Index", self._cache["index"])
+
+    def host(self, name: str) -> InventoryHost | None:
+        """The host called `name`, if the inventory defines it."""
+        return self.pattern_index().by_name.get(name)
 
 
 def localhost_inventory() -> Inventory:
     """The embedded default: this machine, reached through the local connection."""
-    host = InventoryHost("localhost", {"ansible_connection": "local"}, ())
-    return Inventory((host,), (), {})
+    from fleetcheck.inventory.loader import embedded_localhost
+
+    return embedded_localhost()
 
 
-def load(sources: Sequence[str], *, vault_password_file: str | None = None) -> Inventory:
+def load(sources: Sequence[str], *,
+         vault_password_file: str | Sequence[str] | None = None) -> Inventory:
     """Load one or more inventory sources; InputError (exit 2) for anything malformed."""
     from fleetcheck.inventory.loader import load_sources
 
-    return load_sources(sources, vault_password_file=vault_password_file)
+    files = [vault_password_file] if isinstance(vault_password_file, str) \
+        else list(vault_password_file or ())
+    return load_sources(sources, vault_password_files=files)

@@ -1,55 +1,73 @@
-"""Inventory sources: a YAML inventory in Ansible's `all/children/hosts/vars` shape."""
+"""Loading: every source into one inventory, reconciled, with each host's variables resolved."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Any
 
 from fleetcheck.errors import InputError
-from fleetcheck.inventory import Inventory, InventoryHost
-from fleetcheck.yamlsrc import LocatedDict, check_keys, load_file
+from fleetcheck.inventory import Inventory, InventoryGroup, InventoryHost
+from fleetcheck.inventory.data import Host, InventoryData
+from fleetcheck.inventory.resolve import Exporter, LazyOrigins, Resolver
+from fleetcheck.inventory.sources import Reading, read_source
+from fleetcheck.inventory.values import Origin
+from fleetcheck.inventory.varsfiles import VarsFiles, vars_base
+from fleetcheck.inventory.vault import Keyring
 
-_GROUP_KEYS = ("hosts", "children", "vars")
-
-
-def load_sources(sources: Sequence[str], *, vault_password_file: str | None = None) -> Inventory:
-    """Load YAML inventory files in order; later files add hosts and override variables."""
-    del vault_password_file  # no vault support in the YAML-only loader
-    host_vars: dict[str, dict[str, Any]] = {}
-    host_groups: dict[str, set[str]] = {}
-    members: dict[str, list[str]] = {}
-    for path in sources:
-        data = load_file(path)
-        if not isinstance(data, LocatedDict) or "all" not in data:
-            raise InputError("expected a YAML inventory with a top-level 'all' group", path, 1)
-        _walk(data["all"], "all", [], {}, host_vars, host_groups, members, path)
-    if not host_vars:
-        raise InputError("inventory defines no hosts", sources[0] if sources else None)
-    hosts = tuple(
-        InventoryHost(name, host_vars[name], tuple(sorted(host_groups[name] - {"all"})))
-        for name in host_vars
-    )
-    groups = {g: tuple(m) for g, m in members.items()}
-    return Inventory(hosts, tuple(sources), groups)
+_HIDDEN_GROUPS = ("all", "ungrouped")
 
 
-def _walk(node: Any, group: str, ancestors: list[str], inherited: dict[str, Any],
-          host_vars: dict[str, dict[str, Any]], host_groups: dict[str, set[str]],
-          members: dict[str, list[str]], path: str) -> None:
-    if node is None:
-        node = LocatedDict()
-    if not isinstance(node, LocatedDict):
-        raise InputError(f"group {group!r} must be a mapping", path)
-    check_keys(node, _GROUP_KEYS, f"group {group!r}")
-    gvars = dict(inherited)
-    gvars.update(node.get("vars") or {})
-    chain = [*ancestors, group]
-    for name, hvars in (node.get("hosts") or {}).items():
-        merged = {**gvars, **(hvars or {})}
-        host_vars.setdefault(name, {}).update(merged)
-        host_groups.setdefault(name, set()).update(chain)
-        for g in chain:
-            if name not in members.setdefault(g, []):
-                members[g].append(name)
-    for child, sub in (node.get("children") or {}).items():
-        _walk(sub, child, chain, gvars, host_vars, host_groups, members, path)
+def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] = ()) -> Inventory:
+    """Read `sources` in order (later ones add hosts and override variables) into an Inventory."""
+    if not sources:
+        raise InputError("no inventory source given")
+    keyring = Keyring.from_files(vault_password_files)
+    data = InventoryData()
+    reading = Reading(keyring)
+    absolute = [s if "," in s and not os.path.exists(s) else os.path.abspath(s) for s in sources]
+    for source in absolute:
+        read_source(data, source, reading)
+    data.reconcile()
+    if not data.hosts:
+        raise InputError("inventory defines no hosts", sources[0])
+    files = VarsFiles(keyring)
+    bases = [b for b in (vars_base(s) for s in absolute) if b is not None]
+    return _build(data, files, bases, reading.files)
+
+
+def embedded_localhost() -> Inventory:
+    """This machine alone, through the local connection (what runs without -i)."""
+    data = InventoryData()
+    host = data.add_host("localhost", "ungrouped")
+    data.set_variable(host, "ansible_connection", "local", Origin("<built-in inventory>"))
+    data.reconcile()
+    return _build(data, VarsFiles(None), [], [])
+
+
+def _build(data: InventoryData, files: VarsFiles, bases: list[str],
+           read: list[str]) -> Inventory:
+    """The Inventory of reconciled data: every host's variables resolved."""
+    resolver = Resolver(data, files, bases)
+    hosts = tuple(_host(resolver, h) for h in data.hosts.values())
+    for base in bases:  # read every group's vars files, used or not: a broken one is an error
+        for name in data.groups:
+            files.layer(base, "group_vars", name)
+    groups = {name: tuple(h.name for h in g.all_hosts()) for name, g in data.groups.items()}
+    tree = {name: InventoryGroup(name, tuple(h.name for h in g.hosts),
+                                 tuple(c.name for c in g.children), dict(g.vars), g.priority,
+                                 g.depth)
+            for name, g in data.groups.items()}
+
+    def implicit(name: str) -> InventoryHost:
+        return _host(resolver, data.implicit_localhost(name))
+
+    return Inventory(hosts, tuple(dict.fromkeys(read + files.read)), groups, tree,
+                     implicit, Exporter(resolver))
+
+
+def _host(resolver: Resolver, host: Host) -> InventoryHost:
+    """The public InventoryHost of a reconciled host, variables resolved."""
+    resolved = resolver.host_vars(host)
+    names = tuple(sorted(g.name for g in host.groups() if g.name not in _HIDDEN_GROUPS))
+    return InventoryHost(host.name, resolved, names, LazyOrigins(resolver, host, resolved),
+                         host.implicit)

@@ -1,41 +1,221 @@
-"""Ansible host patterns (`--limit`): names, groups, wildcards, `:`/`,` unions, `&`, `!`."""
+"""Ansible host patterns (`--limit`), evaluated in ansible-core's order.
+
+A pattern is split on commas (or, without commas, on colons outside brackets);
+`@file` items stand for the patterns in that file, one a line. Plain terms are
+applied first, then `&` intersections, then `!` exclusions; a term is a host
+name, a group name (all its hosts), a glob (`web*`), a regex (`~web\\d+`), each
+optionally followed by a subscript (`[0]`, `[-1]`, `[1:3]`, `[2:]`). Hosts keep
+the order the terms produce them in. A term that matches nothing is an error
+(Ansible warns and ignores it, which silently shrinks a scan).
+"""
 
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fleetcheck.errors import InputError
+from fleetcheck.inventory.hostpattern import parse_address
 
 if TYPE_CHECKING:
     from fleetcheck.inventory import Inventory, InventoryHost
 
-
-def select(inventory: Inventory, pattern: str | None) -> list[InventoryHost]:
-    """Hosts matching `pattern` in inventory order; InputError when nothing matches."""
-    if pattern is None or pattern in ("all", "*"):
-        return list(inventory.hosts)
-    names: list[str] = []
-    terms = [t for t in re.split(r"[:,]", pattern) if t]
-    for term in sorted(terms, key=lambda t: (t[0] in "&!")):  # unions, then & and !
-        if term.startswith("&"):
-            keep = set(_match(inventory, term[1:]))
-            names = [n for n in names if n in keep]
-        elif term.startswith("!"):
-            drop = set(_match(inventory, term[1:]))
-            names = [n for n in names if n not in drop]
-        else:
-            names.extend(n for n in _match(inventory, term) if n not in names)
-    if not names:
-        raise InputError(f"no hosts match the limit {pattern!r}")
-    by_name = {h.name: h for h in inventory.hosts}
-    return [by_name[n] for n in names]
+LOCALHOST_NAMES = ("127.0.0.1", "localhost", "::1")
+_SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$")
+_COLON_TERM = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
+_GLOB_CHARS = (".", "?", "*", "[")
 
 
-def _match(inventory: Inventory, term: str) -> list[str]:
-    if term in inventory.groups:
-        return list(inventory.groups[term])
-    return [h.name for h in inventory.hosts
-            if fnmatch.fnmatchcase(h.name, term)
-            or any(fnmatch.fnmatchcase(g, term) for g in h.groups)]
+def split_pattern(pattern: str) -> list[str]:
+    """The terms of a pattern: comma-separated, else colon-separated (IPv6 and ranges kept)."""
+    if "," in pattern:
+        parts = pattern.split(",")
+    else:
+        try:
+            parse_address(pattern, allow_ranges=True)
+            parts = [pattern]
+        except ValueError:
+            parts = _COLON_TERM.findall(pattern)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def expand_files(terms: Sequence[str], cwd: str | None) -> list[str]:
+    """Replace each `@file` term with the patterns written in that file, one a line."""
+    out: list[str] = []
+    for term in terms:
+        if not term.startswith("@"):
+            out.append(term)
+            continue
+        path = os.path.join(cwd or os.getcwd(), term[1:])
+        if not os.path.exists(path):
+            raise InputError("limit file not found", term[1:])
+        if not os.path.isfile(path):
+            raise InputError("a limit starting with '@' must name a file", term[1:])
+        try:
+            with open(path, encoding="utf-8") as f:
+                lines = [line.strip() for line in f.read().split("\n")]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read limit file: {exc}", term[1:]) from None
+        out.extend(line for line in lines if line)
+    return out
+
+
+@dataclass(frozen=True)
+class Index:
+    """What patterns look at: groups in inventory order with their hosts, hosts in order."""
+
+    group_hosts: Mapping[str, Sequence[str]]
+    host_order: Sequence[str]
+    by_name: Mapping[str, InventoryHost]
+    implicit: Callable[[str], InventoryHost] | None
+
+
+def build_index(inv: Inventory) -> Index:
+    """The pattern index of an inventory (derived from host groups when built by hand)."""
+    by_name = {h.name: h for h in inv.hosts}
+    groups: dict[str, Sequence[str]] = dict(inv.groups)
+    if "all" not in groups:
+        members: dict[str, list[str]] = {"all": list(by_name),
+                                         "ungrouped": [h.name for h in inv.hosts if not h.groups]}
+        for h in inv.hosts:
+            for g in h.groups:
+                members.setdefault(g, []).append(h.name)
+        groups = {**members, **groups}
+    return Index(groups, list(by_name), by_name, inv.implicit_host)
+
+
+class _Evaluator:
+    def __init__(self, index: Index, strict: bool = True) -> None:
+        self.index = index
+        self.strict = strict
+        self.cache: dict[str, list[str]] = {}
+        self.implicit: dict[str, InventoryHost] = {}
+
+    def evaluate(self, terms: Sequence[str]) -> list[str]:
+        """Host names for the terms: plain terms, then `&`, then `!`, first occurrence kept."""
+        regular = [t for t in terms if t and t[0] not in "!&"]
+        intersect = [t for t in terms if t and t[0] == "&"]
+        exclude = [t for t in terms if t and t[0] == "!"]
+        hosts: list[str] = []
+        for term in (regular or ["all"]) + intersect + exclude:
+            if term in self.index.by_name:
+                hosts.append(term)
+                continue
+            found = self.match_term(term)
+            if term[0] == "!":
+                drop = set(found)
+                hosts = [h for h in hosts if h not in drop]
+            elif term[0] == "&":
+                keep = set(found)
+                hosts = [h for h in hosts if h in keep]
+            else:
+                present = set(hosts)
+                hosts.extend(h for h in found if h not in present)
+        return list(dict.fromkeys(hosts))
+
+    def match_term(self, term: str) -> list[str]:
+        """Host names one term (without its &/! prefix) stands for, subscript applied."""
+        bare = term[1:] if term[0] in "!&" else term
+        if bare not in self.cache:
+            expr, subscript = _split_subscript(bare)
+            found = self._enumerate(expr, term)
+            self.cache[bare] = _apply(found, subscript, bare, self.strict)
+        return self.cache[bare]
+
+    def _enumerate(self, pattern: str, term: str) -> list[str]:
+        """Hosts of matching groups, then matching hosts; implicit localhost; none is an error."""
+        match = _matcher(pattern)
+        results: list[str] = []
+        groups = [g for g in self.index.group_hosts if match(g)]
+        for g in groups:
+            results.extend(self.index.group_hosts[g])
+        if not groups or pattern[0] == "~" or any(c in pattern for c in _GLOB_CHARS):
+            results.extend(h for h in self.index.host_order if match(h))
+        if not results and pattern in LOCALHOST_NAMES and self.index.implicit is not None:
+            host = self.index.implicit(pattern)
+            self.implicit[host.name] = host
+            results.append(host.name)
+        if not results and not groups and pattern != "all" and self.strict:
+            raise InputError(f"host pattern {term!r} matches no host or group")
+        return results
+
+
+def _matcher(pattern: str) -> Callable[[str], object]:
+    """A match function for a glob or `~regex` term; InputError for a bad regex."""
+    try:
+        if pattern[0] == "~":
+            return re.compile(pattern[1:]).match
+        return re.compile(fnmatch.translate(pattern)).match
+    except re.error as exc:
+        raise InputError(f"invalid host pattern {pattern!r}: {exc}") from None
+
+
+def _split_subscript(pattern: str) -> tuple[str, tuple[int, int | None] | None]:
+    """(term, (start, end)) with the `[i]`/`[a:b]` subscript split off, if any."""
+    if pattern[0] == "~":
+        return pattern, None
+    m = _SUBSCRIPT.match(pattern)
+    if not m:
+        return pattern, None
+    expr, index, start, sep, end = m.groups()
+    if index:
+        return expr, (int(index), None)
+    if sep == "-":
+        raise InputError(f"host pattern {pattern!r}: write ranges as [{start}:{end}] "
+                         "(the [x-y] form was removed from Ansible)")
+    return expr, (int(start), int(end) if end else -1)
+
+
+def _apply(hosts: list[str], subscript: tuple[int, int | None] | None,
+           pattern: str, strict: bool) -> list[str]:
+    """The hosts a subscript picks; an empty pick or a bad index is an error."""
+    if not hosts or subscript is None:
+        return hosts
+    start, end = subscript
+    if end:  # Ansible reads an end of 0 as "just start"
+        stop = len(hosts) - 1 if end == -1 else end
+        picked = hosts[start:stop + 1]
+    else:
+        try:
+            picked = [hosts[start]]
+        except IndexError:
+            raise InputError(f"host pattern {pattern!r}: index {start} is out of range "
+                             f"({len(hosts)} host{'s' * (len(hosts) != 1)})") from None
+    if not picked and strict:
+        raise InputError(f"host pattern {pattern!r} selects no host")
+    return picked
+
+
+def select(inv: Inventory, pattern: str | None, *, cwd: str | None = None,
+           strict: bool = True) -> list[InventoryHost]:
+    """Hosts matching an Ansible host pattern (None: all) in Ansible's order.
+
+    Strict (for --limit): a term matching nothing, or no host at all, is an error.
+    Lenient (for patterns written in policies and waivers, shared between
+    inventories): such terms are ignored, as Ansible ignores them in a play.
+    """
+    index = inv.pattern_index()
+    evaluator = _Evaluator(index, strict)
+    terms = expand_files(split_pattern(pattern if pattern is not None else "all"), cwd)
+    names = evaluator.evaluate(terms)
+    if not names and strict:
+        raise InputError(f"no hosts match the limit {pattern!r}" if pattern is not None
+                         else "inventory defines no hosts")
+    return [index.by_name.get(n) or evaluator.implicit[n] for n in names]
+
+
+def restrict(inv: Inventory, limit: str | None, *, cwd: str | None = None) -> list[InventoryHost]:
+    """All hosts in `all` order, kept only if `limit` selects them (ansible-inventory --limit)."""
+    everything = select(inv, "all")
+    if limit is None:
+        return everything
+    index = inv.pattern_index()
+    chosen = set(_Evaluator(index).evaluate(expand_files(split_pattern(limit), cwd)))
+    kept = [h for h in everything if h.name in chosen]
+    if not kept:
+        raise InputError(f"no hosts match the limit {limit!r}")
+    return kept

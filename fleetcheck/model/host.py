@@ -217,6 +217,7 @@ class HostResult:
     privileged: bool | None = None  # None: not known (e.g. never connected)
     duration: float = 0.0
     notes: tuple[str, ...] = ()  # caveats the reader must see, e.g. owners not visible
+    waivers: tuple[str, ...] = ()  # ids of the waivers whose `hosts` select this host
 
     @property
     def checked(self) -> bool:
@@ -237,6 +238,7 @@ class HostResult:
             "policies": list(self.policies),
             "duration": round(self.duration, 3),
             "notes": list(self.notes),
+            "waivers": list(self.waivers),
             "listeners": [jl.to_dict() for jl in self.listeners],
             "findings": [f.to_dict() for f in self.findings],
             "commands": [c.to_dict() for c in self.commands],
@@ -261,4 +263,5 @@ class HostResult:
             privileged=data.get("privileged"),
             duration=float(data.get("duration", 0.0)),
             notes=tuple(data.get("notes", ())),
+            waivers=tuple(data.get("waivers", ())),
         )

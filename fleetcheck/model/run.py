@@ -92,6 +92,9 @@ class WaiverRecord:
     matched: int = 0  # findings it waived (or would have, if expired)
     path: str | None = None
     line: int | None = None
+    # Everything the waiver covers, in the words of a waiver file (proto, port, service,
+    # process, kind, rule, finding), so a saved run can be explained without the file.
+    conditions: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The waiver as JSON."""
@@ -118,6 +121,9 @@ class RunResult:
     # warnings (list of sentences every report must show, e.g. host keys not checked).
     meta: dict[str, Any] = field(default_factory=dict)
     waivers: tuple[WaiverRecord, ...] = ()
+    # The policies as the run understood them (rules, resolved service ports, where each
+    # rule was written), so `explain` and auditors need no access to the policy files.
+    policy_definitions: tuple[dict[str, Any], ...] = ()
     schema: str = SCHEMA
 
     @property
@@ -137,6 +143,7 @@ class RunResult:
             "inputs": inputs_by_kind(self.inputs),
             "summary": self.summary.to_dict(),
             "waivers": [w.to_dict() for w in self.waivers],
+            "policy_definitions": list(self.policy_definitions),
             "hosts": [h.to_dict() for h in self.hosts],
         }
 
@@ -159,4 +166,5 @@ class RunResult:
             summary=Summary.from_dict(data["summary"]),
             meta=dict(data.get("meta", {})),
             waivers=tuple(WaiverRecord.from_dict(w) for w in data.get("waivers", ())),
+            policy_definitions=tuple(data.get("policy_definitions", ())),
         )

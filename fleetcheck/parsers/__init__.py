@@ -5,14 +5,38 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers import ss
+from fleetcheck.parsers import (
+    bsd_netstat,
+    lsof,
+    lsof_fields,
+    nettools,
+    powershell,
+    procnet,
+    sockstat,
+    solaris_netstat,
+    ss,
+    windows_netstat,
+)
 from fleetcheck.parsers.common import ParseError
+from fleetcheck.parsers.guess import Guess, guess
 
 Parser = Callable[[str], list[Listener]]
 
 # Tool names as `fleetcheck parse --tool` and the collectors know them.
 PARSERS: dict[str, Parser] = {
+    # Linux
     "ss": ss.parse,
+    "netstat": nettools.parse,
+    "busybox-netstat": nettools.parse_busybox,
+    "lsof": lsof.parse,
+    "proc-net": procnet.parse,
+    # Other operating systems (and lsof -F on any of them).
+    "bsd-netstat": bsd_netstat.parse,  # macOS, FreeBSD, OpenBSD, NetBSD, AIX, HP-UX netstat -an
+    "sockstat": sockstat.parse,  # FreeBSD, NetBSD, DragonFly
+    "lsof-fields": lsof_fields.parse,  # lsof -F (field output)
+    "solaris-netstat": solaris_netstat.parse,  # Solaris / illumos netstat -an -f inet -f inet6
+    "windows-netstat": windows_netstat.parse,  # netstat -an / -ano / -anob
+    "powershell": powershell.parse,  # Get-NetTCPConnection / Get-NetUDPEndpoint | ConvertTo-Json
 }
 
 
@@ -25,4 +49,4 @@ def parse(tool: str, text: str) -> list[Listener]:
     return parser(text)
 
 
-__all__ = ["PARSERS", "ParseError", "Parser", "parse"]
+__all__ = ["PARSERS", "Guess", "ParseError", "Parser", "guess", "parse"]

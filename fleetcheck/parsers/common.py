@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 
 from fleetcheck import services
@@ -35,13 +37,27 @@ class Endpoint:
     port_name: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One whitespace-separated word of a line and where it starts and ends."""
+
+    text: str
+    start: int
+    end: int
+
+
+def tokens(line: str) -> list[Token]:
+    """The words of `line` with their spans, so that the rest of a line can be cut verbatim."""
+    return [Token(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", line)]
+
+
 def split_scope(address: str) -> tuple[str, str | None]:
-    """'fe80::1%eth0' -> ('fe80::1', 'eth0'); brackets removed."""
-    address = address.strip("[]")
+    """'fe80::1%eth0', '[fe80::1%eth0]' or '[fe80::1]%eth0' -> ('fe80::1', 'eth0')."""
+    scope = None
     if "%" in address:
-        addr, scope = address.split("%", 1)
-        return addr, scope or None
-    return address, None
+        address, scope = address.split("%", 1)
+        scope = scope.strip("[]") or None
+    return address.strip("[]"), scope
 
 
 def parse_port(text: str, proto: str) -> tuple[int | None, str | None]:
@@ -55,7 +71,7 @@ def parse_port(text: str, proto: str) -> tuple[int | None, str | None]:
         return port, None
     number = services.port_for_name(text, proto)
     if number is None:
-        raise ValueError(f"unknown service name {text!r}")
+        raise ValueError(f"unknown service name {text!r} (capture with numeric ports, e.g. -n)")
     return number, text
 
 
@@ -76,7 +92,43 @@ def family_of(address: str) -> int:
     return 6 if ":" in address else 4
 
 
+def family_for(address: str, hint: int) -> int:
+    """The family an address shows (colon: 6, dotted quad: 4); `hint` for host names and '*'."""
+    if ":" in address:
+        return 6
+    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", address):
+        return 4
+    return hint
+
+
+def any_address(family: int) -> str:
+    """The wildcard address of a family, as the listeners spell it."""
+    return "::" if family == 6 else "0.0.0.0"
+
+
+def is_ip(address: str) -> bool:
+    """True when `address` is a complete IPv4 or IPv6 address (not a prefix, not a name)."""
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
 def is_wildcard_peer(text: str) -> bool:
     """True for a foreign address meaning 'not connected': '*:*', '0.0.0.0:*', '[::]:*', '*.*'."""
     return text.endswith("*") and text.rstrip("*").rstrip(":.").strip("[]") in (
         "", "*", "0.0.0.0", "::", "::0")
+
+
+def process_of(field: str) -> tuple[int | None, str | None]:
+    """A netstat 'PID/Program name' field: '1234/sshd: /usr/sbin' -> (1234, 'sshd: /usr/sbin').
+
+    '-' (owner not visible) gives (None, None); ValueError for anything else.
+    """
+    if field == "-":
+        return None, None
+    pid, sep, name = field.partition("/")
+    if not sep or not pid.isdigit():
+        raise ValueError(f"not a PID/Program name field: {field!r}")
+    return int(pid), name.rstrip()

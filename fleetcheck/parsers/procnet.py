@@ -1,4 +1,4 @@
-"""Linux `/proc/net/{tcp,tcp6,udp,udp6}` tables."""
+"""Linux `/proc/net/{tcp,tcp6,udp,udp6}` tables, one or several concatenated."""
 
 from __future__ import annotations
 
@@ -22,32 +22,49 @@ def _address(hexaddr: str) -> str:
     return str(ipaddress.ip_address(packed))
 
 
+def _header_proto(words: list[str]) -> str | None:
+    """'tcp' or 'udp' for a table header line ('drops' is only in the UDP table); else None."""
+    if words[:2] != ["sl", "local_address"]:
+        return None
+    return "udp" if "drops" in words else "tcp"
+
+
 def parse(text: str) -> list[Listener]:
-    """Listeners in one /proc/net table; TCP vs UDP is told by the header ('drops' is UDP)."""
-    lines = text.splitlines()
-    header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if header_at is None or not lines[header_at].split()[:2] == ["sl", "local_address"]:
-        raise ParseError("not a /proc/net socket table (no 'sl local_address' header)",
-                         (header_at or 0) + 1, lines[header_at] if header_at is not None else "")
-    proto = "udp" if "drops" in lines[header_at].split() else "tcp"
+    """Listeners in /proc/net socket tables (`cat /proc/net/tcp /proc/net/udp6 ...`).
+
+    Each table starts with its header, which tells TCP from UDP; the address width
+    tells IPv4 from IPv6. uid and inode are kept: here they are the only owner evidence.
+    """
+    proto: str | None = None
     out: list[Listener] = []
-    for no, line in enumerate(lines[header_at + 1:], header_at + 2):
+    for no, line in enumerate(text.splitlines(), 1):
         words = line.split()
         if not words:
             continue
+        header = _header_proto(words)
+        if header is not None:
+            proto = header
+            continue
+        if proto is None:
+            raise ParseError("not a /proc/net socket table (no 'sl local_address' header)",
+                             no, line)
         try:
             local, remote, state = words[1], words[2], words[3]
             uid, inode = int(words[7]), int(words[9])
             laddr, lport = local.split(":")
-            port = int(lport, 16)
+            raddr, rport = remote.split(":")
+            port, remote_port = int(lport, 16), int(rport, 16)
             address = _address(laddr)
-            remote_port = int(remote.split(":")[1], 16)
+            remote_any = int(raddr, 16) == 0
         except (IndexError, ValueError) as exc:
             raise ParseError(f"not a /proc/net socket line ({exc})", no, line) from None
         if proto == "tcp" and state != _LISTEN:
             continue
-        if proto == "udp" and (state != _UDP_UNCONNECTED or remote_port != 0 or port == 0):
+        if proto == "udp" and (state != _UDP_UNCONNECTED or remote_port != 0 or not remote_any
+                               or port == 0):
             continue
         out.append(Listener(proto=proto, family=6 if len(laddr) == 32 else 4, address=address,
                             port=port, uid=uid, inode=inode))
+    if proto is None:
+        raise ParseError("empty output: no /proc/net table header")
     return out

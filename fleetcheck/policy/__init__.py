@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fleetcheck.model import Severity
 from fleetcheck.policy.match import Match
+from fleetcheck.yamlsrc import Mark
 
 
 class Action(enum.StrEnum):
@@ -27,12 +29,17 @@ class Rule:
     match: Match
     severity: Severity
     reason: str | None = None
-    line: int | None = field(default=None, compare=False)  # where it was written
+    where: Mark | None = field(default=None, compare=False)  # where it was written
 
     @property
     def ref(self) -> str:
         """The name reports use for this rule: `policy/id`."""
         return f"{self.policy}/{self.id}"
+
+    @property
+    def line(self) -> int | None:
+        """The line the rule starts on, if known."""
+        return self.where.line if self.where else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +49,39 @@ class Policy:
     name: str
     path: str
     rules: tuple[Rule, ...]
-    default: str = "deny"  # "deny": unmatched listeners are stray; "allow": they pass
+    default: str | None = None  # "deny" | "allow" | None: this policy does not say
     hosts: str | None = None  # Ansible pattern or group; None: every host
     stray_severity: Severity = Severity.MEDIUM
     undetermined_severity: Severity = Severity.LOW
     description: str | None = None
+    where: Mark | None = field(default=None, compare=False)  # the file's top mapping
+    # Where each top-level value was written (`hosts`, `default`...), for lint messages.
+    value_marks: Mapping[str, Mark] = field(default_factory=dict, compare=False)
+
+    def mark(self, key: str) -> Mark:
+        """Where `key`'s value was written, else the top of the file."""
+        return self.value_marks.get(key) or self.where or Mark(self.path, 1, 1)
 
     def rules_for(self, action: Action) -> tuple[Rule, ...]:
         """This policy's rules of one action, in file order."""
         return tuple(r for r in self.rules if r.action is action)
+
+
+def resolve_default(policies: tuple[Policy, ...] | list[Policy]) -> tuple[str, str]:
+    """The default for a host the policies share, and why: a deny anywhere wins.
+
+    Policies that state no default do not vote; when none states one the default
+    is deny, so a host no policy speaks for never passes silently.
+    """
+    deny = [p.name for p in policies if p.default == "deny"]
+    allow = [p.name for p in policies if p.default == "allow"]
+    if deny:
+        why = f"default: deny in {', '.join(deny)}"
+        if allow:
+            why += f", which wins over default: allow in {', '.join(allow)}"
+        return "deny", why
+    if allow:
+        return "allow", f"default: allow in {', '.join(allow)}"
+    if policies:
+        return "deny", "no applicable policy states a default, so deny"
+    return "deny", "no policy applies to this host, so every listener is stray"

@@ -1,4 +1,4 @@
-"""Matching listeners: proto, ports, bind address or scope, family, process, user."""
+"""Matching listeners: proto, ports or services, bind address or scope, family, process, user."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import enum
 import fnmatch
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fleetcheck.model import Listener
 
@@ -20,18 +22,18 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhos
 _WILDCARDS = frozenset({"*", "0.0.0.0", "::"})
 
 
+@lru_cache(maxsize=4096)  # a fleet repeats a handful of bind addresses endlessly
 def address_scope(address: str) -> str | None:
     """Classify a bind address as one of SCOPES; None for a host name we cannot classify."""
     if address in _WILDCARDS:
         return "wildcard"
     if address in _LOOPBACK_NAMES:
         return "loopback"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
+    ip = parse_ip(address)
+    if ip is None:
         return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is reached as 127.0.0.1
+    if ip.is_unspecified:
+        return "wildcard"
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:
@@ -41,6 +43,35 @@ def address_scope(address: str) -> str | None:
     if ip.is_private:
         return "private"
     return "public"
+
+
+@lru_cache(maxsize=4096)
+def parse_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP of a bind address (IPv4-mapped IPv6 unwrapped, %scope dropped); None for a name."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped  # ::ffff:127.0.0.1 is reached as 127.0.0.1
+    return ip
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Sorted, non-overlapping, non-adjacent inclusive ranges."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return tuple(out)
+
+
+def format_ports(ranges: tuple[tuple[int, int], ...]) -> str:
+    """'22,80,8000-8100': ranges as users write them."""
+    return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ranges)
+
 
 
 class MatchResult(enum.Enum):
@@ -66,39 +97,88 @@ class AddressSpec:
         if self.scope is not None:
             return address_scope(address) == self.scope
         if self.network is not None:
-            try:
-                ip = ipaddress.ip_address(address)
-            except ValueError:
-                return False
-            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-                ip = ip.ipv4_mapped
-            return ip.version == self.network.version and ip in self.network
-        return address == self.literal
+            ip = parse_ip(address)
+            return ip is not None and ip.version == self.network.version and ip in self.network
+        return address == self.literal or (parse_ip(address) is not None
+                                           and parse_ip(address) == parse_ip(self.literal or ""))
+
+    @property
+    def text(self) -> str:
+        """The spec as a user writes it."""
+        return self.scope or (str(self.network) if self.network is not None else self.literal
+                              or "")
+
+    @property
+    def version(self) -> int | None:
+        """4 or 6 for a network or literal IP; None for scopes and names."""
+        if self.network is not None:
+            return self.network.version
+        ip = parse_ip(self.literal or "")
+        return ip.version if ip is not None else None
 
 
 @dataclass(frozen=True, slots=True)
 class TextSpec:
-    """A process or user name: exact, a glob (`*?[`), or a regex written `~regex`."""
+    """A process or user name: exact, a glob (`*?[`), or a whole-name regex written `~regex`."""
 
     text: str
 
     def matches(self, value: str) -> bool:
-        """True when `value` matches."""
+        """True when `value` matches (regexes and globs must match the whole name)."""
         if self.text.startswith("~"):
-            return re.search(self.text[1:], value) is not None
+            return re.fullmatch(self.text[1:], value) is not None
         if any(c in self.text for c in "*?["):
             return fnmatch.fnmatchcase(value, self.text)
         return value == self.text
 
 
+def holders(listener: Listener) -> list[str] | None:
+    """Names of every process holding the socket; None when the owner could not be seen."""
+    if listener.process is None:
+        return None
+    return [listener.process, *(o.rsplit("/", 1)[0] for o in listener.other_processes)]
+
+
+def exposures(listener: Listener) -> list[tuple[int, str]]:
+    """(family, address) pairs the socket accepts: a dual-stack [::] also takes 0.0.0.0."""
+    if listener.dual_stack and address_scope(listener.address) == "wildcard":
+        return [(6, listener.address), (4, "0.0.0.0")]
+    return [(listener.family, listener.address)]
+
+
+def _user_ok(spec: TextSpec, user: str | None, uid: int | None) -> bool | None:
+    """Whether the owning user matches one spec; None when the tool did not show enough."""
+    if spec.text.isdigit():
+        if uid is not None:
+            return int(spec.text) == uid
+        return spec.text == "0" if user == "root" else None
+    if user is not None:
+        return spec.matches(user)
+    if uid == 0:  # uid 0 is root on every system fleetcheck reads
+        return spec.matches("root")
+    return None
+
+
+def _any_ok(results: Iterable[bool | None]) -> bool | None:
+    values = list(results)
+    return True if True in values else None if None in values else False
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
-    """Conditions on a listener; None means 'any'. All given conditions must hold."""
+    """Conditions on a listener; None means 'any'. All given conditions must hold.
+
+    `covering` (allow rules) needs every side of the socket to satisfy a condition:
+    every holder process, and both families of a dual-stack socket. Otherwise
+    (forbid rules, requirements) one side is enough.
+    """
 
     protos: frozenset[str] | None = None
     ports: tuple[tuple[int, int], ...] | None = None  # inclusive ranges
+    services: tuple[str, ...] | None = None  # names as written
+    service_ports: frozenset[tuple[str, int]] | None = None  # what the names stand for
     addresses: tuple[AddressSpec, ...] | None = None
-    family: int | None = None
+    families: frozenset[int] | None = None
     dual_stack: bool | None = None
     processes: tuple[TextSpec, ...] | None = None
     users: tuple[TextSpec, ...] | None = None
@@ -106,36 +186,78 @@ class Match:
     @property
     def claims_port(self) -> bool:
         """A rule naming ports speaks for them: other mismatches are wrong_bind/wrong_process."""
-        return self.ports is not None
+        return self.ports is not None or self.service_ports is not None
 
-    def port_matches(self, port: int) -> bool:
-        """True when `port` is in one of the ranges (or no ports were given)."""
-        return self.ports is None or any(lo <= port <= hi for lo, hi in self.ports)
+    @property
+    def needs_owner(self) -> bool:
+        """True when the rule cannot be judged without the owning process or user."""
+        return self.processes is not None or self.users is not None
 
-    def check(self, listener: Listener) -> MatchResult:
+    def port_matches(self, proto: str, port: int) -> bool:
+        """True when `port` is in one of the ranges or services (or no ports were given)."""
+        if not self.claims_port:
+            return True
+        if self.ports is not None and any(lo <= port <= hi for lo, hi in self.ports):
+            return True
+        return self.service_ports is not None and (proto, port) in self.service_ports
+
+    def check(self, listener: Listener, *, covering: bool = True) -> MatchResult:
         """Judge `listener` against every condition, most basic first."""
+        return self.check_detail(listener, covering=covering)[0]
+
+    def check_detail(self, listener: Listener, *, covering: bool = True,
+                     ) -> tuple[MatchResult, str | None]:
+        """The result and the condition that decided a non-YES result ('port', 'process'...)."""
         if self.protos is not None and listener.proto not in self.protos:
-            return MatchResult.NO
-        if not self.port_matches(listener.port):
-            return MatchResult.NO
-        if self.family is not None and listener.family != self.family:
-            return MatchResult.NO
+            return MatchResult.NO, "proto"
+        if not self.port_matches(listener.proto, listener.port):
+            return MatchResult.NO, "port"
         if self.dual_stack is not None and listener.dual_stack != self.dual_stack:
-            return MatchResult.NO
-        mismatch = MatchResult.NO
-        if self.addresses is not None and not any(a.matches(listener.address)
-                                                  for a in self.addresses):
-            return MatchResult.WRONG_BIND if self.claims_port else MatchResult.NO
-        if self.claims_port:
-            mismatch = MatchResult.WRONG_PROCESS
+            return MatchResult.NO, "dual_stack"
+        near = MatchResult.WRONG_PROCESS if self.claims_port else MatchResult.NO
+        sides = exposures(listener)
+        if self.families is not None:
+            fam_ok = [f in self.families for f, _ in sides]
+            if not (all(fam_ok) if covering else any(fam_ok)):
+                return MatchResult.NO, "family"
+            if not covering:
+                sides = [s for s, ok in zip(sides, fam_ok, strict=True) if ok]
+        if self.addresses is not None:
+            addr_ok = [any(a.matches(addr) for a in self.addresses) for _, addr in sides]
+            if not (all(addr_ok) if covering else any(addr_ok)):
+                return (MatchResult.WRONG_BIND if self.claims_port else MatchResult.NO), "address"
         if self.processes is not None:
-            if listener.process is None:
-                return MatchResult.UNKNOWN_OWNER
-            if not any(p.matches(listener.process) for p in self.processes):
-                return mismatch
+            names = holders(listener)
+            if names is None:
+                return MatchResult.UNKNOWN_OWNER, "process"
+            name_ok = [any(p.matches(n) for p in self.processes) for n in names]
+            if not (all(name_ok) if covering else any(name_ok)):
+                return near, "process"
         if self.users is not None:
-            if listener.user is None:
-                return MatchResult.UNKNOWN_OWNER
-            if not any(u.matches(listener.user) for u in self.users):
-                return mismatch
-        return MatchResult.YES
+            ok = _any_ok(_user_ok(u, listener.user, listener.uid) for u in self.users)
+            if ok is None:
+                return MatchResult.UNKNOWN_OWNER, "user"
+            if not ok:
+                return near, "user"
+        return MatchResult.YES, None
+
+    def describe(self) -> str:
+        """The conditions in a policy file's words: 'proto tcp, port 80,443, process nginx'."""
+        parts = []
+        if self.protos is not None:
+            parts.append(f"proto {'/'.join(sorted(self.protos))}")
+        if self.ports is not None:
+            parts.append(f"port {format_ports(self.ports)}")
+        if self.services is not None:
+            pairs = ", ".join(f"{p}/{n}" for p, n in sorted(self.service_ports or ()))
+            parts.append(f"service {' or '.join(self.services)} ({pairs})")
+        if self.addresses is not None:
+            parts.append(f"address {' or '.join(a.text for a in self.addresses)}")
+        if self.families is not None:
+            parts.append(f"family {' or '.join(str(f) for f in sorted(self.families))}")
+        if self.dual_stack is not None:
+            parts.append(f"dual_stack {str(self.dual_stack).lower()}")
+        for key, specs in (("process", self.processes), ("user", self.users)):
+            if specs is not None:
+                parts.append(f"{key} {' or '.join(s.text for s in specs)}")
+        return ", ".join(parts) or "any listener"

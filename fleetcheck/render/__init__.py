@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import jsonout, text
+from fleetcheck.render import csvout, html, jsonout, junit, text
+from fleetcheck.render.options import RenderOptions
+
+__all__ = ["FORMATS", "PIPEABLE", "Format", "RenderOptions", "Renderer", "parse_formats"]
+
+
+class Renderer(Protocol):
+    """Render a run; options change presentation only, never a fact."""
+
+    def __call__(self, run: RunResult, options: RenderOptions | None = None) -> str:
+        """The report of `run` as text."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,21 +26,29 @@ class Format:
 
     name: str
     extension: str
-    render: Callable[[RunResult], str]
+    render: Renderer
+    description: str = ""
 
 
 FORMATS: dict[str, Format] = {
-    "text": Format("text", "txt", text.render),
-    "json": Format("json", "json", jsonout.render),
+    "text": Format("text", "txt", text.render, "terminal and plain-text report"),
+    "html": Format("html", "html", html.render, "self-contained HTML evidence report"),
+    "json": Format("json", "json", jsonout.render, "the run record (fleetcheck.run/1)"),
+    "junit": Format("junit", "xml", junit.render, "JUnit XML for CI"),
+    "csv": Format("csv", "csv", csvout.render, "findings as CSV for spreadsheets"),
 }
+# Machine-readable formats that a single-format invocation prints to stdout for piping.
+PIPEABLE = ("json", "junit", "csv")
 
 
 def parse_formats(spec: str) -> list[str]:
-    """'text,json' -> ['text', 'json']; ValueError naming an unknown format."""
-    names = [s.strip() for s in spec.split(",") if s.strip()]
+    """'text,json' -> ['text', 'json'] ('all': every format); ValueError naming an unknown one."""
+    names = [s.strip().lower() for s in spec.split(",") if s.strip()]
+    if "all" in names:
+        names = [n for n in names if n != "all"] + list(FORMATS)
     for name in names:
         if name not in FORMATS:
-            raise ValueError(f"unknown format {name!r} (known: {', '.join(FORMATS)})")
+            raise ValueError(f"unknown format {name!r} (known: {', '.join(FORMATS)}, all)")
     if not names:
         raise ValueError("no format given")
     return list(dict.fromkeys(names))

@@ -1,106 +1,225 @@
-"""The text report: summary first, then findings, hosts that could not be checked, listeners."""
+"""The text report: the verdict first, then the same sections as the HTML report, in its order."""
 
 from __future__ import annotations
 
-from tabulate import tabulate
+from fleetcheck.model import HostResult, RunResult, Severity
+from fleetcheck.render import view
+from fleetcheck.render.options import RenderOptions
+from fleetcheck.render.textfit import (
+    BOLD,
+    DIM,
+    GREEN,
+    RED,
+    YELLOW,
+    facts,
+    flow,
+    paint,
+    scrub,
+    table,
+    wrap,
+)
 
-from fleetcheck.model import HostResult, RunResult, Severity, Status, Verdict
-
-_RED, _YELLOW, _GREEN, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[32m", "\033[1m", "\033[0m"
-_BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
-                           Verdict.WRONG_PROCESS})
-
-
-def _paint(text: str, code: str, color: bool) -> str:
-    return f"{code}{text}{_RESET}" if color and text else text
+_TONE = {"ok": GREEN, "bad": RED + BOLD, "warn": YELLOW + BOLD, "": ""}
+_SEVERITY = {Severity.CRITICAL: RED + BOLD, Severity.HIGH: RED, Severity.MEDIUM: YELLOW}
+# How many host names a fleet-view row lists before pointing at the HTML/JSON reports.
+FLEET_NAMES = 8
 
 
 def verdict_line(run: RunResult) -> str:
-    """One sentence: compliant, or how many violations on how many hosts, and who was missed."""
+    """The one-line verdict: 'NONCOMPLIANT: 3 violations on 2 of 5 hosts (worst: critical)'."""
+    return view.headline(run).line()
+
+
+def render(run: RunResult, options: RenderOptions | None = None) -> str:
+    """The whole text report, laid out to fit `options.width`, coloured if `options.color`."""
+    opts = options or RenderOptions()
+    width, color = opts.fitted_width(), opts.color
+    run = scrub(run)  # nothing a host printed may act on the terminal
+    head = view.headline(run)
+    out = [*wrap("fleetcheck report · " + " · ".join(view.run_line(run)), width),
+           *(paint(line, _TONE[head.tone], color) for line in wrap(head.line(), width)), ""]
+    for warning in view.warnings(run):
+        out += [paint(line, YELLOW, color) for line in wrap(f"WARNING: {warning}", width)]
+    if view.warnings(run):
+        out.append("")
+    out += _summary(run, width, color)
+    out += _findings(run, width, color)
+    out += _unchecked(run, width, color)
+    out += _waivers(run, width, color)
+    out += _fleet(run, width, color)
+    out += _run(run, width)
+    out += _hosts(run, width, color)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _section(title: str) -> list[str]:
+    """A section title underlined."""
+    return [title, "=" * len(title)]
+
+
+def _summary(run: RunResult, width: int, color: bool) -> list[str]:
+    """Status counts, open findings by severity and kind, error kinds, exit code."""
     s = run.summary
-    unchecked = s.unreachable + s.errors
-    if s.violations:
-        worst = next((sev for sev, n in s.by_severity.items() if n), "")
-        head = (f"NONCOMPLIANT: {s.violations} violation{'s' * (s.violations != 1)} "
-                f"(worst: {worst}) on {s.violating_hosts} of {s.hosts} host{'s' * (s.hosts != 1)}")
-    elif unchecked:
-        head = (f"NOT VERIFIED: no violations, but {unchecked} of {s.hosts} hosts "
-                "could not be checked")
+    lines = [*_section("SUMMARY"),
+             *flow([(f"{label} {n}", _TONE[tone]) for label, n, tone in view.status_counts(run)],
+                   width, color),
+             *flow([(f"{label} {n}", "") for label, n in view.severity_counts(run)], width,
+                   color, "open findings by severity: ")]
+    if s.by_kind:
+        lines += flow([(f"{k} {n}", "") for k, n in s.by_kind.items()], width, color,
+                      "open findings by kind: ")
+    if s.error_kinds:
+        lines += flow([(f"{k} {n}", "") for k, n in s.error_kinds.items()], width, color,
+                      "could not be checked: ")
+    return [*lines, *wrap(f"exit code {s.exit_code} (fail on {s.fail_on} and worse)", width), ""]
+
+
+def _run(run: RunResult, width: int) -> list[str]:
+    """When, how and by whom the run ran, and every input file with its digest."""
+    lines = [*_section("RUN"), *facts(view.run_facts(run), width), ""]
+    inputs = view.input_rows(run)
+    lines.append(f"Input files ({len(inputs)})")
+    if inputs:
+        lines.append(table(inputs, ["KIND", "PATH", "SHA256"], width, flex=(1, 2)))
     else:
-        head = f"COMPLIANT: {s.hosts} host{'s' * (s.hosts != 1)} checked, no violations"
-    tail = [f"{s.compliant} compliant", f"{s.noncompliant} noncompliant",
-            f"{s.unreachable} unreachable", f"{s.errors} errors"]
-    if s.waived:
-        tail.append(f"{s.waived} waived")
-    if not s.complete:
-        tail.append("RUN INCOMPLETE (interrupted)")
-    return f"{head} · " + " · ".join(tail)
+        lines.append("  none recorded")
+    return [*lines, ""]
 
 
-def render(run: RunResult, *, color: bool = False) -> str:
-    """The whole text report; `color` adds ANSI colour for a terminal."""
-    s = run.summary
-    parts = [
-        f"fleetcheck {run.tool_version} · started {run.started_at} · finished {run.finished_at}",
-        _paint(verdict_line(run), _RED if s.violations else _YELLOW if s.exit_code else _GREEN,
-               color),
-        *(_paint(f"WARNING: {w}", _YELLOW + _BOLD, color) for w in run.meta.get("warnings", ())),
-        "",
-    ]
-    findings = [(h, f) for h in run.hosts for f in h.findings]
-    findings.sort(key=lambda hf: (hf[1].waived, hf[1].sort_key(), hf[0].name))
-    if findings:
-        rows = []
-        for h, f in findings:
-            sev = f.severity.label.upper()
-            if f.waived:
-                sev = f"{sev} (waived)"
-            elif f.severity >= Severity.parse(s.fail_on):
-                sev = _paint(sev, _RED + _BOLD, color)
-            rows.append([sev, h.name, f.kind.value, f.proto, f.port if f.port is not None else "",
-                         f.address or "", f.process or "", f.rule or "", f.message])
-        parts += ["FINDINGS", tabulate(rows, headers=["SEVERITY", "HOST", "KIND", "PROTO", "PORT",
-                                                       "ADDRESS", "PROCESS", "RULE", "MESSAGE"],
-                                       tablefmt="simple", disable_numparse=True), ""]
-    unchecked = [h for h in run.hosts if not h.checked]
-    if unchecked:
-        rows = [[h.name, h.address, _paint(h.status.value, _YELLOW, color),
-                 h.error.kind if h.error else "", h.error.message if h.error else ""]
-                for h in unchecked]
-        parts += ["NOT CHECKED", tabulate(rows, headers=["HOST", "ADDRESS", "STATUS", "KIND",
-                                                          "ERROR"], tablefmt="simple"), ""]
-    parts += ["HOSTS", _hosts_table(run.hosts, color), ""]
-    for h in run.hosts:
-        if h.checked:
-            parts += [_listeners(h, color), ""]
-    return "\n".join(parts).rstrip("\n") + "\n"
+def _severity(row: view.FindingRow, color: bool) -> str:
+    """A finding's severity word, coloured when it is a violation."""
+    f = row.finding
+    label = f.severity.label.upper()
+    if not row.violation and not f.waived:
+        return label + " (below fail-on)"
+    return paint(label, _SEVERITY.get(f.severity, ""), color and row.violation)
 
 
-def _hosts_table(hosts: tuple[HostResult, ...], color: bool) -> str:
-    rows = []
-    for h in hosts:
-        colour = _GREEN if h.status is Status.COMPLIANT else _RED \
-            if h.status is Status.NONCOMPLIANT else _YELLOW
-        rows.append([h.name, h.address, _paint(h.status.value, colour, color), h.os or "",
-                     h.collector or "", len(h.listeners) if h.checked else "",
-                     sum(1 for f in h.findings if not f.waived) if h.checked else "",
-                     "; ".join(h.notes)])
-    return tabulate(rows, headers=["HOST", "ADDRESS", "STATUS", "OS", "COLLECTOR", "LISTENERS",
-                                   "FINDINGS", "NOTES"], tablefmt="simple", disable_numparse=True)
+def _finding_table(rows: list[view.FindingRow], width: int, color: bool, waived: bool) -> str:
+    """Findings as a table (with the waiver column for waived ones)."""
+    body = []
+    for r in rows:
+        f = r.finding
+        kind = paint(f.kind.value.upper() if r.red else f.kind.value, RED + BOLD, color and r.red)
+        line = [_severity(r, color), r.host.name, kind, view.proto_port(f.proto, f.port),
+                r.service, f.address or "", view.owner(f.process, f.pid), f.rule or ""]
+        body.append([*line, f.waiver or "", f.message] if waived else [*line, f.message])
+    headers = ["SEVERITY", "HOST", "KIND", "PORT", "SERVICE", "ADDRESS", "PROCESS", "RULE",
+               *(["WAIVER"] if waived else []), "MESSAGE"]
+    flex = (1, 4, 6, 7, 8, 9) if waived else (1, 4, 6, 7, 8)
+    return table(body, headers, width, flex=flex)
 
 
-def _listeners(host: HostResult, color: bool) -> str:
-    rows = []
-    for jl in host.listeners:
-        li = jl.listener
-        verdict = jl.verdict.value
-        if jl.verdict in _BAD_VERDICTS:
-            verdict = _paint(verdict.upper(), _RED + _BOLD, color)
-        rows.append([li.proto, li.port, li.address + (f"%{li.iface}" if li.iface else ""),
-                     li.process or "?", li.pid or "", li.user or "", verdict, jl.rule or ""])
-    title = f"LISTENERS on {host.name} ({host.collector})"
+def _findings(run: RunResult, width: int, color: bool) -> list[str]:
+    """Open findings worst first, then the waived ones."""
+    open_rows, waived_rows = view.finding_rows(run)
+    lines = _section(f"FINDINGS ({len(open_rows)})")
+    lines.append(_finding_table(open_rows, width, color, False) if open_rows else "none")
+    lines.append("")
+    if waived_rows:
+        lines += [f"Waived findings ({len(waived_rows)})",
+                  _finding_table(waived_rows, width, color, True), ""]
+    return lines
+
+
+def _unchecked(run: RunResult, width: int, color: bool) -> list[str]:
+    """Hosts whose listeners could not be read, with why."""
+    hosts = view.unchecked_hosts(run)
+    lines = _section(f"NOT CHECKED ({len(hosts)})")
+    if not hosts:
+        return [*lines, "none: every host's listeners were read", ""]
+    rows = [[h.name, h.address, paint(h.status.value, YELLOW, color),
+             h.error.kind if h.error else "", h.error.message if h.error else ""] for h in hosts]
+    return [*lines, table(rows, ["HOST", "ADDRESS", "STATUS", "KIND", "ERROR"], width,
+                          flex=(0, 1, 4)), ""]
+
+
+def _waivers(run: RunResult, width: int, color: bool) -> list[str]:
+    """Every waiver, expired first, and the unused ones named."""
+    waivers = view.sorted_waivers(run.waivers)
+    lines = _section(f"WAIVERS ({len(waivers)})")
+    if not waivers:
+        return [*lines, "none", ""]
+    rows = [[w.id, paint(w.status.upper(), RED + BOLD, color) if w.status == "expired"
+             else w.status, w.owner, w.ticket or "", w.expires or "never", w.matched,
+             view.waiver_scope(w), w.reason, view.waiver_source(w)] for w in waivers]
+    lines.append(table(rows, ["ID", "STATUS", "OWNER", "TICKET", "EXPIRES", "MATCHED", "SCOPE",
+                              "REASON", "SOURCE"], width, flex=(0, 2, 3, 6, 7, 8)))
+    unused = [w.id for w in waivers if w.status == "unused"]
+    if unused:
+        lines += wrap(f"Unused waivers (matched nothing): {', '.join(unused)}", width)
+    return [*lines, ""]
+
+
+def _fleet(run: RunResult, width: int, color: bool) -> list[str]:
+    """Each proto/port with how many hosts listen on it and which."""
+    rows = view.fleet_rows(run)
+    lines = _section(f"FLEET VIEW ({view.plural(len(rows), 'port')})")
     if not rows:
-        return f"{title}: none"
-    return title + "\n" + tabulate(rows, headers=["PROTO", "PORT", "ADDRESS", "PROCESS", "PID",
-                                                  "USER", "VERDICT", "RULE"],
-                                   tablefmt="simple", disable_numparse=True)
+        return [*lines, "no listeners were read", ""]
+    body = [[paint(view.proto_port(r.proto, r.port), RED + BOLD, color and r.red), r.service,
+             len(r.hosts), ", ".join(f"{v} {n}" for v, n in r.verdicts),
+             view.joined(r.hosts, FLEET_NAMES)] for r in rows]
+    return [*lines, table(body, ["PORT", "SERVICE", "HOSTS", "VERDICTS", "WHICH"],
+                          width, flex=(1, 3, 4)), ""]
+
+
+def _hosts(run: RunResult, width: int, color: bool) -> list[str]:
+    """The hosts table, then each host's section."""
+    hosts = view.sorted_hosts(run)
+    rows = [[h.name, h.address,
+             paint(h.status.value, _TONE[view.host_status_tone(h.status)], color), h.os or "",
+             h.collector or "", len(h.listeners) if h.checked else "",
+             view.open_findings(h) if h.checked else "", "; ".join(h.notes)] for h in hosts]
+    lines = [*_section(f"HOSTS ({len(hosts)})"),
+             table(rows, ["HOST", "ADDRESS", "STATUS", "OS", "TOOL", "SOCKETS", "FINDINGS",
+                          "NOTES"], width, flex=(0, 1, 3, 7)), ""]
+    for h in hosts:
+        lines += _host(h, width, color)
+    return lines
+
+
+def _host(h: HostResult, width: int, color: bool) -> list[str]:
+    """One host: its facts, listeners with verdicts, and the commands that ran."""
+    status = paint(h.status.value.upper(), _TONE[view.host_status_tone(h.status)], color)
+    title = f"--- {h.name} ({h.address}): {status}"
+    lines = [title]
+    about = [("OS", h.os or "unknown"), ("Collector", h.collector or "-"),
+             ("Groups", ", ".join(h.groups) or "-"), ("Policies", ", ".join(h.policies) or "-"),
+             ("Privileged", view.yes_no(h.privileged)),
+             ("Duration", view.seconds(h.duration))]
+    if h.error:
+        about.insert(0, ("Error", f"{h.error.kind}: {h.error.message}"))
+    about += [("Note", note) for note in h.notes]
+    lines += facts(about, width)
+    if h.checked:
+        rows = []
+        for jl in view.host_listeners(h):
+            li = jl.listener
+            bad = jl.verdict in view.BAD_VERDICTS
+            verdict = paint(jl.verdict.value.upper() if bad else jl.verdict.value, RED + BOLD,
+                            color and bad)
+            rows.append([view.proto_port(li.proto, li.port), view.service_name(li.port, li.proto),
+                         view.bind_address(li), li.process or "?",
+                         "" if li.pid is None else li.pid, li.user or "", verdict,
+                         jl.rule or ("(default)" if jl.verdict.value == "allowed" else ""),
+                         view.listener_notes(li)])
+        lines.append(f"  Listeners ({len(rows)})" if rows else "  Listeners: none")
+        if rows:
+            lines.append(table(rows, ["PORT", "SERVICE", "ADDRESS", "PROCESS", "PID", "USER",
+                                      "VERDICT", "RULE", "NOTES"], width,
+                               flex=(1, 2, 3, 5, 7, 8)))
+    for cmd in h.commands:
+        lines += wrap(f"$ {view.first_line(cmd.command)}"
+                      + (f" ... ({view.line_count(cmd.command)} lines)"
+                         if "\n" in cmd.command else ""), width, "  ")
+        code = "none" if cmd.exit_code is None else cmd.exit_code
+        lines += [paint(line, DIM, color) for line in wrap(
+            f"exit code {code} · {view.seconds(cmd.duration)} · stdout "
+            f"{view.plural(view.line_count(cmd.stdout), 'line')} · stderr "
+            f"{view.plural(view.line_count(cmd.stderr), 'line')} (raw output in the HTML and "
+            "JSON reports)", width, "  ")]
+        if not h.checked and cmd.stderr.strip():
+            lines += [ln for line in cmd.stderr.strip().splitlines()[:5]
+                      for ln in wrap(f"stderr: {line}", width, "  ")]
+    return [*lines, ""]

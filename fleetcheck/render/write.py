@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS
+from fleetcheck.render.options import RenderOptions
 
 
 def write_atomic(path: Path, content: str) -> None:
@@ -33,12 +34,18 @@ def report_stem(run: RunResult) -> str:
     return f"fleetcheck-{stamp}"
 
 
-def write_reports(run: RunResult, formats: Sequence[str], outdir: Path) -> list[Path]:
-    """Render `run` in each format into `outdir`; returns the paths written."""
+def write_reports(run: RunResult, formats: Sequence[str], outdir: Path, *,
+                  rendered_at: str | None = None) -> list[Path]:
+    """Render `run` in each format into `outdir` (file layout: no colour, fixed width).
+
+    The same run always gives the same files, so `fleetcheck report` re-renders a saved
+    run to exactly what the run wrote (the HTML's render time aside).
+    """
+    opts = RenderOptions(rendered_at=rendered_at)
     written = []
     for name in formats:
         fmt = FORMATS[name]
         path = outdir / f"{report_stem(run)}.{fmt.extension}"
-        write_atomic(path, fmt.render(run))
+        write_atomic(path, fmt.render(run, opts))
         written.append(path)
     return written

@@ -1,34 +1,82 @@
-"""Run inside a namespace: bind the sockets described in argv[1], print 'ready', wait on stdin."""
+"""Run inside a namespace: bind the sockets described in argv[1], print 'ready {facts}', wait.
+
+The facts are the holder's pid, its child's (when it forked one to share sockets)
+and the inode of each socket; the holder exits when its stdin closes.
+
+The process takes the requested name both as its comm (what ss, lsof and /proc show)
+and as argv[0] (what net-tools and BusyBox netstat show), by re-executing itself.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import json
+import os
 import socket
 import sys
+from typing import Any
 
 PR_SET_NAME = 15
+PR_SET_DUMPABLE = 4
+_NAMED = "--named"
+
+
+def _bind(s: dict[str, Any]) -> socket.socket:
+    address = str(s["address"])
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    kind = socket.SOCK_STREAM if s["proto"] == "tcp" else socket.SOCK_DGRAM
+    sock = socket.socket(family, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if s.get("reuseport"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if s["v6only"] else 0)
+    if "%" in address:  # a scoped (link-local) address: 'fe80::1%eth0'
+        host, iface = address.split("%")
+        sock.bind((host, int(s["port"]), 0, socket.if_nametoindex(iface)))
+    else:
+        sock.bind((address, int(s["port"])))
+    if s["proto"] == "tcp":
+        sock.listen(16)
+    elif s.get("connect_to"):
+        sock.connect(tuple(s["connect_to"]))
+    return sock
+
+
+def _become(user: str) -> None:
+    """Drop root for `user` (and its primary group) before any socket is made."""
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    os.setgroups([])
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
 
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    # The name tools show for this process (comm, at most 15 bytes).
-    ctypes.CDLL(None).prctl(PR_SET_NAME, spec["name"].encode()[:15], 0, 0, 0)
-    held = []
-    for s in spec["socks"]:
-        family = socket.AF_INET6 if ":" in s["address"] else socket.AF_INET
-        kind = socket.SOCK_STREAM if s["proto"] == "tcp" else socket.SOCK_DGRAM
-        sock = socket.socket(family, kind)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if s["v6only"] else 0)
-        sock.bind((s["address"], s["port"]))
-        if s["proto"] == "tcp":
-            sock.listen(16)
-        elif s.get("connect_to"):
-            sock.connect(tuple(s["connect_to"]))
-        held.append(sock)
-    print("ready", flush=True)
+    if sys.argv[-1] != _NAMED:
+        # With argv[0] no path to the interpreter, Python needs to be told its home.
+        env = dict(os.environ, PYTHONHOME=f"{sys.base_prefix}:{sys.base_exec_prefix}")
+        os.execve(sys.executable, [spec["name"], __file__, sys.argv[1], _NAMED], env)  # noqa: S606
+    libc = ctypes.CDLL(None)
+    libc.prctl(PR_SET_NAME, spec["name"].encode()[:15], 0, 0, 0)
+    if spec.get("user"):
+        _become(spec["user"])
+        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # keep /proc/PID owned by the user
+    held = [(_bind(s), bool(s.get("shared_with_child"))) for s in spec["socks"]]
+    child = None
+    if any(shared for _, shared in held):
+        child = os.fork()
+        if child == 0:
+            for sock, shared in held:  # the child keeps only the shared sockets
+                if not shared:
+                    sock.close()
+            sys.stdin.read()
+            os._exit(0)
+    facts = {"pid": os.getpid(), "child": child,
+             "inodes": [os.fstat(sock.fileno()).st_ino for sock, _ in held]}
+    print("ready", json.dumps(facts), flush=True)
     sys.stdin.read()
 
 

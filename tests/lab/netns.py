@@ -44,6 +44,18 @@ class Namespace:
         """An argv that runs `argv` inside this namespace."""
         return ["ip", "netns", "exec", self.name, *argv]
 
+    def add_interface(self, name: str, addresses: Sequence[str] = ()) -> None:
+        """Add an up veth pair (`name` and `name`+'p') inside, with `addresses` on `name`.
+
+        Addresses skip duplicate address detection, so they can be bound at once.
+        """
+        _ip("link", "add", name, "type", "veth", "peer", "name", f"{name}p", netns=self.name)
+        for link in (name, f"{name}p"):
+            _ip("link", "set", link, "up", netns=self.name)
+        for address in addresses:
+            extra = ["nodad"] if ":" in address else []
+            _ip("addr", "add", address, "dev", name, *extra, netns=self.name)
+
     def pids(self) -> list[int]:
         """Pids of the processes living in this namespace."""
         out = subprocess.run(["ip", "netns", "pids", self.name], check=False,
@@ -94,6 +106,17 @@ class Sock:
     user: str | None = None  # run as this user (None: root)
     v6only: bool = True
     connect_to: tuple[str, int] | None = None  # UDP only: connect() so it is not a listener
+    reuseport: bool = False  # SO_REUSEPORT: several sockets may bind the same address
+    shared_with_child: bool = False  # the holder forks; its child holds this socket too
+
+
+@dataclass(frozen=True)
+class Held:
+    """A socket a holder bound: what was asked, the pids holding it, its inode."""
+
+    sock: Sock
+    pids: tuple[int, ...]  # the holder first, then its child if it shares the socket
+    inode: int
 
 
 _HOLDER = Path(__file__).with_name("holder.py")
@@ -105,6 +128,7 @@ class SocketHolders:
     def __init__(self, ns: Namespace) -> None:
         self.ns = ns
         self.procs: list[subprocess.Popen[str]] = []
+        self.held: list[Held] = []  # every socket bound so far, with its holders
 
     def hold(self, socks: Sequence[Sock]) -> None:
         """Start one holder process per (process name, user) and wait until all are bound."""
@@ -112,19 +136,24 @@ class SocketHolders:
         for s in socks:
             groups.setdefault((s.process, s.user), []).append(s)
         for (name, user), group in groups.items():
-            spec = json.dumps({"name": name, "socks": [s.__dict__ for s in group]})
+            spec = json.dumps({"name": name, "user": user,
+                               "socks": [s.__dict__ for s in group]})
             argv = [sys.executable, str(_HOLDER), spec]
-            if user is not None:
-                argv = ["setpriv", f"--reuid={user}", f"--regid={_group_of(user)}",
-                        "--clear-groups", *argv]
             proc = subprocess.Popen(self.ns.exec_argv(argv), stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             assert proc.stdout is not None
             line = proc.stdout.readline()
-            if line.strip() != "ready":
+            word, _, facts_text = line.partition(" ")
+            if word != "ready":
                 err = proc.stderr.read() if proc.stderr else ""
                 raise RuntimeError(f"socket holder failed: {line!r} {err}")
             self.procs.append(proc)
+            facts = json.loads(facts_text)
+            for sock, inode in zip(group, facts["inodes"], strict=True):
+                pids: tuple[int, ...] = (facts["pid"],)
+                if sock.shared_with_child:
+                    pids += (facts["child"],)
+                self.held.append(Held(sock, pids, inode))
 
     def stop(self) -> None:
         """Close every holder (they exit when their stdin closes)."""
@@ -137,13 +166,7 @@ class SocketHolders:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.procs.clear()
-
-
-def _group_of(user: str) -> str:
-    import grp
-    import pwd
-
-    return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
+        self.held.clear()
 
 
 def wait_for(predicate: object, timeout: float = 10.0) -> None:

@@ -1,0 +1,57 @@
+"""`fleetcheck inventory`: show an inventory as fleetcheck (and ansible-inventory) reads it."""
+
+from __future__ import annotations
+
+import argparse
+
+from fleetcheck.cli.common import Command, add_inventory_arguments, limit_pattern, load_inventory
+from fleetcheck.cli.env import Env
+from fleetcheck.errors import ExitStatus, InputError
+from fleetcheck.inventory import listing
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `inventory` (ansible-inventory's, plus --list-hosts)."""
+    add_inventory_arguments(parser)
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--list", action="store_true",
+                        help="all groups and host variables, as `ansible-inventory --list`")
+    action.add_argument("--host", metavar="HOST",
+                        help="one host's variables, as `ansible-inventory --host`")
+    action.add_argument("--graph", nargs="?", const="all", metavar="GROUP",
+                        help="the group tree from GROUP (default: all)")
+    action.add_argument("--list-hosts", action="store_true",
+                        help="the hosts --limit selects, one a line, in Ansible's order "
+                             "(as `ansible PATTERN --list-hosts`)")
+    parser.add_argument("--export", action="store_true",
+                        help="with --list: variables where they are defined, not per host")
+    parser.add_argument("--vars", action="store_true", dest="show_vars",
+                        help="with --graph: show variables")
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    """Print the requested view; bad input raises InputError (exit 2)."""
+    if args.export and not args.list:
+        raise InputError("--export goes with --list")
+    if args.show_vars and args.graph is None:
+        raise InputError("--vars goes with --graph")
+    if args.limit is not None and (args.host is not None or args.graph is not None):
+        raise InputError("--limit does not apply to --host or --graph")
+    inventory = load_inventory(args, env)
+    limit = limit_pattern(args, env)
+    cwd = str(env.cwd)
+    if args.list:
+        text = listing.dumps(listing.list_document(inventory, limit=limit, export=args.export,
+                                                   cwd=cwd))
+    elif args.host is not None:
+        text = listing.dumps(listing.host_document(inventory, args.host, cwd=cwd))
+    elif args.graph is not None:
+        text = listing.graph(inventory, args.graph, show_vars=args.show_vars)
+    else:
+        text = listing.list_hosts(inventory.select(limit, cwd=cwd))
+    env.stdout.write(text)
+    return ExitStatus.OK
+
+
+COMMAND = Command("inventory", "show hosts, groups and variables as read from Ansible inventories",
+                  add_arguments, run)

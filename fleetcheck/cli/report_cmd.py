@@ -1,0 +1,76 @@
+"""`fleetcheck report`: re-render a saved run (its JSON report) in any format."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from fleetcheck.cli.common import Command
+from fleetcheck.cli.env import Env
+from fleetcheck.cli.output import print_report, write_and_list
+from fleetcheck.cli.scan_cmd import DEFAULT_FORMATS
+from fleetcheck.errors import ExitStatus, InputError
+from fleetcheck.model import SCHEMA, RunResult, Severity
+from fleetcheck.render import FORMATS, parse_formats
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `report`."""
+    parser.add_argument("run", metavar="RUN.json", help="a run's JSON report ('-' for stdin)")
+    parser.add_argument("--format", metavar="FORMATS",
+                        help=f"comma-separated formats ({', '.join(FORMATS)}, or all); default: "
+                             f"text on stdout, or {DEFAULT_FORMATS} with -o")
+    parser.add_argument("-o", "--output-dir", metavar="DIR",
+                        help="write the reports here, named as the run named them; without it "
+                             "the one format asked for goes to stdout")
+
+
+def load_run(text: str, name: str) -> RunResult:
+    """Parse a saved run; InputError naming the file (and line) for anything else."""
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", name, exc.lineno, exc.colno) from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
+    try:
+        run = RunResult.from_dict(data)
+        Severity.parse(run.summary.fail_on)
+    except KeyError as exc:
+        raise InputError(f"incomplete {SCHEMA} document: missing key {exc.args[0]!r}",
+                         name) from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"malformed {SCHEMA} document: {exc}", name) from None
+    return run
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    """Render the saved run; exit 0 once rendered (the run's own verdict is in the report)."""
+    try:
+        formats = parse_formats(args.format or (DEFAULT_FORMATS if args.output_dir else "text"))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if args.output_dir is None and len(formats) != 1:
+        raise InputError("several formats need -o DIR to write them to")
+    if args.run == "-":
+        text, name = env.stdin.read(), "<stdin>"
+    else:
+        path = env.path(args.run)
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
+                             args.run) from None
+        name = args.run
+    result = load_run(text, name)
+    if args.output_dir is None:
+        print_report(result, formats[0], env)
+    else:
+        write_and_list(result, formats, env.path(args.output_dir), env)
+    return ExitStatus.OK
+
+
+COMMAND = Command("report", "re-render a saved run (RUN.json) as text, HTML, JUnit, CSV or JSON",
+                  add_arguments, run)

@@ -1,0 +1,119 @@
+"""What to run on each non-Linux POSIX OS: its listing tools, best first, with fallbacks.
+
+An `Attempt` is one way of listing sockets; its first command must succeed (exit 0)
+for the attempt to count, and its further commands (owner tables, the other
+address family) then run too. The probe stops at the first attempt that counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# `uname -s` -> OS family, as `fleetcheck_os` names it too.
+UNAME_FAMILIES: dict[str, str] = {
+    "Linux": "linux",
+    "Darwin": "macos",
+    "FreeBSD": "freebsd",
+    "DragonFly": "freebsd",
+    "OpenBSD": "openbsd",
+    "NetBSD": "netbsd",
+    "SunOS": "solaris",
+    "AIX": "aix",
+    "HP-UX": "hpux",
+}
+
+# Spellings users write in `fleetcheck_os` for the same families.
+OS_ALIASES: dict[str, str] = {
+    "darwin": "macos", "mac": "macos", "osx": "macos", "dragonfly": "freebsd",
+    "sunos": "solaris", "illumos": "solaris", "hp-ux": "hpux", "win": "windows",
+    "busybox": "linux", "alpine": "linux",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One command of an attempt; its output is fenced as section `name`."""
+
+    name: str
+    command: str
+    root_only: bool = False  # skipped (not failed) when the probe is not root
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One way to list sockets: `collector` names it in reports and in `fleetcheck_tool`."""
+
+    collector: str
+    parts: tuple[Part, ...]
+    root_only: bool = False  # as non-root this tool would see only the user's own sockets
+    program: str = ""  # whose presence (`command -v`) decides; default: the first word
+
+    @property
+    def binary(self) -> str:
+        """The program that must exist for this attempt to be tried."""
+        return self.program or self.parts[0].command.split()[0]
+
+
+def _single(collector: str, command: str, *, root_only: bool = False,
+            program: str = "") -> Attempt:
+    return Attempt(collector, (Part(collector, command),), root_only, program)
+
+
+# lsof exits 1 both when nothing matched and on errors: an attempt counts only when
+# one of its two runs printed something, so that a failing lsof is never "nothing".
+LSOF_FIELDS = ('o=$(lsof -nP +c0 -iTCP -sTCP:LISTEN -F pcuLtPnTd; '
+               'lsof -nP +c0 -iUDP -F pcuLtPnTd); [ -n "$o" ] && printf "%s\\n" "$o"')
+
+# AIX: the kernel address netstat -A prints for each listener, handed to rmsock, which
+# names the process holding the socket (root only).
+AIX_RMSOCK = (
+    "netstat -Aan | awk '$2 ~ /^tcp/ && $NF == \"LISTEN\" {print $1, \"tcpcb\"} "
+    "$2 ~ /^udp/ && $5 != \"*.*\" && $6 == \"*.*\" {print $1, \"inpcb\"}' | "
+    'while read a k; do echo "$a $(rmsock "$a" "$k" 2>&1)"; done'
+)
+
+POSIX_TOOLS: dict[str, tuple[Attempt, ...]] = {
+    # lsof sees every process only as root; netstat -anv lists every socket (with pids).
+    "macos": (
+        _single("lsof-fields", LSOF_FIELDS, root_only=True, program="lsof"),
+        _single("bsd-netstat", "netstat -anv"),
+        _single("bsd-netstat", "netstat -an"),
+    ),
+    "freebsd": (
+        _single("sockstat", "sockstat -46l"),
+        _single("bsd-netstat", "netstat -anW"),
+        _single("bsd-netstat", "netstat -an"),
+    ),
+    "netbsd": (
+        _single("sockstat", "sockstat -46l"),
+        _single("bsd-netstat", "netstat -an"),
+    ),
+    "openbsd": (
+        Attempt("openbsd-netstat", (Part("openbsd-netstat.netstat", "netstat -an"),
+                                    Part("openbsd-netstat.fstat", "fstat"))),
+    ),
+    "solaris": (
+        _single("solaris-netstat", "netstat -an -f inet -f inet6"),
+        _single("solaris-netstat", "netstat -an"),
+    ),
+    "hpux": (
+        Attempt("hpux-netstat", (Part("hpux-netstat.inet", "netstat -an -f inet"),
+                                 Part("hpux-netstat.inet6", "netstat -an -f inet6"))),
+        _single("bsd-netstat", "netstat -an"),
+    ),
+    "aix": (
+        _single("lsof-fields", LSOF_FIELDS, root_only=True, program="lsof"),
+        Attempt("aix-netstat", (Part("aix-netstat.netstat", "netstat -Aan"),
+                                Part("aix-netstat.rmsock", AIX_RMSOCK, root_only=True))),
+        _single("bsd-netstat", "netstat -an"),
+    ),
+}
+
+FAMILIES = ("linux", "windows", *POSIX_TOOLS)
+
+
+def family_of(pinned: str) -> str | None:
+    """The OS family a `fleetcheck_os` value names, or None if fleetcheck knows no such OS."""
+    word = pinned.strip().lower()
+    word = OS_ALIASES.get(word, word)
+    return word if word in FAMILIES else None

@@ -1,0 +1,266 @@
+"""The inventory under construction: groups, hosts, membership and inline variables.
+
+It keeps the rules ansible-core's inventory keeps, because host order, group
+depth and the `all`/`ungrouped` bookkeeping decide what a pattern selects and
+which variable wins: every group hangs under `all`, a host in no other group
+lands in `ungrouped`, and a group's depth is its longest path from `all`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fleetcheck.errors import InputError
+from fleetcheck.inventory.values import Origin
+
+LOCALHOST_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+class Group:
+    """One group: its direct hosts and child groups in the order they were added."""
+
+    __slots__ = ("children", "depth", "hosts", "member_set", "name", "origin", "origins",
+                 "parents", "priority", "priority_origin", "vars")
+
+    def __init__(self, name: str, origin: Origin | None) -> None:
+        self.name = name
+        self.origin = origin
+        self.hosts: list[Host] = []
+        self.member_set: set[str] = set()
+        self.children: list[Group] = []
+        self.parents: list[Group] = []
+        self.vars: dict[str, Any] = {}
+        self.origins: dict[str, Origin] = {}
+        self.priority = 1
+        self.priority_origin: Origin | None = None
+        self.depth = 0
+
+    def __repr__(self) -> str:
+        return f"Group({self.name!r})"
+
+    def ancestors(self) -> set[Group]:
+        """Every group above this one."""
+        seen: set[Group] = set()
+        todo = list(self.parents)
+        while todo:
+            g = todo.pop()
+            if g not in seen:
+                seen.add(g)
+                todo.extend(g.parents)
+        return seen
+
+    def descendants_in_order(self) -> list[Group]:
+        """This group, its children, then each further level (Ansible's walk; sets kept ordered)."""
+        ordered = [self, *self.children]
+        seen: dict[Group, None] = {}
+        level = dict.fromkeys(self.children)
+        while level:
+            seen.update(level)
+            following: dict[Group, None] = {}
+            for group in level:
+                for kid in group.children:
+                    following[kid] = None
+                    if kid not in seen:
+                        ordered.append(kid)
+            level = {g: None for g in following if g not in seen}
+        return ordered
+
+    def all_hosts(self) -> list[Host]:
+        """Hosts of this group and of every group below it, first occurrence first."""
+        out: list[Host] = []
+        seen: set[str] = set()
+        for group in self.descendants_in_order():
+            for host in group.hosts:
+                if host.name not in seen:
+                    seen.add(host.name)
+                    if self.name == "all" and host.implicit:
+                        continue
+                    out.append(host)
+        return out
+
+
+class Host:
+    """One host: its inline variables (last assignment wins) and the groups it was put in."""
+
+    __slots__ = ("direct", "implicit", "name", "origin", "origins", "source", "vars")
+
+    def __init__(self, name: str, origin: Origin | None, source: str | None) -> None:
+        self.name = name
+        self.origin = origin
+        self.source = source
+        self.vars: dict[str, Any] = {}
+        self.origins: dict[str, Origin] = {}
+        self.direct: list[Group] = []
+        self.implicit = False
+
+    def __repr__(self) -> str:
+        return f"Host({self.name!r})"
+
+    def groups(self) -> set[Group]:
+        """Every group this host belongs to, directly or through a child group."""
+        out: set[Group] = set()
+        for group in self.direct:
+            if group not in out:
+                out.add(group)
+                out |= group.ancestors()
+        return out
+
+
+class InventoryData:
+    """Groups and hosts in the order Ansible would hold them."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, Group] = {}
+        self.hosts: dict[str, Host] = {}
+        self.localhost: Host | None = None
+        self.current_source: str | None = None
+        self.changes = 0  # bumped on every mutation, so a half-applied parse can be detected
+        self.add_group("all")
+        self.add_group("ungrouped")
+        self.add_child("all", "ungrouped")
+
+    def add_group(self, name: Any, origin: Origin | None = None) -> Group:
+        """The group `name`, created if new."""
+        _check_name("group", name, origin)
+        group = self.groups.get(name)
+        if group is None:
+            group = self.groups[name] = Group(name, origin)
+            self.changes += 1
+        return group
+
+    def add_host(self, name: Any, group: str | None = None, port: int | None = None,
+                 origin: Origin | None = None) -> Host:
+        """The host `name`, created if new, added to `group`; a port sets its ansible_port."""
+        _check_name("host", name, origin)
+        host = self.hosts.get(name)
+        if host is None:
+            host = self.hosts[name] = Host(name, origin, self.current_source)
+            self.changes += 1
+            if port:  # only where the host is first seen, as Ansible does
+                self.set_variable(host, "ansible_port", port, origin)
+            if name in LOCALHOST_NAMES and self.localhost is None:
+                self.localhost = host
+        if group is not None:
+            self._add_member(self.groups[group], host)
+        return host
+
+    def _add_member(self, group: Group, host: Host) -> None:
+        """Make `host` a direct member of `group` (once)."""
+        if host.name not in group.member_set:
+            group.member_set.add(host.name)
+            group.hosts.append(host)
+            host.direct.append(group)
+            self.changes += 1
+
+    def add_child(self, parent: str, child: str, origin: Origin | None = None) -> None:
+        """Put group or host `child` into group `parent`; a cycle is an error."""
+        pgroup = self.groups[parent]
+        if child in self.groups:
+            cgroup = self.groups[child]
+            if cgroup is pgroup:
+                raise _at(origin, f"group {child!r} cannot be a child of itself")
+            if cgroup in pgroup.children:
+                return
+            if cgroup in pgroup.ancestors():
+                raise _at(origin, f"making {child!r} a child of {parent!r} creates a cycle")
+            pgroup.children.append(cgroup)
+            if pgroup not in cgroup.parents:
+                cgroup.parents.append(pgroup)
+            self.changes += 1
+        elif child in self.hosts:
+            self._add_member(pgroup, self.hosts[child])
+        else:
+            raise _at(origin, f"{child!r} is neither a known host nor a known group")
+
+    def set_variable(self, entity: Group | Host, key: Any, value: Any,
+                     origin: Origin | None) -> None:
+        """Set an inline variable; `ansible_group_priority` on a group sets its priority."""
+        if not isinstance(key, str):
+            raise _at(origin, f"variable names must be strings, not {type(key).__name__}: {key!r}")
+        self.changes += 1
+        if isinstance(entity, Group) and key == "ansible_group_priority":
+            if isinstance(value, bool) or not isinstance(value, int | str | float):
+                raise _at(origin, f"ansible_group_priority of group {entity.name!r} must be "
+                                  f"an integer, not {value!r}")
+            try:
+                entity.priority = int(value)
+            except ValueError:
+                raise _at(origin, f"ansible_group_priority of group {entity.name!r} must be "
+                                  f"an integer, not {value!r}") from None
+            entity.priority_origin = origin
+            return
+        entity.vars[key] = value
+        if origin is not None:
+            entity.origins[key] = origin
+
+    def reconcile(self) -> None:
+        """Hang parentless groups under `all`, fill `ungrouped`, compute depths; check names."""
+        all_group, ungrouped = self.groups["all"], self.groups["ungrouped"]
+        for group in list(self.groups.values()):
+            if group is not all_group and not group.parents:
+                self.add_child("all", group.name, group.origin)
+        for host in self.hosts.values():
+            names = {g.name for g in host.direct}
+            if "ungrouped" in names:
+                if names - {"all", "ungrouped"}:
+                    ungrouped.hosts.remove(host)
+                    ungrouped.member_set.discard(host.name)
+                    host.direct.remove(ungrouped)
+            elif not host.implicit and names <= {"all"}:
+                self._add_member(ungrouped, host)
+        for name in self.groups.keys() & self.hosts.keys():
+            host, group = self.hosts[name], self.groups[name]
+            raise _at(host.origin, f"{name!r} is both a host and a group "
+                                   f"(group defined at {group.origin or 'unknown'}); "
+                                   "patterns could not tell them apart")
+        self._compute_depths()
+
+    def _compute_depths(self) -> None:
+        """Depth = longest path from `all` (Ansible raises it as edges are added; same result)."""
+        order: list[Group] = []
+        state: dict[Group, int] = {}
+        for root in self.groups.values():
+            stack: list[tuple[Group, Iterator[Group]]] = [(root, iter(root.children))]
+            if root in state:
+                continue
+            state[root] = 1
+            while stack:
+                node, kids = stack[-1]
+                kid = next(kids, None)
+                if kid is None:
+                    stack.pop()
+                    state[node] = 2
+                    order.append(node)
+                elif kid not in state:
+                    state[kid] = 1
+                    stack.append((kid, iter(kid.children)))
+        for group in reversed(order):  # parents before children
+            for kid in group.children:
+                kid.depth = max(kid.depth, group.depth + 1)
+
+    def implicit_localhost(self, name: str) -> Host:
+        """The inventory's localhost, or Ansible's implicit one (local connection)."""
+        if self.localhost is not None:
+            return self.localhost
+        import sys
+
+        host = Host(name, None, None)
+        host.implicit = True
+        host.vars["ansible_python_interpreter"] = sys.executable or "/usr/bin/python"
+        host.vars["ansible_connection"] = "local"
+        self.localhost = host
+        return host
+
+
+def _check_name(kind: str, name: Any, origin: Origin | None) -> None:
+    """InputError unless `name` is a non-empty string."""
+    if not isinstance(name, str):
+        raise _at(origin, f"{kind} name must be a string, not {type(name).__name__}: {name!r}")
+    if not name:
+        raise _at(origin, f"empty {kind} name")
+
+
+def _at(origin: Origin | None, message: str) -> InputError:
+    """An InputError at `origin` when known."""
+    return origin.error(message) if origin is not None else InputError(message)

@@ -1,0 +1,121 @@
+"""Host entries as inventories write them: `host:port`, `[v6]:port` and `[a:b:step]` ranges.
+
+The grammar follows ansible-core's address parser: a port is split off, the rest
+must read as an IPv4 address, an IPv6 address or a host name (each may hold
+ranges); an entry that reads as none of them is kept whole as a host name.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+_NUM_RANGE = r"\[[0-9]+:[0-9]+(?::[0-9]+)?\]"
+_HEX_RANGE = r"\[[0-9a-f]+:[0-9a-f]+(?::[0-9]+)?\]"
+_ALNUM_RANGE = r"\[(?:[a-z]:[a-z]|[0-9]+:[0-9]+)(?::[0-9]+)?\]"
+
+_V4_PART = rf"(?:[01]?[0-9]{{1,2}}|2[0-4][0-9]|25[0-5]|{_NUM_RANGE})"
+_V6_PART = rf"(?:[0-9a-f]{{1,4}}|{_HEX_RANGE})"
+_DOTTED = rf"(?:{_V6_PART}\.){{3}}{_V6_PART}"
+
+_IPV4 = re.compile(rf"^(?:{_V4_PART}\.){{3}}{_V4_PART}$", re.I)
+_V6_FORMS = [
+    rf"(?:{_V6_PART}:){{7}}{_V6_PART}",  # eight groups
+    rf"(?:{_V6_PART}:){{1,6}}:",  # trailing ::
+    *(rf"(?:{_V6_PART}:){{{k}}}(?::{_V6_PART}){{1,{7 - k}}}" for k in range(1, 7)),  # a::b
+    rf":(?::{_V6_PART}){{1,6}}",  # leading ::
+    rf"{_V6_PART}?::",  # '::' or 'x::'
+    rf"(?:0:){{6}}{_DOTTED}",  # IPv4 embedded
+    rf"::(?:ffff:)?{_DOTTED}",
+    rf"(?:0:){{5}}ffff:{_DOTTED}",
+]
+_IPV6 = re.compile("^(?:" + "|".join(_V6_FORMS) + ")$", re.I)
+_LABEL = rf"(?:\w|{_ALNUM_RANGE})(?:[\w-]|{_ALNUM_RANGE})*(?<![_-])"
+_HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$", re.I | re.UNICODE)
+_BRACKETED_PORT = re.compile(r"^\[(.+)\]:([0-9]+)$")
+_TRAILING_PORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
+
+
+class RangeError(ValueError):
+    """A `[begin:end:step]` range that cannot be expanded."""
+
+
+def parse_address(text: str, *, allow_ranges: bool) -> tuple[str, int | None]:
+    """(host, port) of `text`; ValueError when it is not an address or host name."""
+    port: int | None = None
+    m = _BRACKETED_PORT.match(text)
+    if m:
+        text, port = m.group(1), int(m.group(2))
+    m = _TRAILING_PORT.match(text)
+    if m:
+        text, port = m.group(1), int(m.group(2))
+    if not (_IPV4.match(text) or _IPV6.match(text) or _HOSTNAME.match(text)):
+        raise ValueError(f"not a host name or address: {text}")
+    if not allow_ranges and "[" in text:
+        raise ValueError(f"ranges are not allowed here: {text}")
+    return text, port
+
+
+def split_entry(entry: str) -> tuple[str, int | None]:
+    """(pattern, port) of an inventory host entry; unparseable entries are kept whole."""
+    try:
+        return parse_address(entry, allow_ranges=True)
+    except ValueError:
+        return entry, None
+
+
+def expand(pattern: str) -> list[str]:
+    """Every host name a pattern with `[begin:end(:step)]` ranges stands for, in order."""
+    if "[" not in pattern:
+        return [pattern]
+    # The first '[' and the first ']' delimit the range (ansible-core's reading, kept as is).
+    parts = pattern.replace("[", "|", 1).replace("]", "|", 1).split("|")
+    if len(parts) != 3:
+        raise RangeError(f"unbalanced brackets in host range {pattern!r}")
+    head, body, tail = parts
+    bounds = body.split(":")
+    if len(bounds) not in (2, 3):
+        raise RangeError(f"host range {pattern!r} must be [begin:end] or [begin:end:step]")
+    begin, end = bounds[0] or "0", bounds[1]
+    step = bounds[2] if len(bounds) == 3 else "1"
+    if not end:
+        raise RangeError(f"host range {pattern!r} has no end")
+    width = 0
+    if begin[0] == "0" and len(begin) > 1:
+        if len(begin) != len(end):
+            raise RangeError(f"host range {pattern!r}: zero-padded begin and end must have "
+                             "the same width")
+        width = len(begin)
+    items = _range_items(pattern, begin, end, step)
+    if not items:
+        raise RangeError(f"host range {pattern!r} yields no hosts")
+    out: list[str] = []
+    for item in items:
+        name = f"{head}{item.zfill(width) if width else item}{tail}"
+        out.extend(expand(name) if "[" in name else (name,))
+    return out
+
+
+def _range_items(pattern: str, begin: str, end: str, step: str) -> list[str]:
+    """The values a range's bounds and step stand for, as text; RangeError when none."""
+    try:
+        stride = int(step)
+    except ValueError:
+        stride = 0
+    if stride == 0:
+        raise RangeError(f"host range {pattern!r}: the step must be a non-zero whole number")
+    letters = string.ascii_letters
+    try:
+        first, last = letters.index(begin), letters.index(end)
+        if first > last:
+            raise RangeError(f"host range {pattern!r}: begin must not be after end")
+        return list(letters[first:last + 1:stride])
+    except RangeError:
+        raise
+    except ValueError:
+        pass
+    try:
+        return [str(n) for n in range(int(begin), int(end) + 1, stride)]
+    except ValueError:
+        raise RangeError(f"host range {pattern!r} must run between two numbers or two "
+                         "letters") from None

@@ -1,0 +1,148 @@
+"""What `fleetcheck inventory` prints: ansible-inventory's --list, --host and --graph output.
+
+The JSON is ansible-inventory's: keys sorted, four-space indent, UTF-8 text,
+vault values as `{"__ansible_vault": ciphertext}`, and, inside `_meta.hostvars`
+and group `vars`, text Ansible must not template as `{"__ansible_unsafe": text}`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fleetcheck.errors import InputError
+from fleetcheck.inventory import Inventory, InventoryHost
+from fleetcheck.inventory.patterns import restrict
+from fleetcheck.inventory.values import UnsafeText, VaultValue
+
+PROFILE = "inventory_legacy"
+
+
+def _key(key: Any) -> str:
+    """A mapping key as ansible-inventory writes non-text keys (json spelling)."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, int | float):
+        return json.dumps(key)
+    return str(key)
+
+
+def _marks_unsafe(path: tuple[Any, ...]) -> bool:
+    """Where ansible-inventory spells untemplatable text as __ansible_unsafe (by JSON path)."""
+    if len(path) >= 4 and path[0] == "_meta" and path[1] == "hostvars":
+        return True
+    return len(path) >= 3 and path[1] == "vars"
+
+
+def to_json_value(value: Any, path: tuple[Any, ...] = ()) -> Any:
+    """A JSON-ready copy of an inventory value, spelled as ansible-inventory spells it."""
+    if isinstance(value, VaultValue):
+        return {"__ansible_vault": value.ciphertext}
+    if isinstance(value, UnsafeText):
+        return {"__ansible_unsafe": str(value)} if _marks_unsafe(path) else str(value)
+    if isinstance(value, Mapping):
+        return {_key(k): to_json_value(v, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_json_value(v, (*path, i)) for i, v in enumerate(value)]
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def dumps(document: Any) -> str:
+    """ansible-inventory's JSON formatting (a trailing newline, as it prints)."""
+    return json.dumps(document, sort_keys=True, indent=4, ensure_ascii=False) + "\n"
+
+
+def list_document(inv: Inventory, *, limit: str | None = None, export: bool = False,
+                  cwd: str | None = None) -> dict[str, Any]:
+    """The `ansible-inventory --list` document (hosts outside `limit` left out)."""
+    hosts = restrict(inv, limit, cwd=cwd)
+    available = {h.name for h in hosts}
+    out: dict[str, Any] = {}
+    seen: set[str] = set()
+
+    def group(name: str) -> None:
+        node = inv.tree[name]
+        body: dict[str, Any] = {}
+        if name != "all":
+            members = [h for h in node.hosts if h in available]
+            if members:
+                body["hosts"] = members
+        if node.children:
+            body["children"] = list(node.children)
+        for child in node.children:
+            if child not in seen:
+                seen.add(child)
+                group(child)
+        if export and inv.exporter is not None:
+            group_vars = inv.exporter.group_vars(name)
+            if group_vars:
+                body["vars"] = group_vars
+        if body:
+            out[name] = body
+
+    group("all")
+    hostvars: dict[str, Any] = {}
+    for host in hosts:
+        own = inv.exporter.host_vars(host.name) if export and inv.exporter else host.vars
+        if own:
+            hostvars[host.name] = own
+    out["_meta"] = {"hostvars": hostvars, "profile": PROFILE}
+    return to_json_value(out)  # type: ignore[no-any-return]
+
+
+def host_document(inv: Inventory, pattern: str, *, cwd: str | None = None) -> Any:
+    """The `ansible-inventory --host H` document: one host's variables."""
+    hosts = inv.select(pattern, cwd=cwd)
+    if len(hosts) != 1:
+        raise InputError(f"--host needs a pattern matching exactly one host; {pattern!r} "
+                         f"matches {len(hosts)}")
+    return to_json_value(hosts[0].vars)
+
+
+def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False) -> str:
+    """The `ansible-inventory --graph` tree from group `start`."""
+    if start not in inv.tree:
+        raise InputError(f"--graph needs a group name; {start!r} is not a group")
+    lines: list[str] = []
+
+    def name_at(text: str, depth: int) -> str:
+        return "  |" * depth + "--" + text if depth else text
+
+    def var_lines(values: Mapping[str, Any], depth: int) -> None:
+        for key, value in sorted(values.items()):
+            lines.append(name_at(f"{{{key} = {_shown(value)}}}", depth))
+
+    def walk(name: str, depth: int) -> None:
+        node = inv.tree[name]
+        lines.append(name_at(f"@{name}:", depth))
+        for child in node.children:
+            walk(child, depth + 1)
+        if name != "all":
+            for host in node.hosts:
+                lines.append(name_at(host, depth + 1))
+                if show_vars:
+                    found = inv.host(host)
+                    var_lines(found.vars if found else {}, depth + 2)
+        if show_vars and inv.exporter is not None:
+            var_lines(inv.exporter.group_vars(name), depth + 1)
+
+    walk(start, 0)
+    return "\n".join(lines) + "\n"
+
+
+def _shown(value: Any) -> str:
+    """A variable value as `--graph --vars` prints it (Python's str)."""
+    if isinstance(value, VaultValue):
+        return value.reveal() if value.keyring and value.keyring.secrets else str(value)
+    return str(value)
+
+
+def list_hosts(hosts: list[InventoryHost]) -> str:
+    """Host names, one a line."""
+    return "".join(f"{h.name}\n" for h in hosts)

@@ -1,0 +1,161 @@
+"""Inventory scripts and JSON in the `ansible-inventory --list` shape.
+
+A script is run as `SCRIPT --list` and prints `{group: {hosts: [...], children:
+[...], vars: {...}}, "_meta": {"hostvars": {host: {...}}}}`; without `_meta`
+it is asked `SCRIPT --host H` for each host. Host names here are literal (no
+ranges, no ports). A saved `ansible-inventory --list` file is read the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fleetcheck.errors import InputError
+from fleetcheck.inventory.data import InventoryData
+from fleetcheck.inventory.datafile import where
+from fleetcheck.inventory.values import Origin, UnsafeText, VaultValue
+from fleetcheck.inventory.vault import Keyring
+
+SCRIPT_TIMEOUT = 300.0
+_GROUP_KEYS = ("hosts", "vars", "children")
+
+
+class NotRunnable(Exception):
+    """The file has the execute bit but cannot be executed (not a script)."""
+
+
+def run(path: str, args: list[str]) -> str:
+    """Run an inventory script; its stdout, or InputError when it fails."""
+    try:
+        proc = subprocess.run([path, *args], capture_output=True, timeout=SCRIPT_TIMEOUT,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        raise InputError(f"inventory script '{' '.join(args)}' ran longer than "
+                         f"{SCRIPT_TIMEOUT:.0f} s", path) from None
+    except OSError as exc:
+        raise NotRunnable(str(exc)) from None
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace").strip().splitlines()
+        tail = f": {stderr[-1]}" if stderr else ""
+        raise InputError(f"inventory script '{' '.join(args)}' exited {proc.returncode}{tail}",
+                         path)
+    try:
+        return proc.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"inventory script '{' '.join(args)}' printed non-UTF-8 output",
+                         path) from None
+
+
+def decode(text: str, what: Origin, keyring: Keyring | None) -> Any:
+    """Parse script output; duplicate keys and malformed JSON are errors."""
+    def pairs(items: list[tuple[str, Any]]) -> Any:
+        obj: dict[str, Any] = {}
+        for key, value in items:
+            if key in obj:
+                raise what.error(f"duplicate key {key!r} in JSON output")
+            obj[key] = value
+        if "__ansible_unsafe" in obj and isinstance(obj["__ansible_unsafe"], str):
+            return UnsafeText(obj["__ansible_unsafe"])
+        if "__ansible_vault" in obj and isinstance(obj["__ansible_vault"], str):
+            return VaultValue(obj["__ansible_vault"], what, keyring)
+        return obj
+
+    try:
+        return json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise what.error(f"output is not JSON: {exc.msg} at line {exc.lineno} "
+                         f"column {exc.colno}") from None
+    except RecursionError:
+        raise what.error("output is nested too deeply") from None
+
+
+def is_list_shape(data: Any) -> bool:
+    """True for a saved `ansible-inventory --list` document (it always has `_meta`)."""
+    return isinstance(data, Mapping) and "_meta" in data
+
+
+def parse_list(inv: InventoryData, data: Any, at: Origin,
+               host_vars: Callable[[str], Any] | None = None) -> None:
+    """Add a --list document to `inv`; `host_vars(host)` is asked when `_meta` is missing."""
+    if not isinstance(data, Mapping):
+        raise at.error(f"inventory JSON must be an object, not {type(data).__name__}")
+    meta = data.get("_meta")
+    hostvars: Mapping[str, Any] | None = None
+    if meta is not None:
+        if not isinstance(meta, Mapping):
+            raise where(data, "_meta", at).error("'_meta' must be an object")
+        profile = meta.get("profile", "inventory_legacy")
+        if not isinstance(profile, str) or not profile.startswith("inventory_"):
+            raise where(meta, "profile", at).error(f"unsupported _meta.profile {profile!r}")
+        hostvars = meta.get("hostvars")
+        if not isinstance(hostvars, Mapping):
+            raise where(meta, "hostvars", at).error("'_meta.hostvars' must be an object")
+    hosts: dict[str, None] = {}
+    for name, body in data.items():
+        if name != "_meta":
+            _group(inv, name, body, where(data, name, at), hosts)
+    for name in hosts:
+        if hostvars is not None:
+            got = hostvars.get(name, {})
+        elif host_vars is not None:
+            got = host_vars(name)
+        else:
+            got = {}
+        if not isinstance(got, Mapping):
+            raise where(hostvars, name, at).error(f"variables of host {name!r} must be an object")
+        host = inv.add_host(name, None, None, at)
+        for key, value in got.items():
+            inv.set_variable(host, key, value, where(got, key, at))
+
+
+def _group(inv: InventoryData, name: str, body: Any, at: Origin, hosts: dict[str, None]) -> None:
+    """Add one group of a --list document (hosts, vars, children; a list is hosts)."""
+    group = inv.add_group(name, at).name
+    if isinstance(body, list):
+        body = {"hosts": body}  # the old script form: a group is its list of hosts
+    elif not isinstance(body, Mapping):
+        raise at.error(f"group {name!r} must be an object or a list of hosts")
+    elif not any(k in body for k in _GROUP_KEYS):
+        raise at.error(f"group {name!r} has none of hosts, children, vars "
+                       "(Ansible would take it for a host with those variables)")
+    unknown = [k for k in body if k not in _GROUP_KEYS]
+    if unknown:
+        raise where(body, unknown[0], at).error(
+            f"unknown key {unknown[0]!r} in group {name!r} (use hosts, children, vars)")
+    if "hosts" in body:
+        members = body["hosts"]
+        if not isinstance(members, list):
+            raise where(body, "hosts", at).error(f"'hosts' of group {name!r} must be a list")
+        for host in members:
+            inv.add_host(host, group, None, at)
+            if isinstance(host, str):
+                hosts[host] = None
+    if "vars" in body:
+        variables = body["vars"]
+        if not isinstance(variables, Mapping):
+            raise where(body, "vars", at).error(f"'vars' of group {name!r} must be an object")
+        for key, value in variables.items():
+            inv.set_variable(inv.groups[group], key, value, where(variables, key, at))
+    if "children" in body:
+        children = body["children"]
+        if not isinstance(children, list):
+            raise where(body, "children", at).error(
+                f"'children' of group {name!r} must be a list")
+        for child in children:
+            inv.add_group(child, at)
+            inv.add_child(group, child, at)
+
+
+def parse_script(inv: InventoryData, path: str, keyring: Keyring | None) -> None:
+    """Run `path --list` (and `--host H` when needed) and add what it prints to `inv`."""
+    out = Origin(f"{path} --list")
+    data = decode(run(path, ["--list"]), out, keyring)
+
+    def host_vars(host: str) -> Any:
+        text = run(path, ["--host", host])
+        return decode(text, Origin(f"{path} --host {host}"), keyring) if text.strip() else {}
+
+    parse_list(inv, data, out, host_vars)

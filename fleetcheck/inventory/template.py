@@ -1,0 +1,73 @@
+"""Jinja2 in inventory values (`ansible_host: "{{ inventory_hostname }}.mgmt"`), sandboxed.
+
+Only the variables fleetcheck uses are rendered, with the host's variables and
+Ansible's per-host names (inventory_hostname, inventory_hostname_short,
+group_names). Ansible's own filters and lookups do not exist here: a template
+that needs them is an error naming the variable, never a silently wrong value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from fleetcheck.inventory.values import UnsafeText, VaultValue
+
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                     keep_trailing_newline=True)
+_MAX_DEPTH = 20
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+class TemplateProblem(ValueError):
+    """A value that cannot be rendered."""
+
+
+def is_template(value: Any) -> bool:
+    """True for text Ansible would template (not `!unsafe`, with `{{`, `{%` or `{#`)."""
+    return (isinstance(value, str) and not isinstance(value, UnsafeText)
+            and any(m in value for m in ("{{", "{%", "{#")))
+
+
+def magic_vars(name: str, groups: tuple[str, ...]) -> dict[str, Any]:
+    """The per-host names Ansible adds for templating."""
+    short = name if _IPV4.match(name) or ":" in name else name.split(".", maxsplit=1)[0]
+    return {"inventory_hostname": name, "inventory_hostname_short": short,
+            "group_names": sorted(groups)}
+
+
+class Renderer:
+    """Renders one host's values, resolving the variables a template refers to on demand."""
+
+    def __init__(self, variables: Mapping[str, Any],
+                 reveal: Callable[[str, VaultValue], str]) -> None:
+        self._vars = variables
+        self._reveal = reveal
+        self._done: dict[str, Any] = {}
+
+    def value(self, name: str, depth: int = 0) -> Any:
+        """Variable `name`, vault-decrypted and rendered."""
+        if name in self._done:
+            return self._done[name]
+        raw = self._vars[name]
+        if isinstance(raw, VaultValue):
+            raw = self._reveal(name, raw)
+        out = self.render(raw, depth) if is_template(raw) else raw
+        self._done[name] = out
+        return out
+
+    def render(self, text: str, depth: int = 0) -> Any:
+        """The rendered text; TemplateProblem when it cannot be rendered."""
+        if depth > _MAX_DEPTH:
+            raise TemplateProblem("templates refer to each other in a loop")
+        try:
+            tree = _ENV.parse(text)
+            names = meta.find_undeclared_variables(tree)
+            context = {n: self.value(n, depth + 1) for n in names if n in self._vars}
+            return _ENV.from_string(tree).render(context)
+        except TemplateError as exc:
+            raise TemplateProblem(f"cannot render {text!r}: {exc.message or exc}") from None

@@ -1,0 +1,58 @@
+"""Variable values as inventories carry them: where they came from, vaulted and unsafe text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fleetcheck.errors import InputError
+
+if TYPE_CHECKING:
+    from fleetcheck.inventory.vault import Keyring
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """A 1-based position in an inventory file (line 0 when only the file is known)."""
+
+    path: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if not self.line:
+            return self.path
+        return f"{self.path}:{self.line}" + (f":{self.column}" if self.column else "")
+
+    def error(self, message: str) -> InputError:
+        """An InputError located here."""
+        return InputError(message, self.path, self.line or None, self.column or None)
+
+
+class UnsafeText(str):
+    """Text Ansible must never template (`!unsafe`, `__ansible_unsafe`); plain text otherwise."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VaultValue:
+    """A `!vault` value: its ciphertext, where it was written, and the keys that may open it."""
+
+    ciphertext: str = field(repr=False)
+    origin: Origin | None = None
+    keyring: Keyring | None = field(default=None, repr=False, compare=False)
+
+    def reveal(self, what: str = "value") -> str:
+        """The plaintext; InputError at the value's origin (naming `what`) when unreadable."""
+        where = self.origin or Origin("<vault value>")
+        if self.keyring is None or not self.keyring.secrets:
+            raise where.error(f"{what} is vault-encrypted and no vault password was given "
+                              "(use --vault-password-file)")
+        try:
+            return self.keyring.decrypt_text(self.ciphertext, where)
+        except InputError as exc:
+            raise InputError(f"{what}: {exc.message}", exc.path, exc.line, exc.column) from None
+
+    def __str__(self) -> str:
+        return "<vault-encrypted>"

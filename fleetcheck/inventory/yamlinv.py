@@ -1,0 +1,101 @@
+"""YAML (and JSON) inventories: top-level groups with `hosts`, `children` and `vars`.
+
+Walks the document the way ansible-core's yaml plugin does (document order,
+host entries with ranges and ports, a string standing for a one-key mapping),
+but where that plugin warns and skips a key or a group, this one stops with
+the key's file:line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fleetcheck.inventory import hostpattern
+from fleetcheck.inventory.data import InventoryData
+from fleetcheck.inventory.datafile import kind_name, mark_of, where
+from fleetcheck.inventory.values import Origin
+from fleetcheck.yamlsrc import did_you_mean
+
+_SECTIONS = ("vars", "children", "hosts")
+
+
+class Declined(Exception):
+    """The file is not a YAML inventory at all (another reader may take it)."""
+
+    def __init__(self, message: str, origin: Origin) -> None:
+        super().__init__(message)
+        self.origin = origin
+
+
+def check_document(data: Any, path: str) -> Mapping[Any, Any]:
+    """The document as a mapping of groups; Declined when it is no YAML inventory."""
+    top = Origin(path, 1)
+    if not data:
+        raise Declined("empty YAML document", top)
+    if not isinstance(data, Mapping):
+        raise Declined(f"a YAML inventory is a mapping of groups, not a {kind_name(data)}",
+                       mark_of(data, top))
+    if data.get("plugin"):
+        raise Declined(f"inventory plugin configuration (plugin: {data['plugin']}), "
+                       "not a YAML inventory", where(data, "plugin", top))
+    return data
+
+
+def parse(inv: InventoryData, data: Mapping[Any, Any], path: str) -> None:
+    """Add the groups, hosts and variables of a checked YAML inventory document to `inv`."""
+    top = mark_of(data, Origin(path, 1))
+    for name, body in data.items():
+        _group(inv, name, body, where(data, name, top))
+
+
+def _group(inv: InventoryData, name: Any, body: Any, at: Origin) -> str:
+    """Add one group (and, recursively, its children); returns its name."""
+    if body is not None and not isinstance(body, Mapping):
+        raise at.error(f"group {name!r} must be a mapping of hosts/children/vars, "
+                       f"not a {kind_name(body)}")
+    group = inv.add_group(name, at).name
+    if body is None:
+        return group
+    for key, raw in body.items():
+        key_at = where(body, key, at)
+        if key not in _SECTIONS:
+            hint = did_you_mean(str(key), _SECTIONS)
+            raise key_at.error(f"unknown key {key!r} in group {group!r}{hint} "
+                               "(a group holds hosts, children and vars)")
+        value = {raw: None} if isinstance(raw, str) else raw  # `hosts: web1`: `{web1: }`
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            raise key_at.error(f"{key!r} of group {group!r} must be a mapping, "
+                               f"not a {kind_name(value)}")
+        if key == "vars":
+            for var, val in value.items():
+                inv.set_variable(inv.groups[group], var, val, where(value, var, key_at))
+        elif key == "children":
+            for child, child_body in value.items():
+                child_at = where(value, child, key_at)
+                inv.add_child(group, _group(inv, child, child_body, child_at), child_at)
+        else:
+            for entry, host_vars in value.items():
+                _hosts(inv, group, entry, host_vars, where(value, entry, key_at))
+    return group
+
+
+def _hosts(inv: InventoryData, group: str, entry: Any, host_vars: Any, at: Origin) -> None:
+    """Add the hosts of one host entry (ranges, port) with their variables."""
+    if not isinstance(entry, str):
+        raise at.error(f"host entry {entry!r} must be a string (quote numbers)")
+    pattern, port = hostpattern.split_entry(entry)
+    try:
+        names = hostpattern.expand(pattern)
+    except hostpattern.RangeError as exc:
+        raise at.error(str(exc)) from None
+    host_vars = host_vars or {}
+    if not isinstance(host_vars, Mapping):
+        raise at.error(f"variables of host {entry!r} must be a mapping, "
+                       f"not a {kind_name(host_vars)}")
+    for name in names:
+        host = inv.add_host(name, group, port, at)
+        for var, val in host_vars.items():
+            inv.set_variable(host, var, val, where(host_vars, var, at))

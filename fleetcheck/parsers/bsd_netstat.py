@@ -1,0 +1,176 @@
+"""BSD-family `netstat -a` output: macOS, FreeBSD, OpenBSD, NetBSD, AIX and HP-UX.
+
+All of them print 'host.port' addresses in fixed-width columns, optionally led by
+kernel-address columns (-A) and followed by extra columns (macOS -v: pid, or
+process:pid). Without -W the tools cut an address to the column width (22, or 18
+with -A) and a host part to 16 characters (12 with -A and names); such listeners
+are marked `truncated`, since what is left cannot be trusted to match a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from fleetcheck.model import Listener
+from fleetcheck.parsers.common import ParseError, is_wildcard_peer
+from fleetcheck.parsers.inet import PROTO_WORD, proto_family, resolve_host, split_dotted
+
+_TITLE = re.compile(r"^(Active |Registered |Current listen queue)")
+_INET_TITLE = re.compile(r"^Active Internet6? connections")
+# Any protocol word netstat prints in an Internet section (icm4, raw6, sctp...).
+_ANY_PROTO = re.compile(r"^(tcp|udp|icm|icmp|raw|ip|sctp|div|divert|rip|igmp|pim|ipx|esp)\w*$")
+_PROCESS_PID = re.compile(r"^(.*):(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One listener and the kernel address netstat -A printed before it (AIX rmsock needs it)."""
+
+    listener: Listener
+    socket: str | None
+
+
+@dataclass
+class _Layout:
+    lead: int | None = None  # kernel-address columns before Proto (-A)
+    width: int | None = None  # address column width from the header
+    extras: list[str] = field(default_factory=list)  # column names after (state)
+
+
+@dataclass
+class _Raw:
+    no: int
+    line: str
+    words: list[str]
+    lead: int
+    layout: _Layout
+
+
+def parse(text: str) -> list[Listener]:
+    """Listening TCP and bound, unconnected UDP sockets from BSD-style netstat output."""
+    return [row.listener for row in parse_rows(text)]
+
+
+def parse_rows(text: str) -> list[Row]:
+    """Like `parse`, keeping each row's -A kernel address (None without -A)."""
+    raws = _scan(text)
+    width_of = [r.layout.width or (18 if r.lead else 22) for r in raws]
+    wide = any(len(w) > width for r, width in zip(raws, width_of, strict=True)
+               for w in r.words[r.lead + 3:r.lead + 5]) or any(w > 22 for w in width_of)
+    addresses = [w for r in raws for w in r.words[r.lead + 3:r.lead + 5]]
+    names = any(_has_port_name(w) for w in addresses)
+    limit = 12 if names and any(r.lead for r in raws) else 16
+    # A host part longer than the cut proves this netstat does not cut hosts (HP-UX, -W).
+    host_cut = not any(len(w.rpartition(".")[0]) > limit for w in addresses)
+    out: list[Row] = []
+    for raw, width in zip(raws, width_of, strict=True):
+        try:
+            row = _row(raw, width, wide, limit if host_cut else None)
+        except (ValueError, IndexError) as exc:
+            raise ParseError(f"not a netstat socket line ({exc})", raw.no, raw.line) from None
+        if row is not None:
+            out.append(row)
+    return out
+
+
+def _scan(text: str) -> list[_Raw]:
+    """The Internet-section rows with the column layout in force for each; ParseError if none."""
+    layout = _Layout()
+    in_inet: bool | None = None  # None: no title seen yet (e.g. output filtered by grep)
+    recognised = False
+    raws: list[_Raw] = []
+    for no, line in enumerate(text.splitlines(), 1):
+        words = line.split()
+        if not words:
+            continue
+        if _TITLE.match(line):
+            in_inet = bool(_INET_TITLE.match(line))
+            recognised = recognised or in_inet
+            layout = _Layout()
+            continue
+        if in_inet is False:
+            continue  # UNIX-domain, kernel-control and other sections
+        if "Proto" in words and any(w.startswith("Local") for w in words):
+            layout = _header(line, words)
+            recognised = True
+            continue
+        lead = layout.lead if layout.lead is not None else _lead(words)
+        if lead is None or len(words) < lead + 5 or not _ANY_PROTO.match(words[lead]):
+            raise ParseError("not a BSD netstat line", no, line)
+        raws.append(_Raw(no, line, words, lead, layout))
+    if not raws and not recognised:
+        raise ParseError("no 'Active Internet connections' section and no socket lines")
+    return raws
+
+
+def _header(line: str, words: list[str]) -> _Layout:
+    """Column layout from a header: kernel-address columns, address width, extra columns."""
+    local, foreign = line.find("Local Address"), line.find("Foreign Address")
+    width = foreign - local - 1 if 0 <= local < foreign else None
+    extras = words[words.index("(state)") + 1:] if "(state)" in words else []
+    return _Layout(words.index("Proto"), width, extras)
+
+
+def _lead(words: list[str]) -> int | None:
+    """Without a header: how many kernel-address (hex) columns precede the protocol."""
+    for i, word in enumerate(words[:4]):
+        if _ANY_PROTO.match(word):
+            return i
+        if not re.fullmatch(r"(0x)?[0-9a-fA-F]+", word):
+            return None
+    return None
+
+
+def _has_port_name(word: str) -> bool:
+    port = word.rpartition(".")[2]
+    return bool(port) and port != "*" and not port.isdigit()
+
+
+def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | None:
+    words, lead = raw.words, raw.lead
+    if not PROTO_WORD.match(words[lead]):
+        return None  # icmp, raw, sctp...
+    proto, family, dual = proto_family(words[lead])
+    if not (words[lead + 1].isdigit() and words[lead + 2].isdigit()):
+        raise ValueError("queue columns are not numbers")
+    local, foreign, rest = words[lead + 3], words[lead + 4], words[lead + 5:]
+    state = rest[0] if rest and not rest[0].lstrip("-").isdigit() and proto == "tcp" else ""
+    extras = rest[1:] if state else rest
+    ep = split_dotted(local, proto)
+    if foreign != "*.*":
+        split_dotted(foreign, proto)  # a malformed peer column means this is not netstat
+    if proto == "tcp" and state != "LISTEN":
+        return None
+    if proto == "udp" and (not is_wildcard_peer(foreign) or ep.port is None):
+        return None
+    if ep.port is None:
+        return None
+    address, fam, dual = resolve_host(ep.address, family, dual)
+    host = local.rpartition(".")[0]
+    truncated = not wide and (len(local) >= width or (
+        host_limit is not None and len(host) >= host_limit))
+    process, pid = _owner(raw.layout.extras, extras)
+    listener = Listener(
+        proto=proto, family=fam, address=address, port=ep.port, process=process, pid=pid,
+        iface=ep.iface, dual_stack=dual, truncated=truncated, port_name=ep.port_name,
+    )
+    return Row(listener, words[0] if lead else None)
+
+
+def _owner(names: list[str], values: list[str]) -> tuple[str | None, int | None]:
+    """macOS -v columns: 'pid' (older releases) or 'process:pid' (names may hold spaces)."""
+    if "process:pid" in names:
+        start = names.index("process:pid")
+        for end in range(start, len(values)):
+            m = _PROCESS_PID.match(" ".join(values[start:end + 1]))
+            if m:
+                pid = int(m.group(2))
+                return m.group(1) or None, pid or None  # pid 0: the kernel did not say
+        raise ValueError("no process:pid value")
+    if "pid" in names:
+        value = values[names.index("pid")]
+        if not value.isdigit():
+            raise ValueError(f"pid column holds {value!r}")
+        return None, int(value)
+    return None, None

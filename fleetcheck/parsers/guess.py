@@ -1,0 +1,93 @@
+"""Which tool printed this text? A pure guess from the text's shape, for `parse --tool auto`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fleetcheck.parsers.common import ParseError
+
+
+@dataclass(frozen=True, slots=True)
+class Guess:
+    """The dialect a text looks like and the evidence, to tell the user."""
+
+    tool: str
+    reason: str
+
+
+_SOLARIS_TITLE = re.compile(r"^(TCP|UDP|SCTP): IPv[46]\s*$", re.M)
+_WINDOWS_ROW = re.compile(r"^\s*(?:>\s+)?(TCP|UDP)\s+(\[[^\]]*\]|[\d.]+):\d+\s", re.M)
+_LSOF_FIELD = re.compile(r"^[a-zA-Z]")
+_SS_STATES = {"LISTEN", "UNCONN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
+              "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK", "CLOSING", "CLOSED", "UNKNOWN"}
+_PROTO = re.compile(r"^(tcp|udp)(4|6|46)?$")
+_DOTTED = re.compile(r"\.(\d+|\*|[A-Za-z][\w-]*)$")  # BSD '*.22', 'localhost.smtp'
+_COLON = re.compile(r":(\d+|\*|[A-Za-z][\w-]*)$")  # Linux '0.0.0.0:22', ':::22'
+
+
+def guess(text: str) -> Guess:
+    """The most likely tool for `text`; ParseError when it looks like none of them."""
+    body = text.lstrip("\ufeff")
+    lines = [line for line in body.splitlines() if line.strip()]
+    if not lines:
+        raise ParseError("the text is empty: nothing to guess the tool from")
+    first = lines[0].split()
+    for check in (_structured, _headed, _netstat_family):
+        found = check(body, lines, first)
+        if found is not None:
+            return found
+    raise ParseError("cannot tell which tool printed this text; name it with --tool",
+                     1, lines[0])
+
+
+def _structured(body: str, lines: list[str], first: list[str]) -> Guess | None:
+    """Formats with an unmistakable shape: JSON, lsof fields, Solaris titles, Windows rows."""
+    if body.lstrip()[:1] in ("[", "{") and "LocalPort" in body:
+        return Guess("powershell", "JSON objects with LocalAddress/LocalPort")
+    if re.fullmatch(r"p\d+", lines[0].strip()) and all(_LSOF_FIELD.match(x) for x in lines):
+        return Guess("lsof-fields", "one-letter field lines starting with a 'p<pid>' line")
+    if _SOLARIS_TITLE.search(body):
+        return Guess("solaris-netstat", "'TCP: IPv4' style section titles")
+    if _WINDOWS_ROW.search(body):
+        return Guess("windows-netstat", "upper-case 'TCP'/'UDP' rows with 'address:port'")
+    return None
+
+
+def _headed(body: str, lines: list[str], first: list[str]) -> Guess | None:
+    """Tools recognised by their header line."""
+    if first[:5] == ["USER", "COMMAND", "PID", "FD", "PROTO"]:
+        return Guess("sockstat", "a 'USER COMMAND PID FD PROTO' header")
+    if first[:2] == ["sl", "local_address"]:
+        return Guess("proc-net", "a /proc/net 'sl local_address' header")
+    if first[:2] == ["COMMAND", "PID"] and "NAME" in first:
+        return Guess("lsof", "an lsof 'COMMAND PID ... NAME' header")
+    if first[:1] in (["Netid"], ["State"]) and "Recv-Q" in first:
+        return Guess("ss", "an ss 'Netid/State Recv-Q' header")
+    words = [line.split() for line in lines[:20]]
+    if words and all(len(w) > 3 and w[1] in _SS_STATES and w[2].isdigit() for w in words):
+        return Guess("ss", "headerless rows of netid, state and queues")
+    return None
+
+
+def _netstat_family(body: str, lines: list[str], first: list[str]) -> Guess | None:
+    """netstat rows: BSD-style 'host.port' addresses versus Linux 'host:port'."""
+    bsd = linux = 0
+    for line in lines:
+        words = line.split()
+        i = next((k for k, w in enumerate(words[:4]) if _PROTO.match(w)), None)
+        if i is None or len(words) < i + 5:
+            continue
+        local = words[i + 3]
+        if _COLON.search(local) and ":" in local:
+            linux += 1
+        elif _DOTTED.search(local):
+            bsd += 1
+    if bsd > linux:
+        return Guess("bsd-netstat", "netstat rows with BSD-style 'host.port' addresses")
+    if linux:
+        return Guess("netstat", "netstat rows with Linux-style 'host:port' addresses")
+    if any(line.startswith("Active Internet connections") for line in lines):
+        return Guess("bsd-netstat" if "(state)" in body else "netstat",
+                     "a netstat title with no socket rows")
+    return None

@@ -1,0 +1,97 @@
+"""`lsof -F` field output (e.g. `lsof -nP +c0 -iTCP -sTCP:LISTEN -F pcuLtPnTd`), any OS.
+
+Each line is one field: a letter then its value. 'p' starts a process; its
+command (c), uid (u) and login (L) follow. A file starts at 'f', or (when fd was
+not requested) when a file field repeats. TCP state comes in 'TST=...'; without
+it a TCP name with no '->' is taken as listening. Several lsof runs may simply be
+concatenated (the probe lists TCP and UDP separately).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fleetcheck.model import Listener
+from fleetcheck.parsers.common import ParseError
+from fleetcheck.parsers.inet import listener_at, split_colon
+
+_PROCESS_FIELDS = set("pcuLgRK")  # K: a task (thread) set, kept with its process
+_FILE_FIELDS = set("fatdDsoiklnPSTNMGZ")
+
+
+@dataclass
+class _File:
+    fields: dict[str, str] = field(default_factory=dict)
+    tcp_info: dict[str, str] = field(default_factory=dict)
+    no: int = 0
+    line: str = ""
+
+
+def parse(text: str) -> list[Listener]:
+    """Listening TCP and bound, unconnected UDP files; one per (process, socket)."""
+    out: list[Listener] = []
+    seen: set[tuple[object, ...]] = set()
+    process: dict[str, str] = {}
+    current: _File | None = None
+
+    def flush() -> None:
+        if current is None:
+            return
+        listener = _listener(process, current)
+        if listener is None:
+            return
+        key = (listener.pid, current.fields.get("d") or current.fields.get("f"),
+               listener.proto, listener.family, listener.address, listener.port)
+        if key not in seen:  # the same socket repeated per thread or per duplicated fd
+            seen.add(key)
+            out.append(listener)
+
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.rstrip("\r")
+        if not line.strip():
+            continue
+        tag, value = line[0], line[1:]
+        if tag == "p":
+            flush()
+            current = None
+            if not value.isdigit():
+                raise ParseError("pid field is not a number", no, line)
+            process = {"p": value}
+        elif tag in _PROCESS_FIELDS and current is None:
+            if not process:
+                raise ParseError("process field before any 'p' field", no, line)
+            process[tag] = value
+        elif tag in _FILE_FIELDS or tag in _PROCESS_FIELDS:
+            if not process:
+                raise ParseError("file field before any 'p' field", no, line)
+            if current is None or tag == "f" or (tag in current.fields and tag != "T"):
+                flush()
+                current = _File(no=no, line=line)
+            if tag == "T":
+                key, _, val = value.partition("=")
+                current.tcp_info[key] = val
+            else:
+                current.fields[tag] = value
+        else:
+            raise ParseError("not an lsof -F field line", no, line)
+    flush()
+    return out
+
+
+def _listener(process: dict[str, str], f: _File) -> Listener | None:
+    proto = f.fields.get("P", "").lower()
+    name = f.fields.get("n", "")
+    if proto not in ("tcp", "udp") or not name or "->" in name:
+        return None
+    state = f.tcp_info.get("ST")
+    if proto == "tcp" and state is not None and state != "LISTEN":
+        return None
+    try:
+        ep = split_colon(name.split(" ", 1)[0], proto)
+    except ValueError as exc:
+        raise ParseError(f"not a socket address ({exc})", f.no, f.line) from None
+    kind = f.fields.get("t", "")
+    family = 6 if kind == "IPv6" else 4 if kind == "IPv4" else None
+    # '*:*' (no port) is an unbound socket: listener_at gives None
+    return listener_at(proto, ep, family, process=process.get("c"), pid=int(process["p"]),
+                       user=process.get("L") or process.get("u"))

@@ -1,0 +1,182 @@
+"""Linux `netstat` tables: net-tools (`netstat -tulnpe` and friends) and BusyBox `netstat`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fleetcheck.model import Listener
+from fleetcheck.parsers.common import (
+    ParseError,
+    Token,
+    any_address,
+    family_for,
+    is_ip,
+    is_wildcard_peer,
+    parse_port,
+    process_of,
+    split_scope,
+    tokens,
+)
+
+_STATES = frozenset({
+    "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
+    "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "UNKNOWN",
+})
+_PROTOS = {"tcp": "tcp", "tcp6": "tcp", "udp": "udp", "udp6": "udp",
+           "udpl": None, "udpl6": None, "raw": None, "raw6": None, "sctp": None, "sctp6": None}
+# -o adds a Timer column after PID/Program name: 'off (0.00/0/0)'.
+_TIMER = re.compile(r"\s+(?:off|on|keepalive|timewait|probe|unkn-\d+)\s+\([^)]*\)\s*$")
+# Without -W both tools pad addr:port to 23 characters; net-tools also cuts the
+# address so that addr:port fits in them.
+_COLUMN = 23
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """Which optional columns the header announced."""
+
+    user: bool  # -e: User and Inode
+    program: bool  # -p: PID/Program name
+    timer: bool  # -o: Timer
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    proto: str
+    local: str
+    foreign: str
+    state: str
+    user: str | None
+    program: str | None  # the PID/Program name field as printed
+
+
+def parse(text: str) -> list[Listener]:
+    """Listeners in net-tools `netstat` output (-t/-u/-l/-a/-n/-p/-e/-o/-W in any mix)."""
+    return _parse(text, busybox=False)
+
+
+def parse_busybox(text: str) -> list[Listener]:
+    """Listeners in BusyBox `netstat` output (`netstat -tuln`, with -p where built in)."""
+    return _parse(text, busybox=True)
+
+
+def _parse(text: str, *, busybox: bool) -> list[Listener]:
+    tool = "busybox netstat" if busybox else "netstat"
+    section: str | None = None  # None before any title, "inet", or "other" (unix, ...)
+    columns: _Columns | None = None  # None: no header seen (e.g. output piped to grep)
+    saw_table = False
+    rows: list[tuple[int, str, _Row]] = []
+    in_note = False
+    for no, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if in_note or stripped.startswith("("):
+            # A note (stderr, when captured with 2>&1), possibly over two lines:
+            # '(Not all processes could be identified, ...\n ... to see it all.)'
+            in_note = not stripped.endswith(")")
+            continue
+        if not stripped or stripped.startswith("netstat: "):
+            continue
+        if stripped.startswith("Active "):
+            section = "inet" if stripped.startswith("Active Internet") else "other"
+            columns, saw_table = None, saw_table or section == "inet"
+            continue
+        if section == "other":
+            continue
+        if stripped.startswith("Proto "):
+            if "Local Address" not in stripped:  # another family's table without a title
+                section = "other"
+                continue
+            columns = _Columns("User" in stripped and "Inode" in stripped,
+                               "PID/Program" in stripped, "Timer" in stripped)
+            section, saw_table = "inet", True
+            continue
+        try:
+            rows.append((no, line, _split(line, columns)))
+        except (ValueError, IndexError) as exc:
+            raise ParseError(f"not a {tool} socket line ({exc})", no, line) from None
+    if not saw_table and not rows:
+        raise ParseError(f"no {tool} Internet connections table")
+    # -W prints whole addresses; one wider than the column proves it was given.
+    wide = any(len(r.local) > _COLUMN or len(r.foreign) > _COLUMN for _, _, r in rows)
+    out = []
+    for no, line, row in rows:
+        try:
+            listener = _listener(row, busybox=busybox, wide=wide)
+        except ValueError as exc:
+            raise ParseError(f"bad {tool} socket line ({exc})", no, line) from None
+        if listener is not None:
+            out.append(listener)
+    return out
+
+
+def _split(line: str, columns: _Columns | None) -> _Row:
+    """Cut one row into its columns; ValueError if it is not a netstat socket row."""
+    timer = _TIMER.search(line)
+    if timer and (columns is None or columns.timer):
+        line = line[:timer.start()]
+    toks = tokens(line)
+    if len(toks) < 5:
+        raise ValueError("too few columns")
+    proto, recv_q, send_q, local, foreign = (t.text for t in toks[:5])
+    if proto not in _PROTOS:
+        raise ValueError(f"unknown Proto {proto!r}")
+    if not (recv_q.isdigit() and send_q.isdigit()):
+        raise ValueError("queue columns are not numbers")
+    rest = toks[5:]
+    state = ""
+    if rest and (rest[0].text in _STATES or (proto.startswith("raw") and rest[0].text.isdigit())):
+        state = rest.pop(0).text
+    user = None
+    if _has_user(rest, columns):
+        if len(rest) < 2 or not rest[1].text.isdigit():
+            raise ValueError("no User and Inode columns")
+        user, rest = rest[0].text, rest[2:]
+    program = line[rest[0].start:].rstrip() if rest else None
+    if program is not None and columns is not None and not columns.program:
+        raise ValueError(f"unexpected column {rest[0].text!r}")
+    return _Row(proto, local, foreign, state, user, program)
+
+
+def _has_user(rest: list[Token], columns: _Columns | None) -> bool:
+    """Whether the row has -e's User and Inode columns (from the header, else by shape)."""
+    if columns is not None:
+        return columns.user
+    # No header: 'user inode pid/prog' vs 'pid/prog'; a PID/Program field has a '/' or is '-'.
+    return (len(rest) >= 2 and rest[1].text.isdigit() and "/" not in rest[0].text
+            and rest[0].text != "-")
+
+
+def _listener(row: _Row, *, busybox: bool, wide: bool) -> Listener | None:
+    proto = _PROTOS[row.proto]
+    if proto == "tcp":
+        listening = row.state == "LISTEN"
+    elif proto == "udp":  # bound and not connected: no state and no peer
+        listening = row.state == "" and is_wildcard_peer(row.foreign)
+    else:
+        return None
+    if not listening:
+        return None
+    addr_text, sep, port_text = row.local.rpartition(":")
+    if not sep or not addr_text:
+        raise ValueError(f"no address:port in {row.local!r}")
+    port, port_name = parse_port(port_text, proto)
+    if not port:  # '*': not bound to a port
+        return None
+    address, iface = split_scope(addr_text)
+    hint = 6 if row.proto.endswith("6") else 4
+    family = family_for(address, hint)
+    if address == "*":  # older net-tools print '*' for the any-address when not -n
+        address = any_address(family)
+    if busybox:
+        # BusyBox 1.x pads but never cuts; only very old builds cut, and what they
+        # left is then no complete address.
+        truncated = len(row.local) == _COLUMN and ":" in address and not is_ip(address)
+    else:
+        # net-tools cuts the address so that addr:port fits 23 characters; exactly 23
+        # may be a cut address, and a cut address must never match an allow rule.
+        truncated = len(row.local) == _COLUMN and not wide
+    pid, process = process_of(row.program) if row.program is not None else (None, None)
+    return Listener(proto=proto, family=family, address=address, port=port, process=process,
+                    pid=pid, user=row.user, iface=iface, truncated=truncated,
+                    port_name=port_name)

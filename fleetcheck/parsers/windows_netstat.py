@@ -1,0 +1,105 @@
+"""Windows `netstat -an`, `-ano`, `-anob` (also piped through Select-String) and `tasklist /fo csv`.
+
+Headers and state words are localised ('LISTENING', 'ABHÖREN', 'ÉCOUTE', 'IN ASCOLTO'),
+so rows are recognised by their 'TCP'/'UDP' first word and a TCP socket is taken
+as listening by its foreign address (port 0), never by its state word. `-b` adds
+owner lines under each row: an optional service name, then '[image.exe]', or a
+(localised) sentence saying the owner is not known.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from fleetcheck.model import Listener
+from fleetcheck.parsers.common import ParseError
+from fleetcheck.parsers.inet import split_colon
+
+_ROW = re.compile(r"^\s*(?:>\s+)?(TCP|UDP|TCPv6|UDPv6)\s+(\S+)\s+(\S+)(.*)$")
+# English states of TCP sockets that are not listening although their peer is 0:
+# BOUND appears with `netstat -q`.
+_NOT_LISTENING = {"BOUND", "CLOSED", "SYN_SENT"}
+
+
+def parse(text: str) -> list[Listener]:
+    """Listening TCP and bound UDP sockets, with pid, image and service where printed."""
+    out: list[Listener] = []
+    header = False
+    current: Listener | None = None
+    owner_lines: list[str] = []
+
+    def flush() -> None:
+        if current is not None:
+            out.append(_with_owner(current, owner_lines))
+
+    for no, raw in enumerate(text.lstrip("\ufeff").splitlines(), 1):
+        line = raw.rstrip()
+        if not line.strip():
+            continue
+        m = _ROW.match(line)
+        if m:
+            flush()
+            owner_lines = []
+            try:
+                current = _row(m.group(1), m.group(2), m.group(3), m.group(4).split())
+            except (ValueError, IndexError) as exc:
+                raise ParseError(f"not a Windows netstat line ({exc})", no, line) from None
+            header = True
+        elif line.split()[0] == "Proto" and not header:
+            header = True
+        elif not header:
+            continue  # the localised 'Active Connections' title and blank lines
+        elif line[0].isspace():
+            owner_lines.append(line.strip())  # -b owner lines belong to the row above
+        else:
+            raise ParseError("not a Windows netstat line", no, line)
+    flush()
+    if not header:
+        raise ParseError("no 'Proto' header and no TCP/UDP socket lines")
+    return out
+
+
+def _row(kind: str, local: str, foreign: str, rest: list[str]) -> Listener | None:
+    proto = kind[:3].lower()
+    pid = int(rest.pop()) if rest and rest[-1].isdigit() else None
+    state = " ".join(rest)
+    ep = split_colon(local, proto)
+    if ep.port is None:
+        raise ValueError(f"local address {local!r} has no port")
+    peer = split_colon(foreign, proto) if foreign != "*:*" else None
+    if proto == "tcp" and (peer is None or peer.port not in (0, None) or state in _NOT_LISTENING):
+        return None
+    if proto == "udp" and peer is not None:
+        return None  # connected UDP
+    family = 6 if ":" in ep.address else 4
+    return Listener(proto=proto, family=family, address=ep.address, port=ep.port, pid=pid,
+                    iface=ep.iface)
+
+
+def _with_owner(listener: Listener, lines: list[str]) -> Listener:
+    """The row's listener with the image ('[x.exe]') and service (a bare word) from -b lines."""
+    process = service = None
+    for text in lines:
+        if text.startswith("[") and text.endswith("]"):
+            process = text[1:-1]
+        elif " " not in text:
+            service = text
+    return Listener(proto=listener.proto, family=listener.family, address=listener.address,
+                    port=listener.port, pid=listener.pid, iface=listener.iface,
+                    process=process, service=service)
+
+
+def parse_tasklist(text: str) -> dict[int, str]:
+    """pid -> image name from `tasklist /fo csv` (with or without its localised header)."""
+    names: dict[int, str] = {}
+    rows = [r for r in csv.reader(text.lstrip("\ufeff").splitlines()) if r]
+    for no, row in enumerate(rows, 1):
+        if len(row) < 2 or not row[1].strip().isdigit():
+            if no == 1 and len(row) >= 2:
+                continue  # the header row
+            raise ParseError("not a tasklist /fo csv row", no, ",".join(row))
+        names[int(row[1])] = row[0]
+    if not names:
+        raise ParseError("no tasklist rows")
+    return names

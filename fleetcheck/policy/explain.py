@@ -1,0 +1,240 @@
+"""Explaining one host's port: which rules and waivers were weighed, which decided, and why.
+
+Works on a RunResult alone (saved or just made): the run records the policy
+definitions and waiver conditions it used, so the explanation needs no files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetcheck.errors import InputError
+from fleetcheck.evaluate import Considered, HostRules, decide, requirement
+from fleetcheck.model import Finding, HostResult, JudgedListener, Listener, RunResult
+from fleetcheck.policy import Action, Policy, Rule
+from fleetcheck.policy.match import MatchResult, address_scope, exposures, format_ports, holders
+from fleetcheck.policy.serialize import policy_from_dict
+from fleetcheck.policy.waivers import Waiver, waiver_from_record
+
+
+@dataclass(frozen=True, slots=True)
+class RuleStep:
+    """One rule weighed against the listener, in words."""
+
+    rule: Rule
+    result: MatchResult
+    sentence: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The step as JSON."""
+        return {"rule": self.rule.ref, "action": self.rule.action.value,
+                "result": self.result.value, "why": self.sentence,
+                "where": _where(self.rule)}
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverStep:
+    """One waiver weighed against the finding: 'waives', 'also covers', 'expired', 'no'."""
+
+    waiver: str
+    outcome: str
+    sentence: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The step as JSON."""
+        return {"waiver": self.waiver, "outcome": self.outcome, "why": self.sentence}
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerStory:
+    """How one listener was judged, with the run's own record beside the recomputation."""
+
+    listener: Listener
+    verdict: str
+    rule: str | None
+    recorded: JudgedListener | None
+    steps: tuple[RuleStep, ...]
+    finding: Finding | None
+    waivers: tuple[WaiverStep, ...] = ()
+
+    @property
+    def consistent(self) -> bool:
+        """True when recomputing gives the verdict and rule the run recorded."""
+        return self.recorded is None or (self.recorded.verdict.value, self.recorded.rule) == (
+            self.verdict, self.rule)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Everything said about one host and port."""
+
+    host: str
+    port: int
+    proto: str | None
+    policies: tuple[Policy, ...]
+    default: str
+    default_why: str
+    listeners: tuple[ListenerStory, ...]
+    requirements: tuple[tuple[Rule, Finding | None], ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The explanation as JSON."""
+        return {
+            "host": self.host, "port": self.port, "proto": self.proto,
+            "policies": [{"name": p.name, "hosts": p.hosts or "all", "default": p.default}
+                         for p in self.policies],
+            "default": self.default, "default_why": self.default_why,
+            "listeners": [{
+                "listener": s.listener.to_dict(), "verdict": s.verdict, "rule": s.rule,
+                "consistent_with_run": s.consistent,
+                "rules": [st.to_dict() for st in s.steps],
+                "finding": s.finding.to_dict() if s.finding else None,
+                "waivers": [w.to_dict() for w in s.waivers]} for s in self.listeners],
+            "requirements": [{"rule": r.ref, "satisfied": f is None,
+                              "finding": f.to_dict() if f else None}
+                             for r, f in self.requirements],
+            "notes": list(self.notes),
+        }
+
+
+def _where(rule: Rule) -> str | None:
+    return f"{rule.where.path}:{rule.where.line}" if rule.where else None
+
+
+def run_policies(run: RunResult) -> dict[str, Policy]:
+    """The policies a run recorded, by name."""
+    return {d["name"]: policy_from_dict(d) for d in run.policy_definitions}
+
+
+def find_host(run: RunResult, name: str) -> HostResult:
+    """The host called `name` in `run`; InputError naming the hosts when it is not there."""
+    for h in run.hosts:
+        if h.name == name:
+            return h
+    names = ", ".join(h.name for h in run.hosts[:10])
+    raise InputError(f"host {name!r} is not in this run (hosts: {names}"
+                     f"{', ...' if len(run.hosts) > 10 else ''})")
+
+
+def explain(run: RunResult, host_name: str, port: int, proto: str | None = None) -> Explanation:
+    """Explain how `run` judged `port` (and `proto`, if given) on `host_name`."""
+    host = find_host(run, host_name)
+    if not host.checked:
+        raise InputError(f"host {host_name!r} was not checked in this run ({host.status.value}"
+                         f": {host.error.message if host.error else 'no listeners read'})")
+    if not run.policy_definitions:
+        raise InputError("this run does not record its policy definitions (it was made by an "
+                         "older fleetcheck); explain the host live with -i/-p instead")
+    known = run_policies(run)
+    policies = tuple(known[n] for n in host.policies if n in known)
+    ctx = HostRules.of(policies)
+    listeners = [jl.listener for jl in host.listeners]
+    waivers = [waiver_from_record(r, [host.name] if r.id in host.waivers else [])
+               for r in run.waivers]
+    today = run.meta.get("waiver_date")
+    stories = []
+    for jl in host.listeners:
+        li = jl.listener
+        if li.port != port or (proto is not None and li.proto != proto):
+            continue
+        trace: list[Considered] = []
+        decision = decide(host.name, li, ctx, trace)
+        recorded = next((f for f in host.findings
+                         if decision.finding and f.id == decision.finding.id), decision.finding)
+        steps = tuple(RuleStep(c.rule, c.result, _sentence(c, li)) for c in trace)
+        stories.append(ListenerStory(
+            li, decision.verdict.value, decision.rule.ref if decision.rule else None, jl,
+            steps, recorded,
+            _waiver_steps(host.name, recorded, waivers, today) if recorded else ()))
+    reqs = tuple((r, requirement(host.name, r, listeners, ctx)) for r in ctx.requires
+                 if _about_port(r, port, proto))
+    notes = []
+    if not stories:
+        what = f"{proto.upper()} {port}" if proto else f"port {port}"
+        notes.append(f"nothing listens on {what} on {host.name} in this run")
+    if any(not s.consistent for s in stories):
+        notes.append("recomputing gives a different verdict than the run recorded: the run was "
+                     "made by another fleetcheck version")
+    return Explanation(host.name, port, proto, policies, ctx.default, ctx.default_why,
+                       tuple(stories), reqs, tuple(notes))
+
+
+def _about_port(rule: Rule, port: int, proto: str | None) -> bool:
+    """True when `rule` names `port` (for `proto`, or either proto)."""
+    protos = (proto,) if proto else ("tcp", "udp")
+    return rule.match.claims_port and any(rule.match.port_matches(p, port) for p in protos)
+
+
+def _sentence(c: Considered, li: Listener) -> str:
+    """Why one rule did or did not match, in words."""
+    m, rule = c.rule.match, c.rule
+    if c.result is MatchResult.YES:
+        verb = {Action.FORBID: "forbids it", Action.ALLOW: "allows it",
+                Action.REQUIRE: "satisfies this requirement (which does not allow it)"}[rule.action]
+        return f"matches ({m.describe()}): {verb}"
+    cond = c.condition
+    if cond == "proto":
+        why = f"proto {li.proto} is not {'/'.join(sorted(m.protos or ()))}"
+    elif cond == "port":
+        wants = [format_ports(m.ports)] if m.ports else []
+        wants += [f"service {s}" for s in m.services or ()]
+        why = f"port {li.port} is not {' or '.join(wants)}"
+    elif cond == "family":
+        fams = "/".join(str(f) for f, _ in exposures(li))
+        why = f"family IPv{fams} is not IPv{'/'.join(str(f) for f in sorted(m.families or ()))}"
+    elif cond == "dual_stack":
+        why = f"dual_stack is {str(li.dual_stack).lower()}, the rule wants " \
+              f"{str(m.dual_stack).lower()}"
+    elif cond == "address":
+        why = f"bound to {li.address} ({address_scope(li.address) or 'a name'}), the rule " \
+              f"wants {' or '.join(a.text for a in m.addresses or ())}"
+    elif c.result is MatchResult.UNKNOWN_OWNER:
+        why = f"the owning {cond} could not be seen, and the rule depends on it"
+    elif cond == "process":
+        why = f"held by {', '.join(holders(li) or [])}, the rule wants " \
+              f"{' or '.join(s.text for s in m.processes or ())}"
+    else:
+        who = li.user or (f"uid {li.uid}" if li.uid is not None else "?")
+        why = f"owned by {who}, the rule wants {' or '.join(s.text for s in m.users or ())}"
+    if c.result in (MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS):
+        return f"near miss ({c.result.value}): names this port, but {why}"
+    if c.result is MatchResult.UNKNOWN_OWNER:
+        return f"cannot tell: {why}"
+    return f"no: {why}"
+
+
+def _finding_value(f: Finding, condition: str) -> str:
+    """The finding's side of a waiver condition, in words."""
+    value = {"finding": f.id, "kind": f.kind.value, "rule": f.rule, "proto": f.proto,
+             "port": f"{f.proto}/{f.port}" if f.port is not None else None,
+             "process": f.process}.get(condition)
+    return f"{condition} {value}" if value is not None else f"{condition} (not known)"
+
+
+def _waiver_steps(host: str, finding: Finding, waivers: list[Waiver],
+                  today: str | None) -> tuple[WaiverStep, ...]:
+    steps = []
+    for w in waivers:
+        who = f"owner {w.owner}" + (f", ticket {w.ticket}" if w.ticket else "") + \
+            f", expires {w.expires.isoformat()}"
+        miss = w.mismatch(finding)
+        if not w.selects(host):
+            steps.append(WaiverStep(w.id, "no", f"does not select {host} "
+                                    f"(hosts: {w.hosts or 'all'})"))
+        elif miss is not None:
+            wants = w.conditions().get(miss)
+            shown = ", ".join(map(str, wants)) if isinstance(wants, list) else wants
+            steps.append(WaiverStep(w.id, "no", f"does not cover it: {miss} {shown} does not "
+                                    f"match the finding's {_finding_value(finding, miss)}"))
+        elif today is not None and w.expired(dt.date.fromisoformat(today)):
+            steps.append(WaiverStep(w.id, "expired", f"covers it, but expired on "
+                                    f"{w.expires.isoformat()} ({who}), so it does not waive"))
+        elif finding.waiver == w.id:
+            steps.append(WaiverStep(w.id, "waives", f"waives it ({who}): {w.reason}"))
+        else:
+            steps.append(WaiverStep(w.id, "also covers", f"also covers it ({who}); "
+                                    f"{finding.waiver or 'no waiver'} was applied"))
+    return tuple(steps)

@@ -1,0 +1,196 @@
+"""Linting policies and waivers together against an inventory, without contacting any host.
+
+Errors (scan refuses to run): anything malformed, unknown keys, duplicate ids,
+rules that can never match, waivers naming rules that do not exist.
+Warnings (the run goes on): overlapping allow and forbid, policies or waivers
+selecting no host, hosts no policy covers, conflicting defaults, repeated rules,
+expired, soon-expiring or self-approved waivers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from fleetcheck.errors import InputError
+from fleetcheck.inventory import Inventory
+from fleetcheck.policy import Action, Policy, resolve_default
+from fleetcheck.policy.load import collect_policies
+from fleetcheck.policy.match import Match
+from fleetcheck.policy.problems import Level, Problems
+from fleetcheck.policy.rulecheck import could_allow, overlap
+from fleetcheck.policy.waiver_load import collect_waivers
+from fleetcheck.policy.waivers import Waiver
+from fleetcheck.yamlsrc import did_you_mean
+
+WARN_EXPIRING_DAYS = 14
+_SHOWN = 5  # hosts named in a warning before "and N more"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What loaded: the policies, the waivers (bound to the inventory's hosts), and who is who."""
+
+    policies: list[Policy]
+    waivers: list[Waiver]
+    selected: dict[str, frozenset[str]] | None  # policy name -> hosts; None: no inventory
+
+
+def check_all(inventory: Inventory | None, policy_paths: Sequence[str | Path],
+              waiver_paths: Sequence[str | Path], problems: Problems, *, today: dt.date,
+              warn_days: int = WARN_EXPIRING_DAYS) -> Checked:
+    """Load and cross-check everything, recording every problem found in `problems`."""
+    before = len(problems.errors)
+    policies = collect_policies(policy_paths, problems)
+    memo: dict[str | None, frozenset[str]] = {}  # policies and waivers share patterns
+
+    def pick(pattern: str | None) -> frozenset[str]:
+        assert inventory is not None
+        if pattern not in memo:
+            memo[pattern] = select(inventory, pattern)
+        return memo[pattern]
+
+    selected = None if inventory is None else {p.name: pick(p.hosts) for p in policies}
+    # Coverage is only meaningful when every policy file loaded.
+    complete = len(problems.errors) == before
+    _lint_policies(policies, selected, inventory if complete else None, problems)
+    waivers = [w if inventory is None else replace(w, host_names=pick(w.hosts))
+               for w in collect_waivers(waiver_paths, problems)]
+    _lint_waivers(waivers, policies, inventory, problems, today, warn_days)
+    return Checked(policies, waivers, selected)
+
+
+def select(inventory: Inventory, pattern: str | None) -> frozenset[str]:
+    """Names of the hosts `pattern` selects (every host for None; none when nothing matches)."""
+    try:
+        return frozenset(h.name for h in inventory.select(pattern, strict=False))
+    except InputError:
+        return frozenset()
+
+
+def bind(waiver: Waiver, inventory: Inventory | None) -> Waiver:
+    """The waiver with the hosts its pattern selects in `inventory`."""
+    if inventory is None:
+        return waiver
+    return replace(waiver, host_names=select(inventory, waiver.hosts))
+
+
+def _names(hosts: set[str] | frozenset[str]) -> str:
+    shown = sorted(hosts)[:_SHOWN]
+    more = len(hosts) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
+
+
+def _lint_policies(policies: list[Policy], selected: dict[str, frozenset[str]] | None,
+                   inventory: Inventory | None, problems: Problems) -> None:
+    for p in policies:
+        if not p.rules:
+            problems.warn(p.mark("name"), f"policy {p.name!r} has no rules")
+        if selected is not None and p.hosts is not None and not selected[p.name]:
+            problems.warn(p.mark("hosts"), f"policy {p.name!r} selects no host: {p.hosts!r} "
+                          "matches nothing in the inventory")
+        seen: dict[tuple[Action, Match], str] = {}
+        for r in p.rules:
+            if r.action is Action.ALLOW and r.match == Match():
+                problems.warn(r.where or p.mark("allow"), f"allow rule {r.id!r} has no "
+                              "conditions and allows every listener (as default: allow would)")
+            first = seen.setdefault((r.action, r.match), r.id)
+            if first != r.id:
+                problems.warn(r.where or p.mark(r.action.value), f"{r.action.value} rule "
+                              f"{r.id!r} repeats the conditions of rule {first!r}")
+    if inventory is not None and selected is not None:
+        covered = set().union(*selected.values()) if selected else set()
+        bare = {h.name for h in inventory.hosts} - covered
+        if bare:
+            problems.add(InputError(f"no policy applies to {len(bare)} host"
+                                    f"{'s' * (len(bare) != 1)} ({_names(bare)}): every "
+                                    "listener there will be stray",
+                                    inventory.sources[0] if inventory.sources else None),
+                         Level.WARNING)
+    for i, a in enumerate(policies):
+        for b in policies[i:]:
+            shared, common = _shared(a, b, selected)
+            if not shared:
+                continue
+            if a is not b and {a.default, b.default} == {"allow", "deny"}:
+                allow, deny = (a, b) if a.default == "allow" else (b, a)
+                problems.warn(allow.mark("default"), f"policy {allow.name!r} says default: "
+                              f"allow, but {deny.name!r} says default: deny for the same "
+                              f"{_hosts_phrase(common)}; deny wins there, so listeners no rule "
+                              "allows are stray")
+            for x, y in ((a, b), (b, a)) if a is not b else ((a, a),):
+                _overlaps(x, y, problems)
+    for p in policies:
+        _unallowed_requirements(p, policies, selected, problems)
+
+
+def _hosts_phrase(hosts: frozenset[str] | None) -> str:
+    if hosts is None:
+        return "hosts"
+    return f"host{'s' * (len(hosts) != 1)} ({_names(hosts)})"
+
+
+def _shared(a: Policy, b: Policy, selected: dict[str, frozenset[str]] | None,
+            ) -> tuple[bool, frozenset[str] | None]:
+    """Whether both policies apply to some host, and which (None: unknown, no inventory)."""
+    if selected is None:
+        return True, None
+    common = selected[a.name] & selected[b.name]
+    return bool(common), common
+
+
+def _overlaps(allowing: Policy, forbidding: Policy, problems: Problems) -> None:
+    forbids = forbidding.rules_for(Action.FORBID)
+    for a in (*allowing.rules_for(Action.ALLOW), *allowing.rules_for(Action.REQUIRE)):
+        for f in forbids:
+            sentence = overlap(a, f)
+            if sentence is not None:
+                problems.warn(a.where or allowing.mark("allow"), sentence)
+
+
+def _unallowed_requirements(p: Policy, policies: list[Policy],
+                            selected: dict[str, frozenset[str]] | None,
+                            problems: Problems) -> None:
+    """Warn about require rules no allow rule (of a policy sharing hosts) could allow."""
+    if selected is not None and not selected[p.name]:
+        return  # it applies nowhere: already reported as selecting no host
+    peers = [q for q in policies if _shared(p, q, selected)[0]]
+    if resolve_default(peers)[0] == "allow":
+        return
+    allows = [r for q in peers for r in q.rules_for(Action.ALLOW)]
+    for req in p.rules_for(Action.REQUIRE):
+        if not any(could_allow(a, req) for a in allows):
+            problems.warn(req.where or p.mark("require"), f"require rule {req.id!r} asks for "
+                          "a listener that no allow rule allows: a requirement never allows "
+                          "by itself, so under default deny the listener it requires is stray; "
+                          "add an allow rule for it")
+
+
+def _lint_waivers(waivers: list[Waiver], policies: list[Policy], inventory: Inventory | None,
+                  problems: Problems, today: dt.date, warn_days: int) -> None:
+    refs = [r.ref for p in policies for r in p.rules]
+    for w in waivers:
+        for spec in w.rules or ():
+            if not any(c in spec.text for c in "*?[~") and spec.text not in refs:
+                problems.error(w.mark("rule"), f"waiver {w.id!r} names rule {spec.text!r}, "
+                               f"which no loaded policy has{did_you_mean(spec.text, refs)}")
+        if w.expired(today):
+            days = (today - w.expires).days
+            problems.warn(w.mark("expires"), f"waiver {w.id!r} expired on "
+                          f"{w.expires.isoformat()} ({days} day{'s' * (days != 1)} ago): it "
+                          "waives nothing any more; renew it or remove it")
+        elif (w.expires - today).days < warn_days:
+            days = (w.expires - today).days
+            problems.warn(w.mark("expires"), f"waiver {w.id!r} expires on "
+                          f"{w.expires.isoformat()}, in {days} day{'s' * (days != 1)}")
+        if w.created > today:
+            problems.warn(w.mark("created"), f"waiver {w.id!r} is created in the future "
+                          f"({w.created.isoformat()})")
+        if w.owner == w.approved_by:
+            problems.warn(w.mark("approved_by"), f"waiver {w.id!r} is approved by its own "
+                          f"owner ({w.owner})")
+        if inventory is not None and w.hosts is not None and not w.host_names:
+            problems.warn(w.mark("hosts"), f"waiver {w.id!r} selects no host: {w.hosts!r} "
+                          "matches nothing in the inventory")

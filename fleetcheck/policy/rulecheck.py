@@ -1,0 +1,153 @@
+"""Static checks on rules: conditions that can never hold, and allows a forbid overrides."""
+
+from __future__ import annotations
+
+from fleetcheck.policy import Action, Rule
+from fleetcheck.policy.match import (
+    AddressSpec,
+    Match,
+    TextSpec,
+    address_scope,
+    merge_ranges,
+)
+
+Piece = tuple[str, int, int]  # proto, first port, last port
+
+
+def never_matches(rule: Rule) -> str | None:
+    """Why `rule` can match no listener at all, or None when some listener could match it."""
+    m = rule.match
+    if m.protos is not None and m.service_ports is not None and m.ports is None \
+            and not any(p in m.protos for p, _ in m.service_ports):
+        has = "/".join(sorted({p for p, _ in m.service_ports}))
+        return (f"service {' or '.join(m.services or ())} is {has} only, but the rule says "
+                f"proto {'/'.join(sorted(m.protos))}: the rule can never match")
+    if m.families is not None and m.addresses is not None:
+        versions = {a.version for a in m.addresses}
+        if None not in versions and not versions & m.families:
+            return (f"address {' or '.join(a.text for a in m.addresses)} is IPv"
+                    f"{'/'.join(str(v) for v in sorted(v for v in versions if v))}, but family "
+                    f"says {'/'.join(str(f) for f in sorted(m.families))}: the rule can never "
+                    "match")
+    if m.dual_stack:
+        if rule.action is Action.ALLOW and m.families is not None and m.families != {4, 6}:
+            return (f"a dual-stack socket takes IPv4 and IPv6, so an allow rule limited to "
+                    f"family {'/'.join(str(f) for f in sorted(m.families))} never covers it: "
+                    "the rule can never match")
+        if m.addresses is not None and not any(a.matches("::") or a.matches("0.0.0.0")
+                                               for a in m.addresses):
+            return (f"dual-stack sockets are bound to the wildcard [::], which address "
+                    f"{' or '.join(a.text for a in m.addresses)} excludes: the rule can never "
+                    "match")
+    return None
+
+
+def port_pieces(m: Match) -> list[Piece] | None:
+    """The (proto, lo, hi) ranges a rule names; None when it names no port (all ports)."""
+    if not m.claims_port:
+        return None
+    protos = sorted(m.protos or ("tcp", "udp"))
+    out = [(p, lo, hi) for p in protos for lo, hi in m.ports or ()]
+    out += sorted((p, n, n) for p, n in m.service_ports or () if p in protos)
+    return out
+
+
+def _normal(pieces: list[Piece]) -> list[Piece]:
+    """Pieces with each proto's ranges merged."""
+    return [(p, lo, hi) for p in sorted({p for p, _, _ in pieces})
+            for lo, hi in merge_ranges((lo, hi) for q, lo, hi in pieces if q == p)]
+
+
+def _intersect(a: list[Piece], b: list[Piece]) -> list[Piece]:
+    out = []
+    for pa, la, ha in a:
+        for pb, lb, hb in b:
+            lo, hi = max(la, lb), min(ha, hb)
+            if pa == pb and lo <= hi:
+                out.append((pa, lo, hi))
+    return _normal(out)
+
+
+def describe_pieces(pieces: list[Piece]) -> str:
+    """'TCP 80, 8000-8100; UDP 53'."""
+    by_proto: dict[str, list[str]] = {}
+    for p, lo, hi in pieces:
+        by_proto.setdefault(p, []).append(str(lo) if lo == hi else f"{lo}-{hi}")
+    return "; ".join(f"{p.upper()} {', '.join(ports)}" for p, ports in sorted(by_proto.items()))
+
+
+def _address_region(spec: AddressSpec) -> tuple[str, str | None] | None:
+    """(scope, literal) for specs whose extent is known; None for networks."""
+    if spec.scope is not None:
+        return spec.scope, None
+    if spec.literal is not None:
+        return address_scope(spec.literal) or "name", spec.literal
+    return None
+
+
+def _addresses_disjoint(a: tuple[AddressSpec, ...] | None,
+                        b: tuple[AddressSpec, ...] | None) -> bool:
+    if a is None or b is None:
+        return False
+    for x in a:
+        for y in b:
+            rx, ry = _address_region(x), _address_region(y)
+            if rx is None or ry is None or (rx[0] == ry[0] and (
+                    rx[1] is None or ry[1] is None or rx[1] == ry[1])):
+                return False
+    return True
+
+
+def _exact(specs: tuple[TextSpec, ...] | None) -> set[str] | None:
+    if specs is None or any(s.text.startswith("~") or any(c in s.text for c in "*?[")
+                            for s in specs):
+        return None
+    return {s.text for s in specs}
+
+
+def _disjoint(a: Match, b: Match) -> bool:
+    """True when no listener can satisfy both `a` (as an allow) and `b` (as a forbid)."""
+    if a.families is not None and b.families is not None and not a.families & b.families:
+        return True
+    if _addresses_disjoint(a.addresses, b.addresses):
+        return True
+    for x, y in ((a.processes, b.processes), (a.users, b.users)):
+        ex, ey = _exact(x), _exact(y)
+        if ex is not None and ey is not None and not ex & ey:
+            return True
+    return False
+
+
+def overlap(allow: Rule, forbid: Rule) -> str | None:
+    """A sentence when some listener both `allow` would allow and `forbid` forbids.
+
+    Only rules that both name ports are compared: an allow such as 'anything on
+    loopback' meeting a port forbid is the intended layering, not a conflict.
+    """
+    a_pieces, f_pieces = port_pieces(allow.match), port_pieces(forbid.match)
+    if a_pieces is None or f_pieces is None:
+        return None
+    common = _intersect(a_pieces, f_pieces)
+    if not common or _disjoint(allow.match, forbid.match):
+        return None
+    where = f" ({forbid.where.path}:{forbid.where.line})" if forbid.where else ""
+    f = forbid.match
+    unconditional = f.addresses is None and f.families is None and f.dual_stack is None \
+        and not f.needs_owner
+    if unconditional and common == _normal(a_pieces):
+        return (f"allow {allow.ref} never takes effect: forbid {forbid.ref}{where} forbids "
+                f"everything it allows ({describe_pieces(common)})")
+    return (f"allow {allow.ref} and forbid {forbid.ref}{where} overlap on "
+            f"{describe_pieces(common)}: a forbid beats an allow, so listeners there that "
+            "both match are forbidden")
+
+
+def could_allow(allow: Rule, req: Rule) -> bool:
+    """False when `allow` provably allows nothing that satisfies the require rule `req`."""
+    a, r = port_pieces(allow.match), port_pieces(req.match)
+    if a is not None and r is not None and not _intersect(a, r):
+        return False
+    pa, pr = allow.match.protos, req.match.protos
+    if pa is not None and pr is not None and not pa & pr:
+        return False
+    return not _disjoint(allow.match, req.match)

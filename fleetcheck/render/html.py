@@ -1,0 +1,100 @@
+"""The HTML report: one self-contained, printable page an auditor can keep as evidence.
+
+Jinja2 with autoescaping renders everything the run carries as text; the page's own style
+and script are inline and pinned by hash in a Content-Security-Policy, so the file loads
+nothing from anywhere and no text from a host can become markup or script.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+from markupsafe import Markup
+
+from fleetcheck import __version__
+from fleetcheck.model import HostResult, RunResult
+from fleetcheck.render import view
+from fleetcheck.render.options import RenderOptions
+
+# Up to this many hosts, sections of hosts with problems start open; beyond it every host
+# section starts collapsed so the page opens on the verdict and the findings.
+OPEN_HOSTS_UP_TO = 20
+# A fleet-view row names up to this many hosts inline; more go into a collapsed list.
+FLEET_INLINE = 12
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@cache
+def _template() -> Template:
+    """The report template, loaded once from the package."""
+    env = Environment(loader=PackageLoader("fleetcheck.render", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    return env.get_template("report.html.j2")
+
+
+def _csp_hash(text: str) -> str:
+    """The CSP source expression that allows exactly `text` inline."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+@cache
+def _assets() -> tuple[Markup, Markup, str]:
+    """The inline style and script (our own files, trusted) and the policy that pins them."""
+    files = resources.files("fleetcheck.render").joinpath("templates")
+    css = files.joinpath("report.css").read_text("utf-8")
+    js = files.joinpath("report.js").read_text("utf-8")
+    csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
+           "base-uri 'none'; form-action 'none'")
+    # Markup: these are fleetcheck's own shipped files, never text from a run.
+    return Markup(css), Markup(js), csp  # noqa: S704
+
+
+def anchor(kind: str, name: str) -> str:
+    """An element id for a host, waiver or port that any name maps to without collisions."""
+    return f"{kind}-" + _UNSAFE_ID.sub(lambda m: f"_{ord(m.group()):x}_", name)
+
+
+def _search(host: HostResult) -> str:
+    """The words the host filter matches: identity, status, error, ports and processes."""
+    words = [host.name, host.address, host.status.value, host.os or "", host.collector or "",
+             *host.groups, host.error.kind if host.error else "",
+             host.error.message if host.error else ""]
+    for jl in host.listeners:
+        li = jl.listener
+        words += [f"{li.proto}/{li.port}", str(li.port), li.process or "", jl.verdict.value]
+    return " ".join(dict.fromkeys(w for w in words if w))
+
+
+def render(run: RunResult, options: RenderOptions | None = None) -> str:
+    """The report page; `options.rendered_at` (default: now) is its only varying text."""
+    opts = options or RenderOptions()
+    rendered_at = opts.rendered_at or datetime.now(UTC).replace(microsecond=0).isoformat() \
+        .replace("+00:00", "Z")
+    css, js, csp = _assets()
+    open_rows, waived_rows = view.finding_rows(run)
+    hosts = view.sorted_hosts(run)
+    waivers = view.sorted_waivers(run.waivers)
+    open_hosts = {h.name for h in hosts if h.status.value != "compliant"} \
+        if len(hosts) <= OPEN_HOSTS_UP_TO else set()
+    return _template().render(
+        run=run, head=view.headline(run), kicker=" · ".join(view.run_line(run)),
+        counts=view.status_counts(run), severities=view.severity_counts(run),
+        facts=view.run_facts(run),
+        warnings=view.warnings(run), inputs=view.input_rows(run), open_rows=open_rows,
+        waived_rows=waived_rows, unchecked=view.unchecked_hosts(run), waivers=waivers,
+        unused=[w for w in waivers if w.status == "unused"], fleet=view.fleet_rows(run),
+        fleet_inline=FLEET_INLINE, hosts=hosts, open_hosts=open_hosts,
+        rendered_at=rendered_at, version=__version__, css=css, js=js, csp=csp,
+        anchor=anchor, search=_search, owner=view.owner, service=view.service_name,
+        bind=view.bind_address, seconds=view.seconds, first_line=view.first_line,
+        line_count=view.line_count, listeners=view.host_listeners,
+        open_findings=view.open_findings, scope=view.waiver_scope, source=view.waiver_source,
+        yes_no=view.yes_no, notes=view.listener_notes,
+    )

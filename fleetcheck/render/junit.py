@@ -1,0 +1,160 @@
+"""The JUnit XML report: a testsuite per host, a testcase per finding and per deciding rule.
+
+A host that could not be checked is a testsuite with one erroring testcase, so CI never shows
+it green. Violations (unwaived, at or above --fail-on) are failures; waived findings are
+skipped; findings below --fail-on pass, as they do not fail the run.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+
+from fleetcheck.model import Finding, HostResult, RunResult, Severity, WaiverRecord
+from fleetcheck.render import view
+from fleetcheck.render.options import RenderOptions
+
+# Characters XML 1.0 cannot carry at all; raw tool output may hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_EVIDENCE_LIMIT = 4000  # characters of raw output quoted in an <error>; all of it is in JSON
+
+
+def _x(text: object) -> str:
+    """Text XML can carry: control characters become visible \\xNN escapes."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", "" if text is None else str(text))
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    """A child element whose attributes and text XML can carry."""
+    el = ET.SubElement(parent, tag, {k: _x(v) for k, v in attrs.items()})
+    if text is not None:
+        el.text = _x(text)
+    return el
+
+
+def _timestamp(run: RunResult) -> str:
+    """The run's start as the JUnit timestamp (UTC, no zone suffix, as the schema wants)."""
+    t = view.parse_time(run.started_at)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") if t else run.started_at
+
+
+def _classname(host: HostResult) -> str:
+    """The testcase classname for a host's cases."""
+    # CI servers split classnames at dots into package and class: keep a host one class.
+    return "fleetcheck." + host.name.replace(".", "_")
+
+
+def case_name(f: Finding) -> str:
+    """A testcase name stable across runs (no pid): 'forbidden tcp/1923 on 0.0.0.0 [rule]'."""
+    port = "any" if f.port is None else str(f.port)
+    where = f" on {f.address}" if f.address else ""
+    return f"{f.kind.value} {f.proto}/{port}{where}" + (f" [{f.rule}]" if f.rule else "")
+
+
+def _finding_text(host: HostResult, f: Finding, service: str) -> str:
+    """The body of a failure: the sentence, then every fact of the finding."""
+    port = "" if f.port is None else f" {f.port}"
+    lines = [f.message, "", f"host: {host.name} ({host.address})",
+             f"severity: {f.severity.label}", f"kind: {f.kind.value}",
+             f"listener: {f.proto}{port}" + (f" ({service})" if service else "")
+             + (f" on {f.address}" if f.address else ""),
+             f"process: {view.owner(f.process, f.pid) or 'unknown'}",
+             f"rule: {f.rule or 'none (no rule allows it)'}", f"finding id: {f.id}"]
+    return "\n".join(lines)
+
+
+def _waiver_text(f: Finding, waivers: dict[str, WaiverRecord]) -> str:
+    """Why a finding is skipped: the waiver, its owner, ticket and expiry."""
+    w = waivers.get(f.waiver or "")
+    if w is None:
+        return f"waived by {f.waiver or 'a waiver'}"
+    extra = ", ".join(x for x in (f"owner {w.owner}", f"ticket {w.ticket}" if w.ticket else "",
+                                  f"expires {w.expires}" if w.expires else "") if x)
+    return f"waived by {w.id} ({extra}): {w.reason}"
+
+
+def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
+           waivers: dict[str, WaiverRecord], fail_on: Severity) -> tuple[int, int, int, int]:
+    """Append `host`'s testsuite to `root`; returns (tests, failures, errors, skipped)."""
+    suite = _sub(root, "testsuite", name=host.name, tests="0", failures="0", errors="0",
+                 skipped="0", time=f"{round(host.duration, 3):.3f}", timestamp=_timestamp(run),
+                 hostname=host.address, id=str(index), package="fleetcheck")
+    props = _sub(suite, "properties")
+    privileged = None if host.privileged is None else view.yes_no(host.privileged)
+    for key, value in (("status", host.status.value), ("address", host.address),
+                       ("os", host.os), ("collector", host.collector),
+                       ("groups", ",".join(host.groups)), ("policies", ",".join(host.policies)),
+                       ("privileged", privileged),
+                       ("error_kind", host.error.kind if host.error else None),
+                       *(("note", n) for n in host.notes)):
+        if value:
+            _sub(props, "property", name=key, value=value)
+    cls = _classname(host)
+    tests = failures = errors = skipped = 0
+    collect = _sub(suite, "testcase", name="collect listeners", classname=cls,
+                   time=f"{round(sum(c.duration for c in host.commands), 3):.3f}")
+    tests += 1
+    if not host.checked:
+        errors += 1
+        err = host.error
+        evidence = [f"{err.kind}: {err.message}" if err else host.status.value]
+        for c in host.commands:
+            evidence += ["", f"$ {c.command}", f"exit code: {c.exit_code}",
+                         "stderr:", c.stderr[-_EVIDENCE_LIMIT:], "stdout:",
+                         c.stdout[-_EVIDENCE_LIMIT:]]
+        _sub(collect, "error", "\n".join(evidence), message=evidence[0],
+             type=err.kind if err else host.status.value)
+    out: list[str] = []
+    for f in sorted(host.findings, key=Finding.sort_key):
+        case = _sub(suite, "testcase", name=case_name(f), classname=cls, time="0.000")
+        tests += 1
+        service = view.service_name(f.port, f.proto)
+        if f.waived:
+            skipped += 1
+            _sub(case, "skipped", message=_waiver_text(f, waivers))
+        elif f.severity >= fail_on:
+            failures += 1
+            _sub(case, "failure", _finding_text(host, f, service),
+                 message=f"{f.severity.label}: {f.message}", type=f.kind.value)
+        else:
+            out.append(f"below --fail-on {fail_on.label}: {f.severity.label}: {f.message}")
+    by_rule: dict[str, list[str]] = defaultdict(list)
+    for jl in view.host_listeners(host):
+        li = jl.listener
+        line = (f"{li.proto} {li.port} on {view.bind_address(li)} "
+                f"{view.owner(li.process, li.pid) or '(owner unknown)'}: {jl.verdict.value}")
+        out.append(line + (f" [{jl.rule}]" if jl.rule else ""))
+        if jl.verdict.value == "allowed":
+            by_rule[jl.rule or ""].append(line)
+    for rule in sorted(by_rule):
+        _sub(suite, "testcase", name=f"rule {rule}" if rule else "default allow",
+             classname=cls, time="0.000")
+        tests += 1
+    _sub(suite, "system-out", "\n".join(out))
+    _sub(suite, "system-err", "\n".join(
+        f"$ {c.command}\nexit code: {c.exit_code}\n{c.stderr}" for c in host.commands))
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    suite.set("skipped", str(skipped))
+    return tests, failures, errors, skipped
+
+
+def render(run: RunResult, options: RenderOptions | None = None) -> str:
+    """The run as JUnit XML (UTF-8, with declaration), deterministic for the same run."""
+    del options
+    root = ET.Element("testsuites", {"name": "fleetcheck"})
+    waivers = {w.id: w for w in run.waivers}
+    fail_on = Severity.parse(run.summary.fail_on)
+    totals = [0, 0, 0, 0]
+    for i, host in enumerate(view.sorted_hosts(run)):
+        for n, count in enumerate(_suite(root, run, host, i, waivers, fail_on)):
+            totals[n] += count
+    tests, failures, errors, _skipped = totals
+    elapsed = view.run_seconds(run)
+    root.attrib.update({"tests": str(tests), "failures": str(failures), "errors": str(errors),
+                        "time": f"{elapsed or 0.0:.3f}"})
+    ET.indent(root, "  ")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            + ET.tostring(root, encoding="unicode") + "\n")

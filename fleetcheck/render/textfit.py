@@ -1,0 +1,143 @@
+"""Plain-text layout that fits a width: tables whose wide columns wrap, wrapped key/value facts."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import textwrap
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from tabulate import MIN_PADDING, tabulate
+
+_ANSI = re.compile(r"\033\[[0-9;]*m")
+# What a host may print that a terminal would act on or that reorders text: C0 and C1
+# controls (escape sequences could recolour, hide or rewrite the report) and bidi overrides.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+T = TypeVar("T")
+_GAP = 2  # tabulate's "simple" format puts two spaces between columns
+_MIN_FLEX = 8
+
+RED, YELLOW, GREEN, BOLD, DIM, RESET = ("\033[31m", "\033[33m", "\033[32m", "\033[1m",
+                                         "\033[2m", "\033[0m")
+
+
+def printable(text: str) -> str:
+    """`text` with controls shown as escapes ('\\x1b'), tabs as spaces: safe on a terminal."""
+    if "\t" in text:
+        text = text.replace("\t", "    ")
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                            else f"\\u{ord(m.group()):04x}", text)
+
+
+def scrub(value: T) -> T:
+    """A copy of `value` (a run, or any part of one) with every string made `printable`."""
+    out: Any
+    if isinstance(value, str):
+        out = printable(value) if _UNPRINTABLE.search(value) or "\t" in value else value
+    elif isinstance(value, tuple | list):
+        out = type(value)(scrub(v) for v in value)
+    elif isinstance(value, dict):
+        out = {scrub(k): scrub(v) for k, v in value.items()}
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: scrub(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out = dataclasses.replace(value, **changes)
+    else:
+        out = value
+    return out  # type: ignore[no-any-return]
+
+
+def paint(text: str, code: str, color: bool) -> str:
+    """`text` in an ANSI colour when `color` is on (and there is text to colour)."""
+    return f"{code}{text}{RESET}" if color and code and text else text
+
+
+def visible_width(cell: str) -> int:
+    """Columns a cell occupies on screen: its longest line without colour codes."""
+    return max((len(_ANSI.sub("", line)) for line in cell.split("\n")), default=0)
+
+
+def _share(room: int, wants: list[int], lows: list[int]) -> list[int]:
+    """Split `room` columns among columns that need `lows` and want `wants`: every column gets
+    its low, then the narrowest get all they want and the widest share what is left."""
+    caps = list(lows)
+    left = room - sum(lows)
+    order = sorted(range(len(wants)), key=lambda i: wants[i] - lows[i])
+    for n, i in enumerate(order):
+        extra = min(wants[i] - lows[i], left // (len(order) - n))
+        caps[i] += max(extra, 0)
+        left -= max(extra, 0)
+    return caps
+
+
+def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
+          flex: Sequence[int] = ()) -> str:
+    """A "simple" table no wider than `width`: columns in `flex` wrap; rows become records
+    ('HEADER  value' blocks) when even wrapped columns cannot fit."""
+    cells = [["" if c is None else str(c) for c in row] for row in rows]
+    # tabulate pads every column to at least its header plus MIN_PADDING.
+    floor = [visible_width(h) + MIN_PADDING for h in headers]
+    natural = [max([floor[i]] + [visible_width(r[i]) for r in cells])
+               for i in range(len(headers))]
+    total = sum(natural) + _GAP * (len(headers) - 1)
+    maxcol: list[int | None] | None = None
+    if total > width:
+        fixed = total - sum(natural[i] for i in flex)
+        lows = [max(floor[i], _MIN_FLEX) for i in flex]
+        if not flex or fixed + sum(lows) > width:
+            return records(cells, headers, width)
+        caps = _share(width - fixed, [natural[i] for i in flex], lows)
+        maxcol = [None] * len(headers)
+        for i, cap in zip(flex, caps, strict=True):
+            maxcol[i] = cap if cap < natural[i] else None
+    return tabulate(cells, headers=list(headers), tablefmt="simple", disable_numparse=True,
+                    maxcolwidths=maxcol, break_on_hyphens=False)
+
+
+def records(rows: Sequence[Sequence[str]], headers: Sequence[str], width: int) -> str:
+    """Rows too wide for a table, one block of 'HEADER  value' lines each."""
+    blocks = []
+    for n, row in enumerate(rows, 1):
+        pairs = [(h, v) for h, v in zip(headers, row, strict=True) if v]
+        blocks.append("\n".join([f"[{n}]", *facts(pairs, width)]))
+    return "\n\n".join(blocks)
+
+
+def facts(pairs: Sequence[tuple[str, str]], width: int, indent: str = "  ") -> list[str]:
+    """'Label   value' lines, values wrapped under themselves to fit `width`."""
+    if not pairs:
+        return []
+    label_w = max(len(k) for k, _ in pairs) + 2
+    lines = []
+    for key, value in pairs:
+        head = f"{indent}{key.ljust(label_w)}"
+        if len(head) + len(value) <= width and "\n" not in value and value.strip() == value:
+            lines.append(head + (value or "-"))  # the common case, without textwrap's cost
+            continue
+        lines += textwrap.wrap(value or "-", width=max(width, len(head) + 20),
+                               initial_indent=head, subsequent_indent=" " * len(head),
+                               break_long_words=True, break_on_hyphens=False) or [head]
+    return lines
+
+
+def flow(pieces: Sequence[tuple[str, str]], width: int, color: bool, lead: str = "",
+         sep: str = " · ") -> list[str]:
+    """`lead`, then (text, colour) pieces joined by `sep`, in lines of at most `width`."""
+    lines: list[str] = []
+    plain = painted = lead
+    for text, code in pieces:
+        if plain.strip() and len(plain) + len(sep) + len(text) > width:
+            lines.append(painted)
+            plain = painted = ""
+        joiner = sep if plain and plain != lead else ""
+        plain += joiner + text
+        painted += joiner + paint(text, code, color)
+    return [*lines, painted] if plain else lines
+
+
+def wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """A paragraph wrapped to `width`, every line indented by `indent`."""
+    if len(indent) + len(text) <= width and "\n" not in text and text.strip() == text and text:
+        return [indent + text]
+    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent,
+                         break_long_words=True, break_on_hyphens=False) or [indent]

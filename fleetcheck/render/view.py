@@ -1,0 +1,390 @@
+"""What every report shows, arranged once from the RunResult: headline, facts, rows, fleet view.
+
+Renderers lay these out; none of them counts violations or decides an exit code (the
+RunResult's summary did that), so every format states the same facts in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fleetcheck.model import (
+    Finding,
+    FindingKind,
+    HostResult,
+    JudgedListener,
+    Listener,
+    RunResult,
+    Severity,
+    Status,
+    Verdict,
+    WaiverRecord,
+    inputs_by_kind,
+)
+from fleetcheck.services import name_for_port
+
+BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
+                          Verdict.WRONG_PROCESS})
+# The kinds a reader must not miss: shown in red in every format.
+RED_KINDS = frozenset({FindingKind.FORBIDDEN, FindingKind.STRAY})
+# Meta keys shown in their own place (or not as plain facts); the rest are listed generically.
+_META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "become",
+               "host_key_checking", "policies", "warnings")
+_WAIVER_ORDER = {"expired": 0, "active": 1, "unused": 2}
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 host', '2 hosts', '3 policies' (with `many`)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The verdict, first thing in every report: a word, a tone and one sentence."""
+
+    word: str  # COMPLIANT | NONCOMPLIANT | NOT VERIFIED | INCOMPLETE | NOTHING CHECKED
+    tone: str  # ok | bad | warn
+    sentence: str
+
+    def line(self) -> str:
+        """'NONCOMPLIANT: 3 violations on 2 of 5 hosts ...'."""
+        return f"{self.word}: {self.sentence}"
+
+
+def headline(run: RunResult) -> Headline:
+    """Compliant, or N violations on M hosts, and K hosts that could not be checked."""
+    s = run.summary
+    unchecked = s.unreachable + s.errors
+    parts: list[str] = []
+    if s.violations:
+        worst = next((sev for sev, n in s.by_severity.items() if n), "")
+        word, tone = "NONCOMPLIANT", "bad"
+        parts.append(f"{plural(s.violations, 'violation')} on {s.violating_hosts} of "
+                     f"{plural(s.hosts, 'host')} (worst: {worst})")
+        if unchecked:
+            parts.append(f"{unchecked} could not be checked")
+    elif not s.complete:  # interrupted: say so before anything else
+        word, tone = "INCOMPLETE", "warn"
+        parts.append(f"no violations on the {plural(s.hosts - unchecked, 'host')} checked")
+        if unchecked:
+            parts.append(f"{unchecked} of {plural(s.hosts, 'host')} not checked")
+    elif unchecked:
+        word, tone = "NOT VERIFIED", "warn"
+        parts.append(f"no violations on the {plural(s.hosts - unchecked, 'host')} checked, "
+                     f"but {unchecked} of {plural(s.hosts, 'host')} could not be checked")
+    elif s.hosts == 0:
+        word, tone = "NOTHING CHECKED", "warn"
+        parts.append("no host was selected, so nothing was checked")
+    else:
+        word, tone = "COMPLIANT", "ok"
+        parts.append(f"all {plural(s.hosts, 'host')} checked, no violations")
+    below = s.findings - s.violations
+    if below:
+        parts.append(f"{plural(below, 'finding')} below --fail-on {s.fail_on}")
+    if s.waived:
+        parts.append(f"{s.waived} waived")
+    if not s.complete:
+        parts.append("the run was interrupted before every host finished")
+    return Headline(word, tone, "; ".join(parts))
+
+
+def status_counts(run: RunResult) -> list[tuple[str, int, str]]:
+    """(label, count, tone) for the summary strip, from the run's summary."""
+    s = run.summary
+    return [("hosts", s.hosts, ""), ("compliant", s.compliant, "ok" if s.compliant else ""),
+            ("noncompliant", s.noncompliant, "bad" if s.noncompliant else ""),
+            ("unreachable", s.unreachable, "warn" if s.unreachable else ""),
+            ("errors", s.errors, "warn" if s.errors else ""),
+            ("violations", s.violations, "bad" if s.violations else ""),
+            ("waived", s.waived, "")]
+
+
+def severity_counts(run: RunResult) -> list[tuple[str, int]]:
+    """Open findings per severity, worst first, as the summary counted them."""
+    return [(sev.label, run.summary.by_severity.get(sev.label, 0))
+            for sev in sorted(Severity, reverse=True)]
+
+
+def parse_time(value: str) -> datetime | None:
+    """An ISO 8601 timestamp as written in the run ('Z' accepted); None if it is not one."""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def run_seconds(run: RunResult) -> float | None:
+    """Wall-clock seconds from start to finish, from the run's own timestamps."""
+    start, end = parse_time(run.started_at), parse_time(run.finished_at)
+    return (end - start).total_seconds() if start and end else None
+
+
+def human_duration(seconds: float | None) -> str:
+    """'42 s', '3 min 05 s', '1 h 02 min 07 s'; '?' when unknown."""
+    if seconds is None:
+        return "?"
+    whole = round(seconds)
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h} h {m:02d} min {s:02d} s"
+    if m:
+        return f"{m} min {s:02d} s"
+    return f"{s} s"
+
+
+def seconds(value: float) -> str:
+    """A measured duration as the JSON keeps it (milliseconds), so re-renders agree."""
+    return f"{round(value, 3):.3f} s"
+
+
+def _meta_value(value: Any) -> str:
+    """A meta value as words: yes/no, a comma list, or JSON for anything nested."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, str | int | float):
+        return str(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def run_line(run: RunResult) -> list[str]:
+    """The run in a few words for the top of a report: when, how long, who, where, version."""
+    who = " on ".join(str(run.meta[k]) for k in ("user", "hostname") if run.meta.get(k))
+    return [x for x in (f"run {run.started_at}", human_duration(run_seconds(run)),
+                        f"by {who}" if who else "", f"fleetcheck {run.tool_version}") if x]
+
+
+def run_facts(run: RunResult) -> list[tuple[str, str]]:
+    """(label, value) describing when, what, by whom, where and how the run ran."""
+    meta = run.meta
+    facts = [("Started", run.started_at), ("Finished", run.finished_at),
+             ("Duration", human_duration(run_seconds(run))),
+             ("fleetcheck version", run.tool_version)]
+    who = " on ".join(str(meta[k]) for k in ("user", "hostname") if meta.get(k))
+    if who:
+        facts.append(("Run by", who))
+    if meta.get("command_line"):
+        facts.append(("Command line", shlex.join(str(a) for a in meta["command_line"])))
+    labels = {"fail_on": "Fail on", "forks": "Forks", "become": "Become",
+              "host_key_checking": "Host-key checking", "policies": "Policies"}
+    facts += [(label, _meta_value(meta[key])) for key, label in labels.items() if key in meta]
+    facts.append(("Complete", "yes" if run.summary.complete else "no (interrupted)"))
+    facts += [(key, _meta_value(meta[key])) for key in sorted(meta) if key not in _META_SHOWN]
+    facts.append(("Schema", run.schema))
+    return facts
+
+
+def warnings(run: RunResult) -> list[str]:
+    """Sentences every report must show (e.g. host keys not checked, waivers expired)."""
+    raw = run.meta.get("warnings") or []
+    return [str(w) for w in (raw if isinstance(raw, list | tuple) else [raw])]
+
+
+def input_rows(run: RunResult) -> list[tuple[str, str, str]]:
+    """(kind, path, sha256) of every file the run read, grouped by kind as the JSON has them."""
+    return [(kind, f["path"], f["sha256"]) for kind, files in inputs_by_kind(run.inputs).items()
+            for f in files]
+
+
+def sorted_hosts(run: RunResult) -> list[HostResult]:
+    """Hosts by name, so that reports diff cleanly whatever order they finished in."""
+    return sorted(run.hosts, key=lambda h: h.name)
+
+
+def host_listeners(host: HostResult) -> list[JudgedListener]:
+    """A host's listeners in report order."""
+    return sorted(host.listeners, key=lambda jl: jl.listener.sort_key())
+
+
+def service_name(port: int | None, proto: str) -> str:
+    """IANA's name for a port ('' when none), trying each proto of 'tcp/udp'."""
+    if port is None:
+        return ""
+    for p in proto.split("/"):
+        name = name_for_port(port, p)
+        if name:
+            return name
+    return ""
+
+
+def proto_port(proto: str, port: int | None) -> str:
+    """'tcp/1923'; 'tcp/any' for a requirement on no single port."""
+    return f"{proto}/{'any' if port is None else port}"
+
+
+def bind_address(listener: Listener) -> str:
+    """The bind address as tools print it, with the interface scope where there is one."""
+    return listener.address + (f"%{listener.iface}" if listener.iface else "")
+
+
+def listener_notes(listener: Listener) -> str:
+    """What else the tool said about a socket: dual stack, truncation, sharing, service."""
+    li = listener
+    notes = []
+    if li.dual_stack:
+        notes.append("dual-stack: accepts IPv4 too")
+    if li.truncated:
+        notes.append("address truncated by the tool")
+    if li.service:
+        notes.append(f"service {li.service}")
+    if li.other_processes:
+        notes.append(f"also held by {', '.join(li.other_processes)}")
+    if li.user is None and li.uid is not None:
+        notes.append(f"uid {li.uid}")
+    if li.port_name:
+        notes.append(f"port printed as {li.port_name!r}")
+    return "; ".join(notes)
+
+
+def owner(process: str | None, pid: int | None) -> str:
+    """'sshd (pid 812)', 'sshd', 'pid 812' or '' when nobody could be seen."""
+    if process and pid is not None:
+        return f"{process} (pid {pid})"
+    return process or (f"pid {pid}" if pid is not None else "")
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    """One finding with its host and the facts reports print beside it."""
+
+    host: HostResult
+    finding: Finding
+    service: str
+    violation: bool  # unwaived and at or above --fail-on
+
+    @property
+    def red(self) -> bool:
+        """Forbidden and stray listeners, unwaived: the ones nobody may miss."""
+        return self.finding.kind in RED_KINDS and not self.finding.waived
+
+
+def finding_rows(run: RunResult) -> tuple[list[FindingRow], list[FindingRow]]:
+    """(open, waived) findings, each worst first, then by kind, port and host."""
+    fail_on = Severity.parse(run.summary.fail_on)
+    rows = [FindingRow(h, f, service_name(f.port, f.proto),
+                       not f.waived and f.severity >= fail_on)
+            for h in run.hosts for f in h.findings]
+    rows.sort(key=lambda r: (-r.finding.severity, r.finding.kind.value, r.finding.proto,
+                             -1 if r.finding.port is None else r.finding.port, r.host.name,
+                             r.finding.address or "", r.finding.id))
+    return [r for r in rows if not r.finding.waived], [r for r in rows if r.finding.waived]
+
+
+def unchecked_hosts(run: RunResult) -> list[HostResult]:
+    """Hosts whose listeners could not be read: never compliant, always listed."""
+    return [h for h in sorted_hosts(run) if not h.checked]
+
+
+@dataclass(frozen=True, slots=True)
+class PortRow:
+    """The fleet view of one proto/port: who listens on it and what the policies said."""
+
+    proto: str
+    port: int
+    service: str
+    hosts: tuple[str, ...]
+    verdicts: tuple[tuple[str, int], ...]  # (verdict, listeners), worst first
+    addresses: tuple[str, ...]
+    processes: tuple[str, ...]
+
+    @property
+    def bad(self) -> bool:
+        """True when any listener on this port was judged a violation."""
+        return any(Verdict(v) in BAD_VERDICTS for v, _ in self.verdicts)
+
+    @property
+    def red(self) -> bool:
+        """True when any listener here is forbidden or stray."""
+        return any(v in (Verdict.FORBIDDEN, Verdict.STRAY) for v, _ in self.verdicts)
+
+
+_VERDICT_RANK = {v: i for i, v in enumerate(
+    (Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND, Verdict.WRONG_PROCESS,
+     Verdict.UNDETERMINED, Verdict.ALLOWED))}
+
+
+def fleet_rows(run: RunResult) -> list[PortRow]:
+    """Every proto/port any checked host listens on, by port: answers 'who else has 1923?'."""
+    acc: dict[tuple[str, int], tuple[set[str], dict[Verdict, int], set[str], set[str]]] = {}
+    for host in run.hosts:
+        for jl in host.listeners:
+            li = jl.listener
+            hosts, verdicts, addrs, procs = acc.setdefault((li.proto, li.port),
+                                                           (set(), {}, set(), set()))
+            hosts.add(host.name)
+            verdicts[jl.verdict] = verdicts.get(jl.verdict, 0) + 1
+            addrs.add(bind_address(li))
+            if li.process:
+                procs.add(li.process)
+    rows = []
+    for (proto, port), (hosts, verdicts, addrs, procs) in sorted(
+            acc.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        rows.append(PortRow(
+            proto, port, service_name(port, proto), tuple(sorted(hosts)),
+            tuple((v.value, n) for v, n in sorted(verdicts.items(),
+                                                  key=lambda vn: _VERDICT_RANK.get(vn[0], 99))),
+            tuple(sorted(addrs)), tuple(sorted(procs))))
+    return rows
+
+
+def sorted_waivers(waivers: Iterable[WaiverRecord]) -> list[WaiverRecord]:
+    """Expired first (they need action), then active, then unused; by id within each."""
+    return sorted(waivers, key=lambda w: (_WAIVER_ORDER.get(w.status, 3), w.status, w.id))
+
+
+def waiver_scope(w: WaiverRecord) -> str:
+    """'hosts web*, tcp/8443, process java': what a waiver covers."""
+    parts = []
+    if w.hosts:
+        parts.append(f"hosts {w.hosts}")
+    if w.proto or w.port:
+        parts.append("/".join(p for p in (w.proto, w.port) if p))
+    if w.process:
+        parts.append(f"process {w.process}")
+    return ", ".join(parts) or "everything"
+
+
+def waiver_source(w: WaiverRecord) -> str:
+    """'waivers.yml:12' or ''."""
+    if not w.path:
+        return ""
+    return f"{w.path}:{w.line}" if w.line is not None else w.path
+
+
+def host_status_tone(status: Status) -> str:
+    """ok | bad | warn for a host status."""
+    return {Status.COMPLIANT: "ok", Status.NONCOMPLIANT: "bad"}.get(status, "warn")
+
+
+def open_findings(host: HostResult) -> int:
+    """A host's unwaived findings."""
+    return sum(1 for f in host.findings if not f.waived)
+
+
+def yes_no(value: bool | None) -> str:
+    """'yes', 'no' or 'unknown'."""
+    return "unknown" if value is None else "yes" if value else "no"
+
+
+def first_line(text: str) -> str:
+    """The first line of a (multi-line) command, for places that cannot show all of it."""
+    return text.split("\n", 1)[0]
+
+
+def line_count(text: str) -> int:
+    """Lines in `text` (a last line without newline counts)."""
+    return len(text.splitlines())
+
+
+def joined(values: Sequence[str], limit: int) -> str:
+    """'a, b, c' or 'a, b, ... (+N more)' past `limit` names."""
+    if len(values) <= limit:
+        return ", ".join(values)
+    return ", ".join(values[:limit]) + f", ... (+{len(values) - limit} more)"

@@ -1,0 +1,113 @@
+"""The valid inventory fixtures the oracle test runs, with the patterns each is asked."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO
+
+VALID = REPO / "tests" / "fixtures" / "inventories" / "valid"
+
+
+@dataclass(frozen=True)
+class Case:
+    """Inventory sources (repo-relative paths or a host list) and what to ask of them."""
+
+    name: str
+    sources: tuple[str, ...]
+    patterns: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()  # for --host
+    export: bool = False  # also --list --export and --graph --vars
+    limits: tuple[str, ...] = ()  # for --list --limit
+    script_wrapped: bool = False  # a saved --list file: Ansible reads that shape from a script
+
+    def paths(self) -> list[str]:
+        """The sources as fleetcheck is given them."""
+        return [s if "," in s else str(REPO / s) for s in self.sources]
+
+
+CASES = (
+    Case("fleet", ("inventories/fleet",),
+         patterns=("all", "web", "databases:&fra", "fra:!fra_web", "web[0]", "fra_web[2:4]",
+                   "~db-.*", "edge*", "windows", "monitoring:!edge*", "fra_cache[-1]",
+                   "localhost", "iad:databases:!iad_web"),
+         hosts=("db-fra-04.example.net", "2001:db8:10::21", "bastion-fra.example.net"),
+         export=True, limits=("databases:&fra", "edge*:windows")),
+    Case("lab", ("inventories/lab.ini",), patterns=("all", "lab_vms", "localhost")),
+    Case("ini-details", ("tests/fixtures/inventories/valid/ini-details/hosts.ini",),
+         patterns=("all", "web", "site", "ungrouped", "cache-*", "127.0.0.1", "2001:db8::7",
+                   "site:!db", "web_and_db[1:3]"),
+         hosts=("db-a.example.com", "cache-B-2"), export=True),
+    Case("yaml-details", ("tests/fixtures/inventories/valid/yaml-details/inventory.yml",),
+         patterns=("all", "web", "web_eu:db", "~top", "empty_group:db", "2001:db8::42"),
+         hosts=("db1.example.org", "top-1"), export=True),
+    Case("precedence", ("tests/fixtures/inventories/valid/precedence",),
+         patterns=("app", "app[1:]", "web:&db"), hosts=("web1", "web2", "db1"), export=True,
+         limits=("web2",)),
+    Case("multi-source", ("tests/fixtures/inventories/valid/multi-source/site-a",
+                          "tests/fixtures/inventories/valid/multi-source/site-b/hosts.yml"),
+         patterns=("all", "shared", "web"), hosts=("a-web1",)),
+    Case("multi-source-reversed",
+         ("tests/fixtures/inventories/valid/multi-source/site-b/hosts.yml",
+          "tests/fixtures/inventories/valid/multi-source/site-a"),
+         patterns=("all", "web"), hosts=("a-web1",)),
+    Case("dir-order", ("tests/fixtures/inventories/valid/dir-order",),
+         patterns=("all", "alpha", "scripted:sub")),
+    Case("script", ("tests/fixtures/inventories/valid/scripts/dynamic.py",),
+         patterns=("webservers", "webservers[-1]", "all"), hosts=("dyn-web1",), export=True),
+    Case("script-legacy", ("tests/fixtures/inventories/valid/scripts/legacy.sh",),
+         patterns=("legacy",)),
+    Case("json", ("tests/fixtures/inventories/valid/formats/inventory.json",),
+         patterns=("jweb", "all"), export=True),
+    Case("toml", ("tests/fixtures/inventories/valid/formats/inventory.toml",),
+         patterns=("tweb",)),
+    Case("exported", ("tests/fixtures/inventories/valid/formats/exported.json",),
+         patterns=("all", "expweb"), script_wrapped=True),
+    Case("host-list", ("h1,h2:2222,[2001:db8::5]:2200,web[1:2],",), patterns=("all", "h*")),
+    Case("patterns", ("tests/fixtures/inventories/valid/patterns/hosts.ini",),
+         patterns=("all", "web:db", "web,db", "web:&web_eu", "web:!web_eu",
+                   "app:&web_eu:!eu-web2", "!staging", "&staging", "web*[2]", "web*[1:4]",
+                   "app[-1]", "app[2:]", "app[0:0]", "~(web|db)0?1", "~eu", "w?b01",
+                   "*:!web*", "web01,web01,db1", "web db", "127.0.0.1", "staging:db", "web[3]",
+                   "@tests/fixtures/inventories/valid/patterns/limit.txt")),
+)
+
+
+def order_is_defined(listing: dict[str, Any], pattern: str) -> bool:
+    """False when Ansible's own host order for `pattern` varies from run to run.
+
+    Ansible walks a group's descendants level by level, iterating each level as
+    a Python set of groups (ordered by memory address). When two or more groups
+    on one level have children, the order their hosts come out in is not fixed.
+    """
+    children = {g: list(body.get("children", [])) for g, body in listing.items() if g != "_meta"}
+    names = set(children) | {c for kids in children.values() for c in kids}
+    terms = [t.lstrip("&!") for t in re.split(r"[,:]", pattern) if t] or ["all"]
+    if all(t.startswith(("!", "&")) for t in re.split(r"[,:]", pattern) if t):
+        terms.append("all")
+    for term in terms:
+        expr = re.sub(r"\[[-0-9:]+\]$", "", term)
+        if expr.startswith("~"):
+            matched = [g for g in names if re.match(expr[1:], g)]
+        else:
+            matched = [g for g in names if fnmatch.fnmatchcase(g, expr)]
+        for group in matched:
+            level, seen = list(children.get(group, [])), {group}
+            while level:
+                if sum(1 for g in set(level) if children.get(g)) >= 2:
+                    return False
+                seen.update(level)
+                level = [k for g in level for k in children.get(g, []) if k not in seen]
+    return True
+
+
+def wrapper_script(root: Path, saved: Path) -> Path:
+    """An inventory script printing a saved --list document (how Ansible reads that shape)."""
+    script = root / f"print-{saved.stem}.sh"
+    script.write_text(f"#!/bin/sh\nexec cat '{saved}'\n")
+    script.chmod(0o755)
+    return script

@@ -1,0 +1,93 @@
+"""The oracle: ansible-core's own CLIs (a test dependency), run with no user or system config.
+
+Each run gets an empty config file (so no ansible.cfg anywhere applies), an empty
+HOME and an empty working directory (so no playbook-adjacent group_vars apply),
+and no ANSIBLE_* variable from the caller's environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.lab.prereq import require
+
+_MODULES = {"ansible-inventory": "ansible.cli.inventory", "ansible": "ansible.cli.adhoc",
+            "ansible-vault": "ansible.cli.vault"}
+_SERVER = Path(__file__).with_name("oracle_server.py")
+WORKERS = 3  # children run at once: both cores busy, one waiting on I/O
+
+
+def require_ansible() -> None:
+    """ansible-core must be installed (skip locally, fail under CI=true)."""
+    require(importlib.util.find_spec("ansible") is not None,
+            "ansible-core (pip install 'ansible-core>=2.19,<2.20') for the oracle tests")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One oracle run's exit code and output."""
+
+    code: int
+    out: str
+    err: str
+
+
+class Oracle:
+    """Runs ansible CLIs in an isolated, default-configured environment under `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.cwd = root / "cwd"
+        home = root / "home"
+        for d in (self.cwd, home, home / "tmp"):
+            d.mkdir(parents=True, exist_ok=True)
+        config = root / "empty.cfg"
+        config.write_text("")
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "LC_ALL": "C.UTF-8",
+            "ANSIBLE_CONFIG": str(config),
+            "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+            "ANSIBLE_NOCOLOR": "1",
+        }
+
+    def run(self, tool: str, args: Sequence[str]) -> Run:
+        """Run `tool` (ansible-inventory, ansible, ansible-vault) with `args`."""
+        proc = subprocess.run([sys.executable, "-m", _MODULES[tool], *args], cwd=self.cwd,
+                              env=self.env, capture_output=True, text=True, timeout=300,
+                              check=False)
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    def many(self, jobs: Sequence[tuple[str, Sequence[str]]]) -> list[Run]:
+        """Run many jobs, WORKERS at a time, through one forking server; results in job order."""
+        spool = self.cwd.parent / "spool"
+        spool.mkdir(exist_ok=True)
+        lines = []
+        for n, (tool, args) in enumerate(jobs):
+            lines.append(json.dumps({"id": str(n), "tool": tool, "args": list(args),
+                                     "out": str(spool / f"{n}.out"),
+                                     "err": str(spool / f"{n}.err")}))
+        proc = subprocess.run([sys.executable, str(_SERVER), str(WORKERS)], cwd=self.cwd,
+                              env=self.env, input="\n".join(lines) + "\n", capture_output=True,
+                              text=True, timeout=900, check=False)
+        assert proc.returncode == 0, proc.stderr
+        codes = {r["id"]: r["code"] for r in map(json.loads, proc.stdout.splitlines())}
+        assert len(codes) == len(jobs), proc.stderr
+        return [Run(codes[str(n)], (spool / f"{n}.out").read_text(),
+                    (spool / f"{n}.err").read_text()) for n in range(len(jobs))]
+
+
+def hosts_of(run: Run) -> list[str]:
+    """The host names `ansible PATTERN --list-hosts` printed (its '  hosts (N):' block)."""
+    lines = run.out.splitlines()
+    assert lines and lines[0].strip().startswith("hosts ("), run.out + run.err
+    names = [line.strip() for line in lines[1:] if line.strip()]
+    assert len(names) == int(lines[0].strip()[len("hosts ("):-2]), run.out
+    return names

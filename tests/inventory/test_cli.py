@@ -1,0 +1,130 @@
+"""`fleetcheck inventory` options, limits and errors, and the inventory options of scan/validate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fleetcheck.errors import InputError
+from fleetcheck.inventory import load
+from tests.conftest import REPO, run_cli
+
+PATTERNS = REPO / "tests" / "fixtures" / "inventories" / "valid" / "patterns" / "hosts.ini"
+
+
+def _inventory(*args: str, cwd: Path = REPO) -> tuple[int, str, str]:
+    res = run_cli(["inventory", "-i", str(PATTERNS), *args], cwd=cwd)
+    return res.code, res.out, res.err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--list", "--graph"], "argument --graph: not allowed with argument --list"),
+    (["--export", "--graph"], "--export goes with --list"),
+    (["--list", "--vars"], "--vars goes with --graph"),
+    (["--graph", "--limit", "web"], "--limit does not apply to --host or --graph"),
+    (["--host", "web*"], "--host needs a pattern matching exactly one host; 'web*' matches 9"),
+    (["--graph", "nosuch"], "--graph needs a group name; 'nosuch' is not a group"),
+    (["--list-hosts", "--limit", "web,typo"], "host pattern 'typo' matches no host or group"),
+    (["--list-hosts", "--limit", "~web("], "invalid host pattern '~web(': missing ), "
+                                           "unterminated subpattern at position 3"),
+    (["--list-hosts", "--limit", "web[7]"], "host pattern 'web[7]': index 7 is out of range "
+                                            "(6 hosts)"),
+    (["--list-hosts", "--limit", "web[1-2]"], "host pattern 'web[1-2]': write ranges as [1:2] "
+                                              "(the [x-y] form was removed from Ansible)"),
+    (["--list-hosts", "--limit", "web[4:2]"], "host pattern 'web[4:2]' selects no host"),
+    (["--list-hosts", "--limit", "web:&db"], "no hosts match the limit 'web:&db'"),
+    (["--list", "--limit", "@missing.txt"], f"{REPO}/missing.txt: limit file not found"),
+])
+def test_usage_and_limit_errors(args: list[str], message: str) -> None:
+    code, out, err = _inventory(*args)
+    assert (code, out) == (2, "")
+    assert err == f"fleetcheck: error: {message}\n"
+
+
+def test_an_action_is_required() -> None:
+    code, _, err = _inventory()
+    assert code == 2
+    assert "one of the arguments --list --host --graph --list-hosts is required" in err
+
+
+def test_list_hosts_prints_bare_names_in_ansible_order() -> None:
+    code, out, _ = _inventory("--list-hosts", "--limit", "db,web_eu,!eu-web2")
+    assert code == 0
+    assert out == "db1\ndb2\ndb3\nweb01\nweb02\neu-web1\neu-web3\n"
+
+
+def test_limit_file_is_relative_to_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "retry").write_text("web04\nstaging\n")
+    code, out, _ = _inventory("--list-hosts", "--limit", "@retry", cwd=tmp_path)
+    assert (code, out) == (0, "web04\nweb05\ndb3\n")
+    res = run_cli(["validate", "-i", str(PATTERNS), "--limit", "@retry"], cwd=tmp_path)
+    assert res.out.startswith("ok: 3 hosts")
+
+
+def test_list_with_limit_keeps_all_order_and_groups_of_kept_hosts() -> None:
+    code, out, _ = _inventory("--list", "--limit", "staging")
+    document = json.loads(out)
+    assert code == 0
+    assert document["staging"] == {"hosts": ["web05", "db3"]}
+    assert "web_eu" not in document  # no kept host there, so left out, as Ansible does
+    assert document["app"] == {"children": ["web", "db"]}
+
+
+def test_implicit_localhost(tmp_path: Path) -> None:
+    (tmp_path / "hosts").write_text("[web]\nweb1\n")
+    code, out, _ = _inventory_at(tmp_path / "hosts", "--list-hosts", "--limit", "localhost")
+    assert (code, out) == (0, "localhost\n")
+    code, out, _ = _inventory_at(tmp_path / "hosts", "--list-hosts")
+    assert out == "web1\n"  # never part of `all`
+    inventory = load([str(tmp_path / "hosts")])
+    local = inventory.select("localhost")[0]
+    assert local.implicit and local.vars["ansible_connection"] == "local"
+
+
+def _inventory_at(path: Path, *args: str) -> tuple[int, str, str]:
+    res = run_cli(["inventory", "-i", str(path), *args], cwd=path.parent)
+    return res.code, res.out, res.err
+
+
+def test_without_inventory_the_local_machine_is_the_inventory(tmp_path: Path) -> None:
+    res = run_cli(["inventory", "--list-hosts"], cwd=tmp_path)
+    assert (res.code, res.out) == (0, "localhost\n")
+    res = run_cli(["inventory", "--graph"], cwd=tmp_path)
+    assert res.out == "@all:\n  |--@ungrouped:\n  |  |--localhost\n"
+    res = run_cli(["inventory", "--list"], cwd=tmp_path)
+    assert json.loads(res.out)["_meta"]["hostvars"] == {
+        "localhost": {"ansible_connection": "local"}}
+
+
+def test_missing_source_and_relative_paths(tmp_path: Path) -> None:
+    res = run_cli(["inventory", "-i", "nope.ini", "--list"], cwd=tmp_path)
+    assert res.err == f"fleetcheck: error: {tmp_path / 'nope.ini'}: inventory source not found\n"
+    (tmp_path / "hosts.ini").write_text("[web]\nw1\n")
+    res = run_cli(["inventory", "-i", "hosts.ini", "-i", "extra1,extra2", "--list-hosts"],
+                  cwd=tmp_path)
+    assert res.out == "extra1\nextra2\nw1\n"  # `all` order: ungrouped first, as Ansible
+
+
+def test_sources_record_every_file_read_for_the_audit_trail() -> None:
+    inventory = load([str(REPO / "inventories" / "fleet")])
+    read = {str(Path(p).relative_to(REPO / "inventories" / "fleet")) for p in inventory.sources}
+    assert {"10-fra.ini", "20-iad.yml", "30-edge.ini", "group_vars/all.yml",
+            "group_vars/databases/listeners.yml", "host_vars/db-fra-04.example.net.yml"} <= read
+    assert "README.md" not in read
+
+
+def test_scan_and_validate_take_the_inventory_options(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_text("unused\n")
+    res = run_cli(["validate", "-i", str(PATTERNS), "-l", "app[0:2]", "--vault-password-file",
+                   "pw"], cwd=tmp_path)
+    assert res.code == 0 and res.out.startswith("ok: 3 hosts, 1 policy, 4 rules"), res.out
+
+
+def test_policy_patterns_ignore_terms_an_inventory_lacks() -> None:
+    inventory = load([str(PATTERNS)])
+    assert [h.name for h in inventory.select("db,nosuch", strict=False)] == ["db1", "db2", "db3"]
+    assert inventory.select("nosuch", strict=False) == []
+    with pytest.raises(InputError, match="host pattern 'nosuch' matches no host or group"):
+        inventory.select("db,nosuch")

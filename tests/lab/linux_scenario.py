@@ -1,0 +1,155 @@
+"""One namespace full of awkward sockets, and what each Linux tool must report for them.
+
+`expected(tool, held)` is the oracle: it derives, from the sockets that were really
+bound (and the pids and inodes the holders reported), the listeners each tool shows,
+following that tool's documented conventions (names from comm or argv[0], which holder
+of a shared socket it names, cut addresses...). It never looks at a tool's output.
+"""
+
+from __future__ import annotations
+
+import pwd
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fleetcheck.model import Listener
+from tests.lab.netns import Held, Namespace, Sock
+
+IFACE = "fcv0"
+LINK_LOCAL = "fe80::1"
+LONG_V6 = "2001:db8:aaaa:bbbb:cccc:dddd:eeee:1"  # addr:port longer than netstat's 23 columns
+EXACT_V6 = "fd00:1234:5678::10"  # with :8088 exactly 23 characters
+HOST_V4 = "10.20.30.40"
+
+SOCKETS = (
+    Sock("tcp", "0.0.0.0", 1923, process="spiced"),
+    Sock("tcp", "::", 8080, process="web d", v6only=False),  # space in the name, dual-stack
+    Sock("tcp", "::", 8081, process="webv6"),
+    Sock("tcp", "127.0.0.1", 6379, process="redis-server"),
+    Sock("tcp", LONG_V6, 443, process="longv6"),
+    Sock("tcp", EXACT_V6, 8088, process="exact23"),
+    Sock("tcp", f"{LINK_LOCAL}%{IFACE}", 9200, process="linklocal"),
+    Sock("tcp", "0.0.0.0", 9000, process="userapp", user="nobody"),
+    Sock("tcp", "0.0.0.0", 8000, process="master", shared_with_child=True),
+    Sock("udp", "0.0.0.0", 5353, process="mdns"),
+    Sock("udp", "::", 5353, process="mdns"),
+    Sock("udp", "0.0.0.0", 4789, process="vxa", reuseport=True),
+    Sock("udp", "0.0.0.0", 4789, process="vxb", reuseport=True),
+    Sock("udp", HOST_V4, 123, process="ntpd"),
+    Sock("udp", f"{LINK_LOCAL}%{IFACE}", 547, process="dhcp6"),
+    Sock("udp", "127.0.0.1", 40000, process="resolver", connect_to=("127.0.0.1", 53)),
+)
+
+# The tool dialects the oracle knows, as the fixtures and the live test name them.
+TOOLS = ("ss", "netstat", "netstat-names", "netstat-wide", "busybox-netstat",
+         "busybox-netstat-nopid", "lsof", "lsof-short", "proc-net", "proc")
+
+
+def setup(ns: Namespace) -> None:
+    """Give the namespace the interface and addresses the sockets bind to."""
+    ns.add_interface(IFACE, [f"{HOST_V4}/24", f"{LONG_V6}/64", f"{EXACT_V6}/64",
+                             f"{LINK_LOCAL}/64"])
+
+
+@dataclass(frozen=True)
+class _Truth:
+    """One listening socket as bound, split the way the tools print it."""
+
+    proto: str
+    family: int
+    address: str
+    iface: str | None
+    port: int
+    name: str
+    user: str
+    pids: tuple[int, ...]
+    inode: int
+    dual: bool
+
+
+def _truths(held: Sequence[Held]) -> list[_Truth]:
+    out = []
+    for h in held:
+        s = h.sock
+        if s.connect_to is not None:
+            continue  # a connected UDP socket is no listener
+        address, _, iface = s.address.partition("%")
+        family = 6 if ":" in address else 4
+        out.append(_Truth(s.proto, family, address, iface or None, s.port, s.process,
+                          s.user or "root", h.pids, h.inode, family == 6 and not s.v6only
+                          and address == "::"))
+    return out
+
+
+def _netstat_program(pid: int, name: str) -> str:
+    """net-tools and BusyBox print 'pid/argv0' in 19 characters."""
+    return f"{pid}/{name}"[:19].partition("/")[2]
+
+
+def _netstat_address(t: _Truth, port_text: str) -> tuple[str, bool]:
+    """The address net-tools prints without -W, cut so that addr:port fits 23 columns."""
+    shown = t.address
+    if len(shown) + len(port_text) > 22:
+        shown = shown[:22 - len(port_text)]
+    return shown, len(f"{shown}:{port_text}") == 23
+
+
+def _one(tool: str, t: _Truth) -> list[Listener]:
+    base = Listener(proto=t.proto, family=t.family, address=t.address, port=t.port)
+    uid = pwd.getpwnam(t.user).pw_uid
+    if tool == "ss":
+        # ss names every holder, the last one it found (the highest pid) first.
+        pids = sorted(t.pids, reverse=True)
+        return [Listener(t.proto, t.family, t.address, t.port, t.name[:15], pids[0],
+                         iface=t.iface, dual_stack=t.dual,
+                         other_processes=tuple(f"{t.name[:15]}/{p}" for p in pids[1:]))]
+    if tool.startswith("netstat"):
+        names = tool == "netstat-names"
+        port_name = None
+        if names:
+            try:
+                port_name = socket.getservbyport(t.port, t.proto)
+            except OSError:
+                port_name = None
+        shown, cut = _netstat_address(t, port_name or str(t.port))
+        if names and t.address == "127.0.0.1":
+            shown, cut = "localhost", False
+        if tool == "netstat-wide":
+            shown, cut = t.address, False
+        pid = min(t.pids)  # net-tools keeps the first holder it finds
+        return [Listener(t.proto, t.family, shown, t.port, _netstat_program(pid, t.name), pid,
+                         user=None if names else str(uid), truncated=cut, port_name=port_name)]
+    if tool.startswith("busybox"):
+        if tool == "busybox-netstat-nopid":
+            return [base]
+        pid = min(t.pids)
+        return [Listener(t.proto, t.family, t.address, t.port, _netstat_program(pid, t.name),
+                         pid)]
+    if tool.startswith("lsof"):
+        width = 9 if tool == "lsof-short" else 15  # +c 0: the whole comm
+        return [Listener(t.proto, t.family, t.address, t.port, t.name[:width], pid,
+                         user=t.user) for pid in sorted(t.pids)]
+    if tool == "proc-net":
+        return [Listener(t.proto, t.family, t.address, t.port, uid=uid, inode=t.inode)]
+    if tool == "proc":  # the probe's fallback: tables plus owners from /proc/*/fd
+        pids = sorted(t.pids)
+        return [Listener(t.proto, t.family, t.address, t.port, t.name[:15], pids[0],
+                         user=t.user, uid=uid, inode=t.inode,
+                         other_processes=tuple(f"{t.name[:15]}/{p}" for p in pids[1:]))]
+    raise ValueError(f"no oracle for {tool!r}")
+
+
+def expected(tool: str, held: Sequence[Held], *, protos: Sequence[str] = ("tcp", "udp"),
+             ) -> list[Listener]:
+    """What `tool` must report for the sockets in `held` (in no particular order)."""
+    return [li for t in _truths(held) if t.proto in protos for li in _one(tool, t)]
+
+
+def in_order_of(found: Sequence[Listener], wanted: Sequence[Listener]) -> list[Listener]:
+    """`wanted` sorted as the same listeners appear in `found` (unmatched ones last)."""
+    def key(li: Listener) -> tuple[object, ...]:
+        return (li.proto, li.family, li.address, li.port, li.pid, li.inode)
+
+    position = {key(li): i for i, li in enumerate(found)}
+    return sorted(wanted, key=lambda li: position.get(key(li), len(found)))

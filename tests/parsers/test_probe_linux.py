@@ -1,0 +1,113 @@
+"""The Linux probe picks the best working tool, records it, and falls through failures.
+
+The broken tools here are stand-ins on PATH (a script named `ss` that fails as ss does
+without netlink, a `netstat` that is really BusyBox): everything else is the real probe,
+real tools and real sockets in a lab namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from fleetcheck.collect import CollectFailure, CollectOptions, collect
+from fleetcheck.collect.probe import LINUX_TOOLS, build_probe
+from fleetcheck.errors import ErrorKind
+from fleetcheck.model import Listener
+from fleetcheck.plan import PlannedHost
+from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult
+from fleetcheck.transport.local import LocalTransport
+from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
+from tests.lab.prereq import require
+
+pytestmark = pytest.mark.lab
+
+SOCKS = [Sock("tcp", "0.0.0.0", 1923, process="spiced"),
+         Sock("udp", "::", 5353, process="mdnsd")]
+
+
+class PathFirst(LocalTransport):
+    """The local transport with `directory` put first on the probe's PATH."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        self.directory = directory
+
+    def run(self, command: str, *, timeout: float, stdin: bytes | None = None,
+            max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
+        """Run `command` with the stand-ins ahead of the real tools."""
+        return super().run(f"PATH={self.directory}:$PATH; export PATH; {command}",
+                           timeout=timeout, stdin=stdin, max_output=max_output)
+
+
+def _stand_in(directory: Path, name: str, script: str) -> None:
+    path = directory / name
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+
+
+def _host(tool: str | None = None) -> PlannedHost:
+    return PlannedHost(name="lab", address="localhost", groups=(), policies=(),
+                       connection="local", tool=tool)
+
+
+def _ports(listeners: Sequence[Listener]) -> set[tuple[str, int]]:
+    return {(li.proto, li.port) for li in listeners}
+
+
+def test_linux_tools_in_order_of_preference() -> None:
+    assert [name for name, _, _ in LINUX_TOOLS] == ["ss", "netstat", "busybox-netstat"]
+    script = build_probe("abc123")
+    assert script.index("ss -tulnpe") < script.index("netstat -tulnpe") < script.index(
+        "busybox netstat -tulnp") < script.index("/proc/net/$f")
+    assert "lsof" not in build_probe("abc123", os="linux")  # only when pinned
+    assert "lsof -nP +c 0 -i -p $$ ||" in build_probe("abc123", tool="lsof")
+
+
+def test_a_failing_ss_falls_through_to_netstat(netns: Namespace, holders: SocketHolders,
+                                               tmp_path: Path) -> None:
+    require(shutil.which("netstat") is not None, "net-tools netstat")
+    holders.hold(SOCKS)
+    _stand_in(tmp_path, "ss", 'echo "Cannot open netlink socket: Protocol not supported" >&2\n'
+                              "exit 1")
+    with in_netns(netns.name):
+        got = collect(_host(), PathFirst(tmp_path), CollectOptions())
+    assert got.collector == "netstat"
+    assert _ports(got.listeners) == {("tcp", 1923), ("udp", 5353)}
+    assert {li.process for li in got.listeners} == {"spiced", "mdnsd"}
+    evidence = got.commands[0].stdout
+    assert " end ss 1\n" in evidence and " end netstat 0\n" in evidence
+
+
+def test_busybox_posing_as_netstat_is_not_read_as_net_tools(
+        netns: Namespace, holders: SocketHolders, tmp_path: Path) -> None:
+    busybox = shutil.which("busybox")
+    require(busybox is not None, "busybox")
+    assert busybox is not None
+    holders.hold(SOCKS)
+    _stand_in(tmp_path, "ss", "exit 1")
+    os.symlink(busybox, tmp_path / "netstat")  # as on Alpine: netstat is BusyBox
+    with in_netns(netns.name):
+        got = collect(_host(), PathFirst(tmp_path), CollectOptions())
+    has_pids = subprocess.run([busybox, "netstat", "-tulnp"], capture_output=True,
+                              check=False).returncode == 0
+    # Without netstat -p (Debian's build) the /proc fallback, which finds owners, wins.
+    assert got.collector == ("busybox-netstat" if has_pids else "proc")
+    assert " begin netstat\n" not in got.commands[0].stdout
+    assert _ports(got.listeners) == {("tcp", 1923), ("udp", 5353)}
+    assert {li.process for li in got.listeners} == {"spiced", "mdnsd"}
+
+
+def test_a_pinned_tool_that_fails_is_no_tool_not_an_empty_host(
+        netns: Namespace, holders: SocketHolders, tmp_path: Path) -> None:
+    holders.hold(SOCKS)
+    _stand_in(tmp_path, "netstat", 'case "$1" in -V) echo "net-tools 2.10";; *) exit 3;; esac')
+    with in_netns(netns.name), pytest.raises(CollectFailure) as failure:
+        collect(_host("netstat"), PathFirst(tmp_path), CollectOptions())
+    assert failure.value.kind == ErrorKind.NO_TOOL
+    assert "netstat (exit 3)" in failure.value.message

@@ -1,0 +1,163 @@
+"""The probe's non-Linux branches, the Windows probe and the combining of sections."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from fleetcheck.collect import _pinned_family, windows
+from fleetcheck.collect.combine import NoTool, combine
+from fleetcheck.collect.oses import FAMILIES, POSIX_TOOLS, family_of
+from fleetcheck.collect.probe import Section, build_probe
+from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.plan import PlannedHost
+from tests.parsers_os.cases import FIXTURES, read
+
+SHELLS = [s for s in ("dash", "bash", "busybox") if shutil.which(s)]
+
+
+def _pins() -> list[tuple[str | None, str | None]]:
+    out: list[tuple[str | None, str | None]] = [(None, None)]
+    for family, attempts in POSIX_TOOLS.items():
+        out.append((family, None))
+        out += [(family, a.collector) for a in attempts]
+    return out
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(("family", "tool"), _pins())
+def test_probe_is_valid_sh_for_every_pin(shell: str, family: str | None, tool: str | None) -> None:
+    script = build_probe("abc123", tool=tool, os=family)
+    argv = [shell, "sh"] if shell == "busybox" else [shell]
+    proc = subprocess.run([*argv, "-n", "-c", script], check=False, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_probe_detects_every_known_uname() -> None:
+    script = build_probe("abc123")
+    for word in ("Darwin)", "FreeBSD | DragonFly)", "OpenBSD)", "NetBSD)", "SunOS)", "AIX)",
+                 "HP-UX)", "Linux)"):
+        assert word in script
+    assert 'echo "$M unsupported"' in script
+
+
+def test_pinned_os_skips_detection() -> None:
+    script = build_probe("abc123", os="hpux")
+    assert "netstat -an -f inet6" in script
+    assert "sockstat" not in script and "unsupported" not in script
+
+
+def test_root_only_tools_are_guarded() -> None:
+    script = build_probe("abc123", os="aix")
+    assert '[ "$U" = 0 ] && command -v lsof' in script
+    assert 'if [ "$U" = 0 ]; then echo "$M begin aix-netstat.rmsock"' in script
+
+
+def test_bad_pins_are_refused() -> None:
+    with pytest.raises(ValueError):
+        build_probe("abc123", os="plan9")
+    with pytest.raises(ValueError):
+        build_probe("abc123", tool="ss; rm -rf /")
+    host = PlannedHost(name="h", address="h", groups=(), policies=(), os="plan9")
+    with pytest.raises(HostFailure) as info:
+        _pinned_family(host)
+    assert info.value.kind is ErrorKind.UNSUPPORTED
+    assert "fleetcheck_os='plan9'" in info.value.message
+
+
+def test_os_aliases() -> None:
+    assert family_of("Darwin") == "macos"
+    assert family_of("HP-UX") == "hpux"
+    assert family_of(" Windows ") == "windows"
+    assert family_of("sunos") == "solaris"
+    assert family_of("vms") is None
+    assert set(FAMILIES) >= {"linux", "windows", "macos", "aix"}
+
+
+def test_windows_command_fits_cmd_exe_and_round_trips() -> None:
+    for tool in (None, *windows.TOOLS):
+        command = windows.command("0123456789abcdef0123456789abcdef", tool)
+        assert len(command) < 8191  # cmd.exe's longest command line
+        assert set(command) <= set("abcdefghijklmnopqrstuvwxyz"
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/= -")
+        encoded = command.rsplit(" ", 1)[1]
+        assert windows.decode(encoded) == windows.script("0123456789abcdef0123456789abcdef", tool)
+    script = windows.script("abc", "windows-netstat")
+    assert "$T='windows-netstat'" in script and "#" not in script.splitlines()[0]
+    with pytest.raises(ValueError):
+        windows.script("abc", "ss")
+    with pytest.raises(ValueError):
+        windows.script("a'b")
+
+
+def test_windows_is_recognised_from_inventory_or_refusal() -> None:
+    host = PlannedHost(name="w", address="w", groups=(), policies=(), shell_type="PowerShell")
+    assert windows.pinned(host, None)
+    assert windows.pinned(PlannedHost(name="w", address="w", groups=(), policies=()), "windows")
+    assert windows.refused_posix(9009, "", "")
+    assert windows.refused_posix(1, "", "  + FullyQualifiedErrorId : CommandNotFoundException")
+    assert not windows.refused_posix(127, "", "sh: 1: ss: not found")
+    german = ('Der Befehl "sh" ist entweder falsch geschrieben oder\r\n'
+              "konnte nicht gefunden werden.\r\n")
+    assert windows.refused_posix(0, '"$M begin ss"\r\n', german)  # cmd ran the line's echo
+    assert not windows.refused_posix(1, "", "sudo: a password is required\n")
+    assert not windows.refused_posix(9009, "@@fleetcheck:abc os Linux\n", "")
+
+
+def _s(name: str, body: str, rc: int | None = 0) -> Section:
+    return Section(name, body, rc)
+
+
+def test_combine_takes_the_last_attempt() -> None:
+    netstat = read(FIXTURES / "freebsd" / "netstat-anW-13.out")
+    got = combine([_s("sockstat", "", 127), _s("bsd-netstat", netstat)])
+    assert got.collector == "bsd-netstat" and len(got.listeners) == 7
+    with pytest.raises(NoTool, match=r"sockstat \(exit 127\), bsd-netstat \(exit 1\)"):
+        combine([_s("sockstat", "", 127), _s("bsd-netstat", "", 1)])
+    with pytest.raises(NoTool):
+        combine([])
+
+
+def test_combine_notes_what_a_failed_part_costs() -> None:
+    inet = read(FIXTURES / "hpux" / "netstat-an-finet-11.31.out")
+    got = combine([_s("hpux-netstat.inet", inet), _s("hpux-netstat.inet6", "bad", 1)])
+    assert len(got.listeners) == 6
+    assert got.notes == ["netstat -f inet6 failed: IPv6 listeners could not be listed"]
+    openbsd = read(FIXTURES / "openbsd" / "netstat-an-7.4.out")
+    got = combine([_s("openbsd-netstat.netstat", openbsd), _s("openbsd-netstat.fstat", "", 1)])
+    assert all(li.process is None for li in got.listeners)
+    assert "fstat failed" in got.notes[0]
+    netstat = read(FIXTURES / "windows" / "netstat-ano-de.out")
+    got = combine([_s("windows-netstat.netstat", netstat)])
+    assert got.notes == ["tasklist failed: only process ids are known"]
+    with pytest.raises(NoTool):
+        combine([_s("hpux-netstat.inet", "", 1)])
+
+
+def test_combine_merges_owner_tables() -> None:
+    got = combine([_s("windows-netstat.netstat", read(FIXTURES / "windows/netstat-ano-de.out")),
+                   _s("windows-netstat.tasklist",
+                      read(FIXTURES / "windows/tasklist-csv-nh.out"))])
+    by_port = {(li.proto, li.port, li.family): li for li in got.listeners}
+    assert by_port[("tcp", 1923, 4)].process == "spiced.exe"
+    assert by_port[("tcp", 3389, 4)].process is None  # pid 1196 had exited by tasklist time
+    aix_rows = read(FIXTURES / "aix/netstat-Aan-7.2.out")
+    rmsock = ("f1000e00005323b8 The socket 0xf1000e0000532008 is being held by proccess "
+              "4325546 (sshd).\n")
+    got = combine([_s("aix-netstat.netstat", aix_rows), _s("aix-netstat.rmsock", rmsock)])
+    assert [li.process for li in got.listeners if li.port == 22] == ["sshd", None]
+
+
+def test_bad_tool_pin_is_the_hosts_error_not_a_crash() -> None:
+    from fleetcheck.collect import CollectOptions, collect
+    from fleetcheck.transport.local import LocalTransport
+
+    host = PlannedHost(name="h", address="h", groups=(), policies=(), connection="local",
+                       tool="ss;reboot")
+    with pytest.raises(HostFailure) as info:
+        collect(host, LocalTransport(), CollectOptions())
+    assert info.value.kind is ErrorKind.NO_TOOL
+    assert "not a tool name" in info.value.message

@@ -1,0 +1,176 @@
+"""Every malformed policy or waiver gives exactly one precise `file:line:column` error, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+TODAY = "2030-06-01"  # the waiver cases are dated around it
+
+# (file content, "line:column", message): one mistake each, one error each.
+POLICY_CASES = [
+    ('name: p\nallow:\n  - id: ssh\n    prot: tcp\n    port: 22\n',
+     '4:5', "unknown key 'prot' in allow rule (did you mean 'proto'?)"),
+    ('name: p\nallows:\n  - id: ssh\n    port: 22\n',
+     '2:1', "unknown key 'allows' in policy (did you mean 'allow'?)"),
+    ('name: p\nallow:\n  - id: ssh\n    port: 70000\n',
+     '4:11', 'port 70000 is out of range (0-65535)'),
+    ('name: p\nallow:\n  - id: ssh\n    port: 90-80\n',
+     '4:11', "port range '90-80' is backwards (90 > 80)"),
+    ('name: p\nallow:\n  - id: web\n    port: http\n',
+     '4:11', "port must be a number or a range 'LO-HI', not 'http'"),
+    ('name: p\nallow:\n  - id: ssh\n    proto: tpc\n    port: 22\n',
+     '4:12', "proto must be tcp, udp or any, not 'tpc' (did you mean 'tcp'?)"),
+    ('name: p\nallow:\n  - id: lo\n    address: loopbak\n',
+     '4:14', "unknown address scope 'loopbak' (expected an address, a CIDR or one of loopback,"
+     " wildcard, link-local, private, public, multicast) (did you mean 'loopback'?)"),
+    ('name: p\nallow:\n  - id: lan\n    address: 10.0.0.0/33\n',
+     '4:14', "address '10.0.0.0/33' is not a valid network"),
+    ('name: p\nallow:\n  - id: v5\n    family: 5\n    port: 80\n',
+     '4:13', 'family must be 4 or 6, not 5'),
+    ("name: p\nallow:\n  - id: re\n    process: '~(unclosed'\n",
+     '4:14', "bad regular expression '(unclosed': missing ), unterminated subpattern at "
+     "position 0"),
+    ('name: p\nforbid:\n  - id: spice\n    port: 1923\n    severity: hgh\n',
+     '5:15', "unknown severity 'hgh' (expected critical, high, medium, low or info) (did you "
+     "mean 'high'?)"),
+    ('name: p\nforbid:\n  - id: spice\n    service: spcie\n',
+     '4:14', "unknown service 'spcie': neither the shipped port table nor the system's "
+     "services database knows it (did you mean 'spice'?)"),
+    ('name: p\nallow:\n  - id: ssh\n    port: 22\n  - id: ssh\n    port: 2222\n',
+     '5:5', "duplicate rule id 'ssh' in policy 'p' (first used on line 3)"),
+    ('name: p\nforbid:\n  - id: everything\n    severity: low\n',
+     '3:5', "forbid rule 'everything' has no conditions and would match every listener"),
+    ('name: p\nallow:\n  - port: 22\n',
+     '3:5', "allow rule needs an 'id'"),
+    ('name: p\nallow:\n  - id: dns\n    proto: udp\n    service: ssh\n',
+     '3:5', "allow rule 'dns': service ssh is tcp only, but the rule says proto udp: the rule"
+     " can never match"),
+    ("name: p\nallow:\n  - id: v4\n    family: 4\n    address: '::1'\n",
+     '3:5', "allow rule 'v4': address ::1 is IPv6, but family says 4: the rule can never match"),
+    ('name: p\nallow:\n  - id: ds\n    dual_stack: true\n    family: 4\n    port: 80\n',
+     '3:5', "allow rule 'ds': a dual-stack socket takes IPv4 and IPv6, so an allow rule "
+     "limited to family 4 never covers it: the rule can never match"),
+    ('name: p\ndefault: permit\nallow: []\n',
+     '2:10', "default must be 'deny' or 'allow', not 'permit'"),
+    ('name: p\nallow: [\n',
+     '3:1', "invalid YAML: expected the node content, but found '<stream end>'"),
+    ('- a\n- b\n',
+     '1:1', "a policy file must be a YAML mapping with 'name' and 'allow'/'forbid'/'require' "
+     "rules"),
+    ('',
+     '1:1', "a policy file must be a YAML mapping with 'name' and 'allow'/'forbid'/'require' "
+     "rules (the file is empty)"),
+    ('name: p\nallow: {id: x}\n',
+     '2:8', "'allow' must be a list of rules"),
+    ('name: p\nallow:\n  - ssh\n',
+     '3:5', "each 'allow' rule must be a mapping with an 'id'"),
+    ('name: p\nallow:\n  - id: x\n    port: 80\n    dual_stack: maybe\n',
+     '5:17', "expected true or false, not 'maybe'"),
+    ('name: p\nallow:\n  - id: x\n    port: 80\n    port: 81\n',
+     '5:5', "duplicate key 'port'"),
+    ('name: bad name\nallow: []\n',
+     '1:7', "'bad name' is not a valid id (letters, digits, '-', '_' or '.')"),
+    ('name: p\nallow:\n  - !!python/object:os.system {id: x}\n',
+     '3:5', "invalid YAML: could not determine a constructor for the tag "
+     "'tag:yaml.org,2002:python/object:os.system'"),
+    ('name: p\nhosts: []\nallow: []\n',
+     '2:8', 'hosts must be an Ansible pattern or a list of groups'),
+    ("name: p\nallow:\n  - id: x\n    user: ''\n",
+     '4:11', "expected a name, glob or ~regex, not ''"),
+]
+
+# A valid waiver; each case below breaks it in exactly one way.
+GOOD = """\
+waivers:
+  - id: W1
+    hosts: all
+    port: 8080
+    reason: r
+    owner: o
+    approved_by: a
+    created: 2030-01-01
+    expires: 2030-12-31
+"""
+NAMED = ("id: W1", "hosts: all", "port: 8080", "reason: r", "owner: o", "approved_by: a",
+         "created: 2030-01-01", "expires: 2030-12-31")
+
+
+def broken(old: str, new: str) -> str:
+    """GOOD with the line `old` replaced by `new` (several lines with '\\n    ')."""
+    assert old in NAMED
+    return GOOD.replace(f"    {old}\n", f"    {new}\n" if new else "")
+
+
+WAIVER_CASES = [
+    (broken("expires: 2030-12-31", "expire: 2030-12-31"),
+     "9:5", "unknown key 'expire' in waiver (did you mean 'expires'?)"),
+    (broken("owner: o", ""),
+     "2:5", "waiver 'W1' lacks 'owner' (every waiver needs an id, hosts, reason, owner, "
+     "approved_by, created and expires)"),
+    (broken("port: 8080", "proto: tcp"),
+     "2:5", "waiver 'W1' would cover every finding on its hosts: name a port, service, "
+     "process, rule or finding"),
+    (broken("expires: 2030-12-31", "expires: next year"),
+     "9:14", "expected a date (YYYY-MM-DD), not 'next year'"),
+    (broken("expires: 2030-12-31", "expires: 2030-12-31 10:00:00"),
+     "9:14", "expected a date (YYYY-MM-DD), not a time stamp 2030-12-31 10:00:00"),
+    (broken("created: 2030-01-01", "created: 2031-01-01"),
+     "8:14", "waiver 'W1' is created 2031-01-01, after it expires (2030-12-31)"),
+    (broken("port: 8080", "port: 8080\n    kind: strays"),
+     "5:11", "unknown finding kind 'strays' (expected one of forbidden, stray, missing, "
+     "wrong_bind, wrong_process, undetermined) (did you mean 'stray'?)"),
+    (broken("port: 8080", "rule: baseline-spice"),
+     "4:11", "rule must be written 'policy/rule-id', not 'baseline-spice'"),
+    (broken("port: 8080", "rule: baseline/spcie"),
+     "4:11", "waiver 'W1' names rule 'baseline/spcie', which no loaded policy has "
+     "(did you mean 'baseline/spice'?)"),
+    (broken("port: 8080", "finding: FC-xyz"),
+     "4:14", "finding must be a finding id such as 'FC-0123456789ab', not 'FC-xyz'"),
+    (broken("port: 8080", "port: 99999"),
+     "4:11", "port 99999 is out of range (0-65535)"),
+    (broken("port: 8080", "process: '~[z-a]'"),
+     "4:14", "bad regular expression '[z-a]': bad character range z-a at position 1"),
+    (GOOD + GOOD.removeprefix("waivers:\n"),
+     "10:5", "duplicate waiver id 'W1' (first defined at w.yml:2)"),
+    ("", "1:1", "waiver file is empty (expected a mapping with a 'waivers' list)"),
+    ("- id: W1\n", "1:1", "a waiver file must be a mapping with a 'waivers' list"),
+    ("waivers: {}\n", "1:10", "'waivers' must be a list of waivers"),
+    ("waivers:\n  - W1\n", "2:5", "each waiver must be a mapping with an 'id'"),
+    ("waiver:\n  - id: W1\n",
+     "1:1", "unknown key 'waiver' in waiver file (did you mean 'waivers'?)"),
+    ("waivers: [\n", "2:1", "invalid YAML: expected the node content, but found '<stream end>'"),
+]
+
+
+def _check(tmp_path: Path, name: str, content: str, flag: str, where: str, message: str) -> None:
+    (tmp_path / name).write_text(content)
+    res = run_cli(["validate", flag, name, "--today", TODAY], cwd=tmp_path)
+    assert res.code == 2, res.out
+    problems = res.out.splitlines()[:-1]
+    assert problems == [f"{name}:{where}: error: {message}"]
+    assert res.out.splitlines()[-1].startswith("1 error, 0 warnings")
+    # scan refuses the same input with the same sentence, before contacting any host
+    res = run_cli(["scan", flag, name, "--today", TODAY, "-o", "out"], cwd=tmp_path)
+    assert res.code == 2
+    assert res.err == f"fleetcheck: error: {name}:{where}: {message}\n"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("content", "where", "message"), POLICY_CASES)
+def test_malformed_policy(tmp_path: Path, content: str, where: str, message: str) -> None:
+    _check(tmp_path, "p.yml", content, "-p", where, message)
+
+
+def test_policy_named_after_an_unusable_file_name(tmp_path: Path) -> None:
+    _check(tmp_path, "my policy.yml", "allow:\n  - id: ssh\n    port: 22\n", "-p", "1:1",
+           "the policy needs a 'name': its file name 'my policy' is not a valid name "
+           "(letters, digits, '-', '_' or '.')")
+
+
+@pytest.mark.parametrize(("content", "where", "message"), WAIVER_CASES)
+def test_malformed_waiver(tmp_path: Path, content: str, where: str, message: str) -> None:
+    _check(tmp_path, "w.yml", content, "-w", where, message)

@@ -1,0 +1,119 @@
+"""Matching one rule against one listener: every condition, table-driven."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fleetcheck.model import Listener
+from fleetcheck.policy.match import MatchResult, address_scope
+from tests.policy.helpers import rule
+
+YES, NO = MatchResult.YES, MatchResult.NO
+WB, WP, UNK = MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS, MatchResult.UNKNOWN_OWNER
+
+
+def L(proto: str = "tcp", address: str = "0.0.0.0", port: int = 80,
+      **kw: Any) -> Listener:
+    """A listener; family follows the address."""
+    return Listener(proto=proto, family=6 if ":" in address else 4, address=address, port=port,
+                    **kw)
+
+
+@pytest.mark.parametrize(("address", "scope"), [
+    ("0.0.0.0", "wildcard"), ("::", "wildcard"), ("*", "wildcard"),
+    ("127.0.0.1", "loopback"), ("127.8.9.1", "loopback"), ("::1", "loopback"),
+    ("::ffff:127.0.0.1", "loopback"), ("localhost", "loopback"),
+    ("169.254.10.1", "link-local"), ("fe80::1", "link-local"), ("fe80::1%eth0", "link-local"),
+    ("10.1.2.3", "private"), ("192.168.1.1", "private"), ("172.16.0.9", "private"),
+    ("fd00::1", "private"), ("8.8.8.8", "public"), ("2001:4860::8888", "public"),
+    ("224.0.0.251", "multicast"), ("ff02::fb", "multicast"), ("db.example", None),
+])
+def test_address_scope(address: str, scope: str | None) -> None:
+    assert address_scope(address) == scope
+
+
+CASES = [
+    # (rule conditions, listener, covering result, touching result)
+    ("proto: tcp\nport: 80", L(), YES, YES),
+    ("proto: udp\nport: 80", L(), NO, NO),
+    ("proto: [tcp, udp]\nport: 80", L("udp"), YES, YES),
+    ("proto: any\nport: 80", L("udp"), YES, YES),
+    ("port: [22, 80]", L(), YES, YES),
+    ("port: 8000-8100", L(port=8100), YES, YES),
+    ("port: 8000-8100", L(port=8101), NO, NO),
+    ("port: '22,80,443'", L(port=443), YES, YES),
+    ("service: spice", L(port=1923), YES, YES),
+    ("service: spice", L("udp", port=1923), YES, YES),
+    ("service: https\nproto: tcp", L(port=443), YES, YES),
+    ("service: [ssh, postgresql]", L(port=5432), YES, YES),
+    ("service: ssh", L("udp", port=22), NO, NO),
+    ("port: 8080\nservice: https", L(port=443), YES, YES),
+    ("address: loopback", L(address="127.0.0.1"), YES, YES),
+    ("address: loopback", L(address="0.0.0.0"), NO, NO),
+    ("port: 5432\naddress: loopback", L(address="0.0.0.0", port=5432), WB, WB),
+    ("port: 80\naddress: 10.0.0.0/8", L(address="10.2.3.4"), YES, YES),
+    ("port: 80\naddress: 10.0.0.0/8", L(address="192.168.1.1"), WB, WB),
+    ("port: 80\naddress: '::1'", L(address="::1"), YES, YES),
+    ("port: 80\naddress: '[::1]'", L(address="0:0:0:0:0:0:0:1"), YES, YES),
+    ("port: 80\naddress: [private, public]", L(address="8.8.4.4"), YES, YES),
+    ("port: 80\naddress: link-local", L(address="fe80::1", iface="eth0"), YES, YES),
+    ("family: 4\nport: 80", L(address="::"), NO, NO),
+    ("family: 6\nport: 80", L(address="::"), YES, YES),
+    # A dual-stack [::] takes IPv4 as well: an allow must cover both families,
+    # a forbid hits it through either.
+    ("family: 6\nport: 80", L(address="::", dual_stack=True), NO, YES),
+    ("family: 4\nport: 80", L(address="::", dual_stack=True), NO, YES),
+    ("family: [4, 6]\nport: 80", L(address="::", dual_stack=True), YES, YES),
+    ("port: 80\naddress: 0.0.0.0/0", L(address="::", dual_stack=True), WB, YES),
+    ("port: 80\naddress: wildcard", L(address="::", dual_stack=True), YES, YES),
+    ("dual_stack: true\nport: 80", L(address="::", dual_stack=True), YES, YES),
+    ("dual_stack: true\nport: 80", L(address="::"), NO, NO),
+    ("dual_stack: false\nport: 80", L(address="::"), YES, YES),
+    ("port: 22\nprocess: sshd", L(port=22, process="sshd"), YES, YES),
+    ("port: 22\nprocess: sshd", L(port=22, process="dropbear"), WP, WP),
+    ("port: 22\nprocess: sshd", L(port=22), UNK, UNK),
+    ("port: 22\nprocess: 'ssh*'", L(port=22, process="sshd"), YES, YES),
+    ("port: 22\nprocess: '~ssh(d|-agent)'", L(port=22, process="sshd"), YES, YES),
+    ("port: 22\nprocess: '~ssh'", L(port=22, process="sshd"), WP, WP),  # regexes are whole-name
+    ("port: 22\nprocess: [sshd, dropbear]", L(port=22, process="dropbear"), YES, YES),
+    # Several processes share the socket: an allow must vouch for every one.
+    ("port: 80\nprocess: nginx", L(process="nginx", other_processes=("nginx/8", "nginx/9")),
+     YES, YES),
+    ("port: 80\nprocess: nginx", L(process="nginx", other_processes=("nc/10",)), WP, YES),
+    ("process: chronyd", L("udp", port=323, process="ntpd"), NO, NO),
+    ("port: 5432\nuser: postgres", L(port=5432, process="postgres", user="postgres"), YES, YES),
+    ("port: 5432\nuser: postgres", L(port=5432, process="postgres", user="nobody"), WP, WP),
+    ("port: 5432\nuser: postgres", L(port=5432, process="postgres", uid=101), UNK, UNK),
+    ("port: 5432\nuser: 101", L(port=5432, process="postgres", uid=101), YES, YES),
+    ("port: 5432\nuser: 101", L(port=5432, process="postgres", uid=102), WP, WP),
+    ("port: 22\nuser: root", L(port=22, process="sshd", uid=0), YES, YES),
+    ("port: 22\nuser: 0", L(port=22, process="sshd", user="root"), YES, YES),
+    ("port: 22\nuser: 0", L(port=22, process="sshd", user="daemon"), UNK, UNK),
+    ("port: 22\nuser: '~(root|sshd)'", L(port=22, process="sshd", user="sshd"), YES, YES),
+]
+
+
+@pytest.mark.parametrize(("conditions", "listener", "covering", "touching"), CASES)
+def test_match_table(conditions: str, listener: Listener, covering: MatchResult,
+                     touching: MatchResult) -> None:
+    r = rule(conditions)
+    assert r.match.check(listener, covering=True) is covering
+    assert r.match.check(listener, covering=False) is touching
+
+
+def test_check_detail_names_the_failing_condition() -> None:
+    r = rule("proto: tcp\nport: 5432\naddress: loopback\nprocess: postgres")
+    assert r.match.check_detail(L(port=5432, process="postgres")) == (WB, "address")
+    assert r.match.check_detail(L(port=5433)) == (NO, "port")
+    assert r.match.check_detail(L("udp", port=5432)) == (NO, "proto")
+    assert r.match.check_detail(L(address="127.0.0.1", port=5432)) == (UNK, "process")
+    assert r.match.check_detail(L(address="127.0.0.1", port=5432, process="x")) == (WP, "process")
+
+
+def test_describe_speaks_the_file_words() -> None:
+    r = rule("proto: tcp\nport: [80, 443]\naddress: [wildcard, private]\nprocess: nginx\n"
+             "service: spice")
+    assert r.match.describe() == ("proto tcp, port 80,443, service spice (tcp/1923, udp/1923), "
+                                  "address wildcard or private, process nginx")

@@ -1,0 +1,116 @@
+"""The text report: verdict and summary first, fits the width, colour only when asked."""
+
+from __future__ import annotations
+
+import html as htmllib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from fleetcheck.model import RunResult
+from fleetcheck.render import RenderOptions, html, text
+from fleetcheck.render.textfit import table, visible_width
+from tests.conftest import run_cli
+
+ANSI = re.compile(r"\033\[[0-9;]*m")
+# The sections of both human reports, in the order both show them.
+TEXT_SECTIONS = ["SUMMARY", "FINDINGS", "NOT CHECKED", "WAIVERS", "FLEET VIEW", "RUN", "HOSTS"]
+HTML_SECTIONS = ["summary", "findings", "unchecked", "waivers", "fleet", "run", "hosts"]
+
+
+@pytest.mark.parametrize("width", [60, 72, 80, 100, 120, 200])
+def test_every_line_fits_the_width(composite: RunResult, width: int) -> None:
+    out = text.render(composite, RenderOptions(width=width, color=True))
+    too_wide = [line for line in out.splitlines() if visible_width(line) > width]
+    assert not too_wide, f"{len(too_wide)} lines wider than {width}: {too_wide[:3]}"
+
+
+def test_narrow_terminal_never_goes_below_the_minimum(composite: RunResult) -> None:
+    out = text.render(composite, RenderOptions(width=20))
+    assert max(visible_width(line) for line in out.splitlines()) <= 60
+
+
+def test_verdict_first_then_sections_in_the_html_order(composite: RunResult) -> None:
+    out = text.render(composite)
+    lines = out.splitlines()
+    assert lines[0].startswith("fleetcheck report · run 2026-11-26T02:00:00Z · 3 min 07 s")
+    assert lines[1].startswith("NONCOMPLIANT: 7 violations on 2 of 5 hosts (worst: critical); "
+                               "2 could not be checked")
+    positions = [next(i for i, line in enumerate(lines) if line.split(" (")[0] == title
+                      and set(lines[i + 1]) == {"="}) for title in TEXT_SECTIONS]
+    assert positions == sorted(positions)
+    page = html.render(composite)
+    html_positions = [page.index(f'<section id="{s}"') for s in HTML_SECTIONS]
+    assert html_positions == sorted(html_positions)
+    assert page.index('id="verdict"') < html_positions[0]
+
+
+def _words(value: str) -> str:
+    return " ".join(value.split())
+
+
+def test_text_and_html_state_the_same_facts(composite: RunResult) -> None:
+    """Every host, finding sentence, error, warning, waiver and input digest is in both."""
+    plain = _words(text.render(composite, RenderOptions(width=1000)))
+    page = _words(htmllib.unescape(re.sub(r"<[^>]+>", " ", html.render(composite))))
+    facts = [*composite.meta["warnings"], *(i.sha256 for i in composite.inputs),
+             *(i.path for i in composite.inputs), composite.started_at, composite.finished_at]
+    for h in composite.hosts:
+        facts += [h.name, h.address, h.status.value, *(f.message for f in h.findings)]
+        facts += [h.error.kind, h.error.message] if h.error else []
+        facts += [jl.listener.process or "" for jl in h.listeners]
+    for w in composite.waivers:
+        facts += [w.id, w.owner, w.ticket or "", w.expires or "", w.reason]
+    for fact in filter(None, facts):
+        assert _words(fact) in plain, f"text report misses {fact!r}"
+        assert _words(fact) in page, f"HTML report misses {fact!r}"
+
+
+def test_forbidden_and_stray_are_red_and_nothing_is_coloured_without_colour(
+        composite: RunResult) -> None:
+    coloured = text.render(composite, RenderOptions(color=True, width=200))
+    assert "\033[31m\033[1mFORBIDDEN\033[0m" in coloured
+    assert "\033[31m\033[1mSTRAY\033[0m" in coloured
+    assert "\033[" not in text.render(composite, RenderOptions(width=200))
+    assert ANSI.sub("", coloured) == text.render(composite, RenderOptions(width=200))
+
+
+def test_expired_waiver_and_unused_waivers_are_called_out(composite: RunResult) -> None:
+    out = text.render(composite, RenderOptions(width=200))
+    assert re.search(r"^W-200\s+EXPIRED\s+bob@example.net\s+SEC-12\s+2026-06-30", out, re.M)
+    assert "Unused waivers (matched nothing): W-300" in out
+
+
+def test_a_table_too_wide_for_its_columns_becomes_records() -> None:
+    rows = [["critical", "web1.example.net", "x" * 50]]
+    as_table = table(rows, ["SEVERITY", "HOST", "MESSAGE"], 100, flex=(2,))
+    assert as_table.splitlines()[0].split() == ["SEVERITY", "HOST", "MESSAGE"]
+    records = table(rows, ["SEVERITY", "HOST", "MESSAGE"], 35, flex=(2,))
+    assert records.splitlines()[:3] == ["[1]", "  SEVERITY  critical",
+                                        "  HOST      web1.example.net"]
+    assert all(len(line) <= 35 for line in records.splitlines())
+
+
+def test_wide_columns_wrap_instead_of_overflowing() -> None:
+    rows = [["a", "word " * 30]]
+    out = table(rows, ["K", "MESSAGE"], 40, flex=(1,))
+    assert max(len(line) for line in out.splitlines()) <= 40
+    assert len(out.splitlines()) > 3
+
+
+@pytest.mark.parametrize(("environ", "tty", "coloured"), [
+    ({}, True, True), ({"NO_COLOR": "1"}, True, False), ({"NO_COLOR": ""}, True, False),
+    ({"TERM": "dumb"}, True, False), ({}, False, False)])
+def test_report_command_colours_only_a_terminal_without_no_color(
+        tmp_path: Path, composite: RunResult, environ: dict[str, str], tty: bool,
+        coloured: bool) -> None:
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(composite.to_dict()))
+    res = run_cli(["report", str(saved)], cwd=tmp_path, tty=tty,
+                  environ={"COLUMNS": "100", **environ})
+    assert res.code == 0, res.err
+    assert ("\033[" in res.out) is coloured
+    assert max(visible_width(line) for line in res.out.splitlines()) <= 100
+    assert any(ANSI.sub("", line).startswith("NONCOMPLIANT") for line in res.out.splitlines()[:3])

@@ -1,0 +1,88 @@
+"""The CLI in-process: usage and input errors exit 2 before anything is scanned or written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fleetcheck import __version__
+from fleetcheck.model import RunResult
+from tests.conftest import REPO, run_cli
+
+
+def _policy(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "policy.yml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("text", "where", "message"), [
+    ("allow:\n  - id: a\n    prot: tcp\n", ":3:5:",
+     "unknown key 'prot' in allow rule (did you mean 'proto'?)"),
+    ("allow:\n  - id: a\n    port: 70000\n", ":3:11:", "port 70000 is out of range"),
+    ("allow:\n  - id: a\n    port: 90-80\n", ":3:11:", "backwards"),
+    ("allow:\n  - id: a\n    port: 1\n  - id: a\n    port: 2\n", ":4:5:", "duplicate rule id 'a'"),
+    ("forbid:\n  - id: x\n    port: 1923\n    severity: severe\n", ":4:15:", "unknown severity"),
+    ("allow:\n  - id: a\n    proto: tcpp\n", ":3:12:", "did you mean 'tcp'"),
+    ("allow:\n  - id: a\n    address: loopbak\n", ":3:14:", "did you mean 'loopback'"),
+    ("allow: [\n", ":2:1:", "invalid YAML"),
+    ("defualt: deny\n", ":1:1:", "did you mean 'default'"),
+])
+def test_broken_policy_is_one_located_line_and_exit_2(tmp_path: Path, text: str, where: str,
+                                                      message: str) -> None:
+    policy = _policy(tmp_path, text)
+    out = tmp_path / "reports"
+    res = run_cli(["scan", "-p", str(policy), "-o", str(out)], cwd=tmp_path)
+    assert res.code == 2
+    lines = res.err.strip().splitlines()
+    assert len(lines) == 1, res.err
+    assert f"{policy}{where}" in lines[0]
+    assert message in lines[0]
+    assert res.out == ""
+    assert not out.exists()  # no report claims anything
+
+
+def test_validate_contacts_nothing_and_summarises(tmp_path: Path) -> None:
+    res = run_cli(["validate"], cwd=tmp_path)
+    assert res.code == 0
+    assert res.out.startswith("ok: 1 host, 1 policy")
+
+
+@pytest.mark.parametrize("argv", [["scan", "--format", "pdf"], ["scan", "--fail-on", "worst"],
+                                  ["scan", "--forks", "0"], ["scan", "--bogus"], []])
+def test_usage_errors_exit_2(tmp_path: Path, argv: list[str]) -> None:
+    res = run_cli(argv, cwd=tmp_path)
+    assert res.code == 2
+    assert res.err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_missing_policy_file(tmp_path: Path) -> None:
+    res = run_cli(["scan", "-p", "nope.yml"], cwd=tmp_path)
+    assert res.code == 2
+    assert "nope.yml: policy file not found" in res.err
+
+
+def test_scan_json_only_prints_the_run_and_round_trips(tmp_path: Path) -> None:
+    res = run_cli(["scan", "--format", "json", "-o", str(tmp_path)], cwd=tmp_path)
+    assert res.code in (0, 1, 3)
+    data = json.loads(res.out)
+    assert data["schema"] == "fleetcheck.run/1"
+    run = RunResult.from_dict(data)
+    assert RunResult.from_dict(json.loads(json.dumps(run.to_dict()))) == run
+    (written,) = tmp_path.glob("*.json")
+    assert json.loads(written.read_text()) == data
+    assert data["inputs"]["policy"][0]["sha256"]
+    assert data["summary"]["exit_code"] == res.code
+    host = data["hosts"][0]
+    assert host["name"] == "localhost" and host["collector"] in ("ss", "netstat", "proc")
+
+
+def test_python_dash_m_and_version() -> None:
+    out = subprocess.run([sys.executable, "-m", "fleetcheck", "--version"], cwd=REPO,
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"fleetcheck {__version__}"
