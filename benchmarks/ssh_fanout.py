@@ -2,44 +2,55 @@
 
 The hosts are cheap: one network namespace whose loopback carries an optional
 netem delay, one real sshd, N addresses (127.0.x.y all reach it), one known_hosts
-entry per address. In one run, per N and repeat: fleetcheck's CLI (inventory,
-policies, every report format, default --workers), a plain paramiko fan-out
-(thread pool, known_hosts loaded once, connect, run `ss -Htlnup`, read; no
-parsing, no reports) and, when installed, `ansible all -m raw -a 'ss -Htlnup'`.
+entry per address, and a stray TCP 1923 plus a UDP listener for every report to
+show. Each tool runs as the command a user would type, as a process of its own
+(interpreter start and imports included), in rounds whose order rotates:
+
+- fleetcheck: `python -m fleetcheck scan` with the shipped baseline policy and
+  every report format (text on stdout too), default --workers;
+- the fan-out floor (`benchmarks.fanout_baseline`): thread pool, known_hosts
+  loaded once, connect, run `ss -Htlnup`, read; no parsing, no reports;
+- `ansible all -m raw -a 'ss -Htlnup'` when ansible-core is installed.
+
+Same forks, same strict host-key checking, same key, same timeouts for all.
 
     sudo PYTHONPATH=. python -m benchmarks.ssh_fanout --hosts 300,1000 --forks 50
 
-Needs root, iproute2 and OpenSSH's sshd. Prints wall time, hosts/s, client CPU
-per host (this process and its children) and the ratios to the fan-out.
+Needs root, iproute2 and OpenSSH's sshd. Prints, per tool: wall time, hosts/s,
+client CPU per host (the tool's processes), sshd's CPU per host (the server
+side, which shares this machine's cores in this lab) and the ratios to the
+fan-out measured in the same round (median and range over the rounds).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
+import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
 
-from benchmarks.common import Measurement, measure, print_table
-from fleetcheck.cli.env import Env
-from fleetcheck.cli.main import main as fleetcheck_main
-from fleetcheck.render import FORMATS
-from tests.lab.netns import Namespace, in_netns, unique_name
+from benchmarks.common import print_table
+from fleetcheck.cli.scan_args import HOSTS_PER_WORKER
+from fleetcheck.workers import default_workers
+from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns, unique_name
 from tests.lab.sshd import keygen, launch_sshd, wait_started
+
+ROOT = Path(__file__).resolve().parent.parent
+FANOUT = "paramiko fan-out"
+# What every host shows besides sshd: a stray SPICE port (a critical finding) and a UDP socket.
+STRAYS = (Sock("tcp", "0.0.0.0", 1923, process="spiced"),
+          Sock("udp", "0.0.0.0", 5353, process="mdnsd"))
 
 
 class BenchHost:
@@ -51,6 +62,8 @@ class BenchHost:
         self.delay_ms = delay_ms
         self.key = self.dir / "client"
         self.host_pub = ""
+        self.sshd_pid = 0
+        self.holders = SocketHolders(self.ns)
 
     def __enter__(self) -> BenchHost:
         self.ns.create()
@@ -61,7 +74,10 @@ class BenchHost:
                       f"AuthorizedKeysFile {self.dir}/authorized_keys",
                       "PermitRootLogin prohibit-password", "PasswordAuthentication no",
                       "MaxStartups 2000:30:4000", "LogLevel ERROR"]
-            wait_started([launch_sshd(self.ns, self.dir, config)])
+            pidfile = launch_sshd(self.ns, self.dir, config)
+            wait_started([pidfile])
+            self.sshd_pid = int(pidfile.read_text().split()[0])
+            self.holders.hold(STRAYS)
             if self.delay_ms:
                 subprocess.run(self.ns.exec_argv(["tc", "qdisc", "add", "dev", "lo", "root",
                                                   "netem", "delay", f"{self.delay_ms}ms"]),
@@ -72,8 +88,23 @@ class BenchHost:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.holders.stop()
         self.ns.delete()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def server_cpu(self) -> float:
+        """CPU seconds sshd and every process it has reaped (sessions, shells, tools) used."""
+        fields = Path(f"/proc/{self.sshd_pid}/stat").read_text().rpartition(")")[2].split()
+        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+    def server_idle(self, timeout: float = 10.0) -> None:
+        """Wait until sshd has no session left (so its CPU count is complete)."""
+        children = Path(f"/proc/{self.sshd_pid}/task/{self.sshd_pid}/children")
+        deadline = time.monotonic() + timeout
+        while children.exists() and children.read_text().strip():
+            if time.monotonic() > deadline:
+                raise RuntimeError("sshd sessions still open after the tool finished")
+            time.sleep(0.05)
 
     @staticmethod
     def addresses(n: int) -> list[str]:
@@ -93,109 +124,132 @@ class BenchHost:
         return known, yml, ini
 
 
-def run_fleetcheck(bench: BenchHost, known: Path, inventory: Path, forks: int,
-                   n: int, workers: int | None = None) -> None:
-    """The whole product: CLI, inventory, policies, scan, every report format."""
-    out = bench.dir / "reports"
-    shutil.rmtree(out, ignore_errors=True)
-    env = Env(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(),
-              environ={"HOME": str(bench.dir), "CI": "true"}, cwd=bench.dir)
-    code = fleetcheck_main(["scan", "-i", str(inventory), "-o", str(out), "-f", str(forks),
-                            "--format", ",".join(FORMATS), "--known-hosts", str(known),
-                            "--private-key", str(bench.key), "-u", "root",
-                            "--connect-timeout", "60", "-T", "120",
-                            *(["--workers", str(workers)] if workers else [])], env)
-    summary = json.loads(next(out.glob("*.json")).read_text())["summary"]
-    checked = summary["compliant"] + summary["noncompliant"]
-    if code not in (0, 1) or checked != n:
-        raise RuntimeError(f"fleetcheck checked {checked} of {n} hosts: {summary}")
+@dataclass(frozen=True)
+class Tool:
+    """A command to time and how to tell that it checked every host."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    check: str  # "fleetcheck" | "fanout" | "ansible"
 
 
-def run_fanout(bench: BenchHost, known: Path, n: int, forks: int) -> None:
-    """The floor: connect, run `ss -Htlnup`, read; nothing else."""
-    keys = {}  # read once into a dict (paramiko's HostKeys lookups are linear scans)
-    for line in known.read_text().splitlines():
-        entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
-        if entry is not None:
-            keys.update(dict.fromkeys(entry.hostnames, entry.key))
-    pkey = paramiko.PKey.from_path(str(bench.key))
+@dataclass(frozen=True)
+class Sample:
+    """One timed run: wall seconds, the tool's CPU seconds and sshd's CPU seconds."""
 
-    def one(address: str) -> int:
-        # The best a hand-written fan-out does: no Nagle delay on the handshake's small packets.
-        sock = socket.create_connection((address, 22), timeout=60)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        t = paramiko.Transport(sock)
-        try:
-            t.connect(hostkey=keys[address], username="root", pkey=pkey)
-            chan = t.open_session()
-            chan.exec_command("ss -Htlnup")
-            out = chan.makefile("rb").read()
-            chan.makefile_stderr("rb").read()
-            if chan.recv_exit_status() != 0 or not out:
-                raise RuntimeError(f"{address}: ss failed")
-            return len(out)
-        finally:
-            t.close()
-
-    with ThreadPoolExecutor(max_workers=forks) as pool:
-        done = list(pool.map(one, bench.addresses(n)))
-    if len(done) != n:
-        raise RuntimeError("fan-out lost hosts")
+    wall: float
+    cpu: float
+    server: float
 
 
-def run_ansible(bench: BenchHost, known: Path, ini: Path, forks: int, n: int) -> None:
-    """ansible all -m raw -a 'ss -Htlnup' with the same forks and strict host keys."""
-    env = {**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_SSH_ARGS": f"-o UserKnownHostsFile={known} -o ControlMaster=no",
-           "HOME": str(bench.dir), "ANSIBLE_LOCAL_TEMP": str(bench.dir / "ansible-tmp")}
-    proc = subprocess.run(["ansible", "all", "-i", str(ini), "-m", "raw", "-a", "ss -Htlnup",
-                           "-f", str(forks), "-u", "root", "--private-key", str(bench.key)],
-                          env=env, capture_output=True, text=True, check=False)
-    ok = proc.stdout.count("| CHANGED | rc=0")
-    if ok != n:
-        raise RuntimeError(f"ansible succeeded on {ok} of {n}: {proc.stdout[-500:]}")
+def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
+    """The commands compared for N hosts."""
+    known, yml, ini = bench.files(n)
+    base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(bench.dir),
+                "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8"}
+    timeouts = ["--connect-timeout", "60", "-T", "120"]  # a loaded machine: slow, not broken
+    tools = [Tool(FANOUT, [sys.executable, "-m", "benchmarks.fanout_baseline",
+                           "--known-hosts", str(known), "--key", str(bench.key),
+                           "--forks", str(args.forks), *bench.addresses(n)],
+                  base_env, "fanout")]
+    fleetcheck = [sys.executable, "-m", "fleetcheck", "scan", "-i", str(yml),
+                  "-o", str(bench.dir / "reports"), "-f", str(args.forks), "--format", "all",
+                  "--known-hosts", str(known), "--private-key", str(bench.key), "-u", "root",
+                  *timeouts]
+    default = min(default_workers(), max(1, n // HOSTS_PER_WORKER))
+    tools.append(Tool(f"fleetcheck scan (--workers {default})", fleetcheck,
+                      {**base_env, "CI": "true"}, "fleetcheck"))
+    for w in sorted({int(x) for x in args.also_workers.split(",") if x} - {default}):
+        tools.append(Tool(f"fleetcheck scan --workers {w}", [*fleetcheck, "--workers", str(w)],
+                          {**base_env, "CI": "true"}, "fleetcheck"))
+    if not args.no_ansible and shutil.which("ansible") and n <= args.ansible_max:
+        env = {**base_env, "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
+               "ANSIBLE_SSH_ARGS": f"-o UserKnownHostsFile={known} -o ControlMaster=no",
+               "ANSIBLE_LOCAL_TEMP": str(bench.dir / "ansible-tmp")}
+        tools.append(Tool("ansible -m raw", [
+            "ansible", "all", "-i", str(ini), "-m", "raw", "-a", "ss -Htlnup",
+            "-f", str(args.forks), "-u", "root", "--private-key", str(bench.key), "-T", "60"],
+            env, "ansible"))
+    return tools
 
 
-def _median(values: list[Measurement]) -> Measurement:
-    return Measurement(statistics.median(m.wall for m in values),
-                       statistics.median(m.cpu for m in values))
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_tool(bench: BenchHost, tool: Tool, n: int) -> Sample:
+    """Run one tool to completion; its figures, after checking it reached every host."""
+    shutil.rmtree(bench.dir / "reports", ignore_errors=True)
+    bench.server_idle()
+    server0, cpu0, wall0 = bench.server_cpu(), _children_cpu(), time.perf_counter()
+    proc = subprocess.run(tool.argv, env=tool.env, cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    wall = time.perf_counter() - wall0
+    cpu = _children_cpu() - cpu0
+    bench.server_idle()
+    server = bench.server_cpu() - server0
+    _verify(bench, tool, n, proc)
+    return Sample(wall, cpu, server)
+
+
+def _verify(bench: BenchHost, tool: Tool, n: int, proc: subprocess.CompletedProcess[str]) -> None:
+    """Every host checked, with the stray listener found where findings are made."""
+    tail = (proc.stdout[-400:] + proc.stderr[-800:]).strip()
+    if tool.check == "fanout":
+        ok = proc.returncode == 0 and proc.stdout.startswith(f"{n} hosts")
+    elif tool.check == "ansible":
+        ok = proc.stdout.count("| CHANGED | rc=0") == n and proc.stdout.count(":1923 ") == n
+    else:
+        report = json.loads(next((bench.dir / "reports").glob("*.json")).read_text())
+        summary = report["summary"]
+        spice = sum(any(f["port"] == 1923 for f in h["findings"]) for h in report["hosts"])
+        ok = proc.returncode == 1 and summary["noncompliant"] == n and spice == n
+        tail = f"{summary} {tail}"
+    if not ok:
+        raise RuntimeError(f"{tool.name} did not check all {n} hosts (exit "
+                           f"{proc.returncode}): {tail}")
+
+
+def _spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    return fmt.format(statistics.median(values)) + (
+        f" ({fmt.format(min(values))}–{fmt.format(max(values))})" if len(values) > 1 else "")
 
 
 def bench_fleet(args: argparse.Namespace) -> None:
-    """The fan-out table: every tool, every N, medians of the repeats."""
-    sizes = [int(s) for s in args.hosts.split(",")]
-    with_ansible = not args.no_ansible and shutil.which("ansible") is not None
+    """The fan-out table: every tool, every N, medians and ranges over the rounds."""
     rows = []
     with BenchHost(args.delay_ms) as bench, in_netns(bench.ns.name):
-        for n in sizes:
-            known, yml, ini = bench.files(n)
-            tools: dict[str, Callable[[], None]] = {
-                "paramiko fan-out": partial(run_fanout, bench, known, n, args.forks),
-                "fleetcheck scan": partial(run_fleetcheck, bench, known, yml, args.forks, n),
-                "fleetcheck --workers 1": partial(run_fleetcheck, bench, known, yml,
-                                                  args.forks, n, 1),
-            }
-            if with_ansible and n <= args.ansible_max:
-                tools["ansible -m raw"] = partial(run_ansible, bench, known, ini, args.forks, n)
-            results: dict[str, list[Measurement]] = {t: [] for t in tools}
-            for round_no in range(args.repeat):  # interleaved: drift on a shared machine hits all
-                for name, fn in tools.items():
-                    if name.startswith("ansible") and round_no >= args.ansible_repeat:
+        for n in (int(s) for s in args.hosts.split(",")):
+            tools = tools_for(bench, n, args)
+            samples: dict[str, list[Sample]] = {t.name: [] for t in tools}
+            rounds: list[dict[str, Sample]] = []
+            for r in range(args.repeat):  # rotated: drift on a shared machine hits every tool
+                got: dict[str, Sample] = {}
+                for tool in tools[r % len(tools):] + tools[:r % len(tools)]:
+                    if tool.check == "ansible" and r >= args.ansible_repeat:
                         continue  # minutes per run, and far behind anyway
-                    results[name].append(m := measure(fn))
-                    print(f"{n} hosts, {name}: {m.wall:.2f}s wall, {m.cpu:.2f}s CPU",
-                          file=sys.stderr, flush=True)
-            base = _median(results["paramiko fan-out"])
-            for name, ms in results.items():
-                m = _median(ms)
-                rows.append([n, name, m.wall, n / m.wall, 1000 * m.cpu / n, m.wall / base.wall,
-                             m.cpu / base.cpu, " ".join(f"{x.wall:.2f}" for x in ms)])
+                    got[tool.name] = s = run_tool(bench, tool, n)
+                    samples[tool.name].append(s)
+                    print(f"{n} hosts, round {r + 1}, {tool.name}: {s.wall:.2f}s wall, "
+                          f"{s.cpu:.2f}s CPU, sshd {s.server:.2f}s", file=sys.stderr, flush=True)
+                rounds.append(got)
+            for tool in tools:
+                ss = samples[tool.name]
+                walls = [r[tool.name].wall / r[FANOUT].wall for r in rounds if tool.name in r]
+                cpus = [r[tool.name].cpu / r[FANOUT].cpu for r in rounds if tool.name in r]
+                wall = statistics.median(s.wall for s in ss)
+                rows.append([n, tool.name, _spread([s.wall for s in ss], "{:.1f}"),
+                             f"{n / wall:.1f}", _spread([1e3 * s.cpu / n for s in ss]),
+                             _spread([1e3 * s.server / n for s in ss]),
+                             _spread(walls), _spread(cpus)])
     print_table(f"SSH fan-out, forks {args.forks}, netem delay {args.delay_ms} ms, "
-                f"{os.cpu_count()} CPUs, median of {args.repeat} (Ansible: {args.ansible_repeat})",
-                ["hosts", "tool", "wall s", "hosts/s", "CPU ms/host", "wall ÷ fan-out",
-                 "CPU ÷ fan-out", "walls"], rows)
-
-
+                f"{os.cpu_count()} CPUs shared by client and sshd; median (min–max) of "
+                f"{args.repeat} rounds (Ansible: {min(args.ansible_repeat, args.repeat)}); "
+                "ratios paired within each round",
+                ["hosts", "tool", "wall s", "hosts/s", "client CPU ms/host",
+                 "sshd CPU ms/host", "wall ÷ fan-out", "client CPU ÷ fan-out"], rows)
 def _known_hosts_files(tmp: Path, entries: int) -> dict[str, Path]:
     """A plain known_hosts of `entries` lines and its `ssh-keygen -H` twin."""
     pub = keygen(tmp / f"k{entries}")
@@ -247,22 +301,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--hosts", default="300,1000", help="comma-separated N (300,1000)")
     parser.add_argument("--forks", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per N")
     parser.add_argument("--delay-ms", type=float, default=0.0,
                         help="netem delay on the loopback (each way)")
+    parser.add_argument("--also-workers", default="1",
+                        help="also time fleetcheck with these --workers (comma-separated)")
     parser.add_argument("--no-ansible", action="store_true")
     parser.add_argument("--ansible-max", type=int, default=1000,
                         help="largest N Ansible is timed on (it is slow)")
     parser.add_argument("--ansible-repeat", type=int, default=1,
-                        help="how many of the repeats include Ansible")
-    parser.add_argument("--known-hosts-entries", type=int, default=50000)
+                        help="how many of the rounds include Ansible")
+    parser.add_argument("--known-hosts-entries", type=int, default=50000,
+                        help="known_hosts benchmark size (0: skip it)")
     parser.add_argument("--paramiko-known-hosts-entries", type=int, default=2000)
     args = parser.parse_args(argv)
     if os.geteuid() != 0 or not Path("/usr/sbin/sshd").is_file():
         print("needs root and OpenSSH's sshd", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up the lab on TERM too
-    bench_fleet(args)
+    if args.hosts:
+        bench_fleet(args)
     if args.known_hosts_entries:
         bench_known_hosts(args.known_hosts_entries, args.paramiko_known_hosts_entries)
     return 0
