@@ -9,6 +9,8 @@ from pathlib import Path
 
 from tests.lab.netns import Namespace
 
+SSHD = "/usr/sbin/sshd"
+
 
 def run(argv: Sequence[str], stdin: str | None = None) -> str:
     proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, check=False)
@@ -30,18 +32,19 @@ def keygen(path: Path, key_type: str = "ed25519", passphrase: str = "",
 
 
 def launch_sshd(ns: Namespace, d: Path, config: Sequence[str],
-                mounts: Sequence[str] = ()) -> Path:
+                mounts: Sequence[str] = (), binary: str = SSHD) -> Path:
     """Start `sshd -D` in `ns` with `config` lines, in a private mount namespace; its pid file.
 
     The mount namespace gets a tmpfs on /run (sshd's privilege separation directory
     lives there) and whatever `mounts` adds; nothing of the machine's /etc/ssh is read.
+    `binary` is the path it is started by (a symlink to sshd gives the daemon another name).
     """
     pidfile = d / "sshd.pid"
     base = [f"PidFile {pidfile}", "StrictModes no", "UsePAM no", "UseDNS no",
             "KbdInteractiveAuthentication no", "PrintMotd no", "PrintLastLog no"]
     (d / "sshd_config").write_text("\n".join([*config, *base]) + "\n")
     script = ["mount -t tmpfs -o mode=755 tmpfs /run", "mkdir -m 755 /run/sshd", *mounts,
-              f"exec /usr/sbin/sshd -D -E {d}/sshd.log -f {d}/sshd_config"]
+              f"exec {binary} -D -E {d}/sshd.log -f {d}/sshd_config"]
     with open(d / "launch.log", "w") as log:
         subprocess.Popen(ns.exec_argv(["unshare", "-m", "--propagation", "private",
                                        "sh", "-c", " && ".join(script)]),

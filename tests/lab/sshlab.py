@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.lab.netns import Namespace, Sock, SocketHolders, unique_name
-from tests.lab.sshd import keygen, launch_sshd, run, wait_started
+from tests.lab.sshd import SSHD, keygen, launch_sshd, run, wait_started
 
 OUTER = "10.77.0"
 INNER = "10.77.1"
@@ -58,6 +58,9 @@ class HostSpec:
     hide: tuple[str, ...] = ()  # tools made invisible on this host (no longer executable)
     hide_proc: bool = False  # an empty /proc in sessions: no socket tables to fall back to
     replace: Mapping[str, str] = field(default_factory=dict)  # tool -> script body
+    # The name the SSH daemon runs under (what ss/lsof/ps show): "dropbear" makes port 22's
+    # holder something other than sshd while the host still answers SSH.
+    daemon_name: str = "sshd"
 
 
 @dataclass
@@ -272,7 +275,11 @@ class SshLab:
             mounts.append(f"mount --bind {script} {os.path.realpath(real)}")
         if spec.hide_proc:
             mounts.append("mount -t tmpfs -o mode=555 tmpfs /proc")
-        return launch_sshd(host.ns, d, config, mounts)
+        binary = SSHD
+        if spec.daemon_name != "sshd":  # the kernel names a process after the path it ran
+            binary = str(d / spec.daemon_name)
+            os.symlink(SSHD, binary)
+        return launch_sshd(host.ns, d, config, mounts, binary=binary)
 
     def _write_known_hosts(self) -> None:
         names = [n for n, h in self.hosts.items() if h.spec.in_known_hosts]
