@@ -175,3 +175,21 @@ def test_example_files_are_what_the_scan_read(scanned: FleetScan) -> None:
     read = {Path(i["path"]).relative_to(scanned.lab.work).as_posix()
             for files in scanned.run["inputs"].values() for i in files}
     assert read == set(FLEET.all_files())
+
+
+def test_live_explain_takes_the_connection_options_of_scan(scanned: FleetScan,
+                                                           tmp_path: Path) -> None:
+    """-F and --known-hosts reach the host as scan would; without the keys it is unchecked."""
+    ssh = scanned.lab.home / ".ssh"
+    bare = tmp_path / "home"  # no ~/.ssh: everything comes from the options
+    bare.mkdir()
+    argv = ["explain", "-i", "inventory.yml", "-p", "policies/", "--format", "json",
+            "-F", str(ssh / "config"), "jump1", "22/tcp"]
+    res = scanned.lab.cli([*argv, "--known-hosts", str(ssh / "known_hosts")], HOME=str(bare))
+    assert res.code == 0, res.err
+    (e,) = json.loads(res.out)
+    assert {(s["verdict"], s["rule"]) for s in e["listeners"]} == {("wrong_process",
+                                                                    "bastion/sshd")}
+    res = scanned.lab.cli(argv, HOME=str(bare))
+    assert (res.code, res.out) == (3, "")
+    assert "jump1 could not be checked (host_key_unknown: " in res.err
