@@ -210,9 +210,7 @@ def _host(h: HostResult, width: int, color: bool) -> list[str]:
                                       "VERDICT", "RULE", "NOTES"], width,
                                flex=(1, 2, 3, 5, 7, 8)))
     for cmd in h.commands:
-        lines += wrap(f"$ {view.first_line(cmd.command)}"
-                      + (f" ... ({view.line_count(cmd.command)} lines)"
-                         if "\n" in cmd.command else ""), width, "  ")
+        lines += wrap(f"$ {view.command_preview(cmd.command)}", width, "  ")
         code = "none" if cmd.exit_code is None else cmd.exit_code
         lines += [paint(line, DIM, color) for line in wrap(
             f"exit code {code} · {view.seconds(cmd.duration)} · stdout "
