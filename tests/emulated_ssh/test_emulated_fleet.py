@@ -58,13 +58,20 @@ class Emulated:
     vars: tuple[tuple[str, Any], ...] = ()
 
 
-def _emulated(csh: str) -> dict[str, Emulated]:
+# The login shells the emulated accounts have, as on the real systems.
+LOGIN_SHELLS = ("csh", "zsh", "ksh")
+
+
+def _emulated(shells: dict[str, str]) -> dict[str, Emulated]:
     """The emulated hosts, named after their emulation (and EXPECTED's keys)."""
     return {
-        # An admin who becomes root with sudo, so that lsof sees every process.
-        "macos": Emulated(EMULATIONS["macos"], ("macs",), (("ansible_become", True),)),
+        # zsh is macOS's login shell; an admin who becomes root with sudo, so that lsof
+        # sees every process.
+        "macos": Emulated(replace(EMULATIONS["macos"], login_shell=shells["zsh"]), ("macs",),
+                          (("ansible_become", True),)),
         # Root logs in with csh, as on FreeBSD before 14.0.
-        "freebsd": Emulated(replace(EMULATIONS["freebsd"], login_shell=csh), ("bsd",)),
+        "freebsd": Emulated(replace(EMULATIONS["freebsd"], login_shell=shells["csh"]),
+                            ("bsd",)),
         "freebsd-no-sockstat": Emulated(EMULATIONS["freebsd-no-sockstat"], ("bsd", "nfs")),
         "openbsd": Emulated(EMULATIONS["openbsd"], ("bsd",)),
         "windows-cmd": Emulated(EMULATIONS["windows-cmd"], ("windows",)),
@@ -72,7 +79,7 @@ def _emulated(csh: str) -> dict[str, Emulated]:
         "windows-pinned": Emulated(EMULATIONS["windows-powershell"], ("windows",),
                                    (("ansible_shell_type", "powershell"),)),
         "solaris": Emulated(EMULATIONS["solaris"], ("unix",)),
-        "aix": Emulated(EMULATIONS["aix"], ("unix",)),
+        "aix": Emulated(replace(EMULATIONS["aix"], login_shell=shells["ksh"]), ("unix",)),
         "hpux": Emulated(EMULATIONS["hpux"], ("unix",)),
         "busybox": Emulated(EMULATIONS["busybox"], ("appliances",)),
         "broken-openbsd": Emulated(FAILING["broken-openbsd"], ("bsd",)),
@@ -108,10 +115,10 @@ def fleet_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetRun]:
     require(Path("/usr/sbin/sshd").is_file(), "OpenSSH server (/usr/sbin/sshd)")
     for tool in ("ssh-keygen", "unshare", "sudo", "openssl", "base64", "iconv"):
         require(shutil.which(tool) is not None, tool)
-    csh = shutil.which("csh")
-    require(csh is not None, "csh (FreeBSD root's login shell)")
-    assert csh is not None
-    emulated = _emulated(csh)
+    shells = {name: shutil.which(name) or "" for name in LOGIN_SHELLS}
+    for name, path in shells.items():
+        require(bool(path), f"{name} (an emulated account's login shell)")
+    emulated = _emulated(shells)
     specs = [HostSpec(name, emulate=host.emulation) for name, host in emulated.items()]
     specs += [HostSpec(name) for name in PLANTED]
     tmp = tmp_path_factory.mktemp("emulated-ssh")
@@ -234,16 +241,19 @@ def test_emulated_fleet_become_and_owners(fleet_run: FleetRun) -> None:
     assert (openbsd[25]["process"], openbsd[25]["user"]) == ("smtpd", "_smtpd")  # via fstat
 
 
-def test_emulated_fleet_freebsd_root_logs_in_with_csh(fleet_run: FleetRun) -> None:
-    """The probe really went through csh: the account's shell sets csh's own `$shell`."""
+@pytest.mark.parametrize(("name", "shell"), [("freebsd", "csh"), ("macos", "zsh"),
+                                           ("aix", "ksh")])
+def test_emulated_fleet_login_shells_are_real(fleet_run: FleetRun, name: str,
+                                              shell: str) -> None:
+    """The probe went through the account's own login shell (which sshd runs, as ps shows)."""
     lab = fleet_run.lab
-    host = lab.hosts["freebsd"]
     argv = ["ssh", "-i", str(lab.key), "-o", f"UserKnownHostsFile={lab.known_hosts}",
-            "-o", "BatchMode=yes", f"fcops@{host.address}", "echo $shell; uname -s"]
+            "-o", "BatchMode=yes", f"fcops@{lab.hosts[name].address}",
+            "ps -o comm= -p $$; uname -s"]
     out = subprocess.run(lab.controller.exec_argv(argv), capture_output=True, text=True,
                          timeout=30, check=True).stdout.split()
-    assert Path(out[0]).name == "csh" and out[1] == "FreeBSD"
-    assert fleet_run.scan.host("freebsd")["collector"] == "sockstat"
+    assert out[0].startswith(shell), out  # ksh93 calls itself ksh93
+    assert out[1] == EXPECTED[name][0].split()[0]  # the emulated uname, through that shell
 
 
 @pytest.mark.parametrize(("name", "os_text", "line", "offending"), [

@@ -189,11 +189,12 @@ def test_emulated_shims_refuse_unexpected_invocations(tmp_path: Path) -> None:
     assert missing.exit_code == 127
 
 
-@pytest.mark.parametrize("login", ["csh", "tcsh"])
-def test_emulated_root_with_a_c_shell_login(tmp_path: Path, login: str) -> None:
-    """FreeBSD's root logged in with csh until 14.0: the probe must reach sh through it."""
+@pytest.mark.parametrize("login", ["csh", "tcsh", "zsh", "ksh"])
+def test_emulated_root_with_another_login_shell(tmp_path: Path, login: str) -> None:
+    """The probe reaches sh through the login shells of real systems: csh (FreeBSD's root
+    until 14.0), tcsh, zsh (macOS), ksh (AIX, OpenBSD)."""
     path = shutil.which(login)
-    require(path is not None, f"{login} (the C shell)")
+    require(path is not None, f"{login} (a login shell of real systems)")
     assert path is not None
     emu = replace(EMULATIONS["aix"], name=f"aix-{login}", login_shell=path)
     shell = install(emu, tmp_path).shell
