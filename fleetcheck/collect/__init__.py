@@ -15,7 +15,7 @@ from fleetcheck.model import CommandRecord, Listener
 from fleetcheck.parsers import ParseError
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult, Transport
-from fleetcheck.transport.quote import sh_join
+from fleetcheck.transport.quote import sh_join, sh_quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +49,25 @@ def buffered(script: str) -> str:
                     "2>/dev/null\nelse fc_probe; fi\n")
 
 
+# Solaris 10's `sh` is the Bourne shell, which knows neither $(...) nor `command -v`; its
+# POSIX shell is /usr/xpg4/bin/sh. So `sh` is first given only this, which the Bourne
+# shell can read: the probe, quoted in a variable, goes to that POSIX shell where there
+# is one apart, and is otherwise evaluated by the (POSIX) sh itself.
+TO_POSIX_SH = ('[ -x /usr/xpg4/bin/sh ] && exec /usr/xpg4/bin/sh -c "$fc_script"; '
+               'eval "$fc_script"')
+
+
+def posix_sh(script: str) -> list[str]:
+    """argv that runs `script` in a POSIX shell, even where `sh` is the Bourne shell."""
+    return ["sh", "-c", f"fc_script={sh_quote(script)}; {TO_POSIX_SH}"]
+
+
 def wrap_command(script: str, host: PlannedHost) -> tuple[str, bytes | None]:
     """The command line that runs `script` on `host` (through sudo when becoming) and its stdin.
 
     The become password, if any, goes to sudo's stdin, never onto a command line.
     """
-    argv = ["sh", "-c", buffered(script)]
+    argv = posix_sh(buffered(script))
     if host.become is None:
         return sh_join(argv), None
     if host.become.method != "sudo":

@@ -241,19 +241,31 @@ def test_emulated_fleet_become_and_owners(fleet_run: FleetRun) -> None:
     assert (openbsd[25]["process"], openbsd[25]["user"]) == ("smtpd", "_smtpd")  # via fstat
 
 
+def ssh(lab: SshLab, name: str, command: str) -> subprocess.CompletedProcess[str]:
+    """OpenSSH's client runs `command` on lab host `name` as fcops, from the controller."""
+    argv = ["ssh", "-i", str(lab.key), "-o", f"UserKnownHostsFile={lab.known_hosts}",
+            "-o", "BatchMode=yes", f"fcops@{lab.hosts[name].address}", command]
+    return subprocess.run(lab.controller.exec_argv(argv), capture_output=True, text=True,
+                          timeout=30, check=False)
+
+
 @pytest.mark.parametrize(("name", "shell"), [("freebsd", "csh"), ("macos", "zsh"),
                                            ("aix", "ksh")])
 def test_emulated_fleet_login_shells_are_real(fleet_run: FleetRun, name: str,
                                               shell: str) -> None:
     """The probe went through the account's own login shell (which sshd runs, as ps shows)."""
-    lab = fleet_run.lab
-    argv = ["ssh", "-i", str(lab.key), "-o", f"UserKnownHostsFile={lab.known_hosts}",
-            "-o", "BatchMode=yes", f"fcops@{lab.hosts[name].address}",
-            "ps -o comm= -p $$; uname -s"]
-    out = subprocess.run(lab.controller.exec_argv(argv), capture_output=True, text=True,
-                         timeout=30, check=True).stdout.split()
+    out = ssh(fleet_run.lab, name, "ps -o comm= -p $$; uname -s").stdout.split()
     assert out[0].startswith(shell), out  # ksh93 calls itself ksh93
     assert out[1] == EXPECTED[name][0].split()[0]  # the emulated uname, through that shell
+
+
+def test_emulated_fleet_solaris_sh_is_the_bourne_shell(fleet_run: FleetRun) -> None:
+    """On the Solaris 10 host `sh` refuses $(...): the probe got past it to /usr/xpg4/bin/sh."""
+    refused = ssh(fleet_run.lab, "solaris", "sh -c 'echo $(uname -s)'")
+    assert refused.returncode == 2 and "syntax error" in refused.stderr
+    assert ssh(fleet_run.lab, "solaris", "test -x /usr/xpg4/bin/sh").returncode == 0
+    assert ssh(fleet_run.lab, "aix", "test -x /usr/xpg4/bin/sh").returncode == 1
+    assert fleet_run.scan.host("solaris")["collector"] == "solaris-netstat"
 
 
 @pytest.mark.parametrize(("name", "os_text", "line", "offending"), [

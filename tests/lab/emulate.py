@@ -61,6 +61,8 @@ class Emulation:
     windows_shell: str | None = None  # "cmd" or "powershell": a Windows host
     windows_sections: tuple[tuple[str, Path | str, int], ...] = ()  # (section, capture, rc)
     login_shell: str = "/bin/sh"  # e.g. csh: FreeBSD root's shell before 14.0
+    # Set where `sh` is the Bourne shell (Solaris 10): the path of the OS's POSIX shell.
+    posix_sh: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class Installed:
     shell: Path  # `shell -c COMMAND` runs COMMAND as the emulated host would (local transport)
     login_shell: str  # the account's login shell on an sshd lab host
     path: str | None  # the PATH sshd gives that host's sessions, shims first (None: Windows)
+    # Files the OS has under /usr, as (path, symlink target): made in a private mount
+    # namespace only (`overlay_mounts`), never on this machine.
+    overlay: tuple[tuple[str, str], ...] = ()
 
 
 def fixture(name: str) -> Path:
@@ -112,7 +117,7 @@ EMULATIONS: dict[str, Emulation] = {
         "netstat": (Replay("-an", fixture("openbsd/netstat-an-7.4")),),
         "fstat": (Replay("", fixture("openbsd/fstat-7.4")),),
     }),
-    "solaris": Emulation("solaris", "SunOS", "5.10", tools={
+    "solaris": Emulation("solaris", "SunOS", "5.10", posix_sh="/usr/xpg4/bin/sh", tools={
         "netstat": (Replay("-an -f inet -f inet6",
                            fixture("solaris/netstat-an-finet-finet6-s10")),),
     }),
@@ -174,10 +179,62 @@ def install(emulation: Emulation, dest: Path) -> Installed:
         tools.setdefault(name, ())
     for name, replays in tools.items():
         _write(bin_dir / name, _shim(name, replays, data))
+    overlay: tuple[tuple[str, str], ...] = ()
+    if emulation.posix_sh is not None:
+        _write(bin_dir / "sh", _BOURNE_SH)
+        overlay = ((emulation.posix_sh, "/bin/sh"),)
+    login = f"exec {shlex.quote(emulation.login_shell)} \"$@\""
+    if overlay:  # run the login shell in a mount namespace of its own that has them
+        setup = " && ".join([*overlay_mounts(overlay, dest / "overlay"), 'exec "$0" "$@"'])
+        login = (f"exec unshare -m --propagation private /bin/sh -c {shlex.quote(setup)} "
+                 f"{shlex.quote(emulation.login_shell)} \"$@\"")
     shell = _write(dest / "shell", "#!/bin/sh\n# emulated login shell: the shims first on PATH\n"
-                   f"PATH={shlex.quote(str(bin_dir))}:\"$PATH\"; export PATH\n"
-                   f"exec {shlex.quote(emulation.login_shell)} \"$@\"\n")
-    return Installed(shell, emulation.login_shell, f"{bin_dir}:{SYSTEM_PATH}")
+                   f"PATH={shlex.quote(str(bin_dir))}:\"$PATH\"; export PATH\n{login}\n")
+    return Installed(shell, emulation.login_shell, f"{bin_dir}:{SYSTEM_PATH}", overlay)
+
+
+def overlay_mounts(overlay: tuple[tuple[str, str], ...], scratch: Path) -> list[str]:
+    """Shell commands that show each (path, target) of `overlay` as a symlink in /usr.
+
+    /usr becomes an overlay whose upper layer is a tmpfs mounted on `scratch`: run them
+    only in a private mount namespace, where nothing of this machine changes.
+    """
+    if not overlay:
+        return []
+    top = shlex.quote(str(scratch))
+    out = [f"mkdir -p {top}", f"mount -t tmpfs tmpfs {top}", f"mkdir {top}/u {top}/w"]
+    for path, target in overlay:
+        assert path.startswith("/usr/"), f"only /usr can be overlaid: {path}"
+        rel = Path(path).relative_to("/usr")
+        out += [f"mkdir -p {top}/u/{shlex.quote(str(rel.parent))}",
+                f"ln -s {shlex.quote(target)} {top}/u/{shlex.quote(str(rel))}"]
+    out.append(f"mount -t overlay overlay -o lowerdir=/usr,upperdir={top}/u,workdir={top}/w /usr")
+    return out
+
+
+# Solaris 10's sh is the Bourne shell: $(...) outside quotes is a syntax error there, so a
+# script that uses it never starts. What else it would refuse is not emulated.
+_BOURNE_SH = r"""#!/bin/sh
+# emulated Bourne shell: refuses a -c script with $(...) outside quotes, runs the rest
+if [ "$1" = -c ] && printf '%s' "$2" | awk '
+{ text = text $0 "\n" }
+END {
+  q = ""
+  for (i = 1; i <= length(text); i++) {
+    c = substr(text, i, 1)
+    if (q == "s") { if (c == "\047") q = ""; continue }
+    if (c == "\134") { i++; continue }
+    if (q == "" && c == "\047") { q = "s"; continue }
+    if (c == "\042") { q = (q == "d") ? "" : "d"; continue }
+    if (q == "" && c == "$" && substr(text, i + 1, 1) == "(") exit 0
+  }
+  exit 1
+}'; then
+  echo "sh: syntax error at line 1: \`(' unexpected" >&2
+  exit 2
+fi
+exec /bin/sh "$@"
+"""
 
 
 def _stage(source: Path | str, path: Path) -> Path:

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.lab.emulate import Emulation, install
+from tests.lab.emulate import Emulation, install, overlay_mounts
 from tests.lab.netns import Namespace, Sock, SocketHolders, unique_name
 from tests.lab.sshd import keygen, launch_sshd, run, wait_started
 
@@ -263,9 +263,11 @@ class SshLab:
             "MaxSessions 50", "LogLevel VERBOSE", "AllowTcpForwarding yes",
         ]
         etc = {name: self.root / "etc" / name for name in ("passwd", "group", "shadow", "sudoers")}
+        mounts: list[str] = []
         if spec.emulate is not None:
-            config += self._emulate(host, spec.emulate, etc)
-        mounts = [f"mount --bind {path} /etc/{name}" for name, path in etc.items()]
+            more_config, mounts = self._emulate(host, spec.emulate, etc)
+            config += more_config
+        mounts += [f"mount --bind {path} /etc/{name}" for name, path in etc.items()]
         for tool in spec.hide:
             real = shutil.which(tool)
             if real:  # a non-executable file over the tool: `command -v` no longer finds it
@@ -284,10 +286,13 @@ class SshLab:
             mounts.append("mount -t tmpfs -o mode=555 tmpfs /proc")
         return launch_sshd(host.ns, d, config, mounts)
 
-    def _emulate(self, host: LabHost, emulation: Emulation, etc: dict[str, Path]) -> list[str]:
+    def _emulate(self, host: LabHost, emulation: Emulation,
+                 etc: dict[str, Path]) -> tuple[list[str], list[str]]:
         """Install `emulation` for `host`'s lab users (own passwd and sudoers in `etc`);
-        returns the sshd_config lines it needs."""
+        returns the sshd_config lines and the mounts it needs."""
         installed = install(emulation, host.dir / "emulated")
+        # /run is the host's own tmpfs: the overlay's upper layer lives there.
+        mounts = overlay_mounts(installed.overlay, Path("/run/fc-overlay"))
         shells = {u.name: installed.login_shell for u in self.USERS if u.shell == "/bin/sh"}
         lines = []
         for line in etc["passwd"].read_text().splitlines():
@@ -298,13 +303,13 @@ class SshLab:
         etc["passwd"] = host.dir / "passwd"
         etc["passwd"].write_text("\n".join(lines) + "\n")
         if installed.path is None:
-            return []
+            return [], mounts
         sudoers = host.dir / "sudoers"
         sudoers.write_text(f'Defaults secure_path="{installed.path}"\n'
                            + etc["sudoers"].read_text())
         sudoers.chmod(0o440)
         etc["sudoers"] = sudoers
-        return [f"SetEnv PATH={installed.path}"]
+        return [f"SetEnv PATH={installed.path}"], mounts
 
     def sessions(self, name: str) -> list[str]:
         """The sessions `name`'s sshd started so far ('command', 'shell', ...), from its log."""

@@ -8,6 +8,7 @@ real parsers, combiners and policy evaluation.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,11 +17,13 @@ from typing import Any
 
 import pytest
 
+from fleetcheck.collect import posix_sh
 from fleetcheck.model import HostResult, RunResult
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.load import load_policies
 from fleetcheck.scan import ScanOptions, scan
 from fleetcheck.transport.local import LocalTransport
+from fleetcheck.transport.quote import sh_join
 from tests.conftest import REPO
 from tests.lab.emulate import EMULATIONS, FAILING, Emulation, ShellConnector, install
 from tests.lab.prereq import require
@@ -47,6 +50,7 @@ PINS: dict[str, tuple[str | None, str | None, str | None]] = {
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunResult]:
     """One scan of every emulated host, as a mixed fleet would be checked."""
+    require_root()
     root = tmp_path_factory.mktemp("emulated")
     emulations = {**EMULATIONS, **ODD}
     shells = {name: install(emu, root / name).shell for name, emu in emulations.items()}
@@ -187,6 +191,26 @@ def test_emulated_shims_refuse_unexpected_invocations(tmp_path: Path) -> None:
     assert b"unexpected invocation: -4" in result.stderr
     missing = LocalTransport(shell=str(shell)).run("lsof -i", timeout=30)
     assert missing.exit_code == 127
+
+
+def require_root() -> None:
+    """The Solaris emulation shows /usr/xpg4 in a private mount namespace: that needs root."""
+    require(os.geteuid() == 0 and shutil.which("unshare") is not None,
+            "root and unshare (emulated files under /usr, in a private mount namespace)")
+
+
+def test_emulated_solaris10_sh_is_the_bourne_shell(tmp_path: Path) -> None:
+    """Solaris 10's sh refuses $(...); the probe's first step gets to the POSIX shell."""
+    require_root()
+    shell = install(EMULATIONS["solaris"], tmp_path).shell
+    transport = LocalTransport(shell=str(shell))
+    refused = transport.run("sh -c 'echo $(uname -s)'", timeout=30)
+    assert refused.exit_code == 2 and b"syntax error" in refused.stderr
+    quoted = transport.run("sh -c 'echo \"$(uname -s)\" $(uname -r)'", timeout=30)
+    assert (quoted.exit_code, quoted.stdout) == (2, b""), "only quoted $( is let through"
+    ran = transport.run(sh_join(posix_sh("echo $(uname -s) $(id -u)")), timeout=30)
+    assert (ran.exit_code, ran.stdout) == (0, b"SunOS 0\n"), ran.stderr
+    assert not Path("/usr/xpg4").exists()  # the emulation changed nothing on this machine
 
 
 @pytest.mark.parametrize("login", ["csh", "tcsh", "zsh", "ksh"])
