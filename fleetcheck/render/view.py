@@ -33,8 +33,8 @@ BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
 # The kinds a reader must not miss: shown in red in every format.
 RED_KINDS = frozenset({FindingKind.FORBIDDEN, FindingKind.STRAY})
 # Meta keys shown in their own place (or not as plain facts); the rest are listed generically.
-_META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "become",
-               "host_key_checking", "policies", "warnings")
+_META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "workers", "deadline",
+               "become", "host_key_checking", "policies", "warnings")
 _WAIVER_ORDER = {"expired": 0, "active": 1, "unused": 2}
 
 
@@ -172,7 +172,8 @@ def run_facts(run: RunResult) -> list[tuple[str, str]]:
         facts.append(("Run by", who))
     if meta.get("command_line"):
         facts.append(("Command line", shlex.join(str(a) for a in meta["command_line"])))
-    labels = {"fail_on": "Fail on", "forks": "Forks", "become": "Become",
+    labels = {"fail_on": "Fail on", "forks": "Forks", "workers": "Worker processes",
+              "deadline": "Per-host deadline (s)", "become": "Become",
               "host_key_checking": "Host-key checking", "policies": "Policies"}
     facts += [(label, _meta_value(meta[key])) for key, label in labels.items() if key in meta]
     facts.append(("Complete", "yes" if run.summary.complete else "no (interrupted)"))
@@ -376,6 +377,20 @@ def yes_no(value: bool | None) -> str:
 def first_line(text: str) -> str:
     """The first line of a (multi-line) command, for places that cannot show all of it."""
     return text.split("\n", 1)[0]
+
+
+# Characters of a command a terminal report shows; the probe script runs to thousands.
+COMMAND_PREVIEW = 160
+
+
+def command_preview(text: str, where: str = "in the HTML and JSON reports",
+                    limit: int = COMMAND_PREVIEW) -> str:
+    """A command cut to its first line and `limit` characters, saying how much is left out."""
+    head = first_line(text)
+    if len(head) <= limit and head == text:
+        return text
+    return (f"{head[:limit]} ... ({len(text)} characters, {plural(line_count(text), 'line')}; "
+            f"whole {where})")
 
 
 def line_count(text: str) -> int:
