@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Sequence
@@ -32,13 +33,17 @@ def keygen(path: Path, key_type: str = "ed25519", passphrase: str = "",
 
 
 def launch_sshd(ns: Namespace, d: Path, config: Sequence[str],
-                mounts: Sequence[str] = (), binary: str = SSHD) -> Path:
+                mounts: Sequence[str] = (), name: str = "sshd") -> Path:
     """Start `sshd -D` in `ns` with `config` lines, in a private mount namespace; its pid file.
 
     The mount namespace gets a tmpfs on /run (sshd's privilege separation directory
     lives there) and whatever `mounts` adds; nothing of the machine's /etc/ssh is read.
-    `binary` is the path it is started by (a symlink to sshd gives the daemon another name).
+    `name` is the name the daemon runs under (what ss, lsof and ps show).
     """
+    binary = SSHD
+    if name != "sshd":  # the kernel names a process after the path it was started by
+        binary = str(d / name)
+        os.symlink(SSHD, binary)
     pidfile = d / "sshd.pid"
     base = [f"PidFile {pidfile}", "StrictModes no", "UsePAM no", "UseDNS no",
             "KbdInteractiveAuthentication no", "PrintMotd no", "PrintLastLog no"]
