@@ -16,9 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import measure, print_table
+from benchmarks.common import measure, print_table
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fleetcheck.collect import CollectOptions, collect
 from fleetcheck.parsers import PARSERS
