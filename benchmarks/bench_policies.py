@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import measure, print_table
-
 from fleetcheck.evaluate import HostRules, decide, evaluate
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.model import Listener

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Measurement, measure, print_table
-
 from fleetcheck.inventory import Inventory, load
 from fleetcheck.inventory.listing import dumps, list_document
 from fleetcheck.plan import plan

@@ -12,7 +12,6 @@ import subprocess
 from functools import partial
 
 from benchmarks.common import measure, print_table
-
 from fleetcheck.collect import CollectOptions, collect
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.local import LocalTransport

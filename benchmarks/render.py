@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import Measurement, measure, print_table
-
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, Renderer, RenderOptions
 from tests.render.cdp import Browser, chromium_path
