@@ -96,5 +96,5 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         bind=view.bind_address, seconds=view.seconds, command_preview=view.command_preview,
         line_count=view.line_count, listeners=view.host_listeners,
         open_findings=view.open_findings, scope=view.waiver_scope, source=view.waiver_source,
-        yes_no=view.yes_no, notes=view.listener_notes,
+        yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,9 +134,10 @@ def test_waived_unreachable_and_expired_are_each_shown(browser: Browser, lab_htm
 
 
 def _type(page: Page, selector: str, text: str) -> None:
-    page.js(f"""(() => {{ const i = document.querySelector({selector!r}); i.value = {text!r};
-        i.dispatchEvent(new Event('input')); }})()""")
-    time.sleep(0.4)  # the filter waits for typing to pause
+    # The filter runs on a 120 ms timer once typing pauses; a later, longer timer in the same
+    # page fires after it however busy the machine is, so the filter has run when this returns.
+    page.js(f"""(async () => {{ const i = document.querySelector({selector!r}); i.value = {text!r};
+        i.dispatchEvent(new Event('input')); await new Promise(r => setTimeout(r, 300)); }})()""")
 
 
 def test_filtering_and_sorting(browser: Browser, lab_html: Path, tmp_path: Path) -> None:
