@@ -3,10 +3,11 @@
 Seven hosts in their own network namespaces behind the lab's bridge, each with its own sshd
 and real sockets held by real processes: a compliant host, a stray listener, the forbidden
 TCP 1923, a stray covered by a valid waiver, a stray whose waiver expired, a host with
-nothing on its SSH port (connection refused) and a host whose listener belongs to a process
-named `<script>alert(1)</script>`. The kernel keeps at most 15 bytes of a process's name
-(its comm, what `ss` and /proc show), so the tools see `<script>alert(1`; the full name
-stays in the process's argv[0].
+nothing on its SSH port (connection refused) and a host whose listeners belong to processes
+with hostile names: `<script>alert(1)</script>` (markup), `"><img src=x>` (breaking out of
+an HTML attribute) and `+cmd|' /C calc'` (a spreadsheet formula). The kernel keeps at most
+15 bytes of a process's name (its comm, what `ss` and /proc show), so the tools see
+`<script>alert(1`; the full name stays in the process's argv[0].
 
 `fleetcheck scan` runs once, as a real process in the lab's controller namespace, with
 only the files a user would have: an inventory, a waiver file, `~/.ssh/id_ed25519` and
@@ -20,7 +21,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,7 +35,11 @@ from tests.lab.sshlab import HostSpec, SshLab
 FORMATS = "text,html,json,junit,csv"
 EXTENSIONS = ("csv", "html", "json", "txt", "xml")
 HOSTILE = "<script>alert(1)</script>"
-HOSTILE_COMM = HOSTILE[:15]  # TASK_COMM_LEN - 1: what the kernel keeps of a process name
+COMM_BYTES = 15  # TASK_COMM_LEN - 1: what the kernel keeps of a process's name
+HOSTILE_COMM = HOSTILE[:COMM_BYTES]
+# Port -> (proto, process name) on the hostile host; the comm of each is what reports show.
+HOSTILE_SOCKETS = {31337: ("tcp", HOSTILE), 31338: ("tcp", '"><img src=x>'),
+                   31339: ("udp", "+cmd|' /C calc'")}
 # Waiver dates around the real date (the run judges expiry on it): far enough either side
 # that a run crossing midnight sees the same statuses.
 _TODAY = date.today()
@@ -51,7 +55,8 @@ PLANTED: dict[str, list[Sock]] = {
     "spice1": [Sock("tcp", "0.0.0.0", 1923, process="spiced")],
     "waived1": [Sock("tcp", "0.0.0.0", 8443, process="java")],
     "expired1": [Sock("udp", "0.0.0.0", 5353, process="mdnsd")],
-    "hostile1": [Sock("tcp", "0.0.0.0", 31337, process=HOSTILE)],
+    "hostile1": [Sock(proto, "0.0.0.0", port, process=name)
+                 for port, (proto, name) in HOSTILE_SOCKETS.items()],
 }
 
 # What the run must find: host -> (status, {(kind, proto, port, process, waived, waiver)}).
@@ -62,7 +67,8 @@ EXPECTED: dict[str, tuple[str, set[tuple[Any, ...]]]] = {
     "waived1": ("compliant", {("stray", "tcp", 8443, "java", True, "W-JAVA")}),
     "expired1": ("noncompliant", {("stray", "udp", 5353, "mdnsd", False, None)}),
     "down1": ("unreachable", set()),
-    "hostile1": ("noncompliant", {("stray", "tcp", 31337, HOSTILE_COMM, False, None)}),
+    "hostile1": ("noncompliant", {("stray", proto, port, name[:COMM_BYTES], False, None)
+                                  for port, (proto, name) in HOSTILE_SOCKETS.items()}),
 }
 
 WAIVERS = {"waivers": [
@@ -86,7 +92,6 @@ class LabRun:
     code: int
     out: str
     err: str
-    wall: float
     workdir: Path
     files: dict[str, Path]  # extension -> report file
 
@@ -133,11 +138,9 @@ def scan(lab: SshLab, workdir: Path) -> LabRun:
     env = _user_files(lab, workdir)
     argv = ["scan", "-i", "inventory.yml", "-w", "waivers.yml", "--become",
             "--connect-timeout", "3", "--format", FORMATS, "-o", "reports"]
-    began = time.monotonic()
     proc = fleetcheck(argv, workdir, env, lab.controller)
-    wall = time.monotonic() - began
     files = {p.suffix.lstrip("."): p for p in sorted((workdir / "reports").iterdir())}
-    return LabRun(proc.returncode, proc.stdout, proc.stderr, wall, workdir, files)
+    return LabRun(proc.returncode, proc.stdout, proc.stderr, workdir, files)
 
 
 def rerender(run: LabRun, outdir: Path) -> subprocess.CompletedProcess[str]:

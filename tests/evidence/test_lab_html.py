@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.evidence.scenario import EXPECTED, HOSTILE, HOSTILE_COMM, LabRun
+from tests.evidence.scenario import COMM_BYTES, EXPECTED, HOSTILE_SOCKETS, LabRun
 from tests.evidence.screens import shot
 from tests.render.cdp import Browser, Page
 from tests.render.test_browser import RED, clean, opened
@@ -56,7 +56,7 @@ def test_verdict_first_with_the_violations_and_the_unreachable_host(
         return [v.querySelector('h1').textContent, v.querySelector('.sentence').textContent,
                 v.getBoundingClientRect().top, getComputedStyle(v).backgroundColor]; })()""")
     assert verdict[0] == "NONCOMPLIANT"
-    assert verdict[1] == ("4 violations on 4 of 7 hosts (worst: critical); 1 could not be "
+    assert verdict[1] == ("6 violations on 4 of 7 hosts (worst: critical); 1 could not be "
                           "checked; 1 waived")
     assert verdict[2] < 10 and verdict[3] == RED
     text = lab_run.files["txt"].read_text("utf-8").splitlines()[1]
@@ -64,7 +64,7 @@ def test_verdict_first_with_the_violations_and_the_unreachable_host(
     rows = _rows(page, "findings-table")
     assert [(r["cells"][1], r["cells"][3]) for r in rows] == [
         ("spice1", "tcp/1923"), ("stray1", "tcp/8081"), ("hostile1", "tcp/31337"),
-        ("expired1", "udp/5353")]
+        ("hostile1", "tcp/31338"), ("expired1", "udp/5353"), ("hostile1", "udp/31339")]
     first = rows[0]
     assert first["cells"][2].upper() == "FORBIDDEN" and first["cells"][7] == "baseline/spice"
     assert first["bottom"] <= 900, "the 1923 finding is below the first screen"
@@ -90,6 +90,14 @@ def test_waived_shown_as_waived_and_unreachable_listed(page: Page, tmp_path: Pat
     assert waived["cells"][1] == "waived1" and waived["cells"][3] == "tcp/8443"
     assert waived["cells"][8] == "W-JAVA" and "waived" in waived["cls"].split()
     assert "red" not in waived["cls"].split() and waived["color"] != RED
+    listener = page.js("""Array.from(document.querySelectorAll(
+        '#host-waived1 table.listeners tbody tr'))  // a closed section: textContent
+        .filter(r => r.cells[1].textContent === '8443')
+        .map(r => [r.className, r.cells[7].textContent, getComputedStyle(r.cells[7]).color])""")
+    assert listener[0][:2] == ["waived", "stray, waived by W-JAVA"] and listener[0][2] != RED
+    fleet = page.js("""(() => { const r = document.getElementById('port-tcp-8443');
+        return [r.className, r.cells[3].innerText, getComputedStyle(r.cells[0]).color]; })()""")
+    assert fleet[:2] == ["port", "waived 1"] and fleet[2] != RED
     (down,) = _rows(page, "unchecked-table")
     assert down["cells"][0] == "down1" and down["cells"][2:4] == ["UNREACHABLE",
                                                                    "connection_refused"]
@@ -118,24 +126,29 @@ def test_the_expired_waiver_is_highlighted_and_the_unused_listed(page: Page,
     assert picture.share["amber"] > 0.002, picture  # the expired waiver's row
 
 
-def test_the_hostile_process_name_is_only_text(page: Page, lab_run: LabRun,
-                                               tmp_path: Path) -> None:
-    cells = page.js("""Array.from(document.querySelectorAll('td.proc'))
-        .filter(td => td.textContent.includes('alert')).map(td =>
-        [td.textContent, td.children.length])""")
-    # The finding, the fleet view and the host's listener table, each plain text.
-    assert len(cells) == 3
-    assert all(text.startswith(HOSTILE_COMM) and children == 0 for text, children in cells)
+def test_hostile_process_names_are_only_text(page: Page, lab_run: LabRun,
+                                             tmp_path: Path) -> None:
+    comms = [name[:COMM_BYTES] for _, name in HOSTILE_SOCKETS.values()]
+    for comm in comms:
+        cells = page.js(f"""Array.from(document.querySelectorAll('td.proc'))
+            .filter(td => td.textContent.includes({comm!r}))
+            .map(td => [td.textContent, td.children.length])""")
+        # The finding, the fleet view and the host's listener table, each plain text.
+        assert len(cells) == 3 and all(n == 0 for _, n in cells), (comm, cells)
+        assert cells[0][0].startswith(comm), cells
+    search = page.js("document.getElementById('host-hostile1').dataset.search")
+    assert all(comm in search for comm in comms)  # intact inside an attribute, too
     raw = page.js("Array.from(document.querySelectorAll('#host-hostile1 pre'))"
                   ".map(p => p.textContent).join('')")
-    assert f'users:(("{HOSTILE_COMM}",pid=' in raw  # ss's own line, shown verbatim
-    assert page.js("document.querySelectorAll('script').length") == 1  # the report's own
-    assert page.js("document.querySelectorAll('body *').length") == page.js(
-        "document.querySelectorAll('body *:not(script)').length") + 1
+    assert f'users:(("{comms[0]}",pid=' in raw  # ss's own line, shown verbatim
+    assert page.js("[document.scripts.length, document.images.length]") == [1, 0]
     assert page.dialogs() == [] and page.console_errors() == []
-    assert HOSTILE.startswith(HOSTILE_COMM)  # what the kernel kept of the process's name
     assert page.js("document.querySelector('#host-hostile1 summary').innerText").endswith(
-        f"{lab_run.host('hostile1')['address']} · 3 listeners · 1 open finding")
+        f"{lab_run.host('hostile1')['address']} · 5 listeners · 3 open findings")
     _scroll(page, "#host-hostile1")
     picture = shot(page, "lab-ssh-hostile", tmp_path)
-    assert picture.share["red"] > 0.001, picture  # its stray listener's row
+    assert picture.share["red"] > 0.001, picture  # its stray listeners' rows
+    page.js("""(() => { const d = document.querySelector('#host-hostile1 details.raw');
+        d.open = true; d.querySelectorAll('h4')[1].scrollIntoView(); })()""")
+    shot(page, "lab-ssh-hostile-raw", tmp_path)  # ss's own output, names and all
+    assert page.dialogs() == [] and page.console_errors() == []
