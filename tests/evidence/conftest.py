@@ -12,7 +12,7 @@ from tests.evidence import scenario
 from tests.evidence.scenario import LabRun
 from tests.lab.prereq import require, require_netns
 from tests.lab.sshlab import running_lab
-from tests.render.cdp import Browser, chromium_path
+from tests.render.cdp import Browser, running_browser
 
 
 @pytest.fixture(scope="package")
@@ -32,12 +32,5 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> LabRun:
 @pytest.fixture(scope="package")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     """One headless Chromium with a fresh profile."""
-    binary = chromium_path()
-    require(binary is not None, "chromium (Debian's package)")
-    assert binary is not None
-    home = tmp_path_factory.mktemp("chromium")
-    b = Browser(home / "profile", home / "chromium.log").launch(binary)
-    try:
+    with running_browser(tmp_path_factory.mktemp("chromium")) as b:
         yield b
-    finally:
-        b.close()
