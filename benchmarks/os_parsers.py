@@ -66,7 +66,7 @@ def emulated() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bare = measure(lambda: subprocess.run(["sh", "-c", "true"], check=True))
         for name in ("macos", "freebsd", "openbsd", "aix", "windows-cmd"):
-            shell = install(EMULATIONS[name], Path(tmp) / name)
+            shell = install(EMULATIONS[name], Path(tmp) / name).shell
             host = PlannedHost(name=name, address=name, groups=(), policies=(),
                                connection="local")
             got = measure(lambda s=shell, h=host: collect(  # type: ignore[misc]
