@@ -65,6 +65,7 @@ def test_json_is_valid_and_states_each_hosts_facts(lab_run: LabRun) -> None:
         assert host["error"] is None and host["privileged"] is True and host["collector"] == "ss"
         assert {(li["proto"], li["family"], li["address"], li["port"], li["process"])
                 for li in host["listeners"]} == _planted(name), name
+        assert {li["user"] for li in host["listeners"]} == {"root"}, name  # every holder's
     (spice,) = lab_run.host("spice1")["findings"]
     assert (spice["severity"], spice["rule"], spice["address"]) == \
         ("critical", "baseline/spice", "0.0.0.0")
@@ -140,9 +141,9 @@ def test_text_shows_the_verdict_first_and_every_fact(lab_run: LabRun) -> None:
         assert re.search(rf"^HIGH +{host} +STRAY +{where} ", findings, re.M), host
     for port, (proto, name) in scenario.HOSTILE_SOCKETS.items():  # the host's listener table
         assert re.search(rf"^{proto}/{port} +0\.0\.0\.0 +{re.escape(name[:COMM_BYTES])} +\d+ +"
-                         r"STRAY\b", text, re.M), name
+                         r"root +STRAY\b", text, re.M), name
     waived = text.split("Waived findings (1)\n", 1)[1].split("NOT CHECKED", 1)[0]
-    assert re.search(r"^HIGH +waived1 +stray +tcp/8443 .* W-JAVA ", waived, re.M)
+    assert re.search(r"^HIGH +waived1 +stray +tcp/8443 .* W-JAVA\b", waived, re.M)
     assert re.search(r"^down1 +10\.77\.0\.\d+ +unreachable +connection_refused", text, re.M)
     assert re.search(r"^W-MDNS +EXPIRED +bob@example\.net", text, re.M)
     assert "Unused waivers (matched nothing): W-IDLE" in text
