@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from common import measure, print_table
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from benchmarks.common import measure, print_table
 from fleetcheck.collect import CollectOptions, collect
 from fleetcheck.parsers import PARSERS
 from fleetcheck.plan import PlannedHost
