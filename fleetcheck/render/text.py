@@ -173,7 +173,8 @@ def _fleet(run: RunResult, width: int, color: bool) -> list[str]:
     if not rows:
         return [*lines, "no listeners were read", ""]
     body = [[paint(view.proto_port(r.proto, r.port), RED + BOLD, color and r.red), r.service,
-             len(r.hosts), ", ".join(f"{v} {n}" for v, n in r.verdicts),
+             len(r.hosts), ", ".join([f"{v} {n}" for v, n in r.verdicts]
+                                     + ([f"waived {r.waived}"] if r.waived else [])),
              view.joined(r.hosts, FLEET_NAMES)] for r in rows]
     return [*lines, table(body, ["PORT", "SERVICE", "HOSTS", "VERDICTS", "WHICH"],
                           width, flex=(1, 3, 4)), ""]
@@ -209,11 +210,11 @@ def _host(h: HostResult, width: int, color: bool) -> list[str]:
     lines += facts(about, width)
     if h.checked:
         rows = []
-        for jl in view.host_listeners(h):
+        for jl, waiver in view.listener_rows(h):
             li = jl.listener
-            bad = jl.verdict in view.BAD_VERDICTS
+            bad = jl.verdict in view.BAD_VERDICTS and not waiver
             verdict = paint(jl.verdict.value.upper() if bad else jl.verdict.value, RED + BOLD,
-                            color and bad)
+                            color and bad) + (f", waived by {waiver}" if waiver else "")
             rows.append([view.proto_port(li.proto, li.port), view.service_name(li.port, li.proto),
                          view.bind_address(li), li.process or "?",
                          "" if li.pid is None else li.pid, li.user or "", verdict,

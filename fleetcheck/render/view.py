@@ -26,6 +26,7 @@ from fleetcheck.model import (
     WaiverRecord,
     inputs_by_kind,
 )
+from fleetcheck.render.waived import key, listener_waivers
 from fleetcheck.services import name_for_port
 
 BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
@@ -204,6 +205,12 @@ def host_listeners(host: HostResult) -> list[JudgedListener]:
     return sorted(host.listeners, key=lambda jl: jl.listener.sort_key())
 
 
+def listener_rows(host: HostResult) -> list[tuple[JudgedListener, str | None]]:
+    """A host's listeners in report order, each with the waivers that cover it (or None)."""
+    waivers = listener_waivers(host)
+    return [(jl, waivers.get(key(jl.listener))) for jl in host_listeners(host)]
+
+
 def service_name(port: int | None, proto: str) -> str:
     """IANA's name for a port ('' when none), trying each proto of 'tcp/udp'."""
     if port is None:
@@ -291,18 +298,19 @@ class PortRow:
     port: int
     service: str
     hosts: tuple[str, ...]
-    verdicts: tuple[tuple[str, int], ...]  # (verdict, listeners), worst first
+    verdicts: tuple[tuple[str, int], ...]  # (verdict, listeners), worst first; waived apart
     addresses: tuple[str, ...]
     processes: tuple[str, ...]
+    waived: int = 0  # listeners whose every finding a waiver covers
 
     @property
     def bad(self) -> bool:
-        """True when any listener on this port was judged a violation."""
+        """True when any listener on this port is an unwaived violation."""
         return any(Verdict(v) in BAD_VERDICTS for v, _ in self.verdicts)
 
     @property
     def red(self) -> bool:
-        """True when any listener here is forbidden or stray."""
+        """True when any listener here is forbidden or stray, and unwaived."""
         return any(v in (Verdict.FORBIDDEN, Verdict.STRAY) for v, _ in self.verdicts)
 
 
@@ -314,13 +322,18 @@ _VERDICT_RANK = {v: i for i, v in enumerate(
 def fleet_rows(run: RunResult) -> list[PortRow]:
     """Every proto/port any checked host listens on, by port: answers 'who else has 1923?'."""
     acc: dict[tuple[str, int], tuple[set[str], dict[Verdict, int], set[str], set[str]]] = {}
+    waived: dict[tuple[str, int], int] = {}
     for host in run.hosts:
+        covered = listener_waivers(host)
         for jl in host.listeners:
             li = jl.listener
             hosts, verdicts, addrs, procs = acc.setdefault((li.proto, li.port),
                                                            (set(), {}, set(), set()))
             hosts.add(host.name)
-            verdicts[jl.verdict] = verdicts.get(jl.verdict, 0) + 1
+            if key(li) in covered:
+                waived[li.proto, li.port] = waived.get((li.proto, li.port), 0) + 1
+            else:
+                verdicts[jl.verdict] = verdicts.get(jl.verdict, 0) + 1
             addrs.add(bind_address(li))
             if li.process:
                 procs.add(li.process)
@@ -331,7 +344,7 @@ def fleet_rows(run: RunResult) -> list[PortRow]:
             proto, port, service_name(port, proto), tuple(sorted(hosts)),
             tuple((v.value, n) for v, n in sorted(verdicts.items(),
                                                   key=lambda vn: _VERDICT_RANK.get(vn[0], 99))),
-            tuple(sorted(addrs)), tuple(sorted(procs))))
+            tuple(sorted(addrs)), tuple(sorted(procs)), waived.get((proto, port), 0)))
     return rows
 
 

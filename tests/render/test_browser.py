@@ -20,9 +20,8 @@ import pytest
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, RenderOptions
 from tests.conftest import REPO
-from tests.lab.prereq import require
 from tests.render import builders
-from tests.render.cdp import Browser, Page, chromium_path
+from tests.render.cdp import Browser, Page, running_browser
 from tests.render.synthetic import synthetic_run
 
 pytestmark = pytest.mark.lab
@@ -33,15 +32,8 @@ RED = "rgb(176, 0, 32)"  # --red in report.css
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     """One headless Chromium for the module, with a fresh profile."""
-    binary = chromium_path()
-    require(binary is not None, "chromium (Debian's package)")
-    assert binary is not None
-    home = tmp_path_factory.mktemp("chromium")
-    b = Browser(home / "profile", home / "chromium.log").launch(binary)
-    try:
+    with running_browser(tmp_path_factory.mktemp("chromium")) as b:
         yield b
-    finally:
-        b.close()
 
 
 @pytest.fixture(scope="module")
