@@ -12,8 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import measure, print_table
-
+from benchmarks.common import measure, print_table
 from fleetcheck.evaluate import HostRules, decide, evaluate
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.model import Listener

@@ -21,8 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from common import Measurement, measure, print_table
-
+from benchmarks.common import Measurement, measure, print_table
 from fleetcheck.inventory import Inventory, load
 from fleetcheck.inventory.listing import dumps, list_document
 from fleetcheck.plan import plan

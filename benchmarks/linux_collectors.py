@@ -11,8 +11,7 @@ from __future__ import annotations
 import subprocess
 from functools import partial
 
-from common import measure, print_table
-
+from benchmarks.common import measure, print_table
 from fleetcheck.collect import CollectOptions, collect
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.local import LocalTransport

@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from common import measure, print_table
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from benchmarks.common import measure, print_table
 from fleetcheck.collect import CollectOptions, collect
 from fleetcheck.parsers import PARSERS
 from fleetcheck.plan import PlannedHost
@@ -66,7 +62,7 @@ def emulated() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bare = measure(lambda: subprocess.run(["sh", "-c", "true"], check=True))
         for name in ("macos", "freebsd", "openbsd", "aix", "windows-cmd"):
-            shell = install(EMULATIONS[name], Path(tmp) / name)
+            shell = install(EMULATIONS[name], Path(tmp) / name).shell
             host = PlannedHost(name=name, address=name, groups=(), policies=(),
                                connection="local")
             got = measure(lambda s=shell, h=host: collect(  # type: ignore[misc]

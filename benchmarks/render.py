@@ -12,8 +12,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from common import Measurement, measure, print_table
-
+from benchmarks.common import Measurement, measure, print_table
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, Renderer, RenderOptions
 from tests.render.cdp import Browser, chromium_path

@@ -129,10 +129,11 @@ def failed_host(host: PlannedHost, exc: BaseException, start: float | None = Non
         error = HostError(exc.kind.value, exc.message)
     else:  # a bug or an unforeseen library error: still only this host's problem
         error = HostError(ErrorKind.INTERNAL.value, f"{exc.__class__.__name__}: {exc}")
-    commands = (exc.record,) if isinstance(exc, CollectFailure) else ()
+    commands = exc.records if isinstance(exc, CollectFailure) else ()
     return HostResult(
         name=host.name, address=host.address, groups=host.groups,
         status=host_status((), error), error=error, commands=commands,
+        os=exc.os if isinstance(exc, CollectFailure) else None,
         policies=host.policy_names,
         duration=time.monotonic() - start if start is not None else 0.0,
     )

@@ -83,6 +83,15 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
         out.marks = [_mark(path, child) for child in node.value]
         return out
 
+    def construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        # YAML takes anything shaped like a date for one; a day that does not exist
+        # (2030-02-30) would otherwise escape as a bare ValueError.
+        try:
+            return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+        except ValueError as exc:
+            raise _mark(path, node).error(f"{node.value!r} is not a valid date: {exc}") from None
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", construct_timestamp)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     return Loader

@@ -74,6 +74,9 @@ def test_planted_listeners_give_exact_findings(netns: Namespace, holders: Socket
     assert by_port[("tcp", 1923)]["verdict"] == "forbidden"
     if tool != "netstat":  # net-tools netstat -e prints the user; ss -e prints a uid
         assert by_port[("tcp", 9000)]["process"] == "userapp"
+    # Every collector names the owner: ss through its uids and the probe's getent lookup.
+    assert by_port[("tcp", 9000)]["user"] == "nobody"
+    assert by_port[("tcp", 1923)]["user"] == "root"
     assert run["summary"]["by_severity"]["critical"] == 1
     assert run["summary"]["exit_code"] == 1
 
@@ -104,3 +107,23 @@ def test_text_report_on_stdout_highlights_1923(netns: Namespace, holders: Socket
     assert "\033[31m" in colour.out
     assert "CRITICAL" in plain.out and "1923" in plain.out and "spiced" in plain.out
     assert plain.out.splitlines()[1].startswith("NONCOMPLIANT: 1 violation")
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("tool", [None, "netstat", "proc"])
+def test_user_rules_judge_the_real_owner(netns: Namespace, holders: SocketHolders,
+                                         tmp_path: Path, tool: str | None) -> None:
+    """`user:` is decided from the socket's real owner by every Linux collector."""
+    holders.hold([Sock("tcp", "0.0.0.0", 9000, process="userapp", user="nobody"),
+                  Sock("tcp", "0.0.0.0", 9001, process="rootapp")])
+    policy = tmp_path / "owners.yml"
+    policy.write_text("name: owners\nhosts: all\ndefault: deny\nallow:\n"
+                      "  - {id: app-as-nobody, proto: tcp, port: 9000-9001, user: nobody}\n")
+    code, run = _scan(netns, tmp_path, "-p", str(policy),
+                      "-i", str(_inventory(tmp_path, tool)))
+    assert code == 1
+    by_port = {li["port"]: li for li in run["hosts"][0]["listeners"]}
+    assert by_port[9000]["verdict"] == "allowed"
+    assert by_port[9000]["rule"] == "owners/app-as-nobody"
+    assert by_port[9001]["verdict"] == "wrong_process"  # the right port, the wrong owner
+    assert {f["kind"] for f in run["hosts"][0]["findings"]} == {"wrong_process"}

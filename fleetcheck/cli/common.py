@@ -151,8 +151,8 @@ def _as_written(values: list[str], env: Env) -> Callable[[str], str]:
     def rewrite(text: str) -> str:
         for resolved, value in pairs:
             if resolved != value:
-                text = text.replace(resolved, value.rstrip(os.sep) if resolved.endswith(os.sep)
-                                    else value)
+                # a resolved path never ends in a separator: 'waivers/' stands for 'waivers'
+                text = text.replace(resolved, value.rstrip(os.sep) or value)
         return text
 
     return rewrite

@@ -15,7 +15,7 @@ from fleetcheck.model import CommandRecord, Listener
 from fleetcheck.parsers import ParseError
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult, Transport
-from fleetcheck.transport.quote import sh_join
+from fleetcheck.transport.quote import sh_join, sh_quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +49,25 @@ def buffered(script: str) -> str:
                     "2>/dev/null\nelse fc_probe; fi\n")
 
 
+# Solaris 10's `sh` is the Bourne shell, which knows neither $(...) nor `command -v`; its
+# POSIX shell is /usr/xpg4/bin/sh. So `sh` is first given only this, which the Bourne
+# shell can read: the probe, quoted in a variable, goes to that POSIX shell where there
+# is one apart, and is otherwise evaluated by the (POSIX) sh itself.
+TO_POSIX_SH = ('[ -x /usr/xpg4/bin/sh ] && exec /usr/xpg4/bin/sh -c "$fc_script"; '
+               'eval "$fc_script"')
+
+
+def posix_sh(script: str) -> list[str]:
+    """argv that runs `script` in a POSIX shell, even where `sh` is the Bourne shell."""
+    return ["sh", "-c", f"fc_script={sh_quote(script)}; {TO_POSIX_SH}"]
+
+
 def wrap_command(script: str, host: PlannedHost) -> tuple[str, bytes | None]:
     """The command line that runs `script` on `host` (through sudo when becoming) and its stdin.
 
     The become password, if any, goes to sudo's stdin, never onto a command line.
     """
-    argv = ["sh", "-c", buffered(script)]
+    argv = posix_sh(buffered(script))
     if host.become is None:
         return sh_join(argv), None
     if host.become.method != "sudo":
@@ -103,7 +116,8 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
     os_name = probe.facts.get("os") or None
     if "unsupported" in probe.facts:
         raise _with_record(HostFailure(ErrorKind.UNSUPPORTED,
-                                       f"unsupported operating system {os_name!r}"), record)
+                                       f"unsupported operating system {os_name!r}"), record,
+                           os=_os_text(probe, os_name))
     return _interpret(probe, os_name, record)
 
 
@@ -136,11 +150,12 @@ def _collect_windows(host: PlannedHost, transport: Transport, options: CollectOp
         probe = split_output(stdout, nonce)
     except ParseError as exc:
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"probe output: {exc}"),
-                           record) from None
+                           record, earlier=earlier) from None
     if not probe.facts:
         detail = _said(stderr) or f"exit code {result.exit_code}, no output"
         raise _with_record(HostFailure(ErrorKind.COMMAND_FAILED,
-                                       f"Windows probe did not run: {detail}"), record)
+                                       f"Windows probe did not run: {detail}"), record,
+                           earlier=earlier)
     collection = _interpret(probe, probe.facts.get("os"), record, earlier)
     if host.become is not None:  # sudo has no meaning there; say so rather than fail
         collection = replace(collection, notes=(
@@ -155,7 +170,7 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
     uid, admin = probe.facts.get("uid", ""), probe.facts.get("admin", "")
     privileged = uid == "0" if uid.isdigit() else admin == "1" if admin in ("0", "1") else None
     records = (*earlier, record)
-    os_text = " ".join(x for x in (os_name, probe.facts.get("release")) if x) or None
+    os_text = _os_text(probe, os_name)
     good = [s for s in probe.sections if s.rc == 0]
     try:
         if any(s.name.startswith("proc-") for s in good):
@@ -167,15 +182,20 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
             combined = combine(probe.sections)
             tool, listeners, notes = combined.collector, combined.listeners, combined.notes
     except NoTool as exc:
-        raise _with_record(HostFailure(ErrorKind.NO_TOOL, str(exc)), record) from None
+        raise _with_record(HostFailure(ErrorKind.NO_TOOL, str(exc)), record, earlier=earlier,
+                           os=os_text) from None
     except ParseError as exc:
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"{tool} output: {exc}"),
-                           record) from None
+                           record, earlier=earlier, os=os_text) from None
     if privileged is False and any(li.process is None for li in listeners):
         notes.append("collected without root: owners of some sockets could not be seen "
                      "(use --become)")
     return Collection(os_text, tool, tuple(listeners), records, privileged, tuple(notes))
 
+
+def _os_text(probe: ProbeOutput, os_name: str | None) -> str | None:
+    """The OS as reports show it: name and release, as far as the probe said them."""
+    return " ".join(x for x in (os_name, probe.facts.get("release")) if x) or None
 
 
 def _said(text: str, limit: int = 300) -> str:
@@ -185,12 +205,17 @@ def _said(text: str, limit: int = 300) -> str:
 
 
 class CollectFailure(HostFailure):
-    """A HostFailure that carries the command record, so the evidence reaches the report."""
+    """A HostFailure that carries the evidence (every command run, in order) to the report,
+    and the OS when the probe got as far as detecting it."""
 
-    def __init__(self, kind: ErrorKind, message: str, record: CommandRecord) -> None:
+    def __init__(self, kind: ErrorKind, message: str, record: CommandRecord, *,
+                 earlier: tuple[CommandRecord, ...] = (), os: str | None = None) -> None:
         super().__init__(kind, message)
         self.record = record
+        self.records = (*earlier, record)
+        self.os = os
 
 
-def _with_record(failure: HostFailure, record: CommandRecord) -> CollectFailure:
-    return CollectFailure(failure.kind, failure.message, record)
+def _with_record(failure: HostFailure, record: CommandRecord, *,
+                 earlier: tuple[CommandRecord, ...] = (), os: str | None = None) -> CollectFailure:
+    return CollectFailure(failure.kind, failure.message, record, earlier=earlier, os=os)

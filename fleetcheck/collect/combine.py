@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from fleetcheck.collect.probe import Section
 from fleetcheck.model import Listener
-from fleetcheck.parsers import PARSERS, bsd_netstat, owners
+from fleetcheck.parsers import PARSERS, bsd_netstat, owners, ss
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.windows_netstat import parse_tasklist
 
@@ -77,6 +77,24 @@ def _windows(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
             else li for li in listeners], []
 
 
+def _ss(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
+    return _named(ss.parse_with_uids(bodies[""]), bodies.get("users", "")), []
+
+
+def _netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
+    # -n makes net-tools print uids in the User column: a uid, not a name to match.
+    listeners = [replace(li, uid=int(li.user), user=None) if li.user and li.user.isdigit()
+                 else li for li in PARSERS["netstat"](bodies[""])]
+    return _named(listeners, bodies.get("users", "")), []
+
+
+def _named(listeners: list[Listener], passwd: str) -> list[Listener]:
+    """Listeners whose owner is known only by uid, named from passwd lines where possible."""
+    names = owners.parse_passwd(passwd)
+    return [replace(li, user=names[li.uid]) if li.user is None and li.uid in names else li
+            for li in listeners]
+
+
 def _owned(listener: Listener, held: Sequence[owners.Owner]) -> Listener:
     """`listener` with its first holder as owner and the others as other_processes."""
     if not held:
@@ -88,6 +106,8 @@ def _owned(listener: Listener, held: Sequence[owners.Owner]) -> Listener:
 
 
 COMBINERS: dict[str, Combiner] = {
+    "ss": Combiner(("", "users"), _ss),  # "": the bare 'ss' section
+    "netstat": Combiner(("", "users"), _netstat),
     "hpux-netstat": Combiner(("inet", "inet6"), _hpux),
     "openbsd-netstat": Combiner(("netstat", "fstat"), _openbsd),
     "aix-netstat": Combiner(("netstat", "rmsock"), _aix),
@@ -127,7 +147,7 @@ def _trailing(sections: Sequence[Section], collector: str, first: str) -> list[S
     out: list[Section] = []
     for section in reversed(sections):
         out.insert(0, section)
-        if section.name == f"{collector}.{first}":
+        if section.name == (f"{collector}.{first}" if first else collector):
             return out
     raise NoTool(f"the {collector} output has no {first} part")
 

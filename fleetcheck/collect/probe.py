@@ -76,13 +76,35 @@ class ProbeOutput:
     sections: tuple[Section, ...]
 
 
+# After a tool worked, what else the same round trip should fetch: the names of the uids
+# that own listening sockets. ss -e shows uids (even without root), net-tools netstat -e
+# under -n shows numbers in its User column (the second-to-last without -p). `getent
+# passwd 0 UIDS` asks NSS (LDAP/SSSD users too) for just those; where getent is missing,
+# /etc/passwd is the whole answer. Partial answers are fine: the part always ends with 0.
+_UID_LISTERS = {
+    "ss": "ss -tulne 2>/dev/null | sed -n 's/.* uid:\\([0-9][0-9]*\\).*/\\1/p'",
+    "netstat": "netstat -tulne 2>/dev/null | awk '/^(tcp|udp)/ && $(NF-1) ~ /^[0-9]+$/ "
+               "{print $(NF-1)}'",
+}
+FOLLOW_UPS: dict[str, tuple[str, str]] = {
+    tool: ("users", f"u=$({lister} | sort -u); if command -v getent >/dev/null 2>&1; "
+                    "then getent passwd 0 $u; else cat /etc/passwd; fi 2>/dev/null")
+    for tool, lister in _UID_LISTERS.items()
+}
+
+
 def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
     lines = []
     for name, guard, command in tools:
+        done = '  [ "$rc" -eq 0 ] && exit 0'
+        if name in FOLLOW_UPS:
+            part, extra = FOLLOW_UPS[name]
+            done = (f'  if [ "$rc" -eq 0 ]; then echo "$M begin {name}.{part}"; {extra}; '
+                    f'echo "$M end {name}.{part} 0"; exit 0; fi')
         lines.append(
             f'if {guard} >/dev/null 2>&1; then\n'
             f'  echo "$M begin {name}"; {command}; rc=$?; echo "$M end {name} $rc"\n'
-            f'  [ "$rc" -eq 0 ] && exit 0\n'
+            f'{done}\n'
             f'fi'
         )
     return "\n".join(lines)

@@ -78,3 +78,18 @@ def parse_rmsock(text: str) -> dict[str, Owner]:
         if m:  # sockets nobody holds, or rmsock errors, name nobody
             owners[m.group("addr")] = Owner(int(m.group("pid")), m.group("name") or None)
     return owners
+
+
+def parse_passwd(text: str) -> dict[int, str]:
+    """uid -> user name from passwd(5) lines (`getent passwd` or /etc/passwd); the first wins.
+
+    Lines that are not passwd entries (NIS '+' escapes, comments, blanks) are skipped:
+    names only enrich listeners, so an odd line costs a name, never the host.
+    """
+    names: dict[int, str] = {}
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 7 and fields[0] and fields[2].isdigit() \
+                and not fields[0].startswith(("+", "-", "#")):
+            names.setdefault(int(fields[2]), fields[0])
+    return names

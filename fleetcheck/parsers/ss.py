@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fleetcheck.model import Listener
 from fleetcheck.parsers.common import (
@@ -46,6 +46,21 @@ def parse(text: str) -> list[Listener]:
     the shape of the corpus sidecars (uid and inode are emitted only by the /proc
     parser, where they are the only owner evidence there is). v6only: is used.
     """
+    return _parse(text, uids=False)
+
+
+def parse_with_uids(text: str) -> list[Listener]:
+    """As `parse`, with each socket's owning uid where `ss -e` shows it.
+
+    ss prints `uid:N` only for a non-zero uid, so an -e row (one with `ino:`) without
+    it belongs to uid 0. The uid is shown whatever the caller's privilege, unlike the
+    process, which is how a collector without root still learns who owns a socket.
+    """
+    return _parse(text, uids=True)
+
+
+def _parse(text: str, *, uids: bool) -> list[Listener]:
+    """The listeners of `text`, with uids if asked."""
     has_netid: bool | None = None
     saw_header = False
     rows: list[tuple[int, str, _Row]] = []
@@ -73,8 +88,16 @@ def parse(text: str) -> list[Listener]:
         except ValueError as exc:
             raise ParseError(f"bad ss socket line ({exc})", no, line) from None
         if listener is not None:
-            out.append(listener)
+            out.append(replace(listener, uid=_uid(row.extra)) if uids else listener)
     return out
+
+
+def _uid(extra: str) -> int | None:
+    """The owning uid an -e row shows (absent means 0); None for a row without -e fields."""
+    m = re.search(r"\buid:(\d+)", extra)
+    if m:
+        return int(m.group(1))
+    return 0 if re.search(r"\bino:\d+", extra) else None
 
 
 def _split(toks: list[Token], line: str, has_netid: bool) -> _Row:

@@ -17,6 +17,7 @@ from fleetcheck.yamlsrc import LocatedDict, Mark, did_you_mean
 
 T = TypeVar("T")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FAMILIES = {"4": 4, "6": 6, "ipv4": 4, "ipv6": 6, "inet": 4, "inet6": 6}
 
 
@@ -27,9 +28,17 @@ def as_list(value: Any) -> list[Any]:
 
 def field(item: LocatedDict, key: str, parse: Callable[[Any, Mark], T],
           problems: Problems) -> tuple[bool, T | None]:
-    """Parse `item[key]` if present: (ok, value); a failure is recorded, not raised."""
-    if key not in item or item[key] is None:
+    """Parse `item[key]` if present: (ok, value); a failure is recorded, not raised.
+
+    A key written without a value is a mistake, not an absent key: `hosts:` or
+    `process:` left empty would otherwise widen a policy, rule or waiver silently.
+    """
+    if key not in item:
         return True, None
+    if item[key] is None:
+        problems.error(item.value_mark(key), f"{key!r} has no value (give it one, or remove "
+                       "the key)")
+        return False, None
     try:
         return True, parse(item[key], item.value_mark(key))
     except InputError as exc:
@@ -202,12 +211,17 @@ def hosts(value: Any, mark: Mark) -> str:
 
 
 def date(value: Any, mark: Mark) -> dt.date:
-    """A calendar date written YYYY-MM-DD."""
+    """A calendar date written YYYY-MM-DD (quoted or not)."""
     if isinstance(value, dt.datetime):
         raise mark.error(f"expected a date (YYYY-MM-DD), not a time stamp {value}")
     if isinstance(value, dt.date):
         return value
+    # Only the written form the docs promise: fromisoformat alone would also take
+    # 20301231 and week dates such as 2030-W01-1.
+    text = value.strip() if isinstance(value, str) else ""
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        if not _DATE_RE.fullmatch(text):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
     except ValueError:
         raise mark.error(f"expected a date (YYYY-MM-DD), not {value!r}") from None

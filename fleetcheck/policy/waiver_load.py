@@ -94,12 +94,12 @@ def _waiver(item: LocatedDict, mark: Mark, path: str, problems: Problems) -> Wai
     # A misspelt required key is reported once, as the unknown key with its did-you-mean.
     typos = {close for key in item if key not in WAIVER_KEYS
              for close in difflib.get_close_matches(str(key), WAIVER_KEYS, n=1, cutoff=0.6)}
-    missing = [k for k in REQUIRED if item.get(k) is None and k not in typos]
+    missing = [k for k in REQUIRED if k not in item and k not in typos]
     if missing:
         problems.error(mark, f"{label} lacks {', '.join(repr(k) for k in missing)} "
                        "(every waiver needs an id, hosts, reason, owner, approved_by, "
                        "created and expires)")
-    elif not typos and not any(item.get(k) is not None for k in NARROWING):
+    elif not typos and not any(k in item for k in NARROWING):
         problems.error(mark, f"{label} would cover every finding on its hosts: name a port, "
                        "service, process, rule or finding")
     if len(problems.items) > start:
@@ -130,6 +130,8 @@ def _kinds(value: Any, mark: Mark) -> frozenset[FindingKind]:
             raise mark.error(f"unknown finding kind {v!r} (expected one of {', '.join(words)})"
                              f"{did_you_mean(str(v), words)}")
         out.add(FindingKind(str(v)))
+    if not out:  # an empty list would quietly make the waiver cover nothing
+        raise mark.error("kind list is empty")
     return frozenset(out)
 
 
@@ -147,6 +149,8 @@ def _findings(value: Any, mark: Mark) -> frozenset[str]:
         if not isinstance(v, str) or not _FINDING_ID.match(v):
             raise mark.error(f"finding must be a finding id such as 'FC-0123456789ab', not {v!r}")
         out.add(v)
+    if not out:
+        raise mark.error("finding list is empty")
     return frozenset(out)
 
 

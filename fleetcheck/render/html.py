@@ -93,8 +93,8 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         fleet_inline=FLEET_INLINE, hosts=hosts, open_hosts=open_hosts,
         rendered_at=rendered_at, version=__version__, css=css, js=js, csp=csp,
         anchor=anchor, search=_search, owner=view.owner, service=view.service_name,
-        bind=view.bind_address, seconds=view.seconds, first_line=view.first_line,
-        line_count=view.line_count, listeners=view.host_listeners,
+        bind=view.bind_address, seconds=view.seconds, command_preview=view.command_preview,
+        line_count=view.line_count, listener_rows=view.listener_rows,
         open_findings=view.open_findings, scope=view.waiver_scope, source=view.waiver_source,
-        yes_no=view.yes_no, notes=view.listener_notes,
+        yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
     )

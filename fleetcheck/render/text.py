@@ -14,6 +14,7 @@ from fleetcheck.render.textfit import (
     facts,
     flow,
     paint,
+    records,
     scrub,
     table,
     wrap,
@@ -96,18 +97,32 @@ def _severity(row: view.FindingRow, color: bool) -> str:
 
 
 def _finding_table(rows: list[view.FindingRow], width: int, color: bool, waived: bool) -> str:
-    """Findings as a table (with the waiver column for waived ones)."""
-    body = []
+    """Findings as a table, each row followed by its sentence (with the waiver for waived ones).
+
+    The sentence gets the whole width under its row: squeezed into a column it would
+    wrap a word per line on an ordinary terminal.
+    """
+    body, messages = [], []
     for r in rows:
         f = r.finding
         kind = paint(f.kind.value.upper() if r.red else f.kind.value, RED + BOLD, color and r.red)
         line = [_severity(r, color), r.host.name, kind, view.proto_port(f.proto, f.port),
                 r.service, f.address or "", view.owner(f.process, f.pid), f.rule or ""]
-        body.append([*line, f.waiver or "", f.message] if waived else [*line, f.message])
+        body.append([*line, f.waiver or ""] if waived else line)
+        messages.append(f.message)
     headers = ["SEVERITY", "HOST", "KIND", "PORT", "SERVICE", "ADDRESS", "PROCESS", "RULE",
-               *(["WAIVER"] if waived else []), "MESSAGE"]
-    flex = (1, 4, 6, 7, 8, 9) if waived else (1, 4, 6, 7, 8)
-    return table(body, headers, width, flex=flex)
+               *(["WAIVER"] if waived else [])]
+    rendered = table(body, headers, width, flex=(1, 4, 6, 7, 8)[:len(headers) - 4],
+                     separated=True).splitlines()
+    rule = rendered[1] if len(rendered) > 1 else ""
+    if not rule.startswith("-") or rendered.count(rule) != len(body) + 1:  # records
+        return records([[*(str(c) for c in row), m] for row, m in zip(body, messages,
+                                                                       strict=True)],
+                       [*headers, "MESSAGE"], width)
+    out, pending = rendered[:2], iter(messages)
+    for text_line in rendered[2:]:  # each rule after a row stands where its sentence goes
+        out += wrap(next(pending), width, "    ") if text_line == rule else [text_line]
+    return "\n".join(out)
 
 
 def _findings(run: RunResult, width: int, color: bool) -> list[str]:
@@ -158,7 +173,8 @@ def _fleet(run: RunResult, width: int, color: bool) -> list[str]:
     if not rows:
         return [*lines, "no listeners were read", ""]
     body = [[paint(view.proto_port(r.proto, r.port), RED + BOLD, color and r.red), r.service,
-             len(r.hosts), ", ".join(f"{v} {n}" for v, n in r.verdicts),
+             len(r.hosts), ", ".join([f"{v} {n}" for v, n in r.verdicts]
+                                     + ([f"waived {r.waived}"] if r.waived else [])),
              view.joined(r.hosts, FLEET_NAMES)] for r in rows]
     return [*lines, table(body, ["PORT", "SERVICE", "HOSTS", "VERDICTS", "WHICH"],
                           width, flex=(1, 3, 4)), ""]
@@ -194,11 +210,11 @@ def _host(h: HostResult, width: int, color: bool) -> list[str]:
     lines += facts(about, width)
     if h.checked:
         rows = []
-        for jl in view.host_listeners(h):
+        for jl, waiver in view.listener_rows(h):
             li = jl.listener
-            bad = jl.verdict in view.BAD_VERDICTS
+            bad = jl.verdict in view.BAD_VERDICTS and not waiver
             verdict = paint(jl.verdict.value.upper() if bad else jl.verdict.value, RED + BOLD,
-                            color and bad)
+                            color and bad) + (f", waived by {waiver}" if waiver else "")
             rows.append([view.proto_port(li.proto, li.port), view.service_name(li.port, li.proto),
                          view.bind_address(li), li.process or "?",
                          "" if li.pid is None else li.pid, li.user or "", verdict,
@@ -210,9 +226,7 @@ def _host(h: HostResult, width: int, color: bool) -> list[str]:
                                       "VERDICT", "RULE", "NOTES"], width,
                                flex=(1, 2, 3, 5, 7, 8)))
     for cmd in h.commands:
-        lines += wrap(f"$ {view.first_line(cmd.command)}"
-                      + (f" ... ({view.line_count(cmd.command)} lines)"
-                         if "\n" in cmd.command else ""), width, "  ")
+        lines += wrap(f"$ {view.command_preview(cmd.command)}", width, "  ")
         code = "none" if cmd.exit_code is None else cmd.exit_code
         lines += [paint(line, DIM, color) for line in wrap(
             f"exit code {code} · {view.seconds(cmd.duration)} · stdout "

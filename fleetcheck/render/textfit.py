@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from tabulate import MIN_PADDING, tabulate
+from tabulate import MIN_PADDING, SEPARATING_LINE, tabulate
 
 _ANSI = re.compile(r"\033\[[0-9;]*m")
 # What a host may print that a terminal would act on or that reorders text: C0 and C1
@@ -71,9 +71,10 @@ def _share(room: int, wants: list[int], lows: list[int]) -> list[int]:
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
-          flex: Sequence[int] = ()) -> str:
+          flex: Sequence[int] = (), separated: bool = False) -> str:
     """A "simple" table no wider than `width`: columns in `flex` wrap; rows become records
-    ('HEADER  value' blocks) when even wrapped columns cannot fit."""
+    ('HEADER  value' blocks) when even wrapped columns cannot fit. `separated` puts a
+    copy of the header's rule after every row, so that a caller can tell rows apart."""
     cells = [["" if c is None else str(c) for c in row] for row in rows]
     # tabulate pads every column to at least its header plus MIN_PADDING.
     floor = [visible_width(h) + MIN_PADDING for h in headers]
@@ -90,7 +91,9 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
         maxcol = [None] * len(headers)
         for i, cap in zip(flex, caps, strict=True):
             maxcol[i] = cap if cap < natural[i] else None
-    return tabulate(cells, headers=list(headers), tablefmt="simple", disable_numparse=True,
+    body: list[Any] = [x for row in cells for x in (row, SEPARATING_LINE)] if separated \
+        else cells
+    return tabulate(body, headers=list(headers), tablefmt="simple", disable_numparse=True,
                     maxcolwidths=maxcol, break_on_hyphens=False)
 
 

@@ -26,6 +26,7 @@ from fleetcheck.model import (
     WaiverRecord,
     inputs_by_kind,
 )
+from fleetcheck.render.waived import key, listener_waivers
 from fleetcheck.services import name_for_port
 
 BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
@@ -33,8 +34,8 @@ BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
 # The kinds a reader must not miss: shown in red in every format.
 RED_KINDS = frozenset({FindingKind.FORBIDDEN, FindingKind.STRAY})
 # Meta keys shown in their own place (or not as plain facts); the rest are listed generically.
-_META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "become",
-               "host_key_checking", "policies", "warnings")
+_META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "workers", "deadline",
+               "become", "host_key_checking", "policies", "warnings")
 _WAIVER_ORDER = {"expired": 0, "active": 1, "unused": 2}
 
 
@@ -172,7 +173,8 @@ def run_facts(run: RunResult) -> list[tuple[str, str]]:
         facts.append(("Run by", who))
     if meta.get("command_line"):
         facts.append(("Command line", shlex.join(str(a) for a in meta["command_line"])))
-    labels = {"fail_on": "Fail on", "forks": "Forks", "become": "Become",
+    labels = {"fail_on": "Fail on", "forks": "Forks", "workers": "Worker processes",
+              "deadline": "Per-host deadline (s)", "become": "Become",
               "host_key_checking": "Host-key checking", "policies": "Policies"}
     facts += [(label, _meta_value(meta[key])) for key, label in labels.items() if key in meta]
     facts.append(("Complete", "yes" if run.summary.complete else "no (interrupted)"))
@@ -201,6 +203,12 @@ def sorted_hosts(run: RunResult) -> list[HostResult]:
 def host_listeners(host: HostResult) -> list[JudgedListener]:
     """A host's listeners in report order."""
     return sorted(host.listeners, key=lambda jl: jl.listener.sort_key())
+
+
+def listener_rows(host: HostResult) -> list[tuple[JudgedListener, str | None]]:
+    """A host's listeners in report order, each with the waivers that cover it (or None)."""
+    waivers = listener_waivers(host)
+    return [(jl, waivers.get(key(jl.listener))) for jl in host_listeners(host)]
 
 
 def service_name(port: int | None, proto: str) -> str:
@@ -290,18 +298,19 @@ class PortRow:
     port: int
     service: str
     hosts: tuple[str, ...]
-    verdicts: tuple[tuple[str, int], ...]  # (verdict, listeners), worst first
+    verdicts: tuple[tuple[str, int], ...]  # (verdict, listeners), worst first; waived apart
     addresses: tuple[str, ...]
     processes: tuple[str, ...]
+    waived: int = 0  # listeners whose every finding a waiver covers
 
     @property
     def bad(self) -> bool:
-        """True when any listener on this port was judged a violation."""
+        """True when any listener on this port is an unwaived violation."""
         return any(Verdict(v) in BAD_VERDICTS for v, _ in self.verdicts)
 
     @property
     def red(self) -> bool:
-        """True when any listener here is forbidden or stray."""
+        """True when any listener here is forbidden or stray, and unwaived."""
         return any(v in (Verdict.FORBIDDEN, Verdict.STRAY) for v, _ in self.verdicts)
 
 
@@ -313,13 +322,18 @@ _VERDICT_RANK = {v: i for i, v in enumerate(
 def fleet_rows(run: RunResult) -> list[PortRow]:
     """Every proto/port any checked host listens on, by port: answers 'who else has 1923?'."""
     acc: dict[tuple[str, int], tuple[set[str], dict[Verdict, int], set[str], set[str]]] = {}
+    waived: dict[tuple[str, int], int] = {}
     for host in run.hosts:
+        covered = listener_waivers(host)
         for jl in host.listeners:
             li = jl.listener
             hosts, verdicts, addrs, procs = acc.setdefault((li.proto, li.port),
                                                            (set(), {}, set(), set()))
             hosts.add(host.name)
-            verdicts[jl.verdict] = verdicts.get(jl.verdict, 0) + 1
+            if key(li) in covered:
+                waived[li.proto, li.port] = waived.get((li.proto, li.port), 0) + 1
+            else:
+                verdicts[jl.verdict] = verdicts.get(jl.verdict, 0) + 1
             addrs.add(bind_address(li))
             if li.process:
                 procs.add(li.process)
@@ -330,7 +344,7 @@ def fleet_rows(run: RunResult) -> list[PortRow]:
             proto, port, service_name(port, proto), tuple(sorted(hosts)),
             tuple((v.value, n) for v, n in sorted(verdicts.items(),
                                                   key=lambda vn: _VERDICT_RANK.get(vn[0], 99))),
-            tuple(sorted(addrs)), tuple(sorted(procs))))
+            tuple(sorted(addrs)), tuple(sorted(procs)), waived.get((proto, port), 0)))
     return rows
 
 
@@ -376,6 +390,20 @@ def yes_no(value: bool | None) -> str:
 def first_line(text: str) -> str:
     """The first line of a (multi-line) command, for places that cannot show all of it."""
     return text.split("\n", 1)[0]
+
+
+# Characters of a command a terminal report shows; the probe script runs to thousands.
+COMMAND_PREVIEW = 160
+
+
+def command_preview(text: str, where: str = "in the HTML and JSON reports",
+                    limit: int = COMMAND_PREVIEW) -> str:
+    """A command cut to its first line and `limit` characters, saying how much is left out."""
+    head = first_line(text)
+    if len(head) <= limit and head == text:
+        return text
+    return (f"{head[:limit]} ... ({len(text)} characters, {plural(line_count(text), 'line')}; "
+            f"whole {where})")
 
 
 def line_count(text: str) -> int:

@@ -1,38 +1,43 @@
 """Emulated operating systems: shim executables that replay captured outputs of other OSes.
 
 `install(emulation, dest)` writes a directory of shims (uname, id, netstat, sockstat,
-lsof, fstat, rmsock ...) and a `shell` wrapper that puts them first on PATH. Each shim
-answers only the exact invocations the probe sends and replays a captured output (the
-project's fixtures, or the shared corpus read in place); any other invocation fails
-loudly, so a probe that asks the wrong question fails its test. Programs the emulated OS
-lacks are shimmed as 'not found' (exit 127), since the real ones of this Linux machine
-would otherwise answer.
+lsof, fstat, rmsock ...) that answer only the exact invocations the probe sends, each
+with a captured output (the project's own fixtures under tests/fixtures, copied next to
+the shims so that any lab user can read them); any other invocation fails loudly, so a
+probe that asks the wrong question fails its test. Programs the emulated OS lacks are
+shimmed as 'not found' (exit 127), since the real ones of this Linux machine would
+otherwise answer.
 
-Windows is emulated by a fake cmd.exe or PowerShell used as the login shell: it answers
-the probe's `powershell -EncodedCommand` (checking that the script is exactly fleetcheck's
-Windows probe) with captured sections, and refuses anything else the way that shell does.
+Windows is emulated by a stand-in cmd.exe or PowerShell, a POSIX sh script used as the
+login shell (as Windows OpenSSH's DefaultShell runs every command): it answers the
+probe's `powershell -EncodedCommand`, after checking that the decoded script is exactly
+fleetcheck's Windows probe, with captured sections, and refuses anything else the way
+that shell does. It needs nothing but sh, base64, iconv and awk, so any account runs it.
 
-The same `install` serves the local transport (run `shell -c COMMAND`) and, later, sshd
-lab hosts (make `shell` the account's login shell, or put `bin/` on its PATH).
+`Installed` says how to use an emulation: through the local transport (`shell -c
+COMMAND`), or on an sshd lab host (`login_shell` as the account's shell, `path` as the
+PATH sshd gives its sessions, shims first); see tests/lab/sshlab.py.
 """
 
 from __future__ import annotations
 
 import shlex
-import stat
-import sys
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fleetcheck.collect import windows
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.local import LocalTransport
-from tests.conftest import CORPUS, REPO
+from tests.conftest import REPO
 
 FIXTURES = REPO / "tests" / "fixtures"
 # Every program some probe branch may run: an emulation answers or masks each of them.
 PROBED = ("ss", "netstat", "busybox", "lsof", "sockstat", "fstat", "rmsock")
 LSOF_TCP = "-nP +c0 -iTCP -sTCP:LISTEN -F pcuLtPnTd"
 LSOF_UDP = "-nP +c0 -iUDP -F pcuLtPnTd"
+# The PATH an emulated sshd host gives its sessions after the shims (sshd's default).
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 
 
 @dataclass(frozen=True)
@@ -54,13 +59,22 @@ class Emulation:
     uid: int = 0
     tools: dict[str, tuple[Replay, ...]] = field(default_factory=dict)
     windows_shell: str | None = None  # "cmd" or "powershell": a Windows host
-    windows_sections: tuple[tuple[str, Path, int], ...] = ()  # (section, capture, rc)
+    windows_sections: tuple[tuple[str, Path | str, int], ...] = ()  # (section, capture, rc)
     login_shell: str = "/bin/sh"  # e.g. csh: FreeBSD root's shell before 14.0
+    # Set where `sh` is the Bourne shell (Solaris 10): the path of the OS's POSIX shell.
+    posix_sh: str | None = None
 
 
-def corpus(name: str) -> Path:
-    """A shared-corpus output, read in place (never copied)."""
-    return CORPUS / f"{name}.out"
+@dataclass(frozen=True)
+class Installed:
+    """How to use an installed emulation."""
+
+    shell: Path  # `shell -c COMMAND` runs COMMAND as the emulated host would (local transport)
+    login_shell: str  # the account's login shell on an sshd lab host
+    path: str | None  # the PATH sshd gives that host's sessions, shims first (None: Windows)
+    # Files the OS has under /usr, as (path, symlink target): made in a private mount
+    # namespace only (`overlay_mounts`), never on this machine.
+    overlay: tuple[tuple[str, str], ...] = ()
 
 
 def fixture(name: str) -> Path:
@@ -103,21 +117,22 @@ EMULATIONS: dict[str, Emulation] = {
         "netstat": (Replay("-an", fixture("openbsd/netstat-an-7.4")),),
         "fstat": (Replay("", fixture("openbsd/fstat-7.4")),),
     }),
-    "solaris": Emulation("solaris", "SunOS", "5.11", tools={
-        "netstat": (Replay("-an -f inet -f inet6", corpus("solaris/netstat-an-finet-finet6-s11")),),
+    "solaris": Emulation("solaris", "SunOS", "5.10", posix_sh="/usr/xpg4/bin/sh", tools={
+        "netstat": (Replay("-an -f inet -f inet6",
+                           fixture("solaris/netstat-an-finet-finet6-s10")),),
     }),
     "hpux": Emulation("hpux", "HP-UX", "B.11.31", tools={
-        "netstat": (Replay("-an -f inet", corpus("hpux/netstat-an-finet")),
-                    Replay("-an -f inet6", corpus("hpux/netstat-an-finet6"))),
+        "netstat": (Replay("-an -f inet", fixture("hpux/netstat-an-finet-11.31")),
+                    Replay("-an -f inet6", fixture("hpux/netstat-an-finet6-11.31"))),
     }),
     "aix": Emulation("aix", "AIX", "2", tools={
         "netstat": (Replay("-Aan", fixture("aix/netstat-Aan-7.2")),),
         "rmsock": _aix_rmsock(),
     }),
     "busybox": Emulation("busybox", "Linux", "6.6.32-0-lts", tools={
-        "netstat": (Replay("-V", "netstat: unrecognized option: V\nBusyBox v1.36.1 "
-                                 "(2024-06-10 07:11:35 UTC) multi-call binary.\n", 1),),
-        "busybox": (Replay("netstat -tulnp", corpus("linux/busybox-netstat-tulpen")),),
+        "netstat": (Replay("-V", "netstat: unrecognized option: V\nBusyBox v1.35.0 "
+                                 "(2022-11-19 10:13:10 UTC) multi-call binary.\n", 1),),
+        "busybox": (Replay("netstat -tulnp", fixture("linux/busybox-netstat-tulnp")),),
     }),
     "windows-cmd": Emulation("windows-cmd", "", "", windows_shell="cmd", windows_sections=(
         ("powershell", fixture("windows/get-netlisteners-ps51"), 0),)),
@@ -128,13 +143,34 @@ EMULATIONS: dict[str, Emulation] = {
 }
 
 
-def install(emulation: Emulation, dest: Path) -> Path:
-    """Write the emulation's shims under `dest`; returns the shell to run commands with."""
+# Hosts that exist to fail one particular way: an OS fleetcheck does not know, an OS
+# with none of its tools, and a tool printing what no parser knows.
+FAILING: dict[str, Emulation] = {
+    "haiku": Emulation("haiku", "Haiku", "r1beta4"),
+    "bare-freebsd": Emulation("bare-freebsd", "FreeBSD", "14.0-RELEASE"),
+    "broken-openbsd": Emulation("broken-openbsd", "OpenBSD", "7.4", tools={
+        "netstat": (Replay("-an", "Active Internet connections (including servers)\n"
+                                  "Proto   Recv-Q Send-Q  Local Address   Foreign Address\n"
+                                  "tcp          0      0  *.22            *.*     LISTEN\n"
+                                  "segmentation fault (core dumped)\n"),),
+        "fstat": (Replay("", "USER CMD PID FD MOUNT INUM MODE R/W SZ|DV\n"),)}),
+    # PowerShell printed an error record where the probe expects JSON.
+    "broken-windows": Emulation("broken-windows", "", "", windows_shell="cmd", windows_sections=(
+        ("powershell", "Get-NetTCPConnection : Zugriff verweigert\n"
+                       "    + CategoryInfo          : PermissionDenied: (MSFT_NetTCPConnection:"
+                       "root/StandardCimv2/MSFT_NetTCPConnection) [Get-NetTCPConnection], "
+                       "CimException\n", 0),)),
+}
+
+
+def install(emulation: Emulation, dest: Path) -> Installed:
+    """Write the emulation's shims and captured outputs under `dest`."""
     bin_dir, data = dest / "bin", dest / "data"
     bin_dir.mkdir(parents=True, exist_ok=True)
     data.mkdir(exist_ok=True)
     if emulation.windows_shell is not None:
-        return _write(dest / "shell", _windows_shell(emulation, data))
+        shell = _write(dest / "shell", _windows_shell(emulation, data))
+        return Installed(shell, str(shell), None)
     tools = dict(emulation.tools)
     tools["uname"] = (Replay("-s", f"{emulation.uname_s}\n"),
                       Replay("-r", f"{emulation.uname_r}\n"))
@@ -143,9 +179,72 @@ def install(emulation: Emulation, dest: Path) -> Path:
         tools.setdefault(name, ())
     for name, replays in tools.items():
         _write(bin_dir / name, _shim(name, replays, data))
-    return _write(dest / "shell", "#!/bin/sh\n# emulated login shell: the shims first on PATH\n"
-                  f"PATH={shlex.quote(str(bin_dir))}:\"$PATH\"; export PATH\n"
-                  f"exec {shlex.quote(emulation.login_shell)} \"$@\"\n")
+    overlay: tuple[tuple[str, str], ...] = ()
+    if emulation.posix_sh is not None:
+        _write(bin_dir / "sh", _BOURNE_SH)
+        overlay = ((emulation.posix_sh, "/bin/sh"),)
+    login = f"exec {shlex.quote(emulation.login_shell)} \"$@\""
+    if overlay:  # run the login shell in a mount namespace of its own that has them
+        setup = " && ".join([*overlay_mounts(overlay, dest / "overlay"), 'exec "$0" "$@"'])
+        login = (f"exec unshare -m --propagation private /bin/sh -c {shlex.quote(setup)} "
+                 f"{shlex.quote(emulation.login_shell)} \"$@\"")
+    shell = _write(dest / "shell", "#!/bin/sh\n# emulated login shell: the shims first on PATH\n"
+                   f"PATH={shlex.quote(str(bin_dir))}:\"$PATH\"; export PATH\n{login}\n")
+    return Installed(shell, emulation.login_shell, f"{bin_dir}:{SYSTEM_PATH}", overlay)
+
+
+def overlay_mounts(overlay: tuple[tuple[str, str], ...], scratch: Path) -> list[str]:
+    """Shell commands that show each (path, target) of `overlay` as a symlink in /usr.
+
+    /usr becomes an overlay whose upper layer is a tmpfs mounted on `scratch`: run them
+    only in a private mount namespace, where nothing of this machine changes.
+    """
+    if not overlay:
+        return []
+    top = shlex.quote(str(scratch))
+    out = [f"mkdir -p {top}", f"mount -t tmpfs tmpfs {top}", f"mkdir {top}/u {top}/w"]
+    for path, target in overlay:
+        assert path.startswith("/usr/"), f"only /usr can be overlaid: {path}"
+        rel = Path(path).relative_to("/usr")
+        out += [f"mkdir -p {top}/u/{shlex.quote(str(rel.parent))}",
+                f"ln -s {shlex.quote(target)} {top}/u/{shlex.quote(str(rel))}"]
+    out.append(f"mount -t overlay overlay -o lowerdir=/usr,upperdir={top}/u,workdir={top}/w /usr")
+    return out
+
+
+# Solaris 10's sh is the Bourne shell: $(...) outside quotes is a syntax error there, so a
+# script that uses it never starts. What else it would refuse is not emulated.
+_BOURNE_SH = r"""#!/bin/sh
+# emulated Bourne shell: refuses a -c script with $(...) outside quotes, runs the rest
+if [ "$1" = -c ] && printf '%s' "$2" | awk '
+{ text = text $0 "\n" }
+END {
+  q = ""
+  for (i = 1; i <= length(text); i++) {
+    c = substr(text, i, 1)
+    if (q == "s") { if (c == "\047") q = ""; continue }
+    if (c == "\134") { i++; continue }
+    if (q == "" && c == "\047") { q = "s"; continue }
+    if (c == "\042") { q = (q == "d") ? "" : "d"; continue }
+    if (q == "" && c == "$" && substr(text, i + 1, 1) == "(") exit 0
+  }
+  exit 1
+}'; then
+  echo "sh: syntax error at line 1: \`(' unexpected" >&2
+  exit 2
+fi
+exec /bin/sh "$@"
+"""
+
+
+def _stage(source: Path | str, path: Path) -> Path:
+    """Put a capture (a file, or literal text) at `path`, readable by every lab user."""
+    if isinstance(source, str):
+        path.write_text(source)
+    else:
+        shutil.copyfile(source, path)
+    path.chmod(0o644)
+    return path
 
 
 def _shim(name: str, replays: tuple[Replay, ...], data: Path) -> str:
@@ -153,11 +252,7 @@ def _shim(name: str, replays: tuple[Replay, ...], data: Path) -> str:
         return (f"#!/bin/sh\necho \"sh: {name}: not found\" >&2\nexit 127\n")
     arms = []
     for i, replay in enumerate(replays):
-        source = replay.output
-        if isinstance(source, str):
-            path = data / f"{name}-{i}.out"
-            path.write_text(source)
-            source = path
+        source = _stage(replay.output, data / f"{name}-{i}.out")
         arms.append(f"{shlex.quote(replay.args)}) cat {shlex.quote(str(source))}; "
                     f"exit {replay.exit};;")
     body = "\n".join(arms)
@@ -165,48 +260,69 @@ def _shim(name: str, replays: tuple[Replay, ...], data: Path) -> str:
             f"*) echo \"emulated {name}: unexpected invocation: $*\" >&2; exit 2;;\nesac\n")
 
 
-def _windows_shell(emulation: Emulation, data: Path) -> str:
-    sections = [(name, str(path), rc) for name, path, rc in emulation.windows_sections]
-    return f"""#!{sys.executable}
-# emulated Windows login shell ({emulation.windows_shell}): answers fleetcheck's probe
-import re, sys
-sys.path.insert(0, {str(REPO)!r})
-from fleetcheck.collect import windows
-SHELL, SECTIONS = {emulation.windows_shell!r}, {sections!r}
-command = sys.argv[-1]
-m = re.fullmatch(r"powershell -NoProfile -NonInteractive -EncodedCommand (\\S+)", command)
-if not m:
-    word = command.split()[0] if command.split() else ""
-    if SHELL == "cmd":
-        sys.stderr.write(f"'{{word}}' is not recognized as an internal or external command,\\r\\n"
-                         "operable program or batch file.\\r\\n")
-        sys.exit(9009)
-    sys.stderr.write(f"{{word}} : The term '{{word}}' is not recognized as the name of a cmdlet, "
-                     "function, script file, or operable program.\\r\\n"
-                     "    + CategoryInfo          : ObjectNotFound: ({{word}}:String) [], "
-                     "CommandNotFoundException\\r\\n"
-                     "    + FullyQualifiedErrorId : CommandNotFoundException\\r\\n")
-    sys.exit(1)
-script = windows.decode(m.group(1))
-nonce = re.search(r"@@fleetcheck:([0-9A-Za-z]+)", script).group(1)
-tool = re.search(r"\\$T='([^']*)'", script).group(1) or None
-if script != windows.script(nonce, tool):
-    sys.stderr.write("emulated powershell: the script is not fleetcheck's Windows probe\\r\\n")
-    sys.exit(2)
-marker = "@@fleetcheck:" + nonce
-out = [f"{{marker}} os Windows", f"{{marker}} release 10.0.20348.0", f"{{marker}} admin 1"]
-for name, path, rc in SECTIONS:
-    if tool and not name.startswith(tool):
-        continue
-    body = open(path, encoding="utf-8").read().replace("\\r\\n", "\\n").rstrip("\\n")
-    out += [f"{{marker}} begin {{name}}", body, f"{{marker}} end {{name}} {{rc}}"]
-sys.stdout.buffer.write(("\\r\\n".join(out) + "\\r\\n").encode("utf-8"))
+# The stand-in Windows shell. sshd runs it as `SHELL -c COMMAND` (Windows OpenSSH runs
+# `cmd.exe /c COMMAND` or `powershell.exe -c COMMAND`): COMMAND is the last argument.
+_WINDOWS_SHELL = r"""#!/bin/sh
+# emulated Windows login shell (@KIND@): answers fleetcheck's probe with captured sections
+D=@DATA@
+for command; do :; done
+prefix='powershell -NoProfile -NonInteractive -EncodedCommand '
+case "$command" in
+"$prefix"*) ;;
+*)
+  word=${command%% *}
+  if [ @KIND@ = cmd ]; then
+    printf "'%s' is not recognized as an internal or external command,\r\n" "$word" >&2
+    printf "operable program or batch file.\r\n" >&2
+    exit 9009  # cmd.exe's status; a Linux process can only exit 9009 % 256
+  fi
+  printf "%s : The term '%s' is not recognized as the name of a cmdlet, " "$word" "$word" >&2
+  printf "function, script file, or operable program.\r\n" >&2
+  printf "    + CategoryInfo          : ObjectNotFound: (%s:String) [], " "$word" >&2
+  printf "CommandNotFoundException\r\n" >&2
+  printf "    + FullyQualifiedErrorId : CommandNotFoundException\r\n" >&2
+  exit 1
+  ;;
+esac
+encoded=${command#"$prefix"}
+script=$(printf '%s' "$encoded" | base64 -d 2>/dev/null | iconv -f UTF-16LE -t UTF-8 2>/dev/null)
+line=$(printf '%s\n' "$script" | grep "^.M='@@fleetcheck:" | head -n 1)
+nonce=${line#*@@fleetcheck:}; nonce=${nonce%%\'*}
+tool=${line#*\$T=\'}; tool=${tool%\'}
+case "$nonce" in ""|*[!0-9A-Za-z]*) nonce=bad ;; esac
+case "$tool" in ""|powershell|windows-netstat) ;; *) tool=bad ;; esac
+if ! printf '%s\n' "$script" | sed "s/$nonce/NONCE/g" | cmp -s - "$D/probe-${tool:-any}.ps1"; then
+  printf "emulated @KIND@: the script is not fleetcheck's Windows probe\r\n" >&2
+  exit 2
+fi
+M="@@fleetcheck:$nonce"
+{
+printf '%s\n' "$M os Windows" "$M release 10.0.20348.0" "$M admin 1"
+@SECTIONS@
+} | awk '{ sub(/\r$/, ""); printf "%s\r\n", $0 }'
 """
+
+
+def _windows_shell(emulation: Emulation, data: Path) -> str:
+    """The stand-in cmd.exe/PowerShell: the probe scripts it accepts are written beside it."""
+    for tool in (None, *windows.TOOLS):
+        # The probe for nonce 'NONCE': the shell puts the real nonce back before comparing.
+        _stage(windows.script("NONCE", tool), data / f"probe-{tool or 'any'}.ps1")
+    arms = []
+    for i, (name, capture, rc) in enumerate(emulation.windows_sections):
+        path = _stage(capture, data / f"section-{i}.out")
+        tools = "|".join(['""', *(t for t in windows.TOOLS if name.startswith(t))])
+        arms.append(f'case "$tool" in {tools}) printf \'%s\\n\' "$M begin {name}"; '
+                    f'awk 1 {shlex.quote(str(path))}; printf \'%s\\n\' "$M end {name} {rc}";; '
+                    'esac')
+    assert emulation.windows_shell in ("cmd", "powershell")
+    return (_WINDOWS_SHELL.replace("@KIND@", emulation.windows_shell)
+            .replace("@DATA@", shlex.quote(str(data))).replace("@SECTIONS@", "\n".join(arms)))
 
 
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    path.chmod(0o755)
     return path
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pwd
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fleetcheck.model import Listener
 from tests.lab.netns import Held, Namespace, Sock
@@ -98,6 +98,8 @@ def _netstat_address(t: _Truth, port_text: str) -> tuple[str, bool]:
 def _one(tool: str, t: _Truth) -> list[Listener]:
     base = Listener(proto=t.proto, family=t.family, address=t.address, port=t.port)
     uid = pwd.getpwnam(t.user).pw_uid
+    if tool.endswith("-collected"):  # the probe adds the owner's uid and name to ss, netstat
+        return [replace(li, user=t.user, uid=uid) for li in _one(tool[:-10], t)]
     if tool == "ss":
         # ss names every holder, the last one it found (the highest pid) first.
         pids = sorted(t.pids, reverse=True)

@@ -30,6 +30,14 @@ def require_netns() -> None:
     require(shutil.which("ip") is not None, "iproute2 'ip' command")
 
 
+def require_sshd_lab() -> None:
+    """What an SSH lab (tests/lab/sshlab.py) needs: namespaces, OpenSSH's server and tools."""
+    require_netns()
+    require(Path("/usr/sbin/sshd").is_file(), "OpenSSH server (/usr/sbin/sshd)")
+    for tool in ("ssh", "ssh-keygen", "unshare", "sudo", "openssl"):
+        require(shutil.which(tool) is not None, tool)
+
+
 def require_corpus(corpus: Path, minimum: int = 1) -> None:
     """Skip when the shared corpus of real outputs is absent, even under CI.
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from tests.lab.netns import Namespace
+
+SSHD = "/usr/sbin/sshd"
 
 
 def run(argv: Sequence[str], stdin: str | None = None) -> str:
@@ -30,18 +33,23 @@ def keygen(path: Path, key_type: str = "ed25519", passphrase: str = "",
 
 
 def launch_sshd(ns: Namespace, d: Path, config: Sequence[str],
-                mounts: Sequence[str] = ()) -> Path:
+                mounts: Sequence[str] = (), name: str = "sshd") -> Path:
     """Start `sshd -D` in `ns` with `config` lines, in a private mount namespace; its pid file.
 
     The mount namespace gets a tmpfs on /run (sshd's privilege separation directory
     lives there) and whatever `mounts` adds; nothing of the machine's /etc/ssh is read.
+    `name` is the name the daemon runs under (what ss, lsof and ps show).
     """
+    binary = SSHD
+    if name != "sshd":  # the kernel names a process after the path it was started by
+        binary = str(d / name)
+        os.symlink(SSHD, binary)
     pidfile = d / "sshd.pid"
     base = [f"PidFile {pidfile}", "StrictModes no", "UsePAM no", "UseDNS no",
             "KbdInteractiveAuthentication no", "PrintMotd no", "PrintLastLog no"]
     (d / "sshd_config").write_text("\n".join([*config, *base]) + "\n")
     script = ["mount -t tmpfs -o mode=755 tmpfs /run", "mkdir -m 755 /run/sshd", *mounts,
-              f"exec /usr/sbin/sshd -D -E {d}/sshd.log -f {d}/sshd_config"]
+              f"exec {binary} -D -E {d}/sshd.log -f {d}/sshd_config"]
     with open(d / "launch.log", "w") as log:
         subprocess.Popen(ns.exec_argv(["unshare", "-m", "--propagation", "private",
                                        "sh", "-c", " && ".join(script)]),

@@ -10,6 +10,13 @@ Each sshd runs in a private mount namespace where the lab's own passwd, group,
 shadow and sudoers files are bind-mounted over /etc, and a tmpfs covers /run:
 lab users and sudo rules exist for the lab hosts only and the machine's files
 are never touched. Tools can be hidden or replaced per host the same way.
+
+A host can emulate another OS (`emulate=`, see tests/lab/emulate.py) while its sshd
+stays real: for a POSIX emulation the lab users keep a real login shell (sh, or csh as
+FreeBSD root had) and sshd gives their sessions a PATH with the replaying shims first
+(`SetEnv`; sudo's `secure_path` likewise), as the OS's own PATH holds its tools; for
+Windows the stand-in cmd.exe or PowerShell is the login shell, as Windows OpenSSH's
+DefaultShell runs every command. The host's sshd.log counts the sessions it served.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.lab.emulate import Emulation, install, overlay_mounts
 from tests.lab.netns import Namespace, Sock, SocketHolders, unique_name
 from tests.lab.sshd import keygen, launch_sshd, run, wait_started
 
@@ -58,6 +66,8 @@ class HostSpec:
     hide: tuple[str, ...] = ()  # tools made invisible on this host (no longer executable)
     hide_proc: bool = False  # an empty /proc in sessions: no socket tables to fall back to
     replace: Mapping[str, str] = field(default_factory=dict)  # tool -> script body
+    daemon_name: str = "sshd"  # the daemon's process name ("dropbear": 22 not held by sshd)
+    emulate: Emulation | None = None  # the OS its lab users' sessions see (tools replayed)
 
 
 @dataclass
@@ -253,9 +263,12 @@ class SshLab:
             "PasswordAuthentication yes", "PermitRootLogin no", "MaxStartups 200:30:400",
             "MaxSessions 50", "LogLevel VERBOSE", "AllowTcpForwarding yes",
         ]
-        mounts = []
-        for name in ("passwd", "group", "shadow", "sudoers"):
-            mounts.append(f"mount --bind {self.root}/etc/{name} /etc/{name}")
+        etc = {name: self.root / "etc" / name for name in ("passwd", "group", "shadow", "sudoers")}
+        mounts: list[str] = []
+        if spec.emulate is not None:
+            more_config, mounts = self._emulate(host, spec.emulate, etc)
+            config += more_config
+        mounts += [f"mount --bind {path} /etc/{name}" for name, path in etc.items()]
         for tool in spec.hide:
             real = shutil.which(tool)
             if real:  # a non-executable file over the tool: `command -v` no longer finds it
@@ -272,7 +285,39 @@ class SshLab:
             mounts.append(f"mount --bind {script} {os.path.realpath(real)}")
         if spec.hide_proc:
             mounts.append("mount -t tmpfs -o mode=555 tmpfs /proc")
-        return launch_sshd(host.ns, d, config, mounts)
+        return launch_sshd(host.ns, d, config, mounts, name=spec.daemon_name)
+
+    def _emulate(self, host: LabHost, emulation: Emulation,
+                 etc: dict[str, Path]) -> tuple[list[str], list[str]]:
+        """Install `emulation` for `host`'s lab users (own passwd and sudoers in `etc`);
+        returns the sshd_config lines and the mounts it needs."""
+        installed = install(emulation, host.dir / "emulated")
+        # /run is the host's own tmpfs: the overlay's upper layer lives there.
+        mounts = overlay_mounts(installed.overlay, Path("/run/fc-overlay"))
+        shells = {u.name: installed.login_shell for u in self.USERS if u.shell == "/bin/sh"}
+        lines = []
+        for line in etc["passwd"].read_text().splitlines():
+            fields = line.split(":")
+            if len(fields) == 7 and fields[0] in shells:
+                fields[6] = shells[fields[0]]
+            lines.append(":".join(fields))
+        etc["passwd"] = host.dir / "passwd"
+        etc["passwd"].write_text("\n".join(lines) + "\n")
+        if installed.path is None:
+            return [], mounts
+        sudoers = host.dir / "sudoers"
+        sudoers.write_text(f'Defaults secure_path="{installed.path}"\n'
+                           + etc["sudoers"].read_text())
+        sudoers.chmod(0o440)
+        etc["sudoers"] = sudoers
+        return [f"SetEnv PATH={installed.path}"], mounts
+
+    def sessions(self, name: str) -> list[str]:
+        """The sessions `name`'s sshd started so far ('command', 'shell', ...), from its log."""
+        log = self.hosts[name].dir / "sshd.log"
+        text = log.read_text() if log.exists() else ""
+        return [line.split("Starting session: ", 1)[1].split()[0]
+                for line in text.splitlines() if "Starting session: " in line]
 
     def _write_known_hosts(self) -> None:
         names = [n for n, h in self.hosts.items() if h.spec.in_known_hosts]

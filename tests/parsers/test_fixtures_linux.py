@@ -58,3 +58,25 @@ def test_captures_cover_the_awkward_cases() -> None:
     assert {"redis", "http-alt", "mdns"} <= {str(li.get("port_name")) for li in names}
     shared = [li for li in _features("lsof-nP-i") if li["port"] == 8000]
     assert len(shared) == 2  # one socket, held by two processes: lsof lists both
+
+
+def test_ss_uids_come_from_e_fields_and_absent_uid_means_root() -> None:
+    """`ss -e` prints uid: only for non-zero uids; rows without -e fields have no uid."""
+    from fleetcheck.parsers import ss
+
+    text = ("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+            "tcp   LISTEN 0      128    0.0.0.0:2024 0.0.0.0:* ino:1129 sk:1 cgroup:/ <->\n"
+            "tcp   LISTEN 0      128    127.0.0.1:5432 0.0.0.0:* "
+            'users:(("postgres",pid=26,fd=3)) uid:104 ino:19 sk:7 <->\n'
+            "udp   UNCONN 0      0      0.0.0.0:68 0.0.0.0:*\n")
+    assert [li.uid for li in ss.parse_with_uids(text)] == [0, 104, None]
+    assert [li.uid for li in ss.parse(text)] == [None, None, None]  # parse keeps corpus shape
+
+
+def test_passwd_lines_name_uids_and_odd_lines_are_skipped() -> None:
+    from fleetcheck.parsers.owners import parse_passwd
+
+    text = ("root:x:0:0:root:/root:/bin/bash\n+@netgroup::::::\n# comment\n"
+            "postgres:x:104:110:PostgreSQL:/var/lib/postgresql:/bin/sh\n"
+            "alias:x:104:110::/:/bin/sh\nbroken line\n")
+    assert parse_passwd(text) == {0: "root", 104: "postgres"}

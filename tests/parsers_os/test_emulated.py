@@ -8,6 +8,7 @@ real parsers, combiners and policy evaluation.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,27 +17,23 @@ from typing import Any
 
 import pytest
 
+from fleetcheck.collect import posix_sh
 from fleetcheck.model import HostResult, RunResult
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.load import load_policies
 from fleetcheck.scan import ScanOptions, scan
 from fleetcheck.transport.local import LocalTransport
-from tests.conftest import CORPUS, REPO
-from tests.lab.emulate import EMULATIONS, Emulation, Replay, ShellConnector, install
-from tests.lab.prereq import require, require_corpus
+from fleetcheck.transport.quote import sh_join
+from tests.conftest import REPO
+from tests.lab.emulate import EMULATIONS, FAILING, Emulation, ShellConnector, install
+from tests.lab.prereq import require
+from tests.parsers_os.emulated_expect import EXPECTED
 
 POLICIES = tuple(load_policies([REPO / "fleetcheck" / "data" / "baseline.yml"]))
 
-# Hosts that exist only to fail in one particular way.
+# Hosts that exist only to fail in one particular way, and hosts the inventory pins.
 ODD = {
-    "haiku": Emulation("haiku", "Haiku", "r1beta4"),
-    "bare-freebsd": Emulation("bare-freebsd", "FreeBSD", "14.0-RELEASE"),
-    "broken-openbsd": Emulation("broken-openbsd", "OpenBSD", "7.4", tools={
-        "netstat": (Replay("-an", "Active Internet connections (including servers)\n"
-                                  "Proto   Recv-Q Send-Q  Local Address   Foreign Address\n"
-                                  "tcp          0      0  *.22            *.*     LISTEN\n"
-                                  "segmentation fault (core dumped)\n"),),
-        "fstat": (Replay("", "USER CMD PID FD MOUNT INUM MODE R/W SZ|DV\n"),)}),
+    **FAILING,
     # Pins: a Linux-looking host pinned to HP-UX, a FreeBSD host pinned to netstat.
     "pinned-hpux": Emulation("pinned-hpux", "Linux", "5.15.0",
                              tools=EMULATIONS["hpux"].tools),
@@ -53,10 +50,10 @@ PINS: dict[str, tuple[str | None, str | None, str | None]] = {
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunResult]:
     """One scan of every emulated host, as a mixed fleet would be checked."""
-    require_corpus(CORPUS)
+    require_root()
     root = tmp_path_factory.mktemp("emulated")
     emulations = {**EMULATIONS, **ODD}
-    shells = {name: install(emu, root / name) for name, emu in emulations.items()}
+    shells = {name: install(emu, root / name).shell for name, emu in emulations.items()}
     hosts = []
     for name in emulations:
         os_pin, tool, shell_type = PINS.get(name, (None, None, None))
@@ -73,69 +70,6 @@ def _host(run: RunResult, name: str) -> HostResult:
 
 def _findings(host: HostResult) -> set[tuple[Any, ...]]:
     return {(f.kind.value, f.proto, f.port, f.address, f.process) for f in host.findings}
-
-
-SPICE = {("forbidden", "tcp", 1923, "0.0.0.0", "spiced")}
-EXPECTED: dict[str, tuple[str, str, set[tuple[Any, ...]]]] = {
-    # host: (os as reported, collector, findings as (kind, proto, port, address, process))
-    "macos": ("Darwin 23.4.0", "lsof-fields", SPICE | {
-        ("stray", "udp", 123, "192.168.20.14", "timed"),
-        ("stray", "udp", 5353, "0.0.0.0", "mDNSResponder"),
-        ("stray", "udp", 5353, "::", "mDNSResponder")}),
-    "macos-user": ("Darwin 23.4.0", "bsd-netstat", SPICE | {
-        ("stray", "tcp", 4164, "fd7a:115c:a1e0::1", "tailscaled"),  # truncated by netstat
-        ("stray", "tcp", 5000, "0.0.0.0", "ControlCenter"),
-        ("stray", "tcp", 5000, "::", "ControlCenter"),
-        ("stray", "udp", 137, "0.0.0.0", "kernel_task"),
-        ("stray", "udp", 5353, "0.0.0.0", "mDNSResponder"),
-        ("stray", "udp", 5353, "::", "mDNSResponder")}),
-    "freebsd": ("FreeBSD 14.1-RELEASE", "sockstat", SPICE | {
-        ("stray", "tcp", 80, "::", "nginx"), ("stray", "tcp", 443, "::", "nginx"),
-        ("stray", "tcp", 2049, "::", None), ("stray", "udp", 2049, "0.0.0.0", None),
-        ("stray", "tcp", 9100, "::", "node_expor"),
-        ("stray", "udp", 123, "10.0.2.15", "ntpd"), ("stray", "udp", 123, "fe80::1", "ntpd")}),
-    "freebsd-no-sockstat": ("FreeBSD 13.2-RELEASE", "bsd-netstat", {
-        ("stray", "tcp", 443, "2001:db8:85a3:8d3:1319:8a2e:370:7348", None),
-        ("stray", "tcp", 8080, "::", None), ("stray", "udp", 514, "0.0.0.0", None),
-        ("stray", "udp", 546, "fe80::5054:ff:fe12:3456", None)}),
-    "openbsd": ("OpenBSD 7.4", "openbsd-netstat", SPICE | {
-        ("stray", "udp", 123, "fe80::1", "ntpd"), ("stray", "udp", 514, "0.0.0.0", "syslogd")}),
-    "solaris": ("SunOS 5.11", "solaris-netstat", {
-        ("stray", "tcp", 111, "0.0.0.0", None), ("stray", "tcp", 111, "::", None),
-        ("stray", "udp", 546, "::", None)}),
-    "hpux": ("HP-UX B.11.31", "hpux-netstat", {
-        ("stray", "tcp", 21, "::", None), ("stray", "tcp", 383, "::", None),
-        ("stray", "tcp", 515, "0.0.0.0", None), ("stray", "tcp", 49196, "0.0.0.0", None),
-        ("stray", "udp", 9, "::", None), ("stray", "udp", 514, "::", None),
-        ("stray", "udp", 49153, "0.0.0.0", None)}),
-    "aix": ("AIX 2", "aix-netstat", SPICE | {
-        ("stray", "tcp", 44, "2001:db8:1:20::", None),  # truncated, and held by nobody
-        ("stray", "tcp", 111, "0.0.0.0", "rpcbind"), ("stray", "udp", 111, "0.0.0.0", "rpcbind"),
-        ("stray", "udp", 123, "10.1.1.15", "xntpd"), ("stray", "udp", 123, "::", "xntpd")}),
-    "busybox": ("Linux 6.6.32-0-lts", "busybox-netstat", {
-        ("stray", "tcp", 80, "0.0.0.0", "nginx: worker p"),
-        ("stray", "tcp", 8005, "192.168.1.123", "java"),
-        ("stray", "tcp", 54776, "2601:1:ad80:1445:", "pidgin"),  # truncated
-        ("stray", "udp", 111, "0.0.0.0", "rpcbind"),
-        ("stray", "udp", 123, "fe80::42:acff:fe11:", "ntpd")}),
-    "windows-cmd": ("Windows 10.0.20348.0", "powershell", {
-        ("forbidden", "tcp", 1923, "0.0.0.0", "spiced.exe"),
-        ("stray", "tcp", 135, "0.0.0.0", "svchost.exe"), ("stray", "tcp", 135, "::", "svchost.exe"),
-        ("stray", "tcp", 445, "0.0.0.0", "System"),
-        ("stray", "tcp", 2179, "fe80::8d2c:1f3a:6b1e:9d21", "vmms.exe"),
-        ("stray", "udp", 123, "0.0.0.0", "svchost.exe"),
-        ("stray", "udp", 5353, "::", "Code Helper.exe")}),
-    "windows-powershell": ("Windows 10.0.20348.0", "windows-netstat", {
-        ("forbidden", "tcp", 1923, "0.0.0.0", "spiced.exe"),
-        ("stray", "tcp", 135, "0.0.0.0", "svchost.exe"), ("stray", "tcp", 135, "::", "svchost.exe"),
-        ("stray", "tcp", 139, "10.0.0.21", "System"), ("stray", "tcp", 445, "0.0.0.0", "System"),
-        ("stray", "tcp", 2179, "fe80::8d2c:1f3a:6b1e:9d21", None),
-        ("stray", "tcp", 3389, "0.0.0.0", None), ("stray", "tcp", 3389, "::", None),
-        ("stray", "udp", 123, "0.0.0.0", None), ("stray", "udp", 123, "::", None),
-        ("stray", "udp", 137, "10.0.0.21", "System"),
-        ("stray", "udp", 1900, "fe80::8d2c:1f3a:6b1e:9d21", None),
-        ("stray", "udp", 5353, "0.0.0.0", "Code Helper.exe")}),
-}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -200,6 +134,7 @@ def test_emulated_unknown_os_is_unsupported(fleet: RunResult) -> None:
     assert host.status.value == "error"
     assert host.error is not None and host.error.kind == "unsupported"
     assert "Haiku" in host.error.message
+    assert host.os == "Haiku r1beta4"  # what uname said, though nothing else could be done
 
 
 def test_emulated_host_without_tools_says_so(fleet: RunResult) -> None:
@@ -216,6 +151,17 @@ def test_emulated_unknown_output_is_a_parse_error(fleet: RunResult) -> None:
     assert "segmentation fault (core dumped)" in host.error.message
     assert "line 4" in host.error.message
     assert host.commands, "the evidence of what the host printed reaches the report"
+    assert host.os == "OpenBSD 7.4"
+
+
+def test_emulated_windows_unreadable_output_keeps_both_commands(fleet: RunResult) -> None:
+    host = _host(fleet, "broken-windows")
+    assert host.error is not None and host.error.kind == "parse_error"
+    assert "line 1" in host.error.message and "Zugriff verweigert" in host.error.message
+    assert host.os == "Windows 10.0.20348.0"
+    refused, probe = host.commands  # the refused POSIX probe stays evidence too
+    assert "is not recognized" in refused.stderr
+    assert "Zugriff verweigert" in probe.stdout
 
 
 def test_emulated_pins_choose_os_and_tool(fleet: RunResult) -> None:
@@ -230,7 +176,7 @@ def test_emulated_pins_choose_os_and_tool(fleet: RunResult) -> None:
 def test_emulated_windows_shell_refuses_a_foreign_script(tmp_path: Path) -> None:
     """The Windows emulation checks the script; a changed probe cannot pass unnoticed."""
     import base64
-    shell = install(EMULATIONS["windows-cmd"], tmp_path)
+    shell = install(EMULATIONS["windows-cmd"], tmp_path).shell
     forged = base64.b64encode("$M='@@fleetcheck:abc';$T=''\nGet-Date".encode("utf-16-le"))
     result = LocalTransport(shell=str(shell)).run(
         f"powershell -NoProfile -NonInteractive -EncodedCommand {forged.decode()}", timeout=30)
@@ -239,7 +185,7 @@ def test_emulated_windows_shell_refuses_a_foreign_script(tmp_path: Path) -> None
 
 
 def test_emulated_shims_refuse_unexpected_invocations(tmp_path: Path) -> None:
-    shell = install(EMULATIONS["freebsd"], tmp_path)
+    shell = install(EMULATIONS["freebsd"], tmp_path).shell
     result = LocalTransport(shell=str(shell)).run("sockstat -4", timeout=30)
     assert result.exit_code == 2
     assert b"unexpected invocation: -4" in result.stderr
@@ -247,14 +193,35 @@ def test_emulated_shims_refuse_unexpected_invocations(tmp_path: Path) -> None:
     assert missing.exit_code == 127
 
 
-@pytest.mark.parametrize("login", ["csh", "tcsh"])
-def test_emulated_root_with_a_c_shell_login(tmp_path: Path, login: str) -> None:
-    """FreeBSD's root logged in with csh until 14.0: the probe must reach sh through it."""
+def require_root() -> None:
+    """The Solaris emulation shows /usr/xpg4 in a private mount namespace: that needs root."""
+    require(os.geteuid() == 0 and shutil.which("unshare") is not None,
+            "root and unshare (emulated files under /usr, in a private mount namespace)")
+
+
+def test_emulated_solaris10_sh_is_the_bourne_shell(tmp_path: Path) -> None:
+    """Solaris 10's sh refuses $(...); the probe's first step gets to the POSIX shell."""
+    require_root()
+    shell = install(EMULATIONS["solaris"], tmp_path).shell
+    transport = LocalTransport(shell=str(shell))
+    refused = transport.run("sh -c 'echo $(uname -s)'", timeout=30)
+    assert refused.exit_code == 2 and b"syntax error" in refused.stderr
+    quoted = transport.run("sh -c 'echo \"$(uname -s)\" $(uname -r)'", timeout=30)
+    assert (quoted.exit_code, quoted.stdout) == (2, b""), "only quoted $( is let through"
+    ran = transport.run(sh_join(posix_sh("echo $(uname -s) $(id -u)")), timeout=30)
+    assert (ran.exit_code, ran.stdout) == (0, b"SunOS 0\n"), ran.stderr
+    assert not Path("/usr/xpg4").exists()  # the emulation changed nothing on this machine
+
+
+@pytest.mark.parametrize("login", ["csh", "tcsh", "zsh", "ksh"])
+def test_emulated_root_with_another_login_shell(tmp_path: Path, login: str) -> None:
+    """The probe reaches sh through the login shells of real systems: csh (FreeBSD's root
+    until 14.0), tcsh, zsh (macOS), ksh (AIX, OpenBSD)."""
     path = shutil.which(login)
-    require(path is not None, f"{login} (the C shell)")
+    require(path is not None, f"{login} (a login shell of real systems)")
     assert path is not None
     emu = replace(EMULATIONS["aix"], name=f"aix-{login}", login_shell=path)
-    shell = install(emu, tmp_path)
+    shell = install(emu, tmp_path).shell
     host = PlannedHost(name=emu.name, address="x", groups=(), policies=POLICIES,
                        connection="local")
     run = scan([host], options=ScanOptions(), connect=ShellConnector({emu.name: shell}))

@@ -36,8 +36,8 @@ def lab_namespace() -> Iterator[tuple[Namespace, SocketHolders]]:
         ns.delete()
 
 
-def plant(ns: Namespace, holders: SocketHolders, socks: Sequence[Sock]) -> None:
-    """Hold `socks` open in `ns`, first giving loopback any unicast address they bind to."""
+def give_addresses(ns: Namespace, socks: Sequence[Sock]) -> None:
+    """Give `ns`'s loopback device every unicast address `socks` bind to, so they can bind."""
     for addr in sorted({s.address for s in socks}):
         if address_scope(addr) in ("wildcard", "loopback"):
             continue
@@ -45,6 +45,11 @@ def plant(ns: Namespace, holders: SocketHolders, socks: Sequence[Sock]) -> None:
         extra = ["nodad"] if ip.version == 6 else []
         subprocess.run(["ip", "-n", ns.name, "addr", "add", f"{ip}/{ip.max_prefixlen}",
                         "dev", "lo", *extra], check=True, capture_output=True)
+
+
+def plant(ns: Namespace, holders: SocketHolders, socks: Sequence[Sock]) -> None:
+    """Hold `socks` open in `ns`, first giving it any unicast address they bind to."""
+    give_addresses(ns, socks)
     holders.hold(socks)
 
 

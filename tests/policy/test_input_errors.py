@@ -81,6 +81,13 @@ POLICY_CASES = [
      '2:8', 'hosts must be an Ansible pattern or a list of groups'),
     ("name: p\nallow:\n  - id: x\n    user: ''\n",
      '4:11', "expected a name, glob or ~regex, not ''"),
+    # A key without a value would silently widen the policy or rule: an error, not absent.
+    ('name: p\nhosts:\nallow:\n  - id: ssh\n    port: 22\n',
+     '2:7', "'hosts' has no value (give it one, or remove the key)"),
+    ('name: p\nallow:\n  - id: ssh\n    port: 22\n    process:\n',
+     '5:13', "'process' has no value (give it one, or remove the key)"),
+    ('name: p\nallow:\n  - id:\n    port: 22\n',
+     '3:8', "'id' has no value (give it one, or remove the key)"),
 ]
 
 # A valid waiver; each case below breaks it in exactly one way.
@@ -101,7 +108,7 @@ NAMED = ("id: W1", "hosts: all", "port: 8080", "reason: r", "owner: o", "approve
 
 def broken(old: str, new: str) -> str:
     """GOOD with the line `old` replaced by `new` (several lines with '\\n    ')."""
-    assert old in NAMED
+    assert old in NAMED and f"    {old}\n" in GOOD
     return GOOD.replace(f"    {old}\n", f"    {new}\n" if new else "")
 
 
@@ -143,6 +150,41 @@ WAIVER_CASES = [
     ("waiver:\n  - id: W1\n",
      "1:1", "unknown key 'waiver' in waiver file (did you mean 'waivers'?)"),
     ("waivers: [\n", "2:1", "invalid YAML: expected the node content, but found '<stream end>'"),
+    # dates: a day that does not exist, and forms other than YYYY-MM-DD
+    (broken("expires: 2030-12-31", "expires: 2030-02-30"),
+     "9:14", "'2030-02-30' is not a valid date: day is out of range for month"),
+    (broken("created: 2030-01-01", "created: 2030-13-01"),
+     "8:14", "'2030-13-01' is not a valid date: month must be in 1..12"),
+    (broken("expires: 2030-12-31", "expires: '2030-02-30'"),
+     "9:14", "expected a date (YYYY-MM-DD), not '2030-02-30'"),
+    (broken("expires: 2030-12-31", "expires: 20301231"),
+     "9:14", "expected a date (YYYY-MM-DD), not 20301231"),
+    (broken("expires: 2030-12-31", "expires: '2030-W52-1'"),
+     "9:14", "expected a date (YYYY-MM-DD), not '2030-W52-1'"),
+    (broken("expires: 2030-12-31", "expires: 31/12/2030"),
+     "9:14", "expected a date (YYYY-MM-DD), not '31/12/2030'"),
+    # keys: unknown (with and without a close match), empty, the wrong kind of value
+    (broken("approved_by: a", "approver: a"),
+     "7:5", "unknown key 'approver' in waiver (did you mean 'approved_by'?)"),
+    (broken("port: 8080", "port: 8080\n    severity: high"),
+     "5:5", "unknown key 'severity' in waiver"),
+    (broken("expires: 2030-12-31", "expires:"),
+     "9:13", "'expires' has no value (give it one, or remove the key)"),
+    (broken("port: 8080", "process:"),
+     "4:13", "'process' has no value (give it one, or remove the key)"),
+    (broken("port: 8080", "port: 8080\n    kind: []"),
+     "5:11", "kind list is empty"),
+    (broken("port: 8080", "finding: []"),
+     "4:14", "finding list is empty"),
+    (broken("hosts: all", "hosts: []"),
+     "3:12", "hosts must be an Ansible pattern or a list of groups"),
+    (GOOD.replace("- id: W1", "- id: W 1"),
+     "2:9", "'W 1' is not a valid id (letters, digits, '-', '_' or '.')"),
+    (broken("port: 8080", "service: spcie"),
+     "4:14", "unknown service 'spcie': neither the shipped port table nor the system's "
+     "services database knows it (did you mean 'spice'?)"),
+    (broken("owner: o", "owner: [o, p]"),
+     "6:12", "expected a non-empty string, not ['o', 'p']"),
 ]
 
 
@@ -158,6 +200,10 @@ def _check(tmp_path: Path, name: str, content: str, flag: str, where: str, messa
     assert res.code == 2
     assert res.err == f"fleetcheck: error: {name}:{where}: {message}\n"
     assert not (tmp_path / "out").exists()
+    # and so does a live explain, which reads the same inputs the same way
+    res = run_cli(["explain", flag, name, "--today", TODAY, "localhost", "22"], cwd=tmp_path)
+    assert (res.code, res.out) == (2, "")
+    assert res.err == f"fleetcheck: error: {name}:{where}: {message}\n"
 
 
 @pytest.mark.parametrize(("content", "where", "message"), POLICY_CASES)

@@ -302,3 +302,17 @@ def test_json_for_tools(tmp_path: Path) -> None:
     assert doc["ok"] is False and doc["errors"] == 1
     assert doc["problems"] == [{"level": "error", "path": "bad.yml", "line": 4, "column": 11,
                                 "message": "port -1 is out of range (0-65535)"}]
+
+
+def test_problems_name_files_as_the_user_wrote_the_directory(tmp_path: Path) -> None:
+    """`-p policies/` (trailing slash) gives `policies/web.yml:...`, never `policies//...`."""
+    write(tmp_path, {"inv.yml": INVENTORY,
+                     "policies/web.yml": "name: web\nallow:\n  - id: x\n    port: 99999\n",
+                     "waivers/w.yml": "waivers:\n  - id: W\n"})
+    for args in (["-p", "policies/", "-w", "waivers/"], ["-p", "policies", "-w", "waivers"]):
+        code, lines = validate(tmp_path, "-i", "inv.yml", *args)
+        assert code == 2
+        assert [ln.split(": error: ")[0] for ln in lines[:-1]] == ["policies/web.yml:4:11",
+                                                                   "waivers/w.yml:2:5"]
+        res = run_cli(["scan", "-i", "inv.yml", *args, "-o", "out"], cwd=tmp_path)
+        assert res.code == 2 and res.err.startswith("fleetcheck: error: policies/web.yml:4:11: ")

@@ -16,10 +16,12 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.lab.prereq import require
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags that work on this kind of machine; nothing is downloaded, synced or updated.
@@ -32,6 +34,20 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 def chromium_path() -> str | None:
     """The Chromium binary if installed (Debian's package), else None."""
     return shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
+
+
+@contextlib.contextmanager
+def running_browser(home: Path) -> Iterator[Browser]:
+    """A headless Chromium with a fresh profile in `home`, stopped on exit (a missing
+    Chromium is a lab prerequisite: skipped locally, a failure under CI)."""
+    binary = chromium_path()
+    require(binary is not None, "chromium (Debian's package)")
+    assert binary is not None
+    browser = Browser(home / "profile", home / "chromium.log").launch(binary)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 class CDPError(RuntimeError):

@@ -20,9 +20,8 @@ import pytest
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, RenderOptions
 from tests.conftest import REPO
-from tests.lab.prereq import require
 from tests.render import builders
-from tests.render.cdp import Browser, Page, chromium_path
+from tests.render.cdp import Browser, Page, running_browser
 from tests.render.synthetic import synthetic_run
 
 pytestmark = pytest.mark.lab
@@ -33,15 +32,8 @@ RED = "rgb(176, 0, 32)"  # --red in report.css
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     """One headless Chromium for the module, with a fresh profile."""
-    binary = chromium_path()
-    require(binary is not None, "chromium (Debian's package)")
-    assert binary is not None
-    home = tmp_path_factory.mktemp("chromium")
-    b = Browser(home / "profile", home / "chromium.log").launch(binary)
-    try:
+    with running_browser(tmp_path_factory.mktemp("chromium")) as b:
         yield b
-    finally:
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -134,22 +126,31 @@ def test_waived_unreachable_and_expired_are_each_shown(browser: Browser, lab_htm
     page.close()
 
 
-def _type(page: Page, selector: str, text: str) -> None:
+def _type(page: Page, selector: str, text: str, settled: str) -> None:
+    """Type into a filter box, then wait until the JS expression `settled` holds.
+
+    The filter waits for typing to pause and a 5,000-host page takes a while to
+    filter on a loaded machine, so the test waits for the effect, not for a time.
+    """
     page.js(f"""(() => {{ const i = document.querySelector({selector!r}); i.value = {text!r};
         i.dispatchEvent(new Event('input')); }})()""")
-    time.sleep(0.4)  # the filter waits for typing to pause
+    end = time.monotonic() + 60
+    while not page.js(settled) and time.monotonic() < end:
+        time.sleep(0.1)
 
 
 def test_filtering_and_sorting(browser: Browser, lab_html: Path, tmp_path: Path) -> None:
     page = opened(browser, lab_html)
-    _type(page, "#findings .filter-bar input", "1923")
+    rows = "Array.from(document.querySelectorAll('#findings-table tbody tr'))"
+    _type(page, "#findings .filter-bar input", "1923",
+          f"{rows}.filter(r => !r.hidden).length === 1")
     visible = page.js("Array.from(document.querySelectorAll('#findings-table tbody tr'))"
                       ".filter(r => !r.hidden).map(r => r.innerText)")
     assert len(visible) == 1 and "1923" in visible[0]
     assert "1 of" in page.js("document.querySelector('#findings .shown').textContent")
     page.js("document.querySelector('#findings').scrollIntoView()")
     shot(page, "lab-filtered", tmp_path)
-    _type(page, "#findings .filter-bar input", "")
+    _type(page, "#findings .filter-bar input", "", f"{rows}.every(r => !r.hidden)")
     page.js("document.querySelectorAll('#findings-table th button')[1].click()")
     hosts = page.js("Array.from(document.querySelectorAll('#findings-table tbody tr'))"
                     ".map(r => r.cells[1].innerText)")
@@ -231,8 +232,8 @@ def test_5000_hosts_open_on_the_verdict_and_findings(browser: Browser, tmp_path:
     assert counts[:3] == [5000, 0, True]
     assert "tcp/1923" in counts[3]
     shot(page, "scale-5000-hosts", tmp_path)
-    _type(page, "#hosts .filter-bar input", "tcp/1923")
-    shown = page.js("document.querySelectorAll('details.host:not([hidden])').length")
-    assert shown == sum(1 for h in run.hosts
-                        if any(jl.listener.port == 1923 for jl in h.listeners))
+    holding = sum(1 for h in run.hosts if any(jl.listener.port == 1923 for jl in h.listeners))
+    count = "document.querySelectorAll('details.host:not([hidden])').length"
+    _type(page, "#hosts .filter-bar input", "tcp/1923", f"{count} === {holding}")
+    assert page.js(count) == holding
     page.close()

@@ -114,3 +114,14 @@ def test_report_command_colours_only_a_terminal_without_no_color(
     assert ("\033[" in res.out) is coloured
     assert max(visible_width(line) for line in res.out.splitlines()) <= 100
     assert any(ANSI.sub("", line).startswith("NONCOMPLIANT") for line in res.out.splitlines()[:3])
+
+
+def test_a_long_probe_command_is_cut_and_says_where_the_rest_is() -> None:
+    """A probe runs to thousands of characters: the text report shows its head and its size."""
+    from fleetcheck.render import view
+
+    probe = "sh -c '" + "echo x; " * 600 + "'"
+    shown = view.command_preview(probe)
+    assert shown.startswith(probe[:view.COMMAND_PREVIEW] + " ... ")
+    assert f"({len(probe)} characters, 1 line; whole in the HTML and JSON reports)" in shown
+    assert view.command_preview("ss -tlnp") == "ss -tlnp"

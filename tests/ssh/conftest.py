@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import yaml
 
 from tests.conftest import REPO, run_cli
 from tests.lab.netns import Sock, in_netns
-from tests.lab.prereq import require, require_netns
+from tests.lab.prereq import require_sshd_lab
 from tests.lab.sshlab import NOTHING_ADDRESS, HostSpec, SshLab, running_lab
 
 FLOOD = ("yes 'tcp   LISTEN 0      128          0.0.0.0:1923       0.0.0.0:*' "
@@ -66,10 +65,7 @@ PLANTED: dict[str, list[Sock]] = {
 @pytest.fixture(scope="session")
 def lab() -> Iterator[SshLab]:
     """The session's lab: 20 real sshd hosts (and their planted listeners), removed at the end."""
-    require_netns()
-    require(Path("/usr/sbin/sshd").is_file(), "OpenSSH server (/usr/sbin/sshd)")
-    for tool in ("ssh", "ssh-keygen", "unshare", "sudo", "openssl"):
-        require(shutil.which(tool) is not None, tool)
+    require_sshd_lab()
     with running_lab(SPECS) as the_lab:
         for host, socks in PLANTED.items():
             the_lab.hold(host, socks)

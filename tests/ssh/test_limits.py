@@ -130,9 +130,9 @@ def test_ctrl_c_writes_what_finished(fleet: Fleet, lab: SshLab, tmp_path: Path,
     by_name = {h["name"]: h for h in run["hosts"]}
     assert by_name["hang"]["error"]["kind"] == "not_run"
     assert by_name["web3"]["status"] == by_name["web4"]["status"] == "compliant"
-    report = next(out.glob("*.txt")).read_text()
-    assert report.splitlines()[1].startswith("INCOMPLETE: ")
-    assert "interrupted" in " ".join(report.split())
+    text = next(out.glob("*.txt")).read_text()
+    assert text.splitlines()[1].startswith("INCOMPLETE: ")
+    assert "interrupted" in " ".join(text.split())
 
 
 @pytest.mark.parametrize(("mode", "kind"), [("banner", "handshake_timeout"),
