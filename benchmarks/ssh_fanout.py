@@ -74,7 +74,15 @@ class BenchHost:
                       f"AuthorizedKeysFile {self.dir}/authorized_keys",
                       "PermitRootLogin prohibit-password", "PasswordAuthentication no",
                       "MaxStartups 2000:30:4000", "LogLevel ERROR"]
-            pidfile = launch_sshd(self.ns, self.dir, config)
+            # The lab's root gets an empty home (in sshd's own mount namespace): this
+            # machine's start-up files (a .bashrc that starts a language manager costs
+            # ~150 ms per command) are not what a fleet host's login shell runs.
+            (self.dir / "root-home").mkdir(mode=0o700)
+            # cgroup2 as on any current Linux host (ss -e complains on stderr without it).
+            (self.dir / "cgroup2").mkdir()
+            mounts = [f"mount --bind {self.dir}/root-home /root",
+                      f"{{ mount -t cgroup2 none {self.dir}/cgroup2 || true; }}"]
+            pidfile = launch_sshd(self.ns, self.dir, config, mounts=mounts)
             wait_started([pidfile])
             self.sshd_pid = int(pidfile.read_text().split()[0])
             self.holders.hold(STRAYS)
