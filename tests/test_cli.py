@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 from fleetcheck import __version__
 from fleetcheck.model import RunResult
+from fleetcheck.render import FORMATS, RenderOptions
 from tests.conftest import REPO, run_cli
 
 
@@ -86,3 +88,29 @@ def test_python_dash_m_and_version() -> None:
     out = subprocess.run([sys.executable, "-m", "fleetcheck", "--version"], cwd=REPO,
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"fleetcheck {__version__}"
+
+
+def test_scan_stdout_text_is_the_text_report_rendered_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = FORMATS["text"]
+
+    def counted(run: RunResult, options: RenderOptions | None = None) -> str:
+        calls.append(options.width if options else 0)
+        return real.render(run, options)
+
+    monkeypatch.setitem(FORMATS, "text", dataclasses.replace(real, render=counted))
+    # Not a terminal: stdout carries exactly the text file, rendered once and copied.
+    res = run_cli(["scan", "-o", str(tmp_path / "a")], cwd=tmp_path)
+    assert res.code in (0, 1, 3)
+    (text,) = (tmp_path / "a").glob("*.txt")
+    assert res.out == text.read_bytes().decode("utf-8")
+    assert "localhost" in res.out
+    assert len(calls) == 1
+    # A narrower terminal gets a layout of its own, not the file's.
+    narrow = run_cli(["scan", "-o", str(tmp_path / "b")], cwd=tmp_path,
+                     environ={"COLUMNS": "72"})
+    (wide,) = (tmp_path / "b").glob("*.txt")
+    assert len(calls) == 3
+    assert max(map(len, narrow.out.splitlines())) <= 72
+    assert max(map(len, wide.read_text().splitlines())) > 72

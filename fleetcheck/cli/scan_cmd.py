@@ -91,8 +91,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if not result.complete:
         env.stderr.write(f"fleetcheck: interrupted: {len(result.hosts)} hosts reported, "
                          "unfinished ones marked not_run\n")
-    write_and_list(result, formats, outdir, env)
-    print_report(result, stdout_format(formats), env)
+    written = write_and_list(result, formats, outdir, env)
+    print_report(result, stdout_format(formats), env, written)
     return result.summary.exit_code
 
 
