@@ -14,12 +14,13 @@ show. Each tool runs as the command a user would type, as a process of its own
 
 Same forks, same strict host-key checking, same key, same timeouts for all.
 
-    sudo PYTHONPATH=. python -m benchmarks.ssh_fanout --hosts 300,1000 --forks 50
+    PYTHONPATH=. python -m benchmarks.ssh_fanout --hosts 300,1000 --forks 50
 
-Needs root, iproute2 and OpenSSH's sshd. Prints, per tool: wall time, hosts/s,
-client CPU per host (the tool's processes), sshd's CPU per host (the server
-side, which shares this machine's cores in this lab) and the ratios to the
-fan-out measured in the same round (median and range over the rounds).
+As root, from the repository root; needs iproute2 and OpenSSH's sshd. Prints,
+per tool: wall time, hosts/s, client CPU per host (the tool's processes), sshd's
+CPU per host (the server side, which shares this machine's cores in this lab)
+and the ratios to the fan-out measured in the same round (median and range over
+the rounds).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import argparse
 import json
 import os
 import resource
+import secrets
 import shutil
 import signal
 import statistics
@@ -42,6 +44,9 @@ import paramiko
 
 from benchmarks.common import print_table
 from fleetcheck.cli.scan_args import HOSTS_PER_WORKER
+from fleetcheck.collect import probe, wrap_command
+from fleetcheck.plan import PlannedHost
+from fleetcheck.transport.quote import sh_join
 from fleetcheck.workers import default_workers
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns, unique_name
 from tests.lab.sshd import keygen, launch_sshd, wait_started
@@ -168,6 +173,9 @@ def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
     default = min(default_workers(), max(1, n // HOSTS_PER_WORKER))
     tools.append(Tool(f"fleetcheck scan (--workers {default})", fleetcheck,
                       {**base_env, "CI": "true"}, "fleetcheck"))
+    if args.json_only:  # what the other report formats cost, by difference
+        tools.append(Tool("fleetcheck scan --format json", [*fleetcheck, "--format", "json"],
+                          {**base_env, "CI": "true"}, "fleetcheck"))
     for w in sorted({int(x) for x in args.also_workers.split(",") if x} - {default}):
         tools.append(Tool(f"fleetcheck scan --workers {w}", [*fleetcheck, "--workers", str(w)],
                           {**base_env, "CI": "true"}, "fleetcheck"))
@@ -252,12 +260,50 @@ def bench_fleet(args: argparse.Namespace) -> None:
                              f"{n / wall:.1f}", _spread([1e3 * s.cpu / n for s in ss]),
                              _spread([1e3 * s.server / n for s in ss]),
                              _spread(walls), _spread(cpus)])
-    print_table(f"SSH fan-out, forks {args.forks}, netem delay {args.delay_ms} ms, "
-                f"{os.cpu_count()} CPUs shared by client and sshd; median (min–max) of "
-                f"{args.repeat} rounds (Ansible: {min(args.ansible_repeat, args.repeat)}); "
-                "ratios paired within each round",
-                ["hosts", "tool", "wall s", "hosts/s", "client CPU ms/host",
-                 "sshd CPU ms/host", "wall ÷ fan-out", "client CPU ÷ fan-out"], rows)
+        print_table(f"SSH fan-out, forks {args.forks}, netem delay {args.delay_ms} ms, "
+                    f"{os.cpu_count()} CPUs shared by client and sshd; median (min–max) of "
+                    f"{args.repeat} rounds (Ansible: {min(args.ansible_repeat, args.repeat)}); "
+                    "ratios paired within each round",
+                    ["hosts", "tool", "wall s", "hosts/s", "client CPU ms/host",
+                     "sshd CPU ms/host", "wall ÷ fan-out", "client CPU ÷ fan-out"], rows)
+        if args.probe_runs:
+            bench_probe_cost(bench, args.probe_runs)
+def _probe_variants() -> dict[str, str]:
+    """The command lines whose cost on a host is compared: the probe, its parts, bare ss."""
+    nonce = secrets.token_hex(8)
+    plain = PlannedHost("bench", "bench", (), ())
+    saved = dict(probe.FOLLOW_UPS)
+    probe.FOLLOW_UPS.clear()  # the probe as it would be without the user-name lookup
+    try:
+        no_users = wrap_command(probe.build_probe(nonce), plain)[0]
+    finally:
+        probe.FOLLOW_UPS.update(saved)
+    return {"login shell alone (bash -c true)": "true",
+            "fan-out's command (ss -Htlnup)": "ss -Htlnup",
+            "fleetcheck's probe, as run": wrap_command(probe.build_probe(nonce), plain)[0],
+            "  without the user-name lookup": no_users,
+            "  without the dd buffering": sh_join(["sh", "-c", probe.build_probe(nonce)])}
+
+
+def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5) -> None:
+    """CPU per run on the host of what each tool asks sshd's login shell to run."""
+    variants = _probe_variants()
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(bench.dir / "root-home")}
+    costs: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(rounds):
+        for name, command in variants.items():
+            cpu0 = _children_cpu()
+            for _ in range(runs):
+                subprocess.run(["bash", "-c", command], env=env, capture_output=True, check=True)
+            costs[name].append(1e3 * (_children_cpu() - cpu0) / runs)
+    base = statistics.median(costs["fan-out's command (ss -Htlnup)"])
+    print_table(f"What runs on each host, in this lab's namespace: CPU per run, median (min–max) "
+                f"of {rounds} rounds of {runs}",
+                ["command", "CPU ms per run", "÷ ss -Htlnup"],
+                [[k, _spread(v), f"{statistics.median(v) / base:.2f}"]
+                 for k, v in costs.items()])
+
+
 def _known_hosts_files(tmp: Path, entries: int) -> dict[str, Path]:
     """A plain known_hosts of `entries` lines and its `ssh-keygen -H` twin."""
     pub = keygen(tmp / f"k{entries}")
@@ -314,11 +360,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="netem delay on the loopback (each way)")
     parser.add_argument("--also-workers", default="1",
                         help="also time fleetcheck with these --workers (comma-separated)")
+    parser.add_argument("--json-only", action="store_true",
+                        help="also time fleetcheck writing only the JSON report")
     parser.add_argument("--no-ansible", action="store_true")
     parser.add_argument("--ansible-max", type=int, default=1000,
                         help="largest N Ansible is timed on (it is slow)")
     parser.add_argument("--ansible-repeat", type=int, default=1,
                         help="how many of the rounds include Ansible")
+    parser.add_argument("--probe-runs", type=int, default=100,
+                        help="runs per round of the per-host command cost table (0: skip it)")
     parser.add_argument("--known-hosts-entries", type=int, default=50000,
                         help="known_hosts benchmark size (0: skip it)")
     parser.add_argument("--paramiko-known-hosts-entries", type=int, default=2000)
