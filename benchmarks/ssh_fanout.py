@@ -92,9 +92,12 @@ class BenchHost:
             self.sshd_pid = int(pidfile.read_text().split()[0])
             self.holders.hold(STRAYS)
             if self.delay_ms:
-                subprocess.run(self.ns.exec_argv(["tc", "qdisc", "add", "dev", "lo", "root",
-                                                  "netem", "delay", f"{self.delay_ms}ms"]),
-                               check=True)
+                tc = subprocess.run(self.ns.exec_argv(["tc", "qdisc", "add", "dev", "lo", "root",
+                                                       "netem", "delay", f"{self.delay_ms}ms"]),
+                                    capture_output=True, text=True, check=False)
+                if tc.returncode:
+                    raise RuntimeError(f"--delay-ms needs the kernel's netem qdisc (sch_netem): "
+                                       f"{tc.stderr.strip()}")
         except BaseException:
             self.__exit__()
             raise
@@ -281,8 +284,8 @@ def _probe_variants() -> dict[str, str]:
     return {"login shell alone (bash -c true)": "true",
             "fan-out's command (ss -Htlnup)": "ss -Htlnup",
             "fleetcheck's probe, as run": wrap_command(probe.build_probe(nonce), plain)[0],
-            "  without the user-name lookup": no_users,
-            "  without the dd buffering": sh_join(["sh", "-c", probe.build_probe(nonce)])}
+            "probe without the user-name lookup": no_users,
+            "probe without the dd buffering": sh_join(["sh", "-c", probe.build_probe(nonce)])}
 
 
 def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5) -> None:
@@ -378,7 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up the lab on TERM too
     if args.hosts:
-        bench_fleet(args)
+        try:
+            bench_fleet(args)
+        except RuntimeError as exc:
+            print(f"ssh_fanout: {exc}", file=sys.stderr)
+            return 1
     if args.known_hosts_entries:
         bench_known_hosts(args.known_hosts_entries, args.paramiko_known_hosts_entries)
     return 0
