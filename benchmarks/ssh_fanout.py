@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pwd
 import resource
 import secrets
 import shutil
@@ -82,10 +83,10 @@ class BenchHost:
             # The lab's root gets an empty home (in sshd's own mount namespace): this
             # machine's start-up files (a .bashrc that starts a language manager costs
             # ~150 ms per command) are not what a fleet host's login shell runs.
-            (self.dir / "root-home").mkdir(mode=0o700)
+            (self.dir / "home-of-root").mkdir(mode=0o700)
             # cgroup2 as on any current Linux host (ss -e complains on stderr without it).
             (self.dir / "cgroup2").mkdir()
-            mounts = [f"mount --bind {self.dir}/root-home /root",
+            mounts = [f"mount --bind {self.dir}/home-of-root {pwd.getpwuid(0).pw_dir}",
                       f"{{ mount -t cgroup2 none {self.dir}/cgroup2 || true; }}"]
             pidfile = launch_sshd(self.ns, self.dir, config, mounts=mounts)
             wait_started([pidfile])
@@ -291,7 +292,7 @@ def _probe_variants() -> dict[str, str]:
 def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5) -> None:
     """CPU per run on the host of what each tool asks sshd's login shell to run."""
     variants = _probe_variants()
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(bench.dir / "root-home")}
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(bench.dir / "home-of-root")}
     costs: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(rounds):
         for name, command in variants.items():
