@@ -90,7 +90,7 @@ def _netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
 
 def _named(listeners: list[Listener], passwd: str) -> list[Listener]:
     """Listeners whose owner is known only by uid, named from passwd lines where possible."""
-    names = owners.parse_passwd(passwd)
+    names = {0: "root", **owners.parse_passwd(passwd)}  # uid 0 is not looked up: root
     return [replace(li, user=names[li.uid]) if li.user is None and li.uid in names else li
             for li in listeners]
 

@@ -77,18 +77,25 @@ class ProbeOutput:
 
 
 # After a tool worked, what else the same round trip should fetch: the names of the uids
-# that own listening sockets. ss -e shows uids (even without root), net-tools netstat -e
-# under -n shows numbers in its User column (the second-to-last without -p). `getent
-# passwd 0 UIDS` asks NSS (LDAP/SSSD users too) for just those; where getent is missing,
-# /etc/passwd is the whole answer. Partial answers are fine: the part always ends with 0.
+# that own listening sockets. ss -e shows uids (even without root); net-tools netstat -e
+# under -n shows numbers in its User column (6th field of a UDP row without State, else
+# 7th; counting from the end fails on program names with spaces). The uids come from
+# the output already captured in $o (running the tool twice doubled the probe's cost),
+# each once; only the last uid: of an ss row is real, a process name may hold the text.
+# uid 0 is root everywhere, so hosts where only root listens run no lookup at all;
+# `getent passwd UIDS` asks NSS (LDAP/SSSD users too) for just the others, and where
+# getent is missing /etc/passwd is the whole answer. The part always ends with 0.
+# No '!' anywhere: csh expands history even in `csh -c` and inside quotes.
 _UID_LISTERS = {
-    "ss": "ss -tulne 2>/dev/null | sed -n 's/.* uid:\\([0-9][0-9]*\\).*/\\1/p'",
-    "netstat": "netstat -tulne 2>/dev/null | awk '/^(tcp|udp)/ && $(NF-1) ~ /^[0-9]+$/ "
-               "{print $(NF-1)}'",
+    "ss": "awk '{u=\"\"; for (i = 1; i <= NF; i++) if ($i ~ /^uid:[0-9]+$/) u = substr($i, 5); "
+          "if (u ~ /^[1-9][0-9]*$/ && s[u]++ == 0) printf \"%s \", u}'",
+    "netstat": "awk '/^(tcp|udp)/ {u = ($6 ~ /^[0-9]+$/) ? $6 : $7; "
+               "if (u ~ /^[1-9][0-9]*$/ && s[u]++ == 0) printf \"%s \", u}'",
 }
 FOLLOW_UPS: dict[str, tuple[str, str]] = {
-    tool: ("users", f"u=$({lister} | sort -u); if command -v getent >/dev/null 2>&1; "
-                    "then getent passwd 0 $u; else cat /etc/passwd; fi 2>/dev/null")
+    tool: ("users", f"u=$(printf '%s\\n' \"$o\" | {lister}); if [ -n \"$u\" ]; then "
+                    "if command -v getent >/dev/null 2>&1; then getent passwd $u; "
+                    "else cat /etc/passwd; fi 2>/dev/null; fi")
     for tool, lister in _UID_LISTERS.items()
 }
 
@@ -96,14 +103,16 @@ FOLLOW_UPS: dict[str, tuple[str, str]] = {
 def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
     lines = []
     for name, guard, command in tools:
+        run = f'{command}; rc=$?'
         done = '  [ "$rc" -eq 0 ] && exit 0'
-        if name in FOLLOW_UPS:
+        if name in FOLLOW_UPS:  # keep the output for the follow-up to read
             part, extra = FOLLOW_UPS[name]
+            run = f"o=$({command}); rc=$?; printf '%s\\n' \"$o\""
             done = (f'  if [ "$rc" -eq 0 ]; then echo "$M begin {name}.{part}"; {extra}; '
                     f'echo "$M end {name}.{part} 0"; exit 0; fi')
         lines.append(
             f'if {guard} >/dev/null 2>&1; then\n'
-            f'  echo "$M begin {name}"; {command}; rc=$?; echo "$M end {name} $rc"\n'
+            f'  echo "$M begin {name}"; {run}; echo "$M end {name} $rc"\n'
             f'{done}\n'
             f'fi'
         )
@@ -157,10 +166,11 @@ def build_probe(nonce: str, *, tool: str | None = None, os: str | None = None) -
 LC_ALL=C; export LC_ALL
 PATH="$PATH:/usr/sbin:/sbin:/usr/bin:/bin"; export PATH
 U=$(id -u 2>/dev/null || /usr/xpg4/bin/id -u 2>/dev/null)
-echo "$M os $(uname -s 2>/dev/null)"
+S=$(uname -s 2>/dev/null)
+echo "$M os $S"
 echo "$M release $(uname -r 2>/dev/null)"
 echo "$M uid $U"
-case "$(uname -s 2>/dev/null)" in
+case "$S" in
 {cases}
 esac
 echo "$M notool"

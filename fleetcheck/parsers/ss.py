@@ -94,9 +94,10 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
 
 def _uid(extra: str) -> int | None:
     """The owning uid an -e row shows (absent means 0); None for a row without -e fields."""
-    m = re.search(r"\buid:(\d+)", extra)
-    if m:
-        return int(m.group(1))
+    # The last one: users:(...) comes first and a process name may contain "uid:0".
+    uids = re.findall(r"\buid:(\d+)", extra)
+    if uids:
+        return int(uids[-1])
     return 0 if re.search(r"\bino:\d+", extra) else None
 
 

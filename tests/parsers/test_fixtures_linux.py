@@ -80,3 +80,14 @@ def test_passwd_lines_name_uids_and_odd_lines_are_skipped() -> None:
             "postgres:x:104:110:PostgreSQL:/var/lib/postgresql:/bin/sh\n"
             "alias:x:104:110::/:/bin/sh\nbroken line\n")
     assert parse_passwd(text) == {0: "root", 104: "postgres"}
+
+
+def test_a_process_name_cannot_forge_its_sockets_uid() -> None:
+    """The real uid: follows users:(...); a name that contains 'uid:0' does not make root."""
+    from fleetcheck.parsers import ss
+
+    text = ("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+            'tcp   LISTEN 0      128    0.0.0.0:8080 0.0.0.0:* users:(("x uid:0",pid=7,fd=3)) '
+            "uid:1000 ino:55 sk:9 <->\n")
+    (listener,) = ss.parse_with_uids(text)
+    assert listener.uid == 1000
