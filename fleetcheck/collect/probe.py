@@ -82,21 +82,24 @@ class ProbeOutput:
 # 7th; counting from the end fails on program names with spaces). The uids come from
 # the output already captured in $o (running the tool twice doubled the probe's cost),
 # each once; only the last uid: of an ss row is real, a process name may hold the text.
-# uid 0 is root everywhere, so hosts where only root listens run no lookup at all;
+# uid 0 is root everywhere, so hosts where only root listens run no lookup at all (ss
+# rows of other users carry 'uid:', so without it not even the lister runs);
 # `getent passwd UIDS` asks NSS (LDAP/SSSD users too) for just the others, and where
 # getent is missing /etc/passwd is the whole answer. The part always ends with 0.
-# No '!' anywhere: csh expands history even in `csh -c` and inside quotes.
-_UID_LISTERS = {
-    "ss": "awk '{u=\"\"; for (i = 1; i <= NF; i++) if ($i ~ /^uid:[0-9]+$/) u = substr($i, 5); "
-          "if (u ~ /^[1-9][0-9]*$/ && s[u]++ == 0) printf \"%s \", u}'",
-    "netstat": "awk '/^(tcp|udp)/ {u = ($6 ~ /^[0-9]+$/) ? $6 : $7; "
-               "if (u ~ /^[1-9][0-9]*$/ && s[u]++ == 0) printf \"%s \", u}'",
+# No '!' before a word: csh expands history even in `csh -c` and inside quotes.
+_UID_LISTERS = {  # tool -> (text without which no uid but root's is shown, the lister)
+    "ss": ("uid:", "awk '{u=\"\"; for (i = 1; i <= NF; i++) "
+                   "if ($i ~ /^uid:[0-9]+$/) u = substr($i, 5); "
+                   "if (u ~ /^[1-9][0-9]*$/ && s[u]++ == 0) printf \"%s \", u}'"),
+    "netstat": ("", "awk '/^(tcp|udp)/ {u = ($6 ~ /^[0-9]+$/) ? $6 : $7; "
+               "if (u ~ /^[1-9][0-9]*$/ && s[u]++ == 0) printf \"%s \", u}'"),
 }
 FOLLOW_UPS: dict[str, tuple[str, str]] = {
-    tool: ("users", f"u=$(printf '%s\\n' \"$o\" | {lister}); if [ -n \"$u\" ]; then "
+    tool: ("users", f"u=; case \"$o\" in *{marker}*) u=$(printf '%s\\n' \"$o\" | {lister});; "
+                    "esac; if [ -n \"$u\" ]; then "
                     "if command -v getent >/dev/null 2>&1; then getent passwd $u; "
                     "else cat /etc/passwd; fi 2>/dev/null; fi")
-    for tool, lister in _UID_LISTERS.items()
+    for tool, (marker, lister) in _UID_LISTERS.items()
 }
 
 
