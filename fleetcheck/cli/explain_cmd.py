@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import re
 
 from fleetcheck import services
@@ -18,7 +17,7 @@ from fleetcheck.cli.common import (
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
-    log_level,
+    logging_through,
     scan_options,
     ssh_warnings,
 )
@@ -29,6 +28,7 @@ from fleetcheck.plan import plan
 from fleetcheck.policy import Action
 from fleetcheck.policy.explain import Explanation, explain, find_host
 from fleetcheck.policy.match import MatchResult
+from fleetcheck.progress import Progress
 from fleetcheck.scan import scan
 
 
@@ -71,15 +71,10 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
         raise InputError(f"host {args.host!r} is not in the inventory"
                          + (f" (or not within --limit {args.limit!r})" if args.limit else ""))
     hosts, options = scan_options(args, env, hosts)
-    level = log_level(args.verbose)
-    if level is not None:  # -v: the connection's story on stderr, as scan tells it
-        handler = logging.StreamHandler(env.stderr)
-        handler.setFormatter(logging.Formatter("fleetcheck: %(name)s: %(message)s"))
-        logger = logging.getLogger("fleetcheck")
-        logger.setLevel(level)
-        logger.addHandler(handler)
-    return scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
-                meta={"command_line": list(args.argv), "warnings": ssh_warnings(options)})
+    quiet = Progress(len(hosts), env.stderr, enabled=False)  # -v lines only, no progress bar
+    with logging_through(args.verbose, quiet):
+        return scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
+                    meta={"command_line": list(args.argv), "warnings": ssh_warnings(options)})
 
 
 def _saved(args: argparse.Namespace, env: Env) -> RunResult:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import getpass
 import logging
 import os
 import re
+from collections.abc import Iterator
 
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import InputError
 from fleetcheck.model import Severity
 from fleetcheck.plan import PlannedHost
+from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.scan import ScanOptions
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh import HOST_KEY_MODES, SshOptions
@@ -164,3 +167,26 @@ def local_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
+
+
+@contextlib.contextmanager
+def logging_through(verbose: int, progress: Progress) -> Iterator[None]:
+    """-v: fleetcheck's log records go through the progress line to stderr while scanning."""
+    level = log_level(verbose)
+    if level is None:
+        yield
+        return
+    handler = ProgressHandler(progress)
+    loggers = [logging.getLogger("fleetcheck")]
+    if verbose >= 3:
+        loggers.append(logging.getLogger("paramiko"))
+    saved = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(level)
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, old in zip(loggers, saved, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(old)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 import socket
-from collections.abc import Iterator
 
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
 from fleetcheck.cli.env import Env
@@ -19,14 +16,14 @@ from fleetcheck.cli.output import (
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     local_user,
-    log_level,
+    logging_through,
     scan_options,
     ssh_warnings,
 )
 from fleetcheck.errors import InputError
 from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import plan
-from fleetcheck.progress import Progress, ProgressHandler, host_log_line
+from fleetcheck.progress import Progress, host_log_line
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
 from fleetcheck.scan import scan
 
@@ -82,7 +79,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if args.verbose:
             progress.write(host_log_line(result))
 
-    with _logging(args.verbose, progress):
+    with logging_through(args.verbose, progress):
         try:
             result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
                           on_done=on_done, waivers=inputs.waivers)
@@ -94,29 +91,6 @@ def run(args: argparse.Namespace, env: Env) -> int:
     written = write_and_list(result, formats, outdir, env)
     print_report(result, stdout_format(formats), env, written)
     return result.summary.exit_code
-
-
-@contextlib.contextmanager
-def _logging(verbose: int, progress: Progress) -> Iterator[None]:
-    """-v: fleetcheck's log records go through the progress line to stderr while scanning."""
-    level = log_level(verbose)
-    if level is None:
-        yield
-        return
-    handler = ProgressHandler(progress)
-    loggers = [logging.getLogger("fleetcheck")]
-    if verbose >= 3:
-        loggers.append(logging.getLogger("paramiko"))
-    saved = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(level)
-        logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        for logger, old in zip(loggers, saved, strict=True):
-            logger.removeHandler(handler)
-            logger.setLevel(old)
 
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
