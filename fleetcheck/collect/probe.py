@@ -87,19 +87,24 @@ class ProbeOutput:
 # `getent passwd UIDS` asks NSS (LDAP/SSSD users too) for just the others, and where
 # getent is missing /etc/passwd is the whole answer. The part always ends with 0.
 # No '!' before a word: csh expands history even in `csh -c` and inside quotes.
-_UID_LISTERS = {  # tool -> (text without which no uid but root's is shown, the lister)
+_UID_LISTERS = {  # tool -> (text without which no uid but root's is shown, or "", the lister)
     "ss": ("uid:", "awk '{u=\"\"; for (i = 1; i <= NF; i++) "
                    "if ($i ~ /^uid:[0-9]+$/) u = substr($i, 5); "
                    "if (u ~ /^[1-9][0-9]*$/ && s[u]++ == 0) printf \"%s \", u}'"),
     "netstat": ("", "awk '/^(tcp|udp)/ {u = ($6 ~ /^[0-9]+$/) ? $6 : $7; "
                "if (u ~ /^[1-9][0-9]*$/ && s[u]++ == 0) printf \"%s \", u}'"),
 }
+def _users(marker: str, lister: str) -> str:
+    """Shell that prints the passwd entries of the non-root uids `lister` finds in $o."""
+    uids = f"u=$(printf '%s\\n' \"$o\" | {lister})"
+    if marker:  # without the marker the output names no uid but root's: skip the lister
+        uids = f"u=; case \"$o\" in *{marker}*) {uids};; esac"
+    return (f"{uids}; if [ -n \"$u\" ]; then if command -v getent >/dev/null 2>&1; "
+            "then getent passwd $u; else cat /etc/passwd; fi 2>/dev/null; fi")
+
+
 FOLLOW_UPS: dict[str, tuple[str, str]] = {
-    tool: ("users", f"u=; case \"$o\" in *{marker}*) u=$(printf '%s\\n' \"$o\" | {lister});; "
-                    "esac; if [ -n \"$u\" ]; then "
-                    "if command -v getent >/dev/null 2>&1; then getent passwd $u; "
-                    "else cat /etc/passwd; fi 2>/dev/null; fi")
-    for tool, (marker, lister) in _UID_LISTERS.items()
+    tool: ("users", _users(marker, lister)) for tool, (marker, lister) in _UID_LISTERS.items()
 }
 
 
