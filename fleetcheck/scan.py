@@ -19,7 +19,7 @@ from fleetcheck.model import HostError, HostResult, InputFile, RunResult, Severi
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.serialize import policy_definitions
 from fleetcheck.policy.waivers import WaiverBook
-from fleetcheck.result import host_status, not_run_error, summarize
+from fleetcheck.result import host_status, judge_run, not_run_error, with_threshold
 from fleetcheck.runner import run_all
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Transport
 from fleetcheck.transport.ssh import SshOptions
@@ -111,9 +111,10 @@ def check_host(host: PlannedHost, connect: Connector, options: ScanOptions,
         return failed_host(host, exc, start)
     judgement = evaluate(host.name, collection.listeners, host.policies)
     findings = waivers.apply(host.name, judgement.findings) if waivers else judgement.findings
+    findings = with_threshold(findings, options.fail_on)
     return HostResult(
         name=host.name, address=host.address, groups=host.groups,
-        status=host_status(findings, None),
+        status=host_status(findings, None, options.fail_on),
         os=collection.os, collector=collection.collector,
         listeners=judgement.listeners, findings=findings,
         waivers=waivers.selecting(host.name) if waivers else (),
@@ -195,17 +196,17 @@ def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
                                          on_done=notify, waivers=waivers)
     results = [by_index[i] if i in by_index else _not_run(h) for i, h in enumerate(hosts)]
     results.sort(key=lambda r: r.name)
+    settled, summary = judge_run(results, options.fail_on,
+                                 complete=complete and len(by_index) == len(hosts))
     meta = dict(meta or {})
     records: tuple[WaiverRecord, ...] = ()
     if waivers is not None:
-        records, warnings = waivers.records(results)
+        records, warnings = waivers.records(settled)
         meta["waiver_date"] = waivers.today.isoformat()
         meta["warnings"] = [*meta.get("warnings", ()), *warnings]
     return RunResult(
         tool_version=__version__, started_at=started, finished_at=now_iso(),
-        inputs=tuple(inputs), hosts=tuple(results),
-        summary=summarize(results, options.fail_on,
-                          complete=complete and len(by_index) == len(hosts)),
+        inputs=tuple(inputs), hosts=settled, summary=summary,
         meta=meta, waivers=records, policy_definitions=policy_definitions(hosts),
     )
 

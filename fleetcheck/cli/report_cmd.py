@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ from fleetcheck.cli.scan_cmd import DEFAULT_FORMATS
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import SCHEMA, RunResult, Severity
 from fleetcheck.render import FORMATS, parse_formats
+from fleetcheck.result import judge_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +39,10 @@ def load_run(text: str, name: str) -> RunResult:
         raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
     try:
         run = RunResult.from_dict(data)
-        Severity.parse(run.summary.fail_on)
+        # Settled again, so a run written before statuses followed --fail-on reads as one verdict.
+        hosts, summary = judge_run(run.hosts, Severity.parse(run.summary.fail_on),
+                                   complete=run.summary.complete)
+        run = dataclasses.replace(run, hosts=hosts, summary=summary)
     except KeyError as exc:
         raise InputError(f"incomplete {SCHEMA} document: missing key {exc.args[0]!r}",
                          name) from None

@@ -40,6 +40,7 @@ class Summary:
     waived: int
     violations: int  # unwaived findings at or above fail_on
     violating_hosts: int = 0  # hosts with at least one violation
+    below_threshold: int = 0  # open findings below fail_on: shown, not violations
     by_severity: dict[str, int] = field(default_factory=dict)  # unwaived, per severity
     by_kind: dict[str, int] = field(default_factory=dict)
     error_kinds: dict[str, int] = field(default_factory=dict)
@@ -59,6 +60,7 @@ class Summary:
             "waived": self.waived,
             "violations": self.violations,
             "violating_hosts": self.violating_hosts,
+            "below_threshold": self.below_threshold,
             "by_severity": dict(self.by_severity),
             "by_kind": dict(self.by_kind),
             "error_kinds": dict(self.error_kinds),

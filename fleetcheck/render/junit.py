@@ -14,6 +14,7 @@ from collections import defaultdict
 from fleetcheck.model import Finding, HostResult, RunResult, Severity, WaiverRecord
 from fleetcheck.render import view
 from fleetcheck.render.options import RenderOptions
+from fleetcheck.result import is_violation
 
 # Characters XML 1.0 cannot carry at all; raw tool output may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -113,7 +114,7 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
         if f.waived:
             skipped += 1
             _sub(case, "skipped", message=_waiver_text(f, waivers))
-        elif f.severity >= fail_on:
+        elif is_violation(f, fail_on):
             failures += 1
             _sub(case, "failure", _finding_text(host, f, service),
                  message=f"{f.severity.label}: {f.message}", type=f.kind.value)
@@ -146,7 +147,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     del options
     root = ET.Element("testsuites", {"name": "fleetcheck"})
     waivers = {w.id: w for w in run.waivers}
-    fail_on = Severity.parse(run.summary.fail_on)
+    fail_on = view.fail_on(run)
     totals = [0, 0, 0, 0]
     for i, host in enumerate(view.sorted_hosts(run)):
         for n, count in enumerate(_suite(root, run, host, i, waivers, fail_on)):
