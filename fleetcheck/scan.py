@@ -15,7 +15,15 @@ from fleetcheck import __version__
 from fleetcheck.collect import CollectFailure, CollectOptions, collect
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.evaluate import evaluate
-from fleetcheck.model import HostError, HostResult, InputFile, RunResult, Severity, WaiverRecord
+from fleetcheck.model import (
+    HostError,
+    HostResult,
+    InputFile,
+    RunResult,
+    Severity,
+    WaiverRecord,
+    new_run_id,
+)
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.serialize import policy_definitions
 from fleetcheck.policy.waivers import WaiverBook
@@ -205,6 +213,7 @@ def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
         meta["waiver_date"] = waivers.today.isoformat()
         meta["warnings"] = [*meta.get("warnings", ()), *warnings]
     return RunResult(
+        run_id=new_run_id(started),
         tool_version=__version__, started_at=started, finished_at=now_iso(),
         inputs=tuple(inputs), hosts=settled, summary=summary,
         meta=meta, waivers=records, policy_definitions=policy_definitions(hosts),

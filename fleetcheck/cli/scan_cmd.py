@@ -8,6 +8,7 @@ import socket
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
+    final_status,
     prepare_output_dir,
     print_report,
     stdout_format,
@@ -89,8 +90,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         env.stderr.write(f"fleetcheck: interrupted: {len(result.hosts)} hosts reported, "
                          "unfinished ones marked not_run\n")
     written = write_and_list(result, formats, outdir, env)
-    print_report(result, stdout_format(formats), env, written)
-    return result.summary.exit_code
+    print_report(result, stdout_format(formats), env, written.paths)
+    return final_status(result, env, written)
 
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",

@@ -9,7 +9,14 @@ from fleetcheck.model.host import (
     JudgedListener,
     Listener,
 )
-from fleetcheck.model.run import InputFile, RunResult, Summary, WaiverRecord, inputs_by_kind
+from fleetcheck.model.run import (
+    InputFile,
+    RunResult,
+    Summary,
+    WaiverRecord,
+    inputs_by_kind,
+    new_run_id,
+)
 
 __all__ = [
     "SCHEMA",
@@ -28,4 +35,5 @@ __all__ = [
     "Verdict",
     "WaiverRecord",
     "inputs_by_kind",
+    "new_run_id",
 ]

@@ -140,6 +140,7 @@ def composite_run() -> RunResult:
                                       "\x1b[0m\x00 & more", 0.5),))
     hosts = sorted([web1, db1, app1, legacy1, win1], key=lambda h: h.name)
     return RunResult(
+        run_id="20261126T020000Z-c0ffee01",
         tool_version="0.1.0", started_at=STARTED, finished_at=FINISHED,
         inputs=(InputFile("inventory", "inventory/prod.ini", sha("prod.ini")),
                 InputFile("policy", "policies/baseline.yml", sha("baseline.yml")),

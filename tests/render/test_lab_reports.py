@@ -62,7 +62,7 @@ def test_report_reproduces_what_a_real_run_wrote(tmp_path: Path) -> None:
 
 def test_lab_fleet_in_every_format_with_every_kind_of_fact(lab_run: RunResult,
                                                            tmp_path: Path) -> None:
-    paths = write_reports(lab_run, list(FORMATS), tmp_path / "fleet")
+    paths = write_reports(lab_run, list(FORMATS), tmp_path / "fleet").paths
     assert {p.suffix.lstrip(".") for p in paths} == EXTENSIONS
     files = _files(tmp_path / "fleet")
     saved = tmp_path / "fleet" / f"{report_stem(lab_run)}.json"
