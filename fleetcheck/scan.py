@@ -30,6 +30,7 @@ from fleetcheck.policy.waivers import WaiverBook
 from fleetcheck.result import host_status, judge_run, not_run_error, with_threshold
 from fleetcheck.runner import run_all
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Transport
+from fleetcheck.transport.inflight import INFLIGHT
 from fleetcheck.transport.ssh import SshOptions
 
 
@@ -155,12 +156,16 @@ def check_hosts(hosts: Sequence[PlannedHost], options: ScanOptions, *, forks: in
                 waivers: WaiverBook | None = None) -> tuple[dict[int, HostResult], bool]:
     """Check `hosts` on `forks` threads in this process: results by index, and completeness."""
     connector = connect or default_connector(options)
+    complete = False
     try:
         with _fewer_collections():
             outcome = run_all(hosts, lambda h: check_host(h, connector, options, waivers),
                               failed_host,
                               forks=forks, deadline=options.deadline, on_done=on_done, stop=stop)
+        complete = outcome.complete
     finally:
+        if not complete:
+            INFLIGHT.stop_all()  # interrupted: nothing keeps running here or on a host
         connector.close()
     finished = sorted(set(range(len(hosts))) - set(outcome.not_run))
     return dict(zip(finished, outcome.results, strict=True)), outcome.complete
@@ -192,6 +197,7 @@ def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
          waivers: WaiverBook | None = None) -> RunResult:
     """Check every host and return the run result; an interrupt yields an incomplete result."""
     started = now_iso()
+    INFLIGHT.reset()
     notify = (lambda _i, r: on_done(r)) if on_done is not None else None
     workers = min(options.workers, len(hosts))
     if workers > 1 and connect is None:

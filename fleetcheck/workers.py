@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fleetcheck.errors import ErrorKind
+from fleetcheck.interrupts import die_with_parent
 from fleetcheck.model import HostError, HostResult
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.waivers import WaiverBook
@@ -136,10 +137,19 @@ def _crashed(host: PlannedHost, message: str) -> HostResult:
                       status=host_status((), error), error=error, policies=host.policy_names)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], options: Any,
            forks: int, results: Any, stop: Any, waivers: WaiverBook | None) -> None:
     """A worker: check its hosts, post each result as it finishes, then say it is done."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what a Ctrl-C means
+    # The parent decides what a Ctrl-C or a hangup means; SIGTERM (the parent's terminate,
+    # or its death) stops this worker as an interrupt does: its commands are stopped too.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)
+    die_with_parent()
     level = getattr(options, "extra", {}).get("log_level")
     if level is not None:  # -v in the parent: this process logs to the same stderr
         logging.basicConfig(level=level, format="fleetcheck: %(name)s: %(message)s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import socket
 
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
@@ -22,6 +23,7 @@ from fleetcheck.cli.scan_args import (
     ssh_warnings,
 )
 from fleetcheck.errors import InputError
+from fleetcheck.interrupts import as_ctrl_c
 from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
@@ -80,19 +82,24 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if args.verbose:
             progress.write(host_log_line(result))
 
-    with logging_through(args.verbose, progress):
-        try:
-            result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
-                          on_done=on_done, waivers=inputs.waivers)
-        finally:
-            progress.close()
-    if not result.complete:
-        env.stderr.write(f"fleetcheck: interrupted: {len(result.hosts)} hosts reported, "
-                         "unfinished ones marked not_run\n")
-    written = write_and_list(result, formats, outdir, env)
-    print_report(result, stdout_format(formats), env, written.paths)
-    return final_status(result, env, written)
-
+    with as_ctrl_c() as caught:
+        with logging_through(args.verbose, progress):
+            try:
+                result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
+                              on_done=on_done, waivers=inputs.waivers)
+            finally:
+                progress.close()
+        caught.armed = False  # from here on a signal is noted, and the reports still written
+        if not result.complete:
+            by = f" by {caught.name}" if caught.name else ""
+            if caught.name:
+                result = dataclasses.replace(result, meta={**result.meta,
+                                                           "interrupted_by": caught.name})
+            env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
+                             "reported, unfinished ones marked not_run\n")
+        written = write_and_list(result, formats, outdir, env)
+        print_report(result, stdout_format(formats), env, written.paths)
+        return final_status(result, env, written)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
                   add_arguments, run)
