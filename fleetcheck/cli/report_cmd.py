@@ -11,11 +11,11 @@ from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, stream_failed
 from fleetcheck.cli.output import print_report, write_and_list
 from fleetcheck.cli.scan_cmd import DEFAULT_FORMATS
+from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import SCHEMA, RunResult, Severity
 from fleetcheck.render import FORMATS, parse_formats
 from fleetcheck.render.write import Written
-from fleetcheck.result import judge_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

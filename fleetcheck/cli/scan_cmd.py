@@ -22,13 +22,13 @@ from fleetcheck.cli.scan_args import (
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.engine.interrupts import as_ctrl_c
+from fleetcheck.engine.scan import scan
 from fleetcheck.errors import InputError
-from fleetcheck.interrupts import as_ctrl_c
 from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
-from fleetcheck.scan import scan
 
 # The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
 DEFAULT_FORMATS = "text,html,json,junit"

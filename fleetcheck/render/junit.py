@@ -11,10 +11,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
+from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import Finding, HostResult, RunResult, Severity, WaiverRecord
 from fleetcheck.render import view
 from fleetcheck.render.options import RenderOptions
-from fleetcheck.result import is_violation
 
 # Characters XML 1.0 cannot carry at all; raw tool output may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

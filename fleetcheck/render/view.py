@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import (
     Finding,
     FindingKind,
@@ -27,7 +28,6 @@ from fleetcheck.model import (
     inputs_by_kind,
 )
 from fleetcheck.render.waived import Standing, key, listener_standing
-from fleetcheck.result import is_violation
 from fleetcheck.services import name_for_port
 
 BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import HostResult, Listener, Severity
-from fleetcheck.result import is_violation
 
 ListenerKey = tuple[str, int, str]  # (proto, port, bind address), as findings name them
 

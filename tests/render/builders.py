@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fleetcheck.cli.common import baseline_path
+from fleetcheck.engine.summary import host_status, summarize
 from fleetcheck.errors import ErrorKind
-from fleetcheck.evaluate import evaluate
 from fleetcheck.model import (
     CommandRecord,
     Finding,
@@ -28,8 +28,8 @@ from fleetcheck.model import (
     WaiverRecord,
 )
 from fleetcheck.policy import Policy
+from fleetcheck.policy.judge import evaluate
 from fleetcheck.policy.load import load_policies
-from fleetcheck.result import host_status, summarize
 
 DATA = Path(__file__).with_name("data")
 XSS = "<script>alert(1)</script>"

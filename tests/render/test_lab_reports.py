@@ -92,15 +92,15 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-# What may differ between two runs over the same state: when, how it was invoked, how long
-# things took, and the probe's per-run nonce in the command evidence.
-VOLATILE = re.compile(r"^/(started_at|finished_at|meta/command_line/\d+|hosts/\d+/duration|"
+# What may differ between two runs over the same state: which run it was, when, how it was
+# invoked, how long things took, and the probe's per-run nonce in the command evidence.
+VOLATILE = re.compile(r"^/(run_id|started_at|finished_at|meta/command_line/\d+|hosts/\d+/duration|"
                       r"hosts/\d+/commands/\d+/(command|stdout|duration))$")
 
 
 def _without_metadata(run: RunResult) -> RunResult:
     hosts = tuple(dataclasses.replace(h, duration=0.0, commands=()) for h in run.hosts)
-    return dataclasses.replace(run, started_at="2000-01-01T00:00:00Z",
+    return dataclasses.replace(run, run_id="", started_at="2000-01-01T00:00:00Z",
                                finished_at="2000-01-01T00:00:00Z", meta={}, hosts=hosts)
 
 
