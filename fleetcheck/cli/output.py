@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from fleetcheck.cli.common import shown_path
 from fleetcheck.cli.env import Env, stream_failed
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
-from fleetcheck.render import FORMATS, PIPEABLE, RenderOptions, view
+from fleetcheck.render import FORMATS, PIPEABLE, RenderOptions, summary, view
 from fleetcheck.render.options import FILE_WIDTH
 from fleetcheck.render.write import Written, write_reports
 
@@ -27,18 +29,49 @@ def terminal_width(env: Env) -> int:
     return FILE_WIDTH
 
 
-def stdout_options(env: Env) -> RenderOptions:
-    """Colour and width for what goes to stdout (colour only on a terminal, never NO_COLOR)."""
-    return RenderOptions(color=env.color, width=terminal_width(env))
+COLOR_CHOICES = ("auto", "always", "never")
 
 
-def print_report(run: RunResult, fmt: str, env: Env, written: Sequence[Path] = ()) -> None:
+def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
+    """--color and -q/--quiet: how what goes to the terminal looks."""
+    parser.add_argument("--color", "--colour", choices=COLOR_CHOICES, default="auto",
+                        help="colour on stdout: auto (a terminal, unless NO_COLOR or "
+                             "TERM=dumb), always, never")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the verdict line (the reports are written as usual)")
+
+
+def use_color(env: Env, choice: str = "auto") -> bool:
+    """--color always/never win; auto means a terminal without NO_COLOR or TERM=dumb."""
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    return env.color
+
+
+def stdout_options(env: Env, color: str = "auto") -> RenderOptions:
+    """Colour and width for what goes to stdout."""
+    return RenderOptions(color=use_color(env, color), width=terminal_width(env))
+
+
+def print_summary(run: RunResult, env: Env, written: Sequence[Path] = (), *,
+                  color: str = "auto", quiet: bool = False) -> None:
+    """The summary on stdout: verdict, counts, grouped findings and causes, report paths."""
+    shown = [shown_path(str(p), env) or str(p) for p in written]
+    env.stdout.write(summary.render(run, stdout_options(env, color), reports=shown,
+                                    quiet=quiet))
+    env.stdout.flush()
+
+
+def print_report(run: RunResult, fmt: str, env: Env, written: Sequence[Path] = (), *,
+                 color: str = "auto") -> None:
     """Write one report to stdout: text laid out for the terminal, others as in files.
 
     A report file in `written` with the same layout is copied rather than rendered
     twice (rendering is a measurable part of a large scan's CPU time).
     """
-    options = stdout_options(env) if fmt == "text" else RenderOptions()
+    options = stdout_options(env, color) if fmt == "text" else RenderOptions()
     extension = f".{FORMATS[fmt].extension}"
     same = [p for p in written if p.suffix == extension]
     if same and options == RenderOptions():
@@ -50,10 +83,10 @@ def print_report(run: RunResult, fmt: str, env: Env, written: Sequence[Path] = (
 
 
 def stdout_format(formats: Sequence[str]) -> str:
-    """What a scan prints: a single pipeable format as itself, else the text report."""
+    """What a scan prints: a single pipeable format as itself, else the summary."""
     if len(formats) == 1 and formats[0] in PIPEABLE:
         return formats[0]
-    return "text"
+    return "summary"
 
 
 def prepare_output_dir(outdir: Path) -> Path:
@@ -69,15 +102,16 @@ def prepare_output_dir(outdir: Path) -> Path:
 
 
 def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: Env, *,
-                   replace: bool = False) -> Written:
-    """Write the report files, naming each on stderr, and each that failed with why."""
+                   replace: bool = False, listed: bool = True) -> Written:
+    """Write the report files, naming each on stderr (unless the summary will: `listed`
+    False), and each that failed with why."""
     try:
         prepare_output_dir(outdir)
     except InputError as exc:  # gone or read-only since the run began: every format fails
         written = Written(failed=[(outdir / "*", exc.message)])
     else:
         written = write_reports(run, formats, outdir, replace=replace)
-    for path in written.paths:
+    for path in written.paths if listed else ():
         env.stderr.write(f"report: {path}\n")
     for path, why in written.failed:
         env.stderr.write(f"fleetcheck: error: {path}: report not written: {why}\n")

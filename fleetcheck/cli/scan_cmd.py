@@ -9,9 +9,11 @@ import socket
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
+    add_terminal_arguments,
     final_status,
     prepare_output_dir,
     print_report,
+    print_summary,
     stdout_format,
     write_and_list,
 )
@@ -29,6 +31,7 @@ from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
+from fleetcheck.render.write import Written
 
 # The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
 DEFAULT_FORMATS = "text,html,json,junit"
@@ -39,10 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     parser.add_argument("--format", default=DEFAULT_FORMATS, metavar="FORMATS",
                         help=f"comma-separated report formats ({', '.join(FORMATS)}, or all); "
-                             f"default: {DEFAULT_FORMATS}. Stdout shows the text report, or "
+                             f"default: {DEFAULT_FORMATS}. Stdout shows the summary, or "
                              f"the one format asked for if it is {', '.join(PIPEABLE)}")
     parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
-                        help="where reports are written (default: reports/)")
+                        help="where reports are written (default: reports/); '-' prints the "
+                             "one format asked for on stdout and writes no file")
+    add_terminal_arguments(parser)
     parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
@@ -56,6 +61,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
         formats = parse_formats(args.format)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    to_stdout = args.output_dir == "-"
+    if to_stdout and len(formats) != 1:
+        raise InputError("-o - prints one format on stdout: name exactly one with --format")
     inputs = load_inputs(args, env)
     outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
@@ -74,7 +82,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "host_key_checking": options.ssh.host_key_checking,
         "warnings": ssh_warnings(options),
     }
-    prepare_output_dir(outdir)
+    if not to_stdout:
+        prepare_output_dir(outdir)
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -97,8 +106,16 @@ def run(args: argparse.Namespace, env: Env) -> int:
                                                            "interrupted_by": caught.name})
             env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
                              "reported, unfinished ones marked not_run\n")
-        written = write_and_list(result, formats, outdir, env)
-        print_report(result, stdout_format(formats), env, written.paths)
+        if to_stdout:
+            written = Written()
+            print_report(result, formats[0], env, color=args.color)
+        else:
+            shown = stdout_format(formats)
+            written = write_and_list(result, formats, outdir, env, listed=shown != "summary")
+            if shown == "summary":
+                print_summary(result, env, written.paths, color=args.color, quiet=args.quiet)
+            else:
+                print_report(result, shown, env, written.paths)
         return final_status(result, env, written)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",

@@ -138,9 +138,11 @@ def flow(pieces: Sequence[tuple[str, str]], width: int, color: bool, lead: str =
     return [*lines, painted] if plain else lines
 
 
-def wrap(text: str, width: int, indent: str = "") -> list[str]:
-    """A paragraph wrapped to `width`, every line indented by `indent`."""
+def wrap(text: str, width: int, indent: str = "", subsequent: str | None = None) -> list[str]:
+    """A paragraph wrapped to `width`, its first line indented by `indent`, the others by
+    `subsequent` (default: `indent` too)."""
     if len(indent) + len(text) <= width and "\n" not in text and text.strip() == text and text:
         return [indent + text]
-    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent,
+    return textwrap.wrap(text, width=width, initial_indent=indent,
+                         subsequent_indent=indent if subsequent is None else subsequent,
                          break_long_words=True, break_on_hyphens=False) or [indent]
