@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from fleetcheck.model import HostResult
+from fleetcheck.sanitize import one_line
 
 REDRAW_EVERY = 0.1  # seconds
 
@@ -62,10 +63,11 @@ class Progress:
         return text
 
     def write(self, text: str) -> None:
-        """Print a whole line above the progress line."""
+        """Print one line above the progress line; controls and inner newlines as escapes."""
+        line = one_line(text.removesuffix("\n"))
         with self._lock:
             self._clear()
-            self.stream.write(text if text.endswith("\n") else text + "\n")
+            self.stream.write(line + "\n")
             if self.enabled and self.done:
                 self._draw(self._clock())
             self.stream.flush()
@@ -90,13 +92,15 @@ class Progress:
 
 
 def host_log_line(result: HostResult) -> str:
-    """The -v line for one finished host (its outcome; never a secret)."""
+    """The -v line for one finished host (its outcome; never a secret, never a control)."""
     head = f"fleetcheck: {result.name} ({result.address}): {result.status.value}"
     if result.error is not None:
-        return f"{head}: {result.error.kind}: {result.error.message} [{result.duration:.2f}s]"
-    open_findings = sum(1 for f in result.findings if not f.waived)
-    return (f"{head} · {result.collector} · {len(result.listeners)} listeners · "
-            f"{open_findings} findings [{result.duration:.2f}s]")
+        line = f"{head}: {result.error.kind}: {result.error.message} [{result.duration:.2f}s]"
+    else:
+        open_findings = sum(1 for f in result.findings if not f.waived)
+        line = (f"{head} · {result.collector} · {len(result.listeners)} listeners · "
+                f"{open_findings} findings [{result.duration:.2f}s]")
+    return one_line(line)
 
 
 class ProgressHandler(logging.Handler):

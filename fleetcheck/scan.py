@@ -19,6 +19,7 @@ from fleetcheck.model import HostError, HostResult, InputFile, RunResult, Severi
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.serialize import policy_definitions
 from fleetcheck.policy.waivers import WaiverBook
+from fleetcheck.redact import Redactor, host_redactor
 from fleetcheck.result import host_status, not_run_error, summarize
 from fleetcheck.runner import run_all
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Transport
@@ -94,6 +95,7 @@ def check_host(host: PlannedHost, connect: Connector, options: ScanOptions,
     """Connect, collect, judge, waive: the whole life of one host. Failures become its result."""
     start = time.monotonic()
     deadline = start + options.deadline
+    redact = host_redactor(host, options.ssh)  # a host may print back what it was sent
     if host.unsupported:
         return failed_host(host, HostFailure(ErrorKind.UNSUPPORTED, host.unsupported), start)
     try:
@@ -108,10 +110,10 @@ def check_host(host: PlannedHost, connect: Connector, options: ScanOptions,
         finally:
             transport.close()
     except HostFailure as exc:
-        return failed_host(host, exc, start)
+        return failed_host(host, exc, start, redact)
     judgement = evaluate(host.name, collection.listeners, host.policies)
     findings = waivers.apply(host.name, judgement.findings) if waivers else judgement.findings
-    return HostResult(
+    return redact(HostResult(
         name=host.name, address=host.address, groups=host.groups,
         status=host_status(findings, None),
         os=collection.os, collector=collection.collector,
@@ -120,23 +122,24 @@ def check_host(host: PlannedHost, connect: Connector, options: ScanOptions,
         commands=collection.commands, policies=host.policy_names,
         privileged=collection.privileged, duration=time.monotonic() - start,
         notes=collection.notes,
-    )
+    ))
 
 
-def failed_host(host: PlannedHost, exc: BaseException, start: float | None = None) -> HostResult:
-    """The result of a host that could not be checked; never compliant."""
+def failed_host(host: PlannedHost, exc: BaseException, start: float | None = None,
+                redact: Redactor | None = None) -> HostResult:
+    """The result of a host that could not be checked; never compliant, never a secret."""
     if isinstance(exc, HostFailure):
         error = HostError(exc.kind.value, exc.message)
     else:  # a bug or an unforeseen library error: still only this host's problem
         error = HostError(ErrorKind.INTERNAL.value, f"{exc.__class__.__name__}: {exc}")
     commands = exc.records if isinstance(exc, CollectFailure) else ()
-    return HostResult(
+    return (redact or host_redactor(host))(HostResult(
         name=host.name, address=host.address, groups=host.groups,
         status=host_status((), error), error=error, commands=commands,
         os=exc.os if isinstance(exc, CollectFailure) else None,
         policies=host.policy_names,
         duration=time.monotonic() - start if start is not None else 0.0,
-    )
+    ))
 
 
 def check_hosts(hosts: Sequence[PlannedHost], options: ScanOptions, *, forks: int,
