@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from fleetcheck.model import HostResult
+from fleetcheck.redact import Redactor
 from fleetcheck.sanitize import one_line
 
 REDRAW_EVERY = 0.1  # seconds
@@ -106,14 +107,15 @@ def host_log_line(result: HostResult) -> str:
 class ProgressHandler(logging.Handler):
     """A logging handler that prints through a Progress, so log lines and the bar never mix."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, redact: Redactor | None = None) -> None:
         super().__init__()
         self.progress = progress
+        self.redact = redact or Redactor()
         self.setFormatter(logging.Formatter("fleetcheck: %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Write one formatted record."""
+        """Write one formatted record: secrets masked, controls escaped (by Progress.write)."""
         try:
-            self.progress.write(self.format(record))
+            self.progress.write(self.redact.text(self.format(record)))
         except Exception:
             self.handleError(record)

@@ -7,6 +7,7 @@ secret fleetcheck knows for the host is masked wherever it appears in that evide
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeVar
@@ -31,8 +32,11 @@ class Redactor:
     __slots__ = ("_count", "_rx")
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        found = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self._count = len(found)
+        given = {s for s in secrets if s}
+        # A message may quote what a host printed with repr() or as JSON: mask those forms too.
+        forms = {f for s in given for f in (s, repr(s)[1:-1], json.dumps(s)[1:-1])}
+        found = sorted(forms, key=len, reverse=True)
+        self._count = len(given)
         self._rx = re.compile("|".join(map(re.escape, found))) if found else None
 
     def __bool__(self) -> bool:
@@ -50,11 +54,21 @@ class Redactor:
         return map_strings(value, self.text) if self._rx is not None else value
 
 
-def host_redactor(host: PlannedHost, ssh: SshOptions | None = None) -> Redactor:
+def secrets_of(host: PlannedHost, ssh: SshOptions | None = None) -> list[str | None]:
     """Every secret known for `host`: its SSH and become passwords, its vault-decrypted
     connection values, and the run's SSH password and key passphrase (`ssh`)."""
-    secrets = [host.password, host.become.password if host.become else None,
-               *(v for v in host.vault_values if len(v) >= MIN_VAULT_VALUE)]
+    found = [host.password, host.become.password if host.become else None,
+             *(v for v in host.vault_values if len(v) >= MIN_VAULT_VALUE)]
     if ssh is not None:
-        secrets += [ssh.password, ssh.key_passphrase]
-    return Redactor(secrets)
+        found += [ssh.password, ssh.key_passphrase]
+    return found
+
+
+def host_redactor(host: PlannedHost, ssh: SshOptions | None = None) -> Redactor:
+    """A Redactor for what `host` printed (see `secrets_of`)."""
+    return Redactor(secrets_of(host, ssh))
+
+
+def run_redactor(hosts: Iterable[PlannedHost], ssh: SshOptions | None = None) -> Redactor:
+    """A Redactor for run-wide text (log lines): the secrets of every host."""
+    return Redactor(s for h in hosts for s in secrets_of(h, ssh))

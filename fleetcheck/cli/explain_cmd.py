@@ -29,6 +29,7 @@ from fleetcheck.policy import Action
 from fleetcheck.policy.explain import Explanation, explain, find_host
 from fleetcheck.policy.match import MatchResult
 from fleetcheck.progress import Progress
+from fleetcheck.redact import run_redactor
 from fleetcheck.scan import scan
 
 
@@ -72,7 +73,7 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
                          + (f" (or not within --limit {args.limit!r})" if args.limit else ""))
     hosts, options = scan_options(args, env, hosts)
     quiet = Progress(len(hosts), env.stderr, enabled=False)  # -v lines only, no progress bar
-    with logging_through(args.verbose, quiet):
+    with logging_through(args.verbose, quiet, run_redactor(hosts, options.ssh)):
         return scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
                     meta={"command_line": list(args.argv), "warnings": ssh_warnings(options)})
 

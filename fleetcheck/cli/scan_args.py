@@ -16,6 +16,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.model import Severity
 from fleetcheck.plan import PlannedHost
 from fleetcheck.progress import Progress, ProgressHandler
+from fleetcheck.redact import Redactor
 from fleetcheck.scan import ScanOptions
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh import HOST_KEY_MODES, SshOptions
@@ -170,13 +171,15 @@ def local_user() -> str:
 
 
 @contextlib.contextmanager
-def logging_through(verbose: int, progress: Progress) -> Iterator[None]:
-    """-v: fleetcheck's log records go through the progress line to stderr while scanning."""
+def logging_through(verbose: int, progress: Progress,
+                    redact: Redactor | None = None) -> Iterator[None]:
+    """-v: fleetcheck's log records go through the progress line to stderr while scanning,
+    with `redact`'s secrets masked."""
     level = log_level(verbose)
     if level is None:
         yield
         return
-    handler = ProgressHandler(progress)
+    handler = ProgressHandler(progress, redact)
     loggers = [logging.getLogger("fleetcheck")]
     if verbose >= 3:
         loggers.append(logging.getLogger("paramiko"))

@@ -24,6 +24,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
+from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
 from fleetcheck.scan import scan
 
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if args.verbose:
             progress.write(host_log_line(result))
 
-    with logging_through(args.verbose, progress):
+    with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
         try:
             result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
                           on_done=on_done, waivers=inputs.waivers)
