@@ -30,6 +30,7 @@ from fleetcheck.policy.explain import Explanation, explain, find_host
 from fleetcheck.policy.match import MatchResult
 from fleetcheck.progress import Progress
 from fleetcheck.redact import run_redactor
+from fleetcheck.sanitize import one_line
 from fleetcheck.scan import scan
 
 
@@ -98,8 +99,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     host = find_host(run_result, args.host)
     if not host.checked:
         why = f"{host.error.kind}: {host.error.message}" if host.error else host.status.value
-        env.stderr.write(f"fleetcheck: {host.name} could not be checked ({why}); there is "
-                         "nothing to explain\n")
+        env.stderr.write(one_line(f"fleetcheck: {host.name} could not be checked ({why}); "
+                                  "there is nothing to explain") + "\n")
         return ExitStatus.INCOMPLETE
     explanations = [explain(run_result, args.host, port, proto) for port, proto in targets]
     if args.format == "json":
@@ -145,7 +146,8 @@ def render_text(e: Explanation, env: Env) -> str:
         state = "satisfied" if finding is None else f"NOT satisfied: {finding.message}"
         lines.append(f"requirement {rule.ref} ({rule.match.describe()}): {state}")
     lines += ["", *(f"note: {n}" for n in e.notes)] if e.notes else []
-    return "\n".join(lines) + "\n"
+    # Each entry is one line: a control or newline in it came from a host or a file.
+    return "\n".join(one_line(line) for line in lines) + "\n"
 
 
 COMMAND = Command("explain", "explain how a host's port was judged: rules, waivers, decision",
