@@ -196,7 +196,8 @@ def _os_text(probe: ProbeOutput, os_name: str | None) -> str | None:
 
 def _said(text: str, limit: int = 300) -> str:
     """What a failing command wrote to stderr, its lines joined (sudo explains over several)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # Lines end at \n only: a \r or U+2028 a host prints is part of what it said.
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
     return " / ".join(lines)[:limit]
 
 
