@@ -112,13 +112,16 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
         if args.host_key_checking != "accept-new" and not os.path.isfile(path):
             raise InputError("known_hosts file not found (with --host-key-checking "
                              "accept-new it would be created)", path)
+    private_key = str(env.path(args.private_key)) if args.private_key else None
+    if private_key is not None and not os.path.isfile(private_key):
+        raise InputError("--private-key: key file not found", private_key)
     home = env.environ.get("HOME") or os.path.expanduser("~")
     ssh = SshOptions(
         host_key_checking=args.host_key_checking,
         known_hosts=known_hosts,
         ssh_config=str(env.path(args.ssh_config)) if args.ssh_config else None,
         connect_timeout=args.connect_timeout, retries=args.retries,
-        private_key=str(env.path(args.private_key)) if args.private_key else None,
+        private_key=private_key,
         key_passphrase=passphrase, password=password,
         agent=env.environ.get("SSH_AUTH_SOCK"), home=home, local_user=local_user(),
     )
