@@ -15,7 +15,15 @@ from fleetcheck import __version__
 from fleetcheck.collect import CollectFailure, CollectOptions, collect
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.evaluate import evaluate
-from fleetcheck.model import HostError, HostResult, InputFile, RunResult, Severity, WaiverRecord
+from fleetcheck.model import (
+    HostError,
+    HostResult,
+    InputFile,
+    RunResult,
+    Severity,
+    TrustedKey,
+    WaiverRecord,
+)
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.serialize import policy_definitions
 from fleetcheck.policy.waivers import WaiverBook
@@ -98,8 +106,10 @@ def check_host(host: PlannedHost, connect: Connector, options: ScanOptions,
     redact = host_redactor(host, options.ssh)  # a host may print back what it was sent
     if host.unsupported:
         return failed_host(host, HostFailure(ErrorKind.UNSUPPORTED, host.unsupported), start)
+    trusted: tuple[TrustedKey, ...] = ()  # accept-new's evidence (SSH)
     try:
         transport = connect(host, deadline)
+        trusted = getattr(transport, "trusted_keys", ())
         try:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -110,6 +120,7 @@ def check_host(host: PlannedHost, connect: Connector, options: ScanOptions,
         finally:
             transport.close()
     except HostFailure as exc:
+        exc.trusted_keys = exc.trusted_keys or trusted
         return failed_host(host, exc, start, redact)
     judgement = evaluate(host.name, collection.listeners, host.policies)
     findings = waivers.apply(host.name, judgement.findings) if waivers else judgement.findings
@@ -121,7 +132,7 @@ def check_host(host: PlannedHost, connect: Connector, options: ScanOptions,
         waivers=waivers.selecting(host.name) if waivers else (),
         commands=collection.commands, policies=host.policy_names,
         privileged=collection.privileged, duration=time.monotonic() - start,
-        notes=collection.notes,
+        notes=collection.notes, trusted_keys=trusted,
     ))
 
 
@@ -139,6 +150,7 @@ def failed_host(host: PlannedHost, exc: BaseException, start: float | None = Non
         os=exc.os if isinstance(exc, CollectFailure) else None,
         policies=host.policy_names,
         duration=time.monotonic() - start if start is not None else 0.0,
+        trusted_keys=getattr(exc, "trusted_keys", ()),
     ))
 
 

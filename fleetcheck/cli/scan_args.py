@@ -19,13 +19,12 @@ from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
 from fleetcheck.scan import ScanOptions
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
-from fleetcheck.transport.ssh import HOST_KEY_MODES, SshOptions
+from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
 from fleetcheck.workers import default_workers
 
 # Below this many hosts per process, extra worker processes cost more than they give.
 HOSTS_PER_WORKER = 200
-OFF_WARNING = ("Host keys were NOT checked (--host-key-checking off): any machine answering "
-               "at a host's address could have produced its results.")
+OFF_WARNING = HOST_KEYS_OFF
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 

@@ -6,6 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.model import TrustedKey
 from fleetcheck.transport.ssh.auth import Credentials
 from fleetcheck.transport.ssh.connection import Limits, Opener
 from fleetcheck.transport.ssh.options import SshOptions
@@ -41,8 +42,14 @@ class SshConnector:
                                   f"private key file {path} does not exist (named by "
                                   "ansible_ssh_private_key_file, -i in ansible_ssh_common_args "
                                   "or --private-key)")
-        t, cleanup = self.opener.open(target, deadline, password=host.password)
-        return SshSession(t, target.describe(), cleanup)
+        trusted: list[TrustedKey] = []
+        try:
+            t, cleanup = self.opener.open(target, deadline, password=host.password,
+                                          trusted=trusted)
+        except HostFailure as exc:
+            exc.trusted_keys = tuple(trusted)
+            raise
+        return SshSession(t, target.describe(), cleanup, trusted_keys=tuple(trusted))
 
     def close(self) -> None:
         """Close shared connections (jump hosts)."""

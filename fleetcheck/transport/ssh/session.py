@@ -11,6 +11,7 @@ import paramiko
 from paramiko.common import cMSG_CHANNEL_REQUEST
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.model import TrustedKey
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, PromptWatch
 
 _CHUNK = 1 << 16
@@ -20,10 +21,12 @@ class SshSession:
     """An authenticated connection (implements the Transport contract)."""
 
     def __init__(self, transport: paramiko.Transport, where: str,
-                 cleanup: Callable[[], None] | None = None) -> None:
+                 cleanup: Callable[[], None] | None = None,
+                 trusted_keys: tuple[TrustedKey, ...] = ()) -> None:
         self._t = transport
         self.where = where
         self._cleanup = cleanup
+        self.trusted_keys = trusted_keys  # host keys trusted on first use to open it
 
     def run(self, command: str, *, timeout: float, stdin: bytes | Answer | None = None,
             max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
