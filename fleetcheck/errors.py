@@ -16,6 +16,8 @@ class ExitStatus(enum.IntEnum):
     VIOLATIONS = 1  # violations at or above --fail-on
     BAD_INPUT = 2  # bad usage or input; nothing scanned
     INCOMPLETE = 3  # no violations, but some hosts could not be checked
+    REPORTS_FAILED = 4  # the verdict was clean, but its reports could not be written
+    INTERNAL = 70  # a bug in fleetcheck (sysexits' EX_SOFTWARE): no verdict was reached
     INTERRUPTED = 130  # Ctrl-C before anything could be written
 
 

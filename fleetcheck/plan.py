@@ -14,22 +14,21 @@ from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
 from fleetcheck.inventory.values import VaultValue
 from fleetcheck.policy import Policy
+from fleetcheck.transport.base import TRANSPORTS
 
-SUPPORTED_CONNECTIONS = ("ssh", "paramiko", "local")
+SUPPORTED_CONNECTIONS = tuple(TRANSPORTS)
 _CONNECTION_ALIASES = {
     "smart": "ssh", "ansible.builtin.ssh": "ssh", "paramiko_ssh": "paramiko",
     "ansible.builtin.paramiko_ssh": "paramiko", "ansible.builtin.local": "local",
 }
 
-# Every inventory variable plan_host reads (docs/inventory.md documents each one).
-HONOURED_VARIABLES = (
-    "ansible_connection", "ansible_host", "ansible_ssh_host", "ansible_port", "ansible_ssh_port",
-    "ansible_user", "ansible_ssh_user", "ansible_password", "ansible_ssh_pass",
-    "ansible_ssh_password", "ansible_ssh_private_key_file", "ansible_private_key_file",
-    "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_shell_type", "ansible_become",
-    "ansible_become_method", "ansible_become_user", "ansible_become_password",
-    "ansible_become_pass", "fleetcheck_os", "fleetcheck_tool",
-)
+# Every inventory variable plan_host reads (docs/inventory.md documents each one): what the
+# transports read, and what collection reads whatever the transport.
+HONOURED_VARIABLES = tuple(dict.fromkeys((
+    "ansible_connection", *(v for kind in TRANSPORTS.values() for v in kind.host_vars),
+    "ansible_shell_type", "ansible_become", "ansible_become_method", "ansible_become_user",
+    "ansible_become_password", "ansible_become_pass", "fleetcheck_os", "fleetcheck_tool",
+)))
 
 
 @dataclass(frozen=True, slots=True)

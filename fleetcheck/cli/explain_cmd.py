@@ -21,17 +21,17 @@ from fleetcheck.cli.scan_args import (
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.evaluate import describe
 from fleetcheck.model import RunResult
 from fleetcheck.plan import plan
 from fleetcheck.policy import Action
 from fleetcheck.policy.explain import Explanation, explain, find_host
+from fleetcheck.policy.judge import describe
 from fleetcheck.policy.match import MatchResult
 from fleetcheck.progress import Progress
 from fleetcheck.redact import run_redactor
 from fleetcheck.sanitize import one_line
-from fleetcheck.scan import scan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,12 +6,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from fleetcheck.cli.env import Env
-from fleetcheck.errors import InputError
+from fleetcheck.cli.env import Env, stream_failed
+from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
-from fleetcheck.render import FORMATS, PIPEABLE, RenderOptions
+from fleetcheck.render import FORMATS, PIPEABLE, RenderOptions, view
 from fleetcheck.render.options import FILE_WIDTH
-from fleetcheck.render.write import write_reports
+from fleetcheck.render.write import Written, write_reports
 from fleetcheck.sanitize import for_terminal
 
 
@@ -50,6 +50,7 @@ def print_report(run: RunResult, fmt: str, env: Env, written: Sequence[Path] = (
     # The text report escapes host text itself (and keeps its colours); other formats are
     # byte-exact data, shown with escapes only on a terminal.
     env.stdout.write(text if fmt == "text" else for_terminal(text, env.stdout_isatty))
+    env.stdout.flush()  # a full disk or closed pipe shows now, while the verdict is at hand
 
 
 def stdout_format(formats: Sequence[str]) -> str:
@@ -71,12 +72,39 @@ def prepare_output_dir(outdir: Path) -> Path:
     return outdir
 
 
-def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: Env) -> list[Path]:
-    """Write the report files and name each on stderr."""
+def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: Env, *,
+                   replace: bool = False) -> Written:
+    """Write the report files, naming each on stderr, and each that failed with why."""
     try:
-        written = write_reports(run, formats, prepare_output_dir(outdir))
-    except OSError as exc:
-        raise InputError(f"cannot write reports: {exc.strerror or exc}", str(outdir)) from None
-    for path in written:
+        prepare_output_dir(outdir)
+    except InputError as exc:  # gone or read-only since the run began: every format fails
+        written = Written(failed=[(outdir / "*", exc.message)])
+    else:
+        written = write_reports(run, formats, outdir, replace=replace)
+    for path in written.paths:
         env.stderr.write(f"report: {path}\n")
+    for path, why in written.failed:
+        env.stderr.write(f"fleetcheck: error: {path}: report not written: {why}\n")
     return written
+
+
+def final_status(run: RunResult, env: Env, written: Written) -> int:
+    """The exit code: the run's verdict, or 4 when a clean verdict's reports were lost.
+
+    A failed report file, or a stdout that could not be written (a full disk; not a
+    reader that went away, as `| head` does), never turns a 1 or 3 into anything
+    else, and never lets a 0 pass as if the reports existed. When stdout failed,
+    the verdict goes to stderr so it is never hidden.
+    """
+    verdict = run.summary.exit_code
+    out_error = stream_failed(env.stdout)
+    if out_error is not None:
+        env.stderr.write(f"fleetcheck: {view.headline(run).line()}\n")
+        if not isinstance(out_error, BrokenPipeError):
+            why = out_error.strerror or str(out_error)
+            env.stderr.write(f"fleetcheck: error: standard output: {why}\n")
+    lost = bool(written.failed) or (out_error is not None
+                                    and not isinstance(out_error, BrokenPipeError))
+    if lost and verdict == ExitStatus.OK:
+        return int(ExitStatus.REPORTS_FAILED)
+    return verdict

@@ -12,15 +12,15 @@ import re
 from collections.abc import Iterator
 
 from fleetcheck.cli.env import Env
+from fleetcheck.engine.options import ScanOptions
+from fleetcheck.engine.processes import default_workers
 from fleetcheck.errors import InputError
 from fleetcheck.model import Severity
 from fleetcheck.plan import PlannedHost
 from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
-from fleetcheck.scan import ScanOptions
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
-from fleetcheck.workers import default_workers
 
 # Below this many hosts per process, extra worker processes cost more than they give.
 HOSTS_PER_WORKER = 200
@@ -133,7 +133,7 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
         hosts = _with_become_password(hosts, _prompt(env, "BECOME password: "))
     return hosts, ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout,
                               deadline=deadline, max_output=args.max_output, workers=workers,
-                              ssh=ssh, extra={"log_level": log_level(args.verbose)})
+                              ssh=ssh, log_level=log_level(args.verbose))
 
 
 def ssh_warnings(options: ScanOptions) -> list[str]:

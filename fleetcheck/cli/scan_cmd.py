@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import socket
 
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
+    final_status,
     prepare_output_dir,
     print_report,
     stdout_format,
@@ -20,13 +22,14 @@ from fleetcheck.cli.scan_args import (
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.engine.interrupts import as_ctrl_c
+from fleetcheck.engine.scan import scan
 from fleetcheck.errors import InputError
 from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
 from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
-from fleetcheck.scan import scan
 
 # The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
 DEFAULT_FORMATS = "text,html,json,junit"
@@ -80,19 +83,24 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if args.verbose:
             progress.write(host_log_line(result))
 
-    with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
-        try:
-            result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
-                          on_done=on_done, waivers=inputs.waivers)
-        finally:
-            progress.close()
-    if not result.complete:
-        env.stderr.write(f"fleetcheck: interrupted: {len(result.hosts)} hosts reported, "
-                         "unfinished ones marked not_run\n")
-    written = write_and_list(result, formats, outdir, env)
-    print_report(result, stdout_format(formats), env, written)
-    return result.summary.exit_code
-
+    with as_ctrl_c() as caught:
+        with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
+            try:
+                result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
+                              on_done=on_done, waivers=inputs.waivers)
+            finally:
+                progress.close()
+        caught.armed = False  # from here on a signal is noted, and the reports still written
+        if not result.complete:
+            by = f" by {caught.name}" if caught.name else ""
+            if caught.name:
+                result = dataclasses.replace(result, meta={**result.meta,
+                                                           "interrupted_by": caught.name})
+            env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
+                             "reported, unfinished ones marked not_run\n")
+        written = write_and_list(result, formats, outdir, env)
+        print_report(result, stdout_format(formats), env, written.paths)
+        return final_status(result, env, written)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
                   add_arguments, run)

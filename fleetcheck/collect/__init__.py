@@ -39,15 +39,26 @@ class CollectOptions:
     max_output: int = DEFAULT_MAX_OUTPUT
 
 
-def buffered(script: str) -> str:
+# Under sudo the probe runs as root, beyond the reach of the signal sshd sends when a run
+# is interrupted (it signals as the login user): sudo dies, its root children live on.
+# So a becoming probe starts a watchdog that kills the probe's process group once sudo
+# (the probe's parent) is gone, and is itself killed when the probe ends normally.
+WATCHDOG = ("fc_parent=$PPID; (while kill -0 $fc_parent 2>/dev/null; do sleep 1; done; "
+            "kill -9 0) </dev/null >/dev/null 2>&1 & fc_watchdog=$!")
+WATCHDOG_END = "kill $fc_watchdog 2>/dev/null"
+
+
+def buffered(script: str, *, watchdog: bool = False) -> str:
     """`script` with its stdout gathered into 1 MiB blocks (POSIX dd) before it is sent.
 
     The probe writes many small lines from many small commands; unbuffered, each
     becomes an SSH packet to decrypt and check. Where dd is missing it runs as is.
+    With `watchdog`, the probe dies with its parent (see WATCHDOG).
     """
-    return one_line(f"fc_probe() {{\n{script.rstrip()}\n}}\n"
+    start, end = (f"{WATCHDOG}\n", f"\n{WATCHDOG_END}") if watchdog else ("", "")
+    return one_line(f"fc_probe() {{\n{script.rstrip()}\n}}\n{start}"
                     "if command -v dd >/dev/null 2>&1; then fc_probe | dd obs=1048576 "
-                    "2>/dev/null\nelse fc_probe; fi\n")
+                    f"2>/dev/null\nelse fc_probe; fi{end}\n")
 
 
 # Solaris 10's `sh` is the Bourne shell, which knows neither $(...) nor `command -v`; its
@@ -66,7 +77,7 @@ def posix_sh(script: str) -> list[str]:
 def wrap_command(script: str, host: PlannedHost) -> tuple[str, Answer | None]:
     """The command line that runs `script` on `host` (with privilege when becoming) and
     what its stdin answers: the become password, only after the method's own prompt."""
-    argv = posix_sh(buffered(script))
+    argv = posix_sh(buffered(script, watchdog=host.become is not None))
     if host.become is None:
         return sh_join(argv), None
     return become_command(argv, host.become)

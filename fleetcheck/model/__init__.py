@@ -10,7 +10,14 @@ from fleetcheck.model.host import (
     Listener,
     TrustedKey,
 )
-from fleetcheck.model.run import InputFile, RunResult, Summary, WaiverRecord, inputs_by_kind
+from fleetcheck.model.run import (
+    InputFile,
+    RunResult,
+    Summary,
+    WaiverRecord,
+    inputs_by_kind,
+    new_run_id,
+)
 
 __all__ = [
     "SCHEMA",
@@ -30,4 +37,5 @@ __all__ = [
     "Verdict",
     "WaiverRecord",
     "inputs_by_kind",
+    "new_run_id",
 ]

@@ -116,6 +116,9 @@ class Finding:
     waiver: str | None = None
     pid: int | None = None
     family: int | None = None
+    # Open, but below the run's --fail-on: shown, never counted as a violation
+    # (set once, by `result.settle`).
+    below_threshold: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON, severity and kind as their words."""
@@ -133,6 +136,7 @@ class Finding:
             "waiver": self.waiver,
             "pid": self.pid,
             "family": self.family,
+            "below_threshold": self.below_threshold,
         }
 
     @classmethod
@@ -152,6 +156,7 @@ class Finding:
             waiver=data.get("waiver"),
             pid=data.get("pid"),
             family=data.get("family"),
+            below_threshold=bool(data.get("below_threshold", False)),
         )
 
     def sort_key(self) -> tuple[Any, ...]:

@@ -11,6 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
+from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import Finding, HostResult, RunResult, Severity, WaiverRecord
 from fleetcheck.render import view
 from fleetcheck.render.options import RenderOptions
@@ -116,7 +117,7 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
         if f.waived:
             skipped += 1
             _sub(case, "skipped", message=_waiver_text(f, waivers))
-        elif f.severity >= fail_on:
+        elif is_violation(f, fail_on):
             failures += 1
             _sub(case, "failure", _finding_text(host, f, service),
                  message=f"{f.severity.label}: {f.message}", type=f.kind.value)
@@ -150,7 +151,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     del options
     root = ET.Element("testsuites", {"name": "fleetcheck"})
     waivers = {w.id: w for w in run.waivers}
-    fail_on = Severity.parse(run.summary.fail_on)
+    fail_on = view.fail_on(run)
     totals = [0, 0, 0, 0]
     # What the run trusted without checking, in every suite: CI shows a host's suite alone.
     warnings = [sentence for _, _, sentence in view.trust(run)]

@@ -79,4 +79,39 @@ class Transport(Protocol):
         ...
 
 
+class Connector(Protocol):
+    """Opens a transport to a host, giving up when the host's deadline (monotonic) passes."""
+
+    def __call__(self, host: PlannedHost, deadline: float) -> Transport:
+        """An open transport to `host`; HostFailure otherwise."""
+        ...
+
+    def close(self) -> None:
+        """Release what the connector shares between hosts (jump-host connections)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TransportKind:
+    """One way to reach hosts, as `ansible_connection` names it, and what it reads."""
+
+    name: str
+    host_vars: tuple[str, ...]  # the inventory variables this transport honours
+    about: str
+
+
+_SSH_VARS = (
+    "ansible_host", "ansible_ssh_host", "ansible_port", "ansible_ssh_port", "ansible_user",
+    "ansible_ssh_user", "ansible_password", "ansible_ssh_pass", "ansible_ssh_password",
+    "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+)
+
+# ansible_connection value (Ansible's aliases folded, see plan.connection_type) -> transport.
+TRANSPORTS: dict[str, TransportKind] = {
+    "ssh": TransportKind("ssh", _SSH_VARS, "OpenSSH's configuration and semantics, in paramiko"),
+    "paramiko": TransportKind("paramiko", _SSH_VARS, "the same SSH transport"),
+    "local": TransportKind("local", (), "this machine, commands run with /bin/sh"),
+}
+
 TransportFactory = Callable[["PlannedHost"], Transport]

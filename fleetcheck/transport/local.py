@@ -11,6 +11,7 @@ import time
 
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, PromptWatch
+from fleetcheck.transport.inflight import INFLIGHT
 
 
 class LocalTransport:
@@ -36,11 +37,14 @@ class LocalTransport:
         except OSError as exc:
             raise HostFailure(ErrorKind.COMMAND_FAILED,
                               f"cannot start {self.shell}: {exc}") from exc
+        running = INFLIGHT.add(lambda: _killpg(proc))  # an interrupt kills its whole group
         try:
             out, err = _drain(proc, stdin, start + timeout, max_output)
         except HostFailure:
             _kill(proc)
             raise
+        finally:
+            INFLIGHT.discard(running)
         if proc.stdin is not None and not proc.stdin.closed:
             with contextlib.suppress(BrokenPipeError):
                 proc.stdin.close()
@@ -95,10 +99,15 @@ def _drain(proc: subprocess.Popen[bytes], stdin: bytes | Answer | None, deadline
     return b"".join(chunks[proc.stdout.fileno()]), b"".join(chunks[proc.stderr.fileno()])
 
 
+def _killpg(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the command's process group (its pipeline and anything it started)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the command's process group and reap it."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    _killpg(proc)
     if proc.stdin is not None:
         with contextlib.suppress(OSError):
             proc.stdin.close()

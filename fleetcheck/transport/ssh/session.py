@@ -13,6 +13,7 @@ from paramiko.common import cMSG_CHANNEL_REQUEST
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.model import TrustedKey
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, PromptWatch
+from fleetcheck.transport.inflight import INFLIGHT
 
 _CHUNK = 1 << 16
 
@@ -40,6 +41,7 @@ class SshSession:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise HostFailure(ErrorKind.COMMAND_FAILED,
                               f"{self.where} refused a session channel: {exc}") from None
+        running = INFLIGHT.add(lambda: _kill(chan))  # an interrupt stops it on the host too
         try:
             chan.exec_command(command)
             watch = PromptWatch(stdin) if isinstance(stdin, Answer) else None
@@ -60,6 +62,7 @@ class SshSession:
                               f"the connection to {self.where} failed while the command "
                               f"ran: {exc}") from None
         finally:
+            INFLIGHT.discard(running)
             chan.close()
         return CommandResult(out, err, status if status >= 0 else None,
                              time.monotonic() - start)
