@@ -18,6 +18,7 @@ from fleetcheck.cli.env import Env
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     logging_through,
+    say_trust,
     scan_options,
     ssh_warnings,
 )
@@ -75,8 +76,11 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
     hosts, options = scan_options(args, env, hosts)
     quiet = Progress(len(hosts), env.stderr, enabled=False)  # -v lines only, no progress bar
     with logging_through(args.verbose, quiet, run_redactor(hosts, options.ssh)):
-        return scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
-                    meta={"command_line": list(args.argv), "warnings": ssh_warnings(options)})
+        run = scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
+                   meta={"command_line": list(args.argv), "warnings": ssh_warnings(options),
+                         "host_key_checking": options.ssh.host_key_checking})
+    say_trust(run, env)
+    return run
 
 
 def _saved(args: argparse.Namespace, env: Env) -> RunResult:

@@ -15,10 +15,12 @@ from fleetcheck.cli.env import Env
 from fleetcheck.engine.options import ScanOptions
 from fleetcheck.engine.processes import default_workers
 from fleetcheck.errors import InputError
-from fleetcheck.model import Severity
+from fleetcheck.model import RunResult, Severity
 from fleetcheck.plan import PlannedHost
 from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
+from fleetcheck.render import view
+from fleetcheck.sanitize import one_line
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
 
@@ -139,6 +141,13 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
 def ssh_warnings(options: ScanOptions) -> list[str]:
     """What every report of a run with these options must warn about."""
     return [OFF_WARNING] if options.ssh.host_key_checking == "off" else []
+
+
+def say_trust(run: RunResult, env: Env) -> None:
+    """On stderr: what the run trusted without checking (keys trusted on first use, no checks
+    at all), so trust-on-first-use leaves evidence where the operator is looking too."""
+    for _, _, sentence in view.trust(run):
+        env.stderr.write(one_line(f"fleetcheck: warning: {sentence}") + "\n")
 
 
 def _with_become_password(hosts: list[PlannedHost], password: str) -> list[PlannedHost]:

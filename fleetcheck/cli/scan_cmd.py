@@ -19,6 +19,7 @@ from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     local_user,
     logging_through,
+    say_trust,
     scan_options,
     ssh_warnings,
 )
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
             finally:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written
+        say_trust(result, env)
         if not result.complete:
             by = f" by {caught.name}" if caught.name else ""
             if caught.name:
