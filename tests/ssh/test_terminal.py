@@ -3,15 +3,17 @@ sudo stderr full of escape sequences, through -v lines, logs, progress, explain 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import CliResult, run_cli
 from tests.lab.netns import Sock, in_netns
 from tests.lab.sshlab import SshLab
-from tests.ssh.conftest import Fleet
+from tests.ssh.conftest import Fleet, cli_process
 
 pytestmark = pytest.mark.lab
 
@@ -109,3 +111,28 @@ def test_sudo_stderr_and_inventory_names_in_v_lines_and_progress(fleet: Fleet,
     assert res.code == 3
     assert_inert(res.err)
     assert "could not be checked (become_failed: " in res.err
+
+
+def test_hostile_ssh_banners_through_worker_process_logs(fleet: Fleet, lab: SshLab,
+                                                         tmp_path: Path) -> None:
+    """SSH servers whose banner and version are escape sequences, scanned by two worker
+    processes at -vvv (paramiko's own log records): every line on stderr is inert, and the
+    version quoted in the host's error is escaped on the terminal, exact in the JSON."""
+    ports = {"hostile": 2311, "version": 2312}
+    known = tmp_path / "known_hosts"
+    address = lab.hosts["relay"].address
+    known.write_text("".join(f"[{address}]:{port} {lab.stall_port('relay', port, mode)}\n"
+                             for mode, port in ports.items()))
+    inv = fleet.inventory({mode: fleet.vars("relay", ansible_port=port)
+                           for mode, port in ports.items()})
+    out = tmp_path / "out"
+    proc = cli_process(lab, tmp_path, [
+        "scan", "-i", str(inv), "-o", str(out), "--format", "json", "--known-hosts",
+        str(known), "--workers", "2", "--connect-timeout", "2", "--deadline", "6", "-vvv"])
+    _, err = proc.communicate(timeout=60)
+    assert_inert(err)
+    assert "client \\x1b]52;c;SGk=\\x07\\x1b[2J\\u202eevil\\x0dX" in err  # paramiko's record
+    run = json.loads(next(out.glob("*.json")).read_text())
+    refused = next(h for h in run["hosts"] if h["name"] == "version")["error"]["message"]
+    assert "\x1b]0;pwn\x07\x9b2J" in refused  # the JSON keeps it exact
+    assert "\\x1b]0;pwn\\x07\\x9b2J" in err  # the -v line shows it escaped
