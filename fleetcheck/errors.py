@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fleetcheck.model import TrustedKey
 
 
 class ExitStatus(enum.IntEnum):
@@ -88,3 +92,5 @@ class HostFailure(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
+        # Host keys trusted on first use before the failure: evidence all the same.
+        self.trusted_keys: tuple[TrustedKey, ...] = ()

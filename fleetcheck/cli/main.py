@@ -20,6 +20,7 @@ from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
+from fleetcheck.sanitize import one_line
 
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
                                  parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND)
@@ -57,11 +58,8 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
             return ExitStatus.BAD_INPUT
         args.argv = ["fleetcheck", *args_list]
         return int(args.handler(args, env))
-    except InputError as exc:
-        env.stderr.write(f"fleetcheck: error: {exc}\n")
-        return ExitStatus.BAD_INPUT
-    except ParseError as exc:
-        env.stderr.write(f"fleetcheck: error: {exc}\n")
+    except (InputError, ParseError) as exc:  # may quote an inventory, a file, a host's output
+        env.stderr.write(f"fleetcheck: error: {one_line(str(exc))}\n")
         return ExitStatus.BAD_INPUT
     except KeyboardInterrupt:
         env.stderr.write("fleetcheck: interrupted\n")

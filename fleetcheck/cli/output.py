@@ -14,6 +14,7 @@ from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, PIPEABLE, RenderOptions, summary, view
 from fleetcheck.render.options import FILE_WIDTH
 from fleetcheck.render.write import Written, write_reports
+from fleetcheck.sanitize import for_terminal
 
 
 def terminal_width(env: Env) -> int:
@@ -76,9 +77,12 @@ def print_report(run: RunResult, fmt: str, env: Env, written: Sequence[Path] = (
     same = [p for p in written if p.suffix == extension]
     if same and options == RenderOptions():
         with same[0].open(encoding="utf-8", newline="") as f:
-            env.stdout.write(f.read())
+            text = f.read()
     else:
-        env.stdout.write(FORMATS[fmt].render(run, options))
+        text = FORMATS[fmt].render(run, options)
+    # The text report escapes host text itself (and keeps its colours); other formats are
+    # byte-exact data, shown with escapes only on a terminal.
+    env.stdout.write(text if fmt == "text" else for_terminal(text, env.stdout_isatty))
     env.stdout.flush()  # a full disk or closed pipe shows now, while the verdict is at hand
 
 

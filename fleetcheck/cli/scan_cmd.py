@@ -21,6 +21,7 @@ from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     local_user,
     logging_through,
+    say_trust,
     scan_options,
     ssh_warnings,
 )
@@ -30,6 +31,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
+from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
 from fleetcheck.render.write import Written
 
@@ -92,13 +94,14 @@ def run(args: argparse.Namespace, env: Env) -> int:
             progress.write(host_log_line(result))
 
     with as_ctrl_c() as caught:
-        with logging_through(args.verbose, progress):
+        with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
             try:
                 result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
                               on_done=on_done, waivers=inputs.waivers)
             finally:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written
+        say_trust(result, env)
         if not result.complete:
             by = f" by {caught.name}" if caught.name else ""
             if caught.name:

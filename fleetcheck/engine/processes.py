@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +27,8 @@ from fleetcheck.engine.threads import ThreadEngine
 from fleetcheck.errors import ErrorKind
 from fleetcheck.model import HostError, HostResult
 from fleetcheck.plan import PlannedHost
+from fleetcheck.progress import Progress, ProgressHandler
+from fleetcheck.redact import run_redactor
 
 # How long the parent waits for children to send what they have after a Ctrl-C.
 STOP_GRACE = 3.0
@@ -162,8 +165,11 @@ def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], job: Job,
     signal.signal(signal.SIGTERM, _interrupt)
     die_with_parent()
     level = job.options.log_level
-    if level is not None:  # -v in the parent: this process logs to the same stderr
-        logging.basicConfig(level=level, format="fleetcheck: %(name)s: %(message)s")
+    if level is not None:  # -v in the parent: this process logs to the same stderr,
+        # through the same sanitiser and with the same secrets masked
+        handler = ProgressHandler(Progress(0, sys.stderr, enabled=False),
+                                  run_redactor(hosts, job.options.ssh))
+        logging.basicConfig(level=level, handlers=[handler])
 
     def post(i: int, result: HostResult) -> None:
         results.put(("host", indexes[i], result.to_dict()))

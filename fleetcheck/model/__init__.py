@@ -8,6 +8,7 @@ from fleetcheck.model.host import (
     HostResult,
     JudgedListener,
     Listener,
+    TrustedKey,
 )
 from fleetcheck.model.run import (
     InputFile,
@@ -32,6 +33,7 @@ __all__ = [
     "Severity",
     "Status",
     "Summary",
+    "TrustedKey",
     "Verdict",
     "WaiverRecord",
     "inputs_by_kind",

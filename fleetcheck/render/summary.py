@@ -15,7 +15,8 @@ from fleetcheck.render import view
 from fleetcheck.render.groups import FindingGroup, group_findings, hosts_line, natural_key
 from fleetcheck.render.hints import hint_for
 from fleetcheck.render.options import RenderOptions
-from fleetcheck.render.textfit import BOLD, GREEN, RED, YELLOW, paint, scrub, wrap
+from fleetcheck.render.textfit import BOLD, GREEN, RED, YELLOW, paint, wrap
+from fleetcheck.sanitize import scrub
 
 _TONE = {"ok": GREEN + BOLD, "bad": RED + BOLD, "warn": YELLOW + BOLD, "": ""}
 TOP_GROUPS = 15  # groups of open findings the summary lists before pointing at the reports

@@ -15,10 +15,10 @@ from fleetcheck.render.textfit import (
     flow,
     paint,
     records,
-    scrub,
     table,
     wrap,
 )
+from fleetcheck.sanitize import scrub
 
 _TONE = {"ok": GREEN, "bad": RED + BOLD, "warn": YELLOW + BOLD, "": ""}
 _SEVERITY = {Severity.CRITICAL: RED + BOLD, Severity.HIGH: RED, Severity.MEDIUM: YELLOW}

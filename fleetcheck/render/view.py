@@ -29,6 +29,7 @@ from fleetcheck.model import (
 )
 from fleetcheck.render.waived import Standing, key, listener_standing
 from fleetcheck.services import name_for_port
+from fleetcheck.transport.ssh.options import HOST_KEYS_OFF
 
 BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
                           Verdict.WRONG_PROCESS})
@@ -185,9 +186,25 @@ def run_facts(run: RunResult) -> list[tuple[str, str]]:
 
 
 def warnings(run: RunResult) -> list[str]:
-    """Sentences every report must show (e.g. host keys not checked, waivers expired)."""
+    """Sentences every report must show (e.g. host keys not checked, waivers expired, host
+    keys trusted on first use)."""
     raw = run.meta.get("warnings") or []
-    return [str(w) for w in (raw if isinstance(raw, list | tuple) else [raw])]
+    given = [str(w) for w in (raw if isinstance(raw, list | tuple) else [raw])]
+    return [*given, *(sentence for _, _, sentence in trust(run) if sentence not in given)]
+
+
+HOST_KEYS_NOT_CHECKED = "host_keys_not_checked"
+HOST_KEY_TRUSTED = "host_key_trusted"
+
+
+def trust(run: RunResult) -> list[tuple[str, str, str]]:
+    """What the run trusted without checking, as (kind, host, sentence): host keys not
+    checked at all (off), each host key trusted on first use (accept-new)."""
+    out = [(HOST_KEYS_NOT_CHECKED, "", HOST_KEYS_OFF)] \
+        if run.meta.get("host_key_checking") == "off" else []
+    out += [(HOST_KEY_TRUSTED, h.name, f"{h.name}: host key {k.sentence()}")
+            for h in sorted_hosts(run) for k in h.trusted_keys]
+    return out
 
 
 def input_rows(run: RunResult) -> list[tuple[str, str, str]]:
