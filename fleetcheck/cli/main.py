@@ -9,8 +9,10 @@ from collections.abc import Sequence
 
 from fleetcheck import __version__
 from fleetcheck.cli import (
+    completion_cmd,
     explain_cmd,
     inventory_cmd,
+    manpage_cmd,
     parse_cmd,
     report_cmd,
     scan_cmd,
@@ -18,19 +20,25 @@ from fleetcheck.cli import (
 )
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded
+from fleetcheck.cli.suggest import subparsers, suggestion
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
 from fleetcheck.sanitize import one_line
 
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
-                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND)
+                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
+                                 completion_cmd.COMMAND, manpage_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so usage errors map to exit 2 in one place."""
+    """argparse that raises instead of exiting, so usage errors map to exit 2 in one place,
+    each with the closest known word when one is near what was typed."""
+
+    root: argparse.ArgumentParser | None = None  # the top parser, set by parse_arguments
+    argv: Sequence[str] = ()
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise InputError(message)
+        raise InputError(suggestion(message, self.root or self, self.argv))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,13 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(args_list: Sequence[str]) -> tuple[argparse.ArgumentParser,
+                                                        argparse.Namespace]:
+    """The parser and what it made of `args_list`; InputError (with a suggestion) if bad."""
+    parser = build_parser()
+    for each in (parser, *subparsers(parser).values()):
+        if isinstance(each, _Parser):
+            each.root, each.argv = parser, tuple(args_list)
+    return parser, parser.parse_args(args_list)
+
+
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     """Run one command; returns the exit status (never raises for user errors)."""
     env = guarded(env or Env())
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
-        parser = build_parser()
-        args = parser.parse_args(args_list)
+        parser, args = parse_arguments(args_list)
         if args.command is None:
             env.stderr.write(parser.format_help())
             return ExitStatus.BAD_INPUT

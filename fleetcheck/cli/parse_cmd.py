@@ -7,6 +7,7 @@ import json
 
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
+from fleetcheck.cli.suggest import close_word
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import PARSERS, ParseError, guess, parse
 
@@ -24,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: Env) -> int:
     """Print the listeners of FILE as a JSON list; a parse error names FILE and the line."""
     if args.tool != AUTO and args.tool not in PARSERS:
-        raise InputError(f"unknown tool {args.tool!r} (known: {', '.join(sorted(PARSERS))}, "
-                         f"{AUTO})")
+        raise InputError(f"unknown tool {args.tool!r}{close_word(args.tool, [*PARSERS, AUTO])} "
+                         f"(known: {', '.join(sorted(PARSERS))}, {AUTO})")
     if args.file == "-":
         text, name = env.stdin.read(), "<stdin>"
     else:

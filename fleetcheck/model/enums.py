@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
 
 SCHEMA = "fleetcheck.run/1"
@@ -27,8 +28,11 @@ class Severity(enum.IntEnum):
         try:
             return cls[word.strip().upper()]
         except KeyError:
-            names = ", ".join(s.label for s in cls)
-            raise ValueError(f"unknown severity {word!r} (expected one of {names})") from None
+            labels = [s.label for s in cls]
+            close = difflib.get_close_matches(word.strip().lower(), labels, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown severity {word!r}{hint} (expected one of "
+                             f"{', '.join(labels)})") from None
 
 
 class Status(enum.StrEnum):

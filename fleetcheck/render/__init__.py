@@ -8,6 +8,7 @@ from typing import Protocol
 from fleetcheck.model import RunResult
 from fleetcheck.render import csvout, html, jsonout, junit, text
 from fleetcheck.render.options import RenderOptions
+from fleetcheck.yamlsrc import did_you_mean
 
 __all__ = ["FORMATS", "PIPEABLE", "Format", "RenderOptions", "Renderer", "parse_formats"]
 
@@ -48,7 +49,8 @@ def parse_formats(spec: str) -> list[str]:
         names = [n for n in names if n != "all"] + list(FORMATS)
     for name in names:
         if name not in FORMATS:
-            raise ValueError(f"unknown format {name!r} (known: {', '.join(FORMATS)}, all)")
+            hint = did_you_mean(name, [*FORMATS, "all"])
+            raise ValueError(f"unknown format {name!r}{hint} (known: {', '.join(FORMATS)}, all)")
     if not names:
         raise ValueError("no format given")
     return list(dict.fromkeys(names))

@@ -1,0 +1,63 @@
+"""Did-you-mean for the command line: misspelled sub-commands, options and choices.
+
+argparse (before Python 3.14's `suggest_on_error`) only says what it did not know; every
+usage error passes through `suggestion`, which adds the closest word the parser does know.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+
+from fleetcheck.yamlsrc import did_you_mean
+
+_CHOICE = re.compile(r"invalid choice: '((?:[^'\\]|\\.)*)' \(choose from (.*)\)$")
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+_UNKNOWN = re.compile(r"^unrecognized arguments: (.*)$")
+
+
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The sub-command parsers of `parser` by name ({} when it has none)."""
+    for action in parser._actions:  # argparse keeps them only here
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every long and short option `parser` accepts."""
+    return [opt for action in parser._actions for opt in action.option_strings]
+
+
+def chosen_command(parser: argparse.ArgumentParser, argv: Sequence[str]
+                   ) -> argparse.ArgumentParser:
+    """The sub-command parser `argv` selects (the first word naming one), else `parser`."""
+    subs = subparsers(parser)
+    return next((subs[word] for word in argv if word in subs), parser)
+
+
+def suggestion(message: str, parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
+    """`message` with ' (did you mean X?)' added where a known word is close to what was typed.
+
+    Handles argparse's two shapes: 'invalid choice: WORD (choose from ...)' (sub-commands
+    and options with choices) and 'unrecognized arguments: ...' (misspelled options).
+    """
+    m = _CHOICE.search(message)
+    if m:
+        return message + did_you_mean(m.group(1), _QUOTED.findall(m.group(2)))
+    m = _UNKNOWN.match(message)
+    if m:
+        known = option_strings(chosen_command(parser, argv))
+        close = [c for word in m.group(1).split() if word.startswith("-")
+                 for c in difflib.get_close_matches(word.split("=", 1)[0], known, n=1,
+                                                    cutoff=0.6)]
+        if close:
+            return message + f" (did you mean {' or '.join(map(repr, close))}?)"
+    return message
+
+
+def close_word(word: str, known: Iterable[str]) -> str:
+    """' (did you mean X?)' for a value a command checks itself (formats, severities)."""
+    return did_you_mean(word, known)
