@@ -41,7 +41,7 @@ def _option_lines(parser: argparse.ArgumentParser) -> Iterator[str]:
             continue
         if action.option_strings and action.option_strings[0] in ("-h", "--help"):
             continue
-        names = action.option_strings or [action.metavar or action.dest]
+        names = action.option_strings or [str(action.metavar or action.dest)]
         metavar = ""
         if action.option_strings and action.nargs != 0:
             meta = action.metavar or (action.dest.upper() if action.choices is None else
@@ -59,7 +59,7 @@ def render(parser: argparse.ArgumentParser, date: str = "") -> str:
     """The whole page: name, synopsis, description, one section per command, exit codes."""
     lines = [f'.TH FLEETCHECK 1 "{date}" "fleetcheck {__version__}" "User Commands"',
              ".SH NAME", "fleetcheck \\- " + roff(parser.description or ""),
-             ".SH SYNOPSIS", f"\\fBfleetcheck\\fR \\fICOMMAND\\fR [\\fIOPTIONS\\fR]",
+             ".SH SYNOPSIS", "\\fBfleetcheck\\fR \\fICOMMAND\\fR [\\fIOPTIONS\\fR]",
              ".SH DESCRIPTION",
              roff("fleetcheck reads an Ansible inventory, connects to each host over SSH, lists "
                   "its listening sockets with the best tool the host has, judges each listener "

@@ -84,7 +84,9 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--max-output", default=DEFAULT_MAX_OUTPUT, metavar="SIZE",
                    help="most output read from one host (e.g. 16M, the default)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log each host as it finishes (-vv: connection details)")
+                        help="-v: each host's outcome as it finishes; -vv: connection "
+                             "details too (address, user, keys tried, jump hosts, "
+                             "algorithms, timings); -vvv: paramiko's own log as well")
 
 
 def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
@@ -135,7 +137,8 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
         hosts = _with_become_password(hosts, _prompt(env, "BECOME password: "))
     return hosts, ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout,
                               deadline=deadline, max_output=args.max_output, workers=workers,
-                              ssh=ssh, log_level=log_level(args.verbose))
+                              ssh=ssh, log_level=log_level(args.verbose),
+                              library_log=args.verbose >= 3)
 
 
 def ssh_warnings(options: ScanOptions) -> list[str]:
@@ -168,9 +171,16 @@ def _prompt(env: Env, prompt: str) -> str:
     return line.rstrip("\r\n")
 
 
+# What each -v adds (docs/cli.md): 1 each host's outcome (written by the command as hosts
+# finish, not logged); 2 fleetcheck's connection log (address, user, keys, jump hosts,
+# algorithms, timings); 3 paramiko's own log too.
+HOST_LINES, CONNECTION_LOG, LIBRARY_LOG = 1, 2, 3
+
+
 def log_level(verbose: int) -> int | None:
-    """The logging level -v, -vv ask for; None when quiet."""
-    return None if not verbose else logging.INFO if verbose == 1 else logging.DEBUG
+    """The logging level of fleetcheck's loggers for -v..-vvv; None below -vv (warnings
+    still reach stderr through logging's last-resort handler)."""
+    return logging.DEBUG if verbose >= CONNECTION_LOG else None
 
 
 def local_user() -> str:
@@ -192,7 +202,7 @@ def logging_through(verbose: int, progress: Progress,
         return
     handler = ProgressHandler(progress, redact)
     loggers = [logging.getLogger("fleetcheck")]
-    if verbose >= 3:
+    if verbose >= LIBRARY_LOG:
         loggers.append(logging.getLogger("paramiko"))
     saved = [logger.level for logger in loggers]
     for logger in loggers:

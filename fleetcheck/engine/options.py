@@ -20,5 +20,6 @@ class ScanOptions:
     max_output: int = DEFAULT_MAX_OUTPUT
     workers: int = 1  # processes sharing the hosts (each runs forks/workers threads)
     ssh: SshOptions = field(default_factory=SshOptions)
-    log_level: int | None = None  # -v in the CLI: worker processes log at the same level
+    log_level: int | None = None  # -vv in the CLI: worker processes log at the same level
+    library_log: bool = False  # -vvv: paramiko's own records too
     engine: str | None = None  # "threads" | "processes" | ...; None: chosen from `workers`

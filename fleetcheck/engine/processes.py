@@ -170,6 +170,8 @@ def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], job: Job,
         handler = ProgressHandler(Progress(0, sys.stderr, enabled=False),
                                   run_redactor(hosts, job.options.ssh))
         logging.basicConfig(level=level, handlers=[handler])
+        if not job.options.library_log:  # paramiko's own records only at -vvv
+            logging.getLogger("paramiko").setLevel(logging.WARNING)
 
     def post(i: int, result: HostResult) -> None:
         results.put(("host", indexes[i], result.to_dict()))

@@ -117,11 +117,17 @@ def authenticate(t: paramiko.Transport, target: Target, keys: KeyStore, *, passw
     problems: list[str] = []
     allowed: list[str] = []
     agent, agent_keys = (None, []) if not target.pubkey_auth else _agent_keys(target.agent, timeout)
+    started = time.monotonic()
+    log.debug("%s: authenticating as %s (key files: %s; agent keys: %d)", target.describe(),
+              target.user, ", ".join(target.identity_files) or "none", len(agent_keys))
     try:
         for label, key in _candidates(target, keys, agent_keys, problems):
             ok, said = _try(t, target, deadline, timeout,
                             partial(t.auth_publickey, target.user, key))
+            log.debug("%s: %s %s", target.describe(), label, "accepted" if ok else "refused")
             if ok:
+                log.debug("%s: authenticated in %.0f ms", target.describe(),
+                          (time.monotonic() - started) * 1000)
                 return
             allowed = said or allowed
             if said is not None and "publickey" not in said:
@@ -130,6 +136,7 @@ def authenticate(t: paramiko.Transport, target: Target, keys: KeyStore, *, passw
         if password is not None and target.password_auth:
             ok, said = _try(t, target, deadline, timeout,
                             partial(t.auth_password, target.user, password))
+            log.debug("%s: password %s", target.describe(), "accepted" if ok else "refused")
             if ok:
                 return
             allowed = said or allowed
@@ -183,7 +190,7 @@ def _candidates(target: Target, keys: KeyStore, agent_keys: list[paramiko.PKey],
             continue
         if key is None:
             if not target.default_identities:  # OpenSSH names an explicit one, skips a default
-                log.info("%s: no such identity: %s", target.describe(), path)
+                log.debug("%s: no such identity: %s", target.describe(), path)
                 problems.append(f"IdentityFile {path} does not exist")
             continue
         if key.asbytes() in seen:

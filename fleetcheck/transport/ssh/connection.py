@@ -152,6 +152,8 @@ class Opener:
         where = f"{target.hostname}:{target.port}"
         if target.via is not None:
             jump = self._jump(target.via, deadline, trusted)
+            log.debug("%s: tunnel to %s through jump host %s", target.describe(), where,
+                      target.via.describe())
             try:
                 chan = jump.open_channel("direct-tcpip", (target.hostname, target.port),
                                          ("127.0.0.1", 0), timeout=timeout)
@@ -168,6 +170,7 @@ class Opener:
                                        f"failed: {exc}") from None
             return chan, None
         if target.proxy_command is not None:
+            log.debug("%s: through ProxyCommand %r", target.describe(), target.proxy_command)
             proxy = ProxyCommandSocket(target.proxy_command)
             return proxy, proxy.release
         try:
@@ -181,13 +184,17 @@ class Opener:
         for family, kind, proto, _, addr in infos:
             sock = socket.socket(family, kind, proto)
             sock.settimeout(self._connect_timeout(target, deadline))
+            started = time.monotonic()
             try:
                 sock.connect(addr)
             except OSError as exc:
                 sock.close()
                 failure = connect_failure(exc, where, timeout)
+                log.debug("%s: TCP to %s: %s", target.describe(), addr[0], failure.message)
                 continue
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            log.debug("%s: TCP connected to %s port %s in %s", target.describe(), addr[0],
+                      addr[1], _ms(started))
             return sock, None
         assert failure is not None
         raise failure
@@ -205,6 +212,7 @@ class Opener:
         t.handshake_timeout = timeout
         _prefer_key_types(t, index.known_types(name))
         done = threading.Event()
+        started = time.monotonic()
         try:
             t.start_client(event=done)
             finished = done.wait(timeout)
@@ -219,6 +227,11 @@ class Opener:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             t.close()
             raise handshake_failure(exc, where, bool(t.remote_version), timeout) from None
+        log.debug("%s: SSH handshake in %s with %s: kex %s, host key %s %s, cipher %s, "
+                  "mac %s", where, _ms(started), t.remote_version,
+                  getattr(t, "kex_engine", None).__class__.__name__, key.get_name(),
+                  fingerprint(key.asbytes()), getattr(t, "local_cipher", "?"),
+                  getattr(t, "local_mac", "?"))
         try:
             self._verify(target, name, key, trusted)
         except BaseException:
@@ -294,6 +307,11 @@ class Opener:
                 del self._jumps[target]
         with contextlib.suppress(Exception):
             t.close()
+
+
+def _ms(started: float) -> str:
+    """Milliseconds since `started` (a monotonic time), for -vv timings."""
+    return f"{(time.monotonic() - started) * 1000:.0f} ms"
 
 
 def _prefer_key_types(t: paramiko.Transport, known: list[str]) -> None:
