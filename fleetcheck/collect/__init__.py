@@ -29,6 +29,7 @@ class Collection:
     commands: tuple[CommandRecord, ...]
     privileged: bool | None
     notes: tuple[str, ...] = ()
+    distribution: str | None = None  # e.g. "Debian GNU/Linux 12 (bookworm)", where known
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,16 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
     if privileged is False and any(li.process is None for li in listeners):
         notes.append("collected without root: owners of some sockets could not be seen "
                      "(use --become)")
-    return Collection(os_text, tool, tuple(listeners), records, privileged, tuple(notes))
+    return Collection(os_text, tool, tuple(listeners), records, privileged, tuple(notes),
+                      distribution_of(probe))
+
+
+def distribution_of(probe: ProbeOutput) -> str | None:
+    """The distribution the probe read from os-release (quotes removed), None if none."""
+    text = probe.facts.get("distribution", "").strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1]
+    return text.strip() or None
 
 
 def _os_text(probe: ProbeOutput, os_name: str | None) -> str | None:

@@ -144,13 +144,31 @@ def _attempt_block(attempt: Attempt) -> str:
     return "\n".join(lines)
 
 
+# Linux: the distribution and its version from os-release (systemd's file, present on
+# every current distribution; /usr/lib/os-release where /etc has none), read by the shell
+# itself (no process), as one fact line: PRETTY_NAME, e.g. "Debian GNU/Linux 12 (bookworm)".
+# printf, not echo: dash's echo would turn a backslash in the value into a line break.
+_DISTRIBUTION = r"""
+for fc_f in /etc/os-release /usr/lib/os-release; do
+  if [ -r "$fc_f" ]; then
+    while IFS='=' read -r fc_k fc_v; do
+      case "$fc_k" in
+      PRETTY_NAME) printf '%s distribution %s\n' "$M" "$fc_v";;
+      esac
+    done < "$fc_f"
+    break
+  fi
+done
+"""
+
+
 def _branch(family: str, tool: str | None) -> str:
     """The shell that lists sockets on one OS family (restricted to `tool` when pinned)."""
     if family == "linux":
         pinnable = LINUX_TOOLS + LINUX_PINNED_ONLY
         linux = LINUX_TOOLS if tool is None else tuple(t for t in pinnable if t[0] == tool)
         proc = _PROC_FALLBACK if tool in (None, "proc") else ""
-        return f"{_tool_block(linux)}\n{proc}"
+        return f"{_DISTRIBUTION}\n{_tool_block(linux)}\n{proc}"
     attempts = [a for a in POSIX_TOOLS[family] if tool is None or a.collector == tool]
     return "\n".join(_attempt_block(a) for a in attempts) or ":"
 

@@ -66,7 +66,7 @@ def check_host(host: PlannedHost, connect: Connector, job: Job) -> HostResult:
         waivers=waivers.selecting(host.name) if waivers else (),
         commands=collection.commands, policies=host.policy_names,
         privileged=collection.privileged, duration=time.monotonic() - start,
-        notes=collection.notes, trusted_keys=trusted,
+        notes=collection.notes, trusted_keys=trusted, distribution=collection.distribution,
     ))
 
 

@@ -249,6 +249,7 @@ class HostResult:
     notes: tuple[str, ...] = ()  # caveats the reader must see, e.g. owners not visible
     waivers: tuple[str, ...] = ()  # ids of the waivers whose `hosts` select this host
     trusted_keys: tuple[TrustedKey, ...] = ()  # host keys this host's connection trusted
+    distribution: str | None = None  # os-release's PRETTY_NAME (Linux), where the probe read it
 
     @property
     def checked(self) -> bool:
@@ -275,6 +276,7 @@ class HostResult:
             "commands": [c.to_dict() for c in self.commands],
             **({"trusted_keys": [k.to_dict() for k in self.trusted_keys]}
                if self.trusted_keys else {}),
+            **({"distribution": self.distribution} if self.distribution else {}),
         }
 
     @classmethod
@@ -298,4 +300,5 @@ class HostResult:
             notes=tuple(data.get("notes", ())),
             waivers=tuple(data.get("waivers", ())),
             trusted_keys=tuple(TrustedKey.from_dict(d) for d in data.get("trusted_keys", ())),
+            distribution=data.get("distribution"),
         )

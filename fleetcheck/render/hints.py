@@ -6,9 +6,13 @@ and `fleetcheck report` gives the same hints for a saved run).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from fleetcheck.model import HostResult
+from fleetcheck.render.groups import hosts_line, natural_key
+from fleetcheck.transport.ssh.known_hosts import KNOWN_ELSEWHERE
 
 _HINTS: dict[str, str] = {
     "name_resolution": "the name does not resolve here: set ansible_host to an address, or fix "
@@ -61,3 +65,84 @@ def hint_for(kind: str, hosts: Sequence[HostResult]) -> str:
         addresses = " ".join(dict.fromkeys(h.address for h in hosts[:6]))
         hint += f" (e.g. `ssh-keyscan -H {addresses}`)"
     return hint
+
+
+# "via jump host USER@HOST:PORT: why" (transport.ssh.connection) names the bastion.
+_VIA = re.compile(r"^via jump host (\S+?): ")
+_AUTH = re.compile(r"^authentication failed for (\S+) \((.*)\)$", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Unchecked hosts that share one cause: an error kind, or a jump host that failed."""
+
+    kind: str
+    hosts: tuple[HostResult, ...]  # natural order
+    bastion: str | None = None  # the jump host whose failure left every one of them unchecked
+
+    @property
+    def title(self) -> str:
+        """'connect_timeout', or 'jump host ops@bastion:22 failed (connect_timeout)'."""
+        if self.bastion:
+            return f"jump host {self.bastion} failed ({self.kind}): the hosts behind it"
+        return self.kind
+
+    @property
+    def names(self) -> list[str]:
+        """The hosts' names, in natural order."""
+        return [h.name for h in self.hosts]
+
+    @property
+    def example(self) -> tuple[str, str]:
+        """(host, message) of the first host: what the error said."""
+        first = self.hosts[0]
+        return first.name, first.error.message if first.error else first.status.value
+
+    @property
+    def hint(self) -> str:
+        """What to do about this cause."""
+        if self.bastion:
+            return (f"fix the jump host first (ProxyJump {self.bastion}): every host behind it "
+                    "is unchecked until it answers; " + _HINTS.get(self.kind, "")).rstrip("; ")
+        return hint_for(self.kind, self.hosts)
+
+    @property
+    def details(self) -> list[str]:
+        """Facts that make the hint specific: keys known under other names, the user and
+        key files each failed login tried."""
+        if self.kind == "host_key_unknown":
+            return [f"{h.name} presents a key already known for another name: "
+                    + h.error.message.split(KNOWN_ELSEWHERE, 1)[1]
+                    for h in self.hosts if h.error and KNOWN_ELSEWHERE in h.error.message]
+        if self.kind == "auth_failed" and not self.bastion:
+            return _auth_details(self.hosts)
+        return []
+
+
+def _auth_details(hosts: Sequence[HostResult], limit: int = 4) -> list[str]:
+    """'as deploy: tried key ~/.ssh/id_ed25519; IdentityFile ~/.ssh/x does not exist (web1,
+    web2)': one line per distinct user and attempt list."""
+    by_attempt: dict[tuple[str, str], list[str]] = {}
+    for h in hosts:
+        m = _AUTH.match(h.error.message) if h.error else None
+        if m is None:
+            continue
+        user = m.group(1).rpartition("@")[0] or m.group(1)
+        by_attempt.setdefault((user, m.group(2)), []).append(h.name)
+    lines = [f"as {user}: {detail} ({hosts_line(names, 4)})"
+             for (user, detail), names in by_attempt.items()]
+    return lines[:limit] + ([f"... and {len(lines) - limit} more combinations"]
+                            if len(lines) > limit else [])
+
+
+def causes(hosts: Iterable[HostResult]) -> list[Cause]:
+    """Unchecked `hosts` grouped by cause (the hosts behind one failed jump host are one
+    cause), the largest first."""
+    groups: dict[tuple[str, str | None], list[HostResult]] = {}
+    for h in hosts:
+        kind = h.error.kind if h.error else h.status.value
+        via = _VIA.match(h.error.message) if h.error else None
+        groups.setdefault((kind, via.group(1) if via else None), []).append(h)
+    out = [Cause(kind, tuple(sorted(members, key=lambda h: natural_key(h.name))), bastion)
+           for (kind, bastion), members in groups.items()]
+    return sorted(out, key=lambda c: (-len(c.hosts), c.kind, c.bastion or ""))

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from fleetcheck.model import HostResult, RunResult
+from fleetcheck.model import RunResult
 from fleetcheck.render import view
-from fleetcheck.render.groups import FindingGroup, group_findings, hosts_line, natural_key
-from fleetcheck.render.hints import hint_for
+from fleetcheck.render.groups import FindingGroup, group_findings, hosts_line
+from fleetcheck.render.hints import causes
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.textfit import BOLD, GREEN, RED, YELLOW, paint, wrap
 from fleetcheck.sanitize import scrub
@@ -74,32 +74,24 @@ def _open(run: RunResult, width: int, color: bool) -> list[str]:
     return lines
 
 
-def causes(run: RunResult) -> list[tuple[str, list[HostResult]]]:
-    """Unchecked hosts grouped by error kind, the largest cause first."""
-    by_kind: dict[str, list[HostResult]] = {}
-    for h in view.unchecked_hosts(run):
-        by_kind.setdefault(h.error.kind if h.error else h.status.value, []).append(h)
-    return sorted(((k, sorted(v, key=lambda h: natural_key(h.name))) for k, v in by_kind.items()),
-                  key=lambda kv: (-len(kv[1]), kv[0]))
-
-
 def _unchecked(run: RunResult, width: int, color: bool) -> list[str]:
-    """One line per cause with its hosts, the first host's error, and what to do."""
-    grouped = causes(run)
+    """One line per cause with its hosts, the first host's error, what to do, and the
+    facts that make it specific (keys known for other names, keys each login tried)."""
+    grouped = causes(view.unchecked_hosts(run))
     if not grouped:
         return []
-    total = sum(len(hosts) for _, hosts in grouped)
+    total = sum(len(c.hosts) for c in grouped)
     causes_text = view.plural(len(grouped), "cause")
     lines = ["", f"Not checked: {view.plural(total, 'host')} ({causes_text})"]
-    for kind, hosts in grouped:
-        names = hosts_line([h.name for h in hosts], HOST_NAMES)
+    for cause in grouped:
+        names = hosts_line(cause.names, HOST_NAMES)
         lines += [paint(x, YELLOW, color)
-                  for x in wrap(f"{kind} · {view.plural(len(hosts), 'host')}: {names}", width,
-                                "", "    ")]
-        first = hosts[0].error
-        if first is not None:
-            lines += wrap(f"{hosts[0].name}: {first.message}", width, "    ", "    ")
-        hint = hint_for(kind, hosts)
-        if hint:
-            lines += wrap(f"hint: {hint}", width, "    ", "    ")
+                  for x in wrap(f"{cause.title} · {view.plural(len(cause.hosts), 'host')}: "
+                                f"{names}", width, "", "    ")]
+        host, message = cause.example
+        lines += wrap(f"{host}: {message}", width, "    ", "    ")
+        for detail in cause.details:
+            lines += wrap(detail, width, "    ", "      ")
+        if cause.hint:
+            lines += wrap(f"hint: {cause.hint}", width, "    ", "    ")
     return lines

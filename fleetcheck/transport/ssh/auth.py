@@ -145,8 +145,11 @@ def authenticate(t: paramiko.Transport, target: Target, keys: KeyStore, *, passw
         if agent is not None:
             agent.close()
     if not tried and not problems:
+        looked = (f" (looked for {', '.join(target.identity_files)}: none exists)"
+                  if target.default_identities and target.identity_files else "")
         problems.append("no key file, agent key or password was available"
-                        f"{' (a jump host uses ssh_config and the agent)' if jump else ''}")
+                        f"{' (a jump host uses ssh_config and the agent)' if jump else ''}"
+                        f"{looked}")
     detail = "; ".join([f"tried {', '.join(tried) if tried else 'nothing'}", *problems])
     if allowed:
         detail += f"; server accepts: {', '.join(allowed)}"

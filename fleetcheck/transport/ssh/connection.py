@@ -27,7 +27,7 @@ from fleetcheck.transport.ssh.errors import (
     handshake_failure,
     resolution_failure,
 )
-from fleetcheck.transport.ssh.known_hosts import KnownHostsStore, Verdict
+from fleetcheck.transport.ssh.known_hosts import KnownHostsStore, Verdict, known_elsewhere
 from fleetcheck.transport.ssh.proxy import ProxyCommandSocket
 from fleetcheck.transport.ssh.target import Target
 
@@ -267,7 +267,10 @@ class Opener:
                 return
         kind = ErrorKind.HOST_KEY_CHANGED if check.verdict is Verdict.CHANGED \
             else ErrorKind.HOST_KEY_UNKNOWN
-        raise HostFailure(kind, check.explain(name, key_type, fingerprint(blob)))
+        message = check.explain(name, key_type, fingerprint(blob))
+        if check.verdict is Verdict.UNKNOWN:
+            message += known_elsewhere(index.holders(blob))
+        raise HostFailure(kind, message)
 
     # -- jump hosts ----------------------------------------------------------------------------
 

@@ -198,6 +198,19 @@ class KnownHosts:
                                          for salt, by_hash in self._hashed.items()]
         return states
 
+    def holders(self, blob: bytes) -> list[tuple[str, str]]:
+        """(name, origin) of every plain entry holding the key `blob`, under whatever name:
+        a host that presents a key known for another name was renamed or readdressed (or
+        shares a cloned key). Hashed entries cannot say their name: 'a hashed name'."""
+        found = [(name, e.origin) for name, entries in self._exact.items() for e in entries
+                 if e.marker is None and e.blob == blob]
+        found += [("a hashed name", e.origin) for by_hash in self._hashed.values()
+                  for entries in by_hash.values() for e in entries
+                  if e.marker is None and e.blob == blob]
+        found += [("a host pattern", e.origin) for _, e in self._patterns
+                  if e.marker is None and e.blob == blob]
+        return found
+
     def known_types(self, name: str) -> list[str]:
         """Key types remembered for `name`, so the client can prefer them (as ssh does)."""
         return list(dict.fromkeys(e.key_type for e in self.entries_for(name) if e.marker is None))
@@ -247,6 +260,19 @@ class KnownHosts:
                 self._exact.setdefault(name, []).append(entry)
             self._memo.pop(name, None)
             return Check(Verdict.KNOWN, (entry,), added=True)
+
+
+# How an unknown host's message says its key is known under other names (hints.py reads it).
+KNOWN_ELSEWHERE = "; the same key is known for "
+
+
+def known_elsewhere(holders: list[tuple[str, str]], limit: int = 3) -> str:
+    """'; the same key is known for web1 (known_hosts:3), ...' or '' when it is not."""
+    if not holders:
+        return ""
+    named = ", ".join(f"{name} ({origin})" for name, origin in holders[:limit])
+    more = f" and {len(holders) - limit} more" if len(holders) > limit else ""
+    return KNOWN_ELSEWHERE + named + more
 
 
 def append_line(path: Path, line: str) -> None:
