@@ -144,6 +144,33 @@ class FindingGroup:
         """The port's service name."""
         return self.rows[0].service
 
+    @property
+    def where(self) -> str:
+        """'tcp/1923', or 'tcp/any' for a requirement on no single port."""
+        return f"{self.proto}/{'any' if self.port is None else self.port}"
+
+    # History (first_seen, change) comes from the history stage when it has run; until
+    # then findings carry neither and these say nothing.
+    @property
+    def first_seen(self) -> str | None:
+        """The earliest first_seen among the group's findings (ISO time), when recorded."""
+        seen = [str(v) for r in self.rows if (v := getattr(r.finding, "first_seen", None))]
+        return min(seen) if seen else None
+
+    @property
+    def changes(self) -> dict[str, int]:
+        """How many of the group's findings are new, persisting or reopened, when recorded."""
+        out: dict[str, int] = {}
+        for r in self.rows:
+            change = getattr(r.finding, "change", None)
+            if change:
+                out[str(change)] = out.get(str(change), 0) + 1
+        return out
+
+    def change_words(self) -> str:
+        """'3 new, 40 persisting' or '' when no history was recorded."""
+        return ", ".join(f"{n} {word}" for word, n in sorted(self.changes.items()))
+
 
 def group_findings(rows: Iterable[FindingRow]) -> list[FindingGroup]:
     """`rows` grouped; worst severity first, then most hosts, then kind and port."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fleetcheck.model import HostResult, RunResult, Severity
 from fleetcheck.render import view
+from fleetcheck.render.groups import FindingGroup, compact_hosts, group_findings
+from fleetcheck.render.hints import causes
 from fleetcheck.render.options import RenderOptions
+from fleetcheck.render.overview import Overview, overview_lines
 from fleetcheck.render.textfit import (
     BOLD,
     DIM,
@@ -72,6 +75,7 @@ def _summary(run: RunResult, width: int, color: bool) -> list[str]:
     if s.error_kinds:
         lines += flow([(f"{k} {n}", "") for k, n in s.error_kinds.items()], width, color,
                       "could not be checked: ")
+    lines += overview_lines(Overview(run), width)
     return [*lines, *wrap(f"exit code {s.exit_code} (fail on {s.fail_on} and worse)", width), ""]
 
 
@@ -87,66 +91,86 @@ def _run(run: RunResult, width: int) -> list[str]:
     return [*lines, ""]
 
 
-def _severity(row: view.FindingRow, color: bool) -> str:
-    """A finding's severity word, coloured when it is a violation."""
-    f = row.finding
-    label = f.severity.label.upper()
-    if not row.violation and not f.waived:
+def _group_severity(g: FindingGroup, color: bool, waived: bool) -> str:
+    """A group's severity word, coloured when it is a violation."""
+    label = g.severity.label.upper()
+    if not g.violation and not waived:
         return label + " (below fail-on)"
-    return paint(label, _SEVERITY.get(f.severity, ""), color and row.violation)
+    return paint(label, _SEVERITY.get(g.severity, ""), color and g.violation)
 
 
-def _finding_table(rows: list[view.FindingRow], width: int, color: bool, waived: bool) -> str:
-    """Findings as a table, each row followed by its sentence (with the waiver for waived ones).
+def _sentenced_table(body: list[list[object]], headers: list[str],
+                     sentences: list[list[str]], width: int, flex: tuple[int, ...]) -> str:
+    """A table whose every row is followed by its sentence over the whole width.
 
-    The sentence gets the whole width under its row: squeezed into a column it would
-    wrap a word per line on an ordinary terminal.
+    Squeezed into a column the sentence would wrap a word per line on an ordinary
+    terminal; when even the table cannot fit, each row becomes a record.
     """
-    body, messages = [], []
-    for r in rows:
-        f = r.finding
-        kind = paint(f.kind.value.upper() if r.red else f.kind.value, RED + BOLD, color and r.red)
-        line = [_severity(r, color), r.host.name, kind, view.proto_port(f.proto, f.port),
-                r.service, f.address or "", view.owner(f.process, f.pid), f.rule or ""]
-        body.append([*line, f.waiver or ""] if waived else line)
-        messages.append(f.message)
-    headers = ["SEVERITY", "HOST", "KIND", "PORT", "SERVICE", "ADDRESS", "PROCESS", "RULE",
-               *(["WAIVER"] if waived else [])]
-    rendered = table(body, headers, width, flex=(1, 4, 6, 7, 8)[:len(headers) - 4],
-                     separated=True).splitlines()
+    rendered = table(body, headers, width, flex=flex, separated=True).splitlines()
     rule = rendered[1] if len(rendered) > 1 else ""
     if not rule.startswith("-") or rendered.count(rule) != len(body) + 1:  # records
-        return records([[*(str(c) for c in row), m] for row, m in zip(body, messages,
-                                                                       strict=True)],
+        return records([[*(str(c) for c in row), " ".join(m)]
+                        for row, m in zip(body, sentences, strict=True)],
                        [*headers, "MESSAGE"], width)
-    out, pending = rendered[:2], iter(messages)
+    out, pending = rendered[:2], iter(sentences)
     for text_line in rendered[2:]:  # each rule after a row stands where its sentence goes
-        out += wrap(next(pending), width, "    ") if text_line == rule else [text_line]
+        if text_line == rule:
+            out += [w for sentence in next(pending) for w in wrap(sentence, width, "    ",
+                                                                   "      ")]
+        else:
+            out.append(text_line)
     return "\n".join(out)
 
 
+def _group_table(groups: list[FindingGroup], width: int, color: bool, waived: bool) -> str:
+    """Findings grouped: one row per problem with its host count and every host (compacted
+    into ranges), then the problem's sentence."""
+    body: list[list[object]] = []
+    sentences: list[list[str]] = []
+    for g in groups:
+        kind = paint(g.kind.value.upper() if g.red else g.kind.value, RED + BOLD, color and g.red)
+        row: list[object] = [_group_severity(g, color, waived), kind, g.where, g.service,
+                             g.scope if g.port is not None else "", g.process or "",
+                             g.rule or "", len(g.hosts)]
+        if waived:
+            row.append(", ".join(dict.fromkeys(r.finding.waiver or "" for r in g.rows)))
+        body.append(row)
+        history = g.change_words()
+        first = f"; first seen {g.first_seen}" if g.first_seen else ""
+        sentences.append([g.message, f"hosts: {', '.join(compact_hosts(g.hosts))}"
+                          + (f" ({history}{first})" if history or first else "")])
+    headers = ["SEVERITY", "KIND", "PORT", "SERVICE", "BIND", "PROCESS", "RULE", "HOSTS",
+               *(["WAIVER"] if waived else [])]
+    return _sentenced_table(body, headers, sentences, width, (3, 4, 5, 6))
+
+
 def _findings(run: RunResult, width: int, color: bool) -> list[str]:
-    """Open findings worst first, then the waived ones."""
+    """Open findings grouped (worst first, then most hosts), then the waived ones."""
     open_rows, waived_rows = view.finding_rows(run)
-    lines = _section(f"FINDINGS ({len(open_rows)})")
-    lines.append(_finding_table(open_rows, width, color, False) if open_rows else "none")
+    groups = group_findings(open_rows)
+    lines = _section(f"FINDINGS ({len(open_rows)} open in {view.plural(len(groups), 'group')})")
+    lines.append(_group_table(groups, width, color, False) if open_rows else "none")
     lines.append("")
     if waived_rows:
-        lines += [f"Waived findings ({len(waived_rows)})",
-                  _finding_table(waived_rows, width, color, True), ""]
+        waived = group_findings(waived_rows)
+        lines += [f"Waived findings ({len(waived_rows)} in {view.plural(len(waived), 'group')})",
+                  _group_table(waived, width, color, True), ""]
     return lines
 
 
 def _unchecked(run: RunResult, width: int, color: bool) -> list[str]:
-    """Hosts whose listeners could not be read, with why."""
-    hosts = view.unchecked_hosts(run)
-    lines = _section(f"NOT CHECKED ({len(hosts)})")
-    if not hosts:
+    """Hosts whose listeners could not be read, one row per cause with its hosts, what the
+    first host's error said, and what to do."""
+    grouped = causes(view.unchecked_hosts(run))
+    total = sum(len(c.hosts) for c in grouped)
+    lines = _section(f"NOT CHECKED ({total})")
+    if not grouped:
         return [*lines, "none: every host's listeners were read", ""]
-    rows = [[h.name, h.address, paint(h.status.value, YELLOW, color),
-             h.error.kind if h.error else "", h.error.message if h.error else ""] for h in hosts]
-    return [*lines, table(rows, ["HOST", "ADDRESS", "STATUS", "KIND", "ERROR"], width,
-                          flex=(0, 1, 4)), ""]
+    body: list[list[object]] = [[paint(c.title, YELLOW, color), len(c.hosts)] for c in grouped]
+    sentences = [[f"hosts: {', '.join(compact_hosts(c.names))}",
+                  "{}: {}".format(*c.example), *c.details,
+                  *([f"hint: {c.hint}"] if c.hint else [])] for c in grouped]
+    return [*lines, _sentenced_table(body, ["CAUSE", "HOSTS"], sentences, width, (0,)), ""]
 
 
 def _waivers(run: RunResult, width: int, color: bool) -> list[str]:
@@ -183,7 +207,7 @@ def _hosts(run: RunResult, width: int, color: bool) -> list[str]:
     """The hosts table, then each host's section."""
     hosts = view.sorted_hosts(run)
     rows = [[h.name, h.address,
-             paint(h.status.value, _TONE[view.host_status_tone(h.status)], color), h.os or "",
+             paint(h.status.value, _TONE[view.host_status_tone(h.status)], color), view.os_words(h),
              h.collector or "", len(h.listeners) if h.checked else "",
              view.open_findings(h) if h.checked else "", "; ".join(h.notes)] for h in hosts]
     lines = [*_section(f"HOSTS ({len(hosts)})"),
@@ -199,7 +223,7 @@ def _host(h: HostResult, width: int, color: bool, threshold: Severity) -> list[s
     status = paint(h.status.value.upper(), _TONE[view.host_status_tone(h.status)], color)
     title = f"--- {h.name} ({h.address}): {status}"
     lines = [title]
-    about = [("OS", h.os or "unknown"), ("Collector", h.collector or "-"),
+    about = [("OS", view.os_words(h) or "unknown"), ("Collector", h.collector or "-"),
              ("Groups", ", ".join(h.groups) or "-"), ("Policies", ", ".join(h.policies) or "-"),
              ("Privileged", view.yes_no(h.privileged)),
              ("Duration", view.seconds(h.duration))]
@@ -224,6 +248,10 @@ def _host(h: HostResult, width: int, color: bool, threshold: Severity) -> list[s
             lines.append(table(rows, ["PORT", "SERVICE", "ADDRESS", "PROCESS", "PID", "USER",
                                       "VERDICT", "RULE", "NOTES"], width,
                                flex=(1, 2, 3, 5, 7, 8)))
+    for f in h.findings:
+        if f.address is None:  # a requirement nothing met: no listener row shows it
+            waived = f" (waived by {f.waiver})" if f.waived else ""
+            lines += wrap(f"{f.kind.value}: {f.message}{waived}", width, "  ", "    ")
     for cmd in h.commands:
         lines += wrap(f"$ {view.command_preview(cmd.command)}", width, "  ")
         code = "none" if cmd.exit_code is None else cmd.exit_code

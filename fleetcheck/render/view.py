@@ -427,6 +427,12 @@ def host_status_tone(status: Status) -> str:
     return {Status.COMPLIANT: "ok", Status.NONCOMPLIANT: "bad"}.get(status, "warn")
 
 
+def os_words(host: HostResult) -> str:
+    """'Debian GNU/Linux 12 (bookworm) · Linux 6.1.0-28-amd64': the distribution (where the
+    probe read it) and the kernel; '' when unknown."""
+    return " · ".join(x for x in (host.distribution, host.os) if x)
+
+
 def open_findings(host: HostResult) -> int:
     """A host's unwaived findings."""
     return sum(1 for f in host.findings if not f.waived)
