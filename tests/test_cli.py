@@ -76,7 +76,7 @@ def test_scan_json_only_prints_the_run_and_round_trips(tmp_path: Path) -> None:
     assert data["schema"] == "fleetcheck.run/1"
     run = RunResult.from_dict(data)
     assert RunResult.from_dict(json.loads(json.dumps(run.to_dict()))) == run
-    (written,) = tmp_path.glob("*.json")
+    (written,) = tmp_path.glob("fleetcheck-2*.json")
     assert json.loads(written.read_text()) == data
     assert data["inputs"]["policy"][0]["sha256"]
     assert data["summary"]["exit_code"] == res.code
@@ -103,7 +103,7 @@ def test_scan_stdout_is_the_summary_and_the_text_report_is_rendered_once(
     # Terminal or not, stdout is the summary; the full text report is its file.
     res = run_cli(["scan", "-o", str(tmp_path / "a")], cwd=tmp_path)
     assert res.code in (0, 1, 3)
-    (text,) = (tmp_path / "a").glob("*.txt")
+    (text,) = (tmp_path / "a").glob("fleetcheck-2*.txt")
     first = res.out.splitlines()[0]
     assert first == text.read_text().splitlines()[1]  # the same verdict line
     assert "HOSTS (" not in res.out and "--- localhost" not in res.out  # no host sections
@@ -117,7 +117,7 @@ def test_scan_stdout_is_the_summary_and_the_text_report_is_rendered_once(
     assert len(calls) == 2 and calls[-1] == 72
     assert "--- localhost" in narrow.out
     assert max(map(len, narrow.out.splitlines())) <= 72
-    assert len(list((tmp_path / "a").iterdir())) == 4  # nothing more written
+    assert len(list((tmp_path / "a").glob("fleetcheck-2*"))) == 4  # nothing more written
     # -q: the verdict line alone.
     quiet = run_cli(["scan", "-q", "-o", str(tmp_path / "q")], cwd=tmp_path)
     assert quiet.out.splitlines() == [first]

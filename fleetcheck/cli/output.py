@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fleetcheck.cli.common import shown_path
+from fleetcheck.cli.destinations import SUMMARY, Destinations
 from fleetcheck.cli.env import Env, stream_failed
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
-from fleetcheck.render import FORMATS, PIPEABLE, RenderOptions, summary, view
+from fleetcheck.render import FORMATS, RenderOptions, summary, view
 from fleetcheck.render.options import FILE_WIDTH
-from fleetcheck.render.write import Written, write_reports
+from fleetcheck.render.write import Written, write_atomic, write_reports
 from fleetcheck.sanitize import for_terminal
 
 
@@ -40,6 +41,9 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
                              "TERM=dumb), always, never")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only the verdict line (the reports are written as usual)")
+    parser.add_argument("--all-hosts", action="store_true",
+                        help="name every host in the summary's groups (default: the first "
+                             "few, then 'and N more')")
 
 
 def use_color(env: Env, choice: str = "auto") -> bool:
@@ -57,11 +61,11 @@ def stdout_options(env: Env, color: str = "auto") -> RenderOptions:
 
 
 def print_summary(run: RunResult, env: Env, written: Sequence[Path] = (), *,
-                  color: str = "auto", quiet: bool = False) -> None:
+                  color: str = "auto", quiet: bool = False, full: bool = False) -> None:
     """The summary on stdout: verdict, counts, grouped findings and causes, report paths."""
     shown = [shown_path(str(p), env) or str(p) for p in written]
     env.stdout.write(summary.render(run, stdout_options(env, color), reports=shown,
-                                    quiet=quiet))
+                                    quiet=quiet, full=full))
     env.stdout.flush()
 
 
@@ -86,13 +90,6 @@ def print_report(run: RunResult, fmt: str, env: Env, written: Sequence[Path] = (
     env.stdout.flush()  # a full disk or closed pipe shows now, while the verdict is at hand
 
 
-def stdout_format(formats: Sequence[str]) -> str:
-    """What a scan prints: a single pipeable format as itself, else the summary."""
-    if len(formats) == 1 and formats[0] in PIPEABLE:
-        return formats[0]
-    return "summary"
-
-
 def prepare_output_dir(outdir: Path) -> Path:
     """Create the report directory now, so an unusable one is bad input before any scan."""
     try:
@@ -106,7 +103,7 @@ def prepare_output_dir(outdir: Path) -> Path:
 
 
 def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: Env, *,
-                   replace: bool = False, listed: bool = True) -> Written:
+                   replace: bool = False, listed: bool = True, latest: bool = False) -> Written:
     """Write the report files, naming each on stderr (unless the summary will: `listed`
     False), and each that failed with why."""
     try:
@@ -114,11 +111,56 @@ def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: En
     except InputError as exc:  # gone or read-only since the run began: every format fails
         written = Written(failed=[(outdir / "*", exc.message)])
     else:
-        written = write_reports(run, formats, outdir, replace=replace)
+        written = write_reports(run, formats, outdir, replace=replace, latest=latest)
     for path in written.paths if listed else ():
         env.stderr.write(f"report: {path}\n")
     for path, why in written.failed:
         env.stderr.write(f"fleetcheck: error: {path}: report not written: {why}\n")
+    return written
+
+
+def write_named(run: RunResult, files: Sequence[tuple[str, Path]], written: Written) -> None:
+    """--report FORMAT=PATH: each format to the file named, replaced atomically (the user
+    named it, so it is the file they want now), recorded in `written`."""
+    for name, path in files:
+        try:
+            write_atomic(path, FORMATS[name].render(run, RenderOptions()), replace=True)
+        except OSError as exc:
+            written.failed.append((path, exc.strerror or str(exc)))
+        else:
+            written.paths.append(path)
+
+
+def append_step_summary(run: RunResult, path: Path, written: Written) -> None:
+    """The Markdown summary appended to $GITHUB_STEP_SUMMARY (GitHub shows it on the run's
+    page); a failure is a report that could not be written."""
+    try:
+        with path.open("a", encoding="utf-8") as f:
+            f.write(FORMATS["markdown"].render(run, RenderOptions()))
+    except OSError as exc:
+        written.failed.append((path, exc.strerror or str(exc)))
+
+
+def deliver(run: RunResult, dest: Destinations, env: Env, *, color: str = "auto",
+            quiet: bool = False, full: bool = False) -> Written:
+    """Every report where `dest` says: the directory (timestamped and latest names), the
+    files named, the CI page, then stdout (the summary, naming the files, or one format)."""
+    written = Written()
+    if dest.outdir is not None:
+        written = write_and_list(run, dest.dir_formats, dest.outdir, env,
+                                 listed=dest.stdout != SUMMARY, latest=True)
+    write_named(run, dest.files, written)
+    if dest.step_summary is not None:
+        append_step_summary(run, dest.step_summary, written)
+    if dest.stdout == SUMMARY:
+        print_summary(run, env, written.paths, color=color, quiet=quiet, full=full)
+    else:
+        if dest.outdir is None:
+            for path in written.paths:
+                env.stderr.write(f"report: {path}\n")
+            for path, why in written.failed:
+                env.stderr.write(f"fleetcheck: error: {path}: report not written: {why}\n")
+        print_report(run, dest.stdout, env, written.paths, color=color)
     return written
 
 

@@ -7,20 +7,19 @@ import dataclasses
 import socket
 
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
+from fleetcheck.cli.destinations import add_report_argument, destinations
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
     add_terminal_arguments,
+    deliver,
     final_status,
     prepare_output_dir,
-    print_report,
-    print_summary,
-    stdout_format,
-    write_and_list,
 )
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     local_user,
     logging_through,
+    say_expiring,
     say_trust,
     scan_options,
     ssh_warnings,
@@ -32,8 +31,8 @@ from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
 from fleetcheck.redact import run_redactor
-from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
-from fleetcheck.render.write import Written
+from fleetcheck.render import FORMATS, PIPEABLE
+from fleetcheck.render.waived import WARN_DAYS
 
 # The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
 DEFAULT_FORMATS = "text,html,json,junit"
@@ -42,14 +41,20 @@ DEFAULT_FORMATS = "text,html,json,junit"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `scan`."""
     add_input_arguments(parser)
-    parser.add_argument("--format", default=DEFAULT_FORMATS, metavar="FORMATS",
+    parser.add_argument("--format", metavar="FORMATS",
                         help=f"comma-separated report formats ({', '.join(FORMATS)}, or all); "
                              f"default: {DEFAULT_FORMATS}. Stdout shows the summary, or "
                              f"the one format asked for if it is {', '.join(PIPEABLE)}")
     parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
-                        help="where reports are written (default: reports/); '-' prints the "
-                             "one format asked for on stdout and writes no file")
+                        help="the directory reports are written to, each also as "
+                             "fleetcheck-latest.EXT (default: reports/); '-' prints the one "
+                             "format asked for on stdout and writes no file")
+    add_report_argument(parser)
     add_terminal_arguments(parser)
+    parser.add_argument("--waiver-warning-days", type=int, default=WARN_DAYS, metavar="DAYS",
+                        help=f"warn about waivers expiring within DAYS days, in every report "
+                             f"and on stderr (default: {WARN_DAYS}; 0: only those expiring "
+                             "today)")
     parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
@@ -60,14 +65,12 @@ def run(args: argparse.Namespace, env: Env) -> int:
     """Load, plan, scan, report. Input problems raise InputError before any host is contacted."""
     try:
         fail_on = Severity.parse(args.fail_on)
-        formats = parse_formats(args.format)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    to_stdout = args.output_dir == "-"
-    if to_stdout and len(formats) != 1:
-        raise InputError("-o - prints one format on stdout: name exactly one with --format")
+    if args.waiver_warning_days < 0:
+        raise InputError("--waiver-warning-days must be 0 or more")
+    dest = destinations(args, env, DEFAULT_FORMATS)
     inputs = load_inputs(args, env)
-    outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
                  become=args.become, user=args.user)
     hosts, options = scan_options(args, env, hosts, fail_on)
@@ -83,9 +86,12 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "policies": [p.name for p in inputs.policies],
         "host_key_checking": options.ssh.host_key_checking,
         "warnings": ssh_warnings(options),
+        "waiver_warning_days": args.waiver_warning_days,
+        **({"input_warnings": [str(p) for p in inputs.problems.warnings]}
+           if inputs.problems.warnings else {}),
     }
-    if not to_stdout:
-        prepare_output_dir(outdir)
+    if dest.outdir is not None:
+        prepare_output_dir(dest.outdir)
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -102,6 +108,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written
         say_trust(result, env)
+        say_expiring(result, env)
         if not result.complete:
             by = f" by {caught.name}" if caught.name else ""
             if caught.name:
@@ -109,16 +116,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
                                                            "interrupted_by": caught.name})
             env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
                              "reported, unfinished ones marked not_run\n")
-        if to_stdout:
-            written = Written()
-            print_report(result, formats[0], env, color=args.color)
-        else:
-            shown = stdout_format(formats)
-            written = write_and_list(result, formats, outdir, env, listed=shown != "summary")
-            if shown == "summary":
-                print_summary(result, env, written.paths, color=args.color, quiet=args.quiet)
-            else:
-                print_report(result, shown, env, written.paths)
+        written = deliver(result, dest, env, color=args.color, quiet=args.quiet,
+                          full=args.all_hosts)
         return final_status(result, env, written)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import csvout, html, jsonout, junit, text
+from fleetcheck.render import csvout, html, jsonout, junit, markdown, text
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.yamlsrc import did_you_mean
 
@@ -29,6 +29,7 @@ class Format:
     extension: str
     render: Renderer
     description: str = ""
+    companion: str | None = None  # a format always written beside this one into a directory
 
 
 FORMATS: dict[str, Format] = {
@@ -36,10 +37,15 @@ FORMATS: dict[str, Format] = {
     "html": Format("html", "html", html.render, "self-contained HTML evidence report"),
     "json": Format("json", "json", jsonout.render, "the run record (fleetcheck.run/1)"),
     "junit": Format("junit", "xml", junit.render, "JUnit XML for CI"),
-    "csv": Format("csv", "csv", csvout.render, "findings as CSV for spreadsheets"),
+    "csv": Format("csv", "csv", csvout.render, "findings as CSV for spreadsheets (with the "
+                  "grouped CSV beside it)", companion="csv-groups"),
+    "csv-groups": Format("csv-groups", "groups.csv", csvout.render_groups,
+                         "findings grouped by problem, as CSV"),
+    "markdown": Format("markdown", "md", markdown.render,
+                       "compact grouped summary for pull requests and CI pages"),
 }
 # Machine-readable formats that a single-format invocation prints to stdout for piping.
-PIPEABLE = ("json", "junit", "csv")
+PIPEABLE = ("json", "junit", "csv", "csv-groups", "markdown")
 
 
 def parse_formats(spec: str) -> list[str]:

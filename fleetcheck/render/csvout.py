@@ -1,5 +1,7 @@
-"""The CSV report: one row per finding, then one per host that could not be checked, then one
-per thing the run trusted without checking (host keys not checked, keys trusted on first use)."""
+"""The CSV reports. The flat one: one row per finding, then one per host that could not be
+checked, then one per thing the run trusted without checking (host keys not checked, keys
+trusted on first use). The grouped one (`render_groups`, written beside it): one row per
+problem shared by many hosts, with the host count and every host."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import io
 
 from fleetcheck.model import RunResult
 from fleetcheck.render import view
+from fleetcheck.render.groups import compact_hosts, group_findings
 from fleetcheck.render.options import RenderOptions
 
 COLUMNS = ("severity", "kind", "host", "host_address", "host_status", "proto", "port",
@@ -50,4 +53,30 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         writer.writerow([_cell(v) for v in (
             "", kind, name, host.address if host else "", host.status.value if host else "",
             "", "", "", "", "", "", "", "no", "no", "", sentence, "")])
+    return buf.getvalue()
+
+
+GROUP_COLUMNS = ("severity", "kind", "proto", "port", "service", "bind", "process", "rule",
+                 "hosts", "host_list", "violation", "waived", "waivers", "message",
+                 "first_seen", "change")
+
+
+def render_groups(run: RunResult, options: RenderOptions | None = None) -> str:
+    """RFC 4180 CSV: one row per group of findings (open groups, then waived), worst first;
+    `host_list` names every host, consecutive names as ranges (web[01:40])."""
+    del options
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(GROUP_COLUMNS)
+    open_rows, waived_rows = view.finding_rows(run)
+    for rows, waived in ((open_rows, False), (waived_rows, True)):
+        for g in group_findings(rows):
+            waivers = ", ".join(dict.fromkeys(r.finding.waiver or "" for r in g.rows)) \
+                if waived else ""
+            writer.writerow([_cell(v) for v in (
+                g.severity.label, g.kind.value, g.proto, g.port, g.service,
+                g.scope if g.port is not None else "", g.process, g.rule, len(g.hosts),
+                " ".join(compact_hosts(g.hosts)), "yes" if g.violation else "no",
+                "yes" if waived else "no", waivers, g.message, g.first_seen,
+                g.change_words())])
     return buf.getvalue()

@@ -15,6 +15,7 @@ from fleetcheck.render import view
 from fleetcheck.render.groups import FindingGroup, group_findings, hosts_line
 from fleetcheck.render.hints import causes
 from fleetcheck.render.options import RenderOptions
+from fleetcheck.render.overview import Overview, overview_lines
 from fleetcheck.render.textfit import BOLD, GREEN, RED, YELLOW, paint, wrap
 from fleetcheck.sanitize import scrub
 
@@ -24,8 +25,9 @@ HOST_NAMES = 6  # names (or ranges) a group row lists
 
 
 def render(run: RunResult, options: RenderOptions | None = None, *,
-           reports: Sequence[Path | str] = (), quiet: bool = False) -> str:
-    """The summary of `run`; `reports` are the files written, named at the end."""
+           reports: Sequence[Path | str] = (), quiet: bool = False, full: bool = False) -> str:
+    """The summary of `run`; `reports` are the files written, named at the end. Host lists
+    are cut after a few names ('and N more') unless `full`."""
     opts = options or RenderOptions()
     width, color = opts.fitted_width(), opts.color
     run = scrub(run)  # nothing a host printed may act on the terminal
@@ -34,16 +36,18 @@ def render(run: RunResult, options: RenderOptions | None = None, *,
     if quiet:
         return "\n".join(lines) + "\n"
     lines += wrap(" · ".join(f"{label} {n}" for label, n, _ in view.status_counts(run)), width)
+    lines += overview_lines(Overview(run), width)
     for warning in view.warnings(run):
         lines += [paint(x, YELLOW, color) for x in wrap(f"WARNING: {warning}", width)]
-    lines += _open(run, width, color)
-    lines += _unchecked(run, width, color)
+    names = 1 << 30 if full else HOST_NAMES
+    lines += _open(run, width, color, names)
+    lines += _unchecked(run, width, color, names)
     if reports:
         lines += ["", "Reports:", *(f"  {p}" for p in reports)]
     return "\n".join(lines) + "\n"
 
 
-def _group_line(g: FindingGroup, color: bool) -> str:
+def _group_line(g: FindingGroup, color: bool, names: int) -> str:
     sev = g.severity.label.upper()
     if not g.violation:
         sev += " (below fail-on)"
@@ -53,11 +57,11 @@ def _group_line(g: FindingGroup, color: bool) -> str:
                                 is not None else "", g.process or "") if x)
     hosts = g.hosts
     count = view.plural(len(hosts), "host")
-    text = f"{sev:<9} {what} · {count}: {hosts_line(hosts, HOST_NAMES)}"
+    text = f"{sev:<9} {what} · {count}: {hosts_line(hosts, names)}"
     return paint(text, RED + BOLD if g.red else "", color)
 
 
-def _open(run: RunResult, width: int, color: bool) -> list[str]:
+def _open(run: RunResult, width: int, color: bool, names: int) -> list[str]:
     """Open findings as groups, worst first; the sentence of each once."""
     open_rows, _ = view.finding_rows(run)
     if not open_rows:
@@ -66,7 +70,7 @@ def _open(run: RunResult, width: int, color: bool) -> list[str]:
     title = f"Open findings: {len(open_rows):,} in {view.plural(len(groups), 'group')}"
     lines = ["", title]
     for g in groups[:TOP_GROUPS]:
-        lines += wrap(_group_line(g, color), width, "", "    ")
+        lines += wrap(_group_line(g, color, names), width, "", "    ")
         lines += wrap(g.message, width, "    ", "    ")
     if len(groups) > TOP_GROUPS:
         lines.append(f"  ... and {len(groups) - TOP_GROUPS} more groups (every finding is in "
@@ -74,7 +78,7 @@ def _open(run: RunResult, width: int, color: bool) -> list[str]:
     return lines
 
 
-def _unchecked(run: RunResult, width: int, color: bool) -> list[str]:
+def _unchecked(run: RunResult, width: int, color: bool, names: int) -> list[str]:
     """One line per cause with its hosts, the first host's error, what to do, and the
     facts that make it specific (keys known for other names, keys each login tried)."""
     grouped = causes(view.unchecked_hosts(run))
@@ -84,10 +88,10 @@ def _unchecked(run: RunResult, width: int, color: bool) -> list[str]:
     causes_text = view.plural(len(grouped), "cause")
     lines = ["", f"Not checked: {view.plural(total, 'host')} ({causes_text})"]
     for cause in grouped:
-        names = hosts_line(cause.names, HOST_NAMES)
+        which = hosts_line(cause.names, names)
         lines += [paint(x, YELLOW, color)
                   for x in wrap(f"{cause.title} · {view.plural(len(cause.hosts), 'host')}: "
-                                f"{names}", width, "", "    ")]
+                                f"{which}", width, "", "    ")]
         host, message = cause.example
         lines += wrap(f"{host}: {message}", width, "    ", "    ")
         for detail in cause.details:

@@ -27,7 +27,13 @@ from fleetcheck.model import (
     WaiverRecord,
     inputs_by_kind,
 )
-from fleetcheck.render.waived import Standing, key, listener_standing
+from fleetcheck.render.waived import (
+    Standing,
+    expiring_waivers,
+    expiry_sentence,
+    key,
+    listener_standing,
+)
 from fleetcheck.services import name_for_port
 from fleetcheck.transport.ssh.options import HOST_KEYS_OFF
 
@@ -37,7 +43,7 @@ BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
 RED_KINDS = frozenset({FindingKind.FORBIDDEN, FindingKind.STRAY})
 # Meta keys shown in their own place (or not as plain facts); the rest are listed generically.
 _META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "workers", "deadline",
-               "become", "host_key_checking", "policies", "warnings")
+               "become", "host_key_checking", "policies", "warnings", "input_warnings")
 _WAIVER_ORDER = {"expired": 0, "active": 1, "unused": 2}
 
 
@@ -164,6 +170,18 @@ def run_line(run: RunResult) -> list[str]:
                         f"by {who}" if who else "", f"fleetcheck {run.tool_version}") if x]
 
 
+# Run metadata as a reader says it; other keys are spelled out from their names.
+META_LABELS = {"waiver_date": "Waivers judged on",
+               "waiver_warning_days": "Waivers warned about (days before expiry)",
+               "interrupted_by": "Interrupted by", "run_id": "Run id",
+               "evidence": "Evidence bundle"}
+
+
+def meta_label(key: str) -> str:
+    """'waiver_date' -> 'Waivers judged on'; 'some_key' -> 'Some key'."""
+    return META_LABELS.get(key) or key.replace("_", " ").strip().capitalize() or key
+
+
 def run_facts(run: RunResult) -> list[tuple[str, str]]:
     """(label, value) describing when, what, by whom, where and how the run ran."""
     meta = run.meta
@@ -180,7 +198,8 @@ def run_facts(run: RunResult) -> list[tuple[str, str]]:
               "host_key_checking": "Host-key checking", "policies": "Policies"}
     facts += [(label, _meta_value(meta[key])) for key, label in labels.items() if key in meta]
     facts.append(("Complete", "yes" if run.summary.complete else "no (interrupted)"))
-    facts += [(key, _meta_value(meta[key])) for key in sorted(meta) if key not in _META_SHOWN]
+    facts += [(meta_label(key), _meta_value(meta[key])) for key in sorted(meta)
+              if key not in _META_SHOWN]
     facts.append(("Schema", run.schema))
     return facts
 
@@ -188,8 +207,11 @@ def run_facts(run: RunResult) -> list[tuple[str, str]]:
 def warnings(run: RunResult) -> list[str]:
     """Sentences every report must show (e.g. host keys not checked, waivers expired, host
     keys trusted on first use)."""
-    raw = run.meta.get("warnings") or []
-    given = [str(w) for w in (raw if isinstance(raw, list | tuple) else [raw])]
+    given: list[str] = []
+    for name in ("warnings", "input_warnings"):
+        raw = run.meta.get(name) or []
+        given += [str(w) for w in (raw if isinstance(raw, list | tuple) else [raw])]
+    given += [expiry_sentence(w, days) for w, days in expiring_waivers(run)]
     return [*given, *(sentence for _, _, sentence in trust(run) if sentence not in given)]
 
 

@@ -8,10 +8,15 @@ is never painted as an open violation, so a compliant host never shows a red str
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from fleetcheck.engine.summary import is_violation
-from fleetcheck.model import HostResult, Listener, Severity
+from fleetcheck.model import HostResult, Listener, RunResult, Severity, WaiverRecord
+
+# Waivers expiring within this many days of the date they were judged on are warned about
+# (scan --waiver-warning-days changes it; the run records the value used).
+WARN_DAYS = 14
 
 ListenerKey = tuple[str, int, str]  # (proto, port, bind address), as findings name them
 
@@ -51,3 +56,34 @@ def listener_waivers(host: HostResult) -> dict[ListenerKey, str]:
     """The listeners of `host` whose every finding is waived -> the waivers' ids ('W-1, W-2')."""
     return {k: s.waiver for k, s in listener_standing(host, Severity.INFO).items()
             if s.waiver is not None}
+
+
+def expiring_waivers(run: RunResult) -> list[tuple[WaiverRecord, int]]:
+    """Active (or unused) waivers expiring within the run's warning window, with the days
+    left, soonest first. Judged on the date the run judged waivers on, so a saved run
+    re-rendered later says what it said then."""
+    judged = run.meta.get("waiver_date")
+    try:
+        today = dt.date.fromisoformat(str(judged))
+    except ValueError:
+        return []
+    window = run.meta.get("waiver_warning_days", WARN_DAYS)
+    window = window if isinstance(window, int) else WARN_DAYS
+    out = []
+    for w in run.waivers:
+        if w.status == "expired" or not w.expires:
+            continue
+        try:
+            left = (dt.date.fromisoformat(w.expires) - today).days
+        except ValueError:
+            continue
+        if 0 <= left <= window:
+            out.append((w, left))
+    return sorted(out, key=lambda x: (x[1], x[0].id))
+
+
+def expiry_sentence(w: WaiverRecord, days: int) -> str:
+    """'waiver W-1 (alice@example.net) expires on 2026-12-10, in 6 days: renew it or fix ...'."""
+    when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+    return (f"waiver {w.id} ({w.owner}) expires on {w.expires}, {when}: renew it or fix what "
+            "it covers before then")

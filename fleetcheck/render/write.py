@@ -78,19 +78,22 @@ class Written:
 
     paths: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    latest: list[Path] = field(default_factory=list)  # stable names pointing at `paths`
 
 
 def write_reports(run: RunResult, formats: Sequence[str], outdir: Path, *,
-                  rendered_at: str | None = None, replace: bool = False) -> Written:
+                  rendered_at: str | None = None, replace: bool = False,
+                  latest: bool = False) -> Written:
     """Render `run` in each format into `outdir` (file layout: no colour, fixed width).
 
     The same run always gives the same files, so `fleetcheck report` re-renders a saved
     run to exactly what the run wrote (the HTML's render time aside). A format that
-    cannot be written is recorded as failed; the others are still written.
+    cannot be written is recorded as failed; the others are still written. With
+    `latest`, each report is also `fleetcheck-latest.EXT`, replaced atomically.
     """
     opts = RenderOptions(rendered_at=rendered_at)
     out = Written()
-    for name in formats:
+    for name in with_companions(formats):
         fmt = FORMATS[name]
         path = outdir / f"{report_stem(run)}.{fmt.extension}"
         try:
@@ -101,4 +104,37 @@ def write_reports(run: RunResult, formats: Sequence[str], outdir: Path, *,
             out.failed.append((path, exc.strerror or str(exc)))
         else:
             out.paths.append(path)
+            if latest:
+                _link_latest(path, outdir / f"{LATEST_STEM}.{fmt.extension}", out)
     return out
+
+
+# The stable name each format's newest report also has, for CI artifacts and for people.
+LATEST_STEM = "fleetcheck-latest"
+
+
+def with_companions(formats: Sequence[str]) -> list[str]:
+    """`formats` with the formats written beside them (the grouped CSV beside the CSV)."""
+    out: list[str] = []
+    for name in formats:
+        companion = FORMATS[name].companion
+        out += [name, *([companion] if companion else [])]
+    return list(dict.fromkeys(out))
+
+
+def _link_latest(report: Path, latest: Path, out: Written) -> None:
+    """Point `latest` at the report just written, in one step (a reader sees the old one or
+    the new one, never a partial file): a hard link renamed over it, else a copy."""
+    tmp = latest.with_name(f".{latest.name}.{os.getpid()}.tmp")
+    try:
+        try:
+            os.link(report, tmp)
+        except OSError:  # no hard links here (some network filesystems): copy, atomically
+            write_atomic(latest, report.read_bytes(), replace=True)
+        else:
+            os.replace(tmp, latest)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        out.failed.append((latest, exc.strerror or str(exc)))
+    else:
+        out.latest.append(latest)

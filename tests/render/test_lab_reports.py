@@ -14,7 +14,7 @@ import pytest
 
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, RenderOptions
-from fleetcheck.render.write import report_stem, write_reports
+from fleetcheck.render.write import LATEST_STEM, report_stem, write_reports
 from tests.conftest import run_cli
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 from tests.lab.prereq import require_netns
@@ -26,7 +26,9 @@ EXTENSIONS = {FORMATS[f].extension for f in FORMATS}
 
 
 def _files(directory: Path) -> dict[str, bytes]:
-    return {p.suffix.lstrip("."): p.read_bytes() for p in sorted(directory.iterdir())}
+    """A run's report files by extension ('groups.csv' too); the latest names left out."""
+    return {p.name.split(".", 1)[1]: p.read_bytes() for p in sorted(directory.iterdir())
+            if not p.name.startswith(LATEST_STEM)}
 
 
 def _same_apart_from_render_time(a: dict[str, bytes], b: dict[str, bytes]) -> None:
@@ -45,12 +47,12 @@ def test_report_reproduces_what_a_real_run_wrote(tmp_path: Path) -> None:
     code, out = lab.scan_host(tmp_path / "scan", "web1", group, socks, ghost=True)
     assert code == 1
     written = _files(out)
-    (saved,) = out.glob("*.json")
+    (saved,) = out.glob("fleetcheck-2*.json")
     again = tmp_path / "again"
     res = run_cli(["report", str(saved), "--format", lab.ALL_FORMATS, "-o", str(again)],
                   cwd=tmp_path)
     assert res.code == 0, res.err
-    assert res.err.count("report: ") == 5
+    assert res.err.count("report: ") == len(EXTENSIONS)
     _same_apart_from_render_time(written, _files(again))
     assert {p.stem for p in again.iterdir()} == {saved.stem}
     run = lab.saved_run(out)
@@ -133,13 +135,16 @@ def test_scan_writes_the_default_formats_and_pipes_a_single_one(tmp_path: Path) 
     out = tmp_path / "reports"
     res = run_cli(["scan", "-o", str(out)], cwd=tmp_path)
     assert res.code in (0, 1, 3), res.err
-    assert sorted(p.suffix for p in out.iterdir()) == [".html", ".json", ".txt", ".xml"]
-    text = (out / next(p.name for p in out.iterdir() if p.suffix == ".txt")).read_text()
+    assert sorted(p.suffix for p in out.glob("fleetcheck-2*")) == [".html", ".json", ".txt",
+                                                                   ".xml"]
+    for p in out.glob("fleetcheck-2*"):  # each also under its stable name, the same file
+        assert (out / f"{LATEST_STEM}{p.suffix}").read_bytes() == p.read_bytes()
+    text = next(out.glob("fleetcheck-2*.txt")).read_text()
     assert res.out.splitlines()[0] == text.splitlines()[1]  # not a terminal: the summary
     for fmt, start in (("junit", "<?xml"), ("csv", "severity,kind,host")):
         res = run_cli(["scan", "-o", str(tmp_path / fmt), "--format", fmt], cwd=tmp_path)
         assert res.out.startswith(start), res.out[:200]
-        (written,) = (tmp_path / fmt).iterdir()
+        written = next((tmp_path / fmt).glob(f"fleetcheck-2*.{FORMATS[fmt].extension}"))
         assert written.read_bytes().decode() == res.out
 
 

@@ -134,9 +134,9 @@ class Fleet:
         with in_netns(self.lab.controller.name):
             res = run_cli(argv, cwd=self.tmp, environ=env, stdin=stdin, tty_err=tty_err)
         wall = time.monotonic() - start
-        reports = sorted(out.glob("*.json"))
+        reports = sorted(out.glob("fleetcheck-2*.json"))
         assert len(reports) == 1, f"exit {res.code}: {res.err}"
-        text = next(out.glob("*.txt")).read_text()
+        text = next(out.glob("fleetcheck-2*.txt")).read_text()
         return Scan(res.code, res.out, res.err, json.loads(reports[0].read_text()), wall, text)
 
 

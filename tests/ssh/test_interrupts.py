@@ -103,7 +103,7 @@ def test_a_signal_writes_partial_reports_and_stops_every_probe(
     assert time.monotonic() - sent < 15
     assert proc.returncode == 3, err
     assert f"interrupted by {sig.name}" in err
-    run = json.loads(next(out.glob("*.json")).read_text())
+    run = json.loads(next(out.glob("fleetcheck-2*.json")).read_text())
     assert run["complete"] is False
     assert run["meta"]["interrupted_by"] == sig.name
     by_name = {h["name"]: h for h in run["hosts"]}

@@ -131,13 +131,13 @@ def test_ctrl_c_writes_what_finished(fleet: Fleet, lab: SshLab, tmp_path: Path,
     assert time.monotonic() - interrupted < 10
     assert proc.returncode == 3, err
     assert "interrupted" in err
-    (report,) = out.glob("*.json")
+    (report,) = out.glob("fleetcheck-2*.json")
     run = json.loads(report.read_text())
     assert run["complete"] is False and run["summary"]["complete"] is False
     by_name = {h["name"]: h for h in run["hosts"]}
     assert by_name["hang"]["error"]["kind"] == "not_run"
     assert by_name["web3"]["status"] == by_name["web4"]["status"] == "compliant"
-    text = next(out.glob("*.txt")).read_text()
+    text = next(out.glob("fleetcheck-2*.txt")).read_text()
     assert text.splitlines()[1].startswith("INCOMPLETE: ")
     assert "interrupted" in " ".join(text.split())
 

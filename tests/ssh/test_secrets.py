@@ -19,8 +19,9 @@ VAULT_PASSWORD = "lab vault password"  # noqa: S105 - encrypts a lab value at te
 def _everything(fleet: Fleet, scan: Scan) -> dict[str, str]:
     """Every report file of the scan's run (all formats), and what it printed."""
     out = fleet.tmp / f"out{fleet.runs}"
-    files = {p.suffix: p.read_text() for p in out.iterdir() if p.is_file()}
-    assert set(files) == {".txt", ".html", ".json", ".xml", ".csv"}, files.keys()
+    files = {"." + p.name.split(".", 1)[1]: p.read_text() for p in out.glob("fleetcheck-2*")}
+    assert set(files) == {".txt", ".html", ".json", ".xml", ".csv", ".groups.csv", ".md"}, \
+        files.keys()
     return {**files, "stdout": scan.out, "stderr": scan.err}
 
 
