@@ -7,33 +7,18 @@ every finding lands in exactly one group (tests check that none is lost or doubl
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from fleetcheck.model import FindingKind, Severity
 from fleetcheck.policy.match import address_scope
+from fleetcheck.render.natural import natural_key, natural_sorted
 from fleetcheck.render.view import FindingRow
 
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(name: str) -> tuple[object, ...]:
-    """Sort key: IP addresses numerically (v4 before v6), other names with digit runs as
-    numbers ('web2' before 'web10'); ties broken by the text itself, so the order is total."""
-    try:
-        ip = ipaddress.ip_address(name)
-    except ValueError:
-        parts = tuple((0, int(p), p) if p.isdigit() else (1, 0, p.lower())
-                      for p in _DIGITS.split(name) if p)
-        return (1, parts, name)
-    return (0, (ip.version, int(ip)), name)
-
-
-def natural_sorted(names: Iterable[str]) -> list[str]:
-    """`names` in natural order."""
-    return sorted(names, key=natural_key)
+__all__ = ["FindingGroup", "bind_scope", "compact_hosts", "count_hosts", "group_findings",
+           "hosts_line",
+           "natural_key", "natural_sorted"]
 
 
 def compact_hosts(names: Sequence[str]) -> list[str]:
@@ -77,11 +62,11 @@ def hosts_line(names: Sequence[str], limit: int = 8) -> str:
     if len(parts) <= limit:
         return ", ".join(parts)
     shown = parts[:limit]
-    rest = len(names) - _count(shown)
+    rest = len(names) - count_hosts(shown)
     return ", ".join(shown) + f", and {rest:,} more"
 
 
-def _count(parts: Sequence[str]) -> int:
+def count_hosts(parts: Sequence[str]) -> int:
     """How many hosts compacted parts stand for."""
     total = 0
     for part in parts:

@@ -20,13 +20,23 @@ from markupsafe import Markup
 from fleetcheck import __version__
 from fleetcheck.model import HostResult, RunResult
 from fleetcheck.render import view
+from fleetcheck.render.groups import compact_hosts, count_hosts, group_findings
+from fleetcheck.render.hints import causes
+from fleetcheck.render.hostview import detail, lazy_data
 from fleetcheck.render.options import RenderOptions
+from fleetcheck.render.overview import Overview, allowed_by_policy, percent
+from fleetcheck.render.waived import expiring_waivers
 
 # Up to this many hosts, sections of hosts with problems start open; beyond it every host
 # section starts collapsed so the page opens on the verdict and the findings.
 OPEN_HOSTS_UP_TO = 20
-# A fleet-view row names up to this many hosts inline; more go into a collapsed list.
-FLEET_INLINE = 12
+# A host list (finding group, cause, fleet-view port) names up to this many hosts or ranges
+# inline; longer lists show the first few and the whole list one click away.
+HOSTS_INLINE = 8
+# From this many hosts on, host details are embedded as JSON and built when a host is
+# opened: the page stays small and its first screen fast (docs/reports.md).
+LAZY_HOSTS_FROM = 500
+GROUP_ROWS = 12  # inventory groups in the compliance table before the rest collapse
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -79,23 +89,35 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         .replace("+00:00", "Z")
     css, js, csp = _assets()
     open_rows, waived_rows = view.finding_rows(run)
+    overview = Overview(run)
+    groups, waived_groups = overview.groups, group_findings(waived_rows)
     hosts = view.sorted_hosts(run)
     waivers = view.sorted_waivers(run.waivers)
     open_hosts = {h.name for h in hosts if h.status.value != "compliant"} \
         if len(hosts) <= OPEN_HOSTS_UP_TO else set()
+    lazy_from = opts.lazy_hosts_from if opts.lazy_hosts_from is not None else LAZY_HOSTS_FROM
+    lazy = Markup(lazy_data(run, hosts)) if len(hosts) >= lazy_from else ""  # noqa: S704
+    unchecked = view.unchecked_hosts(run)
+    threshold = view.fail_on(run)
+    group_ids = {id(g): f"group-{n}" for n, g in enumerate(groups, 1)}
+    group_ids.update({id(g): f"waived-group-{n}" for n, g in enumerate(waived_groups, 1)})
     return _template().render(
         run=run, head=view.headline(run), kicker=" · ".join(view.run_line(run)),
         counts=view.status_counts(run), severities=view.severity_counts(run),
-        facts=view.run_facts(run),
-        warnings=view.warnings(run), inputs=view.input_rows(run), open_rows=open_rows,
-        waived_rows=waived_rows, unchecked=view.unchecked_hosts(run), waivers=waivers,
+        facts=view.run_facts(run), overview=overview, allowed=allowed_by_policy(run),
+        group_rows=GROUP_ROWS, percent=percent,
+        warnings=view.warnings(run), inputs=view.input_rows(run),
+        open_count=len(open_rows), waived_count=len(waived_rows), groups=groups,
+        waived_groups=waived_groups, history=any(g.changes for g in groups),
+        group_id=lambda g, waived=False: group_ids[id(g)],
+        causes=causes(unchecked), unchecked_count=len(unchecked), waivers=waivers,
+        expiring={w.id: days for w, days in expiring_waivers(run)},
         unused=[w for w in waivers if w.status == "unused"], fleet=view.fleet_rows(run),
-        fleet_inline=FLEET_INLINE, hosts=hosts, open_hosts=open_hosts,
+        inline=HOSTS_INLINE, compact=compact_hosts, count=count_hosts, hosts=hosts,
+        open_hosts=open_hosts, lazy=lazy, detail=lambda h: detail(h, threshold),
         rendered_at=rendered_at, version=__version__, css=css, js=js, csp=csp,
-        anchor=anchor, search=_search, owner=view.owner, service=view.service_name,
-        bind=view.bind_address, seconds=view.seconds, command_preview=view.command_preview,
-        line_count=view.line_count, listener_rows=view.listener_rows,
+        anchor=anchor, search=_search, seconds=view.seconds,
+        command_preview=view.command_preview, line_count=view.line_count,
         open_findings=view.open_findings, scope=view.waiver_scope, source=view.waiver_source,
-        yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
-        fail_on=view.fail_on(run), verdict_words=view.verdict_words, is_red=view.is_red,
+        plural=view.plural,
     )

@@ -17,6 +17,7 @@ class RenderOptions:
     color: bool = False  # ANSI colour (text only; a terminal that wants it)
     width: int = FILE_WIDTH  # columns the text report must fit in
     rendered_at: str | None = None  # ISO time shown in the HTML footer; None: now
+    lazy_hosts_from: int | None = None  # HTML: embed host details as data from this many hosts
 
     def fitted_width(self) -> int:
         """The width to lay text out in, never narrower than a table can be read."""

@@ -27,6 +27,7 @@ from fleetcheck.model import (
     WaiverRecord,
     inputs_by_kind,
 )
+from fleetcheck.render.natural import natural_key, natural_sorted
 from fleetcheck.render.waived import (
     Standing,
     expiring_waivers,
@@ -236,8 +237,9 @@ def input_rows(run: RunResult) -> list[tuple[str, str, str]]:
 
 
 def sorted_hosts(run: RunResult) -> list[HostResult]:
-    """Hosts by name, so that reports diff cleanly whatever order they finished in."""
-    return sorted(run.hosts, key=lambda h: h.name)
+    """Hosts in natural name order ('web2' before 'web10'), so that reports read in order
+    and diff cleanly whatever order the hosts finished in."""
+    return sorted(run.hosts, key=lambda h: natural_key(h.name))
 
 
 def host_listeners(host: HostResult) -> list[JudgedListener]:
@@ -340,8 +342,8 @@ def finding_rows(run: RunResult) -> tuple[list[FindingRow], list[FindingRow]]:
     rows = [FindingRow(h, f, service_name(f.port, f.proto), is_violation(f, threshold))
             for h in run.hosts for f in h.findings]
     rows.sort(key=lambda r: (-r.finding.severity, r.finding.kind.value, r.finding.proto,
-                             -1 if r.finding.port is None else r.finding.port, r.host.name,
-                             r.finding.address or "", r.finding.id))
+                             -1 if r.finding.port is None else r.finding.port,
+                             natural_key(r.host.name), r.finding.address or "", r.finding.id))
     return [r for r in rows if not r.finding.waived], [r for r in rows if r.finding.waived]
 
 
@@ -412,7 +414,7 @@ def fleet_rows(run: RunResult) -> list[PortRow]:
     for (proto, port), (hosts, verdicts, addrs, procs) in sorted(
             acc.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         rows.append(PortRow(
-            proto, port, service_name(port, proto), tuple(sorted(hosts)),
+            proto, port, service_name(port, proto), tuple(natural_sorted(hosts)),
             tuple((v.value, n) for v, n in sorted(verdicts.items(),
                                                   key=lambda vn: _VERDICT_RANK.get(vn[0], 99))),
             tuple(sorted(addrs)), tuple(sorted(procs)), waived.get((proto, port), 0),

@@ -109,8 +109,9 @@ def test_every_error_kind_is_shown_as_itself() -> None:
     text = html.render(run)
     assert "<h1>INCOMPLETE</h1>" in text  # the interruption outranks the unchecked hosts
     assert "interrupted" in text
-    for k in ErrorKind:
-        assert f'<td data-label="Error kind" class="mono">{k.value}</td>' in text
+    for k in ErrorKind:  # one row per cause, named as itself, with its host
+        assert f'<td data-label="Cause" class="mono">{k.value}</td>' in text
+        assert f'<b>h-{k.value}</b>: failed: {k.value}' in text
 
 
 def test_the_composite_covers_every_finding_kind(composite: RunResult) -> None:

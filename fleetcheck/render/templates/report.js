@@ -6,6 +6,116 @@
 
   function norm(text) { return (text || "").toLowerCase(); }
 
+  // Large reports embed every host's details as data (#host-data, see hostview.py); a
+  // host's section is built when it opens, from text nodes only (never markup).
+  var dataEl = doc.getElementById("host-data");
+  var data = null;
+  function hostData() {
+    if (data === null && dataEl) { data = JSON.parse(dataEl.textContent); }
+    return data;
+  }
+
+  function el(tag, text, cls) {
+    var e = doc.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+
+  function table(cls, heads, rows) {
+    var wrap = el("div", null, "table-wrap");
+    var t = el("table", null, cls);
+    var head = t.createTHead().insertRow();
+    heads.forEach(function (c) { head.appendChild(el("th", c[0], c[1])); });
+    var body = t.createTBody();
+    rows.forEach(function (r) {
+      var tr = body.insertRow();
+      if (r.cls) { tr.className = r.cls; }
+      r.cells.forEach(function (c) { tr.appendChild(el("td", c[0], c[1])); });
+    });
+    wrap.appendChild(t);
+    return wrap;
+  }
+
+  function commandBlock(c, n, strings) {
+    // c = [command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines]
+    var div = el("div", null, "command");
+    var p = el("p", "Command " + n + ": ");
+    p.appendChild(el("code", strings[c[1]]));
+    p.appendChild(doc.createTextNode(" · exit code "));
+    p.appendChild(el("strong", c[2] === null ? "none" : c[2]));
+    p.appendChild(doc.createTextNode(" · " + c[3]));
+    div.appendChild(p);
+    var raw = el("details", null, "raw");
+    raw.appendChild(el("summary", "Exact command and raw output (stdout " + c[5] +
+                       " lines, stderr " + c[7] + " lines)"));
+    [["Command", strings[c[0]]], ["stdout", c[4]], ["stderr", strings[c[6]]]]
+      .forEach(function (part) {
+        raw.appendChild(el("h4", part[0]));
+        raw.appendChild(el("pre", part[1]));
+      });
+    div.appendChild(raw);
+    return div;
+  }
+
+  function buildHost(details) {
+    var i = details.getAttribute("data-i");
+    if (i === null || details.hasAttribute("data-built") || !hostData()) { return; }
+    var h = data.hosts[Number(i)];
+    var frag = doc.createDocumentFragment();
+    // h = [facts, error, notes, checked, listener rows, missing findings, commands]
+    if (h[1]) {
+      var box = el("p", null, "error-box");
+      box.appendChild(el("strong", "Could not be checked: " + h[1][0]));
+      box.appendChild(doc.createElement("br"));
+      box.appendChild(doc.createTextNode(h[1][1]));
+      frag.appendChild(box);
+    }
+    h[2].forEach(function (note) { frag.appendChild(el("p", note, "error-box")); });
+    var dl = el("dl", null, "facts");
+    data.labels.forEach(function (label, k) {
+      dl.appendChild(el("dt", label));
+      dl.appendChild(el("dd", h[0][k], label === "Address" ? "mono" : ""));
+    });
+    frag.appendChild(dl);
+    if (h[3]) {
+      if (h[4].length) {
+        // a row = [class, proto, port, service, bind, process, pid, user, verdict,
+        //          verdict class, rule, notes]
+        frag.appendChild(table("listeners", [["Proto"], ["Port", "num"], ["Service"],
+          ["Address"], ["Process"], ["PID", "num"], ["User"], ["Verdict"], ["Rule"], ["Notes"]],
+          h[4].map(function (r) {
+            return { cls: r[0], cells: [[r[1]], [r[2], "num"], [r[3]], [r[4], "mono"],
+              [r[5], "mono proc"], [r[6], "num"], [r[7]], [r[8], r[9]], [r[10], "mono rule"],
+              [r[11]]] };
+          })));
+      } else {
+        frag.appendChild(el("p", "No listeners."));
+      }
+      if (h[5].length) {
+        var ul = el("ul");
+        h[5].forEach(function (m) { ul.appendChild(el("li", m[0] + ": " + m[1], "v-" + m[0])); });
+        frag.appendChild(ul);
+      }
+    }
+    h[6].forEach(function (c, k) { frag.appendChild(commandBlock(c, k + 1, data.strings)); });
+    details.querySelector(".host-body").appendChild(frag);
+    details.setAttribute("data-built", "");
+  }
+
+  // The words the host filter matches for a host whose details are data, as data-search
+  // holds them for the others: identity, status, error, ports, processes, verdicts.
+  function lazySearch(details) {
+    var h = hostData().hosts[Number(details.getAttribute("data-i"))];
+    var words = [details.querySelector("summary").textContent, h[0].join(" ")];
+    if (h[1]) { words.push(h[1][0], h[1][1]); }
+    h[4].forEach(function (r) {
+      words.push(r[1] + "/" + r[2], String(r[2]), r[5], r[8]);
+    });
+    return words.join(" ");
+  }
+
+
   function matches(haystack, terms) {
     for (var i = 0; i < terms.length; i++) {
       if (haystack.indexOf(terms[i]) < 0) { return false; }
@@ -78,8 +188,13 @@
       });
       ui.div.insertBefore(b, ui.shown);
     });
-    var texts = hosts.map(function (h) { return norm(h.getAttribute("data-search")); });
+    var texts = null;  // built on first use: for a large report that reads the host data
     var apply = function () {
+      if (texts === null) {
+        texts = hosts.map(function (h) {
+          return norm(h.hasAttribute("data-i") ? lazySearch(h) : h.getAttribute("data-search"));
+        });
+      }
       var terms = norm(ui.input.value).split(/\s+/).filter(Boolean);
       var status = select.value;
       var n = 0;
@@ -135,9 +250,9 @@
   // Following a link to a host (or anything inside one) opens its section.
   function openTarget() {
     var id = decodeURIComponent(location.hash.slice(1));
-    var el = id ? doc.getElementById(id) : null;
-    for (; el; el = el.parentElement) {
-      if (el.tagName === "DETAILS") { el.open = true; }
+    var target = id ? doc.getElementById(id) : null;
+    for (; target; target = target.parentElement) {
+      if (target.tagName === "DETAILS") { buildHost(target); target.open = true; }
     }
   }
 
@@ -146,7 +261,7 @@
   window.addEventListener("beforeprint", function () {
     closedForPrint = Array.prototype.filter.call(doc.querySelectorAll("details.host"),
       function (d) { return !d.open; });
-    closedForPrint.forEach(function (d) { d.open = true; });
+    closedForPrint.forEach(function (d) { buildHost(d); d.open = true; });
   });
   window.addEventListener("afterprint", function () {
     closedForPrint.forEach(function (d) { d.open = false; });
@@ -156,6 +271,11 @@
   Array.prototype.forEach.call(doc.querySelectorAll(".filter-slot[data-table]"), rowFilter);
   Array.prototype.forEach.call(doc.querySelectorAll(".filter-slot[data-hosts]"), hostFilter);
   Array.prototype.forEach.call(doc.querySelectorAll("table.sortable"), sortable);
+  // A host opened by any means (a click, a link, Expand all) gets its details built.
+  doc.addEventListener("toggle", function (e) {
+    var t = e.target;
+    if (t.tagName === "DETAILS" && t.open && t.hasAttribute("data-i")) { buildHost(t); }
+  }, true);
   window.addEventListener("hashchange", openTarget);
   openTarget();
   doc.documentElement.setAttribute("data-script", "ready");

@@ -1,0 +1,127 @@
+"""One host's details as the HTML report shows them, arranged once for both ways it is shown.
+
+Small runs render every host's details into the page (the template reads `HostDetail`);
+large runs embed the same details as compact JSON that the page's script turns into the
+same elements when a host is opened (`lazy_data`). Both read what this module arranged, so
+a host reads the same either way; strings repeated across hosts (the probe script, a
+common stderr line) are stored once in the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fleetcheck.model import HostResult, RunResult, Severity
+from fleetcheck.render import view
+
+# Tone of a listener row: its class in the page.
+_ROW_CLASS = {"waived": "waived", "below": "below", "red": "red", "": ""}
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerCells:
+    """One listener row: its class and cells, as displayed."""
+
+    cls: str  # "red" | "waived" | "below" | ""
+    proto: str
+    port: int
+    service: str
+    bind: str
+    process: str
+    pid: str
+    user: str
+    verdict: str
+    verdict_cls: str  # "v-stray" etc. when the verdict stands as is, else ""
+    rule: str
+    notes: str
+
+    def row(self) -> list[Any]:
+        """The row as the JSON carries it (cells in column order)."""
+        return [self.cls, self.proto, self.port, self.service, self.bind, self.process,
+                self.pid, self.user, self.verdict, self.verdict_cls, self.rule, self.notes]
+
+
+@dataclass(frozen=True, slots=True)
+class HostDetail:
+    """Everything inside one host's section."""
+
+    facts: list[tuple[str, str]]
+    error: tuple[str, str] | None
+    notes: list[str]
+    checked: bool
+    listeners: list[ListenerCells]
+    missing: list[tuple[str, str]]  # (kind, sentence) of findings no listener row shows
+
+
+def listener_cells(host: HostResult, threshold: Severity) -> list[ListenerCells]:
+    """A host's listener rows, in report order."""
+    out = []
+    for jl, standing in view.listener_rows(host, threshold):
+        li, v = jl.listener, jl.verdict.value
+        cls = ("waived" if standing and standing.waiver else "below" if standing
+               else "red" if view.is_red(jl, standing) else "")
+        out.append(ListenerCells(
+            cls, li.proto, li.port, view.service_name(li.port, li.proto), view.bind_address(li),
+            li.process or "?", "" if li.pid is None else str(li.pid), li.user or "",
+            view.verdict_words(jl, standing), "" if standing else f"v-{v}",
+            jl.rule or ("(default)" if v == "allowed" else ""), view.listener_notes(li)))
+    return out
+
+
+def detail(host: HostResult, threshold: Severity) -> HostDetail:
+    """The section of `host`."""
+    facts = [("Address", host.address), ("OS", view.os_words(host) or "unknown"),
+             ("Collector", host.collector or "-"), ("Groups", ", ".join(host.groups) or "-"),
+             ("Policies", ", ".join(host.policies) or "-"),
+             ("Privileged", view.yes_no(host.privileged)),
+             ("Duration", view.seconds(host.duration))]
+    missing = [(f.kind.value, f.message + (f" (waived by {f.waiver})" if f.waived else ""))
+               for f in host.findings if not f.address]
+    return HostDetail(facts, (host.error.kind, host.error.message) if host.error else None,
+                      list(host.notes), host.checked,
+                      listener_cells(host, threshold) if host.checked else [],
+                      missing if host.checked else [])
+
+
+class _Strings:
+    """A table of distinct strings, each stored once and referred to by its index."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def ref(self, text: str) -> int:
+        index = self._index.get(text)
+        if index is None:
+            index = self._index[text] = len(self.items)
+            self.items.append(text)
+        return index
+
+
+def lazy_data(run: RunResult, hosts: list[HostResult]) -> str:
+    """Every host's details as one compact JSON document, safe inside a <script> element.
+
+    hosts[i] = [facts, error, notes, checked, listener rows, missing, commands], a command
+    being [command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines]
+    with the command, its preview and stderr as indexes into `strings`.
+    """
+    threshold = view.fail_on(run)
+    strings = _Strings()
+    rows = []
+    for h in hosts:
+        d = detail(h, threshold)
+        commands = [[strings.ref(c.command),
+                     strings.ref(view.command_preview(c.command, "under Exact command")),
+                     c.exit_code, view.seconds(c.duration), c.stdout, view.line_count(c.stdout),
+                     strings.ref(c.stderr), view.line_count(c.stderr)] for c in h.commands]
+        rows.append([[v for _, v in d.facts], list(d.error) if d.error else None, d.notes,
+                     d.checked, [c.row() for c in d.listeners], [list(m) for m in d.missing],
+                     commands])
+    text = json.dumps({"labels": [label for label, _ in detail(hosts[0], threshold).facts]
+                       if hosts else [], "strings": strings.items, "hosts": rows},
+                      ensure_ascii=False, separators=(",", ":"))
+    # Inside <script> only '</' (and '<!--') could end or bend the element: escape every
+    # '<' (and '>' and '&' for good measure) as JSON's own \u escapes.
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

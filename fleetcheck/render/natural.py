@@ -1,0 +1,32 @@
+"""Natural order for host names: 'web2' before 'web10', IP addresses numerically.
+
+Every list of hosts fleetcheck makes (reports, the fleet view, grouped findings) uses it;
+only listings whose order is Ansible's contract (`inventory --list-hosts`) keep Ansible's.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple[object, ...]:
+    """Sort key: IP addresses numerically (v4 before v6), other names with digit runs as
+    numbers ('web2' before 'web10'); ties broken by the text itself, so the order is total."""
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        parts = tuple((0, int(p), p) if p.isdigit() else (1, 0, p.lower())
+                      for p in _DIGITS.split(name) if p)
+        return (1, parts, name)
+    return (0, (ip.version, int(ip)), name)
+
+
+def natural_sorted(names: Iterable[str]) -> list[str]:
+    """`names` in natural order."""
+    return sorted(names, key=natural_key)
+
+
