@@ -77,8 +77,8 @@ def count_hosts(parts: Sequence[str]) -> int:
 
 def bind_scope(address: str | None) -> str:
     """How widely a listener binds, the way a group names it: any, loopback, or the address."""
-    if address is None:
-        return "-"
+    if address is None:  # a requirement nothing met: no listener, no bind
+        return ""
     scope = address_scope(address)
     if scope == "wildcard":
         return "any address"

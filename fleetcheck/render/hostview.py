@@ -66,7 +66,9 @@ def listener_cells(host: HostResult, threshold: Severity) -> list[ListenerCells]
             cls, li.proto, li.port, view.service_name(li.port, li.proto), view.bind_address(li),
             li.process or "?", "" if li.pid is None else str(li.pid), li.user or "",
             view.verdict_words(jl, standing), "" if standing else f"v-{v}",
-            jl.rule or ("(default)" if v == "allowed" else ""), view.listener_notes(li)))
+            jl.rule or ("(default)" if v == "allowed" else ""),
+            "; ".join(x for x in (view.owner_unknown_why(host, li), view.listener_notes(li))
+                      if x)))
     return out
 
 

@@ -23,7 +23,8 @@ from fleetcheck.sanitize import printable
 
 GROUPS = 25  # finding groups listed before pointing at the full reports
 NAMES = 8  # hosts (or ranges) named per row
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+# Characters that are markup anywhere in a line (cells never start one): escaped.
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _MARK = {"ok": "✅", "bad": "❌", "warn": "⚠️"}
 
 

@@ -242,7 +242,8 @@ def _host(h: HostResult, width: int, color: bool, threshold: Severity) -> list[s
                          view.bind_address(li), li.process or "?",
                          "" if li.pid is None else li.pid, li.user or "", verdict,
                          jl.rule or ("(default)" if jl.verdict.value == "allowed" else ""),
-                         view.listener_notes(li)])
+                         "; ".join(x for x in (view.owner_unknown_why(h, li),
+                                               view.listener_notes(li)) if x)])
         lines.append(f"  Listeners ({len(rows)})" if rows else "  Listeners: none")
         if rows:
             lines.append(table(rows, ["PORT", "SERVICE", "ADDRESS", "PROCESS", "PID", "USER",

@@ -314,6 +314,33 @@ def listener_notes(listener: Listener) -> str:
     return "; ".join(notes)
 
 
+# Why a listener has no owner, from what the collector saw (docs/reports.md lists the rules).
+OWNER_KERNEL = "kernel socket: no process holds it (inode 0; e.g. nfsd, lockd)"
+OWNER_HIDDEN = ("no visible process holds its inode: a process in another PID namespace, or "
+                "one that exited between the socket listing and the owner lookup")
+OWNER_UNSEEN = ("the tool named no process although it ran as root: a kernel socket, a "
+                "process in another PID namespace, or one that exited during the listing")
+OWNER_UNPRIVILEGED = "owner not visible without root (collect with --become)"
+
+
+def owner_unknown_why(host: HostResult, listener: Listener) -> str:
+    """Why `listener` has no owner on `host` ('' when it has one, or nothing can be said)."""
+    if listener.process is not None or listener.pid is not None:
+        return ""
+    noted = getattr(listener, "owner_note", None)  # a parser that said why itself
+    if noted:
+        return str(noted)
+    if host.privileged is False:
+        return OWNER_UNPRIVILEGED
+    if host.privileged is None:
+        return ""
+    if listener.inode == 0:
+        return OWNER_KERNEL
+    if listener.inode is not None:
+        return OWNER_HIDDEN
+    return OWNER_UNSEEN
+
+
 def owner(process: str | None, pid: int | None) -> str:
     """'sshd (pid 812)', 'sshd', 'pid 812' or '' when nobody could be seen."""
     if process and pid is not None:
