@@ -52,6 +52,9 @@ _HINTS: dict[str, str] = {
                    "to send with a bug report",
     "unsupported": "fleetcheck cannot check this host as configured (see the message)",
     "unsupported_connection": "this ansible_connection is not one fleetcheck can use",
+    "inventory": "the inventory gives these hosts a setting fleetcheck cannot use (the message "
+                 "names it): fix it there; `fleetcheck inventory -i INV --host HOST` shows "
+                 "what each host gets",
     "not_run": "the run was interrupted before these hosts finished: run again",
     "ssh_error": "the SSH connection failed (see the message); `ssh -v` to the host shows "
                  "more",

@@ -66,7 +66,8 @@ class Coverage:
     def words(self) -> str:
         """'1,204 listeners judged on 40 hosts: 1,150 allowed (95.5%), 50 open, 4 waived'."""
         share = percent(100.0 * self.allowed / self.listeners) if self.listeners else "-"
-        return (f"{self.listeners:,} listeners judged on {view.plural(self.hosts_checked, 'host')}"
+        return (f"{view.plural(self.listeners, 'listener')} judged on "
+                f"{view.plural(self.hosts_checked, 'host')}"
                 f": {self.allowed:,} allowed ({share}), {self.flagged:,} with open findings, "
                 f"{self.waived:,} waived")
 
