@@ -149,17 +149,17 @@ def deliver(run: RunResult, dest: Destinations, env: Env, *, color: str = "auto"
     if dest.outdir is not None:
         written = write_and_list(run, dest.dir_formats, dest.outdir, env,
                                  listed=dest.stdout != SUMMARY, latest=True)
+    listed, failed = len(written.paths), len(written.failed)
     write_named(run, dest.files, written)
     if dest.step_summary is not None:
         append_step_summary(run, dest.step_summary, written)
+    for path in written.paths[listed:] if dest.stdout != SUMMARY else ():
+        env.stderr.write(f"report: {path}\n")
+    for path, why in written.failed[failed:]:
+        env.stderr.write(f"fleetcheck: error: {path}: report not written: {why}\n")
     if dest.stdout == SUMMARY:
         print_summary(run, env, written.paths, color=color, quiet=quiet, full=full)
     else:
-        if dest.outdir is None:
-            for path in written.paths:
-                env.stderr.write(f"report: {path}\n")
-            for path, why in written.failed:
-                env.stderr.write(f"fleetcheck: error: {path}: report not written: {why}\n")
         print_report(run, dest.stdout, env, written.paths, color=color)
     return written
 

@@ -48,14 +48,19 @@ def suggestion(message: str, parser: argparse.ArgumentParser, argv: Sequence[str
     if m:
         return message + did_you_mean(m.group(1), _QUOTED.findall(m.group(2)))
     m = _UNKNOWN.match(message)
-    if m:
-        known = option_strings(chosen_command(parser, argv))
-        close = [c for word in m.group(1).split() if word.startswith("-")
-                 for c in difflib.get_close_matches(word.split("=", 1)[0], known, n=1,
-                                                    cutoff=0.6)]
-        if close:
-            return message + f" (did you mean {' or '.join(map(repr, close))}?)"
-    return message
+    words = m.group(1).split() if m else list(argv)
+    known = option_strings(chosen_command(parser, argv))
+    unknown = [w.split("=", 1)[0] for w in words
+               if w.startswith("-") and w != "-" and w.split("=", 1)[0] not in known]
+    close = [(w, c) for w in unknown
+             for c in difflib.get_close_matches(w, known, n=1, cutoff=0.6)]
+    if not close:
+        return message
+    if m:  # the misspelling is the error
+        return message + f" (did you mean {' or '.join(repr(c) for _, c in close)}?)"
+    # another error came first (a required option 'missing'): the misspelling is its cause
+    return message + "; " + "; ".join(f"{w} is not an option (did you mean {c!r}?)"
+                                      for w, c in close)
 
 
 def close_word(word: str, known: Iterable[str]) -> str:

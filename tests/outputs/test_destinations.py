@@ -1,0 +1,111 @@
+"""Where reports go: --report FORMAT=DEST, -o DIR (never a file), latest names, the grouped CSV,
+the Markdown summary on stdout and appended to $GITHUB_STEP_SUMMARY. Real local scans."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from fleetcheck.model import RunResult
+from tests.conftest import run_cli
+
+
+def test_report_destinations_per_format(tmp_path: Path) -> None:
+    res = run_cli(["scan", "--report", "html=out/fleet.html", "--report", "json=-",
+                   "--report", "markdown=out/summary.md"], cwd=tmp_path)
+    assert res.code in (0, 1, 3), res.err
+    run = RunResult.from_dict(json.loads(res.out))  # stdout is the JSON report, nothing else
+    html = (tmp_path / "out" / "fleet.html").read_text()
+    assert run.run_id and f"<h1>{run.summary and html.split('<h1>')[1].split('<')[0]}" in html
+    assert (tmp_path / "out" / "summary.md").read_text().startswith("## ")
+    assert not (tmp_path / "reports").exists()  # --report without --format: no directory
+    assert "report: " in res.err and "out/fleet.html" in res.err
+    again = run_cli(["scan", "--report", "html=out/fleet.html", "-q"], cwd=tmp_path)
+    assert again.code == res.code and len(again.out.splitlines()) == 1  # summary, quietly
+    assert (tmp_path / "out" / "fleet.html").read_text() != html  # replaced: a new run
+
+
+def test_report_with_format_still_writes_the_directory(tmp_path: Path) -> None:
+    res = run_cli(["scan", "--format", "json", "-o", "dir", "--report", "text=run.txt"],
+                  cwd=tmp_path)
+    assert res.code in (0, 1, 3), res.err
+    assert (tmp_path / "run.txt").read_text().startswith("fleetcheck report · ")
+    assert len(list((tmp_path / "dir").glob("fleetcheck-2*.json"))) == 1
+    assert res.out.startswith(("COMPLIANT", "NONCOMPLIANT", "NOT VERIFIED"))  # the summary
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["-o", "out/fleet.html"], "use --report html=out/fleet.html"),
+    (["-o", "existing.txt"], "-o takes a directory"),
+    (["--report", "json=-", "--report", "csv=-"], "only one format can go to stdout"),
+    (["-o", "-", "--format", "json", "--report", "csv=-"], "both ask for stdout"),
+    (["--report", "html"], "write FORMAT=DEST"),
+    (["--report", "html=adir"], "names a file to write, not a directory"),
+])
+def test_bad_destinations_are_bad_input(tmp_path: Path, argv: list[str], message: str) -> None:
+    (tmp_path / "existing.txt").write_text("keep me\n")
+    (tmp_path / "adir").mkdir()
+    res = run_cli(["scan", *argv], cwd=tmp_path)
+    assert res.code == 2 and message in res.err, res.err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "reports").exists()
+    assert (tmp_path / "existing.txt").read_text() == "keep me\n"
+
+
+def test_latest_names_follow_the_newest_run(tmp_path: Path) -> None:
+    runs = []
+    for _ in range(2):
+        res = run_cli(["scan", "--format", "json,html,csv", "-o", "r"], cwd=tmp_path)
+        assert res.code in (0, 1, 3), res.err
+        runs.append(res)
+    out = tmp_path / "r"
+    stamped = sorted(out.glob("fleetcheck-2*.json"))
+    assert len(stamped) == 2
+    latest = json.loads((out / "fleetcheck-latest.json").read_text())
+    (second,) = [line.strip() for line in runs[1].out.splitlines() if line.endswith(".json")]
+    newest = json.loads((tmp_path / second).read_text())  # what the second run wrote
+    assert latest["run_id"] == newest["run_id"] and latest == newest
+    for ext in ("json", "html", "csv", "groups.csv"):
+        link = out / f"fleetcheck-latest.{ext}"
+        (twin,) = [p for p in out.glob(f"fleetcheck-{newest['run_id']}.{ext}")]
+        assert link.stat().st_ino == twin.stat().st_ino  # the same file, replaced atomically
+    assert not list(out.glob(".*.tmp"))  # no temporary file left behind
+    assert "fleetcheck-latest" not in runs[1].out  # the summary names the run's own files
+
+
+def test_csv_comes_with_its_grouped_sheet(tmp_path: Path) -> None:
+    res = run_cli(["scan", "--format", "csv", "-o", "r"], cwd=tmp_path)
+    assert res.code in (0, 1, 3), res.err
+    flat = list(csv.DictReader(io.StringIO(res.out, newline="")))  # stdout: the flat one
+    (grouped_file,) = (tmp_path / "r").glob("fleetcheck-2*.groups.csv")
+    grouped = list(csv.DictReader(io.StringIO(grouped_file.read_text(), newline="")))
+    findings = [r for r in flat if r["kind"] not in ("unchecked", "host_keys_not_checked",
+                                                      "host_key_trusted")]
+    assert sum(int(g["hosts"]) for g in grouped) >= len({(r["kind"], r["port"], r["host"])
+                                                         for r in findings}) > 0 or not findings
+    assert sum(int(g["hosts"]) for g in grouped) == len(findings)  # one host, one finding each
+
+
+def test_markdown_on_stdout_and_in_the_github_step_summary(tmp_path: Path) -> None:
+    page = tmp_path / "step_summary.md"
+    page.write_text("# earlier step\n")
+    env = {"GITHUB_STEP_SUMMARY": str(page)}
+    first = run_cli(["scan", "--format", "markdown", "-o", "r"], cwd=tmp_path, environ=env)
+    assert first.code in (0, 1, 3), first.err
+    assert first.out.startswith("## ") and "fleetcheck: " in first.out.splitlines()[0]
+    second = run_cli(["scan", "-o", "r2", "-q"], cwd=tmp_path, environ=env)
+    assert second.code == first.code
+    text = page.read_text()
+    assert text.startswith("# earlier step\n## ")  # appended, never replaced
+    assert text.count("\n## ") == 2 and first.out in text
+    assert "### Open findings" in text and "**Coverage:**" in text
+
+
+def test_an_unwritable_step_summary_is_a_lost_report(tmp_path: Path) -> None:
+    res = run_cli(["scan", "-o", "r"], cwd=tmp_path,
+                  environ={"GITHUB_STEP_SUMMARY": str(tmp_path / "no" / "such" / "file")})
+    assert "report not written" in res.err and "no/such/file" in res.err
+    assert res.code in (1, 3, 4)  # never 0: a clean verdict whose report was lost is 4

@@ -1,0 +1,45 @@
+"""Misspelled sub-commands, options and choices: exit 2 naming the closest known word."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize(("argv", "suggested"), [
+    (["scna"], "'scan'"),
+    (["scan", "--inventroy", "hosts.ini"], "'--inventory'"),
+    (["scan", "--colr", "never"], "'--color'"),
+    (["scan", "--color", "nevr"], "'never'"),
+    (["scan", "--host-key-checking", "acept-new"], "'accept-new'"),
+    (["parse", "--tool", "sss", "out.txt"], "'ss'"),
+    (["scan", "--format", "jsno"], "'json'"),
+    (["scan", "--fail-on", "hihg"], "'high'"),
+    (["scan", "--report", "htlm=out.html"], "'html'"),
+    (["inventory", "--lsit"], "'--list'"),
+    (["completion", "bsh"], "'bash'"),
+])
+def test_a_misspelling_names_the_closest_word(tmp_path: Path, argv: list[str],
+                                              suggested: str) -> None:
+    res = run_cli(argv, cwd=tmp_path)
+    assert res.code == 2, res.err
+    (line,) = res.err.splitlines()
+    assert line.startswith("fleetcheck: error: ") and f"did you mean {suggested}?" in line
+    assert res.out == ""
+    assert not (tmp_path / "reports").exists()  # nothing was scanned or written
+
+
+def test_an_option_of_another_command_is_not_suggested_from_it(tmp_path: Path) -> None:
+    """Suggestions come from the command typed: `parse` has no --inventory."""
+    res = run_cli(["parse", "--inventroy", "x", "--tool", "ss", "f"], cwd=tmp_path)
+    assert res.code == 2 and "unrecognized arguments: --inventroy" in res.err
+    assert "--inventory" not in res.err
+
+
+def test_nothing_close_adds_nothing(tmp_path: Path) -> None:
+    res = run_cli(["zzzzzz"], cwd=tmp_path)
+    assert res.code == 2 and "invalid choice: 'zzzzzz'" in res.err
+    assert "did you mean" not in res.err
