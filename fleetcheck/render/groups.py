@@ -21,14 +21,39 @@ __all__ = ["FindingGroup", "bind_scope", "compact_hosts", "count_hosts", "group_
            "natural_key", "natural_sorted"]
 
 
+def _formats(digits: str) -> set[tuple[str, int]]:
+    """How a number is written: zero-padded to its width, and plainly when it has no
+    leading zero ('10' fits both web[01:12] and web[1:10]; '01' only the first)."""
+    out = {("pad", len(digits))}
+    if len(digits) == 1 or not digits.startswith("0"):
+        out.add(("plain", 0))
+    return out
+
+
+def _runs(numbered: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """Runs of three or more consecutive numbers in sorted (number, name) pairs."""
+    out, run = [], []
+    for entry in numbered:
+        if run and entry[0] != run[-1][0] + 1:
+            if len(run) >= 3:
+                out.append(run)
+            run = []
+        if not run or entry[0] == run[-1][0] + 1:
+            run.append(entry)
+    if len(run) >= 3:
+        out.append(run)
+    return out
+
+
 def compact_hosts(names: Sequence[str]) -> list[str]:
     """Host names with runs of consecutive numbers written as Ansible ranges.
 
     ['web01', 'web02', 'web03', 'db1'] -> ['db1', 'web[01:03]']: names that differ only
-    in one number (same prefix, suffix and digit width) and follow each other become one
-    range; everything else stays as it is. The result is in natural order.
+    in their last number (same prefix and suffix), follow each other and write the
+    number the same way (zero-padded to one width, or plainly) become one range, exactly
+    as Ansible would expand it back; everything else stays as it is. Natural order.
     """
-    buckets: dict[tuple[str, str, int], list[tuple[int, str]]] = {}
+    buckets: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
     singles: list[str] = []
     for name in dict.fromkeys(names):
         m = re.fullmatch(r"(.*?)(\d+)(\D*)", name)
@@ -36,23 +61,25 @@ def compact_hosts(names: Sequence[str]) -> list[str]:
             singles.append(name)
             continue
         prefix, digits, suffix = m.groups()
-        width = len(digits) if digits.startswith("0") else 0
-        buckets.setdefault((prefix, suffix, width), []).append((int(digits), name))
+        buckets.setdefault((prefix, suffix), []).append((int(digits), digits, name))
     items: list[tuple[tuple[object, ...], str]] = [(natural_key(n), n) for n in singles]
-    for (prefix, suffix, width), numbered in buckets.items():
-        numbered.sort()
-        run: list[tuple[int, str]] = []
-        for entry in [*numbered, (None, "")]:
-            if run and (entry[0] is None or entry[0] != run[-1][0] + 1):
-                if len(run) >= 3:
-                    lo, hi = run[0][0], run[-1][0]
-                    text = f"{prefix}[{lo:0{width}d}:{hi:0{width}d}]{suffix}"
-                    items.append((natural_key(run[0][1]), text))
-                else:
-                    items += [(natural_key(n), n) for _, n in run]
-                run = []
-            if entry[0] is not None:
-                run.append((entry[0], entry[1]))
+    for (prefix, suffix), numbered in buckets.items():
+        used: set[str] = set()
+        styles = {f for _, digits, _ in numbered for f in _formats(digits)}
+        for _ in range(2):  # longest runs first; a second pass takes what overlaps left
+            found = [(style, run) for style in styles for run in _runs(sorted(
+                (n, name) for n, digits, name in numbered
+                if name not in used and style in _formats(digits)))]
+            found.sort(key=lambda sr: (-len(sr[1]), sr[0][0] != "pad", sr[1][0][0]))
+            for (how, width), run in found:
+                if any(name in used for _, name in run):
+                    continue
+                lo, hi = run[0][0], run[-1][0]
+                text = (f"{prefix}[{lo:0{width}d}:{hi:0{width}d}]{suffix}" if how == "pad"
+                        else f"{prefix}[{lo}:{hi}]{suffix}")
+                items.append((natural_key(run[0][1]), text))
+                used.update(name for _, name in run)
+        items += [(natural_key(name), name) for _, _, name in numbered if name not in used]
     return [text for _, text in sorted(items, key=lambda kv: kv[0])]
 
 

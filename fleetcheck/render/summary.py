@@ -32,9 +32,9 @@ def render(run: RunResult, options: RenderOptions | None = None, *,
     width, color = opts.fitted_width(), opts.color
     run = scrub(run)  # nothing a host printed may act on the terminal
     head = view.headline(run)
+    if quiet:  # one line whatever the width, for scripts reading it
+        return paint(head.line(), _TONE[head.tone], color) + "\n"
     lines = [paint(line, _TONE[head.tone], color) for line in wrap(head.line(), width)]
-    if quiet:
-        return "\n".join(lines) + "\n"
     lines += wrap(" · ".join(f"{label} {n}" for label, n, _ in view.status_counts(run)), width)
     lines += overview_lines(Overview(run), width)
     for warning in view.warnings(run):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fleetcheck.model import RunResult
+from fleetcheck.render import view
 from tests.conftest import run_cli
 
 
@@ -20,7 +21,7 @@ def test_report_destinations_per_format(tmp_path: Path) -> None:
     assert res.code in (0, 1, 3), res.err
     run = RunResult.from_dict(json.loads(res.out))  # stdout is the JSON report, nothing else
     html = (tmp_path / "out" / "fleet.html").read_text()
-    assert run.run_id and f"<h1>{run.summary and html.split('<h1>')[1].split('<')[0]}" in html
+    assert run.run_id and f"<h1>{view.headline(run).word}</h1>" in html  # the same run
     assert (tmp_path / "out" / "summary.md").read_text().startswith("## ")
     assert not (tmp_path / "reports").exists()  # --report without --format: no directory
     assert "report: " in res.err and "out/fleet.html" in res.err
