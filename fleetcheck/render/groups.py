@@ -32,7 +32,8 @@ def _formats(digits: str) -> set[tuple[str, int]]:
 
 def _runs(numbered: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
     """Runs of three or more consecutive numbers in sorted (number, name) pairs."""
-    out, run = [], []
+    out: list[list[tuple[int, str]]] = []
+    run: list[tuple[int, str]] = []
     for entry in numbered:
         if run and entry[0] != run[-1][0] + 1:
             if len(run) >= 3:

@@ -37,7 +37,7 @@ COMP_POINT={len(line)}
 printf '%s\\n' "${{COMPREPLY[@]}}"
 """
     out = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], cwd=cwd,
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     return [w for w in out.stdout.split("\n") if w]
 
@@ -47,7 +47,7 @@ def test_bash_registers_and_completes_commands_options_choices_and_files(
     require(shutil.which("bash") is not None, "bash")
     script = _script(tmp_path, "bash")
     spec = subprocess.run(["bash", "--norc", "-c", f"source {script}; complete -p fleetcheck"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert spec.returncode == 0 and spec.stdout.startswith("complete ") and "-F " in spec.stdout
     assert set(_bash_complete(script, ["fleetcheck", ""], tmp_path)) >= \
         {c.name for c in COMMANDS}
@@ -64,7 +64,7 @@ def test_bash_registers_and_completes_commands_options_choices_and_files(
 def test_zsh_loads_the_script_and_defines_its_completion(tmp_path: Path) -> None:
     require(shutil.which("zsh") is not None, "zsh")
     script = _script(tmp_path, "zsh")
-    check = subprocess.run(["zsh", "-n", str(script)], capture_output=True, text=True,
+    check = subprocess.run(["zsh", "-n", str(script)], capture_output=True, text=True, check=False,
                            timeout=60)
     assert check.returncode == 0, check.stderr
     # Loaded as a user's .zshrc would (eval registers it with compdef).
@@ -72,7 +72,7 @@ def test_zsh_loads_the_script_and_defines_its_completion(tmp_path: Path) -> None
                "print -r -- ${_comps[fleetcheck]} && whence -w _shtab_fleetcheck")
     out = subprocess.run(["zsh", "-f", "-c", program], capture_output=True, text=True,
                          timeout=60, cwd=tmp_path,
-                         env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+                         env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["_shtab_fleetcheck", "_shtab_fleetcheck: function"]
     text = script.read_text()

@@ -71,7 +71,7 @@ def test_latest_names_follow_the_newest_run(tmp_path: Path) -> None:
     assert latest["run_id"] == newest["run_id"] and latest == newest
     for ext in ("json", "html", "csv", "groups.csv"):
         link = out / f"fleetcheck-latest.{ext}"
-        (twin,) = [p for p in out.glob(f"fleetcheck-{newest['run_id']}.{ext}")]
+        (twin,) = list(out.glob(f"fleetcheck-{newest['run_id']}.{ext}"))
         assert link.stat().st_ino == twin.stat().st_ino  # the same file, replaced atomically
     assert not list(out.glob(".*.tmp"))  # no temporary file left behind
     assert "fleetcheck-latest" not in runs[1].out  # the summary names the run's own files
