@@ -16,7 +16,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, load, localhost_inventory
 from fleetcheck.model import InputFile
 from fleetcheck.policy import Policy
-from fleetcheck.policy.lint import check_all
+from fleetcheck.policy.lint import WARN_EXPIRING_DAYS, check_all
 from fleetcheck.policy.load import expand_paths
 from fleetcheck.policy.problems import Problems
 from fleetcheck.policy.waivers import WaiverBook
@@ -118,7 +118,8 @@ def gather_inputs(args: argparse.Namespace, env: Env) -> tuple[Inputs | None, Pr
     policy_paths = _paths(args.policy, "policy", env, problems) if args.policy \
         else [baseline_path()]
     waiver_paths = _paths(args.waivers or [], "waiver", env, problems)
-    checked = check_all(inventory, policy_paths, waiver_paths, problems, today=today)
+    checked = check_all(inventory, policy_paths, waiver_paths, problems, today=today,
+                        warn_days=getattr(args, "waiver_warning_days", WARN_EXPIRING_DAYS))
     written = _as_written([*(args.inventory or []), *(args.policy or []), *(args.waivers or [])],
                           env)
     problems.items = [replace(p, path=written(p.path) if p.path else None,

@@ -20,7 +20,6 @@ from fleetcheck.plan import PlannedHost
 from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
 from fleetcheck.render import view
-from fleetcheck.render.waived import expiring_waivers, expiry_sentence
 from fleetcheck.sanitize import one_line
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
@@ -152,12 +151,6 @@ def say_trust(run: RunResult, env: Env) -> None:
     at all), so trust-on-first-use leaves evidence where the operator is looking too."""
     for _, _, sentence in view.trust(run):
         env.stderr.write(one_line(f"fleetcheck: warning: {sentence}") + "\n")
-
-
-def say_expiring(run: RunResult, env: Env) -> None:
-    """On stderr: waivers that expire within the run's warning window."""
-    for w, days in expiring_waivers(run):
-        env.stderr.write(one_line(f"fleetcheck: warning: {expiry_sentence(w, days)}") + "\n")
 
 
 def _with_become_password(hosts: list[PlannedHost], password: str) -> list[PlannedHost]:

@@ -6,7 +6,13 @@ import argparse
 import dataclasses
 import socket
 
-from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
+from fleetcheck.cli.common import (
+    Command,
+    Inputs,
+    add_input_arguments,
+    limit_pattern,
+    load_inputs,
+)
 from fleetcheck.cli.destinations import add_report_argument, destinations
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
@@ -19,7 +25,6 @@ from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     local_user,
     logging_through,
-    say_expiring,
     say_trust,
     scan_options,
     ssh_warnings,
@@ -53,12 +58,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_terminal_arguments(parser)
     parser.add_argument("--waiver-warning-days", type=int, default=WARN_DAYS, metavar="DAYS",
                         help=f"warn about waivers expiring within DAYS days, in every report "
-                             f"and on stderr (default: {WARN_DAYS}; 0: only those expiring "
-                             "today)")
+                             f"and on stderr (default: {WARN_DAYS}; 0: no such warning)")
     parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
     add_connection_arguments(parser)
+
+
+def input_warnings(args: argparse.Namespace, inputs: Inputs) -> dict[str, list[str]]:
+    """What `validate` warns about the inventory and policies, recorded in the run so every
+    report shows it (waiver problems are left out: the run's waiver records state them)."""
+    waiver_args = [w.rstrip("/") for w in args.waivers or ()]
+    shown = [str(p) for p in inputs.problems.warnings
+             if not any(p.path and (p.path == w or p.path.startswith(w + "/"))
+                        for w in waiver_args)]
+    return {"input_warnings": shown} if shown else {}
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -87,8 +101,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "host_key_checking": options.ssh.host_key_checking,
         "warnings": ssh_warnings(options),
         "waiver_warning_days": args.waiver_warning_days,
-        **({"input_warnings": [str(p) for p in inputs.problems.warnings]}
-           if inputs.problems.warnings else {}),
+        **input_warnings(args, inputs),
     }
     if dest.outdir is not None:
         prepare_output_dir(dest.outdir)
@@ -108,7 +121,6 @@ def run(args: argparse.Namespace, env: Env) -> int:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written
         say_trust(result, env)
-        say_expiring(result, env)
         if not result.complete:
             by = f" by {caught.name}" if caught.name else ""
             if caught.name:

@@ -15,7 +15,9 @@ from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import HostResult, Listener, RunResult, Severity, WaiverRecord
 
 # Waivers expiring within this many days of the date they were judged on are warned about
-# (scan --waiver-warning-days changes it; the run records the value used).
+# (scan --waiver-warning-days changes it; the run records the value used). The same window
+# as validate's (policy.lint.WARN_EXPIRING_DAYS, a test keeps them equal), not imported:
+# rendering a saved run needs no inventory or policy code.
 WARN_DAYS = 14
 
 ListenerKey = tuple[str, int, str]  # (proto, port, bind address), as findings name them
@@ -77,7 +79,7 @@ def expiring_waivers(run: RunResult) -> list[tuple[WaiverRecord, int]]:
             left = (dt.date.fromisoformat(w.expires) - today).days
         except ValueError:
             continue
-        if 0 <= left <= window:
+        if 0 <= left < window:
             out.append((w, left))
     return sorted(out, key=lambda x: (x[1], x[0].id))
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import FORMATS, RenderOptions
+from fleetcheck.render import FORMATS, RenderOptions, view
+from fleetcheck.render.groups import group_findings
 from tests.conftest import REPO
 from tests.render import builders
 from tests.render.cdp import Browser, Page, running_browser
@@ -78,14 +79,18 @@ def test_verdict_and_the_1923_finding_on_the_first_screen(browser: Browser, lab_
     page = opened(browser, lab_html)
     assert page.js("document.querySelector('#verdict h1').textContent") == "NONCOMPLIANT"
     assert page.js("document.querySelector('#verdict').getBoundingClientRect().top") < 10
+    top = page.js("""(() => { const li = document.querySelector('#top-groups li');
+        const a = li.querySelector('a'); const b = li.getBoundingClientRect();
+        return {text: li.innerText, color: getComputedStyle(a).color, bottom: b.bottom,
+                height: innerHeight, href: a.getAttribute('href')}; })()""")
+    assert "forbidden tcp/1923 (spice)" in top["text"] and top["color"] == RED
+    assert top["bottom"] <= top["height"], "the 1923 problem is below the first screen"
     first = page.js("""(() => { const r = document.querySelector('#findings-table tbody tr');
-        const b = r.getBoundingClientRect();
-        return {text: r.innerText, color: getComputedStyle(r.cells[2]).color,
-                top: b.top, bottom: b.bottom, height: innerHeight}; })()""")
+        return {text: r.innerText, color: getComputedStyle(r.cells[1]).color,
+                id: r.id}; })()""")
     assert "tcp/1923" in first["text"] and "FORBIDDEN" in first["text"].upper()
     assert "baseline/spice" in first["text"] and "spice" in first["text"]
-    assert first["color"] == RED
-    assert first["bottom"] <= first["height"], "the 1923 finding is below the first screen"
+    assert first["color"] == RED and top["href"] == f"#{first['id']}"
     fleet = page.js("getComputedStyle(document.querySelector('#port-tcp-1923 td')).color")
     assert fleet == RED
     assert page.js("document.documentElement.getAttribute('data-script')") == "ready"
@@ -112,10 +117,10 @@ def test_waived_unreachable_and_expired_are_each_shown(browser: Browser, lab_htm
     waived = page.js("Array.from(document.querySelectorAll('#waived-table tbody tr'))"
                      ".map(r => r.innerText)")
     assert len(waived) == 1 and "8443" in waived[0] and "W-100" in waived[0]
-    unchecked = page.js("Array.from(document.querySelectorAll('#unchecked-table tbody tr'))"
-                        ".map(r => r.cells[0].innerText + ' ' + r.cells[2].innerText)")
-    assert "legacy1 UNREACHABLE" in unchecked
-    assert any(u.startswith("ghost1 ") for u in unchecked)
+    causes = page.js("Array.from(document.querySelectorAll('#unchecked-table tbody tr'))"
+                     ".map(r => r.cells[0].innerText + ' ' + r.cells[2].innerText)")
+    assert "connect_timeout legacy1" in causes  # one row per cause, naming its hosts
+    assert any(c.endswith(" ghost1") for c in causes)
     expired = page.js("""(() => { const r = document.getElementById('waiver-W-200');
         return [r.className, getComputedStyle(r).backgroundColor, r.innerText]; })()""")
     assert "expired" in expired[0] and expired[1] == "rgb(255, 243, 214)"
@@ -179,7 +184,7 @@ def test_without_script_everything_is_there_and_no_dead_controls(
     assert page.js("document.documentElement.hasAttribute('data-script')") is False
     assert page.js("document.querySelectorAll('.filter-bar, th button').length") == 0
     rows = page.js("document.querySelectorAll('#findings-table tbody tr').length")
-    assert rows == sum(1 for h in lab_run.hosts for f in h.findings if not f.waived)
+    assert rows == len(group_findings(view.finding_rows(lab_run)[0]))  # one row per problem
     assert page.js("document.querySelectorAll('details.host').length") == len(lab_run.hosts)
     shot(page, "lab-noscript", tmp_path)
     page.close()
