@@ -33,7 +33,7 @@ from tests.lab.netns import Namespace, Sock
 from tests.lab.sshlab import HostSpec, SshLab
 
 FORMATS = "text,html,json,junit,csv"
-EXTENSIONS = ("csv", "html", "json", "txt", "xml")
+EXTENSIONS = ("csv", "groups.csv", "html", "json", "txt", "xml")  # the CSV brings its groups
 HOSTILE = "<script>alert(1)</script>"
 COMM_BYTES = 15  # TASK_COMM_LEN - 1: what the kernel keeps of a process's name
 HOSTILE_COMM = HOSTILE[:COMM_BYTES]
@@ -139,7 +139,9 @@ def scan(lab: SshLab, workdir: Path) -> LabRun:
     argv = ["scan", "-i", "inventory.yml", "-w", "waivers.yml", "--become",
             "--connect-timeout", "3", "--format", FORMATS, "-o", "reports"]
     proc = fleetcheck(argv, workdir, env, lab.controller)
-    files = {p.suffix.lstrip("."): p for p in sorted((workdir / "reports").iterdir())}
+    # The run's own files by extension ('groups.csv' too); fleetcheck-latest.* left out.
+    files = {p.name.split(".", 1)[1]: p
+             for p in sorted((workdir / "reports").glob("fleetcheck-2*"))}
     return LabRun(proc.returncode, proc.stdout, proc.stderr, workdir, files)
 
 

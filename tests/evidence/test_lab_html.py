@@ -61,13 +61,16 @@ def test_verdict_first_with_the_violations_and_the_unreachable_host(
     assert verdict[2] < 10 and verdict[3] == RED
     text = lab_run.files["txt"].read_text("utf-8").splitlines()[1]
     assert text == f"{verdict[0]}: {verdict[1]}"  # the same sentence in text and HTML
-    rows = _rows(page, "findings-table")
-    assert [(r["cells"][1], r["cells"][3]) for r in rows] == [
+    rows = _rows(page, "findings-table")  # one row per problem, naming its hosts
+    assert [(r["cells"][8], r["cells"][2]) for r in rows] == [
         ("spice1", "tcp/1923"), ("stray1", "tcp/8081"), ("hostile1", "tcp/31337"),
         ("hostile1", "tcp/31338"), ("expired1", "udp/5353"), ("hostile1", "udp/31339")]
     first = rows[0]
-    assert first["cells"][2].upper() == "FORBIDDEN" and first["cells"][7] == "baseline/spice"
-    assert first["bottom"] <= 900, "the 1923 finding is below the first screen"
+    assert first["cells"][1].upper() == "FORBIDDEN" and first["cells"][6] == "baseline/spice"
+    top = page.js("""(() => { const li = document.querySelector('#top-groups li');
+        return [li.innerText, li.getBoundingClientRect().bottom]; })()""")
+    assert "forbidden tcp/1923 (spice)" in top[0] and top[1] <= 900, \
+        "the 1923 problem is below the first screen"
     for row in rows:  # forbidden and stray alike: red
         assert "red" in row["cls"].split() and row["color"] == RED, row["cells"]
     picture = shot(page, "lab-ssh-verdict", tmp_path)
@@ -87,8 +90,8 @@ def test_the_1923_listener_is_red_in_the_fleet_view_and_its_host(page: Page) -> 
 
 def test_waived_shown_as_waived_and_unreachable_listed(page: Page, tmp_path: Path) -> None:
     (waived,) = _rows(page, "waived-table")
-    assert waived["cells"][1] == "waived1" and waived["cells"][3] == "tcp/8443"
-    assert waived["cells"][8] == "W-JAVA" and "waived" in waived["cls"].split()
+    assert waived["cells"][8] == "waived1" and waived["cells"][2] == "tcp/8443"
+    assert waived["cells"][9] == "W-JAVA" and "waived" in waived["cls"].split()
     assert "red" not in waived["cls"].split() and waived["color"] != RED
     listener = page.js("""Array.from(document.querySelectorAll(
         '#host-waived1 table.listeners tbody tr'))  // a closed section: textContent
@@ -98,10 +101,9 @@ def test_waived_shown_as_waived_and_unreachable_listed(page: Page, tmp_path: Pat
     fleet = page.js("""(() => { const r = document.getElementById('port-tcp-8443');
         return [r.className, r.cells[3].innerText, getComputedStyle(r.cells[0]).color]; })()""")
     assert fleet[:2] == ["port", "waived 1"] and fleet[2] != RED
-    (down,) = _rows(page, "unchecked-table")
-    assert down["cells"][0] == "down1" and down["cells"][2:4] == ["UNREACHABLE",
-                                                                   "connection_refused"]
-    assert down["cells"][4].startswith("connection refused by ")
+    (down,) = _rows(page, "unchecked-table")  # one row per cause, naming its hosts
+    assert down["cells"][:3] == ["connection_refused", "1", "down1"]
+    assert down["cells"][3].startswith("down1: connection refused by ")
     statuses = page.js("Object.fromEntries(Array.from(document.querySelectorAll("
                        "'details.host')).map(d => [d.id.slice(5), d.dataset.status]))")
     assert statuses == {name: status for name, (status, _) in EXPECTED.items()}

@@ -55,7 +55,8 @@ def _fleet(hosts: list[tuple[str, list[tuple[object, ...]]]]) -> RunResult:
     for name, specs in hosts:
         findings = tuple(Finding(
             id=f"{name}-{i}", kind=kind, severity=sev, proto="tcp", port=port, address=addr,
-            process=proc, rule=None if kind is FindingKind.STRAY else "p/r", message=f"{kind} {port}",
+            process=proc, rule=None if kind is FindingKind.STRAY else "p/r",
+            message=f"{kind} {port}",
             waived=waived, waiver="W-1" if waived else None)
             for i, (kind, port, addr, proc, sev, waived) in enumerate(specs))  # type: ignore[misc]
         results.append(HostResult(name, name, ("g",), Status.NONCOMPLIANT if findings
