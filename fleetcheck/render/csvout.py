@@ -1,7 +1,8 @@
 """The CSV reports. The flat one: one row per finding, then one per host that could not be
-checked, then one per thing the run trusted without checking (host keys not checked, keys
-trusted on first use). The grouped one (`render_groups`, written beside it): one row per
-problem shared by many hosts, with the host count and every host."""
+checked, then one per warning of the run, then one per thing the run trusted without
+checking (host keys not checked, keys trusted on first use). The grouped one
+(`render_groups`, written beside it): one row per problem shared by many hosts, with the
+host count and every host."""
 
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         writer.writerow([_cell(v) for v in (
             "", "unchecked", h.name, h.address, h.status.value, "", "", "", "", "", "", "",
             "", "no", "", f"{kind}: {message}", "")])
+    trusted = {sentence for _, _, sentence in view.trust(run)}
+    for warning in view.warnings(run):  # what every report warns about (trust has its rows)
+        if warning not in trusted:
+            writer.writerow([_cell(v) for v in ("", "warning", "", "", "", "", "", "", "",
+                                                "", "", "", "no", "no", "", warning, "")])
     hosts = {h.name: h for h in run.hosts}
     for kind, name, sentence in view.trust(run):
         host = hosts.get(name)

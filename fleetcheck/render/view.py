@@ -315,11 +315,13 @@ def listener_notes(listener: Listener) -> str:
 
 
 # Why a listener has no owner, from what the collector saw (docs/reports.md lists the rules).
-OWNER_KERNEL = "kernel socket: no process holds it (inode 0; e.g. nfsd, lockd)"
-OWNER_HIDDEN = ("no visible process holds its inode: a process in another PID namespace, or "
-                "one that exited between the socket listing and the owner lookup")
-OWNER_UNSEEN = ("the tool named no process although it ran as root: a kernel socket, a "
-                "process in another PID namespace, or one that exited during the listing")
+OWNER_KERNEL = "kernel socket: it has no inode, so no process holds it (e.g. nfsd, lockd)"
+OWNER_HIDDEN = ("no process the probe could see holds its inode {inode}: a socket the kernel "
+                "opened (e.g. vxlan, nfsd), a process in another PID namespace, or one that "
+                "exited between the socket listing and the owner lookup")
+OWNER_UNSEEN = ("the tool named no process although it ran as root: a socket the kernel "
+                "opened (e.g. vxlan, nfsd), a process in another PID namespace, or one that "
+                "exited during the listing")
 OWNER_UNPRIVILEGED = "owner not visible without root (collect with --become)"
 
 
@@ -337,7 +339,7 @@ def owner_unknown_why(host: HostResult, listener: Listener) -> str:
     if listener.inode == 0:
         return OWNER_KERNEL
     if listener.inode is not None:
-        return OWNER_HIDDEN
+        return OWNER_HIDDEN.format(inode=listener.inode)
     return OWNER_UNSEEN
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import io
 
 from fleetcheck.model import RunResult, Severity
-from fleetcheck.render import csvout
+from fleetcheck.render import csvout, view
 from tests.render import builders
 
 
@@ -21,11 +21,13 @@ def rows(run: RunResult) -> list[dict[str, str]]:
 def test_one_row_per_finding_then_per_unchecked_host(composite: RunResult) -> None:
     out = rows(composite)
     findings = [f for h in composite.hosts for f in h.findings]
-    assert sorted(r["id"] for r in out if r["kind"] != "unchecked") == sorted(
+    assert sorted(r["id"] for r in out if r["kind"] not in ("unchecked", "warning")) == sorted(
         f.id for f in findings)
-    assert len(out) == len(findings) + 2
+    warnings = [r["message"] for r in out if r["kind"] == "warning"]
+    assert warnings == view.warnings(composite)  # every warning of the run has its row
+    assert len(out) == len(findings) + 2 + len(warnings)
     ranks = [(r["waived"] == "yes", -Severity.parse(r["severity"])) for r in out
-             if r["kind"] != "unchecked"]
+             if r["kind"] not in ("unchecked", "warning")]
     assert ranks == sorted(ranks)  # open before waived, worst first
     first = out[0]
     assert (first["severity"], first["kind"], first["host"], first["proto"], first["port"],

@@ -111,7 +111,7 @@ def test_every_error_kind_is_shown_as_itself() -> None:
     assert "interrupted" in text
     for k in ErrorKind:  # one row per cause, named as itself, with its host
         assert f'<td data-label="Cause" class="mono">{k.value}</td>' in text
-        assert f'<b>h-{k.value}</b>: failed: {k.value}' in text
+        assert f'<span class="who">h-{k.value}</span>: failed: {k.value}' in text
 
 
 def test_the_composite_covers_every_finding_kind(composite: RunResult) -> None:
