@@ -1,0 +1,91 @@
+"""Waivers about to expire and validate's warnings: recorded in the run, said in every report
+and on stderr. Real local scans with real waiver and policy files."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from fleetcheck.model import RunResult
+from fleetcheck.policy.lint import WARN_EXPIRING_DAYS
+from fleetcheck.render import FORMATS, RenderOptions
+from fleetcheck.render.waived import WARN_DAYS
+from tests.conftest import run_cli
+
+WAIVER = """waivers:
+  - id: W-SOON
+    hosts: all
+    proto: tcp
+    port: 1
+    reason: a waiver about to lapse
+    owner: alice@example.net
+    approved_by: bob@example.net
+    created: 2026-01-01
+    expires: 2026-12-10
+"""
+# A policy selecting no host of the inventory: validate warns, and so must every report.
+IDLE_POLICY = """name: idle
+hosts: nosuchgroup
+allow:
+  - id: anything
+    proto: tcp
+    port: 1
+"""
+
+
+def test_the_windows_agree() -> None:
+    assert WARN_DAYS == WARN_EXPIRING_DAYS
+
+
+def _every_report(run: RunResult) -> dict[str, str]:
+    return {name: fmt.render(run, RenderOptions(rendered_at="x"))
+            for name, fmt in FORMATS.items()}
+
+
+def test_an_expiring_waiver_is_warned_about_everywhere(tmp_path: Path) -> None:
+    (tmp_path / "w.yml").write_text(WAIVER)
+    (tmp_path / "idle.yml").write_text(IDLE_POLICY)
+    res = run_cli(["scan", "-w", "w.yml", "-p", "idle.yml", "--today", "2026-12-04",
+                   "--format", "json", "-o", "r"], cwd=tmp_path)
+    assert res.code in (0, 1, 3), res.err
+    soon = "waiver W-SOON (alice@example.net) expires on 2026-12-10, in 6 days"
+    idle = "policy 'idle' selects no host"
+    assert "w.yml:10:14: warning: waiver 'W-SOON' expires on 2026-12-10, in 6 days" in res.err
+    assert idle in res.err  # validate's warnings on stderr, as before
+    run = RunResult.from_dict(json.loads(res.out))
+    assert run.meta["waiver_warning_days"] == 14
+    assert any(idle in w for w in run.meta["input_warnings"])  # recorded in the run
+    assert not any("W-SOON" in w for w in run.meta["input_warnings"])  # said once, not twice
+    reports = _every_report(run)
+    for name, text in reports.items():
+        if name in ("json", "csv-groups"):
+            continue  # the record itself; the grouped sheet holds findings only
+        flat = " ".join(html.unescape(text).split())
+        assert soon in flat, name
+        assert idle in flat, name
+    junit = ET.fromstring(reports["junit"])  # noqa: S314 -- our own output
+    for suite in junit.iter("testsuite"):
+        props = [p.get("value") or "" for p in suite.iter("property")
+                 if p.get("name") == "warning"]
+        assert any(soon in p for p in props) and any(idle in p for p in props)
+    rows = list(csv.DictReader(io.StringIO(reports["csv"], newline="")))
+    assert {r["kind"] for r in rows if soon in r["message"] or idle in r["message"]} == \
+        {"warning"}
+    assert "expires in 6 days" in reports["html"]  # the waiver's own row says it too
+
+
+def test_the_window_is_configurable(tmp_path: Path) -> None:
+    (tmp_path / "w.yml").write_text(WAIVER)
+    res = run_cli(["scan", "-w", "w.yml", "--today", "2026-12-04", "--waiver-warning-days",
+                   "3", "--format", "json", "-o", "-"], cwd=tmp_path)
+    assert "expires on" not in res.err and "expires on" not in res.out
+    run = RunResult.from_dict(json.loads(res.out))
+    assert run.meta["waiver_warning_days"] == 3
+    assert not any("expires on" in w for w in _every_report(run)["text"].splitlines()
+                   if w.startswith("WARNING"))
+    bad = run_cli(["scan", "--waiver-warning-days", "-1"], cwd=tmp_path)
+    assert bad.code == 2 and "--waiver-warning-days must be 0 or more" in bad.err
