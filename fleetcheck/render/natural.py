@@ -9,14 +9,21 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 _DIGITS = re.compile(r"(\d+)")
 
 
+_IP_CHARS = frozenset("0123456789abcdefABCDEF.:%")
+
+
+@lru_cache(maxsize=1 << 16)  # the same names are sorted again and again, in every section
 def natural_key(name: str) -> tuple[object, ...]:
     """Sort key: IP addresses numerically (v4 before v6), other names with digit runs as
     numbers ('web2' before 'web10'); ties broken by the text itself, so the order is total."""
     try:
+        if not (name and _IP_CHARS.issuperset(name)):  # cheap: most names are no address
+            raise ValueError(name)
         ip = ipaddress.ip_address(name)
     except ValueError:
         parts = tuple((0, int(p), p) if p.isdigit() else (1, 0, p.lower())
