@@ -15,13 +15,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from fleetcheck.cli.common import baseline_path
 from fleetcheck.engine.summary import summarize
 from fleetcheck.model import RunResult, Severity
 from fleetcheck.render.natural import natural_key
-from tests.conftest import run_cli
-from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
+from tests.lab.netns import Sock
 from tests.render import builders
+from tests.render.lab import scan_in_namespace
 
 TODAY = dt.date(2026, 12, 4)
 WEB = builders.DATA / "web.yml"
@@ -94,18 +93,10 @@ def _scan(workdir: Path, profile: str, waivers: Path) -> RunResult:
     inv.write_text(f"all:\n  children:\n    {group}:\n      hosts:\n{lines}"
                    + (UNCHECKED if profile == "web" else ""))
     out = workdir / f"out-{profile}"
-    ns = Namespace().create()
-    holders = SocketHolders(ns)
-    try:
-        holders.hold(socks)
-        with in_netns(ns.name):
-            res = run_cli(["scan", "-i", str(inv), "-p", str(baseline_path()), "-p", str(WEB),
-                           "-w", str(waivers), "--today", TODAY.isoformat(), "-o", str(out),
-                           "--format", "json", "--connect-timeout", "3", "--retries", "0"],
-                          cwd=workdir, environ={"HOME": str(workdir)})
-    finally:
-        holders.stop()
-        ns.delete()
+    res = scan_in_namespace(socks, ["-i", str(inv), "-w", str(waivers), "--today",
+                                    TODAY.isoformat(), "-o", str(out), "--format", "json",
+                                    "--connect-timeout", "3", "--retries", "0"],
+                            workdir, environ={"HOME": str(workdir)})
     assert res.code in (1, 3), res.err
     (path,) = out.glob("fleetcheck-2*.json")
     return RunResult.from_dict(json.loads(path.read_text()))

@@ -50,7 +50,10 @@ _FINDING = st.tuples(st.sampled_from([FindingKind.STRAY, FindingKind.FORBIDDEN,
                      st.sampled_from(list(Severity)), st.booleans())
 
 
-def _fleet(hosts: list[tuple[str, list[tuple[object, ...]]]]) -> RunResult:
+Spec = tuple[FindingKind, int, str, str | None, Severity, bool]
+
+
+def _fleet(hosts: list[tuple[str, list[Spec]]]) -> RunResult:
     results = []
     for name, specs in hosts:
         findings = tuple(Finding(
@@ -58,7 +61,7 @@ def _fleet(hosts: list[tuple[str, list[tuple[object, ...]]]]) -> RunResult:
             process=proc, rule=None if kind is FindingKind.STRAY else "p/r",
             message=f"{kind} {port}",
             waived=waived, waiver="W-1" if waived else None)
-            for i, (kind, port, addr, proc, sev, waived) in enumerate(specs))  # type: ignore[misc]
+            for i, (kind, port, addr, proc, sev, waived) in enumerate(specs))
         results.append(HostResult(name, name, ("g",), Status.NONCOMPLIANT if findings
                                   else Status.COMPLIANT, findings=findings, policies=("p",)))
     base = builders.composite_run()
@@ -68,7 +71,7 @@ def _fleet(hosts: list[tuple[str, list[tuple[object, ...]]]]) -> RunResult:
 
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(_NAMES, st.lists(_FINDING, max_size=6), max_size=40))
-def test_regrouping_loses_and_doubles_nothing(fleet: dict[str, list[tuple[object, ...]]]) -> None:
+def test_regrouping_loses_and_doubles_nothing(fleet: dict[str, list[Spec]]) -> None:
     run = _fleet(list(fleet.items()))
     open_rows, waived_rows = view.finding_rows(run)
     for rows in (open_rows, waived_rows):

@@ -7,8 +7,6 @@ stay fast (bounds generous against machine noise; docs/benchmarks.md has the fig
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from tests.conftest import REPO
 from tests.lab.prereq import require_netns
 from tests.outputs.many import many_host_run
 from tests.render.cdp import Browser, Page, running_browser
+from tests.render.shots import shot
 from tests.render.synthetic import synthetic_run
 
 pytestmark = pytest.mark.lab
@@ -51,14 +50,6 @@ def _page(browser: Browser, run: RunResult, tmp_path: Path, name: str, width: in
     assert page.console_errors() == [] and page.dialogs() == []
     assert [u for u in page.requests() if not u.startswith(path.as_uri())] == []
     return page
-
-
-def shot(page: Page, name: str, tmp_path: Path, full: bool = False) -> None:
-    path = page.screenshot(tmp_path / f"{name}.png", full_page=full)
-    assert path.stat().st_size > 5000
-    if os.environ.get("FLEETCHECK_SCREENSHOTS", "") not in ("", "0"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, SCREENSHOTS / path.name)
 
 
 OVERFLOW = """(() => {

@@ -89,3 +89,23 @@ def test_the_window_is_configurable(tmp_path: Path) -> None:
                    if w.startswith("WARNING"))
     bad = run_cli(["scan", "--waiver-warning-days", "-1"], cwd=tmp_path)
     assert bad.code == 2 and "--waiver-warning-days must be 0 or more" in bad.err
+
+
+def test_junit_one_case_per_host_and_per_finding_with_its_sentence() -> None:
+    """JUnit keeps its shape: a suite per host with one collect case, one case per finding
+    whose failure message is the finding's sentence (after its severity)."""
+    from tests.render import builders
+
+    run = builders.composite_run()
+    root = ET.fromstring(FORMATS["junit"].render(run))  # noqa: S314 -- our own output
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {h.name for h in run.hosts}
+    for host in run.hosts:
+        cases = suites[host.name].findall("testcase")
+        assert [c.get("name") for c in cases].count("collect listeners") == 1
+        failures = [c.find("failure") for c in cases if c.find("failure") is not None]
+        violations = [f for f in host.findings if not f.waived]
+        assert len(failures) == len(violations)
+        for f in violations:
+            assert any(x is not None and x.get("message") == f"{f.severity.label}: {f.message}"
+                       for x in failures), f.message

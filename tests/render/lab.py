@@ -18,7 +18,7 @@ from fleetcheck.cli.common import baseline_path
 from fleetcheck.engine.summary import summarize
 from fleetcheck.errors import ErrorKind
 from fleetcheck.model import HostResult, JudgedListener, RunResult, Severity
-from tests.conftest import run_cli
+from tests.conftest import CliResult, run_cli
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 from tests.render import builders
 
@@ -62,18 +62,26 @@ def scan_host(workdir: Path, host: str, group: str, socks: Sequence[Sock],
     workdir.mkdir(parents=True, exist_ok=True)
     inv = inventory(workdir / "inventory.yml", host, group, ghost)
     out = workdir / "reports"
+    res = scan_in_namespace(socks, ["-i", str(inv), "-o", str(out), "--format", formats],
+                            workdir)
+    assert res.code in (0, 1, 3), res.err
+    return res.code, out
+
+
+def scan_in_namespace(socks: Sequence[Sock], args: Sequence[str], workdir: Path,
+                      environ: dict[str, str] | None = None) -> CliResult:
+    """`fleetcheck scan` (baseline and web policies, then `args`) in a fresh namespace where
+    real processes hold `socks`."""
     ns = Namespace().create()
     holders = SocketHolders(ns)
     try:
         holders.hold(socks)
         with in_netns(ns.name):
-            res = run_cli(["scan", "-i", str(inv), "-p", str(baseline_path()), "-p", str(WEB),
-                           "-o", str(out), "--format", formats], cwd=workdir)
+            return run_cli(["scan", "-p", str(baseline_path()), "-p", str(WEB), *args],
+                           cwd=workdir, environ=environ)
     finally:
         holders.stop()
         ns.delete()
-    assert res.code in (0, 1, 3), res.err
-    return res.code, out
 
 
 def saved_run(outdir: Path) -> RunResult:

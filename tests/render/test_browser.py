@@ -8,9 +8,7 @@ FLEETCHECK_SCREENSHOTS=1 (to refresh the ones the docs show).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from fleetcheck.render.groups import group_findings
 from tests.conftest import REPO
 from tests.render import builders
 from tests.render.cdp import Browser, Page, running_browser
+from tests.render.shots import shot
 from tests.render.synthetic import synthetic_run
 
 pytestmark = pytest.mark.lab
@@ -42,16 +41,6 @@ def lab_html(lab_run: RunResult, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """The lab fleet's HTML report, as `scan` writes it."""
     path = tmp_path_factory.mktemp("labhtml") / "report.html"
     path.write_text(FORMATS["html"].render(lab_run))
-    return path
-
-
-def shot(page: Page, name: str, tmp_path: Path, full: bool = False) -> Path:
-    """Save a screenshot in the test's tmp dir (and in docs/screenshots/ when asked)."""
-    path = page.screenshot(tmp_path / f"{name}.png", full_page=full)
-    assert path.stat().st_size > 5000
-    if os.environ.get("FLEETCHECK_SCREENSHOTS", "") not in ("", "0"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, SCREENSHOTS / path.name)
     return path
 
 
