@@ -206,8 +206,10 @@ def _fleet(run: RunResult, width: int, color: bool) -> list[str]:
 def _hosts(run: RunResult, width: int, color: bool) -> list[str]:
     """The hosts table, then each host's section."""
     hosts = view.sorted_hosts(run)
+    # An unchecked host's status carries its error kind: one line names the host and why.
     rows = [[h.name, h.address,
-             paint(h.status.value, _TONE[view.host_status_tone(h.status)], color), view.os_words(h),
+             paint(h.status.value + (f" ({h.error.kind})" if h.error else ""),
+                   _TONE[view.host_status_tone(h.status)], color), view.os_words(h),
              h.collector or "", len(h.listeners) if h.checked else "",
              view.open_findings(h) if h.checked else "", "; ".join(h.notes)] for h in hosts]
     lines = [*_section(f"HOSTS ({len(hosts)})"),

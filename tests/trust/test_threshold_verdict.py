@@ -24,7 +24,7 @@ def _scan(netns: Namespace, tmp_path: Path, *args: str) -> tuple[int, dict[str, 
     with in_netns(netns.name):
         res = run_cli(["scan", "-o", str(out), "--format", "text,html,json,junit,csv", *args],
                       cwd=tmp_path)
-    files = {p.suffix.lstrip("."): p.read_text() for p in out.iterdir()}
+    files = {p.name.split(".", 1)[1]: p.read_text() for p in out.glob("fleetcheck-2*")}
     return res.code, files, res.out + res.err
 
 

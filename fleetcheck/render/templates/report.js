@@ -188,13 +188,20 @@
       });
       ui.div.insertBefore(b, ui.shown);
     });
-    var texts = null;  // built on first use: for a large report that reads the host data
-    var apply = function () {
+    var texts = null;  // what each host matches; for a large report read from the host data
+    var index = function () {
       if (texts === null) {
         texts = hosts.map(function (h) {
           return norm(h.hasAttribute("data-i") ? lazySearch(h) : h.getAttribute("data-search"));
         });
       }
+    };
+    // Built once the page is idle, so the first search is as quick as the next ones.
+    if (window.requestIdleCallback) {
+      window.addEventListener("load", function () { window.requestIdleCallback(index); });
+    }
+    var apply = function () {
+      index();
       var terms = norm(ui.input.value).split(/\s+/).filter(Boolean);
       var status = select.value;
       var n = 0;
