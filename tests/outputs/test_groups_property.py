@@ -38,7 +38,7 @@ def test_ranges_expand_to_exactly_the_hosts(names: list[str]) -> None:
     expanded = expand(parts)
     assert sorted(expanded) == sorted(set(names))  # nothing lost, nothing added, no repeat
     assert count_hosts(parts) == len(set(names))
-    keys = [natural_key(p.replace("[", "").split(":")[0]) for p in parts]
+    keys = [natural_key(expand([p])[0]) for p in parts]  # each part by its first host
     assert keys == sorted(keys)
 
 

@@ -145,7 +145,8 @@ def test_scan_writes_the_default_formats_and_pipes_a_single_one(tmp_path: Path) 
     for fmt, start in (("junit", "<?xml"), ("csv", "severity,kind,host")):
         res = run_cli(["scan", "-o", str(tmp_path / fmt), "--format", fmt], cwd=tmp_path)
         assert res.out.startswith(start), res.out[:200]
-        written = next((tmp_path / fmt).glob(f"fleetcheck-2*.{FORMATS[fmt].extension}"))
+        (written,) = [p for p in (tmp_path / fmt).glob("fleetcheck-2*")
+                      if p.name.split(".", 1)[1] == FORMATS[fmt].extension]
         assert written.read_bytes().decode() == res.out
 
 
