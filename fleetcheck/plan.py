@@ -207,8 +207,15 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
 
 def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None = None,
          become: bool = False, user: str | None = None) -> list[PlannedHost]:
-    """Hosts selected by `limit`, each with the policies whose `hosts` pattern selects it."""
+    """Hosts selected by `limit`, each with the policies whose `hosts` pattern selects it.
+
+    Selecting no host at all is an InputError: a run that checks nothing has no verdict
+    (ansible-playbook stops the same way).
+    """
     hosts = inventory.select(limit)
+    if not hosts:
+        raise InputError(f"no hosts match the limit {limit!r}" if limit is not None
+                         else "inventory defines no hosts")
     selected = {
         p.name: frozenset(h.name for h in _select_or_empty(inventory, p.hosts))
         for p in policies if p.hosts is not None
@@ -219,6 +226,6 @@ def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None 
 def _select_or_empty(inventory: Inventory, pattern: str | None) -> list[InventoryHost]:
     """Hosts a policy's pattern selects (none when it selects nothing)."""
     try:
-        return inventory.select(pattern, strict=False)
+        return inventory.select(pattern, quiet=True)
     except InputError:
         return []  # a policy that selects no host is reported by `validate`, not fatal

@@ -18,7 +18,7 @@ from fleetcheck.model import InputFile
 from fleetcheck.policy import Policy
 from fleetcheck.policy.lint import check_all
 from fleetcheck.policy.load import expand_paths
-from fleetcheck.policy.problems import Problems
+from fleetcheck.policy.problems import Level, Problems
 from fleetcheck.policy.waivers import WaiverBook
 
 
@@ -44,6 +44,10 @@ def add_inventory_arguments(parser: argparse.ArgumentParser) -> None:
                         dest="vault_password_file",
                         help="file holding the vault password, or an executable printing it "
                              "(repeatable). Default: $ANSIBLE_VAULT_PASSWORD_FILE")
+    parser.add_argument("--strict-inventory", action="store_true",
+                        help="make every inventory warning (what ansible-core accepts with a "
+                             "warning, and --limit terms matching nothing) a located error, "
+                             "exit 2")
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +71,25 @@ def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
         vault_files = [str(env.path(env.environ["ANSIBLE_VAULT_PASSWORD_FILE"]))]
     sources = [s if "," in s and not env.path(s).exists() else str(env.path(s))
                for s in args.inventory]
-    return load(sources, vault_password_file=vault_files)
+    return load(sources, vault_password_file=vault_files, strict=args.strict_inventory)
+
+
+def inventory_warnings(inventory: Inventory, env: Env) -> list[str]:
+    """Print the inventory's warnings not shown yet on stderr; every one, for the run's record.
+
+    Strict, there are none to show: the first one has been raised as an error.
+    """
+    if inventory.notes.strict:
+        return []
+    for warning in inventory.notes.unshown():
+        env.stderr.write(f"fleetcheck: warning: {warning}\n")
+    return [f"inventory: {w}" for w in inventory.warnings]
+
+
+def inventory_problems(inventory: Inventory, problems: Problems) -> None:
+    """Record the inventory's warnings as located warnings (for `validate`)."""
+    for warning in inventory.warnings:
+        problems.add(warning.located(), Level.WARNING)
 
 
 def baseline_path() -> Path:

@@ -10,6 +10,7 @@ from fleetcheck import services
 from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
+    inventory_warnings,
     limit_pattern,
     load_inputs,
     shown_path,
@@ -74,7 +75,9 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
     quiet = Progress(len(hosts), env.stderr, enabled=False)  # -v lines only, no progress bar
     with logging_through(args.verbose, quiet):
         return scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
-                    meta={"command_line": list(args.argv), "warnings": ssh_warnings(options)})
+                    meta={"command_line": list(args.argv),
+                          "warnings": [*ssh_warnings(options),
+                                       *inventory_warnings(inputs.inventory, env)]})
 
 
 def _saved(args: argparse.Namespace, env: Env) -> RunResult:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import socket
 
-from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
+from fleetcheck.cli.common import (
+    Command,
+    add_input_arguments,
+    inventory_warnings,
+    limit_pattern,
+    load_inputs,
+)
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
     prepare_output_dir,
@@ -69,7 +75,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "become": bool(args.become),
         "policies": [p.name for p in inputs.policies],
         "host_key_checking": options.ssh.host_key_checking,
-        "warnings": ssh_warnings(options),
+        "warnings": [*ssh_warnings(options), *inventory_warnings(inputs.inventory, env)],
     }
     prepare_output_dir(outdir)
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)

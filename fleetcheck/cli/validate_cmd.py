@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from fleetcheck.cli.common import Command, add_input_arguments, gather_inputs, limit_pattern
+from fleetcheck.cli.common import (
+    Command,
+    add_input_arguments,
+    gather_inputs,
+    inventory_problems,
+    limit_pattern,
+)
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.plan import plan
@@ -35,6 +41,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         except InputError as exc:
             problems.add(exc)
             hosts = []
+        inventory_problems(inputs.inventory, problems)
         counts = {"hosts": len(hosts), "policies": len(inputs.policies),
                   "rules": sum(len(p.rules) for p in inputs.policies),
                   "waivers": len(inputs.waivers.waivers) if inputs.waivers else 0}

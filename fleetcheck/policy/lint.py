@@ -65,7 +65,7 @@ def check_all(inventory: Inventory | None, policy_paths: Sequence[str | Path],
 def select(inventory: Inventory, pattern: str | None) -> frozenset[str]:
     """Names of the hosts `pattern` selects (every host for None; none when nothing matches)."""
     try:
-        return frozenset(h.name for h in inventory.select(pattern, strict=False))
+        return frozenset(h.name for h in inventory.select(pattern, quiet=True))
     except InputError:
         return frozenset()
 
