@@ -32,6 +32,10 @@ ALIAS_FACTOR = 10
 _CHUNK = 1 << 16
 
 
+class TooLarge(InputError):
+    """An input past its size limit (no reader should go on to try it another way)."""
+
+
 def size_text(limit: int) -> str:
     """A byte count as people write limits: '256 MiB', '64 KiB'."""
     if limit >= MIB and limit % MIB == 0:
@@ -50,21 +54,28 @@ def read_bounded(path: str, limit: int, what: str) -> bytes:
     """The bytes of `path`; InputError naming it when unreadable or larger than `limit`."""
     try:
         with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size > limit:
-                raise InputError(too_large(what, limit), path)
-            data = f.read(limit + 1)  # a device or FIFO has no size: read one byte past
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise TooLarge(too_large(what, limit), path)
+            # read(n) allocates n bytes up front: ask for what the file holds, one byte
+            # more to see it did not grow; a device or FIFO (no size) is read in chunks.
+            chunks = [f.read(size + 1)] if size else []
+            total = sum(map(len, chunks))
+            while total <= limit and (not chunks or chunks[-1]):
+                chunks.append(f.read(min(_CHUNK, limit + 1 - total)))
+                total += len(chunks[-1])
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path) from None
-    if len(data) > limit:
-        raise InputError(too_large(what, limit), path)
-    return data
+    if total > limit:
+        raise TooLarge(too_large(what, limit), path)
+    return b"".join(chunks)
 
 
 def check_text_size(text: str | bytes, limit: int, what: str, path: str) -> None:
     """InputError when `text` (already read) is longer than `limit` bytes."""
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
     if size > limit:
-        raise InputError(too_large(what, limit), path)
+        raise TooLarge(too_large(what, limit), path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,22 +74,29 @@ def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
     return load(sources, vault_password_file=vault_files, strict=args.strict_inventory)
 
 
-def inventory_warnings(inventory: Inventory, env: Env) -> list[str]:
+def inventory_warnings(inventory: Inventory, env: Env,
+                       args: argparse.Namespace | None = None) -> list[str]:
     """Print the inventory's warnings not shown yet on stderr; every one, for the run's record.
 
+    With `args`, paths are shown as the command line wrote them (as its errors are).
     Strict, there are none to show: the first one has been raised as an error.
     """
     if inventory.notes.strict:
         return []
+    written = _as_written(list(args.inventory or []), env) if args is not None else str
     for warning in inventory.notes.unshown():
-        env.stderr.write(f"fleetcheck: warning: {warning}\n")
-    return [f"inventory: {w}" for w in inventory.warnings]
+        env.stderr.write(f"fleetcheck: warning: {written(str(warning))}\n")
+    return [f"inventory: {written(str(w))}" for w in inventory.warnings]
 
 
-def inventory_problems(inventory: Inventory, problems: Problems) -> None:
-    """Record the inventory's warnings as located warnings (for `validate`)."""
+def inventory_problems(inventory: Inventory, problems: Problems, args: argparse.Namespace,
+                       env: Env) -> None:
+    """Record the inventory's warnings as located warnings (for `validate`), paths as written."""
+    written = _as_written(list(args.inventory or []), env)
     for warning in inventory.warnings:
-        problems.add(warning.located(), Level.WARNING)
+        exc = warning.located()
+        problems.add(InputError(written(exc.message), written(exc.path) if exc.path else None,
+                                exc.line, exc.column), Level.WARNING)
 
 
 def baseline_path() -> Path:

@@ -77,7 +77,7 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
         return scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
                     meta={"command_line": list(args.argv),
                           "warnings": [*ssh_warnings(options),
-                                       *inventory_warnings(inputs.inventory, env)]})
+                                       *inventory_warnings(inputs.inventory, env, args)]})
 
 
 def _saved(args: argparse.Namespace, env: Env) -> RunResult:

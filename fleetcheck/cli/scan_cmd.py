@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "become": bool(args.become),
         "policies": [p.name for p in inputs.policies],
         "host_key_checking": options.ssh.host_key_checking,
-        "warnings": [*ssh_warnings(options), *inventory_warnings(inputs.inventory, env)],
+        "warnings": [*ssh_warnings(options), *inventory_warnings(inputs.inventory, env, args)],
     }
     prepare_output_dir(outdir)
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         except InputError as exc:
             problems.add(exc)
             hosts = []
-        inventory_problems(inputs.inventory, problems)
+        inventory_problems(inputs.inventory, problems, args, env)
         counts = {"hosts": len(hosts), "policies": len(inputs.policies),
                   "rules": sum(len(p.rules) for p in inputs.policies),
                   "waivers": len(inputs.waivers.waivers) if inputs.waivers else 0}

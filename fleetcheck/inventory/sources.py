@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from fleetcheck.bounded import MAX_INVENTORY_BYTES, read_bounded
+from fleetcheck.bounded import MAX_INVENTORY_BYTES, TooLarge, read_bounded
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import ini, script, tomlinv, yamlinv
 from fleetcheck.inventory.data import InventoryData
@@ -108,6 +108,8 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
     if ext in _YAML_EXTENSIONS:
         try:
             document, fast = load_fast(_utf8(raw, path), path, reading.keyring, inv.notes)
+        except TooLarge:
+            raise  # no other reader should try it either
         except InputError as exc:
             doc_error = exc
     if ext in (".yml", ".yaml") and isinstance(document, dict) and document.get("plugin"):

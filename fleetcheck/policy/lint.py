@@ -168,6 +168,10 @@ def _unallowed_requirements(p: Policy, policies: list[Policy],
                           "add an allow rule for it")
 
 
+# A creation date one day ahead can be right where the author's day has begun already.
+CREATED_SLACK = dt.timedelta(days=1)
+
+
 def _lint_waivers(waivers: list[Waiver], policies: list[Policy], inventory: Inventory | None,
                   problems: Problems, today: dt.date, warn_days: int) -> None:
     refs = [r.ref for p in policies for r in p.rules]
@@ -185,9 +189,11 @@ def _lint_waivers(waivers: list[Waiver], policies: list[Policy], inventory: Inve
             days = (w.expires - today).days
             problems.warn(w.mark("expires"), f"waiver {w.id!r} expires on "
                           f"{w.expires.isoformat()}, in {days} day{'s' * (days != 1)}")
-        if w.created > today:
-            problems.warn(w.mark("created"), f"waiver {w.id!r} is created in the future "
-                          f"({w.created.isoformat()})")
+        if w.created > today + CREATED_SLACK:
+            problems.error(w.mark("created"), f"waiver {w.id!r} is created "
+                           f"{w.created.isoformat()}, in the future (today is "
+                           f"{today.isoformat()}): a waiver cannot be approved before it is "
+                           "written; fix the date")
         if w.owner == w.approved_by:
             problems.warn(w.mark("approved_by"), f"waiver {w.id!r} is approved by its own "
                           f"owner ({w.owner})")

@@ -190,6 +190,8 @@ def parse_match(item: LocatedDict, problems: Problems) -> Match | None:
         results[key] = value
     if not ok:
         return None
+    if "address" in item:
+        fields.warn_host_bits(item["address"], item.value_mark("address"), problems)
     services = results["service"]
     return Match(
         protos=results["proto"],

@@ -8,6 +8,8 @@ turns the first warning into a located error (exit 2).
 
 from __future__ import annotations
 
+import json
+from html import unescape as html_unescape
 from pathlib import Path
 
 import pytest
@@ -199,3 +201,29 @@ def test_scan_of_an_empty_inventory_is_an_error_not_a_verdict(tmp_path: Path) ->
                   cwd=tmp_path)
     assert res.code == 2
     assert res.err.endswith("fleetcheck: error: inventory defines no hosts\n")
+
+
+def test_a_scan_records_inventory_warnings_in_every_report(tmp_path: Path) -> None:
+    """The warnings reach stderr once and the run's reports (this machine, scanned locally)."""
+    (tmp_path / "inv.yml").write_text("all:\n  hosts:\n    box: {ansible_connection: local}\n"
+                                      "  hostz:\n    typo1:\n")
+    res = run_cli(["scan", "-i", "inv.yml", "-l", "box,nosuch", "-o", "out", "--format",
+                   "text,json,html"], cwd=tmp_path)
+    assert res.code in (0, 1, 3), res.err
+    expected = [f"inv.yml:4:3: skipping unexpected key (hostz) in group (all) (did you mean "
+                f"'hosts'?), {SECTIONS}",
+                "could not match supplied host pattern, ignoring: nosuch"]
+    for line in expected:
+        assert res.err.count(f"fleetcheck: warning: {line}\n") == 1, res.err
+    run = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    assert [w for w in run["meta"]["warnings"] if w.startswith("inventory: ")] == [
+        f"inventory: {line}" for line in expected]
+    text = " ".join(next((tmp_path / "out").glob("*.txt")).read_text().split())  # unwrapped
+    html = html_unescape(next((tmp_path / "out").glob("*.html")).read_text())
+    for line in expected:
+        assert f"WARNING: inventory: {line}" in text
+        assert f"inventory: {line}" in html
+    strict = run_cli(["scan", "-i", "inv.yml", "-o", "strict", "--strict-inventory"],
+                     cwd=tmp_path)
+    assert (strict.code, strict.err) == (2, f"fleetcheck: error: {expected[0]}{HINT}\n")
+    assert not (tmp_path / "strict").exists()
