@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from fleetcheck.errors import InputError
 
@@ -23,6 +24,8 @@ MAX_INVENTORY_BYTES = 256 * MIB  # an inventory file, or what an inventory scrip
 MAX_YAML_BYTES = 64 * MIB  # text given to the YAML or TOML parser (memory ~25x the text)
 MAX_LIST_BYTES = 16 * MIB  # a `--limit @file`
 MAX_SECRET_BYTES = 64 * 1024  # a vault password file, or what a password script prints
+MAX_CAPTURE_BYTES = 256 * MIB  # a captured tool output given to `fleetcheck parse`
+MAX_RUN_BYTES = 1024 * MIB  # a saved run (`report`, `explain --run`): 50,000 hosts fit
 MAX_STDERR_TAIL = 64 * 1024  # of a helper's stderr, only the end is kept (for the message)
 MAX_HOSTS = 500_000  # hosts in one inventory (ten times the largest fleet we plan for)
 MAX_GROUPS = 500_000  # groups in one inventory
@@ -50,13 +53,15 @@ def too_large(what: str, limit: int) -> str:
     return f"{what} is larger than the {size_text(limit)} limit"
 
 
-def read_bounded(path: str, limit: int, what: str) -> bytes:
-    """The bytes of `path`; InputError naming it when unreadable or larger than `limit`."""
+def read_bounded(path: str, limit: int, what: str, shown: str | None = None) -> bytes:
+    """The bytes of `path`; InputError naming it (as `shown`, if given) when unreadable or
+    larger than `limit`."""
+    shown = shown or path
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size > limit:
-                raise TooLarge(too_large(what, limit), path)
+                raise TooLarge(too_large(what, limit), shown)
             # read(n) allocates n bytes up front: ask for what the file holds, one byte
             # more to see it did not grow; a device or FIFO (no size) is read in chunks.
             chunks = [f.read(size + 1)] if size else []
@@ -65,10 +70,18 @@ def read_bounded(path: str, limit: int, what: str) -> bytes:
                 chunks.append(f.read(min(_CHUNK, limit + 1 - total)))
                 total += len(chunks[-1])
     except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", path) from None
+        raise InputError(f"cannot read {what}: {exc.strerror}", shown) from None
     if total > limit:
-        raise TooLarge(too_large(what, limit), path)
+        raise TooLarge(too_large(what, limit), shown)
     return b"".join(chunks)
+
+
+def read_stream(stream: IO[str], limit: int, what: str, name: str) -> str:
+    """All of a text stream (stdin), or TooLarge once it passes `limit` characters."""
+    text = stream.read(limit + 1)
+    if len(text) > limit:
+        raise TooLarge(too_large(what, limit), name)
+    return text
 
 
 def check_text_size(text: str | bytes, limit: int, what: str, path: str) -> None:

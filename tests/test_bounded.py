@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetcheck.bounded import MAX_INVENTORY_BYTES, MAX_LIST_BYTES, MAX_YAML_BYTES
+from fleetcheck.bounded import MAX_INVENTORY_BYTES, MAX_LIST_BYTES, MAX_RUN_BYTES, MAX_YAML_BYTES
 from fleetcheck.inventory import data as inventory_data
 from fleetcheck.inventory import script as inventory_script
 from tests.conftest import REPO, run_cli
@@ -258,3 +258,17 @@ def test_deep_nesting_is_a_located_error(tmp_path: Path, name: str, text: str,
     assert proc.returncode == 2, proc.stderr
     assert "data nested too deeply" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_captured_outputs_and_saved_runs_are_bounded(tmp_path: Path) -> None:
+    proc = _bounded_cli(["parse", "--tool", "ss", "/dev/zero"], tmp_path)
+    _one_error(proc, "/dev/zero: captured output is larger than the 256 MiB limit")
+    with (tmp_path / "run.json").open("wb") as f:
+        f.truncate(MAX_RUN_BYTES + 1)
+    for args in (["report", "run.json"], ["explain", "--run", "run.json", "web1", "22"]):
+        proc = _bounded_cli(args, tmp_path)
+        _one_error(proc, "run.json: run is larger than the 1024 MiB limit")
+    deep = "[" * 100_000 + "]" * 100_000
+    res = run_cli(["report", "-"], cwd=tmp_path, stdin=deep)
+    assert (res.code, res.err) == (2, "fleetcheck: error: <stdin>: not a readable run: "
+                                      "RecursionError\n")

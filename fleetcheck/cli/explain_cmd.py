@@ -7,6 +7,7 @@ import json
 import re
 
 from fleetcheck import services
+from fleetcheck.bounded import MAX_RUN_BYTES, read_bounded
 from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
@@ -83,12 +84,11 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
 def _saved(args: argparse.Namespace, env: Env) -> RunResult:
     if args.inventory or args.policy or args.waivers:
         raise InputError("--run explains a saved run: give no -i, -p or -w with it")
-    path = env.path(args.run)
+    raw = read_bounded(str(env.path(args.run)), MAX_RUN_BYTES, "run", args.run)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return RunResult.from_dict(data)
-    except OSError as exc:
-        raise InputError(f"cannot read run: {exc.strerror}", args.run) from None
+        return RunResult.from_dict(json.loads(raw.decode("utf-8")))
+    except RecursionError:
+        raise InputError("not a fleetcheck run: nested too deeply", args.run) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(f"not a fleetcheck run: {exc}", args.run) from None
 

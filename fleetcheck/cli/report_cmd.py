@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from fleetcheck.bounded import MAX_RUN_BYTES, read_bounded, read_stream
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import print_report, write_and_list
@@ -32,6 +33,8 @@ def load_run(text: str, name: str) -> RunResult:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", name, exc.lineno, exc.colno) from None
+    except (ValueError, RecursionError) as exc:  # an integer too long, nesting too deep
+        raise InputError(f"not a readable run: {type(exc).__name__}", name) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
@@ -55,15 +58,15 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.output_dir is None and len(formats) != 1:
         raise InputError("several formats need -o DIR to write them to")
     if args.run == "-":
-        text, name = env.stdin.read(), "<stdin>"
+        name = "<stdin>"
+        text = read_stream(env.stdin, MAX_RUN_BYTES, "run", name)
     else:
-        path = env.path(args.run)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
-                             args.run) from None
         name = args.run
+        try:
+            text = read_bounded(str(env.path(args.run)), MAX_RUN_BYTES, "run",
+                                args.run).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"cannot read run: {exc}", args.run) from None
     result = load_run(text, name)
     if args.output_dir is None:
         print_report(result, formats[0], env)
