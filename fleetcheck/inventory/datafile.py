@@ -234,6 +234,15 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
         """A YAML integer; one too long to convert is a located error."""
         return construct_int_located(self, node, self.origin(node))
 
+    def construct_deprecated(self, node: yaml.Node) -> Any:
+        """`!!omap` and `!!pairs`: read as PyYAML reads them, with Ansible's deprecation."""
+        tag = node.tag.rsplit(":", 1)[-1]
+        self.notes.warn(f"use of the YAML `!!{tag}` tag is deprecated (Ansible); use a "
+                        "standard mapping instead", self.origin(node))
+        constructor = (yaml.constructor.SafeConstructor.construct_yaml_omap if tag == "omap"
+                       else yaml.constructor.SafeConstructor.construct_yaml_pairs)
+        return constructor(self, node)
+
     def construct_located_seq(self, node: yaml.SequenceNode) -> Any:
         """A sequence with item positions."""
         data = LocList()
@@ -273,6 +282,8 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_located_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_located_seq)
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:omap", _Loader.construct_deprecated)
+_Loader.add_constructor("tag:yaml.org,2002:pairs", _Loader.construct_deprecated)
 _Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_text)
 _Loader.add_constructor("!unsafe", _Loader.construct_unsafe)
 _Loader.add_constructor("!vault", _Loader.construct_vault)

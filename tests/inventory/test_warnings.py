@@ -126,6 +126,13 @@ EXPECTED: dict[str, list[tuple[str | None, str]]] = {
     "yaml-range-empty.yml": [
         (None, "yaml-range-empty.yml:4:5: host range 'web[9:3]' yields no hosts (Ansible skips "
                "it silently)")],
+    "yaml-tags.yml": [
+        ("Use of the YAML `!!omap` tag is deprecated.",
+         "yaml-tags.yml:5:14: use of the YAML `!!omap` tag is deprecated (Ansible); use a "
+         "standard mapping instead"),
+        ("Use of the YAML `!!pairs` tag is deprecated.",
+         "yaml-tags.yml:6:14: use of the YAML `!!pairs` tag is deprecated (Ansible); use a "
+         "standard mapping instead")],
     "yaml-unknown-key.yml": [
         (f"Skipping unexpected key (hostz) in group (web), {SECTIONS}",
          f"yaml-unknown-key.yml:4:7: skipping unexpected key (hostz) in group (web) (did you "
