@@ -46,6 +46,17 @@ def run_cli(argv: Sequence[str], *, cwd: Path, environ: dict[str, str] | None = 
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
+def listed_reports(out: str, err: str) -> list[str]:
+    """The report files a command says it wrote: the summary's 'Reports:' list on stdout, or
+    'report: PATH' lines on stderr (when stdout carries a machine-readable report)."""
+    paths = [line.removeprefix("report: ") for line in err.splitlines()
+             if line.startswith("report: ")]
+    lines = out.splitlines()
+    if "Reports:" in lines:
+        paths += [x.strip() for x in lines[lines.index("Reports:") + 1:] if x.startswith("  ")]
+    return paths
+
+
 @pytest.fixture
 def netns() -> Iterator[Namespace]:
     """A fresh network namespace with loopback up, removed afterwards."""

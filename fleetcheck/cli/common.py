@@ -20,6 +20,7 @@ from fleetcheck.policy.lint import check_all
 from fleetcheck.policy.load import expand_paths
 from fleetcheck.policy.problems import Level, Problems
 from fleetcheck.policy.waivers import WaiverBook
+from fleetcheck.sanitize import one_line
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,8 @@ def inventory_warnings(inventory: Inventory, env: Env,
     if inventory.notes.strict:
         return []
     written = _as_written(list(args.inventory or []), env) if args is not None else str
-    for warning in inventory.notes.unshown():
-        env.stderr.write(f"fleetcheck: warning: {written(str(warning))}\n")
+    for warning in inventory.notes.unshown():  # inventory text: made safe for a terminal
+        env.stderr.write(f"fleetcheck: warning: {one_line(written(str(warning)))}\n")
     return [f"inventory: {written(str(w))}" for w in inventory.warnings]
 
 

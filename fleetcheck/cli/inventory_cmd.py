@@ -14,6 +14,7 @@ from fleetcheck.cli.common import (
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.inventory import Inventory, listing
+from fleetcheck.sanitize import for_terminal
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         text = _view(args, env, inventory)
     finally:  # what was found before an error still shows
         inventory_warnings(inventory, env)
-    env.stdout.write(text)
+    env.stdout.write(for_terminal(text, env.stdout_isatty))  # names from the inventory
     return ExitStatus.OK
 
 

@@ -12,19 +12,21 @@ import re
 from collections.abc import Iterator
 
 from fleetcheck.cli.env import Env
+from fleetcheck.engine.options import ScanOptions
+from fleetcheck.engine.processes import default_workers
 from fleetcheck.errors import InputError
-from fleetcheck.model import Severity
+from fleetcheck.model import RunResult, Severity
 from fleetcheck.plan import PlannedHost
 from fleetcheck.progress import Progress, ProgressHandler
-from fleetcheck.scan import ScanOptions
+from fleetcheck.redact import Redactor
+from fleetcheck.render import view
+from fleetcheck.sanitize import one_line
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
-from fleetcheck.transport.ssh import HOST_KEY_MODES, SshOptions
-from fleetcheck.workers import default_workers
+from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
 
 # Below this many hosts per process, extra worker processes cost more than they give.
 HOSTS_PER_WORKER = 200
-OFF_WARNING = ("Host keys were NOT checked (--host-key-checking off): any machine answering "
-               "at a host's address could have produced its results.")
+OFF_WARNING = HOST_KEYS_OFF
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
@@ -111,13 +113,16 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
         if args.host_key_checking != "accept-new" and not os.path.isfile(path):
             raise InputError("known_hosts file not found (with --host-key-checking "
                              "accept-new it would be created)", path)
+    private_key = str(env.path(args.private_key)) if args.private_key else None
+    if private_key is not None and not os.path.isfile(private_key):
+        raise InputError("--private-key: key file not found", private_key)
     home = env.environ.get("HOME") or os.path.expanduser("~")
     ssh = SshOptions(
         host_key_checking=args.host_key_checking,
         known_hosts=known_hosts,
         ssh_config=str(env.path(args.ssh_config)) if args.ssh_config else None,
         connect_timeout=args.connect_timeout, retries=args.retries,
-        private_key=str(env.path(args.private_key)) if args.private_key else None,
+        private_key=private_key,
         key_passphrase=passphrase, password=password,
         agent=env.environ.get("SSH_AUTH_SOCK"), home=home, local_user=local_user(),
     )
@@ -130,12 +135,19 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
         hosts = _with_become_password(hosts, _prompt(env, "BECOME password: "))
     return hosts, ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout,
                               deadline=deadline, max_output=args.max_output, workers=workers,
-                              ssh=ssh, extra={"log_level": log_level(args.verbose)})
+                              ssh=ssh, log_level=log_level(args.verbose))
 
 
 def ssh_warnings(options: ScanOptions) -> list[str]:
     """What every report of a run with these options must warn about."""
     return [OFF_WARNING] if options.ssh.host_key_checking == "off" else []
+
+
+def say_trust(run: RunResult, env: Env) -> None:
+    """On stderr: what the run trusted without checking (keys trusted on first use, no checks
+    at all), so trust-on-first-use leaves evidence where the operator is looking too."""
+    for _, _, sentence in view.trust(run):
+        env.stderr.write(one_line(f"fleetcheck: warning: {sentence}") + "\n")
 
 
 def _with_become_password(hosts: list[PlannedHost], password: str) -> list[PlannedHost]:
@@ -170,13 +182,15 @@ def local_user() -> str:
 
 
 @contextlib.contextmanager
-def logging_through(verbose: int, progress: Progress) -> Iterator[None]:
-    """-v: fleetcheck's log records go through the progress line to stderr while scanning."""
+def logging_through(verbose: int, progress: Progress,
+                    redact: Redactor | None = None) -> Iterator[None]:
+    """-v: fleetcheck's log records go through the progress line to stderr while scanning,
+    with `redact`'s secrets masked."""
     level = log_level(verbose)
     if level is None:
         yield
         return
-    handler = ProgressHandler(progress)
+    handler = ProgressHandler(progress, redact)
     loggers = [logging.getLogger("fleetcheck")]
     if verbose >= 3:
         loggers.append(logging.getLogger("paramiko"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import socket
 
 from fleetcheck.cli.common import (
@@ -14,8 +15,11 @@ from fleetcheck.cli.common import (
 )
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
+    add_terminal_arguments,
+    final_status,
     prepare_output_dir,
     print_report,
+    print_summary,
     stdout_format,
     write_and_list,
 )
@@ -23,15 +27,19 @@ from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     local_user,
     logging_through,
+    say_trust,
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.engine.interrupts import as_ctrl_c
+from fleetcheck.engine.scan import scan
 from fleetcheck.errors import InputError
 from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
+from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
-from fleetcheck.scan import scan
+from fleetcheck.render.write import Written
 
 # The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
 DEFAULT_FORMATS = "text,html,json,junit"
@@ -42,10 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     parser.add_argument("--format", default=DEFAULT_FORMATS, metavar="FORMATS",
                         help=f"comma-separated report formats ({', '.join(FORMATS)}, or all); "
-                             f"default: {DEFAULT_FORMATS}. Stdout shows the text report, or "
+                             f"default: {DEFAULT_FORMATS}. Stdout shows the summary, or "
                              f"the one format asked for if it is {', '.join(PIPEABLE)}")
     parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
-                        help="where reports are written (default: reports/)")
+                        help="where reports are written (default: reports/); '-' prints the "
+                             "one format asked for on stdout and writes no file")
+    add_terminal_arguments(parser)
     parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
@@ -59,6 +69,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
         formats = parse_formats(args.format)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    to_stdout = args.output_dir == "-"
+    if to_stdout and len(formats) != 1:
+        raise InputError("-o - prints one format on stdout: name exactly one with --format")
     inputs = load_inputs(args, env)
     outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
@@ -77,7 +90,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "host_key_checking": options.ssh.host_key_checking,
         "warnings": [*ssh_warnings(options), *inventory_warnings(inputs.inventory, env, args)],
     }
-    prepare_output_dir(outdir)
+    if not to_stdout:
+        prepare_output_dir(outdir)
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -85,19 +99,33 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if args.verbose:
             progress.write(host_log_line(result))
 
-    with logging_through(args.verbose, progress):
-        try:
-            result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
-                          on_done=on_done, waivers=inputs.waivers)
-        finally:
-            progress.close()
-    if not result.complete:
-        env.stderr.write(f"fleetcheck: interrupted: {len(result.hosts)} hosts reported, "
-                         "unfinished ones marked not_run\n")
-    written = write_and_list(result, formats, outdir, env)
-    print_report(result, stdout_format(formats), env, written)
-    return result.summary.exit_code
-
+    with as_ctrl_c() as caught:
+        with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
+            try:
+                result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
+                              on_done=on_done, waivers=inputs.waivers)
+            finally:
+                progress.close()
+        caught.armed = False  # from here on a signal is noted, and the reports still written
+        say_trust(result, env)
+        if not result.complete:
+            by = f" by {caught.name}" if caught.name else ""
+            if caught.name:
+                result = dataclasses.replace(result, meta={**result.meta,
+                                                           "interrupted_by": caught.name})
+            env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
+                             "reported, unfinished ones marked not_run\n")
+        if to_stdout:
+            written = Written()
+            print_report(result, formats[0], env, color=args.color)
+        else:
+            shown = stdout_format(formats)
+            written = write_and_list(result, formats, outdir, env, listed=shown != "summary")
+            if shown == "summary":
+                print_summary(result, env, written.paths, color=args.color, quiet=args.quiet)
+            else:
+                print_report(result, shown, env, written.paths)
+        return final_status(result, env, written)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
                   add_arguments, run)

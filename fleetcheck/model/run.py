@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,12 @@ class InputFile:
     path: str
     sha256: str
 
+
+
+def new_run_id(started_at: str) -> str:
+    """A run id no other run has: its start time, compact, and 32 random bits."""
+    stamp = started_at.replace("-", "").replace(":", "")
+    return f"{stamp}-{secrets.token_hex(4)}"
 
 
 def inputs_by_kind(inputs: tuple[InputFile, ...]) -> dict[str, list[dict[str, str]]]:
@@ -40,6 +47,7 @@ class Summary:
     waived: int
     violations: int  # unwaived findings at or above fail_on
     violating_hosts: int = 0  # hosts with at least one violation
+    below_threshold: int = 0  # open findings below fail_on: shown, not violations
     by_severity: dict[str, int] = field(default_factory=dict)  # unwaived, per severity
     by_kind: dict[str, int] = field(default_factory=dict)
     error_kinds: dict[str, int] = field(default_factory=dict)
@@ -59,6 +67,7 @@ class Summary:
             "waived": self.waived,
             "violations": self.violations,
             "violating_hosts": self.violating_hosts,
+            "below_threshold": self.below_threshold,
             "by_severity": dict(self.by_severity),
             "by_kind": dict(self.by_kind),
             "error_kinds": dict(self.error_kinds),
@@ -125,6 +134,8 @@ class RunResult:
     # rule was written), so `explain` and auditors need no access to the policy files.
     policy_definitions: tuple[dict[str, Any], ...] = ()
     schema: str = SCHEMA
+    # Unique per run ('20261126T142800Z-3f9a2c1e'): in report file names and history.
+    run_id: str = ""
 
     @property
     def complete(self) -> bool:
@@ -135,6 +146,7 @@ class RunResult:
         """The run as JSON in the `fleetcheck.run/1` shape."""
         return {
             "schema": self.schema,
+            "run_id": self.run_id,
             "tool_version": self.tool_version,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
@@ -154,6 +166,7 @@ class RunResult:
             raise ValueError(f"not a {SCHEMA} document (schema: {data.get('schema')!r})")
         return cls(
             schema=data["schema"],
+            run_id=str(data.get("run_id") or ""),
             tool_version=data["tool_version"],
             started_at=data["started_at"],
             finished_at=data["finished_at"],

@@ -1,4 +1,5 @@
-"""The CSV report: one row per finding (then one per host that could not be checked)."""
+"""The CSV report: one row per finding, then one per host that could not be checked, then one
+per thing the run trusted without checking (host keys not checked, keys trusted on first use)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _cell(value: object) -> str:
 
 
 def render(run: RunResult, options: RenderOptions | None = None) -> str:
-    """RFC 4180 CSV with a header: open findings, waived findings, then unchecked hosts."""
+    """RFC 4180 CSV with a header: open findings, waived findings, unchecked hosts, trust."""
     del options
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -43,4 +44,10 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         writer.writerow([_cell(v) for v in (
             "", "unchecked", h.name, h.address, h.status.value, "", "", "", "", "", "", "",
             "", "no", "", f"{kind}: {message}", "")])
+    hosts = {h.name: h for h in run.hosts}
+    for kind, name, sentence in view.trust(run):
+        host = hosts.get(name)
+        writer.writerow([_cell(v) for v in (
+            "", kind, name, host.address if host else "", host.status.value if host else "",
+            "", "", "", "", "", "", "", "no", "no", "", sentence, "")])
     return buf.getvalue()

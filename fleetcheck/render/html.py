@@ -97,4 +97,5 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         line_count=view.line_count, listener_rows=view.listener_rows,
         open_findings=view.open_findings, scope=view.waiver_scope, source=view.waiver_source,
         yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
+        fail_on=view.fail_on(run), verdict_words=view.verdict_words, is_red=view.is_red,
     )

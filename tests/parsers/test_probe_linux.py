@@ -20,7 +20,7 @@ from fleetcheck.collect.probe import LINUX_TOOLS, build_probe
 from fleetcheck.errors import ErrorKind
 from fleetcheck.model import Listener
 from fleetcheck.plan import PlannedHost
-from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult
+from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult
 from fleetcheck.transport.local import LocalTransport
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 from tests.lab.prereq import require
@@ -38,7 +38,7 @@ class PathFirst(LocalTransport):
         super().__init__()
         self.directory = directory
 
-    def run(self, command: str, *, timeout: float, stdin: bytes | None = None,
+    def run(self, command: str, *, timeout: float, stdin: bytes | Answer | None = None,
             max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
         """Run `command` with the stand-ins ahead of the real tools."""
         return super().run(f"PATH={self.directory}:$PATH; export PATH; {command}",

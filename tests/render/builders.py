@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fleetcheck.cli.common import baseline_path
+from fleetcheck.engine.summary import host_status, summarize
 from fleetcheck.errors import ErrorKind
-from fleetcheck.evaluate import evaluate
 from fleetcheck.model import (
     CommandRecord,
     Finding,
@@ -28,8 +28,8 @@ from fleetcheck.model import (
     WaiverRecord,
 )
 from fleetcheck.policy import Policy
+from fleetcheck.policy.judge import evaluate
 from fleetcheck.policy.load import load_policies
-from fleetcheck.result import host_status, summarize
 
 DATA = Path(__file__).with_name("data")
 XSS = "<script>alert(1)</script>"
@@ -140,6 +140,7 @@ def composite_run() -> RunResult:
                                       "\x1b[0m\x00 & more", 0.5),))
     hosts = sorted([web1, db1, app1, legacy1, win1], key=lambda h: h.name)
     return RunResult(
+        run_id="20261126T020000Z-c0ffee01",
         tool_version="0.1.0", started_at=STARTED, finished_at=FINISHED,
         inputs=(InputFile("inventory", "inventory/prod.ini", sha("prod.ini")),
                 InputFile("policy", "policies/baseline.yml", sha("baseline.yml")),

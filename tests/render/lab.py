@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fleetcheck.cli.common import baseline_path
+from fleetcheck.engine.summary import summarize
 from fleetcheck.errors import ErrorKind
 from fleetcheck.model import HostResult, JudgedListener, RunResult, Severity
-from fleetcheck.result import summarize
 from tests.conftest import run_cli
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 from tests.render import builders

@@ -8,9 +8,9 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from fleetcheck.engine.summary import summarize
 from fleetcheck.errors import UNREACHABLE_KINDS, ErrorKind
 from fleetcheck.model import CommandRecord, HostResult, Listener, RunResult, Severity
-from fleetcheck.result import summarize
 from tests.render import builders
 
 _GROUPS = ("web", "db", "app", "cache")

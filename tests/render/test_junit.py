@@ -10,9 +10,9 @@ from pathlib import Path
 import xmlschema
 from junitparser import Error, Failure, JUnitXml, Skipped
 
+from fleetcheck.engine.summary import summarize
 from fleetcheck.model import CommandRecord, RunResult, Severity
 from fleetcheck.render import junit
-from fleetcheck.result import summarize
 from tests.render import builders
 from tests.render.synthetic import synthetic_run
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import selectors
 import subprocess
 import time
@@ -90,18 +91,24 @@ def test_worker_processes_give_the_same_results(fleet: Fleet, lab: SshLab) -> No
 
 
 def _wait_for_lines(proc: subprocess.Popen[str], wanted: list[str], timeout: float) -> str:
-    """Read the CLI's stderr until every wanted text has appeared."""
+    """Read the CLI's stderr until every wanted text has appeared.
+
+    Reads the descriptor itself: a buffered readline could leave a wanted line in the
+    stream's buffer, where select() never sees it.
+    """
     assert proc.stderr is not None
-    seen = ""
+    fd = proc.stderr.fileno()
+    seen = b""
     end = time.monotonic() + timeout
     with selectors.DefaultSelector() as sel:
-        sel.register(proc.stderr, selectors.EVENT_READ)
-        while not all(w in seen for w in wanted):
+        sel.register(fd, selectors.EVENT_READ)
+        while not all(w.encode() in seen for w in wanted):
             if time.monotonic() > end or proc.poll() is not None:
-                raise AssertionError(f"did not see {wanted} in: {seen}")
+                raise AssertionError(f"did not see {wanted} (exit {proc.poll()}) in: "
+                                     f"{seen.decode(errors='replace')}")
             if sel.select(timeout=0.2):
-                seen += proc.stderr.readline()
-    return seen
+                seen += os.read(fd, 65536)
+    return seen.decode(errors="replace")
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
