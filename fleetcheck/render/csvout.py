@@ -1,5 +1,6 @@
 """The CSV report: one row per finding, then one per host that could not be checked, then one
-per thing the run trusted without checking (host keys not checked, keys trusted on first use)."""
+per thing the run trusted without checking (host keys not checked, keys trusted on first use),
+then one per warning about its inputs (the inventory's)."""
 
 from __future__ import annotations
 
@@ -50,4 +51,8 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         writer.writerow([_cell(v) for v in (
             "", kind, name, host.address if host else "", host.status.value if host else "",
             "", "", "", "", "", "", "", "no", "no", "", sentence, "")])
+    for sentence in view.input_warnings(run):
+        writer.writerow([_cell(v) for v in (
+            "", view.INPUT_WARNING, "", "", "", "", "", "", "", "", "", "", "no", "no", "",
+            sentence, "")])
     return buf.getvalue()

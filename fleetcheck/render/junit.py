@@ -153,8 +153,9 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     waivers = {w.id: w for w in run.waivers}
     fail_on = view.fail_on(run)
     totals = [0, 0, 0, 0]
-    # What the run trusted without checking, in every suite: CI shows a host's suite alone.
-    warnings = [sentence for _, _, sentence in view.trust(run)]
+    # What the run trusted without checking, and what was wrong with its inputs, in every
+    # suite: CI shows a host's suite alone.
+    warnings = [sentence for _, _, sentence in view.trust(run)] + view.input_warnings(run)
     for i, host in enumerate(view.sorted_hosts(run)):
         for n, count in enumerate(_suite(root, run, host, i, waivers, fail_on, warnings)):
             totals[n] += count

@@ -207,6 +207,14 @@ def trust(run: RunResult) -> list[tuple[str, str, str]]:
     return out
 
 
+INPUT_WARNING = "input_warning"
+
+
+def input_warnings(run: RunResult) -> list[str]:
+    """The warnings about the run's inputs (the inventory's, as ansible-core would give them)."""
+    return [w for w in warnings(run) if w.startswith("inventory: ")]
+
+
 def input_rows(run: RunResult) -> list[tuple[str, str, str]]:
     """(kind, path, sha256) of every file the run read, grouped by kind as the JSON has them."""
     return [(kind, f["path"], f["sha256"]) for kind, files in inputs_by_kind(run.inputs).items()

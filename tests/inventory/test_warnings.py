@@ -8,9 +8,11 @@ turns the first warning into a located error (exit 2).
 
 from __future__ import annotations
 
+import csv
 import json
 from html import unescape as html_unescape
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -215,7 +217,7 @@ def test_a_scan_records_inventory_warnings_in_every_report(tmp_path: Path) -> No
     (tmp_path / "inv.yml").write_text("all:\n  hosts:\n    box: {ansible_connection: local}\n"
                                       "  hostz:\n    typo1:\n")
     res = run_cli(["scan", "-i", "inv.yml", "-l", "box,nosuch", "-o", "out", "--format",
-                   "text,json,html"], cwd=tmp_path)
+                   "all"], cwd=tmp_path)
     assert res.code in (0, 1, 3), res.err
     expected = [f"inv.yml:4:3: skipping unexpected key (hostz) in group (all) (did you mean "
                 f"'hosts'?), {SECTIONS}",
@@ -227,9 +229,15 @@ def test_a_scan_records_inventory_warnings_in_every_report(tmp_path: Path) -> No
         f"inventory: {line}" for line in expected]
     text = " ".join(next((tmp_path / "out").glob("*.txt")).read_text().split())  # unwrapped
     html = html_unescape(next((tmp_path / "out").glob("*.html")).read_text())
+    junit = ElementTree.parse(next((tmp_path / "out").glob("*.xml")))  # noqa: S314 -- ours
+    properties = [p.get("value") for p in junit.iter("property") if p.get("name") == "warning"]
+    rows = list(csv.DictReader(next((tmp_path / "out").glob("*.csv")).open(newline="")))
     for line in expected:
         assert f"WARNING: inventory: {line}" in text
         assert f"inventory: {line}" in html
+        assert f"inventory: {line}" in properties
+        assert {"kind": "input_warning", "message": f"inventory: {line}"}.items() <= next(
+            r for r in rows if r["message"] == f"inventory: {line}").items()
     strict = run_cli(["scan", "-i", "inv.yml", "-o", "strict", "--strict-inventory"],
                      cwd=tmp_path)
     assert (strict.code, strict.err) == (2, f"fleetcheck: error: {expected[0]}{HINT}\n")
