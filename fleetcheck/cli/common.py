@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import hashlib
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -15,6 +16,7 @@ from fleetcheck.cli.env import Env
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, load, localhost_inventory
 from fleetcheck.model import InputFile
+from fleetcheck.plan import HostDefaults
 from fleetcheck.policy import Policy
 from fleetcheck.policy.lint import check_all
 from fleetcheck.policy.load import expand_paths
@@ -45,7 +47,7 @@ def add_inventory_arguments(parser: argparse.ArgumentParser) -> None:
                         dest="vault_password_file",
                         help="file holding the vault password, or an executable printing it "
                              "(repeatable). Default: $ANSIBLE_VAULT_PASSWORD_FILE")
-    parser.add_argument("--strict-inventory", action="store_true",
+    parser.add_argument("--strict-inventory", action="store_true", default=None,
                         help="make every inventory warning (what ansible-core accepts with a "
                              "warning, and --limit terms matching nothing) a located error, "
                              "exit 2")
@@ -206,6 +208,24 @@ def load_inputs(args: argparse.Namespace, env: Env) -> Inputs:
     for problem in problems.warnings:
         env.stderr.write(f"fleetcheck: {problem}\n")
     return inputs
+
+
+def host_defaults(args: argparse.Namespace) -> HostDefaults:
+    """The connection defaults configuration gives hosts whose inventory says nothing."""
+    def split(name: str) -> tuple[str, ...]:
+        text = getattr(args, name, None)
+        try:
+            return tuple(shlex.split(text)) if text else ()
+        except ValueError as exc:
+            origin = args.settings.values[name].origin if getattr(args, "settings", None) \
+                else name
+            raise InputError(f"{name} ({origin}) cannot be split into arguments: {exc}") \
+                from None
+
+    return HostDefaults(become_user=getattr(args, "become_user", None) or "root",
+                        become_method=getattr(args, "become_method", None) or "sudo",
+                        ssh_args=split("ssh_args"), ssh_common_args=split("ssh_common_args"),
+                        ssh_extra_args=split("ssh_extra_args"))
 
 
 def limit_pattern(args: argparse.Namespace, env: Env) -> str | None:

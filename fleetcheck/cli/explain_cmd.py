@@ -11,6 +11,7 @@ from fleetcheck.bounded import MAX_RUN_BYTES, read_bounded
 from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
+    host_defaults,
     inventory_warnings,
     limit_pattern,
     load_inputs,
@@ -71,7 +72,8 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
     """Check the one host through the normal scan path and return that run."""
     inputs = load_inputs(args, env)
     hosts = [h for h in plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
-                             become=args.become, user=args.user) if h.name == args.host]
+                             become=args.become, user=args.user,
+                             defaults=host_defaults(args)) if h.name == args.host]
     if not hosts:
         raise InputError(f"host {args.host!r} is not in the inventory"
                          + (f" (or not within --limit {args.limit!r})" if args.limit else ""))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from fleetcheck import __version__
 from fleetcheck.cli import (
+    config_cmd,
     explain_cmd,
     inventory_cmd,
     parse_cmd,
@@ -23,7 +24,8 @@ from fleetcheck.parsers import ParseError
 from fleetcheck.sanitize import one_line
 
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
-                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND)
+                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
+                                 config_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +59,7 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
             env.stderr.write(parser.format_help())
             return ExitStatus.BAD_INPUT
         args.argv = ["fleetcheck", *args_list]
+        args.settings = config_cmd.configure(args, env)  # what the command line left out
         return int(args.handler(args, env))
     except (InputError, ParseError) as exc:  # may quote an inventory, a file, a host's output
         env.stderr.write(f"fleetcheck: error: {one_line(str(exc))}\n")

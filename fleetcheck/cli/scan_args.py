@@ -57,7 +57,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--known-hosts", action="append", metavar="FILE",
                    help="known_hosts file to use instead of ~/.ssh/known_hosts (repeatable; "
                         "/etc/ssh/ssh_known_hosts is still read)")
-    g.add_argument("--host-key-checking", choices=HOST_KEY_MODES, default="strict",
+    g.add_argument("--host-key-checking", choices=HOST_KEY_MODES,
                    help="strict (default): only known keys; accept-new: trust and record keys "
                         "of hosts never seen; off: no checks (stated in every report)")
     g.add_argument("--connect-timeout", type=float, metavar="SECONDS",
@@ -66,12 +66,12 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--retries", type=int, default=2,
                    help="further attempts after a transient network error (default: 2)")
     b = parser.add_argument_group("privilege")
-    b.add_argument("-b", "--become", action="store_true",
+    b.add_argument("-b", "--become", action="store_true", default=None,
                    help="collect through sudo so every process's sockets are attributed")
     b.add_argument("-K", "--ask-become-pass", action="store_true",
                    help="ask for the sudo password (hosts without ansible_become_password)")
     r = parser.add_argument_group("concurrency and limits")
-    r.add_argument("-f", "--forks", type=int, default=10,
+    r.add_argument("-f", "--forks", type=int,
                    help="hosts checked at once (default: 10)")
     r.add_argument("--workers", type=int, metavar="N",
                    help="processes sharing the forks (default: the cores available, one per "

@@ -9,6 +9,7 @@ import socket
 from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
+    host_defaults,
     inventory_warnings,
     limit_pattern,
     load_inputs,
@@ -48,15 +49,15 @@ DEFAULT_FORMATS = "text,html,json,junit"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `scan`."""
     add_input_arguments(parser)
-    parser.add_argument("--format", default=DEFAULT_FORMATS, metavar="FORMATS",
+    parser.add_argument("--format", metavar="FORMATS",
                         help=f"comma-separated report formats ({', '.join(FORMATS)}, or all); "
                              f"default: {DEFAULT_FORMATS}. Stdout shows the summary, or "
                              f"the one format asked for if it is {', '.join(PIPEABLE)}")
-    parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
+    parser.add_argument("-o", "--output-dir", metavar="DIR",
                         help="where reports are written (default: reports/); '-' prints the "
                              "one format asked for on stdout and writes no file")
     add_terminal_arguments(parser)
-    parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
+    parser.add_argument("--fail-on", metavar="SEVERITY",
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
     add_connection_arguments(parser)
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     inputs = load_inputs(args, env)
     outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
-                 become=args.become, user=args.user)
+                 become=args.become, user=args.user, defaults=host_defaults(args))
     hosts, options = scan_options(args, env, hosts, fail_on)
     meta = {
         "command_line": list(args.argv),

@@ -9,6 +9,7 @@ from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
     gather_inputs,
+    host_defaults,
     inventory_problems,
     limit_pattern,
 )
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     counts: dict[str, int] = {}
     if inputs is not None:
         try:
-            hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env))
+            hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
+                         defaults=host_defaults(args))
         except InputError as exc:
             problems.add(exc)
             hosts = []

@@ -20,7 +20,7 @@ from pathlib import Path
 from tests.lab.prereq import require
 
 _MODULES = {"ansible-inventory": "ansible.cli.inventory", "ansible": "ansible.cli.adhoc",
-            "ansible-vault": "ansible.cli.vault"}
+            "ansible-vault": "ansible.cli.vault", "ansible-config": "ansible.cli.config"}
 _SERVER = Path(__file__).with_name("oracle_server.py")
 WORKERS = 3  # children run at once: both cores busy, one waiting on I/O
 
