@@ -83,7 +83,7 @@ def _one(setting: Setting, environ: Mapping[str, str], cwd: str,
             if found is not None:
                 try:
                     value = read_value(setting, found.text, os.path.dirname(found.path),
-                                       environ)
+                                       environ, ini=True)
                 except BadValue as exc:
                     raise found.error(str(exc)) from None
                 return Resolved(setting, value, found.origin)

@@ -134,7 +134,7 @@ SETTINGS: tuple[Setting, ...] = (
             to_arg=",".join, commands=("scan",)),
     Setting("fail_on", Kind.CHOICE, "low", "lowest severity that makes the exit code 1",
             dest="fail_on", flag="--fail-on", env=("FLEETCHECK_FAIL_ON",), project=True,
-            choices=tuple(s.label for s in Severity), commands=("scan",)),
+            choices=tuple(reversed([s.label for s in Severity])), commands=("scan",)),
     Setting("strict_inventory", Kind.BOOL, False, "inventory warnings are errors",
             dest="strict_inventory", flag="--strict-inventory",
             env=("FLEETCHECK_STRICT_INVENTORY",), project=True),
@@ -147,12 +147,13 @@ class BadValue(ValueError):
     """A value that does not read as its setting's type."""
 
 
-def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]) -> Any:
+def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str], *,
+               ini: bool = False) -> Any:
     """`raw` (text from a file or the environment, or a YAML value) as the setting's type.
 
     Paths are expanded as ansible-core expands them (`$VARS` and `~` from `environ`) and
     made absolute against `base` (the directory of the file that set them, or the working
-    directory).
+    directory). Text from an INI file loses its surrounding quotes, as in ansible-core.
     """
     kind = setting.kind
     if kind is Kind.BOOL:
@@ -186,7 +187,7 @@ def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]
         return tuple(_path(w, base, environ) for w in words)
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise BadValue(f"{setting.name} must be text, not {raw!r}")
-    return str(raw)
+    return _unquote(str(raw)) if ini else str(raw)
 
 
 def _path(text: str, base: str, environ: Mapping[str, str]) -> str:
