@@ -15,6 +15,7 @@ from typing import Any
 
 from fleetcheck.config import ansiblecfg, project
 from fleetcheck.config.settings import SETTINGS, BadValue, Kind, Setting, read_value
+from fleetcheck.config.sshargs import ignored_note
 from fleetcheck.errors import InputError
 
 DEFAULT = "default"
@@ -60,7 +61,10 @@ def resolve(environ: Mapping[str, str], cwd: str,
     proj_path, more = project.find(environ, cwd)
     proj = project.read(proj_path) if proj_path else None
     values = {s.name: _one(s, environ, cwd, given, cfg, proj) for s in SETTINGS}
-    return Effective(values, cfg_path, proj_path, [*warnings, *more])
+    notes = [ignored_note(values[name].value, f"{name} ({values[name].origin})")
+             for name in ("ssh_args", "ssh_common_args", "ssh_extra_args")]
+    return Effective(values, cfg_path, proj_path,
+                     [*warnings, *more, *(n for n in notes if n is not None)])
 
 
 def _one(setting: Setting, environ: Mapping[str, str], cwd: str,
