@@ -124,6 +124,7 @@ class InventoryData:
         self.current_source: str | None = None
         self.changes = 0  # bumped on every mutation, so a half-applied parse can be detected
         self.notes = notes if notes is not None else Notes()
+        self._valid_names: set[str] = set()
         self.add_group("all")
         self.add_group("ungrouped")
         self.add_child("all", "ungrouped")
@@ -209,7 +210,9 @@ class InventoryData:
     def set_variable(self, entity: Group | Host, key: Any, value: Any,
                      origin: Origin | None) -> None:
         """Set an inline variable; `ansible_group_priority` on a group sets its priority."""
-        check_variable_name(key, origin, self.notes)
+        # a fleet repeats a few names endlessly: each valid one is checked once
+        if key not in self._valid_names and check_variable_name(key, origin, self.notes):
+            self._valid_names.add(key)
         if isinstance(entity, Host) and entity.name in self.groups:
             # ansible-core looks an entity name up among the groups first
             self.notes.warn(f"variable {key!r} of host {entity.name!r} is set on group "
@@ -292,14 +295,15 @@ class InventoryData:
         return host
 
 
-def check_variable_name(key: Any, origin: Origin | None, notes: Notes) -> None:
-    """Warn, as Ansible does, about an inline variable whose name is no identifier."""
+def check_variable_name(key: Any, origin: Origin | None, notes: Notes) -> bool:
+    """True for a valid variable name; else warn, as Ansible does, and False."""
     if isinstance(key, str) and key.isidentifier() and key.isascii() \
             and key not in _JINJA_KEYWORDS:
-        return
+        return True
     notes.warn(f"accepting inventory variable with invalid name {str(key)!r} (Ansible "
                "deprecates this; variable names start with a letter or underscore and hold "
                "only letters, digits and underscores)", origin)
+    return False
 
 
 def _check_name(kind: str, name: Any, origin: Origin | None) -> None:
