@@ -13,7 +13,7 @@ from typing import Any
 
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
-from fleetcheck.config import SETTINGS, Effective, Kind, Setting, resolve
+from fleetcheck.config import BY_NAME, SETTINGS, Effective, Kind, Setting, resolve
 from fleetcheck.errors import ExitStatus
 from fleetcheck.sanitize import one_line, printable
 
@@ -55,6 +55,14 @@ def configure(args: argparse.Namespace, env: Env) -> Effective | None:
                  if i.split("@", 1)[-1] != "prompt"]  # prompting is not supported here
         args.vault_password_file = [*files, *(args.vault_password_file or [])] or None
     return effective
+
+
+def from_command_line(args: argparse.Namespace, name: str) -> bool:
+    """Whether setting `name` was given on the command line (not filled by configuration)."""
+    settings: Effective | None = getattr(args, "settings", None)
+    if settings is None:
+        return bool(getattr(args, BY_NAME[name].dest or name, None))
+    return settings.values[name].origin.startswith("command line")
 
 
 def _shown(value: Any) -> Any:

@@ -17,6 +17,7 @@ from fleetcheck.cli.common import (
     load_inputs,
     shown_path,
 )
+from fleetcheck.cli.config_cmd import from_command_line
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
@@ -90,7 +91,7 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
 
 
 def _saved(args: argparse.Namespace, env: Env) -> RunResult:
-    if args.inventory or args.policy or args.waivers:
+    if any(from_command_line(args, name) for name in ("inventory", "policies", "waivers")):
         raise InputError("--run explains a saved run: give no -i, -p or -w with it")
     raw = read_bounded(str(env.path(args.run)), MAX_RUN_BYTES, "run", args.run)
     try:

@@ -145,3 +145,17 @@ def test_commands_that_read_no_setting_read_no_config(tmp_path: Path) -> None:
     res = run_cli(["parse", "--tool", "ss", "out.txt"], cwd=tmp_path,
                   environ={"HOME": str(tmp_path)})
     assert "fleetcheck.yml" not in res.err
+
+
+def test_explain_of_a_saved_run_ignores_configured_inputs(tmp_path: Path) -> None:
+    """Inputs from ansible.cfg/fleetcheck.yml are no command-line -i/-p/-w: --run still works."""
+    ops = _ops(tmp_path)
+    environ = {"HOME": str(tmp_path / "home")}
+    assert run_cli(["scan"], cwd=ops, environ=environ).code in (0, 1, 3)
+    saved = next((ops / "nightly").glob("*.json"))
+    res = run_cli(["explain", "--run", str(saved), "box", "22"], cwd=ops, environ=environ)
+    assert res.code in (0, 3), res.err
+    res = run_cli(["explain", "--run", str(saved), "-p", "policies", "box", "22"], cwd=ops,
+                  environ=environ)
+    assert (res.code, res.err) == (2, "fleetcheck: error: --run explains a saved run: give no "
+                                      "-i, -p or -w with it\n")
