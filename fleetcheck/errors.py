@@ -60,6 +60,9 @@ class ErrorKind(enum.StrEnum):
     COMMAND_FAILED = "command_failed"
     OUTPUT_TOO_LARGE = "output_too_large"
     PARSE_ERROR = "parse_error"
+    # A tool listed some of the protocols or families and failed on the others, and no
+    # other tool covered them: what was read is not the whole host (collect/coverage.py).
+    INCOMPLETE_COLLECTION = "incomplete_collection"
     UNSUPPORTED = "unsupported"
     INVENTORY = "inventory"
     INTERNAL = "internal"
