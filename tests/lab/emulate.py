@@ -47,12 +47,13 @@ class Replay:
 
     A `-p PID` in `args` accepts any pid there, and the output then starts with that
     process as lsof -F lists it (a shell with its working directory): emulated, since
-    the captures were made without -p.
+    the captures were made without -p. An lsof that fails lists nothing (`lists_pid`).
     """
 
     args: str
     output: Path | str  # a captured file, or literal text
     exit: int = 0
+    lists_pid: bool = True
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,12 @@ FAILING: dict[str, Emulation] = {
                                   "tcp          0      0  *.22            *.*     LISTEN\n"
                                   "segmentation fault (core dumped)\n"),),
         "fstat": (Replay("", "USER CMD PID FD MOUNT INUM MODE R/W SZ|DV\n"),)}),
+    # HP-UX whose IPv6 listing fails: plain netstat -an (the fallback) lists IPv4 only, so
+    # nothing covers IPv6 (the error text is synthetic).
+    "hpux-no-inet6": Emulation("hpux-no-inet6", "HP-UX", "B.11.31", tools={
+        "netstat": (Replay("-an -f inet", fixture("hpux/netstat-an-finet-11.31")),
+                    Replay("-an -f inet6", "netstat: inet6: protocol not supported\n", 1),
+                    Replay("-an", fixture("hpux/netstat-an-finet-11.31")))}),
     # PowerShell printed an error record where the probe expects JSON.
     "broken-windows": Emulation("broken-windows", "", "", windows_shell="cmd", windows_sections=(
         ("powershell", "Get-NetTCPConnection : Zugriff verweigert\n"
@@ -263,6 +270,7 @@ def _shim(name: str, replays: tuple[Replay, ...], data: Path) -> str:
         pattern, listed = shlex.quote(replay.args), ""
         if pid:  # any pid; lsof lists that process's files too
             pattern = f"{shlex.quote(before + '-p ')}[0-9]*{shlex.quote(after)}"
+        if pid and replay.lists_pid:
             listed = ('p=${*#*-p }; printf \'p%s\\ncsh\\nu0\\nLroot\\ntDIR\\nn/\\n\' '
                       '"${p%% *}"; ')
         arms.append(f"{pattern}) {listed}cat {shlex.quote(str(source))}; "

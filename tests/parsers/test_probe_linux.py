@@ -7,6 +7,7 @@ real tools and real sockets in a lab namespace.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,11 +21,13 @@ from fleetcheck.collect.probe import LINUX_TOOLS, build_probe
 from fleetcheck.errors import ErrorKind
 from fleetcheck.model import Listener
 from fleetcheck.plan import PlannedHost
+from fleetcheck.render import FORMATS, RenderOptions
 from fleetcheck.scan import ScanOptions, scan
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult
 from fleetcheck.transport.local import LocalTransport
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 from tests.lab.prereq import require
+from tests.runschema import schema_errors
 
 pytestmark = pytest.mark.lab
 
@@ -177,3 +180,8 @@ def test_incomplete_host_fails_the_run_with_exit_3(netns: Namespace, holders: So
     assert host.listeners == () and host.collector is None
     assert run.summary.exit_code == 3 and run.summary.error_kinds == {"incomplete_collection": 1}
     assert host.commands and "proc-net-tcp 1" in host.commands[0].stdout
+    # Every report format shows the kind (they show error kinds generically); the JSON
+    # also passes the published schema (tests/runschema.py validates every JSON render).
+    for name, fmt in FORMATS.items():
+        assert "incomplete_collection" in fmt.render(run, RenderOptions()), name
+    assert schema_errors(json.loads(FORMATS["json"].render(run))) == []
