@@ -184,6 +184,8 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"{tool} output: {exc}"),
                            record, earlier=earlier, os=os_text) from None
     listeners, notes = combined.listeners, combined.notes
+    notes += [f"{li.proto} {li.address} port {li.port}: the process is unknown because "
+              f"{li.owner_note}" for li in listeners if li.owner_note]
     if privileged is False and any(li.process is None for li in listeners):
         notes.append("collected without root: owners of some sockets could not be seen "
                      "(use --become)")

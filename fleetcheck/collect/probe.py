@@ -45,7 +45,9 @@ LINUX_PINNED_ONLY: tuple[tuple[str, str, str], ...] = (
 # IPv6) is reported `absent`. Owners take three commands whatever the number of
 # processes: each process's name (stat), owner (ls -ld) and open descriptors (ls -l of
 # every fd directory). Processes that come and go meanwhile, or that we may not look
-# into, just lack an owner: those sections always end with status 0.
+# into, just lack an owner: those sections always end with status 0. GNU ls is asked to
+# escape what it prints of link targets (a file name may hold newlines); BusyBox ls
+# ignores that and collect/procnet.py distrusts what such a name could forge.
 _PROC_FALLBACK = r"""
 if [ -e /proc/net/tcp ]; then
   for f in tcp tcp6 udp udp6; do
@@ -57,7 +59,8 @@ if [ -e /proc/net/tcp ]; then
   done
   echo "$M begin proc-stat"; cat /proc/[0-9]*/stat 2>/dev/null; echo "$M end proc-stat 0"
   echo "$M begin proc-owners"; ls -ld /proc/[0-9]* 2>/dev/null; echo "$M end proc-owners 0"
-  echo "$M begin proc-fds"; ls -l /proc/[0-9]*/fd 2>/dev/null; echo "$M end proc-fds 0"
+  echo "$M begin proc-fds"; QUOTING_STYLE=escape ls -l /proc/[0-9]*/fd 2>/dev/null
+  echo "$M end proc-fds 0"
   exit 0
 fi
 """
