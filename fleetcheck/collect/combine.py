@@ -59,7 +59,11 @@ def _openbsd(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     listeners = bsd_netstat.parse(bodies["netstat"])
     if "fstat" not in bodies:
         return listeners, ["fstat failed: the processes behind the sockets are not known"]
-    table = owners.parse_fstat(bodies["fstat"])
+    try:
+        table = owners.parse_fstat(bodies["fstat"])
+    except ParseError as exc:  # an owner table costs names, never the listeners
+        return listeners, [f"fstat output could not be read ({exc}): the processes behind "
+                           "the sockets are not known"]
     return [_owned(li, table.get((li.proto, li.family, li.address, li.port), []))
             for li in listeners], []
 
@@ -77,7 +81,11 @@ def _windows(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     listeners = PARSERS["windows-netstat"](bodies["netstat"])
     if "tasklist" not in bodies:
         return listeners, ["tasklist failed: only process ids are known"]
-    names = parse_tasklist(bodies["tasklist"])
+    try:
+        names = parse_tasklist(bodies["tasklist"])
+    except ParseError as exc:  # an owner table costs names, never the listeners
+        return listeners, [f"tasklist output could not be read ({exc}): only process ids "
+                           "are known"]
     return [replace(li, process=names.get(li.pid)) if li.pid is not None and not li.process
             else li for li in listeners], []
 
