@@ -93,7 +93,10 @@ def _with_owner(listener: Listener, lines: list[str]) -> Listener:
 def parse_tasklist(text: str) -> dict[int, str]:
     """pid -> image name from `tasklist /fo csv` (with or without its localised header)."""
     names: dict[int, str] = {}
-    rows = [r for r in csv.reader(lines(text.lstrip("\ufeff"))) if r]
+    try:
+        rows = [r for r in csv.reader(lines(text.lstrip("\ufeff"))) if r]
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise ParseError(f"not tasklist /fo csv output ({exc})") from None
     for no, row in enumerate(rows, 1):
         if len(row) < 2 or not row[1].strip().isdigit():
             if no == 1 and len(row) >= 2:
