@@ -20,9 +20,9 @@ from fleetcheck.transport.local import LocalTransport
 
 ROWS = 3_000
 SS = ("#!/bin/sh\nawk 'BEGIN { print \"Netid State Recv-Q Send-Q Local Address:Port Peer "
-      "Address:Port Process\"; for (i = 0; i < %d; i++) printf \"tcp LISTEN 0 128 "
-      "10.%%d.%%d.1:1923 0.0.0.0:* users:((\\\"spiced\\\",pid=%%d,fd=3)) ino:%%d sk:1\\n\", "
-      "i / 256, i %% 256, i + 2, i + 100 }'\n") % ROWS
+      "Address:Port Process\"; for (i = 0; i < " + str(ROWS) + "; i++) printf \"tcp LISTEN 0 "
+      "128 10.%d.%d.1:1923 0.0.0.0:* users:((\\\"spiced\\\",pid=%d,fd=3)) ino:%d sk:1\\n\", "
+      "i / 256, i % 256, i + 2, i + 100 }'\n")
 
 
 class Late(LocalTransport):

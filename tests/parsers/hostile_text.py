@@ -6,12 +6,13 @@ the text that gets each of them past its header into the rows (`Target.header`) 
 start of a row up to where a name or a hostile host takes over (`Target.row`).
 `adversarial(target, n)` builds, for each chunk of `CHUNKS` and each row start, the
 shapes a hostile output takes: a row going on with the chunk n times (and then more of
-the row), n/16 rows ending in it, and the chunk alone n times. Used by tests/parsers/test_linear_time.py and
-benchmarks/hostile_parsing.py.
+the row), n/16 rows ending in it, and the chunk alone n times. Used by
+tests/parsers/test_linear_time.py and benchmarks/hostile_parsing.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -139,7 +140,5 @@ def adversarial(target: Target, n: int) -> Iterator[tuple[str, str]]:
 
 def attempt(target: Target, text: str) -> None:
     """Run a target: listeners, or ParseError; anything else propagates (a bug)."""
-    try:
+    with contextlib.suppress(ParseError):
         target.parse(text)
-    except ParseError:
-        pass
