@@ -12,6 +12,7 @@ family the host has (`coverage`), or the host is incomplete.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -20,7 +21,7 @@ from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.probe import Section
 from fleetcheck.collect.procnet import merge_proc_sections
 from fleetcheck.model import Listener
-from fleetcheck.parsers import PARSERS, bsd_netstat, lsof_fields, owners, ss
+from fleetcheck.parsers import PARSERS, bsd_netstat, lsof, lsof_fields, owners, procnet, ss
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.windows_netstat import parse_tasklist
 
@@ -101,6 +102,31 @@ def _netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     return _named(listeners, bodies.get("users", "")), []
 
 
+UNLISTED = ("lsof did not list the process holding it (lsof skips a process whose name "
+            "holds a '(' with no ')' after it); the kernel's socket table shows the socket")
+
+
+def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
+    """lsof's listeners, plus each socket the kernel's tables show and lsof did not list."""
+    listeners = lsof.parse(bodies[""])
+    if "tables" not in bodies:
+        return listeners, ["the kernel's socket tables could not be read: only what lsof "
+                           "listed is known"]
+    try:
+        kernel = procnet.parse(bodies["tables"])
+    except ParseError as exc:
+        return listeners, [f"the kernel's socket tables could not be read ({exc}): only "
+                           "what lsof listed is known"]
+    listed = Counter(lsof.sockets(bodies[""]))
+    for li in kernel:
+        key = (li.proto, li.family, li.address, li.port)
+        if listed[key] > 0:
+            listed[key] -= 1
+        else:
+            listeners.append(replace(li, uid=None, inode=None, owner_note=UNLISTED))
+    return listeners, []
+
+
 def _named(listeners: list[Listener], passwd: str) -> list[Listener]:
     """Listeners whose owner is known only by uid, named from passwd lines where possible."""
     names = {0: "root", **owners.parse_passwd(passwd)}  # uid 0 is not looked up: root
@@ -123,6 +149,7 @@ def _owned(listener: Listener, held: Sequence[owners.Owner]) -> Listener:
 COMBINERS: dict[str, Merge] = {
     "ss": _ss,
     "netstat": _netstat,
+    "lsof": _lsof,
     "hpux-netstat": _hpux,
     "lsof-fields": _lsof_fields,
     "openbsd-netstat": _openbsd,
@@ -177,7 +204,7 @@ def covers(name: str, family: str | None) -> frozenset[coverage.Slot]:
     if name.startswith("proc-"):
         return frozenset({coverage.PROC_TABLES[name]}) if name in coverage.PROC_TABLES \
             else coverage.NONE
-    if name.partition(".")[2] in coverage.OWNER_PARTS:
+    if name.partition(".")[2] in coverage.SUPPORTING_PARTS:
         return coverage.NONE
     families = [family] if family in POSIX_TOOLS else list(POSIX_TOOLS) if family is None else []
     defined = [part.covers for f in families for attempt in POSIX_TOOLS[f]

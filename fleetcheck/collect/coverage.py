@@ -5,7 +5,7 @@ IPv4 and IPv6). Each section of the probe's output covers some of these `Slot`s 
 it succeeded (exit 0): a one-command tool (ss, sockstat, netstat -an on most systems)
 covers all four, HP-UX lists each family with its own command, macOS and AIX lsof
 each protocol, the Linux /proc fallback reads one table per protocol and family, and
-owner tables (fstat, rmsock, tasklist, passwd) list no sockets at all.
+owner tables (fstat, rmsock, tasklist, passwd) and cross-checks cover nothing.
 
 Whether a host has IPv6 is told only where the probe can see it for certain: on
 Linux, the kernel shows /proc/net/tcp6 and udp6 exactly when it has IPv6 (the probe
@@ -35,8 +35,9 @@ NONE: frozenset[Slot] = frozenset()
 PROC_TABLES: dict[str, Slot] = {
     "proc-net-tcp": TCP4, "proc-net-tcp6": TCP6, "proc-net-udp": UDP4, "proc-net-udp6": UDP6,
 }
-# Parts that name the owners of sockets another part listed: they cover nothing.
-OWNER_PARTS = frozenset({"users", "fstat", "rmsock", "tasklist"})
+# Parts that only add to what another part listed (owners, the kernel's tables to check
+# lsof against): they cover nothing of their own.
+SUPPORTING_PARTS = frozenset({"users", "fstat", "rmsock", "tasklist", "tables"})
 
 
 def label(slot: Slot) -> str:

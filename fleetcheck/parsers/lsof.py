@@ -20,6 +20,9 @@ _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|[bfnrt\\])")
 _CONTROL = {"b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "\\": b"\\"}
 
 
+SocketKey = tuple[str, int, str, int]  # proto, family, address, port
+
+
 def parse(text: str) -> list[Listener]:
     """Listening TCP and bound, unconnected UDP sockets from lsof's default output.
 
@@ -27,9 +30,22 @@ def parse(text: str) -> list[Listener]:
     a process (the TID column) are one listener; a socket held by several processes
     gives one listener per process, as lsof lists it.
     """
+    return [listener for _, listener in _rows(text)]
+
+
+def sockets(text: str) -> dict[SocketKey, int]:
+    """How many distinct sockets (DEVICE) lsof listed at each (proto, family, address, port)."""
+    devices: dict[SocketKey, set[str]] = {}
+    for (_, device, _, _), li in _rows(text):
+        devices.setdefault((li.proto, li.family, li.address, li.port), set()).add(device)
+    return {key: len(found) for key, found in devices.items()}
+
+
+def _rows(text: str) -> list[tuple[tuple[int, str, str, str], Listener]]:
+    """Each listener lsof printed, once per (pid, socket, proto, name)."""
     header_seen = False
     seen: set[tuple[int, str, str, str]] = set()
-    out: list[Listener] = []
+    out: list[tuple[tuple[int, str, str, str], Listener]] = []
     for no, line in enumerate(lines(text), 1):
         if not line.strip():
             continue
@@ -50,7 +66,7 @@ def parse(text: str) -> list[Listener]:
         key, listener = found
         if key not in seen:
             seen.add(key)
-            out.append(listener)
+            out.append((key, listener))
     if not header_seen:
         raise ParseError("empty output: no lsof header")
     return out
