@@ -23,7 +23,7 @@ from fleetcheck.parsers import PARSERS
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.local import LocalTransport
 from tests.lab.hostile import NAMES, hostile_socks, shown
-from tests.lab.netns import Namespace, SocketHolders, Sock, in_netns
+from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 from tests.lab.prereq import require, require_netns
 
 pytestmark = pytest.mark.lab
