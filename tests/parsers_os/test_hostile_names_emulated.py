@@ -182,7 +182,8 @@ WINDOWS_NAMES = ("com,ma.exe", "pa(re)n.exe", "[a]b].exe", "x\u2028y.exe", "x\x8
 
 
 def test_emulated_windows_netstat_b_and_tasklist_with_hostile_names() -> None:
-    rows, tasklist = "\nActive Connections\n\n  Proto  Local Address  Foreign Address  State  PID\n", ""
+    rows = "\nActive Connections\n\n  Proto  Local Address  Foreign Address  State  PID\n"
+    tasklist = ""
     for i, name in enumerate(WINDOWS_NAMES):
         rows += f"  TCP    0.0.0.0:{BASE + i}  0.0.0.0:0  LISTENING  {4000 + i}\n [{name}]\n"
         quoted = name.replace('"', '""')
