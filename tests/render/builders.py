@@ -9,6 +9,7 @@ rendered reports are stable enough for golden files.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,17 +29,21 @@ from fleetcheck.model import (
     WaiverRecord,
 )
 from fleetcheck.policy import Policy
+from fleetcheck.policy import review
 from fleetcheck.policy.load import load_policies
+from fleetcheck.policy.problems import Problems
 from fleetcheck.result import host_status, summarize
 
 DATA = Path(__file__).with_name("data")
 XSS = "<script>alert(1)</script>"
 STARTED, FINISHED = "2026-11-26T02:00:00Z", "2026-11-26T02:03:07Z"
+REVIEW_DAY = datetime.date(2026, 11, 26)
 
 
 def policies() -> list[Policy]:
-    """The shipped baseline and the web tier's policy."""
-    return load_policies([baseline_path(), DATA / "web.yml"])
+    """The shipped baseline and the web tier's policy, reviews judged on the run's day."""
+    return review.judge(load_policies([baseline_path(), DATA / "web.yml"]), REVIEW_DAY,
+                        Problems())
 
 
 def ss_output(listeners: Sequence[Listener]) -> str:
