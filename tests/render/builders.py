@@ -32,6 +32,7 @@ from fleetcheck.policy import Policy
 from fleetcheck.policy import review
 from fleetcheck.policy.load import load_policies
 from fleetcheck.policy.problems import Problems
+from fleetcheck.policy.serialize import policy_to_dict
 from fleetcheck.result import host_status, summarize
 
 DATA = Path(__file__).with_name("data")
@@ -143,6 +144,8 @@ def composite_run() -> RunResult:
                        "authentication failed for user 'audit' (publickey, password)",
                        (CommandRecord("true", None, "", "Permission denied <b>(publickey)</b>"
                                       "\x1b[0m\x00 & more", 0.5),))
+    web1, db1, app1 = (dataclasses.replace(h, waivers=(w,)) for h, w in
+                       ((web1, "W-200"), (db1, "W-300"), (app1, "W-100")))
     hosts = sorted([web1, db1, app1, legacy1, win1], key=lambda h: h.name)
     return RunResult(
         tool_version="0.1.0", started_at=STARTED, finished_at=FINISHED,
@@ -159,7 +162,9 @@ def composite_run() -> RunResult:
               "warnings": ["waiver W-200 expired on 2026-06-30: the finding it covered on "
                            "web1 (udp/5353) counts again",
                            "1 host could not be checked (connect_timeout on legacy1)"]},
-        waivers=WAIVERS,
+        waivers=WAIVERS, policy_definitions=tuple(
+            policy_to_dict(dataclasses.replace(p, path=f"policies/{Path(p.path).name}"))
+            for p in pols),
     )
 
 
