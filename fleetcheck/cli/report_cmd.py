@@ -46,6 +46,18 @@ def load_run(text: str, name: str) -> RunResult:
     return run
 
 
+def read_run(arg: str, env: Env) -> RunResult:
+    """The saved run named on the command line ('-': stdin); InputError when unusable."""
+    if arg == "-":
+        return load_run(env.stdin.read(), "<stdin>")
+    try:
+        text = env.path(arg).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
+                         arg) from None
+    return load_run(text, arg)
+
+
 def run(args: argparse.Namespace, env: Env) -> int:
     """Render the saved run; exit 0 once rendered (the run's own verdict is in the report)."""
     try:
@@ -54,17 +66,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise InputError(str(exc)) from None
     if args.output_dir is None and len(formats) != 1:
         raise InputError("several formats need -o DIR to write them to")
-    if args.run == "-":
-        text, name = env.stdin.read(), "<stdin>"
-    else:
-        path = env.path(args.run)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
-                             args.run) from None
-        name = args.run
-    result = load_run(text, name)
+    result = read_run(args.run, env)
     if args.output_dir is None:
         print_report(result, formats[0], env)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import socket
 
+from fleetcheck.cli import evidence_cmd
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
@@ -40,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"the one format asked for if it is {', '.join(PIPEABLE)}")
     parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
                         help="where reports are written (default: reports/)")
+    parser.add_argument("--evidence", metavar="BUNDLE.zip",
+                        help="also write an evidence bundle of the run (as `fleetcheck "
+                             "evidence`); the reports then name it and its digest")
+    evidence_cmd.add_evidence_arguments(parser, scan=True)
     parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
@@ -53,6 +58,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         formats = parse_formats(args.format)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    if (args.sign or args.include_inventory) and not args.evidence:
+        raise InputError("--sign and --include-inventory go with --evidence BUNDLE.zip")
     inputs = load_inputs(args, env)
     outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
@@ -72,6 +79,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "warnings": ssh_warnings(options),
     }
     prepare_output_dir(outdir)
+    key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -85,6 +93,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
                           on_done=on_done, waivers=inputs.waivers)
         finally:
             progress.close()
+    if args.evidence:
+        result = evidence_cmd.bundle_scan(result, args, env, key, inputs.inventory)
     if not result.complete:
         env.stderr.write(f"fleetcheck: interrupted: {len(result.hosts)} hosts reported, "
                          "unfinished ones marked not_run\n")

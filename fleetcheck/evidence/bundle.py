@@ -64,14 +64,20 @@ def manifest(files: Sequence[tuple[str, bytes]]) -> bytes:
     return "".join(sorted(lines, key=lambda line: line[66:])).encode("ascii")
 
 
-def read_inputs(run: RunResult, base: Path) -> list[tuple[InputFile, bytes]]:
-    """The policy and waiver files the run recorded, read now: InputError when one is gone or
-    no longer has the SHA-256 the run recorded (the bundle holds only what the run used)."""
+def input_path(f: InputFile, base: Path) -> Path:
+    """Where a recorded input file is: as recorded, or under `base` when relative."""
+    return Path(f.path) if os.path.isabs(f.path) else base / f.path
+
+
+def read_inputs(run: RunResult, base: Path, kinds: Sequence[str] = INPUT_KINDS,
+                ) -> list[tuple[InputFile, bytes]]:
+    """The run's input files of `kinds`, read now: InputError when one is gone or no longer
+    has the SHA-256 the run recorded (the bundle holds only what the run used)."""
     out = []
     for f in run.inputs:
-        if f.kind not in INPUT_KINDS:
+        if f.kind not in kinds:
             continue
-        path = Path(f.path) if os.path.isabs(f.path) else base / f.path
+        path = input_path(f, base)
         try:
             data = path.read_bytes()
         except OSError as exc:
