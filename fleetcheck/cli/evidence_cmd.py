@@ -15,7 +15,7 @@ from fleetcheck.evidence.scope import EVIDENCE_KEY
 from fleetcheck.inventory import Inventory, load
 from fleetcheck.model import RunResult
 
-PASSPHRASE_ENV = "FLEETCHECK_KEY_PASSPHRASE"
+PASSPHRASE_ENV = "FLEETCHECK_KEY_PASSPHRASE"  # noqa: S105  # a variable name, no secret
 
 
 def add_evidence_arguments(parser: argparse.ArgumentParser, *, scan: bool = False) -> None:

@@ -218,9 +218,9 @@ def document(run: RunResult) -> dict[str, Any]:
                            "status": {"state": "not-satisfied", "reason": "other"}},
                 "related-observations": [{"observation-uuid": obs["uuid"]}]})
         for f in sorted(h.findings, key=Finding.sort_key):
-            jl = _listener_of(h, f) if f.address is not None else None
-            if jl is not None:
-                obs_id = listener_obs[id(jl)]
+            seen = _listener_of(h, f) if f.address is not None else None
+            if seen is not None:
+                obs_id = listener_obs[id(seen)]
             else:
                 obs = _finding_observation(ids, run, h, f)
                 observations.append(obs)

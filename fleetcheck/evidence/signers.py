@@ -40,10 +40,10 @@ def matches(pattern_list: str, name: str) -> bool:
     return found
 
 
-def _time(value: str, where: str) -> dt.datetime:
+def _time(value: str, path: str, line: int) -> dt.datetime:
     m = _TIME.match(value)
     if m is None:
-        raise InputError(f"bad timestamp {value!r} (YYYYMMDD[HHMM[SS]][Z])", where)
+        raise InputError(f"bad timestamp {value!r} (YYYYMMDD[HHMM[SS]][Z])", path, line)
     text = m.group(1) + (m.group(2) or "0000")
     text += "" if m.group(3) else "00"
     when = dt.datetime.strptime(text, "%Y%m%d%H%M%S")
@@ -77,13 +77,13 @@ class AllowedSigner:
         return None
 
 
-def _options(text: str, where: str) -> dict[str, str | None]:
+def _options(text: str, path: str, line: int) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for part in re.findall(r'(?:[^,"]|"[^"]*")+', text):
         name, _, value = part.partition("=")
         name = name.lower()
         if name not in ("cert-authority", "namespaces", "valid-after", "valid-before"):
-            raise InputError(f"unknown option {name!r}", where)
+            raise InputError(f"unknown option {name!r}", path, line)
         out[name] = value.strip('"') if value else None
     return out
 
@@ -95,14 +95,13 @@ def parse(text: str, path: str) -> list[AllowedSigner]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        where = f"{path}:{n}"
         tokens = _TOKEN.findall(line)
         if len(tokens) < 3:
             raise InputError("expected 'principals [options] keytype base64-key'", path, n)
         principals, rest = tokens[0].strip('"'), tokens[1:]
         options: dict[str, str | None] = {}
         if not _KEY_TYPE.match(rest[0]):
-            options = _options(rest[0], where)
+            options = _options(rest[0], path, n)
             rest = rest[1:]
         if len(rest) < 2 or not _KEY_TYPE.match(rest[0]):
             raise InputError(f"no key type where one was expected in {line[:60]!r}", path, n)
@@ -113,13 +112,10 @@ def parse(text: str, path: str) -> list[AllowedSigner]:
         except (ValueError, struct.error, IndexError, UnicodeDecodeError):
             raise InputError(f"the {rest[0]} key is not valid base64 SSH key data", path,
                              n) from None
-        try:
-            after = _time(options["valid-after"] or "", where) if "valid-after" in options \
-                else None
-            before = _time(options["valid-before"] or "", where) if "valid-before" in options \
-                else None
-        except InputError as exc:
-            raise InputError(exc.message, path, n) from None
+        after = _time(options["valid-after"] or "", path, n) if "valid-after" in options \
+            else None
+        before = _time(options["valid-before"] or "", path, n) if "valid-before" in options \
+            else None
         out.append(AllowedSigner(principals, key, n, "cert-authority" in options,
                                  options.get("namespaces"), after, before))
     return out

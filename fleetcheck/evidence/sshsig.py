@@ -83,21 +83,60 @@ class Signature:
     @property
     def key(self) -> paramiko.PKey:
         """The signer's public key; SignatureError for a key type fleetcheck cannot check."""
-        kind = Message(self.public_key).get_text()
+        kind = key_type(self.public_key)
         try:
-            return paramiko.PKey.from_type_string(kind, self.public_key)
-        except (paramiko.SSHException, ValueError) as exc:
+            key = paramiko.PKey.from_type_string(kind, self.public_key)
+        except (paramiko.SSHException, paramiko.UnknownKeyType, ValueError, TypeError,
+                IndexError, struct.error) as exc:
             raise SignatureError(f"signed with a {kind} key, which fleetcheck cannot check "
                                  f"({exc}); check it with ssh-keygen -Y verify") from None
+        # paramiko reads key blobs leniently (short fields padded): only the exact encoding
+        # of the key it read is that key.
+        if key.asbytes() != self.public_key:
+            raise SignatureError("the signer's public key is not in canonical SSH encoding")
+        return key
 
     def verifies(self, message: bytes) -> bool:
         """True when the signature is valid for `message` (under its own namespace)."""
         data = signed_data(message, self.namespace, self.hash_alg)
         key = self.key
+        if not _canonical_signature(self.signature, key.get_name()):
+            return False
         try:
             return bool(key.verify_ssh_sig(data, Message(self.signature)))
         except (paramiko.SSHException, ValueError, TypeError, IndexError, struct.error):
             return False
+
+
+def _mpint(value: int) -> bytes:
+    """An SSH mpint's bytes: big-endian, minimal, a leading zero when the top bit is set."""
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b""
+    return b"\0" + raw if raw and raw[0] & 0x80 else raw
+
+
+# The signature algorithms each key type may sign with (PROTOCOL.sshsig: never ssh-rsa/SHA-1).
+_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}
+
+
+def _canonical_signature(signature: bytes, key_name: str) -> bool:
+    """True when the signature blob is exactly `string alg, string sig` with the algorithm
+    the key type signs with, and (ECDSA) its r and s are minimal mpints: paramiko reads
+    blobs leniently, and an edited length must not slip through."""
+    try:
+        alg, pos = _read_string(signature, 0)
+        raw, pos = _read_string(signature, pos)
+        if pos != len(signature):
+            return False
+        if alg.decode("ascii") not in _ALGORITHMS.get(key_name, (key_name,)):
+            return False
+        if key_name.startswith("ecdsa-"):
+            r, pos = _read_string(raw, 0)
+            s, pos = _read_string(raw, pos)
+            return pos == len(raw) and all(
+                m == _mpint(int.from_bytes(m, "big")) and m[:1] != b"" for m in (r, s))
+        return True
+    except (SignatureError, UnicodeDecodeError):
+        return False
 
 
 def _read_string(blob: bytes, pos: int) -> tuple[bytes, int]:
@@ -146,7 +185,19 @@ def parse(text: bytes) -> Signature:
     alg = hash_alg.decode("ascii", "replace")
     if alg not in _HASHES:
         raise SignatureError(f"unsupported hash algorithm {alg!r}")
+    key_type(public_key)
     return Signature(public_key, namespace.decode("utf-8", "replace"), alg, signature)
+
+
+def key_type(public_key: bytes) -> str:
+    """The type name a public key blob starts with; SignatureError when it has none."""
+    try:
+        kind = Message(public_key).get_text()
+    except (paramiko.SSHException, struct.error, IndexError, UnicodeDecodeError):
+        raise SignatureError("the signer's public key is malformed") from None
+    if not kind:
+        raise SignatureError("the signer's public key is malformed")
+    return kind
 
 
 def fingerprint(public_key: bytes) -> str:
@@ -158,9 +209,9 @@ def fingerprint(public_key: bytes) -> str:
 def describe(public_key: bytes) -> str:
     """'ssh-ed25519 SHA256:…': the key type and fingerprint, how reports name a signer."""
     try:
-        kind = Message(public_key).get_text()
-    except (paramiko.SSHException, struct.error, IndexError, UnicodeDecodeError):
-        kind = "unknown"
+        kind = key_type(public_key)
+    except SignatureError:
+        kind = "malformed-key"
     return f"{kind} {fingerprint(public_key)}"
 
 
@@ -223,8 +274,10 @@ def load_signing_key(path: Path, *, passphrase: str | None = None,
     blob = _public_blob(text.decode("utf-8", "replace"))
     if blob is None:
         try:
-            return SigningKey(paramiko.PKey.from_path(path, passphrase))
-        except paramiko.PasswordRequiredException:
+            return SigningKey(paramiko.PKey.from_path(
+                path, passphrase.encode() if passphrase is not None else None))
+        except (paramiko.PasswordRequiredException, TypeError):
+            # paramiko says "password-protected" with a TypeError for OpenSSH-format keys
             pub = Path(f"{path}.pub")
             blob = _public_blob(pub.read_text("utf-8", "replace")) if pub.is_file() else None
             if blob is None or not agent_socket:

@@ -135,7 +135,8 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
         stray_severity=Severity.MEDIUM if stray is None else stray,
         undetermined_severity=Severity.LOW if undetermined is None else undetermined,
         description=description, where=data.mark, value_marks=dict(data.value_marks),
-        review_every=every, review_severity=Severity.MEDIUM if review_severity is None else review_severity,
+        review_every=every,
+        review_severity=Severity.MEDIUM if review_severity is None else review_severity,
     )
 
 
@@ -181,7 +182,8 @@ def _rule(item: LocatedDict, mark: Mark, policy: str, action: Action,
                        "match every listener")
         return None
     rule = Rule(policy=policy, id=rule_id, action=action, match=match,
-                severity=DEFAULT_RULE_SEVERITY if severity is None else severity, reason=reason, where=mark, **trail)
+                severity=DEFAULT_RULE_SEVERITY if severity is None else severity,
+                reason=reason, where=mark, **trail)
     never = never_matches(rule)
     if never is not None:
         problems.error(mark, f"{action.value} rule {rule_id!r}: {never}")

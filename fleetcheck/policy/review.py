@@ -109,9 +109,8 @@ def judge(policies: Sequence[Policy], today: dt.date, problems: Problems) -> lis
     """Stamp `today` as the review date of every policy with a period (so `evaluate` raises
     overdue_review findings) and warn about each overdue rule and each date in the future."""
     out = []
-    for p in policies:
-        if p.review_every is not None:
-            p = replace(p, review_date=today)
+    for given in policies:
+        p = given if given.review_every is None else replace(given, review_date=today)
         for rule, sentence in overdue(p):
             problems.warn(rule.where or p.mark("review_every"), sentence)
         for rule in p.rules:

@@ -119,7 +119,8 @@ def _waiver(item: LocatedDict, mark: Mark, path: str, problems: Problems) -> Wai
                     services=service[0] if service else None,
                     service_ports=service[1] if service else None, processes=v["process"]),
         kinds=v["kind"], rules=v["rule"], findings=v["finding"],
-        justification=v["justification"], reviewed_on=v["reviewed_on"], path=path, where=mark, value_marks=dict(item.value_marks),
+        justification=v["justification"], reviewed_on=v["reviewed_on"],
+        path=path, where=mark, value_marks=dict(item.value_marks),
     )
 
 

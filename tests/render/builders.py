@@ -28,8 +28,7 @@ from fleetcheck.model import (
     Severity,
     WaiverRecord,
 )
-from fleetcheck.policy import Policy
-from fleetcheck.policy import review
+from fleetcheck.policy import Policy, review
 from fleetcheck.policy.load import load_policies
 from fleetcheck.policy.problems import Problems
 from fleetcheck.policy.serialize import policy_to_dict
