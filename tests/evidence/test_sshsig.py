@@ -88,7 +88,7 @@ def test_keys_that_cannot_sign_say_why(tmp_path: Path) -> None:
         sshsig.load_signing_key(tmp_path / "junk")
 
 
-@pytest.mark.parametrize("kind", ["ed25519", "ecdsa", "rsa"])
+@pytest.mark.parametrize("kind", ["ed25519", "ecdsa"])  # RSA: 1,400 slow verifications
 def test_every_edited_byte_of_a_signature_is_caught(kind: str, tmp_path: Path) -> None:
     """Not only bytes that carry bits: padding bits, lengths, line breaks and the armor."""
     key = keygen(tmp_path, "k", kind)
