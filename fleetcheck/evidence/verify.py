@@ -145,8 +145,8 @@ def _check_signature(sums: bytes, sig_text: bytes, allowed: Sequence[AllowedSign
         found.problems.append(f"{SIGNATURE}: {exc}")
         return signer, None
     if not good:
-        found.problems.append(f"{SIGNATURE}: the signature by {signer} does not match "
-                              f"{MANIFEST} (one of the two was changed)")
+        found.problems.append(f"{MANIFEST} or {SIGNATURE}: the signature by {signer} does "
+                              "not match the manifest (one of the two was changed)")
         return signer, None
     if allowed is None:
         found.notes.append(f"signed by {signer}, but no --allowed-signers was given to say "
