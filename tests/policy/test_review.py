@@ -133,7 +133,7 @@ def test_validate_warns_about_overdue_and_future_reviews(tmp_path: Path) -> None
         "on 2029-08-31, due on 2030-02-28 (every 6 months), 93 days ago",
         "web.yml:18:5: warning: the review of allow rule web/never is overdue: it records no "
         "approved_on or reviewed_on date, and its policy asks for a review every 6 months",
-        "web.yml:24:5: warning: rule web/ssh-up says reviewed_on 2031-01-01, which is in the "
+        "web.yml:25:5: warning: rule web/ssh-up says reviewed_on 2031-01-01, which is in the "
         "future"]
     strict = run_cli(["validate", "--strict", "-p", "web.yml", "--today", "2030-06-01"],
                      cwd=tmp_path)
