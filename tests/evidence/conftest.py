@@ -12,6 +12,8 @@ from tests.evidence import scenario
 from tests.evidence.scenario import LabRun
 from tests.lab.prereq import require, require_netns
 from tests.lab.sshlab import running_lab
+from fleetcheck.model import RunResult
+from tests.render import builders
 from tests.render.cdp import Browser, running_browser
 
 
@@ -27,6 +29,12 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> LabRun:
         for host, socks in scenario.PLANTED.items():
             lab.hold(host, socks)
         return scenario.scan(lab, tmp_path_factory.mktemp("evidence"))
+
+
+@pytest.fixture(scope="session")
+def composite() -> RunResult:
+    """The render tests' run: every status, finding kind and waiver status."""
+    return builders.composite_run()
 
 
 @pytest.fixture(scope="package")
