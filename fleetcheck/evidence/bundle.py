@@ -17,7 +17,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from fleetcheck.inventory.listing import to_json_value
 from fleetcheck.inventory.values import VaultValue
 from fleetcheck.model import InputFile, RunResult
 from fleetcheck.render import FORMATS, RenderOptions, view
+from fleetcheck.render.write import write_atomic
 
 MANIFEST = "SHA256SUMS"
 SIGNATURE = "SHA256SUMS.sig"
@@ -200,16 +200,4 @@ def zip_time(run: RunResult) -> tuple[int, int, int, int, int, int]:
 
 def write(bundle: Bundle, run: RunResult, path: Path) -> None:
     """Write the zip atomically (a reader never sees half a bundle)."""
-    data = zip_bytes(bundle, zip_time(run))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, zip_bytes(bundle, zip_time(run)))

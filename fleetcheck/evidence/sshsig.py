@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import socket
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paramiko
-from paramiko.agent import AgentSSH
 from paramiko.message import Message
+from paramiko.pkey import UnknownKeyType
+
+# One ssh-agent connection over a socket path: the SSH transport's own, reused for signing.
+from fleetcheck.transport.ssh.auth import _Agent
 
 MAGIC = b"SSHSIG"
 VERSION = 1
@@ -86,7 +89,7 @@ class Signature:
         kind = key_type(self.public_key)
         try:
             key = paramiko.PKey.from_type_string(kind, self.public_key)
-        except (paramiko.SSHException, paramiko.UnknownKeyType, ValueError, TypeError,
+        except (paramiko.SSHException, UnknownKeyType, ValueError, TypeError,
                 IndexError, struct.error) as exc:
             raise SignatureError(f"signed with a {kind} key, which fleetcheck cannot check "
                                  f"({exc}); check it with ssh-keygen -Y verify") from None
@@ -217,25 +220,6 @@ def describe(public_key: bytes) -> str:
 
 # Loading a signing key: a private key file, or a public key whose private half the agent holds.
 
-class _Agent(AgentSSH):
-    """One ssh-agent connection over the socket `path`."""
-
-    def __init__(self, path: str, timeout: float = 10.0) -> None:
-        super().__init__()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        try:
-            sock.connect(path)
-            self._connect(sock)  # type: ignore[attr-defined]  # paramiko's own entry point
-        except BaseException:
-            sock.close()
-            raise
-
-    def close(self) -> None:
-        """Close the agent connection."""
-        self._close()  # type: ignore[attr-defined]
-
-
 def _public_blob(text: str) -> bytes | None:
     """The key blob of an OpenSSH public key line ('ssh-ed25519 AAAA… comment'), else None."""
     parts = text.split()
@@ -274,8 +258,9 @@ def load_signing_key(path: Path, *, passphrase: str | None = None,
     blob = _public_blob(text.decode("utf-8", "replace"))
     if blob is None:
         try:
-            return SigningKey(paramiko.PKey.from_path(
-                path, passphrase.encode() if passphrase is not None else None))
+            # paramiko decrypts with bytes (its stubs say str: a str fails at run time)
+            secret: Any = passphrase.encode() if passphrase is not None else None
+            return SigningKey(paramiko.PKey.from_path(path, secret))
         except (paramiko.PasswordRequiredException, TypeError):
             # paramiko says "password-protected" with a TypeError for OpenSSH-format keys
             pub = Path(f"{path}.pub")
@@ -288,7 +273,7 @@ def load_signing_key(path: Path, *, passphrase: str | None = None,
     if not agent_socket:
         raise KeyProblem("a public key signs through ssh-agent, but SSH_AUTH_SOCK is not set")
     try:
-        agent = _Agent(agent_socket)
+        agent = _Agent(agent_socket, 10.0)
     except (OSError, paramiko.SSHException) as exc:
         raise KeyProblem(f"cannot reach ssh-agent at SSH_AUTH_SOCK: {exc}") from None
     for key in agent.get_keys():

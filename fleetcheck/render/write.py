@@ -12,13 +12,15 @@ from fleetcheck.render import FORMATS
 from fleetcheck.render.options import RenderOptions
 
 
-def write_atomic(path: Path, content: str) -> None:
-    """Write `content` to a temporary file beside `path`, fsync it, then rename over `path`."""
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write `content` (text as UTF-8) to a temporary file beside `path`, fsync it, then
+    rename over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(content)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from fleetcheck.model import RunResult
 from tests.evidence import review_scenario, scenario
 from tests.evidence.review_scenario import ReviewRun
 from tests.evidence.scenario import LabRun
 from tests.lab.prereq import require, require_netns
 from tests.lab.sshlab import running_lab
-from fleetcheck.model import RunResult
 from tests.render import builders
 from tests.render.cdp import Browser, running_browser
 

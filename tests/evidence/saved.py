@@ -16,7 +16,7 @@ from fleetcheck.model import InputFile, RunResult
 from fleetcheck.render import FORMATS
 from tests.render import builders
 
-SECRET = "hunter2-do-not-ship"  # an inventory password that must never reach a bundle
+SECRET = "hunter2-do-not-ship"  # noqa: S105  # an inventory password that must never reach a bundle
 VAULT = ("$ANSIBLE_VAULT;1.1;AES256\n6134376433623761383532363365343239396636333636346135"
          "\n3162\n")
 

@@ -13,6 +13,7 @@ import json
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from trestle.oscal.assessment_results import AssessmentResults
@@ -97,9 +98,10 @@ def test_oscal_of_both_runs_loads_in_trestle(review_run: ReviewRun, lab_run: Lab
     assert proc.returncode == 0, proc.stderr
     (tmp_path / "first.oscal.json").write_text(proc.stdout)
     for path, hosts in ((review_run.files["oscal.json"], 7), (tmp_path / "first.oscal.json", 7)):
-        loaded = AssessmentResults.oscal_read(path)
-        assert loaded is not None
-        (result,) = loaded.results
+        loaded: Any = AssessmentResults.oscal_read(path)
+        assert isinstance(loaded, AssessmentResults)
+        result: Any = loaded.results[0]
+        assert len(loaded.results) == 1
         assert len(result.local_definitions.inventory_items) == hosts
         titles = {f.title for f in result.findings}
         assert "down1 could not be checked" in titles

@@ -22,6 +22,7 @@ from tests.evidence.keys import (
 )
 
 MESSAGE = b"0123abcd  run.json\n"
+PASSPHRASE = "correct horse"  # noqa: S105  # a test key's passphrase
 
 
 @pytest.mark.parametrize("kind", sorted(KEYGEN_TYPES))
@@ -34,7 +35,7 @@ def test_fleetcheck_signs_what_ssh_keygen_verifies(kind: str, tmp_path: Path) ->
     allowed.write_text(allowed_line("sre@example.net", key) + "\n")
     good = keygen_verify(allowed, "sre@example.net", sig, MESSAGE)
     assert good.returncode == 0, good.stderr
-    assert f'Good "fleetcheck" signature for sre@example.net' in good.stdout
+    assert 'Good "fleetcheck" signature for sre@example.net' in good.stdout
     assert fingerprint(key) in good.stdout
     bad = keygen_verify(allowed, "sre@example.net", sig, MESSAGE + b"x")
     assert bad.returncode != 0
@@ -55,8 +56,8 @@ def test_ssh_keygen_signs_what_fleetcheck_verifies(kind: str, tmp_path: Path) ->
 
 @pytest.mark.parametrize("kind", ["ed25519", "rsa", "ecdsa"])
 def test_an_agent_key_signs_through_its_public_key_file(kind: str, tmp_path: Path) -> None:
-    key = keygen(tmp_path, "k", kind, passphrase="correct horse")
-    with agent(key, passphrase="correct horse") as sock:
+    key = keygen(tmp_path, "k", kind, passphrase=PASSPHRASE)
+    with agent(key, passphrase=PASSPHRASE) as sock:
         for named in (Path(f"{key}.pub"), key):  # the .pub, or the encrypted private key
             signing = sshsig.load_signing_key(named, agent_socket=sock)
             try:
@@ -71,10 +72,10 @@ def test_an_agent_key_signs_through_its_public_key_file(kind: str, tmp_path: Pat
 
 
 def test_keys_that_cannot_sign_say_why(tmp_path: Path) -> None:
-    key = keygen(tmp_path, "k", passphrase="pw")
+    key = keygen(tmp_path, "k", passphrase=PASSPHRASE)
     with pytest.raises(sshsig.KeyProblem, match="encrypted: set FLEETCHECK_KEY_PASSPHRASE"):
         sshsig.load_signing_key(key)
-    assert sshsig.load_signing_key(key, passphrase="pw").key.can_sign()
+    assert sshsig.load_signing_key(key, passphrase=PASSPHRASE).key.can_sign()
     with pytest.raises(sshsig.KeyProblem, match="SSH_AUTH_SOCK is not set"):
         sshsig.load_signing_key(Path(f"{key}.pub"))
     other = keygen(tmp_path, "other")
@@ -144,7 +145,8 @@ def test_allowed_signers_options_mean_what_openssh_says(tmp_path: Path) -> None:
 def test_a_malformed_allowed_signers_line_is_bad_input_with_its_line(tmp_path: Path) -> None:
     key = keygen(tmp_path, "k")
     good = allowed_line("sre@example.net", key)
-    cases = [("sre ssh-ed25519", "expected 'principals"), ("sre bogus=1 ssh-ed25519 AAAA", "unknown option"),
+    cases = [("sre ssh-ed25519", "expected 'principals"),
+             ("sre bogus=1 ssh-ed25519 AAAA", "unknown option"),
              ("sre ssh-ed25519 !!!notbase64", "not valid base64"),
              (f"sre valid-after=\"tomorrow\" {good.split(' ', 1)[1]}", "bad timestamp")]
     for line, message in cases:

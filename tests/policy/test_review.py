@@ -11,7 +11,7 @@ import pytest
 
 from fleetcheck.evaluate import evaluate
 from fleetcheck.model import FindingKind, Listener, Severity
-from fleetcheck.policy import review
+from fleetcheck.policy import Policy, review
 from fleetcheck.policy.load import policy_from_text
 from fleetcheck.policy.problems import Problems
 from fleetcheck.policy.serialize import policy_from_dict, policy_to_dict
@@ -66,14 +66,14 @@ def test_periods(text: str, count: int, unit: str, start: dt.date, end: dt.date)
     assert review.parse_period(str(period)) == period
 
 
-def _judged() -> list[review.Policy]:
+def _judged() -> list[Policy]:
     return review.judge([policy_from_text(POLICY, "web.yml")], TODAY, Problems())
 
 
 def test_overdue_allowances_are_findings_with_the_policys_severity() -> None:
     (policy,) = _judged()
     judged = evaluate("web1", [SSH], [policy])
-    overdue = {f.rule: f for f in judged.findings if f.kind is FindingKind.OVERDUE_REVIEW}
+    overdue = {f.rule or "": f for f in judged.findings if f.kind is FindingKind.OVERDUE_REVIEW}
     assert sorted(overdue) == ["web/metrics", "web/never"]  # ssh reviewed in March; forbids not
     metrics = overdue["web/metrics"]
     assert (metrics.severity, metrics.proto, metrics.port, metrics.address) == \
