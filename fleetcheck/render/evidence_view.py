@@ -43,6 +43,12 @@ def evidence(run: RunResult) -> EvidenceView:
                         run_digest=scope.run_digest(run), bundle=scope.bundle_of(run))
 
 
+def evidence_line(ref: dict[str, Any]) -> str:
+    """'evidence.zip, SHA256SUMS sha256 …, signed with ssh-ed25519 SHA256:…' (or unsigned)."""
+    signed = f"signed with {ref['signed_by']}" if ref.get("signed_by") else "unsigned"
+    return f"{ref.get('bundle')}, SHA256SUMS sha256 {ref.get('sha256')}, {signed}"
+
+
 def count_word(n: int | None, word: str) -> str:
     """'3 listeners', '' for None (not applicable)."""
     if n is None:

@@ -26,6 +26,7 @@ from fleetcheck.model import (
     WaiverRecord,
     inputs_by_kind,
 )
+from fleetcheck.render.evidence_view import evidence_line
 from fleetcheck.render.waived import key, listener_waivers
 from fleetcheck.services import name_for_port
 
@@ -183,12 +184,6 @@ def run_facts(run: RunResult) -> list[tuple[str, str]]:
     facts += [(key, _meta_value(meta[key])) for key in sorted(meta) if key not in _META_SHOWN]
     facts.append(("Schema", run.schema))
     return facts
-
-
-def evidence_line(ref: dict[str, Any]) -> str:
-    """'evidence.zip, SHA256SUMS sha256 …, signed with ssh-ed25519 SHA256:…' (or unsigned)."""
-    signed = f"signed with {ref['signed_by']}" if ref.get("signed_by") else "unsigned"
-    return f"{ref.get('bundle')}, SHA256SUMS sha256 {ref.get('sha256')}, {signed}"
 
 
 def warnings(run: RunResult) -> list[str]:
