@@ -9,12 +9,14 @@ from collections.abc import Sequence
 
 from fleetcheck import __version__
 from fleetcheck.cli import (
+    evidence_cmd,
     explain_cmd,
     inventory_cmd,
     parse_cmd,
     report_cmd,
     scan_cmd,
     validate_cmd,
+    verify_cmd,
 )
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded
@@ -23,7 +25,8 @@ from fleetcheck.parsers import ParseError
 from fleetcheck.sanitize import one_line
 
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
-                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND)
+                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
+                                 evidence_cmd.COMMAND, verify_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,8 +9,7 @@ from typing import Any
 
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, stream_failed
-from fleetcheck.cli.output import print_report, write_and_list
-from fleetcheck.cli.scan_cmd import DEFAULT_FORMATS
+from fleetcheck.cli.output import DEFAULT_FORMATS, print_report, write_and_list
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import SCHEMA, RunResult, Severity
@@ -55,6 +54,18 @@ def load_run(text: str, name: str) -> RunResult:
     return run
 
 
+def read_run(arg: str, env: Env) -> RunResult:
+    """The saved run named on the command line ('-': stdin); InputError when unusable."""
+    if arg == "-":
+        return load_run(env.stdin.read(), "<stdin>")
+    try:
+        text = env.path(arg).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
+                         arg) from None
+    return load_run(text, arg)
+
+
 def run(args: argparse.Namespace, env: Env) -> int:
     """Render the saved run; exit 0 once rendered (the run's own verdict is in the report),
     4 when a report could not be written."""
@@ -64,17 +75,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise InputError(str(exc)) from None
     if args.output_dir is None and len(formats) != 1:
         raise InputError("several formats need -o DIR to write them to")
-    if args.run == "-":
-        text, name = env.stdin.read(), "<stdin>"
-    else:
-        path = env.path(args.run)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
-                             args.run) from None
-        name = args.run
-    result = load_run(text, name)
+    result = read_run(args.run, env)
     written = Written()
     if args.output_dir is None:
         print_report(result, formats[0], env)

@@ -6,9 +6,11 @@ import argparse
 import dataclasses
 import socket
 
+from fleetcheck.cli import evidence_cmd
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
+    DEFAULT_FORMATS,
     add_terminal_arguments,
     final_status,
     prepare_output_dir,
@@ -35,9 +37,6 @@ from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
 from fleetcheck.render.write import Written
 
-# The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
-DEFAULT_FORMATS = "text,html,json,junit"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `scan`."""
@@ -49,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
                         help="where reports are written (default: reports/); '-' prints the "
                              "one format asked for on stdout and writes no file")
+    parser.add_argument("--evidence", metavar="BUNDLE.zip",
+                        help="also write an evidence bundle of the run (as `fleetcheck "
+                             "evidence`); the reports then name it and its digest")
+    evidence_cmd.add_evidence_arguments(parser, scan=True)
     add_terminal_arguments(parser)
     parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
                         help="lowest severity that makes the exit code 1 "
@@ -66,6 +69,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     to_stdout = args.output_dir == "-"
     if to_stdout and len(formats) != 1:
         raise InputError("-o - prints one format on stdout: name exactly one with --format")
+    if (args.sign or args.include_inventory) and not args.evidence:
+        raise InputError("--sign and --include-inventory go with --evidence BUNDLE.zip")
     inputs = load_inputs(args, env)
     outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
@@ -86,6 +91,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     }
     if not to_stdout:
         prepare_output_dir(outdir)
+    key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -102,6 +108,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written
         say_trust(result, env)
+        if args.evidence:
+            result = evidence_cmd.bundle_scan(result, args, env, key, inputs.inventory)
         if not result.complete:
             by = f" by {caught.name}" if caught.name else ""
             if caught.name:

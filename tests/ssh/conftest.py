@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, run_files
 from tests.lab.netns import Sock, in_netns
 from tests.lab.prereq import require_sshd_lab
 from tests.lab.sshlab import NOTHING_ADDRESS, HostSpec, SshLab, running_lab
@@ -134,7 +134,7 @@ class Fleet:
         with in_netns(self.lab.controller.name):
             res = run_cli(argv, cwd=self.tmp, environ=env, stdin=stdin, tty_err=tty_err)
         wall = time.monotonic() - start
-        reports = sorted(out.glob("*.json"))
+        reports = run_files(out)
         assert len(reports) == 1, f"exit {res.code}: {res.err}"
         text = next(out.glob("*.txt")).read_text()
         return Scan(res.code, res.out, res.err, json.loads(reports[0].read_text()), wall, text)
