@@ -11,6 +11,7 @@ from fleetcheck import __version__
 from fleetcheck.cli import (
     explain_cmd,
     inventory_cmd,
+    merge_cmd,
     parse_cmd,
     report_cmd,
     scan_cmd,
@@ -22,7 +23,8 @@ from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
 
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
-                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND)
+                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
+                                 merge_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):

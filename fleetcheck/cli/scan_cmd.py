@@ -8,6 +8,7 @@ import socket
 
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
 from fleetcheck.cli.env import Env
+from fleetcheck.cli.history_hook import record_history
 from fleetcheck.cli.output import (
     final_status,
     prepare_output_dir,
@@ -22,6 +23,7 @@ from fleetcheck.cli.scan_args import (
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.cli.shard_args import add_shard_arguments, select_shard
 from fleetcheck.engine.interrupts import as_ctrl_c
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import InputError
@@ -47,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
     add_connection_arguments(parser)
+    add_shard_arguments(parser)
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -60,6 +63,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
                  become=args.become, user=args.user)
+    hosts, shard = select_shard(args, inputs.inventory, hosts)
     hosts, options = scan_options(args, env, hosts, fail_on)
     meta = {
         "command_line": list(args.argv),
@@ -97,8 +101,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
                                                            "interrupted_by": caught.name})
             env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
                              "reported, unfinished ones marked not_run\n")
+        if shard is not None:
+            result = dataclasses.replace(result, shard=shard)
         written = write_and_list(result, formats, outdir, env)
         print_report(result, stdout_format(formats), env, written.paths)
+        record_history(result, env, args)
         return final_status(result, env, written)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
