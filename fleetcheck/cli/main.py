@@ -16,6 +16,7 @@ from fleetcheck.cli import (
     report_cmd,
     scan_cmd,
     validate_cmd,
+    worker_cmd,
 )
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded
@@ -24,7 +25,7 @@ from fleetcheck.parsers import ParseError
 
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
                                  parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
-                                 merge_cmd.COMMAND)
+                                 merge_cmd.COMMAND, worker_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):

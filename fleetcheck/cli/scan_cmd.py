@@ -7,6 +7,7 @@ import dataclasses
 import socket
 
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
+from fleetcheck.cli.engine_args import add_engine_arguments, celery_engine, celery_record
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.history_hook import record_history
 from fleetcheck.cli.output import (
@@ -50,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(critical, high, medium, low, info; default: low)")
     add_connection_arguments(parser)
     add_shard_arguments(parser)
+    add_engine_arguments(parser)
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -65,6 +67,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
                  become=args.become, user=args.user)
     hosts, shard = select_shard(args, inputs.inventory, hosts)
     hosts, options = scan_options(args, env, hosts, fail_on)
+    engine = celery_engine(args, env, inputs, hosts)
+    if args.engine in ("threads", "processes"):
+        options = dataclasses.replace(options, engine=args.engine)
     meta = {
         "command_line": list(args.argv),
         "user": local_user(),
@@ -90,11 +95,15 @@ def run(args: argparse.Namespace, env: Env) -> int:
         with logging_through(args.verbose, progress):
             try:
                 result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
-                              on_done=on_done, waivers=inputs.waivers)
+                              on_done=on_done, waivers=inputs.waivers, engine=engine)
             finally:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written
-        if not result.complete:
+        if engine is not None:
+            result = celery_record(result, engine)
+            for problem in engine.problems:
+                env.stderr.write(f"fleetcheck: {problem}\n")
+        if not result.complete and (caught.name or engine is None or not engine.problems):
             by = f" by {caught.name}" if caught.name else ""
             if caught.name:
                 result = dataclasses.replace(result, meta={**result.meta,
