@@ -4,6 +4,7 @@ a missing shard leaves its hosts not_run and the run incomplete."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests.ssh.scaleout import TODAY, cli, local_args, write_inputs
 pytestmark = pytest.mark.lab
 
 
-def _merge(fleet: Fleet, files: list[str]) -> tuple[int, str, dict[str, object]]:
+def _merge(fleet: Fleet, files: list[str]) -> tuple[int, str, dict[str, Any]]:
     fleet.runs += 1
     out = fleet.tmp / f"merged{fleet.runs}"
     res = run_cli(["merge", *files, "-o", str(out), "--format", "json,text"], cwd=fleet.tmp)
