@@ -4,6 +4,7 @@ one expired, one unused), and runs of them by shards, merge and the celery engin
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ WAIVERS = {"waivers": [
 TODAY = "2026-06-01"
 
 
-def write_inputs(fleet: Fleet, sites: dict[str, tuple[str, ...]] | None = None
+def write_inputs(fleet: Fleet, sites: Mapping[str, Sequence[str]] | None = None
                  ) -> tuple[Path, Path]:
     """The scenario's inventory (with `site` per host) and waiver file."""
     hosts: dict[str, dict[str, Any]] = {}
