@@ -31,13 +31,15 @@ WAIVERS = {"waivers": [
 TODAY = "2026-06-01"
 
 
-def write_inputs(fleet: Fleet, sites: Mapping[str, Sequence[str]] | None = None
-                 ) -> tuple[Path, Path]:
-    """The scenario's inventory (with `site` per host) and waiver file."""
+def write_inputs(fleet: Fleet, sites: Mapping[str, Sequence[str]] | None = None, *,
+                 aliases: Mapping[str, str] | None = None) -> tuple[Path, Path]:
+    """The scenario's inventory (with `site` per host) and waiver file; an alias is one
+    more inventory name for a lab host."""
     hosts: dict[str, dict[str, Any]] = {}
     for site, names in (sites or SITES).items():
         for name in names:
-            hosts[name] = fleet.vars(name, site=site, ansible_become=True)
+            lab_host = (aliases or {}).get(name, name)
+            hosts[name] = fleet.vars(lab_host, site=site, ansible_become=True)
     inv = fleet.inventory(hosts)
     waivers = fleet.tmp / "waivers.yml"
     waivers.write_text(yaml.safe_dump(WAIVERS, sort_keys=False))
