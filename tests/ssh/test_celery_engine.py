@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,13 +16,16 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.lab.celeryworker import WorkerProcess
+from tests.lab.netns import in_netns
 from tests.lab.redis import RedisServer, running_redis
 from tests.lab.sshlab import SshLab
 from tests.runcompare import differences
 from tests.ssh.conftest import Fleet, cli_process
 from tests.ssh.scaleout import SITES, TODAY, cli, local_args, write_inputs
 from tests.ssh.test_interrupts import _gone, _remote_sleepers
+from tests.ssh.test_limits import _wait_for_lines
 
 pytestmark = pytest.mark.lab
 
@@ -134,3 +138,78 @@ def _wait_for_key(redis: RedisServer, pattern: str, timeout: float = 30.0) -> No
     while not redis.cli("--scan", "--pattern", pattern).strip():
         assert time.monotonic() < end, f"no key {pattern} appeared"
         time.sleep(0.02)
+
+
+def test_a_queue_without_a_live_worker_is_not_run_naming_it(sites: Sites, fleet: Fleet) -> None:
+    code, err, run = cli(fleet, sites.scan("web3,lonely", "--queue-wait", "1"))
+    assert code == 3, err
+    assert "queue 'c': no live worker for 1s: 1 hosts marked not_run" in err
+    assert run["complete"] is False
+    lonely = next(h for h in run["hosts"] if h["name"] == "lonely")
+    assert lonely["error"]["kind"] == "not_run"
+    assert "queue 'c'" in lonely["error"]["message"]
+    assert next(h for h in run["hosts"] if h["name"] == "web3")["status"] == "compliant"
+    assert [s["status"] for s in run["shards"]] == ["done", "no_worker"]
+    # A worker for `c` that comes later finds the task, and leaves it alone: nobody waits.
+    late = sites.worker("c", "wc", "-w", str(sites.waivers)).ready()
+    late.wait_for("'cancelled': True")
+    assert "shard 2/2 of run" not in late.text()
+
+
+def test_a_worker_with_other_inputs_refuses_its_shard(sites: Sites, fleet: Fleet) -> None:
+    other = sites.tmp / "other-waivers.yml"
+    other.write_text(sites.waivers.read_text().replace("VDI pilot", "VDI rollout"))
+    sites.worker("x", "wx", "-w", str(other)).ready()
+    code, err, run = cli(fleet, sites.scan("web3,odd", "--queue-wait", "10"))
+    assert code == 3, err
+    odd = next(h for h in run["hosts"] if h["name"] == "odd")
+    assert odd["error"]["kind"] == "input_mismatch"
+    assert odd["error"]["message"].startswith(f"worker wx@{os.uname().nodename} refused the "
+                                              "shard: its waiver files differ")
+    assert next(h for h in run["hosts"] if h["name"] == "web3")["status"] == "compliant"
+    assert [s["status"] for s in run["shards"]] == ["done", "refused"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupted_coordinator_leaves_no_shard_running(sites: Sites, fleet: Fleet,
+                                                           sig: signal.Signals) -> None:
+    out = fleet.tmp / f"o{sig.name}"
+    proc = cli_process(sites.lab, sites.tmp, [
+        *sites.scan("web3,hang,web4", "-T", "120", "--deadline", "300"), "-v",
+        "-o", str(out), "--format", "json"])
+    try:
+        _wait_for_lines(proc, ["web3 (", "web4 ("], timeout=60)
+        assert _gone(lambda: [] if _remote_sleepers(sites.lab) else ["not yet"], 10) == []
+        sent = time.monotonic()
+        os.kill(proc.pid, sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert time.monotonic() - sent < 10
+    assert proc.returncode == 3, err
+    assert f"interrupted by {sig.name}" in err
+    run = _report(out)
+    assert run["complete"] is False and run["meta"]["interrupted_by"] == sig.name
+    by_name = {h["name"]: h for h in run["hosts"]}
+    assert by_name["hang"]["error"]["kind"] == "not_run"
+    assert by_name["web3"]["status"] == by_name["web4"]["status"] == "compliant"
+    assert _gone(lambda: _remote_sleepers(sites.lab)) == []  # the worker stopped its probe
+    worker = sites.workers["wa2"] if "wa2" in sites.workers else sites.workers["wa"]
+    worker.wait_for(": stopped in ")  # the shard ended, its task acknowledged
+
+
+def test_an_unreachable_broker_is_one_line_before_anything_is_sent(sites: Sites,
+                                                                  fleet: Fleet) -> None:
+    gone = RedisServer(sites.lab.controller.exec_argv).start()
+    gone.stop()  # a broker that was there and is not any more
+    argv = [a if a != sites.redis.url else gone.url for a in sites.scan("web3")]
+    with in_netns(sites.lab.controller.name):
+        res = run_cli([*argv, "-o", str(fleet.tmp / "never")], cwd=fleet.tmp)
+        worker = run_cli(["worker", "--broker", gone.url, "-i", str(sites.inv)], cwd=fleet.tmp)
+    for result in (res, worker):
+        assert result.code == 2, result.err
+        errors = [line for line in result.err.splitlines() if "error" in line]
+        assert len(errors) == 1, result.err  # (the waiver file's warnings may come first)
+        assert errors[0].startswith(f"fleetcheck: error: cannot reach the broker at {gone.url}: ")
+    assert not (fleet.tmp / "never").exists()
