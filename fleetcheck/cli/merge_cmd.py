@@ -7,13 +7,9 @@ import socket
 
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
-from fleetcheck.cli.history_hook import record_history
+from fleetcheck.cli.history_hook import deliver
 from fleetcheck.cli.output import (
-    final_status,
     prepare_output_dir,
-    print_report,
-    stdout_format,
-    write_and_list,
 )
 from fleetcheck.cli.report_cmd import load_run
 from fleetcheck.cli.scan_args import local_user
@@ -57,10 +53,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     for s in missing:
         env.stderr.write(f"fleetcheck: shard {s['index']}/{s['count']} of plan {s['plan']} is "
                          "missing: its hosts are marked not_run\n")
-    written = write_and_list(result, formats, outdir, env)
-    print_report(result, stdout_format(formats), env, written.paths)
-    record_history(result, env, args)
-    return final_status(result, env, written)
+    return deliver(result, formats, outdir, env, args)
 
 
 COMMAND = Command("merge", "merge the shard runs of one plan into one run and write its reports",

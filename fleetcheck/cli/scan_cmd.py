@@ -9,13 +9,9 @@ import socket
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
 from fleetcheck.cli.engine_args import add_engine_arguments, celery_engine, celery_record
 from fleetcheck.cli.env import Env
-from fleetcheck.cli.history_hook import record_history
+from fleetcheck.cli.history_hook import deliver
 from fleetcheck.cli.output import (
-    final_status,
     prepare_output_dir,
-    print_report,
-    stdout_format,
-    write_and_list,
 )
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
@@ -112,10 +108,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                              "reported, unfinished ones marked not_run\n")
         if shard is not None:
             result = dataclasses.replace(result, shard=shard)
-        written = write_and_list(result, formats, outdir, env)
-        print_report(result, stdout_format(formats), env, written.paths)
-        record_history(result, env, args)
-        return final_status(result, env, written)
+        return deliver(result, formats, outdir, env, args)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
                   add_arguments, run)
