@@ -71,6 +71,7 @@ class ErrorKind(enum.StrEnum):
     INTERNAL = "internal"
     INTERRUPTED = "interrupted"
     NOT_RUN = "not_run"
+    INPUT_MISMATCH = "input_mismatch"  # a worker's inputs differ from the coordinator's
 
 
 # Kinds that mean "we never got to talk to the host" -> status `unreachable`;

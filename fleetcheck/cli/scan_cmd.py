@@ -8,16 +8,13 @@ import socket
 
 from fleetcheck.cli import evidence_cmd
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
+from fleetcheck.cli.engine_args import add_engine_arguments, celery_engine, celery_record
 from fleetcheck.cli.env import Env
+from fleetcheck.cli.history_hook import deliver
 from fleetcheck.cli.output import (
     DEFAULT_FORMATS,
     add_terminal_arguments,
-    final_status,
     prepare_output_dir,
-    print_report,
-    print_summary,
-    stdout_format,
-    write_and_list,
 )
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
@@ -27,6 +24,7 @@ from fleetcheck.cli.scan_args import (
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.cli.shard_args import add_shard_arguments, select_shard
 from fleetcheck.engine.interrupts import as_ctrl_c
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import InputError
@@ -35,7 +33,6 @@ from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
 from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
-from fleetcheck.render.write import Written
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
     add_connection_arguments(parser)
+    add_shard_arguments(parser)
+    add_engine_arguments(parser)
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -75,7 +74,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
     outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
                  become=args.become, user=args.user)
+    hosts, shard = select_shard(args, inputs.inventory, hosts)
     hosts, options = scan_options(args, env, hosts, fail_on)
+    engine = celery_engine(args, env, inputs, hosts)
+    if args.engine in ("threads", "processes"):
+        options = dataclasses.replace(options, engine=args.engine)
     meta = {
         "command_line": list(args.argv),
         "user": local_user(),
@@ -103,31 +106,27 @@ def run(args: argparse.Namespace, env: Env) -> int:
         with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
             try:
                 result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
-                              on_done=on_done, waivers=inputs.waivers)
+                              on_done=on_done, waivers=inputs.waivers, engine=engine)
             finally:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written
         say_trust(result, env)
-        if args.evidence:
-            result = evidence_cmd.bundle_scan(result, args, env, key, inputs.inventory)
-        if not result.complete:
+        if engine is not None:
+            result = celery_record(result, engine)
+            for problem in engine.problems:
+                env.stderr.write(f"fleetcheck: {problem}\n")
+        if not result.complete and (caught.name or engine is None or not engine.problems):
             by = f" by {caught.name}" if caught.name else ""
             if caught.name:
                 result = dataclasses.replace(result, meta={**result.meta,
                                                            "interrupted_by": caught.name})
             env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
                              "reported, unfinished ones marked not_run\n")
-        if to_stdout:
-            written = Written()
-            print_report(result, formats[0], env, color=args.color)
-        else:
-            shown = stdout_format(formats)
-            written = write_and_list(result, formats, outdir, env, listed=shown != "summary")
-            if shown == "summary":
-                print_summary(result, env, written.paths, color=args.color, quiet=args.quiet)
-            else:
-                print_report(result, shown, env, written.paths)
-        return final_status(result, env, written)
+        if shard is not None:
+            result = dataclasses.replace(result, shard=shard)
+        if args.evidence:
+            result = evidence_cmd.bundle_scan(result, args, env, key, inputs.inventory)
+        return deliver(result, formats, outdir, env, args)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
                   add_arguments, run)

@@ -142,6 +142,10 @@ class RunResult:
     schema: str = SCHEMA
     # Unique per run ('20261126T142800Z-3f9a2c1e'): in report file names and history.
     run_id: str = ""
+    # A shard run says which shard of which plan it is ({"index", "count", "plan", ...},
+    # see engine/shards.py); a merged run lists the shards it was made of.
+    shard: dict[str, Any] | None = None
+    shards: tuple[dict[str, Any], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -162,6 +166,8 @@ class RunResult:
             "summary": self.summary.to_dict(),
             "waivers": [w.to_dict() for w in self.waivers],
             "policy_definitions": list(self.policy_definitions),
+            **({"shard": dict(self.shard)} if self.shard is not None else {}),
+            **({"shards": [dict(s) for s in self.shards]} if self.shards else {}),
             "hosts": [h.to_dict() for h in self.hosts],
         }
 
@@ -186,4 +192,6 @@ class RunResult:
             meta=dict(data.get("meta", {})),
             waivers=tuple(WaiverRecord.from_dict(w) for w in data.get("waivers", ())),
             policy_definitions=tuple(data.get("policy_definitions", ())),
+            shard=dict(data["shard"]) if data.get("shard") is not None else None,
+            shards=tuple(dict(s) for s in data.get("shards", ())),
         )
