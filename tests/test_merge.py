@@ -50,6 +50,11 @@ def test_both_shards_merge(shards: list[dict[str, Any]], tmp_path: Path) -> None
     assert merged["complete"] is True and "shard" not in merged
     assert [(s["index"], s["status"], s["file"]) for s in merged["shards"]] == [
         (1, "merged", "one.json"), (2, "merged", "two.json")]
+    text = run_cli(["report", str(next((tmp_path / "out").glob("*.json"))), "--format",
+                    "text"], cwd=tmp_path).out
+    assert "Shard 1 of 2" in text and "Shard 2 of 2" in text  # the reports say what merged
+    shard_text = run_cli(["report", "one.json", "--format", "text"], cwd=tmp_path).out
+    assert f"1 of 2, plan {shards[0]['shard']['plan']}" in " ".join(shard_text.split())
 
 
 def _edit_plan(run: dict[str, Any]) -> None:
