@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import measure, print_table
-from fleetcheck.evaluate import HostRules, decide, evaluate
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.model import Listener
+from fleetcheck.policy.judge import HostRules, decide, evaluate
 from fleetcheck.policy.lint import check_all
 from fleetcheck.policy.load import expand_paths
 from fleetcheck.policy.problems import Problems

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fleetcheck.model import TrustedKey
 
 
 class ExitStatus(enum.IntEnum):
@@ -12,6 +16,8 @@ class ExitStatus(enum.IntEnum):
     VIOLATIONS = 1  # violations at or above --fail-on
     BAD_INPUT = 2  # bad usage or input; nothing scanned
     INCOMPLETE = 3  # no violations, but some hosts could not be checked
+    REPORTS_FAILED = 4  # the verdict was clean, but its reports could not be written
+    INTERNAL = 70  # a bug in fleetcheck (sysexits' EX_SOFTWARE): no verdict was reached
     INTERRUPTED = 130  # Ctrl-C before anything could be written
 
 
@@ -68,6 +74,7 @@ class ErrorKind(enum.StrEnum):
     INTERNAL = "internal"
     INTERRUPTED = "interrupted"
     NOT_RUN = "not_run"
+    INPUT_MISMATCH = "input_mismatch"  # a worker's inputs differ from the coordinator's
 
 
 # Kinds that mean "we never got to talk to the host" -> status `unreachable`;
@@ -89,3 +96,5 @@ class HostFailure(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
+        # Host keys trusted on first use before the failure: evidence all the same.
+        self.trusted_keys: tuple[TrustedKey, ...] = ()

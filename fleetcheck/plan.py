@@ -6,7 +6,7 @@ import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fleetcheck.errors import InputError
@@ -14,22 +14,21 @@ from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
 from fleetcheck.inventory.values import VaultValue
 from fleetcheck.policy import Policy
+from fleetcheck.transport.base import TRANSPORTS
 
-SUPPORTED_CONNECTIONS = ("ssh", "paramiko", "local")
+SUPPORTED_CONNECTIONS = tuple(TRANSPORTS)
 _CONNECTION_ALIASES = {
     "smart": "ssh", "ansible.builtin.ssh": "ssh", "paramiko_ssh": "paramiko",
     "ansible.builtin.paramiko_ssh": "paramiko", "ansible.builtin.local": "local",
 }
 
-# Every inventory variable plan_host reads (docs/inventory.md documents each one).
-HONOURED_VARIABLES = (
-    "ansible_connection", "ansible_host", "ansible_ssh_host", "ansible_port", "ansible_ssh_port",
-    "ansible_user", "ansible_ssh_user", "ansible_password", "ansible_ssh_pass",
-    "ansible_ssh_password", "ansible_ssh_private_key_file", "ansible_private_key_file",
-    "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_shell_type", "ansible_become",
-    "ansible_become_method", "ansible_become_user", "ansible_become_password",
-    "ansible_become_pass", "fleetcheck_os", "fleetcheck_tool",
-)
+# Every inventory variable plan_host reads (docs/inventory.md documents each one): what the
+# transports read, and what collection reads whatever the transport.
+HONOURED_VARIABLES = tuple(dict.fromkeys((
+    "ansible_connection", *(v for kind in TRANSPORTS.values() for v in kind.host_vars),
+    "ansible_shell_type", "ansible_become", "ansible_become_method", "ansible_become_user",
+    "ansible_become_password", "ansible_become_pass", "fleetcheck_os", "fleetcheck_tool",
+)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +59,8 @@ class PlannedHost:
     os: str | None = None  # fleetcheck_os pins the OS family
     tool: str | None = None  # fleetcheck_tool pins the collector
     unsupported: str | None = None  # why this host cannot be checked, if it cannot
+    # Connection values decrypted from vault: masked wherever a host prints them back.
+    vault_values: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def policy_names(self) -> tuple[str, ...]:
@@ -73,6 +74,7 @@ class _HostVars:
     def __init__(self, host: InventoryHost) -> None:
         self.host = host
         self._renderer: Renderer | None = None  # made only for vaulted or templated values
+        self.revealed: list[str] = []  # every vault value decrypted for this host
 
     def error(self, key: str, message: str) -> InputError:
         """An InputError about variable `key` of this host, located where it was set."""
@@ -83,7 +85,9 @@ class _HostVars:
                           int(line) if line else None, int(column) if column else None)
 
     def _reveal(self, key: str, value: VaultValue) -> str:
-        return value.reveal(f"host {self.host.name!r}: variable {key}")
+        plain = value.reveal(f"host {self.host.name!r}: variable {key}")
+        self.revealed.append(plain)
+        return plain
 
     def get(self, *keys: str) -> tuple[str, Any] | None:
         """(name, value) of the first of `keys` set to something other than null or ''."""
@@ -191,7 +195,7 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
             password=hv.text("ansible_become_password", "ansible_become_pass"),
         )
     key_file = hv.text("ansible_ssh_private_key_file", "ansible_private_key_file")
-    return PlannedHost(
+    planned = PlannedHost(
         host.name, address, host.groups, applicable, connection,
         port=hv.port("ansible_port", "ansible_ssh_port"),
         user=hv.text("ansible_user", "ansible_ssh_user") or user,
@@ -203,6 +207,9 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
         os=hv.text("fleetcheck_os"),
         tool=hv.text("fleetcheck_tool"),
     )
+    if hv.revealed:
+        planned = replace(planned, vault_values=tuple(dict.fromkeys(hv.revealed)))
+    return planned
 
 
 def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None = None,

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from fleetcheck.model import HostResult
+from fleetcheck.redact import Redactor
+from fleetcheck.sanitize import one_line
 
 REDRAW_EVERY = 0.1  # seconds
 
@@ -62,10 +64,11 @@ class Progress:
         return text
 
     def write(self, text: str) -> None:
-        """Print a whole line above the progress line."""
+        """Print one line above the progress line; controls and inner newlines as escapes."""
+        line = one_line(text.removesuffix("\n"))
         with self._lock:
             self._clear()
-            self.stream.write(text if text.endswith("\n") else text + "\n")
+            self.stream.write(line + "\n")
             if self.enabled and self.done:
                 self._draw(self._clock())
             self.stream.flush()
@@ -90,26 +93,29 @@ class Progress:
 
 
 def host_log_line(result: HostResult) -> str:
-    """The -v line for one finished host (its outcome; never a secret)."""
+    """The -v line for one finished host (its outcome; never a secret, never a control)."""
     head = f"fleetcheck: {result.name} ({result.address}): {result.status.value}"
     if result.error is not None:
-        return f"{head}: {result.error.kind}: {result.error.message} [{result.duration:.2f}s]"
-    open_findings = sum(1 for f in result.findings if not f.waived)
-    return (f"{head} · {result.collector} · {len(result.listeners)} listeners · "
-            f"{open_findings} findings [{result.duration:.2f}s]")
+        line = f"{head}: {result.error.kind}: {result.error.message} [{result.duration:.2f}s]"
+    else:
+        open_findings = sum(1 for f in result.findings if not f.waived)
+        line = (f"{head} · {result.collector} · {len(result.listeners)} listeners · "
+                f"{open_findings} findings [{result.duration:.2f}s]")
+    return one_line(line)
 
 
 class ProgressHandler(logging.Handler):
     """A logging handler that prints through a Progress, so log lines and the bar never mix."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, redact: Redactor | None = None) -> None:
         super().__init__()
         self.progress = progress
+        self.redact = redact or Redactor()
         self.setFormatter(logging.Formatter("fleetcheck: %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Write one formatted record."""
+        """Write one formatted record: secrets masked, controls escaped (by Progress.write)."""
         try:
-            self.progress.write(self.format(record))
+            self.progress.write(self.redact.text(self.format(record)))
         except Exception:
             self.handleError(record)

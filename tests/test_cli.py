@@ -90,7 +90,7 @@ def test_python_dash_m_and_version() -> None:
     assert out.stdout.strip() == f"fleetcheck {__version__}"
 
 
-def test_scan_stdout_text_is_the_text_report_rendered_once(
+def test_scan_stdout_is_the_summary_and_the_text_report_is_rendered_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     real = FORMATS["text"]
@@ -100,17 +100,29 @@ def test_scan_stdout_text_is_the_text_report_rendered_once(
         return real.render(run, options)
 
     monkeypatch.setitem(FORMATS, "text", dataclasses.replace(real, render=counted))
-    # Not a terminal: stdout carries exactly the text file, rendered once and copied.
+    # Terminal or not, stdout is the summary; the full text report is its file.
     res = run_cli(["scan", "-o", str(tmp_path / "a")], cwd=tmp_path)
     assert res.code in (0, 1, 3)
     (text,) = (tmp_path / "a").glob("*.txt")
-    assert res.out == text.read_bytes().decode("utf-8")
-    assert "localhost" in res.out
+    first = res.out.splitlines()[0]
+    assert first == text.read_text().splitlines()[1]  # the same verdict line
+    assert "HOSTS (" not in res.out and "--- localhost" not in res.out  # no host sections
+    tail = res.out.splitlines()[-5:]
+    assert tail[0] == "Reports:" and f"  {text.relative_to(tmp_path)}" in tail  # paths last
     assert len(calls) == 1
-    # A narrower terminal gets a layout of its own, not the file's.
-    narrow = run_cli(["scan", "-o", str(tmp_path / "b")], cwd=tmp_path,
+    # -o - prints the one format asked for, laid out for the terminal, and writes no file.
+    narrow = run_cli(["scan", "--format", "text", "-o", "-"], cwd=tmp_path / "a",
                      environ={"COLUMNS": "72"})
-    (wide,) = (tmp_path / "b").glob("*.txt")
-    assert len(calls) == 3
+    assert narrow.code == res.code
+    assert len(calls) == 2 and calls[-1] == 72
+    assert "--- localhost" in narrow.out
     assert max(map(len, narrow.out.splitlines())) <= 72
-    assert max(map(len, wide.read_text().splitlines())) > 72
+    assert len(list((tmp_path / "a").iterdir())) == 4  # nothing more written
+    # -q: the verdict line alone.
+    quiet = run_cli(["scan", "-q", "-o", str(tmp_path / "q")], cwd=tmp_path)
+    assert quiet.out.splitlines() == [first]
+
+
+def test_dash_o_takes_exactly_one_format(tmp_path: Path) -> None:
+    res = run_cli(["scan", "-o", "-"], cwd=tmp_path)
+    assert res.code == 2 and "exactly one" in res.err

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_files
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 
 PLANTED = [
@@ -33,7 +33,7 @@ def _scan(netns: Namespace, tmp_path: Path, *args: str) -> tuple[int, dict[str, 
     with in_netns(netns.name):
         res = run_cli(["scan", "-o", str(tmp_path / "out"), "--format", "text,json", *args],
                       cwd=tmp_path)
-    reports = sorted((tmp_path / "out").glob("*.json"))
+    reports = run_files(tmp_path / "out")
     assert len(reports) == 1, res.err
     return res.code, json.loads(reports[0].read_text())
 
@@ -95,7 +95,7 @@ def test_only_allowed_listeners_exit_zero(netns: Namespace, holders: SocketHolde
 
 
 @pytest.mark.lab
-def test_text_report_on_stdout_highlights_1923(netns: Namespace, holders: SocketHolders,
+def test_summary_on_stdout_highlights_1923(netns: Namespace, holders: SocketHolders,
                                                tmp_path: Path) -> None:
     holders.hold([Sock("tcp", "0.0.0.0", 1923, process="spiced")])
     with in_netns(netns.name):
@@ -106,7 +106,12 @@ def test_text_report_on_stdout_highlights_1923(netns: Namespace, holders: Socket
     assert "\033[" not in plain.out
     assert "\033[31m" in colour.out
     assert "CRITICAL" in plain.out and "1923" in plain.out and "spiced" in plain.out
-    assert plain.out.splitlines()[1].startswith("NONCOMPLIANT: 1 violation")
+    assert plain.out.splitlines()[0].startswith("NONCOMPLIANT: 1 violation")
+    assert "FORBIDDEN tcp/1923 (spice) any address spiced · 1 host: localhost" in plain.out
+    never = run_cli(["scan", "-o", str(tmp_path), "--color", "never"], cwd=tmp_path, tty=True)
+    always = run_cli(["scan", "-o", str(tmp_path), "--color", "always"], cwd=tmp_path,
+                     environ={"NO_COLOR": "1"})  # the flag wins over the variable
+    assert "\033[" not in never.out and "\033[31m" in always.out
 
 
 @pytest.mark.lab

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from fleetcheck.engine.summary import host_status, summarize
 from fleetcheck.errors import ErrorKind, ExitStatus
-from fleetcheck.evaluate import finding_id
 from fleetcheck.model import Finding, FindingKind, HostError, HostResult, Severity, Status
-from fleetcheck.result import host_status, summarize
+from fleetcheck.policy.judge import finding_id
 
 
 def _finding(sev: Severity, waived: bool = False) -> Finding:

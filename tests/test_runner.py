@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+from fleetcheck.engine.runner import run_all
 from fleetcheck.errors import ErrorKind, HostFailure
-from fleetcheck.runner import run_all
 
 
 def _on_error(item: int, exc: BaseException) -> str:

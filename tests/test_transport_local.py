@@ -6,9 +6,12 @@ import time
 
 import pytest
 
+from fleetcheck.collect import wrap_command
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.plan import Become, PlannedHost
+from fleetcheck.transport.base import NO_PROMPT, Answer, PromptWatch
 from fleetcheck.transport.local import LocalTransport
-from fleetcheck.transport.quote import sh_join
+from fleetcheck.transport.quote import sh_join, sh_quote
 
 
 def test_stdout_stderr_and_exit_code_kept_apart() -> None:
@@ -42,3 +45,47 @@ def test_output_cap_stops_a_flood() -> None:
 def test_quoting_reaches_the_shell_as_one_word(value: str) -> None:
     result = LocalTransport().run(sh_join(["printf", "%s", value]), timeout=10)
     assert result.stdout.decode() == value
+
+
+def test_answer_is_written_only_after_its_prompt() -> None:
+    """An Answer waits for the prompt on stderr; what the command read is the answer."""
+    script = "printf 'before: '; sleep 0.2; printf 'Say it: ' >&2; IFS= read -r x; echo \"got $x\""
+    result = LocalTransport().run(script, timeout=10,
+                                  stdin=Answer(b"Say it: ", b"the answer\n"))
+    assert result.stdout == b"before: got the answer\n"
+
+
+def test_answer_is_never_written_without_its_prompt() -> None:
+    """A command that reads stdin without prompting gets nothing; the timeout says why."""
+    with pytest.raises(HostFailure) as exc:
+        LocalTransport().run("cat", timeout=0.5, stdin=Answer(b"Password: ", b"secret\n"))
+    assert exc.value.kind is ErrorKind.COMMAND_TIMEOUT
+    assert NO_PROMPT in exc.value.message
+
+
+def test_answer_not_needed_when_the_command_never_asks() -> None:
+    result = LocalTransport().run("echo done", timeout=10,
+                                  stdin=Answer(b"Password: ", b"secret\n"))
+    assert (result.stdout, result.exit_code) == (b"done\n", 0)
+
+
+def test_prompt_split_across_reads_is_found() -> None:
+    watch = PromptWatch(Answer(b"[prompt 1a2b%]: ", b"pw\n"))
+    assert watch.feed(b"noise [pro") is None
+    assert watch.feed(b"mpt 1a2b") is None
+    assert watch.feed(b"%]: ") == b"pw\n"
+    assert watch.feed(b"[prompt 1a2b%]: ") is None  # answered once only
+    assert watch.timeout_note() == ""
+
+
+def test_command_line_echo_is_not_the_prompt() -> None:
+    """sudo prints `%%` of its -p argument as `%`: a host echoing the command line (which
+    holds `%%`) is not taken for sudo asking."""
+    host = PlannedHost("h", "h", (), (), become=Become(password="pw"))  # noqa: S106
+    command, answer = wrap_command("true", host)
+    assert answer is not None and answer.prompt.decode() not in command
+    assert answer.prompt.decode().replace("%", "%%") in command
+    with pytest.raises(HostFailure) as exc:
+        LocalTransport().run(f"printf '%s' {sh_quote(command)} >&2; cat", timeout=0.5,
+                             stdin=answer)
+    assert NO_PROMPT in exc.value.message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -47,3 +47,79 @@ class Env:
         """A user-given path, relative to this invocation's working directory."""
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.cwd / p
+
+
+class GuardedStream:
+    """A text stream whose write errors are recorded instead of raised.
+
+    A closed pipe (`fleetcheck scan | head`), a full disk or a vanished terminal must
+    not turn a run's verdict into a traceback or a different exit code: the command
+    asks `failed` afterwards and decides (see `cli.output.final_status`). After the
+    first error nothing more is written; where the stream is a real file descriptor it
+    is pointed at /dev/null, so the interpreter's own flush at exit cannot fail again.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.error: OSError | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True once a write or flush failed."""
+        return self.error is not None
+
+    @property
+    def closed_by_reader(self) -> bool:
+        """True when the failure was the reader going away (EPIPE), not a lost write."""
+        return isinstance(self.error, BrokenPipeError)
+
+    def write(self, text: str) -> int:
+        """Write `text` (nothing once failed); always reports it all as written."""
+        if self.error is None:
+            try:
+                self._stream.write(text)
+            except OSError as exc:
+                self._fail(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush, recording a failure."""
+        if self.error is None:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                self._fail(exc)
+
+    def isatty(self) -> bool:
+        """Whether the stream is a terminal."""
+        isatty = getattr(self._stream, "isatty", None)
+        return bool(isatty and isatty())
+
+    def fileno(self) -> int:
+        """The underlying descriptor (OSError/ValueError when there is none)."""
+        return self._stream.fileno()
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = exc
+        try:
+            fd = self._stream.fileno()
+        except (OSError, ValueError, AttributeError):
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
+
+
+def guarded(env: Env) -> Env:
+    """`env` with stdout and stderr guarded (see GuardedStream); idempotent."""
+    def wrap(stream: TextIO) -> TextIO:
+        return stream if isinstance(stream, GuardedStream) else GuardedStream(stream)  # type: ignore[return-value]
+
+    return replace(env, stdout=wrap(env.stdout), stderr=wrap(env.stderr))
+
+
+def stream_failed(stream: object) -> OSError | None:
+    """The error a guarded stream met, None if none (or not guarded)."""
+    return stream.error if isinstance(stream, GuardedStream) else None

@@ -18,18 +18,21 @@ from fleetcheck.cli.env import Env
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     logging_through,
+    say_trust,
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.evaluate import describe
 from fleetcheck.model import RunResult
 from fleetcheck.plan import plan
 from fleetcheck.policy import Action
 from fleetcheck.policy.explain import Explanation, explain, find_host
+from fleetcheck.policy.judge import describe
 from fleetcheck.policy.match import MatchResult
 from fleetcheck.progress import Progress
-from fleetcheck.scan import scan
+from fleetcheck.redact import run_redactor
+from fleetcheck.sanitize import one_line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,9 +75,12 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
                          + (f" (or not within --limit {args.limit!r})" if args.limit else ""))
     hosts, options = scan_options(args, env, hosts)
     quiet = Progress(len(hosts), env.stderr, enabled=False)  # -v lines only, no progress bar
-    with logging_through(args.verbose, quiet):
-        return scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
-                    meta={"command_line": list(args.argv), "warnings": ssh_warnings(options)})
+    with logging_through(args.verbose, quiet, run_redactor(hosts, options.ssh)):
+        run = scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
+                   meta={"command_line": list(args.argv), "warnings": ssh_warnings(options),
+                         "host_key_checking": options.ssh.host_key_checking})
+    say_trust(run, env)
+    return run
 
 
 def _saved(args: argparse.Namespace, env: Env) -> RunResult:
@@ -97,8 +103,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     host = find_host(run_result, args.host)
     if not host.checked:
         why = f"{host.error.kind}: {host.error.message}" if host.error else host.status.value
-        env.stderr.write(f"fleetcheck: {host.name} could not be checked ({why}); there is "
-                         "nothing to explain\n")
+        env.stderr.write(one_line(f"fleetcheck: {host.name} could not be checked ({why}); "
+                                  "there is nothing to explain") + "\n")
         return ExitStatus.INCOMPLETE
     explanations = [explain(run_result, args.host, port, proto) for port, proto in targets]
     if args.format == "json":
@@ -144,7 +150,8 @@ def render_text(e: Explanation, env: Env) -> str:
         state = "satisfied" if finding is None else f"NOT satisfied: {finding.message}"
         lines.append(f"requirement {rule.ref} ({rule.match.describe()}): {state}")
     lines += ["", *(f"note: {n}" for n in e.notes)] if e.notes else []
-    return "\n".join(lines) + "\n"
+    # Each entry is one line: a control or newline in it came from a host or a file.
+    return "\n".join(one_line(line) for line in lines) + "\n"
 
 
 COMMAND = Command("explain", "explain how a host's port was judged: rules, waivers, decision",

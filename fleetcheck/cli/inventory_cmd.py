@@ -8,6 +8,7 @@ from fleetcheck.cli.common import Command, add_inventory_arguments, limit_patter
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.inventory import listing
+from fleetcheck.sanitize import for_terminal
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         text = listing.graph(inventory, args.graph, show_vars=args.show_vars)
     else:
         text = listing.list_hosts(inventory.select(limit, cwd=cwd))
-    env.stdout.write(text)
+    env.stdout.write(for_terminal(text, env.stdout_isatty))  # names from the inventory
     return ExitStatus.OK
 
 

@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 
 from fleetcheck import __version__
 from fleetcheck.cli import (
+    evidence_cmd,
     explain_cmd,
     inventory_cmd,
+    merge_cmd,
     parse_cmd,
     report_cmd,
     scan_cmd,
     validate_cmd,
+    verify_cmd,
+    worker_cmd,
 )
 from fleetcheck.cli.common import Command
-from fleetcheck.cli.env import Env
+from fleetcheck.cli.env import Env, guarded
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
+from fleetcheck.sanitize import one_line
 
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
-                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND)
+                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
+                                 evidence_cmd.COMMAND, verify_cmd.COMMAND, merge_cmd.COMMAND,
+                                 worker_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     """Run one command; returns the exit status (never raises for user errors)."""
-    env = env or Env()
+    env = guarded(env or Env())
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
@@ -56,17 +64,16 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
             return ExitStatus.BAD_INPUT
         args.argv = ["fleetcheck", *args_list]
         return int(args.handler(args, env))
-    except InputError as exc:
-        env.stderr.write(f"fleetcheck: error: {exc}\n")
-        return ExitStatus.BAD_INPUT
-    except ParseError as exc:
-        env.stderr.write(f"fleetcheck: error: {exc}\n")
+    except (InputError, ParseError) as exc:  # may quote an inventory, a file, a host's output
+        env.stderr.write(f"fleetcheck: error: {one_line(str(exc))}\n")
         return ExitStatus.BAD_INPUT
     except KeyboardInterrupt:
         env.stderr.write("fleetcheck: interrupted\n")
         return ExitStatus.INTERRUPTED
-    except BrokenPipeError:
-        return ExitStatus.OK
+    except Exception as exc:  # a bug: never let it pass for a verdict (1 says "violations")
+        env.stderr.write("".join(traceback.format_exception(exc)))
+        env.stderr.write(f"fleetcheck: internal error: {exc.__class__.__name__}: {exc}\n")
+        return ExitStatus.INTERNAL
 
 
 def entry() -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from fleetcheck.cli.env import Env
-from fleetcheck.errors import InputError
+from fleetcheck.cli.common import shown_path
+from fleetcheck.cli.env import Env, stream_failed
+from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
-from fleetcheck.render import FORMATS, PIPEABLE, RenderOptions
+from fleetcheck.render import FORMATS, PIPEABLE, RenderOptions, summary, view
 from fleetcheck.render.options import FILE_WIDTH
-from fleetcheck.render.write import write_reports
+from fleetcheck.render.write import Written, write_reports
+from fleetcheck.sanitize import for_terminal
 
 
 def terminal_width(env: Env) -> int:
@@ -27,32 +30,69 @@ def terminal_width(env: Env) -> int:
     return FILE_WIDTH
 
 
-def stdout_options(env: Env) -> RenderOptions:
-    """Colour and width for what goes to stdout (colour only on a terminal, never NO_COLOR)."""
-    return RenderOptions(color=env.color, width=terminal_width(env))
+# The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
+DEFAULT_FORMATS = "text,html,json,junit"
+COLOR_CHOICES = ("auto", "always", "never")
 
 
-def print_report(run: RunResult, fmt: str, env: Env, written: Sequence[Path] = ()) -> None:
+def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
+    """--color and -q/--quiet: how what goes to the terminal looks."""
+    parser.add_argument("--color", "--colour", choices=COLOR_CHOICES, default="auto",
+                        help="colour on stdout: auto (a terminal, unless NO_COLOR or "
+                             "TERM=dumb), always, never")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the verdict line (the reports are written as usual)")
+
+
+def use_color(env: Env, choice: str = "auto") -> bool:
+    """--color always/never win; auto means a terminal without NO_COLOR or TERM=dumb."""
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    return env.color
+
+
+def stdout_options(env: Env, color: str = "auto") -> RenderOptions:
+    """Colour and width for what goes to stdout."""
+    return RenderOptions(color=use_color(env, color), width=terminal_width(env))
+
+
+def print_summary(run: RunResult, env: Env, written: Sequence[Path] = (), *,
+                  color: str = "auto", quiet: bool = False) -> None:
+    """The summary on stdout: verdict, counts, grouped findings and causes, report paths."""
+    shown = [shown_path(str(p), env) or str(p) for p in written]
+    env.stdout.write(summary.render(run, stdout_options(env, color), reports=shown,
+                                    quiet=quiet))
+    env.stdout.flush()
+
+
+def print_report(run: RunResult, fmt: str, env: Env, written: Sequence[Path] = (), *,
+                 color: str = "auto") -> None:
     """Write one report to stdout: text laid out for the terminal, others as in files.
 
     A report file in `written` with the same layout is copied rather than rendered
     twice (rendering is a measurable part of a large scan's CPU time).
     """
-    options = stdout_options(env) if fmt == "text" else RenderOptions()
+    options = stdout_options(env, color) if fmt == "text" else RenderOptions()
     extension = f".{FORMATS[fmt].extension}"
     same = [p for p in written if p.suffix == extension]
     if same and options == RenderOptions():
         with same[0].open(encoding="utf-8", newline="") as f:
-            env.stdout.write(f.read())
-        return
-    env.stdout.write(FORMATS[fmt].render(run, options))
+            text = f.read()
+    else:
+        text = FORMATS[fmt].render(run, options)
+    # The text report escapes host text itself (and keeps its colours); other formats are
+    # byte-exact data, shown with escapes only on a terminal.
+    env.stdout.write(text if fmt == "text" else for_terminal(text, env.stdout_isatty))
+    env.stdout.flush()  # a full disk or closed pipe shows now, while the verdict is at hand
 
 
 def stdout_format(formats: Sequence[str]) -> str:
-    """What a scan prints: a single pipeable format as itself, else the text report."""
+    """What a scan prints: a single pipeable format as itself, else the summary."""
     if len(formats) == 1 and formats[0] in PIPEABLE:
         return formats[0]
-    return "text"
+    return "summary"
 
 
 def prepare_output_dir(outdir: Path) -> Path:
@@ -67,12 +107,40 @@ def prepare_output_dir(outdir: Path) -> Path:
     return outdir
 
 
-def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: Env) -> list[Path]:
-    """Write the report files and name each on stderr."""
+def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: Env, *,
+                   replace: bool = False, listed: bool = True) -> Written:
+    """Write the report files, naming each on stderr (unless the summary will: `listed`
+    False), and each that failed with why."""
     try:
-        written = write_reports(run, formats, prepare_output_dir(outdir))
-    except OSError as exc:
-        raise InputError(f"cannot write reports: {exc.strerror or exc}", str(outdir)) from None
-    for path in written:
+        prepare_output_dir(outdir)
+    except InputError as exc:  # gone or read-only since the run began: every format fails
+        written = Written(failed=[(outdir / "*", exc.message)])
+    else:
+        written = write_reports(run, formats, outdir, replace=replace)
+    for path in written.paths if listed else ():
         env.stderr.write(f"report: {path}\n")
+    for path, why in written.failed:
+        env.stderr.write(f"fleetcheck: error: {path}: report not written: {why}\n")
     return written
+
+
+def final_status(run: RunResult, env: Env, written: Written) -> int:
+    """The exit code: the run's verdict, or 4 when a clean verdict's reports were lost.
+
+    A failed report file, or a stdout that could not be written (a full disk; not a
+    reader that went away, as `| head` does), never turns a 1 or 3 into anything
+    else, and never lets a 0 pass as if the reports existed. When stdout failed,
+    the verdict goes to stderr so it is never hidden.
+    """
+    verdict = run.summary.exit_code
+    out_error = stream_failed(env.stdout)
+    if out_error is not None:
+        env.stderr.write(f"fleetcheck: {view.headline(run).line()}\n")
+        if not isinstance(out_error, BrokenPipeError):
+            why = out_error.strerror or str(out_error)
+            env.stderr.write(f"fleetcheck: error: standard output: {why}\n")
+    lost = bool(written.failed) or (out_error is not None
+                                    and not isinstance(out_error, BrokenPipeError))
+    if lost and verdict == ExitStatus.OK:
+        return int(ExitStatus.REPORTS_FAILED)
+    return verdict

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
 from fleetcheck.cli.common import Command
-from fleetcheck.cli.env import Env
-from fleetcheck.cli.output import print_report, write_and_list
-from fleetcheck.cli.scan_cmd import DEFAULT_FORMATS
+from fleetcheck.cli.env import Env, stream_failed
+from fleetcheck.cli.output import DEFAULT_FORMATS, print_report, write_and_list
+from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import SCHEMA, RunResult, Severity
 from fleetcheck.render import FORMATS, parse_formats
+from fleetcheck.render.write import Written
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output-dir", metavar="DIR",
                         help="write the reports here, named as the run named them; without it "
                              "the one format asked for goes to stdout")
+    parser.add_argument("--force", action="store_true",
+                        help="replace report files of the same name in DIR (never done "
+                             "without it)")
 
 
 def load_run(text: str, name: str) -> RunResult:
@@ -37,7 +42,10 @@ def load_run(text: str, name: str) -> RunResult:
         raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
     try:
         run = RunResult.from_dict(data)
-        Severity.parse(run.summary.fail_on)
+        # Settled again, so a run written before statuses followed --fail-on reads as one verdict.
+        hosts, summary = judge_run(run.hosts, Severity.parse(run.summary.fail_on),
+                                   complete=run.summary.complete)
+        run = dataclasses.replace(run, hosts=hosts, summary=summary)
     except KeyError as exc:
         raise InputError(f"incomplete {SCHEMA} document: missing key {exc.args[0]!r}",
                          name) from None
@@ -46,30 +54,37 @@ def load_run(text: str, name: str) -> RunResult:
     return run
 
 
+def read_run(arg: str, env: Env) -> RunResult:
+    """The saved run named on the command line ('-': stdin); InputError when unusable."""
+    if arg == "-":
+        return load_run(env.stdin.read(), "<stdin>")
+    try:
+        text = env.path(arg).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
+                         arg) from None
+    return load_run(text, arg)
+
+
 def run(args: argparse.Namespace, env: Env) -> int:
-    """Render the saved run; exit 0 once rendered (the run's own verdict is in the report)."""
+    """Render the saved run; exit 0 once rendered (the run's own verdict is in the report),
+    4 when a report could not be written."""
     try:
         formats = parse_formats(args.format or (DEFAULT_FORMATS if args.output_dir else "text"))
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if args.output_dir is None and len(formats) != 1:
         raise InputError("several formats need -o DIR to write them to")
-    if args.run == "-":
-        text, name = env.stdin.read(), "<stdin>"
-    else:
-        path = env.path(args.run)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
-                             args.run) from None
-        name = args.run
-    result = load_run(text, name)
+    result = read_run(args.run, env)
+    written = Written()
     if args.output_dir is None:
         print_report(result, formats[0], env)
     else:
-        write_and_list(result, formats, env.path(args.output_dir), env)
-    return ExitStatus.OK
+        written = write_and_list(result, formats, env.path(args.output_dir), env,
+                                 replace=args.force)
+    lost = written.failed or (stream_failed(env.stdout) is not None
+                              and not isinstance(stream_failed(env.stdout), BrokenPipeError))
+    return ExitStatus.REPORTS_FAILED if lost else ExitStatus.OK
 
 
 COMMAND = Command("report", "re-render a saved run (RUN.json) as text, HTML, JUnit, CSV or JSON",

@@ -12,19 +12,21 @@ import re
 from collections.abc import Iterator
 
 from fleetcheck.cli.env import Env
+from fleetcheck.engine.options import ScanOptions
+from fleetcheck.engine.processes import default_workers
 from fleetcheck.errors import InputError
-from fleetcheck.model import Severity
+from fleetcheck.model import RunResult, Severity
 from fleetcheck.plan import PlannedHost
 from fleetcheck.progress import Progress, ProgressHandler
-from fleetcheck.scan import ScanOptions
+from fleetcheck.redact import Redactor
+from fleetcheck.render import view
+from fleetcheck.sanitize import one_line
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
-from fleetcheck.transport.ssh import HOST_KEY_MODES, SshOptions
-from fleetcheck.workers import default_workers
+from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
 
 # Below this many hosts per process, extra worker processes cost more than they give.
 HOSTS_PER_WORKER = 200
-OFF_WARNING = ("Host keys were NOT checked (--host-key-checking off): any machine answering "
-               "at a host's address could have produced its results.")
+OFF_WARNING = HOST_KEYS_OFF
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
@@ -38,10 +40,15 @@ def parse_size(value: str | int) -> int:
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """Who to connect as, how to trust hosts, how many at once, how long to wait, how loud."""
+def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = False) -> None:
+    """Who to connect as, how to trust hosts, how many at once, how long to wait, how loud.
+
+    `worker`: only what a Celery worker decides itself (keys, known_hosts, secrets, width);
+    -u, -b and the timeouts come with each shard from the coordinator.
+    """
     g = parser.add_argument_group("connection")
-    g.add_argument("-u", "--user", help="remote user where the inventory names none")
+    if not worker:
+        g.add_argument("-u", "--user", help="remote user where the inventory names none")
     g.add_argument("--private-key", "--key-file", dest="private_key", metavar="FILE",
                    help="SSH private key where the inventory names none")
     g.add_argument("-k", "--ask-pass", action="store_true",
@@ -64,10 +71,17 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--retries", type=int, default=2,
                    help="further attempts after a transient network error (default: 2)")
     b = parser.add_argument_group("privilege")
-    b.add_argument("-b", "--become", action="store_true",
-                   help="collect through sudo so every process's sockets are attributed")
+    if not worker:
+        b.add_argument("-b", "--become", action="store_true",
+                       help="collect through sudo so every process's sockets are attributed")
     b.add_argument("-K", "--ask-become-pass", action="store_true",
                    help="ask for the sudo password (hosts without ansible_become_password)")
+    if worker:
+        parser.add_argument("-f", "--forks", type=int, default=10,
+                            help="hosts of a shard checked at once (default: 10)")
+        parser.add_argument("-v", "--verbose", action="count", default=0,
+                            help="log connection details (-vv: paramiko's own log)")
+        return
     r = parser.add_argument_group("concurrency and limits")
     r.add_argument("-f", "--forks", type=int, default=10,
                    help="hosts checked at once (default: 10)")
@@ -102,35 +116,48 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
         value = getattr(args, name)
         if value is not None and value <= 0:
             raise InputError(f"--{name.replace('_', '-')} must be positive")
+    ssh = ssh_options(args, env)
+    workers = args.workers if args.workers is not None else \
+        min(default_workers(), max(1, len(hosts) // HOSTS_PER_WORKER))
+    deadline = args.deadline if args.deadline is not None else \
+        max(180.0, args.timeout + 2 * (args.connect_timeout or 10.0) + 30.0)
+    if args.ask_become_pass:
+        hosts = with_become_password(hosts, prompt(env, "BECOME password: "))
+    return hosts, ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout,
+                              deadline=deadline, max_output=args.max_output, workers=workers,
+                              ssh=ssh, log_level=log_level(args.verbose))
+
+
+def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
+    """The SSH settings (and prompted secrets) the command line and environment ask for."""
+    if args.retries < 0:
+        raise InputError("--retries must be at least 0")
+    if args.connect_timeout is not None and args.connect_timeout <= 0:
+        raise InputError("--connect-timeout must be positive")
     passphrase = env.environ.get("FLEETCHECK_KEY_PASSPHRASE")
     if args.ask_key_passphrase:
-        passphrase = _prompt(env, "Key passphrase: ")
-    password = _prompt(env, "SSH password: ") if args.ask_pass else None
+        passphrase = prompt(env, "Key passphrase: ")
+    password = prompt(env, "SSH password: ") if args.ask_pass else None
     known_hosts = tuple(str(env.path(p)) for p in args.known_hosts or ())
     for path in known_hosts:  # a typo here would make every host "unknown"
         if args.host_key_checking != "accept-new" and not os.path.isfile(path):
             raise InputError("known_hosts file not found (with --host-key-checking "
                              "accept-new it would be created)", path)
+    private_key = str(env.path(args.private_key)) if args.private_key else None
+    if private_key is not None and not os.path.isfile(private_key):
+        raise InputError("--private-key: key file not found", private_key)
     home = env.environ.get("HOME") or os.path.expanduser("~")
     ssh = SshOptions(
         host_key_checking=args.host_key_checking,
         known_hosts=known_hosts,
         ssh_config=str(env.path(args.ssh_config)) if args.ssh_config else None,
         connect_timeout=args.connect_timeout, retries=args.retries,
-        private_key=str(env.path(args.private_key)) if args.private_key else None,
+        private_key=private_key,
         key_passphrase=passphrase, password=password,
         agent=env.environ.get("SSH_AUTH_SOCK"), home=home, local_user=local_user(),
     )
     ssh.resolver()  # a broken ssh_config is bad input: report it before contacting anyone
-    workers = args.workers if args.workers is not None else \
-        min(default_workers(), max(1, len(hosts) // HOSTS_PER_WORKER))
-    deadline = args.deadline if args.deadline is not None else \
-        max(180.0, args.timeout + 2 * (args.connect_timeout or 10.0) + 30.0)
-    if args.ask_become_pass:
-        hosts = _with_become_password(hosts, _prompt(env, "BECOME password: "))
-    return hosts, ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout,
-                              deadline=deadline, max_output=args.max_output, workers=workers,
-                              ssh=ssh, extra={"log_level": log_level(args.verbose)})
+    return ssh
 
 
 def ssh_warnings(options: ScanOptions) -> list[str]:
@@ -138,13 +165,20 @@ def ssh_warnings(options: ScanOptions) -> list[str]:
     return [OFF_WARNING] if options.ssh.host_key_checking == "off" else []
 
 
-def _with_become_password(hosts: list[PlannedHost], password: str) -> list[PlannedHost]:
+def say_trust(run: RunResult, env: Env) -> None:
+    """On stderr: what the run trusted without checking (keys trusted on first use, no checks
+    at all), so trust-on-first-use leaves evidence where the operator is looking too."""
+    for _, _, sentence in view.trust(run):
+        env.stderr.write(one_line(f"fleetcheck: warning: {sentence}") + "\n")
+
+
+def with_become_password(hosts: list[PlannedHost], password: str) -> list[PlannedHost]:
     """-K: the prompted password for every becoming host the inventory gives none."""
     return [dataclasses.replace(h, become=dataclasses.replace(h.become, password=password))
             if h.become is not None and h.become.password is None else h for h in hosts]
 
 
-def _prompt(env: Env, prompt: str) -> str:
+def prompt(env: Env, prompt: str) -> str:
     """Ask for a secret: without echo on a terminal, else one line of stdin."""
     isatty = getattr(env.stdin, "isatty", None)
     if isatty is not None and isatty():
@@ -170,13 +204,15 @@ def local_user() -> str:
 
 
 @contextlib.contextmanager
-def logging_through(verbose: int, progress: Progress) -> Iterator[None]:
-    """-v: fleetcheck's log records go through the progress line to stderr while scanning."""
+def logging_through(verbose: int, progress: Progress,
+                    redact: Redactor | None = None) -> Iterator[None]:
+    """-v: fleetcheck's log records go through the progress line to stderr while scanning,
+    with `redact`'s secrets masked."""
     level = log_level(verbose)
     if level is None:
         yield
         return
-    handler = ProgressHandler(progress)
+    handler = ProgressHandler(progress, redact)
     loggers = [logging.getLogger("fleetcheck")]
     if verbose >= 3:
         loggers.append(logging.getLogger("paramiko"))

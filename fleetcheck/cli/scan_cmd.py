@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import socket
 
+from fleetcheck.cli import evidence_cmd
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
+from fleetcheck.cli.engine_args import add_engine_arguments, celery_engine, celery_record
 from fleetcheck.cli.env import Env
+from fleetcheck.cli.history_hook import deliver
 from fleetcheck.cli.output import (
+    DEFAULT_FORMATS,
+    add_terminal_arguments,
     prepare_output_dir,
-    print_report,
-    stdout_format,
-    write_and_list,
 )
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     local_user,
     logging_through,
+    say_trust,
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.cli.shard_args import add_shard_arguments, select_shard
+from fleetcheck.engine.interrupts import as_ctrl_c
+from fleetcheck.engine.scan import scan
 from fleetcheck.errors import InputError
 from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
+from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
-from fleetcheck.scan import scan
-
-# The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
-DEFAULT_FORMATS = "text,html,json,junit"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,14 +40,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     parser.add_argument("--format", default=DEFAULT_FORMATS, metavar="FORMATS",
                         help=f"comma-separated report formats ({', '.join(FORMATS)}, or all); "
-                             f"default: {DEFAULT_FORMATS}. Stdout shows the text report, or "
+                             f"default: {DEFAULT_FORMATS}. Stdout shows the summary, or "
                              f"the one format asked for if it is {', '.join(PIPEABLE)}")
     parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
-                        help="where reports are written (default: reports/)")
+                        help="where reports are written (default: reports/); '-' prints the "
+                             "one format asked for on stdout and writes no file")
+    parser.add_argument("--evidence", metavar="BUNDLE.zip",
+                        help="also write an evidence bundle of the run (as `fleetcheck "
+                             "evidence`); the reports then name it and its digest")
+    evidence_cmd.add_evidence_arguments(parser, scan=True)
+    add_terminal_arguments(parser)
     parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
     add_connection_arguments(parser)
+    add_shard_arguments(parser)
+    add_engine_arguments(parser)
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -53,11 +65,20 @@ def run(args: argparse.Namespace, env: Env) -> int:
         formats = parse_formats(args.format)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    to_stdout = args.output_dir == "-"
+    if to_stdout and len(formats) != 1:
+        raise InputError("-o - prints one format on stdout: name exactly one with --format")
+    if (args.sign or args.include_inventory) and not args.evidence:
+        raise InputError("--sign and --include-inventory go with --evidence BUNDLE.zip")
     inputs = load_inputs(args, env)
     outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
                  become=args.become, user=args.user)
+    hosts, shard = select_shard(args, inputs.inventory, hosts)
     hosts, options = scan_options(args, env, hosts, fail_on)
+    engine = celery_engine(args, env, inputs, hosts)
+    if args.engine in ("threads", "processes"):
+        options = dataclasses.replace(options, engine=args.engine)
     meta = {
         "command_line": list(args.argv),
         "user": local_user(),
@@ -71,7 +92,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "host_key_checking": options.ssh.host_key_checking,
         "warnings": ssh_warnings(options),
     }
-    prepare_output_dir(outdir)
+    if not to_stdout:
+        prepare_output_dir(outdir)
+    key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -79,19 +102,31 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if args.verbose:
             progress.write(host_log_line(result))
 
-    with logging_through(args.verbose, progress):
-        try:
-            result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
-                          on_done=on_done, waivers=inputs.waivers)
-        finally:
-            progress.close()
-    if not result.complete:
-        env.stderr.write(f"fleetcheck: interrupted: {len(result.hosts)} hosts reported, "
-                         "unfinished ones marked not_run\n")
-    written = write_and_list(result, formats, outdir, env)
-    print_report(result, stdout_format(formats), env, written)
-    return result.summary.exit_code
-
+    with as_ctrl_c() as caught:
+        with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
+            try:
+                result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
+                              on_done=on_done, waivers=inputs.waivers, engine=engine)
+            finally:
+                progress.close()
+        caught.armed = False  # from here on a signal is noted, and the reports still written
+        say_trust(result, env)
+        if engine is not None:
+            result = celery_record(result, engine)
+            for problem in engine.problems:
+                env.stderr.write(f"fleetcheck: {problem}\n")
+        if not result.complete and (caught.name or engine is None or not engine.problems):
+            by = f" by {caught.name}" if caught.name else ""
+            if caught.name:
+                result = dataclasses.replace(result, meta={**result.meta,
+                                                           "interrupted_by": caught.name})
+            env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
+                             "reported, unfinished ones marked not_run\n")
+        if shard is not None:
+            result = dataclasses.replace(result, shard=shard)
+        if args.evidence:
+            result = evidence_cmd.bundle_scan(result, args, env, key, inputs.inventory)
+        return deliver(result, formats, outdir, env, args)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
                   add_arguments, run)

@@ -9,6 +9,7 @@ from fleetcheck.cli.common import Command, add_input_arguments, gather_inputs, l
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.plan import plan
+from fleetcheck.sanitize import one_line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                                     indent=2) + "\n")
     else:
         for problem in problems.sorted():
-            env.stdout.write(f"{problem}\n")
+            env.stdout.write(f"{one_line(str(problem))}\n")
         what = ", ".join(_plural(n, k[:-1] if k != "policies" else "policy",
                                  k if k != "policies" else "policies")
                          for k, n in counts.items())

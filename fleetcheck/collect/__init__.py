@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, replace
 
 from fleetcheck.collect import windows
+from fleetcheck.collect.become import become_command, method_of
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.oses import FAMILIES, UNAME_FAMILIES, family_of
 from fleetcheck.collect.probe import ProbeOutput, build_probe, one_line, split_output
@@ -13,7 +14,7 @@ from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.model import CommandRecord, Listener
 from fleetcheck.parsers import ParseError
 from fleetcheck.plan import PlannedHost
-from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult, Transport
+from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, Transport
 from fleetcheck.transport.quote import sh_join, sh_quote
 
 
@@ -37,15 +38,26 @@ class CollectOptions:
     max_output: int = DEFAULT_MAX_OUTPUT
 
 
-def buffered(script: str) -> str:
+# Under sudo the probe runs as root, beyond the reach of the signal sshd sends when a run
+# is interrupted (it signals as the login user): sudo dies, its root children live on.
+# So a becoming probe starts a watchdog that kills the probe's process group once sudo
+# (the probe's parent) is gone, and is itself killed when the probe ends normally.
+WATCHDOG = ("fc_parent=$PPID; (while kill -0 $fc_parent 2>/dev/null; do sleep 1; done; "
+            "kill -9 0) </dev/null >/dev/null 2>&1 & fc_watchdog=$!")
+WATCHDOG_END = "kill $fc_watchdog 2>/dev/null"
+
+
+def buffered(script: str, *, watchdog: bool = False) -> str:
     """`script` with its stdout gathered into 1 MiB blocks (POSIX dd) before it is sent.
 
     The probe writes many small lines from many small commands; unbuffered, each
     becomes an SSH packet to decrypt and check. Where dd is missing it runs as is.
+    With `watchdog`, the probe dies with its parent (see WATCHDOG).
     """
-    return one_line(f"fc_probe() {{\n{script.rstrip()}\n}}\n"
+    start, end = (f"{WATCHDOG}\n", f"\n{WATCHDOG_END}") if watchdog else ("", "")
+    return one_line(f"fc_probe() {{\n{script.rstrip()}\n}}\n{start}"
                     "if command -v dd >/dev/null 2>&1; then fc_probe | dd obs=1048576 "
-                    "2>/dev/null\nelse fc_probe; fi\n")
+                    f"2>/dev/null\nelse fc_probe; fi{end}\n")
 
 
 # Solaris 10's `sh` is the Bourne shell, which knows neither $(...) nor `command -v`; its
@@ -61,21 +73,13 @@ def posix_sh(script: str) -> list[str]:
     return ["sh", "-c", f"fc_script={sh_quote(script)}; {TO_POSIX_SH}"]
 
 
-def wrap_command(script: str, host: PlannedHost) -> tuple[str, bytes | None]:
-    """The command line that runs `script` on `host` (through sudo when becoming) and its stdin.
-
-    The become password, if any, goes to sudo's stdin, never onto a command line.
-    """
-    argv = posix_sh(buffered(script))
+def wrap_command(script: str, host: PlannedHost) -> tuple[str, Answer | None]:
+    """The command line that runs `script` on `host` (with privilege when becoming) and
+    what its stdin answers: the become password, only after the method's own prompt."""
+    argv = posix_sh(buffered(script, watchdog=host.become is not None))
     if host.become is None:
         return sh_join(argv), None
-    if host.become.method != "sudo":
-        raise HostFailure(ErrorKind.UNSUPPORTED,
-                          f"become method {host.become.method!r} is not supported (use sudo)")
-    if host.become.password is None:
-        return sh_join(["sudo", "-n", "-u", host.become.user, "--", *argv]), None
-    command = sh_join(["sudo", "-S", "-p", "", "-u", host.become.user, "--", *argv])
-    return command, (host.become.password + "\n").encode()
+    return become_command(argv, host.become)
 
 
 def _record(command: str, result: CommandResult, stdout: str, stderr: str) -> CommandRecord:
@@ -92,20 +96,23 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
         script = build_probe(nonce, tool=host.tool, os=family)
     except ValueError as exc:  # a fleetcheck_tool that cannot be a tool name
         raise HostFailure(ErrorKind.NO_TOOL, f"fleetcheck_tool: {exc}") from None
-    command, stdin = wrap_command(script, host)
-    result = transport.run(command, timeout=options.command_timeout, stdin=stdin,
+    command, answer = wrap_command(script, host)
+    result = transport.run(command, timeout=options.command_timeout, stdin=answer,
                            max_output=options.max_output)
     stdout = result.stdout.decode("utf-8", "replace")
-    stderr = result.stderr.decode("utf-8", "replace")
+    # The method's prompt is fleetcheck's own text, not something the host said.
+    raw_err = result.stderr.replace(answer.prompt, b"") if answer else result.stderr
+    stderr = raw_err.decode("utf-8", "replace")
     record = _record(command, result, stdout, stderr)
     if family is None and windows.refused_posix(result.exit_code, stdout, stderr):
         return _collect_windows(host, transport, options, (record,))
     try:
         probe = split_output(stdout, nonce)
     except ParseError as exc:
-        if host.become is not None and "sudo" in stderr:
+        word = method_of(host.become).word if host.become is not None else None
+        if word is not None and word in stderr:
             raise _with_record(HostFailure(ErrorKind.BECOME_FAILED,
-                                           f"sudo failed: {_said(stderr)}"), record) from None
+                                           f"{word} failed: {_said(stderr)}"), record) from None
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"probe output: {exc}"),
                            record) from None
     if not probe.facts and not probe.sections:
@@ -208,6 +215,7 @@ def _os_text(probe: ProbeOutput, os_name: str | None) -> str | None:
 
 def _said(text: str, limit: int = 300) -> str:
     """What a failing command wrote to stderr, its lines joined (sudo explains over several)."""
+    # Lines end at \n only: a \r or U+2028 a host prints is part of what it said.
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     return " / ".join(lines)[:limit]
 

@@ -8,8 +8,16 @@ from fleetcheck.model.host import (
     HostResult,
     JudgedListener,
     Listener,
+    TrustedKey,
 )
-from fleetcheck.model.run import InputFile, RunResult, Summary, WaiverRecord, inputs_by_kind
+from fleetcheck.model.run import (
+    InputFile,
+    RunResult,
+    Summary,
+    WaiverRecord,
+    inputs_by_kind,
+    new_run_id,
+)
 
 __all__ = [
     "SCHEMA",
@@ -25,7 +33,9 @@ __all__ = [
     "Severity",
     "Status",
     "Summary",
+    "TrustedKey",
     "Verdict",
     "WaiverRecord",
     "inputs_by_kind",
+    "new_run_id",
 ]

@@ -120,6 +120,9 @@ class Finding:
     waiver: str | None = None
     pid: int | None = None
     family: int | None = None
+    # Open, but below the run's --fail-on: shown, never counted as a violation
+    # (set once, by `result.settle`).
+    below_threshold: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON, severity and kind as their words."""
@@ -137,6 +140,7 @@ class Finding:
             "waiver": self.waiver,
             "pid": self.pid,
             "family": self.family,
+            "below_threshold": self.below_threshold,
         }
 
     @classmethod
@@ -156,6 +160,7 @@ class Finding:
             waiver=data.get("waiver"),
             pid=data.get("pid"),
             family=data.get("family"),
+            below_threshold=bool(data.get("below_threshold", False)),
         )
 
     def sort_key(self) -> tuple[Any, ...]:
@@ -204,6 +209,31 @@ class CommandRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """A host key trusted on first use (accept-new) in this run: evidence of what was trusted."""
+
+    host: str  # the name it was filed under in known_hosts ('[addr]:port' off port 22)
+    key_type: str  # e.g. ssh-ed25519
+    fingerprint: str  # 'SHA256:...' as ssh-keygen -l prints it
+    file: str  # the known_hosts file it was appended to
+
+    def to_dict(self) -> dict[str, Any]:
+        """The key as JSON."""
+        return {"host": self.host, "type": self.key_type, "fingerprint": self.fingerprint,
+                "file": self.file}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrustedKey:
+        """Inverse of `to_dict`."""
+        return cls(data["host"], data["type"], data["fingerprint"], data["file"])
+
+    def sentence(self) -> str:
+        """One line for people: what was trusted, for which name, where it was written."""
+        return (f"trusted on first use (accept-new): {self.host} {self.key_type} "
+                f"{self.fingerprint}, added to {self.file}")
+
+
+@dataclass(frozen=True, slots=True)
 class HostResult:
     """Everything fleetcheck learnt and judged about one host."""
 
@@ -222,6 +252,7 @@ class HostResult:
     duration: float = 0.0
     notes: tuple[str, ...] = ()  # caveats the reader must see, e.g. owners not visible
     waivers: tuple[str, ...] = ()  # ids of the waivers whose `hosts` select this host
+    trusted_keys: tuple[TrustedKey, ...] = ()  # host keys this host's connection trusted
 
     @property
     def checked(self) -> bool:
@@ -246,6 +277,8 @@ class HostResult:
             "listeners": [jl.to_dict() for jl in self.listeners],
             "findings": [f.to_dict() for f in self.findings],
             "commands": [c.to_dict() for c in self.commands],
+            **({"trusted_keys": [k.to_dict() for k in self.trusted_keys]}
+               if self.trusted_keys else {}),
         }
 
     @classmethod
@@ -268,4 +301,5 @@ class HostResult:
             duration=float(data.get("duration", 0.0)),
             notes=tuple(data.get("notes", ())),
             waivers=tuple(data.get("waivers", ())),
+            trusted_keys=tuple(TrustedKey.from_dict(d) for d in data.get("trusted_keys", ())),
         )

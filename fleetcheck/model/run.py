@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,12 @@ class InputFile:
     path: str
     sha256: str
 
+
+
+def new_run_id(started_at: str) -> str:
+    """A run id no other run has: its start time, compact, and 32 random bits."""
+    stamp = started_at.replace("-", "").replace(":", "")
+    return f"{stamp}-{secrets.token_hex(4)}"
 
 
 def inputs_by_kind(inputs: tuple[InputFile, ...]) -> dict[str, list[dict[str, str]]]:
@@ -40,6 +47,7 @@ class Summary:
     waived: int
     violations: int  # unwaived findings at or above fail_on
     violating_hosts: int = 0  # hosts with at least one violation
+    below_threshold: int = 0  # open findings below fail_on: shown, not violations
     by_severity: dict[str, int] = field(default_factory=dict)  # unwaived, per severity
     by_kind: dict[str, int] = field(default_factory=dict)
     error_kinds: dict[str, int] = field(default_factory=dict)
@@ -59,6 +67,7 @@ class Summary:
             "waived": self.waived,
             "violations": self.violations,
             "violating_hosts": self.violating_hosts,
+            "below_threshold": self.below_threshold,
             "by_severity": dict(self.by_severity),
             "by_kind": dict(self.by_kind),
             "error_kinds": dict(self.error_kinds),
@@ -71,6 +80,9 @@ class Summary:
     def from_dict(cls, data: dict[str, Any]) -> Summary:
         """Inverse of `to_dict`."""
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+_TRAIL = ("justification", "reviewed_on")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +102,8 @@ class WaiverRecord:
     port: str | None = None  # as written: "1923", "8000-8100", "80,443"
     process: str | None = None
     matched: int = 0  # findings it waived (or would have, if expired)
+    justification: str | None = None  # the business need, when it says more than `reason`
+    reviewed_on: str | None = None  # ISO date
     path: str | None = None
     line: int | None = None
     # Everything the waiver covers, in the words of a waiver file (proto, port, service,
@@ -97,8 +111,9 @@ class WaiverRecord:
     conditions: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The waiver as JSON."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """The waiver as JSON (the approval-trail keys only when the waiver states them)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__
+                if name not in _TRAIL or getattr(self, name) is not None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WaiverRecord:
@@ -125,6 +140,12 @@ class RunResult:
     # rule was written), so `explain` and auditors need no access to the policy files.
     policy_definitions: tuple[dict[str, Any], ...] = ()
     schema: str = SCHEMA
+    # Unique per run ('20261126T142800Z-3f9a2c1e'): in report file names and history.
+    run_id: str = ""
+    # A shard run says which shard of which plan it is ({"index", "count", "plan", ...},
+    # see engine/shards.py); a merged run lists the shards it was made of.
+    shard: dict[str, Any] | None = None
+    shards: tuple[dict[str, Any], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -135,6 +156,7 @@ class RunResult:
         """The run as JSON in the `fleetcheck.run/1` shape."""
         return {
             "schema": self.schema,
+            "run_id": self.run_id,
             "tool_version": self.tool_version,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
@@ -144,6 +166,8 @@ class RunResult:
             "summary": self.summary.to_dict(),
             "waivers": [w.to_dict() for w in self.waivers],
             "policy_definitions": list(self.policy_definitions),
+            **({"shard": dict(self.shard)} if self.shard is not None else {}),
+            **({"shards": [dict(s) for s in self.shards]} if self.shards else {}),
             "hosts": [h.to_dict() for h in self.hosts],
         }
 
@@ -154,6 +178,7 @@ class RunResult:
             raise ValueError(f"not a {SCHEMA} document (schema: {data.get('schema')!r})")
         return cls(
             schema=data["schema"],
+            run_id=str(data.get("run_id") or ""),
             tool_version=data["tool_version"],
             started_at=data["started_at"],
             finished_at=data["finished_at"],
@@ -167,4 +192,6 @@ class RunResult:
             meta=dict(data.get("meta", {})),
             waivers=tuple(WaiverRecord.from_dict(w) for w in data.get("waivers", ())),
             policy_definitions=tuple(data.get("policy_definitions", ())),
+            shard=dict(data["shard"]) if data.get("shard") is not None else None,
+            shards=tuple(dict(s) for s in data.get("shards", ())),
         )

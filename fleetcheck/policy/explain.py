@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck.errors import InputError
-from fleetcheck.evaluate import Considered, HostRules, decide, requirement
 from fleetcheck.model import Finding, HostResult, JudgedListener, Listener, RunResult
 from fleetcheck.policy import Action, Policy, Rule
+from fleetcheck.policy.judge import Considered, HostRules, decide, requirement
 from fleetcheck.policy.match import MatchResult, address_scope, exposures, format_ports, holders
 from fleetcheck.policy.serialize import policy_from_dict
 from fleetcheck.policy.waivers import Waiver, waiver_from_record

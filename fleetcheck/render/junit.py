@@ -11,6 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
+from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import Finding, HostResult, RunResult, Severity, WaiverRecord
 from fleetcheck.render import view
 from fleetcheck.render.options import RenderOptions
@@ -75,7 +76,8 @@ def _waiver_text(f: Finding, waivers: dict[str, WaiverRecord]) -> str:
 
 
 def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
-           waivers: dict[str, WaiverRecord], fail_on: Severity) -> tuple[int, int, int, int]:
+           waivers: dict[str, WaiverRecord], fail_on: Severity,
+           warnings: list[str]) -> tuple[int, int, int, int]:
     """Append `host`'s testsuite to `root`; returns (tests, failures, errors, skipped)."""
     suite = _sub(root, "testsuite", name=host.name, tests="0", failures="0", errors="0",
                  skipped="0", time=f"{round(host.duration, 3):.3f}", timestamp=_timestamp(run),
@@ -87,6 +89,8 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
                        ("groups", ",".join(host.groups)), ("policies", ",".join(host.policies)),
                        ("privileged", privileged),
                        ("error_kind", host.error.kind if host.error else None),
+                       *(("trusted_key", k.sentence()) for k in host.trusted_keys),
+                       *(("warning", w) for w in warnings),
                        *(("note", n) for n in host.notes)):
         if value:
             _sub(props, "property", name=key, value=value)
@@ -113,7 +117,7 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
         if f.waived:
             skipped += 1
             _sub(case, "skipped", message=_waiver_text(f, waivers))
-        elif f.severity >= fail_on:
+        elif is_violation(f, fail_on):
             failures += 1
             _sub(case, "failure", _finding_text(host, f, service),
                  message=f"{f.severity.label}: {f.message}", type=f.kind.value)
@@ -132,8 +136,9 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
              classname=cls, time="0.000")
         tests += 1
     _sub(suite, "system-out", "\n".join(out))
-    _sub(suite, "system-err", "\n".join(
-        f"$ {c.command}\nexit code: {c.exit_code}\n{c.stderr}" for c in host.commands))
+    _sub(suite, "system-err", "\n".join([
+        *(f"WARNING: {w}" for w in warnings),
+        *(f"$ {c.command}\nexit code: {c.exit_code}\n{c.stderr}" for c in host.commands)]))
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
@@ -146,10 +151,12 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     del options
     root = ET.Element("testsuites", {"name": "fleetcheck"})
     waivers = {w.id: w for w in run.waivers}
-    fail_on = Severity.parse(run.summary.fail_on)
+    fail_on = view.fail_on(run)
     totals = [0, 0, 0, 0]
+    # What the run trusted without checking, in every suite: CI shows a host's suite alone.
+    warnings = [sentence for _, _, sentence in view.trust(run)]
     for i, host in enumerate(view.sorted_hosts(run)):
-        for n, count in enumerate(_suite(root, run, host, i, waivers, fail_on)):
+        for n, count in enumerate(_suite(root, run, host, i, waivers, fail_on, warnings)):
             totals[n] += count
     tests, failures, errors, _skipped = totals
     elapsed = view.run_seconds(run)

@@ -15,10 +15,10 @@ from fleetcheck.render.textfit import (
     flow,
     paint,
     records,
-    scrub,
     table,
     wrap,
 )
+from fleetcheck.sanitize import scrub
 
 _TONE = {"ok": GREEN, "bad": RED + BOLD, "warn": YELLOW + BOLD, "": ""}
 _SEVERITY = {Severity.CRITICAL: RED + BOLD, Severity.HIGH: RED, Severity.MEDIUM: YELLOW}
@@ -173,8 +173,7 @@ def _fleet(run: RunResult, width: int, color: bool) -> list[str]:
     if not rows:
         return [*lines, "no listeners were read", ""]
     body = [[paint(view.proto_port(r.proto, r.port), RED + BOLD, color and r.red), r.service,
-             len(r.hosts), ", ".join([f"{v} {n}" for v, n in r.verdicts]
-                                     + ([f"waived {r.waived}"] if r.waived else [])),
+             len(r.hosts), ", ".join([f"{v} {n}" for v, n in r.verdicts] + r.apart),
              view.joined(r.hosts, FLEET_NAMES)] for r in rows]
     return [*lines, table(body, ["PORT", "SERVICE", "HOSTS", "VERDICTS", "WHICH"],
                           width, flex=(1, 3, 4)), ""]
@@ -191,11 +190,11 @@ def _hosts(run: RunResult, width: int, color: bool) -> list[str]:
              table(rows, ["HOST", "ADDRESS", "STATUS", "OS", "TOOL", "SOCKETS", "FINDINGS",
                           "NOTES"], width, flex=(0, 1, 3, 7)), ""]
     for h in hosts:
-        lines += _host(h, width, color)
+        lines += _host(h, width, color, view.fail_on(run))
     return lines
 
 
-def _host(h: HostResult, width: int, color: bool) -> list[str]:
+def _host(h: HostResult, width: int, color: bool, threshold: Severity) -> list[str]:
     """One host: its facts, listeners with verdicts, and the commands that ran."""
     status = paint(h.status.value.upper(), _TONE[view.host_status_tone(h.status)], color)
     title = f"--- {h.name} ({h.address}): {status}"
@@ -210,11 +209,11 @@ def _host(h: HostResult, width: int, color: bool) -> list[str]:
     lines += facts(about, width)
     if h.checked:
         rows = []
-        for jl, waiver in view.listener_rows(h):
+        for jl, standing in view.listener_rows(h, threshold):
             li = jl.listener
-            bad = jl.verdict in view.BAD_VERDICTS and not waiver
-            verdict = paint(jl.verdict.value.upper() if bad else jl.verdict.value, RED + BOLD,
-                            color and bad) + (f", waived by {waiver}" if waiver else "")
+            bad = jl.verdict in view.BAD_VERDICTS and standing is None
+            verdict = (paint(jl.verdict.value.upper(), RED + BOLD, color) if bad
+                       else view.verdict_words(jl, standing))
             rows.append([view.proto_port(li.proto, li.port), view.service_name(li.port, li.proto),
                          view.bind_address(li), li.process or "?",
                          "" if li.pid is None else li.pid, li.user or "", verdict,

@@ -2,49 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import textwrap
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from tabulate import MIN_PADDING, SEPARATING_LINE, tabulate
 
 _ANSI = re.compile(r"\033\[[0-9;]*m")
-# What a host may print that a terminal would act on or that reorders text: C0 and C1
-# controls (escape sequences could recolour, hide or rewrite the report) and bidi overrides.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-T = TypeVar("T")
 _GAP = 2  # tabulate's "simple" format puts two spaces between columns
 _MIN_FLEX = 8
 
 RED, YELLOW, GREEN, BOLD, DIM, RESET = ("\033[31m", "\033[33m", "\033[32m", "\033[1m",
                                          "\033[2m", "\033[0m")
-
-
-def printable(text: str) -> str:
-    """`text` with controls shown as escapes ('\\x1b'), tabs as spaces: safe on a terminal."""
-    if "\t" in text:
-        text = text.replace("\t", "    ")
-    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                            else f"\\u{ord(m.group()):04x}", text)
-
-
-def scrub(value: T) -> T:
-    """A copy of `value` (a run, or any part of one) with every string made `printable`."""
-    out: Any
-    if isinstance(value, str):
-        out = printable(value) if _UNPRINTABLE.search(value) or "\t" in value else value
-    elif isinstance(value, tuple | list):
-        out = type(value)(scrub(v) for v in value)
-    elif isinstance(value, dict):
-        out = {scrub(k): scrub(v) for k, v in value.items()}
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: scrub(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        out = dataclasses.replace(value, **changes)
-    else:
-        out = value
-    return out  # type: ignore[no-any-return]
 
 
 def paint(text: str, code: str, color: bool) -> str:
@@ -138,9 +108,11 @@ def flow(pieces: Sequence[tuple[str, str]], width: int, color: bool, lead: str =
     return [*lines, painted] if plain else lines
 
 
-def wrap(text: str, width: int, indent: str = "") -> list[str]:
-    """A paragraph wrapped to `width`, every line indented by `indent`."""
+def wrap(text: str, width: int, indent: str = "", subsequent: str | None = None) -> list[str]:
+    """A paragraph wrapped to `width`, its first line indented by `indent`, the others by
+    `subsequent` (default: `indent` too)."""
     if len(indent) + len(text) <= width and "\n" not in text and text.strip() == text and text:
         return [indent + text]
-    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent,
+    return textwrap.wrap(text, width=width, initial_indent=indent,
+                         subsequent_indent=indent if subsequent is None else subsequent,
                          break_long_words=True, break_on_hyphens=False) or [indent]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import (
     Finding,
     FindingKind,
@@ -26,8 +27,10 @@ from fleetcheck.model import (
     WaiverRecord,
     inputs_by_kind,
 )
-from fleetcheck.render.waived import key, listener_waivers
+from fleetcheck.render.evidence_view import evidence_line
+from fleetcheck.render.waived import Standing, key, listener_standing
 from fleetcheck.services import name_for_port
+from fleetcheck.transport.ssh.options import HOST_KEYS_OFF
 
 BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
                           Verdict.WRONG_PROCESS})
@@ -35,7 +38,7 @@ BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
 RED_KINDS = frozenset({FindingKind.FORBIDDEN, FindingKind.STRAY})
 # Meta keys shown in their own place (or not as plain facts); the rest are listed generically.
 _META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "workers", "deadline",
-               "become", "host_key_checking", "policies", "warnings")
+               "become", "host_key_checking", "policies", "warnings", "evidence")
 _WAIVER_ORDER = {"expired": 0, "active": 1, "unused": 2}
 
 
@@ -178,15 +181,51 @@ def run_facts(run: RunResult) -> list[tuple[str, str]]:
               "host_key_checking": "Host-key checking", "policies": "Policies"}
     facts += [(label, _meta_value(meta[key])) for key, label in labels.items() if key in meta]
     facts.append(("Complete", "yes" if run.summary.complete else "no (interrupted)"))
+    facts += shard_facts(run)
+    if isinstance(meta.get("evidence"), dict):
+        facts.append(("Evidence bundle", evidence_line(meta["evidence"])))
     facts += [(key, _meta_value(meta[key])) for key in sorted(meta) if key not in _META_SHOWN]
     facts.append(("Schema", run.schema))
     return facts
 
 
+def shard_facts(run: RunResult) -> list[tuple[str, str]]:
+    """Which shard of which plan a shard run is; which shards a merged run was made of."""
+    out = []
+    if run.shard:
+        s = run.shard
+        name = f" ({s['name']})" if s.get("name") and s.get("by") else ""
+        out.append(("Shard", f"{s.get('index')} of {s.get('count')}{name}, plan {s.get('plan')}"))
+    for s in run.shards:
+        name = f" ({s['name']})" if s.get("name") else ""
+        where = f" on {s['hostname']}" if s.get("hostname") else ""
+        hosts = f", {plural(int(s['hosts']), 'host')}" if "hosts" in s else ""
+        out.append((f"Shard {s.get('index')} of {s.get('count')}{name}",
+                    f"{s.get('status')}{hosts}{where}"
+                    + (f", run {s['run_id']}" if s.get("run_id") else "")))
+    return out
+
+
 def warnings(run: RunResult) -> list[str]:
-    """Sentences every report must show (e.g. host keys not checked, waivers expired)."""
+    """Sentences every report must show (e.g. host keys not checked, waivers expired, host
+    keys trusted on first use)."""
     raw = run.meta.get("warnings") or []
-    return [str(w) for w in (raw if isinstance(raw, list | tuple) else [raw])]
+    given = [str(w) for w in (raw if isinstance(raw, list | tuple) else [raw])]
+    return [*given, *(sentence for _, _, sentence in trust(run) if sentence not in given)]
+
+
+HOST_KEYS_NOT_CHECKED = "host_keys_not_checked"
+HOST_KEY_TRUSTED = "host_key_trusted"
+
+
+def trust(run: RunResult) -> list[tuple[str, str, str]]:
+    """What the run trusted without checking, as (kind, host, sentence): host keys not
+    checked at all (off), each host key trusted on first use (accept-new)."""
+    out = [(HOST_KEYS_NOT_CHECKED, "", HOST_KEYS_OFF)] \
+        if run.meta.get("host_key_checking") == "off" else []
+    out += [(HOST_KEY_TRUSTED, h.name, f"{h.name}: host key {k.sentence()}")
+            for h in sorted_hosts(run) for k in h.trusted_keys]
+    return out
 
 
 def input_rows(run: RunResult) -> list[tuple[str, str, str]]:
@@ -205,10 +244,31 @@ def host_listeners(host: HostResult) -> list[JudgedListener]:
     return sorted(host.listeners, key=lambda jl: jl.listener.sort_key())
 
 
-def listener_rows(host: HostResult) -> list[tuple[JudgedListener, str | None]]:
-    """A host's listeners in report order, each with the waivers that cover it (or None)."""
-    waivers = listener_waivers(host)
-    return [(jl, waivers.get(key(jl.listener))) for jl in host_listeners(host)]
+def fail_on(run: RunResult) -> Severity:
+    """The run's threshold: open findings below it are shown, not violations."""
+    return Severity.parse(run.summary.fail_on)
+
+
+def listener_rows(host: HostResult, threshold: Severity
+                  ) -> list[tuple[JudgedListener, Standing | None]]:
+    """A host's listeners in report order, each with how it stands when none of its findings
+    is a violation (waived, or below `threshold`), else None."""
+    standing = listener_standing(host, threshold)
+    return [(jl, standing.get(key(jl.listener))) for jl in host_listeners(host)]
+
+
+def verdict_words(jl: JudgedListener, standing: Standing | None) -> str:
+    """'stray', 'stray, waived by W-1', 'stray, below fail-on': a listener's verdict as read."""
+    if standing is None:
+        return jl.verdict.value
+    if standing.waiver is not None:
+        return f"{jl.verdict.value}, waived by {standing.waiver}"
+    return f"{jl.verdict.value}, below fail-on"
+
+
+def is_red(jl: JudgedListener, standing: Standing | None) -> bool:
+    """A forbidden or stray listener that is an open violation: the one nobody may miss."""
+    return standing is None and jl.verdict in (Verdict.FORBIDDEN, Verdict.STRAY)
 
 
 def service_name(port: int | None, proto: str) -> str:
@@ -269,15 +329,14 @@ class FindingRow:
 
     @property
     def red(self) -> bool:
-        """Forbidden and stray listeners, unwaived: the ones nobody may miss."""
-        return self.finding.kind in RED_KINDS and not self.finding.waived
+        """Forbidden and stray listeners that are violations: the ones nobody may miss."""
+        return self.finding.kind in RED_KINDS and self.violation
 
 
 def finding_rows(run: RunResult) -> tuple[list[FindingRow], list[FindingRow]]:
     """(open, waived) findings, each worst first, then by kind, port and host."""
-    fail_on = Severity.parse(run.summary.fail_on)
-    rows = [FindingRow(h, f, service_name(f.port, f.proto),
-                       not f.waived and f.severity >= fail_on)
+    threshold = fail_on(run)
+    rows = [FindingRow(h, f, service_name(f.port, f.proto), is_violation(f, threshold))
             for h in run.hosts for f in h.findings]
     rows.sort(key=lambda r: (-r.finding.severity, r.finding.kind.value, r.finding.proto,
                              -1 if r.finding.port is None else r.finding.port, r.host.name,
@@ -302,6 +361,13 @@ class PortRow:
     addresses: tuple[str, ...]
     processes: tuple[str, ...]
     waived: int = 0  # listeners whose every finding a waiver covers
+    below: int = 0  # listeners whose open findings are all below --fail-on
+
+    @property
+    def apart(self) -> list[str]:
+        """Listeners counted apart from the verdicts: 'waived 2', 'below fail-on 1'."""
+        return [f"{label} {n}" for label, n in (("waived", self.waived),
+                                                ("below fail-on", self.below)) if n]
 
     @property
     def bad(self) -> bool:
@@ -323,15 +389,19 @@ def fleet_rows(run: RunResult) -> list[PortRow]:
     """Every proto/port any checked host listens on, by port: answers 'who else has 1923?'."""
     acc: dict[tuple[str, int], tuple[set[str], dict[Verdict, int], set[str], set[str]]] = {}
     waived: dict[tuple[str, int], int] = {}
+    below: dict[tuple[str, int], int] = {}
+    threshold = fail_on(run)
     for host in run.hosts:
-        covered = listener_waivers(host)
+        standing = listener_standing(host, threshold)
         for jl in host.listeners:
             li = jl.listener
             hosts, verdicts, addrs, procs = acc.setdefault((li.proto, li.port),
                                                            (set(), {}, set(), set()))
             hosts.add(host.name)
-            if key(li) in covered:
-                waived[li.proto, li.port] = waived.get((li.proto, li.port), 0) + 1
+            how = standing.get(key(li))
+            if how is not None:
+                apart = waived if how.waiver is not None else below
+                apart[li.proto, li.port] = apart.get((li.proto, li.port), 0) + 1
             else:
                 verdicts[jl.verdict] = verdicts.get(jl.verdict, 0) + 1
             addrs.add(bind_address(li))
@@ -344,7 +414,8 @@ def fleet_rows(run: RunResult) -> list[PortRow]:
             proto, port, service_name(port, proto), tuple(sorted(hosts)),
             tuple((v.value, n) for v, n in sorted(verdicts.items(),
                                                   key=lambda vn: _VERDICT_RANK.get(vn[0], 99))),
-            tuple(sorted(addrs)), tuple(sorted(procs)), waived.get((proto, port), 0)))
+            tuple(sorted(addrs)), tuple(sorted(procs)), waived.get((proto, port), 0),
+            below.get((proto, port), 0)))
     return rows
 
 

@@ -1,51 +1,105 @@
-"""Writing reports: atomically, so a reader never sees half a report."""
+"""Writing reports: atomically, never over another file, with the process's umask.
+
+Each format is written on its own, so one that cannot be written (a full disk, a
+directory gone read-only) costs only itself: the caller learns which were written
+and which failed, and keeps the run's verdict (see `cli.output`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS
 from fleetcheck.render.options import RenderOptions
 
+_UMASK_LOCK = threading.Lock()
 
-def write_atomic(path: Path, content: str) -> None:
-    """Write `content` to a temporary file beside `path`, fsync it, then rename over `path`."""
+
+def current_umask() -> int:
+    """The process umask (read from /proc where it can be, so no thread sees it changed)."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, content: str | bytes, *, replace: bool = False) -> None:
+    """Write `content` beside `path`, fsync it, then put it in place in one step.
+
+    Without `replace`, an existing `path` is never touched: FileExistsError. The file
+    gets the mode a plain `open` would give it under the process umask (reports list a
+    fleet's attack surface: a umask of 077 keeps them private).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(content)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        os.chmod(tmp, 0o666 & ~current_umask())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if `path` exists: no run's report is overwritten
+            os.unlink(tmp)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
 def report_stem(run: RunResult) -> str:
-    """'fleetcheck-20261126T142800Z': the file name a run's reports share."""
+    """'fleetcheck-20261126T142800Z-3f9a2c1e': the file name a run's reports share.
+
+    The run id makes it unique per run, so two runs started in the same second into
+    one directory never mix their files. Runs saved before run ids had only the time.
+    """
     stamp = run.started_at.replace("-", "").replace(":", "")
-    return f"fleetcheck-{stamp}"
+    if run.run_id.startswith(stamp):
+        return f"fleetcheck-{run.run_id}"
+    return f"fleetcheck-{stamp}" + (f"-{run.run_id}" if run.run_id else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What became of each report file: written, or failed with the reason."""
+
+    paths: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def write_reports(run: RunResult, formats: Sequence[str], outdir: Path, *,
-                  rendered_at: str | None = None) -> list[Path]:
+                  rendered_at: str | None = None, replace: bool = False) -> Written:
     """Render `run` in each format into `outdir` (file layout: no colour, fixed width).
 
     The same run always gives the same files, so `fleetcheck report` re-renders a saved
-    run to exactly what the run wrote (the HTML's render time aside).
+    run to exactly what the run wrote (the HTML's render time aside). A format that
+    cannot be written is recorded as failed; the others are still written.
     """
     opts = RenderOptions(rendered_at=rendered_at)
-    written = []
+    out = Written()
     for name in formats:
         fmt = FORMATS[name]
         path = outdir / f"{report_stem(run)}.{fmt.extension}"
-        write_atomic(path, fmt.render(run, opts))
-        written.append(path)
-    return written
+        try:
+            write_atomic(path, fmt.render(run, opts), replace=replace)
+        except FileExistsError:
+            out.failed.append((path, "a file of that name exists (not overwritten)"))
+        except OSError as exc:
+            out.failed.append((path, exc.strerror or str(exc)))
+        else:
+            out.paths.append(path)
+    return out

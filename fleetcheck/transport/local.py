@@ -10,7 +10,8 @@ import subprocess
 import time
 
 from fleetcheck.errors import ErrorKind, HostFailure
-from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult
+from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, PromptWatch
+from fleetcheck.transport.inflight import INFLIGHT
 
 
 class LocalTransport:
@@ -19,9 +20,11 @@ class LocalTransport:
     def __init__(self, shell: str = "/bin/sh") -> None:
         self.shell = shell
 
-    def run(self, command: str, *, timeout: float, stdin: bytes | None = None,
+    def run(self, command: str, *, timeout: float, stdin: bytes | Answer | None = None,
             max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
-        """Run `command` with `sh -c`; HostFailure on timeout or output over `max_output`."""
+        """Run `command` with `sh -c`; HostFailure on timeout or output over `max_output`.
+
+        An `Answer` keeps stdin open until its prompt arrives on stderr (see Transport)."""
         start = time.monotonic()
         try:
             proc = subprocess.Popen(
@@ -34,11 +37,17 @@ class LocalTransport:
         except OSError as exc:
             raise HostFailure(ErrorKind.COMMAND_FAILED,
                               f"cannot start {self.shell}: {exc}") from exc
+        running = INFLIGHT.add(lambda: _killpg(proc))  # an interrupt kills its whole group
         try:
             out, err = _drain(proc, stdin, start + timeout, max_output)
         except HostFailure:
             _kill(proc)
             raise
+        finally:
+            INFLIGHT.discard(running)
+        if proc.stdin is not None and not proc.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
         code = proc.wait()
         return CommandResult(out, err, code, time.monotonic() - start)
 
@@ -46,16 +55,23 @@ class LocalTransport:
         """Nothing to release for local commands."""
 
 
-def _drain(proc: subprocess.Popen[bytes], stdin: bytes | None, deadline: float,
-           max_output: int) -> tuple[bytes, bytes]:
-    """Read stdout and stderr until both close, enforcing the deadline and the size cap."""
-    assert proc.stdout is not None and proc.stderr is not None
-    if stdin is not None and proc.stdin is not None:
-        try:
-            proc.stdin.write(stdin)
+def _write_and_close(proc: subprocess.Popen[bytes], data: bytes) -> None:
+    """Write `data` to the command's stdin, then EOF; a command that stopped reading is fine."""
+    if proc.stdin is not None:
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.write(data)
+        with contextlib.suppress(BrokenPipeError):
             proc.stdin.close()
-        except BrokenPipeError:
-            pass
+
+
+def _drain(proc: subprocess.Popen[bytes], stdin: bytes | Answer | None, deadline: float,
+           max_output: int) -> tuple[bytes, bytes]:
+    """Read stdout and stderr until both close, enforcing the deadline and the size cap;
+    an Answer is written when its prompt shows on stderr."""
+    assert proc.stdout is not None and proc.stderr is not None
+    watch = PromptWatch(stdin) if isinstance(stdin, Answer) else None
+    if isinstance(stdin, bytes):
+        _write_and_close(proc, stdin)
     chunks: dict[int, list[bytes]] = {proc.stdout.fileno(): [], proc.stderr.fileno(): []}
     total = 0
     with selectors.DefaultSelector() as sel:
@@ -64,12 +80,17 @@ def _drain(proc: subprocess.Popen[bytes], stdin: bytes | None, deadline: float,
         while sel.get_map():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise HostFailure(ErrorKind.COMMAND_TIMEOUT, "command did not finish in time")
+                raise HostFailure(ErrorKind.COMMAND_TIMEOUT, "command did not finish in time"
+                                  f"{watch.timeout_note() if watch else ''}")
             for key, _ in sel.select(timeout=remaining):
                 data = os.read(key.fd, 65536)
                 if not data:
                     sel.unregister(key.fileobj)
                     continue
+                if watch is not None and key.fd == proc.stderr.fileno():
+                    answer = watch.feed(data)
+                    if answer is not None:
+                        _write_and_close(proc, answer)
                 total += len(data)
                 if total > max_output:
                     raise HostFailure(ErrorKind.OUTPUT_TOO_LARGE,
@@ -78,8 +99,16 @@ def _drain(proc: subprocess.Popen[bytes], stdin: bytes | None, deadline: float,
     return b"".join(chunks[proc.stdout.fileno()]), b"".join(chunks[proc.stderr.fileno()])
 
 
+def _killpg(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the command's process group (its pipeline and anything it started)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the command's process group and reap it."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    _killpg(proc)
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
     proc.wait()

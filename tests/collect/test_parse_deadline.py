@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from fleetcheck.engine.check import Job, check_host
+from fleetcheck.engine.options import ScanOptions
 from fleetcheck.errors import ErrorKind
 from fleetcheck.model import HostResult
 from fleetcheck.plan import PlannedHost
-from fleetcheck.scan import ScanOptions, check_host
-from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult
+from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult
 from fleetcheck.transport.local import LocalTransport
 
 ROWS = 3_000
@@ -33,7 +34,7 @@ class Late(LocalTransport):
         self.directory = directory
         self.answer_at = answer_at
 
-    def run(self, command: str, *, timeout: float, stdin: bytes | None = None,
+    def run(self, command: str, *, timeout: float, stdin: bytes | Answer | None = None,
             max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
         """Run `command`, then wait until `answer_at` (monotonic) before returning."""
         result = super().run(f"PATH={self.directory}:$PATH; export PATH; {command}",
@@ -63,7 +64,7 @@ def _check(tmp_path: Path, *, late: bool) -> HostResult:
     stand_in.chmod(0o755)
     host = PlannedHost(name="busy", address="localhost", groups=(), policies=(),
                        connection="local")
-    return check_host(host, Connector(tmp_path, late), ScanOptions(deadline=6.0))
+    return check_host(host, Connector(tmp_path, late), Job(ScanOptions(deadline=6.0)))
 
 
 def test_output_read_past_the_deadline_is_a_deadline_error(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from fleetcheck.model import Finding
 from fleetcheck.render import junit
+from tests.conftest import listed_reports
 from tests.evidence import scenario
 from tests.evidence.scenario import COMM_BYTES, EXPECTED, HOSTILE_COMM, LabRun
 from tests.render.test_junit import schema as junit_schema
@@ -38,10 +39,11 @@ def test_the_run_exits_1_and_writes_every_format(lab_run: LabRun) -> None:
     assert lab_run.code == 1, lab_run.err
     assert sorted(lab_run.files) == sorted(scenario.EXTENSIONS)
     assert len({p.stem for p in lab_run.files.values()}) == 1
-    listed = [line.removeprefix("report: ") for line in lab_run.err.splitlines()
-              if line.startswith("report: ")]
+    listed = [str(lab_run.workdir / p) for p in listed_reports(lab_run.out, lab_run.err)]
     assert sorted(listed) == sorted(str(p) for p in lab_run.files.values())
-    assert lab_run.out == lab_run.files["txt"].read_text("utf-8")  # stdout: the text report
+    # stdout: the summary, led by the same verdict as the text report, paths last
+    assert lab_run.out.splitlines()[0] == lab_run.files["txt"].read_text("utf-8").splitlines()[1]
+    assert lab_run.out.rstrip().endswith(listed_reports(lab_run.out, "")[-1])
 
 
 def test_json_is_valid_and_states_each_hosts_facts(lab_run: LabRun) -> None:

@@ -47,7 +47,22 @@ class LabUser:
     name: str
     sudo: str | None  # "nopasswd" | "password" | "true-only" (may run /usr/bin/true) | None
     password: str | None = None
-    shell: str = "/bin/sh"
+    shell: str = "/bin/sh"  # "@name": the lab's login script LOGIN_SCRIPTS[name]
+
+
+# Login shells of hostile or odd hosts (sshd runs `SHELL -c COMMAND`).
+LOGIN_SCRIPTS = {
+    # An appliance CLI: ignores the command it is given and echoes whatever it reads.
+    "echo": "exec cat\n",
+    # A host that fakes sudo's password prompt (as sudo prints it: `%%` becomes `%`) from
+    # the -p argument of the command it was given, then prints back what it was sent.
+    "phish": ("prompt=$(printf '%s\\n' \"$2\" | sed -n \"s/.*sudo -S -p '\\([^']*\\)'.*/\\1/p\" "
+              "| sed 's/%%/%/g')\n"
+              "printf '%s' \"$prompt\" >&2\n"
+              "IFS= read -r line\n"
+              "printf 'you typed: %s\\n' \"$line\"\n"
+              "printf 'you typed: %s\\n' \"$line\" >&2\n"),
+}
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,8 @@ class SshLab:
         LabUser("fcpw", "password", password="lab-pw-7Gq2"),  # noqa: S106 - lab only
         LabUser("fcplain", "true-only"),
         LabUser("fcnoshell", None, shell="/bin/false"),  # noqa: S604 - logs in, runs nothing
+        LabUser("fcecho", "password", password="echo-pw-Zr81", shell="@echo"),  # noqa: S106, S604
+        LabUser("fcphish", "password", password="phish-pw-Qm45", shell="@phish"),  # noqa: S106, S604
     )
 
     def __init__(self, specs: Sequence[HostSpec]) -> None:
@@ -157,7 +174,9 @@ class SshLab:
             home = self.root / "home" / user.name
             home.mkdir(parents=True)
             os.chown(home, uid, gid)
-            lines_p.append(f"{user.name}:x:{uid}:{gid}:fleetcheck lab:{home}:{user.shell}\n")
+            shell = self._login_script(user.shell[1:]) if user.shell.startswith("@") \
+                else user.shell
+            lines_p.append(f"{user.name}:x:{uid}:{gid}:fleetcheck lab:{home}:{shell}\n")
             pw_hash = "*"
             if user.password:
                 pw_hash = run(["openssl", "passwd", "-6", "-stdin"], user.password).strip()
@@ -179,6 +198,14 @@ class SshLab:
         sudoers = etc / "sudoers"
         sudoers.write_text("\n".join(rules) + "\n")
         sudoers.chmod(0o440)
+
+    def _login_script(self, name: str) -> str:
+        """Write LOGIN_SCRIPTS[name] as an executable every lab user can run; its path."""
+        path = self.root / "shells" / name
+        path.parent.mkdir(mode=0o755, exist_ok=True)
+        path.write_text(f"#!/bin/sh\n{LOGIN_SCRIPTS[name]}")
+        path.chmod(0o755)
+        return str(path)
 
     def _network(self) -> None:
         """Namespaces, veth pairs and the two bridges, in a handful of `ip -batch` calls."""

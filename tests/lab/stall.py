@@ -1,7 +1,9 @@
 """Run inside a lab host: an SSH server that stalls at one stage of the protocol.
 
 argv: mode port host_key_file. Modes: `banner` sends OpenSSH's banner and then
-nothing (the key exchange never finishes); `auth` is a real SSH server
+nothing (the key exchange never finishes); `hostile` does the same with a banner full of
+terminal escape sequences; `version` claims an SSH version made of them (the client
+refuses it, quoting it); `auth` is a real SSH server
 (paramiko's server side) that completes the key exchange and never answers
 authentication. Prints 'ready' once listening.
 """
@@ -32,6 +34,13 @@ class _NeverAnswers(paramiko.ServerInterface):
         return AUTH_FAILED
 
 
+BANNERS = {
+    "banner": b"SSH-2.0-OpenSSH_9.2\r\n",
+    "hostile": b"SSH-2.0-\x1b]52;c;SGk=\x07\x1b[2J\xe2\x80\xaeevil\rX\r\n",
+    "version": b"SSH-\x1b]0;pwn\x07\xc2\x9b2J-x\r\n",
+}
+
+
 def _serve_auth(conn: socket.socket, key: paramiko.PKey) -> None:
     t = paramiko.Transport(conn)
     t.add_server_key(key)
@@ -50,8 +59,8 @@ def main() -> None:
     while True:
         conn, _ = server.accept()
         held.append(conn)
-        if mode == "banner":
-            conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+        if mode in BANNERS:
+            conn.sendall(BANNERS[mode])
         else:
             threading.Thread(target=_serve_auth, args=(conn, key), daemon=True).start()
 

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from fleetcheck.collect import posix_sh
+from fleetcheck.engine.options import ScanOptions
+from fleetcheck.engine.scan import scan
 from fleetcheck.model import HostResult, RunResult
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.load import load_policies
-from fleetcheck.scan import ScanOptions, scan
 from fleetcheck.transport.local import LocalTransport
 from fleetcheck.transport.quote import sh_join
 from tests.conftest import REPO

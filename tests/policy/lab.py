@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetcheck.policy.match import address_scope
-from tests.conftest import CliResult, run_cli
+from tests.conftest import CliResult, listed_reports, run_cli
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 from tests.lab.prereq import require_netns
 
@@ -57,10 +57,9 @@ def run_cli_in(ns: Namespace, argv: Sequence[str], cwd: Path) -> tuple[CliResult
     """Run fleetcheck inside `ns`; the run is read from the JSON report it says it wrote."""
     with in_netns(ns.name):
         res = run_cli(list(argv), cwd=cwd)
-    reports = [line.split(": ", 1)[1] for line in res.err.splitlines()
-               if line.startswith("report: ") and line.endswith(".json")]
+    reports = [p for p in listed_reports(res.out, res.err) if p.endswith(".json")]
     assert len(reports) == 1, f"exit {res.code}: {res.err}"
-    return res, json.loads(Path(reports[0]).read_text())
+    return res, json.loads((cwd / reports[0]).read_text())
 
 
 def finding_rows(run: dict[str, Any]) -> set[FindingRow]:

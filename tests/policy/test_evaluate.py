@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fleetcheck.evaluate import evaluate, finding_id
 from fleetcheck.model import FindingKind, Severity
+from fleetcheck.policy.judge import evaluate, finding_id
 from fleetcheck.policy.load import load_policies
 from tests.conftest import REPO
 from tests.policy.helpers import kinds, listener, listeners, policy

@@ -8,9 +8,9 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleetcheck.evaluate import Considered, HostRules, decide, evaluate
 from fleetcheck.model import Finding, FindingKind, Listener, Severity, Verdict
 from fleetcheck.policy import Action, Policy, Rule
+from fleetcheck.policy.judge import Considered, HostRules, decide, evaluate
 from fleetcheck.policy.match import AddressSpec, Match, MatchResult, TextSpec
 from fleetcheck.policy.serialize import policy_from_dict, policy_to_dict
 from fleetcheck.policy.waivers import Waiver, apply_waivers

@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 
 from fleetcheck.errors import InputError
-from fleetcheck.evaluate import evaluate
 from fleetcheck.model import HostError, HostResult, Status
+from fleetcheck.policy.judge import evaluate
 from fleetcheck.policy.waiver_load import waivers_from_text
 from fleetcheck.policy.waivers import WaiverBook, waiver_from_record
 from tests.policy.helpers import listeners, policy

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import CliResult, run_cli
+from tests.conftest import CliResult, listed_reports, run_cli
 from tests.lab.netns import Sock, in_netns
 from tests.lab.prereq import require_sshd_lab
 from tests.lab.sshlab import HostSpec, SshLab, running_lab
@@ -71,8 +71,7 @@ class FleetLab:
 
     def report(self, res: CliResult) -> tuple[Path, dict[str, Any]]:
         """The JSON report a scan says (on stderr) it wrote, and its content."""
-        paths = [line.split(": ", 1)[1] for line in res.err.splitlines()
-                 if line.startswith("report: ") and line.endswith(".json")]
+        paths = [p for p in listed_reports(res.out, res.err) if p.endswith(".json")]
         assert len(paths) == 1, f"exit {res.code}: {res.err}"
         path = self.work / paths[0]
         return path, json.loads(path.read_text())

@@ -10,10 +10,10 @@ from html.parser import HTMLParser
 
 import pytest
 
+from fleetcheck.engine.summary import summarize
 from fleetcheck.errors import ErrorKind
 from fleetcheck.model import FindingKind, RunResult, Severity
 from fleetcheck.render import RenderOptions, html
-from fleetcheck.result import summarize
 from tests.render import builders
 from tests.render.synthetic import synthetic_run
 

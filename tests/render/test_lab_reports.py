@@ -15,7 +15,7 @@ import pytest
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, RenderOptions
 from fleetcheck.render.write import report_stem, write_reports
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_files
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 from tests.lab.prereq import require_netns
 from tests.render import lab
@@ -26,7 +26,8 @@ EXTENSIONS = {FORMATS[f].extension for f in FORMATS}
 
 
 def _files(directory: Path) -> dict[str, bytes]:
-    return {p.suffix.lstrip("."): p.read_bytes() for p in sorted(directory.iterdir())}
+    """Report files by extension ('register.csv' and 'csv' apart)."""
+    return {p.name.split(".", 1)[1]: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
 def _same_apart_from_render_time(a: dict[str, bytes], b: dict[str, bytes]) -> None:
@@ -45,14 +46,14 @@ def test_report_reproduces_what_a_real_run_wrote(tmp_path: Path) -> None:
     code, out = lab.scan_host(tmp_path / "scan", "web1", group, socks, ghost=True)
     assert code == 1
     written = _files(out)
-    (saved,) = out.glob("*.json")
+    (saved,) = run_files(out)  # the run record, not the .oscal.json
     again = tmp_path / "again"
     res = run_cli(["report", str(saved), "--format", lab.ALL_FORMATS, "-o", str(again)],
                   cwd=tmp_path)
     assert res.code == 0, res.err
-    assert res.err.count("report: ") == 5
+    assert res.err.count("report: ") == len(FORMATS)
     _same_apart_from_render_time(written, _files(again))
-    assert {p.stem for p in again.iterdir()} == {saved.stem}
+    assert {p.name.split(".", 1)[0] for p in again.iterdir()} == {saved.stem}
     run = lab.saved_run(out)
     statuses = {h.name: h.status.value for h in run.hosts}
     assert statuses["web1"] == "noncompliant"
@@ -62,8 +63,8 @@ def test_report_reproduces_what_a_real_run_wrote(tmp_path: Path) -> None:
 
 def test_lab_fleet_in_every_format_with_every_kind_of_fact(lab_run: RunResult,
                                                            tmp_path: Path) -> None:
-    paths = write_reports(lab_run, list(FORMATS), tmp_path / "fleet")
-    assert {p.suffix.lstrip(".") for p in paths} == EXTENSIONS
+    paths = write_reports(lab_run, list(FORMATS), tmp_path / "fleet").paths
+    assert {p.name.split(".", 1)[1] for p in paths} == EXTENSIONS
     files = _files(tmp_path / "fleet")
     saved = tmp_path / "fleet" / f"{report_stem(lab_run)}.json"
     res = run_cli(["report", str(saved), "--format", "all", "-o", str(tmp_path / "again")],
@@ -92,15 +93,15 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-# What may differ between two runs over the same state: when, how it was invoked, how long
-# things took, and the probe's per-run nonce in the command evidence.
-VOLATILE = re.compile(r"^/(started_at|finished_at|meta/command_line/\d+|hosts/\d+/duration|"
+# What may differ between two runs over the same state: which run it was, when, how it was
+# invoked, how long things took, and the probe's per-run nonce in the command evidence.
+VOLATILE = re.compile(r"^/(run_id|started_at|finished_at|meta/command_line/\d+|hosts/\d+/duration|"
                       r"hosts/\d+/commands/\d+/(command|stdout|duration))$")
 
 
 def _without_metadata(run: RunResult) -> RunResult:
     hosts = tuple(dataclasses.replace(h, duration=0.0, commands=()) for h in run.hosts)
-    return dataclasses.replace(run, started_at="2000-01-01T00:00:00Z",
+    return dataclasses.replace(run, run_id="", started_at="2000-01-01T00:00:00Z",
                                finished_at="2000-01-01T00:00:00Z", meta={}, hosts=hosts)
 
 
@@ -134,8 +135,8 @@ def test_scan_writes_the_default_formats_and_pipes_a_single_one(tmp_path: Path) 
     res = run_cli(["scan", "-o", str(out)], cwd=tmp_path)
     assert res.code in (0, 1, 3), res.err
     assert sorted(p.suffix for p in out.iterdir()) == [".html", ".json", ".txt", ".xml"]
-    assert res.out == (out / next(p.name for p in out.iterdir() if p.suffix == ".txt")
-                       ).read_text()  # not a terminal: stdout is the text file
+    text = (out / next(p.name for p in out.iterdir() if p.suffix == ".txt")).read_text()
+    assert res.out.splitlines()[0] == text.splitlines()[1]  # not a terminal: the summary
     for fmt, start in (("junit", "<?xml"), ("csv", "severity,kind,host")):
         res = run_cli(["scan", "-o", str(tmp_path / fmt), "--format", fmt], cwd=tmp_path)
         assert res.out.startswith(start), res.out[:200]

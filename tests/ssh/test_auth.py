@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
+from tests.lab.netns import in_netns
 from tests.lab.sshlab import SshLab
 from tests.ssh.conftest import Fleet
 
@@ -124,3 +126,61 @@ def test_identity_from_ssh_config(fleet: Fleet, lab: SshLab, tmp_path: Path) -> 
     inv = fleet.inventory({"web3": {"ansible_host": lab.hosts["web3"].address}})
     scan = fleet.scan(inv)
     assert scan.host("web3")["status"] == "compliant"
+
+
+def _connections(lab: SshLab, host: str) -> int:
+    """TCP connections the host's sshd accepted so far (from its own log)."""
+    return (lab.hosts[host].dir / "sshd.log").read_text().count("Connection from ")
+
+
+def test_missing_private_key_on_the_command_line_is_bad_input(fleet: Fleet, lab: SshLab) -> None:
+    """--private-key naming no file: exit 2, naming it, before any host is contacted."""
+    inv = fleet.inventory({"web3": {"ansible_host": lab.hosts["web3"].address,
+                                    "ansible_user": "fcops"}})
+    missing = fleet.tmp / "keys" / "id_typo"
+    before = _connections(lab, "web3")
+    with in_netns(lab.controller.name):
+        res = run_cli(["scan", "-i", str(inv), "--private-key", str(missing), "-o",
+                       str(fleet.tmp / "out"), "--known-hosts", str(lab.known_hosts)],
+                      cwd=fleet.tmp, environ={"HOME": str(fleet.home)})
+    assert res.code == 2
+    assert res.err == f"fleetcheck: error: {missing}: --private-key: key file not found\n"
+    assert _connections(lab, "web3") == before
+    assert not (fleet.tmp / "out").exists() or not any((fleet.tmp / "out").iterdir())
+
+
+def test_missing_key_file_from_the_inventory_is_named(fleet: Fleet, lab: SshLab) -> None:
+    """A typo in ansible_ssh_private_key_file (or -i in the ssh args): that host's error names
+    the file, no connection is made, the other hosts are checked."""
+    typo = fleet.tmp / "client_ed2551"
+    inv = fleet.inventory({
+        "web3": fleet.vars("web3", key=typo),
+        "web4": fleet.vars("web4", ansible_ssh_common_args=f"-i {typo}-args"),
+        "db1": fleet.vars("db1")})
+    before = _connections(lab, "web3")
+    scan = fleet.scan(inv)
+    for name, path in (("web3", typo), ("web4", f"{typo}-args")):
+        error = scan.host(name)["error"]
+        assert error["kind"] == "inventory", error
+        assert f"private key file {path} does not exist" in error["message"]
+    assert _connections(lab, "web3") == before
+    assert scan.host("db1")["status"] == "noncompliant"
+
+
+def test_missing_identityfile_in_ssh_config_as_openssh(fleet: Fleet, lab: SshLab) -> None:
+    """An explicit IdentityFile that is missing is skipped (as ssh does) and named when no
+    key worked; OpenSSH's default key files are skipped silently."""
+    address = lab.hosts["web3"].address
+    config = fleet.tmp / "ssh_config"
+    config.write_text(f"Host ok\n  HostName {address}\n  User fcops\n"
+                      f"  IdentityFile {fleet.tmp}/gone\n  IdentityFile {lab.key}\n"
+                      f"Host bad\n  HostName {address}\n  User fcops\n"
+                      f"  IdentityFile {fleet.tmp}/gone\n"
+                      f"Host defaults\n  HostName {address}\n  User fcops\n")
+    scan = fleet.scan(fleet.inventory({"ok": {}, "bad": {}, "defaults": {}}), "-F", str(config))
+    assert scan.host("ok")["status"] == "compliant"
+    bad = scan.host("bad")["error"]
+    assert bad["kind"] == "auth_failed"
+    assert f"IdentityFile {fleet.tmp}/gone does not exist" in bad["message"]
+    defaults = scan.host("defaults")["error"]
+    assert defaults["kind"] == "auth_failed" and "does not exist" not in defaults["message"]

@@ -45,7 +45,10 @@ def test_sudo_password_from_inventory_never_shown(fleet: Fleet, lab: SshLab) -> 
     scan = fleet.scan(inv, "-vv")
     host = scan.host("sudo1")
     assert host["privileged"] is True and listeners(host) == SUDO1
-    assert host["commands"][0]["command"].startswith("sudo -S -p '' -u root -- sh -c ")
+    command = host["commands"][0]["command"]
+    assert command.startswith("sudo -S -p '[fleetcheck ")
+    assert "%%] password: ' -u root -- sh -c 'exec </dev/null; " in command
+    assert "[fleetcheck" not in host["commands"][0]["stderr"]  # the prompt is not evidence
     for text in (scan.out, scan.err, scan.text, str(scan.run)):
         assert password not in text
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -166,3 +170,78 @@ def test_missing_known_hosts_file_is_bad_input(fleet: Fleet, lab: SshLab, tmp_pa
     res = run_cli(["scan", "-i", str(inv), "--known-hosts", str(tmp_path / "nope"),
                    "-o", str(tmp_path / "o")], cwd=tmp_path, environ={"HOME": str(tmp_path)})
     assert res.code == 2 and "nope: known_hosts file not found" in res.err
+
+
+def _reports(fleet: Fleet) -> dict[str, str]:
+    """Every report file of the fleet's last scan, by extension."""
+    out = fleet.tmp / f"out{fleet.runs}"
+    return {"." + p.name.split(".", 1)[1]: p.read_text() for p in out.iterdir() if p.is_file()}
+
+
+def test_off_is_flagged_in_every_format_junit_and_csv_included(fleet: Fleet, lab: SshLab) -> None:
+    """Each JUnit suite carries the warning (property and system-err), the CSV has a row."""
+    scan = fleet.scan(fleet.inventory({"web3": fleet.vars("web3"), "web4": fleet.vars("web4")}),
+                      "--host-key-checking", "off", "--format", "all")
+    (warning,) = scan.run["meta"]["warnings"]
+    files = _reports(fleet)
+    assert set(files) == {".txt", ".html", ".json", ".xml", ".csv", ".register.csv",
+                          ".oscal.json"}
+    suites = ET.fromstring(files[".xml"]).findall("testsuite")  # noqa: S314 -- our own output
+    assert len(suites) == 2
+    for suite in suites:
+        props = {(p.get("name"), p.get("value")) for p in suite.iter("property")}
+        assert ("warning", warning) in props
+        assert f"WARNING: {warning}" in (suite.findtext("system-err") or "")
+    rows = list(csv.DictReader(io.StringIO(files[".csv"], newline="")))
+    assert [(r["kind"], r["message"]) for r in rows] == [("host_keys_not_checked", warning)]
+    assert warning in html.unescape(files[".html"])
+    assert warning in " ".join(files[".txt"].split())
+    assert f"fleetcheck: warning: {warning}" in scan.err
+
+
+def test_accept_new_leaves_evidence_in_every_format(fleet: Fleet, lab: SshLab,
+                                                   tmp_path: Path) -> None:
+    """Every key trusted on first use (a jump host's too, and one of a host that then failed)
+    is recorded with ssh-keygen's fingerprint, in every report format and on stderr."""
+    known = tmp_path / "known_hosts"
+    known.write_text("".join(lab.known_hosts_lines("web3", "inner1")))  # bastion unknown
+    jump, stranger = lab.hosts["jump"].address, lab.hosts["stranger"].address
+    inv = fleet.inventory({
+        "stranger": fleet.vars("stranger"),
+        "inner1": fleet.vars("inner1", ansible_ssh_common_args=f"-J fcops@{jump}"),
+        "web3": fleet.vars("web3"),  # a known key: nothing trusted
+        "web4": fleet.vars("web4", user="nobody-here"),  # trusted, then authentication failed
+    })
+    (fleet.home / ".ssh" / "config").write_text(f"Host {jump}\n  IdentityFile {lab.key}\n")
+    scan = fleet.scan(inv, "--host-key-checking", "accept-new", "--format", "all",
+                      known_hosts=known)
+    expected = {
+        "stranger": [{"host": stranger, "type": "ssh-ed25519",
+                      "fingerprint": _fingerprint(lab, "stranger"), "file": str(known)}],
+        "inner1": [{"host": jump, "type": "ssh-ed25519",
+                    "fingerprint": _fingerprint(lab, "jump"), "file": str(known)}],
+        "web4": [{"host": lab.hosts["web4"].address, "type": "ssh-ed25519",
+                  "fingerprint": _fingerprint(lab, "web4"), "file": str(known)}],
+    }
+    for name, keys in expected.items():
+        assert scan.host(name).get("trusted_keys") == keys, name
+    assert "trusted_keys" not in scan.host("web3")
+    assert scan.host("stranger")["status"] == "compliant"
+    assert scan.kind("web4") == "auth_failed"
+    files = _reports(fleet)
+    text, page = " ".join(files[".txt"].split()), html.unescape(files[".html"])
+    rows = list(csv.DictReader(io.StringIO(files[".csv"], newline="")))
+    trusted_rows = [r for r in rows if r["kind"] == "host_key_trusted"]
+    assert sorted(r["host"] for r in trusted_rows) == ["inner1", "stranger", "web4"]
+    junit = ET.fromstring(files[".xml"])  # noqa: S314 -- our own output
+    suites = {s.get("name"): s for s in junit.findall("testsuite")}
+    for name, (key,) in expected.items():
+        sentence = (f"trusted on first use (accept-new): {key['host']} ssh-ed25519 "
+                    f"{key['fingerprint']}, added to {known}")
+        assert sentence in text and sentence in page, name
+        assert any(sentence in r["message"] for r in trusted_rows if r["host"] == name)
+        props = {(p.get("name"), p.get("value")) for p in suites[name].iter("property")}
+        assert ("trusted_key", sentence) in props
+        assert f"fleetcheck: warning: {name}: host key {sentence}" in scan.err
+    again = fleet.scan(inv, "--host-key-checking", "accept-new", known_hosts=known)
+    assert not any("trusted_keys" in h for h in again.run["hosts"])  # nothing new the 2nd time

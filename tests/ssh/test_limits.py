@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import selectors
 import subprocess
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_files
 from tests.lab.sshlab import SshLab
 from tests.ssh.conftest import Fleet, cli_process, interrupt
 
@@ -90,18 +92,24 @@ def test_worker_processes_give_the_same_results(fleet: Fleet, lab: SshLab) -> No
 
 
 def _wait_for_lines(proc: subprocess.Popen[str], wanted: list[str], timeout: float) -> str:
-    """Read the CLI's stderr until every wanted text has appeared."""
+    """Read the CLI's stderr until every wanted text has appeared.
+
+    Reads the descriptor itself: a buffered readline could leave a wanted line in the
+    stream's buffer, where select() never sees it.
+    """
     assert proc.stderr is not None
-    seen = ""
+    fd = proc.stderr.fileno()
+    seen = b""
     end = time.monotonic() + timeout
     with selectors.DefaultSelector() as sel:
-        sel.register(proc.stderr, selectors.EVENT_READ)
-        while not all(w in seen for w in wanted):
+        sel.register(fd, selectors.EVENT_READ)
+        while not all(w.encode() in seen for w in wanted):
             if time.monotonic() > end or proc.poll() is not None:
-                raise AssertionError(f"did not see {wanted} in: {seen}")
+                raise AssertionError(f"did not see {wanted} (exit {proc.poll()}) in: "
+                                     f"{seen.decode(errors='replace')}")
             if sel.select(timeout=0.2):
-                seen += proc.stderr.readline()
-    return seen
+                seen += os.read(fd, 65536)
+    return seen.decode(errors="replace")
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -124,7 +132,7 @@ def test_ctrl_c_writes_what_finished(fleet: Fleet, lab: SshLab, tmp_path: Path,
     assert time.monotonic() - interrupted < 10
     assert proc.returncode == 3, err
     assert "interrupted" in err
-    (report,) = out.glob("*.json")
+    (report,) = run_files(out)
     run = json.loads(report.read_text())
     assert run["complete"] is False and run["summary"]["complete"] is False
     by_name = {h["name"]: h for h in run["hosts"]}

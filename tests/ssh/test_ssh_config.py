@@ -162,10 +162,15 @@ def test_defaults_without_a_config(tmp_path: Path) -> None:
     assert t.agent == "/agent.sock"
 
 
-def test_proxycommand_tokens_are_quoted(config_file: Path) -> None:
-    """%h and friends become single shell words in a ProxyCommand."""
-    t = _resolver(config_file).resolve("pc", ssh_args=["-o", "HostName=a b;c"])
-    assert t.proxy_command == "nc 'a b;c' 22"
+def test_proxycommand_tokens_as_ssh_expands_them(config_file: Path) -> None:
+    """%h and friends are substituted as ssh substitutes them (the values were checked)."""
+    t = _resolver(config_file).resolve("pc", ssh_args=["-o", "HostName=fd00::9%eth0"],
+                                       user="dom\\op")
+    assert t.proxy_command == "nc fd00::9%eth0 22"
+    with pytest.raises(HostFailure) as exc:
+        _resolver(config_file).resolve("pc", ssh_args=["-o", "HostName=a b;c"])
+    assert exc.value.kind is ErrorKind.INVENTORY
+    assert "HostName 'a b;c' holds ' ' ';'" in exc.value.message
 
 
 def test_ssh_args_parsing() -> None:

@@ -6,6 +6,6 @@ and indexes known_hosts once, decrypts each key file once and keeps one
 connection per jump host for every host behind it.
 """
 
-from fleetcheck.transport.ssh.options import HOST_KEY_MODES, SshOptions
+from fleetcheck.transport.ssh.options import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
 
-__all__ = ["HOST_KEY_MODES", "SshOptions"]
+__all__ = ["HOST_KEYS_OFF", "HOST_KEY_MODES", "SshOptions"]

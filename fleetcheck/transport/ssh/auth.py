@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -15,6 +16,8 @@ from paramiko.agent import AgentSSH
 
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.transport.ssh.target import Target
+
+log = logging.getLogger("fleetcheck.ssh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +181,12 @@ def _candidates(target: Target, keys: KeyStore, agent_keys: list[paramiko.PKey],
             else:
                 problems.append(key)
             continue
-        if key is None or key.asbytes() in seen:
+        if key is None:
+            if not target.default_identities:  # OpenSSH names an explicit one, skips a default
+                log.info("%s: no such identity: %s", target.describe(), path)
+                problems.append(f"IdentityFile {path} does not exist")
+            continue
+        if key.asbytes() in seen:
             continue
         seen.add(key.asbytes())
         yield f"key {path} ({key.get_name()})", key

@@ -17,6 +17,7 @@ from pathlib import Path
 import paramiko
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.model import TrustedKey
 from fleetcheck.transport.ssh.auth import Credentials, KeyStore, authenticate
 from fleetcheck.transport.ssh.errors import (
     RetryableFailure,
@@ -75,12 +76,14 @@ class Opener:
     # -- public ------------------------------------------------------------------------------
 
     def open(self, target: Target, deadline: float, *, password: str | None = None,
-             jump: bool = False) -> tuple[paramiko.Transport, Callable[[], None] | None]:
-        """An authenticated transport to `target` (with retries) and what to clean up after."""
+             jump: bool = False, trusted: list[TrustedKey] | None = None,
+             ) -> tuple[paramiko.Transport, Callable[[], None] | None]:
+        """An authenticated transport to `target` (with retries) and what to clean up after;
+        keys trusted on first use on the way (jump hosts too) are added to `trusted`."""
         attempt = 0
         while True:
             try:
-                return self._attempt(target, deadline, password, jump)
+                return self._attempt(target, deadline, password, jump, trusted)
             except RetryableFailure as exc:
                 attempt += 1
                 pause = min(2.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
@@ -101,10 +104,11 @@ class Opener:
     # -- one attempt --------------------------------------------------------------------------
 
     def _attempt(self, target: Target, deadline: float, password: str | None, jump: bool,
+                 trusted: list[TrustedKey] | None,
                  ) -> tuple[paramiko.Transport, Callable[[], None] | None]:
-        sock, cleanup = self._socket(target, deadline)
+        sock, cleanup = self._socket(target, deadline, trusted)
         try:
-            t = self._handshake(sock, target, deadline)
+            t = self._handshake(sock, target, deadline, trusted)
             try:
                 authenticate(t, target, self.keys, deadline=deadline,
                              password=password if password is not None
@@ -140,14 +144,14 @@ class Opener:
                               f"connecting to {target.describe()}")
         return min(target.connect_timeout or self.limits.connect_timeout, remaining)
 
-    def _socket(self, target: Target, deadline: float,
+    def _socket(self, target: Target, deadline: float, trusted: list[TrustedKey] | None,
                 ) -> tuple[socket.socket | paramiko.Channel | ProxyCommandSocket,
                            Callable[[], None] | None]:
         """A byte stream to the target's sshd: a jump host tunnel, a ProxyCommand or TCP."""
         timeout = self._connect_timeout(target, deadline)
         where = f"{target.hostname}:{target.port}"
         if target.via is not None:
-            jump = self._jump(target.via, deadline)
+            jump = self._jump(target.via, deadline, trusted)
             try:
                 chan = jump.open_channel("direct-tcpip", (target.hostname, target.port),
                                          ("127.0.0.1", 0), timeout=timeout)
@@ -189,7 +193,8 @@ class Opener:
         raise failure
 
     def _handshake(self, sock: socket.socket | paramiko.Channel | ProxyCommandSocket,
-                   target: Target, deadline: float) -> paramiko.Transport:
+                   target: Target, deadline: float,
+                   trusted: list[TrustedKey] | None = None) -> paramiko.Transport:
         """Banner and key exchange within the connect timeout, then the host key check."""
         timeout = self._connect_timeout(target, deadline)
         where = target.describe()
@@ -215,13 +220,14 @@ class Opener:
             t.close()
             raise handshake_failure(exc, where, bool(t.remote_version), timeout) from None
         try:
-            self._verify(target, name, key)
+            self._verify(target, name, key, trusted)
         except BaseException:
             t.close()
             raise
         return t
 
-    def _verify(self, target: Target, name: str, key: paramiko.PKey) -> None:
+    def _verify(self, target: Target, name: str, key: paramiko.PKey,
+                trusted: list[TrustedKey] | None = None) -> None:
         """OpenSSH host key rules; accept-new appends, off accepts (but never a revoked key)."""
         mode = self.limits.host_key_checking
         index = self.known.get(target.known_hosts_files)
@@ -239,8 +245,12 @@ class Opener:
             check = index.accept(name, key_type, blob, Path(target.user_known_hosts),
                                  hashed=target.hash_known_hosts)
             if check.verdict is Verdict.KNOWN:
-                log.info("%s: added %s key %s to %s", name, key_type, fingerprint(blob),
-                         target.user_known_hosts)
+                if check.added:
+                    log.info("%s: added %s key %s to %s", name, key_type, fingerprint(blob),
+                             target.user_known_hosts)
+                    if trusted is not None:
+                        trusted.append(TrustedKey(name, key_type, fingerprint(blob),
+                                                  target.user_known_hosts))
                 return
         kind = ErrorKind.HOST_KEY_CHANGED if check.verdict is Verdict.CHANGED \
             else ErrorKind.HOST_KEY_UNKNOWN
@@ -248,7 +258,8 @@ class Opener:
 
     # -- jump hosts ----------------------------------------------------------------------------
 
-    def _jump(self, target: Target, deadline: float) -> paramiko.Transport:
+    def _jump(self, target: Target, deadline: float,
+              trusted: list[TrustedKey] | None = None) -> paramiko.Transport:
         """The shared connection to a jump host: opened once, reused by every host behind it."""
         with self._lock:
             lock = self._jump_locks.setdefault(target, threading.Lock())
@@ -264,7 +275,7 @@ class Opener:
             if t is not None and t.is_active():
                 return t
             try:
-                t, _ = self.open(target, deadline, jump=True)
+                t, _ = self.open(target, deadline, jump=True, trusted=trusted)
             except HostFailure as exc:
                 failure = HostFailure(exc.kind, f"via jump host {target.describe()}: "
                                                 f"{exc.message}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
+from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.model import TrustedKey
 from fleetcheck.transport.ssh.auth import Credentials
 from fleetcheck.transport.ssh.connection import Limits, Opener
 from fleetcheck.transport.ssh.options import SshOptions
@@ -33,8 +36,20 @@ class SshConnector:
     def __call__(self, host: PlannedHost, deadline: float) -> SshSession:
         """An authenticated session to `host`; HostFailure (of the right kind) otherwise."""
         target = self.target(host)
-        t, cleanup = self.opener.open(target, deadline, password=host.password)
-        return SshSession(t, target.describe(), cleanup)
+        for path in target.named_identities:  # a typo must not pass for "no key worked"
+            if not os.path.isfile(path):
+                raise HostFailure(ErrorKind.INVENTORY,
+                                  f"private key file {path} does not exist (named by "
+                                  "ansible_ssh_private_key_file, -i in ansible_ssh_common_args "
+                                  "or --private-key)")
+        trusted: list[TrustedKey] = []
+        try:
+            t, cleanup = self.opener.open(target, deadline, password=host.password,
+                                          trusted=trusted)
+        except HostFailure as exc:
+            exc.trusted_keys = tuple(trusted)
+            raise
+        return SshSession(t, target.describe(), cleanup, trusted_keys=tuple(trusted))
 
     def close(self) -> None:
         """Close shared connections (jump hosts)."""

@@ -56,6 +56,7 @@ class Check:
     verdict: Verdict
     entries: tuple[Entry, ...]
     cert_authorities: tuple[Entry, ...] = ()
+    added: bool = False  # accept() appended the key just now (not another thread before)
 
     def explain(self, name: str, key_type: str, fingerprint: str) -> str:
         """One sentence for the report, naming the known_hosts lines involved."""
@@ -245,7 +246,7 @@ class KnownHosts:
             else:
                 self._exact.setdefault(name, []).append(entry)
             self._memo.pop(name, None)
-            return Check(Verdict.KNOWN, (entry,))
+            return Check(Verdict.KNOWN, (entry,), added=True)
 
 
 def append_line(path: Path, line: str) -> None:

@@ -10,6 +10,9 @@ from fleetcheck.transport.ssh.config import SshConfig
 from fleetcheck.transport.ssh.target import Resolver
 
 HOST_KEY_MODES = ("strict", "accept-new", "off")
+# What every report of a run with --host-key-checking off says, in every format.
+HOST_KEYS_OFF = ("Host keys were NOT checked (--host-key-checking off): any machine answering "
+                 "at a host's address could have produced its results.")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ import paramiko
 from paramiko.common import cMSG_CHANNEL_REQUEST
 
 from fleetcheck.errors import ErrorKind, HostFailure
-from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult
+from fleetcheck.model import TrustedKey
+from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, PromptWatch
+from fleetcheck.transport.inflight import INFLIGHT
 
 _CHUNK = 1 << 16
 
@@ -20,14 +22,18 @@ class SshSession:
     """An authenticated connection (implements the Transport contract)."""
 
     def __init__(self, transport: paramiko.Transport, where: str,
-                 cleanup: Callable[[], None] | None = None) -> None:
+                 cleanup: Callable[[], None] | None = None,
+                 trusted_keys: tuple[TrustedKey, ...] = ()) -> None:
         self._t = transport
         self.where = where
         self._cleanup = cleanup
+        self.trusted_keys = trusted_keys  # host keys trusted on first use to open it
 
-    def run(self, command: str, *, timeout: float, stdin: bytes | None = None,
+    def run(self, command: str, *, timeout: float, stdin: bytes | Answer | None = None,
             max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
-        """Exec `command` on one channel; HostFailure on timeout or output over `max_output`."""
+        """Exec `command` on one channel; HostFailure on timeout or output over `max_output`.
+
+        An `Answer` keeps stdin open until its prompt arrives on stderr (see Transport)."""
         start = time.monotonic()
         deadline = start + timeout
         try:
@@ -35,23 +41,28 @@ class SshSession:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise HostFailure(ErrorKind.COMMAND_FAILED,
                               f"{self.where} refused a session channel: {exc}") from None
+        running = INFLIGHT.add(lambda: _kill(chan))  # an interrupt stops it on the host too
         try:
             chan.exec_command(command)
-            if stdin:
-                chan.sendall(stdin)
-            chan.shutdown_write()  # EOF: nothing the command reads can block on us
-            out, err = _drain(chan, deadline, max_output, timeout)
+            watch = PromptWatch(stdin) if isinstance(stdin, Answer) else None
+            if not isinstance(stdin, Answer):
+                if stdin:
+                    chan.sendall(stdin)
+                chan.shutdown_write()  # EOF: nothing the command reads can block on us
+            out, err = _drain(chan, deadline, max_output, timeout, watch)
             remaining = deadline - time.monotonic()
             if not chan.status_event.wait(max(0.0, remaining)):
                 _kill(chan)
                 raise HostFailure(ErrorKind.COMMAND_TIMEOUT,
-                                  f"command did not exit within {timeout:.1f}s")
+                                  f"command did not exit within {timeout:.1f}s"
+                                  f"{watch.timeout_note() if watch else ''}")
             status = chan.recv_exit_status()
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise HostFailure(ErrorKind.COMMAND_FAILED,
                               f"the connection to {self.where} failed while the command "
                               f"ran: {exc}") from None
         finally:
+            INFLIGHT.discard(running)
             chan.close()
         return CommandResult(out, err, status if status >= 0 else None,
                              time.monotonic() - start)
@@ -67,8 +78,9 @@ class SshSession:
 
 
 def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
-           timeout: float) -> tuple[bytes, bytes]:
-    """Read both streams until EOF, enforcing the deadline and the size cap while reading."""
+           timeout: float, watch: PromptWatch | None = None) -> tuple[bytes, bytes]:
+    """Read both streams until EOF, enforcing the deadline and the size cap while reading;
+    answer `watch`'s prompt (then EOF) when it shows on stderr."""
     out: list[bytes] = []
     err: list[bytes] = []
     total = 0
@@ -76,8 +88,14 @@ def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
         # The channel's fileno is a pipe paramiko signals on stdout data, stderr data and EOF.
         sel.register(chan.fileno(), selectors.EVENT_READ)
         while True:
-            got = _take(chan.recv_ready, chan.recv, out) + \
-                _take(chan.recv_stderr_ready, chan.recv_stderr, err)
+            got = _take(chan.recv_ready, chan.recv, out)
+            before = len(err)
+            got_err = _take(chan.recv_stderr_ready, chan.recv_stderr, err)
+            if watch is not None and got_err:
+                answer = watch.feed(b"".join(err[before:]))
+                if answer is not None:
+                    _answer(chan, answer)
+            got += got_err
             total += got
             if total > max_output:
                 _kill(chan)
@@ -91,8 +109,16 @@ def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
             if remaining <= 0:
                 _kill(chan)
                 raise HostFailure(ErrorKind.COMMAND_TIMEOUT,
-                                  f"command did not finish within {timeout:.1f}s")
+                                  f"command did not finish within {timeout:.1f}s"
+                                  f"{watch.timeout_note() if watch else ''}")
             sel.select(timeout=min(remaining, 1.0))
+
+
+def _answer(chan: paramiko.Channel, answer: bytes) -> None:
+    """Write the answer, then EOF; a command that already stopped reading is no error."""
+    with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+        chan.sendall(answer)
+        chan.shutdown_write()
 
 
 def _take(ready: Callable[[], bool], recv: Callable[[int], bytes], sink: list[bytes]) -> int:

@@ -12,13 +12,13 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fleetcheck.errors import ErrorKind, HostFailure
-from fleetcheck.transport.quote import sh_quote
 from fleetcheck.transport.ssh.config import SshConfig
 from fleetcheck.transport.ssh.known_hosts import host_port_name
+from fleetcheck.transport.ssh.names import check_host_name, check_port, check_user
 
 DEFAULT_IDENTITIES = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk")
 MAX_HOPS = 8
@@ -37,6 +37,8 @@ class Target:
     user: str
     identity_files: tuple[str, ...]
     identities_only: bool = False
+    named_identities: tuple[str, ...] = ()  # named by the inventory/CLI: must exist
+    default_identities: bool = False  # no IdentityFile anywhere: OpenSSH's defaults
     via: Target | None = None
     proxy_command: str | None = None
     host_key_alias: str | None = None
@@ -82,24 +84,31 @@ class Resolver:
         key = key_file or self.private_key
         if key:
             preset["identityfile"] = [key, *_as_list(preset.get("identityfile"))]
-        return self._resolve(address, preset, depth=0)
+        target = self._resolve(address, preset, depth=0)
+        named = len(_as_list(preset.get("identityfile")))  # they come first, as with ssh -i
+        return replace(target, named_identities=target.identity_files[:named]) if named \
+            else target
 
     def _resolve(self, alias: str, preset: Mapping[str, str | list[str]], depth: int) -> Target:
         if depth > MAX_HOPS:
             raise HostFailure(ErrorKind.SSH_ERROR,
                               f"more than {MAX_HOPS} ProxyJump hops (a loop in ssh_config?)")
+        # Every value a %-token stands for is checked before anything is expanded.
+        check_host_name(alias, "jump host" if depth else "address")
         opts = self.config.lookup(alias, preset=preset, local_user=self.local_user)
         hostname = _str(opts, "hostname") or alias
         hostname = hostname.replace("%h", alias).replace("%%", "%").lower()  # as ssh does
-        try:
-            port = int(_str(opts, "port") or 22)
-        except ValueError:
-            raise HostFailure(ErrorKind.SSH_ERROR, f"port {_str(opts, 'port')!r} is not a "
-                              "number") from None
-        user = _str(opts, "user") or self.local_user
+        if hostname != alias.lower():
+            check_host_name(hostname, "HostName")
+        port = check_port(_str(opts, "port") or 22)
+        user = check_user(_str(opts, "user") or self.local_user)
+        alias_key = _str(opts, "hostkeyalias")
+        if alias_key is not None:
+            check_host_name(alias_key, "HostKeyAlias")
         tokens = self._tokens(alias, hostname, port, user)
         ids = [self._path(p, tokens) for p in _as_list(opts.get("identityfile"))]
-        if not ids:
+        defaulted = not ids
+        if defaulted:
             ids = [str(self.home / ".ssh" / name) for name in DEFAULT_IDENTITIES]
         if self.known_hosts:
             user_files = list(self.known_hosts)
@@ -114,8 +123,9 @@ class Resolver:
             timeout = float(_str(opts, "connecttimeout") or 0) or None
         return Target(
             alias=alias, hostname=hostname, port=port, user=user, identity_files=tuple(ids),
-            identities_only=_yes(opts, "identitiesonly"), via=via, proxy_command=proxy_command,
-            host_key_alias=_str(opts, "hostkeyalias"),
+            identities_only=_yes(opts, "identitiesonly"), default_identities=defaulted,
+            via=via, proxy_command=proxy_command,
+            host_key_alias=alias_key,
             known_hosts_files=tuple(user_files + [p for p in global_files if p != "/dev/null"]),
             user_known_hosts=next((p for p in user_files if p != "/dev/null"), None),
             hash_known_hosts=_yes(opts, "hashknownhosts"), connect_timeout=timeout,
@@ -146,7 +156,8 @@ class Resolver:
                 via = hop_target
             return via, None
         if command and command.lower() != "none":
-            return None, expand_tokens(command, tokens, quote=True)
+            # Substituted as ssh does: the template's own quoting applies (values are checked).
+            return None, expand_tokens(command, tokens)
         return None, None
 
     def _tokens(self, alias: str, hostname: str, port: int, user: str) -> dict[str, str]:
@@ -158,7 +169,7 @@ class Resolver:
                 "i": str(os.getuid())}
 
     def _path(self, value: str, tokens: Mapping[str, str]) -> str:
-        value = expand_tokens(value, tokens, quote=False)
+        value = expand_tokens(value, tokens)
         if value.startswith("~/") or value == "~":
             value = str(self.home) + value[1:]
         return value
@@ -173,21 +184,19 @@ class Resolver:
 
 
 def _with_via(target: Target, via: Target) -> Target:
-    from dataclasses import replace
-
     return replace(target, via=via, proxy_command=None)
 
 
-def expand_tokens(value: str, tokens: Mapping[str, str], *, quote: bool) -> str:
-    """Replace %h, %p, %r, ... and %%; with `quote`, every value becomes one shell word."""
+def expand_tokens(value: str, tokens: Mapping[str, str]) -> str:
+    """Replace %h, %p, %r, ... and %% (the values were checked: see `names`)."""
     def sub(m: re.Match[str]) -> str:
         key = m.group(1)
         if key == "%":
             return "%"
         if key not in tokens:
             raise HostFailure(ErrorKind.SSH_ERROR, f"unknown token %{key} in {value!r}")
-        return sh_quote(tokens[key]) if quote else tokens[key]
-    return re.sub(r"%(.)", sub, value)
+        return tokens[key]
+    return re.sub(r"%(.)", sub, value, flags=re.DOTALL)
 
 
 def parse_jump(hop: str) -> tuple[str | None, str, int | None]:

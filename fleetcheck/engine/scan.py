@@ -1,0 +1,101 @@
+"""A scan, as a library call: planned hosts in, one RunResult out, on the engine asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from fleetcheck import __version__
+from fleetcheck.engine.base import Engine
+from fleetcheck.engine.check import Job, unchecked_host
+from fleetcheck.engine.options import ScanOptions
+from fleetcheck.engine.summary import judge_run
+from fleetcheck.errors import InputError
+from fleetcheck.model import (
+    HostResult,
+    InputFile,
+    RunResult,
+    Severity,
+    WaiverRecord,
+    new_run_id,
+)
+from fleetcheck.plan import PlannedHost
+from fleetcheck.policy.serialize import policy_definitions
+from fleetcheck.policy.waivers import WaiverBook
+from fleetcheck.transport.base import Connector
+from fleetcheck.transport.inflight import INFLIGHT
+
+ENGINES = ("threads", "processes")
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 with seconds."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def choose_engine(options: ScanOptions, hosts: int, *, connect: Connector | None) -> Engine:
+    """The engine `options.engine` names; by default processes when workers > 1, else threads.
+
+    A given connector lives in this process, so it means threads.
+    """
+    name = options.engine or ("processes" if min(options.workers, hosts) > 1
+                              and connect is None else "threads")
+    if name == "threads":
+        from fleetcheck.engine.threads import ThreadEngine
+
+        return ThreadEngine()
+    if name == "processes":
+        from fleetcheck.engine.processes import ProcessEngine
+
+        return ProcessEngine(max(1, min(options.workers, hosts)))
+    raise InputError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
+
+
+def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
+         inputs: Sequence[InputFile] = (), meta: dict[str, Any] | None = None,
+         connect: Connector | None = None,
+         on_done: Callable[[HostResult], None] | None = None,
+         waivers: WaiverBook | None = None, engine: Engine | None = None) -> RunResult:
+    """Check every host and return the run result; an interrupt yields an incomplete result."""
+    started = now_iso()
+    INFLIGHT.reset()
+    engine = engine or choose_engine(options, len(hosts), connect=connect)
+    notify = (lambda _i, r: on_done(r)) if on_done is not None else None
+    outcome = engine.run(hosts, Job(options, waivers, connect), on_done=notify)
+    return assemble(hosts, outcome.results, complete=outcome.complete, options=options,
+                    started=started, inputs=inputs, meta=meta, waivers=waivers)
+
+
+def assemble(hosts: Sequence[PlannedHost], by_index: dict[int, HostResult], *, complete: bool,
+             options: ScanOptions, started: str, inputs: Sequence[InputFile] = (),
+             meta: dict[str, Any] | None = None, waivers: WaiverBook | None = None) -> RunResult:
+    """The run result of `hosts` from the results that came back: hosts without one are
+    `not_run`, every host is settled against the threshold, the summary computed once."""
+    results = [by_index[i] if i in by_index else unchecked_host(h)
+               for i, h in enumerate(hosts)]
+    return assemble_results(results, complete=complete and len(by_index) == len(hosts),
+                            fail_on=options.fail_on, started=started, inputs=inputs, meta=meta,
+                            waivers=waivers, definitions=policy_definitions(hosts))
+
+
+def assemble_results(results: Sequence[HostResult], *, complete: bool, fail_on: Severity,
+                     started: str, inputs: Sequence[InputFile] = (),
+                     meta: dict[str, Any] | None = None, waivers: WaiverBook | None = None,
+                     definitions: Sequence[dict[str, Any]] = ()) -> RunResult:
+    """The run of one result per host (a scan's, or merged shards'): sorted, settled against
+    `fail_on`, the waivers' statuses and the summary computed once."""
+    ordered = sorted(results, key=lambda r: r.name)
+    settled, summary = judge_run(ordered, fail_on, complete=complete)
+    meta = dict(meta or {})
+    records: tuple[WaiverRecord, ...] = ()
+    if waivers is not None:
+        records, warnings = waivers.records(settled)
+        meta["waiver_date"] = waivers.today.isoformat()
+        meta["warnings"] = [*meta.get("warnings", ()), *warnings]
+    return RunResult(
+        run_id=new_run_id(started),
+        tool_version=__version__, started_at=started, finished_at=now_iso(),
+        inputs=tuple(inputs), hosts=settled, summary=summary,
+        meta=meta, waivers=records, policy_definitions=tuple(definitions),
+    )

@@ -1,0 +1,90 @@
+"""The walk from CLI to reports goes one way: no module imports its way back round.
+
+Module-level imports of fleetcheck's own modules form a graph that must have no cycle
+(imports inside functions, made where they are needed, are left out: they are how a
+command avoids loading what it does not use). The layers below may not import upwards.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO
+
+PACKAGE = REPO / "fleetcheck"
+# A module of a lower layer never imports one of a higher layer at module level.
+LAYERS = ("model", "errors", "yamlsrc", "services", "parsers", "inventory", "policy",
+          "transport", "plan", "collect", "engine", "render", "cli")
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(), str(path))
+        for node in tree.body:  # module level only
+            if isinstance(node, ast.If):  # `if TYPE_CHECKING:` imports cost nothing at run time
+                continue
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # `from pkg import submodule` needs the submodule; `from m import name`, m
+                subs = [f"{node.module}.{a.name}" for a in node.names]
+                targets = [t for t in subs if t in modules] or [node.module]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def _layer(module: str) -> int | None:
+    first = module.split(".")[1] if "." in module else ""
+    return LAYERS.index(first) if first in LAYERS else None
+
+
+def test_no_import_cycles() -> None:
+    assert _cycle(_graph()) is None
+
+
+def test_no_layer_imports_a_higher_one() -> None:
+    upward = []
+    for module, imports in _graph().items():
+        mine = _layer(module)
+        for target in imports:
+            theirs = _layer(target)
+            if mine is not None and theirs is not None and theirs > mine:
+                upward.append(f"{module} -> {target}")
+    assert upward == []
+
+
+def test_the_package_root_holds_no_engine() -> None:
+    """The run machinery lives in fleetcheck/engine/, not loose at the root."""
+    loose = {p.name for p in PACKAGE.glob("*.py")}
+    assert not loose & {"scan.py", "runner.py", "workers.py", "result.py", "evaluate.py"}

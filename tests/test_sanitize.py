@@ -1,0 +1,93 @@
+"""The one sanitiser: what a terminal would act on is shown as escapes, on every path."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import pytest
+
+from fleetcheck.progress import Progress, ProgressHandler
+from fleetcheck.redact import Redactor
+from fleetcheck.sanitize import for_terminal, one_line, printable, scrub
+from tests.conftest import run_cli
+
+CASES = {
+    "\x1b[2J\x1b[31mred": "\\x1b[2J\\x1b[31mred",  # CSI
+    "\x1b]52;c;SGk=\x07": "\\x1b]52;c;SGk=\\x07",  # OSC 52, BEL-terminated
+    "\x1b]8;;http://x\x1b\\link": "\\x1b]8;;http://x\\x1b\\link",  # OSC 8, ST-terminated
+    "ok\rEVIL": "ok\\x0dEVIL",  # carriage return
+    "abc\x08\x08\x7f": "abc\\x08\\x08\\x7f",  # backspace, DEL
+    "\x9b31m\x9d0;t\x9c": "\\x9b31m\\x9d0;t\\x9c",  # C1 CSI, OSC, ST
+    "\u202egnp.exe\u2066\u200f\u061c": "\\u202egnp.exe\\u2066\\u200f\\u061c",  # bidi
+    "a\u2028b\u2029c": "a\\u2028b\\u2029c",  # Unicode line and paragraph separators
+    "nul\x00": "nul\\x00",
+}
+
+
+@pytest.mark.parametrize(("raw", "shown"), CASES.items())
+def test_every_control_is_an_escape(raw: str, shown: str) -> None:
+    assert printable(raw) == shown
+    assert one_line(raw) == shown
+
+
+def test_newlines_and_tabs() -> None:
+    assert printable("a\nb\tc") == "a\nb    c"
+    assert one_line("a\nb\tc") == "a\\x0ab    c"
+    assert printable("plain text, ünïcode ✓") == "plain text, ünïcode ✓"
+    assert printable(printable("\x1b")) == "\\x1b"  # idempotent
+
+
+def test_scrub_walks_records() -> None:
+    assert scrub({"k\x1b": ("v\x07", ["\u202e"])}) == {"k\\x1b": ("v\\x07", ["\\u202e"])}
+
+
+def test_data_formats_are_exact_except_on_a_terminal() -> None:
+    assert for_terminal("a\x1bb", False) == "a\x1bb"
+    assert for_terminal("a\x1bb\n", True) == "a\\x1bb\n"
+
+
+def test_log_records_are_one_inert_line_without_secrets() -> None:
+    """A log record carrying a host's words cannot add a line, act on the terminal or leak."""
+    stream = io.StringIO()
+    handler = ProgressHandler(Progress(1, stream, enabled=False), Redactor(["pw-123"]))
+    logger = logging.getLogger("fleetcheck.test-sanitize")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("banner %s", "SSH-2.0-x\x1b[2J\nfleetcheck: web1: compliant pw-123")
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue() == ("fleetcheck: fleetcheck.test-sanitize: banner SSH-2.0-x\\x1b[2J"
+                                 "\\x0afleetcheck: web1: compliant [REDACTED]\n")
+
+
+def _script(tmp_path: Path) -> Path:
+    script = tmp_path / "inventory.sh"
+    script.write_text("#!/bin/sh\nprintf 'first line\\n\\033[2J\\033]52;c;SGk=\\007"
+                      "\\342\\200\\256gone\\n' >&2\nexit 3\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_error_line_quoting_an_inventory_script_is_one_inert_line(tmp_path: Path) -> None:
+    """An inventory script's stderr quoted in the error: one line on stderr, escapes shown."""
+    script = _script(tmp_path)
+    for argv in (["scan", "-i", str(script), "-o", str(tmp_path / "out")],
+                 ["validate", "-i", str(script)]):
+        res = run_cli(argv, cwd=tmp_path, tty=True, tty_err=True)
+        assert res.code == 2, res
+        said = res.err + res.out
+        assert "\\x1b[2J\\x1b]52;c;SGk=\\x07\\u202egone" in said, said
+        assert not any(c in said for c in "\x1b\x07\r\u202e"), said
+
+
+def test_inventory_host_names_on_a_terminal(tmp_path: Path) -> None:
+    """--list-hosts mirrors ansible byte for byte into a pipe; on a terminal, escapes."""
+    inv = tmp_path / "inv.json"
+    inv.write_text('{"web": {"hosts": {"a\\u001b]0;pwned\\u0007b": {}}}}')
+    argv = ["inventory", "-i", str(inv), "--list-hosts"]
+    assert "a\x1b]0;pwned\x07b" in run_cli(argv, cwd=tmp_path).out
+    shown = run_cli(argv, cwd=tmp_path, tty=True).out
+    assert "a\\x1b]0;pwned\\x07b" in shown and "\x1b" not in shown
