@@ -28,7 +28,8 @@ def test_a_hostile_host_beside_healthy_ones(fleet: Fleet, lab: SshLab) -> None:
         "hostile": fleet.vars("hostile", ansible_become=True),
         "hostile-echo": fleet.vars("hostile", user="fcecho", ansible_become=True,
                                    ansible_become_password=password),
-        "web3": fleet.vars("web3"), "web4": fleet.vars("web4"),
+        "web3": fleet.vars("web3", ansible_become=True),
+        "web4": fleet.vars("web4", ansible_become=True),
     })
     scan = fleet.scan(inv, "--format", "all", "-T", "5", "-v", tty_err=True,
                       environ={"COLUMNS": "100"})
