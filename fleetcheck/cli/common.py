@@ -35,14 +35,15 @@ class Command:
     run: Callable[[argparse.Namespace, Env], int]
 
 
-def add_inventory_arguments(parser: argparse.ArgumentParser) -> None:
+def add_inventory_arguments(parser: argparse.ArgumentParser, *, limit: bool = True) -> None:
     """-i/--inventory, -l/--limit and --vault-password-file, shared by every inventory reader."""
     parser.add_argument("-i", "--inventory", action="append", metavar="INVENTORY",
                         help="Ansible inventory: file, directory, script or 'host1,host2,' "
                              "(repeatable). Default: this machine via the local connection.")
-    parser.add_argument("-l", "--limit", metavar="PATTERN",
-                        help="only hosts matching this Ansible host pattern "
-                             "(e.g. 'web:&dc1:!web3', 'db[0]', '~web\\d+', '@hosts.txt')")
+    if limit:
+        parser.add_argument("-l", "--limit", metavar="PATTERN",
+                            help="only hosts matching this Ansible host pattern "
+                                 "(e.g. 'web:&dc1:!web3', 'db[0]', '~web\\d+', '@hosts.txt')")
     parser.add_argument("--vault-password-file", action="append", metavar="FILE",
                         dest="vault_password_file",
                         help="file holding the vault password, or an executable printing it "
@@ -56,13 +57,18 @@ def add_inventory_arguments(parser: argparse.ArgumentParser) -> None:
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """Inventory arguments, -p/--policy, -w/--waivers and --today: what every run reads."""
     add_inventory_arguments(parser)
+    add_policy_arguments(parser)
+    parser.add_argument("--today", metavar="YYYY-MM-DD",
+                        help="judge waiver expiry as of this date (default: today)")
+
+
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """-p/--policy and -w/--waivers."""
     parser.add_argument("-p", "--policy", action="append", metavar="POLICY",
                         help="policy YAML file or directory of them (repeatable). "
                              "Default: the shipped baseline.")
     parser.add_argument("-w", "--waivers", action="append", metavar="WAIVERS",
                         help="waiver YAML file or directory of them (repeatable)")
-    parser.add_argument("--today", metavar="YYYY-MM-DD",
-                        help="judge waiver expiry as of this date (default: today)")
 
 
 def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:

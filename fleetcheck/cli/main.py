@@ -10,12 +10,16 @@ from collections.abc import Sequence
 from fleetcheck import __version__
 from fleetcheck.cli import (
     config_cmd,
+    evidence_cmd,
     explain_cmd,
     inventory_cmd,
+    merge_cmd,
     parse_cmd,
     report_cmd,
     scan_cmd,
     validate_cmd,
+    verify_cmd,
+    worker_cmd,
 )
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded
@@ -25,7 +29,8 @@ from fleetcheck.sanitize import one_line
 
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
                                  parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
-                                 config_cmd.COMMAND)
+                                 evidence_cmd.COMMAND, verify_cmd.COMMAND, merge_cmd.COMMAND,
+                                 worker_cmd.COMMAND, config_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):

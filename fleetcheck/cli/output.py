@@ -30,6 +30,8 @@ def terminal_width(env: Env) -> int:
     return FILE_WIDTH
 
 
+# The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
+DEFAULT_FORMATS = "text,html,json,junit"
 COLOR_CHOICES = ("auto", "always", "never")
 
 

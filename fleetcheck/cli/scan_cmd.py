@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import socket
 
+from fleetcheck.cli import evidence_cmd
 from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
@@ -14,15 +15,13 @@ from fleetcheck.cli.common import (
     limit_pattern,
     load_inputs,
 )
+from fleetcheck.cli.engine_args import add_engine_arguments, celery_engine, celery_record
 from fleetcheck.cli.env import Env
+from fleetcheck.cli.history_hook import deliver
 from fleetcheck.cli.output import (
+    DEFAULT_FORMATS,
     add_terminal_arguments,
-    final_status,
     prepare_output_dir,
-    print_report,
-    print_summary,
-    stdout_format,
-    write_and_list,
 )
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
@@ -32,6 +31,7 @@ from fleetcheck.cli.scan_args import (
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.cli.shard_args import add_shard_arguments, select_shard
 from fleetcheck.engine.interrupts import as_ctrl_c
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import InputError
@@ -40,10 +40,6 @@ from fleetcheck.plan import plan
 from fleetcheck.progress import Progress, host_log_line
 from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
-from fleetcheck.render.write import Written
-
-# The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
-DEFAULT_FORMATS = "text,html,json,junit"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,11 +52,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output-dir", metavar="DIR",
                         help="where reports are written (default: reports/); '-' prints the "
                              "one format asked for on stdout and writes no file")
+    parser.add_argument("--evidence", metavar="BUNDLE.zip",
+                        help="also write an evidence bundle of the run (as `fleetcheck "
+                             "evidence`); the reports then name it and its digest")
+    evidence_cmd.add_evidence_arguments(parser, scan=True)
     add_terminal_arguments(parser)
     parser.add_argument("--fail-on", metavar="SEVERITY",
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
     add_connection_arguments(parser)
+    add_shard_arguments(parser)
+    add_engine_arguments(parser)
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -73,11 +75,17 @@ def run(args: argparse.Namespace, env: Env) -> int:
     to_stdout = args.output_dir == "-"
     if to_stdout and len(formats) != 1:
         raise InputError("-o - prints one format on stdout: name exactly one with --format")
+    if (args.sign or args.include_inventory) and not args.evidence:
+        raise InputError("--sign and --include-inventory go with --evidence BUNDLE.zip")
     inputs = load_inputs(args, env)
     outdir = env.path(args.output_dir)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
                  become=args.become, user=args.user, defaults=host_defaults(args))
+    hosts, shard = select_shard(args, inputs.inventory, hosts)
     hosts, options = scan_options(args, env, hosts, fail_on)
+    engine = celery_engine(args, env, inputs, hosts)
+    if args.engine in ("threads", "processes"):
+        options = dataclasses.replace(options, engine=args.engine)
     meta = {
         "command_line": list(args.argv),
         "user": local_user(),
@@ -93,6 +101,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     }
     if not to_stdout:
         prepare_output_dir(outdir)
+    key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -104,29 +113,27 @@ def run(args: argparse.Namespace, env: Env) -> int:
         with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
             try:
                 result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
-                              on_done=on_done, waivers=inputs.waivers)
+                              on_done=on_done, waivers=inputs.waivers, engine=engine)
             finally:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written
         say_trust(result, env)
-        if not result.complete:
+        if engine is not None:
+            result = celery_record(result, engine)
+            for problem in engine.problems:
+                env.stderr.write(f"fleetcheck: {problem}\n")
+        if not result.complete and (caught.name or engine is None or not engine.problems):
             by = f" by {caught.name}" if caught.name else ""
             if caught.name:
                 result = dataclasses.replace(result, meta={**result.meta,
                                                            "interrupted_by": caught.name})
             env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
                              "reported, unfinished ones marked not_run\n")
-        if to_stdout:
-            written = Written()
-            print_report(result, formats[0], env, color=args.color)
-        else:
-            shown = stdout_format(formats)
-            written = write_and_list(result, formats, outdir, env, listed=shown != "summary")
-            if shown == "summary":
-                print_summary(result, env, written.paths, color=args.color, quiet=args.quiet)
-            else:
-                print_report(result, shown, env, written.paths)
-        return final_status(result, env, written)
+        if shard is not None:
+            result = dataclasses.replace(result, shard=shard)
+        if args.evidence:
+            result = evidence_cmd.bundle_scan(result, args, env, key, inputs.inventory)
+        return deliver(result, formats, outdir, env, args)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
                   add_arguments, run)

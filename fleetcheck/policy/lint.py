@@ -4,7 +4,7 @@ Errors (scan refuses to run): anything malformed, unknown keys, duplicate ids,
 rules that can never match, waivers naming rules that do not exist.
 Warnings (the run goes on): overlapping allow and forbid, policies or waivers
 selecting no host, hosts no policy covers, conflicting defaults, repeated rules,
-expired, soon-expiring or self-approved waivers.
+expired, soon-expiring or self-approved waivers, rules whose review is overdue.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory
-from fleetcheck.policy import Action, Policy, resolve_default
+from fleetcheck.policy import Action, Policy, resolve_default, review
 from fleetcheck.policy.load import collect_policies
 from fleetcheck.policy.match import Match
 from fleetcheck.policy.problems import Level, Problems
@@ -43,7 +43,7 @@ def check_all(inventory: Inventory | None, policy_paths: Sequence[str | Path],
               warn_days: int = WARN_EXPIRING_DAYS) -> Checked:
     """Load and cross-check everything, recording every problem found in `problems`."""
     before = len(problems.errors)
-    policies = collect_policies(policy_paths, problems)
+    policies = review.judge(collect_policies(policy_paths, problems), today, problems)
     memo: dict[str | None, frozenset[str]] = {}  # policies and waivers share patterns
 
     def pick(pattern: str | None) -> frozenset[str]:

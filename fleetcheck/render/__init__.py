@@ -30,15 +30,30 @@ class Format:
     description: str = ""
 
 
+def _register(run: RunResult, options: RenderOptions | None = None) -> str:
+    from fleetcheck.evidence import register  # imported late: it builds on this package
+
+    return register.render(run, options)
+
+
+def _oscal(run: RunResult, options: RenderOptions | None = None) -> str:
+    from fleetcheck.evidence import oscal
+
+    return oscal.render(run, options)
+
+
 FORMATS: dict[str, Format] = {
     "text": Format("text", "txt", text.render, "terminal and plain-text report"),
     "html": Format("html", "html", html.render, "self-contained HTML evidence report"),
     "json": Format("json", "json", jsonout.render, "the run record (fleetcheck.run/1)"),
     "junit": Format("junit", "xml", junit.render, "JUnit XML for CI"),
     "csv": Format("csv", "csv", csvout.render, "findings as CSV for spreadsheets"),
+    "register": Format("register", "register.csv", _register,
+                       "the ports register (PCI DSS 1.2.5) as CSV"),
+    "oscal": Format("oscal", "oscal.json", _oscal, "OSCAL assessment results (JSON)"),
 }
 # Machine-readable formats that a single-format invocation prints to stdout for piping.
-PIPEABLE = ("json", "junit", "csv")
+PIPEABLE = ("json", "junit", "csv", "register", "oscal")
 
 
 def parse_formats(spec: str) -> list[str]:

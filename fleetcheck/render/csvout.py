@@ -19,7 +19,7 @@ COLUMNS = ("severity", "kind", "host", "host_address", "host_status", "proto", "
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> str:
+def spreadsheet_cell(value: object) -> str:
     """A value as a CSV cell that a spreadsheet shows as text."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
@@ -34,7 +34,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     open_rows, waived_rows = view.finding_rows(run)
     for r in [*open_rows, *waived_rows]:
         f = r.finding
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_cell(v) for v in (
             f.severity.label, f.kind.value, r.host.name, r.host.address, r.host.status.value,
             f.proto, f.port, r.service, f.address, f.process, f.pid, f.rule,
             "yes" if r.violation else "no", "yes" if f.waived else "no", f.waiver, f.message,
@@ -42,17 +42,17 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     for h in view.unchecked_hosts(run):
         kind = h.error.kind if h.error else h.status.value
         message = h.error.message if h.error else "not checked"
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_cell(v) for v in (
             "", "unchecked", h.name, h.address, h.status.value, "", "", "", "", "", "", "",
             "", "no", "", f"{kind}: {message}", "")])
     hosts = {h.name: h for h in run.hosts}
     for kind, name, sentence in view.trust(run):
         host = hosts.get(name)
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_cell(v) for v in (
             "", kind, name, host.address if host else "", host.status.value if host else "",
             "", "", "", "", "", "", "", "no", "no", "", sentence, "")])
     for sentence in view.input_warnings(run):
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_cell(v) for v in (
             "", view.INPUT_WARNING, "", "", "", "", "", "", "", "", "", "", "no", "no", "",
             sentence, "")])
     return buf.getvalue()

@@ -27,6 +27,7 @@ from fleetcheck.model import (
     WaiverRecord,
     inputs_by_kind,
 )
+from fleetcheck.render.evidence_view import evidence_line
 from fleetcheck.render.waived import Standing, key, listener_standing
 from fleetcheck.services import name_for_port
 from fleetcheck.transport.ssh.options import HOST_KEYS_OFF
@@ -37,7 +38,7 @@ BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
 RED_KINDS = frozenset({FindingKind.FORBIDDEN, FindingKind.STRAY})
 # Meta keys shown in their own place (or not as plain facts); the rest are listed generically.
 _META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "workers", "deadline",
-               "become", "host_key_checking", "policies", "warnings")
+               "become", "host_key_checking", "policies", "warnings", "evidence")
 _WAIVER_ORDER = {"expired": 0, "active": 1, "unused": 2}
 
 
@@ -180,9 +181,29 @@ def run_facts(run: RunResult) -> list[tuple[str, str]]:
               "host_key_checking": "Host-key checking", "policies": "Policies"}
     facts += [(label, _meta_value(meta[key])) for key, label in labels.items() if key in meta]
     facts.append(("Complete", "yes" if run.summary.complete else "no (interrupted)"))
+    facts += shard_facts(run)
+    if isinstance(meta.get("evidence"), dict):
+        facts.append(("Evidence bundle", evidence_line(meta["evidence"])))
     facts += [(key, _meta_value(meta[key])) for key in sorted(meta) if key not in _META_SHOWN]
     facts.append(("Schema", run.schema))
     return facts
+
+
+def shard_facts(run: RunResult) -> list[tuple[str, str]]:
+    """Which shard of which plan a shard run is; which shards a merged run was made of."""
+    out = []
+    if run.shard:
+        s = run.shard
+        name = f" ({s['name']})" if s.get("name") and s.get("by") else ""
+        out.append(("Shard", f"{s.get('index')} of {s.get('count')}{name}, plan {s.get('plan')}"))
+    for s in run.shards:
+        name = f" ({s['name']})" if s.get("name") else ""
+        where = f" on {s['hostname']}" if s.get("hostname") else ""
+        hosts = f", {plural(int(s['hosts']), 'host')}" if "hosts" in s else ""
+        out.append((f"Shard {s.get('index')} of {s.get('count')}{name}",
+                    f"{s.get('status')}{hosts}{where}"
+                    + (f", run {s['run_id']}" if s.get("run_id") else "")))
+    return out
 
 
 def warnings(run: RunResult) -> list[str]:
