@@ -66,11 +66,15 @@ class ErrorKind(enum.StrEnum):
     COMMAND_FAILED = "command_failed"
     OUTPUT_TOO_LARGE = "output_too_large"
     PARSE_ERROR = "parse_error"
+    # A tool listed some of the protocols or families and failed on the others, and no
+    # other tool covered them: what was read is not the whole host (collect/coverage.py).
+    INCOMPLETE_COLLECTION = "incomplete_collection"
     UNSUPPORTED = "unsupported"
     INVENTORY = "inventory"
     INTERNAL = "internal"
     INTERRUPTED = "interrupted"
     NOT_RUN = "not_run"
+    INPUT_MISMATCH = "input_mismatch"  # a worker's inputs differ from the coordinator's
 
 
 # Kinds that mean "we never got to talk to the host" -> status `unreachable`;

@@ -41,6 +41,17 @@ class Become:
 
 
 @dataclass(frozen=True, slots=True)
+class HostDefaults:
+    """What a host whose inventory says nothing gets (command line, ANSIBLE_*, ansible.cfg)."""
+
+    become_user: str = "root"
+    become_method: str = "sudo"
+    ssh_args: tuple[str, ...] = ()  # Ansible's ssh_args: first, so they win (OpenSSH's rule)
+    ssh_common_args: tuple[str, ...] = ()  # unless the host has ansible_ssh_common_args
+    ssh_extra_args: tuple[str, ...] = ()  # unless the host has ansible_ssh_extra_args
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedHost:
     """Everything needed to check one host; secrets are kept out of repr and reports."""
 
@@ -175,7 +186,7 @@ def connection_type(value: str | None) -> str:
 
 def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool = False,
               user: str | None = None, selected: Mapping[str, frozenset[str]] | None = None,
-              ) -> PlannedHost:
+              defaults: HostDefaults = HostDefaults()) -> PlannedHost:
     """Turn one inventory host into a PlannedHost (connection settings and its policies)."""
     hv = _HostVars(host)
     applicable = tuple(p for p in policies
@@ -190,8 +201,8 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
     become_spec = None
     if become or hv.flag("ansible_become"):
         become_spec = Become(
-            method=hv.text("ansible_become_method") or "sudo",
-            user=hv.text("ansible_become_user") or "root",
+            method=hv.text("ansible_become_method") or defaults.become_method,
+            user=hv.text("ansible_become_user") or defaults.become_user,
             password=hv.text("ansible_become_password", "ansible_become_pass"),
         )
     key_file = hv.text("ansible_ssh_private_key_file", "ansible_private_key_file")
@@ -201,7 +212,9 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
         user=hv.text("ansible_user", "ansible_ssh_user") or user,
         password=hv.text("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
         private_key_file=os.path.expanduser(key_file) if key_file else None,
-        ssh_args=tuple(hv.args("ansible_ssh_common_args", "ansible_ssh_extra_args")),
+        ssh_args=(*defaults.ssh_args,
+                  *(hv.args("ansible_ssh_common_args") or defaults.ssh_common_args),
+                  *(hv.args("ansible_ssh_extra_args") or defaults.ssh_extra_args)),
         become=become_spec,
         shell_type=hv.text("ansible_shell_type"),
         os=hv.text("fleetcheck_os"),
@@ -213,19 +226,28 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
 
 
 def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None = None,
-         become: bool = False, user: str | None = None) -> list[PlannedHost]:
-    """Hosts selected by `limit`, each with the policies whose `hosts` pattern selects it."""
+         become: bool = False, user: str | None = None,
+         defaults: HostDefaults = HostDefaults()) -> list[PlannedHost]:
+    """Hosts selected by `limit`, each with the policies whose `hosts` pattern selects it.
+
+    Selecting no host at all is an InputError: a run that checks nothing has no verdict
+    (ansible-playbook stops the same way).
+    """
     hosts = inventory.select(limit)
+    if not hosts:
+        raise InputError(f"no hosts match the limit {limit!r}" if limit is not None
+                         else "inventory defines no hosts")
     selected = {
         p.name: frozenset(h.name for h in _select_or_empty(inventory, p.hosts))
         for p in policies if p.hosts is not None
     }
-    return [plan_host(h, policies, become=become, user=user, selected=selected) for h in hosts]
+    return [plan_host(h, policies, become=become, user=user, selected=selected,
+                      defaults=defaults) for h in hosts]
 
 
 def _select_or_empty(inventory: Inventory, pattern: str | None) -> list[InventoryHost]:
     """Hosts a policy's pattern selects (none when it selects nothing)."""
     try:
-        return inventory.select(pattern, strict=False)
+        return inventory.select(pattern, quiet=True)
     except InputError:
         return []  # a policy that selects no host is reported by `validate`, not fatal

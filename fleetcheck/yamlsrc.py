@@ -1,4 +1,9 @@
-"""YAML input that remembers where each value came from, so errors can name file:line:column."""
+"""YAML input that remembers where each value came from, so errors can name file:line:column.
+
+Also the YAML rules every reader here shares: merge keys (`<<: *defaults`, then keys
+that override them) resolved as YAML 1.1 and PyYAML resolve them, and the bounds on a
+document (its size, and how far its aliases may expand it: no "billion laughs").
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError
 
+from fleetcheck.bounded import (
+    ALIAS_FACTOR,
+    MAX_YAML_BYTES,
+    MIN_ALIAS_BUDGET,
+    check_text_size,
+    read_bounded,
+)
 from fleetcheck.errors import InputError
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+Pair = tuple[yaml.Node, yaml.Node]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,18 +77,21 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
         pass
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LocatedDict:
-        loader.flatten_mapping(node)
+        pairs, merged = merged_pairs(node)
         out = LocatedDict()
         out.mark = _mark(path, node)
         out.key_marks = {}
         out.value_marks = {}
-        for key_node, value_node in node.value:
+        written: set[str] = set()
+        for n, (key_node, value_node) in enumerate(pairs):
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | float | bool) and key is not None:
                 raise _mark(path, key_node).error("mapping keys must be plain scalars")
             skey = key if isinstance(key, str) else str(key)
-            if skey in out:
-                raise _mark(path, key_node).error(f"duplicate key {skey!r}")
+            if n >= merged:  # a key written here may override a merged one, not another
+                if skey in written:
+                    raise _mark(path, key_node).error(f"duplicate key {skey!r}")
+                written.add(skey)
             out[skey] = loader.construct_object(value_node, deep=True)
             out.key_marks[skey] = _mark(path, key_node)
             out.value_marks[skey] = _mark(path, value_node)
@@ -83,6 +103,9 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
         out.marks = [_mark(path, child) for child in node.value]
         return out
 
+    def construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        return construct_int_located(loader, node, _mark(path, node))
+
     def construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
         # YAML takes anything shaped like a date for one; a day that does not exist
         # (2030-02-30) would otherwise escape as a bare ValueError.
@@ -91,6 +114,7 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
         except ValueError as exc:
             raise _mark(path, node).error(f"{node.value!r} is not a valid date: {exc}") from None
 
+    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
     Loader.add_constructor("tag:yaml.org,2002:timestamp", construct_timestamp)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
@@ -99,26 +123,129 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
 
 def load_text(text: str, path: str) -> Any:
     """Parse YAML `text` safely; syntax errors become one located InputError."""
+    check_text_size(text, MAX_YAML_BYTES, "YAML document", path)
+    loader = _make_loader(path)(text)
     try:
-        return yaml.load(text, Loader=_make_loader(path))  # noqa: S506 - SafeLoader subclass
+        return single_document(loader, path, text)
     except InputError:
         raise
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        if mark is None:
-            raise InputError(f"invalid YAML: {problem}", path) from None
-        raise InputError(f"invalid YAML: {problem}", path, mark.line + 1, mark.column + 1) from None
+        raise located_yaml_error(exc, path) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", path) from None
+    except RecursionError:
+        raise InputError("data nested too deeply", path) from None
+    finally:
+        loader.dispose()
+
+
+def located_yaml_error(exc: yaml.MarkedYAMLError, path: str) -> InputError:
+    """A PyYAML error as one InputError at its file:line:column."""
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    if mark is None:
+        return InputError(f"invalid YAML: {problem}", path)
+    return InputError(f"invalid YAML: {problem}", path, mark.line + 1, mark.column + 1)
+
+
+def single_document(loader: Any, path: str, text: str) -> Any:
+    """The one document of `loader`, its aliases checked before anything is built."""
+    node = loader.get_single_node()
+    if node is None:
+        return None
+    if "*" in text:  # no alias without a '*': skip the walk for the common case
+        check_aliases(node, path)
+    return loader.construct_document(node)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def check_aliases(root: yaml.Node, path: str) -> None:
+    """Refuse a recursive alias, or aliases expanding the document past its budget.
+
+    The budget is MIN_ALIAS_BUDGET nodes or ALIAS_FACTOR times the nodes written,
+    whichever is more; the error names the first node whose expansion passes it.
+    """
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+    order: list[yaml.Node] = []
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        nid = id(node)
+        if finished:
+            visiting.discard(nid)
+            sizes[nid] = 1 + sum(sizes[id(k)] for k in _children(node))
+            order.append(node)
+            continue
+        if nid in sizes:
+            continue
+        visiting.add(nid)
+        stack.append((node, True))
+        for kid in _children(node):
+            if id(kid) in visiting:
+                raise _mark(path, kid).error("recursive YAML alias (a node that contains itself)")
+            if id(kid) not in sizes:
+                stack.append((kid, False))
+    budget = max(MIN_ALIAS_BUDGET, ALIAS_FACTOR * len(sizes))
+    if sizes[id(root)] <= budget:
+        return
+    first = next(n for n in order if sizes[id(n)] > budget)
+    raise _mark(path, first).error(
+        f"YAML aliases expand this to more than {budget:,} nodes (the limit for a document "
+        f"of {len(sizes):,} nodes written)")
+
+
+def merged_pairs(node: yaml.MappingNode) -> tuple[list[Pair], int]:
+    """A mapping's key/value nodes with `<<` merges resolved, and how many come from merges.
+
+    The merged pairs come first, in the order in which assigning them leaves the right
+    value (the first mapping of `<<: [*a, *b]` wins, as in YAML 1.1 and PyYAML); the
+    pairs written in the mapping follow, so they override merged keys.
+    """
+    merged: list[Pair] = []
+    written: list[Pair] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == MERGE_TAG:
+            if isinstance(value_node, yaml.MappingNode):
+                sources = [value_node]
+            elif isinstance(value_node, yaml.SequenceNode) and all(
+                    isinstance(v, yaml.MappingNode) for v in value_node.value):
+                sources = list(value_node.value)
+            else:
+                raise ConstructorError("while constructing a mapping", node.start_mark,
+                                       "expected a mapping or list of mappings for merging, "
+                                       f"but found {value_node.id}", value_node.start_mark)
+            for source in reversed(sources):
+                merged.extend(merged_pairs(source)[0])
+            continue
+        if key_node.tag == _VALUE_TAG:
+            key_node.tag = "tag:yaml.org,2002:str"
+        written.append((key_node, value_node))
+    return merged + written, len(merged)
+
+
+def construct_int_located(loader: Any, node: yaml.ScalarNode, mark: Any) -> Any:
+    """A YAML integer; one too long for Python to convert is a located error, not a crash."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:
+        raise mark.error(f"integer too long to read ({len(node.value)} characters)") from None
 
 
 def load_file(path: str | Path) -> Any:
     """Read and parse a YAML file; unreadable files become an InputError naming the file."""
     spath = str(path)
+    raw = read_bounded(spath, MAX_YAML_BYTES, "YAML file")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InputError(f"cannot read file: {exc.__class__.__name__}: {exc}", spath) from None
     return load_text(text, spath)
 

@@ -46,6 +46,14 @@ def run_cli(argv: Sequence[str], *, cwd: Path, environ: dict[str, str] | None = 
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
+def run_files(directory: Path) -> list[Path]:
+    """The run records (JSON reports) in `directory`: 'fleetcheck-<run id>.json', not the
+    other JSON formats ('.oscal.json') written beside them, nor the stable name of the
+    newest ('fleetcheck-latest.json')."""
+    return sorted(p for p in directory.glob("*.json") if "." not in p.name[:-len(".json")]
+                  and not p.name.startswith("fleetcheck-latest."))
+
+
 def listed_reports(out: str, err: str) -> list[str]:
     """The report files a command says it wrote: the summary's 'Reports:' list on stdout, or
     'report: PATH' lines on stderr (when stdout carries a machine-readable report)."""

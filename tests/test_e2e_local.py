@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_files
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 
 PLANTED = [
@@ -33,7 +33,7 @@ def _scan(netns: Namespace, tmp_path: Path, *args: str) -> tuple[int, dict[str, 
     with in_netns(netns.name):
         res = run_cli(["scan", "-o", str(tmp_path / "out"), "--format", "text,json", *args],
                       cwd=tmp_path)
-    reports = sorted((tmp_path / "out").glob("fleetcheck-2*.json"))
+    reports = run_files(tmp_path / "out")
     assert len(reports) == 1, res.err
     return res.code, json.loads(reports[0].read_text())
 

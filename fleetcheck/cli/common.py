@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import hashlib
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -15,11 +16,13 @@ from fleetcheck.cli.env import Env
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, load, localhost_inventory
 from fleetcheck.model import InputFile
+from fleetcheck.plan import HostDefaults
 from fleetcheck.policy import Policy
 from fleetcheck.policy.lint import WARN_EXPIRING_DAYS, check_all
 from fleetcheck.policy.load import expand_paths
-from fleetcheck.policy.problems import Problems
+from fleetcheck.policy.problems import Level, Problems
 from fleetcheck.policy.waivers import WaiverBook
+from fleetcheck.sanitize import one_line
 
 
 @dataclass(frozen=True)
@@ -32,30 +35,40 @@ class Command:
     run: Callable[[argparse.Namespace, Env], int]
 
 
-def add_inventory_arguments(parser: argparse.ArgumentParser) -> None:
+def add_inventory_arguments(parser: argparse.ArgumentParser, *, limit: bool = True) -> None:
     """-i/--inventory, -l/--limit and --vault-password-file, shared by every inventory reader."""
     parser.add_argument("-i", "--inventory", action="append", metavar="INVENTORY",
                         help="Ansible inventory: file, directory, script or 'host1,host2,' "
                              "(repeatable). Default: this machine via the local connection.")
-    parser.add_argument("-l", "--limit", metavar="PATTERN",
-                        help="only hosts matching this Ansible host pattern "
-                             "(e.g. 'web:&dc1:!web3', 'db[0]', '~web\\d+', '@hosts.txt')")
+    if limit:
+        parser.add_argument("-l", "--limit", metavar="PATTERN",
+                            help="only hosts matching this Ansible host pattern "
+                                 "(e.g. 'web:&dc1:!web3', 'db[0]', '~web\\d+', '@hosts.txt')")
     parser.add_argument("--vault-password-file", action="append", metavar="FILE",
                         dest="vault_password_file",
                         help="file holding the vault password, or an executable printing it "
                              "(repeatable). Default: $ANSIBLE_VAULT_PASSWORD_FILE")
+    parser.add_argument("--strict-inventory", action="store_true", default=None,
+                        help="make every inventory warning (what ansible-core accepts with a "
+                             "warning, and --limit terms matching nothing) a located error, "
+                             "exit 2")
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """Inventory arguments, -p/--policy, -w/--waivers and --today: what every run reads."""
     add_inventory_arguments(parser)
+    add_policy_arguments(parser)
+    parser.add_argument("--today", metavar="YYYY-MM-DD",
+                        help="judge waiver expiry as of this date (default: today)")
+
+
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """-p/--policy and -w/--waivers."""
     parser.add_argument("-p", "--policy", action="append", metavar="POLICY",
                         help="policy YAML file or directory of them (repeatable). "
                              "Default: the shipped baseline.")
     parser.add_argument("-w", "--waivers", action="append", metavar="WAIVERS",
                         help="waiver YAML file or directory of them (repeatable)")
-    parser.add_argument("--today", metavar="YYYY-MM-DD",
-                        help="judge waiver expiry as of this date (default: today)")
 
 
 def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
@@ -67,7 +80,32 @@ def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
         vault_files = [str(env.path(env.environ["ANSIBLE_VAULT_PASSWORD_FILE"]))]
     sources = [s if "," in s and not env.path(s).exists() else str(env.path(s))
                for s in args.inventory]
-    return load(sources, vault_password_file=vault_files)
+    return load(sources, vault_password_file=vault_files, strict=args.strict_inventory)
+
+
+def inventory_warnings(inventory: Inventory, env: Env,
+                       args: argparse.Namespace | None = None) -> list[str]:
+    """Print the inventory's warnings not shown yet on stderr; every one, for the run's record.
+
+    With `args`, paths are shown as the command line wrote them (as its errors are).
+    Strict, there are none to show: the first one has been raised as an error.
+    """
+    if inventory.notes.strict:
+        return []
+    written = _as_written(list(args.inventory or []), env) if args is not None else str
+    for warning in inventory.notes.unshown():  # inventory text: made safe for a terminal
+        env.stderr.write(f"fleetcheck: warning: {one_line(written(str(warning)))}\n")
+    return [f"inventory: {written(str(w))}" for w in inventory.warnings]
+
+
+def inventory_problems(inventory: Inventory, problems: Problems, args: argparse.Namespace,
+                       env: Env) -> None:
+    """Record the inventory's warnings as located warnings (for `validate`), paths as written."""
+    written = _as_written(list(args.inventory or []), env)
+    for warning in inventory.warnings:
+        exc = warning.located()
+        problems.add(InputError(written(exc.message), written(exc.path) if exc.path else None,
+                                exc.line, exc.column), Level.WARNING)
 
 
 def baseline_path() -> Path:
@@ -177,6 +215,24 @@ def load_inputs(args: argparse.Namespace, env: Env) -> Inputs:
     for problem in problems.warnings:
         env.stderr.write(f"fleetcheck: {problem}\n")
     return inputs
+
+
+def host_defaults(args: argparse.Namespace) -> HostDefaults:
+    """The connection defaults configuration gives hosts whose inventory says nothing."""
+    def split(name: str) -> tuple[str, ...]:
+        text = getattr(args, name, None)
+        try:
+            return tuple(shlex.split(text)) if text else ()
+        except ValueError as exc:
+            origin = args.settings.values[name].origin if getattr(args, "settings", None) \
+                else name
+            raise InputError(f"{name} ({origin}) cannot be split into arguments: {exc}") \
+                from None
+
+    return HostDefaults(become_user=getattr(args, "become_user", None) or "root",
+                        become_method=getattr(args, "become_method", None) or "sudo",
+                        ssh_args=split("ssh_args"), ssh_common_args=split("ssh_common_args"),
+                        ssh_extra_args=split("ssh_extra_args"))
 
 
 def limit_pattern(args: argparse.Namespace, env: Env) -> str | None:

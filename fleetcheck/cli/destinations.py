@@ -10,6 +10,7 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fleetcheck.cli.config_cmd import from_command_line
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import InputError
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
@@ -84,9 +85,13 @@ def destinations(args: argparse.Namespace, env: Env, default_formats: str) -> De
     files = [(name, path) for name, path in reports if path is not None]
     step = env.environ.get(STEP_SUMMARY, "")
     step_summary = env.path(step) if step else None
+    # --report alone writes no directory; --format on the command line still does (formats
+    # from configuration are the directory's defaults, not a request).
+    asked = args.format is not None and (getattr(args, "settings", None) is None
+                                         or from_command_line(args, "formats"))
     try:
-        formats = parse_formats(args.format) if args.format is not None else \
-            ([] if reports else parse_formats(default_formats))
+        formats = parse_formats(args.format) if asked else \
+            [] if reports else parse_formats(args.format or default_formats)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if args.output_dir == STDOUT:
@@ -95,7 +100,7 @@ def destinations(args: argparse.Namespace, env: Env, default_formats: str) -> De
         if len(formats) != 1:
             raise InputError("-o - prints one format on stdout: name exactly one with --format")
         return Destinations(files=files, stdout=formats[0], step_summary=step_summary)
-    outdir = check_directory(args.output_dir, env) if formats else None
+    outdir = check_directory(args.output_dir or "reports", env) if formats else None
     if to_stdout:
         shown = to_stdout[0]
     elif len(formats) == 1 and formats[0] in PIPEABLE and not reports:

@@ -7,13 +7,17 @@ import json
 import re
 
 from fleetcheck import services
+from fleetcheck.bounded import MAX_RUN_BYTES, read_bounded
 from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
+    host_defaults,
+    inventory_warnings,
     limit_pattern,
     load_inputs,
     shown_path,
 )
+from fleetcheck.cli.config_cmd import from_command_line
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
@@ -69,7 +73,8 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
     """Check the one host through the normal scan path and return that run."""
     inputs = load_inputs(args, env)
     hosts = [h for h in plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
-                             become=args.become, user=args.user) if h.name == args.host]
+                             become=args.become, user=args.user,
+                             defaults=host_defaults(args)) if h.name == args.host]
     if not hosts:
         raise InputError(f"host {args.host!r} is not in the inventory"
                          + (f" (or not within --limit {args.limit!r})" if args.limit else ""))
@@ -77,21 +82,22 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
     quiet = Progress(len(hosts), env.stderr, enabled=False)  # -v lines only, no progress bar
     with logging_through(args.verbose, quiet, run_redactor(hosts, options.ssh)):
         run = scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
-                   meta={"command_line": list(args.argv), "warnings": ssh_warnings(options),
+                   meta={"command_line": list(args.argv),
+                         "warnings": [*ssh_warnings(options),
+                                      *inventory_warnings(inputs.inventory, env, args)],
                          "host_key_checking": options.ssh.host_key_checking})
     say_trust(run, env)
     return run
 
 
 def _saved(args: argparse.Namespace, env: Env) -> RunResult:
-    if args.inventory or args.policy or args.waivers:
+    if any(from_command_line(args, name) for name in ("inventory", "policies", "waivers")):
         raise InputError("--run explains a saved run: give no -i, -p or -w with it")
-    path = env.path(args.run)
+    raw = read_bounded(str(env.path(args.run)), MAX_RUN_BYTES, "run", args.run)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return RunResult.from_dict(data)
-    except OSError as exc:
-        raise InputError(f"cannot read run: {exc.strerror}", args.run) from None
+        return RunResult.from_dict(json.loads(raw.decode("utf-8")))
+    except RecursionError:
+        raise InputError("not a fleetcheck run: nested too deeply", args.run) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(f"not a fleetcheck run: {exc}", args.run) from None
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from fleetcheck.cli.common import Command, add_inventory_arguments, limit_pattern, load_inventory
+from fleetcheck.cli.common import (
+    Command,
+    add_inventory_arguments,
+    inventory_warnings,
+    limit_pattern,
+    load_inventory,
+)
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.inventory import listing
+from fleetcheck.inventory import Inventory, listing
 from fleetcheck.sanitize import for_terminal
 
 
@@ -39,19 +45,30 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.limit is not None and (args.host is not None or args.graph is not None):
         raise InputError("--limit does not apply to --host or --graph")
     inventory = load_inventory(args, env)
+    try:
+        text = _view(args, env, inventory)
+    finally:  # what was found before an error still shows
+        inventory_warnings(inventory, env)
+    env.stdout.write(for_terminal(text, env.stdout_isatty))  # names from the inventory
+    return ExitStatus.OK
+
+
+def _view(args: argparse.Namespace, env: Env, inventory: Inventory) -> str:
+    """The text of the requested view."""
     limit = limit_pattern(args, env)
     cwd = str(env.cwd)
     if args.list:
-        text = listing.dumps(listing.list_document(inventory, limit=limit, export=args.export,
+        return listing.dumps(listing.list_document(inventory, limit=limit, export=args.export,
                                                    cwd=cwd))
-    elif args.host is not None:
-        text = listing.dumps(listing.host_document(inventory, args.host, cwd=cwd))
-    elif args.graph is not None:
-        text = listing.graph(inventory, args.graph, show_vars=args.show_vars)
-    else:
-        text = listing.list_hosts(inventory.select(limit, cwd=cwd))
-    env.stdout.write(for_terminal(text, env.stdout_isatty))  # names from the inventory
-    return ExitStatus.OK
+    if args.host is not None:
+        return listing.dumps(listing.host_document(inventory, args.host, cwd=cwd))
+    if args.graph is not None:
+        return listing.graph(inventory, args.graph, show_vars=args.show_vars)
+    hosts = inventory.select(limit, cwd=cwd)
+    if not hosts:
+        inventory.notes.warn("no hosts matched, nothing to do")
+        inventory.notes.check()
+    return listing.list_hosts(hosts)
 
 
 COMMAND = Command("inventory", "show hosts, groups and variables as read from Ansible inventories",

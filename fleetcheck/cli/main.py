@@ -10,13 +10,18 @@ from collections.abc import Sequence
 from fleetcheck import __version__
 from fleetcheck.cli import (
     completion_cmd,
+    config_cmd,
+    evidence_cmd,
     explain_cmd,
     inventory_cmd,
     manpage_cmd,
+    merge_cmd,
     parse_cmd,
     report_cmd,
     scan_cmd,
     validate_cmd,
+    verify_cmd,
+    worker_cmd,
 )
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded
@@ -27,7 +32,9 @@ from fleetcheck.sanitize import one_line
 
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
                                  parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
-                                 completion_cmd.COMMAND, manpage_cmd.COMMAND)
+                                 evidence_cmd.COMMAND, verify_cmd.COMMAND, merge_cmd.COMMAND,
+                                 worker_cmd.COMMAND, config_cmd.COMMAND, completion_cmd.COMMAND,
+                                 manpage_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +81,7 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
             env.stderr.write(parser.format_help())
             return ExitStatus.BAD_INPUT
         args.argv = ["fleetcheck", *args_list]
+        args.settings = config_cmd.configure(args, env)  # what the command line left out
         return int(args.handler(args, env))
     except (InputError, ParseError) as exc:  # may quote an inventory, a file, a host's output
         env.stderr.write(f"fleetcheck: error: {one_line(str(exc))}\n")

@@ -31,6 +31,8 @@ def terminal_width(env: Env) -> int:
     return FILE_WIDTH
 
 
+# The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
+DEFAULT_FORMATS = "text,html,json,junit"
 COLOR_CHOICES = ("auto", "always", "never")
 
 
@@ -141,8 +143,8 @@ def append_step_summary(run: RunResult, path: Path, written: Written) -> None:
         written.failed.append((path, exc.strerror or str(exc)))
 
 
-def deliver(run: RunResult, dest: Destinations, env: Env, *, color: str = "auto",
-            quiet: bool = False, full: bool = False) -> Written:
+def send_reports(run: RunResult, dest: Destinations, env: Env, *, color: str = "auto",
+                 quiet: bool = False, full: bool = False) -> Written:
     """Every report where `dest` says: the directory (timestamped and latest names), the
     files named, the CI page, then stdout (the summary, naming the files, or one format)."""
     written = Written()

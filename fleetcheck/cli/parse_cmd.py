@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from fleetcheck.bounded import MAX_CAPTURE_BYTES, read_bounded, read_stream
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.suggest import close_word
@@ -28,14 +29,13 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise InputError(f"unknown tool {args.tool!r}{close_word(args.tool, [*PARSERS, AUTO])} "
                          f"(known: {', '.join(sorted(PARSERS))}, {AUTO})")
     if args.file == "-":
-        text, name = env.stdin.read(), "<stdin>"
+        name = "<stdin>"
+        text = read_stream(env.stdin, MAX_CAPTURE_BYTES, "captured output", name)
     else:
-        path = env.path(args.file)
-        try:
-            text = path.read_bytes().decode("utf-8", "replace")
-        except OSError as exc:
-            raise InputError(f"cannot read file: {exc.strerror}", args.file) from None
         name = args.file
+        raw = read_bounded(str(env.path(args.file)), MAX_CAPTURE_BYTES, "captured output",
+                           args.file)
+        text = raw.decode("utf-8", "replace")
     tool = args.tool
     if tool == AUTO:
         try:

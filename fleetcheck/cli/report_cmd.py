@@ -7,10 +7,10 @@ import dataclasses
 import json
 from typing import Any
 
+from fleetcheck.bounded import MAX_RUN_BYTES, read_bounded, read_stream
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, stream_failed
-from fleetcheck.cli.output import print_report, write_and_list
-from fleetcheck.cli.scan_cmd import DEFAULT_FORMATS
+from fleetcheck.cli.output import DEFAULT_FORMATS, print_report, write_and_list
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import SCHEMA, RunResult, Severity
@@ -38,6 +38,8 @@ def load_run(text: str, name: str) -> RunResult:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", name, exc.lineno, exc.colno) from None
+    except (ValueError, RecursionError) as exc:  # an integer too long, nesting too deep
+        raise InputError(f"not a readable run: {type(exc).__name__}", name) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
@@ -55,6 +57,17 @@ def load_run(text: str, name: str) -> RunResult:
     return run
 
 
+def read_run(arg: str, env: Env) -> RunResult:
+    """The saved run named on the command line ('-': stdin); InputError when unusable."""
+    if arg == "-":
+        return load_run(read_stream(env.stdin, MAX_RUN_BYTES, "run", "<stdin>"), "<stdin>")
+    try:
+        text = read_bounded(str(env.path(arg)), MAX_RUN_BYTES, "run", arg).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read run: {exc}", arg) from None
+    return load_run(text, arg)
+
+
 def run(args: argparse.Namespace, env: Env) -> int:
     """Render the saved run; exit 0 once rendered (the run's own verdict is in the report),
     4 when a report could not be written."""
@@ -64,17 +77,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise InputError(str(exc)) from None
     if args.output_dir is None and len(formats) != 1:
         raise InputError("several formats need -o DIR to write them to")
-    if args.run == "-":
-        text, name = env.stdin.read(), "<stdin>"
-    else:
-        path = env.path(args.run)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
-                             args.run) from None
-        name = args.run
-    result = load_run(text, name)
+    result = read_run(args.run, env)
     written = Written()
     if args.output_dir is None:
         print_report(result, formats[0], env)

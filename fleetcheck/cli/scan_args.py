@@ -40,10 +40,15 @@ def parse_size(value: str | int) -> int:
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """Who to connect as, how to trust hosts, how many at once, how long to wait, how loud."""
+def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = False) -> None:
+    """Who to connect as, how to trust hosts, how many at once, how long to wait, how loud.
+
+    `worker`: only what a Celery worker decides itself (keys, known_hosts, secrets, width);
+    -u, -b and the timeouts come with each shard from the coordinator.
+    """
     g = parser.add_argument_group("connection")
-    g.add_argument("-u", "--user", help="remote user where the inventory names none")
+    if not worker:
+        g.add_argument("-u", "--user", help="remote user where the inventory names none")
     g.add_argument("--private-key", "--key-file", dest="private_key", metavar="FILE",
                    help="SSH private key where the inventory names none")
     g.add_argument("-k", "--ask-pass", action="store_true",
@@ -57,7 +62,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--known-hosts", action="append", metavar="FILE",
                    help="known_hosts file to use instead of ~/.ssh/known_hosts (repeatable; "
                         "/etc/ssh/ssh_known_hosts is still read)")
-    g.add_argument("--host-key-checking", choices=HOST_KEY_MODES, default="strict",
+    g.add_argument("--host-key-checking", choices=HOST_KEY_MODES,
                    help="strict (default): only known keys; accept-new: trust and record keys "
                         "of hosts never seen; off: no checks (stated in every report)")
     g.add_argument("--connect-timeout", type=float, metavar="SECONDS",
@@ -66,12 +71,21 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--retries", type=int, default=2,
                    help="further attempts after a transient network error (default: 2)")
     b = parser.add_argument_group("privilege")
-    b.add_argument("-b", "--become", action="store_true",
-                   help="collect through sudo so every process's sockets are attributed")
+    if not worker:
+        b.add_argument("-b", "--become", action="store_true", default=None,
+                       help="collect through sudo so every process's sockets are attributed")
     b.add_argument("-K", "--ask-become-pass", action="store_true",
                    help="ask for the sudo password (hosts without ansible_become_password)")
+    if worker:
+        parser.add_argument("-f", "--forks", type=int,
+                            help="hosts of a shard checked at once (default: 10)")
+        parser.add_argument("-v", "--verbose", action="count", default=0,
+                            help="log connection details (-vv: paramiko's own log); a "
+                                 "worker has no host lines of its own, so its -v is scan's "
+                                 "-vv")
+        return
     r = parser.add_argument_group("concurrency and limits")
-    r.add_argument("-f", "--forks", type=int, default=10,
+    r.add_argument("-f", "--forks", type=int,
                    help="hosts checked at once (default: 10)")
     r.add_argument("--workers", type=int, metavar="N",
                    help="processes sharing the forks (default: the cores available, one per "
@@ -106,10 +120,29 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
         value = getattr(args, name)
         if value is not None and value <= 0:
             raise InputError(f"--{name.replace('_', '-')} must be positive")
+    ssh = ssh_options(args, env)
+    workers = args.workers if args.workers is not None else \
+        min(default_workers(), max(1, len(hosts) // HOSTS_PER_WORKER))
+    deadline = args.deadline if args.deadline is not None else \
+        max(180.0, args.timeout + 2 * (args.connect_timeout or 10.0) + 30.0)
+    if args.ask_become_pass:
+        hosts = with_become_password(hosts, prompt(env, "BECOME password: "))
+    return hosts, ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout,
+                              deadline=deadline, max_output=args.max_output, workers=workers,
+                              ssh=ssh, log_level=log_level(args.verbose),
+                              library_log=args.verbose >= LIBRARY_LOG)
+
+
+def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
+    """The SSH settings (and prompted secrets) the command line and environment ask for."""
+    if args.retries < 0:
+        raise InputError("--retries must be at least 0")
+    if args.connect_timeout is not None and args.connect_timeout <= 0:
+        raise InputError("--connect-timeout must be positive")
     passphrase = env.environ.get("FLEETCHECK_KEY_PASSPHRASE")
     if args.ask_key_passphrase:
-        passphrase = _prompt(env, "Key passphrase: ")
-    password = _prompt(env, "SSH password: ") if args.ask_pass else None
+        passphrase = prompt(env, "Key passphrase: ")
+    password = prompt(env, "SSH password: ") if args.ask_pass else None
     known_hosts = tuple(str(env.path(p)) for p in args.known_hosts or ())
     for path in known_hosts:  # a typo here would make every host "unknown"
         if args.host_key_checking != "accept-new" and not os.path.isfile(path):
@@ -129,16 +162,7 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
         agent=env.environ.get("SSH_AUTH_SOCK"), home=home, local_user=local_user(),
     )
     ssh.resolver()  # a broken ssh_config is bad input: report it before contacting anyone
-    workers = args.workers if args.workers is not None else \
-        min(default_workers(), max(1, len(hosts) // HOSTS_PER_WORKER))
-    deadline = args.deadline if args.deadline is not None else \
-        max(180.0, args.timeout + 2 * (args.connect_timeout or 10.0) + 30.0)
-    if args.ask_become_pass:
-        hosts = _with_become_password(hosts, _prompt(env, "BECOME password: "))
-    return hosts, ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout,
-                              deadline=deadline, max_output=args.max_output, workers=workers,
-                              ssh=ssh, log_level=log_level(args.verbose),
-                              library_log=args.verbose >= 3)
+    return ssh
 
 
 def ssh_warnings(options: ScanOptions) -> list[str]:
@@ -153,13 +177,13 @@ def say_trust(run: RunResult, env: Env) -> None:
         env.stderr.write(one_line(f"fleetcheck: warning: {sentence}") + "\n")
 
 
-def _with_become_password(hosts: list[PlannedHost], password: str) -> list[PlannedHost]:
+def with_become_password(hosts: list[PlannedHost], password: str) -> list[PlannedHost]:
     """-K: the prompted password for every becoming host the inventory gives none."""
     return [dataclasses.replace(h, become=dataclasses.replace(h.become, password=password))
             if h.become is not None and h.become.password is None else h for h in hosts]
 
 
-def _prompt(env: Env, prompt: str) -> str:
+def prompt(env: Env, prompt: str) -> str:
     """Ask for a secret: without echo on a terminal, else one line of stdin."""
     isatty = getattr(env.stdin, "isatty", None)
     if isatty is not None and isatty():

@@ -6,19 +6,23 @@ import argparse
 import dataclasses
 import socket
 
+from fleetcheck.cli import evidence_cmd
 from fleetcheck.cli.common import (
     Command,
     Inputs,
     add_input_arguments,
+    host_defaults,
+    inventory_warnings,
     limit_pattern,
     load_inputs,
 )
 from fleetcheck.cli.destinations import add_report_argument, destinations
+from fleetcheck.cli.engine_args import add_engine_arguments, celery_engine, celery_record
 from fleetcheck.cli.env import Env
+from fleetcheck.cli.history_hook import deliver
 from fleetcheck.cli.output import (
+    DEFAULT_FORMATS,
     add_terminal_arguments,
-    deliver,
-    final_status,
     prepare_output_dir,
 )
 from fleetcheck.cli.scan_args import (
@@ -29,6 +33,7 @@ from fleetcheck.cli.scan_args import (
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.cli.shard_args import add_shard_arguments, select_shard
 from fleetcheck.engine.interrupts import as_ctrl_c
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import InputError
@@ -39,9 +44,6 @@ from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE
 from fleetcheck.render.waived import WARN_DAYS
 
-# The product's reports: text and HTML for people, JSON and JUnit for machines (CSV on request).
-DEFAULT_FORMATS = "text,html,json,junit"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `scan`."""
@@ -50,29 +52,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"comma-separated report formats ({', '.join(FORMATS)}, or all); "
                              f"default: {DEFAULT_FORMATS}. Stdout shows the summary, or "
                              f"the one format asked for if it is {', '.join(PIPEABLE)}")
-    parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
+    parser.add_argument("-o", "--output-dir", metavar="DIR",
                         help="the directory reports are written to, each also as "
                              "fleetcheck-latest.EXT (default: reports/); '-' prints the one "
                              "format asked for on stdout and writes no file")
     add_report_argument(parser)
+    parser.add_argument("--evidence", metavar="BUNDLE.zip",
+                        help="also write an evidence bundle of the run (as `fleetcheck "
+                             "evidence`); the reports then name it and its digest")
+    evidence_cmd.add_evidence_arguments(parser, scan=True)
     add_terminal_arguments(parser)
     parser.add_argument("--waiver-warning-days", type=int, default=WARN_DAYS, metavar="DAYS",
                         help=f"warn about waivers expiring within DAYS days, in every report "
                              f"and on stderr (default: {WARN_DAYS}; 0: no such warning)")
-    parser.add_argument("--fail-on", default="low", metavar="SEVERITY",
+    parser.add_argument("--fail-on", metavar="SEVERITY",
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
     add_connection_arguments(parser)
+    add_shard_arguments(parser)
+    add_engine_arguments(parser)
 
 
-def input_warnings(args: argparse.Namespace, inputs: Inputs) -> dict[str, list[str]]:
-    """What `validate` warns about the inventory and policies, recorded in the run so every
-    report shows it (waiver problems are left out: the run's waiver records state them)."""
-    waiver_args = [w.rstrip("/") for w in args.waivers or ()]
+def policy_warnings(args: argparse.Namespace, inputs: Inputs) -> dict[str, list[str]]:
+    """What `validate` warns about the policy files, recorded in the run so every report shows
+    it (the inventory's warnings are recorded as such; waiver problems are stated by the
+    run's waiver records)."""
+    given = [p.rstrip("/") for p in args.policy or ()]
     shown = [str(p) for p in inputs.problems.warnings
-             if not any(p.path and (p.path == w or p.path.startswith(w + "/"))
-                        for w in waiver_args)]
-    return {"input_warnings": shown} if shown else {}
+             if p.path and any(p.path == g or p.path.startswith(g + "/") for g in given)]
+    return {"policy_warnings": shown} if shown else {}
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -84,10 +92,16 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.waiver_warning_days < 0:
         raise InputError("--waiver-warning-days must be 0 or more")
     dest = destinations(args, env, DEFAULT_FORMATS)
+    if (args.sign or args.include_inventory) and not args.evidence:
+        raise InputError("--sign and --include-inventory go with --evidence BUNDLE.zip")
     inputs = load_inputs(args, env)
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
-                 become=args.become, user=args.user)
+                 become=args.become, user=args.user, defaults=host_defaults(args))
+    hosts, shard = select_shard(args, inputs.inventory, hosts)
     hosts, options = scan_options(args, env, hosts, fail_on)
+    engine = celery_engine(args, env, inputs, hosts)
+    if args.engine in ("threads", "processes"):
+        options = dataclasses.replace(options, engine=args.engine)
     meta = {
         "command_line": list(args.argv),
         "user": local_user(),
@@ -99,12 +113,13 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "become": bool(args.become),
         "policies": [p.name for p in inputs.policies],
         "host_key_checking": options.ssh.host_key_checking,
-        "warnings": ssh_warnings(options),
+        "warnings": [*ssh_warnings(options), *inventory_warnings(inputs.inventory, env, args)],
         "waiver_warning_days": args.waiver_warning_days,
-        **input_warnings(args, inputs),
+        **policy_warnings(args, inputs),
     }
     if dest.outdir is not None:
         prepare_output_dir(dest.outdir)
+    key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -116,21 +131,27 @@ def run(args: argparse.Namespace, env: Env) -> int:
         with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
             try:
                 result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
-                              on_done=on_done, waivers=inputs.waivers)
+                              on_done=on_done, waivers=inputs.waivers, engine=engine)
             finally:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written
         say_trust(result, env)
-        if not result.complete:
+        if engine is not None:
+            result = celery_record(result, engine)
+            for problem in engine.problems:
+                env.stderr.write(f"fleetcheck: {problem}\n")
+        if not result.complete and (caught.name or engine is None or not engine.problems):
             by = f" by {caught.name}" if caught.name else ""
             if caught.name:
                 result = dataclasses.replace(result, meta={**result.meta,
                                                            "interrupted_by": caught.name})
             env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
                              "reported, unfinished ones marked not_run\n")
-        written = deliver(result, dest, env, color=args.color, quiet=args.quiet,
-                          full=args.all_hosts)
-        return final_status(result, env, written)
+        if shard is not None:
+            result = dataclasses.replace(result, shard=shard)
+        if args.evidence:
+            result = evidence_cmd.bundle_scan(result, args, env, key, inputs.inventory)
+        return deliver(result, dest, env, args)
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
                   add_arguments, run)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from fleetcheck.cli.common import Command, add_input_arguments, gather_inputs, limit_pattern
+from fleetcheck.cli.common import (
+    Command,
+    add_input_arguments,
+    gather_inputs,
+    host_defaults,
+    inventory_problems,
+    limit_pattern,
+)
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.plan import plan
@@ -32,10 +39,12 @@ def run(args: argparse.Namespace, env: Env) -> int:
     counts: dict[str, int] = {}
     if inputs is not None:
         try:
-            hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env))
+            hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
+                         defaults=host_defaults(args))
         except InputError as exc:
             problems.add(exc)
             hosts = []
+        inventory_problems(inputs.inventory, problems, args, env)
         counts = {"hosts": len(hosts), "policies": len(inputs.policies),
                   "rules": sum(len(p.rules) for p in inputs.policies),
                   "waivers": len(inputs.waivers.waivers) if inputs.waivers else 0}

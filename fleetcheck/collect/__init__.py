@@ -7,10 +7,9 @@ from dataclasses import dataclass, replace
 
 from fleetcheck.collect import windows
 from fleetcheck.collect.become import become_command, method_of
-from fleetcheck.collect.combine import NoTool, combine
-from fleetcheck.collect.oses import FAMILIES, family_of
+from fleetcheck.collect.combine import Incomplete, NoTool, combine
+from fleetcheck.collect.oses import FAMILIES, UNAME_FAMILIES, family_of
 from fleetcheck.collect.probe import ProbeOutput, build_probe, one_line, split_output
-from fleetcheck.collect.procnet import merge_proc_sections
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.model import CommandRecord, Listener
 from fleetcheck.parsers import ParseError
@@ -126,7 +125,7 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
         raise _with_record(HostFailure(ErrorKind.UNSUPPORTED,
                                        f"unsupported operating system {os_name!r}"), record,
                            os=_os_text(probe, os_name))
-    return _interpret(probe, os_name, record)
+    return _interpret(probe, os_name, record, family=family)
 
 
 def _pinned_family(host: PlannedHost) -> str | None:
@@ -164,7 +163,7 @@ def _collect_windows(host: PlannedHost, transport: Transport, options: CollectOp
         raise _with_record(HostFailure(ErrorKind.COMMAND_FAILED,
                                        f"Windows probe did not run: {detail}"), record,
                            earlier=earlier)
-    collection = _interpret(probe, probe.facts.get("os"), record, earlier)
+    collection = _interpret(probe, probe.facts.get("os"), record, earlier, family="windows")
     if host.become is not None:  # sudo has no meaning there; say so rather than fail
         collection = replace(collection, notes=(
             *collection.notes, "become does not apply to Windows hosts: collected as the "
@@ -173,33 +172,33 @@ def _collect_windows(host: PlannedHost, transport: Transport, options: CollectOp
 
 
 def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
-               earlier: tuple[CommandRecord, ...] = ()) -> Collection:
+               earlier: tuple[CommandRecord, ...] = (), family: str | None = None) -> Collection:
     """Pick the attempt that succeeded and turn its sections into listeners."""
     uid, admin = probe.facts.get("uid", ""), probe.facts.get("admin", "")
     privileged = uid == "0" if uid.isdigit() else admin == "1" if admin in ("0", "1") else None
     records = (*earlier, record)
     os_text = _os_text(probe, os_name)
-    good = [s for s in probe.sections if s.rc == 0]
+    family = family or UNAME_FAMILIES.get(os_name or "")
+    tool = _collector_named(probe)
     try:
-        if any(s.name.startswith("proc-") for s in good):
-            tool = "proc"
-            listeners = merge_proc_sections(good)
-            notes: list[str] = []
-        else:
-            tool = probe.sections[-1].name.partition(".")[0] if probe.sections else "probe"
-            combined = combine(probe.sections)
-            tool, listeners, notes = combined.collector, combined.listeners, combined.notes
+        combined = combine(probe.sections, family, probe.facts.get("absent", "").split())
     except NoTool as exc:
         raise _with_record(HostFailure(ErrorKind.NO_TOOL, str(exc)), record, earlier=earlier,
                            os=os_text) from None
+    except Incomplete as exc:
+        raise _with_record(HostFailure(ErrorKind.INCOMPLETE_COLLECTION, str(exc)), record,
+                           earlier=earlier, os=os_text) from None
     except ParseError as exc:
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"{tool} output: {exc}"),
                            record, earlier=earlier, os=os_text) from None
+    listeners, notes = combined.listeners, combined.notes
+    notes += [f"{li.proto} {li.address} port {li.port}: the process is unknown because "
+              f"{li.owner_note}" for li in listeners if li.owner_note]
     if privileged is False and any(li.process is None for li in listeners):
         notes.append("collected without root: owners of some sockets could not be seen "
                      "(use --become)")
-    return Collection(os_text, tool, tuple(listeners), records, privileged, tuple(notes),
-                      distribution_of(probe))
+    return Collection(os_text, combined.collector, tuple(listeners), records, privileged,
+                      tuple(notes), distribution_of(probe))
 
 
 def distribution_of(probe: ProbeOutput) -> str | None:
@@ -208,6 +207,14 @@ def distribution_of(probe: ProbeOutput) -> str | None:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1]
     return text.strip() or None
+
+
+def _collector_named(probe: ProbeOutput) -> str:
+    """The collector a parse error is blamed on: the last section's (before combining)."""
+    if not probe.sections:
+        return "probe"
+    name = probe.sections[-1].name
+    return "proc" if name.startswith("proc-") else name.partition(".")[0]
 
 
 def _os_text(probe: ProbeOutput, os_name: str | None) -> str | None:

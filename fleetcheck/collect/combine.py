@@ -2,32 +2,31 @@
 
 Most tools print everything in one section, named after their parser. Some need
 several commands, each fenced as '<collector>.<part>': HP-UX lists IPv4 and IPv6
-separately; OpenBSD netstat, AIX netstat and Windows netstat name no processes, so
-an owner table (fstat, rmsock, tasklist) is merged in. A `Combiner` names the parts
-a collector needs (the first is required) and how to merge them.
+separately, macOS and AIX lsof TCP and UDP; OpenBSD netstat, AIX netstat and Windows
+netstat name no processes, so an owner table (fstat, rmsock, tasklist) is merged in.
+`COMBINERS` say how a collector's parts merge. The Linux /proc
+fallback prints one section per kernel table (`proc-net-tcp` ...) and three owner
+tables. Whatever the tool, the attempt used must have listed every protocol and
+family the host has (`coverage`), or the host is incomplete.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from fleetcheck.collect import coverage
+from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.probe import Section
+from fleetcheck.collect.procnet import merge_proc_sections
 from fleetcheck.model import Listener
-from fleetcheck.parsers import PARSERS, bsd_netstat, owners, ss
+from fleetcheck.parsers import PARSERS, bsd_netstat, lsof, lsof_fields, owners, procnet, ss
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.windows_netstat import parse_tasklist
 
 # Bodies of the parts that ran and succeeded, by part name -> listeners and notes.
 Merge = Callable[[dict[str, str]], tuple[list[Listener], list[str]]]
-
-
-@dataclass(frozen=True, slots=True)
-class Combiner:
-    """The parts one collector's sections consist of, and how they become listeners."""
-
-    parts: tuple[str, ...]  # parts[0] lists the sockets; the rest add to it
-    merge: Merge
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +42,29 @@ class NoTool(Exception):
     """No attempt of the probe succeeded; the message says what was tried."""
 
 
+class Incomplete(Exception):
+    """The attempt used listed only some protocols or families; the message names the rest."""
+
+
 def _hpux(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
-    listeners = bsd_netstat.parse(bodies["inet"])
-    if "inet6" not in bodies:
-        return listeners, ["netstat -f inet6 failed: IPv6 listeners could not be listed"]
-    return listeners + bsd_netstat.parse(bodies["inet6"]), []
+    # Both parts are there: an attempt missing one is Incomplete before any merge.
+    return bsd_netstat.parse(bodies["inet"]) + bsd_netstat.parse(bodies["inet6"]), []
+
+
+def _lsof_fields(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
+    # One text, as lsof would print both runs: a socket listed twice is one listener.
+    return lsof_fields.parse(bodies["tcp"] + bodies["udp"]), []
 
 
 def _openbsd(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     listeners = bsd_netstat.parse(bodies["netstat"])
     if "fstat" not in bodies:
         return listeners, ["fstat failed: the processes behind the sockets are not known"]
-    table = owners.parse_fstat(bodies["fstat"])
+    try:
+        table = owners.parse_fstat(bodies["fstat"])
+    except ParseError as exc:  # an owner table costs names, never the listeners
+        return listeners, [f"fstat output could not be read ({exc}): the processes behind "
+                           "the sockets are not known"]
     return [_owned(li, table.get((li.proto, li.family, li.address, li.port), []))
             for li in listeners], []
 
@@ -72,7 +82,11 @@ def _windows(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     listeners = PARSERS["windows-netstat"](bodies["netstat"])
     if "tasklist" not in bodies:
         return listeners, ["tasklist failed: only process ids are known"]
-    names = parse_tasklist(bodies["tasklist"])
+    try:
+        names = parse_tasklist(bodies["tasklist"])
+    except ParseError as exc:  # an owner table costs names, never the listeners
+        return listeners, [f"tasklist output could not be read ({exc}): only process ids "
+                           "are known"]
     return [replace(li, process=names.get(li.pid)) if li.pid is not None and not li.process
             else li for li in listeners], []
 
@@ -86,6 +100,31 @@ def _netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     listeners = [replace(li, uid=int(li.user), user=None) if li.user and li.user.isdigit()
                  else li for li in PARSERS["netstat"](bodies[""])]
     return _named(listeners, bodies.get("users", "")), []
+
+
+UNLISTED = ("lsof did not list the process holding it (lsof skips a process whose name "
+            "holds a '(' with no ')' after it); the kernel's socket table shows the socket")
+
+
+def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
+    """lsof's listeners, plus each socket the kernel's tables show and lsof did not list."""
+    listeners = lsof.parse(bodies[""])
+    if "tables" not in bodies:
+        return listeners, ["the kernel's socket tables could not be read: only what lsof "
+                           "listed is known"]
+    try:
+        kernel = procnet.parse(bodies["tables"])
+    except ParseError as exc:
+        return listeners, [f"the kernel's socket tables could not be read ({exc}): only "
+                           "what lsof listed is known"]
+    listed = Counter(lsof.sockets(bodies[""]))
+    for li in kernel:
+        key = (li.proto, li.family, li.address, li.port)
+        if listed[key] > 0:
+            listed[key] -= 1
+        else:
+            listeners.append(replace(li, uid=None, inode=None, owner_note=UNLISTED))
+    return listeners, []
 
 
 def _named(listeners: list[Listener], passwd: str) -> list[Listener]:
@@ -105,51 +144,97 @@ def _owned(listener: Listener, held: Sequence[owners.Owner]) -> Listener:
                    other_processes=tuple(f"{o.process}/{o.pid}" for o in held[1:]))
 
 
-COMBINERS: dict[str, Combiner] = {
-    "ss": Combiner(("", "users"), _ss),  # "": the bare 'ss' section
-    "netstat": Combiner(("", "users"), _netstat),
-    "hpux-netstat": Combiner(("inet", "inet6"), _hpux),
-    "openbsd-netstat": Combiner(("netstat", "fstat"), _openbsd),
-    "aix-netstat": Combiner(("netstat", "rmsock"), _aix),
-    "windows-netstat": Combiner(("netstat", "tasklist"), _windows),
+# Collectors of several parts (and ss/netstat, whose bare section is part ""): how the
+# bodies of the parts that succeeded become listeners.
+COMBINERS: dict[str, Merge] = {
+    "ss": _ss,
+    "netstat": _netstat,
+    "lsof": _lsof,
+    "hpux-netstat": _hpux,
+    "lsof-fields": _lsof_fields,
+    "openbsd-netstat": _openbsd,
+    "aix-netstat": _aix,
+    "windows-netstat": _windows,
 }
 
 
-def combine(sections: Sequence[Section]) -> Combined:
-    """The listeners of the last attempt the probe made; NoTool if it failed.
+def combine(sections: Sequence[Section], family: str | None = None,
+            absent: Iterable[str] = ()) -> Combined:
+    """The listeners of the attempt the probe settled on; NoTool or Incomplete otherwise.
 
-    The probe stops at the first attempt whose main command succeeds, so that attempt
-    is the last one in the output. ParseError propagates with the failing part named.
+    The probe stops at the first attempt that counts, so the attempt used is the last one
+    that got started (its listing ran). It must cover every protocol and family the host
+    has (`coverage`; `absent` names the tables the host does not have); a part that
+    failed and was not covered makes it Incomplete. ParseError propagates.
     """
     if not sections:
         raise NoTool("no socket-listing tool was found (a fleetcheck_tool that this OS "
                      "does not have tries nothing)")
-    last = sections[-1]
-    collector, _, part = last.name.partition(".")
-    combiner = COMBINERS.get(collector)
-    if combiner is None or not part:
-        if last.rc != 0:
-            raise NoTool(_tried(sections))
+    attempts = _attempts(sections)
+    used = next((a for a in reversed(attempts) if _started(a, family)), None)
+    if used is None:
+        raise NoTool(_tried(sections))
+    covered = frozenset().union(*(covers(s.name, family) for s in used if s.rc == 0))
+    lacking = coverage.missing(covered, coverage.absent_slots(absent))
+    if lacking:
+        failed = [(s.name, s.rc) for s in sections
+                  if s.rc != 0 and covers(s.name, family) & lacking]
+        raise Incomplete(coverage.message(lacking, failed))
+    collector = _collector(used[0].name)
+    good = [s for s in used if s.rc == 0]
+    if collector == "proc":
+        return Combined("proc", merge_proc_sections(good), [])
+    merge = COMBINERS.get(collector)
+    if merge is None:
         if collector not in PARSERS:
             raise ParseError(f"no parser for the {collector!r} section")
-        return Combined(collector, PARSERS[collector](last.body), [])
-    mine = _trailing(sections, collector, combiner.parts[0])
-    if mine[0].rc != 0:
-        raise NoTool(_tried(sections))
+        return Combined(collector, PARSERS[collector](used[0].body), [])
     # A part that failed is left out; the merge says what its absence costs.
-    bodies = {s.name.partition(".")[2]: s.body for s in mine if s.rc == 0}
-    listeners, notes = combiner.merge(bodies)
+    bodies = {s.name.partition(".")[2]: s.body for s in good}
+    listeners, notes = merge(bodies)
     return Combined(collector, listeners, notes)
 
 
-def _trailing(sections: Sequence[Section], collector: str, first: str) -> list[Section]:
-    """The sections of the last attempt: back from the end to its first part."""
-    out: list[Section] = []
-    for section in reversed(sections):
-        out.insert(0, section)
-        if section.name == (f"{collector}.{first}" if first else collector):
-            return out
-    raise NoTool(f"the {collector} output has no {first} part")
+def covers(name: str, family: str | None) -> frozenset[coverage.Slot]:
+    """What section `name` lists when it succeeds, on an OS of `family`.
+
+    A part some OS defines covers what it covers there; with the family unknown, only
+    what it covers on every OS that has it. Linux tools and Windows cover everything.
+    """
+    if name.startswith("proc-"):
+        return frozenset({coverage.PROC_TABLES[name]}) if name in coverage.PROC_TABLES \
+            else coverage.NONE
+    if name.partition(".")[2] in coverage.SUPPORTING_PARTS:
+        return coverage.NONE
+    families = [family] if family in POSIX_TOOLS else list(POSIX_TOOLS) if family is None else []
+    defined = [part.covers for f in families for attempt in POSIX_TOOLS[f]
+               for part in attempt.parts if part.name == name]
+    return frozenset.intersection(*defined) if defined else coverage.ALL
+
+
+def _collector(name: str) -> str:
+    return "proc" if name.startswith("proc-") else name.partition(".")[0]
+
+
+def _attempts(sections: Sequence[Section]) -> list[list[Section]]:
+    """The sections grouped by attempt: a new one starts at another collector's section, or
+    at a part this attempt already printed (macOS tries `bsd-netstat` twice)."""
+    out: list[list[Section]] = []
+    for section in sections:
+        current = out[-1] if out else None
+        if current is not None and _collector(current[0].name) == _collector(section.name) \
+                and all(s.name != section.name for s in current):
+            current.append(section)
+        else:
+            out.append([section])
+    return out
+
+
+def _started(attempt: Sequence[Section], family: str | None) -> bool:
+    """Whether an attempt got as far as listing sockets (for /proc: any table was read)."""
+    if _collector(attempt[0].name) == "proc":
+        return any(s.rc == 0 and covers(s.name, family) for s in attempt)
+    return attempt[0].rc == 0
 
 
 def _tried(sections: Sequence[Section]) -> str:

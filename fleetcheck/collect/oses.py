@@ -2,12 +2,17 @@
 
 An `Attempt` is one way of listing sockets; its first command must succeed (exit 0)
 for the attempt to count, and its further commands (owner tables, the other
-address family) then run too. The probe stops at the first attempt that counts.
+address family) then run too. The probe stops at the first attempt that counts: one
+whose first command and every other part that lists sockets succeeded (a part that
+lists some protocols or families but failed sends the probe on to the next attempt,
+which may cover them; see `coverage`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from fleetcheck.collect.coverage import ALL, IPV4, IPV6, NONE, TCP, UDP, Slot
 
 # `uname -s` -> OS family, as `fleetcheck_os` names it too.
 UNAME_FAMILIES: dict[str, str] = {
@@ -37,6 +42,7 @@ class Part:
     name: str
     command: str
     root_only: bool = False  # skipped (not failed) when the probe is not root
+    covers: frozenset[Slot] = ALL  # what it lists when it succeeds; NONE: an owner table
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +61,26 @@ class Attempt:
 
 
 def _single(collector: str, command: str, *, root_only: bool = False,
-            program: str = "") -> Attempt:
-    return Attempt(collector, (Part(collector, command),), root_only, program)
+            program: str = "", covers: frozenset[Slot] = ALL) -> Attempt:
+    return Attempt(collector, (Part(collector, command, covers=covers),), root_only, program)
 
 
-# lsof exits 1 both when nothing matched and on errors: an attempt counts only when
-# one of its two runs printed something, so that a failing lsof is never "nothing".
-LSOF_FIELDS = ('o=$(lsof -nP +c0 -iTCP -sTCP:LISTEN -F pcuLtPnTd; '
-               'lsof -nP +c0 -iUDP -F pcuLtPnTd); [ -n "$o" ] && printf "%s\\n" "$o"')
+def _lsof(selection: str) -> str:
+    """lsof -F of the sockets `selection` picks, exit 0 only when lsof really ran.
+
+    lsof exits 1 both when nothing matched and on errors, so its status says nothing.
+    `-p $$` (ORed with the selection) also lists this shell's own files: lsof that
+    works always prints something, and an empty output is a failure, never "none".
+    """
+    return (f'o=$(lsof -nP +c0 {selection} -p $$ -F pcuLtPnTd); '
+            '[ -n "$o" ] && printf "%s\\n" "$o"')
+
+
+# TCP and UDP apart: -sTCP:LISTEN would hide every UDP socket from the same run.
+LSOF_FIELDS = Attempt("lsof-fields", (
+    Part("lsof-fields.tcp", _lsof("-iTCP -sTCP:LISTEN"), covers=TCP),
+    Part("lsof-fields.udp", _lsof("-iUDP"), covers=UDP),
+), root_only=True, program="lsof")
 
 # AIX: the kernel address netstat -A prints for each listener, handed to rmsock, which
 # names the process holding the socket (root only).
@@ -75,7 +93,7 @@ AIX_RMSOCK = (
 POSIX_TOOLS: dict[str, tuple[Attempt, ...]] = {
     # lsof sees every process only as root; netstat -anv lists every socket (with pids).
     "macos": (
-        _single("lsof-fields", LSOF_FIELDS, root_only=True, program="lsof"),
+        LSOF_FIELDS,
         _single("bsd-netstat", "netstat -anv"),
         _single("bsd-netstat", "netstat -an"),
     ),
@@ -90,21 +108,24 @@ POSIX_TOOLS: dict[str, tuple[Attempt, ...]] = {
     ),
     "openbsd": (
         Attempt("openbsd-netstat", (Part("openbsd-netstat.netstat", "netstat -an"),
-                                    Part("openbsd-netstat.fstat", "fstat"))),
+                                    Part("openbsd-netstat.fstat", "fstat", covers=NONE))),
     ),
     "solaris": (
         _single("solaris-netstat", "netstat -an -f inet -f inet6"),
         _single("solaris-netstat", "netstat -an"),
     ),
     "hpux": (
-        Attempt("hpux-netstat", (Part("hpux-netstat.inet", "netstat -an -f inet"),
-                                 Part("hpux-netstat.inet6", "netstat -an -f inet6"))),
-        _single("bsd-netstat", "netstat -an"),
+        Attempt("hpux-netstat", (Part("hpux-netstat.inet", "netstat -an -f inet", covers=IPV4),
+                                 Part("hpux-netstat.inet6", "netstat -an -f inet6",
+                                      covers=IPV6))),
+        # Without -f, HP-UX netstat lists IPv4 only: a host left with it is incomplete.
+        _single("bsd-netstat", "netstat -an", covers=IPV4),
     ),
     "aix": (
-        _single("lsof-fields", LSOF_FIELDS, root_only=True, program="lsof"),
+        LSOF_FIELDS,
         Attempt("aix-netstat", (Part("aix-netstat.netstat", "netstat -Aan"),
-                                Part("aix-netstat.rmsock", AIX_RMSOCK, root_only=True))),
+                                Part("aix-netstat.rmsock", AIX_RMSOCK, root_only=True,
+                                     covers=NONE))),
         _single("bsd-netstat", "netstat -an"),
     ),
 }

@@ -40,20 +40,27 @@ LINUX_PINNED_ONLY: tuple[tuple[str, str, str], ...] = (
 )
 
 # /proc fallback: the four socket tables, then which process holds which socket inode.
-# Three commands whatever the number of processes: each process's name (stat), owner
-# (ls -ld) and open descriptors (ls -l of every fd directory). Processes that come and
-# go meanwhile, or that we may not look into, just lack an owner: their sections
-# always end with status 0.
+# A table the kernel has but that cannot be read ends with cat's failing status (the
+# host is then incomplete); a table the kernel does not have (tcp6 and udp6 without
+# IPv6) is reported `absent`. Owners take three commands whatever the number of
+# processes: each process's name (stat), owner (ls -ld) and open descriptors (ls -l of
+# every fd directory). Processes that come and go meanwhile, or that we may not look
+# into, just lack an owner: those sections always end with status 0. GNU ls is asked to
+# escape what it prints of link targets (a file name may hold newlines); BusyBox ls
+# ignores that and collect/procnet.py distrusts what such a name could forge.
 _PROC_FALLBACK = r"""
-if [ -r /proc/net/tcp ]; then
+if [ -e /proc/net/tcp ]; then
   for f in tcp tcp6 udp udp6; do
-    if [ -r /proc/net/$f ]; then
+    if [ -e /proc/net/$f ]; then
       echo "$M begin proc-net-$f"; cat /proc/net/$f; echo "$M end proc-net-$f $?"
+    else
+      echo "$M absent proc-net-$f"
     fi
   done
   echo "$M begin proc-stat"; cat /proc/[0-9]*/stat 2>/dev/null; echo "$M end proc-stat 0"
   echo "$M begin proc-owners"; ls -ld /proc/[0-9]* 2>/dev/null; echo "$M end proc-owners 0"
-  echo "$M begin proc-fds"; ls -l /proc/[0-9]*/fd 2>/dev/null; echo "$M end proc-fds 0"
+  echo "$M begin proc-fds"; QUOTING_STYLE=escape ls -l /proc/[0-9]*/fd 2>/dev/null
+  echo "$M end proc-fds 0"
   exit 0
 fi
 """
@@ -70,7 +77,11 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class ProbeOutput:
-    """The probe's stdout, split: facts (os, release, uid) and tool sections in order."""
+    """The probe's stdout, split: facts (os, release, uid, absent) and tool sections in order.
+
+    A fact given more than once (`absent`, one line per missing table) holds every value,
+    separated by spaces.
+    """
 
     facts: dict[str, str]
     sections: tuple[Section, ...]
@@ -106,6 +117,11 @@ def _users(marker: str, lister: str) -> str:
 FOLLOW_UPS: dict[str, tuple[str, str]] = {
     tool: ("users", _users(marker, lister)) for tool, (marker, lister) in _UID_LISTERS.items()
 }
+# lsof on Linux leaves out a process whose name holds a '(' with no ')' after it (it
+# misreads its /proc/PID/stat), so any user could hide a listener from it: the kernel's
+# own tables are read too, and a socket lsof did not list is reported without its owner.
+FOLLOW_UPS["lsof"] = ("tables", "cat /proc/net/tcp /proc/net/tcp6 /proc/net/udp "
+                                "/proc/net/udp6 2>/dev/null")
 
 
 def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
@@ -128,7 +144,11 @@ def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
 
 
 def _attempt_block(attempt: Attempt) -> str:
-    """Shell for one attempt: run its parts when its program exists; stop if the first worked."""
+    """Shell for one attempt: run its parts when its program exists; stop if it counted.
+
+    It counts when its first part and every other part that lists sockets succeeded;
+    otherwise the next attempt runs and may cover what this one missed.
+    """
     guard = f'command -v {attempt.binary} >/dev/null 2>&1'
     if attempt.root_only:
         guard = f'[ "$U" = 0 ] && {guard}'
@@ -136,11 +156,16 @@ def _attempt_block(attempt: Attempt) -> str:
     lines = [f'if {guard}; then',
              f'  echo "$M begin {first.name}"; {first.command}; rc=$?; '
              f'echo "$M end {first.name} $rc"',
-             '  if [ "$rc" -eq 0 ]; then']
+             '  if [ "$rc" -eq 0 ]; then', '    fc_part=']
     for part in rest:
+        if part.covers:  # lists sockets: its failure leaves the attempt incomplete
+            lines.append(f'    echo "$M begin {part.name}"; {part.command}; rc=$?; '
+                         f'echo "$M end {part.name} $rc"')
+            lines.append('    [ "$rc" -eq 0 ] || fc_part=1')
+            continue
         run = f'echo "$M begin {part.name}"; {part.command}; echo "$M end {part.name} $?"'
         lines.append(f'    if [ "$U" = 0 ]; then {run}; fi' if part.root_only else f'    {run}')
-    lines += ['    exit 0', '  fi', 'fi']
+    lines += ['    [ -z "$fc_part" ] && exit 0', '  fi', 'fi']
     return "\n".join(lines)
 
 
@@ -228,6 +253,13 @@ def _unames(family: str) -> list[str]:
     return [name for name, fam in UNAME_FAMILIES.items() if fam == family]
 
 
+def _lines_kept(text: str) -> list[str]:
+    """`text` cut after each newline (and only there), each line keeping its newline."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
 def split_output(stdout: str, nonce: str) -> ProbeOutput:
     """Split the probe's stdout into facts and sections; ParseError if the fences are broken."""
     marker = f"@@fleetcheck:{nonce} "
@@ -235,7 +267,9 @@ def split_output(stdout: str, nonce: str) -> ProbeOutput:
     sections: list[Section] = []
     current: str | None = None
     body: list[str] = []
-    for no, line in enumerate(stdout.splitlines(keepends=True), 1):
+    # Split on newlines only: str.splitlines() also breaks at U+2028, form feeds and
+    # other characters a process name may hold.
+    for no, line in enumerate(_lines_kept(stdout), 1):
         if not line.startswith(marker):
             if current is not None:
                 body.append(line)
@@ -252,7 +286,8 @@ def split_output(stdout: str, nonce: str) -> ProbeOutput:
                                     int(rc_text) if rc_text.lstrip("-").isdigit() else None))
             current = None
         elif current is None and verb:
-            facts[verb] = " ".join(words[1:]).strip() if len(words) > 1 else ""
+            value = " ".join(words[1:]).strip() if len(words) > 1 else ""
+            facts[verb] = f"{facts[verb]} {value}" if verb in facts else value
         else:
             raise ParseError("malformed probe marker", no, line)
     if current is not None:

@@ -3,38 +3,58 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
 from fleetcheck.collect.probe import Section
 from fleetcheck.model import Listener
 from fleetcheck.parsers import procnet
+from fleetcheck.parsers.common import lines
 
-_FD_DIR = re.compile(r"^/proc/(\d+)/fd:$")
-_SOCKET = re.compile(r" -> socket:\[(\d+)\]$")
-_STAT = re.compile(r"^(\d+) \((.*)\) [A-Za-z] ")
+_FD_DIR = re.compile(r"/proc/(\d+)/fd:")
+_SOCKET = " -> socket:["
 _PROC_DIR = re.compile(r"\s/proc/(\d+)$")
+# A /proc/PID/stat record ends with the state and some 50 numbers after the name's ')';
+# a name (15 bytes at most) cannot print 20 of them, so it cannot end a record early.
+_STAT_FIELDS = 20
+DOUBTFUL = ("the `ls -l /proc/*/fd` lines naming its holder cannot be trusted (a header "
+            "seen twice, or of a process /proc/*/stat did not show: a file name holding a "
+            "newline can forge such lines)")
 
 
-def _names(body: str) -> dict[int, str | None]:
-    """pid -> comm, from `cat /proc/*/stat` ('1234 (name with spaces) S ...').
+def _names(body: str) -> dict[int, str]:
+    """pid -> comm, from `cat /proc/*/stat` ('1234 (name with spaces) S 1 ...').
 
-    A name may itself hold a newline and so forge what looks like another process's
-    line: a pid seen twice gets no name rather than a possibly forged one.
+    A name may hold newlines, parentheses and digits, so records are not lines: a record
+    ends on the line whose text after its last ')' is a state letter and at least
+    `_STAT_FIELDS` numbers, which no name is long enough to forge. The name is what lies
+    between the record's first '(' and its last ')'.
     """
-    names: dict[int, str | None] = {}
-    for line in body.splitlines():
-        m = _STAT.match(line)
-        if m is not None:
-            pid = int(m.group(1))
-            names[pid] = None if pid in names else m.group(2)
+    names: dict[int, str] = {}
+    record: list[str] = []
+    for line in lines(body):
+        record.append(line)
+        close = line.rfind(")")
+        if close < 0:
+            continue
+        after = line[close + 1:].split()
+        if len(after) <= _STAT_FIELDS or not (len(after[0]) == 1 and after[0].isalpha()) \
+                or not all(f.lstrip("-").isascii() and f.lstrip("-").isdigit()
+                           for f in after[1:]):
+            continue
+        text = "\n".join(record)
+        record = []
+        pid, sep, rest = text.partition(" (")
+        if sep and pid.isascii() and pid.isdigit():
+            names[int(pid)] = rest[:rest.rfind(")")]
     return names
 
 
 def _users(body: str) -> dict[int, str]:
     """pid -> owner, from `ls -ld /proc/*` (the third column is the owner)."""
     users = {}
-    for line in body.splitlines():
+    for line in lines(body):
         m = _PROC_DIR.search(line)
         words = line.split()
         if m is not None and len(words) >= 3:
@@ -42,21 +62,38 @@ def _users(body: str) -> dict[int, str]:
     return users
 
 
-def _holders(body: str) -> dict[int, list[int]]:
-    """socket inode -> pids holding it, from `ls -l /proc/*/fd`."""
+def _holders(body: str, known: set[int]) -> tuple[dict[int, list[int]], set[int]]:
+    """socket inode -> pids holding it, from `ls -l /proc/*/fd`; and the doubtful inodes.
+
+    BusyBox ls prints a link's target raw, so a file name holding newlines can forge a
+    '/proc/PID/fd:' header and socket lines under it. A header seen twice, or of a pid
+    that /proc/*/stat did not show, is not believed: the sockets listed under it are
+    attributed to nobody and reported doubtful.
+    """
+    headers = Counter(int(m.group(1)) for line in lines(body)
+                      if (m := _FD_DIR.fullmatch(line)) is not None)
     holders: dict[int, list[int]] = {}
+    doubtful: set[int] = set()
     pid = None
-    for line in body.splitlines():
-        header = _FD_DIR.match(line)
+    for line in lines(body):
+        header = _FD_DIR.fullmatch(line)
         if header is not None:
             pid = int(header.group(1))
             continue
-        sock = _SOCKET.search(line)
-        if sock is not None and pid is not None:
-            pids = holders.setdefault(int(sock.group(1)), [])
-            if pid not in pids:
-                pids.append(pid)
-    return holders
+        at = line.find(_SOCKET)
+        if at < 0 or pid is None or not line.endswith("]"):
+            continue
+        number = line[at + len(_SOCKET):-1]
+        if not (number.isascii() and number.isdigit()):
+            continue
+        inode = int(number)
+        if headers[pid] != 1 or (known and pid not in known):
+            doubtful.add(inode)
+            continue
+        pids = holders.setdefault(inode, [])
+        if pid not in pids:
+            pids.append(pid)
+    return holders, doubtful
 
 
 def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
@@ -64,16 +101,21 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
     bodies = {s.name: s.body for s in sections}
     names = _names(bodies.get("proc-stat", ""))
     users = _users(bodies.get("proc-owners", ""))
-    holders = _holders(bodies.get("proc-fds", ""))
+    holders, doubtful = _holders(bodies.get("proc-fds", ""), set(names))
     listeners: list[Listener] = []
     for s in sections:
         if s.name.startswith("proc-net-"):
             listeners.extend(procnet.parse(s.body))
-    return [_owned(li, sorted(holders.get(li.inode or -1, [])), names, users)
-            for li in listeners]
+    out = []
+    for li in listeners:
+        if li.inode is not None and li.inode in doubtful:
+            out.append(replace(li, owner_note=DOUBTFUL))
+        else:
+            out.append(_owned(li, sorted(holders.get(li.inode or -1, [])), names, users))
+    return out
 
 
-def _owned(listener: Listener, pids: list[int], names: dict[int, str | None],
+def _owned(listener: Listener, pids: list[int], names: dict[int, str],
            users: dict[int, str]) -> Listener:
     """`listener` with its lowest holding pid as owner and the others as other_processes."""
     if not pids:

@@ -51,6 +51,12 @@ def check_host(host: PlannedHost, connect: Connector, job: Job) -> HostResult:
             collection = collect(host, transport, limits)
         finally:
             transport.close()
+        late = time.monotonic() - deadline
+        if late > 0:  # parsing counts too: a host is never judged past its deadline
+            raise CollectFailure(ErrorKind.DEADLINE, f"the per-host deadline passed while "
+                                 f"its output was read ({late:.1f} s over)",
+                                 collection.commands[-1], earlier=collection.commands[:-1],
+                                 os=collection.os)
     except HostFailure as exc:
         exc.trusted_keys = exc.trusted_keys or trusted
         return failed_host(host, exc, start, redact)

@@ -12,7 +12,14 @@ from fleetcheck.engine.check import Job, unchecked_host
 from fleetcheck.engine.options import ScanOptions
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import InputError
-from fleetcheck.model import HostResult, InputFile, RunResult, WaiverRecord, new_run_id
+from fleetcheck.model import (
+    HostResult,
+    InputFile,
+    RunResult,
+    Severity,
+    WaiverRecord,
+    new_run_id,
+)
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.serialize import policy_definitions
 from fleetcheck.policy.waivers import WaiverBook
@@ -67,9 +74,19 @@ def assemble(hosts: Sequence[PlannedHost], by_index: dict[int, HostResult], *, c
     `not_run`, every host is settled against the threshold, the summary computed once."""
     results = [by_index[i] if i in by_index else unchecked_host(h)
                for i, h in enumerate(hosts)]
-    results.sort(key=lambda r: r.name)
-    settled, summary = judge_run(results, options.fail_on,
-                                 complete=complete and len(by_index) == len(hosts))
+    return assemble_results(results, complete=complete and len(by_index) == len(hosts),
+                            fail_on=options.fail_on, started=started, inputs=inputs, meta=meta,
+                            waivers=waivers, definitions=policy_definitions(hosts))
+
+
+def assemble_results(results: Sequence[HostResult], *, complete: bool, fail_on: Severity,
+                     started: str, inputs: Sequence[InputFile] = (),
+                     meta: dict[str, Any] | None = None, waivers: WaiverBook | None = None,
+                     definitions: Sequence[dict[str, Any]] = ()) -> RunResult:
+    """The run of one result per host (a scan's, or merged shards'): sorted, settled against
+    `fail_on`, the waivers' statuses and the summary computed once."""
+    ordered = sorted(results, key=lambda r: r.name)
+    settled, summary = judge_run(ordered, fail_on, complete=complete)
     meta = dict(meta or {})
     records: tuple[WaiverRecord, ...] = ()
     if waivers is not None:
@@ -80,5 +97,5 @@ def assemble(hosts: Sequence[PlannedHost], by_index: dict[int, HostResult], *, c
         run_id=new_run_id(started),
         tool_version=__version__, started_at=started, finished_at=now_iso(),
         inputs=tuple(inputs), hosts=settled, summary=summary,
-        meta=meta, waivers=records, policy_definitions=policy_definitions(hosts),
+        meta=meta, waivers=records, policy_definitions=tuple(definitions),
     )

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from fleetcheck.inventory.notes import InventoryWarning, Notes
+
 if TYPE_CHECKING:
     from fleetcheck.inventory.patterns import Index
     from fleetcheck.inventory.resolve import Exporter
@@ -51,18 +53,26 @@ class Inventory:
     implicit_host: Callable[[str], InventoryHost] | None = field(
         default=None, repr=False, compare=False)
     exporter: Exporter | None = field(default=None, repr=False, compare=False)
+    # Where ansible-core warns and goes on: reading it, and evaluating --limit patterns.
+    notes: Notes = field(default_factory=Notes, repr=False, compare=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def warnings(self) -> tuple[InventoryWarning, ...]:
+        """Every warning so far, in the order met (reading first, then patterns)."""
+        return tuple(self.notes.items)
+
     def select(self, pattern: str | None, *, cwd: str | None = None,
-               strict: bool = True) -> list[InventoryHost]:
+               quiet: bool = False) -> list[InventoryHost]:
         """Hosts matching an Ansible host pattern (all for None), in Ansible's order.
 
-        strict (the default, for --limit): a term that matches nothing is an error;
-        strict=False (for policy/waiver patterns): such terms are ignored, as in Ansible.
+        A term matching nothing is ignored with Ansible's warning (an error when the
+        inventory was loaded strict); quiet (for policy and waiver patterns, shared
+        between inventories) ignores it without a word, as an Ansible play does.
         """
         from fleetcheck.inventory.patterns import select
 
-        return select(self, pattern, cwd=cwd, strict=strict)
+        return select(self, pattern, cwd=cwd, quiet=quiet)
 
     def pattern_index(self) -> Index:
         """The lookup structures patterns use (built once)."""
@@ -84,11 +94,15 @@ def localhost_inventory() -> Inventory:
     return embedded_localhost()
 
 
-def load(sources: Sequence[str], *,
-         vault_password_file: str | Sequence[str] | None = None) -> Inventory:
-    """Load one or more inventory sources; InputError (exit 2) for anything malformed."""
+def load(sources: Sequence[str], *, vault_password_file: str | Sequence[str] | None = None,
+         strict: bool = False) -> Inventory:
+    """Load one or more inventory sources; InputError (exit 2) for anything malformed.
+
+    What ansible-core accepts with a warning is read as it reads it, the warning kept in
+    `Inventory.warnings`; strict (--strict-inventory), such a warning is an InputError.
+    """
     from fleetcheck.inventory.loader import load_sources
 
     files = [vault_password_file] if isinstance(vault_password_file, str) \
         else list(vault_password_file or ())
-    return load_sources(sources, vault_password_files=files)
+    return load_sources(sources, vault_password_files=files, strict=strict)

@@ -8,13 +8,20 @@ lands in `ungrouped`, and a group's depth is its longest path from `all`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
+from fleetcheck.bounded import MAX_GROUPS, MAX_HOSTS
 from fleetcheck.errors import InputError
+from fleetcheck.inventory import hostpattern
+from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin
 
 LOCALHOST_NAMES = ("127.0.0.1", "localhost", "::1")
+_INVALID_GROUP_CHARS = re.compile(r"^[\d\W]|[^\w]")  # ansible-core's INVALID_VARIABLE_NAMES
+# Names Jinja reserves, which ansible-core refuses as variable names.
+_JINJA_KEYWORDS = frozenset({"true", "false", "none", "True", "False", "None", "not"})
 
 
 class Group:
@@ -110,12 +117,14 @@ class Host:
 class InventoryData:
     """Groups and hosts in the order Ansible would hold them."""
 
-    def __init__(self) -> None:
+    def __init__(self, notes: Notes | None = None) -> None:
         self.groups: dict[str, Group] = {}
         self.hosts: dict[str, Host] = {}
         self.localhost: Host | None = None
         self.current_source: str | None = None
         self.changes = 0  # bumped on every mutation, so a half-applied parse can be detected
+        self.notes = notes if notes is not None else Notes()
+        self._valid_names: set[str] = set()
         self.add_group("all")
         self.add_group("ungrouped")
         self.add_child("all", "ungrouped")
@@ -125,6 +134,12 @@ class InventoryData:
         _check_name("group", name, origin)
         group = self.groups.get(name)
         if group is None:
+            if len(self.groups) >= MAX_GROUPS:
+                raise _at(origin, f"more than {MAX_GROUPS:,} groups (the limit)")
+            if _INVALID_GROUP_CHARS.search(name):
+                self.notes.warn(f"invalid characters were found in group name {name!r} but not "
+                                "replaced (Ansible keeps them, but they cannot be used as "
+                                "variable names)", origin)
             group = self.groups[name] = Group(name, origin)
             self.changes += 1
         return group
@@ -135,15 +150,34 @@ class InventoryData:
         _check_name("host", name, origin)
         host = self.hosts.get(name)
         if host is None:
+            if len(self.hosts) >= MAX_HOSTS:
+                raise _at(origin, f"more than {MAX_HOSTS:,} hosts (the limit)")
             host = self.hosts[name] = Host(name, origin, self.current_source)
             self.changes += 1
             if port:  # only where the host is first seen, as Ansible does
                 self.set_variable(host, "ansible_port", port, origin)
-            if name in LOCALHOST_NAMES and self.localhost is None:
-                self.localhost = host
+            if name in LOCALHOST_NAMES:
+                if self.localhost is None:
+                    self.localhost = host
+                else:
+                    self.notes.warn(f"a duplicate localhost-like entry was found ({name}); "
+                                    f"first found localhost was {self.localhost.name}", origin)
         if group is not None:
             self._add_member(self.groups[group], host)
         return host
+
+    def expand_entry(self, entry: str, origin: Origin | None) -> tuple[list[str], int | None]:
+        """(host names, port) of a host entry; a range yielding none is a warning, as Ansible
+        adds no host for it without a word."""
+        pattern, port = hostpattern.split_entry(entry)
+        try:
+            names = hostpattern.expand(pattern)
+        except hostpattern.RangeError as exc:
+            raise _at(origin, str(exc)) from None
+        if not names:
+            self.notes.warn(f"host range {pattern!r} yields no hosts (Ansible skips it "
+                            "silently)", origin)
+        return names, port
 
     def _add_member(self, group: Group, host: Host) -> None:
         """Make `host` a direct member of `group` (once)."""
@@ -176,8 +210,15 @@ class InventoryData:
     def set_variable(self, entity: Group | Host, key: Any, value: Any,
                      origin: Origin | None) -> None:
         """Set an inline variable; `ansible_group_priority` on a group sets its priority."""
-        if not isinstance(key, str):
-            raise _at(origin, f"variable names must be strings, not {type(key).__name__}: {key!r}")
+        # a fleet repeats a few names endlessly: each valid one is checked once
+        if key not in self._valid_names and check_variable_name(key, origin, self.notes):
+            self._valid_names.add(key)
+        if isinstance(entity, Host) and entity.name in self.groups:
+            # ansible-core looks an entity name up among the groups first
+            self.notes.warn(f"variable {key!r} of host {entity.name!r} is set on group "
+                            f"{entity.name!r} instead, as ansible-core does when a host and a "
+                            "group share a name", origin)
+            entity = self.groups[entity.name]
         self.changes += 1
         if isinstance(entity, Group) and key == "ansible_group_priority":
             if isinstance(value, bool) or not isinstance(value, int | str | float):
@@ -209,11 +250,12 @@ class InventoryData:
                     host.direct.remove(ungrouped)
             elif not host.implicit and names <= {"all"}:
                 self._add_member(ungrouped, host)
-        for name in self.groups.keys() & self.hosts.keys():
-            host, group = self.hosts[name], self.groups[name]
-            raise _at(host.origin, f"{name!r} is both a host and a group "
-                                   f"(group defined at {group.origin or 'unknown'}); "
-                                   "patterns could not tell them apart")
+        for name in self.hosts:
+            if name in self.groups:
+                group = self.groups[name]
+                self.notes.warn(f"found both group and host with same name: {name} (group "
+                                f"defined at {group.origin or 'unknown'}; a pattern naming it "
+                                "selects the host)", self.hosts[name].origin)
         self._compute_depths()
 
     def _compute_depths(self) -> None:
@@ -251,6 +293,17 @@ class InventoryData:
         host.vars["ansible_connection"] = "local"
         self.localhost = host
         return host
+
+
+def check_variable_name(key: Any, origin: Origin | None, notes: Notes) -> bool:
+    """True for a valid variable name; else warn, as Ansible does, and False."""
+    if isinstance(key, str) and key.isidentifier() and key.isascii() \
+            and key not in _JINJA_KEYWORDS:
+        return True
+    notes.warn(f"accepting inventory variable with invalid name {str(key)!r} (Ansible "
+               "deprecates this; variable names start with a letter or underscore and hold "
+               "only letters, digits and underscores)", origin)
+    return False
 
 
 def _check_name(kind: str, name: Any, origin: Origin | None) -> None:

@@ -1,9 +1,11 @@
 """YAML and JSON data files read as Ansible reads them, remembering where every key was.
 
 Ansible tries JSON first, then YAML 1.1 (safe loading, plus its `!unsafe` and
-`!vault` tags); JSON objects holding `__ansible_vault` / `__ansible_unsafe` are
-those values. A whole file may be vault-encrypted. Where Ansible warns and keeps
-the last of duplicate keys, this loader stops with the duplicate's file:line.
+`!vault` tags, merge keys); JSON objects holding `__ansible_vault` /
+`__ansible_unsafe` are those values. A whole file may be vault-encrypted. Where
+Ansible warns and keeps the last of duplicate keys, so does this loader (the
+warning names the duplicate's file:line); a key overriding one merged in with
+`<<:` is no duplicate.
 """
 
 from __future__ import annotations
@@ -15,14 +17,21 @@ import json.decoder
 import json.scanner
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from fleetcheck.bounded import MAX_INVENTORY_BYTES, MAX_YAML_BYTES, check_text_size, read_bounded
 from fleetcheck.errors import InputError
+from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin, UnsafeText, VaultValue
 from fleetcheck.inventory.vault import Keyring, is_vaulted
+from fleetcheck.yamlsrc import (
+    construct_int_located,
+    located_yaml_error,
+    merged_pairs,
+    single_document,
+)
 
 _scanstring: Callable[..., tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 # The pure-Python scanner calls back into our object/array parsers (the C one does not).
@@ -103,9 +112,10 @@ def _special(obj: LocDict, keyring: Keyring | None) -> Any:
 class _JsonContext:
     """What json.scanner.py_make_scanner needs, with object/array parsers that record lines."""
 
-    def __init__(self, text: str, path: str, keyring: Keyring | None) -> None:
+    def __init__(self, text: str, path: str, keyring: Keyring | None, notes: Notes) -> None:
         self.path = path
         self.keyring = keyring
+        self.notes = notes
         self._starts = [0, *(m.end() for m in re.finditer("\n", text))]
         self.strict = True
         self.object_hook = None
@@ -132,7 +142,7 @@ class _JsonContext:
 
     def _object(self, s_and_end: tuple[str, int], strict: bool, scan_once: Callable[..., Any],
                 *_: Any) -> tuple[Any, int]:
-        """A JSON object as a LocDict with key positions; duplicates are errors."""
+        """A JSON object as a LocDict with key positions; duplicates are warnings (last wins)."""
         s, i = s_and_end
         obj = _new_dict(self.origin(i - 1))
         i = self._ws(s, i)
@@ -153,7 +163,7 @@ class _JsonContext:
             except StopIteration as exc:
                 raise json.JSONDecodeError("Expecting value", s, exc.value) from None
             if key in obj:
-                raise self.origin(key_at).error(f"duplicate key {key!r}")
+                self.notes.warn(duplicate_message(key), self.origin(key_at))
             obj[key] = value
             obj.key_marks[key] = self.origin(key_at)
             i = self._ws(s, i)
@@ -173,9 +183,9 @@ class _JsonContext:
         return out, end
 
 
-def _load_json(text: str, path: str, keyring: Keyring | None) -> Any:
+def _load_json(text: str, path: str, keyring: Keyring | None, notes: Notes) -> Any:
     """Parse JSON into located containers; JSONDecodeError when it is not JSON."""
-    ctx = _JsonContext(text, path, keyring)
+    ctx = _JsonContext(text, path, keyring, notes)
     i = ctx._ws(text, 0)
     try:
         value, end = ctx.scan_once(text, i)
@@ -190,10 +200,11 @@ def _load_json(text: str, path: str, keyring: Keyring | None) -> Any:
 
 
 class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """Safe YAML loading with positions, duplicate-key errors and Ansible's own tags."""
+    """Safe YAML loading with positions, merge keys, Ansible's own tags; duplicates warned."""
 
     path = "<yaml>"
     keyring: Keyring | None = None
+    notes: Notes
     unsafe_depth = 0
 
     def origin(self, node: yaml.Node) -> Origin:
@@ -201,20 +212,36 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
         return Origin(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def construct_located_map(self, node: yaml.MappingNode) -> Any:
-        """A mapping with key positions; duplicate keys are errors."""
+        """A mapping with key positions; a key written twice is a warning (the last wins)."""
         data = _new_dict(self.origin(node))
         yield data
-        self.flatten_mapping(node)
-        for key_node, value_node in node.value:
+        pairs, merged = merged_pairs(node)
+        written: set[Any] = set()
+        for n, (key_node, value_node) in enumerate(pairs):
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
             except TypeError:
                 raise self.origin(key_node).error("mapping keys must be scalars") from None
-            if key in data:
-                raise self.origin(key_node).error(f"duplicate key {key!r}")
+            if n >= merged:  # keys written here override merged ones without a word
+                if key in written:
+                    self.notes.warn(duplicate_message(key), self.origin(key_node))
+                written.add(key)
             data[key] = self.construct_object(value_node, deep=self.unsafe_depth > 0)
             data.key_marks[key] = self.origin(key_node)
+
+    def construct_int(self, node: yaml.ScalarNode) -> Any:
+        """A YAML integer; one too long to convert is a located error."""
+        return construct_int_located(self, node, self.origin(node))
+
+    def construct_deprecated(self, node: yaml.Node) -> Any:
+        """`!!omap` and `!!pairs`: read as PyYAML reads them, with Ansible's deprecation."""
+        tag = node.tag.rsplit(":", 1)[-1]
+        self.notes.warn(f"use of the YAML `!!{tag}` tag is deprecated (Ansible); use a "
+                        "standard mapping instead", self.origin(node))
+        constructor = (yaml.constructor.SafeConstructor.construct_yaml_omap if tag == "omap"
+                       else yaml.constructor.SafeConstructor.construct_yaml_pairs)
+        return constructor(self, node)
 
     def construct_located_seq(self, node: yaml.SequenceNode) -> Any:
         """A sequence with item positions."""
@@ -254,42 +281,51 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_located_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_located_seq)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:omap", _Loader.construct_deprecated)
+_Loader.add_constructor("tag:yaml.org,2002:pairs", _Loader.construct_deprecated)
 _Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_text)
 _Loader.add_constructor("!unsafe", _Loader.construct_unsafe)
 _Loader.add_constructor("!vault", _Loader.construct_vault)
 _Loader.add_constructor("!vault-encrypted", _Loader.construct_vault)
 
 
-def _load_yaml(text: str, path: str, keyring: Keyring | None) -> Any:
+def duplicate_message(key: Any) -> str:
+    """The warning for a key written twice in one mapping (Ansible's words)."""
+    return f"found duplicate mapping key {key!r}, using last defined value only"
+
+
+def _load_yaml(text: str, path: str, keyring: Keyring | None, notes: Notes) -> Any:
     """Parse YAML into located containers; syntax errors as located InputErrors."""
+    check_text_size(text, MAX_YAML_BYTES, "YAML document", path)
     loader = _Loader(text)
     loader.path = path
     loader.keyring = keyring
+    loader.notes = notes
     try:
-        return loader.get_single_data()
+        return single_document(loader, path, text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        if mark is None:
-            raise InputError(f"invalid YAML: {problem}", path) from None
-        raise InputError(f"invalid YAML: {problem}", path, mark.line + 1,
-                         mark.column + 1) from None
+        raise located_yaml_error(exc, path) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", path) from None
     finally:
         loader.dispose()
 
 
-def load_data(text: str, path: str, keyring: Keyring | None = None) -> Any:
+def load_data(text: str, path: str, keyring: Keyring | None = None,
+              notes: Notes | None = None) -> Any:
     """Parse `text` as JSON, else as YAML; located containers; InputError when neither."""
+    notes = notes if notes is not None else Notes()
     try:
-        return _load_json(text, path, keyring)
+        return _load_json(text, path, keyring, notes)
     except json.JSONDecodeError as exc:
         json_error = InputError(f"invalid JSON: {exc.msg}", path, exc.lineno, exc.colno)
     except RecursionError:
         raise InputError("data nested too deeply", path) from None
+    except ValueError:
+        raise InputError("invalid JSON: an integer too long to read", path) from None
     try:
-        return _load_yaml(text, path, keyring)
+        return _load_yaml(text, path, keyring, notes)
     except RecursionError:
         raise InputError("data nested too deeply", path) from None
     except InputError as exc:
@@ -303,7 +339,8 @@ class _NeedsPositions(Exception):
     """A duplicate key or a vault value: read again with positions to locate it."""
 
 
-def load_fast(text: str, path: str, keyring: Keyring | None = None) -> tuple[Any, bool]:
+def load_fast(text: str, path: str, keyring: Keyring | None = None,
+              notes: Notes | None = None) -> tuple[Any, bool]:
     """Like load_data, but JSON is read by the C parser without positions: (data, fast).
 
     Large saved inventories are JSON; when reading one fails, the caller reads it
@@ -323,16 +360,13 @@ def load_fast(text: str, path: str, keyring: Keyring | None = None) -> tuple[Any
 
     try:
         return json.loads(text, object_pairs_hook=pairs), True
-    except (json.JSONDecodeError, _NeedsPositions, RecursionError):
-        return load_data(text, path, keyring), False
+    except (ValueError, _NeedsPositions, RecursionError):  # JSONDecodeError is a ValueError
+        return load_data(text, path, keyring, notes), False
 
 
 def read_text(path: str, keyring: Keyring | None) -> str:
     """A file's text, decrypted when it is vault-encrypted; InputError when unreadable."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", path) from None
+    raw = read_bounded(path, MAX_INVENTORY_BYTES, "file")
     if is_vaulted(raw):
         raw = (keyring or Keyring()).decrypt(raw, Origin(path, 1))
     try:
@@ -342,6 +376,6 @@ def read_text(path: str, keyring: Keyring | None) -> str:
         raise InputError("file is not UTF-8 text", path, line) from None
 
 
-def load_file(path: str, keyring: Keyring | None = None) -> Any:
+def load_file(path: str, keyring: Keyring | None = None, notes: Notes | None = None) -> Any:
     """Read and parse one YAML/JSON data file (vault-encrypted or not)."""
-    return load_data(read_text(path, keyring), path, keyring)
+    return load_data(read_text(path, keyring), path, keyring, notes)

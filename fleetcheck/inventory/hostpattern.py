@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
+
+from fleetcheck.bounded import MAX_HOSTS
 
 _NUM_RANGE = r"\[[0-9]+:[0-9]+(?::[0-9]+)?\]"
 _HEX_RANGE = r"\[[0-9a-f]+:[0-9a-f]+(?::[0-9]+)?\]"
@@ -65,9 +68,20 @@ def split_entry(entry: str) -> tuple[str, int | None]:
 
 
 def expand(pattern: str) -> list[str]:
-    """Every host name a pattern with `[begin:end(:step)]` ranges stands for, in order."""
-    if "[" not in pattern:
-        return [pattern]
+    """Every host name a pattern with `[begin:end(:step)]` ranges stands for, in order.
+
+    A range that yields nothing (`web[5:1]`) gives [] as in Ansible (callers warn); one
+    yielding more than MAX_HOSTS names is a RangeError before any name is made.
+    """
+    count = _count(pattern)
+    if count > MAX_HOSTS:
+        raise RangeError(f"host range {pattern!r} yields {count:,} hosts, more than the limit "
+                         f"of {MAX_HOSTS:,}")
+    return _expand(pattern)
+
+
+def _split(pattern: str) -> tuple[str, str, str, Sequence[str | int], int]:
+    """(head, tail, range text, the range's items, zero-padding width) of the first range."""
     # The first '[' and the first ']' delimit the range (ansible-core's reading, kept as is).
     parts = pattern.replace("[", "|", 1).replace("]", "|", 1).split("|")
     if len(parts) != 3:
@@ -86,18 +100,35 @@ def expand(pattern: str) -> list[str]:
             raise RangeError(f"host range {pattern!r}: zero-padded begin and end must have "
                              "the same width")
         width = len(begin)
-    items = _range_items(pattern, begin, end, step)
-    if not items:
-        raise RangeError(f"host range {pattern!r} yields no hosts")
+    return head, tail, body, _range_items(pattern, begin, end, step), width
+
+
+def _count(pattern: str) -> int:
+    """How many names a pattern expands to, without making them (the first range times the rest)."""
+    total = 1
+    while "[" in pattern:
+        _head, tail, _body, items, _width = _split(pattern)
+        total *= len(items)
+        if not total:
+            return 0
+        pattern = tail
+    return total
+
+
+def _expand(pattern: str) -> list[str]:
+    """The names of a pattern already counted."""
+    if "[" not in pattern:
+        return [pattern]
+    head, tail, _body, items, width = _split(pattern)
     out: list[str] = []
     for item in items:
-        name = f"{head}{item.zfill(width) if width else item}{tail}"
-        out.extend(expand(name) if "[" in name else (name,))
+        name = f"{head}{str(item).zfill(width) if width else item}{tail}"
+        out.extend(_expand(name) if "[" in name else (name,))
     return out
 
 
-def _range_items(pattern: str, begin: str, end: str, step: str) -> list[str]:
-    """The values a range's bounds and step stand for, as text; RangeError when none."""
+def _range_items(pattern: str, begin: str, end: str, step: str) -> Sequence[str | int]:
+    """The values a range's bounds and step stand for (a lazy range for numbers)."""
     try:
         stride = int(step)
     except ValueError:
@@ -115,7 +146,7 @@ def _range_items(pattern: str, begin: str, end: str, step: str) -> list[str]:
     except ValueError:
         pass
     try:
-        return [str(n) for n in range(int(begin), int(end) + 1, stride)]
+        return range(int(begin), int(end) + 1, stride)
     except ValueError:
         raise RangeError(f"host range {pattern!r} must run between two numbers or two "
                          "letters") from None

@@ -154,13 +154,9 @@ class _IniReader:
         if not tokens:
             raise at.error(f"no host on line {line!r}")
         entry = tokens[0]
-        pattern, port = hostpattern.split_entry(entry)
-        if entry.strip().endswith(":") and port is None:
+        if entry.strip().endswith(":") and hostpattern.split_entry(entry)[1] is None:
             raise at.error(f"host {entry!r} ends in ':' (a port number must follow it)")
-        try:
-            names = hostpattern.expand(pattern)
-        except hostpattern.RangeError as exc:
-            raise at.error(str(exc)) from None
+        names, port = self.inv.expand_entry(entry, at)
         if any(n.strip() == "---" for n in names):
             raise at.error("host '---' looks like the start of a YAML document, not INI")
         assignments: dict[str, Any] = {}

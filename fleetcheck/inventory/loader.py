@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, InventoryGroup, InventoryHost
 from fleetcheck.inventory.data import Host, InventoryData
+from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.resolve import Exporter, LazyOrigins, Resolver
 from fleetcheck.inventory.sources import Reading, read_source
 from fleetcheck.inventory.values import Origin
@@ -17,22 +18,31 @@ from fleetcheck.inventory.vault import Keyring
 _HIDDEN_GROUPS = ("all", "ungrouped")
 
 
-def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] = ()) -> Inventory:
-    """Read `sources` in order (later ones add hosts and override variables) into an Inventory."""
+def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] = (),
+                 strict: bool = False) -> Inventory:
+    """Read `sources` in order (later ones add hosts and override variables) into an Inventory.
+
+    Where ansible-core warns and goes on, the warning is recorded in `Inventory.notes`;
+    strict, it is an InputError instead.
+    """
     if not sources:
         raise InputError("no inventory source given")
     keyring = Keyring.from_files(vault_password_files)
-    data = InventoryData()
+    notes = Notes(strict)
+    data = InventoryData(notes)
     reading = Reading(keyring)
     absolute = [s if "," in s and not os.path.exists(s) else os.path.abspath(s) for s in sources]
     for source in absolute:
         read_source(data, source, reading)
     data.reconcile()
     if not data.hosts:
-        raise InputError("inventory defines no hosts", sources[0])
-    files = VarsFiles(keyring)
+        notes.warn("provided hosts list is empty, only localhost is available (the implicit "
+                   "localhost does not match 'all')", Origin(sources[0]))
+    files = VarsFiles(keyring, notes)
     bases = [b for b in (vars_base(s) for s in absolute) if b is not None]
-    return _build(data, files, bases, reading.files)
+    inventory = _build(data, files, bases, reading.files)
+    notes.check()
+    return inventory
 
 
 def embedded_localhost() -> Inventory:
@@ -62,7 +72,7 @@ def _build(data: InventoryData, files: VarsFiles, bases: list[str],
         return _host(resolver, data.implicit_localhost(name))
 
     return Inventory(hosts, tuple(dict.fromkeys(read + files.read)), groups, tree,
-                     implicit, Exporter(resolver))
+                     implicit, Exporter(resolver), data.notes)
 
 
 def _host(resolver: Resolver, host: Host) -> InventoryHost:

@@ -4,9 +4,10 @@ A pattern is split on commas (or, without commas, on colons outside brackets);
 `@file` items stand for the patterns in that file, one a line. Plain terms are
 applied first, then `&` intersections, then `!` exclusions; a term is a host
 name, a group name (all its hosts), a glob (`web*`), a regex (`~web\\d+`), each
-optionally followed by a subscript (`[0]`, `[-1]`, `[1:3]`, `[2:]`). Hosts keep
-the order the terms produce them in. A term that matches nothing is an error
-(Ansible warns and ignores it, which silently shrinks a scan).
+optionally followed by a subscript (`[0]`, `[-1]`, `[1:3]`, `[2:]`; the removed
+`[1-3]` form still applies, with Ansible's warning). Hosts keep the order the terms
+produce them in. A term that matches nothing is ignored with Ansible's warning
+(recorded in the inventory's notes, so the run shows it; an error when strict).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.hostpattern import parse_address
 
@@ -55,10 +57,10 @@ def expand_files(terms: Sequence[str], cwd: str | None) -> list[str]:
             raise InputError("limit file not found", term[1:])
         if not os.path.isfile(path):
             raise InputError("a limit starting with '@' must name a file", term[1:])
+        raw = read_bounded(path, MAX_LIST_BYTES, "limit file")
         try:
-            with open(path, encoding="utf-8") as f:
-                lines = [line.strip() for line in f.read().split("\n")]
-        except (OSError, UnicodeDecodeError) as exc:
+            lines = [line.strip() for line in raw.decode("utf-8").split("\n")]
+        except UnicodeDecodeError as exc:
             raise InputError(f"cannot read limit file: {exc}", term[1:]) from None
         out.extend(line for line in lines if line)
     return out
@@ -89,9 +91,9 @@ def build_index(inv: Inventory) -> Index:
 
 
 class _Evaluator:
-    def __init__(self, index: Index, strict: bool = True) -> None:
+    def __init__(self, index: Index, warn: Callable[[str], None] | None) -> None:
         self.index = index
-        self.strict = strict
+        self.warn = warn  # None: terms matching nothing are ignored without a word
         self.cache: dict[str, list[str]] = {}
         self.implicit: dict[str, InventoryHost] = {}
 
@@ -121,13 +123,13 @@ class _Evaluator:
         """Host names one term (without its &/! prefix) stands for, subscript applied."""
         bare = term[1:] if term[0] in "!&" else term
         if bare not in self.cache:
-            expr, subscript = _split_subscript(bare)
-            found = self._enumerate(expr, term)
-            self.cache[bare] = _apply(found, subscript, bare, self.strict)
+            expr, subscript = self._split_subscript(bare)
+            found = self._enumerate(expr)
+            self.cache[bare] = self._apply(found, subscript, bare)
         return self.cache[bare]
 
-    def _enumerate(self, pattern: str, term: str) -> list[str]:
-        """Hosts of matching groups, then matching hosts; implicit localhost; none is an error."""
+    def _enumerate(self, pattern: str) -> list[str]:
+        """Hosts of matching groups, then matching hosts; implicit localhost; none: a warning."""
         match = _matcher(pattern)
         results: list[str] = []
         groups = [g for g in self.index.group_hosts if match(g)]
@@ -139,9 +141,49 @@ class _Evaluator:
             host = self.index.implicit(pattern)
             self.implicit[host.name] = host
             results.append(host.name)
-        if not results and not groups and pattern != "all" and self.strict:
-            raise InputError(f"host pattern {term!r} matches no host or group")
+        if not results and not groups and pattern != "all" and self.warn is not None:
+            hint = ""
+            if ":" in pattern and pattern[0] != "~":
+                hint = (" (a pattern holding ',' is split on ',' only: write 'a,b' or 'a:b', "
+                        "not both)")
+            self.warn(f"could not match supplied host pattern, ignoring: {pattern}{hint}")
         return results
+
+    def _split_subscript(self, pattern: str) -> tuple[str, tuple[int, int | None] | None]:
+        """(term, (start, end)) with the `[i]`/`[a:b]` subscript split off, if any."""
+        if pattern[0] == "~":
+            return pattern, None
+        m = _SUBSCRIPT.match(pattern)
+        if not m:
+            return pattern, None
+        expr, index, start, sep, end = m.groups()
+        if index:
+            return expr, (int(index), None)
+        if sep == "-" and self.warn is not None:
+            self.warn(f"use [x:y] inclusive subscripts instead of [x-y] which has been "
+                      f"removed (in {pattern!r}; still applied as [{start}:{end}])")
+        return expr, (int(start), int(end) if end else -1)
+
+    def _apply(self, hosts: list[str], subscript: tuple[int, int | None] | None,
+               pattern: str) -> list[str]:
+        """The hosts a subscript picks; an index outside the hosts is an error (as in Ansible)."""
+        if not hosts or subscript is None:
+            return hosts
+        start, end = subscript
+        if end:  # Ansible reads an end of 0 as "just start"
+            stop = len(hosts) - 1 if end == -1 else end
+            picked = hosts[start:stop + 1]
+        else:
+            try:
+                picked = [hosts[start]]
+            except IndexError:
+                raise InputError(f"no hosts matched the subscripted pattern {pattern!r}: index "
+                                 f"{start} is out of range ({len(hosts)} host"
+                                 f"{'s' * (len(hosts) != 1)})") from None
+        if not picked and self.warn is not None:
+            self.warn(f"host pattern {pattern!r} selects no host (the range lies outside the "
+                      f"{len(hosts)} it subscripts; Ansible ignores it silently)")
+        return picked
 
 
 def _matcher(pattern: str) -> Callable[[str], object]:
@@ -154,57 +196,21 @@ def _matcher(pattern: str) -> Callable[[str], object]:
         raise InputError(f"invalid host pattern {pattern!r}: {exc}") from None
 
 
-def _split_subscript(pattern: str) -> tuple[str, tuple[int, int | None] | None]:
-    """(term, (start, end)) with the `[i]`/`[a:b]` subscript split off, if any."""
-    if pattern[0] == "~":
-        return pattern, None
-    m = _SUBSCRIPT.match(pattern)
-    if not m:
-        return pattern, None
-    expr, index, start, sep, end = m.groups()
-    if index:
-        return expr, (int(index), None)
-    if sep == "-":
-        raise InputError(f"host pattern {pattern!r}: write ranges as [{start}:{end}] "
-                         "(the [x-y] form was removed from Ansible)")
-    return expr, (int(start), int(end) if end else -1)
-
-
-def _apply(hosts: list[str], subscript: tuple[int, int | None] | None,
-           pattern: str, strict: bool) -> list[str]:
-    """The hosts a subscript picks; an empty pick or a bad index is an error."""
-    if not hosts or subscript is None:
-        return hosts
-    start, end = subscript
-    if end:  # Ansible reads an end of 0 as "just start"
-        stop = len(hosts) - 1 if end == -1 else end
-        picked = hosts[start:stop + 1]
-    else:
-        try:
-            picked = [hosts[start]]
-        except IndexError:
-            raise InputError(f"host pattern {pattern!r}: index {start} is out of range "
-                             f"({len(hosts)} host{'s' * (len(hosts) != 1)})") from None
-    if not picked and strict:
-        raise InputError(f"host pattern {pattern!r} selects no host")
-    return picked
-
-
 def select(inv: Inventory, pattern: str | None, *, cwd: str | None = None,
-           strict: bool = True) -> list[InventoryHost]:
+           quiet: bool = False) -> list[InventoryHost]:
     """Hosts matching an Ansible host pattern (None: all) in Ansible's order.
 
-    Strict (for --limit): a term matching nothing, or no host at all, is an error.
-    Lenient (for patterns written in policies and waivers, shared between
-    inventories): such terms are ignored, as Ansible ignores them in a play.
+    Terms that match nothing are ignored with a warning in the inventory's notes
+    (raised when the inventory is strict); quiet (patterns written in policies and
+    waivers, shared between inventories) ignores them without a word. The result
+    may be empty: the caller decides whether that is an error.
     """
     index = inv.pattern_index()
-    evaluator = _Evaluator(index, strict)
+    evaluator = _Evaluator(index, None if quiet else inv.notes.warn)
     terms = expand_files(split_pattern(pattern if pattern is not None else "all"), cwd)
     names = evaluator.evaluate(terms)
-    if not names and strict:
-        raise InputError(f"no hosts match the limit {pattern!r}" if pattern is not None
-                         else "inventory defines no hosts")
+    if not quiet:
+        inv.notes.check()
     return [index.by_name.get(n) or evaluator.implicit[n] for n in names]
 
 
@@ -213,9 +219,5 @@ def restrict(inv: Inventory, limit: str | None, *, cwd: str | None = None) -> li
     everything = select(inv, "all")
     if limit is None:
         return everything
-    index = inv.pattern_index()
-    chosen = set(_Evaluator(index).evaluate(expand_files(split_pattern(limit), cwd)))
-    kept = [h for h in everything if h.name in chosen]
-    if not kept:
-        raise InputError(f"no hosts match the limit {limit!r}")
-    return kept
+    chosen = {h.name for h in select(inv, limit, cwd=cwd)}
+    return [h for h in everything if h.name in chosen]

@@ -9,13 +9,14 @@ ranges, no ports). A saved `ansible-inventory --list` file is read the same way.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from fleetcheck.bounded import MAX_INVENTORY_BYTES, run_checked
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.datafile import where
+from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin, UnsafeText, VaultValue
 from fleetcheck.inventory.vault import Keyring
 
@@ -28,34 +29,31 @@ class NotRunnable(Exception):
 
 
 def run(path: str, args: list[str]) -> str:
-    """Run an inventory script; its stdout, or InputError when it fails."""
+    """Run an inventory script; its stdout, or InputError when it fails or prints too much."""
+    what = f"inventory script '{' '.join(args)}'"
     try:
-        proc = subprocess.run([path, *args], capture_output=True, timeout=SCRIPT_TIMEOUT,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        raise InputError(f"inventory script '{' '.join(args)}' ran longer than "
-                         f"{SCRIPT_TIMEOUT:.0f} s", path) from None
+        proc = run_checked([path, *args], what, path, timeout=SCRIPT_TIMEOUT,
+                           max_stdout=MAX_INVENTORY_BYTES)
     except OSError as exc:
         raise NotRunnable(str(exc)) from None
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip().splitlines()
         tail = f": {stderr[-1]}" if stderr else ""
-        raise InputError(f"inventory script '{' '.join(args)}' exited {proc.returncode}{tail}",
-                         path)
+        raise InputError(f"{what} exited {proc.returncode}{tail}", path)
     try:
         return proc.stdout.decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError(f"inventory script '{' '.join(args)}' printed non-UTF-8 output",
-                         path) from None
+        raise InputError(f"{what} printed non-UTF-8 output", path) from None
 
 
-def decode(text: str, what: Origin, keyring: Keyring | None) -> Any:
-    """Parse script output; duplicate keys and malformed JSON are errors."""
+def decode(text: str, what: Origin, keyring: Keyring | None, notes: Notes) -> Any:
+    """Parse script output; malformed JSON is an error, a duplicate key a warning (last wins)."""
     def pairs(items: list[tuple[str, Any]]) -> Any:
         obj: dict[str, Any] = {}
         for key, value in items:
             if key in obj:
-                raise what.error(f"duplicate key {key!r} in JSON output")
+                notes.warn(f"found duplicate key {key!r} in JSON output, using last defined "
+                           "value only", what)
             obj[key] = value
         if "__ansible_unsafe" in obj and isinstance(obj["__ansible_unsafe"], str):
             return UnsafeText(obj["__ansible_unsafe"])
@@ -70,6 +68,8 @@ def decode(text: str, what: Origin, keyring: Keyring | None) -> Any:
                          f"column {exc.colno}") from None
     except RecursionError:
         raise what.error("output is nested too deeply") from None
+    except ValueError:  # json lets an integer too long to convert through as this
+        raise what.error("output holds an integer too long to read") from None
 
 
 def is_list_shape(data: Any) -> bool:
@@ -93,6 +93,10 @@ def parse_list(inv: InventoryData, data: Any, at: Origin,
         hostvars = meta.get("hostvars")
         if not isinstance(hostvars, Mapping):
             raise where(meta, "hostvars", at).error("'_meta.hostvars' must be an object")
+    else:
+        inv.notes.warn("inventory scripts should always provide '_meta.hostvars' (Ansible "
+                       "deprecates their absence); running the script with '--host' for "
+                       "each host", at)
     hosts: dict[str, None] = {}
     for name, body in data.items():
         if name != "_meta":
@@ -112,19 +116,24 @@ def parse_list(inv: InventoryData, data: Any, at: Origin,
 
 
 def _group(inv: InventoryData, name: str, body: Any, at: Origin, hosts: dict[str, None]) -> None:
-    """Add one group of a --list document (hosts, vars, children; a list is hosts)."""
+    """Add one group of a --list document, read as ansible-core's script plugin reads it."""
     group = inv.add_group(name, at).name
     if isinstance(body, list):
         body = {"hosts": body}  # the old script form: a group is its list of hosts
+        inv.notes.warn(f"group {group!r} was converted to 'dict' from 'list' (Ansible "
+                       "deprecates a group written as a list of hosts)", at)
     elif not isinstance(body, Mapping):
         raise at.error(f"group {name!r} must be an object or a list of hosts")
     elif not any(k in body for k in _GROUP_KEYS):
-        raise at.error(f"group {name!r} has none of hosts, children, vars "
-                       "(Ansible would take it for a host with those variables)")
-    unknown = [k for k in body if k not in _GROUP_KEYS]
-    if unknown:
-        raise where(body, unknown[0], at).error(
-            f"unknown key {unknown[0]!r} in group {name!r} (use hosts, children, vars)")
+        inv.notes.warn(f"treating malformed group {group!r} as the sole host of that group "
+                       "(it has none of hosts, children, vars; Ansible deprecates this); "
+                       "variables provided in this manner cannot be templated", at)
+        body = {"hosts": [group], "vars": _untemplatable(body)}
+    else:
+        for key in body:
+            if key not in _GROUP_KEYS:
+                inv.notes.warn(f"skipping unexpected key ({key}) in group ({group}), only "
+                               '"vars", "children" and "hosts" are valid', where(body, key, at))
     if "hosts" in body:
         members = body["hosts"]
         if not isinstance(members, list):
@@ -149,13 +158,25 @@ def _group(inv: InventoryData, name: str, body: Any, at: Origin, hosts: dict[str
             inv.add_child(group, child, at)
 
 
+def _untemplatable(value: Any) -> Any:
+    """A value whose text Ansible must not template (every string made UnsafeText)."""
+    if isinstance(value, str):
+        return UnsafeText(value)
+    if isinstance(value, Mapping):
+        return {k: _untemplatable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untemplatable(v) for v in value]
+    return value
+
+
 def parse_script(inv: InventoryData, path: str, keyring: Keyring | None) -> None:
     """Run `path --list` (and `--host H` when needed) and add what it prints to `inv`."""
     out = Origin(f"{path} --list")
-    data = decode(run(path, ["--list"]), out, keyring)
+    data = decode(run(path, ["--list"]), out, keyring, inv.notes)
 
     def host_vars(host: str) -> Any:
         text = run(path, ["--host", host])
-        return decode(text, Origin(f"{path} --host {host}"), keyring) if text.strip() else {}
+        return decode(text, Origin(f"{path} --host {host}"), keyring, inv.notes) \
+            if text.strip() else {}
 
     parse_list(inv, data, out, host_vars)

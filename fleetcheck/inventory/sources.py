@@ -5,7 +5,8 @@ plugin config (`.yml`/`.yaml` with a `plugin:` key), YAML/JSON (no extension,
 `.yml`, `.yaml`, `.json`), INI (anything but `.toml`), TOML — and the first that
 reads it wins. A directory is read entry by entry in sorted order, skipping
 hidden entries, `group_vars`, `host_vars`, `vars_plugins` and Ansible's ignored
-extensions. Where Ansible would warn "unable to parse" and go on, this stops.
+extensions. Where Ansible would warn "unable to parse" and go on, this stops: the
+source was rejected. Warnings of a reader that then failed are dropped with it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from fleetcheck.bounded import MAX_INVENTORY_BYTES, TooLarge, read_bounded
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import ini, script, tomlinv, yamlinv
 from fleetcheck.inventory.data import InventoryData
@@ -67,6 +68,7 @@ def read_source(inv: InventoryData, source: str, reading: Reading) -> None:
     finally:
         inv.current_source = None
     reading.files.append(source)
+    inv.notes.check()
 
 
 def _host_list(inv: InventoryData, text: str) -> None:
@@ -87,6 +89,7 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
     """Offer a file to the readers in Ansible's order; the first that reads it wins."""
     ext = os.path.splitext(path)[1]
     script_error: InputError | None = None
+    mark = inv.notes.mark()  # a reader that fails takes its warnings with it
     if os.access(path, os.X_OK):
         before = inv.changes
         try:
@@ -97,13 +100,16 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
         except InputError as exc:
             _stop_if_changed(inv, before, exc)
             script_error = exc
+    inv.notes.rollback(mark)
     raw = _raw(path, reading)
     document: object = None
     doc_error: InputError | None = None
     fast = False
     if ext in _YAML_EXTENSIONS:
         try:
-            document, fast = load_fast(_utf8(raw, path), path, reading.keyring)
+            document, fast = load_fast(_utf8(raw, path), path, reading.keyring, inv.notes)
+        except TooLarge:
+            raise  # no other reader should try it either
         except InputError as exc:
             doc_error = exc
     if ext in (".yml", ".yaml") and isinstance(document, dict) and document.get("plugin"):
@@ -122,6 +128,7 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
                 exc = _located_error(raw, path, reading, exc)
             _stop_if_changed(inv, before, script_error or exc)
             doc_error = exc
+    inv.notes.rollback(mark)
     if ext == ".toml":
         tomlinv.parse(inv, tomlinv.load(_utf8(raw, path), path), path)
         return
@@ -147,7 +154,9 @@ def _structured(inv: InventoryData, document: object, path: str) -> None:
 def _located_error(raw: bytes, path: str, reading: Reading, error: InputError) -> InputError:
     """The same failure found again on a positioned reading (into a scratch inventory)."""
     try:
-        _structured(InventoryData(), load_data(_utf8(raw, path), path, reading.keyring), path)
+        scratch = InventoryData()  # its warnings are the first reading's: not kept twice
+        _structured(scratch, load_data(_utf8(raw, path), path, reading.keyring, scratch.notes),
+                    path)
     except (InputError, yamlinv.Declined) as located:
         return located if isinstance(located, InputError) else error
     return error
@@ -161,10 +170,7 @@ def _stop_if_changed(inv: InventoryData, before: int, error: InputError) -> None
 
 def _raw(path: str, reading: Reading) -> bytes:
     """A file's bytes, decrypted when it is vault-encrypted."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", path) from None
+    raw = read_bounded(path, MAX_INVENTORY_BYTES, "inventory file")
     if is_vaulted(raw):
         return read_text(path, reading.keyring).encode("utf-8")
     return raw

@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from fleetcheck.inventory.jinjabound import BoundedEnvironment, step_budget
 from fleetcheck.inventory.values import UnsafeText, VaultValue
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                     keep_trailing_newline=True)
+# Sandboxed, and bounded in the size of every value and the steps of every rendering.
+_ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False,
+                          keep_trailing_newline=True)
 _MAX_DEPTH = 20
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
@@ -68,6 +69,12 @@ class Renderer:
             tree = _ENV.parse(text)
             names = meta.find_undeclared_variables(tree)
             context = {n: self.value(n, depth + 1) for n in names if n in self._vars}
-            return _ENV.from_string(tree).render(context)
+            template = _ENV.from_string(tree)
+            with step_budget():
+                return template.render(context)
         except TemplateError as exc:
             raise TemplateProblem(f"cannot render {text!r}: {exc.message or exc}") from None
+        except (ArithmeticError, ValueError, MemoryError, RecursionError) as exc:
+            # What Python itself refuses (an integer too long to print, ...): never a crash.
+            raise TemplateProblem(f"cannot render {text!r}: {type(exc).__name__}: {exc}") \
+                from None

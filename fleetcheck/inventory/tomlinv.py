@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from typing import Any
 
-from fleetcheck.inventory import hostpattern
+from fleetcheck.bounded import MAX_YAML_BYTES, check_text_size
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.values import Origin
 
@@ -16,8 +16,11 @@ _AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 def load(text: str, path: str) -> dict[str, Any]:
     """The TOML document; InputError (with line and column when known) when invalid."""
+    check_text_size(text, MAX_YAML_BYTES, "TOML document", path)
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise Origin(path).error("invalid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         m = _AT.search(str(exc))
         message = _AT.sub("", str(exc)).strip()
@@ -25,6 +28,8 @@ def load(text: str, path: str) -> dict[str, Any]:
             raise Origin(path, int(m.group(1)), int(m.group(2))).error(
                 f"invalid TOML: {message}") from None
         raise Origin(path).error(f"invalid TOML: {message}") from None
+    except ValueError:  # what tomllib lets through: an integer too long to convert
+        raise Origin(path).error("invalid TOML: an integer too long to read") from None
     at = Origin(path, 1)
     if not data:
         raise at.error("empty TOML inventory")
@@ -40,9 +45,12 @@ def parse(inv: InventoryData, data: Mapping[str, Any], path: str) -> None:
 
 
 def _group(inv: InventoryData, name: str, body: Any, at: Origin) -> None:
-    """Add one TOML group table (hosts, children, vars) to the inventory."""
+    """Add one TOML group table (hosts, children, vars); as ansible-core's toml plugin, a
+    group that is no table and unknown keys are skipped with a warning."""
     if body is not None and not isinstance(body, Mapping):
-        raise at.error(f"group {name!r} must be a table")
+        inv.notes.warn(f"skipping {name!r} as this is not a valid group definition "
+                       "(not a table)", at)
+        return
     inv.add_group(name, at)
     for key, value in (body or {}).items():
         if key == "vars":
@@ -62,16 +70,13 @@ def _group(inv: InventoryData, name: str, body: Any, at: Origin) -> None:
             for entry, host_vars in value.items():
                 _hosts(inv, name, entry, host_vars, at)
         else:
-            raise at.error(f"unknown key {key!r} in group {name!r} (use hosts, children, vars)")
+            inv.notes.warn(f"skipping unexpected key {key!r} in group {name!r}, only \"vars\", "
+                           '"children" and "hosts" are valid', at)
 
 
 def _hosts(inv: InventoryData, group: str, entry: str, host_vars: Any, at: Origin) -> None:
     """Add the hosts of one TOML host entry with their variables."""
-    pattern, port = hostpattern.split_entry(entry)
-    try:
-        names = hostpattern.expand(pattern)
-    except hostpattern.RangeError as exc:
-        raise at.error(str(exc)) from None
+    names, port = inv.expand_entry(entry, at)
     if not isinstance(host_vars, Mapping):
         raise at.error(f"variables of host {entry!r} must be a table")
     for host_name in names:

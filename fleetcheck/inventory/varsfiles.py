@@ -3,7 +3,9 @@
 For an entity `name` the first of `name`, `name.yml`, `name.yaml`, `name.json`
 that exists is used; a directory is read whole (sorted, recursively, skipping
 hidden and `~` backup files and files with other extensions). Empty files add
-nothing; anything but a mapping is an error.
+nothing; anything but a mapping is an error. A `group_vars` that is no directory
+is skipped with Ansible's warning; keys that are not text are kept, as Ansible keeps
+them (no variable fleetcheck reads can have such a name).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.errors import InputError
 from fleetcheck.inventory.datafile import LocDict, kind_name, load_file, mark_of
+from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin
 from fleetcheck.inventory.vault import Keyring
 
@@ -35,8 +37,9 @@ EMPTY = VarsLayer()
 class VarsFiles:
     """Finds and reads vars files once each, however many hosts share them."""
 
-    def __init__(self, keyring: Keyring | None) -> None:
+    def __init__(self, keyring: Keyring | None, notes: Notes | None = None) -> None:
         self.keyring = keyring
+        self.notes = notes if notes is not None else Notes()
         self._listing: dict[str, frozenset[str] | None] = {}
         self._layers: dict[tuple[str, str, str], VarsLayer] = {}
         self.read: list[str] = []  # every file read, in order, for the audit trail
@@ -55,7 +58,9 @@ class VarsFiles:
             if os.path.isdir(folder):
                 self._listing[folder] = frozenset(os.listdir(folder))
             elif os.path.exists(folder):
-                raise InputError(f"{os.path.basename(folder)} must be a directory", folder)
+                self.notes.warn(f"found {os.path.basename(folder)} that is not a directory, "
+                                "skipping it", Origin(folder))
+                self._listing[folder] = None
             else:
                 self._listing[folder] = None
         return self._listing[folder]
@@ -83,7 +88,7 @@ class VarsFiles:
         origins: dict[str, Origin] = {}
         for path in files:
             self.read.append(path)
-            data = load_file(path, self.keyring)
+            data = load_file(path, self.keyring, self.notes)
             if not data:
                 continue
             if not isinstance(data, dict):
@@ -91,8 +96,6 @@ class VarsFiles:
                     f"a vars file holds a mapping of variables, not a {kind_name(data)}")
             for key, value in data.items():
                 at = data.where(key) if isinstance(data, LocDict) else Origin(path)
-                if not isinstance(key, str):
-                    raise at.error(f"variable names must be strings, not {key!r}")
                 merged[key] = value
                 origins[key] = at
         return VarsLayer(merged, origins, tuple(files))

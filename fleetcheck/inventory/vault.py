@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import binascii
 import os
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, hmac, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
+from fleetcheck.bounded import MAX_SECRET_BYTES, read_bounded, run_checked
 from fleetcheck.errors import InputError
 
 if TYPE_CHECKING:
@@ -61,18 +61,15 @@ def read_password_file(path: str) -> VaultSecret:
         raise InputError("vault password file is a directory", path)
     if os.access(p, os.X_OK):
         try:
-            proc = subprocess.run([str(p)], capture_output=True, timeout=_SCRIPT_TIMEOUT,
-                                  check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            proc = run_checked([str(p)], "vault password script", path, timeout=_SCRIPT_TIMEOUT,
+                               max_stdout=MAX_SECRET_BYTES, own_group=False)
+        except OSError as exc:
             raise InputError(f"vault password script failed: {exc}", path) from None
         if proc.returncode != 0:
             raise InputError(f"vault password script exited {proc.returncode}", path)
         password = proc.stdout.strip(b"\r\n")
     else:
-        try:
-            password = p.read_bytes().strip()
-        except OSError as exc:
-            raise InputError(f"cannot read vault password file: {exc.strerror}", path) from None
+        password = read_bounded(path, MAX_SECRET_BYTES, "vault password file").strip()
     if not password:
         raise InputError("vault password file is empty", path)
     return VaultSecret(path, password)

@@ -2,8 +2,8 @@
 
 Walks the document the way ansible-core's yaml plugin does (document order,
 host entries with ranges and ports, a string standing for a one-key mapping),
-but where that plugin warns and skips a key or a group, this one stops with
-the key's file:line.
+and where that plugin warns and skips a key or a group, so does this one
+(recording the warning at the key's file:line).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fleetcheck.inventory import hostpattern
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.datafile import kind_name, mark_of, where
 from fleetcheck.inventory.values import Origin
@@ -46,36 +45,55 @@ def parse(inv: InventoryData, data: Mapping[Any, Any], path: str) -> None:
     """Add the groups, hosts and variables of a checked YAML inventory document to `inv`."""
     top = mark_of(data, Origin(path, 1))
     for name, body in data.items():
-        _group(inv, name, body, where(data, name, top))
+        _group(inv, name, body, where(data, name, top), child=False)
 
 
-def _group(inv: InventoryData, name: Any, body: Any, at: Origin) -> str:
-    """Add one group (and, recursively, its children); returns its name."""
+def _group(inv: InventoryData, name: Any, body: Any, at: Origin, *, child: bool) -> str:
+    """Add one group (and, recursively, its children); returns its name.
+
+    As ansible-core's yaml plugin: a group that is not a mapping is skipped with a
+    warning (an error when it is a child never defined elsewhere: Ansible fails on it
+    too), and so are unknown keys and keys whose value is not a mapping.
+    """
     if body is not None and not isinstance(body, Mapping):
-        raise at.error(f"group {name!r} must be a mapping of hosts/children/vars, "
-                       f"not a {kind_name(body)}")
+        if child and name not in inv.groups:
+            raise at.error(f"group {name!r} must be a mapping of hosts/children/vars, "
+                           f"not a {kind_name(body)}")
+        inv.notes.warn(f"skipping {name!r} as this is not a valid group definition (a "
+                       f"{kind_name(body)}, not a mapping of hosts/children/vars)", at)
+        return str(name)
     group = inv.add_group(name, at).name
     if body is None:
         return group
+    sections: dict[str, Mapping[Any, Any] | None] = {}
+    for key in _SECTIONS:
+        if key in body:
+            raw = body[key]
+            value = {raw: None} if isinstance(raw, str) else raw  # `hosts: web1`: `{web1: }`
+            if value is not None and not isinstance(value, Mapping):
+                raise where(body, key, at).error(f"{key!r} of group {group!r} must be a "
+                                                 f"mapping, not a {kind_name(value)}")
+            sections[key] = value
     for key, raw in body.items():
         key_at = where(body, key, at)
-        if key not in _SECTIONS:
-            hint = did_you_mean(str(key), _SECTIONS)
-            raise key_at.error(f"unknown key {key!r} in group {group!r}{hint} "
-                               "(a group holds hosts, children and vars)")
-        value = {raw: None} if isinstance(raw, str) else raw  # `hosts: web1`: `{web1: }`
-        if value is None:
+        value = sections.get(key, raw)
+        if value is not None and not isinstance(value, Mapping):
+            inv.notes.warn(f"skipping key ({key}) in group ({group}) as it is not a mapping, "
+                           f"it is a {kind_name(value)}", key_at)
+        elif key not in _SECTIONS:
+            if value is not None:
+                hint = did_you_mean(str(key), _SECTIONS)
+                inv.notes.warn(f"skipping unexpected key ({key}) in group ({group}){hint}, "
+                               'only "vars", "children" and "hosts" are valid', key_at)
+        elif value is None:
             continue
-        if not isinstance(value, Mapping):
-            raise key_at.error(f"{key!r} of group {group!r} must be a mapping, "
-                               f"not a {kind_name(value)}")
-        if key == "vars":
+        elif key == "vars":
             for var, val in value.items():
                 inv.set_variable(inv.groups[group], var, val, where(value, var, key_at))
         elif key == "children":
-            for child, child_body in value.items():
-                child_at = where(value, child, key_at)
-                inv.add_child(group, _group(inv, child, child_body, child_at), child_at)
+            for kid, kid_body in value.items():
+                kid_at = where(value, kid, key_at)
+                inv.add_child(group, _group(inv, kid, kid_body, kid_at, child=True), kid_at)
         else:
             for entry, host_vars in value.items():
                 _hosts(inv, group, entry, host_vars, where(value, entry, key_at))
@@ -86,11 +104,7 @@ def _hosts(inv: InventoryData, group: str, entry: Any, host_vars: Any, at: Origi
     """Add the hosts of one host entry (ranges, port) with their variables."""
     if not isinstance(entry, str):
         raise at.error(f"host entry {entry!r} must be a string (quote numbers)")
-    pattern, port = hostpattern.split_entry(entry)
-    try:
-        names = hostpattern.expand(pattern)
-    except hostpattern.RangeError as exc:
-        raise at.error(str(exc)) from None
+    names, port = inv.expand_entry(entry, at)
     host_vars = host_vars or {}
     if not isinstance(host_vars, Mapping):
         raise at.error(f"variables of host {entry!r} must be a mapping, "

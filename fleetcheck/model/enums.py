@@ -64,3 +64,4 @@ class FindingKind(enum.StrEnum):
     WRONG_BIND = "wrong_bind"
     WRONG_PROCESS = "wrong_process"
     UNDETERMINED = "undetermined"
+    OVERDUE_REVIEW = "overdue_review"  # an allowance whose periodic review is overdue

@@ -27,12 +27,15 @@ class Listener:
     uid: int | None = None
     inode: int | None = None
     service: str | None = None  # Windows service hosting the socket
+    # Why the owner is not named although the tool printed one: the row could not be
+    # read unambiguously (e.g. a process name that mimics the tool's own syntax).
+    owner_note: str | None = None
 
     # Keys written only when they carry something, so that `parse` output
     # has the corpus sidecars' shape.
     _OPTIONAL = (
         "user", "iface", "dual_stack", "truncated", "port_name",
-        "other_processes", "uid", "inode", "service",
+        "other_processes", "uid", "inode", "service", "owner_note",
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +73,7 @@ class Listener:
             uid=data.get("uid"),
             inode=data.get("inode"),
             service=data.get("service"),
+            owner_note=data.get("owner_note"),
         )
 
     def sort_key(self) -> tuple[Any, ...]:

@@ -82,6 +82,9 @@ class Summary:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
+_TRAIL = ("justification", "reviewed_on")
+
+
 @dataclass(frozen=True, slots=True)
 class WaiverRecord:
     """A waiver as the run used it: who granted what until when, and what became of it."""
@@ -99,6 +102,8 @@ class WaiverRecord:
     port: str | None = None  # as written: "1923", "8000-8100", "80,443"
     process: str | None = None
     matched: int = 0  # findings it waived (or would have, if expired)
+    justification: str | None = None  # the business need, when it says more than `reason`
+    reviewed_on: str | None = None  # ISO date
     path: str | None = None
     line: int | None = None
     # Everything the waiver covers, in the words of a waiver file (proto, port, service,
@@ -106,8 +111,9 @@ class WaiverRecord:
     conditions: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The waiver as JSON."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """The waiver as JSON (the approval-trail keys only when the waiver states them)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__
+                if name not in _TRAIL or getattr(self, name) is not None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WaiverRecord:
@@ -136,6 +142,10 @@ class RunResult:
     schema: str = SCHEMA
     # Unique per run ('20261126T142800Z-3f9a2c1e'): in report file names and history.
     run_id: str = ""
+    # A shard run says which shard of which plan it is ({"index", "count", "plan", ...},
+    # see engine/shards.py); a merged run lists the shards it was made of.
+    shard: dict[str, Any] | None = None
+    shards: tuple[dict[str, Any], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -156,6 +166,8 @@ class RunResult:
             "summary": self.summary.to_dict(),
             "waivers": [w.to_dict() for w in self.waivers],
             "policy_definitions": list(self.policy_definitions),
+            **({"shard": dict(self.shard)} if self.shard is not None else {}),
+            **({"shards": [dict(s) for s in self.shards]} if self.shards else {}),
             "hosts": [h.to_dict() for h in self.hosts],
         }
 
@@ -180,4 +192,6 @@ class RunResult:
             meta=dict(data.get("meta", {})),
             waivers=tuple(WaiverRecord.from_dict(w) for w in data.get("waivers", ())),
             policy_definitions=tuple(data.get("policy_definitions", ())),
+            shard=dict(data["shard"]) if data.get("shard") is not None else None,
+            shards=tuple(dict(s) for s in data.get("shards", ())),
         )

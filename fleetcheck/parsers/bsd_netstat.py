@@ -13,14 +13,17 @@ import re
 from dataclasses import dataclass, field
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import ParseError, is_wildcard_peer
+from fleetcheck.parsers.common import ParseError, Token, is_wildcard_peer, lines, tokens
 from fleetcheck.parsers.inet import PROTO_WORD, proto_family, resolve_host, split_dotted
 
 _TITLE = re.compile(r"^(Active |Registered |Current listen queue)")
 _INET_TITLE = re.compile(r"^Active Internet6? connections")
 # Any protocol word netstat prints in an Internet section (icm4, raw6, sctp...).
 _ANY_PROTO = re.compile(r"^(tcp|udp|icm|icmp|raw|ip|sctp|div|divert|rip|igmp|pim|ipx|esp)\w*$")
-_PROCESS_PID = re.compile(r"^(.*):(\d+)$")
+_HEX = re.compile(r"(0x)?[0-9a-fA-F]+")
+# A macOS process name is at most 32 characters: a row is continued on the next lines
+# (a name holding a newline) by no more than such a name and the columns after it.
+_CONTINUATION = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +45,15 @@ class _Layout:
 class _Raw:
     no: int
     line: str
-    words: list[str]
+    toks: list[Token]
     lead: int
     layout: _Layout
+    continued: int = 0  # characters joined from later lines
+
+    @property
+    def words(self) -> list[str]:
+        """The row's words."""
+        return [t.text for t in self.toks]
 
 
 def parse(text: str) -> list[Listener]:
@@ -75,13 +84,25 @@ def parse_rows(text: str) -> list[Row]:
 
 
 def _scan(text: str) -> list[_Raw]:
-    """The Internet-section rows with the column layout in force for each; ParseError if none."""
+    """The Internet-section rows with the column layout in force for each; ParseError if none.
+
+    A row of `netstat -v` whose process:pid a name broke with a newline goes on on the next
+    line (or lines): such a line is joined to it when the row's owner is not complete yet,
+    or when the line is no socket row of its own (see `_continues`).
+    """
     layout = _Layout()
     in_inet: bool | None = None  # None: no title seen yet (e.g. output filtered by grep)
     recognised = False
     raws: list[_Raw] = []
-    for no, line in enumerate(text.splitlines(), 1):
-        words = line.split()
+    for no, line in enumerate(lines(text), 1):
+        toks = tokens(line)
+        if raws and _continues(raws[-1], line, toks):
+            last = raws[-1]
+            joined = f"{last.line}\n{line}"
+            raws[-1] = _Raw(last.no, joined, tokens(joined), last.lead, last.layout,
+                            last.continued + len(line))
+            continue
+        words = [t.text for t in toks]
         if not words:
             continue
         if _TITLE.match(line):
@@ -98,10 +119,40 @@ def _scan(text: str) -> list[_Raw]:
         lead = layout.lead if layout.lead is not None else _lead(words)
         if lead is None or len(words) < lead + 5 or not _ANY_PROTO.match(words[lead]):
             raise ParseError("not a BSD netstat line", no, line)
-        raws.append(_Raw(no, line, words, lead, layout))
+        raws.append(_Raw(no, line, toks, lead, layout))
     if not raws and not recognised:
         raise ParseError("no 'Active Internet connections' section and no socket lines")
     return raws
+
+
+def _continues(last: _Raw, line: str, toks: list[Token]) -> bool:
+    """Whether `line` is the rest of row `last`, whose process name held a newline.
+
+    Only rows with a process:pid column can be continued, by `_CONTINUATION` characters
+    at most; then a line continues the row when the row's owner is not complete (no
+    'name:pid' before the columns after it), or when the line is not a row that parses
+    (a name can mimic one; the columns after the name are the real ones).
+    """
+    if "process:pid" not in last.layout.extras or not line.strip() \
+            or last.continued + len(line) > _CONTINUATION:
+        return False
+    try:
+        _owner_span(last)
+    except ValueError:
+        return True
+    lead = last.lead
+    words = [t.text for t in toks]
+    try:
+        if len(words) < lead + 5 or not _ANY_PROTO.match(words[lead]):
+            return True
+        if PROTO_WORD.match(words[lead]):
+            proto = proto_family(words[lead])[0]
+            split_dotted(words[lead + 3], proto)
+            if words[lead + 4] != "*.*":
+                split_dotted(words[lead + 4], proto)
+    except ValueError:
+        return True
+    return False
 
 
 def _header(line: str, words: list[str]) -> _Layout:
@@ -117,7 +168,7 @@ def _lead(words: list[str]) -> int | None:
     for i, word in enumerate(words[:4]):
         if _ANY_PROTO.match(word):
             return i
-        if not re.fullmatch(r"(0x)?[0-9a-fA-F]+", word):
+        if not _HEX.fullmatch(word):
             return None
     return None
 
@@ -136,7 +187,6 @@ def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | Non
         raise ValueError("queue columns are not numbers")
     local, foreign, rest = words[lead + 3], words[lead + 4], words[lead + 5:]
     state = rest[0] if rest and not rest[0].lstrip("-").isdigit() and proto == "tcp" else ""
-    extras = rest[1:] if state else rest
     ep = split_dotted(local, proto)
     if foreign != "*.*":
         split_dotted(foreign, proto)  # a malformed peer column means this is not netstat
@@ -150,7 +200,7 @@ def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | Non
     host = local.rpartition(".")[0]
     truncated = not wide and (len(local) >= width or (
         host_limit is not None and len(host) >= host_limit))
-    process, pid = _owner(raw.layout.extras, extras)
+    process, pid = _owner(raw)
     listener = Listener(
         proto=proto, family=fam, address=address, port=ep.port, process=process, pid=pid,
         iface=ep.iface, dual_stack=dual, truncated=truncated, port_name=ep.port_name,
@@ -158,17 +208,43 @@ def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | Non
     return Row(listener, words[0] if lead else None)
 
 
-def _owner(names: list[str], values: list[str]) -> tuple[str | None, int | None]:
-    """macOS -v columns: 'pid' (older releases) or 'process:pid' (names may hold spaces)."""
-    if "process:pid" in names:
-        start = names.index("process:pid")
-        for end in range(start, len(values)):
-            m = _PROCESS_PID.match(" ".join(values[start:end + 1]))
-            if m:
-                pid = int(m.group(2))
-                return m.group(1) or None, pid or None  # pid 0: the kernel did not say
+def _values(raw: _Raw) -> list[Token]:
+    """The tokens of the row's extra columns (after the state), as `_row` reads them."""
+    lead = raw.lead
+    rest = raw.toks[lead + 5:]
+    tcp = raw.toks[lead].text.startswith("tcp")
+    state = bool(rest) and not rest[0].text.lstrip("-").isdigit() and tcp
+    return rest[1:] if state else rest
+
+
+def _owner_span(raw: _Raw) -> str:
+    """The text of a row's process:pid value; ValueError if it has none.
+
+    Read from the right: the columns after it are fixed, a name may hold anything.
+    """
+    names, values = raw.layout.extras, _values(raw)
+    start = names.index("process:pid")
+    after = len(names) - start - 1
+    span = values[start:len(values) - after]
+    if not span:
         raise ValueError("no process:pid value")
+    text = raw.line[span[0].start:span[-1].end]
+    pid = text.rpartition(":")[2]
+    if ":" not in text or not (pid.isascii() and pid.isdigit()):
+        raise ValueError(f"no process:pid value in {text!r}")
+    return text
+
+
+def _owner(raw: _Raw) -> tuple[str | None, int | None]:
+    """macOS -v columns: 'pid' (older releases) or 'process:pid' (names may hold anything)."""
+    names = raw.layout.extras
+    if "process:pid" in names:
+        text = _owner_span(raw)
+        name, _, pid_text = text.rpartition(":")
+        pid = int(pid_text)
+        return name or None, pid or None  # pid 0: the kernel did not say
     if "pid" in names:
+        values = [t.text for t in _values(raw)]
         value = values[names.index("pid")]
         if not value.isdigit():
             raise ValueError(f"pid column holds {value!r}")

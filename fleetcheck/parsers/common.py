@@ -46,6 +46,15 @@ class Token:
     end: int
 
 
+def lines(text: str) -> list[str]:
+    """The lines of `text`, split at newlines only, each without its newline (and CR).
+
+    Never `str.splitlines()` on remote text: it also breaks at U+2028, U+0085, form
+    feeds and other characters a process name may hold, so one name could split a row.
+    """
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
 def tokens(line: str) -> list[Token]:
     """The words of `line` with their spans, so that the rest of a line can be cut verbatim."""
     return [Token(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", line)]

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from fleetcheck.parsers.common import ParseError
+from fleetcheck.parsers.common import lines as split_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,8 +17,10 @@ class Guess:
     reason: str
 
 
-_SOLARIS_TITLE = re.compile(r"^(TCP|UDP|SCTP): IPv[46]\s*$", re.M)
-_WINDOWS_ROW = re.compile(r"^\s*(?:>\s+)?(TCP|UDP)\s+(\[[^\]]*\]|[\d.]+):\d+\s", re.M)
+# Matched line by line (never over the whole text with re.M: a \s* there spans lines, and
+# each line start would rescan all that follow).
+_SOLARIS_TITLE = re.compile(r"(TCP|UDP|SCTP): IPv[46]\s*")
+_WINDOWS_ROW = re.compile(r"[ \t]*(?:>[ \t]+)?(TCP|UDP)[ \t]+(\[[^\]]*\]|[\d.]+):\d+\s")
 _LSOF_FIELD = re.compile(r"^[a-zA-Z]")
 _SS_STATES = {"LISTEN", "UNCONN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
               "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK", "CLOSING", "CLOSED", "UNKNOWN"}
@@ -29,7 +32,7 @@ _COLON = re.compile(r":(\d+|\*|[A-Za-z][\w-]*)$")  # Linux '0.0.0.0:22', ':::22'
 def guess(text: str) -> Guess:
     """The most likely tool for `text`; ParseError when it looks like none of them."""
     body = text.lstrip("\ufeff")
-    lines = [line for line in body.splitlines() if line.strip()]
+    lines = [line for line in split_lines(body) if line.strip()]
     if not lines:
         raise ParseError("the text is empty: nothing to guess the tool from")
     first = lines[0].split()
@@ -47,9 +50,9 @@ def _structured(body: str, lines: list[str], first: list[str]) -> Guess | None:
         return Guess("powershell", "JSON objects with LocalAddress/LocalPort")
     if re.fullmatch(r"p\d+", lines[0].strip()) and all(_LSOF_FIELD.match(x) for x in lines):
         return Guess("lsof-fields", "one-letter field lines starting with a 'p<pid>' line")
-    if _SOLARIS_TITLE.search(body):
+    if any(_SOLARIS_TITLE.fullmatch(line) for line in lines):
         return Guess("solaris-netstat", "'TCP: IPv4' style section titles")
-    if _WINDOWS_ROW.search(body):
+    if any(_WINDOWS_ROW.match(line + "\n") for line in lines):
         return Guess("windows-netstat", "upper-case 'TCP'/'UDP' rows with 'address:port'")
     return None
 

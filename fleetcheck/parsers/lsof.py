@@ -5,10 +5,22 @@ from __future__ import annotations
 import re
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import ParseError, any_address, parse_port, split_scope, tokens
+from fleetcheck.parsers.common import (
+    ParseError,
+    any_address,
+    lines,
+    parse_port,
+    split_scope,
+    tokens,
+)
 
-_STATE = re.compile(r"\s*\(([A-Z_]+)\)\s*$")
-_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\\\")
+# lsof prints a command name's unprintable bytes as \b \f \n \r \t or \xNN (spaces too,
+# as \x20) and a backslash as \\: the name is one word, whatever the process called itself.
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|[bfnrt\\])")
+_CONTROL = {"b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "\\": b"\\"}
+
+
+SocketKey = tuple[str, int, str, int]  # proto, family, address, port
 
 
 def parse(text: str) -> list[Listener]:
@@ -18,10 +30,23 @@ def parse(text: str) -> list[Listener]:
     a process (the TID column) are one listener; a socket held by several processes
     gives one listener per process, as lsof lists it.
     """
+    return [listener for _, listener in _rows(text)]
+
+
+def sockets(text: str) -> dict[SocketKey, int]:
+    """How many distinct sockets (DEVICE) lsof listed at each (proto, family, address, port)."""
+    devices: dict[SocketKey, set[str]] = {}
+    for (_, device, _, _), li in _rows(text):
+        devices.setdefault((li.proto, li.family, li.address, li.port), set()).add(device)
+    return {key: len(found) for key, found in devices.items()}
+
+
+def _rows(text: str) -> list[tuple[tuple[int, str, str, str], Listener]]:
+    """Each listener lsof printed, once per (pid, socket, proto, name)."""
     header_seen = False
     seen: set[tuple[int, str, str, str]] = set()
-    out: list[Listener] = []
-    for no, line in enumerate(text.splitlines(), 1):
+    out: list[tuple[tuple[int, str, str, str], Listener]] = []
+    for no, line in enumerate(lines(text), 1):
         if not line.strip():
             continue
         if not header_seen:
@@ -41,7 +66,7 @@ def parse(text: str) -> list[Listener]:
         key, listener = found
         if key not in seen:
             seen.add(key)
-            out.append(listener)
+            out.append((key, listener))
     if not header_seen:
         raise ParseError("empty output: no lsof header")
     return out
@@ -50,22 +75,22 @@ def parse(text: str) -> list[Listener]:
 def _row(line: str) -> tuple[tuple[int, str, str, str], Listener] | None:
     """The listener on one row, keyed by (pid, socket, proto, name); None for other rows."""
     toks = tokens(line)
-    kind = next((i for i, t in enumerate(toks) if t.text in ("IPv4", "IPv6")), None)
+    # COMMAND PID [TID [TASKCMD]] USER FD TYPE: a row of a process (not a thread) leaves
+    # TID and TASKCMD empty, so TYPE is the 5th, 6th or 7th word; a command or thread
+    # name of "IPv4" before it is no TYPE.
+    kind = next((i for i in range(4, min(len(toks), 7)) if toks[i].text in ("IPv4", "IPv6")),
+                None)
     if kind is None:
         return None  # files, pipes, unix sockets...
     before = toks[:kind]
-    # COMMAND PID [TID [TASKCMD]] USER FD: a row of a process (not a thread) leaves TID empty.
-    if len(before) < 4 or not before[1].text.isdigit():
+    if not before[1].text.isdigit():
         raise ValueError("no COMMAND PID USER FD columns before TYPE")
     node = next((i for i in range(kind + 1, len(toks)) if toks[i].text in ("TCP", "UDP")), None)
     if node is None:
         return None  # another IP protocol (e.g. SCTP, raw)
     proto = toks[node].text.lower()
     name = line[toks[node].end:].strip() if node + 1 < len(toks) else ""
-    state_match = _STATE.search(name)
-    state = state_match.group(1) if state_match else ""
-    if state_match:
-        name = name[:state_match.start()]
+    name, state = _state(name)
     if "->" in name or not name:
         return None  # connected
     if proto == "tcp" and state not in ("LISTEN", ""):
@@ -82,12 +107,33 @@ def _row(line: str) -> tuple[tuple[int, str, str, str], Listener] | None:
         address = any_address(family)
     pid = int(before[1].text)
     listener = Listener(proto=proto, family=family, address=address, port=port,
-                        process=_unescape(before[0].text), pid=pid, user=before[-2].text,
+                        process=unescape(before[0].text), pid=pid, user=before[-2].text,
                         iface=iface, port_name=port_name)
     device = toks[kind + 1].text if kind + 1 < node else ""
     return (pid, device, proto, name), listener
 
 
-def _unescape(name: str) -> str:
-    """lsof prints unprintable bytes of a command name (and spaces) as \\xNN."""
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else "\\", name)
+def _state(name: str) -> tuple[str, str]:
+    """'*:22 (LISTEN)' -> ('*:22', 'LISTEN'); a NAME without a state is returned as is."""
+    if not name.endswith(")"):
+        return name, ""
+    opening = name.rfind("(")
+    state = name[opening + 1:-1]
+    if opening < 0 or not state or not all(c.isupper() or c == "_" for c in state) \
+            or not state.isascii():
+        return name, ""
+    return name[:opening].rstrip(), state
+
+
+def unescape(name: str) -> str:
+    """The command name lsof escaped, as the process set it (bytes that are no UTF-8
+    become U+FFFD, as in the output of the tools that print names raw)."""
+    raw = bytearray()
+    last = 0
+    for m in _ESCAPE.finditer(name):
+        raw += name[last:m.start()].encode("utf-8", "surrogateescape")
+        code = m.group(1)
+        raw += bytes([int(code[1:], 16)]) if code.startswith("x") else _CONTROL[code]
+        last = m.end()
+    raw += name[last:].encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "replace")

@@ -1,6 +1,7 @@
 """`lsof -F` field output (e.g. `lsof -nP +c0 -iTCP -sTCP:LISTEN -F pcuLtPnTd`), any OS.
 
-Each line is one field: a letter then its value. 'p' starts a process; its
+Each line is one field: a letter then its value (lsof escapes a newline in a command
+name as \\n, so a name cannot start a field of its own). 'p' starts a process; its
 command (c), uid (u) and login (L) follow. A file starts at 'f', or (when fd was
 not requested) when a file field repeats. TCP state comes in 'TST=...'; without
 it a TCP name with no '->' is taken as listening. Several lsof runs may simply be
@@ -12,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import ParseError
+from fleetcheck.parsers.common import ParseError, lines
 from fleetcheck.parsers.inet import listener_at, split_colon
+from fleetcheck.parsers.lsof import unescape
 
 _PROCESS_FIELDS = set("pcuLgRK")  # K: a task (thread) set, kept with its process
 _FILE_FIELDS = set("fatdDsoiklnPSTNMGZ")
@@ -46,8 +48,7 @@ def parse(text: str) -> list[Listener]:
             seen.add(key)
             out.append(listener)
 
-    for no, raw in enumerate(text.splitlines(), 1):
-        line = raw.rstrip("\r")
+    for no, line in enumerate(lines(text), 1):
         if not line.strip():
             continue
         tag, value = line[0], line[1:]
@@ -93,5 +94,7 @@ def _listener(process: dict[str, str], f: _File) -> Listener | None:
     kind = f.fields.get("t", "")
     family = 6 if kind == "IPv6" else 4 if kind == "IPv4" else None
     # '*:*' (no port) is an unbound socket: listener_at gives None
-    return listener_at(proto, ep, family, process=process.get("c"), pid=int(process["p"]),
+    command = process.get("c")
+    return listener_at(proto, ep, family, pid=int(process["p"]),
+                       process=unescape(command) if command is not None else None,
                        user=process.get("L") or process.get("u"))

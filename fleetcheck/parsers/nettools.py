@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fleetcheck.model import Listener
 from fleetcheck.parsers.common import (
@@ -13,6 +12,7 @@ from fleetcheck.parsers.common import (
     family_for,
     is_ip,
     is_wildcard_peer,
+    lines,
     parse_port,
     process_of,
     split_scope,
@@ -26,7 +26,10 @@ _STATES = frozenset({
 _PROTOS = {"tcp": "tcp", "tcp6": "tcp", "udp": "udp", "udp6": "udp",
            "udpl": None, "udpl6": None, "raw": None, "raw6": None, "sctp": None, "sctp6": None}
 # -o adds a Timer column after PID/Program name: 'off (0.00/0/0)'.
-_TIMER = re.compile(r"\s+(?:off|on|keepalive|timewait|probe|unkn-\d+)\s+\([^)]*\)\s*$")
+_TIMER_WORDS = frozenset({"off", "on", "keepalive", "timewait", "probe"})
+# Both tools print at most this many characters of 'pid/program': a process name that
+# holds a newline goes on, on the next line, for no more than what is left of them.
+_PROGRAM_WIDTH = 19
 # Without -W both tools pad addr:port to 23 characters; net-tools also cuts the
 # address so that addr:port fits in them.
 _COLUMN = 23
@@ -68,8 +71,15 @@ def _parse(text: str, *, busybox: bool) -> list[Listener]:
     saw_table = False
     rows: list[tuple[int, str, _Row]] = []
     in_note = False
-    for no, line in enumerate(text.splitlines(), 1):
+    named = False  # the last thing read was a row's program name, which may go on
+    for no, line in enumerate(lines(text), 1):
         stripped = line.strip()
+        if named and stripped and rows:
+            continued = _continued(rows[-1][2], line, columns)
+            if continued is not None:  # a name with a newline: the rest of it
+                rows[-1] = (rows[-1][0], f"{rows[-1][1]}\n{line}", continued)
+                continue
+        named = named and not stripped  # a name may also hold an empty line
         if in_note or stripped.startswith("("):
             # A note (stderr, when captured with 2>&1), possibly over two lines:
             # '(Not all processes could be identified, ...\n ... to see it all.)'
@@ -92,9 +102,11 @@ def _parse(text: str, *, busybox: bool) -> list[Listener]:
             section, saw_table = "inet", True
             continue
         try:
-            rows.append((no, line, _split(line, columns)))
+            row = _split(line, columns)
         except (ValueError, IndexError) as exc:
             raise ParseError(f"not a {tool} socket line ({exc})", no, line) from None
+        rows.append((no, line, row))
+        named = row.program is not None
     if not saw_table and not rows:
         raise ParseError(f"no {tool} Internet connections table")
     # -W prints whole addresses; one wider than the column proves it was given.
@@ -110,11 +122,48 @@ def _parse(text: str, *, busybox: bool) -> list[Listener]:
     return out
 
 
+def _continued(row: _Row, line: str, columns: _Columns | None) -> _Row | None:
+    """`row` with `line` as the rest of its program name, or None if `line` is no such rest.
+
+    It is one when it is no socket row itself and the name still fits the program column
+    (the tools cut 'pid/name' to 19 characters, so a long line is never part of one).
+    """
+    assert row.program is not None
+    try:
+        _split(line, columns)
+        return None  # a row of its own
+    except (ValueError, IndexError):
+        pass
+    rest = _without_timer(line, columns).rstrip()
+    program = f"{row.program}\n{rest}"
+    return replace(row, program=program) if len(program) <= _PROGRAM_WIDTH else None
+
+
+def _without_timer(line: str, columns: _Columns | None) -> str:
+    """`line` without a trailing -o Timer column ('off (0.00/0/0)'), if it has one."""
+    if columns is not None and not columns.timer:
+        return line
+    text = line.rstrip()
+    if not text.endswith(")"):
+        return line
+    opening = text.rfind("(")
+    if opening < 0 or ")" in text[opening + 1:-1]:
+        return line
+    before = text[:opening]
+    if not before[-1:].isspace():
+        return line
+    word = before.rstrip().rpartition(" ")[2].rpartition("\t")[2]
+    if not (word in _TIMER_WORDS or (word.startswith("unkn-") and word[5:].isdigit())):
+        return line
+    start = before.rstrip().rfind(word)
+    if start < 1 or not before[start - 1].isspace():
+        return line
+    return before[:start].rstrip()
+
+
 def _split(line: str, columns: _Columns | None) -> _Row:
     """Cut one row into its columns; ValueError if it is not a netstat socket row."""
-    timer = _TIMER.search(line)
-    if timer and (columns is None or columns.timer):
-        line = line[:timer.start()]
+    line = _without_timer(line, columns)
     toks = tokens(line)
     if len(toks) < 5:
         raise ValueError("too few columns")

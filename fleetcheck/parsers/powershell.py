@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import ParseError, split_scope
+from fleetcheck.parsers.common import ParseError, lines, split_scope
 
 _LISTEN = 2
 _STATES = {"closed": 1, "listen": 2, "synsent": 3, "synreceived": 4, "established": 5,
@@ -29,9 +29,11 @@ def parse(text: str) -> list[Listener]:
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
-        lines = body.splitlines()
-        line = lines[exc.lineno - 1] if exc.lineno <= len(lines) else ""
+        rows = lines(body)
+        line = rows[exc.lineno - 1] if exc.lineno <= len(rows) else ""
         raise ParseError(f"not JSON ({exc.msg})", exc.lineno, line) from None
+    except RecursionError:  # arrays nested thousands deep: no ConvertTo-Json prints that
+        raise ParseError("not ConvertTo-Json output (nested too deeply)") from None
     items = data if isinstance(data, list) else [data]
     out: list[Listener] = []
     for i, item in enumerate(items, 1):

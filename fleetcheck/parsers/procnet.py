@@ -6,7 +6,7 @@ import ipaddress
 import struct
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import ParseError
+from fleetcheck.parsers.common import ParseError, lines
 
 _LISTEN = "0A"
 _UDP_UNCONNECTED = "07"  # TCP_CLOSE: how the kernel shows a bound, unconnected UDP socket
@@ -37,7 +37,7 @@ def parse(text: str) -> list[Listener]:
     """
     proto: str | None = None
     out: list[Listener] = []
-    for no, line in enumerate(text.splitlines(), 1):
+    for no, line in enumerate(lines(text), 1):
         words = line.split()
         if not words:
             continue

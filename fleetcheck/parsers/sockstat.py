@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import Endpoint, ParseError, is_ip
+from fleetcheck.parsers.common import Endpoint, ParseError, Token, is_ip, lines, tokens
 from fleetcheck.parsers.inet import PROTO_WORD, listener_at, proto_family, split_colon
 
 _INET = re.compile(r"^(tcp|udp|sctp|udplite|div|divert)(4|6|46)?$")
@@ -20,40 +20,63 @@ _UNIX = re.compile(r"^(stream|dgram|seqpac|seqpacket)$")
 _TCP_STATES = {"LISTEN", "ESTABLISHED", "SYN_SENT", "SYN_RCVD", "FIN_WAIT_1", "FIN_WAIT_2",
                "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT", "CLOSED", "BOUND", "??"}
 _COMMAND_WIDTH = 10  # sockstat prints at most 10 characters of a command name
+# Two addresses run together: '[v6 with scope]:port' twice at the very most.
+_GLUED_MAX = 2 * 64
 
 
 def parse(text: str) -> list[Listener]:
-    """Listening TCP and bound, unconnected UDP sockets from sockstat output."""
+    """Listening TCP and bound, unconnected UDP sockets from sockstat output.
+
+    A command name holding a newline breaks its row in two: a line with no protocol
+    column is held and read together with the next line (the command then holds the
+    newline), as long as the command still fits sockstat's column.
+    """
     out: list[Listener] = []
     recognised = False
-    for no, line in enumerate(text.splitlines(), 1):
-        words = line.split()
-        if not words:
+    held: tuple[int, str] | None = None  # a row broken by a name: its number and first part
+    for no, line in enumerate(lines(text), 1):
+        toks = tokens(line)
+        if not toks:
             continue
-        if words[:5] == ["USER", "COMMAND", "PID", "FD", "PROTO"]:
+        if held is None and [t.text for t in toks[:5]] == ["USER", "COMMAND", "PID", "FD",
+                                                           "PROTO"]:
             recognised = True
             continue
-        if line[0].isspace() and all(":" in w for w in words):
+        if held is None and line[0].isspace() and all(":" in t.text for t in toks):
             continue  # further addresses of a multi-homed SCTP socket
+        first_no, text_of = (held[0], f"{held[1]}\n{line}") if held else (no, line)
         try:
-            listener = _row(words)
+            listener = _row(text_of, tokens(text_of))
+        except _Broken as exc:
+            if held is None:
+                held = (no, line)
+                continue
+            raise ParseError(f"not a sockstat line ({exc})", first_no, text_of) from None
         except (ValueError, IndexError) as exc:
-            raise ParseError(f"not a sockstat line ({exc})", no, line) from None
+            raise ParseError(f"not a sockstat line ({exc})", first_no, text_of) from None
+        held = None
         recognised = True
         if listener is not None:
             out.append(listener)
+    if held is not None:
+        raise ParseError("not a sockstat line (no protocol column)", held[0], held[1])
     if not recognised:
         raise ParseError("no sockstat header and no socket lines")
     return out
 
 
-def _row(words: list[str]) -> Listener | None:
+class _Broken(ValueError):
+    """A line with no protocol column: possibly the first part of a row a name broke."""
+
+
+def _row(line: str, toks: list[Token]) -> Listener | None:
+    words = [t.text for t in toks]
     state = words.pop() if words[-1] in _TCP_STATES else None
     p = _proto_index(words)
     if p is None:
         if any(_UNIX.match(w) for w in words[1:6]):
             return None  # a UNIX-domain socket
-        raise ValueError("no protocol column")
+        raise _Broken("no protocol column")
     proto_word = words[p]
     if words[p] == "6" and words[p - 1].endswith("4"):
         proto_word, p = words[p - 1] + "6", p - 1  # older sockstat printed tcp46 as 'tcp4 6'
@@ -62,7 +85,7 @@ def _row(words: list[str]) -> Listener | None:
         return None  # sctp, divert...
     proto, family, dual = proto_family(proto_word)
     local_text, foreign_text = _addresses(addrs, proto)
-    user, process, pid = _owner(words[:p])
+    user, process, pid = _owner(line, toks[:p])
     if foreign_text not in ("*:*", "*.*"):
         return None  # connected
     if proto == "tcp" and state not in (None, "LISTEN"):
@@ -90,6 +113,8 @@ def _addresses(addrs: list[str], proto: str) -> tuple[str, str]:
 
 def _split_glued(text: str, proto: str) -> tuple[str, str]:
     """'192.168.1.5:9000192.168.1.21:49866' -> the one split where both halves are addresses."""
+    if len(text) > _GLUED_MAX:  # no two addresses are that long: not worth trying each cut
+        raise ValueError(f"cannot split {text[:40]!r}... into local and foreign address")
     for i in range(3, len(text) - 2):
         left, right = text[:i], text[i:]
         if _valid(left, proto) and _valid(right, proto):
@@ -107,24 +132,33 @@ def _valid(text: str, proto: str) -> bool:
         port_text.isdigit() and not (len(port_text) > 1 and port_text[0] == "0")))
 
 
-def _owner(left: list[str]) -> tuple[str | None, str | None, int | None]:
-    """USER, COMMAND and PID from the words before the protocol (the last of them is FD)."""
+def _owner(line: str, left: list[Token]) -> tuple[str | None, str | None, int | None]:
+    """USER, COMMAND and PID from the words before the protocol (the last of them is FD).
+
+    The command is the text between the user and the pid as printed (spaces, tabs and
+    newlines kept), trailing padding aside.
+    """
     if len(left) < 3:
         raise ValueError("missing user, command, pid or fd column")
-    user, middle, fd = left[0], left[1:-1], left[-1]
+    user, middle, fd = left[0].text, left[1:-1], left[-1].text
     if not (fd.isdigit() or fd == "?"):
         raise ValueError(f"fd column holds {fd!r}")
-    if middle[-1].isdigit() or middle[-1] == "?":
-        command, pid_text = " ".join(middle[:-1]), middle[-1]
+    last = middle[-1].text
+    if last.isdigit() or last == "?":
+        command = line[left[0].end:middle[-1].start].strip(" ")
+        pid_text = last
     else:  # an overflowing user pushed the command against its pid
-        joined = " ".join(middle)
+        joined = line[middle[0].start:middle[-1].end]
+        digits = len(joined) - len(joined.rstrip("0123456789"))
         if len(joined) > _COMMAND_WIDTH and joined[_COMMAND_WIDTH:].isdigit():
             command, pid_text = joined[:_COMMAND_WIDTH], joined[_COMMAND_WIDTH:]
+        elif digits:
+            command, pid_text = joined[:-digits], joined[-digits:]
         else:
-            m = re.fullmatch(r"(.*?)(\d+)", joined)
-            if not m:
-                raise ValueError(f"no pid in {joined!r}")
-            command, pid_text = m.group(1), m.group(2)
+            raise ValueError(f"no pid in {joined!r}")
+    command = command.strip(" ")
+    if len(command) > _COMMAND_WIDTH + command.count("\n"):
+        raise ValueError(f"command {command!r} is wider than sockstat prints")
     return (None if user == "?" else user,
             None if command in ("?", "??", "") else command,
             int(pid_text) if pid_text.isdigit() else None)

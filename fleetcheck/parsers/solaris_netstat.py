@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import ParseError
+from fleetcheck.parsers.common import ParseError, lines
 from fleetcheck.parsers.inet import listener_at, split_dotted
 
 _TITLE = re.compile(r"^(TCP|UDP|SCTP|RAWIP|ICMP)(: IPv(4|6))?:?\s*$")
@@ -28,7 +28,7 @@ def parse(text: str) -> list[Listener]:
     columns: list[str] = []
     skipping = False
     recognised = False
-    for no, line in enumerate(text.splitlines(), 1):
+    for no, line in enumerate(lines(text), 1):
         words = line.split()
         if not words:
             continue

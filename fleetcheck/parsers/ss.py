@@ -11,6 +11,7 @@ from fleetcheck.parsers.common import (
     Token,
     family_of,
     is_wildcard_peer,
+    lines,
     split_endpoint,
     split_scope,
     tokens,
@@ -24,10 +25,8 @@ _STATES = frozenset({
 # A Netid is a short lower-case word (tcp, udp, u_str, p_raw, icmp6, v_str, mptcp...);
 # any such word is accepted so that a netid added by a newer ss is skipped, not fatal.
 _NETID = re.compile(r"[a-z][a-z0-9_]{1,11}")
-# Each `("name",pid=1,fd=3)` of users:(...); old ss prints `("name",1,3)`. The name is
-# printed raw (it may hold spaces, quotes or slashes), so it ends at the first `",pid=`.
-_USER = re.compile(r'\("(.*?)",(?:pid=)?(\d+),(?:fd=)?\d+\)')
 _HEADER_WORDS = ("Netid", "State", "Recv-Q")
+_USERS = "users:("
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +36,15 @@ class _Row:
     local: str
     peer: str
     extra: str  # everything after the peer column: users:(...), ino:, v6only:, ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Users:
+    """The users:(...) field of a row: its holders, where it ends, and what went wrong."""
+
+    holders: tuple[tuple[str, int], ...]  # (process name, pid), in the order printed
+    end: int  # index just after the field in the row's extra text (0: there is none)
+    problem: str | None = None  # why the holders could not be read (then none are named)
 
 
 def parse(text: str) -> list[Listener]:
@@ -63,26 +71,36 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
     """The listeners of `text`, with uids if asked."""
     has_netid: bool | None = None
     saw_header = False
-    rows: list[tuple[int, str, _Row]] = []
-    for no, line in enumerate(text.splitlines(), 1):
-        words = tokens(line)
-        if not words:
+    rows: list[tuple[int, list[str], bool]] = []  # line number, physical lines, has Netid
+    inside = False  # the last row's users:(...) goes on past a newline in a process name
+    for no, line in enumerate(lines(text), 1):
+        if inside:  # a continuation of a name, whatever it looks like
+            rows[-1][1].append(line)
+            inside = _still_open(line, inside=True)
             continue
-        if words[0].text in _HEADER_WORDS:
-            has_netid = words[0].text == "Netid"
+        first = line.split(None, 1)[:1]
+        if not first:
+            continue
+        if first[0] in _HEADER_WORDS:
+            has_netid = first[0] == "Netid"
             saw_header = True
             continue
         if has_netid is None:  # ss -H: tell by the first word of the first row
-            has_netid = words[0].text not in _STATES and not words[0].text.isdigit()
-        try:
-            rows.append((no, line, _split(words, line, has_netid)))
-        except (ValueError, IndexError) as exc:
-            raise ParseError(f"not an ss socket line ({exc})", no, line) from None
+            has_netid = first[0] not in _STATES and not first[0].isdigit()
+        rows.append((no, [line], has_netid))
+        inside = _still_open(line, inside=False)
     if not rows and not saw_header:
         raise ParseError("no ss header and no socket lines")
-    modern = _is_modern([r for _, _, r in rows])
+    split: list[tuple[int, str, _Row]] = []
+    for no, physical, netid in rows:
+        line = "\n".join(physical)  # a name's newline, kept as ss printed it
+        try:
+            split.append((no, line, _split(tokens(line), line, netid)))
+        except (ValueError, IndexError) as exc:
+            raise ParseError(f"not an ss socket line ({exc})", no, line) from None
+    modern = _is_modern([r for _, _, r in split])
     out: list[Listener] = []
-    for no, line, row in rows:
+    for no, line, row in split:
         try:
             listener = _listener(row, modern)
         except ValueError as exc:
@@ -92,13 +110,82 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
     return out
 
 
+# Each holder in users:(...) is `("name",pid=1,fd=3)` (very old ss: `("name",1,3)`). ss
+# prints the name raw (spaces, quotes, commas, tabs, newlines, any byte) but reads it
+# from /proc/PID/stat up to the first ')', so no name holds a ')': a holder ends at
+# the first ')' after its `("`, and its pid and fd are the last two fields before it.
+# All of it is read by forward scans (str.find), never a backtracking regex, so a row
+# costs time linear in its length whatever a name or a hostile host prints.
+_OPEN = -1
+
+
+def _holders(text: str, start: int) -> tuple[int, list[tuple[int, int]]]:
+    """Holders from `start` (just inside `users:(`): (end, [(name start, close), ...]).
+
+    `end` is the index after the field's closing ')', `_OPEN` when `text` stops inside
+    a holder, or below -1 when the field is malformed.
+    """
+    spans: list[tuple[int, int]] = []
+    j = start
+    while text.startswith('("', j):
+        close = text.find(")", j + 2)
+        if close < 0:
+            return _OPEN, spans
+        spans.append((j + 2, close))
+        j = close + 1
+        if not text.startswith(",", j):
+            break
+        j += 1
+    return (j + 1 if text.startswith(")", j) else -2), spans
+
+
+def _still_open(line: str, *, inside: bool) -> bool:
+    """Whether a row's users:(...) is still open at the end of `line`; `inside`: the line
+    continues a holder whose name went past a newline."""
+    if inside:
+        close = line.find(")")
+        if close < 0:
+            return True
+        if not line.startswith(",(", close + 1):
+            return False
+        start = close + 2
+    else:
+        found = line.find(_USERS)
+        if found < 0:
+            return False
+        start = found + len(_USERS)
+    return _holders(line, start)[0] == _OPEN
+
+
+def _users(extra: str) -> _Users:
+    """The holders in a row's users:(...) field (after the peer column)."""
+    found = extra.find(_USERS)
+    if found < 0:
+        return _Users((), 0)
+    end, spans = _holders(extra, found + len(_USERS))
+    if end < 0:
+        return _Users((), 0, "its users:(...) field is not complete")
+    holders = []
+    for begin, close in spans:
+        quoted, _, numbers = extra[begin:close].rpartition('",')
+        pid, _, fd = numbers.partition(",")
+        pid, fd = pid.removeprefix("pid="), fd.removeprefix("fd=")
+        if not (pid.isascii() and pid.isdigit() and fd.isascii() and fd.isdigit()):
+            return _Users((), end, f"holder {extra[begin - 2:close + 1]!r} cannot be read")
+        holders.append((quoted, int(pid)))
+    return _Users(tuple(holders), end)
+
+
 def _uid(extra: str) -> int | None:
     """The owning uid an -e row shows (absent means 0); None for a row without -e fields."""
-    # The last one: users:(...) comes first and a process name may contain "uid:0".
-    uids = re.findall(r"\buid:(\d+)", extra)
-    if uids:
-        return int(uids[-1])
-    return 0 if re.search(r"\bino:\d+", extra) else None
+    # After users:(...): ss prints uid: before ino:, and a cgroup path (which may hold
+    # spaces and any text) after it.
+    for word in extra[_users(extra).end:].split():
+        if word.startswith("ino:"):
+            return 0
+        if word.startswith("uid:") and word[4:].isascii() and word[4:].isdigit():
+            return int(word[4:])
+    return None
 
 
 def _split(toks: list[Token], line: str, has_netid: bool) -> _Row:
@@ -146,7 +233,7 @@ def _is_modern(rows: list[_Row]) -> bool:
             old += 1
         if re.fullmatch(r"[\d.]+(%\S+)?", local) and row.peer == "*:*":
             old += 1
-        if row.state == "" or ('users:((' in row.extra and ",pid=" not in row.extra):
+        if row.state == "" or (_USERS + "(" in row.extra and ",pid=" not in row.extra):
             old += 1  # no State column, users:(("name",1,3)): a very old ss
     return modern >= old
 
@@ -165,20 +252,25 @@ def _listener(row: _Row, modern: bool) -> Listener | None:
     if not ep.port:  # '*' or 0: bound to no port
         return None
     address, family, dual = ep.address, family_of(ep.address), False
-    v6only = re.search(r"\bv6only:(\d)", row.extra)
+    users = _users(row.extra)
+    fields = row.extra[users.end:].split()
+    # The last v6only: is ss's own: a cgroup path printed before it may hold the text.
+    v6only = next((w[len("v6only:"):] for w in reversed(fields) if w.startswith("v6only:")),
+                  None)
     if address == "*":
         # -e prints v6only: for every IPv6 socket and never for IPv4 ones, so when
         # the row carries -e fields they settle what '*' is; otherwise the version does.
-        ipv6 = v6only is not None if "ino:" in row.extra else modern
+        ipv6 = v6only is not None if any(w.startswith("ino:") for w in fields) else modern
         address, family = ("::", 6) if ipv6 else ("0.0.0.0", 4)
-        dual = ipv6 and (v6only is None or v6only.group(1) == "0")
+        dual = ipv6 and (v6only is None or v6only == "0")
     elif address == "::" and v6only is not None:
-        dual = v6only.group(1) == "0"
-    users = _USER.findall(row.extra)
+        dual = v6only == "0"
+    holders = users.holders
     return Listener(
         proto=proto, family=family, address=address, port=ep.port,
-        process=users[0][0] if users else None,
-        pid=int(users[0][1]) if users else None,
+        process=holders[0][0] if holders else None,
+        pid=holders[0][1] if holders else None,
         iface=ep.iface, dual_stack=dual, port_name=ep.port_name,
-        other_processes=tuple(f"{name}/{pid}" for name, pid in users[1:]),
+        other_processes=tuple(f"{name}/{pid}" for name, pid in holders[1:]),
+        owner_note=users.problem,
     )

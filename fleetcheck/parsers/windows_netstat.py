@@ -13,7 +13,7 @@ import csv
 import re
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import ParseError
+from fleetcheck.parsers.common import ParseError, lines
 from fleetcheck.parsers.inet import split_colon
 
 _ROW = re.compile(r"^\s*(?:>\s+)?(TCP|UDP|TCPv6|UDPv6)\s+(\S+)\s+(\S+)(.*)$")
@@ -33,7 +33,7 @@ def parse(text: str) -> list[Listener]:
         if current is not None:
             out.append(_with_owner(current, owner_lines))
 
-    for no, raw in enumerate(text.lstrip("\ufeff").splitlines(), 1):
+    for no, raw in enumerate(lines(text.lstrip("\ufeff")), 1):
         line = raw.rstrip()
         if not line.strip():
             continue
@@ -93,7 +93,10 @@ def _with_owner(listener: Listener, lines: list[str]) -> Listener:
 def parse_tasklist(text: str) -> dict[int, str]:
     """pid -> image name from `tasklist /fo csv` (with or without its localised header)."""
     names: dict[int, str] = {}
-    rows = [r for r in csv.reader(text.lstrip("\ufeff").splitlines()) if r]
+    try:
+        rows = [r for r in csv.reader(lines(text.lstrip("\ufeff"))) if r]
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise ParseError(f"not tasklist /fo csv output ({exc})") from None
     for no, row in enumerate(rows, 1):
         if len(row) < 2 or not row[1].strip().isdigit():
             if no == 1 and len(row) >= 2:

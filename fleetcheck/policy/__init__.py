@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fleetcheck.model import Severity
 from fleetcheck.policy.match import Match
 from fleetcheck.yamlsrc import Mark
+
+if TYPE_CHECKING:
+    from fleetcheck.policy.review import Period
 
 
 class Action(enum.StrEnum):
@@ -30,6 +35,11 @@ class Rule:
     severity: Severity
     reason: str | None = None
     where: Mark | None = field(default=None, compare=False)  # where it was written
+    # The approval trail the ports register shows (PCI DSS 1.2.5): why, who, when.
+    justification: str | None = None
+    approved_by: str | None = None
+    approved_on: dt.date | None = None
+    reviewed_on: dt.date | None = None
 
     @property
     def ref(self) -> str:
@@ -57,6 +67,9 @@ class Policy:
     where: Mark | None = field(default=None, compare=False)  # the file's top mapping
     # Where each top-level value was written (`hosts`, `default`...), for lint messages.
     value_marks: Mapping[str, Mark] = field(default_factory=dict, compare=False)
+    review_every: Period | None = None  # allowances must be reviewed this often
+    review_severity: Severity = Severity.MEDIUM  # of overdue_review findings
+    review_date: dt.date | None = None  # the day reviews are judged on (review.judge sets it)
 
     def mark(self, key: str) -> Mark:
         """Where `key`'s value was written, else the top of the file."""

@@ -13,7 +13,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.model import Severity
 from fleetcheck.policy.match import SCOPES, AddressSpec, TextSpec, merge_ranges
 from fleetcheck.policy.problems import Problems
-from fleetcheck.yamlsrc import LocatedDict, Mark, did_you_mean
+from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean
 
 T = TypeVar("T")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -161,6 +161,24 @@ def addresses(value: Any, mark: Mark) -> tuple[AddressSpec, ...]:
     if not specs:
         raise mark.error("address list is empty")
     return tuple(specs)
+
+
+def warn_host_bits(value: Any, mark: Mark, problems: Problems) -> None:
+    """Warn about each CIDR with host bits set (`10.0.0.1/8`): it stands for its network."""
+    for n, v in enumerate(as_list(value)):
+        word = str(v).strip()
+        if "/" not in word:
+            continue
+        try:
+            net = ipaddress.ip_network(word, strict=False)
+            written = ipaddress.ip_interface(word).ip
+        except ValueError:
+            continue  # not a network at all: `addresses` says so
+        if written != net.network_address:
+            at = value.marks[n] if isinstance(value, LocatedList) else mark
+            problems.warn(at, f"address {word!r} has host bits set: it is read as the whole "
+                              f"network {net} (write {net} for the network, or {written} for "
+                              "the one address)")
 
 
 def families(value: Any, mark: Mark) -> frozenset[int]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from fleetcheck import services
 from fleetcheck.model import Finding, FindingKind, JudgedListener, Listener, Severity, Verdict
-from fleetcheck.policy import Action, Policy, Rule, resolve_default
+from fleetcheck.policy import Action, Policy, Rule, resolve_default, review
 from fleetcheck.policy.match import MatchResult
 
 
@@ -58,6 +58,8 @@ class HostRules:
     default_why: str
     stray_severity: Severity
     undetermined_severity: Severity
+    # Allowances whose review is overdue: (rule, severity, why), judged on the load date.
+    overdue: tuple[tuple[Rule, Severity, str], ...] = ()
 
     @classmethod
     def of(cls, policies: Sequence[Policy]) -> HostRules:
@@ -75,6 +77,8 @@ class HostRules:
             stray_severity=max((p.stray_severity for p in deny), default=Severity.MEDIUM),
             undetermined_severity=max((p.undetermined_severity for p in pols),
                                       default=Severity.LOW),
+            overdue=tuple((r, p.review_severity, why) for p in pols
+                          for r, why in review.overdue(p)),
         )
 
 
@@ -113,6 +117,7 @@ def evaluate(host: str, listeners: Iterable[Listener], policies: Sequence[Policy
         finding = requirement(host, rule, ordered, ctx)
         if finding is not None:
             findings.append(finding)
+    findings += [overdue_review(host, rule, severity, why) for rule, severity, why in ctx.overdue]
     return Judgement(tuple(judged), tuple(sorted(_dedupe(findings), key=Finding.sort_key)))
 
 
@@ -234,6 +239,26 @@ def _finding(host: str, listener: Listener, verdict: Verdict, rule: Rule | None,
     return Decision(verdict, rule, finding)
 
 
+def rule_proto_port(rule: Rule) -> tuple[str, int | None]:
+    """How findings about a rule (not a listener) name its protocol and port: 'tcp/udp' or
+    'any'; the port when the rule names exactly one."""
+    m = rule.match
+    protos = sorted(m.protos) if m.protos else sorted({p for p, _ in m.service_ports or ()}) \
+        or ["any"]
+    ports = sorted({n for _, n in m.service_ports or ()} | {
+        p for lo, hi in m.ports or () for p in (lo, hi)})
+    return "/".join(protos), ports[0] if len(ports) == 1 else None
+
+
+def overdue_review(host: str, rule: Rule, severity: Severity, why: str) -> Finding:
+    """The finding of an allowance whose periodic review is overdue, on a host it applies to."""
+    proto, port = rule_proto_port(rule)
+    kind = FindingKind.OVERDUE_REVIEW
+    return Finding(id=finding_id(host, kind, proto, port, None, rule.ref), kind=kind,
+                   severity=severity, proto=proto, port=port, address=None, process=None,
+                   rule=rule.ref, message=why)
+
+
 def requirement(host: str, rule: Rule, listeners: Sequence[Listener],
                 ctx: HostRules) -> Finding | None:
     """A finding when nothing satisfies a require rule (undetermined if owners were hidden)."""
@@ -241,12 +266,7 @@ def requirement(host: str, rule: Rule, listeners: Sequence[Listener],
     if MatchResult.YES in results:
         return None
     m = rule.match
-    protos = sorted(m.protos) if m.protos else sorted({p for p, _ in m.service_ports or ()}) \
-        or ["any"]
-    proto = "/".join(protos)
-    ports = sorted({n for _, n in m.service_ports or ()} | {
-        p for lo, hi in m.ports or () for p in (lo, hi)})
-    port = ports[0] if len(ports) == 1 else None
+    proto, port = rule_proto_port(rule)
     reason = f": {rule.reason}" if rule.reason else ""
     if MatchResult.UNKNOWN_OWNER in results:
         return Finding(

@@ -4,7 +4,7 @@ Errors (scan refuses to run): anything malformed, unknown keys, duplicate ids,
 rules that can never match, waivers naming rules that do not exist.
 Warnings (the run goes on): overlapping allow and forbid, policies or waivers
 selecting no host, hosts no policy covers, conflicting defaults, repeated rules,
-expired, soon-expiring or self-approved waivers.
+expired, soon-expiring or self-approved waivers, rules whose review is overdue.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory
-from fleetcheck.policy import Action, Policy, resolve_default
+from fleetcheck.policy import Action, Policy, resolve_default, review
 from fleetcheck.policy.load import collect_policies
 from fleetcheck.policy.match import Match
 from fleetcheck.policy.problems import Level, Problems
@@ -43,7 +43,7 @@ def check_all(inventory: Inventory | None, policy_paths: Sequence[str | Path],
               warn_days: int = WARN_EXPIRING_DAYS) -> Checked:
     """Load and cross-check everything, recording every problem found in `problems`."""
     before = len(problems.errors)
-    policies = collect_policies(policy_paths, problems)
+    policies = review.judge(collect_policies(policy_paths, problems), today, problems)
     memo: dict[str | None, frozenset[str]] = {}  # policies and waivers share patterns
 
     def pick(pattern: str | None) -> frozenset[str]:
@@ -65,7 +65,7 @@ def check_all(inventory: Inventory | None, policy_paths: Sequence[str | Path],
 def select(inventory: Inventory, pattern: str | None) -> frozenset[str]:
     """Names of the hosts `pattern` selects (every host for None; none when nothing matches)."""
     try:
-        return frozenset(h.name for h in inventory.select(pattern, strict=False))
+        return frozenset(h.name for h in inventory.select(pattern, quiet=True))
     except InputError:
         return frozenset()
 
@@ -168,6 +168,10 @@ def _unallowed_requirements(p: Policy, policies: list[Policy],
                           "add an allow rule for it")
 
 
+# A creation date one day ahead can be right where the author's day has begun already.
+CREATED_SLACK = dt.timedelta(days=1)
+
+
 def _lint_waivers(waivers: list[Waiver], policies: list[Policy], inventory: Inventory | None,
                   problems: Problems, today: dt.date, warn_days: int) -> None:
     refs = [r.ref for p in policies for r in p.rules]
@@ -185,9 +189,11 @@ def _lint_waivers(waivers: list[Waiver], policies: list[Policy], inventory: Inve
             days = (w.expires - today).days
             problems.warn(w.mark("expires"), f"waiver {w.id!r} expires on "
                           f"{w.expires.isoformat()}, in {days} day{'s' * (days != 1)}")
-        if w.created > today:
-            problems.warn(w.mark("created"), f"waiver {w.id!r} is created in the future "
-                          f"({w.created.isoformat()})")
+        if w.created > today + CREATED_SLACK:
+            problems.error(w.mark("created"), f"waiver {w.id!r} is created "
+                           f"{w.created.isoformat()}, in the future (today is "
+                           f"{today.isoformat()}): a waiver cannot be approved before it is "
+                           "written; fix the date")
         if w.owner == w.approved_by:
             problems.warn(w.mark("approved_by"), f"waiver {w.id!r} is approved by its own "
                           f"owner ({w.owner})")

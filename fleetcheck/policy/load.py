@@ -8,16 +8,19 @@ from typing import Any
 
 from fleetcheck.errors import InputError
 from fleetcheck.model import Severity
-from fleetcheck.policy import Action, Policy, Rule, fields
+from fleetcheck.policy import Action, Policy, Rule, fields, review
 from fleetcheck.policy.match import Match
 from fleetcheck.policy.problems import Problems, strictly, unknown_keys
 from fleetcheck.policy.rulecheck import never_matches
 from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, load_file, load_text
 
 POLICY_KEYS = ("name", "description", "hosts", "default", "stray_severity",
-               "undetermined_severity", "allow", "forbid", "require")
+               "undetermined_severity", "review_every", "review_severity", "allow", "forbid",
+               "require")
 MATCH_KEYS = ("proto", "port", "service", "address", "family", "dual_stack", "process", "user")
-RULE_KEYS = ("id", "severity", "reason", *MATCH_KEYS)
+# The approval trail of a rule (PCI DSS 1.2.5), shown in the ports register.
+APPROVAL_KEYS = ("justification", "approved_by", "approved_on", "reviewed_on")
+RULE_KEYS = ("id", "severity", "reason", *APPROVAL_KEYS, *MATCH_KEYS)
 DEFAULT_RULE_SEVERITY = Severity.HIGH
 YAML_SUFFIXES = (".yml", ".yaml")
 
@@ -108,6 +111,8 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
     stray = fields.field(data, "stray_severity", fields.severity, problems)[1]
     undetermined = fields.field(data, "undetermined_severity", fields.severity, problems)[1]
     description = fields.field(data, "description", fields.text, problems)[1]
+    every = fields.field(data, "review_every", review.period, problems)[1]
+    review_severity = fields.field(data, "review_severity", fields.severity, problems)[1]
     rules: list[Rule] = []
     ids: dict[str, int] = {}
     for action in Action:
@@ -126,9 +131,12 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
     return Policy(
         name=name, path=spath, rules=tuple(sorted(rules, key=lambda r: r.line or 0)),
         default=default, hosts=None if hosts in ("all", "*") else hosts,
-        stray_severity=stray or Severity.MEDIUM,
-        undetermined_severity=undetermined or Severity.LOW,
+        # `is None`, not `or`: Severity.INFO is 0, and `info` must stay info.
+        stray_severity=Severity.MEDIUM if stray is None else stray,
+        undetermined_severity=Severity.LOW if undetermined is None else undetermined,
         description=description, where=data.mark, value_marks=dict(data.value_marks),
+        review_every=every,
+        review_severity=Severity.MEDIUM if review_severity is None else review_severity,
     )
 
 
@@ -164,6 +172,8 @@ def _rule(item: LocatedDict, mark: Mark, policy: str, action: Action,
         problems.error(mark, f"{action.value} rule needs an 'id'")
     severity = fields.field(item, "severity", fields.severity, problems)[1]
     reason = fields.field(item, "reason", fields.text, problems)[1]
+    trail = {key: fields.field(item, key, _APPROVAL_PARSERS[key], problems)[1]
+             for key in APPROVAL_KEYS}
     match = parse_match(item, problems)
     if len(problems.items) > start or rule_id is None or match is None:
         return None
@@ -172,7 +182,8 @@ def _rule(item: LocatedDict, mark: Mark, policy: str, action: Action,
                        "match every listener")
         return None
     rule = Rule(policy=policy, id=rule_id, action=action, match=match,
-                severity=severity or DEFAULT_RULE_SEVERITY, reason=reason, where=mark)
+                severity=DEFAULT_RULE_SEVERITY if severity is None else severity,
+                reason=reason, where=mark, **trail)
     never = never_matches(rule)
     if never is not None:
         problems.error(mark, f"{action.value} rule {rule_id!r}: {never}")
@@ -190,6 +201,8 @@ def parse_match(item: LocatedDict, problems: Problems) -> Match | None:
         results[key] = value
     if not ok:
         return None
+    if "address" in item:
+        fields.warn_host_bits(item["address"], item.value_mark("address"), problems)
     services = results["service"]
     return Match(
         protos=results["proto"],
@@ -203,6 +216,13 @@ def parse_match(item: LocatedDict, problems: Problems) -> Match | None:
         users=results["user"],
     )
 
+
+_APPROVAL_PARSERS: dict[str, Any] = {
+    "justification": fields.text,
+    "approved_by": fields.text,
+    "approved_on": fields.date,
+    "reviewed_on": fields.date,
+}
 
 _MATCH_PARSERS: dict[str, Any] = {
     "proto": fields.protos,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from fleetcheck.model import Severity
-from fleetcheck.policy import Action, Policy, Rule
+from fleetcheck.policy import Action, Policy, Rule, review
 from fleetcheck.policy.fields import ports
+from fleetcheck.policy.load import APPROVAL_KEYS
 from fleetcheck.policy.match import SCOPES, AddressSpec, Match, TextSpec, format_ports
 from fleetcheck.yamlsrc import Mark
 
@@ -69,9 +71,20 @@ def match_from_dict(d: dict[str, Any]) -> Match:
     )
 
 
+def _trail(policy: Policy, rule: Rule) -> dict[str, Any]:
+    """A rule's approval trail and review state, only the keys that say something."""
+    out: dict[str, Any] = {k: v.isoformat() if isinstance(v, dt.date) else v
+                           for k in APPROVAL_KEYS if (v := getattr(rule, k)) is not None}
+    st = review.state(policy, rule)
+    if st is not None:
+        out["review_due"] = st.due.isoformat() if st.due else None
+        out["review_overdue"] = st.overdue
+    return out
+
+
 def policy_to_dict(p: Policy) -> dict[str, Any]:
     """A policy as the run understood it, with where each rule was written."""
-    return {
+    out = {
         "name": p.name, "path": p.path, "description": p.description,
         "hosts": p.hosts or "all", "default": p.default,
         "stray_severity": p.stray_severity.label,
@@ -79,8 +92,17 @@ def policy_to_dict(p: Policy) -> dict[str, Any]:
         "rules": [{"id": r.id, "action": r.action.value, "severity": r.severity.label,
                    "reason": r.reason, "line": r.where.line if r.where else None,
                    "column": r.where.column if r.where else None,
-                   **match_to_dict(r.match)} for r in p.rules],
+                   **match_to_dict(r.match), **_trail(p, r)} for r in p.rules],
     }
+    if p.review_every is not None:
+        out["review_every"] = str(p.review_every)
+        out["review_severity"] = p.review_severity.label
+        out["review_date"] = p.review_date.isoformat() if p.review_date else None
+    return out
+
+
+def _day(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
 
 
 def policy_from_dict(d: dict[str, Any]) -> Policy:
@@ -91,13 +113,19 @@ def policy_from_dict(d: dict[str, Any]) -> Policy:
         where = Mark(d["path"], line, r.get("column") or 1) if line else None
         rules.append(Rule(policy=d["name"], id=r["id"], action=Action(r["action"]),
                           match=match_from_dict(r), severity=Severity.parse(r["severity"]),
-                          reason=r.get("reason"), where=where))
+                          reason=r.get("reason"), where=where,
+                          justification=r.get("justification"), approved_by=r.get("approved_by"),
+                          approved_on=_day(r.get("approved_on")),
+                          reviewed_on=_day(r.get("reviewed_on"))))
     return Policy(
         name=d["name"], path=d["path"], rules=tuple(rules), default=d.get("default"),
         hosts=None if d.get("hosts") in (None, "all") else d["hosts"],
         stray_severity=Severity.parse(d.get("stray_severity", "medium")),
         undetermined_severity=Severity.parse(d.get("undetermined_severity", "low")),
         description=d.get("description"),
+        review_every=review.parse_period(d["review_every"]) if d.get("review_every") else None,
+        review_severity=Severity.parse(d.get("review_severity", "medium")),
+        review_date=_day(d.get("review_date")),
     )
 
 

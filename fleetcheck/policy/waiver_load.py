@@ -18,7 +18,8 @@ from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean, loa
 
 FILE_KEYS = ("waivers",)
 WAIVER_KEYS = ("id", "hosts", "proto", "port", "service", "process", "kind", "rule", "finding",
-               "reason", "ticket", "owner", "approved_by", "created", "expires")
+               "reason", "ticket", "owner", "approved_by", "created", "expires",
+               "justification", "reviewed_on")
 REQUIRED = ("id", "hosts", "reason", "owner", "approved_by", "created", "expires")
 # A waiver must name at least one of these: proto and kind alone would waive too much.
 NARROWING = ("port", "service", "process", "rule", "finding")
@@ -118,6 +119,7 @@ def _waiver(item: LocatedDict, mark: Mark, path: str, problems: Problems) -> Wai
                     services=service[0] if service else None,
                     service_ports=service[1] if service else None, processes=v["process"]),
         kinds=v["kind"], rules=v["rule"], findings=v["finding"],
+        justification=v["justification"], reviewed_on=v["reviewed_on"],
         path=path, where=mark, value_marks=dict(item.value_marks),
     )
 
@@ -170,4 +172,6 @@ _PARSERS: dict[str, Any] = {
     "kind": _kinds,
     "rule": _rules,
     "finding": _findings,
+    "justification": fields.text,
+    "reviewed_on": fields.date,
 }

@@ -34,6 +34,9 @@ class Waiver:
     rules: tuple[TextSpec, ...] | None = None  # rule refs `policy/id`, globs allowed
     findings: frozenset[str] | None = None  # finding ids
     host_names: frozenset[str] | None = None  # the hosts `hosts` selected, once bound
+    # The register's approval trail (PCI DSS 1.2.5) beyond reason, approver and dates.
+    justification: str | None = None
+    reviewed_on: dt.date | None = None
     path: str | None = None
     where: Mark | None = field(default=None, compare=False)
     value_marks: Mapping[str, Mark] = field(default_factory=dict, compare=False)
@@ -95,6 +98,8 @@ class Waiver:
             id=self.id, status=status, reason=self.reason, owner=self.owner,
             ticket=self.ticket, approved_by=self.approved_by,
             created=self.created.isoformat(), expires=self.expires.isoformat(),
+            justification=self.justification,
+            reviewed_on=self.reviewed_on.isoformat() if self.reviewed_on else None,
             hosts=self.hosts or "all",
             proto="/".join(cond["proto"]) if "proto" in cond else None,
             port=cond.get("port") or (",".join(self.match.services or ()) or None),

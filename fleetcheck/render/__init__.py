@@ -32,6 +32,18 @@ class Format:
     companion: str | None = None  # a format always written beside this one into a directory
 
 
+def _register(run: RunResult, options: RenderOptions | None = None) -> str:
+    from fleetcheck.evidence import register  # imported late: it builds on this package
+
+    return register.render(run, options)
+
+
+def _oscal(run: RunResult, options: RenderOptions | None = None) -> str:
+    from fleetcheck.evidence import oscal
+
+    return oscal.render(run, options)
+
+
 FORMATS: dict[str, Format] = {
     "text": Format("text", "txt", text.render, "terminal and plain-text report"),
     "html": Format("html", "html", html.render, "self-contained HTML evidence report"),
@@ -43,9 +55,12 @@ FORMATS: dict[str, Format] = {
                          "findings grouped by problem, as CSV"),
     "markdown": Format("markdown", "md", markdown.render,
                        "compact grouped summary for pull requests and CI pages"),
+    "register": Format("register", "register.csv", _register,
+                       "the ports register (PCI DSS 1.2.5) as CSV"),
+    "oscal": Format("oscal", "oscal.json", _oscal, "OSCAL assessment results (JSON)"),
 }
 # Machine-readable formats that a single-format invocation prints to stdout for piping.
-PIPEABLE = ("json", "junit", "csv", "csv-groups", "markdown")
+PIPEABLE = ("json", "junit", "csv", "csv-groups", "markdown", "register", "oscal")
 
 
 def parse_formats(spec: str) -> list[str]:

@@ -1,8 +1,8 @@
 """The CSV reports. The flat one: one row per finding, then one per host that could not be
 checked, then one per warning of the run, then one per thing the run trusted without
-checking (host keys not checked, keys trusted on first use). The grouped one
-(`render_groups`, written beside it): one row per problem shared by many hosts, with the
-host count and every host."""
+checking (host keys not checked, keys trusted on first use), then one per warning about its
+inputs (the inventory's and the policies'). The grouped one (`render_groups`, written
+beside it): one row per problem shared by many hosts, with the host count and every host."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ COLUMNS = ("severity", "kind", "host", "host_address", "host_status", "proto", "
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> str:
+def spreadsheet_cell(value: object) -> str:
     """A value as a CSV cell that a spreadsheet shows as text."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
@@ -37,7 +37,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     open_rows, waived_rows = view.finding_rows(run)
     for r in [*open_rows, *waived_rows]:
         f = r.finding
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_cell(v) for v in (
             f.severity.label, f.kind.value, r.host.name, r.host.address, r.host.status.value,
             f.proto, f.port, r.service, f.address, f.process, f.pid, f.rule,
             "yes" if r.violation else "no", "yes" if f.waived else "no", f.waiver, f.message,
@@ -45,20 +45,25 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     for h in view.unchecked_hosts(run):
         kind = h.error.kind if h.error else h.status.value
         message = h.error.message if h.error else "not checked"
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_cell(v) for v in (
             "", "unchecked", h.name, h.address, h.status.value, "", "", "", "", "", "", "",
             "", "no", "", f"{kind}: {message}", "")])
-    trusted = {sentence for _, _, sentence in view.trust(run)}
-    for warning in view.warnings(run):  # what every report warns about (trust has its rows)
-        if warning not in trusted:
-            writer.writerow([_cell(v) for v in ("", "warning", "", "", "", "", "", "", "",
-                                                "", "", "", "no", "no", "", warning, "")])
+    apart = {sentence for _, _, sentence in view.trust(run)} | set(view.input_warnings(run))
+    for warning in view.warnings(run):  # trust and input warnings have rows of their own
+        if warning not in apart:
+            writer.writerow([spreadsheet_cell(v) for v in (
+                "", "warning", "", "", "", "", "", "", "", "", "", "", "no", "no", "", warning,
+                "")])
     hosts = {h.name: h for h in run.hosts}
     for kind, name, sentence in view.trust(run):
         host = hosts.get(name)
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_cell(v) for v in (
             "", kind, name, host.address if host else "", host.status.value if host else "",
             "", "", "", "", "", "", "", "no", "no", "", sentence, "")])
+    for sentence in view.input_warnings(run):
+        writer.writerow([spreadsheet_cell(v) for v in (
+            "", view.INPUT_WARNING, "", "", "", "", "", "", "", "", "", "", "no", "no", "",
+            sentence, "")])
     return buf.getvalue()
 
 
@@ -79,7 +84,7 @@ def render_groups(run: RunResult, options: RenderOptions | None = None) -> str:
         for g in group_findings(rows):
             waivers = ", ".join(dict.fromkeys(r.finding.waiver or "" for r in g.rows)) \
                 if waived else ""
-            writer.writerow([_cell(v) for v in (
+            writer.writerow([spreadsheet_cell(v) for v in (
                 g.severity.label, g.kind.value, g.proto, g.port, g.service,
                 g.scope if g.port is not None else "", g.process, g.rule, len(g.hosts),
                 " ".join(compact_hosts(g.hosts)), "yes" if g.violation else "no",

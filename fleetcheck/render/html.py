@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from fleetcheck import __version__
 from fleetcheck.model import HostResult, RunResult
-from fleetcheck.render import view
+from fleetcheck.render import evidence_view, view
 from fleetcheck.render.groups import compact_hosts, count_hosts, group_findings
 from fleetcheck.render.hints import causes
 from fleetcheck.render.hostview import detail, lazy_data
@@ -38,6 +38,7 @@ HOSTS_INLINE = 8
 LAZY_HOSTS_FROM = 500
 GROUP_ROWS = 12  # inventory groups in the compliance table before the rest collapse
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+CSS_FILES = ("report.css", "evidence.css")  # inlined in this order
 
 
 @cache
@@ -58,7 +59,7 @@ def _csp_hash(text: str) -> str:
 def _assets() -> tuple[Markup, Markup, str]:
     """The inline style and script (our own files, trusted) and the policy that pins them."""
     files = resources.files("fleetcheck.render").joinpath("templates")
-    css = files.joinpath("report.css").read_text("utf-8")
+    css = "".join(files.joinpath(name).read_text("utf-8") for name in CSS_FILES)
     js = files.joinpath("report.js").read_text("utf-8")
     csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "base-uri 'none'; form-action 'none'")
@@ -119,5 +120,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         anchor=anchor, search=_search, seconds=view.seconds,
         command_preview=view.command_preview, line_count=view.line_count,
         open_findings=view.open_findings, scope=view.waiver_scope, source=view.waiver_source,
-        plural=view.plural,
+        yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
+        fail_on=view.fail_on(run), verdict_words=view.verdict_words, is_red=view.is_red,
+        ev=evidence_view.evidence(run), count_word=evidence_view.count_word,
     )

@@ -27,6 +27,7 @@ from fleetcheck.model import (
     WaiverRecord,
     inputs_by_kind,
 )
+from fleetcheck.render.evidence_view import evidence_line
 from fleetcheck.render.natural import natural_key, natural_sorted
 from fleetcheck.render.waived import (
     Standing,
@@ -44,7 +45,8 @@ BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
 RED_KINDS = frozenset({FindingKind.FORBIDDEN, FindingKind.STRAY})
 # Meta keys shown in their own place (or not as plain facts); the rest are listed generically.
 _META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "workers", "deadline",
-               "become", "host_key_checking", "policies", "warnings", "input_warnings")
+               "become", "host_key_checking", "policies", "warnings", "policy_warnings",
+               "evidence")
 _WAIVER_ORDER = {"expired": 0, "active": 1, "unused": 2}
 
 
@@ -174,8 +176,7 @@ def run_line(run: RunResult) -> list[str]:
 # Run metadata as a reader says it; other keys are spelled out from their names.
 META_LABELS = {"waiver_date": "Waivers judged on",
                "waiver_warning_days": "Waivers warned about (days before expiry)",
-               "interrupted_by": "Interrupted by", "run_id": "Run id",
-               "evidence": "Evidence bundle"}
+               "interrupted_by": "Interrupted by", "run_id": "Run id"}
 
 
 def meta_label(key: str) -> str:
@@ -199,19 +200,39 @@ def run_facts(run: RunResult) -> list[tuple[str, str]]:
               "host_key_checking": "Host-key checking", "policies": "Policies"}
     facts += [(label, _meta_value(meta[key])) for key, label in labels.items() if key in meta]
     facts.append(("Complete", "yes" if run.summary.complete else "no (interrupted)"))
+    facts += shard_facts(run)
+    if isinstance(meta.get("evidence"), dict):
+        facts.append(("Evidence bundle", evidence_line(meta["evidence"])))
     facts += [(meta_label(key), _meta_value(meta[key])) for key in sorted(meta)
               if key not in _META_SHOWN]
     facts.append(("Schema", run.schema))
     return facts
 
 
+def shard_facts(run: RunResult) -> list[tuple[str, str]]:
+    """Which shard of which plan a shard run is; which shards a merged run was made of."""
+    out = []
+    if run.shard:
+        s = run.shard
+        name = f" ({s['name']})" if s.get("name") and s.get("by") else ""
+        out.append(("Shard", f"{s.get('index')} of {s.get('count')}{name}, plan {s.get('plan')}"))
+    for s in run.shards:
+        name = f" ({s['name']})" if s.get("name") else ""
+        where = f" on {s['hostname']}" if s.get("hostname") else ""
+        hosts = f", {plural(int(s['hosts']), 'host')}" if "hosts" in s else ""
+        out.append((f"Shard {s.get('index')} of {s.get('count')}{name}",
+                    f"{s.get('status')}{hosts}{where}"
+                    + (f", run {s['run_id']}" if s.get("run_id") else "")))
+    return out
+
+
 def warnings(run: RunResult) -> list[str]:
     """Sentences every report must show (e.g. host keys not checked, waivers expired, host
     keys trusted on first use)."""
     given: list[str] = []
-    for name in ("warnings", "input_warnings"):
+    for name, prefix in (("warnings", ""), ("policy_warnings", POLICY_PREFIX)):
         raw = run.meta.get(name) or []
-        given += [str(w) for w in (raw if isinstance(raw, list | tuple) else [raw])]
+        given += [prefix + str(w) for w in (raw if isinstance(raw, list | tuple) else [raw])]
     given += [expiry_sentence(w, days) for w, days in expiring_waivers(run)]
     return [*given, *(sentence for _, _, sentence in trust(run) if sentence not in given)]
 
@@ -228,6 +249,19 @@ def trust(run: RunResult) -> list[tuple[str, str, str]]:
     out += [(HOST_KEY_TRUSTED, h.name, f"{h.name}: host key {k.sentence()}")
             for h in sorted_hosts(run) for k in h.trusted_keys]
     return out
+
+
+INPUT_WARNING = "input_warning"
+
+
+# How the warnings about the run's inputs begin: the inventory's (as ansible-core would give
+# them) and the policies' (what `validate` says about them, recorded as `policy_warnings`).
+INVENTORY_PREFIX, POLICY_PREFIX = "inventory: ", "policy: "
+
+
+def input_warnings(run: RunResult) -> list[str]:
+    """The warnings about the run's inputs: the inventory's and the policies'."""
+    return [w for w in warnings(run) if w.startswith((INVENTORY_PREFIX, POLICY_PREFIX))]
 
 
 def input_rows(run: RunResult) -> list[tuple[str, str, str]]:

@@ -43,6 +43,7 @@ def write_atomic(path: Path, content: str | bytes, *, replace: bool = False) -> 
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         data = content.encode("utf-8") if isinstance(content, str) else content
         with os.fdopen(fd, "wb") as f:

@@ -8,17 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.evidence import scenario
+from fleetcheck.model import RunResult
+from tests.evidence import review_scenario, scenario
+from tests.evidence.review_scenario import ReviewRun
 from tests.evidence.scenario import LabRun
 from tests.lab.prereq import require, require_netns
 from tests.lab.sshlab import running_lab
+from tests.render import builders
 from tests.render.cdp import Browser, running_browser
 
 
 @pytest.fixture(scope="package")
-def lab_run(tmp_path_factory: pytest.TempPathFactory) -> LabRun:
-    """The lab's one `fleetcheck scan` over SSH; the lab is removed once the run is over (the
-    tests read only what the run wrote)."""
+def lab_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[LabRun, ReviewRun]:
+    """The lab's two `fleetcheck scan`s over SSH (scenario.py, then review_scenario.py); the
+    lab is removed once they are over (the tests read only what the runs wrote)."""
     require_netns()
     require(Path("/usr/sbin/sshd").is_file(), "OpenSSH server (/usr/sbin/sshd)")
     for tool in ("ssh-keygen", "unshare", "sudo", "openssl"):
@@ -26,7 +29,27 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> LabRun:
     with running_lab(scenario.SPECS) as lab:
         for host, socks in scenario.PLANTED.items():
             lab.hold(host, socks)
-        return scenario.scan(lab, tmp_path_factory.mktemp("evidence"))
+        first = scenario.scan(lab, tmp_path_factory.mktemp("evidence"))
+        return first, review_scenario.scan(lab, tmp_path_factory.mktemp("review"),
+                                           first.workdir)
+
+
+@pytest.fixture(scope="package")
+def lab_run(lab_runs: tuple[LabRun, ReviewRun]) -> LabRun:
+    """The first run: every kind of fact a report must show (scenario.py)."""
+    return lab_runs[0]
+
+
+@pytest.fixture(scope="package")
+def review_run(lab_runs: tuple[LabRun, ReviewRun]) -> ReviewRun:
+    """The second run: a reviewed policy, every format and a signed bundle."""
+    return lab_runs[1]
+
+
+@pytest.fixture(scope="session")
+def composite() -> RunResult:
+    """The render tests' run: every status, finding kind and waiver status."""
+    return builders.composite_run()
 
 
 @pytest.fixture(scope="package")

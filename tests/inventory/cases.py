@@ -73,7 +73,11 @@ CASES = (
                    "app:&web_eu:!eu-web2", "!staging", "&staging", "web*[2]", "web*[1:4]",
                    "app[-1]", "app[2:]", "app[0:0]", "~(web|db)0?1", "~eu", "w?b01",
                    "*:!web*", "web01,web01,db1", "web db", "127.0.0.1", "staging:db", "web[3]",
-                   "@tests/fixtures/inventories/valid/patterns/limit.txt")),
+                   "@tests/fixtures/inventories/valid/patterns/limit.txt",
+                   # accepted with Ansible's warnings: the removed [x-y] subscript, terms
+                   # matching nothing, ',' and ':' mixed (split on ',' only)
+                   "web[0-1]", "app[0-3]:&web_eu", "web,nosuch", "web:db,app",
+                   "nosuch:staging", "~nosuch.*,db")),
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from pathlib import Path
 from tests.lab.prereq import require
 
 _MODULES = {"ansible-inventory": "ansible.cli.inventory", "ansible": "ansible.cli.adhoc",
-            "ansible-vault": "ansible.cli.vault"}
+            "ansible-vault": "ansible.cli.vault", "ansible-config": "ansible.cli.config"}
 _SERVER = Path(__file__).with_name("oracle_server.py")
 WORKERS = 3  # children run at once: both cores busy, one waiting on I/O
 
@@ -91,3 +92,11 @@ def hosts_of(run: Run) -> list[str]:
     names = [line.strip() for line in lines[1:] if line.strip()]
     assert len(names) == int(lines[0].strip()[len("hosts ("):-2]), run.out
     return names
+
+
+_UNMATCHED = re.compile(r"could not match supplied host pattern, ignoring: (\S+)", re.I)
+
+
+def unmatched_terms(stderr: str) -> set[str]:
+    """The pattern terms a run warned it could not match (Ansible's or fleetcheck's words)."""
+    return set(_UNMATCHED.findall(stderr))

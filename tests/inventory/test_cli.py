@@ -26,21 +26,39 @@ def _inventory(*args: str, cwd: Path = REPO) -> tuple[int, str, str]:
     (["--graph", "--limit", "web"], "--limit does not apply to --host or --graph"),
     (["--host", "web*"], "--host needs a pattern matching exactly one host; 'web*' matches 9"),
     (["--graph", "nosuch"], "--graph needs a group name; 'nosuch' is not a group"),
-    (["--list-hosts", "--limit", "web,typo"], "host pattern 'typo' matches no host or group"),
     (["--list-hosts", "--limit", "~web("], "invalid host pattern '~web(': missing ), "
                                            "unterminated subpattern at position 3"),
-    (["--list-hosts", "--limit", "web[7]"], "host pattern 'web[7]': index 7 is out of range "
-                                            "(6 hosts)"),
-    (["--list-hosts", "--limit", "web[1-2]"], "host pattern 'web[1-2]': write ranges as [1:2] "
-                                              "(the [x-y] form was removed from Ansible)"),
-    (["--list-hosts", "--limit", "web[4:2]"], "host pattern 'web[4:2]' selects no host"),
-    (["--list-hosts", "--limit", "web:&db"], "no hosts match the limit 'web:&db'"),
+    (["--list-hosts", "--limit", "web[7]"], "no hosts matched the subscripted pattern 'web[7]': "
+                                            "index 7 is out of range (6 hosts)"),
     (["--list", "--limit", "@missing.txt"], f"{REPO}/missing.txt: limit file not found"),
 ])
 def test_usage_and_limit_errors(args: list[str], message: str) -> None:
     code, out, err = _inventory(*args)
     assert (code, out) == (2, "")
     assert err == f"fleetcheck: error: {message}\n"
+
+
+@pytest.mark.parametrize(("limit", "hosts", "warnings"), [
+    ("web,typo", "web01 web02 web03 web04 web05 web06",
+     ["could not match supplied host pattern, ignoring: typo"]),
+    ("web:db,app", "web01 web02 web03 web04 web05 web06 db1 db2 db3",
+     ["could not match supplied host pattern, ignoring: web:db (a pattern holding ',' is split "
+      "on ',' only: write 'a,b' or 'a:b', not both)"]),
+    ("web[1-2]", "web02 web03",
+     ["use [x:y] inclusive subscripts instead of [x-y] which has been removed (in 'web[1-2]'; "
+      "still applied as [1:2])"]),
+    ("web[4:2],db", "db1 db2 db3",
+     ["host pattern 'web[4:2]' selects no host (the range lies outside the 6 it subscripts; "
+      "Ansible ignores it silently)"]),
+    ("web:&db", "", ["no hosts matched, nothing to do"]),
+])
+def test_limits_ansible_accepts_are_warnings(limit: str, hosts: str, warnings: list[str]) -> None:
+    code, out, err = _inventory("--list-hosts", "--limit", limit)
+    assert (code, out.split()) == (0, hosts.split())
+    assert err == "".join(f"fleetcheck: warning: {w}\n" for w in warnings)
+    code, out, err = _inventory("--list-hosts", "--limit", limit, "--strict-inventory")
+    assert (code, out) == (2, "")
+    assert err == f"fleetcheck: error: {warnings[0]} (an error under --strict-inventory)\n"
 
 
 def test_an_action_is_required() -> None:
@@ -124,7 +142,13 @@ def test_scan_and_validate_take_the_inventory_options(tmp_path: Path) -> None:
 
 def test_policy_patterns_ignore_terms_an_inventory_lacks() -> None:
     inventory = load([str(PATTERNS)])
-    assert [h.name for h in inventory.select("db,nosuch", strict=False)] == ["db1", "db2", "db3"]
-    assert inventory.select("nosuch", strict=False) == []
-    with pytest.raises(InputError, match="host pattern 'nosuch' matches no host or group"):
-        inventory.select("db,nosuch")
+    assert [h.name for h in inventory.select("db,nosuch", quiet=True)] == ["db1", "db2", "db3"]
+    assert inventory.select("nosuch", quiet=True) == []
+    assert not inventory.warnings
+    assert [h.name for h in inventory.select("db,nosuch")] == ["db1", "db2", "db3"]
+    assert [str(w) for w in inventory.warnings] == [
+        "could not match supplied host pattern, ignoring: nosuch"]
+    strict = load([str(PATTERNS)], strict=True)
+    with pytest.raises(InputError, match="could not match supplied host pattern, ignoring: "
+                                         r"nosuch \(an error under --strict-inventory\)"):
+        strict.select("db,nosuch")

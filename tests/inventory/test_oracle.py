@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import REPO, run_cli
 from tests.inventory.cases import CASES, Case, order_is_defined, wrapper_script
-from tests.inventory.oracle import Oracle, Run, hosts_of, require_ansible
+from tests.inventory.oracle import Oracle, Run, hosts_of, require_ansible, unmatched_terms
 
 Results = dict[tuple[str, str], Run]
 
@@ -75,9 +75,17 @@ def _answer(results: Results, case: Case, key: str) -> Run:
 
 
 def _fleetcheck(case: Case, *args: str) -> str:
+    return _fleetcheck_run(case, *args)[0]
+
+
+def _fleetcheck_run(case: Case, *args: str) -> tuple[str, str]:
     res = run_cli(["inventory", *_inv_args(case.paths()), *args], cwd=REPO)
     assert res.code == 0, res.err
-    return res.out
+    return res.out, res.err
+
+
+def _subscript_warned(stderr: str) -> bool:
+    return "instead of [x-y] which has been removed" in stderr
 
 
 def _ids(items: list[tuple[Case, str]]) -> list[str]:
@@ -115,9 +123,14 @@ def test_host_equals_ansible_inventory(oracle: Results, case: Case, host: str) -
 
 @pytest.mark.parametrize(("case", "pattern"), PATTERNS, ids=_ids(PATTERNS))
 def test_list_hosts_equals_ansible(oracle: Results, case: Case, pattern: str) -> None:
-    ours = _fleetcheck(case, "--limit", pattern, "--list-hosts").splitlines()
-    theirs = hosts_of(_answer(oracle, case, f"hosts:{pattern}"))
+    out, err = _fleetcheck_run(case, "--limit", pattern, "--list-hosts")
+    ours = out.splitlines()
+    answer = _answer(oracle, case, f"hosts:{pattern}")
+    theirs = hosts_of(answer)
     assert theirs, "fixture patterns must select hosts"
+    # the same warnings: terms ignored because they match nothing, the removed [x-y] form
+    assert unmatched_terms(err) == unmatched_terms(answer.err)
+    assert _subscript_warned(err) == _subscript_warned(answer.err)
     if pattern.startswith("@"):
         assert sorted(ours) == sorted(hosts_of(_answer(oracle, case, f"set:{pattern}")))
     listing = json.loads(_answer(oracle, case, "list").out)

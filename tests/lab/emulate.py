@@ -34,19 +34,26 @@ from tests.conftest import REPO
 FIXTURES = REPO / "tests" / "fixtures"
 # Every program some probe branch may run: an emulation answers or masks each of them.
 PROBED = ("ss", "netstat", "busybox", "lsof", "sockstat", "fstat", "rmsock")
-LSOF_TCP = "-nP +c0 -iTCP -sTCP:LISTEN -F pcuLtPnTd"
-LSOF_UDP = "-nP +c0 -iUDP -F pcuLtPnTd"
+# The probe's lsof runs add `-p $$` (the probe's shell): PID stands for any pid there.
+LSOF_TCP = "-nP +c0 -iTCP -sTCP:LISTEN -p PID -F pcuLtPnTd"
+LSOF_UDP = "-nP +c0 -iUDP -p PID -F pcuLtPnTd"
 # The PATH an emulated sshd host gives its sessions after the shims (sshd's default).
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 
 
 @dataclass(frozen=True)
 class Replay:
-    """One accepted invocation (arguments joined by spaces) and what it prints."""
+    """One accepted invocation (arguments joined by spaces) and what it prints.
+
+    A `-p PID` in `args` accepts any pid there, and the output then starts with that
+    process as lsof -F lists it (a shell with its working directory): emulated, since
+    the captures were made without -p. An lsof that fails lists nothing (`lists_pid`).
+    """
 
     args: str
     output: Path | str  # a captured file, or literal text
     exit: int = 0
+    lists_pid: bool = True
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,12 @@ FAILING: dict[str, Emulation] = {
                                   "tcp          0      0  *.22            *.*     LISTEN\n"
                                   "segmentation fault (core dumped)\n"),),
         "fstat": (Replay("", "USER CMD PID FD MOUNT INUM MODE R/W SZ|DV\n"),)}),
+    # HP-UX whose IPv6 listing fails: plain netstat -an (the fallback) lists IPv4 only, so
+    # nothing covers IPv6 (the error text is synthetic).
+    "hpux-no-inet6": Emulation("hpux-no-inet6", "HP-UX", "B.11.31", tools={
+        "netstat": (Replay("-an -f inet", fixture("hpux/netstat-an-finet-11.31")),
+                    Replay("-an -f inet6", "netstat: inet6: protocol not supported\n", 1),
+                    Replay("-an", fixture("hpux/netstat-an-finet-11.31")))}),
     # PowerShell printed an error record where the probe expects JSON.
     "broken-windows": Emulation("broken-windows", "", "", windows_shell="cmd", windows_sections=(
         ("powershell", "Get-NetTCPConnection : Zugriff verweigert\n"
@@ -253,7 +266,14 @@ def _shim(name: str, replays: tuple[Replay, ...], data: Path) -> str:
     arms = []
     for i, replay in enumerate(replays):
         source = _stage(replay.output, data / f"{name}-{i}.out")
-        arms.append(f"{shlex.quote(replay.args)}) cat {shlex.quote(str(source))}; "
+        before, pid, after = replay.args.partition("-p PID")
+        pattern, listed = shlex.quote(replay.args), ""
+        if pid:  # any pid; lsof lists that process's files too
+            pattern = f"{shlex.quote(before + '-p ')}[0-9]*{shlex.quote(after)}"
+        if pid and replay.lists_pid:
+            listed = ('p=${*#*-p }; printf \'p%s\\ncsh\\nu0\\nLroot\\ntDIR\\nn/\\n\' '
+                      '"${p%% *}"; ')
+        arms.append(f"{pattern}) {listed}cat {shlex.quote(str(source))}; "
                     f"exit {replay.exit};;")
     body = "\n".join(arms)
     return (f"#!/bin/sh\n# emulated {name}: replays captured output\ncase \"$*\" in\n{body}\n"

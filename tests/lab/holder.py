@@ -4,7 +4,9 @@ The facts are the holder's pid, its child's (when it forked one to share sockets
 and the inode of each socket; the holder exits when its stdin closes.
 
 The process takes the requested name both as its comm (what ss, lsof and /proc show)
-and as argv[0] (what net-tools and BusyBox netstat show), by re-executing itself.
+and as argv[0] (what net-tools and BusyBox netstat show), by re-executing itself. Any
+name a process can give itself works: newlines, tabs, quotes, terminal escapes, and
+bytes that are no UTF-8 (passed as surrogate escapes: "\udcff" is the byte 0xff).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def main() -> None:
         env = dict(os.environ, PYTHONHOME=f"{sys.base_prefix}:{sys.base_exec_prefix}")
         os.execve(sys.executable, [spec["name"], __file__, sys.argv[1], _NAMED], env)  # noqa: S606
     libc = ctypes.CDLL(None)
-    libc.prctl(PR_SET_NAME, spec["name"].encode()[:15], 0, 0, 0)
+    libc.prctl(PR_SET_NAME, os.fsencode(spec["name"])[:15], 0, 0, 0)
     if spec.get("user"):
         _become(spec["user"])
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # keep /proc/PID owned by the user

@@ -102,7 +102,9 @@ class Sock:
     proto: str  # tcp | udp
     address: str
     port: int
-    process: str = "fcholder"  # the process name (comm) the tools will show
+    # The process name (comm, and argv[0]) the tools will show: anything but NUL, bytes
+    # that are no UTF-8 as surrogate escapes (tests/lab/hostile.py has hostile ones).
+    process: str = "fcholder"
     user: str | None = None  # run as this user (None: root)
     v6only: bool = True
     connect_to: tuple[str, int] | None = None  # UDP only: connect() so it is not a listener
@@ -134,6 +136,8 @@ class SocketHolders:
         """Start one holder process per (process name, user) and wait until all are bound."""
         groups: dict[tuple[str, str | None], list[Sock]] = {}
         for s in socks:
+            if "\0" in s.process:
+                raise ValueError(f"no process can be named {s.process!r}: names end at NUL")
             groups.setdefault((s.process, s.user), []).append(s)
         for (name, user), group in groups.items():
             spec = json.dumps({"name": name, "user": user,

@@ -48,3 +48,13 @@ def require_corpus(corpus: Path, minimum: int = 1) -> None:
     if corpus.is_dir() and len(list(corpus.glob("**/*.out"))) >= minimum:
         return
     pytest.skip(f"shared corpus of real outputs not present at {corpus} (optional test data)")
+
+
+def require_celery() -> None:
+    """The celery engine's tests: Redis's server and the celery extra (`.[celery]`)."""
+    require(shutil.which("redis-server") is not None, "redis-server (Debian package redis-server)")
+    try:
+        import celery  # noqa: F401
+        import redis  # noqa: F401
+    except ImportError:
+        require(False, "celery[redis] (pip install -e '.[celery]')")

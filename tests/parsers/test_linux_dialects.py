@@ -133,16 +133,51 @@ def test_proc_tables_concatenated_and_connected_udp() -> None:
         ("tcp", "0.0.0.0", 22, 0, 100), ("udp", "127.0.0.1", 53, 101, 200)]
 
 
+def _stat(pid: int, name: str, state: str = "S") -> str:
+    """A /proc/PID/stat line as the kernel prints it (52 fields)."""
+    return f"{pid} ({name}) {state} 1 {pid} {pid} 0 -1 " + " ".join(["0"] * 45) + "\n"
+
+
+PROC_TABLE = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid"
+              "  timeout inode\n"
+              "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0"
+              "        0 100 1 0 100 0 0 10 0\n")
+PROC_OWNERS = ("dr-xr-xr-x 9 root root 0 Nov 26 14:36 /proc/5\n"
+               "dr-xr-xr-x 9 daemon daemon 0 Nov 26 14:36 /proc/7\n")
+
+
+def _proc_merge(stat: str, fds: str) -> Listener:
+    li, = merge_proc_sections([Section("proc-net-tcp", PROC_TABLE, 0),
+                               Section("proc-stat", stat, 0),
+                               Section("proc-owners", PROC_OWNERS, 0),
+                               Section("proc-fds", fds, 0)])
+    return li
+
+
 def test_proc_owners_survive_a_name_that_forges_a_line() -> None:
-    table = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid"
-             "  timeout inode\n"
-             "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0"
-             "        0 100 1 0 100 0 0 10 0\n")
-    stat = "5 (sshd) S 1 5\n7 (evil\n5 (innocent) S 1 5\n) S 1 7\n"
-    fds = "/proc/5/fd:\ntotal 0\nlrwx------ 1 root root 64 Nov 26 14:36 3 -> socket:[100]\n\n" \
-          "/proc/7/fd:\nlrwx------ 1 root root 64 Nov 26 14:36 4 -> socket:[100]\n"
-    owners = "dr-xr-xr-x 9 root root 0 Nov 26 14:36 /proc/5\n" \
-             "dr-xr-xr-x 9 daemon daemon 0 Nov 26 14:36 /proc/7\n"
-    li, = merge_proc_sections([Section("proc-net-tcp", table, 0), Section("proc-stat", stat, 0),
-                               Section("proc-owners", owners, 0), Section("proc-fds", fds, 0)])
-    assert (li.pid, li.process, li.user, li.other_processes) == (5, None, "root", ("?/7",))
+    """A name (15 bytes at most) may hold newlines and mimic the start of a record; a
+    record ends only where some 50 numbers follow its last ')', which no name can print."""
+    forger = "e\n5 (x) S 1 5\n"  # 14 bytes: a line that looks like pid 5's record
+    stat = _stat(5, "sshd") + _stat(7, forger) + _stat(8, "a)b (c) S 1")
+    fds = ("/proc/5/fd:\ntotal 0\nlrwx------ 1 root root 64 Nov 26 14:36 3 -> socket:[100]\n\n"
+           "/proc/7/fd:\nlrwx------ 1 root root 64 Nov 26 14:36 4 -> socket:[100]\n")
+    li = _proc_merge(stat, fds)
+    assert (li.pid, li.process, li.user, li.other_processes) == (5, "sshd", "root",
+                                                                  (f"{forger}/7",))
+    assert li.owner_note is None
+
+
+def test_proc_fd_headers_forged_by_a_file_name_are_not_believed() -> None:
+    """BusyBox ls prints link targets raw: pid 7 holds a file whose name forges a header
+    for pid 5 followed by its own socket line. Neither listing of pid 5 is believed, the
+    listener stays, unowned, with a note."""
+    stat = _stat(5, "sshd") + _stat(7, "evil")
+    fds = ("/proc/5/fd:\nlrwx------ 1 root root 64 Nov 26 14:36 3 -> /dev/null\n\n"
+           "/proc/7/fd:\nl-wx------ 1 d d 64 Nov 26 14:36 3 -> /tmp/x\n/proc/5/fd:\n"
+           "lrwx------ 1 d d 64 Nov 26 14:36 4 -> socket:[100]\n")
+    li = _proc_merge(stat, fds)
+    assert (li.port, li.pid, li.process) == (22, None, None)
+    assert li.owner_note is not None and "cannot be trusted" in li.owner_note
+    # A header of a pid that does not exist is not believed either.
+    li = _proc_merge(stat, fds.replace("\n/proc/5/fd:\n", "\n/proc/99/fd:\n"))
+    assert (li.pid, li.owner_note is not None) == (None, True)

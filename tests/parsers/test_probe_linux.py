@@ -7,6 +7,7 @@ real tools and real sockets in a lab namespace.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,13 +18,17 @@ import pytest
 
 from fleetcheck.collect import CollectFailure, CollectOptions, collect
 from fleetcheck.collect.probe import LINUX_TOOLS, build_probe
+from fleetcheck.engine.options import ScanOptions
+from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ErrorKind
 from fleetcheck.model import Listener
 from fleetcheck.plan import PlannedHost
+from fleetcheck.render import FORMATS, RenderOptions
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult
 from fleetcheck.transport.local import LocalTransport
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 from tests.lab.prereq import require
+from tests.runschema import schema_errors
 
 pytestmark = pytest.mark.lab
 
@@ -111,3 +116,74 @@ def test_a_pinned_tool_that_fails_is_no_tool_not_an_empty_host(
         collect(_host("netstat"), PathFirst(tmp_path), CollectOptions())
     assert failure.value.kind == ErrorKind.NO_TOOL
     assert "netstat (exit 3)" in failure.value.message
+
+
+# A cat that cannot read the TCP tables, as an LSM or a broken /proc would leave it;
+# every other file is read by the real cat.
+_CAT_WITHOUT_TCP = ('for f; do case "$f" in /proc/net/tcp|/proc/net/tcp6) '
+                    'echo "cat: $f: Permission denied" >&2; exit 1;; esac; done\n'
+                    'exec busybox cat "$@"')
+
+
+def _without_tools(directory: Path) -> None:
+    """ss and net-tools netstat there but failing, no BusyBox netstat: /proc is all that is left."""
+    _stand_in(directory, "ss", 'echo "Cannot open netlink socket: Permission denied" >&2; exit 1')
+    _stand_in(directory, "netstat", 'case "$1" in -V) echo "net-tools 2.10";; *) exit 1;; esac')
+    _stand_in(directory, "busybox", 'case "$1" in cat) shift; exec '
+              f'{shutil.which("busybox")} cat "$@";; *) exit 1;; esac')
+
+
+def test_unreadable_tcp_tables_make_the_host_incomplete_never_compliant(
+        netns: Namespace, holders: SocketHolders, tmp_path: Path) -> None:
+    """ss and netstat fail, /proc/net/tcp and tcp6 cannot be read: the UDP tables alone
+    would say nothing listens on TCP. The host is an error naming the missing tables."""
+    require(shutil.which("busybox") is not None, "busybox (its cat stands in for the real one)")
+    holders.hold(SOCKS)
+    _without_tools(tmp_path)
+    _stand_in(tmp_path, "cat", _CAT_WITHOUT_TCP)
+    with in_netns(netns.name), pytest.raises(CollectFailure) as failure:
+        collect(_host(), PathFirst(tmp_path), CollectOptions())
+    assert failure.value.kind == ErrorKind.INCOMPLETE_COLLECTION
+    message = failure.value.message
+    assert "tcp/IPv4, tcp/IPv6 not listed" in message
+    assert "/proc/net/tcp: exit 1" in message and "/proc/net/tcp6: exit 1" in message
+    assert "ss: exit 1" in message  # what else could have covered them, and failed
+    evidence = failure.value.records[0].stdout
+    assert " end proc-net-udp 0\n" in evidence and " end proc-net-tcp 1\n" in evidence
+    # The same tables read: the /proc fallback is complete and finds both sockets.
+    _stand_in(tmp_path, "cat", f'exec {shutil.which("busybox")} cat "$@"')
+    with in_netns(netns.name):
+        got = collect(_host(), PathFirst(tmp_path), CollectOptions())
+    assert got.collector == "proc"
+    assert _ports(got.listeners) == {("tcp", 1923), ("udp", 5353)}
+
+
+def test_incomplete_host_fails_the_run_with_exit_3(netns: Namespace, holders: SocketHolders,
+                                                   tmp_path: Path) -> None:
+    """Through scan: the incomplete host is `error`, the run exits 3, never 0."""
+    require(shutil.which("busybox") is not None, "busybox (its cat stands in for the real one)")
+    holders.hold(SOCKS)
+    _without_tools(tmp_path)
+    _stand_in(tmp_path, "cat", _CAT_WITHOUT_TCP)
+
+    class Connector:
+        def __call__(self, host: PlannedHost, deadline: float) -> PathFirst:
+            return PathFirst(tmp_path)
+
+        def close(self) -> None:
+            """Nothing shared."""
+
+    with in_netns(netns.name):
+        run = scan([_host()], options=ScanOptions(), connect=Connector())
+    host, = run.hosts
+    assert host.status.value == "error" and host.error is not None
+    assert host.error.kind == "incomplete_collection"
+    assert host.listeners == () and host.collector is None
+    assert run.summary.exit_code == 3 and run.summary.error_kinds == {"incomplete_collection": 1}
+    assert host.commands and "proc-net-tcp 1" in host.commands[0].stdout
+    # Every report format shows the kind (they show error kinds generically); the JSON
+    # also passes the published schema (tests/runschema.py validates every JSON render).
+    for name, fmt in FORMATS.items():
+        if name != "register":  # the ports register lists rules, not hosts
+            assert "incomplete_collection" in fmt.render(run, RenderOptions()), name
+    assert schema_errors(json.loads(FORMATS["json"].render(run))) == []

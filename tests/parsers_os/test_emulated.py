@@ -26,7 +26,17 @@ from fleetcheck.policy.load import load_policies
 from fleetcheck.transport.local import LocalTransport
 from fleetcheck.transport.quote import sh_join
 from tests.conftest import REPO
-from tests.lab.emulate import EMULATIONS, FAILING, Emulation, ShellConnector, install
+from tests.lab.emulate import (
+    EMULATIONS,
+    FAILING,
+    LSOF_TCP,
+    LSOF_UDP,
+    Emulation,
+    Replay,
+    ShellConnector,
+    fixture,
+    install,
+)
 from tests.lab.prereq import require
 from tests.parsers_os.emulated_expect import EXPECTED
 
@@ -39,6 +49,11 @@ ODD = {
     "pinned-hpux": Emulation("pinned-hpux", "Linux", "5.15.0",
                              tools=EMULATIONS["hpux"].tools),
     "pinned-tool": EMULATIONS["freebsd"],
+    # macOS whose lsof fails for UDP (no output; synthetic error text): netstat covers all.
+    "macos-lsof-no-udp": Emulation("macos-lsof-no-udp", "Darwin", "23.4.0", tools={
+        "lsof": (Replay(LSOF_TCP, fixture("macos/lsof-F-listen")),
+                 Replay(LSOF_UDP, "", 1, lists_pid=False)),
+        "netstat": (Replay("-anv", fixture("macos/netstat-anv-14")),)}),
 }
 # Inventory pins: (fleetcheck_os, fleetcheck_tool, ansible_shell_type).
 PINS: dict[str, tuple[str | None, str | None, str | None]] = {
@@ -112,6 +127,28 @@ def test_emulated_fallback_is_recorded(fleet: RunResult) -> None:
     out = host.commands[0].stdout
     assert " end sockstat 127" in out  # tried first, not there
     assert "begin bsd-netstat" in out
+
+
+def test_emulated_hpux_without_ipv6_listing_is_incomplete(fleet: RunResult) -> None:
+    """netstat -f inet6 fails and plain netstat lists IPv4 only: never judged on half."""
+    host = _host(fleet, "hpux-no-inet6")
+    assert host.status.value == "error" and host.error is not None
+    assert host.error.kind == "incomplete_collection"
+    assert "tcp/IPv6, udp/IPv6 not listed (hpux-netstat.inet6: exit 1)" in host.error.message
+    assert host.listeners == () and host.os == "HP-UX B.11.31"
+    out = host.commands[0].stdout
+    assert " end hpux-netstat.inet6 1" in out and " end bsd-netstat 0" in out
+
+
+def test_emulated_macos_lsof_failing_for_udp_falls_to_netstat(fleet: RunResult) -> None:
+    """lsof's UDP run printed nothing (a failure, not "no UDP"): netstat -anv covers all."""
+    host = _host(fleet, "macos-lsof-no-udp")
+    assert host.error is None, host.error
+    assert host.collector == "bsd-netstat"
+    assert _findings(host) == EXPECTED["macos-user"][2]
+    out = host.commands[0].stdout
+    assert " end lsof-fields.tcp 0" in out and " end lsof-fields.udp 1" in out
+    assert "unexpected invocation" not in host.commands[0].stderr
 
 
 def test_emulated_windows_over_cmd_is_recognised_after_one_refusal(fleet: RunResult) -> None:

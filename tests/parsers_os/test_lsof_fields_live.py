@@ -1,13 +1,16 @@
 """lsof -F as the macOS and AIX probes run it, against this machine's real lsof and sockets.
 
 The field format is the same on every OS lsof runs on, so real sockets held in a
-fresh namespace check the parser and the probe's empty-output rule on real output.
+fresh namespace check the parser and the probe's rule that lsof counts only when it
+printed something (its exit status says nothing) on real output.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -26,20 +29,22 @@ PLANTED = [
 ]
 
 
-def _run(ns: Namespace) -> subprocess.CompletedProcess[str]:
+def _run(ns: Namespace, part: int, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    """One of the probe's two lsof runs (0: TCP, 1: UDP), as its shell runs it."""
+    env = {**os.environ, "PATH": f"{path}:{os.environ['PATH']}"} if path else None
     with in_netns(ns.name):
-        return subprocess.run(["sh", "-c", LSOF_FIELDS], capture_output=True, text=True,
-                              check=False, timeout=60)
+        return subprocess.run(["sh", "-c", LSOF_FIELDS.parts[part].command], env=env,
+                              capture_output=True, text=True, check=False, timeout=60)
 
 
 @pytest.mark.lab
 def test_lsof_fields_reads_real_lsof(netns: Namespace, holders: SocketHolders) -> None:
     require(shutil.which("lsof") is not None, "lsof")
     holders.hold(PLANTED)
-    proc = _run(netns)
-    assert proc.returncode == 0, proc.stderr
+    tcp, udp = _run(netns, 0), _run(netns, 1)
+    assert (tcp.returncode, udp.returncode) == (0, 0), tcp.stderr + udp.stderr
     got = {(li.proto, li.family, li.address, li.port, li.process, li.user)
-           for li in lsof_fields.parse(proc.stdout)}
+           for li in lsof_fields.parse(tcp.stdout + udp.stdout)}
     assert got == {
         ("tcp", 4, "0.0.0.0", 1923, "spiced", "root"),
         ("tcp", 6, "::", 8080, "web d", "root"),  # +c0: the whole name, space included
@@ -50,9 +55,21 @@ def test_lsof_fields_reads_real_lsof(netns: Namespace, holders: SocketHolders) -
 
 
 @pytest.mark.lab
-def test_lsof_with_nothing_to_list_is_a_failure_not_silence(netns: Namespace) -> None:
-    """No socket at all: lsof prints nothing and the attempt must not count."""
+def test_lsof_with_nothing_to_list_still_proves_it_ran(netns: Namespace) -> None:
+    """No socket at all: lsof exits 1, yet it lists the probe's shell, so the run counts
+    and finds no listener, while an lsof that fails prints nothing and does not count."""
     require(shutil.which("lsof") is not None, "lsof")
-    proc = _run(netns)
-    assert proc.stdout == ""
-    assert proc.returncode != 0
+    for part in (0, 1):
+        proc = _run(netns, part)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("p") and lsof_fields.parse(proc.stdout) == []
+
+
+@pytest.mark.lab
+def test_a_failing_lsof_is_a_failure_not_silence(netns: Namespace, tmp_path: Path) -> None:
+    stand_in = tmp_path / "lsof"
+    stand_in.write_text("#!/bin/sh\necho 'lsof: WARNING: can\'t stat() kernel' >&2\nexit 1\n")
+    stand_in.chmod(0o755)
+    for part in (0, 1):
+        proc = _run(netns, part, str(tmp_path))
+        assert (proc.returncode, proc.stdout) == (1, "")

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from fleetcheck.collect import _pinned_family, windows
-from fleetcheck.collect.combine import NoTool, combine
+from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.oses import FAMILIES, POSIX_TOOLS, family_of
 from fleetcheck.collect.probe import Section, build_probe
 from fleetcheck.errors import ErrorKind, HostFailure
@@ -113,28 +113,75 @@ def _s(name: str, body: str, rc: int | None = 0) -> Section:
 
 def test_combine_takes_the_last_attempt() -> None:
     netstat = read(FIXTURES / "freebsd" / "netstat-anW-13.out")
-    got = combine([_s("sockstat", "", 127), _s("bsd-netstat", netstat)])
+    got = combine([_s("sockstat", "", 127), _s("bsd-netstat", netstat)], "freebsd")
     assert got.collector == "bsd-netstat" and len(got.listeners) == 7
     with pytest.raises(NoTool, match=r"sockstat \(exit 127\), bsd-netstat \(exit 1\)"):
-        combine([_s("sockstat", "", 127), _s("bsd-netstat", "", 1)])
+        combine([_s("sockstat", "", 127), _s("bsd-netstat", "", 1)], "freebsd")
     with pytest.raises(NoTool):
         combine([])
 
 
-def test_combine_notes_what_a_failed_part_costs() -> None:
-    inet = read(FIXTURES / "hpux" / "netstat-an-finet-11.31.out")
-    got = combine([_s("hpux-netstat.inet", inet), _s("hpux-netstat.inet6", "bad", 1)])
-    assert len(got.listeners) == 6
-    assert got.notes == ["netstat -f inet6 failed: IPv6 listeners could not be listed"]
+def test_combine_notes_what_a_failed_owner_table_costs() -> None:
     openbsd = read(FIXTURES / "openbsd" / "netstat-an-7.4.out")
-    got = combine([_s("openbsd-netstat.netstat", openbsd), _s("openbsd-netstat.fstat", "", 1)])
-    assert all(li.process is None for li in got.listeners)
+    got = combine([_s("openbsd-netstat.netstat", openbsd), _s("openbsd-netstat.fstat", "", 1)],
+                  "openbsd")
+    assert all(li.process is None for li in got.listeners) and got.listeners
     assert "fstat failed" in got.notes[0]
     netstat = read(FIXTURES / "windows" / "netstat-ano-de.out")
-    got = combine([_s("windows-netstat.netstat", netstat)])
+    got = combine([_s("windows-netstat.netstat", netstat)], "windows")
     assert got.notes == ["tasklist failed: only process ids are known"]
     with pytest.raises(NoTool):
-        combine([_s("hpux-netstat.inet", "", 1)])
+        combine([_s("hpux-netstat.inet", "", 1)], "hpux")
+
+
+def test_combine_a_failed_family_is_incomplete_not_a_note() -> None:
+    """HP-UX lists IPv6 with a command of its own: when it fails, nothing covered IPv6."""
+    inet = read(FIXTURES / "hpux" / "netstat-an-finet-11.31.out")
+    for family in ("hpux", None):  # the part means the same whoever asks
+        with pytest.raises(Incomplete, match=r"tcp/IPv6, udp/IPv6 not listed "
+                                             r"\(hpux-netstat.inet6: exit 1\)"):
+            combine([_s("hpux-netstat.inet", inet), _s("hpux-netstat.inet6", "bad", 1)], family)
+    # The probe went on to plain netstat -an, which on HP-UX lists IPv4 only.
+    with pytest.raises(Incomplete, match=r"tcp/IPv6, udp/IPv6 not listed "
+                                         r"\(hpux-netstat.inet6: exit 1\)"):
+        combine([_s("hpux-netstat.inet", inet), _s("hpux-netstat.inet6", "", 1),
+                 _s("bsd-netstat", inet)], "hpux")
+    # netstat -an is the whole host elsewhere.
+    assert combine([_s("bsd-netstat", inet)], "macos").collector == "bsd-netstat"
+
+
+def test_combine_a_failed_protocol_is_covered_by_the_next_attempt() -> None:
+    """macOS lsof lists TCP and UDP apart; a failed UDP run sends the probe on to netstat."""
+    lsof = read(FIXTURES / "macos" / "lsof-F-listen.out")
+    netstat = read(FIXTURES / "macos" / "netstat-anv-14.out")
+    got = combine([_s("lsof-fields.tcp", lsof), _s("lsof-fields.udp", "", 1),
+                   _s("bsd-netstat", netstat)], "macos")
+    assert got.collector == "bsd-netstat" and got.listeners
+    with pytest.raises(Incomplete, match=r"udp/IPv4, udp/IPv6 not listed "
+                                         r"\(lsof-fields.udp: exit 1, bsd-netstat: exit 1\)"):
+        combine([_s("lsof-fields.tcp", lsof), _s("lsof-fields.udp", "", 1),
+                 _s("bsd-netstat", "", 1)], "macos")
+    both = combine([_s("lsof-fields.tcp", lsof), _s("lsof-fields.udp", "")], "macos")
+    assert both.collector == "lsof-fields" and both.listeners
+
+
+def test_combine_proc_tables_absent_versus_failed() -> None:
+    """A table the kernel lacks (no IPv6) is nothing to cover; one it has but that could not
+    be read leaves the host incomplete, naming the table."""
+    tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  " \
+          "timeout inode\n   0: 00000000:0783 00000000:0000 0A 00000000:00000000 00:00000000 " \
+          "00000000     0        0 4242 1 0 100 0 0 10 0\n"
+    udp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  " \
+          "timeout inode ref pointer drops\n"
+    v4 = [_s("proc-net-tcp", tcp), _s("proc-net-udp", udp), _s("proc-stat", "")]
+    got = combine(v4, "linux", ["proc-net-tcp6", "proc-net-udp6"])
+    assert (got.collector, [li.port for li in got.listeners]) == ("proc", [1923])
+    with pytest.raises(Incomplete, match=r"tcp/IPv6, udp/IPv6 not listed; "):
+        combine(v4, "linux")  # the probe did not say the tables were absent
+    with pytest.raises(Incomplete, match=r"tcp/IPv4, tcp/IPv6 not listed \(ss: exit 1, "
+                                         r"/proc/net/tcp: exit 1, /proc/net/tcp6: exit 1\)"):
+        combine([_s("ss", "", 1), _s("proc-net-tcp", "", 1), _s("proc-net-tcp6", "", 1),
+                 _s("proc-net-udp", udp), _s("proc-net-udp6", udp)], "linux")
 
 
 def test_combine_merges_owner_tables() -> None:

@@ -107,8 +107,8 @@ def test_waivers_change_the_exit_code(scenario_ns: Namespace, tmp_path: Path) ->
 def test_malformed_waiver_file_stops_the_run(scenario_ns: Namespace, tmp_path: Path) -> None:
     root = setup_dir(tmp_path)
     (root / "waivers.yml").write_text(WAIVERS.replace("    owner: alice\n", ""))
-    res = run_cli(["scan", "-i", "inventory.yml", *POLICIES, "-w", "waivers.yml", "-o", "out"],
-                  cwd=root)
+    res = run_cli(["scan", "-i", "inventory.yml", *POLICIES, "-w", "waivers.yml", "-o", "out",
+                   "--today", "2030-06-01"], cwd=root)  # the waivers are dated around it
     assert res.code == 2
     assert res.err == ("fleetcheck: error: waivers.yml:2:5: waiver 'WEB-8080' lacks 'owner' "
                        "(every waiver needs an id, hosts, reason, owner, approved_by, created "

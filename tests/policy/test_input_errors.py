@@ -129,7 +129,7 @@ WAIVER_CASES = [
      "8:14", "waiver 'W1' is created 2031-01-01, after it expires (2030-12-31)"),
     (broken("port: 8080", "port: 8080\n    kind: strays"),
      "5:11", "unknown finding kind 'strays' (expected one of forbidden, stray, missing, "
-     "wrong_bind, wrong_process, undetermined) (did you mean 'stray'?)"),
+     "wrong_bind, wrong_process, undetermined, overdue_review) (did you mean 'stray'?)"),
     (broken("port: 8080", "rule: baseline-spice"),
      "4:11", "rule must be written 'policy/rule-id', not 'baseline-spice'"),
     (broken("port: 8080", "rule: baseline/spcie"),

@@ -258,7 +258,7 @@ def test_waiver_warnings(tmp_path: Path) -> None:
             reason: r
             owner: dan
             approved_by: erin
-            created: 2030-07-01
+            created: 2030-06-02
             expires: 2030-12-31
         """})
     code, lines = validate(tmp_path, "-i", "inv.yml", "-p", "base.yml", "-w", "w.yml")
@@ -268,9 +268,35 @@ def test_waiver_warnings(tmp_path: Path) -> None:
         "w.yml:15:18: warning: waiver 'SELF' is approved by its own owner (carol)",
         "w.yml:19:12: warning: waiver 'NOWHERE' selects no host: 'lab' matches nothing in the "
         "inventory",
-        "w.yml:24:14: warning: waiver 'NOWHERE' is created in the future (2030-07-01)",
-        "0 errors, 4 warnings: 3 hosts, 1 policy, 2 rules, 3 waivers",
+        "0 errors, 3 warnings: 3 hosts, 1 policy, 2 rules, 3 waivers",
     ]
+
+
+def test_waiver_created_in_the_future_is_refused(tmp_path: Path) -> None:
+    """A creation date after today (one day of slack for time zones) cannot be right."""
+    waiver = """\
+        waivers:
+          - id: LATER
+            hosts: web
+            port: 8080
+            reason: r
+            owner: alice
+            approved_by: bob
+            created: {created}
+            expires: 2030-12-31
+        """
+    write(tmp_path, {**GOOD, "w.yml": waiver.format(created="2030-06-03")})
+    code, lines = validate(tmp_path, "-i", "inv.yml", "-p", "base.yml", "-w", "w.yml")
+    assert code == 2
+    assert lines[0] == ("w.yml:8:14: error: waiver 'LATER' is created 2030-06-03, in the "
+                        "future (today is 2030-06-01): a waiver cannot be approved before it "
+                        "is written; fix the date")
+    res = run_cli(["scan", "-i", "inv.yml", "-p", "base.yml", "-w", "w.yml", "--today",
+                   "2030-06-01", "-o", "out"], cwd=tmp_path)
+    assert (res.code, res.err) == (2, f"fleetcheck: error: {lines[0].replace(' error:', '')}\n")
+    assert not (tmp_path / "out").exists()
+    write(tmp_path, {"w.yml": waiver.format(created="2030-06-02")})  # a time zone ahead
+    assert validate(tmp_path, "-i", "inv.yml", "-p", "base.yml", "-w", "w.yml")[0] == 0
 
 
 def test_duplicate_policy_names_and_missing_files(tmp_path: Path) -> None:
@@ -316,3 +342,27 @@ def test_problems_name_files_as_the_user_wrote_the_directory(tmp_path: Path) -> 
                                                                    "waivers/w.yml:2:5"]
         res = run_cli(["scan", "-i", "inv.yml", *args, "-o", "out"], cwd=tmp_path)
         assert res.code == 2 and res.err.startswith("fleetcheck: error: policies/web.yml:4:11: ")
+
+
+def test_cidr_with_host_bits_is_a_located_warning(tmp_path: Path) -> None:
+    """`10.0.0.1/8` is read as all of 10.0.0.0/8: likely not what was meant, so say so."""
+    write(tmp_path, {**GOOD, "lan.yml": """\
+        name: lan
+        hosts: all
+        allow:
+          - id: one
+            address: 10.0.0.1/8
+          - id: many
+            address: [192.168.1.0/24, "2001:db8::1/64", 10.1.0.0/16]
+        """})
+    code, lines = validate(tmp_path, "-i", "inv.yml", "-p", "base.yml", "-p", "lan.yml")
+    assert code == 0
+    assert lines[:-1] == [
+        "lan.yml:5:14: warning: address '10.0.0.1/8' has host bits set: it is read as the whole "
+        "network 10.0.0.0/8 (write 10.0.0.0/8 for the network, or 10.0.0.1 for the one address)",
+        "lan.yml:7:31: warning: address '2001:db8::1/64' has host bits set: it is read as the "
+        "whole network 2001:db8::/64 (write 2001:db8::/64 for the network, or 2001:db8::1 for "
+        "the one address)",
+    ]
+    code, _ = validate(tmp_path, "-i", "inv.yml", "-p", "base.yml", "-p", "lan.yml", "--strict")
+    assert code == 2

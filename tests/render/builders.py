@@ -2,19 +2,20 @@
 
 These are test data for pure renderers (what a local run cannot produce yet: other hosts'
 failures, waivers, names a kernel's comm cannot hold), judged by the real `evaluate` against
-real policy files and summarised by the real `summarize`. Everything is fixed, so the
+real policy files and settled by the real `judge_run`. Everything is fixed, so the
 rendered reports are stable enough for golden files.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from fleetcheck.cli.common import baseline_path
-from fleetcheck.engine.summary import host_status, summarize
+from fleetcheck.engine.summary import host_status, judge_run
 from fleetcheck.errors import ErrorKind
 from fleetcheck.model import (
     CommandRecord,
@@ -27,18 +28,22 @@ from fleetcheck.model import (
     Severity,
     WaiverRecord,
 )
-from fleetcheck.policy import Policy
+from fleetcheck.policy import Policy, review
 from fleetcheck.policy.judge import evaluate
 from fleetcheck.policy.load import load_policies
+from fleetcheck.policy.problems import Problems
+from fleetcheck.policy.serialize import policy_to_dict
 
 DATA = Path(__file__).with_name("data")
 XSS = "<script>alert(1)</script>"
 STARTED, FINISHED = "2026-11-26T02:00:00Z", "2026-11-26T02:03:07Z"
+REVIEW_DAY = datetime.date(2026, 11, 26)
 
 
 def policies() -> list[Policy]:
-    """The shipped baseline and the web tier's policy."""
-    return load_policies([baseline_path(), DATA / "web.yml"])
+    """The shipped baseline and the web tier's policy, reviews judged on the run's day."""
+    return review.judge(load_policies([baseline_path(), DATA / "web.yml"]), REVIEW_DAY,
+                        Problems())
 
 
 def ss_output(listeners: Sequence[Listener]) -> str:
@@ -138,7 +143,10 @@ def composite_run() -> RunResult:
                        "authentication failed for user 'audit' (publickey, password)",
                        (CommandRecord("true", None, "", "Permission denied <b>(publickey)</b>"
                                       "\x1b[0m\x00 & more", 0.5),))
+    web1, db1, app1 = (dataclasses.replace(h, waivers=(w,)) for h, w in
+                       ((web1, "W-200"), (db1, "W-300"), (app1, "W-100")))
     hosts = sorted([web1, db1, app1, legacy1, win1], key=lambda h: h.name)
+    settled, summary = judge_run(hosts, Severity.LOW, complete=True)  # as a real run is
     return RunResult(
         run_id="20261126T020000Z-c0ffee01",
         tool_version="0.1.0", started_at=STARTED, finished_at=FINISHED,
@@ -146,7 +154,7 @@ def composite_run() -> RunResult:
                 InputFile("policy", "policies/baseline.yml", sha("baseline.yml")),
                 InputFile("policy", "policies/web.yml", sha("web.yml")),
                 InputFile("waiver", "waivers.yml", sha("waivers.yml"))),
-        hosts=tuple(hosts), summary=summarize(hosts, Severity.LOW, complete=True),
+        hosts=settled, summary=summary,
         meta={"command_line": ["fleetcheck", "scan", "-i", "inventory/prod.ini", "-p",
                                "policies/web.yml", "-o", "reports", "--format",
                                "text,html,json,junit,csv"],
@@ -155,7 +163,9 @@ def composite_run() -> RunResult:
               "warnings": ["waiver W-200 expired on 2026-06-30: the finding it covered on "
                            "web1 (udp/5353) counts again",
                            "1 host could not be checked (connect_timeout on legacy1)"]},
-        waivers=WAIVERS,
+        waivers=WAIVERS, policy_definitions=tuple(
+            policy_to_dict(dataclasses.replace(p, path=f"policies/{Path(p.path).name}"))
+            for p in pols),
     )
 
 

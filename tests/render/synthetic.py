@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from fleetcheck.engine.summary import summarize
+from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import UNREACHABLE_KINDS, ErrorKind
 from fleetcheck.model import CommandRecord, HostResult, Listener, RunResult, Severity
 from tests.render import builders
@@ -66,6 +66,6 @@ def synthetic_run(hosts: int = 5000, seed: int = 1923) -> RunResult:
         results.append(host)
     results.sort(key=lambda h: h.name)
     base = builders.composite_run()
-    return replace(base, hosts=tuple(results),
-                   summary=summarize(results, Severity.LOW, complete=True),
+    settled, summary = judge_run(results, Severity.LOW, complete=True)
+    return replace(base, hosts=settled, summary=summary,
                    meta={**base.meta, "warnings": base.meta["warnings"][:1]})

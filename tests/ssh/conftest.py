@@ -16,13 +16,16 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, run_files
 from tests.lab.netns import Sock, in_netns
 from tests.lab.prereq import require_sshd_lab
 from tests.lab.sshlab import NOTHING_ADDRESS, HostSpec, SshLab, running_lab
 
 FLOOD = ("yes 'tcp   LISTEN 0      128          0.0.0.0:1923       0.0.0.0:*' "
          "| head -c 40000000")
+# getent passwd answering with a 256 KiB line before the real entries.
+HUGE_GETENT = ("head -c 262144 /dev/zero | tr '\\0' x; echo ':x:1:1::/:/bin/sh'; shift; "
+               "for u in \"$@\"; do awk -F: -v u=\"$u\" '$3 == u' /etc/passwd; done")
 SPECS = [
     HostSpec("web1"), HostSpec("web2"), HostSpec("web3"), HostSpec("web4"), HostSpec("db1"),
     HostSpec("p2222", port=2222, key_types=("ed25519", "rsa", "ecdsa")),
@@ -38,9 +41,12 @@ SPECS = [
     HostSpec("rekeyed", rekeyed=True),
     HostSpec("stranger", in_known_hosts=False),
     HostSpec("sudo1"), HostSpec("meta"), HostSpec("relay"),
+    # Every trick at once (tests/ssh/test_hostile_host.py): process names with newlines and
+    # escape sequences, a user database answering with a huge line, an echoing login.
+    HostSpec("hostile", replace={"getent": HUGE_GETENT}),
 ]
-# Hosts the fleet run leaves out: tests change their listeners.
-SIDE_HOSTS = ("sudo1", "meta", "relay")
+# Hosts the fleet run leaves out: tests change their listeners (or scan them on purpose).
+SIDE_HOSTS = ("sudo1", "meta", "relay", "hostile")
 
 # What each host's sockets are, beyond sshd's own (tcp 22 on 0.0.0.0 and ::).
 PLANTED: dict[str, list[Sock]] = {
@@ -57,6 +63,9 @@ PLANTED: dict[str, list[Sock]] = {
     "inner1": [Sock("tcp", "0.0.0.0", 1923, process="innerspice")],
     "inner2": [Sock("udp", "0.0.0.0", 161, process="snmpd")],
     "notools": [Sock("tcp", "0.0.0.0", 7000, process="appd", user="nobody")],
+    "hostile": [Sock("tcp", "0.0.0.0", 1923, process="ev\nil"),  # hiding a forbidden port
+                Sock("tcp", "0.0.0.0", 8081, process="\x1b]52;c;Zm9v\x07"),  # clipboard write
+                Sock("tcp", "0.0.0.0", 8082, process="a\u2028b", user="nobody")],
     "sudo1": [Sock("tcp", "0.0.0.0", 8443, process="rootsvc"),
               Sock("tcp", "0.0.0.0", 8444, process="usersvc", user="nobody")],
 }
@@ -134,7 +143,7 @@ class Fleet:
         with in_netns(self.lab.controller.name):
             res = run_cli(argv, cwd=self.tmp, environ=env, stdin=stdin, tty_err=tty_err)
         wall = time.monotonic() - start
-        reports = sorted(out.glob("fleetcheck-2*.json"))
+        reports = run_files(out)
         assert len(reports) == 1, f"exit {res.code}: {res.err}"
         text = next(out.glob("fleetcheck-2*.txt")).read_text()
         return Scan(res.code, res.out, res.err, json.loads(reports[0].read_text()), wall, text)

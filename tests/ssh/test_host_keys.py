@@ -184,7 +184,8 @@ def test_off_is_flagged_in_every_format_junit_and_csv_included(fleet: Fleet, lab
                       "--host-key-checking", "off", "--format", "all")
     (warning,) = scan.run["meta"]["warnings"]
     files = _reports(fleet)
-    assert set(files) == {".txt", ".html", ".json", ".xml", ".csv", ".groups.csv", ".md"}
+    assert set(files) == {".txt", ".html", ".json", ".xml", ".csv", ".groups.csv", ".md",
+                          ".register.csv", ".oscal.json"}
     suites = ET.fromstring(files[".xml"]).findall("testsuite")  # noqa: S314 -- our own output
     assert len(suites) == 2
     for suite in suites:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_files
 from tests.lab.sshlab import SshLab
 from tests.ssh.conftest import Fleet, cli_process
 from tests.ssh.test_limits import _wait_for_lines
@@ -103,7 +104,7 @@ def test_a_signal_writes_partial_reports_and_stops_every_probe(
     assert time.monotonic() - sent < 15
     assert proc.returncode == 3, err
     assert f"interrupted by {sig.name}" in err
-    run = json.loads(next(out.glob("fleetcheck-2*.json")).read_text())
+    run = json.loads(run_files(out)[0].read_text())
     assert run["complete"] is False
     assert run["meta"]["interrupted_by"] == sig.name
     by_name = {h["name"]: h for h in run["hosts"]}

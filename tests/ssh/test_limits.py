@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_files
 from tests.lab.sshlab import SshLab
 from tests.ssh.conftest import Fleet, cli_process, interrupt
 
@@ -131,7 +132,7 @@ def test_ctrl_c_writes_what_finished(fleet: Fleet, lab: SshLab, tmp_path: Path,
     assert time.monotonic() - interrupted < 10
     assert proc.returncode == 3, err
     assert "interrupted" in err
-    (report,) = out.glob("fleetcheck-2*.json")
+    (report,) = run_files(out)
     run = json.loads(report.read_text())
     assert run["complete"] is False and run["summary"]["complete"] is False
     by_name = {h["name"]: h for h in run["hosts"]}

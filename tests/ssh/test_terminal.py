@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, run_cli
+from tests.conftest import CliResult, run_cli, run_files
 from tests.lab.netns import Sock, in_netns
 from tests.lab.sshlab import SshLab
 from tests.ssh.conftest import Fleet, cli_process
@@ -132,7 +132,7 @@ def test_hostile_ssh_banners_through_worker_process_logs(fleet: Fleet, lab: SshL
     _, err = proc.communicate(timeout=60)
     assert_inert(err)
     assert "client \\x1b]52;c;SGk=\\x07\\x1b[2J\\u202eevil\\x0dX" in err  # paramiko's record
-    run = json.loads(next(out.glob("fleetcheck-2*.json")).read_text())
+    run = json.loads(run_files(out)[0].read_text())
     refused = next(h for h in run["hosts"] if h["name"] == "version")["error"]["message"]
     assert "\x1b]0;pwn\x07\x9b2J" in refused  # the JSON keeps it exact
     assert "\\x1b]0;pwn\\x07\\x9b2J" in err  # the -v line shows it escaped

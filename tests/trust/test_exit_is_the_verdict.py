@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, run_files
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 
 pytestmark = pytest.mark.lab
@@ -39,7 +39,7 @@ def test_a_closed_pipe_keeps_the_failing_verdict(netns: Namespace, holders: Sock
     assert _status(proc) == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
     assert "NONCOMPLIANT" in proc.stderr  # the verdict is not hidden
-    assert len(list((tmp_path / "out").glob("fleetcheck-2*.json"))) == 1  # reports were written
+    assert len(run_files(tmp_path / "out")) == 1  # reports were written
 
 
 def test_a_closed_pipe_on_a_clean_run_is_still_clean(netns: Namespace, tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_two_runs_in_the_same_second_never_share_files(netns: Namespace, tmp_pat
                               stderr=subprocess.PIPE, text=True) for _ in range(3)]
     errs = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errs
-    runs = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("fleetcheck-2*.json")]
+    runs = [json.loads(p.read_text()) for p in run_files(tmp_path / "out")]
     assert len({r["run_id"] for r in runs}) == 3
     assert len(list((tmp_path / "out").glob("fleetcheck-2*.txt"))) == 3
     for run in runs:
@@ -106,7 +106,7 @@ def test_report_never_overwrites_without_force(netns: Namespace, tmp_path: Path)
     with in_netns(netns.name):
         first = run_cli(["scan", "-o", "out", "--format", "json,text"], cwd=tmp_path)
     assert first.code == 0, first.err
-    (saved,) = (tmp_path / "out").glob("fleetcheck-2*.json")
+    (saved,) = run_files(tmp_path / "out")
     text = next((tmp_path / "out").glob("fleetcheck-2*.txt"))
     text.write_text("kept\n")
     again = run_cli(["report", str(saved), "--format", "text", "-o", "out"], cwd=tmp_path)

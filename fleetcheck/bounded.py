@@ -1,0 +1,179 @@
+"""Bounded input: every file and helper-program output fleetcheck reads has a size limit.
+
+A limit exceeded is one located InputError (exit 2), found before the memory is
+spent: files are read at most one byte past their limit, and a program printing
+too much is killed (its whole process group) as soon as it passes the limit.
+The limits are documented in docs/inventory.md ("Limits").
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO
+
+from fleetcheck.errors import InputError
+
+MIB = 1 << 20
+MAX_INVENTORY_BYTES = 256 * MIB  # an inventory file, or what an inventory script prints
+MAX_YAML_BYTES = 64 * MIB  # text given to the YAML or TOML parser (memory ~25x the text)
+MAX_LIST_BYTES = 16 * MIB  # a `--limit @file`
+MAX_SECRET_BYTES = 64 * 1024  # a vault password file, or what a password script prints
+MAX_CAPTURE_BYTES = 256 * MIB  # a captured tool output given to `fleetcheck parse`
+MAX_RUN_BYTES = 1024 * MIB  # a saved run (`report`, `explain --run`): 50,000 hosts fit
+MAX_STDERR_TAIL = 64 * 1024  # of a helper's stderr, only the end is kept (for the message)
+MAX_HOSTS = 500_000  # hosts in one inventory (ten times the largest fleet we plan for)
+MAX_GROUPS = 500_000  # groups in one inventory
+# YAML aliases may add this many nodes, or ten times the nodes written, whichever is more.
+MIN_ALIAS_BUDGET = 1_000_000
+ALIAS_FACTOR = 10
+_CHUNK = 1 << 16
+
+
+class TooLarge(InputError):
+    """An input past its size limit (no reader should go on to try it another way)."""
+
+
+def size_text(limit: int) -> str:
+    """A byte count as people write limits: '256 MiB', '64 KiB'."""
+    if limit >= MIB and limit % MIB == 0:
+        return f"{limit // MIB} MiB"
+    if limit >= 1024 and limit % 1024 == 0:
+        return f"{limit // 1024} KiB"
+    return f"{limit} bytes"
+
+
+def too_large(what: str, limit: int) -> str:
+    """The message for an input past its limit."""
+    return f"{what} is larger than the {size_text(limit)} limit"
+
+
+def read_bounded(path: str, limit: int, what: str, shown: str | None = None) -> bytes:
+    """The bytes of `path`; InputError naming it (as `shown`, if given) when unreadable or
+    larger than `limit`."""
+    shown = shown or path
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise TooLarge(too_large(what, limit), shown)
+            # read(n) allocates n bytes up front: ask for what the file holds, one byte
+            # more to see it did not grow; a device or FIFO (no size) is read in chunks.
+            chunks = [f.read(size + 1)] if size else []
+            total = sum(map(len, chunks))
+            while total <= limit and (not chunks or chunks[-1]):
+                chunks.append(f.read(min(_CHUNK, limit + 1 - total)))
+                total += len(chunks[-1])
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", shown) from None
+    if total > limit:
+        raise TooLarge(too_large(what, limit), shown)
+    return b"".join(chunks)
+
+
+def read_stream(stream: IO[str], limit: int, what: str, name: str) -> str:
+    """All of a text stream (stdin), or TooLarge once it passes `limit` characters."""
+    text = stream.read(limit + 1)
+    if len(text) > limit:
+        raise TooLarge(too_large(what, limit), name)
+    return text
+
+
+def check_text_size(text: str | bytes, limit: int, what: str, path: str) -> None:
+    """InputError when `text` (already read) is longer than `limit` bytes."""
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise TooLarge(too_large(what, limit), path)
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """A helper program that finished: exit code, all of stdout, the end of stderr."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class OutputTooLarge(Exception):
+    """The program printed more than its limit on stdout; it has been killed."""
+
+
+class TimedOut(Exception):
+    """The program ran past its time limit; it has been killed."""
+
+
+def run_bounded(argv: Sequence[str], *, timeout: float, max_stdout: int,
+                own_group: bool = True) -> Completed:
+    """Run `argv` and collect its output, killing it past `timeout` or `max_stdout` bytes.
+
+    With own_group the program gets its own process group and the whole group is
+    killed (an inventory script's children too); without, only the program (a vault
+    password script may need the terminal's process group to prompt).
+    OSError when it cannot be started.
+    """
+    proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            process_group=0 if own_group else None)
+    assert proc.stdout is not None and proc.stderr is not None
+    out = bytearray()
+    err = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ, out)
+            sel.register(proc.stderr, selectors.EVENT_READ, err)
+            while sel.get_map():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimedOut
+                for key, _ in sel.select(timeout=remaining):
+                    chunk = os.read(key.fd, _CHUNK)
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        continue
+                    buf: bytearray = key.data
+                    buf += chunk
+                    if buf is out and len(out) > max_stdout:
+                        raise OutputTooLarge
+                    if buf is err and len(err) > 2 * MAX_STDERR_TAIL:
+                        del err[:-MAX_STDERR_TAIL]
+        try:
+            code = proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise TimedOut from None
+    except BaseException:
+        _kill(proc, own_group)
+        raise
+    finally:
+        proc.stdout.close()
+        proc.stderr.close()
+    return Completed(code, bytes(out), bytes(err[-MAX_STDERR_TAIL:]))
+
+
+def run_checked(argv: Sequence[str], what: str, path: str, *, timeout: float, max_stdout: int,
+                own_group: bool = True) -> Completed:
+    """run_bounded, with a time or size limit exceeded as an InputError about `what` at `path`."""
+    try:
+        return run_bounded(argv, timeout=timeout, max_stdout=max_stdout, own_group=own_group)
+    except TimedOut:
+        raise InputError(f"{what} ran longer than {timeout:g} s (killed)", path) from None
+    except OutputTooLarge:
+        raise InputError(f"{what} printed more than the {size_text(max_stdout)} limit (killed)",
+                         path) from None
+
+
+def _kill(proc: subprocess.Popen[bytes], own_group: bool) -> None:
+    """Kill the program (and its group when it has one) and reap it."""
+    try:
+        if own_group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except ProcessLookupError:
+        pass
+    proc.wait()

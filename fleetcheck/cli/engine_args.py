@@ -1,0 +1,102 @@
+"""`scan --engine`: which engine checks the hosts, and the celery engine's settings."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from fleetcheck.cli.common import Inputs
+from fleetcheck.cli.env import Env
+from fleetcheck.cli.scan_args import OFF_WARNING
+from fleetcheck.cli.worker_cmd import INSTALL_HINT, add_broker_arguments, broker_url
+from fleetcheck.engine.shards import keys_by
+from fleetcheck.errors import InputError
+from fleetcheck.model import RunResult
+from fleetcheck.plan import PlannedHost
+
+if TYPE_CHECKING:
+    from fleetcheck.engine.celery import CeleryEngine
+
+ENGINE_CHOICES = ("threads", "processes", "celery")
+# Options that only mean something where hosts are contacted: on a celery run, the workers.
+WORKER_SIDE = (("ask_pass", "-k"), ("ask_become_pass", "-K"),
+               ("ask_key_passphrase", "--ask-key-passphrase"), ("private_key", "--private-key"),
+               ("ssh_config", "-F"), ("known_hosts", "--known-hosts"),
+               ("connect_timeout", "--connect-timeout"), ("workers", "--workers"))
+CELERY_ONLY = (("broker", "--broker"), ("result_backend", "--result-backend"),
+               ("queue_by", "--queue-by"))
+_MODES = ("strict", "accept-new", "off")  # weakest last
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """--engine and the celery engine's options."""
+    g = parser.add_argument_group("engine (see docs/scale-out.md)")
+    g.add_argument("--engine", choices=ENGINE_CHOICES,
+                   help="threads: this process; processes: worker processes here (the "
+                        "default when --workers > 1); celery: shards on `fleetcheck worker`s")
+    add_broker_arguments(g)  # type: ignore[arg-type]
+    g.add_argument("--queue-by", metavar="VAR",
+                   help="celery: route each host's shard to the queue named by inventory "
+                        "variable VAR (or the child group of group VAR) - one queue per site")
+    g.add_argument("--queue-wait", type=float, default=60.0, metavar="SECONDS",
+                   help="celery: how long a queue may have no live worker before its hosts "
+                        "are marked not_run (default: 60)")
+    g.add_argument("--shard-size", type=int, default=250, metavar="N",
+                   help="celery: most hosts in one shard task (default: 250)")
+
+
+def celery_engine(args: argparse.Namespace, env: Env, inputs: Inputs,
+                  hosts: list[PlannedHost]) -> CeleryEngine | None:
+    """The celery engine the arguments ask for, its broker reached (None for another
+    engine); InputError for anything wrong, before any task is sent."""
+    if args.engine != "celery":
+        for attr, option in CELERY_ONLY:
+            if getattr(args, attr):
+                raise InputError(f"{option} is an option of --engine celery")
+        return None
+    for attr, option in WORKER_SIDE:
+        if getattr(args, attr):
+            raise InputError(f"{option} does not apply with --engine celery: the workers "
+                             "connect to the hosts with their own settings and secrets "
+                             "(give it to `fleetcheck worker`)")
+    if args.host_key_checking != "strict":
+        raise InputError("--host-key-checking does not apply with --engine celery: each "
+                         "worker checks host keys its own way (`fleetcheck worker`)")
+    if args.shard is not None:
+        raise InputError("--shard does not combine with --engine celery, which plans and "
+                         "merges its own shards")
+    if args.queue_wait <= 0 or args.shard_size < 1:
+        raise InputError("--queue-wait must be positive and --shard-size at least 1")
+    try:
+        from fleetcheck.engine.celery import CeleryEngine, CelerySettings
+        from fleetcheck.engine.celery_app import BrokerSettings
+        from fleetcheck.engine.celery_worker import fingerprint
+    except ImportError:
+        raise InputError(INSTALL_HINT) from None
+    queues = keys_by(inputs.inventory, hosts, args.queue_by, option="--queue-by") \
+        if args.queue_by else {}
+    settings = CelerySettings(BrokerSettings(broker_url(args, env), args.result_backend),
+                              queue_wait=args.queue_wait, shard_size=args.shard_size)
+    engine = CeleryEngine(settings, inputs=fingerprint(inputs.files), queues=queues,
+                          become=bool(args.become), user=args.user)
+    engine.connect()  # an unreachable broker is one line and exit 2, before anything is sent
+    return engine
+
+
+def celery_record(result: RunResult, engine: CeleryEngine) -> RunResult:
+    """The run with what the celery engine knows: its shards, the broker (no password), the
+    workers' host-key checking (the weakest, with the warning every report must show)."""
+    from fleetcheck.engine.celery_app import redacted
+
+    modes = {m for s in engine.shards for m in s.get("host_key_checking", ())}
+    weakest = max(modes, key=_MODES.index) if modes else None
+    meta: dict[str, Any] = {**result.meta, "engine": "celery",
+                            "broker": redacted(engine.settings.broker.broker),
+                            "celery_workers": sorted({w for s in engine.shards
+                                                      for w in s["workers"]})}
+    if weakest is not None:
+        meta["host_key_checking"] = weakest
+        if weakest == "off" and OFF_WARNING not in meta.get("warnings", ()):
+            meta["warnings"] = [*meta.get("warnings", ()), OFF_WARNING]
+    return dataclasses.replace(result, meta=meta, shards=tuple(engine.shards))

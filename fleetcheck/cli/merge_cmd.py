@@ -1,0 +1,56 @@
+"""`fleetcheck merge`: shard runs of one plan in, the one run of all their hosts out."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+
+from fleetcheck.cli.common import Command
+from fleetcheck.cli.destinations import add_report_argument, destinations
+from fleetcheck.cli.env import Env
+from fleetcheck.cli.history_hook import deliver
+from fleetcheck.cli.output import (
+    DEFAULT_FORMATS,
+    prepare_output_dir,
+)
+from fleetcheck.cli.report_cmd import read_run
+from fleetcheck.cli.scan_args import local_user
+from fleetcheck.engine.merge import ShardFile, merge_runs
+from fleetcheck.render import FORMATS, PIPEABLE
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `merge`."""
+    parser.add_argument("shards", nargs="+", metavar="SHARD.json",
+                        help="the JSON reports of `fleetcheck scan --shard` runs of one plan")
+    parser.add_argument("--format", default=DEFAULT_FORMATS, metavar="FORMATS",
+                        help=f"comma-separated report formats ({', '.join(FORMATS)}, or all); "
+                             f"default: {DEFAULT_FORMATS}. Stdout shows the text report, or "
+                             f"the one format asked for if it is {', '.join(PIPEABLE)}")
+    parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
+                        help="the directory the merged run's reports are written to, each also "
+                             "as fleetcheck-latest.EXT (default: reports/); '-' prints the "
+                             "one format asked for on stdout")
+    add_report_argument(parser)
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    """Read, check and merge the shard runs, then write the merged run's reports."""
+    dest = destinations(args, env, DEFAULT_FORMATS)
+    files = []
+    for name in args.shards:
+        files.append(ShardFile(name, read_run(name, env)))  # bounded, as every saved run
+    if dest.outdir is not None:
+        prepare_output_dir(dest.outdir)
+    meta = {"command_line": list(args.argv), "user": local_user(),
+            "hostname": socket.gethostname(), "merged_from": list(args.shards)}
+    result = merge_runs(files, meta=meta)
+    missing = [s for s in result.shards if s["status"] == "missing"]
+    for s in missing:
+        env.stderr.write(f"fleetcheck: shard {s['index']}/{s['count']} of plan {s['plan']} is "
+                         "missing: its hosts are marked not_run\n")
+    return deliver(result, dest, env, args)
+
+
+COMMAND = Command("merge", "merge the shard runs of one plan into one run and write its reports",
+                  add_arguments, run)

@@ -1,0 +1,61 @@
+"""Which of the ssh arguments configuration gives (ssh_args, ssh_common_args,
+ssh_extra_args) fleetcheck's SSH honours, so the others can be reported as ignored, once.
+
+fleetcheck's SSH reads `-o` options, `-J`, `-i`, `-p` and `-l` (see docs/ssh.md);
+OpenSSH client features such as compression or connection sharing (`-C`,
+`ControlMaster`) mean nothing for its connection.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+
+# The -o options fleetcheck's SSH reads (kept equal to transport/ssh/target.py by a test).
+HONOURED_OPTIONS = frozenset((
+    "connecttimeout", "globalknownhostsfile", "hashknownhosts", "hostkeyalias", "hostname",
+    "identitiesonly", "identityagent", "identityfile", "passwordauthentication", "port",
+    "proxycommand", "proxyjump", "pubkeyauthentication", "user", "userknownhostsfile",
+))
+_HONOURED_FLAGS = ("-J", "-i", "-p", "-l")
+_FLAGS_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBFJpl")
+_OPTION = re.compile(r"\s*([A-Za-z0-9]+)\s*(?:=|\s)")
+
+
+def ignored(args: Sequence[str]) -> list[str]:
+    """The arguments (as written) fleetcheck's SSH does not use."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        word = args[i]
+        flag, value = word[:2], word[2:]
+        if flag[:1] == "-" and flag[1:] in _FLAGS_WITH_ARG | {"o"} and not value \
+                and i + 1 < len(args):
+            i += 1
+            value = args[i]
+            word = f"{word} {value}"
+        i += 1
+        if flag == "-o":
+            m = _OPTION.match(value)
+            if m and m.group(1).lower() in HONOURED_OPTIONS:
+                continue
+        elif flag in _HONOURED_FLAGS:
+            continue
+        out.append(word)
+    return out
+
+
+def ignored_note(text: str | None, where: str) -> str | None:
+    """A warning naming the ignored arguments of one setting's value (None when none are)."""
+    if not text:
+        return None
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return None  # planning reports arguments that cannot be split, naming the setting
+    skipped = ignored(words)
+    if not skipped:
+        return None
+    return (f"{where}: fleetcheck's SSH ignores {', '.join(skipped)} (OpenSSH client features "
+            "it does not use)")

@@ -1,0 +1,166 @@
+"""A Jinja2 sandbox with bounds: no operation may build a value past MAX_TEXT, no rendering
+may run more than MAX_STEPS template lines.
+
+The sandbox already keeps templates from Python's internals; these bounds keep an
+inventory value such as `{{ 'a' * 10**10 }}` or a loop of loops from taking the
+machine's memory or time. What would pass a bound is refused before it is built
+(repetition, padding, replacement, format widths, joining), and every result is
+checked after. A refusal is a SecurityError, which the renderer reports as a
+template that cannot be rendered.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import wraps
+from types import FrameType
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+MAX_TEXT = 1 << 20  # characters (or items) any one value a template builds may hold
+MAX_STEPS = 100_000  # template lines one rendering may run
+_MAX_EXPONENT = 4096
+_WIDTHS = re.compile(r"%[-#0 +]*(\d+)|\{[^{}]*?:[^{}]*?(\d+)[^{}]*\}")
+_PADDING = ("center", "ljust", "rjust", "zfill")
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, str | bytes | list | tuple | dict | set) else 0
+
+
+def _refuse(what: str) -> SecurityError:
+    return SecurityError(f"{what} would be larger than the {MAX_TEXT:,} characters a template "
+                         "value may hold")
+
+
+def sized(value: Any) -> Any:
+    """`value`, or a SecurityError when it is past MAX_TEXT."""
+    if _size(value) > MAX_TEXT:
+        raise _refuse("a value")
+    return value
+
+
+def _number(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _estimate(name: str, subject: Any, args: Sequence[Any]) -> int:
+    """An upper bound of what str method or filter `name` builds from `subject` and `args`."""
+    if not isinstance(subject, str):
+        return 0
+    if name in _PADDING:
+        return max(len(subject), *(_number(a) for a in args[:1]), 0)
+    if name == "expandtabs":
+        return len(subject) + subject.count("\t") * max(_number(args[0]) if args else 8, 1)
+    if name == "indent":
+        width = args[0] if args else 4
+        each = len(width) if isinstance(width, str) else _number(width)
+        return len(subject) + (subject.count("\n") + 1) * each
+    if name == "replace" and len(args) >= 2 and isinstance(args[0], str):
+        old, new = args[0], args[1]
+        grow = len(new) if isinstance(new, str) else _size(new)
+        return len(subject) + (subject.count(old) if old else len(subject) + 1) * grow
+    if name in ("format", "format_map"):
+        return len(subject) + sum(int(a or b) for a, b in _WIDTHS.findall(subject))
+    return 0
+
+
+def _check(name: str, subject: Any, args: Sequence[Any]) -> None:
+    if _estimate(name, subject, args) > MAX_TEXT:
+        raise _refuse(f"{name}()")
+
+
+def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose arguments are checked before, and its result after, it runs."""
+    passes_env = getattr(func, "jinja_pass_arg", None) is not None
+
+    @wraps(func)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        values = args[1:] if passes_env else args
+        if values:
+            _check(name, values[0], [*values[1:], *kwargs.values()])
+        return sized(func(*args, **kwargs))
+
+    return bounded
+
+
+class _Generator(CodeGenerator):
+    """Compiles `a ~ b` to a join that checks the size first."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_join((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+class BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox with every operation that can grow a value checked (see the module)."""
+
+    code_generator_class = _Generator
+    intercepted_binops = frozenset({"*", "%", "**", "+"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        """The operator, refused when its result would pass the bounds."""
+        if operator == "*":
+            if _size(left) * _number(right) > MAX_TEXT or _size(right) * _number(left) > MAX_TEXT:
+                raise _refuse("a repetition")
+        elif operator == "%":
+            _check("format", left, ())
+        elif operator == "**" and abs(_number(right)) > _MAX_EXPONENT \
+                and abs(_number(left)) > 1:
+            raise SecurityError(f"an exponent above {_MAX_EXPONENT}")
+        elif operator == "+" and _size(left) + _size(right) > MAX_TEXT:
+            raise _refuse("a sum")
+        return sized(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context: Context, __obj: Any, *args: Any,
+             **kwargs: Any) -> Any:
+        """A call from a template (a method such as str.center): checked before and after."""
+        name = getattr(__obj, "__name__", "")
+        method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
+        _check(name, getattr(method, "__self__", None), [*args, *kwargs.values()])
+        return sized(super().call(__context, __obj, *args, **kwargs))
+
+    def bounded_join(self, parts: Sequence[Any]) -> str:
+        """`a ~ b ~ ...`, refused when the joined text would pass MAX_TEXT."""
+        texts = [str(p) for p in parts]
+        if sum(map(len, texts)) > MAX_TEXT:
+            raise _refuse("a concatenation")
+        return "".join(texts)
+
+
+@contextmanager
+def step_budget() -> Iterator[None]:
+    """Count the template lines run in this thread; past MAX_STEPS, a SecurityError."""
+    steps = 0
+
+    def local(frame: FrameType, event: str, arg: Any) -> Any:
+        nonlocal steps
+        steps += 1
+        if steps > MAX_STEPS:
+            raise SecurityError(f"the template ran more than {MAX_STEPS:,} steps")
+        return local
+
+    def calls(frame: FrameType, event: str, arg: Any) -> Any:
+        return local if frame.f_code.co_filename == "<template>" else None
+
+    previous = sys.gettrace()
+    sys.settrace(calls)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)

@@ -1,0 +1,123 @@
+"""Rule reviews (PCI DSS 1.2.7): how often a policy's allowances must be reviewed, and which are
+overdue on the day the run judges them. Pure, apart from the date it is given."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from fleetcheck.policy import Action, Policy, Rule
+from fleetcheck.policy.problems import Problems
+from fleetcheck.yamlsrc import Mark
+
+# Only allowances are reviewed: they are what the register lists (PCI DSS 1.2.5 asks for a
+# justification of every allowed service); a forbid or default-deny allows nothing.
+REVIEWED = (Action.ALLOW, Action.REQUIRE)
+UNITS = ("day", "week", "month", "year")
+_PERIOD = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A review interval such as '6 months': a count of calendar days, weeks, months or years."""
+
+    count: int
+    unit: str  # one of UNITS
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.unit}{'s' * (self.count != 1)}"
+
+    def after(self, start: dt.date) -> dt.date:
+        """The day this period after `start` ends (month ends clamp: Aug 31 + 6 months = Feb 28)."""
+        if self.unit == "day":
+            return start + dt.timedelta(days=self.count)
+        if self.unit == "week":
+            return start + dt.timedelta(weeks=self.count)
+        months = self.count * (12 if self.unit == "year" else 1)
+        year, month = divmod(start.month - 1 + months, 12)
+        year += start.year
+        day = min(start.day, calendar.monthrange(year, month + 1)[1])
+        return dt.date(year, month + 1, day)
+
+
+def period(value: Any, mark: Mark) -> Period:
+    """'6 months', '180 days', '1 year', '2 weeks' (a positive count and a calendar unit)."""
+    match = _PERIOD.match(value) if isinstance(value, str) else None
+    if match is None or int(match.group(1)) == 0:
+        raise mark.error(f"review_every must be a period such as '6 months', '90 days' or "
+                         f"'1 year', not {value!r}")
+    return Period(int(match.group(1)), match.group(2).lower())
+
+
+def parse_period(text: str) -> Period:
+    """A period as the run records it ('6 months'); ValueError otherwise."""
+    match = _PERIOD.match(text)
+    if match is None:
+        raise ValueError(f"not a review period: {text!r}")
+    return Period(int(match.group(1)), match.group(2).lower())
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewState:
+    """Where one rule stands: last reviewed (or approved), when the next review is due."""
+
+    last: dt.date | None  # reviewed_on, else approved_on; None: never
+    due: dt.date | None  # None: no review period, or never reviewed
+    overdue: bool  # as of the policy's review date
+
+    def sentence(self, rule: Rule, every: Period, today: dt.date) -> str:
+        """Why the rule's review is overdue, for findings and `validate`."""
+        head = f"the review of {rule.action.value} rule {rule.ref} is overdue"
+        if self.last is None or self.due is None:
+            return (f"{head}: it records no approved_on or reviewed_on date, and its policy "
+                    f"asks for a review every {every}")
+        late = (today - self.due).days
+        what = "reviewed" if rule.reviewed_on is not None else "approved"
+        return (f"{head}: last {what} on {self.last.isoformat()}, due on "
+                f"{self.due.isoformat()} (every {every}), {late} day{'s' * (late != 1)} ago")
+
+
+def state(policy: Policy, rule: Rule, today: dt.date | None = None) -> ReviewState | None:
+    """The review state of `rule` as of `today` (default: the policy's review date); None when
+    its policy sets no review period or the rule is not an allowance."""
+    when = today or policy.review_date
+    if policy.review_every is None or rule.action not in REVIEWED:
+        return None
+    last = rule.reviewed_on or rule.approved_on
+    due = policy.review_every.after(last) if last is not None else None
+    overdue = when is not None and (due is None or when > due)
+    return ReviewState(last, due, overdue)
+
+
+def overdue(policy: Policy) -> list[tuple[Rule, str]]:
+    """The policy's rules whose review is overdue as of its review date, each with the reason."""
+    if policy.review_every is None or policy.review_date is None:
+        return []
+    out = []
+    for rule in policy.rules:
+        st = state(policy, rule)
+        if st is not None and st.overdue:
+            out.append((rule, st.sentence(rule, policy.review_every, policy.review_date)))
+    return out
+
+
+def judge(policies: Sequence[Policy], today: dt.date, problems: Problems) -> list[Policy]:
+    """Stamp `today` as the review date of every policy with a period (so `evaluate` raises
+    overdue_review findings) and warn about each overdue rule and each date in the future."""
+    out = []
+    for given in policies:
+        p = given if given.review_every is None else replace(given, review_date=today)
+        for rule, sentence in overdue(p):
+            problems.warn(rule.where or p.mark("review_every"), sentence)
+        for rule in p.rules:
+            for key in ("approved_on", "reviewed_on"):
+                day = getattr(rule, key)
+                if day is not None and day > today:
+                    problems.warn(rule.where or p.mark("name"), f"rule {rule.ref} says "
+                                  f"{key} {day.isoformat()}, which is in the future")
+        out.append(p)
+    return out

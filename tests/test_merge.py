@@ -1,0 +1,154 @@
+"""`fleetcheck merge` refuses shards that are not of one plan and one set of inputs, naming
+the files (exit 2, one line, nothing written), and never turns a missing shard into a
+smaller fleet. Shard runs come from real local scans; the refusals from edited copies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Shards 1/2 and 2/2 of four hosts reached through the local connection."""
+    tmp = tmp_path_factory.mktemp("shards")
+    inv = tmp / "inv.yml"
+    inv.write_text("all:\n  hosts:\n" + "".join(
+        f"    {n}: {{ansible_connection: local}}\n" for n in ("a1", "b2", "c3", "d4")))
+    runs = []
+    for k in (1, 2):
+        out = tmp / f"s{k}"
+        res = run_cli(["scan", "-i", str(inv), "--shard", f"{k}/2", "-o", str(out),
+                       "--format", "json"], cwd=tmp)
+        assert res.code in (0, 1, 3), res.err
+        runs.append(json.loads(next(out.glob("*.json")).read_text()))
+    assert sorted(h["name"] for r in runs for h in r["hosts"]) == ["a1", "b2", "c3", "d4"]
+    return runs
+
+
+def _write(tmp: Path, name: str, run: dict[str, Any]) -> str:
+    (tmp / name).write_text(json.dumps(run))
+    return name
+
+
+def _merge(tmp: Path, *names: str) -> Any:
+    return run_cli(["merge", *names, "-o", str(tmp / "out"), "--format", "json"], cwd=tmp)
+
+
+def test_both_shards_merge(shards: list[dict[str, Any]], tmp_path: Path) -> None:
+    res = _merge(tmp_path, _write(tmp_path, "one.json", shards[0]),
+                 _write(tmp_path, "two.json", shards[1]))
+    merged = json.loads(res.out)
+    assert res.code == merged["summary"]["exit_code"], res.err
+    assert [h["name"] for h in merged["hosts"]] == ["a1", "b2", "c3", "d4"]
+    assert merged["complete"] is True and "shard" not in merged
+    assert [(s["index"], s["status"], s["file"]) for s in merged["shards"]] == [
+        (1, "merged", "one.json"), (2, "merged", "two.json")]
+    text = run_cli(["report", str(next((tmp_path / "out").glob("*.json"))), "--format",
+                    "text"], cwd=tmp_path).out
+    assert "Shard 1 of 2" in text and "Shard 2 of 2" in text  # the reports say what merged
+    shard_text = run_cli(["report", "one.json", "--format", "text"], cwd=tmp_path).out
+    assert f"1 of 2, plan {shards[0]['shard']['plan']}" in " ".join(shard_text.split())
+
+
+def _edit_plan(run: dict[str, Any]) -> None:
+    run["shard"]["plan"] = "0123456789abcdef"
+
+
+def _edit_policy(run: dict[str, Any]) -> None:
+    run["inputs"]["policy"][0]["sha256"] = "0" * 64
+
+
+def _edit_version(run: dict[str, Any]) -> None:
+    run["tool_version"] = "0.0.1"
+
+
+def _edit_fail_on(run: dict[str, Any]) -> None:
+    run["summary"]["fail_on"] = "critical"
+
+
+def _add_waiver_file(run: dict[str, Any]) -> None:
+    run["inputs"]["waiver"] = [{"path": "w.yml", "sha256": "1" * 64}]
+
+
+def _steal_host(run: dict[str, Any]) -> None:
+    run["hosts"].append(dict(run["hosts"][0], name="a1" if run["hosts"][0]["name"] != "a1"
+                             else "b2"))
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (_edit_plan, "plan '0123456789abcdef' differs from"),
+    (_edit_policy, "policy files' sha256 differ from those of one.json"),
+    (_add_waiver_file, "waiver files' sha256 differ"),
+    (_edit_version, "fleetcheck version '0.0.1' differs"),
+    (_edit_fail_on, "--fail-on 'critical' differs"),
+])
+def test_shards_of_other_plans_or_inputs_are_refused(
+        shards: list[dict[str, Any]], tmp_path: Path,
+        edit: Callable[[dict[str, Any]], None], message: str) -> None:
+    second = json.loads(json.dumps(shards[1]))
+    edit(second)
+    res = _merge(tmp_path, _write(tmp_path, "one.json", shards[0]),
+                 _write(tmp_path, "two.json", second))
+    assert res.code == 2
+    assert res.err.startswith("fleetcheck: error: two.json: "), res.err
+    assert message in res.err
+    assert len(res.err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_a_host_in_two_shards_is_refused(shards: list[dict[str, Any]], tmp_path: Path) -> None:
+    second = json.loads(json.dumps(shards[1]))
+    first_host = shards[0]["hosts"][0]
+    second["hosts"].append(first_host)
+    res = _merge(tmp_path, _write(tmp_path, "one.json", shards[0]),
+                 _write(tmp_path, "two.json", second))
+    assert res.code == 2
+    assert f"host {first_host['name']!r} is in one.json too" in res.err
+
+
+def test_the_same_shard_twice_is_refused(shards: list[dict[str, Any]], tmp_path: Path) -> None:
+    res = _merge(tmp_path, _write(tmp_path, "one.json", shards[0]),
+                 _write(tmp_path, "again.json", shards[0]))
+    assert res.code == 2
+    assert "again.json: shard 1/2 is given twice: in one.json and here" in res.err
+
+
+def test_a_shard_with_hosts_not_its_own_is_refused(shards: list[dict[str, Any]],
+                                                   tmp_path: Path) -> None:
+    second = json.loads(json.dumps(shards[1]))
+    second["hosts"] = second["hosts"][1:]
+    res = _merge(tmp_path, _write(tmp_path, "one.json", shards[0]),
+                 _write(tmp_path, "two.json", second))
+    assert res.code == 2
+    assert "its hosts are not those of shard 2/2" in res.err
+
+
+def test_a_plain_run_is_not_a_shard(shards: list[dict[str, Any]], tmp_path: Path) -> None:
+    plain = json.loads(json.dumps(shards[0]))
+    del plain["shard"]
+    res = _merge(tmp_path, _write(tmp_path, "plain.json", plain))
+    assert res.code == 2
+    assert "plain.json: not a shard run" in res.err
+
+
+def test_a_missing_shard_is_never_a_smaller_fleet(shards: list[dict[str, Any]],
+                                                 tmp_path: Path) -> None:
+    res = _merge(tmp_path, _write(tmp_path, "two.json", shards[1]))
+    merged = json.loads(res.out)
+    assert merged["summary"]["hosts"] == 4
+    assert merged["complete"] is False
+    assert merged["summary"]["exit_code"] in (1, 3)  # 1 only if shard 2's hosts violate
+    assert res.code == merged["summary"]["exit_code"]
+    missing = {h["name"] for h in shards[0]["hosts"]}
+    for host in merged["hosts"]:
+        if host["name"] in missing:
+            assert host["error"]["kind"] == "not_run"
+            assert host["status"] == "error"
+    assert "shard 1/2 of plan" in res.err
