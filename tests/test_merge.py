@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_files
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def shards(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         res = run_cli(["scan", "-i", str(inv), "--shard", f"{k}/2", "-o", str(out),
                        "--format", "json"], cwd=tmp)
         assert res.code in (0, 1, 3), res.err
-        runs.append(json.loads(next(out.glob("*.json")).read_text()))
+        runs.append(json.loads(run_files(out)[0].read_text()))
     assert sorted(h["name"] for r in runs for h in r["hosts"]) == ["a1", "b2", "c3", "d4"]
     return runs
 
@@ -50,7 +50,7 @@ def test_both_shards_merge(shards: list[dict[str, Any]], tmp_path: Path) -> None
     assert merged["complete"] is True and "shard" not in merged
     assert [(s["index"], s["status"], s["file"]) for s in merged["shards"]] == [
         (1, "merged", "one.json"), (2, "merged", "two.json")]
-    text = run_cli(["report", str(next((tmp_path / "out").glob("*.json"))), "--format",
+    text = run_cli(["report", str(run_files(tmp_path / "out")[0]), "--format",
                     "text"], cwd=tmp_path).out
     assert "Shard 1 of 2" in text and "Shard 2 of 2" in text  # the reports say what merged
     shard_text = run_cli(["report", "one.json", "--format", "text"], cwd=tmp_path).out

@@ -23,8 +23,9 @@ from fleetcheck.sanitize import printable
 
 GROUPS = 25  # finding groups listed before pointing at the full reports
 NAMES = 8  # hosts (or ranges) named per row
-# Characters that are markup anywhere in a line (cells never start one): escaped.
-_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# Characters that are markup anywhere in a line (cells never start one): escaped. An
+# underscore inside a word (connect_timeout) is no markup in GitHub's Markdown: kept.
+_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 _MARK = {"ok": "✅", "bad": "❌", "warn": "⚠️"}
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_files
 from tests.lab.hostile import NAMES, hostile_socks, shown
 from tests.lab.netns import Sock, in_netns
 from tests.lab.prereq import require_sshd_lab
@@ -76,7 +76,7 @@ def _scan(lab: SshLab, tmp: Path) -> tuple[int, dict[str, dict[str, Any]]]:
             "--known-hosts", str(lab.known_hosts), "--workers", "1"]
     with in_netns(lab.controller.name):
         res = run_cli(argv, cwd=tmp, environ={"HOME": str(tmp / "home")})
-    report, = (tmp / "out").glob("*.json")
+    report, = run_files(tmp / "out")
     return res.code, {h["name"]: h for h in json.loads(report.read_text())["hosts"]}
 
 

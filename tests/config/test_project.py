@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_files
 
 POLICY = """\
 name: site
@@ -152,7 +152,7 @@ def test_explain_of_a_saved_run_ignores_configured_inputs(tmp_path: Path) -> Non
     ops = _ops(tmp_path)
     environ = {"HOME": str(tmp_path / "home")}
     assert run_cli(["scan"], cwd=ops, environ=environ).code in (0, 1, 3)
-    saved = next((ops / "nightly").glob("*.json"))
+    saved = run_files(ops / "nightly")[0]
     res = run_cli(["explain", "--run", str(saved), "box", "22"], cwd=ops, environ=environ)
     assert res.code in (0, 3), res.err
     res = run_cli(["explain", "--run", str(saved), "-p", "policies", "box", "22"], cwd=ops,

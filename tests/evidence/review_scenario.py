@@ -102,6 +102,7 @@ def scan(lab: SshLab, workdir: Path, first: Path) -> ReviewRun:
             str(first / "waivers.yml"), "--become", "--connect-timeout", "3", "--format",
             FORMATS, "-o", "reports", "--evidence", "evidence.zip", "--sign", str(key)]
     proc = scenario.fleetcheck(argv, workdir, env, lab.controller)
-    files = {p.name.split(".", 1)[1]: p for p in sorted((workdir / "reports").iterdir())}
+    files = {p.name.split(".", 1)[1]: p
+             for p in sorted((workdir / "reports").glob("fleetcheck-2*"))}
     return ReviewRun(proc.returncode, proc.stdout, proc.stderr, workdir, files,
                      workdir / "evidence.zip", key, allowed)

@@ -40,8 +40,8 @@ def _process(argv: list[str], run: ReviewRun) -> subprocess.CompletedProcess[str
 
 def test_the_scan_writes_every_format_and_a_signed_bundle(review_run: ReviewRun) -> None:
     assert review_run.code == 1, review_run.err
-    assert sorted(review_run.files) == ["csv", "html", "json", "oscal.json", "register.csv",
-                                        "txt", "xml"]
+    assert sorted(review_run.files) == ["csv", "groups.csv", "html", "json", "oscal.json",
+                                        "register.csv", "txt", "xml"]
     run = review_run.run()
     assert_valid_run(run, "the review run's JSON")
     files = members(review_run.bundle)

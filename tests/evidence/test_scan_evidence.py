@@ -51,7 +51,7 @@ def test_a_local_scan_writes_a_bundle_its_reports_name(netns: Namespace,
                                        "signed_by": f"ssh-ed25519 {fingerprint(key)}"}
     assert json.loads(files["run.json"])["hosts"] == run["hosts"]
     assert files["inputs/policy/open.yml"] == OPEN_POLICY.encode()
-    (html,) = (tmp_path / "out").glob("*.html")
+    (html,) = (tmp_path / "out").glob("fleetcheck-2*.html")
     assert f"SHA256SUMS sha256 {digest}" in html.read_text()
     (tmp_path / "allowed").write_text(allowed_line("ops", key) + "\n")
     res = run_cli(["verify", "e.zip", "--allowed-signers", "allowed"], cwd=tmp_path)

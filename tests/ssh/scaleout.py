@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_files
 from tests.lab.netns import in_netns
 from tests.ssh.conftest import Fleet
 
@@ -53,7 +53,7 @@ def cli(fleet: Fleet, argv: list[str]) -> tuple[int, str, dict[str, Any]]:
     with in_netns(fleet.lab.controller.name):
         res = run_cli([*argv, "-o", str(out), "--format", "json,text"], cwd=fleet.tmp,
                       environ={"HOME": str(fleet.home)})
-    reports = sorted(out.glob("*.json"))
+    reports = run_files(out)
     assert len(reports) == 1, f"exit {res.code}: {res.err}"
     return res.code, res.err, json.loads(reports[0].read_text())
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_files
 from tests.lab.celeryworker import WorkerProcess
 from tests.lab.netns import in_netns
 from tests.lab.redis import RedisServer, running_redis
@@ -86,7 +86,7 @@ def sites(lab: SshLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
 
 
 def _report(directory: Path) -> dict[str, Any]:
-    return dict(json.loads(next(directory.glob("*.json")).read_text()))
+    return dict(json.loads(run_files(directory)[0].read_text()))
 
 
 def test_the_celery_run_equals_the_local_run(sites: Sites, fleet: Fleet) -> None:

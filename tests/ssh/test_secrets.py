@@ -20,8 +20,8 @@ def _everything(fleet: Fleet, scan: Scan) -> dict[str, str]:
     """Every report file of the scan's run (all formats), and what it printed."""
     out = fleet.tmp / f"out{fleet.runs}"
     files = {"." + p.name.split(".", 1)[1]: p.read_text() for p in out.glob("fleetcheck-2*")}
-    assert set(files) == {".txt", ".html", ".json", ".xml", ".csv", ".groups.csv", ".md"}, \
-        files.keys()
+    assert set(files) == {".txt", ".html", ".json", ".xml", ".csv", ".groups.csv", ".md",
+                          ".register.csv", ".oscal.json"}, files.keys()
     return {**files, "stdout": scan.out, "stderr": scan.err}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_files
 from tests.runcompare import differences
 from tests.ssh.conftest import Fleet
 from tests.ssh.scaleout import TODAY, cli, local_args, write_inputs
@@ -20,13 +20,13 @@ def _merge(fleet: Fleet, files: list[str]) -> tuple[int, str, dict[str, Any]]:
     fleet.runs += 1
     out = fleet.tmp / f"merged{fleet.runs}"
     res = run_cli(["merge", *files, "-o", str(out), "--format", "json,text"], cwd=fleet.tmp)
-    reports = sorted(out.glob("*.json"))
+    reports = run_files(out)
     assert len(reports) == 1, f"exit {res.code}: {res.err}"
     return res.code, res.err, json.loads(reports[0].read_text())
 
 
 def _report(fleet: Fleet) -> str:
-    return str(sorted((fleet.tmp / f"run{fleet.runs}").glob("*.json"))[0])
+    return str(run_files(fleet.tmp / f"run{fleet.runs}")[0])
 
 
 def test_hashed_shards_merge_into_the_single_process_run(fleet: Fleet) -> None:
