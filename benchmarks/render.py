@@ -16,24 +16,12 @@ from pathlib import Path
 from benchmarks.common import Measurement, measure, print_table
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, Renderer, RenderOptions
-from tests.render.cdp import Browser, chromium_path
+from tests.render.cdp import HOST_FILTER_JS, Browser, chromium_path
 from tests.render.synthetic import synthetic_run
 
 _FIRST_SCREEN = """(() => { const n = performance.getEntriesByType('navigation')[0];
     const p = performance.getEntriesByName('first-contentful-paint')[0];
     return [p ? p.startTime : n.domContentLoadedEventEnd, n.loadEventEnd]; })()"""
-# Time from typing one host's name into the host filter until it alone is shown.
-_FILTER = """new Promise(done => {
-    const input = document.querySelector('#hosts .filter-bar input');
-    const shown = document.querySelector('#hosts .shown');
-    const start = performance.now();
-    const seen = new MutationObserver(() => {
-      if (shown.textContent.startsWith('1 of')) { seen.disconnect();
-        done(performance.now() - start); } });
-    seen.observe(shown, {childList: true, characterData: true, subtree: true});
-    input.value = NAME; input.dispatchEvent(new Event('input')); })"""
-
-
 def _browser_load(html: str, binary: str, workdir: Path, host: str
                   ) -> tuple[float, float, float, float, int]:
     """Seconds until Chromium fires `load`, its first contentful paint and load event as the
@@ -45,7 +33,7 @@ def _browser_load(html: str, binary: str, workdir: Path, host: str
         page = browser.new_page()
         took = measure(lambda: page.open(path.as_uri(), timeout=600))
         paint, load = page.js(_FIRST_SCREEN)
-        filtered = page.js(_FILTER.replace("NAME", repr(host)))
+        filtered = page.js(HOST_FILTER_JS.replace("NAME", repr(host)))
         hosts = int(page.js("document.querySelectorAll('details.host').length"))
     finally:
         browser.close()

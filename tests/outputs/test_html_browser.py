@@ -19,7 +19,7 @@ from fleetcheck.render.overview import Overview
 from tests.conftest import REPO
 from tests.lab.prereq import require_netns
 from tests.outputs.many import many_host_run
-from tests.render.cdp import Browser, Page, running_browser
+from tests.render.cdp import HOST_FILTER_JS, Browser, Page, running_browser
 from tests.render.shots import shot
 from tests.render.synthetic import synthetic_run
 
@@ -28,18 +28,6 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 RED = "rgb(176, 0, 32)"
 FIRST_SCREEN_SECONDS = 5.0  # issue 19's bound for 10,000 hosts
 FILTER_SECONDS = 1.0
-# Time from typing one host's name into the host filter until it alone is shown.
-_FILTER = """new Promise(done => {
-    const input = document.querySelector('#hosts .filter-bar input');
-    const shown = document.querySelector('#hosts .shown');
-    const start = performance.now();
-    const seen = new MutationObserver(() => {
-      if (shown.textContent.startsWith('1 of')) { seen.disconnect();
-        done(performance.now() - start); } });
-    seen.observe(shown, {childList: true, characterData: true, subtree: true});
-    input.value = NAME; input.dispatchEvent(new Event('input')); })"""
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     with running_browser(tmp_path_factory.mktemp("chromium")) as b:
@@ -53,15 +41,26 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 
 def _page(browser: Browser, run: RunResult, tmp_path: Path, name: str, width: int,
-          height: int = 900, lazy_from: int | None = None) -> Page:
+          height: int = 900, lazy_from: int | None = None, script: bool = True) -> Page:
+    """A tab showing `run`'s HTML report (checked: no error, no request, no dialog)."""
     path = tmp_path / f"{name}.html"
     path.write_text(FORMATS["html"].render(run, RenderOptions(rendered_at="x",
                                                                lazy_hosts_from=lazy_from)))
     page = browser.new_page(width, height, mobile=width < 500)
+    if not script:
+        page.send("Emulation.setScriptExecutionDisabled", {"value": True})
     page.open(path.as_uri(), timeout=180)
     assert page.console_errors() == [] and page.dialogs() == []
     assert [u for u in page.requests() if not u.startswith(path.as_uri())] == []
     return page
+
+
+def _shots(page: Page, tmp_path: Path, *views: tuple[str, str | None]) -> None:
+    """A screenshot per (name, section id to scroll to first, or None: as it is)."""
+    for name, section in views:
+        if section:
+            page.js(f"document.getElementById({section!r}).scrollIntoView()")
+        shot(page, name, tmp_path)
 
 
 OVERFLOW = """(() => {
@@ -99,11 +98,8 @@ def test_many_hosts_at_desktop_width(browser: Browser, many: RunResult, tmp_path
     assert ["connection_refused", "5", "cache[01:05]"] in causes
     assert any(c[0].startswith("jump host ops@127.0.0.1:1 failed") and c[2] == "inner[1:3]"
                for c in causes)
-    shot(page, "lab-many-1400", tmp_path)
-    page.js("document.getElementById('findings').scrollIntoView()")
-    shot(page, "lab-many-1400-findings", tmp_path)
-    page.js("document.getElementById('unchecked').scrollIntoView()")
-    shot(page, "lab-many-1400-unchecked-waivers", tmp_path)
+    _shots(page, tmp_path, ("lab-many-1400", None), ("lab-many-1400-findings", "findings"),
+           ("lab-many-1400-unchecked-waivers", "unchecked"))
     page.close()
 
 
@@ -203,7 +199,7 @@ def test_10000_hosts_first_screen_and_filter(browser: Browser, tmp_path: Path) -
     assert page.js("document.querySelectorAll('details.host').length") == 10_000
     assert page.js("document.querySelectorAll('#top-groups li').length") > 0
     targets = [h for h in run.hosts if h.checked and h.findings][:3]
-    times = [page.js(_FILTER.replace("NAME", repr(h.name))) for h in targets]
+    times = [page.js(HOST_FILTER_JS.replace("NAME", repr(h.name))) for h in targets]
     assert min(times) / 1000 <= FILTER_SECONDS, times  # the best of three: machine noise
     target = targets[-1]
     details = page.js(f"""(() => {{ const d = document.getElementById('host-' +
@@ -227,9 +223,7 @@ def test_5000_hosts_grouped_and_top_groups(browser: Browser, tmp_path: Path) -> 
     rows = page.js("document.querySelectorAll('#findings-table tbody tr').length")
     flat = sum(1 for h in run.hosts for f in h.findings if not f.waived)
     assert 0 < rows < flat / 20  # thousands of findings, a few dozen rows
-    shot(page, "scale-5000-grouped", tmp_path)
-    page.js("document.getElementById('findings').scrollIntoView()")
-    shot(page, "scale-5000-findings", tmp_path)
+    _shots(page, tmp_path, ("scale-5000-grouped", None), ("scale-5000-findings", "findings"))
     page.close()
 
 
@@ -237,12 +231,7 @@ def test_a_large_report_without_script_keeps_the_essentials(browser: Browser, ma
                                                              tmp_path: Path) -> None:
     """Host details built from data need the script; the verdict, summary, grouped findings
     and unchecked causes do not."""
-    path = tmp_path / "noscript.html"
-    path.write_text(FORMATS["html"].render(many, RenderOptions(rendered_at="x",
-                                                               lazy_hosts_from=1)))
-    page = browser.new_page(1400, 900)
-    page.send("Emulation.setScriptExecutionDisabled", {"value": True})
-    page.open(path.as_uri())
+    page = _page(browser, many, tmp_path, "noscript", 1400, lazy_from=1, script=False)
     facts = page.js("""[document.querySelector('#verdict h1').textContent,
         document.querySelectorAll('#top-groups li').length,
         document.querySelectorAll('#findings-table tbody tr').length,

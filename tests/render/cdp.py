@@ -278,3 +278,16 @@ class Page:
         """Close the tab."""
         with contextlib.suppress(CDPError):
             self.browser.send("Target.closeTarget", {"targetId": self.target})
+
+
+# Time (ms) from typing one host's name (NAME, a JS string) into a report's host filter
+# until that host alone is shown: the browser tests and benchmarks/render.py use it.
+HOST_FILTER_JS = """new Promise(done => {
+    const input = document.querySelector('#hosts .filter-bar input');
+    const shown = document.querySelector('#hosts .shown');
+    const start = performance.now();
+    const seen = new MutationObserver(() => {
+      if (shown.textContent.startsWith('1 of')) { seen.disconnect();
+        done(performance.now() - start); } });
+    seen.observe(shown, {childList: true, characterData: true, subtree: true});
+    input.value = NAME; input.dispatchEvent(new Event('input')); })"""
