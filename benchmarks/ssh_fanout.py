@@ -279,12 +279,12 @@ def _probe_variants() -> dict[str, str]:
     saved = dict(probe.FOLLOW_UPS)
     probe.FOLLOW_UPS.clear()  # the probe as it would be without the user-name lookup
     try:
-        no_users = wrap_command(probe.build_probe(nonce), plain)[0]
+        no_users = wrap_command(probe.build_probe(nonce), plain).command
     finally:
         probe.FOLLOW_UPS.update(saved)
     return {"login shell alone (bash -c true)": "true",
             "fan-out's command (ss -Htlnup)": "ss -Htlnup",
-            "fleetcheck's probe, as run": wrap_command(probe.build_probe(nonce), plain)[0],
+            "fleetcheck's probe, as run": wrap_command(probe.build_probe(nonce), plain).command,
             "probe without the user-name lookup": no_users,
             "probe without the dd buffering": sh_join(["sh", "-c", probe.build_probe(nonce)])}
 
