@@ -165,7 +165,8 @@ def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
     known, yml, ini = bench.files(n)
     base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(bench.dir),
                 "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8"}
-    timeouts = ["--connect-timeout", "60", "-T", "120"]  # a loaded machine: slow, not broken
+    # a loaded machine: slow, not broken
+    timeouts = ["-T", "60", "--command-timeout", "120"]
     tools = [Tool(FANOUT, [sys.executable, "-m", "benchmarks.fanout_baseline",
                            "--known-hosts", str(known), "--key", str(bench.key),
                            "--forks", str(args.forks), *bench.addresses(n)],

@@ -144,7 +144,7 @@ class _HostVars:
             try:
                 return key, self._renderer.value(key)
             except TemplateProblem as exc:
-                if key in _SECRET_VARIABLES:  # the message would quote the secret
+                if key in SECRET_VARIABLES:  # the message would quote the secret
                     raise self.error(key, "looks like a template and cannot be rendered (write "
                                           "it as !unsafe if the braces belong to it)") from None
                 raise self.error(key, str(exc)) from None
@@ -223,7 +223,7 @@ class _HostVars:
         return out
 
 
-_SECRET_VARIABLES = frozenset((
+SECRET_VARIABLES = frozenset((
     *(v for kind in TRANSPORTS.values() for v in kind.variables.get("password", ())),
     *_BECOME_VARS["password"], *(f"ansible_{m}_pass" for m in BECOME_METHODS)))
 _LOCATED = re.compile(r"^(.+?):(\d+)(?::(\d+))?$")
@@ -329,6 +329,21 @@ def _become(hv: _HostVars, defaults: HostDefaults) -> Become:
 
 def _or(words: list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(words) if words is not None else default
+
+
+def defaults_record(defaults: HostDefaults) -> dict[str, Any]:
+    """`defaults` as JSON-able data, without the become password (secrets never travel)."""
+    return {name: list(value) if isinstance(value, tuple) else value
+            for name in HostDefaults.__dataclass_fields__ if name != "become_password"
+            for value in (getattr(defaults, name),)}
+
+
+def defaults_from_record(record: Mapping[str, Any]) -> HostDefaults:
+    """HostDefaults back from `defaults_record`'s data."""
+    known = HostDefaults.__dataclass_fields__
+    given: dict[str, Any] = {name: tuple(value) if isinstance(value, list) else value
+                             for name, value in record.items() if name in known}
+    return HostDefaults(**given)
 
 
 def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None = None,

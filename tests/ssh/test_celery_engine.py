@@ -110,11 +110,11 @@ def test_the_celery_run_equals_the_local_run(sites: Sites, fleet: Fleet) -> None
 def test_a_worker_killed_mid_shard_is_redelivered(sites: Sites, fleet: Fleet) -> None:
     out = fleet.tmp / "o"
     proc = cli_process(sites.lab, sites.tmp, [
-        *sites.scan("web1,hang,web3,web4", "-T", "3", "--queue-wait", "30"),
+        *sites.scan("web1,hang,web3,web4", "--command-timeout", "3", "--queue-wait", "30"),
         "-o", str(out), "--format", "json"])
     try:
         _wait_for_key(sites.redis, "fleetcheck:*:1:attempt")
-        sites.workers.pop("wa").kill9()  # mid-shard: `hang` holds it for -T 3 seconds
+        sites.workers.pop("wa").kill9()  # mid-shard: `hang` holds it for --command-timeout 3 s
         sites.worker("a", "wa2", "-w", str(sites.waivers)).ready()  # as systemd restarts it
         _, err = proc.communicate(timeout=60)
     finally:
@@ -175,7 +175,7 @@ def test_an_interrupted_coordinator_leaves_no_shard_running(sites: Sites, fleet:
                                                            sig: signal.Signals) -> None:
     out = fleet.tmp / f"o{sig.name}"
     proc = cli_process(sites.lab, sites.tmp, [
-        *sites.scan("web3,hang,web4", "-T", "120", "--deadline", "300"), "-v",
+        *sites.scan("web3,hang,web4", "--command-timeout", "120", "--deadline", "300"), "-v",
         "-o", str(out), "--format", "json"])
     try:
         _wait_for_lines(proc, ["web3 (", "web4 ("], timeout=60)
