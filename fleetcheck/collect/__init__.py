@@ -86,19 +86,17 @@ def _streams(result: CommandResult, becoming: Becoming) -> tuple[str, str]:
     """The probe's stdout and what the host said besides (stderr), as text.
 
     On a terminal (su, doas with a password) both came merged: what precedes the ready
-    line is the method's own chatter, taken as stderr; the prompt, fleetcheck's text or
-    the method's, is no evidence either way.
+    line is the method's chatter, taken as stderr, with the terminal's CR LF made LF
+    again. The method's prompt, fleetcheck's text or the method's, is no evidence.
     """
-    out, err = result.stdout, result.stderr
+    out, err = result.stdout, becoming.unprompted(result.stderr)
     if becoming.ready is not None:
         at = out.find(becoming.ready)
         if at < 0 and out.find(becoming.ready[:-1] + b"\r\n") >= 0:
             raise HostFailure(ErrorKind.COMMAND_FAILED, "the terminal the become method needs "
                               "could not be set to pass output unchanged (stty -opost failed)")
         chatter, out = (out, b"") if at < 0 else (out[:at], out[at + len(becoming.ready):])
-        err = chatter.replace(b"\r\n", b"\n") + err
-    if becoming.answer is not None:
-        err = becoming.answer.strip(err)
+        err = becoming.unprompted(chatter).replace(b"\r\n", b"\n") + err
     return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 

@@ -103,18 +103,28 @@ METHODS: dict[str, Method] = {
     "su": Method("su", _su, "su", asks=re.compile(rb"Password: ?"), tty=True),
     # OpenBSD doas and OpenDoas: "doas (login@host) password: ".
     "doas": Method("doas", _doas, "doas", tty=True,
-                   asks=re.compile(rb"doas \([^()\n]{1,300}\) password: ?")),
+                   asks=re.compile(rb"\r?doas \([^()\n]{1,300}\) password: ?")),
 }
 assert tuple(METHODS) == BECOME_METHODS  # planning refuses the methods not served here
 
 
 @dataclass(frozen=True, slots=True)
 class Becoming:
-    """A becoming command line, what its stdin answers, and (on a terminal) its ready line."""
+    """A becoming command line, what its stdin answers, (on a terminal) its ready line, and
+    the method's prompt (fleetcheck's text or the method's own: no evidence of the host)."""
 
     command: str
     answer: Answer | None = None
     ready: bytes | None = None  # the line the privileged shell prints once it runs (tty)
+    prompt: bytes | re.Pattern[bytes] | None = None
+
+    def unprompted(self, text: bytes) -> bytes:
+        """`text` without the method's prompts."""
+        if self.prompt is None:
+            return text
+        if isinstance(self.prompt, bytes):
+            return text.replace(self.prompt, b"")
+        return self.prompt.sub(b"", text)
 
 
 def method_of(become: Become) -> Method:
@@ -136,13 +146,14 @@ def become_command(argv: list[str], become: Become, nonce: str | None = None) ->
     """
     method = method_of(become)
     if become.password is None:
-        return Becoming(sh_join(method.command(become, argv, None)))
+        return Becoming(sh_join(method.command(become, argv, None)), prompt=method.asks)
     shell, flag, script = argv
     if method.prompt is not None:
         prompt = method.prompt(secrets.token_hex(8))
         closed = [shell, flag, f"exec </dev/null; {script}"]
+        shown = prompt.shown.encode()
         return Becoming(sh_join(method.command(become, closed, prompt)),
-                        Answer(prompt.shown.encode(), (become.password + "\n").encode()))
+                        Answer(shown, (become.password + "\n").encode()), prompt=shown)
     assert method.asks is not None
     mark = f"@@fleetcheck:{nonce or secrets.token_hex(8)}"
     # printf's format keeps the ready line itself off the command line (an echoing host
@@ -151,7 +162,7 @@ def become_command(argv: list[str], become: Become, nonce: str | None = None) ->
                "exec </dev/null 2>/dev/null")
     command = sh_join(method.command(become, [shell, flag, f"{opening}; {script}"], None))
     return Becoming(command, Answer(method.asks, terminal_line(become.password), tty=True),
-                    f"{mark} ready\n".encode())
+                    f"{mark} ready\n".encode(), method.asks)
 
 
 def terminal_line(text: str) -> bytes:

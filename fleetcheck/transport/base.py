@@ -53,12 +53,6 @@ class Answer:
             last = m
         return last.span() if last is not None and last.end() == len(data) else None
 
-    def strip(self, data: bytes) -> bytes:
-        """`data` without the prompts in it (the prompt is fleetcheck's text, not the host's)."""
-        if isinstance(self.prompt, bytes):
-            return data.replace(self.prompt, b"")
-        return self.prompt.sub(b"", data)
-
 
 NO_PROMPT = "the password prompt never appeared, so the password was not sent"
 _PATTERN_TAIL = 4096  # what a pattern prompt may span across reads
