@@ -146,7 +146,7 @@ def _theirs(root: Path, case: Case, cwd: Path, environ: dict[str, str]) -> dict[
 
 def _ssh_line(words: list[str]) -> Seen:
     """Ansible's ssh command: ssh_args, its own -o options, then the common/extra args."""
-    options = {}
+    options: dict[str, str] = {}
     for flag, value in itertools.pairwise(words):
         if flag == "-o" and "=" in value:
             key, _, val = value.partition("=")
