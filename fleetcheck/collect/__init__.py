@@ -40,9 +40,12 @@ class CollectOptions:
 
 # Under sudo the probe runs as root, beyond the reach of the signal sshd sends when a run
 # is interrupted (it signals as the login user): sudo dies, its root children live on.
-# So a becoming probe starts a watchdog that kills the probe's process group once sudo
-# (the probe's parent) is gone, and is itself killed when the probe ends normally.
-WATCHDOG = ("fc_parent=$PPID; (while kill -0 $fc_parent 2>/dev/null; do sleep 1; done; "
+# So a becoming probe starts a watchdog that kills the probe's process group once its
+# parent (sudo, su, or the session doas replaced itself with) is gone, and is itself
+# killed when the probe ends normally. Become another user than root and that parent may
+# be someone else's: `kill -0` then fails with EPERM, which still means it is there.
+WATCHDOG = ("fc_parent=$PPID; (LC_ALL=C; export LC_ALL; while fc_e=$(kill -0 $fc_parent 2>&1) "
+            "|| case $fc_e in *ermitted*) true;; *) false;; esac; do sleep 1; done; "
             "kill -9 0) </dev/null >/dev/null 2>&1 & fc_watchdog=$!")
 WATCHDOG_END = "kill $fc_watchdog 2>/dev/null"
 

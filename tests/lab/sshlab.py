@@ -62,6 +62,11 @@ LOGIN_SCRIPTS = {
               "IFS= read -r line\n"
               "printf 'you typed: %s\\n' \"$line\"\n"
               "printf 'you typed: %s\\n' \"$line\" >&2\n"),
+    # A host that fakes su's (PAM's) prompt on whatever terminal it was given, then prints
+    # back what it read (the terminal echoes it too).
+    "suphish": ("printf 'Password: ' >&2\n"
+                "IFS= read -r line\n"
+                "printf 'you typed: %s\\n' \"$line\"\n"),
 }
 
 
@@ -119,6 +124,7 @@ class SshLab:
         LabUser("fcnoshell", None, shell="/bin/false"),  # noqa: S604 - logs in, runs nothing
         LabUser("fcecho", "password", password="echo-pw-Zr81", shell="@echo"),  # noqa: S106, S604
         LabUser("fcphish", "password", password="phish-pw-Qm45", shell="@phish"),  # noqa: S106, S604
+        LabUser("fcsuphish", None, password="suphish-pw-Lk37", shell="@suphish"),  # noqa: S106, S604
     )
 
     def __init__(self, specs: Sequence[HostSpec]) -> None:
