@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -175,30 +175,26 @@ class _HostVars:
 
     def port(self, *keys: str) -> int | None:
         """A TCP port number (1-65535)."""
-        found = self.get(*keys)
-        if found is None:
-            return None
-        key, value = found
-        try:
-            number = int(str(value).strip()) if not isinstance(value, bool) else 0
-        except ValueError:
-            number = 0
-        if not 1 <= number <= 65535:
-            raise self.error(key, f"must be a port number (1-65535), not {value!r}")
-        return number
+        number = self._number(keys, int, lambda n: 1 <= n <= 65535, "a port number (1-65535)")
+        return int(number) if number is not None else None
 
     def seconds(self, *keys: str) -> float | None:
         """A positive number of seconds."""
+        return self._number(keys, float, lambda n: 0 < n < 1e9, "a number of seconds")
+
+    def _number(self, keys: Sequence[str], convert: Callable[[str], float],
+                valid: Callable[[float], bool], what: str) -> float | None:
+        """The first of `keys` as a number `valid` accepts (a located error otherwise)."""
         found = self.get(*keys)
         if found is None:
             return None
         key, value = found
         try:
-            number = float(str(value).strip()) if not isinstance(value, bool) else 0.0
+            number = convert(str(value).strip()) if not isinstance(value, bool) else 0.0
         except ValueError:
             number = 0.0
-        if not 0 < number < 1e9:
-            raise self.error(key, f"must be a number of seconds, not {value!r}")
+        if not valid(number):
+            raise self.error(key, f"must be {what}, not {value!r}")
         return number
 
     def words(self, *keys: str) -> list[str] | None:
