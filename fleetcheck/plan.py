@@ -256,15 +256,17 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
     applicable = tuple(p for p in policies
                        if p.hosts is None or selected is None
                        or host.name in selected.get(p.name, frozenset()))
-    written = hv.text("ansible_connection") or defaults.connection
+    own = hv.text("ansible_connection")
+    written = own or defaults.connection
     connection = connection_type(written)
     kind = TRANSPORTS.get(connection)
     address = hv.text(*_last_first(TRANSPORTS["ssh"].variables["host"])) or host.name
-    if kind is None:
+    if kind is None:  # named by the host's variable, or by configuration's `transport`
         return PlannedHost(host.name, address, host.groups, applicable, connection,
                            refused=Refusal(ErrorKind.UNSUPPORTED_CONNECTION, (
-                               f"ansible_connection={written.strip()} is not supported "
-                               f"(fleetcheck connects with {', '.join(SUPPORTED_CONNECTIONS)})")))
+                               f"{'ansible_connection' if own else 'transport'}="
+                               f"{written.strip()} is not supported (fleetcheck connects "
+                               f"with {', '.join(SUPPORTED_CONNECTIONS)})")))
     becoming = hv.flag("ansible_become")
     become_spec = _become(hv, defaults) if (becoming if becoming is not None else become) \
         else None

@@ -75,7 +75,7 @@ def test_an_unsupported_transport_in_configuration_marks_each_host(site: Path) -
     hosts = {h["name"]: h for h in json.loads(res.out)["hosts"]}
     assert hosts["web1"]["error"] == {
         "kind": "unsupported_connection",
-        "message": "ansible_connection=docker is not supported (fleetcheck connects with "
+        "message": "transport=docker is not supported (fleetcheck connects with "
                    "ssh, paramiko, local)"}
     assert hosts["box"]["error"] is None
     assert res.code in (1, 3)
