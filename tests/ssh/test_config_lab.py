@@ -26,21 +26,27 @@ SUDO1 = SSHD | {("tcp", 4, "0.0.0.0", 8443, "rootsvc"), ("tcp", 4, "0.0.0.0", 84
 
 
 def _dump(fleet: Fleet, environ: dict[str, str] | None = None) -> dict[str, tuple[Any, str]]:
-    """ansible-config dump's (value, origin) of every base setting, in the scan's cwd/env."""
+    """ansible-config dump's (value, origin) of every base setting, and of the ssh
+    connection plugin's options (as `ssh:NAME`), in the scan's cwd and environment."""
     require_ansible()
     (fleet.home / "tmp").mkdir(exist_ok=True)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(fleet.home),
            "ANSIBLE_LOCAL_TEMP": str(fleet.home / "tmp"), **(environ or {})}
-    return {e["name"]: (e["value"], e["origin"]) for e in _ansible_config(fleet.tmp, env)
-            if "name" in e}
+    found = {e["name"]: (e["value"], e["origin"]) for e in _ansible_config(fleet.tmp, env)
+             if "name" in e}
+    for block in _ansible_config(fleet.tmp, env, "-t", "connection"):
+        for option in block.get("ssh", ()):
+            found[f"ssh:{option['name']}"] = (option["value"], option["origin"])
+    return found
 
 
 def _ours(fleet: Fleet, environ: dict[str, str] | None = None) -> dict[str, tuple[Any, str]]:
     """fleetcheck config's (value, origin) of each setting, by ansible-core's name."""
     shown = run_cli(["config", "--format", "json"], cwd=fleet.tmp,
                     environ={"HOME": str(fleet.home), **(environ or {})})
-    return {s["ansible"]: (s["value"], s["origin"]) for s in json.loads(shown.out)["settings"]
-            if s["ansible"]}
+    settings = json.loads(shown.out)["settings"]
+    return {**{s["ansible"]: (s["value"], s["origin"]) for s in settings if s["ansible"]},
+            **{f"ssh:{s['name']}": (s["value"], s["origin"]) for s in settings}}
 
 
 def _agree(fleet: Fleet, names: tuple[str, ...], environ: dict[str, str] | None = None) -> None:
@@ -120,6 +126,7 @@ def test_proxyjump_from_ssh_common_args(fleet: Fleet, lab: SshLab) -> None:
     scan = fleet.scan(_addresses(fleet, lab, "inner1"), "--become")
     assert scan.host("inner1")["error"] is None, scan.host("inner1")["error"]
     assert listeners(scan.host("inner1")) == SSHD | {("tcp", 4, "0.0.0.0", 1923, "innerspice")}
+    _agree(fleet, ("ssh:ssh_common_args", "DEFAULT_REMOTE_USER"))
 
 
 def test_port_from_ansible_cfg_and_the_environment(fleet: Fleet, lab: SshLab) -> None:
