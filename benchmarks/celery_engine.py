@@ -109,7 +109,8 @@ def main() -> None:
         reports = bench.dir / "reports"
         reports.mkdir()
         common = [sys.executable, "-m", "fleetcheck", "scan", "-i", str(yml), "-o", str(reports),
-                  "--format", "json", "-u", "root", "--connect-timeout", "60", "-T", "120"]
+                  "--format", "json", "-u", "root", "--connect-timeout", "60",
+                  "--command-timeout", "120"]
         try:
             for r in range(args.repeat):
                 for setup in setups[r % len(setups):] + setups[:r % len(setups)]:
@@ -123,7 +124,8 @@ def main() -> None:
                         for w in workers:
                             w.ready()
                         if workers:
-                            argv = [*common[:-4], "-T", "120", "-f", str(args.forks),
+                            argv = [*common[:-4], "--command-timeout", "120", "-f",
+                                    str(args.forks),
                                     "--engine", "celery", "--broker", redis.url,
                                     "--shard-size", str(args.shard_size)]
                         else:

@@ -165,7 +165,8 @@ def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
     known, yml, ini = bench.files(n)
     base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(bench.dir),
                 "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8"}
-    timeouts = ["--connect-timeout", "60", "-T", "120"]  # a loaded machine: slow, not broken
+    # a loaded machine: slow, not broken
+    timeouts = ["-T", "60", "--command-timeout", "120"]
     tools = [Tool(FANOUT, [sys.executable, "-m", "benchmarks.fanout_baseline",
                            "--known-hosts", str(known), "--key", str(bench.key),
                            "--forks", str(args.forks), *bench.addresses(n)],
@@ -279,12 +280,12 @@ def _probe_variants() -> dict[str, str]:
     saved = dict(probe.FOLLOW_UPS)
     probe.FOLLOW_UPS.clear()  # the probe as it would be without the user-name lookup
     try:
-        no_users = wrap_command(probe.build_probe(nonce), plain)[0]
+        no_users = wrap_command(probe.build_probe(nonce), plain).command
     finally:
         probe.FOLLOW_UPS.update(saved)
     return {"login shell alone (bash -c true)": "true",
             "fan-out's command (ss -Htlnup)": "ss -Htlnup",
-            "fleetcheck's probe, as run": wrap_command(probe.build_probe(nonce), plain)[0],
+            "fleetcheck's probe, as run": wrap_command(probe.build_probe(nonce), plain).command,
             "probe without the user-name lookup": no_users,
             "probe without the dd buffering": sh_join(["sh", "-c", probe.build_probe(nonce)])}
 

@@ -70,6 +70,9 @@ class ErrorKind(enum.StrEnum):
     # other tool covered them: what was read is not the whole host (collect/coverage.py).
     INCOMPLETE_COLLECTION = "incomplete_collection"
     UNSUPPORTED = "unsupported"
+    # ansible_connection names a plugin fleetcheck cannot use (winrm, docker, ...): never
+    # silently reached over SSH instead.
+    UNSUPPORTED_CONNECTION = "unsupported_connection"
     INVENTORY = "inventory"
     INTERNAL = "internal"
     INTERRUPTED = "interrupted"

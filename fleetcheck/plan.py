@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fleetcheck.errors import InputError
+from fleetcheck.errors import ErrorKind, InputError
 from fleetcheck.inventory import Inventory, InventoryHost
+from fleetcheck.inventory.extravars import ExtraVars
 from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
 from fleetcheck.inventory.values import VaultValue
 from fleetcheck.policy import Policy
@@ -21,13 +22,25 @@ _CONNECTION_ALIASES = {
     "smart": "ssh", "ansible.builtin.ssh": "ssh", "paramiko_ssh": "paramiko",
     "ansible.builtin.paramiko_ssh": "paramiko", "ansible.builtin.local": "local",
 }
+# The become methods collect/become.py serves (a test keeps them equal to its METHODS).
+BECOME_METHODS = ("sudo", "su", "doas")
+_METHOD_ALIASES = {"ansible.builtin.sudo": "sudo", "ansible.builtin.su": "su",
+                   "community.general.doas": "doas"}
+# A become setting's variables in ansible-core's order (the last one set wins): the generic
+# name, then the method's own (ansible_sudo_user, ansible_su_pass, ansible_doas_exe, ...).
+_BECOME_VARS = {"user": ("ansible_become_user",), "exe": ("ansible_become_exe",),
+                "flags": ("ansible_become_flags",),
+                "password": ("ansible_become_password", "ansible_become_pass")}
+_METHOD_VAR = {"user": "user", "exe": "exe", "flags": "flags", "password": "pass"}
 
 # Every inventory variable plan_host reads (docs/inventory.md documents each one): what the
 # transports read, and what collection reads whatever the transport.
 HONOURED_VARIABLES = tuple(dict.fromkeys((
     "ansible_connection", *(v for kind in TRANSPORTS.values() for v in kind.host_vars),
-    "ansible_shell_type", "ansible_become", "ansible_become_method", "ansible_become_user",
-    "ansible_become_password", "ansible_become_pass", "fleetcheck_os", "fleetcheck_tool",
+    "ansible_shell_type", "ansible_become", "ansible_become_method",
+    *(v for names in _BECOME_VARS.values() for v in names),
+    *(f"ansible_{m}_{_METHOD_VAR[k]}" for m in BECOME_METHODS for k in _BECOME_VARS),
+    "fleetcheck_os", "fleetcheck_tool",
 )))
 
 
@@ -38,6 +51,8 @@ class Become:
     method: str = "sudo"
     user: str = "root"
     password: str | None = field(default=None, repr=False)
+    exe: tuple[str, ...] = ()  # ansible_become_exe, shell-split (default: the method's name)
+    flags: tuple[str, ...] = ()  # ansible_become_flags, shell-split
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +61,22 @@ class HostDefaults:
 
     become_user: str = "root"
     become_method: str = "sudo"
+    become_exe: tuple[str, ...] = ()
+    become_flags: tuple[str, ...] = ()
+    become_password: str | None = field(default=None, repr=False)  # ANSIBLE_BECOME_PASS
+    connection: str = "ssh"  # -c, ANSIBLE_TRANSPORT, [defaults] transport
+    port: int | None = None  # ANSIBLE_REMOTE_PORT, [defaults] remote_port
     ssh_args: tuple[str, ...] = ()  # Ansible's ssh_args: first, so they win (OpenSSH's rule)
     ssh_common_args: tuple[str, ...] = ()  # unless the host has ansible_ssh_common_args
     ssh_extra_args: tuple[str, ...] = ()  # unless the host has ansible_ssh_extra_args
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a planned host will not be contacted: an error kind and a message naming why."""
+
+    kind: ErrorKind
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +97,8 @@ class PlannedHost:
     shell_type: str | None = None
     os: str | None = None  # fleetcheck_os pins the OS family
     tool: str | None = None  # fleetcheck_tool pins the collector
-    unsupported: str | None = None  # why this host cannot be checked, if it cannot
+    refused: Refusal | None = None  # why this host will not be contacted, if it will not
+    connect_timeout: float | None = None  # ansible_ssh_timeout (None: the run's)
     # Connection values decrypted from vault: masked wherever a host prints them back.
     vault_values: tuple[str, ...] = field(default=(), repr=False)
 
@@ -115,7 +144,7 @@ class _HostVars:
             try:
                 return key, self._renderer.value(key)
             except TemplateProblem as exc:
-                if key in _SECRET_VARIABLES:  # the message would quote the secret
+                if key in SECRET_VARIABLES:  # the message would quote the secret
                     raise self.error(key, "looks like a template and cannot be rendered (write "
                                           "it as !unsafe if the braces belong to it)") from None
                 raise self.error(key, str(exc)) from None
@@ -146,17 +175,36 @@ class _HostVars:
 
     def port(self, *keys: str) -> int | None:
         """A TCP port number (1-65535)."""
+        number = self._number(keys, int, lambda n: 1 <= n <= 65535, "a port number (1-65535)")
+        return int(number) if number is not None else None
+
+    def seconds(self, *keys: str) -> float | None:
+        """A positive number of seconds."""
+        return self._number(keys, float, lambda n: 0 < n < 1e9, "a number of seconds")
+
+    def _number(self, keys: Sequence[str], convert: Callable[[str], float],
+                valid: Callable[[float], bool], what: str) -> float | None:
+        """The first of `keys` as a number `valid` accepts (a located error otherwise)."""
         found = self.get(*keys)
         if found is None:
             return None
         key, value = found
         try:
-            number = int(str(value).strip()) if not isinstance(value, bool) else 0
+            number = convert(str(value).strip()) if not isinstance(value, bool) else 0.0
         except ValueError:
-            number = 0
-        if not 1 <= number <= 65535:
-            raise self.error(key, f"must be a port number (1-65535), not {value!r}")
+            number = 0.0
+        if not valid(number):
+            raise self.error(key, f"must be {what}, not {value!r}")
         return number
+
+    def words(self, *keys: str) -> list[str] | None:
+        """The first of `keys` that is set (to '' too: no words), shell-split; None if none is."""
+        for key in keys:
+            if self.host.vars.get(key) == "":
+                return []
+            if self.get(key) is not None:
+                return self.args(key)
+        return None
 
     def args(self, *keys: str) -> list[str]:
         """Extra ssh arguments, shell-split."""
@@ -171,8 +219,9 @@ class _HostVars:
         return out
 
 
-_SECRET_VARIABLES = frozenset(("ansible_password", "ansible_ssh_pass", "ansible_ssh_password",
-                               "ansible_become_password", "ansible_become_pass"))
+SECRET_VARIABLES = frozenset((
+    *(v for kind in TRANSPORTS.values() for v in kind.variables.get("password", ())),
+    *_BECOME_VARS["password"], *(f"ansible_{m}_pass" for m in BECOME_METHODS)))
 _LOCATED = re.compile(r"^(.+?):(\d+)(?::(\d+))?$")
 _TRUE_WORDS = frozenset(("y", "yes", "on", "1", "true", "t", "1.0"))
 _FALSE_WORDS = frozenset(("n", "no", "off", "0", "false", "f", "0.0"))
@@ -184,50 +233,121 @@ def connection_type(value: str | None) -> str:
     return _CONNECTION_ALIASES.get(name, name)
 
 
+def become_method(value: str) -> str:
+    """A become method's name with Ansible's fully qualified names folded."""
+    name = value.strip()
+    return _METHOD_ALIASES.get(name, name)
+
+
 def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool = False,
               user: str | None = None, selected: Mapping[str, frozenset[str]] | None = None,
-              defaults: HostDefaults = HostDefaults()) -> PlannedHost:
-    """Turn one inventory host into a PlannedHost (connection settings and its policies)."""
+              defaults: HostDefaults = HostDefaults(),
+              extra_vars: ExtraVars | None = None) -> PlannedHost:
+    """Turn one inventory host into a PlannedHost (connection settings and its policies).
+
+    Precedence, as in ansible-core: extra vars > the host's variables > `defaults` (the
+    command line, then ANSIBLE_*, then ansible.cfg). `become` (-b) and `user` (-u) are
+    command-line values too: a host's ansible_become / ansible_user win over them.
+    """
+    if extra_vars:
+        host = replace(host, vars={**host.vars, **extra_vars.values},
+                       origins={**host.origins, **extra_vars.origins})
     hv = _HostVars(host)
     applicable = tuple(p for p in policies
                        if p.hosts is None or selected is None
                        or host.name in selected.get(p.name, frozenset()))
-    connection = connection_type(hv.text("ansible_connection"))
-    address = hv.text("ansible_host", "ansible_ssh_host") or host.name
-    if connection not in SUPPORTED_CONNECTIONS:
-        return PlannedHost(host.name, address, host.groups, applicable, connection, unsupported=(
-            f"ansible_connection={connection} is not supported "
-            f"(fleetcheck connects with {', '.join(SUPPORTED_CONNECTIONS)})"))
-    become_spec = None
-    if become or hv.flag("ansible_become"):
-        become_spec = Become(
-            method=hv.text("ansible_become_method") or defaults.become_method,
-            user=hv.text("ansible_become_user") or defaults.become_user,
-            password=hv.text("ansible_become_password", "ansible_become_pass"),
-        )
-    key_file = hv.text("ansible_ssh_private_key_file", "ansible_private_key_file")
+    own = hv.text("ansible_connection")
+    written = own or defaults.connection
+    connection = connection_type(written)
+    kind = TRANSPORTS.get(connection)
+    address = hv.text(*_last_first(TRANSPORTS["ssh"].variables["host"])) or host.name
+    if kind is None:  # named by the host's variable, or by configuration's `transport`
+        return PlannedHost(host.name, address, host.groups, applicable, connection,
+                           refused=Refusal(ErrorKind.UNSUPPORTED_CONNECTION, (
+                               f"{'ansible_connection' if own else 'transport'}="
+                               f"{written.strip()} is not supported (fleetcheck connects "
+                               f"with {', '.join(SUPPORTED_CONNECTIONS)})")))
+    becoming = hv.flag("ansible_become")
+    become_spec = _become(hv, defaults) if (becoming if becoming is not None else become) \
+        else None
+    opts = kind.variables
+    key_file = _option(hv, opts, "private_key_file")
     planned = PlannedHost(
         host.name, address, host.groups, applicable, connection,
-        port=hv.port("ansible_port", "ansible_ssh_port"),
-        user=hv.text("ansible_user", "ansible_ssh_user") or user,
-        password=hv.text("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
+        port=hv.port(*_last_first(opts.get("port", ()))) or defaults.port,
+        user=_option(hv, opts, "user") or user,
+        password=_option(hv, opts, "password"),
         private_key_file=os.path.expanduser(key_file) if key_file else None,
         ssh_args=(*defaults.ssh_args,
-                  *(hv.args("ansible_ssh_common_args") or defaults.ssh_common_args),
-                  *(hv.args("ansible_ssh_extra_args") or defaults.ssh_extra_args)),
+                  *(hv.args(*opts.get("ssh_common_args", ())) or defaults.ssh_common_args),
+                  *(hv.args(*opts.get("ssh_extra_args", ())) or defaults.ssh_extra_args)),
         become=become_spec,
         shell_type=hv.text("ansible_shell_type"),
         os=hv.text("fleetcheck_os"),
         tool=hv.text("fleetcheck_tool"),
+        connect_timeout=hv.seconds(*_last_first(opts.get("timeout", ()))),
     )
+    if become_spec is not None and become_spec.method not in BECOME_METHODS:
+        planned = replace(planned, refused=Refusal(ErrorKind.UNSUPPORTED, (
+            f"become method {become_spec.method!r} is not supported (fleetcheck becomes "
+            f"with {', '.join(BECOME_METHODS)})")))
     if hv.revealed:
         planned = replace(planned, vault_values=tuple(dict.fromkeys(hv.revealed)))
     return planned
 
 
+def _last_first(names: Sequence[str]) -> tuple[str, ...]:
+    """Variable names in the order to look them up: ansible-core keeps the last one set."""
+    return tuple(reversed(names))
+
+
+def _option(hv: _HostVars, options: Mapping[str, tuple[str, ...]], name: str) -> str | None:
+    """A transport setting's value from the host's variables (the last set in Ansible's list)."""
+    return hv.text(*_last_first(options.get(name, ())))
+
+
+def _become(hv: _HostVars, defaults: HostDefaults) -> Become:
+    """The host's become settings: its variables (generic, then the method's own), else the
+    defaults."""
+    method = become_method(hv.text("ansible_become_method") or defaults.become_method)
+
+    def names(setting: str) -> tuple[str, ...]:
+        generic = _BECOME_VARS[setting]
+        own = (f"ansible_{method}_{_METHOD_VAR[setting]}",) if method in BECOME_METHODS else ()
+        return _last_first((*generic, *own))
+
+    return Become(
+        method=method,
+        user=hv.text(*names("user")) or defaults.become_user,
+        password=hv.text(*names("password")) or defaults.become_password,
+        exe=_or(hv.words(*names("exe")), defaults.become_exe),
+        flags=_or(hv.words(*names("flags")), defaults.become_flags),
+    )
+
+
+def _or(words: list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(words) if words is not None else default
+
+
+def defaults_record(defaults: HostDefaults) -> dict[str, Any]:
+    """`defaults` as JSON-able data, without the become password (secrets never travel)."""
+    return {name: list(value) if isinstance(value, tuple) else value
+            for name in HostDefaults.__dataclass_fields__ if name != "become_password"
+            for value in (getattr(defaults, name),)}
+
+
+def defaults_from_record(record: Mapping[str, Any]) -> HostDefaults:
+    """HostDefaults back from `defaults_record`'s data."""
+    known = HostDefaults.__dataclass_fields__
+    given: dict[str, Any] = {name: tuple(value) if isinstance(value, list) else value
+                             for name, value in record.items() if name in known}
+    return HostDefaults(**given)
+
+
 def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None = None,
          become: bool = False, user: str | None = None,
-         defaults: HostDefaults = HostDefaults()) -> list[PlannedHost]:
+         defaults: HostDefaults = HostDefaults(),
+         extra_vars: ExtraVars | None = None) -> list[PlannedHost]:
     """Hosts selected by `limit`, each with the policies whose `hosts` pattern selects it.
 
     Selecting no host at all is an InputError: a run that checks nothing has no verdict
@@ -242,7 +362,7 @@ def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None 
         for p in policies if p.hosts is not None
     }
     return [plan_host(h, policies, become=become, user=user, selected=selected,
-                      defaults=defaults) for h in hosts]
+                      defaults=defaults, extra_vars=extra_vars) for h in hosts]
 
 
 def _select_or_empty(inventory: Inventory, pattern: str | None) -> list[InventoryHost]:

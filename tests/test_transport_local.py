@@ -82,8 +82,10 @@ def test_command_line_echo_is_not_the_prompt() -> None:
     """sudo prints `%%` of its -p argument as `%`: a host echoing the command line (which
     holds `%%`) is not taken for sudo asking."""
     host = PlannedHost("h", "h", (), (), become=Become(password="pw"))  # noqa: S106
-    command, answer = wrap_command("true", host)
-    assert answer is not None and answer.prompt.decode() not in command
+    becoming = wrap_command("true", host)
+    command, answer = becoming.command, becoming.answer
+    assert answer is not None and isinstance(answer.prompt, bytes)
+    assert answer.prompt.decode() not in command
     assert answer.prompt.decode().replace("%", "%%") in command
     with pytest.raises(HostFailure) as exc:
         LocalTransport().run(f"printf '%s' {sh_quote(command)} >&2; cat", timeout=0.5,

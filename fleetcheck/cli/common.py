@@ -15,8 +15,10 @@ from pathlib import Path
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, load, localhost_inventory
+from fleetcheck.inventory.extravars import ExtraVars, read_extra_vars
+from fleetcheck.inventory.vault import Keyring
 from fleetcheck.model import InputFile
-from fleetcheck.plan import HostDefaults
+from fleetcheck.plan import HostDefaults, PlannedHost, plan
 from fleetcheck.policy import Policy
 from fleetcheck.policy.lint import WARN_EXPIRING_DAYS, check_all
 from fleetcheck.policy.load import expand_paths
@@ -75,12 +77,18 @@ def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
     """The inventory named by -i (the local machine without -i), vault passwords applied."""
     if not args.inventory:
         return localhost_inventory()
-    vault_files = [str(env.path(p)) for p in (args.vault_password_file or [])]
-    if not vault_files and env.environ.get("ANSIBLE_VAULT_PASSWORD_FILE"):
-        vault_files = [str(env.path(env.environ["ANSIBLE_VAULT_PASSWORD_FILE"]))]
     sources = [s if "," in s and not env.path(s).exists() else str(env.path(s))
                for s in args.inventory]
-    return load(sources, vault_password_file=vault_files, strict=args.strict_inventory)
+    return load(sources, vault_password_file=[str(env.path(p)) for p in vault_files(args, env)],
+                strict=args.strict_inventory)
+
+
+def vault_files(args: argparse.Namespace, env: Env) -> list[str]:
+    """The vault password files: --vault-password-file, else $ANSIBLE_VAULT_PASSWORD_FILE."""
+    files = list(getattr(args, "vault_password_file", None) or [])
+    if not files and env.environ.get("ANSIBLE_VAULT_PASSWORD_FILE"):
+        files = [env.environ["ANSIBLE_VAULT_PASSWORD_FILE"]]
+    return files
 
 
 def inventory_warnings(inventory: Inventory, env: Env,
@@ -219,20 +227,48 @@ def load_inputs(args: argparse.Namespace, env: Env) -> Inputs:
 
 def host_defaults(args: argparse.Namespace) -> HostDefaults:
     """The connection defaults configuration gives hosts whose inventory says nothing."""
+    def origin(name: str) -> str:
+        settings = getattr(args, "settings", None)
+        return settings.values[name].origin if settings is not None else name
+
     def split(name: str) -> tuple[str, ...]:
         text = getattr(args, name, None)
         try:
             return tuple(shlex.split(text)) if text else ()
         except ValueError as exc:
-            origin = args.settings.values[name].origin if getattr(args, "settings", None) \
-                else name
-            raise InputError(f"{name} ({origin}) cannot be split into arguments: {exc}") \
+            raise InputError(f"{name} ({origin(name)}) cannot be split into arguments: {exc}") \
                 from None
 
+    port = getattr(args, "remote_port", None)
+    if port is not None and not 1 <= port <= 65535:
+        raise InputError(f"remote_port ({origin('remote_port')}) must be a port number "
+                         f"(1-65535), not {port}")
+    asked = getattr(args, "ask_become_pass", False)  # -K wins over ANSIBLE_BECOME_PASS
     return HostDefaults(become_user=getattr(args, "become_user", None) or "root",
                         become_method=getattr(args, "become_method", None) or "sudo",
+                        become_exe=split("become_exe"), become_flags=split("become_flags"),
+                        become_password=None if asked else getattr(args, "become_password", None),
+                        connection=getattr(args, "connection", None) or "ssh", port=port,
                         ssh_args=split("ssh_args"), ssh_common_args=split("ssh_common_args"),
                         ssh_extra_args=split("ssh_extra_args"))
+
+
+def extra_vars(args: argparse.Namespace, env: Env) -> ExtraVars:
+    """-e/--extra-vars, read as Ansible reads them (`@FILE` relative to the working directory,
+    vault-encrypted with the inventory's vault passwords)."""
+    given = getattr(args, "extra_vars", None)
+    if not given:
+        return ExtraVars()
+    keyring = Keyring.from_files([str(env.path(p)) for p in vault_files(args, env)])
+    return read_extra_vars(given, str(env.cwd), keyring)
+
+
+def plan_hosts(inputs: Inputs, args: argparse.Namespace, env: Env) -> list[PlannedHost]:
+    """The hosts --limit selects, planned with everything the command line and configuration
+    give (-b, -u, -e and the defaults of hosts whose inventory says nothing)."""
+    return plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
+                become=bool(getattr(args, "become", False)), user=getattr(args, "user", None),
+                defaults=host_defaults(args), extra_vars=extra_vars(args, env))
 
 
 def limit_pattern(args: argparse.Namespace, env: Env) -> str | None:

@@ -13,8 +13,9 @@ from typing import Any
 
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
-from fleetcheck.config import BY_NAME, SETTINGS, Effective, Kind, Setting, resolve
+from fleetcheck.config import BY_NAME, SETTINGS, Effective, Kind, Resolved, Setting, resolve
 from fleetcheck.errors import ExitStatus
+from fleetcheck.redact import MASK
 from fleetcheck.sanitize import one_line, printable
 
 
@@ -65,7 +66,11 @@ def from_command_line(args: argparse.Namespace, name: str) -> bool:
     return settings.values[name].origin.startswith("command line")
 
 
-def _shown(value: Any) -> Any:
+def _shown(resolved: Resolved) -> Any:
+    """A setting's value as printed: a secret only says that it is set."""
+    value = resolved.value
+    if resolved.setting.secret and value is not None:
+        return MASK
     return list(value) if isinstance(value, tuple) else value
 
 
@@ -84,12 +89,12 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.format == "json":
         env.stdout.write(json.dumps({
             "ansible_cfg": effective.ansible_cfg, "project_file": effective.project_file,
-            "settings": [{"name": r.setting.name, "value": _shown(r.value), "origin": r.origin,
+            "settings": [{"name": r.setting.name, "value": _shown(r), "origin": r.origin,
                           "ansible": r.setting.ansible} for r in rows]}, indent=2) + "\n")
         return ExitStatus.OK
     lines = [f"# ansible.cfg: {effective.ansible_cfg or 'none found'}",
              f"# fleetcheck.yml: {effective.project_file or 'none found'}"]
-    lines += [f"{r.setting.name} = {json.dumps(_shown(r.value))}  ({r.origin})" for r in rows]
+    lines += [f"{r.setting.name} = {json.dumps(_shown(r))}  ({r.origin})" for r in rows]
     env.stdout.write(printable("\n".join(lines)) + "\n")  # paths and values may be anything
     return ExitStatus.OK
 

@@ -6,14 +6,14 @@ import argparse
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from fleetcheck.cli.common import Inputs
+from fleetcheck.cli.common import Inputs, extra_vars, host_defaults
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.scan_args import OFF_WARNING
 from fleetcheck.cli.worker_cmd import INSTALL_HINT, add_broker_arguments, broker_url
 from fleetcheck.engine.shards import keys_by
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult
-from fleetcheck.plan import PlannedHost
+from fleetcheck.plan import SECRET_VARIABLES, PlannedHost, defaults_record
 
 if TYPE_CHECKING:
     from fleetcheck.engine.celery import CeleryEngine
@@ -79,9 +79,32 @@ def celery_engine(args: argparse.Namespace, env: Env, inputs: Inputs,
     settings = CelerySettings(BrokerSettings(broker_url(args, env), args.result_backend),
                               queue_wait=args.queue_wait, shard_size=args.shard_size)
     engine = CeleryEngine(settings, inputs=fingerprint(inputs.files), queues=queues,
-                          become=bool(args.become), user=args.user)
+                          become=bool(args.become), user=args.user,
+                          planning=_planning(args, env))
     engine.connect()  # an unreachable broker is one line and exit 2, before anything is sent
     return engine
+
+
+def _planning(args: argparse.Namespace, env: Env) -> dict[str, Any]:
+    """What planned the hosts besides -b and -u, for the workers to plan them alike: the
+    defaults configuration gives, and -e. Secrets never travel: an -e holding one (or a
+    vault value) is refused; the workers' own inventories or -K give those."""
+    extra = extra_vars(args, env)
+    for key, value in extra.values.items():
+        if key in SECRET_VARIABLES or not _plain(value):
+            raise InputError(f"-e {key} cannot travel to celery workers (a secret, or a vault "
+                             "or unsafe value): put it in the workers' inventory")
+    return {"defaults": defaults_record(host_defaults(args)),
+            "extra_vars": dict(extra.values), "extra_origins": dict(extra.origins)}
+
+
+def _plain(value: Any) -> bool:
+    """JSON data as it would come back (no vault value, no !unsafe text)."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
 
 
 def celery_record(result: RunResult, engine: CeleryEngine) -> RunResult:

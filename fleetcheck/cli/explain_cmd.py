@@ -11,10 +11,9 @@ from fleetcheck.bounded import MAX_RUN_BYTES, read_bounded
 from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
-    host_defaults,
     inventory_warnings,
-    limit_pattern,
     load_inputs,
+    plan_hosts,
     shown_path,
 )
 from fleetcheck.cli.config_cmd import from_command_line
@@ -29,7 +28,6 @@ from fleetcheck.cli.scan_args import (
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
-from fleetcheck.plan import plan
 from fleetcheck.policy import Action
 from fleetcheck.policy.explain import Explanation, explain, find_host
 from fleetcheck.policy.judge import describe
@@ -72,9 +70,7 @@ def parse_port(text: str) -> list[tuple[int, str | None]]:
 def _live(args: argparse.Namespace, env: Env) -> RunResult:
     """Check the one host through the normal scan path and return that run."""
     inputs = load_inputs(args, env)
-    hosts = [h for h in plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
-                             become=args.become, user=args.user,
-                             defaults=host_defaults(args)) if h.name == args.host]
+    hosts = [h for h in plan_hosts(inputs, args, env) if h.name == args.host]
     if not hosts:
         raise InputError(f"host {args.host!r} is not in the inventory"
                          + (f" (or not within --limit {args.limit!r})" if args.limit else ""))

@@ -12,11 +12,12 @@ import re
 from collections.abc import Iterator
 
 from fleetcheck.cli.env import Env
+from fleetcheck.config import BY_NAME
 from fleetcheck.engine.options import ScanOptions
 from fleetcheck.engine.processes import default_workers
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult, Severity
-from fleetcheck.plan import PlannedHost
+from fleetcheck.plan import SUPPORTED_CONNECTIONS, PlannedHost, connection_type
 from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
 from fleetcheck.render import view
@@ -40,6 +41,15 @@ def parse_size(value: str | int) -> int:
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
+def _connection(value: str) -> str:
+    """-c: a connection fleetcheck serves (a value from configuration it cannot serve makes
+    each host it reaches `unsupported_connection` instead: configuration is Ansible's too)."""
+    if connection_type(value) not in SUPPORTED_CONNECTIONS:
+        raise argparse.ArgumentTypeError(f"fleetcheck connects with "
+                                         f"{', '.join(SUPPORTED_CONNECTIONS)}, not {value!r}")
+    return value
+
+
 def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = False) -> None:
     """Who to connect as, how to trust hosts, how many at once, how long to wait, how loud.
 
@@ -49,6 +59,17 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
     g = parser.add_argument_group("connection")
     if not worker:
         g.add_argument("-u", "--user", help="remote user where the inventory names none")
+        g.add_argument("-c", "--connection", metavar="CONNECTION", type=_connection,
+                       help="ssh (default; also smart), paramiko or local, where the inventory "
+                            "names no ansible_connection")
+        g.add_argument("-e", "--extra-vars", action="append", metavar="VARS",
+                       help="variables over every host's own, as Ansible's -e: key=value "
+                            "words, YAML/JSON, or @FILE (repeatable; the last wins)")
+        g.add_argument("--ssh-common-args", metavar="ARGS",
+                       help="ssh arguments for hosts without ansible_ssh_common_args "
+                            "(e.g. '-o ProxyJump=bastion')")
+        g.add_argument("--ssh-extra-args", metavar="ARGS",
+                       help="ssh arguments for hosts without ansible_ssh_extra_args")
     g.add_argument("--private-key", "--key-file", dest="private_key", metavar="FILE",
                    help="SSH private key where the inventory names none")
     g.add_argument("-k", "--ask-pass", action="store_true",
@@ -65,17 +86,23 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
     g.add_argument("--host-key-checking", choices=HOST_KEY_MODES,
                    help="strict (default): only known keys; accept-new: trust and record keys "
                         "of hosts never seen; off: no checks (stated in every report)")
-    g.add_argument("--connect-timeout", type=float, metavar="SECONDS",
-                   help="TCP connect, then SSH banner and key exchange (default: ssh_config's "
-                        "ConnectTimeout, else 10)")
+    g.add_argument("-T", "--timeout", "--connect-timeout", dest="connect_timeout", type=float,
+                   metavar="SECONDS",
+                   help="connection timeout, as Ansible's -T: TCP connect, then SSH banner and "
+                        "key exchange (default: ssh_config's ConnectTimeout, else 10)")
     g.add_argument("--retries", type=int, default=2,
                    help="further attempts after a transient network error (default: 2)")
     b = parser.add_argument_group("privilege")
     if not worker:
         b.add_argument("-b", "--become", action="store_true", default=None,
-                       help="collect through sudo so every process's sockets are attributed")
+                       help="collect with privilege (sudo by default) so every process's "
+                            "sockets are attributed")
+        b.add_argument("--become-method", metavar="METHOD",
+                       help="sudo (default), su or doas, where the inventory names none")
+        b.add_argument("--become-user", metavar="USER",
+                       help="user to become (default: root), where the inventory names none")
     b.add_argument("-K", "--ask-become-pass", action="store_true",
-                   help="ask for the sudo password (hosts without ansible_become_password)")
+                   help="ask for the become password (hosts without ansible_become_password)")
     if worker:
         parser.add_argument("-f", "--forks", type=int,
                             help="hosts of a shard checked at once (default: 10)")
@@ -90,8 +117,9 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
     r.add_argument("--workers", type=int, metavar="N",
                    help="processes sharing the forks (default: the cores available, one per "
                         "200 hosts)")
-    r.add_argument("-T", "--timeout", type=float, default=60.0,
-                   help="seconds a host's collection command may run (default: 60)")
+    r.add_argument("--command-timeout", type=float, metavar="SECONDS",
+                   help="seconds a host's collection command may run (default: 60; this was "
+                        "-T before -T became the connection timeout, as in Ansible)")
     r.add_argument("--deadline", type=float, metavar="SECONDS",
                    help="seconds one host may take in all, connecting included (default: "
                         "enough for every timeout, at least 180)")
@@ -116,18 +144,23 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
             raise InputError(f"--{name} must be at least {1 if name == 'forks' else 0}")
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers must be at least 1")
-    for name in ("timeout", "deadline", "connect_timeout"):
+    if args.command_timeout is None:
+        args.command_timeout = float(BY_NAME["command_timeout"].default)
+    for name, option in (("command_timeout", "--command-timeout"), ("deadline", "--deadline"),
+                         ("connect_timeout", "-T/--timeout")):
         value = getattr(args, name)
         if value is not None and value <= 0:
-            raise InputError(f"--{name.replace('_', '-')} must be positive")
+            raise InputError(f"{option} must be positive")
     ssh = ssh_options(args, env)
     workers = args.workers if args.workers is not None else \
         min(default_workers(), max(1, len(hosts) // HOSTS_PER_WORKER))
+    longest = max((h.connect_timeout for h in hosts if h.connect_timeout), default=0.0)
     deadline = args.deadline if args.deadline is not None else \
-        max(180.0, args.timeout + 2 * (args.connect_timeout or 10.0) + 30.0)
+        max(180.0, args.command_timeout + 2 * max(args.connect_timeout or 10.0, longest) + 30.0)
     if args.ask_become_pass:
         hosts = with_become_password(hosts, prompt(env, "BECOME password: "))
-    return hosts, ScanOptions(forks=args.forks, fail_on=fail_on, command_timeout=args.timeout,
+    return hosts, ScanOptions(forks=args.forks, fail_on=fail_on,
+                              command_timeout=args.command_timeout,
                               deadline=deadline, max_output=args.max_output, workers=workers,
                               ssh=ssh, log_level=log_level(args.verbose),
                               library_log=args.verbose >= LIBRARY_LOG)
@@ -138,7 +171,7 @@ def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
     if args.retries < 0:
         raise InputError("--retries must be at least 0")
     if args.connect_timeout is not None and args.connect_timeout <= 0:
-        raise InputError("--connect-timeout must be positive")
+        raise InputError("-T/--timeout must be positive")
     passphrase = env.environ.get("FLEETCHECK_KEY_PASSPHRASE")
     if args.ask_key_passphrase:
         passphrase = prompt(env, "Key passphrase: ")

@@ -11,10 +11,9 @@ from fleetcheck.cli.common import (
     Command,
     Inputs,
     add_input_arguments,
-    host_defaults,
     inventory_warnings,
-    limit_pattern,
     load_inputs,
+    plan_hosts,
 )
 from fleetcheck.cli.destinations import add_report_argument, destinations
 from fleetcheck.cli.engine_args import add_engine_arguments, celery_engine, celery_record
@@ -36,13 +35,14 @@ from fleetcheck.cli.scan_args import (
 from fleetcheck.cli.shard_args import add_shard_arguments, select_shard
 from fleetcheck.engine.interrupts import as_ctrl_c
 from fleetcheck.engine.scan import scan
-from fleetcheck.errors import InputError
+from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import HostResult, Severity
-from fleetcheck.plan import plan
+from fleetcheck.plan import PlannedHost
 from fleetcheck.progress import Progress, host_log_line
 from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE
 from fleetcheck.render.waived import WARN_DAYS
+from fleetcheck.sanitize import one_line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +71,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
     add_shard_arguments(parser)
     add_engine_arguments(parser)
+    parser.add_argument("--list-hosts", action="store_true",
+                        help="print the hosts the scan would contact, one a line, and stop "
+                             "(nothing is contacted, no report is written)")
+
+
+def list_hosts(hosts: list[PlannedHost], env: Env) -> int:
+    """--list-hosts: the hosts that would be contacted on stdout, in plan order; on stderr
+    each selected host that would not be, and why."""
+    for host in hosts:
+        if host.refused is None:
+            env.stdout.write(f"{one_line(host.name)}\n")
+        else:
+            env.stderr.write(one_line(f"fleetcheck: {host.name} would not be contacted: "
+                                      f"{host.refused.message}") + "\n")
+    return ExitStatus.OK
 
 
 def policy_warnings(args: argparse.Namespace, inputs: Inputs) -> dict[str, list[str]]:
@@ -95,9 +110,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if (args.sign or args.include_inventory) and not args.evidence:
         raise InputError("--sign and --include-inventory go with --evidence BUNDLE.zip")
     inputs = load_inputs(args, env)
-    hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
-                 become=args.become, user=args.user, defaults=host_defaults(args))
-    hosts, shard = select_shard(args, inputs.inventory, hosts)
+    hosts, shard = select_shard(args, inputs.inventory, plan_hosts(inputs, args, env))
+    if args.list_hosts:
+        return list_hosts(hosts, env)
     hosts, options = scan_options(args, env, hosts, fail_on)
     engine = celery_engine(args, env, inputs, hosts)
     if args.engine in ("threads", "processes"):

@@ -9,13 +9,11 @@ from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
     gather_inputs,
-    host_defaults,
     inventory_problems,
-    limit_pattern,
+    plan_hosts,
 )
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.plan import plan
 from fleetcheck.sanitize import one_line
 
 
@@ -39,8 +37,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     counts: dict[str, int] = {}
     if inputs is not None:
         try:
-            hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
-                         defaults=host_defaults(args))
+            hosts = plan_hosts(inputs, args, env)
         except InputError as exc:
             problems.add(exc)
             hosts = []

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, replace
 
 from fleetcheck.collect import windows
-from fleetcheck.collect.become import become_command, method_of
+from fleetcheck.collect.become import Becoming, become_command, method_of
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.oses import FAMILIES, UNAME_FAMILIES, family_of
 from fleetcheck.collect.probe import ProbeOutput, build_probe, one_line, split_output
@@ -14,7 +14,7 @@ from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.model import CommandRecord, Listener
 from fleetcheck.parsers import ParseError
 from fleetcheck.plan import PlannedHost
-from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, Transport
+from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult, Transport
 from fleetcheck.transport.quote import sh_join, sh_quote
 
 
@@ -41,9 +41,12 @@ class CollectOptions:
 
 # Under sudo the probe runs as root, beyond the reach of the signal sshd sends when a run
 # is interrupted (it signals as the login user): sudo dies, its root children live on.
-# So a becoming probe starts a watchdog that kills the probe's process group once sudo
-# (the probe's parent) is gone, and is itself killed when the probe ends normally.
-WATCHDOG = ("fc_parent=$PPID; (while kill -0 $fc_parent 2>/dev/null; do sleep 1; done; "
+# So a becoming probe starts a watchdog that kills the probe's process group once its
+# parent (sudo, su, or the session doas replaced itself with) is gone, and is itself
+# killed when the probe ends normally. Become another user than root and that parent may
+# be someone else's: `kill -0` then fails with EPERM, which still means it is there.
+WATCHDOG = ("fc_parent=$PPID; (LC_ALL=C; export LC_ALL; while fc_e=$(kill -0 $fc_parent 2>&1) "
+            "|| case $fc_e in *ermitted*) true;; *) false;; esac; do sleep 1; done; "
             "kill -9 0) </dev/null >/dev/null 2>&1 & fc_watchdog=$!")
 WATCHDOG_END = "kill $fc_watchdog 2>/dev/null"
 
@@ -74,13 +77,31 @@ def posix_sh(script: str) -> list[str]:
     return ["sh", "-c", f"fc_script={sh_quote(script)}; {TO_POSIX_SH}"]
 
 
-def wrap_command(script: str, host: PlannedHost) -> tuple[str, Answer | None]:
+def wrap_command(script: str, host: PlannedHost, nonce: str | None = None) -> Becoming:
     """The command line that runs `script` on `host` (with privilege when becoming) and
     what its stdin answers: the become password, only after the method's own prompt."""
     argv = posix_sh(buffered(script, watchdog=host.become is not None))
     if host.become is None:
-        return sh_join(argv), None
-    return become_command(argv, host.become)
+        return Becoming(sh_join(argv))
+    return become_command(argv, host.become, nonce)
+
+
+def _streams(result: CommandResult, becoming: Becoming) -> tuple[str, str]:
+    """The probe's stdout and what the host said besides (stderr), as text.
+
+    On a terminal (su, doas with a password) both came merged: what precedes the ready
+    line is the method's chatter, taken as stderr, with the terminal's CR LF made LF
+    again. The method's prompt, fleetcheck's text or the method's, is no evidence.
+    """
+    out, err = result.stdout, becoming.unprompted(result.stderr)
+    if becoming.ready is not None:
+        at = out.find(becoming.ready)
+        if at < 0 and out.find(becoming.ready[:-1] + b"\r\n") >= 0:
+            raise HostFailure(ErrorKind.COMMAND_FAILED, "the terminal the become method needs "
+                              "could not be set to pass output unchanged (stty -opost failed)")
+        chatter, out = (out, b"") if at < 0 else (out[:at], out[at + len(becoming.ready):])
+        err = becoming.unprompted(chatter).replace(b"\r\n", b"\n") + err
+    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
 def _record(command: str, result: CommandResult, stdout: str, stderr: str) -> CommandRecord:
@@ -97,13 +118,15 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
         script = build_probe(nonce, tool=host.tool, os=family)
     except ValueError as exc:  # a fleetcheck_tool that cannot be a tool name
         raise HostFailure(ErrorKind.NO_TOOL, f"fleetcheck_tool: {exc}") from None
-    command, answer = wrap_command(script, host)
-    result = transport.run(command, timeout=options.command_timeout, stdin=answer,
+    becoming = wrap_command(script, host, nonce)
+    command = becoming.command
+    result = transport.run(command, timeout=options.command_timeout, stdin=becoming.answer,
                            max_output=options.max_output)
-    stdout = result.stdout.decode("utf-8", "replace")
-    # The method's prompt is fleetcheck's own text, not something the host said.
-    raw_err = result.stderr.replace(answer.prompt, b"") if answer else result.stderr
-    stderr = raw_err.decode("utf-8", "replace")
+    try:
+        stdout, stderr = _streams(result, becoming)
+    except HostFailure as exc:
+        raise _with_record(exc, _record(command, result, *_streams(result, Becoming(command)))) \
+            from None
     record = _record(command, result, stdout, stderr)
     if family is None and windows.refused_posix(result.exit_code, stdout, stderr):
         return _collect_windows(host, transport, options, (record,))

@@ -1,21 +1,31 @@
-"""Become methods: the command prefix that gains privilege, and how its password is asked for.
+"""Become methods: the command that gains privilege, and how its password is asked for.
 
 What is specific to a method lives in METHODS, one row each; the rest is shared: a
 password is never put on a command line, and it is written to the command's stdin only
-after the method's own prompt appeared on stderr (`transport.base.Answer`). A host that
-never prompts (an echoing login shell, an appliance CLI) is never sent it.
+after the method's own prompt appeared (`transport.base.Answer`). A host that never
+prompts (an echoing login shell, an appliance CLI) is never sent it.
+
+sudo reads the password from stdin (`-S`) and prints a prompt fleetcheck chooses per
+command on stderr. su and doas read it from a terminal: with a password the command
+runs on a pseudo-terminal, where stdout and stderr merge and the line discipline would
+rewrite newlines, so the privileged shell first turns that off (`stty -echo -opost`),
+then prints a per-run line saying it is running (`ready`), and sends its own stderr to
+/dev/null: what came before `ready` is the method's chatter, what follows is exactly
+the probe's stdout. Without a password (sudo -n, doas -n, su as root) nothing waits
+for a terminal and the streams stay apart.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from fleetcheck.errors import ErrorKind, HostFailure
-from fleetcheck.plan import Become
+from fleetcheck.plan import BECOME_METHODS, Become
 from fleetcheck.transport.base import Answer
-from fleetcheck.transport.quote import sh_join
+from fleetcheck.transport.quote import sh_join, sh_quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,29 +42,89 @@ class Prompt:
 
 @dataclass(frozen=True, slots=True)
 class Method:
-    """One become method: its argv prefix without a password (never asks) and with one."""
+    """One become method: the command running argv with privilege, and how it asks.
+
+    `command(become, argv, prompt)` is the whole argv; with `prompt` None it must fail
+    rather than ask. `prompt(nonce)` is the per-run prompt a method lets fleetcheck choose
+    (None: the method prints its own, matched by `asks`). `tty`: it reads the password
+    from a terminal.
+    """
 
     name: str
-    no_password: Callable[[str], list[str]]  # user -> argv prefix that fails rather than ask
-    with_password: Callable[[str, Prompt], list[str]]  # user, prompt -> argv prefix
-    prompt: Callable[[str], Prompt]  # nonce -> the prompt to wait for
+    command: Callable[[Become, list[str], Prompt | None], list[str]]
     word: str  # what the method's own error messages start with (to tell its refusals)
+    prompt: Callable[[str], Prompt] | None = None
+    asks: re.Pattern[bytes] | None = None  # the method's own prompt (it then waits for input)
+    tty: bool = False
 
 
 def _sudo_prompt(nonce: str) -> Prompt:
     return Prompt(f"[fleetcheck {nonce}%%] password: ", f"[fleetcheck {nonce}%] password: ")
 
 
+def _flags(become: Become, *, password: bool) -> list[str]:
+    """ansible_become_flags; with a password, without `-n` (as ansible-core drops it)."""
+    if not password:
+        return list(become.flags)
+    return [f for f in become.flags if f not in ("-n", "--non-interactive")]
+
+
+def _sudo(become: Become, argv: list[str], prompt: Prompt | None) -> list[str]:
+    exe = list(become.exe) or ["sudo"]
+    # -S: the prompt goes to stderr and the password is read from stdin.
+    asking = ["-S", "-p", prompt.argument] if prompt is not None else ["-n"]
+    return [*exe, *_flags(become, password=prompt is not None), *asking, "-u", become.user,
+            "--", *argv]
+
+
+# su and doas print their prompts in the C locale: that is what is looked for.
+_C_LOCALE = ["env", "LC_ALL=C"]
+
+
+def _su(become: Become, argv: list[str], prompt: Prompt | None) -> list[str]:
+    if become.user.startswith("-"):  # su would read it as an option
+        raise HostFailure(ErrorKind.INVENTORY, f"become user {become.user!r} cannot be given "
+                                               "to su (it starts with '-')")
+    exe = list(become.exe) or ["su"]
+    # su runs `-c STRING` with the target user's shell: the argv goes as one quoted line.
+    return [*_C_LOCALE, *exe, *become.flags, become.user, "-c", sh_join(argv)]
+
+
+def _doas(become: Become, argv: list[str], prompt: Prompt | None) -> list[str]:
+    exe = list(become.exe) or ["doas"]
+    password = prompt is not None or bool(become.password)
+    return [*_C_LOCALE, *exe, *_flags(become, password=password),
+            *([] if password else ["-n"]), "-u", become.user, *argv]
+
+
 METHODS: dict[str, Method] = {
-    "sudo": Method(
-        "sudo",
-        no_password=lambda user: ["sudo", "-n", "-u", user, "--"],
-        # -S: the prompt goes to stderr and the password is read from stdin.
-        with_password=lambda user, p: ["sudo", "-S", "-p", p.argument, "-u", user, "--"],
-        prompt=_sudo_prompt,
-        word="sudo",
-    ),
+    "sudo": Method("sudo", _sudo, "sudo", prompt=_sudo_prompt),
+    # PAM's prompt in the C locale (util-linux and BSD su alike).
+    "su": Method("su", _su, "su", asks=re.compile(rb"Password: ?"), tty=True),
+    # OpenBSD doas and OpenDoas: "doas (login@host) password: ".
+    "doas": Method("doas", _doas, "doas", tty=True,
+                   asks=re.compile(rb"\r?doas \([^()\n]{1,300}\) password: ?")),
 }
+assert tuple(METHODS) == BECOME_METHODS  # planning refuses the methods not served here
+
+
+@dataclass(frozen=True, slots=True)
+class Becoming:
+    """A becoming command line, what its stdin answers, (on a terminal) its ready line, and
+    the method's prompt (fleetcheck's text or the method's own: no evidence of the host)."""
+
+    command: str
+    answer: Answer | None = None
+    ready: bytes | None = None  # the line the privileged shell prints once it runs (tty)
+    prompt: bytes | re.Pattern[bytes] | None = None
+
+    def unprompted(self, text: bytes) -> bytes:
+        """`text` without the method's prompts."""
+        if self.prompt is None:
+            return text
+        if isinstance(self.prompt, bytes):
+            return text.replace(self.prompt, b"")
+        return self.prompt.sub(b"", text)
 
 
 def method_of(become: Become) -> Method:
@@ -63,21 +133,41 @@ def method_of(become: Become) -> Method:
     if method is None:
         raise HostFailure(ErrorKind.UNSUPPORTED,
                           f"become method {become.method!r} is not supported "
-                          f"(known: {', '.join(METHODS)})")
+                          f"(fleetcheck becomes with {', '.join(METHODS)})")
     return method
 
 
-def become_command(argv: list[str], become: Become) -> tuple[str, Answer | None]:
-    """The command line running `argv` with privilege, and the Answer for its stdin (if any).
+def become_command(argv: list[str], become: Become, nonce: str | None = None) -> Becoming:
+    """The command line running `argv` (`[shell, -c, script]`) with privilege, and the Answer
+    for its stdin (if any).
 
     With a password, the privileged command's own stdin is /dev/null: whether or not the
     method asked, nothing it runs can read (or wait for) what fleetcheck writes.
     """
     method = method_of(become)
     if become.password is None:
-        return sh_join([*method.no_password(become.user), *argv]), None
-    prompt = method.prompt(secrets.token_hex(8))
+        return Becoming(sh_join(method.command(become, argv, None)), prompt=method.asks)
     shell, flag, script = argv
-    closed = [shell, flag, f"exec </dev/null; {script}"]
-    command = sh_join([*method.with_password(become.user, prompt), *closed])
-    return command, Answer(prompt.shown.encode(), (become.password + "\n").encode())
+    if method.prompt is not None:
+        prompt = method.prompt(secrets.token_hex(8))
+        closed = [shell, flag, f"exec </dev/null; {script}"]
+        shown = prompt.shown.encode()
+        return Becoming(sh_join(method.command(become, closed, prompt)),
+                        Answer(shown, (become.password + "\n").encode()), prompt=shown)
+    assert method.asks is not None
+    mark = f"@@fleetcheck:{nonce or secrets.token_hex(8)}"
+    # printf's format keeps the ready line itself off the command line (an echoing host
+    # prints the command line, never the line).
+    opening = (f"stty -echo -opost 2>/dev/null; printf '%s ready\\n' {sh_quote(mark)}; "
+               "exec </dev/null 2>/dev/null")
+    command = sh_join(method.command(become, [shell, flag, f"{opening}; {script}"], None))
+    return Becoming(command, Answer(method.asks, terminal_line(become.password), tty=True),
+                    f"{mark} ready\n".encode(), method.asks)
+
+
+def terminal_line(text: str) -> bytes:
+    """`text` typed as one line on a terminal: each control character is preceded by the
+    terminal's literal-next (^V), so the line discipline takes none for an edit or a signal."""
+    data = text.encode()
+    return b"".join(b"\x16" + bytes([c]) if c < 0x20 or c == 0x7F else bytes([c])
+                    for c in data) + b"\n"

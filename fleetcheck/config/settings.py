@@ -54,6 +54,7 @@ class Setting:
     to_arg: Callable[[Any], Any] | None = None
     ansible: str | None = None  # ansible-core's name, as `ansible-config dump` shows it
     commands: tuple[str, ...] | None = None  # the commands it applies to (None: all with dest)
+    secret: bool = False  # never shown (`fleetcheck config` says only whether it is set)
 
 
 def _host_key_mode(value: Any) -> Any:
@@ -64,6 +65,7 @@ def _host_key_mode(value: Any) -> Any:
 
 
 _PLANNING = ("scan", "validate", "explain")  # the commands that plan hosts' connections
+_CONTACTING = ("scan", "explain")  # the commands that contact hosts
 
 SETTINGS: tuple[Setting, ...] = (
     # Ansible's settings: ansible.cfg and ANSIBLE_*, below the command line.
@@ -86,10 +88,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("forks", Kind.INT, 10, "hosts checked at once (Ansible's default is 5)",
             dest="forks", flag="-f", env=("ANSIBLE_FORKS",), ini=(("defaults", "forks"),),
             ansible="DEFAULT_FORKS"),
+    Setting("remote_port", Kind.INT, None, "SSH port for hosts whose inventory names none",
+            dest="remote_port", env=("ANSIBLE_REMOTE_PORT",),
+            ini=(("defaults", "remote_port"),), ansible="DEFAULT_REMOTE_PORT",
+            commands=_PLANNING),
+    Setting("connection", Kind.TEXT, "ssh",
+            "connection for hosts whose inventory names none (ssh, paramiko, local)",
+            dest="connection", flag="-c", env=("ANSIBLE_TRANSPORT",),
+            ini=(("defaults", "transport"),), ansible="DEFAULT_TRANSPORT", commands=_PLANNING),
     Setting("timeout", Kind.INT, None,
-            "connection timeout in seconds (fleetcheck's --connect-timeout; default: "
-            "ssh_config's ConnectTimeout, else 10)", dest="connect_timeout",
-            flag="--connect-timeout", env=("ANSIBLE_TIMEOUT", "ANSIBLE_SSH_TIMEOUT"),
+            "connection timeout in seconds (-T; default: ssh_config's ConnectTimeout, else 10)",
+            dest="connect_timeout", flag="-T", env=("ANSIBLE_TIMEOUT", "ANSIBLE_SSH_TIMEOUT"),
             ini=(("defaults", "timeout"), ("ssh_connection", "timeout")),
             to_arg=lambda v: float(v) if v is not None else None, ansible="DEFAULT_TIMEOUT"),
     Setting("become", Kind.BOOL, False, "collect with privilege escalation", dest="become",
@@ -97,12 +106,28 @@ SETTINGS: tuple[Setting, ...] = (
             ansible="DEFAULT_BECOME"),
     Setting("become_user", Kind.TEXT, "root",
             "user to become for hosts whose inventory names none", dest="become_user",
-            env=("ANSIBLE_BECOME_USER",), ini=(("privilege_escalation", "become_user"),),
-            ansible="DEFAULT_BECOME_USER", commands=_PLANNING),
+            flag="--become-user", env=("ANSIBLE_BECOME_USER",),
+            ini=(("privilege_escalation", "become_user"),), ansible="DEFAULT_BECOME_USER",
+            commands=_PLANNING),
     Setting("become_method", Kind.TEXT, "sudo",
-            "become method for hosts whose inventory names none", dest="become_method",
-            env=("ANSIBLE_BECOME_METHOD",), ini=(("privilege_escalation", "become_method"),),
-            ansible="DEFAULT_BECOME_METHOD", commands=_PLANNING),
+            "become method (sudo, su, doas) for hosts whose inventory names none",
+            dest="become_method", flag="--become-method", env=("ANSIBLE_BECOME_METHOD",),
+            ini=(("privilege_escalation", "become_method"),), ansible="DEFAULT_BECOME_METHOD",
+            commands=_PLANNING),
+    Setting("become_exe", Kind.TEXT, None,
+            "the become method's program for hosts whose inventory names none (default: "
+            "the method's name)", dest="become_exe", env=("ANSIBLE_BECOME_EXE",),
+            ini=(("privilege_escalation", "become_exe"),), ansible="DEFAULT_BECOME_EXE",
+            commands=_PLANNING),
+    Setting("become_flags", Kind.TEXT, "",
+            "options for the become method's program, for hosts whose inventory names none",
+            dest="become_flags", env=("ANSIBLE_BECOME_FLAGS",),
+            ini=(("privilege_escalation", "become_flags"),), ansible="DEFAULT_BECOME_FLAGS",
+            commands=_PLANNING),
+    Setting("become_password", Kind.TEXT, None,
+            "become password for hosts whose inventory gives none (-K asks for it)",
+            dest="become_password", env=("ANSIBLE_BECOME_PASS",), commands=_CONTACTING,
+            secret=True),
     Setting("vault_password_file", Kind.PATH, None, "vault password file (or script)",
             dest="vault_password_file", flag="--vault-password-file",
             env=("ANSIBLE_VAULT_PASSWORD_FILE",), ini=(("defaults", "vault_password_file"),),
@@ -116,17 +141,21 @@ SETTINGS: tuple[Setting, ...] = (
             commands=_PLANNING),
     Setting("ssh_common_args", Kind.TEXT, None,
             "ssh arguments for hosts without ansible_ssh_common_args", dest="ssh_common_args",
-            env=("ANSIBLE_SSH_COMMON_ARGS",), ini=(("ssh_connection", "ssh_common_args"),),
-            commands=_PLANNING),
+            flag="--ssh-common-args", env=("ANSIBLE_SSH_COMMON_ARGS",),
+            ini=(("ssh_connection", "ssh_common_args"),), commands=_PLANNING),
     Setting("ssh_extra_args", Kind.TEXT, None,
             "ssh arguments for hosts without ansible_ssh_extra_args", dest="ssh_extra_args",
-            env=("ANSIBLE_SSH_EXTRA_ARGS",), ini=(("ssh_connection", "ssh_extra_args"),),
-            commands=_PLANNING),
+            flag="--ssh-extra-args", env=("ANSIBLE_SSH_EXTRA_ARGS",),
+            ini=(("ssh_connection", "ssh_extra_args"),), commands=_PLANNING),
     # fleetcheck's own: fleetcheck.yml and FLEETCHECK_*, below the command line.
     Setting("policies", Kind.PATHS, (), "policy files or directories (default: the baseline)",
             dest="policy", flag="-p", env=("FLEETCHECK_POLICIES",), project=True),
     Setting("waivers", Kind.PATHS, (), "waiver files or directories", dest="waivers",
             flag="-w", env=("FLEETCHECK_WAIVERS",), project=True),
+    Setting("command_timeout", Kind.INT, 60,
+            "seconds a host's collection command may run", dest="command_timeout",
+            flag="--command-timeout", env=("FLEETCHECK_COMMAND_TIMEOUT",), project=True,
+            to_arg=float, commands=_CONTACTING),
     Setting("output_dir", Kind.PATH, "reports", "where reports are written", dest="output_dir",
             flag="-o", env=("FLEETCHECK_OUTPUT_DIR",), project=True, commands=("scan",)),
     Setting("formats", Kind.WORDS, ("text", "html", "json", "junit"), "report formats",

@@ -89,11 +89,13 @@ class CeleryEngine:
 
     def __init__(self, settings: CelerySettings, *, inputs: Mapping[str, list[str]],
                  queues: Mapping[str, str] | None = None, become: bool = False,
-                 user: str | None = None) -> None:
+                 user: str | None = None, planning: Mapping[str, Any] | None = None) -> None:
         self.settings = settings
         self.inputs = dict(inputs)  # the coordinator's input sha256 by kind
         self.queues = dict(queues or {})  # host name -> queue; others go to DEFAULT_QUEUE
         self.become, self.user = become, user
+        # what else planned the hosts: defaults from configuration, -e (JSON, no secret)
+        self.planning = dict(planning or {})
         self.app: Celery | None = None
         self.shards: list[dict[str, Any]] = []  # after `run`: what became of each shard
         self.problems: list[str] = []  # after `run`: one line per queue or shard given up
@@ -146,7 +148,7 @@ class CeleryEngine:
         options = job.options
         settings = {"fail_on": options.fail_on.label, "command_timeout": options.command_timeout,
                     "deadline": options.deadline, "max_output": options.max_output,
-                    "become": self.become, "user": self.user,
+                    "become": self.become, "user": self.user, "planning": self.planning,
                     "waivers": job.waivers is not None,
                     "today": job.waivers.today.isoformat() if job.waivers else None}
         for s in shards:

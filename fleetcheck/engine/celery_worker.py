@@ -38,8 +38,9 @@ from fleetcheck.engine.options import ScanOptions
 from fleetcheck.engine.threads import ThreadEngine
 from fleetcheck.errors import ErrorKind, InputError
 from fleetcheck.inventory import Inventory
+from fleetcheck.inventory.extravars import ExtraVars
 from fleetcheck.model import HostResult, InputFile, Severity
-from fleetcheck.plan import PlannedHost, plan_host
+from fleetcheck.plan import PlannedHost, defaults_from_record, plan_host
 from fleetcheck.policy import Policy
 from fleetcheck.policy.waivers import Waiver, WaiverBook
 from fleetcheck.transport.inflight import INFLIGHT
@@ -150,19 +151,24 @@ class ShardRunner:
         return None
 
     def plan(self, message: dict[str, Any]) -> list[PlannedHost]:
-        """The named hosts planned from this worker's inventory, as the coordinator's -b/-u say."""
+        """The named hosts planned from this worker's inventory, as the coordinator's -b, -u,
+        -e and configuration say."""
         settings = message["settings"]
         inventory = self.inputs.inventory
         if self._selected is None:  # which hosts each policy selects: once per worker
             self._selected = {p.name: frozenset(h.name for h in _select(inventory, p.hosts))
                               for p in self.inputs.policies if p.hosts is not None}
+        planning = settings.get("planning") or {}
+        defaults = defaults_from_record(planning.get("defaults") or {})
+        extra = ExtraVars(planning.get("extra_vars") or {}, planning.get("extra_origins") or {})
         hosts = []
         for name in message["hosts"]:
             record = inventory.host(name)
             if record is None:
                 raise InputError(f"host {name!r} is not in this worker's inventory")
             hosts.append(plan_host(record, self.inputs.policies, become=bool(settings["become"]),
-                                   user=settings.get("user"), selected=self._selected))
+                                   user=settings.get("user"), selected=self._selected,
+                                   defaults=defaults, extra_vars=extra))
         return self.inputs.prepare(hosts)
 
     def job(self, message: dict[str, Any]) -> Job:

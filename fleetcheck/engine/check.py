@@ -36,8 +36,8 @@ def check_host(host: PlannedHost, connect: Connector, job: Job) -> HostResult:
     start = time.monotonic()
     deadline = start + options.deadline
     redact = host_redactor(host, options.ssh)  # a host may print back what it was sent
-    if host.unsupported:
-        return failed_host(host, HostFailure(ErrorKind.UNSUPPORTED, host.unsupported), start)
+    if host.refused is not None:  # nothing is contacted
+        return failed_host(host, HostFailure(host.refused.kind, host.refused.message), start)
     trusted: tuple[TrustedKey, ...] = ()  # accept-new's evidence (SSH)
     try:
         transport = connect(host, deadline)

@@ -21,7 +21,7 @@ _HINTS: dict[str, str] = {
                           "ansible_port right?",
     "no_route": "no route to the address from this runner: a firewall, a VPN, or a host "
                 "that is down",
-    "connect_timeout": "no answer within --connect-timeout: the host is down or a firewall "
+    "connect_timeout": "no answer within -T/--timeout: the host is down or a firewall "
                        "drops the traffic; a ProxyJump may be needed",
     "banner_timeout": "the port accepted the connection but sent no SSH banner: something "
                       "other than sshd listens there, or sshd is overloaded (MaxStartups)",
@@ -38,13 +38,15 @@ _HINTS: dict[str, str] = {
                         "(`ssh-keygen -R HOST`)",
     "host_key_revoked": "the key is marked @revoked in known_hosts: this host must not be "
                         "trusted until it has a new key",
-    "become_failed": "sudo refused: give the user NOPASSWD for the probe, or a become "
+    "become_failed": "the become method (sudo, su, doas) refused: let the user run the probe "
+                     "without a password (sudo NOPASSWD, doas nopass), or give a become "
                      "password (-K or ansible_become_password)",
     "no_tool": "no socket-listing tool could run: install iproute2 (ss) or net-tools, or "
                "pin one with fleetcheck_tool",
     "incomplete_collection": "some socket tables could not be read, so the host cannot be "
                              "judged: run with --become, or fix the failing tool named above",
-    "command_timeout": "the probe did not finish within -T: a hung tool on the host",
+    "command_timeout": "the probe did not finish within --command-timeout: a hung tool on "
+                       "the host",
     "deadline": "the host took longer than --deadline in all",
     "output_too_large": "the host printed more than --max-output: raise it if the host "
                         "really has that many sockets",

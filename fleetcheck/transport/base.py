@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,13 +29,33 @@ class CommandResult:
 class Answer:
     """Stdin that waits for a prompt: `answer` is written once `prompt` appeared on the
     command's stderr, then stdin is closed. Until then nothing is written, so a host that
-    never asks (an echoing shell, a method that needs no password) is never sent it."""
+    never asks (an echoing shell, a method that needs no password) is never sent it.
 
-    prompt: bytes
+    `prompt` is literal bytes, or a pattern for a method whose prompt names things only the
+    host knows (doas names the host); a pattern counts only where it ends what was read so
+    far (a method that asks then waits), so text merely quoting it is no prompt. With `tty`
+    the command reads the answer from a terminal (su, doas): the transport runs it on a
+    pseudo-terminal, where stdout and stderr arrive merged as stdout, and looks for the
+    prompt there.
+    """
+
+    prompt: bytes | re.Pattern[bytes]
     answer: bytes = field(repr=False)
+    tty: bool = False
+
+    def find(self, data: bytes) -> tuple[int, int] | None:
+        """Where the prompt is in `data` (start, end), None when it is not."""
+        if isinstance(self.prompt, bytes):
+            at = data.find(self.prompt)
+            return (at, at + len(self.prompt)) if at >= 0 else None
+        last = None
+        for m in self.prompt.finditer(data):
+            last = m
+        return last.span() if last is not None and last.end() == len(data) else None
 
 
 NO_PROMPT = "the password prompt never appeared, so the password was not sent"
+_PATTERN_TAIL = 4096  # what a pattern prompt may span across reads
 
 
 class PromptWatch:
@@ -44,17 +65,19 @@ class PromptWatch:
         self._answer = answer
         self._tail = b""
         self.answered = False
+        self.tty = answer.tty  # the prompt shows on the terminal (stdout), not on stderr
 
     def feed(self, data: bytes) -> bytes | None:
         """The answer to write, the first time the prompt is complete in what was read."""
         if self.answered or not data:
             return None
         seen = self._tail + data
-        if self._answer.prompt in seen:
+        if self._answer.find(seen) is not None:
             self.answered = True
             return self._answer.answer
-        self._tail = seen[-(len(self._answer.prompt) - 1):] if len(self._answer.prompt) > 1 \
-            else b""
+        prompt = self._answer.prompt
+        keep = len(prompt) - 1 if isinstance(prompt, bytes) else _PATTERN_TAIL
+        self._tail = seen[-keep:] if keep > 0 else b""
         return None
 
     def timeout_note(self) -> str:
@@ -70,7 +93,9 @@ class Transport(Protocol):
         """Run `command` (already quoted for the remote shell) and wait for it to finish.
 
         `stdin` bytes are written at once, then EOF; an `Answer` is written only after
-        its prompt appeared on stderr (and then EOF). Timeouts hold either way.
+        its prompt appeared on stderr (and then EOF). A `tty` Answer runs the command on a
+        pseudo-terminal: everything it prints arrives as stdout (stderr stays empty), the
+        prompt is looked for there. Timeouts hold either way.
         """
         ...
 
@@ -93,25 +118,48 @@ class Connector(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class TransportKind:
-    """One way to reach hosts, as `ansible_connection` names it, and what it reads."""
+    """One way to reach hosts, as `ansible_connection` names it, and the inventory variables
+    it reads for each of its settings."""
 
     name: str
-    host_vars: tuple[str, ...]  # the inventory variables this transport honours
+    # setting -> its variables in ansible-core's order: where several are set, the LAST wins
+    # (ansible-core reads a plugin's `vars` list in order and keeps the last one defined).
+    variables: Mapping[str, tuple[str, ...]]
     about: str
 
+    @property
+    def host_vars(self) -> tuple[str, ...]:
+        """Every inventory variable this transport honours."""
+        return tuple(v for names in self.variables.values() for v in names)
 
-_SSH_VARS = (
-    "ansible_host", "ansible_ssh_host", "ansible_port", "ansible_ssh_port", "ansible_user",
-    "ansible_ssh_user", "ansible_password", "ansible_ssh_pass", "ansible_ssh_password",
-    "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_ssh_common_args",
-    "ansible_ssh_extra_args",
-)
+
+# The ssh connection plugin's variables (ansible-core 2.19), which paramiko_ssh extends.
+_SSH_VARS: dict[str, tuple[str, ...]] = {
+    "host": ("ansible_host", "ansible_ssh_host"),
+    "port": ("ansible_port", "ansible_ssh_port"),
+    "user": ("ansible_user", "ansible_ssh_user"),
+    "password": ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
+    "private_key_file": ("ansible_private_key_file", "ansible_ssh_private_key_file"),
+    "timeout": ("ansible_ssh_timeout",),
+    "ssh_common_args": ("ansible_ssh_common_args",),
+    "ssh_extra_args": ("ansible_ssh_extra_args",),
+}
+_PARAMIKO_VARS = {
+    **_SSH_VARS,
+    "host": (*_SSH_VARS["host"], "ansible_paramiko_host"),
+    "port": (*_SSH_VARS["port"], "ansible_paramiko_port"),
+    "user": (*_SSH_VARS["user"], "ansible_paramiko_user"),
+    "password": (*_SSH_VARS["password"], "ansible_paramiko_pass", "ansible_paramiko_password"),
+    "private_key_file": (*_SSH_VARS["private_key_file"], "ansible_paramiko_private_key_file"),
+    "timeout": (*_SSH_VARS["timeout"], "ansible_paramiko_timeout"),
+}
 
 # ansible_connection value (Ansible's aliases folded, see plan.connection_type) -> transport.
 TRANSPORTS: dict[str, TransportKind] = {
     "ssh": TransportKind("ssh", _SSH_VARS, "OpenSSH's configuration and semantics, in paramiko"),
-    "paramiko": TransportKind("paramiko", _SSH_VARS, "the same SSH transport"),
-    "local": TransportKind("local", (), "this machine, commands run with /bin/sh"),
+    "paramiko": TransportKind("paramiko", _PARAMIKO_VARS, "the same SSH transport"),
+    "local": TransportKind("local", {"host": _SSH_VARS["host"]},
+                           "this machine, commands run with /bin/sh"),
 }
 
 TransportFactory = Callable[["PlannedHost"], Transport]

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
+import select
 import selectors
 import signal
+import struct
 import subprocess
+import termios
 import time
 
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, PromptWatch
 from fleetcheck.transport.inflight import INFLIGHT
+from fleetcheck.transport.quote import sh_quote
 
 
 class LocalTransport:
@@ -26,6 +32,8 @@ class LocalTransport:
 
         An `Answer` keeps stdin open until its prompt arrives on stderr (see Transport)."""
         start = time.monotonic()
+        if isinstance(stdin, Answer) and stdin.tty:
+            return self._on_terminal(command, timeout, stdin, max_output, start)
         try:
             proc = subprocess.Popen(
                 [self.shell, "-c", command],
@@ -53,6 +61,65 @@ class LocalTransport:
 
     def close(self) -> None:
         """Nothing to release for local commands."""
+
+    def _on_terminal(self, command: str, timeout: float, answer: Answer, max_output: int,
+                     start: float) -> CommandResult:
+        """Run `command` in a new session on a pseudo-terminal it controls (su and doas read
+        passwords from /dev/tty); everything it prints comes back as stdout."""
+        master, slave = os.openpty()
+        try:
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+            # Opening the terminal by name makes it the new session's controlling terminal.
+            script = f"exec <>{sh_quote(os.ttyname(slave))} >&0 2>&0; {command}"
+            proc = subprocess.Popen([self.shell, "-c", script], stdin=slave, stdout=slave,
+                                    stderr=slave, start_new_session=True)
+        except OSError as exc:
+            os.close(master)
+            raise HostFailure(ErrorKind.COMMAND_FAILED,
+                              f"cannot start {self.shell} on a terminal: {exc}") from exc
+        finally:
+            os.close(slave)
+        running = INFLIGHT.add(lambda: _killpg(proc))
+        try:
+            out = _drain_terminal(master, answer, start + timeout, max_output)
+        except HostFailure:
+            _kill(proc)
+            raise
+        finally:
+            INFLIGHT.discard(running)
+            os.close(master)
+        code = proc.wait()
+        return CommandResult(out, b"", code, time.monotonic() - start)
+
+
+def _drain_terminal(master: int, answer: Answer, deadline: float, max_output: int) -> bytes:
+    """Read the terminal until every process closed it; answer the prompt when it shows."""
+    watch = PromptWatch(answer)
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise HostFailure(ErrorKind.COMMAND_TIMEOUT, "command did not finish in time"
+                              f"{watch.timeout_note()}")
+        ready, _, _ = select.select([master], [], [], remaining)
+        if not ready:
+            continue
+        try:
+            data = os.read(master, 65536)
+        except OSError as exc:  # EIO: the last process holding the terminal closed it
+            if exc.errno == errno.EIO:
+                return b"".join(chunks)
+            raise
+        if not data:
+            return b"".join(chunks)
+        total += len(data)
+        if total > max_output:
+            raise HostFailure(ErrorKind.OUTPUT_TOO_LARGE, f"output exceeded {max_output} bytes")
+        chunks.append(data)
+        reply = watch.feed(data)
+        if reply is not None:
+            os.write(master, reply)
 
 
 def _write_and_close(proc: subprocess.Popen[bytes], data: bytes) -> None:

@@ -131,7 +131,7 @@ def fleet_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetRun]:
             policies.append(tmp / file_name)
             policies[-1].write_text(yaml.safe_dump(policy, sort_keys=False))
         inventory = _inventory(fleet, emulated)
-        scan = fleet.scan(inventory, "-f", "16", "-T", "20", "--deadline", "40",
+        scan = fleet.scan(inventory, "-f", "16", "--command-timeout", "20", "--deadline", "40",
                           *(arg for p in policies for arg in ("-p", str(p))))
         sessions = {name: lab.sessions(name) for name in lab.hosts}
         logins = {name: (lab.hosts[name].dir / "sshd.log").read_text().count("Accepted publickey")

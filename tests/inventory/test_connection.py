@@ -144,7 +144,7 @@ def test_unsupported_connection_is_reported_for_that_host_only(tmp_path: Path) -
     hosts = {h["name"]: h for h in json.loads(res.out)["hosts"]}
     assert hosts["win1"]["status"] == "error"
     assert hosts["win1"]["error"] == {
-        "kind": "unsupported",
+        "kind": "unsupported_connection",
         "message": "ansible_connection=winrm is not supported "
                    "(fleetcheck connects with ssh, paramiko, local)"}
     assert hosts["box"]["error"] is None
@@ -161,7 +161,8 @@ def test_fleet_example_plans(tmp_path: Path) -> None:
     assert db.ssh_args == ("-o", "ProxyJump=ops@bastion-fra.example.net:2222")
     assert hosts["bastion-fra.example.net"].ssh_args == ()
     assert hosts["edge-ams-01.example.net"].address == "2001:db8:100::11"
-    assert hosts["win-jump-iad.example.net"].unsupported
+    refused = hosts["win-jump-iad.example.net"].refused
+    assert refused is not None and refused.kind == "unsupported_connection"
 
 
 def test_secrets_stay_out_of_reprs_and_reports(tmp_path: Path) -> None:

@@ -38,6 +38,11 @@ def require_sshd_lab() -> None:
         require(shutil.which(tool) is not None, tool)
 
 
+def require_doas() -> None:
+    """doas on the lab's hosts (the machine's binary; Debian package opendoas)."""
+    require(shutil.which("doas") is not None, "doas (Debian package opendoas)")
+
+
 def require_corpus(corpus: Path, minimum: int = 1) -> None:
     """Skip when the shared corpus of real outputs is absent, even under CI.
 

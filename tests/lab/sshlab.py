@@ -62,7 +62,17 @@ LOGIN_SCRIPTS = {
               "IFS= read -r line\n"
               "printf 'you typed: %s\\n' \"$line\"\n"
               "printf 'you typed: %s\\n' \"$line\" >&2\n"),
+    # A host that fakes su's (PAM's) prompt on whatever terminal it was given, then prints
+    # back what it read (the terminal echoes it too).
+    "suphish": ("printf 'Password: ' >&2\n"
+                "IFS= read -r line\n"
+                "printf 'you typed: %s\\n' \"$line\"\n"),
 }
+
+
+# OpenDoas rules of hosts with `doas=True`: fcops without a password, fcpw with its own.
+DOAS_RULES = ("permit nopass fcops as root", "permit fcpw as root",
+              "permit nopass fcops as fcpw")
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class HostSpec:
     replace: Mapping[str, str] = field(default_factory=dict)  # tool -> script body
     daemon_name: str = "sshd"  # the daemon's process name ("dropbear": 22 not held by sshd)
     emulate: Emulation | None = None  # the OS its lab users' sessions see (tools replayed)
+    doas: bool = False  # /etc/doas.conf holds the lab's doas rules (DOAS_RULES)
 
 
 @dataclass
@@ -113,6 +124,7 @@ class SshLab:
         LabUser("fcnoshell", None, shell="/bin/false"),  # noqa: S604 - logs in, runs nothing
         LabUser("fcecho", "password", password="echo-pw-Zr81", shell="@echo"),  # noqa: S106, S604
         LabUser("fcphish", "password", password="phish-pw-Qm45", shell="@phish"),  # noqa: S106, S604
+        LabUser("fcsuphish", None, password="suphish-pw-Lk37", shell="@suphish"),  # noqa: S106, S604
     )
 
     def __init__(self, specs: Sequence[HostSpec]) -> None:
@@ -122,6 +134,8 @@ class SshLab:
         self.controller = Namespace(unique_name("fcc"))
         self.hosts: dict[str, LabHost] = {}
         self.passphrase = "lab-passphrase-3k9"  # noqa: S105 - a throwaway lab key
+        # root's password in the lab's own shadow file (for su): the machine's is untouched
+        self.root_password = "lab-root-Vx52"  # noqa: S105 - lab only
         self.key = self.root / "client_ed25519"
         self.encrypted_key = self.root / "client_encrypted"
         self.rsa_pem_key = self.root / "client_rsa_pem"
@@ -184,7 +198,10 @@ class SshLab:
         (etc / "passwd").write_text(passwd + "".join(lines_p))
         (etc / "group").write_text(Path("/etc/group").read_text() + f"fclab:x:{gid}:\n")
         shadow = etc / "shadow"
-        shadow.write_text(Path("/etc/shadow").read_text() + "".join(lines_s))
+        root_hash = run(["openssl", "passwd", "-6", "-stdin"], self.root_password).strip()
+        machine = [f"root:{root_hash}:{line.split(':', 2)[2]}" if line.startswith("root:")
+                   else line for line in Path("/etc/shadow").read_text().splitlines()]
+        shadow.write_text("".join(f"{line}\n" for line in machine) + "".join(lines_s))
         shadow.chmod(0o640)
         rules = ["Defaults !fqdn, !lecture, env_reset", "root ALL=(ALL:ALL) ALL"]
         for user in self.USERS:
@@ -198,6 +215,9 @@ class SshLab:
         sudoers = etc / "sudoers"
         sudoers.write_text("\n".join(rules) + "\n")
         sudoers.chmod(0o440)
+        doas = etc / "doas.conf"
+        doas.write_text("\n".join(DOAS_RULES) + "\n")
+        doas.chmod(0o600)
 
     def _login_script(self, name: str) -> str:
         """Write LOGIN_SCRIPTS[name] as an executable every lab user can run; its path."""
@@ -295,6 +315,11 @@ class SshLab:
         if spec.emulate is not None:
             more_config, mounts = self._emulate(host, spec.emulate, etc)
             config += more_config
+        if spec.doas:  # /etc gets a file the machine does not have: an overlay, in /run
+            mounts += ["mkdir -p /run/fc-etc/u /run/fc-etc/w",
+                       f"cp {self.root / 'etc' / 'doas.conf'} /run/fc-etc/u/doas.conf",
+                       "mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/fc-etc/u,"
+                       "workdir=/run/fc-etc/w /etc"]
         mounts += [f"mount --bind {path} /etc/{name}" for name, path in etc.items()]
         for tool in spec.hide:
             real = shutil.which(tool)

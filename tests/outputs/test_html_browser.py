@@ -75,7 +75,10 @@ OVERFLOW = """(() => {
       const o = getComputedStyle(p).overflowX;
       if (o === 'auto' || o === 'scroll' || o === 'hidden') { clipped = true; break; }
     }
-    if (!clipped && r.right > vw + 0.5) wide.push(el.tagName + '.' + el.className);
+    // a box within the page whose unbreakable text spills out of it widens the page too
+    const spills = el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1
+      && getComputedStyle(el).overflowX === 'visible';
+    if (!clipped && (r.right > vw + 0.5 || spills)) wide.push(el.tagName + '.' + el.className);
   });
   return {scroll: document.documentElement.scrollWidth, vw: vw, wide: wide.slice(0, 5)};
 })()"""

@@ -94,7 +94,7 @@ def test_summary_on_a_terminal(fleet: tuple[Path, int], tmp_path: Path, columns:
                              "--connect-timeout", "3", "--retries", "0"], tmp_path, columns)
     assert code == 1, text
     coloured = bool(ANSI.search(text))
-    assert coloured == (color != "never")  # auto: a terminal, so colour
+    assert coloured == (color != "never"), text  # auto: a terminal, so colour
     lines = [ANSI.sub("", line.split("\r")[-1]) for line in text.split("\n")]
     lines = [line for line in lines if line and not line.startswith("fleetcheck: ")]
     assert all(len(line) <= columns for line in lines), max(lines, key=len)

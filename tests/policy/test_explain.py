@@ -131,5 +131,5 @@ def test_live_explain_of_an_unreachable_host(tmp_path: Path) -> None:
                                       "web1: {ansible_connection: winrm}\n")
     res = run_cli(["explain", "-i", "inv.yml", "-p", "web.yml", "web1", "443"], cwd=tmp_path)
     assert res.code == 3
-    assert res.err.startswith("fleetcheck: web1 could not be checked (unsupported: "
+    assert res.err.startswith("fleetcheck: web1 could not be checked (unsupported_connection: "
                               "ansible_connection=winrm is not supported")

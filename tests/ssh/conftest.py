@@ -40,7 +40,7 @@ SPECS = [
     HostSpec("nosshd", sshd=False),
     HostSpec("rekeyed", rekeyed=True),
     HostSpec("stranger", in_known_hosts=False),
-    HostSpec("sudo1"), HostSpec("meta"), HostSpec("relay"),
+    HostSpec("sudo1", doas=True), HostSpec("meta"), HostSpec("relay"),
     # Every trick at once (tests/ssh/test_hostile_host.py): process names with newlines and
     # escape sequences, a user database answering with a huge line, an echoing login.
     HostSpec("hostile", replace={"getent": HUGE_GETENT}),

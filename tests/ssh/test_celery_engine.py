@@ -110,11 +110,11 @@ def test_the_celery_run_equals_the_local_run(sites: Sites, fleet: Fleet) -> None
 def test_a_worker_killed_mid_shard_is_redelivered(sites: Sites, fleet: Fleet) -> None:
     out = fleet.tmp / "o"
     proc = cli_process(sites.lab, sites.tmp, [
-        *sites.scan("web1,hang,web3,web4", "-T", "3", "--queue-wait", "30"),
+        *sites.scan("web1,hang,web3,web4", "--command-timeout", "3", "--queue-wait", "30"),
         "-o", str(out), "--format", "json"])
     try:
         _wait_for_key(sites.redis, "fleetcheck:*:1:attempt")
-        sites.workers.pop("wa").kill9()  # mid-shard: `hang` holds it for -T 3 seconds
+        sites.workers.pop("wa").kill9()  # mid-shard: `hang` holds it for --command-timeout 3 s
         sites.worker("a", "wa2", "-w", str(sites.waivers)).ready()  # as systemd restarts it
         _, err = proc.communicate(timeout=60)
     finally:
@@ -175,7 +175,7 @@ def test_an_interrupted_coordinator_leaves_no_shard_running(sites: Sites, fleet:
                                                            sig: signal.Signals) -> None:
     out = fleet.tmp / f"o{sig.name}"
     proc = cli_process(sites.lab, sites.tmp, [
-        *sites.scan("web3,hang,web4", "-T", "120", "--deadline", "300"), "-v",
+        *sites.scan("web3,hang,web4", "--command-timeout", "120", "--deadline", "300"), "-v",
         "-o", str(out), "--format", "json"])
     try:
         _wait_for_lines(proc, ["web3 (", "web4 ("], timeout=60)
@@ -213,3 +213,37 @@ def test_an_unreachable_broker_is_one_line_before_anything_is_sent(sites: Sites,
         assert len(errors) == 1, result.err  # (the waiver file's warnings may come first)
         assert errors[0].startswith(f"fleetcheck: error: cannot reach the broker at {gone.url}: ")
     assert not (fleet.tmp / "never").exists()
+
+
+def test_extra_vars_and_become_settings_travel_with_the_shards(sites: Sites, fleet: Fleet,
+                                                               plan_file: Path) -> None:
+    """The workers plan hosts as the coordinator's -e, -b and --become-user say: web3 as a
+    user that does not exist (auth fails, naming it); web4 through sudo as fcpw (checked,
+    not root). An -e holding a secret never travels: bad input, nothing sent."""
+    code, err, run = cli(fleet, sites.scan("web3,web4", "-b", "--become-user", "fcpw",
+                                           "-e", '{"site_user": "nosuchuser"}',
+                                           "-e", f"@{plan_file}"))
+    assert code == 3, err  # web3 could not be checked
+    hosts = {h["name"]: h for h in run["hosts"]}
+    assert hosts["web3"]["error"]["kind"] == "auth_failed", err
+    assert "nosuchuser" in hosts["web3"]["error"]["message"]
+    assert hosts["web4"]["error"] is None, hosts["web4"]["error"]
+    assert hosts["web4"]["privileged"] is False
+    assert hosts["web4"]["commands"][0]["command"].startswith("sudo -n -u fcpw -- ")
+    with in_netns(sites.lab.controller.name):
+        res = run_cli([*sites.scan("web3", "-e", "ansible_become_password=Secr3t-x"), "-o",
+                       str(fleet.tmp / "never")], cwd=fleet.tmp)
+    assert res.code == 2
+    assert res.err.endswith("fleetcheck: error: -e ansible_become_password cannot travel to "
+                            "celery workers (a secret, or a vault or unsafe value): put it in "
+                            "the workers' inventory\n")
+    assert "Secr3t-x" not in res.err and not (fleet.tmp / "never").exists()
+
+
+@pytest.fixture
+def plan_file(fleet: Fleet) -> Path:
+    """-e @plan.yml: web3's user from a variable the first -e sets, as a template."""
+    path = fleet.tmp / "plan.yml"
+    path.write_text(
+        "ansible_user: \"{{ site_user if inventory_hostname == 'web3' else 'fcops' }}\"\n")
+    return path

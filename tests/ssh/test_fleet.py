@@ -64,7 +64,8 @@ def test_twenty_host_lab_run(fleet: Fleet, lab: SshLab) -> None:
     (fleet.home / ".ssh" / "config").write_text(
         f"Host {lab.hosts['jump'].address}\n  IdentityFile {lab.key}\n")
     inv = fleet.inventory(_inventory(fleet, lab))
-    scan = fleet.scan(inv, "-f", "30", "--connect-timeout", "3", "-T", "5", "--deadline", "10")
+    scan = fleet.scan(inv, "-f", "30", "--connect-timeout", "3", "--command-timeout", "5",
+                      "--deadline", "10")
     assert scan.code == 1, scan.err  # violations (1923) outrank the unchecked hosts
     for name, expected in HEALTHY.items():
         host = scan.host(name)

@@ -31,7 +31,7 @@ def test_a_hostile_host_beside_healthy_ones(fleet: Fleet, lab: SshLab) -> None:
         "web3": fleet.vars("web3", ansible_become=True),
         "web4": fleet.vars("web4", ansible_become=True),
     })
-    scan = fleet.scan(inv, "--format", "all", "-T", "5", "-v", tty_err=True,
+    scan = fleet.scan(inv, "--format", "all", "--command-timeout", "5", "-v", tty_err=True,
                       environ={"COLUMNS": "100"})
     hostile = scan.host("hostile")
     assert hostile["status"] == "noncompliant", hostile["error"]

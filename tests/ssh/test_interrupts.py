@@ -88,7 +88,7 @@ def test_a_signal_writes_partial_reports_and_stops_every_probe(
     out = tmp_path / "reports"
     proc = cli_process(lab, tmp_path, [
         "scan", "-i", str(inv), "-o", str(out), "--known-hosts", str(lab.known_hosts),
-        "-T", "120", "--deadline", "300", "-v", "--workers", workers,
+        "--command-timeout", "120", "--deadline", "300", "-v", "--workers", workers,
         *(["--become"] if become else [])],
         environ={"PATH": f"{fakebin}:{os.environ['PATH']}", "FC_TEST_MARK": mark_value})
     try:

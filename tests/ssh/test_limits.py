@@ -21,7 +21,7 @@ pytestmark = pytest.mark.lab
 def test_deadline_bounds_the_run(fleet: Fleet, lab: SshLab) -> None:
     """Timeouts of 30s, deadline 5s: the tarpit and the hung command are cut at the deadline."""
     inv = fleet.inventory({n: fleet.vars(n) for n in ("tarpit", "hang", "web3")})
-    scan = fleet.scan(inv, "--deadline", "5", "--connect-timeout", "30", "-T", "30")
+    scan = fleet.scan(inv, "--deadline", "5", "--connect-timeout", "30", "--command-timeout", "30")
     assert scan.kind("tarpit") == "banner_timeout"
     assert scan.kind("hang") == "command_timeout"
     assert scan.host("web3")["status"] == "compliant"
@@ -120,7 +120,7 @@ def test_ctrl_c_writes_what_finished(fleet: Fleet, lab: SshLab, tmp_path: Path,
     out = tmp_path / "reports"
     proc = cli_process(lab, tmp_path, [
         "scan", "-i", str(inv), "-o", str(out), "--known-hosts", str(lab.known_hosts),
-        "-T", "120", "--deadline", "300", "-v", "--workers", workers])
+        "--command-timeout", "120", "--deadline", "300", "-v", "--workers", workers])
     try:
         _wait_for_lines(proc, ["web3 (", "web4 ("], timeout=60)
         interrupted = time.monotonic()

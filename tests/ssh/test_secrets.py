@@ -35,7 +35,7 @@ def test_echoing_login_is_never_sent_the_become_password(fleet: Fleet, lab: SshL
                              ansible_become_password=password),
         "healthy": fleet.vars("sudo1", ansible_become=True),
     })
-    scan = fleet.scan(inv, "--format", "all", "-T", "3", "-vv")
+    scan = fleet.scan(inv, "--format", "all", "--command-timeout", "3", "-vv")
     error = scan.host("echoer")["error"]
     assert error["kind"] == "command_timeout", error
     assert "password prompt never appeared, so the password was not sent" in error["message"]

@@ -31,7 +31,8 @@ class SshConnector:
     def target(self, host: PlannedHost) -> Target:
         """Where and how `host` is reached (inventory settings over ssh_config)."""
         return self.resolver.resolve(host.address, port=host.port, user=host.user,
-                                     key_file=host.private_key_file, ssh_args=host.ssh_args)
+                                     key_file=host.private_key_file, ssh_args=host.ssh_args,
+                                     connect_timeout=host.connect_timeout)
 
     def __call__(self, host: PlannedHost, deadline: float) -> SshSession:
         """An authenticated session to `host`; HostFailure (of the right kind) otherwise."""

@@ -43,6 +43,10 @@ class SshSession:
                               f"{self.where} refused a session channel: {exc}") from None
         running = INFLIGHT.add(lambda: _kill(chan))  # an interrupt stops it on the host too
         try:
+            if isinstance(stdin, Answer) and stdin.tty:
+                # A terminal for the method that reads its password from one (su, doas):
+                # stdout and stderr then arrive merged as stdout, where the prompt shows.
+                chan.get_pty(term="dumb", width=80, height=24)  # as ss sizes a pipe
             chan.exec_command(command)
             watch = PromptWatch(stdin) if isinstance(stdin, Answer) else None
             if not isinstance(stdin, Answer):
@@ -88,13 +92,15 @@ def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
         # The channel's fileno is a pipe paramiko signals on stdout data, stderr data and EOF.
         sel.register(chan.fileno(), selectors.EVENT_READ)
         while True:
+            before_out, before_err = len(out), len(err)
             got = _take(chan.recv_ready, chan.recv, out)
-            before = len(err)
             got_err = _take(chan.recv_stderr_ready, chan.recv_stderr, err)
-            if watch is not None and got_err:
-                answer = watch.feed(b"".join(err[before:]))
+            if watch is not None:
+                tty = watch.tty
+                fresh = out[before_out:] if tty else err[before_err:]
+                answer = watch.feed(b"".join(fresh)) if fresh else None
                 if answer is not None:
-                    _answer(chan, answer)
+                    _answer(chan, answer, eof=not tty)
             got += got_err
             total += got
             if total > max_output:
@@ -114,11 +120,13 @@ def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
             sel.select(timeout=min(remaining, 1.0))
 
 
-def _answer(chan: paramiko.Channel, answer: bytes) -> None:
-    """Write the answer, then EOF; a command that already stopped reading is no error."""
+def _answer(chan: paramiko.Channel, answer: bytes, *, eof: bool = True) -> None:
+    """Write the answer, then EOF (not on a terminal, where EOF means nothing to the command
+    and ^D would be typed input); a command that already stopped reading is no error."""
     with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
         chan.sendall(answer)
-        chan.shutdown_write()
+        if eof:
+            chan.shutdown_write()
 
 
 def _take(ready: Callable[[], bool], recv: Callable[[int], bytes], sink: list[bytes]) -> int:

@@ -74,8 +74,10 @@ class Resolver:
     connect_timeout: float | None = None  # --connect-timeout, when given
 
     def resolve(self, address: str, *, port: int | None = None, user: str | None = None,
-                key_file: str | None = None, ssh_args: Sequence[str] = ()) -> Target:
-        """The Target for an inventory host (its address, port, user, key, extra ssh args)."""
+                key_file: str | None = None, ssh_args: Sequence[str] = (),
+                connect_timeout: float | None = None) -> Target:
+        """The Target for an inventory host (its address, port, user, key, extra ssh args,
+        and its own connection timeout: ansible_ssh_timeout, over -T and ssh_config's)."""
         preset: dict[str, str | list[str]] = parse_ssh_args(ssh_args)
         if port is not None:
             preset.setdefault("port", str(port))
@@ -85,6 +87,8 @@ class Resolver:
         if key:
             preset["identityfile"] = [key, *_as_list(preset.get("identityfile"))]
         target = self._resolve(address, preset, depth=0)
+        if connect_timeout is not None:
+            target = replace(target, connect_timeout=connect_timeout)
         named = len(_as_list(preset.get("identityfile")))  # they come first, as with ssh -i
         return replace(target, named_identities=target.identity_files[:named]) if named \
             else target
