@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 
-from fleetcheck.collect import windows
+from fleetcheck.collect import netns, windows
 from fleetcheck.collect.become import become_command, method_of
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.oses import FAMILIES, UNAME_FAMILIES, family_of
-from fleetcheck.collect.probe import ProbeOutput, build_probe, one_line, split_output
+from fleetcheck.collect.probe import ProbeOutput, Section, build_probe, one_line, split_output
 from fleetcheck.errors import ErrorKind, HostFailure
-from fleetcheck.model import CommandRecord, Listener
+from fleetcheck.model import CommandRecord, Listener, Namespaces
 from fleetcheck.parsers import ParseError
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, Transport
@@ -28,6 +28,7 @@ class Collection:
     commands: tuple[CommandRecord, ...]
     privileged: bool | None
     notes: tuple[str, ...] = ()
+    namespaces: Namespaces | None = None  # Linux: other network namespaces read, or why not
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +179,13 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
     records = (*earlier, record)
     os_text = _os_text(probe, os_name)
     family = family or UNAME_FAMILIES.get(os_name or "")
-    tool = _collector_named(probe)
+    host_sections = [s for s in probe.sections if not netns.is_ns_section(s.name)]
+    tool = _collector_named(host_sections)
+    absent = probe.facts.get("absent", "").split()
     try:
-        combined = combine(probe.sections, family, probe.facts.get("absent", "").split())
+        combined = combine(host_sections, family, absent)
+        found = netns.attribute(probe.sections, probe.facts, combined.listeners, absent) \
+            if family == "linux" else netns.NsResult(combined.listeners, [], None)
     except NoTool as exc:
         raise _with_record(HostFailure(ErrorKind.NO_TOOL, str(exc)), record, earlier=earlier,
                            os=os_text) from None
@@ -190,21 +195,21 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
     except ParseError as exc:
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"{tool} output: {exc}"),
                            record, earlier=earlier, os=os_text) from None
-    listeners, notes = combined.listeners, combined.notes
+    listeners, notes = found.listeners, combined.notes + found.notes
     notes += [f"{li.proto} {li.address} port {li.port}: the process is unknown because "
               f"{li.owner_note}" for li in listeners if li.owner_note]
     if privileged is False and any(li.process is None for li in listeners):
         notes.append("collected without root: owners of some sockets could not be seen "
                      "(use --become)")
     return Collection(os_text, combined.collector, tuple(listeners), records, privileged,
-                      tuple(notes))
+                      tuple(notes), found.namespaces)
 
 
-def _collector_named(probe: ProbeOutput) -> str:
+def _collector_named(sections: list[Section]) -> str:
     """The collector a parse error is blamed on: the last section's (before combining)."""
-    if not probe.sections:
+    if not sections:
         return "probe"
-    name = probe.sections[-1].name
+    name = sections[-1].name
     return "proc" if name.startswith("proc-") else name.partition(".")[0]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fleetcheck.model import Listener
+from fleetcheck.model import Container, Listener
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -182,6 +182,14 @@ class Match:
     dual_stack: bool | None = None
     processes: tuple[TextSpec, ...] | None = None
     users: tuple[TextSpec, ...] | None = None
+    # Where the listener is: its network namespace (host | container), its container's
+    # name, image, pod and Kubernetes namespace, and how reachable it is (exposure).
+    namespaces: frozenset[str] | None = None
+    containers: tuple[TextSpec, ...] | None = None
+    images: tuple[TextSpec, ...] | None = None
+    pods: tuple[TextSpec, ...] | None = None
+    k8s_namespaces: tuple[TextSpec, ...] | None = None
+    exposures: frozenset[str] | None = None
 
     @property
     def claims_port(self) -> bool:
@@ -214,6 +222,9 @@ class Match:
             return MatchResult.NO, "port"
         if self.dual_stack is not None and listener.dual_stack != self.dual_stack:
             return MatchResult.NO, "dual_stack"
+        where = self.where_result(listener)
+        if where is not None:
+            return where
         near = MatchResult.WRONG_PROCESS if self.claims_port else MatchResult.NO
         sides = exposures(listener)
         if self.families is not None:
@@ -241,6 +252,30 @@ class Match:
                 return near, "user"
         return MatchResult.YES, None
 
+    def where_result(self, listener: Listener) -> tuple[MatchResult, str] | None:
+        """The first place condition (namespace, container...) `listener` fails, or None.
+
+        A container whose name, image or pod the host did not tell cannot be judged by
+        such a condition: UNKNOWN_OWNER, as for an owner that could not be seen.
+        """
+        if self.namespaces is not None and \
+                ("host" if listener.netns is None else "container") not in self.namespaces:
+            return MatchResult.NO, "namespace"
+        if self.exposures is not None and listener.exposure not in self.exposures:
+            return MatchResult.NO, "exposure"
+        for key, specs in (("container", self.containers), ("image", self.images),
+                           ("pod", self.pods), ("k8s_namespace", self.k8s_namespaces)):
+            if specs is None:
+                continue
+            value = container_value(listener.container, key)
+            if listener.container is None:
+                return MatchResult.NO, key
+            if value is None:
+                return MatchResult.UNKNOWN_OWNER, key
+            if not any(s.matches(value) for s in specs):
+                return MatchResult.NO, key
+        return None
+
     def describe(self) -> str:
         """The conditions in a policy file's words: 'proto tcp, port 80,443, process nginx'."""
         parts = []
@@ -257,7 +292,20 @@ class Match:
             parts.append(f"family {' or '.join(str(f) for f in sorted(self.families))}")
         if self.dual_stack is not None:
             parts.append(f"dual_stack {str(self.dual_stack).lower()}")
-        for key, specs in (("process", self.processes), ("user", self.users)):
+        for key, specs in (("process", self.processes), ("user", self.users),
+                           ("container", self.containers), ("image", self.images),
+                           ("pod", self.pods), ("k8s_namespace", self.k8s_namespaces)):
             if specs is not None:
                 parts.append(f"{key} {' or '.join(s.text for s in specs)}")
+        for key, words in (("namespace", self.namespaces), ("exposure", self.exposures)):
+            if words is not None:
+                parts.append(f"{key} {' or '.join(sorted(words))}")
         return ", ".join(parts) or "any listener"
+
+
+def container_value(container: Container | None, key: str) -> str | None:
+    """A container's name, image, pod or k8s_namespace, as place conditions name them."""
+    if container is None:
+        return None
+    return {"container": container.name, "image": container.image, "pod": container.pod,
+            "k8s_namespace": container.k8s_namespace}[key]
