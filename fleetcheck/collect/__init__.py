@@ -15,7 +15,7 @@ from fleetcheck.model import CommandRecord, Listener, Namespaces
 from fleetcheck.parsers import ParseError
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, Transport
-from fleetcheck.transport.quote import sh_join, sh_quote
+from fleetcheck.transport.quote import sh_join
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +63,20 @@ def buffered(script: str, *, watchdog: bool = False) -> str:
 
 # Solaris 10's `sh` is the Bourne shell, which knows neither $(...) nor `command -v`; its
 # POSIX shell is /usr/xpg4/bin/sh. So `sh` is first given only this, which the Bourne
-# shell can read: the probe, quoted in a variable, goes to that POSIX shell where there
-# is one apart, and is otherwise evaluated by the (POSIX) sh itself.
-TO_POSIX_SH = ('[ -x /usr/xpg4/bin/sh ] && exec /usr/xpg4/bin/sh -c "$fc_script"; '
+# shell can read: the probe, in pieces after it, is put together in a variable and goes
+# to that POSIX shell where there is one apart, and is otherwise evaluated by the
+# (POSIX) sh itself. The pieces are separate arguments because csh (FreeBSD root's login
+# shell before 14) refuses any one word longer than about 8 KiB ("Word too long").
+TO_POSIX_SH = ('fc_script=; for fc_w in "$@"; do fc_script="$fc_script$fc_w"; done; '
+               '[ -x /usr/xpg4/bin/sh ] && exec /usr/xpg4/bin/sh -c "$fc_script"; '
                'eval "$fc_script"')
+PIECE = 4000  # characters of the probe per argument: well under csh's limit on a word
 
 
 def posix_sh(script: str) -> list[str]:
     """argv that runs `script` in a POSIX shell, even where `sh` is the Bourne shell."""
-    return ["sh", "-c", f"fc_script={sh_quote(script)}; {TO_POSIX_SH}"]
+    pieces = [script[i:i + PIECE] for i in range(0, len(script), PIECE)] or [""]
+    return ["sh", "-c", TO_POSIX_SH, "sh", *pieces]
 
 
 def wrap_command(script: str, host: PlannedHost) -> tuple[str, Answer | None]:

@@ -77,7 +77,7 @@ def become_command(argv: list[str], become: Become) -> tuple[str, Answer | None]
     if become.password is None:
         return sh_join([*method.no_password(become.user), *argv]), None
     prompt = method.prompt(secrets.token_hex(8))
-    shell, flag, script = argv
-    closed = [shell, flag, f"exec </dev/null; {script}"]
+    shell, flag, script, *pieces = argv
+    closed = [shell, flag, f"exec </dev/null; {script}", *pieces]
     command = sh_join([*method.with_password(become.user, prompt), *closed])
     return command, Answer(prompt.shown.encode(), (become.password + "\n").encode())

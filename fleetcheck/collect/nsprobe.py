@@ -100,7 +100,7 @@ fc_to=; command -v timeout >/dev/null 2>&1 && fc_to="timeout 10"
 fc_enter=; [ -n "$2" ] && command -v nsenter >/dev/null 2>&1 && fc_enter=1
 fc_owners=
 for fc_r in $fc_reps; do
-  if [ ! -e /proc/$fc_r/net/tcp ]; then echo "$M nsgone $fc_r"; continue; fi
+  [ -e /proc/$fc_r/net/tcp ] || { echo "$M nsgone $fc_r"; continue; }
   echo "$M begin ns-$fc_r.addrs"; cat /proc/$fc_r/net/fib_trie /proc/$fc_r/net/if_inet6 2>/dev/null
   echo "$M end ns-$fc_r.addrs 0"
   if [ -n "$fc_enter" ]; then
