@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from fleetcheck import __version__
 from fleetcheck.model import HostResult, RunResult
-from fleetcheck.render import evidence_view, view
+from fleetcheck.render import evidence_view, nsview, view
 from fleetcheck.render.options import RenderOptions
 
 # Up to this many hosts, sections of hosts with problems start open; beyond it every host
@@ -100,4 +100,6 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
         fail_on=view.fail_on(run), verdict_words=view.verdict_words, is_red=view.is_red,
         ev=evidence_view.evidence(run), count_word=evidence_view.count_word,
+        has_containers=nsview.has_containers, ns_groups=nsview.groups,
+        exposure_words=nsview.exposure_words, images=nsview.image_rows(run),
     )

@@ -11,14 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleetcheck.engine.summary import is_violation
-from fleetcheck.model import HostResult, Listener, Severity
+from fleetcheck.model import HostResult, Listener, Severity, container_identity
 
-ListenerKey = tuple[str, int, str]  # (proto, port, bind address), as findings name them
+# (proto, port, bind address, container identity or ''), as findings name them
+ListenerKey = tuple[str, int, str, str]
 
 
 def key(listener: Listener) -> ListenerKey:
-    """How the findings about `listener` name it."""
-    return listener.proto, listener.port, listener.address
+    """How the findings about `listener` name it (a container's, by its container too)."""
+    return listener.proto, listener.port, listener.address, container_identity(listener) or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,8 @@ def listener_standing(host: HostResult, fail_on: Severity) -> dict[ListenerKey, 
     findings: dict[ListenerKey, list[tuple[bool, bool, str]]] = {}
     for f in host.findings:
         if f.port is not None and f.address is not None:
-            findings.setdefault((f.proto, f.port, f.address), []).append(
+            findings.setdefault((f.proto, f.port, f.address, container_identity(f) or ""),
+                                []).append(
                 (f.waived, is_violation(f, fail_on), f.waiver or "?"))
     out: dict[ListenerKey, Standing] = {}
     for k, fs in findings.items():
