@@ -1,9 +1,10 @@
 """The probe's Linux step for other network namespaces: containers' listeners, same round trip.
 
-After the host's own listing worked, `fc_ns TOOL COMMAND` (root only) compares every
-process's network namespace with the probe's by `test -ef`, a shell builtin: on a host
-where every process shares the host's namespace that is all it costs (no command runs).
-Otherwise it prints, fenced like every section:
+After the host's own listing worked, `fc_ns TOOL COMMAND` looks whether any container
+runtime's cgroup exists (`CGROUP_GLOBS`, shell globs: on a host without containers that
+is all it costs, and no command runs). If one does, without root it says `netns
+unread`; as root it compares every process's network namespace with the probe's (`test
+-ef`, a builtin) and prints, fenced like every section:
 
 - `cgroups`: the cgroup lines that name a container runtime (`grep -H` of /proc/*/cgroup,
   every process: a hostNetwork pod's processes share the host's namespace);
@@ -29,6 +30,15 @@ other users' processes cannot be read: the probe says `netns unread`.
 
 from __future__ import annotations
 
+# Where runtimes put their containers' cgroups, under the root of each hierarchy mounted
+# (cgroup v2 at /sys/fs/cgroup, or v1 controllers and a hybrid's v2 one level down): one
+# of them existing is what makes the step look further. These cost a few directory reads
+# (shell globs), so a host without containers pays next to nothing; they cover every
+# path `parsers.containers.cgroup_container` recognises.
+CGROUP_GLOBS = tuple(f"{root}/{where}" for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/*")
+                     for where in ("system.slice/docker-*", "system.slice/nerdctl-*", "docker",
+                                   "kubepods*", "machine.slice", "libpod_parent", "lxc*",
+                                   "user.slice/*/*/*/libpod-*"))
 # Words that any container runtime's cgroup path holds: a loose preselection.
 _RUNTIME_WORDS = "docker|kubepods|libpod|machine[.]slice|lxc|nerdctl|crio|containerd"
 # One call per runtime lists every container, with the Kubernetes labels that name pods.
@@ -72,15 +82,17 @@ def _nat_calls() -> str:
 # $2 the command that lists sockets with it (empty: read /proc tables).
 FC_NS = r"""
 fc_ns() {
+for fc_g in GLOBS; do [ -e "$fc_g" ] && break; fc_g=; done
+[ -n "$fc_g" ] || return 0
 if [ "$U" != 0 ]; then echo "$M netns unread"; return 0; fi
+fc_cg=$(grep -H -s -E 'WORDS' /proc/[0-9]*/cgroup)
+[ -n "$fc_cg" ] || return 0
+echo "$M begin cgroups"; printf '%s\n' "$fc_cg"; echo "$M end cgroups 0"
 [ -e /proc/$$/ns/net ] || return 0
 fc_o=
 for fc_d in /proc/[0-9]*; do
   [ "$fc_d/ns/net" -ef /proc/$$/ns/net ] || fc_o="$fc_o ${fc_d#/proc/} "
 done
-[ -n "$fc_o" ] || return 0
-fc_cg=$(grep -H -s -E 'WORDS' /proc/[0-9]*/cgroup)
-echo "$M begin cgroups"; printf '%s\n' "$fc_cg"; echo "$M end cgroups 0"
 fc_reps=
 echo "$M begin netns.members"
 for fc_p in $(printf '%s\n' "$fc_cg" | sed -n 's|^/proc/\([0-9]*\)/cgroup:.*|\1|p' | uniq); do
@@ -131,7 +143,7 @@ done
 echo "$M end docker-proxy 0"
 RUNTIMES
 }
-""".replace("WORDS", _RUNTIME_WORDS).replace("NATS", _nat_calls()) \
+""".replace("WORDS", _RUNTIME_WORDS).replace("GLOBS", " ".join(CGROUP_GLOBS)).replace("NATS", _nat_calls()) \
     .replace("RUNTIMES", _runtime_calls())
 
 

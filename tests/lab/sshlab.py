@@ -326,8 +326,9 @@ class SshLab:
                 (tools / tool).chmod(0o755)
             tools.chmod(0o755)
             mounts.append(f"mount --bind {tools} /usr/local/bin")
-        if spec.cgroupns:
+        if spec.cgroupns:  # its own cgroup tree, mounted where a machine has it
             host.cgroup = make_cgroup(unique_name("fclab"))
+            mounts.append("mount -t cgroup2 none /sys/fs/cgroup")
         return launch_sshd(host.ns, d, config, mounts, name=spec.daemon_name,
                            cgroup=host.cgroup)
 
