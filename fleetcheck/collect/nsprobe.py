@@ -143,8 +143,8 @@ done
 echo "$M end docker-proxy 0"
 RUNTIMES
 }
-""".replace("WORDS", _RUNTIME_WORDS).replace("GLOBS", " ".join(CGROUP_GLOBS)).replace("NATS", _nat_calls()) \
-    .replace("RUNTIMES", _runtime_calls())
+""".replace("WORDS", _RUNTIME_WORDS).replace("GLOBS", " ".join(CGROUP_GLOBS)) \
+    .replace("NATS", _nat_calls()).replace("RUNTIMES", _runtime_calls())
 
 
 def ns_call(tool: str, command: str) -> str:
