@@ -152,8 +152,6 @@ def parse_addresses(body: str) -> set[str]:
         words = line.split()
         if len(words) >= 2 and words[-2] == "|--":
             last = _ip(words[-1])
-        elif len(words) == 2 and words[0].endswith("|--"):
-            last = _ip(words[1])
         elif words[-2:] == ["host", "LOCAL"] and last is not None:
             out.add(last)
         elif len(words) == 6 and len(words[0]) == 32:
