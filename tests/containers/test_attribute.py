@@ -29,14 +29,14 @@ HOST_LISTENERS = [Listener("tcp", 4, "0.0.0.0", 22, "sshd", 100),
                                                                   "node_exporter", 600)]
 
 
-def _sections(cgroup: str = f"/system.slice/docker-{ID}.scope", **changes: str | None
-              ) -> list[Section]:
+def _sections(cgroup: str = f"/system.slice/docker-{ID}.scope",
+              changes: dict[str, str | None] | None = None) -> list[Section]:
     bodies: dict[str, str | None] = {
         "cgroups": f"/proc/501/cgroup:0::{cgroup}\n/proc/502/cgroup:0::{cgroup}\n"
                    f"/proc/600/cgroup:0::/kubepods/besteffort/pod1/{'c3' * 32}\n",
         "netns.members": "501 501\n502 501\n", "netns.inodes": INODES,
         "ns-501.addrs": ADDRS, "ns-501.ss": SS, "nat.iptables": DNAT,
-        "docker-proxy": "\n", **changes}
+        "docker-proxy": "\n", **(changes or {})}
     rcs = {"nat.iptables": 0}
     return [Section(name, body, rcs.get(name, 0)) for name, body in bodies.items()
             if body is not None]
@@ -51,10 +51,11 @@ def test_a_container_namespace_is_read_attributed_and_exposed() -> None:
     ports = _by_port(got.listeners)
     assert (ports[80].netns, ports[80].exposure, ports[80].published_port) == (
         4026532306, PUBLISHED, 8080)
-    assert (ports[1923].exposure, ports[1923].container.runtime, ports[1923].container.id) == (
-        CONTAINER_ONLY, "docker", ID)
-    assert (ports[9100].netns, ports[9100].exposure, ports[9100].container.id) == (
-        None, HOST, "c3" * 32)  # hostNetwork: the host's namespace, the pod's container
+    spice, node = ports[1923].container, ports[9100].container
+    assert spice is not None and node is not None
+    assert (ports[1923].exposure, spice.runtime, spice.id) == (CONTAINER_ONLY, "docker", ID)
+    # hostNetwork: the host's namespace, the pod's container
+    assert (ports[9100].netns, ports[9100].exposure, node.id) == (None, HOST, "c3" * 32)
     assert ports[22].container is None
     assert got.namespaces == Namespaces(1) and got.notes == []
 
@@ -76,7 +77,7 @@ def test_a_namespace_of_no_container_here_is_not_reported() -> None:
 
 
 def test_a_namespace_listed_in_part_is_incomplete() -> None:
-    failed = _sections(**{"ns-501.ss": "nsenter: cannot open /proc/501/ns/net\n"})
+    failed = _sections(changes={"ns-501.ss": "nsenter: cannot open /proc/501/ns/net\n"})
     failed = [replace(s, rc=1) if s.name == "ns-501.ss" else s for s in failed]
     failed += [Section("ns-501.proc-net-tcp", "", 1), Section("ns-501.proc-net-tcp6", "", 0),
                Section("ns-501.proc-net-udp", "", 0), Section("ns-501.proc-net-udp6", "", 0)]
@@ -85,7 +86,8 @@ def test_a_namespace_listed_in_part_is_incomplete() -> None:
 
 
 def test_a_namespace_that_ended_meanwhile_is_a_note() -> None:
-    got = attribute(_sections(**{"ns-501.ss": None, "ns-501.addrs": None}),
+    gone: dict[str, str | None] = {"ns-501.ss": None, "ns-501.addrs": None}
+    got = attribute(_sections(changes=gone),
                     {"uid": "0", "nsgone": "501"}, list(HOST_LISTENERS), [])
     assert got.namespaces == Namespaces(0) and "ended while the probe ran" in got.notes[0]
 
