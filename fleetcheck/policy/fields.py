@@ -261,3 +261,14 @@ def container_mode(value: Any, mark: Mark) -> str:
         raise mark.error(f"containers must be 'judge' or 'list', not {value!r}"
                          f"{did_you_mean(str(value), CONTAINER_MODES)}")
     return str(value)
+
+
+# Where a listener is (docs/containers.md): the same keys in rules and waivers.
+PLACE_PARSERS: dict[str, Callable[[Any, Mark], Any]] = {
+    "namespace": namespaces,
+    "container": text_specs,
+    "image": text_specs,
+    "pod": text_specs,
+    "k8s_namespace": text_specs,
+    "exposure": exposures,
+}

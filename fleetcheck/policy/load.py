@@ -242,10 +242,5 @@ _MATCH_PARSERS: dict[str, Any] = {
     "dual_stack": fields.boolean,
     "process": fields.text_specs,
     "user": fields.text_specs,
-    "namespace": fields.namespaces,
-    "container": fields.text_specs,
-    "image": fields.text_specs,
-    "pod": fields.text_specs,
-    "k8s_namespace": fields.text_specs,
-    "exposure": fields.exposures,
+    **fields.PLACE_PARSERS,
 }

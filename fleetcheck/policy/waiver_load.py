@@ -180,10 +180,5 @@ _PARSERS: dict[str, Any] = {
     "finding": _findings,
     "justification": fields.text,
     "reviewed_on": fields.date,
-    "namespace": fields.namespaces,
-    "container": fields.text_specs,
-    "image": fields.text_specs,
-    "pod": fields.text_specs,
-    "k8s_namespace": fields.text_specs,
-    "exposure": fields.exposures,
+    **fields.PLACE_PARSERS,
 }

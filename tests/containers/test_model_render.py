@@ -14,7 +14,6 @@ from fleetcheck.engine.summary import judge_run
 from fleetcheck.model import (
     CONTAINER_ONLY,
     PUBLISHED,
-    Container,
     HostResult,
     Listener,
     Namespaces,
@@ -24,12 +23,9 @@ from fleetcheck.model import (
 from fleetcheck.render import FORMATS, RenderOptions
 from fleetcheck.render import html as html_report
 from fleetcheck.render import text as text_report
-from tests.containers.test_policy import BASELINE
+from tests.containers.test_policy import BASELINE, POD, WEB
 from tests.render.builders import FINISHED, STARTED, checked_host
 
-WEB = Container("a" * 64, "web", "nginx:1.25", "docker")
-POD = Container("b" * 64, "prometheus", "quay.io/prometheus/prometheus:v2", "containerd",
-                "prometheus-7d4b9c8f6-xk2lp", "monitoring")
 LISTENERS = [
     Listener("tcp", 4, "0.0.0.0", 22, "sshd", 812, "root"),
     Listener("tcp", 4, "0.0.0.0", 80, "nginx", 901, netns=4026532300, container=WEB,
