@@ -26,7 +26,7 @@ from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
 from fleetcheck.plan import plan
-from fleetcheck.policy import Action
+from fleetcheck.policy import Action, resolve_containers
 from fleetcheck.policy.explain import Explanation, explain, find_host
 from fleetcheck.policy.judge import describe
 from fleetcheck.policy.match import MatchResult
@@ -133,6 +133,9 @@ def render_text(e: Explanation, env: Env) -> str:
             lines.append(f"  {st.rule.action.value:<7} {st.rule.ref:<{width}}  "
                          f"{st.sentence}{where}")
         decided = f"decided by {s.rule}" if s.rule else f"no rule decided: {e.default_why}"
+        if s.verdict == "listed":  # docs/containers.md
+            decided = ("no rule decided, and it is container-only: listed, not stray ("
+                       f"{resolve_containers(e.policies)[1]})")
         beaten = [st.rule.ref for st in s.steps if st.result is MatchResult.YES
                   and st.rule.action is not Action.FORBID]
         if s.verdict == "forbidden" and beaten:

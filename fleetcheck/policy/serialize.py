@@ -105,6 +105,8 @@ def policy_to_dict(p: Policy) -> dict[str, Any]:
                    "column": r.where.column if r.where else None,
                    **match_to_dict(r.match), **_trail(p, r)} for r in p.rules],
     }
+    if p.containers is not None:
+        out["containers"] = p.containers
     if p.review_every is not None:
         out["review_every"] = str(p.review_every)
         out["review_severity"] = p.review_severity.label
@@ -137,6 +139,7 @@ def policy_from_dict(d: dict[str, Any]) -> Policy:
         review_every=review.parse_period(d["review_every"]) if d.get("review_every") else None,
         review_severity=Severity.parse(d.get("review_severity", "medium")),
         review_date=_day(d.get("review_date")),
+        containers=d.get("containers"),
     )
 
 

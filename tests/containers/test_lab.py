@@ -27,6 +27,7 @@ import pytest
 
 from fleetcheck.model import RunResult
 from fleetcheck.render import RenderOptions, html, text
+from tests.conftest import run_cli
 from tests.containers.fixtures import (
     CRICTL_PS,
     DOCKER_PS,
@@ -165,6 +166,12 @@ def test_container_only_listeners_are_listed_not_stray_under_the_baseline(lab: L
         "k8s_namespace": "monitoring"}
     assert not [f for f in host["findings"] if f["port"] == 9090]
     assert host["namespaces"] == {"read": 2, "unread": None}
+    report, = lab.root.out.glob("*.json")
+    explained = run_cli(["explain", "--run", str(report), "dock", "9090"], cwd=lab.tmp)
+    assert "in prometheus-7d4b9c8f6-xk2lp" not in explained.out  # the pod's label, not its name
+    assert "in pod monitoring/prometheus-7d4b9c8f6-xk2lp, container prometheus" in explained.out
+    assert "verdict: LISTED, no rule decided, and it is container-only: listed, not stray " \
+        "(containers: list in baseline)" in explained.out
 
 
 def test_a_host_network_pod_is_a_host_listener_with_its_pod_named(lab: Lab) -> None:

@@ -195,3 +195,11 @@ def test_place_conditions_survive_the_run_record() -> None:
                             "    container: web\n    exposure: [published]\n").rules[0]
     assert match_from_dict(match_to_dict(rule.match)) == rule.match
     assert "namespace container" in rule.match.describe()
+
+
+def test_the_run_record_keeps_how_a_policy_treats_containers() -> None:
+    from fleetcheck.policy.serialize import policy_from_dict, policy_to_dict
+
+    judge = policy_from_text("name: p\ndefault: deny\ncontainers: judge\n")
+    assert policy_from_dict(policy_to_dict(judge)).containers == "judge"
+    assert "containers" not in policy_to_dict(policy_from_text("name: q\n"))
