@@ -197,6 +197,12 @@ class Match:
         return self.ports is not None or self.service_ports is not None
 
     @property
+    def where_result_free(self) -> bool:
+        """True when the rule states no place condition (namespace, container, exposure...)."""
+        return all(x is None for x in (self.namespaces, self.containers, self.images,
+                                       self.pods, self.k8s_namespaces, self.exposures))
+
+    @property
     def needs_owner(self) -> bool:
         """True when the rule cannot be judged without the owning process or user."""
         return self.processes is not None or self.users is not None

@@ -203,3 +203,18 @@ def test_the_run_record_keeps_how_a_policy_treats_containers() -> None:
     judge = policy_from_text("name: p\ndefault: deny\ncontainers: judge\n")
     assert policy_from_dict(policy_to_dict(judge)).containers == "judge"
     assert "containers" not in policy_to_dict(policy_from_text("name: q\n"))
+
+
+def test_contradicting_place_conditions_and_disjoint_rules_are_told() -> None:
+    with pytest.raises(InputError, match="namespace host never has exposure published"):
+        policy_from_text("name: p\nforbid:\n  - id: f\n    namespace: host\n"
+                         "    exposure: published\n", "p.yml")
+    from fleetcheck.policy.rulecheck import overlap
+
+    pol = policy_from_text("name: p\nallow:\n  - id: a\n    port: 80\n    namespace: host\n"
+                           "forbid:\n  - id: f\n    port: 80\n    namespace: container\n"
+                           "  - id: g\n    port: 80\n    image: nginx*\n")
+    allow, forbid_container, forbid_image = pol.rules
+    assert overlap(allow, forbid_container) is None  # a host listener is in no container ns
+    said = overlap(allow, forbid_image)
+    assert said is not None and "overlap" in said and "never takes effect" not in said
