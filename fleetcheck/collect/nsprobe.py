@@ -30,15 +30,21 @@ other users' processes cannot be read: the probe says `netns unread`.
 
 from __future__ import annotations
 
-# Where runtimes put their containers' cgroups, under the root of each hierarchy mounted
-# (cgroup v2 at /sys/fs/cgroup, or v1 controllers and a hybrid's v2 one level down): one
-# of them existing is what makes the step look further. These cost a few directory reads
-# (shell globs), so a host without containers pays next to nothing; they cover every
-# path `parsers.containers.cgroup_container` recognises.
-CGROUP_GLOBS = tuple(f"{root}/{where}" for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/*")
-                     for where in ("system.slice/docker-*", "system.slice/nerdctl-*", "docker",
-                                   "kubepods*", "machine.slice", "libpod_parent", "lxc*",
-                                   "user.slice/*/*/*/libpod-*"))
+# Where runtimes put their containers' cgroups, under the root of the hierarchies mounted
+# (cgroup v2 at /sys/fs/cgroup, or a hybrid's at /sys/fs/cgroup/unified; with cgroup v1
+# runtimes make every container's cgroup in every hierarchy, so the named systemd one and
+# memory's stand for them all): one of them existing is what makes the step look
+# further. Mostly plain names (one lstat each) and a few globs over small directories, so
+# a host without containers pays next to nothing; together they cover every path
+# `parsers.containers.cgroup_container` recognises.
+_V2_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")  # cgroup v2; a hybrid's v2
+_V1_ROOTS = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/memory")  # runtimes make both
+_EVERYWHERE = ("system.slice/docker-*", "system.slice/nerdctl-*", "docker", "kubepods",
+               "kubepods.slice", "machine.slice", "libpod_parent", "lxc",
+               "user.slice/user-*.slice/user@*.service/user.slice/libpod-*")
+CGROUP_GLOBS = tuple(f"{root}/{where}" for root in (*_V2_ROOTS, *_V1_ROOTS)
+                     for where in _EVERYWHERE) + \
+    tuple(f"{root}/{where}" for root in _V2_ROOTS for where in ("lxc.payload", "lxc.payload.*"))
 # Words that any container runtime's cgroup path holds: a loose preselection.
 _RUNTIME_WORDS = "docker|kubepods|libpod|machine[.]slice|lxc|nerdctl|crio|containerd"
 # One call per runtime lists every container, with the Kubernetes labels that name pods.
