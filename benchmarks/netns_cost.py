@@ -31,7 +31,7 @@ from pathlib import Path
 from unittest import mock
 
 from benchmarks.common import print_table
-from fleetcheck.collect import buffered, probe
+from fleetcheck.collect import buffered, nsprobe, probe
 
 RUNS = 200  # probes per loop
 ROUNDS = 5  # loops of each kind, alternating
@@ -83,7 +83,7 @@ def main() -> None:
     step_rows: list[list[object]] = []
     for label, alone in settings:
         noop = min(_step_cpu("fc_ns() { :; }", alone) for _ in range(ROUNDS))
-        real_step = min(_step_cpu(probe.FC_NS, alone) for _ in range(ROUNDS))
+        real_step = min(_step_cpu(nsprobe.FC_NS, alone) for _ in range(ROUNDS))
         step_rows.append([label, f"{noop * 1000:.4f}", f"{real_step * 1000:.4f}",
                           f"{(real_step - noop) * 1000:.4f}"])
     print_table(f"the namespace step alone, ms per call (best of {ROUNDS} loops of {CALLS})",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.probe import Section
-from fleetcheck.model import CONTAINER_ONLY, HOST, PUBLISHED, Container, Listener, Namespaces
+from fleetcheck.model import CONTAINER_ONLY, PUBLISHED, Container, Listener, Namespaces
 from fleetcheck.parsers import containers, nat
 from fleetcheck.parsers.common import ParseError, lines
 from fleetcheck.policy.match import address_scope, parse_ip
@@ -190,7 +190,3 @@ def _namespace(rep: int, sections: Sequence[Section], bodies: dict[str, Section]
     except ParseError as exc:
         raise ParseError(f"{where}: {exc.message}", exc.line_no, exc.line) from None
 
-
-def is_host(listener: Listener) -> bool:
-    """True for a listener of the host's own network namespace."""
-    return listener.netns is None and listener.exposure == HOST
