@@ -4,9 +4,10 @@ Run from the project root as root: `PYTHONPATH=. python benchmarks/netns_cost.py
 
 Two measurements, CPU time read from the kernel's accounting of waited-for children:
 
-1. The step itself: one shell calls the probe's `fc_ns` (as root, after ss) CALLS times
-   in a loop, against the same loop calling a function that does nothing; the
-   difference per call is what the step adds to a probe. Precise: no process starts.
+1. The step itself: one shell parses the probe's `fc_ns` definition and calls it (as
+   root, after ss) CALLS times in a loop, against the same loop defining and calling a
+   function that does nothing; the difference per iteration is what the step adds to a
+   probe. Precise: no process starts.
 2. In context: the whole probe (ss, as root) RUNS times in a loop, alternating with the
    same probe whose namespace step is a no-op; best loop of each (on shared cores the
    difference of two ~13 ms processes is within their noise, which is why 1 exists).
@@ -32,6 +33,7 @@ from unittest import mock
 
 from benchmarks.common import print_table
 from fleetcheck.collect import buffered, nsprobe, probe
+from fleetcheck.transport.quote import sh_quote
 
 RUNS = 200  # probes per loop
 ROUNDS = 5  # loops of each kind, alternating
@@ -61,9 +63,10 @@ def _loop_cpu(script: Path, alone: bool) -> float:
 
 
 def _step_cpu(body: str, alone: bool) -> float:
-    """CPU seconds per call of `fc_ns` as the probe defines it, or of `body` instead."""
-    loop = (f"M=@@fleetcheck:bench; U=0; {body}\n"
-            f'i=0; while [ $i -lt {CALLS} ]; do fc_ns ss "ss -tulnpe" >/dev/null; '
+    """CPU seconds per definition and call of `fc_ns` (`body` defines it), as a probe has
+    one of each: the shell parses the definition, then runs it once."""
+    loop = (f"M=@@fleetcheck:bench; U=0; D={sh_quote(probe.one_line(body))}\n"
+            f'i=0; while [ $i -lt {CALLS} ]; do eval "$D"; fc_ns ss "ss -tulnpe" >/dev/null; '
             "i=$((i+1)); done")
     argv = ["sh", "-c", loop]
     if alone:
