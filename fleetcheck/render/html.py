@@ -70,6 +70,9 @@ def _search(host: HostResult) -> str:
     for jl in host.listeners:
         li = jl.listener
         words += [f"{li.proto}/{li.port}", str(li.port), li.process or "", jl.verdict.value]
+        if li.container is not None:  # containers are found by name, image and pod too
+            c = li.container
+            words += [c.name or "", c.image or "", c.pod or "", c.k8s_namespace or ""]
     return " ".join(dict.fromkeys(w for w in words if w))
 
 

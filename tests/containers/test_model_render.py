@@ -8,6 +8,7 @@ validated against the published schema (tests/runschema.py).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 from fleetcheck.engine.summary import judge_run
@@ -94,6 +95,8 @@ def test_html_report_groups_listeners_and_lists_images() -> None:
     assert page.count('<h4 class="netns">') == 4
     assert "published on host port 8080" in page
     assert '<section id="images">' in page and "quay.io/prometheus/prometheus:v2" in page
+    search = re.search(r'id="host-node1" data-status="[a-z]+" data-search="([^"]*)"', page)
+    assert search is not None and "prometheus-7d4b9c8f6-xk2lp" in search.group(1).split()
 
 
 def test_hosts_without_containers_render_as_before() -> None:
