@@ -7,7 +7,8 @@ docker and containerd name theirs; ports are published by real DNAT rules (iptab
 one, nft on another) in the host's namespace. What `docker ps` and `crictl ps` say
 about them is emulated (tests/containers/fixtures.py): those runtimes are not here.
 
-- `dock`: a docker container `web` (TCP 80 published on 8080, the stray TCP 1923), a
+- `dock`: a docker container `web` (TCP 80 published on 8080, TCP 81 by a stand-in
+  docker-proxy on 8081, the stray TCP 1923), a
   Kubernetes pod's container (TCP 9090 container-only, TCP 8443 published on 30443 by
   nft) and a hostNetwork pod (TCP 9100 in the host's namespace);
 - `procns`: no ss, netstat or BusyBox: the host and its container are read from /proc;
@@ -85,6 +86,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             made = {
                 "web": dock.start(docker_cgroup(WEB_ID), [
                     Sock("tcp", "0.0.0.0", 80, process="nginx"),
+                    Sock("tcp", "0.0.0.0", 81, process="nginx"),
                     Sock("tcp", "0.0.0.0", 1923, process="spiced")], ident=WEB_ID),
                 "prometheus": dock.start(containerd_cgroup(POD_ID, POD_UID), [
                     Sock("tcp", "0.0.0.0", 9090, process="prometheus"),
@@ -100,6 +102,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             }
             dock.publish("tcp", 8080, made["web"], 80, tool="iptables")
             dock.publish("tcp", 30443, made["prometheus"], 8443, tool="nft")
+            dock.proxy("tcp", 8081, made["web"], 81)
             tmp = tmp_path_factory.mktemp("containers")
             root = scan(sshlab, tmp / "root", formats="json,text,html")
             judged = scan(sshlab, tmp / "judged", policy=JUDGE_POLICY, waivers=WAIVERS,
@@ -125,7 +128,7 @@ def test_stray_1923_in_a_container_is_found_attributed_and_forbidden(lab: Lab) -
     assert dock["status"] == "noncompliant", dock["error"]
     spice = by_port(dock)[1923]
     web = lab.containers["web"]
-    assert (spice["process"], spice["pid"]) == ("spiced", web.holders.held[1].pids[0])
+    assert (spice["process"], spice["pid"]) == ("spiced", web.holders.held[2].pids[0])
     assert spice["netns"] == _netns_inode(web)
     assert spice["container"] == {"id": WEB_ID, "name": "web", "image": "nginx:1.25",
                                   "runtime": "docker", "pod": None, "k8s_namespace": None}
@@ -141,6 +144,8 @@ def test_a_real_dnat_rule_makes_a_container_port_published(lab: Lab) -> None:
     dock = by_port(lab.root.hosts["dock"])
     assert (dock[80]["exposure"], dock[80]["published_port"]) == ("published", 8080)
     assert (dock[8443]["exposure"], dock[8443]["published_port"]) == ("published", 30443)
+    # docker-proxy (a stand-in named and called as dockerd starts it) publishes too
+    assert (dock[81]["exposure"], dock[81]["published_port"]) == ("published", 8081)
     # the baseline judges a published container port as it judges the host's own
     assert dock[80]["verdict"] == "stray" and dock[8443]["verdict"] == "stray"
     # and the rules are real: the host's port reaches the container's listener

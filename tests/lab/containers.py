@@ -61,6 +61,7 @@ class ContainerHost:
         assert self.host.cgroup is not None, "the host needs HostSpec(cgroupns=True)"
         self.containers: list[LabContainer] = []
         self._subnet = 0
+        self._proxies: list[subprocess.Popen[bytes]] = []
 
     def start(self, cgroup: str, socks: Sequence[Sock], *, ident: str | None = None,
               own_netns: bool = True) -> LabContainer:
@@ -109,8 +110,25 @@ class ContainerHost:
         _run(*nft, "add", "rule", "ip", "fcnat", "prerouting", proto, "dport", str(host_port),
              "dnat", "to", target)
 
+    def proxy(self, proto: str, host_port: int, container: LabContainer, port: int) -> None:
+        """A stand-in docker-proxy (emulated: a process named and called as dockerd starts
+        one, holding no socket) saying `host_port` is forwarded to the container's port."""
+        assert container.address is not None
+        script = self.host.dir / "docker-proxy"  # a script's process is named after it
+        script.write_text("#!/bin/sh\nsleep 3600\n")  # sh waits: its name stays
+        script.chmod(0o755)
+        argv = [str(script), "-proto", proto, "-host-ip", "0.0.0.0", "-host-port",
+                str(host_port), "-container-ip", container.address, "-container-port",
+                str(port)]
+        self._proxies.append(subprocess.Popen(self.host.ns.exec_argv(argv),
+                                              stdin=subprocess.DEVNULL))
+
     def stop(self) -> None:
         """Stop every container's processes, remove namespaces and cgroups."""
+        for proxy in self._proxies:
+            proxy.kill()
+            proxy.wait()
+        self._proxies.clear()
         for c in self.containers:
             with contextlib.suppress(Exception):
                 c.holders.stop()
