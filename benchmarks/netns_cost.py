@@ -50,9 +50,9 @@ def _scripts(tmp: Path) -> tuple[Path, Path]:
     return real, bare
 
 
-def _loop_cpu(script: Path, alone: bool) -> float:
-    """CPU seconds of RUNS probes, the shell and its children included."""
-    loop = f'i=0; while [ $i -lt {RUNS} ]; do sh {script} >/dev/null; i=$((i+1)); done'
+def _cpu(loop: str, alone: bool) -> float:
+    """CPU seconds of a shell running `loop`, its children included (alone: in its own
+    PID namespace with its own /proc)."""
     argv = ["sh", "-c", loop]
     if alone:
         argv = ["unshare", "-p", "-f", "--mount-proc", *argv]
@@ -62,19 +62,19 @@ def _loop_cpu(script: Path, alone: bool) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _loop_cpu(script: Path, alone: bool) -> float:
+    """CPU seconds of RUNS probes, the shell and its children included."""
+    return _cpu(f'i=0; while [ $i -lt {RUNS} ]; do sh {script} >/dev/null; i=$((i+1)); done',
+                alone)
+
+
 def _step_cpu(body: str, alone: bool) -> float:
     """CPU seconds per definition and call of `fc_ns` (`body` defines it), as a probe has
     one of each: the shell parses the definition, then runs it once."""
     loop = (f"M=@@fleetcheck:bench; U=0; D={sh_quote(probe.one_line(body))}\n"
             f'i=0; while [ $i -lt {CALLS} ]; do eval "$D"; fc_ns ss "ss -tulnpe" >/dev/null; '
             "i=$((i+1)); done")
-    argv = ["sh", "-c", loop]
-    if alone:
-        argv = ["unshare", "-p", "-f", "--mount-proc", *argv]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) / CALLS
+    return _cpu(loop, alone) / CALLS
 
 
 def main() -> None:
