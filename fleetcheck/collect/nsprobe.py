@@ -17,7 +17,7 @@ unread`; as root it compares every process's network namespace with the probe's 
   with the owner tables once (`nsowners.proc-*`); a namespace whose last process ended
   meanwhile is reported `nsgone REP`;
 - what says which host ports reach a container: `nat.iptables`, `nat.ip6tables`
-  (`-t nat` of iptables-save), `nat.nft` (`nft list ruleset`), `docker-proxy` (the
+  (iptables-save, ip6tables-save), `nat.nft` (`nft list ruleset`), `docker-proxy` (the
   proxies' command lines); and one listing per runtime whose cgroups were seen
   (`runtime.docker`, `runtime.crictl`, `runtime.podman`), each a single call.
 
@@ -59,10 +59,14 @@ RUNTIMES: tuple[tuple[str, str, str], ...] = (  # (section, shell case pattern, 
     ("crictl", "*kubepods*", "crictl ps -o json"),
     ("podman", "*libpod*", "podman ps --format json"),
 )
-NAT: tuple[tuple[str, str], ...] = (  # (section, command)
-    ("iptables", "iptables-save -t nat"),
-    ("ip6tables", "ip6tables-save -t nat"),
-    ("nft", "nft list ruleset"),
+# The NAT rules, read without loading anything: `iptables-save` without `-t` dumps only
+# the tables the kernel already has (asking for `-t nat` would load legacy iptables' NAT
+# and conntrack modules on a host that never used them), and nft runs only where
+# nf_tables is loaded already or built in (a kernel without /proc/modules loads nothing).
+NAT: tuple[tuple[str, str, str], ...] = (  # (section, guard, command)
+    ("iptables", "command -v iptables-save", "iptables-save"),
+    ("ip6tables", "command -v ip6tables-save", "ip6tables-save"),
+    ("nft", '[ -n "$fc_nft" ] && command -v nft', "nft list ruleset"),
 )
 
 
@@ -79,9 +83,9 @@ def _runtime_calls() -> str:
 
 def _nat_calls() -> str:
     return "\n".join(
-        f'if command -v {command.split()[0]} >/dev/null 2>&1; then '
+        f'if {guard} >/dev/null 2>&1; then '
         f'echo "$M begin nat.{section}"; {command} 2>/dev/null; '
-        f'echo "$M end nat.{section} $?"; fi' for section, command in NAT)
+        f'echo "$M end nat.{section} $?"; fi' for section, guard, command in NAT)
 
 
 # Shell: defines fc_ns. $1 is the host's tool (ss, netstat, busybox-netstat, proc, lsof),
@@ -141,6 +145,7 @@ if [ -n "$fc_owners" ]; then
   echo "$M begin nsowners.proc-fds"; QUOTING_STYLE=escape ls -l /proc/[0-9]*/fd 2>/dev/null
   echo "$M end nsowners.proc-fds 0"
 fi
+fc_nft=1; [ -e /proc/modules ] && fc_nft=; [ -d /sys/module/nf_tables ] && fc_nft=1
 NATS
 echo "$M begin docker-proxy"
 for fc_f in $(grep -l -s -x docker-proxy /proc/[0-9]*/comm); do

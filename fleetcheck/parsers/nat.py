@@ -1,6 +1,6 @@
 """Which host ports reach into a container: DNAT rules, docker-proxy, a namespace's addresses.
 
-Pure functions over text a host printed: `iptables-save -t nat` (and ip6tables-save),
+Pure functions over text a host printed: `iptables-save` (and ip6tables-save),
 `nft list ruleset`, docker-proxy's command lines, /proc/PID/net/fib_trie and if_inet6.
 Rules are read word by word; a rule whose match this reader does not follow (a negated
 port, a port set) is skipped rather than guessed.
@@ -74,7 +74,7 @@ def _destination(text: str) -> tuple[str, int | None] | None:
 
 
 def parse_iptables_save(body: str) -> list[Forward]:
-    """DNAT rules of `iptables-save -t nat`: '-p tcp ... --dport 8080 -j DNAT
+    """DNAT rules of `iptables-save` (the nat table's): '-p tcp ... --dport 8080 -j DNAT
     --to-destination 172.17.0.2:80'. A rule without a port (or with a negated one) is
     skipped: it does not say which host port reaches the container."""
     out = []

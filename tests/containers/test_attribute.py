@@ -104,3 +104,15 @@ def test_namespace_sections_are_kept_apart_from_the_host_tool() -> None:
     assert all(is_ns_section(s.name) for s in _sections())
     assert not any(is_ns_section(n) for n in ("ss", "ss.users", "proc-net-tcp", "proc-stat",
                                                "lsof.tables", "netstat"))
+
+
+def test_the_namespace_step_changes_and_loads_nothing() -> None:
+    from fleetcheck.collect.probe import build_probe
+
+    for tool in (None, "ss", "netstat", "busybox-netstat", "proc", "lsof"):
+        script = build_probe("nonce", tool=tool, os="linux")
+        assert "fc_ns() {" in script
+        # no socket-killing mode, no rule change, no NAT table asked for by name (that
+        # loads modules on a legacy iptables host)
+        for word in (" -K", "--kill", "-t nat", " -D ", " -F ", "nft add", "nft delete"):
+            assert word not in script, word
