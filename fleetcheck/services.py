@@ -13,6 +13,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from fleetcheck.numbers import is_number
+
 SYSTEM_SERVICES = Path("/etc/services")
 PROTOS = ("tcp", "udp")
 
@@ -62,7 +64,7 @@ def system_table(path: Path = SYSTEM_SERVICES) -> PortTable:
         if len(words) < 2 or "/" not in words[1]:
             continue
         port_s, _, proto = words[1].partition("/")
-        if port_s.isdigit() and 0 < int(port_s) <= 65535:
+        if is_number(port_s) and 0 < int(port_s) <= 65535:
             rows.append((int(port_s), proto.lower(), [words[0], *words[2:]]))
     return _build(rows)
 

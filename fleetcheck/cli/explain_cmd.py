@@ -28,7 +28,8 @@ from fleetcheck.cli.scan_args import (
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
-from fleetcheck.policy import Action
+from fleetcheck.numbers import is_number
+from fleetcheck.policy import Action, resolve_containers
 from fleetcheck.policy.explain import Explanation, explain, find_host
 from fleetcheck.policy.judge import describe
 from fleetcheck.policy.match import MatchResult
@@ -56,7 +57,7 @@ def parse_port(text: str) -> list[tuple[int, str | None]]:
         raise InputError(f"PORT must be a number or service name with an optional /tcp or "
                          f"/udp, not {text!r}")
     what, proto = m.group(1), m.group(2)
-    if what.isdigit():
+    if is_number(what):
         if not 0 < int(what) <= 65535:
             raise InputError(f"port {what} is out of range (1-65535)")
         return [(int(what), proto)]
@@ -135,6 +136,9 @@ def render_text(e: Explanation, env: Env) -> str:
             lines.append(f"  {st.rule.action.value:<7} {st.rule.ref:<{width}}  "
                          f"{st.sentence}{where}")
         decided = f"decided by {s.rule}" if s.rule else f"no rule decided: {e.default_why}"
+        if s.verdict == "listed":  # docs/containers.md
+            decided = ("no rule decided, and it is container-only: listed, not stray ("
+                       f"{resolve_containers(e.policies)[1]})")
         beaten = [st.rule.ref for st in s.steps if st.result is MatchResult.YES
                   and st.rule.action is not Action.FORBID]
         if s.verdict == "forbidden" and beaten:

@@ -12,6 +12,7 @@ from fleetcheck.cli.destinations import SUMMARY, Destinations
 from fleetcheck.cli.env import Env, stream_failed
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
+from fleetcheck.numbers import is_number
 from fleetcheck.render import FORMATS, RenderOptions, summary, view
 from fleetcheck.render.options import FILE_WIDTH
 from fleetcheck.render.write import Written, write_atomic, write_reports
@@ -21,7 +22,7 @@ from fleetcheck.sanitize import for_terminal
 def terminal_width(env: Env) -> int:
     """COLUMNS if set, else the terminal's width, else the width report files use."""
     columns = env.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
+    if is_number(columns) and int(columns) > 0:
         return int(columns)
     if env.stdout_isatty:
         try:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 
-from fleetcheck.collect import windows
+from fleetcheck.collect import netns, windows
 from fleetcheck.collect.become import Becoming, become_command, method_of
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.oses import FAMILIES, UNAME_FAMILIES, family_of
-from fleetcheck.collect.probe import ProbeOutput, build_probe, one_line, split_output
+from fleetcheck.collect.probe import ProbeOutput, Section, build_probe, one_line, split_output
 from fleetcheck.errors import ErrorKind, HostFailure
-from fleetcheck.model import CommandRecord, Listener
+from fleetcheck.model import CommandRecord, Listener, Namespaces
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers import ParseError
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult, Transport
-from fleetcheck.transport.quote import sh_join, sh_quote
+from fleetcheck.transport.quote import sh_join
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Collection:
     privileged: bool | None
     notes: tuple[str, ...] = ()
     distribution: str | None = None  # e.g. "Debian GNU/Linux 12 (bookworm)", where known
+    namespaces: Namespaces | None = None  # Linux: other network namespaces read, or why not
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +68,20 @@ def buffered(script: str, *, watchdog: bool = False) -> str:
 
 # Solaris 10's `sh` is the Bourne shell, which knows neither $(...) nor `command -v`; its
 # POSIX shell is /usr/xpg4/bin/sh. So `sh` is first given only this, which the Bourne
-# shell can read: the probe, quoted in a variable, goes to that POSIX shell where there
-# is one apart, and is otherwise evaluated by the (POSIX) sh itself.
-TO_POSIX_SH = ('[ -x /usr/xpg4/bin/sh ] && exec /usr/xpg4/bin/sh -c "$fc_script"; '
+# shell can read: the probe, in pieces after it, is put together in a variable and goes
+# to that POSIX shell where there is one apart, and is otherwise evaluated by the
+# (POSIX) sh itself. The pieces are separate arguments because csh (FreeBSD root's login
+# shell before 14) refuses any one word longer than about 8 KiB ("Word too long").
+TO_POSIX_SH = ('fc_script=; for fc_w in "$@"; do fc_script="$fc_script$fc_w"; done; '
+               '[ -x /usr/xpg4/bin/sh ] && exec /usr/xpg4/bin/sh -c "$fc_script"; '
                'eval "$fc_script"')
+PIECE = 4000  # characters of the probe per argument: well under csh's limit on a word
 
 
 def posix_sh(script: str) -> list[str]:
     """argv that runs `script` in a POSIX shell, even where `sh` is the Bourne shell."""
-    return ["sh", "-c", f"fc_script={sh_quote(script)}; {TO_POSIX_SH}"]
+    pieces = [script[i:i + PIECE] for i in range(0, len(script), PIECE)] or [""]
+    return ["sh", "-c", TO_POSIX_SH, "sh", *pieces]
 
 
 def wrap_command(script: str, host: PlannedHost, nonce: str | None = None) -> Becoming:
@@ -198,13 +205,17 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
                earlier: tuple[CommandRecord, ...] = (), family: str | None = None) -> Collection:
     """Pick the attempt that succeeded and turn its sections into listeners."""
     uid, admin = probe.facts.get("uid", ""), probe.facts.get("admin", "")
-    privileged = uid == "0" if uid.isdigit() else admin == "1" if admin in ("0", "1") else None
+    privileged = uid == "0" if is_number(uid) else admin == "1" if admin in ("0", "1") else None
     records = (*earlier, record)
     os_text = _os_text(probe, os_name)
     family = family or UNAME_FAMILIES.get(os_name or "")
-    tool = _collector_named(probe)
+    host_sections = [s for s in probe.sections if not netns.is_ns_section(s.name)]
+    tool = _collector_named(host_sections)
+    absent = probe.facts.get("absent", "").split()
     try:
-        combined = combine(probe.sections, family, probe.facts.get("absent", "").split())
+        combined = combine(host_sections, family, absent)
+        found = netns.attribute(probe.sections, probe.facts, combined.listeners, absent) \
+            if family == "linux" else netns.NsResult(combined.listeners, [], None)
     except NoTool as exc:
         raise _with_record(HostFailure(ErrorKind.NO_TOOL, str(exc)), record, earlier=earlier,
                            os=os_text) from None
@@ -214,14 +225,14 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
     except ParseError as exc:
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"{tool} output: {exc}"),
                            record, earlier=earlier, os=os_text) from None
-    listeners, notes = combined.listeners, combined.notes
+    listeners, notes = found.listeners, combined.notes + found.notes
     notes += [f"{li.proto} {li.address} port {li.port}: the process is unknown because "
               f"{li.owner_note}" for li in listeners if li.owner_note]
     if privileged is False and any(li.process is None for li in listeners):
         notes.append("collected without root: owners of some sockets could not be seen "
                      "(use --become)")
     return Collection(os_text, combined.collector, tuple(listeners), records, privileged,
-                      tuple(notes), distribution_of(probe))
+                      tuple(notes), distribution_of(probe), found.namespaces)
 
 
 def distribution_of(probe: ProbeOutput) -> str | None:
@@ -232,11 +243,11 @@ def distribution_of(probe: ProbeOutput) -> str | None:
     return text.strip() or None
 
 
-def _collector_named(probe: ProbeOutput) -> str:
+def _collector_named(sections: list[Section]) -> str:
     """The collector a parse error is blamed on: the last section's (before combining)."""
-    if not probe.sections:
+    if not sections:
         return "probe"
-    name = probe.sections[-1].name
+    name = sections[-1].name
     return "proc" if name.startswith("proc-") else name.partition(".")[0]
 
 

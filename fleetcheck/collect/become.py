@@ -147,10 +147,10 @@ def become_command(argv: list[str], become: Become, nonce: str | None = None) ->
     method = method_of(become)
     if become.password is None:
         return Becoming(sh_join(method.command(become, argv, None)), prompt=method.asks)
-    shell, flag, script = argv
+    shell, flag, script, *pieces = argv  # pieces: the script's own arguments ($0, $1, ...)
     if method.prompt is not None:
         prompt = method.prompt(secrets.token_hex(8))
-        closed = [shell, flag, f"exec </dev/null; {script}"]
+        closed = [shell, flag, f"exec </dev/null; {script}", *pieces]
         shown = prompt.shown.encode()
         return Becoming(sh_join(method.command(become, closed, prompt)),
                         Answer(shown, (become.password + "\n").encode()), prompt=shown)
@@ -160,7 +160,8 @@ def become_command(argv: list[str], become: Become, nonce: str | None = None) ->
     # prints the command line, never the line).
     opening = (f"stty -echo -opost 2>/dev/null; printf '%s ready\\n' {sh_quote(mark)}; "
                "exec </dev/null 2>/dev/null")
-    command = sh_join(method.command(become, [shell, flag, f"{opening}; {script}"], None))
+    command = sh_join(method.command(become, [shell, flag, f"{opening}; {script}", *pieces],
+                                     None))
     return Becoming(command, Answer(method.asks, terminal_line(become.password), tty=True),
                     f"{mark} ready\n".encode(), method.asks)
 

@@ -21,6 +21,7 @@ from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.probe import Section
 from fleetcheck.collect.procnet import merge_proc_sections
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers import PARSERS, bsd_netstat, lsof, lsof_fields, owners, procnet, ss
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.windows_netstat import parse_tasklist
@@ -97,7 +98,7 @@ def _ss(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
 
 def _netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     # -n makes net-tools print uids in the User column: a uid, not a name to match.
-    listeners = [replace(li, uid=int(li.user), user=None) if li.user and li.user.isdigit()
+    listeners = [replace(li, uid=int(li.user), user=None) if li.user and is_number(li.user)
                  else li for li in PARSERS["netstat"](bodies[""])]
     return _named(listeners, bodies.get("users", "")), []
 

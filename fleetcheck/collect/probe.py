@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fleetcheck.collect.nsprobe import FC_NS, ns_call
 from fleetcheck.collect.oses import POSIX_TOOLS, UNAME_FAMILIES, Attempt
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError
 
 # Linux tools, best first: (tool name as the parsers know it, guard, command). A tool
@@ -61,6 +63,7 @@ if [ -e /proc/net/tcp ]; then
   echo "$M begin proc-owners"; ls -ld /proc/[0-9]* 2>/dev/null; echo "$M end proc-owners 0"
   echo "$M begin proc-fds"; QUOTING_STYLE=escape ls -l /proc/[0-9]*/fd 2>/dev/null
   echo "$M end proc-fds 0"
+  fc_ns proc ''
   exit 0
 fi
 """
@@ -125,15 +128,18 @@ FOLLOW_UPS["lsof"] = ("tables", "cat /proc/net/tcp /proc/net/tcp6 /proc/net/udp 
 
 
 def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
+    """Each Linux tool in turn; the first that works lists the host, then other namespaces."""
     lines = []
     for name, guard, command in tools:
+        # Other namespaces are listed with the same tool (lsof: their /proc tables).
+        after = ns_call(name, "" if name == "lsof" else command)
         run = f'{command}; rc=$?'
-        done = '  [ "$rc" -eq 0 ] && exit 0'
+        done = f'  if [ "$rc" -eq 0 ]; then {after}; exit 0; fi'
         if name in FOLLOW_UPS:  # keep the output for the follow-up to read
             part, extra = FOLLOW_UPS[name]
             run = f"o=$({command}); rc=$?; printf '%s\\n' \"$o\""
             done = (f'  if [ "$rc" -eq 0 ]; then echo "$M begin {name}.{part}"; {extra}; '
-                    f'echo "$M end {name}.{part} 0"; exit 0; fi')
+                    f'echo "$M end {name}.{part} 0"; {after}; exit 0; fi')
         lines.append(
             f'if {guard} >/dev/null 2>&1; then\n'
             f'  echo "$M begin {name}"; {run}; echo "$M end {name} $rc"\n'
@@ -193,7 +199,7 @@ def _branch(family: str, tool: str | None) -> str:
         pinnable = LINUX_TOOLS + LINUX_PINNED_ONLY
         linux = LINUX_TOOLS if tool is None else tuple(t for t in pinnable if t[0] == tool)
         proc = _PROC_FALLBACK if tool in (None, "proc") else ""
-        return f"{_DISTRIBUTION}\n{_tool_block(linux)}\n{proc}"
+        return f"{_DISTRIBUTION}\n{FC_NS}\n{_tool_block(linux)}\n{proc}"
     attempts = [a for a in POSIX_TOOLS[family] if tool is None or a.collector == tool]
     return "\n".join(_attempt_block(a) for a in attempts) or ":"
 
@@ -283,7 +289,7 @@ def split_output(stdout: str, nonce: str) -> ProbeOutput:
         elif verb == "end" and current is not None and len(words) >= 2 and words[1] == current:
             rc_text = words[2].strip() if len(words) > 2 else ""
             sections.append(Section(current, "".join(body),
-                                    int(rc_text) if rc_text.lstrip("-").isdigit() else None))
+                                    int(rc_text) if is_number(rc_text.lstrip("-")) else None))
             current = None
         elif current is None and verb:
             value = " ".join(words[1:]).strip() if len(words) > 1 else ""

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from fleetcheck.collect.probe import Section
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers import procnet
 from fleetcheck.parsers.common import lines
 
@@ -40,13 +41,13 @@ def _names(body: str) -> dict[int, str]:
             continue
         after = line[close + 1:].split()
         if len(after) <= _STAT_FIELDS or not (len(after[0]) == 1 and after[0].isalpha()) \
-                or not all(f.lstrip("-").isascii() and f.lstrip("-").isdigit()
+                or not all(is_number(f.lstrip("-"))
                            for f in after[1:]):
             continue
         text = "\n".join(record)
         record = []
         pid, sep, rest = text.partition(" (")
-        if sep and pid.isascii() and pid.isdigit():
+        if sep and is_number(pid):
             names[int(pid)] = rest[:rest.rfind(")")]
     return names
 
@@ -84,7 +85,7 @@ def _holders(body: str, known: set[int]) -> tuple[dict[int, list[int]], set[int]
         if at < 0 or pid is None or not line.endswith("]"):
             continue
         number = line[at + len(_SOCKET):-1]
-        if not (number.isascii() and number.isdigit()):
+        if not is_number(number):
             continue
         inode = int(number)
         if headers[pid] != 1 or (known and pid not in known):

@@ -11,7 +11,7 @@ from fleetcheck.engine.summary import host_status, not_run_error, with_threshold
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.model import HostError, HostResult, TrustedKey
 from fleetcheck.plan import PlannedHost
-from fleetcheck.policy.judge import evaluate
+from fleetcheck.policy.judge import evaluate, unread_namespaces
 from fleetcheck.policy.waivers import WaiverBook
 from fleetcheck.redact import Redactor, host_redactor
 from fleetcheck.transport.base import Connector
@@ -57,6 +57,11 @@ def check_host(host: PlannedHost, connect: Connector, job: Job) -> HostResult:
                                  f"its output was read ({late:.1f} s over)",
                                  collection.commands[-1], earlier=collection.commands[:-1],
                                  os=collection.os)
+        unread = unread_namespaces(collection.namespaces, host.policies)
+        if unread is not None:
+            raise CollectFailure(ErrorKind.INCOMPLETE_COLLECTION, unread,
+                                 collection.commands[-1], earlier=collection.commands[:-1],
+                                 os=collection.os)
     except HostFailure as exc:
         exc.trusted_keys = exc.trusted_keys or trusted
         return failed_host(host, exc, start, redact)
@@ -73,6 +78,7 @@ def check_host(host: PlannedHost, connect: Connector, job: Job) -> HostResult:
         commands=collection.commands, policies=host.policy_names,
         privileged=collection.privileged, duration=time.monotonic() - start,
         notes=collection.notes, trusted_keys=trusted, distribution=collection.distribution,
+        namespaces=collection.namespaces,
     ))
 
 

@@ -1,5 +1,14 @@
 """The data that flows between stages: frozen, typed, JSON-serialisable records."""
 
+from fleetcheck.model.container import (
+    CONTAINER_ONLY,
+    EXPOSURES,
+    HOST,
+    PUBLISHED,
+    Container,
+    Namespaces,
+    container_identity,
+)
 from fleetcheck.model.enums import SCHEMA, FindingKind, Severity, Status, Verdict
 from fleetcheck.model.host import (
     CommandRecord,
@@ -20,8 +29,13 @@ from fleetcheck.model.run import (
 )
 
 __all__ = [
+    "CONTAINER_ONLY",
+    "EXPOSURES",
+    "HOST",
+    "PUBLISHED",
     "SCHEMA",
     "CommandRecord",
+    "Container",
     "Finding",
     "FindingKind",
     "HostError",
@@ -29,6 +43,7 @@ __all__ = [
     "InputFile",
     "JudgedListener",
     "Listener",
+    "Namespaces",
     "RunResult",
     "Severity",
     "Status",
@@ -36,6 +51,7 @@ __all__ = [
     "TrustedKey",
     "Verdict",
     "WaiverRecord",
+    "container_identity",
     "inputs_by_kind",
     "new_run_id",
 ]

@@ -53,6 +53,9 @@ class Verdict(enum.StrEnum):
     WRONG_BIND = "wrong_bind"
     WRONG_PROCESS = "wrong_process"
     UNDETERMINED = "undetermined"
+    # A container-only listener no rule decided, under a policy that lists them (`containers:
+    # list`, the baseline): reported, not judged stray.
+    LISTED = "listed"
 
 
 class FindingKind(enum.StrEnum):

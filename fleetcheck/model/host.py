@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck.model.container import HOST, Container, Namespaces
 from fleetcheck.model.enums import FindingKind, Severity, Status, Verdict
 
 
@@ -30,12 +31,19 @@ class Listener:
     # Why the owner is not named although the tool printed one: the row could not be
     # read unambiguously (e.g. a process name that mimics the tool's own syntax).
     owner_note: str | None = None
+    # Where it listens: the network namespace's inode (None: the host's own), the
+    # container its process runs in, whether a host port reaches it (model.container).
+    netns: int | None = None
+    container: Container | None = None
+    exposure: str = HOST
+    published_port: int | None = None  # the host port that maps to it, when published
 
     # Keys written only when they carry something, so that `parse` output
     # has the corpus sidecars' shape.
     _OPTIONAL = (
         "user", "iface", "dual_stack", "truncated", "port_name",
-        "other_processes", "uid", "inode", "service", "owner_note",
+        "other_processes", "uid", "inode", "service", "owner_note", "netns",
+        "published_port",
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +60,10 @@ class Listener:
             value = getattr(self, key)
             if value is not None and value is not False and value != ():
                 out[key] = list(value) if isinstance(value, tuple) else value
+        if self.container is not None:
+            out["container"] = self.container.to_dict()
+        if self.exposure != HOST:
+            out["exposure"] = self.exposure
         return out
 
     @classmethod
@@ -74,6 +86,10 @@ class Listener:
             inode=data.get("inode"),
             service=data.get("service"),
             owner_note=data.get("owner_note"),
+            netns=data.get("netns"),
+            container=Container.from_dict(data["container"]) if data.get("container") else None,
+            exposure=data.get("exposure") or HOST,
+            published_port=data.get("published_port"),
         )
 
     def sort_key(self) -> tuple[Any, ...]:
@@ -93,6 +109,8 @@ class JudgedListener:
         """Listener keys plus `verdict` and `rule`; `user` always present as in the run schema."""
         out = self.listener.to_dict()
         out.setdefault("user", None)
+        out.setdefault("container", None)  # the run's listeners always say both
+        out.setdefault("exposure", HOST)
         out["verdict"] = self.verdict.value
         out["rule"] = self.rule
         return out
@@ -123,9 +141,19 @@ class Finding:
     # Open, but below the run's --fail-on: shown, never counted as a violation
     # (set once, by `result.settle`).
     below_threshold: bool = False
+    # The listener's namespace, container and exposure (None: not about a listener).
+    netns: int | None = None
+    container: Container | None = None
+    exposure: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The finding as JSON, severity and kind as their words."""
+        """The finding as JSON, severity and kind as their words; `netns`, `container` and
+        `exposure` only for a listener outside the host's plain processes."""
+        inside: dict[str, Any] = {"netns": self.netns} if self.netns is not None else {}
+        if self.container is not None:
+            inside["container"] = self.container.to_dict()
+        if inside:
+            inside["exposure"] = self.exposure
         return {
             "id": self.id,
             "kind": self.kind.value,
@@ -141,6 +169,7 @@ class Finding:
             "pid": self.pid,
             "family": self.family,
             "below_threshold": self.below_threshold,
+            **inside,
         }
 
     @classmethod
@@ -161,6 +190,9 @@ class Finding:
             pid=data.get("pid"),
             family=data.get("family"),
             below_threshold=bool(data.get("below_threshold", False)),
+            netns=data.get("netns"),
+            container=Container.from_dict(data["container"]) if data.get("container") else None,
+            exposure=data.get("exposure") or (HOST if data.get("address") is not None else None),
         )
 
     def sort_key(self) -> tuple[Any, ...]:
@@ -254,6 +286,7 @@ class HostResult:
     waivers: tuple[str, ...] = ()  # ids of the waivers whose `hosts` select this host
     trusted_keys: tuple[TrustedKey, ...] = ()  # host keys this host's connection trusted
     distribution: str | None = None  # os-release's PRETTY_NAME (Linux), where the probe read it
+    namespaces: Namespaces | None = None  # Linux: other network namespaces read, or why not
 
     @property
     def checked(self) -> bool:
@@ -281,6 +314,7 @@ class HostResult:
             **({"trusted_keys": [k.to_dict() for k in self.trusted_keys]}
                if self.trusted_keys else {}),
             **({"distribution": self.distribution} if self.distribution else {}),
+            **({"namespaces": self.namespaces.to_dict()} if self.namespaces else {}),
         }
 
     @classmethod
@@ -305,4 +339,6 @@ class HostResult:
             waivers=tuple(data.get("waivers", ())),
             trusted_keys=tuple(TrustedKey.from_dict(d) for d in data.get("trusted_keys", ())),
             distribution=data.get("distribution"),
+            namespaces=Namespaces.from_dict(data["namespaces"]) if data.get("namespaces")
+            else None,
         )

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError, Token, is_wildcard_peer, lines, tokens
 from fleetcheck.parsers.inet import PROTO_WORD, proto_family, resolve_host, split_dotted
 
@@ -175,7 +176,7 @@ def _lead(words: list[str]) -> int | None:
 
 def _has_port_name(word: str) -> bool:
     port = word.rpartition(".")[2]
-    return bool(port) and port != "*" and not port.isdigit()
+    return bool(port) and port != "*" and not is_number(port)
 
 
 def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | None:
@@ -183,10 +184,10 @@ def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | Non
     if not PROTO_WORD.match(words[lead]):
         return None  # icmp, raw, sctp...
     proto, family, dual = proto_family(words[lead])
-    if not (words[lead + 1].isdigit() and words[lead + 2].isdigit()):
+    if not (is_number(words[lead + 1]) and is_number(words[lead + 2])):
         raise ValueError("queue columns are not numbers")
     local, foreign, rest = words[lead + 3], words[lead + 4], words[lead + 5:]
-    state = rest[0] if rest and not rest[0].lstrip("-").isdigit() and proto == "tcp" else ""
+    state = rest[0] if rest and not is_number(rest[0].lstrip("-")) and proto == "tcp" else ""
     ep = split_dotted(local, proto)
     if foreign != "*.*":
         split_dotted(foreign, proto)  # a malformed peer column means this is not netstat
@@ -213,7 +214,7 @@ def _values(raw: _Raw) -> list[Token]:
     lead = raw.lead
     rest = raw.toks[lead + 5:]
     tcp = raw.toks[lead].text.startswith("tcp")
-    state = bool(rest) and not rest[0].text.lstrip("-").isdigit() and tcp
+    state = bool(rest) and not is_number(rest[0].text.lstrip("-")) and tcp
     return rest[1:] if state else rest
 
 
@@ -230,7 +231,7 @@ def _owner_span(raw: _Raw) -> str:
         raise ValueError("no process:pid value")
     text = raw.line[span[0].start:span[-1].end]
     pid = text.rpartition(":")[2]
-    if ":" not in text or not (pid.isascii() and pid.isdigit()):
+    if ":" not in text or not is_number(pid):
         raise ValueError(f"no process:pid value in {text!r}")
     return text
 
@@ -246,7 +247,7 @@ def _owner(raw: _Raw) -> tuple[str | None, int | None]:
     if "pid" in names:
         values = [t.text for t in _values(raw)]
         value = values[names.index("pid")]
-        if not value.isdigit():
+        if not is_number(value):
             raise ValueError(f"pid column holds {value!r}")
         return None, int(value)
     return None, None

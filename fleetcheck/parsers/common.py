@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from fleetcheck import services
+from fleetcheck.numbers import is_number
 
 
 class ParseError(Exception):
@@ -73,7 +74,7 @@ def parse_port(text: str, proto: str) -> tuple[int | None, str | None]:
     """A port as printed: number, '*', or a service name (mapped through the port table)."""
     if text == "*":
         return None, None
-    if text.isdigit():
+    if is_number(text):
         port = int(text)
         if port > 65535:
             raise ValueError(f"port {port} out of range")
@@ -138,6 +139,6 @@ def process_of(field: str) -> tuple[int | None, str | None]:
     if field == "-":
         return None, None
     pid, sep, name = field.partition("/")
-    if not sep or not pid.isdigit():
+    if not sep or not is_number(pid):
         raise ValueError(f"not a PID/Program name field: {field!r}")
     return int(pid), name.rstrip()

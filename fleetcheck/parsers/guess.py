@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.common import lines as split_lines
 
@@ -68,7 +69,7 @@ def _headed(body: str, lines: list[str], first: list[str]) -> Guess | None:
     if first[:1] in (["Netid"], ["State"]) and "Recv-Q" in first:
         return Guess("ss", "an ss 'Netid/State Recv-Q' header")
     words = [line.split() for line in lines[:20]]
-    if words and all(len(w) > 3 and w[1] in _SS_STATES and w[2].isdigit() for w in words):
+    if words and all(len(w) > 3 and w[1] in _SS_STATES and is_number(w[2]) for w in words):
         return Guess("ss", "headerless rows of netid, state and queues")
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import (
     ParseError,
     any_address,
@@ -83,7 +84,7 @@ def _row(line: str) -> tuple[tuple[int, str, str, str], Listener] | None:
     if kind is None:
         return None  # files, pipes, unix sockets...
     before = toks[:kind]
-    if not before[1].text.isdigit():
+    if not is_number(before[1].text):
         raise ValueError("no COMMAND PID USER FD columns before TYPE")
     node = next((i for i in range(kind + 1, len(toks)) if toks[i].text in ("TCP", "UDP")), None)
     if node is None:

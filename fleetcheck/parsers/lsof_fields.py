@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError, lines
 from fleetcheck.parsers.inet import listener_at, split_colon
 from fleetcheck.parsers.lsof import unescape
@@ -55,7 +56,7 @@ def parse(text: str) -> list[Listener]:
         if tag == "p":
             flush()
             current = None
-            if not value.isdigit():
+            if not is_number(value):
                 raise ParseError("pid field is not a number", no, line)
             process = {"p": value}
         elif tag in _PROCESS_FIELDS and current is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import (
     ParseError,
     Token,
@@ -153,7 +154,7 @@ def _without_timer(line: str, columns: _Columns | None) -> str:
     if not before[-1:].isspace():
         return line
     word = before.rstrip().rpartition(" ")[2].rpartition("\t")[2]
-    if not (word in _TIMER_WORDS or (word.startswith("unkn-") and word[5:].isdigit())):
+    if not (word in _TIMER_WORDS or (word.startswith("unkn-") and is_number(word[5:]))):
         return line
     start = before.rstrip().rfind(word)
     if start < 1 or not before[start - 1].isspace():
@@ -170,15 +171,15 @@ def _split(line: str, columns: _Columns | None) -> _Row:
     proto, recv_q, send_q, local, foreign = (t.text for t in toks[:5])
     if proto not in _PROTOS:
         raise ValueError(f"unknown Proto {proto!r}")
-    if not (recv_q.isdigit() and send_q.isdigit()):
+    if not (is_number(recv_q) and is_number(send_q)):
         raise ValueError("queue columns are not numbers")
     rest = toks[5:]
     state = ""
-    if rest and (rest[0].text in _STATES or (proto.startswith("raw") and rest[0].text.isdigit())):
+    if rest and (rest[0].text in _STATES or (proto.startswith("raw") and is_number(rest[0].text))):
         state = rest.pop(0).text
     user = None
     if _has_user(rest, columns):
-        if len(rest) < 2 or not rest[1].text.isdigit():
+        if len(rest) < 2 or not is_number(rest[1].text):
             raise ValueError("no User and Inode columns")
         user, rest = rest[0].text, rest[2:]
     program = line[rest[0].start:].rstrip() if rest else None
@@ -192,7 +193,7 @@ def _has_user(rest: list[Token], columns: _Columns | None) -> bool:
     if columns is not None:
         return columns.user
     # No header: 'user inode pid/prog' vs 'pid/prog'; a PID/Program field has a '/' or is '-'.
-    return (len(rest) >= 2 and rest[1].text.isdigit() and "/" not in rest[0].text
+    return (len(rest) >= 2 and is_number(rest[1].text) and "/" not in rest[0].text
             and rest[0].text != "-")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError, lines, tokens
 from fleetcheck.parsers.inet import resolve_host, split_colon
 
@@ -45,7 +46,7 @@ class _FstatSocket:
 
 def _fd_like(word: str, words: tuple[str, ...] = ("text", "wd", "root", "tr")) -> bool:
     fd = word.removesuffix("*")
-    return (fd.isascii() and fd.isdigit()) or fd in words
+    return is_number(fd) or fd in words
 
 
 def _fstat_line(line: str) -> _FstatSocket | bool:
@@ -57,7 +58,7 @@ def _fstat_line(line: str) -> _FstatSocket | bool:
     toks = tokens(line)
     for k in range(len(toks) - 3, 2, -1):
         if toks[k].text in _INTERNET and _fd_like(toks[k - 1].text) \
-                and toks[k - 2].text.isascii() and toks[k - 2].text.isdigit():
+                and is_number(toks[k - 2].text):
             cmd = line[toks[0].end:toks[k - 2].start].strip(" ")
             if not cmd.strip() or len(cmd) > _FSTAT_CMD_MAX:
                 return False
@@ -65,7 +66,7 @@ def _fstat_line(line: str) -> _FstatSocket | bool:
                                 toks[k].text.endswith("6"), toks[k + 2].text,
                                 [t.text for t in toks[k + 3:]])
     for i in range(2, len(toks) - 1):
-        if toks[i].text.isascii() and toks[i].text.isdigit() \
+        if is_number(toks[i].text) \
                 and _fd_like(toks[i + 1].text, _FSTAT_FD):
             return True
     return False
@@ -176,7 +177,7 @@ def parse_passwd(text: str) -> dict[int, str]:
     names: dict[int, str] = {}
     for line in lines(text):
         fields = line.split(":")
-        if len(fields) >= 7 and fields[0] and fields[2].isdigit() \
+        if len(fields) >= 7 and fields[0] and is_number(fields[2]) \
                 and not fields[0].startswith(("+", "-", "#")):
             names.setdefault(int(fields[2]), fields[0])
     return names

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError, lines, split_scope
 
 _LISTEN = 2
@@ -76,7 +77,7 @@ def _state(value: Any) -> int:
     if isinstance(value, int):
         return value
     word = str(value).strip()
-    if word.isdigit():
+    if is_number(word):
         return int(word)
     try:
         return _STATES[word.lower()]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import Endpoint, ParseError, Token, is_ip, lines, tokens
 from fleetcheck.parsers.inet import PROTO_WORD, listener_at, proto_family, split_colon
 
@@ -129,7 +130,7 @@ def _valid(text: str, proto: str) -> bool:
         return False
     port_text = text.rpartition(":")[2]
     return (ep.address == "*" or is_ip(ep.address)) and (port_text == "*" or (
-        port_text.isdigit() and not (len(port_text) > 1 and port_text[0] == "0")))
+        is_number(port_text) and not (len(port_text) > 1 and port_text[0] == "0")))
 
 
 def _owner(line: str, left: list[Token]) -> tuple[str | None, str | None, int | None]:
@@ -141,16 +142,16 @@ def _owner(line: str, left: list[Token]) -> tuple[str | None, str | None, int | 
     if len(left) < 3:
         raise ValueError("missing user, command, pid or fd column")
     user, middle, fd = left[0].text, left[1:-1], left[-1].text
-    if not (fd.isdigit() or fd == "?"):
+    if not (is_number(fd) or fd == "?"):
         raise ValueError(f"fd column holds {fd!r}")
     last = middle[-1].text
-    if last.isdigit() or last == "?":
+    if is_number(last) or last == "?":
         command = line[left[0].end:middle[-1].start].strip(" ")
         pid_text = last
     else:  # an overflowing user pushed the command against its pid
         joined = line[middle[0].start:middle[-1].end]
         digits = len(joined) - len(joined.rstrip("0123456789"))
-        if len(joined) > _COMMAND_WIDTH and joined[_COMMAND_WIDTH:].isdigit():
+        if len(joined) > _COMMAND_WIDTH and is_number(joined[_COMMAND_WIDTH:]):
             command, pid_text = joined[:_COMMAND_WIDTH], joined[_COMMAND_WIDTH:]
         elif digits:
             command, pid_text = joined[:-digits], joined[-digits:]
@@ -161,4 +162,4 @@ def _owner(line: str, left: list[Token]) -> tuple[str | None, str | None, int | 
         raise ValueError(f"command {command!r} is wider than sockstat prints")
     return (None if user == "?" else user,
             None if command in ("?", "??", "") else command,
-            int(pid_text) if pid_text.isdigit() else None)
+            int(pid_text) if is_number(pid_text) else None)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import (
     ParseError,
     Token,
@@ -86,7 +87,7 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
             saw_header = True
             continue
         if has_netid is None:  # ss -H: tell by the first word of the first row
-            has_netid = first[0] not in _STATES and not first[0].isdigit()
+            has_netid = first[0] not in _STATES and not is_number(first[0])
         rows.append((no, [line], has_netid))
         inside = _still_open(line, inside=False)
     if not rows and not saw_header:
@@ -170,7 +171,7 @@ def _users(extra: str) -> _Users:
         quoted, _, numbers = extra[begin:close].rpartition('",')
         pid, _, fd = numbers.partition(",")
         pid, fd = pid.removeprefix("pid="), fd.removeprefix("fd=")
-        if not (pid.isascii() and pid.isdigit() and fd.isascii() and fd.isdigit()):
+        if not (is_number(pid) and is_number(fd)):
             return _Users((), end, f"holder {extra[begin - 2:close + 1]!r} cannot be read")
         holders.append((quoted, int(pid)))
     return _Users(tuple(holders), end)
@@ -183,7 +184,7 @@ def _uid(extra: str) -> int | None:
     for word in extra[_users(extra).end:].split():
         if word.startswith("ino:"):
             return 0
-        if word.startswith("uid:") and word[4:].isascii() and word[4:].isdigit():
+        if word.startswith("uid:") and is_number(word[4:]):
             return int(word[4:])
     return None
 
@@ -201,12 +202,12 @@ def _split(toks: list[Token], line: str, has_netid: bool) -> _Row:
     if toks[i].text in _STATES:
         state = toks[i].text
         i += 1
-    elif not toks[i].text.isdigit():  # very old ss leaves State empty
+    elif not is_number(toks[i].text):  # very old ss leaves State empty
         raise ValueError(f"unknown state {toks[i].text!r}")
     if len(toks) < i + 4:
         raise ValueError("too few columns")
     recv_q, send_q, local, peer = toks[i:i + 4]
-    if not (recv_q.text.isdigit() and send_q.text.isdigit()):
+    if not (is_number(recv_q.text) and is_number(send_q.text)):
         raise ValueError("queue columns are not numbers")
     return _Row(netid, state, local.text, peer.text, line[peer.end:])
 

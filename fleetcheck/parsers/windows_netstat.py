@@ -13,6 +13,7 @@ import csv
 import re
 
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError, lines
 from fleetcheck.parsers.inet import split_colon
 
@@ -62,7 +63,7 @@ def parse(text: str) -> list[Listener]:
 
 def _row(kind: str, local: str, foreign: str, rest: list[str]) -> Listener | None:
     proto = kind[:3].lower()
-    pid = int(rest.pop()) if rest and rest[-1].isdigit() else None
+    pid = int(rest.pop()) if rest and is_number(rest[-1]) else None
     state = " ".join(rest)
     ep = split_colon(local, proto)
     if ep.port is None:
@@ -98,11 +99,11 @@ def parse_tasklist(text: str) -> dict[int, str]:
     except csv.Error as exc:  # e.g. a field over the csv module's size limit
         raise ParseError(f"not tasklist /fo csv output ({exc})") from None
     for no, row in enumerate(rows, 1):
-        if len(row) < 2 or not row[1].strip().isdigit():
+        if len(row) < 2 or not is_number(row[1].strip()):
             if no == 1 and len(row) >= 2:
                 continue  # the header row
             raise ParseError("not a tasklist /fo csv row", no, ",".join(row))
-        names[int(row[1])] = row[0]
+        names[int(row[1].strip())] = row[0]
     if not names:
         raise ParseError("no tasklist rows")
     return names

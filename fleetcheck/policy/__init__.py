@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -70,6 +70,9 @@ class Policy:
     review_every: Period | None = None  # allowances must be reviewed this often
     review_severity: Severity = Severity.MEDIUM  # of overdue_review findings
     review_date: dt.date | None = None  # the day reviews are judged on (review.judge sets it)
+    # Container-only listeners no rule decides: "judge" (stray under deny), "list" (listed,
+    # never stray), None (this policy does not say).
+    containers: str | None = None
 
     def mark(self, key: str) -> Mark:
         """Where `key`'s value was written, else the top of the file."""
@@ -98,3 +101,19 @@ def resolve_default(policies: tuple[Policy, ...] | list[Policy]) -> tuple[str, s
     if policies:
         return "deny", "no applicable policy states a default, so deny"
     return "deny", "no policy applies to this host, so every listener is stray"
+
+
+def resolve_containers(policies: Sequence[Policy]) -> tuple[str, str]:
+    """How container-only listeners no rule decides are treated on a host, and why.
+
+    `judge` if any applicable policy says `containers: judge` (judging wins, as deny
+    does); otherwise `list`: they are listed, never stray. Forbid and allow rules judge
+    every listener either way.
+    """
+    judge = [p.name for p in policies if p.containers == "judge"]
+    if judge:
+        return "judge", f"containers: judge in {', '.join(judge)}"
+    said = [p.name for p in policies if p.containers == "list"]
+    if said:
+        return "list", f"containers: list in {', '.join(said)}"
+    return "list", "no applicable policy says containers: judge"

@@ -11,10 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck.errors import InputError
-from fleetcheck.model import Finding, HostResult, JudgedListener, Listener, RunResult
+from fleetcheck.model import Container, Finding, HostResult, JudgedListener, Listener, RunResult
 from fleetcheck.policy import Action, Policy, Rule
 from fleetcheck.policy.judge import Considered, HostRules, decide, requirement
-from fleetcheck.policy.match import MatchResult, address_scope, exposures, format_ports, holders
+from fleetcheck.policy.match import (
+    Match,
+    MatchResult,
+    address_scope,
+    container_value,
+    exposures,
+    format_ports,
+    holders,
+)
 from fleetcheck.policy.serialize import policy_from_dict
 from fleetcheck.policy.waivers import Waiver, waiver_from_record
 
@@ -191,6 +199,8 @@ def _sentence(c: Considered, li: Listener) -> str:
     elif cond == "address":
         why = f"bound to {li.address} ({address_scope(li.address) or 'a name'}), the rule " \
               f"wants {' or '.join(a.text for a in m.addresses or ())}"
+    elif cond in _PLACES:
+        why = _place_why(cond, m, li, c.result)
     elif c.result is MatchResult.UNKNOWN_OWNER:
         why = f"the owning {cond} could not be seen, and the rule depends on it"
     elif cond == "process":
@@ -206,8 +216,37 @@ def _sentence(c: Considered, li: Listener) -> str:
     return f"no: {why}"
 
 
+_PLACES = ("namespace", "exposure", "container", "image", "pod", "k8s_namespace")
+
+
+def _place(netns: int | None, exposure: str | None, container: Container | None,
+           condition: str) -> str | None:
+    """A listener's (or finding's) side of a namespace/container condition."""
+    if condition == "namespace":
+        return "host" if netns is None else "container"
+    if condition == "exposure":
+        return exposure
+    return container_value(container, condition)
+
+
+def _place_why(cond: str, m: Match, li: Listener, result: MatchResult) -> str:
+    """Why a namespace or container condition did not hold, in words."""
+    wants = {"namespace": sorted(m.namespaces or ()), "exposure": sorted(m.exposures or ()),
+             "container": [s.text for s in m.containers or ()],
+             "image": [s.text for s in m.images or ()], "pod": [s.text for s in m.pods or ()],
+             "k8s_namespace": [s.text for s in m.k8s_namespaces or ()]}[cond]
+    if result is MatchResult.UNKNOWN_OWNER:
+        return f"the container's {cond} is not known, and the rule depends on it"
+    value = _place(li.netns, li.exposure, li.container, cond)
+    return f"{cond} is {value or 'none (not in a container)'}, the rule wants " \
+           f"{' or '.join(wants)}"
+
+
 def _finding_value(f: Finding, condition: str) -> str:
     """The finding's side of a waiver condition, in words."""
+    if condition in _PLACES:
+        place = _place(f.netns, f.exposure, f.container, condition)
+        return f"{condition} {place}" if place is not None else f"{condition} (not known)"
     value = {"finding": f.id, "kind": f.kind.value, "rule": f.rule, "proto": f.proto,
              "port": f"{f.proto}/{f.port}" if f.port is not None else None,
              "process": f.process}.get(condition)

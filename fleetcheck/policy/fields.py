@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from fleetcheck import services
 from fleetcheck.errors import InputError
-from fleetcheck.model import Severity
+from fleetcheck.model import EXPOSURES, Severity
 from fleetcheck.policy.match import SCOPES, AddressSpec, TextSpec, merge_ranges
 from fleetcheck.policy.problems import Problems
 from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean
@@ -243,3 +243,50 @@ def date(value: Any, mark: Mark) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise mark.error(f"expected a date (YYYY-MM-DD), not {value!r}") from None
+
+
+def _words(value: Any, mark: Mark, key: str, allowed: tuple[str, ...]) -> frozenset[str]:
+    out = set()
+    for v in as_list(value):
+        if not isinstance(v, str) or v not in allowed:
+            raise mark.error(f"{key} must be {' or '.join(allowed)}, not {v!r}"
+                             f"{did_you_mean(str(v), allowed)}")
+        out.add(v)
+    if not out:
+        raise mark.error(f"{key} list is empty")
+    return frozenset(out)
+
+
+NAMESPACES = ("host", "container")
+
+
+def namespaces(value: Any, mark: Mark) -> frozenset[str]:
+    """host (the host's own network namespace), container (any other), or both."""
+    return _words(value, mark, "namespace", NAMESPACES)
+
+
+def exposures(value: Any, mark: Mark) -> frozenset[str]:
+    """host, published or container-only, or a list of them."""
+    return _words(value, mark, "exposure", EXPOSURES)
+
+
+CONTAINER_MODES = ("judge", "list")
+
+
+def container_mode(value: Any, mark: Mark) -> str:
+    """How a policy treats container-only listeners no rule decides: judge or list."""
+    if value not in CONTAINER_MODES:
+        raise mark.error(f"containers must be 'judge' or 'list', not {value!r}"
+                         f"{did_you_mean(str(value), CONTAINER_MODES)}")
+    return str(value)
+
+
+# Where a listener is (docs/containers.md): the same keys in rules and waivers.
+PLACE_PARSERS: dict[str, Callable[[Any, Mark], Any]] = {
+    "namespace": namespaces,
+    "container": text_specs,
+    "image": text_specs,
+    "pod": text_specs,
+    "k8s_namespace": text_specs,
+    "exposure": exposures,
+}

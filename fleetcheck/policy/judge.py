@@ -15,8 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck import services
-from fleetcheck.model import Finding, FindingKind, JudgedListener, Listener, Severity, Verdict
-from fleetcheck.policy import Action, Policy, Rule, resolve_default, review
+from fleetcheck.model import (
+    CONTAINER_ONLY,
+    Finding,
+    FindingKind,
+    JudgedListener,
+    Listener,
+    Namespaces,
+    Severity,
+    Verdict,
+    container_identity,
+)
+from fleetcheck.policy import Action, Policy, Rule, resolve_containers, resolve_default, review
 from fleetcheck.policy.match import MatchResult
 
 
@@ -60,6 +70,7 @@ class HostRules:
     undetermined_severity: Severity
     # Allowances whose review is overdue: (rule, severity, why), judged on the load date.
     overdue: tuple[tuple[Rule, Severity, str], ...] = ()
+    containers: str = "list"  # container-only listeners no rule decides: judge | list
 
     @classmethod
     def of(cls, policies: Sequence[Policy]) -> HostRules:
@@ -79,13 +90,19 @@ class HostRules:
                                       default=Severity.LOW),
             overdue=tuple((r, p.review_severity, why) for p in pols
                           for r, why in review.overdue(p)),
+            containers=resolve_containers(pols)[0],
         )
 
 
 def finding_id(host: str, kind: FindingKind, proto: str, port: int | None,
-               address: str | None, rule: str | None) -> str:
-    """A stable id: the same problem on the same host gets the same id in every run."""
-    key = "\x1f".join((host, kind.value, proto, str(port), address or "", rule or ""))
+               address: str | None, rule: str | None, place: str | None = None) -> str:
+    """A stable id: the same problem on the same host gets the same id in every run.
+
+    `place` is the container's identity (`container_identity`: name and image, never its
+    random id) for a listener in a container; a host listener's id is as it always was.
+    """
+    parts = (host, kind.value, proto, str(port), address or "", rule or "")
+    key = "\x1f".join(parts if place is None else (*parts, place))
     return "FC-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -98,7 +115,26 @@ def describe(listener: Listener) -> str:
         text += f"%{listener.iface}"
     extra = [p for p in ("dual-stack" if listener.dual_stack else None, listener.process,
                          f"pid {listener.pid}" if listener.pid else None) if p]
-    return text + (f" ({', '.join(extra)})" if extra else "")
+    text += f" ({', '.join(extra)})" if extra else ""
+    if listener.container is not None:
+        text += f" in {listener.container.label()}"
+    elif listener.netns is not None:
+        text += f" in network namespace {listener.netns}"
+    if listener.published_port is not None:
+        text += f", published on host port {listener.published_port}"
+    return text
+
+
+def unread_namespaces(namespaces: Namespaces | None, policies: Sequence[Policy]) -> str | None:
+    """Why a host cannot be judged when its other network namespaces were not read and its
+    policies judge container listeners (`containers: judge`); None when it can be."""
+    if namespaces is None or namespaces.unread is None:
+        return None
+    mode, why = resolve_containers(policies)
+    if mode != "judge":
+        return None
+    return (f"incomplete collection: {namespaces.unread}; {why}, so a host whose containers "
+            "could not be seen is never judged")
 
 
 def evaluate(host: str, listeners: Iterable[Listener], policies: Sequence[Policy]) -> Judgement:
@@ -125,7 +161,8 @@ def _total_order(li: Listener) -> tuple[Any, ...]:
     """Report order, made total so that the input order never shows in the output."""
     return (li.sort_key(), li.other_processes, li.user or "", -1 if li.uid is None else li.uid,
             li.iface or "", li.dual_stack, li.truncated, li.inode or 0, li.port_name or "",
-            li.service or "")
+            li.service or "", li.netns or 0, container_identity(li) or "", li.exposure,
+            li.published_port or 0)
 
 
 def decide(host: str, listener: Listener, ctx: HostRules,
@@ -136,7 +173,7 @@ def decide(host: str, listener: Listener, ctx: HostRules,
     is the same either way.
     """
     forbid: Rule | None = None
-    forbid_unknown: Rule | None = None
+    forbid_unknown: tuple[Rule, str | None] | None = None
     for rule in ctx.forbids:
         result, condition = rule.match.check_detail(listener, covering=False)
         if trace is not None:
@@ -146,11 +183,11 @@ def decide(host: str, listener: Listener, ctx: HostRules,
             if trace is None and rule.severity is Severity.CRITICAL:
                 break
         elif result is MatchResult.UNKNOWN_OWNER and forbid_unknown is None:
-            forbid_unknown = rule
+            forbid_unknown = (rule, condition)
     if forbid is not None and trace is None:
         return _forbidden(host, listener, forbid)
     allowed: Rule | None = None
-    unknown: Rule | None = None
+    unknown: tuple[Rule, str | None] | None = None
     near: tuple[Rule, MatchResult] | None = None
     for rule in ctx.allows:
         result, condition = rule.match.check_detail(listener, covering=True)
@@ -161,7 +198,7 @@ def decide(host: str, listener: Listener, ctx: HostRules,
             if trace is None:
                 break
         elif result is MatchResult.UNKNOWN_OWNER:
-            unknown = unknown or rule
+            unknown = unknown or (rule, condition)
         elif result in (MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS) and near is None:
             near = (rule, result)
     if trace is not None:  # shown by `explain`; a requirement never allows by itself
@@ -173,17 +210,23 @@ def decide(host: str, listener: Listener, ctx: HostRules,
     # Under default allow an allow rule's near miss stays allowed: allows only ever allow.
     if allowed is not None or ctx.default == "allow":
         if forbid_unknown is not None:
-            return _finding(host, listener, Verdict.UNDETERMINED, forbid_unknown,
+            rule, condition = forbid_unknown
+            return _finding(host, listener, Verdict.UNDETERMINED, rule,
                             ctx.undetermined_severity,
                             f"{describe(listener)} would be allowed, but "
-                            f"{forbid_unknown.ref} forbids it if its "
-                            f"{_owner_word(forbid_unknown)} matches, which could not be seen")
+                            f"{rule.ref} forbids it if its {_unseen(rule, condition)} "
+                            "matches, which could not be seen")
         return Decision(Verdict.ALLOWED, allowed, None)
     if unknown is not None:
-        return _finding(host, listener, Verdict.UNDETERMINED, unknown, ctx.undetermined_severity,
-                        f"{describe(listener)}: {unknown.ref} allows it only for "
-                        f"{_specs(unknown, 'owner')}, and the owner could not be seen "
-                        "(collect with --become)")
+        rule, condition = unknown
+        if condition in _PLACE:
+            why = (f"{rule.ref} allows it only for {condition} {_specs(rule, condition)}, "
+                   f"and the host did not tell the {_unseen(rule, condition)}")
+        else:
+            why = (f"{rule.ref} allows it only for {_specs(rule, 'owner')}, and the owner "
+                   "could not be seen (collect with --become)")
+        return _finding(host, listener, Verdict.UNDETERMINED, rule, ctx.undetermined_severity,
+                        f"{describe(listener)}: {why}")
     if near is not None:
         rule, result = near
         if result is MatchResult.WRONG_BIND:
@@ -193,6 +236,8 @@ def decide(host: str, listener: Listener, ctx: HostRules,
         return _finding(host, listener, Verdict.WRONG_PROCESS, rule, rule.severity,
                         f"{describe(listener)} is held by {_owner_of(listener)}, but "
                         f"{rule.ref} allows only {_specs(rule, 'owner')} on this port")
+    if listener.exposure == CONTAINER_ONLY and ctx.containers == "list":
+        return Decision(Verdict.LISTED, None, None)  # only reachable from the host itself
     why = " (the tool truncated its address, so no allow rule can vouch for it)" \
         if listener.truncated else ""
     return _finding(host, listener, Verdict.STRAY, None, ctx.stray_severity,
@@ -205,7 +250,13 @@ def _forbidden(host: str, listener: Listener, rule: Rule) -> Decision:
                     f"{describe(listener)} is forbidden by {rule.ref}{reason}")
 
 
-def _owner_word(rule: Rule) -> str:
+_PLACE = ("container", "image", "pod", "k8s_namespace")
+
+
+def _unseen(rule: Rule, condition: str | None) -> str:
+    """What could not be seen: 'process', 'user', or "container's image"."""
+    if condition in _PLACE:
+        return f"container's {'name' if condition == 'container' else condition}"
     return "process" if rule.match.processes is not None else "user"
 
 
@@ -218,6 +269,10 @@ def _specs(rule: Rule, what: str) -> str:
     m = rule.match
     if what == "address":
         return " or ".join(a.text for a in m.addresses or ())
+    if what in _PLACE:
+        specs = {"container": m.containers, "image": m.images, "pod": m.pods,
+                 "k8s_namespace": m.k8s_namespaces}[what]
+        return " or ".join(s.text for s in specs or ())
     parts = []
     if m.processes is not None:
         parts.append("process " + " or ".join(s.text for s in m.processes))
@@ -231,10 +286,12 @@ def _finding(host: str, listener: Listener, verdict: Verdict, rule: Rule | None,
     kind = FindingKind(verdict.value)
     ref = rule.ref if rule else None
     finding = Finding(
-        id=finding_id(host, kind, listener.proto, listener.port, listener.address, ref),
+        id=finding_id(host, kind, listener.proto, listener.port, listener.address, ref,
+                      container_identity(listener)),
         kind=kind, severity=severity, proto=listener.proto, port=listener.port,
         address=listener.address, process=listener.process, rule=ref, message=message,
-        pid=listener.pid, family=listener.family,
+        pid=listener.pid, family=listener.family, netns=listener.netns,
+        container=listener.container, exposure=listener.exposure,
     )
     return Decision(verdict, rule, finding)
 

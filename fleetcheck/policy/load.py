@@ -15,9 +15,12 @@ from fleetcheck.policy.rulecheck import never_matches
 from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, load_file, load_text
 
 POLICY_KEYS = ("name", "description", "hosts", "default", "stray_severity",
-               "undetermined_severity", "review_every", "review_severity", "allow", "forbid",
-               "require")
-MATCH_KEYS = ("proto", "port", "service", "address", "family", "dual_stack", "process", "user")
+               "undetermined_severity", "review_every", "review_severity", "containers",
+               "allow", "forbid", "require")
+# Where a listener is: its network namespace and container (docs/containers.md).
+PLACE_KEYS = ("namespace", "container", "image", "pod", "k8s_namespace", "exposure")
+MATCH_KEYS = ("proto", "port", "service", "address", "family", "dual_stack", "process", "user",
+              *PLACE_KEYS)
 # The approval trail of a rule (PCI DSS 1.2.5), shown in the ports register.
 APPROVAL_KEYS = ("justification", "approved_by", "approved_on", "reviewed_on")
 RULE_KEYS = ("id", "severity", "reason", *APPROVAL_KEYS, *MATCH_KEYS)
@@ -113,6 +116,7 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
     description = fields.field(data, "description", fields.text, problems)[1]
     every = fields.field(data, "review_every", review.period, problems)[1]
     review_severity = fields.field(data, "review_severity", fields.severity, problems)[1]
+    containers = fields.field(data, "containers", fields.container_mode, problems)[1]
     rules: list[Rule] = []
     ids: dict[str, int] = {}
     for action in Action:
@@ -137,6 +141,7 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
         description=description, where=data.mark, value_marks=dict(data.value_marks),
         review_every=every,
         review_severity=Severity.MEDIUM if review_severity is None else review_severity,
+        containers=containers,
     )
 
 
@@ -214,6 +219,12 @@ def parse_match(item: LocatedDict, problems: Problems) -> Match | None:
         dual_stack=results["dual_stack"],
         processes=results["process"],
         users=results["user"],
+        namespaces=results["namespace"],
+        containers=results["container"],
+        images=results["image"],
+        pods=results["pod"],
+        k8s_namespaces=results["k8s_namespace"],
+        exposures=results["exposure"],
     )
 
 
@@ -233,4 +244,5 @@ _MATCH_PARSERS: dict[str, Any] = {
     "dual_stack": fields.boolean,
     "process": fields.text_specs,
     "user": fields.text_specs,
+    **fields.PLACE_PARSERS,
 }

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fleetcheck.model import Listener
+from fleetcheck.model import Container, Listener
+from fleetcheck.numbers import is_number
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -148,7 +149,7 @@ def exposures(listener: Listener) -> list[tuple[int, str]]:
 
 def _user_ok(spec: TextSpec, user: str | None, uid: int | None) -> bool | None:
     """Whether the owning user matches one spec; None when the tool did not show enough."""
-    if spec.text.isdigit():
+    if is_number(spec.text):
         if uid is not None:
             return int(spec.text) == uid
         return spec.text == "0" if user == "root" else None
@@ -182,11 +183,25 @@ class Match:
     dual_stack: bool | None = None
     processes: tuple[TextSpec, ...] | None = None
     users: tuple[TextSpec, ...] | None = None
+    # Where the listener is: its network namespace (host | container), its container's
+    # name, image, pod and Kubernetes namespace, and how reachable it is (exposure).
+    namespaces: frozenset[str] | None = None
+    containers: tuple[TextSpec, ...] | None = None
+    images: tuple[TextSpec, ...] | None = None
+    pods: tuple[TextSpec, ...] | None = None
+    k8s_namespaces: tuple[TextSpec, ...] | None = None
+    exposures: frozenset[str] | None = None
 
     @property
     def claims_port(self) -> bool:
         """A rule naming ports speaks for them: other mismatches are wrong_bind/wrong_process."""
         return self.ports is not None or self.service_ports is not None
+
+    @property
+    def where_result_free(self) -> bool:
+        """True when the rule states no place condition (namespace, container, exposure...)."""
+        return all(x is None for x in (self.namespaces, self.containers, self.images,
+                                       self.pods, self.k8s_namespaces, self.exposures))
 
     @property
     def needs_owner(self) -> bool:
@@ -214,6 +229,9 @@ class Match:
             return MatchResult.NO, "port"
         if self.dual_stack is not None and listener.dual_stack != self.dual_stack:
             return MatchResult.NO, "dual_stack"
+        where = self.where_result(listener)
+        if where is not None:
+            return where
         near = MatchResult.WRONG_PROCESS if self.claims_port else MatchResult.NO
         sides = exposures(listener)
         if self.families is not None:
@@ -241,6 +259,30 @@ class Match:
                 return near, "user"
         return MatchResult.YES, None
 
+    def where_result(self, listener: Listener) -> tuple[MatchResult, str] | None:
+        """The first place condition (namespace, container...) `listener` fails, or None.
+
+        A container whose name, image or pod the host did not tell cannot be judged by
+        such a condition: UNKNOWN_OWNER, as for an owner that could not be seen.
+        """
+        if self.namespaces is not None and \
+                ("host" if listener.netns is None else "container") not in self.namespaces:
+            return MatchResult.NO, "namespace"
+        if self.exposures is not None and listener.exposure not in self.exposures:
+            return MatchResult.NO, "exposure"
+        for key, specs in (("container", self.containers), ("image", self.images),
+                           ("pod", self.pods), ("k8s_namespace", self.k8s_namespaces)):
+            if specs is None:
+                continue
+            value = container_value(listener.container, key)
+            if listener.container is None:
+                return MatchResult.NO, key
+            if value is None:
+                return MatchResult.UNKNOWN_OWNER, key
+            if not any(s.matches(value) for s in specs):
+                return MatchResult.NO, key
+        return None
+
     def describe(self) -> str:
         """The conditions in a policy file's words: 'proto tcp, port 80,443, process nginx'."""
         parts = []
@@ -257,7 +299,20 @@ class Match:
             parts.append(f"family {' or '.join(str(f) for f in sorted(self.families))}")
         if self.dual_stack is not None:
             parts.append(f"dual_stack {str(self.dual_stack).lower()}")
-        for key, specs in (("process", self.processes), ("user", self.users)):
+        for key, specs in (("process", self.processes), ("user", self.users),
+                           ("container", self.containers), ("image", self.images),
+                           ("pod", self.pods), ("k8s_namespace", self.k8s_namespaces)):
             if specs is not None:
                 parts.append(f"{key} {' or '.join(s.text for s in specs)}")
+        for key, words in (("namespace", self.namespaces), ("exposure", self.exposures)):
+            if words is not None:
+                parts.append(f"{key} {' or '.join(sorted(words))}")
         return ", ".join(parts) or "any listener"
+
+
+def container_value(container: Container | None, key: str) -> str | None:
+    """A container's name, image, pod or k8s_namespace, as place conditions name them."""
+    if container is None:
+        return None
+    return {"container": container.name, "image": container.image, "pod": container.pod,
+            "k8s_namespace": container.k8s_namespace}[key]

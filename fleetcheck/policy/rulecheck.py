@@ -29,6 +29,13 @@ def never_matches(rule: Rule) -> str | None:
                     f"{'/'.join(str(v) for v in sorted(v for v in versions if v))}, but family "
                     f"says {'/'.join(str(f) for f in sorted(m.families))}: the rule can never "
                     "match")
+    if m.namespaces is not None and m.exposures is not None:
+        # the host's own namespace is exposure host; every other namespace is not
+        possible = {("host", "host")} | {("container", e) for e in ("published",
+                                                                      "container-only")}
+        if not any((n, e) in possible for n in m.namespaces for e in m.exposures):
+            return (f"namespace {' or '.join(sorted(m.namespaces))} never has exposure "
+                    f"{' or '.join(sorted(m.exposures))}: the rule can never match")
     if m.dual_stack:
         if rule.action is Action.ALLOW and m.families is not None and m.families != {4, 6}:
             return (f"a dual-stack socket takes IPv4 and IPv6, so an allow rule limited to "
@@ -111,7 +118,11 @@ def _disjoint(a: Match, b: Match) -> bool:
         return True
     if _addresses_disjoint(a.addresses, b.addresses):
         return True
-    for x, y in ((a.processes, b.processes), (a.users, b.users)):
+    for words_a, words_b in ((a.namespaces, b.namespaces), (a.exposures, b.exposures)):
+        if words_a is not None and words_b is not None and not words_a & words_b:
+            return True
+    for x, y in ((a.processes, b.processes), (a.users, b.users), (a.containers, b.containers),
+                 (a.images, b.images), (a.pods, b.pods), (a.k8s_namespaces, b.k8s_namespaces)):
         ex, ey = _exact(x), _exact(y)
         if ex is not None and ey is not None and not ex & ey:
             return True
@@ -133,7 +144,7 @@ def overlap(allow: Rule, forbid: Rule) -> str | None:
     where = f" ({forbid.where.path}:{forbid.where.line})" if forbid.where else ""
     f = forbid.match
     unconditional = f.addresses is None and f.families is None and f.dual_stack is None \
-        and not f.needs_owner
+        and not f.needs_owner and f.where_result_free
     if unconditional and common == _normal(a_pieces):
         return (f"allow {allow.ref} never takes effect: forbid {forbid.ref}{where} forbids "
                 f"everything it allows ({describe_pieces(common)})")

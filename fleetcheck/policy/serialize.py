@@ -38,9 +38,14 @@ def match_to_dict(m: Match) -> dict[str, Any]:
         out["family"] = sorted(m.families)
     if m.dual_stack is not None:
         out["dual_stack"] = m.dual_stack
-    for key, specs in (("process", m.processes), ("user", m.users)):
+    for key, specs in (("process", m.processes), ("user", m.users),
+                       ("container", m.containers), ("image", m.images), ("pod", m.pods),
+                       ("k8s_namespace", m.k8s_namespaces)):
         if specs is not None:
             out[key] = [s.text for s in specs]
+    for key, words in (("namespace", m.namespaces), ("exposure", m.exposures)):
+        if words is not None:
+            out[key] = sorted(words)
     return out
 
 
@@ -68,6 +73,12 @@ def match_from_dict(d: dict[str, Any]) -> Match:
         dual_stack=d.get("dual_stack"),
         processes=specs("process"),
         users=specs("user"),
+        namespaces=frozenset(d["namespace"]) if "namespace" in d else None,
+        containers=specs("container"),
+        images=specs("image"),
+        pods=specs("pod"),
+        k8s_namespaces=specs("k8s_namespace"),
+        exposures=frozenset(d["exposure"]) if "exposure" in d else None,
     )
 
 
@@ -94,6 +105,8 @@ def policy_to_dict(p: Policy) -> dict[str, Any]:
                    "column": r.where.column if r.where else None,
                    **match_to_dict(r.match), **_trail(p, r)} for r in p.rules],
     }
+    if p.containers is not None:
+        out["containers"] = p.containers
     if p.review_every is not None:
         out["review_every"] = str(p.review_every)
         out["review_severity"] = p.review_severity.label
@@ -126,6 +139,7 @@ def policy_from_dict(d: dict[str, Any]) -> Policy:
         review_every=review.parse_period(d["review_every"]) if d.get("review_every") else None,
         review_severity=Severity.parse(d.get("review_severity", "medium")),
         review_date=_day(d.get("review_date")),
+        containers=d.get("containers"),
     )
 
 

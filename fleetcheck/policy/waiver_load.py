@@ -18,11 +18,13 @@ from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean, loa
 
 FILE_KEYS = ("waivers",)
 WAIVER_KEYS = ("id", "hosts", "proto", "port", "service", "process", "kind", "rule", "finding",
+               "namespace", "container", "image", "pod", "k8s_namespace", "exposure",
                "reason", "ticket", "owner", "approved_by", "created", "expires",
                "justification", "reviewed_on")
 REQUIRED = ("id", "hosts", "reason", "owner", "approved_by", "created", "expires")
 # A waiver must name at least one of these: proto and kind alone would waive too much.
-NARROWING = ("port", "service", "process", "rule", "finding")
+NARROWING = ("port", "service", "process", "rule", "finding", "container", "image", "pod",
+             "k8s_namespace")
 _FINDING_ID = re.compile(r"^FC-[0-9a-f]{12}$")
 
 
@@ -102,7 +104,8 @@ def _waiver(item: LocatedDict, mark: Mark, path: str, problems: Problems) -> Wai
                        "created and expires)")
     elif not typos and not any(k in item for k in NARROWING):
         problems.error(mark, f"{label} would cover every finding on its hosts: name a port, "
-                       "service, process, rule or finding")
+                       "service, process, rule, finding, container, image, pod or "
+                       "k8s_namespace")
     if len(problems.items) > start:
         return None
     if v["created"] > v["expires"]:
@@ -117,7 +120,10 @@ def _waiver(item: LocatedDict, mark: Mark, path: str, problems: Problems) -> Wai
         hosts=None if v["hosts"] in ("all", "*") else v["hosts"], ticket=v["ticket"],
         match=Match(protos=v["proto"], ports=v["port"],
                     services=service[0] if service else None,
-                    service_ports=service[1] if service else None, processes=v["process"]),
+                    service_ports=service[1] if service else None, processes=v["process"],
+                    namespaces=v["namespace"], containers=v["container"], images=v["image"],
+                    pods=v["pod"], k8s_namespaces=v["k8s_namespace"],
+                    exposures=v["exposure"]),
         kinds=v["kind"], rules=v["rule"], findings=v["finding"],
         justification=v["justification"], reviewed_on=v["reviewed_on"],
         path=path, where=mark, value_marks=dict(item.value_marks),
@@ -174,4 +180,5 @@ _PARSERS: dict[str, Any] = {
     "finding": _findings,
     "justification": fields.text,
     "reviewed_on": fields.date,
+    **fields.PLACE_PARSERS,
 }

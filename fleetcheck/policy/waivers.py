@@ -9,7 +9,7 @@ from typing import Any
 
 from fleetcheck.errors import InputError
 from fleetcheck.model import Finding, FindingKind, HostResult, WaiverRecord
-from fleetcheck.policy.match import Match, TextSpec
+from fleetcheck.policy.match import Match, TextSpec, container_value
 from fleetcheck.policy.serialize import match_from_dict, match_to_dict
 from fleetcheck.yamlsrc import Mark
 
@@ -78,7 +78,7 @@ class Waiver:
                 finding.process is None
                 or not any(p.matches(finding.process) for p in m.processes)):
             return "process"
-        return None
+        return _place_mismatch(m, finding)
 
     def conditions(self) -> dict[str, Any]:
         """What the waiver covers, in the words of a waiver file (for the run record)."""
@@ -107,6 +107,22 @@ class Waiver:
             matched=matched, path=self.path, line=self.where.line if self.where else None,
             conditions=cond,
         )
+
+
+def _place_mismatch(m: Match, finding: Finding) -> str | None:
+    """The first namespace/container condition `finding` fails (a finding about no listener,
+    or about a container the host did not name, fails every one it states)."""
+    if m.namespaces is not None and (finding.address is None or (
+            "host" if finding.netns is None else "container") not in m.namespaces):
+        return "namespace"
+    if m.exposures is not None and finding.exposure not in m.exposures:
+        return "exposure"
+    for key, specs in (("container", m.containers), ("image", m.images), ("pod", m.pods),
+                       ("k8s_namespace", m.k8s_namespaces)):
+        value = container_value(finding.container, key)
+        if specs is not None and (value is None or not any(s.matches(value) for s in specs)):
+            return key
+    return None
 
 
 def waiver_from_record(record: WaiverRecord, host_names: Iterable[str]) -> Waiver:

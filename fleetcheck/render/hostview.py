@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fleetcheck.model import HostResult, RunResult, Severity
-from fleetcheck.render import view
+from fleetcheck.model import HostResult, JudgedListener, RunResult, Severity
+from fleetcheck.render import nsview, view
+from fleetcheck.render.waived import Standing
 
 # Tone of a listener row: its class in the page.
 _ROW_CLASS = {"waived": "waived", "below": "below", "red": "red", "": ""}
@@ -36,11 +37,22 @@ class ListenerCells:
     verdict_cls: str  # "v-stray" etc. when the verdict stands as is, else ""
     rule: str
     notes: str
+    exposure: str = ""  # 'container-only', 'published on host port 8080', 'host' (containers)
+    place: int = 0  # index into HostDetail.places, on a host with containers
 
     def row(self) -> list[Any]:
         """The row as the JSON carries it (cells in column order)."""
         return [self.cls, self.proto, self.port, self.service, self.bind, self.process,
-                self.pid, self.user, self.verdict, self.verdict_cls, self.rule, self.notes]
+                self.pid, self.user, self.verdict, self.verdict_cls, self.rule, self.notes,
+                self.exposure, self.place]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A network namespace or hostNetwork container whose listeners share one table."""
+
+    title: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +65,36 @@ class HostDetail:
     checked: bool
     listeners: list[ListenerCells]
     missing: list[tuple[str, str]]  # (kind, sentence) of findings no listener row shows
+    places: list[Place]  # empty unless the host has listeners in containers (one table each)
+    places_note: str = ""  # '5 listeners in 3 places; 2 container network namespaces read'
 
 
-def listener_cells(host: HostResult, threshold: Severity) -> list[ListenerCells]:
-    """A host's listener rows, in report order."""
-    out = []
-    for jl, standing in view.listener_rows(host, threshold):
-        li, v = jl.listener, jl.verdict.value
-        cls = ("waived" if standing and standing.waiver else "below" if standing
-               else "red" if view.is_red(jl, standing) else "")
-        out.append(ListenerCells(
-            cls, li.proto, li.port, view.service_name(li.port, li.proto), view.bind_address(li),
-            li.process or "?", "" if li.pid is None else str(li.pid), li.user or "",
-            view.verdict_words(jl, standing), "" if standing else f"v-{v}",
-            jl.rule or ("(default)" if v == "allowed" else ""),
-            "; ".join(x for x in (view.owner_unknown_why(host, li), view.listener_notes(li))
-                      if x)))
-    return out
+def _cells(host: HostResult, jl: JudgedListener, standing: Standing | None,
+           exposure: str = "", place: int = 0) -> ListenerCells:
+    """One listener row of `host`."""
+    li, v = jl.listener, jl.verdict.value
+    cls = ("waived" if standing and standing.waiver else "below" if standing
+           else "red" if view.is_red(jl, standing) else "")
+    return ListenerCells(
+        cls, li.proto, li.port, view.service_name(li.port, li.proto), view.bind_address(li),
+        li.process or "?", "" if li.pid is None else str(li.pid), li.user or "",
+        view.verdict_words(jl, standing), "" if standing else f"v-{v}",
+        jl.rule or ("(default)" if v == "allowed" else ""),
+        "; ".join(x for x in (view.owner_unknown_why(host, li), view.listener_notes(li)) if x),
+        exposure, place)
+
+
+def listener_cells(host: HostResult, threshold: Severity) -> tuple[list[ListenerCells],
+                                                                    list[Place]]:
+    """A host's listener rows in report order, and the places they are grouped by (none
+    on a host without containers: one table, as it always was)."""
+    if not nsview.has_containers(host):
+        return [_cells(host, jl, st) for jl, st in view.listener_rows(host, threshold)], []
+    rows, places = [], []
+    for k, group in enumerate(nsview.groups(host, threshold)):
+        places.append(Place(group.title, group.detail))
+        rows += [_cells(host, jl, st, nsview.exposure_words(jl), k) for jl, st in group.rows]
+    return rows, places
 
 
 def detail(host: HostResult, threshold: Severity) -> HostDetail:
@@ -81,10 +106,13 @@ def detail(host: HostResult, threshold: Severity) -> HostDetail:
              ("Duration", view.seconds(host.duration))]
     missing = [(f.kind.value, f.message + (f" (waived by {f.waiver})" if f.waived else ""))
                for f in host.findings if not f.address]
+    rows, places = listener_cells(host, threshold) if host.checked else ([], [])
+    read = host.namespaces.read if host.namespaces is not None else 0
+    note = (f"{view.plural(len(rows), 'listener')} in {view.plural(len(places), 'place')}; "
+            f"{view.plural(read, 'container network namespace')} read") if places else ""
     return HostDetail(facts, (host.error.kind, host.error.message) if host.error else None,
-                      list(host.notes), host.checked,
-                      listener_cells(host, threshold) if host.checked else [],
-                      missing if host.checked else [])
+                      list(host.notes), host.checked, rows, missing if host.checked else [],
+                      places, note)
 
 
 class _Strings:
@@ -105,7 +133,8 @@ class _Strings:
 def lazy_data(run: RunResult, hosts: list[HostResult]) -> str:
     """Every host's details as one compact JSON document, safe inside a <script> element.
 
-    hosts[i] = [facts, error, notes, checked, listener rows, missing, commands], a command
+    hosts[i] = [facts, error, notes, checked, listener rows, missing, commands, places,
+    places note] (places: [title, detail] of each table on a host with containers), a command
     being [command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines]
     with the command, its preview and stderr as indexes into `strings`.
     """
@@ -120,7 +149,7 @@ def lazy_data(run: RunResult, hosts: list[HostResult]) -> str:
                      strings.ref(c.stderr), view.line_count(c.stderr)] for c in h.commands]
         rows.append([[v for _, v in d.facts], list(d.error) if d.error else None, d.notes,
                      d.checked, [c.row() for c in d.listeners], [list(m) for m in d.missing],
-                     commands])
+                     commands, [[p.title, p.detail] for p in d.places], d.places_note])
     text = json.dumps({"labels": [label for label, _ in detail(hosts[0], threshold).facts]
                        if hosts else [], "strings": strings.items, "hosts": rows},
                       ensure_ascii=False, separators=(",", ":"))

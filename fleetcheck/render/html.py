@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from fleetcheck import __version__
 from fleetcheck.model import HostResult, RunResult
-from fleetcheck.render import evidence_view, view
+from fleetcheck.render import evidence_view, nsview, view
 from fleetcheck.render.groups import compact_hosts, count_hosts, group_findings
 from fleetcheck.render.hints import causes
 from fleetcheck.render.hostview import detail, lazy_data
@@ -80,6 +80,9 @@ def _search(host: HostResult) -> str:
     for jl in host.listeners:
         li = jl.listener
         words += [f"{li.proto}/{li.port}", str(li.port), li.process or "", jl.verdict.value]
+        if li.container is not None:  # containers are found by name, image and pod too
+            c = li.container
+            words += [c.name or "", c.image or "", c.pod or "", c.k8s_namespace or ""]
     return " ".join(dict.fromkeys(w for w in words if w))
 
 
@@ -123,4 +126,5 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
         fail_on=view.fail_on(run), verdict_words=view.verdict_words, is_red=view.is_red,
         ev=evidence_view.evidence(run), count_word=evidence_view.count_word,
+        images=nsview.image_rows(run),
     )

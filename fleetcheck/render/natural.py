@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-_DIGITS = re.compile(r"(\d+)")
+from fleetcheck.numbers import is_number
+
+_DIGITS = re.compile(r"([0-9]+)")  # ASCII digits: what a reader sees as a number
 
 
 _IP_CHARS = frozenset("0123456789abcdefABCDEF.:%")
@@ -26,7 +28,7 @@ def natural_key(name: str) -> tuple[object, ...]:
             raise ValueError(name)
         ip = ipaddress.ip_address(name)
     except ValueError:
-        parts = tuple((0, int(p), p) if p.isdigit() else (1, 0, p.lower())
+        parts = tuple((0, int(p), p) if is_number(p) else (1, 0, p.lower())
                       for p in _DIGITS.split(name) if p)
         return (1, parts, name)
     return (0, (ip.version, int(ip)), name)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fleetcheck.model import HostResult, RunResult, Severity
-from fleetcheck.render import view
+from collections.abc import Sequence
+
+from fleetcheck.model import HostResult, JudgedListener, RunResult, Severity
+from fleetcheck.render import nstext, nsview, view
 from fleetcheck.render.groups import FindingGroup, compact_hosts, group_findings
 from fleetcheck.render.hints import causes
 from fleetcheck.render.options import RenderOptions
@@ -21,6 +23,7 @@ from fleetcheck.render.textfit import (
     table,
     wrap,
 )
+from fleetcheck.render.waived import Standing
 from fleetcheck.sanitize import scrub
 
 _TONE = {"ok": GREEN, "bad": RED + BOLD, "warn": YELLOW + BOLD, "": ""}
@@ -51,6 +54,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     out += _unchecked(run, width, color)
     out += _waivers(run, width, color)
     out += _fleet(run, width, color)
+    out += nstext.images(run, width, color)
     out += _run(run, width)
     out += _hosts(run, width, color)
     return "\n".join(out).rstrip("\n") + "\n"
@@ -220,6 +224,25 @@ def _hosts(run: RunResult, width: int, color: bool) -> list[str]:
     return lines
 
 
+def listener_table(h: HostResult, rows: Sequence[tuple[JudgedListener, Standing | None]],
+                   width: int, color: bool) -> str:
+    """Listeners with their verdicts, as a host's section shows them."""
+    body = []
+    for jl, standing in rows:
+        li = jl.listener
+        bad = jl.verdict in view.BAD_VERDICTS and standing is None
+        verdict = (paint(jl.verdict.value.upper(), RED + BOLD, color) if bad
+                   else view.verdict_words(jl, standing))
+        body.append([view.proto_port(li.proto, li.port), view.service_name(li.port, li.proto),
+                     view.bind_address(li), li.process or "?",
+                     "" if li.pid is None else li.pid, li.user or "", verdict,
+                     jl.rule or ("(default)" if jl.verdict.value == "allowed" else ""),
+                     "; ".join(x for x in (view.owner_unknown_why(h, li), view.listener_notes(li))
+                               if x)])
+    return table(body, ["PORT", "SERVICE", "ADDRESS", "PROCESS", "PID", "USER", "VERDICT",
+                        "RULE", "NOTES"], width, flex=(1, 2, 3, 5, 7, 8))
+
+
 def _host(h: HostResult, width: int, color: bool, threshold: Severity) -> list[str]:
     """One host: its facts, listeners with verdicts, and the commands that ran."""
     status = paint(h.status.value.upper(), _TONE[view.host_status_tone(h.status)], color)
@@ -233,24 +256,13 @@ def _host(h: HostResult, width: int, color: bool, threshold: Severity) -> list[s
         about.insert(0, ("Error", f"{h.error.kind}: {h.error.message}"))
     about += [("Note", note) for note in h.notes]
     lines += facts(about, width)
-    if h.checked:
-        rows = []
-        for jl, standing in view.listener_rows(h, threshold):
-            li = jl.listener
-            bad = jl.verdict in view.BAD_VERDICTS and standing is None
-            verdict = (paint(jl.verdict.value.upper(), RED + BOLD, color) if bad
-                       else view.verdict_words(jl, standing))
-            rows.append([view.proto_port(li.proto, li.port), view.service_name(li.port, li.proto),
-                         view.bind_address(li), li.process or "?",
-                         "" if li.pid is None else li.pid, li.user or "", verdict,
-                         jl.rule or ("(default)" if jl.verdict.value == "allowed" else ""),
-                         "; ".join(x for x in (view.owner_unknown_why(h, li),
-                                               view.listener_notes(li)) if x)])
+    if h.checked and nsview.has_containers(h):  # one table per namespace / container
+        lines += nstext.grouped(h, width, color, threshold, listener_table)
+    elif h.checked:
+        rows = view.listener_rows(h, threshold)
         lines.append(f"  Listeners ({len(rows)})" if rows else "  Listeners: none")
         if rows:
-            lines.append(table(rows, ["PORT", "SERVICE", "ADDRESS", "PROCESS", "PID", "USER",
-                                      "VERDICT", "RULE", "NOTES"], width,
-                               flex=(1, 2, 3, 5, 7, 8)))
+            lines.append(listener_table(h, rows, width, color))
     for f in h.findings:
         if f.address is None:  # a requirement nothing met: no listener row shows it
             waived = f" (waived by {f.waiver})" if f.waived else ""

@@ -12,7 +12,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from fleetcheck.engine.summary import is_violation
-from fleetcheck.model import HostResult, Listener, RunResult, Severity, WaiverRecord
+from fleetcheck.model import (
+    HostResult,
+    Listener,
+    RunResult,
+    Severity,
+    WaiverRecord,
+    container_identity,
+)
 
 # Waivers expiring within this many days of the date they were judged on are warned about
 # (scan --waiver-warning-days changes it; the run records the value used). The same window
@@ -20,12 +27,13 @@ from fleetcheck.model import HostResult, Listener, RunResult, Severity, WaiverRe
 # rendering a saved run needs no inventory or policy code.
 WARN_DAYS = 14
 
-ListenerKey = tuple[str, int, str]  # (proto, port, bind address), as findings name them
+# (proto, port, bind address, container identity or ''), as findings name them
+ListenerKey = tuple[str, int, str, str]
 
 
 def key(listener: Listener) -> ListenerKey:
-    """How the findings about `listener` name it."""
-    return listener.proto, listener.port, listener.address
+    """How the findings about `listener` name it (a container's, by its container too)."""
+    return listener.proto, listener.port, listener.address, container_identity(listener) or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +49,8 @@ def listener_standing(host: HostResult, fail_on: Severity) -> dict[ListenerKey, 
     findings: dict[ListenerKey, list[tuple[bool, bool, str]]] = {}
     for f in host.findings:
         if f.port is not None and f.address is not None:
-            findings.setdefault((f.proto, f.port, f.address), []).append(
+            findings.setdefault((f.proto, f.port, f.address, container_identity(f) or ""),
+                                []).append(
                 (f.waived, is_violation(f, fail_on), f.waiver or "?"))
     out: dict[ListenerKey, Standing] = {}
     for k, fs in findings.items():

@@ -33,12 +33,15 @@ def keygen(path: Path, key_type: str = "ed25519", passphrase: str = "",
 
 
 def launch_sshd(ns: Namespace, d: Path, config: Sequence[str],
-                mounts: Sequence[str] = (), name: str = "sshd") -> Path:
+                mounts: Sequence[str] = (), name: str = "sshd",
+                cgroup: Path | None = None) -> Path:
     """Start `sshd -D` in `ns` with `config` lines, in a private mount namespace; its pid file.
 
     The mount namespace gets a tmpfs on /run (sshd's privilege separation directory
     lives there) and whatever `mounts` adds; nothing of the machine's /etc/ssh is read.
-    `name` is the name the daemon runs under (what ss, lsof and ps show).
+    `name` is the name the daemon runs under (what ss, lsof and ps show). With `cgroup`
+    (a cgroup v2 directory), sshd runs in it and in a cgroup namespace rooted there: its
+    sessions see that directory as the root of the hierarchy, as a machine sees its own.
     """
     binary = SSHD
     if name != "sshd":  # the kernel names a process after the path it was started by
@@ -50,10 +53,14 @@ def launch_sshd(ns: Namespace, d: Path, config: Sequence[str],
     (d / "sshd_config").write_text("\n".join([*config, *base]) + "\n")
     script = ["mount -t tmpfs -o mode=755 tmpfs /run", "mkdir -m 755 /run/sshd", *mounts,
               f"exec {binary} -D -E {d}/sshd.log -f {d}/sshd_config"]
+    unshare = ["unshare", "-m", *(["-C"] if cgroup is not None else []), "--propagation",
+               "private", "sh", "-c", " && ".join(script)]
+    argv = ns.exec_argv(unshare)
+    if cgroup is not None:  # join the cgroup first (`ip netns exec` hides /sys/fs/cgroup):
+        # a cgroup namespace is rooted where its first process was
+        argv = ["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh", *argv]
     with open(d / "launch.log", "w") as log:
-        subprocess.Popen(ns.exec_argv(["unshare", "-m", "--propagation", "private",
-                                       "sh", "-c", " && ".join(script)]),
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
     return pidfile
 
 

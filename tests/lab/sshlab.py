@@ -31,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.lab.cgroups import make_cgroup, remove_cgroup
 from tests.lab.emulate import Emulation, install, overlay_mounts
 from tests.lab.netns import Namespace, Sock, SocketHolders, unique_name
 from tests.lab.sshd import keygen, launch_sshd, run, wait_started
@@ -94,6 +95,10 @@ class HostSpec:
     daemon_name: str = "sshd"  # the daemon's process name ("dropbear": 22 not held by sshd)
     emulate: Emulation | None = None  # the OS its lab users' sessions see (tools replayed)
     doas: bool = False  # /etc/doas.conf holds the lab's doas rules (DOAS_RULES)
+    # Its own cgroup (v2) and cgroup namespace: containers made for it (tests/lab/
+    # containers.py) sit under that root as a runtime puts them under a machine's.
+    cgroupns: bool = False
+    add_tools: Mapping[str, str] = field(default_factory=dict)  # tool -> script, on its PATH
 
 
 @dataclass
@@ -107,6 +112,7 @@ class LabHost:
     host_keys: list[str]  # "type base64" of every key sshd serves
     known_keys: list[str]  # what the lab's known_hosts says (older keys when rekeyed)
     dir: Path
+    cgroup: Path | None = None  # the root of its cgroup namespace (HostSpec.cgroupns)
 
     @property
     def name(self) -> str:
@@ -337,7 +343,19 @@ class SshLab:
             mounts.append(f"mount --bind {script} {os.path.realpath(real)}")
         if spec.hide_proc:
             mounts.append("mount -t tmpfs -o mode=555 tmpfs /proc")
-        return launch_sshd(host.ns, d, config, mounts, name=spec.daemon_name)
+        if spec.add_tools:  # tools the machine lacks, first on the PATH of its sessions
+            tools = d / "added-tools"
+            tools.mkdir()
+            for tool, body in spec.add_tools.items():
+                (tools / tool).write_text(f"#!/bin/sh\n{body}\n")
+                (tools / tool).chmod(0o755)
+            tools.chmod(0o755)
+            mounts.append(f"mount --bind {tools} /usr/local/bin")
+        if spec.cgroupns:  # its own cgroup tree, mounted where a machine has it
+            host.cgroup = make_cgroup(unique_name("fclab"))
+            mounts.append("mount -t cgroup2 none /sys/fs/cgroup")
+        return launch_sshd(host.ns, d, config, mounts, name=spec.daemon_name,
+                           cgroup=host.cgroup)
 
     def _emulate(self, host: LabHost, emulation: Emulation,
                  etc: dict[str, Path]) -> tuple[list[str], list[str]]:
@@ -453,6 +471,9 @@ class SshLab:
             with contextlib.suppress(Exception):
                 ns.delete()
         self._namespaces.clear()
+        for host in self.hosts.values():
+            if host.cgroup is not None:
+                remove_cgroup(host.cgroup)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> SshLab:

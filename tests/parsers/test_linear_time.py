@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fleetcheck.parsers import ParseError
 from tests.parsers.hostile_text import CHUNKS, TARGETS, Target, adversarial, attempt
 
 N = 800
@@ -89,3 +90,28 @@ def test_hostile_text_gives_listeners_or_a_parse_error(target: Target, tail: str
     """Nothing but a result or ParseError, whether the text starts as the tool's or not."""
     attempt(target, target.header + target.row + middle + "\n" + tail)
     attempt(target, middle + tail)
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+@pytest.mark.parametrize("odd", ["\x1c1923", "1923\x1c", "\u00b2", "19\u00b23",
+                                 "\u0661\u0669\u0662\u0663", "\uff11\uff19\uff12\uff13"])
+def test_digits_that_are_not_ascii_are_not_numbers(target: Target, odd: str) -> None:
+    """Every number a parser reads (port, PID, fd, queue, uid) as ASCII digits only: a
+    superscript, another script's digits or a separator glued to a number is a parse error
+    or a word, never a crash (found: tasklist's ',\x1c1923') nor a port nobody saw."""
+    for text in (target.header + target.row.replace("1923", odd) + "\n",
+                 target.header + target.row + "," + odd + "\n",
+                 target.header + target.row.replace("22", odd) + "\n"):
+        attempt(target, text)  # listeners or ParseError; a ValueError fails the test
+
+
+@pytest.mark.parametrize("odd", ["19\u00b23", "\u0661\u0669\u0662\u0663",
+                                 "\uff11\uff19\uff12\uff13"])
+def test_a_port_in_other_digits_is_not_read_as_that_port(odd: str) -> None:
+    """`ss` printing a port in digits no reader takes for 1923 does not yield port 1923."""
+    ss = next(t for t in TARGETS if t.name == "ss")
+    try:
+        found = ss.parse(ss.header + f"tcp LISTEN 0 128 0.0.0.0:{odd} 0.0.0.0:*\n")
+    except ParseError:
+        return
+    assert isinstance(found, list) and all(li.port != 1923 for li in found)

@@ -26,7 +26,7 @@ def _section(title: str) -> str:
 
 
 def _table_keys(text: str) -> set[str]:
-    return set(re.findall(r"^\| `([a-z_]+)` \|", text, re.M))
+    return set(re.findall(r"^\| `([a-z0-9_]+)` \|", text, re.M))
 
 
 def test_every_policy_and_rule_key_is_documented() -> None:

@@ -120,7 +120,7 @@ WAIVER_CASES = [
      "approved_by, created and expires)"),
     (broken("port: 8080", "proto: tcp"),
      "2:5", "waiver 'W1' would cover every finding on its hosts: name a port, service, "
-     "process, rule or finding"),
+     "process, rule, finding, container, image, pod or k8s_namespace"),
     (broken("expires: 2030-12-31", "expires: next year"),
      "9:14", "expected a date (YYYY-MM-DD), not 'next year'"),
     (broken("expires: 2030-12-31", "expires: 2030-12-31 10:00:00"),

@@ -90,7 +90,7 @@ def test_every_problem_is_reported_in_file_order(tmp_path: Path) -> None:
         "w.yml:9:14: warning: waiver 'W1' expired on 2030-03-31 (62 days ago): it waives "
         "nothing any more; renew it or remove it",
         "w.yml:10:5: error: waiver 'W2' would cover every finding on its hosts: name a port, "
-        "service, process, rule or finding",
+        "service, process, rule, finding, container, image, pod or k8s_namespace",
         "5 errors, 1 warning: 3 hosts, 0 policies, 0 rules, 1 waiver",
     ]
 

@@ -79,16 +79,29 @@
     });
     frag.appendChild(dl);
     if (h[3]) {
-      if (h[4].length) {
-        // a row = [class, proto, port, service, bind, process, pid, user, verdict,
-        //          verdict class, rule, notes]
-        frag.appendChild(table("listeners", [["Proto"], ["Port", "num"], ["Service"],
-          ["Address"], ["Process"], ["PID", "num"], ["User"], ["Verdict"], ["Rule"], ["Notes"]],
-          h[4].map(function (r) {
-            return { cls: r[0], cells: [[r[1]], [r[2], "num"], [r[3]], [r[4], "mono"],
-              [r[5], "mono proc"], [r[6], "num"], [r[7]], [r[8], r[9]], [r[10], "mono rule"],
-              [r[11]]] };
-          })));
+      // a row = [class, proto, port, service, bind, process, pid, user, verdict,
+      //          verdict class, rule, notes, exposure, place]
+      var listeners = function (rows, exposure) {
+        var head = [["Proto"], ["Port", "num"], ["Service"], ["Address"], ["Process"],
+          ["PID", "num"], ["User"]].concat(exposure ? [["Exposure"]] : [],
+          [["Verdict"], ["Rule"], ["Notes"]]);
+        return table("listeners", head, rows.map(function (r) {
+          var cells = [[r[1]], [r[2], "num"], [r[3]], [r[4], "mono"], [r[5], "mono proc"],
+            [r[6], "num"], [r[7]]].concat(exposure ? [[r[12]]] : [],
+            [[r[8], r[9]], [r[10], "mono rule"], [r[11]]]);
+          return { cls: r[0], cells: cells };
+        }));
+      };
+      if (h[7].length) {  // a host with containers: one table per network namespace
+        frag.appendChild(el("p", h[8] + ".", "muted"));
+        h[7].forEach(function (place, k) {
+          var head = el("h4", place[0], "netns");
+          if (place[1]) { head.appendChild(el("span", " · " + place[1], "muted")); }
+          frag.appendChild(head);
+          frag.appendChild(listeners(h[4].filter(function (r) { return r[13] === k; }), true));
+        });
+      } else if (h[4].length) {
+        frag.appendChild(listeners(h[4], false));
       } else {
         frag.appendChild(el("p", "No listeners."));
       }
@@ -112,6 +125,7 @@
     h[4].forEach(function (r) {
       words.push(r[1] + "/" + r[2], String(r[2]), r[5], r[8]);
     });
+    h[7].forEach(function (place) { words.push(place[0]); });  // containers: name, image, pod
     return words.join(" ");
   }
 

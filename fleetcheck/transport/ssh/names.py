@@ -17,6 +17,7 @@ their zones included); a user name is letters, digits and `. - _ @ \\`
 from __future__ import annotations
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.numbers import is_number
 
 _HOST_EXTRA = frozenset(".-_:%")
 _USER_EXTRA = frozenset(".-_@\\")
@@ -58,6 +59,6 @@ def check_user(value: str, what: str = "user") -> str:
 def check_port(value: str | int, what: str = "port") -> int:
     """`value` as a TCP port (digits only, 1-65535); HostFailure (kind inventory) if not."""
     text = str(value)
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
+    if not is_number(text) or not 0 < int(text) < 65536:
         raise _refuse(what, text, "is not a port number (1-65535)")
     return int(text)

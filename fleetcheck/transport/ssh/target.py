@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.numbers import is_number
 from fleetcheck.transport.ssh.config import SshConfig
 from fleetcheck.transport.ssh.known_hosts import host_port_name
 from fleetcheck.transport.ssh.names import check_host_name, check_port, check_user
@@ -225,7 +226,7 @@ def parse_jump(hop: str) -> tuple[str | None, str, int | None]:
 
 
 def _port(text: str, hop: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not is_number(text) or not 0 < int(text) < 65536:
         raise HostFailure(ErrorKind.SSH_ERROR, f"ProxyJump {hop!r}: bad port {text!r}")
     return int(text)
 

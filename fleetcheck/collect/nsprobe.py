@@ -1,0 +1,163 @@
+"""The probe's Linux step for other network namespaces: containers' listeners, same round trip.
+
+After the host's own listing worked, `fc_ns TOOL COMMAND` looks whether any container
+runtime's cgroup exists (`CGROUP_GLOBS`, shell globs: on a host without containers that
+is all it costs, and no command runs). If one does, without root it says `netns
+unread`; as root it compares every process's network namespace with the probe's (`test
+-ef`, a builtin) and prints, fenced like every section:
+
+- `cgroups`: the cgroup lines that name a container runtime (`grep -H` of /proc/*/cgroup,
+  every process: a hostNetwork pod's processes share the host's namespace);
+- `netns.members` ('PID REP': each such process outside the host's namespace and the
+  process chosen to stand for its namespace) and `netns.inodes` (`ls -l` of the
+  representatives' /proc/PID/ns/net: the namespace inodes);
+- per namespace `ns-REP.addrs` (its addresses: /proc/REP/net/fib_trie and if_inet6) and
+  its listing: the host's own tool run inside it (`nsenter -t REP -n`), and when that
+  is missing or fails the namespace's /proc/REP/net tables (`ns-REP.proc-net-tcp` ...)
+  with the owner tables once (`nsowners.proc-*`); a namespace whose last process ended
+  meanwhile is reported `nsgone REP`;
+- what says which host ports reach a container: `nat.iptables`, `nat.ip6tables`
+  (iptables-save, ip6tables-save), `nat.nft` (`nft list ruleset`), `docker-proxy` (the
+  proxies' command lines); and one listing per runtime whose cgroups were seen
+  (`runtime.docker`, `runtime.crictl`, `runtime.podman`), each a single call.
+
+The shell picks namespaces loosely (a runtime's name anywhere in a cgroup line); which
+of them are a container's of this host is decided in Python (`parsers.containers`),
+which only believes paths that start where each runtime puts its containers. No step
+changes a socket (no `ss -K`), a rule or a container. Without root the namespaces of
+other users' processes cannot be read: the probe says `netns unread`.
+"""
+
+from __future__ import annotations
+
+# Where runtimes put their containers' cgroups, under the root of the hierarchies mounted
+# (cgroup v2 at /sys/fs/cgroup, or a hybrid's at /sys/fs/cgroup/unified; with cgroup v1
+# runtimes make every container's cgroup in every hierarchy, so the named systemd one and
+# memory's stand for them all): one of them existing is what makes the step look
+# further. Mostly plain names (one lstat each) and a few globs over small directories, so
+# a host without containers pays next to nothing; together they cover every path
+# `parsers.containers.cgroup_container` recognises.
+_V2_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")  # cgroup v2; a hybrid's v2
+_V1_ROOTS = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/memory")  # runtimes make both
+_EVERYWHERE = ("system.slice/docker-*", "system.slice/nerdctl-*", "docker", "kubepods",
+               "kubepods.slice", "machine.slice", "libpod_parent", "lxc",
+               "user.slice/user-*.slice/user@*.service/user.slice/libpod-*")
+CGROUP_GLOBS = tuple(f"{root}/{where}" for root in (*_V2_ROOTS, *_V1_ROOTS)
+                     for where in _EVERYWHERE) + \
+    tuple(f"{root}/{where}" for root in _V2_ROOTS for where in ("lxc.payload", "lxc.payload.*"))
+# Words that any container runtime's cgroup path holds: a loose preselection.
+_RUNTIME_WORDS = "docker|kubepods|libpod|machine[.]slice|lxc|nerdctl|crio|containerd"
+# One call per runtime lists every container, with the Kubernetes labels that name pods.
+# Each JSON value of docker's listing is printed by its own template so that no name can
+# break the row; `timeout` keeps a hung daemon from holding the probe where it exists.
+_DOCKER_FORMAT = ('[{{json .ID}},{{json .Names}},{{json .Image}},'
+                  '{{json (.Label "io.kubernetes.pod.name")}},'
+                  '{{json (.Label "io.kubernetes.pod.namespace")}},'
+                  '{{json (.Label "io.kubernetes.container.name")}}]')
+RUNTIMES: tuple[tuple[str, str, str], ...] = (  # (section, shell case pattern, command)
+    ("docker", "*docker*", f"docker ps --no-trunc --format '{_DOCKER_FORMAT}'"),
+    ("crictl", "*kubepods*", "crictl ps -o json"),
+    ("podman", "*libpod*", "podman ps --format json"),
+)
+# The NAT rules, read without loading anything: `iptables-save` without `-t` dumps only
+# the tables the kernel already has (asking for `-t nat` would load legacy iptables' NAT
+# and conntrack modules on a host that never used them), and nft runs only where
+# nf_tables is loaded already or built in (a kernel without /proc/modules loads nothing).
+NAT: tuple[tuple[str, str, str], ...] = (  # (section, guard, command)
+    ("iptables", "command -v iptables-save", "iptables-save"),
+    ("ip6tables", "command -v ip6tables-save", "ip6tables-save"),
+    ("nft", '[ -n "$fc_nft" ] && command -v nft', "nft list ruleset"),
+)
+
+
+def _runtime_calls() -> str:
+    calls = []
+    for section, pattern, command in RUNTIMES:
+        binary = command.split()[0]
+        calls.append(
+            f'case "$fc_cg" in {pattern}) if command -v {binary} >/dev/null 2>&1; then '
+            f'echo "$M begin runtime.{section}"; $fc_to {command} 2>/dev/null; '
+            f'echo "$M end runtime.{section} $?"; fi;; esac')
+    return "\n".join(calls)
+
+
+def _nat_calls() -> str:
+    return "\n".join(
+        f'if {guard} >/dev/null 2>&1; then '
+        f'echo "$M begin nat.{section}"; {command} 2>/dev/null; '
+        f'echo "$M end nat.{section} $?"; fi' for section, guard, command in NAT)
+
+
+# Shell: defines fc_ns. $1 is the host's tool (ss, netstat, busybox-netstat, proc, lsof),
+# $2 the command that lists sockets with it (empty: read /proc tables).
+FC_NS = r"""
+fc_ns() {
+for fc_g in GLOBS; do [ -e "$fc_g" ] && break; fc_g=; done
+[ -n "$fc_g" ] || return 0
+if [ "$U" != 0 ]; then echo "$M netns unread"; return 0; fi
+fc_cg=$(grep -H -s -E 'WORDS' /proc/[0-9]*/cgroup)
+[ -n "$fc_cg" ] || return 0
+echo "$M begin cgroups"; printf '%s\n' "$fc_cg"; echo "$M end cgroups 0"
+[ -e /proc/$$/ns/net ] || return 0
+fc_o=
+for fc_d in /proc/[0-9]*; do
+  [ "$fc_d/ns/net" -ef /proc/$$/ns/net ] || fc_o="$fc_o ${fc_d#/proc/} "
+done
+fc_reps=
+echo "$M begin netns.members"
+for fc_p in $(printf '%s\n' "$fc_cg" | sed -n 's|^/proc/\([0-9]*\)/cgroup:.*|\1|p' | uniq); do
+  case "$fc_o" in *" $fc_p "*) ;; *) continue;; esac
+  fc_r=
+  for fc_q in $fc_reps; do
+    if [ /proc/$fc_p/ns/net -ef /proc/$fc_q/ns/net ]; then fc_r=$fc_q; break; fi
+  done
+  if [ -z "$fc_r" ]; then fc_r=$fc_p; fc_reps="$fc_reps $fc_p"; fi
+  echo "$fc_p $fc_r"
+done
+echo "$M end netns.members 0"
+[ -n "$fc_reps" ] || return 0
+echo "$M begin netns.inodes"; for fc_r in $fc_reps; do ls -l /proc/$fc_r/ns/net; done 2>/dev/null
+echo "$M end netns.inodes 0"
+fc_to=; command -v timeout >/dev/null 2>&1 && fc_to="timeout 10"
+fc_enter=; [ -n "$2" ] && command -v nsenter >/dev/null 2>&1 && fc_enter=1
+fc_owners=
+for fc_r in $fc_reps; do
+  [ -e /proc/$fc_r/net/tcp ] || { echo "$M nsgone $fc_r"; continue; }
+  echo "$M begin ns-$fc_r.addrs"; cat /proc/$fc_r/net/fib_trie /proc/$fc_r/net/if_inet6 2>/dev/null
+  echo "$M end ns-$fc_r.addrs 0"
+  if [ -n "$fc_enter" ]; then
+    echo "$M begin ns-$fc_r.$1"; nsenter -t $fc_r -n $2; fc_rc=$?; echo "$M end ns-$fc_r.$1 $fc_rc"
+    [ "$fc_rc" -eq 0 ] && continue
+  fi
+  for fc_f in tcp tcp6 udp udp6; do
+    if [ -e /proc/$fc_r/net/$fc_f ]; then
+      echo "$M begin ns-$fc_r.proc-net-$fc_f"; cat /proc/$fc_r/net/$fc_f
+      echo "$M end ns-$fc_r.proc-net-$fc_f $?"
+    fi
+  done
+  fc_owners=1
+done
+if [ -n "$fc_owners" ]; then
+  echo "$M begin nsowners.proc-stat"; cat /proc/[0-9]*/stat 2>/dev/null
+  echo "$M end nsowners.proc-stat 0"
+  echo "$M begin nsowners.proc-owners"; ls -ld /proc/[0-9]* 2>/dev/null
+  echo "$M end nsowners.proc-owners 0"
+  echo "$M begin nsowners.proc-fds"; QUOTING_STYLE=escape ls -l /proc/[0-9]*/fd 2>/dev/null
+  echo "$M end nsowners.proc-fds 0"
+fi
+fc_nft=1; [ -e /proc/modules ] && fc_nft=; [ -d /sys/module/nf_tables ] && fc_nft=1
+NATS
+echo "$M begin docker-proxy"
+for fc_f in $(grep -l -s -x docker-proxy /proc/[0-9]*/comm); do
+  tr '\0' ' ' < "${fc_f%comm}cmdline" 2>/dev/null; echo
+done
+echo "$M end docker-proxy 0"
+RUNTIMES
+}
+""".replace("WORDS", _RUNTIME_WORDS).replace("GLOBS", " ".join(CGROUP_GLOBS)) \
+    .replace("NATS", _nat_calls()).replace("RUNTIMES", _runtime_calls())
+
+
+def ns_call(tool: str, command: str) -> str:
+    """The shell that reads other namespaces after `tool` (running `command`) listed the host's."""
+    return f"fc_ns {tool} '{command}'" if command else f"fc_ns {tool} ''"
