@@ -45,7 +45,7 @@ def load_run(text: str, name: str) -> RunResult:
         run = RunResult.from_dict(data)
         # Settled again, so a run written before statuses followed --fail-on reads as one verdict.
         hosts, summary = judge_run(run.hosts, Severity.parse(run.summary.fail_on),
-                                   complete=run.summary.complete)
+                                   complete=run.summary.complete, gate=run.summary.gate)
         run = dataclasses.replace(run, hosts=hosts, summary=summary)
     except KeyError as exc:
         raise InputError(f"incomplete {SCHEMA} document: missing key {exc.args[0]!r}",

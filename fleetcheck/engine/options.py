@@ -22,3 +22,4 @@ class ScanOptions:
     ssh: SshOptions = field(default_factory=SshOptions)
     log_level: int | None = None  # -v in the CLI: worker processes log at the same level
     engine: str | None = None  # "threads" | "processes" | ...; None: chosen from `workers`
+    gate: str = "all"  # "new" (--fail-on-new): only new or reopened violations fail the run

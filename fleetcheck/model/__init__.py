@@ -1,6 +1,7 @@
 """The data that flows between stages: frozen, typed, JSON-serialisable records."""
 
-from fleetcheck.model.enums import SCHEMA, FindingKind, Severity, Status, Verdict
+from fleetcheck.model.changes import Changes, Comparison, HistoryNote, HostFinding, TrendPoint
+from fleetcheck.model.enums import SCHEMA, Change, FindingKind, Severity, Status, Verdict
 from fleetcheck.model.host import (
     CommandRecord,
     Finding,
@@ -20,10 +21,15 @@ from fleetcheck.model.run import (
 
 __all__ = [
     "SCHEMA",
+    "Change",
+    "Changes",
     "CommandRecord",
+    "Comparison",
     "Finding",
     "FindingKind",
+    "HistoryNote",
     "HostError",
+    "HostFinding",
     "HostResult",
     "InputFile",
     "JudgedListener",
@@ -32,6 +38,7 @@ __all__ = [
     "Severity",
     "Status",
     "Summary",
+    "TrendPoint",
     "Verdict",
     "WaiverRecord",
     "inputs_by_kind",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fleetcheck.model.enums import FindingKind, Severity, Status, Verdict
+from fleetcheck.model.enums import Change, FindingKind, Severity, Status, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +119,13 @@ class Finding:
     # Open, but below the run's --fail-on: shown, never counted as a violation
     # (set once, by `result.settle`).
     below_threshold: bool = False
+    # From history (fleetcheck.history), relative to this host's previous checked run:
+    # when it was first open (ISO 8601 UTC), whole days since, new/persisting/reopened,
+    # and how often it came back within a few runs of being fixed. None without history.
+    first_seen: str | None = None
+    age_days: int | None = None
+    change: Change | None = None
+    flaps: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON, severity and kind as their words."""
@@ -137,7 +144,18 @@ class Finding:
             "pid": self.pid,
             "family": self.family,
             "below_threshold": self.below_threshold,
+            **self._history_keys(),
         }
+
+    def _history_keys(self) -> dict[str, Any]:
+        """History's keys, written only when the run was compared with history or a baseline."""
+        if self.first_seen is None and self.change is None:
+            return {}
+        out: dict[str, Any] = {"first_seen": self.first_seen, "age_days": self.age_days,
+                               "change": self.change.value if self.change else None}
+        if self.flaps:
+            out["flaps"] = self.flaps
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
@@ -157,6 +175,10 @@ class Finding:
             pid=data.get("pid"),
             family=data.get("family"),
             below_threshold=bool(data.get("below_threshold", False)),
+            first_seen=data.get("first_seen"),
+            age_days=data.get("age_days"),
+            change=Change(data["change"]) if data.get("change") else None,
+            flaps=int(data.get("flaps") or 0),
         )
 
     def sort_key(self) -> tuple[Any, ...]:
