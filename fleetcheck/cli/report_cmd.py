@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
-from typing import Any
 
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, stream_failed
 from fleetcheck.cli.output import print_report, write_and_list
+from fleetcheck.cli.runfile import read_run
 from fleetcheck.cli.scan_cmd import DEFAULT_FORMATS
-from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.model import SCHEMA, RunResult, Severity
 from fleetcheck.render import FORMATS, parse_formats
 from fleetcheck.render.write import Written
 
@@ -32,29 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "without it)")
 
 
-def load_run(text: str, name: str) -> RunResult:
-    """Parse a saved run; InputError naming the file (and line) for anything else."""
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", name, exc.lineno, exc.colno) from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
-        raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
-    try:
-        run = RunResult.from_dict(data)
-        # Settled again, so a run written before statuses followed --fail-on reads as one verdict.
-        hosts, summary = judge_run(run.hosts, Severity.parse(run.summary.fail_on),
-                                   complete=run.summary.complete, gate=run.summary.gate)
-        run = dataclasses.replace(run, hosts=hosts, summary=summary)
-    except KeyError as exc:
-        raise InputError(f"incomplete {SCHEMA} document: missing key {exc.args[0]!r}",
-                         name) from None
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise InputError(f"malformed {SCHEMA} document: {exc}", name) from None
-    return run
-
-
 def run(args: argparse.Namespace, env: Env) -> int:
     """Render the saved run; exit 0 once rendered (the run's own verdict is in the report),
     4 when a report could not be written."""
@@ -64,17 +37,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise InputError(str(exc)) from None
     if args.output_dir is None and len(formats) != 1:
         raise InputError("several formats need -o DIR to write them to")
-    if args.run == "-":
-        text, name = env.stdin.read(), "<stdin>"
-    else:
-        path = env.path(args.run)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
-                             args.run) from None
-        name = args.run
-    result = load_run(text, name)
+    result = read_run(args.run, env)
     written = Written()
     if args.output_dir is None:
         print_report(result, formats[0], env)

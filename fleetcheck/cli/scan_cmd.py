@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import socket
 
+from fleetcheck.cli import history_setup
 from fleetcheck.cli.common import Command, add_input_arguments, limit_pattern, load_inputs
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
@@ -47,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lowest severity that makes the exit code 1 "
                              "(critical, high, medium, low, info; default: low)")
     add_connection_arguments(parser)
+    history_setup.add_arguments(parser)
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -61,6 +63,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     hosts = plan(inputs.inventory, inputs.policies, limit=limit_pattern(args, env),
                  become=args.become, user=args.user)
     hosts, options = scan_options(args, env, hosts, fail_on)
+    prepare_output_dir(outdir)
+    history = history_setup.ScanHistory.start(args, env, outdir)
+    options = dataclasses.replace(options, gate=history.gate)
     meta = {
         "command_line": list(args.argv),
         "user": local_user(),
@@ -74,7 +79,6 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "host_key_checking": options.ssh.host_key_checking,
         "warnings": ssh_warnings(options),
     }
-    prepare_output_dir(outdir)
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -82,11 +86,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if args.verbose:
             progress.write(host_log_line(result))
 
-    with as_ctrl_c() as caught:
+    with as_ctrl_c() as caught, history:
         with logging_through(args.verbose, progress):
             try:
                 result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
-                              on_done=on_done, waivers=inputs.waivers)
+                              on_done=on_done, waivers=inputs.waivers, compare=history.compare)
             finally:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written
@@ -97,6 +101,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                                                            "interrupted_by": caught.name})
             env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
                              "reported, unfinished ones marked not_run\n")
+        result = history.finish(result)
         written = write_and_list(result, formats, outdir, env)
         print_report(result, stdout_format(formats), env, written.paths)
         return final_status(result, env, written)

@@ -117,7 +117,7 @@ def _move_intervals(conn: sqlite3.Connection, hosts: Sequence[HostResult],
         for key, detail in now.items():
             old = before.get(key)
             if old is None:
-                opens.append((host_id, *key, started, started, check, detail))
+                opens.append((host_id, *key, started, started, check, detail, FLAP_RUNS))
             elif old[1] != detail:
                 refresh.append((detail, old[0]))
     # A span's start is the item's open time, read before the item is closed.
@@ -131,7 +131,7 @@ def _move_intervals(conn: sqlite3.Connection, hosts: Sequence[HostResult],
         "ON CONFLICT(host, category, kind, proto, address, port, process, container) DO UPDATE "
         "SET opened_at = excluded.opened_at, opened_check = excluded.opened_check, "
         "opens = opens + 1, detail = excluded.detail, "
-        f"flaps = flaps + (excluded.opened_check - closed_check <= {FLAP_RUNS})", opens)
+        "flaps = flaps + (excluded.opened_check - closed_check <= ?)", opens)
     conn.executemany("UPDATE items SET detail = ? WHERE id = ?", refresh)
 
 

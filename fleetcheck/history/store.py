@@ -7,6 +7,7 @@ to the busy timeout, until the first has committed) and reads each host's past;
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sqlite3
 from collections.abc import Sequence
@@ -60,10 +61,9 @@ class History:
         """Abandon the run under way, if any (the database stays as before it)."""
         self._pending = None
         if self.conn.in_transaction:
-            try:
+            # SQLite may have rolled back by itself already (e.g. on a full disk).
+            with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
-            except sqlite3.Error:  # already rolled back by SQLite itself (e.g. disk full)
-                pass
 
     def compare(self, hosts: Sequence[HostResult], now: str) -> Comparison:
         """Begin the run's transaction and compare `hosts` with their pasts as of `now`;
