@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from fleetcheck import __version__
 from fleetcheck.model import HostResult, RunResult
-from fleetcheck.render import view
+from fleetcheck.render import changes_view, view
 from fleetcheck.render.options import RenderOptions
 
 # Up to this many hosts, sections of hosts with problems start open; beyond it every host
@@ -98,4 +98,5 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         open_findings=view.open_findings, scope=view.waiver_scope, source=view.waiver_source,
         yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
         fail_on=view.fail_on(run), verdict_words=view.verdict_words, is_red=view.is_red,
+        history=changes_view.html_context(run),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fleetcheck.model import HostResult, RunResult, Severity
-from fleetcheck.render import view
+from fleetcheck.render import changes_view, text_changes, view
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.textfit import (
     BOLD,
@@ -44,6 +44,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     if view.warnings(run):
         out.append("")
     out += _summary(run, width, color)
+    out += text_changes.render(run, width, color)
     out += _findings(run, width, color)
     out += _unchecked(run, width, color)
     out += _waivers(run, width, color)
@@ -109,7 +110,8 @@ def _finding_table(rows: list[view.FindingRow], width: int, color: bool, waived:
         line = [_severity(r, color), r.host.name, kind, view.proto_port(f.proto, f.port),
                 r.service, f.address or "", view.owner(f.process, f.pid), f.rule or ""]
         body.append([*line, f.waiver or ""] if waived else line)
-        messages.append(f.message)
+        age = changes_view.age_words(f)
+        messages.append(f"{f.message} [{age}]" if age else f.message)
     headers = ["SEVERITY", "HOST", "KIND", "PORT", "SERVICE", "ADDRESS", "PROCESS", "RULE",
                *(["WAIVER"] if waived else [])]
     rendered = table(body, headers, width, flex=(1, 4, 6, 7, 8)[:len(headers) - 4],
