@@ -9,7 +9,9 @@ from collections.abc import Sequence
 
 from fleetcheck import __version__
 from fleetcheck.cli import (
+    diff_cmd,
     explain_cmd,
+    history_cmd,
     inventory_cmd,
     parse_cmd,
     report_cmd,
@@ -22,7 +24,8 @@ from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
 
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
-                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND)
+                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
+                                 diff_cmd.COMMAND, history_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):

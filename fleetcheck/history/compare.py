@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fleetcheck.history.identity import Key, finding_key
+from fleetcheck.history.identity import Key, finding_key, listener_key
 from fleetcheck.model import Change, Changes, Comparison, Finding, HostFinding, HostResult
 
 # A finding that comes back within this many checked runs of its host after being fixed
@@ -179,3 +179,20 @@ def pasts_from_run(hosts: Sequence[HostResult], started_at: str,
             pasts[host.name] = HostPast(hfs[0].last_seen or started_at, seen,
                                         gone.get(host.name, {}), checks=1)
     return pasts
+
+
+def listener_changes(old: Sequence[HostResult], new: Sequence[HostResult]
+                     ) -> tuple[list[tuple[str, Key]], list[tuple[str, Key]]]:
+    """(added, removed) listeners of hosts checked in both runs, by identity (never PID)."""
+    before = {h.name: h for h in old if h.checked}
+    added: list[tuple[str, Key]] = []
+    removed: list[tuple[str, Key]] = []
+    for host in new:
+        was = before.get(host.name)
+        if was is None or not host.checked:
+            continue
+        then = {listener_key(jl.listener) for jl in was.listeners}
+        now = {listener_key(jl.listener) for jl in host.listeners}
+        added += [(host.name, k) for k in sorted(now - then)]
+        removed += [(host.name, k) for k in sorted(then - now)]
+    return added, removed
