@@ -121,8 +121,8 @@ def _move_intervals(conn: sqlite3.Connection, hosts: Sequence[HostResult],
             elif old[1] != detail:
                 refresh.append((detail, old[0]))
     # A span's start is the item's open time, read before the item is closed.
-    conn.executemany("INSERT INTO spans(item, opened_at, closed_at) "
-                     "SELECT id, opened_at, ? FROM items WHERE id = ?", spans)
+    conn.executemany("INSERT INTO spans(item, opened_check, opened_at, closed_at) "
+                     "SELECT id, opened_check, opened_at, ? FROM items WHERE id = ?", spans)
     conn.executemany("UPDATE items SET opened_at = NULL, opened_check = NULL, closed_check = ? "
                      "WHERE id = ?", closes)
     conn.executemany(

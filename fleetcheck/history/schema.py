@@ -89,9 +89,10 @@ _V1 = (
     "CREATE INDEX items_open ON items(host, category) WHERE opened_at IS NOT NULL",
     """CREATE TABLE spans (
         item INTEGER NOT NULL REFERENCES items(id),
+        opened_check INTEGER NOT NULL,   -- the host's check numbers: unique, unlike times
         opened_at TEXT NOT NULL,
         closed_at TEXT NOT NULL,
-        PRIMARY KEY (item, opened_at)
+        PRIMARY KEY (item, opened_check)
     ) WITHOUT ROWID""",
     "CREATE INDEX spans_closed ON spans(closed_at)",
     """CREATE TABLE daily (

@@ -4,6 +4,7 @@ real database file exactly as `scan` records them (compare, judge once, record).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,14 +12,20 @@ from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import ErrorKind
 from fleetcheck.history import History
 from fleetcheck.model import HostResult, Listener, RunResult, Severity
+from fleetcheck.policy import Policy
 from tests.render import builders
 
 SSHD = Listener("tcp", 4, "0.0.0.0", 22, "sshd", 812, "root")
 
 
+@functools.cache
+def _policies() -> list[Policy]:
+    return builders.policies()
+
+
 def checked(name: str, *listeners: Listener) -> HostResult:
     """A host whose listeners (sshd plus `listeners`) were read and judged by the baseline."""
-    return builders.checked_host(name, ("fleet",), [SSHD, *listeners], builders.policies())
+    return builders.checked_host(name, ("fleet",), [SSHD, *listeners], _policies())
 
 
 def down(name: str) -> HostResult:
@@ -48,11 +55,11 @@ def run_of(hosts: Sequence[HostResult], when: str, run_id: str | None = None,
 
 
 def night(db: History, hosts: Sequence[HostResult], when: str, *, gate: str = "all",
-          keep_days: int | None = None) -> RunResult:
+          keep_days: int | None = None, run_id: str | None = None) -> RunResult:
     """Compare, judge and record one run as `scan` does; returns the run as recorded."""
     comparison = db.compare(hosts, when)
     settled, summary = judge_run(comparison.hosts, Severity.LOW, complete=True, gate=gate)
-    run = dataclasses.replace(run_of(hosts, when), hosts=settled, summary=summary,
+    run = dataclasses.replace(run_of(hosts, when, run_id), hosts=settled, summary=summary,
                               changes=comparison.changes)
     assert comparison.trend is not None
     run = dataclasses.replace(run, trend=(*comparison.trend, run.trend_point()))
