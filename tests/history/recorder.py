@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 from fleetcheck.history import History, record
+from fleetcheck.model import HostResult
 from tests.history.nights import checked, night, stray
 
 
-def fleet(name: str, hosts: int, n: int) -> list:  # type: ignore[type-arg]
+def fleet(name: str, hosts: int, n: int) -> list[HostResult]:
     """Night `n`'s hosts: shared ones with a stray that comes and goes, and our own."""
     shared = [checked(f"shared{i:04d}", stray(8000 + i % 50), *([stray(9999)] if n % 2 else []))
               for i in range(hosts // 2)]
@@ -38,7 +39,7 @@ def main(argv: list[str]) -> int:
         original(*args, **kwargs)  # type: ignore[arg-type]
 
     if mode in ("pause", "spill"):
-        record._move_intervals = writing  # type: ignore[assignment]
+        record._move_intervals = writing
     with History(Path(path), timeout=120) as db:
         if mode == "spill":
             db.conn.execute("PRAGMA cache_size = 20")  # pages: spills mid-transaction
