@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     for title, rows in (("Listeners added", added), ("Listeners removed", removed)):
         lines.append(f"{title} ({len(rows)})" + ("" if rows else ": none"))
         if rows:
-            lines += [table([[h, describe(k)] for h, k in scrub(rows)], ["HOST", "LISTENER"],
+            lines += [table(scrub([[h, describe(k)] for h, k in rows]), ["HOST", "LISTENER"],
                             width, flex=(1,)), ""]
     verdict = {0: "nothing new or reopened", 1: f"{compared.summary.new_violations} "
                "violations new or reopened", 3: "nothing new, but some findings could not be "
