@@ -12,7 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from fleetcheck.history import History, HistoryError
 from tests.conftest import REPO
+from tests.history.nights import at, changes_of, checked, night, stray
 
 
 def _recorder(db: Path, name: str, nights: int, hosts: int, mode: str = "plain"
@@ -112,3 +116,30 @@ def test_kill_9_at_random_points_with_pages_spilled_to_the_wal(tmp_path: Path) -
         assert ok.wait(timeout=120) == 0
         _consistent(_check(db))
     assert killed, "no kill landed before the commit: the test proved nothing"
+
+
+def test_a_lock_taken_after_opening_fails_the_compare_in_time_then_clears(
+        tmp_path: Path) -> None:
+    db_path = tmp_path / "history.sqlite3"
+    with History(db_path, timeout=1) as db:
+        night(db, [checked("a", stray(8080))], at(1))
+        code = ("import sqlite3, sys\n"
+                "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                "c.execute('BEGIN IMMEDIATE')\n"
+                "print('locked', flush=True)\n"
+                "sys.stdin.readline()\n")
+        holder = subprocess.Popen([sys.executable, "-c", code, str(db_path)], text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        start = time.monotonic()
+        try:
+            with pytest.raises(HistoryError, match="database is locked: another process held "
+                                                   "it for more than 1 s"):
+                db.compare([checked("a", stray(8080))], at(2))
+        finally:
+            assert holder.stdin is not None
+            holder.stdin.close()
+            holder.wait(timeout=10)
+        assert 0.9 < time.monotonic() - start < 10
+        assert changes_of(night(db, [checked("a", stray(8080))], at(2))) == \
+            {("a", 8080): "persisting"}
