@@ -88,9 +88,10 @@ def record(conn: sqlite3.Connection, run: RunResult, counts: Counts, source: str
         "UPDATE hosts SET checks = checks + 1, last_checked_at = ?, last_checked_run = ?, "
         "last_run_at = ? WHERE id = ?",
         [(started, run.run_id, started, rows[h.name].id) for h in current])
+    moved = {h.name for h in current}
     conn.executemany("UPDATE hosts SET last_run_at = max(coalesce(last_run_at, ''), ?) "
                      "WHERE id = ?", [(started, rows[h.name].id) for h in run.hosts
-                                      if h not in current])
+                                      if h.name not in moved])
     open_total = conn.execute("SELECT count(*) FROM items INDEXED BY items_open "
                               "WHERE opened_at IS NOT NULL AND category = 'finding'"
                               ).fetchone()[0]
