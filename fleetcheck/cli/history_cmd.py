@@ -20,7 +20,7 @@ from fleetcheck.history.compare import utc
 from fleetcheck.history.identity import FINDING
 from fleetcheck.model import RunResult
 from fleetcheck.render.changes_view import day
-from fleetcheck.render.textfit import table
+from fleetcheck.render.textfit import scrub, table
 from fleetcheck.render.view import plural
 
 LAST_RUNS = 30  # runs listed without --since or --last
@@ -163,7 +163,8 @@ def _timeline(args: argparse.Namespace, env: Env, db: History) -> int:
             table([[e.at, e.what, e.key.category, e.text] for e in line.events],
                   ["AT", "WHAT", "OF", "IDENTITY"], width, flex=(3,))
             if line.events else "  none"]
-    return _emit(env, args, data, text)
+    # Names, addresses and process names came from hosts: never terminal control.
+    return _emit(env, args, data, scrub(text))
 
 
 def _prune(args: argparse.Namespace, env: Env, db: History) -> int:

@@ -179,3 +179,13 @@ def test_scan_history_flags_that_cannot_work_are_bad_input(tmp_path: Path) -> No
     res = run_cli([*base, "--history-keep-days", "-1"], cwd=tmp_path)
     assert res.code == 2
     assert not list((tmp_path / "out").glob("*.json"))  # nothing was scanned
+
+
+def test_host_text_never_reaches_the_terminal_as_control(tmp_path: Path) -> None:
+    hostile = "\x1b]0;owned\x07evil\u202e"
+    with open_db(tmp_path, "h.sqlite3") as db:
+        night(db, [checked("a", stray(8080, process=hostile))], at(1))
+    out = run_cli(["history", "--history-db", str(tmp_path / "h.sqlite3"), "--host", "a"],
+                  cwd=tmp_path).out
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert "\\x1b]0;owned\\x07evil\\u202e" in out
