@@ -161,12 +161,12 @@ _SERIES = (("violations", "violations", "bad"), ("new", "new and reopened", "new
            ("fixed", "fixed", "ok"), ("unchecked", "unchecked hosts", "warn"))
 
 
-def chart(run: RunResult, width: int = 720, height: int = 220) -> Chart | None:
+def chart(run: RunResult, width: int = 760, height: int = 220) -> Chart | None:
     """The trend over the run's series (two points at least), None otherwise."""
     points = run.trend
     if len(points) < 2:
         return None
-    left, right, top, bottom = 44, width - 110, 12, height - 28
+    left, right, top, bottom = 44, width - 180, 12, height - 28
     table = {attr: tuple(int(getattr(p, attr)) for p in points) for attr, _, _ in _SERIES}
     top_value = max(1, *(v for values in table.values() for v in values))
     step = (right - left) / (len(points) - 1)
