@@ -9,6 +9,7 @@ that could not be checked has no fixes: its previous findings are unverified.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,11 +25,19 @@ FLAP_RUNS = 3
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """A finding open at the host's previous checked run, as it was then."""
+    """A finding open at the host's previous checked run, as it was then: a Finding, or its
+    JSON as the database keeps it (parsed only when it is listed as fixed or unverified,
+    which spares a large fleet's run thousands of parses)."""
 
-    finding: Finding
+    finding: Finding | str
     first_seen: str
     flaps: int = 0
+
+    def parsed(self) -> Finding:
+        """The finding itself."""
+        if isinstance(self.finding, Finding):
+            return self.finding
+        return Finding.from_dict(json.loads(self.finding))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +95,7 @@ class _Tally:
 
 
 def _as_last_seen(host: str, seen: Seen, past: HostPast, now: str) -> HostFinding:
-    f = dataclasses.replace(bare(seen.finding), first_seen=seen.first_seen,
+    f = dataclasses.replace(bare(seen.parsed()), first_seen=seen.first_seen,
                             age_days=age_days(seen.first_seen, now), flaps=seen.flaps)
     return HostFinding(host, f, past.checked_at)
 

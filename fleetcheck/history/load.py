@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from typing import Any, cast
 
 from fleetcheck.history.compare import Gone, HostPast, Seen
 from fleetcheck.history.identity import FINDING, Key, finding_key
-from fleetcheck.model import Finding, HostResult
+from fleetcheck.model import HostResult
 
 # SQLite's bound-parameter limit is at least 999 on every build; stay under it.
 CHUNK = 500
@@ -28,6 +27,7 @@ class HostRow:
     checks: int
     last_checked_at: str | None
     last_checked_run: str | None
+    state: str | None = None  # digest of what was open at its last check
 
 
 def chunks(values: Sequence[object], size: int = CHUNK) -> Iterator[Sequence[object]]:
@@ -39,10 +39,10 @@ def chunks(values: Sequence[object], size: int = CHUNK) -> Iterator[Sequence[obj
 def host_rows(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, HostRow]:
     """The database's rows for `names` (hosts never seen are absent)."""
     out: dict[str, HostRow] = {}
-    cols = "id, name, checks, last_checked_at, last_checked_run"
+    cols = "id, name, checks, last_checked_at, last_checked_run, state"
     if len(names) > CHUNK:
         wanted = set(names)
-        rows: Iterable[tuple[int, str, int, str | None, str | None]] = (
+        rows: Iterable[tuple[int, str, int, str | None, str | None, str | None]] = (
             r for r in conn.execute(f"SELECT {cols} FROM hosts")  # noqa: S608 - constants
             if r[1] in wanted)
     else:
@@ -92,8 +92,7 @@ def pasts(conn: sqlite3.Connection, hosts: Sequence[HostResult]
     by_id = {r.id: r for r in rows.values() if r.last_checked_at is not None}
     opened: dict[int, dict[Key, Seen]] = {i: {} for i in by_id}
     for item in open_items(conn, list(by_id), FINDING, "first_seen, flaps, detail"):
-        finding = Finding.from_dict(json.loads(item[10]))
-        opened[item[0]][row_key(item)] = Seen(finding, item[8], item[9])
+        opened[item[0]][row_key(item)] = Seen(item[10], item[8], item[9])
     out: dict[str, HostPast] = {}
     for host in hosts:
         known = rows.get(host.name)

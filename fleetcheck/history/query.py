@@ -144,8 +144,8 @@ def timeline(conn: sqlite3.Connection, host: str, since: str | None = None) -> T
     host_id, since = row[0], since or ""
     host_runs = tuple(HostRun(*r) for r in conn.execute(
         "SELECT r.run_id, r.started_at, h.status, h.error_kind, h.findings, h.violations, "
-        "h.new, h.reopened, h.fixed FROM host_runs h JOIN runs r ON r.id = h.run "
-        "WHERE h.host = ? AND r.started_at >= ? ORDER BY r.started_at, r.id", (host_id, since)))
+        "h.new, h.reopened, h.fixed FROM runs r JOIN host_runs h ON h.run = r.id AND h.host = ? "
+        "WHERE r.started_at >= ? ORDER BY r.started_at, r.id", (host_id, since)))
     items = conn.execute(
         "SELECT id, category, kind, proto, address, port, process, container, first_seen, "
         "opened_at, opens, flaps, detail FROM items WHERE host = ?", (host_id,)).fetchall()

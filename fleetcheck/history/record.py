@@ -8,6 +8,7 @@ order) leaves that host's intervals alone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -46,11 +47,16 @@ def _detail(host: HostResult) -> dict[Key, str]:
     """Each current finding's identity and JSON (as last seen), first one per identity."""
     out: dict[Key, str] = {}
     for f in host.findings:
-        out.setdefault(finding_key(f), json.dumps(bare(f).to_dict(), separators=(",", ":"),
-                                                  sort_keys=True))
+        out.setdefault(finding_key(f), json.dumps(bare(f).to_dict(), separators=(",", ":")))
     for jl in host.listeners:
         out.setdefault(listener_key(jl.listener), "")
     return out
+
+
+def _state(detail: dict[Key, str]) -> str:
+    """A digest of everything open at a host: equal digests, nothing to move or refresh."""
+    lines = sorted("\x1f".join((*map(str, key), text)) for key, text in detail.items())
+    return hashlib.blake2b("\x1e".join(lines).encode(), digest_size=16).hexdigest()
 
 
 def _ensure_hosts(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, HostRow]:
@@ -83,11 +89,15 @@ def record(conn: sqlite3.Connection, run: RunResult, counts: Counts, source: str
           sum(1 for f in h.findings if not f.waived and not f.below_threshold),
           *counts.per_host.get(h.name, (0, 0, 0))) for h in run.hosts])
     current = [h for h in checked if (rows[h.name].last_checked_at or "") <= started]
-    _move_intervals(conn, current, rows, started)
+    details = {h.name: _detail(h) for h in current}
+    states = {name: _state(d) for name, d in details.items()}
+    # Most hosts are as they were: only those whose digest moved have items to touch.
+    _move_intervals(conn, [h for h in current if states[h.name] != rows[h.name].state],
+                    rows, started, details)
     conn.executemany(
         "UPDATE hosts SET checks = checks + 1, last_checked_at = ?, last_checked_run = ?, "
-        "last_run_at = ? WHERE id = ?",
-        [(started, run.run_id, started, rows[h.name].id) for h in current])
+        "last_run_at = ?, state = ? WHERE id = ?",
+        [(started, run.run_id, started, states[h.name], rows[h.name].id) for h in current])
     moved = {h.name for h in current}
     conn.executemany("UPDATE hosts SET last_run_at = max(coalesce(last_run_at, ''), ?) "
                      "WHERE id = ?", [(started, rows[h.name].id) for h in run.hosts
@@ -101,7 +111,8 @@ def record(conn: sqlite3.Connection, run: RunResult, counts: Counts, source: str
 
 
 def _move_intervals(conn: sqlite3.Connection, hosts: Sequence[HostResult],
-                    rows: dict[str, HostRow], started: str) -> None:
+                    rows: dict[str, HostRow], started: str,
+                    details: dict[str, dict[Key, str]]) -> None:
     """Close what is gone, open what is new or back, refresh what changed, for `hosts`."""
     ids = [rows[h.name].id for h in hosts]
     was: dict[int, dict[Key, tuple[int, str]]] = {i: {} for i in ids}
@@ -110,7 +121,7 @@ def _move_intervals(conn: sqlite3.Connection, hosts: Sequence[HostResult],
     closes, spans, opens, refresh = [], [], [], []
     for h in hosts:
         host_id, check = rows[h.name].id, rows[h.name].checks + 1
-        before, now = was[host_id], _detail(h)
+        before, now = was[host_id], details[h.name]
         for key, (item, _) in before.items():
             if key not in now:
                 closes.append((check, item))

@@ -52,11 +52,14 @@ _V1 = (
         checks INTEGER NOT NULL DEFAULT 0,   -- checked runs so far
         last_checked_at TEXT,                -- started_at of the last run that checked it
         last_checked_run TEXT,
-        last_run_at TEXT                     -- the last run that had it, checked or not
+        last_run_at TEXT,                    -- the last run that had it, checked or not
+        state TEXT                           -- digest of what was open at the last check
     )""",
+    # Clustered by run: a night's rows are appended and pruned at the ends of the table,
+    # and one host's rows are found by a lookup per run kept.
     """CREATE TABLE host_runs (
-        host INTEGER NOT NULL REFERENCES hosts(id),
         run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        host INTEGER NOT NULL REFERENCES hosts(id),
         status TEXT NOT NULL,
         error_kind TEXT,
         findings INTEGER NOT NULL,
@@ -64,9 +67,8 @@ _V1 = (
         new INTEGER NOT NULL,
         reopened INTEGER NOT NULL,
         fixed INTEGER NOT NULL,
-        PRIMARY KEY (host, run)
+        PRIMARY KEY (run, host)
     ) WITHOUT ROWID""",
-    "CREATE INDEX host_runs_run ON host_runs(run)",
     """CREATE TABLE items (
         id INTEGER PRIMARY KEY,
         host INTEGER NOT NULL REFERENCES hosts(id),
