@@ -9,6 +9,7 @@ that could not be checked has no fixes: its previous findings are unverified.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class HostPast:
     checks: int = 1
 
 
+@functools.lru_cache(maxsize=4096)  # a fleet's findings share a few first-seen times
 def parse_utc(value: str) -> datetime:
     """An ISO 8601 time as written in runs ('Z' accepted; no zone means UTC)."""
     t = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -127,7 +129,7 @@ def _annotate(host: HostResult, past: HostPast | None, now: str, tally: _Tally) 
     else:
         tally.fixed += [_as_last_seen(host.name, seen, past, now)
                         for key, seen in past.open.items() if key not in present]
-    return dataclasses.replace(host, findings=tuple(findings))
+    return dataclasses.replace(host, findings=tuple(findings)) if findings else host
 
 
 def compare(hosts: Sequence[HostResult], pasts: Mapping[str, HostPast], now: str,

@@ -10,6 +10,11 @@ from typing import Any
 from fleetcheck.history.identity import FINDING, Key, describe
 
 
+def as_dict(row: Any) -> dict[str, Any]:
+    """A row of this module as JSON."""
+    return {f.name: getattr(row, f.name) for f in fields(row)}
+
+
 @dataclass(frozen=True, slots=True)
 class RunRow:
     """One recorded run and what it counted."""
@@ -31,9 +36,7 @@ class RunRow:
     flapping: int
     open_total: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """The row as JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    to_dict = as_dict
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +54,7 @@ class DayRow:
     reopened: int
     fixed: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """The row as JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    to_dict = as_dict
 
 
 @dataclass(frozen=True, slots=True)

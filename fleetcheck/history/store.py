@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +34,23 @@ class Pruned:
     runs: int
     host_runs: int
     spans: int
+
+
+@contextlib.contextmanager
+def _bulk() -> Iterator[None]:
+    """No cyclic garbage collection while a run is compared or recorded.
+
+    Both allocate tens of thousands of small objects and make no cycles; with a large
+    fleet's run in memory, each collection the allocations would trigger walks millions
+    of objects (measured: most of a 10,000-host run's recording time).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class History:
@@ -69,7 +87,7 @@ class History:
         """Begin the run's transaction and compare `hosts` with their pasts as of `now`;
         the trend holds the runs recorded so far."""
         try:
-            with failures(self.path, self.timeout):
+            with failures(self.path, self.timeout), _bulk():
                 if not self.conn.in_transaction:
                     self.conn.execute("BEGIN IMMEDIATE")
                 _, pasts = load.pasts(self.conn, hosts)
@@ -90,7 +108,7 @@ class History:
         if pending is None:
             raise HistoryError(self.path, "record() without compare(): nothing to record")
         try:
-            with failures(self.path, self.timeout):
+            with failures(self.path, self.timeout), _bulk():
                 record(self.conn, run, counts_of(pending.changes or Changes(), pending.hosts),
                        source)
                 if keep_days is not None:

@@ -156,16 +156,24 @@ def test_a_fresh_file_is_created_at_the_latest_schema_in_wal_mode(tmp_path: Path
         assert db.conn.execute("PRAGMA application_id").fetchone()[0] == schema.APPLICATION_ID
 
 
-def test_migrations_bring_an_older_database_up_keeping_its_data(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with open_db(tmp_path) as db:
+def _one_night_then_migration(tmp: Path, monkeypatch: pytest.MonkeyPatch,
+                              *statements: str) -> int:
+    """A database with a night in it, and a next schema version made of `statements`."""
+    with open_db(tmp) as db:
         night(db, [checked("a", stray(8080))], at(1))
-    later = (*schema.MIGRATIONS, ("ALTER TABLE runs ADD COLUMN note TEXT",
-                                  "UPDATE runs SET note = 'migrated'"))
+    later = (*schema.MIGRATIONS, statements)
     monkeypatch.setattr(schema, "MIGRATIONS", later)
     monkeypatch.setattr(schema, "LATEST", len(later))
+    return len(later)
+
+
+def test_migrations_bring_an_older_database_up_keeping_its_data(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    latest = _one_night_then_migration(tmp_path, monkeypatch,
+                                       "ALTER TABLE runs ADD COLUMN note TEXT",
+                                       "UPDATE runs SET note = 'migrated'")
     with open_db(tmp_path) as db:
-        assert schema.version(db.conn) == len(later)
+        assert schema.version(db.conn) == latest
         assert db.conn.execute("SELECT run_id, note FROM runs").fetchall() == \
             [(f"run-{at(1)}", "migrated")]
         r = night(db, [checked("a", stray(8080))], at(2))
@@ -175,12 +183,8 @@ def test_migrations_bring_an_older_database_up_keeping_its_data(
 
 def test_a_failed_migration_leaves_the_database_as_it_was(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with open_db(tmp_path) as db:
-        night(db, [checked("a", stray(8080))], at(1))
-    broken = (*schema.MIGRATIONS, ("ALTER TABLE runs ADD COLUMN note TEXT",
-                                   "ALTER TABLE nowhere ADD COLUMN x"))
-    monkeypatch.setattr(schema, "MIGRATIONS", broken)
-    monkeypatch.setattr(schema, "LATEST", len(broken))
+    _one_night_then_migration(tmp_path, monkeypatch, "ALTER TABLE runs ADD COLUMN note TEXT",
+                              "ALTER TABLE nowhere ADD COLUMN x")
     with pytest.raises(HistoryError, match="nowhere"):
         open_db(tmp_path)
     conn = sqlite3.connect(tmp_path / "history.sqlite3")
