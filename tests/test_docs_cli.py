@@ -32,13 +32,23 @@ def test_every_command_has_a_section(command: str) -> None:
     assert len(_section(command).strip()) > 80
 
 
-@pytest.mark.parametrize(("command", "option"), [
+def _nested(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """`parser` and the parsers of its own actions (`history prune`, `history import`)."""
+    out = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            out += list(action.choices.values())
+    return out
+
+
+@pytest.mark.parametrize(("command", "option"), sorted({
     (name, opt)
     for name, sub in _subparsers().items()
-    for action in sub._actions
+    for parser in _nested(sub)
+    for action in parser._actions
     for opt in action.option_strings
     if opt not in ("-h", "--help")
-])
+}))
 def test_every_option_is_documented(command: str, option: str) -> None:
     assert re.search(rf"`{re.escape(option)}[` =]", _section(command)), \
         f"{option} of `fleetcheck {command}` is not documented in docs/cli.md"

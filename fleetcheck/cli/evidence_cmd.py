@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fleetcheck.cli.common import Command, shown_path
 from fleetcheck.cli.env import Env
-from fleetcheck.cli.report_cmd import read_run
+from fleetcheck.cli.runfile import read_run
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.evidence import bundle, sshsig
 from fleetcheck.evidence.scope import EVIDENCE_KEY

@@ -11,8 +11,10 @@ from fleetcheck import __version__
 from fleetcheck.cli import (
     completion_cmd,
     config_cmd,
+    diff_cmd,
     evidence_cmd,
     explain_cmd,
+    history_cmd,
     inventory_cmd,
     manpage_cmd,
     merge_cmd,
@@ -33,8 +35,8 @@ from fleetcheck.sanitize import one_line
 COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
                                  parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
                                  evidence_cmd.COMMAND, verify_cmd.COMMAND, merge_cmd.COMMAND,
-                                 worker_cmd.COMMAND, config_cmd.COMMAND, completion_cmd.COMMAND,
-                                 manpage_cmd.COMMAND)
+                                 diff_cmd.COMMAND, history_cmd.COMMAND, worker_cmd.COMMAND,
+                                 config_cmd.COMMAND, completion_cmd.COMMAND, manpage_cmd.COMMAND)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import socket
 
+from fleetcheck.cli import history_setup
 from fleetcheck.cli.common import Command
+from fleetcheck.cli.deliver import deliver
 from fleetcheck.cli.destinations import add_report_argument, destinations
 from fleetcheck.cli.env import Env
-from fleetcheck.cli.history_hook import deliver
 from fleetcheck.cli.output import (
     DEFAULT_FORMATS,
     prepare_output_dir,
 )
-from fleetcheck.cli.report_cmd import read_run
+from fleetcheck.cli.runfile import read_run
 from fleetcheck.cli.scan_args import local_user
 from fleetcheck.engine.merge import ShardFile, merge_runs
 from fleetcheck.render import FORMATS, PIPEABLE
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "as fleetcheck-latest.EXT (default: reports/); '-' prints the "
                              "one format asked for on stdout")
     add_report_argument(parser)
+    history_setup.add_arguments(parser)  # the merged run is the one history entry
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -44,12 +46,15 @@ def run(args: argparse.Namespace, env: Env) -> int:
         prepare_output_dir(dest.outdir)
     meta = {"command_line": list(args.argv), "user": local_user(),
             "hostname": socket.gethostname(), "merged_from": list(args.shards)}
-    result = merge_runs(files, meta=meta)
+    result = merge_runs(files, meta=meta)  # shards that do not belong together: exit 2
+    history = history_setup.ScanHistory.start(args, env, dest.outdir)
     missing = [s for s in result.shards if s["status"] == "missing"]
     for s in missing:
         env.stderr.write(f"fleetcheck: shard {s['index']}/{s['count']} of plan {s['plan']} is "
                          "missing: its hosts are marked not_run\n")
-    return deliver(result, dest, env, args)
+    with history:
+        result = history.finish(history.apply(result))
+        return deliver(result, dest, env, args)
 
 
 COMMAND = Command("merge", "merge the shard runs of one plan into one run and write its reports",

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import socket
 
-from fleetcheck.cli import evidence_cmd
+from fleetcheck.cli import evidence_cmd, history_setup
 from fleetcheck.cli.common import (
     Command,
     Inputs,
@@ -15,10 +15,10 @@ from fleetcheck.cli.common import (
     load_inputs,
     plan_hosts,
 )
+from fleetcheck.cli.deliver import deliver
 from fleetcheck.cli.destinations import add_report_argument, destinations
 from fleetcheck.cli.engine_args import add_engine_arguments, celery_engine, celery_record
 from fleetcheck.cli.env import Env
-from fleetcheck.cli.history_hook import deliver
 from fleetcheck.cli.output import (
     DEFAULT_FORMATS,
     add_terminal_arguments,
@@ -71,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
     add_shard_arguments(parser)
     add_engine_arguments(parser)
+    history_setup.add_arguments(parser)
     parser.add_argument("--list-hosts", action="store_true",
                         help="print the hosts the scan would contact, one a line, and stop "
                              "(nothing is contacted, no report is written)")
@@ -135,6 +136,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if dest.outdir is not None:
         prepare_output_dir(dest.outdir)
     key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
+    # A baseline that cannot be read, or one asked of a database turned off, is bad input:
+    # said before any host is contacted. The database itself failing is only a warning.
+    history = history_setup.ScanHistory.start(args, env, dest.outdir)
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -142,7 +146,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if args.verbose:
             progress.write(host_log_line(result))
 
-    with as_ctrl_c() as caught:
+    with as_ctrl_c() as caught, history:
         with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
             try:
                 result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
@@ -164,6 +168,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                              "reported, unfinished ones marked not_run\n")
         if shard is not None:
             result = dataclasses.replace(result, shard=shard)
+        result = history.finish(history.apply(result), shard=shard is not None)
         if args.evidence:
             result = evidence_cmd.bundle_scan(result, args, env, key, inputs.inventory)
         return deliver(result, dest, env, args)

@@ -13,12 +13,22 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from fleetcheck.errors import UNREACHABLE_KINDS, ErrorKind, ExitStatus
-from fleetcheck.model import Finding, HostError, HostResult, Severity, Status, Summary
+from fleetcheck.model import Change, Finding, HostError, HostResult, Severity, Status, Summary
+
+# What decides exit code 1: every violation, or (--fail-on-new) only those new or reopened
+# relative to the baseline.
+GATES = ("all", "new")
 
 
 def is_violation(finding: Finding, fail_on: Severity) -> bool:
     """Open (not waived) and at or above the run's threshold."""
     return not finding.waived and finding.severity >= fail_on
+
+
+def is_new(finding: Finding) -> bool:
+    """New or reopened relative to the baseline; a finding history could not place counts
+    as new, so a broken baseline never lets a violation through."""
+    return finding.change is not Change.PERSISTING
 
 
 def with_threshold(findings: Iterable[Finding], fail_on: Severity) -> tuple[Finding, ...]:
@@ -50,19 +60,25 @@ def settle(host: HostResult, fail_on: Severity) -> HostResult:
     return dataclasses.replace(host, findings=findings, status=status)
 
 
-def summarize(hosts: Sequence[HostResult], fail_on: Severity, *, complete: bool) -> Summary:
+def summarize(hosts: Sequence[HostResult], fail_on: Severity, *, complete: bool,
+              gate: str = "all") -> Summary:
     """Counts over all hosts and the exit code they imply (see DESIGN.md).
 
     Statuses are counted as `fail_on` decides them, whatever a host record says, so
-    the counts can never disagree with the exit code.
+    the counts can never disagree with the exit code. Under gate "new" only violations
+    new or reopened relative to the baseline make the exit code 1; the rest still count
+    and show.
     """
+    if gate not in GATES:
+        raise ValueError(f"unknown gate {gate!r} (known: {', '.join(GATES)})")
     statuses = Counter(host_status(h.findings, h.error, fail_on) for h in hosts)
     findings = [f for h in hosts for f in h.findings]
     open_findings = [f for f in findings if not f.waived]
     violations = sum(1 for f in open_findings if f.severity >= fail_on)
+    new_violations = sum(1 for f in open_findings if f.severity >= fail_on and is_new(f))
     violating_hosts = sum(1 for h in hosts if any(is_violation(f, fail_on) for f in h.findings))
     unchecked = statuses[Status.UNREACHABLE] + statuses[Status.ERROR]
-    if violations:
+    if new_violations if gate == "new" else violations:
         code = ExitStatus.VIOLATIONS
     elif unchecked or not complete:
         code = ExitStatus.INCOMPLETE
@@ -86,14 +102,19 @@ def summarize(hosts: Sequence[HostResult], fail_on: Severity, *, complete: bool)
         fail_on=fail_on.label,
         complete=complete,
         exit_code=int(code),
+        gate=gate,
+        new_violations=new_violations,
     )
 
 
-def judge_run(hosts: Sequence[HostResult], fail_on: Severity, *, complete: bool
-              ) -> tuple[tuple[HostResult, ...], Summary]:
-    """Every host settled against `fail_on`, and the summary of them: a run's one verdict."""
+def judge_run(hosts: Sequence[HostResult], fail_on: Severity, *, complete: bool,
+              gate: str = "all") -> tuple[tuple[HostResult, ...], Summary]:
+    """Every host settled against `fail_on`, and the summary of them: a run's one verdict.
+
+    History's annotations (`change`) must already be on the findings when `gate` is "new".
+    """
     settled = tuple(settle(h, fail_on) for h in hosts)
-    return settled, summarize(settled, fail_on, complete=complete)
+    return settled, summarize(settled, fail_on, complete=complete, gate=gate)
 
 
 def not_run_error() -> HostError:

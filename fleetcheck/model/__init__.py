@@ -1,5 +1,6 @@
 """The data that flows between stages: frozen, typed, JSON-serialisable records."""
 
+from fleetcheck.model.changes import Changes, Comparison, HistoryNote, HostFinding, TrendPoint
 from fleetcheck.model.container import (
     CONTAINER_ONLY,
     EXPOSURES,
@@ -9,7 +10,7 @@ from fleetcheck.model.container import (
     Namespaces,
     container_identity,
 )
-from fleetcheck.model.enums import SCHEMA, FindingKind, Severity, Status, Verdict
+from fleetcheck.model.enums import SCHEMA, Change, FindingKind, Severity, Status, Verdict
 from fleetcheck.model.host import (
     CommandRecord,
     Finding,
@@ -34,11 +35,16 @@ __all__ = [
     "HOST",
     "PUBLISHED",
     "SCHEMA",
+    "Change",
+    "Changes",
     "CommandRecord",
+    "Comparison",
     "Container",
     "Finding",
     "FindingKind",
+    "HistoryNote",
     "HostError",
+    "HostFinding",
     "HostResult",
     "InputFile",
     "JudgedListener",
@@ -48,6 +54,7 @@ __all__ = [
     "Severity",
     "Status",
     "Summary",
+    "TrendPoint",
     "TrustedKey",
     "Verdict",
     "WaiverRecord",

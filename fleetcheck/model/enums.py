@@ -68,3 +68,11 @@ class FindingKind(enum.StrEnum):
     WRONG_PROCESS = "wrong_process"
     UNDETERMINED = "undetermined"
     OVERDUE_REVIEW = "overdue_review"  # an allowance whose periodic review is overdue
+
+
+class Change(enum.StrEnum):
+    """A finding relative to its host's previous checked run (or to a baseline run)."""
+
+    NEW = "new"  # not open at the previous checked run (or the host was never checked)
+    PERSISTING = "persisting"  # open then, open now
+    REOPENED = "reopened"  # fixed earlier, back now

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck.model.container import HOST, Container, Namespaces
-from fleetcheck.model.enums import FindingKind, Severity, Status, Verdict
+from fleetcheck.model.enums import Change, FindingKind, Severity, Status, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +145,13 @@ class Finding:
     netns: int | None = None
     container: Container | None = None
     exposure: str | None = None
+    # From history (fleetcheck.history), relative to this host's previous checked run:
+    # when it was first open (ISO 8601 UTC), whole days since, new/persisting/reopened,
+    # and how often it came back within a few runs of being fixed. None without history.
+    first_seen: str | None = None
+    age_days: int | None = None
+    change: Change | None = None
+    flaps: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON, severity and kind as their words; `netns`, `container` and
@@ -170,7 +177,18 @@ class Finding:
             "family": self.family,
             "below_threshold": self.below_threshold,
             **inside,
+            **self._history_keys(),
         }
+
+    def _history_keys(self) -> dict[str, Any]:
+        """History's keys, written only when the run was compared with history or a baseline."""
+        if self.first_seen is None and self.change is None:
+            return {}
+        out: dict[str, Any] = {"first_seen": self.first_seen, "age_days": self.age_days,
+                               "change": self.change.value if self.change else None}
+        if self.flaps:
+            out["flaps"] = self.flaps
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
@@ -193,6 +211,10 @@ class Finding:
             netns=data.get("netns"),
             container=Container.from_dict(data["container"]) if data.get("container") else None,
             exposure=data.get("exposure") or (HOST if data.get("address") is not None else None),
+            first_seen=data.get("first_seen"),
+            age_days=data.get("age_days"),
+            change=Change(data["change"]) if data.get("change") else None,
+            flaps=int(data.get("flaps") or 0),
         )
 
     def sort_key(self) -> tuple[Any, ...]:

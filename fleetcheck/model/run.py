@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetcheck.model.changes import Changes, HistoryNote, TrendPoint
 from fleetcheck.model.enums import SCHEMA
 from fleetcheck.model.host import HostResult
 
@@ -54,6 +55,10 @@ class Summary:
     fail_on: str = "low"
     complete: bool = True
     exit_code: int = 0
+    # "all": every violation fails the run; "new" (--fail-on-new): only violations that
+    # are new or reopened relative to the baseline decide exit code 1.
+    gate: str = "all"
+    new_violations: int = 0  # violations new or reopened relative to the baseline
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON."""
@@ -74,6 +79,8 @@ class Summary:
             "fail_on": self.fail_on,
             "complete": self.complete,
             "exit_code": self.exit_code,
+            **({"gate": self.gate, "new_violations": self.new_violations}
+               if self.gate != "all" else {}),
         }
 
     @classmethod
@@ -146,11 +153,24 @@ class RunResult:
     # see engine/shards.py); a merged run lists the shards it was made of.
     shard: dict[str, Any] | None = None
     shards: tuple[dict[str, Any], ...] = ()
+    # From history or a --baseline run (None when the run was compared with nothing):
+    # what changed since each host's previous checked run, the trend of the last runs
+    # (this one last) and what became of recording this run.
+    changes: Changes | None = None
+    trend: tuple[TrendPoint, ...] = ()
+    history: HistoryNote | None = None
 
     @property
     def complete(self) -> bool:
         """False when the run was interrupted before every planned host finished."""
         return self.summary.complete
+
+    def trend_point(self) -> TrendPoint:
+        """This run as a point of the trend series."""
+        s, c = self.summary, self.changes
+        return TrendPoint(self.run_id, self.started_at, s.hosts, s.violations,
+                          c.new + c.reopened if c else 0, len(c.fixed) if c else 0,
+                          s.unreachable + s.errors)
 
     def to_dict(self) -> dict[str, Any]:
         """The run as JSON in the `fleetcheck.run/1` shape."""
@@ -169,7 +189,19 @@ class RunResult:
             **({"shard": dict(self.shard)} if self.shard is not None else {}),
             **({"shards": [dict(s) for s in self.shards]} if self.shards else {}),
             "hosts": [h.to_dict() for h in self.hosts],
+            **self._history_keys(),
         }
+
+    def _history_keys(self) -> dict[str, Any]:
+        """`changes`, `trend` and `history`, written when the run has them."""
+        out: dict[str, Any] = {}
+        if self.changes is not None:
+            out["changes"] = self.changes.to_dict()
+        if self.trend:
+            out["trend"] = [p.to_dict() for p in self.trend]
+        if self.history is not None:
+            out["history"] = self.history.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
@@ -194,4 +226,7 @@ class RunResult:
             policy_definitions=tuple(data.get("policy_definitions", ())),
             shard=dict(data["shard"]) if data.get("shard") is not None else None,
             shards=tuple(dict(s) for s in data.get("shards", ())),
+            changes=Changes.from_dict(data["changes"]) if data.get("changes") else None,
+            trend=tuple(TrendPoint.from_dict(p) for p in data.get("trend") or ()),
+            history=HistoryNote.from_dict(data["history"]) if data.get("history") else None,
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from fleetcheck.model import FindingKind, Severity
 from fleetcheck.policy.match import address_scope
+from fleetcheck.render.changes_view import age_words, day
 from fleetcheck.render.natural import natural_key, natural_sorted
 from fleetcheck.render.view import FindingRow
 
@@ -167,17 +168,32 @@ class FindingGroup:
     @property
     def first_seen(self) -> str | None:
         """The earliest first_seen among the group's findings (ISO time), when recorded."""
-        seen = [str(v) for r in self.rows if (v := getattr(r.finding, "first_seen", None))]
+        seen = [r.finding.first_seen for r in self.rows if r.finding.first_seen]
         return min(seen) if seen else None
+
+    def age(self) -> str:
+        """What history says of the group: one finding's age ('reopened, first seen
+        2026-11-01 (3 days ago)'), or of many '3 new, 40 persisting; first seen
+        2026-11-01'; '' when the run has no history."""
+        if len(self.rows) == 1:
+            return age_words(self.rows[0].finding)
+        counts = self.change_words()
+        first = f"first seen {day(self.first_seen)}" if self.first_seen else ""
+        return "; ".join(x for x in (counts, first) if x)
+
+    def age_class(self) -> str:
+        """The change of every finding of the group ('new', 'reopened', 'persisting'), or
+        'mixed'; the page colours the age by it."""
+        changes = self.changes
+        return next(iter(changes)) if len(changes) == 1 else "mixed"
 
     @property
     def changes(self) -> dict[str, int]:
         """How many of the group's findings are new, persisting or reopened, when recorded."""
         out: dict[str, int] = {}
         for r in self.rows:
-            change = getattr(r.finding, "change", None)
-            if change:
-                out[str(change)] = out.get(str(change), 0) + 1
+            if r.finding.change:
+                out[r.finding.change.value] = out.get(r.finding.change.value, 0) + 1
         return out
 
     def change_words(self) -> str:

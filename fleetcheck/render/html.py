@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from fleetcheck import __version__
 from fleetcheck.model import HostResult, RunResult
-from fleetcheck.render import evidence_view, nsview, view
+from fleetcheck.render import changes_view, evidence_view, nsview, view
 from fleetcheck.render.groups import compact_hosts, count_hosts, group_findings
 from fleetcheck.render.hints import causes
 from fleetcheck.render.hostview import detail, lazy_data
@@ -112,7 +112,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         group_rows=GROUP_ROWS, percent=percent,
         warnings=view.warnings(run), inputs=view.input_rows(run),
         open_count=len(open_rows), waived_count=len(waived_rows), groups=groups,
-        waived_groups=waived_groups, history=any(g.changes for g in groups),
+        waived_groups=waived_groups, grouped_history=any(g.changes for g in groups),
         group_id=lambda g, waived=False: group_ids[id(g)],
         causes=causes(unchecked), unchecked_count=len(unchecked), waivers=waivers,
         expiring={w.id: days for w, days in expiring_waivers(run)},
@@ -126,5 +126,5 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
         fail_on=view.fail_on(run), verdict_words=view.verdict_words, is_red=view.is_red,
         ev=evidence_view.evidence(run), count_word=evidence_view.count_word,
-        images=nsview.image_rows(run),
+        images=nsview.image_rows(run), history=changes_view.html_context(run), owner=view.owner,
     )

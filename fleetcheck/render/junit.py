@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import Finding, HostResult, RunResult, Severity, WaiverRecord
-from fleetcheck.render import view
+from fleetcheck.render import changes_view, view
 from fleetcheck.render.options import RenderOptions
 
 # Characters XML 1.0 cannot carry at all; raw tool output may hold them.
@@ -62,6 +62,9 @@ def _finding_text(host: HostResult, f: Finding, service: str) -> str:
              + (f" on {f.address}" if f.address else ""),
              f"process: {view.owner(f.process, f.pid) or 'unknown'}",
              f"rule: {f.rule or 'none (no rule allows it)'}", f"finding id: {f.id}"]
+    age = changes_view.age_words(f)
+    if age:
+        lines.append(f"age: {age}")
     return "\n".join(lines)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fleetcheck.model import HostResult, JudgedListener, RunResult, Severity
-from fleetcheck.render import nstext, nsview, view
+from fleetcheck.render import nstext, nsview, text_changes, view
 from fleetcheck.render.groups import FindingGroup, compact_hosts, group_findings
 from fleetcheck.render.hints import causes
 from fleetcheck.render.options import RenderOptions
@@ -50,6 +50,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     if view.warnings(run):
         out.append("")
     out += _summary(run, width, color)
+    out += text_changes.render(run, width, color)
     out += _findings(run, width, color)
     out += _unchecked(run, width, color)
     out += _waivers(run, width, color)
@@ -139,10 +140,9 @@ def _group_table(groups: list[FindingGroup], width: int, color: bool, waived: bo
         if waived:
             row.append(", ".join(dict.fromkeys(r.finding.waiver or "" for r in g.rows)))
         body.append(row)
-        history = g.change_words()
-        first = f"; first seen {g.first_seen}" if g.first_seen else ""
-        sentences.append([g.message, f"hosts: {', '.join(compact_hosts(g.hosts))}"
-                          + (f" ({history}{first})" if history or first else "")])
+        age = g.age()
+        sentences.append([g.message + (f" [{age}]" if age else ""),
+                          f"hosts: {', '.join(compact_hosts(g.hosts))}"])
     headers = ["SEVERITY", "KIND", "PORT", "SERVICE", "BIND", "PROCESS", "RULE", "HOSTS",
                *(["WAIVER"] if waived else [])]
     return _sentenced_table(body, headers, sentences, width, (3, 4, 5, 6))

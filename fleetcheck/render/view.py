@@ -95,6 +95,9 @@ def headline(run: RunResult) -> Headline:
     else:
         word, tone = "COMPLIANT", "ok"
         parts.append(f"all {plural(s.hosts, 'host')} checked, no violations")
+    if s.gate == "new":  # --fail-on-new: say what decided the exit code
+        parts.append(f"{s.new_violations or 'none'} {'of them ' if s.violations else ''}new "
+                     "or reopened since the baseline (--fail-on-new)")
     below = s.findings - s.violations
     if below:
         parts.append(f"{plural(below, 'finding')} below --fail-on {s.fail_on}")

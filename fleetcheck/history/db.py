@@ -1,0 +1,91 @@
+"""Opening the history database, and the one sentence every failure of it becomes.
+
+WAL mode (readers never block the one writer), a busy timeout (a second run waits for
+the first one's transaction instead of failing), and explicit transactions: each run is
+recorded in one `BEGIN IMMEDIATE ... COMMIT`, so a process killed mid-write leaves the
+run absent and the database as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from fleetcheck.history import schema
+
+DEFAULT_TIMEOUT = 60.0  # seconds a run waits for another run's transaction
+
+
+class HistoryError(Exception):
+    """The history database could not be used: `path` and why, in one line."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+def reason(exc: BaseException, timeout: float) -> str:
+    """What went wrong, in words a reader can act on."""
+    if isinstance(exc, schema.NewerSchema | schema.NotHistory):
+        return str(exc)
+    text = str(exc)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return (f"database is locked: another process held it for more than {timeout:g} s "
+                "(--history-timeout)")
+    if "disk is full" in low or "disk full" in low:
+        return "database or disk is full"
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return f"not a usable history database ({text})"
+    if isinstance(exc, OSError):
+        return exc.strerror or text
+    return text or exc.__class__.__name__
+
+
+def connect(path: Path, timeout: float = DEFAULT_TIMEOUT, *, create: bool = True
+            ) -> sqlite3.Connection:
+    """An open, migrated database in autocommit mode (transactions are explicit).
+
+    HistoryError when the file cannot be opened, is not a fleetcheck history, is from a
+    newer fleetcheck, or stays locked past `timeout`. Without `create`, a missing file is
+    an error too.
+    """
+    if not create and not path.exists():
+        raise HistoryError(path, "no history database here (a scan creates it)")
+    conn: sqlite3.Connection | None = None
+    try:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA foreign_keys = ON")
+        schema.check(conn)  # before anything is written to a file that may not be ours
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a process crash
+        schema.migrate(conn)
+    except (sqlite3.Error, OSError, schema.NewerSchema, schema.NotHistory) as exc:
+        if conn is not None:
+            conn.close()
+        raise HistoryError(path, reason(exc, timeout)) from None
+    return conn
+
+
+@contextlib.contextmanager
+def failures(path: Path | str, timeout: float) -> Iterator[None]:
+    """Turn any database failure inside the block into a HistoryError naming `path`."""
+    try:
+        yield
+    except HistoryError:
+        raise
+    except (sqlite3.Error, OSError, schema.NewerSchema, schema.NotHistory) as exc:
+        raise HistoryError(path, reason(exc, timeout)) from None
+
+
+def integrity(conn: sqlite3.Connection) -> list[str]:
+    """`PRAGMA integrity_check`'s complaints ([] when the database is sound)."""
+    rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+    return [] if rows == ["ok"] else rows

@@ -1,0 +1,230 @@
+"""The history database on a real file: intervals per identity, per-host pasts, retention,
+import, schema versions. `PRAGMA integrity_check` after each."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from fleetcheck.history import History, HistoryError, schema
+from fleetcheck.history.db import integrity
+from fleetcheck.model import Change, RunResult
+from tests.history.nights import at, changes_of, checked, down, night, open_db, run_of, stray
+
+
+def _sound(db: History) -> None:
+    assert integrity(db.conn) == []
+
+
+def test_nights_new_persisting_fixed_reopened_unverified(tmp_path: Path) -> None:
+    with open_db(tmp_path) as db:
+        r1 = night(db, [checked("a", stray(8080)), checked("b", stray(9000))], at(1))
+        assert changes_of(r1) == {("a", 8080): "new", ("b", 9000): "new"}
+        # a: 8080 restarted with a new PID and 7000 added; b: 9000 removed
+        r2 = night(db, [checked("a", stray(8080, pid=5), stray(7000)), checked("b")], at(2))
+        assert changes_of(r2) == {("a", 8080): "persisting", ("a", 7000): "new"}
+        assert r2.changes is not None
+        assert [(f.host, f.finding.port) for f in r2.changes.fixed] == [("b", 9000)]
+        # b unreachable: nothing of it is fixed; a's 7000 gone
+        r3 = night(db, [checked("a", stray(8080)), down("b")], at(3))
+        assert r3.changes is not None
+        assert [(f.host, f.finding.port) for f in r3.changes.fixed] == [("a", 7000)]
+        assert r3.changes.unverified == ()  # b had nothing open when last checked
+        # b's 9000 back: reopened, first seen night 1, a flap (gone for one checked run)
+        r4 = night(db, [checked("a", stray(8080)), checked("b", stray(9000))], at(4))
+        (f,) = [f for h in r4.hosts if h.name == "b" for f in h.findings]
+        assert (f.change, f.first_seen, f.age_days, f.flaps) == \
+            (Change.REOPENED, at(1), 3, 1)
+        assert r4.changes is not None and r4.changes.flapping == 1
+        # a unreachable: its open 8080 is unverified, not fixed
+        r5 = night(db, [down("a"), checked("b", stray(9000))], at(5))
+        assert r5.changes is not None
+        assert r5.changes.fixed == ()
+        assert [(u.host, u.finding.port, u.finding.first_seen, u.last_seen)
+                for u in r5.changes.unverified] == [("a", 8080, at(1), at(4))]
+        # a back: still the same finding, persisting since night 1
+        r6 = night(db, [checked("a", stray(8080)), checked("b", stray(9000))], at(6))
+        assert changes_of(r6) == {("a", 8080): "persisting", ("b", 9000): "persisting"}
+        assert [f.age_days for h in r6.hosts for f in h.findings] == [5, 5]
+        _sound(db)
+
+
+def test_limited_runs_never_fake_a_fix(tmp_path: Path) -> None:
+    with open_db(tmp_path) as db:
+        night(db, [checked("a", stray(8080)), checked("b", stray(9000))], at(1))
+        only_a = night(db, [checked("a", stray(8080))], at(2))  # --limit a
+        assert only_a.changes is not None
+        assert (only_a.changes.fixed, only_a.changes.unverified) == ((), ())
+        back = night(db, [checked("a", stray(8080)), checked("b", stray(9000))], at(3))
+        assert changes_of(back) == {("a", 8080): "persisting", ("b", 9000): "persisting"}
+        checks = dict(db.conn.execute("SELECT name, checks FROM hosts"))
+        assert checks == {"a": 3, "b": 2}
+        _sound(db)
+
+
+def test_history_grows_with_change_not_with_runs(tmp_path: Path) -> None:
+    fleet = [checked(f"h{i}", stray(8080), stray(9000 + i)) for i in range(20)]
+    with open_db(tmp_path) as db:
+        for day in range(1, 21):
+            night(db, fleet, at(day))
+        items = db.conn.execute("SELECT count(*) FROM items").fetchone()[0]
+        spans = db.conn.execute("SELECT count(*) FROM spans").fetchone()[0]
+        # per host: 2 findings and 3 listeners (sshd and the two strays), whatever the runs
+        assert (items, spans) == (20 * 5, 0)
+        night(db, [*fleet[1:], checked("h0", stray(8080))], at(21))
+        assert db.conn.execute("SELECT count(*) FROM spans").fetchone()[0] == 2
+        _sound(db)
+
+
+def test_prune_keeps_daily_totals_open_intervals_and_first_sightings(tmp_path: Path) -> None:
+    with open_db(tmp_path) as db:
+        night(db, [checked("a", stray(8080), stray(9000))], at(1))
+        night(db, [checked("a", stray(8080))], at(2))
+        for day in range(3, 12):
+            night(db, [checked("a", stray(8080))], at(day))
+        pruned = db.prune(5, at(11))
+        assert (pruned.runs, pruned.host_runs, pruned.spans) == (5, 5, 2)  # finding, listener
+        assert db.conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 6
+        assert db.conn.execute("SELECT count(*) FROM daily").fetchone()[0] == 11
+        r = night(db, [checked("a", stray(8080), stray(9000))], at(12))
+        assert changes_of(r) == {("a", 8080): "persisting", ("a", 9000): "reopened"}
+        assert {f.port: f.first_seen for h in r.hosts for f in h.findings} == \
+            {8080: at(1), 9000: at(1)}
+        _sound(db)
+
+
+def test_scans_prune_run_details_past_the_retention(tmp_path: Path) -> None:
+    with open_db(tmp_path) as db:
+        for day in range(1, 11):
+            night(db, [checked("a", stray(8080))], at(day), keep_days=3)
+        days = [r[0] for r in db.conn.execute("SELECT started_at FROM runs ORDER BY 1")]
+        assert days == [at(7), at(8), at(9), at(10)]
+        assert db.conn.execute("SELECT count(*) FROM daily").fetchone()[0] == 10
+        _sound(db)
+
+
+def _state(db: History) -> set[tuple[object, ...]]:
+    return set(db.conn.execute(
+        "SELECT h.name, category, kind, proto, address, port, process, first_seen, opened_at, "
+        "opens, flaps, detail FROM items JOIN hosts h ON h.id = items.host"))
+
+
+def test_import_rebuilds_the_database_from_run_files(tmp_path: Path) -> None:
+    nights = [[checked("a", stray(8080)), checked("b", stray(9000))],
+              [checked("a"), down("b")],
+              [checked("a", stray(8080)), checked("b")]]
+    saved: list[RunResult] = []
+    with open_db(tmp_path, "scans.sqlite3") as db:
+        for day, hosts in enumerate(nights, 1):
+            saved.append(night(db, hosts, at(day)))
+        original = _state(db)
+        counts = db.conn.execute("SELECT run_id, new, reopened, fixed, unverified FROM runs "
+                                 "ORDER BY started_at").fetchall()
+    files = []
+    for run in saved:  # through JSON, as the run files are the source of truth
+        path = tmp_path / f"{run.run_id}.json"
+        path.write_text(json.dumps(run.to_dict()))
+        files.append(RunResult.from_dict(json.loads(path.read_text())))
+    with open_db(tmp_path, "rebuilt.sqlite3") as db:
+        for run in sorted(files, key=lambda r: r.started_at):
+            assert db.add(run) is not None
+        assert db.add(files[0]) is None  # recorded already: skipped
+        assert _state(db) == original
+        assert db.conn.execute("SELECT run_id, new, reopened, fixed, unverified FROM runs "
+                               "ORDER BY started_at").fetchall() == counts
+        _sound(db)
+
+
+def test_an_older_run_imported_late_does_not_move_intervals_back(tmp_path: Path) -> None:
+    with open_db(tmp_path) as db:
+        night(db, [checked("a", stray(8080))], at(5))
+        old = run_of([checked("a")], at(1), run_id="old")
+        assert db.add(old) is not None
+        r = night(db, [checked("a", stray(8080))], at(6))
+        assert changes_of(r) == {("a", 8080): "persisting"}
+        _sound(db)
+
+
+def test_a_fresh_file_is_created_at_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
+    with open_db(tmp_path) as db:
+        assert schema.version(db.conn) == schema.LATEST
+        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.conn.execute("PRAGMA application_id").fetchone()[0] == schema.APPLICATION_ID
+
+
+def _one_night_then_migration(tmp: Path, monkeypatch: pytest.MonkeyPatch,
+                              *statements: str) -> int:
+    """A database with a night in it, and a next schema version made of `statements`."""
+    with open_db(tmp) as db:
+        night(db, [checked("a", stray(8080))], at(1))
+    later = (*schema.MIGRATIONS, statements)
+    monkeypatch.setattr(schema, "MIGRATIONS", later)
+    monkeypatch.setattr(schema, "LATEST", len(later))
+    return len(later)
+
+
+def test_migrations_bring_an_older_database_up_keeping_its_data(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    latest = _one_night_then_migration(tmp_path, monkeypatch,
+                                       "ALTER TABLE runs ADD COLUMN note TEXT",
+                                       "UPDATE runs SET note = 'migrated'")
+    with open_db(tmp_path) as db:
+        assert schema.version(db.conn) == latest
+        assert db.conn.execute("SELECT run_id, note FROM runs").fetchall() == \
+            [(f"run-{at(1)}", "migrated")]
+        r = night(db, [checked("a", stray(8080))], at(2))
+        assert changes_of(r) == {("a", 8080): "persisting"}
+        _sound(db)
+
+
+def test_a_failed_migration_leaves_the_database_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _one_night_then_migration(tmp_path, monkeypatch, "ALTER TABLE runs ADD COLUMN note TEXT",
+                              "ALTER TABLE nowhere ADD COLUMN x")
+    with pytest.raises(HistoryError, match="nowhere"):
+        open_db(tmp_path)
+    conn = sqlite3.connect(tmp_path / "history.sqlite3")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert "note" not in [c[1] for c in conn.execute("PRAGMA table_info(runs)")]
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+
+
+@pytest.mark.parametrize(("prepare", "words"), [
+    ("newer", "written by a newer fleetcheck (schema version 99"),
+    ("foreign", "not a fleetcheck history"),
+    ("garbage", "not a usable history database (file is not a database)"),
+])
+def test_unusable_files_are_one_error_naming_the_file_and_left_alone(
+        tmp_path: Path, prepare: str, words: str) -> None:
+    path = tmp_path / "history.sqlite3"
+    if prepare == "garbage":
+        path.write_bytes(b"this is not a database at all\n" * 200)
+    else:
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE notes (x TEXT)")
+        if prepare == "newer":
+            conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+            conn.execute("PRAGMA user_version = 99")
+        conn.commit()
+        conn.close()
+    before = path.read_bytes()
+    with pytest.raises(HistoryError) as caught:
+        History(path)
+    assert caught.value.path == str(path)
+    assert words in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert path.read_bytes() == before
+
+
+def test_trend_holds_the_last_runs_oldest_first_this_one_last(tmp_path: Path) -> None:
+    with open_db(tmp_path) as db:
+        for day in range(1, 5):
+            r = night(db, [checked("a", *[stray(9000 + n) for n in range(day)])], at(day))
+        assert [(p.started_at, p.violations, p.new) for p in r.trend] == \
+            [(at(1), 1, 1), (at(2), 2, 1), (at(3), 3, 1), (at(4), 4, 1)]
+        assert dataclasses.replace(r.trend[-1]) == r.trend_point()
