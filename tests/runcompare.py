@@ -7,13 +7,21 @@ from typing import Any
 # Per host: everything but timings and the command evidence (whose fences are random).
 HOST_KEYS = ("name", "address", "groups", "status", "os", "collector", "error", "privileged",
              "policies", "notes", "waivers", "listeners", "findings")
+# What history adds says when each run was compared, not what it found: runs made apart
+# (each into its own history) agree on everything else.
+HISTORY_KEYS = ("first_seen", "age_days", "change", "flaps")
+
+
+def _finding(f: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in f.items() if k not in HISTORY_KEYS}
 
 
 def verdict_view(run: dict[str, Any]) -> dict[str, Any]:
     """Hosts, listeners, findings, summary, exit code, waivers, policies and the warnings:
     a run's JSON without its timings and run metadata."""
     return {
-        "hosts": [{k: h.get(k) for k in HOST_KEYS} for h in run["hosts"]],
+        "hosts": [{k: [_finding(f) for f in h["findings"]] if k == "findings" else h.get(k)
+                   for k in HOST_KEYS} for h in run["hosts"]],
         "summary": run["summary"],
         "waivers": run["waivers"],
         "policy_definitions": run["policy_definitions"],

@@ -9,6 +9,7 @@ run absent and the database as it was.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,9 +57,11 @@ def connect(path: Path, timeout: float = DEFAULT_TIMEOUT, *, create: bool = True
     if not create and not path.exists():
         raise HistoryError(path, "no history database here (a scan creates it)")
     conn: sqlite3.Connection | None = None
+    made = False
     try:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
+            made = _create(path)
         conn = sqlite3.connect(path, timeout=timeout, isolation_level=None,
                                check_same_thread=False)
         conn.execute("PRAGMA foreign_keys = ON")
@@ -70,8 +73,24 @@ def connect(path: Path, timeout: float = DEFAULT_TIMEOUT, *, create: bool = True
     except (sqlite3.Error, OSError, schema.NewerSchema, schema.NotHistory) as exc:
         if conn is not None:
             conn.close()
+        if made:  # a database this run began and could not finish (a full disk): no trace
+            for leftover in (path, path.with_name(path.name + "-wal"),
+                             path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
         raise HistoryError(path, reason(exc, timeout)) from None
     return conn
+
+
+def _create(path: Path) -> bool:
+    """Create the empty database file as the reports are created (mode 0666 less the
+    umask; SQLite's own default is 0644, and its -wal and -shm files copy the file's
+    mode); True when this call made it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
 
 
 @contextlib.contextmanager

@@ -135,8 +135,9 @@ def test_hostile_process_names_are_only_text(page: Page, lab_run: LabRun,
         cells = page.js(f"""Array.from(document.querySelectorAll('td.proc'))
             .filter(td => td.textContent.includes({comm!r}))
             .map(td => [td.textContent, td.children.length])""")
-        # The finding, the fleet view and the host's listener table, each plain text.
-        assert len(cells) == 3 and all(n == 0 for _, n in cells), (comm, cells)
+        # The finding, its row under "New since last run" (the scenario's first run), the
+        # fleet view and the host's listener table, each plain text.
+        assert len(cells) == 4 and all(n == 0 for _, n in cells), (comm, cells)
         assert cells[0][0].startswith(comm), cells
     search = page.js("document.getElementById('host-hostile1').dataset.search")
     assert all(comm in search for comm in comms)  # intact inside an attribute, too

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from fleetcheck.history import schema
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, run_files
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 
 pytestmark = pytest.mark.lab
@@ -40,8 +40,8 @@ def _scan(ns: Namespace, tmp: Path, db: Path | None, *args: str, hosts: int = 1
     with in_netns(ns.name):
         res = run_cli(["scan", "-i", str(_inventory(tmp, hosts)), "-o", str(out), "--format",
                        "text,json", "--workers", "1", *history, *args], cwd=tmp)
-    (report,) = out.glob("*.json")
-    (text,) = out.glob("*.txt")
+    (report,) = run_files(out)
+    (text,) = (p for p in out.glob("*.txt") if p.name != "fleetcheck-latest.txt")
     return res.code, res.err, json.loads(report.read_text()), text.read_text()
 
 
