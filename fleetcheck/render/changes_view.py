@@ -9,9 +9,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from fleetcheck.model import Change, Finding, RunResult, TrendPoint, WaiverRecord
+from fleetcheck.render.natural import natural_key
 from fleetcheck.render.view import parse_time, plural, service_name
 
 EXPIRING_DAYS = 14  # waivers expiring this soon are listed under their owner
+# A change section lists this many findings, worst first; the rest are counted (the first
+# night of a 5,000-host fleet must not open with 15,000 rows: the grouped findings show
+# every problem once with its change, and the JSON and CSV carry each finding's).
+SHOWN = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,21 @@ class ChangeSection:
     note: str  # what the section means, in one sentence
     rows: tuple[ChangeRow, ...]
 
+    @property
+    def shown(self) -> tuple[ChangeRow, ...]:
+        """The rows a report lists (the worst first)."""
+        return self.rows[:SHOWN]
+
+    @property
+    def more(self) -> str:
+        """'and 14,900 more: …' for the rows not listed, '' when every row is."""
+        left = len(self.rows) - SHOWN
+        if left <= 0:
+            return ""
+        return (f"… and {left:,} more, not listed here: the findings above show each "
+                "problem once with its change, and the JSON and CSV reports carry every "
+                "finding's.")
+
 
 def against(run: RunResult) -> str:
     """'each host's previous checked run (history: FILE)' or 'run ID (FILE)'."""
@@ -47,7 +67,7 @@ def against(run: RunResult) -> str:
 def _rows_with(run: RunResult, change: Change) -> tuple[ChangeRow, ...]:
     rows = [ChangeRow(h.name, f, service_name(f.port, f.proto))
             for h in run.hosts for f in h.findings if f.change is change]
-    rows.sort(key=lambda r: (-r.finding.severity, r.host, r.finding.sort_key()))
+    rows.sort(key=lambda r: (-r.finding.severity, natural_key(r.host), r.finding.sort_key()))
     return tuple(rows)
 
 

@@ -34,8 +34,11 @@ def render(run: RunResult, width: int, color: bool) -> list[str]:
                  proto_port(r.finding.proto, r.finding.port), r.finding.address or "",
                  owner(r.finding.process, r.finding.pid),
                  *([changes_view.day(r.finding.first_seen), changes_view.day(r.last_seen)]
-                   if gone else [changes_view.age_words(r.finding)])] for r in section.rows]
+                   if gone else [changes_view.age_words(r.finding)])] for r in section.shown]
         headers = ["SEVERITY", "HOST", "KIND", "PORT", "ADDRESS", "PROCESS",
                    *(["FIRST SEEN", "LAST SEEN"] if gone else ["AGE"])]
-        lines += [table(rows, headers, width, flex=(1, 4, 5, 6)), ""]
+        lines.append(table(rows, headers, width, flex=(1, 4, 5, 6)))
+        if section.more:
+            lines += wrap(section.more, width, "  ", "  ")
+        lines.append("")
     return lines

@@ -121,3 +121,22 @@ def test_the_gate_is_said_where_the_verdict_is(recorded: RunResult) -> None:
     text = " ".join(FORMATS["text"].render(gated, RenderOptions()).split())
     assert "2 of them new or reopened since the baseline (--fail-on-new)" in text
     assert "--fail-on-new: exit code 1 only for violations new or reopened" in text
+
+
+def test_a_first_night_of_many_hosts_lists_the_worst_and_counts_the_rest(
+        tmp_path: Path) -> None:
+    """A stray on 150 hosts the first night is 150 new findings: each change section lists
+    the first 100 (worst first, hosts in natural order) and says how many more there are,
+    while the grouped findings show the problem once."""
+    with open_db(tmp_path) as db:
+        run = night(db, [checked(f"web{i}", stray(1923)) for i in range(1, 151)], at(1))
+    (new,) = [s for s in changes_view.sections(run) if s.key == "new"]
+    assert len(new.rows) == 150 and len(new.shown) == changes_view.SHOWN == 100
+    assert [r.host for r in new.shown[:3]] == ["web1", "web2", "web3"]
+    assert new.more.startswith("… and 50 more")
+    text = FORMATS["text"].render(run, RenderOptions(width=200))
+    assert "New since last run (150)" in text and "… and 50 more" in text
+    assert "web[1:150]" in " ".join(text.split())  # the grouped finding: every host, once
+    html = FORMATS["html"].render(run, RenderOptions(rendered_at=at(1)))
+    listed = html[html.index('id="changes-new"'):html.index('id="changes-reopened"')]
+    assert listed.count('<tr class="finding') == 100 and "… and 50 more" in listed
