@@ -13,7 +13,7 @@ from fleetcheck.cli.env import Env, stream_failed
 from fleetcheck.cli.output import DEFAULT_FORMATS, print_report, write_and_list
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.model import SCHEMA, RunResult, Severity
+from fleetcheck.model import READABLE, SCHEMA, RunResult, Severity
 from fleetcheck.render import FORMATS, parse_formats
 from fleetcheck.render.write import Written
 
@@ -40,7 +40,7 @@ def load_run(text: str, name: str) -> RunResult:
         raise InputError(f"not valid JSON: {exc.msg}", name, exc.lineno, exc.colno) from None
     except (ValueError, RecursionError) as exc:  # an integer too long, nesting too deep
         raise InputError(f"not a readable run: {type(exc).__name__}", name) from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") not in READABLE:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
     try:

@@ -9,7 +9,7 @@ from fleetcheck.model.container import (
     Namespaces,
     container_identity,
 )
-from fleetcheck.model.enums import SCHEMA, FindingKind, Severity, Status, Verdict
+from fleetcheck.model.enums import READABLE, SCHEMA, FindingKind, Severity, Status, Verdict
 from fleetcheck.model.host import (
     CommandRecord,
     Finding,
@@ -33,6 +33,7 @@ __all__ = [
     "EXPOSURES",
     "HOST",
     "PUBLISHED",
+    "READABLE",
     "SCHEMA",
     "CommandRecord",
     "Container",
