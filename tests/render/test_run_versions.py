@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from fleetcheck.collect import probe, wrap_command
 from fleetcheck.model import CommandRecord, RunResult
 from fleetcheck.plan import PlannedHost
-from fleetcheck.render import jsonout
+from fleetcheck.render import FORMATS, RenderOptions, jsonout
 from tests.conftest import run_cli
 from tests.render.synthetic import synthetic_run
 
@@ -101,3 +102,23 @@ def test_records_between_processes_carry_the_command() -> None:
     record = CommandRecord("sh -c 'echo abc; x'", 0, "", "", 0.1, nonce="abc")
     assert CommandRecord.from_dict(record.to_dict()) == record
     assert record.to_dict()["command"] == "sh -c 'echo abc; x'"
+
+
+def test_the_html_digest_is_the_json_reports_and_the_run_is_serialised_once(
+        composite: RunResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = dataclasses.replace(composite)  # a run no other test rendered
+    calls: list[int] = []
+    real = RunResult.to_dict
+
+    def counted(self: RunResult) -> dict[str, Any]:
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(RunResult, "to_dict", counted)
+    page = FORMATS["html"].render(run, RenderOptions())
+    record = FORMATS["json"].render(run, RenderOptions())
+    assert f"sha256 {hashlib.sha256(record.encode()).hexdigest()}" in page
+    assert len(calls) == 1
+    other = dataclasses.replace(run, run_id="another")
+    assert json.loads(FORMATS["json"].render(other, RenderOptions()))["run_id"] == "another"
+    assert len(calls) == 2
