@@ -14,7 +14,7 @@ import pytest
 from fleetcheck.collect import probe, wrap_command
 from fleetcheck.model import CommandRecord, RunResult
 from fleetcheck.plan import PlannedHost
-from fleetcheck.render import FORMATS, RenderOptions, jsonout
+from fleetcheck.render import FORMATS, RenderOptions, hostview, jsonout, view
 from tests.conftest import run_cli
 from tests.render.synthetic import synthetic_run
 
@@ -122,3 +122,15 @@ def test_the_html_digest_is_the_json_reports_and_the_run_is_serialised_once(
     other = dataclasses.replace(run, run_id="another")
     assert json.loads(FORMATS["json"].render(other, RenderOptions()))["run_id"] == "another"
     assert len(calls) == 2
+
+
+def test_the_html_stores_the_probe_once_and_the_page_rebuilds_each_hosts() -> None:
+    run = _probe_run(30)
+    data = json.loads(hostview.lazy_data(run, list(run.hosts)))
+    script = run.hosts[0].commands[0].command
+    assert sum(len(s) for s in data["strings"]) < 2 * len(script)
+    for host, row in zip(run.hosts, data["hosts"], strict=True):
+        for c, got in zip(host.commands, row[6], strict=True):  # as report.js joins them
+            assert got[8].join(data["strings"][i] for i in got[0]) == c.command
+            assert got[8].join(data["strings"][i] for i in got[1]) == \
+                view.command_preview(c.command, "under Exact command")
