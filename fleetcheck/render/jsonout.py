@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from fleetcheck.model import RunResult
+from fleetcheck.render import pretty
 from fleetcheck.render.options import RenderOptions
 
 # The last run rendered and its text: `--format all` writes the JSON report and the HTML
@@ -17,6 +16,6 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     del options
     if _LAST and _LAST[0][0] is run:
         return _LAST[0][1]
-    text = json.dumps(run.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    text = pretty.dumps(run.to_dict()) + "\n"
     _LAST[:] = [(run, text)]
     return text
