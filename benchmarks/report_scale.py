@@ -20,7 +20,7 @@ import time
 
 from benchmarks.common import print_table
 
-FORMATS = ("text", "html", "json", "junit", "csv")
+FORMATS = ("text", "html", "json", "junit", "csv", "csv-groups", "markdown", "register", "oscal")
 
 
 def probe_run(hosts: int) -> object:
@@ -49,15 +49,18 @@ def child(hosts: int) -> None:
     from fleetcheck.render import RenderOptions
 
     run = probe_run(hosts)
+    built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     options = RenderOptions(rendered_at="2026-01-01T00:00:00Z")
     out: dict[str, list[float]] = {}
     for name in FORMATS:
         wall, cpu = time.perf_counter(), time.process_time()
         text = ALL[name].render(run, options)  # type: ignore[arg-type]
         out[name] = [time.perf_counter() - wall, time.process_time() - cpu,
-                     len(text.encode()) / 2**20]
+                     len(text.encode()) / 2**20,
+                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]
+        del text
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"formats": out, "rss": rss}))
+    print(json.dumps({"formats": out, "rss": rss, "built": built}))
 
 
 def main() -> None:
@@ -74,13 +77,14 @@ def main() -> None:
         got = json.loads(subprocess.run([sys.executable, "-m", "benchmarks.report_scale",
                                          "--child", str(n)], check=True, capture_output=True,
                                         text=True).stdout)
-        for name, (wall, cpu, mib) in got["formats"].items():
-            rows.append([n, name, wall, cpu, mib, wall / n * 1e6, ""])
+        rows.append([n, "(the run built)", "", "", "", "", got["built"]])
+        for name, (wall, cpu, mib, peak) in got["formats"].items():
+            rows.append([n, name, wall, cpu, mib, wall / n * 1e6, peak])
         total = [sum(v[i] for v in got["formats"].values()) for i in range(3)]
         rows.append([n, "all", total[0], total[1], total[2], total[0] / n * 1e6,
                      got["rss"]])
     print_table("Reports with the real probe as each host's command evidence",
-                ["hosts", "format", "wall s", "cpu s", "MiB", "us/host", "peak RSS MiB"],
+                ["hosts", "format", "wall s", "cpu s", "MiB", "us/host", "peak RSS MiB so far"],
                 rows)
 
 

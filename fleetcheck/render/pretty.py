@@ -43,7 +43,26 @@ def _key(key: Any) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
-def _write(value: Any, out: list[str], indent: str) -> None:
+# Parts are joined into a block this often: millions of small strings would cost more
+# memory than the text they make.
+_BLOCK = 65536
+
+
+class _Out(list[str]):
+    """The parts written so far, and the blocks already joined."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: list[str] = []
+
+    def settle(self) -> None:
+        """Join the parts into a block when there are many."""
+        if len(self) > _BLOCK:
+            self.blocks.append("".join(self))
+            self.clear()
+
+
+def _write(value: Any, out: _Out, indent: str) -> None:
     if isinstance(value, str):
         out.append(_STRING(value))
     elif value is None:
@@ -68,6 +87,7 @@ def _write(value: Any, out: list[str], indent: str) -> None:
             out.append(": ")
             _write(v, out, inner)
             head = ",\n" + inner
+            out.settle()
         out.append("\n" + indent + "}")
     elif isinstance(value, list | tuple):
         if not value:
@@ -79,6 +99,7 @@ def _write(value: Any, out: list[str], indent: str) -> None:
             out.append(head)
             _write(v, out, inner)
             head = ",\n" + inner
+            out.settle()
         out.append("\n" + indent + "]")
     else:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
@@ -86,6 +107,6 @@ def _write(value: Any, out: list[str], indent: str) -> None:
 
 def dumps(value: Any) -> str:
     """`json.dumps(value, indent=2, ensure_ascii=False)`, the same text."""
-    out: list[str] = []
+    out = _Out()
     _write(value, out, "")
-    return "".join(out)
+    return "".join([*out.blocks, "".join(out)])
