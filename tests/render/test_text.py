@@ -133,20 +133,21 @@ def test_simple_tables_are_tabulates_tables_cell_for_cell() -> None:
     """The text report lays out plain tables itself (speed); the text is tabulate's."""
     rng = random.Random(1923)  # noqa: S311 -- reproducible test data, not secrets
     pieces = ["a", "bb", " ", "  x ", "", "True", "False", "1", "-2.5", "1e5", "0x1f", "nan",
-              "None", "-", "1,000", "é", "日本", "tab\tx", "line\nbreak", "\x07"]
-    laid_out = 0
-    for _ in range(4000):
+              "None", "-", "1,000", " 12 ", "a-b", "long-word-here", "x y z", "é", "日本",
+              "tab\tx", "line\nbreak", "\x07"]
+    laid_out = capped = 0
+    for _ in range(6000):
         cols = rng.randint(1, 5)
         headers = [rng.choice(["A", "BB", "PORT", "X Y"]) for _ in range(cols)]
         rows = [[paint("".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))),
                        rng.choice([RED, RED + BOLD, ""]), rng.random() < 0.3)
                  for _ in range(cols)] for _ in range(rng.randint(0, 4))]
-        got = simple_table(rows, headers)
-        if got is None:  # wide characters, controls, several lines: tabulate's own
-            assert any(not c.isascii() or not c.replace("\033", "").isprintable()
-                       for row in [headers, *rows] for c in row)
+        caps = [rng.choice([None, rng.randint(1, 30)]) for _ in range(cols)]
+        got = simple_table(rows, headers, caps)
+        if got is None:  # wide characters, controls, several lines, wrapping: tabulate's own
             continue
         laid_out += 1
-        assert got == tabulate(rows, headers=headers, tablefmt="simple",
-                               disable_numparse=True), (headers, rows)
-    assert laid_out > 1000
+        capped += any(caps)
+        assert got == tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True,
+                               maxcolwidths=caps, break_on_hyphens=False), (headers, rows, caps)
+    assert laid_out > 1500 and capped > 500
