@@ -11,7 +11,6 @@ every report, as `scan --format all` holds them):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import resource
 import subprocess
@@ -23,30 +22,11 @@ from benchmarks.common import print_table
 FORMATS = ("text", "html", "json", "junit", "csv", "csv-groups", "markdown", "register", "oscal")
 
 
-def probe_run(hosts: int) -> object:
-    """The synthetic fleet of `render.py`, each host's command the real probe with its nonce."""
-    from fleetcheck.collect import probe, wrap_command
-    from fleetcheck.plan import PlannedHost
-    from tests.render.synthetic import synthetic_run
-
-    run = synthetic_run(hosts)
-    planned = PlannedHost(name="h", address="h", groups=(), policies=())
-    changed = []
-    for i, h in enumerate(run.hosts):
-        nonce = f"{i:016x}"
-        cmd = wrap_command(probe.build_probe(nonce), planned, nonce).command
-        try:
-            cmds = tuple(dataclasses.replace(c, command=cmd, nonce=nonce) for c in h.commands)
-        except TypeError:  # a fleetcheck before the command table: no nonce field
-            cmds = tuple(dataclasses.replace(c, command=cmd) for c in h.commands)
-        changed.append(dataclasses.replace(h, commands=cmds))
-    return dataclasses.replace(run, hosts=tuple(changed))
-
-
 def child(hosts: int) -> None:
     """Build one run, render every format in scan's order, print the figures as JSON."""
     from fleetcheck.render import FORMATS as ALL
     from fleetcheck.render import RenderOptions
+    from tests.render.synthetic import probe_run
 
     run = probe_run(hosts)
     built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -54,7 +34,7 @@ def child(hosts: int) -> None:
     out: dict[str, list[float]] = {}
     for name in FORMATS:
         wall, cpu = time.perf_counter(), time.process_time()
-        text = ALL[name].render(run, options)  # type: ignore[arg-type]
+        text = ALL[name].render(run, options)
         out[name] = [time.perf_counter() - wall, time.process_time() - cpu,
                      len(text.encode()) / 2**20,
                      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]

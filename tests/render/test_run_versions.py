@@ -11,12 +11,10 @@ from typing import Any
 
 import pytest
 
-from fleetcheck.collect import probe, wrap_command
 from fleetcheck.model import CommandRecord, RunResult
-from fleetcheck.plan import PlannedHost
 from fleetcheck.render import FORMATS, RenderOptions, hostview, jsonout, view
 from tests.conftest import run_cli
-from tests.render.synthetic import synthetic_run
+from tests.render.synthetic import probe_run
 
 
 def as_run1(doc: dict[str, Any]) -> dict[str, Any]:
@@ -30,21 +28,8 @@ def as_run1(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _probe_run(hosts: int) -> RunResult:
-    """A synthetic run whose hosts ran the real probe, each with its own nonce."""
-    run = synthetic_run(hosts)
-    planned = PlannedHost(name="h", address="h", groups=(), policies=())
-    changed = []
-    for i, h in enumerate(run.hosts):
-        nonce = f"{i:016x}"
-        cmd = wrap_command(probe.build_probe(nonce), planned, nonce).command
-        changed.append(dataclasses.replace(h, commands=tuple(
-            dataclasses.replace(c, command=cmd, nonce=nonce) for c in h.commands)))
-    return dataclasses.replace(run, hosts=tuple(changed))
-
-
 def test_each_command_is_stored_once_and_read_back_exactly() -> None:
-    run = _probe_run(40)
+    run = probe_run(40)
     doc = json.loads(jsonout.render(run))
     assert doc["schema"] == "fleetcheck.run/2"
     assert len(doc["command_texts"]) == 1  # the probe, split at its nonce
@@ -58,7 +43,7 @@ def test_each_command_is_stored_once_and_read_back_exactly() -> None:
 
 
 def test_probe_evidence_no_longer_grows_with_the_fleet() -> None:
-    run = _probe_run(200)
+    run = probe_run(200)
     v2 = jsonout.render(run)
     v1 = json.dumps(as_run1(json.loads(v2)), indent=2, ensure_ascii=False)
     script = len(run.hosts[0].commands[0].command)
@@ -125,7 +110,7 @@ def test_the_html_digest_is_the_json_reports_and_the_run_is_serialised_once(
 
 
 def test_the_html_stores_the_probe_once_and_the_page_rebuilds_each_hosts() -> None:
-    run = _probe_run(30)
+    run = probe_run(30)
     data = json.loads(hostview.lazy_data(run, list(run.hosts)))
     script = run.hosts[0].commands[0].command
     assert sum(len(s) for s in data["strings"]) < 2 * len(script)
