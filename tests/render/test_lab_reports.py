@@ -99,7 +99,7 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
 # What may differ between two runs over the same state: which run it was, when, how it was
 # invoked, how long things took, and the probe's per-run nonce in the command evidence.
 VOLATILE = re.compile(r"^/(run_id|started_at|finished_at|meta/command_line/\d+|hosts/\d+/duration|"
-                      r"hosts/\d+/commands/\d+/(command|stdout|duration))$")
+                      r"hosts/\d+/commands/\d+/(nonce|stdout|duration))$")
 
 
 def _without_metadata(run: RunResult) -> RunResult:
