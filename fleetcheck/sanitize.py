@@ -14,7 +14,7 @@ import dataclasses
 import enum
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -46,24 +46,61 @@ def one_line(text: str) -> str:
 
 
 def map_strings(value: T, fn: Callable[[str], str]) -> T:
-    """A copy of `value` (strings, tuples, lists, dicts, dataclasses, nested) with `fn` applied
-    to every string in it; enum members stay themselves."""
-    out: Any
-    if isinstance(value, enum.Enum):
-        out = value
-    elif isinstance(value, str):
-        out = fn(value)
-    elif isinstance(value, tuple | list):
-        out = type(value)(map_strings(v, fn) for v in value)
-    elif isinstance(value, dict):
-        out = {map_strings(k, fn): map_strings(v, fn) for k, v in value.items()}
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: map_strings(getattr(value, f.name), fn)
-                   for f in dataclasses.fields(value) if f.init}
-        out = dataclasses.replace(value, **changes)
-    else:
-        out = value
-    return out  # type: ignore[no-any-return]
+    """`value` (strings, tuples, lists, dicts, dataclasses, nested) with `fn` applied to every
+    string in it; enum members stay themselves. What `fn` leaves unchanged is shared, not
+    copied (a clean run scrubbed for a terminal is the run itself): nothing may mutate it."""
+    return cast(T, _map(value, fn))
+
+
+def _map(value: Any, fn: Callable[[str], str]) -> Any:
+    kind = type(value)
+    if kind is str:
+        return fn(value)
+    if kind in _ATOMS or isinstance(value, enum.Enum):
+        return value
+    if kind is tuple or kind is list:
+        items = [_map(v, fn) for v in value]
+        changed = any(a is not b for a, b in zip(items, value, strict=True))
+        return kind(items) if changed else value
+    if kind is dict:
+        pairs = [(_map(k, fn), _map(v, fn)) for k, v in value.items()]
+        changed = any(k is not k0 or v is not v0
+                      for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True))
+        return dict(pairs) if changed else value
+    if isinstance(value, str | tuple | list | dict):  # a subclass: rebuilt with its type
+        return _map_subclass(value, fn)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for name in _init_fields(kind):
+            old = getattr(value, name)
+            new = _map(old, fn)
+            if new is not old:
+                changes[name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
+
+
+_ATOMS = frozenset({int, float, bool, type(None), bytes})
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _init_fields(kind: type) -> tuple[str, ...]:
+    """The names of a dataclass's fields that `__init__` takes (what `replace` may set)."""
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind) if f.init)
+    return found
+
+
+def _map_subclass(value: Any, fn: Callable[[str], str]) -> Any:
+    """`_map` for a subclass of str, tuple, list or dict (rebuilt with its type)."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return type(value)({_map(k, fn): _map(v, fn) for k, v in value.items()})
+    return type(value)(_map(v, fn) for v in value)
 
 
 def scrub(value: T) -> T:

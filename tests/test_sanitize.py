@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from pathlib import Path
 
 import pytest
 
+from fleetcheck.model import Status
 from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
 from fleetcheck.sanitize import for_terminal, one_line, printable, scrub
 from tests.conftest import run_cli
+from tests.render import builders
 
 CASES = {
     "\x1b[2J\x1b[31mred": "\\x1b[2J\\x1b[31mred",  # CSI
@@ -41,6 +44,21 @@ def test_newlines_and_tabs() -> None:
 
 def test_scrub_walks_records() -> None:
     assert scrub({"k\x1b": ("v\x07", ["\u202e"])}) == {"k\\x1b": ("v\\x07", ["\\u202e"])}
+
+
+def test_scrub_copies_only_what_it_changes() -> None:
+    composite = builders.composite_run()
+    assert scrub(composite.summary) is composite.summary  # clean: the record itself
+    clean = composite.hosts[0]
+    assert scrub(clean) is clean
+    hostile = dataclasses.replace(clean, notes=("ok", "bell\x07"))
+    got = scrub(hostile)
+    assert got.notes == ("ok", "bell\\x07") and hostile.notes[1] == "bell\x07"
+    assert got.listeners is clean.listeners and got.groups is hostile.groups
+    mixed = {"k": ["x", ("y\x1b", 3)], "n": None, Status.COMPLIANT: Status.ERROR}
+    assert scrub(mixed) == {"k": ["x", ("y\\x1b", 3)], "n": None,
+                            Status.COMPLIANT: Status.ERROR}
+    assert scrub(mixed)[Status.COMPLIANT] is Status.ERROR
 
 
 def test_data_formats_are_exact_except_on_a_terminal() -> None:

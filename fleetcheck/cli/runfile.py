@@ -10,7 +10,7 @@ from fleetcheck.bounded import MAX_RUN_BYTES, read_bounded, read_stream
 from fleetcheck.cli.env import Env
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import InputError
-from fleetcheck.model import SCHEMA, RunResult, Severity
+from fleetcheck.model import READABLE, SCHEMA, RunResult, Severity
 
 
 def load_run(text: str, name: str) -> RunResult:
@@ -21,7 +21,7 @@ def load_run(text: str, name: str) -> RunResult:
         raise InputError(f"not valid JSON: {exc.msg}", name, exc.lineno, exc.colno) from None
     except (ValueError, RecursionError) as exc:  # an integer too long, nesting too deep
         raise InputError(f"not a readable run: {type(exc).__name__}", name) from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") not in READABLE:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
     try:

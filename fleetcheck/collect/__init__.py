@@ -111,8 +111,9 @@ def _streams(result: CommandResult, becoming: Becoming) -> tuple[str, str]:
     return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
-def _record(command: str, result: CommandResult, stdout: str, stderr: str) -> CommandRecord:
-    return CommandRecord(command, result.exit_code, stdout, stderr, result.duration)
+def _record(command: str, result: CommandResult, stdout: str, stderr: str,
+            nonce: str) -> CommandRecord:
+    return CommandRecord(command, result.exit_code, stdout, stderr, result.duration, nonce)
 
 
 def collect(host: PlannedHost, transport: Transport, options: CollectOptions) -> Collection:
@@ -132,9 +133,9 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
     try:
         stdout, stderr = _streams(result, becoming)
     except HostFailure as exc:
-        raise _with_record(exc, _record(command, result, *_streams(result, Becoming(command)))) \
-            from None
-    record = _record(command, result, stdout, stderr)
+        raw = _streams(result, Becoming(command))
+        raise _with_record(exc, _record(command, result, *raw, nonce)) from None
+    record = _record(command, result, stdout, stderr, nonce)
     if family is None and windows.refused_posix(result.exit_code, stdout, stderr):
         return _collect_windows(host, transport, options, (record,))
     try:
@@ -182,7 +183,7 @@ def _collect_windows(host: PlannedHost, transport: Transport, options: CollectOp
                            max_output=options.max_output)
     stdout = result.stdout.decode("utf-8", "replace")
     stderr = result.stderr.decode("utf-8", "replace")
-    record = _record(command, result, stdout, stderr)
+    record = _record(command, result, stdout, stderr, nonce)
     try:
         probe = split_output(stdout, nonce)
     except ParseError as exc:

@@ -11,7 +11,6 @@ run always gives the same document. Plain JSON: no OSCAL library is needed at ru
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import uuid
 from collections.abc import Iterable
@@ -20,7 +19,7 @@ from urllib.parse import quote
 
 from fleetcheck.model import Finding, HostResult, JudgedListener, RunResult, WaiverRecord
 from fleetcheck.policy.judge import describe
-from fleetcheck.render import view
+from fleetcheck.render import pretty, view
 from fleetcheck.render.options import RenderOptions
 
 OSCAL_VERSION = "1.1.2"
@@ -280,4 +279,4 @@ def document(run: RunResult) -> dict[str, Any]:
 def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The document as pretty, key-stable JSON with a trailing newline."""
     del options
-    return json.dumps(document(run), indent=2, ensure_ascii=False) + "\n"
+    return pretty.dumps(document(run)) + "\n"

@@ -10,7 +10,7 @@ from fleetcheck.model.container import (
     Namespaces,
     container_identity,
 )
-from fleetcheck.model.enums import SCHEMA, Change, FindingKind, Severity, Status, Verdict
+from fleetcheck.model.enums import READABLE, SCHEMA, Change, FindingKind, Severity, Status, Verdict
 from fleetcheck.model.host import (
     CommandRecord,
     Finding,
@@ -34,6 +34,7 @@ __all__ = [
     "EXPOSURES",
     "HOST",
     "PUBLISHED",
+    "READABLE",
     "SCHEMA",
     "Change",
     "Changes",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import difflib
 import enum
 
-SCHEMA = "fleetcheck.run/1"
+SCHEMA = "fleetcheck.run/2"  # what fleetcheck writes
+# What it reads: run/1 wrote every host's command out in full (see model/commands.py).
+READABLE = ("fleetcheck.run/1", SCHEMA)
 
 
 class Severity(enum.IntEnum):

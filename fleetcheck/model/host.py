@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck.model.commands import CommandTable, command_text
 from fleetcheck.model.container import HOST, Container, Namespaces
 from fleetcheck.model.enums import Change, FindingKind, Severity, Status, Verdict
 
@@ -244,11 +246,16 @@ class CommandRecord:
     stdout: str
     stderr: str
     duration: float
+    nonce: str = ""  # the random word fencing the output, as it appears in `command`
 
-    def to_dict(self) -> dict[str, Any]:
-        """The record as JSON."""
+    def to_dict(self, table: CommandTable | None = None) -> dict[str, Any]:
+        """The record as JSON: the command written out, or by reference into `table`."""
+        head: dict[str, Any] = (
+            {"command": self.command} if table is None
+            else {"command_ref": table.ref(self.command, self.nonce)})
         return {
-            "command": self.command,
+            **head,
+            **({"nonce": self.nonce} if self.nonce else {}),
             "exit_code": self.exit_code,
             "stdout": self.stdout,
             "stderr": self.stderr,
@@ -256,10 +263,12 @@ class CommandRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CommandRecord:
-        """Inverse of `to_dict`."""
-        return cls(data["command"], data.get("exit_code"), data.get("stdout", ""),
-                   data.get("stderr", ""), float(data.get("duration", 0.0)))
+    def from_dict(cls, data: dict[str, Any],
+                  texts: Sequence[tuple[str, ...]] = ()) -> CommandRecord:
+        """Inverse of `to_dict` (`texts`: the run's command table)."""
+        return cls(command_text(data, texts), data.get("exit_code"), data.get("stdout", ""),
+                   data.get("stderr", ""), float(data.get("duration", 0.0)),
+                   str(data.get("nonce") or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,8 +324,9 @@ class HostResult:
         """True when the host's listeners were read and judged."""
         return self.status in (Status.COMPLIANT, Status.NONCOMPLIANT)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The host as JSON in the `fleetcheck.run/1` shape."""
+    def to_dict(self, table: CommandTable | None = None) -> dict[str, Any]:
+        """The host as JSON in the `fleetcheck.run/2` shape: commands by reference into
+        the run's `table`, or written out without one (results between processes)."""
         return {
             "name": self.name,
             "address": self.address,
@@ -332,7 +342,7 @@ class HostResult:
             "waivers": list(self.waivers),
             "listeners": [jl.to_dict() for jl in self.listeners],
             "findings": [f.to_dict() for f in self.findings],
-            "commands": [c.to_dict() for c in self.commands],
+            "commands": [c.to_dict(table) for c in self.commands],
             **({"trusted_keys": [k.to_dict() for k in self.trusted_keys]}
                if self.trusted_keys else {}),
             **({"distribution": self.distribution} if self.distribution else {}),
@@ -340,8 +350,9 @@ class HostResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HostResult:
-        """Inverse of `to_dict`."""
+    def from_dict(cls, data: dict[str, Any],
+                  texts: Sequence[tuple[str, ...]] = ()) -> HostResult:
+        """Inverse of `to_dict` (`texts`: the run's command table)."""
         err = data.get("error")
         return cls(
             name=data["name"],
@@ -353,7 +364,7 @@ class HostResult:
             error=HostError(err["kind"], err["message"]) if err else None,
             listeners=tuple(JudgedListener.from_dict(d) for d in data.get("listeners", ())),
             findings=tuple(Finding.from_dict(d) for d in data.get("findings", ())),
-            commands=tuple(CommandRecord.from_dict(d) for d in data.get("commands", ())),
+            commands=tuple(CommandRecord.from_dict(d, texts) for d in data.get("commands", ())),
             policies=tuple(data.get("policies", ())),
             privileged=data.get("privileged"),
             duration=float(data.get("duration", 0.0)),

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck.model.changes import Changes, HistoryNote, TrendPoint
-from fleetcheck.model.enums import SCHEMA
+from fleetcheck.model.commands import CommandTable, read_texts
+from fleetcheck.model.enums import READABLE, SCHEMA
 from fleetcheck.model.host import HostResult
 
 
@@ -173,9 +174,11 @@ class RunResult:
                           s.unreachable + s.errors)
 
     def to_dict(self) -> dict[str, Any]:
-        """The run as JSON in the `fleetcheck.run/1` shape."""
+        """The run as JSON in the `fleetcheck.run/2` shape (whatever schema it was read from)."""
+        table = CommandTable()
+        hosts = [h.to_dict(table) for h in self.hosts]
         return {
-            "schema": self.schema,
+            "schema": SCHEMA,
             "run_id": self.run_id,
             "tool_version": self.tool_version,
             "started_at": self.started_at,
@@ -188,7 +191,8 @@ class RunResult:
             "policy_definitions": list(self.policy_definitions),
             **({"shard": dict(self.shard)} if self.shard is not None else {}),
             **({"shards": [dict(s) for s in self.shards]} if self.shards else {}),
-            "hosts": [h.to_dict() for h in self.hosts],
+            "command_texts": table.texts(),
+            "hosts": hosts,
             **self._history_keys(),
         }
 
@@ -205,11 +209,11 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
-        """Inverse of `to_dict`; ValueError for another schema."""
-        if data.get("schema") != SCHEMA:
+        """Inverse of `to_dict`, reading `fleetcheck.run/1` too; ValueError for another schema."""
+        if data.get("schema") not in READABLE:
             raise ValueError(f"not a {SCHEMA} document (schema: {data.get('schema')!r})")
+        texts = read_texts(data.get("command_texts"))
         return cls(
-            schema=data["schema"],
             run_id=str(data.get("run_id") or ""),
             tool_version=data["tool_version"],
             started_at=data["started_at"],
@@ -219,7 +223,7 @@ class RunResult:
                 for kind, files in data.get("inputs", {}).items()
                 for i in files
             ),
-            hosts=tuple(HostResult.from_dict(h) for h in data.get("hosts", ())),
+            hosts=tuple(HostResult.from_dict(h, texts) for h in data.get("hosts", ())),
             summary=Summary.from_dict(data["summary"]),
             meta=dict(data.get("meta", {})),
             waivers=tuple(WaiverRecord.from_dict(w) for w in data.get("waivers", ())),

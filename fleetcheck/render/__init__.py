@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Protocol
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import csvout, html, jsonout, junit, markdown, text
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.yamlsrc import did_you_mean
 
@@ -32,32 +32,37 @@ class Format:
     companion: str | None = None  # a format always written beside this one into a directory
 
 
-def _register(run: RunResult, options: RenderOptions | None = None) -> str:
-    from fleetcheck.evidence import register  # imported late: it builds on this package
+def _lazy(module: str, function: str = "render") -> Renderer:
+    """A renderer whose module is imported on first use: a scan imports only the renderers
+    (and their Jinja2, tabulate ...) of the formats it writes."""
 
-    return register.render(run, options)
+    def render(run: RunResult, options: RenderOptions | None = None) -> str:
+        found: Renderer = getattr(importlib.import_module(module), function)
+        return found(run, options)
 
-
-def _oscal(run: RunResult, options: RenderOptions | None = None) -> str:
-    from fleetcheck.evidence import oscal
-
-    return oscal.render(run, options)
+    return render
 
 
 FORMATS: dict[str, Format] = {
-    "text": Format("text", "txt", text.render, "terminal and plain-text report"),
-    "html": Format("html", "html", html.render, "self-contained HTML evidence report"),
-    "json": Format("json", "json", jsonout.render, "the run record (fleetcheck.run/1)"),
-    "junit": Format("junit", "xml", junit.render, "JUnit XML for CI"),
-    "csv": Format("csv", "csv", csvout.render, "findings as CSV for spreadsheets (with the "
-                  "grouped CSV beside it)", companion="csv-groups"),
-    "csv-groups": Format("csv-groups", "groups.csv", csvout.render_groups,
+    "text": Format("text", "txt", _lazy("fleetcheck.render.text"),
+                   "terminal and plain-text report"),
+    "html": Format("html", "html", _lazy("fleetcheck.render.html"),
+                   "self-contained HTML evidence report"),
+    "json": Format("json", "json", _lazy("fleetcheck.render.jsonout"),
+                   "the run record (fleetcheck.run/2)"),
+    "junit": Format("junit", "xml", _lazy("fleetcheck.render.junit"), "JUnit XML for CI"),
+    "csv": Format("csv", "csv", _lazy("fleetcheck.render.csvout"), "findings as CSV for "
+                  "spreadsheets (with the grouped CSV beside it)", companion="csv-groups"),
+    "csv-groups": Format("csv-groups", "groups.csv",
+                         _lazy("fleetcheck.render.csvout", "render_groups"),
                          "findings grouped by problem, as CSV"),
-    "markdown": Format("markdown", "md", markdown.render,
+    "markdown": Format("markdown", "md", _lazy("fleetcheck.render.markdown"),
                        "compact grouped summary for pull requests and CI pages"),
-    "register": Format("register", "register.csv", _register,
+    # The evidence package builds on this one: imported late in any case.
+    "register": Format("register", "register.csv", _lazy("fleetcheck.evidence.register"),
                        "the ports register (PCI DSS 1.2.5) as CSV"),
-    "oscal": Format("oscal", "oscal.json", _oscal, "OSCAL assessment results (JSON)"),
+    "oscal": Format("oscal", "oscal.json", _lazy("fleetcheck.evidence.oscal"),
+                    "OSCAL assessment results (JSON)"),
 }
 # Machine-readable formats that a single-format invocation prints to stdout for piping.
 PIPEABLE = ("json", "junit", "csv", "csv-groups", "markdown", "register", "oscal")

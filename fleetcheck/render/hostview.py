@@ -129,24 +129,32 @@ class _Strings:
             self.items.append(text)
         return index
 
+    def parts(self, text: str, nonce: str) -> list[int]:
+        """`text` split at `nonce` as indexes (the page joins them with it): the probe, the
+        same on every host but for its nonce, is stored once."""
+        return [self.ref(p) for p in text.split(nonce)] if nonce else [self.ref(text)]
+
 
 def lazy_data(run: RunResult, hosts: list[HostResult]) -> str:
     """Every host's details as one compact JSON document, safe inside a <script> element.
 
     hosts[i] = [facts, error, notes, checked, listener rows, missing, commands, places,
     places note] (places: [title, detail] of each table on a host with containers), a command
-    being [command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines]
-    with the command, its preview and stderr as indexes into `strings`.
+    being [command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines,
+    nonce] with stderr an index into `strings`, the command and its preview lists of indexes
+    whose strings joined with the nonce make the text.
     """
     threshold = view.fail_on(run)
     strings = _Strings()
     rows = []
     for h in hosts:
         d = detail(h, threshold)
-        commands = [[strings.ref(c.command),
-                     strings.ref(view.command_preview(c.command, "under Exact command")),
+        commands = [[strings.parts(c.command, c.nonce),
+                     strings.parts(view.command_preview(c.command, "under Exact command"),
+                                   c.nonce),
                      c.exit_code, view.seconds(c.duration), c.stdout, view.line_count(c.stdout),
-                     strings.ref(c.stderr), view.line_count(c.stderr)] for c in h.commands]
+                     strings.ref(c.stderr), view.line_count(c.stderr), c.nonce]
+                    for c in h.commands]
         rows.append([[v for _, v in d.facts], list(d.error) if d.error else None, d.notes,
                      d.checked, [c.row() for c in d.listeners], [list(m) for m in d.missing],
                      commands, [[p.title, p.detail] for p in d.places], d.places_note])

@@ -24,6 +24,8 @@ def paint(text: str, code: str, color: bool) -> str:
 
 def visible_width(cell: str) -> int:
     """Columns a cell occupies on screen: its longest line without colour codes."""
+    if "\033" not in cell and "\n" not in cell:
+        return len(cell)
     return max((len(_ANSI.sub("", line)) for line in cell.split("\n")), default=0)
 
 
@@ -61,10 +63,61 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
         maxcol = [None] * len(headers)
         for i, cap in zip(flex, caps, strict=True):
             maxcol[i] = cap if cap < natural[i] else None
+    if not separated:
+        fast = simple_table(cells, headers, maxcol)
+        if fast is not None:
+            return fast
     body: list[Any] = [x for row in cells for x in (row, SEPARATING_LINE)] if separated \
         else cells
     return tabulate(body, headers=list(headers), tablefmt="simple", disable_numparse=True,
                     maxcolwidths=maxcol, break_on_hyphens=False)
+
+
+_BOOLS = ("True", "False")
+
+
+def _recast(cell: str) -> bool:
+    """Whether tabulate would retype this cell of a wrapped column (it makes "False" "True",
+    and reads "1,000" as a number): such tables are left to tabulate."""
+    return cell in _BOOLS or ("," in cell and any(ch.isdigit() for ch in cell))
+
+
+def _plain_width(cell: str) -> int | None:
+    """Columns of a one-line printable ASCII cell (colour codes aside); None for any other."""
+    bare = _ANSI.sub("", cell) if "\033" in cell else cell
+    return len(bare) if bare.isascii() and bare.isprintable() else None
+
+
+def simple_table(cells: Sequence[Sequence[str]], headers: Sequence[str],
+                 maxcol: Sequence[int | None] | None = None) -> str | None:
+    """tabulate's "simple" table of text cells (no number parsing), laid out directly: the
+    same text, without tabulate's per-cell type inference (the text report's largest cost at
+    fleet scale). None where a cell is not one line of printable ASCII (wide characters,
+    multi-line cells) or would be wrapped at its column's `maxcol`: tabulate handles those."""
+    for i, cap in enumerate(maxcol or ()):
+        if cap is not None and any(len(row[i]) > cap or _recast(row[i]) for row in cells):
+            return None
+    rows = [[c.strip() for c in row] for row in cells]  # as tabulate: whitespace stripped
+    widths = [len(h) + MIN_PADDING for h in headers]
+    shown: list[list[int]] = []
+    for row in [list(headers), *rows]:
+        if len(row) != len(headers):
+            return None
+        seen = []
+        for i, c in enumerate(row):
+            w = _plain_width(c)
+            if w is None:
+                return None
+            seen.append(w)
+            widths[i] = max(widths[i], w)
+        shown.append(seen)
+    lines = []
+    for row, seen in zip([list(headers), *rows], shown, strict=True):
+        lines.append("  ".join(c + " " * (widths[i] - seen[i])
+                               for i, c in enumerate(row)).rstrip())
+        if len(lines) == 1:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def records(rows: Sequence[Sequence[str]], headers: Sequence[str], width: int) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from fleetcheck.collect import probe, wrap_command
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import UNREACHABLE_KINDS, ErrorKind
 from fleetcheck.model import CommandRecord, HostResult, Listener, RunResult, Severity
+from fleetcheck.plan import PlannedHost
 from tests.render import builders
 
 _GROUPS = ("web", "db", "app", "cache")
@@ -69,3 +71,17 @@ def synthetic_run(hosts: int = 5000, seed: int = 1923) -> RunResult:
     settled, summary = judge_run(results, Severity.LOW, complete=True)
     return replace(base, hosts=settled, summary=summary,
                    meta={**base.meta, "warnings": base.meta["warnings"][:1]})
+
+
+def probe_run(hosts: int) -> RunResult:
+    """`synthetic_run(hosts)` whose hosts ran the real probe, each with its own nonce, as in
+    a scan (the command evidence at its real size)."""
+    run = synthetic_run(hosts)
+    planned = PlannedHost(name="h", address="h", groups=(), policies=())
+    changed = []
+    for i, h in enumerate(run.hosts):
+        nonce = f"{i:016x}"
+        cmd = wrap_command(probe.build_probe(nonce), planned, nonce).command
+        changed.append(replace(h, commands=tuple(replace(c, command=cmd, nonce=nonce)
+                                                 for c in h.commands)))
+    return replace(run, hosts=tuple(changed))

@@ -20,6 +20,7 @@ from tests.conftest import REPO, run_cli, run_files
 from tests.lab.netns import Sock, in_netns
 from tests.lab.prereq import require_sshd_lab
 from tests.lab.sshlab import NOTHING_ADDRESS, HostSpec, SshLab, running_lab
+from tests.runschema import commands_written_out
 
 FLOOD = ("yes 'tcp   LISTEN 0      128          0.0.0.0:1923       0.0.0.0:*' "
          "| head -c 40000000")
@@ -146,7 +147,8 @@ class Fleet:
         reports = run_files(out)
         assert len(reports) == 1, f"exit {res.code}: {res.err}"
         text = next(out.glob("fleetcheck-2*.txt")).read_text()
-        return Scan(res.code, res.out, res.err, json.loads(reports[0].read_text()), wall, text)
+        run = commands_written_out(json.loads(reports[0].read_text()))
+        return Scan(res.code, res.out, res.err, run, wall, text)
 
 
 @pytest.fixture

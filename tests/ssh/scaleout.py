@@ -12,6 +12,7 @@ import yaml
 
 from tests.conftest import run_cli, run_files
 from tests.lab.netns import in_netns
+from tests.runschema import commands_written_out
 from tests.ssh.conftest import Fleet
 
 # site -> hosts: healthy, noncompliant, unreachable and unparseable hosts on both sites.
@@ -55,7 +56,7 @@ def cli(fleet: Fleet, argv: list[str]) -> tuple[int, str, dict[str, Any]]:
                       environ={"HOME": str(fleet.home)})
     reports = run_files(out)
     assert len(reports) == 1, f"exit {res.code}: {res.err}"
-    return res.code, res.err, json.loads(reports[0].read_text())
+    return res.code, res.err, commands_written_out(json.loads(reports[0].read_text()))
 
 
 def local_args(fleet: Fleet) -> list[str]:

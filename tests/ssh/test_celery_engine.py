@@ -22,6 +22,7 @@ from tests.lab.netns import in_netns
 from tests.lab.redis import RedisServer, running_redis
 from tests.lab.sshlab import SshLab
 from tests.runcompare import differences
+from tests.runschema import commands_written_out
 from tests.ssh.conftest import Fleet, cli_process
 from tests.ssh.scaleout import SITES, TODAY, cli, local_args, write_inputs
 from tests.ssh.test_interrupts import _gone, _remote_sleepers
@@ -86,7 +87,7 @@ def sites(lab: SshLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
 
 
 def _report(directory: Path) -> dict[str, Any]:
-    return dict(json.loads(run_files(directory)[0].read_text()))
+    return commands_written_out(json.loads(run_files(directory)[0].read_text()))
 
 
 def test_the_celery_run_equals_the_local_run(sites: Sites, fleet: Fleet) -> None:

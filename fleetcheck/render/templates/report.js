@@ -38,10 +38,14 @@
   }
 
   function commandBlock(c, n, strings) {
-    // c = [command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines]
+    // c = [command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines,
+    //      nonce]; command and preview: indexes of strings to join with the nonce
+    function joined(parts) {
+      return parts.map(function (i) { return strings[i]; }).join(c[8]);
+    }
     var div = el("div", null, "command");
     var p = el("p", "Command " + n + ": ");
-    p.appendChild(el("code", strings[c[1]]));
+    p.appendChild(el("code", joined(c[1])));
     p.appendChild(doc.createTextNode(" · exit code "));
     p.appendChild(el("strong", c[2] === null ? "none" : c[2]));
     p.appendChild(doc.createTextNode(" · " + c[3]));
@@ -49,7 +53,7 @@
     var raw = el("details", null, "raw");
     raw.appendChild(el("summary", "Exact command and raw output (stdout " + c[5] +
                        " lines, stderr " + c[7] + " lines)"));
-    [["Command", strings[c[0]]], ["stdout", c[4]], ["stderr", strings[c[6]]]]
+    [["Command", joined(c[0])], ["stdout", c[4]], ["stderr", strings[c[6]]]]
       .forEach(function (part) {
         raw.appendChild(el("h4", part[0]));
         raw.appendChild(el("pre", part[1]));

@@ -1,0 +1,72 @@
+"""Reports at fleet scale with real command evidence: size, render time and peak memory.
+
+`render.py`'s synthetic hosts ran a one-line command; here every host ran the real probe
+(~6 KB, its own nonce), as in a scan, so the figures show what the evidence costs. Each
+size renders in a process of its own (peak RSS is that process's: building the run plus
+every report, as `scan --format all` holds them):
+
+    PYTHONPATH=. python -m benchmarks.report_scale [HOSTS ...]     # default: 1000 5000 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+from benchmarks.common import print_table
+
+FORMATS = ("text", "html", "json", "junit", "csv", "csv-groups", "markdown", "register", "oscal")
+
+
+def child(hosts: int) -> None:
+    """Build one run, render every format in scan's order, print the figures as JSON."""
+    from fleetcheck.render import FORMATS as ALL
+    from fleetcheck.render import RenderOptions
+    from tests.render.synthetic import probe_run
+
+    run = probe_run(hosts)
+    built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    options = RenderOptions(rendered_at="2026-01-01T00:00:00Z")
+    out: dict[str, list[float]] = {}
+    for name in FORMATS:
+        wall, cpu = time.perf_counter(), time.process_time()
+        text = ALL[name].render(run, options)
+        out[name] = [time.perf_counter() - wall, time.process_time() - cpu,
+                     len(text.encode()) / 2**20,
+                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]
+        del text
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"formats": out, "rss": rss, "built": built}))
+
+
+def main() -> None:
+    """Each size in its own process; one table of every format and the peak RSS."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("hosts", nargs="*", type=int, default=[1000, 5000, 10000])
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    rows = []
+    for n in args.hosts:
+        got = json.loads(subprocess.run([sys.executable, "-m", "benchmarks.report_scale",
+                                         "--child", str(n)], check=True, capture_output=True,
+                                        text=True).stdout)
+        rows.append([n, "(the run built)", "", "", "", "", got["built"]])
+        for name, (wall, cpu, mib, peak) in got["formats"].items():
+            rows.append([n, name, wall, cpu, mib, wall / n * 1e6, peak])
+        total = [sum(v[i] for v in got["formats"].values()) for i in range(3)]
+        rows.append([n, "all", total[0], total[1], total[2], total[0] / n * 1e6,
+                     got["rss"]])
+    print_table("Reports with the real probe as each host's command evidence",
+                ["hosts", "format", "wall s", "cpu s", "MiB", "us/host", "peak RSS MiB so far"],
+                rows)
+
+
+if __name__ == "__main__":
+    main()
