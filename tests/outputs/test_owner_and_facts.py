@@ -10,7 +10,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -66,7 +65,7 @@ def namespace() -> Iterator[Namespace]:
         ns.delete()
 
 
-def _scan(ns: Namespace, tmp_path: Path, own_pid_namespace: bool) -> dict[str, Any]:
+def _scan(ns: Namespace, tmp_path: Path, own_pid_namespace: bool) -> dict[str, HostResult]:
     """A scan of the namespace by two local hosts (ss, and /proc pinned), run as a real
     process; in a PID namespace of its own when asked (it sees only its own processes)."""
     inv = tmp_path / "inv.yml"
@@ -79,20 +78,20 @@ def _scan(ns: Namespace, tmp_path: Path, own_pid_namespace: bool) -> dict[str, A
     out = subprocess.run(ns.exec_argv(argv), capture_output=True, text=True, timeout=120,
                          check=False, cwd=tmp_path)
     assert out.returncode in (0, 1), out.stderr
-    return {h["name"]: h for h in json.loads(out.stdout)["hosts"]}
+    # The whole run is read: a host's command records refer to the run's command table.
+    return {h.name: h for h in RunResult.from_dict(json.loads(out.stdout)).hosts}
 
 
-def _why(host: dict[str, Any], port: int) -> tuple[str | None, str]:
+def _why(host: HostResult, port: int) -> tuple[str | None, str]:
     """The listener's process on `port`, and what the reports say about its owner."""
-    parsed = HostResult.from_dict(host)
-    (jl,) = [jl for jl in parsed.listeners if jl.listener.port == port]
-    return jl.listener.process, view.owner_unknown_why(parsed, jl.listener)
+    (jl,) = [jl for jl in host.listeners if jl.listener.port == port]
+    return jl.listener.process, view.owner_unknown_why(host, jl.listener)
 
 
 def test_owner_unknown_says_why(namespace: Namespace, tmp_path: Path) -> None:
     inside = _scan(namespace, tmp_path, own_pid_namespace=True)
     for name in ("by-ss", "by-proc"):
-        assert inside[name]["privileged"] is True and inside[name]["status"] != "error"
+        assert inside[name].privileged is True and inside[name].status.value != "error"
     # ss names no process and shows no inode fleetcheck keeps: the three possibilities
     assert _why(inside["by-ss"], HIDDEN_PORT) == (None, view.OWNER_UNSEEN)
     assert _why(inside["by-ss"], VXLAN_PORT) == (None, view.OWNER_UNSEEN)
