@@ -31,6 +31,7 @@ from fleetcheck.transport.ssh.known_hosts import KnownHostsStore, Verdict, known
 from fleetcheck.transport.ssh.proxy import ProxyCommandSocket
 from fleetcheck.transport.ssh.target import Target
 
+_PARAMIKO_GRACE = 5.0  # seconds paramiko's banner/handshake timers outlast ours
 log = logging.getLogger("fleetcheck.ssh")
 # paramiko logs every failed connection with a traceback from its own thread; a
 # failed host is already reported as data, so without -vvv that noise goes nowhere.
@@ -208,8 +209,11 @@ class Opener:
         index = self.known.get(target.known_hosts_files)
         name = target.known_hosts_name
         t = paramiko.Transport(sock)  # type: ignore[arg-type]  # any socket-like object works
-        t.banner_timeout = timeout
-        t.handshake_timeout = timeout
+        # paramiko's own timers run a little longer than our wait, so a silent port is always
+        # our timeout (banner_timeout) and never paramiko's "Error reading SSH protocol
+        # banner", which it also says when the peer closes: the two must stay apart.
+        t.banner_timeout = timeout + _PARAMIKO_GRACE
+        t.handshake_timeout = timeout + _PARAMIKO_GRACE
         _prefer_key_types(t, index.known_types(name))
         done = threading.Event()
         started = time.monotonic()
