@@ -149,28 +149,42 @@ def timeline(conn: sqlite3.Connection, host: str, since: str | None = None) -> T
         "WHERE r.started_at >= ? ORDER BY r.started_at, r.id", (host_id, since)))
     items = conn.execute(
         "SELECT id, category, kind, proto, address, port, process, container, first_seen, "
-        "opened_at, opens, flaps, detail FROM items WHERE host = ?", (host_id,)).fetchall()
-    events: list[Event] = []
+        "opened_at, opens, flaps, detail, opened_check FROM items WHERE host = ?",
+        (host_id,)).fetchall()
+    # Events in the order of the host's checks, not of times: two runs may start within
+    # the same second. An interval closes after the check that opened it and before the
+    # check that opens the next one, hence its closing between the two (check + 0.5).
+    openings: list[tuple[int, int, str]] = []  # (item, check, time) of each opening seen
+    closings: list[tuple[int, int, str]] = []  # (item, check that opened it, time closed)
     open_now: list[OpenItem] = []
     by_id = {}
     for item_id, *rest in items:
         key = Key(*rest[:7])
-        first_seen, opened_at, opens, flaps, detail = rest[7:]
+        first_seen, opened_at, opens, flaps, detail, opened_check = rest[7:]
         finding = _finding(key.category, detail)
         by_id[item_id] = (key, first_seen, finding)
         if opened_at is not None:
             open_now.append(OpenItem(key, first_seen, opened_at, opens, flaps, finding))
-            if opened_at >= since:
-                events.append(Event(opened_at, "opened" if opened_at == first_seen
-                                    else "reopened", key, finding))
-    for item_id, opened_at, closed_at in conn.execute(
-            "SELECT s.item, s.opened_at, s.closed_at FROM spans s JOIN items i ON i.id = s.item "
-            "WHERE i.host = ? AND s.closed_at >= ?", (host_id, since)):
+            openings.append((item_id, opened_check or 0, opened_at))
+    for item_id, opened_check, opened_at, closed_at in conn.execute(
+            "SELECT s.item, s.opened_check, s.opened_at, s.closed_at FROM spans s "
+            "JOIN items i ON i.id = s.item WHERE i.host = ? AND s.closed_at >= ?",
+            (host_id, since)):
+        openings.append((item_id, opened_check, opened_at))
+        closings.append((item_id, opened_check, closed_at))
+    first_check: dict[int, int] = {}
+    for item_id, check, _ in openings:
+        first_check[item_id] = min(check, first_check.get(item_id, check))
+    events: list[tuple[float, Event]] = []
+    for item_id, check, at in openings:
         key, first_seen, finding = by_id[item_id]
-        if opened_at >= since:
-            events.append(Event(opened_at, "opened" if opened_at == first_seen else "reopened",
-                                key, finding))
-        events.append(Event(closed_at, "closed", key, finding))
-    events.sort(key=lambda e: (e.at, e.what != "closed", e.key))
+        if at >= since:  # the first opening kept is the first ever when it is first_seen's
+            first = at == first_seen and check == first_check[item_id]
+            events.append((check, Event(at, "opened" if first else "reopened", key, finding)))
+    for item_id, check, at in closings:
+        key, _, finding = by_id[item_id]
+        events.append((check + 0.5, Event(at, "closed", key, finding)))
+    events.sort(key=lambda pair: (pair[0], pair[1].key))
     open_now.sort(key=lambda o: (o.key.category != FINDING, o.key))
-    return Timeline(host, row[1], row[2], row[3], host_runs, tuple(open_now), tuple(events))
+    return Timeline(host, row[1], row[2], row[3], host_runs, tuple(open_now),
+                    tuple(e for _, e in events))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetcheck.history import History, HistoryError, schema
+from fleetcheck.history import History, HistoryError, query, schema
 from fleetcheck.history.db import integrity
 from fleetcheck.model import Change, RunResult
 from tests.history.nights import at, changes_of, checked, down, night, open_db, run_of, stray
@@ -228,3 +228,18 @@ def test_trend_holds_the_last_runs_oldest_first_this_one_last(tmp_path: Path) ->
         assert [(p.started_at, p.violations, p.new) for p in r.trend] == \
             [(at(1), 1, 1), (at(2), 2, 1), (at(3), 3, 1), (at(4), 4, 1)]
         assert dataclasses.replace(r.trend[-1]) == r.trend_point()
+
+
+def test_runs_in_the_same_second_keep_their_order_in_the_timeline(tmp_path: Path) -> None:
+    """Open, fixed, back: three runs started within one second (a lab, a CI job) read in
+    the order they ran, and the return is a reopening, not a first opening."""
+    same = at(1)
+    with open_db(tmp_path) as db:
+        night(db, [checked("web1", stray(7201))], same, run_id="r1")
+        night(db, [checked("web1")], same, run_id="r2")
+        last = night(db, [checked("web1", stray(7201))], same, run_id="r3")
+        line = query.timeline(db.conn, "web1")
+    assert [f.change for f in last.hosts[0].findings] == [Change.REOPENED]
+    assert line is not None
+    assert [(e.what, e.key.port) for e in line.events if e.key.category == "finding"] == \
+        [("opened", 7201), ("closed", 7201), ("reopened", 7201)]
