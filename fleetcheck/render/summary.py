@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import view
+from fleetcheck.render import changes_view, view
 from fleetcheck.render.groups import FindingGroup, group_findings, hosts_line
 from fleetcheck.render.hints import causes
 from fleetcheck.render.options import RenderOptions
@@ -37,6 +37,8 @@ def render(run: RunResult, options: RenderOptions | None = None, *,
     lines = [paint(line, _TONE[head.tone], color) for line in wrap(head.line(), width)]
     lines += wrap(" · ".join(f"{label} {n}" for label, n, _ in view.status_counts(run)), width)
     lines += overview_lines(Overview(run), width)
+    if run.changes is not None:  # history (or a baseline) compared the run
+        lines += wrap(changes_view.summary_line(run), width)
     for warning in view.warnings(run):
         lines += [paint(x, YELLOW, color) for x in wrap(f"WARNING: {warning}", width)]
     names = 1 << 30 if full else HOST_NAMES
@@ -66,12 +68,16 @@ def _open(run: RunResult, width: int, color: bool, names: int) -> list[str]:
     open_rows, _ = view.finding_rows(run)
     if not open_rows:
         return []
-    groups = group_findings(open_rows)
+    # Once history exists what changed leads: groups with a new or reopened finding first
+    # (each part keeps its order: worst, then most hosts).
+    groups = sorted(group_findings(open_rows),
+                    key=lambda g: not ({"new", "reopened"} & g.changes.keys()))
     title = f"Open findings: {len(open_rows):,} in {view.plural(len(groups), 'group')}"
     lines = ["", title]
     for g in groups[:TOP_GROUPS]:
         lines += wrap(_group_line(g, color, names), width, "", "    ")
-        lines += wrap(g.message, width, "    ", "    ")
+        age = g.age()
+        lines += wrap(g.message + (f" [{age}]" if age else ""), width, "    ", "    ")
     if len(groups) > TOP_GROUPS:
         lines.append(f"  ... and {len(groups) - TOP_GROUPS} more groups (every finding is in "
                      "the reports)")

@@ -11,7 +11,7 @@ import pytest
 
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.model import RunResult, Severity, WaiverRecord
-from fleetcheck.render import FORMATS, RenderOptions, changes_view
+from fleetcheck.render import FORMATS, RenderOptions, changes_view, summary
 from tests.history.nights import at, checked, down, night, open_db, stray
 from tests.render import builders
 from tests.render.builders import XSS
@@ -140,3 +140,15 @@ def test_a_first_night_of_many_hosts_lists_the_worst_and_counts_the_rest(
     html = FORMATS["html"].render(run, RenderOptions(rendered_at=at(1)))
     listed = html[html.index('id="changes-new"'):html.index('id="changes-reopened"')]
     assert listed.count('<tr class="finding') == 100 and "… and 50 more" in listed
+
+
+def test_the_terminal_summary_leads_with_what_changed(recorded: RunResult) -> None:
+    """The scan's summary says what changed since last run and lists the groups holding a
+    new or reopened finding before the ones that only persist, each with its age."""
+    out = summary.render(recorded, RenderOptions(width=120))
+    flat = " ".join(out.split())
+    assert "Since last run: 1 new, 1 reopened, 1 fixed, 1 not verified" in flat
+    listed = out[out.index("Open findings:"):]
+    order = [listed.index(f"tcp/{port}") for port in (6000, 9000, 8080)]
+    assert order == sorted(order), out  # new, then reopened, then persisting
+    assert "[new]" in flat and "[reopened, first seen 2026-11-01" in flat
