@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -280,3 +280,10 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The document as pretty, key-stable JSON with a trailing newline."""
     del options
     return pretty.dumps(document(run)) + "\n"
+
+
+def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Iterator[str]:
+    """`render(run)` in pieces, for writing into a file without the whole text in memory."""
+    del options
+    yield from pretty.iterdumps(document(run))
+    yield "\n"

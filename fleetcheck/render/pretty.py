@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json.encoder
 import math
+from collections.abc import Iterator
 from typing import Any
 
 _STRING = json.encoder.encode_basestring  # the C encoder where there is one (ensure_ascii off)
@@ -110,3 +111,37 @@ def dumps(value: Any) -> str:
     out = _Out()
     _write(value, out, "")
     return "".join([*out.blocks, "".join(out)])
+
+
+def iterdumps(value: Any, depth: int = 4) -> Iterator[str]:
+    """`dumps(value)` in pieces (joined, the same text): a writer never holds the whole.
+
+    Containers down to `depth` levels are walked here, item by item; below that `_write`
+    fills blocks, handed on as they are joined.
+    """
+    out = _Out()
+    yield from _iter(value, out, "", depth)
+    yield from out.blocks
+    yield "".join(out)
+
+
+def _iter(value: Any, out: _Out, indent: str, depth: int) -> Iterator[str]:
+    if depth <= 0 or not isinstance(value, dict | list | tuple) or not value:
+        _write(value, out, indent)
+        return
+    inner = indent + "  "
+    opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+    head = opening + "\n" + inner
+    items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+    for k, v in items:
+        out.append(head)
+        if isinstance(value, dict):
+            out.append(_STRING(_key(k)))
+            out.append(": ")
+        yield from _iter(v, out, inner, depth - 1)
+        head = ",\n" + inner
+        out.settle()
+        if out.blocks:
+            yield from out.blocks
+            out.blocks.clear()
+    out.append("\n" + indent + closing)
