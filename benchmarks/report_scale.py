@@ -69,9 +69,9 @@ def main() -> None:
         return
     rows = []
     for n in args.hosts:
-        got = json.loads(subprocess.run([sys.executable, "-m", "benchmarks.report_scale",
-                                         "--child", str(n),
-                                         *(["--in-memory"] if args.in_memory else [])], check=True, capture_output=True,
+        command = [sys.executable, "-m", "benchmarks.report_scale", "--child", str(n),
+                   *(["--in-memory"] if args.in_memory else [])]
+        got = json.loads(subprocess.run(command, check=True, capture_output=True,
                                         text=True).stdout)
         rows.append([n, "(the run built)", "", "", "", "", got["built"]])
         for name, (wall, cpu, mib, peak) in got["formats"].items():

@@ -92,8 +92,9 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
     """Append `host`'s testsuite to `root`."""
     tests, failures, errors, skipped = map(str, _counts(host, fail_on))
     suite = _sub(root, "testsuite", name=host.name, tests=tests, failures=failures,
-                 errors=errors, skipped=skipped, time=f"{round(host.duration, 3):.3f}", timestamp=_timestamp(run),
-                 hostname=host.address, id=str(index), package="fleetcheck")
+                 errors=errors, skipped=skipped, time=f"{round(host.duration, 3):.3f}",
+                 timestamp=_timestamp(run), hostname=host.address, id=str(index),
+                 package="fleetcheck")
     props = _sub(suite, "properties")
     privileged = None if host.privileged is None else view.yes_no(host.privileged)
     for key, value in (("status", host.status.value), ("address", host.address),

@@ -51,3 +51,13 @@ def test_what_json_refuses_it_refuses(bad: Any) -> None:
         json.dumps(bad, indent=2)
     with pytest.raises(TypeError):
         pretty.dumps(bad)
+
+
+def test_in_pieces_the_same_text(composite: RunResult) -> None:
+    rng = random.Random(17)  # noqa: S311 -- reproducible test data, not secrets
+    values = [_random(rng, 6) for _ in range(500)]
+    values += [composite.to_dict(), oscal.document(composite)]
+    for value in values:
+        whole = pretty.dumps(value)
+        for depth in (0, 1, 2, 4, 9):
+            assert "".join(pretty.iterdumps(value, depth)) == whole
