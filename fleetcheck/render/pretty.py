@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json.encoder
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 _STRING = json.encoder.encode_basestring  # the C encoder where there is one (ensure_ascii off)
@@ -42,6 +42,16 @@ def _key(key: Any) -> str:
     if isinstance(key, float):
         return _float(key)
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+class Lazy:
+    """A JSON array whose items are made only when it is written (`iterdumps`: one at a
+    time, so a large document need never be whole in memory)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Iterable[Any]]) -> None:
+        self.make = make
 
 
 # Parts are joined into a block this often: millions of small strings would cost more
@@ -90,7 +100,9 @@ def _write(value: Any, out: _Out, indent: str) -> None:
             head = ",\n" + inner
             out.settle()
         out.append("\n" + indent + "}")
-    elif isinstance(value, list | tuple):
+    elif isinstance(value, list | tuple | Lazy):
+        if isinstance(value, Lazy):
+            value = list(value.make())
         if not value:
             out.append("[]")
             return
@@ -126,6 +138,9 @@ def iterdumps(value: Any, depth: int = 4) -> Iterator[str]:
 
 
 def _iter(value: Any, out: _Out, indent: str, depth: int) -> Iterator[str]:
+    if isinstance(value, Lazy):  # item by item at any depth: its items are made as written
+        yield from _iter_lazy(value, out, indent, depth)
+        return
     if depth <= 0 or not isinstance(value, dict | list | tuple) or not value:
         _write(value, out, indent)
         return
@@ -145,3 +160,17 @@ def _iter(value: Any, out: _Out, indent: str, depth: int) -> Iterator[str]:
             yield from out.blocks
             out.blocks.clear()
     out.append("\n" + indent + closing)
+
+
+def _iter_lazy(value: Lazy, out: _Out, indent: str, depth: int) -> Iterator[str]:
+    inner = indent + "  "
+    head = "[\n" + inner
+    for v in value.make():
+        out.append(head)
+        yield from _iter(v, out, inner, depth - 1)
+        head = ",\n" + inner
+        out.settle()
+        if out.blocks:
+            yield from out.blocks
+            out.blocks.clear()
+    out.append("[]" if head.startswith("[") else "\n" + indent + "]")

@@ -29,6 +29,7 @@ def test_the_biggest_reports_are_streamed() -> None:
 def test_the_written_file_is_what_render_returns(name: str, composite: RunResult,
                                                  tmp_path: Path) -> None:
     fmt = FORMATS[name]
+    assert fmt.chunks is not None
     opts = RenderOptions(rendered_at="2026-01-01T00:00:00Z")
     for i, run in enumerate(_runs(composite)):
         jsonout._LAST.clear()  # the JSON pieces of a run not rendered before, not the cache
