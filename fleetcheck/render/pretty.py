@@ -139,18 +139,23 @@ def iterdumps(value: Any, depth: int = 4) -> Iterator[str]:
 
 def _iter(value: Any, out: _Out, indent: str, depth: int) -> Iterator[str]:
     if isinstance(value, Lazy):  # item by item at any depth: its items are made as written
-        yield from _iter_lazy(value, out, indent, depth)
-        return
-    if depth <= 0 or not isinstance(value, dict | list | tuple) or not value:
+        yield from _iter_items(((None, v) for v in value.make()), "[]", out, indent, depth)
+    elif depth <= 0 or not isinstance(value, dict | list | tuple) or not value:
         _write(value, out, indent)
-        return
+    elif isinstance(value, dict):
+        yield from _iter_items(iter(value.items()), "{}", out, indent, depth)
+    else:
+        yield from _iter_items(((None, v) for v in value), "[]", out, indent, depth)
+
+
+def _iter_items(items: Iterator[tuple[Any, Any]], brackets: str, out: _Out, indent: str,
+                depth: int) -> Iterator[str]:
+    """An object's (key, value) or an array's (None, value) items, each block as joined."""
     inner = indent + "  "
-    opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
-    head = opening + "\n" + inner
-    items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+    head = brackets[0] + "\n" + inner
     for k, v in items:
         out.append(head)
-        if isinstance(value, dict):
+        if brackets == "{}":
             out.append(_STRING(_key(k)))
             out.append(": ")
         yield from _iter(v, out, inner, depth - 1)
@@ -159,18 +164,4 @@ def _iter(value: Any, out: _Out, indent: str, depth: int) -> Iterator[str]:
         if out.blocks:
             yield from out.blocks
             out.blocks.clear()
-    out.append("\n" + indent + closing)
-
-
-def _iter_lazy(value: Lazy, out: _Out, indent: str, depth: int) -> Iterator[str]:
-    inner = indent + "  "
-    head = "[\n" + inner
-    for v in value.make():
-        out.append(head)
-        yield from _iter(v, out, inner, depth - 1)
-        head = ",\n" + inner
-        out.settle()
-        if out.blocks:
-            yield from out.blocks
-            out.blocks.clear()
-    out.append("[]" if head.startswith("[") else "\n" + indent + "]")
+    out.append(brackets if head[0] == brackets[0] else "\n" + indent + brackets[1])
