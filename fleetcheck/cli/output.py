@@ -15,7 +15,7 @@ from fleetcheck.model import RunResult
 from fleetcheck.numbers import is_number
 from fleetcheck.render import FORMATS, RenderOptions, summary, view
 from fleetcheck.render.options import FILE_WIDTH
-from fleetcheck.render.write import Written, write_atomic, write_reports
+from fleetcheck.render.write import Written, content, write_atomic, write_reports
 from fleetcheck.sanitize import for_terminal
 
 
@@ -127,7 +127,7 @@ def write_named(run: RunResult, files: Sequence[tuple[str, Path]], written: Writ
     named it, so it is the file they want now), recorded in `written`."""
     for name, path in files:
         try:
-            write_atomic(path, FORMATS[name].render(run, RenderOptions()), replace=True)
+            write_atomic(path, content(FORMATS[name], run, RenderOptions()), replace=True)
         except OSError as exc:
             written.failed.append((path, exc.strerror or str(exc)))
         else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -188,46 +188,68 @@ def _resources(ids: _Ids, run: RunResult) -> list[dict[str, Any]]:
     return [plan, *files]
 
 
+def _host_parts(ids: _Ids, run: RunResult, h: HostResult, findings: list[dict[str, Any]],
+                waived_obs: dict[str, list[str]]) -> Iterator[dict[str, Any]]:
+    """`h`'s observations; its findings and waived observations go into the two given."""
+    listener_obs = {}
+    for jl in view.host_listeners(h):
+        obs = _listener_observation(ids, run, h, jl)
+        listener_obs[id(jl)] = obs["uuid"]
+        yield obs
+    if h.error is not None:
+        obs = {"uuid": ids("unchecked", h.name), "title": _text(f"{h.name} not checked"),
+               "description": f"{h.name} could not be checked ({h.error.kind}): "
+                              f"{h.error.message}. Nothing is known about its listeners.",
+               "methods": ["TEST"], "types": ["finding"], "subjects": _subject(ids, h),
+               "collected": run.finished_at}
+        yield obs
+        findings.append({
+            "uuid": ids("finding", h.name, "unchecked"),
+            "title": _text(f"{h.name} could not be checked"),
+            "description": obs["description"],
+            "props": _props([("error-kind", h.error.kind), ("status", h.status.value)]),
+            "target": {"type": "objective-id", "target-id": "fleetcheck-checked",
+                       "title": "fleetcheck host checked",
+                       "status": {"state": "not-satisfied", "reason": "other"}},
+            "related-observations": [{"observation-uuid": obs["uuid"]}]})
+    for f in sorted(h.findings, key=Finding.sort_key):
+        seen = _listener_of(h, f) if f.address is not None else None
+        if seen is not None:
+            obs_id = listener_obs[id(seen)]
+        else:
+            obs = _finding_observation(ids, run, h, f)
+            yield obs
+            obs_id = obs["uuid"]
+        if f.waived and f.waiver:
+            waived_obs.setdefault(f.waiver, []).append(obs_id)
+        findings.append(_finding(ids, h, f, obs_id,
+                                 ids("risk", f.waiver) if f.waived and f.waiver else None))
+
+
 def document(run: RunResult) -> dict[str, Any]:
     """The assessment-results document of `run`."""
+    doc = _lazy_document(run)
+    result = doc["assessment-results"]["results"][0]
+    for key in ("observations", "risks", "findings"):  # in this order: each needs the last
+        if key in result:
+            result[key] = list(result[key].make())
+    return doc
+
+
+def _lazy_document(run: RunResult) -> dict[str, Any]:
+    """`document(run)` whose observations (the bulk), risks and findings are made as they
+    are written (`pretty.iterdumps`): the observations first, which gather the others."""
     ids = _Ids(run)
     head = view.headline(run)
-    observations, findings = [], []
+    findings: list[dict[str, Any]] = []
     waived_obs: dict[str, list[str]] = {}
-    for h in view.sorted_hosts(run):
-        listener_obs = {}
-        for jl in view.host_listeners(h):
-            obs = _listener_observation(ids, run, h, jl)
-            listener_obs[id(jl)] = obs["uuid"]
-            observations.append(obs)
-        if h.error is not None:
-            obs = {"uuid": ids("unchecked", h.name), "title": _text(f"{h.name} not checked"),
-                   "description": f"{h.name} could not be checked ({h.error.kind}): "
-                                  f"{h.error.message}. Nothing is known about its listeners.",
-                   "methods": ["TEST"], "types": ["finding"], "subjects": _subject(ids, h),
-                   "collected": run.finished_at}
-            observations.append(obs)
-            findings.append({
-                "uuid": ids("finding", h.name, "unchecked"),
-                "title": _text(f"{h.name} could not be checked"),
-                "description": obs["description"],
-                "props": _props([("error-kind", h.error.kind), ("status", h.status.value)]),
-                "target": {"type": "objective-id", "target-id": "fleetcheck-checked",
-                           "title": "fleetcheck host checked",
-                           "status": {"state": "not-satisfied", "reason": "other"}},
-                "related-observations": [{"observation-uuid": obs["uuid"]}]})
-        for f in sorted(h.findings, key=Finding.sort_key):
-            seen = _listener_of(h, f) if f.address is not None else None
-            if seen is not None:
-                obs_id = listener_obs[id(seen)]
-            else:
-                obs = _finding_observation(ids, run, h, f)
-                observations.append(obs)
-                obs_id = obs["uuid"]
-            if f.waived and f.waiver:
-                waived_obs.setdefault(f.waiver, []).append(obs_id)
-            findings.append(_finding(ids, h, f, obs_id,
-                                     ids("risk", f.waiver) if f.waived and f.waiver else None))
+
+    def observations() -> Iterator[dict[str, Any]]:
+        findings.clear()
+        waived_obs.clear()
+        for h in view.sorted_hosts(run):
+            yield from _host_parts(ids, run, h, findings, waived_obs)
+
     names = sorted({n for w in run.waivers for n in (w.owner, w.approved_by) if n})
     s = run.summary
     result: dict[str, Any] = {
@@ -246,12 +268,13 @@ def document(run: RunResult) -> dict[str, Any]:
             "description": "Which listeners may, must and must not exist on each host, as "
                            "the fleetcheck policies of this run state them.",
             "control-selections": [{"include-all": {}}]},
-        "observations": observations,
+        "observations": pretty.Lazy(observations),
     }
     if run.waivers:
-        result["risks"] = [_risk(ids, w, waived_obs.get(w.id, [])) for w in run.waivers]
-    if findings:
-        result["findings"] = findings
+        result["risks"] = pretty.Lazy(lambda: [_risk(ids, w, waived_obs.get(w.id, []))
+                                               for w in run.waivers])
+    if any(h.error is not None or h.findings for h in run.hosts):
+        result["findings"] = pretty.Lazy(lambda: findings)
     if run.meta.get("warnings"):
         result["remarks"] = "\n".join(f"- {w}" for w in view.warnings(run))
     metadata: dict[str, Any] = {
@@ -280,3 +303,10 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The document as pretty, key-stable JSON with a trailing newline."""
     del options
     return pretty.dumps(document(run)) + "\n"
+
+
+def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Iterator[str]:
+    """`render(run)` in pieces, for writing into a file without the whole text in memory."""
+    del options
+    yield from pretty.iterdumps(_lazy_document(run))
+    yield "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -10,7 +11,8 @@ from fleetcheck.model import RunResult
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.yamlsrc import did_you_mean
 
-__all__ = ["FORMATS", "PIPEABLE", "Format", "RenderOptions", "Renderer", "parse_formats"]
+__all__ = ["FORMATS", "PIPEABLE", "ChunkRenderer", "Format", "RenderOptions", "Renderer",
+           "parse_formats"]
 
 
 class Renderer(Protocol):
@@ -18,6 +20,14 @@ class Renderer(Protocol):
 
     def __call__(self, run: RunResult, options: RenderOptions | None = None) -> str:
         """The report of `run` as text."""
+        ...
+
+
+class ChunkRenderer(Protocol):
+    """Render a run in pieces that, joined, are exactly what its `Renderer` returns."""
+
+    def __call__(self, run: RunResult, options: RenderOptions | None = None) -> Iterable[str]:
+        """The report of `run` as text pieces, to be written one after another."""
         ...
 
 
@@ -30,6 +40,8 @@ class Format:
     render: Renderer
     description: str = ""
     companion: str | None = None  # a format always written beside this one into a directory
+    # Renders into a file piece by piece (a large report is never whole in memory).
+    chunks: ChunkRenderer | None = None
 
 
 def _lazy(module: str, function: str = "render") -> Renderer:
@@ -43,14 +55,26 @@ def _lazy(module: str, function: str = "render") -> Renderer:
     return render
 
 
+def _lazy_chunks(module: str, function: str = "render_chunks") -> ChunkRenderer:
+    """`_lazy` for a format's piece-by-piece renderer."""
+
+    def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Iterable[str]:
+        found: ChunkRenderer = getattr(importlib.import_module(module), function)
+        return found(run, options)
+
+    return render_chunks
+
+
 FORMATS: dict[str, Format] = {
     "text": Format("text", "txt", _lazy("fleetcheck.render.text"),
                    "terminal and plain-text report"),
     "html": Format("html", "html", _lazy("fleetcheck.render.html"),
                    "self-contained HTML evidence report"),
     "json": Format("json", "json", _lazy("fleetcheck.render.jsonout"),
-                   "the run record (fleetcheck.run/2)"),
-    "junit": Format("junit", "xml", _lazy("fleetcheck.render.junit"), "JUnit XML for CI"),
+                   "the run record (fleetcheck.run/2)",
+                   chunks=_lazy_chunks("fleetcheck.render.jsonout")),
+    "junit": Format("junit", "xml", _lazy("fleetcheck.render.junit"), "JUnit XML for CI",
+                    chunks=_lazy_chunks("fleetcheck.render.junit")),
     "csv": Format("csv", "csv", _lazy("fleetcheck.render.csvout"), "findings as CSV for "
                   "spreadsheets (with the grouped CSV beside it)", companion="csv-groups"),
     "csv-groups": Format("csv-groups", "groups.csv",
@@ -62,7 +86,8 @@ FORMATS: dict[str, Format] = {
     "register": Format("register", "register.csv", _lazy("fleetcheck.evidence.register"),
                        "the ports register (PCI DSS 1.2.5) as CSV"),
     "oscal": Format("oscal", "oscal.json", _lazy("fleetcheck.evidence.oscal"),
-                    "OSCAL assessment results (JSON)"),
+                    "OSCAL assessment results (JSON)",
+                    chunks=_lazy_chunks("fleetcheck.evidence.oscal")),
 }
 # Machine-readable formats that a single-format invocation prints to stdout for piping.
 PIPEABLE = ("json", "junit", "csv", "csv-groups", "markdown", "register", "oscal")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from fleetcheck.model import RunResult
 from fleetcheck.render import pretty
 from fleetcheck.render.options import RenderOptions
@@ -19,3 +21,13 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     text = pretty.dumps(run.to_dict()) + "\n"
     _LAST[:] = [(run, text)]
     return text
+
+
+def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Iterator[str]:
+    """`render(run)` in pieces; the text already rendered for this run when there is one."""
+    del options
+    if _LAST and _LAST[0][0] is run:
+        yield _LAST[0][1]
+        return
+    yield from pretty.iterdumps(run.to_dict())
+    yield "\n"

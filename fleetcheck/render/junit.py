@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Iterator
 
 from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import Finding, HostResult, RunResult, Severity, WaiverRecord
@@ -78,13 +79,22 @@ def _waiver_text(f: Finding, waivers: dict[str, WaiverRecord]) -> str:
     return f"waived by {w.id} ({extra}): {w.reason}"
 
 
+def _counts(host: HostResult, fail_on: Severity) -> tuple[int, int, int, int]:
+    """(tests, failures, errors, skipped) of `host`'s testsuite."""
+    waived = sum(1 for f in host.findings if f.waived)
+    failures = sum(1 for f in host.findings if not f.waived and is_violation(f, fail_on))
+    rules = {jl.rule or "" for jl in view.host_listeners(host) if jl.verdict.value == "allowed"}
+    return (1 + len(host.findings) + len(rules), failures, 0 if host.checked else 1, waived)
+
+
 def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
-           waivers: dict[str, WaiverRecord], fail_on: Severity,
-           warnings: list[str]) -> tuple[int, int, int, int]:
-    """Append `host`'s testsuite to `root`; returns (tests, failures, errors, skipped)."""
-    suite = _sub(root, "testsuite", name=host.name, tests="0", failures="0", errors="0",
-                 skipped="0", time=f"{round(host.duration, 3):.3f}", timestamp=_timestamp(run),
-                 hostname=host.address, id=str(index), package="fleetcheck")
+           waivers: dict[str, WaiverRecord], fail_on: Severity, warnings: list[str]) -> None:
+    """Append `host`'s testsuite to `root`."""
+    tests, failures, errors, skipped = map(str, _counts(host, fail_on))
+    suite = _sub(root, "testsuite", name=host.name, tests=tests, failures=failures,
+                 errors=errors, skipped=skipped, time=f"{round(host.duration, 3):.3f}",
+                 timestamp=_timestamp(run), hostname=host.address, id=str(index),
+                 package="fleetcheck")
     props = _sub(suite, "properties")
     privileged = None if host.privileged is None else view.yes_no(host.privileged)
     for key, value in (("status", host.status.value), ("address", host.address),
@@ -98,12 +108,9 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
         if value:
             _sub(props, "property", name=key, value=value)
     cls = _classname(host)
-    tests = failures = errors = skipped = 0
     collect = _sub(suite, "testcase", name="collect listeners", classname=cls,
                    time=f"{round(sum(c.duration for c in host.commands), 3):.3f}")
-    tests += 1
     if not host.checked:
-        errors += 1
         err = host.error
         evidence = [f"{err.kind}: {err.message}" if err else host.status.value]
         for c in host.commands:
@@ -115,13 +122,10 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
     out: list[str] = []
     for f in sorted(host.findings, key=Finding.sort_key):
         case = _sub(suite, "testcase", name=case_name(f), classname=cls, time="0.000")
-        tests += 1
         service = view.service_name(f.port, f.proto)
         if f.waived:
-            skipped += 1
             _sub(case, "skipped", message=_waiver_text(f, waivers))
         elif is_violation(f, fail_on):
-            failures += 1
             _sub(case, "failure", _finding_text(host, f, service),
                  message=f"{f.severity.label}: {f.message}", type=f.kind.value)
         else:
@@ -137,34 +141,53 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
     for rule in sorted(by_rule):
         _sub(suite, "testcase", name=f"rule {rule}" if rule else "default allow",
              classname=cls, time="0.000")
-        tests += 1
     _sub(suite, "system-out", "\n".join(out))
     _sub(suite, "system-err", "\n".join([
         *(f"WARNING: {w}" for w in warnings),
         *(f"$ {c.command}\nexit code: {c.exit_code}\n{c.stderr}" for c in host.commands)]))
-    suite.set("tests", str(tests))
-    suite.set("failures", str(failures))
-    suite.set("errors", str(errors))
-    suite.set("skipped", str(skipped))
-    return tests, failures, errors, skipped
+
+
+def _start_tag(root: ET.Element) -> str:
+    """`root`'s start tag as ElementTree writes it (attributes quoted the same way)."""
+    root.text = "\x01"  # no XML text holds it (_x escapes it): where the children go
+    return ET.tostring(root, encoding="unicode").split("\x01", 1)[0]
+
+
+def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Iterator[str]:
+    """`render(run)` in pieces, a testsuite at a time: the whole tree is never in memory.
+
+    The totals go on the opening tag, so a first pass counts each host's testcases.
+    """
+    del options
+    waivers = {w.id: w for w in run.waivers}
+    fail_on = view.fail_on(run)
+    # What the run warns about (trust, waivers, inputs), in every suite: CI shows a suite alone.
+    warnings = view.warnings(run)
+    hosts = view.sorted_hosts(run)
+    totals = [0, 0, 0, 0]
+    for host in hosts:
+        for n, count in enumerate(_counts(host, fail_on)):
+            totals[n] += count
+    tests, failures, errors, _skipped = totals
+    elapsed = view.run_seconds(run)
+    root = ET.Element("testsuites", {"name": "fleetcheck", "tests": str(tests),
+                                     "failures": str(failures), "errors": str(errors),
+                                     "time": f"{elapsed or 0.0:.3f}"})
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n'
+    if not hosts:
+        yield ET.tostring(root, encoding="unicode") + "\n"
+        return
+    yield _start_tag(root)
+    for i, host in enumerate(hosts):
+        holder = ET.Element("testsuites")
+        _suite(holder, run, host, i, waivers, fail_on, warnings)
+        suite = holder[0]
+        ET.indent(suite, "  ", level=1)
+        suite.tail = None
+        yield "\n  " + ET.tostring(suite, encoding="unicode")
+    yield "\n</testsuites>\n"
 
 
 def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The run as JUnit XML (UTF-8, with declaration), deterministic for the same run."""
-    del options
-    root = ET.Element("testsuites", {"name": "fleetcheck"})
-    waivers = {w.id: w for w in run.waivers}
-    fail_on = view.fail_on(run)
-    totals = [0, 0, 0, 0]
-    # What the run warns about (trust, waivers, inputs), in every suite: CI shows a suite alone.
-    warnings = view.warnings(run)
-    for i, host in enumerate(view.sorted_hosts(run)):
-        for n, count in enumerate(_suite(root, run, host, i, waivers, fail_on, warnings)):
-            totals[n] += count
-    tests, failures, errors, _skipped = totals
-    elapsed = view.run_seconds(run)
-    root.attrib.update({"tests": str(tests), "failures": str(failures), "errors": str(errors),
-                        "time": f"{elapsed or 0.0:.3f}"})
-    ET.indent(root, "  ")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            + ET.tostring(root, encoding="unicode") + "\n")
+    return "".join(render_chunks(run, options))

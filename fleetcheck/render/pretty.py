@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json.encoder
 import math
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 _STRING = json.encoder.encode_basestring  # the C encoder where there is one (ensure_ascii off)
@@ -41,6 +42,16 @@ def _key(key: Any) -> str:
     if isinstance(key, float):
         return _float(key)
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+class Lazy:
+    """A JSON array whose items are made only when it is written (`iterdumps`: one at a
+    time, so a large document need never be whole in memory)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Iterable[Any]]) -> None:
+        self.make = make
 
 
 # Parts are joined into a block this often: millions of small strings would cost more
@@ -89,7 +100,9 @@ def _write(value: Any, out: _Out, indent: str) -> None:
             head = ",\n" + inner
             out.settle()
         out.append("\n" + indent + "}")
-    elif isinstance(value, list | tuple):
+    elif isinstance(value, list | tuple | Lazy):
+        if isinstance(value, Lazy):
+            value = list(value.make())
         if not value:
             out.append("[]")
             return
@@ -110,3 +123,45 @@ def dumps(value: Any) -> str:
     out = _Out()
     _write(value, out, "")
     return "".join([*out.blocks, "".join(out)])
+
+
+def iterdumps(value: Any, depth: int = 4) -> Iterator[str]:
+    """`dumps(value)` in pieces (joined, the same text): a writer never holds the whole.
+
+    Containers down to `depth` levels are walked here, item by item; below that `_write`
+    fills blocks, handed on as they are joined.
+    """
+    out = _Out()
+    yield from _iter(value, out, "", depth)
+    yield from out.blocks
+    yield "".join(out)
+
+
+def _iter(value: Any, out: _Out, indent: str, depth: int) -> Iterator[str]:
+    if isinstance(value, Lazy):  # item by item at any depth: its items are made as written
+        yield from _iter_items(((None, v) for v in value.make()), "[]", out, indent, depth)
+    elif depth <= 0 or not isinstance(value, dict | list | tuple) or not value:
+        _write(value, out, indent)
+    elif isinstance(value, dict):
+        yield from _iter_items(iter(value.items()), "{}", out, indent, depth)
+    else:
+        yield from _iter_items(((None, v) for v in value), "[]", out, indent, depth)
+
+
+def _iter_items(items: Iterator[tuple[Any, Any]], brackets: str, out: _Out, indent: str,
+                depth: int) -> Iterator[str]:
+    """An object's (key, value) or an array's (None, value) items, each block as joined."""
+    inner = indent + "  "
+    head = brackets[0] + "\n" + inner
+    for k, v in items:
+        out.append(head)
+        if brackets == "{}":
+            out.append(_STRING(_key(k)))
+            out.append(": ")
+        yield from _iter(v, out, inner, depth - 1)
+        head = ",\n" + inner
+        out.settle()
+        if out.blocks:
+            yield from out.blocks
+            out.blocks.clear()
+    out.append(brackets if head[0] == brackets[0] else "\n" + indent + brackets[1])

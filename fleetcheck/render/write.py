@@ -11,12 +11,12 @@ import contextlib
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import FORMATS
+from fleetcheck.render import FORMATS, Format
 from fleetcheck.render.options import RenderOptions
 
 _UMASK_LOCK = threading.Lock()
@@ -34,8 +34,12 @@ def current_umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, content: str | bytes, *, replace: bool = False) -> None:
+def write_atomic(path: Path, content: str | bytes | Iterable[str], *,
+                 replace: bool = False) -> None:
     """Write `content` beside `path`, fsync it, then put it in place in one step.
+
+    `content` may be text pieces, written as they come (a report rendered piece by piece
+    is never whole in memory); if producing them fails, no file is left behind.
 
     Without `replace`, an existing `path` is never touched: FileExistsError. The file
     gets the mode a plain `open` would give it under the process umask (reports list a
@@ -43,11 +47,13 @@ def write_atomic(path: Path, content: str | bytes, *, replace: bool = False) -> 
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        data = content.encode("utf-8") if isinstance(content, str) else content
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if isinstance(content, str | bytes):
+                f.write(content.encode("utf-8") if isinstance(content, str) else content)
+            else:
+                for piece in content:
+                    f.write(piece.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())
@@ -98,7 +104,7 @@ def write_reports(run: RunResult, formats: Sequence[str], outdir: Path, *,
         fmt = FORMATS[name]
         path = outdir / f"{report_stem(run)}.{fmt.extension}"
         try:
-            write_atomic(path, fmt.render(run, opts), replace=replace)
+            write_atomic(path, content(fmt, run, opts), replace=replace)
         except FileExistsError:
             out.failed.append((path, "a file of that name exists (not overwritten)"))
         except OSError as exc:
@@ -108,6 +114,11 @@ def write_reports(run: RunResult, formats: Sequence[str], outdir: Path, *,
             if latest:
                 _link_latest(path, outdir / f"{LATEST_STEM}.{fmt.extension}", out)
     return out
+
+
+def content(fmt: Format, run: RunResult, options: RenderOptions) -> str | Iterable[str]:
+    """What to write for `fmt`: its pieces where it renders piece by piece, else its text."""
+    return fmt.chunks(run, options) if fmt.chunks else fmt.render(run, options)
 
 
 # The stable name each format's newest report also has, for CI artifacts and for people.

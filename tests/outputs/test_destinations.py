@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import view
+from fleetcheck.render import FORMATS, view
 from tests.conftest import run_cli
 
 
@@ -28,6 +28,18 @@ def test_report_destinations_per_format(tmp_path: Path) -> None:
     again = run_cli(["scan", "--report", "html=out/fleet.html", "-q"], cwd=tmp_path)
     assert again.code == res.code and len(again.out.splitlines()) == 1  # summary, quietly
     assert (tmp_path / "out" / "fleet.html").read_text() != html  # replaced: a new run
+
+
+def test_named_reports_written_in_pieces_are_the_run_rendered(tmp_path: Path) -> None:
+    res = run_cli(["scan", "--report", "json=run.json", "--report", "junit=out/run.xml",
+                   "--report", "oscal=out/run.oscal.json"], cwd=tmp_path)
+    assert res.code in (0, 1, 3), res.err
+    run = RunResult.from_dict(json.loads((tmp_path / "run.json").read_text()))
+    for name, path in (("junit", "out/run.xml"), ("oscal", "out/run.oscal.json")):
+        assert FORMATS[name].chunks is not None  # written piece by piece
+        assert (tmp_path / path).read_bytes() == FORMATS[name].render(run).encode("utf-8")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["run.oscal.json",
+                                                                    "run.xml"]  # no temp
 
 
 def test_report_with_format_still_writes_the_directory(tmp_path: Path) -> None:

@@ -51,3 +51,34 @@ def test_what_json_refuses_it_refuses(bad: Any) -> None:
         json.dumps(bad, indent=2)
     with pytest.raises(TypeError):
         pretty.dumps(bad)
+
+
+def test_in_pieces_the_same_text(composite: RunResult) -> None:
+    rng = random.Random(17)  # noqa: S311 -- reproducible test data, not secrets
+    values = [_random(rng, 6) for _ in range(500)]
+    values += [composite.to_dict(), oscal.document(composite)]
+    for value in values:
+        whole = pretty.dumps(value)
+        for depth in (0, 1, 2, 4, 9):
+            assert "".join(pretty.iterdumps(value, depth)) == whole
+
+
+def _lazy(value: Any, rng: random.Random) -> Any:
+    """`value` with some of its lists made only when written."""
+    if isinstance(value, dict):
+        return {k: _lazy(v, rng) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        items = [_lazy(v, rng) for v in value]
+        return pretty.Lazy(lambda: iter(items)) if rng.random() < 0.5 else items
+    return value
+
+
+def test_lazy_arrays_are_written_as_their_items() -> None:
+    rng = random.Random(23)  # noqa: S311 -- reproducible test data, not secrets
+    for _ in range(500):
+        value = _random(rng, 6)
+        lazy = _lazy(value, rng)
+        whole = json.dumps(value, indent=2, ensure_ascii=False)
+        assert pretty.dumps(lazy) == whole
+        for depth in (0, 2, 5):
+            assert "".join(pretty.iterdumps(lazy, depth)) == whole
