@@ -32,7 +32,7 @@ from pathlib import Path
 from unittest import mock
 
 from benchmarks.common import print_table
-from fleetcheck.collect import buffered, nsprobe, probe
+from fleetcheck.collect import nsprobe, probe
 from fleetcheck.transport.quote import sh_quote
 
 RUNS = 200  # probes per loop
@@ -43,10 +43,10 @@ CALLS = 2000  # calls of the step per loop
 def _scripts(tmp: Path) -> tuple[Path, Path]:
     """The probe as shipped, and the same with the namespace step a no-op."""
     real = tmp / "probe.sh"
-    real.write_text(buffered(probe.build_probe("bench", os="linux")) + "\n")
+    real.write_text(probe.build_probe("bench", os="linux") + "\n")
     with mock.patch.object(probe, "FC_NS", "fc_ns() {\n:\n}"):
         bare = tmp / "bare.sh"
-        bare.write_text(buffered(probe.build_probe("bench", os="linux")) + "\n")
+        bare.write_text(probe.build_probe("bench", os="linux") + "\n")
     return real, bare
 
 

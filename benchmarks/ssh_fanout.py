@@ -286,9 +286,9 @@ def _probe_variants() -> dict[str, str]:
         probe.FOLLOW_UPS.update(saved)
     return {"login shell alone (bash -c true)": "true",
             "fan-out's command (ss -Htlnup)": "ss -Htlnup",
+            "the probe's listing alone (ss -tulnpe)": "ss -tulnpe",
             "fleetcheck's probe, as run": wrap_command(probe.build_probe(nonce), plain).command,
-            "probe without the user-name lookup": no_users,
-            "probe without the dd buffering": sh_join(["sh", "-c", probe.build_probe(nonce)])}
+            "probe without the user-name lookup": no_users}
 
 
 def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5) -> None:

@@ -53,17 +53,11 @@ WATCHDOG = ("fc_parent=$PPID; (LC_ALL=C; export LC_ALL; while fc_e=$(kill -0 $fc
 WATCHDOG_END = "kill $fc_watchdog 2>/dev/null"
 
 
-def buffered(script: str, *, watchdog: bool = False) -> str:
-    """`script` with its stdout gathered into 1 MiB blocks (POSIX dd) before it is sent.
-
-    The probe writes many small lines from many small commands; unbuffered, each
-    becomes an SSH packet to decrypt and check. Where dd is missing it runs as is.
-    With `watchdog`, the probe dies with its parent (see WATCHDOG).
-    """
-    start, end = (f"{WATCHDOG}\n", f"\n{WATCHDOG_END}") if watchdog else ("", "")
-    return one_line(f"fc_probe() {{\n{script.rstrip()}\n}}\n{start}"
-                    "if command -v dd >/dev/null 2>&1; then fc_probe | dd obs=1048576 "
-                    f"2>/dev/null\nelse fc_probe; fi{end}\n")
+def watched(script: str, *, watchdog: bool = False) -> str:
+    """`script`, with `watchdog` made to die with its parent (see WATCHDOG)."""
+    if not watchdog:
+        return script
+    return one_line(f"{WATCHDOG}\n{script.rstrip()}\n{WATCHDOG_END}\n")
 
 
 # Solaris 10's `sh` is the Bourne shell, which knows neither $(...) nor `command -v`; its
@@ -87,7 +81,7 @@ def posix_sh(script: str) -> list[str]:
 def wrap_command(script: str, host: PlannedHost, nonce: str | None = None) -> Becoming:
     """The command line that runs `script` on `host` (with privilege when becoming) and
     what its stdin answers: the become password, only after the method's own prompt."""
-    argv = posix_sh(buffered(script, watchdog=host.become is not None))
+    argv = posix_sh(watched(script, watchdog=host.become is not None))
     if host.become is None:
         return Becoming(sh_join(argv))
     return become_command(argv, host.become, nonce)

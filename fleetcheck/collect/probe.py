@@ -204,6 +204,37 @@ def _branch(family: str, tool: str | None) -> str:
     return "\n".join(_attempt_block(a) for a in attempts) or ":"
 
 
+# On Linux the release and the effective uid (the third field of /proc/self/status's Uid
+# line: real, effective, saved, filesystem) are read by the shell itself: two processes
+# fewer per host than `uname -r` and `id -u`, which the other systems still run. `read`
+# is a builtin, so /proc/self is the probe's own shell.
+_LINUX_FACTS = r"""
+if [ "$S" = Linux ] && [ -r /proc/sys/kernel/osrelease ] && [ -r /proc/self/status ]; then
+  read -r R < /proc/sys/kernel/osrelease
+  while read -r fc_k fc_r fc_e fc_x; do
+    case "$fc_k" in
+    Uid:) U=$fc_e; break;;
+    esac
+  done < /proc/self/status
+fi
+"""
+
+
+# The probe writes many small lines from many small commands; sent as they come, each
+# would be an SSH packet to encrypt, decrypt and check. So its stdout leaves in one piece:
+# on Linux gathered by the shell (a command substitution: a fork, where a pipe into dd
+# also costs an exec of dd; no Linux tool the probe runs prints a NUL, which a shell
+# variable cannot hold, and the trailing newline it drops is put back); elsewhere, where
+# process names in an output may carry a NUL, through dd in 1 MiB blocks (as is where dd
+# is missing).
+_SEND = r"""
+case "$S" in
+Linux) fc_out=$(fc_probe); if [ -n "$fc_out" ]; then printf '%s\n' "$fc_out"; fi;;
+*) if command -v dd >/dev/null 2>&1; then fc_probe | dd obs=1048576 2>/dev/null; else fc_probe; fi;;
+esac
+"""
+
+
 def build_probe(nonce: str, *, tool: str | None = None, os: str | None = None) -> str:
     """The probe script. `tool` (fleetcheck_tool) restricts collection to that one tool;
     `os` (a family from fleetcheck_os) skips detection and uses that OS's tools."""
@@ -222,15 +253,21 @@ def build_probe(nonce: str, *, tool: str | None = None, os: str | None = None) -
     return one_line(f"""M='@@fleetcheck:{nonce}'
 LC_ALL=C; export LC_ALL
 PATH="$PATH:/usr/sbin:/sbin:/usr/bin:/bin"; export PATH
-U=$(id -u 2>/dev/null || /usr/xpg4/bin/id -u 2>/dev/null)
 S=$(uname -s 2>/dev/null)
+fc_probe() {{
+U=; R=
+{_LINUX_FACTS}
+[ -n "$U" ] || U=$(id -u 2>/dev/null || /usr/xpg4/bin/id -u 2>/dev/null)
+[ -n "$R" ] || R=$(uname -r 2>/dev/null)
 echo "$M os $S"
-echo "$M release $(uname -r 2>/dev/null)"
+echo "$M release $R"
 echo "$M uid $U"
 case "$S" in
 {cases}
 esac
 echo "$M notool"
+}}
+{_SEND}
 """)
 
 
