@@ -48,7 +48,6 @@ from fleetcheck.cli.scan_args import HOSTS_PER_WORKER
 from fleetcheck.collect import probe, wrap_command
 from fleetcheck.engine.processes import default_workers
 from fleetcheck.plan import PlannedHost
-from fleetcheck.transport.quote import sh_join
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns, unique_name
 from tests.lab.sshd import keygen, launch_sshd, wait_started
 
