@@ -71,7 +71,7 @@ def main() -> None:
         known, yml, _ = bench.files(args.hosts)
         out = bench.dir / "scan.prof"
         prof = ([sys.executable, "-m", "cProfile", "-o", str(out)] if args.sampler == "cprofile"
-                else ["py-spy", "record", "--nonblocking", "--nolineno", "-s", "-r", "200",
+                else ["py-spy", "record", "--nolineno", "-s", "-r", "200",
                       "-f", "raw", "-o", str(out), "--", sys.executable])
         argv = [*prof, "-m", "fleetcheck", "scan",
                 "-i", str(yml), "-o", str(bench.dir / "reports"), "-f", str(args.forks),

@@ -109,3 +109,20 @@ def test_a_large_fleet_stays_valid_and_deterministic() -> None:
     xml = parse(run)
     assert len(list(xml)) == 400
     assert junit.render(run) == junit.render(synthetic_run(400))
+
+
+def test_the_probe_is_previewed_not_copied_into_every_suite() -> None:
+    """Each suite names the command and where it is whole; 12 KB of probe per host is not
+    what a CI page shows. The exit code and stderr stay whole."""
+    from tests.render.synthetic import probe_run
+
+    run = probe_run(3)
+    root = ET.fromstring(junit.render(run))  # noqa: S314 -- our own output
+    for suite, host in zip(root.iter("testsuite"), run.hosts, strict=True):
+        err = suite.findtext("system-err") or ""
+        for c in host.commands:
+            assert c.command not in err and len(c.command) > 5000
+            assert f"$ {c.command[:100]}" in err
+            assert "whole in the JSON and HTML reports" in err
+            assert f"exit code: {c.exit_code}" in err
+        assert len(err) < 2000, len(err)
