@@ -279,10 +279,12 @@ def _probe_variants() -> dict[str, str]:
     plain = PlannedHost("bench", "bench", (), ())
     saved = dict(probe.FOLLOW_UPS)
     probe.FOLLOW_UPS.clear()  # the probe as it would be without the user-name lookup
+    probe.probe_parts.cache_clear()
     try:
         no_users = wrap_command(probe.build_probe(nonce), plain).command
     finally:
         probe.FOLLOW_UPS.update(saved)
+        probe.probe_parts.cache_clear()
     return {"login shell alone (bash -c true)": "true",
             "fan-out's command (ss -Htlnup)": "ss -Htlnup",
             "the probe's listing alone (ss -tulnpe)": "ss -tulnpe",
