@@ -41,9 +41,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import paramiko
-
 from benchmarks.common import print_table
+from benchmarks.known_hosts_scale import bench_known_hosts
 from fleetcheck.cli.scan_args import HOSTS_PER_WORKER
 from fleetcheck.collect import probe, wrap_command
 from fleetcheck.engine.processes import default_workers
@@ -152,11 +151,14 @@ class Tool:
 
 @dataclass(frozen=True)
 class Sample:
-    """One timed run: wall seconds, the tool's CPU seconds and sshd's CPU seconds."""
+    """One timed run: wall seconds, the tool's CPU seconds, sshd's CPU seconds, the peak RSS
+    of the tool's largest process (MiB) and the size of each report it wrote (bytes)."""
 
     wall: float
     cpu: float
     server: float
+    rss: float = 0.0
+    sizes: tuple[tuple[str, int], ...] = ()
 
 
 def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
@@ -204,14 +206,22 @@ def run_tool(bench: BenchHost, tool: Tool, n: int) -> Sample:
     shutil.rmtree(bench.dir / "reports", ignore_errors=True)
     bench.server_idle()
     server0, cpu0, wall0 = bench.server_cpu(), _children_cpu(), time.perf_counter()
-    proc = subprocess.run(tool.argv, env=tool.env, cwd=ROOT, capture_output=True, text=True,
-                          check=False)
-    wall = time.perf_counter() - wall0
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(tool.argv, env=tool.env, cwd=ROOT, stdout=out, stderr=err,
+                                 text=True)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
+        child.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - wall0
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(tool.argv, child.returncode, out.read(), err.read())
     cpu = _children_cpu() - cpu0
     bench.server_idle()
     server = bench.server_cpu() - server0
     _verify(bench, tool, n, proc)
-    return Sample(wall, cpu, server)
+    sizes = tuple((p.name.split(".", 1)[1], p.stat().st_size)
+                  for p in sorted((bench.dir / "reports").glob("fleetcheck-2*")))
+    return Sample(wall, cpu, server, usage.ru_maxrss / 1024, sizes)
 
 
 def _verify(bench: BenchHost, tool: Tool, n: int, proc: subprocess.CompletedProcess[str]) -> None:
@@ -311,50 +321,48 @@ def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5) -> None:
                  for k, v in costs.items()])
 
 
-def _known_hosts_files(tmp: Path, entries: int) -> dict[str, Path]:
-    """A plain known_hosts of `entries` lines and its `ssh-keygen -H` twin."""
-    pub = keygen(tmp / f"k{entries}")
-    plain = tmp / f"plain{entries}"
-    plain.write_text("".join(f"10.{i // 65536}.{i // 256 % 256}.{i % 256} {pub}\n"
-                             for i in range(entries)))
-    hashed = tmp / f"hashed{entries}"
-    hashed.write_text(plain.read_text())
-    subprocess.run(["ssh-keygen", "-H", "-f", str(hashed)], capture_output=True, check=True)
-    return {"plain": plain, "hashed": hashed}
+def bench_scale(args: argparse.Namespace) -> None:
+    """One round per N of the fan-out and fleetcheck: throughput, memory, report sizes, and
+    the largest HTML report in headless Chromium (first screen, every host reachable)."""
+    rows, sizes, html = [], [], None
+    with BenchHost(args.delay_ms) as bench, in_netns(bench.ns.name):
+        for n in (int(x) for x in args.scale_hosts.split(",")):
+            fanout, fleetcheck = tools_for(bench, n, argparse.Namespace(
+                **{**vars(args), "no_ansible": True, "json_only": False, "also_workers": ""}))
+            base, got = run_tool(bench, fanout, n), run_tool(bench, fleetcheck, n)
+            for tool, s in ((fanout, base), (fleetcheck, got)):
+                rows.append([n, tool.name, f"{s.wall:.1f}", f"{n / s.wall:.1f}",
+                             f"{1e3 * s.cpu / n:.2f}", f"{1e3 * s.server / n:.2f}",
+                             f"{s.wall / base.wall:.2f}", f"{s.cpu / base.cpu:.2f}",
+                             f"{s.rss:.0f}"])
+            sizes += [[n, kind, f"{size / 1e6:.1f}", f"{size / n:.0f}"] for kind, size in got.sizes]
+            html = next((bench.dir / "reports").glob("fleetcheck-2*.html"))
+            if args.browser:
+                html = html.rename(bench.dir / f"largest-{n}.html")
+        print_table("Fleet scale: one round per N (ratios within it)",
+                    ["hosts", "tool", "wall s", "hosts/s", "client CPU ms/host",
+                     "sshd CPU ms/host", "wall ÷ fan-out", "client CPU ÷ fan-out",
+                     "peak RSS MiB (largest process)"], rows)
+        print_table("Report sizes of those scans", ["hosts", "report", "MB", "bytes/host"], sizes)
+        if args.browser and html is not None:
+            browser_row(html)
 
 
-def bench_known_hosts(entries: int, paramiko_entries: int) -> None:
-    """Indexing and looking up a large known_hosts: fleetcheck's index vs paramiko's HostKeys.
+def browser_row(html: Path) -> None:
+    """The HTML report opened in headless Chromium: first screen, load, every host reachable."""
+    from benchmarks.render import _browser_load  # Chromium's driver, as for synthetic fleets
+    from tests.render.cdp import chromium_path
 
-    paramiko's HostKeys is timed on a smaller file: loading is quadratic (each
-    added entry is compared with all before it) and takes minutes at 50,000.
-    """
-    from fleetcheck.transport.ssh.known_hosts import KnownHosts
-
-    tmp = Path(tempfile.mkdtemp(prefix="fcbench-kh-"))
-    try:
-        rows = []
-        for size, who in ((entries, "fleetcheck"), (paramiko_entries, "paramiko")):
-            for label, path in _known_hosts_files(tmp, size).items():
-                names = [f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"
-                         for i in range(0, size, max(1, size // 50))]
-                t0 = time.perf_counter()
-                if who == "fleetcheck":
-                    index = KnownHosts.load([path])
-                    t1 = time.perf_counter()
-                    for name in names:
-                        assert index.entries_for(name)
-                else:
-                    hk = paramiko.HostKeys(str(path))
-                    t1 = time.perf_counter()
-                    for name in names:
-                        assert hk.lookup(name)
-                t2 = time.perf_counter()
-                rows.append([who, label, size, t1 - t0, 1e3 * (t2 - t1) / len(names)])
-        print_table("known_hosts: load once, then one lookup per host",
-                    ["reader", "file", "entries", "load s", "ms per lookup"], rows)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    binary = chromium_path()
+    if binary is None:
+        raise RuntimeError("--browser needs Chromium")
+    text = html.read_text()
+    host = "h00000"
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds, paint, load, filtered, hosts = _browser_load(text, binary, Path(tmp), host)
+    print_table(f"{html.name} in headless Chromium", ["MB", "first paint s", "load s",
+                "host filter s", "navigation s", "host sections"],
+                [[f"{len(text.encode()) / 1e6:.1f}", paint, load, filtered, seconds, hosts]])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--known-hosts-entries", type=int, default=50000,
                         help="known_hosts benchmark size (0: skip it)")
     parser.add_argument("--paramiko-known-hosts-entries", type=int, default=2000)
+    parser.add_argument("--scale-hosts", default="",
+                        help="one round at each N (e.g. 5000,10000): memory and report sizes")
+    parser.add_argument("--browser", action="store_true",
+                        help="open the largest --scale-hosts HTML report in headless Chromium")
     args = parser.parse_args(argv)
     if os.geteuid() != 0 or not Path("/usr/sbin/sshd").is_file():
         print("needs root and OpenSSH's sshd", file=sys.stderr)
@@ -390,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as exc:
             print(f"ssh_fanout: {exc}", file=sys.stderr)
             return 1
+    if args.scale_hosts:
+        bench_scale(args)
     if args.known_hosts_entries:
         bench_known_hosts(args.known_hosts_entries, args.paramiko_known_hosts_entries)
     return 0
