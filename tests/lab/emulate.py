@@ -197,13 +197,27 @@ def install(emulation: Emulation, dest: Path) -> Installed:
         _write(bin_dir / "sh", _BOURNE_SH)
         overlay = ((emulation.posix_sh, "/bin/sh"),)
     login = f"exec {shlex.quote(emulation.login_shell)} \"$@\""
-    if overlay:  # run the login shell in a mount namespace of its own that has them
-        setup = " && ".join([*overlay_mounts(overlay, dest / "overlay"), 'exec "$0" "$@"'])
+    mounts = [*overlay_mounts(overlay, dest / "overlay"), *masks(emulation)]
+    if mounts:  # run the login shell in a mount namespace of its own that has them
+        setup = " && ".join([*mounts, 'exec "$0" "$@"'])
         login = (f"exec unshare -m --propagation private /bin/sh -c {shlex.quote(setup)} "
                  f"{shlex.quote(emulation.login_shell)} \"$@\"")
     shell = _write(dest / "shell", "#!/bin/sh\n# emulated login shell: the shims first on PATH\n"
                    f"PATH={shlex.quote(str(bin_dir))}:\"$PATH\"; export PATH\n{login}\n")
     return Installed(shell, emulation.login_shell, f"{bin_dir}:{SYSTEM_PATH}", overlay)
+
+
+# Where a Linux kernel names itself to a shell that reads files (the probe does, to start
+# no process): no other system has it, so an emulation of one hides it.
+OSTYPE = "/proc/sys/kernel/ostype"
+
+
+def masks(emulation: Emulation) -> list[str]:
+    """Mounts that hide from an emulated non-Linux host what only Linux has (run them only in
+    a private mount namespace, as `overlay_mounts`)."""
+    if emulation.uname_s in ("Linux", "") or emulation.windows_shell is not None:
+        return []
+    return [f"mount --bind /dev/null {OSTYPE}"]
 
 
 def overlay_mounts(overlay: tuple[tuple[str, str], ...], scratch: Path) -> list[str]:

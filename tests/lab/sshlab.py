@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.lab.cgroups import make_cgroup, remove_cgroup
-from tests.lab.emulate import Emulation, install, overlay_mounts
+from tests.lab.emulate import Emulation, install, masks, overlay_mounts
 from tests.lab.netns import Namespace, Sock, SocketHolders, unique_name
 from tests.lab.sshd import keygen, launch_sshd, run, wait_started
 
@@ -363,7 +363,7 @@ class SshLab:
         returns the sshd_config lines and the mounts it needs."""
         installed = install(emulation, host.dir / "emulated")
         # /run is the host's own tmpfs: the overlay's upper layer lives there.
-        mounts = overlay_mounts(installed.overlay, Path("/run/fc-overlay"))
+        mounts = [*overlay_mounts(installed.overlay, Path("/run/fc-overlay")), *masks(emulation)]
         shells = {u.name: installed.login_shell for u in self.USERS if u.shell == "/bin/sh"}
         lines = []
         for line in etc["passwd"].read_text().splitlines():
