@@ -1,4 +1,4 @@
-"""The text report's hosts: the HOSTS table, then each host's compact section.
+"""The text report's hosts: an index of them, then each host's compact section.
 
 A host's section is a few lines whatever the fleet's size: the title with the OS, one line
 of facts, one line per listener (its columns named once, above the first host), findings
@@ -46,8 +46,8 @@ def commands_block(shared: dict[tuple[str, ...], SharedCommand], width: int) -> 
     """The RUN section's list of commands that ran on several hosts, each written once."""
     if not shared:
         return []
-    lines = [f"Commands run on several hosts ({len(shared)}; each host's section gives its "
-             "exit code, time and output lines)"]
+    lines = [f"Commands run on several hosts ({len(shared)}; each host's section names them "
+             "as $ [N] with their exit code, time and output lines)"]
     for c in shared.values():
         nonce = ", each with its own nonce" if c.example.nonce else ""
         lines += wrap(f"[{c.number}] on {c.hosts} hosts{nonce}: $ "
@@ -57,22 +57,23 @@ def commands_block(shared: dict[tuple[str, ...], SharedCommand], width: int) -> 
 
 def hosts_section(run: RunResult, width: int, color: bool,
                   shared: dict[tuple[str, ...], SharedCommand]) -> list[str]:
-    """The hosts table (one line each), what a host's section holds, then every section."""
+    """The hosts index (one line each), what a host's section holds, then every section."""
     hosts = view.sorted_hosts(run)
-    # One line a host: an unchecked host's status carries its error kind; the OS is the
-    # distribution alone (the kernel, collector and notes' text are in the host's section).
-    rows = [[h.name, h.address,
-             paint(h.status.value + (f" ({h.error.kind})" if h.error else ""),
-                   _TONE[view.host_status_tone(h.status)], color),
-             h.distribution or h.os or "", len(h.listeners) if h.checked else "",
+    # An index, one short line a host (its name, status and counts): the address, OS,
+    # collector and notes' text are on its section's first lines, and long FQDNs would
+    # make a wider table wrap.
+    rows = [[h.name, paint(h.status.value + (f" ({h.error.kind})" if h.error else ""),
+                           _TONE[view.host_status_tone(h.status)], color),
+             len(h.listeners) if h.checked else "",
              view.open_findings(h) if h.checked else "", len(h.notes) or ""] for h in hosts]
     title = f"HOSTS ({len(hosts)})"
     lines = [title, "=" * len(title),
-             table(rows, ["HOST", "ADDRESS", "STATUS", "OS", "SOCKETS", "FINDINGS", "NOTES"],
-                   width, flex=(0, 1, 3)), "",
-             *wrap("Each host below: its status and OS; collector, privilege, policies, groups "
-                   "and time taken; one line per listener (" + " ".join(LISTENER_COLUMNS)
-                   + "); findings no listener shows; each command's exit code, time and "
+             table(rows, ["HOST", "STATUS", "SOCKETS", "FINDINGS", "NOTES"], width,
+                   flex=(0, 1)), "",
+             *wrap("Each host below: its name (address), status and OS; collector, privilege, "
+                   "policies, groups and time taken; one line per listener ("
+                   + " ".join(LISTENER_COLUMNS) + "); findings no listener shows; each "
+                   "command ($ [N]: as written out under RUN) with its exit code, time and "
                    f"output lines ({RAW}).", width), ""]
     threshold = view.fail_on(run)
     for h in hosts:
@@ -128,8 +129,8 @@ def _commands(h: HostResult, width: int, color: bool,
         known = shared.get(template_of(cmd.command, cmd.nonce))
         if known is None:
             lines += wrap(f"$ {view.command_preview(cmd.command)}", width, "  ")
-        else:
-            counts = f"command [{known.number}]: {counts}"
+        else:  # "$ [1]": the command written out as [1] in the RUN section
+            counts = f"$ [{known.number}] {counts}"
         lines += [paint(line, DIM, color) for line in wrap(counts, width, "  ", "    ")]
         if not h.checked and cmd.stderr.strip():
             lines += [ln for line in cmd.stderr.strip().splitlines()[:5]
