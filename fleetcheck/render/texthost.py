@@ -46,11 +46,12 @@ def commands_block(shared: dict[tuple[str, ...], SharedCommand], width: int) -> 
     """The RUN section's list of commands that ran on several hosts, each written once."""
     if not shared:
         return []
-    lines = [f"Commands run on several hosts ({len(shared)}; each host's section names them "
-             "as $ [N] with their exit code, time and output lines)"]
+    lines = wrap(f"Commands run on several hosts ({len(shared)}), each written out once: a "
+                 "host's section names it (command #N) with its exit code, time and output "
+                 "lines", width)
     for c in shared.values():
         nonce = ", each with its own nonce" if c.example.nonce else ""
-        lines += wrap(f"[{c.number}] on {c.hosts} hosts{nonce}: $ "
+        lines += wrap(f"#{c.number} on {c.hosts} hosts{nonce}: $ "
                       f"{view.command_preview(c.example.command)}", width, "  ", "      ")
     return [*lines, ""]
 
@@ -73,7 +74,7 @@ def hosts_section(run: RunResult, width: int, color: bool,
              *wrap("Each host below: its name (address), status and OS; collector, privilege, "
                    "policies, groups and time taken; one line per listener ("
                    + " ".join(LISTENER_COLUMNS) + "); findings no listener shows; each "
-                   "command ($ [N]: as written out under RUN) with its exit code, time and "
+                   "command (#N: as written out under RUN) with its exit code, time and "
                    f"output lines ({RAW}).", width), ""]
     threshold = view.fail_on(run)
     for h in hosts:
@@ -113,7 +114,22 @@ def _facts(h: HostResult, width: int, head: str, painted: str) -> list[str]:
         lines, rest = [painted], [os_words, *rest]
     if h.error:
         lines += wrap(f"error {h.error.kind}: {h.error.message}", width, "  ", "    ")
-    return [*lines, *wrap(" · ".join(rest), width, "  ", "    ")]
+    return [*lines, *_joined(rest, width)]
+
+
+def _joined(pieces: Sequence[str], width: int) -> list[str]:
+    """Pieces joined by ' · ' in lines indented to fit `width`, breaking between pieces
+    (within one only when it alone is too long)."""
+    rows: list[list[str]] = [[]]
+    used = 2
+    for piece in pieces:
+        if rows[-1] and used + 3 + len(piece) > width:
+            rows.append([])
+            used = 4
+        used += (3 if rows[-1] else 0) + len(piece)
+        rows[-1].append(piece)
+    return [line for n, row in enumerate(rows)
+            for line in wrap(" · ".join(row), width, "    " if n else "  ", "    ")]
 
 
 def _commands(h: HostResult, width: int, color: bool,
@@ -129,8 +145,8 @@ def _commands(h: HostResult, width: int, color: bool,
         known = shared.get(template_of(cmd.command, cmd.nonce))
         if known is None:
             lines += wrap(f"$ {view.command_preview(cmd.command)}", width, "  ")
-        else:  # "$ [1]": the command written out as [1] in the RUN section
-            counts = f"$ [{known.number}] {counts}"
+        else:  # written out once, as #N in the RUN section
+            counts = f"command #{known.number}: {counts}"
         lines += [paint(line, DIM, color) for line in wrap(counts, width, "  ", "    ")]
         if not h.checked and cmd.stderr.strip():
             lines += [ln for line in cmd.stderr.strip().splitlines()[:5]
