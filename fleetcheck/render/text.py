@@ -52,7 +52,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     out += _waivers(run, width, color)
     out += _fleet(run, width, color)
     out += nstext.images(run, width, color)
-    shared = texthost.shared_commands(run.hosts)
+    shared = texthost.shared_commands(view.sorted_hosts(run))
     out += _run(run, width, shared)
     out += texthost.hosts_section(run, width, color, shared)
     return "\n".join(out).rstrip("\n") + "\n"

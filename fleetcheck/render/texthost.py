@@ -33,7 +33,8 @@ class SharedCommand:
 
 
 def shared_commands(hosts: Sequence[HostResult]) -> dict[tuple[str, ...], SharedCommand]:
-    """Commands (nonce aside) that ran on two hosts or more, numbered in report order."""
+    """Commands (nonce aside) that ran on two hosts or more, numbered as `hosts` first ran
+    them (the report's host order)."""
     seen: dict[tuple[str, ...], tuple[CommandRecord, set[str]]] = {}
     for h in hosts:
         for cmd in h.commands:
