@@ -20,13 +20,14 @@ def grouped(host: HostResult, width: int, color: bool, threshold: Severity,
     read = host.namespaces.read if host.namespaces is not None else 0
     lines = [f"  Listeners ({count}, in {view.plural(len(groups), 'place')}; "
              f"{view.plural(read, 'container network namespace')} read)"]
-    for g in groups:
-        head = f"  [{g.title}]" + (f" {g.detail}" if g.detail else "")
-        lines += wrap(head, width)
+    for g in groups:  # each place's title, then its listeners indented under it
+        lines += wrap(f"[{g.title}]" + (f" {g.detail}" if g.detail else ""), width, "  ",
+                      "    ")
         reach = sorted({nsview.exposure_words(jl) for jl, _ in g.rows})
         if reach != ["host"]:
-            lines += wrap(f"    exposure: {', '.join(reach)}", width)
-        lines.append(listener_table(host, g.rows, width, color))
+            lines += wrap(f"exposure: {', '.join(reach)}", width, "    ", "      ")
+        lines += ["  " + line if line else line
+                  for line in listener_table(host, g.rows, width - 2, color).split("\n")]
     return lines
 
 

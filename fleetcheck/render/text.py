@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from fleetcheck.model import HostResult, JudgedListener, RunResult, Severity
-from fleetcheck.render import nstext, nsview, text_changes, view
+from fleetcheck.model import RunResult, Severity
+from fleetcheck.render import nstext, text_changes, texthost, view
 from fleetcheck.render.groups import FindingGroup, compact_hosts, group_findings
 from fleetcheck.render.hints import causes
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.overview import Overview, overview_lines
 from fleetcheck.render.textfit import (
     BOLD,
-    DIM,
     GREEN,
     RED,
     YELLOW,
@@ -23,7 +20,6 @@ from fleetcheck.render.textfit import (
     table,
     wrap,
 )
-from fleetcheck.render.waived import Standing
 from fleetcheck.sanitize import scrub
 
 _TONE = {"ok": GREEN, "bad": RED + BOLD, "warn": YELLOW + BOLD, "": ""}
@@ -56,8 +52,9 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     out += _waivers(run, width, color)
     out += _fleet(run, width, color)
     out += nstext.images(run, width, color)
-    out += _run(run, width)
-    out += _hosts(run, width, color)
+    shared = texthost.shared_commands(view.sorted_hosts(run))
+    out += _run(run, width, shared)
+    out += texthost.hosts_section(run, width, color, shared)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -84,8 +81,10 @@ def _summary(run: RunResult, width: int, color: bool) -> list[str]:
     return [*lines, *wrap(f"exit code {s.exit_code} (fail on {s.fail_on} and worse)", width), ""]
 
 
-def _run(run: RunResult, width: int) -> list[str]:
-    """When, how and by whom the run ran, and every input file with its digest."""
+def _run(run: RunResult, width: int,
+         shared: dict[tuple[str, ...], texthost.SharedCommand]) -> list[str]:
+    """When, how and by whom the run ran, every input file with its digest, and the
+    commands that ran on several hosts."""
     lines = [*_section("RUN"), *facts(view.run_facts(run), width), ""]
     inputs = view.input_rows(run)
     lines.append(f"Input files ({len(inputs)})")
@@ -93,7 +92,7 @@ def _run(run: RunResult, width: int) -> list[str]:
         lines.append(table(inputs, ["KIND", "PATH", "SHA256"], width, flex=(1, 2)))
     else:
         lines.append("  none recorded")
-    return [*lines, ""]
+    return [*lines, "", *texthost.commands_block(shared, width)]
 
 
 def _group_severity(g: FindingGroup, color: bool, waived: bool) -> str:
@@ -205,77 +204,3 @@ def _fleet(run: RunResult, width: int, color: bool) -> list[str]:
              view.joined(r.hosts, FLEET_NAMES)] for r in rows]
     return [*lines, table(body, ["PORT", "SERVICE", "HOSTS", "VERDICTS", "WHICH"],
                           width, flex=(1, 3, 4)), ""]
-
-
-def _hosts(run: RunResult, width: int, color: bool) -> list[str]:
-    """The hosts table, then each host's section."""
-    hosts = view.sorted_hosts(run)
-    # An unchecked host's status carries its error kind: one line names the host and why.
-    rows = [[h.name, h.address,
-             paint(h.status.value + (f" ({h.error.kind})" if h.error else ""),
-                   _TONE[view.host_status_tone(h.status)], color), view.os_words(h),
-             h.collector or "", len(h.listeners) if h.checked else "",
-             view.open_findings(h) if h.checked else "", "; ".join(h.notes)] for h in hosts]
-    lines = [*_section(f"HOSTS ({len(hosts)})"),
-             table(rows, ["HOST", "ADDRESS", "STATUS", "OS", "TOOL", "SOCKETS", "FINDINGS",
-                          "NOTES"], width, flex=(0, 1, 3, 7)), ""]
-    for h in hosts:
-        lines += _host(h, width, color, view.fail_on(run))
-    return lines
-
-
-def listener_table(h: HostResult, rows: Sequence[tuple[JudgedListener, Standing | None]],
-                   width: int, color: bool) -> str:
-    """Listeners with their verdicts, as a host's section shows them."""
-    body = []
-    for jl, standing in rows:
-        li = jl.listener
-        bad = jl.verdict in view.BAD_VERDICTS and standing is None
-        verdict = (paint(jl.verdict.value.upper(), RED + BOLD, color) if bad
-                   else view.verdict_words(jl, standing))
-        body.append([view.proto_port(li.proto, li.port), view.service_name(li.port, li.proto),
-                     view.bind_address(li), li.process or "?",
-                     "" if li.pid is None else li.pid, li.user or "", verdict,
-                     jl.rule or ("(default)" if jl.verdict.value == "allowed" else ""),
-                     "; ".join(x for x in (view.owner_unknown_why(h, li), view.listener_notes(li))
-                               if x)])
-    return table(body, ["PORT", "SERVICE", "ADDRESS", "PROCESS", "PID", "USER", "VERDICT",
-                        "RULE", "NOTES"], width, flex=(1, 2, 3, 5, 7, 8))
-
-
-def _host(h: HostResult, width: int, color: bool, threshold: Severity) -> list[str]:
-    """One host: its facts, listeners with verdicts, and the commands that ran."""
-    status = paint(h.status.value.upper(), _TONE[view.host_status_tone(h.status)], color)
-    title = f"--- {h.name} ({h.address}): {status}"
-    lines = [title]
-    about = [("OS", view.os_words(h) or "unknown"), ("Collector", h.collector or "-"),
-             ("Groups", ", ".join(h.groups) or "-"), ("Policies", ", ".join(h.policies) or "-"),
-             ("Privileged", view.yes_no(h.privileged)),
-             ("Duration", view.seconds(h.duration))]
-    if h.error:
-        about.insert(0, ("Error", f"{h.error.kind}: {h.error.message}"))
-    about += [("Note", note) for note in h.notes]
-    lines += facts(about, width)
-    if h.checked and nsview.has_containers(h):  # one table per namespace / container
-        lines += nstext.grouped(h, width, color, threshold, listener_table)
-    elif h.checked:
-        rows = view.listener_rows(h, threshold)
-        lines.append(f"  Listeners ({len(rows)})" if rows else "  Listeners: none")
-        if rows:
-            lines.append(listener_table(h, rows, width, color))
-    for f in h.findings:
-        if f.address is None:  # a requirement nothing met: no listener row shows it
-            waived = f" (waived by {f.waiver})" if f.waived else ""
-            lines += wrap(f"{f.kind.value}: {f.message}{waived}", width, "  ", "    ")
-    for cmd in h.commands:
-        lines += wrap(f"$ {view.command_preview(cmd.command)}", width, "  ")
-        code = "none" if cmd.exit_code is None else cmd.exit_code
-        lines += [paint(line, DIM, color) for line in wrap(
-            f"exit code {code} · {view.seconds(cmd.duration)} · stdout "
-            f"{view.plural(view.line_count(cmd.stdout), 'line')} · stderr "
-            f"{view.plural(view.line_count(cmd.stderr), 'line')} (raw output in the HTML and "
-            "JSON reports)", width, "  ")]
-        if not h.checked and cmd.stderr.strip():
-            lines += [ln for line in cmd.stderr.strip().splitlines()[:5]
-                      for ln in wrap(f"stderr: {line}", width, "  ")]
-    return [*lines, ""]

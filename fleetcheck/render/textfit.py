@@ -43,11 +43,18 @@ def _share(room: int, wants: list[int], lows: list[int]) -> list[int]:
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
-          flex: Sequence[int] = (), separated: bool = False) -> str:
+          flex: Sequence[int] = (), separated: bool = False, named: bool = True) -> str:
     """A "simple" table no wider than `width`: columns in `flex` wrap; rows become records
     ('HEADER  value' blocks) when even wrapped columns cannot fit. `separated` puts a
-    copy of the header's rule after every row, so that a caller can tell rows apart."""
+    copy of the header's rule after every row, so that a caller can tell rows apart.
+    Without `named`, only the rows: columns as narrow as their cells, no header or rule
+    (records still name their fields)."""
     cells = [["" if c is None else str(c) for c in row] for row in rows]
+    if not named:
+        laid = table(cells, [""] * len(headers), width, flex, separated)
+        if laid.startswith("[1]\n"):  # records: say what each field is
+            return records(cells, headers, width)
+        return laid.split("\n", 2)[2] if laid.count("\n") >= 2 else ""
     # tabulate pads every column to at least its header plus MIN_PADDING.
     floor = [visible_width(h) + MIN_PADDING for h in headers]
     natural = [max([floor[i]] + [visible_width(r[i]) for r in cells])
