@@ -346,8 +346,19 @@ def requirement(host: str, rule: Rule, listeners: Sequence[Listener],
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """One finding per id: e.g. several processes sharing a socket give one finding."""
+    """One finding per id: e.g. several processes sharing a socket give one finding.
+
+    A socket listed twice, once with its owner and once without, is one socket with a
+    known owner: the verdict reached knowing it stands, and "undetermined" for the other
+    listing adds nothing (nor may an allow rule turn one finding into two that way)."""
     seen: dict[str, Finding] = {}
     for f in findings:
         seen.setdefault(f.id, f)
-    return list(seen.values())
+    decided = {_socket(f) for f in seen.values()
+               if f.kind in (FindingKind.STRAY, FindingKind.FORBIDDEN)}
+    return [f for f in seen.values()
+            if not (f.kind is FindingKind.UNDETERMINED and _socket(f) in decided)]
+
+
+def _socket(f: Finding) -> tuple[object, ...]:
+    return (f.proto, f.family, f.address, f.port, f.netns, f.container and f.container.id)

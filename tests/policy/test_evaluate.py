@@ -252,3 +252,23 @@ def test_severity_of_stray_is_the_worst_deny_policy(tmp_path: Path) -> None:
     low = policy("name: low\ndefault: deny\nstray_severity: low\nallow: []\n")
     j = evaluate("h1", listeners(["tcp 0.0.0.0:8080 webd"]), [low, BASELINE])
     assert j.findings[0].severity is Severity.HIGH
+
+
+def test_one_socket_listed_with_and_without_its_owner_is_judged_by_the_owner() -> None:
+    """Found by hypothesis: an allow rule on users made the listing without a uid
+    'undetermined' beside the other listing's 'stray' — two findings for one socket."""
+    pol = policy("""
+        name: p
+        default: deny
+        stray_severity: info
+        undetermined_severity: low
+        allow:
+          - id: app-user
+            user: "101"
+    """)
+    known = listener("tcp 0.0.0.0:22 -", pid=1, uid=0)
+    unknown = listener("tcp 0.0.0.0:22 -", pid=1)
+    judged = evaluate("h", [known, unknown, unknown], [pol])
+    assert [(f.kind, f.port) for f in judged.findings] == [(FindingKind.STRAY, 22)]
+    alone = evaluate("h", [unknown], [pol])  # no listing knows the owner: undetermined
+    assert [f.kind for f in alone.findings] == [FindingKind.UNDETERMINED]
