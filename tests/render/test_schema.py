@@ -1,4 +1,4 @@
-"""The published JSON Schema of fleetcheck.run/2: valid itself, matching the model, strict."""
+"""The published JSON Schema of fleetcheck.run/3: valid itself, matching the model, strict."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _broken(doc: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("path", "value", "complaint"), [
-    ("schema", "fleetcheck.run/1", "fleetcheck.run/2"),
+    ("schema", "fleetcheck.run/2", "fleetcheck.run/3"),
     ("hosts", KeyError, "'hosts' is a required property"),
     ("started_at", "yesterday", "does not match"),
     ("summary/exit_code", 2, "is not one of"),
