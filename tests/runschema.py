@@ -108,14 +108,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def commands_written_out(run: dict[str, Any]) -> dict[str, Any]:
-    """`run` (JSON) with each host's command records also carrying their `command` and
-    `stderr` texts, as fleetcheck.run/1 wrote them: for tests that look at what ran on one
-    host."""
-    texts, stderrs = run.get("command_texts", []), run.get("stderr_texts", [])
+    """`run` (JSON) with each host's command records also carrying their `command`, `stdout`
+    and `stderr` texts, as fleetcheck.run/1 wrote them: for tests that look at what ran on
+    one host."""
+    texts, stdouts = run.get("command_texts", []), run.get("stdout_texts", [])
+    stderrs = run.get("stderr_texts", [])
     for host in run.get("hosts", ()):
         for c in host.get("commands", ()):
             if "command_ref" in c:
                 c["command"] = c.get("nonce", "").join(texts[c["command_ref"]])
+            if "stdout_parts" in c:
+                c["stdout"] = c["nonce"].join(p if isinstance(p, str) else stdouts[p]
+                                              for p in c["stdout_parts"])
             if "stderr_ref" in c:
                 c["stderr"] = stderrs[c["stderr_ref"]]
     return run

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fleetcheck.model.commands import NO_TEXTS, CommandTable, RunTexts, command_text, stderr_text
+from fleetcheck.model.commands import (
+    NO_TEXTS,
+    CommandTable,
+    RunTexts,
+    command_text,
+    stderr_text,
+    stdout_text,
+)
 from fleetcheck.model.container import HOST, Container, Namespaces
 from fleetcheck.model.enums import Change, FindingKind, Severity, Status, Verdict
 
@@ -256,15 +263,15 @@ class CommandRecord:
             **head,
             **({"nonce": self.nonce} if self.nonce else {}),
             "exit_code": self.exit_code,
-            "stdout": self.stdout,
-            **({"stderr": self.stderr} if table is None else table.stderr(self.stderr)),
+            **({"stdout": self.stdout, "stderr": self.stderr} if table is None
+               else {**table.stdout(self.stdout, self.nonce), **table.stderr(self.stderr)}),
             "duration": round(self.duration, 3),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], texts: RunTexts = NO_TEXTS) -> CommandRecord:
         """Inverse of `to_dict` (`texts`: the run's tables)."""
-        return cls(command_text(data, texts), data.get("exit_code"), data.get("stdout", ""),
+        return cls(command_text(data, texts), data.get("exit_code"), stdout_text(data, texts),
                    stderr_text(data, texts), float(data.get("duration", 0.0)),
                    str(data.get("nonce") or ""))
 

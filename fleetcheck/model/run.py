@@ -175,7 +175,8 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The run as JSON in the `fleetcheck.run/3` shape (whatever schema it was read from)."""
-        table = CommandTable(c.stderr for h in self.hosts for c in h.commands)
+        table = CommandTable((c.stdout, c.stderr, c.nonce) for h in self.hosts
+                             for c in h.commands)
         hosts = [h.to_dict(table) for h in self.hosts]
         return {
             "schema": SCHEMA,
@@ -192,6 +193,7 @@ class RunResult:
             **({"shard": dict(self.shard)} if self.shard is not None else {}),
             **({"shards": [dict(s) for s in self.shards]} if self.shards else {}),
             "command_texts": table.texts(),
+            "stdout_texts": table.stdout_texts(),
             "stderr_texts": table.stderr_texts(),
             "hosts": hosts,
             **self._history_keys(),
