@@ -9,10 +9,11 @@ and the C string encoder.
 With `rows`, the structure stays indented but a *row* is written on one line, as
 `json.dumps(row, ensure_ascii=False)` writes it (`, ` and `: ` between its parts): a
 non-empty array or object holding no array or object (e.g. a host's `groups`, the summary's
-`by_severity`), and an object that is an item of an array and holds no array with an object
-in it, at any depth (each listener, finding, command record, waiver, changes row). An
-object holding such an array (a host, a policy definition) stays indented, and so does an
-array made as it is written (`Lazy`), which may hold anything.
+`by_severity`), and an object that is an item of an array and holds no array, at any depth,
+that is empty or has an object in it (each listener, finding, command record, waiver,
+changes row). An object holding such an array (a host, even one without listeners; a policy
+definition) stays indented, and so does an array made as it is written (`Lazy`), which may
+hold anything.
 """
 
 from __future__ import annotations
@@ -88,10 +89,11 @@ _CONTAINERS = (dict, list, tuple, Lazy)
 
 
 def _holds_records(value: Any) -> bool:
-    """True when an array inside `value` (a container) holds an object, or may (`Lazy`)."""
+    """True when an array in `value` (a container, itself included) holds an object, may
+    (`Lazy`) or is empty (where records would be: a host without listeners is a host)."""
     if isinstance(value, dict):
         return any(isinstance(v, _CONTAINERS) and _holds_records(v) for v in value.values())
-    if isinstance(value, Lazy):
+    if isinstance(value, Lazy) or not value:
         return True
     return any(isinstance(v, dict) or (isinstance(v, _CONTAINERS) and _holds_records(v))
                for v in value)

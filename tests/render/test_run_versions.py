@@ -16,18 +16,18 @@ from fleetcheck.model import CommandRecord, RunResult
 from fleetcheck.render import FORMATS, RenderOptions, hostview, jsonout, view
 from tests.conftest import run_cli
 from tests.render.synthetic import probe_run
+from tests.runschema import commands_written_out
 
 
 def as_run2(doc: dict[str, Any]) -> dict[str, Any]:
-    """A run/3 document as fleetcheck wrote run/2 before it: every stderr in full."""
-    out = copy.deepcopy(doc)
-    stderrs = out.pop("stderr_texts")
+    """A run/3 document as fleetcheck wrote run/2 before it: every stdout and stderr in full."""
+    out = commands_written_out(copy.deepcopy(doc))
+    del out["stdout_texts"], out["stderr_texts"]
     out["schema"] = "fleetcheck.run/2"
     for host in out["hosts"]:
         for c in host["commands"]:
-            if "stderr_ref" in c:  # back in its place, before `duration`
-                duration = c.pop("duration")
-                c.update(stderr=stderrs[c.pop("stderr_ref")], duration=duration)
+            for key in ("command", "stdout_parts", "stderr_ref"):
+                c.pop(key, None)
     return out
 
 
@@ -40,6 +40,18 @@ def as_run1(doc: dict[str, Any]) -> dict[str, Any]:
         for c in host["commands"]:
             c["command"] = c.pop("nonce", "").join(texts[c.pop("command_ref")])
     return out
+
+
+def fenced(run: RunResult) -> RunResult:
+    """`run` with each probe's stdout fenced by its nonce as the real probe's is: the same
+    marker lines on every host around a listing of its own."""
+    hosts = []
+    for host in run.hosts:
+        commands = tuple(dataclasses.replace(
+            c, stdout=f"@@fleetcheck:{c.nonce} os Linux\n@@fleetcheck:{c.nonce} begin ss\n"
+                      f"{c.stdout}@@fleetcheck:{c.nonce} end ss 0\n") for c in host.commands)
+        hosts.append(dataclasses.replace(host, commands=commands))
+    return dataclasses.replace(run, hosts=tuple(hosts))
 
 
 def with_stderr(run: RunResult, *texts: str) -> RunResult:
@@ -110,6 +122,37 @@ def test_run3_reads_back_to_the_same_run_and_older_files_to_it_too(composite: Ru
         assert "stderr_texts" not in old and RunResult.from_dict(old) == again
 
 
+def test_a_stdout_is_split_at_its_nonce_and_what_repeats_stored_once() -> None:
+    run = fenced(probe_run(12))
+    doc = json.loads(jsonout.render(run))
+    texts = doc["stdout_texts"]
+    assert texts[:3] == ["@@fleetcheck:", " os Linux\n@@fleetcheck:", " end ss 0\n"]
+    records = [c for h in doc["hosts"] for c in h["commands"]]
+    listings = [c["stdout_parts"][2] for c in records]
+    for c in records:
+        assert "stdout" not in c and c["stdout_parts"][:2] == [0, 1]
+        assert c["stdout_parts"][3] == 2 and len(c["stdout_parts"]) == 4
+    own = [p for p in listings if isinstance(p, str)]  # a host's own listing: in place
+    assert len(own) > 6 and all(p.startswith(" begin ss\n") for p in own)
+    assert all(listings.count(p) > 1 and texts[p].startswith(" begin ss\n")
+               for p in listings if isinstance(p, int))  # listings alike on several hosts
+    again = RunResult.from_dict(doc)
+    assert [h.commands for h in again.hosts] == [h.commands for h in run.hosts]
+    assert jsonout.render(again) == jsonout.render(run)
+
+
+def test_a_stdout_without_its_nonce_stays_whole() -> None:
+    run = probe_run(6)
+    doc = json.loads(jsonout.render(run))
+    assert doc["stdout_texts"] == []
+    assert all(isinstance(c["stdout"], str) and "stdout_parts" not in c
+               for h in doc["hosts"] for c in h["commands"])
+    one = fenced(probe_run(1))
+    (c,) = json.loads(jsonout.render(one))["hosts"][0]["commands"]
+    assert all(isinstance(p, str) for p in c["stdout_parts"])  # nothing repeats: all in place
+    assert c["nonce"].join(c["stdout_parts"]) == one.hosts[0].commands[0].stdout
+
+
 def test_probe_evidence_no_longer_grows_with_the_fleet() -> None:
     run = probe_run(200)
     v2 = jsonout.render(run)
@@ -142,15 +185,19 @@ def test_older_files_read_as_before(composite: RunResult, tmp_path: Path, older:
     (lambda d: d["hosts"][0]["commands"][0].pop("command_ref"), "missing key 'command_ref'"),
     (lambda d: d.update(command_texts="true"), "command_texts must be"),
     (lambda d: d.update(command_texts=[[]]), "command_texts must be"),
-    (lambda d: d.update(command_texts=[["a", "b"]]), "needs a nonce"),
+    (lambda d: d["hosts"][0]["commands"][0].pop("nonce"), "needs a nonce"),
     (lambda d: d["hosts"][0]["commands"][0].update(stderr_ref=1), "names no entry"),
     (lambda d: d["hosts"][0]["commands"][0].update(stderr_ref="0"), "names no entry"),
     (lambda d: d.update(stderr_texts="x"), "stderr_texts must be"),
     (lambda d: d.update(stderr_texts=[1]), "stderr_texts must be"),
+    (lambda d: d.update(stdout_texts={}), "stdout_texts must be"),
+    (lambda d: d["hosts"][0]["commands"][0].update(stdout_parts=[0, 9]), "names no entry"),
+    (lambda d: d["hosts"][0]["commands"][0].update(stdout_parts=[0, None]), "names no entry"),
+    (lambda d: d["hosts"][0]["commands"][0].update(stdout_parts=["x"]), "two or more parts"),
 ])
 def test_broken_references_are_one_clear_error(composite: RunResult, tmp_path: Path,
                                                change: Any, complaint: str) -> None:
-    doc = with_stderr(composite, "a warning\n").to_dict()
+    doc = fenced(with_stderr(probe_run(3), "a warning\n")).to_dict()
     change(doc)
     (tmp_path / "run.invalid.json").write_text(json.dumps(doc))
     res = run_cli(["report", "run.invalid.json"], cwd=tmp_path)
