@@ -15,7 +15,7 @@ import pytest
 from fleetcheck.model import CommandRecord, RunResult
 from fleetcheck.render import FORMATS, RenderOptions, hostview, jsonout, view
 from tests.conftest import run_cli
-from tests.render.synthetic import probe_run
+from tests.render.synthetic import fenced, probe_run, with_stderr
 from tests.runschema import commands_written_out
 
 
@@ -40,29 +40,6 @@ def as_run1(doc: dict[str, Any]) -> dict[str, Any]:
         for c in host["commands"]:
             c["command"] = c.pop("nonce", "").join(texts[c.pop("command_ref")])
     return out
-
-
-def fenced(run: RunResult) -> RunResult:
-    """`run` with each probe's stdout fenced by its nonce as the real probe's is: the same
-    marker lines on every host around a listing of its own."""
-    hosts = []
-    for host in run.hosts:
-        commands = tuple(dataclasses.replace(
-            c, stdout=f"@@fleetcheck:{c.nonce} os Linux\n@@fleetcheck:{c.nonce} begin ss\n"
-                      f"{c.stdout}@@fleetcheck:{c.nonce} end ss 0\n") for c in host.commands)
-        hosts.append(dataclasses.replace(host, commands=commands))
-    return dataclasses.replace(run, hosts=tuple(hosts))
-
-
-def with_stderr(run: RunResult, *texts: str) -> RunResult:
-    """`run` with its hosts' first command records printing `texts` on stderr, in turn."""
-    hosts = []
-    for i, host in enumerate(run.hosts):
-        commands = list(host.commands)
-        if commands:
-            commands[0] = dataclasses.replace(commands[0], stderr=texts[i % len(texts)])
-        hosts.append(dataclasses.replace(host, commands=tuple(commands)))
-    return dataclasses.replace(run, hosts=tuple(hosts))
 
 
 def test_each_command_is_stored_once_and_read_back_exactly() -> None:
