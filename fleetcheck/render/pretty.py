@@ -24,8 +24,26 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 _STRING = json.encoder.encode_basestring  # the C encoder where there is one (ensure_ascii off)
-# A row on one line: the standard library's C encoder (it runs only without an indent).
-_ROW = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
+def _refuse(value: Any) -> Any:
+    """What the encoder calls for a value JSON has no form for: TypeError, as json raises."""
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# A row on one line: the standard library's C encoder (it runs only without an indent),
+# made once rather than on every call as `json.dumps` does; its Python one where it has none.
+_C_ROW: Any = getattr(json.encoder, "c_make_encoder", None)
+_ROW_PARTS: Any = (None if _C_ROW is None else
+                   _C_ROW(None, _refuse, _STRING, None, ": ", ", ", False, False, True))
+_PY_ROW = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
+def _row(value: Any) -> str:
+    """`value` (a list, tuple or dict) on one line, as `json.dumps` writes it."""
+    return "".join(_ROW_PARTS(value, 0)) if _ROW_PARTS is not None else _PY_ROW(value)
+
+
 _INF = float("inf")
 
 
@@ -86,6 +104,7 @@ class _Out(list[str]):
 
 
 _CONTAINERS = (dict, list, tuple, Lazy)
+_SCALARS = frozenset((str, int, float, bool, type(None)))  # most values: no isinstance needed
 
 
 def _holds_records(value: Any) -> bool:
@@ -102,9 +121,8 @@ def _holds_records(value: Any) -> bool:
 def _is_row(value: Any, item: bool) -> bool:
     """True when a non-empty list, tuple or dict is written on one line (the module's rule);
     `item`: it is an item of an array."""
-    values = value.values() if isinstance(value, dict) else value
-    for v in values:
-        if isinstance(v, _CONTAINERS):
+    for v in value.values() if isinstance(value, dict) else value:
+        if type(v) not in _SCALARS and isinstance(v, _CONTAINERS):
             return item and not _holds_records(value)
     return True
 
@@ -127,7 +145,7 @@ def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = 
             out.append("{}")
             return
         if rows and _is_row(value, item):
-            out.append(_ROW(value))
+            out.append(_row(value))
             return
         inner = indent + "  "
         head = "{\n" + inner
@@ -143,7 +161,7 @@ def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = 
         if isinstance(value, Lazy):
             value = list(value.make())
         elif rows and value and _is_row(value, item):
-            out.append(_ROW(value))
+            out.append(_row(value))
             return
         if not value:
             out.append("[]")

@@ -46,12 +46,14 @@ def test_same_text_as_the_standard_library(composite: RunResult) -> None:
         assert pretty.dumps(value) == json.dumps(value, indent=2, ensure_ascii=False)
 
 
-@pytest.mark.parametrize("bad", [{(1, 2): 3}, {"k": {1, 2}}, [object()]])
+@pytest.mark.parametrize("bad", [{(1, 2): 3}, {"k": {1, 2}}, [object()], {"k": object()}])
 def test_what_json_refuses_it_refuses(bad: Any) -> None:
     with pytest.raises(TypeError):
         json.dumps(bad, indent=2)
     with pytest.raises(TypeError):
         pretty.dumps(bad)
+    with pytest.raises(TypeError):
+        pretty.dumps([bad], rows=True)  # as a row too
 
 
 def test_in_pieces_the_same_text(composite: RunResult) -> None:
