@@ -85,7 +85,9 @@ class Lazy:
 
 
 # Parts are joined into a block this often: millions of small strings would cost more
-# memory than the text they make.
+# memory than the text they make. Rows are large parts: they count by their length too, so
+# a block (what a streamed writer holds before handing it on) stays about this many
+# characters.
 _BLOCK = 65536
 
 
@@ -95,12 +97,19 @@ class _Out(list[str]):
     def __init__(self) -> None:
         super().__init__()
         self.blocks: list[str] = []
+        self.rows = 0  # characters of the rows among the parts
+
+    def row(self, text: str) -> None:
+        """Add a row's text."""
+        self.append(text)
+        self.rows += len(text)
 
     def settle(self) -> None:
         """Join the parts into a block when there are many."""
-        if len(self) > _BLOCK:
+        if len(self) > _BLOCK or self.rows > _BLOCK:
             self.blocks.append("".join(self))
             self.clear()
+            self.rows = 0
 
 
 _CONTAINERS = (dict, list, tuple, Lazy)
@@ -145,7 +154,7 @@ def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = 
             out.append("{}")
             return
         if rows and _is_row(value, item):
-            out.append(_row(value))
+            out.row(_row(value))
             return
         inner = indent + "  "
         head = "{\n" + inner
@@ -161,7 +170,7 @@ def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = 
         if isinstance(value, Lazy):
             value = list(value.make())
         elif rows and value and _is_row(value, item):
-            out.append(_row(value))
+            out.row(_row(value))
             return
         if not value:
             out.append("[]")
