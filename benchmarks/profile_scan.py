@@ -37,7 +37,7 @@ def _cpu() -> float:
 
 
 def print_samples(raw: str, top: int) -> None:
-    """The functions most often running (own) and on the stack (inclusive) in raw stacks."""
+    """The functions most often running (own) and on the stack (inclusive) in py-spy's raw stacks."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
