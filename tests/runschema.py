@@ -1,4 +1,4 @@
-"""A pytest plugin: every fleetcheck.run/2 JSON the test suite produces is schema-validated.
+"""A pytest plugin: every fleetcheck.run/3 JSON the test suite produces is schema-validated.
 
 Two nets: JSON rendered in-process (every `FORMATS["json"]` render, which is what `scan`,
 `report` and `write_reports` use) is validated as it is produced; run JSON files written by
@@ -22,12 +22,12 @@ import pytest
 from fleetcheck.model import SCHEMA, RunResult
 from fleetcheck.render import FORMATS, RenderOptions
 
-SCHEMA_FILE = "data/fleetcheck.run-2.schema.json"
+SCHEMA_FILE = "data/fleetcheck.run-3.schema.json"
 
 
 @cache
 def validator() -> Any:
-    """The validator for the published fleetcheck.run/2 schema (checked itself first)."""
+    """The validator for the published fleetcheck.run/3 schema (checked itself first)."""
     schema = json.loads(resources.files("fleetcheck").joinpath(SCHEMA_FILE).read_text("utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
@@ -40,7 +40,7 @@ def schema_errors(document: Any) -> list[str]:
 
 
 def assert_valid_run(document: Any, what: str = "run JSON") -> None:
-    """Fail with every schema violation of a fleetcheck.run/2 document."""
+    """Fail with every schema violation of a fleetcheck.run/3 document."""
     errors = schema_errors(document)
     assert not errors, f"{what} violates {SCHEMA}:\n" + "\n".join(errors[:20])
 
@@ -108,11 +108,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def commands_written_out(run: dict[str, Any]) -> dict[str, Any]:
-    """`run` (JSON) with each host's command records also carrying their `command` text, as
-    fleetcheck.run/1 wrote them: for tests that look at what ran on one host."""
-    texts = run.get("command_texts", [])
+    """`run` (JSON) with each host's command records also carrying their `command`, `stdout`
+    and `stderr` texts, as fleetcheck.run/1 wrote them: for tests that look at what ran on
+    one host."""
+    texts, stdouts = run.get("command_texts", []), run.get("stdout_texts", [])
+    stderrs = run.get("stderr_texts", [])
     for host in run.get("hosts", ()):
         for c in host.get("commands", ()):
             if "command_ref" in c:
                 c["command"] = c.get("nonce", "").join(texts[c["command_ref"]])
+            if "stdout_parts" in c:
+                c["stdout"] = c["nonce"].join(p if isinstance(p, str) else stdouts[p]
+                                              for p in c["stdout_parts"])
+            if "stderr_ref" in c:
+                c["stderr"] = stderrs[c["stderr_ref"]]
     return run

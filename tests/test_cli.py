@@ -73,7 +73,7 @@ def test_scan_json_only_prints_the_run_and_round_trips(tmp_path: Path) -> None:
     res = run_cli(["scan", "--format", "json", "-o", str(tmp_path)], cwd=tmp_path)
     assert res.code in (0, 1, 3)
     data = json.loads(res.out)
-    assert data["schema"] == "fleetcheck.run/2"
+    assert data["schema"] == "fleetcheck.run/3"
     run = RunResult.from_dict(data)
     assert RunResult.from_dict(json.loads(json.dumps(run.to_dict()))) == run
     (written,) = tmp_path.glob("fleetcheck-2*.json")

@@ -1,14 +1,19 @@
-"""The run's table of command texts: each distinct command stored once per run (`fleetcheck.run/2`).
+"""The run's tables of command texts and repeated stderr: each stored once per run.
 
 Every host runs the same probe (~6 KB) except for its nonce, the random word fencing its
 output. A run file keeps each command once, split at its nonce (`command_texts`: a list of
-lists of strings); a host's command record names its entry (`command_ref`) and its nonce,
-and the command is `nonce.join(parts)`, exactly what ran.
+lists of strings, since `fleetcheck.run/2`); a host's command record names its entry
+(`command_ref`) and its nonce, and the command is `nonce.join(parts)`, exactly what ran.
+A non-empty stderr text that more than one command record of the run printed (the same
+warning on every host) is kept once too (`stderr_texts`, since `fleetcheck.run/3`): those
+records name it (`stderr_ref`) instead of carrying `stderr`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -17,13 +22,42 @@ def template_of(command: str, nonce: str) -> tuple[str, ...]:
     return tuple(command.split(nonce)) if nonce else (command,)
 
 
+class _Repeated:
+    """The texts that occur more than once among those counted, each given an index when
+    first referred to."""
+
+    __slots__ = ("_ids", "_repeated")
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self._repeated = {t for t, n in Counter(texts).items() if n > 1 and t}
+        self._ids: dict[str, int] = {}
+
+    def ref(self, text: str) -> int | None:
+        """The index of `text` when it repeats, else None."""
+        if text not in self._repeated:
+            return None
+        found = self._ids.get(text)
+        if found is None:
+            found = self._ids[text] = len(self._ids)
+        return found
+
+    def texts(self) -> list[str]:
+        """The texts referred to, in the order first referred to."""
+        return list(self._ids)
+
+
 class CommandTable:
-    """Distinct command templates in first-seen order, for writing one run."""
+    """For writing one run: distinct command templates, and the stderr texts and stdout
+    parts that repeat among the run's records (`outputs`: each record's stdout, stderr and
+    nonce), in first-seen order."""
 
-    __slots__ = ("_ids",)
+    __slots__ = ("_ids", "_parts", "_stderrs")
 
-    def __init__(self) -> None:
+    def __init__(self, outputs: Iterable[tuple[str, str, str]] = ()) -> None:
         self._ids: dict[tuple[str, ...], int] = {}
+        outputs = list(outputs)
+        self._stderrs = _Repeated(err for _, err, _ in outputs)
+        self._parts = _Repeated(p for out, _, nonce in outputs for p in _split(out, nonce))
 
     def ref(self, command: str, nonce: str) -> int:
         """The index of `command`'s template, added when new."""
@@ -37,26 +71,101 @@ class CommandTable:
         """The table as JSON: each template a list of strings."""
         return [list(t) for t in self._ids]
 
+    def stdout(self, text: str, nonce: str) -> dict[str, Any]:
+        """A record's stdout as JSON: `{"stdout_parts": [...]}` when its nonce is in it (each
+        part the text, or the index of a part the run repeats), else `{"stdout": text}`."""
+        parts = _split(text, nonce)
+        if not parts:
+            return {"stdout": text}
+        return {"stdout_parts": [p if (i := self._parts.ref(p)) is None else i for p in parts]}
 
-def read_texts(data: Any) -> tuple[tuple[str, ...], ...]:
-    """A run file's `command_texts`; ValueError when it is not a list of lists of strings."""
-    if data is None:
-        return ()
-    if not isinstance(data, list) or not all(
-            isinstance(t, list) and t and all(isinstance(s, str) for s in t) for t in data):
+    def stdout_texts(self) -> list[str]:
+        """The repeated stdout parts as JSON, in the order first referred to."""
+        return self._parts.texts()
+
+    def stderr(self, text: str) -> dict[str, Any]:
+        """A record's stderr as JSON: `{"stderr_ref": N}` when the run repeats it, else
+        `{"stderr": text}`."""
+        found = self._stderrs.ref(text)
+        return {"stderr": text} if found is None else {"stderr_ref": found}
+
+    def stderr_texts(self) -> list[str]:
+        """The repeated stderr texts as JSON, in the order first referred to."""
+        return self._stderrs.texts()
+
+
+def _split(stdout: str, nonce: str) -> list[str]:
+    """`stdout` split at `nonce`; empty when the nonce is not in it."""
+    return stdout.split(nonce) if nonce and nonce in stdout else []
+
+
+@dataclass(frozen=True, slots=True)
+class RunTexts:
+    """A run file's tables as read: `command_texts`, `stdout_texts` and `stderr_texts`."""
+
+    commands: tuple[tuple[str, ...], ...] = ()
+    stdouts: tuple[str, ...] = ()
+    stderrs: tuple[str, ...] = ()
+
+
+NO_TEXTS = RunTexts()  # a host's records written out (results between processes, run/1)
+
+
+def read_texts(run: dict[str, Any]) -> RunTexts:
+    """A run document's `command_texts`, `stdout_texts` and `stderr_texts` (absent in older
+    schemas); ValueError when one is not a list of (non-empty lists of) strings."""
+    commands = run.get("command_texts")
+    if commands is not None and (not isinstance(commands, list) or not all(
+            isinstance(t, list) and t and all(isinstance(s, str) for s in t) for t in commands)):
         raise ValueError("command_texts must be a list of non-empty lists of strings")
-    return tuple(tuple(t) for t in data)
+    return RunTexts(tuple(tuple(t) for t in commands or ()), _strings(run, "stdout_texts"),
+                    _strings(run, "stderr_texts"))
 
 
-def command_text(data: dict[str, Any], texts: Sequence[tuple[str, ...]]) -> str:
+def _strings(run: dict[str, Any], key: str) -> tuple[str, ...]:
+    """The list of strings at `key` (empty when absent); ValueError when it is not one."""
+    found = run.get(key)
+    if found is not None and (not isinstance(found, list)
+                              or not all(isinstance(s, str) for s in found)):
+        raise ValueError(f"{key} must be a list of strings")
+    return tuple(found or ())
+
+
+def _entry(data: dict[str, Any], key: str, table: Sequence[Any], name: str) -> Any:
+    """The entry of `table` that the record's `key` names; ValueError when none."""
+    ref = data[key]
+    if type(ref) is not int or not 0 <= ref < len(table):
+        raise ValueError(f"{key} {ref!r} names no entry of {name}")
+    return table[ref]
+
+
+def command_text(data: dict[str, Any], texts: RunTexts) -> str:
     """The command of one record: written out (`fleetcheck.run/1`) or by reference."""
     if "command" in data:
         return str(data["command"])
-    ref = data["command_ref"]
-    if type(ref) is not int or not 0 <= ref < len(texts):
-        raise ValueError(f"command_ref {ref!r} names no entry of command_texts")
+    parts = _entry(data, "command_ref", texts.commands, "command_texts")
     nonce = str(data.get("nonce") or "")
-    parts = texts[ref]
     if len(parts) > 1 and not nonce:
-        raise ValueError(f"command_ref {ref} needs a nonce")
-    return nonce.join(parts)
+        raise ValueError(f"command_ref {data['command_ref']} needs a nonce")
+    return str(nonce.join(parts))
+
+
+def stdout_text(data: dict[str, Any], texts: RunTexts) -> str:
+    """The stdout of one record: written out, or in parts (`fleetcheck.run/3`)."""
+    if "stdout_parts" not in data:
+        return str(data.get("stdout", ""))
+    parts, nonce = data["stdout_parts"], data.get("nonce")
+    if not isinstance(parts, list) or len(parts) < 2 or not nonce:
+        raise ValueError("stdout_parts must be a list of two or more parts, with a nonce")
+    for part in parts:
+        if not isinstance(part, str) and (type(part) is not int
+                                          or not 0 <= part < len(texts.stdouts)):
+            raise ValueError(f"stdout_parts item {part!r} names no entry of stdout_texts")
+    return str(nonce).join(p if isinstance(p, str) else texts.stdouts[p] for p in parts)
+
+
+def stderr_text(data: dict[str, Any], texts: RunTexts) -> str:
+    """The stderr of one record: written out, or by reference (`fleetcheck.run/3`)."""
+    if "stderr_ref" in data:
+        return str(_entry(data, "stderr_ref", texts.stderrs, "stderr_texts"))
+    return str(data.get("stderr", ""))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import difflib
 import enum
 
-SCHEMA = "fleetcheck.run/2"  # what fleetcheck writes
-# What it reads: run/1 wrote every host's command out in full (see model/commands.py).
-READABLE = ("fleetcheck.run/1", SCHEMA)
+SCHEMA = "fleetcheck.run/3"  # what fleetcheck writes
+# What it reads: run/1 wrote every host's command out in full, run/2 every stderr (see
+# model/commands.py).
+READABLE = ("fleetcheck.run/1", "fleetcheck.run/2", SCHEMA)
 
 
 class Severity(enum.IntEnum):

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fleetcheck.model.commands import CommandTable, command_text
+from fleetcheck.model.commands import (
+    NO_TEXTS,
+    CommandTable,
+    RunTexts,
+    command_text,
+    stderr_text,
+    stdout_text,
+)
 from fleetcheck.model.container import HOST, Container, Namespaces
 from fleetcheck.model.enums import Change, FindingKind, Severity, Status, Verdict
 
@@ -257,17 +263,16 @@ class CommandRecord:
             **head,
             **({"nonce": self.nonce} if self.nonce else {}),
             "exit_code": self.exit_code,
-            "stdout": self.stdout,
-            "stderr": self.stderr,
+            **({"stdout": self.stdout, "stderr": self.stderr} if table is None
+               else {**table.stdout(self.stdout, self.nonce), **table.stderr(self.stderr)}),
             "duration": round(self.duration, 3),
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any],
-                  texts: Sequence[tuple[str, ...]] = ()) -> CommandRecord:
-        """Inverse of `to_dict` (`texts`: the run's command table)."""
-        return cls(command_text(data, texts), data.get("exit_code"), data.get("stdout", ""),
-                   data.get("stderr", ""), float(data.get("duration", 0.0)),
+    def from_dict(cls, data: dict[str, Any], texts: RunTexts = NO_TEXTS) -> CommandRecord:
+        """Inverse of `to_dict` (`texts`: the run's tables)."""
+        return cls(command_text(data, texts), data.get("exit_code"), stdout_text(data, texts),
+                   stderr_text(data, texts), float(data.get("duration", 0.0)),
                    str(data.get("nonce") or ""))
 
 
@@ -325,8 +330,9 @@ class HostResult:
         return self.status in (Status.COMPLIANT, Status.NONCOMPLIANT)
 
     def to_dict(self, table: CommandTable | None = None) -> dict[str, Any]:
-        """The host as JSON in the `fleetcheck.run/2` shape: commands by reference into
-        the run's `table`, or written out without one (results between processes)."""
+        """The host as JSON in the `fleetcheck.run/3` shape: commands (and repeated stderr)
+        by reference into the run's `table`, or written out without one (results between
+        processes)."""
         return {
             "name": self.name,
             "address": self.address,
@@ -350,9 +356,8 @@ class HostResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any],
-                  texts: Sequence[tuple[str, ...]] = ()) -> HostResult:
-        """Inverse of `to_dict` (`texts`: the run's command table)."""
+    def from_dict(cls, data: dict[str, Any], texts: RunTexts = NO_TEXTS) -> HostResult:
+        """Inverse of `to_dict` (`texts`: the run's tables)."""
         err = data.get("error")
         return cls(
             name=data["name"],

@@ -174,8 +174,9 @@ class RunResult:
                           s.unreachable + s.errors)
 
     def to_dict(self) -> dict[str, Any]:
-        """The run as JSON in the `fleetcheck.run/2` shape (whatever schema it was read from)."""
-        table = CommandTable()
+        """The run as JSON in the `fleetcheck.run/3` shape (whatever schema it was read from)."""
+        table = CommandTable((c.stdout, c.stderr, c.nonce) for h in self.hosts
+                             for c in h.commands)
         hosts = [h.to_dict(table) for h in self.hosts]
         return {
             "schema": SCHEMA,
@@ -192,6 +193,8 @@ class RunResult:
             **({"shard": dict(self.shard)} if self.shard is not None else {}),
             **({"shards": [dict(s) for s in self.shards]} if self.shards else {}),
             "command_texts": table.texts(),
+            "stdout_texts": table.stdout_texts(),
+            "stderr_texts": table.stderr_texts(),
             "hosts": hosts,
             **self._history_keys(),
         }
@@ -209,10 +212,11 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
-        """Inverse of `to_dict`, reading `fleetcheck.run/1` too; ValueError for another schema."""
+        """Inverse of `to_dict`, reading `fleetcheck.run/1` and `/2` too; ValueError for
+        another schema."""
         if data.get("schema") not in READABLE:
             raise ValueError(f"not a {SCHEMA} document (schema: {data.get('schema')!r})")
-        texts = read_texts(data.get("command_texts"))
+        texts = read_texts(data)
         return cls(
             run_id=str(data.get("run_id") or ""),
             tool_version=data["tool_version"],

@@ -71,7 +71,7 @@ FORMATS: dict[str, Format] = {
     "html": Format("html", "html", _lazy("fleetcheck.render.html"),
                    "self-contained HTML evidence report"),
     "json": Format("json", "json", _lazy("fleetcheck.render.jsonout"),
-                   "the run record (fleetcheck.run/2)",
+                   "the run record (fleetcheck.run/3)",
                    chunks=_lazy_chunks("fleetcheck.render.jsonout")),
     "junit": Format("junit", "xml", _lazy("fleetcheck.render.junit"), "JUnit XML for CI",
                     chunks=_lazy_chunks("fleetcheck.render.junit")),

@@ -1,4 +1,5 @@
-"""The JSON report: the RunResult itself, in the `fleetcheck.run/2` shape."""
+"""The JSON report: the RunResult itself, in the `fleetcheck.run/3` shape, each record on
+one line (`pretty`'s rows)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     del options
     if _LAST and _LAST[0][0] is run:
         return _LAST[0][1]
-    text = pretty.dumps(run.to_dict()) + "\n"
+    text = pretty.dumps(run.to_dict(), rows=True) + "\n"
     _LAST[:] = [(run, text)]
     return text
 
@@ -29,5 +30,5 @@ def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Itera
     if _LAST and _LAST[0][0] is run:
         yield _LAST[0][1]
         return
-    yield from pretty.iterdumps(run.to_dict())
+    yield from pretty.iterdumps(run.to_dict(), rows=True)
     yield "\n"

@@ -1,9 +1,19 @@
-"""JSON as `json.dumps(value, indent=2, ensure_ascii=False)` writes it, several times faster.
+"""JSON as `json.dumps(value, indent=2, ensure_ascii=False)` writes it, several times faster;
+or with each record on one line (`rows=True`, the run report).
 
 With an indent the standard library encodes in pure Python, through a chain of generators;
 the JSON and OSCAL reports of a large run are megabytes of it. This writes the same text
 (a test compares them on every run shape) with one recursive function appending to a list
 and the C string encoder.
+
+With `rows`, the structure stays indented but a *row* is written on one line, as
+`json.dumps(row, ensure_ascii=False)` writes it (`, ` and `: ` between its parts): a
+non-empty array or object holding no array or object (e.g. a host's `groups`, the summary's
+`by_severity`), and an object that is an item of an array and holds no array, at any depth,
+that is empty or has an object in it (each listener, finding, command record, waiver,
+changes row). An object holding such an array (a host, even one without listeners; a policy
+definition) stays indented, and so does an array made as it is written (`Lazy`), which may
+hold anything.
 """
 
 from __future__ import annotations
@@ -14,6 +24,26 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 _STRING = json.encoder.encode_basestring  # the C encoder where there is one (ensure_ascii off)
+
+
+def _refuse(value: Any) -> Any:
+    """What the encoder calls for a value JSON has no form for: TypeError, as json raises."""
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# A row on one line: the standard library's C encoder (it runs only without an indent),
+# made once rather than on every call as `json.dumps` does; its Python one where it has none.
+_C_ROW: Any = getattr(json.encoder, "c_make_encoder", None)
+_ROW_PARTS: Any = (None if _C_ROW is None else
+                   _C_ROW(None, _refuse, _STRING, None, ": ", ", ", False, False, True))
+_PY_ROW = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
+def _row(value: Any) -> str:
+    """`value` (a list, tuple or dict) on one line, as `json.dumps` writes it."""
+    return "".join(_ROW_PARTS(value, 0)) if _ROW_PARTS is not None else _PY_ROW(value)
+
+
 _INF = float("inf")
 
 
@@ -55,7 +85,9 @@ class Lazy:
 
 
 # Parts are joined into a block this often: millions of small strings would cost more
-# memory than the text they make.
+# memory than the text they make. Rows are large parts: they count by their length too, so
+# a block (what a streamed writer holds before handing it on) stays about this many
+# characters.
 _BLOCK = 65536
 
 
@@ -65,15 +97,46 @@ class _Out(list[str]):
     def __init__(self) -> None:
         super().__init__()
         self.blocks: list[str] = []
+        self.rows = 0  # characters of the rows among the parts
+
+    def row(self, text: str) -> None:
+        """Add a row's text."""
+        self.append(text)
+        self.rows += len(text)
 
     def settle(self) -> None:
         """Join the parts into a block when there are many."""
-        if len(self) > _BLOCK:
+        if len(self) > _BLOCK or self.rows > _BLOCK:
             self.blocks.append("".join(self))
             self.clear()
+            self.rows = 0
 
 
-def _write(value: Any, out: _Out, indent: str) -> None:
+_CONTAINERS = (dict, list, tuple, Lazy)
+_SCALARS = frozenset((str, int, float, bool, type(None)))  # most values: no isinstance needed
+
+
+def _holds_records(value: Any) -> bool:
+    """True when an array in `value` (a container, itself included) holds an object, may
+    (`Lazy`) or is empty (where records would be: a host without listeners is a host)."""
+    if isinstance(value, dict):
+        return any(isinstance(v, _CONTAINERS) and _holds_records(v) for v in value.values())
+    if isinstance(value, Lazy) or not value:
+        return True
+    return any(isinstance(v, dict) or (isinstance(v, _CONTAINERS) and _holds_records(v))
+               for v in value)
+
+
+def _is_row(value: Any, item: bool) -> bool:
+    """True when a non-empty list, tuple or dict is written on one line (the module's rule);
+    `item`: it is an item of an array."""
+    for v in value.values() if isinstance(value, dict) else value:
+        if type(v) not in _SCALARS and isinstance(v, _CONTAINERS):
+            return item and not _holds_records(value)
+    return True
+
+
+def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = False) -> None:
     if isinstance(value, str):
         out.append(_STRING(value))
     elif value is None:
@@ -90,19 +153,25 @@ def _write(value: Any, out: _Out, indent: str) -> None:
         if not value:
             out.append("{}")
             return
+        if rows and _is_row(value, item):
+            out.row(_row(value))
+            return
         inner = indent + "  "
         head = "{\n" + inner
         for k, v in value.items():
             out.append(head)
             out.append(_STRING(_key(k)))
             out.append(": ")
-            _write(v, out, inner)
+            _write(v, out, inner, rows)
             head = ",\n" + inner
             out.settle()
         out.append("\n" + indent + "}")
     elif isinstance(value, list | tuple | Lazy):
         if isinstance(value, Lazy):
             value = list(value.make())
+        elif rows and value and _is_row(value, item):
+            out.row(_row(value))
+            return
         if not value:
             out.append("[]")
             return
@@ -110,7 +179,7 @@ def _write(value: Any, out: _Out, indent: str) -> None:
         head = "[\n" + inner
         for v in value:
             out.append(head)
-            _write(v, out, inner)
+            _write(v, out, inner, rows, True)
             head = ",\n" + inner
             out.settle()
         out.append("\n" + indent + "]")
@@ -118,38 +187,42 @@ def _write(value: Any, out: _Out, indent: str) -> None:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def dumps(value: Any) -> str:
-    """`json.dumps(value, indent=2, ensure_ascii=False)`, the same text."""
+def dumps(value: Any, rows: bool = False) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)`, the same text; with `rows`, each
+    row on one line (the module's rule)."""
     out = _Out()
-    _write(value, out, "")
+    _write(value, out, "", rows)
     return "".join([*out.blocks, "".join(out)])
 
 
-def iterdumps(value: Any, depth: int = 4) -> Iterator[str]:
-    """`dumps(value)` in pieces (joined, the same text): a writer never holds the whole.
+def iterdumps(value: Any, depth: int = 4, rows: bool = False) -> Iterator[str]:
+    """`dumps(value, rows)` in pieces (joined, the same text): a writer never holds the whole.
 
     Containers down to `depth` levels are walked here, item by item; below that `_write`
     fills blocks, handed on as they are joined.
     """
     out = _Out()
-    yield from _iter(value, out, "", depth)
+    yield from _iter(value, out, "", depth, rows, False)
     yield from out.blocks
     yield "".join(out)
 
 
-def _iter(value: Any, out: _Out, indent: str, depth: int) -> Iterator[str]:
+def _iter(value: Any, out: _Out, indent: str, depth: int, rows: bool,
+          item: bool) -> Iterator[str]:
     if isinstance(value, Lazy):  # item by item at any depth: its items are made as written
-        yield from _iter_items(((None, v) for v in value.make()), "[]", out, indent, depth)
-    elif depth <= 0 or not isinstance(value, dict | list | tuple) or not value:
-        _write(value, out, indent)
+        yield from _iter_items(((None, v) for v in value.make()), "[]", out, indent, depth,
+                               rows)
+    elif (depth <= 0 or not isinstance(value, dict | list | tuple) or not value
+          or (rows and _is_row(value, item))):
+        _write(value, out, indent, rows, item)
     elif isinstance(value, dict):
-        yield from _iter_items(iter(value.items()), "{}", out, indent, depth)
+        yield from _iter_items(iter(value.items()), "{}", out, indent, depth, rows)
     else:
-        yield from _iter_items(((None, v) for v in value), "[]", out, indent, depth)
+        yield from _iter_items(((None, v) for v in value), "[]", out, indent, depth, rows)
 
 
 def _iter_items(items: Iterator[tuple[Any, Any]], brackets: str, out: _Out, indent: str,
-                depth: int) -> Iterator[str]:
+                depth: int, rows: bool) -> Iterator[str]:
     """An object's (key, value) or an array's (None, value) items, each block as joined."""
     inner = indent + "  "
     head = brackets[0] + "\n" + inner
@@ -158,7 +231,7 @@ def _iter_items(items: Iterator[tuple[Any, Any]], brackets: str, out: _Out, inde
         if brackets == "{}":
             out.append(_STRING(_key(k)))
             out.append(": ")
-        yield from _iter(v, out, inner, depth - 1)
+        yield from _iter(v, out, inner, depth - 1, rows, brackets == "[]")
         head = ",\n" + inner
         out.settle()
         if out.blocks:

@@ -18,6 +18,7 @@ import yaml
 from tests.conftest import run_cli, run_files
 from tests.lab.netns import in_netns
 from tests.lab.sshlab import SshLab
+from tests.runschema import commands_written_out
 
 WEB_ID = "a1" * 32  # docker: the web container
 POD_ID = "b2" * 32  # containerd: a pod's container (monitoring/prometheus-7d4b9c8f6-xk2lp)
@@ -125,7 +126,7 @@ def scan(lab: SshLab, tmp: Path, *, user: str = "fcops", become: bool = True,
     with in_netns(lab.controller.name):
         res = run_cli(argv, cwd=tmp, environ={"HOME": str(tmp / "home")})
     report, = run_files(tmp / "out")
-    run = json.loads(report.read_text())
+    run = commands_written_out(json.loads(report.read_text()))
     return Scan(res.code, {h["name"]: h for h in run["hosts"]}, run, tmp / "out", res.out)
 
 

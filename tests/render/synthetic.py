@@ -85,3 +85,26 @@ def probe_run(hosts: int) -> RunResult:
         changed.append(replace(h, commands=tuple(replace(c, command=cmd, nonce=nonce)
                                                  for c in h.commands)))
     return replace(run, hosts=tuple(changed))
+
+
+def with_stderr(run: RunResult, *texts: str) -> RunResult:
+    """`run` with its hosts' first command records printing `texts` on stderr, in turn."""
+    hosts = []
+    for i, host in enumerate(run.hosts):
+        commands = list(host.commands)
+        if commands:
+            commands[0] = replace(commands[0], stderr=texts[i % len(texts)])
+        hosts.append(replace(host, commands=tuple(commands)))
+    return replace(run, hosts=tuple(hosts))
+
+
+def fenced(run: RunResult) -> RunResult:
+    """`run` with each probe's stdout fenced by its nonce as the real probe's is: the same
+    marker lines on every host around a listing of its own."""
+    hosts = []
+    for host in run.hosts:
+        commands = tuple(replace(
+            c, stdout=f"@@fleetcheck:{c.nonce} os Linux\n@@fleetcheck:{c.nonce} begin ss\n"
+                      f"{c.stdout}@@fleetcheck:{c.nonce} end ss 0\n") for c in host.commands)
+        hosts.append(replace(host, commands=commands))
+    return replace(run, hosts=tuple(hosts))

@@ -155,7 +155,7 @@ def test_scan_writes_the_default_formats_and_pipes_a_single_one(tmp_path: Path) 
 @pytest.mark.parametrize(("argv", "stdin", "message"), [
     (["report", "missing.json"], "", "missing.json: cannot read run"),
     (["report", "-"], "{\n  \"schema\": ", "<stdin>:2:13: not valid JSON"),
-    (["report", "-"], "[]", "not a fleetcheck.run/2 document"),
+    (["report", "-"], "[]", "not a fleetcheck.run/3 document"),
     (["report", "-"], '{"schema": "fleetcheck.run/1"}', "missing key 'tool_version'"),
     (["report", "-", "--format", "text,html"], "{}", "several formats need -o DIR"),
     (["report", "-"], '{"schema": "fleetcheck.run/1", "tool_version": "1", "started_at": "x", '

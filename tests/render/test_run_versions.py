@@ -1,4 +1,5 @@
-"""fleetcheck.run/2 stores each command once per run; fleetcheck.run/1 files still read."""
+"""fleetcheck.run/2 stores each command once per run, run/3 each repeated stderr too;
+fleetcheck.run/1 and run/2 files still read."""
 
 from __future__ import annotations
 
@@ -14,12 +15,25 @@ import pytest
 from fleetcheck.model import CommandRecord, RunResult
 from fleetcheck.render import FORMATS, RenderOptions, hostview, jsonout, view
 from tests.conftest import run_cli
-from tests.render.synthetic import probe_run
+from tests.render.synthetic import fenced, probe_run, with_stderr
+from tests.runschema import commands_written_out
+
+
+def as_run2(doc: dict[str, Any]) -> dict[str, Any]:
+    """A run/3 document as fleetcheck wrote run/2 before it: every stdout and stderr in full."""
+    out = commands_written_out(copy.deepcopy(doc))
+    del out["stdout_texts"], out["stderr_texts"]
+    out["schema"] = "fleetcheck.run/2"
+    for host in out["hosts"]:
+        for c in host["commands"]:
+            for key in ("command", "stdout_parts", "stderr_ref"):
+                c.pop(key, None)
+    return out
 
 
 def as_run1(doc: dict[str, Any]) -> dict[str, Any]:
-    """A run/2 document as fleetcheck wrote run/1 before it: every command in full."""
-    out = copy.deepcopy(doc)
+    """A run/3 document as fleetcheck wrote run/1 before it: every command in full."""
+    out = as_run2(doc)
     texts = out.pop("command_texts")
     out["schema"] = "fleetcheck.run/1"
     for host in out["hosts"]:
@@ -31,7 +45,7 @@ def as_run1(doc: dict[str, Any]) -> dict[str, Any]:
 def test_each_command_is_stored_once_and_read_back_exactly() -> None:
     run = probe_run(40)
     doc = json.loads(jsonout.render(run))
-    assert doc["schema"] == "fleetcheck.run/2"
+    assert doc["schema"] == "fleetcheck.run/3"
     assert len(doc["command_texts"]) == 1  # the probe, split at its nonce
     refs = [c["command_ref"] for h in doc["hosts"] for c in h["commands"]]
     assert len(refs) > 30 and set(refs) == {0}
@@ -40,6 +54,80 @@ def test_each_command_is_stored_once_and_read_back_exactly() -> None:
     nonces = [c.nonce for h in again.hosts for c in h.commands if c.nonce]
     assert len(set(nonces)) == len(nonces) > 30
     assert all(c.nonce in c.command for h in again.hosts for c in h.commands if c.nonce)
+
+
+def _stderr_table(run: RunResult) -> tuple[list[str], list[dict[str, Any]]]:
+    """The run's stderr_texts as written, and every command record."""
+    doc = json.loads(jsonout.render(run))
+    return doc["stderr_texts"], [c for h in doc["hosts"] for c in h["commands"]]
+
+
+def test_a_repeated_stderr_is_stored_once_and_read_back_exactly() -> None:
+    warning = "sudo: unable to resolve host h1: Name or service not known\n"
+    run = with_stderr(probe_run(20), warning)
+    texts, records = _stderr_table(run)
+    assert texts == [warning]
+    assert len(records) == 20 and all(c["stderr_ref"] == 0 and "stderr" not in c
+                                      for c in records)
+    again = RunResult.from_dict(json.loads(jsonout.render(run)))
+    assert [h.commands for h in again.hosts] == [h.commands for h in run.hosts]
+
+
+def test_different_stderr_texts_each_once_a_lone_one_and_empty_ones_in_place() -> None:
+    run = with_stderr(probe_run(9), "first warning\n", "second warning\n", "")
+    texts, records = _stderr_table(run)
+    assert texts == ["first warning\n", "second warning\n"]
+    assert [c.get("stderr_ref") for c in records] == [0, 1, None] * 3
+    assert all(c["stderr"] == "" for c in records if "stderr_ref" not in c)  # no entry for ""
+    lone = with_stderr(probe_run(3), "only once\n", "", "")
+    texts, records = _stderr_table(lone)
+    assert texts == [] and records[0]["stderr"] == "only once\n"
+    for one in (run, lone):
+        again = RunResult.from_dict(json.loads(jsonout.render(one)))
+        assert [h.commands for h in again.hosts] == [h.commands for h in one.hosts]
+
+
+def test_run3_reads_back_to_the_same_run_and_older_files_to_it_too(composite: RunResult) -> None:
+    run = with_stderr(composite, "Warning: Permanently added the host key\n")
+    doc = json.loads(jsonout.render(run))
+    assert doc["stderr_texts"] and doc["schema"] == "fleetcheck.run/3"
+    again = RunResult.from_dict(doc)
+    assert again == RunResult.from_dict(run.to_dict())
+    assert [h.commands for h in again.hosts] == [h.commands for h in run.hosts]
+    assert jsonout.render(again) == jsonout.render(run)  # written again, the same text
+    for old in (as_run2(doc), as_run1(doc)):
+        assert "stderr_texts" not in old and RunResult.from_dict(old) == again
+
+
+def test_a_stdout_is_split_at_its_nonce_and_what_repeats_stored_once() -> None:
+    run = fenced(probe_run(12))
+    doc = json.loads(jsonout.render(run))
+    texts = doc["stdout_texts"]
+    assert texts[:3] == ["@@fleetcheck:", " os Linux\n@@fleetcheck:", " end ss 0\n"]
+    records = [c for h in doc["hosts"] for c in h["commands"]]
+    listings = [c["stdout_parts"][2] for c in records]
+    for c in records:
+        assert "stdout" not in c and c["stdout_parts"][:2] == [0, 1]
+        assert c["stdout_parts"][3] == 2 and len(c["stdout_parts"]) == 4
+    own = [p for p in listings if isinstance(p, str)]  # a host's own listing: in place
+    assert len(own) > 6 and all(p.startswith(" begin ss\n") for p in own)
+    assert all(listings.count(p) > 1 and texts[p].startswith(" begin ss\n")
+               for p in listings if isinstance(p, int))  # listings alike on several hosts
+    again = RunResult.from_dict(doc)
+    assert [h.commands for h in again.hosts] == [h.commands for h in run.hosts]
+    assert jsonout.render(again) == jsonout.render(run)
+
+
+def test_a_stdout_without_its_nonce_stays_whole() -> None:
+    run = probe_run(6)
+    doc = json.loads(jsonout.render(run))
+    assert doc["stdout_texts"] == []
+    assert all(isinstance(c["stdout"], str) and "stdout_parts" not in c
+               for h in doc["hosts"] for c in h["commands"])
+    one = fenced(probe_run(1))
+    (c,) = json.loads(jsonout.render(one))["hosts"][0]["commands"]
+    assert all(isinstance(p, str) for p in c["stdout_parts"])  # nothing repeats: all in place
+    assert c["nonce"].join(c["stdout_parts"]) == one.hosts[0].commands[0].stdout
 
 
 def test_probe_evidence_no_longer_grows_with_the_fleet() -> None:
@@ -51,16 +139,20 @@ def test_probe_evidence_no_longer_grows_with_the_fleet() -> None:
     assert len(v1) - len(v2) > 150 * script  # ~one probe per checked host saved
 
 
-def test_run1_files_read_as_before(composite: RunResult, tmp_path: Path) -> None:
-    v1 = as_run1(composite.to_dict())
-    assert RunResult.from_dict(v1) == RunResult.from_dict(composite.to_dict())
-    (tmp_path / "old.json").write_text(json.dumps(v1))
-    (tmp_path / "new.json").write_text(jsonout.render(composite))
+@pytest.mark.parametrize("older", [as_run1, as_run2])
+def test_older_files_read_as_before(composite: RunResult, tmp_path: Path, older: Any) -> None:
+    run = with_stderr(composite, "Warning: Permanently added the host key\n", "")
+    old_doc = older(run.to_dict())
+    assert RunResult.from_dict(old_doc) == RunResult.from_dict(run.to_dict())
+    (tmp_path / "old.json").write_text(json.dumps(old_doc))
+    (tmp_path / "new.json").write_text(jsonout.render(run))
     old = run_cli(["report", "old.json", "--format", "text"], cwd=tmp_path)
     new = run_cli(["report", "new.json", "--format", "text"], cwd=tmp_path)
     assert old.code == new.code and old.out == new.out and old.err == new.err
-    upgraded = run_cli(["report", "old.json", "--format", "json"], cwd=tmp_path)
-    assert json.loads(upgraded.out)["command_texts"] == composite.to_dict()["command_texts"]
+    upgraded = json.loads(run_cli(["report", "old.json", "--format", "json"], cwd=tmp_path).out)
+    assert upgraded["schema"] == "fleetcheck.run/3"
+    assert upgraded["command_texts"] == run.to_dict()["command_texts"]
+    assert upgraded["stderr_texts"] == run.to_dict()["stderr_texts"] != []
 
 
 @pytest.mark.parametrize(("change", "complaint"), [
@@ -70,11 +162,19 @@ def test_run1_files_read_as_before(composite: RunResult, tmp_path: Path) -> None
     (lambda d: d["hosts"][0]["commands"][0].pop("command_ref"), "missing key 'command_ref'"),
     (lambda d: d.update(command_texts="true"), "command_texts must be"),
     (lambda d: d.update(command_texts=[[]]), "command_texts must be"),
-    (lambda d: d.update(command_texts=[["a", "b"]]), "needs a nonce"),
+    (lambda d: d["hosts"][0]["commands"][0].pop("nonce"), "needs a nonce"),
+    (lambda d: d["hosts"][0]["commands"][0].update(stderr_ref=1), "names no entry"),
+    (lambda d: d["hosts"][0]["commands"][0].update(stderr_ref="0"), "names no entry"),
+    (lambda d: d.update(stderr_texts="x"), "stderr_texts must be"),
+    (lambda d: d.update(stderr_texts=[1]), "stderr_texts must be"),
+    (lambda d: d.update(stdout_texts={}), "stdout_texts must be"),
+    (lambda d: d["hosts"][0]["commands"][0].update(stdout_parts=[0, 9]), "names no entry"),
+    (lambda d: d["hosts"][0]["commands"][0].update(stdout_parts=[0, None]), "names no entry"),
+    (lambda d: d["hosts"][0]["commands"][0].update(stdout_parts=["x"]), "two or more parts"),
 ])
 def test_broken_references_are_one_clear_error(composite: RunResult, tmp_path: Path,
                                                change: Any, complaint: str) -> None:
-    doc = composite.to_dict()
+    doc = fenced(with_stderr(probe_run(3), "a warning\n")).to_dict()
     change(doc)
     (tmp_path / "run.invalid.json").write_text(json.dumps(doc))
     res = run_cli(["report", "run.invalid.json"], cwd=tmp_path)
@@ -84,9 +184,10 @@ def test_broken_references_are_one_clear_error(composite: RunResult, tmp_path: P
 
 
 def test_records_between_processes_carry_the_command() -> None:
-    record = CommandRecord("sh -c 'echo abc; x'", 0, "", "", 0.1, nonce="abc")
+    record = CommandRecord("sh -c 'echo abc; x'", 0, "", "a warning\n", 0.1, nonce="abc")
     assert CommandRecord.from_dict(record.to_dict()) == record
     assert record.to_dict()["command"] == "sh -c 'echo abc; x'"
+    assert record.to_dict()["stderr"] == "a warning\n"
 
 
 def test_the_html_digest_is_the_json_reports_and_the_run_is_serialised_once(

@@ -1,4 +1,4 @@
-"""The published JSON Schema of fleetcheck.run/2: valid itself, matching the model, strict."""
+"""The published JSON Schema of fleetcheck.run/3: valid itself, matching the model, strict."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from fleetcheck.model import FindingKind, RunResult, Severity, Status, Verdict
 from fleetcheck.render import jsonout
-from tests.render.synthetic import synthetic_run
+from tests.render.synthetic import fenced, probe_run, synthetic_run, with_stderr
 from tests.runschema import SCHEMA_FILE, assert_valid_run, schema_errors
 
 
@@ -48,7 +48,7 @@ def _broken(doc: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("path", "value", "complaint"), [
-    ("schema", "fleetcheck.run/1", "fleetcheck.run/2"),
+    ("schema", "fleetcheck.run/2", "fleetcheck.run/3"),
     ("hosts", KeyError, "'hosts' is a required property"),
     ("started_at", "yesterday", "does not match"),
     ("summary/exit_code", 2, "is not one of"),
@@ -66,3 +66,18 @@ def test_what_breaks_the_contract_is_rejected(composite: RunResult, path: str, v
     errors = schema_errors(doc)
     assert errors, f"{path}={value!r} should be rejected"
     assert any(complaint in e for e in errors), errors
+
+
+def test_output_stored_once_validates_and_one_way_only() -> None:
+    doc = fenced(with_stderr(probe_run(4), "a warning\n")).to_dict()
+    record = doc["hosts"][0]["commands"][0]
+    assert "stdout_parts" in record and "stderr_ref" in record
+    assert_valid_run(doc)
+    for key, value in [("stderr", "a warning\n"), ("stdout", "x")]:  # both ways at once
+        both = copy.deepcopy(doc)
+        both["hosts"][0]["commands"][0][key] = value
+        assert schema_errors(both), key
+    for key in ("stderr_ref", "stdout_parts", "nonce"):  # neither way (or no nonce to join)
+        neither = copy.deepcopy(doc)
+        del neither["hosts"][0]["commands"][0][key]
+        assert schema_errors(neither), key
