@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,9 +66,14 @@ def connect(path: Path, timeout: float = DEFAULT_TIMEOUT, *, create: bool = True
         conn = sqlite3.connect(path, timeout=timeout, isolation_level=None,
                                check_same_thread=False)
         conn.execute("PRAGMA foreign_keys = ON")
-        schema.check(conn)  # before anything is written to a file that may not be ours
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+        # Before anything is written to a file that may not be ours; in one read
+        # transaction, so another process's first migration is seen whole or not at all.
+        conn.execute("BEGIN")
+        try:
+            schema.check(conn)
+        finally:
+            conn.execute("COMMIT")
+        _wal(conn, time.monotonic() + timeout)
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a process crash
         schema.migrate(conn)
     except (sqlite3.Error, OSError, schema.NewerSchema, schema.NotHistory) as exc:
@@ -79,6 +85,19 @@ def connect(path: Path, timeout: float = DEFAULT_TIMEOUT, *, create: bool = True
                 leftover.unlink(missing_ok=True)
         raise HistoryError(path, reason(exc, timeout)) from None
     return conn
+
+
+def _wal(conn: sqlite3.Connection, deadline: float) -> None:
+    """Put the database in WAL mode. SQLite answers "locked" at once, without waiting out
+    the busy timeout, when another process opening the new file switches it meanwhile
+    (two scans starting together): so wait here, up to the same timeout."""
+    while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _create(path: Path) -> bool:

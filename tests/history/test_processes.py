@@ -143,3 +143,31 @@ def test_a_lock_taken_after_opening_fails_the_compare_in_time_then_clears(
         assert 0.9 < time.monotonic() - start < 10
         assert changes_of(night(db, [checked("a", stray(8080))], at(2))) == \
             {("a", 8080): "persisting"}
+
+
+_OPEN = """
+import sys
+from pathlib import Path
+from fleetcheck.history import History
+sys.stdin.read()  # wait for the starting signal: every process opens at once
+with History(Path(sys.argv[1]), timeout=60) as db:
+    pass
+"""
+
+
+def test_processes_opening_a_new_database_at_once_all_get_it(tmp_path: Path) -> None:
+    """Scans starting together on one new database: SQLite answers a concurrent switch to
+    WAL with "locked" at once, and a half-made schema must not read as someone else's."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for attempt in range(8):
+        db = tmp_path / f"h{attempt}.sqlite3"
+        procs = [subprocess.Popen([sys.executable, "-c", _OPEN, str(db)], cwd=REPO, env=env,
+                                  stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        time.sleep(0.3)  # all started and waiting
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.close()
+        for p in procs:
+            assert p.wait(timeout=120) == 0, p.stderr.read() if p.stderr else ""
+        _consistent(_check(db))
