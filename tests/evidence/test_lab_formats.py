@@ -146,7 +146,7 @@ def test_text_shows_the_verdict_first_and_every_fact(lab_run: LabRun) -> None:
         assert re.search(rf"^HIGH +STRAY +{where} .*\n(    .*\n)*    hosts: {host}$", findings,
                          re.M), host
     for port, (proto, name) in scenario.HOSTILE_SOCKETS.items():  # the host's listener table
-        assert re.search(rf"^{proto}/{port} +0\.0\.0\.0 +{re.escape(name[:COMM_BYTES])} +\d+ +"
+        assert re.search(rf"^ +{proto}/{port} +0\.0\.0\.0 +{re.escape(name[:COMM_BYTES])} +\d+ +"
                          r"root +STRAY\b", text, re.M), name
     waived = text.split("Waived findings (1 in 1 group)\n", 1)[1].split("NOT CHECKED", 1)[0]
     assert re.search(r"^HIGH +stray +tcp/8443 .* W-JAVA\n(    .*\n)*    hosts: waived1$", waived,
@@ -156,7 +156,8 @@ def test_text_shows_the_verdict_first_and_every_fact(lab_run: LabRun) -> None:
     assert re.search(r"^W-MDNS +EXPIRED +bob@example\.net", text, re.M)
     assert "Unused waivers (matched nothing): W-IDLE" in text
     for name, (status, _) in EXPECTED.items():
-        assert re.search(rf"^{name} +10\.77\.0\.\d+ +{status}\b", text, re.M), name
+        assert re.search(rf"^{name} +{status}\b", text, re.M), name  # the hosts' index
+        assert re.search(rf"^--- {name} \(10\.77\.0\.\d+\): {status.upper()}\b", text, re.M)
 
 
 def _masked(html: str) -> tuple[str, datetime]:
