@@ -302,11 +302,11 @@ def _lazy_document(run: RunResult) -> dict[str, Any]:
 def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The document as pretty, key-stable JSON with a trailing newline."""
     del options
-    return pretty.dumps(document(run)) + "\n"
+    return pretty.dumps(document(run), rows=True) + "\n"
 
 
 def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Iterator[str]:
     """`render(run)` in pieces, for writing into a file without the whole text in memory."""
     del options
-    yield from pretty.iterdumps(_lazy_document(run))
+    yield from pretty.iterdumps(_lazy_document(run), rows=True)
     yield "\n"
