@@ -1,5 +1,5 @@
 """`python -m fleetcheck`."""
 
-from fleetcheck.cli.main import entry
+from fleetcheck.cli.launch import entry
 
 entry()

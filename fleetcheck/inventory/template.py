@@ -10,18 +10,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, TemplateError, meta
-
-from fleetcheck.inventory.jinjabound import BoundedEnvironment, step_budget
 from fleetcheck.inventory.values import UnsafeText, VaultValue
 
-# Sandboxed, and bounded in the size of every value and the steps of every rendering.
-_ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False,
-                          keep_trailing_newline=True)
+if TYPE_CHECKING:
+    from fleetcheck.inventory.jinjabound import BoundedEnvironment
+
 _MAX_DEPTH = 20
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+@cache
+def _environment() -> BoundedEnvironment:
+    """Sandboxed, and bounded in the size of every value and the steps of every rendering.
+
+    Made (and Jinja2 loaded) on the first template only: most inventories have none, and
+    loading it was a tenth of the CLI's start-up."""
+    from jinja2 import StrictUndefined
+
+    from fleetcheck.inventory.jinjabound import BoundedEnvironment
+
+    return BoundedEnvironment(undefined=StrictUndefined, autoescape=False,
+                              keep_trailing_newline=True)
 
 
 class TemplateProblem(ValueError):
@@ -65,11 +77,16 @@ class Renderer:
         """The rendered text; TemplateProblem when it cannot be rendered."""
         if depth > _MAX_DEPTH:
             raise TemplateProblem("templates refer to each other in a loop")
+        from jinja2 import TemplateError, meta
+
+        from fleetcheck.inventory.jinjabound import step_budget
+
+        env = _environment()
         try:
-            tree = _ENV.parse(text)
+            tree = env.parse(text)
             names = meta.find_undeclared_variables(tree)
             context = {n: self.value(n, depth + 1) for n in names if n in self._vars}
-            template = _ENV.from_string(tree)
+            template = env.from_string(tree)
             with step_budget():
                 return template.render(context)
         except TemplateError as exc:

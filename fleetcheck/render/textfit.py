@@ -7,10 +7,11 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from tabulate import MIN_PADDING, SEPARATING_LINE, tabulate
-
 _ANSI = re.compile(r"\033\[[0-9;]*m")
 _GAP = 2  # tabulate's "simple" format puts two spaces between columns
+# tabulate's MIN_PADDING (a test holds them equal): tabulate itself is loaded only for a table
+# that needs it (wrapping, wide characters), which most terminal summaries never have.
+MIN_PADDING = 2
 _MIN_FLEX = 8
 
 RED, YELLOW, GREEN, BOLD, DIM, RESET = ("\033[31m", "\033[33m", "\033[32m", "\033[1m",
@@ -74,6 +75,8 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
         fast = simple_table(cells, headers, maxcol)
         if fast is not None:
             return fast
+    from tabulate import SEPARATING_LINE, tabulate
+
     body: list[Any] = [x for row in cells for x in (row, SEPARATING_LINE)] if separated \
         else cells
     return tabulate(body, headers=list(headers), tablefmt="simple", disable_numparse=True,

@@ -12,7 +12,7 @@ import pytest
 from tabulate import tabulate
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import RenderOptions, html, text
+from fleetcheck.render import RenderOptions, html, text, textfit
 from fleetcheck.render.textfit import BOLD, RED, paint, simple_table, table, visible_width
 from tests.conftest import run_cli
 
@@ -127,6 +127,12 @@ def test_a_long_probe_command_is_cut_and_says_where_the_rest_is() -> None:
     assert shown.startswith(probe[:view.COMMAND_PREVIEW] + " ... ")
     assert f"({len(probe)} characters, 1 line; whole in the HTML and JSON reports)" in shown
     assert view.command_preview("ss -tlnp") == "ss -tlnp"
+
+
+def test_the_padding_is_tabulates() -> None:
+    import tabulate as tabulate_module
+
+    assert textfit.MIN_PADDING == tabulate_module.MIN_PADDING
 
 
 def test_simple_tables_are_tabulates_tables_cell_for_cell() -> None:
