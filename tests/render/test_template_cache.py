@@ -3,12 +3,10 @@ used (a full disk, a directory someone else could write to) never costs a report
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 from jinja2 import BytecodeCache, Environment, PackageLoader
@@ -17,6 +15,7 @@ from fleetcheck.model import Severity
 from fleetcheck.render import FORMATS, RenderOptions
 from fleetcheck.render.jinja_cache import template_cache
 from tests.conftest import REPO
+from tests.lab.fullfs import full_tmpfs
 from tests.lab.prereq import require
 from tests.render import builders
 
@@ -53,20 +52,6 @@ def test_templates_are_compiled_once_and_read_back(tmp_path: Path) -> None:
     assert _without_time(second) == _without_time(first)
 
 
-@contextlib.contextmanager
-def _full(path: Path) -> Iterator[Path]:
-    """A real, tiny tmpfs at `path`, filled up to the last block."""
-    require(os.geteuid() == 0, "root (to mount a tmpfs)")
-    path.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)], check=True)
-    try:
-        subprocess.run(["dd", "if=/dev/zero", f"of={path / 'filler'}", "bs=4k"],
-                       capture_output=True, check=False)
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 def _render(cache: BytecodeCache | None) -> str:
     env = Environment(loader=PackageLoader("fleetcheck.render", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True, bytecode_cache=cache)
@@ -75,7 +60,7 @@ def _render(cache: BytecodeCache | None) -> str:
 
 
 def test_a_cache_on_a_full_disk_costs_nothing(tmp_path: Path) -> None:
-    with _full(tmp_path / "full") as full:
+    with full_tmpfs(tmp_path / "full") as full:
         cache = template_cache("settings", str(full))
         assert cache is not None
         assert _render(cache) == _render(None)

@@ -3,16 +3,15 @@ a 1 or 3, and a clean verdict whose reports were lost is 4 (real pipes, /dev/ful
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, run_cli, run_files
+from tests.lab.fullfs import full_tmpfs
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 
 pytestmark = pytest.mark.lab
@@ -60,24 +59,11 @@ def test_stdout_on_a_full_device(netns: Namespace, holders: SocketHolders,
     assert "NONCOMPLIANT: " in failing.stderr
 
 
-@contextlib.contextmanager
-def _full_tmpfs(path: Path) -> Iterator[Path]:
-    """A real, tiny file system at `path`, filled up to the last block."""
-    path.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)], check=True)
-    try:
-        subprocess.run(["dd", "if=/dev/zero", f"of={path / 'filler'}", "bs=4k"],
-                       capture_output=True, check=False)
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 @pytest.mark.parametrize(("socks", "verdict", "expected"), [([], 0, 4), ([STRAY], 1, 1)])
 def test_a_full_disk_keeps_the_verdict(netns: Namespace, holders: SocketHolders, tmp_path: Path,
                                        socks: list[Sock], verdict: int, expected: int) -> None:
     holders.hold(socks)
-    with _full_tmpfs(tmp_path / "full") as full, in_netns(netns.name):
+    with full_tmpfs(tmp_path / "full") as full, in_netns(netns.name):
         res = run_cli(["scan", "-o", str(full), "--format", "text,json"], cwd=tmp_path)
         left = sorted(p.name for p in full.iterdir())
     assert res.code == expected, res.err
