@@ -92,6 +92,7 @@ class Scan:
     run: dict[str, Any]
     wall: float
     text: str  # the text report file
+    report: Path  # the JSON report file, as written (`run` is it read, commands written out)
 
     def host(self, name: str) -> dict[str, Any]:
         """The JSON of one host."""
@@ -148,7 +149,7 @@ class Fleet:
         assert len(reports) == 1, f"exit {res.code}: {res.err}"
         text = next(out.glob("fleetcheck-2*.txt")).read_text()
         run = commands_written_out(json.loads(reports[0].read_text()))
-        return Scan(res.code, res.out, res.err, run, wall, text)
+        return Scan(res.code, res.out, res.err, run, wall, text, reports[0])
 
 
 @pytest.fixture

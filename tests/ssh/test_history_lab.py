@@ -6,6 +6,7 @@ gating a change with --baseline RUN.json --fail-on-new."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,7 @@ def test_a_ci_job_gates_on_new_findings_only(fleet: Fleet, sockets: Listeners,
     main = fleet.scan(inv, "--become", "--no-history")  # the main branch's nightly job
     assert main.code == 1
     baseline = tmp_path / "baseline.json"  # kept as the job's artifact
-    baseline.write_text(json.dumps(main.run))
+    shutil.copyfile(main.report, baseline)
 
     gate = ("--become", "--no-history", "--baseline", str(baseline), "--fail-on-new")
     unchanged = fleet.scan(inv, *gate)  # a pull request that opens nothing
