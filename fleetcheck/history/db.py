@@ -88,12 +88,16 @@ def connect(path: Path, timeout: float = DEFAULT_TIMEOUT, *, create: bool = True
 
 
 def _wal(conn: sqlite3.Connection, deadline: float) -> None:
-    """Put the database in WAL mode. SQLite answers "locked" at once, without waiting out
-    the busy timeout, when another process opening the new file switches it meanwhile
-    (two scans starting together): so wait here, up to the same timeout."""
-    while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+    """Put the database in WAL mode where the file system allows it (where it does not,
+    SQLite keeps the mode it had, and so does this). SQLite answers "locked" at once,
+    without waiting out the busy timeout, when another process opening the new file
+    switches it meanwhile (two scans starting together): that is waited out here, up to
+    the same timeout."""
+    while True:
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc).lower() or time.monotonic() > deadline:
                 raise

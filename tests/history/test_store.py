@@ -6,12 +6,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
 from fleetcheck.history import History, HistoryError, query, schema
-from fleetcheck.history.db import integrity
+from fleetcheck.history.db import _wal, integrity
 from fleetcheck.model import Change, RunResult
 from tests.history.nights import at, changes_of, checked, down, night, open_db, run_of, stray
 
@@ -243,3 +244,11 @@ def test_runs_in_the_same_second_keep_their_order_in_the_timeline(tmp_path: Path
     assert line is not None
     assert [(e.what, e.key.port) for e in line.events if e.key.category == "finding"] == \
         [("opened", 7201), ("closed", 7201), ("reopened", 7201)]
+
+
+def test_a_database_that_cannot_be_put_in_wal_mode_keeps_its_mode() -> None:
+    """Where SQLite cannot use WAL (here an in-memory database; some network file
+    systems), it keeps the mode it had without an error: that is no reason to wait."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    _wal(conn, time.monotonic() + 60)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "memory"
