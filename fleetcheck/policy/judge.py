@@ -361,4 +361,5 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 
 def _socket(f: Finding) -> tuple[object, ...]:
+    """The socket a finding is about, in its namespace and container."""
     return (f.proto, f.family, f.address, f.port, f.netns, f.container and f.container.id)
