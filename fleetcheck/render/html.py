@@ -23,7 +23,7 @@ from fleetcheck.render import changes_view, evidence_view, nsview, view
 from fleetcheck.render.groups import compact_hosts, count_hosts, group_findings
 from fleetcheck.render.hints import causes
 from fleetcheck.render.hostview import detail, lazy_data
-from fleetcheck.render.jinja_cache import template_cache
+from fleetcheck.render.jinja_cache import compile_settings, template_cache
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.overview import Overview, allowed_by_policy, percent
 from fleetcheck.render.waived import expiring_waivers
@@ -45,11 +45,10 @@ CSS_FILES = ("report.css", "evidence.css")  # inlined in this order
 @cache
 def _template() -> Template:
     """The report template, loaded once from the package."""
-    settings = ("autoescape", "trim_blocks", "lstrip_blocks", "keep_trailing_newline")
     env = Environment(loader=PackageLoader("fleetcheck.render", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True,
-                      bytecode_cache=template_cache([(k, True) for k in settings]))
+                      keep_trailing_newline=True)
+    env.bytecode_cache = template_cache(compile_settings(env))
     return env.get_template("report.html.j2")
 
 

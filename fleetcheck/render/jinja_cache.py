@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 
 import jinja2
-from jinja2 import BytecodeCache, FileSystemBytecodeCache
+from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache
 from jinja2.bccache import Bucket
 
 from fleetcheck import __version__
@@ -33,6 +33,21 @@ class _Tolerant(FileSystemBytecodeCache):
         """Write `bucket` when that can be done; else forget it."""
         with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
+
+
+# What an Environment compiles a template's source with: the same source compiled under other
+# values of these is other code.
+_COMPILE_SETTINGS = ("block_start_string", "block_end_string", "variable_start_string",
+                     "variable_end_string", "comment_start_string", "comment_end_string",
+                     "line_statement_prefix", "line_comment_prefix", "trim_blocks",
+                     "lstrip_blocks", "newline_sequence", "keep_trailing_newline",
+                     "autoescape", "optimized")
+
+
+def compile_settings(env: Environment) -> list[tuple[str, object]]:
+    """`env`'s settings that shape compiled templates (its extensions included)."""
+    return [*((k, getattr(env, k)) for k in _COMPILE_SETTINGS),
+            ("extensions", sorted(env.extensions))]
 
 
 def template_cache(settings: object, directory: str | None = None) -> BytecodeCache | None:

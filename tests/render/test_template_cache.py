@@ -13,7 +13,7 @@ from jinja2 import BytecodeCache, Environment, PackageLoader
 
 from fleetcheck.model import Severity
 from fleetcheck.render import FORMATS, RenderOptions
-from fleetcheck.render.jinja_cache import template_cache
+from fleetcheck.render.jinja_cache import compile_settings, template_cache
 from tests.conftest import REPO
 from tests.lab.fullfs import full_tmpfs
 from tests.lab.prereq import require
@@ -95,3 +95,12 @@ def test_a_cache_directory_of_another_user_is_not_used(tmp_path: Path) -> None:
     assert code == 0, page
     assert "<html" in page
     assert list((tmpdir / CACHE).iterdir()) == []
+
+
+def test_the_cache_key_follows_every_setting_that_shapes_compiled_code() -> None:
+    def settings(trim: bool, escape: bool) -> object:
+        return compile_settings(Environment(trim_blocks=trim, autoescape=escape))  # noqa: S701 -- never renders
+
+    assert settings(True, True) != settings(False, True)
+    assert settings(True, True) != settings(True, False)
+    assert settings(True, True) == settings(True, True)
