@@ -99,6 +99,8 @@ class HostSpec:
     # containers.py) sit under that root as a runtime puts them under a machine's.
     cgroupns: bool = False
     add_tools: Mapping[str, str] = field(default_factory=dict)  # tool -> script, on its PATH
+    # sshd_config lines of its own, before the lab's (sshd keeps a keyword's first value).
+    sshd_config: tuple[str, ...] = ()
 
 
 @dataclass
@@ -311,7 +313,7 @@ class SshLab:
                 host.known_keys.append(pub)
             keys.append(f"HostKey {path}")
         config = [
-            f"Port {spec.port}", *keys,
+            *spec.sshd_config, f"Port {spec.port}", *keys,
             f"AuthorizedKeysFile {self.root}/authorized_keys/%u",
             "PasswordAuthentication yes", "PermitRootLogin no", "MaxStartups 200:30:400",
             "MaxSessions 50", "LogLevel VERBOSE", "AllowTcpForwarding yes",

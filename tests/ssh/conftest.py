@@ -45,9 +45,12 @@ SPECS = [
     # Every trick at once (tests/ssh/test_hostile_host.py): process names with newlines and
     # escape sequences, a user database answering with a huge line, an echoing login.
     HostSpec("hostile", replace={"getent": HUGE_GETENT}),
+    # sshd logging the algorithms each key exchange chose; the second one without AES-GCM.
+    HostSpec("kexlog", sshd_config=("LogLevel DEBUG1",)),
+    HostSpec("nogcm", sshd_config=("LogLevel DEBUG1", "Ciphers aes128-ctr,aes256-ctr")),
 ]
 # Hosts the fleet run leaves out: tests change their listeners (or scan them on purpose).
-SIDE_HOSTS = ("sudo1", "meta", "relay", "hostile")
+SIDE_HOSTS = ("sudo1", "meta", "relay", "hostile", "kexlog", "nogcm")
 
 # What each host's sockets are, beyond sshd's own (tcp 22 on 0.0.0.0 and ::).
 PLANTED: dict[str, list[Sock]] = {

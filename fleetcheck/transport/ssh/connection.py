@@ -39,6 +39,11 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 # Server host key algorithms per known_hosts key type, to prefer what is remembered.
 _ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}
+# Ciphers asked for first. AES-GCM carries its own integrity tag, checked inside OpenSSL,
+# where paramiko's first choice (aes128-ctr with hmac-sha2-256, encrypt-and-MAC) checks
+# every packet's MAC in Python, byte by byte; OpenSSH's client prefers an AEAD cipher too.
+# paramiko's other ciphers follow, for servers without GCM.
+_AEAD_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 # Failures the target's own sshd reported: a ProxyCommand's stderr cannot explain them better.
 _REMOTE_KINDS = frozenset({ErrorKind.AUTH_FAILED, ErrorKind.AUTH_TIMEOUT,
                            ErrorKind.HOST_KEY_CHANGED, ErrorKind.HOST_KEY_UNKNOWN,
@@ -215,6 +220,7 @@ class Opener:
         t.banner_timeout = timeout + _PARAMIKO_GRACE
         t.handshake_timeout = timeout + _PARAMIKO_GRACE
         _prefer_key_types(t, index.known_types(name))
+        _prefer_aead(t)
         done = threading.Event()
         started = time.monotonic()
         try:
@@ -319,6 +325,14 @@ class Opener:
 def _ms(started: float) -> str:
     """Milliseconds since `started` (a monotonic time), for -vv timings."""
     return f"{(time.monotonic() - started) * 1000:.0f} ms"
+
+
+def _prefer_aead(t: paramiko.Transport) -> None:
+    """Offer the AEAD ciphers this paramiko has before its others."""
+    opts = t.get_security_options()
+    available = list(opts.ciphers)
+    first = [c for c in _AEAD_CIPHERS if c in available]
+    opts.ciphers = first + [c for c in available if c not in first]
 
 
 def _prefer_key_types(t: paramiko.Transport, known: list[str]) -> None:
