@@ -126,3 +126,25 @@ def test_scan_stdout_is_the_summary_and_the_text_report_is_rendered_once(
 def test_dash_o_takes_exactly_one_format(tmp_path: Path) -> None:
     res = run_cli(["scan", "-o", "-"], cwd=tmp_path)
     assert res.code == 2 and "exactly one" in res.err
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    """`scan` parses without loading the other commands (evidence's bundle code, diff,
+    history...); the top-level help still lists every command with its help."""
+    code = ("import sys; from fleetcheck.cli.main import parse_arguments; "
+            "parse_arguments(['scan', '-i', 'box,']); "
+            "print(*sorted(m for m in sys.modules if m.startswith('fleetcheck.cli.') "
+            "and m.endswith('_cmd')), 'fleetcheck.evidence.bundle' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=REPO).stdout.split()
+    assert out[-1] == "False" and "fleetcheck.cli.scan_cmd" in out, out
+    others = {f"fleetcheck.cli.{name}_cmd" for name in (
+        "validate", "explain", "parse", "report", "inventory", "verify", "merge", "diff",
+        "history", "completion", "manpage")}
+    assert not others & set(out), out
+    top = subprocess.run([sys.executable, "-m", "fleetcheck", "--help"], capture_output=True,
+                         text=True, check=True, cwd=REPO).stdout
+    for name, words in (("evidence", "pack a saved run"), ("diff", "what changed"),
+                        ("scan", "check hosts")):
+        assert any(line.split()[:1] == [name] and words in line
+                   for line in top.splitlines()), (name, top)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fleetcheck.cli.common import Command, shown_path
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.evidence import bundle, sshsig
-from fleetcheck.evidence.scope import EVIDENCE_KEY
 from fleetcheck.inventory import Inventory, load
 from fleetcheck.model import RunResult
+
+# The bundle's code (zip, signatures, OSCAL, scope) is loaded when a bundle is made: `scan`
+# takes this module's arguments and would otherwise load it on every run.
+if TYPE_CHECKING:
+    from fleetcheck.evidence import bundle, sshsig
 
 PASSPHRASE_ENV = "FLEETCHECK_KEY_PASSPHRASE"  # noqa: S105  # a variable name, no secret
 
@@ -43,6 +47,7 @@ def signing_key(args: argparse.Namespace, env: Env) -> sshsig.SigningKey | None:
     """The key --sign names, ready to sign; InputError (exit 2) when it cannot sign."""
     if not args.sign:
         return None
+    from fleetcheck.evidence import sshsig
     try:
         return sshsig.load_signing_key(env.path(args.sign),
                                        passphrase=env.environ.get(PASSPHRASE_ENV),
@@ -53,6 +58,7 @@ def signing_key(args: argparse.Namespace, env: Env) -> sshsig.SigningKey | None:
 
 def reload_inventory(run: RunResult, base: Path) -> Inventory:
     """The run's inventory files loaded again, each checked to be the file the run read."""
+    from fleetcheck.evidence import bundle
     sources = bundle.read_inputs(run, base, kinds=("inventory",))
     if not sources:
         raise InputError("--include-inventory: the run recorded no inventory file")
@@ -62,6 +68,7 @@ def reload_inventory(run: RunResult, base: Path) -> Inventory:
 def make_bundle(run: RunResult, output: Path, *, env: Env, key: sshsig.SigningKey | None,
                 base: Path, inventory: Inventory | None) -> bundle.Bundle:
     """Read the run's inputs, build the bundle, write it, and say what was written."""
+    from fleetcheck.evidence import bundle
     inputs = bundle.read_inputs(run, base)
     document = bundle.inventory_document(inventory, [h.name for h in run.hosts]) \
         if inventory is not None else None
@@ -77,6 +84,7 @@ def make_bundle(run: RunResult, output: Path, *, env: Env, key: sshsig.SigningKe
 
 def with_reference(run: RunResult, made: bundle.Bundle, name: str) -> RunResult:
     """The run whose reports name the bundle made of it (meta.evidence)."""
+    from fleetcheck.evidence.scope import EVIDENCE_KEY
     return dataclasses.replace(run, meta={**run.meta, EVIDENCE_KEY: made.reference(name)})
 
 
@@ -105,7 +113,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if key is not None:
             key.close()
     # stdout: the digest, in sha256sum's shape, for scripts and for the auditor's records
-    env.stdout.write(f"{made.digest}  {bundle.MANIFEST}\n")
+    from fleetcheck.evidence.bundle import MANIFEST
+    env.stdout.write(f"{made.digest}  {MANIFEST}\n")
     return ExitStatus.OK
 
 

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from fleetcheck import __version__
-from fleetcheck.cli import (
-    completion_cmd,
-    config_cmd,
-    diff_cmd,
-    evidence_cmd,
-    explain_cmd,
-    history_cmd,
-    inventory_cmd,
-    manpage_cmd,
-    merge_cmd,
-    parse_cmd,
-    report_cmd,
-    scan_cmd,
-    validate_cmd,
-    verify_cmd,
-    worker_cmd,
-)
+from fleetcheck.cli import config_cmd
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded
 from fleetcheck.cli.suggest import subparsers, suggestion
@@ -32,11 +18,27 @@ from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
 from fleetcheck.sanitize import one_line
 
-COMMANDS: tuple[Command, ...] = (scan_cmd.COMMAND, validate_cmd.COMMAND, explain_cmd.COMMAND,
-                                 parse_cmd.COMMAND, report_cmd.COMMAND, inventory_cmd.COMMAND,
-                                 evidence_cmd.COMMAND, verify_cmd.COMMAND, merge_cmd.COMMAND,
-                                 diff_cmd.COMMAND, history_cmd.COMMAND, worker_cmd.COMMAND,
-                                 config_cmd.COMMAND, completion_cmd.COMMAND, manpage_cmd.COMMAND)
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A sub-command by name, its module loaded only when needed."""
+
+    name: str
+    module: str  # under fleetcheck.cli, defining COMMAND
+
+    def load(self) -> Command:
+        """The command itself (importing its module)."""
+        command: Command = importlib.import_module(f"fleetcheck.cli.{self.module}").COMMAND
+        return command
+
+
+# A run loads only its own command's module: `scan` is spared the code of `evidence`,
+# `diff`, `history` and the rest (and their parsers), which is most of what the others add
+# to every start. Help, completion and the man page load them all.
+COMMANDS: tuple[Entry, ...] = tuple(Entry(name, f"{name}_cmd") for name in (
+    "scan", "validate", "explain", "parse", "report", "inventory", "evidence", "verify",
+    "merge", "diff", "history", "worker", "config", "completion", "manpage"))
+_NAMES = frozenset(entry.name for entry in COMMANDS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,23 +52,39 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(suggestion(message, self.root or self, self.argv))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with one sub-command per Command."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per Command; with `only`, the others are
+    names without arguments (enough to run `only`, not to show the top-level help)."""
     parser = _Parser(prog="fleetcheck", description="What is listening on every host of a "
                      "fleet, and is each listener allowed?")
     parser.add_argument("--version", action="version", version=f"fleetcheck {__version__}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for command in COMMANDS:
+    for entry in COMMANDS:
+        if only is not None and entry.name != only:
+            subs.add_parser(entry.name)
+            continue
+        command = entry.load()
         sub = subs.add_parser(command.name, help=command.help, description=command.help)
         command.add_arguments(sub)
         sub.set_defaults(handler=command.run)
     return parser
 
 
+def _command_word(args_list: Sequence[str]) -> str | None:
+    """The sub-command `args_list` runs, when its first word names one and it asks no
+    top-level help; None otherwise (the whole parser is built)."""
+    for word in args_list:
+        if word in ("-h", "--help"):
+            return None
+        if not word.startswith("-"):
+            return word if word in _NAMES else None
+    return None
+
+
 def parse_arguments(args_list: Sequence[str]) -> tuple[argparse.ArgumentParser,
                                                         argparse.Namespace]:
     """The parser and what it made of `args_list`; InputError (with a suggestion) if bad."""
-    parser = build_parser()
+    parser = build_parser(_command_word(args_list))
     for each in (parser, *subparsers(parser).values()):
         if isinstance(each, _Parser):
             each.root, each.argv = parser, tuple(args_list)
