@@ -1,5 +1,6 @@
 """The console entry loads fleetcheck with the collector paused, then runs it with the
-collector on and what loading made frozen (and the installed script is that entry)."""
+collector on, what loading made frozen and young collections rarer (and the installed
+script is that entry)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import subprocess
 import sys
 import tomllib
 
+from fleetcheck.cli import launch
 from tests.conftest import REPO
 
 _PROBE = """
 import gc
 from fleetcheck.cli import launch, main
-main.entry = lambda: print(gc.isenabled(), gc.get_freeze_count())
+main.entry = lambda: print(gc.isenabled(), gc.get_freeze_count(), gc.get_threshold()[0])
 launch.entry()
 """
 
@@ -22,6 +24,7 @@ def test_the_command_line_runs_with_the_collector_on_and_its_modules_frozen() ->
                          cwd=REPO, check=True).stdout.split()
     assert out[0] == "True"
     assert int(out[1]) > 10_000  # modules, classes and functions: skipped by every collection
+    assert int(out[2]) == launch.YOUNG_THRESHOLD > 700  # young collections rarer than Python's
 
 
 def test_the_installed_script_and_python_m_use_the_launcher() -> None:
