@@ -9,7 +9,9 @@ show. Each tool runs as the command a user would type, as a process of its own
 - fleetcheck: `python -m fleetcheck scan` with the shipped baseline policy and
   every report format (text on stdout too), default --workers;
 - the fan-out floor (`benchmarks.fanout_baseline`): thread pool, known_hosts
-  loaded once, connect, run `ss -Htlnup`, read; no parsing, no reports;
+  loaded once, connect, run `ss -Htlnup`, read; no parsing, no reports (with
+  `--aead-fanout`, also the same fan-out asking for AES-GCM first, as fleetcheck does:
+  the ratios stay against paramiko's own choice, the floor a user would write);
 - `ansible all -m raw -a 'ss -Htlnup'` when ansible-core is installed.
 
 Same forks, same strict host-key checking, same key, same timeouts for all.
@@ -52,6 +54,9 @@ from tests.lab.sshd import keygen, launch_sshd, wait_started
 
 ROOT = Path(__file__).resolve().parent.parent
 FANOUT = "paramiko fan-out"
+# fleetcheck's cipher order (transport/ssh/connection.py), for `--aead-fanout`.
+AEAD_FIRST = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr",
+              "aes256-ctr")
 # What every host shows besides sshd: a stray SPICE port (a critical finding) and a UDP socket.
 STRAYS = (Sock("tcp", "0.0.0.0", 1923, process="spiced"),
           Sock("udp", "0.0.0.0", 5353, process="mdnsd"))
@@ -172,6 +177,10 @@ def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
                            "--known-hosts", str(known), "--key", str(bench.key),
                            "--forks", str(args.forks), *bench.addresses(n)],
                   base_env, "fanout")]
+    if args.aead_fanout:  # the same fan-out with fleetcheck's cipher order: what GCM is worth
+        tools.append(Tool(f"{FANOUT} (AES-GCM first)", [*tools[0].argv[:3], "--ciphers",
+                                                         ",".join(AEAD_FIRST), *tools[0].argv[3:]],
+                          base_env, "fanout"))
     fleetcheck = [sys.executable, "-m", "fleetcheck", "scan", "-i", str(yml),
                   "-o", str(bench.dir / "reports"), "-f", str(args.forks), "--format", "all",
                   "--known-hosts", str(known), "--private-key", str(bench.key), "-u", "root",
@@ -378,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-only", action="store_true",
                         help="also time fleetcheck writing only the JSON report")
     parser.add_argument("--no-ansible", action="store_true")
+    parser.add_argument("--aead-fanout", action="store_true",
+                        help="also time the fan-out asking for AES-GCM first, as fleetcheck does")
     parser.add_argument("--ansible-max", type=int, default=1000,
                         help="largest N Ansible is timed on (it is slow)")
     parser.add_argument("--ansible-repeat", type=int, default=1,
