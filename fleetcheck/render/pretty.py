@@ -130,14 +130,42 @@ def _holds_records(value: Any) -> bool:
 def _is_row(value: Any, item: bool) -> bool:
     """True when a non-empty list, tuple or dict is written on one line (the module's rule);
     `item`: it is an item of an array."""
-    for v in value.values() if isinstance(value, dict) else value:
+    values = value.values() if isinstance(value, dict) else value
+    if _SCALARS.issuperset(map(type, values)):  # the common case, decided in C
+        return True
+    for v in values:
         if type(v) not in _SCALARS and isinstance(v, _CONTAINERS):
             return item and not _holds_records(value)
     return True
 
 
+# The text of each plain scalar type (a subclass, e.g. an enum, goes through `_write`).
+_SCALAR_TEXT: dict[type, Callable[[Any], str]] = {
+    str: _STRING, int: int.__repr__, float: _float, type(None): lambda _: "null",
+    bool: lambda b: "true" if b else "false"}
+_KEYS: dict[str, str] = {}  # a str key's text with its ': ', for the keys seen most
+_KEYS_KEPT = 4096
+
+
+def _key_text(key: Any) -> str:
+    """`key` as written before its value: the JSON string and ': '."""
+    found = _KEYS.get(key) if type(key) is str else None
+    if found is None:
+        found = _STRING(_key(key)) + ": "
+        if type(key) is str and len(_KEYS) < _KEYS_KEPT:
+            _KEYS[key] = found
+    return found
+
+
 def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = False) -> None:
-    if isinstance(value, str):
+    scalar = _SCALAR_TEXT.get(type(value))
+    if scalar is not None:
+        out.append(scalar(value))
+    elif isinstance(value, dict):
+        _write_object(value, out, indent, rows, item)
+    elif isinstance(value, list | tuple | Lazy):
+        _write_array(value, out, indent, rows, item)
+    elif isinstance(value, str):
         out.append(_STRING(value))
     elif value is None:
         out.append("null")
@@ -149,42 +177,63 @@ def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = 
         out.append(int.__repr__(value))
     elif isinstance(value, float):
         out.append(_float(value))
-    elif isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        if rows and _is_row(value, item):
-            out.row(_row(value))
-            return
-        inner = indent + "  "
-        head = "{\n" + inner
-        for k, v in value.items():
-            out.append(head)
-            out.append(_STRING(_key(k)))
-            out.append(": ")
-            _write(v, out, inner, rows)
-            head = ",\n" + inner
-            out.settle()
-        out.append("\n" + indent + "}")
-    elif isinstance(value, list | tuple | Lazy):
-        if isinstance(value, Lazy):
-            value = list(value.make())
-        elif rows and value and _is_row(value, item):
-            out.row(_row(value))
-            return
-        if not value:
-            out.append("[]")
-            return
-        inner = indent + "  "
-        head = "[\n" + inner
-        for v in value:
-            out.append(head)
-            _write(v, out, inner, rows, True)
-            head = ",\n" + inner
-            out.settle()
-        out.append("\n" + indent + "]")
     else:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _write_object(value: dict[Any, Any], out: _Out, indent: str, rows: bool,
+                  item: bool) -> None:
+    if not value:
+        out.append("{}")
+    elif rows and _is_row(value, item):
+        out.row(_row(value))
+    else:
+        _write_members(value, out, indent, rows)
+
+
+def _write_members(value: dict[Any, Any], out: _Out, indent: str, rows: bool) -> None:
+    """A non-empty object, one member a line."""
+    inner = indent + "  "
+    head = "{\n" + inner
+    for k, v in value.items():
+        scalar = _SCALAR_TEXT.get(type(v))
+        if scalar is not None:  # a plain scalar: one part, no call
+            out.append(head + (_KEYS.get(k) or _key_text(k)) + scalar(v))
+        else:
+            out.append(head + (_KEYS.get(k) or _key_text(k)))
+            _write(v, out, inner, rows)
+            out.settle()
+        head = ",\n" + inner
+    out.append("\n" + indent + "}")
+
+
+def _write_array(value: list[Any] | tuple[Any, ...] | Lazy, out: _Out, indent: str, rows: bool,
+                 item: bool) -> None:
+    if isinstance(value, Lazy):
+        value = list(value.make())
+    elif rows and value and _is_row(value, item):
+        out.row(_row(value))
+        return
+    if not value:
+        out.append("[]")
+        return
+    inner = indent + "  "
+    head = "[\n" + inner
+    for v in value:
+        if rows and type(v) is dict and v:  # most items: decided here once
+            if _is_row(v, True):  # a record: one part
+                text = _row(v)
+                out.rows += len(text)
+                out.append(head + text)
+            else:
+                out.append(head)
+                _write_members(v, out, inner, rows)
+        else:
+            out.append(head)
+            _write(v, out, inner, rows, True)
+        out.settle()
+        head = ",\n" + inner
+    out.append("\n" + indent + "]")
 
 
 def dumps(value: Any, rows: bool = False) -> str:
