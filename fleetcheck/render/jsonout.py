@@ -30,5 +30,7 @@ def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Itera
     if _LAST and _LAST[0][0] is run:
         yield _LAST[0][1]
         return
-    yield from pretty.iterdumps(run.to_dict(), rows=True)
+    # Item by item down to each host, which is written whole (a few KB; deeper walking
+    # costs more than it saves).
+    yield from pretty.iterdumps(run.to_dict(), depth=2, rows=True)
     yield "\n"

@@ -3,14 +3,18 @@
 A host that could not be checked is a testsuite with one erroring testcase, so CI never shows
 it green. Violations (unwaived, at or above --fail-on) are failures; waived findings are
 skipped; findings below --fail-on pass, as they do not fail the run.
+
+The XML is written as text, exactly as ElementTree writes and indents the same elements (a
+test reads it back and has ElementTree write it again), at a fraction of the cost of
+building the tree.
 """
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import Finding, HostResult, RunResult, Severity, WaiverRecord
@@ -24,15 +28,59 @@ _EVIDENCE_LIMIT = 4000  # characters of raw output quoted in an <error>; all of 
 
 def _x(text: object) -> str:
     """Text XML can carry: control characters become visible \\xNN escapes."""
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", "" if text is None else str(text))
+    text = "" if text is None else str(text)
+    if text.isprintable() or _NOT_XML.search(text) is None:  # most text: nothing to escape
+        return text
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    """A child element whose attributes and text XML can carry."""
-    el = ET.SubElement(parent, tag, {k: _x(v) for k, v in attrs.items()})
-    if text is not None:
-        el.text = _x(text)
-    return el
+def _text(text: str) -> str:
+    """Character data as ElementTree escapes it."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    return text.replace(">", "&gt;") if ">" in text else text
+
+
+# What an attribute value needs beyond `_text`: a line end or tab would be read back as a
+# space.
+_ATTR_MORE = (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;"))
+
+
+def _attr(value: str) -> str:
+    """An attribute value as ElementTree escapes it."""
+    value = _text(value)
+    for char, entity in _ATTR_MORE:
+        if char in value:
+            value = value.replace(char, entity)
+    return value
+
+
+# Any character of an attribute value that `_x` or `_attr` changes.
+_ATTR_WORK = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>"\r\n\t]')
+
+
+def _tag(tag: str, attrs: Mapping[str, str | None]) -> str:
+    """`<tag a="v" ...`, without its end: each value XML can carry, escaped."""
+    return "<" + tag + "".join([
+        f' {k}="{v}"' if v and _ATTR_WORK.search(v) is None else f' {k}="{_attr(_x(v))}"'
+        for k, v in attrs.items()])
+
+
+def _leaf(tag: str, text: str | None = None, **attrs: str | None) -> str:
+    """An element without children, as ElementTree writes it (`<tag ... />` when empty)."""
+    if not text:
+        return _tag(tag, attrs) + " />"
+    return f"{_tag(tag, attrs)}>{_text(_x(text))}</{tag}>"
+
+
+def _parent(tag: str, attrs: Mapping[str, str | None], children: list[str], level: int) -> str:
+    """An element holding `children`, indented as `ElementTree.indent` does at `level`."""
+    if not children:
+        return _tag(tag, attrs) + " />"
+    inner = "\n" + "  " * (level + 1)
+    return (f"{_tag(tag, attrs)}>{inner}{inner.join(children)}\n{'  ' * level}</{tag}>")
 
 
 def _timestamp(run: RunResult) -> str:
@@ -87,29 +135,33 @@ def _counts(host: HostResult, fail_on: Severity) -> tuple[int, int, int, int]:
     return (1 + len(host.findings) + len(rules), failures, 0 if host.checked else 1, waived)
 
 
-def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
-           waivers: dict[str, WaiverRecord], fail_on: Severity, warnings: list[str]) -> None:
-    """Append `host`'s testsuite to `root`."""
-    tests, failures, errors, skipped = map(str, _counts(host, fail_on))
-    suite = _sub(root, "testsuite", name=host.name, tests=tests, failures=failures,
-                 errors=errors, skipped=skipped, time=f"{round(host.duration, 3):.3f}",
-                 timestamp=_timestamp(run), hostname=host.address, id=str(index),
-                 package="fleetcheck")
-    props = _sub(suite, "properties")
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What every testsuite of a run shares."""
+
+    waivers: dict[str, WaiverRecord]
+    fail_on: Severity
+    warnings: list[str]  # what the run warns about, in every suite: CI shows a suite alone
+    timestamp: str
+
+
+def _suite(ctx: _Run, host: HostResult, index: int, counts: tuple[int, int, int, int]) -> str:
+    """`host`'s testsuite (`counts`: its `_counts`), indented as the second level of the
+    report."""
+    waivers, fail_on, warnings = ctx.waivers, ctx.fail_on, ctx.warnings
+    tests, failures, errors, skipped = map(str, counts)
     privileged = None if host.privileged is None else view.yes_no(host.privileged)
-    for key, value in (("status", host.status.value), ("address", host.address),
-                       ("os", host.os), ("collector", host.collector),
-                       ("groups", ",".join(host.groups)), ("policies", ",".join(host.policies)),
-                       ("privileged", privileged),
-                       ("error_kind", host.error.kind if host.error else None),
-                       *(("trusted_key", k.sentence()) for k in host.trusted_keys),
-                       *(("warning", w) for w in warnings),
-                       *(("note", n) for n in host.notes)):
-        if value:
-            _sub(props, "property", name=key, value=value)
+    props = [_leaf("property", name=key, value=value) for key, value in (
+        ("status", host.status.value), ("address", host.address), ("os", host.os),
+        ("collector", host.collector), ("groups", ",".join(host.groups)),
+        ("policies", ",".join(host.policies)), ("privileged", privileged),
+        ("error_kind", host.error.kind if host.error else None),
+        *(("trusted_key", k.sentence()) for k in host.trusted_keys),
+        *(("warning", w) for w in warnings), *(("note", n) for n in host.notes)) if value]
     cls = _classname(host)
-    collect = _sub(suite, "testcase", name="collect listeners", classname=cls,
-                   time=f"{round(sum(c.duration for c in host.commands), 3):.3f}")
+    collect = {"name": "collect listeners", "classname": cls,
+               "time": f"{round(sum(c.duration for c in host.commands), 3):.3f}"}
+    cases = [_leaf("testcase", **collect)]
     if not host.checked:
         err = host.error
         evidence = [f"{err.kind}: {err.message}" if err else host.status.value]
@@ -117,18 +169,22 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
             evidence += ["", f"$ {_preview(c.command)}", f"exit code: {c.exit_code}",
                          "stderr:", c.stderr[-_EVIDENCE_LIMIT:], "stdout:",
                          c.stdout[-_EVIDENCE_LIMIT:]]
-        _sub(collect, "error", "\n".join(evidence), message=evidence[0],
-             type=err.kind if err else host.status.value)
+        cases[0] = _parent("testcase", collect, [_leaf(
+            "error", "\n".join(evidence), message=evidence[0],
+            type=err.kind if err else host.status.value)], 2)
     out: list[str] = []
     for f in sorted(host.findings, key=Finding.sort_key):
-        case = _sub(suite, "testcase", name=case_name(f), classname=cls, time="0.000")
+        case = {"name": case_name(f), "classname": cls, "time": "0.000"}
         service = view.service_name(f.port, f.proto)
         if f.waived:
-            _sub(case, "skipped", message=_waiver_text(f, waivers))
+            cases.append(_parent("testcase", case, [
+                _leaf("skipped", message=_waiver_text(f, waivers))], 2))
         elif is_violation(f, fail_on):
-            _sub(case, "failure", _finding_text(host, f, service),
-                 message=f"{f.severity.label}: {f.message}", type=f.kind.value)
+            cases.append(_parent("testcase", case, [_leaf(
+                "failure", _finding_text(host, f, service),
+                message=f"{f.severity.label}: {f.message}", type=f.kind.value)], 2))
         else:
+            cases.append(_leaf("testcase", **case))
             out.append(f"below --fail-on {fail_on.label}: {f.severity.label}: {f.message}")
     by_rule: dict[str, list[str]] = defaultdict(list)
     for jl in view.host_listeners(host):
@@ -138,14 +194,19 @@ def _suite(root: ET.Element, run: RunResult, host: HostResult, index: int,
         out.append(line + (f" [{jl.rule}]" if jl.rule else ""))
         if jl.verdict.value == "allowed":
             by_rule[jl.rule or ""].append(line)
-    for rule in sorted(by_rule):
-        _sub(suite, "testcase", name=f"rule {rule}" if rule else "default allow",
-             classname=cls, time="0.000")
-    _sub(suite, "system-out", "\n".join(out))
-    _sub(suite, "system-err", "\n".join([
-        *(f"WARNING: {w}" for w in warnings),
-        *(f"$ {_preview(c.command)}\nexit code: {c.exit_code}\n{c.stderr}"
-          for c in host.commands)]))
+    cases += [_leaf("testcase", name=f"rule {rule}" if rule else "default allow",
+                    classname=cls, time="0.000") for rule in sorted(by_rule)]
+    err_text = "\n".join([*(f"WARNING: {w}" for w in warnings),
+                          *(f"$ {_preview(c.command)}\nexit code: {c.exit_code}\n{c.stderr}"
+                            for c in host.commands)])
+    attrs: dict[str, str | None] = {
+        "name": host.name, "tests": tests, "failures": failures, "errors": errors,
+        "skipped": skipped, "time": f"{round(host.duration, 3):.3f}",
+        "timestamp": ctx.timestamp, "hostname": host.address, "id": str(index),
+        "package": "fleetcheck"}
+    return _parent("testsuite", attrs, [
+        _parent("properties", {}, props, 2), *cases, _leaf("system-out", "\n".join(out)),
+        _leaf("system-err", err_text)], 1)
 
 
 def _preview(command: str) -> str:
@@ -156,44 +217,28 @@ def _preview(command: str) -> str:
     return view.command_preview(command, "in the JSON and HTML reports")
 
 
-def _start_tag(root: ET.Element) -> str:
-    """`root`'s start tag as ElementTree writes it (attributes quoted the same way)."""
-    root.text = "\x01"  # no XML text holds it (_x escapes it): where the children go
-    return ET.tostring(root, encoding="unicode").split("\x01", 1)[0]
-
-
 def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Iterator[str]:
     """`render(run)` in pieces, a testsuite at a time: the whole tree is never in memory.
 
     The totals go on the opening tag, so a first pass counts each host's testcases.
     """
     del options
-    waivers = {w.id: w for w in run.waivers}
-    fail_on = view.fail_on(run)
-    # What the run warns about (trust, waivers, inputs), in every suite: CI shows a suite alone.
-    warnings = view.warnings(run)
+    ctx = _Run({w.id: w for w in run.waivers}, view.fail_on(run), view.warnings(run),
+               _timestamp(run))
     hosts = view.sorted_hosts(run)
-    totals = [0, 0, 0, 0]
-    for host in hosts:
-        for n, count in enumerate(_counts(host, fail_on)):
-            totals[n] += count
-    tests, failures, errors, _skipped = totals
+    counts = [_counts(host, ctx.fail_on) for host in hosts]
+    tests, failures, errors = (sum(c[n] for c in counts) for n in range(3))
     elapsed = view.run_seconds(run)
-    root = ET.Element("testsuites", {"name": "fleetcheck", "tests": str(tests),
-                                     "failures": str(failures), "errors": str(errors),
-                                     "time": f"{elapsed or 0.0:.3f}"})
+    root = _tag("testsuites", {"name": "fleetcheck", "tests": str(tests),
+                               "failures": str(failures), "errors": str(errors),
+                               "time": f"{elapsed or 0.0:.3f}"})
     yield '<?xml version="1.0" encoding="UTF-8"?>\n'
     if not hosts:
-        yield ET.tostring(root, encoding="unicode") + "\n"
+        yield root + " />\n"
         return
-    yield _start_tag(root)
+    yield root + ">"
     for i, host in enumerate(hosts):
-        holder = ET.Element("testsuites")
-        _suite(holder, run, host, i, waivers, fail_on, warnings)
-        suite = holder[0]
-        ET.indent(suite, "  ", level=1)
-        suite.tail = None
-        yield "\n  " + ET.tostring(suite, encoding="unicode")
+        yield "\n  " + _suite(ctx, host, i, counts[i])
     yield "\n</testsuites>\n"
 
 

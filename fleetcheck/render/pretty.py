@@ -84,6 +84,20 @@ class Lazy:
         self.make = make
 
 
+class Row:
+    """An object already written on one line, as `json.dumps` writes it: an item of an array
+    written with `rows` (elsewhere it is refused, as json refuses what it cannot write).
+    For a document of thousands of small records, making each text directly is cheaper."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+string = _STRING  # a str as JSON text
+
+
 # Parts are joined into a block this often: millions of small strings would cost more
 # memory than the text they make. Rows are large parts: they count by their length too, so
 # a block (what a streamed writer holds before handing it on) stays about this many
@@ -112,7 +126,7 @@ class _Out(list[str]):
             self.rows = 0
 
 
-_CONTAINERS = (dict, list, tuple, Lazy)
+_CONTAINERS = (dict, list, tuple, Lazy, Row)
 _SCALARS = frozenset((str, int, float, bool, type(None)))  # most values: no isinstance needed
 
 
@@ -121,23 +135,55 @@ def _holds_records(value: Any) -> bool:
     (`Lazy`) or is empty (where records would be: a host without listeners is a host)."""
     if isinstance(value, dict):
         return any(isinstance(v, _CONTAINERS) and _holds_records(v) for v in value.values())
+    if isinstance(value, Row):
+        return False
     if isinstance(value, Lazy) or not value:
         return True
-    return any(isinstance(v, dict) or (isinstance(v, _CONTAINERS) and _holds_records(v))
+    return any(isinstance(v, dict | Row) or (isinstance(v, _CONTAINERS) and _holds_records(v))
                for v in value)
 
 
 def _is_row(value: Any, item: bool) -> bool:
     """True when a non-empty list, tuple or dict is written on one line (the module's rule);
     `item`: it is an item of an array."""
-    for v in value.values() if isinstance(value, dict) else value:
+    values = value.values() if isinstance(value, dict) else value
+    if _SCALARS.issuperset(map(type, values)):  # the common case, decided in C
+        return True
+    for v in values:
         if type(v) not in _SCALARS and isinstance(v, _CONTAINERS):
             return item and not _holds_records(value)
     return True
 
 
+# The text of each plain scalar type (a subclass, e.g. an enum, goes through `_write`).
+_SCALAR_TEXT: dict[type, Callable[[Any], str]] = {
+    str: _STRING, int: int.__repr__, float: _float, type(None): lambda _: "null",
+    bool: lambda b: "true" if b else "false"}
+_KEYS: dict[str, str] = {}  # a str key's text with its ': ', for the keys seen most
+_KEYS_KEPT = 4096
+
+
+def _key_text(key: Any) -> str:
+    """`key` as written before its value: the JSON string and ': '."""
+    found = _KEYS.get(key) if type(key) is str else None
+    if found is None:
+        found = _STRING(_key(key)) + ": "
+        if type(key) is str and len(_KEYS) < _KEYS_KEPT:
+            _KEYS[key] = found
+    return found
+
+
 def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = False) -> None:
-    if isinstance(value, str):
+    scalar = _SCALAR_TEXT.get(type(value))
+    if scalar is not None:
+        out.append(scalar(value))
+    elif isinstance(value, dict):
+        _write_object(value, out, indent, rows, item)
+    elif isinstance(value, list | tuple | Lazy):
+        _write_array(value, out, indent, rows, item)
+    elif isinstance(value, Row) and rows and item:
+        out.row(value.text)
+    elif isinstance(value, str):
         out.append(_STRING(value))
     elif value is None:
         out.append("null")
@@ -149,42 +195,67 @@ def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = 
         out.append(int.__repr__(value))
     elif isinstance(value, float):
         out.append(_float(value))
-    elif isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        if rows and _is_row(value, item):
-            out.row(_row(value))
-            return
-        inner = indent + "  "
-        head = "{\n" + inner
-        for k, v in value.items():
-            out.append(head)
-            out.append(_STRING(_key(k)))
-            out.append(": ")
-            _write(v, out, inner, rows)
-            head = ",\n" + inner
-            out.settle()
-        out.append("\n" + indent + "}")
-    elif isinstance(value, list | tuple | Lazy):
-        if isinstance(value, Lazy):
-            value = list(value.make())
-        elif rows and value and _is_row(value, item):
-            out.row(_row(value))
-            return
-        if not value:
-            out.append("[]")
-            return
-        inner = indent + "  "
-        head = "[\n" + inner
-        for v in value:
-            out.append(head)
-            _write(v, out, inner, rows, True)
-            head = ",\n" + inner
-            out.settle()
-        out.append("\n" + indent + "]")
     else:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _write_object(value: dict[Any, Any], out: _Out, indent: str, rows: bool,
+                  item: bool) -> None:
+    if not value:
+        out.append("{}")
+    elif rows and _is_row(value, item):
+        out.row(_row(value))
+    else:
+        _write_members(value, out, indent, rows)
+
+
+def _write_members(value: dict[Any, Any], out: _Out, indent: str, rows: bool) -> None:
+    """A non-empty object, one member a line."""
+    inner = indent + "  "
+    head = "{\n" + inner
+    for k, v in value.items():
+        scalar = _SCALAR_TEXT.get(type(v))
+        if scalar is not None:  # a plain scalar: one part, no call
+            out.append(head + (_KEYS.get(k) or _key_text(k)) + scalar(v))
+        else:
+            out.append(head + (_KEYS.get(k) or _key_text(k)))
+            _write(v, out, inner, rows)
+            out.settle()
+        head = ",\n" + inner
+    out.append("\n" + indent + "}")
+
+
+def _write_array(value: list[Any] | tuple[Any, ...] | Lazy, out: _Out, indent: str, rows: bool,
+                 item: bool) -> None:
+    if isinstance(value, Lazy):
+        value = list(value.make())
+    elif rows and value and _is_row(value, item):
+        out.row(_row(value))
+        return
+    if not value:
+        out.append("[]")
+        return
+    inner = indent + "  "
+    head = "[\n" + inner
+    for v in value:
+        if rows and type(v) is dict and v:  # most items: decided here once
+            if _is_row(v, True):  # a record: one part
+                text = _row(v)
+                out.rows += len(text)
+                out.append(head + text)
+            else:
+                out.append(head)
+                _write_members(v, out, inner, rows)
+        elif type(v) is Row and rows:
+            out.rows += len(v.text)
+            out.append(head + v.text)
+        else:
+            out.append(head)
+            _write(v, out, inner, rows, True)
+        if out.rows > _BLOCK or len(out) > _BLOCK:  # `settle`, without a call per item
+            out.settle()
+        head = ",\n" + inner
+    out.append("\n" + indent + "]")
 
 
 def dumps(value: Any, rows: bool = False) -> str:

@@ -8,15 +8,17 @@ import csv
 import io
 import json
 import re
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from trestle.oscal.assessment_results import AssessmentResults
 
-from fleetcheck.evidence import register
+from fleetcheck.evidence import oscal, register
 from fleetcheck.model import RunResult
-from fleetcheck.render import FORMATS, RenderOptions
+from fleetcheck.render import FORMATS, RenderOptions, pretty
+from tests.render import synthetic
 
 # (type, id, status, allowed_in_run, requirement_met_on, removal_candidate, review_overdue)
 REGISTER = [
@@ -166,3 +168,21 @@ def test_oscal_is_the_same_for_the_same_run_and_ids_are_unique(composite: RunRes
     hostile = json.loads(text)
     said = [o["description"] for o in hostile["assessment-results"]["results"][0]["observations"]]
     assert any("<script>alert(1)</script>" in t for t in said)  # JSON strings, as written
+
+
+def test_oscal_text_is_its_data_written_by_the_rows_rule(composite: RunResult) -> None:
+    # Records made as text (pretty.Row) are laid out as the writer lays out the same data.
+    noisy = synthetic.with_stderr(synthetic.synthetic_run(60), "x")
+    for run in (composite, noisy, synthetic.synthetic_run(0)):
+        text = oscal.render(run)
+        assert pretty.dumps(json.loads(text), rows=True) + "\n" == text
+        assert oscal.document(run) == json.loads(text)
+        assert "".join(oscal.render_chunks(run)) == text
+
+
+def test_oscal_ids_are_the_uuid_modules_version_5(composite: RunResult) -> None:
+    ids = oscal._Ids(composite)
+    for parts in [("host", "web1"), ("listener", "h", "tcp", 4, "::", 22, None), ("é\x1f\x00",)]:
+        name = "\x1f".join(map(str, parts))
+        assert ids(*parts) == str(uuid.uuid5(ids.base, name))
+    assert ids.host("web1") == ids("host", "web1")

@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import FORMATS, RenderOptions, jsonout, junit, view
+from fleetcheck.render import FORMATS, RenderOptions, jsonout, junit
 from fleetcheck.render.write import report_stem, write_atomic, write_reports
-from tests.render.synthetic import probe_run, synthetic_run
+from tests.render.synthetic import probe_run, synthetic_run, with_stderr
 
 STREAMED = [name for name, fmt in FORMATS.items() if fmt.chunks is not None]
 
@@ -50,26 +51,26 @@ def test_json_pieces_reuse_the_text_already_rendered(composite: RunResult) -> No
     assert list(jsonout.render_chunks(composite)) == [fresh]
 
 
-def _whole_tree(run: RunResult) -> str:
-    """The JUnit report as one ElementTree serialised at once (how it was rendered before)."""
-    root = ET.Element("testsuites", {"name": "fleetcheck"})
-    fail_on = view.fail_on(run)
-    waivers = {w.id: w for w in run.waivers}
-    totals = [0, 0, 0]
-    for i, host in enumerate(view.sorted_hosts(run)):
-        junit._suite(root, run, host, i, waivers, fail_on, view.warnings(run))
-        for n, key in enumerate(("tests", "failures", "errors")):
-            totals[n] += int(root[-1].get(key, "0"))
-    root.attrib.update({"tests": str(totals[0]), "failures": str(totals[1]),
-                        "errors": str(totals[2]),
-                        "time": f"{view.run_seconds(run) or 0.0:.3f}"})
+def _as_elementtree_writes_it(report: str) -> str:
+    """`report` read by ElementTree and written again by it, indented as the report is."""
+    root = ET.fromstring(report.encode("utf-8"))  # noqa: S314 -- our own output
     ET.indent(root, "  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def test_junit_a_suite_at_a_time_is_the_whole_tree(composite: RunResult) -> None:
-    for run in _runs(composite):
-        assert junit.render(run) == _whole_tree(run)
+def test_junit_is_the_text_elementtree_writes(composite: RunResult) -> None:
+    hostile = "a&b <c> \"q\" \t tab \r\n line \x00\x1b\ud800\ufffe é"
+    noisy = with_stderr(synthetic_run(40), hostile, "", "x\r\ny")
+    noisy = replace(noisy, hosts=(replace(noisy.hosts[0], notes=(hostile,)), *noisy.hosts[1:]))
+    for run in [*_runs(composite), noisy]:
+        report = junit.render(run)
+        # A parser reads a line end in text as "\n" (XML 1.0 2.11); attributes keep theirs.
+        assert _as_elementtree_writes_it(report) == report.replace("\r\n", "\n").replace(
+            "\r", "\n")
+    root = ET.fromstring(junit.render(noisy).encode("utf-8"))  # noqa: S314 -- our own output
+    shown = 'a&b <c> "q" \t tab \r\n line \\x00\\x1b\\xd800\\xfffe é'
+    assert shown in {p.get("value") for p in root.iter("property")}
+    assert any(shown.replace("\r\n", "\n") in (e.text or "") for e in root.iter("system-err"))
 
 
 def _failing(pieces: int) -> Iterator[str]:
