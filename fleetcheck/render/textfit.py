@@ -58,8 +58,14 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
         return laid.split("\n", 2)[2] if laid.count("\n") >= 2 else ""
     # tabulate pads every column to at least its header plus MIN_PADDING.
     floor = [visible_width(h) + MIN_PADDING for h in headers]
-    natural = [max([floor[i]] + [visible_width(r[i]) for r in cells])
-               for i in range(len(headers))]
+    plain = _plain(cells, headers)
+    if plain:  # widths are lengths, taken a column at a time
+        columns = list(zip(*cells, strict=True)) if cells else [()] * len(headers)
+        natural = [max(low, max(map(len, column), default=0))
+                   for low, column in zip(floor, columns, strict=True)]
+    else:
+        natural = [max([floor[i]] + [visible_width(r[i]) for r in cells])
+                   for i in range(len(headers))]
     total = sum(natural) + _GAP * (len(headers) - 1)
     maxcol: list[int | None] | None = None
     if total > width:
@@ -72,7 +78,7 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
         for i, cap in zip(flex, caps, strict=True):
             maxcol[i] = cap if cap < natural[i] else None
     if not separated:
-        fast = simple_table(cells, headers, maxcol)
+        fast = simple_table(cells, headers, maxcol, plain)
         if fast is not None:
             return fast
     from tabulate import SEPARATING_LINE, tabulate
@@ -98,16 +104,28 @@ def _plain_width(cell: str) -> int | None:
     return len(bare) if bare.isascii() and bare.isprintable() else None
 
 
+def _plain(cells: Sequence[Sequence[str]], headers: Sequence[str]) -> bool:
+    """Whether every row has a cell per header and every cell and header is one line of
+    printable ASCII without colour codes (its width is its length): one pass over their text."""
+    if any(len(row) != len(headers) for row in cells):
+        return False
+    text = "".join(headers) + "".join(["".join(row) for row in cells])
+    return text.isascii() and text.isprintable()
+
+
 def simple_table(cells: Sequence[Sequence[str]], headers: Sequence[str],
-                 maxcol: Sequence[int | None] | None = None) -> str | None:
+                 maxcol: Sequence[int | None] | None = None, plain: bool = False) -> str | None:
     """tabulate's "simple" table of text cells (no number parsing), laid out directly: the
     same text, without tabulate's per-cell type inference (the text report's largest cost at
     fleet scale). None where a cell is not one line of printable ASCII (wide characters,
-    multi-line cells) or would be wrapped at its column's `maxcol`: tabulate handles those."""
+    multi-line cells) or would be wrapped at its column's `maxcol`: tabulate handles those.
+    `plain`: the caller found every cell one line of printable ASCII (`_plain`)."""
     for i, cap in enumerate(maxcol or ()):
         if cap is not None and any(len(row[i]) > cap or _recast(row[i]) for row in cells):
             return None
     rows = [[c.strip() for c in row] for row in cells]  # as tabulate: whitespace stripped
+    if plain:
+        return _plain_table(rows, headers)
     widths = [len(h) + MIN_PADDING for h in headers]
     shown: list[list[int]] = []
     for row in [list(headers), *rows]:
@@ -128,6 +146,16 @@ def simple_table(cells: Sequence[Sequence[str]], headers: Sequence[str],
         if len(lines) == 1:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _plain_table(rows: list[list[str]], headers: Sequence[str]) -> str:
+    """`simple_table` of cells whose widths are their lengths: each line one format call."""
+    widths = [max(len(h) + MIN_PADDING, max(map(len, column), default=0))
+              for h, column in zip(headers, zip(*rows, strict=True) if rows
+                                   else [()] * len(headers), strict=True)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths).format
+    return "\n".join([line(*headers).rstrip(), "  ".join("-" * w for w in widths),
+                      *[line(*row).rstrip() for row in rows]])
 
 
 def records(rows: Sequence[Sequence[str]], headers: Sequence[str], width: int) -> str:

@@ -141,7 +141,7 @@ def test_simple_tables_are_tabulates_tables_cell_for_cell() -> None:
     pieces = ["a", "bb", " ", "  x ", "", "True", "False", "1", "-2.5", "1e5", "0x1f", "nan",
               "None", "-", "1,000", " 12 ", "a-b", "long-word-here", "x y z", "é", "日本",
               "tab\tx", "line\nbreak", "\x07"]
-    laid_out = capped = 0
+    laid_out = capped = plains = 0
     for _ in range(6000):
         cols = rng.randint(1, 5)
         headers = [rng.choice(["A", "BB", "PORT", "X Y"]) for _ in range(cols)]
@@ -150,10 +150,13 @@ def test_simple_tables_are_tabulates_tables_cell_for_cell() -> None:
                  for _ in range(cols)] for _ in range(rng.randint(0, 4))]
         caps = [rng.choice([None, rng.randint(1, 30)]) for _ in range(cols)]
         got = simple_table(rows, headers, caps)
+        plain = textfit._plain(rows, headers)  # the caller's one-pass check, when it holds
+        assert simple_table(rows, headers, caps, plain) == got, (headers, rows, caps)
+        plains += plain
         if got is None:  # wide characters, controls, several lines, wrapping: tabulate's own
             continue
         laid_out += 1
         capped += any(caps)
         assert got == tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True,
                                maxcolwidths=caps, break_on_hyphens=False), (headers, rows, caps)
-    assert laid_out > 1500 and capped > 500
+    assert laid_out > 1500 and capped > 500 and plains > 500
