@@ -539,7 +539,8 @@ def yes_no(value: bool | None) -> str:
 
 def first_line(text: str) -> str:
     """The first line of a (multi-line) command, for places that cannot show all of it."""
-    return text.split("\n", 1)[0]
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
 
 
 # Characters of a command a terminal report shows; the probe script runs to thousands.
@@ -556,8 +557,14 @@ def command_preview(text: str, where: str = "in the HTML and JSON reports",
             f"whole {where})")
 
 
+# What `str.splitlines` breaks at besides "\n" in ASCII text.
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+
+
 def line_count(text: str) -> int:
-    """Lines in `text` (a last line without newline counts)."""
+    """Lines in `text` (a last line without newline counts), as `str.splitlines` finds them."""
+    if text.isascii() and not any(c in text for c in _OTHER_BREAKS):  # counted, not split
+        return text.count("\n") + (not text.endswith("\n") and text != "")
     return len(text.splitlines())
 
 

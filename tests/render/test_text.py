@@ -12,7 +12,7 @@ import pytest
 from tabulate import tabulate
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import RenderOptions, html, text, textfit
+from fleetcheck.render import RenderOptions, html, text, textfit, view
 from fleetcheck.render.textfit import BOLD, RED, paint, simple_table, table, visible_width
 from tests.conftest import run_cli
 
@@ -120,7 +120,6 @@ def test_report_command_colours_only_a_terminal_without_no_color(
 
 def test_a_long_probe_command_is_cut_and_says_where_the_rest_is() -> None:
     """A probe runs to thousands of characters: the text report shows its head and its size."""
-    from fleetcheck.render import view
 
     probe = "sh -c '" + "echo x; " * 600 + "'"
     shown = view.command_preview(probe)
@@ -160,3 +159,13 @@ def test_simple_tables_are_tabulates_tables_cell_for_cell() -> None:
         assert got == tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True,
                                maxcolwidths=caps, break_on_hyphens=False), (headers, rows, caps)
     assert laid_out > 1500 and capped > 500 and plains > 500
+
+
+def test_line_counts_are_splitlines_counts() -> None:
+    """`line_count` counts ASCII text without splitting it: the same number as splitlines."""
+    rng = random.Random(1923)  # noqa: S311 -- reproducible test data, not secrets
+    pieces = ["a", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85",
+              "\u2028", "\u2029", "é", " "]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert view.line_count(text) == len(text.splitlines()), repr(text)
