@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from tabulate import tabulate
+from tabulate import SEPARATING_LINE, tabulate
 
 from fleetcheck.model import RunResult
 from fleetcheck.render import RenderOptions, html, text, textfit, view
@@ -139,26 +139,33 @@ def test_simple_tables_are_tabulates_tables_cell_for_cell() -> None:
     rng = random.Random(1923)  # noqa: S311 -- reproducible test data, not secrets
     pieces = ["a", "bb", " ", "  x ", "", "True", "False", "1", "-2.5", "1e5", "0x1f", "nan",
               "None", "-", "1,000", " 12 ", "a-b", "long-word-here", "x y z", "é", "日本",
-              "tab\tx", "line\nbreak", "\x07"]
-    laid_out = capped = plains = 0
-    for _ in range(6000):
+              "tab\tx", "line\nbreak", "\x07", "h1, h2 (+9 more)", "w " * 6]
+    laid_out = capped = plains = wrapped = separated = 0
+    for _ in range(8000):
         cols = rng.randint(1, 5)
         headers = [rng.choice(["A", "BB", "PORT", "X Y"]) for _ in range(cols)]
         rows = [[paint("".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))),
                        rng.choice([RED, RED + BOLD, ""]), rng.random() < 0.3)
                  for _ in range(cols)] for _ in range(rng.randint(0, 4))]
-        caps = [rng.choice([None, rng.randint(1, 30)]) for _ in range(cols)]
-        got = simple_table(rows, headers, caps)
-        plain = textfit._plain(rows, headers)  # the caller's one-pass check, when it holds
-        assert simple_table(rows, headers, caps, plain) == got, (headers, rows, caps)
-        plains += plain
-        if got is None:  # wide characters, controls, several lines, wrapping: tabulate's own
+        caps = [rng.choice([None, rng.randint(1, 30), rng.randint(1, 8)]) for _ in range(cols)]
+        # The caller's one-pass check: cells that are one line of printable ASCII wrap and
+        # take separators here too.
+        plain = textfit._plain(rows, headers)
+        sep = plain and rng.random() < 0.5
+        got = simple_table(rows, headers, caps, plain, sep)
+        if got is None:  # wide characters, controls, several lines: tabulate's own
             continue
         laid_out += 1
         capped += any(caps)
-        assert got == tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True,
+        plains += plain
+        wrapped += plain and any(cap is not None and len(row[i]) > cap
+                                 for row in rows for i, cap in enumerate(caps))
+        separated += sep
+        body = [x for row in rows for x in (row, SEPARATING_LINE)] if sep else rows
+        assert got == tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True,
                                maxcolwidths=caps, break_on_hyphens=False), (headers, rows, caps)
-    assert laid_out > 1500 and capped > 500 and plains > 500
+    assert laid_out > 1500 and capped > 500 and plains > 500 and wrapped > 100
+    assert separated > 300
 
 
 def test_line_counts_are_splitlines_counts() -> None:
