@@ -159,17 +159,10 @@ def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = 
         inner = indent + "  "
         head = "{\n" + inner
         for k, v in value.items():
-            name = _STRING(k if type(k) is str else _key(k))
-            kind = type(v)  # the commonest values written here, without a call each
-            if kind is str:
-                out.append(f"{head}{name}: {_STRING(v)}")
-            elif kind is int:
-                out.append(f"{head}{name}: {int.__repr__(v)}")
-            elif v is None:
-                out.append(f"{head}{name}: null")
-            else:
-                out.append(f"{head}{name}: ")
-                _write(v, out, inner, rows)
+            out.append(head)
+            out.append(_STRING(_key(k)))
+            out.append(": ")
+            _write(v, out, inner, rows)
             head = ",\n" + inner
             out.settle()
         out.append("\n" + indent + "}")
