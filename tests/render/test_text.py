@@ -120,7 +120,6 @@ def test_report_command_colours_only_a_terminal_without_no_color(
 
 def test_a_long_probe_command_is_cut_and_says_where_the_rest_is() -> None:
     """A probe runs to thousands of characters: the text report shows its head and its size."""
-
     probe = "sh -c '" + "echo x; " * 600 + "'"
     shown = view.command_preview(probe)
     assert shown.startswith(probe[:view.COMMAND_PREVIEW] + " ... ")
