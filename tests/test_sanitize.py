@@ -46,6 +46,24 @@ def test_scrub_walks_records() -> None:
     assert scrub({"k\x1b": ("v\x07", ["\u202e"])}) == {"k\\x1b": ("v\\x07", ["\\u202e"])}
 
 
+def test_scrub_is_printable_for_every_character() -> None:
+    # ASCII text takes a faster path than the rest: both must agree with `printable`.
+    for code in [*range(0x3000), 0xFEFF, 0x1F600]:
+        for text in (chr(code), f"ascii {chr(code)} text\n", f"ünï {chr(code)}"):
+            got = scrub(text)
+            assert got == printable(text), repr(text)
+            assert (got is text) == (got == text), repr(text)  # unchanged: the same object
+
+
+def test_scrub_rebuilds_a_sequence_from_its_first_change() -> None:
+    items = ["a", 1, Status.ERROR, ("b", None), "c\x1b", "d", ["e\x07"]]
+    got = scrub(items)
+    assert got == ["a", 1, Status.ERROR, ("b", None), "c\\x1b", "d", ["e\\x07"]]
+    assert got[3] is items[3] and type(scrub(tuple(items))) is tuple
+    clean, clean_tuple = items[:4], tuple(items[:4])
+    assert scrub(clean) is clean and scrub(clean_tuple) is clean_tuple
+
+
 def test_scrub_copies_only_what_it_changes() -> None:
     composite = builders.composite_run()
     assert scrub(composite.summary) is composite.summary  # clean: the record itself

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from fleetcheck.model import HostResult
 from fleetcheck.render.groups import hosts_line, natural_key
-from fleetcheck.transport.ssh.known_hosts import KNOWN_ELSEWHERE
 
 _HINTS: dict[str, str] = {
     "name_resolution": "the name does not resolve here: set ansible_host to an address, or fix "
@@ -116,6 +115,10 @@ class Cause:
         """Facts that make the hint specific: keys known under other names, the user and
         key files each failed login tried."""
         if self.kind == "host_key_unknown":
+            # Imported here: loading the SSH modules would cost every report rendered outside
+            # a scan a tenth of its time, and only this cause reads them.
+            from fleetcheck.transport.ssh.known_hosts import KNOWN_ELSEWHERE
+
             return [f"{h.name} presents a key already known for another name: "
                     + h.error.message.split(KNOWN_ELSEWHERE, 1)[1]
                     for h in self.hosts if h.error and KNOWN_ELSEWHERE in h.error.message]

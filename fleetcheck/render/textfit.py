@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 _ANSI = re.compile(r"\033\[[0-9;]*m")
 _GAP = 2  # tabulate's "simple" format puts two spaces between columns
@@ -58,8 +58,14 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
         return laid.split("\n", 2)[2] if laid.count("\n") >= 2 else ""
     # tabulate pads every column to at least its header plus MIN_PADDING.
     floor = [visible_width(h) + MIN_PADDING for h in headers]
-    natural = [max([floor[i]] + [visible_width(r[i]) for r in cells])
-               for i in range(len(headers))]
+    plain = _plain(cells, headers)
+    if plain:  # widths are lengths, taken a column at a time
+        columns = list(zip(*cells, strict=True)) if cells else [()] * len(headers)
+        natural = [max(low, max(map(len, column), default=0))
+                   for low, column in zip(floor, columns, strict=True)]
+    else:
+        natural = [max([floor[i]] + [visible_width(r[i]) for r in cells])
+                   for i in range(len(headers))]
     total = sum(natural) + _GAP * (len(headers) - 1)
     maxcol: list[int | None] | None = None
     if total > width:
@@ -71,10 +77,9 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
         maxcol = [None] * len(headers)
         for i, cap in zip(flex, caps, strict=True):
             maxcol[i] = cap if cap < natural[i] else None
-    if not separated:
-        fast = simple_table(cells, headers, maxcol)
-        if fast is not None:
-            return fast
+    fast = simple_table(cells, headers, maxcol, plain, separated)
+    if fast is not None:
+        return fast
     from tabulate import SEPARATING_LINE, tabulate
 
     body: list[Any] = [x for row in cells for x in (row, SEPARATING_LINE)] if separated \
@@ -84,12 +89,16 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
 
 
 _BOOLS = ("True", "False")
+# The characters of a number with thousands separators ("-1,000.5"), which tabulate reads
+# as a number; a list of names with counts ("h1, h2, ... (+9 more)") is left as text.
+_GROUPED_NUMBER = frozenset("0123456789+-,.")
 
 
 def _recast(cell: str) -> bool:
     """Whether tabulate would retype this cell of a wrapped column (it makes "False" "True",
     and reads "1,000" as a number): such tables are left to tabulate."""
-    return cell in _BOOLS or ("," in cell and any(ch.isdigit() for ch in cell))
+    return cell in _BOOLS or ("," in cell and any(ch.isdigit() for ch in cell)
+                              and _GROUPED_NUMBER.issuperset(cell))
 
 
 def _plain_width(cell: str) -> int | None:
@@ -98,15 +107,33 @@ def _plain_width(cell: str) -> int | None:
     return len(bare) if bare.isascii() and bare.isprintable() else None
 
 
+def _plain(cells: Sequence[Sequence[str]], headers: Sequence[str]) -> bool:
+    """Whether every row has a cell per header and every cell and header is one line of
+    printable ASCII without colour codes (its width is its length): one pass over their text."""
+    if any(len(row) != len(headers) for row in cells):
+        return False
+    text = "".join(headers) + "".join(["".join(row) for row in cells])
+    return text.isascii() and text.isprintable()
+
+
 def simple_table(cells: Sequence[Sequence[str]], headers: Sequence[str],
-                 maxcol: Sequence[int | None] | None = None) -> str | None:
+                 maxcol: Sequence[int | None] | None = None, plain: bool = False,
+                 separated: bool = False) -> str | None:
     """tabulate's "simple" table of text cells (no number parsing), laid out directly: the
     same text, without tabulate's per-cell type inference (the text report's largest cost at
     fleet scale). None where a cell is not one line of printable ASCII (wide characters,
-    multi-line cells) or would be wrapped at its column's `maxcol`: tabulate handles those."""
+    multi-line cells) or would be wrapped at its column's `maxcol`: tabulate handles those.
+    `plain`: the caller found every cell one line of printable ASCII (`_plain`); then cells
+    wrap at `maxcol` here, and `separated` puts the header's rule after every row, as
+    tabulate does."""
     for i, cap in enumerate(maxcol or ()):
-        if cap is not None and any(len(row[i]) > cap or _recast(row[i]) for row in cells):
+        if cap is not None and any((len(row[i]) > cap and not plain) or _recast(row[i])
+                                   for row in cells):
             return None
+    if plain:
+        return _plain_table(cells, headers, maxcol or [None] * len(headers), separated)
+    if separated:
+        return None
     rows = [[c.strip() for c in row] for row in cells]  # as tabulate: whitespace stripped
     widths = [len(h) + MIN_PADDING for h in headers]
     shown: list[list[int]] = []
@@ -128,6 +155,46 @@ def simple_table(cells: Sequence[Sequence[str]], headers: Sequence[str],
         if len(lines) == 1:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _plain_table(cells: Sequence[Sequence[str]], headers: Sequence[str],
+                 maxcol: Sequence[int | None], separated: bool) -> str | None:
+    """`simple_table` of cells whose widths are their lengths: each cell's lines (wrapped
+    at its column's cap as tabulate wraps), each line of the table one format call. None
+    where tabulate's own rules are not followed here (a blank row among separated ones, a
+    cell to wrap that starts or ends with a space)."""
+    wrapped = [[_wrap_cell(c, cap) for c, cap in zip(row, maxcol, strict=True)]
+               for row in cells]
+    if any(lines is None for row in wrapped for lines in row):
+        return None
+    rows = cast(list[list[list[str]]], wrapped)
+    if any(len(lines) > 1 for row in rows for lines in row):  # tabulate's multi-line rows:
+        rows = [[lines if lines != [""] else [] for lines in row] for row in rows]  # "" is none
+    elif separated and any(all(lines == [""] for lines in row) for row in rows):
+        return None
+    widths = [len(h) + MIN_PADDING for h in headers]
+    for row in rows:
+        for i, lines in enumerate(row):
+            widths[i] = max(widths[i], 0, *map(len, lines))
+    line = "  ".join(f"{{:<{w}}}" for w in widths).format
+    rule = "  ".join("-" * w for w in widths)
+    out = [line(*headers).rstrip(), rule]
+    for row in rows:
+        for n in range(max(map(len, row), default=0)):
+            out.append(line(*(lines[n] if n < len(lines) else "" for lines in row)).rstrip())
+        if separated:
+            out.append(rule)
+    return "\n".join(out)
+
+
+def _wrap_cell(cell: str, cap: int | None) -> list[str] | None:
+    """A cell's lines, whitespace stripped: itself, or wrapped at `cap` columns when longer
+    (None when that cell starts or ends with whitespace: tabulate's wrapping keeps some)."""
+    if cap is None or len(cell) <= cap:
+        return [cell.strip()]
+    if cell.strip() != cell:
+        return None
+    return textwrap.wrap(cell, width=cap, break_long_words=True, break_on_hyphens=False)
 
 
 def records(rows: Sequence[Sequence[str]], headers: Sequence[str], width: int) -> str:

@@ -37,7 +37,6 @@ from fleetcheck.render.waived import (
     listener_standing,
 )
 from fleetcheck.services import name_for_port
-from fleetcheck.transport.ssh.options import HOST_KEYS_OFF
 
 BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
                           Verdict.WRONG_PROCESS})
@@ -247,8 +246,13 @@ HOST_KEY_TRUSTED = "host_key_trusted"
 def trust(run: RunResult) -> list[tuple[str, str, str]]:
     """What the run trusted without checking, as (kind, host, sentence): host keys not
     checked at all (off), each host key trusted on first use (accept-new)."""
-    out = [(HOST_KEYS_NOT_CHECKED, "", HOST_KEYS_OFF)] \
-        if run.meta.get("host_key_checking") == "off" else []
+    out = []
+    if run.meta.get("host_key_checking") == "off":
+        # Imported here: only such a run needs the sentence, and the SSH settings module
+        # would cost every report rendered outside a scan a fifth of its time.
+        from fleetcheck.transport.ssh.options import HOST_KEYS_OFF
+
+        out.append((HOST_KEYS_NOT_CHECKED, "", HOST_KEYS_OFF))
     out += [(HOST_KEY_TRUSTED, h.name, f"{h.name}: host key {k.sentence()}")
             for h in sorted_hosts(run) for k in h.trusted_keys]
     return out
@@ -535,7 +539,8 @@ def yes_no(value: bool | None) -> str:
 
 def first_line(text: str) -> str:
     """The first line of a (multi-line) command, for places that cannot show all of it."""
-    return text.split("\n", 1)[0]
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
 
 
 # Characters of a command a terminal report shows; the probe script runs to thousands.
@@ -552,8 +557,14 @@ def command_preview(text: str, where: str = "in the HTML and JSON reports",
             f"whole {where})")
 
 
+# What `str.splitlines` breaks at besides "\n" in ASCII text.
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+
+
 def line_count(text: str) -> int:
-    """Lines in `text` (a last line without newline counts)."""
+    """Lines in `text` (a last line without newline counts), as `str.splitlines` finds them."""
+    if text.isascii() and not any(c in text for c in _OTHER_BREAKS):  # counted, not split
+        return text.count("\n") + (not text.endswith("\n") and text != "")
     return len(text.splitlines())
 
 

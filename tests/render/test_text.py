@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
-from tabulate import tabulate
+from tabulate import SEPARATING_LINE, tabulate
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import RenderOptions, html, text, textfit
+from fleetcheck.render import RenderOptions, html, text, textfit, view
 from fleetcheck.render.textfit import BOLD, RED, paint, simple_table, table, visible_width
 from tests.conftest import run_cli
 
@@ -120,8 +120,6 @@ def test_report_command_colours_only_a_terminal_without_no_color(
 
 def test_a_long_probe_command_is_cut_and_says_where_the_rest_is() -> None:
     """A probe runs to thousands of characters: the text report shows its head and its size."""
-    from fleetcheck.render import view
-
     probe = "sh -c '" + "echo x; " * 600 + "'"
     shown = view.command_preview(probe)
     assert shown.startswith(probe[:view.COMMAND_PREVIEW] + " ... ")
@@ -140,20 +138,40 @@ def test_simple_tables_are_tabulates_tables_cell_for_cell() -> None:
     rng = random.Random(1923)  # noqa: S311 -- reproducible test data, not secrets
     pieces = ["a", "bb", " ", "  x ", "", "True", "False", "1", "-2.5", "1e5", "0x1f", "nan",
               "None", "-", "1,000", " 12 ", "a-b", "long-word-here", "x y z", "é", "日本",
-              "tab\tx", "line\nbreak", "\x07"]
-    laid_out = capped = 0
-    for _ in range(6000):
+              "tab\tx", "line\nbreak", "\x07", "h1, h2 (+9 more)", "w " * 6]
+    laid_out = capped = plains = wrapped = separated = 0
+    for _ in range(8000):
         cols = rng.randint(1, 5)
         headers = [rng.choice(["A", "BB", "PORT", "X Y"]) for _ in range(cols)]
         rows = [[paint("".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))),
                        rng.choice([RED, RED + BOLD, ""]), rng.random() < 0.3)
                  for _ in range(cols)] for _ in range(rng.randint(0, 4))]
-        caps = [rng.choice([None, rng.randint(1, 30)]) for _ in range(cols)]
-        got = simple_table(rows, headers, caps)
-        if got is None:  # wide characters, controls, several lines, wrapping: tabulate's own
+        caps = [rng.choice([None, rng.randint(1, 30), rng.randint(1, 8)]) for _ in range(cols)]
+        # The caller's one-pass check: cells that are one line of printable ASCII wrap and
+        # take separators here too.
+        plain = textfit._plain(rows, headers)
+        sep = plain and rng.random() < 0.5
+        got = simple_table(rows, headers, caps, plain, sep)
+        if got is None:  # wide characters, controls, several lines: tabulate's own
             continue
         laid_out += 1
         capped += any(caps)
-        assert got == tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True,
+        plains += plain
+        wrapped += plain and any(cap is not None and len(row[i]) > cap
+                                 for row in rows for i, cap in enumerate(caps))
+        separated += sep
+        body = [x for row in rows for x in (row, SEPARATING_LINE)] if sep else rows
+        assert got == tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True,
                                maxcolwidths=caps, break_on_hyphens=False), (headers, rows, caps)
-    assert laid_out > 1500 and capped > 500
+    assert laid_out > 1500 and capped > 500 and plains > 500 and wrapped > 100
+    assert separated > 300
+
+
+def test_line_counts_are_splitlines_counts() -> None:
+    """`line_count` counts ASCII text without splitting it: the same number as splitlines."""
+    rng = random.Random(1923)  # noqa: S311 -- reproducible test data, not secrets
+    pieces = ["a", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85",
+              "\u2028", "\u2029", "é", " "]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert view.line_count(text) == len(text.splitlines()), repr(text)
