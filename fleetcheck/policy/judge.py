@@ -345,6 +345,11 @@ def requirement(host: str, rule: Rule, listeners: Sequence[Listener],
     )
 
 
+# Verdicts on a socket reached knowing what "undetermined" lacked (its process or user).
+_DECIDED = frozenset({FindingKind.STRAY, FindingKind.FORBIDDEN, FindingKind.WRONG_PROCESS,
+                      FindingKind.WRONG_BIND})
+
+
 def _dedupe(findings: list[Finding]) -> list[Finding]:
     """One finding per id: e.g. several processes sharing a socket give one finding.
 
@@ -354,8 +359,7 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     seen: dict[str, Finding] = {}
     for f in findings:
         seen.setdefault(f.id, f)
-    decided = {_socket(f) for f in seen.values()
-               if f.kind in (FindingKind.STRAY, FindingKind.FORBIDDEN)}
+    decided = {_socket(f) for f in seen.values() if f.kind in _DECIDED}
     return [f for f in seen.values()
             if not (f.kind is FindingKind.UNDETERMINED and _socket(f) in decided)]
 

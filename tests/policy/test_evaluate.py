@@ -272,3 +272,25 @@ def test_one_socket_listed_with_and_without_its_owner_is_judged_by_the_owner() -
     assert [(f.kind, f.port) for f in judged.findings] == [(FindingKind.STRAY, 22)]
     alone = evaluate("h", [unknown], [pol])  # no listing knows the owner: undetermined
     assert [f.kind for f in alone.findings] == [FindingKind.UNDETERMINED]
+
+
+def test_a_known_owner_that_is_the_wrong_one_also_settles_the_socket() -> None:
+    """Found by hypothesis, the sibling of the case above: with the allow rule naming a
+    port, the listing that knows the owner is `wrong_process`, and the bare listing's
+    'undetermined' must not become a second finding for the one socket either."""
+    pol = policy("""
+        name: p
+        default: deny
+        stray_severity: info
+        undetermined_severity: low
+        allow:
+          - id: app-user
+            port: 22
+            user: "101"
+    """)
+    known = listener("tcp 0.0.0.0:22 -", pid=1, uid=0)
+    unknown = listener("tcp 0.0.0.0:22 -", pid=1)
+    judged = evaluate("h", [unknown, unknown, known], [pol])
+    assert [(f.kind, f.port) for f in judged.findings] == [(FindingKind.WRONG_PROCESS, 22)]
+    alone = evaluate("h", [unknown], [pol])
+    assert [f.kind for f in alone.findings] == [FindingKind.UNDETERMINED]
