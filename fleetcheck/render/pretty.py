@@ -95,6 +95,18 @@ class Row:
         self.text = text
 
 
+class Block:
+    """An object already written whole, as `dumps(item, rows=True)` writes it at no indent
+    (on several lines: its arrays of records stay indented): an item of an array written
+    with `rows`, whose lines the writer indents to where it stands. For the OSCAL document's
+    thousands of observations, writing each as one text is cheaper than walking it."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 string = _STRING  # a str as JSON text
 
 
@@ -126,7 +138,7 @@ class _Out(list[str]):
             self.rows = 0
 
 
-_CONTAINERS = (dict, list, tuple, Lazy, Row)
+_CONTAINERS = (dict, list, tuple, Lazy, Row, Block)
 _SCALARS = frozenset((str, int, float, bool, type(None)))  # most values: no isinstance needed
 
 
@@ -137,10 +149,10 @@ def _holds_records(value: Any) -> bool:
         return any(isinstance(v, _CONTAINERS) and _holds_records(v) for v in value.values())
     if isinstance(value, Row):
         return False
-    if isinstance(value, Lazy) or not value:
+    if isinstance(value, Lazy | Block) or not value:
         return True
-    return any(isinstance(v, dict | Row) or (isinstance(v, _CONTAINERS) and _holds_records(v))
-               for v in value)
+    return any(isinstance(v, dict | Row | Block)
+               or (isinstance(v, _CONTAINERS) and _holds_records(v)) for v in value)
 
 
 def _is_row(value: Any, item: bool) -> bool:
@@ -183,6 +195,8 @@ def _write(value: Any, out: _Out, indent: str, rows: bool = False, item: bool = 
         _write_array(value, out, indent, rows, item)
     elif isinstance(value, Row) and rows and item:
         out.row(value.text)
+    elif isinstance(value, Block) and rows and item:
+        out.row(value.text.replace("\n", "\n" + indent))  # JSON text has no other newline
     elif isinstance(value, str):
         out.append(_STRING(value))
     elif value is None:
@@ -249,6 +263,10 @@ def _write_array(value: list[Any] | tuple[Any, ...] | Lazy, out: _Out, indent: s
         elif type(v) is Row and rows:
             out.rows += len(v.text)
             out.append(head + v.text)
+        elif type(v) is Block and rows:
+            text = v.text.replace("\n", "\n" + inner)
+            out.rows += len(text)
+            out.append(head + text)
         else:
             out.append(head)
             _write(v, out, inner, rows, True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from trestle.oscal.assessment_results import AssessmentResults
 
-from fleetcheck.evidence import oscal, register
+from fleetcheck.evidence import oscal, oscal_host, register
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, RenderOptions, pretty
 from tests.render import synthetic
@@ -181,7 +181,7 @@ def test_oscal_text_is_its_data_written_by_the_rows_rule(composite: RunResult) -
 
 
 def test_oscal_ids_are_the_uuid_modules_version_5(composite: RunResult) -> None:
-    ids = oscal._Ids(composite)
+    ids = oscal_host.Ids(composite)
     for parts in [("host", "web1"), ("listener", "h", "tcp", 4, "::", 22, None), ("é\x1f\x00",)]:
         name = "\x1f".join(map(str, parts))
         assert ids(*parts) == str(uuid.uuid5(ids.base, name))
