@@ -18,12 +18,14 @@ from typing import Any
 from urllib.parse import quote
 
 from fleetcheck.evidence.oscal_host import (
+    INVENTORY,
     NS,
     HostParts,
     Ids,
     Props,
     block,
     prop,
+    props,
     record,
     rows,
     text,
@@ -47,7 +49,7 @@ def _record(key: str, value: str) -> pretty.Row:
 
 
 def _props(pairs: Iterable[tuple[str, object]]) -> list[pretty.Row]:
-    return [_prop(k, v) for k, v in pairs if v is not None and v != ""]
+    return [pretty.Row(p) for p in props(pairs)]
 
 
 def _day(date: str, end: bool = False) -> str:
@@ -57,15 +59,15 @@ def _day(date: str, end: bool = False) -> str:
     return f"{d.isoformat()}T{'23:59:59' if end else '00:00:00'}Z"
 
 
-def _inventory_item(ids: Ids, props: Props, h: HostResult) -> pretty.Block:
+def _inventory_item(ids: Ids, shared: Props, h: HostResult) -> pretty.Block:
     addr = h.address
     kind = "ipv6-address" if ":" in addr else "ipv4-address" \
         if re.fullmatch(r"[0-9.]+", addr) else "fqdn"
     own = [prop("asset-id", h.name, ns=False), prop(kind, addr, ns=False)]
     if h.os:
         own.append(prop("os-name", h.os, ns=False))
-    own += props([("status", h.status.value), ("collector", h.collector),
-                  ("groups", ", ".join(h.groups)), ("policies", ", ".join(h.policies))])
+    own += shared(INVENTORY, (h.status.value, h.collector, ", ".join(h.groups),
+                              ", ".join(h.policies)))
     return block([f'"uuid": "{ids.host(h.name)}"',
                              f'"description": {pretty.string(f"{h.name} ({h.address})")}',
                              rows("props", own)])
@@ -149,7 +151,7 @@ def _lazy_document(run: RunResult) -> dict[str, Any]:
                          ("unreachable", s.unreachable), ("errors", s.errors),
                          ("violations", s.violations), ("waived", s.waived),
                          ("fail-on", s.fail_on), ("complete", str(s.complete).lower())]),
-        "local-definitions": {"inventory-items": [_inventory_item(ids, parts.props, h)
+        "local-definitions": {"inventory-items": [_inventory_item(ids, parts.shared, h)
                                                   for h in view.sorted_hosts(run)]},
         "reviewed-controls": {
             "description": "Which listeners may, must and must not exist on each host, as "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from fleetcheck.model import Finding, HostResult, JudgedListener, RunResult
@@ -20,6 +20,7 @@ NS = "urn:fleetcheck"  # the namespace of fleetcheck's own property names
 _ROOT = uuid.UUID("6f1c2a52-9d3e-5b4e-8a0c-1f2e3d4c5b6a")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STRING = pretty.string
+_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}  # a hex digit's 10xx form
 
 
 def text(value: object) -> str:
@@ -45,11 +46,9 @@ class Ids:
         (a few times cheaper than the uuid module: a document has thousands)."""
         sha = self._hash.copy()
         sha.update("\x1f".join(map(str, parts)).encode())
-        b = bytearray(sha.digest()[:16])
-        b[6] = b[6] & 0x0F | 0x50  # version 5
-        b[8] = b[8] & 0x3F | 0x80  # the RFC 4122 variant
-        x = b.hex()
-        return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+        x = sha.hexdigest()
+        # Digit 12 is the version (5); digit 16's top two bits are the RFC 4122 variant.
+        return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}"
 
     def host(self, name: str) -> str:
         """The id of host `name` (its inventory item), which each of its parts names."""
@@ -85,31 +84,34 @@ def block(members: list[str]) -> pretty.Block:
     return pretty.Block("{\n  " + ",\n  ".join(members) + "\n}")
 
 
-_UNIQUE = frozenset(("pid", "finding-id"))  # values that seldom repeat: not remembered
+def props(pairs: Iterable[tuple[str, object]]) -> list[str]:
+    """The props of (name, value) `pairs`, None and "" left out, written."""
+    return [prop(name, value) for name, value in pairs if value is not None and value != ""]
 
 
 class Props:
-    """Written props, those whose values repeat across hosts (a rule, a verdict, a process
-    name) remembered for the run."""
+    """`props`, for groups of props whose values repeat across hosts (a listener's socket
+    and process, a finding's kind and rule): each group written once per run."""
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[str, str], str] = {}
+        # (names, values) -> written. The values of one name are of one type, so no two
+        # values that compare equal (1 and True) would be written differently.
+        self._seen: dict[tuple[tuple[str, ...], tuple[object, ...]], list[str]] = {}
 
-    def __call__(self, pairs: list[tuple[str, object]]) -> list[str]:
-        """The props of `pairs` (None and "" left out), written."""
-        out = []
-        for name, value in pairs:
-            if value is None or value == "":
-                continue
-            if name in _UNIQUE:
-                out.append(prop(name, value))
-                continue
-            key = (name, value if type(value) is str else str(value))
-            found = self._seen.get(key)
-            if found is None:
-                found = self._seen[key] = prop(name, key[1])
-            out.append(found)
-        return out
+    def __call__(self, names: tuple[str, ...], values: tuple[object, ...]) -> list[str]:
+        """`props(zip(names, values))`, remembered."""
+        key = (names, values)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = props(zip(names, values, strict=True))
+        return found
+
+
+# The groups of props that repeat from host to host.
+_SOCKET = ("proto", "port", "address", "family", "process")  # a listener's, before its pid
+_JUDGED = ("user", "verdict", "rule")  # a listener's, after its pid
+_FINDING = ("kind", "severity", "rule", "waived", "waiver")  # a finding's, after its id
+INVENTORY = ("status", "collector", "groups", "policies")  # an inventory item's own props
 
 
 @dataclass(slots=True)
@@ -130,7 +132,7 @@ class HostParts:
     run: RunResult
     findings: list[pretty.Block] = field(default_factory=list)
     waived: dict[str, list[str]] = field(default_factory=dict)  # waiver id -> observations
-    props: Props = field(default_factory=Props)
+    shared: Props = field(default_factory=Props)
     _targets: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def observations(self) -> Iterator[pretty.Block]:
@@ -178,8 +180,8 @@ class HostParts:
                 f'"uuid": "{ids("finding", h.name, "unchecked")}"',
                 f'"title": {_STRING(text(f"{h.name} could not be checked"))}',
                 f'"description": {_STRING(description)}',
-                rows("props", self.props([("error-kind", h.error.kind),
-                                          ("status", h.status.value)])),
+                rows("props", props([("error-kind", h.error.kind),
+                                     ("status", h.status.value)])),
                 self._target("checked", "fleetcheck host checked", "other"),
                 rows("related-observations", [record("observation-uuid", obs)])]))
         for f in sorted(h.findings, key=Finding.sort_key):
@@ -202,11 +204,10 @@ class HostParts:
         title = text(f"{li.proto}/{li.port} on {view.bind_address(li)} ({h.name})")
         description = f"{h.name}: {describe(li)}: {verdict}" + (
             f" by {jl.rule}." if jl.rule else ".")
-        props = self.props([("proto", li.proto), ("port", li.port), ("address", li.address),
-                            ("family", li.family), ("process", li.process), ("pid", li.pid),
-                            ("user", li.user), ("verdict", verdict), ("rule", jl.rule)])
+        written = [*self.shared(_SOCKET, (li.proto, li.port, li.address, li.family, li.process)),
+                   *props([("pid", li.pid)]), *self.shared(_JUDGED, (li.user, verdict, jl.rule))]
         return block([f'"uuid": "{obs}"', f'"title": {_STRING(title)}',
-                      f'"description": {_STRING(description)}', rows("props", props),
+                      f'"description": {_STRING(description)}', rows("props", written),
                       shared.discovery])
 
     def _finding(self, h: HostResult, f: Finding, observation: str,
@@ -217,10 +218,8 @@ class HostParts:
             f'"uuid": "{self.ids("finding", h.name, f.id)}"',
             f'"title": {_STRING(text(f"{kind} {f.proto}/{port} on {h.name}"))}',
             f'"description": {_STRING(f.message)}',
-            rows("props", self.props([
-                ("finding-id", f.id), ("kind", kind), ("severity", f.severity.label),
-                ("rule", f.rule), ("waived", "true" if f.waived else "false"),
-                ("waiver", f.waiver)])),
+            rows("props", [*props([("finding-id", f.id)]), *self.shared(_FINDING, (
+                kind, f.severity.label, f.rule, "true" if f.waived else "false", f.waiver))]),
             self._target(kind, text(f"fleetcheck {kind.replace('_', ' ')} check"), "fail"),
             rows("related-observations", [record("observation-uuid", observation)])]
         if risk is not None:
