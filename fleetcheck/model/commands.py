@@ -11,6 +11,8 @@ records name it (`stderr_ref`) instead of carrying `stderr`.
 
 from __future__ import annotations
 
+import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,53 @@ from typing import Any
 def template_of(command: str, nonce: str) -> tuple[str, ...]:
     """`command` split at `nonce` (whole when there is none): `nonce.join` gives it back."""
     return tuple(command.split(nonce)) if nonce else (command,)
+
+
+_HEX = frozenset("0123456789abcdef")  # what a nonce is made of (secrets.token_hex)
+_HEX_RUN = re.compile("[0-9a-f]+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """A command template met before, and what tells a command made from it without
+    searching the command (~13 KB each) for its nonce."""
+
+    parts: tuple[str, ...]
+    index: int
+    # The longest run of hex digits inside a part; never less than a nonce when a part
+    # starts or ends with one next to where a nonce goes (such a template is never fitted).
+    longest: int
+
+    @classmethod
+    def of(cls, parts: tuple[str, ...], index: int) -> _Template:
+        """`parts` as a template: the longest run of hex digits in them."""
+        longest = max((len(r) for p in parts for r in _HEX_RUN.findall(p)), default=0)
+        last = len(parts) - 1
+        for i, part in enumerate(parts):
+            before, after = i > 0, i < last  # a nonce goes before / after this part
+            if (before and after and not part) or (before and part[:1] in _HEX) \
+                    or (after and part[-1:] in _HEX):
+                longest = sys.maxsize  # a nonce would join a run of hex digits
+        return cls(parts, index, longest)
+
+    def fits(self, command: str, nonce: str) -> bool:
+        """True when `template_of(command, nonce)` is this template. Exact without a search:
+        the nonce is hex digits, longer than any run of them in the parts, and the parts'
+        ends next to it are not hex digits, so each copy put in is a run of hex digits on
+        its own and no other run is long enough to hold the nonce."""
+        size = len(nonce)
+        if size <= self.longest or not _HEX.issuperset(nonce):
+            return False
+        at = 0
+        for i, part in enumerate(self.parts):
+            if i:
+                if not command.startswith(nonce, at):
+                    return False
+                at += size
+            if not command.startswith(part, at):
+                return False
+            at += len(part)
+        return at == len(command)
 
 
 class _Repeated:
@@ -51,20 +100,27 @@ class CommandTable:
     parts that repeat among the run's records (`outputs`: each record's stdout, stderr and
     nonce), in first-seen order."""
 
-    __slots__ = ("_ids", "_parts", "_stderrs")
+    __slots__ = ("_fitted", "_ids", "_parts", "_stderrs")
 
     def __init__(self, outputs: Iterable[tuple[str, str, str]] = ()) -> None:
         self._ids: dict[tuple[str, ...], int] = {}
+        self._fitted: dict[tuple[int, int], _Template] = {}  # by command and nonce length
         outputs = list(outputs)
         self._stderrs = _Repeated(err for _, err, _ in outputs)
         self._parts = _Repeated(p for out, _, nonce in outputs for p in _split(out, nonce))
 
     def ref(self, command: str, nonce: str) -> int:
         """The index of `command`'s template, added when new."""
+        size = (len(command), len(nonce))
+        known = self._fitted.get(size) if nonce else None
+        if known is not None and known.fits(command, nonce):
+            return known.index
         key = template_of(command, nonce)
         found = self._ids.get(key)
         if found is None:
             found = self._ids[key] = len(self._ids)
+        if nonce:
+            self._fitted[size] = _Template.of(key, found)
         return found
 
     def texts(self) -> list[list[str]]:

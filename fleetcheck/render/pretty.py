@@ -140,11 +140,14 @@ class _Out(list[str]):
 
 _CONTAINERS = (dict, list, tuple, Lazy, Row, Block)
 _SCALARS = frozenset((str, int, float, bool, type(None)))  # most values: no isinstance needed
+_ARRAYS = frozenset((list, tuple))
 
 
 def _holds_records(value: Any) -> bool:
     """True when an array in `value` (a container, itself included) holds an object, may
     (`Lazy`) or is empty (where records would be: a host without listeners is a host)."""
+    if type(value) in _ARRAYS and _SCALARS.issuperset(map(type, value)):  # decided in C
+        return not value
     if isinstance(value, dict):
         return any(isinstance(v, _CONTAINERS) and _holds_records(v) for v in value.values())
     if isinstance(value, Row):
@@ -231,6 +234,9 @@ def _write_members(value: dict[Any, Any], out: _Out, indent: str, rows: bool) ->
         scalar = _SCALAR_TEXT.get(type(v))
         if scalar is not None:  # a plain scalar: one part, no call
             out.append(head + (_KEYS.get(k) or _key_text(k)) + scalar(v))
+        elif rows and type(v) is list and _SCALARS.issuperset(map(type, v)):
+            # Empty or plain scalars (a host's groups, notes): a row, no call.
+            out.append(head + (_KEYS.get(k) or _key_text(k)) + (_row(v) if v else "[]"))
         else:
             out.append(head + (_KEYS.get(k) or _key_text(k)))
             _write(v, out, inner, rows)
@@ -253,7 +259,7 @@ def _write_array(value: list[Any] | tuple[Any, ...] | Lazy, out: _Out, indent: s
     head = "[\n" + inner
     for v in value:
         if rows and type(v) is dict and v:  # most items: decided here once
-            if _is_row(v, True):  # a record: one part
+            if _SCALARS.issuperset(map(type, v.values())) or _is_row(v, True):  # a record
                 text = _row(v)
                 out.rows += len(text)
                 out.append(head + text)
