@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,11 +174,13 @@ class RunResult:
                           c.new + c.reopened if c else 0, len(c.fixed) if c else 0,
                           s.unreachable + s.errors)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The run as JSON in the `fleetcheck.run/3` shape (whatever schema it was read from)."""
+    def to_dict(self, host: Callable[[HostResult, CommandTable], Any] | None = None,
+                ) -> dict[str, Any]:
+        """The run as JSON in the `fleetcheck.run/3` shape (whatever schema it was read from);
+        each host as `host` makes it when given (the JSON report writes them as text)."""
         table = CommandTable((c.stdout, c.stderr, c.nonce) for h in self.hosts
                              for c in h.commands)
-        hosts = [h.to_dict(table) for h in self.hosts]
+        hosts = [h.to_dict(table) if host is None else host(h, table) for h in self.hosts]
         return {
             "schema": SCHEMA,
             "run_id": self.run_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fleetcheck.model import RunResult
-from fleetcheck.render import pretty
+from fleetcheck.render import jsonhost, pretty
 from fleetcheck.render.options import RenderOptions
 
 # The last run rendered and its text: `--format all` writes the JSON report and the HTML
@@ -19,7 +19,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     del options
     if _LAST and _LAST[0][0] is run:
         return _LAST[0][1]
-    text = pretty.dumps(run.to_dict(), rows=True) + "\n"
+    text = pretty.dumps(run.to_dict(jsonhost.host), rows=True) + "\n"
     _LAST[:] = [(run, text)]
     return text
 
@@ -30,7 +30,6 @@ def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Itera
     if _LAST and _LAST[0][0] is run:
         yield _LAST[0][1]
         return
-    # Item by item down to each host, which is written whole (a few KB; deeper walking
-    # costs more than it saves).
-    yield from pretty.iterdumps(run.to_dict(), depth=2, rows=True)
+    # Item by item down to each host, written whole as text (`jsonhost`).
+    yield from pretty.iterdumps(run.to_dict(jsonhost.host), depth=2, rows=True)
     yield "\n"

@@ -149,7 +149,8 @@ def _holds_records(value: Any) -> bool:
     if type(value) in _ARRAYS and _SCALARS.issuperset(map(type, value)):  # decided in C
         return not value
     if isinstance(value, dict):
-        return any(isinstance(v, _CONTAINERS) and _holds_records(v) for v in value.values())
+        return any(type(v) not in _SCALARS and isinstance(v, _CONTAINERS) and _holds_records(v)
+                   for v in value.values())
     if isinstance(value, Row):
         return False
     if isinstance(value, Lazy | Block) or not value:
@@ -174,6 +175,7 @@ def _is_row(value: Any, item: bool) -> bool:
 _SCALAR_TEXT: dict[type, Callable[[Any], str]] = {
     str: _STRING, int: int.__repr__, float: _float, type(None): lambda _: "null",
     bool: lambda b: "true" if b else "false"}
+SCALAR_TEXT = _SCALAR_TEXT  # a plain scalar's text by its type: KeyError for any other type
 _KEYS: dict[str, str] = {}  # a str key's text with its ': ', for the keys seen most
 _KEYS_KEPT = 4096
 
@@ -249,7 +251,8 @@ def _write_array(value: list[Any] | tuple[Any, ...] | Lazy, out: _Out, indent: s
                  item: bool) -> None:
     if isinstance(value, Lazy):
         value = list(value.make())
-    elif rows and value and _is_row(value, item):
+    elif rows and value and (item or type(value[0]) is not dict) and _is_row(value, item):
+        # (An array of records that is not an item is never a row: not asked.)
         out.row(_row(value))
         return
     if not value:
@@ -280,6 +283,14 @@ def _write_array(value: list[Any] | tuple[Any, ...] | Lazy, out: _Out, indent: s
             out.settle()
         head = ",\n" + inner
     out.append("\n" + indent + "]")
+
+
+def text(value: Any, item: bool = False) -> str:
+    """`value` as `dumps(..., rows=True)` writes it at no indent inside a document: an object's
+    member (its value), or with `item` an item of an array."""
+    out = _Out()
+    _write(value, out, "", True, item)
+    return "".join([*out.blocks, "".join(out)])
 
 
 def dumps(value: Any, rows: bool = False) -> str:
