@@ -196,9 +196,9 @@ def test_the_html_digest_is_the_json_reports_and_the_run_is_serialised_once(
     calls: list[int] = []
     real = RunResult.to_dict
 
-    def counted(self: RunResult) -> dict[str, Any]:
+    def counted(self: RunResult, *args: Any) -> dict[str, Any]:
         calls.append(1)
-        return real(self)
+        return real(self, *args)
 
     monkeypatch.setattr(RunResult, "to_dict", counted)
     page = FORMATS["html"].render(run, RenderOptions())
