@@ -18,6 +18,8 @@ from fleetcheck.model.container import HOST
 from fleetcheck.render import pretty
 
 _T = pretty.SCALAR_TEXT
+# A StrEnum member (a verdict, a status, a kind) is a str whose text is its value.
+_S = pretty.string
 # What `JudgedListener.to_dict` adds after a plain listener's keys.
 _NO_USER = ', "user": null'
 _PLAIN = f', "container": null, "exposure": {pretty.string(HOST)}, '
@@ -39,15 +41,15 @@ def _listener(jl: JudgedListener) -> str:
             or li.netns is not None or li.published_port is not None):
         return pretty.text(jl.to_dict(), item=True)
     try:
+        user = _opt("user", li.user)
         return (f'{{"proto": {_T[type(li.proto)](li.proto)}, '
                 f'"family": {_T[type(li.family)](li.family)}, '
                 f'"address": {_T[type(li.address)](li.address)}, '
                 f'"port": {_T[type(li.port)](li.port)}, '
                 f'"process": {_T[type(li.process)](li.process)}, '
                 f'"pid": {_T[type(li.pid)](li.pid)}'
-                f'{_opt("user", li.user)}{_opt("uid", li.uid)}{_opt("inode", li.inode)}'
-                f'{"" if _opt("user", li.user) else _NO_USER}{_PLAIN}'
-                f'"verdict": {_T[type(jl.verdict.value)](jl.verdict.value)}, '
+                f'{user}{_opt("uid", li.uid)}{_opt("inode", li.inode)}{"" if user else _NO_USER}'
+                f'{_PLAIN}"verdict": {_S(jl.verdict)}, '
                 f'"rule": {_T[type(jl.rule)](jl.rule)}}}')
     except KeyError:  # a value of another type (read from a hand-made file): as JSON has it
         return pretty.text(jl.to_dict(), item=True)
@@ -59,7 +61,7 @@ def _finding(f: Finding) -> str:
         return pretty.text(f.to_dict(), item=True)
     try:
         text = (f'{{"id": {_T[type(f.id)](f.id)}, '
-                f'"kind": {_T[type(f.kind.value)](f.kind.value)}, '
+                f'"kind": {_S(f.kind)}, '
                 f'"severity": {_T[type(f.severity.label)](f.severity.label)}, '
                 f'"proto": {_T[type(f.proto)](f.proto)}, '
                 f'"port": {_T[type(f.port)](f.port)}, '
@@ -74,13 +76,23 @@ def _finding(f: Finding) -> str:
                 f'"below_threshold": {_T[type(f.below_threshold)](f.below_threshold)}')
         if f.first_seen is None and f.change is None:
             return text + "}"
-        change = f.change.value if f.change else None
         return (f'{text}, "first_seen": {_T[type(f.first_seen)](f.first_seen)}, '
                 f'"age_days": {_T[type(f.age_days)](f.age_days)}, '
-                f'"change": {_T[type(change)](change)}'
+                f'"change": {_S(f.change) if f.change else "null"}'
                 + (f', "flaps": {_T[type(f.flaps)](f.flaps)}}}' if f.flaps else "}"))
     except KeyError:
         return pretty.text(f.to_dict(), item=True)
+
+
+def _command(record: dict[str, Any]) -> str:
+    """A command record (`CommandRecord.to_dict(table)`) as a row: plain values and the
+    non-empty list of a stdout's parts; anything else as the general writer has it."""
+    try:
+        return "{" + ", ".join([f"{_S(k)}: " + (_scalars(v) if type(v) is list and v
+                                                  else _T[type(v)](v))
+                                for k, v in record.items()]) + "}"
+    except KeyError:  # an empty list (it would not be a row) or an unusual value
+        return pretty.text(record, item=True)
 
 
 def _records(key: str, items: list[str]) -> str:
@@ -96,7 +108,7 @@ def _member(key: str, value: Any) -> str:
     return f"{pretty.string(key)}: " + pretty.text(value).replace("\n", "\n  ")
 
 
-def _scalars(values: tuple[Any, ...]) -> str:
+def _scalars(values: tuple[Any, ...] | list[Any]) -> str:
     """A tuple of plain scalars as its list is written (KeyError for another type)."""
     return "[" + ", ".join([_T[type(v)](v) for v in values]) + "]" if values else "[]"
 
@@ -110,7 +122,7 @@ def _head(h: HostResult) -> list[str]:
     return [f'"name": {_T[type(h.name)](h.name)}',
             f'"address": {_T[type(h.address)](h.address)}',
             f'"groups": {_scalars(h.groups)}',
-            f'"status": {_T[type(h.status.value)](h.status.value)}',
+            f'"status": {_S(h.status)}',
             f'"os": {_T[type(h.os)](h.os)}',
             f'"collector": {_T[type(h.collector)](h.collector)}',
             f'"error": {error}',
@@ -130,12 +142,13 @@ def host(h: HostResult, table: CommandTable) -> pretty.Block:
     members += [
         _records("listeners", [_listener(jl) for jl in h.listeners]),
         _records("findings", [_finding(f) for f in h.findings]),
-        _records("commands", [pretty.text(c.to_dict(table), item=True) for c in h.commands])]
+        _records("commands", [_command(c.to_dict(table)) for c in h.commands])]
     if h.trusted_keys:
         members.append(_records("trusted_keys",
                                 [pretty.text(k.to_dict(), item=True) for k in h.trusted_keys]))
     if h.distribution:
-        members.append(_member("distribution", h.distribution))
+        members.append(f'"distribution": {_S(h.distribution)}' if type(h.distribution) is str
+                       else _member("distribution", h.distribution))
     if h.namespaces:
         members.append(_member("namespaces", h.namespaces.to_dict()))
     return pretty.Block("{\n  " + ",\n  ".join(members) + "\n}")
