@@ -94,13 +94,13 @@ class Props:
     and process, a finding's kind and rule): each group written once per run."""
 
     def __init__(self) -> None:
-        # (names, values) -> written. The values of one name are of one type, so no two
-        # values that compare equal (1 and True) would be written differently.
-        self._seen: dict[tuple[tuple[str, ...], tuple[object, ...]], list[str]] = {}
+        # (names, values, their types) -> written: values that compare equal but are written
+        # differently (1, 1.0 and True in a hand-edited run file) are told apart by type.
+        self._seen: dict[tuple[object, ...], list[str]] = {}
 
     def __call__(self, names: tuple[str, ...], values: tuple[object, ...]) -> list[str]:
         """`props(zip(names, values))`, remembered."""
-        key = (names, values)
+        key = (names, values, *map(type, values))
         found = self._seen.get(key)
         if found is None:
             found = self._seen[key] = props(zip(names, values, strict=True))

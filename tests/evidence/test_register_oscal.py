@@ -186,3 +186,20 @@ def test_oscal_ids_are_the_uuid_modules_version_5(composite: RunResult) -> None:
         name = "\x1f".join(map(str, parts))
         assert ids(*parts) == str(uuid.uuid5(ids.base, name))
     assert ids.host("web1") == ids("host", "web1")
+
+
+def test_props_written_once_per_run_keep_each_hosts_own_value(composite: RunResult) -> None:
+    # A hand-edited run file: users that compare equal (1, 1.0, True) but read differently.
+    data = composite.to_dict()
+    users: list[Any] = [1, 1.0, True, "1"]
+    checked = [h for h in data["hosts"] if h["listeners"]]
+    for host, user in zip(checked, users, strict=False):
+        for li in host["listeners"]:
+            li["user"] = user
+    run = RunResult.from_dict(data)
+    results = oscal.document(run)["assessment-results"]["results"][0]
+    by_host = {o["subjects"][0]["title"]: {p["value"] for p in o.get("props", ())
+                                            if p["name"] == "user"}
+               for o in results["observations"] if o["types"] == ["discovery"]}
+    assert [by_host[h["name"]] for h in checked][:len(users)] == [
+        {str(u)} for u in users][:len(checked)]
