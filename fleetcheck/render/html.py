@@ -20,12 +20,12 @@ from markupsafe import Markup
 from fleetcheck import __version__
 from fleetcheck.model import HostResult, RunResult
 from fleetcheck.render import changes_view, evidence_view, nsview, view
-from fleetcheck.render.groups import compact_hosts, count_hosts, group_findings
+from fleetcheck.render.groups import compact_hosts, count_hosts
 from fleetcheck.render.hints import causes
 from fleetcheck.render.hostview import detail, lazy_data
 from fleetcheck.render.jinja_cache import compile_settings, template_cache
 from fleetcheck.render.options import RenderOptions
-from fleetcheck.render.overview import Overview, allowed_by_policy, percent
+from fleetcheck.render.overview import allowed_by_policy, percent, run_overview, waived_groups
 from fleetcheck.render.waived import expiring_waivers
 
 # Up to this many hosts, sections of hosts with problems start open; beyond it every host
@@ -95,8 +95,8 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         .replace("+00:00", "Z")
     css, js, csp = _assets()
     open_rows, waived_rows = view.finding_rows(run)
-    overview = Overview(run)
-    groups, waived_groups = overview.groups, group_findings(waived_rows)
+    overview = run_overview(run)
+    groups, waived = overview.groups, waived_groups(run)
     hosts = view.sorted_hosts(run)
     waivers = view.sorted_waivers(run.waivers)
     open_hosts = {h.name for h in hosts if h.status.value != "compliant"} \
@@ -106,7 +106,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     unchecked = view.unchecked_hosts(run)
     threshold = view.fail_on(run)
     group_ids = {id(g): f"group-{n}" for n, g in enumerate(groups, 1)}
-    group_ids.update({id(g): f"waived-group-{n}" for n, g in enumerate(waived_groups, 1)})
+    group_ids.update({id(g): f"waived-group-{n}" for n, g in enumerate(waived, 1)})
     return _template().render(
         run=run, head=view.headline(run), kicker=" · ".join(view.run_line(run)),
         counts=view.status_counts(run), severities=view.severity_counts(run),
@@ -114,7 +114,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         group_rows=GROUP_ROWS, percent=percent,
         warnings=view.warnings(run), inputs=view.input_rows(run),
         open_count=len(open_rows), waived_count=len(waived_rows), groups=groups,
-        waived_groups=waived_groups, grouped_history=any(g.changes for g in groups),
+        waived_groups=waived, grouped_history=any(g.changes for g in groups),
         group_id=lambda g, waived=False: group_ids[id(g)],
         causes=causes(unchecked), unchecked_count=len(unchecked), waivers=waivers,
         expiring={w.id: days for w, days in expiring_waivers(run)},
