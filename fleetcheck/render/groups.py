@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from fleetcheck.addresses import address_scope
 from fleetcheck.model import FindingKind, Severity
-from fleetcheck.policy.match import address_scope
 from fleetcheck.render.changes_view import age_words, day
 from fleetcheck.render.natural import natural_key, natural_sorted
 from fleetcheck.render.view import FindingRow
