@@ -325,13 +325,18 @@ COMMAND_PREVIEW = 160
 
 
 def command_preview(text: str, where: str = "in the HTML and JSON reports",
-                    limit: int = COMMAND_PREVIEW) -> str:
-    """A command cut to its first line and `limit` characters, saying how much is left out."""
+                    limit: int = COMMAND_PREVIEW, tail: str | None = None) -> str:
+    """A command cut to its first line and `limit` characters, saying how much is left out
+    (`tail`: `preview_tail(text, where)`, when the caller has it already)."""
     head = first_line(text)
     if len(head) <= limit and head == text:
         return text
-    return (f"{head[:limit]} ... ({len(text)} characters, {plural(line_count(text), 'line')}; "
-            f"whole {where})")
+    return head[:limit] + (preview_tail(text, where) if tail is None else tail)
+
+
+def preview_tail(text: str, where: str) -> str:
+    """What a cut preview says of the whole: ' ... (N characters, M lines; whole WHERE)'."""
+    return f" ... ({len(text)} characters, {plural(line_count(text), 'line')}; whole {where})"
 
 
 # What `str.splitlines` breaks at besides "\n" in ASCII text.
