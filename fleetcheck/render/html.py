@@ -88,6 +88,16 @@ def _search(host: HostResult) -> str:
     return " ".join(dict.fromkeys(w for w in words if w))
 
 
+def _heads(hosts: list[HostResult]) -> list[tuple[HostResult, str, str, str | None]]:
+    """What each host's collapsed section shows: (host, status, element id, '3 listeners ·
+    1 open finding' or the error's kind or None). Arranged here, not by template calls
+    per host and field: those were most of the page's cost at fleet scale."""
+    return [(h, h.status.value, anchor("host", h.name),
+             f"{view.plural(len(h.listeners), 'listener')} · "
+             f"{view.plural(view.open_findings(h), 'open finding')}" if h.checked
+             else h.error.kind if h.error else None) for h in hosts]
+
+
 def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The report page; `options.rendered_at` (default: now) is its only varying text."""
     opts = options or RenderOptions()
@@ -120,6 +130,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         expiring={w.id: days for w, days in expiring_waivers(run)},
         unused=[w for w in waivers if w.status == "unused"], fleet=view.fleet_rows(run),
         inline=HOSTS_INLINE, compact=compact_hosts, count=count_hosts, hosts=hosts,
+        heads=_heads(hosts),
         open_hosts=open_hosts, lazy=lazy, detail=lambda h: detail(h, threshold),
         rendered_at=rendered_at, version=__version__, css=css, js=js, csp=csp,
         anchor=anchor, search=_search, seconds=view.seconds,
