@@ -52,6 +52,9 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
     (records still name their fields)."""
     cells = [["" if c is None else str(c) for c in row] for row in rows]
     if not named:
+        fast = None if separated else _rows_only(cells, len(headers), width)
+        if fast is not None:
+            return fast
         laid = table(cells, [""] * len(headers), width, flex, separated)
         if laid.startswith("[1]\n"):  # records: say what each field is
             return records(cells, headers, width)
@@ -86,6 +89,22 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
         else cells
     return tabulate(body, headers=list(headers), tablefmt="simple", disable_numparse=True,
                     maxcolwidths=maxcol, break_on_hyphens=False)
+
+
+def _rows_only(cells: Sequence[Sequence[str]], columns: int, width: int) -> str | None:
+    """`table(named=False)` of rows of one-line printable ASCII cells that fit `width`
+    without wrapping (a host's listeners, a thousand times a report): each row a line, as
+    the table below would lay them out once its blank header and rule are cut. None for
+    any other rows."""
+    if not cells or not columns or not _plain(cells, [""] * columns):
+        return None
+    if sum(max(MIN_PADDING, *map(len, col)) for col in zip(*cells, strict=True)) \
+            + _GAP * (columns - 1) > width:
+        return None
+    rows = [[c.strip() for c in row] for row in cells]
+    widths = [max(MIN_PADDING, *map(len, col)) for col in zip(*rows, strict=True)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths).format
+    return "\n".join([line(*row).rstrip() for row in rows])
 
 
 _BOOLS = ("True", "False")
