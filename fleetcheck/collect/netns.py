@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from fleetcheck.addresses import address_scope, parse_ip
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.probe import Section
 from fleetcheck.model import CONTAINER_ONLY, PUBLISHED, Container, Listener, Namespaces
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import containers, nat
 from fleetcheck.parsers.common import ParseError, lines
-from fleetcheck.policy.match import address_scope, parse_ip
 
 UNPRIVILEGED = ("collected without root: network namespaces other than the host's "
                 "(containers) could not be read, so their listeners are not known "

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetcheck.addresses import address_scope
 from fleetcheck.errors import InputError
 from fleetcheck.model import Container, Finding, HostResult, JudgedListener, Listener, RunResult
 from fleetcheck.policy import Action, Policy, Rule
@@ -17,7 +18,6 @@ from fleetcheck.policy.judge import Considered, HostRules, decide, requirement
 from fleetcheck.policy.match import (
     Match,
     MatchResult,
-    address_scope,
     container_value,
     exposures,
     format_ports,

@@ -8,55 +8,14 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
+from fleetcheck.addresses import address_scope, parse_ip
 from fleetcheck.model import Container, Listener
 from fleetcheck.numbers import is_number
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SCOPES = ("loopback", "wildcard", "link-local", "private", "public", "multicast")
-
-# Names tools print instead of addresses when run without -n.
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost",
-                             "ip6-loopback", "localhost6"})
-_WILDCARDS = frozenset({"*", "0.0.0.0", "::"})
-
-
-@lru_cache(maxsize=4096)  # a fleet repeats a handful of bind addresses endlessly
-def address_scope(address: str) -> str | None:
-    """Classify a bind address as one of SCOPES; None for a host name we cannot classify."""
-    if address in _WILDCARDS:
-        return "wildcard"
-    if address in _LOOPBACK_NAMES:
-        return "loopback"
-    ip = parse_ip(address)
-    if ip is None:
-        return None
-    if ip.is_unspecified:
-        return "wildcard"
-    if ip.is_loopback:
-        return "loopback"
-    if ip.is_link_local:
-        return "link-local"
-    if ip.is_multicast:
-        return "multicast"
-    if ip.is_private:
-        return "private"
-    return "public"
-
-
-@lru_cache(maxsize=4096)
-def parse_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The IP of a bind address (IPv4-mapped IPv6 unwrapped, %scope dropped); None for a name."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped  # ::ffff:127.0.0.1 is reached as 127.0.0.1
-    return ip
-
 
 def merge_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     """Sorted, non-overlapping, non-adjacent inclusive ranges."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from fleetcheck.addresses import address_scope
 from fleetcheck.policy import Action, Rule
 from fleetcheck.policy.match import (
     AddressSpec,
     Match,
     TextSpec,
-    address_scope,
     merge_ranges,
 )
 

@@ -9,7 +9,6 @@ from typing import Protocol
 
 from fleetcheck.model import RunResult
 from fleetcheck.render.options import RenderOptions
-from fleetcheck.yamlsrc import did_you_mean
 
 __all__ = ["FORMATS", "PIPEABLE", "ChunkRenderer", "Format", "RenderOptions", "Renderer",
            "parse_formats"]
@@ -100,6 +99,9 @@ def parse_formats(spec: str) -> list[str]:
         names = [n for n in names if n != "all"] + list(FORMATS)
     for name in names:
         if name not in FORMATS:
+            # Imported here: its module loads YAML, which rendering a saved run never needs.
+            from fleetcheck.yamlsrc import did_you_mean
+
             hint = did_you_mean(name, [*FORMATS, "all"])
             raise ValueError(f"unknown format {name!r}{hint} (known: {', '.join(FORMATS)}, all)")
     if not names:

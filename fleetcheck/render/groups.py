@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
+from fleetcheck.addresses import address_scope
 from fleetcheck.model import FindingKind, Severity
-from fleetcheck.policy.match import address_scope
 from fleetcheck.render.changes_view import age_words, day
 from fleetcheck.render.natural import natural_key, natural_sorted
 from fleetcheck.render.view import FindingRow
@@ -48,6 +49,14 @@ def _runs(numbered: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
 
 
 def compact_hosts(names: Sequence[str]) -> list[str]:
+    """Host names with runs of consecutive numbers written as Ansible ranges (`_compact`)."""
+    return list(_compact(tuple(names)))
+
+
+# Every format of a scan compacts the same host lists (a finding group's, a cause's), each
+# of a thousand names and more: the last few are kept.
+@lru_cache(maxsize=64)
+def _compact(names: tuple[str, ...]) -> tuple[str, ...]:
     """Host names with runs of consecutive numbers written as Ansible ranges.
 
     ['web01', 'web02', 'web03', 'db1'] -> ['db1', 'web[01:03]']: names that differ only
@@ -82,7 +91,7 @@ def compact_hosts(names: Sequence[str]) -> list[str]:
                 items.append((natural_key(run[0][1]), text))
                 used.update(name for _, name in run)
         items += [(natural_key(name), name) for _, _, name in numbered if name not in used]
-    return [text for _, text in sorted(items, key=lambda kv: kv[0])]
+    return tuple(text for _, text in sorted(items, key=lambda kv: kv[0]))
 
 
 def hosts_line(names: Sequence[str], limit: int = 8) -> str:

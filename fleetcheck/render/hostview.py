@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fleetcheck.model import HostResult, JudgedListener, RunResult, Severity
+from fleetcheck.model import CommandRecord, HostResult, JudgedListener, RunResult, Severity
 from fleetcheck.render import nsview, view
 from fleetcheck.render.waived import Standing
 
@@ -40,12 +40,6 @@ class ListenerCells:
     exposure: str = ""  # 'container-only', 'published on host port 8080', 'host' (containers)
     place: int = 0  # index into HostDetail.places, on a host with containers
 
-    def row(self) -> list[Any]:
-        """The row as the JSON carries it (cells in column order)."""
-        return [self.cls, self.proto, self.port, self.service, self.bind, self.process,
-                self.pid, self.user, self.verdict, self.verdict_cls, self.rule, self.notes,
-                self.exposure, self.place]
-
 
 @dataclass(frozen=True, slots=True)
 class Place:
@@ -70,24 +64,32 @@ class HostDetail:
 
 
 def _cells(host: HostResult, jl: JudgedListener, standing: Standing | None,
-           exposure: str = "", place: int = 0) -> ListenerCells:
-    """One listener row of `host`."""
+           exposure: str = "", place: int = 0) -> list[Any]:
+    """One listener row of `host`: the fields of ListenerCells in order, as the JSON carries
+    them (the page built from JSON makes no ListenerCells: a thousand hosts' worth costs)."""
     li, v = jl.listener, jl.verdict.value
     cls = ("waived" if standing and standing.waiver else "below" if standing
            else "red" if view.is_red(jl, standing) else "")
-    return ListenerCells(
+    return [
         cls, li.proto, li.port, view.service_name(li.port, li.proto), view.bind_address(li),
         li.process or "?", "" if li.pid is None else str(li.pid), li.user or "",
         view.verdict_words(jl, standing), "" if standing else f"v-{v}",
         jl.rule or ("(default)" if v == "allowed" else ""),
         "; ".join(x for x in (view.owner_unknown_why(host, li), view.listener_notes(li)) if x),
-        exposure, place)
+        exposure, place]
 
 
 def listener_cells(host: HostResult, threshold: Severity) -> tuple[list[ListenerCells],
                                                                     list[Place]]:
     """A host's listener rows in report order, and the places they are grouped by (none
     on a host without containers: one table, as it always was)."""
+    rows, places = _listener_rows(host, threshold)
+    return [ListenerCells(*row) for row in rows], places
+
+
+def _listener_rows(host: HostResult, threshold: Severity) -> tuple[list[list[Any]],
+                                                                   list[Place]]:
+    """`listener_cells` as the JSON carries each row."""
     if not nsview.has_containers(host):
         return [_cells(host, jl, st) for jl, st in view.listener_rows(host, threshold)], []
     rows, places = [], []
@@ -97,22 +99,41 @@ def listener_cells(host: HostResult, threshold: Severity) -> tuple[list[Listener
     return rows, places
 
 
+# The facts of a host's section, in order (the JSON names them once, in `labels`).
+FACT_LABELS = ("Address", "OS", "Collector", "Groups", "Policies", "Privileged", "Duration")
+
+
+def _facts(host: HostResult) -> list[str]:
+    """The values of FACT_LABELS for `host`."""
+    return [host.address, view.os_words(host) or "unknown", host.collector or "-",
+            ", ".join(host.groups) or "-", ", ".join(host.policies) or "-",
+            view.yes_no(host.privileged), view.seconds(host.duration)]
+
+
+def _missing(host: HostResult) -> list[tuple[str, str]]:
+    """(kind, sentence) of the findings of a checked host that no listener row shows."""
+    if not host.checked:
+        return []
+    return [(f.kind.value, f.message + (f" (waived by {f.waiver})" if f.waived else ""))
+            for f in host.findings if not f.address]
+
+
+def _places_note(host: HostResult, listeners: int, places: int) -> str:
+    """'5 listeners in 3 places; 2 container network namespaces read' ('' without places)."""
+    if not places:
+        return ""
+    read = host.namespaces.read if host.namespaces is not None else 0
+    return (f"{view.plural(listeners, 'listener')} in {view.plural(places, 'place')}; "
+            f"{view.plural(read, 'container network namespace')} read")
+
+
 def detail(host: HostResult, threshold: Severity) -> HostDetail:
     """The section of `host`."""
-    facts = [("Address", host.address), ("OS", view.os_words(host) or "unknown"),
-             ("Collector", host.collector or "-"), ("Groups", ", ".join(host.groups) or "-"),
-             ("Policies", ", ".join(host.policies) or "-"),
-             ("Privileged", view.yes_no(host.privileged)),
-             ("Duration", view.seconds(host.duration))]
-    missing = [(f.kind.value, f.message + (f" (waived by {f.waiver})" if f.waived else ""))
-               for f in host.findings if not f.address]
     rows, places = listener_cells(host, threshold) if host.checked else ([], [])
-    read = host.namespaces.read if host.namespaces is not None else 0
-    note = (f"{view.plural(len(rows), 'listener')} in {view.plural(len(places), 'place')}; "
-            f"{view.plural(read, 'container network namespace')} read") if places else ""
-    return HostDetail(facts, (host.error.kind, host.error.message) if host.error else None,
-                      list(host.notes), host.checked, rows, missing if host.checked else [],
-                      places, note)
+    return HostDetail(list(zip(FACT_LABELS, _facts(host), strict=True)),
+                      (host.error.kind, host.error.message) if host.error else None,
+                      list(host.notes), host.checked, rows, _missing(host), places,
+                      _places_note(host, len(rows), len(places)))
 
 
 class _Strings:
@@ -135,6 +156,47 @@ class _Strings:
         return [self.ref(p) for p in text.split(nonce)] if nonce else [self.ref(text)]
 
 
+# Where the HTML's preview of a command sends the reader for the whole of it.
+_WHOLE = "under Exact command"
+
+
+class _Commands:
+    """Hosts' commands as the JSON's lists. Every host runs the same probe (13 KB) but for
+    its nonce: its parts are found in the table by comparing them with the last command's,
+    not by hashing them again, and its preview's counts are worked out once per run."""
+
+    def __init__(self, strings: _Strings) -> None:
+        self.strings = strings
+        self._last: tuple[list[str], list[int]] = ([], [])
+        self._tails: dict[tuple[tuple[int, ...], int], str] = {}
+
+    def row(self, c: CommandRecord) -> list[Any]:
+        """[command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines,
+        nonce] (see `lazy_data`)."""
+        refs = self._parts(c.command, c.nonce)
+        tail = None
+        if c.nonce.isalnum():
+            # A nonce without a line break (an alphanumeric one) leaves the length and line
+            # count to the template's parts and the text's length: the same on every host.
+            key = (tuple(refs), len(c.command))
+            tail = self._tails.get(key)
+            if tail is None:
+                tail = self._tails[key] = view.preview_tail(c.command, _WHOLE)
+        preview = view.command_preview(c.command, _WHOLE, tail=tail)
+        return [refs, self.strings.parts(preview, c.nonce), c.exit_code,
+                view.seconds(c.duration), c.stdout, view.line_count(c.stdout),
+                self.strings.ref(c.stderr), view.line_count(c.stderr), c.nonce]
+
+    def _parts(self, text: str, nonce: str) -> list[int]:
+        """`_Strings.parts`, with the last command's parts reused when they are the same."""
+        if not nonce:
+            return [self.strings.ref(text)]
+        parts = text.split(nonce)
+        if parts != self._last[0]:
+            self._last = (parts, [self.strings.ref(p) for p in parts])
+        return list(self._last[1])
+
+
 def lazy_data(run: RunResult, hosts: list[HostResult]) -> str:
     """Every host's details as one compact JSON document, safe inside a <script> element.
 
@@ -146,21 +208,16 @@ def lazy_data(run: RunResult, hosts: list[HostResult]) -> str:
     """
     threshold = view.fail_on(run)
     strings = _Strings()
+    commands = _Commands(strings)
     rows = []
-    for h in hosts:
-        d = detail(h, threshold)
-        commands = [[strings.parts(c.command, c.nonce),
-                     strings.parts(view.command_preview(c.command, "under Exact command"),
-                                   c.nonce),
-                     c.exit_code, view.seconds(c.duration), c.stdout, view.line_count(c.stdout),
-                     strings.ref(c.stderr), view.line_count(c.stderr), c.nonce]
-                    for c in h.commands]
-        rows.append([[v for _, v in d.facts], list(d.error) if d.error else None, d.notes,
-                     d.checked, [c.row() for c in d.listeners], [list(m) for m in d.missing],
-                     commands, [[p.title, p.detail] for p in d.places], d.places_note])
-    text = json.dumps({"labels": [label for label, _ in detail(hosts[0], threshold).facts]
-                       if hosts else [], "strings": strings.items, "hosts": rows},
-                      ensure_ascii=False, separators=(",", ":"))
+    for h in hosts:  # what `detail` arranges, built straight into the JSON's lists
+        listeners, places = _listener_rows(h, threshold) if h.checked else ([], [])
+        rows.append([_facts(h), [h.error.kind, h.error.message] if h.error else None,
+                     list(h.notes), h.checked, listeners, [list(m) for m in _missing(h)],
+                     [commands.row(c) for c in h.commands], [[p.title, p.detail] for p in places],
+                     _places_note(h, len(listeners), len(places))])
+    text = json.dumps({"labels": list(FACT_LABELS) if hosts else [], "strings": strings.items,
+                       "hosts": rows}, ensure_ascii=False, separators=(",", ":"))
     # Inside <script> only '</' (and '<!--') could end or bend the element: escape every
     # '<' (and '>' and '&' for good measure) as JSON's own \u escapes.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -20,12 +20,12 @@ from markupsafe import Markup
 from fleetcheck import __version__
 from fleetcheck.model import HostResult, RunResult
 from fleetcheck.render import changes_view, evidence_view, nsview, view
-from fleetcheck.render.groups import compact_hosts, count_hosts, group_findings
+from fleetcheck.render.groups import compact_hosts, count_hosts
 from fleetcheck.render.hints import causes
 from fleetcheck.render.hostview import detail, lazy_data
 from fleetcheck.render.jinja_cache import compile_settings, template_cache
 from fleetcheck.render.options import RenderOptions
-from fleetcheck.render.overview import Overview, allowed_by_policy, percent
+from fleetcheck.render.overview import allowed_by_policy, percent, run_overview, waived_groups
 from fleetcheck.render.waived import expiring_waivers
 
 # Up to this many hosts, sections of hosts with problems start open; beyond it every host
@@ -88,6 +88,16 @@ def _search(host: HostResult) -> str:
     return " ".join(dict.fromkeys(w for w in words if w))
 
 
+def _heads(hosts: list[HostResult]) -> list[tuple[HostResult, str, str, str | None]]:
+    """What each host's collapsed section shows: (host, status, element id, '3 listeners ·
+    1 open finding' or the error's kind or None). Arranged here, not by template calls
+    per host and field: those were most of the page's cost at fleet scale."""
+    return [(h, h.status.value, anchor("host", h.name),
+             f"{view.plural(len(h.listeners), 'listener')} · "
+             f"{view.plural(view.open_findings(h), 'open finding')}" if h.checked
+             else h.error.kind if h.error else None) for h in hosts]
+
+
 def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The report page; `options.rendered_at` (default: now) is its only varying text."""
     opts = options or RenderOptions()
@@ -95,8 +105,8 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         .replace("+00:00", "Z")
     css, js, csp = _assets()
     open_rows, waived_rows = view.finding_rows(run)
-    overview = Overview(run)
-    groups, waived_groups = overview.groups, group_findings(waived_rows)
+    overview = run_overview(run)
+    groups, waived = overview.groups, waived_groups(run)
     hosts = view.sorted_hosts(run)
     waivers = view.sorted_waivers(run.waivers)
     open_hosts = {h.name for h in hosts if h.status.value != "compliant"} \
@@ -106,7 +116,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     unchecked = view.unchecked_hosts(run)
     threshold = view.fail_on(run)
     group_ids = {id(g): f"group-{n}" for n, g in enumerate(groups, 1)}
-    group_ids.update({id(g): f"waived-group-{n}" for n, g in enumerate(waived_groups, 1)})
+    group_ids.update({id(g): f"waived-group-{n}" for n, g in enumerate(waived, 1)})
     return _template().render(
         run=run, head=view.headline(run), kicker=" · ".join(view.run_line(run)),
         counts=view.status_counts(run), severities=view.severity_counts(run),
@@ -114,12 +124,13 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         group_rows=GROUP_ROWS, percent=percent,
         warnings=view.warnings(run), inputs=view.input_rows(run),
         open_count=len(open_rows), waived_count=len(waived_rows), groups=groups,
-        waived_groups=waived_groups, grouped_history=any(g.changes for g in groups),
+        waived_groups=waived, grouped_history=any(g.changes for g in groups),
         group_id=lambda g, waived=False: group_ids[id(g)],
         causes=causes(unchecked), unchecked_count=len(unchecked), waivers=waivers,
         expiring={w.id: days for w, days in expiring_waivers(run)},
         unused=[w for w in waivers if w.status == "unused"], fleet=view.fleet_rows(run),
         inline=HOSTS_INLINE, compact=compact_hosts, count=count_hosts, hosts=hosts,
+        heads=_heads(hosts),
         open_hosts=open_hosts, lazy=lazy, detail=lambda h: detail(h, threshold),
         rendered_at=rendered_at, version=__version__, css=css, js=js, csp=csp,
         anchor=anchor, search=_search, seconds=view.seconds,

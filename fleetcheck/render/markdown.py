@@ -17,7 +17,7 @@ from fleetcheck.render import view
 from fleetcheck.render.groups import FindingGroup, hosts_line
 from fleetcheck.render.hints import causes
 from fleetcheck.render.options import RenderOptions
-from fleetcheck.render.overview import Overview, percent
+from fleetcheck.render.overview import percent, run_overview
 from fleetcheck.render.waived import expiring_waivers
 from fleetcheck.sanitize import printable
 
@@ -67,7 +67,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         out.append(f"> **Warning:** {md(warning)}  ")
     if view.warnings(run):
         out.append("")
-    overview = Overview(run)
+    overview = run_overview(run)
     facts = [f"**Coverage:** {md(overview.coverage.words())}"]
     if overview.by_policy:
         facts.append("**Compliant by policy:** " + ", ".join(

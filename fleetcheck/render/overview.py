@@ -20,7 +20,7 @@ from functools import cached_property
 
 from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import Finding, HostResult, RunResult, Verdict
-from fleetcheck.render import view
+from fleetcheck.render import lastrun, view
 from fleetcheck.render.groups import FindingGroup, group_findings, natural_key
 from fleetcheck.render.textfit import wrap
 
@@ -170,6 +170,18 @@ class Overview:
                     flagged += 1
         checked = sum(1 for h in self.run.hosts if h.checked)
         return Coverage(checked, listeners, allowed, waived, flagged)
+
+
+def run_overview(run: RunResult) -> Overview:
+    """The Overview of `run`, shared by every format rendered of the same run object (its
+    lists are read by them, never changed)."""
+    return lastrun.of_run(run, Overview, lambda: Overview(run))
+
+
+def waived_groups(run: RunResult) -> list[FindingGroup]:
+    """Every group of waived findings, as `Overview.groups` orders the open ones."""
+    return list(lastrun.of_run(run, waived_groups,
+                               lambda: tuple(group_findings(view.finding_rows(run)[1]))))
 
 
 def allowed_by_policy(run: RunResult) -> dict[str, int]:

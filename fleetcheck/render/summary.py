@@ -15,7 +15,7 @@ from fleetcheck.render import changes_view, view
 from fleetcheck.render.groups import FindingGroup, group_findings, hosts_line
 from fleetcheck.render.hints import causes
 from fleetcheck.render.options import RenderOptions
-from fleetcheck.render.overview import Overview, overview_lines
+from fleetcheck.render.overview import overview_lines, run_overview
 from fleetcheck.render.textfit import BOLD, GREEN, RED, YELLOW, paint, wrap
 from fleetcheck.sanitize import scrub
 
@@ -36,7 +36,7 @@ def render(run: RunResult, options: RenderOptions | None = None, *,
         return paint(head.line(), _TONE[head.tone], color) + "\n"
     lines = [paint(line, _TONE[head.tone], color) for line in wrap(head.line(), width)]
     lines += wrap(" · ".join(f"{label} {n}" for label, n, _ in view.status_counts(run)), width)
-    lines += overview_lines(Overview(run), width)
+    lines += overview_lines(run_overview(run), width)
     if run.changes is not None:  # history (or a baseline) compared the run
         lines += wrap(changes_view.summary_line(run), width)
     for warning in view.warnings(run):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fleetcheck.model import RunResult, Severity
 from fleetcheck.render import nstext, text_changes, texthost, view
-from fleetcheck.render.groups import FindingGroup, compact_hosts, group_findings
+from fleetcheck.render.groups import FindingGroup, compact_hosts
 from fleetcheck.render.hints import causes
 from fleetcheck.render.options import RenderOptions
-from fleetcheck.render.overview import Overview, overview_lines
+from fleetcheck.render.overview import overview_lines, run_overview, waived_groups
 from fleetcheck.render.textfit import (
     BOLD,
     GREEN,
@@ -77,7 +77,7 @@ def _summary(run: RunResult, width: int, color: bool) -> list[str]:
     if s.error_kinds:
         lines += flow([(f"{k} {n}", "") for k, n in s.error_kinds.items()], width, color,
                       "could not be checked: ")
-    lines += overview_lines(Overview(run), width)
+    lines += overview_lines(run_overview(run), width)
     return [*lines, *wrap(f"exit code {s.exit_code} (fail on {s.fail_on} and worse)", width), ""]
 
 
@@ -150,12 +150,12 @@ def _group_table(groups: list[FindingGroup], width: int, color: bool, waived: bo
 def _findings(run: RunResult, width: int, color: bool) -> list[str]:
     """Open findings grouped (worst first, then most hosts), then the waived ones."""
     open_rows, waived_rows = view.finding_rows(run)
-    groups = group_findings(open_rows)
+    groups = run_overview(run).groups
     lines = _section(f"FINDINGS ({len(open_rows)} open in {view.plural(len(groups), 'group')})")
     lines.append(_group_table(groups, width, color, False) if open_rows else "none")
     lines.append("")
     if waived_rows:
-        waived = group_findings(waived_rows)
+        waived = waived_groups(run)
         lines += [f"Waived findings ({len(waived_rows)} in {view.plural(len(waived), 'group')})",
                   _group_table(waived, width, color, True), ""]
     return lines

@@ -52,6 +52,9 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
     (records still name their fields)."""
     cells = [["" if c is None else str(c) for c in row] for row in rows]
     if not named:
+        fast = None if separated else _rows_only(cells, len(headers), width)
+        if fast is not None:
+            return fast
         laid = table(cells, [""] * len(headers), width, flex, separated)
         if laid.startswith("[1]\n"):  # records: say what each field is
             return records(cells, headers, width)
@@ -86,6 +89,22 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int,
         else cells
     return tabulate(body, headers=list(headers), tablefmt="simple", disable_numparse=True,
                     maxcolwidths=maxcol, break_on_hyphens=False)
+
+
+def _rows_only(cells: Sequence[Sequence[str]], columns: int, width: int) -> str | None:
+    """`table(named=False)` of rows of one-line printable ASCII cells that fit `width`
+    without wrapping (a host's listeners, a thousand times a report): each row a line, as
+    the table below would lay them out once its blank header and rule are cut. None for
+    any other rows."""
+    if not cells or not columns or not _plain(cells, [""] * columns):
+        return None
+    if sum(max(MIN_PADDING, *map(len, col)) for col in zip(*cells, strict=True)) \
+            + _GAP * (columns - 1) > width:
+        return None
+    rows = [[c.strip() for c in row] for row in cells]
+    widths = [max(MIN_PADDING, *map(len, col)) for col in zip(*rows, strict=True)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths).format
+    return "\n".join([line(*row).rstrip() for row in rows])
 
 
 _BOOLS = ("True", "False")
@@ -163,6 +182,9 @@ def _plain_table(cells: Sequence[Sequence[str]], headers: Sequence[str],
     at its column's cap as tabulate wraps), each line of the table one format call. None
     where tabulate's own rules are not followed here (a blank row among separated ones, a
     cell to wrap that starts or ends with a space)."""
+    capped = [(i, cap) for i, cap in enumerate(maxcol) if cap is not None]
+    if headers and not any(len(row[i]) > cap for row in cells for i, cap in capped):
+        return _line_per_row(cells, headers, separated)
     wrapped = [[_wrap_cell(c, cap) for c, cap in zip(row, maxcol, strict=True)]
                for row in cells]
     if any(lines is None for row in wrapped for lines in row):
@@ -182,6 +204,26 @@ def _plain_table(cells: Sequence[Sequence[str]], headers: Sequence[str],
     for row in rows:
         for n in range(max(map(len, row), default=0)):
             out.append(line(*(lines[n] if n < len(lines) else "" for lines in row)).rstrip())
+        if separated:
+            out.append(rule)
+    return "\n".join(out)
+
+
+def _line_per_row(cells: Sequence[Sequence[str]], headers: Sequence[str],
+                  separated: bool) -> str | None:
+    """`_plain_table` where no cell wraps (the common case: a host's listeners): each row
+    one line of its cells, whitespace stripped as `_wrap_cell` strips them."""
+    rows = [[c.strip() for c in row] for row in cells]
+    if separated and any(not any(row) for row in rows):  # a blank row: see `_plain_table`
+        return None
+    widths = [len(h) + MIN_PADDING for h in headers]
+    for i, column in enumerate(zip(*rows, strict=True)):
+        widths[i] = max(widths[i], *map(len, column))
+    line = "  ".join(f"{{:<{w}}}" for w in widths).format
+    rule = "  ".join("-" * w for w in widths)
+    out = [line(*headers).rstrip(), rule]
+    for row in rows:
+        out.append(line(*row).rstrip())
         if separated:
             out.append(rule)
     return "\n".join(out)

@@ -13,41 +13,54 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fleetcheck.engine.summary import is_violation
-from fleetcheck.model import (
-    Finding,
-    FindingKind,
-    HostResult,
-    JudgedListener,
-    Listener,
-    RunResult,
-    Severity,
-    Status,
-    Verdict,
-    WaiverRecord,
-    inputs_by_kind,
-)
+from fleetcheck.model import RunResult, Severity, WaiverRecord, inputs_by_kind
 from fleetcheck.render.evidence_view import evidence_line
-from fleetcheck.render.natural import natural_key, natural_sorted
-from fleetcheck.render.waived import (
-    Standing,
-    expiring_waivers,
-    expiry_sentence,
-    key,
-    listener_standing,
+from fleetcheck.render.rows import (
+    BAD_VERDICTS,
+    OWNER_UNSEEN,
+    FindingRow,
+    PortRow,
+    bind_address,
+    fail_on,
+    finding_rows,
+    fleet_rows,
+    host_listeners,
+    host_status_tone,
+    is_red,
+    listener_notes,
+    listener_rows,
+    open_findings,
+    os_words,
+    owner,
+    owner_unknown_why,
+    proto_port,
+    service_name,
+    sorted_hosts,
+    unchecked_hosts,
+    verdict_words,
+    yes_no,
 )
-from fleetcheck.services import name_for_port
+from fleetcheck.render.waived import expiring_waivers, expiry_sentence
 
-BAD_VERDICTS = frozenset({Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND,
-                          Verdict.WRONG_PROCESS})
-# The kinds a reader must not miss: shown in red in every format.
-RED_KINDS = frozenset({FindingKind.FORBIDDEN, FindingKind.STRAY})
+# The rows of hosts, listeners and findings live in `rows`; reports (and tests) read them
+# as view.X too, so this module names them again.
+__all__ = ["BAD_VERDICTS", "COMMAND_PREVIEW", "HOST_KEYS_NOT_CHECKED", "HOST_KEY_TRUSTED",
+           "INPUT_WARNING", "INVENTORY_PREFIX", "META_LABELS", "OWNER_UNSEEN", "POLICY_PREFIX",
+           "FindingRow", "Headline", "PortRow", "bind_address", "command_preview", "fail_on",
+           "finding_rows", "first_line", "fleet_rows", "headline", "host_listeners",
+           "host_status_tone", "human_duration", "input_rows", "input_warnings", "is_red",
+           "joined", "line_count", "listener_notes", "listener_rows", "meta_label",
+           "open_findings", "os_words", "owner", "owner_unknown_why", "parse_time", "plural",
+           "proto_port", "run_facts", "run_line", "run_seconds", "seconds", "service_name",
+           "severity_counts", "shard_facts", "sorted_hosts", "sorted_waivers", "status_counts",
+           "trust", "unchecked_hosts", "verdict_words", "waiver_scope", "waiver_source",
+           "warnings", "yes_no"]
+
 # Meta keys shown in their own place (or not as plain facts); the rest are listed generically.
 _META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "workers", "deadline",
                "become", "host_key_checking", "policies", "warnings", "policy_warnings",
                "evidence")
 _WAIVER_ORDER = {"expired": 0, "active": 1, "unused": 2}
-
 
 def plural(n: int, word: str, many: str | None = None) -> str:
     """'1 host', '2 hosts', '3 policies' (with `many`)."""
@@ -277,221 +290,6 @@ def input_rows(run: RunResult) -> list[tuple[str, str, str]]:
             for f in files]
 
 
-def sorted_hosts(run: RunResult) -> list[HostResult]:
-    """Hosts in natural name order ('web2' before 'web10'), so that reports read in order
-    and diff cleanly whatever order the hosts finished in."""
-    return sorted(run.hosts, key=lambda h: natural_key(h.name))
-
-
-def host_listeners(host: HostResult) -> list[JudgedListener]:
-    """A host's listeners in report order."""
-    return sorted(host.listeners, key=lambda jl: jl.listener.sort_key())
-
-
-def fail_on(run: RunResult) -> Severity:
-    """The run's threshold: open findings below it are shown, not violations."""
-    return Severity.parse(run.summary.fail_on)
-
-
-def listener_rows(host: HostResult, threshold: Severity
-                  ) -> list[tuple[JudgedListener, Standing | None]]:
-    """A host's listeners in report order, each with how it stands when none of its findings
-    is a violation (waived, or below `threshold`), else None."""
-    standing = listener_standing(host, threshold)
-    return [(jl, standing.get(key(jl.listener))) for jl in host_listeners(host)]
-
-
-def verdict_words(jl: JudgedListener, standing: Standing | None) -> str:
-    """'stray', 'stray, waived by W-1', 'stray, below fail-on': a listener's verdict as read."""
-    if standing is None:
-        return jl.verdict.value
-    if standing.waiver is not None:
-        return f"{jl.verdict.value}, waived by {standing.waiver}"
-    return f"{jl.verdict.value}, below fail-on"
-
-
-def is_red(jl: JudgedListener, standing: Standing | None) -> bool:
-    """A forbidden or stray listener that is an open violation: the one nobody may miss."""
-    return standing is None and jl.verdict in (Verdict.FORBIDDEN, Verdict.STRAY)
-
-
-def service_name(port: int | None, proto: str) -> str:
-    """IANA's name for a port ('' when none), trying each proto of 'tcp/udp'."""
-    if port is None:
-        return ""
-    for p in proto.split("/"):
-        name = name_for_port(port, p)
-        if name:
-            return name
-    return ""
-
-
-def proto_port(proto: str, port: int | None) -> str:
-    """'tcp/1923'; 'tcp/any' for a requirement on no single port."""
-    return f"{proto}/{'any' if port is None else port}"
-
-
-def bind_address(listener: Listener) -> str:
-    """The bind address as tools print it, with the interface scope where there is one."""
-    return listener.address + (f"%{listener.iface}" if listener.iface else "")
-
-
-def listener_notes(listener: Listener) -> str:
-    """What else the tool said about a socket: dual stack, truncation, sharing, service."""
-    li = listener
-    notes = []
-    if li.dual_stack:
-        notes.append("dual-stack: accepts IPv4 too")
-    if li.truncated:
-        notes.append("address truncated by the tool")
-    if li.service:
-        notes.append(f"service {li.service}")
-    if li.other_processes:
-        notes.append(f"also held by {', '.join(li.other_processes)}")
-    if li.user is None and li.uid is not None:
-        notes.append(f"uid {li.uid}")
-    if li.port_name:
-        notes.append(f"port printed as {li.port_name!r}")
-    return "; ".join(notes)
-
-
-# Why a listener has no owner, from what the collector saw (docs/reports.md lists the rules).
-OWNER_KERNEL = "kernel socket: it has no inode, so no process holds it (e.g. nfsd, lockd)"
-OWNER_HIDDEN = ("no process the probe could see holds its inode {inode}: a socket the kernel "
-                "opened (e.g. vxlan, nfsd), a process in another PID namespace, or one that "
-                "exited between the socket listing and the owner lookup")
-OWNER_UNSEEN = ("the tool named no process although it ran as root: a socket the kernel "
-                "opened (e.g. vxlan, nfsd), a process in another PID namespace, or one that "
-                "exited during the listing")
-OWNER_UNPRIVILEGED = "owner not visible without root (collect with --become)"
-
-
-def owner_unknown_why(host: HostResult, listener: Listener) -> str:
-    """Why `listener` has no owner on `host` ('' when it has one, or nothing can be said)."""
-    if listener.process is not None or listener.pid is not None:
-        return ""
-    noted = getattr(listener, "owner_note", None)  # a parser that said why itself
-    if noted:
-        return str(noted)
-    if host.privileged is False:
-        return OWNER_UNPRIVILEGED
-    if host.privileged is None:
-        return ""
-    if listener.inode == 0:
-        return OWNER_KERNEL
-    if listener.inode is not None:
-        return OWNER_HIDDEN.format(inode=listener.inode)
-    return OWNER_UNSEEN
-
-
-def owner(process: str | None, pid: int | None) -> str:
-    """'sshd (pid 812)', 'sshd', 'pid 812' or '' when nobody could be seen."""
-    if process and pid is not None:
-        return f"{process} (pid {pid})"
-    return process or (f"pid {pid}" if pid is not None else "")
-
-
-@dataclass(frozen=True, slots=True)
-class FindingRow:
-    """One finding with its host and the facts reports print beside it."""
-
-    host: HostResult
-    finding: Finding
-    service: str
-    violation: bool  # unwaived and at or above --fail-on
-
-    @property
-    def red(self) -> bool:
-        """Forbidden and stray listeners that are violations: the ones nobody may miss."""
-        return self.finding.kind in RED_KINDS and self.violation
-
-
-def finding_rows(run: RunResult) -> tuple[list[FindingRow], list[FindingRow]]:
-    """(open, waived) findings, each worst first, then by kind, port and host."""
-    threshold = fail_on(run)
-    rows = [FindingRow(h, f, service_name(f.port, f.proto), is_violation(f, threshold))
-            for h in run.hosts for f in h.findings]
-    rows.sort(key=lambda r: (-r.finding.severity, r.finding.kind.value, r.finding.proto,
-                             -1 if r.finding.port is None else r.finding.port,
-                             natural_key(r.host.name), r.finding.address or "", r.finding.id))
-    return [r for r in rows if not r.finding.waived], [r for r in rows if r.finding.waived]
-
-
-def unchecked_hosts(run: RunResult) -> list[HostResult]:
-    """Hosts whose listeners could not be read: never compliant, always listed."""
-    return [h for h in sorted_hosts(run) if not h.checked]
-
-
-@dataclass(frozen=True, slots=True)
-class PortRow:
-    """The fleet view of one proto/port: who listens on it and what the policies said."""
-
-    proto: str
-    port: int
-    service: str
-    hosts: tuple[str, ...]
-    verdicts: tuple[tuple[str, int], ...]  # (verdict, listeners), worst first; waived apart
-    addresses: tuple[str, ...]
-    processes: tuple[str, ...]
-    waived: int = 0  # listeners whose every finding a waiver covers
-    below: int = 0  # listeners whose open findings are all below --fail-on
-
-    @property
-    def apart(self) -> list[str]:
-        """Listeners counted apart from the verdicts: 'waived 2', 'below fail-on 1'."""
-        return [f"{label} {n}" for label, n in (("waived", self.waived),
-                                                ("below fail-on", self.below)) if n]
-
-    @property
-    def bad(self) -> bool:
-        """True when any listener on this port is an unwaived violation."""
-        return any(Verdict(v) in BAD_VERDICTS for v, _ in self.verdicts)
-
-    @property
-    def red(self) -> bool:
-        """True when any listener here is forbidden or stray, and unwaived."""
-        return any(v in (Verdict.FORBIDDEN, Verdict.STRAY) for v, _ in self.verdicts)
-
-
-_VERDICT_RANK = {v: i for i, v in enumerate(
-    (Verdict.FORBIDDEN, Verdict.STRAY, Verdict.WRONG_BIND, Verdict.WRONG_PROCESS,
-     Verdict.UNDETERMINED, Verdict.ALLOWED))}
-
-
-def fleet_rows(run: RunResult) -> list[PortRow]:
-    """Every proto/port any checked host listens on, by port: answers 'who else has 1923?'."""
-    acc: dict[tuple[str, int], tuple[set[str], dict[Verdict, int], set[str], set[str]]] = {}
-    waived: dict[tuple[str, int], int] = {}
-    below: dict[tuple[str, int], int] = {}
-    threshold = fail_on(run)
-    for host in run.hosts:
-        standing = listener_standing(host, threshold)
-        for jl in host.listeners:
-            li = jl.listener
-            hosts, verdicts, addrs, procs = acc.setdefault((li.proto, li.port),
-                                                           (set(), {}, set(), set()))
-            hosts.add(host.name)
-            how = standing.get(key(li))
-            if how is not None:
-                apart = waived if how.waiver is not None else below
-                apart[li.proto, li.port] = apart.get((li.proto, li.port), 0) + 1
-            else:
-                verdicts[jl.verdict] = verdicts.get(jl.verdict, 0) + 1
-            addrs.add(bind_address(li))
-            if li.process:
-                procs.add(li.process)
-    rows = []
-    for (proto, port), (hosts, verdicts, addrs, procs) in sorted(
-            acc.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        rows.append(PortRow(
-            proto, port, service_name(port, proto), tuple(natural_sorted(hosts)),
-            tuple((v.value, n) for v, n in sorted(verdicts.items(),
-                                                  key=lambda vn: _VERDICT_RANK.get(vn[0], 99))),
-            tuple(sorted(addrs)), tuple(sorted(procs)), waived.get((proto, port), 0),
-            below.get((proto, port), 0)))
-    return rows
-
-
 def sorted_waivers(waivers: Iterable[WaiverRecord]) -> list[WaiverRecord]:
     """Expired first (they need action), then active, then unused; by id within each."""
     return sorted(waivers, key=lambda w: (_WAIVER_ORDER.get(w.status, 3), w.status, w.id))
@@ -516,27 +314,6 @@ def waiver_source(w: WaiverRecord) -> str:
     return f"{w.path}:{w.line}" if w.line is not None else w.path
 
 
-def host_status_tone(status: Status) -> str:
-    """ok | bad | warn for a host status."""
-    return {Status.COMPLIANT: "ok", Status.NONCOMPLIANT: "bad"}.get(status, "warn")
-
-
-def os_words(host: HostResult) -> str:
-    """'Debian GNU/Linux 12 (bookworm) · Linux 6.1.0-28-amd64': the distribution (where the
-    probe read it) and the kernel; '' when unknown."""
-    return " · ".join(x for x in (host.distribution, host.os) if x)
-
-
-def open_findings(host: HostResult) -> int:
-    """A host's unwaived findings."""
-    return sum(1 for f in host.findings if not f.waived)
-
-
-def yes_no(value: bool | None) -> str:
-    """'yes', 'no' or 'unknown'."""
-    return "unknown" if value is None else "yes" if value else "no"
-
-
 def first_line(text: str) -> str:
     """The first line of a (multi-line) command, for places that cannot show all of it."""
     end = text.find("\n")
@@ -548,13 +325,18 @@ COMMAND_PREVIEW = 160
 
 
 def command_preview(text: str, where: str = "in the HTML and JSON reports",
-                    limit: int = COMMAND_PREVIEW) -> str:
-    """A command cut to its first line and `limit` characters, saying how much is left out."""
+                    limit: int = COMMAND_PREVIEW, tail: str | None = None) -> str:
+    """A command cut to its first line and `limit` characters, saying how much is left out
+    (`tail`: `preview_tail(text, where)`, when the caller has it already)."""
     head = first_line(text)
     if len(head) <= limit and head == text:
         return text
-    return (f"{head[:limit]} ... ({len(text)} characters, {plural(line_count(text), 'line')}; "
-            f"whole {where})")
+    return head[:limit] + (preview_tail(text, where) if tail is None else tail)
+
+
+def preview_tail(text: str, where: str) -> str:
+    """What a cut preview says of the whole: ' ... (N characters, M lines; whole WHERE)'."""
+    return f" ... ({len(text)} characters, {plural(line_count(text), 'line')}; whole {where})"
 
 
 # What `str.splitlines` breaks at besides "\n" in ASCII text.

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fleetcheck.policy.match import address_scope
+from fleetcheck.addresses import address_scope
 from tests.conftest import CliResult, listed_reports, run_cli
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
 from tests.lab.prereq import require_netns

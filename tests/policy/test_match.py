@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from fleetcheck.addresses import address_scope
 from fleetcheck.model import Listener
-from fleetcheck.policy.match import MatchResult, address_scope
+from fleetcheck.policy.match import MatchResult
 from tests.policy.helpers import rule
 
 YES, NO = MatchResult.YES, MatchResult.NO

@@ -167,6 +167,26 @@ def test_simple_tables_are_tabulates_tables_cell_for_cell() -> None:
     assert separated > 300
 
 
+def test_rows_without_a_header_are_the_tables_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`table(named=False)` lays out rows that need no wrapping itself (a host's listeners):
+    the same lines the whole table has below its blank header."""
+    rng = random.Random(1923)  # noqa: S311 -- reproducible test data, not secrets
+    pieces = ["a", "bb", " ", "tcp/22", "", "0.0.0.0", "sshd (pid 1)", "x y", "é", "\x1b[31m",
+              "long-word-here", "w " * 6]
+    cases = []
+    for _ in range(3000):
+        cols = rng.randint(1, 6)
+        rows = [["".join(rng.choice(pieces) for _ in range(rng.randint(0, 3)))
+                 for _ in range(cols)] for _ in range(rng.randint(0, 4))]
+        cases.append((rows, [f"H{i}" for i in range(cols)], rng.randint(10, 90),
+                      tuple(i for i in range(cols) if rng.random() < 0.5)))
+    fast = [textfit.table(r, h, w, f, named=False) for r, h, w, f in cases]
+    laid_out = sum(textfit._rows_only(r, len(h), w) is not None for r, h, w, _ in cases)
+    monkeypatch.setattr(textfit, "_rows_only", lambda *_: None)
+    assert fast == [textfit.table(r, h, w, f, named=False) for r, h, w, f in cases]
+    assert laid_out > 300
+
+
 def test_line_counts_are_splitlines_counts() -> None:
     """`line_count` counts ASCII text without splitting it: the same number as splitlines."""
     rng = random.Random(1923)  # noqa: S311 -- reproducible test data, not secrets
