@@ -254,43 +254,28 @@ def test_severity_of_stray_is_the_worst_deny_policy(tmp_path: Path) -> None:
     assert j.findings[0].severity is Severity.HIGH
 
 
-def test_one_socket_listed_with_and_without_its_owner_is_judged_by_the_owner() -> None:
+@pytest.mark.parametrize(("rule", "known_kind"), [
+    ('user: "101"', FindingKind.STRAY),  # the rule cannot hold without a port: stray
+    ('port: 22\n            user: "101"', FindingKind.WRONG_PROCESS),  # its port, wrong user
+])
+def test_one_socket_listed_with_and_without_its_owner_is_judged_by_the_owner(
+        rule: str, known_kind: FindingKind) -> None:
     """Found by hypothesis: an allow rule on users made the listing without a uid
-    'undetermined' beside the other listing's 'stray' — two findings for one socket."""
-    pol = policy("""
+    'undetermined' beside the other listing's verdict (stray, or wrong_process when the
+    rule names the port) — two findings for one socket, whichever order they come in."""
+    pol = policy(f"""
         name: p
         default: deny
         stray_severity: info
         undetermined_severity: low
         allow:
           - id: app-user
-            user: "101"
+            {rule}
     """)
     known = listener("tcp 0.0.0.0:22 -", pid=1, uid=0)
     unknown = listener("tcp 0.0.0.0:22 -", pid=1)
-    judged = evaluate("h", [known, unknown, unknown], [pol])
-    assert [(f.kind, f.port) for f in judged.findings] == [(FindingKind.STRAY, 22)]
+    for order in ([known, unknown, unknown], [unknown, unknown, known]):
+        judged = evaluate("h", order, [pol])
+        assert [(f.kind, f.port) for f in judged.findings] == [(known_kind, 22)]
     alone = evaluate("h", [unknown], [pol])  # no listing knows the owner: undetermined
-    assert [f.kind for f in alone.findings] == [FindingKind.UNDETERMINED]
-
-
-def test_a_known_owner_that_is_the_wrong_one_also_settles_the_socket() -> None:
-    """Found by hypothesis, the sibling of the case above: with the allow rule naming a
-    port, the listing that knows the owner is `wrong_process`, and the bare listing's
-    'undetermined' must not become a second finding for the one socket either."""
-    pol = policy("""
-        name: p
-        default: deny
-        stray_severity: info
-        undetermined_severity: low
-        allow:
-          - id: app-user
-            port: 22
-            user: "101"
-    """)
-    known = listener("tcp 0.0.0.0:22 -", pid=1, uid=0)
-    unknown = listener("tcp 0.0.0.0:22 -", pid=1)
-    judged = evaluate("h", [unknown, unknown, known], [pol])
-    assert [(f.kind, f.port) for f in judged.findings] == [(FindingKind.WRONG_PROCESS, 22)]
-    alone = evaluate("h", [unknown], [pol])
     assert [f.kind for f in alone.findings] == [FindingKind.UNDETERMINED]
