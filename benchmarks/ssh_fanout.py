@@ -337,7 +337,8 @@ def bench_scale(args: argparse.Namespace) -> None:
     with BenchHost(args.delay_ms) as bench, in_netns(bench.ns.name):
         for n in (int(x) for x in args.scale_hosts.split(",")):
             fanout, fleetcheck = tools_for(bench, n, argparse.Namespace(
-                **{**vars(args), "no_ansible": True, "json_only": False, "also_workers": ""}))
+                **{**vars(args), "no_ansible": True, "json_only": False, "also_workers": "",
+                   "aead_fanout": False}))
             base, got = run_tool(bench, fanout, n), run_tool(bench, fleetcheck, n)
             for tool, s in ((fanout, base), (fleetcheck, got)):
                 rows.append([n, tool.name, f"{s.wall:.1f}", f"{n / s.wall:.1f}",
