@@ -43,20 +43,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import paramiko
+
 from benchmarks.common import print_table
 from benchmarks.known_hosts_scale import bench_known_hosts
 from fleetcheck.cli.scan_args import HOSTS_PER_WORKER
 from fleetcheck.collect import probe, wrap_command
 from fleetcheck.engine.processes import default_workers
 from fleetcheck.plan import PlannedHost
+from fleetcheck.transport.ssh.connection import cipher_order
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns, unique_name
 from tests.lab.sshd import keygen, launch_sshd, wait_started
 
 ROOT = Path(__file__).resolve().parent.parent
 FANOUT = "paramiko fan-out"
-# fleetcheck's cipher order (transport/ssh/connection.py), for `--aead-fanout`.
-AEAD_FIRST = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr",
-              "aes256-ctr")
 # What every host shows besides sshd: a stray SPICE port (a critical finding) and a UDP socket.
 STRAYS = (Sock("tcp", "0.0.0.0", 1923, process="spiced"),
           Sock("udp", "0.0.0.0", 5353, process="mdnsd"))
@@ -178,8 +178,10 @@ def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
                            "--forks", str(args.forks), *bench.addresses(n)],
                   base_env, "fanout")]
     if args.aead_fanout:  # the same fan-out with fleetcheck's cipher order: what GCM is worth
-        tools.append(Tool(f"{FANOUT} (AES-GCM first)", [*tools[0].argv[:3], "--ciphers",
-                                                         ",".join(AEAD_FIRST), *tools[0].argv[3:]],
+        defaults = paramiko.Transport._preferred_ciphers  # type: ignore[attr-defined]  # untyped
+        order = ",".join(cipher_order(defaults))
+        tools.append(Tool(f"{FANOUT} (AES-GCM first)", [*tools[0].argv[:3], "--ciphers", order,
+                                                         *tools[0].argv[3:]],
                           base_env, "fanout"))
     fleetcheck = [sys.executable, "-m", "fleetcheck", "scan", "-i", str(yml),
                   "-o", str(bench.dir / "reports"), "-f", str(args.forks), "--format", "all",

@@ -10,7 +10,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -327,12 +327,21 @@ def _ms(started: float) -> str:
     return f"{(time.monotonic() - started) * 1000:.0f} ms"
 
 
+def _to_front(first: Iterable[str], available: Sequence[str]) -> list[str]:
+    """`available`, those of `first` it holds moved to the front in `first`'s order."""
+    front = [a for a in dict.fromkeys(first) if a in available]
+    return front + [a for a in available if a not in front]
+
+
+def cipher_order(available: Sequence[str]) -> list[str]:
+    """The ciphers of `available` in the order a connection asks for them (AEAD first)."""
+    return _to_front(_AEAD_CIPHERS, available)
+
+
 def _prefer_aead(t: paramiko.Transport) -> None:
     """Offer the AEAD ciphers this paramiko has before its others."""
     opts = t.get_security_options()
-    available = list(opts.ciphers)
-    first = [c for c in _AEAD_CIPHERS if c in available]
-    opts.ciphers = first + [c for c in available if c not in first]
+    opts.ciphers = cipher_order(opts.ciphers)
 
 
 def _prefer_key_types(t: paramiko.Transport, known: list[str]) -> None:
@@ -340,11 +349,6 @@ def _prefer_key_types(t: paramiko.Transport, known: list[str]) -> None:
     if not known:
         return
     opts = t.get_security_options()
-    available = list(opts.key_types)
-    first: list[str] = []
-    for key_type in known:
-        for alg in _ALGORITHMS.get(key_type, (key_type,)):
-            if alg in available and alg not in first:
-                first.append(alg)
-    if first:
-        opts.key_types = first + [a for a in available if a not in first]
+    opts.key_types = _to_front((alg for key_type in known
+                                for alg in _ALGORITHMS.get(key_type, (key_type,))),
+                               opts.key_types)
