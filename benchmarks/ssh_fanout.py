@@ -49,7 +49,7 @@ from benchmarks.common import print_table
 from benchmarks.known_hosts_scale import bench_known_hosts
 from fleetcheck.cli.scan_args import HOSTS_PER_WORKER
 from fleetcheck.collect import probe, wrap_command
-from fleetcheck.engine.processes import default_workers
+from fleetcheck.engine.options import default_workers
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.ssh.connection import cipher_order
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns, unique_name
@@ -188,12 +188,12 @@ def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
                   "--known-hosts", str(known), "--private-key", str(bench.key), "-u", "root",
                   *timeouts]
     default = min(default_workers(), max(1, n // HOSTS_PER_WORKER))
-    tools.append(Tool(f"fleetcheck scan (--workers {default})", fleetcheck,
+    tools.append(Tool(f"fleetcheck scan (default: 1 process, up to {default})", fleetcheck,
                       {**base_env, "CI": "true"}, "fleetcheck"))
     if args.json_only:  # what the other report formats cost, by difference
         tools.append(Tool("fleetcheck scan --format json", [*fleetcheck, "--format", "json"],
                           {**base_env, "CI": "true"}, "fleetcheck"))
-    for w in sorted({int(x) for x in args.also_workers.split(",") if x} - {default}):
+    for w in sorted({int(x) for x in args.also_workers.split(",") if x}):
         tools.append(Tool(f"fleetcheck scan --workers {w}", [*fleetcheck, "--workers", str(w)],
                           {**base_env, "CI": "true"}, "fleetcheck"))
     if not args.no_ansible and shutil.which("ansible") and n <= args.ansible_max:
@@ -385,8 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds per N")
     parser.add_argument("--delay-ms", type=float, default=0.0,
                         help="netem delay on the loopback (each way)")
-    parser.add_argument("--also-workers", default="1",
-                        help="also time fleetcheck with these --workers (comma-separated)")
+    parser.add_argument("--also-workers", default="",
+                        help="also time fleetcheck with these fixed --workers (comma-separated)")
     parser.add_argument("--json-only", action="store_true",
                         help="also time fleetcheck writing only the JSON report")
     parser.add_argument("--no-ansible", action="store_true")

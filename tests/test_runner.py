@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from fleetcheck.engine.runner import run_all
+from fleetcheck.engine.runner import Handoff, run_all
 from fleetcheck.errors import ErrorKind, HostFailure
 
 
@@ -90,3 +90,35 @@ def test_stop_keeps_what_finished() -> None:
     assert set(outcome.not_run) | {int(r.split(":")[0]) for r in outcome.results} == \
         set(range(6))
     assert outcome.not_run
+
+
+def test_handed_off_items_are_neither_run_nor_missing() -> None:
+    """Items taken through a Handoff leave the run; it completes without them, narrower."""
+    running, settled_peak, finished_after = 0, 0, 0
+    lock = threading.Lock()
+    taken: list[int] = []
+    handoff = Handoff()
+
+    def task(i: int) -> str:
+        nonlocal running, settled_peak, finished_after
+        with lock:
+            running += 1
+            if finished_after >= 6:  # every thread that ran before the take has moved on
+                settled_peak = max(settled_peak, running)
+        if i == 0 and not taken:
+            taken.extend(handoff.take(30, 2))  # from a thread of the run: the backlog is full
+        time.sleep(0.01)
+        with lock:
+            running -= 1
+            if taken:
+                finished_after += 1
+        return f"{i}:ok"
+
+    outcome = run_all(list(range(60)), task, _on_error, forks=6, handoff=handoff)
+    assert len(taken) == 30 and set(taken) == handoff.given
+    assert set(taken) <= set(range(30, 60))  # the last ones waiting
+    kept = [i for i in range(60) if i not in handoff.given]
+    assert outcome.results == tuple(f"{i}:ok" for i in kept)
+    assert outcome.complete and outcome.not_run == ()
+    assert handoff.backlog() == 0
+    assert 1 <= settled_peak <= 2  # threads above the new width left after their item

@@ -34,7 +34,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("engine (see docs/scale-out.md)")
     g.add_argument("--engine", choices=ENGINE_CHOICES,
                    help="threads: this process; processes: worker processes here (the "
-                        "default when --workers > 1); celery: shards on `fleetcheck worker`s")
+                        "default when --workers > 1, or when a run of 200 hosts or more may "
+                        "need them); celery: shards on `fleetcheck worker`s")
     add_broker_arguments(g)  # type: ignore[arg-type]
     g.add_argument("--queue-by", metavar="VAR",
                    help="celery: route each host's shard to the queue named by inventory "

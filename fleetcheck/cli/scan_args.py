@@ -13,8 +13,7 @@ from collections.abc import Iterator
 
 from fleetcheck.cli.env import Env
 from fleetcheck.config import BY_NAME
-from fleetcheck.engine.options import ScanOptions
-from fleetcheck.engine.processes import default_workers
+from fleetcheck.engine.options import ScanOptions, default_workers
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult, Severity
 from fleetcheck.plan import SUPPORTED_CONNECTIONS, PlannedHost, connection_type
@@ -115,8 +114,9 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
     r.add_argument("-f", "--forks", type=int,
                    help="hosts checked at once (default: 10)")
     r.add_argument("--workers", type=int, metavar="N",
-                   help="processes sharing the forks (default: the cores available, one per "
-                        "200 hosts)")
+                   help="processes sharing the forks, all started at once (default: one, "
+                        "and another whenever it is CPU-bound, up to the cores available and "
+                        "one per 200 hosts)")
     r.add_argument("--command-timeout", type=float, metavar="SECONDS",
                    help="seconds a host's collection command may run (default: 60; this was "
                         "-T before -T became the connection timeout, as in Ansible)")
@@ -152,6 +152,8 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
         if value is not None and value <= 0:
             raise InputError(f"{option} must be positive")
     ssh = ssh_options(args, env)
+    # Without --workers the cores are a ceiling: a process is added only while this one
+    # is CPU-bound, never to a run too small to keep one busy.
     workers = args.workers if args.workers is not None else \
         min(default_workers(), max(1, len(hosts) // HOSTS_PER_WORKER))
     longest = max((h.connect_timeout for h in hosts if h.connect_timeout), default=0.0)
@@ -162,6 +164,7 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
     return hosts, ScanOptions(forks=args.forks, fail_on=fail_on,
                               command_timeout=args.command_timeout,
                               deadline=deadline, max_output=args.max_output, workers=workers,
+                              grow=args.workers is None,
                               ssh=ssh, log_level=log_level(args.verbose),
                               library_log=args.verbose >= LIBRARY_LOG)
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fleetcheck.errors import ErrorKind, HostFailure
 
@@ -38,7 +38,7 @@ class _Pool(Generic[T, R]):
     """Threads taking item indexes from a shared deque and posting (index, result) to a queue."""
 
     def __init__(self, items: Sequence[T], task: Callable[[T], R],
-                 on_error: Callable[[T, BaseException], R]) -> None:
+                 on_error: Callable[[T, BaseException], R], width: int) -> None:
         self.items, self.task, self.on_error = items, task, on_error
         self.todo = collections.deque(range(len(items)))
         self.started: dict[int, float] = {}
@@ -46,16 +46,23 @@ class _Pool(Generic[T, R]):
         self.lock = threading.Lock()
         self.closing = False
         self.threads = 0
+        self.width = width  # threads wanted; one above it leaves after its current item
+        self.working = 0
+        self.abandoned = 0  # threads given up on: each still counts in `working`
 
     def spawn(self) -> None:
         self.threads += 1
+        with self.lock:
+            self.working += 1
         threading.Thread(target=self._work, name=f"fleetcheck-{self.threads}",
                          daemon=True).start()
 
     def _work(self) -> None:
         while True:
             with self.lock:
-                if self.closing or not self.todo:
+                if self.closing or not self.todo or \
+                        self.working > self.width + self.abandoned:
+                    self.working -= 1
                     return
                 i = self.todo.popleft()
                 self.started[i] = time.monotonic()
@@ -66,21 +73,49 @@ class _Pool(Generic[T, R]):
             self.posted.put((i, result))
 
 
+class Handoff:
+    """Lets another thread take items a running `run_all` has not started (to run elsewhere)."""
+
+    def __init__(self) -> None:
+        self.given: set[int] = set()
+        self._pool: _Pool[Any, Any] | None = None
+
+    def backlog(self) -> int:
+        """How many items are still waiting for a thread."""
+        return len(self._pool.todo) if self._pool is not None else 0
+
+    def take(self, count: int, width: int) -> list[int]:
+        """Remove up to `count` waiting items (the last ones) and narrow the run to `width`."""
+        pool = self._pool
+        if pool is None:
+            return []
+        with pool.lock:
+            taken = [pool.todo.pop() for _ in range(min(count, len(pool.todo)))]
+            pool.width = max(1, width)
+        self.given.update(taken)
+        return sorted(taken)
+
+
 def run_all(items: Sequence[T], task: Callable[[T], R], on_error: Callable[[T, BaseException], R],
             *, forks: int, deadline: float | None = None,
             on_done: Callable[[int, R], None] | None = None,
-            stop: Callable[[], bool] | None = None) -> RunOutcome[R]:
+            stop: Callable[[], bool] | None = None,
+            handoff: Handoff | None = None) -> RunOutcome[R]:
     """Run `task` for every item, `forks` at a time; Ctrl-C (or `stop()`) keeps what finished.
 
     `on_done(index, result)` is called from the calling thread as each item finishes.
+    Items taken through `handoff` are neither run here nor counted as missing.
     """
-    pool: _Pool[T, R] = _Pool(items, task, on_error)
+    pool: _Pool[T, R] = _Pool(items, task, on_error, max(1, forks))
+    given = handoff.given if handoff is not None else set()
+    if handoff is not None:
+        handoff._pool = pool
     done: dict[int, R] = {}
     for _ in range(min(max(1, forks), len(items))):
         pool.spawn()
     complete = True
     try:
-        while len(done) < len(items):
+        while len(done) + len(given) < len(items):
             if stop is not None and stop():
                 complete = False
                 break
@@ -100,7 +135,7 @@ def run_all(items: Sequence[T], task: Callable[[T], R], on_error: Callable[[T, B
         with pool.lock:
             pool.closing = True
     order = sorted(done)
-    missing = tuple(i for i in range(len(items)) if i not in done)
+    missing = tuple(i for i in range(len(items)) if i not in done and i not in given)
     return RunOutcome(tuple(done[i] for i in order), complete and not missing, missing)
 
 
@@ -117,4 +152,6 @@ def _give_up_overdue(pool: _Pool[T, R], done: dict[int, R], deadline: float,
         done[i] = pool.on_error(pool.items[i], failure)
         if on_done is not None:
             on_done(i, done[i])
+        with pool.lock:
+            pool.abandoned += 1
         pool.spawn()  # the stuck thread keeps its slot; the run keeps its width

@@ -9,7 +9,7 @@ from typing import Any
 from fleetcheck import __version__
 from fleetcheck.engine.base import Engine
 from fleetcheck.engine.check import Job, unchecked_host
-from fleetcheck.engine.options import ScanOptions
+from fleetcheck.engine.options import MIN_SHARE, ScanOptions
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import InputError
 from fleetcheck.model import (
@@ -37,10 +37,11 @@ def now_iso() -> str:
 def choose_engine(options: ScanOptions, hosts: int, *, connect: Connector | None) -> Engine:
     """The engine `options.engine` names; by default processes when workers > 1, else threads.
 
-    A given connector lives in this process, so it means threads.
+    A given connector lives in this process, so it means threads; so does a growing
+    run too small ever to hand hosts to a second process.
     """
-    name = options.engine or ("processes" if min(options.workers, hosts) > 1
-                              and connect is None else "threads")
+    more = min(options.workers, hosts) > 1 and (not options.grow or hosts >= 2 * MIN_SHARE)
+    name = options.engine or ("processes" if more and connect is None else "threads")
     if name == "threads":
         from fleetcheck.engine.threads import ThreadEngine
 
@@ -48,7 +49,7 @@ def choose_engine(options: ScanOptions, hosts: int, *, connect: Connector | None
     if name == "processes":
         from fleetcheck.engine.processes import ProcessEngine
 
-        return ProcessEngine(max(1, min(options.workers, hosts)))
+        return ProcessEngine(max(1, min(options.workers, hosts)), grow=options.grow)
     raise InputError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 
 from fleetcheck.engine.base import Done, Outcome, Stop
 from fleetcheck.engine.check import Job, check_host, failed_host
-from fleetcheck.engine.runner import run_all
+from fleetcheck.engine.runner import Handoff, run_all
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.connect import DefaultConnector
 from fleetcheck.transport.inflight import INFLIGHT
@@ -19,8 +19,9 @@ class ThreadEngine:
 
     name = "threads"
 
-    def __init__(self, forks: int | None = None) -> None:
+    def __init__(self, forks: int | None = None, handoff: Handoff | None = None) -> None:
         self.forks = forks  # None: the job's options.forks
+        self.handoff = handoff  # hosts not yet started may be taken to run elsewhere
 
     def run(self, hosts: Sequence[PlannedHost], job: Job, *, on_done: Done | None = None,
             stop: Stop | None = None) -> Outcome:
@@ -31,13 +32,15 @@ class ThreadEngine:
             with _fewer_collections():
                 outcome = run_all(hosts, lambda h: check_host(h, connector, job), failed_host,
                                   forks=self.forks or job.options.forks,
-                                  deadline=job.options.deadline, on_done=on_done, stop=stop)
+                                  deadline=job.options.deadline, on_done=on_done, stop=stop,
+                                  handoff=self.handoff)
             complete = outcome.complete
         finally:
             if not complete:
                 INFLIGHT.stop_all()  # interrupted: nothing keeps running here or on a host
             connector.close()
-        finished = sorted(set(range(len(hosts))) - set(outcome.not_run))
+        given = self.handoff.given if self.handoff is not None else set()
+        finished = sorted(set(range(len(hosts))) - set(outcome.not_run) - given)
         return Outcome(dict(zip(finished, outcome.results, strict=True)), outcome.complete)
 
 
