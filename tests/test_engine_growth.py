@@ -27,7 +27,8 @@ def _checked(engine: ProcessEngine, caplog: pytest.LogCaptureFixture) -> list[st
     """Scan HOSTS local hosts with `engine`; the log lines of processes added."""
     caplog.set_level(logging.INFO, logger="fleetcheck.engine.processes")
     options = ScanOptions(forks=4, workers=2, grow=True)
-    run = scan(_hosts(HOSTS), options=options, engine=engine)
+    run = scan(_hosts(HOSTS), options=options, engine=engine, meta={"workers": 2})
+    assert run.meta["workers"] == engine.processes  # what ran, not the ceiling
     assert run.complete
     assert [h.name for h in run.hosts] == [f"box{i:03d}" for i in range(HOSTS)]
     assert all(h.error is None and h.listeners for h in run.hosts), \
@@ -38,8 +39,10 @@ def _checked(engine: ProcessEngine, caplog: pytest.LogCaptureFixture) -> list[st
 def test_a_busy_process_hands_waiting_hosts_to_a_new_one(
         caplog: pytest.LogCaptureFixture) -> None:
     """Found busy (here: always), it starts one more process with part of its backlog."""
-    added = _checked(ProcessEngine(2, grow=True, busy=0.0, min_share=10, look=0.1), caplog)
+    engine = ProcessEngine(2, grow=True, busy=0.0, min_share=10, look=0.1)
+    added = _checked(engine, caplog)
     assert len(added) == 1 and "worker process 1 takes" in added[0]
+    assert engine.processes == 2
     taken = int(added[0].split(" takes ")[1].split()[0])
     assert 10 <= taken <= HOSTS // 2
 
@@ -47,8 +50,9 @@ def test_a_busy_process_hands_waiting_hosts_to_a_new_one(
 def test_a_process_that_waits_on_the_network_stays_alone(
         caplog: pytest.LogCaptureFixture) -> None:
     """Never busy enough: no process is added, every host is still checked."""
-    assert _checked(ProcessEngine(2, grow=True, busy=float("inf"), min_share=10, look=0.1),
-                    caplog) == []
+    engine = ProcessEngine(2, grow=True, busy=float("inf"), min_share=10, look=0.1)
+    assert _checked(engine, caplog) == []
+    assert engine.processes == 1
 
 
 def test_a_growing_run_too_small_to_share_uses_threads() -> None:

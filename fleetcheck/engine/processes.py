@@ -60,21 +60,24 @@ class ProcessEngine:
                  min_share: int = MIN_SHARE, look: float = LOOK) -> None:
         self.workers, self.grow = workers, grow
         self.busy, self.min_share, self.look = busy, min_share, look
+        self.processes = 1  # after a run: how many processes it took, this one included
 
     def run(self, hosts: Sequence[PlannedHost], job: Job, *, on_done: Done | None = None,
             stop: Stop | None = None) -> Outcome:
         """Results by index of the hosts that finished, and whether all did."""
         del stop  # Ctrl-C is how a local run is stopped; children poll their own event
         growth = _Growth(self.busy, self.min_share, self.look) if self.grow else None
-        by_index, complete = check_in_processes(hosts, job, workers=self.workers,
-                                                on_done=on_done, growth=growth)
+        by_index, complete, self.processes = check_in_processes(
+            hosts, job, workers=self.workers, on_done=on_done, growth=growth)
         return Outcome(by_index, complete)
 
 
 def check_in_processes(hosts: Sequence[PlannedHost], job: Job, *, workers: int,
                        on_done: Done | None = None,
-                       growth: _Growth | None = None) -> tuple[dict[int, HostResult], bool]:
-    """Check `hosts` in up to `workers` processes; results by index, and whether the run completed.
+                       growth: _Growth | None = None
+                       ) -> tuple[dict[int, HostResult], bool, int]:
+    """Check `hosts` in up to `workers` processes: results by index, whether the run
+    completed, and how many processes it took.
 
     This process is worker 0 (its threads check its share while a pump thread
     relays the results of the spawned ones): one interpreter fewer to start.
@@ -125,7 +128,7 @@ def check_in_processes(hosts: Sequence[PlannedHost], job: Job, *, workers: int,
             for i in relay.shares[w]:
                 by_index.setdefault(i, unchecked_host(hosts[i], HostError(
                     ErrorKind.INTERNAL.value, message)))
-    return by_index, complete and len(by_index) == len(hosts)
+    return by_index, complete and len(by_index) == len(hosts), 1 + len(relay.procs)
 
 
 class _Relay:

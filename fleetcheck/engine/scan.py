@@ -64,6 +64,9 @@ def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
     engine = engine or choose_engine(options, len(hosts), connect=connect)
     notify = (lambda _i, r: on_done(r)) if on_done is not None else None
     outcome = engine.run(hosts, Job(options, waivers, connect), on_done=notify)
+    used = getattr(engine, "processes", None)  # a growing run knows only now
+    if meta is not None and "workers" in meta and isinstance(used, int):
+        meta = {**meta, "workers": used}
     return assemble(hosts, outcome.results, complete=outcome.complete, options=options,
                     started=started, inputs=inputs, meta=meta, waivers=waivers)
 

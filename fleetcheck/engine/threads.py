@@ -18,6 +18,7 @@ class ThreadEngine:
     """Checks hosts on `forks` threads here; an interrupt stops every running command."""
 
     name = "threads"
+    processes = 1  # what the run's `workers` records
 
     def __init__(self, forks: int | None = None, handoff: Handoff | None = None) -> None:
         self.forks = forks  # None: the job's options.forks
