@@ -6,6 +6,12 @@ Real local checks (`ss` on this machine, each host its own probe), real spawned 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,6 +22,15 @@ from fleetcheck.engine.threads import ThreadEngine
 from fleetcheck.plan import PlannedHost
 
 HOSTS = 120
+
+
+@pytest.fixture(autouse=True)
+def _a_listener() -> Iterator[None]:
+    """A socket of our own, so that every check has at least one listener to find."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield
 
 
 def _hosts(n: int) -> list[PlannedHost]:
@@ -63,3 +78,38 @@ def test_a_growing_run_too_small_to_share_uses_threads() -> None:
     assert isinstance(grown, ProcessEngine) and grown.grow and grown.workers == 4
     fixed = choose_engine(ScanOptions(workers=2), 3, connect=None)
     assert isinstance(fixed, ProcessEngine) and not fixed.grow
+
+
+def test_ctrl_c_after_growth_keeps_what_both_processes_finished() -> None:
+    """An interrupt once a process was added: finished hosts of both kept, no process left."""
+    hosts = _hosts(400)
+    engine = ProcessEngine(2, grow=True, busy=0.0, min_share=10, look=0.1)
+
+    class Interrupt(logging.Handler):
+        """Sends this process SIGINT once the new process has sent a few results."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if "worker process 1 takes" in record.getMessage():
+                taken.append(int(record.getMessage().split(" takes ")[1].split()[0]))
+                threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    seen: list[str] = []
+    taken: list[int] = []
+    log = logging.getLogger("fleetcheck.engine.processes")
+    handler = Interrupt()
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        run = scan(hosts, options=ScanOptions(forks=2, workers=2, grow=True), engine=engine,
+                   on_done=lambda r: seen.append(r.name))
+    finally:
+        log.removeHandler(handler)
+    assert not run.complete and engine.processes == 2
+    checked = [h for h in run.hosts if h.error is None]
+    assert 0 < len(checked) < len(hosts) and all(h.listeners for h in checked)
+    assert {h.name for h in checked} == set(seen)
+    assert all(h.error.kind == "not_run" for h in run.hosts if h.error is not None)
+    # The added process took the last hosts waiting; this one works from the front.
+    handed = [h for h in checked if int(h.name[3:]) >= len(hosts) - taken[0]]
+    assert handed, "the added process finished none of the hosts it took"
+    assert multiprocessing.active_children() == []
