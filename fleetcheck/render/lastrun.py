@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from fleetcheck.model import HostResult, RunResult
+from fleetcheck.sanitize import scrub
 
 T = TypeVar("T")
 # Per-host views kept at most: a few per host of the largest fleets, and a bound for a
@@ -60,3 +61,9 @@ def of_host(host: HostResult, key: Hashable, make: Callable[[], T]) -> T:
         _LAST[0] = (None, views)
     views[slot] = (host, found)
     return found
+
+
+def scrubbed(run: RunResult) -> RunResult:
+    """`scrub(run)` (every string made safe for a terminal), worked out once per run: the
+    text report and the summary both ask, and a clean run's answer is the run itself."""
+    return of_run(run, "scrubbed", lambda: scrub(run))

@@ -14,10 +14,10 @@ from fleetcheck.model import RunResult
 from fleetcheck.render import changes_view, view
 from fleetcheck.render.groups import FindingGroup, group_findings, hosts_line
 from fleetcheck.render.hints import causes
+from fleetcheck.render.lastrun import scrubbed
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.overview import overview_lines, run_overview
 from fleetcheck.render.textfit import BOLD, GREEN, RED, YELLOW, paint, wrap
-from fleetcheck.sanitize import scrub
 
 _TONE = {"ok": GREEN + BOLD, "bad": RED + BOLD, "warn": YELLOW + BOLD, "": ""}
 TOP_GROUPS = 15  # groups of open findings the summary lists before pointing at the reports
@@ -30,7 +30,7 @@ def render(run: RunResult, options: RenderOptions | None = None, *,
     are cut after a few names ('and N more') unless `full`."""
     opts = options or RenderOptions()
     width, color = opts.fitted_width(), opts.color
-    run = scrub(run)  # nothing a host printed may act on the terminal
+    run = scrubbed(run)  # nothing a host printed may act on the terminal
     head = view.headline(run)
     if quiet:  # one line whatever the width, for scripts reading it
         return paint(head.line(), _TONE[head.tone], color) + "\n"

@@ -6,6 +6,7 @@ from fleetcheck.model import RunResult, Severity
 from fleetcheck.render import nstext, text_changes, texthost, view
 from fleetcheck.render.groups import FindingGroup, compact_hosts
 from fleetcheck.render.hints import causes
+from fleetcheck.render.lastrun import scrubbed
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.overview import overview_lines, run_overview, waived_groups
 from fleetcheck.render.textfit import (
@@ -20,7 +21,6 @@ from fleetcheck.render.textfit import (
     table,
     wrap,
 )
-from fleetcheck.sanitize import scrub
 
 _TONE = {"ok": GREEN, "bad": RED + BOLD, "warn": YELLOW + BOLD, "": ""}
 _SEVERITY = {Severity.CRITICAL: RED + BOLD, Severity.HIGH: RED, Severity.MEDIUM: YELLOW}
@@ -37,7 +37,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The whole text report, laid out to fit `options.width`, coloured if `options.color`."""
     opts = options or RenderOptions()
     width, color = opts.fitted_width(), opts.color
-    run = scrub(run)  # nothing a host printed may act on the terminal
+    run = scrubbed(run)  # nothing a host printed may act on the terminal
     head = view.headline(run)
     out = [*wrap("fleetcheck report · " + " · ".join(view.run_line(run)), width),
            *(paint(line, _TONE[head.tone], color) for line in wrap(head.line(), width)), ""]
