@@ -92,7 +92,7 @@ class Handoff:
         with pool.lock:
             taken = [pool.todo.pop() for _ in range(min(count, len(pool.todo)))]
             pool.width = max(1, width)
-        self.given.update(taken)
+            self.given.update(taken)
         return sorted(taken)
 
 
