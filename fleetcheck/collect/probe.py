@@ -206,7 +206,8 @@ def _attempt_block(attempt: Attempt) -> str:
 # Linux: the distribution and its version from os-release (systemd's file, present on
 # every current distribution; /usr/lib/os-release where /etc has none), read by the shell
 # itself (no process), told with the facts: PRETTY_NAME, e.g. "Debian GNU/Linux 12
-# (bookworm)" (the last one, where a file has several, as the parser would keep).
+# (bookworm)"; where a file assigns it twice, the last assignment, as a shell sourcing
+# the file (which os-release(5) allows) would keep.
 _DISTRIBUTION = r"""
 for fc_f in /etc/os-release /usr/lib/os-release; do
   if [ -r "$fc_f" ]; then
@@ -271,13 +272,13 @@ fi
 
 
 # The probe writes many small lines from many small commands; sent as they come, each
-# would be an SSH packet to encrypt, decrypt and check. On Linux the lines that go out
-# together are written together (one printf of several lines: the facts; a listing with
-# its fences), so a host without containers sends its output in two or three writes,
-# without the fork that gathering all of it in a command substitution cost the host
-# (~0.8 ms, for about two packets fewer). Elsewhere, where a printed process name may
-# carry a NUL that a shell variable cannot hold, the output goes through dd in 1 MiB
-# blocks (as is where dd is missing).
+# would be an SSH packet to encrypt, decrypt and check. On Linux the facts wait for the
+# first listing, and a listing goes out with its fences in one printf: a host without
+# containers writes its output in two writes made together, which leave as one packet,
+# as when the whole output was gathered in a command substitution first, without the
+# fork that cost each host ~0.8 ms. Elsewhere, where a printed process name may carry
+# a NUL that a shell variable cannot hold, the output goes through dd in 1 MiB blocks
+# (as is where dd is missing).
 _SEND = r"""
 case "$S" in
 Linux) fc_probe;;
