@@ -47,9 +47,8 @@ import paramiko
 
 from benchmarks.common import print_table
 from benchmarks.known_hosts_scale import bench_known_hosts
-from fleetcheck.cli.scan_args import HOSTS_PER_WORKER
 from fleetcheck.collect import probe, wrap_command
-from fleetcheck.engine.options import default_workers
+from fleetcheck.engine.options import worker_ceiling
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.ssh.connection import cipher_order
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns, unique_name
@@ -187,7 +186,7 @@ def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
                   "-o", str(bench.dir / "reports"), "-f", str(args.forks), "--format", "all",
                   "--known-hosts", str(known), "--private-key", str(bench.key), "-u", "root",
                   *timeouts]
-    default = min(default_workers(), max(1, n // HOSTS_PER_WORKER))
+    default = worker_ceiling(n)
     tools.append(Tool(f"fleetcheck scan (default: 1 process, up to {default})", fleetcheck,
                       {**base_env, "CI": "true"}, "fleetcheck"))
     if args.json_only:  # what the other report formats cost, by difference

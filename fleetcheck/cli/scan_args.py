@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from fleetcheck.cli.env import Env
 from fleetcheck.config import BY_NAME
-from fleetcheck.engine.options import ScanOptions, default_workers
+from fleetcheck.engine.options import ScanOptions, worker_ceiling
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult, Severity
 from fleetcheck.plan import SUPPORTED_CONNECTIONS, PlannedHost, connection_type
@@ -24,8 +24,6 @@ from fleetcheck.sanitize import one_line
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
 
-# Below this many hosts per process, extra worker processes cost more than they give.
-HOSTS_PER_WORKER = 200
 OFF_WARNING = HOST_KEYS_OFF
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -154,8 +152,7 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
     ssh = ssh_options(args, env)
     # Without --workers the cores are a ceiling: a process is added only while this one
     # is CPU-bound, never to a run too small to keep one busy.
-    workers = args.workers if args.workers is not None else \
-        min(default_workers(), max(1, len(hosts) // HOSTS_PER_WORKER))
+    workers = args.workers if args.workers is not None else worker_ceiling(len(hosts))
     longest = max((h.connect_timeout for h in hosts if h.connect_timeout), default=0.0)
     deadline = args.deadline if args.deadline is not None else \
         max(180.0, args.command_timeout + 2 * max(args.connect_timeout or 10.0, longest) + 30.0)
