@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from fleetcheck.collect import coverage
 from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.probe import Section
-from fleetcheck.collect.procnet import merge_proc_sections
+from fleetcheck.collect.procnet import merge_proc_sections, stat_names
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import PARSERS, bsd_netstat, lsof, lsof_fields, owners, procnet, ss
@@ -100,7 +100,19 @@ def _netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     # -n makes net-tools print uids in the User column: a uid, not a name to match.
     listeners = [replace(li, uid=int(li.user), user=None) if li.user and is_number(li.user)
                  else li for li in PARSERS["netstat"](bodies[""])]
-    return _named(listeners, bodies.get("users", "")), []
+    return _renamed(_named(listeners, bodies.get("users", "")), bodies.get("names", "")), []
+
+
+def _busybox_netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
+    return _renamed(PARSERS["busybox-netstat"](bodies[""]), bodies.get("names", "")), []
+
+
+def _renamed(listeners: list[Listener], stats: str) -> list[Listener]:
+    """Listeners named by their process's kernel name (comm, from its /proc/PID/stat), as
+    ss, lsof and /proc name them, where netstat printed the command line's words."""
+    names = stat_names(stats)
+    return [replace(li, process=names[li.pid]) if li.pid in names else li
+            for li in listeners]
 
 
 UNLISTED = ("lsof did not list the process holding it (lsof skips a process whose name "
@@ -150,6 +162,7 @@ def _owned(listener: Listener, held: Sequence[owners.Owner]) -> Listener:
 COMBINERS: dict[str, Merge] = {
     "ss": _ss,
     "netstat": _netstat,
+    "busybox-netstat": _busybox_netstat,
     "lsof": _lsof,
     "hpux-netstat": _hpux,
     "lsof-fields": _lsof_fields,

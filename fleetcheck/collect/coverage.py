@@ -37,7 +37,7 @@ PROC_TABLES: dict[str, Slot] = {
 }
 # Parts that only add to what another part listed (owners, the kernel's tables to check
 # lsof against): they cover nothing of their own.
-SUPPORTING_PARTS = frozenset({"users", "fstat", "rmsock", "tasklist", "tables"})
+SUPPORTING_PARTS = frozenset({"users", "names", "fstat", "rmsock", "tasklist", "tables"})
 
 
 def label(slot: Slot) -> str:

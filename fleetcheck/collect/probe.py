@@ -132,14 +132,30 @@ def _users(marker: str, lister: str) -> FollowUp:
                     "then getent passwd $u; else cat /etc/passwd; fi 2>/dev/null")
 
 
-FOLLOW_UPS: dict[str, FollowUp] = {
-    tool: _users(marker, lister) for tool, (marker, lister) in _UID_LISTERS.items()
+# net-tools and BusyBox netstat name a process by its command line (argv[0], the base name
+# only when it starts with '/'), so a daemon that retitles itself shows as 'sshd: /usr/sbin'
+# or 'nginx: master pr' where ss, lsof and /proc show its kernel name (comm): each listed
+# pid's /proc/PID/stat is read too, in one `cat`, and gives the name every collector uses.
+# The pids are the words of $o that are digits then '/', read with globbing off (a
+# process name may hold '*'); the patterns spell out 1 to 7 digits (pid_max is at most
+# 2^22) because a negated bracket needs '!', which csh would expand.
+_PID_WORDS = "|".join("[0-9]" * n + "/*" for n in range(1, 8))
+_NAMES = FollowUp(
+    "names",
+    f'fc_p=; set -f; for fc_w in $o; do case $fc_w in {_PID_WORDS}) '
+    'case "$fc_p " in *" /proc/${fc_w%%/*}/stat "*) ;; '
+    '*) fc_p="$fc_p /proc/${fc_w%%/*}/stat";; esac;; esac; done; set +f',
+    '[ -n "$fc_p" ]', "cat $fc_p 2>/dev/null")
+FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
+    tool: (_users(marker, lister),) for tool, (marker, lister) in _UID_LISTERS.items()
 }
+FOLLOW_UPS["netstat"] += (_NAMES,)
+FOLLOW_UPS["busybox-netstat"] = (_NAMES,)
 # lsof on Linux leaves out a process whose name holds a '(' with no ')' after it (it
 # misreads its /proc/PID/stat), so any user could hide a listener from it: the kernel's
 # own tables are read too, and a socket lsof did not list is reported without its owner.
-FOLLOW_UPS["lsof"] = FollowUp("tables", "", "", "cat /proc/net/tcp /proc/net/tcp6 "
-                                                "/proc/net/udp /proc/net/udp6 2>/dev/null")
+FOLLOW_UPS["lsof"] = (FollowUp("tables", "", "", "cat /proc/net/tcp /proc/net/tcp6 "
+                                                 "/proc/net/udp /proc/net/udp6 2>/dev/null"),)
 
 
 def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
@@ -160,19 +176,26 @@ def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
     return "\n".join(lines)
 
 
-def _listing_block(name: str, guard: str, command: str, follow: FollowUp, after: str) -> str:
-    """A tool whose output is kept in $o for `follow`: the facts, the fenced listing and
-    the follow-up's fences go out in one printf (one write) unless the follow-up runs."""
+def _listing_block(name: str, guard: str, command: str, follows: tuple[FollowUp, ...],
+                   after: str) -> str:
+    """A tool whose output is kept in $o for its follow-ups: the facts, the fenced listing
+    and the first follow-up's fences go out in one printf (one write) unless it runs."""
     listed = f'"$M begin {name}" "$o" "$M end {name} $rc"'
-    opened, closed = f'"$M begin {name}.{follow.part}"', f'"$M end {name}.{follow.part} 0"'
-    run = f"printf '%s\\n' {listed} {opened}; {follow.command}; echo {closed}"
-    if follow.needed:
-        run = (f"if {follow.needed}; then {run}; "
-               f"else printf '%s\\n' {listed} {opened} {closed}; fi")
-    prepare = f"{follow.prepare}; " if follow.prepare else ""
+    runs = []
+    for n, follow in enumerate(follows):
+        opened = f'"$M begin {name}.{follow.part}"'
+        closed = f'"$M end {name}.{follow.part} 0"'
+        head = f"{listed} {opened}" if n == 0 else opened
+        run = f"printf '%s\\n' {head}; {follow.command}; echo {closed}"
+        if follow.needed:
+            run = (f"if {follow.needed}; then {run}; "
+                   f"else printf '%s\\n' {head} {closed}; fi")
+        runs.append(run)
+    prepare = "".join(f"{follow.prepare}; " for follow in follows if follow.prepare)
     return (f'if {guard} >/dev/null 2>&1; then\n'
             f'  o=$({command}); rc=$?\n'
-            f'  if [ "$rc" -eq 0 ]; then {prepare}fc_facts; {run}; {after}; return 0; fi\n'
+            f'  if [ "$rc" -eq 0 ]; then {prepare}fc_facts; {"; ".join(runs)}; {after}; '
+            f'return 0; fi\n'
             f"  fc_facts; printf '%s\\n' {listed}\n"
             f'fi')
 

@@ -24,7 +24,7 @@ DOUBTFUL = ("the `ls -l /proc/*/fd` lines naming its holder cannot be trusted (a
             "newline can forge such lines)")
 
 
-def _names(body: str) -> dict[int, str]:
+def stat_names(body: str) -> dict[int, str]:
     """pid -> comm, from `cat /proc/*/stat` ('1234 (name with spaces) S 1 ...').
 
     A name may hold newlines, parentheses and digits, so records are not lines: a record
@@ -100,7 +100,7 @@ def _holders(body: str, known: set[int]) -> tuple[dict[int, list[int]], set[int]
 def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
     """Listeners from every proc-net-* section, with owners where /proc showed them."""
     bodies = {s.name: s.body for s in sections}
-    names = _names(bodies.get("proc-stat", ""))
+    names = stat_names(bodies.get("proc-stat", ""))
     users = _users(bodies.get("proc-owners", ""))
     holders, doubtful = _holders(bodies.get("proc-fds", ""), set(names))
     listeners: list[Listener] = []

@@ -4,7 +4,8 @@ The facts are the holder's pid, its child's (when it forked one to share sockets
 and the inode of each socket; the holder exits when its stdin closes.
 
 The process takes the requested name both as its comm (what ss, lsof and /proc show)
-and as argv[0] (what net-tools and BusyBox netstat show), by re-executing itself. Any
+and as argv[0] (what net-tools and BusyBox netstat show), by re-executing itself; with
+a title, argv[0] is the title instead (a daemon that retitled itself). Any
 name a process can give itself works: newlines, tabs, quotes, terminal escapes, and
 bytes that are no UTF-8 (passed as surrogate escapes: "\udcff" is the byte 0xff).
 """
@@ -60,7 +61,8 @@ def main() -> None:
     if sys.argv[-1] != _NAMED:
         # With argv[0] no path to the interpreter, Python needs to be told its home.
         env = dict(os.environ, PYTHONHOME=f"{sys.base_prefix}:{sys.base_exec_prefix}")
-        os.execve(sys.executable, [spec["name"], __file__, sys.argv[1], _NAMED], env)  # noqa: S606
+        argv0 = spec.get("title") or spec["name"]
+        os.execve(sys.executable, [argv0, __file__, sys.argv[1], _NAMED], env)  # noqa: S606
     libc = ctypes.CDLL(None)
     libc.prctl(PR_SET_NAME, os.fsencode(spec["name"])[:15], 0, 0, 0)
     if spec.get("user"):

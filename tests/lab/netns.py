@@ -110,6 +110,9 @@ class Sock:
     connect_to: tuple[str, int] | None = None  # UDP only: connect() so it is not a listener
     reuseport: bool = False  # SO_REUSEPORT: several sockets may bind the same address
     shared_with_child: bool = False  # the holder forks; its child holds this socket too
+    # Its command line's first word, when not `process`: a daemon that retitles itself
+    # ('nginx: master process /usr/sbin/nginx'), which netstat prints instead of the comm.
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,14 +136,15 @@ class SocketHolders:
         self.held: list[Held] = []  # every socket bound so far, with its holders
 
     def hold(self, socks: Sequence[Sock]) -> None:
-        """Start one holder process per (process name, user) and wait until all are bound."""
-        groups: dict[tuple[str, str | None], list[Sock]] = {}
+        """Start one holder process per (process name, user, title) and wait until all are
+        bound."""
+        groups: dict[tuple[str, str | None, str | None], list[Sock]] = {}
         for s in socks:
             if "\0" in s.process:
                 raise ValueError(f"no process can be named {s.process!r}: names end at NUL")
-            groups.setdefault((s.process, s.user), []).append(s)
-        for (name, user), group in groups.items():
-            spec = json.dumps({"name": name, "user": user,
+            groups.setdefault((s.process, s.user, s.title), []).append(s)
+        for (name, user, title), group in groups.items():
+            spec = json.dumps({"name": name, "user": user, "title": title,
                                "socks": [s.__dict__ for s in group]})
             argv = [sys.executable, str(_HOLDER), spec]
             proc = subprocess.Popen(self.ns.exec_argv(argv), stdin=subprocess.PIPE,

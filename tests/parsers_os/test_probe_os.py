@@ -12,7 +12,9 @@ from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.oses import FAMILIES, POSIX_TOOLS, family_of
 from fleetcheck.collect.probe import Section, build_probe
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.parsers import PARSERS
 from fleetcheck.plan import PlannedHost
+from tests.conftest import REPO
 from tests.parsers_os.cases import FIXTURES, read
 
 SHELLS = [s for s in ("dash", "bash", "busybox") if shutil.which(s)]
@@ -208,3 +210,28 @@ def test_bad_tool_pin_is_the_hosts_error_not_a_crash() -> None:
         collect(host, LocalTransport(), CollectOptions())
     assert info.value.kind is ErrorKind.NO_TOOL
     assert "not a tool name" in info.value.message
+
+
+def _stat_line(pid: int, comm: str) -> str:
+    """A real /proc/PID/stat record (this process's), given another pid and name."""
+    with open("/proc/self/stat", encoding="utf-8") as f:
+        real = f.read()
+    return f"{pid} ({comm}){real[real.rfind(')') + 1:]}"
+
+
+@pytest.mark.parametrize("tool", ["busybox-netstat", "netstat"])
+def test_combine_names_netstat_listeners_by_comm(tool: str) -> None:
+    """netstat prints the command line (a retitled daemon's title); the probe's `names`
+    part, each listed pid's /proc/PID/stat, gives the kernel's name instead. A pid it
+    does not have (the process ended meanwhile) keeps what netstat printed."""
+    fixture = {"busybox-netstat": "busybox-netstat-tulnp", "netstat": "netstat-tulnpe"}[tool]
+    listing = (REPO / "tests" / "fixtures" / "linux" / f"{fixture}.out").read_text()
+    printed = {li.pid: li.process for li in PARSERS[tool](listing) if li.pid is not None}
+    first, *others = sorted(printed)
+    names = "".join(_stat_line(pid, f"k{pid}") for pid in others)
+    got = combine([_s(tool, listing), _s(f"{tool}.names", names)], "linux")
+    assert got.collector == tool
+    by_pid = {li.pid: li.process for li in got.listeners if li.pid is not None}
+    assert by_pid == {first: printed[first], **{pid: f"k{pid}" for pid in others}}
+    unnamed = combine([_s(tool, listing), _s(f"{tool}.names", "", None)], "linux")
+    assert {li.pid: li.process for li in unnamed.listeners if li.pid is not None} == printed

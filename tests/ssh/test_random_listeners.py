@@ -1,0 +1,124 @@
+"""Random listeners on real sshd hosts, one per Linux collector: found exactly, nothing more.
+
+Each run draws a fresh set of sockets (the seed is in every failure message; set
+FLEETCHECK_RANDOM_SEED to replay one): TCP and UDP, IPv4 and IPv6, wildcard, loopback
+and unicast binds, dual-stack and v6-only, root's and another user's, a socket shared by
+a parent and its child, the same port on both protocols, and UDP sockets that are
+connected (no listeners). A privileged scan through each host's own tool must list every
+listening socket with its process and no other, and judge a planted TCP 1923 forbidden.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lab.netns import Sock
+from tests.lab.prereq import require_sshd_lab
+from tests.lab.sshlab import HostSpec, SshLab, running_lab
+from tests.policy.lab import give_addresses
+from tests.ssh.conftest import SSHD, Fleet, listeners
+
+pytestmark = pytest.mark.lab
+
+# Host name -> the tools hidden from its sessions, so that each Linux collector is used.
+HOSTS = {"rnd-ss": (), "rnd-netstat": ("ss",), "rnd-proc": ("ss", "netstat", "busybox", "lsof")}
+COLLECTORS = {"rnd-ss": "ss", "rnd-netstat": "netstat", "rnd-proc": "proc"}
+# Names as daemons have them; ss and /proc also show a space unambiguously.
+_NAME_CHARS = string.ascii_letters + string.digits + "._-"
+_SPACED = {"rnd-ss", "rnd-proc"}
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One host's random sockets and what a scan must find of them."""
+
+    socks: list[Sock]
+    expected: set[tuple[Any, ...]]
+
+
+def _name(rng: random.Random, spaced: bool) -> str:
+    chars = _NAME_CHARS + (" " if spaced else "")
+    name = "".join(rng.choice(chars) for _ in range(rng.randint(1, 15))).strip()
+    return name if name and not name.startswith("-") else f"d{name}"
+
+
+def _address(rng: random.Random, n: int) -> tuple[str, bool]:
+    """A bind address and whether an IPv6 socket on it also takes IPv4 (dual-stack)."""
+    choice = rng.choice(["0.0.0.0", "127.0.0.1", f"127.0.{n % 250}.{rng.randint(2, 250)}",
+                         f"192.0.2.{rng.randint(1, 254)}", "::", "::1",
+                         f"2001:db8::{rng.randint(1, 0xffff):x}"])
+    return choice, choice == "::" and rng.random() < 0.5
+
+
+def draw(rng: random.Random, host: str, index: int) -> Draw:
+    """Between 4 and 12 listening sockets on distinct ports, plus connected UDP ones."""
+    ports = rng.sample(range(1024, 60000), 14)
+    if rng.random() < 0.5:
+        ports[0] = 1923
+    socks: list[Sock] = []
+    names = [_name(rng, host in _SPACED) for _ in range(rng.randint(2, 5))]
+    for port in ports[:rng.randint(4, 12)]:
+        address, dual = _address(rng, index)
+        socks.append(Sock(rng.choice(["tcp", "udp"]), address, port, process=rng.choice(names),
+                          user=rng.choice([None, None, "nobody"]), v6only=not dual))
+    tcp = [s for s in socks if s.proto == "tcp"]
+    if tcp and rng.random() < 0.5:  # the same port on the other protocol
+        twin = rng.choice(tcp)
+        socks.append(Sock("udp", twin.address, twin.port, process=twin.process, user=twin.user,
+                          v6only=twin.v6only))
+    if rng.random() < 0.5:  # one socket held by a process and its child: one listener
+        socks[0] = Sock(socks[0].proto, socks[0].address, socks[0].port,
+                        process=socks[0].process, v6only=socks[0].v6only, shared_with_child=True)
+    expected = {(s.proto, 6 if ":" in s.address else 4, s.address, s.port, s.process)
+                for s in socks}
+    for port in ports[12:]:  # connected UDP sockets: no listeners
+        socks.append(Sock("udp", "127.0.0.1", port, process=rng.choice(names),
+                          connect_to=("127.0.0.1", 53)))
+    return Draw(socks, expected)
+
+
+@pytest.fixture(scope="module")
+def seeded_lab() -> Iterator[tuple[SshLab, int, dict[str, Draw]]]:
+    """The three hosts with this run's random sockets held open."""
+    require_sshd_lab()
+    seed = int(os.environ.get("FLEETCHECK_RANDOM_SEED") or random.SystemRandom().randrange(10**9))
+    rng = random.Random(seed)  # noqa: S311  # a replayable test draw, no secret
+    draws = {host: draw(rng, host, n) for n, host in enumerate(HOSTS)}
+    with running_lab([HostSpec(name, hide=hidden) for name, hidden in HOSTS.items()]) as lab:
+        for host, d in draws.items():
+            give_addresses(lab.hosts[host].ns, d.socks)
+            lab.hold(host, d.socks)
+        yield lab, seed, draws
+
+
+def test_random_listeners_found_exactly(seeded_lab: tuple[SshLab, int, dict[str, Draw]],
+                                        tmp_path: Path) -> None:
+    """Every collector lists exactly the listening sockets, each with its process."""
+    lab, seed, draws = seeded_lab
+    fleet = Fleet(lab, tmp_path)
+    inv = fleet.inventory({h: fleet.vars(h, ansible_become=True) for h in HOSTS})
+    scan = fleet.scan(inv)
+    where = f"seed {seed} (FLEETCHECK_RANDOM_SEED={seed} replays it)"
+    spice = {h for h, d in draws.items() if ("tcp", 1923) in {(e[0], e[3]) for e in d.expected}}
+    for host, d in draws.items():
+        result = scan.host(host)
+        assert result["error"] is None, (where, host, result["error"])
+        assert result["collector"] == COLLECTORS[host], (where, host)
+        assert result["privileged"] is True, (where, host)
+        found = listeners(result)
+        assert found == SSHD | d.expected, (where, host, "missing", (SSHD | d.expected) - found,
+                                            "extra", found - (SSHD | d.expected))
+        forbidden = {f["port"] for f in result["findings"] if f["kind"] == "forbidden"}
+        assert (1923 in forbidden) == (host in spice), (where, host, result["findings"])
+        if host in spice:
+            assert result["status"] == "noncompliant", (where, host)
+    noncompliant = [h["name"] for h in scan.run["hosts"] if h["status"] == "noncompliant"]
+    assert scan.code == (1 if noncompliant else 0), (where, scan.code, scan.err)
