@@ -108,7 +108,9 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
         if s.name.startswith("proc-net-"):
             listeners.extend(procnet.parse(s.body))
     out = []
-    for li in listeners:
+    for read in listeners:
+        # uid 0 is root everywhere, as the other collectors name it even unprivileged
+        li = replace(read, user="root") if read.uid == 0 and read.user is None else read
         if li.inode is not None and li.inode in doubtful:
             out.append(replace(li, owner_note=DOUBTFUL))
         else:

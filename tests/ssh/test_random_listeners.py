@@ -11,6 +11,7 @@ listening socket with its process and no other, and judge a planted TCP 1923 for
 from __future__ import annotations
 
 import os
+import pwd
 import random
 import string
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from tests.lab.netns import Sock
 from tests.lab.prereq import require_sshd_lab
 from tests.lab.sshlab import HostSpec, SshLab, running_lab
 from tests.policy.lab import give_addresses
-from tests.ssh.conftest import SSHD, Fleet, listeners
+from tests.ssh.conftest import SSHD, Fleet
 
 pytestmark = pytest.mark.lab
 
@@ -77,12 +78,21 @@ def draw(rng: random.Random, host: str, index: int) -> Draw:
     if rng.random() < 0.5:  # one socket held by a process and its child: one listener
         socks[0] = Sock(socks[0].proto, socks[0].address, socks[0].port,
                         process=socks[0].process, v6only=socks[0].v6only, shared_with_child=True)
-    expected = {(s.proto, 6 if ":" in s.address else 4, s.address, s.port, s.process)
-                for s in socks}
+    expected = {(s.proto, 6 if ":" in s.address else 4, s.address, s.port, s.process,
+                 s.user or "root") for s in socks}
     for port in ports[12:]:  # connected UDP sockets: no listeners
         socks.append(Sock("udp", "127.0.0.1", port, process=rng.choice(names),
                           connect_to=("127.0.0.1", 53)))
     return Draw(socks, expected)
+
+
+OWNED_SSHD = {(*row, "root") for row in SSHD}
+
+
+def owned(host: dict[str, Any]) -> set[tuple[Any, ...]]:
+    """(proto, family, address, port, process, user) of every listener of a host's JSON."""
+    return {(li["proto"], li["family"], li["address"], li["port"], li["process"], li["user"])
+            for li in host["listeners"]}
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +123,35 @@ def test_random_listeners_found_exactly(seeded_lab: tuple[SshLab, int, dict[str,
         assert result["error"] is None, (where, host, result["error"])
         assert result["collector"] == COLLECTORS[host], (where, host)
         assert result["privileged"] is True, (where, host)
-        found = listeners(result)
-        assert found == SSHD | d.expected, (where, host, "missing", (SSHD | d.expected) - found,
-                                            "extra", found - (SSHD | d.expected))
+        found, wanted = owned(result), OWNED_SSHD | d.expected
+        assert found == wanted, (where, host, "missing", wanted - found, "extra", found - wanted)
         forbidden = {f["port"] for f in result["findings"] if f["kind"] == "forbidden"}
         assert (1923 in forbidden) == (host in spice), (where, host, result["findings"])
         if host in spice:
             assert result["status"] == "noncompliant", (where, host)
     noncompliant = [h["name"] for h in scan.run["hosts"] if h["status"] == "noncompliant"]
     assert scan.code == (1 if noncompliant else 0), (where, scan.code, scan.err)
+
+
+def test_random_listeners_without_privilege(seeded_lab: tuple[SshLab, int, dict[str, Draw]],
+                                            tmp_path: Path) -> None:
+    """Without become every socket is still listed with its owning user; no process of
+    another user is named (the tools cannot see them); the host says it was not
+    privileged."""
+    lab, seed, draws = seeded_lab
+    fleet = Fleet(lab, tmp_path)
+    scan = fleet.scan(fleet.inventory({h: fleet.vars(h) for h in HOSTS}))
+    where = f"seed {seed} (FLEETCHECK_RANDOM_SEED={seed} replays it)"
+    for host, d in draws.items():
+        result = scan.host(host)
+        assert result["error"] is None, (where, host, result["error"])
+        assert result["privileged"] is False, (where, host)
+        # Every tool shows each socket's owning uid to anyone: ss and netstat name it (a
+        # lookup of the uids in the same round trip), /proc only root (uid 0) by name.
+        sockets = {(li["proto"], li["family"], li["address"], li["port"], li["user"] or li["uid"])
+                   for li in result["listeners"]}
+        wanted = {(*e[:4], e[5] if host != "rnd-proc" or e[5] == "root"
+                   else pwd.getpwnam(e[5]).pw_uid) for e in OWNED_SSHD | d.expected}
+        assert sockets == wanted, (where, host, "missing", wanted - sockets,
+                                   "extra", sockets - wanted)
+        assert all(li["process"] is None for li in result["listeners"]), (where, host)
