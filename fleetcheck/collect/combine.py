@@ -115,8 +115,9 @@ def _renamed(listeners: list[Listener], stats: str) -> list[Listener]:
             for li in listeners]
 
 
-UNLISTED = ("lsof did not list the process holding it (lsof skips a process whose name "
-            "holds a '(' with no ')' after it); the kernel's socket table shows the socket")
+UNLISTED = ("lsof did not list the process holding it (lsof lists only the processes it "
+            "may read, every one as root, and skips a process whose name holds a '(' with "
+            "no ')' after it); the kernel's socket table shows the socket")
 
 
 def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
@@ -136,7 +137,9 @@ def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
         if listed[key] > 0:
             listed[key] -= 1
         else:
-            listeners.append(replace(li, uid=None, inode=None, owner_note=UNLISTED))
+            # The socket's uid is the kernel's word, whoever holds it: kept, root named.
+            listeners.append(replace(li, inode=None, owner_note=UNLISTED,
+                                     user="root" if li.uid == 0 else None))
     return listeners, []
 
 

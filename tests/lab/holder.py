@@ -40,7 +40,8 @@ def _bind(s: dict[str, Any]) -> socket.socket:
     else:
         sock.bind((address, int(s["port"])))
     if s["proto"] == "tcp":
-        sock.listen(16)
+        if s.get("listen", True):
+            sock.listen(16)
     elif s.get("connect_to"):
         sock.connect(tuple(s["connect_to"]))
     return sock

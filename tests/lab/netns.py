@@ -110,6 +110,7 @@ class Sock:
     connect_to: tuple[str, int] | None = None  # UDP only: connect() so it is not a listener
     reuseport: bool = False  # SO_REUSEPORT: several sockets may bind the same address
     shared_with_child: bool = False  # the holder forks; its child holds this socket too
+    listen: bool = True  # TCP only: False binds the port without listening (no listener)
     # Its command line's first word, when not `process`: a daemon that retitles itself
     # ('nginx: master process /usr/sbin/nginx'), which netstat prints instead of the comm.
     title: str | None = None

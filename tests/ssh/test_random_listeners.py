@@ -1,11 +1,13 @@
 """Random listeners on real sshd hosts, one per Linux collector: found exactly, nothing more.
 
 Each run draws a fresh set of sockets (the seed is in every failure message; set
-FLEETCHECK_RANDOM_SEED to replay one): TCP and UDP, IPv4 and IPv6, wildcard, loopback
-and unicast binds, dual-stack and v6-only, root's and another user's, a socket shared by
-a parent and its child, the same port on both protocols, and UDP sockets that are
-connected (no listeners). A privileged scan through each host's own tool must list every
-listening socket with its process and no other, and judge a planted TCP 1923 forbidden.
+FLEETCHECK_RANDOM_SEED to replay one): TCP and UDP, IPv4 and IPv6, wildcard, loopback,
+unicast and link-local binds, dual-stack and v6-only, root's and another user's, a
+socket shared by a parent and its child, SO_REUSEPORT pairs, the same port on both
+protocols, and sockets that are no listeners (connected UDP, TCP bound without
+listen()). A privileged scan through each host's tool (lsof where the host pins it) must
+list every listening socket with its process and user and no other, and judge a planted
+TCP 1923 forbidden; an unprivileged one must still list every socket and its owner.
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ from tests.ssh.conftest import SSHD, Fleet
 pytestmark = pytest.mark.lab
 
 # Host name -> the tools hidden from its sessions, so that each Linux collector is used.
-HOSTS = {"rnd-ss": (), "rnd-netstat": ("ss",), "rnd-proc": ("ss", "netstat", "busybox", "lsof")}
-COLLECTORS = {"rnd-ss": "ss", "rnd-netstat": "netstat", "rnd-proc": "proc"}
+HOSTS = {"rnd-ss": (), "rnd-netstat": ("ss",), "rnd-proc": ("ss", "netstat", "busybox", "lsof"),
+         "rnd-lsof": ()}
+COLLECTORS = {"rnd-ss": "ss", "rnd-netstat": "netstat", "rnd-proc": "proc", "rnd-lsof": "lsof"}
+PINNED: dict[str, dict[str, Any]] = {"rnd-lsof": {"fleetcheck_tool": "lsof"}}  # lsof: pinned
+IFACE, LINK_LOCAL = "fcr0", "fe80::1"
+UIDS_ONLY = {"rnd-proc", "rnd-lsof"}  # unprivileged, other users' sockets known by uid
 # Names as daemons have them; ss and /proc also show a space unambiguously.
 _NAME_CHARS = string.ascii_letters + string.digits + "._-"
-_SPACED = {"rnd-ss", "rnd-proc"}
+_SPACED = {"rnd-ss", "rnd-proc", "rnd-lsof"}
 
 
 @dataclass(frozen=True)
@@ -55,13 +61,13 @@ def _address(rng: random.Random, n: int) -> tuple[str, bool]:
     """A bind address and whether an IPv6 socket on it also takes IPv4 (dual-stack)."""
     choice = rng.choice(["0.0.0.0", "127.0.0.1", f"127.0.{n % 250}.{rng.randint(2, 250)}",
                          f"192.0.2.{rng.randint(1, 254)}", "::", "::1",
-                         f"2001:db8::{rng.randint(1, 0xffff):x}"])
+                         f"2001:db8::{rng.randint(1, 0xffff):x}", f"{LINK_LOCAL}%{IFACE}"])
     return choice, choice == "::" and rng.random() < 0.5
 
 
 def draw(rng: random.Random, host: str, index: int) -> Draw:
     """Between 4 and 12 listening sockets on distinct ports, plus connected UDP ones."""
-    ports = rng.sample(range(1024, 60000), 14)
+    ports = rng.sample(range(1024, 60000), 14)  # 12 listeners at most, 2 more for the rest
     if rng.random() < 0.5:
         ports[0] = 1923
     socks: list[Sock] = []
@@ -78,11 +84,16 @@ def draw(rng: random.Random, host: str, index: int) -> Draw:
     if rng.random() < 0.5:  # one socket held by a process and its child: one listener
         socks[0] = Sock(socks[0].proto, socks[0].address, socks[0].port,
                         process=socks[0].process, v6only=socks[0].v6only, shared_with_child=True)
-    expected = {(s.proto, 6 if ":" in s.address else 4, s.address, s.port, s.process,
-                 s.user or "root") for s in socks}
-    for port in ports[12:]:  # connected UDP sockets: no listeners
-        socks.append(Sock("udp", "127.0.0.1", port, process=rng.choice(names),
-                          connect_to=("127.0.0.1", 53)))
+    if rng.random() < 0.5:  # SO_REUSEPORT: two processes on one address and port
+        port = ports[12]
+        socks += [Sock("udp", "0.0.0.0", port, process=name, reuseport=True)
+                  for name in rng.sample(names, 2)]
+    expected = {(s.proto, 6 if ":" in s.address else 4, s.address.partition("%")[0], s.port,
+                 s.process, s.user or "root") for s in socks}
+    # No listeners: a connected UDP socket, a TCP port bound without listen().
+    socks.append(Sock("udp", "127.0.0.1", ports[13], process=rng.choice(names),
+                      connect_to=("127.0.0.1", 53)))
+    socks.append(Sock("tcp", "0.0.0.0", ports[13], process=rng.choice(names), listen=False))
     return Draw(socks, expected)
 
 
@@ -104,7 +115,8 @@ def seeded_lab() -> Iterator[tuple[SshLab, int, dict[str, Draw]]]:
     draws = {host: draw(rng, host, n) for n, host in enumerate(HOSTS)}
     with running_lab([HostSpec(name, hide=hidden) for name, hidden in HOSTS.items()]) as lab:
         for host, d in draws.items():
-            give_addresses(lab.hosts[host].ns, d.socks)
+            lab.hosts[host].ns.add_interface(IFACE, [f"{LINK_LOCAL}/64"])
+            give_addresses(lab.hosts[host].ns, [s for s in d.socks if "%" not in s.address])
             lab.hold(host, d.socks)
         yield lab, seed, draws
 
@@ -114,7 +126,8 @@ def test_random_listeners_found_exactly(seeded_lab: tuple[SshLab, int, dict[str,
     """Every collector lists exactly the listening sockets, each with its process."""
     lab, seed, draws = seeded_lab
     fleet = Fleet(lab, tmp_path)
-    inv = fleet.inventory({h: fleet.vars(h, ansible_become=True) for h in HOSTS})
+    inv = fleet.inventory({h: fleet.vars(h, ansible_become=True, **PINNED.get(h, {}))
+                           for h in HOSTS})
     scan = fleet.scan(inv)
     where = f"seed {seed} (FLEETCHECK_RANDOM_SEED={seed} replays it)"
     spice = {h for h, d in draws.items() if ("tcp", 1923) in {(e[0], e[3]) for e in d.expected}}
@@ -140,17 +153,18 @@ def test_random_listeners_without_privilege(seeded_lab: tuple[SshLab, int, dict[
     privileged."""
     lab, seed, draws = seeded_lab
     fleet = Fleet(lab, tmp_path)
-    scan = fleet.scan(fleet.inventory({h: fleet.vars(h) for h in HOSTS}))
+    scan = fleet.scan(fleet.inventory({h: fleet.vars(h, **PINNED.get(h, {})) for h in HOSTS}))
     where = f"seed {seed} (FLEETCHECK_RANDOM_SEED={seed} replays it)"
     for host, d in draws.items():
         result = scan.host(host)
         assert result["error"] is None, (where, host, result["error"])
         assert result["privileged"] is False, (where, host)
         # Every tool shows each socket's owning uid to anyone: ss and netstat name it (a
-        # lookup of the uids in the same round trip), /proc only root (uid 0) by name.
-        sockets = {(li["proto"], li["family"], li["address"], li["port"], li["user"] or li["uid"])
-                   for li in result["listeners"]}
-        wanted = {(*e[:4], e[5] if host != "rnd-proc" or e[5] == "root"
+        # lookup of the uids in the same round trip); /proc, and the kernel's tables
+        # behind an unprivileged lsof, name only root (uid 0).
+        sockets = {(li["proto"], li["family"], li["address"], li["port"],
+                    li["user"] or li.get("uid")) for li in result["listeners"]}
+        wanted = {(*e[:4], e[5] if host not in UIDS_ONLY or e[5] == "root"
                    else pwd.getpwnam(e[5]).pw_uid) for e in OWNED_SSHD | d.expected}
         assert sockets == wanted, (where, host, "missing", wanted - sockets,
                                    "extra", sockets - wanted)
