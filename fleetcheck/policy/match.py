@@ -100,7 +100,11 @@ def holders(listener: Listener) -> list[str] | None:
 
 
 def exposures(listener: Listener) -> list[tuple[int, str]]:
-    """(family, address) pairs the socket accepts: a dual-stack [::] also takes 0.0.0.0."""
+    """(family, address) pairs the socket accepts: a dual-stack [::] also takes 0.0.0.0;
+    an IPv6 socket bound to an IPv4-mapped address (::ffff:127.0.0.1) takes IPv4 only."""
+    ip = parse_ip(listener.address)
+    if listener.family == 6 and ip is not None and ip.version == 4:
+        return [(4, listener.address)]
     if listener.dual_stack and address_scope(listener.address) == "wildcard":
         return [(6, listener.address), (4, "0.0.0.0")]
     return [(listener.family, listener.address)]

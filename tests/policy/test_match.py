@@ -8,6 +8,7 @@ import pytest
 
 from fleetcheck.addresses import address_scope
 from fleetcheck.model import Listener
+from fleetcheck.parsers import PARSERS
 from fleetcheck.policy.match import MatchResult
 from tests.policy.helpers import rule
 
@@ -118,3 +119,32 @@ def test_describe_speaks_the_file_words() -> None:
              "service: spice")
     assert r.match.describe() == ("proto tcp, port 80,443, service spice (tcp/1923, udp/1923), "
                                   "address wildcard or private, process nginx")
+
+
+# As ss prints a Java server bound to 127.0.0.1 on an IPv6 socket (captured live:
+# `tcp LISTEN 0 1 [::ffff:127.0.0.1]:8005 *:* users:(("java",pid=..,fd=..)) ... v6only:0`);
+# net-tools netstat prints the same socket as 127.0.0.1 on a tcp6 row.
+MAPPED_SS = ('tcp   LISTEN 0      1      [::ffff:127.0.0.1]:8005            *:*    '
+             'users:(("java",pid=4242,fd=41)) ino:2980 sk:558c cgroup:/ v6only:0 <->\n')
+MAPPED_NETSTAT = ("Active Internet connections (only servers)\n"
+                  "Proto Recv-Q Send-Q Local Address           Foreign Address         State"
+                  "       User       Inode      PID/Program name    \n"
+                  "tcp6       0      0 127.0.0.1:8005          :::*                    LISTEN"
+                  "      0          2980       4242/java           \n")
+
+
+@pytest.mark.parametrize("conditions, expected", [
+    ("address: 127.0.0.1", MatchResult.YES),
+    ("address: loopback", MatchResult.YES),
+    ("address: 127.0.0.0/8", MatchResult.YES),
+    ("family: 4", MatchResult.YES),  # it takes IPv4 connections only
+    ("family: 6", MatchResult.NO),
+])
+def test_an_ipv4_mapped_bind_is_judged_as_the_ipv4_address(conditions: str,
+                                                            expected: MatchResult) -> None:
+    """A socket bound to ::ffff:127.0.0.1 is reached as 127.0.0.1 over IPv4 only: ss's
+    and netstat's views of it are judged alike."""
+    rule_ = rule(f"proto: tcp\nport: 8005\n{conditions}")
+    for tool, text in (("ss", MAPPED_SS), ("netstat", MAPPED_NETSTAT)):
+        (seen,) = PARSERS[tool](text)
+        assert rule_.match.check(seen) is expected, (tool, seen.address, conditions)
