@@ -40,6 +40,7 @@ class _Layout:
     lead: int | None = None  # kernel-address columns before Proto (-A)
     width: int | None = None  # address column width from the header
     extras: list[str] = field(default_factory=list)  # column names after (state)
+    stateless: bool = False  # a header without (state): -x prints counters instead
 
 
 @dataclass
@@ -161,7 +162,7 @@ def _header(line: str, words: list[str]) -> _Layout:
     local, foreign = line.find("Local Address"), line.find("Foreign Address")
     width = foreign - local - 1 if 0 <= local < foreign else None
     extras = words[words.index("(state)") + 1:] if "(state)" in words else []
-    return _Layout(words.index("Proto"), width, extras)
+    return _Layout(words.index("Proto"), width, extras, stateless="(state)" not in words)
 
 
 def _lead(words: list[str]) -> int | None:
@@ -187,6 +188,9 @@ def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | Non
     if not (is_number(words[lead + 1]) and is_number(words[lead + 2])):
         raise ValueError("queue columns are not numbers")
     local, foreign, rest = words[lead + 3], words[lead + 4], words[lead + 5:]
+    if proto == "tcp" and raw.layout.stateless:  # never a silent loss of TCP listeners
+        raise ValueError("the table has no (state) column (as with -x), so no TCP listener "
+                         "can be told; list with netstat -an")
     state = rest[0] if rest and not is_number(rest[0].lstrip("-")) and proto == "tcp" else ""
     ep = split_dotted(local, proto)
     if foreign != "*.*":

@@ -19,15 +19,17 @@ from fleetcheck.parsers.common import (
     split_scope,
     tokens,
 )
+from fleetcheck.parsers.nettools_words import (
+    STATE_HEADS,
+    STATES,
+    TIMER_PREFIXES,
+    TIMER_WORDS,
+)
 
-_STATES = frozenset({
-    "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
-    "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "UNKNOWN",
-})
 _PROTOS = {"tcp": "tcp", "tcp6": "tcp", "udp": "udp", "udp6": "udp",
            "udpl": None, "udpl6": None, "raw": None, "raw6": None, "sctp": None, "sctp6": None}
-# -o adds a Timer column after PID/Program name: 'off (0.00/0/0)'.
-_TIMER_WORDS = frozenset({"off", "on", "keepalive", "timewait", "probe"})
+# -o adds a Timer column after PID/Program name: 'off (0.00/0/0)' (its words, and the
+# states', in every language net-tools speaks: nettools_words).
 # Both tools print at most this many characters of 'pid/program': a process name that
 # holds a newline goes on, on the next line, for no more than what is left of them.
 _PROGRAM_WIDTH = 19
@@ -73,7 +75,8 @@ def _parse(text: str, *, busybox: bool) -> list[Listener]:
     rows: list[tuple[int, str, _Row]] = []
     in_note = False
     named = False  # the last thing read was a row's program name, which may go on
-    for no, line in enumerate(lines(text), 1):
+    numbered = list(enumerate(lines(text), 1))
+    for at, (no, line) in enumerate(numbered):
         stripped = line.strip()
         if named and stripped and rows:
             continued = _continued(rows[-1][2], line, columns)
@@ -95,16 +98,26 @@ def _parse(text: str, *, busybox: bool) -> list[Listener]:
         if section == "other":
             continue
         if stripped.startswith("Proto "):
-            if "Local Address" not in stripped:  # another family's table without a title
+            if "Local Address" in stripped:  # English, or German (Benutzer for User)
+                columns = _Columns("Inode" in stripped,
+                                   "PID/Program" in stripped, "Timer" in stripped)
+                section, saw_table = "inet", True
+            elif "Recv-Q" in stripped or _localized(stripped):
+                # A translated header (LANGUAGE=de, fr, ...): its words say nothing sure
+                # about the columns, so each row's shape does; rows of another family
+                # (unix) under a translated title are passed over.
+                columns, section, saw_table = None, "translated", True
+            else:  # another family's table without a title
                 section = "other"
-                continue
-            columns = _Columns("User" in stripped and "Inode" in stripped,
-                               "PID/Program" in stripped, "Timer" in stripped)
-            section, saw_table = "inet", True
             continue
         try:
             row = _split(line, columns)
         except (ValueError, IndexError) as exc:
+            if _is_title(numbered, at):  # a translated title: its table's header follows
+                section, columns = None, None
+                continue
+            if section == "translated" and _other_family(stripped):
+                continue
             raise ParseError(f"not a {tool} socket line ({exc})", no, line) from None
         rows.append((no, line, row))
         named = row.program is not None
@@ -121,6 +134,27 @@ def _parse(text: str, *, busybox: bool) -> list[Listener]:
         if listener is not None:
             out.append(listener)
     return out
+
+
+def _localized(header: str) -> bool:
+    """Whether a 'Proto ...' header is an Internet table's in another language (its first
+    columns are the queues: 'Recv-Q', 'Přích-F', '受信-Q', 'VvJrk'), not a UNIX table's."""
+    words = header.split()
+    return len(words) > 2 and words[1] not in ("RefCnt", "Čítač") and not is_number(words[1])
+
+
+def _is_title(numbered: list[tuple[int, str]], at: int) -> bool:
+    """Whether the line at `at` is a table's title: the next non-blank line is its header."""
+    for _, line in numbered[at + 1:]:
+        if line.strip():
+            return line.lstrip().startswith("Proto ")
+    return False
+
+
+def _other_family(line: str) -> bool:
+    """Whether a row belongs to another family's table (unix, ax25, ipx, ...)."""
+    first = line.split(None, 1)[0]
+    return first not in _PROTOS and first.isalpha()
 
 
 def _continued(row: _Row, line: str, columns: _Columns | None) -> _Row | None:
@@ -150,11 +184,17 @@ def _without_timer(line: str, columns: _Columns | None) -> str:
     opening = text.rfind("(")
     if opening < 0 or ")" in text[opening + 1:-1]:
         return line
+    while opening > 0 and text[opening - 1] == "(":  # Estonian's 'eikäi ((0.00/0/0)'
+        opening -= 1
     before = text[:opening]
     if not before[-1:].isspace():
         return line
-    word = before.rstrip().rpartition(" ")[2].rpartition("\t")[2]
-    if not (word in _TIMER_WORDS or (word.startswith("unkn-") and is_number(word[5:]))):
+    words = before.split()
+    if len(words) >= 2 and words[-2] == "ligado" and is_number(words[-1]):
+        words.pop()  # Portuguese 'ligado 2 (...)'
+    word = words[-1] if words else ""
+    if not (word in TIMER_WORDS or any(word.startswith(p) and is_number(word[len(p):])
+                                       for p in TIMER_PREFIXES)):
         return line
     start = before.rstrip().rfind(word)
     if start < 1 or not before[start - 1].isspace():
@@ -175,8 +215,15 @@ def _split(line: str, columns: _Columns | None) -> _Row:
         raise ValueError("queue columns are not numbers")
     rest = toks[5:]
     state = ""
-    if rest and (rest[0].text in _STATES or (proto.startswith("raw") and is_number(rest[0].text))):
-        state = rest.pop(0).text
+    if len(rest) > 1 and rest[0].text in STATE_HEADS \
+            and f"{rest[0].text} {rest[1].text}" in STATES:  # a state of two words
+        state, rest = STATES[f"{rest[0].text} {rest[1].text}"], rest[2:]
+    elif rest and (rest[0].text in STATES or (proto.startswith("raw")
+                                              and is_number(rest[0].text))):
+        text = rest.pop(0).text
+        state = STATES.get(text, text)
+    elif _PROTOS[proto] == "tcp":  # every TCP row has a state: an unknown one is no row
+        raise ValueError(f"unknown TCP state {rest[0].text!r}" if rest else "no TCP state")
     user = None
     if _has_user(rest, columns):
         if len(rest) < 2 or not is_number(rest[1].text):

@@ -82,6 +82,8 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
         first = line.split(None, 1)[:1]
         if not first:
             continue
+        if line.startswith("\t") and rows:  # -i/-m/-o: details of the row above, indented
+            continue
         if first[0] in _HEADER_WORDS:
             has_netid = first[0] == "Netid"
             saw_header = True
@@ -221,13 +223,21 @@ def _is_modern(rows: list[_Row]) -> bool:
 
     Modern ss prints IPv4 any as 0.0.0.0 (local and peer) and keeps '*' for an IPv6
     socket that also takes IPv4. Old ss prints '*' for IPv4 any (so an IPv4 socket's
-    peer is '*:*') and, oldest of all, IPv6 without brackets (':::22').
+    peer is '*:*', and '*:22' stands beside '[::]:22') and, oldest of all, IPv6 without
+    brackets (':::22').
     """
     modern = old = 0
+    stars: set[tuple[str | None, str]] = set()  # (protocol, port) of '*' and of IPv6 any
+    ipv6_any: set[tuple[str | None, str]] = set()
     for row in rows:
         if row.netid not in (None, "tcp", "udp"):
             continue
         local, peer = _host(row.local), _host(row.peer)
+        where = (row.netid or row.state, row.local.rpartition(":")[2])
+        if local == "*":
+            stars.add(where)
+        elif local in ("[::]", "::"):
+            ipv6_any.add(where)
         if "0.0.0.0" in (split_scope(local)[0], peer):
             modern += 1
         if (":" in local and not local.startswith("[")) or peer.startswith("::"):
@@ -236,6 +246,9 @@ def _is_modern(rows: list[_Row]) -> bool:
             old += 1
         if row.state == "" or (_USERS + "(" in row.extra and ",pid=" not in row.extra):
             old += 1  # no State column, users:(("name",1,3)): a very old ss
+    # '*' and IPv6 any on one port: IPv4 any beside IPv6 any, as old ss prints sshd's two
+    # sockets (in modern ss '*' takes IPv6 too, so no second IPv6 any could bind there).
+    old += len(stars & ipv6_any)
     return modern >= old
 
 

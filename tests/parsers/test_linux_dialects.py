@@ -27,6 +27,11 @@ def one(tool: str, text: str) -> Listener:
     ("tcp LISTEN 0 128 0.0.0.0:22 0.0.0.0:*\ntcp LISTEN 0 128 *:80 *:*\n", "::", 6, True),
     # Old ss: an IPv4 socket's peer is '*:*', so '*' is IPv4 any.
     ("tcp LISTEN 0 128 127.0.0.1:25 *:*\ntcp LISTEN 0 128 *:80 *:*\n", "0.0.0.0", 4, False),
+    # Old ss, nothing but the listeners: '*:80' beside '[::]:80' is IPv4 any beside IPv6 any
+    # (CentOS 7's `ss -tnl` of an nginx and an sshd).
+    ("tcp LISTEN 0 128 [::]:80 [::]:*\ntcp LISTEN 0 128 *:80 *:*\n", "0.0.0.0", 4, False),
+    ("tcp LISTEN 0 128 *:22 *:*\ntcp LISTEN 0 128 [::]:22 [::]:*\ntcp LISTEN 0 128 *:80 *:*\n",
+     "0.0.0.0", 4, False),
     # Oldest ss: IPv6 without brackets.
     ("tcp LISTEN 0 128 :::22 :::*\ntcp LISTEN 0 128 *:80 *:*\n", "0.0.0.0", 4, False),
     # -e settles it per row: v6only: is printed for IPv6 sockets only.
@@ -181,3 +186,20 @@ def test_proc_fd_headers_forged_by_a_file_name_are_not_believed() -> None:
     # A header of a pid that does not exist is not believed either.
     li = _proc_merge(stat, fds.replace("\n/proc/5/fd:\n", "\n/proc/99/fd:\n"))
     assert (li.pid, li.owner_note is not None) == (None, True)
+
+
+def test_ss_without_a_netid_column_tells_old_by_its_pairs() -> None:
+    """`ss -tnl` of an old ss (no Netid column): '*:22' beside '[::]:22' is IPv4 any."""
+    found = PARSERS["ss"]("State Recv-Q Send-Q Local Address:Port Peer Address:Port\n"
+                          "LISTEN 0 128 *:80 *:*\nLISTEN 0 128 *:22 *:*\n"
+                          "LISTEN 0 128 [::]:22 [::]:*\n")
+    assert [(li.family, li.address, li.port, li.dual_stack) for li in found] == [
+        (4, "0.0.0.0", 80, False), (4, "0.0.0.0", 22, False), (6, "::", 22, False)]
+
+
+def test_netstat_tcp_row_with_an_unknown_state_is_refused_not_dropped() -> None:
+    """Every net-tools TCP row has a state; a word it never prints there means the row is
+    not understood, which must not pass as 'not listening'."""
+    with pytest.raises(ParseError) as err:
+        PARSERS["netstat"](NETSTAT_HEAD + "tcp 0 0 0.0.0.0:22 0.0.0.0:* LISTENING 1/sshd\n")
+    assert "unknown TCP state 'LISTENING'" in str(err.value)

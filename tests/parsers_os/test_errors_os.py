@@ -104,3 +104,19 @@ def test_tasklist_csv_with_and_without_header() -> None:
     assert windows_netstat.parse_tasklist(header + body) == names
     with pytest.raises(ParseError):
         windows_netstat.parse_tasklist("not,csv,of,tasklist\nreally,not\n")
+
+
+def test_a_table_without_states_is_refused_not_emptied_of_tcp() -> None:
+    """FreeBSD's `netstat -Aax` prints buffer counters where the state goes: no TCP row can
+    be told listening, so the text is refused, naming the row and what to run instead."""
+    text = ("Active Internet connections (including servers)\n"
+            "Tcpcb            Proto Recv-Q Send-Q Local Address      Foreign Address    "
+            "R-MBUF S-MBUF R-CLUS S-CLUS   rexmt persist\n"
+            "fffff80003aa1000 udp4       0      0 *.514              *.*                "
+            "     0      0      0      0    0.00    0.00\n"
+            "fffff80003aa2000 tcp4       0      0 *.22               *.*                "
+            "     0      0      0      0    0.00    0.00\n")
+    with pytest.raises(ParseError) as err:
+        PARSERS["bsd-netstat"](text)
+    assert err.value.line_no == 4 and "no (state) column" in str(err.value)
+    assert "netstat -an" in str(err.value)
