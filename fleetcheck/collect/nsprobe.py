@@ -45,6 +45,18 @@ _EVERYWHERE = ("system.slice/docker-*", "system.slice/nerdctl-*", "docker", "kub
 CGROUP_GLOBS = tuple(f"{root}/{where}" for root in (*_V2_ROOTS, *_V1_ROOTS)
                      for where in _EVERYWHERE) + \
     tuple(f"{root}/{where}" for root in _V2_ROOTS for where in ("lxc.payload", "lxc.payload.*"))
+# net-tools and BusyBox netstat name a process by its command line (argv[0], the base name
+# only when it starts with '/'), so a daemon that retitles itself shows as 'sshd: /usr/sbin'
+# or 'nginx: master pr' where ss, lsof and /proc show its kernel name (comm). After a
+# netstat listing (in $o) the probe reads each listed pid's /proc/PID/stat too, in one
+# `cat $fc_p`. The pids are the words of $o that are digits then '/', read with globbing
+# off (a process name may hold '*'); the patterns spell out 1 to 7 digits (pid_max is at
+# most 2^22) because a negated bracket needs '!', which csh would expand.
+_PID_WORDS = "|".join("[0-9]" * n + "/*" for n in range(1, 8))
+_FC_PIDS = (f'fc_pids() {{ fc_p=; set -f; for fc_w in $o; do case $fc_w in {_PID_WORDS}) '
+            'case "$fc_p " in *" /proc/${fc_w%%/*}/stat "*) ;; '
+            '*) fc_p="$fc_p /proc/${fc_w%%/*}/stat";; esac;; esac; done; set +f; }')
+PID_STATS = "fc_pids"  # sets $fc_p from $o; defined once, with fc_ns
 # Words that any container runtime's cgroup path holds: a loose preselection.
 _RUNTIME_WORDS = "docker|kubepods|libpod|machine[.]slice|lxc|nerdctl|crio|containerd"
 # One call per runtime lists every container, with the Kubernetes labels that name pods.
@@ -89,8 +101,11 @@ def _nat_calls() -> str:
 
 
 # Shell: defines fc_ns. $1 is the host's tool (ss, netstat, busybox-netstat, proc, lsof),
-# $2 the command that lists sockets with it (empty: read /proc tables).
+# $2 the command that lists sockets with it (empty: read /proc tables). A namespace listed
+# by netstat gets its pids' /proc/PID/stat too (`.names`), as the host's listing does. No
+# comments inside: the script is joined into one line (probe.one_line).
 FC_NS = r"""
+FC_PIDS
 fc_ns() {
 for fc_g in GLOBS; do [ -e "$fc_g" ] && break; fc_g=; done
 [ -n "$fc_g" ] || return 0
@@ -126,8 +141,19 @@ for fc_r in $fc_reps; do
   echo "$M begin ns-$fc_r.addrs"; cat /proc/$fc_r/net/fib_trie /proc/$fc_r/net/if_inet6 2>/dev/null
   echo "$M end ns-$fc_r.addrs 0"
   if [ -n "$fc_enter" ]; then
-    echo "$M begin ns-$fc_r.$1"; nsenter -t $fc_r -n $2; fc_rc=$?; echo "$M end ns-$fc_r.$1 $fc_rc"
-    [ "$fc_rc" -eq 0 ] && continue
+    case "$1" in
+      netstat|busybox-netstat)
+        o=$(nsenter -t $fc_r -n $2); fc_rc=$?
+        printf '%s\n' "$M begin ns-$fc_r.$1" "$o" "$M end ns-$fc_r.$1 $fc_rc"
+        if [ "$fc_rc" -eq 0 ]; then
+          PID_STATS; echo "$M begin ns-$fc_r.$1.names"; [ -n "$fc_p" ] && cat $fc_p 2>/dev/null
+          echo "$M end ns-$fc_r.$1.names 0"; continue
+        fi;;
+      *)
+        echo "$M begin ns-$fc_r.$1"; nsenter -t $fc_r -n $2; fc_rc=$?
+        echo "$M end ns-$fc_r.$1 $fc_rc"
+        [ "$fc_rc" -eq 0 ] && continue;;
+    esac
   fi
   for fc_f in tcp tcp6 udp udp6; do
     if [ -e /proc/$fc_r/net/$fc_f ]; then
@@ -155,6 +181,7 @@ echo "$M end docker-proxy 0"
 RUNTIMES
 }
 """.replace("WORDS", _RUNTIME_WORDS).replace("GLOBS", " ".join(CGROUP_GLOBS)) \
+    .replace("PID_STATS", PID_STATS).replace("FC_PIDS", _FC_PIDS) \
     .replace("NATS", _nat_calls()).replace("RUNTIMES", _runtime_calls())
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fleetcheck.collect.nsprobe import FC_NS, ns_call
+from fleetcheck.collect.nsprobe import FC_NS, PID_STATS, ns_call
 from fleetcheck.collect.oses import POSIX_TOOLS, UNAME_FAMILIES, Attempt
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError
@@ -132,20 +132,9 @@ def _users(marker: str, lister: str) -> FollowUp:
                     "then getent passwd $u; else cat /etc/passwd; fi 2>/dev/null")
 
 
-# net-tools and BusyBox netstat name a process by its command line (argv[0], the base name
-# only when it starts with '/'), so a daemon that retitles itself shows as 'sshd: /usr/sbin'
-# or 'nginx: master pr' where ss, lsof and /proc show its kernel name (comm): each listed
-# pid's /proc/PID/stat is read too, in one `cat`, and gives the name every collector uses.
-# The pids are the words of $o that are digits then '/', read with globbing off (a
-# process name may hold '*'); the patterns spell out 1 to 7 digits (pid_max is at most
-# 2^22) because a negated bracket needs '!', which csh would expand.
-_PID_WORDS = "|".join("[0-9]" * n + "/*" for n in range(1, 8))
-_NAMES = FollowUp(
-    "names",
-    f'fc_p=; set -f; for fc_w in $o; do case $fc_w in {_PID_WORDS}) '
-    'case "$fc_p " in *" /proc/${fc_w%%/*}/stat "*) ;; '
-    '*) fc_p="$fc_p /proc/${fc_w%%/*}/stat";; esac;; esac; done; set +f',
-    '[ -n "$fc_p" ]', "cat $fc_p 2>/dev/null")
+# netstat names processes by their command line: each listed pid's comm is read too
+# (nsprobe.PID_STATS says why and how).
+_NAMES = FollowUp("names", PID_STATS, '[ -n "$fc_p" ]', "cat $fc_p 2>/dev/null")
 FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
     tool: (_users(marker, lister),) for tool, (marker, lister) in _UID_LISTERS.items()
 }
