@@ -132,15 +132,14 @@ def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
         return listeners, [f"the kernel's socket tables could not be read ({exc}): only "
                            "what lsof listed is known"]
     listed = Counter(lsof.sockets(bodies[""]))
+    unlisted = []
     for li in kernel:
         key = (li.proto, li.family, li.address, li.port)
         if listed[key] > 0:
             listed[key] -= 1
-        else:
-            # The socket's uid is the kernel's word, whoever holds it: kept, root named.
-            listeners.append(replace(li, inode=None, owner_note=UNLISTED,
-                                     user="root" if li.uid == 0 else None))
-    return listeners, []
+        else:  # the socket's uid is the kernel's word, whoever holds it: kept, and named
+            unlisted.append(replace(li, inode=None, owner_note=UNLISTED))
+    return listeners + _named(unlisted, bodies.get("users", "")), []
 
 
 def _named(listeners: list[Listener], passwd: str) -> list[Listener]:

@@ -50,7 +50,18 @@ LINUX_PINNED_ONLY: tuple[tuple[str, str, str], ...] = (
 # every fd directory). Processes that come and go meanwhile, or that we may not look
 # into, just lack an owner: those sections always end with status 0. GNU ls is asked to
 # escape what it prints of link targets (a file name may hold newlines); BusyBox ls
-# ignores that and collect/procnet.py distrusts what such a name could forge.
+# ignores that and collect/procnet.py distrusts what such a name could forge. The tables
+# give every socket's uid (column 8), to anyone: the non-root ones are looked up as ss's
+# are (`proc-users`), so an unprivileged run, which sees no other user's descriptors,
+# still names each socket's owner.
+# The passwd entries of the uids in $u: getent asks NSS (LDAP/SSSD users too) for just
+# those; where getent is missing /etc/passwd is the whole answer.
+USER_LOOKUP = ("if command -v getent >/dev/null 2>&1; then getent passwd $u; "
+                 "else cat /etc/passwd; fi 2>/dev/null")
+# The non-root uids owning sockets in the kernel's tables (column 8), each once, in $u.
+TABLE_UIDS = ("fc_a='FNR > 1 && $8 ~ /^[1-9][0-9]*$/ && s[$8]++ == 0 {printf \"%s \", $8}'; "
+              'u=$(awk "$fc_a" /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 '
+              "2>/dev/null)")
 _PROC_FALLBACK = r"""
 if [ -e /proc/net/tcp ]; then
   fc_facts
@@ -65,10 +76,12 @@ if [ -e /proc/net/tcp ]; then
   echo "$M begin proc-owners"; ls -ld /proc/[0-9]* 2>/dev/null; echo "$M end proc-owners 0"
   echo "$M begin proc-fds"; QUOTING_STYLE=escape ls -l /proc/[0-9]*/fd 2>/dev/null
   echo "$M end proc-fds 0"
+  TABLE_UIDS
+  echo "$M begin proc-users"; if [ -n "$u" ]; then USER_LOOKUP; fi; echo "$M end proc-users 0"
   fc_ns proc ''
   return 0
 fi
-"""
+""".replace("USER_LOOKUP", USER_LOOKUP).replace("TABLE_UIDS", TABLE_UIDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +141,7 @@ def _users(marker: str, lister: str) -> FollowUp:
     uids = f"u=$(printf '%s\\n' \"$o\" | {lister})"
     if marker:  # without the marker the output names no uid but root's: skip the lister
         uids = f"u=; case \"$o\" in *{marker}*) {uids};; esac"
-    return FollowUp("users", uids, '[ -n "$u" ]', "if command -v getent >/dev/null 2>&1; "
-                    "then getent passwd $u; else cat /etc/passwd; fi 2>/dev/null")
+    return FollowUp("users", uids, '[ -n "$u" ]', USER_LOOKUP)
 
 
 # netstat names processes by their command line: each listed pid's comm is read too
@@ -143,8 +155,10 @@ FOLLOW_UPS["busybox-netstat"] = (_NAMES,)
 # lsof on Linux leaves out a process whose name holds a '(' with no ')' after it (it
 # misreads its /proc/PID/stat), so any user could hide a listener from it: the kernel's
 # own tables are read too, and a socket lsof did not list is reported without its owner.
+# Their owners are named as the /proc fallback names them (a lookup of the tables' uids).
 FOLLOW_UPS["lsof"] = (FollowUp("tables", "", "", "cat /proc/net/tcp /proc/net/tcp6 "
-                                                 "/proc/net/udp /proc/net/udp6 2>/dev/null"),)
+                                                 "/proc/net/udp /proc/net/udp6 2>/dev/null"),
+                      FollowUp("users", TABLE_UIDS, '[ -n "$u" ]', USER_LOOKUP))
 
 
 def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:

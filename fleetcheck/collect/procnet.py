@@ -10,7 +10,7 @@ from dataclasses import replace
 from fleetcheck.collect.probe import Section
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
-from fleetcheck.parsers import procnet
+from fleetcheck.parsers import owners, procnet
 from fleetcheck.parsers.common import lines
 
 _FD_DIR = re.compile(r"/proc/(\d+)/fd:")
@@ -107,10 +107,13 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
     for s in sections:
         if s.name.startswith("proc-net-"):
             listeners.extend(procnet.parse(s.body))
+    # Each socket's owner by its uid (root is uid 0 everywhere, and not looked up), as the
+    # other collectors name it even unprivileged; a holder seen below names it again.
+    by_uid = {0: "root", **owners.parse_passwd(bodies.get("proc-users", ""))}
     out = []
     for read in listeners:
-        # uid 0 is root everywhere, as the other collectors name it even unprivileged
-        li = replace(read, user="root") if read.uid == 0 and read.user is None else read
+        known = read.user is None and read.uid is not None and read.uid in by_uid
+        li = replace(read, user=by_uid[read.uid]) if known and read.uid is not None else read
         if li.inode is not None and li.inode in doubtful:
             out.append(replace(li, owner_note=DOUBTFUL))
         else:

@@ -13,7 +13,6 @@ TCP 1923 forbidden; an unprivileged one must still list every socket and its own
 from __future__ import annotations
 
 import os
-import pwd
 import random
 import string
 from collections.abc import Iterator
@@ -37,7 +36,6 @@ HOSTS = {"rnd-ss": (), "rnd-netstat": ("ss",), "rnd-proc": ("ss", "netstat", "bu
 COLLECTORS = {"rnd-ss": "ss", "rnd-netstat": "netstat", "rnd-proc": "proc", "rnd-lsof": "lsof"}
 PINNED: dict[str, dict[str, Any]] = {"rnd-lsof": {"fleetcheck_tool": "lsof"}}  # lsof: pinned
 IFACE, LINK_LOCAL = "fcr0", "fe80::1"
-UIDS_ONLY = {"rnd-proc", "rnd-lsof"}  # unprivileged, other users' sockets known by uid
 # Names as daemons have them; ss and /proc also show a space unambiguously.
 _NAME_CHARS = string.ascii_letters + string.digits + "._-"
 _SPACED = {"rnd-ss", "rnd-proc", "rnd-lsof"}
@@ -159,13 +157,11 @@ def test_random_listeners_without_privilege(seeded_lab: tuple[SshLab, int, dict[
         result = scan.host(host)
         assert result["error"] is None, (where, host, result["error"])
         assert result["privileged"] is False, (where, host)
-        # Every tool shows each socket's owning uid to anyone: ss and netstat name it (a
-        # lookup of the uids in the same round trip); /proc, and the kernel's tables
-        # behind an unprivileged lsof, name only root (uid 0).
-        sockets = {(li["proto"], li["family"], li["address"], li["port"],
-                    li["user"] or li.get("uid")) for li in result["listeners"]}
-        wanted = {(*e[:4], e[5] if host not in UIDS_ONLY or e[5] == "root"
-                   else pwd.getpwnam(e[5]).pw_uid) for e in OWNED_SSHD | d.expected}
+        # Every tool shows each socket's owning uid to anyone (lsof: the kernel's tables
+        # read beside it), and the probe looks the uids up in the same round trip.
+        sockets = {(li["proto"], li["family"], li["address"], li["port"], li["user"])
+                   for li in result["listeners"]}
+        wanted = {(*e[:4], e[5]) for e in OWNED_SSHD | d.expected}
         assert sockets == wanted, (where, host, "missing", wanted - sockets,
                                    "extra", sockets - wanted)
         assert all(li["process"] is None for li in result["listeners"]), (where, host)
