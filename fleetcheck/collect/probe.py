@@ -42,6 +42,15 @@ LINUX_PINNED_ONLY: tuple[tuple[str, str, str], ...] = (
     ("lsof", "command -v lsof", "lsof -nP +c 0 -i -p $$ || [ $? -eq 1 ]"),
 )
 
+# The passwd entries of the uids in $u: getent asks NSS (LDAP/SSSD users too) for just
+# those; where getent is missing /etc/passwd is the whole answer.
+USER_LOOKUP = ("if command -v getent >/dev/null 2>&1; then getent passwd $u; "
+               "else cat /etc/passwd; fi 2>/dev/null")
+# The non-root uids owning sockets in the kernel's tables (column 8), each once, in $u.
+TABLE_UIDS = ("fc_a='FNR > 1 && $8 ~ /^[1-9][0-9]*$/ && s[$8]++ == 0 {printf \"%s \", $8}'; "
+              'u=$(awk "$fc_a" /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 '
+              "2>/dev/null)")
+
 # /proc fallback: the four socket tables, then which process holds which socket inode.
 # A table the kernel has but that cannot be read ends with cat's failing status (the
 # host is then incomplete); a table the kernel does not have (tcp6 and udp6 without
@@ -54,14 +63,6 @@ LINUX_PINNED_ONLY: tuple[tuple[str, str, str], ...] = (
 # give every socket's uid (column 8), to anyone: the non-root ones are looked up as ss's
 # are (`proc-users`), so an unprivileged run, which sees no other user's descriptors,
 # still names each socket's owner.
-# The passwd entries of the uids in $u: getent asks NSS (LDAP/SSSD users too) for just
-# those; where getent is missing /etc/passwd is the whole answer.
-USER_LOOKUP = ("if command -v getent >/dev/null 2>&1; then getent passwd $u; "
-                 "else cat /etc/passwd; fi 2>/dev/null")
-# The non-root uids owning sockets in the kernel's tables (column 8), each once, in $u.
-TABLE_UIDS = ("fc_a='FNR > 1 && $8 ~ /^[1-9][0-9]*$/ && s[$8]++ == 0 {printf \"%s \", $8}'; "
-              'u=$(awk "$fc_a" /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 '
-              "2>/dev/null)")
 _PROC_FALLBACK = r"""
 if [ -e /proc/net/tcp ]; then
   fc_facts
@@ -154,8 +155,8 @@ FOLLOW_UPS["netstat"] += (_NAMES,)
 FOLLOW_UPS["busybox-netstat"] = (_NAMES,)
 # lsof on Linux leaves out a process whose name holds a '(' with no ')' after it (it
 # misreads its /proc/PID/stat), so any user could hide a listener from it: the kernel's
-# own tables are read too, and a socket lsof did not list is reported without its owner.
-# Their owners are named as the /proc fallback names them (a lookup of the tables' uids).
+# own tables are read too, and a socket lsof did not list is reported with the owner the
+# tables give (its uid, looked up as the /proc fallback does) and no process.
 FOLLOW_UPS["lsof"] = (FollowUp("tables", "", "", "cat /proc/net/tcp /proc/net/tcp6 "
                                                  "/proc/net/udp /proc/net/udp6 2>/dev/null"),
                       FollowUp("users", TABLE_UIDS, '[ -n "$u" ]', USER_LOOKUP))

@@ -112,8 +112,8 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
     by_uid = {0: "root", **owners.parse_passwd(bodies.get("proc-users", ""))}
     out = []
     for read in listeners:
-        known = read.user is None and read.uid is not None and read.uid in by_uid
-        li = replace(read, user=by_uid[read.uid]) if known and read.uid is not None else read
+        owner = by_uid.get(read.uid) if read.uid is not None and read.user is None else None
+        li = replace(read, user=owner) if owner is not None else read
         if li.inode is not None and li.inode in doubtful:
             out.append(replace(li, owner_note=DOUBTFUL))
         else:
