@@ -26,6 +26,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin, UnsafeText, VaultValue
 from fleetcheck.inventory.vault import Keyring, is_vaulted
+from fleetcheck.jsontext import escape_line, first_lone_surrogate
 from fleetcheck.yamlsrc import (
     construct_int_located,
     located_yaml_error,
@@ -317,7 +318,7 @@ def load_data(text: str, path: str, keyring: Keyring | None = None,
     """Parse `text` as JSON, else as YAML; located containers; InputError when neither."""
     notes = notes if notes is not None else Notes()
     try:
-        return _load_json(text, path, keyring, notes)
+        return no_lone_surrogates(_load_json(text, path, keyring, notes), text, Origin(path))
     except json.JSONDecodeError as exc:
         json_error = InputError(f"invalid JSON: {exc.msg}", path, exc.lineno, exc.colno)
     except RecursionError:
@@ -359,9 +360,22 @@ def load_fast(text: str, path: str, keyring: Keyring | None = None,
         return obj
 
     try:
-        return json.loads(text, object_pairs_hook=pairs), True
+        data = json.loads(text, object_pairs_hook=pairs)
     except (ValueError, _NeedsPositions, RecursionError):  # JSONDecodeError is a ValueError
         return load_data(text, path, keyring, notes), False
+    return no_lone_surrogates(data, text, origin), True
+
+
+def no_lone_surrogates(data: Any, text: str, origin: Origin, *, lines: bool = True) -> Any:
+    """`data` (read from JSON `text`) when none of its text holds a lone surrogate; else an
+    InputError at `origin` (and the escape's line of `text` when `lines`)."""
+    found = first_lone_surrogate(data, text)
+    if found is None:
+        return data
+    line = escape_line(text, found) if lines else None
+    where = Origin(origin.path, line) if line else origin
+    raise where.error(f"\\u{ord(found):04x} is half of a UTF-16 pair with no other half: "
+                      "text that is no UTF-8, which Ansible refuses too")
 
 
 def read_text(path: str, keyring: Keyring | None) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from fleetcheck.bounded import MAX_INVENTORY_BYTES, run_checked
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.data import InventoryData
-from fleetcheck.inventory.datafile import where
+from fleetcheck.inventory.datafile import no_lone_surrogates, where
 from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin, UnsafeText, VaultValue
 from fleetcheck.inventory.vault import Keyring
@@ -62,7 +62,8 @@ def decode(text: str, what: Origin, keyring: Keyring | None, notes: Notes) -> An
         return obj
 
     try:
-        return json.loads(text, object_pairs_hook=pairs)
+        return no_lone_surrogates(json.loads(text, object_pairs_hook=pairs), text, what,
+                                  lines=False)
     except json.JSONDecodeError as exc:
         raise what.error(f"output is not JSON: {exc.msg} at line {exc.lineno} "
                          f"column {exc.colno}") from None

@@ -8,11 +8,11 @@ directory somebody named like a container deeper down is not taken for one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck.jsontext import loads_text
 from fleetcheck.model import Container
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import lines
@@ -169,7 +169,7 @@ def parse_docker_ps(body: str) -> dict[str, Container]:
     out: dict[str, Container] = {}
     for line in lines(body):
         try:
-            row = json.loads(line)
+            row = loads_text(line)
         except ValueError:
             continue
         if not (isinstance(row, list) and len(row) == 6 and all(isinstance(x, str) for x in row)):
@@ -192,7 +192,7 @@ def _text(value: Any) -> str | None:
 def parse_crictl_ps(body: str) -> dict[str, Container]:
     """id -> Container from `crictl ps -o json`: the Kubernetes labels name the pod."""
     try:
-        doc = json.loads(body)
+        doc = loads_text(body)
     except ValueError:
         return {}
     rows = doc.get("containers") if isinstance(doc, dict) else None
@@ -214,7 +214,7 @@ def parse_crictl_ps(body: str) -> dict[str, Container]:
 def parse_podman_ps(body: str) -> dict[str, Container]:
     """id -> Container from `podman ps --format json` (a JSON array of containers)."""
     try:
-        rows = json.loads(body)
+        rows = loads_text(body)
     except ValueError:
         return {}
     out: dict[str, Container] = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fleetcheck.jsontext import loads_text
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError, lines, split_scope
@@ -28,7 +29,7 @@ def parse(text: str) -> list[Listener]:
     if not body.strip():
         raise ParseError("empty output, expected ConvertTo-Json output")
     try:
-        data = json.loads(body)
+        data = loads_text(body)
     except json.JSONDecodeError as exc:
         rows = lines(body)
         line = rows[exc.lineno - 1] if exc.lineno <= len(rows) else ""

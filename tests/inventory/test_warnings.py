@@ -45,6 +45,13 @@ EXPECTED: dict[str, list[tuple[str | None, str]]] = {
     "ini-range-empty.ini": [
         (None, "ini-range-empty.ini:3: host range 'web[5:1]' yields no hosts (Ansible skips it "
                "silently)")],
+    # A bytes literal is untrusted text to ansible-core; text that is no UTF-8 shows as '?'.
+    "ini-undecodable.ini": [
+        ('Non UTF-8 encoded data replaced with "?"',
+         "ini-undecodable.ini:5: variable 'w': non UTF-8 encoded data replaced with \"?\", as "
+         "Ansible displays it"),
+        (None, "ini-undecodable.ini:6: variable 'z': non UTF-8 encoded data replaced with "
+               "\"?\", as Ansible displays it")],
     "ini-var-names.ini": [
         ("Accepting inventory variable with invalid name 'my-var'",
          f"ini-var-names.ini:2: accepting inventory variable with invalid name 'my-var' {NAMES}"),
