@@ -14,6 +14,7 @@ from fleetcheck.cli.common import (
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.inventory import Inventory, listing
+from fleetcheck.inventory.patterns import SubscriptMissed
 from fleetcheck.sanitize import for_terminal
 
 
@@ -64,7 +65,12 @@ def _view(args: argparse.Namespace, env: Env, inventory: Inventory) -> str:
         return listing.dumps(listing.host_document(inventory, args.host, cwd=cwd))
     if args.graph is not None:
         return listing.graph(inventory, args.graph, show_vars=args.show_vars)
-    hosts = inventory.select(limit, cwd=cwd)
+    try:
+        hosts = inventory.select(limit, cwd=cwd)
+    except SubscriptMissed as exc:  # as `ansible PATTERN --list-hosts` takes it
+        inventory.notes.warn(f"{exc.message}; no hosts matched, nothing to do")
+        inventory.notes.check()
+        return listing.list_hosts([])
     if not hosts:
         inventory.notes.warn("no hosts matched, nothing to do")
         inventory.notes.check()

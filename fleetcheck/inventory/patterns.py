@@ -32,6 +32,11 @@ _COLON_TERM = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
 _GLOB_CHARS = (".", "?", "*", "[")
 
 
+class SubscriptMissed(InputError):
+    """A host pattern's [N] past the end of what it subscripts: an error for --limit, while
+    `ansible PATTERN --list-hosts` shows no host (with a warning) instead."""
+
+
 def split_pattern(pattern: str) -> list[str]:
     """The terms of a pattern: comma-separated, else colon-separated (IPv6 and ranges kept)."""
     if "," in pattern:
@@ -177,9 +182,9 @@ class _Evaluator:
             try:
                 picked = [hosts[start]]
             except IndexError:
-                raise InputError(f"no hosts matched the subscripted pattern {pattern!r}: index "
-                                 f"{start} is out of range ({len(hosts)} host"
-                                 f"{'s' * (len(hosts) != 1)})") from None
+                raise SubscriptMissed(f"no hosts matched the subscripted pattern {pattern!r}: "
+                                      f"index {start} is out of range ({len(hosts)} host"
+                                      f"{'s' * (len(hosts) != 1)})") from None
         if not picked and self.warn is not None:
             self.warn(f"host pattern {pattern!r} selects no host (the range lies outside the "
                       f"{len(hosts)} it subscripts; Ansible ignores it silently)")

@@ -28,8 +28,6 @@ def _inventory(*args: str, cwd: Path = REPO) -> tuple[int, str, str]:
     (["--graph", "nosuch"], "--graph needs a group name; 'nosuch' is not a group"),
     (["--list-hosts", "--limit", "~web("], "invalid host pattern '~web(': missing ), "
                                            "unterminated subpattern at position 3"),
-    (["--list-hosts", "--limit", "web[7]"], "no hosts matched the subscripted pattern 'web[7]': "
-                                            "index 7 is out of range (6 hosts)"),
     (["--list", "--limit", "@missing.txt"], f"{REPO}/missing.txt: limit file not found"),
 ])
 def test_usage_and_limit_errors(args: list[str], message: str) -> None:
@@ -51,6 +49,9 @@ def test_usage_and_limit_errors(args: list[str], message: str) -> None:
      ["host pattern 'web[4:2]' selects no host (the range lies outside the 6 it subscripts; "
       "Ansible ignores it silently)"]),
     ("web:&db", "", ["no hosts matched, nothing to do"]),
+    # As `ansible PATTERN --list-hosts`: an index outside the group empties the whole pattern.
+    ("web[7],db", "", ["no hosts matched the subscripted pattern 'web[7]': index 7 is out of "
+                       "range (6 hosts); no hosts matched, nothing to do"]),
 ])
 def test_limits_ansible_accepts_are_warnings(limit: str, hosts: str, warnings: list[str]) -> None:
     code, out, err = _inventory("--list-hosts", "--limit", limit)
@@ -152,3 +153,11 @@ def test_policy_patterns_ignore_terms_an_inventory_lacks() -> None:
     with pytest.raises(InputError, match="could not match supplied host pattern, ignoring: "
                                          r"nosuch \(an error under --strict-inventory\)"):
         strict.select("db,nosuch")
+
+
+def test_an_index_outside_its_group_stops_a_scan_before_any_host() -> None:
+    """Where the pattern picks the hosts to check, as Ansible's --limit, it is an error."""
+    res = run_cli(["scan", "-i", str(PATTERNS), "--limit", "web[7]", "--list-hosts"], cwd=REPO)
+    assert (res.code, res.out) == (2, "")
+    assert res.err == ("fleetcheck: error: no hosts matched the subscripted pattern 'web[7]': "
+                       "index 7 is out of range (6 hosts)\n")
