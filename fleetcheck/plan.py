@@ -12,6 +12,7 @@ from typing import Any
 from fleetcheck.errors import ErrorKind, InputError
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.extravars import ExtraVars
+from fleetcheck.inventory.reserved import warn_reserved
 from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
 from fleetcheck.inventory.values import VaultValue
 from fleetcheck.policy import Policy
@@ -354,6 +355,7 @@ def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None 
     (ansible-playbook stops the same way).
     """
     hosts = inventory.select(limit)
+    warn_reserved(hosts, inventory.notes)  # as a play works out each host's variables
     if not hosts:
         raise InputError(f"no hosts match the limit {limit!r}" if limit is not None
                          else "inventory defines no hosts")

@@ -15,6 +15,7 @@ from typing import Any
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.patterns import restrict
+from fleetcheck.inventory.reserved import warn_reserved
 from fleetcheck.inventory.values import UnsafeText, VaultValue
 
 PROFILE = "inventory_legacy"
@@ -93,6 +94,8 @@ def list_document(inv: Inventory, *, limit: str | None = None, export: bool = Fa
         if own:
             hostvars[host.name] = own
     out["_meta"] = {"hostvars": hostvars, "profile": PROFILE}
+    if not export:
+        warn_reserved(hosts, inv.notes)
     return to_json_value(out)  # type: ignore[no-any-return]
 
 
@@ -102,6 +105,7 @@ def host_document(inv: Inventory, pattern: str, *, cwd: str | None = None) -> An
     if len(hosts) != 1:
         raise InputError(f"--host needs a pattern matching exactly one host; {pattern!r} "
                          f"matches {len(hosts)}")
+    warn_reserved(hosts, inv.notes)
     return to_json_value(hosts[0].vars)
 
 
