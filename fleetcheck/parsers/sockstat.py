@@ -133,6 +133,11 @@ def _valid(text: str, proto: str) -> bool:
         is_number(port_text) and not (len(port_text) > 1 and port_text[0] == "0")))
 
 
+# What sockstat prints for an owner it does not know (a socket no process holds):
+# '?' up to FreeBSD 14, '??' from 15.
+_UNKNOWN = ("?", "??")
+
+
 def _owner(line: str, left: list[Token]) -> tuple[str | None, str | None, int | None]:
     """USER, COMMAND and PID from the words before the protocol (the last of them is FD).
 
@@ -142,10 +147,10 @@ def _owner(line: str, left: list[Token]) -> tuple[str | None, str | None, int | 
     if len(left) < 3:
         raise ValueError("missing user, command, pid or fd column")
     user, middle, fd = left[0].text, left[1:-1], left[-1].text
-    if not (is_number(fd) or fd == "?"):
+    if not (is_number(fd) or fd in _UNKNOWN):
         raise ValueError(f"fd column holds {fd!r}")
     last = middle[-1].text
-    if is_number(last) or last == "?":
+    if is_number(last) or last in _UNKNOWN:
         command = line[left[0].end:middle[-1].start].strip(" ")
         pid_text = last
     else:  # an overflowing user pushed the command against its pid
@@ -160,6 +165,6 @@ def _owner(line: str, left: list[Token]) -> tuple[str | None, str | None, int | 
     command = command.strip(" ")
     if len(command) > _COMMAND_WIDTH + command.count("\n"):
         raise ValueError(f"command {command!r} is wider than sockstat prints")
-    return (None if user == "?" else user,
-            None if command in ("?", "??", "") else command,
+    return (None if user in _UNKNOWN else user,
+            None if command in ("", *_UNKNOWN) else command,
             int(pid_text) if is_number(pid_text) else None)

@@ -2,8 +2,9 @@
 
 Sections are titled 'TCP: IPv4', 'UDP: IPv6', 'SCTP:' ... each with its own header and
 a dashed rule. Addresses are 'host.port'. A UDP socket that is bound and not
-connected is 'Idle'; 'Unbound' sockets are skipped. IPv6 sections end in an 'If'
-column naming the interface of a scoped address.
+connected is 'Idle'; 'Unbound' sockets are skipped. IPv6 sections have an 'If' column
+naming the interface of a scoped address. Solaris 11.4 adds UDP's buffer counts after
+the state, and with -u the User, Pid and Command owning each socket.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 
 from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError, lines
 from fleetcheck.parsers.inet import listener_at, split_dotted
 
@@ -69,24 +71,41 @@ def _columns(header: str) -> list[str]:
 
 
 def _row(section: tuple[str, int], columns: list[str], words: list[str]) -> Listener | None:
+    """One socket line, read around its state word: before it the remote address (TCP;
+    UDP leaves it blank until connected) and, with -u (Solaris 11.4), User, Pid and
+    Command, then TCP's four window and queue counts; after it the interface of a scoped
+    address (IPv6) and, in 11.4, UDP's buffer counts."""
     proto, family = section
     if not columns:
         raise ValueError("socket line before the column header")
+    at = next((i for i, w in enumerate(words) if i and w in _STATES), None)
+    if at is None:
+        raise ValueError("no state word")
+    local, middle, after = words[0], words[1:at], words[at + 1:]
     iface = None
-    if columns[-1] == "If" and words[-1] not in _STATES:
-        iface = words.pop()  # the interface of a scoped (link-local) address
-    state = words[-1]
-    local = words[0]
+    if "If" in columns and after and not is_number(after[0]):
+        iface = after.pop(0)  # the interface of a scoped (link-local) address
+    if not all(is_number(w) for w in after):
+        raise ValueError(f"unexpected {' '.join(after)!r} after the state")
+    owner = "User" in columns and "Pid" in columns
+    remote: str | None
     if proto == "tcp":
-        if len(words) < 7:
-            raise ValueError("too few columns for a TCP line")
-        if state != "LISTEN":
-            return None
+        if len(middle) < 5 or not all(is_number(w) for w in middle[-4:]):
+            raise ValueError("expected the remote address and four window and queue counts")
+        remote, who = middle[0], middle[1:-4]
     else:
-        if len(words) not in (2, 3):
+        remote = middle[0] if middle and not owner else None
+        who = middle if owner else []
+        if not owner and len(middle) > 1:
             raise ValueError("expected local address, optional remote address, state")
-        if state != "Idle" or (len(words) == 3 and words[1] != "*.*"):
-            return None  # unbound, or connected to a peer
-    if local == "*.*":
+    if words[at] != ("LISTEN" if proto == "tcp" else "Idle") or local == "*.*":
+        return None  # not listening, unbound, or (UDP) connected to a peer
+    if proto == "udp" and remote not in (None, "*.*"):
         return None
-    return listener_at(proto, split_dotted(local, proto), family, iface=iface)
+    user = pid = process = None
+    if owner:
+        if len(who) < 2 or not is_number(who[1]):
+            raise ValueError("expected user, pid and command")
+        user, pid, process = who[0], int(who[1]), " ".join(who[2:]) or None
+    return listener_at(proto, split_dotted(local, proto), family, iface=iface, user=user,
+                       pid=pid, process=process)

@@ -21,6 +21,7 @@ _ROW = re.compile(r"^\s*(?:>\s+)?(TCP|UDP|TCPv6|UDPv6)\s+(\S+)\s+(\S+)(.*)$")
 # English states of TCP sockets that are not listening although their peer is 0:
 # BOUND appears with `netstat -q`.
 _NOT_LISTENING = {"BOUND", "CLOSED", "SYN_SENT"}
+_SERVICE = re.compile(r"[A-Za-z0-9_$][A-Za-z0-9_$.-]*")  # a Windows service's key name
 
 
 def parse(text: str) -> list[Listener]:
@@ -79,12 +80,18 @@ def _row(kind: str, local: str, foreign: str, rest: list[str]) -> Listener | Non
 
 
 def _with_owner(listener: Listener, lines: list[str]) -> Listener:
-    """The row's listener with the image ('[x.exe]') and service (a bare word) from -b lines."""
+    """The row's listener with the image ('[x.exe]') and service from its -b lines.
+
+    A service is a bare ASCII name ('RpcSs', 'TermService'), printed above the image or,
+    piped through Select-String, alone. No other line is one: a localised 'no owner'
+    sentence (Chinese and Japanese write it without spaces), -v's module paths
+    ('c:\\windows\\system32\\ws2_32.dll') and '-- unknown component(s) --'.
+    """
     process = service = None
     for text in lines:
         if text.startswith("[") and text.endswith("]"):
             process = text[1:-1]
-        elif " " not in text:
+        elif _SERVICE.fullmatch(text):
             service = text
     return Listener(proto=listener.proto, family=listener.family, address=listener.address,
                     port=listener.port, pid=listener.pid, iface=listener.iface,
