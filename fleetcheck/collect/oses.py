@@ -111,6 +111,9 @@ POSIX_TOOLS: dict[str, tuple[Attempt, ...]] = {
                                     Part("openbsd-netstat.fstat", "fstat", covers=NONE))),
     ),
     "solaris": (
+        # -u (Solaris 11.2 on) adds each socket's user, pid and command; older releases
+        # refuse it, and the next attempt lists without owners.
+        _single("solaris-netstat", "netstat -anu -f inet -f inet6"),
         _single("solaris-netstat", "netstat -an -f inet -f inet6"),
         _single("solaris-netstat", "netstat -an"),
     ),
