@@ -19,7 +19,7 @@ from fleetcheck.collect.probe import split_output
 from fleetcheck.parsers import PARSERS
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.local import LocalTransport
-from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
+from tests.lab.netns import Namespace, Sock, holding, in_netns
 from tests.lab.prereq import require_netns
 
 pytestmark = pytest.mark.lab
@@ -35,17 +35,10 @@ RETITLED = {  # port -> (comm, command line's first word as the daemon rewrote i
 @pytest.fixture(scope="module")
 def ns() -> Iterator[Namespace]:
     require_netns()
-    space = Namespace().create()
-    holders = SocketHolders(space)
-    try:
-        holders.hold([Sock("tcp", "0.0.0.0", port, process=comm, title=title)
-                      for port, (comm, title) in RETITLED.items()]
-                     + [Sock("udp", "0.0.0.0", port, process=comm, title=title)
-                        for port, (comm, title) in RETITLED.items()])
+    with holding([Sock(proto, "0.0.0.0", port, process=comm, title=title)
+                  for port, (comm, title) in RETITLED.items() for proto in ("tcp", "udp")]) \
+            as (space, _):
         yield space
-    finally:
-        holders.stop()
-        space.delete()
 
 
 def _collect(ns: Namespace, tool: str | None) -> tuple[str | None, dict[tuple[str, int], str],

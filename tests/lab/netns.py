@@ -178,6 +178,19 @@ class SocketHolders:
         self.held.clear()
 
 
+@contextlib.contextmanager
+def holding(socks: Sequence[Sock]) -> Iterator[tuple[Namespace, SocketHolders]]:
+    """A new namespace with `socks` held open in it; the holders and it removed on exit."""
+    ns = Namespace().create()
+    holders = SocketHolders(ns)
+    try:
+        holders.hold(socks)
+        yield ns, holders
+    finally:
+        holders.stop()
+        ns.delete()
+
+
 def wait_for(predicate: object, timeout: float = 10.0) -> None:
     """Poll a zero-argument callable until it returns true."""
     assert callable(predicate)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from fleetcheck.parsers import PARSERS
-from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
+from tests.lab.netns import Namespace, Sock, holding, in_netns
 from tests.lab.prereq import require, require_netns
 
 pytestmark = pytest.mark.lab
@@ -36,17 +36,11 @@ def ns() -> Iterator[Namespace]:
     require_netns()
     require(bool(glob.glob("/usr/share/locale/*/LC_MESSAGES/net-tools.mo")),
             "net-tools' message catalogs (the net-tools package)")
-    space = Namespace().create()
-    holders = SocketHolders(space)
-    try:
-        holders.hold(PLANTED)
+    with holding(PLANTED) as (space, _):
         with in_netns(space.name):  # an established connection: -a prints its state
             peer = socket.create_connection(("127.0.0.1", 25004))
         yield space
         peer.close()
-    finally:
-        holders.stop()
-        space.delete()
 
 
 def _netstat(ns: Namespace, flags: str, language: str | None) -> str:

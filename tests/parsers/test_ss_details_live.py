@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from fleetcheck.parsers import PARSERS
-from tests.lab.netns import Namespace, Sock, SocketHolders
+from tests.lab.netns import Namespace, Sock, holding
 from tests.lab.prereq import require_netns
 
 pytestmark = pytest.mark.lab
@@ -21,15 +21,9 @@ PLANTED = {("tcp", "0.0.0.0", 24001, "detailsrv"), ("udp", "0.0.0.0", 24002, "de
 @pytest.fixture(scope="module")
 def ns() -> Iterator[Namespace]:
     require_netns()
-    space = Namespace().create()
-    holders = SocketHolders(space)
-    try:
-        holders.hold([Sock(proto, address, port, process=name)
-                      for proto, address, port, name in PLANTED])
+    with holding([Sock(proto, address, port, process=name)
+                  for proto, address, port, name in PLANTED]) as (space, _):
         yield space
-    finally:
-        holders.stop()
-        space.delete()
 
 
 @pytest.mark.parametrize("flags", ["-tulnpm", "-tulnpi", "-tulnpmie", "-tulnpo", "-Htulnpmi"])
