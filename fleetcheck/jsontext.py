@@ -12,8 +12,16 @@ import json
 import re
 from typing import Any
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
+
+
+class LoneSurrogate(ValueError):
+    """Text holding half a UTF-16 pair with no other half: its escape, and its line."""
+
+    def __init__(self, escape: str, line: int | None) -> None:
+        super().__init__(f"{escape} is half of a UTF-16 pair with no other half")
+        self.line = line
 
 
 def _may_hold(text: str) -> bool:
@@ -29,7 +37,7 @@ def first_lone_surrogate(data: Any, text: str) -> str | None:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            hit = _SURROGATE.search(item)
+            hit = SURROGATE.search(item)
             if hit:
                 return hit.group()
         elif isinstance(item, dict):
@@ -46,14 +54,25 @@ def escape_line(text: str, char: str) -> int | None:
     return text.count("\n", 0, at) + 1 if at >= 0 else None
 
 
-def replaced(data: Any) -> Any:
-    """`data` with every lone surrogate in its keys and strings made U+FFFD."""
+def checked(data: Any, text: str) -> Any:
+    """`data` (parsed from JSON `text`) when none of its text holds a lone surrogate;
+    LoneSurrogate naming the first one otherwise."""
+    found = first_lone_surrogate(data, text)
+    if found is None:
+        return data
+    raise LoneSurrogate(f"\\u{ord(found):04x}", escape_line(text, found))
+
+
+def replaced(data: Any, by: str = REPLACEMENT) -> Any:
+    """`data` with every lone surrogate in its keys and strings made `by` (a str subclass,
+    such as untrusted text, keeps its kind)."""
     if isinstance(data, str):
-        return _SURROGATE.sub(REPLACEMENT, data)
+        out = SURROGATE.sub(by, data)
+        return data if out == data else type(data)(out)
     if isinstance(data, dict):
-        return {replaced(k): replaced(v) for k, v in data.items()}
+        return {replaced(k, by): replaced(v, by) for k, v in data.items()}
     if isinstance(data, list):
-        return [replaced(v) for v in data]
+        return [replaced(v, by) for v in data]
     return data
 
 

@@ -27,7 +27,7 @@ from fleetcheck.cli.scan_args import (
 )
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.jsontext import first_lone_surrogate
+from fleetcheck.jsontext import checked
 from fleetcheck.model import RunResult
 from fleetcheck.numbers import is_number
 from fleetcheck.policy import Action, resolve_containers
@@ -94,11 +94,7 @@ def _saved(args: argparse.Namespace, env: Env) -> RunResult:
     raw = read_bounded(str(env.path(args.run)), MAX_RUN_BYTES, "run", args.run)
     try:
         text = raw.decode("utf-8")
-        data = json.loads(text)
-        lone = first_lone_surrogate(data, text)
-        if lone is not None:
-            raise ValueError(f"\\u{ord(lone):04x} is half of a UTF-16 pair with no other half")
-        return RunResult.from_dict(data)
+        return RunResult.from_dict(checked(json.loads(text), text))
     except RecursionError:
         raise InputError("not a fleetcheck run: nested too deeply", args.run) from None
     except (ValueError, KeyError, TypeError) as exc:

@@ -10,7 +10,7 @@ from fleetcheck.bounded import MAX_RUN_BYTES, read_bounded, read_stream
 from fleetcheck.cli.env import Env
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import InputError
-from fleetcheck.jsontext import escape_line, first_lone_surrogate
+from fleetcheck.jsontext import LoneSurrogate, checked
 from fleetcheck.model import READABLE, SCHEMA, RunResult, Severity
 
 
@@ -22,10 +22,10 @@ def load_run(text: str, name: str) -> RunResult:
         raise InputError(f"not valid JSON: {exc.msg}", name, exc.lineno, exc.colno) from None
     except (ValueError, RecursionError) as exc:  # an integer too long, nesting too deep
         raise InputError(f"not a readable run: {type(exc).__name__}", name) from None
-    lone = first_lone_surrogate(data, text)
-    if lone is not None:  # no report of ours holds one: it could never be written out
-        raise InputError(f"not a readable run: \\u{ord(lone):04x} is half of a UTF-16 pair "
-                         "with no other half", name, escape_line(text, lone))
+    try:  # no report of ours holds one: it could never be written out
+        checked(data, text)
+    except LoneSurrogate as exc:
+        raise InputError(f"not a readable run: {exc}", name, exc.line) from None
     if not isinstance(data, dict) or data.get("schema") not in READABLE:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)

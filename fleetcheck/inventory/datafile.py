@@ -26,7 +26,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin, UnsafeText, VaultValue
 from fleetcheck.inventory.vault import Keyring, is_vaulted
-from fleetcheck.jsontext import escape_line, first_lone_surrogate
+from fleetcheck.jsontext import LoneSurrogate, checked
 from fleetcheck.yamlsrc import (
     construct_int_located,
     located_yaml_error,
@@ -369,13 +369,11 @@ def load_fast(text: str, path: str, keyring: Keyring | None = None,
 def no_lone_surrogates(data: Any, text: str, origin: Origin, *, lines: bool = True) -> Any:
     """`data` (read from JSON `text`) when none of its text holds a lone surrogate; else an
     InputError at `origin` (and the escape's line of `text` when `lines`)."""
-    found = first_lone_surrogate(data, text)
-    if found is None:
-        return data
-    line = escape_line(text, found) if lines else None
-    where = Origin(origin.path, line) if line else origin
-    raise where.error(f"\\u{ord(found):04x} is half of a UTF-16 pair with no other half: "
-                      "text that is no UTF-8, which Ansible refuses too")
+    try:
+        return checked(data, text)
+    except LoneSurrogate as exc:
+        where = Origin(origin.path, exc.line) if lines and exc.line else origin
+        raise where.error(f"{exc}: text that is no UTF-8, which Ansible refuses too") from None
 
 
 def read_text(path: str, keyring: Keyring | None) -> str:

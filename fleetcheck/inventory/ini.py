@@ -19,11 +19,11 @@ from fleetcheck.errors import InputError
 from fleetcheck.inventory import hostpattern
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.values import Origin, UnsafeText
+from fleetcheck.jsontext import replaced
 
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
 _GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
 _KINDS = ("hosts", "children", "vars")
-_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def split_lines(raw: bytes, path: str) -> list[str]:
@@ -72,23 +72,6 @@ def _coerce(value: Any) -> Any:
     if isinstance(value, bytes):  # ansible-core keeps a bytes literal as untrusted text
         return UnsafeText(value.decode("utf-8", "surrogateescape"))
     return value
-
-
-def _displayable(value: Any) -> tuple[Any, bool]:
-    """`value` with every surrogate (from an escape such as '\\udcff', or bytes that are no
-    UTF-8) made '?', as Ansible shows them; and whether any was."""
-    if isinstance(value, str):
-        if not _SURROGATES.search(value):
-            return value, False
-        shown = _SURROGATES.sub("?", value)
-        return (UnsafeText(shown) if isinstance(value, UnsafeText) else shown), True
-    if isinstance(value, list):
-        pairs = [_displayable(v) for v in value]
-        return [v for v, _ in pairs], any(r for _, r in pairs)
-    if isinstance(value, dict):
-        items = {k: _displayable(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in items.items()}, any(r for _, r in items.values())
-    return value, False
 
 
 class _IniReader:
@@ -197,13 +180,14 @@ class _IniReader:
         if not key:
             raise at.error(f"empty variable name in {key}={text}")
         try:
-            value, replaced = _displayable(typed_value(text))
+            value = typed_value(text)
         except ValueError as exc:
             raise at.error(str(exc)) from None
-        if replaced:  # no such text can be written out or sent anywhere
+        shown = replaced(value, "?")  # a lone surrogate can be written out or sent nowhere
+        if shown != value:
             self.inv.notes.warn(f'variable {key!r}: non UTF-8 encoded data replaced with "?", '
                                 "as Ansible displays it", at)
-        return value
+        return shown
 
 
 def parse(inv: InventoryData, lines: list[str], path: str) -> None:
