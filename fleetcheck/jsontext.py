@@ -3,7 +3,8 @@
 json.loads lets `"\\ud800"` through as a lone surrogate, a str no encoder can write: one
 such value in a host's output or an input file would stop the run where a report or a
 terminal line is written. A host's text has it replaced (as undecodable bytes are);
-an input file that holds one is refused, as ansible-core refuses it.
+an input file that holds one is refused, as ansible-core refuses it; an INI value's
+(from a Python escape or a bytes literal) shows as '?', as Ansible shows it.
 """
 
 from __future__ import annotations
