@@ -26,13 +26,20 @@ RESERVED_NAMES = frozenset({
 
 
 def warn_reserved(hosts: Sequence[InventoryHost], notes: Notes) -> None:
-    """Ansible's warning for each variable named as one it reserves, once for each place
-    such a variable is written; as Ansible, where hosts' variables are worked out (a play,
-    --list, --host, --graph --vars), not where only names are (--export, --list-hosts)."""
+    """Ansible's warning for each variable named as one it reserves, where it is written;
+    as Ansible, where hosts' variables are worked out (a play, --list, --host), not where
+    only names are (--export, --list-hosts). Written in many places (`port=` on every host
+    line), a name is said once, with how many places more: a fleet's report stays read."""
+    places: dict[str, list[str | None]] = {}
     for host in hosts:
         for name in host.vars:
             if name in RESERVED_NAMES:
                 where = host.origins.get(name)
-                notes.warn(f"found variable using reserved name {name!r}",
-                           Origin(where) if where else None)
+                seen = places.setdefault(name, [])
+                if where not in seen:
+                    seen.append(where)
+    for name, wheres in places.items():
+        more = f" (and in {len(wheres) - 1} more places)" if len(wheres) > 1 else ""
+        notes.warn(f"found variable using reserved name {name!r}{more}",
+                   Origin(wheres[0]) if wheres[0] else None)
     notes.check()  # --strict-inventory makes the first an error

@@ -161,3 +161,13 @@ def test_an_index_outside_its_group_stops_a_scan_before_any_host() -> None:
     assert (res.code, res.out) == (2, "")
     assert res.err == ("fleetcheck: error: no hosts matched the subscripted pattern 'web[7]': "
                        "index 7 is out of range (6 hosts)\n")
+
+
+def test_a_reserved_name_written_on_every_host_is_said_once(tmp_path: Path) -> None:
+    """`port=` on a thousand host lines: one warning, where first written, with the count."""
+    inv = tmp_path / "hosts"
+    inv.write_text("[web]\n" + "".join(f"web{i:04d} port={2000 + i}\n" for i in range(1000)))
+    res = run_cli(["inventory", "-i", str(inv), "--list"], cwd=tmp_path)
+    assert res.code == 0
+    assert res.err == (f"fleetcheck: warning: {inv}:2: found variable using reserved name "
+                       "'port' (and in 999 more places)\n")
