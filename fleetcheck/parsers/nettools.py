@@ -102,7 +102,7 @@ def _parse(text: str, *, busybox: bool) -> list[Listener]:
                 columns = _Columns("Inode" in stripped,
                                    "PID/Program" in stripped, "Timer" in stripped)
                 section, saw_table = "inet", True
-            elif "Recv-Q" in stripped or _localized(stripped):
+            elif _localized(stripped):
                 # A translated header (LANGUAGE=de, fr, ...): its words say nothing sure
                 # about the columns, so each row's shape does; rows of another family
                 # (unix) under a translated title are passed over.
@@ -113,10 +113,10 @@ def _parse(text: str, *, busybox: bool) -> list[Listener]:
         try:
             row = _split(line, columns)
         except (ValueError, IndexError) as exc:
+            if section == "translated" and _other_family(stripped):
+                continue
             if _is_title(numbered, at):  # a translated title: its table's header follows
                 section, columns = None, None
-                continue
-            if section == "translated" and _other_family(stripped):
                 continue
             raise ParseError(f"not a {tool} socket line ({exc})", no, line) from None
         rows.append((no, line, row))
@@ -145,7 +145,8 @@ def _localized(header: str) -> bool:
 
 def _is_title(numbered: list[tuple[int, str]], at: int) -> bool:
     """Whether the line at `at` is a table's title: the next non-blank line is its header."""
-    for _, line in numbered[at + 1:]:
+    for i in range(at + 1, len(numbered)):  # no copy of the rest: this runs per odd line
+        line = numbered[i][1]
         if line.strip():
             return line.lstrip().startswith("Proto ")
     return False
