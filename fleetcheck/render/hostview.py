@@ -15,6 +15,7 @@ from typing import Any
 
 from fleetcheck.model import CommandRecord, HostResult, JudgedListener, RunResult, Severity
 from fleetcheck.render import nsview, view
+from fleetcheck.render.shared import NONCE_MARK, Shared, number, shared_commands
 from fleetcheck.render.waived import Standing
 
 # Tone of a listener row: its class in the page.
@@ -165,14 +166,15 @@ class _Commands:
     its nonce: its parts are found in the table by comparing them with the last command's,
     not by hashing them again, and its preview's counts are worked out once per run."""
 
-    def __init__(self, strings: _Strings) -> None:
+    def __init__(self, strings: _Strings, shared: Shared) -> None:
         self.strings = strings
+        self.shared = shared
         self._last: tuple[list[str], list[int]] = ([], [])
         self._tails: dict[tuple[tuple[int, ...], int], str] = {}
 
     def row(self, c: CommandRecord) -> list[Any]:
         """[command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines,
-        nonce] (see `lazy_data`)."""
+        nonce, shared command number] (see `lazy_data`)."""
         refs = self._parts(c.command, c.nonce)
         tail = None
         if c.nonce.isalnum():
@@ -183,9 +185,10 @@ class _Commands:
             if tail is None:
                 tail = self._tails[key] = view.preview_tail(c.command, _WHOLE)
         preview = view.command_preview(c.command, _WHOLE, tail=tail)
-        return [refs, self.strings.parts(preview, c.nonce), c.exit_code,
+        shared = number(self.shared, c)
+        return [[] if shared else refs, self.strings.parts(preview, c.nonce), c.exit_code,
                 view.seconds(c.duration), c.stdout, view.line_count(c.stdout),
-                self.strings.ref(c.stderr), view.line_count(c.stderr), c.nonce]
+                self.strings.ref(c.stderr), view.line_count(c.stderr), c.nonce, shared]
 
     def _parts(self, text: str, nonce: str) -> list[int]:
         """`_Strings.parts`, with the last command's parts reused when they are the same."""
@@ -197,18 +200,20 @@ class _Commands:
         return list(self._last[1])
 
 
-def lazy_data(run: RunResult, hosts: list[HostResult]) -> str:
+def lazy_data(run: RunResult, hosts: list[HostResult], shared: Shared | None = None) -> str:
     """Every host's details as one compact JSON document, safe inside a <script> element.
 
     hosts[i] = [facts, error, notes, checked, listener rows, missing, commands, places,
     places note] (places: [title, detail] of each table on a host with containers), a command
     being [command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines,
-    nonce] with stderr an index into `strings`, the command and its preview lists of indexes
-    whose strings joined with the nonce make the text.
+    nonce, shared] with stderr an index into `strings`, the command and its preview lists of
+    indexes whose strings joined with the nonce make the text, and shared the number of the
+    run's copy of a command several hosts ran (0: none; `shared_commands`), which the page
+    names instead of writing the command out again.
     """
     threshold = view.fail_on(run)
     strings = _Strings()
-    commands = _Commands(strings)
+    commands = _Commands(strings, shared_commands(hosts) if shared is None else shared)
     rows = []
     for h in hosts:  # what `detail` arranges, built straight into the JSON's lists
         listeners, places = _listener_rows(h, threshold) if h.checked else ([], [])
@@ -217,7 +222,8 @@ def lazy_data(run: RunResult, hosts: list[HostResult]) -> str:
                      [commands.row(c) for c in h.commands], [[p.title, p.detail] for p in places],
                      _places_note(h, len(listeners), len(places))])
     text = json.dumps({"labels": list(FACT_LABELS) if hosts else [], "strings": strings.items,
-                       "hosts": rows}, ensure_ascii=False, separators=(",", ":"))
+                       "hosts": rows, "nonce_mark": NONCE_MARK},
+                      ensure_ascii=False, separators=(",", ":"))
     # Inside <script> only '</' (and '<!--') could end or bend the element: escape every
     # '<' (and '>' and '&' for good measure) as JSON's own \u escapes.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

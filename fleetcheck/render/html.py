@@ -26,6 +26,7 @@ from fleetcheck.render.hostview import detail, lazy_data
 from fleetcheck.render.jinja_cache import compile_settings, template_cache
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.overview import allowed_by_policy, percent, run_overview, waived_groups
+from fleetcheck.render.shared import NONCE_MARK, number, shared_commands
 from fleetcheck.render.waived import expiring_waivers
 
 # Up to this many hosts, sections of hosts with problems start open; beyond it every host
@@ -112,7 +113,8 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     open_hosts = {h.name for h in hosts if h.status.value != "compliant"} \
         if len(hosts) <= OPEN_HOSTS_UP_TO else set()
     lazy_from = opts.lazy_hosts_from if opts.lazy_hosts_from is not None else LAZY_HOSTS_FROM
-    lazy = Markup(lazy_data(run, hosts)) if len(hosts) >= lazy_from else ""  # noqa: S704
+    shared = shared_commands(hosts)
+    lazy = Markup(lazy_data(run, hosts, shared)) if len(hosts) >= lazy_from else ""  # noqa: S704
     unchecked = view.unchecked_hosts(run)
     threshold = view.fail_on(run)
     group_ids = {id(g): f"group-{n}" for n, g in enumerate(groups, 1)}
@@ -135,6 +137,8 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         rendered_at=rendered_at, version=__version__, css=css, js=js, csp=csp,
         anchor=anchor, search=_search, seconds=view.seconds,
         command_preview=view.command_preview, line_count=view.line_count,
+        shared=list(shared.values()), shared_number=lambda c: number(shared, c),
+        nonce_mark=NONCE_MARK,
         open_findings=view.open_findings, scope=view.waiver_scope, source=view.waiver_source,
         yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
         fail_on=view.fail_on(run), verdict_words=view.verdict_words, is_red=view.is_red,

@@ -9,6 +9,7 @@ from fleetcheck.render.hints import causes
 from fleetcheck.render.lastrun import scrubbed
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.overview import overview_lines, run_overview, waived_groups
+from fleetcheck.render.shared import Shared, shared_commands
 from fleetcheck.render.textfit import (
     BOLD,
     GREEN,
@@ -52,7 +53,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     out += _waivers(run, width, color)
     out += _fleet(run, width, color)
     out += nstext.images(run, width, color)
-    shared = texthost.shared_commands(view.sorted_hosts(run))
+    shared = shared_commands(view.sorted_hosts(run))
     out += _run(run, width, shared)
     out += texthost.hosts_section(run, width, color, shared)
     return "\n".join(out).rstrip("\n") + "\n"
@@ -82,7 +83,7 @@ def _summary(run: RunResult, width: int, color: bool) -> list[str]:
 
 
 def _run(run: RunResult, width: int,
-         shared: dict[tuple[str, ...], texthost.SharedCommand]) -> list[str]:
+         shared: Shared) -> list[str]:
     """When, how and by whom the run ran, every input file with its digest, and the
     commands that ran on several hosts."""
     lines = [*_section("RUN"), *facts(view.run_facts(run), width), ""]

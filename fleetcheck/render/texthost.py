@@ -9,11 +9,10 @@ probe: the same script but for each host's nonce) is written out once, in the RU
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from fleetcheck.model import CommandRecord, HostResult, JudgedListener, RunResult, Severity
-from fleetcheck.model.commands import template_of
+from fleetcheck.model import HostResult, JudgedListener, RunResult, Severity
 from fleetcheck.render import nstext, nsview, view
+from fleetcheck.render.shared import Shared, key
 from fleetcheck.render.textfit import BOLD, DIM, GREEN, RED, YELLOW, paint, table, wrap
 from fleetcheck.render.waived import Standing
 
@@ -23,42 +22,7 @@ LISTENER_COLUMNS = ("PORT", "SERVICE", "ADDRESS", "PROCESS", "PID", "USER", "VER
 RAW = "raw output in the HTML and JSON reports"
 
 
-@dataclass(frozen=True, slots=True)
-class SharedCommand:
-    """A command that ran on more than one host: its number, one instance, its host count."""
-
-    number: int
-    example: CommandRecord
-    hosts: int
-
-
-def shared_commands(hosts: Sequence[HostResult]) -> dict[tuple[str, ...], SharedCommand]:
-    """Commands (nonce aside) that ran on two hosts or more, numbered as `hosts` first ran
-    them (the report's host order)."""
-    seen: dict[tuple[str, ...], tuple[CommandRecord, set[str]]] = {}
-    for h in hosts:
-        for cmd in h.commands:
-            seen.setdefault(_template(cmd), (cmd, set()))[1].add(h.name)
-    shared = [(key, cmd, len(names)) for key, (cmd, names) in seen.items() if len(names) > 1]
-    return {key: SharedCommand(n, cmd, count) for n, (key, cmd, count) in enumerate(shared, 1)}
-
-
-# The template last found: the next host's probe is the same but for its nonce.
-_LAST_TEMPLATE: list[tuple[str, ...]] = [()]
-
-
-def _template(cmd: CommandRecord) -> tuple[str, ...]:
-    """`template_of` the command; the very tuple found last when it is equal to it, so that
-    looking it up again hashes nothing (its strings' hashes are kept) and compares nothing
-    (the same object): the probe's 13 KB, on every host, twice per report."""
-    found = template_of(cmd.command, cmd.nonce)
-    if found == _LAST_TEMPLATE[0]:
-        return _LAST_TEMPLATE[0]
-    _LAST_TEMPLATE[0] = found
-    return found
-
-
-def commands_block(shared: dict[tuple[str, ...], SharedCommand], width: int) -> list[str]:
+def commands_block(shared: Shared, width: int) -> list[str]:
     """The RUN section's list of commands that ran on several hosts, each written once."""
     if not shared:
         return []
@@ -73,7 +37,7 @@ def commands_block(shared: dict[tuple[str, ...], SharedCommand], width: int) -> 
 
 
 def hosts_section(run: RunResult, width: int, color: bool,
-                  shared: dict[tuple[str, ...], SharedCommand]) -> list[str]:
+                  shared: Shared) -> list[str]:
     """The hosts index (one line each), what a host's section holds, then every section."""
     hosts = view.sorted_hosts(run)
     # An index, one short line a host (its name, status and counts): the address, OS,
@@ -149,7 +113,7 @@ def _joined(pieces: Sequence[str], width: int) -> list[str]:
 
 
 def _commands(h: HostResult, width: int, color: bool,
-              shared: dict[tuple[str, ...], SharedCommand]) -> list[str]:
+              shared: Shared) -> list[str]:
     """Each command's exit code, time and output lines; a command no other host ran is
     previewed here, one that several ran is named by its number in the RUN section."""
     lines = []
@@ -158,7 +122,7 @@ def _commands(h: HostResult, width: int, color: bool,
         counts = (f"exit code {code} · {view.seconds(cmd.duration)} · stdout "
                   f"{view.plural(view.line_count(cmd.stdout), 'line')} · stderr "
                   f"{view.plural(view.line_count(cmd.stderr), 'line')}")
-        known = shared.get(_template(cmd))
+        known = shared.get(key(cmd))
         if known is None:
             lines += wrap(f"$ {view.command_preview(cmd.command)}", width, "  ")
         else:  # written out once, as #N in the RUN section
@@ -171,7 +135,7 @@ def _commands(h: HostResult, width: int, color: bool,
 
 
 def host_section(h: HostResult, width: int, color: bool, threshold: Severity,
-                 shared: dict[tuple[str, ...], SharedCommand]) -> list[str]:
+                 shared: Shared) -> list[str]:
     """One host: title and facts, notes, listeners with verdicts, the commands that ran."""
     head = f"--- {h.name} ({h.address}): {h.status.value.upper()}"
     painted = (f"--- {h.name} ({h.address}): "

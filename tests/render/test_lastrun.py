@@ -8,8 +8,9 @@ import dataclasses
 import json
 
 from fleetcheck.model import CommandRecord, RunResult
-from fleetcheck.render import FORMATS, RenderOptions, hostview, lastrun, texthost, view
+from fleetcheck.render import FORMATS, RenderOptions, hostview, lastrun, view
 from fleetcheck.render.overview import run_overview, waived_groups
+from fleetcheck.render.shared import shared_commands
 from tests.render import builders
 from tests.render.synthetic import synthetic_run
 
@@ -69,9 +70,11 @@ def test_a_host_is_known_by_itself_not_by_its_id() -> None:
 
 
 def _decoded(run: RunResult) -> list[list[tuple[str, str]]]:
-    """Each host's (command, preview) as the page rebuilds them from the embedded data."""
+    """Each host's (command, preview) as the page rebuilds them from the embedded data: a
+    command several hosts ran from the run's copy (numbered c[9]) with the host's nonce."""
     data = json.loads(hostview.lazy_data(run, list(run.hosts)))
-    return [[(c[8].join(data["strings"][i] for i in c[0]),
+    copies = {c.number: c.parts for c in shared_commands(run.hosts).values()}
+    return [[(c[8].join(copies[c[9]] if c[9] else [data["strings"][i] for i in c[0]]),
               c[8].join(data["strings"][i] for i in c[1])) for c in row[6]]
             for row in data["hosts"]]
 
@@ -95,11 +98,11 @@ def test_previews_worked_out_once_per_template_are_each_hosts_own() -> None:
 
 
 def test_shared_commands_are_found_by_their_template() -> None:
-    """The text report's numbering of commands that ran on several hosts."""
+    """The reports' numbering of commands that ran on several hosts."""
     run = synthetic_run(6)
     hosts = [dataclasses.replace(h, commands=(CommandRecord(f"probe {n} end", 0, "", "", 0.1,
                                                             n),))
              for h, n in zip(run.hosts, ["aa", "bb", "cc", "dd", "ee", "ff"], strict=True)]
     hosts[2] = dataclasses.replace(hosts[2], commands=(CommandRecord("other", 0, "", "", 0.1),))
-    shared = texthost.shared_commands(hosts)
+    shared = shared_commands(hosts)
     assert [(key, c.hosts) for key, c in shared.items()] == [(("probe ", " end"), 5)]

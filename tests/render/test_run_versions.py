@@ -7,6 +7,8 @@ import copy
 import dataclasses
 import hashlib
 import json
+import re
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 
 from fleetcheck.model import CommandRecord, RunResult
 from fleetcheck.render import FORMATS, RenderOptions, hostview, jsonout, view
+from fleetcheck.render.shared import shared_commands
 from tests.conftest import run_cli
 from tests.render.synthetic import fenced, probe_run, with_stderr
 from tests.runschema import commands_written_out
@@ -215,8 +218,32 @@ def test_the_html_stores_the_probe_once_and_the_page_rebuilds_each_hosts() -> No
     data = json.loads(hostview.lazy_data(run, list(run.hosts)))
     script = run.hosts[0].commands[0].command
     assert sum(len(s) for s in data["strings"]) < 2 * len(script)
+    copies = {c.number: c.parts for c in shared_commands(run.hosts).values()}
+    assert copies  # the probe, one script but for each host's nonce, is one shared command
     for host, row in zip(run.hosts, data["hosts"], strict=True):
         for c, got in zip(host.commands, row[6], strict=True):  # as report.js joins them
-            assert got[8].join(data["strings"][i] for i in got[0]) == c.command
+            assert got[0] == [] and got[9] in copies  # the page names the run's copy
+            assert got[8].join(copies[got[9]]) == c.command
             assert got[8].join(data["strings"][i] for i in got[1]) == \
                 view.command_preview(c.command, "under Exact command")
+
+
+@pytest.mark.parametrize("lazy_from", [None, 1])
+def test_the_html_writes_a_command_several_hosts_ran_once(lazy_from: int | None) -> None:
+    """Rendered or built by the page, the probe's text is in the page once, under Run; each
+    host names it with its own nonce, and that copy with the nonce is the host's command."""
+    run = probe_run(30)
+    page = FORMATS["html"].render(run, RenderOptions(lazy_hosts_from=lazy_from))
+    script = run.hosts[0].commands[0].command
+    marker = "export LC_ALL; PATH="  # once in the probe, and the same escaped or not
+    assert script.count(marker) == 1 and 1 <= page.count(marker) <= 2
+    (copy,) = re.findall(r'<details class="raw shared" id="command-1">.*?<pre>\n(.*?)</pre>',
+                         page, re.S)
+    text = html_unescape(copy.replace('<mark class="nonce">NONCE</mark>', "\0"))
+    commands = [c for host in run.hosts for c in host.commands]
+    assert len(commands) > 10
+    for c in commands:
+        assert text.replace("\0", c.nonce) == c.command
+        if lazy_from is None:
+            assert (f'ran <a href="#command-1">command #1</a> (written out once, under Run), '
+                    f'with its own nonce <code>{c.nonce}</code> where that shows NONCE.') in page

@@ -37,6 +37,23 @@
     return wrap;
   }
 
+  // A command several hosts ran is written out once, under Run: a host names it (as the
+  // rendered page's hosts do, word for word).
+  function sharedCommand(number, nonce) {
+    var p = el("p", "This host ran ", "shared-command");
+    var a = el("a", "command #" + number);
+    a.setAttribute("href", "#command-" + number);
+    p.appendChild(a);
+    p.appendChild(doc.createTextNode(" (written out once, under Run)"));
+    if (nonce) {
+      p.appendChild(doc.createTextNode(", with its own nonce "));
+      p.appendChild(el("code", nonce));
+      p.appendChild(doc.createTextNode(" where that shows " + data.nonce_mark));
+    }
+    p.appendChild(doc.createTextNode("."));
+    return p;
+  }
+
   function commandBlock(c, n, strings) {
     // c = [command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines,
     //      nonce]; command and preview: indexes of strings to join with the nonce
@@ -53,11 +70,12 @@
     var raw = el("details", null, "raw");
     raw.appendChild(el("summary", "Exact command and raw output (stdout " + c[5] +
                        " lines, stderr " + c[7] + " lines)"));
-    [["Command", joined(c[0])], ["stdout", c[4]], ["stderr", strings[c[6]]]]
-      .forEach(function (part) {
-        raw.appendChild(el("h4", part[0]));
-        raw.appendChild(el("pre", part[1]));
-      });
+    raw.appendChild(el("h4", "Command"));
+    raw.appendChild(c[9] ? sharedCommand(c[9], c[8]) : el("pre", joined(c[0])));
+    [["stdout", c[4]], ["stderr", strings[c[6]]]].forEach(function (part) {
+      raw.appendChild(el("h4", part[0]));
+      raw.appendChild(el("pre", part[1]));
+    });
     div.appendChild(raw);
     return div;
   }
