@@ -256,9 +256,9 @@ class InventoryData:
                 self.notes.warn(f"found both group and host with same name: {name} (group "
                                 f"defined at {group.origin or 'unknown'}; a pattern naming it "
                                 "selects the host)", self.hosts[name].origin)
-        self._compute_depths()
+        self.compute_depths()
 
-    def _compute_depths(self) -> None:
+    def compute_depths(self) -> None:
         """Depth = longest path from `all` (Ansible raises it as edges are added; same result)."""
         order: list[Group] = []
         state: dict[Group, int] = {}

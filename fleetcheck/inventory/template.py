@@ -23,7 +23,7 @@ _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
 
 @cache
-def _environment() -> BoundedEnvironment:
+def environment() -> BoundedEnvironment:
     """Sandboxed, and bounded in the size of every value and the steps of every rendering.
 
     Made (and Jinja2 loaded) on the first template only: most inventories have none, and
@@ -62,6 +62,14 @@ class Renderer:
         self._reveal = reveal
         self._done: dict[str, Any] = {}
 
+    def has(self, name: str) -> bool:
+        """True when `name` is one of the host's variables."""
+        return name in self._vars
+
+    def raw(self, name: str) -> Any:
+        """Variable `name` as written (not rendered, not decrypted)."""
+        return self._vars[name]
+
     def value(self, name: str, depth: int = 0) -> Any:
         """Variable `name`, vault-decrypted and rendered."""
         if name in self._done:
@@ -81,7 +89,7 @@ class Renderer:
 
         from fleetcheck.inventory.jinjabound import step_budget
 
-        env = _environment()
+        env = environment()
         try:
             tree = env.parse(text)
             names = meta.find_undeclared_variables(tree)
