@@ -38,6 +38,43 @@ _TRUE = {"yes", "on", "true", "1", "y", "t"}
 _FALSE = {"no", "off", "false", "0", "n", "f", ""}
 
 
+class _Lines:
+    """Where a key of the source is written (line 1 when it cannot be told): the document
+    was read without positions, for speed, so its text is searched for the key."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def at(self, option: str, key: Any = None) -> Origin:
+        """The line of top-level `option`, or of `key` within it (an index: a list item)."""
+        top = self._find(0, len(self.lines), option, top=True)
+        if top is None:
+            return Origin(self.path, 1)
+        if key is None:
+            return Origin(self.path, top + 1)
+        end = next((n for n in range(top + 1, len(self.lines))
+                    if self.lines[n][:1] not in ("", " ", "-", "#", "\t")), len(self.lines))
+        if isinstance(key, int):
+            items = [n for n in range(top + 1, end)
+                     if self.lines[n].lstrip().startswith("- ")
+                     or self.lines[n].strip() == "-"]
+            indent = min((len(self.lines[n]) - len(self.lines[n].lstrip()) for n in items),
+                         default=0)
+            items = [n for n in items if len(self.lines[n]) - len(self.lines[n].lstrip())
+                     == indent]
+            found = items[key] if key < len(items) else None
+        else:
+            found = self._find(top + 1, end, str(key), top=False)
+        return Origin(self.path, (found if found is not None else top) + 1)
+
+    def _find(self, start: int, end: int, key: str, *, top: bool) -> int | None:
+        quoted = "|".join(re.escape(q) for q in (key, f'"{key}"', f"'{key}'"))
+        indent = "" if top else "[ \t]*"
+        pattern = re.compile(f"^{indent}(?:{quoted})[ \t]*:(?:\\s|$)")
+        return next((n for n in range(start, end) if pattern.match(self.lines[n])), None)
+
+
 class _Failed(Exception):
     """An expression that failed on one host: skipped, or an error when strict."""
 
@@ -48,35 +85,39 @@ def safe_group_name(name: str) -> str:
     return _UNSAFE_GROUP_CHARS.sub("_", name)
 
 
-def parse(inv: InventoryData, document: Mapping[str, Any], path: str) -> None:
-    """Apply the constructed source `document` (read from `path`) to the hosts read so far."""
-    where = Origin(path, 1)
+def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str = "") -> None:
+    """Apply the constructed source `document` (`text`, read from `path`) to the hosts read
+    so far."""
+    lines = _Lines(path, text)
     unknown = sorted(str(k) for k in document if k not in _OPTIONS)
     if unknown:
-        raise where.error(f"constructed: unknown option(s) {', '.join(unknown)} "
+        raise lines.at(unknown[0]).error(f"constructed: unknown option(s) {', '.join(unknown)} "
                           f"(known: {', '.join(sorted(_OPTIONS - {'plugin'}))})")
     for option in ("use_vars_plugins", "use_extra_vars"):
-        if _boolean(document.get(option, False), option, where):
-            raise where.error(f"constructed: {option} is not supported; export the inventory "
-                              f"with 'ansible-inventory -i {path} --list > inventory.json' "
-                              "and read that file")
-    strict = _boolean(document.get("strict", False), "strict", where)
-    leading = _boolean(document.get("leading_separator", True), "leading_separator", where)
-    compose = _mapping(document.get("compose"), "compose", where)
-    groups = _mapping(document.get("groups"), "groups", where)
+        if _boolean(document.get(option, False), option, lines.at(option)):
+            raise lines.at(option).error(
+                f"constructed: {option} is not supported; export the inventory with "
+                f"'ansible-inventory -i {path} --list > inventory.json' and read that file")
+    strict = _boolean(document.get("strict", False), "strict", lines.at("strict"))
+    leading = _boolean(document.get("leading_separator", True), "leading_separator",
+                       lines.at("leading_separator"))
+    compose = _mapping(document.get("compose"), "compose", lines.at("compose"))
+    groups = _mapping(document.get("groups"), "groups", lines.at("groups"))
     keyed = document.get("keyed_groups") or []
     if not isinstance(keyed, list):
-        raise where.error("constructed: keyed_groups must be a list of mappings")
-    for entry in keyed:
+        raise lines.at("keyed_groups").error("constructed: keyed_groups must be a list of "
+                                             "mappings")
+    for n, entry in enumerate(keyed):
         if not isinstance(entry, dict) or not entry:
-            raise where.error(f"constructed: invalid keyed group entry, it must be a "
-                              f"mapping: {entry!r}")
+            raise lines.at("keyed_groups", n).error(
+                f"constructed: invalid keyed group entry, it must be a mapping: {entry!r}")
         if entry.get("trailing_separator") is not None and \
                 entry.get("default_value") is not None:
-            raise where.error("constructed: parameters are mutually exclusive for keyed "
-                              "groups: default_value|trailing_separator")
+            raise lines.at("keyed_groups", n).error(
+                "constructed: parameters are mutually exclusive for keyed groups: "
+                "default_value|trailing_separator")
     inv.compute_depths()  # a host's groups' variables apply by depth, as ansible-core keeps it
-    run = _Run(inv, where, strict, leading)
+    run = _Run(inv, lines, strict, leading)
     for host in list(inv.hosts.values()):
         run.host(host, compose, groups, keyed)
 
@@ -84,9 +125,10 @@ def parse(inv: InventoryData, document: Mapping[str, Any], path: str) -> None:
 class _Run:
     """One constructed source applied host by host."""
 
-    def __init__(self, inv: InventoryData, where: Origin, strict: bool, leading: bool) -> None:
+    def __init__(self, inv: InventoryData, lines: _Lines, strict: bool, leading: bool) -> None:
         self.inv = inv
-        self.where = where
+        self.lines = lines
+        self.where = lines.at("plugin")
         self.strict = strict
         self.leading = leading
 
@@ -95,41 +137,44 @@ class _Run:
         """compose, then groups, then keyed_groups for one host (ansible-core's order)."""
         values = self._variables(host)
         for name, text in compose.items():
+            where = self.lines.at("compose", name)
             try:
-                value = self._evaluate(text, values, f"compose {name}")
+                value = self._evaluate(text, values, f"compose {name}", where)
             except _Failed as exc:
-                self._skip(f"could not set {name} for host {host.name}: {exc}")
+                self._skip(f"could not set {name} for host {host.name}: {exc}", where)
                 continue
             self.inv.set_variable(host, name, value, self.where)
         values = self._variables(host)  # composed variables are seen by what follows
         for raw_name, text in groups.items():
             name = safe_group_name(str(raw_name))
+            where = self.lines.at("groups", raw_name)
             try:
-                result = self._evaluate(text, values, f"groups {raw_name}")
+                result = self._evaluate(text, values, f"groups {raw_name}", where)
                 if not isinstance(result, bool):
                     raise _Failed(f"the condition gave {result!r}, not a boolean")
             except _Failed as exc:
-                self._skip(f"could not add host {host.name} to group {name}: {exc}")
+                self._skip(f"could not add host {host.name} to group {name}: {exc}", where)
                 continue
             if result:
                 self.inv.add_group(name, self.where)
                 self.inv.add_child(name, host.name, self.where)
-        for entry in keyed:
-            self._keyed(host, entry, values)
+        for n, entry in enumerate(keyed):
+            self._keyed(host, entry, values, self.lines.at("keyed_groups", n))
 
-    def _keyed(self, host: Host, entry: Mapping[str, Any], values: Renderer) -> None:
+    def _keyed(self, host: Host, entry: Mapping[str, Any], values: Renderer,
+               where: Origin) -> None:
         """One keyed_groups entry for one host (ansible-core's rules for each kind of key)."""
         try:
-            key = self._evaluate(entry.get("key"), values, "keyed_groups key")
+            key = self._evaluate(entry.get("key"), values, "keyed_groups key", where)
         except _Failed as exc:
             self._skip(f"could not make a group for host {host.name} from "
-                       f"{entry.get('key')!r}: {exc}")
+                       f"{entry.get('key')!r}: {exc}", where)
             return
         default = entry.get("default_value")
         empty = key is None or key == ""
         if not key and not (empty and default is not None):
             if self.strict and key not in ([], {}):
-                raise self.where.error(f"constructed: no key or key resulted empty for "
+                raise where.error(f"constructed: no key or key resulted empty for "
                                        f"{entry.get('key')!r} in host {host.name}")
             return
         prefix, sep = str(entry.get("prefix", "")), str(entry.get("separator", "_"))
@@ -151,7 +196,7 @@ class _Run:
                 else:
                     names.append(f"{name}{sep}{value}")
         else:
-            raise self.where.error(f"constructed: invalid group name format for host "
+            raise where.error(f"constructed: invalid group name format for host "
                                    f"{host.name}, expected a string, a list of them or a "
                                    f"mapping, got {type(key).__name__}")
         if prefix == "" and not self.leading:
@@ -174,11 +219,11 @@ class _Run:
         merged.update(magic_vars(host.name, names))
         return _NativeRenderer(merged, _reveal(host))
 
-    def _evaluate(self, text: Any, values: Renderer, what: str) -> Any:
+    def _evaluate(self, text: Any, values: Renderer, what: str, where: Origin) -> Any:
         """The expression's native value for the host; _Failed when it fails on that host."""
         if not isinstance(text, str) or not text.strip():
             raise _Failed(f"{what}: the expression must be a non-empty string")
-        expression, names = _compiled(text, self.where, what)
+        expression, names = _compiled(text, where, what)
         try:
             context = {n: values.value(n) for n in names if values.has(n)}
         except (TemplateProblem, KeyError) as exc:
@@ -193,10 +238,10 @@ class _Run:
             return _untrusted(result, trusted, empty)
         return _untrusted(result, trusted, False)  # text the expression made itself
 
-    def _skip(self, message: str) -> None:
+    def _skip(self, message: str, where: Origin) -> None:
         """A failed expression: skipped (ansible-core's default), an error when strict."""
         if self.strict:
-            raise self.where.error(f"constructed: {message}")
+            raise where.error(f"constructed: {message}")
 
 
 class _NativeRenderer(Renderer):
@@ -239,7 +284,7 @@ def _run(expression: Callable[..., Any], context: dict[str, Any]) -> Any:
             MemoryError, RecursionError) as exc:
         raise _Failed(f"{type(exc).__name__}: {exc}") from None
     if isinstance(result, Undefined):
-        raise _Failed("the expression is undefined")
+        raise _Failed(result._undefined_message)
     return result
 
 
@@ -279,20 +324,31 @@ def _untrusted(value: Any, trusted: set[int], empty: bool) -> Any:
 
 @cache
 def _compiled(text: str, where: Origin, what: str) -> tuple[Callable[..., Any], frozenset[str]]:
-    """The compiled expression and the variable names it reads; a located InputError when
-    it cannot be compiled here (a syntax error, or a filter or test fleetcheck lacks)."""
+    """The compiled expression and the variable names it reads. An expression that is not
+    one fails on every host (ansible-core skips it, or stops when strict); one that needs
+    an Ansible filter or test fleetcheck lacks is a located InputError."""
     from jinja2 import TemplateError, meta
 
     from fleetcheck.inventory.template import environment
 
     env = environment()
     try:
+        expression = env.compile_expression(text, undefined_to_none=False)
         names = frozenset(meta.find_undeclared_variables(env.parse("{{ (" + text + ") }}")))
-        return env.compile_expression(text, undefined_to_none=False), names
     except TemplateError as exc:
-        raise where.error(f"constructed: {what}: cannot use {text!r} ({exc.message or exc}); "
-                          "export the inventory with ansible-inventory --list and read "
-                          "that file") from None
+        message = exc.message or str(exc)
+        if message.startswith(("No filter named", "No test named")):
+            raise where.error(f"constructed: {what}: {message.rstrip('.')} here (fleetcheck "
+                              f"has only Ansible's bool, ternary, regex_replace, regex_search "
+                              f"and the match, search and regex tests); export the inventory "
+                              f"with 'ansible-inventory --list > inventory.json' and read "
+                              f"that file") from None
+
+        def failing(**_: Any) -> Any:
+            raise _Failed(f"{text!r} is not an expression: {message}")
+
+        return failing, frozenset()
+    return expression, names
 
 
 def _reveal(host: Host) -> Callable[[str, VaultValue], str]:

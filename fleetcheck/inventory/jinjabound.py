@@ -68,6 +68,9 @@ def _estimate(name: str, subject: Any, args: Sequence[Any]) -> int:
         old, new = args[0], args[1]
         grow = len(new) if isinstance(new, str) else _size(new)
         return len(subject) + (subject.count(old) if old else len(subject) + 1) * grow
+    if name == "regex_replace" and len(args) >= 2:
+        # each match (at most one per character, and one at the end) becomes the replacement
+        return len(subject) + (len(subject) + 1) * _size(args[1])
     if name in ("format", "format_map"):
         return len(subject) + sum(int(a or b) for a, b in _WIDTHS.findall(subject))
     return 0
@@ -78,7 +81,7 @@ def _check(name: str, subject: Any, args: Sequence[Any]) -> None:
         raise _refuse(f"{name}()")
 
 
-def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     """A filter whose arguments are checked before, and its result after, it runs."""
     passes_env = getattr(func, "jinja_pass_arg", None) is not None
 
@@ -111,7 +114,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
+        self.filters = {name: bounded_filter(name, f) for name, f in self.filters.items()}
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         """The operator, refused when its result would pass the bounds."""

@@ -115,7 +115,7 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
             doc_error = exc
     if ext in (".yml", ".yaml") and isinstance(document, dict) and document.get("plugin"):
         if document["plugin"] in constructed.NAMES:
-            constructed.parse(inv, document, path)
+            constructed.parse(inv, document, path, _utf8(raw, path))
             return
         raise Origin(path, 1).error(
             f"inventory plugin {document['plugin']!r} is not supported; export it with "

@@ -2,8 +2,9 @@
 
 Only the variables fleetcheck uses are rendered, with the host's variables and
 Ansible's per-host names (inventory_hostname, inventory_hostname_short,
-group_names). Ansible's own filters and lookups do not exist here: a template
-that needs them is an error naming the variable, never a silently wrong value.
+group_names). Of Ansible's own filters and tests only the common few in
+`ansible_filters` exist here, and no lookups: a template that needs another is an
+error naming the variable, never a silently wrong value.
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ def environment() -> BoundedEnvironment:
     loading it was a tenth of the CLI's start-up."""
     from jinja2 import StrictUndefined
 
-    from fleetcheck.inventory.jinjabound import BoundedEnvironment
+    from fleetcheck.inventory.ansible_filters import FILTERS, TESTS
+    from fleetcheck.inventory.jinjabound import BoundedEnvironment, bounded_filter
 
-    return BoundedEnvironment(undefined=StrictUndefined, autoescape=False,
-                              keep_trailing_newline=True)
+    env = BoundedEnvironment(undefined=StrictUndefined, autoescape=False,
+                             keep_trailing_newline=True)
+    env.filters.update({name: bounded_filter(name, f) for name, f in FILTERS.items()})
+    env.tests.update(TESTS)
+    return env
 
 
 class TemplateProblem(ValueError):

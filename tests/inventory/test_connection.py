@@ -83,9 +83,9 @@ def test_defaults_and_command_line_fallbacks(tmp_path: Path) -> None:
     ("h1 ansible_host=\"{{ missing_var }}.example.net\"\n",
      ":1: host 'h1': ansible_host cannot render '{{ missing_var }}.example.net': "
      "'missing_var' is undefined"),
-    ("h1 ansible_host=\"{{ inventory_hostname | regex_replace('h', 'x') }}\"\n",
-     ":1: host 'h1': ansible_host cannot render \"{{ inventory_hostname | "
-     "regex_replace('h', 'x') }}\": No filter named 'regex_replace'."),
+    ("h1 ansible_host=\"{{ inventory_hostname | to_json }}\"\n",
+     ":1: host 'h1': ansible_host cannot render '{{ inventory_hostname | to_json }}': "
+     "No filter named 'to_json'."),
 ])
 def test_bad_connection_values_are_located_errors(tmp_path: Path, text: str,
                                                   message: str) -> None:
@@ -119,6 +119,17 @@ all:
     assert host.address == "web-01.mgmt.example.net"
     assert host.ssh_args == ("-o", "ProxyJump=bastion.mgmt.example.net")
     assert host.user == "{{ not rendered }}"
+
+
+def test_templates_have_ansibles_common_filters(tmp_path: Path) -> None:
+    host = _planned(tmp_path, """
+all:
+  hosts:
+    web-01.example.net:
+      ansible_host: "{{ inventory_hostname | regex_replace('^web-', 'w') }}"
+      ansible_port: "{{ (inventory_hostname is search('example')) | ternary(2222, 22) }}"
+""", "web-01.example.net")
+    assert (host.address, host.port) == ("w01.example.net", 2222)
 
 
 def test_secret_that_looks_like_a_template_is_not_quoted(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ BOMBS = [
     ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}x",
      "the template ran more than 100,000 steps"),
     ("{{ 7 ** 100000 }}", "an exponent above 4096"),
+    ("{{ ('a' * 2000)|regex_replace('', 'b' * 1000) }}", f"regex_replace() {SIZE}"),
 ]
 
 

@@ -1,0 +1,132 @@
+"""The constructed inventory plugin: errors are located and exit 2, failures on a host are
+skipped as ansible-core skips them (or stop the run with `strict`), and the Ansible filters
+and tests fleetcheck has behave as ansible-core's own (compared on generated input).
+
+What constructed makes of a whole inventory is compared with ansible-inventory by the
+oracle tests (the `constructed` case in cases.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fleetcheck.inventory import ansible_filters
+from fleetcheck.inventory.constructed import safe_group_name
+from tests.conftest import run_cli
+
+HOSTS = "all:\n  hosts:\n    web1: {os: linux, n: 3}\n    db1: {os: '', n: 1}\n"
+
+
+def _inventory(tmp_path: Path, config: str) -> Path:
+    (tmp_path / "01-hosts.yml").write_text(HOSTS)
+    (tmp_path / "02-constructed.yml").write_text("plugin: constructed\n" + config)
+    return tmp_path
+
+
+def _listed(tmp_path: Path, config: str) -> tuple[int, str, str]:
+    res = run_cli(["inventory", "-i", str(_inventory(tmp_path, config)), "--list"],
+                  cwd=tmp_path)
+    return res.code, res.out, res.err
+
+
+ERRORS = [
+    ("strict: true\ncompose:\n  ok: n + 1\n  bad: nosuch + 1\n", 5,
+     "constructed: could not set bad for host web1: 'nosuch' is undefined"),
+    ("strict: true\ngroups:\n  g: \"'yes'\"\n", 4,
+     "constructed: could not add host web1 to group g: the condition gave 'yes', "
+     "not a boolean"),
+    ("strict: true\nkeyed_groups:\n  - key: os\n  - key: nosuch\n    prefix: x\n", 5,
+     "constructed: could not make a group for host web1 from 'nosuch': 'nosuch' is "
+     "undefined"),
+    ("strict: true\nkeyed_groups:\n  - key: os\n", 4,
+     "constructed: no key or key resulted empty for 'os' in host db1"),
+    ("compose:\n  x: os | to_json\n", 3,
+     "constructed: compose x: No filter named 'to_json' here (fleetcheck has only "
+     "Ansible's bool, ternary, regex_replace, regex_search and the match, search and regex "
+     "tests); export the inventory with 'ansible-inventory --list > inventory.json' and "
+     "read that file"),
+    ("groups:\n  g: os is version('1', '>')\n", 3,
+     "constructed: groups g: No test named 'version' here"),
+    ("use_vars_plugins: yes\n", 2, "constructed: use_vars_plugins is not supported"),
+    ("use_extra_vars: true\n", 2, "constructed: use_extra_vars is not supported"),
+    ("strict: maybe\n", 2, "constructed: strict must be a boolean, not 'maybe'"),
+    ("cache: true\n", 2, "constructed: unknown option(s) cache"),
+    ("compose: [x]\n", 2, "constructed: compose must be a mapping of names to expressions"),
+    ("keyed_groups:\n  - key: os\n  - key: os\n    default_value: x\n"
+     "    trailing_separator: false\n", 4,
+     "constructed: parameters are mutually exclusive for keyed groups: "
+     "default_value|trailing_separator"),
+    ("strict: true\ncompose:\n  x: \"('a' * 2000) | regex_replace('', 'b' * 1000)\"\n", 4,
+     "would be larger than the 1,048,576 characters a template value may hold"),
+]
+
+
+@pytest.mark.parametrize(("config", "line", "message"), ERRORS)
+def test_a_bad_constructed_source_is_one_located_error(tmp_path: Path, config: str,
+                                                       line: int, message: str) -> None:
+    code, out, err = _listed(tmp_path, config)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"fleetcheck: error: {tmp_path}/02-constructed.yml:{line}: ")
+    assert message in err and err.count("\n") == 1
+
+
+def test_what_fails_on_a_host_is_skipped_without_strict(tmp_path: Path) -> None:
+    config = ("compose:\n  plus: nosuch + 1\n  twice: n * 2\ngroups:\n  g: \"'yes'\"\n"
+              "  linux: os == 'linux'\n  broken: 'os =='\nkeyed_groups:\n  - key: os\n"
+              "    prefix: os\n")
+    code, out, _ = _listed(tmp_path, config)
+    assert code == 0
+    listing = json.loads(out)
+    assert "g" not in listing and "broken" not in listing
+    assert listing["linux"] == {"hosts": ["web1"]} and listing["os_linux"] == {"hosts": ["web1"]}
+    hostvars = listing["_meta"]["hostvars"]
+    assert hostvars["web1"]["twice"] == 6 and "plus" not in hostvars["web1"]
+
+
+def test_composed_connection_variables_are_the_hosts_own(tmp_path: Path) -> None:
+    config = "compose:\n  ansible_host: \"'127.0.0.' ~ n\"\n  ansible_port: n + 2200\n"
+    res = run_cli(["inventory", "-i", str(_inventory(tmp_path, config)), "--host", "db1"],
+                  cwd=tmp_path)
+    assert res.code == 0 and '"ansible_port": 2201' in res.out
+    assert '"ansible_host": "127.0.0.1"' in res.out
+
+
+@pytest.mark.parametrize(("name", "safe"), [("web", "web"), ("b-c", "b_c"), ("x y.z", "x_y_z"),
+                                            ("1st", "_st"), ("_ok9", "_ok9"), ("é-1", "é_1")])
+def test_group_names_are_made_safe_as_ansible_makes_them(name: str, safe: str) -> None:
+    from ansible.inventory.group import to_safe_group_name
+
+    assert safe_group_name(name) == safe == to_safe_group_name(name, force=True, silent=True)
+
+
+TEXT = st.text(st.sampled_from("ab1.-_ \n"), max_size=12)
+PATTERN = st.sampled_from(["a", "b+", "^a", "[.]", "(a)(b)?", "", "\\d", "a|b", "$"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(TEXT, st.integers(-2, 2), st.booleans(), st.none(),
+                       st.sampled_from(["yes", "On", "TRUE", "1", "no", "y"])),
+       pattern=PATTERN, text=TEXT, flags=st.booleans())
+def test_the_ansible_filters_and_tests_agree_with_ansible_core(value: object, pattern: str,
+                                                                text: str, flags: bool) -> None:
+    from ansible.plugins.filter import core
+    from ansible.plugins.test import core as tests
+
+    assert ansible_filters.to_bool(value) == core.to_bool(value)
+    assert ansible_filters.ternary(value, "t", "f") == core.ternary(value, "t", "f")
+    assert ansible_filters.ternary(value, "t", "f", "n") == core.ternary(value, "t", "f", "n")
+    assert ansible_filters.regex_replace(text, pattern, "<\\g<0>>", ignorecase=flags) == \
+        core.regex_replace(text, pattern, "<\\g<0>>", ignorecase=flags)
+    assert ansible_filters.regex_search(text, pattern, multiline=flags) == \
+        core.regex_search(text, pattern, multiline=flags)
+    if pattern.count("(") == 2:
+        assert ansible_filters.regex_search(text, pattern, "\\2", "\\1") == \
+            core.regex_search(text, pattern, "\\2", "\\1")
+    for ours, theirs in ((ansible_filters.match, tests.match),
+                         (ansible_filters.search, tests.search)):
+        assert ours(text, pattern, ignorecase=flags) == theirs(text, pattern, ignorecase=flags)
