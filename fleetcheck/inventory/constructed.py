@@ -283,8 +283,15 @@ def _run(expression: Callable[..., Any], context: dict[str, Any]) -> Any:
     except (ArithmeticError, ValueError, TypeError, LookupError, AttributeError,
             MemoryError, RecursionError) as exc:
         raise _Failed(f"{type(exc).__name__}: {exc}") from None
-    if isinstance(result, Undefined):
-        raise _Failed(result._undefined_message)
+    stack = [result]  # an undefined value anywhere in it (`[x, nosuch]`) fails it
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Undefined):
+            raise _Failed(value._undefined_message)
+        if isinstance(value, list | tuple):
+            stack += value
+        elif isinstance(value, dict):
+            stack += value.values()
     return result
 
 

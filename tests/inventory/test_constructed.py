@@ -130,3 +130,11 @@ def test_the_ansible_filters_and_tests_agree_with_ansible_core(value: object, pa
     for ours, theirs in ((ansible_filters.match, tests.match),
                          (ansible_filters.search, tests.search)):
         assert ours(text, pattern, ignorecase=flags) == theirs(text, pattern, ignorecase=flags)
+
+
+def test_an_undefined_value_inside_a_composed_value_fails_it(tmp_path: Path) -> None:
+    code, out, _ = _listed(tmp_path, "compose:\n  pair: '[os, nosuch]'\n  map: \"{'k': nosuch}\"\n"
+                                     "  fine: '[os, n]'\n")
+    hostvars = json.loads(out)["_meta"]["hostvars"]["web1"]
+    assert code == 0 and "pair" not in hostvars and "map" not in hostvars
+    assert hostvars["fine"] == ["linux", 3]

@@ -3,8 +3,9 @@
 Each seed builds a random fleet — groups in a random hierarchy, hosts in several
 groups, ranges, ports, inline vars of several types, group priorities, group_vars
 and host_vars files (single files and directories), one or two sources, INI or
-YAML — plus random patterns; `--list` must be byte-identical and `--list-hosts`
-must select what `ansible PATTERN --list-hosts` selects.
+YAML, often a `constructed` source after them — plus random patterns; `--list`
+must be byte-identical and `--list-hosts` must select what `ansible PATTERN
+--list-hosts` selects.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tests.conftest import run_cli
 from tests.inventory.cases import order_is_defined
 from tests.inventory.oracle import Oracle, Run, hosts_of, require_ansible, unmatched_terms
 
-SEEDS = range(24)
+SEEDS = range(48)
 VALUES: list[Any] = [1, 0, -7, 2.5, True, False, None, "text", "two words", [1, "a"],
                      {"k": [1, 2]}, "yes", "0o17"]
 
@@ -115,6 +116,10 @@ def _fleet(seed: int, root: Path) -> Fleet:
         (extra / "hosts.ini").write_text(f"[{rng.choice(names)}]\n{rng.choice(hosts)}\nnew{seed}\n")
         (extra / "group_vars" / "all.yml").write_text("x: from-extra\n")
         sources.append(str(extra / "hosts.ini"))
+    if rng.random() < 0.6:  # the constructed plugin over what the sources before it read
+        constructed = root / f"constructed{seed}.yml"
+        constructed.write_text(yaml.safe_dump(_constructed(rng, names), sort_keys=False))
+        sources.append(str(constructed))
     used = [g for g in names if groups[g]["hosts"] or groups[g]["children"]]
     patterns = ["all"]
     for _ in range(3):
@@ -123,6 +128,51 @@ def _fleet(seed: int, root: Path) -> Fleet:
                                     f"{a}[-1]", f"~h{rng.randint(0, 9)}", f"{a},{b}[0:1]",
                                     "h*:!ungrouped"]))
     return Fleet(sources, patterns)
+
+
+# What constructed is given: expressions over the generated variables (any of VALUES, or
+# undefined on a host), some of which fail on some hosts (skipped, as Ansible skips them).
+COMPOSE = ["x", "x | default('d')", "[x, y]", "x ~ '-' ~ inventory_hostname", "y is defined",
+           "(x | string) | upper", "group_names | length", "x if x is defined else 'none'",
+           "{'k': z}", "inventory_hostname_short", "(z | default(0)) is number", "w"]
+CONDITIONS = ["x is defined", "x == 1", "'g1' in group_names", "x", "y is string",
+              "z | default('no') | bool", "inventory_hostname is match('h[0-3]')",
+              "(w | default('')) is search('o')", "x is defined and x"]
+# Keys whose value is text, a list or a mapping (an int key stops ansible-core's source).
+KEYS = ["x | string", "group_names", "(y | default('')) | string", "{'k': x | default('')}",
+        "[x | default('none'), 'fix']", "inventory_hostname | regex_replace('[0-9]', '')",
+        "(z | default('')) | string"]
+
+
+def _constructed(rng: random.Random, names: list[str]) -> dict[str, Any]:
+    """A random constructed source (never `strict`: a failure is a skip on both sides)."""
+    keyed = []
+    for _ in range(rng.randint(0, 3)):
+        entry: dict[str, Any] = {"key": rng.choice(KEYS)}
+        for option, values in (("prefix", ["", "k", "by-x"]), ("separator", ["_", "", "."]),
+                               ("parent_group", [rng.choice(names), "keyed"])):
+            if rng.random() < 0.4:
+                entry[option] = rng.choice(values)
+        if entry["key"] == "group_names":  # never a group made its own parent's child
+            entry["prefix"] = "in"
+        choice = rng.random()
+        if choice < 0.3:
+            entry["default_value"] = "dflt"
+        elif choice < 0.5:
+            entry["trailing_separator"] = False
+        keyed.append(entry)
+    doc: dict[str, Any] = {"plugin": rng.choice(["constructed", "ansible.builtin.constructed"])}
+    if rng.random() < 0.8:
+        doc["compose"] = {f"c{n}": expr for n, expr in
+                          enumerate(rng.sample(COMPOSE, k=rng.randint(1, 4)))}
+    if rng.random() < 0.8:
+        doc["groups"] = {rng.choice(["made", "made-2", "3rd", *names]) + str(n): cond
+                         for n, cond in enumerate(rng.sample(CONDITIONS, k=rng.randint(1, 3)))}
+    if keyed:
+        doc["keyed_groups"] = keyed
+    if rng.random() < 0.3:
+        doc["leading_separator"] = False
+    return doc
 
 
 @pytest.fixture(scope="module")
