@@ -1,8 +1,8 @@
 """Inventory sources: files, directories of them, scripts and `host1,host2` lists.
 
 A file is offered to the readers in ansible-core's order — script (executable),
-plugin config (`.yml`/`.yaml` with a `plugin:` key: `constructed` is read, others are
-refused), YAML/JSON (no extension,
+plugin config (`.yml`/`.yaml` with a `plugin:` key: `constructed` and `generator` are
+read, others are refused), YAML/JSON (no extension,
 `.yml`, `.yaml`, `.json`), INI (anything but `.toml`), TOML — and the first that
 reads it wins. A directory is read entry by entry in sorted order, skipping
 hidden entries, `group_vars`, `host_vars`, `vars_plugins` and Ansible's ignored
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from fleetcheck.bounded import MAX_INVENTORY_BYTES, TooLarge, read_bounded
 from fleetcheck.errors import InputError
-from fleetcheck.inventory import constructed, ini, script, tomlinv, yamlinv
+from fleetcheck.inventory import constructed, generator, ini, script, tomlinv, yamlinv
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.datafile import load_data, load_fast, read_text
 from fleetcheck.inventory.hostpattern import parse_address
@@ -114,9 +114,10 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
         except InputError as exc:
             doc_error = exc
     if ext in (".yml", ".yaml") and isinstance(document, dict) and document.get("plugin"):
-        if document["plugin"] in constructed.NAMES:
-            constructed.parse(inv, document, path, _utf8(raw, path))
-            return
+        for plugin in (constructed, generator):
+            if document["plugin"] in plugin.NAMES:
+                plugin.parse(inv, document, path, _utf8(raw, path))
+                return
         raise Origin(path, 1).error(
             f"inventory plugin {document['plugin']!r} is not supported; export it with "
             f"'ansible-inventory -i {path} --list > inventory.json' and read that file")

@@ -71,6 +71,10 @@ class Renderer:
         """True when `name` is one of the host's variables."""
         return name in self._vars
 
+    def names(self) -> list[str]:
+        """The names of the host's variables."""
+        return list(self._vars)
+
     def raw(self, name: str) -> Any:
         """Variable `name` as written (not rendered, not decrypted)."""
         return self._vars[name]

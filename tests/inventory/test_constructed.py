@@ -55,7 +55,6 @@ ERRORS = [
     ("use_vars_plugins: yes\n", 2, "constructed: use_vars_plugins is not supported"),
     ("use_extra_vars: true\n", 2, "constructed: use_extra_vars is not supported"),
     ("strict: maybe\n", 2, "constructed: strict must be a boolean, not 'maybe'"),
-    ("cache: true\n", 2, "constructed: unknown option(s) cache"),
     ("compose: [x]\n", 2, "constructed: compose must be a mapping of names to expressions"),
     ("keyed_groups:\n  - key: os\n  - key: os\n    default_value: x\n"
      "    trailing_separator: false\n", 4,
@@ -73,6 +72,15 @@ def test_a_bad_constructed_source_is_one_located_error(tmp_path: Path, config: s
     assert (code, out) == (2, "")
     assert err.startswith(f"fleetcheck: error: {tmp_path}/02-constructed.yml:{line}: ")
     assert message in err and err.count("\n") == 1
+
+
+def test_an_unknown_option_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    code, out, err = _listed(tmp_path, "cache: true\ncompose:\n  m: n + 1\n")
+    assert code == 0 and json.loads(out)["_meta"]["hostvars"]["web1"]["m"] == 4
+    assert "02-constructed.yml:2: constructed: unknown option 'cache' is ignored" in err
+    res = run_cli(["inventory", "--strict-inventory", "-i", str(tmp_path), "--list"],
+                  cwd=tmp_path)
+    assert res.code == 2 and "unknown option 'cache' is ignored" in res.err
 
 
 def test_what_fails_on_a_host_is_skipped_without_strict(tmp_path: Path) -> None:
