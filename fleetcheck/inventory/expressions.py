@@ -32,9 +32,16 @@ class KeyLines:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
+        self._found: dict[tuple[str, Any], Origin] = {}  # asked again for every host
 
     def at(self, option: str, key: Any = None) -> Origin:
         """The line of top-level `option`, or of `key` within it (an index: a list item)."""
+        found = self._found.get((option, key))
+        if found is None:
+            found = self._found[(option, key)] = self._search(option, key)
+        return found
+
+    def _search(self, option: str, key: Any) -> Origin:
         top = self._find(0, len(self.lines), option, top=True)
         if top is None:
             return Origin(self.path, 1)
