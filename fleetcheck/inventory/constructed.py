@@ -24,7 +24,7 @@ from typing import Any
 from fleetcheck.inventory.data import Host, InventoryData
 from fleetcheck.inventory.expressions import Failed, KeyLines, NativeRenderer, boolean, value_of
 from fleetcheck.inventory.resolve import sort_groups
-from fleetcheck.inventory.template import Renderer, magic_vars
+from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
 from fleetcheck.inventory.values import Origin, VaultValue
 
 NAMES = ("constructed", "ansible.builtin.constructed")
@@ -133,6 +133,16 @@ class _Run:
             return
         prefix, sep = str(entry.get("prefix", "")), str(entry.get("separator", "_"))
         parent = entry.get("parent_group")
+        if isinstance(parent, str) and is_template(parent):  # rendered per host, as Ansible does
+            try:
+                parent = values.render(parent)
+            except TemplateProblem as exc:
+                self._skip(f"could not make parent group {entry.get('parent_group')!r} for "
+                           f"host {host.name}: {exc}", where)
+                return
+        if parent and not isinstance(parent, str):  # ansible-core's source fails on it
+            raise where.error(f"constructed: parent_group for host {host.name} must be text, "
+                              f"not {parent!r}")
         names: list[str] = []
         if empty:
             names.append(str(default))
@@ -159,7 +169,7 @@ class _Run:
             group = self.inv.add_group(safe_group_name(f"{prefix}{sep}{bare}"), self.where)
             self.inv.add_child(group.name, host.name, self.where)
             if parent:
-                above = self.inv.add_group(safe_group_name(str(parent)), self.where)
+                above = self.inv.add_group(safe_group_name(parent), self.where)
                 self.inv.add_child(above.name, group.name, self.where)
                 self.inv.compute_depths()
 

@@ -52,6 +52,8 @@ ERRORS = [
      "read that file"),
     ("groups:\n  g: os is version('1', '>')\n", 3,
      "constructed: groups g: No test named 'version' here"),
+    ("keyed_groups:\n  - key: os\n    parent_group: '{{ n }}'\n", 3,
+     "constructed: parent_group for host web1 must be text, not 3"),
     ("use_vars_plugins: yes\n", 2, "constructed: use_vars_plugins is not supported"),
     ("use_extra_vars: true\n", 2, "constructed: use_extra_vars is not supported"),
     ("strict: maybe\n", 2, "constructed: strict must be a boolean, not 'maybe'"),
