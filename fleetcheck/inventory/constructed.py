@@ -54,7 +54,7 @@ def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str 
                 f"'ansible-inventory -i {path} --list > inventory.json' and read that file")
     strict = boolean(document.get("strict", False), "strict", lines.at("strict"))
     leading = boolean(document.get("leading_separator", True), "leading_separator",
-                       lines.at("leading_separator"))
+                      lines.at("leading_separator"))
     compose = _mapping(document.get("compose"), "compose", lines.at("compose"))
     groups = _mapping(document.get("groups"), "groups", lines.at("groups"))
     keyed = document.get("keyed_groups") or []
@@ -97,7 +97,7 @@ class _Run:
             except Failed as exc:
                 self._skip(f"could not set {name} for host {host.name}: {exc}", where)
                 continue
-            self.inv.set_variable(host, name, value, self.where)
+            self.inv.set_variable(host, name, value, where)
         values = self._variables(host)  # composed variables are seen by what follows
         for raw_name, text in groups.items():
             name = safe_group_name(str(raw_name))
@@ -129,7 +129,7 @@ class _Run:
         if not key and not (empty and default is not None):
             if self.strict and key not in ([], {}):
                 raise where.error(f"constructed: no key or key resulted empty for "
-                                       f"{entry.get('key')!r} in host {host.name}")
+                                  f"{entry.get('key')!r} in host {host.name}")
             return
         prefix, sep = str(entry.get("prefix", "")), str(entry.get("separator", "_"))
         parent = entry.get("parent_group")
@@ -161,8 +161,8 @@ class _Run:
                     names.append(f"{name}{sep}{value}")
         else:
             raise where.error(f"constructed: invalid group name format for host "
-                                   f"{host.name}, expected a string, a list of them or a "
-                                   f"mapping, got {type(key).__name__}")
+                              f"{host.name}, expected a string, a list of them or a "
+                              f"mapping, got {type(key).__name__}")
         if prefix == "" and not self.leading:
             sep = ""
         for bare in names:
@@ -170,8 +170,9 @@ class _Run:
             self.inv.add_child(group.name, host.name, self.where)
             if parent:
                 above = self.inv.add_group(safe_group_name(parent), self.where)
-                self.inv.add_child(above.name, group.name, self.where)
-                self.inv.compute_depths()
+                if group not in above.children:  # a new edge: depths below it may grow
+                    self.inv.add_child(above.name, group.name, self.where)
+                    self.inv.compute_depths()
 
     def _variables(self, host: Host) -> Renderer:
         """The host's variables as the plugin sees them, rendered as they are asked for."""
