@@ -93,7 +93,7 @@ class _Run:
         for name, text in compose.items():
             where = self.lines.at("compose", name)
             try:
-                value = value_of(text, values, f"compose {name}", where)
+                value = value_of(text, values, f"constructed: compose {name}", where)
             except Failed as exc:
                 self._skip(f"could not set {name} for host {host.name}: {exc}", where)
                 continue
@@ -103,7 +103,7 @@ class _Run:
             name = safe_group_name(str(raw_name))
             where = self.lines.at("groups", raw_name)
             try:
-                result = value_of(text, values, f"groups {raw_name}", where)
+                result = value_of(text, values, f"constructed: groups {raw_name}", where)
                 if not isinstance(result, bool):
                     raise Failed(f"the condition gave {result!r}, not a boolean")
             except Failed as exc:
@@ -119,7 +119,7 @@ class _Run:
                where: Origin) -> None:
         """One keyed_groups entry for one host (ansible-core's rules for each kind of key)."""
         try:
-            key = value_of(entry.get("key"), values, "keyed_groups key", where)
+            key = value_of(entry.get("key"), values, "constructed: keyed_groups key", where)
         except Failed as exc:
             self._skip(f"could not make a group for host {host.name} from "
                        f"{entry.get('key')!r}: {exc}", where)

@@ -85,9 +85,9 @@ class NativeRenderer(Renderer):
         if depth > 20:
             raise TemplateProblem("templates refer to each other in a loop")
         try:
-            expression, names = compiled(whole.group(1), Origin("<variable>"), "a variable")
+            expression, names = compiled(whole.group(1), Origin("<variable>"), "")
         except InputError as exc:
-            raise TemplateProblem(exc.message) from None
+            raise TemplateProblem(f"cannot render {text!r}: {exc.message}") from None
         context = {n: self.value(n, depth + 1) for n in names if self.has(n)}
         try:
             return evaluate(expression, context)
@@ -102,7 +102,7 @@ def value_of(text: Any, values: Renderer, what: str, where: Origin) -> Any:
     """Expression `text`'s native value over `values`, its text marked as ansible-core marks
     it; Failed when it fails on these values."""
     if not isinstance(text, str) or not text.strip():
-        raise Failed(f"{what}: the expression must be a non-empty string")
+        raise Failed("the expression must be a non-empty string")
     expression, names = compiled(text, where, what)
     try:
         context = {n: values.value(n) for n in names if values.has(n)}
@@ -195,7 +195,7 @@ def compiled(text: str, where: Origin, what: str) -> tuple[Callable[..., Any], f
     except TemplateError as exc:
         message = exc.message or str(exc)
         if message.startswith(("No filter named", "No test named")):
-            raise where.error(f"constructed: {what}: {message.rstrip('.')} here (fleetcheck "
+            raise where.error(f"{what}{': ' if what else ''}{message.rstrip('.')} here (fleetcheck "
                               f"has only Ansible's bool, ternary, regex_replace, regex_search "
                               f"and the match, search and regex tests); export the inventory "
                               f"with 'ansible-inventory --list > inventory.json' and read "

@@ -34,7 +34,9 @@ ERRORS = [
      + "]\n  b: [" + ", ".join(map(str, range(50))) + "]\n  c: [" + ", ".join(map(str, range(50)))
      + "]\n", 3, "generator: the layers make 125,000 hosts (more than 100,000, the limit)"),
     ("hosts: {name: '{{ nosuch }}'}\nlayers: {n: [1]}\n", 2,
-     "generator: cannot render '{{ nosuch }}'"),
+     "generator: cannot render '{{ nosuch }}': 'nosuch' is undefined"),
+    ("hosts: {name: '{{ n | to_json }}'}\nlayers: {n: [1]}\n", 2,
+     "generator: cannot render '{{ n | to_json }}': No filter named 'to_json' here"),
 ]
 
 
