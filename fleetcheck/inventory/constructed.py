@@ -12,13 +12,14 @@ sees the host's inline variables (its groups' by depth and priority, then its ow
 As in ansible-core, an expression that fails on a host (a variable that host lacks) is
 skipped unless `strict: true`, and a condition must be a boolean. Unlike it, a filter or
 test fleetcheck does not have is an error: skipping it would make other groups than
-Ansible makes. `use_vars_plugins` and `use_extra_vars` are not supported (an error).
+Ansible makes. With `use_vars_plugins`, the group_vars and host_vars beside the sources
+read so far are seen too; `use_extra_vars` is not supported (an error).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fleetcheck.inventory.data import Host, InventoryData
@@ -26,6 +27,8 @@ from fleetcheck.inventory.expressions import Failed, KeyLines, NativeRenderer, b
 from fleetcheck.inventory.resolve import sort_groups
 from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
 from fleetcheck.inventory.values import Origin, VaultValue
+from fleetcheck.inventory.varsfiles import VarsFiles, vars_base
+from fleetcheck.inventory.vault import Keyring
 
 NAMES = ("constructed", "ansible.builtin.constructed")
 _OPTIONS = {"plugin", "strict", "compose", "groups", "keyed_groups", "leading_separator",
@@ -39,19 +42,26 @@ def safe_group_name(name: str) -> str:
     return _UNSAFE_GROUP_CHARS.sub("_", name)
 
 
-def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str = "") -> None:
+def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str = "",
+          read: Sequence[str] = (), keyring: Keyring | None = None) -> None:
     """Apply the constructed source `document` (`text`, read from `path`) to the hosts read
-    so far."""
+    so far, from the sources in `read` (whose group_vars and host_vars `use_vars_plugins`
+    adds, decrypted with `keyring`)."""
     lines = KeyLines(path, text)
     for key in document:
         if key not in _OPTIONS:  # ansible-core ignores it without a word; this says so
             inv.notes.warn(f"constructed: unknown option {key!r} is ignored (known: "
                            f"{', '.join(sorted(_OPTIONS - {'plugin'}))})", lines.at(str(key)))
-    for option in ("use_vars_plugins", "use_extra_vars"):
-        if boolean(document.get(option, False), option, lines.at(option)):
-            raise lines.at(option).error(
-                f"constructed: {option} is not supported; export the inventory with "
-                f"'ansible-inventory -i {path} --list > inventory.json' and read that file")
+    if boolean(document.get("use_extra_vars", False), "use_extra_vars",
+               lines.at("use_extra_vars")):
+        raise lines.at("use_extra_vars").error(
+            "constructed: use_extra_vars is not supported; export the inventory with "
+            f"'ansible-inventory -i {path} --list > inventory.json' and read that file")
+    files = None
+    if boolean(document.get("use_vars_plugins", False), "use_vars_plugins",
+               lines.at("use_vars_plugins")):
+        bases = [b for b in dict.fromkeys(vars_base(f) for f in read) if b is not None]
+        files = (VarsFiles(keyring, inv.notes), bases)
     strict = boolean(document.get("strict", False), "strict", lines.at("strict"))
     leading = boolean(document.get("leading_separator", True), "leading_separator",
                       lines.at("leading_separator"))
@@ -71,7 +81,7 @@ def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str 
                 "constructed: parameters are mutually exclusive for keyed groups: "
                 "default_value|trailing_separator")
     inv.compute_depths()  # a host's groups' variables apply by depth, as ansible-core keeps it
-    run = _Run(inv, lines, strict, leading)
+    run = _Run(inv, lines, strict, leading, files)
     for host in list(inv.hosts.values()):
         run.host(host, compose, groups, keyed)
 
@@ -79,12 +89,14 @@ def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str 
 class _Run:
     """One constructed source applied host by host."""
 
-    def __init__(self, inv: InventoryData, lines: KeyLines, strict: bool, leading: bool) -> None:
+    def __init__(self, inv: InventoryData, lines: KeyLines, strict: bool, leading: bool,
+                 files: tuple[VarsFiles, list[str]] | None) -> None:
         self.inv = inv
         self.lines = lines
         self.where = lines.at("plugin")
         self.strict = strict
         self.leading = leading
+        self.files = files  # use_vars_plugins: the vars files, and the directories they are in
 
     def host(self, host: Host, compose: Mapping[str, Any], groups: Mapping[str, Any],
              keyed: list[dict[str, Any]]) -> None:
@@ -177,11 +189,21 @@ class _Run:
     def _variables(self, host: Host) -> Renderer:
         """The host's variables as the plugin sees them, rendered as they are asked for."""
         merged: dict[str, Any] = {}
-        for group in sort_groups(host.groups()):
+        groups = sort_groups(host.groups())
+        for group in groups:
             merged.update(group.vars)
+        if self.files is not None:  # group_vars beside each source read so far, layered in
+            files, bases = self.files  # the order ansible-core's Host lists its groups
+            joined = host.groups_as_joined()
+            for base in bases:
+                for group in joined:
+                    merged.update(files.layer(base, "group_vars", group.name).vars)
         merged.update(host.vars)
-        names = tuple(g.name for g in host.groups() if g.name != "all")
-        merged.update(magic_vars(host.name, names))
+        merged.update(magic_vars(host.name, tuple(g.name for g in groups if g.name != "all")))
+        if self.files is not None:  # then host_vars, as ansible-core layers them
+            files, bases = self.files
+            for base in bases:
+                merged.update(files.layer(base, "host_vars", host.name).vars)
         return NativeRenderer(merged, _reveal(host))
 
     def _skip(self, message: str, where: Origin) -> None:

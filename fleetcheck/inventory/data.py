@@ -28,7 +28,7 @@ class Group:
     """One group: its direct hosts and child groups in the order they were added."""
 
     __slots__ = ("children", "depth", "hosts", "member_set", "name", "origin", "origins",
-                 "parents", "priority", "priority_origin", "vars")
+                 "parent_since", "parents", "priority", "priority_origin", "vars")
 
     def __init__(self, name: str, origin: Origin | None) -> None:
         self.name = name
@@ -37,6 +37,7 @@ class Group:
         self.member_set: set[str] = set()
         self.children: list[Group] = []
         self.parents: list[Group] = []
+        self.parent_since: dict[Group, int] = {}  # when each parent edge was made (`changes`)
         self.vars: dict[str, Any] = {}
         self.origins: dict[str, Origin] = {}
         self.priority = 1
@@ -90,7 +91,7 @@ class Group:
 class Host:
     """One host: its inline variables (last assignment wins) and the groups it was put in."""
 
-    __slots__ = ("direct", "implicit", "name", "origin", "origins", "source", "vars")
+    __slots__ = ("direct", "implicit", "joined", "name", "origin", "origins", "source", "vars")
 
     def __init__(self, name: str, origin: Origin | None, source: str | None) -> None:
         self.name = name
@@ -99,10 +100,30 @@ class Host:
         self.vars: dict[str, Any] = {}
         self.origins: dict[str, Origin] = {}
         self.direct: list[Group] = []
+        self.joined: dict[Group, int] = {}  # when it was put in each direct group (`changes`)
         self.implicit = False
 
     def __repr__(self) -> str:
         return f"Host({self.name!r})"
+
+    def groups_as_joined(self) -> list[Group]:
+        """Its groups in the order ansible-core's Host lists them (`get_groups()`): a group
+        it joins comes after that group's ancestors of the moment, and an ancestor a later
+        edge makes comes when the edge is made (ties, which ansible-core takes from a set,
+        by name)."""
+        when: dict[Group, tuple[int, int, str]] = {}
+        for group in self.direct:
+            joined = self.joined.get(group, 0)
+            when[group] = min(when.get(group, (joined, 1, group.name)), (joined, 1, group.name))
+            todo = [(group, joined)]
+            while todo:
+                node, time = todo.pop()
+                for parent in node.parents:
+                    key = (max(time, node.parent_since.get(parent, 0)), 0, parent.name)
+                    if parent not in when or key < when[parent]:
+                        when[parent] = key
+                        todo.append((parent, key[0]))
+        return sorted(when, key=when.__getitem__)
 
     def groups(self) -> set[Group]:
         """Every group this host belongs to, directly or through a child group."""
@@ -186,6 +207,7 @@ class InventoryData:
             group.hosts.append(host)
             host.direct.append(group)
             self.changes += 1
+            host.joined[group] = self.changes
 
     def add_child(self, parent: str, child: str, origin: Origin | None = None) -> None:
         """Put group or host `child` into group `parent`; a cycle is an error."""
@@ -202,6 +224,7 @@ class InventoryData:
             if pgroup not in cgroup.parents:
                 cgroup.parents.append(pgroup)
             self.changes += 1
+            cgroup.parent_since.setdefault(pgroup, self.changes)
         elif child in self.hosts:
             self._add_member(pgroup, self.hosts[child])
         else:

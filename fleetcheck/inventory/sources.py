@@ -114,10 +114,13 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
         except InputError as exc:
             doc_error = exc
     if ext in (".yml", ".yaml") and isinstance(document, dict) and document.get("plugin"):
-        for plugin in (constructed, generator):
-            if document["plugin"] in plugin.NAMES:
-                plugin.parse(inv, document, path, _utf8(raw, path))
-                return
+        if document["plugin"] in constructed.NAMES:
+            constructed.parse(inv, document, path, _utf8(raw, path), reading.files,
+                              reading.keyring)
+            return
+        if document["plugin"] in generator.NAMES:
+            generator.parse(inv, document, path, _utf8(raw, path))
+            return
         raise Origin(path, 1).error(
             f"inventory plugin {document['plugin']!r} is not supported; export it with "
             f"'ansible-inventory -i {path} --list > inventory.json' and read that file")

@@ -54,7 +54,6 @@ ERRORS = [
      "constructed: groups g: No test named 'version' here"),
     ("keyed_groups:\n  - key: os\n    parent_group: '{{ n }}'\n", 3,
      "constructed: parent_group for host web1 must be text, not 3"),
-    ("use_vars_plugins: yes\n", 2, "constructed: use_vars_plugins is not supported"),
     ("use_extra_vars: true\n", 2, "constructed: use_extra_vars is not supported"),
     ("strict: maybe\n", 2, "constructed: strict must be a boolean, not 'maybe'"),
     ("compose: [x]\n", 2, "constructed: compose must be a mapping of names to expressions"),
