@@ -3,11 +3,13 @@ once per report so that every format writes such a command out once, under the r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from fleetcheck.model import CommandRecord, HostResult
+from fleetcheck.model import CommandRecord, HostResult, RunResult
 from fleetcheck.model.commands import template_of
+from fleetcheck.render import lastrun, view
 
 # What the run's copy of a shared command shows where each host's nonce stands.
 NONCE_MARK = "NONCE"
@@ -27,18 +29,26 @@ class SharedCommand:
         return template_of(self.example.command, self.example.nonce)
 
 
-Shared = dict[tuple[str, ...], SharedCommand]
+Shared = Mapping[tuple[str, ...], SharedCommand]
 
 
 def shared_commands(hosts: Sequence[HostResult]) -> Shared:
     """Commands (nonce aside) that ran on two hosts or more, numbered as `hosts` first ran
-    them (the report's host order)."""
+    them."""
     seen: dict[tuple[str, ...], tuple[CommandRecord, set[str]]] = {}
     for h in hosts:
         for cmd in h.commands:
             seen.setdefault(key(cmd), (cmd, set()))[1].add(h.name)
     shared = [(k, cmd, len(names)) for k, (cmd, names) in seen.items() if len(names) > 1]
-    return {k: SharedCommand(n, cmd, count) for n, (k, cmd, count) in enumerate(shared, 1)}
+    return MappingProxyType({k: SharedCommand(n, cmd, count)
+                             for n, (k, cmd, count) in enumerate(shared, 1)})
+
+
+def of_run(run: RunResult) -> Shared:
+    """`shared_commands` in the report's host order, worked out once per run for the text
+    and HTML reports both (read-only)."""
+    return lastrun.of_run(run, "shared-commands",
+                          lambda: shared_commands(view.sorted_hosts(run)))
 
 
 # The template last found: the next host's probe is the same but for its nonce.
