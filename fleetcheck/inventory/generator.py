@@ -10,6 +10,7 @@ sees the combination's layer values; text it makes is untrusted, as ansible-core
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from itertools import product
 from typing import Any
@@ -37,9 +38,7 @@ def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str 
                                        "list of its values")
     if not isinstance(hosts, dict) or not hosts.get("name"):
         raise lines.at("hosts").error("generator: hosts must be a mapping with a name template")
-    count = 1
-    for values in layers.values():
-        count *= len(values)
+    count = math.prod(len(values) for values in layers.values())
     if count > _MAX_HOSTS:
         raise lines.at("layers").error(f"generator: the layers make {count:,} hosts (more than "
                                        f"{_MAX_HOSTS:,}, the limit)")
@@ -50,8 +49,8 @@ def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str 
         name = _template(hosts["name"], values, where)
         if not isinstance(name, str) or not name:
             raise where.error(f"generator: the host name template made {name!r}, not a name")
-        inv.add_host(str(name), origin=where)
-        _parents(inv, str(name), hosts.get("parents") or [], values, lines.at("hosts", "parents"))
+        inv.add_host(name, origin=where)
+        _parents(inv, name, hosts.get("parents") or [], values, lines.at("hosts", "parents"))
 
 
 def _parents(inv: InventoryData, child: str, parents: Any, values: NativeRenderer,
