@@ -57,9 +57,30 @@ def build_fleet(root: Path, hosts: int) -> tuple[Path, Path]:
     return root / "fleet.ini", root / "fleet.yml"
 
 
-def _load_into(loaded: dict[str, Inventory], name: str, path: Path) -> None:
-    """Load `path` into `loaded[name]`."""
-    loaded[name] = load([str(path)])
+# A constructed source over the fleet: what each host pays for expressions.
+CONSTRUCTED = """plugin: constructed
+compose:
+  ssh_port: ansible_port + 0
+  site: datacenter[:3]
+  fqdn_dashed: inventory_hostname | regex_replace('[.]', '-')
+  canary_host: canary | default(false)
+  tags: "[role, datacenter]"
+groups:
+  web_or_lb: role in ['web', 'lb']
+  first_site: datacenter == 'fra1'
+  canaries: canary | default(false)
+keyed_groups:
+  - key: role
+    prefix: role
+  - key: datacenter
+    prefix: dc
+    parent_group: datacenters
+"""
+
+
+def _load_into(loaded: dict[str, Inventory], name: str, *paths: Path) -> None:
+    """Load `paths` into `loaded[name]`."""
+    loaded[name] = load([str(p) for p in paths])
 
 
 def _select_into(picked: list[int], inventory: Inventory, pattern: str) -> None:
@@ -92,9 +113,13 @@ def main() -> None:
         def record(what: str, m: Measurement, count: int) -> None:
             rows.append([what, count, m.wall, m.cpu, count / m.wall if m.wall else 0.0])
 
-        for name, path in (("load INI (ranges, group_vars, host_vars)", ini),
-                           ("load YAML (same fleet)", yml)):
-            m = measure(partial(_load_into, loaded, name, path))
+        constructed = Path(tmp) / "constructed.yml"
+        constructed.write_text(CONSTRUCTED)
+        for name, paths in (("load INI (ranges, group_vars, host_vars)", (ini,)),
+                            ("load YAML (same fleet)", (yml,)),
+                            ("load INI, then a constructed source (5 compose, 3 groups, "
+                             "2 keyed_groups)", (ini, constructed))):
+            m = measure(partial(_load_into, loaded, name, *paths))
             record(name, m, len(loaded[name].hosts))
         inventory = loaded["load INI (ranges, group_vars, host_vars)"]
         picked: list[int] = []
