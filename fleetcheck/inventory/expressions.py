@@ -113,8 +113,10 @@ def value_of(text: Any, values: Renderer, what: str, where: Origin) -> Any:
         raise Failed(str(exc)) from None
     result = evaluate(expression, context)
     name = text.strip()
-    if name in context and name not in UNTRUSTED and not is_template(values.raw(name)):
-        return result  # a variable passed through as it was written keeps its trust
+    if name in context and name not in UNTRUSTED and isinstance(values.raw(name), str) \
+            and not is_template(values.raw(name)):
+        return result  # text passed through as it was written keeps its trust (decrypted
+        # vault text and rendered templates are new text, as in ansible-core)
     written = {n: values.raw(n) for n in context if not is_template(values.raw(n))}
     kept, empty = trusted(written)
     if isinstance(result, list | tuple | dict):  # an item may be a variable passed through

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from fleetcheck.inventory import ansible_filters
 from fleetcheck.inventory.constructed import safe_group_name
 from tests.conftest import run_cli
+from tests.inventory.oracle import Oracle, require_ansible
 
 HOSTS = "all:\n  hosts:\n    web1: {os: linux, n: 3}\n    db1: {os: '', n: 1}\n"
 
@@ -147,3 +148,31 @@ def test_an_undefined_value_inside_a_composed_value_fails_it(tmp_path: Path) -> 
     hostvars = json.loads(out)["_meta"]["hostvars"]["web1"]
     assert code == 0 and "pair" not in hostvars and "map" not in hostvars
     assert hostvars["fine"] == ["linux", 3]
+
+
+def test_vaulted_unsafe_and_templated_values_read_as_ansible_reads_them(tmp_path: Path) -> None:
+    """Decrypted vault text, `!unsafe` text and a rendered template are new text to
+    ansible-core (shown `__ansible_unsafe`), wherever an expression passes them."""
+    require_ansible()
+    oracle = Oracle(tmp_path / "o")
+    (tmp_path / "pw").write_text("vault-pw\n")
+    made = oracle.run("ansible-vault", ["encrypt_string", "--vault-password-file",
+                                        str(tmp_path / "pw"), "secret-val", "--name", "sec"])
+    assert made.code == 0, made.err
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    vaulted = "".join(f"      {line}\n" for line in made.out.splitlines())
+    (inv / "01.yml").write_text("all:\n  hosts:\n    h1:\n" + vaulted +
+                                "      u: !unsafe '{{ y }}'\n"
+                                "      t: '{{ inventory_hostname }}-x'\n      n: 7\n")
+    (inv / "02.yml").write_text("plugin: constructed\ncompose:\n  s2: sec\n  s3: sec ~ '!'\n"
+                                "  u2: u\n  t2: t\n  n2: n\n  all3: '[u, t, sec, n]'\n"
+                                "keyed_groups:\n  - key: sec\n    prefix: s\n")
+    args = ["-i", str(inv), "--vault-password-file", str(tmp_path / "pw"), "--list"]
+    theirs = oracle.run("ansible-inventory", args)
+    assert theirs.code == 0, theirs.err
+    ours = run_cli(["inventory", *args], cwd=tmp_path)
+    assert ours.code == 0, ours.err
+    assert json.loads(ours.out) == json.loads(theirs.out)
+    assert json.loads(ours.out)["_meta"]["hostvars"]["h1"]["s2"] == {
+        "__ansible_unsafe": "secret-val"}
