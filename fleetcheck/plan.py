@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from fleetcheck.booleans import ansible_boolean
 from fleetcheck.errors import ErrorKind, InputError
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.extravars import ExtraVars
@@ -167,12 +168,10 @@ class _HostVars:
         if found is None:
             return None
         value = found[1]
-        word = str(value).strip().lower()
-        if value is True or word in _TRUE_WORDS:
-            return True
-        if value is False or word in _FALSE_WORDS:
-            return False
-        raise self.error(key, f"must be a boolean (yes/no, true/false), not {value!r}")
+        flag = ansible_boolean(value)
+        if flag is None:
+            raise self.error(key, f"must be a boolean (yes/no, true/false), not {value!r}")
+        return flag
 
     def port(self, *keys: str) -> int | None:
         """A TCP port number (1-65535)."""
@@ -224,8 +223,6 @@ SECRET_VARIABLES = frozenset((
     *(v for kind in TRANSPORTS.values() for v in kind.variables.get("password", ())),
     *_BECOME_VARS["password"], *(f"ansible_{m}_pass" for m in BECOME_METHODS)))
 _LOCATED = re.compile(r"^(.+?):(\d+)(?::(\d+))?$")
-_TRUE_WORDS = frozenset(("y", "yes", "on", "1", "true", "t", "1.0"))
-_FALSE_WORDS = frozenset(("n", "no", "off", "0", "false", "f", "0.0"))
 
 
 def connection_type(value: str | None) -> str:

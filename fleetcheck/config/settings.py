@@ -17,10 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck.booleans import ansible_boolean
 from fleetcheck.model import Severity
 
-_TRUE = frozenset(("y", "yes", "on", "1", "true", "t", "1.0"))
-_FALSE = frozenset(("n", "no", "off", "0", "false", "f", "0.0"))
 _VAR = re.compile(r"\$(?:(\w+)|\{([^}]*)\})")
 
 
@@ -186,12 +185,10 @@ def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]
     """
     kind = setting.kind
     if kind is Kind.BOOL:
-        if isinstance(raw, bool):
-            return raw
-        word = str(raw).strip().lower()
-        if setting.project and word not in _TRUE | _FALSE:  # fleetcheck's own: no guessing
+        flag = ansible_boolean(raw)
+        if setting.project and flag is None:  # fleetcheck's own: no guessing
             raise BadValue(f"{setting.name} must be true or false, not {raw!r}")
-        return word in _TRUE  # Ansible's: anything but a true word is false, as ansible-core
+        return flag is True  # Ansible's: anything but a true word is false, as ansible-core
     if kind is Kind.INT:
         try:
             number = decimal.Decimal(str(raw).strip())

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from fleetcheck.booleans import ansible_boolean
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template
 from fleetcheck.inventory.values import Origin, UnsafeText
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
 # Ansible's per-host names are untrusted text (never passed through as trusted).
 UNTRUSTED = frozenset({"inventory_hostname", "inventory_hostname_short", "group_names"})
-_TRUE = {"yes", "on", "true", "1", "y", "t"}
-_FALSE = {"no", "off", "false", "0", "n", "f", ""}
 
 
 class KeyLines:
@@ -242,11 +241,9 @@ def compiled(text: str, where: Origin, what: str) -> tuple[Callable[..., Any], f
 
 def boolean(value: Any, option: str, where: Origin) -> bool:
     """An option as Ansible reads a boolean ('yes', 'off', 1, ...)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower() if isinstance(value, str | int | float) else None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise where.error(f"constructed: {option} must be a boolean, not {value!r}")
+    flag = ansible_boolean(value) if isinstance(value, str | int | float) else None
+    if value == "":  # an empty option reads as false, as ansible-core reads it
+        flag = False
+    if flag is None:
+        raise where.error(f"constructed: {option} must be a boolean, not {value!r}")
+    return flag
