@@ -20,14 +20,13 @@ from markupsafe import Markup
 from fleetcheck import __version__
 from fleetcheck.model import HostResult, RunResult
 from fleetcheck.render import changes_view, evidence_view, nsview, view
-from fleetcheck.render import shared as shared_cmds
 from fleetcheck.render.groups import compact_hosts, count_hosts
 from fleetcheck.render.hints import causes
 from fleetcheck.render.hostview import detail, lazy_data
 from fleetcheck.render.jinja_cache import compile_settings, template_cache
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.overview import allowed_by_policy, percent, run_overview, waived_groups
-from fleetcheck.render.shared import NONCE_MARK, number
+from fleetcheck.render.shared import NONCE_MARK, commands_of, number
 from fleetcheck.render.waived import expiring_waivers
 
 # Up to this many hosts, sections of hosts with problems start open; beyond it every host
@@ -114,7 +113,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     open_hosts = {h.name for h in hosts if h.status.value != "compliant"} \
         if len(hosts) <= OPEN_HOSTS_UP_TO else set()
     lazy_from = opts.lazy_hosts_from if opts.lazy_hosts_from is not None else LAZY_HOSTS_FROM
-    shared = shared_cmds.of_run(run)  # of `hosts`: the report's order, as `sorted_hosts`
+    shared = commands_of(run)  # of `hosts`: the report's order, as `sorted_hosts`
     lazy = Markup(lazy_data(run, hosts, shared)) if len(hosts) >= lazy_from else ""  # noqa: S704
     unchecked = view.unchecked_hosts(run)
     threshold = view.fail_on(run)

@@ -44,7 +44,7 @@ def shared_commands(hosts: Sequence[HostResult]) -> Shared:
                              for n, (k, cmd, count) in enumerate(shared, 1)})
 
 
-def of_run(run: RunResult) -> Shared:
+def commands_of(run: RunResult) -> Shared:
     """`shared_commands` in the report's host order, worked out once per run for the text
     and HTML reports both (read-only)."""
     return lastrun.of_run(run, "shared-commands",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from fleetcheck.model import RunResult, Severity
 from fleetcheck.render import nstext, text_changes, texthost, view
-from fleetcheck.render import shared as shared_cmds
 from fleetcheck.render.groups import FindingGroup, compact_hosts
 from fleetcheck.render.hints import causes
 from fleetcheck.render.lastrun import scrubbed
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.overview import overview_lines, run_overview, waived_groups
-from fleetcheck.render.shared import Shared
+from fleetcheck.render.shared import Shared, commands_of
 from fleetcheck.render.textfit import (
     BOLD,
     GREEN,
@@ -54,7 +53,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     out += _waivers(run, width, color)
     out += _fleet(run, width, color)
     out += nstext.images(run, width, color)
-    shared = shared_cmds.of_run(run)
+    shared = commands_of(run)
     out += _run(run, width, shared)
     out += texthost.hosts_section(run, width, color, shared)
     return "\n".join(out).rstrip("\n") + "\n"

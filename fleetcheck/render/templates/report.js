@@ -56,7 +56,8 @@
 
   function commandBlock(c, n, strings) {
     // c = [command, preview, exit code, seconds, stdout, stdout lines, stderr, stderr lines,
-    //      nonce]; command and preview: indexes of strings to join with the nonce
+    //      nonce, shared]; command and preview: indexes of strings to join with the nonce;
+    //      shared: the number of the run's copy of a command several hosts ran (0: none)
     function joined(parts) {
       return parts.map(function (i) { return strings[i]; }).join(c[8]);
     }
