@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import REPO, run_cli
 from tests.inventory.oracle import Oracle, Run, require_ansible
+from tests.yamlmerge import pyyaml_merges_follow_the_spec
 
 WARNS = REPO / "tests" / "fixtures" / "inventories" / "warns"
 HINT = " (an error under --strict-inventory)"
@@ -174,6 +175,17 @@ def _lines(name: str, view: str = "list") -> list[str]:
             if view == "list" or PER_HOST not in ours]
 
 
+def _as_the_merge_type_says(name: str, listed: str) -> str:
+    """Ansible's listing of `name`, with web2's port as the merge type gives it where the
+    installed PyYAML has the merge-precedence regression (tests/yamlmerge.py): web2 merges
+    [*more, {ansible_port: 2200}], and the earlier mapping's 22 wins."""
+    if name != "yaml-merge.yml" or pyyaml_merges_follow_the_spec():
+        return listed
+    regressed = '"ansible_port": 2200'
+    assert listed.count(regressed) == 1, listed
+    return listed.replace(regressed, '"ansible_port": 22')
+
+
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory: pytest.TempPathFactory) -> Results:
     """ansible-inventory --list and --list --export of every fixture, run concurrently."""
@@ -198,7 +210,7 @@ def test_list_equals_ansible_and_warns_as_it_does(oracle: Results, name: str, vi
     res = run_cli(["inventory", "-i", str(WARNS / name), "--list",
                    *(["--export"] if view == "export" else [])], cwd=REPO)
     assert res.code == 0, res.err
-    assert res.out == theirs.out
+    assert res.out == _as_the_merge_type_says(name, theirs.out)
     assert res.err == "".join(f"fleetcheck: warning: {line}\n" for line in _lines(name, view))
     said = " ".join(theirs.err.split())  # Ansible wraps long warnings
     for phrase, ours in EXPECTED[name]:

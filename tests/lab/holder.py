@@ -7,7 +7,7 @@ The process takes the requested name both as its comm (what ss, lsof and /proc s
 and as argv[0] (what net-tools and BusyBox netstat show), by re-executing itself; with
 a title, argv[0] is the title instead (a daemon that retitled itself). Any
 name a process can give itself works: newlines, tabs, quotes, terminal escapes, and
-bytes that are no UTF-8 (passed as surrogate escapes: "\udcff" is the byte 0xff).
+bytes that are no UTF-8 (passed as surrogate escapes: "\\udcff" is the byte 0xff).
 """
 
 from __future__ import annotations
