@@ -54,6 +54,15 @@ def add_inventory_arguments(parser: argparse.ArgumentParser, *, limit: bool = Tr
                         help="make every inventory warning (what ansible-core accepts with a "
                              "warning, and --limit terms matching nothing) a located error, "
                              "exit 2")
+    # filled from configuration only (constructed's use_extra_vars default), see settings
+    parser.set_defaults(inventory_use_extra_vars=None)
+
+
+def add_extra_vars_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """-e/--extra-vars, as Ansible's."""
+    parser.add_argument("-e", "--extra-vars", action="append", metavar="VARS",
+                        help="variables over every host's own, as Ansible's -e: key=value "
+                             "words, YAML/JSON, or @FILE (repeatable; the last wins)")
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +89,8 @@ def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
     sources = [s if "," in s and not env.path(s).exists() else str(env.path(s))
                for s in args.inventory]
     return load(sources, vault_password_file=[str(env.path(p)) for p in vault_files(args, env)],
-                strict=args.strict_inventory)
+                strict=args.strict_inventory, extra_vars=extra_vars(args, env).values,
+                use_extra_vars=bool(getattr(args, "inventory_use_extra_vars", False)))
 
 
 def vault_files(args: argparse.Namespace, env: Env) -> list[str]:

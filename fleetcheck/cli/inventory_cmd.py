@@ -6,7 +6,9 @@ import argparse
 
 from fleetcheck.cli.common import (
     Command,
+    add_extra_vars_argument,
     add_inventory_arguments,
+    extra_vars,
     inventory_warnings,
     limit_pattern,
     load_inventory,
@@ -21,6 +23,7 @@ from fleetcheck.sanitize import for_terminal
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `inventory` (ansible-inventory's, plus --list-hosts)."""
     add_inventory_arguments(parser)
+    add_extra_vars_argument(parser)
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--list", action="store_true",
                         help="all groups and host variables, as `ansible-inventory --list`")
@@ -58,13 +61,15 @@ def _view(args: argparse.Namespace, env: Env, inventory: Inventory) -> str:
     """The text of the requested view."""
     limit = limit_pattern(args, env)
     cwd = str(env.cwd)
+    extra = extra_vars(args, env).values  # over each host's variables, as ansible-inventory
     if args.list:
         return listing.dumps(listing.list_document(inventory, limit=limit, export=args.export,
-                                                   cwd=cwd))
+                                                   cwd=cwd, extra_vars=extra))
     if args.host is not None:
-        return listing.dumps(listing.host_document(inventory, args.host, cwd=cwd))
+        return listing.dumps(listing.host_document(inventory, args.host, cwd=cwd,
+                                                   extra_vars=extra))
     if args.graph is not None:
-        return listing.graph(inventory, args.graph, show_vars=args.show_vars)
+        return listing.graph(inventory, args.graph, show_vars=args.show_vars, extra_vars=extra)
     try:
         hosts = inventory.select(limit, cwd=cwd)
     except SubscriptMissed as exc:  # as `ansible PATTERN --list-hosts` takes it

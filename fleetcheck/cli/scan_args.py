@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 
+from fleetcheck.cli.common import add_extra_vars_argument
 from fleetcheck.cli.env import Env
 from fleetcheck.config import BY_NAME
 from fleetcheck.engine.options import ScanOptions, worker_ceiling
@@ -59,9 +60,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
         g.add_argument("-c", "--connection", metavar="CONNECTION", type=_connection,
                        help="ssh (default; also smart), paramiko or local, where the inventory "
                             "names no ansible_connection")
-        g.add_argument("-e", "--extra-vars", action="append", metavar="VARS",
-                       help="variables over every host's own, as Ansible's -e: key=value "
-                            "words, YAML/JSON, or @FILE (repeatable; the last wins)")
+        add_extra_vars_argument(g)
         g.add_argument("--ssh-common-args", metavar="ARGS",
                        help="ssh arguments for hosts without ansible_ssh_common_args "
                             "(e.g. '-o ProxyJump=bastion')")

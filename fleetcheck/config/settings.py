@@ -163,6 +163,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fail_on", Kind.CHOICE, "low", "lowest severity that makes the exit code 1",
             dest="fail_on", flag="--fail-on", env=("FLEETCHECK_FAIL_ON",), project=True,
             choices=tuple(reversed([s.label for s in Severity])), commands=("scan",)),
+    Setting("inventory_use_extra_vars", Kind.BOOL, False,
+            "constructed sources that do not set use_extra_vars: whether -e reaches their "
+            "expressions", dest="inventory_use_extra_vars",
+            env=("ANSIBLE_INVENTORY_USE_EXTRA_VARS",),
+            ini=(("inventory_plugins", "use_extra_vars"),)),
     Setting("strict_inventory", Kind.BOOL, False, "inventory warnings are errors",
             dest="strict_inventory", flag="--strict-inventory",
             env=("FLEETCHECK_STRICT_INVENTORY",), project=True),

@@ -13,7 +13,7 @@ As in ansible-core, an expression that fails on a host (a variable that host lac
 skipped unless `strict: true`, and a condition must be a boolean. Unlike it, a filter or
 test fleetcheck does not have is an error: skipping it would make other groups than
 Ansible makes. With `use_vars_plugins`, the group_vars and host_vars beside the sources
-read so far are seen too; `use_extra_vars` is not supported (an error).
+read so far are seen too; with `use_extra_vars`, the `-e` variables over all the others.
 """
 
 from __future__ import annotations
@@ -43,20 +43,20 @@ def safe_group_name(name: str) -> str:
 
 
 def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str = "",
-          read: Sequence[str] = (), keyring: Keyring | None = None) -> None:
+          read: Sequence[str] = (), keyring: Keyring | None = None, *,
+          extra_vars: Mapping[str, Any] | None = None, use_extra_vars: bool = False) -> None:
     """Apply the constructed source `document` (`text`, read from `path`) to the hosts read
     so far, from the sources in `read` (whose group_vars and host_vars `use_vars_plugins`
-    adds, decrypted with `keyring`)."""
+    adds, decrypted with `keyring`); `extra_vars` are seen when the source's
+    use_extra_vars (by default `use_extra_vars`) is true."""
     lines = KeyLines(path, text)
     for key in document:
         if key not in _OPTIONS:  # ansible-core ignores it without a word; this says so
             inv.notes.warn(f"constructed: unknown option {key!r} is ignored (known: "
                            f"{', '.join(sorted(_OPTIONS - {'plugin'}))})", lines.at(str(key)))
-    if boolean(document.get("use_extra_vars", False), "use_extra_vars",
-               lines.at("use_extra_vars")):
-        raise lines.at("use_extra_vars").error(
-            "constructed: use_extra_vars is not supported; export the inventory with "
-            f"'ansible-inventory -i {path} --list > inventory.json' and read that file")
+    extra = dict(extra_vars or {}) if boolean(
+        document.get("use_extra_vars", use_extra_vars), "use_extra_vars",
+        lines.at("use_extra_vars")) else {}
     files = None
     if boolean(document.get("use_vars_plugins", False), "use_vars_plugins",
                lines.at("use_vars_plugins")):
@@ -81,7 +81,7 @@ def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str 
                 "constructed: parameters are mutually exclusive for keyed groups: "
                 "default_value|trailing_separator")
     inv.compute_depths()  # a host's groups' variables apply by depth, as ansible-core keeps it
-    run = _Run(inv, lines, strict, leading, files)
+    run = _Run(inv, lines, strict, leading, files, extra)
     for host in list(inv.hosts.values()):
         run.host(host, compose, groups, keyed)
 
@@ -90,13 +90,14 @@ class _Run:
     """One constructed source applied host by host."""
 
     def __init__(self, inv: InventoryData, lines: KeyLines, strict: bool, leading: bool,
-                 files: tuple[VarsFiles, list[str]] | None) -> None:
+                 files: tuple[VarsFiles, list[str]] | None, extra: Mapping[str, Any]) -> None:
         self.inv = inv
         self.lines = lines
         self.where = lines.at("plugin")
         self.strict = strict
         self.leading = leading
         self.files = files  # use_vars_plugins: the vars files, and the directories they are in
+        self.extra = extra  # use_extra_vars: -e, over everything (magic variables included)
 
     def host(self, host: Host, compose: Mapping[str, Any], groups: Mapping[str, Any],
              keyed: list[dict[str, Any]]) -> None:
@@ -111,11 +112,13 @@ class _Run:
                 continue
             self.inv.set_variable(host, name, value, where)
         values = self._variables(host)  # composed variables are seen by what follows
+        # ansible-core gives -e to compose and keyed_groups (its _compose), not to groups
+        conditions = self._variables(host, extra=False) if self.extra else values
         for raw_name, text in groups.items():
             name = safe_group_name(str(raw_name))
             where = self.lines.at("groups", raw_name)
             try:
-                result = value_of(text, values, f"constructed: groups {raw_name}", where)
+                result = value_of(text, conditions, f"constructed: groups {raw_name}", where)
                 if not isinstance(result, bool):
                     raise Failed(f"the condition gave {result!r}, not a boolean")
             except Failed as exc:
@@ -186,8 +189,9 @@ class _Run:
                     self.inv.add_child(above.name, group.name, self.where)
                     self.inv.compute_depths()
 
-    def _variables(self, host: Host) -> Renderer:
-        """The host's variables as the plugin sees them, rendered as they are asked for."""
+    def _variables(self, host: Host, *, extra: bool = True) -> Renderer:
+        """The host's variables as the plugin sees them, rendered as they are asked for
+        (with use_extra_vars and `extra`, -e over them)."""
         merged: dict[str, Any] = {}
         groups = sort_groups(host.groups())
         for group in groups:
@@ -204,6 +208,8 @@ class _Run:
             files, bases = self.files
             for base in bases:
                 merged.update(files.layer(base, "host_vars", host.name).vars)
+        if extra:
+            merged.update(self.extra)
         return NativeRenderer(merged, _reveal(host))
 
     def _skip(self, message: str, where: Origin) -> None:

@@ -16,6 +16,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.patterns import restrict
 from fleetcheck.inventory.reserved import warn_reserved
+from fleetcheck.inventory.resolve import INTERNAL_VARS
 from fleetcheck.inventory.values import UnsafeText, VaultValue
 
 PROFILE = "inventory_legacy"
@@ -59,9 +60,20 @@ def dumps(document: Any) -> str:
     return json.dumps(document, sort_keys=True, indent=4, ensure_ascii=False) + "\n"
 
 
+def with_extra_vars(values: Mapping[str, Any], extra_vars: Mapping[str, Any] | None
+                    ) -> Mapping[str, Any]:
+    """A host's variables as ansible-inventory shows them with -e: the extra variables over
+    them, Ansible's own names (`inventory_hostname`, ...) left out as always."""
+    if not extra_vars:
+        return values
+    return {**values, **{k: v for k, v in extra_vars.items() if k not in INTERNAL_VARS}}
+
+
 def list_document(inv: Inventory, *, limit: str | None = None, export: bool = False,
-                  cwd: str | None = None) -> dict[str, Any]:
-    """The `ansible-inventory --list` document (hosts outside `limit` left out)."""
+                  cwd: str | None = None, extra_vars: Mapping[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """The `ansible-inventory --list` document (hosts outside `limit` left out); -e
+    `extra_vars` are in every host's variables, but not in the --export view."""
     hosts = restrict(inv, limit, cwd=cwd)
     available = {h.name for h in hosts}
     out: dict[str, Any] = {}
@@ -90,7 +102,8 @@ def list_document(inv: Inventory, *, limit: str | None = None, export: bool = Fa
     group("all")
     hostvars: dict[str, Any] = {}
     for host in hosts:
-        own = inv.exporter.host_vars(host.name) if export and inv.exporter else host.vars
+        own = inv.exporter.host_vars(host.name) if export and inv.exporter \
+            else with_extra_vars(host.vars, extra_vars)
         if own:
             hostvars[host.name] = own
     out["_meta"] = {"hostvars": hostvars, "profile": PROFILE}
@@ -99,18 +112,21 @@ def list_document(inv: Inventory, *, limit: str | None = None, export: bool = Fa
     return to_json_value(out)  # type: ignore[no-any-return]
 
 
-def host_document(inv: Inventory, pattern: str, *, cwd: str | None = None) -> Any:
-    """The `ansible-inventory --host H` document: one host's variables."""
+def host_document(inv: Inventory, pattern: str, *, cwd: str | None = None,
+                  extra_vars: Mapping[str, Any] | None = None) -> Any:
+    """The `ansible-inventory --host H` document: one host's variables (-e over them)."""
     hosts = inv.select(pattern, cwd=cwd)
     if len(hosts) != 1:
         raise InputError(f"--host needs a pattern matching exactly one host; {pattern!r} "
                          f"matches {len(hosts)}")
     warn_reserved(hosts, inv.notes)
-    return to_json_value(hosts[0].vars)
+    return to_json_value(with_extra_vars(hosts[0].vars, extra_vars))
 
 
-def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False) -> str:
-    """The `ansible-inventory --graph` tree from group `start`."""
+def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False,
+          extra_vars: Mapping[str, Any] | None = None) -> str:
+    """The `ansible-inventory --graph` tree from group `start` (with --vars, a host's
+    variables have -e over them; a group's are its own)."""
     if start not in inv.tree:
         raise InputError(f"--graph needs a group name; {start!r} is not a group")
     lines: list[str] = []
@@ -132,7 +148,8 @@ def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False) -> str
                 lines.append(name_at(host, depth + 1))
                 if show_vars:
                     found = inv.host(host)
-                    var_lines(found.vars if found else {}, depth + 2)
+                    var_lines(with_extra_vars(found.vars if found else {}, extra_vars),
+                              depth + 2)
         if show_vars and inv.exporter is not None:
             var_lines(inv.exporter.group_vars(name), depth + 1)
 

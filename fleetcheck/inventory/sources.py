@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from fleetcheck.bounded import MAX_INVENTORY_BYTES, TooLarge, read_bounded
 from fleetcheck.errors import InputError
@@ -38,6 +40,10 @@ class Reading:
 
     keyring: Keyring | None
     files: list[str] = field(default_factory=list)
+    # -e, for constructed sources with use_extra_vars; `use_extra_vars` is the option's
+    # default where a source does not set it (ansible.cfg, ANSIBLE_INVENTORY_USE_EXTRA_VARS)
+    extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    use_extra_vars: bool = False
 
 
 def ignored(name: str) -> bool:
@@ -116,7 +122,8 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
     if ext in (".yml", ".yaml") and isinstance(document, dict) and document.get("plugin"):
         if document["plugin"] in constructed.NAMES:
             constructed.parse(inv, document, path, _utf8(raw, path), reading.files,
-                              reading.keyring)
+                              reading.keyring, extra_vars=reading.extra_vars,
+                              use_extra_vars=reading.use_extra_vars)
             return
         if document["plugin"] in generator.NAMES:
             generator.parse(inv, document, path, _utf8(raw, path))

@@ -24,6 +24,7 @@ class Case:
     export: bool = False  # also --list --export and --graph --vars
     limits: tuple[str, ...] = ()  # for --list --limit
     script_wrapped: bool = False  # a saved --list file: Ansible reads that shape from a script
+    extra_vars: tuple[str, ...] = ()  # -e arguments, given to both tools
 
     def paths(self) -> list[str]:
         """The sources as fleetcheck is given them."""
@@ -63,6 +64,11 @@ CASES = (
     Case("constructed-vars", ("tests/fixtures/inventories/valid/constructed-vars",),
          patterns=("all", "big", "color_black", "tier_back:&site"),
          hosts=("web1", "web2", "db1", "cdn1"), export=True),
+    Case("constructed-extra", ("tests/fixtures/inventories/valid/constructed-extra",),
+         patterns=("all", "dc_dc1", "linux:&emea", "_aix"),
+         hosts=("web1", "db1"), export=True, limits=("emea",),
+         extra_vars=("dc=dc1", "@tests/fixtures/inventories/extra-vars.yml",
+                     '{"os": "aix", "inventory_dir": "/x"}')),
     Case("generator", ("tests/fixtures/inventories/valid/generator/fleet.yml",),
          patterns=("all", "web", "sites:!site_iad", "fleet[1:3]", "db_fra"),
          hosts=("web1.fra.example.net", "db2.iad.example.net"), export=True),

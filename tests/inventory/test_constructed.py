@@ -55,7 +55,8 @@ ERRORS = [
      "constructed: groups g: No test named 'version' here"),
     ("keyed_groups:\n  - key: os\n    parent_group: '{{ n }}'\n", 3,
      "constructed: parent_group for host web1 must be text, not 3"),
-    ("use_extra_vars: true\n", 2, "constructed: use_extra_vars is not supported"),
+    ("use_extra_vars: perhaps\n", 2,
+     "constructed: use_extra_vars must be a boolean, not 'perhaps'"),
     ("strict: maybe\n", 2, "constructed: strict must be a boolean, not 'maybe'"),
     ("compose: [x]\n", 2, "constructed: compose must be a mapping of names to expressions"),
     ("keyed_groups:\n  - key: os\n  - key: os\n    default_value: x\n"
@@ -83,6 +84,42 @@ def test_an_unknown_option_is_ignored_with_a_warning(tmp_path: Path) -> None:
     res = run_cli(["inventory", "--strict-inventory", "-i", str(tmp_path), "--list"],
                   cwd=tmp_path)
     assert res.code == 2 and "unknown option 'cache' is ignored" in res.err
+
+
+@pytest.mark.parametrize("configured", [
+    ("ANSIBLE_INVENTORY_USE_EXTRA_VARS", "yes"),
+    ("ansible.cfg", "[inventory_plugins]\nuse_extra_vars = true\n"),
+])
+def test_use_extra_vars_defaults_to_ansible_configuration(tmp_path: Path,
+                                                          configured: tuple[str, str]) -> None:
+    (tmp_path / "inv").mkdir()
+    inv = _inventory(tmp_path / "inv", "compose:\n  where: dc\nkeyed_groups:\n  - key: dc\n")
+    environ: dict[str, str] = {}
+    name, value = configured
+    if name == "ansible.cfg":
+        (tmp_path / name).write_text(value)
+    else:
+        environ[name] = value
+    argv = ["inventory", "-i", str(inv), "--list", "-e", "dc=fra"]
+    listing = json.loads(run_cli(argv, cwd=tmp_path, environ=environ).out)
+    assert listing["_fra"] == {"hosts": ["web1", "db1"]}
+    assert listing["_meta"]["hostvars"]["db1"]["where"] == "fra"  # -e text stays trusted
+    (inv / "02-constructed.yml").write_text("plugin: constructed\nuse_extra_vars: false\n"
+                                            "keyed_groups:\n  - key: dc\n")
+    res = run_cli(argv, cwd=tmp_path, environ=environ)  # the source's own word wins
+    assert res.code == 0 and "_fra" not in json.loads(res.out)
+    unset = run_cli(argv, cwd=tmp_path / "inv")  # neither set: no extra variables
+    assert unset.code == 0 and "_fra" not in json.loads(unset.out)
+
+
+def test_a_scan_plans_the_groups_its_extra_vars_make(tmp_path: Path) -> None:
+    inv = _inventory(tmp_path, "use_extra_vars: true\nkeyed_groups:\n  - key: dc\n"
+                               "    prefix: dc\n")
+    res = run_cli(["scan", "-i", str(inv), "-e", "dc=fra", "--limit", "dc_fra",
+                   "--list-hosts"], cwd=tmp_path)
+    assert (res.code, res.out.split()) == (0, ["web1", "db1"]), res.err
+    res = run_cli(["scan", "-i", str(inv), "--limit", "dc_fra", "--list-hosts"], cwd=tmp_path)
+    assert (res.code, res.err) == (2, "fleetcheck: error: no hosts match the limit 'dc_fra'\n")
 
 
 def test_what_fails_on_a_host_is_skipped_without_strict(tmp_path: Path) -> None:

@@ -24,8 +24,11 @@ def _ansible_sources(case: Case, root: Path) -> list[str]:
     return case.paths()
 
 
-def _inv_args(sources: list[str]) -> list[str]:
-    return [arg for s in sources for arg in ("-i", s)]
+def _inv_args(sources: list[str], case: Case) -> list[str]:
+    """-i for each source, then the case's -e (an @file under the repository)."""
+    extra = [f"@{REPO / e[1:]}" if e.startswith("@") else e for e in case.extra_vars]
+    return [*(arg for s in sources for arg in ("-i", s)),
+            *(arg for e in extra for arg in ("-e", e))]
 
 
 def _limit_file_lines(pattern: str) -> list[str]:
@@ -41,7 +44,7 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> Results:
     runner = Oracle(root)
     jobs: list[tuple[str, str, str, list[str]]] = []
     for case in CASES:
-        inv = _inv_args(_ansible_sources(case, root))
+        inv = _inv_args(_ansible_sources(case, root), case)
         jobs.append((case.name, "list", "ansible-inventory", [*inv, "--list"]))
         jobs.append((case.name, "graph", "ansible-inventory", [*inv, "--graph"]))
         if case.export:
@@ -79,7 +82,7 @@ def _fleetcheck(case: Case, *args: str) -> str:
 
 
 def _fleetcheck_run(case: Case, *args: str) -> tuple[str, str]:
-    res = run_cli(["inventory", *_inv_args(case.paths()), *args], cwd=REPO)
+    res = run_cli(["inventory", *_inv_args(case.paths(), case), *args], cwd=REPO)
     assert res.code == 0, res.err
     return res.out, res.err
 
