@@ -16,6 +16,7 @@ from fleetcheck.cli.env import Env
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, load, localhost_inventory
 from fleetcheck.inventory.extravars import ExtraVars, read_extra_vars
+from fleetcheck.inventory.ignored import IGNORED_EXTENSIONS, directory_filter
 from fleetcheck.inventory.vault import Keyring
 from fleetcheck.model import InputFile
 from fleetcheck.plan import HostDefaults, PlannedHost, plan
@@ -54,8 +55,9 @@ def add_inventory_arguments(parser: argparse.ArgumentParser, *, limit: bool = Tr
                         help="make every inventory warning (what ansible-core accepts with a "
                              "warning, and --limit terms matching nothing) a located error, "
                              "exit 2")
-    # filled from configuration only (constructed's use_extra_vars default), see settings
-    parser.set_defaults(inventory_use_extra_vars=None)
+    # filled from configuration only (ansible.cfg, ANSIBLE_*), see config.settings
+    parser.set_defaults(inventory_use_extra_vars=None, inventory_ignore_extensions=None,
+                        inventory_ignore_patterns=None)
 
 
 def add_extra_vars_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -90,7 +92,21 @@ def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
                for s in args.inventory]
     return load(sources, vault_password_file=[str(env.path(p)) for p in vault_files(args, env)],
                 strict=args.strict_inventory, extra_vars=extra_vars(args, env).values,
-                use_extra_vars=bool(getattr(args, "inventory_use_extra_vars", False)))
+                use_extra_vars=bool(getattr(args, "inventory_use_extra_vars", False)),
+                skip=_directory_filter(args))
+
+
+def _directory_filter(args: argparse.Namespace) -> Callable[[str], bool]:
+    """Which entries of an inventory directory are not read, as configuration says."""
+    extensions = getattr(args, "inventory_ignore_extensions", None)
+    patterns = getattr(args, "inventory_ignore_patterns", None) or ()
+    try:
+        return directory_filter(IGNORED_EXTENSIONS if extensions is None else tuple(extensions),
+                                tuple(patterns))
+    except ValueError as exc:
+        settings = getattr(args, "settings", None)
+        origin = settings.values["inventory_ignore_patterns"].origin if settings else "?"
+        raise InputError(f"inventory_ignore_patterns ({origin}): {exc}") from None
 
 
 def vault_files(args: argparse.Namespace, env: Env) -> list[str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck.booleans import ansible_boolean
+from fleetcheck.inventory.ignored import IGNORED_EXTENSIONS
 from fleetcheck.model import Severity
 
 _VAR = re.compile(r"\$(?:(\w+)|\{([^}]*)\})")
@@ -163,6 +164,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fail_on", Kind.CHOICE, "low", "lowest severity that makes the exit code 1",
             dest="fail_on", flag="--fail-on", env=("FLEETCHECK_FAIL_ON",), project=True,
             choices=tuple(reversed([s.label for s in Severity])), commands=("scan",)),
+    Setting("inventory_ignore_extensions", Kind.WORDS, IGNORED_EXTENSIONS,
+            "entries of an inventory directory not read: names ending so",
+            dest="inventory_ignore_extensions", env=("ANSIBLE_INVENTORY_IGNORE",),
+            ini=(("defaults", "inventory_ignore_extensions"),), ansible="INVENTORY_IGNORE_EXTS"),
+    Setting("inventory_ignore_patterns", Kind.WORDS, (),
+            "entries of an inventory directory not read: names these regular expressions find",
+            dest="inventory_ignore_patterns", env=("ANSIBLE_INVENTORY_IGNORE_REGEX",),
+            ini=(("defaults", "inventory_ignore_patterns"),),
+            ansible="INVENTORY_IGNORE_PATTERNS"),
     Setting("inventory_use_extra_vars", Kind.BOOL, False,
             "constructed sources that do not set use_extra_vars: whether -e reaches their "
             "expressions", dest="inventory_use_extra_vars",

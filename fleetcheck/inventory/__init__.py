@@ -96,7 +96,7 @@ def localhost_inventory() -> Inventory:
 
 def load(sources: Sequence[str], *, vault_password_file: str | Sequence[str] | None = None,
          strict: bool = False, extra_vars: Mapping[str, Any] | None = None,
-         use_extra_vars: bool = False) -> Inventory:
+         use_extra_vars: bool = False, skip: Callable[[str], bool] | None = None) -> Inventory:
     """Load one or more inventory sources; InputError (exit 2) for anything malformed.
 
     What ansible-core accepts with a warning is read as it reads it, the warning kept in
@@ -106,5 +106,8 @@ def load(sources: Sequence[str], *, vault_password_file: str | Sequence[str] | N
 
     files = [vault_password_file] if isinstance(vault_password_file, str) \
         else list(vault_password_file or ())
+    from fleetcheck.inventory.ignored import ignored
+
     return load_sources(sources, vault_password_files=files, strict=strict,
-                        extra_vars=extra_vars, use_extra_vars=use_extra_vars)
+                        extra_vars=extra_vars, use_extra_vars=use_extra_vars,
+                        skip=skip or ignored)

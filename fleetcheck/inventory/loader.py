@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, InventoryGroup, InventoryHost
 from fleetcheck.inventory.data import Host, InventoryData
+from fleetcheck.inventory.ignored import ignored
 from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.resolve import Exporter, LazyOrigins, Resolver
 from fleetcheck.inventory.sources import Reading, read_source
@@ -21,11 +22,13 @@ _HIDDEN_GROUPS = ("all", "ungrouped")
 
 def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] = (),
                  strict: bool = False, extra_vars: Mapping[str, Any] | None = None,
-                 use_extra_vars: bool = False) -> Inventory:
+                 use_extra_vars: bool = False, skip: Callable[[str], bool] = ignored
+                 ) -> Inventory:
     """Read `sources` in order (later ones add hosts and override variables) into an Inventory.
 
     `extra_vars` (-e) reach the expressions of constructed sources with use_extra_vars
-    (`use_extra_vars` is that option's default); no host's variables hold them.
+    (`use_extra_vars` is that option's default); no host's variables hold them. `skip`
+    says which entries of an inventory directory are not read (ansible-core's settings).
 
     Where ansible-core warns and goes on, the warning is recorded in `Inventory.notes`;
     strict, it is an InputError instead.
@@ -35,7 +38,8 @@ def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] 
     keyring = Keyring.from_files(vault_password_files)
     notes = Notes(strict)
     data = InventoryData(notes)
-    reading = Reading(keyring, extra_vars=dict(extra_vars or {}), use_extra_vars=use_extra_vars)
+    reading = Reading(keyring, extra_vars=dict(extra_vars or {}), use_extra_vars=use_extra_vars,
+                      skip=skip)
     absolute = [s if "," in s and not os.path.exists(s) else os.path.abspath(s) for s in sources]
     for source in absolute:
         read_source(data, source, reading)

@@ -5,16 +5,16 @@ plugin config (`.yml`/`.yaml` with a `plugin:` key: `constructed` and `generator
 read, others are refused), YAML/JSON (no extension,
 `.yml`, `.yaml`, `.json`), INI (anything but `.toml`), TOML — and the first that
 reads it wins. A directory is read entry by entry in sorted order, skipping
-hidden entries, `group_vars`, `host_vars`, `vars_plugins` and Ansible's ignored
-extensions. Where Ansible would warn "unable to parse" and go on, this stops: the
-source was rejected. Warnings of a reader that then failed are dropped with it.
+hidden entries, `group_vars`, `host_vars`, `vars_plugins` and the names ansible-core's
+settings ignore (`ignored.py`). Where Ansible would warn "unable to parse" and go on,
+this stops: the source was rejected. Warnings of a reader that then failed are dropped
+with it.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +24,10 @@ from fleetcheck.inventory import constructed, generator, ini, script, tomlinv, y
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.datafile import load_data, load_fast, read_text
 from fleetcheck.inventory.hostpattern import parse_address
+from fleetcheck.inventory.ignored import ignored
 from fleetcheck.inventory.values import Origin
 from fleetcheck.inventory.vault import Keyring, is_vaulted
 
-IGNORED_EXTENSIONS = (".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst",
-                      ".orig", ".cfg", ".retry")
-_IGNORED = re.compile("|".join([r"^\.", "^host_vars$", "^group_vars$", "^vars_plugins$",
-                                *(re.escape(ext) + "$" for ext in IGNORED_EXTENSIONS)]))
 _YAML_EXTENSIONS = ("", ".yml", ".yaml", ".json")
 
 
@@ -44,11 +41,7 @@ class Reading:
     # default where a source does not set it (ansible.cfg, ANSIBLE_INVENTORY_USE_EXTRA_VARS)
     extra_vars: Mapping[str, Any] = field(default_factory=dict)
     use_extra_vars: bool = False
-
-
-def ignored(name: str) -> bool:
-    """True for directory entries Ansible skips when reading an inventory directory."""
-    return _IGNORED.search(name) is not None
+    skip: Callable[[str], bool] = ignored  # the directory entries ansible-core skips
 
 
 def read_source(inv: InventoryData, source: str, reading: Reading) -> None:
@@ -64,7 +57,7 @@ def read_source(inv: InventoryData, source: str, reading: Reading) -> None:
         except OSError as exc:
             raise InputError(f"cannot list directory: {exc.strerror}", source) from None
         for entry in entries:
-            if not ignored(entry):
+            if not reading.skip(entry):
                 read_source(inv, os.path.join(source, entry), reading)
         return
     if not os.access(source, os.R_OK):

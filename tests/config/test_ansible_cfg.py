@@ -68,7 +68,11 @@ CASES = [
     Case("env-wins", "cwd", environ={"ANSIBLE_REMOTE_USER": "envuser", "ANSIBLE_FORKS": "3",
                                      "ANSIBLE_HOST_KEY_CHECKING": "yes",
                                      "ANSIBLE_INVENTORY": "a.ini,b.ini",
-                                     "ANSIBLE_SSH_COMMON_ARGS": "-J jump"}),
+                                     "ANSIBLE_SSH_COMMON_ARGS": "-J jump",
+                                     "ANSIBLE_INVENTORY_IGNORE": ".j2, .orig",
+                                     "ANSIBLE_INVENTORY_IGNORE_REGEX": "^old-,draft"}),
+    Case("inventory-ignore", "cwd", text="[defaults]\ninventory_ignore_extensions = .bak, "
+                                         "'.j2'\ninventory_ignore_patterns = ^old-\n"),
     Case("last-wins", "cwd", text="[defaults]\ntimeout = 7\nhost_key_checking = true\n"
                                   "[ssh_connection]\ntimeout = 9\nhost_key_checking = false\n"),
     Case("last-env-wins", "cwd", text="[defaults]\ntimeout = 7\n",
