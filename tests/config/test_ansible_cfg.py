@@ -73,6 +73,10 @@ CASES = [
                                      "ANSIBLE_INVENTORY_IGNORE_REGEX": "^old-,draft"}),
     Case("inventory-ignore", "cwd", text="[defaults]\ninventory_ignore_extensions = .bak, "
                                          "'.j2'\ninventory_ignore_patterns = ^old-\n"),
+    Case("inventory-section", "home", text="[inventory]\nignore_extensions = .j2\n"
+                                           "ignore_patterns = ^old-, draft\n"),
+    Case("both-sections", "cwd", text="[defaults]\ninventory_ignore_extensions = .bak\n"
+                                      "[inventory]\nignore_extensions = .j2\n"),
     Case("last-wins", "cwd", text="[defaults]\ntimeout = 7\nhost_key_checking = true\n"
                                   "[ssh_connection]\ntimeout = 9\nhost_key_checking = false\n"),
     Case("last-env-wins", "cwd", text="[defaults]\ntimeout = 7\n",
