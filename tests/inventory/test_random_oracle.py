@@ -3,9 +3,9 @@
 Each seed builds a random fleet — groups in a random hierarchy, hosts in several
 groups, ranges, ports, inline vars of several types, group priorities, group_vars
 and host_vars files (single files and directories), one or two sources, INI or
-YAML, often a `constructed` source after them — plus random patterns; `--list`
-must be byte-identical and `--list-hosts` must select what `ansible PATTERN
---list-hosts` selects.
+YAML, often a `constructed` source after them (sometimes seeing `-e`) — plus random
+patterns and sometimes extra variables; `--list` must be byte-identical and
+`--list-hosts` must select what `ansible PATTERN --list-hosts` selects.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ class Fleet:
 
     sources: list[str]
     patterns: list[str]
+    extra: list[str]  # -e arguments, given to both tools
+
+    def args(self) -> list[str]:
+        """-i for each source, then -e for each extra."""
+        return [*(a for s in self.sources for a in ("-i", s)),
+                *(a for e in self.extra for a in ("-e", e))]
 
 
 def _write_ini(path: Path, groups: dict[str, Any]) -> None:
@@ -116,9 +122,15 @@ def _fleet(seed: int, root: Path) -> Fleet:
         (extra / "hosts.ini").write_text(f"[{rng.choice(names)}]\n{rng.choice(hosts)}\nnew{seed}\n")
         (extra / "group_vars" / "all.yml").write_text("x: from-extra\n")
         sources.append(str(extra / "hosts.ini"))
+    # -e, drawn apart so that the fleets drawn before it existed stay as they were
+    more = random.Random(seed + 1_000_003)  # noqa: S311 - reproducible fixtures
+    extra = more.sample(EXTRA, k=more.randint(1, 3)) if more.random() < 0.4 else []
     if rng.random() < 0.6:  # the constructed plugin over what the sources before it read
         constructed = root / f"constructed{seed}.yml"
-        constructed.write_text(yaml.safe_dump(_constructed(rng, names), sort_keys=False))
+        doc = _constructed(rng, names)
+        if extra and more.random() < 0.6:
+            doc["use_extra_vars"] = True
+        constructed.write_text(yaml.safe_dump(doc, sort_keys=False))
         sources.append(str(constructed))
     used = [g for g in names if groups[g]["hosts"] or groups[g]["children"]]
     patterns = ["all"]
@@ -127,8 +139,12 @@ def _fleet(seed: int, root: Path) -> Fleet:
         patterns.append(rng.choice([f"{a}:{b}", f"{a}:&{b}", f"{a}:!{b}", f"{a}[0]",
                                     f"{a}[-1]", f"~h{rng.randint(0, 9)}", f"{a},{b}[0:1]",
                                     "h*:!ungrouped"]))
-    return Fleet(sources, patterns)
+    return Fleet(sources, patterns, extra)
 
+
+# -e as Ansible users write it: key=value words (text), inline JSON/YAML (typed).
+EXTRA = ["x=ev", "w=5", '{"y": [1, "a"], "z": 3}', "{z: '', x: null}", "y=two\\ words",
+         '{"x": {"k": [1, 2]}}']
 
 # What constructed is given: expressions over the generated variables (any of VALUES, or
 # undefined on a host), some of which fail on some hosts (skipped, as Ansible skips them).
@@ -187,7 +203,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Fleet
     fleets = {seed: _fleet(seed, root) for seed in SEEDS}
     jobs: list[tuple[str, list[str]]] = []
     for fleet in fleets.values():
-        inv = [a for s in fleet.sources for a in ("-i", s)]
+        inv = fleet.args()
         jobs.append(("ansible-inventory", [*inv, "--list"]))
         jobs += [("ansible", [p, *inv, "--list-hosts"]) for p in fleet.patterns]
     runs = Oracle(root / "oracle").many(jobs)
@@ -202,7 +218,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Fleet
 def test_generated_inventory_agrees_with_ansible(
         generated: dict[int, tuple[Fleet, list[Run]]], seed: int) -> None:
     fleet, runs = generated[seed]
-    inv = [a for s in fleet.sources for a in ("-i", s)]
+    inv = fleet.args()
     listing, *selections = runs
     assert listing.code == 0, listing.err
     ours = run_cli(["inventory", *inv, "--list"], cwd=Path(fleet.sources[0]).parent)
