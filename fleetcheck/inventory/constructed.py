@@ -23,7 +23,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fleetcheck.inventory.data import Host, InventoryData
-from fleetcheck.inventory.expressions import Failed, KeyLines, NativeRenderer, boolean, value_of
+from fleetcheck.inventory.expressions import (
+    UNTRUSTED,
+    Failed,
+    KeyLines,
+    NativeRenderer,
+    boolean,
+    value_of,
+)
 from fleetcheck.inventory.resolve import sort_groups
 from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
 from fleetcheck.inventory.values import Origin, VaultValue
@@ -98,6 +105,7 @@ class _Run:
         self.leading = leading
         self.files = files  # use_vars_plugins: the vars files, and the directories they are in
         self.extra = extra  # use_extra_vars: -e, over everything (magic variables included)
+        self.distrusted = UNTRUSTED - frozenset(extra)  # -e text is trusted, whatever its name
 
     def host(self, host: Host, compose: Mapping[str, Any], groups: Mapping[str, Any],
              keyed: list[dict[str, Any]]) -> None:
@@ -106,7 +114,8 @@ class _Run:
         for name, text in compose.items():
             where = self.lines.at("compose", name)
             try:
-                value = value_of(text, values, f"constructed: compose {name}", where)
+                value = value_of(text, values, f"constructed: compose {name}", where,
+                                 self.distrusted)
             except Failed as exc:
                 self._skip(f"could not set {name} for host {host.name}: {exc}", where)
                 continue
@@ -134,7 +143,8 @@ class _Run:
                where: Origin) -> None:
         """One keyed_groups entry for one host (ansible-core's rules for each kind of key)."""
         try:
-            key = value_of(entry.get("key"), values, "constructed: keyed_groups key", where)
+            key = value_of(entry.get("key"), values, "constructed: keyed_groups key", where,
+                           self.distrusted)
         except Failed as exc:
             self._skip(f"could not make a group for host {host.name} from "
                        f"{entry.get('key')!r}: {exc}", where)

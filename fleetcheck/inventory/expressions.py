@@ -100,9 +100,11 @@ class NativeRenderer(Renderer):
 _ONE_EXPRESSION = re.compile(r"\{\{((?:(?!\{\{|\}\}|\{%|\{#).)*)\}\}", re.S)
 
 
-def value_of(text: Any, values: Renderer, what: str, where: Origin) -> Any:
+def value_of(text: Any, values: Renderer, what: str, where: Origin,
+             distrusted: frozenset[str] = UNTRUSTED) -> Any:
     """Expression `text`'s native value over `values`, its text marked as ansible-core marks
-    it; Failed when it fails on these values."""
+    it (the variables named in `distrusted` are never trusted text); Failed when it fails on
+    these values."""
     if not isinstance(text, str) or not text.strip():
         raise Failed("the expression must be a non-empty string")
     expression, names = compiled(text, where, what)
@@ -112,12 +114,12 @@ def value_of(text: Any, values: Renderer, what: str, where: Origin) -> Any:
         raise Failed(str(exc)) from None
     result = evaluate(expression, context)
     name = text.strip()
-    if name in context and name not in UNTRUSTED and isinstance(values.raw(name), str) \
+    if name in context and name not in distrusted and isinstance(values.raw(name), str) \
             and not is_template(values.raw(name)):
         return result  # text passed through as it was written keeps its trust (decrypted
         # vault text and rendered templates are new text, as in ansible-core)
     written = {n: values.raw(n) for n in context if not is_template(values.raw(n))}
-    kept, empty = trusted(written)
+    kept, empty = trusted(written, distrusted)
     if isinstance(result, list | tuple | dict):  # an item may be a variable passed through
         return untrusted(result, kept, empty)
     return untrusted(result, kept, False)  # text the expression made itself
@@ -149,13 +151,14 @@ def evaluate(expression: Callable[..., Any], context: dict[str, Any]) -> Any:
     return result
 
 
-def trusted(context: Mapping[str, Any]) -> tuple[set[int], bool]:
+def trusted(context: Mapping[str, Any], distrusted: frozenset[str] = UNTRUSTED
+            ) -> tuple[set[int], bool]:
     """The identities of the trusted strings an expression was given (text read from the
     inventory's files as written, not Ansible's per-host names and not `!unsafe` text), and
     whether one was empty (Python shares the empty string: identity cannot tell it)."""
     found: set[int] = set()
     empty = False
-    stack = [v for k, v in context.items() if k not in UNTRUSTED]
+    stack = [v for k, v in context.items() if k not in distrusted]
     while stack:
         value = stack.pop()
         if isinstance(value, str):

@@ -69,6 +69,10 @@ CASES = (
          hosts=("web1", "db1"), export=True, limits=("emea",),
          extra_vars=("dc=dc1", "@tests/fixtures/inventories/extra-vars.yml",
                      '{"os": "aix", "inventory_dir": "/x"}')),
+    # -e over Ansible's per-host names: what passes through is -e's text, so trusted
+    Case("constructed-extra-names", ("tests/fixtures/inventories/valid/constructed-extra",),
+         patterns=("all", "_linux"), hosts=("web2",), export=True,
+         extra_vars=('{"inventory_hostname_short": "s", "group_names": ["q"]}',)),
     Case("generator", ("tests/fixtures/inventories/valid/generator/fleet.yml",),
          patterns=("all", "web", "sites:!site_iad", "fleet[1:3]", "db_fra"),
          hosts=("web1.fra.example.net", "db2.iad.example.net"), export=True),

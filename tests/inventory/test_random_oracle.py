@@ -124,11 +124,11 @@ def _fleet(seed: int, root: Path) -> Fleet:
         sources.append(str(extra / "hosts.ini"))
     # -e, drawn apart so that the fleets drawn before it existed stay as they were
     more = random.Random(seed + 1_000_003)  # noqa: S311 - reproducible fixtures
-    extra = more.sample(EXTRA, k=more.randint(1, 3)) if more.random() < 0.4 else []
+    extra_args = more.sample(EXTRA, k=more.randint(1, 3)) if more.random() < 0.4 else []
     if rng.random() < 0.6:  # the constructed plugin over what the sources before it read
         constructed = root / f"constructed{seed}.yml"
         doc = _constructed(rng, names)
-        if extra and more.random() < 0.6:
+        if extra_args and more.random() < 0.6:
             doc["use_extra_vars"] = True
         constructed.write_text(yaml.safe_dump(doc, sort_keys=False))
         sources.append(str(constructed))
@@ -139,7 +139,7 @@ def _fleet(seed: int, root: Path) -> Fleet:
         patterns.append(rng.choice([f"{a}:{b}", f"{a}:&{b}", f"{a}:!{b}", f"{a}[0]",
                                     f"{a}[-1]", f"~h{rng.randint(0, 9)}", f"{a},{b}[0:1]",
                                     "h*:!ungrouped"]))
-    return Fleet(sources, patterns, extra)
+    return Fleet(sources, patterns, extra_args)
 
 
 # -e as Ansible users write it: key=value words (text), inline JSON/YAML (typed).
