@@ -57,7 +57,7 @@ def add_inventory_arguments(parser: argparse.ArgumentParser, *, limit: bool = Tr
                              "exit 2")
     # filled from configuration only (ansible.cfg, ANSIBLE_*), see config.settings
     parser.set_defaults(inventory_use_extra_vars=None, inventory_ignore_extensions=None,
-                        inventory_ignore_patterns=None)
+                        inventory_ignore_patterns=None, host_pattern_mismatch=None)
 
 
 def add_extra_vars_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -90,10 +90,13 @@ def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
         return localhost_inventory()
     sources = [s if "," in s and not env.path(s).exists() else str(env.path(s))
                for s in args.inventory]
-    return load(sources, vault_password_file=[str(env.path(p)) for p in vault_files(args, env)],
-                strict=args.strict_inventory, extra_vars=extra_vars(args, env).values,
-                use_extra_vars=bool(getattr(args, "inventory_use_extra_vars", False)),
-                skip=_directory_filter(args))
+    inventory = load(sources,
+                     vault_password_file=[str(env.path(p)) for p in vault_files(args, env)],
+                     strict=args.strict_inventory, extra_vars=extra_vars(args, env).values,
+                     use_extra_vars=bool(getattr(args, "inventory_use_extra_vars", False)),
+                     skip=_directory_filter(args))
+    inventory.notes.mismatch = getattr(args, "host_pattern_mismatch", None) or "warning"
+    return inventory
 
 
 def _directory_filter(args: argparse.Namespace) -> Callable[[str], bool]:

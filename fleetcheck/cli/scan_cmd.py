@@ -112,7 +112,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise InputError("--sign and --include-inventory go with --evidence BUNDLE.zip")
     inputs = load_inputs(args, env)
     hosts, shard = select_shard(args, inputs.inventory, plan_hosts(inputs, args, env))
-    if args.list_hosts:
+    if args.list_hosts:  # with the inventory's warnings (limit terms matching nothing)
+        inventory_warnings(inputs.inventory, env, args)
         return list_hosts(hosts, env)
     hosts, options = scan_options(args, env, hosts, fail_on)
     engine = celery_engine(args, env, inputs, hosts)

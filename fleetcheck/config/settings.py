@@ -174,6 +174,11 @@ SETTINGS: tuple[Setting, ...] = (
             dest="inventory_ignore_patterns", env=("ANSIBLE_INVENTORY_IGNORE_REGEX",),
             ini=(("defaults", "inventory_ignore_patterns"), ("inventory", "ignore_patterns")),
             ansible="INVENTORY_IGNORE_PATTERNS"),
+    Setting("host_pattern_mismatch", Kind.CHOICE, "warning",
+            "a host pattern term that matches no host: warning, error or ignore",
+            dest="host_pattern_mismatch", env=("ANSIBLE_HOST_PATTERN_MISMATCH",),
+            ini=(("inventory", "host_pattern_mismatch"),), choices=("warning", "error", "ignore"),
+            ansible="HOST_PATTERN_MISMATCH"),
     Setting("inventory_use_extra_vars", Kind.BOOL, False,
             "constructed sources that do not set use_extra_vars: whether -e reaches their "
             "expressions", dest="inventory_use_extra_vars",

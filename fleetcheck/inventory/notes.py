@@ -42,6 +42,8 @@ class Notes:
 
     strict: bool = False
     items: list[InventoryWarning] = field(default_factory=list)
+    # a host pattern term matching nothing: ansible-core's host_pattern_mismatch
+    mismatch: str = "warning"  # "warning", "error" (raised at once) or "ignore" (silent)
     shown: int = 0  # how many of `items` have been printed already
     _seen: set[InventoryWarning] = field(default_factory=set, repr=False)
 

@@ -206,17 +206,25 @@ def select(inv: Inventory, pattern: str | None, *, cwd: str | None = None,
     """Hosts matching an Ansible host pattern (None: all) in Ansible's order.
 
     Terms that match nothing are ignored with a warning in the inventory's notes
-    (raised when the inventory is strict); quiet (patterns written in policies and
-    waivers, shared between inventories) ignores them without a word. The result
-    may be empty: the caller decides whether that is an error.
+    (raised when the inventory is strict), or as its `mismatch` says; quiet (patterns
+    written in policies and waivers, shared between inventories) ignores them without a
+    word. The result may be empty: the caller decides whether that is an error.
     """
     index = inv.pattern_index()
-    evaluator = _Evaluator(index, None if quiet else inv.notes.warn)
+    mode = inv.notes.mismatch
+    warn = inv.notes.warn if mode == "warning" else _mismatch_error if mode == "error" else None
+    evaluator = _Evaluator(index, None if quiet else warn)
     terms = expand_files(split_pattern(pattern if pattern is not None else "all"), cwd)
     names = evaluator.evaluate(terms)
     if not quiet:
         inv.notes.check()
     return [index.by_name.get(n) or evaluator.implicit[n] for n in names]
+
+
+def _mismatch_error(message: str) -> None:
+    """A term matching nothing under host_pattern_mismatch = error: bad input, at once."""
+    raise InputError(f"{message.replace(', ignoring', '', 1)} (host_pattern_mismatch is "
+                     "error)")
 
 
 def restrict(inv: Inventory, limit: str | None, *, cwd: str | None = None) -> list[InventoryHost]:

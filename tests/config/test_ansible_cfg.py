@@ -70,11 +70,13 @@ CASES = [
                                      "ANSIBLE_INVENTORY": "a.ini,b.ini",
                                      "ANSIBLE_SSH_COMMON_ARGS": "-J jump",
                                      "ANSIBLE_INVENTORY_IGNORE": ".j2, .orig",
-                                     "ANSIBLE_INVENTORY_IGNORE_REGEX": "^old-,draft"}),
+                                     "ANSIBLE_INVENTORY_IGNORE_REGEX": "^old-,draft",
+                                     "ANSIBLE_HOST_PATTERN_MISMATCH": "ignore"}),
     Case("inventory-ignore", "cwd", text="[defaults]\ninventory_ignore_extensions = .bak, "
                                          "'.j2'\ninventory_ignore_patterns = ^old-\n"),
     Case("inventory-section", "home", text="[inventory]\nignore_extensions = .j2\n"
-                                           "ignore_patterns = ^old-, draft\n"),
+                                           "ignore_patterns = ^old-, draft\n"
+                                           "host_pattern_mismatch = error\n"),
     Case("both-sections", "cwd", text="[defaults]\ninventory_ignore_extensions = .bak\n"
                                       "[inventory]\nignore_extensions = .j2\n"),
     Case("last-wins", "cwd", text="[defaults]\ntimeout = 7\nhost_key_checking = true\n"
