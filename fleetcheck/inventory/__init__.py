@@ -106,8 +106,5 @@ def load(sources: Sequence[str], *, vault_password_file: str | Sequence[str] | N
 
     files = [vault_password_file] if isinstance(vault_password_file, str) \
         else list(vault_password_file or ())
-    from fleetcheck.inventory.ignored import ignored
-
     return load_sources(sources, vault_password_files=files, strict=strict,
-                        extra_vars=extra_vars, use_extra_vars=use_extra_vars,
-                        skip=skip or ignored)
+                        extra_vars=extra_vars, use_extra_vars=use_extra_vars, skip=skip)

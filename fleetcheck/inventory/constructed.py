@@ -120,9 +120,10 @@ class _Run:
                 self._skip(f"could not set {name} for host {host.name}: {exc}", where)
                 continue
             self.inv.set_variable(host, name, value, where)
-        values = self._variables(host)  # composed variables are seen by what follows
+        merged = self._merged(host)  # composed variables are seen by what follows
+        values = self._with_extra(host, merged)
         # ansible-core gives -e to compose and keyed_groups (its _compose), not to groups
-        conditions = self._variables(host, extra=False) if self.extra else values
+        conditions = NativeRenderer(merged, _reveal(host)) if self.extra else values
         for raw_name, text in groups.items():
             name = safe_group_name(str(raw_name))
             where = self.lines.at("groups", raw_name)
@@ -199,9 +200,16 @@ class _Run:
                     self.inv.add_child(above.name, group.name, self.where)
                     self.inv.compute_depths()
 
-    def _variables(self, host: Host, *, extra: bool = True) -> Renderer:
-        """The host's variables as the plugin sees them, rendered as they are asked for
-        (with use_extra_vars and `extra`, -e over them)."""
+    def _variables(self, host: Host) -> Renderer:
+        """The host's variables as compose sees them, rendered as they are asked for."""
+        return self._with_extra(host, self._merged(host))
+
+    def _with_extra(self, host: Host, merged: dict[str, Any]) -> Renderer:
+        """`merged` with -e over it (use_extra_vars), rendered as it is asked for."""
+        return NativeRenderer({**merged, **self.extra} if self.extra else merged, _reveal(host))
+
+    def _merged(self, host: Host) -> dict[str, Any]:
+        """The host's variables as the plugin sees them, before -e."""
         merged: dict[str, Any] = {}
         groups = sort_groups(host.groups())
         for group in groups:
@@ -218,9 +226,7 @@ class _Run:
             files, bases = self.files
             for base in bases:
                 merged.update(files.layer(base, "host_vars", host.name).vars)
-        if extra:
-            merged.update(self.extra)
-        return NativeRenderer(merged, _reveal(host))
+        return merged
 
     def _skip(self, message: str, where: Origin) -> None:
         """A failed expression: skipped (ansible-core's default), an error when strict."""

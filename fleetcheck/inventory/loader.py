@@ -22,13 +22,14 @@ _HIDDEN_GROUPS = ("all", "ungrouped")
 
 def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] = (),
                  strict: bool = False, extra_vars: Mapping[str, Any] | None = None,
-                 use_extra_vars: bool = False, skip: Callable[[str], bool] = ignored
+                 use_extra_vars: bool = False, skip: Callable[[str], bool] | None = None
                  ) -> Inventory:
     """Read `sources` in order (later ones add hosts and override variables) into an Inventory.
 
     `extra_vars` (-e) reach the expressions of constructed sources with use_extra_vars
     (`use_extra_vars` is that option's default); no host's variables hold them. `skip`
-    says which entries of an inventory directory are not read (ansible-core's settings).
+    says which entries of an inventory directory are not read (ansible-core's default
+    settings' rule without it).
 
     Where ansible-core warns and goes on, the warning is recorded in `Inventory.notes`;
     strict, it is an InputError instead.
@@ -39,7 +40,7 @@ def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] 
     notes = Notes(strict)
     data = InventoryData(notes)
     reading = Reading(keyring, extra_vars=dict(extra_vars or {}), use_extra_vars=use_extra_vars,
-                      skip=skip)
+                      skip=skip or ignored)
     absolute = [s if "," in s and not os.path.exists(s) else os.path.abspath(s) for s in sources]
     for source in absolute:
         read_source(data, source, reading)
