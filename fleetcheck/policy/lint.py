@@ -70,13 +70,6 @@ def select(inventory: Inventory, pattern: str | None) -> frozenset[str]:
         return frozenset()
 
 
-def bind(waiver: Waiver, inventory: Inventory | None) -> Waiver:
-    """The waiver with the hosts its pattern selects in `inventory`."""
-    if inventory is None:
-        return waiver
-    return replace(waiver, host_names=select(inventory, waiver.hosts))
-
-
 def _names(hosts: set[str] | frozenset[str]) -> str:
     shown = sorted(hosts)[:_SHOWN]
     more = len(hosts) - len(shown)

@@ -29,11 +29,6 @@ _SEVERITY = {Severity.CRITICAL: RED + BOLD, Severity.HIGH: RED, Severity.MEDIUM:
 FLEET_NAMES = 8
 
 
-def verdict_line(run: RunResult) -> str:
-    """The one-line verdict: 'NONCOMPLIANT: 3 violations on 2 of 5 hosts (worst: critical)'."""
-    return view.headline(run).line()
-
-
 def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The whole text report, laid out to fit `options.width`, coloured if `options.color`."""
     opts = options or RenderOptions()

@@ -63,12 +63,6 @@ def listener_standing(host: HostResult, fail_on: Severity) -> dict[ListenerKey, 
     return out
 
 
-def listener_waivers(host: HostResult) -> dict[ListenerKey, str]:
-    """The listeners of `host` whose every finding is waived -> the waivers' ids ('W-1, W-2')."""
-    return {k: s.waiver for k, s in listener_standing(host, Severity.INFO).items()
-            if s.waiver is not None}
-
-
 def expiring_waivers(run: RunResult) -> list[tuple[WaiverRecord, int]]:
     """Active (or unused) waivers expiring within the run's warning window, with the days
     left, soonest first. Judged on the date the run judged waivers on, so a saved run
