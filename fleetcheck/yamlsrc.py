@@ -255,11 +255,3 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
-
-def check_keys(data: LocatedDict, allowed: Iterable[str], what: str) -> None:
-    """Raise a located InputError for the first key of `data` not in `allowed`."""
-    allowed = list(allowed)
-    for key in data:
-        if key not in allowed:
-            hint = did_you_mean(key, allowed)
-            raise data.mark_of(key).error(f"unknown key {key!r} in {what}{hint}")

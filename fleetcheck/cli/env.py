@@ -68,11 +68,6 @@ class GuardedStream:
         """True once a write or flush failed."""
         return self.error is not None
 
-    @property
-    def closed_by_reader(self) -> bool:
-        """True when the failure was the reader going away (EPIPE), not a lost write."""
-        return isinstance(self.error, BrokenPipeError)
-
     def write(self, text: str) -> int:
         """Write `text` (nothing once failed); always reports it all as written."""
         if self.error is None:
