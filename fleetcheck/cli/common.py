@@ -90,8 +90,7 @@ def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
         return localhost_inventory()
     sources = [s if "," in s and not env.path(s).exists() else str(env.path(s))
                for s in args.inventory]
-    inventory = load(sources,
-                     vault_password_file=[str(env.path(p)) for p in vault_files(args, env)],
+    inventory = load(sources, keyring=vault_keyring(args, env),
                      strict=args.strict_inventory, extra_vars=extra_vars(args, env).values,
                      use_extra_vars=bool(getattr(args, "inventory_use_extra_vars", False)),
                      skip=_directory_filter(args))
@@ -118,6 +117,16 @@ def vault_files(args: argparse.Namespace, env: Env) -> list[str]:
     if not files and env.environ.get("ANSIBLE_VAULT_PASSWORD_FILE"):
         files = [env.environ["ANSIBLE_VAULT_PASSWORD_FILE"]]
     return files
+
+
+def vault_keyring(args: argparse.Namespace, env: Env) -> Keyring:
+    """The vault passwords, read once per command (a password script runs once, as in
+    Ansible) and kept on its arguments for the inventory and -e alike."""
+    keyring: Keyring | None = getattr(args, "_vault_keyring", None)
+    if keyring is None:
+        keyring = Keyring.from_files([str(env.path(p)) for p in vault_files(args, env)])
+        args._vault_keyring = keyring
+    return keyring
 
 
 def inventory_warnings(inventory: Inventory, env: Env,
@@ -285,11 +294,18 @@ def host_defaults(args: argparse.Namespace) -> HostDefaults:
 def extra_vars(args: argparse.Namespace, env: Env) -> ExtraVars:
     """-e/--extra-vars, read as Ansible reads them (`@FILE` relative to the working directory,
     vault-encrypted with the inventory's vault passwords)."""
+    # Read once per command and kept on its arguments: the inventory (constructed's
+    # use_extra_vars) and the plan must see the same -e, even if an @file changes between.
+    read: ExtraVars | None = getattr(args, "_extra_vars_read", None)
+    if read is not None:
+        return read
     given = getattr(args, "extra_vars", None)
     if not given:
-        return ExtraVars()
-    keyring = Keyring.from_files([str(env.path(p)) for p in vault_files(args, env)])
-    return read_extra_vars(given, str(env.cwd), keyring)
+        read = ExtraVars()
+    else:
+        read = read_extra_vars(given, str(env.cwd), vault_keyring(args, env))
+    args._extra_vars_read = read
+    return read
 
 
 def plan_hosts(inputs: Inputs, args: argparse.Namespace, env: Env) -> list[PlannedHost]:

@@ -17,6 +17,7 @@ from fleetcheck.inventory.notes import InventoryWarning, Notes
 if TYPE_CHECKING:
     from fleetcheck.inventory.patterns import Index
     from fleetcheck.inventory.resolve import Exporter
+    from fleetcheck.inventory.vault import Keyring
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +97,20 @@ def localhost_inventory() -> Inventory:
 
 def load(sources: Sequence[str], *, vault_password_file: str | Sequence[str] | None = None,
          strict: bool = False, extra_vars: Mapping[str, Any] | None = None,
-         use_extra_vars: bool = False, skip: Callable[[str], bool] | None = None) -> Inventory:
+         use_extra_vars: bool = False, skip: Callable[[str], bool] | None = None,
+         keyring: Keyring | None = None) -> Inventory:
     """Load one or more inventory sources; InputError (exit 2) for anything malformed.
+
+    `keyring`, when given, holds the vault passwords already read (and the password files
+    are not read again).
 
     What ansible-core accepts with a warning is read as it reads it, the warning kept in
     `Inventory.warnings`; strict (--strict-inventory), such a warning is an InputError.
     """
     from fleetcheck.inventory.loader import load_sources
+    from fleetcheck.inventory.vault import Keyring
 
     files = [vault_password_file] if isinstance(vault_password_file, str) \
         else list(vault_password_file or ())
-    return load_sources(sources, vault_password_files=files, strict=strict,
+    return load_sources(sources, keyring=keyring or Keyring.from_files(files), strict=strict,
                         extra_vars=extra_vars, use_extra_vars=use_extra_vars, skip=skip)

@@ -20,7 +20,7 @@ from fleetcheck.inventory.vault import Keyring
 _HIDDEN_GROUPS = ("all", "ungrouped")
 
 
-def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] = (),
+def load_sources(sources: Sequence[str], *, keyring: Keyring | None = None,
                  strict: bool = False, extra_vars: Mapping[str, Any] | None = None,
                  use_extra_vars: bool = False, skip: Callable[[str], bool] | None = None
                  ) -> Inventory:
@@ -36,7 +36,7 @@ def load_sources(sources: Sequence[str], *, vault_password_files: Sequence[str] 
     """
     if not sources:
         raise InputError("no inventory source given")
-    keyring = Keyring.from_files(vault_password_files)
+    keyring = keyring or Keyring()
     notes = Notes(strict)
     data = InventoryData(notes)
     reading = Reading(keyring, extra_vars=dict(extra_vars or {}), use_extra_vars=use_extra_vars,

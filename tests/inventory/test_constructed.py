@@ -9,6 +9,8 @@ oracle tests (the `constructed` case in cases.py).
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -213,3 +215,47 @@ def test_vaulted_unsafe_and_templated_values_read_as_ansible_reads_them(tmp_path
     assert json.loads(ours.out) == json.loads(theirs.out)
     assert json.loads(ours.out)["_meta"]["hostvars"]["h1"]["s2"] == {
         "__ansible_unsafe": "secret-val"}
+
+
+
+@pytest.mark.parametrize("command", [["inventory", "--list"], ["scan", "--list-hosts"]])
+def test_extra_vars_are_read_once_for_the_inventory_and_the_plan(tmp_path: Path,
+                                                                 command: list[str]) -> None:
+    """An `-e @FILE` is read once per command, so constructed (use_extra_vars) and the plan
+    see the same text. The file is a FIFO fed once: a second read would wait for a writer,
+    which the watchdog notices (and lets go) after 3 s."""
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    (inv / "01-hosts.ini").write_text("h1\n")
+    (inv / "02-constructed.yml").write_text("plugin: constructed\nuse_extra_vars: true\n"
+                                            "keyed_groups:\n  - key: tier\n    prefix: t\n")
+    fifo = tmp_path / "extra.yml"
+    os.mkfifo(fifo)
+    blocked = threading.Event()
+
+    def feed() -> None:
+        with fifo.open("w") as f:
+            f.write("tier: gold\n")
+
+    def release() -> None:
+        try:  # succeeds only while a reader waits on the FIFO: the second read
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            return
+        blocked.set()
+
+    threading.Thread(target=feed, daemon=True).start()
+    watchdog = threading.Timer(3, release)
+    watchdog.start()
+    try:
+        res = run_cli([*command, "-i", str(inv), "-e", f"@{fifo}"], cwd=tmp_path)
+    finally:
+        watchdog.cancel()
+    assert not blocked.is_set(), "-e @FILE was read twice"
+    assert res.code == 0, res.err
+    if command[0] == "inventory":
+        listed = json.loads(res.out)
+        assert listed["t_gold"]["hosts"] == ["h1"]
+        assert listed["_meta"]["hostvars"]["h1"]["tier"] == "gold"
+    else:
+        assert res.out.split() == ["h1"]

@@ -165,6 +165,27 @@ def test_password_from_executable_and_from_environment(lab: VaultLab, tmp_path: 
     assert SSH_SECRET not in res.out and BECOME_SECRET not in res.out
 
 
+
+@pytest.mark.parametrize("command", [["scan", "--list-hosts"], ["inventory", "--list"],
+                                     ["validate"]])
+def test_a_password_script_runs_once_per_command(lab: VaultLab, tmp_path: Path,
+                                                 command: list[str]) -> None:
+    """The vault password script runs once, as in Ansible, though the inventory and -e
+    (a vault-encrypted @file) both need it; a script that asks a person would ask twice."""
+    calls = tmp_path / "calls"
+    script = tmp_path / "vault-pass.sh"
+    script.write_text(f"#!/bin/sh\necho run >> '{calls}'\necho '{PASSWORD}'\n")
+    script.chmod(0o755)
+    extra = tmp_path / "extra.yml"
+    extra.write_bytes((lab.whole / "group_vars" / "db" / "vault.yml").read_bytes())
+    res = run_cli([*command, "-i", str(lab.whole), "--vault-password-file", str(script),
+                   *(["-e", f"@{extra}"] if command[0] != "validate" else [])], cwd=tmp_path)
+    assert res.code == 0, res.err
+    assert calls.read_text().splitlines() == ["run"]
+    if command[0] == "inventory":
+        assert json.loads(res.out)["_meta"]["hostvars"]["db1"]["ansible_become"] is True
+
+
 def test_unusable_password_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_text("\n")
