@@ -284,7 +284,6 @@ def test_lookup_as_openssh_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 @pytest.mark.parametrize("text", [
     "Host x\n HostName %h-%p\n",  # ssh expands only %h (and %%) in HostName
     "Host x\n ProxyJump x\n",  # the last hop is the destination itself
-    "Host x\n ConnectionAttempts 0\n",
     "Host x\n IdentityFile /k/${FC_UNSET_VARIABLE}\n",
 ])
 def test_hosts_ssh_refuses_fail(tmp_path: Path, text: str) -> None:

@@ -12,7 +12,8 @@ Left out on purpose (fleetcheck's documented choices, not disagreements):
 `Match exec/localnetwork/tagged` (refused per host; 9.2 does not know the last two),
 keywords fleetcheck does not use and does not know (ignored, so that a newer ssh's
 keyword never makes fleetcheck refuse a file), `CanonicalizeHostname` (off),
-`ConnectTimeout 0` (ssh waits forever; fleetcheck keeps its default), OpenSSH's
+`ConnectTimeout 0` (ssh waits forever; fleetcheck keeps its default), `ConnectionAttempts
+0` (ssh refuses the host; fleetcheck does not use the option, it has --retries), OpenSSH's
 `id_xmss`/`id_dsa` default keys (paramiko does not use them), bare IPv6 ProxyJump hops.
 
 FLEETCHECK_RANDOM_SEED=N replays one seed; FLEETCHECK_SSH_CONFIG_SEEDS=N runs N of them.
@@ -67,7 +68,7 @@ VALUES: dict[str, list[str]] = {
                       "$FCTEST_SOCK"],
     "ConnectTimeout": ["5", "1m", "none", "2m30s"],
     "StrictHostKeyChecking": ["yes", "no", "ask", "accept-new", "off"],
-    "ConnectionAttempts": ["1", "3", "0"],
+    "ConnectionAttempts": ["1", "3"],
     "BatchMode": ["yes", "no"],
     "HashKnownHosts": ["yes", "no"],
     "PubkeyAuthentication": ["yes", "no", "false", "unbound"],

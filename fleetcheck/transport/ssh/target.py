@@ -107,7 +107,7 @@ class Resolver:
         check_host_name(alias, "jump host" if depth else "address")
         # HostName's %h is expanded, and the name lower-cased, by the lookup (as by ssh).
         opts = self.config.lookup(alias, preset=preset, local_user=self.local_user)
-        hostname = str(opts["hostname"])
+        hostname = _str(opts, "hostname") or alias
         if hostname != alias.lower():
             check_host_name(hostname, "HostName")
         raw_port = _str(opts, "port") or "22"
@@ -116,8 +116,6 @@ class Resolver:
         alias_key = _str(opts, "hostkeyalias")
         if alias_key is not None:  # ssh files and looks keys up under the lower-cased alias
             alias_key = check_host_name(alias_key, "HostKeyAlias").lower()
-        if int(_str(opts, "connectionattempts") or 1) <= 0:
-            raise HostFailure(ErrorKind.SSH_ERROR, "ConnectionAttempts must be at least 1")
         tokens = self._tokens(alias, hostname, port, user, alias_key)
         ids = [self._path(p, tokens) for p in _as_list(opts.get("identityfile"))]
         defaulted = not ids
@@ -127,8 +125,8 @@ class Resolver:
             user_files = list(self.known_hosts)
         else:
             user_files = [self._path(p, tokens) for p in _files(
-                opts, "userknownhostsfile", "~/.ssh/known_hosts ~/.ssh/known_hosts2")]
-        global_files = _files(opts, "globalknownhostsfile",
+                opts.get("userknownhostsfile"), "~/.ssh/known_hosts ~/.ssh/known_hosts2")]
+        global_files = _files(opts.get("globalknownhostsfile"),
                               "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2")
         via, proxy_command = self._proxy(opts, tokens, depth)
         timeout = self.connect_timeout
@@ -309,7 +307,7 @@ def _yes(opts: Mapping[str, str | list[str]], key: str) -> bool:
 _NO = ("no", "false")
 
 
-def _files(opts: Mapping[str, str | list[str]], key: str, default: str) -> list[str]:
+def _files(value: str | list[str] | None, default: str) -> list[str]:
     """A known-hosts file list: the configured words ("none": no file), else `default`."""
-    files = _as_list(opts.get(key)) or default.split()
+    files = _as_list(value) or default.split()
     return [] if [f.lower() for f in files] == ["none"] else files
