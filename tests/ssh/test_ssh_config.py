@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import pwd
 import shutil
@@ -164,7 +165,7 @@ def test_defaults_without_a_config(tmp_path: Path) -> None:
 
 def test_proxycommand_tokens_as_ssh_expands_them(config_file: Path) -> None:
     """%h and friends are substituted as ssh substitutes them (the values were checked)."""
-    t = _resolver(config_file).resolve("pc", ssh_args=["-o", "HostName=fd00::9%eth0"],
+    t = _resolver(config_file).resolve("pc", ssh_args=["-o", "HostName=fd00::9%%eth0"],
                                        user="dom\\op")
     assert t.proxy_command == "nc fd00::9%eth0 22"
     with pytest.raises(HostFailure) as exc:
@@ -227,3 +228,95 @@ def test_match_exec_is_refused_per_host(tmp_path: Path) -> None:
     with pytest.raises(HostFailure) as exc:
         resolver.resolve("special")
     assert exc.value.kind is ErrorKind.UNSUPPORTED and f"{path}:1" in exc.value.message
+
+
+def _target(tmp_path: Path, text: str, alias: str) -> Target:
+    path = tmp_path / "config"
+    path.write_text(text)
+    return Resolver(config=SshConfig.load([path], include_base=tmp_path), home=tmp_path,
+                    local_user="me", agent="/agent.sock").resolve(alias)
+
+
+# Each as `ssh -G` (OpenSSH 9.2) resolves it; found by tests/ssh/test_ssh_config_random.py.
+@pytest.mark.parametrize(("text", "alias", "field", "expected"), [
+    # Host patterns are case-sensitive against the name as given; Match host is not.
+    ("Host WEB\n Port 2\nHost web\n Port 3\n", "web", "port", 3),
+    ("Match host WEB\n Port 2\n", "web", "port", 2),
+    # Match user: case-sensitive, and the local user when no User is set.
+    ("Host x\n User Bob\nMatch user bob\n Port 2\nMatch user Bob\n Port 3\n", "x", "port", 3),
+    ("Match user me\n Port 4\n", "x", "port", 4),
+    # Match host sees HostName with %h expanded; %% is a literal %.
+    ("Host x\n HostName %h.ex\nMatch host x.ex\n Port 5\n", "x", "port", 5),
+    ("Host x\n HostName h%%h\n", "x", "hostname", "h%h"),
+    # Match final: a second pass in which Host lines match the resolved HostName.
+    ("Host x\n HostName Y\nHost y\n Port 6\nMatch final\n User fin\n", "x", "port", 6),
+    ("Match canonical\n User c\nMatch final\n Port 7\n", "x", "user", "c"),
+    # ssh's word splitting: a word starting with # ends the line; quotes join.
+    ("Host x\n User bob # the admin\n HostName a\"b\"c\n", "x", "hostname", "abc"),
+    # A port may be a service name.
+    ("Host x\n Port ssh\n", "x", "port", 22),
+    # A key file named twice is tried once.
+    ("Host x\n IdentityFile /k1\n IdentityFile \"/k1\"\nHost *\n IdentityFile /k1\n",
+     "x", "identity_files", ("/k1",)),
+    # `ProxyJump none` lets a later ProxyCommand through; `ProxyCommand none` stops ProxyJump.
+    ("Host x\n ProxyJump none\n ProxyCommand nc %h %p\n", "x", "proxy_command", "nc x 22"),
+    ("Host x\n ProxyCommand none\n ProxyJump b\n", "x", "via", None),
+    # `ConnectTimeout none` leaves the option unset; times take ssh's units.
+    ("Host x\n ConnectTimeout none\nHost *\n ConnectTimeout 1m30s\n", "x", "connect_timeout",
+     90.0),
+    # HostKeyAlias is lower-cased; `UserKnownHostsFile none` names no file.
+    ("Host x\n HostKeyAlias Alias-One\n", "x", "host_key_alias", "alias-one"),
+    ("Host x\n UserKnownHostsFile none\n GlobalKnownHostsFile /g\n", "x",
+     "known_hosts_files", ("/g",)),
+    ("Host x\n UserKnownHostsFile \"/a b\" /c\n", "x", "user_known_hosts", "/a b"),
+    ("Host x\n PubkeyAuthentication false\n", "x", "pubkey_auth", False),
+    ("Host x\n IdentityAgent $FC_TEST_SOCK\n", "x", "agent", "/run/from-env.sock"),
+    ("Host x\n IdentityFile /k/${FC_TEST_DIR}/%h\n", "x", "identity_files", ("/k/d/x",)),
+])
+def test_lookup_as_openssh_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
+                                alias: str, field: str, expected: object) -> None:
+    """The rules ssh follows that fleetcheck once did not (one case each)."""
+    monkeypatch.setenv("FC_TEST_SOCK", "/run/from-env.sock")
+    monkeypatch.setenv("FC_TEST_DIR", "d")
+    assert getattr(_target(tmp_path, text, alias), field) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Host x\n HostName %h-%p\n",  # ssh expands only %h (and %%) in HostName
+    "Host x\n ProxyJump x\n",  # the last hop is the destination itself
+    "Host x\n IdentityFile /k/${FC_UNSET_VARIABLE}\n",
+])
+def test_hosts_ssh_refuses_fail(tmp_path: Path, text: str) -> None:
+    """What ssh refuses for one host fails that host (the file itself is fine)."""
+    with pytest.raises(HostFailure):
+        _target(tmp_path, text, "x")
+    assert _target(tmp_path, text, "other").hostname == "other"
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("Host nomatch\n Port 0\n", 2),  # in a block that never applies: ssh refuses it anyway
+    ("Host x\n ConnectTimeout 5x\n", 2),
+    ("Host x\n IdentitiesOnly maybe\n", 2),
+    ("Host x\n UserKnownHostsFile none /x\n", 2),
+    ("Host x\n ProxyJump host:0\n", 2),
+    ("Match all host x\n", 1),
+    ('Host ""\n', 1),
+    ("Host x\n ConnectionAttempts x\n", 2),
+])
+def test_values_ssh_refuses_are_input_errors(tmp_path: Path, text: str, line: int) -> None:
+    """A value ssh refuses is bad input wherever it is, naming the file and line."""
+    path = tmp_path / "config"
+    path.write_text(text)
+    with pytest.raises(InputError) as exc:
+        SshConfig.load([path], include_base=tmp_path)
+    assert (exc.value.path, exc.value.line) == (str(path), line)
+
+
+def test_connection_hash_uses_the_full_local_name(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """%C is SHA-1 of %l%h%p%r, %l being the local host name with its domain."""
+    monkeypatch.setattr(os, "uname", lambda: os.uname_result(
+        ("Linux", "box.example.org", "6", "1", "x86_64")))
+    t = _target(tmp_path, "Host x\n IdentityFile /k/%C\n", "x")
+    digest = hashlib.sha1(b"box.example.orgx22me", usedforsecurity=False).hexdigest()
+    assert t.identity_files == (f"/k/{digest}",)

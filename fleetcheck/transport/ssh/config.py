@@ -1,219 +1,380 @@
 """OpenSSH client configuration files (~/.ssh/config, /etc/ssh/ssh_config, -F FILE).
 
 Read once before any host is contacted (a syntax error is an InputError naming
-file:line); looked up per host with OpenSSH's rules: Host patterns match the
-name as given, Match criteria are ANDed, the first value obtained for a keyword
-wins, IdentityFile (and the other list keywords) accumulate, Include nests.
+file:line); looked up per host as ssh reads them (readconf.c): line by line, Host
+and Match lines switching the lines after them on or off, the first value obtained
+for a keyword winning, IdentityFile (and the other list keywords) accumulating,
+Include nesting (its files' Host and Match lines do not change the including
+block's state), and, when some Match line asks for `final`, a second pass in which
+Host lines match the resolved HostName.
 """
 
 from __future__ import annotations
 
 import glob
+import ipaddress
 import os
-import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from fleetcheck.errors import ErrorKind, HostFailure, InputError
+from fleetcheck.transport.ssh.config_syntax import (
+    ARRAY,
+    RAW,
+    SINGLE,
+    check_value,
+    fail,
+    jump_value,
+    split_keyword,
+    split_words,
+)
 from fleetcheck.transport.ssh.patterns import Pattern, compile_patterns, pattern_list_matches
 
 # Keywords whose every occurrence adds to a list instead of the first one winning.
 LIST_KEYWORDS = frozenset({"identityfile", "certificatefile", "localforward", "remoteforward",
                            "dynamicforward", "sendenv", "setenv"})
-# Keywords taking exactly one argument (quotes removed); more is an error, as in ssh.
-SINGLE_KEYWORDS = frozenset({"hostname", "user", "port", "identityfile", "hostkeyalias",
-                             "proxyjump", "identityagent", "connecttimeout", "identitiesonly",
-                             "hashknownhosts", "pubkeyauthentication",
-                             "passwordauthentication", "stricthostkeychecking",
-                             "connectionattempts", "batchmode"})
-# ProxyJump and ProxyCommand exclude each other: whichever is obtained first wins.
+# ssh drops a key file named twice (by the same kind of file: user or system).
+_DEDUPED = frozenset({"identityfile", "certificatefile"})
+# ProxyJump and ProxyCommand exclude each other: whichever is obtained first wins, except
+# that ssh lets a ProxyCommand follow `ProxyJump none` (but no ProxyJump follows it).
 _EXCLUSIVE = {"proxyjump": "proxycommand", "proxycommand": "proxyjump"}
 MAX_INCLUDE_DEPTH = 16
+_CRITERIA_WITH_ARG = ("host", "originalhost", "user", "localuser", "exec", "localnetwork",
+                      "tagged")
 
 
 @dataclass(frozen=True, slots=True)
 class Criterion:
-    """One `Match` criterion: its name, its argument, whether `!` negates it, where it was."""
+    """One `Match` criterion: its name, argument (and its patterns), `!`, where it was."""
 
     name: str
     arg: str
     negated: bool
     origin: str
+    patterns: tuple[Pattern, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class Block:
-    """A Host or Match block (the implicit first block matches every host) and its options."""
+class HostLine:
+    """A `Host` line: its patterns, matched case-sensitively as ssh does."""
 
-    host: tuple[Pattern, ...] | None  # Host patterns; None for a Match block
-    match: tuple[Criterion, ...]
-    options: tuple[tuple[str, str, str], ...]  # (keyword lower-case, value, origin)
-    parent: Block | None = None  # the block an Include appeared in: it must match too
+    patterns: tuple[Pattern, ...]
+    origin: str
 
 
-def _split_line(line: str, origin: str) -> tuple[str, str] | None:
-    """'Keyword value', 'Keyword=value' or 'Keyword = value' -> (keyword, value); None if blank."""
-    text = line.strip()
-    if not text or text.startswith("#"):
-        return None
-    key, sep, rest = text.partition("=") if "=" in text.split(None, 1)[0] else ("", "", "")
-    if not sep:
-        parts = text.split(None, 1)
-        key, rest = parts[0], parts[1] if len(parts) > 1 else ""
-        if rest.lstrip().startswith("="):
-            rest = rest.lstrip()[1:]
-    key, rest = key.strip().lower(), rest.strip()
-    if not rest:
-        raise InputError(f"{key}: missing argument", *_where(origin))
-    return key, rest
+@dataclass(frozen=True, slots=True)
+class MatchLine:
+    """A `Match` line: its criteria, all of which must hold."""
+
+    criteria: tuple[Criterion, ...]
+    origin: str
 
 
-def _where(origin: str) -> tuple[str, int]:
-    path, _, line = origin.rpartition(":")
-    return path, int(line)
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A keyword line: the value ssh keeps (one word, a list of words, or raw text)."""
+
+    key: str
+    value: str | tuple[str, ...]
+    origin: str
+    user: bool  # from a user's file (~/.ssh/config, -F): ssh dedupes key files per kind
 
 
-def _words(value: str, origin: str) -> list[str]:
-    try:
-        return shlex.split(value, comments=False, posix=True)
-    except ValueError as exc:
-        raise InputError(f"unbalanced quotes: {exc}", *_where(origin)) from None
+@dataclass(frozen=True, slots=True)
+class IncludeLine:
+    """An `Include` line: the files it read, in the order ssh reads them."""
+
+    files: tuple[ConfigFile, ...]
+    origin: str
+
+
+Entry = HostLine | MatchLine | Setting | IncludeLine
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    """One parsed file: its lines that matter, in order."""
+
+    path: str
+    entries: tuple[Entry, ...]
+
+
+class _State:
+    """What one lookup has gathered so far (options, their origins, key files seen)."""
+
+    def __init__(self, options: dict[str, str | list[str]]) -> None:
+        self.options = options
+        self.origins: dict[str, str] = {}
+        # Command-line key files count as a user's (ssh -i): the user's file repeats none.
+        self.seen = {(key, value, True) for key in _DEDUPED
+                     for value in (options.get(key) or []) if isinstance(options[key], list)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """One pass over the files: the name Host lines match, the name given, which pass."""
+
+    host: str
+    original: str
+    final: bool
+    local_user: str
 
 
 class SshConfig:
     """Parsed ssh_config files, in the order OpenSSH reads them."""
 
-    def __init__(self, blocks: Sequence[Block] = ()) -> None:
-        self.blocks = list(blocks)
+    def __init__(self, files: Sequence[ConfigFile] = ()) -> None:
+        self.files = list(files)
 
     @classmethod
-    def load(cls, paths: Sequence[Path], *, include_base: Path) -> SshConfig:
-        """Parse `paths` (missing ones are skipped); `include_base` resolves relative Includes."""
-        config = cls()
-        for path in paths:
-            if path.is_file():
-                config._parse(path, include_base, depth=0, parent=None)
-        return config
+    def load(cls, paths: Sequence[Path], *, include_base: Path, user: bool = True) -> SshConfig:
+        """Parse `paths` (missing ones are skipped); `include_base` resolves relative Includes;
+        `user` is False for the system-wide file (where ssh refuses `Include ~...`)."""
+        return cls([_read(path, include_base, 0, user, None) for path in paths
+                    if path.is_file()])
 
-    def _parse(self, path: Path, include_base: Path, depth: int, parent: Block | None) -> None:
-        if depth > MAX_INCLUDE_DEPTH:
-            raise InputError("Include nested too deeply", str(path))
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read ssh config: {exc}", str(path)) from None
-        if not self.blocks:
-            self.blocks.append(Block(compile_patterns(["*"]), (), ()))
-        for no, line in enumerate(lines, 1):
-            origin = f"{path}:{no}"
-            split = _split_line(line, origin)
-            if split is None:
-                continue
-            key, value = split
-            words = _words(value, origin)  # ssh rejects unbalanced quotes on any line
-            if key in SINGLE_KEYWORDS:
-                if len(words) != 1:
-                    raise InputError(f"{key}: expects one argument, got {len(words)}",
-                                     *_where(origin))
-                value = words[0]
-            if key == "host":
-                self.blocks.append(Block(compile_patterns(words), (), (), parent))
-            elif key == "match":
-                self.blocks.append(Block(None, _criteria(value, origin), (), parent))
-            elif key == "include":  # conditional: included blocks apply where this one does
-                enclosing = self.blocks[-1]
-                for pattern in words:
-                    full = Path(os.path.expanduser(pattern))
-                    if not full.is_absolute():
-                        full = include_base / full
-                    for found in sorted(glob.glob(str(full))):
-                        self._parse(Path(found), include_base, depth + 1, enclosing)
-                self.blocks.append(Block(enclosing.host, enclosing.match, (), enclosing.parent))
-            else:
-                last = self.blocks[-1]
-                self.blocks[-1] = Block(last.host, last.match,
-                                        (*last.options, (key, value, origin)), last.parent)
+    def extend(self, other: SshConfig) -> None:
+        """Read `other`'s files after these (the system file after the user's)."""
+        self.files += other.files
+
+    def wants_final(self) -> bool:
+        """Some Match line names `final`: ssh then reads the files a second time."""
+        return any(_names_final(f.entries) for f in self.files)
 
     def lookup(self, host: str, *, preset: Mapping[str, str | list[str]] | None = None,
                local_user: str = "") -> dict[str, str | list[str]]:
-        """Options for `host` as given on the command line; `preset` (command-line) wins."""
-        options: dict[str, str | list[str]] = {k: (list(v) if isinstance(v, list) else v)
-                                               for k, v in (preset or {}).items()}
-        for key, other in _EXCLUSIVE.items():
-            if key in options:
-                options.setdefault(other, "none")
-        name = host.lower()
-        for block in self.blocks:
-            if not _applies(block, name, options, local_user):
-                continue
-            for key, value, _ in block.options:
-                if key in LIST_KEYWORDS:
-                    values = options.setdefault(key, [])
-                    assert isinstance(values, list)
-                    values.extend(_words(value, "") if key != "identityfile" else [value])
-                elif key not in options:
-                    options[key] = value
-                    if key in _EXCLUSIVE:
-                        options.setdefault(_EXCLUSIVE[key], "none")
-        return options
+        """Options for `host` as given on the command line; `preset` (command-line) wins.
+        "hostname" is always set: HostName with %h expanded (or `host`), lower-cased
+        unless an address, as ssh connects to it. HostFailure where ssh would fail."""
+        state = _State(_preset(preset or {}))
+        first = _Pass(host, host, False, local_user)
+        for f in self.files:
+            _walk(f.entries, state, first, active=True, never=False)
+        name = _expand_hostname(state, host)
+        state.options["hostname"] = name if _is_address(name) else name.lower()
+        if self.wants_final():
+            final = _Pass(str(state.options["hostname"]), host, True, local_user)
+            for f in self.files:
+                _walk(f.entries, state, final, active=True, never=False)
+        return state.options
 
 
-def _applies(block: Block, host: str, options: Mapping[str, object], local_user: str) -> bool:
-    """The block's Host patterns or Match criteria hold, and so do its enclosing block's."""
-    if block.parent is not None and not _applies(block.parent, host, options, local_user):
-        return False
-    if block.host is not None:
-        return pattern_list_matches(block.host, host)
-    return _match(block.match, host, options, local_user)
+def _preset(preset: Mapping[str, str | list[str]]) -> dict[str, str | list[str]]:
+    options: dict[str, str | list[str]] = {}
+    for key, value in preset.items():
+        if key in ARRAY and isinstance(value, str):
+            options[key] = split_words(value, "command line:0")
+        elif key in _DEDUPED and isinstance(value, list):
+            options[key] = list(dict.fromkeys(value))
+        else:
+            options[key] = list(value) if isinstance(value, list) else value
+    for key in _EXCLUSIVE:
+        if key in options:
+            _exclude(options, key)
+    return options
 
 
-def _criteria(value: str, origin: str) -> tuple[Criterion, ...]:
-    words = _words(value, origin)
-    out = []
+def _exclude(options: dict[str, str | list[str]], key: str) -> None:
+    """`key` (ProxyJump or ProxyCommand) was obtained: the other one is no longer taken."""
+    value = options[key]
+    if not (key == "proxyjump" and isinstance(value, str) and value.lower() == "none"):
+        options.setdefault(_EXCLUSIVE[key], "none")
+
+
+def _read(path: Path, include_base: Path, depth: int, user: bool,
+          origin: str | None) -> ConfigFile:
+    if depth > MAX_INCLUDE_DEPTH:
+        raise InputError("Include nested too deeply", *(_at(origin) if origin else (str(path),)))
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read ssh config: {exc}", str(path)) from None
+    entries: list[Entry] = []
+    for no, line in enumerate(lines, 1):
+        here = f"{path}:{no}"
+        split = split_keyword(line, here)
+        if split is None:
+            continue
+        key, rest = split
+        words = split_words(rest, here)  # ssh refuses unbalanced quotes on any line
+        check_value(key, words, rest, here)
+        if key == "host":
+            entries.append(HostLine(compile_patterns(words, fold_case=False), here))
+        elif key == "match":
+            entries.append(MatchLine(_criteria(words, here), here))
+        elif key == "include":
+            entries.append(IncludeLine(_include(words, include_base, depth, user, here), here))
+        else:
+            entries.append(Setting(key, _value(key, words, rest), here, user))
+    return ConfigFile(str(path), tuple(entries))
+
+
+def _at(origin: str) -> tuple[str, int]:
+    path, _, line = origin.rpartition(":")
+    return path, int(line)
+
+
+def _value(key: str, words: list[str], rest: str) -> str | tuple[str, ...]:
+    if key in ARRAY or key in LIST_KEYWORDS:
+        return tuple(words)
+    if key in SINGLE:
+        return words[0]
+    if key == "proxyjump":
+        return jump_value(rest)
+    if key in RAW:
+        return rest.lstrip(" \t\r\n=")
+    return rest
+
+
+def _include(words: list[str], include_base: Path, depth: int, user: bool,
+             origin: str) -> tuple[ConfigFile, ...]:
+    files = []
+    for pattern in words:
+        if pattern.startswith("~"):
+            if not user:  # as ssh: the system-wide file has no home to name
+                raise fail(f"bad include path {pattern}", origin)
+            full = os.path.expanduser(pattern)
+        else:
+            full = pattern if os.path.isabs(pattern) else str(include_base / pattern)
+        for found in sorted(glob.glob(full)):
+            files.append(_read(Path(found), include_base, depth + 1, user, origin))
+    return tuple(files)
+
+
+def _criteria(words: list[str], origin: str) -> tuple[Criterion, ...]:
+    """The criteria of a Match line, refused where ssh refuses them."""
+    out: list[Criterion] = []
     i = 0
     while i < len(words):
-        word = words[i].lower()
-        negated = word.startswith("!")
-        name = word.lstrip("!")
-        if name in ("all", "canonical", "final"):
+        negated = words[i].startswith("!")
+        name = words[i][1:].lower() if negated else words[i].lower()
+        if name == "all":  # ssh: alone, or after one other criterion, and last
+            if len(out) > 1 or i + 1 < len(words):
+                raise fail("Match: 'all' cannot be combined with other attributes", origin)
+            return (*out, Criterion(name, "", negated, origin))
+        if name in ("canonical", "final"):
             out.append(Criterion(name, "", negated, origin))
             i += 1
             continue
-        if i + 1 >= len(words):
-            raise InputError(f"Match {name}: missing argument", *_where(origin))
-        if name not in ("host", "originalhost", "user", "localuser", "exec", "localnetwork",
-                        "tagged"):
-            raise InputError(f"Match: unknown criterion {name!r}", *_where(origin))
-        out.append(Criterion(name, words[i + 1], negated, origin))
+        if name not in _CRITERIA_WITH_ARG:
+            raise fail(f"Match: unknown criterion {name!r}", origin)
+        if i + 1 >= len(words) or not words[i + 1]:
+            raise fail(f"Match {name}: missing argument", origin)
+        arg = words[i + 1]
+        # Host names compare without regard to case; user names with it (match.c).
+        fold = name in ("host", "originalhost")
+        patterns = compile_patterns(arg.split(","), fold_case=fold) \
+            if name in ("host", "originalhost", "user", "localuser") else ()
+        out.append(Criterion(name, arg, negated, origin, patterns))
         i += 2
+    if not out:
+        raise fail("Match: one or more attributes required", origin)
     return tuple(out)
 
 
-def _match(criteria: Sequence[Criterion], host: str, options: Mapping[str, object],
-           local_user: str) -> bool:
-    """All criteria hold (OpenSSH ANDs them); `exec` cannot be honoured and says so."""
+def _names_final(entries: Sequence[Entry]) -> bool:
+    for e in entries:
+        if isinstance(e, MatchLine) and any(c.name == "final" for c in e.criteria):
+            return True
+        if isinstance(e, IncludeLine) and any(_names_final(f.entries) for f in e.files):
+            return True
+    return False
+
+
+def _walk(entries: Sequence[Entry], state: _State, ctx: _Pass, *, active: bool,
+          never: bool) -> None:
+    """Apply the lines that are on; `never`: an Include in a block that was off."""
+    for e in entries:
+        if isinstance(e, HostLine):
+            active = not never and pattern_list_matches(e.patterns, ctx.host)
+        elif isinstance(e, MatchLine):
+            active = not never and _match(e.criteria, state, ctx)
+        elif isinstance(e, IncludeLine):  # its files start in this block's state
+            for f in e.files:
+                _walk(f.entries, state, ctx, active=active, never=never or not active)
+        elif active:
+            _apply(e, state)
+
+
+def _apply(s: Setting, state: _State) -> None:
+    options = state.options
+    if s.key in LIST_KEYWORDS:
+        values = options.setdefault(s.key, [])
+        assert isinstance(values, list)
+        for value in s.value:
+            if s.key in _DEDUPED:
+                if (s.key, value, s.user) in state.seen:
+                    continue
+                state.seen.add((s.key, value, s.user))
+            values.append(value)
+    elif s.key == "connecttimeout" and s.value == "none":
+        pass  # ssh stores `none` as "not set": a later ConnectTimeout still applies
+    elif s.key not in options:
+        options[s.key] = list(s.value) if isinstance(s.value, tuple) else s.value
+        state.origins[s.key] = s.origin
+        if s.key in _EXCLUSIVE:
+            _exclude(options, s.key)
+
+
+def _match(criteria: Sequence[Criterion], state: _State, ctx: _Pass) -> bool:
+    """All criteria hold (OpenSSH ANDs them); one fleetcheck cannot evaluate (exec, ...)
+    fails the host, unless another criterion already decides that the block is off."""
+    undecidable = None
     for c in criteria:
         if c.name == "all":
             result = True
-        elif c.name == "final":
-            result = True  # there is one pass, and it is the final one
-        elif c.name == "canonical":
-            result = False  # fleetcheck does not canonicalise host names
-        elif c.name in ("host", "originalhost"):
-            hostname = options.get("hostname") if c.name == "host" else None
-            target = str(hostname).lower() if isinstance(hostname, str) else host
-            result = pattern_list_matches(compile_patterns(c.arg.split(",")), target)
+        elif c.name in ("final", "canonical"):  # canonical: names are never canonicalised
+            result = ctx.final
+        elif c.name == "host":
+            name = str(state.options["hostname"]) if ctx.final \
+                else _expand_hostname(state, ctx.host)
+            result = pattern_list_matches(c.patterns, name.lower())
+        elif c.name == "originalhost":
+            result = pattern_list_matches(c.patterns, ctx.original.lower())
         elif c.name == "user":
-            user = options.get("user")
-            result = isinstance(user, str) and pattern_list_matches(
-                compile_patterns(c.arg.split(",")), user.lower())
+            user = state.options.get("user")
+            result = pattern_list_matches(c.patterns, user if isinstance(user, str)
+                                          else ctx.local_user)
         elif c.name == "localuser":
-            result = pattern_list_matches(compile_patterns(c.arg.split(",")), local_user.lower())
+            result = pattern_list_matches(c.patterns, ctx.local_user)
         else:
-            raise HostFailure(ErrorKind.UNSUPPORTED,
-                              f"{c.origin}: 'Match {c.name}' is not supported by fleetcheck "
-                              "(use Host patterns)")
+            undecidable = undecidable or c
+            continue
         if result == c.negated:
             return False
+    if undecidable is not None:
+        raise HostFailure(ErrorKind.UNSUPPORTED,
+                          f"{undecidable.origin}: 'Match {undecidable.name}' is not supported "
+                          "by fleetcheck (use Host patterns)")
+    return True
+
+
+def _expand_hostname(state: _State, host: str) -> str:
+    """HostName with %h (the name given) and %% expanded, as ssh does; `host` if unset."""
+    template = state.options.get("hostname")
+    if not isinstance(template, str):
+        return host
+    out, i = [], 0
+    while i < len(template):
+        c = template[i]
+        if c != "%":
+            out.append(c)
+            i += 1
+            continue
+        key = template[i + 1:i + 2]
+        if key not in ("h", "%"):
+            where = state.origins.get("hostname", "command line")
+            raise HostFailure(ErrorKind.SSH_ERROR,
+                              f"{where}: HostName {template!r}: only %h and %% can be used")
+        out.append(host if key == "h" else "%")
+        i += 2
+    return "".join(out)
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
     return True

@@ -49,8 +49,8 @@ class SshOptions:
         else:
             config = SshConfig.load([home / ".ssh" / "config"], include_base=home / ".ssh")
             system = SshConfig.load([Path(self.system_config)],
-                                    include_base=Path(self.system_config).parent)
-            config.blocks += system.blocks
+                                    include_base=Path(self.system_config).parent, user=False)
+            config.extend(system)
         return Resolver(config=config, home=home, local_user=self.local_user,
                         known_hosts=self.known_hosts, agent=self.agent,
                         private_key=self.private_key, connect_timeout=self.connect_timeout)

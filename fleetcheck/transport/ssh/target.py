@@ -18,10 +18,13 @@ from pathlib import Path
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.numbers import is_number
 from fleetcheck.transport.ssh.config import SshConfig
+from fleetcheck.transport.ssh.config_syntax import parse_port, parse_time
 from fleetcheck.transport.ssh.known_hosts import host_port_name
 from fleetcheck.transport.ssh.names import check_host_name, check_port, check_user
 
 DEFAULT_IDENTITIES = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk")
+# The %-tokens ssh expands in ProxyCommand (sshconnect.c); paths take all of `_tokens`.
+_PROXY_TOKENS = frozenset("hknpr")
 MAX_HOPS = 8
 # ssh options (as in ansible_ssh_common_args) that take an argument fleetcheck ignores.
 _IGNORED_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBF")
@@ -87,6 +90,8 @@ class Resolver:
         key = key_file or self.private_key
         if key:
             preset["identityfile"] = [key, *_as_list(preset.get("identityfile"))]
+        if "identityfile" in preset:  # ssh keeps a key file named twice once
+            preset["identityfile"] = list(dict.fromkeys(_as_list(preset["identityfile"])))
         target = self._resolve(address, preset, depth=0)
         if connect_timeout is not None:
             target = replace(target, connect_timeout=connect_timeout)
@@ -100,17 +105,18 @@ class Resolver:
                               f"more than {MAX_HOPS} ProxyJump hops (a loop in ssh_config?)")
         # Every value a %-token stands for is checked before anything is expanded.
         check_host_name(alias, "jump host" if depth else "address")
+        # HostName's %h is expanded, and the name lower-cased, by the lookup (as by ssh).
         opts = self.config.lookup(alias, preset=preset, local_user=self.local_user)
         hostname = _str(opts, "hostname") or alias
-        hostname = hostname.replace("%h", alias).replace("%%", "%").lower()  # as ssh does
         if hostname != alias.lower():
             check_host_name(hostname, "HostName")
-        port = check_port(_str(opts, "port") or 22)
+        raw_port = _str(opts, "port") or "22"
+        port = parse_port(raw_port) or check_port(raw_port)  # ssh takes service names too
         user = check_user(_str(opts, "user") or self.local_user)
         alias_key = _str(opts, "hostkeyalias")
-        if alias_key is not None:
-            check_host_name(alias_key, "HostKeyAlias")
-        tokens = self._tokens(alias, hostname, port, user)
+        if alias_key is not None:  # ssh files and looks keys up under the lower-cased alias
+            alias_key = check_host_name(alias_key, "HostKeyAlias").lower()
+        tokens = self._tokens(alias, hostname, port, user, alias_key)
         ids = [self._path(p, tokens) for p in _as_list(opts.get("identityfile"))]
         defaulted = not ids
         if defaulted:
@@ -118,14 +124,16 @@ class Resolver:
         if self.known_hosts:
             user_files = list(self.known_hosts)
         else:
-            user_files = [self._path(p, tokens) for p in (_str(opts, "userknownhostsfile") or
-                          "~/.ssh/known_hosts ~/.ssh/known_hosts2").split()]
-        global_files = (_str(opts, "globalknownhostsfile")
-                        or "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2").split()
+            user_files = [self._path(p, tokens) for p in _files(
+                opts.get("userknownhostsfile"), "~/.ssh/known_hosts ~/.ssh/known_hosts2")]
+        global_files = _files(opts.get("globalknownhostsfile"),
+                              "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2")
         via, proxy_command = self._proxy(opts, tokens, depth)
         timeout = self.connect_timeout
-        if timeout is None and _str(opts, "connecttimeout"):
-            timeout = float(_str(opts, "connecttimeout") or 0) or None
+        configured = _str(opts, "connecttimeout")
+        if timeout is None and configured and configured != "none":
+            # ssh waits forever with 0; fleetcheck keeps its default instead.
+            timeout = float(parse_time(configured) or 0) or None
         return Target(
             alias=alias, hostname=hostname, port=port, user=user, identity_files=tuple(ids),
             identities_only=_yes(opts, "identitiesonly"), default_identities=defaulted,
@@ -135,8 +143,8 @@ class Resolver:
             user_known_hosts=next((p for p in user_files if p != "/dev/null"), None),
             hash_known_hosts=_yes(opts, "hashknownhosts"), connect_timeout=timeout,
             agent=self._agent(opts, tokens),
-            pubkey_auth=_str(opts, "pubkeyauthentication") != "no",
-            password_auth=_str(opts, "passwordauthentication") != "no",
+            pubkey_auth=(_str(opts, "pubkeyauthentication") or "yes").lower() not in _NO,
+            password_auth=(_str(opts, "passwordauthentication") or "yes").lower() not in _NO,
         )
 
     def _proxy(self, opts: Mapping[str, str | list[str]], tokens: Mapping[str, str],
@@ -145,6 +153,11 @@ class Resolver:
         jump = _str(opts, "proxyjump")
         command = _str(opts, "proxycommand")
         if jump and jump.lower() != "none":
+            # ssh refuses a last hop that is the destination itself, as written.
+            last_user, last_host, last_port = parse_jump(jump.split(",")[-1])
+            if (last_host, str(last_port or 22), last_user or tokens["r"]) == \
+                    (tokens["h"], tokens["p"], tokens["r"]):
+                raise HostFailure(ErrorKind.SSH_ERROR, f"ProxyJump loop via {last_host}")
             via: Target | None = None
             for hop in jump.split(","):
                 user, host, port = parse_jump(hop)
@@ -162,22 +175,25 @@ class Resolver:
             return via, None
         if command and command.lower() != "none":
             # Substituted as ssh does: the template's own quoting applies (values are checked).
-            return None, expand_tokens(command, tokens)
+            allowed = {k: v for k, v in tokens.items() if k in _PROXY_TOKENS}
+            return None, expand_tokens(command, allowed)
         return None, None
 
-    def _tokens(self, alias: str, hostname: str, port: int, user: str) -> dict[str, str]:
+    def _tokens(self, alias: str, hostname: str, port: int, user: str,
+                alias_key: str | None) -> dict[str, str]:
         local = os.uname().nodename
-        digest = hashlib.sha1(f"{local.split('.')[0]}{hostname}{port}{user}".encode(),
+        # %C is the SHA-1 of %l%h%p%r: the full local host name, as ssh hashes it.
+        digest = hashlib.sha1(f"{local}{hostname}{port}{user}".encode(),
                               usedforsecurity=False).hexdigest()
         return {"h": hostname, "p": str(port), "r": user, "n": alias, "u": self.local_user,
                 "d": str(self.home), "l": local, "L": local.split(".")[0], "C": digest,
-                "i": str(os.getuid())}
+                "i": str(os.getuid()), "k": alias_key or alias}
 
     def _path(self, value: str, tokens: Mapping[str, str]) -> str:
-        value = expand_tokens(value, tokens)
+        """A file name as ssh expands one: `~` first, then %-tokens and ${VARIABLE}s."""
         if value.startswith("~/") or value == "~":
             value = str(self.home) + value[1:]
-        return value
+        return expand_tokens(value, tokens, environment=True)
 
     def _agent(self, opts: Mapping[str, str | list[str]], tokens: Mapping[str, str]) -> str | None:
         configured = _str(opts, "identityagent")
@@ -185,6 +201,8 @@ class Resolver:
             return self.agent
         if configured.lower() == "none":
             return None
+        if configured.startswith("$") and not configured.startswith("${"):
+            return os.environ.get(configured[1:]) or None  # ssh: a variable naming the socket
         return self._path(configured, tokens)
 
 
@@ -192,16 +210,24 @@ def _with_via(target: Target, via: Target) -> Target:
     return replace(target, via=via, proxy_command=None)
 
 
-def expand_tokens(value: str, tokens: Mapping[str, str]) -> str:
-    """Replace %h, %p, %r, ... and %% (the values were checked: see `names`)."""
+def expand_tokens(value: str, tokens: Mapping[str, str], *, environment: bool = False) -> str:
+    """Replace %h, %p, %r, ... and %% (the values were checked: see `names`), and with
+    `environment` ${VARIABLE}s; HostFailure for an unknown token or unset variable."""
     def sub(m: re.Match[str]) -> str:
-        key = m.group(1)
-        if key == "%":
+        text = m.group(0)
+        if text == "%%":
             return "%"
-        if key not in tokens:
-            raise HostFailure(ErrorKind.SSH_ERROR, f"unknown token %{key} in {value!r}")
-        return tokens[key]
-    return re.sub(r"%(.)", sub, value, flags=re.DOTALL)
+        if text.startswith("%"):
+            if text[1:] not in tokens:
+                raise HostFailure(ErrorKind.SSH_ERROR, f"unknown token {text} in {value!r}")
+            return tokens[text[1:]]
+        name = text[2:-1]
+        if not name or name not in os.environ:
+            raise HostFailure(ErrorKind.SSH_ERROR,
+                              f"environment variable ${{{name}}} in {value!r} is not set")
+        return os.environ[name]
+    pattern = r"%.?|\$\{[^}]*\}" if environment else r"%.?"
+    return re.sub(pattern, sub, value, flags=re.DOTALL)
 
 
 def parse_jump(hop: str) -> tuple[str | None, str, int | None]:
@@ -276,3 +302,12 @@ def _str(opts: Mapping[str, str | list[str]], key: str) -> str | None:
 
 def _yes(opts: Mapping[str, str | list[str]], key: str) -> bool:
     return (_str(opts, key) or "").lower() in ("yes", "true")
+
+
+_NO = ("no", "false")
+
+
+def _files(value: str | list[str] | None, default: str) -> list[str]:
+    """A known-hosts file list: the configured words ("none": no file), else `default`."""
+    files = _as_list(value) or default.split()
+    return [] if [f.lower() for f in files] == ["none"] else files
