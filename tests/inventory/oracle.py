@@ -84,6 +84,35 @@ class Oracle:
         return [Run(codes[str(n)], (spool / f"{n}.out").read_text(),
                     (spool / f"{n}.err").read_text()) for n in range(len(jobs))]
 
+    def shared(self, jobs: Sequence[tuple[Sequence[str], Sequence[tuple[str, Sequence[str]]]]],
+               ) -> list[list[Run]]:
+        """Runs sharing one inventory reading: each job is (the arguments the inventory is
+        read with, each run's (tool, argv)); the runs' results, in job order."""
+        spool = self.cwd.parent / "shared-spool"
+        spool.mkdir(exist_ok=True)
+        lines = []
+        for n, (args, runs) in enumerate(jobs):
+            lines.append(json.dumps({
+                "id": str(n), "tool": "ansible", "args": list(args),
+                "out": str(spool / f"{n}.out"), "err": str(spool / f"{n}.err"),
+                "codes": str(spool / f"{n}.codes"),
+                "runs": [{"tool": tool, "args": list(argv), "out": str(spool / f"{n}-{k}.out"),
+                          "err": str(spool / f"{n}-{k}.err")}
+                         for k, (tool, argv) in enumerate(runs)]}))
+        proc = subprocess.run([sys.executable, str(_SERVER), str(WORKERS)], cwd=self.cwd,
+                              env=self.env, input="\n".join(lines) + "\n", capture_output=True,
+                              text=True, timeout=900, check=False)
+        assert proc.returncode == 0, proc.stderr
+        results = {r["id"]: r["code"] for r in map(json.loads, proc.stdout.splitlines())}
+        out: list[list[Run]] = []
+        for n, (_args, runs) in enumerate(jobs):
+            # a job that failed before its runs: the reading's own error, for every run
+            assert results.get(str(n)) == 0, (spool / f"{n}.err").read_text()
+            codes = json.loads((spool / f"{n}.codes").read_text())
+            out.append([Run(codes[k], (spool / f"{n}-{k}.out").read_text(),
+                            (spool / f"{n}-{k}.err").read_text()) for k in range(len(runs))])
+        return out
+
 
 def hosts_of(run: Run) -> list[str]:
     """The host names `ansible PATTERN --list-hosts` printed (its '  hosts (N):' block)."""
