@@ -127,6 +127,10 @@ class _Evaluator:
     def match_term(self, term: str) -> list[str]:
         """Host names one term (without its &/! prefix) stands for, subscript applied."""
         bare = term[1:] if term[0] in "!&" else term
+        if not bare:  # ansible-core fails on it with an internal error (IndexError)
+            raise InputError(f"host pattern term {term!r} names nothing ('{term}' goes right "
+                             f"before a host, group or pattern, as in '{term}web'; a pattern "
+                             "without ',' is split on ':')")
         if bare not in self.cache:
             expr, subscript = self._split_subscript(bare)
             found = self._enumerate(expr)
