@@ -7,11 +7,12 @@ and stderr sent to files. Jobs arrive as JSON lines on stdin; each finished job
 is reported as a JSON line `{"id": ..., "code": ...}` on stdout.
 
 A job with `runs` reads its inventory once, through the `ansible` CLI's own argument
-parsing and `_play_prereqs`, then forks one grandchild per run; each runs its tool's
-`main()` (`ansible` or `ansible-inventory`) with its own argv, handed that inventory
-instead of reading it again (reading it is most of a run's time). The grandchild
-gets an untouched copy, so each run sees what a fresh `ansible` process would. The
-runs' exit codes are written to the job's `codes` file as a JSON list.
+parsing and `_play_prereqs`, then forks one grandchild per run; each runs the `ansible`
+CLI's `main()` with its own argv, handed that inventory instead of reading it again
+(reading it is most of a run's time). Each grandchild gets an untouched copy, so it
+sees what a fresh `ansible` process would, but for the warnings of the reading (made
+once, in the child). The runs' exit codes are written to the job's `codes` file as a
+JSON list.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _runs(job: dict[str, Any]) -> int:
     prereqs = cli._play_prereqs()
     # the parsed arguments are a process-wide singleton: each run parses its own again
     GlobalCLIArgs._Singleton__instance = None
-    ansible.cli.CLI._play_prereqs = lambda self: prereqs
+    ansible.cli.adhoc.AdHocCLI._play_prereqs = lambda self: prereqs
     # the plugin loader is set up already (the same way): a second set-up only warns
     ansible.cli.init_plugin_loader = lambda *args, **kwargs: None
     codes = []
@@ -81,7 +82,7 @@ def _runs(job: dict[str, Any]) -> int:
             code = 70
             try:
                 _redirect(run["out"], run["err"])
-                code = _main_code(run.get("tool", "ansible"), run["args"])
+                code = _main_code("ansible", run["args"])
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
