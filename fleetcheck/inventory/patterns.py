@@ -152,7 +152,8 @@ class _Evaluator:
             results.append(host.name)
         if not results and not groups and pattern != "all" and self.warn is not None:
             hint = ""
-            if ":" in pattern and pattern[0] != "~":
+            # only where ':' would have split it (not an address, not a name with a port)
+            if ":" in pattern and pattern[0] != "~" and len(split_pattern(pattern)) > 1:
                 hint = (" (a pattern holding ',' is split on ',' only: write 'a,b' or 'a:b', "
                         "not both)")
             self.warn(f"could not match supplied host pattern, ignoring: {pattern}{hint}")

@@ -43,6 +43,10 @@ def test_usage_and_limit_errors(args: list[str], message: str) -> None:
     ("web:db,app", "web01 web02 web03 web04 web05 web06 db1 db2 db3",
      ["could not match supplied host pattern, ignoring: web:db (a pattern holding ',' is split "
       "on ',' only: write 'a,b' or 'a:b', not both)"]),
+    # an address or a name with a port is one term either way: no word about ',' and ':'
+    ("db1,2001:db8::99,web9:2222", "db1",
+     ["could not match supplied host pattern, ignoring: 2001:db8::99",
+      "could not match supplied host pattern, ignoring: web9:2222"]),
     ("web[1-2]", "web02 web03",
      ["use [x:y] inclusive subscripts instead of [x-y] which has been removed (in 'web[1-2]'; "
       "still applied as [1:2])"]),
