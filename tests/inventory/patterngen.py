@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import random
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,10 @@ class Limit:
     template: str  # the limit, with {file} for the file's path
     earlier: str | None  # a --limit given before it (the last one wins, in both tools)
 
+    def written(self, path: str) -> str:
+        """The limit naming the file at `path` (its terms may hold braces: no str.format)."""
+        return self.template.replace("{file}", path)
+
 
 def special_source(rng: random.Random, path: Path) -> None:
     """Write an INI source of SPECIAL_HOSTS in SPECIAL_GROUPS (some ungrouped)."""
@@ -85,8 +90,10 @@ class Drawer:
             return rng.choice(self.hosts)
         if kind < 0.45 and self.groups:
             return rng.choice(self.groups)
-        if kind < 0.6:
+        if kind < 0.55:
             return self.glob()
+        if kind < 0.6:
+            return self.as_written()
         if kind < 0.75:
             return rng.choice(BAD_REGEXES if rng.random() < 0.08 else REGEXES)
         return rng.choice(FIXED_TERMS)
@@ -98,6 +105,14 @@ class Drawer:
         return self.rng.choice([name[:cut] + "*", name[:cut] + "?" + name[cut + 1:],
                                 f"{name[:1]}[{name[1:2] or 'x'}0-2]*", "*" + name[cut:]])
 
+    def as_written(self) -> str:
+        """A host range as an inventory writes it (`r4-[0:5]`), from a host it made."""
+        ranged = [h for h in self.hosts if re.fullmatch(r"r[0-9]+-[0-9]", h)]
+        if not ranged:
+            return self.rng.choice(["10.0.0.[1:3]", "ab-[a:c]", "h[0:2]"])
+        head = self.rng.choice(ranged)[:-1]
+        return f"{head}[{self.rng.randint(0, 3)}:{self.rng.randint(3, 6)}]"
+
     def term(self) -> str:
         """A term: maybe '&' or '!', maybe a subscript (only where the order is defined)."""
         rng = self.rng
@@ -108,7 +123,7 @@ class Drawer:
             # which hosts a subscript picks is Ansible's own (varying) order's business
             if base is None or order_is_defined(self.listing, [base.group(1)]):
                 text = subscripted
-        text = rng.choice(["", "", "", "!", "&"]) + text
+        text = rng.choice(["", "", "", "", "", "!", "!", "&"]) + text
         if rng.random() < 0.15:
             text = rng.choice([" ", "  ", "\t"]) + text + rng.choice(["", " "])
         return text
@@ -155,7 +170,9 @@ def order_is_defined(listing: dict[str, Any], terms: Sequence[str]) -> bool:
         match = _SUBSCRIPT.match(term) if term[:1] != "~" else None
         expr = match.group(1) if match else term
         try:
-            test = re.compile(expr[1:] if expr[:1] == "~" else fnmatch.translate(expr)).match
+            with warnings.catch_warnings():  # Python's FutureWarnings about odd sets
+                warnings.simplefilter("ignore", FutureWarning)
+                test = re.compile(expr[1:] if expr[:1] == "~" else fnmatch.translate(expr)).match
         except re.error:
             continue  # matches nothing: an error (limit) or no host
         for group in (g for g in known if test(g)):

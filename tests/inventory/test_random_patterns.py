@@ -20,6 +20,7 @@ import json
 import os
 import random
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,14 @@ class Case:
         """The --limit options of limit n (an earlier one first, when drawn)."""
         limit, path = self.limits[n]
         given = [] if limit.earlier is None else ["--limit", limit.earlier]
-        return [*given, "--limit", limit.template.format(file=path)]
+        return [*given, "--limit", limit.written(path)]
 
     def limit_pattern(self, n: int) -> str:
         """Limit n as one pattern: the file's lines (stripped, blank ones left out) in place
         of its `@file` term, all terms joined by ','."""
         limit, path = self.limits[n]
         lines = [line.strip() for line in limit.lines if line.strip()]
-        terms = _split(limit.template.format(file=path))
+        terms = _split(limit.written(path))
         # a trailing ',': a pattern holding a comma is split on commas only, as the file is
         return ",".join(t for term in terms
                         for t in (lines if term == f"@{path}" else [term])) + ","
@@ -219,7 +220,9 @@ def _error(stderr: str) -> str:
 def _invalid(term: str) -> bool:
     """A regex term that does not compile."""
     try:
-        re.compile(term[1:])
+        with warnings.catch_warnings():  # Python's FutureWarnings about odd sets
+            warnings.simplefilter("ignore", FutureWarning)
+            re.compile(term[1:])
     except re.error:
         return term.startswith("~")
     return False
