@@ -14,6 +14,7 @@ from fleetcheck.errors import ErrorKind, InputError
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.extravars import ExtraVars
 from fleetcheck.inventory.reserved import warn_reserved
+from fleetcheck.inventory.resolve import Overlay
 from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
 from fleetcheck.inventory.values import VaultValue
 from fleetcheck.policy import Policy
@@ -249,7 +250,7 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
     """
     if extra_vars:
         host = replace(host, vars={**host.vars, **extra_vars.values},
-                       origins={**host.origins, **extra_vars.origins})
+                       origins=Overlay(extra_vars.origins, host.origins))
     hv = _HostVars(host)
     applicable = tuple(p for p in policies
                        if p.hosts is None or selected is None

@@ -316,6 +316,16 @@ def plan_hosts(inputs: Inputs, args: argparse.Namespace, env: Env) -> list[Plann
                 defaults=host_defaults(args), extra_vars=extra_vars(args, env))
 
 
+def plan_or_stop(inputs: Inputs, args: argparse.Namespace, env: Env) -> list[PlannedHost]:
+    """plan_hosts for a command that stops on bad input: the inventory's warnings met before
+    the error (--limit terms matching nothing) are printed first, as Ansible prints its own."""
+    try:
+        return plan_hosts(inputs, args, env)
+    except InputError:
+        inventory_warnings(inputs.inventory, env, args)
+        raise
+
+
 def limit_pattern(args: argparse.Namespace, env: Env) -> str | None:
     """--limit with each `@file` made absolute against the invocation's working directory."""
     limit: str | None = args.limit

@@ -13,7 +13,7 @@ from fleetcheck.cli.common import (
     add_input_arguments,
     inventory_warnings,
     load_inputs,
-    plan_hosts,
+    plan_or_stop,
     shown_path,
 )
 from fleetcheck.cli.config_cmd import from_command_line
@@ -72,7 +72,7 @@ def parse_port(text: str) -> list[tuple[int, str | None]]:
 def _live(args: argparse.Namespace, env: Env) -> RunResult:
     """Check the one host through the normal scan path and return that run."""
     inputs = load_inputs(args, env)
-    hosts = [h for h in plan_hosts(inputs, args, env) if h.name == args.host]
+    hosts = [h for h in plan_or_stop(inputs, args, env) if h.name == args.host]
     if not hosts:
         raise InputError(f"host {args.host!r} is not in the inventory"
                          + (f" (or not within --limit {args.limit!r})" if args.limit else ""))

@@ -13,7 +13,7 @@ from fleetcheck.cli.common import (
     add_input_arguments,
     inventory_warnings,
     load_inputs,
-    plan_hosts,
+    plan_or_stop,
 )
 from fleetcheck.cli.deliver import deliver
 from fleetcheck.cli.destinations import add_report_argument, destinations
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if (args.sign or args.include_inventory) and not args.evidence:
         raise InputError("--sign and --include-inventory go with --evidence BUNDLE.zip")
     inputs = load_inputs(args, env)
-    hosts, shard = select_shard(args, inputs.inventory, plan_hosts(inputs, args, env))
+    hosts, shard = select_shard(args, inputs.inventory, plan_or_stop(inputs, args, env))
     if args.list_hosts:  # with the inventory's warnings (limit terms matching nothing)
         inventory_warnings(inputs.inventory, env, args)
         return list_hosts(hosts, env)

@@ -127,6 +127,10 @@ class _Evaluator:
     def match_term(self, term: str) -> list[str]:
         """Host names one term (without its &/! prefix) stands for, subscript applied."""
         bare = term[1:] if term[0] in "!&" else term
+        if not bare:  # ansible-core fails on it with an internal error (IndexError)
+            raise InputError(f"host pattern term {term!r} names nothing ('{term}' goes right "
+                             f"before a host, group or pattern, as in '{term}web'; a pattern "
+                             "without ',' is split on ':')")
         if bare not in self.cache:
             expr, subscript = self._split_subscript(bare)
             found = self._enumerate(expr)
@@ -148,7 +152,8 @@ class _Evaluator:
             results.append(host.name)
         if not results and not groups and pattern != "all" and self.warn is not None:
             hint = ""
-            if ":" in pattern and pattern[0] != "~":
+            # only where ':' would have split it (not an address, not a name with a port)
+            if ":" in pattern and pattern[0] != "~" and len(split_pattern(pattern)) > 1:
                 hint = (" (a pattern holding ',' is split on ',' only: write 'a,b' or 'a:b', "
                         "not both)")
             self.warn(f"could not match supplied host pattern, ignoring: {pattern}{hint}")

@@ -138,13 +138,34 @@ class LazyOrigins(Mapping[str, str]):
         return str(origin)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._vars)
+        # only names with a known origin (not a host list's port, not the implicit
+        # localhost's own): a Mapping yields no key that it then refuses
+        return (n for n in self._vars if self._resolver.origin(self._host, n) is not None)
 
     def __len__(self) -> int:
-        return len(self._vars)
+        return sum(1 for _ in self)
 
     def __repr__(self) -> str:
         return f"<origins of {self._host.name}>"
+
+
+class Overlay(Mapping[str, str]):
+    """`top` over `base`, read through: `base` (a LazyOrigins) is not worked out to build it."""
+
+    __slots__ = ("_base", "_top")
+
+    def __init__(self, top: Mapping[str, str], base: Mapping[str, str]) -> None:
+        self._top = top
+        self._base = base
+
+    def __getitem__(self, name: str) -> str:
+        return self._top[name] if name in self._top else self._base[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._top, *self._base]))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class Exporter:

@@ -68,6 +68,18 @@ class Oracle:
 
     def many(self, jobs: Sequence[tuple[str, Sequence[str]]]) -> list[Run]:
         """Run many jobs, WORKERS at a time, through one forking server; results in job order."""
+        return self.batch(jobs, [])[0]
+
+    def shared(self, jobs: Sequence[tuple[Sequence[str], Sequence[Sequence[str]]]],
+               ) -> list[list[Run]]:
+        """`ansible` runs sharing one inventory reading (see oracle_server): each job is (the
+        arguments the inventory is read with, each run's argv); results in job order."""
+        return self.batch([], jobs)[1]
+
+    def batch(self, jobs: Sequence[tuple[str, Sequence[str]]],
+              shared: Sequence[tuple[Sequence[str], Sequence[Sequence[str]]]],
+              ) -> tuple[list[Run], list[list[Run]]]:
+        """`many` and `shared` at once, through one server (one import of ansible)."""
         spool = self.cwd.parent / "spool"
         spool.mkdir(exist_ok=True)
         lines = []
@@ -75,14 +87,29 @@ class Oracle:
             lines.append(json.dumps({"id": str(n), "tool": tool, "args": list(args),
                                      "out": str(spool / f"{n}.out"),
                                      "err": str(spool / f"{n}.err")}))
+        for n, (args, runs) in enumerate(shared):
+            lines.append(json.dumps({
+                "id": f"s{n}", "tool": "ansible", "args": list(args),
+                "out": str(spool / f"s{n}.out"), "err": str(spool / f"s{n}.err"),
+                "codes": str(spool / f"s{n}.codes"),
+                "runs": [{"args": list(argv), "out": str(spool / f"s{n}-{k}.out"),
+                          "err": str(spool / f"s{n}-{k}.err")} for k, argv in enumerate(runs)]}))
         proc = subprocess.run([sys.executable, str(_SERVER), str(WORKERS)], cwd=self.cwd,
                               env=self.env, input="\n".join(lines) + "\n", capture_output=True,
                               text=True, timeout=900, check=False)
         assert proc.returncode == 0, proc.stderr
         codes = {r["id"]: r["code"] for r in map(json.loads, proc.stdout.splitlines())}
-        assert len(codes) == len(jobs), proc.stderr
-        return [Run(codes[str(n)], (spool / f"{n}.out").read_text(),
-                    (spool / f"{n}.err").read_text()) for n in range(len(jobs))]
+        assert len(codes) == len(jobs) + len(shared), proc.stderr
+        plain = [Run(codes[str(n)], (spool / f"{n}.out").read_text(),
+                     (spool / f"{n}.err").read_text()) for n in range(len(jobs))]
+        grouped: list[list[Run]] = []
+        for n, (_args, runs) in enumerate(shared):
+            # a job that failed before its runs: the reading's own error
+            assert codes[f"s{n}"] == 0, (spool / f"s{n}.err").read_text()
+            done = json.loads((spool / f"s{n}.codes").read_text())
+            grouped.append([Run(done[k], (spool / f"s{n}-{k}.out").read_text(),
+                                (spool / f"s{n}-{k}.err").read_text()) for k in range(len(runs))])
+        return plain, grouped
 
 
 def hosts_of(run: Run) -> list[str]:

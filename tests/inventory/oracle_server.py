@@ -5,6 +5,14 @@ modules once and forks a fresh child for each job; the child runs the CLI's own
 `main()` (what the `ansible-inventory` / `ansible` commands run) with its stdout
 and stderr sent to files. Jobs arrive as JSON lines on stdin; each finished job
 is reported as a JSON line `{"id": ..., "code": ...}` on stdout.
+
+A job with `runs` reads its inventory once, through the `ansible` CLI's own argument
+parsing and `_play_prereqs`, then forks one grandchild per run; each runs the `ansible`
+CLI's `main()` with its own argv, handed that inventory instead of reading it again
+(reading it is most of a run's time). Each grandchild gets an untouched copy, so it
+sees what a fresh `ansible` process would, but for the warnings of the reading (made
+once, in the child). The runs' exit codes are written to the job's `codes` file as a
+JSON list.
 """
 
 from __future__ import annotations
@@ -14,35 +22,75 @@ import os
 import sys
 from typing import Any
 
+import ansible.cli
 import ansible.cli.adhoc
 import ansible.cli.inventory
 import ansible.cli.vault
+from ansible.utils.context_objects import GlobalCLIArgs
 
 MAINS: dict[str, Any] = {"ansible-inventory": ansible.cli.inventory.main,
                          "ansible": ansible.cli.adhoc.main,
                          "ansible-vault": ansible.cli.vault.main}
 
 
+def _redirect(out_path: str, err_path: str) -> None:
+    with open(out_path, "wb") as out, open(err_path, "wb") as err, \
+            open(os.devnull, "rb") as null:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(null.fileno(), 0)
+        os.dup2(out.fileno(), 1)
+        os.dup2(err.fileno(), 2)
+
+
+def _main_code(tool: str, args: list[str]) -> int:
+    sys.argv = [tool, *args]
+    try:
+        MAINS[tool](sys.argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
 def _child(job: dict[str, Any]) -> None:
     code = 70
     try:
-        with open(job["out"], "wb") as out, open(job["err"], "wb") as err, \
-                open(os.devnull, "rb") as null:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(null.fileno(), 0)
-            os.dup2(out.fileno(), 1)
-            os.dup2(err.fileno(), 2)
-        sys.argv = [job["tool"], *job["args"]]
-        try:
-            MAINS[job["tool"]](sys.argv)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        _redirect(job["out"], job["err"])
+        code = _runs(job) if "runs" in job else _main_code(job["tool"], job["args"])
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _runs(job: dict[str, Any]) -> int:
+    """Read the job's inventory once, then each run in a grandchild; 0 when all were run."""
+    cli = ansible.cli.adhoc.AdHocCLI(["ansible", "all", *job["args"]])
+    ansible.cli.CLI.run(cli)  # what every CLI does first: parse, then load plugins
+    prereqs = cli._play_prereqs()
+    # the parsed arguments are a process-wide singleton: each run parses its own again
+    GlobalCLIArgs._Singleton__instance = None
+    ansible.cli.adhoc.AdHocCLI._play_prereqs = lambda self: prereqs
+    # the plugin loader is set up already (the same way): a second set-up only warns
+    ansible.cli.init_plugin_loader = lambda *args, **kwargs: None
+    codes = []
+    for run in job["runs"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                _redirect(run["out"], run["err"])
+                code = _main_code("ansible", run["args"])
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+    with open(job["codes"], "w", encoding="utf-8") as out:
+        json.dump(codes, out)
+    return 0
 
 
 def main() -> None:

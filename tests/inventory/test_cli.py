@@ -10,6 +10,7 @@ import pytest
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import load
 from tests.conftest import REPO, run_cli
+from tests.inventory.oracle import Oracle, Run, require_ansible, unmatched_terms
 
 PATTERNS = REPO / "tests" / "fixtures" / "inventories" / "valid" / "patterns" / "hosts.ini"
 
@@ -42,6 +43,10 @@ def test_usage_and_limit_errors(args: list[str], message: str) -> None:
     ("web:db,app", "web01 web02 web03 web04 web05 web06 db1 db2 db3",
      ["could not match supplied host pattern, ignoring: web:db (a pattern holding ',' is split "
       "on ',' only: write 'a,b' or 'a:b', not both)"]),
+    # an address or a name with a port is one term either way: no word about ',' and ':'
+    ("db1,2001:db8::99,web9:2222", "db1",
+     ["could not match supplied host pattern, ignoring: 2001:db8::99",
+      "could not match supplied host pattern, ignoring: web9:2222"]),
     ("web[1-2]", "web02 web03",
      ["use [x:y] inclusive subscripts instead of [x-y] which has been removed (in 'web[1-2]'; "
       "still applied as [1:2])"]),
@@ -161,6 +166,47 @@ def test_an_index_outside_its_group_stops_a_scan_before_any_host() -> None:
     assert (res.code, res.out) == (2, "")
     assert res.err == ("fleetcheck: error: no hosts matched the subscripted pattern 'web[7]': "
                        "index 7 is out of range (6 hosts)\n")
+
+
+LONE = ["web,!", "&", "db:&", "!::1 db", "web,!,nosuch"]
+
+
+@pytest.fixture(scope="module")
+def lone_oracle(tmp_path_factory: pytest.TempPathFactory) -> list[Run]:
+    require_ansible()
+    oracle = Oracle(tmp_path_factory.mktemp("lone"))
+    return oracle.many([("ansible", [p, "-i", str(PATTERNS), "--list-hosts"]) for p in LONE])
+
+
+@pytest.mark.parametrize("n", range(len(LONE)))
+def test_a_term_that_is_only_a_prefix_is_bad_input(lone_oracle: list[Run], n: int) -> None:
+    """ansible-core fails on it (an internal error); fleetcheck names it, exit 2, after the
+    warnings of the terms before it."""
+    theirs = lone_oracle[n]
+    assert theirs.code != 0 and "string index out of range" in theirs.err
+    for command in ("inventory", "scan"):
+        res = run_cli([command, "-i", str(PATTERNS), "--limit", LONE[n], "--list-hosts"],
+                      cwd=REPO)
+        prefix = "&" if "&" in LONE[n] else "!"
+        assert (res.code, res.out) == (2, ""), command
+        assert res.err.endswith(f"fleetcheck: error: host pattern term '{prefix}' names nothing "
+                                f"('{prefix}' goes right before a host, group or pattern, as in "
+                                f"'{prefix}web'; a pattern without ',' is split on ':')\n")
+        assert unmatched_terms(res.err) == unmatched_terms(theirs.err), command
+
+
+def test_a_scan_stopped_by_its_limit_says_what_matched_nothing_first() -> None:
+    """As `ansible all --limit 'nosuch,web[7]'`: the warning, then the error."""
+    for limit, error in [("nosuch,web[7]", "no hosts matched the subscripted pattern 'web[7]': "
+                                           "index 7 is out of range (6 hosts)"),
+                         ("nosuch,~(", "invalid host pattern '~(': missing ), unterminated "
+                                       "subpattern at position 0"),
+                         ("nosuch,web:&db", "no hosts match the limit 'nosuch,web:&db'")]:
+        res = run_cli(["scan", "-i", str(PATTERNS), "--limit", limit, "--list-hosts"], cwd=REPO)
+        assert (res.code, res.out) == (2, "")
+        assert res.err.startswith("fleetcheck: warning: could not match supplied host pattern, "
+                                  "ignoring: nosuch\n"), res.err
+        assert res.err.endswith(f"fleetcheck: error: {error}\n"), res.err
 
 
 def test_a_reserved_name_written_on_every_host_is_said_once(tmp_path: Path) -> None:

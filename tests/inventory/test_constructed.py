@@ -121,7 +121,9 @@ def test_a_scan_plans_the_groups_its_extra_vars_make(tmp_path: Path) -> None:
                    "--list-hosts"], cwd=tmp_path)
     assert (res.code, res.out.split()) == (0, ["web1", "db1"]), res.err
     res = run_cli(["scan", "-i", str(inv), "--limit", "dc_fra", "--list-hosts"], cwd=tmp_path)
-    assert (res.code, res.err) == (2, "fleetcheck: error: no hosts match the limit 'dc_fra'\n")
+    assert (res.code, res.err) == (2, "fleetcheck: warning: could not match supplied host "
+                                      "pattern, ignoring: dc_fra\n"
+                                      "fleetcheck: error: no hosts match the limit 'dc_fra'\n")
 
 
 def test_what_fails_on_a_host_is_skipped_without_strict(tmp_path: Path) -> None:

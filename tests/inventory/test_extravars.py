@@ -179,6 +179,25 @@ def test_an_unusable_extra_var_names_its_e(tmp_path: Path) -> None:
                        "ansible_become must be a boolean (yes/no, true/false), not 'maybe'\n")
 
 
+@pytest.mark.parametrize(("sources", "limit", "hosts"), [
+    (["a,b:2222,"], "all", "a\nb\n"),  # a host list's port: a variable written nowhere
+    (["hosts.ini"], "localhost,w1", "localhost\nw1\n"),  # the implicit localhost's own
+    (["hosts.ini"], "127.0.0.1", "127.0.0.1\n"),
+])
+def test_extra_vars_over_variables_without_an_origin(tmp_path: Path, sources: list[str],
+                                                      limit: str, hosts: str) -> None:
+    """-e over a host whose variables include some no file wrote (it was an internal error)."""
+    (tmp_path / "hosts.ini").write_text("w1 ansible_host=192.0.2.1\n")
+    argv = [a for s in sources for a in ("-i", s)]
+    res = run_cli(["scan", *argv, "-e", "x=1", "--limit", limit, "--list-hosts"], cwd=tmp_path)
+    assert (res.code, res.out, res.err) == (0, hosts, "")
+    inventory = load([str(tmp_path / s) if s == "hosts.ini" else s for s in sources])
+    for host in inventory.select(limit):
+        origins = dict(host.origins)  # every name it yields has an origin
+        assert set(origins) <= set(host.vars)
+        assert origins.get("ansible_port") is None
+
+
 def test_vaulted_extra_vars_need_the_vault_password(tmp_path: Path) -> None:
     """-e @file with a !vault value is read with --vault-password-file, never shown."""
     require_ansible()
