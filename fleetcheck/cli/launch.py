@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import sys
+import warnings
 
 # A run keeps what it makes (each host's result, the reports' parts) and makes few reference
 # cycles, so the collector's default (a young collection every 700 allocations, ~200 per
@@ -17,7 +19,11 @@ def entry() -> None:
     Loading makes a great many objects and no garbage, so the cyclic collector only costs
     time there (a full collection of a few hundred thousand objects, every run); what it
     made lives as long as the process, so it is frozen: later collections skip it. Then
-    young collections are made rarer (see YOUNG_THRESHOLD)."""
+    young collections are made rarer (see YOUNG_THRESHOLD). Python's own warnings (a
+    library's deprecation, `re`'s hint on a user's pattern) are not printed unless asked for
+    with -W or PYTHONWARNINGS: they name fleetcheck's source lines, not the user's input."""
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
     gc.disable()
     try:
         from fleetcheck.cli.main import entry as run

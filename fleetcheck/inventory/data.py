@@ -275,10 +275,13 @@ class InventoryData:
                 self._add_member(ungrouped, host)
         for name in self.hosts:
             if name in self.groups:
-                group = self.groups[name]
-                self.notes.warn(f"found both group and host with same name: {name} (group "
-                                f"defined at {group.origin or 'unknown'}; a pattern naming it "
-                                "selects the host)", self.hosts[name].origin)
+                origin = self.groups[name].origin
+                # `all` and `ungrouped` are Ansible's own groups: no file defines them
+                where = f"group defined at {origin}" if origin else \
+                    f"'{name}' is Ansible's implicit group"
+                self.notes.warn(f"found both group and host with same name: {name} ({where}; "
+                                "a pattern naming it selects the host)",
+                                self.hosts[name].origin)
         self.compute_depths()
 
     def compute_depths(self) -> None:

@@ -58,6 +58,13 @@ EXPECTED: dict[str, list[tuple[str | None, str]]] = {
          f"ini-var-names.ini:2: accepting inventory variable with invalid name 'my-var' {NAMES}"),
         ("Accepting inventory variable with invalid name 'not'",
          f"ini-var-names.ini:4: accepting inventory variable with invalid name 'not' {NAMES}")],
+    "host-named-all.ini": [
+        ("Found both group and host with same name: all",
+         "host-named-all.ini:3: found both group and host with same name: all ('all' is "
+         "Ansible's implicit group; a pattern naming it selects the host)"),
+        ("Found both group and host with same name: ungrouped",
+         "host-named-all.ini:4: found both group and host with same name: ungrouped "
+         "('ungrouped' is Ansible's implicit group; a pattern naming it selects the host)")],
     "json-duplicate-key.json": [
         (None, "json-duplicate-key.json:5:7: found duplicate mapping key 'web1', using last "
                "defined value only")],
