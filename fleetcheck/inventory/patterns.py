@@ -50,8 +50,10 @@ def split_pattern(pattern: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def expand_files(terms: Sequence[str], cwd: str | None) -> list[str]:
-    """Replace each `@file` term with the patterns written in that file, one a line."""
+def expand_files(terms: Sequence[str], cwd: str | None,
+                 read: set[str] | None = None) -> list[str]:
+    """Replace each `@file` term with the patterns written in that file, one a line (each
+    line one term, never split; `read`, when given, gets the terms that came from files)."""
     out: list[str] = []
     for term in terms:
         if not term.startswith("@"):
@@ -68,6 +70,8 @@ def expand_files(terms: Sequence[str], cwd: str | None) -> list[str]:
         except UnicodeDecodeError as exc:
             raise InputError(f"cannot read limit file: {exc}", term[1:]) from None
         out.extend(line for line in lines if line)
+        if read is not None:
+            read.update(line for line in lines if line)
     return out
 
 
@@ -101,6 +105,7 @@ class _Evaluator:
         self.warn = warn  # None: terms matching nothing are ignored without a word
         self.cache: dict[str, list[str]] = {}
         self.implicit: dict[str, InventoryHost] = {}
+        self.from_files: set[str] = set()  # terms read from @files (their lines are not split)
 
     def evaluate(self, terms: Sequence[str]) -> list[str]:
         """Host names for the terms: plain terms, then `&`, then `!`, first occurrence kept."""
@@ -154,7 +159,9 @@ class _Evaluator:
             hint = ""
             # only where ':' would have split it (not an address, not a name with a port)
             if ":" in pattern and pattern[0] != "~" and len(split_pattern(pattern)) > 1:
-                hint = (" (a pattern holding ',' is split on ',' only: write 'a,b' or 'a:b', "
+                hint = (" (a limit file's lines are not split: write one term a line)"
+                        if pattern in self.from_files else
+                        " (a pattern holding ',' is split on ',' only: write 'a,b' or 'a:b', "
                         "not both)")
             self.warn(f"could not match supplied host pattern, ignoring: {pattern}{hint}")
         return results
@@ -219,7 +226,8 @@ def select(inv: Inventory, pattern: str | None, *, cwd: str | None = None,
     mode = inv.notes.mismatch
     warn = inv.notes.warn if mode == "warning" else _mismatch_error if mode == "error" else None
     evaluator = _Evaluator(index, None if quiet else warn)
-    terms = expand_files(split_pattern(pattern if pattern is not None else "all"), cwd)
+    terms = expand_files(split_pattern(pattern if pattern is not None else "all"), cwd,
+                         evaluator.from_files)
     names = evaluator.evaluate(terms)
     if not quiet:
         inv.notes.check()

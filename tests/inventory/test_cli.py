@@ -87,6 +87,17 @@ def test_limit_file_is_relative_to_the_working_directory(tmp_path: Path) -> None
     assert res.out.startswith("ok: 3 hosts")
 
 
+
+def test_a_limit_files_lines_are_one_term_each(tmp_path: Path) -> None:
+    """A line of an @file is one term, never split (as in ansible-core): 'web:db' there
+    matches nothing, and the hint says why in the file's terms, not about ',' and ':'."""
+    (tmp_path / "retry").write_text("web:db\ndb1\n")
+    code, out, err = _inventory("--list-hosts", "--limit", "@retry", cwd=tmp_path)
+    assert (code, out) == (0, "db1\n")
+    assert err == ("fleetcheck: warning: could not match supplied host pattern, ignoring: "
+                   "web:db (a limit file's lines are not split: write one term a line)\n")
+
+
 def test_list_with_limit_keeps_all_order_and_groups_of_kept_hosts() -> None:
     code, out, _ = _inventory("--list", "--limit", "staging")
     document = json.loads(out)
