@@ -120,13 +120,20 @@ def order_is_defined(listing: dict[str, Any], pattern: str) -> bool:
             matched = [g for g in names if re.match(expr[1:], g)]
         else:
             matched = [g for g in names if fnmatch.fnmatchcase(g, expr)]
-        for group in matched:
-            level, seen = list(children.get(group, [])), {group}
-            while level:
-                if sum(1 for g in set(level) if children.get(g)) >= 2:
-                    return False
-                seen.update(level)
-                level = [k for g in level for k in children.get(g, []) if k not in seen]
+        if not all(descendants_in_fixed_order(group, children) for group in matched):
+            return False
+    return True
+
+
+def descendants_in_fixed_order(group: str, children: dict[str, list[str]]) -> bool:
+    """Whether ansible-core lists `group`'s hosts in one order: no level of its descendants
+    holds two or more groups with children (it walks each level as a set)."""
+    level, seen = list(children.get(group, [])), {group}
+    while level:
+        if sum(1 for g in set(level) if children.get(g)) >= 2:
+            return False
+        seen.update(level)
+        level = [k for g in level for k in children.get(g, []) if k not in seen]
     return True
 
 

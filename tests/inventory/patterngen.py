@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.inventory.cases import descendants_in_fixed_order
+
 # Hosts and groups an extra INI source adds to a generated fleet: addresses (IPv6 with
 # the ':' that splitting must keep), names with dots and ports, letter ranges, and names
 # shared by a host and a group (the base fleets always have hosts h0-h2 and groups g0-g1).
@@ -162,7 +164,7 @@ class Drawer:
 def order_is_defined(listing: dict[str, Any], terms: Sequence[str]) -> bool:
     """False when Ansible's own host order for these (already split) terms varies from run to
     run: a group they match has, on one level of its descendants, two or more groups with
-    children (ansible-core walks each level as a set; see cases.order_is_defined)."""
+    children (ansible-core walks each level as a set; see cases.descendants_in_fixed_order)."""
     children = {g: list(body.get("children", [])) for g, body in listing.items() if g != "_meta"}
     known = set(children) | {c for kids in children.values() for c in kids}
     regular = [t for t in terms if t and t[0] not in "&!"]
@@ -175,11 +177,6 @@ def order_is_defined(listing: dict[str, Any], terms: Sequence[str]) -> bool:
                 test = re.compile(expr[1:] if expr[:1] == "~" else fnmatch.translate(expr)).match
         except re.error:
             continue  # matches nothing: an error (limit) or no host
-        for group in (g for g in known if test(g)):
-            level, seen = list(children.get(group, [])), {group}
-            while level:
-                if sum(1 for g in set(level) if children.get(g)) >= 2:
-                    return False
-                seen.update(level)
-                level = [k for g in level for k in children.get(g, []) if k not in seen]
+        if not all(descendants_in_fixed_order(g, children) for g in known if test(g)):
+            return False
     return True
