@@ -116,7 +116,7 @@ def test_verdicts(tmp_path: Path, keys: dict[str, tuple[str, bytes]]) -> None:
     # Negation beats a positive match of the same line; another line may still match.
     assert index.check("a.dmz.corp.example", "ssh-ed25519", b).verdict is Verdict.KNOWN
     assert index.check("a.dmz.corp.example", "ssh-ed25519", c).verdict is Verdict.CHANGED
-    assert index.known_types("web1.example.org") == ["ssh-ed25519", "ssh-rsa"]
+    assert index.known_types("web1.example.org") == {"ssh-ed25519", "ssh-rsa"}
 
 
 def test_host_port_name() -> None:
