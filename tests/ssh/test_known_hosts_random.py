@@ -268,7 +268,7 @@ def _fleetcheck(world: World, case: Case, tmp: Path) -> dict[str, tuple[str, str
     config = tmp / "ssh_config"
     config.write_text(f"GlobalKnownHostsFile {case.global_file or '/dev/null'}\n")
     more = [a for p in case.user_files[1:] for a in ("--known-hosts", str(p))]
-    scan = fleet.scan(fleet.inventory(hosts), "-F", str(config), *more, "--workers", "8",
+    scan = fleet.scan(fleet.inventory(hosts), "-F", str(config), *more, "--workers", "1",
                       known_hosts=case.user_files[0])
     out = {}
     for d in case.dests:
