@@ -116,7 +116,7 @@ def test_verdicts(tmp_path: Path, keys: dict[str, tuple[str, bytes]]) -> None:
     # Negation beats a positive match of the same line; another line may still match.
     assert index.check("a.dmz.corp.example", "ssh-ed25519", b).verdict is Verdict.KNOWN
     assert index.check("a.dmz.corp.example", "ssh-ed25519", c).verdict is Verdict.CHANGED
-    assert index.known_types("web1.example.org") == ["ssh-ed25519", "ssh-rsa"]
+    assert index.known_types("web1.example.org") == {"ssh-ed25519", "ssh-rsa"}
 
 
 def test_host_port_name() -> None:
@@ -153,3 +153,50 @@ def test_concurrent_appends_never_interleave(tmp_path: Path) -> None:
         t.join()
     assert sorted(path.read_text().splitlines(keepends=True)) == sorted(lines)
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+
+
+def _parsed_lines(path: Path, name: str) -> set[int]:
+    """The lines `ssh-keygen -l -F` finds for `name`: it reads the keys too, as ssh does."""
+    out = subprocess.run(["ssh-keygen", "-l", "-F", name, "-f", str(path)],
+                         capture_output=True, text=True, check=False).stdout
+    return {int(m) for m in re.findall(r"found: line (\d+)", out)}
+
+
+def test_lines_are_read_as_openssh_reads_them(tmp_path: Path,
+                                              keys: dict[str, tuple[str, bytes]]) -> None:
+    """Only newline ends a line, only space and tab separate fields, a marker needs a space
+    after it, the key type must be the key's own, the key must decode whole (seeds 15, 44)."""
+    a, r = keys["a"][0], keys["r"][0]
+    a64, r64 = a.split()[1], r.split()[1]
+    extra = base64.b64encode(keys["a"][1] + b"\0").decode()
+    lines = [
+        f"# note\u2028h1 {a}", f"# note\x0ch1 {a}", f"# note\rh1 {a}",  # one comment each
+        f"h1\u3000{a}", f"h1\xa0ssh-ed25519 {a64}", f"h1 ssh-ed25519\x0b{a64}",
+        f"#x\0h1 {a}", f"h1 {a}\0junk",  # a NUL ends the line
+        f"@revoked\th1 {a}", f"@revoked @revoked h1 {a}", f"@Revoked h1 {a}",
+        f"h1 ssh-rsa {a64}", f"h1 ED25519 {a64}", f"h1 rsa-sha2-256 {r64}",
+        f"h1 ssh-ed25519 {extra}", f"h1 ssh-ed25519 {a64[:20]}\r{a64[20:]}", f"h1 {a}\r",
+        f"|1|{base64.b64encode(b'x' * 16).decode()}|{base64.b64encode(b'y' * 20).decode()} {a}",
+    ]
+    path = tmp_path / "known_hosts"
+    path.write_bytes("".join(f"{line}\n" for line in lines).encode())
+    index = KnownHosts.load([path])
+    assert _our_lines(index, "h1") == _parsed_lines(path, "h1") == {8, 14, 16, 17}
+    (rsa,) = [e for e in index.entries_for("h1") if e.origin.endswith(":14")]
+    assert rsa.key_type == "ssh-rsa"  # rsa-sha2-256 names an RSA key
+
+
+def test_other_types_and_the_bare_name(tmp_path: Path, keys: dict[str, tuple[str, bytes]]) -> None:
+    """Only another type known is ssh's 'changed'; a port other than 22 falls back to the
+    bare name for the same key or its revocation only; a revoked first key is not asked for."""
+    a, b, r = keys["a"], keys["b"], keys["r"]
+    path = tmp_path / "known_hosts"
+    path.write_text(f"h1 {r[0]}\nh2 {a[0]}\n@revoked h2 {b[0]}\nh3 {a[0]}\n@revoked h3 {a[0]}\n"
+                    f"h3 {r[0]}\n")
+    index = KnownHosts.load([path])
+    assert index.check("h1", "ssh-ed25519", a[1]).verdict is Verdict.OTHER_TYPE
+    assert index.check_host("[h2]:2222", "h2", "ssh-ed25519", a[1]).verdict is Verdict.KNOWN
+    assert index.check_host("[h2]:2222", "h2", "ssh-ed25519", b[1]).verdict is Verdict.REVOKED
+    assert index.check_host("[h1]:2222", "h1", "ssh-ed25519", a[1]).verdict is Verdict.UNKNOWN
+    assert index.check_host("[h2]:2222", None, "ssh-ed25519", a[1]).verdict is Verdict.UNKNOWN
+    assert index.known_types("h3") == {"ssh-rsa"}

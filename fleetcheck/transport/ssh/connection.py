@@ -37,8 +37,8 @@ log = logging.getLogger("fleetcheck.ssh")
 # failed host is already reported as data, so without -vvv that noise goes nowhere.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
-# Server host key algorithms per known_hosts key type, to prefer what is remembered.
-_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}
+# The key type each server host key algorithm asks for (the others name their type).
+_KEY_TYPE = {"rsa-sha2-512": "ssh-rsa", "rsa-sha2-256": "ssh-rsa"}
 # Ciphers asked for first. AES-GCM carries its own integrity tag, checked inside OpenSSL,
 # where paramiko's first choice (aes128-ctr with hmac-sha2-256, encrypt-and-MAC) checks
 # every packet's MAC in Python, byte by byte; OpenSSH's client prefers an AEAD cipher too.
@@ -255,7 +255,7 @@ class Opener:
         mode = self.limits.host_key_checking
         index = self.known.get(target.known_hosts_files)
         key_type, blob = key.get_name(), key.asbytes()
-        check = index.check(name, key_type, blob)
+        check = index.check_host(name, target.known_hosts_fallback, key_type, blob)
         if check.verdict is Verdict.KNOWN:
             return
         if check.verdict is Verdict.REVOKED:
@@ -275,7 +275,9 @@ class Opener:
                         trusted.append(TrustedKey(name, key_type, fingerprint(blob),
                                                   target.user_known_hosts))
                 return
-        kind = ErrorKind.HOST_KEY_CHANGED if check.verdict is Verdict.CHANGED \
+        # Only keys of other types known: ssh says the host key changed, and so it is here.
+        kind = ErrorKind.HOST_KEY_CHANGED if check.verdict in (Verdict.CHANGED,
+                                                               Verdict.OTHER_TYPE) \
             else ErrorKind.HOST_KEY_UNKNOWN
         message = check.explain(name, key_type, fingerprint(blob))
         if check.verdict is Verdict.UNKNOWN:
@@ -344,11 +346,17 @@ def _prefer_aead(t: paramiko.Transport) -> None:
     opts.ciphers = cipher_order(opts.ciphers)
 
 
-def _prefer_key_types(t: paramiko.Transport, known: list[str]) -> None:
-    """Offer the remembered key types first, as OpenSSH does, so a known key is negotiated."""
-    if not known:
-        return
+def host_key_order(available: Sequence[str], known: set[str]) -> list[str]:
+    """OpenSSH's order_hostkeyalgs: `available` as it is when the first algorithm's key
+    type is remembered, else the algorithms of remembered types first (order kept)."""
+    def remembered(alg: str) -> bool:
+        return _KEY_TYPE.get(alg, alg) in known
+    if not available or remembered(available[0]):
+        return list(available)
+    return [a for a in available if remembered(a)] + [a for a in available if not remembered(a)]
+
+
+def _prefer_key_types(t: paramiko.Transport, known: set[str]) -> None:
+    """Ask for the remembered key types first, as OpenSSH does, so a known key is negotiated."""
     opts = t.get_security_options()
-    opts.key_types = _to_front((alg for key_type in known
-                                for alg in _ALGORITHMS.get(key_type, (key_type,))),
-                               opts.key_types)
+    opts.key_types = host_key_order(opts.key_types, known)

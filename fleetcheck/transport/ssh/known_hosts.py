@@ -11,7 +11,6 @@ the only ones matched one by one, and real files have few of them.
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import enum
 import fcntl
@@ -24,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetcheck.transport.ssh.known_hosts_line import KeyLine, parse_line
 from fleetcheck.transport.ssh.patterns import Pattern, compile_patterns, pattern_list_matches
 
 DEFAULT_PORT = 22
@@ -35,7 +35,7 @@ class Verdict(enum.Enum):
     KNOWN = "known"
     UNKNOWN = "unknown"
     CHANGED = "changed"
-    OTHER_TYPE = "other_type"  # only keys of other types are known for this host
+    OTHER_TYPE = "other_type"  # only keys of other types are known: ssh calls it changed
     REVOKED = "revoked"
 
 
@@ -47,6 +47,7 @@ class Entry:
     key_type: str
     blob: bytes
     origin: str  # "file:line"
+    seq: int = 0  # its place over all files: ssh takes the first key of a type it finds
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,7 @@ class KnownHosts:
         self._states_lock = threading.Lock()
         self._states: list[_Salted] | None = None  # hashed entries, ready to test a name
         self._memo: dict[str, tuple[Entry, ...]] = {}  # name -> its entries, once computed
+        self._seq = 0
 
     @classmethod
     def load(cls, paths: Iterable[str | Path]) -> KnownHosts:
@@ -121,10 +123,13 @@ class KnownHosts:
         index = cls()
         for path in paths:
             try:
-                text = Path(path).read_text(encoding="utf-8", errors="replace")
+                data = Path(path).read_bytes()
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 continue
-            for no, line in enumerate(text.splitlines(), 1):
+            # Lines end at a newline only: ssh reads a CR, form feed or U+2028 as part of
+            # the line (a comment stays one comment), so no universal newlines here.
+            text = data.decode("utf-8", errors="replace")
+            for no, line in enumerate(text.split("\n"), 1):
                 index.add_line(line, f"{path}:{no}")
         return index
 
@@ -134,34 +139,17 @@ class KnownHosts:
 
     def add_line(self, line: str, origin: str) -> None:
         """Index one known_hosts line; malformed lines are skipped (and remembered) like ssh."""
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
+        parsed = parse_line(line)
+        if parsed is None:
             return
-        marker = None
-        if fields[0].startswith("@"):
-            marker = fields[0][1:]
-            if marker not in ("revoked", "cert-authority"):
-                self.skipped.append(f"{origin}: unknown marker @{marker}")
-                return
-            fields = fields[1:]
-        if len(fields) < 3:
-            self.skipped.append(f"{origin}: expected 'hosts keytype key'")
+        if isinstance(parsed, str):
+            self.skipped.append(f"{origin}: {parsed}")
             return
-        hosts, key_type, b64 = fields[0], fields[1], fields[2]
-        try:
-            blob = base64.b64decode(b64, validate=True)
-        except (binascii.Error, ValueError):
-            self.skipped.append(f"{origin}: key is not base64")
-            return
-        entry = Entry(marker, key_type, blob, origin)
-        if hosts.startswith("|1|"):
-            parts = hosts.split("|")
-            try:
-                salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
-            except (IndexError, binascii.Error, ValueError):
-                self.skipped.append(f"{origin}: malformed hashed host name")
-                return
-            self._hashed.setdefault(salt, {}).setdefault(digest, []).append(entry)
+        self._seq += 1
+        entry = Entry(parsed.marker, parsed.key_type, parsed.blob, origin, self._seq)
+        hosts = parsed.hosts
+        if hosts.startswith("|"):
+            self._add_hashed(parsed, entry, origin)
             return
         names = [p for p in hosts.split(",") if p]
         if all(_is_literal(p) for p in names):
@@ -169,6 +157,21 @@ class KnownHosts:
                 self._exact.setdefault(p.lower(), []).append(entry)
         else:
             self._patterns.append((compile_patterns(names), entry))
+
+    def _add_hashed(self, parsed: KeyLine, entry: Entry, origin: str) -> None:
+        """`|1|salt|hmac`: a 20-byte salt or the line is unreadable (extract_salt); ssh
+        compares the whole field with the one it computes, so only that spelling matches."""
+        magic, _, rest = parsed.hosts.partition("|1|")
+        salt_text, bar, digest_text = rest.partition("|")
+        salt = _b64_or_none(salt_text) if not magic and bar and salt_text else None
+        if salt is None or len(salt) != 20:
+            self.skipped.append(f"{origin}: malformed hashed host name")
+            return
+        digest = _b64_or_none(digest_text)
+        if digest is None or parsed.hosts != _hashed_field(salt, digest):
+            return  # a field no name hashes to
+        self._hashed.setdefault(salt, {}).setdefault(digest, []).append(entry)
+        self._states = None
 
     def entries_for(self, name: str) -> tuple[Entry, ...]:
         """Every entry whose host field matches `name` (as built by `host_port_name`)."""
@@ -186,7 +189,7 @@ class KnownHosts:
             if matched:
                 hits += matched
         hits += [e for pats, e in self._patterns if pattern_list_matches(pats, name)]
-        found = self._memo[name] = tuple(hits)
+        found = self._memo[name] = tuple(sorted(hits, key=lambda e: e.seq))
         return found
 
     def _salted(self) -> list[_Salted]:
@@ -211,12 +214,20 @@ class KnownHosts:
                   if e.marker is None and e.blob == blob]
         return found
 
-    def known_types(self, name: str) -> list[str]:
-        """Key types remembered for `name`, so the client can prefer them (as ssh does)."""
-        return list(dict.fromkeys(e.key_type for e in self.entries_for(name) if e.marker is None))
+    def known_types(self, name: str) -> set[str]:
+        """Key types ssh asks for first for `name` (order_hostkeyalgs): a type counts when
+        the first key of that type remembered for it is not also @revoked for it."""
+        entries = self.entries_for(name)
+        revoked = {e.blob for e in entries if e.marker == "revoked"}
+        first: dict[str, bytes] = {}
+        for e in entries:
+            if e.marker is None:
+                first.setdefault(e.key_type, e.blob)
+        return {t for t, blob in first.items() if blob not in revoked}
 
     def check(self, name: str, key_type: str, blob: bytes) -> Check:
-        """OpenSSH's decision for a presented key: revoked, known, changed, other type, unknown."""
+        """OpenSSH's decision for a presented key: revoked, known, changed (a different key
+        of its type, or only keys of other types: OTHER_TYPE), or unknown."""
         entries = self.entries_for(name)
         revoked = [e for e in entries if e.marker == "revoked" and e.blob == blob]
         if revoked:
@@ -233,6 +244,17 @@ class KnownHosts:
             return Check(Verdict.OTHER_TYPE, tuple(plain))
         return Check(Verdict.UNKNOWN, (), cas)
 
+    def check_host(self, name: str, fallback: str | None, key_type: str, blob: bytes) -> Check:
+        """`check` as ssh does it for a host: a host on another port than 22 that nothing
+        is known for under '[host]:port' is looked up again by its bare name (`fallback`),
+        where only the same key (or its revocation) decides."""
+        found = self.check(name, key_type, blob)
+        if found.verdict is Verdict.UNKNOWN and fallback is not None:
+            again = self.check(fallback, key_type, blob)
+            if again.verdict in (Verdict.KNOWN, Verdict.REVOKED):
+                return again
+        return found
+
     def accept(self, name: str, key_type: str, blob: bytes, path: Path, *,
                hashed: bool = False) -> Check:
         """Trust on first use: re-check under a lock, then append the key to `path` atomically.
@@ -247,12 +269,13 @@ class KnownHosts:
             if hashed:
                 salt = secrets.token_bytes(20)
                 digest = hmac.digest(salt, name.encode(), "sha1")
-                field = f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+                field = _hashed_field(salt, digest)
             else:
                 field = name
             line = f"{field} {key_type} {base64.b64encode(blob).decode()}\n"
             append_line(path, line)
-            entry = Entry(None, key_type, blob, f"{path}:(added)")
+            self._seq += 1
+            entry = Entry(None, key_type, blob, f"{path}:(added)", self._seq)
             if hashed:
                 self._hashed.setdefault(salt, {}).setdefault(digest, []).append(entry)
                 self._states = None
@@ -260,6 +283,17 @@ class KnownHosts:
                 self._exact.setdefault(name, []).append(entry)
             self._memo.pop(name, None)
             return Check(Verdict.KNOWN, (entry,), added=True)
+
+
+def _b64_or_none(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error is one
+        return None
+
+
+def _hashed_field(salt: bytes, digest: bytes) -> str:
+    return f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
 
 
 # How an unknown host's message says its key is known under other names (hints.py reads it).

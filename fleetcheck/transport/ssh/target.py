@@ -19,7 +19,7 @@ from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.numbers import is_number
 from fleetcheck.transport.ssh.config import SshConfig
 from fleetcheck.transport.ssh.config_syntax import parse_port, parse_time
-from fleetcheck.transport.ssh.known_hosts import host_port_name
+from fleetcheck.transport.ssh.known_hosts import DEFAULT_PORT, host_port_name
 from fleetcheck.transport.ssh.names import check_host_name, check_port, check_user
 
 DEFAULT_IDENTITIES = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk")
@@ -56,8 +56,16 @@ class Target:
 
     @property
     def known_hosts_name(self) -> str:
-        """The name this host's keys are filed under in known_hosts."""
-        return host_port_name(self.host_key_alias or self.hostname, self.port)
+        """The name this host's keys are filed under in known_hosts: HostKeyAlias as it is
+        (ssh adds no port to an alias), else 'host' or '[host]:port'."""
+        return self.host_key_alias or host_port_name(self.hostname, self.port)
+
+    @property
+    def known_hosts_fallback(self) -> str | None:
+        """The bare name ssh also tries for a host on another port than 22 (no alias)."""
+        if self.host_key_alias or self.port == DEFAULT_PORT:
+            return None
+        return self.hostname.lower()
 
     def describe(self) -> str:
         """'user@host:port' (for messages; never carries secrets)."""
