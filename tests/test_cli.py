@@ -148,3 +148,39 @@ def test_a_command_loads_only_its_own_module() -> None:
                         ("scan", "check hosts")):
         assert any(line.split()[:1] == [name] and words in line
                    for line in top.splitlines()), (name, top)
+
+
+# Numbers argparse's int and float read but nothing can use: NaN and infinity (every
+# comparison with them fails, so a host "timed out" at once), and sizes past the OS's
+# timers or the calendar (an internal error once the scan was done).
+@pytest.mark.parametrize("argv", [
+    ["scan", "--list-hosts", "--command-timeout", "nan"],
+    ["scan", "--list-hosts", "--deadline", "inf"],
+    ["scan", "--list-hosts", "-T", "1e999"],
+    ["scan", "--list-hosts", "--history-timeout", "-inf"],
+    ["scan", "--list-hosts", "--history-keep-days", "99999999999999999999"],
+    ["scan", "--list-hosts", "-f", "99999999999999999999"],
+    ["merge", "run.json", "--history-timeout", "nan"],
+    ["history", "--last", "99999999999999999999"],
+    ["history", "prune", "--keep-days", "1e3"],
+    ["worker", "--visibility-timeout", "nan"],
+])
+def test_unusable_numbers_are_usage_errors(tmp_path: Path, argv: list[str]) -> None:
+    res = run_cli(argv, cwd=tmp_path)
+    assert res.code == 2
+    assert res.err.startswith("fleetcheck: error: argument ") and argv[-2] in res.err
+    assert res.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("last", ["0", "-3"])
+def test_history_last_counts_at_least_one_run(tmp_path: Path, last: str) -> None:
+    assert run_cli(["scan", "-c", "local", "-o", "r", "-q"], cwd=tmp_path).code in (0, 1)
+    res = run_cli(["history", "-o", "r", "--last", last], cwd=tmp_path)
+    assert (res.code, res.err) == (2, "fleetcheck: error: --last must be at least 1\n")
+
+
+def test_a_timeout_from_a_config_file_is_bounded_too(tmp_path: Path) -> None:
+    (tmp_path / "fleetcheck.yml").write_text("command_timeout: 99999999999\n")
+    res = run_cli(["scan", "-c", "local", "-o", "r"], cwd=tmp_path)
+    assert (res.code, res.err) == (
+        2, "fleetcheck: error: --command-timeout must be at most 1000000 seconds\n")

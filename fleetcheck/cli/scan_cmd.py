@@ -7,6 +7,7 @@ import dataclasses
 import socket
 
 from fleetcheck.cli import evidence_cmd, history_setup
+from fleetcheck.cli.argtypes import count
 from fleetcheck.cli.common import (
     Command,
     Inputs,
@@ -62,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "evidence`); the reports then name it and its digest")
     evidence_cmd.add_evidence_arguments(parser, scan=True)
     add_terminal_arguments(parser)
-    parser.add_argument("--waiver-warning-days", type=int, default=WARN_DAYS, metavar="DAYS",
+    parser.add_argument("--waiver-warning-days", type=count, default=WARN_DAYS, metavar="DAYS",
                         help=f"warn about waivers expiring within DAYS days, in every report "
                              f"and on stderr (default: {WARN_DAYS}; 0: no such warning)")
     parser.add_argument("--fail-on", metavar="SEVERITY",
