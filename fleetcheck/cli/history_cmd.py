@@ -18,6 +18,7 @@ from fleetcheck.cli.runfile import load_run
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.history import DEFAULT_KEEP_DAYS, DEFAULT_TIMEOUT, History, HistoryError, query
 from fleetcheck.history.compare import utc
+from fleetcheck.history.db import failures
 from fleetcheck.history.identity import FINDING
 from fleetcheck.model import RunResult
 from fleetcheck.render.changes_view import day
@@ -94,7 +95,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         return _import(args, env, settings)
     try:
         with History(settings.database, settings.timeout,
-                     create=args.action == "prune") as db:
+                     create=args.action == "prune") as db, \
+                failures(settings.database, settings.timeout):  # a table gone, a bad value
             if args.action == "prune":
                 return _prune(args, env, db)
             if args.host:
