@@ -153,3 +153,12 @@ def test_concurrent_appends_never_interleave(tmp_path: Path) -> None:
         t.join()
     assert sorted(path.read_text().splitlines(keepends=True)) == sorted(lines)
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_an_unreadable_file_is_absent_and_noted_as_in_ssh(tmp_path: Path) -> None:
+    loop, good = tmp_path / "loop", tmp_path / "good"
+    loop.symlink_to(loop)  # ELOOP: was an OSError out of every connection
+    good.write_text("web1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\n")
+    index = KnownHosts.load([loop, tmp_path / "missing", good])
+    assert len(index) == 1
+    assert index.skipped == [f"{loop}: cannot read (Too many levels of symbolic links)"]

@@ -117,12 +117,16 @@ class KnownHosts:
 
     @classmethod
     def load(cls, paths: Iterable[str | Path]) -> KnownHosts:
-        """Index every readable file of `paths` (missing files are simply absent, as in ssh)."""
+        """Index every readable file of `paths`: missing files are simply absent, and so are
+        unreadable ones (a symlink loop, no permission), as in ssh, which notes them."""
         index = cls()
         for path in paths:
             try:
                 text = Path(path).read_text(encoding="utf-8", errors="replace")
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                index.skipped.append(f"{path}: cannot read ({exc.strerror or exc})")
                 continue
             for no, line in enumerate(text.splitlines(), 1):
                 index.add_line(line, f"{path}:{no}")
