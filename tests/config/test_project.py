@@ -165,3 +165,15 @@ def test_explain_of_a_saved_run_ignores_configured_inputs(tmp_path: Path) -> Non
                   environ=environ)
     assert (res.code, res.err) == (2, "fleetcheck: error: --run explains a saved run: give no "
                                       "-i, -p or -w with it\n")
+
+
+def test_an_unknown_format_from_configuration_names_where_it_was_set(tmp_path: Path) -> None:
+    (tmp_path / "fleetcheck.yml").write_text("formats: [text, 1.5]\n")
+    res = run_cli(["scan", "--list-hosts"], cwd=tmp_path, environ={"HOME": str(tmp_path)})
+    assert (res.code, res.out) == (2, "")
+    assert res.err.startswith(f"fleetcheck: error: formats ({tmp_path}/fleetcheck.yml:1:10): "
+                              "unknown format '1.5'")
+    res = run_cli(["scan", "--list-hosts"], cwd=tmp_path,
+                  environ={"HOME": str(tmp_path), "FLEETCHECK_FORMATS": "txt"})
+    assert res.err.startswith("fleetcheck: error: formats (env FLEETCHECK_FORMATS): unknown "
+                              "format 'txt' (did you mean 'text'?)")
