@@ -184,3 +184,30 @@ def test_a_timeout_from_a_config_file_is_bounded_too(tmp_path: Path) -> None:
     res = run_cli(["scan", "-c", "local", "-o", "r"], cwd=tmp_path)
     assert (res.code, res.err) == (
         2, "fleetcheck: error: --command-timeout must be at most 1000000 seconds\n")
+
+
+LONG = "x" * 300  # past NAME_MAX: every stat() of it fails, not only open()
+
+
+@pytest.mark.parametrize("argv", [
+    ["validate", "-p", LONG], ["scan", "--list-hosts", "-i", LONG],
+    ["history", "--history-db", LONG], ["report", f"{LONG}/run.json"],
+    ["scan", "-c", "local", "-F", LONG, "-o", "r"], ["config"],
+])
+def test_a_file_name_too_long_is_bad_input(tmp_path: Path, argv: list[str]) -> None:
+    (tmp_path / "fleetcheck.yml").write_text(f"waivers: [{LONG}]\n")
+    res = run_cli(argv, cwd=tmp_path, environ={"HOME": str(tmp_path)})
+    if argv == ["config"]:  # only reads the setting
+        assert res.code == 0
+        return
+    assert res.code == 2, res.err
+    assert res.err.count("\n") == 1 and LONG in res.err and "Traceback" not in res.err
+
+
+def test_a_nul_in_an_ssh_config_port_is_a_located_error(tmp_path: Path) -> None:
+    # A service name is looked up by the C library, which refuses a NUL with a ValueError.
+    (tmp_path / "ssh_config").write_bytes(b"Host a\n  ProxyJump b:w\x00\n")
+    res = run_cli(["scan", "-c", "local", "-F", "ssh_config", "-o", "r"], cwd=tmp_path)
+    assert (res.code, res.out) == (2, "")
+    assert res.err == f"fleetcheck: error: {tmp_path}/ssh_config:2: invalid ProxyJump " \
+                      "'b:w\\x00'\n"
