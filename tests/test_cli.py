@@ -211,3 +211,9 @@ def test_a_nul_in_an_ssh_config_port_is_a_located_error(tmp_path: Path) -> None:
     assert (res.code, res.out) == (2, "")
     assert res.err == f"fleetcheck: error: {tmp_path}/ssh_config:2: invalid ProxyJump " \
                       "'b:w\\x00'\n"
+
+
+def test_a_bad_fail_on_names_the_option(tmp_path: Path) -> None:
+    res = run_cli(["scan", "--list-hosts", "--fail-on", " "], cwd=tmp_path)
+    assert (res.code, res.err) == (2, "fleetcheck: error: --fail-on: unknown severity ' ' "
+                                      "(expected one of info, low, medium, high, critical)\n")

@@ -104,8 +104,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     """Load, plan, scan, report. Input problems raise InputError before any host is contacted."""
     try:
         fail_on = Severity.parse(args.fail_on)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    except ValueError as exc:  # from the command line: configured values are checked there
+        raise InputError(f"--fail-on: {exc}") from None
     if args.waiver_warning_days < 0:
         raise InputError("--waiver-warning-days must be 0 or more")
     dest = destinations(args, env, DEFAULT_FORMATS)
