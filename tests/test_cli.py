@@ -217,3 +217,10 @@ def test_a_bad_fail_on_names_the_option(tmp_path: Path) -> None:
     res = run_cli(["scan", "--list-hosts", "--fail-on", " "], cwd=tmp_path)
     assert (res.code, res.err) == (2, "fleetcheck: error: --fail-on: unknown severity ' ' "
                                       "(expected one of info, low, medium, high, critical)\n")
+
+
+def test_a_tilde_naming_no_user_stays_as_written(tmp_path: Path) -> None:
+    # Path.expanduser raised for '~nosuchuser'; a shell leaves the word as it is.
+    res = run_cli(["inventory", "--list", "-i", "~nosuchuser-x/hosts"], cwd=tmp_path)
+    assert (res.code, res.err) == (2, f"fleetcheck: error: {tmp_path}/~nosuchuser-x/hosts: "
+                                      "inventory source not found\n")

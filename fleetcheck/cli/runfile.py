@@ -84,6 +84,8 @@ def _check_policies(data: dict[str, Any], name: str) -> None:
             why = f"missing key {exc.args[0]!r}"
         except (TypeError, ValueError, AttributeError) as exc:
             why = str(exc)
+        except InputError as exc:  # a rule's field read as a policy file's (located nowhere)
+            why = exc.message
         else:
             continue
         raise InputError(f"malformed {data['schema']} document: "

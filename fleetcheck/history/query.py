@@ -189,6 +189,8 @@ def _finding(category: str, detail: str | None) -> dict[str, Any] | None:
 
 def timeline(conn: sqlite3.Connection, host: str, since: str | None = None) -> Timeline | None:
     """The timeline of `host` from `since` on (None when the database never saw it)."""
+    if not host.isascii() and host.encode("utf-8", "replace").decode() != host:
+        return None  # a lone surrogate: no name written as UTF-8 holds one
     row = conn.execute("SELECT id, checks, last_checked_at, last_checked_run FROM hosts "
                        "WHERE name = ?", (host,)).fetchone()
     if row is None:

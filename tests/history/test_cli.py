@@ -218,3 +218,13 @@ def test_a_damaged_history_is_one_error_naming_it(tmp_path: Path, change: str,
     res = run_cli(["history", "--history-db", str(db), *view], cwd=tmp_path)
     assert (res.code, res.out) == (2, "")
     assert res.err == f"fleetcheck: error: {db}: {says}\n"
+
+
+def test_a_host_name_no_database_can_hold_is_not_in_it(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    with open_db(tmp_path, "h.sqlite3") as h:
+        night(h, [checked("a")], at(1))
+    # '\udcff': an argv byte that is not UTF-8, as Python decodes it
+    res = run_cli(["history", "--history-db", str(db), "--host", "\udcff"], cwd=tmp_path)
+    assert (res.code, res.err) == (2, f"fleetcheck: error: {db}: no host '\\udcff' in this "
+                                      "history\n")

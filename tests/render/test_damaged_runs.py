@@ -78,3 +78,14 @@ def test_a_run_without_its_bundle_signer_still_renders(real_run: dict[str, Any],
     res = run_cli(["report", "run.json", "--format", "html"], cwd=tmp_path)
     assert res.code == 0, res.err
     assert "<strong>unsigned</strong>" in res.out
+
+
+def test_a_rule_port_that_reads_as_no_port_names_the_run(real_run: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    doc = json.loads(json.dumps(real_run))
+    doc["policy_definitions"][0]["rules"][0]["port"] = "all"
+    (tmp_path / "run.json").write_text(json.dumps(doc))
+    res = run_cli(["diff", "run.json", "run.json"], cwd=tmp_path)
+    assert (res.code, res.err) == (2, "fleetcheck: error: run.json: malformed fleetcheck.run/3 "
+                                      "document: $.policy_definitions[0]: port must be a "
+                                      "number or a range 'LO-HI', not 'all'\n")
