@@ -8,10 +8,10 @@ document (its size, and how far its aliases may expand it: no "billion laughs").
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.constructor import ConstructorError
@@ -25,6 +25,7 @@ from fleetcheck.bounded import (
 )
 from fleetcheck.errors import InputError
 
+L = TypeVar("L")
 MERGE_TAG = "tag:yaml.org,2002:merge"
 _VALUE_TAG = "tag:yaml.org,2002:value"
 Pair = tuple[yaml.Node, yaml.Node]
@@ -124,19 +125,43 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
 def load_text(text: str, path: str) -> Any:
     """Parse YAML `text` safely; syntax errors become one located InputError."""
     check_text_size(text, MAX_YAML_BYTES, "YAML document", path)
-    loader = _make_loader(path)(text)
+    loader = new_loader(_make_loader(path), text, path)
     try:
         return single_document(loader, path, text)
     except InputError:
         raise
     except yaml.MarkedYAMLError as exc:
         raise located_yaml_error(exc, path) from None
+    except yaml.reader.ReaderError as exc:
+        raise reader_error(exc, text, path) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", path) from None
     except RecursionError:
         raise InputError("data nested too deeply", path) from None
     finally:
         loader.dispose()
+
+
+def new_loader(factory: Callable[[str], L], text: str, path: str) -> L:
+    """A loader of `text` from `factory`; PyYAML's own reader checks the whole text first,
+    so a character YAML refuses is raised here, as reader_error's InputError."""
+    try:
+        return factory(text)
+    except yaml.reader.ReaderError as exc:
+        raise reader_error(exc, text, path) from None
+
+
+def reader_error(exc: yaml.reader.ReaderError, text: str, path: str) -> InputError:
+    """A character YAML refuses (a control character, NUL) as one InputError at its line
+    and column; libyaml counts its position in UTF-8 bytes, PyYAML in characters."""
+    if exc.encoding == "unicode":
+        before = text[:exc.position]
+    else:
+        before = text.encode("utf-8", "surrogatepass")[:exc.position].decode("utf-8", "replace")
+    column = len(before) - before.rfind("\n")
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    return InputError(f"invalid YAML: character U+{code:04X} is not allowed ({exc.reason})",
+                      path, before.count("\n") + 1, column)
 
 
 def located_yaml_error(exc: yaml.MarkedYAMLError, path: str) -> InputError:

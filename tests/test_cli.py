@@ -148,3 +148,79 @@ def test_a_command_loads_only_its_own_module() -> None:
                         ("scan", "check hosts")):
         assert any(line.split()[:1] == [name] and words in line
                    for line in top.splitlines()), (name, top)
+
+
+# Numbers argparse's int and float read but nothing can use: NaN and infinity (every
+# comparison with them fails, so a host "timed out" at once), and sizes past the OS's
+# timers or the calendar (an internal error once the scan was done).
+@pytest.mark.parametrize("argv", [
+    ["scan", "--list-hosts", "--command-timeout", "nan"],
+    ["scan", "--list-hosts", "--deadline", "inf"],
+    ["scan", "--list-hosts", "-T", "1e999"],
+    ["scan", "--list-hosts", "--history-timeout", "-inf"],
+    ["scan", "--list-hosts", "--history-keep-days", "99999999999999999999"],
+    ["scan", "--list-hosts", "-f", "99999999999999999999"],
+    ["merge", "run.json", "--history-timeout", "nan"],
+    ["history", "--last", "99999999999999999999"],
+    ["history", "prune", "--keep-days", "1e3"],
+    ["worker", "--visibility-timeout", "nan"],
+])
+def test_unusable_numbers_are_usage_errors(tmp_path: Path, argv: list[str]) -> None:
+    res = run_cli(argv, cwd=tmp_path)
+    assert res.code == 2
+    assert res.err.startswith("fleetcheck: error: argument ") and argv[-2] in res.err
+    assert res.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("last", ["0", "-3"])
+def test_history_last_counts_at_least_one_run(tmp_path: Path, last: str) -> None:
+    assert run_cli(["scan", "-c", "local", "-o", "r", "-q"], cwd=tmp_path).code in (0, 1)
+    res = run_cli(["history", "-o", "r", "--last", last], cwd=tmp_path)
+    assert (res.code, res.err) == (2, "fleetcheck: error: --last must be at least 1\n")
+
+
+def test_a_timeout_from_a_config_file_is_bounded_too(tmp_path: Path) -> None:
+    (tmp_path / "fleetcheck.yml").write_text("command_timeout: 99999999999\n")
+    res = run_cli(["scan", "-c", "local", "-o", "r"], cwd=tmp_path)
+    assert (res.code, res.err) == (
+        2, "fleetcheck: error: --command-timeout must be at most 1000000 seconds\n")
+
+
+LONG = "x" * 300  # past NAME_MAX: every stat() of it fails, not only open()
+
+
+@pytest.mark.parametrize("argv", [
+    ["validate", "-p", LONG], ["scan", "--list-hosts", "-i", LONG],
+    ["history", "--history-db", LONG], ["report", f"{LONG}/run.json"],
+    ["scan", "-c", "local", "-F", LONG, "-o", "r"], ["config"],
+])
+def test_a_file_name_too_long_is_bad_input(tmp_path: Path, argv: list[str]) -> None:
+    (tmp_path / "fleetcheck.yml").write_text(f"waivers: [{LONG}]\n")
+    res = run_cli(argv, cwd=tmp_path, environ={"HOME": str(tmp_path)})
+    if argv == ["config"]:  # only reads the setting
+        assert res.code == 0
+        return
+    assert res.code == 2, res.err
+    assert res.err.count("\n") == 1 and LONG in res.err and "Traceback" not in res.err
+
+
+def test_a_nul_in_an_ssh_config_port_is_a_located_error(tmp_path: Path) -> None:
+    # A service name is looked up by the C library, which refuses a NUL with a ValueError.
+    (tmp_path / "ssh_config").write_bytes(b"Host a\n  ProxyJump b:w\x00\n")
+    res = run_cli(["scan", "-c", "local", "-F", "ssh_config", "-o", "r"], cwd=tmp_path)
+    assert (res.code, res.out) == (2, "")
+    assert res.err == f"fleetcheck: error: {tmp_path}/ssh_config:2: invalid ProxyJump " \
+                      "'b:w\\x00'\n"
+
+
+def test_a_bad_fail_on_names_the_option(tmp_path: Path) -> None:
+    res = run_cli(["scan", "--list-hosts", "--fail-on", " "], cwd=tmp_path)
+    assert (res.code, res.err) == (2, "fleetcheck: error: --fail-on: unknown severity ' ' "
+                                      "(expected one of info, low, medium, high, critical)\n")
+
+
+def test_a_tilde_naming_no_user_stays_as_written(tmp_path: Path) -> None:
+    # Path.expanduser raised for '~nosuchuser'; a shell leaves the word as it is.
+    res = run_cli(["inventory", "--list", "-i", "~nosuchuser-x/hosts"], cwd=tmp_path)
+    assert (res.code, res.err) == (2, f"fleetcheck: error: {tmp_path}/~nosuchuser-x/hosts: "
+                                      "inventory source not found\n")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import time
+import warnings
 
 import pytest
 
@@ -91,3 +93,15 @@ def test_command_line_echo_is_not_the_prompt() -> None:
         LocalTransport().run(f"printf '%s' {sh_quote(command)} >&2; cat", timeout=0.5,
                              stdin=answer)
     assert NO_PROMPT in exc.value.message
+
+
+def test_no_pipe_is_left_open_after_a_command_or_a_timeout() -> None:
+    # Pipes read with os.read were never closed: a ResourceWarning per command at exit.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = LocalTransport()
+        assert t.run("echo out; echo err >&2", timeout=5).exit_code == 0
+        with pytest.raises(HostFailure):
+            t.run("sleep 5", timeout=0.2)
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

@@ -93,7 +93,11 @@ def destinations(args: argparse.Namespace, env: Env, default_formats: str) -> De
         formats = parse_formats(args.format) if asked else \
             [] if reports else parse_formats(args.format or default_formats)
     except ValueError as exc:
-        raise InputError(str(exc)) from None
+        settings = getattr(args, "settings", None)
+        if asked or settings is None or not settings.values["formats"].changed:
+            raise InputError(str(exc)) from None
+        # From a config file or the environment: say which, as every other setting does.
+        raise InputError(f"formats ({settings.values['formats'].origin}): {exc}") from None
     if args.output_dir == STDOUT:
         if to_stdout:
             raise InputError("-o - and --report FORMAT=- both ask for stdout: give one")

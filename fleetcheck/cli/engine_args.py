@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from fleetcheck.cli.argtypes import count, seconds
 from fleetcheck.cli.common import Inputs, extra_vars, host_defaults
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.scan_args import OFF_WARNING
@@ -40,10 +41,10 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--queue-by", metavar="VAR",
                    help="celery: route each host's shard to the queue named by inventory "
                         "variable VAR (or the child group of group VAR) - one queue per site")
-    g.add_argument("--queue-wait", type=float, default=60.0, metavar="SECONDS",
+    g.add_argument("--queue-wait", type=seconds, default=60.0, metavar="SECONDS",
                    help="celery: how long a queue may have no live worker before its hosts "
                         "are marked not_run (default: 60)")
-    g.add_argument("--shard-size", type=int, default=250, metavar="N",
+    g.add_argument("--shard-size", type=count, default=250, metavar="N",
                    help="celery: most hosts in one shard task (default: 250)")
 
 

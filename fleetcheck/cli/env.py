@@ -45,7 +45,7 @@ class Env:
 
     def path(self, value: str) -> Path:
         """A user-given path, relative to this invocation's working directory."""
-        p = Path(value).expanduser()
+        p = Path(os.path.expanduser(value))  # '~nosuchuser' stays as written, as in a shell
         return p if p.is_absolute() else self.cwd / p
 
 

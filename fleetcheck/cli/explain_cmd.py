@@ -7,7 +7,6 @@ import json
 import re
 
 from fleetcheck import services
-from fleetcheck.bounded import MAX_RUN_BYTES, read_bounded
 from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
@@ -18,6 +17,7 @@ from fleetcheck.cli.common import (
 )
 from fleetcheck.cli.config_cmd import from_command_line
 from fleetcheck.cli.env import Env
+from fleetcheck.cli.runfile import read_run
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     logging_through,
@@ -27,7 +27,6 @@ from fleetcheck.cli.scan_args import (
 )
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.jsontext import checked
 from fleetcheck.model import RunResult
 from fleetcheck.numbers import is_number
 from fleetcheck.policy import Action, resolve_containers
@@ -91,14 +90,7 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
 def _saved(args: argparse.Namespace, env: Env) -> RunResult:
     if any(from_command_line(args, name) for name in ("inventory", "policies", "waivers")):
         raise InputError("--run explains a saved run: give no -i, -p or -w with it")
-    raw = read_bounded(str(env.path(args.run)), MAX_RUN_BYTES, "run", args.run)
-    try:
-        text = raw.decode("utf-8")
-        return RunResult.from_dict(checked(json.loads(text), text))
-    except RecursionError:
-        raise InputError("not a fleetcheck run: nested too deeply", args.run) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"not a fleetcheck run: {exc}", args.run) from None
+    return read_run(args.run, env)  # checked as `report` checks it
 
 
 def run(args: argparse.Namespace, env: Env) -> int:

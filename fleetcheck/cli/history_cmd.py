@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from fleetcheck.cli import history_setup
+from fleetcheck.cli.argtypes import count, seconds
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import terminal_width
@@ -17,6 +18,7 @@ from fleetcheck.cli.runfile import load_run
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.history import DEFAULT_KEEP_DAYS, DEFAULT_TIMEOUT, History, HistoryError, query
 from fleetcheck.history.compare import utc
+from fleetcheck.history.db import failures
 from fleetcheck.history.identity import FINDING
 from fleetcheck.model import RunResult
 from fleetcheck.render.changes_view import day
@@ -39,7 +41,7 @@ def _database_arguments(parser: argparse.ArgumentParser, *, sub: bool) -> None:
     parser.add_argument("--history-db", metavar="FILE", **quiet,  # type: ignore[arg-type]
                         help="the history database (default: fleetcheck-history.sqlite3 in "
                              "the report directory)")
-    parser.add_argument("--history-timeout", type=float, metavar="SECONDS",
+    parser.add_argument("--history-timeout", type=seconds, metavar="SECONDS",
                         default=argparse.SUPPRESS if sub else DEFAULT_TIMEOUT,
                         help="how long to wait for a run holding the database")
 
@@ -50,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", metavar="HOST", help="the timeline of one host")
     parser.add_argument("--since", metavar="DATE",
                         help="only runs and changes from this date (YYYY-MM-DD or ISO time)")
-    parser.add_argument("--last", type=int, metavar="N",
+    parser.add_argument("--last", type=count, metavar="N",
                         help=f"the last N runs (default: {LAST_RUNS} without --since)")
     parser.add_argument("--daily", action="store_true",
                         help="daily totals (kept for ever) instead of runs")
@@ -61,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     prune = actions.add_parser("prune", help="drop run details older than N days",
                                description="drop run details older than N days; daily "
                                "totals, open findings and first sightings stay")
-    prune.add_argument("--keep-days", type=int, required=True, metavar="N",
+    prune.add_argument("--keep-days", type=count, required=True, metavar="N",
                        help=f"keep the last N days of run details (scans keep "
                             f"{DEFAULT_KEEP_DAYS} by default)")
     _database_arguments(prune, sub=True)
@@ -93,7 +95,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         return _import(args, env, settings)
     try:
         with History(settings.database, settings.timeout,
-                     create=args.action == "prune") as db:
+                     create=args.action == "prune") as db, \
+                failures(settings.database, settings.timeout):  # a table gone, a bad value
             if args.action == "prune":
                 return _prune(args, env, db)
             if args.host:
@@ -121,6 +124,8 @@ def _listing(args: argparse.Namespace, env: Env, db: History) -> int:
                     r.new, r.reopened, r.fixed] for r in rows],
                   ["DAY", "RUNS", "HOSTS", "CHECKED", "UNCHECKED", "VIOLATIONS", "OPEN",
                    "NEW", "REOPENED", "FIXED"], width) if rows else "none"])
+    if args.last is not None and args.last < 1:
+        raise InputError("--last must be at least 1")
     last = args.last if args.last is not None else (None if since else LAST_RUNS)
     runs = query.runs(db.conn, since, last)
     return _emit(env, args, [r.to_dict() for r in runs], [

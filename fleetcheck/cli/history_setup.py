@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from fleetcheck.cli.argtypes import count, seconds
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.engine.summary import judge_run
@@ -48,7 +49,7 @@ def add_database_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history-db", metavar="FILE",
                         help="the history database (default: fleetcheck-history.sqlite3 in "
                              "the report directory)")
-    parser.add_argument("--history-timeout", type=float, default=DEFAULT_TIMEOUT,
+    parser.add_argument("--history-timeout", type=seconds, default=DEFAULT_TIMEOUT,
                         metavar="SECONDS",
                         help="how long to wait for another run holding the database "
                              f"(default: {DEFAULT_TIMEOUT:g})")
@@ -60,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_database_arguments(g)  # type: ignore[arg-type]
     g.add_argument("--no-history", action="store_true",
                    help="do not compare with or record into the history database")
-    g.add_argument("--history-keep-days", type=int, default=DEFAULT_KEEP_DAYS, metavar="N",
+    g.add_argument("--history-keep-days", type=count, default=DEFAULT_KEEP_DAYS, metavar="N",
                    help=f"keep run details N days (default: {DEFAULT_KEEP_DAYS}; 0: for "
                         "ever); daily totals are always kept")
     g.add_argument("--baseline", metavar="RUN.json|latest",

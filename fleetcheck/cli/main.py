@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 import traceback
@@ -106,13 +107,26 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     except (InputError, ParseError) as exc:  # may quote an inventory, a file, a host's output
         env.stderr.write(f"fleetcheck: error: {one_line(str(exc))}\n")
         return ExitStatus.BAD_INPUT
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG or not exc.filename:
+            return _internal(exc, env)
+        # A name the user gave (an argument, a config file's path) the OS cannot hold: every
+        # check of a path (exists, is_file) raises it, wherever the path is read.
+        env.stderr.write(f"fleetcheck: error: {one_line(str(exc.filename))}: file name too "
+                         "long\n")
+        return ExitStatus.BAD_INPUT
     except KeyboardInterrupt:
         env.stderr.write("fleetcheck: interrupted\n")
         return ExitStatus.INTERRUPTED
     except Exception as exc:  # a bug: never let it pass for a verdict (1 says "violations")
-        env.stderr.write("".join(traceback.format_exception(exc)))
-        env.stderr.write(f"fleetcheck: internal error: {exc.__class__.__name__}: {exc}\n")
-        return ExitStatus.INTERNAL
+        return _internal(exc, env)
+
+
+def _internal(exc: BaseException, env: Env) -> int:
+    """Report a bug: its traceback and one line naming it; exit 70."""
+    env.stderr.write("".join(traceback.format_exception(exc)))
+    env.stderr.write(f"fleetcheck: internal error: {exc.__class__.__name__}: {exc}\n")
+    return ExitStatus.INTERNAL
 
 
 def entry() -> None:

@@ -12,6 +12,7 @@ from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import InputError
 from fleetcheck.jsontext import LoneSurrogate, checked
 from fleetcheck.model import READABLE, SCHEMA, RunResult, Severity
+from fleetcheck.model.runcheck import RunShapeError, check_run
 
 
 def load_run(text: str, name: str) -> RunResult:
@@ -30,6 +31,11 @@ def load_run(text: str, name: str) -> RunResult:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
     try:
+        check_run(data)  # what the readers below trust, checked: never a crash in a renderer
+    except RunShapeError as exc:
+        raise InputError(f"malformed {data['schema']} document: {exc}", name) from None
+    _check_policies(data, name)
+    try:
         run = RunResult.from_dict(data)
         # Settled again, so a run written before statuses followed --fail-on reads as one verdict.
         hosts, summary = judge_run(run.hosts, Severity.parse(run.summary.fail_on),
@@ -41,6 +47,49 @@ def load_run(text: str, name: str) -> RunResult:
     except (TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"malformed {SCHEMA} document: {exc}", name) from None
     return run
+
+
+_RULE_TEXTS = ("id", "action", "severity", "reason")
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_policies(data: dict[str, Any], name: str) -> None:
+    """InputError unless each of the run's policy definitions reads back as a policy (the
+    published schema leaves their shape open; reports and evidence rebuild them)."""
+    # Imported here: only where a run is read.
+    from fleetcheck.policy.serialize import policy_from_dict, policy_to_dict
+
+    definitions = data.get("policy_definitions", [])
+    if not isinstance(definitions, list):
+        raise InputError(f"malformed {data['schema']} document: $.policy_definitions: "
+                         "not an array", name)
+    for index, definition in enumerate(definitions):
+        try:
+            if not isinstance(definition, dict) or not isinstance(definition.get("name"), str):
+                raise ValueError("not a policy with a name")
+            for written in definition.get("rules") or ():
+                if not isinstance(written, dict) or not all(
+                        isinstance(written.get(key), str | None) for key in _RULE_TEXTS):
+                    raise ValueError(f"rule {_short(written)}: {', '.join(_RULE_TEXTS)} "
+                                     "must be strings")
+            policy = policy_from_dict(definition)
+            policy_to_dict(policy)  # as reports and evidence rebuild and show it
+            for rule in policy.rules:
+                rule.match.describe()
+        except KeyError as exc:
+            why = f"missing key {exc.args[0]!r}"
+        except (TypeError, ValueError, AttributeError) as exc:
+            why = str(exc)
+        except InputError as exc:  # a rule's field read as a policy file's (located nowhere)
+            why = exc.message
+        else:
+            continue
+        raise InputError(f"malformed {data['schema']} document: "
+                         f"$.policy_definitions[{index}]: {why}", name)
 
 
 def read_run(arg: str, env: Env) -> RunResult:

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 
+from fleetcheck.cli.argtypes import MAX_SECONDS, count, seconds
 from fleetcheck.cli.common import add_extra_vars_argument
 from fleetcheck.cli.env import Env
 from fleetcheck.config import BY_NAME
@@ -82,11 +83,11 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
     g.add_argument("--host-key-checking", choices=HOST_KEY_MODES,
                    help="strict (default): only known keys; accept-new: trust and record keys "
                         "of hosts never seen; off: no checks (stated in every report)")
-    g.add_argument("-T", "--timeout", "--connect-timeout", dest="connect_timeout", type=float,
+    g.add_argument("-T", "--timeout", "--connect-timeout", dest="connect_timeout", type=seconds,
                    metavar="SECONDS",
                    help="connection timeout, as Ansible's -T: TCP connect, then SSH banner and "
                         "key exchange (default: ssh_config's ConnectTimeout, else 10)")
-    g.add_argument("--retries", type=int, default=2,
+    g.add_argument("--retries", type=count, default=2,
                    help="further attempts after a transient network error (default: 2)")
     b = parser.add_argument_group("privilege")
     if not worker:
@@ -100,7 +101,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
     b.add_argument("-K", "--ask-become-pass", action="store_true",
                    help="ask for the become password (hosts without ansible_become_password)")
     if worker:
-        parser.add_argument("-f", "--forks", type=int,
+        parser.add_argument("-f", "--forks", type=count,
                             help="hosts of a shard checked at once (default: 10)")
         parser.add_argument("-v", "--verbose", action="count", default=0,
                             help="log connection details (-vv: paramiko's own log); a "
@@ -108,16 +109,16 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
                                  "-vv")
         return
     r = parser.add_argument_group("concurrency and limits")
-    r.add_argument("-f", "--forks", type=int,
+    r.add_argument("-f", "--forks", type=count,
                    help="hosts checked at once (default: 10)")
-    r.add_argument("--workers", type=int, metavar="N",
+    r.add_argument("--workers", type=count, metavar="N",
                    help="processes sharing the forks, all started at once (default: one, "
                         "and another whenever it is CPU-bound, up to the cores available and "
                         "one per 200 hosts)")
-    r.add_argument("--command-timeout", type=float, metavar="SECONDS",
+    r.add_argument("--command-timeout", type=seconds, metavar="SECONDS",
                    help="seconds a host's collection command may run (default: 60; this was "
                         "-T before -T became the connection timeout, as in Ansible)")
-    r.add_argument("--deadline", type=float, metavar="SECONDS",
+    r.add_argument("--deadline", type=seconds, metavar="SECONDS",
                    help="seconds one host may take in all, connecting included (default: "
                         "enough for every timeout, at least 180)")
     r.add_argument("--max-output", default=DEFAULT_MAX_OUTPUT, metavar="SIZE",
@@ -148,6 +149,8 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
         value = getattr(args, name)
         if value is not None and value <= 0:
             raise InputError(f"{option} must be positive")
+        if value is not None and value > MAX_SECONDS:  # from a config file: not argparse's
+            raise InputError(f"{option} must be at most {MAX_SECONDS:.0f} seconds")
     ssh = ssh_options(args, env)
     # Without --workers the cores are a ceiling: a process is added only while this one
     # is CPU-bound, never to a run too small to keep one busy.

@@ -7,6 +7,7 @@ import dataclasses
 import socket
 
 from fleetcheck.cli import evidence_cmd, history_setup
+from fleetcheck.cli.argtypes import count
 from fleetcheck.cli.common import (
     Command,
     Inputs,
@@ -62,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "evidence`); the reports then name it and its digest")
     evidence_cmd.add_evidence_arguments(parser, scan=True)
     add_terminal_arguments(parser)
-    parser.add_argument("--waiver-warning-days", type=int, default=WARN_DAYS, metavar="DAYS",
+    parser.add_argument("--waiver-warning-days", type=count, default=WARN_DAYS, metavar="DAYS",
                         help=f"warn about waivers expiring within DAYS days, in every report "
                              f"and on stderr (default: {WARN_DAYS}; 0: no such warning)")
     parser.add_argument("--fail-on", metavar="SEVERITY",
@@ -103,8 +104,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     """Load, plan, scan, report. Input problems raise InputError before any host is contacted."""
     try:
         fail_on = Severity.parse(args.fail_on)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    except ValueError as exc:  # from the command line: configured values are checked there
+        raise InputError(f"--fail-on: {exc}") from None
     if args.waiver_warning_days < 0:
         raise InputError("--waiver-warning-days must be 0 or more")
     dest = destinations(args, env, DEFAULT_FORMATS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from fleetcheck.cli.argtypes import count, seconds
 from fleetcheck.cli.common import (
     Command,
     add_inventory_arguments,
@@ -48,12 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-Q", "--queue", action="append", metavar="QUEUE",
                         help="queue to take shards from (repeatable; default: fleetcheck). "
                              "Name it after the site whose hosts this worker reaches")
-    parser.add_argument("-c", "--concurrency", type=int, default=1, metavar="N",
+    parser.add_argument("-c", "--concurrency", type=count, default=1, metavar="N",
                         help="shards run at once, each in its own process (default: 1)")
     parser.add_argument("-n", "--name", default="fleetcheck@%h", metavar="NAME",
                         help="the worker's node name (default: fleetcheck@%%h, %%h being "
                              "this machine's host name)")
-    parser.add_argument("--visibility-timeout", type=float, default=3600.0, metavar="SECONDS",
+    parser.add_argument("--visibility-timeout", type=seconds, default=3600.0, metavar="SECONDS",
                         help="how long a shard whose worker vanished waits before another "
                              "worker gets it; longer than any shard takes (default: 3600)")
     add_inventory_arguments(parser, limit=False)

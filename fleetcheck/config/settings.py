@@ -228,6 +228,9 @@ def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]
         return _path(str(raw), base, environ)
     if kind in (Kind.PATHS, Kind.WORDS):
         items = list(raw) if isinstance(raw, list | tuple) else str(raw).split(",")
+        if any(isinstance(i, list | tuple | dict) for i in items):  # str() would make a name
+            raise BadValue(f"{setting.name} must be a list of "
+                           f"{'paths' if kind is Kind.PATHS else 'words'}, not {raw!r}")
         words = [_unquote(str(i).strip()) for i in items if str(i).strip()]
         if kind is Kind.WORDS:
             return tuple(words)

@@ -4,10 +4,50 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from fleetcheck.history.identity import FINDING, Key, describe
+
+T = TypeVar("T")
+
+
+class Damaged(sqlite3.DatabaseError):
+    """A value of another type than fleetcheck writes there: the database was changed."""
+
+
+# The types a column may hold, by the annotation of the field it fills (SQLite keeps
+# whatever type was written, whatever the column says).
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,), "int": (int,), "bool": (int,), "str | None": (str, type(None)),
+    "int | None": (int, type(None))}
+
+
+def typed(table: str, names: Sequence[str], kinds: Sequence[str], row: Sequence[Any]
+          ) -> Sequence[Any]:
+    """`row` as read from `table`, each value checked against its kind; Damaged if not."""
+    for name, kind, value in zip(names, kinds, row, strict=True):
+        if not isinstance(value, _TYPES[kind]):
+            raise Damaged(f"damaged history database: {table}.{name} holds {value!r:.40}, "
+                          f"not {kind}")
+    return row
+
+
+def _typed_rows(cls: type[T], table: str, rows: Iterable[Sequence[Any]]) -> list[T]:
+    """Rows of `table` as dataclass `cls`, each value checked against its field's type."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    kinds = [str(f.type) for f in fields(cls)]  # type: ignore[arg-type]
+    return [cls(*typed(table, names, kinds, r)) for r in rows]
+
+
+# Key's fields (a NamedTuple's annotations are forward references, not names).
+_KEY_KINDS = ("str", "str", "str", "str", "int", "str", "str")
+
+
+def _key(values: Sequence[Any]) -> Key:
+    """An identity as read from `items`; Damaged if a value has another type."""
+    return Key(*typed("items", Key._fields, _KEY_KINDS, values))
 
 
 def as_dict(row: Any) -> dict[str, Any]:
@@ -113,6 +153,8 @@ class Timeline:
 
 
 _RUN_COLUMNS = ", ".join(f.name for f in fields(RunRow))
+_ITEM_COLUMNS = ("first_seen", "opened_at", "opens", "flaps", "detail", "opened_check")
+_ITEM_KINDS = ("str", "str | None", "int", "int", "str | None", "int | None")
 
 
 def runs(conn: sqlite3.Connection, since: str | None = None, last: int | None = None
@@ -121,32 +163,45 @@ def runs(conn: sqlite3.Connection, since: str | None = None, last: int | None = 
     rows = conn.execute(
         f"SELECT {_RUN_COLUMNS} FROM runs WHERE started_at >= ? "  # noqa: S608 - constants
         "ORDER BY started_at DESC, id DESC LIMIT ?", (since or "", last or -1)).fetchall()
-    return [RunRow(*r) for r in reversed(rows)]
+    return _typed_rows(RunRow, "runs", reversed(rows))
 
 
 def days(conn: sqlite3.Connection, since: str | None = None) -> list[DayRow]:
     """Daily totals from `since` on, oldest first."""
     cols = ", ".join(f.name for f in fields(DayRow))
-    return [DayRow(*r) for r in conn.execute(
+    return _typed_rows(DayRow, "daily", conn.execute(
         f"SELECT {cols} FROM daily WHERE day >= ? ORDER BY day",  # noqa: S608 - constants
-        ((since or "")[:10],))]
+        ((since or "")[:10],)))
 
 
-def _finding(category: str, detail: str) -> dict[str, Any] | None:
-    return json.loads(detail) if category == FINDING and detail else None
+def _finding(category: str, detail: str | None) -> dict[str, Any] | None:
+    """The finding an item's detail records (None for a listener); Damaged if unreadable."""
+    if category != FINDING or not detail:
+        return None
+    try:
+        finding = json.loads(detail)
+    except ValueError:
+        finding = None
+    if not isinstance(finding, dict):
+        raise Damaged(f"damaged history database: items.detail holds {detail!r:.40}")
+    return finding
 
 
 def timeline(conn: sqlite3.Connection, host: str, since: str | None = None) -> Timeline | None:
     """The timeline of `host` from `since` on (None when the database never saw it)."""
+    if not host.isascii() and host.encode("utf-8", "replace").decode() != host:
+        return None  # a lone surrogate: no name written as UTF-8 holds one
     row = conn.execute("SELECT id, checks, last_checked_at, last_checked_run FROM hosts "
                        "WHERE name = ?", (host,)).fetchone()
     if row is None:
         return None
+    typed("hosts", ("id", "checks", "last_checked_at", "last_checked_run"),
+          ("int", "int", "str | None", "str | None"), row)
     host_id, since = row[0], since or ""
-    host_runs = tuple(HostRun(*r) for r in conn.execute(
+    host_runs = tuple(_typed_rows(HostRun, "host_runs", conn.execute(
         "SELECT r.run_id, r.started_at, h.status, h.error_kind, h.findings, h.violations, "
         "h.new, h.reopened, h.fixed FROM runs r JOIN host_runs h ON h.run = r.id AND h.host = ? "
-        "WHERE r.started_at >= ? ORDER BY r.started_at, r.id", (host_id, since)))
+        "WHERE r.started_at >= ? ORDER BY r.started_at, r.id", (host_id, since))))
     items = conn.execute(
         "SELECT id, category, kind, proto, address, port, process, container, first_seen, "
         "opened_at, opens, flaps, detail, opened_check FROM items WHERE host = ?",
@@ -159,8 +214,9 @@ def timeline(conn: sqlite3.Connection, host: str, since: str | None = None) -> T
     open_now: list[OpenItem] = []
     by_id = {}
     for item_id, *rest in items:
-        key = Key(*rest[:7])
-        first_seen, opened_at, opens, flaps, detail, opened_check = rest[7:]
+        key = _key(rest[:7])
+        first_seen, opened_at, opens, flaps, detail, opened_check = typed(
+            "items", _ITEM_COLUMNS, _ITEM_KINDS, rest[7:])
         finding = _finding(key.category, detail)
         by_id[item_id] = (key, first_seen, finding)
         if opened_at is not None:
@@ -170,6 +226,10 @@ def timeline(conn: sqlite3.Connection, host: str, since: str | None = None) -> T
             "SELECT s.item, s.opened_check, s.opened_at, s.closed_at FROM spans s "
             "JOIN items i ON i.id = s.item WHERE i.host = ? AND s.closed_at >= ?",
             (host_id, since)):
+        typed("spans", ("item", "opened_check", "opened_at", "closed_at"),
+              ("int", "int", "str", "str"), (item_id, opened_check, opened_at, closed_at))
+        if item_id not in by_id:
+            raise Damaged(f"damaged history database: spans.item {item_id} names no item")
         openings.append((item_id, opened_check, opened_at))
         closings.append((item_id, opened_check, closed_at))
     first_check: dict[int, int] = {}

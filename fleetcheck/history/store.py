@@ -19,11 +19,14 @@ from types import TracebackType
 from fleetcheck.history import load
 from fleetcheck.history.compare import compare, parse_utc, utc
 from fleetcheck.history.db import DEFAULT_TIMEOUT, HistoryError, connect, failures
+from fleetcheck.history.query import typed
 from fleetcheck.history.record import counts_of, record
 from fleetcheck.model import Changes, Comparison, HostResult, RunResult, TrendPoint
 
 TREND_RUNS = 30  # runs the trend chart spans, this one included
 DEFAULT_KEEP_DAYS = 90  # run details kept; daily totals and intervals are kept for ever
+_TREND = ("run_id", "started_at", "hosts", "violations", "new", "fixed", "unchecked")
+_TREND_KINDS = ("str", "str", "int", "int", "int", "int", "int")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -94,6 +97,10 @@ class History:
                 comparison = compare(hosts, pasts, now,
                                      against={"source": "history", "database": str(self.path)})
                 trend = self.trend(TREND_RUNS - 1)
+        except (ValueError, TypeError, KeyError) as exc:  # a value the past was read from
+            self.rollback()
+            raise HistoryError(self.path, f"damaged history database: {exc.__class__.__name__}"
+                                          f": {exc}") from None
         except HistoryError:
             self.rollback()
             raise
@@ -134,7 +141,8 @@ class History:
         rows = self.conn.execute(
             "SELECT run_id, started_at, hosts, violations, new + reopened, fixed, unchecked "
             "FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", (limit,)).fetchall()
-        return tuple(TrendPoint(*r) for r in reversed(rows))
+        return tuple(TrendPoint(*typed("runs", _TREND, _TREND_KINDS, r))
+                     for r in reversed(rows))
 
     def prune(self, keep_days: int, now: str) -> Pruned:
         """Drop run details older than `keep_days` before `now`, in one transaction."""

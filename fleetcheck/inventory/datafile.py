@@ -31,6 +31,8 @@ from fleetcheck.yamlsrc import (
     construct_int_located,
     located_yaml_error,
     merged_pairs,
+    new_loader,
+    reader_error,
     single_document,
 )
 
@@ -299,7 +301,7 @@ def duplicate_message(key: Any) -> str:
 def _load_yaml(text: str, path: str, keyring: Keyring | None, notes: Notes) -> Any:
     """Parse YAML into located containers; syntax errors as located InputErrors."""
     check_text_size(text, MAX_YAML_BYTES, "YAML document", path)
-    loader = _Loader(text)
+    loader = new_loader(_Loader, text, path)
     loader.path = path
     loader.keyring = keyring
     loader.notes = notes
@@ -307,6 +309,8 @@ def _load_yaml(text: str, path: str, keyring: Keyring | None, notes: Notes) -> A
         return single_document(loader, path, text)
     except yaml.MarkedYAMLError as exc:
         raise located_yaml_error(exc, path) from None
+    except yaml.reader.ReaderError as exc:
+        raise reader_error(exc, text, path) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", path) from None
     finally:

@@ -53,6 +53,7 @@ class LocalTransport:
             raise
         finally:
             INFLIGHT.discard(running)
+            _close_pipes(proc)  # read with os.read: the file objects are never closed else
         if proc.stdin is not None and not proc.stdin.closed:
             with contextlib.suppress(BrokenPipeError):
                 proc.stdin.close()
@@ -164,6 +165,13 @@ def _drain(proc: subprocess.Popen[bytes], stdin: bytes | Answer | None, deadline
                                       f"output exceeded {max_output} bytes")
                 chunks[key.fd].append(data)
     return b"".join(chunks[proc.stdout.fileno()]), b"".join(chunks[proc.stderr.fileno()])
+
+
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    """Close the command's stdout and stderr pipes (ResourceWarnings otherwise)."""
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 def _killpg(proc: subprocess.Popen[bytes]) -> None:

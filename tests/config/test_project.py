@@ -121,6 +121,12 @@ def test_the_project_file_is_found_like_ansible_cfg(tmp_path: Path) -> None:
     ("policies: []\n", "1:11", "policies lists nothing"),
     ("- fail_on\n", "1:1", "fleetcheck.yml must be a mapping of settings"),
     ("fail_on: [low\n", "2:1", "invalid YAML: expected ',' or ']', but got '<stream end>'"),
+    # A list in a list was read as a file named '[1]'.
+    ("policies: [[1]]\n", "1:11", "policies must be a list of paths, not [[1]]"),
+    ("formats: [text, {a: 1}]\n", "1:10",
+     "formats must be a list of words, not ['text', {'a': 1}]"),
+    ("output_dir: caf\u00e9\x07\n", "1:17",
+     "invalid YAML: character U+0007 is not allowed (special characters are not allowed)"),
 ])
 def test_a_typo_in_the_project_file_is_a_located_error(tmp_path: Path, text: str, where: str,
                                                        message: str) -> None:
@@ -159,3 +165,15 @@ def test_explain_of_a_saved_run_ignores_configured_inputs(tmp_path: Path) -> Non
                   environ=environ)
     assert (res.code, res.err) == (2, "fleetcheck: error: --run explains a saved run: give no "
                                       "-i, -p or -w with it\n")
+
+
+def test_an_unknown_format_from_configuration_names_where_it_was_set(tmp_path: Path) -> None:
+    (tmp_path / "fleetcheck.yml").write_text("formats: [text, 1.5]\n")
+    res = run_cli(["scan", "--list-hosts"], cwd=tmp_path, environ={"HOME": str(tmp_path)})
+    assert (res.code, res.out) == (2, "")
+    assert res.err.startswith(f"fleetcheck: error: formats ({tmp_path}/fleetcheck.yml:1:10): "
+                              "unknown format '1.5'")
+    res = run_cli(["scan", "--list-hosts"], cwd=tmp_path,
+                  environ={"HOME": str(tmp_path), "FLEETCHECK_FORMATS": "txt"})
+    assert res.err.startswith("fleetcheck: error: formats (env FLEETCHECK_FORMATS): unknown "
+                              "format 'txt' (did you mean 'text'?)")

@@ -189,3 +189,42 @@ def test_host_text_never_reaches_the_terminal_as_control(tmp_path: Path) -> None
                   cwd=tmp_path).out
     assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
     assert "\\x1b]0;owned\\x07evil\\u202e" in out
+
+
+# A database changed by hand or by another tool: a table dropped, or a value of another
+# type than fleetcheck writes (SQLite keeps whatever was written). Every view says which.
+@pytest.mark.parametrize(("change", "view", "says"), [
+    ("DROP TABLE daily", ["--daily"], "no such table: daily"),
+    ("DROP TABLE host_runs", ["--host", "a"], "no such table: host_runs"),
+    ("UPDATE runs SET hosts = x'ff00'", ["--format", "json"],
+     "damaged history database: runs.hosts holds b'\\xff\\x00', not int"),
+    ("UPDATE daily SET runs = 'many'", ["--daily"],
+     "damaged history database: daily.runs holds 'many', not int"),
+    ("UPDATE host_runs SET status = x'00'", ["--host", "a"],  # TEXT keeps a BLOB as one
+     "damaged history database: host_runs.status holds b'\\x00', not str"),
+    ("UPDATE items SET port = 'x'", ["--host", "b"],
+     "damaged history database: items.port holds 'x', not int"),
+    ("UPDATE items SET detail = '[1]' WHERE category = 'finding'", ["--host", "b"],
+     "damaged history database: items.detail holds '[1]'"),
+])
+def test_a_damaged_history_is_one_error_naming_it(tmp_path: Path, change: str,
+                                                  view: list[str], says: str) -> None:
+    db = tmp_path / "h.sqlite3"
+    with open_db(tmp_path, "h.sqlite3") as h:
+        night(h, [checked("a"), checked("b", stray(9000))], at(1))
+    with sqlite3.connect(db) as conn:
+        conn.execute(change)
+    conn.close()
+    res = run_cli(["history", "--history-db", str(db), *view], cwd=tmp_path)
+    assert (res.code, res.out) == (2, "")
+    assert res.err == f"fleetcheck: error: {db}: {says}\n"
+
+
+def test_a_host_name_no_database_can_hold_is_not_in_it(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    with open_db(tmp_path, "h.sqlite3") as h:
+        night(h, [checked("a")], at(1))
+    # '\udcff': an argv byte that is not UTF-8, as Python decodes it
+    res = run_cli(["history", "--history-db", str(db), "--host", "\udcff"], cwd=tmp_path)
+    assert (res.code, res.err) == (2, f"fleetcheck: error: {db}: no host '\\udcff' in this "
+                                      "history\n")

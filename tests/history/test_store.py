@@ -252,3 +252,22 @@ def test_a_database_that_cannot_be_put_in_wal_mode_keeps_its_mode() -> None:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     _wal(conn, time.monotonic() + 60)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "memory"
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ("UPDATE items SET first_seen = 'x'", "damaged history database: ValueError: Invalid "
+                                          "isoformat string: 'x'"),
+    ("UPDATE runs SET run_id = x'ff00'", "damaged history database: runs.run_id holds "
+                                         "b'\\xff\\x00', not str"),
+])
+def test_a_damaged_past_is_a_history_error_not_a_crash(tmp_path: Path, change: str,
+                                                       says: str) -> None:
+    # A scan carries on without its history (as for a locked database), not exit 70.
+    with open_db(tmp_path) as db:
+        night(db, [checked("a", stray(9000))], at(1))
+    with sqlite3.connect(tmp_path / "history.sqlite3") as conn:
+        conn.execute(change)
+    conn.close()
+    with open_db(tmp_path) as db, pytest.raises(HistoryError) as caught:
+        db.compare([checked("a", stray(9000))], at(2))
+    assert caught.value.reason == says

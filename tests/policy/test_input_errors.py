@@ -12,6 +12,9 @@ TODAY = "2030-06-01"  # the waiver cases are dated around it
 
 # (file content, "line:column", message): one mistake each, one error each.
 POLICY_CASES = [
+    ('name: p\nallow:\n  - id: ssh\n    reason: caf\u00e9 \x1b[31m\n',
+     '4:18', "invalid YAML: character U+001B is not allowed (special characters are not "
+     "allowed)"),
     ('name: p\nallow:\n  - id: ssh\n    prot: tcp\n    port: 22\n',
      '4:5', "unknown key 'prot' in allow rule (did you mean 'proto'?)"),
     ('name: p\nallows:\n  - id: ssh\n    port: 22\n',

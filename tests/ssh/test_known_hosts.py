@@ -200,3 +200,13 @@ def test_other_types_and_the_bare_name(tmp_path: Path, keys: dict[str, tuple[str
     assert index.check_host("[h1]:2222", "h1", "ssh-ed25519", a[1]).verdict is Verdict.UNKNOWN
     assert index.check_host("[h2]:2222", None, "ssh-ed25519", a[1]).verdict is Verdict.UNKNOWN
     assert index.known_types("h3") == {"ssh-rsa"}
+
+
+def test_an_unreadable_file_is_absent_and_noted_as_in_ssh(
+        tmp_path: Path, keys: dict[str, tuple[str, bytes]]) -> None:
+    loop, good = tmp_path / "loop", tmp_path / "good"
+    loop.symlink_to(loop)  # ELOOP: was an OSError out of every connection
+    good.write_text(f"web1 {keys['a'][0]}\n")
+    index = KnownHosts.load([loop, tmp_path / "missing", good])
+    assert len(index) == 1
+    assert index.skipped == [f"{loop}: cannot read (Too many levels of symbolic links)"]

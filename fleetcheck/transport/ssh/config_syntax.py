@@ -107,7 +107,7 @@ def parse_port(text: str) -> int | None:
         return port if 0 < port < 65536 else None
     try:
         port = socket.getservbyname(text, "tcp")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL or a lone surrogate in the name
         return None
     return port or None
 

@@ -119,12 +119,16 @@ class KnownHosts:
 
     @classmethod
     def load(cls, paths: Iterable[str | Path]) -> KnownHosts:
-        """Index every readable file of `paths` (missing files are simply absent, as in ssh)."""
+        """Index every readable file of `paths`: missing files are simply absent, and so are
+        unreadable ones (a symlink loop, no permission), as in ssh, which notes them."""
         index = cls()
         for path in paths:
             try:
                 data = Path(path).read_bytes()
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                index.skipped.append(f"{path}: cannot read ({exc.strerror or exc})")
                 continue
             # Lines end at a newline only: ssh reads a CR, form feed or U+2028 as part of
             # the line (a comment stays one comment), so no universal newlines here.
