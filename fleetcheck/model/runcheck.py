@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from typing import Any
 
@@ -23,15 +23,30 @@ _SCHEMA_FILES = {"fleetcheck.run/2": "fleetcheck.run-2.schema.json",
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
     "integer": (int,), "number": (int, float), "null": (type(None),)}
+# What json.loads makes that passes a type test as it is (bool is not int here: type() is
+# exact; a float needs the finite and integer tests).
+_EXACT: dict[str, tuple[type, ...]] = {
+    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
+    "integer": (int,), "number": (int,), "null": (type(None),)}
+
+
+Check = Callable[[Any], None]
 
 
 class RunShapeError(ValueError):
     """The first value of a run that its schema does not allow: where, and why."""
 
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
+    def __init__(self, why: str | Callable[[], str]) -> None:
+        super().__init__()
+        # A callable is told only when the complaint is shown: a oneOf tries shapes that
+        # fail by design, and writing out each failing value would cost more than the check.
+        self._why = why
         self.path: list[str] = []  # filled outwards as the error leaves each container
+
+    @property
+    def why(self) -> str:
+        """What is wrong with the value."""
+        return self._why if isinstance(self._why, str) else self._why()
 
     @property
     def where(self) -> str:
@@ -41,8 +56,6 @@ class RunShapeError(ValueError):
     def __str__(self) -> str:
         return f"{self.where}: {self.why}"
 
-
-Check = Callable[[Any], None]
 
 
 @cache
@@ -113,11 +126,17 @@ class _Compiler:
     def one_of(self, shapes: list[dict[str, Any]]) -> Check:
         """Exactly one of `shapes`; when none fits, the complaint of the shape that fit
         furthest (the deepest path, then the one naming most of the value's keys)."""
-        checks = [(self.compile(shape), self.names(shape)) for shape in shapes]
+        checks = [(self.compile(shape), self.names(shape), self.kinds(shape))
+                  for shape in shapes]
 
         def check(value: Any) -> None:
             misses: list[tuple[int, int, RunShapeError]] = []
-            for each, names in checks:
+            for each, names, kinds in checks:
+                if kinds is not None and not isinstance(value, kinds):
+                    # Its type test fails: no need to run it (raising is what costs here);
+                    # its complaint is worked out only if it is the one shown.
+                    misses.append((0, 0, RunShapeError(partial(_complaint, each, value))))
+                    continue
                 try:
                     each(value)
                 except RunShapeError as exc:
@@ -126,8 +145,20 @@ class _Compiler:
             if len(misses) == len(checks):
                 raise max(misses, key=lambda miss: miss[:2])[2]
             if len(misses) < len(checks) - 1:
-                raise RunShapeError(f"{_show(value)} fits more than one allowed shape")
+                raise RunShapeError(lambda: f"{_show(value)} fits more than one allowed shape")
         return check
+
+    def kinds(self, shape: dict[str, Any]) -> tuple[type, ...] | None:
+        """Types a value must be an instance of to pass `shape`'s type test (None: any)."""
+        while "$ref" in shape and "type" not in shape:
+            shape = self.resolve(shape["$ref"])
+        kinds = shape.get("type")
+        if kinds is None:
+            return None
+        names = [kinds] if isinstance(kinds, str) else kinds
+        # "integer" also takes a float with no fraction (1.0), as JSON Schema does
+        return (*{kind for name in names for kind in _TYPES[name]},
+                *((float,) if "integer" in names else ()))
 
     def names(self, shape: dict[str, Any]) -> set[str]:
         while "$ref" in shape:
@@ -203,12 +234,17 @@ def _scalar_checks(schema: dict[str, Any]) -> list[Check]:
     kinds = schema.get("type")
     if kinds is not None:
         names = [kinds] if isinstance(kinds, str) else list(kinds)
+        # Exact Python types that settle the test at once (a large run has a million values);
+        # floats and anything else take the full test.
+        exact = {kind for name in names for kind in _EXACT.get(name, ())}
 
         def typed(value: Any) -> None:
+            if type(value) in exact:
+                return
             if not any(_is(value, name) for name in names):
-                raise RunShapeError(f"{_show(value)} is not {' or '.join(names)}")
+                raise RunShapeError(lambda: f"{_show(value)} is not {' or '.join(names)}")
             if isinstance(value, float) and not math.isfinite(value):
-                raise RunShapeError(f"{_show(value)} is not a finite number")
+                raise RunShapeError(lambda: f"{_show(value)} is not a finite number")
         checks.append(typed)
     if "enum" in schema:
         allowed = schema["enum"]
@@ -217,10 +253,10 @@ def _scalar_checks(schema: dict[str, Any]) -> list[Check]:
             # True == 1 in Python, not in JSON: a boolean is listed only as itself.
             if isinstance(value, bool):
                 if not any(v is value for v in allowed):
-                    raise RunShapeError(f"{_show(value)} is not one of "
+                    raise RunShapeError(lambda: f"{_show(value)} is not one of "
                                         f"{', '.join(map(_show, allowed))}")
             elif value not in allowed:
-                raise RunShapeError(f"{_show(value)} is not one of "
+                raise RunShapeError(lambda: f"{_show(value)} is not one of "
                                     f"{', '.join(map(_show, allowed))}")
         checks.append(listed)
     if "const" in schema:
@@ -228,7 +264,7 @@ def _scalar_checks(schema: dict[str, Any]) -> list[Check]:
 
         def same(value: Any) -> None:
             if value != const or isinstance(value, bool) != isinstance(const, bool):
-                raise RunShapeError(f"{_show(value)} is not {_show(const)}")
+                raise RunShapeError(lambda: f"{_show(value)} is not {_show(const)}")
         checks.append(same)
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None or high is not None:
@@ -246,11 +282,20 @@ def _scalar_checks(schema: dict[str, Any]) -> list[Check]:
         def text(value: Any) -> None:
             if isinstance(value, str):
                 if len(value) < shortest:
-                    raise RunShapeError(f"{_show(value)} is too short")
+                    raise RunShapeError(lambda: f"{_show(value)} is too short")
                 if regex is not None and not regex.search(value):
-                    raise RunShapeError(f"{_show(value)} is not of the form {pattern}")
+                    raise RunShapeError(lambda: f"{_show(value)} is not of the form {pattern}")
         checks.append(text)
     return checks
+
+
+def _complaint(check: Check, value: Any) -> str:
+    """What `check` says of `value` (run only when its complaint is shown)."""
+    try:
+        check(value)
+    except RunShapeError as exc:
+        return exc.why
+    return f"{_show(value)} does not fit"  # not reached: the type test fails
 
 
 def _is(value: Any, name: str) -> bool:
