@@ -164,6 +164,13 @@ def test_a_command_loads_only_its_own_module() -> None:
     ["history", "--last", "99999999999999999999"],
     ["history", "prune", "--keep-days", "1e3"],
     ["worker", "--visibility-timeout", "nan"],
+    # only plain ASCII numbers, as everywhere (fleetcheck/numbers.py): int() and float()
+    # would read other scripts' digits, blanks around and '_' between digits, exponents
+    ["scan", "--list-hosts", "-f", "\u0663"],
+    ["scan", "--list-hosts", "-f", " 5"],
+    ["scan", "--list-hosts", "--retries", "1_0"],
+    ["scan", "--list-hosts", "-T", "\u0661\u0660"],
+    ["scan", "--list-hosts", "--command-timeout", "1e3"],
 ])
 def test_unusable_numbers_are_usage_errors(tmp_path: Path, argv: list[str]) -> None:
     res = run_cli(argv, cwd=tmp_path)
