@@ -108,8 +108,9 @@ def test_a_file_that_is_not_a_run(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text('{"schema": "something/else"}')
     res = run_cli(["explain", "--run", "run.json", "h", "22"], cwd=tmp_path)
     assert res.code == 2
-    assert res.err == ("fleetcheck: error: run.json: not a fleetcheck run: not a "
-                       "fleetcheck.run/3 document (schema: 'something/else')\n")
+    # the same words as `report` and every other reader of a saved run
+    assert res.err == ("fleetcheck: error: run.json: not a fleetcheck.run/3 document "
+                       "(schema: 'something/else')\n")
 
 
 def test_live_explain_checks_the_host_through_scan(scenario_ns: Namespace,
