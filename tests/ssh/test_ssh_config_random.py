@@ -184,7 +184,7 @@ def _ssh(case: Case, alias: str, user: str | None = None, port: int | None = Non
     env = {**os.environ, "HOME": str(case.home)}  # ssh's Include ~ and relative paths
     run = subprocess.run([*args, alias], capture_output=True, text=True, env=env,
                          stdin=subprocess.DEVNULL, check=False)
-    values = {}
+    values: dict[str, str] = {}
     for line in run.stdout.splitlines():
         key, _, value = line.partition(" ")
         values[key] = f"{values[key]}\n{value}" if key in values else value
