@@ -51,21 +51,22 @@ CASES: list[tuple[Change, str]] = [
 
 @pytest.mark.parametrize(("change", "says"), CASES)
 @pytest.mark.parametrize("argv", [
-    ["report", "run.json", "--format", "all", "-o", "out"],
-    ["evidence", "run.json", "-o", "ev.zip"],
-    ["merge", "run.json", "--no-history", "-o", "m"],
-    ["diff", "run.json", "run.json"],
-    ["explain", "--run", "run.json", "localhost", "22"],
+    ["report", "run.invalid.json", "--format", "all", "-o", "out"],
+    ["evidence", "run.invalid.json", "-o", "ev.zip"],
+    ["merge", "run.invalid.json", "--no-history", "-o", "m"],
+    ["diff", "run.invalid.json", "run.invalid.json"],
+    ["explain", "--run", "run.invalid.json", "localhost", "22"],
 ])
 def test_a_damaged_run_is_one_located_error(real_run: dict[str, Any], tmp_path: Path,
                                             change: Change, says: str, argv: list[str]
                                             ) -> None:
+    # `.invalid.` in the name: the suite's schema net (tests/runschema.py) passes it over
     doc = json.loads(json.dumps(real_run))
     change(doc)
-    (tmp_path / "run.json").write_text(json.dumps(doc))
+    (tmp_path / "run.invalid.json").write_text(json.dumps(doc))
     res = run_cli(argv, cwd=tmp_path)
     assert (res.code, res.out) == (2, "")
-    assert res.err.startswith("fleetcheck: error: run.json: malformed fleetcheck.run/3 "
+    assert res.err.startswith("fleetcheck: error: run.invalid.json: malformed fleetcheck.run/3 "
                               f"document: {says}")
     assert res.err.count("\n") == 1
 
@@ -84,8 +85,8 @@ def test_a_rule_port_that_reads_as_no_port_names_the_run(real_run: dict[str, Any
                                                           tmp_path: Path) -> None:
     doc = json.loads(json.dumps(real_run))
     doc["policy_definitions"][0]["rules"][0]["port"] = "all"
-    (tmp_path / "run.json").write_text(json.dumps(doc))
-    res = run_cli(["diff", "run.json", "run.json"], cwd=tmp_path)
-    assert (res.code, res.err) == (2, "fleetcheck: error: run.json: malformed fleetcheck.run/3 "
-                                      "document: $.policy_definitions[0]: port must be a "
-                                      "number or a range 'LO-HI', not 'all'\n")
+    (tmp_path / "run.invalid.json").write_text(json.dumps(doc))
+    res = run_cli(["diff", "run.invalid.json", "run.invalid.json"], cwd=tmp_path)
+    assert (res.code, res.err) == (2, "fleetcheck: error: run.invalid.json: malformed "
+                                      "fleetcheck.run/3 document: $.policy_definitions[0]: "
+                                      "port must be a number or a range 'LO-HI', not 'all'\n")
