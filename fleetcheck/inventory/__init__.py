@@ -112,5 +112,7 @@ def load(sources: Sequence[str], *, vault_password_file: str | Sequence[str] | N
 
     files = [vault_password_file] if isinstance(vault_password_file, str) \
         else list(vault_password_file or ())
-    return load_sources(sources, keyring=keyring or Keyring.from_files(files), strict=strict,
+    if keyring is None:
+        keyring = Keyring.from_files(files)
+    return load_sources(sources, keyring=keyring, strict=strict,
                         extra_vars=extra_vars, use_extra_vars=use_extra_vars, skip=skip)

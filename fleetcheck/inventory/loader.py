@@ -36,7 +36,7 @@ def load_sources(sources: Sequence[str], *, keyring: Keyring | None = None,
     """
     if not sources:
         raise InputError("no inventory source given")
-    keyring = keyring or Keyring()
+    keyring = keyring if keyring is not None else Keyring()
     notes = Notes(strict)
     data = InventoryData(notes)
     reading = Reading(keyring, extra_vars=dict(extra_vars or {}), use_extra_vars=use_extra_vars,
