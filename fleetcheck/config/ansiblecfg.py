@@ -94,19 +94,21 @@ def read(path: str) -> AnsibleCfg:
         message = str(exc).splitlines()[0]
         raise InputError(f"cannot read ansible.cfg: {message}", path, line) from None
     lines = _key_lines(text)
+    own = configparser.RawConfigParser(inline_comment_prefixes=(";",),
+                                       default_section="\0")  # [DEFAULT] as any section
+    own.read_string(text, source=path)
     cfg = AnsibleCfg(path)
     wanted = {entry for s in SETTINGS for entry in s.ini}
     for section in parser.sections():
         if section not in {sec for sec, _ in wanted}:
             continue
-        for key in parser.options(section):
-            if key in parser.defaults():
-                continue
+        for key in parser.options(section):  # with [DEFAULT]'s, as ansible-core reads them
+            written = section if own.has_option(section, key) else parser.default_section
             value = IniValue(parser.get(section, key, raw=True), path,
-                             lines.get((section, key), 0), section, key)
+                             lines.get((written, key), 0), written, key)
             if (section, key) in wanted:
                 cfg.values[(section, key)] = value
-            else:
+            elif written == section:
                 _check_typo(value, [k for sec, k in wanted if sec == section])
     return cfg
 

@@ -8,6 +8,7 @@ for hosts whose inventory says nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,11 +72,17 @@ def _one(setting: Setting, environ: Mapping[str, str], cwd: str,
          given: Mapping[str, tuple[Any, str]], cfg: ansiblecfg.AnsibleCfg | None,
          proj: project.Project | None) -> Resolved:
     """The value of one setting from the highest source that sets it."""
+    if setting.core is not None:  # ansible-core refuses a bad value where its own reads it
+        env, ini = setting.core
+        _one(dataclasses.replace(setting, env=env, ini=ini, core=None), environ, cwd, {}, cfg,
+             None)
     if setting.name in given:
         value, flag = given[setting.name]
         return Resolved(setting, value, f"command line ({flag})")
     for name in reversed(setting.env):  # the last one set wins, as in ansible-core
         text = environ.get(name)
+        if text == "" and setting.kind is Kind.INT and not setting.project:
+            return Resolved(setting, setting.default, DEFAULT)  # as ansible-core: unset
         if text is not None:
             try:
                 return Resolved(setting, read_value(setting, text, cwd, environ), f"env {name}")

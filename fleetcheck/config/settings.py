@@ -55,6 +55,9 @@ class Setting:
     ansible: str | None = None  # ansible-core's name, as `ansible-config dump` shows it
     commands: tuple[str, ...] | None = None  # the commands it applies to (None: all with dest)
     secret: bool = False  # never shown (`fleetcheck config` says only whether it is set)
+    # where ansible-core's own setting of this name reads it (env, ini), when fleetcheck takes
+    # a plugin's option that reads more: a bad value there is refused all the same
+    core: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None = None
 
 
 def _host_key_mode(value: Any) -> Any:
@@ -100,7 +103,8 @@ SETTINGS: tuple[Setting, ...] = (
             "connection timeout in seconds (-T; default: ssh_config's ConnectTimeout, else 10)",
             dest="connect_timeout", flag="-T", env=("ANSIBLE_TIMEOUT", "ANSIBLE_SSH_TIMEOUT"),
             ini=(("defaults", "timeout"), ("ssh_connection", "timeout")),
-            to_arg=lambda v: float(v) if v is not None else None, ansible="DEFAULT_TIMEOUT"),
+            to_arg=lambda v: float(v) if v is not None else None, ansible="DEFAULT_TIMEOUT",
+            core=(("ANSIBLE_TIMEOUT",), (("defaults", "timeout"),))),
     Setting("become", Kind.BOOL, False, "collect with privilege escalation", dest="become",
             flag="-b", env=("ANSIBLE_BECOME",), ini=(("privilege_escalation", "become"),),
             ansible="DEFAULT_BECOME"),
@@ -219,13 +223,24 @@ def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]
         except (ValueError, ArithmeticError):
             raise BadValue(f"{setting.name} must be a whole number, not {raw!r}") from None
     if kind is Kind.CHOICE:
-        word = str(raw).strip().lower()
+        # Ansible's: the exact word, unquoted when from an INI file; fleetcheck's: any case
+        word = str(raw).strip().lower() if setting.project else _unquote(str(raw)) if ini \
+            else str(raw)
         if word not in setting.choices:
             raise BadValue(f"{setting.name} must be one of {', '.join(setting.choices)}, "
                            f"not {raw!r}")
         return word
     if kind is Kind.PATH:
+        if not setting.project and isinstance(raw, str):  # Ansible's: the text as written
+            return _path(raw, base, environ, ansible=True)
         return _path(str(raw), base, environ)
+    if kind in (Kind.PATHS, Kind.WORDS) and not setting.project and isinstance(raw, str):
+        # Ansible's list: every comma-separated item stripped (words unquoted), even empty
+        # ones; its pathlist: stripped paths, quotes and all (an empty one is the directory)
+        items = [i.strip() for i in raw.split(",")]
+        if kind is Kind.WORDS:
+            return tuple(_unquote(i) for i in items)
+        return tuple(_path(i, base, environ, ansible=True) for i in items)
     if kind in (Kind.PATHS, Kind.WORDS):
         items = list(raw) if isinstance(raw, list | tuple) else str(raw).split(",")
         if any(isinstance(i, list | tuple | dict) for i in items):  # str() would make a name
@@ -240,17 +255,20 @@ def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]
     return _unquote(str(raw)) if ini else str(raw)
 
 
-def _path(text: str, base: str, environ: Mapping[str, str]) -> str:
-    """A path as ansible-core's unfrackpath makes it (without following links)."""
+def _path(text: str, base: str, environ: Mapping[str, str], *, ansible: bool = False) -> str:
+    """A path as ansible-core's unfrackpath makes it (without following links).
+
+    `ansible`: the text as ansible-core takes it (neither stripped nor unquoted).
+    """
     path = _VAR.sub(lambda m: environ.get(m.group(1) or m.group(2), m.group(0)),
-                    _unquote(text.strip()))
+                    text if ansible else _unquote(text.strip()))
     if path == "~" or path.startswith("~/"):
         path = environ.get("HOME", os.path.expanduser("~")) + path[1:]
     return os.path.normpath(os.path.join(base, path))
 
 
 def _unquote(text: str) -> str:
-    """Ansible's unquote: surrounding matching quotes removed."""
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+    """Ansible's unquote: surrounding matching quotes removed (not a closing one escaped)."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and text[-2] != "\\":
         return text[1:-1]
     return text

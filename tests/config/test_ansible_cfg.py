@@ -85,6 +85,13 @@ CASES = [
          environ={"ANSIBLE_TIMEOUT": "3", "ANSIBLE_SSH_TIMEOUT": "4"}),
     Case("lenient", "cwd", text="[defaults]\nhost_key_checking = maybe\nforks = 7.0\n"
                                 "remote_user = 'quoted'\n[privilege_escalation]\nbecome = on\n"),
+    # found by test_ansible_cfg_random: Ansible's words, paths and lists exactly as it reads them
+    Case("as-written", "cwd", text="[DEFAULT]\nforks = 3\nbecome = yes\n[defaults]\n"
+                                   "host_key_checking = 1.0\nprivate_key_file = 'keys/k'\n"
+                                   "inventory = a.ini, ,'b.ini'\nremote_user = \"a\\\"\n"
+                                   "inventory_ignore_patterns = x, , \"y\"\n"
+                                   "[inventory]\nhost_pattern_mismatch = 'error'\n",
+         environ={"ANSIBLE_REMOTE_PORT": ""}),
 ]
 
 
@@ -116,8 +123,14 @@ def _ansible_config(cwd: Path, environ: dict[str, str], *args: str) -> Any:
 
 def _theirs(cwd: Path, environ: dict[str, str]) -> dict[str, tuple[Any, str]]:
     """ansible-core's (value, origin) of each setting fleetcheck reads, by fleetcheck's name."""
-    base = {e["name"]: e for e in _ansible_config(cwd, environ) if "name" in e}
-    ssh = next(opts for block in _ansible_config(cwd, environ, "-t", "connection")
+    return theirs_from(_ansible_config(cwd, environ),
+                       _ansible_config(cwd, environ, "-t", "connection"))
+
+
+def theirs_from(base_dump: Any, connection_dump: Any) -> dict[str, tuple[Any, str]]:
+    """(value, origin) by fleetcheck's name, from `ansible-config dump` and its `-t connection`."""
+    base = {e["name"]: e for e in base_dump if "name" in e}
+    ssh = next(opts for block in connection_dump
                for plugin, opts in block.items() if plugin == "ssh")
     by_option = {o["name"]: o for o in ssh}
     out: dict[str, tuple[Any, str]] = {}
@@ -128,19 +141,14 @@ def _theirs(cwd: Path, environ: dict[str, str]) -> dict[str, tuple[Any, str]]:
     return out
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_settings_resolve_as_ansible_config_dump_says(tmp_path: Path, case: Case) -> None:
-    require_ansible()
-    cwd, environ = _place(case, tmp_path)
-    theirs = _theirs(cwd, environ)
-    res = run_cli(["config", "--format", "json"], cwd=cwd, environ=environ)
-    assert res.code == 0, res.err
-    ours = {s["name"]: s for s in json.loads(res.out)["settings"]}
-    assert theirs, "the oracle must answer"
+def disagreements(theirs: dict[str, tuple[Any, str]], ours: dict[str, Any]) -> list[str]:
+    """Where `fleetcheck config --format json`'s settings differ from ansible-core's."""
+    found = []
     for name, (value, origin) in theirs.items():
         mine = ours[name]
         if name in SSH_OPTIONS and origin == "default":
-            assert mine["value"] is None  # Ansible's default ssh_args mean nothing here
+            if mine["value"] is not None:  # Ansible's default ssh_args mean nothing here
+                found.append(f"{name}: {mine!r}, Ansible's default")
             continue
         expected = value
         if name == "timeout" and origin == "default":
@@ -149,13 +157,28 @@ def test_settings_resolve_as_ansible_config_dump_says(tmp_path: Path, case: Case
             expected = 10  # fleetcheck's default (Ansible's is 5)
         if name == "inventory" and origin == "default":
             expected = []  # without -i: this machine, not /etc/ansible/hosts
-        assert mine["value"] == expected, (name, mine, value, origin)
-        if origin == "default":
-            assert mine["origin"] == "default", name
+        if mine["value"] != expected:
+            found.append(f"{name}: {mine!r}, Ansible: {value!r} from {origin}")
+        elif origin == "default":
+            if mine["origin"] != "default":
+                found.append(f"{name}: from {mine['origin']}, Ansible's default")
         elif origin.startswith("env: "):
-            assert mine["origin"] == f"env {origin[5:]}", name
-        else:  # the same file (ansible-config names the file only)
-            assert mine["origin"].startswith(origin + ":"), (name, mine["origin"], origin)
+            if mine["origin"] != f"env {origin[5:]}":
+                found.append(f"{name}: from {mine['origin']}, Ansible: from {origin}")
+        elif not mine["origin"].startswith(origin + ":"):  # ansible-config names the file only
+            found.append(f"{name}: from {mine['origin']}, Ansible: from {origin}")
+    return found
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_settings_resolve_as_ansible_config_dump_says(tmp_path: Path, case: Case) -> None:
+    require_ansible()
+    cwd, environ = _place(case, tmp_path)
+    theirs = _theirs(cwd, environ)
+    res = run_cli(["config", "--format", "json"], cwd=cwd, environ=environ)
+    assert res.code == 0, res.err
+    assert theirs, "the oracle must answer"
+    assert disagreements(theirs, {s["name"]: s for s in json.loads(res.out)["settings"]}) == []
 
 
 def test_a_world_writable_directory_is_no_ansible_cfg_source(tmp_path: Path) -> None:
@@ -186,6 +209,12 @@ def test_a_world_writable_directory_is_no_ansible_cfg_source(tmp_path: Path) -> 
      "cannot read ansible.cfg: While reading from '{cfg}' [line  3]: option 'remote_user' in "
      "section 'defaults' already exists"),
     ("remote_user = a\n", "1", "cannot read ansible.cfg: File contains no section headers."),
+    # ansible-core's DEFAULT_TIMEOUT reads [defaults] only, and refuses it under a good one
+    ("[defaults]\ntimeout = x\n[ssh_connection]\ntimeout = 5\n", "2",
+     "[defaults] timeout: timeout must be a whole number, not 'x'"),
+    ("[defaults]\n[inventory]\nhost_pattern_mismatch = Error\n", "3",
+     "[inventory] host_pattern_mismatch: host_pattern_mismatch must be one of warning, error, "
+     "ignore, not 'Error'"),
 ])
 def test_a_typo_in_ansible_cfg_is_a_located_error(tmp_path: Path, text: str, where: str,
                                                   message: str) -> None:

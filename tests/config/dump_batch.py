@@ -1,0 +1,114 @@
+"""Many `ansible-config dump` runs in one process: a child forked per case (the test oracle).
+
+Reads a JSON list of cases ({"cwd", "environ", "argsets"}) on stdin and writes a JSON
+list holding, for each case, one {"code", "out", "err"} per argument set. Each child is
+ansible-core's own `ansible-config` CLI in the case's working directory and environment,
+run once per argument set (the configuration is read once, as every run would read it);
+forking from a parent that imported the modules which read no configuration, a few
+children at a time, saves most of the start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+from typing import Any
+
+
+def _one(args: list[str], out: str, err: str) -> None:
+    """One `ansible-config dump` into the files `out` and `err`, its exit code after them."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for fd, path in ((1, out), (2, err)):
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(handle, fd)
+        os.close(handle)
+    code = 0
+    try:
+        from ansible.cli.config import main
+
+        main(["ansible-config", "dump", "--format", "json", *args])
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            sys.stderr.write(exc.code + "\n")
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # anything else is ansible-core failing
+        traceback.print_exc()
+        code = 250
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(err, "a", encoding="utf-8") as e:
+        e.write(f"\n{code}")
+
+
+def _child(case: dict[str, Any], stem: str) -> None:
+    os.environ.clear()
+    os.environ.update(case["environ"])
+    os.chdir(case["cwd"])
+    handle = os.open(f"{stem}.err", os.O_WRONLY | os.O_CREAT, 0o600)
+    saved = os.dup(2)
+    os.dup2(handle, 2)
+    try:
+        import ansible.cli.config  # noqa: F401 - reads the configuration, once per case
+    except SystemExit as exc:  # ansible-core refuses the configuration, as its CLI does
+        sys.stderr.flush()
+        with open(f"{stem}.err", encoding="utf-8", errors="replace") as err:
+            text = err.read()
+        code = exc.code if isinstance(exc.code, int) else 1
+        for n in range(len(case["argsets"])):
+            with open(f"{stem}.{n}.out", "w", encoding="utf-8"), \
+                    open(f"{stem}.{n}.err", "w", encoding="utf-8") as err:
+                err.write(f"{text}\n{code}")
+        os._exit(0)
+    os.dup2(saved, 2)
+    for n, args in enumerate(case["argsets"]):  # a grandchild each: the CLI's state is global
+        pid = os.fork()
+        if pid == 0:
+            _one(args, f"{stem}.{n}.out", f"{stem}.{n}.err")
+            os._exit(0)
+        os.waitpid(pid, 0)
+    os._exit(0)
+
+
+def main() -> None:
+    import ansible.config.manager  # noqa: F401 - the heavy imports, before any fork
+
+    # nothing that reads the configuration (ansible.constants) may be imported before it
+    assert "ansible.constants" not in sys.modules
+
+    cases = json.load(sys.stdin)
+    running: set[int] = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, case in enumerate(cases):
+            if len(running) >= (os.cpu_count() or 1):
+                running.discard(os.wait()[0])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                _child(case, os.path.join(tmp, str(i)))
+            running.add(pid)
+        while running:
+            running.discard(os.wait()[0])
+        results = []
+        for i, case in enumerate(cases):
+            runs = []
+            for n in range(len(case["argsets"])):
+                stem = os.path.join(tmp, f"{i}.{n}")
+                try:
+                    with open(stem + ".out", encoding="utf-8", errors="replace") as o, \
+                            open(stem + ".err", encoding="utf-8", errors="replace") as e:
+                        out, err = o.read(), e.read()
+                except FileNotFoundError:
+                    out, err = "", "\n255"
+                text, _, code = err.rpartition("\n")
+                runs.append({"code": int(code), "out": out, "err": text})
+            results.append(runs)
+    json.dump(results, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
