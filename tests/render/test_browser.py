@@ -136,7 +136,8 @@ def _type(page: Page, selector: str, text: str, settled: str) -> None:
 def test_filtering_and_sorting(browser: Browser, lab_html: Path, tmp_path: Path) -> None:
     page = opened(browser, lab_html)
     rows = "Array.from(document.querySelectorAll('#findings-table tbody tr'))"
-    _type(page, "#findings .filter-bar input", "1923",
+    # 'tcp/1923', not '1923': a row naming a pid such as 19235 matches that too
+    _type(page, "#findings .filter-bar input", "tcp/1923",
           f"{rows}.filter(r => !r.hidden).length === 1")
     visible = page.js("Array.from(document.querySelectorAll('#findings-table tbody tr'))"
                       ".filter(r => !r.hidden).map(r => r.innerText)")
