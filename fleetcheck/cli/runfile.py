@@ -12,7 +12,7 @@ from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import InputError
 from fleetcheck.jsontext import LoneSurrogate, checked
 from fleetcheck.model import READABLE, SCHEMA, RunResult, Severity
-from fleetcheck.model.runcheck import RunShapeError, check_run
+from fleetcheck.model.runcheck import RunShapeError, check_run, show
 
 
 def load_run(text: str, name: str) -> RunResult:
@@ -52,11 +52,6 @@ def load_run(text: str, name: str) -> RunResult:
 _RULE_TEXTS = ("id", "action", "severity", "reason")
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _check_policies(data: dict[str, Any], name: str) -> None:
     """InputError unless each of the run's policy definitions reads back as a policy (the
     published schema leaves their shape open; reports and evidence rebuild them)."""
@@ -74,7 +69,7 @@ def _check_policies(data: dict[str, Any], name: str) -> None:
             for written in definition.get("rules") or ():
                 if not isinstance(written, dict) or not all(
                         isinstance(written.get(key), str | None) for key in _RULE_TEXTS):
-                    raise ValueError(f"rule {_short(written)}: {', '.join(_RULE_TEXTS)} "
+                    raise ValueError(f"rule {show(written)}: {', '.join(_RULE_TEXTS)} "
                                      "must be strings")
             policy = policy_from_dict(definition)
             policy_to_dict(policy)  # as reports and evidence rebuild and show it

@@ -145,7 +145,7 @@ class _Compiler:
             if len(misses) == len(checks):
                 raise max(misses, key=lambda miss: miss[:2])[2]
             if len(misses) < len(checks) - 1:
-                raise RunShapeError(lambda: f"{_show(value)} fits more than one allowed shape")
+                raise RunShapeError(lambda: f"{show(value)} fits more than one allowed shape")
         return check
 
     def kinds(self, shape: dict[str, Any]) -> tuple[type, ...] | None:
@@ -242,9 +242,9 @@ def _scalar_checks(schema: dict[str, Any]) -> list[Check]:
             if type(value) in exact:
                 return
             if not any(_is(value, name) for name in names):
-                raise RunShapeError(lambda: f"{_show(value)} is not {' or '.join(names)}")
+                raise RunShapeError(lambda: f"{show(value)} is not {' or '.join(names)}")
             if isinstance(value, float) and not math.isfinite(value):
-                raise RunShapeError(lambda: f"{_show(value)} is not a finite number")
+                raise RunShapeError(lambda: f"{show(value)} is not a finite number")
         checks.append(typed)
     if "enum" in schema:
         allowed = schema["enum"]
@@ -253,18 +253,18 @@ def _scalar_checks(schema: dict[str, Any]) -> list[Check]:
             # True == 1 in Python, not in JSON: a boolean is listed only as itself.
             if isinstance(value, bool):
                 if not any(v is value for v in allowed):
-                    raise RunShapeError(lambda: f"{_show(value)} is not one of "
-                                        f"{', '.join(map(_show, allowed))}")
+                    raise RunShapeError(lambda: f"{show(value)} is not one of "
+                                        f"{', '.join(map(show, allowed))}")
             elif value not in allowed:
-                raise RunShapeError(lambda: f"{_show(value)} is not one of "
-                                    f"{', '.join(map(_show, allowed))}")
+                raise RunShapeError(lambda: f"{show(value)} is not one of "
+                                    f"{', '.join(map(show, allowed))}")
         checks.append(listed)
     if "const" in schema:
         const = schema["const"]
 
         def same(value: Any) -> None:
             if value != const or isinstance(value, bool) != isinstance(const, bool):
-                raise RunShapeError(lambda: f"{_show(value)} is not {_show(const)}")
+                raise RunShapeError(lambda: f"{show(value)} is not {show(const)}")
         checks.append(same)
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None or high is not None:
@@ -282,9 +282,9 @@ def _scalar_checks(schema: dict[str, Any]) -> list[Check]:
         def text(value: Any) -> None:
             if isinstance(value, str):
                 if len(value) < shortest:
-                    raise RunShapeError(lambda: f"{_show(value)} is too short")
+                    raise RunShapeError(lambda: f"{show(value)} is too short")
                 if regex is not None and not regex.search(value):
-                    raise RunShapeError(lambda: f"{_show(value)} is not of the form {pattern}")
+                    raise RunShapeError(lambda: f"{show(value)} is not of the form {pattern}")
         checks.append(text)
     return checks
 
@@ -295,7 +295,7 @@ def _complaint(check: Check, value: Any) -> str:
         check(value)
     except RunShapeError as exc:
         return exc.why
-    return f"{_show(value)} does not fit"  # not reached: the type test fails
+    return f"{show(value)} does not fit"  # not reached: the type test fails
 
 
 def _is(value: Any, name: str) -> bool:
@@ -307,7 +307,7 @@ def _is(value: Any, name: str) -> bool:
     return isinstance(value, _TYPES[name])
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     """A value as JSON, cut short."""
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 40 else text[:37] + "..."
