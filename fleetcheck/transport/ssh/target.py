@@ -98,8 +98,6 @@ class Resolver:
         key = key_file or self.private_key
         if key:
             preset["identityfile"] = [key, *_as_list(preset.get("identityfile"))]
-        if "identityfile" in preset:  # ssh keeps a key file named twice once
-            preset["identityfile"] = list(dict.fromkeys(_as_list(preset["identityfile"])))
         target = self._resolve(address, preset, depth=0)
         if connect_timeout is not None:
             target = replace(target, connect_timeout=connect_timeout)
