@@ -84,16 +84,39 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
                         help="waiver YAML file or directory of them (repeatable)")
 
 
+def configured_at(args: argparse.Namespace, name: str) -> str | None:
+    """Where configuration (a file's line or an environment variable) set setting `name`;
+    None when the command line or the default did."""
+    settings = getattr(args, "settings", None)
+    if settings is None:
+        return None
+    origin: str = settings.values[name].origin
+    return None if origin == "default" or origin.startswith("command line") else origin
+
+
+def blamed(exc: InputError, args: argparse.Namespace, name: str) -> InputError:
+    """`exc`, when it is about a whole file that configuration named (missing, not a file),
+    also naming the line that named it: that line is where the mistake is."""
+    where = configured_at(args, name)
+    if where is None or exc.line is not None:
+        return exc
+    return InputError(f"{exc.message} ({name} from {where})", exc.path)
+
+
 def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
     """The inventory named by -i (the local machine without -i), vault passwords applied."""
+    keyring = vault_keyring(args, env)  # as in Ansible: a missing password file stops any run
     if not args.inventory:
         return localhost_inventory()
     sources = [s if "," in s and not env.path(s).exists() else str(env.path(s))
                for s in args.inventory]
-    inventory = load(sources, keyring=vault_keyring(args, env),
-                     strict=args.strict_inventory, extra_vars=extra_vars(args, env).values,
-                     use_extra_vars=bool(getattr(args, "inventory_use_extra_vars", False)),
-                     skip=_directory_filter(args))
+    try:
+        inventory = load(sources, keyring=keyring,
+                         strict=args.strict_inventory, extra_vars=extra_vars(args, env).values,
+                         use_extra_vars=bool(getattr(args, "inventory_use_extra_vars", False)),
+                         skip=_directory_filter(args))
+    except InputError as exc:
+        raise blamed(exc, args, "inventory") from None
     inventory.notes.mismatch = getattr(args, "host_pattern_mismatch", None) or "warning"
     return inventory
 
@@ -124,7 +147,14 @@ def vault_keyring(args: argparse.Namespace, env: Env) -> Keyring:
     Ansible) and kept on its arguments for the inventory and -e alike."""
     keyring: Keyring | None = getattr(args, "_vault_keyring", None)
     if keyring is None:
-        keyring = Keyring.from_files([str(env.path(p)) for p in vault_files(args, env)])
+        try:
+            keyring = Keyring.from_files([str(env.path(p)) for p in vault_files(args, env)])
+        except InputError as exc:
+            settings = getattr(args, "settings", None)
+            listed = {str(env.path(i.split("@", 1)[-1]))
+                      for i in (settings["vault_identity_list"] if settings else ())}
+            name = "vault_identity_list" if exc.path in listed else "vault_password_file"
+            raise blamed(exc, args, name) from None
         args._vault_keyring = keyring
     return keyring
 
@@ -199,9 +229,8 @@ def gather_inputs(args: argparse.Namespace, env: Env) -> tuple[Inputs | None, Pr
         inventory = load_inventory(args, env)
     except InputError as exc:
         problems.add(exc)
-    policy_paths = _paths(args.policy, "policy", env, problems) if args.policy \
-        else [baseline_path()]
-    waiver_paths = _paths(args.waivers or [], "waiver", env, problems)
+    policy_paths = _paths(args, "policy", env, problems) if args.policy else [baseline_path()]
+    waiver_paths = _paths(args, "waivers", env, problems)
     checked = check_all(inventory, policy_paths, waiver_paths, problems, today=today,
                         warn_days=getattr(args, "waiver_warning_days", WARN_EXPIRING_DAYS))
     written = _as_written([*(args.inventory or []), *(args.policy or []), *(args.waivers or [])],
@@ -243,13 +272,15 @@ def _as_written(values: list[str], env: Env) -> Callable[[str], str]:
     return rewrite
 
 
-def _paths(values: list[str], what: str, env: Env, problems: Problems) -> list[Path]:
+def _paths(args: argparse.Namespace, dest: str, env: Env, problems: Problems) -> list[Path]:
+    """The policy (dest 'policy') or waiver ('waivers') files the arguments name."""
+    what, setting = ("policy", "policies") if dest == "policy" else ("waiver", "waivers")
     out: list[Path] = []
-    for value in values:
+    for value in getattr(args, dest) or []:
         try:
             out += expand_paths([env.path(value)], what)
         except InputError as exc:
-            problems.add(exc)
+            problems.add(blamed(exc, args, setting))
     return out
 
 

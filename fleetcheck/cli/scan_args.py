@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from fleetcheck.cli.argtypes import MAX_SECONDS, count, seconds
-from fleetcheck.cli.common import add_extra_vars_argument
+from fleetcheck.cli.common import add_extra_vars_argument, blamed, configured_at
 from fleetcheck.cli.env import Env
 from fleetcheck.config import BY_NAME
 from fleetcheck.engine.options import ScanOptions, worker_ceiling
@@ -185,7 +185,9 @@ def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
                              "accept-new it would be created)", path)
     private_key = str(env.path(args.private_key)) if args.private_key else None
     if private_key is not None and not os.path.isfile(private_key):
-        raise InputError("--private-key: key file not found", private_key)
+        label = "--private-key: " if configured_at(args, "private_key_file") is None else ""
+        raise blamed(InputError(f"{label}key file not found", private_key), args,
+                     "private_key_file")
     home = env.environ.get("HOME") or os.path.expanduser("~")
     ssh = SshOptions(
         host_key_checking=args.host_key_checking,
