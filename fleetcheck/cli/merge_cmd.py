@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     for name in args.shards:
         files.append(ShardFile(name, read_run(name, env)))  # bounded, as every saved run
     if dest.outdir is not None:
-        prepare_output_dir(dest.outdir)
+        prepare_output_dir(dest.outdir, args)
     meta = {"command_line": list(args.argv), "user": local_user(),
             "hostname": socket.gethostname(), "merged_from": list(args.shards)}
     result = merge_runs(files, meta=meta)  # shards that do not belong together: exit 2

@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from fleetcheck.cli.common import shown_path
+from fleetcheck.cli.common import blamed, shown_path
 from fleetcheck.cli.destinations import SUMMARY, Destinations
 from fleetcheck.cli.env import Env, stream_failed
 from fleetcheck.errors import ExitStatus, InputError
@@ -93,16 +93,23 @@ def print_report(run: RunResult, fmt: str, env: Env, written: Sequence[Path] = (
     env.stdout.flush()  # a full disk or closed pipe shows now, while the verdict is at hand
 
 
-def prepare_output_dir(outdir: Path) -> Path:
-    """Create the report directory now, so an unusable one is bad input before any scan."""
+def prepare_output_dir(outdir: Path, args: argparse.Namespace | None = None) -> Path:
+    """Create the report directory now, so an unusable one is bad input before any scan
+    (naming the configuration line that set it, with the command's `args`)."""
     try:
         outdir.mkdir(parents=True, exist_ok=True)
+        if not os.access(outdir, os.W_OK | os.X_OK):
+            raise InputError("cannot write reports into this directory", str(outdir))
     except OSError as exc:
-        raise InputError(f"cannot create the report directory: {exc.strerror}",
-                         str(outdir)) from None
-    if not os.access(outdir, os.W_OK | os.X_OK):
-        raise InputError("cannot write reports into this directory", str(outdir))
+        raise _blamed(InputError(f"cannot create the report directory: {exc.strerror}",
+                                 str(outdir)), args) from None
+    except InputError as exc:
+        raise _blamed(exc, args) from None
     return outdir
+
+
+def _blamed(exc: InputError, args: argparse.Namespace | None) -> InputError:
+    return exc if args is None else blamed(exc, args, "output_dir")
 
 
 def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: Env, *,

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         **policy_warnings(args, inputs),
     }
     if dest.outdir is not None:
-        prepare_output_dir(dest.outdir)
+        prepare_output_dir(dest.outdir, args)
     key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
     # A baseline that cannot be read, or one asked of a database turned off, is bad input:
     # said before any host is contacted. The database itself failing is only a warning.

@@ -78,3 +78,12 @@ def test_command_line_paths_keep_their_wording(tmp_path: Path) -> None:
     (tmp_path / "fleetcheck.yml").write_text("policies: [gone.yml]\n")
     res = run_cli(["scan", "-q", "-p", "nopolicy.yml"], cwd=tmp_path, environ=environ)
     assert (res.code, res.err) == (2, "fleetcheck: error: nopolicy.yml: policy file not found\n")
+
+
+def test_report_directory_line_is_named(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "fleetcheck.yml").write_text("output_dir: afile/reports\n")
+    res = run_cli(["scan", "-q"], cwd=tmp_path, environ={"HOME": str(tmp_path / "home")})
+    assert (res.code, _one_error(res.err)) == (
+        2, f"fleetcheck: error: {tmp_path}/afile/reports: cannot create the report directory: "
+           f"Not a directory (output_dir from {tmp_path}/fleetcheck.yml:1:13)")
