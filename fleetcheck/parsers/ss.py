@@ -193,10 +193,18 @@ def _users(extra: str) -> _Users:
     end, spans = _holders(extra, found + len(_USERS))
     if end < 0:
         return _Users((), 0, "its users:(...) field is not complete")
-    holders = []
+    holders: list[tuple[str, int]] = []
     for begin, close in spans:
         quoted, _, numbers = extra[begin:close].rpartition('",')
-        pid, _, fd = numbers.partition(",")
+        fields = numbers.split(",")
+        if len(fields) == 3 and fields[1].startswith("tid="):
+            # -T names each thread of the process: ("name",pid=1,tid=2,fd=3)
+            if not is_number(fields[1][4:]):
+                return _Users((), end, f"holder {extra[begin - 2:close + 1]!r} cannot be read")
+            fields.pop(1)
+            if (quoted, fields[0]) in ((n, f"pid={p}") for n, p in holders):
+                continue  # another thread of a process already named
+        pid, fd = (fields if len(fields) == 2 else ["", ""])
         pid, fd = pid.removeprefix("pid="), fd.removeprefix("fd=")
         if not (is_number(pid) and is_number(fd)):
             return _Users((), end, f"holder {extra[begin - 2:close + 1]!r} cannot be read")
