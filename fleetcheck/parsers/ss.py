@@ -132,7 +132,8 @@ def _blind(split: list[tuple[int, str, _Row]]) -> ParseError:
     if len(others) == len({r.netid for _, _, r in split}):
         return ParseError(f"lists no TCP or UDP socket (only {', '.join(map(str, others))}): "
                           "it cannot show listeners; capture with ss -tulpn", no, line)
-    states = sorted({r.state for _, _, r in split if r.netid in (None, "tcp", "udp")})
+    states = sorted({r.state or "no state" for _, _, r in split
+                     if r.netid in (None, "tcp", "udp")})
     return ParseError(f"lists only connections ({', '.join(states)}), no listening socket: "
                       "ss was run without -l (or -a on a host listening on nothing); "
                       "capture with ss -tulpn", no, line)
