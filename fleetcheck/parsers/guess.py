@@ -68,9 +68,18 @@ def _headed(body: str, lines: list[str], first: list[str]) -> Guess | None:
         return Guess("lsof", "an lsof 'COMMAND PID ... NAME' header")
     if first[:1] in (["Netid"], ["State"]) and "Recv-Q" in first:
         return Guess("ss", "an ss 'Netid/State Recv-Q' header")
-    words = [line.split() for line in lines[:20]]
+    if first[:2] == ["Recv-Q", "Send-Q"] and "Address:Port" in lines[0]:
+        return Guess("ss", "an ss 'Recv-Q Send-Q' header (no Netid and no State column)")
+    # Rows only (ss -H, or piped through grep); ss indents -e/-i/-m details with a tab.
+    words = [line.split() for line in lines[:20] if not line.startswith("\t")]
     if words and all(len(w) > 3 and w[1] in _SS_STATES and is_number(w[2]) for w in words):
         return Guess("ss", "headerless rows of netid, state and queues")
+    if words and all(len(w) > 7 and is_number(w[1]) and any(t in ("IPv4", "IPv6") for t in w[4:7])
+                     and ("TCP" in w or "UDP" in w) for w in words):
+        return Guess("lsof", "headerless lsof rows of IPv4/IPv6 TCP/UDP sockets")
+    if words and all(len(w) > 4 and w[0] in _SS_STATES and is_number(w[1]) and is_number(w[2])
+                     for w in words):
+        return Guess("ss", "headerless rows of state and queues (one protocol, no Netid)")
     return None
 
 

@@ -18,6 +18,8 @@ from fleetcheck.parsers.common import (
 # lsof prints a command name's unprintable bytes as \b \f \n \r \t or \xNN (spaces too,
 # as \x20) and a backslash as \\: the name is one word, whatever the process called itself.
 _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|[bfnrt\\])")
+# A word of the TCP/TPI info lsof prints after NAME: the state, or (-T) 'QR=0', 'SO=...'.
+_TCP_INFO = re.compile(r"[A-Z_]+(=\S*)?")
 _CONTROL = {"b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "\\": b"\\"}
 
 
@@ -45,6 +47,7 @@ def sockets(text: str) -> dict[SocketKey, int]:
 def _rows(text: str) -> list[tuple[tuple[int, str, str, str], Listener]]:
     """Each listener lsof printed, once per (pid, socket, proto, name)."""
     header_seen = False
+    headerless = False  # rows only (`lsof -i | grep LISTEN`): then every line is a socket's
     seen: set[tuple[int, str, str, str]] = set()
     out: list[tuple[tuple[int, str, str, str], Listener]] = []
     for no, line in enumerate(lines(text), 1):
@@ -57,11 +60,17 @@ def _rows(text: str) -> list[tuple[tuple[int, str, str, str], Listener]]:
                 continue
             if line.startswith("lsof: "):  # a warning captured with 2>&1
                 continue
-            raise ParseError("not lsof output (no 'COMMAND PID ... NAME' header)", no, line)
+            if not _socket_row(line):
+                raise ParseError("not lsof output (no 'COMMAND PID ... NAME' header)", no,
+                                 line)
+            header_seen = headerless = True
         try:
             found = _row(line)
         except ValueError as exc:
             raise ParseError(f"not an lsof socket line ({exc})", no, line) from None
+        if headerless and not _socket_row(line):
+            raise ParseError("not an lsof socket line (and no 'COMMAND PID ... NAME' header)",
+                             no, line)
         if found is None:
             continue
         key, listener = found
@@ -71,6 +80,16 @@ def _rows(text: str) -> list[tuple[tuple[int, str, str, str], Listener]]:
     if not header_seen:
         raise ParseError("empty output: no lsof header")
     return out
+
+
+def _socket_row(line: str) -> bool:
+    """Whether `line` looks like lsof's row of a TCP or UDP socket: a PID, an IPv4/IPv6
+    TYPE in its place and a TCP/UDP NODE after it (what a row under no header must be)."""
+    words = line.split()
+    kind = next((i for i in range(4, min(len(words), 7)) if words[i] in ("IPv4", "IPv6")),
+                None)
+    return kind is not None and is_number(words[1]) and any(
+        w in ("TCP", "UDP") for w in words[kind + 1:])
 
 
 def _row(line: str) -> tuple[tuple[int, str, str, str], Listener] | None:
@@ -115,15 +134,18 @@ def _row(line: str) -> tuple[tuple[int, str, str, str], Listener] | None:
 
 
 def _state(name: str) -> tuple[str, str]:
-    """'*:22 (LISTEN)' -> ('*:22', 'LISTEN'); a NAME without a state is returned as is."""
+    """'*:22 (LISTEN)' -> ('*:22', 'LISTEN'); -T's further TCP/TPI info in the parentheses
+    is dropped: '*:22 (LISTEN QR=0 QS=0)' -> ('*:22', 'LISTEN'), '*:53 (QR=0 QS=0)' ->
+    ('*:53', ''); a NAME without them is returned as is."""
     if not name.endswith(")"):
         return name, ""
     opening = name.rfind("(")
-    state = name[opening + 1:-1]
-    if opening < 0 or not state or not all(c.isupper() or c == "_" for c in state) \
-            or not state.isascii():
+    words = name[opening + 1:-1].split()
+    states = [w for w in words if "=" not in w]
+    if opening < 0 or not words or len(states) > 1 \
+            or not all(_TCP_INFO.fullmatch(w) for w in words):
         return name, ""
-    return name[:opening].rstrip(), state
+    return name[:opening].rstrip(), states[0] if states else ""
 
 
 def unescape(name: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
-from fleetcheck.parsers.common import ParseError, lines
+from fleetcheck.parsers.common import ParseError, is_ip, lines
 from fleetcheck.parsers.inet import listener_at, split_colon
 from fleetcheck.parsers.lsof import unescape
 
@@ -49,10 +49,15 @@ def parse(text: str) -> list[Listener]:
             seen.add(key)
             out.append(listener)
 
+    has_protocol = False  # a P field anywhere: lsof was asked for protocols
+    socket_name: tuple[int, str] | None = None  # the first name that is a socket address
     for no, line in enumerate(lines(text), 1):
         if not line.strip():
             continue
         tag, value = line[0], line[1:]
+        has_protocol = has_protocol or tag == "P"
+        if tag == "n" and socket_name is None and _socket_address(value):
+            socket_name = (no, line)
         if tag == "p":
             flush()
             current = None
@@ -77,7 +82,22 @@ def parse(text: str) -> list[Listener]:
         else:
             raise ParseError("not an lsof -F field line", no, line)
     flush()
+    if not has_protocol and socket_name is not None:
+        # Without P nothing tells TCP from UDP: reading no listener would pass an output
+        # that cannot show them as 'nothing listens'.
+        raise ParseError("a socket but no P (protocol) field: TCP cannot be told from UDP; "
+                         "capture with -F pcnPtT", *socket_name)
     return out
+
+
+def _socket_address(name: str) -> bool:
+    """Whether an n field is an Internet socket's ('*:22', '[::1]:53', 'a:1->b:2'), not a
+    path or another file's name."""
+    try:
+        ep = split_colon(name.split("->", 1)[0], "tcp")
+    except ValueError:
+        return False
+    return ep.address == "*" or is_ip(ep.address)
 
 
 def _listener(process: dict[str, str], f: _File) -> Listener | None:
@@ -94,6 +114,10 @@ def _listener(process: dict[str, str], f: _File) -> Listener | None:
         raise ParseError(f"not a socket address ({exc})", f.no, f.line) from None
     kind = f.fields.get("t", "")
     family = 6 if kind == "IPv6" else 4 if kind == "IPv4" else None
+    if family is None and ep.address == "*":
+        # lsof prints '*' for both families' any-address: only t tells them apart.
+        raise ParseError(f"{name!r} with no t (type) field: IPv4 cannot be told from IPv6; "
+                         "capture with -F pcnPtT", f.no, f.line)
     # '*:*' (no port) is an unbound socket: listener_at gives None
     command = process.get("c")
     return listener_at(proto, ep, family, pid=int(process["p"]),

@@ -94,6 +94,12 @@ def _parse(text: str, *, busybox: bool) -> list[Listener]:
         if stripped.startswith("Active "):
             section = "inet" if stripped.startswith("Active Internet") else "other"
             columns, saw_table = None, saw_table or section == "inet"
+            if section == "inet" and stripped.endswith("(w/o servers)"):
+                # Without -l or -a both tools list connections only: such a table
+                # cannot show a listener, so it must not read as 'nothing listens'.
+                flags = "-tuln" if busybox else "-tulpn"
+                raise ParseError(f"lists connections only ('w/o servers'): {tool} was run "
+                                 f"without -l or -a; capture with netstat {flags}", no, line)
             continue
         if section == "other":
             continue

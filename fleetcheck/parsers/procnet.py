@@ -19,7 +19,11 @@ def _address(hexaddr: str) -> str:
         raise ValueError(f"address {hexaddr!r} has {len(raw)} bytes")
     words = struct.unpack(f"<{len(raw) // 4}I", raw)
     packed = struct.pack(f">{len(words)}I", *words)
-    return str(ipaddress.ip_address(packed))
+    ip = ipaddress.ip_address(packed)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        # As ss prints it (and Python from 3.13): older Pythons spell it '::ffff:7f00:1'.
+        return f"::ffff:{ip.ipv4_mapped}"
+    return str(ip)
 
 
 def _header_proto(words: list[str]) -> str | None:

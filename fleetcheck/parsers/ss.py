@@ -110,7 +110,33 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
             raise ParseError(f"bad ss socket line ({exc})", no, line) from None
         if listener is not None:
             out.append(replace(listener, uid=_uid(row.extra)) if uids else listener)
+    if split and not any(_listening(row) for _, _, row in split):
+        raise _blind(split)
     return out
+
+
+def _listening(row: _Row) -> bool:
+    """Whether a TCP or UDP row is in a listening state (LISTEN, UNCONN, or very old ss's
+    empty State with a wildcard peer), bound to a port or not."""
+    if row.netid not in (None, "tcp", "udp"):
+        return False
+    return row.state in ("LISTEN", "UNCONN") or (row.state == "" and is_wildcard_peer(row.peer))
+
+
+def _blind(split: list[tuple[int, str, _Row]]) -> ParseError:
+    """The error for rows none of which could be a listener: such an output was captured
+    without -l, or with only other socket kinds (-x), and cannot show what listens, so it
+    must not read as 'nothing listens'."""
+    no, line, _ = split[0]
+    others = sorted({r.netid for _, _, r in split if r.netid not in (None, "tcp", "udp")})
+    if len(others) == len({r.netid for _, _, r in split}):
+        return ParseError(f"lists no TCP or UDP socket (only {', '.join(map(str, others))}): "
+                          "it cannot show listeners; capture with ss -tulpn", no, line)
+    states = sorted({r.state or "no state" for _, _, r in split
+                     if r.netid in (None, "tcp", "udp")})
+    return ParseError(f"lists only connections ({', '.join(states)}), no listening socket: "
+                      "ss was run without -l (or -a on a host listening on nothing); "
+                      "capture with ss -tulpn", no, line)
 
 
 # Each holder in users:(...) is `("name",pid=1,fd=3)` (very old ss: `("name",1,3)`). ss
@@ -168,10 +194,18 @@ def _users(extra: str) -> _Users:
     end, spans = _holders(extra, found + len(_USERS))
     if end < 0:
         return _Users((), 0, "its users:(...) field is not complete")
-    holders = []
+    holders: list[tuple[str, int]] = []
     for begin, close in spans:
         quoted, _, numbers = extra[begin:close].rpartition('",')
-        pid, _, fd = numbers.partition(",")
+        fields = numbers.split(",")
+        if len(fields) == 3 and fields[1].startswith("tid="):
+            # -T names each thread of the process: ("name",pid=1,tid=2,fd=3)
+            if not is_number(fields[1][4:]):
+                return _Users((), end, f"holder {extra[begin - 2:close + 1]!r} cannot be read")
+            fields.pop(1)
+            if (quoted, fields[0]) in ((n, f"pid={p}") for n, p in holders):
+                continue  # another thread of a process already named
+        pid, fd = (fields if len(fields) == 2 else ["", ""])
         pid, fd = pid.removeprefix("pid="), fd.removeprefix("fd=")
         if not (is_number(pid) and is_number(fd)):
             return _Users((), end, f"holder {extra[begin - 2:close + 1]!r} cannot be read")
@@ -253,6 +287,11 @@ def _is_modern(rows: list[_Row]) -> bool:
 
 
 def _listener(row: _Row, modern: bool) -> Listener | None:
+    if row.netid is None and row.state == "":
+        # ss drops both columns for one protocol in one state (`ss -u`, `ss -tn state
+        # listening`): nothing left tells TCP from UDP.
+        raise ValueError("no Netid and no State column, so TCP cannot be told from UDP; "
+                         "capture with ss -tulpn")
     proto = row.netid or {"LISTEN": "tcp", "UNCONN": "udp"}.get(row.state)
     if proto == "tcp":
         listening = row.state == "LISTEN" or (row.state == "" and is_wildcard_peer(row.peer))

@@ -39,11 +39,10 @@ def _bind(s: dict[str, Any]) -> socket.socket:
         sock.bind((host, int(s["port"]), 0, socket.if_nametoindex(iface)))
     else:
         sock.bind((address, int(s["port"])))
-    if s["proto"] == "tcp":
-        if s.get("listen", True):
-            sock.listen(16)
-    elif s.get("connect_to"):
+    if s.get("connect_to"):  # a connected UDP socket, or an established TCP client
         sock.connect(tuple(s["connect_to"]))
+    elif s["proto"] == "tcp" and s.get("listen", True):
+        sock.listen(16)
     return sock
 
 

@@ -107,7 +107,9 @@ class Sock:
     process: str = "fcholder"
     user: str | None = None  # run as this user (None: root)
     v6only: bool = True
-    connect_to: tuple[str, int] | None = None  # UDP only: connect() so it is not a listener
+    # connect() so it is not a listener: a connected UDP socket, or an established TCP
+    # client (its server must be held by an earlier holder)
+    connect_to: tuple[str, int] | None = None
     reuseport: bool = False  # SO_REUSEPORT: several sockets may bind the same address
     shared_with_child: bool = False  # the holder forks; its child holds this socket too
     listen: bool = True  # TCP only: False binds the port without listening (no listener)
