@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.common import lines as split_lines
+from fleetcheck.parsers.lsof import messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,9 @@ _COLON = re.compile(r":(\d+|\*|[A-Za-z][\w-]*)$")  # Linux '0.0.0.0:22', ':::22'
 def guess(text: str) -> Guess:
     """The most likely tool for `text`; ParseError when it looks like none of them."""
     body = text.lstrip("\ufeff")
-    lines = [line for line in split_lines(body) if line.strip()]
+    every = split_lines(body)
+    skip = messages(every)  # lsof's warnings (2>&1) come before its header or fields
+    lines = [line for i, line in enumerate(every) if line.strip() and i not in skip]
     if not lines:
         raise ParseError("the text is empty: nothing to guess the tool from")
     first = lines[0].split()
