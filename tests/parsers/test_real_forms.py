@@ -42,3 +42,20 @@ def test_lsof_field_output_after_lsof_warnings() -> None:
     text = LSOF_WARNING + "p4410\ncexim4\nu0\nf3\ntIPv4\nPTCP\nn127.0.0.1:25\nTST=LISTEN\n"
     assert _brief("lsof-fields", text) == [("tcp", 4, "127.0.0.1", 25, "exim4", 4410)]
     assert guess(text).tool == "lsof-fields"
+
+
+def test_windows_offload_state_column_does_not_hide_the_pid() -> None:
+    """`netstat -anot` prints the Offload State ('InHost') after the PID, `-ant` in its
+    place; the pid is still read, and the state word is not taken for one."""
+    head = ("\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address"
+            "        State           PID     Offload State\r\n\r\n")
+    text = head + (
+        "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       1180     InHost\r\n"
+        "  TCP    10.20.0.7:3389         10.20.0.99:51022       ESTABLISHED     1180     InHost\r\n"
+        "  TCP    [::]:5985              [::]:0                 LISTENING       4        InHost\r\n"
+        "  UDP    0.0.0.0:5353           *:*                                    2044\r\n")
+    assert _brief("windows-netstat", text) == [("tcp", 4, "0.0.0.0", 3389, None, 1180),
+                                               ("tcp", 6, "::", 5985, None, 4),
+                                               ("udp", 4, "0.0.0.0", 5353, None, 2044)]
+    no_pid = "  TCP    127.0.0.1:9101         0.0.0.0:0              LISTENING       InHost\n"
+    assert _brief("windows-netstat", no_pid) == [("tcp", 4, "127.0.0.1", 9101, None, None)]
