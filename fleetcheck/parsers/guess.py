@@ -74,6 +74,10 @@ def _headed(body: str, lines: list[str], first: list[str]) -> Guess | None:
     words = [line.split() for line in lines[:20]]
     if words and all(len(w) > 3 and w[1] in _SS_STATES and is_number(w[2]) for w in words):
         return Guess("ss", "headerless rows of netid, state and queues")
+    # ss -H of one protocol (or ss piped to grep): no Netid column, the state comes first.
+    if words and all(len(w) > 4 and w[0] in _SS_STATES and is_number(w[1]) and is_number(w[2])
+                     for w in words):
+        return Guess("ss", "headerless rows of state and queues")
     return None
 
 

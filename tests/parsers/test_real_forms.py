@@ -59,3 +59,37 @@ def test_windows_offload_state_column_does_not_hide_the_pid() -> None:
                                                ("udp", 4, "0.0.0.0", 5353, None, 2044)]
     no_pid = "  TCP    127.0.0.1:9101         0.0.0.0:0              LISTENING       InHost\n"
     assert _brief("windows-netstat", no_pid) == [("tcp", 4, "127.0.0.1", 9101, None, None)]
+
+
+SS_MEM = ("State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+          'UNCONN 0      0      127.0.0.1:514      0.0.0.0:*         users:(("rsyslogd",pid=611,'
+          "fd=7)) ino:30211 sk:3 <->\n"
+          "{pad}skmem:(r0,rb425984,t0,tb425984,f0,w0,o0,bl0,d0)\n"
+          "LISTEN 0      128    [::]:2222          [::]:*            users:((\"sshd\",pid=702,"
+          "fd=4)) ino:30377 sk:5 v6only:1 <->\n"
+          "{pad}cubic rto:1000 mss:536 cwnd:10 lastsnd:1893224 lastrcv:1893224\n")
+
+
+@pytest.mark.parametrize("pad", ["\t ", "         "], ids=["tab", "spaces"])
+def test_ss_detail_lines_indented_with_spaces_are_no_rows(pad: str) -> None:
+    """`ss -m`/`-i` put details on an indented line under each row: a tab as ss prints
+    it, or spaces where a terminal's copy turned the tab into them."""
+    assert _brief("ss", SS_MEM.format(pad=pad)) == [("udp", 4, "127.0.0.1", 514, "rsyslogd", 611),
+                                                    ("tcp", 6, "::", 2222, "sshd", 702)]
+
+
+def test_ss_listing_indented_as_a_whole_keeps_every_row() -> None:
+    """A listing indented as a whole (pasted into a note) is rows, not details."""
+    rows = ("\tLISTEN 0 128 0.0.0.0:2222 0.0.0.0:*\n"
+            "\tLISTEN 0 128 [::]:2222 [::]:*\n"
+            "\tUNCONN 0 0 0.0.0.0:5353 0.0.0.0:*\n")
+    assert [li.port for li in PARSERS["ss"](rows)] == [2222, 2222, 5353]
+
+
+def test_headerless_ss_without_netid_is_guessed() -> None:
+    """`ss -tlnH`, or ss piped to grep: the state leads each row, and auto still sees ss."""
+    text = ("LISTEN 0      4096   127.0.0.53%lo:53     0.0.0.0:*    uid:101 ino:51230 sk:1 <->\n"
+            "LISTEN 0      511    *:8443               *:*          ino:51302 sk:4 v6only:0 <->\n")
+    assert guess(text).tool == "ss"
+    assert _brief("ss", text) == [("tcp", 4, "127.0.0.53", 53, None, None),
+                                  ("tcp", 6, "::", 8443, None, None)]
