@@ -93,3 +93,19 @@ def test_headerless_ss_without_netid_is_guessed() -> None:
     assert guess(text).tool == "ss"
     assert _brief("ss", text) == [("tcp", 4, "127.0.0.53", 53, None, None),
                                   ("tcp", 6, "::", 8443, None, None)]
+
+
+def test_powershell_objects_cut_to_address_port_and_pid_are_not_taken_for_udp() -> None:
+    """`Get-NetTCPConnection -State Listen | Select-Object LocalAddress, LocalPort,
+    OwningProcess | ConvertTo-Json` drops every TCP-only property: the objects may be TCP
+    or UDP, so they are refused, not listed as UDP. State or the CIM class decides."""
+    cut = ('[{"LocalAddress": "0.0.0.0", "LocalPort": 3389, "OwningProcess": 1180},\n'
+           ' {"LocalAddress": "::", "LocalPort": 3389, "OwningProcess": 1180}]\n')
+    with pytest.raises(ParseError, match="cannot tell a TCP connection from a UDP endpoint"):
+        PARSERS["powershell"](cut)
+    udp = ('{"LocalAddress": "::", "LocalPort": 5355, "OwningProcess": 2044,'
+           ' "CimClass": "ROOT/StandardCimv2:MSFT_NetUDPEndpoint"}')
+    assert _brief("powershell", udp) == [("udp", 6, "::", 5355, None, 2044)]
+    named = cut.replace('"OwningProcess": 1180}', '"OwningProcess": 1180, "State": 2}')
+    assert _brief("powershell", named) == [("tcp", 4, "0.0.0.0", 3389, None, 1180),
+                                           ("tcp", 6, "::", 3389, None, 1180)]
