@@ -87,6 +87,9 @@ def _netstat_family(body: str, lines: list[str], first: list[str]) -> Guess | No
     for line in lines:
         words = line.split()
         i = next((k for k, w in enumerate(words[:4]) if _PROTO.match(w)), None)
+        if i is not None and words[i].endswith(("4", "46")):
+            bsd += 1  # tcp4, udp46...: only BSD-derived netstats name the family so
+            continue
         if i is None or len(words) < i + 5:
             continue
         local = words[i + 3]

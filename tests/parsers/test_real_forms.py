@@ -109,3 +109,20 @@ def test_powershell_objects_cut_to_address_port_and_pid_are_not_taken_for_udp() 
     named = cut.replace('"OwningProcess": 1180}', '"OwningProcess": 1180, "State": 2}')
     assert _brief("powershell", named) == [("tcp", 4, "0.0.0.0", 3389, None, 1180),
                                            ("tcp", 6, "::", 3389, None, 1180)]
+
+
+FREEBSD_T = ("Active Internet connections (including servers)\n"
+             "Proto Rexmit OOORcv 0-win  Local Address          Foreign Address\n"
+             "tcp4       0      0      0 10.9.8.7.22            10.9.8.1.51514\n"
+             "tcp6       0      0      0 *.22                   *.*\n"
+             "udp4                       *.514                  *.*\n")
+
+
+def test_freebsd_netstat_T_is_bsd_and_refused_for_its_missing_state() -> None:
+    """FreeBSD `netstat -aT` prints retransmit counters where the queues were and no
+    state: auto names it BSD (tcp4 is no Linux word), and the parser refuses it saying why
+    (its UDP rows, with blank counters, were 'not a BSD netstat line')."""
+    assert guess(FREEBSD_T).tool == "bsd-netstat"
+    for text in (FREEBSD_T, FREEBSD_T.replace("tcp6", "udp6").replace("tcp4", "udp4")):
+        with pytest.raises(ParseError, match=r"no \(state\) column \(as with -x or -T\)"):
+            PARSERS["bsd-netstat"](text)
