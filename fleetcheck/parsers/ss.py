@@ -265,6 +265,11 @@ def _is_modern(rows: list[_Row]) -> bool:
 
 
 def _listener(row: _Row, modern: bool) -> Listener | None:
+    if row.netid is None and row.state == "":
+        # `ss -tn state listening`: a state filter drops the State column, and one protocol
+        # the Netid column, so nothing says what the row is (it was silently no listener).
+        raise ValueError("neither Netid nor State column (ss with a state filter): the "
+                         "protocol and state cannot be told; capture with ss -tulpn")
     proto = row.netid or {"LISTEN": "tcp", "UNCONN": "udp"}.get(row.state)
     if proto == "tcp":
         listening = row.state == "LISTEN" or (row.state == "" and is_wildcard_peer(row.peer))

@@ -126,3 +126,18 @@ def test_freebsd_netstat_T_is_bsd_and_refused_for_its_missing_state() -> None:
     for text in (FREEBSD_T, FREEBSD_T.replace("tcp6", "udp6").replace("tcp4", "udp4")):
         with pytest.raises(ParseError, match=r"no \(state\) column \(as with -x or -T\)"):
             PARSERS["bsd-netstat"](text)
+
+
+def test_ss_with_a_state_filter_and_one_protocol_is_refused_not_empty() -> None:
+    """`ss -tlnp state listening` (or `ss -tn state established`) prints neither Netid nor
+    State: nothing tells what each row is, so the output is refused (it gave no listener).
+    With two protocols the Netid column is back and the rows are read."""
+    one = ("Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+           '0      128          0.0.0.0:2222      0.0.0.0:*    users:(("sshd",pid=702,fd=3))\n')
+    with pytest.raises(ParseError, match="neither Netid nor State column"):
+        PARSERS["ss"](one)
+    two = ("Netid Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+           'tcp   0      128    0.0.0.0:2222 0.0.0.0:*    users:(("sshd",pid=702,fd=3))\n'
+           "udp   0      0            0.0.0.0:5353      0.0.0.0:*\n")
+    assert _brief("ss", two) == [("tcp", 4, "0.0.0.0", 2222, "sshd", 702),
+                                 ("udp", 4, "0.0.0.0", 5353, None, None)]
