@@ -141,3 +141,25 @@ def test_ss_with_a_state_filter_and_one_protocol_is_refused_not_empty() -> None:
            "udp   0      0            0.0.0.0:5353      0.0.0.0:*\n")
     assert _brief("ss", two) == [("tcp", 4, "0.0.0.0", 2222, "sshd", 702),
                                  ("udp", 4, "0.0.0.0", 5353, None, None)]
+
+
+@pytest.mark.parametrize(("tool", "text"), [
+    ("ss", "Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port\r\n"
+           "tcp   LISTEN 0      128    0.0.0.0:2222       0.0.0.0:*\r\n"),
+    ("netstat", "Active Internet connections (only servers)\r\nProto Recv-Q Send-Q Local Address"
+                "           Foreign Address         State\r\ntcp        0      0 0.0.0.0:2222"
+                "            0.0.0.0:*               LISTEN\r\n"),
+    ("lsof", "COMMAND PID USER FD TYPE DEVICE SIZE/OFF NODE NAME\r\n"
+             "sshd    702 root 3u IPv4 30377 0t0 TCP *:2222 (LISTEN)\r\n"),
+    ("sockstat", "USER     COMMAND    PID   FD PROTO  LOCAL ADDRESS         FOREIGN ADDRESS\r\n"
+                 "root     sshd       702   3  tcp4   *:2222                *:*\r\n"),
+    ("bsd-netstat", "Active Internet connections (including servers)\r\nProto Recv-Q Send-Q  "
+                    "Local Address          Foreign Address        (state)\r\ntcp4       0      0"
+                    "  *.2222                 *.*                    LISTEN\r\n"),
+])
+def test_a_byte_order_mark_before_the_first_line_is_no_part_of_it(tool: str, text: str) -> None:
+    """A capture saved with a UTF-8 BOM (a Windows editor, PowerShell's Out-File): auto
+    stripped it and named the tool, whose parser then refused the first line."""
+    marked = "\ufeff" + text
+    assert guess(marked).tool == tool
+    assert [(li.proto, li.port) for li in PARSERS[tool](marked)] == [("tcp", 2222)]
