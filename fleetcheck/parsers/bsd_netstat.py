@@ -25,6 +25,8 @@ _HEX = re.compile(r"(0x)?[0-9a-fA-F]+")
 # A macOS process name is at most 32 characters: a row is continued on the next lines
 # (a name holding a newline) by no more than such a name and the columns after it.
 _CONTINUATION = 256
+_STATELESS = ("the table has no (state) column (as with -x or -T), so no TCP listener can be "
+              "told; list with netstat -an")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,8 @@ def _scan(text: str) -> list[_Raw]:
             continue
         lead = layout.lead if layout.lead is not None else _lead(words)
         if lead is None or len(words) < lead + 5 or not _ANY_PROTO.match(words[lead]):
+            if layout.stateless:  # -T: a UDP row leaves the counter columns blank
+                raise ParseError(f"not a netstat socket line ({_STATELESS})", no, line)
             raise ParseError("not a BSD netstat line", no, line)
         raws.append(_Raw(no, line, toks, lead, layout))
     if not raws and not recognised:
@@ -189,8 +193,7 @@ def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | Non
         raise ValueError("queue columns are not numbers")
     local, foreign, rest = words[lead + 3], words[lead + 4], words[lead + 5:]
     if proto == "tcp" and raw.layout.stateless:  # never a silent loss of TCP listeners
-        raise ValueError("the table has no (state) column (as with -x), so no TCP listener "
-                         "can be told; list with netstat -an")
+        raise ValueError(_STATELESS)
     state = rest[0] if rest and not is_number(rest[0].lstrip("-")) and proto == "tcp" else ""
     ep = split_dotted(local, proto)
     if foreign != "*.*":

@@ -52,7 +52,10 @@ def lines(text: str) -> list[str]:
 
     Never `str.splitlines()` on remote text: it also breaks at U+2028, U+0085, form
     feeds and other characters a process name may hold, so one name could split a row.
+    A byte order mark before the first line (a capture saved by a Windows editor or
+    PowerShell) is no part of it.
     """
+    text = text.removeprefix("\ufeff")
     return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 

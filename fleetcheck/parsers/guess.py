@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.common import lines as split_lines
+from fleetcheck.parsers.lsof import messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,9 @@ _COLON = re.compile(r":(\d+|\*|[A-Za-z][\w-]*)$")  # Linux '0.0.0.0:22', ':::22'
 def guess(text: str) -> Guess:
     """The most likely tool for `text`; ParseError when it looks like none of them."""
     body = text.lstrip("\ufeff")
-    lines = [line for line in split_lines(body) if line.strip()]
+    every = split_lines(body)
+    skip = messages(every)  # lsof's warnings (2>&1) come before its header or fields
+    lines = [line for i, line in enumerate(every) if line.strip() and i not in skip]
     if not lines:
         raise ParseError("the text is empty: nothing to guess the tool from")
     first = lines[0].split()
@@ -89,6 +92,9 @@ def _netstat_family(body: str, lines: list[str], first: list[str]) -> Guess | No
     for line in lines:
         words = line.split()
         i = next((k for k, w in enumerate(words[:4]) if _PROTO.match(w)), None)
+        if i is not None and words[i].endswith(("4", "46")):
+            bsd += 1  # tcp4, udp46...: only BSD-derived netstats name the family so
+            continue
         if i is None or len(words) < i + 5:
             continue
         local = words[i + 3]

@@ -24,6 +24,23 @@ _CONTROL = {"b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "\\": b"
 
 
 SocketKey = tuple[str, int, str, int]  # proto, family, address, port
+# lsof's own messages, when stderr was captured too: 'lsof: WARNING: can't stat() ...'
+# goes on in an indented line ('      Output information may be incomplete.').
+_MESSAGE = "lsof: "
+
+
+def messages(text_lines: list[str]) -> set[int]:
+    """Indexes of lsof's own messages among `text_lines`: 'lsof: ...' and its indented rest.
+
+    No row starts so: lsof prints a command name's spaces as \\x20 and starts a row (or
+    a -F field line) at its first column.
+    """
+    found: set[int] = set()
+    for i, line in enumerate(text_lines):
+        if line.startswith(_MESSAGE) or (i - 1 in found and line[:1].isspace()
+                                         and line.strip()):
+            found.add(i)
+    return found
 
 
 def parse(text: str) -> list[Listener]:
@@ -50,8 +67,10 @@ def _rows(text: str) -> list[tuple[tuple[int, str, str, str], Listener]]:
     headerless = False  # rows only (`lsof -i | grep LISTEN`): then every line is a socket's
     seen: set[tuple[int, str, str, str]] = set()
     out: list[tuple[tuple[int, str, str, str], Listener]] = []
-    for no, line in enumerate(lines(text), 1):
-        if not line.strip():
+    text_lines = lines(text)
+    skip = messages(text_lines)  # warnings captured with 2>&1, before or among the rows
+    for no, line in enumerate(text_lines, 1):
+        if not line.strip() or no - 1 in skip:
             continue
         if not header_seen:
             words = line.split()

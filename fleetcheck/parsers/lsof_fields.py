@@ -16,7 +16,7 @@ from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError, is_ip, lines
 from fleetcheck.parsers.inet import listener_at, split_colon
-from fleetcheck.parsers.lsof import unescape
+from fleetcheck.parsers.lsof import messages, unescape
 
 _PROCESS_FIELDS = set("pcuLgRK")  # K: a task (thread) set, kept with its process
 _FILE_FIELDS = set("fatdDsoiklnPSTNMGZ")
@@ -51,8 +51,10 @@ def parse(text: str) -> list[Listener]:
 
     has_protocol = False  # a P field anywhere: lsof was asked for protocols
     socket_name: tuple[int, str] | None = None  # the first name that is a socket address
-    for no, line in enumerate(lines(text), 1):
-        if not line.strip():
+    text_lines = lines(text)
+    skip = messages(text_lines)  # lsof's warnings, captured with 2>&1
+    for no, line in enumerate(text_lines, 1):
+        if not line.strip() or no - 1 in skip:
             continue
         tag, value = line[0], line[1:]
         has_protocol = has_protocol or tag == "P"

@@ -4,7 +4,8 @@ ConvertTo-Json turns one object into a JSON object and several into an array.
 `State` is the MSFT_NetTCPConnection enum: a number (2 = Listen) in Windows
 PowerShell 5.1, a word where the script converted it. fleetcheck's own Windows probe
 adds `Protocol`, `OwningProcess`, `ProcessName` and `Service`; other captures
-(without them) are read as TCP when they carry a State or a RemoteAddress.
+(without them) are read as TCP when they carry a State or a RemoteAddress, as UDP when
+they name the MSFT_NetUDPEndpoint class, and refused when they show neither.
 """
 
 from __future__ import annotations
@@ -52,10 +53,7 @@ def parse(text: str) -> list[Listener]:
 
 
 def _item(item: dict[str, Any]) -> Listener | None:
-    kind = str(item.get("Protocol") or ("TCP" if "State" in item or "RemoteAddress" in item
-                                         else "UDP")).lower()
-    if kind not in ("tcp", "udp"):
-        raise ValueError(f"unknown Protocol {item.get('Protocol')!r}")
+    kind = _protocol(item)
     if kind == "tcp" and _state(item.get("State")) != _LISTEN:
         return None
     port = int(item["LocalPort"])
@@ -69,6 +67,30 @@ def _item(item: dict[str, Any]) -> Listener | None:
         process=item.get("ProcessName") or None, pid=int(pid) if pid is not None else None,
         iface=iface, service=services or None,
     )
+
+
+def _protocol(item: dict[str, Any]) -> str:
+    """'tcp' or 'udp': the Protocol fleetcheck's probe adds, else what the object shows.
+
+    Only a TCP connection has State, RemoteAddress and RemotePort; an unselected object
+    names its CIM class (MSFT_NetUDPEndpoint). An object cut down by Select-Object to
+    LocalAddress, LocalPort and OwningProcess may be either, so it is refused rather
+    than guessed (`Get-NetTCPConnection -State Listen | Select ...` was taken for UDP).
+    """
+    if item.get("Protocol"):
+        kind = str(item["Protocol"]).lower()
+        if kind not in ("tcp", "udp"):
+            raise ValueError(f"unknown Protocol {item['Protocol']!r}")
+        return kind
+    if any(key in item for key in ("State", "RemoteAddress", "RemotePort")):
+        return "tcp"
+    text = json.dumps(item)
+    if "MSFT_NetUDPEndpoint" in text:
+        return "udp"
+    if "MSFT_NetTCPConnection" in text:
+        return "tcp"
+    raise ValueError("cannot tell a TCP connection from a UDP endpoint: select State (TCP) "
+                     "or add a Protocol property")
 
 
 def _state(value: Any) -> int:

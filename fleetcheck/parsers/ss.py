@@ -82,7 +82,10 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
         first = line.split(None, 1)[:1]
         if not first:
             continue
-        if line.startswith("\t") and rows:  # -i/-m/-o: details of the row above, indented
+        if line[:1].isspace() and rows and not _is_row(line, rows[-1][2]):
+            # -i/-m: details of the row above on an indented line of their own (a tab, or
+            # spaces where a terminal's copy turned the tab into them). An indented line
+            # that is a row (a whole listing indented) is still read as one.
             continue
         if first[0] in _HEADER_WORDS:
             has_netid = first[0] == "Netid"
@@ -223,6 +226,15 @@ def _uid(extra: str) -> int | None:
         if word.startswith("uid:") and is_number(word[4:]):
             return int(word[4:])
     return None
+
+
+def _is_row(line: str, has_netid: bool) -> bool:
+    """Whether `line` splits as a socket row (an ss details line never does)."""
+    try:
+        _split(tokens(line), line, has_netid)
+    except (ValueError, IndexError):
+        return False
+    return True
 
 
 def _split(toks: list[Token], line: str, has_netid: bool) -> _Row:

@@ -1,4 +1,4 @@
-"""Windows `netstat -an`, `-ano`, `-anob` (also piped through Select-String) and `tasklist /fo csv`.
+"""Windows `netstat -an`, `-ano`, `-anob`, `-anot` (also via Select-String) and `tasklist /fo csv`.
 
 Headers and state words are localised ('LISTENING', 'ABHÖREN', 'ÉCOUTE', 'IN ASCOLTO'),
 so rows are recognised by their 'TCP'/'UDP' first word and a TCP socket is taken
@@ -21,6 +21,9 @@ _ROW = re.compile(r"^\s*(?:>\s+)?(TCP|UDP|TCPv6|UDPv6)\s+(\S+)\s+(\S+)(.*)$")
 # English states of TCP sockets that are not listening although their peer is 0:
 # BOUND appears with `netstat -q`.
 _NOT_LISTENING = {"BOUND", "CLOSED", "SYN_SENT"}
+# -t adds an Offload State column after the state (and after -o's PID): the words of
+# the TCP_CONNECTION_OFFLOAD_STATE enum, printed in English whatever the language.
+_OFFLOAD = {"InHost", "Offloading", "Offloaded", "Uploading"}
 _SERVICE = re.compile(r"[A-Za-z0-9_$][A-Za-z0-9_$.-]*")  # a Windows service's key name
 
 
@@ -64,6 +67,8 @@ def parse(text: str) -> list[Listener]:
 
 def _row(kind: str, local: str, foreign: str, rest: list[str]) -> Listener | None:
     proto = kind[:3].lower()
+    if rest and rest[-1] in _OFFLOAD:
+        rest.pop()
     pid = int(rest.pop()) if rest and is_number(rest[-1]) else None
     state = " ".join(rest)
     ep = split_colon(local, proto)
