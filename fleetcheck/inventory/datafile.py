@@ -226,6 +226,8 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
                 hash(key)
             except TypeError:
                 raise self.origin(key_node).error("mapping keys must be scalars") from None
+            if isinstance(key, VaultValue):  # ansible-core fails on one, at load or output
+                raise self.origin(key_node).error("a mapping key cannot be vault-encrypted")
             if n >= merged:  # keys written here override merged ones without a word
                 if key in written:
                     self.notes.warn(duplicate_message(key), self.origin(key_node))

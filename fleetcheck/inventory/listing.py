@@ -135,7 +135,11 @@ def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False,
         return "  |" * depth + "--" + text if depth else text
 
     def var_lines(values: Mapping[str, Any], depth: int) -> None:
-        for key, value in sorted(values.items()):
+        try:
+            items = sorted(values.items(), key=lambda kv: kv[0])
+        except TypeError:  # keys of several types (`1:` beside `b:`): Ansible crashes here
+            items = sorted(values.items(), key=lambda kv: str(kv[0]))
+        for key, value in items:
             lines.append(name_at(f"{{{key} = {_shown(value)}}}", depth))
 
     def walk(name: str, depth: int) -> None:

@@ -228,3 +228,17 @@ def test_a_reserved_name_written_on_every_host_is_said_once(tmp_path: Path) -> N
     assert res.code == 0
     assert res.err == (f"fleetcheck: warning: {inv}:2: found variable using reserved name "
                        "'port' (and in 999 more places)\n")
+
+
+def test_graph_vars_with_keys_of_several_types(tmp_path: Path) -> None:
+    """`1:` beside `b:` in group_vars: ansible-inventory --graph --vars crashes sorting them;
+    fleetcheck lists them (numbers in order where all are numbers, else by their text)."""
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "hosts.ini").write_text("[web]\nh1\n")
+    (tmp_path / "group_vars" / "web.yml").write_text("1: a\nb: c\nnull: d\n")
+    res = run_cli(["inventory", "-i", "hosts.ini", "--graph", "--vars"], cwd=tmp_path)
+    assert res.code == 0, res.err
+    assert "|  |  |--{1 = a}\n  |  |  |--{None = d}\n  |  |  |--{b = c}\n" in res.out
+    (tmp_path / "group_vars" / "web.yml").write_text("10: a\n2: c\n")
+    res = run_cli(["inventory", "-i", "hosts.ini", "--graph", "--vars"], cwd=tmp_path)
+    assert "|--{2 = c}\n  |  |  |--{10 = a}\n" in res.out, res.out

@@ -56,6 +56,7 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     "yaml-bad-priority.yml": ("", "3:5", "ansible_group_priority of group 'web' must be an "
                                          "integer, not 'high'"),
     "yaml-cycle.yml": ("", "3:5", "making 'db' a child of 'web' creates a cycle"),
+    "yaml-vault-key.yml": ("", "4:9", "a mapping key cannot be vault-encrypted"),
     "yaml-group-list.yml": ("", "3:5", "group 'web' must be a mapping of hosts/children/vars, "
                                        "not a list"),
     "yaml-host-vars-list.yml": ("", "3:5", "variables of host 'web1' must be a mapping, "
