@@ -119,7 +119,7 @@ def mutate_yaml(data: bytes, rnd: random.Random) -> bytes:
     """A YAML file with one node of the wrong type (text damage if it does not load)."""
     try:
         doc = yaml.safe_load(data)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # an earlier damage may have nested it deep
         return mutate_bytes(data, rnd)
     doc = mutate_tree(doc, rnd)
     return yaml.safe_dump(doc, allow_unicode=rnd.random() < 0.5, sort_keys=False).encode()
@@ -141,7 +141,7 @@ def mutate_file(data: bytes, name: str, rnd: random.Random) -> bytes:
     if name.endswith(".json"):
         try:
             return mutate_json(data, rnd)
-        except ValueError:
+        except (ValueError, RecursionError):
             return mutate_bytes(data, rnd)
     if name.endswith((".yml", ".yaml")) or "_vars" in name:
         return mutate_yaml(data, rnd)
