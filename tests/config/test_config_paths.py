@@ -36,13 +36,23 @@ def _scan(cwd: Path, environ: dict[str, str] | None = None) -> tuple[int, str]:
     return res.code, _one_error(res.err)
 
 
-@pytest.mark.parametrize(("key", "_env", "words"), ANSIBLE)
-def test_ansible_cfg_line_is_named(tmp_path: Path, key: str, _env: str, words: str) -> None:
-    (tmp_path / "ansible.cfg").write_text(f"[defaults]\n# missing\n{key} = gone/file\n")
+# Where each kind of setting is written: the file, its text, the path it names and the
+# origin the error gives (`{tmp}` stands for the working directory).
+FILES = {"ansible.cfg": ("[defaults]\n# missing\n{key} = gone/file\n", "{tmp}/gone/file",
+                         "{tmp}/ansible.cfg:3 [defaults] {key}"),
+         "fleetcheck.yml": ("fail_on: high\n{key}:\n  - gone.yml\n", "{tmp}/gone.yml",
+                            "{tmp}/fleetcheck.yml:3:3")}
+
+
+@pytest.mark.parametrize(("file", "key", "words"),
+                         [("ansible.cfg", k, w) for k, _, w in ANSIBLE]
+                         + [("fleetcheck.yml", k, w) for k, _, w in PROJECT])
+def test_configuration_line_is_named(tmp_path: Path, file: str, key: str, words: str) -> None:
+    text, path, origin = (t.format(key=key, tmp=tmp_path) for t in FILES[file])
+    (tmp_path / file).write_text(text)
     code, line = _scan(tmp_path)
     assert code == 2
-    assert line == (f"fleetcheck: error: {tmp_path}/gone/file: {words} ({key} from "
-                    f"{tmp_path}/ansible.cfg:3 [defaults] {key})")
+    assert line == f"fleetcheck: error: {path}: {words} ({key} from {origin})"
 
 
 @pytest.mark.parametrize(("key", "variable", "words"), ANSIBLE + PROJECT)
@@ -51,15 +61,6 @@ def test_environment_variable_is_named(tmp_path: Path, key: str, variable: str,
     code, line = _scan(tmp_path, {variable: "/nowhere/file"})
     assert code == 2
     assert line == f"fleetcheck: error: /nowhere/file: {words} ({key} from env {variable})"
-
-
-@pytest.mark.parametrize(("key", "_env", "words"), PROJECT)
-def test_fleetcheck_yml_line_is_named(tmp_path: Path, key: str, _env: str, words: str) -> None:
-    (tmp_path / "fleetcheck.yml").write_text(f"fail_on: high\n{key}:\n  - gone.yml\n")
-    code, line = _scan(tmp_path)
-    assert code == 2
-    assert line == (f"fleetcheck: error: {tmp_path}/gone.yml: {words} ({key} from "
-                    f"{tmp_path}/fleetcheck.yml:3:3)")
 
 
 def test_vault_identity_list_is_named_for_its_own_file(tmp_path: Path) -> None:

@@ -8,13 +8,16 @@ of a shared socket it names, cut addresses...). It never looks at a tool's outpu
 
 from __future__ import annotations
 
+import contextlib
 import pwd
+import shutil
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from fleetcheck.model import Listener
-from tests.lab.netns import Held, Namespace, Sock
+from tests.lab.netns import Held, Namespace, Sock, SocketHolders
+from tests.lab.prereq import require, require_netns
 
 IFACE = "fcv0"
 LINK_LOCAL = "fe80::1"
@@ -155,3 +158,21 @@ def in_order_of(found: Sequence[Listener], wanted: Sequence[Listener]) -> list[L
 
     position = {key(li): i for i, li in enumerate(found)}
     return sorted(wanted, key=lambda li: position.get(key(li), len(found)))
+
+
+@contextlib.contextmanager
+def held(extra: Sequence[Sock] = ()) -> Iterator[tuple[Namespace, SocketHolders]]:
+    """A new namespace set up as this scenario, its SOCKETS (and `extra`) held open, with
+    every Linux tool required; all torn down afterwards."""
+    require_netns()
+    for binary in ("ss", "netstat", "busybox", "lsof"):
+        require(shutil.which(binary) is not None, f"the {binary} command")
+    ns = Namespace().create()
+    holders = SocketHolders(ns)
+    try:
+        setup(ns)
+        holders.hold([*SOCKETS, *extra])
+        yield ns, holders
+    finally:
+        holders.stop()
+        ns.delete()

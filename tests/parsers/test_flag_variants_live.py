@@ -12,7 +12,6 @@ only -x, no protocol field) must be a parse error, never an empty list.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import subprocess
 import sys
@@ -28,8 +27,7 @@ from fleetcheck.parsers import PARSERS, ParseError, guess
 from fleetcheck.parsers.common import is_ip
 from fleetcheck.parsers.lsof import unescape
 from tests.lab import linux_scenario
-from tests.lab.netns import Held, Namespace, Sock, SocketHolders
-from tests.lab.prereq import require, require_netns
+from tests.lab.netns import Held, Namespace, Sock
 
 pytestmark = pytest.mark.lab
 
@@ -151,26 +149,16 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    require_netns()
-    for binary in ("ss", "netstat", "busybox", "lsof"):
-        require(shutil.which(binary) is not None, f"the {binary} command")
-    ns = Namespace().create()
-    holders = SocketHolders(ns)
-    unix = None
-    try:
-        linux_scenario.setup(ns)
-        holders.hold([*linux_scenario.SOCKETS, *EXTRA])
+    with linux_scenario.held(EXTRA) as (ns, holders):
         holders.hold(CLIENTS)
         unix = subprocess.Popen(ns.exec_argv([sys.executable, "-c", UNIX]),
                                 stdin=subprocess.PIPE)
-        yield Lab(ns, list(holders.held))
-    finally:
-        if unix is not None:
+        try:
+            yield Lab(ns, list(holders.held))
+        finally:
             assert unix.stdin is not None
             unix.stdin.close()
             unix.wait(timeout=10)
-        holders.stop()
-        ns.delete()
 
 
 def _lsof_cuts(name: str, width: int | None) -> set[str]:

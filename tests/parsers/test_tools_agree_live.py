@@ -7,7 +7,6 @@ exactly what the lab bound, as that tool shows it; the tools must agree with eac
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +21,6 @@ from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.local import LocalTransport
 from tests.lab import linux_scenario
 from tests.lab.netns import Namespace, SocketHolders, in_netns
-from tests.lab.prereq import require, require_netns
 
 pytestmark = pytest.mark.lab
 
@@ -53,14 +51,7 @@ def _probe(ns: Namespace, tool: str) -> tuple[str | None, list[Listener]]:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    require_netns()
-    for binary in ("ss", "netstat", "busybox", "lsof"):
-        require(shutil.which(binary) is not None, f"the {binary} command")
-    ns = Namespace().create()
-    holders = SocketHolders(ns)
-    try:
-        linux_scenario.setup(ns)
-        holders.hold(linux_scenario.SOCKETS)
+    with linux_scenario.held() as (ns, holders):
         seen = {}
         for tool in ("ss", "netstat", "lsof", "proc"):
             collector, seen[tool] = _probe(ns, tool)
@@ -73,9 +64,6 @@ def lab() -> Iterator[Lab]:
                                  capture_output=True, text=True, check=True)
             seen["busybox-netstat-nopid"] = PARSERS["busybox-netstat"](out.stdout)
         yield Lab(ns, holders, seen)
-    finally:
-        holders.stop()
-        ns.delete()
 
 
 def _dicts(listeners: list[Listener]) -> list[dict[str, object]]:
