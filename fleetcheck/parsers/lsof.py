@@ -32,13 +32,17 @@ _MESSAGE = "lsof: "
 def messages(text_lines: list[str]) -> set[int]:
     """Indexes of lsof's own messages among `text_lines`: 'lsof: ...' and its indented rest.
 
-    No row starts so: lsof prints a command name's spaces as \\x20 and starts a row (or
-    a -F field line) at its first column.
+    lsof prints a command name's spaces as \\x20 and starts a row (or a -F field line) at
+    its first column, so only a process named 'lsof:' starts a row so, and its PID follows
+    (a message goes on in words: 'lsof: WARNING: ...', 'lsof: no pwd entry ...').
     """
     found: set[int] = set()
     for i, line in enumerate(text_lines):
-        if line.startswith(_MESSAGE) or (i - 1 in found and line[:1].isspace()
-                                         and line.strip()):
+        if line.startswith(_MESSAGE):
+            words = line.split(maxsplit=2)
+            if len(words) < 2 or not is_number(words[1]):
+                found.add(i)
+        elif i - 1 in found and line[:1].isspace() and line.strip():
             found.add(i)
     return found
 

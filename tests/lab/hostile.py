@@ -30,6 +30,7 @@ NAMES: dict[str, str] = {
     "escape": "\x1b[31mred\x1b[0m",  # a terminal escape sequence
     "not-utf8": "bad\udcff\udcfe",  # the bytes b'bad\xff\xfe'
     "spaces": "sp  ace ",
+    "lsof-message": "lsof:",  # its lsof row starts like lsof's own 'lsof: WARNING: ...'
 }
 PROCESS_NAME_MAX = 15  # bytes of a comm the kernel keeps (TASK_COMM_LEN - 1)
 

@@ -36,6 +36,15 @@ def test_lsof_warning_with_its_indented_second_line_is_no_row() -> None:
         PARSERS["lsof"]("      Output information may be incomplete.\n" + text)
 
 
+def test_a_process_named_like_lsofs_messages_is_a_row() -> None:
+    """Any user may name a process 'lsof:' (lsof writes a space inside a name as \\x20, so
+    no other name starts a row so): its row is read, a PID after it, not passed over."""
+    text = ("COMMAND   PID USER   FD   TYPE DEVICE SIZE/OFF NODE NAME\n"
+            "lsof:    7001 1000    3u  IPv4  61120      0t0  TCP *:1923 (LISTEN)\n"
+            + LSOF_WARNING)
+    assert _brief("lsof", text) == [("tcp", 4, "0.0.0.0", 1923, "lsof:", 7001)]
+
+
 def test_lsof_field_output_after_lsof_warnings() -> None:
     """`lsof -F` captured with 2>&1: the warning lines are no fields ('l' is lsof's lock
     field, whose value is one character), and the guess is lsof-fields."""
