@@ -265,14 +265,25 @@ class InventoryData:
             if group is not all_group and not group.parents:
                 self.add_child("all", group.name, group.origin)
         for host in self.hosts.values():
-            names = {g.name for g in host.direct}
+            # ancestors count: a host of `ungrouped` made a child of `app` is in `app` too
+            names = {g.name for g in host.groups()}
             if "ungrouped" in names:
-                if names - {"all", "ungrouped"}:
+                if names - {"all", "ungrouped"} and ungrouped in host.direct:
                     ungrouped.hosts.remove(host)
                     ungrouped.member_set.discard(host.name)
                     host.direct.remove(ungrouped)
             elif not host.implicit and names <= {"all"}:
-                self._add_member(ungrouped, host)
+                if host.name in self.groups:
+                    # ansible-core files it with add_child, which looks the name up among
+                    # the groups first: the group of that name joins `ungrouped`, not the host
+                    try:
+                        self.add_child("ungrouped", host.name, host.origin)
+                    except InputError as exc:
+                        raise _at(host.origin, f"host {host.name!r} is in no group but 'all' "
+                                  "and shares its name with a group, which ansible-core puts "
+                                  f"under 'ungrouped' instead: {exc.message}") from None
+                else:
+                    self._add_member(ungrouped, host)
         for name in self.hosts:
             if name in self.groups:
                 origin = self.groups[name].origin
