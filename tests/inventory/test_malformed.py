@@ -64,6 +64,10 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     "yaml-control-char.yml": ("", "4:18", "invalid YAML: character U+0000 is not allowed "
                                           "(control characters are not allowed)"),
     "yaml-hosts-list.yml": ("", "2:3", "'hosts' of group 'web' must be a mapping, not a list"),
+    "yaml-host-named-ungrouped.yml": ("", "4:5", "host 'ungrouped' is in no group but 'all' and "
+                                      "shares its name with a group, which ansible-core puts "
+                                      "under 'ungrouped' instead: group 'ungrouped' cannot be "
+                                      "a child of itself"),
     "yaml-int-host.yml": ("", "3:5", "host entry 10 must be a string (quote numbers)"),
     "yaml-plugin.yml": ("", "1", "inventory plugin 'amazon.aws.aws_ec2' is not supported; "
                                  "export it with 'ansible-inventory -i {bad}/yaml-plugin.yml "
