@@ -91,7 +91,8 @@ class Group:
 class Host:
     """One host: its inline variables (last assignment wins) and the groups it was put in."""
 
-    __slots__ = ("direct", "implicit", "joined", "name", "origin", "origins", "source", "vars")
+    __slots__ = ("direct", "dropped", "implicit", "joined", "name", "origin", "origins",
+                 "source", "vars")
 
     def __init__(self, name: str, origin: Origin | None, source: str | None) -> None:
         self.name = name
@@ -101,6 +102,7 @@ class Host:
         self.origins: dict[str, Origin] = {}
         self.direct: list[Group] = []
         self.joined: dict[Group, int] = {}  # when it was put in each direct group (`changes`)
+        self.dropped: set[Group] = set()  # taken out of it, though a descendant's member
         self.implicit = False
 
     def __repr__(self) -> str:
@@ -123,16 +125,17 @@ class Host:
                     if parent not in when or key < when[parent]:
                         when[parent] = key
                         todo.append((parent, key[0]))
-        return sorted(when, key=when.__getitem__)
+        return sorted((g for g in when if g not in self.dropped), key=when.__getitem__)
 
     def groups(self) -> set[Group]:
-        """Every group this host belongs to, directly or through a child group."""
+        """Every group this host belongs to, directly or through a child group, but those
+        reconciling took it out of (`dropped`)."""
         out: set[Group] = set()
         for group in self.direct:
             if group not in out:
                 out.add(group)
                 out |= group.ancestors()
-        return out
+        return out - self.dropped
 
 
 class InventoryData:
@@ -272,6 +275,9 @@ class InventoryData:
                     ungrouped.hosts.remove(host)
                     ungrouped.member_set.discard(host.name)
                     host.direct.remove(ungrouped)
+                    # ansible-core's Host forgets `ungrouped` even where a group below it
+                    # still holds the host: its variables no longer reach the host
+                    host.dropped.add(ungrouped)
             elif not host.implicit and names <= {"all"}:
                 if host.name in self.groups:
                     # ansible-core files it with add_child, which looks the name up among
