@@ -247,12 +247,9 @@ class InventoryData:
             entity = self.groups[entity.name]
         self.changes += 1
         if isinstance(entity, Group) and key == "ansible_group_priority":
-            if isinstance(value, bool) or not isinstance(value, int | str | float):
-                raise _at(origin, f"ansible_group_priority of group {entity.name!r} must be "
-                                  f"an integer, not {value!r}")
-            try:
+            try:  # ansible-core's int(): booleans, floats and numeric text are accepted
                 entity.priority = int(value)
-            except ValueError:
+            except (TypeError, ValueError, OverflowError):
                 raise _at(origin, f"ansible_group_priority of group {entity.name!r} must be "
                                   f"an integer, not {value!r}") from None
             entity.priority_origin = origin

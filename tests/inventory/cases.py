@@ -55,6 +55,8 @@ CASES = (
     Case("ungrouped-child", ("tests/fixtures/inventories/valid/ungrouped-child/hosts.ini",),
          patterns=("all", "app", "top", "ungrouped", "lone*", "edge:lone2"),
          hosts=("lone2", "e1", "e2"), export=True),
+    Case("priority-literals", ("tests/fixtures/inventories/valid/priority-literals",),
+         patterns=("all",), hosts=("h1", "h2", "h3")),
     Case("multi-source", ("tests/fixtures/inventories/valid/multi-source/site-a",
                           "tests/fixtures/inventories/valid/multi-source/site-b/hosts.yml"),
          patterns=("all", "shared", "web"), hosts=("a-web1",)),

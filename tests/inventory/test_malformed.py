@@ -25,6 +25,8 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     "ini-cycle.ini": ("", "4", "making 'a' a child of 'b' creates a cycle"),
     "ini-host-no-equals.ini": ("", "2", "expected key=value after host 'web1', "
                                         "got 'ansible_port'"),
+    "ini-priority-inf.ini": ("", "5", "ansible_group_priority of group 'g' must be an integer, "
+                                     "not inf"),
     "ini-port-colon.ini": ("", "2", "host 'web1:' ends in ':' (a port number must follow it)"),
     "ini-quote.ini": ("", "2", "cannot split host line 'web1 motd=\"unterminated': "
                                "No closing quotation"),
