@@ -31,7 +31,8 @@ HOSTS = ["web01", "web02", "db-1.example.com", "10.0.0.5", "10.0.0.5:2222", "h:2
 BAD_HOSTS = ["web01:", "h[1:]", "h[x:3]", "[h]", "h]", "---", "host name", "[2001:db8::3]",
              "h[1:2:0]", "web[01:100]"]
 KEYS = ["x", "y", "", "ansible_host", "ansible_port", "ansible_user", "my_var",
-        "ansible_connection", "ANSIBLE_HOST", "my-var", "_u", "ünï", "x1", "name", "x"]
+        "ansible_connection", "ANSIBLE_HOST", "my-var", "_u", "ünï", "x1", "name", "x",
+        "ansible_group_priority", "k.dot", "ansible_ssh_port", "a b"]
 # Host-line value texts (shell-split after this): literals, quotes, escapes, comments.
 VALUES = ["8080", "-5", "0x1F", "0o17", "017", "1e3", ".5", "1_000", "True", "false",
           "yes", "None", "null", "[1, 2]", "[1,'a']", "{'a': 1}", '{"k":[1,{"z":None}]}',
@@ -44,7 +45,7 @@ VALUES = ["8080", "-5", "0x1F", "0o17", "017", "1e3", ".5", "1_000", "True", "fa
           "{'k': (1, 2)}", "-0.0", "'x' # c", "1 #c", "{'a': b'x'}", "u'x'", r"r'\d'", "f'x'",
           "-1e-3", "{}", "[]", "'01'", "00", "0_7", "not_a_var", "$HOME", "%s", "a:b", "@x",
           "\\\\", "'\\n'", '"\\\\n"', "'{\"a\": 1}'", "{'a':1,}", "[1,]", "set()", "1+2",
-          "-(1)", "'a' 'b'", "nan", "inf", "'\t'", "(((1)))"]
+          "-(1)", "'a' 'b'", "nan", "inf", "'\t'", "(((1)))", "", "'\u00a0x'", "x\u00a0y"]
 # Unquoted spaces split a host line's value: fine in [g:vars], malformed on host lines.
 SPACED_VALUES = [v for v in VALUES if re.search(r"\s", v) and v[0] not in "'\""
                  and "#" not in v]
@@ -57,7 +58,8 @@ VARS_VALUES = [*VALUES, "two words", "a b # not a comment?", "'quoted' trailing"
                "{{ x }}", "a\\", "'ünï' # ü"]
 COMMENTS = ["# a comment", "; a comment", "  # indented", "\t; tabbed", "#", ";", "#;#",
             "# [bracket] comment", "; key=value"]
-TRAILERS = ["", "", "", " # inline", "\t# tab inline", "  ", "\t", " #", " #x=1"]
+TRAILERS = ["", "", "", " # inline", "\t# tab inline", "  ", "\t", " #", " #x=1",
+            "\u00a0", "\u3000", "\x0b", " \u2028", "\x1c"]
 BAD_TRAILERS = [" ; semicolon", " ;"]
 GROUPS = ["web", "db", "web-servers", "app.tier", "g1", "ünï", "1st", "all", "ungrouped",
           "UPPER", "a_b", "web01", "g1"]
@@ -163,7 +165,8 @@ class _Gen:
             if kind == "children":
                 lines += ["[later]", self.host_line()]
         lines += self.tail
-        eol = "\r\n" if rng.random() < 0.1 else "\n"
+        eol = rng.choice(["\r\n", "\r", "\x85", "\u2028", "\x0c"]) if rng.random() < 0.12 \
+            else "\n"
         return eol.join(lines) + (eol if rng.random() < 0.9 else "")
 
     # YAML
