@@ -182,8 +182,9 @@ class _Gen:
                 or (flow and re.search(r"[][{},]", key)) \
                 or not isinstance(next(iter(yaml.safe_load(f"{key}: 1"))), str):
             return json.dumps(key, ensure_ascii=False)
-        if self.rng.random() < 0.15:
-            return self.rng.choice(["'", '"']).join(["", key, ""]).replace("\"'", "\"\"")
+        if self.rng.random() < 0.15:  # quoted though it need not be
+            quote = self.rng.choice(["'", '"'])
+            return f"{quote}{key}{quote}"
         return key
 
     def scalar(self, indent: str = "") -> str:
