@@ -91,7 +91,8 @@ class Group:
 class Host:
     """One host: its inline variables (last assignment wins) and the groups it was put in."""
 
-    __slots__ = ("direct", "implicit", "joined", "name", "origin", "origins", "source", "vars")
+    __slots__ = ("direct", "dropped", "implicit", "joined", "name", "origin", "origins",
+                 "source", "vars")
 
     def __init__(self, name: str, origin: Origin | None, source: str | None) -> None:
         self.name = name
@@ -101,6 +102,7 @@ class Host:
         self.origins: dict[str, Origin] = {}
         self.direct: list[Group] = []
         self.joined: dict[Group, int] = {}  # when it was put in each direct group (`changes`)
+        self.dropped: set[Group] = set()  # taken out of it, though a descendant's member
         self.implicit = False
 
     def __repr__(self) -> str:
@@ -123,16 +125,17 @@ class Host:
                     if parent not in when or key < when[parent]:
                         when[parent] = key
                         todo.append((parent, key[0]))
-        return sorted(when, key=when.__getitem__)
+        return sorted((g for g in when if g not in self.dropped), key=when.__getitem__)
 
     def groups(self) -> set[Group]:
-        """Every group this host belongs to, directly or through a child group."""
+        """Every group this host belongs to, directly or through a child group, but those
+        reconciling took it out of (`dropped`)."""
         out: set[Group] = set()
         for group in self.direct:
             if group not in out:
                 out.add(group)
                 out |= group.ancestors()
-        return out
+        return out - self.dropped
 
 
 class InventoryData:
@@ -244,12 +247,9 @@ class InventoryData:
             entity = self.groups[entity.name]
         self.changes += 1
         if isinstance(entity, Group) and key == "ansible_group_priority":
-            if isinstance(value, bool) or not isinstance(value, int | str | float):
-                raise _at(origin, f"ansible_group_priority of group {entity.name!r} must be "
-                                  f"an integer, not {value!r}")
-            try:
+            try:  # ansible-core's int(): booleans, floats and numeric text are accepted
                 entity.priority = int(value)
-            except ValueError:
+            except (TypeError, ValueError, OverflowError):
                 raise _at(origin, f"ansible_group_priority of group {entity.name!r} must be "
                                   f"an integer, not {value!r}") from None
             entity.priority_origin = origin
@@ -265,14 +265,28 @@ class InventoryData:
             if group is not all_group and not group.parents:
                 self.add_child("all", group.name, group.origin)
         for host in self.hosts.values():
-            names = {g.name for g in host.direct}
+            # ancestors count: a host of `ungrouped` made a child of `app` is in `app` too
+            names = {g.name for g in host.groups()}
             if "ungrouped" in names:
-                if names - {"all", "ungrouped"}:
+                if names - {"all", "ungrouped"} and ungrouped in host.direct:
                     ungrouped.hosts.remove(host)
                     ungrouped.member_set.discard(host.name)
                     host.direct.remove(ungrouped)
+                    # ansible-core's Host forgets `ungrouped` even where a group below it
+                    # still holds the host: its variables no longer reach the host
+                    host.dropped.add(ungrouped)
             elif not host.implicit and names <= {"all"}:
-                self._add_member(ungrouped, host)
+                if host.name in self.groups:
+                    # ansible-core files it with add_child, which looks the name up among
+                    # the groups first: the group of that name joins `ungrouped`, not the host
+                    try:
+                        self.add_child("ungrouped", host.name, host.origin)
+                    except InputError as exc:
+                        raise _at(host.origin, f"host {host.name!r} is in no group but 'all' "
+                                  "and shares its name with a group, which ansible-core puts "
+                                  f"under 'ungrouped' instead: {exc.message}") from None
+                else:
+                    self._add_member(ungrouped, host)
         for name in self.hosts:
             if name in self.groups:
                 origin = self.groups[name].origin

@@ -176,9 +176,8 @@ class _IniReader:
         self.inv.set_variable(entity, key, self._typed(key, text, at), at)
 
     def _typed(self, key: str, text: str, at: Origin) -> Any:
-        """The typed value of `key=text`; located error for empty names or bad literals."""
-        if not key:
-            raise at.error(f"empty variable name in {key}={text}")
+        """The typed value of `key=text`; located error for bad literals (an empty name is
+        accepted with the invalid-name warning, as ansible-core accepts it)."""
         try:
             value = typed_value(text)
         except ValueError as exc:

@@ -49,6 +49,14 @@ CASES = (
     Case("precedence", ("tests/fixtures/inventories/valid/precedence",),
          patterns=("app", "app[1:]", "web:&db"), hosts=("web1", "web2", "db1"), export=True,
          limits=("web2",)),
+    # `ungrouped` made a child of `app` (its hosts are in app, so no longer in ungrouped)
+    # and given a child `edge`, whose host e1 also written in ungrouped leaves ungrouped and
+    # its variables behind
+    Case("ungrouped-child", ("tests/fixtures/inventories/valid/ungrouped-child/hosts.ini",),
+         patterns=("all", "app", "top", "ungrouped", "lone*", "edge:lone2"),
+         hosts=("lone2", "e1", "e2"), export=True),
+    Case("priority-literals", ("tests/fixtures/inventories/valid/priority-literals",),
+         patterns=("all",), hosts=("h1", "h2", "h3")),
     Case("multi-source", ("tests/fixtures/inventories/valid/multi-source/site-a",
                           "tests/fixtures/inventories/valid/multi-source/site-b/hosts.yml"),
          patterns=("all", "shared", "web"), hosts=("a-web1",)),

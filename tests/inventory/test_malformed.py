@@ -25,6 +25,8 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     "ini-cycle.ini": ("", "4", "making 'a' a child of 'b' creates a cycle"),
     "ini-host-no-equals.ini": ("", "2", "expected key=value after host 'web1', "
                                         "got 'ansible_port'"),
+    "ini-priority-inf.ini": ("", "5", "ansible_group_priority of group 'g' must be an integer, "
+                                     "not inf"),
     "ini-port-colon.ini": ("", "2", "host 'web1:' ends in ':' (a port number must follow it)"),
     "ini-quote.ini": ("", "2", "cannot split host line 'web1 motd=\"unterminated': "
                                "No closing quotation"),
@@ -65,6 +67,10 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     "yaml-control-char.yml": ("", "4:18", "invalid YAML: character U+0000 is not allowed "
                                           "(control characters are not allowed)"),
     "yaml-hosts-list.yml": ("", "2:3", "'hosts' of group 'web' must be a mapping, not a list"),
+    "yaml-host-named-ungrouped.yml": ("", "4:5", "host 'ungrouped' is in no group but 'all' and "
+                                      "shares its name with a group, which ansible-core puts "
+                                      "under 'ungrouped' instead: group 'ungrouped' cannot be "
+                                      "a child of itself"),
     "yaml-int-host.yml": ("", "3:5", "host entry 10 must be a string (quote numbers)"),
     "yaml-plugin.yml": ("", "1", "inventory plugin 'amazon.aws.aws_ec2' is not supported; "
                                  "export it with 'ansible-inventory -i {bad}/yaml-plugin.yml "

@@ -39,6 +39,12 @@ EXPECTED: dict[str, list[tuple[str | None, str]]] = {
         ("Found both group and host with same name: db",
          "ini-host-group-clash.ini:4: found both group and host with same name: db (group "
          "defined at {warns}/ini-host-group-clash.ini:5; a pattern naming it selects the host)")],
+    # '=5' and 'h1 =5' name a variable '' (Ansible accepts it, deprecated)
+    "ini-empty-name.ini": [
+        ("Accepting inventory variable with invalid name ''",
+         f"ini-empty-name.ini:3: accepting inventory variable with invalid name '' {NAMES}"),
+        ("Accepting inventory variable with invalid name ''",
+         f"ini-empty-name.ini:5: accepting inventory variable with invalid name '' {NAMES}")],
     "ini-localhost-twice.ini": [
         ("A duplicate localhost-like entry was found (127.0.0.1). First found localhost was "
          "localhost", "ini-localhost-twice.ini:2: a duplicate localhost-like entry was found "
@@ -138,6 +144,12 @@ EXPECTED: dict[str, list[tuple[str | None, str]]] = {
          "defined at {warns}/yaml-host-group-clash.yml:5:1; a pattern naming it selects the "
          "host)")],
     # Ansible also warns about keys overriding merged ones; they are no duplicates (YAML 1.1).
+    # host 'web' is in no group but all: its name files the group 'web' under ungrouped
+    "yaml-host-group-in-all.yml": [
+        ("Found both group and host with same name: web",
+         "yaml-host-group-in-all.yml:4:5: found both group and host with same name: web (group "
+         "defined at {warns}/yaml-host-group-in-all.yml:10:9; a pattern naming it selects the "
+         "host)")],
     "yaml-merge.yml": [
         ("Found duplicate mapping key 'ansible_user'.",
          "yaml-merge.yml:21:7: found duplicate mapping key 'ansible_user', using last defined "
