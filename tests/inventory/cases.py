@@ -110,6 +110,19 @@ CASES = (
 )
 
 
+SUBSCRIPT = re.compile(r"\[-?[0-9]*(?::-?[0-9]*)?\]")  # a pattern term's [0], [-1], [1:3]
+
+
+def same_selection(listing: dict[str, Any], pattern: str, ours: list[str],
+                   theirs: list[str]) -> bool:
+    """Whether fleetcheck selected what Ansible did: in Ansible's order where that order is
+    fixed, as a set where it varies, and not at all comparable where a subscript picks by
+    an order that varies (Ansible's own pick changes from run to run)."""
+    if order_is_defined(listing, pattern):
+        return ours == theirs
+    return bool(SUBSCRIPT.search(pattern)) or sorted(ours) == sorted(theirs)
+
+
 def order_is_defined(listing: dict[str, Any], pattern: str) -> bool:
     """False when Ansible's own host order for `pattern` varies from run to run.
 
@@ -119,11 +132,12 @@ def order_is_defined(listing: dict[str, Any], pattern: str) -> bool:
     """
     children = {g: list(body.get("children", [])) for g, body in listing.items() if g != "_meta"}
     names = set(children) | {c for kids in children.values() for c in kids}
+    pattern = SUBSCRIPT.sub("", pattern)  # before splitting at ':', which [0:2] holds too
     terms = [t.lstrip("&!") for t in re.split(r"[,:]", pattern) if t] or ["all"]
     if all(t.startswith(("!", "&")) for t in re.split(r"[,:]", pattern) if t):
         terms.append("all")
     for term in terms:
-        expr = re.sub(r"\[[-0-9:]+\]$", "", term)
+        expr = term
         if expr.startswith("~"):
             matched = [g for g in names if re.match(expr[1:], g)]
         else:

@@ -152,3 +152,4 @@ def test_order_is_defined_spots_ansible_set_order() -> None:
     assert not order_is_defined(listing, "!a")
     assert order_is_defined(listing, "dc1:dc2")
     assert order_is_defined(listing, "a")
+    assert not order_is_defined(listing, "all[0:1]")  # a subscript's ':' splits no term

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.inventory.cases import order_is_defined
+from tests.inventory.cases import same_selection
 from tests.inventory.lexgen import Lexical, lexical, warning_kinds
 from tests.inventory.oracle import Oracle, Run, hosts_of, require_ansible, unmatched_terms
 
@@ -36,7 +36,6 @@ def _seeds() -> range:
 SEEDS = _seeds()
 # Ansible's words for a source no plugin could read (it warns and goes on without it).
 UNPARSED = ("Unable to parse", "No inventory was parsed")
-SUBSCRIPT = re.compile(r"\[-?[0-9]*(?::-?[0-9]*)?\]")
 # A scan refuses a host whose connection variable is no port, text or renderable template.
 PLAN_REFUSED = re.compile(r"^fleetcheck: error: .*: host '.*': (ansible_\w+ must be|"
                           r"ansible_\w+ cannot render|.* cannot render)", re.M)
@@ -110,11 +109,7 @@ def test_generated_text_reads_as_ansible_reads_it(answers: dict[int, Answer], se
         assert unmatched_terms(res.err) == unmatched_terms(run.err), (seed, pattern)
         theirs = hosts_of(run)
         selected = res.out.splitlines()
-        # order_is_defined splits terms on ':', so a subscript's [a:b] goes first
-        if order_is_defined(document, SUBSCRIPT.sub("", pattern)):
-            assert selected == theirs, (seed, pattern)
-        elif not SUBSCRIPT.search(pattern):  # where the order varies, so does a subscript's pick
-            assert sorted(selected) == sorted(theirs), (seed, pattern)
+        assert same_selection(document, pattern, selected, theirs), (seed, pattern)
     last = answer.source.patterns[-1]  # the scan plans the hosts --list-hosts names
     scan = run_cli(["scan", "-i", str(answer.path), "--limit", last, "--list-hosts"], cwd=cwd)
     listed = run_cli(["inventory", "-i", str(answer.path), "--limit", last, "--list-hosts"],
