@@ -88,6 +88,9 @@ class Group:
         return out
 
 
+_NO_GROUPS: frozenset[Group] = frozenset()  # one shared empty set (3.11 makes a new one a call)
+
+
 class Host:
     """One host: its inline variables (last assignment wins) and the groups it was put in."""
 
@@ -102,7 +105,9 @@ class Host:
         self.origins: dict[str, Origin] = {}
         self.direct: list[Group] = []
         self.joined: dict[Group, int] = {}  # when it was put in each direct group (`changes`)
-        self.dropped: set[Group] = set()  # taken out of it, though a descendant's member
+        # taken out of it, though a descendant's member (shared and empty for nearly all
+        # hosts: a set each would cost a large fleet ~200 bytes a host)
+        self.dropped: frozenset[Group] = _NO_GROUPS
         self.implicit = False
 
     def __repr__(self) -> str:
@@ -265,16 +270,18 @@ class InventoryData:
             if group is not all_group and not group.parents:
                 self.add_child("all", group.name, group.origin)
         for host in self.hosts.values():
-            # ancestors count: a host of `ungrouped` made a child of `app` is in `app` too
-            names = {g.name for g in host.groups()}
+            names = {g.name for g in host.direct}
             if "ungrouped" in names:
-                if names - {"all", "ungrouped"} and ungrouped in host.direct:
+                # ancestors count: a host of `ungrouped` made a child of `app` is in `app`
+                # too (looked up only then: most hosts are in another group directly)
+                if names - {"all", "ungrouped"} \
+                        or {g.name for g in host.groups()} - {"all", "ungrouped"}:
                     ungrouped.hosts.remove(host)
                     ungrouped.member_set.discard(host.name)
                     host.direct.remove(ungrouped)
                     # ansible-core's Host forgets `ungrouped` even where a group below it
                     # still holds the host: its variables no longer reach the host
-                    host.dropped.add(ungrouped)
+                    host.dropped = host.dropped | {ungrouped}
             elif not host.implicit and names <= {"all"}:
                 if host.name in self.groups:
                     # ansible-core files it with add_child, which looks the name up among
