@@ -84,14 +84,20 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
                         help="waiver YAML file or directory of them (repeatable)")
 
 
+def setting_origin(args: argparse.Namespace, name: str) -> str | None:
+    """Where setting `name` came from ('default', 'command line (...)', 'env NAME',
+    'file:line ...'); None for arguments no configuration was resolved for."""
+    settings = getattr(args, "settings", None)
+    return None if settings is None else str(settings.values[name].origin)
+
+
 def configured_at(args: argparse.Namespace, name: str) -> str | None:
     """Where configuration (a file's line or an environment variable) set setting `name`;
     None when the command line or the default did."""
-    settings = getattr(args, "settings", None)
-    if settings is None:
+    origin = setting_origin(args, name)
+    if origin is None or origin == "default" or origin.startswith("command line"):
         return None
-    origin: str = settings.values[name].origin
-    return None if origin == "default" or origin.startswith("command line") else origin
+    return origin
 
 
 def blamed(exc: InputError, args: argparse.Namespace, name: str) -> InputError:
@@ -129,8 +135,7 @@ def _directory_filter(args: argparse.Namespace) -> Callable[[str], bool]:
         return directory_filter(IGNORED_EXTENSIONS if extensions is None else tuple(extensions),
                                 tuple(patterns))
     except ValueError as exc:
-        settings = getattr(args, "settings", None)
-        origin = settings.values["inventory_ignore_patterns"].origin if settings else "?"
+        origin = setting_origin(args, "inventory_ignore_patterns") or "?"
         raise InputError(f"inventory_ignore_patterns ({origin}): {exc}") from None
 
 
@@ -297,8 +302,7 @@ def load_inputs(args: argparse.Namespace, env: Env) -> Inputs:
 def host_defaults(args: argparse.Namespace) -> HostDefaults:
     """The connection defaults configuration gives hosts whose inventory says nothing."""
     def origin(name: str) -> str:
-        settings = getattr(args, "settings", None)
-        return settings.values[name].origin if settings is not None else name
+        return setting_origin(args, name) or name
 
     def split(name: str) -> tuple[str, ...]:
         text = getattr(args, name, None)
