@@ -10,7 +10,6 @@ import multiprocessing
 import os
 import signal
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +18,7 @@ from fleetcheck.engine.options import MIN_SHARE, ScanOptions
 from fleetcheck.engine.processes import ProcessEngine
 from fleetcheck.engine.scan import choose_engine, scan
 from fleetcheck.engine.threads import ThreadEngine
+from fleetcheck.model import HostResult
 from fleetcheck.plan import PlannedHost
 
 HOSTS = 120
@@ -85,23 +85,35 @@ def test_ctrl_c_after_growth_keeps_what_both_processes_finished() -> None:
     hosts = _hosts(400)
     engine = ProcessEngine(2, grow=True, busy=0.0, min_share=10, look=0.1)
 
-    class Interrupt(logging.Handler):
-        """Sends this process SIGINT once the new process has sent a few results."""
+    class Taken(logging.Handler):
+        """Notes how many waiting hosts the added process took."""
 
         def emit(self, record: logging.LogRecord) -> None:
             if "worker process 1 takes" in record.getMessage():
                 taken.append(int(record.getMessage().split(" takes ")[1].split()[0]))
-                threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    def done(result: HostResult) -> None:
+        """Sends this process SIGINT once the added process has sent a few results.
+
+        Counting its results, not waiting a while, keeps the interrupt mid-run however
+        fast or slow the machine is (a timer let a loaded machine finish first).
+        """
+        seen.append(result.name)
+        if taken and int(result.name[3:]) >= len(hosts) - taken[0]:
+            handed_back.append(result.name)
+            if len(handed_back) == 3:
+                os.kill(os.getpid(), signal.SIGINT)
 
     seen: list[str] = []
     taken: list[int] = []
+    handed_back: list[str] = []
     log = logging.getLogger("fleetcheck.engine.processes")
-    handler = Interrupt()
+    handler = Taken()
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
         run = scan(hosts, options=ScanOptions(forks=2, workers=2, grow=True), engine=engine,
-                   on_done=lambda r: seen.append(r.name))
+                   on_done=done)
     finally:
         log.removeHandler(handler)
     assert not run.complete and engine.processes == 2
