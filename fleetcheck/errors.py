@@ -21,6 +21,22 @@ class ExitStatus(enum.IntEnum):
     INTERRUPTED = 130  # Ctrl-C before anything could be written
 
 
+# What each exit code means, in the words of the README's table (the man page prints these).
+EXIT_MEANINGS: dict[ExitStatus, str] = {
+    ExitStatus.OK: "every host checked and compliant",
+    ExitStatus.VIOLATIONS: "violations at or above --fail-on",
+    ExitStatus.BAD_INPUT: "bad usage or bad input (inventory, policy, waiver, configuration); "
+                          "nothing scanned",
+    ExitStatus.INCOMPLETE: "no violations, but some hosts could not be checked",
+    ExitStatus.REPORTS_FAILED: "the verdict was clean, but a report could not be written "
+                               "(named on stderr)",
+    ExitStatus.INTERNAL: "internal error: a bug in fleetcheck, no verdict was reached",
+    ExitStatus.INTERRUPTED: "interrupted (Ctrl-C) before a verdict was reached; a scan "
+                            "interrupted while checking hosts writes its reports and exits "
+                            "with its verdict (3, or 1)",
+}
+
+
 class InputError(Exception):
     """A problem in a file or argument the user gave; rendered as one `file:line:col: msg` line."""
 

@@ -5,6 +5,7 @@ smaller fleet. Shard runs come from real local scans; the refusals from edited c
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,18 @@ def test_a_missing_shard_is_never_a_smaller_fleet(shards: list[dict[str, Any]],
             assert host["error"]["kind"] == "not_run"
             assert host["status"] == "error"
     assert "shard 1/2 of plan" in res.err
+    # nothing was interrupted: the reports say hosts were never run, not "interrupted"
+    text = " ".join(run_cli(["report", str(run_files(tmp_path / "out")[0])],
+                            cwd=tmp_path).out.split())
+    assert "some hosts were never run" in text and "Complete no (hosts never run)" in text
+    assert "the run was interrupted (" not in text
+
+
+def test_merge_prints_the_summary_as_scan_does(shards: list[dict[str, Any]],
+                                               tmp_path: Path) -> None:
+    """`merge --help` says stdout shows the summary (it said the text report)."""
+    res = run_cli(["merge", _write(tmp_path, "one.json", shards[0]),
+                   _write(tmp_path, "two.json", shards[1]), "-o", "out"], cwd=tmp_path)
+    lines = res.out.splitlines()
+    assert re.match(r"(COMPLIANT|NONCOMPLIANT|NOT VERIFIED): ", lines[0]), res.out
+    assert lines[-5] == "Reports:" and not res.out.startswith("fleetcheck report ·")

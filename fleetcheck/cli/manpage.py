@@ -11,18 +11,32 @@ from collections.abc import Iterator
 
 from fleetcheck import __version__
 from fleetcheck.cli.suggest import subparsers
+from fleetcheck.config.settings import SETTINGS
+from fleetcheck.errors import EXIT_MEANINGS
 
-# Sections after the options: what a reader of a man page looks for last.
-_EXIT = (("0", "every host checked and compliant"),
-         ("1", "violations at or above --fail-on"),
-         ("2", "bad usage or bad input (inventory, policy, waiver); nothing scanned"),
-         ("3", "no violations, but some hosts could not be checked"),
-         ("4", "the verdict was clean, but its reports could not be written"))
+# Sections after the options: what a reader of a man page looks for last. The variables
+# no setting of fleetcheck/config/settings.py names; each setting's own follow them.
 _ENVIRONMENT = (("NO_COLOR", "no colour on the terminal (any value)"),
+                ("TERM", "dumb: no colour"),
+                ("CI", "true (or 1, yes): no progress display"),
+                ("COLUMNS", "the width the summary and text report are laid out to"),
                 ("GITHUB_STEP_SUMMARY", "scan appends its Markdown summary to this file"),
+                ("ANSIBLE_CONFIG", "the ansible.cfg to read (a directory: its ansible.cfg)"),
+                ("FLEETCHECK_CONFIG", "the fleetcheck.yml to read"),
+                ("XDG_CONFIG_HOME", "where fleetcheck/fleetcheck.yml is looked for last "
+                                    "(default ~/.config)"),
                 ("FLEETCHECK_KEY_PASSPHRASE", "passphrase of encrypted SSH key files"),
-                ("ANSIBLE_VAULT_PASSWORD_FILE", "vault password file for inventories"),
+                ("FLEETCHECK_BROKER", "the celery engine's broker (--broker)"),
                 ("SSH_AUTH_SOCK", "the ssh-agent to ask for keys"))
+
+
+def environment() -> list[tuple[str, str]]:
+    """Every environment variable fleetcheck reads, with what it sets."""
+    out = list(_ENVIRONMENT)
+    for setting in SETTINGS:
+        where = f"setting {setting.name}" + (f", {setting.flag}" if setting.flag else "")
+        out += [(var, f"{setting.help} ({where})") for var in setting.env]
+    return out
 
 
 def roff(text: str) -> str:
@@ -70,10 +84,10 @@ def render(parser: argparse.ArgumentParser, date: str = "") -> str:
         lines += [f".SS fleetcheck {roff(name)}", roff(sub.description or ""),
                   ".PP", f"\\fBUsage:\\fR {roff(_usage(sub))}", *_option_lines(sub)]
     lines.append(".SH EXIT STATUS")
-    for code, meaning in _EXIT:
-        lines += [".TP", f"\\fB{code}\\fR", roff(meaning)]
+    for code, meaning in EXIT_MEANINGS.items():
+        lines += [".TP", f"\\fB{int(code)}\\fR", roff(meaning)]
     lines.append(".SH ENVIRONMENT")
-    for var, meaning in _ENVIRONMENT:
+    for var, meaning in environment():
         lines += [".TP", f"\\fB{roff(var)}\\fR", roff(meaning)]
     lines += [".SH SEE ALSO", "\\fBansible\\-inventory\\fR(1), \\fBssh\\fR(1), "
               "\\fBss\\fR(8); docs/cli.md and docs/reports.md in the source tree"]

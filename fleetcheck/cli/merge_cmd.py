@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the JSON reports of `fleetcheck scan --shard` runs of one plan")
     parser.add_argument("--format", default=DEFAULT_FORMATS, metavar="FORMATS",
                         help=f"comma-separated report formats ({', '.join(FORMATS)}, or all); "
-                             f"default: {DEFAULT_FORMATS}. Stdout shows the text report, or "
+                             f"default: {DEFAULT_FORMATS}. Stdout shows the summary, as scan, or "
                              f"the one format asked for if it is {', '.join(PIPEABLE)}")
     parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
                         help="the directory the merged run's reports are written to, each also "

@@ -233,6 +233,8 @@ def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]
     if kind is Kind.PATH:
         if not setting.project and isinstance(raw, str):  # Ansible's: the text as written
             return _path(raw, base, environ, ansible=True)
+        if not _scalar(raw):  # str() would make a name: `output_dir: [a]` was a dir "['a']"
+            raise BadValue(f"{setting.name} must be a path, not {raw!r}")
         return _path(str(raw), base, environ)
     if kind in (Kind.PATHS, Kind.WORDS) and not setting.project and isinstance(raw, str):
         # Ansible's list: every comma-separated item stripped (words unquoted), even empty
@@ -243,7 +245,7 @@ def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]
         return tuple(_path(i, base, environ, ansible=True) for i in items)
     if kind in (Kind.PATHS, Kind.WORDS):
         items = list(raw) if isinstance(raw, list | tuple) else str(raw).split(",")
-        if any(isinstance(i, list | tuple | dict) for i in items):  # str() would make a name
+        if not all(_scalar(i) for i in items):  # str() would make a name of a list or `true`
             raise BadValue(f"{setting.name} must be a list of "
                            f"{'paths' if kind is Kind.PATHS else 'words'}, not {raw!r}")
         words = [_unquote(str(i).strip()) for i in items if str(i).strip()]
@@ -253,6 +255,11 @@ def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise BadValue(f"{setting.name} must be text, not {raw!r}")
     return _unquote(str(raw)) if ini else str(raw)
+
+
+def _scalar(value: Any) -> bool:
+    """Whether a YAML value may stand for a path or a word: text or a number, not a boolean."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 def _path(text: str, base: str, environ: Mapping[str, str], *, ansible: bool = False) -> str:

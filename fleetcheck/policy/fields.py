@@ -53,6 +53,15 @@ def ident(value: Any, mark: Mark) -> str:
     return str(value)
 
 
+def written_id(item: Any) -> str | None:
+    """The valid `id` a mapping states, or None: the id of a rule or waiver even when another
+    of its keys is wrong, so a duplicate of it is still found (validate reports every problem)."""
+    value = item.get("id") if isinstance(item, dict) else None
+    if isinstance(value, bool) or not isinstance(value, str | int) or not ID_RE.match(str(value)):
+        return None
+    return str(value)
+
+
 def text(value: Any, mark: Mark) -> str:
     """A non-empty string (a bare number, such as a ticket, is taken as its digits)."""
     if isinstance(value, int) and not isinstance(value, bool):

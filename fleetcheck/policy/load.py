@@ -122,14 +122,15 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
     for action in Action:
         for item, mark in _rule_items(data, action.value, problems):
             rule = _rule(item, mark, name, action, problems)
-            if rule is None:
+            rule_id = rule.id if rule is not None else fields.written_id(item)
+            if rule_id in ids:
+                problems.error(item.mark_of("id"), f"duplicate rule id {rule_id!r} in policy "
+                               f"{name!r} (first used on line {ids[rule_id]})")
                 continue
-            if rule.id in ids:
-                problems.error(item.mark_of("id"), f"duplicate rule id {rule.id!r} in policy "
-                               f"{name!r} (first used on line {ids[rule.id]})")
-                continue
-            ids[rule.id] = mark.line
-            rules.append(rule)
+            if rule_id is not None:  # a broken rule's id counts: its twin is reported too
+                ids[rule_id] = mark.line
+            if rule is not None:
+                rules.append(rule)
     if len(problems.items) > start:
         return None
     return Policy(

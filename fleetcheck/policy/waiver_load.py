@@ -38,24 +38,19 @@ def collect_waivers(paths: Sequence[str | Path], problems: Problems) -> list[Wai
     out: list[Waiver] = []
     seen: dict[str, Mark] = {}
     for path in paths:
-        for waiver in _load_file(str(path), problems):
-            first = seen.get(waiver.id)
-            if first is not None:
-                where = waiver.where or Mark(str(path), 1, 1)
-                problems.error(where, f"duplicate waiver id {waiver.id!r} (first defined at "
-                               f"{first.path}:{first.line})")
-                continue
-            seen[waiver.id] = waiver.where or Mark(str(path), 1, 1)
-            out.append(waiver)
+        out += _load_file(str(path), problems, seen=seen)
     return out
 
 
 def waivers_from_text(text: str, path: str = "<waivers>") -> list[Waiver]:
     """Waivers from YAML text (errors name `path`); InputError for the first problem."""
-    return strictly(lambda problems: _load_file(path, problems, text))
+    return strictly(lambda problems: _load_file(path, problems, text, seen={}))
 
 
-def _load_file(path: str, problems: Problems, text: str | None = None) -> list[Waiver]:
+def _load_file(path: str, problems: Problems, text: str | None = None, *,
+               seen: dict[str, Mark]) -> list[Waiver]:
+    """The file's waivers; `seen` (id -> where first written, across files) finds duplicates,
+    counting the ids of waivers that have other problems too."""
     try:
         data = load_file(path) if text is None else load_text(text, path)
     except InputError as exc:
@@ -83,6 +78,14 @@ def _load_file(path: str, problems: Problems, text: str | None = None) -> list[W
             problems.error(mark, "each waiver must be a mapping with an 'id'")
             continue
         waiver = _waiver(item, mark, path, problems)
+        waiver_id = waiver.id if waiver is not None else fields.written_id(item)
+        first = seen.get(waiver_id) if waiver_id is not None else None
+        if first is not None:
+            problems.error(mark, f"duplicate waiver id {waiver_id!r} (first defined at "
+                           f"{first.path}:{first.line})")
+            continue
+        if waiver_id is not None:
+            seen[waiver_id] = mark
         if waiver is not None:
             out.append(waiver)
     return out

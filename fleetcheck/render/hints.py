@@ -56,7 +56,8 @@ _HINTS: dict[str, str] = {
     "inventory": "the inventory gives these hosts a setting fleetcheck cannot use (the message "
                  "names it): fix it there; `fleetcheck inventory -i INV --host HOST` shows "
                  "what each host gets",
-    "not_run": "the run was interrupted before these hosts finished: run again",
+    "not_run": "these hosts never finished: the run was interrupted, or their shard or "
+               "queue never ran (the message says which); check them again",
     "ssh_error": "the SSH connection failed (see the message); `ssh -v` to the host shows "
                  "more",
 }

@@ -116,8 +116,17 @@ def headline(run: RunResult) -> Headline:
     if s.waived:
         parts.append(f"{s.waived} waived")
     if not s.complete:
-        parts.append("the run was interrupted before every host finished")
+        parts.append(incomplete_why(run))
     return Headline(word, tone, "; ".join(parts))
+
+
+def incomplete_why(run: RunResult) -> str:
+    """Why a run is incomplete: an interrupt, or hosts never run (a merge missing a shard, a
+    celery queue without workers), where nothing was interrupted."""
+    signal = run.meta.get("interrupted_by")
+    if signal:
+        return f"the run was interrupted ({signal}) before every host finished"
+    return "some hosts were never run (see why under the hosts not checked)"
 
 
 def status_counts(run: RunResult) -> list[tuple[str, int, str]]:
@@ -214,7 +223,9 @@ def run_facts(run: RunResult) -> list[tuple[str, str]]:
               "deadline": "Per-host deadline (s)", "become": "Become",
               "host_key_checking": "Host-key checking", "policies": "Policies"}
     facts += [(label, _meta_value(meta[key])) for key, label in labels.items() if key in meta]
-    facts.append(("Complete", "yes" if run.summary.complete else "no (interrupted)"))
+    signal = meta.get("interrupted_by")
+    facts.append(("Complete", "yes" if run.summary.complete else
+                  f"no (interrupted by {signal})" if signal else "no (hosts never run)"))
     facts += shard_facts(run)
     if isinstance(meta.get("evidence"), dict):
         facts.append(("Evidence bundle", evidence_line(meta["evidence"])))

@@ -125,6 +125,7 @@ def test_the_project_file_is_found_like_ansible_cfg(tmp_path: Path) -> None:
     ("policies: [[1]]\n", "1:11", "policies must be a list of paths, not [[1]]"),
     ("formats: [text, {a: 1}]\n", "1:10",
      "formats must be a list of words, not ['text', {'a': 1}]"),
+    ("waivers: [true]\n", "1:10", "waivers must be a list of paths, not [True]"),
     ("output_dir: caf\u00e9\x07\n", "1:17",
      "invalid YAML: character U+0007 is not allowed (special characters are not allowed)"),
 ])
@@ -136,6 +137,19 @@ def test_a_typo_in_the_project_file_is_a_located_error(tmp_path: Path, text: str
         assert (res.code, res.out) == (2, ""), argv
         assert res.err == f"fleetcheck: error: {tmp_path}/fleetcheck.yml:{where}: {message}\n"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("text", "shown"), [("output_dir: [a]\n", "['a']"),
+                                             ("output_dir: true\n", "True")])
+def test_a_report_directory_that_is_no_path_is_a_located_error(tmp_path: Path, text: str,
+                                                               shown: str) -> None:
+    """It was a directory named after the value's text ("['a']", "True"), created by scan."""
+    (tmp_path / "fleetcheck.yml").write_text(text)
+    for argv in (["config"], ["scan"]):
+        res = run_cli(argv, cwd=tmp_path, environ={"HOME": str(tmp_path)})
+        assert (res.code, res.err) == (2, f"fleetcheck: error: {tmp_path}/fleetcheck.yml:1:13: "
+                                          f"output_dir must be a path, not {shown}\n"), argv
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleetcheck.yml"]
 
 
 def test_a_missing_named_project_file_is_an_error(tmp_path: Path) -> None:

@@ -95,6 +95,54 @@ def test_every_problem_is_reported_in_file_order(tmp_path: Path) -> None:
     ]
 
 
+def test_a_broken_rule_or_waiver_keeps_its_id_for_the_duplicate_check(tmp_path: Path) -> None:
+    """docs/policies.md's example: the rule with a typo and the next rule reusing its id are
+    two errors (the broken rule was dropped before its id was noted, hiding the duplicate)."""
+    write(tmp_path, {
+        "p/web.yml": """\
+            name: web
+            allow:
+              - id: http
+                prot: tcp
+                port: 80
+              - id: http
+                port: 443
+            """,
+        "w1.yml": """\
+            waivers:
+              - id: W1
+                hosts: all
+                port: 8080
+            """,
+        "w2.yml": """\
+            waivers:
+              - id: W1
+                hosts: all
+                port: 8081
+                reason: r
+                owner: alice
+                approved_by: bob
+                created: 2030-01-01
+                expires: 2030-12-31
+              - id: W1
+                hosts: all
+            """,
+    })
+    code, lines = validate(tmp_path, "-p", "p", "-w", "w1.yml", "-w", "w2.yml")
+    assert code == 2
+    assert lines[:5] == [
+        "p/web.yml:4:5: error: unknown key 'prot' in allow rule (did you mean 'proto'?)",
+        "p/web.yml:6:5: error: duplicate rule id 'http' in policy 'web' (first used on line 3)",
+        "w1.yml:2:5: error: waiver 'W1' lacks 'reason', 'owner', 'approved_by', 'created', "
+        "'expires' (every waiver needs an id, hosts, reason, owner, approved_by, created and "
+        "expires)",
+        "w2.yml:2:5: error: duplicate waiver id 'W1' (first defined at w1.yml:2)",
+        "w2.yml:10:5: error: duplicate waiver id 'W1' (first defined at w1.yml:2)",
+    ]
+    assert lines[5].startswith("w2.yml:10:5: error: waiver 'W1' lacks 'reason', ")
+    assert lines[6] == "6 errors, 0 warnings: 1 host, 0 policies, 0 rules, 0 waivers"
+
+
 GOOD = {
     "inv.yml": INVENTORY,
     "base.yml": """\

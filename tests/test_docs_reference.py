@@ -1,0 +1,74 @@
+"""What exists is documented, and what is documented exists: exit codes, environment
+variables, configuration settings and the kinds of host failure.
+
+tests/test_docs_cli.py holds docs/cli.md to the commands and options; this file holds the
+README, the man page, docs/configuration.md and docs/ssh.md to the tables in the code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fleetcheck.cli.manpage import environment
+from fleetcheck.config.settings import SETTINGS
+from fleetcheck.errors import EXIT_MEANINGS, ErrorKind, ExitStatus
+from tests.conftest import REPO
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+PAGE = (REPO / "docs" / "fleetcheck.1").read_text(encoding="utf-8")
+CONFIGURATION = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+SSH = (REPO / "docs" / "ssh.md").read_text(encoding="utf-8")
+
+
+def _section(text: str, title: str) -> str:
+    start = text.index(f"\n{title}\n")
+    end = text.find("\n## ", start + len(title) + 2)  # a code block's "# ..." is no heading
+    return text[start:end if end != -1 else None]
+
+
+def test_every_exit_code_is_in_the_readme_and_the_man_page() -> None:
+    rows = dict(re.findall(r"^\| (\d+) \| (.+) \|$", _section(README, "## Exit codes"), re.M))
+    assert {code: meaning.replace("`", "") for code, meaning in rows.items()} == {
+        str(int(code)): meaning for code, meaning in EXIT_MEANINGS.items()}
+    assert set(EXIT_MEANINGS) == set(ExitStatus)
+    page = PAGE.split(".SH EXIT STATUS", 1)[1].split(".SH", 1)[0]
+    assert re.findall(r"\\fB(\d+)\\fR", page) == [str(int(c)) for c in ExitStatus]
+
+
+def test_every_environment_variable_read_is_in_the_man_page() -> None:
+    """A variable named in the code (os.environ, a setting's env) has its line in the page."""
+    read: set[str] = set()
+    for path in (REPO / "fleetcheck").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        read |= set(re.findall(r'"((?:FLEETCHECK|ANSIBLE)_[A-Z0-9_]+)"', text))
+        read |= set(re.findall(r'environ(?:\.get\(|\[)"([A-Z_]+)"', text))
+    read -= {"HOME"}  # where ~ and ~/.ssh are, as for every program
+    page = PAGE.split(".SH ENVIRONMENT", 1)[1].split(".SH", 1)[0]
+    listed = re.findall(r"^\\fB(.+?)\\fR$", page, re.M)
+    assert listed == [name.replace("-", "\\-") for name, _ in environment()]
+    assert sorted(read - set(listed)) == []
+
+
+def test_every_setting_is_in_docs_configuration() -> None:
+    """Each setting's environment variables and ansible.cfg keys are in the Ansible table;
+    fleetcheck's own settings are exactly the rows of the fleetcheck.yml table."""
+    ansible = _section(CONFIGURATION, "## Ansible setting → fleetcheck")
+    project = _section(CONFIGURATION, "## fleetcheck.yml")
+    rows = set(re.findall(r"^\| `([a-z_]+)` \|", project, re.M))
+    assert rows == {s.name for s in SETTINGS if s.project}
+    for setting in SETTINGS:
+        table = project if setting.project else ansible
+        for var in setting.env:
+            assert f"`{var}`" in table, (setting.name, var)
+        for section, key in setting.ini:
+            assert re.search(rf"`\[{section}\]`?[^|]*?`?{key}`", table), (setting.name, key)
+
+
+def test_every_failure_kind_is_in_the_outcomes_table() -> None:
+    """docs/ssh.md's table names every kind a host can fail with, and no other."""
+    table = _section(SSH, "## Outcomes")
+    documented = set(re.findall(r"`([a-z_]+)`", " ".join(
+        line.split("|")[1] for line in table.splitlines() if line.startswith("| `"))))
+    # `interrupted` is a kind no host is given (an interrupted host is `not_run`); it stays
+    # in the enum so that runs written with it still read
+    assert documented == {k.value for k in ErrorKind} - {ErrorKind.INTERRUPTED.value}
