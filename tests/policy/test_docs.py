@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path
 
 from fleetcheck.model import FindingKind
 from fleetcheck.policy.load import POLICY_KEYS, RULE_KEYS, load_policies
 from fleetcheck.policy.match import SCOPES
 from fleetcheck.policy.waiver_load import FILE_KEYS, WAIVER_KEYS
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 from tests.policy_lab.docexamples import DOC, read_fleet
 
 FLEET = read_fleet()
@@ -75,3 +76,30 @@ def test_examples_state_their_claims_in_tables() -> None:
             flagged = {(r.proto, r.port, r.address) for r in rows if r.verdict != "allowed"}
             listed = {(f[3], f[4], f[5]) for f in ex.findings if f[0] == host and f[5]}
             assert flagged == listed, (ex.name, host)
+
+
+def _reference_snippets(top_key: str) -> list[tuple[str, str]]:
+    """YAML blocks of the docs that are a file with `top_key` and not part of a worked example
+    (those are set on a fixed day, given with --today): (where, text)."""
+    out: list[tuple[str, str]] = []
+    for page in sorted((REPO / "docs").glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for block in re.finditer(r"```ya?ml\n(.*?)```", text, re.S):
+            before = text[:block.start()].rstrip().rsplit("\n", 1)[-1]
+            if re.search(rf"^{top_key}:", block.group(1), re.M) and \
+                    not before.startswith("<!-- example"):
+                out.append((f"{page.name}:{text[:block.start()].count(chr(10)) + 2}",
+                            block.group(1)))
+    return out
+
+
+def test_reference_waivers_validate_as_copied_today(tmp_path: Path) -> None:
+    """A waiver copied from the reference is accepted on the day it is copied: no date in it
+    is in the future (a sample 'created' in 2030 was refused until then)."""
+    snippets = [s for s in _reference_snippets("waivers") if "\n  - id:" in s[1]]
+    assert snippets, "the reference shows a waiver file"
+    for where, body in snippets:
+        path = tmp_path / "waivers.yml"
+        path.write_text(body, encoding="utf-8")
+        result = run_cli(["validate", "-w", str(path)], cwd=tmp_path)
+        assert result.code == 0, (where, result.err)
