@@ -218,6 +218,16 @@ def _users(extra: str) -> _Users:
     return _Users(tuple(holders), end)
 
 
+def masked(comm: str) -> str:
+    """`comm` as ss of iproute2 7 prints it: up to the first ')' (every ss stops there),
+    each control byte as '.', each byte that is no ASCII as '?' (a character the
+    output's decoding replaced stood for one byte)."""
+    return "".join("?" if c == "\ufffd" else
+                   "".join("." if b < 0x20 or b == 0x7F else "?" if b > 0x7F else chr(b)
+                           for b in c.encode("utf-8", "surrogateescape"))
+                   for c in comm.split(")", 1)[0])
+
+
 def _uid(extra: str) -> int | None:
     """The owning uid an -e row shows (absent means 0); None for a row without -e fields."""
     # After users:(...): ss prints uid: before ino:, and a cgroup path (which may hold

@@ -97,3 +97,12 @@ def test_empty_lsof_fields_output_is_no_listing(text: str) -> None:
     for tool in PARSERS:
         with pytest.raises(ParseError):
             PARSERS[tool](text)
+
+
+def test_ss_masks_names_as_iproute2_7_prints_them() -> None:
+    from fleetcheck.parsers.ss import masked
+
+    assert masked("wëb sérvér") == "w??b s??rv??r"  # 'ë' is two bytes
+    assert masked("t\tab\x7f") == "t.ab."
+    assert masked("pa(re)n") == "pa(re"  # every ss stops at the first ')'
+    assert masked("bad\ufffd") == "bad?"  # a byte the output's decoding replaced
