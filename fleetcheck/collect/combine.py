@@ -93,7 +93,31 @@ def _windows(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
 
 
 def _ss(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
-    return _named(ss.parse_with_uids(bodies[""]), bodies.get("users", "")), []
+    listeners = _named(ss.parse_with_uids(bodies[""]), bodies.get("users", ""))
+    return _unmasked(listeners, bodies.get("names", "")), []
+
+
+def _unmasked(listeners: list[Listener], stats: str) -> list[Listener]:
+    """Listeners whose name ss of iproute2 7 masked ('w??b') named by their comm ('wëb'),
+    where the probe read it and it is what ss masked; a name that holds no '?' is kept
+    as ss printed it (a '.' may be a control byte ss masked, or a dot)."""
+    names = stat_names(stats)
+    if not names:
+        return listeners
+
+    def unmasked(name: str, pid: int | None) -> str:
+        comm = names.get(pid) if pid is not None else None
+        return comm if comm is not None and "?" in name and ss.masked(comm) == name else name
+
+    out = []
+    for li in listeners:
+        others = []
+        for other in li.other_processes:
+            name, _, pid = other.rpartition("/")
+            others.append(f"{unmasked(name, int(pid))}/{pid}")
+        out.append(replace(li, process=unmasked(li.process, li.pid) if li.process else None,
+                           other_processes=tuple(others)))
+    return out
 
 
 def _netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:

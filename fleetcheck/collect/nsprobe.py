@@ -57,6 +57,19 @@ _FC_PIDS = (f'fc_pids() {{ fc_p=; set -f; for fc_w in $o; do case $fc_w in {_PID
             'case "$fc_p " in *" /proc/${fc_w%%/*}/stat "*) ;; '
             '*) fc_p="$fc_p /proc/${fc_w%%/*}/stat";; esac;; esac; done; set +f; }')
 PID_STATS = "fc_pids"  # sets $fc_p from $o; defined once, with fc_ns
+# ss of iproute2 7 prints each byte of a process name that is no ASCII as '?' (and a
+# control byte as '.'); older ss print the name raw. When an ss listing (in $o) holds a
+# '?', the probe reads the /proc/PID/stat of every pid it names (`pid=N` in users:(...)),
+# in one `cat $fc_p`, so that such a name is the kernel's again (`combine`). A name
+# may hold 'pid=': only 1 to 7 digits ending at ',' or ')' make a pid, and globbing is
+# off while the words are read.
+_PID_NUMBERS = "|".join("[0-9]" * n for n in range(1, 8))
+_FC_SSPIDS = ('fc_sspids() { fc_p=; case "$o" in *"?"*) ;; *) return 0;; esac; set -f; '
+              'for fc_w in $o; do while :; do case $fc_w in *pid=[0-9]*) ;; *) break;; esac; '
+              r'fc_w=${fc_w#*pid=}; fc_x=${fc_w%%[,\)]*}; case $fc_x in '
+              f'{_PID_NUMBERS}) case "$fc_p " in *" /proc/$fc_x/stat "*) ;; '
+              '*) fc_p="$fc_p /proc/$fc_x/stat";; esac;; esac; done; done; set +f; }')
+SS_PID_STATS = "fc_sspids"  # sets $fc_p from an ss listing in $o; defined with fc_ns
 # Words that any container runtime's cgroup path holds: a loose preselection.
 _RUNTIME_WORDS = "docker|kubepods|libpod|machine[.]slice|lxc|nerdctl|crio|containerd"
 # One call per runtime lists every container, with the Kubernetes labels that name pods.
@@ -102,10 +115,12 @@ def _nat_calls() -> str:
 
 # Shell: defines fc_ns. $1 is the host's tool (ss, netstat, busybox-netstat, proc, lsof),
 # $2 the command that lists sockets with it (empty: read /proc tables). A namespace listed
-# by netstat gets its pids' /proc/PID/stat too (`.names`), as the host's listing does. No
+# by netstat (or by an ss that masked a name) gets its pids' /proc/PID/stat too
+# (`.names`), as the host's listing does. No
 # comments inside: the script is joined into one line (probe.one_line).
 FC_NS = r"""
 FC_PIDS
+FC_SSPIDS
 fc_ns() {
 for fc_g in GLOBS; do [ -e "$fc_g" ] && break; fc_g=; done
 [ -n "$fc_g" ] || return 0
@@ -142,11 +157,12 @@ for fc_r in $fc_reps; do
   echo "$M end ns-$fc_r.addrs 0"
   if [ -n "$fc_enter" ]; then
     case "$1" in
-      netstat|busybox-netstat)
+      netstat|busybox-netstat|ss)
         o=$(nsenter -t $fc_r -n $2); fc_rc=$?
         printf '%s\n' "$M begin ns-$fc_r.$1" "$o" "$M end ns-$fc_r.$1 $fc_rc"
         if [ "$fc_rc" -eq 0 ]; then
-          PID_STATS; echo "$M begin ns-$fc_r.$1.names"; [ -n "$fc_p" ] && cat $fc_p 2>/dev/null
+          if [ "$1" = ss ]; then SS_PID_STATS; else PID_STATS; fi
+          echo "$M begin ns-$fc_r.$1.names"; [ -n "$fc_p" ] && cat $fc_p 2>/dev/null
           echo "$M end ns-$fc_r.$1.names 0"; continue
         fi;;
       *)
@@ -181,7 +197,8 @@ echo "$M end docker-proxy 0"
 RUNTIMES
 }
 """.replace("WORDS", _RUNTIME_WORDS).replace("GLOBS", " ".join(CGROUP_GLOBS)) \
-    .replace("PID_STATS", PID_STATS).replace("FC_PIDS", _FC_PIDS) \
+    .replace("SS_PID_STATS", SS_PID_STATS).replace("PID_STATS", PID_STATS) \
+    .replace("FC_SSPIDS", _FC_SSPIDS).replace("FC_PIDS", _FC_PIDS) \
     .replace("NATS", _nat_calls()).replace("RUNTIMES", _runtime_calls())
 
 

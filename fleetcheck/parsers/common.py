@@ -114,6 +114,14 @@ def family_for(address: str, hint: int) -> int:
     return hint
 
 
+def peer_family(peer: str, default: int) -> int:
+    """The family a not-connected peer column shows ('0.0.0.0:*' 4, '[::]:*' or ':::*' 6),
+    `default` when it shows none ('*:*'): what tells a host name's family where the row's
+    protocol does not (BusyBox prints 'tcp' for both, ss -r 'tcp')."""
+    host = peer.rpartition(":")[0].strip("[]")
+    return family_for(split_scope(host)[0], default) if host not in ("", "*") else default
+
+
 def any_address(family: int) -> str:
     """The wildcard address of a family, as the listeners spell it."""
     return "::" if family == 6 else "0.0.0.0"

@@ -9,6 +9,7 @@ from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.common import lines as split_lines
 from fleetcheck.parsers.lsof import messages
+from fleetcheck.parsers.lsof_fields import field_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,8 @@ _COLON = re.compile(r":(\d+|\*|[A-Za-z][\w-]*)$")  # Linux '0.0.0.0:22', ':::22'
 def guess(text: str) -> Guess:
     """The most likely tool for `text`; ParseError when it looks like none of them."""
     body = text.lstrip("\ufeff")
-    every = split_lines(body)
+    # lsof -F0 ends fields with NULs: read as one field a line (no other tool prints NULs).
+    every = field_lines(body) if re.match(r"p\d+\0", body) else split_lines(body)
     skip = messages(every)  # lsof's warnings (2>&1) come before its header or fields
     lines = [line for i, line in enumerate(every) if line.strip() and i not in skip]
     if not lines:

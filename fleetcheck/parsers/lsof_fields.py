@@ -5,7 +5,7 @@ name as \\n, so a name cannot start a field of its own). 'p' starts a process; i
 command (c), uid (u) and login (L) follow. A file starts at 'f', or (when fd was
 not requested) when a file field repeats. TCP state comes in 'TST=...'; without
 it a TCP name with no '->' is taken as listening. Several lsof runs may simply be
-concatenated (the probe lists TCP and UDP separately).
+concatenated (the probe lists TCP and UDP separately). With -F0 fields end in NULs.
 """
 
 from __future__ import annotations
@@ -51,7 +51,12 @@ def parse(text: str) -> list[Listener]:
 
     has_protocol = False  # a P field anywhere: lsof was asked for protocols
     socket_name: tuple[int, str] | None = None  # the first name that is a socket address
-    text_lines = lines(text)
+    text_lines = field_lines(text)
+    if not any(line.strip() for line in text_lines):
+        # lsof prints nothing both when no file matched and when it failed: an empty
+        # text cannot say 'nothing listens' (the probe adds `-p $$` so that it never is).
+        raise ParseError("empty output: no lsof -F fields (lsof prints nothing when it "
+                         "matched no file or failed)")
     skip = messages(text_lines)  # lsof's warnings, captured with 2>&1
     for no, line in enumerate(text_lines, 1):
         if not line.strip() or no - 1 in skip:
@@ -90,6 +95,15 @@ def parse(text: str) -> list[Listener]:
         raise ParseError("a socket but no P (protocol) field: TCP cannot be told from UDP; "
                          "capture with -F pcnPtT", *socket_name)
     return out
+
+
+def field_lines(text: str) -> list[str]:
+    """One field a line. With -F0 lsof ends each field with a NUL instead of a newline, and
+    each process's and file's set of fields with a newline; no field holds either (lsof
+    escapes them in names), so both are field ends."""
+    if "\0" in text:
+        text = text.replace("\0\n", "\n").replace("\0", "\n")
+    return lines(text)
 
 
 def _socket_address(name: str) -> bool:

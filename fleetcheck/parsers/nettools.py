@@ -15,6 +15,7 @@ from fleetcheck.parsers.common import (
     is_wildcard_peer,
     lines,
     parse_port,
+    peer_family,
     process_of,
     split_scope,
     tokens,
@@ -268,7 +269,9 @@ def _listener(row: _Row, *, busybox: bool, wide: bool) -> Listener | None:
     if not port:  # '*': not bound to a port
         return None
     address, iface = split_scope(addr_text)
-    hint = 6 if row.proto.endswith("6") else 4
+    # A host name (no -n) shows no family: net-tools says it in the protocol (tcp6);
+    # BusyBox prints 'tcp' for both, but its peer column is ':::*' for IPv6.
+    hint = 6 if row.proto.endswith("6") else peer_family(row.foreign, 4)
     family = family_for(address, hint)
     if address == "*":  # older net-tools print '*' for the any-address when not -n
         address = any_address(family)

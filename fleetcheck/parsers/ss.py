@@ -11,8 +11,10 @@ from fleetcheck.parsers.common import (
     ParseError,
     Token,
     family_of,
+    is_ip,
     is_wildcard_peer,
     lines,
+    peer_family,
     split_endpoint,
     split_scope,
     tokens,
@@ -216,6 +218,16 @@ def _users(extra: str) -> _Users:
     return _Users(tuple(holders), end)
 
 
+def masked(comm: str) -> str:
+    """`comm` as ss of iproute2 7 prints it: up to the first ')' (every ss stops there),
+    each control byte as '.', each byte that is no ASCII as '?' (a character the
+    output's decoding replaced stood for one byte)."""
+    return "".join("?" if c == "\ufffd" else
+                   "".join("." if b < 0x20 or b == 0x7F else "?" if b > 0x7F else chr(b)
+                           for b in c.encode("utf-8", "surrogateescape"))
+                   for c in comm.split(")", 1)[0])
+
+
 def _uid(extra: str) -> int | None:
     """The owning uid an -e row shows (absent means 0); None for a row without -e fields."""
     # After users:(...): ss prints uid: before ino:, and a cgroup path (which may hold
@@ -322,14 +334,16 @@ def _listener(row: _Row, modern: bool) -> Listener | None:
     # The last v6only: is ss's own: a cgroup path printed before it may hold the text.
     v6only = next((w[len("v6only:"):] for w in reversed(fields) if w.startswith("v6only:")),
                   None)
+    # -e prints v6only: for every IPv6 socket and never for IPv4 ones, so when the row
+    # carries -e fields they settle what a '*' is; otherwise the version does.
+    star_ipv6 = v6only is not None if any(w.startswith("ino:") for w in fields) else modern
     if address == "*":
-        # -e prints v6only: for every IPv6 socket and never for IPv4 ones, so when
-        # the row carries -e fields they settle what '*' is; otherwise the version does.
-        ipv6 = v6only is not None if any(w.startswith("ino:") for w in fields) else modern
-        address, family = ("::", 6) if ipv6 else ("0.0.0.0", 4)
-        dual = ipv6 and (v6only is None or v6only == "0")
+        address, family = ("::", 6) if star_ipv6 else ("0.0.0.0", 4)
+        dual = star_ipv6 and (v6only is None or v6only == "0")
     elif address == "::" and v6only is not None:
         dual = v6only == "0"
+    elif not is_ip(address):  # -r: a host name; the peer ('0.0.0.0:*', '[::]:*', '*:*')
+        family = peer_family(row.peer, 6 if star_ipv6 else 4)  # tells its family
     holders = users.holders
     return Listener(
         proto=proto, family=family, address=address, port=ep.port,

@@ -9,6 +9,7 @@ of a shared socket it names, cut addresses...). It never looks at a tool's outpu
 from __future__ import annotations
 
 import contextlib
+import os
 import pwd
 import shutil
 import socket
@@ -44,9 +45,18 @@ SOCKETS = (
     Sock("udp", "127.0.0.1", 40000, process="resolver", connect_to=("127.0.0.1", 53)),
 )
 
+# More for the captures of other releases' tools (tests/fixtures/capture_linux.py
+# --tools): a name that is no ASCII, one with a tab, and another user's many listeners.
+RELEASE_SOCKETS = (
+    Sock("tcp", "::1", 7002, process="wëb"),
+    Sock("udp", "127.0.0.1", 7005, process="t\tab"),
+    *(Sock("tcp", "0.0.0.0", port, process="svc many", user="daemon")
+      for port in range(20000, 20006)),
+)
+
 # The tool dialects the oracle knows, as the fixtures and the live test name them.
-TOOLS = ("ss", "netstat", "netstat-names", "netstat-wide", "busybox-netstat",
-         "busybox-netstat-nopid", "lsof", "lsof-short", "proc-net", "proc")
+TOOLS = ("ss", "ss-masked", "netstat", "netstat-names", "netstat-wide", "busybox-netstat",
+         "busybox-netstat-nopid", "lsof", "lsof-short", "lsof-fields", "proc-net", "proc")
 
 
 def setup(ns: Namespace) -> None:
@@ -85,6 +95,30 @@ def _truths(held: Sequence[Held]) -> list[_Truth]:
     return out
 
 
+def _comm(name: str) -> bytes:
+    """The kernel's name of a process: its first 15 bytes."""
+    return os.fsencode(name)[:15]
+
+
+def _masked(name: str) -> str:
+    """What iproute2 7 (Debian sid's 7.3.0; 6.15 does not) prints of a process name: each
+    control byte as '.', each byte that is no ASCII as '?'."""
+    return "".join("." if b < 0x20 or b == 0x7F else "?" if b > 0x7F else chr(b)
+                   for b in _comm(name))
+
+
+def _lsof_command(name: str, width: int | None) -> str:
+    """lsof's COMMAND column: each byte that is no printable ASCII (a space too) as \\xNN,
+    cut at whole escapes to `width` characters (9 by default; +c 0: all 15 bytes)."""
+    out, shown = b"", 0
+    for b in _comm(name):
+        step = 1 if 0x20 < b < 0x7F else 4
+        if width is not None and shown + step > width:
+            break
+        out, shown = out + bytes([b]), shown + step
+    return out.decode("utf-8", "replace")
+
+
 def _netstat_program(pid: int, name: str) -> str:
     """net-tools and BusyBox print 'pid/argv0' in 19 characters."""
     return f"{pid}/{name}"[:19].partition("/")[2]
@@ -101,14 +135,20 @@ def _netstat_address(t: _Truth, port_text: str) -> tuple[str, bool]:
 def _one(tool: str, t: _Truth) -> list[Listener]:
     base = Listener(proto=t.proto, family=t.family, address=t.address, port=t.port)
     uid = pwd.getpwnam(t.user).pw_uid
+    comm = _comm(t.name).decode("utf-8", "replace")  # what ss, /proc and lsof -F show
     if tool.endswith("-collected"):  # the probe adds the owner's uid and name to ss, netstat
         return [replace(li, user=t.user, uid=uid) for li in _one(tool[:-10], t)]
+    if tool == "ss-masked":
+        return [replace(li, process=_masked(t.name),
+                        other_processes=tuple(f"{_masked(t.name)}/{p.rpartition('/')[2]}"
+                                              for p in li.other_processes))
+                for li in _one("ss", t)]
     if tool == "ss":
         # ss names every holder, the last one it found (the highest pid) first.
         pids = sorted(t.pids, reverse=True)
-        return [Listener(t.proto, t.family, t.address, t.port, t.name[:15], pids[0],
+        return [Listener(t.proto, t.family, t.address, t.port, comm, pids[0],
                          iface=t.iface, dual_stack=t.dual,
-                         other_processes=tuple(f"{t.name[:15]}/{p}" for p in pids[1:]))]
+                         other_processes=tuple(f"{comm}/{p}" for p in pids[1:]))]
     if tool.startswith("netstat"):
         names = tool == "netstat-names"
         port_name = None
@@ -131,17 +171,20 @@ def _one(tool: str, t: _Truth) -> list[Listener]:
         pid = min(t.pids)
         return [Listener(t.proto, t.family, t.address, t.port, _netstat_program(pid, t.name),
                          pid)]
+    if tool == "lsof-fields":  # -F pcnPtT: the whole comm, no login
+        return [Listener(t.proto, t.family, t.address, t.port, comm, pid)
+                for pid in sorted(t.pids)]
     if tool.startswith("lsof"):
-        width = 9 if tool == "lsof-short" else 15  # +c 0: the whole comm
-        return [Listener(t.proto, t.family, t.address, t.port, t.name[:width], pid,
-                         user=t.user) for pid in sorted(t.pids)]
+        width = 9 if tool == "lsof-short" else None  # +c 0: the whole comm
+        return [Listener(t.proto, t.family, t.address, t.port, _lsof_command(t.name, width),
+                         pid, user=t.user) for pid in sorted(t.pids)]
     if tool == "proc-net":
         return [Listener(t.proto, t.family, t.address, t.port, uid=uid, inode=t.inode)]
     if tool == "proc":  # the probe's fallback: tables plus owners from /proc/*/fd
         pids = sorted(t.pids)
-        return [Listener(t.proto, t.family, t.address, t.port, t.name[:15], pids[0],
+        return [Listener(t.proto, t.family, t.address, t.port, comm, pids[0],
                          user=t.user, uid=uid, inode=t.inode,
-                         other_processes=tuple(f"{t.name[:15]}/{p}" for p in pids[1:]))]
+                         other_processes=tuple(f"{comm}/{p}" for p in pids[1:]))]
     raise ValueError(f"no oracle for {tool!r}")
 
 

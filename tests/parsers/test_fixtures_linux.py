@@ -2,7 +2,9 @@
 
 The captures are real outputs of ss, net-tools and BusyBox netstat, lsof and /proc,
 taken in a lab namespace by tests/fixtures/capture_linux.py; their expected listeners
-come from what the lab really bound, not from the parsers.
+come from what the lab really bound, not from the parsers. Those named
+`<capture>-<tool version>-<release>` were taken with other Debian releases' tools
+(bullseye, trixie, sid: older and newer than the machine's), run in the same lab.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetcheck.parsers import PARSERS
+from fleetcheck.parsers import PARSERS, guess
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "linux"
 CASES = sorted(FIXTURES.glob("*.json"))
@@ -32,6 +34,35 @@ def test_capture_parses_to_its_expected_listeners(case: Path) -> None:
     got = [li.to_dict() for li in PARSERS[meta["parser"]](text)]
     assert got == meta["listeners"]
     assert got, "a capture of the lab's sockets cannot be empty"
+    # --tool auto reads it the same (BusyBox's table is net-tools' table to the guess).
+    found = guess(text).tool
+    assert found in (meta["parser"], "netstat")
+    assert [li.to_dict() for li in PARSERS[found](text)] == got
+
+
+RELEASES = {"bullseye": ("iproute2-5.9.0", "net-tools-2.10-alpha", "busybox-1.30.1",
+                         "lsof-4.93.2"),
+            "trixie": ("iproute2-6.15.0", "net-tools-2.10", "busybox-1.37.0", "lsof-4.99.4"),
+            "sid": ("iproute2-7.3.0", "net-tools-2.10", "busybox-1.38.0")}  # trixie's lsof
+
+
+def test_other_releases_tools_are_all_captured() -> None:
+    names = {p.stem for p in CASES}
+    for release, versions in RELEASES.items():
+        for version in versions:
+            found = {n for n in names if n.endswith(f"-{version}-{release}")}
+            assert len(found) == (3 if "busybox" not in version else 1), (release, version)
+
+
+def test_iproute2_7_masks_names_and_older_ones_do_not() -> None:
+    """ss of iproute2 7 prints a control byte of a process name as '.' and a byte that is
+    no ASCII as '?'; 6.15 and older print the name raw. `parse` reports what ss shows."""
+    def names(case: str) -> set[object]:
+        return {li["process"] for li in _features(case) if li["port"] in (7002, 7005)}
+
+    assert names("ss-tulnpe-iproute2-7.3.0-sid") == {"w??b", "t.ab"}
+    assert names("ss-tulnpe-iproute2-6.15.0-trixie") == {"wëb", "t\tab"}
+    assert names("ss-tulnpe-iproute2-5.9.0-bullseye") == {"wëb", "t\tab"}
 
 
 def _features(case: str) -> list[dict[str, object]]:

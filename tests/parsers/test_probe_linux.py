@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -187,3 +188,41 @@ def test_incomplete_host_fails_the_run_with_exit_3(netns: Namespace, holders: So
         if name not in ("register", "csv-groups"):  # rules and problem groups, not hosts
             assert "incomplete_collection" in fmt.render(run, RenderOptions()), name
     assert schema_errors(json.loads(FORMATS["json"].render(run))) == []
+
+
+# iproute2 7's ss (Debian sid's 7.3.0) prints each byte of a process name that is no
+# ASCII as '?' and each control byte as '.'; emulated here by masking the real ss's names
+# (`("name",pid=`) as it does. tests/fixtures/linux/*-iproute2-7.3.0-sid.* are its real
+# outputs.
+_MASKING_SS = ("{ss} \"$@\" | {python} -c \"import re, sys; sys.stdout.buffer.write(re.sub("
+               "rb'[(]\\\"(.*?)\\\",pid=', lambda m: b'(\\\"' + bytes(63 if b > 127 else 46 "
+               "if b < 32 or b == 127 else b for b in m.group(1)) + b'\\\",pid=', "
+               "sys.stdin.buffer.read()))\"")
+
+
+def test_names_iproute2_7_masked_are_read_from_proc_emulated(
+        netns: Namespace, holders: SocketHolders, tmp_path: Path) -> None:
+    """A name ss masked with '?' is the kernel's again (the probe read its /proc/PID/stat);
+    one masked with '.' only stays as ss printed it (a '.' may be a dot)."""
+    holders.hold([Sock("tcp", "0.0.0.0", 7101, process="wëb sérvér"),
+                  Sock("tcp", "0.0.0.0", 7102, process="t\tab"),
+                  Sock("udp", "::", 7103, process="ünï\tcode", shared_with_child=True),
+                  *SOCKS])
+    _stand_in(tmp_path, "ss", _MASKING_SS.format(ss=shutil.which("ss"), python=sys.executable))
+    with in_netns(netns.name):
+        got = collect(_host(), PathFirst(tmp_path), CollectOptions())
+        plain = collect(_host(), PathFirst(tmp_path / "none"), CollectOptions())
+    assert got.collector == "ss"
+    names = {li.port: (li.process, li.other_processes) for li in got.listeners}
+    (parent, _), = [h.pids for h in holders.held if h.sock.port == 7103]  # ss: child first
+    assert names[7101] == ("wëb sérvér", ())
+    assert names[7102] == ("t.ab", ())
+    assert names[7103] == ("ünï\tcode", (f"ünï\tcode/{parent}",))
+    assert names[1923] == ("spiced", ())
+    evidence = got.commands[0].stdout
+    assert "w??b s??rv??r" in evidence and " end ss.names 0\n" in evidence
+    # The real ss prints the names raw: no '?', so no /proc/PID/stat is read.
+    assert {li.port: li.process for li in plain.listeners}[7101] == "wëb sérvér"
+    lines = plain.commands[0].stdout.splitlines()
+    opened = next(i for i, line in enumerate(lines) if line.endswith(" begin ss.names"))
+    assert lines[opened + 1].endswith(" end ss.names 0")
