@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,52 +56,62 @@ def collect_policies(paths: Sequence[str | Path], problems: Problems) -> list[Po
     policies: list[Policy] = []
     seen: dict[str, str] = {}
     for path in paths:
-        policy = load_policy(path, problems)
-        if policy is None:
+        written = _load(str(path), partial(load_file, path), problems)
+        if written.name is None:
             continue
-        if policy.name in seen:
-            where = policy.where or Mark(policy.path, 1, 1)
-            problems.error(where, f"policy name {policy.name!r} is already used by "
-                           f"{seen[policy.name]}")
+        if written.name in seen:  # a broken policy's name counts: its twin is reported too
+            problems.error(written.where, f"policy name {written.name!r} is already used by "
+                           f"{seen[written.name]}")
             continue
-        seen[policy.name] = policy.path
-        policies.append(policy)
+        seen[written.name] = str(path)
+        if written.policy is not None:
+            policies.append(written.policy)
     return policies
 
 
 def load_policy(path: str | Path, problems: Problems | None = None) -> Policy | None:
     """Load one policy file; problems are recorded (or raised when no collector is given)."""
-    return _load(str(path), lambda: load_file(path), problems)
+    return _load(str(path), lambda: load_file(path), problems).policy
 
 
 def policy_from_text(text: str, path: str = "<policy>") -> Policy:
     """A policy from YAML text (errors name `path`); InputError for the first problem."""
-    policy = _load(path, lambda: load_text(text, path), None)
+    policy = _load(path, lambda: load_text(text, path), None).policy
     assert policy is not None  # _load raised otherwise
     return policy
 
 
-def _load(spath: str, read: Callable[[], Any], problems: Problems | None) -> Policy | None:
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A policy file as read: its valid name and where it starts, even when a problem kept
+    the policy itself from loading (None), so that a duplicate name is still found."""
+
+    name: str | None
+    where: Mark
+    policy: Policy | None = None
+
+
+def _load(spath: str, read: Callable[[], Any], problems: Problems | None) -> _Written:
     own = problems is None
     problems = problems if problems is not None else Problems()
+    written = _Written(None, Mark(spath, 1, 1))
     try:
         data = read()
     except InputError as exc:
         problems.add(exc)
-        data = None
     else:
         if not isinstance(data, LocatedDict):
             problems.error(Mark(spath, 1, 1), "a policy file must be a YAML mapping with "
                            "'name' and 'allow'/'forbid'/'require' rules"
                            + (" (the file is empty)" if data is None else ""))
-            data = None
-    policy = _policy(data, spath, problems) if data is not None else None
+        else:
+            written = _policy(data, spath, problems)
     if own:
         problems.raise_errors()
-    return policy
+    return written
 
 
-def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
+def _policy(data: LocatedDict, spath: str, problems: Problems) -> _Written:
     start = len(problems.items)
     unknown_keys(data, POLICY_KEYS, "policy", problems)
     named, name = fields.field(data, "name", fields.ident, problems)
@@ -109,6 +121,7 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
             problems.error(data.mark, f"the policy needs a 'name': its file name {name!r} is "
                            "not a valid name (letters, digits, '-', '_' or '.')")
     name = name or Path(spath).stem
+    valid_name = name if named and fields.ID_RE.match(name) else None  # for duplicates
     default = fields.field(data, "default", _default, problems)[1]
     hosts = fields.field(data, "hosts", fields.hosts, problems)[1]
     stray = fields.field(data, "stray_severity", fields.severity, problems)[1]
@@ -132,8 +145,8 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
             if rule is not None:
                 rules.append(rule)
     if len(problems.items) > start:
-        return None
-    return Policy(
+        return _Written(valid_name, data.mark)
+    return _Written(name, data.mark, Policy(
         name=name, path=spath, rules=tuple(sorted(rules, key=lambda r: r.line or 0)),
         default=default, hosts=None if hosts in ("all", "*") else hosts,
         # `is None`, not `or`: Severity.INFO is 0, and `info` must stay info.
@@ -143,7 +156,7 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> Policy | None:
         review_every=every,
         review_severity=Severity.MEDIUM if review_severity is None else review_severity,
         containers=containers,
-    )
+    ))
 
 
 def _default(value: Any, mark: Mark) -> str:

@@ -414,3 +414,18 @@ def test_cidr_with_host_bits_is_a_located_warning(tmp_path: Path) -> None:
     ]
     code, _ = validate(tmp_path, "-i", "inv.yml", "-p", "base.yml", "-p", "lan.yml", "--strict")
     assert code == 2
+
+
+def test_a_broken_policy_keeps_its_name_for_the_duplicate_check(tmp_path: Path) -> None:
+    """Two files both named 'web', the first with another error too: both errors are found
+    (validate reports every problem, not the first of each file)."""
+    broken = GOOD["web.yml"].replace("name: web\n", "name: web\n        stray_severity: loud\n", 1)
+    assert broken != GOOD["web.yml"]
+    write(tmp_path, {**GOOD, "web.yml": broken, "copy.yml": GOOD["web.yml"]})
+    code, lines = validate(tmp_path, "-i", "inv.yml", "-p", "web.yml", "-p", "copy.yml")
+    assert code == 2
+    assert [ln for ln in lines if ": error: " in ln] == [
+        "copy.yml:1:1: error: policy name 'web' is already used by web.yml",
+        "web.yml:2:17: error: unknown severity 'loud' (expected critical, high, medium, low "
+        "or info)",
+    ]
