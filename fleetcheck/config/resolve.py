@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck.config import ansiblecfg, project
-from fleetcheck.config.settings import SETTINGS, BadValue, Kind, Setting, read_value
+from fleetcheck.config.settings import BY_NAME, SETTINGS, BadValue, Kind, Setting, read_value
 from fleetcheck.config.sshargs import ignored_note
 from fleetcheck.errors import InputError
 
@@ -61,6 +61,9 @@ def resolve(environ: Mapping[str, str], cwd: str,
     cfg = ansiblecfg.read(cfg_path) if cfg_path else None
     proj_path, more = project.find(environ, cwd)
     proj = project.read(proj_path) if proj_path else None
+    if proj is not None:  # fleetcheck's own file holds no bad value, whatever overrides it
+        for name in proj.values:
+            _from_project(BY_NAME[name], proj, environ)
     values = {s.name: _one(s, environ, cwd, given, cfg, proj) for s in SETTINGS}
     notes = [ignored_note(values[name].value, f"{name} ({values[name].origin})")
              for name in ("ssh_args", "ssh_common_args", "ssh_extra_args")]
@@ -99,12 +102,18 @@ def _one(setting: Setting, environ: Mapping[str, str], cwd: str,
                     raise found.error(str(exc)) from None
                 return Resolved(setting, value, found.origin)
     if proj is not None and setting.name in proj.values:
-        entry = proj.values[setting.name]
-        try:
-            value = read_value(setting, entry.value, os.path.dirname(proj.path), environ)
-        except BadValue as exc:
-            raise entry.mark.error(str(exc)) from None
-        if setting.kind in (Kind.PATHS, Kind.WORDS) and not value:
-            raise entry.mark.error(f"{setting.name} lists nothing")
-        return Resolved(setting, value, entry.origin)
+        return _from_project(setting, proj, environ)
     return Resolved(setting, setting.default, DEFAULT)
+
+
+def _from_project(setting: Setting, proj: project.Project,
+                  environ: Mapping[str, str]) -> Resolved:
+    """The setting's value in fleetcheck.yml; InputError at its key when it cannot be one."""
+    entry = proj.values[setting.name]
+    try:
+        value = read_value(setting, entry.value, os.path.dirname(proj.path), environ)
+    except BadValue as exc:
+        raise entry.mark.error(str(exc)) from None
+    if setting.kind in (Kind.PATHS, Kind.WORDS) and not value:
+        raise entry.mark.error(f"{setting.name} lists nothing")
+    return Resolved(setting, value, entry.origin)

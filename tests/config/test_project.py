@@ -143,9 +143,10 @@ def test_a_typo_in_the_project_file_is_a_located_error(tmp_path: Path, text: str
                                              ("output_dir: true\n", "True")])
 def test_a_report_directory_that_is_no_path_is_a_located_error(tmp_path: Path, text: str,
                                                                shown: str) -> None:
-    """It was a directory named after the value's text ("['a']", "True"), created by scan."""
+    """It was a directory named after the value's text ("['a']", "True"), created by scan;
+    a flag that overrides it does not make the file right (the next run without it fails)."""
     (tmp_path / "fleetcheck.yml").write_text(text)
-    for argv in (["config"], ["scan"]):
+    for argv in (["config"], ["scan"], ["scan", "-o", "out"], ["validate"]):
         res = run_cli(argv, cwd=tmp_path, environ={"HOME": str(tmp_path)})
         assert (res.code, res.err) == (2, f"fleetcheck: error: {tmp_path}/fleetcheck.yml:1:13: "
                                           f"output_dir must be a path, not {shown}\n"), argv
