@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from fleetcheck.cli.env import Env
+from fleetcheck.clock import Start
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, load, localhost_inventory
 from fleetcheck.inventory.extravars import ExtraVars, read_extra_vars
@@ -21,6 +22,7 @@ from fleetcheck.inventory.vault import Keyring
 from fleetcheck.model import InputFile
 from fleetcheck.plan import HostDefaults, PlannedHost, plan
 from fleetcheck.policy import Policy
+from fleetcheck.policy.fields import parse_day
 from fleetcheck.policy.lint import WARN_EXPIRING_DAYS, check_all
 from fleetcheck.policy.load import expand_paths
 from fleetcheck.policy.problems import Level, Problems
@@ -72,7 +74,8 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     add_inventory_arguments(parser)
     add_policy_arguments(parser)
     parser.add_argument("--today", metavar="YYYY-MM-DD",
-                        help="judge waiver expiry as of this date (default: today)")
+                        help="judge waivers and rule reviews as of this date (default: "
+                             "today in UTC)")
 
 
 def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -214,21 +217,23 @@ class Inputs:
     problems: Problems = field(default_factory=Problems)
 
 
-def today_of(args: argparse.Namespace) -> dt.date:
-    """--today if given, else the real date on this machine."""
+def today_of(args: argparse.Namespace, start: Start | None = None) -> dt.date:
+    """--today if given, else the run's date: the UTC date of its start (see clock.py)."""
     text = getattr(args, "today", None)
     if text is None:
-        return dt.date.today()
+        return (start or Start()).today
     try:
-        return dt.date.fromisoformat(text)
+        return parse_day(text)
     except ValueError:
         raise InputError(f"--today must be a date written YYYY-MM-DD, not {text!r}") from None
 
 
-def gather_inputs(args: argparse.Namespace, env: Env) -> tuple[Inputs | None, Problems]:
-    """Load inventory, policies and waivers, recording every problem instead of stopping."""
+def gather_inputs(args: argparse.Namespace, env: Env, start: Start | None = None
+                  ) -> tuple[Inputs | None, Problems]:
+    """Load inventory, policies and waivers, recording every problem instead of stopping;
+    waivers and reviews are judged on --today, else the date of `start` (default: now)."""
     problems = Problems()
-    today = today_of(args)
+    today = today_of(args, start)
     inventory: Inventory | None = None
     try:
         inventory = load_inventory(args, env)
@@ -289,9 +294,9 @@ def _paths(args: argparse.Namespace, dest: str, env: Env, problems: Problems) ->
     return out
 
 
-def load_inputs(args: argparse.Namespace, env: Env) -> Inputs:
+def load_inputs(args: argparse.Namespace, env: Env, start: Start | None = None) -> Inputs:
     """Load everything named on the command line; InputError on any error, warnings to stderr."""
-    inputs, problems = gather_inputs(args, env)
+    inputs, problems = gather_inputs(args, env, start)
     problems.raise_errors()
     assert inputs is not None  # no errors means the inventory loaded
     for problem in problems.warnings:

@@ -25,6 +25,7 @@ from fleetcheck.cli.scan_args import (
     scan_options,
     ssh_warnings,
 )
+from fleetcheck.clock import Start
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
@@ -70,7 +71,8 @@ def parse_port(text: str) -> list[tuple[int, str | None]]:
 
 def _live(args: argparse.Namespace, env: Env) -> RunResult:
     """Check the one host through the normal scan path and return that run."""
-    inputs = load_inputs(args, env)
+    start = Start()  # one reading of the clock: the run's start and the date it judges on
+    inputs = load_inputs(args, env, start)
     hosts = [h for h in plan_or_stop(inputs, args, env) if h.name == args.host]
     if not hosts:
         raise InputError(f"host {args.host!r} is not in the inventory"
@@ -82,7 +84,8 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
                    meta={"command_line": list(args.argv),
                          "warnings": [*ssh_warnings(options),
                                       *inventory_warnings(inputs.inventory, env, args)],
-                         "host_key_checking": options.ssh.host_key_checking})
+                         "host_key_checking": options.ssh.host_key_checking},
+                   start=start)
     say_trust(run, env)
     return run
 

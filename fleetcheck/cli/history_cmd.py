@@ -15,6 +15,7 @@ from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import terminal_width
 from fleetcheck.cli.runfile import load_run
+from fleetcheck.clock import now_iso
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.history import DEFAULT_KEEP_DAYS, DEFAULT_TIMEOUT, History, HistoryError, query
 from fleetcheck.history.compare import utc
@@ -177,8 +178,7 @@ def _timeline(args: argparse.Namespace, env: Env, db: History) -> int:
 def _prune(args: argparse.Namespace, env: Env, db: History) -> int:
     if args.keep_days < 0:
         raise InputError("--keep-days must be 0 or more")
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    pruned = db.prune(args.keep_days, now)
+    pruned = db.prune(args.keep_days, now_iso())
     env.stdout.write(f"{db.path}: pruned {pruned.runs} runs and {pruned.host_runs} host "
                      f"records started before {pruned.cutoff}, and {pruned.spans} intervals "
                      "closed before it; daily totals kept\n")

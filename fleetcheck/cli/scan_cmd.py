@@ -34,6 +34,7 @@ from fleetcheck.cli.scan_args import (
     ssh_warnings,
 )
 from fleetcheck.cli.shard_args import add_shard_arguments, select_shard
+from fleetcheck.clock import Start
 from fleetcheck.engine.interrupts import as_ctrl_c
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
@@ -111,7 +112,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     dest = destinations(args, env, DEFAULT_FORMATS)
     if (args.sign or args.include_inventory) and not args.evidence:
         raise InputError("--sign and --include-inventory go with --evidence BUNDLE.zip")
-    inputs = load_inputs(args, env)
+    start = Start()  # one reading of the clock: the run's start and the date it judges on
+    inputs = load_inputs(args, env, start)
     hosts, shard = select_shard(args, inputs.inventory, plan_or_stop(inputs, args, env))
     if args.list_hosts:  # with the inventory's warnings (limit terms matching nothing)
         inventory_warnings(inputs.inventory, env, args)
@@ -152,7 +154,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
             try:
                 result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
-                              on_done=on_done, waivers=inputs.waivers, engine=engine)
+                              on_done=on_done, waivers=inputs.waivers, engine=engine,
+                              start=start)
             finally:
                 progress.close()
         caught.armed = False  # from here on a signal is noted, and the reports still written

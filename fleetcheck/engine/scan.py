@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from fleetcheck import __version__
+from fleetcheck.clock import Start, now_iso
 from fleetcheck.engine.base import Engine
 from fleetcheck.engine.check import Job, unchecked_host
 from fleetcheck.engine.options import MIN_SHARE, ScanOptions
@@ -27,11 +27,6 @@ from fleetcheck.transport.base import Connector
 from fleetcheck.transport.inflight import INFLIGHT
 
 ENGINES = ("threads", "processes")
-
-
-def now_iso() -> str:
-    """The current UTC time as ISO 8601 with seconds."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def choose_engine(options: ScanOptions, hosts: int, *, connect: Connector | None) -> Engine:
@@ -57,9 +52,14 @@ def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
          inputs: Sequence[InputFile] = (), meta: dict[str, Any] | None = None,
          connect: Connector | None = None,
          on_done: Callable[[HostResult], None] | None = None,
-         waivers: WaiverBook | None = None, engine: Engine | None = None) -> RunResult:
-    """Check every host and return the run result; an interrupt yields an incomplete result."""
-    started = now_iso()
+         waivers: WaiverBook | None = None, engine: Engine | None = None,
+         start: Start | None = None) -> RunResult:
+    """Check every host and return the run result; an interrupt yields an incomplete result.
+
+    `start` is the run's start when the caller read the clock already (the date its
+    waivers were judged on comes from it); else now.
+    """
+    start = start or Start()
     INFLIGHT.reset()
     engine = engine or choose_engine(options, len(hosts), connect=connect)
     notify = (lambda _i, r: on_done(r)) if on_done is not None else None
@@ -68,27 +68,32 @@ def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
     if meta is not None and "workers" in meta and isinstance(used, int):
         meta = {**meta, "workers": used}
     return assemble(hosts, outcome.results, complete=outcome.complete, options=options,
-                    started=started, inputs=inputs, meta=meta, waivers=waivers)
+                    started=start.iso, inputs=inputs, meta=meta, waivers=waivers,
+                    finished=start.later_iso())
 
 
 def assemble(hosts: Sequence[PlannedHost], by_index: dict[int, HostResult], *, complete: bool,
              options: ScanOptions, started: str, inputs: Sequence[InputFile] = (),
-             meta: dict[str, Any] | None = None, waivers: WaiverBook | None = None) -> RunResult:
+             meta: dict[str, Any] | None = None, waivers: WaiverBook | None = None,
+             finished: str | None = None) -> RunResult:
     """The run result of `hosts` from the results that came back: hosts without one are
     `not_run`, every host is settled against the threshold, the summary computed once."""
     results = [by_index[i] if i in by_index else unchecked_host(h)
                for i, h in enumerate(hosts)]
     return assemble_results(results, complete=complete and len(by_index) == len(hosts),
                             fail_on=options.fail_on, started=started, inputs=inputs, meta=meta,
-                            waivers=waivers, definitions=policy_definitions(hosts))
+                            waivers=waivers, definitions=policy_definitions(hosts),
+                            finished=finished)
 
 
 def assemble_results(results: Sequence[HostResult], *, complete: bool, fail_on: Severity,
                      started: str, inputs: Sequence[InputFile] = (),
                      meta: dict[str, Any] | None = None, waivers: WaiverBook | None = None,
-                     definitions: Sequence[dict[str, Any]] = ()) -> RunResult:
+                     definitions: Sequence[dict[str, Any]] = (),
+                     finished: str | None = None) -> RunResult:
     """The run of one result per host (a scan's, or merged shards'): sorted, settled against
-    `fail_on`, the waivers' statuses and the summary computed once."""
+    `fail_on`, the waivers' statuses and the summary computed once; it finished at
+    `finished` (default: now)."""
     ordered = sorted(results, key=lambda r: r.name)
     settled, summary = judge_run(ordered, fail_on, complete=complete)
     meta = dict(meta or {})
@@ -99,7 +104,8 @@ def assemble_results(results: Sequence[HostResult], *, complete: bool, fail_on: 
         meta["warnings"] = [*meta.get("warnings", ()), *warnings]
     return RunResult(
         run_id=new_run_id(started),
-        tool_version=__version__, started_at=started, finished_at=now_iso(),
+        tool_version=__version__, started_at=started,
+        finished_at=finished or now_iso(),
         inputs=tuple(inputs), hosts=settled, summary=summary,
         meta=meta, waivers=records, policy_definitions=tuple(definitions),
     )

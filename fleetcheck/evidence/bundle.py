@@ -191,10 +191,13 @@ def zip_bytes(bundle: Bundle, when: tuple[int, int, int, int, int, int]) -> byte
 
 
 def zip_time(run: RunResult) -> tuple[int, int, int, int, int, int]:
-    """The run's finish time as a zip timestamp (zip times start in 1980)."""
+    """The run's finish time as a zip timestamp, within what a zip can hold (1980 to 2107:
+    a clock far off must not cost the run its bundle)."""
     when = view.parse_time(run.finished_at)
     if when is None or when.year < 1980:
         return (1980, 1, 1, 0, 0, 0)
+    if when.year > 2107:
+        return (2107, 12, 31, 23, 59, 58)  # zip keeps seconds in twos
     return (when.year, when.month, when.day, when.hour, when.minute, when.second)
 
 

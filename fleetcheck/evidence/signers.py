@@ -46,8 +46,12 @@ def _time(value: str, path: str, line: int) -> dt.datetime:
         raise InputError(f"bad timestamp {value!r} (YYYYMMDD[HHMM[SS]][Z])", path, line)
     text = m.group(1) + (m.group(2) or "0000")
     text += "" if m.group(3) else "00"
-    when = dt.datetime.strptime(text, "%Y%m%d%H%M%S")
-    return when.replace(tzinfo=dt.UTC) if m.group(4) else when.astimezone()
+    try:
+        when = dt.datetime.strptime(text, "%Y%m%d%H%M%S")
+        # Without Z the time is local, as for ssh-keygen.
+        return when.replace(tzinfo=dt.UTC) if m.group(4) else when.astimezone()
+    except (ValueError, OverflowError):  # 20300230, month 13, year 0, local year 1 before UTC
+        raise InputError(f"bad timestamp {value!r}: no such time", path, line) from None
 
 
 @dataclass(frozen=True, slots=True)

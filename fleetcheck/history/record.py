@@ -3,7 +3,8 @@
 Called inside the run's transaction (store.py). Only hosts the run checked move their
 intervals; a host it could not check keeps everything open as it was (its findings are
 unverified, never fixed). A run older than a host's last checked run (an import out of
-order) leaves that host's intervals alone.
+order) leaves that host's intervals alone; one dated after the present moment (the clock
+was wrong then) counts as older than any run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fleetcheck.clock import now_iso
 from fleetcheck.history.compare import FLAP_RUNS, bare, utc
 from fleetcheck.history.identity import Key, finding_key, listener_key
 from fleetcheck.history.load import HostRow, host_rows, open_items, row_key
@@ -64,10 +66,20 @@ def _ensure_hosts(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, H
     return host_rows(conn, names)
 
 
-def record(conn: sqlite3.Connection, run: RunResult, counts: Counts, source: str) -> int:
-    """Insert `run` (its run_id unused so far) and move its checked hosts' intervals;
-    returns the run's row id. The caller holds the transaction."""
-    started = utc(run.started_at)
+def _newer(last_checked_at: str | None, started: str, now: str) -> bool:
+    """Whether a host's last checked run is newer than a run started at `started`: started
+    after it, and not after the present moment. A run dated in the future was timed by a
+    clock that was wrong then: were it newer, every run until that date would leave the
+    host's intervals as they were, and report the same changes night after night."""
+    return last_checked_at is not None and started < last_checked_at <= now
+
+
+def record(conn: sqlite3.Connection, run: RunResult, counts: Counts, source: str,
+           now: str | None = None) -> int:
+    """Insert `run` (its run_id unused so far) and move its checked hosts' intervals, unless
+    a host's last checked run is newer; returns the run's row id. The caller holds the
+    transaction; `now` is the present moment (default: the clock's)."""
+    started, now = utc(run.started_at), utc(now or now_iso())
     s, c = run.summary, counts.changes
     checked = [h for h in run.hosts if h.checked]
     cur = conn.execute(
@@ -88,7 +100,7 @@ def record(conn: sqlite3.Connection, run: RunResult, counts: Counts, source: str
           sum(1 for f in h.findings if not f.waived),
           sum(1 for f in h.findings if not f.waived and not f.below_threshold),
           *counts.per_host.get(h.name, (0, 0, 0))) for h in run.hosts])
-    current = [h for h in checked if (rows[h.name].last_checked_at or "") <= started]
+    current = [h for h in checked if not _newer(rows[h.name].last_checked_at, started, now)]
     details = {h.name: _detail(h) for h in current}
     states = {name: _state(d) for name, d in details.items()}
     # Most hosts are as they were: only those whose digest moved have items to touch.

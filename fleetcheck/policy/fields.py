@@ -17,7 +17,7 @@ from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean
 
 T = TypeVar("T")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _FAMILIES = {"4": 4, "6": 6, "ipv4": 4, "ipv6": 6, "inet": 4, "inet6": 6}
 
 
@@ -243,15 +243,20 @@ def date(value: Any, mark: Mark) -> dt.date:
         raise mark.error(f"expected a date (YYYY-MM-DD), not a time stamp {value}")
     if isinstance(value, dt.date):
         return value
-    # Only the written form the docs promise: fromisoformat alone would also take
-    # 20301231 and week dates such as 2030-W01-1.
-    text = value.strip() if isinstance(value, str) else ""
     try:
-        if not _DATE_RE.fullmatch(text):
-            raise ValueError(text)
-        return dt.date.fromisoformat(text)
+        return parse_day(value.strip() if isinstance(value, str) else "")
     except ValueError:
         raise mark.error(f"expected a date (YYYY-MM-DD), not {value!r}") from None
+
+
+def parse_day(text: str) -> dt.date:
+    """A date written YYYY-MM-DD, and only so; ValueError otherwise.
+
+    fromisoformat alone would also take 20301231 and week dates such as 2030-W01-1.
+    """
+    if not _DATE_RE.fullmatch(text):
+        raise ValueError(f"not a date written YYYY-MM-DD: {text!r}")
+    return dt.date.fromisoformat(text)
 
 
 def _words(value: Any, mark: Mark, key: str, allowed: tuple[str, ...]) -> frozenset[str]:

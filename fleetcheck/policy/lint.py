@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from fleetcheck.clock import LOCAL_AHEAD
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory
 from fleetcheck.policy import Action, Policy, resolve_default, review
@@ -162,7 +163,7 @@ def _unallowed_requirements(p: Policy, policies: list[Policy],
 
 
 # A creation date one day ahead can be right where the author's day has begun already.
-CREATED_SLACK = dt.timedelta(days=1)
+CREATED_SLACK = LOCAL_AHEAD
 
 
 def _lint_waivers(waivers: list[Waiver], policies: list[Policy], inventory: Inventory | None,
@@ -182,7 +183,7 @@ def _lint_waivers(waivers: list[Waiver], policies: list[Policy], inventory: Inve
             days = (w.expires - today).days
             problems.warn(w.mark("expires"), f"waiver {w.id!r} expires on "
                           f"{w.expires.isoformat()}, in {days} day{'s' * (days != 1)}")
-        if w.created > today + CREATED_SLACK:
+        if w.created - today > CREATED_SLACK:  # no date past 9999-12-31 to add a day to
             problems.error(w.mark("created"), f"waiver {w.id!r} is created "
                            f"{w.created.isoformat()}, in the future (today is "
                            f"{today.isoformat()}): a waiver cannot be approved before it is "

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from fleetcheck.clock import LOCAL_AHEAD
 from fleetcheck.policy import Action, Policy, Rule
 from fleetcheck.policy.problems import Problems
 from fleetcheck.yamlsrc import Mark
@@ -32,16 +33,20 @@ class Period:
         return f"{self.count} {self.unit}{'s' * (self.count != 1)}"
 
     def after(self, start: dt.date) -> dt.date:
-        """The day this period after `start` ends (month ends clamp: Aug 31 + 6 months = Feb 28)."""
-        if self.unit == "day":
-            return start + dt.timedelta(days=self.count)
-        if self.unit == "week":
-            return start + dt.timedelta(weeks=self.count)
-        months = self.count * (12 if self.unit == "year" else 1)
-        year, month = divmod(start.month - 1 + months, 12)
-        year += start.year
-        day = min(start.day, calendar.monthrange(year, month + 1)[1])
-        return dt.date(year, month + 1, day)
+        """The day this period after `start` ends (month ends clamp: Aug 31 + 6 months = Feb 28);
+        the calendar's last day (9999-12-31) when it ends beyond it."""
+        try:
+            if self.unit == "day":
+                return start + dt.timedelta(days=self.count)
+            if self.unit == "week":
+                return start + dt.timedelta(weeks=self.count)
+            months = self.count * (12 if self.unit == "year" else 1)
+            year, month = divmod(start.month - 1 + months, 12)
+            year += start.year
+            day = min(start.day, calendar.monthrange(year, month + 1)[1])
+            return dt.date(year, month + 1, day)
+        except (OverflowError, ValueError):  # past year 9999: due on no day there is
+            return dt.date.max
 
 
 def period(value: Any, mark: Mark) -> Period:
@@ -116,7 +121,7 @@ def judge(policies: Sequence[Policy], today: dt.date, problems: Problems) -> lis
         for rule in p.rules:
             for key in ("approved_on", "reviewed_on"):
                 day = getattr(rule, key)
-                if day is not None and day > today:
+                if day is not None and day - today > LOCAL_AHEAD:  # written ahead of UTC
                     problems.warn(rule.where or p.mark("name"), f"rule {rule.ref} says "
                                   f"{key} {day.isoformat()}, which is in the future")
         out.append(p)

@@ -107,7 +107,9 @@ def day(value: str | None) -> str:
 
 
 def age_words(f: Finding) -> str:
-    """'new', 'open 12 days (since 2026-11-22)', 'reopened, first seen 2026-10-01 (64 days)'.
+    """'new', 'open 12 days (since 2026-11-22)', 'reopened, first seen 2026-10-01 (64 days)';
+    `age_days` counts whole days (24 hours), so it is 0 for a finding first seen yesterday
+    evening: 'open since 2026-11-22 (under a day)', never 'today' for yesterday's date.
 
     '' when the run has no history for it.
     """
@@ -119,8 +121,8 @@ def age_words(f: Finding) -> str:
         words = "new"
     elif f.change is Change.REOPENED:
         words = f"reopened, first seen {day(f.first_seen)} ({days} ago)"
-    elif age == 0:
-        words = f"open since {day(f.first_seen)} (today)"
+    elif age == 0:  # a day's run after one late the night before is also under a day
+        words = f"open since {day(f.first_seen)} (under a day)"
     else:
         words = f"open {days} (since {day(f.first_seen)})"
     if f.flaps:

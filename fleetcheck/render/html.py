@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 
@@ -18,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 
 from fleetcheck import __version__
+from fleetcheck.clock import now_iso
 from fleetcheck.model import HostResult, RunResult
 from fleetcheck.render import changes_view, evidence_view, nsview, view
 from fleetcheck.render.groups import compact_hosts, count_hosts
@@ -102,8 +102,7 @@ def _heads(hosts: list[HostResult]) -> list[tuple[HostResult, str, str, str | No
 def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The report page; `options.rendered_at` (default: now) is its only varying text."""
     opts = options or RenderOptions()
-    rendered_at = opts.rendered_at or datetime.now(UTC).replace(microsecond=0).isoformat() \
-        .replace("+00:00", "Z")
+    rendered_at = opts.rendered_at or now_iso()
     css, js, csp = _assets()
     open_rows, waived_rows = view.finding_rows(run)
     overview = run_overview(run)
