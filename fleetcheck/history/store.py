@@ -119,7 +119,7 @@ class History:
                 record(self.conn, run, counts_of(pending.changes or Changes(), pending.hosts),
                        source)
                 if keep_days is not None:
-                    prune(self.conn, cutoff_before(run.started_at, keep_days))
+                    prune(self.conn, _cutoff(self.conn, run, keep_days))
                 self.conn.execute("COMMIT")
         finally:
             self.rollback()
@@ -154,6 +154,19 @@ class History:
             finally:
                 self.rollback()
         return pruned
+
+
+def _cutoff(conn: sqlite3.Connection, run: RunResult, keep_days: int) -> str:
+    """What a run prunes before: `keep_days` before its start, or before the newest other
+    run's when that one would go too. A run whose clock was far ahead (next year) would
+    otherwise drop every real run's details; the runs after it, timed right, count from
+    their own start again."""
+    cutoff = cutoff_before(run.started_at, keep_days)
+    newest = conn.execute("SELECT max(started_at) FROM runs WHERE run_id != ?",
+                          (run.run_id,)).fetchone()[0]
+    if isinstance(newest, str) and newest and newest < cutoff:
+        return cutoff_before(newest, keep_days)
+    return cutoff
 
 
 def cutoff_before(now: str, keep_days: int) -> str:
