@@ -37,8 +37,8 @@ def _faketime(args: list[str], cwd: Path, *, at: dt.datetime, tz: str = "UTC", t
                           env={**os.environ, "PYTHONPATH": str(REPO), "TZ": tz, **(env or {})})
 
 
-def _utc(*fields: int) -> dt.datetime:
-    return dt.datetime(*fields, tzinfo=dt.UTC)
+def _utc(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
 
 
 @pytest.fixture
