@@ -148,7 +148,12 @@ def test_a_malformed_allowed_signers_line_is_bad_input_with_its_line(tmp_path: P
     cases = [("sre ssh-ed25519", "expected 'principals"),
              ("sre bogus=1 ssh-ed25519 AAAA", "unknown option"),
              ("sre ssh-ed25519 !!!notbase64", "not valid base64"),
-             (f"sre valid-after=\"tomorrow\" {good.split(' ', 1)[1]}", "bad timestamp")]
+             (f"sre valid-after=\"tomorrow\" {good.split(' ', 1)[1]}", "bad timestamp"),
+             # dates shaped right that no calendar has: were internal errors
+             *((f"sre {opt}=\"{when}\" {good.split(' ', 1)[1]}", "no such time")
+               for opt, when in (("valid-after", "20300230"), ("valid-before", "20301332Z"),
+                                 ("valid-after", "00000101"),
+                                 ("valid-before", "203001012460")))]
     for line, message in cases:
         with pytest.raises(InputError, match=message) as err:
             signers.parse(f"# comment\n\n{good}\n{line}\n", "allowed")
