@@ -112,7 +112,8 @@ def overdue(policy: Policy) -> list[tuple[Rule, str]]:
 
 def judge(policies: Sequence[Policy], today: dt.date, problems: Problems) -> list[Policy]:
     """Stamp `today` as the review date of every policy with a period (so `evaluate` raises
-    overdue_review findings) and warn about each overdue rule and each date in the future."""
+    overdue_review findings) and warn about each overdue rule and each date in the future
+    (more than a day after `today`: a date written where the day has begun already is not)."""
     out = []
     for given in policies:
         p = given if given.review_every is None else replace(given, review_date=today)

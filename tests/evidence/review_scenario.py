@@ -19,18 +19,19 @@ The overdue review of `pci/webapp` is an `overdue_review` finding (low) on each 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from fleetcheck import clock
 from tests.evidence import scenario
 from tests.evidence.keys import allowed_line, keygen
 from tests.lab.sshlab import SshLab
 
 FORMATS = "text,html,json,junit,csv,register,oscal"
-_TODAY = date.today()
+_TODAY = clock.today()  # the date runs judge on: UTC's
 RECENT, LONG_AGO = str(_TODAY - timedelta(days=30)), str(_TODAY - timedelta(days=400))
 CHECKED = ("clean1", "expired1", "hostile1", "spice1", "stray1", "waived1")
 SIGNER = "sre@example.net"

@@ -22,12 +22,13 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from fleetcheck import clock
 from tests.conftest import REPO
 from tests.lab.netns import Namespace, Sock
 from tests.lab.sshlab import HostSpec, SshLab
@@ -42,7 +43,7 @@ HOSTILE_SOCKETS = {31337: ("tcp", HOSTILE), 31338: ("tcp", '"><img src=x>'),
                    31339: ("udp", "+cmd|' /C calc'")}
 # Waiver dates around the real date (the run judges expiry on it): far enough either side
 # that a run crossing midnight sees the same statuses.
-_TODAY = date.today()
+_TODAY = clock.today()  # the date runs judge on: UTC's
 GRANTED, LAPSED, VALID_UNTIL = (str(_TODAY + timedelta(days=d)) for d in (-90, -30, 180))
 
 SPECS = [HostSpec("clean1"), HostSpec("stray1"), HostSpec("spice1"), HostSpec("waived1"),
