@@ -13,6 +13,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.jsontext import LoneSurrogate, checked
 from fleetcheck.model import READABLE, SCHEMA, RunResult, Severity
 from fleetcheck.model.runcheck import RunShapeError, check_run, show
+from fleetcheck.model.runtimes import check_times
 
 
 def load_run(text: str, name: str) -> RunResult:
@@ -32,6 +33,7 @@ def load_run(text: str, name: str) -> RunResult:
         raise InputError(f"not a {SCHEMA} document (schema: {found!r})", name)
     try:
         check_run(data)  # what the readers below trust, checked: never a crash in a renderer
+        check_times(data)  # and its times on the calendar (2030-02-30 has the right shape)
     except RunShapeError as exc:
         raise InputError(f"malformed {data['schema']} document: {exc}", name) from None
     _check_policies(data, name)

@@ -91,7 +91,8 @@ def _risk(ids: Ids, w: WaiverRecord, observations: list[str]) -> dict[str, Any]:
             entry["logged-by"] = [{"party-uuid": ids("party", w.approved_by)}]
         entries.append(entry)
     if not accepted and w.expires:
-        after = (dt.date.fromisoformat(w.expires) + dt.timedelta(days=1)).isoformat()
+        ended = dt.date.fromisoformat(w.expires)
+        after = (ended + dt.timedelta(days=1) if ended < dt.date.max else ended).isoformat()
         entries.append({"uuid": ids("risk-log", w.id, "expired"), "title": "Deviation expired",
                         "start": _day(after), "status-change": "open"})
     out: dict[str, Any] = {

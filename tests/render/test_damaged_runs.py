@@ -46,6 +46,19 @@ CASES: list[tuple[Change, str]] = [
     (lambda d: d["meta"]["evidence"].update(sha256=7),
      "$.meta.evidence.sha256: 7 is not string"),
     (lambda d: d["summary"].update(fail_on=None), "$.summary.fail_on: null is not one of "),
+    # Times and dates of the right shape that no calendar holds (were internal errors).
+    (lambda d: d.update(started_at="2030-02-30T02:00:00Z"),
+     "$.started_at: '2030-02-30T02:00:00Z' is not a time: day is out of range for month"),
+    (lambda d: d.update(finished_at="2030-01-01T25:00:00Z"), "$.finished_at: "),
+    (lambda d: d.update(started_at="9999-12-31T23:00:00-05:00"),  # past 9999 in UTC
+     "$.started_at: '9999-12-31T23:00:00-05:00' is not a time"),
+    (lambda d: d["hosts"][0]["findings"][0].update(first_seen="2030-13-01T00:00:00Z"),
+     "$.hosts[0].findings[0].first_seen: "),
+    (lambda d: d["meta"].update(waiver_date="2030-02-30"), "$.meta.waiver_date: "),
+    (lambda d: d["waivers"].append({"id": "W", "status": "active", "reason": "r",
+                                    "owner": "o", "created": "2030-01-01",
+                                    "expires": "never"}),
+     "$.waivers[0].expires: 'never' is not a date"),
 ]
 
 
@@ -90,3 +103,16 @@ def test_a_rule_port_that_reads_as_no_port_names_the_run(real_run: dict[str, Any
     assert (res.code, res.err) == (2, "fleetcheck: error: run.invalid.json: malformed "
                                       "fleetcheck.run/3 document: $.policy_definitions[0]: "
                                       "port must be a number or a range 'LO-HI', not 'all'\n")
+
+
+def test_a_waiver_expired_on_the_calendars_last_day_still_renders(real_run: dict[str, Any],
+                                                                   tmp_path: Path) -> None:
+    """Only a run edited by hand says so, but every date is a date: OSCAL's 'expired the
+    day after' has no day after 9999-12-31 (it was an OverflowError)."""
+    doc = json.loads(json.dumps(real_run))
+    doc["waivers"].append({"id": "W", "status": "expired", "reason": "r", "owner": "o",
+                           "created": "2030-01-01", "expires": "9999-12-31"})
+    (tmp_path / "run.json").write_text(json.dumps(doc))
+    res = run_cli(["report", "run.json", "--format", "oscal"], cwd=tmp_path)
+    assert res.code == 0, res.err
+    assert '"start": "9999-12-31T00:00:00Z"' in res.out
