@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import signal
 import socket
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -116,7 +117,8 @@ def test_ctrl_c_after_growth_keeps_what_both_processes_finished() -> None:
                    on_done=done)
     finally:
         log.removeHandler(handler)
-    assert not run.complete and engine.processes == 2
+    errors = Counter(f"{h.error.kind}: {h.error.message}" for h in run.hosts if h.error)
+    assert not run.complete and engine.processes == 2, (taken, len(handed_back), errors)
     checked = [h for h in run.hosts if h.error is None]
     assert 0 < len(checked) < len(hosts) and all(h.listeners for h in checked)
     assert {h.name for h in checked} == set(seen)
