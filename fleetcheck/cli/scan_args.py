@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from fleetcheck.cli.argtypes import MAX_SECONDS, count, seconds
-from fleetcheck.cli.common import add_extra_vars_argument, blamed, configured_at
+from fleetcheck.cli.common import add_extra_vars_argument, blamed, configured_at, setting_origin
 from fleetcheck.cli.env import Env
 from fleetcheck.config import BY_NAME
 from fleetcheck.engine.options import ScanOptions, worker_ceiling
@@ -191,6 +191,8 @@ def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
     home = env.environ.get("HOME") or os.path.expanduser("~")
     ssh = SshOptions(
         host_key_checking=args.host_key_checking,
+        host_key_checking_forced=(setting_origin(args, "host_key_checking") or "").startswith(
+            "command line"),
         known_hosts=known_hosts,
         ssh_config=str(env.path(args.ssh_config)) if args.ssh_config else None,
         connect_timeout=args.connect_timeout, retries=args.retries,

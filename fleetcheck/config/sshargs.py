@@ -16,7 +16,8 @@ from collections.abc import Sequence
 HONOURED_OPTIONS = frozenset((
     "connecttimeout", "globalknownhostsfile", "hashknownhosts", "hostkeyalias", "hostname",
     "identitiesonly", "identityagent", "identityfile", "passwordauthentication", "port",
-    "proxycommand", "proxyjump", "pubkeyauthentication", "user", "userknownhostsfile",
+    "proxycommand", "proxyjump", "pubkeyauthentication", "stricthostkeychecking", "user",
+    "userknownhostsfile",
 ))
 _HONOURED_FLAGS = ("-J", "-i", "-p", "-l")
 _FLAGS_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBFJpl")

@@ -278,25 +278,32 @@ class CommandRecord:
 
 @dataclass(frozen=True, slots=True)
 class TrustedKey:
-    """A host key trusted on first use (accept-new) in this run: evidence of what was trusted."""
+    """A host key trusted in this run without being found in known_hosts: on first use
+    (accept-new), or not checked at all because the host's own StrictHostKeyChecking said
+    `no` (`unchecked` says why); evidence of what was trusted."""
 
     host: str  # the name it was filed under in known_hosts ('[addr]:port' off port 22)
     key_type: str  # e.g. ssh-ed25519
     fingerprint: str  # 'SHA256:...' as ssh-keygen -l prints it
-    file: str  # the known_hosts file it was appended to
+    file: str  # the known_hosts file it was appended to ('' when not written)
+    unchecked: str | None = None  # why it was accepted unchecked (None: accept-new)
 
     def to_dict(self) -> dict[str, Any]:
-        """The key as JSON."""
+        """The key as JSON (`unchecked` only for a key accepted without checking)."""
         return {"host": self.host, "type": self.key_type, "fingerprint": self.fingerprint,
-                "file": self.file}
+                "file": self.file, **({"unchecked": self.unchecked} if self.unchecked else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrustedKey:
         """Inverse of `to_dict`."""
-        return cls(data["host"], data["type"], data["fingerprint"], data["file"])
+        return cls(data["host"], data["type"], data["fingerprint"], data["file"],
+                   data.get("unchecked"))
 
     def sentence(self) -> str:
         """One line for people: what was trusted, for which name, where it was written."""
+        if self.unchecked:
+            return (f"NOT checked ({self.unchecked}): {self.host} {self.key_type} "
+                    f"{self.fingerprint} was accepted without comparing it with known_hosts")
         return (f"trusted on first use (accept-new): {self.host} {self.key_type} "
                 f"{self.fingerprint}, added to {self.file}")
 

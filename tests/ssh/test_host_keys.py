@@ -288,3 +288,44 @@ def test_accept_new_leaves_evidence_in_every_format(fleet: Fleet, lab: SshLab,
         assert f"fleetcheck: warning: {name}: host key {sentence}" in scan.err
     again = fleet.scan(inv, "--host-key-checking", "accept-new", known_hosts=known)
     assert not any("trusted_keys" in h for h in again.run["hosts"])  # nothing new the 2nd time
+
+
+def test_a_hosts_own_strict_host_key_checking_as_ansible_users_write_it(
+        fleet: Fleet, lab: SshLab, tmp_path: Path) -> None:
+    """`-o StrictHostKeyChecking=no` in ansible_ssh_common_args (or ssh_config) lets that host
+    in with an unknown or changed key, as ssh under Ansible does; every key so accepted is
+    named in the reports and on stderr; `accept-new` there trusts on first use; a mode given
+    on fleetcheck's command line decides over the host's."""
+    lax = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+    inv = fleet.inventory({
+        "stranger": fleet.vars("stranger", ansible_ssh_common_args=lax),
+        "rekeyed": fleet.vars("rekeyed", ansible_ssh_common_args="-o StrictHostKeyChecking=no"),
+        "web3": fleet.vars("web3", ansible_ssh_common_args="-o StrictHostKeyChecking=no"),
+    })
+    scan = fleet.scan(inv)
+    assert [h["status"] for h in scan.run["hosts"]] == ["compliant"] * 3
+    assert scan.run["meta"]["host_key_checking"] == "strict"
+    assert "trusted_keys" not in scan.host("web3")  # its key was known: nothing to record
+    for name, why in (("stranger", "no key known for it"),
+                      ("rekeyed", "known_hosts holds another key for it")):
+        (key,) = scan.host(name)["trusted_keys"]
+        assert key["fingerprint"] == _fingerprint(lab, name)
+        assert key["unchecked"] == f"StrictHostKeyChecking no for this host; {why}"
+        assert key["file"] == ""
+        sentence = (f"{name}: host key NOT checked ({key['unchecked']}): {key['host']} "
+                    f"ssh-ed25519 {key['fingerprint']} was accepted without comparing it with "
+                    "known_hosts")
+        assert f"fleetcheck: warning: {sentence}" in scan.err
+        assert sentence in " ".join(scan.text.split())
+    forced = fleet.scan(inv, "--host-key-checking", "strict")
+    assert (forced.kind("stranger"), forced.kind("rekeyed")) == ("host_key_unknown",
+                                                                 "host_key_changed")
+    known = tmp_path / "known_hosts"
+    known.write_text(lab.known_hosts.read_text())
+    (fleet.home / ".ssh" / "config").write_text(
+        f"Host {lab.hosts['stranger'].address}\n  StrictHostKeyChecking accept-new\n")
+    tofu = fleet.scan(fleet.inventory({"stranger": fleet.vars("stranger")}), known_hosts=known)
+    assert tofu.host("stranger")["trusted_keys"] == [{
+        "host": lab.hosts["stranger"].address, "type": "ssh-ed25519",
+        "fingerprint": _fingerprint(lab, "stranger"), "file": str(known)}]
+    assert _openssh_accepts(lab, "stranger", known)

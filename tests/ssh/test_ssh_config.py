@@ -184,6 +184,32 @@ def test_ssh_args_parsing() -> None:
         "user": "bob"}
 
 
+def test_a_hosts_strict_host_key_checking_sets_its_mode_unless_the_run_forces_one(
+        tmp_path: Path) -> None:
+    """StrictHostKeyChecking from a host's ssh arguments (first) or ssh_config decides its host
+    key mode, as ssh does under Ansible's host_key_checking=True; a run that is `off`, or
+    whose mode was given on the command line, decides for every host. A value ssh refuses
+    in `-o` is the host's inventory error."""
+    config = tmp_path / "config"
+    config.write_text("Host lax\n  StrictHostKeyChecking no\n"
+                      "Host tofu\n  StrictHostKeyChecking accept-new\n"
+                      "Host asks\n  StrictHostKeyChecking ask\n")
+    resolver = _resolver(config)
+    modes = {alias: resolver.resolve(alias).host_key_mode("strict", False)
+             for alias in ("lax", "tofu", "asks", "plain")}
+    assert modes == {"lax": "off", "tofu": "accept-new", "asks": "strict", "plain": "strict"}
+    args = ["-o", "StrictHostKeyChecking=YES"]  # the command line's comes first, any case
+    assert resolver.resolve("lax", ssh_args=args).host_key_mode("accept-new", False) == "strict"
+    lax = resolver.resolve("lax")
+    assert lax.host_key_mode("strict", True) == "strict"
+    assert lax.host_key_mode("accept-new", True) == "accept-new"
+    assert resolver.resolve("tofu").host_key_mode("off", False) == "off"
+    with pytest.raises(HostFailure) as exc:
+        resolver.resolve("plain", ssh_args=["-o", "StrictHostKeyChecking=maybe"])
+    assert exc.value.kind is ErrorKind.INVENTORY
+    assert "StrictHostKeyChecking 'maybe'" in exc.value.message
+
+
 @pytest.mark.parametrize(("hop", "parsed"), [
     ("bastion", (None, "bastion", None)),
     ("ops@bastion:2200", ("ops", "bastion", 2200)),

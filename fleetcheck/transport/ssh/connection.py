@@ -58,6 +58,7 @@ class Limits:
     auth_timeout: float = 30.0
     retries: int = 2  # further attempts after a transient network failure
     host_key_checking: str = "strict"
+    host_key_forced: bool = False  # given on the command line: hosts' StrictHostKeyChecking yields
 
 
 def fingerprint(blob: bytes) -> str:
@@ -251,8 +252,9 @@ class Opener:
 
     def _verify(self, target: Target, name: str, key: paramiko.PKey,
                 trusted: list[TrustedKey] | None = None) -> None:
-        """OpenSSH host key rules; accept-new appends, off accepts (but never a revoked key)."""
-        mode = self.limits.host_key_checking
+        """OpenSSH host key rules; accept-new appends, off accepts (but never a revoked key).
+        A key the host's own StrictHostKeyChecking `no` accepts is recorded in `trusted`."""
+        mode = target.host_key_mode(self.limits.host_key_checking, self.limits.host_key_forced)
         index = self.known.get(target.known_hosts_files)
         key_type, blob = key.get_name(), key.asbytes()
         check = index.check_host(name, target.known_hosts_fallback, key_type, blob)
@@ -263,6 +265,11 @@ class Opener:
                               check.explain(name, key_type, fingerprint(blob)))
         if mode == "off":
             log.debug("%s: host key not checked (%s)", name, check.verdict.value)
+            if mode != self.limits.host_key_checking and trusted is not None:
+                why = (f"StrictHostKeyChecking {target.strict_host_key_checking} for this host; "
+                       + ("no key known for it" if check.verdict is Verdict.UNKNOWN
+                          else "known_hosts holds another key for it"))
+                trusted.append(TrustedKey(name, key_type, fingerprint(blob), "", why))
             return
         if check.verdict is Verdict.UNKNOWN and mode == "accept-new" and target.user_known_hosts:
             check = index.accept(name, key_type, blob, Path(target.user_known_hosts),

@@ -25,7 +25,8 @@ class SshConnector:
         self.resolver = resolver or options.resolver()
         limits = Limits(connect_timeout=options.connect_timeout or 10.0,
                         auth_timeout=options.auth_timeout, retries=options.retries,
-                        host_key_checking=options.host_key_checking)
+                        host_key_checking=options.host_key_checking,
+                        host_key_forced=options.host_key_checking_forced)
         self.opener = Opener(limits, Credentials(options.key_passphrase, options.password))
 
     def target(self, host: PlannedHost) -> Target:

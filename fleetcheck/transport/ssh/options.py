@@ -20,6 +20,8 @@ class SshOptions:
     """Run-wide SSH settings (picklable, for worker processes); secrets stay out of repr."""
 
     host_key_checking: str = "strict"
+    # Given on the command line: it decides for every host, over a host's StrictHostKeyChecking.
+    host_key_checking_forced: bool = False
     known_hosts: tuple[str, ...] = ()  # --known-hosts: used instead of the user's files
     ssh_config: str | None = None  # -F: used instead of ~/.ssh/config and /etc/ssh/ssh_config
     connect_timeout: float | None = None  # None: ssh_config's ConnectTimeout, else 10s

@@ -29,6 +29,10 @@ MAX_HOPS = 8
 # ssh options (as in ansible_ssh_common_args) that take an argument fleetcheck ignores.
 _IGNORED_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBF")
 _OPTION_KEYS = {"-J": "proxyjump", "-i": "identityfile", "-p": "port", "-l": "user"}
+# StrictHostKeyChecking as fleetcheck's host key modes: `ask` cannot ask in a batch run, so
+# it refuses an unknown key as `ssh -o BatchMode=yes` does.
+_STRICTNESS = {"yes": "strict", "true": "strict", "ask": "strict", "accept-new": "accept-new",
+               "no": "off", "false": "off", "off": "off"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,15 @@ class Target:
     agent: str | None = field(default=None, repr=False)
     pubkey_auth: bool = True
     password_auth: bool = True
+    strict_host_key_checking: str | None = None  # its ssh arguments' or ssh_config's, lower-cased
+
+    def host_key_mode(self, run_mode: str, forced: bool) -> str:
+        """The host key mode for this host: the run's when it is `off` or was given on the
+        command line (`forced`), else the host's own StrictHostKeyChecking where it has one
+        (as ssh under Ansible's host_key_checking=True), else the run's."""
+        if run_mode == "off" or forced or self.strict_host_key_checking is None:
+            return run_mode
+        return _STRICTNESS[self.strict_host_key_checking]
 
     @property
     def known_hosts_name(self) -> str:
@@ -151,6 +164,7 @@ class Resolver:
             agent=self._agent(opts, tokens),
             pubkey_auth=(_str(opts, "pubkeyauthentication") or "yes").lower() not in _NO,
             password_auth=(_str(opts, "passwordauthentication") or "yes").lower() not in _NO,
+            strict_host_key_checking=_strictness(_str(opts, "stricthostkeychecking")),
         )
 
     def _proxy(self, opts: Mapping[str, str | list[str]], tokens: Mapping[str, str],
@@ -291,6 +305,15 @@ def parse_ssh_args(args: Sequence[str]) -> dict[str, str | list[str]]:
         else:
             out.setdefault(key, value)
     return out
+
+
+def _strictness(value: str | None) -> str | None:
+    """A StrictHostKeyChecking value, lower-cased; an `inventory` failure for one ssh refuses
+    (ssh_config's are checked as the file is read, `-o` ones only here)."""
+    if value is None or value.lower() in _STRICTNESS:
+        return None if value is None else value.lower()
+    raise HostFailure(ErrorKind.INVENTORY, f"StrictHostKeyChecking {value!r} is not one of "
+                      f"{', '.join(_STRICTNESS)} (ssh refuses it)")
 
 
 def _as_list(value: str | list[str] | None) -> list[str]:
