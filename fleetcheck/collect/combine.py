@@ -98,16 +98,18 @@ def _ss(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
 
 
 def _unmasked(listeners: list[Listener], stats: str) -> list[Listener]:
-    """Listeners whose name ss of iproute2 7 masked ('w??b') named by their comm ('wëb'),
-    where the probe read it and it is what ss masked; a name that holds no '?' is kept
-    as ss printed it (a '.' may be a control byte ss masked, or a dot)."""
+    """Listeners named by their comm ('pa(re)n', 'wëb') where ss printed it cut at its first
+    ')' ('pa(re') or, as ss of iproute2 7 does, masked ('w??b'): where the probe read the
+    pid's comm and it is what ss printed of it (a pid reused since keeps ss's name)."""
     names = stat_names(stats)
     if not names:
         return listeners
 
     def unmasked(name: str, pid: int | None) -> str:
         comm = names.get(pid) if pid is not None else None
-        return comm if comm is not None and "?" in name and ss.masked(comm) == name else name
+        if comm is None or comm == name:
+            return name
+        return comm if name in (comm.split(")", 1)[0], ss.masked(comm)) else name
 
     out = []
     for li in listeners:

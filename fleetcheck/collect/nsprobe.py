@@ -57,14 +57,15 @@ _FC_PIDS = (f'fc_pids() {{ fc_p=; set -f; for fc_w in $o; do case $fc_w in {_PID
             'case "$fc_p " in *" /proc/${fc_w%%/*}/stat "*) ;; '
             '*) fc_p="$fc_p /proc/${fc_w%%/*}/stat";; esac;; esac; done; set +f; }')
 PID_STATS = "fc_pids"  # sets $fc_p from $o; defined once, with fc_ns
-# ss of iproute2 7 prints each byte of a process name that is no ASCII as '?' (and a
-# control byte as '.'); older ss print the name raw. When an ss listing (in $o) holds a
-# '?', the probe reads the /proc/PID/stat of every pid it names (`pid=N` in users:(...)),
-# in one `cat $fc_p`, so that such a name is the kernel's again (`combine`). A name
-# may hold 'pid=': only 1 to 7 digits ending at ',' or ')' make a pid, and globbing is
-# off while the words are read.
+# ss reads a process's name from /proc/PID/stat up to its first ')' ('pa(re)n' shows as
+# 'pa(re', 'x)y' as 'x'), and ss of iproute2 7 also prints each byte that is no ASCII as
+# '?' and each control byte as '.'. Neither can be seen in the listing, so the probe reads
+# the /proc/PID/stat of every pid it names (`pid=N` in users:(...)) in one `cat $fc_p`,
+# and `combine` names each such process by its comm. A name may hold 'pid=': only 1 to 7
+# digits ending at ',' or ')' make a pid (a forged one only adds a file to read), and
+# globbing is off while the words are read.
 _PID_NUMBERS = "|".join("[0-9]" * n for n in range(1, 8))
-_FC_SSPIDS = ('fc_sspids() { fc_p=; case "$o" in *"?"*) ;; *) return 0;; esac; set -f; '
+_FC_SSPIDS = ('fc_sspids() { fc_p=; set -f; '
               'for fc_w in $o; do while :; do case $fc_w in *pid=[0-9]*) ;; *) break;; esac; '
               r'fc_w=${fc_w#*pid=}; fc_x=${fc_w%%[,\)]*}; case $fc_x in '
               f'{_PID_NUMBERS}) case "$fc_p " in *" /proc/$fc_x/stat "*) ;; '

@@ -22,7 +22,7 @@ NAMES: dict[str, str] = {
     "next-line": "x\x85y\x0bz\x0cw",  # and here (NEL, VT, FF)
     "tab": "t\tab",
     "quotes": "q\"uo'te",
-    "parentheses": "pa(re)n",  # ss and /proc stop a name at ')': ss shows 'pa(re'
+    "parentheses": "pa(re)n",  # ss stops a name at its first ')': ss shows 'pa(re'
     "comma": "com,ma",
     "ss-holder": '",pid=1,fd=3',  # what follows a name in ss's users:(...)
     "ss-row": "x\ntcp LISTEN 0",  # a name whose second line starts like an ss row

@@ -74,9 +74,10 @@ def test_every_named_listener_is_kept_and_named(lab: Lab, tool: str | None) -> N
         li = found.get((proto, port))
         assert li is not None, f"{collector} lost {proto}/{port} held by {name!r}"
         pid = lab.pids[(proto, port)]
-        # netstat prints the command line's first words; the probe reads each listed
-        # pid's /proc/PID/stat as well and names it by its comm, as /proc does.
-        oracle = "proc" if collector == "netstat" else collector or ""
+        # netstat prints the command line's first words and ss cuts a name at its first
+        # ')'; the probe reads each listed pid's /proc/PID/stat as well and names it by
+        # its comm, as /proc does.
+        oracle = "proc" if collector in ("netstat", "ss") else collector or ""
         assert (li.pid, li.process) == (pid, shown(oracle, name, pid)), name
         assert li.owner_note is None
 
