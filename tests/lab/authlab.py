@@ -29,7 +29,7 @@ from tests.lab.sshd import keygen, run
 from tests.lab.sshlab import HostSpec, SshLab, running_lab
 
 # The lab's own PAM stack for sshd: passwords from the lab's shadow file, nothing else.
-PAM_SSHD = ("auth required pam_unix.so\naccount required pam_unix.so\n"
+PAM_SSHD = ("auth required pam_unix.so nodelay\naccount required pam_unix.so\n"
             "session required pam_permit.so\npassword required pam_deny.so\n")
 PAM = {"/etc/pam.d/sshd": PAM_SSHD}
 
@@ -216,6 +216,8 @@ class AuthLab:
             return "too_many"
         if "Permission denied" in proc.stderr:
             return "denied"
+        if "no matching host key type found" in proc.stderr:
+            return "no_host_key_type"
         last = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
         return f"other: {last[0]}"
 
@@ -242,6 +244,8 @@ def fleetcheck_outcome(host: Mapping[str, Any]) -> str:
         if "too many authentication failures" in error["message"].lower():
             return "too_many"
         return "denied"
+    if error["kind"] == "ssh_error" and "no matching host key type" in error["message"]:
+        return "no_host_key_type"
     return f"{error['kind']}: {error['message']}"
 
 
@@ -283,9 +287,9 @@ def _agents(material: Path) -> Iterator[dict[str, str]]:
         for name, keys in AGENTS.items():
             sock = material / f"agent-{name}.sock"
             out = run(["ssh-agent", "-s", "-a", str(sock)])
-            pid = re.search(r"SSH_AGENT_PID=(\d+);", out)
-            assert pid, out
-            pids.append(int(pid.group(1)))
+            found = re.search(r"SSH_AGENT_PID=(\d+);", out)
+            assert found, out
+            pids.append(int(found.group(1)))
             env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
             for key in keys:
                 subprocess.run(["ssh-add", "-q", str(material / "keys" / key)], env=env,

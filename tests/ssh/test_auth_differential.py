@@ -35,7 +35,7 @@ from tests.lab.prereq import require_sshd_lab
 from tests.ssh.conftest import Fleet
 
 pytestmark = pytest.mark.lab
-PW = "lab-pw-7Gq2"  # noqa: S105 - fcpw's password on every lab host
+PW = "lab-pw-7Gq2"  # fcpw's password on every lab host
 INV = "ansible_ssh_private_key_file"
 
 
@@ -113,11 +113,11 @@ METHODS = Group((
     _c("pkpw", "pkpw", key="ed", user="fcpw", password=PW),
     _c("pkpw-no-password", "pkpw", key="ed", user="fcpw"),
     _c("pkpw-no-key", "pkpw", "IdentityAgent none", user="fcpw", password=PW),
-    _c("pkpw-wrong-password", "pkpw", key="ed", user="fcpw", password="wrong-pw"),
+    _c("pkpw-wrong-password", "pkpw", key="ed", user="fcpw", password="wrong-pw"),  # noqa: S106 - lab only
     _c("pkkbd", "pkkbd", key="ed", user="fcpw", password=PW),
     _c("pkkbd-no-password", "pkkbd", key="ed", user="fcpw"),
     _c("kbd", "kbd", user="fcpw", password=PW),
-    _c("kbd-wrong", "kbd", user="fcpw", password="wrong-pw"),
+    _c("kbd-wrong", "kbd", user="fcpw", password="wrong-pw"),  # noqa: S106 - lab only
     _c("kbd-nopam", "kbdnopam", user="fcpw", password=PW),
     _c("password-akeys", "akeys", "IdentityAgent none", user="fcpw", password=PW),
     _c("password-off", "akeys", "IdentityAgent none", "PasswordAuthentication no",
@@ -201,7 +201,7 @@ VARS = (INV, "ansible_private_key_file", "ansible_ssh_private_key_file")
 
 def generate(seed: int) -> Group:
     """A random group: run-wide settings and 8 cases over every axis."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible cases, not secrets
     cases = []
     for i in range(8):
         server = rng.choice(SERVERS)
@@ -224,14 +224,14 @@ def generate(seed: int) -> Group:
                                      "HostKeyAlgorithms ecdsa-sha2-nistp256,ssh-ed25519")))
         if rng.random() < 0.15:
             lines.append("PubkeyAuthentication no")
-        password = None
+        password: str | None = None
         user = "fcops"
         if rng.random() < 0.35:
             user = "fcpw"
             password = PW if rng.random() < 0.8 else "not-the-pw"
-        key = rng.choice(FILE_KEYS) if rng.random() < 0.3 else None
+        named = rng.choice(FILE_KEYS) if rng.random() < 0.3 else None
         cases.append(Case(f"r{seed}-{i}-{server}", server, user, tuple(lines),
-                          (rng.choice(VARS), key) if key else None, password))
+                          (rng.choice(VARS), named) if named else None, password))
     agent = rng.choice((None, None, *AGENT_NAMES))
     private_key = rng.choice((None, None, *FILE_KEYS[:10]))
     defaults = tuple(rng.sample((("ed", "id_ed25519"), ("ecdsa256", "id_ecdsa"),

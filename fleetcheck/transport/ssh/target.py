@@ -53,6 +53,10 @@ class Target:
     agent: str | None = field(default=None, repr=False)
     pubkey_auth: bool = True
     password_auth: bool = True
+    kbd_auth: bool = True  # KbdInteractiveAuthentication: the password answers its prompts
+    certificate_files: tuple[str, ...] = ()
+    pubkey_algorithms: str | None = None  # PubkeyAcceptedAlgorithms as written
+    host_key_algorithms: str | None = None  # HostKeyAlgorithms as written
 
     @property
     def known_hosts_name(self) -> str:
@@ -151,6 +155,11 @@ class Resolver:
             agent=self._agent(opts, tokens),
             pubkey_auth=(_str(opts, "pubkeyauthentication") or "yes").lower() not in _NO,
             password_auth=(_str(opts, "passwordauthentication") or "yes").lower() not in _NO,
+            kbd_auth=(_str(opts, "kbdinteractiveauthentication") or "yes").lower() not in _NO,
+            certificate_files=tuple(self._path(p, tokens)
+                                    for p in _as_list(opts.get("certificatefile"))),
+            pubkey_algorithms=_str(opts, "pubkeyacceptedalgorithms"),
+            host_key_algorithms=_str(opts, "hostkeyalgorithms"),
         )
 
     def _proxy(self, opts: Mapping[str, str | list[str]], tokens: Mapping[str, str],
