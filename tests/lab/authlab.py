@@ -200,7 +200,9 @@ class AuthLab:
             env["SSH_AUTH_SOCK"] = self.agents[group.agent]
         if case.password is None:
             argv += ["-o", "BatchMode=yes"]
-        else:  # ssh asks the askpass program, as sshpass would answer its prompt
+        else:  # ssh asks the askpass program, as sshpass answers its prompt: once (sshpass
+            # gives up when asked again, so Ansible makes one password attempt per method)
+            argv += ["-o", "NumberOfPasswordPrompts=1"]
             env.update(SSH_ASKPASS=str(self.material / "askpass"), SSH_ASKPASS_REQUIRE="force",
                        AUTHLAB_PASSWORD=case.password, DISPLAY=":0")
         argv += [case.name, "true"]

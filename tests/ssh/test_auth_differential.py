@@ -15,9 +15,13 @@ with one.
 FLEETCHECK_AUTH_SEEDS=N adds N generated groups (seeded: FLEETCHECK_RANDOM_SEED=N replays
 one) to the fixed ones.
 
-Left out on purpose: an encrypted key that no agent holds is skipped by fleetcheck without
-its passphrase, while `ssh` first offers its public half (a refused offer counts against
-MaxAuthTries); the generated cases never pair such a key with a MaxAuthTries limit.
+Left out on purpose: `ssh` also offers keys it cannot sign with — the public half of an
+encrypted key without its passphrase, a `.pub` whose private key is nowhere, a certificate
+without its key — and sshd counts each refused offer against MaxAuthTries; fleetcheck offers
+only keys it can sign with (paramiko has no signature-less offer). So where ssh is refused
+with "Too many authentication failures", fleetcheck may be refused plainly, or (fewer offers
+spent) log in. The fixed cases check the MaxAuthTries message exactly; the generated ones
+count a refusal as a refusal, and keep such keys away from ssh's limit being reached first.
 """
 
 from __future__ import annotations
@@ -47,9 +51,10 @@ def auth() -> Iterator[AuthLab]:
         yield lab
 
 
-def compare(auth: AuthLab, group: Group, tmp: Path) -> list[str]:
+def compare(auth: AuthLab, group: Group, tmp: Path, *, counted: bool = True) -> list[str]:
     """Run the group through fleetcheck (one scan) and each case through `ssh`; the
-    disagreements, one line each."""
+    disagreements, one line each. Without `counted`, a refusal is a refusal whether sshd
+    said "Too many authentication failures" or not (see the module's docstring)."""
     fleet = Fleet(auth.lab, tmp)
     config = auth.write_config(group, tmp / "ssh_config")
     auth.install_defaults(group, fleet.home)
@@ -69,9 +74,20 @@ def compare(auth: AuthLab, group: Group, tmp: Path) -> list[str]:
     out = []
     for case, ssh in zip(group.cases, theirs, strict=True):
         ours = fleetcheck_outcome(scan.host(case.name))
+        if not counted and ({ours, ssh} == {"denied", "too_many"}
+                            or (ssh, ours) == ("too_many", "ok") and _unsignable(case)):
+            continue
         if ours != ssh:
             out.append(f"{case.name}: ssh {ssh!r}, fleetcheck {ours!r}")
     return out
+
+
+def _unsignable(case: Case) -> bool:
+    """Whether ssh may offer the case a key it cannot sign with: a public key file as an
+    IdentityFile, or a CertificateFile (its key may be nowhere)."""
+    return any(line.startswith("CertificateFile") or
+               (line.startswith("IdentityFile") and line.endswith(".pub"))
+               for line in case.config)
 
 
 def _c(name: str, server: str, *config: str, key: str | None = None, var: str = INV,
@@ -250,5 +266,5 @@ AGENT_NAMES = ("empty", "one", "many", "certs", "rsa")
 def test_generated_cases_agree_with_ssh(auth: AuthLab, tmp_path: Path, seed: int) -> None:
     """A generated group: fleetcheck and ssh agree on every case."""
     group = resolved(auth, generate(seed))
-    disagreements = compare(auth, group, tmp_path)
+    disagreements = compare(auth, group, tmp_path, counted=False)
     assert not disagreements, "\n".join([*disagreements, repr(group)])

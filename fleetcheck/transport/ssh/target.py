@@ -221,6 +221,12 @@ class Resolver:
         return self._path(configured, tokens)
 
 
+def identity_exists(path: str) -> bool:
+    """Whether ssh can use identity `path`: the key file, or its `.pub` alone (the agent
+    holding the private half signs for it, as with IdentitiesOnly and a hardware agent)."""
+    return os.path.isfile(path) or os.path.isfile(path + ".pub")
+
+
 def _with_via(target: Target, via: Target) -> Target:
     return replace(target, via=via, proxy_command=None)
 
