@@ -74,8 +74,9 @@ def read_private(path: str, passphrase: str | None) -> paramiko.PKey:
             loaded = serialization.load_ssh_private_key(data, secret)
         else:
             loaded = serialization.load_pem_private_key(data, secret)
-    except TypeError as exc:  # cryptography's "Password was not given but ... is encrypted"
-        if secret is None and "not given" in str(exc):
+    except TypeError as exc:  # cryptography: "Password was not given but ... is encrypted",
+        # "Key is password-protected, but password was not provided."
+        if secret is None and ("not given" in str(exc) or "not provided" in str(exc)):
             raise _Encrypted(path) from None
         raise
     if isinstance(loaded, rsa.RSAPrivateKey):
