@@ -76,7 +76,7 @@ def compare(auth: AuthLab, group: Group, tmp: Path, *, counted: bool = True) -> 
     for case, ssh in zip(group.cases, theirs, strict=True):
         ours = fleetcheck_outcome(scan.host(case.name))
         if not counted and ({ours, ssh} == {"denied", "too_many"}
-                            or (ssh, ours) == ("too_many", "ok") and _unsignable(case)):
+                            or ((ssh, ours) == ("too_many", "ok") and _unsignable(case))):
             continue
         if ours != ssh:
             out.append(f"{case.name}: ssh {ssh!r}, fleetcheck {ours!r}")

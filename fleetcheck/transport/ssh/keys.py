@@ -46,22 +46,40 @@ class KeyStore:
         if not Path(path).is_file():
             return None
         try:
-            return read_private(path, None)
-        except _Encrypted:
-            if self._passphrase is None:
-                return (f"key {path} is encrypted and no passphrase was given "
-                        "(--ask-key-passphrase or FLEETCHECK_KEY_PASSPHRASE)")
+            return read_key(path, self._passphrase)
+        except EncryptedKey:
+            return (f"key {path} is encrypted and no passphrase was given "
+                    "(--ask-key-passphrase or FLEETCHECK_KEY_PASSPHRASE)")
         except (ValueError, TypeError, OSError, paramiko.SSHException,
                 UnsupportedAlgorithm) as exc:
+            if self._passphrase is not None and _encrypted(path):
+                return f"cannot decrypt key {path} with the passphrase given"
             return f"cannot use key {path}: {exc}"
-        try:
-            return read_private(path, self._passphrase)
-        except (ValueError, TypeError, OSError, paramiko.SSHException, _Encrypted):
-            return f"cannot decrypt key {path} with the passphrase given"
 
 
-class _Encrypted(Exception):
+def _encrypted(path: str) -> bool:
+    try:
+        read_private(path, None)
+    except EncryptedKey:
+        return True
+    except (ValueError, TypeError, OSError, paramiko.SSHException, UnsupportedAlgorithm):
+        return False
+    return False
+
+
+class EncryptedKey(Exception):
     """The key file is encrypted and no passphrase was given."""
+
+
+def read_key(path: str, passphrase: str | None) -> paramiko.PKey:
+    """The private key in `path`, decrypted with `passphrase` only if it is encrypted;
+    EncryptedKey when it is and there is none, ValueError/TypeError/OSError otherwise."""
+    try:
+        return read_private(path, None)
+    except EncryptedKey:
+        if passphrase is None:
+            raise
+    return read_private(path, passphrase)
 
 
 def read_private(path: str, passphrase: str | None) -> paramiko.PKey:
@@ -77,7 +95,7 @@ def read_private(path: str, passphrase: str | None) -> paramiko.PKey:
     except TypeError as exc:  # cryptography: "Password was not given but ... is encrypted",
         # "Key is password-protected, but password was not provided."
         if secret is None and ("not given" in str(exc) or "not provided" in str(exc)):
-            raise _Encrypted(path) from None
+            raise EncryptedKey(path) from None
         raise
     if isinstance(loaded, rsa.RSAPrivateKey):
         return paramiko.RSAKey(key=loaded)
