@@ -131,8 +131,13 @@ def _publickey(t: paramiko.Transport, target: Target, keys: KeyStore,
         if state.allowed is not None and "publickey" not in state.allowed:
             break
         key = _usable(identity, identities, keys, algorithms, target, state)
-        if key is not None and _step(t, target, state, deadline, timeout, identity.label,
-                                     partial(t.auth_publickey, target.user, key)):
+        if key is None:
+            continue
+        label = identity.label
+        if identity.agent is None:  # an agent key's label names its type already
+            label += f" ({key.public_blob.key_type if key.public_blob else key.get_name()})"
+        if _step(t, target, state, deadline, timeout, label,
+                 partial(t.auth_publickey, target.user, key)):
             return True
     return False
 
