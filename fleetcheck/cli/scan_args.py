@@ -25,6 +25,7 @@ from fleetcheck.render import view
 from fleetcheck.sanitize import one_line
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
+from fleetcheck.transport.ssh.target import identity_exists
 
 OFF_WARNING = HOST_KEYS_OFF
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -184,7 +185,7 @@ def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
             raise InputError("known_hosts file not found (with --host-key-checking "
                              "accept-new it would be created)", path)
     private_key = str(env.path(args.private_key)) if args.private_key else None
-    if private_key is not None and not os.path.isfile(private_key):
+    if private_key is not None and not identity_exists(private_key):
         label = "--private-key: " if configured_at(args, "private_key_file") is None else ""
         raise blamed(InputError(f"{label}key file not found", private_key), args,
                      "private_key_file")

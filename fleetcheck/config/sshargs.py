@@ -14,10 +14,11 @@ from collections.abc import Sequence
 
 # The -o options fleetcheck's SSH reads (kept equal to transport/ssh/target.py by a test).
 HONOURED_OPTIONS = frozenset((
-    "connecttimeout", "globalknownhostsfile", "hashknownhosts", "hostkeyalias", "hostname",
-    "identitiesonly", "identityagent", "identityfile", "passwordauthentication", "port",
-    "proxycommand", "proxyjump", "pubkeyauthentication", "stricthostkeychecking", "user",
-    "userknownhostsfile",
+    "certificatefile", "connecttimeout", "globalknownhostsfile", "hashknownhosts",
+    "hostkeyalgorithms", "hostkeyalias", "hostname", "identitiesonly", "identityagent",
+    "identityfile", "kbdinteractiveauthentication", "passwordauthentication", "port",
+    "proxycommand", "proxyjump", "pubkeyacceptedalgorithms", "pubkeyauthentication",
+    "stricthostkeychecking", "user", "userknownhostsfile",
 ))
 _HONOURED_FLAGS = ("-J", "-i", "-p", "-l")
 _FLAGS_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBFJpl")

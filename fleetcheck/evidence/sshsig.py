@@ -12,14 +12,15 @@ import hashlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import paramiko
+from cryptography.exceptions import UnsupportedAlgorithm
 from paramiko.message import Message
 from paramiko.pkey import UnknownKeyType
 
 # One ssh-agent connection over a socket path: the SSH transport's own, reused for signing.
 from fleetcheck.transport.ssh.auth import _Agent
+from fleetcheck.transport.ssh.keys import EncryptedKey, read_key
 
 MAGIC = b"SSHSIG"
 VERSION = 1
@@ -258,17 +259,16 @@ def load_signing_key(path: Path, *, passphrase: str | None = None,
     blob = _public_blob(text.decode("utf-8", "replace"))
     if blob is None:
         try:
-            # paramiko decrypts with bytes (its stubs say str: a str fails at run time)
-            secret: Any = passphrase.encode() if passphrase is not None else None
-            return SigningKey(paramiko.PKey.from_path(path, secret))
-        except (paramiko.PasswordRequiredException, TypeError):
-            # paramiko says "password-protected" with a TypeError for OpenSSH-format keys
+            # read as ssh reads keys (PKCS#8 too; paramiko's own reader misreads some)
+            return SigningKey(read_key(str(path), passphrase))
+        except EncryptedKey:
             pub = Path(f"{path}.pub")
             blob = _public_blob(pub.read_text("utf-8", "replace")) if pub.is_file() else None
             if blob is None or not agent_socket:
                 raise KeyProblem("the signing key is encrypted: set FLEETCHECK_KEY_PASSPHRASE, "
                                 "or load it into ssh-agent") from None
-        except (paramiko.SSHException, ValueError, OSError) as exc:
+        except (paramiko.SSHException, ValueError, TypeError, OSError,
+                UnsupportedAlgorithm) as exc:
             raise KeyProblem(f"not a usable SSH private or public key: {exc}") from None
     if not agent_socket:
         raise KeyProblem("a public key signs through ssh-agent, but SSH_AUTH_SOCK is not set")

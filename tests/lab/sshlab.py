@@ -101,6 +101,9 @@ class HostSpec:
     add_tools: Mapping[str, str] = field(default_factory=dict)  # tool -> script, on its PATH
     # sshd_config lines of its own, before the lab's (sshd keeps a keyword's first value).
     sshd_config: tuple[str, ...] = ()
+    # Files the host sees instead of the machine's (absolute path -> text; the path must
+    # exist on the machine), e.g. its own /etc/pam.d/sshd: bind-mounted in its namespace.
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -343,6 +346,11 @@ class SshLab:
             script.write_text(f"#!/bin/sh\n{body}\n")
             script.chmod(0o755)
             mounts.append(f"mount --bind {script} {os.path.realpath(real)}")
+        for number, (where, text) in enumerate(spec.files.items()):
+            own = d / f"file-{number}"
+            own.write_text(text)
+            own.chmod(0o644)
+            mounts.append(f"mount --bind {own} {where}")
         if spec.hide_proc:
             mounts.append("mount -t tmpfs -o mode=555 tmpfs /proc")
         if spec.add_tools:  # tools the machine lacks, first on the PATH of its sessions

@@ -1,21 +1,28 @@
-"""User authentication: key files (decrypted once per run), the ssh-agent, then a password."""
+"""User authentication as OpenSSH's client does it: `none` (to learn the server's methods),
+public keys in ssh's order (identities.py), then keyboard-interactive and password with
+the password; partial success (sshd's AuthenticationMethods) goes on to what the server
+asks for next."""
 
 from __future__ import annotations
 
 import logging
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
+from typing import Any
 
 import paramiko
 from paramiko.agent import AgentSSH
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.transport.ssh.algorithms import assemble, key_allowed, rsa_signatures
+from fleetcheck.transport.ssh.identities import Identity, prepare, signer
+from fleetcheck.transport.ssh.keys import KeyStore
 from fleetcheck.transport.ssh.target import Target
+
+__all__ = ["AuthTransport", "Credentials", "KeyStore", "authenticate"]
 
 log = logging.getLogger("fleetcheck.ssh")
 
@@ -26,55 +33,6 @@ class Credentials:
 
     key_passphrase: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
-
-
-class KeyStore:
-    """Private keys by path, each read (and decrypted: bcrypt KDF is slow) once per run."""
-
-    def __init__(self, passphrase: str | None) -> None:
-        self._passphrase = passphrase
-        self._keys: dict[str, paramiko.PKey | str | None] = {}
-        self._lock = threading.Lock()
-
-    def get(self, path: str) -> paramiko.PKey | str | None:
-        """The key at `path`, None when there is no such file, or why it cannot be used."""
-        with self._lock:
-            if path not in self._keys:
-                self._keys[path] = self._load(path)
-            return self._keys[path]
-
-    def _load(self, path: str) -> paramiko.PKey | str | None:
-        if not Path(path).is_file():
-            return None
-        try:
-            return _read_key(path, self._passphrase)
-        except (paramiko.SSHException, ValueError, TypeError, OSError) as exc:
-            if not _needs_passphrase(exc):
-                if self._passphrase is not None and _encrypted(path):
-                    return f"cannot decrypt key {path} with the passphrase given"
-                return f"cannot use key {path}: {exc}"
-        return (f"key {path} is encrypted and no passphrase was given "
-                "(--ask-key-passphrase or FLEETCHECK_KEY_PASSPHRASE)")
-
-
-def _read_key(path: str, passphrase: str | None) -> paramiko.PKey:
-    # cryptography wants the passphrase as bytes, whatever paramiko's hint says
-    secret = passphrase.encode() if passphrase is not None else None
-    return paramiko.PKey.from_path(path, secret)  # type: ignore[arg-type]
-
-
-def _needs_passphrase(exc: BaseException) -> bool:
-    """paramiko and cryptography say 'encrypted, give a passphrase' in two ways."""
-    return isinstance(exc, paramiko.PasswordRequiredException) or (
-        isinstance(exc, TypeError) and "password" in str(exc).lower())
-
-
-def _encrypted(path: str) -> bool:
-    try:
-        _read_key(path, None)
-    except (paramiko.SSHException, ValueError, TypeError, OSError) as exc:
-        return _needs_passphrase(exc)
-    return False
 
 
 class _Agent(AgentSSH):
@@ -106,117 +64,170 @@ def _agent_keys(path: str | None, timeout: float) -> tuple[_Agent | None, list[p
     return agent, list(agent.get_keys())
 
 
-def _fingerprint(key: paramiko.PKey) -> str:
-    return f"{key.get_name()} {key.fingerprint}"
+class AuthTransport(paramiko.Transport):
+    """paramiko's Transport, remembering why the server hung up (sshd says "Too many
+    authentication failures" when its MaxAuthTries is reached) and signing RSA keys with
+    the algorithms the ssh_config allows."""
+
+    disconnect_reason: str | None = None
+
+    def _parse_disconnect(self, m: paramiko.Message) -> None:
+        m.get_int()
+        self.disconnect_reason = m.get_text()
+        log.debug("server disconnected: %s", self.disconnect_reason)
+
+    def use_pubkey_algorithms(self, algorithms: Sequence[str]) -> None:
+        """The signature algorithms an RSA key may use, in order (PubkeyAcceptedAlgorithms)."""
+        current: tuple[str, ...] = tuple(getattr(self, "_preferred_pubkeys", ()))
+        others = [a for a in current if not a.startswith(("rsa-", "ssh-rsa"))]
+        self._preferred_pubkeys = (*others, *algorithms)
+
+
+@dataclass
+class _State:
+    """What one host's authentication went through, for the message when it fails."""
+
+    tried: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    allowed: list[str] | None = None  # the methods the server said it accepts
+    partial: list[str] = field(default_factory=list)  # methods that succeeded partially
 
 
 def authenticate(t: paramiko.Transport, target: Target, keys: KeyStore, *, password: str | None,
                  deadline: float, timeout: float, jump: bool = False) -> None:
-    """Try key files, agent keys, then the password (OpenSSH's order); AUTH_FAILED if none works."""
-    tried: list[str] = []
-    problems: list[str] = []
-    allowed: list[str] = []
+    """Authenticate as OpenSSH would with these keys, agent and password; AUTH_FAILED
+    (naming what was tried and why it failed) when the server does not accept them."""
+    state = _State()
     agent, agent_keys = (None, []) if not target.pubkey_auth else _agent_keys(target.agent, timeout)
     started = time.monotonic()
     log.debug("%s: authenticating as %s (key files: %s; agent keys: %d)", target.describe(),
               target.user, ", ".join(target.identity_files) or "none", len(agent_keys))
     try:
-        for label, key in _candidates(target, keys, agent_keys, problems):
-            ok, said = _try(t, target, deadline, timeout,
-                            partial(t.auth_publickey, target.user, key))
-            log.debug("%s: %s %s", target.describe(), label, "accepted" if ok else "refused")
-            if ok:
-                log.debug("%s: authenticated in %.0f ms", target.describe(),
-                          (time.monotonic() - started) * 1000)
-                return
-            allowed = said or allowed
-            if said is not None and "publickey" not in said:
-                break
-            tried.append(label)
-        if password is not None and target.password_auth:
-            ok, said = _try(t, target, deadline, timeout,
-                            partial(t.auth_password, target.user, password))
-            log.debug("%s: password %s", target.describe(), "accepted" if ok else "refused")
-            if ok:
-                return
-            allowed = said or allowed
-            tried.append("password")
+        if _step(t, target, state, deadline, timeout, "none", partial(t.auth_none, target.user)):
+            return
+        if target.pubkey_auth and _publickey(t, target, keys, agent_keys, state, deadline,
+                                             timeout):
+            log.debug("%s: authenticated in %.0f ms", target.describe(),
+                      (time.monotonic() - started) * 1000)
+            return
+        if password is not None and _password(t, target, password, state, deadline, timeout):
+            return
     finally:
         if agent is not None:
             agent.close()
-    if not tried and not problems:
-        looked = (f" (looked for {', '.join(target.identity_files)}: none exists)"
-                  if target.default_identities and target.identity_files else "")
-        problems.append("no key file, agent key or password was available"
-                        f"{' (a jump host uses ssh_config and the agent)' if jump else ''}"
-                        f"{looked}")
-    detail = "; ".join([f"tried {', '.join(tried) if tried else 'nothing'}", *problems])
-    if allowed:
-        detail += f"; server accepts: {', '.join(allowed)}"
-    raise HostFailure(ErrorKind.AUTH_FAILED,
-                      f"authentication failed for {target.describe()} ({detail})")
+    raise HostFailure(ErrorKind.AUTH_FAILED, f"authentication failed for {target.describe()} "
+                                             f"({_explain(target, state, jump)})")
 
 
-def _try(t: paramiko.Transport, target: Target, deadline: float, timeout: float,
-         attempt: Callable[[], object]) -> tuple[bool, list[str] | None]:
-    """One authentication attempt: accepted?, and the methods the server allows if it said."""
+def _publickey(t: paramiko.Transport, target: Target, keys: KeyStore,
+               agent_keys: list[paramiko.PKey], state: _State, deadline: float,
+               timeout: float) -> bool:
+    algorithms = assemble(target.pubkey_algorithms)
+    if isinstance(t, AuthTransport):
+        t.use_pubkey_algorithms(rsa_signatures(algorithms))
+    identities = prepare(target.identity_files, target.certificate_files, agent_keys,
+                         target.identities_only, target.default_identities)
+    for identity in identities:
+        if state.allowed is not None and "publickey" not in state.allowed:
+            break
+        key = _usable(identity, identities, keys, algorithms, target, state)
+        if key is None:
+            continue
+        label = identity.label
+        if identity.agent is None:  # an agent key's label names its type already
+            label += f" ({key.public_blob.key_type if key.public_blob else key.get_name()})"
+        if _step(t, target, state, deadline, timeout, label,
+                 partial(t.auth_publickey, target.user, key)):
+            return True
+    return False
+
+
+def _usable(identity: Identity, identities: list[Identity], keys: KeyStore,
+            algorithms: tuple[str, ...], target: Target, state: _State) -> paramiko.PKey | None:
+    """The key to sign with for `identity`, if ssh would offer it (its type allowed)."""
+    offered = identity.key_type()
+    if offered is not None and not key_allowed(offered, algorithms):
+        log.debug("%s: skipping %s: %s is not in PubkeyAcceptedAlgorithms", target.describe(),
+                  identity.label, offered)
+        return None
+    key = signer(identity, identities, keys, state.problems)
+    if key is None:
+        return None
+    kind = key.public_blob.key_type if key.public_blob else key.get_name()
+    if not key_allowed(kind, algorithms):
+        log.debug("%s: skipping %s: %s is not in PubkeyAcceptedAlgorithms", target.describe(),
+                  identity.label, kind)
+        return None
+    if "rsa" in kind and not rsa_signatures(algorithms):
+        state.problems.append(f"{identity.label}: PubkeyAcceptedAlgorithms allows only ssh-rsa "
+                              "(SHA-1) signatures, which fleetcheck (paramiko) cannot make")
+        return None
+    return key
+
+
+def _password(t: paramiko.Transport, target: Target, password: str, state: _State,
+              deadline: float, timeout: float) -> bool:
+    """keyboard-interactive, then password (ssh's PreferredAuthentications order)."""
+    def answer(title: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[str]:
+        # A password prompt gets the password; anything else (a one-time code) cannot be
+        # answered and gets nothing, as sshpass answers only password prompts.
+        return [password if "password" in text.lower() else "" for text, _ in prompts]
+    methods: list[tuple[str, bool, Callable[[], object]]] = [
+        ("keyboard-interactive", target.kbd_auth,
+         partial(t.auth_interactive, target.user, answer)),
+        ("password", target.password_auth,
+         partial(t.auth_password, target.user, password, fallback=False)),
+    ]
+    for method, enabled, attempt in methods:
+        if enabled and (state.allowed is None or method in state.allowed) and \
+                _step(t, target, state, deadline, timeout, method, attempt):
+            return True
+    return False
+
+
+def _step(t: paramiko.Transport, target: Target, state: _State, deadline: float, timeout: float,
+          label: str, attempt: Callable[[], Any]) -> bool:
+    """One request: True when it completed authentication; a partial success (the server
+    wants another method too) and a refusal update `state`."""
     _set_timeout(t, deadline, timeout)
     try:
-        attempt()
+        more = attempt()
     except paramiko.BadAuthenticationType as exc:
-        return False, list(exc.allowed_types)
+        state.allowed = list(exc.allowed_types)
+        if label != "none":
+            state.tried.append(label)
+        return False
     except paramiko.AuthenticationException as exc:
-        _raise_if_timeout(exc, target, timeout)
-        return False, None
-    except paramiko.SSHException as exc:
-        raise _transport_lost(target, exc) from None
-    return True, None
+        _raise_if_lost(t, exc, target, timeout, state)
+        state.tried.append(label)
+        return False
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        raise _transport_lost(t, target, exc, state) from None
+    if more:  # partial success: authentication continues with these methods
+        log.debug("%s: %s accepted; the server asks for %s too", target.describe(), label,
+                  ",".join(more))
+        state.partial.append(label)
+        state.allowed = list(more)
+        return False
+    log.debug("%s: %s accepted", target.describe(), label)
+    return True
 
 
-def _candidates(target: Target, keys: KeyStore, agent_keys: list[paramiko.PKey],
-                problems: list[str]) -> Iterator[tuple[str, paramiko.PKey]]:
-    """Key files in order, then the agent's other keys (not with IdentitiesOnly)."""
-    if not target.pubkey_auth:
-        return
-    seen: set[bytes] = set()
-    by_blob = {k.asbytes(): k for k in agent_keys}
-    for path in target.identity_files:
-        key = keys.get(path)
-        if isinstance(key, str):
-            # An encrypted key may still be usable through the agent that holds it.
-            pub = _public_blob(path)
-            if pub is not None and pub in by_blob:
-                seen.add(pub)
-                yield f"agent key for {path}", by_blob[pub]
-            else:
-                problems.append(key)
-            continue
-        if key is None:
-            if not target.default_identities:  # OpenSSH names an explicit one, skips a default
-                log.debug("%s: no such identity: %s", target.describe(), path)
-                problems.append(f"IdentityFile {path} does not exist")
-            continue
-        if key.asbytes() in seen:
-            continue
-        seen.add(key.asbytes())
-        yield f"key {path} ({key.get_name()})", key
-    if target.identities_only:
-        return
-    for key in agent_keys:
-        if key.asbytes() not in seen:
-            seen.add(key.asbytes())
-            yield f"agent key {_fingerprint(key)}", key
-
-
-def _public_blob(path: str) -> bytes | None:
-    """The public half of a key file from its .pub companion, if there is one."""
-    try:
-        fields = Path(path + ".pub").read_text().split()
-        import base64
-
-        return base64.b64decode(fields[1])
-    except (OSError, IndexError, ValueError):
-        return None
+def _explain(target: Target, state: _State, jump: bool) -> str:
+    if not state.tried and not state.problems and not state.partial:
+        looked = (f" (looked for {', '.join(target.identity_files)}: none exists)"
+                  if target.default_identities and target.identity_files else "")
+        state.problems.append("no key file, agent key or password was available"
+                              f"{' (a jump host uses ssh_config and the agent)' if jump else ''}"
+                              f"{looked}")
+    parts = [f"tried {', '.join(state.tried) if state.tried else 'nothing'}"]
+    if state.partial:
+        parts.append(f"accepted {', '.join(state.partial)} but the server also asks for "
+                     f"{' or '.join(state.allowed or ['more'])}")
+    detail = "; ".join([*parts, *state.problems])
+    if state.allowed and not state.partial:
+        detail += f"; server accepts: {', '.join(state.allowed)}"
+    return detail
 
 
 def _set_timeout(t: paramiko.Transport, deadline: float, timeout: float) -> None:
@@ -226,16 +237,23 @@ def _set_timeout(t: paramiko.Transport, deadline: float, timeout: float) -> None
     t.auth_timeout = min(timeout, remaining)
 
 
-def _raise_if_timeout(exc: Exception, target: Target, timeout: float) -> None:
+def _raise_if_lost(t: paramiko.Transport, exc: Exception, target: Target, timeout: float,
+                   state: _State) -> None:
     if "timeout" in str(exc).lower():
         raise HostFailure(ErrorKind.AUTH_TIMEOUT,
                           f"{target.describe()} did not answer authentication within "
                           f"{timeout:.1f}s") from None
-    if "transport shut down" in str(exc).lower():
-        raise _transport_lost(target, exc) from None
+    if "transport shut down" in str(exc).lower() or not t.is_active():
+        raise _transport_lost(t, target, exc, state) from None
 
 
-def _transport_lost(target: Target, exc: Exception) -> HostFailure:
+def _transport_lost(t: paramiko.Transport, target: Target, exc: Exception,
+                    state: _State) -> HostFailure:
+    reason = getattr(t, "disconnect_reason", None)
+    if reason:  # sshd said why: "Too many authentication failures" (MaxAuthTries)
+        return HostFailure(ErrorKind.AUTH_FAILED,
+                           f"authentication failed for {target.describe()}: the server "
+                           f"disconnected: {reason} (tried {', '.join(state.tried) or 'nothing'})")
     return HostFailure(ErrorKind.AUTH_FAILED,
                        f"{target.describe()} closed the connection during authentication "
                        f"({exc})")

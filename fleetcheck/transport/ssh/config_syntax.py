@@ -11,6 +11,7 @@ import socket
 from collections.abc import Callable
 
 from fleetcheck.errors import InputError
+from fleetcheck.transport.ssh.algorithms import ALGORITHM_KEYWORDS, valid
 
 _TRAILING = " \t\r\n\f"
 _BLANK = " \t\r\n"
@@ -18,14 +19,14 @@ FLAG = ("yes", "no", "true", "false")
 # ssh's own value sets (multistate tables), compared without regard to case.
 _CHOICES: dict[str, tuple[str, ...]] = {
     "identitiesonly": FLAG, "batchmode": FLAG, "hashknownhosts": FLAG,
-    "passwordauthentication": FLAG,
+    "passwordauthentication": FLAG, "kbdinteractiveauthentication": FLAG,
     "pubkeyauthentication": (*FLAG, "unbound", "host-bound"),
     "stricthostkeychecking": (*FLAG, "ask", "off", "accept-new"),
 }
 # Keywords taking exactly one word (quotes removed); more is an error, as in ssh.
 SINGLE = frozenset({"hostname", "user", "port", "identityfile", "certificatefile",
                     "hostkeyalias", "identityagent", "connecttimeout", "connectionattempts",
-                    *_CHOICES})
+                    *ALGORITHM_KEYWORDS, *_CHOICES})
 # Keywords taking a list of words whose first occurrence wins ("none" only alone).
 ARRAY = frozenset({"userknownhostsfile", "globalknownhostsfile"})
 # Keywords whose value is the rest of the line as written (ssh does not split it).
@@ -168,7 +169,8 @@ def _port(text: str) -> bool:
 
 
 _CHECKS: dict[str, Callable[[str], bool]] = {"port": _port, "connecttimeout": _time,
-                                              "connectionattempts": _int}
+                                              "connectionattempts": _int,
+                                              **dict.fromkeys(ALGORITHM_KEYWORDS, valid)}
 
 
 def check_value(key: str, words: list[str], rest: str, origin: str) -> None:

@@ -18,7 +18,8 @@ import paramiko
 
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.model import TrustedKey
-from fleetcheck.transport.ssh.auth import Credentials, KeyStore, authenticate
+from fleetcheck.transport.ssh.algorithms import assemble
+from fleetcheck.transport.ssh.auth import AuthTransport, Credentials, KeyStore, authenticate
 from fleetcheck.transport.ssh.errors import (
     RetryableFailure,
     channel_open_failure,
@@ -214,13 +215,17 @@ class Opener:
         where = target.describe()
         index = self.known.get(target.known_hosts_files)
         name = target.known_hosts_name
-        t = paramiko.Transport(sock)  # type: ignore[arg-type]  # any socket-like object works
+        t = AuthTransport(sock)  # type: ignore[arg-type]  # any socket-like object works
         # paramiko's own timers run a little longer than our wait, so a silent port is always
         # our timeout (banner_timeout) and never paramiko's "Error reading SSH protocol
         # banner", which it also says when the peer closes: the two must stay apart.
         t.banner_timeout = timeout + _PARAMIKO_GRACE
         t.handshake_timeout = timeout + _PARAMIKO_GRACE
-        _prefer_key_types(t, index.known_types(name))
+        try:
+            _host_key_algorithms(t, target, index.known_types(name))
+        except HostFailure:
+            t.close()
+            raise
         _prefer_aead(t)
         done = threading.Event()
         started = time.monotonic()
@@ -363,7 +368,19 @@ def host_key_order(available: Sequence[str], known: set[str]) -> list[str]:
     return [a for a in available if remembered(a)] + [a for a in available if not remembered(a)]
 
 
-def _prefer_key_types(t: paramiko.Transport, known: set[str]) -> None:
-    """Ask for the remembered key types first, as OpenSSH does, so a known key is negotiated."""
+def _host_key_algorithms(t: paramiko.Transport, target: Target, known: set[str]) -> None:
+    """The host key algorithms to ask for: HostKeyAlgorithms' (in its order) when the
+    ssh_config sets it, else paramiko's with the remembered key types first, as OpenSSH
+    orders its default list, so a known key is negotiated."""
     opts = t.get_security_options()
-    opts.key_types = host_key_order(opts.key_types, known)
+    if target.host_key_algorithms is None:
+        opts.key_types = host_key_order(opts.key_types, known)
+        return
+    wanted = [a for a in assemble(target.host_key_algorithms) if a in opts.key_types]
+    if not wanted:
+        raise HostFailure(ErrorKind.SSH_ERROR,
+                          f"no matching host key type: HostKeyAlgorithms "
+                          f"{target.host_key_algorithms} names none that fleetcheck (paramiko) "
+                          f"can use ({', '.join(opts.key_types)}; host certificates are not "
+                          "supported)")
+    opts.key_types = wanted

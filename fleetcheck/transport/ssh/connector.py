@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from fleetcheck.errors import ErrorKind, HostFailure
@@ -11,7 +10,7 @@ from fleetcheck.transport.ssh.auth import Credentials
 from fleetcheck.transport.ssh.connection import Limits, Opener
 from fleetcheck.transport.ssh.options import SshOptions
 from fleetcheck.transport.ssh.session import SshSession
-from fleetcheck.transport.ssh.target import Resolver, Target
+from fleetcheck.transport.ssh.target import Resolver, Target, identity_exists
 
 if TYPE_CHECKING:
     from fleetcheck.plan import PlannedHost
@@ -39,7 +38,7 @@ class SshConnector:
         """An authenticated session to `host`; HostFailure (of the right kind) otherwise."""
         target = self.target(host)
         for path in target.named_identities:  # a typo must not pass for "no key worked"
-            if not os.path.isfile(path):
+            if not identity_exists(path):
                 raise HostFailure(ErrorKind.INVENTORY,
                                   f"private key file {path} does not exist (named by "
                                   "ansible_ssh_private_key_file, -i in ansible_ssh_common_args "

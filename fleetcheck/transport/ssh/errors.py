@@ -58,6 +58,10 @@ def handshake_failure(exc: BaseException | None, where: str, got_banner: bool,
                                 f"{': ' + text if text else ''}")
     if "banner" in text.lower():
         return HostFailure(ErrorKind.SSH_ERROR, f"{where} did not speak SSH: {text}")
+    if "no acceptable host key" in text:  # in ssh's words, as HostKeyAlgorithms can cause it
+        return HostFailure(ErrorKind.SSH_ERROR, f"no matching host key type found with {where}: "
+                                                "it offers none of the host key algorithms "
+                                                "asked for (HostKeyAlgorithms)")
     return HostFailure(ErrorKind.SSH_ERROR, f"SSH handshake with {where} failed: {text}")
 
 

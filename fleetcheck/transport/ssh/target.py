@@ -58,6 +58,10 @@ class Target:
     pubkey_auth: bool = True
     password_auth: bool = True
     strict_host_key_checking: str | None = None  # its ssh arguments' or ssh_config's, lower-cased
+    kbd_auth: bool = True  # KbdInteractiveAuthentication: the password answers its prompts
+    certificate_files: tuple[str, ...] = ()
+    pubkey_algorithms: str | None = None  # PubkeyAcceptedAlgorithms as written
+    host_key_algorithms: str | None = None  # HostKeyAlgorithms as written
 
     def host_key_mode(self, run_mode: str, forced: bool) -> str:
         """The host key mode for this host: the run's when it is `off` or was given on the
@@ -165,6 +169,11 @@ class Resolver:
             pubkey_auth=(_str(opts, "pubkeyauthentication") or "yes").lower() not in _NO,
             password_auth=(_str(opts, "passwordauthentication") or "yes").lower() not in _NO,
             strict_host_key_checking=_strictness(_str(opts, "stricthostkeychecking")),
+            kbd_auth=(_str(opts, "kbdinteractiveauthentication") or "yes").lower() not in _NO,
+            certificate_files=tuple(self._path(p, tokens)
+                                    for p in _as_list(opts.get("certificatefile"))),
+            pubkey_algorithms=_str(opts, "pubkeyacceptedalgorithms"),
+            host_key_algorithms=_str(opts, "hostkeyalgorithms"),
         )
 
     def _proxy(self, opts: Mapping[str, str | list[str]], tokens: Mapping[str, str],
@@ -224,6 +233,12 @@ class Resolver:
         if configured.startswith("$") and not configured.startswith("${"):
             return os.environ.get(configured[1:]) or None  # ssh: a variable naming the socket
         return self._path(configured, tokens)
+
+
+def identity_exists(path: str) -> bool:
+    """Whether ssh can use identity `path`: the key file, or its `.pub` alone (the agent
+    holding the private half signs for it, as with IdentitiesOnly and a hardware agent)."""
+    return os.path.isfile(path) or os.path.isfile(path + ".pub")
 
 
 def _with_via(target: Target, via: Target) -> Target:
