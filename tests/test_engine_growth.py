@@ -112,10 +112,13 @@ def test_ctrl_c_after_growth_keeps_what_both_processes_finished() -> None:
     handler = Taken()
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    # Python's own Ctrl-C, whatever this suite inherited (a background job ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run = scan(hosts, options=ScanOptions(forks=2, workers=2, grow=True), engine=engine,
                    on_done=done)
     finally:
+        signal.signal(signal.SIGINT, previous)
         log.removeHandler(handler)
     errors = Counter(f"{h.error.kind}: {h.error.message}" for h in run.hosts if h.error)
     assert not run.complete and engine.processes == 2, (taken, len(handed_back), errors)

@@ -34,7 +34,8 @@ class Caught:
 def as_ctrl_c() -> Iterator[Caught]:
     """Within this block SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt in the main thread
     while `armed`; once disarmed (the run is over, its reports are being written) they are
-    only recorded. Outside the main thread (where handlers cannot be set) it changes nothing.
+    only recorded. A signal ignored on entry (nohup, a background job) stays ignored; outside
+    the main thread (where handlers cannot be set) it changes nothing.
     """
     caught = Caught()
     if threading.current_thread() is not threading.main_thread():
@@ -48,7 +49,11 @@ def as_ctrl_c() -> Iterator[Caught]:
             caught.name = caught.name or caught.names[-1]
             raise KeyboardInterrupt
 
-    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, *AS_CTRL_C)}
+    # A signal ignored when the run began stays ignored: `nohup` ignores SIGHUP so that a
+    # run outlives its terminal, and a shell without job control starts a background job
+    # (`fleetcheck scan &`) with SIGINT ignored so that Ctrl-C at the prompt spares it.
+    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, *AS_CTRL_C)
+             if signal.getsignal(sig) != signal.SIG_IGN}
     try:
         yield caught
     finally:

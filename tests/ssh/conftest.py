@@ -175,10 +175,20 @@ def cli_process(lab: SshLab, tmp: Path, argv: list[str],
     """`python -m fleetcheck ARGV` as a real process in the controller namespace."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp / "home"), "CI": "true",
            **(environ or {})}
-    return subprocess.Popen(lab.controller.exec_argv([sys.executable, "-m", "fleetcheck",
+    return subprocess.Popen(lab.controller.exec_argv([sys.executable, "-c", _DEFAULT_SIGNALS,
+                                                      sys.executable, "-m", "fleetcheck",
                                                       *argv]),
                             cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
+
+
+# Runs the rest of its argv with INT, HUP and TERM as a terminal session has them: a suite
+# run as a background job, or under nohup, would pass them on ignored (and an ignored
+# signal stays ignored in fleetcheck, as it should).
+_DEFAULT_SIGNALS = ("import os, signal, sys\n"
+                    "for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):\n"
+                    "    signal.signal(s, signal.SIG_DFL)\n"
+                    "os.execv(sys.argv[1], sys.argv[1:])")
 
 
 def interrupt(proc: subprocess.Popen[str]) -> None:
