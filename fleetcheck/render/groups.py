@@ -1,8 +1,8 @@
 """Reading at fleet scale: hosts in natural order, host lists compacted, findings grouped.
 
 One problem on 5,000 hosts is one row: findings that share kind, rule, protocol, port,
-bind scope, process, severity and waiver form a `FindingGroup` with its hosts. Grouping only arranges:
-every finding lands in exactly one group (tests check that none is lost or doubled).
+bind scope, process, severity and waiver form a `FindingGroup` with its hosts. Grouping only
+arranges: every finding lands in exactly one group (tests check that none is lost or doubled).
 """
 
 from __future__ import annotations

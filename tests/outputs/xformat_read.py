@@ -4,6 +4,7 @@ with the run record (the JSON report): the differential of `test_xformat.py`."""
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ansible.plugins.inventory import detect_range, expand_hostname_range
+
+from fleetcheck.sanitize import printable
 
 # (host, proto, port, address, process, severity, kind): one finding as every format names it
 Key = tuple[str, str, int | None, str | None, str | None, str, str]
@@ -118,12 +121,14 @@ def _diff(what: str, want: Counter[Any], got: Counter[Any]) -> list[str]:
             f"extra {sorted((got - want).elements(), key=repr)[:4]}"]
 
 
-def _grouped(truth: Truth, html: bool = False,
+def _grouped(truth: Truth, html: bool = False, line: bool = False,
              ) -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]]]:
     """What a grouped report can say of each finding: (host, kind, proto, port, process,
     severity, violation) for open ones, with the waiver for waived ones; `html`: text as a
-    browser reads it (a CR in text is a line end)."""
+    browser reads it (a CR in text is a line end); `line`: as one printable line."""
     def p(v: str | None) -> str | None:
+        if line and v:
+            return printable(" ".join(v.split()))
         return v.replace("\r\n", "\n").replace("\r", "\n") if html and v else v
 
     open_: Counter[tuple[Any, ...]] = Counter()
@@ -163,7 +168,7 @@ def check_groups_csv(truth: Truth, path: Path) -> list[str]:
 def check_junit(truth: Truth, path: Path) -> list[str]:
     """JUnit: a suite per host; a failure per violation, skipped per waived finding, an
     error per unchecked host; counts that add up."""
-    root = ET.parse(path).getroot()
+    root = ET.parse(path).getroot()  # noqa: S314 -- our own output
     out = []
     failures: Counter[tuple[str, str, str]] = Counter()
     skipped: Counter[tuple[str, str]] = Counter()
@@ -328,8 +333,193 @@ def check_all(truth: Truth, files: dict[str, Path], run: object) -> list[str]:
     """Every format's disagreements with the run record, one line each."""
     del run
     checks = {"csv": check_csv, "groups.csv": check_groups_csv, "xml": check_junit,
-              "html": check_html}
+              "html": check_html, "txt": check_text, "md": check_markdown,
+              "oscal.json": check_oscal, "register.csv": check_register}
     out = []
     for ext, check in checks.items():
         out += check(truth, files[ext])
+    return out
+
+
+def _text_table(lines: list[str], title: str) -> list[list[str]]:
+    """The rows of the text report's table under `title` (columns apart by 2+ spaces)."""
+    try:
+        start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    except StopIteration:
+        return []
+    body = lines[start + 4:]  # title, underline, header, dashes
+    rows = []
+    for line in body:
+        if not line.strip():
+            break
+        rows.append(re.split(r"\s{2,}", line.rstrip()))
+    return rows
+
+
+def check_text(truth: Truth, path: Path) -> list[str]:
+    """The text report by its documented layout: verdict line, counts, the hosts' index
+    (status, error kind, open findings), each host's section title, the unchecked hosts."""
+    lines = path.read_text("utf-8").splitlines()
+    out = []
+    if not lines[1].startswith(truth.word + ":"):
+        out.append(f"text verdict: {lines[1]!r} (want {truth.word})")
+    s = truth.summary
+    counts = (f"hosts {s['hosts']} · compliant {s['compliant']} · noncompliant "
+              f"{s['noncompliant']} · unreachable {s['unreachable']} · errors {s['errors']}")
+    if not any(line.startswith(counts) for line in lines):
+        out.append(f"text: no counts line {counts!r}")
+    hosts = {h["name"]: h for h in truth.doc["hosts"]}
+    index = {r[0]: r for r in _text_table(lines, f"HOSTS ({len(hosts)})")}
+    if sorted(index) != sorted(hosts):
+        out.append(f"text hosts index {sorted(index)} != {sorted(hosts)}")
+    for name, row in index.items():
+        h = hosts.get(name)
+        if h is None:
+            continue
+        status = h["status"] + (f" ({h['error']['kind']})" if h["error"] else "")
+        opened = sum(1 for f in h["findings"] if not f["waived"])
+        want = [name, status] + ([str(len(h["listeners"])), str(opened)] if not h["error"]
+                                 else [])
+        if row[:len(want)] != want:
+            out.append(f"text index row {row} != {want}")
+        title = f"--- {name} ({h['address']}): {h['status'].upper()}"
+        if not any(line.startswith(title) for line in lines):
+            out.append(f"text: no section {title!r}")
+    unchecked: dict[str, str] = {}
+    cause = ""
+    for line in lines[next((i for i, x in enumerate(lines) if x.startswith("NOT CHECKED (")),
+                           len(lines)):]:
+        if line.startswith(("WAIVERS", "FLEET VIEW", "RUN", "HOSTS")):
+            break
+        if line and not line.startswith(" ") and not line.startswith(("CAUSE", "-", "NOT",
+                                                                       "=")):
+            cause = line.split()[0]
+        elif line.startswith("    hosts: "):
+            for name in expand(line[len("    hosts: "):].split(", ")):
+                unchecked[name] = cause
+    if unchecked != truth.unchecked:
+        out.append(f"text unchecked {unchecked} != {truth.unchecked}")
+    return out
+
+
+def _md_cells(line: str) -> list[str]:
+    """A Markdown table row's cells, unescaped as a Markdown reader would."""
+    cells = re.split(r"(?<!\\)\|", line.strip())[1:-1]
+    return [html.unescape(re.sub(r"\\(.)", r"\1", c.strip())) for c in cells]
+
+
+def check_markdown(truth: Truth, path: Path) -> list[str]:
+    """Markdown: verdict heading, the counts table, the open groups and unchecked hosts."""
+    lines = path.read_text("utf-8").splitlines()
+    out = []
+    if not lines[0].endswith(f"fleetcheck: {truth.word}"):
+        out.append(f"markdown verdict: {lines[0]!r} (want {truth.word})")
+    s = truth.summary
+    want = [str(s[k]) for k in ("hosts", "compliant", "noncompliant", "unreachable", "errors",
+                                "violations", "waived")]
+    if _md_cells(lines[6]) != want:
+        out.append(f"markdown counts {lines[6]!r} != {want}")
+    want_open, _ = _grouped(truth, line=True)
+    got: Counter[tuple[Any, ...]] = Counter()
+    cut = False
+    unchecked: dict[str, str] = {}
+    section = ""
+    for line in lines:
+        if line.startswith("### "):
+            section = line
+        cut = cut or (section.startswith("### Open") and line.startswith("… and "))
+        if not line.startswith("| ") or line.startswith(("| Severity", "| Cause", "| hosts",
+                                                         "| Waiver")):
+            continue
+        c = _md_cells(line)
+        if section.startswith("### Open findings"):
+            sev, below = c[0].split()[0], "(below fail-on)" in c[0]
+            proto, _, port = c[2].split()[0].partition("/")
+            if " more" in c[7]:
+                cut = True
+                continue
+            for h in expand(c[7].split(", ")):
+                got[(h, c[1].strip("*"), proto, None if port == "any" else int(port),
+                     c[4] or None, sev, not below)] += 1
+        elif section.startswith("### Not checked") and " more" not in c[2]:
+            for h in expand(c[2].split(", ")):
+                unchecked[h] = c[0].split()[0]
+    if not cut:
+        out += _diff("markdown open groups", Counter(set(want_open)), got)
+    elif not set(got) <= set(want_open):
+        out.append(f"markdown open groups not in the run: {set(got) - set(want_open)}")
+    if not set(unchecked.items()) <= set(truth.unchecked.items()):
+        out.append(f"markdown unchecked {unchecked} not in {truth.unchecked}")
+    return out
+
+
+def check_oscal(truth: Truth, path: Path) -> list[str]:
+    """OSCAL: a finding per finding of each host (kind, severity, waived), one per
+    unchecked host with its error kind."""
+    doc = json.loads(path.read_text("utf-8"))
+    (result,) = doc["assessment-results"]["results"]
+    got: Counter[tuple[Any, ...]] = Counter()
+    unchecked: dict[str, str] = {}
+    for f in result.get("findings", []):
+        props = {p["name"]: p["value"] for p in f.get("props", [])}
+        if "error-kind" in props:
+            unchecked[f["title"].removesuffix(" could not be checked")] = props["error-kind"]
+            continue
+        host = f["title"].split(" on ", 1)[1]
+        got[(host, props["kind"], props["severity"], props["waived"] == "true",
+             props.get("waiver"))] += 1
+    want: Counter[tuple[Any, ...]] = Counter()
+    for k, n in (truth.violations + truth.below).items():
+        want[(k[0], k[6], k[5], False, None)] += n
+    for (k, w), n in truth.waived.items():
+        want[(k[0], k[6], k[5], True, w)] += n
+    out = _diff("oscal findings", want, got)
+    return out + ([f"oscal unchecked {unchecked} != {truth.unchecked}"]
+                  if unchecked != truth.unchecked else [])
+
+
+def check_register(truth: Truth, path: Path) -> list[str]:
+    """The register: each waiver's status as the run has it, and the findings it waived."""
+    waived: Counter[str] = Counter()
+    for (_, w), n in truth.waived.items():
+        waived[w] += n
+    out = []
+    statuses = {w["id"]: w["status"] for w in truth.doc["waivers"]}
+    for r in read_csv(path):
+        if r["type"] != "waiver":
+            continue
+        if r["status"] != statuses.get(r["id"]):
+            out.append(f"register {r['id']}: status {r['status']!r}")
+        if r["status"] != "expired" and int(r["allowed_in_run"] or 0) != waived[r["id"]]:
+            out.append(f"register {r['id']}: waived {r['allowed_in_run']} in the run, "
+                       f"the findings say {waived[r['id']]}")
+    return out
+
+
+def check_summary(truth: Truth, text: str) -> list[str]:
+    """The terminal summary: its verdict line, its counts, the unchecked hosts' causes."""
+    lines = text.splitlines()
+    out = []
+    if not lines[0].startswith(truth.word + ":"):
+        out.append(f"summary verdict: {lines[0]!r} (want {truth.word})")
+    s = truth.summary
+    counts = (f"hosts {s['hosts']} · compliant {s['compliant']} · noncompliant "
+              f"{s['noncompliant']} · unreachable {s['unreachable']} · errors {s['errors']}")
+    if not any(line.startswith(counts) for line in lines):
+        out.append(f"summary: no counts line {counts!r}")
+    for kind in set(truth.unchecked.values()):
+        if not any(kind in line for line in lines):
+            out.append(f"summary: unchecked cause {kind} not named")
+    return out
+
+
+def check_json(truth: Truth, model: dict[str, Any]) -> list[str]:
+    """The JSON report holds the model's findings, statuses and summary."""
+    out = []
+    if truth.doc["summary"] != model["summary"]:
+        out.append("json summary differs from the run's")
+    for h, m in zip(truth.doc["hosts"], model["hosts"], strict=True):
+        if (h["name"], h["status"], h["error"], h["findings"]) != \
+                (m["name"], m["status"], m["error"], m["findings"]):
+            out.append(f"json host {h['name']} differs from the run's")
     return out

@@ -36,7 +36,7 @@ HOSTILE = (
     "rtl\u202eexe.txt", "line\u2028sep", "x" * 300, "back\\slash", "]]><!--", "'single'",
     "{{ 7*7 }}", "| pipe | *star* _u_ `tick`", "# heading", "a\nb",
 )
-_KINDS = [k for k in ErrorKind]
+_KINDS = list(ErrorKind)
 _PORTS = [  # (proto, family, address, port, process): allowed, forbidden, stray, loopback
     ("tcp", 4, "0.0.0.0", 22, "sshd"), ("tcp", 6, "::", 22, "sshd"),
     ("tcp", 4, "0.0.0.0", 1923, "spiced"), ("tcp", 6, "::", 1923, "spiced"),
@@ -96,7 +96,8 @@ def _extra(rng: random.Random, name: str, n: int) -> list[Finding]:
             rng.choice([443, 5432, 1923, 8443])
         proc = None if kind is FindingKind.MISSING else _text(rng, "postgres")
         out.append(Finding(
-            id="FC-" + builders.sha(f"{name}/{i}/{kind.value}")[:12], kind=kind, severity=rng.choice(list(Severity)),
+            id="FC-" + builders.sha(f"{name}/{i}/{kind.value}")[:12], kind=kind,
+            severity=rng.choice(list(Severity)),
             proto="tcp", port=port, address=None if port is None else "0.0.0.0",
             process=proc, rule=f"web/{_text(rng, 'https', 0.2)}",
             message=_text(rng, f"{kind.value} on {port}")))
