@@ -1,8 +1,8 @@
 """Reading at fleet scale: hosts in natural order, host lists compacted, findings grouped.
 
 One problem on 5,000 hosts is one row: findings that share kind, rule, protocol, port,
-bind scope and process form a `FindingGroup` with its hosts. Grouping only arranges:
-every finding lands in exactly one group (tests check that none is lost or doubled).
+bind scope, process, severity and waiver form a `FindingGroup` with its hosts. Grouping only
+arranges: every finding lands in exactly one group (tests check that none is lost or doubled).
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ def bind_scope(address: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FindingGroup:
-    """One problem on many hosts: the findings sharing kind, rule, port, scope and process."""
+    """One problem on many hosts: the findings sharing kind, rule, port, scope, process,
+    severity and waiver (what a group row says of its hosts is true of each of them)."""
 
     kind: FindingKind
     rule: str | None
@@ -215,11 +216,16 @@ def group_findings(rows: Iterable[FindingRow]) -> list[FindingGroup]:
     acc: dict[tuple[object, ...], list[FindingRow]] = {}
     for r in rows:
         f = r.finding
-        key = (f.kind, f.rule, f.proto, f.port, bind_scope(f.address), f.process)
+        # Severity and waiver are part of the problem: one row saying "critical, a
+        # violation" (or "waived by W-1") must not name a host where it is low and below
+        # --fail-on (or waived by another waiver); policies may give one rule's listeners
+        # different severities (stray_severity per policy).
+        key = (f.kind, f.rule, f.proto, f.port, bind_scope(f.address), f.process, f.severity,
+               f.waiver if f.waived else None)
         acc.setdefault(key, []).append(r)
     groups = [FindingGroup(kind, rule, proto, port, scope, process,  # type: ignore[arg-type]
                            tuple(sorted(members, key=lambda r: natural_key(r.host.name))))
-              for (kind, rule, proto, port, scope, process), members in acc.items()]
+              for (kind, rule, proto, port, scope, process, _, _), members in acc.items()]
     groups.sort(key=lambda g: (-g.severity, -len(g.hosts), g.kind.value, g.proto,
                                -1 if g.port is None else g.port, g.scope, g.process or ""))
     return groups
