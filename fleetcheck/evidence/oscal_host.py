@@ -110,7 +110,8 @@ class Props:
 # The groups of props that repeat from host to host.
 _SOCKET = ("proto", "port", "address", "family", "process")  # a listener's, before its pid
 _JUDGED = ("user", "verdict", "rule")  # a listener's, after its pid
-_FINDING = ("kind", "severity", "rule", "waived", "waiver")  # a finding's, after its id
+# A finding's, after its id; below-threshold: under --fail-on, so no violation of the run.
+_FINDING = ("kind", "severity", "rule", "waived", "below-threshold", "waiver")
 INVENTORY = ("status", "collector", "groups", "policies")  # an inventory item's own props
 
 
@@ -219,7 +220,8 @@ class HostParts:
             f'"title": {_STRING(text(f"{kind} {f.proto}/{port} on {h.name}"))}',
             f'"description": {_STRING(f.message)}',
             rows("props", [*props([("finding-id", f.id)]), *self.shared(_FINDING, (
-                kind, f.severity.label, f.rule, "true" if f.waived else "false", f.waiver))]),
+                kind, f.severity.label, f.rule, "true" if f.waived else "false",
+                "true" if f.below_threshold else "false", f.waiver))]),
             self._target(kind, text(f"fleetcheck {kind.replace('_', ' ')} check"), "fail"),
             rows("related-observations", [record("observation-uuid", observation)])]
         if risk is not None:

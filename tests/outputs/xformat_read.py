@@ -454,8 +454,8 @@ def check_markdown(truth: Truth, path: Path) -> list[str]:
 
 
 def check_oscal(truth: Truth, path: Path) -> list[str]:
-    """OSCAL: a finding per finding of each host (kind, severity, waived), one per
-    unchecked host with its error kind."""
+    """OSCAL: a finding per finding of each host (kind, severity, waived, below the
+    threshold), one per unchecked host with its error kind."""
     doc = json.loads(path.read_text("utf-8"))
     (result,) = doc["assessment-results"]["results"]
     got: Counter[tuple[Any, ...]] = Counter()
@@ -467,12 +467,14 @@ def check_oscal(truth: Truth, path: Path) -> list[str]:
             continue
         host = f["title"].split(" on ", 1)[1]
         got[(host, props["kind"], props["severity"], props["waived"] == "true",
+             props["below-threshold"] == "true" and props["waived"] != "true",
              props.get("waiver"))] += 1
     want: Counter[tuple[Any, ...]] = Counter()
-    for k, n in (truth.violations + truth.below).items():
-        want[(k[0], k[6], k[5], False, None)] += n
+    for below, counts in ((False, truth.violations), (True, truth.below)):
+        for k, n in counts.items():
+            want[(k[0], k[6], k[5], False, below, None)] += n
     for (k, w), n in truth.waived.items():
-        want[(k[0], k[6], k[5], True, w)] += n
+        want[(k[0], k[6], k[5], True, False, w)] += n
     out = _diff("oscal findings", want, got)
     return out + ([f"oscal unchecked {unchecked} != {truth.unchecked}"]
                   if unchecked != truth.unchecked else [])
