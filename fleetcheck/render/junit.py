@@ -12,8 +12,8 @@ building the tree.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from fleetcheck.engine.summary import is_violation
@@ -102,6 +102,15 @@ def case_name(f: Finding) -> str:
     return f"{f.kind.value} {f.proto}/{port}{where}" + (f" [{f.rule}]" if f.rule else "")
 
 
+def case_names(findings: Sequence[Finding]) -> list[str]:
+    """Each finding's testcase name; findings on one socket that would share a name (two
+    processes holding it) are told apart by their process, so CI counts each one."""
+    names = [case_name(f) for f in findings]
+    twice = {n for n, count in Counter(names).items() if count > 1}
+    return [f"{n} ({f.process or 'owner unknown'})" if n in twice else n
+            for n, f in zip(names, findings, strict=True)]
+
+
 def _finding_text(host: HostResult, f: Finding, service: str) -> str:
     """The body of a failure: the sentence, then every fact of the finding."""
     port = "" if f.port is None else f" {f.port}"
@@ -173,8 +182,9 @@ def _suite(ctx: _Run, host: HostResult, index: int, counts: tuple[int, int, int,
             "error", "\n".join(evidence), message=evidence[0],
             type=err.kind if err else host.status.value)], 2)
     out: list[str] = []
-    for f in sorted(host.findings, key=Finding.sort_key):
-        case = {"name": case_name(f), "classname": cls, "time": "0.000"}
+    findings = sorted(host.findings, key=Finding.sort_key)
+    for f, name in zip(findings, case_names(findings), strict=True):
+        case = {"name": name, "classname": cls, "time": "0.000"}
         service = view.service_name(f.port, f.proto)
         if f.waived:
             cases.append(_parent("testcase", case, [

@@ -11,7 +11,7 @@ import xmlschema
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from fleetcheck.engine.summary import summarize
-from fleetcheck.model import CommandRecord, RunResult, Severity
+from fleetcheck.model import CommandRecord, Finding, FindingKind, RunResult, Severity
 from fleetcheck.render import junit
 from tests.render import builders
 from tests.render.synthetic import synthetic_run
@@ -52,8 +52,9 @@ def test_a_suite_per_host_and_a_case_per_finding_and_rule(composite: RunResult) 
         assert results.count(Failure) == suite.failures == len(open_)
         assert results.count(Skipped) == suite.skipped == len(waived)
         names = [c.name for c in cases]
-        for f in host.findings:
-            assert junit.case_name(f) in names
+        finding_names = junit.case_names(sorted(host.findings, key=Finding.sort_key))
+        assert set(finding_names) <= set(names)
+        assert len(set(finding_names)) == len(finding_names)  # CI counts each one
         for rule in {jl.rule for jl in host.listeners if jl.verdict.value == "allowed"}:
             assert f"rule {rule}" in names
         assert suite.tests == len(cases) == 1 + len(host.findings) + sum(
@@ -126,3 +127,17 @@ def test_the_probe_is_previewed_not_copied_into_every_suite() -> None:
             assert "whole in the JSON and HTML reports" in err
             assert f"exit code: {c.exit_code}" in err
         assert len(err) < 2000, len(err)
+
+
+def test_two_processes_on_one_socket_are_two_testcases() -> None:
+    """Two findings that differ only in the process holding the socket (SO_REUSEPORT) get
+    names of their own, so that CI shows and counts both; a lone finding keeps its name."""
+    base = Finding(id="FC-1", kind=FindingKind.FORBIDDEN, severity=Severity.CRITICAL, proto="tcp",
+                   port=1923, address="0.0.0.0", process="spiced", rule="baseline/spice",
+                   message="TCP 1923 is forbidden")
+    other = dataclasses.replace(base, process="spiceproxy")
+    alone = dataclasses.replace(base, port=5900, process="vnc")
+    assert junit.case_names([base, other, alone]) == [
+        "forbidden tcp/1923 on 0.0.0.0 [baseline/spice] (spiced)",
+        "forbidden tcp/1923 on 0.0.0.0 [baseline/spice] (spiceproxy)",
+        "forbidden tcp/5900 on 0.0.0.0 [baseline/spice]"]
