@@ -52,8 +52,13 @@ CGROUP_GLOBS = tuple(f"{root}/{where}" for root in (*_V2_ROOTS, *_V1_ROOTS)
 # `cat $fc_p`. The pids are the words of $o that are digits then '/', read with globbing
 # off (a process name may hold '*'); the patterns spell out 1 to 7 digits (pid_max is at
 # most 2^22) because a negated bracket needs '!', which csh would expand.
+# A listing longer than _WORDS_READ bytes is not read word by word (dash takes ~0.13 s a
+# megabyte of ss rows): a flood of output must reach the output limit, not the command
+# timeout; the processes of so long a listing keep the names the tool printed.
+_WORDS_READ = 2 * 1024 * 1024
 _PID_WORDS = "|".join("[0-9]" * n + "/*" for n in range(1, 8))
-_FC_PIDS = (f'fc_pids() {{ fc_p=; set -f; for fc_w in $o; do case $fc_w in {_PID_WORDS}) '
+_FC_PIDS = (f'fc_pids() {{ fc_p=; [ ${{#o}} -le {_WORDS_READ} ] || return 0; set -f; '
+            f'for fc_w in $o; do case $fc_w in {_PID_WORDS}) '
             'case "$fc_p " in *" /proc/${fc_w%%/*}/stat "*) ;; '
             '*) fc_p="$fc_p /proc/${fc_w%%/*}/stat";; esac;; esac; done; set +f; }')
 PID_STATS = "fc_pids"  # sets $fc_p from $o; defined once, with fc_ns
@@ -65,7 +70,7 @@ PID_STATS = "fc_pids"  # sets $fc_p from $o; defined once, with fc_ns
 # digits ending at ',' or ')' make a pid (a forged one only adds a file to read), and
 # globbing is off while the words are read.
 _PID_NUMBERS = "|".join("[0-9]" * n for n in range(1, 8))
-_FC_SSPIDS = ('fc_sspids() { fc_p=; set -f; '
+_FC_SSPIDS = (f'fc_sspids() {{ fc_p=; [ ${{#o}} -le {_WORDS_READ} ] || return 0; set -f; '
               'for fc_w in $o; do while :; do case $fc_w in *pid=[0-9]*) ;; *) break;; esac; '
               r'fc_w=${fc_w#*pid=}; fc_x=${fc_w%%[,\)]*}; case $fc_x in '
               f'{_PID_NUMBERS}) case "$fc_p " in *" /proc/$fc_x/stat "*) ;; '

@@ -158,12 +158,16 @@ def test_scan_writes_the_default_formats_and_pipes_a_single_one(tmp_path: Path) 
     (["report", "-"], "[]", "not a fleetcheck.run/3 document"),
     (["report", "-"], '{"schema": "fleetcheck.run/1"}', "missing key 'tool_version'"),
     (["report", "-", "--format", "text,html"], "{}", "several formats need -o DIR"),
-    (["report", "-"], '{"schema": "fleetcheck.run/1", "tool_version": "1", "started_at": "x", '
-     '"finished_at": "x", "hosts": [], "summary": {"hosts": 0, "compliant": 0, '
+    (["report", "-"], '{"schema": "fleetcheck.run/1", "tool_version": "1", "started_at": '
+     '"2030-06-01T02:00:00Z", "finished_at": "2030-06-01T02:00:09Z", "hosts": [], '
+     '"summary": {"hosts": 0, "compliant": 0, '
      '"noncompliant": 0, "unreachable": 0, "errors": 0, "findings": 0, "waived": 0, '
      '"violations": 0, "fail_on": "worst"}}', "unknown severity 'worst'"),
     (["report", "-"], '{"schema": "fleetcheck.run/1", "tool_version": "1", "started_at": "x", '
-     '"finished_at": "x", "summary": {}, "hosts": [{"name": "a", "address": "a", '
+     '"finished_at": "x", "hosts": [], "summary": {}}', "$.started_at: 'x' is not a time"),
+    (["report", "-"], '{"schema": "fleetcheck.run/1", "tool_version": "1", "started_at": '
+     '"2030-06-01T02:00:00Z", "finished_at": "2030-06-01T02:00:09Z", "summary": {}, '
+     '"hosts": [{"name": "a", "address": "a", '
      '"status": "fine"}]}', "'fine' is not a valid Status"),
     (["report", "-", "--format", "pdf"], "{}", "unknown format 'pdf'"),
 ])
