@@ -252,10 +252,12 @@ def _os_text(probe: ProbeOutput, os_name: str | None) -> str | None:
 
 
 def _said(text: str, limit: int = 300) -> str:
-    """What a failing command wrote to stderr, its lines joined (sudo explains over several)."""
+    """What a failing command wrote to stderr, its lines joined (sudo explains over several);
+    past `limit` characters its end, where the refusal is (after a lecture or a banner)."""
     # Lines end at \n only: a \r or U+2028 a host prints is part of what it said.
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    return " / ".join(lines)[:limit]
+    said = " / ".join(lines)
+    return said if len(said) <= limit else "\u2026" + said[-(limit - 1):]
 
 
 class CollectFailure(HostFailure):
