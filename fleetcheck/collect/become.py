@@ -86,11 +86,10 @@ def _no_shell(flags: list[str]) -> list[str]:
             continue
         letters = flag[1:]
         if flag.startswith("-") and letters and set(letters) <= _SUDO_LONE:
-            letters = letters.replace("i", "").replace("s", "")
-            if not letters:
-                continue
-            flag = f"-{letters}"
-        kept.append(flag)
+            rest = letters.replace("i", "").replace("s", "")
+            kept += [f"-{rest}"] if rest else []
+        else:
+            kept.append(flag)
     return kept
 
 
