@@ -252,10 +252,17 @@ def _os_text(probe: ProbeOutput, os_name: str | None) -> str | None:
 
 
 def _said(text: str, limit: int = 300) -> str:
-    """What a failing command wrote to stderr, its lines joined (sudo explains over several)."""
+    """What a failing command wrote to stderr, its lines joined (sudo explains over several);
+    past `limit` characters its start and its end, cut in the middle."""
     # Lines end at \n only: a \r or U+2028 a host prints is part of what it said.
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    return " / ".join(lines)[:limit]
+    said = " / ".join(lines)
+    if len(said) <= limit:
+        return said
+    # The refusal may end it (after sudo's lecture or a login banner) or start it (sudo
+    # then quotes the whole command it refuses): both are kept.
+    head = limit // 3
+    return f"{said[:head]} \u2026 {said[-(limit - head - 3):]}"
 
 
 class CollectFailure(HostFailure):

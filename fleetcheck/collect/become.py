@@ -69,12 +69,36 @@ def _flags(become: Become, *, password: bool) -> list[str]:
     return [f for f in become.flags if f not in ("-n", "--non-interactive")]
 
 
+# sudo's options that take no argument: a cluster of them (`-Hi`) is read letter by letter.
+_SUDO_LONE = frozenset("AbEeHiKklnPSsVv")
+
+
+def _no_shell(flags: list[str]) -> list[str]:
+    """`flags` without sudo's -i/-s (--login/--shell), even inside a cluster like `-Hi`.
+
+    With them sudo hands the command to a shell as one line, escaping every character but
+    `$`: that shell expands the probe's `$1`, `"$@"`, ... before it runs (Ansible's own
+    command has no `$`). The probe needs no login environment of root's, so they go.
+    """
+    kept = []
+    for flag in flags:
+        if flag in ("--login", "--shell"):
+            continue
+        letters = flag[1:]
+        if flag.startswith("-") and letters and set(letters) <= _SUDO_LONE:
+            rest = letters.replace("i", "").replace("s", "")
+            kept += [f"-{rest}"] if rest else []
+        else:
+            kept.append(flag)
+    return kept
+
+
 def _sudo(become: Become, argv: list[str], prompt: Prompt | None) -> list[str]:
     exe = list(become.exe) or ["sudo"]
     # -S: the prompt goes to stderr and the password is read from stdin.
     asking = ["-S", "-p", prompt.argument] if prompt is not None else ["-n"]
-    return [*exe, *_flags(become, password=prompt is not None), *asking, "-u", become.user,
-            "--", *argv]
+    return [*exe, *_no_shell(_flags(become, password=prompt is not None)), *asking,
+            "-u", become.user, "--", *argv]
 
 
 # su and doas print their prompts in the C locale: that is what is looked for.

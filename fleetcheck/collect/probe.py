@@ -402,21 +402,29 @@ def _lines_kept(text: str) -> list[str]:
 
 
 def split_output(stdout: str, nonce: str) -> ProbeOutput:
-    """Split the probe's stdout into facts and sections; ParseError if the fences are broken."""
+    """Split the probe's stdout into facts and sections; ParseError if the fences are broken.
+
+    Lines before the probe's first line are the login's own (a shell rc file's echo), not
+    the probe's: ignored, as Ansible ignores them.
+    """
     marker = f"@@fleetcheck:{nonce} "
     facts: dict[str, str] = {}
     sections: list[Section] = []
     current: str | None = None
     body: list[str] = []
+    started = False
     # Split on newlines only: str.splitlines() also breaks at U+2028, form feeds and
     # other characters a process name may hold.
     for no, line in enumerate(_lines_kept(stdout), 1):
         if not line.startswith(marker):
             if current is not None:
                 body.append(line)
-            elif line.strip():
+            elif line.strip() and started:
                 raise ParseError("unexpected probe output outside any section", no, line)
+            # Before the probe's first line: what the login printed before it ran (a
+            # .bashrc's echo), kept in the command's record, no part of the probe's output.
             continue
+        started = True
         words = line[len(marker):].split(maxsplit=2)
         verb = words[0] if words else ""
         if verb == "begin" and current is None and len(words) >= 2:

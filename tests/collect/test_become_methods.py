@@ -42,6 +42,10 @@ def test_every_served_method_is_planned_and_none_other() -> None:
     (Become("sudo"), ["sudo", "-n", "-u", "root", "--", *ARGV]),
     (Become("sudo", "dba", exe=("/opt/sudo/bin/sudo",), flags=("-H", "-E")),
      ["/opt/sudo/bin/sudo", "-H", "-E", "-n", "-u", "dba", "--", *ARGV]),
+    # sudo's -i/-s would hand the command to a shell that expands its `$` words: dropped,
+    # inside a cluster too; -S and options taking a value are not a cluster of -s.
+    (Become("sudo", flags=("-iH", "--login", "-s", "--shell", "-S", "-ps", "-E")),
+     ["sudo", "-H", "-S", "-ps", "-E", "-n", "-u", "root", "--", *ARGV]),
     (Become("su"), ["env", "LC_ALL=C", "su", "root", "-c", "sh -c 'id -u'"]),
     (Become("su", "postgres", flags=("-l",)),
      ["env", "LC_ALL=C", "su", "-l", "postgres", "-c", "sh -c 'id -u'"]),

@@ -49,6 +49,8 @@ class LabUser:
     sudo: str | None  # "nopasswd" | "password" | "true-only" (may run /usr/bin/true) | None
     password: str | None = None
     shell: str = "/bin/sh"  # "@name": the lab's login script LOGIN_SCRIPTS[name]
+    bashrc: str | None = None  # its ~/.bashrc (bash reads it in an SSH command session)
+    sudo_defaults: tuple[str, ...] = ()  # its own sudoers Defaults (`Defaults:name ...`)
 
 
 # Login shells of hostile or odd hosts (sshd runs `SHELL -c COMMAND`).
@@ -136,6 +138,10 @@ class SshLab:
         LabUser("fcecho", "password", password="echo-pw-Zr81", shell="@echo"),  # noqa: S106, S604
         LabUser("fcphish", "password", password="phish-pw-Qm45", shell="@phish"),  # noqa: S106, S604
         LabUser("fcsuphish", None, password="suphish-pw-Lk37", shell="@suphish"),  # noqa: S106, S604
+        # A chatty login (its .bashrc prints on stdout and stderr) that sudo lectures.
+        LabUser("fcbash", "password", password="bash-pw-Hh31", shell="/bin/bash",  # noqa: S106, S604
+                bashrc="echo 'welcome to this host'\necho 'rc on stderr' >&2\n",
+                sudo_defaults=("lecture=always",)),
     )
 
     def __init__(self, specs: Sequence[HostSpec]) -> None:
@@ -199,6 +205,8 @@ class SshLab:
             home = self.root / "home" / user.name
             home.mkdir(parents=True)
             os.chown(home, uid, gid)
+            if user.bashrc is not None:
+                (home / ".bashrc").write_text(user.bashrc)
             shell = self._login_script(user.shell[1:]) if user.shell.startswith("@") \
                 else user.shell
             lines_p.append(f"{user.name}:x:{uid}:{gid}:fleetcheck lab:{home}:{shell}\n")
@@ -216,6 +224,7 @@ class SshLab:
         shadow.chmod(0o640)
         rules = ["Defaults !fqdn, !lecture, env_reset", "root ALL=(ALL:ALL) ALL"]
         for user in self.USERS:
+            rules += [f"Defaults:{user.name} {default}" for default in user.sudo_defaults]
             if user.sudo == "nopasswd":
                 rules.append(f"{user.name} ALL=(ALL:ALL) NOPASSWD: ALL")
             elif user.sudo == "password":
