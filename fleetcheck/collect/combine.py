@@ -97,11 +97,12 @@ def _ss(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     return _unmasked(listeners, bodies.get("names", "")), []
 
 
-def _unmasked(listeners: list[Listener], stats: str) -> list[Listener]:
+def _unmasked(listeners: list[Listener], comms: str) -> list[Listener]:
     """Listeners named by their comm ('pa(re)n', 'wëb') where ss printed it cut at its first
     ')' ('pa(re') or, as ss of iproute2 7 does, masked ('w??b'): where the probe read the
-    pid's comm and it is what ss printed of it (a pid reused since keeps ss's name)."""
-    names = stat_names(stats)
+    pid's comm ('PID COMM' lines) and it is what ss printed of it (a pid reused since, or a
+    comm read only up to its newline, keeps ss's name)."""
+    names = comm_names(comms)
     if not names:
         return listeners
 
@@ -131,6 +132,16 @@ def _netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
 
 def _busybox_netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     return _renamed(PARSERS["busybox-netstat"](bodies[""]), bodies.get("names", "")), []
+
+
+def comm_names(body: str) -> dict[int, str]:
+    """pid -> comm from the probe's 'PID COMM' lines (a comm may hold spaces)."""
+    names: dict[int, str] = {}
+    for line in body.split("\n"):
+        pid, sep, comm = line.partition(" ")
+        if sep and is_number(pid):
+            names[int(pid)] = comm
+    return names
 
 
 def _renamed(listeners: list[Listener], stats: str) -> list[Listener]:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fleetcheck.collect.nsprobe import FC_NS, PID_STATS, SS_PID_STATS, ns_call
+from fleetcheck.collect.nsprobe import COMMS, FC_NS, PID_STATS, SS_PID_STATS, ns_call
 from fleetcheck.collect.oses import POSIX_TOOLS, UNAME_FAMILIES, Attempt
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError
@@ -151,8 +151,7 @@ _NAMES = FollowUp("names", PID_STATS, '[ -n "$fc_p" ]', "cat $fc_p 2>/dev/null")
 FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
     tool: (_users(marker, lister),) for tool, (marker, lister) in _UID_LISTERS.items()
 }
-FOLLOW_UPS["ss"] += (FollowUp("names", SS_PID_STATS, '[ -n "$fc_p" ]',
-                              "cat $fc_p 2>/dev/null"),)
+FOLLOW_UPS["ss"] += (FollowUp("names", SS_PID_STATS, '[ -n "$fc_p" ]', COMMS),)
 FOLLOW_UPS["netstat"] += (_NAMES,)
 FOLLOW_UPS["busybox-netstat"] = (_NAMES,)
 # lsof on Linux leaves out a process whose name holds a '(' with no ')' after it (it

@@ -227,4 +227,4 @@ def test_names_iproute2_7_masked_are_read_from_proc_emulated(
     assert {li.port: li.process for li in plain.listeners}[7101] == "wëb sérvér"
     lines = plain.commands[0].stdout.splitlines()
     opened = next(i for i, line in enumerate(lines) if line.endswith(" begin ss.names"))
-    assert re.match(r"\d+ \(", lines[opened + 1]), lines[opened + 1]
+    assert re.match(r"\d+ \S", lines[opened + 1]), lines[opened + 1]
