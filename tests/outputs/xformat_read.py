@@ -355,19 +355,24 @@ def _text_table(lines: list[str], title: str) -> list[list[str]]:
         rows.append(re.split(r"\s{2,}", line.rstrip()))
     return rows
 
+def _verdict_and_counts(truth: Truth, lines: list[str], verdict: str, what: str) -> list[str]:
+    """The text report's and the summary's shared head: the verdict line and the counts."""
+    out = []
+    if not verdict.startswith(truth.word + ":"):
+        out.append(f"{what} verdict: {verdict!r} (want {truth.word})")
+    s = truth.summary
+    counts = (f"hosts {s['hosts']} · compliant {s['compliant']} · noncompliant "
+              f"{s['noncompliant']} · unreachable {s['unreachable']} · errors {s['errors']}")
+    if not any(line.startswith(counts) for line in lines):
+        out.append(f"{what}: no counts line {counts!r}")
+    return out
+
 
 def check_text(truth: Truth, path: Path) -> list[str]:
     """The text report by its documented layout: verdict line, counts, the hosts' index
     (status, error kind, open findings), each host's section title, the unchecked hosts."""
     lines = path.read_text("utf-8").splitlines()
-    out = []
-    if not lines[1].startswith(truth.word + ":"):
-        out.append(f"text verdict: {lines[1]!r} (want {truth.word})")
-    s = truth.summary
-    counts = (f"hosts {s['hosts']} · compliant {s['compliant']} · noncompliant "
-              f"{s['noncompliant']} · unreachable {s['unreachable']} · errors {s['errors']}")
-    if not any(line.startswith(counts) for line in lines):
-        out.append(f"text: no counts line {counts!r}")
+    out = _verdict_and_counts(truth, lines, lines[1], "text")
     hosts = {h["name"]: h for h in truth.doc["hosts"]}
     index = {r[0]: r for r in _text_table(lines, f"HOSTS ({len(hosts)})")}
     if sorted(index) != sorted(hosts):
@@ -501,14 +506,7 @@ def check_register(truth: Truth, path: Path) -> list[str]:
 def check_summary(truth: Truth, text: str) -> list[str]:
     """The terminal summary: its verdict line, its counts, the unchecked hosts' causes."""
     lines = text.splitlines()
-    out = []
-    if not lines[0].startswith(truth.word + ":"):
-        out.append(f"summary verdict: {lines[0]!r} (want {truth.word})")
-    s = truth.summary
-    counts = (f"hosts {s['hosts']} · compliant {s['compliant']} · noncompliant "
-              f"{s['noncompliant']} · unreachable {s['unreachable']} · errors {s['errors']}")
-    if not any(line.startswith(counts) for line in lines):
-        out.append(f"summary: no counts line {counts!r}")
+    out = _verdict_and_counts(truth, lines, lines[0], "summary")
     for kind in set(truth.unchecked.values()):
         if not any(kind in line for line in lines):
             out.append(f"summary: unchecked cause {kind} not named")
