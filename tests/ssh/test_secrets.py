@@ -65,14 +65,15 @@ def test_host_that_fakes_the_prompt_and_echoes_is_redacted_everywhere(fleet: Fle
                                                                       lab: SshLab) -> None:
     """A host that prints sudo's prompt itself gets the (vault-decrypted) password, as sudo
     would, and prints it back on stdout and stderr: every format, the -v log and the
-    parse-error message show [REDACTED] where the password was."""
+    error message show [REDACTED] where the password was. What it printed came before any
+    line of the probe (a login's own output), so the probe did not run: become_failed."""
     password = lab.user("fcphish").password
     assert password
     vault_file = _vaulted(fleet, "phisher", "ansible_become_password", password)
     inv = fleet.inventory({"phisher": fleet.vars("meta", user="fcphish", ansible_become=True)})
     scan = fleet.scan(inv, "--format", "all", "--vault-password-file", str(vault_file), "-vv")
     host = scan.host("phisher")
-    assert host["error"]["kind"] == "parse_error", host["error"]
+    assert host["error"]["kind"] == "become_failed", host["error"]
     assert "you typed: [REDACTED]" in host["error"]["message"]
     (record,) = host["commands"]
     assert record["stdout"] == "you typed: [REDACTED]\n"
