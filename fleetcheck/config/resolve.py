@@ -61,10 +61,10 @@ def resolve(environ: Mapping[str, str], cwd: str,
     cfg = ansiblecfg.read(cfg_path) if cfg_path else None
     proj_path, more = project.find(environ, cwd)
     proj = project.read(proj_path) if proj_path else None
-    if proj is not None:  # fleetcheck's own file holds no bad value, whatever overrides it
-        for name in proj.values:
-            _from_project(BY_NAME[name], proj, environ)
-    values = {s.name: _one(s, environ, cwd, given, cfg, proj) for s in SETTINGS}
+    # Every value of fleetcheck's own file is read (and so checked), whatever overrides it.
+    written = {name: _from_project(BY_NAME[name], proj, environ)
+               for name in proj.values} if proj is not None else {}
+    values = {s.name: _one(s, environ, cwd, given, cfg, written) for s in SETTINGS}
     notes = [ignored_note(values[name].value, f"{name} ({values[name].origin})")
              for name in ("ssh_args", "ssh_common_args", "ssh_extra_args")]
     return Effective(values, cfg_path, proj_path,
@@ -73,12 +73,13 @@ def resolve(environ: Mapping[str, str], cwd: str,
 
 def _one(setting: Setting, environ: Mapping[str, str], cwd: str,
          given: Mapping[str, tuple[Any, str]], cfg: ansiblecfg.AnsibleCfg | None,
-         proj: project.Project | None) -> Resolved:
-    """The value of one setting from the highest source that sets it."""
+         written: Mapping[str, Resolved]) -> Resolved:
+    """The value of one setting from the highest source that sets it (`written`: the values
+    fleetcheck.yml gives, already read)."""
     if setting.core is not None:  # ansible-core refuses a bad value where its own reads it
         env, ini = setting.core
         _one(dataclasses.replace(setting, env=env, ini=ini, core=None), environ, cwd, {}, cfg,
-             None)
+             {})
     if setting.name in given:
         value, flag = given[setting.name]
         return Resolved(setting, value, f"command line ({flag})")
@@ -101,9 +102,7 @@ def _one(setting: Setting, environ: Mapping[str, str], cwd: str,
                 except BadValue as exc:
                     raise found.error(str(exc)) from None
                 return Resolved(setting, value, found.origin)
-    if proj is not None and setting.name in proj.values:
-        return _from_project(setting, proj, environ)
-    return Resolved(setting, setting.default, DEFAULT)
+    return written.get(setting.name) or Resolved(setting, setting.default, DEFAULT)
 
 
 def _from_project(setting: Setting, proj: project.Project,
