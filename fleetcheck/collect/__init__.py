@@ -78,13 +78,15 @@ def posix_sh(script: str) -> list[str]:
     return ["sh", "-c", TO_POSIX_SH, "sh", *pieces]
 
 
-def wrap_command(script: str, host: PlannedHost, nonce: str | None = None) -> Becoming:
-    """The command line that runs `script` on `host` (with privilege when becoming) and
-    what its stdin answers: the become password, only after the method's own prompt."""
+def wrap_command(script: str, host: PlannedHost, nonce: str | None = None, *,
+                 terminal: bool = False) -> Becoming:
+    """The command line that runs `script` on `host` (with privilege when becoming, on a
+    terminal if `terminal`) and what its stdin answers: the become password, only after the
+    method's own prompt."""
     argv = posix_sh(watched(script, watchdog=host.become is not None))
     if host.become is None:
         return Becoming(sh_join(argv))
-    return become_command(argv, host.become, nonce)
+    return become_command(argv, host.become, nonce, terminal=terminal)
 
 
 def _streams(result: CommandResult, becoming: Becoming) -> tuple[str, str]:
@@ -120,7 +122,44 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
         script = build_probe(nonce, tool=host.tool, os=family)
     except ValueError as exc:  # a fleetcheck_tool that cannot be a tool name
         raise HostFailure(ErrorKind.NO_TOOL, f"fleetcheck_tool: {exc}") from None
-    becoming = wrap_command(script, host, nonce)
+    earlier: tuple[CommandRecord, ...] = ()
+    record = _run_probe(script, host, transport, options, nonce, earlier)
+    if _wants_terminal(host, record, nonce):
+        # sudo's requiretty refused before anything ran: once more on a terminal, as
+        # Ansible (which always asks for one) would have run; the refusal stays as evidence.
+        earlier = (record,)
+        record = _run_probe(script, host, transport, options, nonce, earlier, terminal=True)
+    stdout, stderr = record.stdout, record.stderr
+    if family is None and windows.refused_posix(record.exit_code, stdout, stderr):
+        return _collect_windows(host, transport, options, (*earlier, record))
+    try:
+        probe = split_output(stdout, nonce)
+    except ParseError as exc:
+        word = method_of(host.become).word if host.become is not None else None
+        if word is not None and word in stderr:
+            raise _with_record(HostFailure(ErrorKind.BECOME_FAILED, f"{word} failed: "
+                                           f"{_said(stderr)}"), record, earlier=earlier) from None
+        raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"probe output: {exc}"),
+                           record, earlier=earlier) from None
+    if not probe.facts and not probe.sections:
+        kind = ErrorKind.BECOME_FAILED if host.become is not None else ErrorKind.COMMAND_FAILED
+        detail = _said(stderr) or f"exit code {record.exit_code}, no output"
+        raise _with_record(HostFailure(kind, f"probe did not run: {detail}"), record,
+                           earlier=earlier)
+    os_name = probe.facts.get("os") or None
+    if "unsupported" in probe.facts:
+        raise _with_record(HostFailure(ErrorKind.UNSUPPORTED,
+                                       f"unsupported operating system {os_name!r}"), record,
+                           earlier=earlier, os=_os_text(probe, os_name))
+    return _interpret(probe, os_name, record, earlier, family=family)
+
+
+def _run_probe(script: str, host: PlannedHost, transport: Transport, options: CollectOptions,
+               nonce: str, earlier: tuple[CommandRecord, ...], *,
+               terminal: bool = False) -> CommandRecord:
+    """Run the probe on `host` once: its record (streams as text, become chatter apart); a
+    CollectFailure (after `earlier`) when its output cannot even be split into streams."""
+    becoming = wrap_command(script, host, nonce, terminal=terminal)
     command = becoming.command
     result = transport.run(command, timeout=options.command_timeout, stdin=becoming.answer,
                            max_output=options.max_output)
@@ -128,29 +167,18 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
         stdout, stderr = _streams(result, becoming)
     except HostFailure as exc:
         raw = _streams(result, Becoming(command))
-        raise _with_record(exc, _record(command, result, *raw, nonce)) from None
-    record = _record(command, result, stdout, stderr, nonce)
-    if family is None and windows.refused_posix(result.exit_code, stdout, stderr):
-        return _collect_windows(host, transport, options, (record,))
-    try:
-        probe = split_output(stdout, nonce)
-    except ParseError as exc:
-        word = method_of(host.become).word if host.become is not None else None
-        if word is not None and word in stderr:
-            raise _with_record(HostFailure(ErrorKind.BECOME_FAILED,
-                                           f"{word} failed: {_said(stderr)}"), record) from None
-        raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"probe output: {exc}"),
-                           record) from None
-    if not probe.facts and not probe.sections:
-        kind = ErrorKind.BECOME_FAILED if host.become is not None else ErrorKind.COMMAND_FAILED
-        detail = _said(stderr) or f"exit code {result.exit_code}, no output"
-        raise _with_record(HostFailure(kind, f"probe did not run: {detail}"), record)
-    os_name = probe.facts.get("os") or None
-    if "unsupported" in probe.facts:
-        raise _with_record(HostFailure(ErrorKind.UNSUPPORTED,
-                                       f"unsupported operating system {os_name!r}"), record,
-                           os=_os_text(probe, os_name))
-    return _interpret(probe, os_name, record, family=family)
+        raise _with_record(exc, _record(command, result, *raw, nonce),
+                           earlier=earlier) from None
+    return _record(command, result, stdout, stderr, nonce)
+
+
+def _wants_terminal(host: PlannedHost, ran: CommandRecord, nonce: str) -> bool:
+    """Whether the become method refused only for want of a terminal (nothing ran)."""
+    if host.become is None:
+        return False
+    wants = method_of(host.become).wants_tty
+    return (wants is not None and wants.search(ran.stderr) is not None
+            and nonce not in ran.stdout)
 
 
 def _pinned_family(host: PlannedHost) -> str | None:

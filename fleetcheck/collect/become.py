@@ -13,6 +13,11 @@ then prints a per-run line saying it is running (`ready`), and sends its own std
 /dev/null: what came before `ready` is the method's chatter, what follows is exactly
 the probe's stdout. Without a password (sudo -n, doas -n, su as root) nothing waits
 for a terminal and the streams stay apart.
+
+A sudo that demands a terminal (`Defaults requiretty`) refuses even `sudo -n` without one;
+Ansible always asks ssh for a terminal, so it never meets that refusal. fleetcheck keeps
+the streams apart where it can and runs the command again on a terminal, the way su's
+runs, only for a host whose sudo said so (`Method.wants_tty`, `terminal=True`).
 """
 
 from __future__ import annotations
@@ -56,6 +61,10 @@ class Method:
     prompt: Callable[[str], Prompt] | None = None
     asks: re.Pattern[bytes] | None = None  # the method's own prompt (it then waits for input)
     tty: bool = False
+    # What the method says when it will run only on a terminal (sudo's requiretty), and
+    # its command for such a host (same arguments as `command`).
+    wants_tty: re.Pattern[str] | None = None
+    on_terminal: Callable[[Become, list[str], Prompt | None], list[str]] | None = None
 
 
 def _sudo_prompt(nonce: str) -> Prompt:
@@ -94,10 +103,21 @@ def _no_shell(flags: list[str]) -> list[str]:
 
 
 def _sudo(become: Become, argv: list[str], prompt: Prompt | None) -> list[str]:
-    exe = list(become.exe) or ["sudo"]
     # -S: the prompt goes to stderr and the password is read from stdin.
     asking = ["-S", "-p", prompt.argument] if prompt is not None else ["-n"]
-    return [*exe, *_no_shell(_flags(become, password=prompt is not None)), *asking,
+    return _sudo_argv(become, argv, asking, password=prompt is not None)
+
+
+def _sudo_on_terminal(become: Become, argv: list[str], prompt: Prompt | None) -> list[str]:
+    # No -S: sudo reads the password from the terminal with its echo turned off.
+    asking = ["-p", prompt.argument] if prompt is not None else ["-n"]
+    return _sudo_argv(become, argv, asking, password=prompt is not None)
+
+
+def _sudo_argv(become: Become, argv: list[str], asking: list[str], *,
+               password: bool) -> list[str]:
+    exe = list(become.exe) or ["sudo"]
+    return [*exe, *_no_shell(_flags(become, password=password)), *asking,
             "-u", become.user, "--", *argv]
 
 
@@ -122,7 +142,9 @@ def _doas(become: Become, argv: list[str], prompt: Prompt | None) -> list[str]:
 
 
 METHODS: dict[str, Method] = {
-    "sudo": Method("sudo", _sudo, "sudo", prompt=_sudo_prompt),
+    "sudo": Method("sudo", _sudo, "sudo", prompt=_sudo_prompt,
+                   wants_tty=re.compile(r"you must have a tty to run sudo"),
+                   on_terminal=_sudo_on_terminal),
     # PAM's prompt in the C locale (util-linux and BSD su alike).
     "su": Method("su", _su, "su", asks=re.compile(rb"Password: ?"), tty=True),
     # OpenBSD doas and OpenDoas: "doas (login@host) password: ".
@@ -161,14 +183,17 @@ def method_of(become: Become) -> Method:
     return method
 
 
-def become_command(argv: list[str], become: Become, nonce: str | None = None) -> Becoming:
+def become_command(argv: list[str], become: Become, nonce: str | None = None, *,
+                   terminal: bool = False) -> Becoming:
     """The command line running `argv` (`[shell, -c, script]`) with privilege, and the Answer
-    for its stdin (if any).
+    for its stdin (if any); with `terminal`, on a terminal even where the method needs none.
 
     With a password, the privileged command's own stdin is /dev/null: whether or not the
     method asked, nothing it runs can read (or wait for) what fleetcheck writes.
     """
     method = method_of(become)
+    if terminal and method.on_terminal is not None:
+        return _on_terminal(argv, become, nonce, method.on_terminal, method.prompt)
     if become.password is None:
         return Becoming(sh_join(method.command(become, argv, None)), prompt=method.asks)
     shell, flag, script, *pieces = argv  # pieces: the script's own arguments ($0, $1, ...)
@@ -178,16 +203,35 @@ def become_command(argv: list[str], become: Become, nonce: str | None = None) ->
         shown = prompt.shown.encode()
         return Becoming(sh_join(method.command(become, closed, prompt)),
                         Answer(shown, (become.password + "\n").encode()), prompt=shown)
-    assert method.asks is not None
+    return _on_terminal(argv, become, nonce, method.command, None)
+
+
+def _on_terminal(argv: list[str], become: Become, nonce: str | None,
+                 command: Callable[[Become, list[str], Prompt | None], list[str]],
+                 chosen: Callable[[str], Prompt] | None) -> Becoming:
+    """`argv` run by `command` on a terminal: the privileged shell makes the terminal pass
+    output unchanged, then prints its ready line; `chosen` makes fleetcheck's own prompt
+    (sudo's), else the method's own (`asks`) is awaited."""
+    shell, flag, script, *pieces = argv
     mark = f"@@fleetcheck:{nonce or secrets.token_hex(8)}"
+    ready = f"{mark} ready\n".encode()
     # printf's format keeps the ready line itself off the command line (an echoing host
     # prints the command line, never the line).
     opening = (f"stty -echo -opost 2>/dev/null; printf '%s ready\\n' {sh_quote(mark)}; "
                "exec </dev/null 2>/dev/null")
-    command = sh_join(method.command(become, [shell, flag, f"{opening}; {script}", *pieces],
-                                     None))
-    return Becoming(command, Answer(method.asks, terminal_line(become.password), tty=True),
-                    f"{mark} ready\n".encode(), method.asks)
+    inner = [shell, flag, f"{opening}; {script}", *pieces]
+    if become.password is None:
+        # Nothing to type (sudo -n): the terminal is all the method wants; the ready line
+        # is the "prompt" answered with nothing.
+        return Becoming(sh_join(command(become, inner, None)), Answer(ready, b"", tty=True),
+                        ready, method_of(become).asks)
+    asks: bytes | re.Pattern[bytes] | None = method_of(become).asks
+    prompt = chosen(secrets.token_hex(8)) if chosen is not None else None
+    if prompt is not None:
+        asks = prompt.shown.encode()
+    assert asks is not None
+    return Becoming(sh_join(command(become, inner, prompt)),
+                    Answer(asks, terminal_line(become.password), tty=True), ready, asks)
 
 
 def terminal_line(text: str) -> bytes:

@@ -56,6 +56,7 @@ class Answer:
 
 NO_PROMPT = "the password prompt never appeared, so the password was not sent"
 _PATTERN_TAIL = 4096  # what a pattern prompt may span across reads
+_TERMINAL_EOF = b"\x04"  # ^D at the start of a line: end-of-file on a terminal
 
 
 class PromptWatch:
@@ -65,15 +66,22 @@ class PromptWatch:
         self._answer = answer
         self._tail = b""
         self.answered = False
+        self._refused = False
         self.tty = answer.tty  # the prompt shows on the terminal (stdout), not on stderr
 
     def feed(self, data: bytes) -> bytes | None:
-        """The answer to write, the first time the prompt is complete in what was read."""
-        if self.answered or not data:
+        """The answer to write, the first time the prompt is complete in what was read; on a
+        terminal, end-of-file (^D) the second time: the answer was refused and the method
+        asks again (sudo asks three times), which must end rather than wait for input."""
+        if self._refused or not data:
             return None
         seen = self._tail + data
         if self._answer.find(seen) is not None:
+            if self.answered:
+                self._refused = True
+                return _TERMINAL_EOF if self.tty else None
             self.answered = True
+            self._tail = b""  # a later prompt is a new one, not this one read again
             return self._answer.answer
         prompt = self._answer.prompt
         keep = len(prompt) - 1 if isinstance(prompt, bytes) else _PATTERN_TAIL

@@ -122,6 +122,34 @@ def test_a_pattern_prompt_counts_only_at_the_end_of_what_was_read() -> None:
     assert Answer(doas, b"x").find(b"doas (ops@db1) password: later") is None
 
 
+def test_a_prompt_asked_again_on_a_terminal_is_answered_with_end_of_file() -> None:
+    """sudo asks three times: after a refused answer the second prompt gets ^D (the run
+    ends at once, not at the timeout); off a terminal nothing more is written."""
+    tty = PromptWatch(Answer(b"[p] password: ", b"pw\n", tty=True))
+    assert tty.feed(b"[p] pass") is None
+    assert tty.feed(b"word: ") == b"pw\n"
+    assert tty.feed(b"\r\nSorry, try again.\r\n[p] pass") is None
+    assert tty.feed(b"word: ") == b"\x04"
+    assert tty.feed(b"[p] password: ") is None  # once only
+    piped = PromptWatch(Answer(b"[p] password: ", b"pw\n"))
+    assert piped.feed(b"[p] password: ") == b"pw\n"
+    assert piped.feed(b"Sorry, try again.\n[p] password: ") is None
+
+
+def test_sudo_on_a_terminal_reads_the_password_there_not_from_stdin() -> None:
+    """requiretty's retry: no -S (sudo would read stdin with the terminal echoing the
+    password), fleetcheck's prompt, the ready line; without a password -n and a terminal."""
+    with_pw = become_command(ARGV, Become("sudo", "root", password="pw"), "n1", terminal=True)  # noqa: S106
+    words = _words(with_pw.command)
+    assert "-S" not in words and words[words.index("-p") + 1].startswith("[fleetcheck ")
+    assert with_pw.answer is not None and with_pw.answer.tty
+    assert with_pw.answer.answer == b"pw\n" and with_pw.ready == b"@@fleetcheck:n1 ready\n"
+    bare = become_command(ARGV, Become("sudo", "root"), "n2", terminal=True)
+    assert "-n" in _words(bare.command) and bare.answer is not None and bare.answer.tty
+    assert bare.answer.answer == b""
+    assert become_command(ARGV, Become("sudo", "root")).answer is None  # no terminal asked
+
+
 # A program that asks for its password on /dev/tty with echo off, as su and doas do, then
 # runs `-c CMD` (su's form). Test scaffolding for the terminal path, not an emulated su.
 TTY_ASKER = """#!/bin/sh

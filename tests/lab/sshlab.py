@@ -142,6 +142,10 @@ class SshLab:
         LabUser("fcbash", "password", password="bash-pw-Hh31", shell="/bin/bash",  # noqa: S106, S604
                 bashrc="echo 'welcome to this host'\necho 'rc on stderr' >&2\n",
                 sudo_defaults=("lecture=always",)),
+        # sudo refuses them without a terminal (RHEL's old `Defaults requiretty`).
+        LabUser("fctty", "password", password="tty-pw-Rt52",  # noqa: S106 - lab only
+                sudo_defaults=("requiretty",)),
+        LabUser("fcttyn", "nopasswd", sudo_defaults=("requiretty",)),
     )
 
     def __init__(self, specs: Sequence[HostSpec]) -> None:

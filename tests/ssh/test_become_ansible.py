@@ -76,3 +76,39 @@ def test_sudo_flags_starting_a_shell_still_run_the_probe(fleet: Fleet, lab: SshL
     host = fleet.scan(inv).host("sudo1")
     assert host["error"] is None, host["error"]
     assert host["privileged"] is True and listeners(host) == SUDO1
+
+
+@pytest.mark.parametrize("user", ["fctty", "fcttyn"])
+def test_sudo_that_requires_a_tty_runs_the_probe_on_one(fleet: Fleet, lab: SshLab,
+                                                        user: str) -> None:
+    """`Defaults requiretty` refuses sudo without a terminal, with a password or without one;
+    Ansible asks for a terminal and runs. fleetcheck runs the probe once more on a terminal:
+    every listener with its owner, the refusal kept as the first command's evidence."""
+    password = lab.user(user).password
+    become = {"ansible_become": True} | (
+        {"ansible_become_password": password} if password else {})
+    inv = fleet.inventory({"sudo1": fleet.vars("sudo1", user=user, **become)})
+    scan = fleet.scan(inv, "-vv")
+    host = scan.host("sudo1")
+    assert host["error"] is None, host["error"]
+    assert host["privileged"] is True and listeners(host) == SUDO1
+    first, second = host["commands"]
+    assert "you must have a tty to run sudo" in first["stderr"]
+    assert second["stdout"].startswith("@@fleetcheck:")  # the probe's output, CR LF-free
+    assert "\r" not in second["stdout"]
+    if password:
+        _nowhere(scan, password)
+
+
+def test_sudo_that_requires_a_tty_with_a_wrong_password_says_so(fleet: Fleet,
+                                                                lab: SshLab) -> None:
+    real, wrong = lab.user("fctty").password, "not-fctty-pw-Pq8"
+    assert real
+    inv = fleet.inventory({"sudo1": fleet.vars("sudo1", user="fctty", ansible_become=True,
+                                               ansible_become_password=wrong)})
+    scan = fleet.scan(inv)
+    error = scan.host("sudo1")["error"]
+    assert error["kind"] == "become_failed", error
+    assert "incorrect password" in error["message"]
+    assert scan.code == 3 and scan.host("sudo1")["listeners"] == []
+    _nowhere(scan, real, wrong)
