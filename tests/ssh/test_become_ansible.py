@@ -9,6 +9,7 @@ such hosts: Ansible ignores a login's chatter and passes -i through, so fleetche
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -85,7 +86,7 @@ def test_sudo_that_requires_a_tty_runs_the_probe_on_one(fleet: Fleet, lab: SshLa
     Ansible asks for a terminal and runs. fleetcheck runs the probe once more on a terminal:
     every listener with its owner, the refusal kept as the first command's evidence."""
     password = lab.user(user).password
-    become = {"ansible_become": True} | (
+    become: dict[str, Any] = {"ansible_become": True} | (
         {"ansible_become_password": password} if password else {})
     inv = fleet.inventory({"sudo1": fleet.vars("sudo1", user=user, **become)})
     scan = fleet.scan(inv, "-vv")
