@@ -82,7 +82,7 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
     with logging_through(args.verbose, quiet, run_redactor(hosts, options.ssh)):
         run = scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
                    meta={"command_line": list(args.argv),
-                         "warnings": [*ssh_warnings(options),
+                         "warnings": [*ssh_warnings(options, hosts, args, env),
                                       *inventory_warnings(inputs.inventory, env, args)],
                          "host_key_checking": options.ssh.host_key_checking},
                    start=start)

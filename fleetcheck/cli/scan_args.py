@@ -12,9 +12,15 @@ import re
 from collections.abc import Iterator
 
 from fleetcheck.cli.argtypes import MAX_SECONDS, count, seconds
-from fleetcheck.cli.common import add_extra_vars_argument, blamed, configured_at, setting_origin
+from fleetcheck.cli.common import (
+    add_extra_vars_argument,
+    blamed,
+    configured_at,
+    host_defaults,
+    setting_origin,
+)
 from fleetcheck.cli.env import Env
-from fleetcheck.config import BY_NAME
+from fleetcheck.config import BY_NAME, sshargs
 from fleetcheck.engine.options import ScanOptions, worker_ceiling
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult, Severity
@@ -205,9 +211,17 @@ def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
     return ssh
 
 
-def ssh_warnings(options: ScanOptions) -> list[str]:
-    """What every report of a run with these options must warn about."""
-    return [OFF_WARNING] if options.ssh.host_key_checking == "off" else []
+def ssh_warnings(options: ScanOptions, hosts: list[PlannedHost], args: argparse.Namespace,
+                 env: Env) -> list[str]:
+    """What every report of a run with these options must warn about; the ssh arguments
+    the hosts' own variables give and fleetcheck's SSH ignores are also said on stderr."""
+    defaults = host_defaults(args)
+    given = (*defaults.ssh_args, *defaults.ssh_common_args, *defaults.ssh_extra_args)
+    ignored = sshargs.hosts_note([(h.name, h.ssh_args) for h in hosts if h.connection == "ssh"],
+                                 given)
+    for note in ignored:
+        env.stderr.write(one_line(f"fleetcheck: warning: {note}") + "\n")
+    return [*([OFF_WARNING] if options.ssh.host_key_checking == "off" else []), *ignored]
 
 
 def say_trust(run: RunResult, env: Env) -> None:

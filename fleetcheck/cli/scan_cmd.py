@@ -133,7 +133,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "become": bool(args.become),
         "policies": [p.name for p in inputs.policies],
         "host_key_checking": options.ssh.host_key_checking,
-        "warnings": [*ssh_warnings(options), *inventory_warnings(inputs.inventory, env, args)],
+        "warnings": [*ssh_warnings(options, hosts, args, env),
+                     *inventory_warnings(inputs.inventory, env, args)],
         "waiver_warning_days": args.waiver_warning_days,
         **policy_warnings(args, inputs),
     }

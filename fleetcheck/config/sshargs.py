@@ -25,8 +25,9 @@ _FLAGS_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBFJpl")
 _OPTION = re.compile(r"\s*([A-Za-z0-9]+)\s*(?:=|\s)")
 
 
-def ignored(args: Sequence[str]) -> list[str]:
-    """The arguments (as written) fleetcheck's SSH does not use."""
+def ignored(args: Sequence[str], *, names_only: bool = False) -> list[str]:
+    """The arguments (as written) fleetcheck's SSH does not use; with `names_only` just the
+    flag or option name (`-o ControlMaster`), never a value that could be a secret."""
     out: list[str] = []
     i = 0
     while i < len(args):
@@ -38,14 +39,31 @@ def ignored(args: Sequence[str]) -> list[str]:
             value = args[i]
             word = f"{word} {value}"
         i += 1
-        if flag == "-o":
-            m = _OPTION.match(value)
-            if m and m.group(1).lower() in HONOURED_OPTIONS:
-                continue
-        elif flag in _HONOURED_FLAGS:
+        m = _OPTION.match(value + " ") if flag == "-o" else None
+        if (m and m.group(1).lower() in HONOURED_OPTIONS) or flag in _HONOURED_FLAGS:
             continue
+        if names_only:
+            word = f"-o {m.group(1)}" if m else flag if flag[:1] == "-" else "(an argument)"
         out.append(word)
     return out
+
+
+def hosts_note(hosts: Sequence[tuple[str, Sequence[str]]], given: Sequence[str]) -> list[str]:
+    """A warning per set of ignored arguments the hosts' own variables (ansible_ssh_common_args,
+    ansible_ssh_extra_args) give, naming a few hosts; `given`: what configuration gave, whose
+    ignored arguments were warned about already. Option names only: values may be secrets."""
+    known = set(ignored(given, names_only=True))
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name, args in hosts:
+        words = tuple(dict.fromkeys(w for w in ignored(args, names_only=True) if w not in known))
+        if words:
+            groups.setdefault(words, []).append(name)
+    notes = []
+    for words, names in groups.items():
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        notes.append(f"ssh arguments of {', '.join(names[:3])}{more}: fleetcheck's SSH ignores "
+                     f"{', '.join(words)} (OpenSSH client features it does not use)")
+    return notes
 
 
 def ignored_note(text: str | None, where: str) -> str | None:
