@@ -10,7 +10,7 @@ sshd counts every refused key against its MaxAuthTries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import paramiko
 from paramiko.pkey import PublicBlob
@@ -26,7 +26,7 @@ from fleetcheck.transport.ssh.keys import (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Identity:
     """One key to offer: from a file (`path`), the agent (`agent`), or a certificate."""
 
@@ -70,9 +70,7 @@ def prepare(identity_files: Sequence[str], certificate_files: Sequence[str],
                      None)
         if match is not None:
             files.remove(match)
-            match.agent = key
-            match.label = f"agent key for {match.label}"
-            preferred.append(match)
+            preferred.append(replace(match, agent=key, label=f"agent key for {match.label}"))
         elif not identities_only:
             others.append(Identity(f"agent key {key.get_name()} {key.fingerprint}", None, blob,
                                    agent=key))
