@@ -1,0 +1,81 @@
+"""Forms of other systems' outputs seen in public captures, rewritten with our own values.
+
+The fixtures (tests/fixtures/<os>/) hold whole outputs of these forms with their
+listeners; these tests pin what the fixtures cannot: the refusals and the edges.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fleetcheck.parsers import PARSERS, ParseError, guess
+from tests.parsers_os.cases import FIXTURES, read
+
+UDP_TABLE = ("LocalAddress                             LocalPort\n"
+             "------------                             ---------\n"
+             "::                                       5355\n"
+             "0.0.0.0                                  5353\n")
+
+
+def _brief(tool: str, text: str) -> list[tuple[object, ...]]:
+    return [(li.proto, li.family, li.address, li.port, li.pid, li.truncated)
+            for li in PARSERS[tool](text)]
+
+
+def test_a_table_of_address_and_port_alone_is_refused_unless_its_prompt_names_the_cmdlet() -> None:
+    """Get-NetUDPEndpoint's default table and a Select-Object cut of Get-NetTCPConnection
+    look alike: refused, unless the captured prompt says which cmdlet printed it."""
+    assert guess(UDP_TABLE).tool == "powershell"
+    with pytest.raises(ParseError, match="cannot tell a TCP connection from a UDP endpoint"):
+        PARSERS["powershell"](UDP_TABLE)
+    udp = "PS C:\\> Get-NetUDPEndpoint\n\n" + UDP_TABLE
+    assert _brief("powershell", udp) == [("udp", 6, "::", 5355, None, False),
+                                         ("udp", 4, "0.0.0.0", 5353, None, False)]
+    tcp = "PS C:\\> Get-NetTCPConnection -State Listen | Select LocalAddress,LocalPort\n\n"
+    with pytest.raises(ParseError, match="State None is not a TCP state"):
+        PARSERS["powershell"](tcp + UDP_TABLE)
+
+
+def test_a_table_cut_where_no_cut_can_be_trusted_is_refused() -> None:
+    """An address PowerShell cut is marked truncated; a cut pid is refused, never read
+    as the digits left of it."""
+    head = ("LocalAddress LocalPort RemoteAddress RemotePort State  OwningProcess\n"
+            "------------ --------- ------------- ---------- -----  -------------\n")
+    cut_pid = head + "0.0.0.0      3389      0.0.0.0       0          Listen 11...\n"
+    with pytest.raises(ParseError, match="OwningProcess cut to fit the console"):
+        PARSERS["powershell"](cut_pid)
+    cut_addr = head + "fe80::5c1... 3389      ::            0          Listen 1180\n"
+    assert _brief("powershell", cut_addr) == [("tcp", 6, "fe80::5c1", 3389, 1180, True)]
+
+
+def test_a_row_out_of_line_with_its_header_is_an_error_naming_the_line() -> None:
+    """A table whose rows lost their alignment (tabs, a reflowed paste) is not read by
+    guesswork: the row is named."""
+    text = ("LocalAddress LocalPort RemoteAddress RemotePort State\n"
+            "------------ --------- ------------- ---------- -----\n"
+            "0.0.0.0 3389 0.0.0.0 0 Listen\n")
+    with pytest.raises(ParseError, match="line 3: table row not aligned"):
+        PARSERS["powershell"](text)
+
+
+def test_terminal_colours_around_powershell_7_headers_are_no_part_of_them() -> None:
+    """PowerShell 7.2+ writes its table header in colour to a terminal."""
+    table = read(FIXTURES / "windows" / "get-nettcpconnection-table.out")
+    head, rule, *rows = table.split("\r\n")[1:]
+    coloured = "\x1b[32;1m" + head.replace("   ", "\x1b[0m   \x1b[32;1m", 1) + "\x1b[0m"
+    text = "\n".join([coloured, rule, *rows])
+    assert guess(text).tool == "powershell"
+    assert _brief("powershell", text) == _brief("powershell", table)
+
+
+def test_windows_q_with_an_unknown_language_is_refused_not_read_as_all_listening() -> None:
+    """-q's BOUND in a language this parser does not know, beside a listening word it
+    does not know either: which rows listen cannot be told, so the output is refused;
+    one word alone (no -q) is listening, whatever the language."""
+    rows = ("  TCP    0.0.0.0:135            0.0.0.0:0              NASLUCHUJE      1012\n"
+            "  TCP    0.0.0.0:49702          0.0.0.0:0              POWIAZANY       3388\n")
+    with pytest.raises(ParseError, match="several state words"):
+        PARSERS["windows-netstat"](rows)
+    assert [li.port for li in PARSERS["windows-netstat"](rows.splitlines()[0])] == [135]
+    known = rows.replace("NASLUCHUJE", "LISTENING ")
+    assert [li.port for li in PARSERS["windows-netstat"](known)] == [135]
