@@ -79,3 +79,22 @@ def test_windows_q_with_an_unknown_language_is_refused_not_read_as_all_listening
     assert [li.port for li in PARSERS["windows-netstat"](rows.splitlines()[0])] == [135]
     known = rows.replace("NASLUCHUJE", "LISTENING ")
     assert [li.port for li in PARSERS["windows-netstat"](known)] == [135]
+
+
+def test_sockstat_columns_after_the_addresses_are_passed_over() -> None:
+    """FreeBSD's -f (FIB), -i (ID), -s (states), -S (STACK) and -C (CC) print columns
+    after the foreign address, some only for TCP rows: they were 'expected 2 address
+    columns'. The TCP state is read among them wherever it stands."""
+    text = ("USER     COMMAND    PID   FD  PROTO  LOCAL ADDRESS         FOREIGN ADDRESS"
+            "       FIB    ID       PATH STATE   CONN STATE   STACK    CC\n"
+            "root     sshd        1017 4   tcp6   *:22                  *:*"
+            "                   0      4103                  LISTEN       freebsd  cubic\n"
+            "root     sshd        2210 6   tcp4   10.0.2.15:22          10.0.2.2:52301"
+            "        0      5120                  ESTABLISHED  freebsd  cubic\n"
+            "ntpd     ntpd         901 21  udp4   *:123                 *:*"
+            "                   0      4011\n"
+            "root     sshd        1017 5   tcp4   192.168.100.200:22222*:*"
+            "                   0      4104                  LISTEN       rack     newreno\n")
+    assert [(li.proto, li.address, li.port, li.pid) for li in PARSERS["sockstat"](text)] == [
+        ("tcp", "::", 22, 1017), ("udp", "0.0.0.0", 123, 901),
+        ("tcp", "192.168.100.200", 22222, 1017)]
