@@ -6,9 +6,13 @@ listeners; these tests pin what the fixtures cannot: the refusals and the edges.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from fleetcheck.parsers import PARSERS, ParseError, guess
+from tests.conftest import run_cli
 from tests.parsers_os.cases import FIXTURES, read
 
 UDP_TABLE = ("LocalAddress                             LocalPort\n"
@@ -98,3 +102,24 @@ def test_sockstat_columns_after_the_addresses_are_passed_over() -> None:
     assert [(li.proto, li.address, li.port, li.pid) for li in PARSERS["sockstat"](text)] == [
         ("tcp", "::", 22, 1017), ("udp", "0.0.0.0", 123, 901),
         ("tcp", "192.168.100.200", 22222, 1017)]
+
+
+@pytest.mark.parametrize(("name", "encoding", "bom"), [
+    ("windows/netstat-anoq-de", "utf-16-le", b"\xff\xfe"),  # netstat -anoq > out.txt
+    ("windows/get-nettcpconnection-table", "utf-16-le", b"\xff\xfe"),  # Out-File
+    ("windows/netstat-anoq-de", "utf-16-le", b""),  # UTF-16LE with no mark
+    ("windows/get-nettcpconnection-list", "utf-16-be", b"\xfe\xff"),
+    ("windows/get-netudpendpoint-table", "utf-8", b"\xef\xbb\xbf"),  # -Encoding utf8BOM
+], ids=["netstat-bom", "table-bom", "netstat-no-bom", "list-be", "utf8-bom"])
+def test_a_capture_windows_powershell_wrote_as_utf_16_is_read(
+        name: str, encoding: str, bom: bytes, tmp_path: Path) -> None:
+    """Windows PowerShell 5.1 saves `>` and Out-File as UTF-16LE: `parse` reads the file
+    as the text it holds, named by --tool auto, with the fixture's listeners."""
+    source = FIXTURES / f"{name}.out"
+    capture = tmp_path / "capture.txt"
+    capture.write_bytes(bom + read(source).encode(encoding))
+    res = run_cli(["parse", "--tool", "auto", str(capture)], cwd=tmp_path)
+    assert res.code == 0, res.err
+    expected = json.loads(source.with_suffix(".json").read_text())
+    assert json.loads(res.out) == expected["listeners"]
+    assert f"guessed --tool {expected['parser']}" in res.err
