@@ -111,6 +111,8 @@ def _netstat_family(body: str, lines: list[str], first: list[str]) -> Guess | No
         return Guess("bsd-netstat", "netstat rows with BSD-style 'host.port' addresses")
     if linux:
         return Guess("netstat", "netstat rows with Linux-style 'host:port' addresses")
+    if any(line.startswith("Current listen queue sizes") for line in lines):
+        return Guess("bsd-netstat", "a netstat -L 'Current listen queue sizes' title")
     if any(line.startswith("Active Internet connections") for line in lines):
         return Guess("bsd-netstat" if "(state)" in body else "netstat",
                      "a netstat title with no socket rows")

@@ -123,3 +123,16 @@ def test_a_capture_windows_powershell_wrote_as_utf_16_is_read(
     expected = json.loads(source.with_suffix(".json").read_text())
     assert json.loads(res.out) == expected["listeners"]
     assert f"guessed --tool {expected['parser']}" in res.err
+
+
+def test_netstat_L_rows_are_tcp_listeners_and_a_stray_line_is_an_error() -> None:
+    """netstat -L (FreeBSD with a Proto column and -A's socket column, macOS without
+    either) was refused as having no 'Active Internet connections' section."""
+    freebsd_a = ("Current listen queue sizes (qlen/incqlen/maxqlen)\n"
+                 "Socket   Proto Listen         Local Address\n"
+                 "fffff80012345678 tcp4  0/0/128        *.22\n")
+    assert [(li.address, li.port) for li in PARSERS["bsd-netstat"](freebsd_a)] == [
+        ("0.0.0.0", 22)]
+    broken = "Current listen queue sizes (qlen/incqlen/maxqlen)\nListen Local Address\n*.22\n"
+    with pytest.raises(ParseError, match="line 3: not a netstat -L line"):
+        PARSERS["bsd-netstat"](broken)
