@@ -40,6 +40,8 @@ def parse(text: str) -> list[Listener]:
     header = False
     current: tuple[Listener, str] | None = None
     owner_lines: list[str] = []
+    first: tuple[int, str] | None = None  # the first socket row
+    open_rows = False  # a UDP row or an unconnected TCP one: the output shows listeners
 
     def flush() -> None:
         if current is not None:
@@ -58,6 +60,8 @@ def parse(text: str) -> list[Listener]:
             except (ValueError, IndexError) as exc:
                 raise ParseError(f"not a Windows netstat line ({exc})", no, line) from None
             header = True
+            first = first or (no, line)
+            open_rows = open_rows or m.group(1).startswith("UDP") or _unconnected(m.group(3))
         elif line.split()[0] == "Proto" and not header:
             header = True
         elif not header:
@@ -69,8 +73,19 @@ def parse(text: str) -> list[Listener]:
     flush()
     if not header:
         raise ParseError("no 'Proto' header and no TCP/UDP socket lines")
+    if first is not None and not open_rows:
+        # Without -a netstat lists connections only: no listening socket and no UDP one,
+        # which must not read as 'nothing listens'.
+        raise ParseError("lists only connections, no listening or UDP socket: netstat was "
+                         "run without -a (or its rows filtered); capture with netstat -ano",
+                         *first)
     listening = _listening_word({state for li, state in out if li.proto == "tcp"})
     return [li for li, state in out if li.proto == "udp" or state == listening]
+
+
+def _unconnected(foreign: str) -> bool:
+    """Whether a foreign address is no peer: port 0 ('0.0.0.0:0', '[::]:0', 'HOST:0')."""
+    return foreign == "*:*" or foreign.endswith(":0")
 
 
 def _listening_word(states: set[str]) -> str | None:

@@ -136,3 +136,16 @@ def test_netstat_L_rows_are_tcp_listeners_and_a_stray_line_is_an_error() -> None
     broken = "Current listen queue sizes (qlen/incqlen/maxqlen)\nListen Local Address\n*.22\n"
     with pytest.raises(ParseError, match="line 3: not a netstat -L line"):
         PARSERS["bsd-netstat"](broken)
+
+
+def test_windows_netstat_without_a_is_refused_not_read_as_nothing_listening() -> None:
+    """Plain `netstat` (or -n, -no) lists established connections only: no listening
+    and no UDP socket. It read as 'nothing listens'; it is refused, as ss without -l is."""
+    text = ("\r\nActive Connections\r\n\r\n"
+            "  Proto  Local Address          Foreign Address        State\r\n"
+            "  TCP    127.0.0.1:1031         gw01:1032              ESTABLISHED\r\n"
+            "  TCP    10.20.0.7:49702        web-cache:https        ESTABLISHED\r\n")
+    with pytest.raises(ParseError, match="line 5: lists only connections.*without -a"):
+        PARSERS["windows-netstat"](text)
+    bound = text + "  TCP    0.0.0.0:49703          gw01:0                 BOUND\r\n"
+    assert PARSERS["windows-netstat"](bound) == []  # -aq: unconnected rows, none listening
