@@ -145,7 +145,7 @@ def test_windows_netstat_without_a_is_refused_not_read_as_nothing_listening() ->
             "  Proto  Local Address          Foreign Address        State\r\n"
             "  TCP    127.0.0.1:1031         gw01:1032              ESTABLISHED\r\n"
             "  TCP    10.20.0.7:49702        web-cache:https        ESTABLISHED\r\n")
-    with pytest.raises(ParseError, match="line 5: lists only connections.*without -a"):
+    with pytest.raises(ParseError, match=r"line 5: lists only connections.*without -a"):
         PARSERS["windows-netstat"](text)
     bound = text + "  TCP    0.0.0.0:49703          gw01:0                 BOUND\r\n"
     assert PARSERS["windows-netstat"](bound) == []  # -aq: unconnected rows, none listening
