@@ -22,6 +22,7 @@ from fleetcheck.parsers.common import ParseError, lines, split_scope
 from fleetcheck.parsers.powershell_text import looks_like_text, objects
 
 _LISTEN = 2
+_BOUND = 100
 _STATES = {"closed": 1, "listen": 2, "synsent": 3, "synreceived": 4, "established": 5,
            "finwait1": 6, "finwait2": 7, "closewait": 8, "closing": 9, "lastack": 10,
            "timewait": 11, "deletetcb": 12, "bound": 100}
@@ -54,7 +55,21 @@ def parse(text: str) -> list[Listener]:
             raise ParseError(f"JSON item {i}: {exc}", None, json.dumps(item)[:200]) from None
         if listener is not None:
             out.append(listener)
+    _check_shows_listeners(out, items)
     return out
+
+
+def _check_shows_listeners(found: list[Listener], items: list[Any]) -> None:
+    """ParseError for objects that are all TCP connections (no Listen or Bound socket, no
+    UDP endpoint): a listing filtered so (-State Established) cannot show listeners, and
+    must not read as 'nothing listens'."""
+    if found or not items:
+        return
+    if all(_protocol(item) == "tcp" and _state(item.get("State")) not in (_LISTEN, _BOUND)
+           for item in items):
+        raise ParseError("lists only TCP connections, no listening socket and no UDP "
+                         "endpoint (filtered with -State?); list Get-NetTCPConnection "
+                         "-State Listen and Get-NetUDPEndpoint")
 
 
 def _from_text(body: str) -> list[Listener]:
@@ -64,6 +79,7 @@ def _from_text(body: str) -> list[Listener]:
     # show no property of their own (Get-NetUDPEndpoint's default table).
     named = {kind for kind, cmdlet in (("tcp", "get-nettcpconnection"),
                                        ("udp", "get-netudpendpoint")) if cmdlet in body.lower()}
+    seen: list[dict[str, str]] = []
     for obj in objects(body):
         if "LocalAddress" not in obj.values or "LocalPort" not in obj.values:
             raise ParseError("object with no LocalAddress or no LocalPort", obj.line_no, obj.line)
@@ -79,6 +95,8 @@ def _from_text(body: str) -> list[Listener]:
             raise ParseError(str(exc), obj.line_no, obj.line) from None
         if listener is not None:
             out.append(listener)
+        seen.append(values)
+    _check_shows_listeners(out, seen)
     return out
 
 

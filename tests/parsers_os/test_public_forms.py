@@ -149,3 +149,20 @@ def test_windows_netstat_without_a_is_refused_not_read_as_nothing_listening() ->
         PARSERS["windows-netstat"](text)
     bound = text + "  TCP    0.0.0.0:49703          gw01:0                 BOUND\r\n"
     assert PARSERS["windows-netstat"](bound) == []  # -aq: unconnected rows, none listening
+
+
+@pytest.mark.parametrize("text", [
+    "LocalAddress   LocalPort RemoteAddress  RemotePort State       OwningProcess\n"
+    "------------   --------- -------------  ---------- -----       -------------\n"
+    "10.20.0.7      49702     10.20.0.40     443        Established 3388\n"
+    "10.20.0.7      49711     10.20.0.41     443        TimeWait    0\n",
+    '[{"LocalAddress": "10.20.0.7", "LocalPort": 49702, "RemoteAddress": "10.20.0.40",'
+    ' "RemotePort": 443, "State": 5, "OwningProcess": 3388}]',
+], ids=["table", "json"])
+def test_powershell_connections_only_are_refused(text: str) -> None:
+    """`Get-NetTCPConnection -State Established` shows no listener by its filter: refused,
+    like netstat without -a; a Bound socket alone still reads as nothing listening."""
+    with pytest.raises(ParseError, match="lists only TCP connections"):
+        PARSERS["powershell"](text)
+    bound = text.replace("Established", "Bound      ").replace('"State": 5', '"State": 100')
+    assert PARSERS["powershell"](bound) == []
