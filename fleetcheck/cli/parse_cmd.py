@@ -23,6 +23,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="captured output ('-' for stdin)")
 
 
+def decode_capture(raw: bytes) -> str:
+    """A captured file's text: UTF-8 (bad bytes replaced), or UTF-16 where the file says so.
+
+    Windows PowerShell 5.1's `>` and Out-File write UTF-16LE with a byte order mark, so
+    `netstat -ano > out.txt` or `... | ConvertTo-Json > out.json` there is UTF-16: read as
+    UTF-8 it is a NUL between every two letters and no tool's output. Without a mark,
+    UTF-16LE text of ASCII shows as a NUL after each of its first letters (lsof -F0's
+    NULs never come second and fourth).
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", "replace")
+    if len(raw) >= 4 and raw[1] == 0 and raw[3] == 0 and raw[0] != 0 and raw[2] != 0:
+        return raw.decode("utf-16-le", "replace")
+    return raw.decode("utf-8", "replace")
+
+
 def run(args: argparse.Namespace, env: Env) -> int:
     """Print the listeners of FILE as a JSON list; a parse error names FILE and the line."""
     if args.tool != AUTO and args.tool not in PARSERS:
@@ -35,7 +51,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         name = args.file
         raw = read_bounded(str(env.path(args.file)), MAX_CAPTURE_BYTES, "captured output",
                            args.file)
-        text = raw.decode("utf-8", "replace")
+        text = decode_capture(raw)
     tool = args.tool
     if tool == AUTO:
         try:

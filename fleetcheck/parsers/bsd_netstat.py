@@ -1,4 +1,5 @@
-"""BSD-family `netstat -a` output: macOS, FreeBSD, OpenBSD, NetBSD, AIX and HP-UX.
+"""BSD-family `netstat -a` output: macOS, FreeBSD, OpenBSD, NetBSD, AIX and HP-UX
+(and `netstat -L`'s listen queues, read by bsd_listen).
 
 All of them print 'host.port' addresses in fixed-width columns, optionally led by
 kernel-address columns (-A) and followed by extra columns (macOS -v: pid, or
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
+from fleetcheck.parsers import bsd_listen
 from fleetcheck.parsers.common import ParseError, Token, is_wildcard_peer, lines, tokens
 from fleetcheck.parsers.inet import PROTO_WORD, proto_family, resolve_host, split_dotted
 
@@ -67,6 +69,8 @@ def parse(text: str) -> list[Listener]:
 
 def parse_rows(text: str) -> list[Row]:
     """Like `parse`, keeping each row's -A kernel address (None without -A)."""
+    if bsd_listen.is_listen_queue(text):  # netstat -L: the listen queues, TCP only
+        return [Row(listener, socket) for listener, socket in bsd_listen.parse(text)]
     raws = _scan(text)
     width_of = [r.layout.width or (18 if r.lead else 22) for r in raws]
     wide = any(len(w) > width for r, width in zip(raws, width_of, strict=True)

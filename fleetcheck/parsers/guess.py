@@ -10,6 +10,7 @@ from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.common import lines as split_lines
 from fleetcheck.parsers.lsof import messages
 from fleetcheck.parsers.lsof_fields import field_lines
+from fleetcheck.parsers.powershell_text import looks_like_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,8 @@ def _structured(body: str, lines: list[str], first: list[str]) -> Guess | None:
     """Formats with an unmistakable shape: JSON, lsof fields, Solaris titles, Windows rows."""
     if body.lstrip()[:1] in ("[", "{") and "LocalPort" in body:
         return Guess("powershell", "JSON objects with LocalAddress/LocalPort")
+    if looks_like_text(body):
+        return Guess("powershell", "a PowerShell table or list with LocalAddress and LocalPort")
     if re.fullmatch(r"p\d+", lines[0].strip()) and all(_LSOF_FIELD.match(x) for x in lines):
         return Guess("lsof-fields", "one-letter field lines starting with a 'p<pid>' line")
     if any(_SOLARIS_TITLE.fullmatch(line) for line in lines):
@@ -108,6 +111,8 @@ def _netstat_family(body: str, lines: list[str], first: list[str]) -> Guess | No
         return Guess("bsd-netstat", "netstat rows with BSD-style 'host.port' addresses")
     if linux:
         return Guess("netstat", "netstat rows with Linux-style 'host:port' addresses")
+    if any(line.startswith("Current listen queue sizes") for line in lines):
+        return Guess("bsd-netstat", "a netstat -L 'Current listen queue sizes' title")
     if any(line.startswith("Active Internet connections") for line in lines):
         return Guess("bsd-netstat" if "(state)" in body else "netstat",
                      "a netstat title with no socket rows")

@@ -256,8 +256,10 @@ def _listener(row: _Row, *, busybox: bool, wide: bool) -> Listener | None:
     proto = _PROTOS[row.proto]
     if proto == "tcp":
         listening = row.state == "LISTEN"
-    elif proto == "udp":  # bound and not connected: no state and no peer
-        listening = row.state == "" and is_wildcard_peer(row.foreign)
+    elif proto == "udp":
+        # Bound and not connected: no peer, and no state (net-tools, BusyBox) or the
+        # socket's kernel state CLOSE (Android's toolbox netstat names UDP states too).
+        listening = row.state in ("", "CLOSE") and is_wildcard_peer(row.foreign)
     else:
         return None
     if not listening:

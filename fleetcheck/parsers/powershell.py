@@ -1,4 +1,5 @@
-"""PowerShell `Get-NetTCPConnection` / `Get-NetUDPEndpoint` objects as `ConvertTo-Json` prints them.
+"""PowerShell `Get-NetTCPConnection` / `Get-NetUDPEndpoint` objects as `ConvertTo-Json` prints them
+(or, read by powershell_text, as a console table or Format-List shows them).
 
 ConvertTo-Json turns one object into a JSON object and several into an array.
 `State` is the MSFT_NetTCPConnection enum: a number (2 = Listen) in Windows
@@ -11,14 +12,17 @@ they name the MSFT_NetUDPEndpoint class, and refused when they show neither.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from fleetcheck.jsontext import loads_text
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError, lines, split_scope
+from fleetcheck.parsers.powershell_text import looks_like_text, objects
 
 _LISTEN = 2
+_BOUND = 100
 _STATES = {"closed": 1, "listen": 2, "synsent": 3, "synreceived": 4, "established": 5,
            "finwait1": 6, "finwait2": 7, "closewait": 8, "closing": 9, "lastack": 10,
            "timewait": 11, "deletetcb": 12, "bound": 100}
@@ -29,6 +33,8 @@ def parse(text: str) -> list[Listener]:
     body = text.lstrip("\ufeff")
     if not body.strip():
         raise ParseError("empty output, expected ConvertTo-Json output")
+    if body.lstrip()[:1] not in ("[", "{") and looks_like_text(body):
+        return _from_text(body)
     try:
         data = loads_text(body)
     except json.JSONDecodeError as exc:
@@ -49,7 +55,60 @@ def parse(text: str) -> list[Listener]:
             raise ParseError(f"JSON item {i}: {exc}", None, json.dumps(item)[:200]) from None
         if listener is not None:
             out.append(listener)
+    _check_shows_listeners(out, items)
     return out
+
+
+def _check_shows_listeners(found: list[Listener], items: list[Any]) -> None:
+    """ParseError for objects that are all TCP connections (no Listen or Bound socket, no
+    UDP endpoint): a listing filtered so (-State Established) cannot show listeners, and
+    must not read as 'nothing listens'."""
+    if found or not items:
+        return
+    if all(_protocol(item) == "tcp" and _state(item.get("State")) not in (_LISTEN, _BOUND)
+           for item in items):
+        raise ParseError("lists only TCP connections, no listening socket and no UDP "
+                         "endpoint (filtered with -State?); list Get-NetTCPConnection "
+                         "-State Listen and Get-NetUDPEndpoint")
+
+
+def _from_text(body: str) -> list[Listener]:
+    """Listeners of the objects a table or Format-List printed, judged as JSON objects."""
+    out: list[Listener] = []
+    # A capture that kept its prompt names the cmdlet, and so the class of objects that
+    # show no property of their own (Get-NetUDPEndpoint's default table).
+    named = {kind for kind, cmdlet in (("tcp", "get-nettcpconnection"),
+                                       ("udp", "get-netudpendpoint")) if cmdlet in body.lower()}
+    seen: list[dict[str, str]] = []
+    for obj in objects(body):
+        if "LocalAddress" not in obj.values or "LocalPort" not in obj.values:
+            raise ParseError("object with no LocalAddress or no LocalPort", obj.line_no, obj.line)
+        values = dict(obj.values)
+        if len(named) == 1 and not set(values) & {"Protocol", "State", "RemoteAddress",
+                                                  "RemotePort"}:
+            values["Protocol"] = next(iter(named))
+        try:
+            listener = _item(values)
+            if listener is not None and obj.cut:
+                listener = _cut(listener, obj.cut)
+        except (ValueError, TypeError) as exc:
+            raise ParseError(str(exc), obj.line_no, obj.line) from None
+        if listener is not None:
+            out.append(listener)
+        seen.append(values)
+    _check_shows_listeners(out, seen)
+    return out
+
+
+def _cut(listener: Listener, cut: frozenset[str]) -> Listener:
+    """A listener whose address PowerShell cut to its column, marked so; ValueError when a
+    port, process or state was cut (no such value can be trusted)."""
+    if cut - {"LocalAddress", "RemoteAddress", "AppliedSetting"}:
+        raise ValueError(f"{', '.join(sorted(cut))} cut to fit the console; widen it, or "
+                         "use Format-Table -AutoSize or ConvertTo-Json")
+    if "LocalAddress" not in cut:
+        return listener
+    return replace(listener, truncated=True)
 
 
 def _item(item: dict[str, Any]) -> Listener | None:

@@ -72,7 +72,6 @@ class _Broken(ValueError):
 
 def _row(line: str, toks: list[Token]) -> Listener | None:
     words = [t.text for t in toks]
-    state = words.pop() if words[-1] in _TCP_STATES else None
     p = _proto_index(words)
     if p is None:
         if any(_UNIX.match(w) for w in words[1:6]):
@@ -85,7 +84,8 @@ def _row(line: str, toks: list[Token]) -> Listener | None:
     if not PROTO_WORD.match(proto_word):
         return None  # sctp, divert...
     proto, family, dual = proto_family(proto_word)
-    local_text, foreign_text = _addresses(addrs, proto)
+    local_text, foreign_text, extra = _addresses(addrs, proto)
+    state = _state(extra)
     user, process, pid = _owner(line, toks[:p])
     if foreign_text not in ("*:*", "*.*"):
         return None  # connected
@@ -103,13 +103,28 @@ def _proto_index(words: list[str]) -> int | None:
     return None
 
 
-def _addresses(addrs: list[str], proto: str) -> tuple[str, str]:
-    """The local and foreign address texts; splits the two when they ran together."""
-    if len(addrs) == 2:
-        return addrs[0], addrs[1]
-    if len(addrs) == 1:
-        return _split_glued(addrs[0], proto)
-    raise ValueError(f"expected 2 address columns, found {len(addrs)}")
+def _addresses(addrs: list[str], proto: str) -> tuple[str, str, list[str]]:
+    """The local and foreign address texts (split when they ran together) and the columns
+    after them: FIB (-f), SPLICE ADDRESS (-I), ID (-i), ENCAPS (-U), PATH and CONN STATE
+    (-s, or FreeBSD 15's default), STACK (-S) and CC (-C), each printed only for some rows."""
+    if not addrs:
+        raise ValueError("no address columns")
+    if len(addrs) >= 2 and _valid(addrs[0], proto) and _valid(addrs[1], proto):
+        return addrs[0], addrs[1], addrs[2:]
+    try:
+        local, foreign = _split_glued(addrs[0], proto)
+    except ValueError:
+        if len(addrs) < 2:
+            raise
+        return addrs[0], addrs[1], addrs[2:]  # split_colon then says what is wrong
+    return local, foreign, addrs[1:]
+
+
+def _state(extra: list[str]) -> str | None:
+    """The TCP state among the columns after the addresses ('??': FreeBSD 15's unknown)."""
+    states = [word for word in extra if word in _TCP_STATES]
+    known = [word for word in states if word != "??"]
+    return (known or states)[0] if states else None
 
 
 def _split_glued(text: str, proto: str) -> tuple[str, str]:

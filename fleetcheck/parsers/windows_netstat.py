@@ -1,10 +1,13 @@
 """Windows `netstat -an`, `-ano`, `-anob`, `-anot` (also via Select-String) and `tasklist /fo csv`.
 
-Headers and state words are localised ('LISTENING', 'ABHÖREN', 'ÉCOUTE', 'IN ASCOLTO'),
-so rows are recognised by their 'TCP'/'UDP' first word and a TCP socket is taken
-as listening by its foreign address (port 0), never by its state word. `-b` adds
-owner lines under each row: an optional service name, then '[image.exe]', or a
-(localised) sentence saying the owner is not known.
+Headers and state words are localised ('LISTENING', 'ABHÖREN', 'IN ASCOLTO'), so rows
+are recognised by their 'TCP'/'UDP' first word and a TCP socket is taken as listening
+by its foreign address (port 0). Only `-q` puts a second word on such sockets: BOUND
+(bound, never listening), itself localised ('GEBUNDEN'). So an output whose unconnected
+TCP sockets carry one state word is read as listening whatever the word; with several,
+the word for listening must be one this module knows, else the output is refused.
+`-b` adds owner lines under each row: an optional service name, then '[image.exe]', or
+a (localised) sentence saying the owner is not known.
 """
 
 from __future__ import annotations
@@ -18,9 +21,13 @@ from fleetcheck.parsers.common import ParseError, lines
 from fleetcheck.parsers.inet import split_colon
 
 _ROW = re.compile(r"^\s*(?:>\s+)?(TCP|UDP|TCPv6|UDPv6)\s+(\S+)\s+(\S+)(.*)$")
-# English states of TCP sockets that are not listening although their peer is 0:
-# BOUND appears with `netstat -q`.
-_NOT_LISTENING = {"BOUND", "CLOSED", "SYN_SENT"}
+# States of TCP sockets that are not listening although their peer is 0: BOUND
+# appears with `netstat -q` (German Windows prints it GEBUNDEN).
+_NOT_LISTENING = {"BOUND", "CLOSED", "SYN_SENT", "GEBUNDEN"}
+# The listening state as Windows prints it in its languages (Japanese, Chinese,
+# Russian, French and others keep the English word), read only to tell it from a
+# -q BOUND whose translation this module does not know.
+_LISTENING = {"LISTENING", "ABHÖREN", "IN ASCOLTO", "ESCUCHANDO", "OUVINDO", "NASŁUCHIWANIE"}
 # -t adds an Offload State column after the state (and after -o's PID): the words of
 # the TCP_CONNECTION_OFFLOAD_STATE enum, printed in English whatever the language.
 _OFFLOAD = {"InHost", "Offloading", "Offloaded", "Uploading"}
@@ -29,14 +36,16 @@ _SERVICE = re.compile(r"[A-Za-z0-9_$][A-Za-z0-9_$.-]*")  # a Windows service's k
 
 def parse(text: str) -> list[Listener]:
     """Listening TCP and bound UDP sockets, with pid, image and service where printed."""
-    out: list[Listener] = []
+    out: list[tuple[Listener, str]] = []  # each with its state word ('' for UDP)
     header = False
-    current: Listener | None = None
+    current: tuple[Listener, str] | None = None
     owner_lines: list[str] = []
+    first: tuple[int, str] | None = None  # the first socket row
+    open_rows = False  # a UDP row or an unconnected TCP one: the output shows listeners
 
     def flush() -> None:
         if current is not None:
-            out.append(_with_owner(current, owner_lines))
+            out.append((_with_owner(current[0], owner_lines), current[1]))
 
     for no, raw in enumerate(lines(text.lstrip("\ufeff")), 1):
         line = raw.rstrip()
@@ -51,6 +60,8 @@ def parse(text: str) -> list[Listener]:
             except (ValueError, IndexError) as exc:
                 raise ParseError(f"not a Windows netstat line ({exc})", no, line) from None
             header = True
+            first = first or (no, line)
+            open_rows = open_rows or m.group(1).startswith("UDP") or _unconnected(m.group(3))
         elif line.split()[0] == "Proto" and not header:
             header = True
         elif not header:
@@ -62,10 +73,41 @@ def parse(text: str) -> list[Listener]:
     flush()
     if not header:
         raise ParseError("no 'Proto' header and no TCP/UDP socket lines")
-    return out
+    if first is not None and not open_rows:
+        # Without -a netstat lists connections only: no listening socket and no UDP one,
+        # which must not read as 'nothing listens'.
+        raise ParseError("lists only connections, no listening or UDP socket: netstat was "
+                         "run without -a (or its rows filtered); capture with netstat -ano",
+                         *first)
+    listening = _listening_word({state for li, state in out if li.proto == "tcp"})
+    return [li for li, state in out if li.proto == "udp" or state == listening]
 
 
-def _row(kind: str, local: str, foreign: str, rest: list[str]) -> Listener | None:
+def _unconnected(foreign: str) -> bool:
+    """Whether a foreign address is no peer: port 0 ('0.0.0.0:0', '[::]:0', 'HOST:0')."""
+    return foreign == "*:*" or foreign.endswith(":0")
+
+
+def _listening_word(states: set[str]) -> str | None:
+    """Which state word of the unconnected TCP sockets means listening (None: no TCP).
+
+    Without -q they all carry one word, listening in the capture's language. With -q
+    BOUND is a second one: the listening word is then the one known as such, and an
+    output with two words neither of them known is refused rather than guessed at.
+    """
+    if len(states) <= 1:
+        return next(iter(states), None)
+    known = states & _LISTENING
+    if len(known) == 1:
+        return known.pop()
+    shown = ", ".join(sorted(states))
+    raise ParseError(f"unconnected TCP sockets carry several state words ({shown}) and "
+                     "none is known to mean listening (as with -q, which adds BOUND); "
+                     "capture with netstat -ano, without -q")
+
+
+def _row(kind: str, local: str, foreign: str,
+         rest: list[str]) -> tuple[Listener, str] | None:
     proto = kind[:3].lower()
     if rest and rest[-1] in _OFFLOAD:
         rest.pop()
@@ -81,7 +123,7 @@ def _row(kind: str, local: str, foreign: str, rest: list[str]) -> Listener | Non
         return None  # connected UDP
     family = 6 if ":" in ep.address else 4
     return Listener(proto=proto, family=family, address=ep.address, port=ep.port, pid=pid,
-                    iface=ep.iface)
+                    iface=ep.iface), state
 
 
 def _with_owner(listener: Listener, lines: list[str]) -> Listener:

@@ -9,7 +9,7 @@ from typing import Any
 from tests.conftest import CORPUS, REPO
 
 FIXTURES = REPO / "tests" / "fixtures"
-OS_DIRS = ("macos", "freebsd", "openbsd", "windows", "solaris", "hpux", "aix")
+OS_DIRS = ("macos", "freebsd", "openbsd", "windows", "solaris", "hpux", "aix", "android")
 
 # Every non-Linux corpus output and the parser for its dialect.
 CORPUS_TOOLS: dict[str, str] = {

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fleetcheck.parsers import PARSERS
+from fleetcheck.parsers import PARSERS, guess
 from tests.parsers_os.cases import FIXTURES, fixture, fixture_cases, read
 
 CASES = fixture_cases()
@@ -16,17 +16,19 @@ CASES = fixture_cases()
 def test_every_dialect_has_fixtures() -> None:
     parsers = {fixture(p)["parser"] for p in CASES}
     assert parsers == {"bsd-netstat", "sockstat", "lsof-fields", "solaris-netstat",
-                       "windows-netstat", "powershell"}
+                       "windows-netstat", "powershell", "netstat"}
     assert {p.parent.name for p in CASES} == {"macos", "freebsd", "openbsd", "windows",
-                                              "solaris", "hpux", "aix"}
+                                              "solaris", "hpux", "aix", "android"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_fixture_parses_to_its_expected_listeners(case: Path) -> None:
     meta = fixture(case)
-    got = [li.to_dict() for li in PARSERS[meta["parser"]](read(case.with_suffix(".out")))]
+    text = read(case.with_suffix(".out"))
+    got = [li.to_dict() for li in PARSERS[meta["parser"]](text)]
     assert got == meta["listeners"]
     assert got, "every fixture holds listeners"
+    assert guess(text).tool == meta["parser"], "--tool auto names the fixture's tool"
 
 
 def _listeners(name: str) -> list[dict[str, Any]]:
@@ -68,3 +70,7 @@ def test_fixtures_cover_the_awkward_cases() -> None:
     assert "::ffff:10.16.4.21" in {li["address"] for li in hpux}
     assert len(_listeners("windows/get-netlisteners-single-word-state")) == 1
     assert 49712 not in {li["port"] for li in _listeners("windows/get-netlisteners-ps51")}
+    bound = _listeners("windows/netstat-anoq-de")
+    assert not {49702, 49703, 49704} & {li["port"] for li in bound}  # GEBUNDEN, -q's BOUND
+    android = _listeners("android/netstat-toolbox-4.4")
+    assert {li["port"] for li in android if li["proto"] == "udp"} == {53, 67, 41873, 1900}
