@@ -29,7 +29,10 @@ class Listener:
     pid: int | None = None
     user: str | None = None
     iface: str | None = None  # the %scope suffix, e.g. "lo" or "enp0s3"
-    dual_stack: bool = False  # an IPv6 wildcard that also accepts IPv4
+    # An IPv6 wildcard that also accepts IPv4: True, False (it does not, or is no IPv6
+    # wildcard), or None: an IPv6 wildcard read by a tool that does not show IPV6_V6ONLY
+    # (netstat, lsof, /proc), which may take IPv4 too; the judge weighs both.
+    dual_stack: bool | None = False
     truncated: bool = False  # the tool cut the address (or port): never matches an allow
     port_name: str | None = None  # service name printed instead of the number
     other_processes: tuple[str, ...] = ()  # further "name/pid" sharing the socket
@@ -86,7 +89,9 @@ class Listener:
             pid=data.get("pid"),
             user=data.get("user"),
             iface=data.get("iface"),
-            dual_stack=bool(data.get("dual_stack", False)),
+            # null: not shown (runs write it); absent: false, as before it could be null
+            dual_stack=None if "dual_stack" in data and data["dual_stack"] is None
+            else bool(data.get("dual_stack", False)),
             truncated=bool(data.get("truncated", False)),
             port_name=data.get("port_name"),
             other_processes=tuple(data.get("other_processes") or ()),
@@ -119,6 +124,8 @@ class JudgedListener:
         out.setdefault("user", None)
         out.setdefault("container", None)  # the run's listeners always say both
         out.setdefault("exposure", HOST)
+        if self.listener.dual_stack is None:  # the run keeps 'not shown' apart from false
+            out["dual_stack"] = None
         out["verdict"] = self.verdict.value
         out["rule"] = self.rule
         return out

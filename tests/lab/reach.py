@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fleetcheck.addresses import parse_ip
 from fleetcheck.model import Listener
 from fleetcheck.parsers import PARSERS
 from fleetcheck.policy.judge import evaluate
@@ -174,9 +175,12 @@ def scan(w: World, tmp: Path) -> dict[str, list[Listener]]:
         listeners[h["name"][2:]] = [Listener.from_dict(li) for li in h["listeners"]]
     for f in files:
         f.unlink()
-    text = subprocess.run(w.server.exec_argv(["busybox", "netstat", "-tuln"]), check=True,
-                          capture_output=True, text=True).stdout
-    listeners["busybox-netstat"] = PARSERS["busybox-netstat"](text)
+    for name, tool, argv in (("busybox-netstat", "busybox-netstat",
+                              ["busybox", "netstat", "-tuln"]),
+                             ("ss-tulpn", "ss", ["ss", "-tulpn"])):  # ss as people type it
+        text = subprocess.run(w.server.exec_argv(argv), check=True, capture_output=True,
+                              text=True).stdout
+        listeners[name] = PARSERS[tool](text)
     return listeners
 
 
@@ -222,6 +226,28 @@ def disagreements(v: dict[str, str], reached: set[tuple[str, str]]) -> list[str]
     for name, (bad, what) in claims.items():
         if bad and v[name] == "allowed":
             out.append(f"{name}: {what} {sorted(bad)}")
+    return out
+
+
+def shown_binds(listeners: Sequence[Listener]) -> set[tuple[int, str]]:
+    """(family, address) each listener is reached on (not cut ones): an IPv4-mapped bind is
+    IPv4 on its address, whether a tool shows it mapped (ss, BusyBox, /proc) or dotted
+    (net-tools under tcp6, family 4 as printed; lsof, type IPv6)."""
+    out: set[tuple[int, str]] = set()
+    for li in listeners:
+        ip = parse_ip(li.address)
+        if not li.truncated and ip is not None:
+            out.add((ip.version, str(ip)))
+    return out
+
+
+def bound(binds: Sequence[Bind]) -> set[tuple[int, str]]:
+    """(family, address) each bind is reached on, as `shown_binds` puts it."""
+    out: set[tuple[int, str]] = set()
+    for b in binds:
+        ip = parse_ip(b.address)
+        assert ip is not None
+        out.add((ip.version, str(ip)))
     return out
 
 

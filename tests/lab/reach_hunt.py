@@ -71,7 +71,7 @@ def round_binds(rng: random.Random, base_port: int, count: int) -> list[Bind]:
 
 def run_round(seed: int, tmp: Path) -> tuple[int, list[str]]:
     """One round: (sockets judged, disagreements)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a replayable draw, no secret
     bindv6only = rng.choice([0, 0, 1])
     binds = round_binds(rng, 20000 + (seed % 50) * 100, rng.randint(6, 12))
     lines: list[str] = []
@@ -97,6 +97,10 @@ def run_round(seed: int, tmp: Path) -> tuple[int, list[str]]:
                     lines.append(f"seed {seed} v6only={bindv6only} {tool} {proto}/{port} "
                                  f"{mine}: no listener (reached {sorted(got)})")
                     continue
+                if reach.shown_binds(ours) - reach.bound(mine):
+                    lines.append(f"seed {seed} v6only={bindv6only} {tool} {proto}/{port} "
+                                 f"{[_short(b) for b in mine]}: shown as "
+                                 f"{sorted(reach.shown_binds(ours))}")
                 split = len({":" in b.address for b in mine}) > 1
                 for li in ours:
                     v = reach.verdicts(li)

@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Any
 
-IP_FREEBIND = 15
+IP_FREEBIND, IPV6_FREEBIND = 15, 78
 
 
 def bind(s: dict[str, Any]) -> socket.socket:
@@ -36,8 +36,10 @@ def bind(s: dict[str, Any]) -> socket.socket:
     if s.get("device"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, s["device"].encode())
     if s.get("freebind"):
-        level = socket.IPPROTO_IPV6 if family == socket.AF_INET6 else socket.IPPROTO_IP
-        sock.setsockopt(level, IP_FREEBIND, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
     if iface:
         sock.bind((host, int(s["port"]), 0, socket.if_nametoindex(iface)))
     elif family == socket.AF_INET6:
