@@ -48,13 +48,16 @@ class Listener:
     container: Container | None = None
     exposure: str = HOST
     published_port: int | None = None  # the host port that maps to it, when published
+    # An IPv4 loopback listener on a host where net.ipv4.conf.IF.route_localnet is 1: the
+    # interfaces ('all': every one) through which the network reaches it all the same.
+    route_localnet: tuple[str, ...] = ()
 
     # Keys written only when they carry something, so that `parse` output
     # has the corpus sidecars' shape.
     _OPTIONAL = (
         "user", "iface", "dual_stack", "truncated", "port_name",
         "other_processes", "uid", "inode", "service", "owner_note", "netns",
-        "published_port",
+        "published_port", "route_localnet",
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +106,7 @@ class Listener:
             container=Container.from_dict(data["container"]) if data.get("container") else None,
             exposure=data.get("exposure") or HOST,
             published_port=data.get("published_port"),
+            route_localnet=tuple(data.get("route_localnet") or ()),
         )
 
     def sort_key(self) -> tuple[Any, ...]:

@@ -202,7 +202,11 @@ def _sentence(c: Considered, li: Listener) -> str:
         why = f"dual_stack is {str(li.dual_stack).lower()}, the rule wants " \
               f"{str(m.dual_stack).lower()}"
     elif cond == "address":
-        why = f"bound to {li.address} ({address_scope(li.address) or 'a name'}), the rule " \
+        scope = address_scope(li.address) or "a name"
+        if li.route_localnet:
+            scope += f", reachable from the network through route_localnet on " \
+                     f"{', '.join(li.route_localnet)}"
+        why = f"bound to {li.address} ({scope}), the rule " \
               f"wants {' or '.join(a.text for a in m.addresses or ())}"
     elif cond in _PLACES:
         why = _place_why(cond, m, li, c.result)

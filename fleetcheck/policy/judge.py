@@ -118,6 +118,9 @@ def describe(listener: Listener) -> str:
     extra = [p for p in (stack, listener.process,
                          f"pid {listener.pid}" if listener.pid else None) if p]
     text += f" ({', '.join(extra)})" if extra else ""
+    if listener.route_localnet:
+        text += f", reachable from the network through route_localnet on " \
+                f"{', '.join(listener.route_localnet)}"
     if listener.container is not None:
         text += f" in {listener.container.label()}"
     elif listener.netns is not None:

@@ -228,6 +228,11 @@ class Match:
                 sides = [s for s, ok in zip(sides, fam_ok, strict=True) if ok]
         if self.addresses is not None:
             addr_ok = [any(a.matches(addr) for a in self.addresses) for _, addr in sides]
+            if listener.route_localnet and covering:
+                # The network reaches it too (route_localnet): no scope word vouches for
+                # that side ('loopback' means the host's own), only its address named.
+                addr_ok.append(any(a.scope is None and a.matches(listener.address)
+                                   for a in self.addresses))
             if not (all(addr_ok) if covering else any(addr_ok)):
                 return (MatchResult.WRONG_BIND if self.claims_port else MatchResult.NO), "address"
         if self.processes is not None:

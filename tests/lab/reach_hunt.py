@@ -1,5 +1,8 @@
 """The reachability hunt: seeded rounds of random binds, each read by every tool and judged,
-against what really answered. `python3 -m tests.lab.reach_hunt SEED ROUNDS` (as root)
+against what really answered. As root:
+
+    python3 -m tests.lab.reach_hunt SEED ROUNDS [routed|unrouted]
+
 prints each disagreement and a count; it is a tool, not a test (tests/collect has the
 fixed cases that came out of it)."""
 
@@ -69,13 +72,16 @@ def round_binds(rng: random.Random, base_port: int, count: int) -> list[Bind]:
     return binds
 
 
-def run_round(seed: int, tmp: Path) -> tuple[int, list[str]]:
-    """One round: (sockets judged, disagreements)."""
+def run_round(seed: int, tmp: Path, *, routed: bool | None = None) -> tuple[int, list[str]]:
+    """One round: (sockets judged, disagreements); `routed` forces route_localnet on/off."""
     rng = random.Random(seed)  # noqa: S311 - a replayable draw, no secret
     bindv6only = rng.choice([0, 0, 1])
     binds = round_binds(rng, 20000 + (seed % 50) * 100, rng.randint(6, 12))
     lines: list[str] = []
-    with reach.world(bindv6only=bindv6only, nonlocal_bind=rng.choice([0, 1])) as w:
+    draw = rng.random() < 0.25
+    routed = draw if routed is None else routed
+    with reach.world(bindv6only=bindv6only, nonlocal_bind=rng.choice([0, 1]),
+                     route_localnet=routed) as w:
         held: list[Bind] = []
         for b in binds:  # one at a time: a bind the kernel refuses is skipped, noted
             try:
@@ -104,10 +110,12 @@ def run_round(seed: int, tmp: Path) -> tuple[int, list[str]]:
                 split = len({":" in b.address for b in mine}) > 1
                 for li in ours:
                     v = reach.verdicts(li)
-                    for d in reach.disagreements(v, reach.attributed(got, li, split)):
+                    for d in reach.disagreements(v, reach.attributed(got, li, split),
+                                                 facts=tool not in reach.PARSE_ONLY):
                         shown = (li.address, li.iface, li.family, li.dual_stack,
                                  address_scope(li.address))
-                        lines.append(f"seed {seed} bindv6only={bindv6only} {tool} "
+                        lines.append(f"seed {seed} bindv6only={bindv6only} "
+                                     f"routed={routed} {tool} "
                                      f"{proto}/{port} {[_short(b) for b in mine]} "
                                      f"shown {shown}: {d}")
     return len(held), lines
@@ -121,10 +129,11 @@ def _short(b: Bind) -> str:
 
 def main() -> None:
     seed, rounds = int(sys.argv[1]), int(sys.argv[2])
+    forced = {"routed": True, "unrouted": False}.get(sys.argv[3]) if len(sys.argv) > 3 else None
     total, found = 0, Counter[str]()
     with tempfile.TemporaryDirectory() as tmp:
         for s in range(seed, seed + rounds):
-            n, lines = run_round(s, Path(tmp))
+            n, lines = run_round(s, Path(tmp), routed=forced)
             total += n
             for line in lines:
                 print(line, flush=True)
