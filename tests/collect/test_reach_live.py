@@ -3,13 +3,16 @@
 A server namespace holds sockets bound in the ways the reachability hunt found telling
 (tests/lab/reach_hunt.py): IPv6 wildcards with IPV6_V6ONLY off, on, and left to the
 namespace's default, a socket bound to a device, 127.0.0.2, an IPv4-mapped loopback, a
-scoped link-local address and a multicast group. A client namespace on a veth pair
+scoped link-local address and a multicast group. The server's interface has
+route_localnet on (as kube-proxy sets it), so its IPv4 loopback listeners answer a
+neighbour that routes 127.0.0.0/8 to it. A client namespace on a veth pair
 connects to every address of the server (and the server to its own loopback); every
 Linux tool reads the sockets in a real `fleetcheck scan`, and each listener is judged by
 policies allowing its port only on loopback, only on 10.0.0.0/8, only over IPv6 or IPv4,
 and one forbidding IPv4. No verdict may claim less reach than the connects showed: a
 dual-stack [::] that netstat, lsof or /proc lists (none shows IPV6_V6ONLY) is not judged
-IPv6-only, but undetermined where that decides a rule.
+IPv6-only, but undetermined where that decides a rule; and a loopback listener the
+network reaches is not allowed as loopback-only.
 """
 
 from __future__ import annotations
@@ -38,7 +41,11 @@ BINDS = (
     Bind("udp", f"{reach.SERVER_LL}%ra", 31008),
     Bind("udp", "0.0.0.0", 31009, join=f"{reach.GROUP_V4}%ra"),
     Bind("tcp", "::", 31010, shared=True),  # two processes, one dual-stack socket
+    Bind("tcp", "127.0.0.1", 31011),
+    Bind("udp", "127.0.0.2", 31012),
+    Bind("tcp", "::1", 31013),  # ::1 is never routed
 )
+ROUTED_PORTS = {31006, 31007, 31011, 31012}  # IPv4 loopback, reached through route_localnet
 DUAL_PORTS = {31001, 31002, 31005, 31010}
 
 
@@ -55,7 +62,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seen]:
     require_netns()
     for binary in ("ss", "netstat", "lsof", "busybox"):
         require(shutil.which(binary) is not None, f"the {binary} command")
-    with reach.world() as w:
+    with reach.world(route_localnet=True) as w:
         reach.hold(w, BINDS)
         ports = sorted({(b.proto, b.port) for b in BINDS})
         reached = reach.reach(w, ports)
@@ -70,8 +77,11 @@ def test_the_connects_show_the_reach_the_cases_stand_for(seen: Seen) -> None:
     assert all(reach.SERVER_V4 in peer4[p] for p in DUAL_PORTS)
     assert peer4[31003] == set()
     assert {w for w, _ in seen.reached[("tcp", 31004)]} == {"local"}
-    assert {w for w, _ in seen.reached[("tcp", 31006)]} == {"local"}
-    assert seen.reached[("tcp", 31007)] == {("local", "127.0.0.1")}
+    assert ("peer", "127.0.0.2") in seen.reached[("tcp", 31006)]
+    assert seen.reached[("tcp", 31007)] == {("local", "127.0.0.1"), ("peer", "127.0.0.1")}
+    assert ("peer", "127.0.0.1") in seen.reached[("tcp", 31011)]
+    assert ("peer", "127.0.0.2") in seen.reached[("udp", 31012)]
+    assert seen.reached[("tcp", 31013)] == {("local", "::1")}
     assert ("peer", f"{reach.SERVER_LL}%rb") in seen.reached[("udp", 31008)]
     assert ("peer", f"{reach.GROUP_V4}%rb") in seen.reached[("udp", 31009)]
 
@@ -85,8 +95,21 @@ def test_no_verdict_claims_less_reach_than_the_connects_showed(seen: Seen, tool:
         assert ours, f"{tool}: no listener for {b}"
         assert reach.shown_binds(ours) <= reach.bound([b]), (tool, b, ours)
         for li in ours:
-            problems += reach.disagreements(reach.verdicts(li), seen.reached[(b.proto, b.port)])
+            problems += reach.disagreements(reach.verdicts(li), seen.reached[(b.proto, b.port)],
+                                            facts=tool not in reach.PARSE_ONLY)
     assert problems == []
+
+
+@pytest.mark.parametrize("tool", reach.TOOLS)
+def test_a_loopback_listener_the_network_reaches_is_not_loopback_only(seen: Seen,
+                                                                      tool: str) -> None:
+    """Every collector carries the host's route_localnet to its IPv4 loopback listeners
+    (and only to them); the loopback-only policy allows ::1, not those."""
+    for li in seen.tools[tool]:
+        routed = li.port in ROUTED_PORTS
+        assert li.route_localnet == (("ra",) if routed else ()), (tool, li)
+        if li.port in ROUTED_PORTS | {31013}:
+            assert (reach.verdicts(li)["loopback"] == "allowed") is not routed, (tool, li)
 
 
 @pytest.mark.parametrize("tool", [*reach.TOOLS, "busybox-netstat", "ss-tulpn"])

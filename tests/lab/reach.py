@@ -113,9 +113,9 @@ def world(*, bindv6only: int = 0, nonlocal_bind: int = 0,
         if route_localnet:
             _sysctl(server, "net.ipv4.conf.ra.route_localnet", "1")
             _sysctl(client, "net.ipv4.conf.rb.route_localnet", "1")
-            for local in ("127.0.0.0/8", "127.0.0.1"):  # the client's own loopback goes
-                _ip("-n", c, "route", "del", "local", local, "dev", "lo", "table", "local")
-            _ip("-n", c, "route", "add", "127.0.0.0/8", "via", SERVER_V4, "dev", "rb")
+            _ip("-n", c, "addr", "del", "127.0.0.1/8", "dev", "lo")  # the client's own goes
+            _ip("-n", c, "route", "add", "127.0.0.0/8", "via", SERVER_V4, "dev", "rb", "src",
+                "10.77.0.2")
         _sysctl(server, "net.ipv6.bindv6only", str(bindv6only))
         _sysctl(server, "net.ipv4.ip_nonlocal_bind", str(nonlocal_bind))
         yield w
