@@ -1,9 +1,11 @@
-"""An [::] whose tool did not show IPV6_V6ONLY (netstat, lsof, /proc): dual_stack None.
+"""Judging where a listener can be reached, as the reachability hunt found it mattered.
 
-It takes IPv4 too unless it is IPv6-only, so a rule that holds one way and not the other
+An [::] whose tool did not show IPV6_V6ONLY (netstat, lsof, /proc) has dual_stack None:
+it takes IPv4 too unless it is IPv6-only, so a rule that holds one way and not the other
 cannot be settled: undetermined, never allowed (a policy allowing IPv6 only, while the
 socket serves IPv4) nor passed over (a forbid of IPv4). Rules it meets either way judge
-it as before. tests/collect/test_reach_live.py shows the same on real sockets.
+it as before. And an IPv4 loopback listener on a host with route_localnet is reached
+from the network. tests/collect/test_reach_live.py shows both on real sockets.
 """
 
 from __future__ import annotations
@@ -78,3 +80,37 @@ def test_the_run_keeps_not_shown_apart_from_false_and_parse_output_omits_it() ->
     assert Listener.from_dict(row).dual_stack is False
     assert "may accept IPv4 too" in listener_notes(UNSURE)
     assert listener_notes(Listener("tcp", 4, "0.0.0.0", 80, dual_stack=None)) == ""
+
+
+# A loopback listener the network reaches through route_localnet (what the probe reads
+# from net.ipv4.conf.*.route_localnet): no scope word allows it, its address named does.
+ROUTED = Listener("tcp", 4, "127.0.0.1", 8080, "api", 9, route_localnet=("eth0",))
+
+
+@pytest.mark.parametrize(("cond", "verdict"), [
+    ("address: loopback", "wrong_bind"),
+    ("address: [loopback, private]", "wrong_bind"),
+    ("address: wildcard", "wrong_bind"),
+    ("address: 127.0.0.1", "allowed"),  # the address itself, named
+    ("address: 127.0.0.0/8", "allowed"),
+    ("family: 4", "allowed"),  # no address condition: nothing to say about its reach
+])
+def test_a_routed_loopback_listener_is_not_allowed_as_loopback(cond: str, verdict: str) -> None:
+    got, message = _verdict(ROUTED, cond)
+    assert got == verdict
+    if verdict == "wrong_bind":
+        assert "reachable from the network through route_localnet on eth0" in message
+    assert _verdict(replace(ROUTED, route_localnet=()), cond)[0] == (
+        "wrong_bind" if cond == "address: wildcard" else "allowed")
+
+
+def test_a_forbid_of_loopback_still_catches_it_and_the_run_keeps_it() -> None:
+    assert _verdict(ROUTED, "address: loopback", action="forbid",
+                    default="allow")[0] == "forbidden"
+    baseline = "name: b\ndefault: deny\nallow:\n  - id: lo\n    address: loopback\n"
+    assert evaluate("h", [ROUTED], [policy_from_text(baseline)]).listeners[0].verdict \
+        is Verdict.STRAY
+    row = json.loads(json.dumps(JudgedListener(ROUTED, Verdict.STRAY, None).to_dict()))
+    assert row["route_localnet"] == ["eth0"]
+    assert Listener.from_dict(row) == ROUTED
+    assert "route_localnet on eth0" in listener_notes(ROUTED)
