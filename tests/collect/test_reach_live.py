@@ -44,6 +44,8 @@ BINDS = (
     Bind("tcp", "127.0.0.1", 31011),
     Bind("udp", "127.0.0.2", 31012),
     Bind("tcp", "::1", 31013),  # ::1 is never routed
+    Bind("udp", "::ffff:0.0.0.0", 31014, v6only=False),  # IPv4 only; lsof: '*', type IPv6
+    Bind("tcp", f"::ffff:{reach.SERVER_V4}", 31015, v6only=False),
 )
 ROUTED_PORTS = {31006, 31007, 31011, 31012}  # IPv4 loopback, reached through route_localnet
 DUAL_PORTS = {31001, 31002, 31005, 31010}
@@ -92,8 +94,10 @@ def test_no_verdict_claims_less_reach_than_the_connects_showed(seen: Seen, tool:
     problems = []
     for b in BINDS:
         ours = [li for li in listeners if (li.proto, li.port) == (b.proto, b.port)]
-        assert ours, f"{tool}: no listener for {b}"
-        assert reach.shown_binds(ours) <= reach.bound([b]), (tool, b, ours)
+        # one listener a socket (lsof: one a process), never a copy of it
+        assert len(ours) == (2 if b.shared and tool == "lsof" else 1), (tool, b, ours)
+        if (tool, b.address) != ("lsof", "::ffff:0.0.0.0"):  # lsof prints it as '*'
+            assert reach.shown_binds(ours) <= reach.bound([b]), (tool, b, ours)
         for li in ours:
             problems += reach.disagreements(reach.verdicts(li), seen.reached[(b.proto, b.port)],
                                             facts=tool not in reach.PARSE_ONLY)

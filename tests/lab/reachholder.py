@@ -95,6 +95,9 @@ def main() -> None:
     if shared:
         child = os.fork()
         if child == 0:  # the child holds the shared sockets too, and answers nothing
+            for i, sock in enumerate(socks):
+                if i not in shared:
+                    sock.close()
             sys.stdin.read()
             os._exit(0)
     print("ready", json.dumps({"pid": os.getpid(), "child": child, "v6only": facts}),
