@@ -270,6 +270,19 @@ def bound(binds: Sequence[Bind]) -> set[tuple[int, str]]:
     return out
 
 
+def listing_problems(tool: str, binds: Sequence[Bind], ours: Sequence[Listener]) -> list[str]:
+    """What is wrong with a tool's listeners for the sockets bound on one (proto, port):
+    one listener a socket (lsof: one a process holding it), each at an address bound."""
+    want = sum(2 if b.shared and tool == "lsof" else 1 for b in binds)
+    out = []
+    if len(ours) != want:
+        out.append(f"{len(ours)} listeners for {len(binds)} sockets (wanted {want})")
+    lsof_star = {b.address for b in binds} == {"::ffff:0.0.0.0"} and tool == "lsof"
+    if not lsof_star and shown_binds(ours) - bound(binds):  # lsof prints that one as '*'
+        out.append(f"shown at {sorted(shown_binds(ours))}, bound at {sorted(bound(binds))}")
+    return out
+
+
 def attributed(reached: set[tuple[str, str]], listener: Listener, split: bool,
                ) -> set[tuple[str, str]]:
     """What answered on the listener's port that its socket answered: all of it, or with

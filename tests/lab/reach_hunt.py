@@ -103,10 +103,9 @@ def run_round(seed: int, tmp: Path, *, routed: bool | None = None) -> tuple[int,
                     lines.append(f"seed {seed} v6only={bindv6only} {tool} {proto}/{port} "
                                  f"{mine}: no listener (reached {sorted(got)})")
                     continue
-                if reach.shown_binds(ours) - reach.bound(mine):
+                for problem in reach.listing_problems(tool, mine, ours):
                     lines.append(f"seed {seed} v6only={bindv6only} {tool} {proto}/{port} "
-                                 f"{[_short(b) for b in mine]}: shown as "
-                                 f"{sorted(reach.shown_binds(ours))}")
+                                 f"{[_short(b) for b in mine]}: {problem}")
                 split = len({":" in b.address for b in mine}) > 1
                 for li in ours:
                     v = reach.verdicts(li)
