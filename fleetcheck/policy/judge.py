@@ -113,7 +113,7 @@ def describe(listener: Listener) -> str:
     text = f"{listener.proto.upper()} {listener.port}{f' ({name})' if name else ''} on {addr}"
     if listener.iface:
         text += f"%{listener.iface}"
-    stack = {True: "dual-stack", None: "IPv4 too unless IPv6-only", False: None}[
+    stack = {True: "dual-stack", None: "may take IPv4 too", False: None}[
         listener.dual_stack] if listener.family == 6 else None
     extra = [p for p in (stack, listener.process,
                          f"pid {listener.pid}" if listener.pid else None) if p]
