@@ -48,3 +48,12 @@ def parse_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped  # ::ffff:127.0.0.1 is reached as 127.0.0.1
     return ip
+
+
+def routable_loopback(address: str) -> bool:
+    """True for an IPv4 loopback address (or a name that may stand for one), which
+    route_localnet opens to the network; ::1 never leaves the host."""
+    if address_scope(address) != "loopback":
+        return False
+    ip = parse_ip(address)  # ::ffff:127.0.0.1 unwraps to IPv4
+    return ip.version == 4 if ip is not None else not address.startswith(("ip6-", "localhost6"))

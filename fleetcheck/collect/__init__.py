@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 
+from fleetcheck.addresses import routable_loopback
 from fleetcheck.collect import netns, windows
 from fleetcheck.collect.become import Becoming, become_command, method_of
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
@@ -249,6 +250,10 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"{tool} output: {exc}"),
                            record, earlier=earlier, os=os_text) from None
     listeners, notes = found.listeners, combined.notes + found.notes
+    routed = tuple(probe.facts.get("route_localnet", "").split())
+    if routed:
+        listeners = [replace(li, route_localnet=routed) if li.netns is None
+                     and routable_loopback(li.address) else li for li in listeners]
     notes += [f"{li.proto} {li.address} port {li.port}: the process is unknown because "
               f"{li.owner_note}" for li in listeners if li.owner_note]
     if privileged is False and any(li.process is None for li in listeners):

@@ -171,12 +171,22 @@ def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     listed = Counter(lsof.sockets(bodies[""]))
     unlisted = []
     for li in kernel:
-        key = (li.proto, li.family, li.address, li.port)
+        key = (li.proto, li.family, _as_lsof_names(li.address), li.port)
         if listed[key] > 0:
             listed[key] -= 1
         else:  # the socket's uid is the kernel's word, whoever holds it: kept, and named
             unlisted.append(replace(li, inode=None, owner_note=UNLISTED))
     return listeners + _named(unlisted, bodies.get("users", "")), []
+
+
+def _as_lsof_names(address: str) -> str:
+    """A kernel table's address as lsof prints it: an IPv6 socket bound to an IPv4-mapped
+    address by its IPv4 address (type IPv6), ::ffff:0.0.0.0 as '*' (so '::'). Matched as
+    the table prints them, each was listed twice: lsof's row and an 'unlisted' copy."""
+    if address.startswith("::ffff:") and "." in address:
+        ipv4 = address.removeprefix("::ffff:")
+        return "::" if ipv4 == "0.0.0.0" else ipv4
+    return address
 
 
 def _named(listeners: list[Listener], passwd: str) -> list[Listener]:

@@ -110,7 +110,8 @@ def _exposure(li: Listener, addresses: set[str], forwards: list[nat.Forward]
               ) -> tuple[str, int | None]:
     """(`published`, host port) when a forward reaches the listener, else container-only."""
     if address_scope(li.address) == "wildcard":
-        families = {4, 6} if li.family == 6 and li.dual_stack else {li.family}
+        # an [::] whose tool did not show its dual stack may take IPv4 too (None)
+        families = {4, 6} if li.family == 6 and li.dual_stack is not False else {li.family}
         targets = [a for a in addresses
                    if (ip := parse_ip(a)) is not None and ip.version in families]
     else:

@@ -248,14 +248,27 @@ for fc_f in /etc/os-release /usr/lib/os-release; do
   fi
 done
 """
+# Interfaces whose net.ipv4.conf.IF.route_localnet is 1 (`all`: every one): through them
+# the network reaches 127.0.0.0/8, so a listener there is not only the host's own
+# (kube-proxy sets it). Read by the shell, no process; 'lo' and 'default' change nothing.
+_ROUTE_LOCALNET = r"""
+for fc_f in /proc/sys/net/ipv4/conf/*/route_localnet; do
+  fc_v=; read -r fc_v < "$fc_f" 2>/dev/null
+  if [ "$fc_v" = 1 ]; then
+    fc_i=${fc_f%/route_localnet}; fc_i=${fc_i##*/}
+    case $fc_i in default|lo) ;; *) fc_rl="$fc_rl $fc_i";; esac
+  fi
+done
+"""
 # The facts, told once, just before the first output that follows them: on Linux after
 # the listing tool ran, so that they leave with its output in one burst of writes.
 # printf, not echo: dash's echo would turn a backslash in a value into a line break.
 _FACTS = r"""
-fc_told=; fc_d=
+fc_told=; fc_d=; fc_rl=
 fc_facts() {
   [ -n "$fc_told" ] && return 0
   fc_told=1
+  [ -n "$fc_rl" ] && printf '%s\n' "$M route_localnet$fc_rl"
   if [ -n "$fc_d" ]; then
     printf '%s\n' "$M os $S" "$M release $R" "$M uid $U" "$M distribution $fc_d"
   else
@@ -271,7 +284,7 @@ def _branch(family: str, tool: str | None) -> str:
         pinnable = LINUX_TOOLS + LINUX_PINNED_ONLY
         linux = LINUX_TOOLS if tool is None else tuple(t for t in pinnable if t[0] == tool)
         proc = _PROC_FALLBACK if tool in (None, "proc") else ""
-        return f"{_DISTRIBUTION}\n{FC_NS}\n{_tool_block(linux)}\n{proc}"
+        return f"{_DISTRIBUTION}\n{_ROUTE_LOCALNET}\n{FC_NS}\n{_tool_block(linux)}\n{proc}"
     attempts = [a for a in POSIX_TOOLS[family] if tool is None or a.collector == tool]
     return "\n".join(_attempt_block(a) for a in attempts) or ":"
 

@@ -29,7 +29,10 @@ class Listener:
     pid: int | None = None
     user: str | None = None
     iface: str | None = None  # the %scope suffix, e.g. "lo" or "enp0s3"
-    dual_stack: bool = False  # an IPv6 wildcard that also accepts IPv4
+    # An IPv6 wildcard that also accepts IPv4: True, False (it does not, or is no IPv6
+    # wildcard), or None: an IPv6 wildcard read by a tool that does not show IPV6_V6ONLY
+    # (netstat, lsof, /proc), which may take IPv4 too; the judge weighs both.
+    dual_stack: bool | None = False
     truncated: bool = False  # the tool cut the address (or port): never matches an allow
     port_name: str | None = None  # service name printed instead of the number
     other_processes: tuple[str, ...] = ()  # further "name/pid" sharing the socket
@@ -45,13 +48,16 @@ class Listener:
     container: Container | None = None
     exposure: str = HOST
     published_port: int | None = None  # the host port that maps to it, when published
+    # An IPv4 loopback listener on a host where net.ipv4.conf.IF.route_localnet is 1: the
+    # interfaces ('all': every one) through which the network reaches it all the same.
+    route_localnet: tuple[str, ...] = ()
 
     # Keys written only when they carry something, so that `parse` output
     # has the corpus sidecars' shape.
     _OPTIONAL = (
         "user", "iface", "dual_stack", "truncated", "port_name",
         "other_processes", "uid", "inode", "service", "owner_note", "netns",
-        "published_port",
+        "published_port", "route_localnet",
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,7 +92,9 @@ class Listener:
             pid=data.get("pid"),
             user=data.get("user"),
             iface=data.get("iface"),
-            dual_stack=bool(data.get("dual_stack", False)),
+            # null: not shown (runs write it); absent: false, as before it could be null
+            dual_stack=None if "dual_stack" in data and data["dual_stack"] is None
+            else bool(data.get("dual_stack", False)),
             truncated=bool(data.get("truncated", False)),
             port_name=data.get("port_name"),
             other_processes=tuple(data.get("other_processes") or ()),
@@ -98,6 +106,7 @@ class Listener:
             container=Container.from_dict(data["container"]) if data.get("container") else None,
             exposure=data.get("exposure") or HOST,
             published_port=data.get("published_port"),
+            route_localnet=tuple(data.get("route_localnet") or ()),
         )
 
     def sort_key(self) -> tuple[Any, ...]:
@@ -119,6 +128,8 @@ class JudgedListener:
         out.setdefault("user", None)
         out.setdefault("container", None)  # the run's listeners always say both
         out.setdefault("exposure", HOST)
+        if self.listener.dual_stack is None:  # the run keeps 'not shown' apart from false
+            out["dual_stack"] = None
         out["verdict"] = self.verdict.value
         out["rule"] = self.rule
         return out

@@ -208,14 +208,14 @@ def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | Non
         return None
     if ep.port is None:
         return None
-    address, fam, dual = resolve_host(ep.address, family, dual)
+    address, fam, shown = resolve_host(ep.address, family, dual)
     host = local.rpartition(".")[0]
     truncated = not wide and (len(local) >= width or (
         host_limit is not None and len(host) >= host_limit))
     process, pid = _owner(raw)
     listener = Listener(
         proto=proto, family=fam, address=address, port=ep.port, process=process, pid=pid,
-        iface=ep.iface, dual_stack=dual, truncated=truncated, port_name=ep.port_name,
+        iface=ep.iface, dual_stack=shown, truncated=truncated, port_name=ep.port_name,
     )
     return Row(listener, words[0] if lead else None)
 

@@ -127,6 +127,12 @@ def any_address(family: int) -> str:
     return "::" if family == 6 else "0.0.0.0"
 
 
+def unshown_dual(family: int, address: str) -> bool | None:
+    """`dual_stack` for a tool that does not show IPV6_V6ONLY: None (not shown) for an IPv6
+    wildcard, which takes IPv4 too unless it is IPv6-only; False for any other address."""
+    return None if family == 6 and address == "::" else False
+
+
 def is_ip(address: str) -> bool:
     """True when `address` is a complete IPv4 or IPv6 address (not a prefix, not a name)."""
     try:

@@ -21,16 +21,19 @@ def proto_family(word: str) -> tuple[str, int | None, bool]:
     return m.group(1), family, suffix == "46"
 
 
-def resolve_host(host: str, family: int | None, dual: bool) -> tuple[str, int, bool]:
+def resolve_host(host: str, family: int | None, dual: bool | None,
+                 ) -> tuple[str, int, bool | None]:
     """Address, family and dual-stack flag for a printed host ('*' is the family's any-address).
 
     A tool that printed no family (plain 'tcp', OpenBSD and HP-UX style) is IPv4 unless the
-    address itself is IPv6; IPv4-mapped addresses stay as printed, family 6.
+    address itself is IPv6; IPv4-mapped addresses stay as printed, family 6. `dual` (None:
+    the tool does not show it) holds only for an IPv6 wildcard; anything else is False.
     """
     if host == "*":
-        return any_address(family or 4), family or 4, dual and family == 6
+        fam = family or 4
+        return any_address(fam), fam, dual if fam == 6 else False
     fam = 6 if ":" in host else (family or 4)
-    return host, fam, dual and host == "::"
+    return host, fam, dual if host == "::" else False
 
 
 def split_dotted(text: str, proto: str) -> Endpoint:
@@ -58,7 +61,7 @@ def split_colon(text: str, proto: str) -> Endpoint:
     return Endpoint(address, port, iface, port_name)
 
 
-def listener_at(proto: str, ep: Endpoint, family: int | None, *, dual: bool = False,
+def listener_at(proto: str, ep: Endpoint, family: int | None, *, dual: bool | None = False,
                 process: str | None = None, pid: int | None = None, user: str | None = None,
                 iface: str | None = None) -> Listener | None:
     """The listener bound at `ep` ('*' is the family's any-address); None if unbound."""

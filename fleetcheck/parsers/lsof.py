@@ -13,6 +13,7 @@ from fleetcheck.parsers.common import (
     parse_port,
     split_scope,
     tokens,
+    unshown_dual,
 )
 
 # lsof prints a command name's unprintable bytes as \b \f \n \r \t or \xNN (spaces too,
@@ -151,7 +152,8 @@ def _row(line: str) -> tuple[tuple[int, str, str, str], Listener] | None:
     pid = int(before[1].text)
     listener = Listener(proto=proto, family=family, address=address, port=port,
                         process=unescape(before[0].text), pid=pid, user=before[-2].text,
-                        iface=iface, port_name=port_name)
+                        iface=iface, port_name=port_name,
+                        dual_stack=unshown_dual(family, address))  # lsof does not show it
     device = toks[kind + 1].text if kind + 1 < node else ""
     return (pid, device, proto, name), listener
 

@@ -136,6 +136,7 @@ def _listener(process: dict[str, str], f: _File) -> Listener | None:
                          "capture with -F pcnPtT", f.no, f.line)
     # '*:*' (no port) is an unbound socket: listener_at gives None
     command = process.get("c")
-    return listener_at(proto, ep, family, pid=int(process["p"]),
+    # lsof does not show IPV6_V6ONLY: an IPv6 wildcard may take IPv4 too (dual None)
+    return listener_at(proto, ep, family, dual=None, pid=int(process["p"]),
                        process=unescape(command) if command is not None else None,
                        user=process.get("L") or process.get("u"))

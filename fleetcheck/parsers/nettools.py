@@ -19,6 +19,7 @@ from fleetcheck.parsers.common import (
     process_of,
     split_scope,
     tokens,
+    unshown_dual,
 )
 from fleetcheck.parsers.nettools_words import (
     STATE_HEADS,
@@ -288,4 +289,4 @@ def _listener(row: _Row, *, busybox: bool, wide: bool) -> Listener | None:
     pid, process = process_of(row.program) if row.program is not None else (None, None)
     return Listener(proto=proto, family=family, address=address, port=port, process=process,
                     pid=pid, user=row.user, iface=iface, truncated=truncated,
-                    port_name=port_name)
+                    port_name=port_name, dual_stack=unshown_dual(family, address))

@@ -18,7 +18,7 @@ from typing import Any
 from fleetcheck.jsontext import loads_text
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
-from fleetcheck.parsers.common import ParseError, lines, split_scope
+from fleetcheck.parsers.common import ParseError, lines, split_scope, unshown_dual
 from fleetcheck.parsers.powershell_text import looks_like_text, objects
 
 _LISTEN = 2
@@ -121,10 +121,12 @@ def _item(item: dict[str, Any]) -> Listener | None:
     address, iface = split_scope(str(item["LocalAddress"]))
     pid = item.get("OwningProcess")
     services = item.get("Service")
+    family = 6 if ":" in address else 4
     return Listener(
-        proto=kind, family=6 if ":" in address else 4, address=address, port=port,
+        proto=kind, family=family, address=address, port=port,
         process=item.get("ProcessName") or None, pid=int(pid) if pid is not None else None,
         iface=iface, service=services or None,
+        dual_stack=unshown_dual(family, address),  # a dual-mode socket shows as :: alone
     )
 
 

@@ -6,7 +6,7 @@ import ipaddress
 import struct
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import ParseError, lines
+from fleetcheck.parsers.common import ParseError, lines, unshown_dual
 
 _LISTEN = "0A"
 _UDP_UNCONNECTED = "07"  # TCP_CLOSE: how the kernel shows a bound, unconnected UDP socket
@@ -67,8 +67,9 @@ def parse(text: str) -> list[Listener]:
         if proto == "udp" and (state != _UDP_UNCONNECTED or remote_port != 0 or not remote_any
                                or port == 0):
             continue
-        out.append(Listener(proto=proto, family=6 if len(laddr) == 32 else 4, address=address,
-                            port=port, uid=uid, inode=inode))
+        family = 6 if len(laddr) == 32 else 4
+        out.append(Listener(proto=proto, family=family, address=address, port=port, uid=uid,
+                            inode=inode, dual_stack=unshown_dual(family, address)))
     if proto is None:
         raise ParseError("empty output: no /proc/net table header")
     return out

@@ -107,5 +107,6 @@ def _row(section: tuple[str, int], columns: list[str], words: list[str]) -> List
         if len(who) < 2 or not is_number(who[1]):
             raise ValueError("expected user, pid and command")
         user, pid, process = who[0], int(who[1]), " ".join(who[2:]) or None
-    return listener_at(proto, split_dotted(local, proto), family, iface=iface, user=user,
-                       pid=pid, process=process)
+    # An IPv6 socket takes IPv4 too unless IPV6_V6ONLY, which netstat does not show.
+    return listener_at(proto, split_dotted(local, proto), family, dual=None, iface=iface,
+                       user=user, pid=pid, process=process)

@@ -328,7 +328,8 @@ def _listener(row: _Row, modern: bool) -> Listener | None:
     ep = split_endpoint(row.local, proto)
     if not ep.port:  # '*' or 0: bound to no port
         return None
-    address, family, dual = ep.address, family_of(ep.address), False
+    address, family = ep.address, family_of(ep.address)
+    dual: bool | None = False
     users = _users(row.extra)
     fields = row.extra[users.end:].split()
     # The last v6only: is ss's own: a cgroup path printed before it may hold the text.
@@ -342,6 +343,8 @@ def _listener(row: _Row, modern: bool) -> Listener | None:
         dual = star_ipv6 and (v6only is None or v6only == "0")
     elif address == "::" and v6only is not None:
         dual = v6only == "0"
+    elif address == "::" and not modern:
+        dual = None  # old ss printed every IPv6 wildcard so; modern ss prints '*' if dual
     elif not is_ip(address):  # -r: a host name; the peer ('0.0.0.0:*', '[::]:*', '*:*')
         family = peer_family(row.peer, 6 if star_ipv6 else 4)  # tells its family
     holders = users.holders

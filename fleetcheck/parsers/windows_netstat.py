@@ -17,7 +17,7 @@ import re
 
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
-from fleetcheck.parsers.common import ParseError, lines
+from fleetcheck.parsers.common import ParseError, lines, unshown_dual
 from fleetcheck.parsers.inet import split_colon
 
 _ROW = re.compile(r"^\s*(?:>\s+)?(TCP|UDP|TCPv6|UDPv6)\s+(\S+)\s+(\S+)(.*)$")
@@ -122,8 +122,9 @@ def _row(kind: str, local: str, foreign: str,
     if proto == "udp" and peer is not None:
         return None  # connected UDP
     family = 6 if ":" in ep.address else 4
+    # A dual-mode socket (IPV6_V6ONLY off) is listed as [::] alone, like an IPv6-only one.
     return Listener(proto=proto, family=family, address=ep.address, port=ep.port, pid=pid,
-                    iface=ep.iface), state
+                    iface=ep.iface, dual_stack=unshown_dual(family, ep.address)), state
 
 
 def _with_owner(listener: Listener, lines: list[str]) -> Listener:
@@ -142,7 +143,7 @@ def _with_owner(listener: Listener, lines: list[str]) -> Listener:
             service = text
     return Listener(proto=listener.proto, family=listener.family, address=listener.address,
                     port=listener.port, pid=listener.pid, iface=listener.iface,
-                    process=process, service=service)
+                    process=process, service=service, dual_stack=listener.dual_stack)
 
 
 def parse_tasklist(text: str) -> dict[int, str]:

@@ -7,7 +7,7 @@ definitions and waiver conditions it used, so the explanation needs no files.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fleetcheck.addresses import address_scope
@@ -22,6 +22,7 @@ from fleetcheck.policy.match import (
     exposures,
     format_ports,
     holders,
+    unsure_dual,
 )
 from fleetcheck.policy.serialize import policy_from_dict
 from fleetcheck.policy.waivers import Waiver, waiver_from_record
@@ -191,13 +192,21 @@ def _sentence(c: Considered, li: Listener) -> str:
         wants += [f"service {s}" for s in m.services or ()]
         why = f"port {li.port} is not {' or '.join(wants)}"
     elif cond == "family":
-        fams = "/".join(str(f) for f, _ in exposures(li))
+        wide = replace(li, dual_stack=True) if unsure_dual(li) else li  # as Match judged it
+        fams = "/".join(str(f) for f, _ in exposures(wide))
         why = f"family IPv{fams} is not IPv{'/'.join(str(f) for f in sorted(m.families or ()))}"
+    elif cond == "dual_stack" and c.result is MatchResult.UNKNOWN_OWNER:
+        why = ("the rule holds one way and not the other, and the tool did not show whether "
+               "this [::] also accepts IPv4 (dual-stack)")
     elif cond == "dual_stack":
         why = f"dual_stack is {str(li.dual_stack).lower()}, the rule wants " \
               f"{str(m.dual_stack).lower()}"
     elif cond == "address":
-        why = f"bound to {li.address} ({address_scope(li.address) or 'a name'}), the rule " \
+        scope = address_scope(li.address) or "a name"
+        if li.route_localnet:
+            scope += f", reachable from the network through route_localnet on " \
+                     f"{', '.join(li.route_localnet)}"
+        why = f"bound to {li.address} ({scope}), the rule " \
               f"wants {' or '.join(a.text for a in m.addresses or ())}"
     elif cond in _PLACES:
         why = _place_why(cond, m, li, c.result)

@@ -113,9 +113,14 @@ def describe(listener: Listener) -> str:
     text = f"{listener.proto.upper()} {listener.port}{f' ({name})' if name else ''} on {addr}"
     if listener.iface:
         text += f"%{listener.iface}"
-    extra = [p for p in ("dual-stack" if listener.dual_stack else None, listener.process,
+    stack = {True: "dual-stack", None: "may take IPv4 too", False: None}[
+        listener.dual_stack] if listener.family == 6 else None
+    extra = [p for p in (stack, listener.process,
                          f"pid {listener.pid}" if listener.pid else None) if p]
     text += f" ({', '.join(extra)})" if extra else ""
+    if listener.route_localnet:
+        text += f", reachable from the network through route_localnet on " \
+                f"{', '.join(listener.route_localnet)}"
     if listener.container is not None:
         text += f" in {listener.container.label()}"
     elif listener.netns is not None:
@@ -157,10 +162,14 @@ def evaluate(host: str, listeners: Iterable[Listener], policies: Sequence[Policy
     return Judgement(tuple(judged), tuple(sorted(_dedupe(findings), key=Finding.sort_key)))
 
 
+_STACK_ORDER = {False: 0, None: 1, True: 2}  # None (not shown) sorts between the two
+
+
 def _total_order(li: Listener) -> tuple[Any, ...]:
     """Report order, made total so that the input order never shows in the output."""
     return (li.sort_key(), li.other_processes, li.user or "", -1 if li.uid is None else li.uid,
-            li.iface or "", li.dual_stack, li.truncated, li.inode or 0, li.port_name or "",
+            li.iface or "", _STACK_ORDER[li.dual_stack], li.truncated, li.inode or 0,
+            li.port_name or "",
             li.service or "", li.netns or 0, container_identity(li) or "", li.exposure,
             li.published_port or 0)
 
@@ -211,15 +220,20 @@ def decide(host: str, listener: Listener, ctx: HostRules,
     if allowed is not None or ctx.default == "allow":
         if forbid_unknown is not None:
             rule, condition = forbid_unknown
+            if condition == "dual_stack":
+                why = f"whether {rule.ref} forbids it depends {_UNSURE_DUAL}"
+            else:
+                why = (f"{rule.ref} forbids it if its {_unseen(rule, condition)} matches, "
+                       "which could not be seen")
             return _finding(host, listener, Verdict.UNDETERMINED, rule,
                             ctx.undetermined_severity,
-                            f"{describe(listener)} would be allowed, but "
-                            f"{rule.ref} forbids it if its {_unseen(rule, condition)} "
-                            "matches, which could not be seen")
+                            f"{describe(listener)} would be allowed, but {why}")
         return Decision(Verdict.ALLOWED, allowed, None)
     if unknown is not None:
         rule, condition = unknown
-        if condition in _PLACE:
+        if condition == "dual_stack":
+            why = f"whether {rule.ref} allows it depends {_UNSURE_DUAL}"
+        elif condition in _PLACE:
             why = (f"{rule.ref} allows it only for {condition} {_specs(rule, condition)}, "
                    f"and the host did not tell the {_unseen(rule, condition)}")
         else:
@@ -251,6 +265,9 @@ def _forbidden(host: str, listener: Listener, rule: Rule) -> Decision:
 
 
 _PLACE = ("container", "image", "pod", "k8s_namespace")
+# Why a rule on an [::] could not be settled by a tool that does not show IPV6_V6ONLY.
+_UNSURE_DUAL = ("on whether it also accepts IPv4 (dual-stack), which the tool that listed it "
+                "does not show (ss does)")
 
 
 def _unseen(rule: Rule, condition: str | None) -> str:
@@ -319,19 +336,23 @@ def overdue_review(host: str, rule: Rule, severity: Severity, why: str) -> Findi
 def requirement(host: str, rule: Rule, listeners: Sequence[Listener],
                 ctx: HostRules) -> Finding | None:
     """A finding when nothing satisfies a require rule (undetermined if owners were hidden)."""
-    results = [rule.match.check(li, covering=False) for li in listeners]
+    details = [rule.match.check_detail(li, covering=False) for li in listeners]
+    results = [r for r, _ in details]
     if MatchResult.YES in results:
         return None
     m = rule.match
     proto, port = rule_proto_port(rule)
     reason = f": {rule.reason}" if rule.reason else ""
     if MatchResult.UNKNOWN_OWNER in results:
+        unseen = {c for r, c in details if r is MatchResult.UNKNOWN_OWNER}
+        lacks = "tool does not show whether it also accepts IPv4 (ss does)" \
+            if unseen == {"dual_stack"} else "owner could not be seen (collect with --become)"
         return Finding(
             id=finding_id(host, FindingKind.UNDETERMINED, proto, port, None, rule.ref),
             kind=FindingKind.UNDETERMINED, severity=ctx.undetermined_severity, proto=proto,
             port=port, address=None, process=None, rule=rule.ref,
             message=f"{rule.ref} requires a listener with {m.describe()}; one listens but its "
-                    "owner could not be seen (collect with --become)",
+                    f"{lacks}",
         )
     near = [describe(li) for li, r in zip(listeners, results, strict=True)
             if r in (MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS)]

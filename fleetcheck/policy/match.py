@@ -7,7 +7,7 @@ import fnmatch
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fleetcheck.addresses import address_scope, parse_ip
 from fleetcheck.model import Container, Listener
@@ -101,13 +101,22 @@ def holders(listener: Listener) -> list[str] | None:
 
 def exposures(listener: Listener) -> list[tuple[int, str]]:
     """(family, address) pairs the socket accepts: a dual-stack [::] also takes 0.0.0.0;
-    an IPv6 socket bound to an IPv4-mapped address (::ffff:127.0.0.1) takes IPv4 only."""
+    an IPv6 socket bound to an IPv4-mapped address (::ffff:127.0.0.1) takes IPv4 only.
+    An [::] whose dual stack was not shown (`unsure_dual`) counts here as IPv6 only;
+    `Match` weighs both ways."""
     ip = parse_ip(listener.address)
     if listener.family == 6 and ip is not None and ip.version == 4:
         return [(4, listener.address)]
     if listener.dual_stack and address_scope(listener.address) == "wildcard":
         return [(6, listener.address), (4, "0.0.0.0")]
     return [(listener.family, listener.address)]
+
+
+def unsure_dual(listener: Listener) -> bool:
+    """True for an IPv6 wildcard whose tool did not show whether it also takes IPv4."""
+    ip = parse_ip(listener.address)  # ::ffff:0.0.0.0 unwraps to IPv4: it takes IPv4 only
+    return listener.dual_stack is None and ip is not None and ip.version == 6 \
+        and ip.is_unspecified
 
 
 def _user_ok(spec: TextSpec, user: str | None, uid: int | None) -> bool | None:
@@ -185,7 +194,21 @@ class Match:
 
     def check_detail(self, listener: Listener, *, covering: bool = True,
                      ) -> tuple[MatchResult, str | None]:
-        """The result and the condition that decided a non-YES result ('port', 'process'...)."""
+        """The result and the condition that decided a non-YES result ('port', 'process'...).
+
+        An [::] whose tool did not show whether it takes IPv4 too is judged both ways:
+        where the answers differ and one is YES, the rule cannot be settled (UNKNOWN_OWNER,
+        condition 'dual_stack'); otherwise the dual-stack answer, the wider reach, stands.
+        """
+        if unsure_dual(listener):
+            wide = self._check(replace(listener, dual_stack=True), covering)
+            narrow = self._check(replace(listener, dual_stack=False), covering)
+            if wide[0] is not narrow[0] and MatchResult.YES in (wide[0], narrow[0]):
+                return MatchResult.UNKNOWN_OWNER, "dual_stack"
+            return wide
+        return self._check(listener, covering)
+
+    def _check(self, listener: Listener, covering: bool) -> tuple[MatchResult, str | None]:
         if self.protos is not None and listener.proto not in self.protos:
             return MatchResult.NO, "proto"
         if not self.port_matches(listener.proto, listener.port):
@@ -205,6 +228,11 @@ class Match:
                 sides = [s for s, ok in zip(sides, fam_ok, strict=True) if ok]
         if self.addresses is not None:
             addr_ok = [any(a.matches(addr) for a in self.addresses) for _, addr in sides]
+            if listener.route_localnet and covering:
+                # The network reaches it too (route_localnet): no scope word vouches for
+                # that side ('loopback' means the host's own), only its address named.
+                addr_ok.append(any(a.scope is None and a.matches(listener.address)
+                                   for a in self.addresses))
             if not (all(addr_ok) if covering else any(addr_ok)):
                 return (MatchResult.WRONG_BIND if self.claims_port else MatchResult.NO), "address"
         if self.processes is not None:

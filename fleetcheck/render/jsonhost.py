@@ -38,7 +38,8 @@ def _listener(jl: JudgedListener) -> str:
     if (li.container is not None or li.exposure != HOST or li.other_processes != ()
             or li.iface is not None or li.dual_stack is not False or li.truncated is not False
             or li.port_name is not None or li.service is not None or li.owner_note is not None
-            or li.netns is not None or li.published_port is not None):
+            or li.netns is not None or li.published_port is not None
+            or li.route_localnet != ()):
         return pretty.text(jl.to_dict(), item=True)
     try:
         user = _opt("user", li.user)

@@ -111,6 +111,11 @@ def listener_notes(listener: Listener) -> str:
     notes = []
     if li.dual_stack:
         notes.append("dual-stack: accepts IPv4 too")
+    elif li.dual_stack is None and li.family == 6 and li.address == "::":
+        notes.append("may accept IPv4 too: the tool does not show dual-stack (ss does)")
+    if li.route_localnet:
+        notes.append("loopback, yet reachable from the network: route_localnet on "
+                     f"{', '.join(li.route_localnet)}")
     if li.truncated:
         notes.append("address truncated by the tool")
     if li.service:

@@ -9,8 +9,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from fleetcheck.collect.probe import build_probe, split_output
-from tests.lab.prereq import require
+from tests.lab.netns import Namespace
+from tests.lab.prereq import require, require_netns
 
 NONCE = "facts0"
 
@@ -50,3 +53,23 @@ def test_linux_probe_runs_no_process_for_its_facts(tmp_path: Path) -> None:
     facts = _facts("env", f"PATH={tmp_path}:{os.environ['PATH']}")
     assert facts["release"] == _said("uname", "-r")
     assert not calls.exists()
+
+
+@pytest.mark.lab
+def test_route_localnet_is_read_per_interface_as_sysctl_sets_it() -> None:
+    """The interfaces whose net.ipv4.conf.IF.route_localnet is 1, 'all' among them when
+    set for every one; none (no fact) by default. 'lo' and 'default' change nothing."""
+    require_netns()
+    ns = Namespace().create()
+    try:
+        ns.add_interface("rl0")
+        assert "route_localnet" not in _facts(*ns.exec_argv([]))
+        for key in ("rl0p", "default", "lo"):
+            subprocess.run(ns.exec_argv(["sysctl", "-qw",
+                                         f"net.ipv4.conf.{key}.route_localnet=1"]), check=True)
+        assert _facts(*ns.exec_argv([]))["route_localnet"] == "rl0p"
+        subprocess.run(ns.exec_argv(["sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1"]),
+                       check=True)
+        assert sorted(_facts(*ns.exec_argv([]))["route_localnet"].split()) == ["all", "rl0p"]
+    finally:
+        ns.delete()

@@ -189,12 +189,13 @@ def test_proc_fd_headers_forged_by_a_file_name_are_not_believed() -> None:
 
 
 def test_ss_without_a_netid_column_tells_old_by_its_pairs() -> None:
-    """`ss -tnl` of an old ss (no Netid column): '*:22' beside '[::]:22' is IPv4 any."""
+    """`ss -tnl` of an old ss (no Netid column): '*:22' beside '[::]:22' is IPv4 any; old ss
+    printed every IPv6 wildcard as '[::]', so whether it takes IPv4 too is not shown."""
     found = PARSERS["ss"]("State Recv-Q Send-Q Local Address:Port Peer Address:Port\n"
                           "LISTEN 0 128 *:80 *:*\nLISTEN 0 128 *:22 *:*\n"
                           "LISTEN 0 128 [::]:22 [::]:*\n")
     assert [(li.family, li.address, li.port, li.dual_stack) for li in found] == [
-        (4, "0.0.0.0", 80, False), (4, "0.0.0.0", 22, False), (6, "::", 22, False)]
+        (4, "0.0.0.0", 80, False), (4, "0.0.0.0", 22, False), (6, "::", 22, None)]
 
 
 def test_netstat_tcp_row_with_an_unknown_state_is_refused_not_dropped() -> None:
