@@ -23,7 +23,7 @@ from tests.conftest import run_cli
 from tests.inventory.cases import same_selection
 from tests.inventory.oracle import Oracle, Run, hosts_of, require_ansible, unmatched_terms
 
-SEEDS = range(48)
+SEEDS = range(32)
 VALUES: list[Any] = [1, 0, -7, 2.5, True, False, None, "text", "two words", [1, "a"],
                      {"k": [1, 2]}, "yes", "0o17"]
 

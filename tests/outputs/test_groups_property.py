@@ -31,7 +31,7 @@ def expand(parts: list[str]) -> list[str]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(_NAMES, max_size=80))
 def test_ranges_expand_to_exactly_the_hosts(names: list[str]) -> None:
     parts = compact_hosts(names)
@@ -69,7 +69,7 @@ def _fleet(hosts: list[tuple[str, list[Spec]]]) -> RunResult:
                                summary=summarize(results, Severity.LOW, complete=True))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(_NAMES, st.lists(_FINDING, max_size=6), max_size=40))
 def test_regrouping_loses_and_doubles_nothing(fleet: dict[str, list[Spec]]) -> None:
     run = _fleet(list(fleet.items()))

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from fleetcheck.parsers import ParseError
 from tests.parsers.hostile_text import CHUNKS, TARGETS, Target, adversarial, attempt
 
-N = 800
+N = 500
 FACTOR = 8
 # Linear: about FACTOR. Quadratic: FACTOR**2 = 64. Three times linear leaves room for
 # noise on a shared machine and stays far below quadratic.

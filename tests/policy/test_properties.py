@@ -15,7 +15,7 @@ from fleetcheck.policy.match import AddressSpec, Match, MatchResult, TextSpec
 from fleetcheck.policy.serialize import policy_from_dict, policy_to_dict
 from fleetcheck.policy.waivers import Waiver, apply_waivers
 
-SETTINGS = settings(max_examples=100, deadline=None,
+SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 ADDRESSES = ["0.0.0.0", "::", "127.0.0.1", "::1", "10.0.0.5", "192.168.1.10", "8.8.8.8",
              "fe80::1"]
