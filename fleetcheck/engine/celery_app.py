@@ -21,6 +21,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import Celery
 from kombu.utils.url import maybe_sanitize_url
@@ -52,8 +53,26 @@ class BrokerSettings:
 
 
 def redacted(url: str) -> str:
-    """`url` with any password masked, for messages and reports."""
-    return str(maybe_sanitize_url(url))
+    """`url` with any password masked, for messages and reports; never raises, even for a
+    URL that does not parse (it is being quoted in the error that says so)."""
+    try:
+        return str(maybe_sanitize_url(url))
+    except ValueError:
+        scheme, sep, rest = url.partition("://")
+        userinfo, at, host = rest.rpartition("@")
+        if not sep or not at:
+            return url
+        user = userinfo.split(":", 1)[0]
+        return f"{scheme}://{user}:**@{host}" if ":" in userinfo else url
+
+
+def _check_url(option: str, url: str) -> None:
+    """InputError in one line for a Redis URL that does not parse (host, port)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        raise InputError(f"{option} {redacted(url)}: not a valid URL: {exc}") from None
 
 
 def make_app(settings: BrokerSettings) -> Celery:
@@ -63,6 +82,7 @@ def make_app(settings: BrokerSettings) -> Celery:
         if not url.startswith(REDIS_SCHEMES):
             raise InputError(f"{option} {redacted(url)}: fleetcheck's Celery engine uses "
                              "Redis (redis://HOST:PORT/DB, rediss://..., redis+socket://...)")
+        _check_url(option, url)
     app = Celery("fleetcheck", broker=settings.broker, backend=settings.backend_url,
                  set_as_current=False)
     restore = max(1.0, min(10.0, settings.visibility_timeout / 3))
