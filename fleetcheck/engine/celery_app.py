@@ -12,7 +12,11 @@ Results do not travel as the task's return value (one message for a whole shard)
 bounded chunks under their own keys in the result backend (Redis):
 `fleetcheck:<run>:<shard>:attempt` counts attempts; `fleetcheck:<run>:<shard>:<attempt>:<n>`
 is the n-th chunk of an attempt; `fleetcheck:<run>:cancel` tells every shard of a run to
-stop. Every key expires after a day.
+stop, `fleetcheck:<run>:<shard>:done` tells a shard's other attempts (a redelivery) that the
+coordinator has all its hosts. `fleetcheck:<run>:alive`, set by the coordinator on the broker
+and the result backend, vanishes only when Redis lost its data (restarted without
+persistence, flushed): the coordinator then sends the shards not yet done again, as their
+messages went with it. Every key expires after a day.
 """
 
 from __future__ import annotations
@@ -126,6 +130,15 @@ def preflight(app: Celery, settings: BrokerSettings) -> None:
             raise InputError(f"cannot reach the {what} at {redacted(url)}: {reason}") from None
 
 
+def redis_client(url: str) -> Any:
+    """A plain Redis client for a broker URL (kombu's redis+socket:// is redis-py's unix://)."""
+    import redis
+
+    if url.startswith("redis+socket://"):
+        url = "unix://" + url.removeprefix("redis+socket://")
+    return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+
+
 class Keys:
     """The result backend keys of one run."""
 
@@ -139,6 +152,15 @@ class Keys:
     def chunk(self, shard: int, attempt: int, seq: int) -> str:
         """Chunk `seq` of attempt `attempt` at `shard`."""
         return f"fleetcheck:{self.run}:{shard}:{attempt}:{seq}"
+
+    def done(self, shard: int) -> str:
+        """Set once the coordinator has every host of `shard`: its other attempts stop."""
+        return f"fleetcheck:{self.run}:{shard}:done"
+
+    @property
+    def alive(self) -> str:
+        """Set while the run goes on; its absence means Redis lost the run's messages."""
+        return f"fleetcheck:{self.run}:alive"
 
     @property
     def cancel(self) -> str:
