@@ -236,8 +236,8 @@ def test_extra_vars_and_become_settings_travel_with_the_shards(sites: Sites, fle
                        str(fleet.tmp / "never")], cwd=fleet.tmp)
     assert res.code == 2
     assert res.err.endswith("fleetcheck: error: -e ansible_become_password cannot travel to "
-                            "celery workers (a secret, or a vault or unsafe value): put it in "
-                            "the workers' inventory\n")
+                            "celery workers (a secret, part of a host's password, or a vault or "
+                            "unsafe value): put it in the workers' inventory\n")
     assert "Secr3t-x" not in res.err and not (fleet.tmp / "never").exists()
 
 
