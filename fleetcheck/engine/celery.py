@@ -247,6 +247,12 @@ class _Marker:
         return all(client.exists(self.key) for client in self.clients)
 
 
+def _first_line(exc: BaseException) -> str:
+    """An exception as one line (its text's first line, or its class)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
 def _live_queues(app: Celery) -> set[str] | None:
     """Queues some live worker consumes now (None when the question could not be asked)."""
     try:
@@ -381,14 +387,16 @@ class _Collector:
         """Tell every shard of the run to stop, and queued ones never to start."""
         try:
             self.app.backend.client.set(self.keys.cancel, b"1", ex=KEY_TTL)
-        except Exception:
-            log.warning("could not set the run's cancel key", exc_info=True)
+        except Exception as exc:  # one line: the run's own message says what was lost
+            log.warning("could not set the run's cancel key: %s", _first_line(exc))
+            log.debug("setting the cancel key", exc_info=True)
         ids = [i for s in self.shards if s.status != "done" for i in s.task_ids]
         if ids:
             try:
                 self.app.control.revoke(ids)
-            except Exception:
-                log.warning("could not revoke the run's queued tasks", exc_info=True)
+            except Exception as exc:
+                log.warning("could not revoke the run's queued tasks: %s", _first_line(exc))
+                log.debug("revoking", exc_info=True)
 
     def finish(self) -> None:
         """The run is over: nothing of it may start or go on; its counters are removed."""
