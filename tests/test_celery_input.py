@@ -38,7 +38,8 @@ def test_an_extra_var_a_password_is_made_of_never_travels(tmp_path: Path, value:
     it would cross the broker in the shard message, so it is refused like a secret."""
     inv = tmp_path / "inv.yml"
     inv.write_text("all:\n  hosts:\n    a:\n      ansible_host: a.invalid\n"
-                   "      ansible_become: true\n      ansible_become_password: \"{{ pw }}-{{ suffix }}\"\n")
+                   "      ansible_become: true\n"
+                   "      ansible_become_password: \"{{ pw }}-{{ suffix }}\"\n")
     res = run_cli(["scan", "-i", str(inv), "--engine", "celery", "--broker",
                    "redis://127.0.0.1:1/0", "-e", f"pw={value}", "-e", "suffix=9",
                    "-o", str(tmp_path / "out")], cwd=tmp_path)
