@@ -33,11 +33,11 @@ from fleetcheck.engine.celery_app import (
     TASK,
     BrokerSettings,
     Keys,
+    RunMarker,
     decode_chunk,
     make_app,
     preflight,
     redacted,
-    redis_client,
 )
 from fleetcheck.engine.check import Job, unchecked_host
 from fleetcheck.errors import ErrorKind, InputError
@@ -125,7 +125,7 @@ class CeleryEngine:
         complete = False
         try:
             self._dispatch(app, keys, shards, job)
-            complete = self._wait(app, collect, stop, _Marker(self.settings.broker, app, keys))
+            complete = self._wait(app, collect, stop, RunMarker(self.settings.broker, app, keys))
         except KeyboardInterrupt:
             collect.settle(CANCEL_GRACE, cancel=True)
         finally:
@@ -170,7 +170,7 @@ class CeleryEngine:
                  ", ".join(sorted({s.queue for s in shards})))
 
     def _wait(self, app: Celery, collect: _Collector, stop: Stop | None,
-              marker: _Marker) -> bool:
+              marker: RunMarker) -> bool:
         """Read chunks until every shard is done or given up; True if none was given up."""
         wait = self.settings.queue_wait
         try:
@@ -226,25 +226,6 @@ def _send(app: Celery, s: _Shard, task_id: str) -> None:
     app.send_task(TASK, args=[s.message], queue=s.queue, task_id=task_id, expires=KEY_TTL,
                   retry=False)
     s.task_ids.append(task_id)
-
-
-class _Marker:
-    """The run's `alive` key on the broker and the result backend (one Redis or two)."""
-
-    def __init__(self, broker: BrokerSettings, app: Celery, keys: Keys) -> None:
-        self.key = keys.alive
-        self.clients = [app.backend.client]
-        if broker.broker != broker.backend_url:
-            self.clients.append(redis_client(broker.broker))
-
-    def set(self) -> None:
-        """Mark the run alive (on every Redis it uses)."""
-        for client in self.clients:
-            client.set(self.key, b"1", ex=KEY_TTL)
-
-    def present(self) -> bool:
-        """False when some Redis of the run lost the key (and the run's data with it)."""
-        return all(client.exists(self.key) for client in self.clients)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -345,7 +326,7 @@ class _Collector:
         self.pending.discard(s.index)
         return n
 
-    def resend(self, marker: _Marker) -> int:
+    def resend(self, marker: RunMarker) -> int:
         """Send the shards not done again, their messages lost with Redis's data; new
         attempts count on from the highest seen, so no chunk key is reused. How many."""
         client = self.app.backend.client

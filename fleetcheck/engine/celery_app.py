@@ -168,6 +168,25 @@ class Keys:
         return f"fleetcheck:{self.run}:cancel"
 
 
+class RunMarker:
+    """The run's `alive` key on the broker and the result backend (one Redis or two)."""
+
+    def __init__(self, broker: BrokerSettings, app: Celery, keys: Keys) -> None:
+        self.key = keys.alive
+        self.clients = [app.backend.client]
+        if broker.broker != broker.backend_url:
+            self.clients.append(redis_client(broker.broker))
+
+    def set(self) -> None:
+        """Mark the run alive (on every Redis it uses)."""
+        for client in self.clients:
+            client.set(self.key, b"1", ex=KEY_TTL)
+
+    def present(self) -> bool:
+        """False when some Redis of the run lost the key (and the run's data with it)."""
+        return all(client.exists(self.key) for client in self.clients)
+
+
 def encode_chunk(hosts: Sequence[str], *, seq: int, worker: str, final: bool = False,
                  complete: bool = False, error: dict[str, str] | None = None,
                  extra: dict[str, Any] | None = None) -> bytes:
