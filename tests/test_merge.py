@@ -83,7 +83,12 @@ def _steal_host(run: dict[str, Any]) -> None:
                              else "b2"))
 
 
+def _edit_become(run: dict[str, Any]) -> None:
+    run["meta"]["become"] = not run["meta"]["become"]
+
+
 @pytest.mark.parametrize(("edit", "message"), [
+    (_edit_become, "become (-b) True differs from False in one.json"),
     (_edit_plan, "plan '0123456789abcdef' differs from"),
     (_edit_policy, "policy files' sha256 differ from those of one.json"),
     (_add_waiver_file, "waiver files' sha256 differ"),
@@ -168,3 +173,22 @@ def test_merge_prints_the_summary_as_scan_does(shards: list[dict[str, Any]],
     lines = res.out.splitlines()
     assert re.match(r"(COMPLIANT|NONCOMPLIANT|NOT VERIFIED): ", lines[0]), res.out
     assert lines[-5] == "Reports:" and not res.out.startswith("fleetcheck report ·")
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_the_merged_host_key_checking_is_the_weakest_in_any_order(
+        shards: list[dict[str, Any]], tmp_path: Path, order: tuple[int, int]) -> None:
+    """A shard whose hosts' keys were not checked makes the merged run say so (mode and
+    warning), whichever file comes first."""
+    inv = tmp_path / "inv.yml"
+    inv.write_text("all:\n  hosts:\n" + "".join(
+        f"    {n}: {{ansible_connection: local}}\n" for n in ("a1", "b2", "c3", "d4")))
+    res = run_cli(["scan", "-i", str(inv), "--shard", "2/2", "--host-key-checking", "off",
+                   "-o", str(tmp_path / "off"), "--format", "json"], cwd=tmp_path)
+    assert res.code in (0, 1, 3), res.err
+    unchecked = json.loads(run_files(tmp_path / "off")[0].read_text())
+    assert unchecked["meta"]["host_key_checking"] == "off"
+    names = [_write(tmp_path, "one.json", shards[0]), _write(tmp_path, "two.json", unchecked)]
+    merged = json.loads(_merge(tmp_path, *(names[i] for i in order)).out)
+    assert merged["meta"]["host_key_checking"] == "off"
+    assert any("NOT checked" in w for w in merged["meta"]["warnings"])

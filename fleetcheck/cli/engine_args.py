@@ -15,6 +15,7 @@ from fleetcheck.engine.shards import keys_by
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult
 from fleetcheck.plan import SECRET_VARIABLES, PlannedHost, defaults_record
+from fleetcheck.redact import MIN_VAULT_VALUE, secrets_of
 
 if TYPE_CHECKING:
     from fleetcheck.engine.celery import CeleryEngine
@@ -82,22 +83,38 @@ def celery_engine(args: argparse.Namespace, env: Env, inputs: Inputs,
                               queue_wait=args.queue_wait, shard_size=args.shard_size)
     engine = CeleryEngine(settings, inputs=fingerprint(inputs.files), queues=queues,
                           become=bool(args.become), user=args.user,
-                          planning=_planning(args, env))
+                          planning=_planning(args, env, hosts))
     engine.connect()  # an unreachable broker is one line and exit 2, before anything is sent
     return engine
 
 
-def _planning(args: argparse.Namespace, env: Env) -> dict[str, Any]:
+def _planning(args: argparse.Namespace, env: Env, hosts: list[PlannedHost]) -> dict[str, Any]:
     """What planned the hosts besides -b and -u, for the workers to plan them alike: the
     defaults configuration gives, and -e. Secrets never travel: an -e holding one (or a
-    vault value) is refused; the workers' own inventories or -K give those."""
+    vault value), or one a host's password is made of (`ansible_password: "{{ pw }}"`), is
+    refused; the workers' own inventories or -K give those."""
     extra = extra_vars(args, env)
+    secrets = {s for h in hosts for s in secrets_of(h) if s}
     for key, value in extra.values.items():
-        if key in SECRET_VARIABLES or not _plain(value):
-            raise InputError(f"-e {key} cannot travel to celery workers (a secret, or a vault "
-                             "or unsafe value): put it in the workers' inventory")
+        if key in SECRET_VARIABLES or not _plain(value) or _in_secret(value, secrets):
+            raise InputError(f"-e {key} cannot travel to celery workers (a secret, part of "
+                             "a host's password, or a vault or unsafe value): put it in the "
+                             "workers' inventory")
     return {"defaults": defaults_record(host_defaults(args)),
             "extra_vars": dict(extra.values), "extra_origins": dict(extra.origins)}
+
+
+def _in_secret(value: Any, secrets: set[str]) -> bool:
+    """True when some text in `value` is a secret, or part of one (4 characters or more:
+    shorter ones are in too many secrets by chance)."""
+    if isinstance(value, dict):
+        return any(_in_secret(v, secrets) for v in value.values())
+    if isinstance(value, list):
+        return any(_in_secret(v, secrets) for v in value)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    text = str(value)  # a number reaches a password through a template as its text
+    return any(text == s or (len(text) >= MIN_VAULT_VALUE and text in s) for s in secrets)
 
 
 def _plain(value: Any) -> bool:

@@ -33,6 +33,7 @@ from fleetcheck.engine.celery_app import (
     TASK,
     BrokerSettings,
     Keys,
+    RunMarker,
     decode_chunk,
     make_app,
     preflight,
@@ -67,6 +68,8 @@ class _Shard:
     positions: list[int]
     task_id: str
     by_name: dict[str, int]
+    message: dict[str, Any] = field(default_factory=dict)  # what was sent (sent again if lost)
+    task_ids: list[str] = field(default_factory=list)  # every task sent for it
     read: dict[int, int] = field(default_factory=dict)  # attempt -> next chunk to read
     workers: set[str] = field(default_factory=set)
     modes: set[str] = field(default_factory=set)  # host-key checking the workers used
@@ -122,7 +125,7 @@ class CeleryEngine:
         complete = False
         try:
             self._dispatch(app, keys, shards, job)
-            complete = self._wait(app, collect, stop)
+            complete = self._wait(app, collect, stop, RunMarker(self.settings.broker, app, keys))
         except KeyboardInterrupt:
             collect.settle(CANCEL_GRACE, cancel=True)
         finally:
@@ -153,23 +156,27 @@ class CeleryEngine:
                     "today": job.waivers.today.isoformat() if job.waivers else None}
         for s in shards:
             s.task_id = f"fleetcheck-{keys.run}-{s.index}"
-            message = {"v": PROTOCOL, "run": keys.run, "index": s.index, "count": len(shards),
-                       "queue": s.queue, "hosts": list(s.by_name), "inputs": self.inputs,
-                       "version": __version__, "settings": settings,
-                       "chunk_hosts": self.settings.chunk_hosts,
-                       "chunk_bytes": self.settings.chunk_bytes}
+            s.message = {"v": PROTOCOL, "run": keys.run, "index": s.index, "count": len(shards),
+                         "queue": s.queue, "hosts": list(s.by_name), "inputs": self.inputs,
+                         "version": __version__, "settings": settings,
+                         "chunk_hosts": self.settings.chunk_hosts,
+                         "chunk_bytes": self.settings.chunk_bytes}
             try:
-                app.send_task(TASK, args=[message], queue=s.queue, task_id=s.task_id,
-                              expires=KEY_TTL, retry=False)
+                _send(app, s, s.task_id)
             except Exception as exc:  # the broker went away since preflight
                 raise InputError(f"cannot reach the broker at "
                                  f"{redacted(self.settings.broker.broker)}: {exc}") from None
         log.info("run %s: %d shards dispatched to %s", keys.run, len(shards),
                  ", ".join(sorted({s.queue for s in shards})))
 
-    def _wait(self, app: Celery, collect: _Collector, stop: Stop | None) -> bool:
+    def _wait(self, app: Celery, collect: _Collector, stop: Stop | None,
+              marker: RunMarker) -> bool:
         """Read chunks until every shard is done or given up; True if none was given up."""
         wait = self.settings.queue_wait
+        try:
+            marker.set()
+        except Exception:  # not set: read as lost below, the shards sent again (harmless)
+            log.debug("could not set the run's alive key", exc_info=True)
         no_worker: dict[str, float] = {}
         backend_down: float | None = None
         last_probe = -math.inf
@@ -182,6 +189,10 @@ class CeleryEngine:
             try:
                 collect.read()
                 backend_down = None
+                if not marker.present():  # Redis restarted empty: the queued shards are gone
+                    resent = collect.resend(marker)
+                    log.warning("the broker or result backend lost this run's data (restarted "
+                                "or flushed): %d shards sent again", resent)
             except Exception as exc:  # the result backend is unreachable: wait, then give up
                 backend_down = backend_down or now
                 if now - backend_down >= wait:
@@ -208,6 +219,19 @@ class CeleryEngine:
             if collect.pending:
                 time.sleep(self.settings.poll)
         return complete
+
+
+def _send(app: Celery, s: _Shard, task_id: str) -> None:
+    """Send shard `s`'s message as task `task_id`."""
+    app.send_task(TASK, args=[s.message], queue=s.queue, task_id=task_id, expires=KEY_TTL,
+                  retry=False)
+    s.task_ids.append(task_id)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception as one line (its text's first line, or its class)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
 
 
 def _live_queues(app: Celery) -> set[str] | None:
@@ -279,6 +303,10 @@ class _Collector:
         elif all(i in self.by_index for i in s.positions):
             s.status = "done"
             self.pending.discard(s.index)
+            try:  # a redelivered copy of the shard (still running, or queued) stops now
+                self.app.backend.client.set(self.keys.done(s.index), b"1", ex=KEY_TTL)
+            except Exception:
+                log.debug("could not mark shard %d done", s.index, exc_info=True)
 
     def _record(self, s: _Shard, i: int | None, result: HostResult) -> None:
         if i is None or i in self.by_index or i not in s.by_name.values():
@@ -297,6 +325,20 @@ class _Collector:
         s.status = status
         self.pending.discard(s.index)
         return n
+
+    def resend(self, marker: RunMarker) -> int:
+        """Send the shards not done again, their messages lost with Redis's data; new
+        attempts count on from the highest seen, so no chunk key is reused. How many."""
+        client = self.app.backend.client
+        waiting = self.waiting()
+        for s in waiting:
+            seen = max(s.read, default=0)
+            current = int(client.get(self.keys.attempt(s.index)) or 0)
+            client.set(self.keys.attempt(s.index), max(seen, current), ex=KEY_TTL)
+        marker.set()
+        for s in waiting:
+            _send(self.app, s, f"{s.task_id}-{len(s.task_ids) + 1}")
+        return len(waiting)
 
     def give_up(self, indexes: list[int], why: str, status: str = "not_run") -> int:
         """Mark the hosts of these shards not_run, saying why; how many there were."""
@@ -326,19 +368,22 @@ class _Collector:
         """Tell every shard of the run to stop, and queued ones never to start."""
         try:
             self.app.backend.client.set(self.keys.cancel, b"1", ex=KEY_TTL)
-        except Exception:
-            log.warning("could not set the run's cancel key", exc_info=True)
-        ids = [s.task_id for s in self.shards if s.status != "done" and s.task_id]
+        except Exception as exc:  # one line: the run's own message says what was lost
+            log.warning("could not set the run's cancel key: %s", _first_line(exc))
+            log.debug("setting the cancel key", exc_info=True)
+        ids = [i for s in self.shards if s.status != "done" for i in s.task_ids]
         if ids:
             try:
                 self.app.control.revoke(ids)
-            except Exception:
-                log.warning("could not revoke the run's queued tasks", exc_info=True)
+            except Exception as exc:
+                log.warning("could not revoke the run's queued tasks: %s", _first_line(exc))
+                log.debug("revoking", exc_info=True)
 
     def finish(self) -> None:
         """The run is over: nothing of it may start or go on; its counters are removed."""
         self.cancel()
         try:
-            self.app.backend.client.delete(*[self.keys.attempt(s.index) for s in self.shards])
+            self.app.backend.client.delete(self.keys.alive,
+                                           *[self.keys.attempt(s.index) for s in self.shards])
         except Exception:
             log.debug("could not remove the run's keys", exc_info=True)

@@ -12,7 +12,11 @@ Results do not travel as the task's return value (one message for a whole shard)
 bounded chunks under their own keys in the result backend (Redis):
 `fleetcheck:<run>:<shard>:attempt` counts attempts; `fleetcheck:<run>:<shard>:<attempt>:<n>`
 is the n-th chunk of an attempt; `fleetcheck:<run>:cancel` tells every shard of a run to
-stop. Every key expires after a day.
+stop, `fleetcheck:<run>:<shard>:done` tells a shard's other attempts (a redelivery) that the
+coordinator has all its hosts. `fleetcheck:<run>:alive`, set by the coordinator on the broker
+and the result backend, vanishes only when Redis lost its data (restarted without
+persistence, flushed): the coordinator then sends the shards not yet done again, as their
+messages went with it. Every key expires after a day.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import Celery
 from kombu.utils.url import maybe_sanitize_url
@@ -52,8 +57,26 @@ class BrokerSettings:
 
 
 def redacted(url: str) -> str:
-    """`url` with any password masked, for messages and reports."""
-    return str(maybe_sanitize_url(url))
+    """`url` with any password masked, for messages and reports; never raises, even for a
+    URL that does not parse (it is being quoted in the error that says so)."""
+    try:
+        return str(maybe_sanitize_url(url))
+    except ValueError:
+        scheme, sep, rest = url.partition("://")
+        userinfo, at, host = rest.rpartition("@")
+        if not sep or not at:
+            return url
+        user = userinfo.split(":", 1)[0]
+        return f"{scheme}://{user}:**@{host}" if ":" in userinfo else url
+
+
+def _check_url(option: str, url: str) -> None:
+    """InputError in one line for a Redis URL that does not parse (host, port)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        raise InputError(f"{option} {redacted(url)}: not a valid URL: {exc}") from None
 
 
 def make_app(settings: BrokerSettings) -> Celery:
@@ -63,6 +86,7 @@ def make_app(settings: BrokerSettings) -> Celery:
         if not url.startswith(REDIS_SCHEMES):
             raise InputError(f"{option} {redacted(url)}: fleetcheck's Celery engine uses "
                              "Redis (redis://HOST:PORT/DB, rediss://..., redis+socket://...)")
+        _check_url(option, url)
     app = Celery("fleetcheck", broker=settings.broker, backend=settings.backend_url,
                  set_as_current=False)
     restore = max(1.0, min(10.0, settings.visibility_timeout / 3))
@@ -106,6 +130,15 @@ def preflight(app: Celery, settings: BrokerSettings) -> None:
             raise InputError(f"cannot reach the {what} at {redacted(url)}: {reason}") from None
 
 
+def redis_client(url: str) -> Any:
+    """A plain Redis client for a broker URL (kombu's redis+socket:// is redis-py's unix://)."""
+    import redis
+
+    if url.startswith("redis+socket://"):
+        url = "unix://" + url.removeprefix("redis+socket://")
+    return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+
+
 class Keys:
     """The result backend keys of one run."""
 
@@ -120,10 +153,38 @@ class Keys:
         """Chunk `seq` of attempt `attempt` at `shard`."""
         return f"fleetcheck:{self.run}:{shard}:{attempt}:{seq}"
 
+    def done(self, shard: int) -> str:
+        """Set once the coordinator has every host of `shard`: its other attempts stop."""
+        return f"fleetcheck:{self.run}:{shard}:done"
+
+    @property
+    def alive(self) -> str:
+        """Set while the run goes on; its absence means Redis lost the run's messages."""
+        return f"fleetcheck:{self.run}:alive"
+
     @property
     def cancel(self) -> str:
         """Set when the coordinator is gone or done: shards stop, queued ones never start."""
         return f"fleetcheck:{self.run}:cancel"
+
+
+class RunMarker:
+    """The run's `alive` key on the broker and the result backend (one Redis or two)."""
+
+    def __init__(self, broker: BrokerSettings, app: Celery, keys: Keys) -> None:
+        self.key = keys.alive
+        self.clients = [app.backend.client]
+        if broker.broker != broker.backend_url:
+            self.clients.append(redis_client(broker.broker))
+
+    def set(self) -> None:
+        """Mark the run alive (on every Redis it uses)."""
+        for client in self.clients:
+            client.set(self.key, b"1", ex=KEY_TTL)
+
+    def present(self) -> bool:
+        """False when some Redis of the run lost the key (and the run's data with it)."""
+        return all(client.exists(self.key) for client in self.clients)
 
 
 def encode_chunk(hosts: Sequence[str], *, seq: int, worker: str, final: bool = False,

@@ -48,6 +48,7 @@ from fleetcheck.transport.ssh.options import SshOptions
 
 log = logging.getLogger("fleetcheck.worker")
 FLUSH_INTERVAL = 0.5  # seconds a finished host waits at most before it is sent
+RETRY_SECONDS = 10.0  # how long a shard waits for a result backend that went away
 # Set by SIGTERM in a pool process: the running shard stops (its commands too), then the
 # process exits; the message, unacknowledged, is delivered again.
 TERMINATING = threading.Event()
@@ -90,14 +91,14 @@ class ShardRunner:
         keys = Keys(str(message["run"]))
         index = int(message["index"])
         client = self.app.backend.client
-        attempt = int(client.incr(keys.attempt(index)))
-        client.expire(keys.attempt(index), KEY_TTL)
+        attempt = int(_retrying(lambda: client.incr(keys.attempt(index))))
+        _retrying(lambda: client.expire(keys.attempt(index), KEY_TTL))
         writer = ChunkWriter(client, keys, index, attempt, self.name,
                              max_hosts=int(message.get("chunk_hosts", CHUNK_HOSTS)),
                              max_bytes=int(message.get("chunk_bytes", CHUNK_BYTES)),
                              extra={"host_key_checking": self.inputs.ssh.host_key_checking})
-        if client.exists(keys.cancel):
-            writer.close(complete=False, error=None, cancelled=True)
+        if _retrying(lambda: client.exists(keys.cancel, keys.done(index))):
+            writer.close(complete=False, error=None, cancelled=True)  # over, or done elsewhere
             return {"attempt": attempt, "cancelled": True}
         refusal = self.refusal(message)
         if refusal is None:
@@ -236,11 +237,17 @@ class ChunkWriter:
 
     def close(self, *, complete: bool, error: dict[str, str] | None = None,
               cancelled: bool = False) -> None:
-        """Send what is left as the attempt's final chunk."""
+        """Send what is left as the attempt's final chunk (waiting a while for a backend
+        that is away; then the results are lost, said in one line, and the coordinator's
+        other means take over: another attempt, or its hosts not_run)."""
         self._closed.set()
         with self._lock:
-            self._send(final=True, complete=complete, error=error,
-                       cancelled=cancelled or self.cancel.is_set())
+            try:
+                _retrying(lambda: self._send(final=True, complete=complete, error=error,
+                                             cancelled=cancelled or self.cancel.is_set()))
+            except Exception as exc:
+                log.warning("shard %d: could not send the last %d results to the result "
+                            "backend: %s", self.shard, len(self.pending), exc)
 
     def _send(self, *, final: bool = False, complete: bool = False,
               error: dict[str, str] | None = None, cancelled: bool = False) -> None:
@@ -254,15 +261,27 @@ class ChunkWriter:
     def _tick(self) -> None:
         while not self._closed.wait(FLUSH_INTERVAL):
             try:
-                if self.client.exists(self.keys.cancel):
-                    self.cancel.set()
+                if self.client.exists(self.keys.cancel, self.keys.done(self.shard)):
+                    self.cancel.set()  # the run is over, or another attempt did the shard
                 with self._lock:
                     if self.pending and not self._closed.is_set():
                         self._send()
-            except Exception:  # the backend is down: keep the results, try again later
-                log.warning("cannot reach the result backend", exc_info=True)
+            except Exception as exc:  # the backend is down: keep the results, try again later
+                log.warning("cannot reach the result backend: %s", exc)
             if os.getppid() != self._parent:  # the worker died under this pool process
                 self.cancel.set()
+
+
+def _retrying(call: Callable[[], Any], seconds: float = RETRY_SECONDS) -> Any:
+    """`call()`, tried again for `seconds` while the result backend is away (a Redis restart)."""
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            return call()
+        except Exception:
+            if time.monotonic() >= end:
+                raise
+            time.sleep(0.5)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

@@ -24,6 +24,7 @@ from fleetcheck.policy.waivers import WaiverBook, waiver_from_record, waiver_rec
 
 # Run metadata a merged run takes over from its shards (the rest is the merge's own).
 KEPT_META = ("fail_on", "become", "policies", "host_key_checking", "deadline")
+_HOST_KEY_MODES = ("strict", "accept-new", "off")  # weakest last
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,8 @@ def merge_runs(files: Sequence[ShardFile], *, started: str | None = None,
         own = set(waiver_records(book.waivers, f.run.hosts, book.today)[1]) if book else set()
         warnings += [w for w in f.run.meta.get("warnings", ()) if w not in own]
     merged_meta = {**{k: first.run.meta[k] for k in KEPT_META if k in first.run.meta},
-                   **(meta or {}), "warnings": list(dict.fromkeys(warnings))}
+                   **_weakest_host_keys(files), **(meta or {}),
+                   "warnings": list(dict.fromkeys(warnings))}
     run = assemble_results(
         results, complete=not missing and all(f.run.complete for f in files),
         fail_on=Severity.parse(first.run.summary.fail_on),
@@ -93,7 +95,8 @@ def check_compatible(files: Sequence[ShardFile]) -> None:
                 ("fleetcheck version", first.run.tool_version, f.run.tool_version),
                 ("--fail-on", first.run.summary.fail_on, f.run.summary.fail_on),
                 ("waiver date (--today)", first.run.meta.get("waiver_date"),
-                 f.run.meta.get("waiver_date"))):
+                 f.run.meta.get("waiver_date")),
+                ("become (-b)", first.run.meta.get("become"), f.run.meta.get("become"))):
             if mine != theirs:
                 raise InputError(f"{what} {theirs!r} differs from {mine!r} in {first.name}: "
                                  "shards of different plans or inputs are never merged", f.name)
@@ -107,6 +110,14 @@ def check_compatible(files: Sequence[ShardFile]) -> None:
         if index in seen:
             raise InputError(f"{f.label} is given twice: in {seen[index]} and here", f.name)
         seen[index] = f.name
+
+
+def _weakest_host_keys(files: Sequence[ShardFile]) -> dict[str, Any]:
+    """The weakest host-key checking any shard used (whatever order the files came in): a
+    merged run says "strict" only when every shard's hosts were checked strictly."""
+    modes = {str(f.run.meta["host_key_checking"]) for f in files
+             if f.run.meta.get("host_key_checking") in _HOST_KEY_MODES}
+    return {"host_key_checking": max(modes, key=_HOST_KEY_MODES.index)} if modes else {}
 
 
 def _label(index: int, shard: dict[str, Any]) -> str:

@@ -48,10 +48,12 @@ class Sites:
     waivers: Path
     workers: dict[str, WorkerProcess] = field(default_factory=dict)
 
-    def worker(self, queue: str, name: str, *extra: str) -> WorkerProcess:
+    def worker(self, queue: str, name: str, *extra: str, broker: str | None = None
+               ) -> WorkerProcess:
         """Start a worker for `queue` reading the scenario's inventory (and `extra`)."""
-        argv = ["--broker", self.redis.url, "-Q", queue, "-n", f"{name}@%h", "-i", str(self.inv),
-                "--known-hosts", str(self.lab.known_hosts), "--connect-timeout", "3",
+        argv = ["--broker", broker or self.redis.url, "-Q", queue, "-n", f"{name}@%h",
+                "-i", str(self.inv), "--known-hosts", str(self.lab.known_hosts),
+                "--connect-timeout", "3",
                 "-f", "4", "--visibility-timeout", "2", *extra]
         proc = WorkerProcess(argv, cwd=self.tmp, log=self.tmp / f"{name}.log",
                              wrap=self.lab.controller.exec_argv,
@@ -132,6 +134,44 @@ def test_a_worker_killed_mid_shard_is_redelivered(sites: Sites, fleet: Fleet) ->
     assert shard_a["attempts"] >= 2 and shard_a["status"] == "done"
     assert f"wa2@{os.uname().nodename}" in shard_a["workers"]
     assert _gone(lambda: _remote_sleepers(sites.lab)) == []
+
+
+def test_a_redis_restarted_empty_mid_run_gets_the_lost_shards_again(sites: Sites,
+                                                                    fleet: Fleet) -> None:
+    """Redis restarts without persistence while shard 1 runs and shards 2 and 3 wait in
+    its queue: their messages are gone. The coordinator sees the run's `alive` key gone and
+    sends the unfinished shards again; the run completes as if nothing had happened. Shard
+    1 outlasts the worker's visibility timeout (3 s > 2 s): its redelivered copies stop
+    once the coordinator has its host, and never starve the shards behind them."""
+    redis = RedisServer(sites.lab.controller.exec_argv).start()
+    out = fleet.tmp / "restarted"
+    try:
+        worker = sites.worker("fleetcheck", "wr", "-w", str(sites.waivers), broker=redis.url)
+        worker.ready()
+        proc = cli_process(sites.lab, sites.tmp, [
+            "scan", "-i", str(sites.inv), "-l", "hang,web3,web4", "-w", str(sites.waivers),
+            "--today", TODAY, "--engine", "celery", "--broker", redis.url, "--shard-size", "1",
+            "--command-timeout", "3", "-o", str(out), "--format", "json"])
+        try:
+            worker.wait_for("shard 1/3 of run")
+            redis.stop()
+            redis = RedisServer(sites.lab.controller.exec_argv, port=redis.port).start()
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    finally:
+        if "wr" in sites.workers:
+            sites.workers.pop("wr").stop()
+        redis.stop()
+    assert proc.returncode == 3, err  # hang: command_timeout; no violation
+    assert "lost this run's data (restarted or flushed): 3 shards sent again" in err
+    run = _report(out)
+    assert run["complete"] is True
+    by_name = {h["name"]: h for h in run["hosts"]}
+    assert by_name["hang"]["error"]["kind"] == "command_timeout"
+    assert by_name["web3"]["status"] == by_name["web4"]["status"] == "compliant"
+    assert [s["status"] for s in run["shards"]] == ["done"] * 3
 
 
 def _wait_for_key(redis: RedisServer, pattern: str, timeout: float = 30.0) -> None:
@@ -236,8 +276,8 @@ def test_extra_vars_and_become_settings_travel_with_the_shards(sites: Sites, fle
                        str(fleet.tmp / "never")], cwd=fleet.tmp)
     assert res.code == 2
     assert res.err.endswith("fleetcheck: error: -e ansible_become_password cannot travel to "
-                            "celery workers (a secret, or a vault or unsafe value): put it in "
-                            "the workers' inventory\n")
+                            "celery workers (a secret, part of a host's password, or a vault or "
+                            "unsafe value): put it in the workers' inventory\n")
     assert "Secr3t-x" not in res.err and not (fleet.tmp / "never").exists()
 
 
