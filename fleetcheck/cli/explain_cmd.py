@@ -17,6 +17,7 @@ from fleetcheck.cli.common import (
 )
 from fleetcheck.cli.config_cmd import from_command_line
 from fleetcheck.cli.env import Env
+from fleetcheck.cli.recorded import recorded_argv
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
@@ -81,7 +82,8 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
     quiet = Progress(len(hosts), env.stderr, enabled=False)  # -v lines only, no progress bar
     with logging_through(args.verbose, quiet, run_redactor(hosts, options.ssh)):
         run = scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
-                   meta={"command_line": list(args.argv),
+                   meta={"command_line": recorded_argv(args.argv, args.extra_vars,
+                                                       run_redactor(hosts, options.ssh)),
                          "warnings": [*ssh_warnings(options, hosts, args, env),
                                       *inventory_warnings(inputs.inventory, env, args)],
                          "host_key_checking": options.ssh.host_key_checking},

@@ -25,6 +25,7 @@ from fleetcheck.cli.output import (
     add_terminal_arguments,
     prepare_output_dir,
 )
+from fleetcheck.cli.recorded import recorded_argv
 from fleetcheck.cli.scan_args import (
     add_connection_arguments,
     local_user,
@@ -123,7 +124,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.engine in ("threads", "processes"):
         options = dataclasses.replace(options, engine=args.engine)
     meta = {
-        "command_line": list(args.argv),
+        "command_line": recorded_argv(args.argv, args.extra_vars,
+                                      run_redactor(hosts, options.ssh)),
         "user": local_user(),
         "hostname": socket.gethostname(),
         "fail_on": fail_on.label,
