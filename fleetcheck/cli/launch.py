@@ -21,12 +21,20 @@ def entry() -> None:
     made lives as long as the process, so it is frozen: later collections skip it. Then
     young collections are made rarer (see YOUNG_THRESHOLD). Python's own warnings (a
     library's deprecation, `re`'s hint on a user's pattern) are not printed unless asked for
-    with -W or PYTHONWARNINGS: they name fleetcheck's source lines, not the user's input."""
+    with -W or PYTHONWARNINGS: they name fleetcheck's source lines, not the user's input.
+    SIGTERM and SIGHUP end any command as Ctrl-C does, from the start (`interrupts`); one
+    arriving while fleetcheck loads ends it as one arriving later would (exit 130)."""
+    from fleetcheck.engine.interrupts import stop_signals_interrupt
+
+    stop_signals_interrupt()
     if not sys.warnoptions:
         warnings.simplefilter("ignore")
     gc.disable()
     try:
         from fleetcheck.cli.main import entry as run
+    except KeyboardInterrupt:
+        sys.stderr.write("fleetcheck: interrupted\n")
+        sys.exit(130)  # ExitStatus.INTERRUPTED, not imported: loading is what was cut
     finally:
         gc.enable()
     gc.freeze()

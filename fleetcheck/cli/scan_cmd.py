@@ -153,12 +153,13 @@ def run(args: argparse.Namespace, env: Env) -> int:
     with as_ctrl_c() as caught, history:
         with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
             try:
+                # Once every host has its result (or the run was cut short) a signal is
+                # only noted: judging, history and the reports are not cut.
                 result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
                               on_done=on_done, waivers=inputs.waivers, engine=engine,
-                              start=start)
+                              start=start, collected=caught.disarm)
             finally:
                 progress.close()
-        caught.armed = False  # from here on a signal is noted, and the reports still written
         say_trust(result, env)
         if engine is not None:
             result = celery_record(result, engine)
