@@ -35,12 +35,14 @@ class Caught:
 
 
 _WINDING_DOWN = threading.Event()  # set once a signal outside a run raised KeyboardInterrupt
+RAISED = threading.Event()  # set once any signal here raised KeyboardInterrupt (see launch)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     del signum, frame
     if not _WINDING_DOWN.is_set():  # a second Ctrl-C must not cut the cleanup of the first
         _WINDING_DOWN.set()
+        RAISED.set()
         raise KeyboardInterrupt
 
 
@@ -76,6 +78,7 @@ def as_ctrl_c(*, armed: bool = True) -> Iterator[Caught]:
         if caught.armed:
             caught.name = caught.name or caught.names[-1]
             caught.armed = False  # the run winds down now: once is enough
+            RAISED.set()
             raise KeyboardInterrupt
 
     # A signal ignored when the run began stays ignored: `nohup` ignores SIGHUP so that a

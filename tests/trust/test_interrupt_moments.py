@@ -41,11 +41,12 @@ _DEFAULT_SIGNALS = ("import os, signal, sys\n"
 HANG = 3607  # the stand-in `ss` of every host but the first sleeps this long: its own mark
 
 
-def _start(argv: Sequence[str], cwd: Path, path: str | None = None) -> subprocess.Popen[str]:
+def _start(argv: Sequence[str], cwd: Path, path: str | None = None,
+           python: Sequence[str] = ()) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(cwd), "CI": "true",
            "PATH": path or os.environ["PATH"]}
-    return subprocess.Popen([sys.executable, "-c", _DEFAULT_SIGNALS, sys.executable, "-m",
-                             "fleetcheck", *argv], cwd=cwd, env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-c", _DEFAULT_SIGNALS, sys.executable, *python,
+                             "-m", "fleetcheck", *argv], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
@@ -100,6 +101,18 @@ def _complete_files(out: Path) -> list[str]:
     return names
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_while_fleetcheck_loads(tmp_path: Path, sig: signal.Signals) -> None:
+    # Python says which module it has loaded (-X importtime): one that the command line's
+    # own loading imports, after fleetcheck's handlers are set and before any command runs.
+    proc = _start(["--version"], tmp_path, python=["-X", "importtime"])
+    seen = _read_until(proc, " fleetcheck.cli.env\n")
+    _at_once(proc, sig)
+    code, err = _finish(proc, seen)  # was: killed (SIGTERM, SIGHUP), a traceback (SIGINT)
+    assert code == 130, err
+    assert "\nfleetcheck: interrupted\n" in err
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_while_a_report_is_written_leaves_no_partial_file(
         tmp_path: Path, sig: signal.Signals) -> None:
@@ -141,9 +154,9 @@ def _read_until(proc: subprocess.Popen[str], wanted: str, timeout: float = 60) -
     with selectors.DefaultSelector() as sel:
         sel.register(fd, selectors.EVENT_READ)
         while wanted.encode() not in seen:
-            assert proc.poll() is None and time.monotonic() < end, seen.decode()
-            if sel.select(timeout=0.2):
-                seen += os.read(fd, 65536)
+            data = os.read(fd, 65536) if sel.select(timeout=0.2) else None
+            assert data != b"" and time.monotonic() < end, seen.decode()  # b"": it ended
+            seen += data or b""
     return seen.decode(errors="replace")
 
 
