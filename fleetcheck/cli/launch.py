@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 import sys
 import warnings
 from typing import NoReturn
@@ -44,7 +45,12 @@ def entry() -> None:
         gc.enable()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    _exit(main(), interrupted=RAISED.is_set())
+    status = main()
+    # The status is decided (the verdict's): a signal now, while Python shuts down (which
+    # puts its default handlers back), must not turn it into a death by that signal.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    _exit(status, interrupted=RAISED.is_set())
 
 
 INTERRUPTED = 130  # ExitStatus.INTERRUPTED, not imported here: loading may be what was cut
