@@ -218,3 +218,32 @@ def test_ctrl_c_while_a_worker_process_loads(tmp_path: Path) -> None:
     run = json.loads(run_files(out)[0].read_text())
     assert run["complete"] is False
     _complete_files(out)
+
+
+def _quiet_machine(tmp_path: Path) -> str:
+    """A PATH whose `ss` lists no listener: this machine, checked, is compliant."""
+    fakebin = tmp_path / "quiet"
+    fakebin.mkdir()
+    (fakebin / "ss").write_text("#!/bin/sh\necho 'Netid State Recv-Q Send-Q "
+                                "Local Address:Port Peer Address:Port Process'\n")
+    (fakebin / "ss").chmod(0o755)
+    return f"{fakebin}:{os.environ['PATH']}"
+
+
+def test_an_evidence_bundle_is_checked_first_and_never_costs_the_reports(
+        tmp_path: Path) -> None:
+    path = _quiet_machine(tmp_path)
+    (tmp_path / "taken.zip").write_text("kept\n")
+    taken = _start(["scan", "-o", "out", "--evidence", "taken.zip"], tmp_path, path=path)
+    code, err = _finish(taken)
+    assert code == 2, err  # was: every host checked and recorded, then exit 2, no report
+    assert "taken.zip: --evidence: a file of that name exists" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    (tmp_path / "file").write_text("")
+    lost = _start(["scan", "-o", "out", "--format", "json", "--evidence", "file/b.zip"],
+                  tmp_path, path=path)
+    code, err = _finish(lost)
+    assert code == 4, err  # a clean verdict whose bundle was lost
+    assert "cannot write the bundle" in err
+    (saved,) = run_files(tmp_path / "out")
+    assert json.loads(saved.read_text())["summary"]["exit_code"] == 0
