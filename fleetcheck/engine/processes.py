@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from fleetcheck.engine.base import Done, Outcome, Stop
@@ -136,14 +136,29 @@ def check_in_processes(hosts: Sequence[PlannedHost], job: Job, *, workers: int,
     return by_index, complete and len(by_index) == len(hosts), 1 + len(relay.procs)
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Processes started within start with the stop signals blocked (held, not lost; here
+    only while they are started). A worker unblocks them once it has its own handlers: a
+    Ctrl-C to the process group while it loads would otherwise print a traceback there.
+    multiprocessing's resource tracker keeps them blocked: a hangup of the terminal no
+    longer kills it mid-run (its successor printed a KeyError traceback per semaphore)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 class _Relay:
     """Starts worker processes and collects results from this process's runner and theirs."""
 
     def __init__(self, hosts: Sequence[PlannedHost], job: Job, on_done: Done | None) -> None:
         self.hosts, self.job, self.on_done = hosts, job, on_done
         self.ctx = multiprocessing.get_context("spawn")
-        self.results: Any = self.ctx.Queue()
-        self.stop: Any = self.ctx.Event()
+        with _signals_held():  # the queue's lock starts multiprocessing's resource tracker
+            self.results: Any = self.ctx.Queue()
+            self.stop: Any = self.ctx.Event()
         self.procs: dict[int, Any] = {}
         self.shares: dict[int, list[int]] = {}
         self.widths: dict[int, int] = {}
@@ -162,14 +177,8 @@ class _Relay:
             target=_child, name=f"fleetcheck-worker-{w}", daemon=True,
             args=(w, indexes, [self.hosts[i] for i in indexes], self.job, forks,
                   self.results, self.stop, os.getpid()))
-        # The worker starts with the stop signals blocked (held, not lost) until it has set
-        # its own handlers: a Ctrl-C to the process group while it loads would otherwise
-        # print a traceback there. Here they are held only while it is started.
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        try:
+        with _signals_held():
             self.procs[w].start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def seal(self) -> None:
         """No process is added from now on (waits for one being added)."""

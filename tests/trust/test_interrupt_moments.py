@@ -208,13 +208,16 @@ def _workers_of(pid: int) -> list[int]:
     return found
 
 
-def test_ctrl_c_while_a_worker_process_loads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP])
+def test_a_terminal_signal_while_a_worker_process_loads(tmp_path: Path,
+                                                       sig: signal.Signals) -> None:
     proc, out = _local_scan(tmp_path, 4, "--workers", "2", "--engine", "processes")
     _until(lambda: bool(_workers_of(proc.pid)), proc)
-    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: the worker gets it too
+    # A terminal's Ctrl-C or hangup: the worker and multiprocessing's helper get it too.
+    os.killpg(proc.pid, sig)
     code, err = _finish(proc)  # was: the worker's KeyboardInterrupt traceback on stderr
     assert code in (1, 3), err
-    assert "interrupted by SIGINT" in err
+    assert f"interrupted by {sig.name}" in err
     run = json.loads(run_files(out)[0].read_text())
     assert run["complete"] is False
     _complete_files(out)
