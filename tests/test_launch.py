@@ -16,7 +16,7 @@ from tests.conftest import REPO
 _PROBE = """
 import gc
 from fleetcheck.cli import launch, main
-main.entry = lambda: print(gc.isenabled(), gc.get_freeze_count(), gc.get_threshold()[0])
+main.main = lambda: print(gc.isenabled(), gc.get_freeze_count(), gc.get_threshold()[0]) or 0
 launch.entry()
 """
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
+import signal
 import sys
 import warnings
+from typing import NoReturn
 
 # A run keeps what it makes (each host's result, the reports' parts) and makes few reference
 # cycles, so the collector's default (a young collection every 700 allocations, ~200 per
@@ -21,14 +25,54 @@ def entry() -> None:
     made lives as long as the process, so it is frozen: later collections skip it. Then
     young collections are made rarer (see YOUNG_THRESHOLD). Python's own warnings (a
     library's deprecation, `re`'s hint on a user's pattern) are not printed unless asked for
-    with -W or PYTHONWARNINGS: they name fleetcheck's source lines, not the user's input."""
+    with -W or PYTHONWARNINGS: they name fleetcheck's source lines, not the user's input.
+    SIGTERM and SIGHUP end any command as Ctrl-C does, from the start (`interrupts`); one
+    arriving while fleetcheck loads ends it as one arriving later would (exit 130)."""
+    try:
+        from fleetcheck.engine.interrupts import RAISED, stop_signals_interrupt
+
+        stop_signals_interrupt()
+    except KeyboardInterrupt:  # a Ctrl-C before fleetcheck's own handler was set
+        _loading_cut()
     if not sys.warnoptions:
         warnings.simplefilter("ignore")
     gc.disable()
     try:
-        from fleetcheck.cli.main import entry as run
+        from fleetcheck.cli.main import main
+    except KeyboardInterrupt:
+        _loading_cut()
     finally:
         gc.enable()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    run()
+    status = main()
+    # The status is decided (the verdict's): a signal now, while Python shuts down (which
+    # puts its default handlers back), must not turn it into a death by that signal.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    _exit(status, interrupted=RAISED.is_set())
+
+
+INTERRUPTED = 130  # ExitStatus.INTERRUPTED, not imported here: loading may be what was cut
+
+
+def _exit(status: int, *, interrupted: bool) -> NoReturn:
+    """End the process with `status`. After an interrupt, directly once the standard streams
+    are flushed: CPython (3.11) counts a KeyboardInterrupt that passed through code run by
+    exec() (dataclasses make their methods so) as never caught, even when it was, and then
+    ends `python -m fleetcheck` by SIGINT whatever the status; the status is the verdict."""
+    if not interrupted:
+        sys.exit(status)
+    import logging  # here: loaded before the signal handlers are set, it would delay them
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
+
+
+def _loading_cut() -> NoReturn:
+    """A signal while fleetcheck loads: said as one arriving later is (exit 130)."""
+    sys.stderr.write("fleetcheck: interrupted\n")
+    _exit(INTERRUPTED, interrupted=True)

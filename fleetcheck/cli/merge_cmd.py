@@ -16,6 +16,7 @@ from fleetcheck.cli.output import (
 )
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.cli.scan_args import local_user
+from fleetcheck.engine.interrupts import as_ctrl_c
 from fleetcheck.engine.merge import ShardFile, merge_runs
 from fleetcheck.render import FORMATS, PIPEABLE
 
@@ -52,7 +53,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     for s in missing:
         env.stderr.write(f"fleetcheck: shard {s['index']}/{s['count']} of plan {s['plan']} is "
                          "missing: its hosts are marked not_run\n")
-    with history:
+    # As a scan once its hosts are checked: a signal now is noted, and the merged run is
+    # recorded and its reports written whole (its verdict is the exit code).
+    with as_ctrl_c(armed=False), history:
         result = history.finish(history.apply(result))
         return deliver(result, dest, env, args)
 

@@ -143,6 +143,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if dest.outdir is not None:
         prepare_output_dir(dest.outdir, args)
     key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
+    if args.evidence and env.path(args.evidence).exists():  # never replaced: said now
+        raise InputError("--evidence: a file of that name exists (not overwritten)",
+                         args.evidence)
     # A baseline that cannot be read, or one asked of a database turned off, is bad input:
     # said before any host is contacted. The database itself failing is only a warning.
     history = history_setup.ScanHistory.start(args, env, dest.outdir)
@@ -156,12 +159,13 @@ def run(args: argparse.Namespace, env: Env) -> int:
     with as_ctrl_c() as caught, history:
         with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
             try:
+                # Once every host has its result (or the run was cut short) a signal is
+                # only noted: judging, history and the reports are not cut.
                 result = scan(hosts, options=options, inputs=inputs.files, meta=meta,
                               on_done=on_done, waivers=inputs.waivers, engine=engine,
-                              start=start)
+                              start=start, collected=caught.disarm)
             finally:
                 progress.close()
-        caught.armed = False  # from here on a signal is noted, and the reports still written
         say_trust(result, env)
         if engine is not None:
             result = celery_record(result, engine)
@@ -177,9 +181,15 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if shard is not None:
             result = dataclasses.replace(result, shard=shard)
         result = history.finish(history.apply(result), shard=shard is not None)
+        lost = False
         if args.evidence:
-            result = evidence_cmd.bundle_scan(result, args, env, key, inputs.inventory)
-        return deliver(result, dest, env, args)
+            try:
+                result = evidence_cmd.bundle_scan(result, args, env, key, inputs.inventory)
+            except InputError as exc:  # the hosts were checked: a bundle lost is a report lost
+                env.stderr.write(f"fleetcheck: error: {one_line(str(exc))}\n")
+                lost = True
+        status = deliver(result, dest, env, args)
+        return ExitStatus.REPORTS_FAILED if lost and status == ExitStatus.OK else status
 
 COMMAND = Command("scan", "check hosts' listeners against policies and write reports",
                   add_arguments, run)

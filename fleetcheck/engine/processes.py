@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import queue
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from fleetcheck.engine.base import Done, Outcome, Stop
@@ -37,6 +38,7 @@ log = logging.getLogger("fleetcheck.engine.processes")
 
 # How long the parent waits for children to send what they have after a Ctrl-C.
 STOP_GRACE = 3.0
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 
 # A process is added only while this one is the bottleneck: each costs an interpreter's
@@ -84,23 +86,23 @@ def check_in_processes(hosts: Sequence[PlannedHost], job: Job, *, workers: int,
     """
     options = job.options
     relay = _Relay(hosts, Job(options, job.waivers), on_done)
-    if growth is None:
-        forks = max(1, -(-options.forks // workers))  # the run's width, shared out
-        own = list(range(0, len(hosts), workers))
-        for w in range(1, workers):
-            relay.start(list(range(w, len(hosts), workers)), forks)
-        relay.sealed = True
-        engine = ThreadEngine(forks)
-    else:
-        own = list(range(len(hosts)))
-        engine = ThreadEngine(options.forks, growth.handoff)
     # The pump also starts the processes added later: a worker dies with the thread that
     # started it (PR_SET_PDEATHSIG follows threads), and the pump outlives them all.
     pump = threading.Thread(target=relay.pump, name="fleetcheck-relay", daemon=True,
                             args=(growth, workers, options.forks))
-    pump.start()
     complete = True
-    try:
+    try:  # from the first process started: an interrupt stops every one (the finally)
+        if growth is None:
+            forks = max(1, -(-options.forks // workers))  # the run's width, shared out
+            own = list(range(0, len(hosts), workers))
+            for w in range(1, workers):
+                relay.start(list(range(w, len(hosts), workers)), forks)
+            relay.sealed = True
+            engine = ThreadEngine(forks)
+        else:
+            own = list(range(len(hosts)))
+            engine = ThreadEngine(options.forks, growth.handoff)
+        pump.start()
         mine = engine.run([hosts[i] for i in own], job,
                           on_done=lambda j, r: relay.record(own[j], r))
         if not mine.complete:  # the runner caught a Ctrl-C
@@ -112,12 +114,15 @@ def check_in_processes(hosts: Sequence[PlannedHost], job: Job, *, workers: int,
         complete = False
         relay.seal()
         relay.stop.set()  # children stop taking hosts and send what they have
-        with contextlib.suppress(KeyboardInterrupt):
-            pump.join(STOP_GRACE)
+        if pump.is_alive():
+            with contextlib.suppress(KeyboardInterrupt):
+                pump.join(STOP_GRACE)
     finally:
         relay.seal()
         relay.closing = True
-        for proc in relay.procs.values():
+        for w, proc in relay.procs.items():
+            if w in relay.finished:  # it said it is done: let it exit before insisting
+                proc.join(timeout=STOP_GRACE)
             if proc.is_alive():
                 proc.terminate()
             proc.join(timeout=5)
@@ -131,14 +136,29 @@ def check_in_processes(hosts: Sequence[PlannedHost], job: Job, *, workers: int,
     return by_index, complete and len(by_index) == len(hosts), 1 + len(relay.procs)
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Processes started within start with the stop signals blocked (held, not lost; here
+    only while they are started). A worker unblocks them once it has its own handlers: a
+    Ctrl-C to the process group while it loads would otherwise print a traceback there.
+    multiprocessing's resource tracker keeps them blocked: a hangup of the terminal no
+    longer kills it mid-run (its successor printed a KeyError traceback per semaphore)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 class _Relay:
     """Starts worker processes and collects results from this process's runner and theirs."""
 
     def __init__(self, hosts: Sequence[PlannedHost], job: Job, on_done: Done | None) -> None:
         self.hosts, self.job, self.on_done = hosts, job, on_done
         self.ctx = multiprocessing.get_context("spawn")
-        self.results: Any = self.ctx.Queue()
-        self.stop: Any = self.ctx.Event()
+        with _signals_held():  # the queue's lock starts multiprocessing's resource tracker
+            self.results: Any = self.ctx.Queue()
+            self.stop: Any = self.ctx.Event()
         self.procs: dict[int, Any] = {}
         self.shares: dict[int, list[int]] = {}
         self.widths: dict[int, int] = {}
@@ -156,8 +176,9 @@ class _Relay:
         self.procs[w] = self.ctx.Process(
             target=_child, name=f"fleetcheck-worker-{w}", daemon=True,
             args=(w, indexes, [self.hosts[i] for i in indexes], self.job, forks,
-                  self.results, self.stop))
-        self.procs[w].start()
+                  self.results, self.stop, os.getpid()))
+        with _signals_held():
+            self.procs[w].start()
 
     def seal(self) -> None:
         """No process is added from now on (waits for one being added)."""
@@ -231,12 +252,21 @@ class _Growth:
                 relay.start(indexes, width)
 
 
+_STOPPING = threading.Event()  # a worker's first SIGTERM came
+
+
 def _interrupt(signum: int, frame: Any) -> None:
+    """A worker's SIGTERM: the first stops it as an interrupt does (its commands stopped,
+    what it has sent); another (the parent insisting, or dead) ends it at once, quietly."""
+    del frame
+    if _STOPPING.is_set():
+        os._exit(128 + signum)
+    _STOPPING.set()
     raise KeyboardInterrupt
 
 
 def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], job: Job,
-           forks: int, results: Any, stop: Any) -> None:
+           forks: int, results: Any, stop: Any, parent: int) -> None:
     """A worker: check its hosts, post each result as it finishes, then say it is done."""
     # The parent decides what a Ctrl-C or a hangup means; SIGTERM (the parent's terminate,
     # or its death) stops this worker as an interrupt does: its commands are stopped too.
@@ -244,6 +274,8 @@ def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], job: Job,
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
     die_with_parent()
+    if os.getppid() != parent:  # the parent died before this process could ask to follow it
+        os._exit(0)
     level = job.options.log_level
     if level is not None:  # -v in the parent: this process logs to the same stderr,
         # through the same sanitiser and with the same secrets masked
@@ -257,7 +289,10 @@ def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], job: Job,
         results.put(("host", indexes[i], result.to_dict()))
 
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held since the start
         ThreadEngine(forks).run(hosts, job, on_done=post, stop=stop.is_set)
+    except KeyboardInterrupt:
+        pass  # stopped (SIGTERM) where the runner does not catch it: nothing of it runs
     finally:
         results.put(("done", worker))
         results.close()

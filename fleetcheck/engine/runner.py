@@ -49,13 +49,23 @@ class _Pool(Generic[T, R]):
         self.width = width  # threads wanted; one above it leaves after its current item
         self.working = 0
         self.abandoned = 0  # threads given up on: each still counts in `working`
+        self.alive: list[threading.Thread] = []
 
     def spawn(self) -> None:
         self.threads += 1
         with self.lock:
             self.working += 1
-        threading.Thread(target=self._work, name=f"fleetcheck-{self.threads}",
-                         daemon=True).start()
+        thread = threading.Thread(target=self._work, name=f"fleetcheck-{self.threads}",
+                                  daemon=True)
+        self.alive.append(thread)
+        thread.start()
+
+    def drain(self, grace: float) -> None:
+        """Wait up to `grace` seconds for the threads still in an item to leave it."""
+        end = time.monotonic() + grace
+        for thread in self.alive:
+            if thread.ident is not None:  # started
+                thread.join(max(0.0, end - time.monotonic()))
 
     def _work(self) -> None:
         while True:
@@ -100,21 +110,25 @@ def run_all(items: Sequence[T], task: Callable[[T], R], on_error: Callable[[T, B
             *, forks: int, deadline: float | None = None,
             on_done: Callable[[int, R], None] | None = None,
             stop: Callable[[], bool] | None = None,
-            handoff: Handoff | None = None) -> RunOutcome[R]:
+            handoff: Handoff | None = None,
+            halt: Callable[[], object] | None = None) -> RunOutcome[R]:
     """Run `task` for every item, `forks` at a time; Ctrl-C (or `stop()`) keeps what finished.
 
     `on_done(index, result)` is called from the calling thread as each item finishes.
-    Items taken through `handoff` are neither run here nor counted as missing.
+    Items taken through `handoff` are neither run here nor counted as missing. When the
+    run is cut short, `halt()` stops what the running items are doing, and the run waits
+    (up to GRACE) for their threads to leave them: a thread left in the middle of an item
+    as the process exits could have started a command that nothing stops any more.
     """
     pool: _Pool[T, R] = _Pool(items, task, on_error, max(1, forks))
     given = handoff.given if handoff is not None else set()
     if handoff is not None:
         handoff._pool = pool
     done: dict[int, R] = {}
-    for _ in range(min(max(1, forks), len(items))):
-        pool.spawn()
     complete = True
-    try:
+    try:  # from the first thread started: an interrupt closes the pool (the finally)
+        for _ in range(min(max(1, forks), len(items))):
+            pool.spawn()
         while len(done) + len(given) < len(items):
             if stop is not None and stop():
                 complete = False
@@ -134,6 +148,9 @@ def run_all(items: Sequence[T], task: Callable[[T], R], on_error: Callable[[T, B
     finally:
         with pool.lock:
             pool.closing = True
+        if not complete and halt is not None:
+            halt()
+            pool.drain(GRACE)
     order = sorted(done)
     missing = tuple(i for i in range(len(items)) if i not in done and i not in given)
     return RunOutcome(tuple(done[i] for i in order), complete and not missing, missing)

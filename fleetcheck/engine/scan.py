@@ -53,21 +53,41 @@ def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
          connect: Connector | None = None,
          on_done: Callable[[HostResult], None] | None = None,
          waivers: WaiverBook | None = None, engine: Engine | None = None,
-         start: Start | None = None) -> RunResult:
+         start: Start | None = None,
+         collected: Callable[[], None] | None = None) -> RunResult:
     """Check every host and return the run result; an interrupt yields an incomplete result.
 
     `start` is the run's start when the caller read the clock already (the date its
-    waivers were judged on comes from it); else now.
+    waivers were judged on comes from it); else now. `collected` is called once every
+    host has its result or the run was cut short, before the run is judged (the caller
+    stops treating signals as interrupts there: judging is not checking).
     """
     start = start or Start()
-    INFLIGHT.reset()
-    engine = engine or choose_engine(options, len(hosts), connect=connect)
-    notify = (lambda _i, r: on_done(r)) if on_done is not None else None
-    outcome = engine.run(hosts, Job(options, waivers, connect), on_done=notify)
+    done: dict[int, HostResult] = {}
+
+    def notify(i: int, result: HostResult) -> None:
+        done[i] = result
+        if on_done is not None:
+            on_done(result)
+
+    try:
+        INFLIGHT.reset()
+        engine = engine or choose_engine(options, len(hosts), connect=connect)
+        outcome = engine.run(hosts, Job(options, waivers, connect), on_done=notify)
+        by_index, complete = outcome.results, outcome.complete
+        if collected is not None:
+            collected()
+    except KeyboardInterrupt:
+        # An interrupt the engine did not catch (it came while the engine started its
+        # threads or processes, say): nothing keeps running, and what finished is kept.
+        INFLIGHT.stop_all()
+        by_index, complete = dict(done), False
+        if collected is not None:
+            collected()
     used = getattr(engine, "processes", None)  # a growing run knows only now
     if meta is not None and "workers" in meta and isinstance(used, int):
         meta = {**meta, "workers": used}
-    return assemble(hosts, outcome.results, complete=outcome.complete, options=options,
+    return assemble(hosts, by_index, complete=complete, options=options,
                     started=start.iso, inputs=inputs, meta=meta, waivers=waivers,
                     finished=start.later_iso())
 

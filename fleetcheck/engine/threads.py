@@ -34,7 +34,7 @@ class ThreadEngine:
                 outcome = run_all(hosts, lambda h: check_host(h, connector, job), failed_host,
                                   forks=self.forks or job.options.forks,
                                   deadline=job.options.deadline, on_done=on_done, stop=stop,
-                                  handoff=self.handoff)
+                                  handoff=self.handoff, halt=INFLIGHT.stop_all)
             complete = outcome.complete
         finally:
             if not complete:

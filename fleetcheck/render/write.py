@@ -148,5 +148,8 @@ def _link_latest(report: Path, latest: Path, out: Written) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         out.failed.append((latest, exc.strerror or str(exc)))
+    except BaseException:  # an interrupt between the link and the rename: no link left over
+        Path(tmp).unlink(missing_ok=True)
+        raise
     else:
         out.latest.append(latest)
