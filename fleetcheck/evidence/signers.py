@@ -68,13 +68,15 @@ class AllowedSigner:
 
     def refusal(self, namespace: str, now: dt.datetime, identity: str | None) -> str | None:
         """Why this line does not let its key sign `namespace` now (as `identity`), or None."""
+        # As OpenSSH: whole seconds, valid from valid-after through valid-before inclusive.
+        now = now.replace(microsecond=0)
         if self.cert_authority:
             return "it names a certificate authority, not a signing key"
         if self.namespaces is not None and not matches(self.namespaces, namespace):
             return f"its namespaces={self.namespaces!r} exclude {namespace!r}"
         if self.valid_after is not None and now < self.valid_after:
             return f"it is valid only after {self.valid_after.isoformat()}"
-        if self.valid_before is not None and now >= self.valid_before:
+        if self.valid_before is not None and now > self.valid_before:
             return f"it was valid only before {self.valid_before.isoformat()}"
         if identity is not None and not matches(self.principals, identity):
             return f"its principals {self.principals!r} do not include {identity!r}"
