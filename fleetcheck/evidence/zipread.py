@@ -85,11 +85,13 @@ def _layout(f: BinaryIO, z: zipfile.ZipFile) -> list[str]:
     infos = sorted(z.infolist(), key=lambda i: i.header_offset)
     at = 0
     for info in infos:
-        if info.header_offset != at:
-            what = "before" if info.header_offset > at else "overlapping"
-            span = abs(info.header_offset - at)
-            problems.append(f"{info.filename}: {span} bytes {what} its entry belong to no "
-                            "entry (another zip inside? a zip bomb?)")
+        if info.header_offset > at:
+            problems.append(f"{info.filename}: {info.header_offset - at} bytes before it "
+                            "belong to no entry (another zip inside?)")
+        elif info.header_offset < at:
+            problems.append(f"{info.filename}: starts {at - info.header_offset} bytes inside "
+                            "the entry before it (overlapping entries: a zip bomb, or a "
+                            "damaged zip)")
         f.seek(info.header_offset)
         head = f.read(30)
         if len(head) < 30 or head[:4] != _LOCAL:
@@ -191,4 +193,5 @@ def read(path: Path, shown: str, keep: Collection[str]) -> Contents:
     except (zipfile.BadZipFile, OSError, ValueError, struct.error) as exc:
         raise InputError(f"not a readable zip: {getattr(exc, 'strerror', None) or exc}",
                          shown) from None
-    return Contents(digests, kept, tuple(problems), frozenset(refused))
+    # an entry's local and central records can both give it a second name: say it once
+    return Contents(digests, kept, tuple(dict.fromkeys(problems)), frozenset(refused))

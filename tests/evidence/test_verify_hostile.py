@@ -7,6 +7,7 @@ and ssh-keygen check concludes, and a bundle that fails is never reported as ver
 from __future__ import annotations
 
 import datetime as dt
+import re
 import struct
 import subprocess
 import tracemalloc
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from fleetcheck.errors import InputError
 from fleetcheck.evidence import signers, zipread
 from fleetcheck.evidence.verify import verify_zip
 from tests.conftest import run_cli
@@ -221,3 +223,39 @@ def test_valid_before_includes_its_second_as_openssh_does(tmp_path: Path) -> Non
             input=b"x\n", capture_output=True, check=False)
         assert (openssh.returncode == 0) is good, (when, openssh.stderr)
         assert (line.refusal("fleetcheck", when, "sre") is None) is good, when
+
+
+def test_allowed_signers_options_are_read_as_openssh_reads_them(tmp_path: Path) -> None:
+    """Each line judged by ssh-keygen -Y verify too: a line OpenSSH refuses (and skips) is
+    bad input to fleetcheck, never a key it lets sign."""
+    need("ssh-keygen")
+    key = keygen(tmp_path, "k")
+    data = tmp_path / "SHA256SUMS"
+    data.write_bytes(b"x\n")
+    sig = keygen_sign(key, data)
+    kind_blob = allowed_line("", key)
+    lines = {  # options -> OpenSSH lets the key sign for fleetcheck
+        'namespaces="fleetcheck"': True, 'NameSpaces="git,fleet*"': True,
+        'cert-authority,namespaces="fleetcheck"': False, 'namespaces="git"': False,
+        'namespaces=""': False, 'valid-after="19700102",valid-before="29990101"': True,
+        # refused by OpenSSH as bad options: were read as if quoted, or the last one won
+        "namespaces=fleetcheck": None, "valid-before=29990101": None,
+        'namespaces="git",namespaces="fleetcheck"': None, 'namespaces="fleetcheck"x': None,
+        'cert-authority="yes"': None, 'namespaces="fleetcheck': None, "foo": None,
+    }
+    allowed = tmp_path / "allowed"
+    now = dt.datetime.now(dt.UTC)
+    for options, good in lines.items():
+        allowed.write_text(f"sre {options} {kind_blob}\n")
+        openssh = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", "sre",
+                                  "-n", "fleetcheck", "-s", str(sig)], input=b"x\n",
+                                 capture_output=True, check=False)
+        assert (openssh.returncode == 0) is bool(good), (options, openssh.stderr)
+        if good is None:
+            assert re.search(rb":1: (bad|invalid) options", openssh.stderr), options
+            with pytest.raises(InputError) as err:
+                signers.load(allowed)
+            assert err.value.line == 1, options
+        else:
+            (line,) = signers.load(allowed)
+            assert (line.refusal("fleetcheck", now, "sre") is None) is good, options
