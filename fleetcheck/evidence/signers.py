@@ -70,8 +70,6 @@ class AllowedSigner:
         """Why this line does not let its key sign `namespace` now (as `identity`), or None."""
         # As OpenSSH: whole seconds, valid from valid-after through valid-before inclusive.
         now = now.replace(microsecond=0)
-        if self.cert_authority:
-            return "it names a certificate authority, not a signing key"
         if self.namespaces is not None and not matches(self.namespaces, namespace):
             return f"its namespaces={self.namespaces!r} exclude {namespace!r}"
         if self.valid_after is not None and now < self.valid_after:

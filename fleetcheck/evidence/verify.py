@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fleetcheck.evidence import sshsig, zipread
+from fleetcheck.evidence import sshcert, sshsig, zipread
 from fleetcheck.evidence.bundle import MANIFEST, SIGNATURE
-from fleetcheck.evidence.signers import AllowedSigner
+from fleetcheck.evidence.signers import AllowedSigner, matches
 from fleetcheck.evidence.sums import read as read_manifest
 
 
@@ -103,19 +103,65 @@ def _check_signature(sums: bytes, sig_text: bytes, allowed: Sequence[AllowedSign
         found.notes.append(f"signed by {signer}, but no --allowed-signers was given to say "
                            "whether that key may sign")
         return signer, None
-    lines = [a for a in allowed if a.key == sig.public_key]
+    cert = sig.certificate
+    if cert is not None:
+        return _check_certificate(cert, allowed, identity, now, found)
+    lines = [a for a in allowed if a.key == sig.public_key and not a.cert_authority]
     if not lines:
         found.problems.append(f"{SIGNATURE}: signed by {signer}, a key the allowed signers "
                               "file does not list")
         return signer, None
-    refusals = [(a, a.refusal(sshsig.NAMESPACE, now, identity)) for a in lines]
+    return signer, _allowed_by(lines, signer, now, identity, found, lambda a: None)
+
+
+def _allowed_by(lines: Sequence[AllowedSigner], signer: str, now: dt.datetime,
+                identity: str | None, found: _Found,
+                extra: Callable[[AllowedSigner], str | None]) -> str | None:
+    """The principals of the first line that lets the signer sign now, or None (a problem
+    saying why no line does)."""
+    refusals = [(a, a.refusal(sshsig.NAMESPACE, now, identity) or extra(a)) for a in lines]
     ok = [a for a, why in refusals if why is None]
     if not ok:
         why = "; ".join(f"line {a.line}: {r}" for a, r in refusals)
         found.problems.append(f"{SIGNATURE}: signed by {signer}, which the allowed signers "
                               f"file does not allow here ({why})")
+        return None
+    return ok[0].principals
+
+
+def _check_certificate(cert: sshcert.Certificate, allowed: Sequence[AllowedSigner],
+                       identity: str | None, now: dt.datetime, found: _Found,
+                       ) -> tuple[str | None, str | None]:
+    """A signature by a certified key: as ssh-keygen, a cert-authority line must name the
+    CA, the CA's signature must hold, and the certificate must be valid and name the
+    principal (without -I: a principal the line's patterns match)."""
+    ca = sshsig.describe(cert.ca_key)
+    signer = (f"{sshsig.describe(cert.key)} (certificate {cert.key_id!r} by CA {ca})")
+    try:
+        genuine = sshsig.verifies(sshsig.public_key(cert.ca_key), cert.signed, cert.signature)
+    except sshsig.SignatureError as exc:
+        genuine, signer = False, f"{signer}: {exc}"
+    if not genuine:
+        found.problems.append(f"{SIGNATURE}: signed by {signer}, whose certificate the CA's "
+                              "signature does not cover (forged?)")
         return signer, None
-    return signer, ok[0].principals
+    lines = [a for a in allowed if a.cert_authority and a.key == cert.ca_key]
+    if not lines:
+        found.problems.append(f"{SIGNATURE}: signed by {signer}, a CA the allowed signers "
+                              "file does not list as cert-authority")
+        return signer, None
+
+    def certified(line: AllowedSigner) -> str | None:
+        if (why := cert.refusal(now, identity)) is not None:
+            return why
+        if identity is None and not any(matches(line.principals, p) for p in cert.principals):
+            return f"its principals {line.principals!r} match none the certificate names"
+        return None
+
+    principals = _allowed_by(lines, signer, now, identity, found, certified)
+    if principals is not None and identity is None:
+        principals = ",".join(p for p in cert.principals if matches(principals, p))
+    return signer, principals
 
 
 def verify_files(files: Mapping[str, bytes], allowed: Sequence[AllowedSigner] | None, *,

@@ -7,6 +7,7 @@ and ssh-keygen check concludes, and a bundle that fails is never reported as ver
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import struct
 import subprocess
@@ -19,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from fleetcheck.errors import InputError
-from fleetcheck.evidence import signers, zipread
-from fleetcheck.evidence.verify import verify_zip
+from fleetcheck.evidence import signers, sshsig, zipread
+from fleetcheck.evidence.verify import verify_files, verify_zip
 from tests.conftest import run_cli
 from tests.evidence.hostile import (
     Entry,
@@ -231,8 +232,10 @@ def test_allowed_signers_options_are_read_as_openssh_reads_them(tmp_path: Path) 
     need("ssh-keygen")
     key = keygen(tmp_path, "k")
     data = tmp_path / "SHA256SUMS"
-    data.write_bytes(b"x\n")
+    sums = f"{hashlib.sha256(b'').hexdigest()}  empty.txt\n".encode()
+    data.write_bytes(sums)
     sig = keygen_sign(key, data)
+    files = {"empty.txt": b"", "SHA256SUMS": sums, "SHA256SUMS.sig": sig.read_bytes()}
     kind_blob = allowed_line("", key)
     lines = {  # options -> OpenSSH lets the key sign for fleetcheck
         'namespaces="fleetcheck"': True, 'NameSpaces="git,fleet*"': True,
@@ -244,11 +247,10 @@ def test_allowed_signers_options_are_read_as_openssh_reads_them(tmp_path: Path) 
         'cert-authority="yes"': None, 'namespaces="fleetcheck': None, "foo": None,
     }
     allowed = tmp_path / "allowed"
-    now = dt.datetime.now(dt.UTC)
     for options, good in lines.items():
         allowed.write_text(f"sre {options} {kind_blob}\n")
         openssh = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", "sre",
-                                  "-n", "fleetcheck", "-s", str(sig)], input=b"x\n",
+                                  "-n", "fleetcheck", "-s", str(sig)], input=sums,
                                  capture_output=True, check=False)
         assert (openssh.returncode == 0) is bool(good), (options, openssh.stderr)
         if good is None:
@@ -257,5 +259,76 @@ def test_allowed_signers_options_are_read_as_openssh_reads_them(tmp_path: Path) 
                 signers.load(allowed)
             assert err.value.line == 1, options
         else:
-            (line,) = signers.load(allowed)
-            assert (line.refusal("fleetcheck", now, "sre") is None) is good, options
+            result = verify_files(files, signers.load(allowed), identity="sre")
+            assert (result.outcome == 0) is good, (options, result.problems)
+
+
+def test_certificate_signatures_are_judged_as_ssh_keygen_judges_them(tmp_path: Path) -> None:
+    """A CA (cert-authority line) vouching for a user key by a real OpenSSH certificate."""
+    need("ssh-keygen")
+    ca, user = keygen(tmp_path, "ca"), keygen(tmp_path, "user", "ecdsa")
+    data = tmp_path / "SHA256SUMS"
+    sums = f"{hashlib.sha256(b'').hexdigest()}  empty.txt\n".encode()
+    data.write_bytes(sums)
+    ca_line = allowed_line("*@example.net", ca, "cert-authority")
+    certs = {  # certificate options, allowed_signers text, -I: ssh-keygen's verdict
+        "valid": (["-n", "sre@example.net,ops@example.net"], ca_line, "sre@example.net"),
+        "no -I": (["-n", "sre@example.net"], ca_line, None),
+        "other principal": (["-n", "ops@example.net"], ca_line, "sre@example.net"),
+        "no principals": ([], ca_line, "sre@example.net"),
+        "no principals, no -I": ([], ca_line, None),
+        "expired": (["-n", "sre@example.net", "-V", "20200101:20200201"], ca_line, None),
+        "not yet valid": (["-n", "sre@example.net", "-V", "29990101:29990201"], ca_line, None),
+        "host certificate": (["-h", "-n", "sre@example.net"], ca_line, "sre@example.net"),
+        "CA line for git only": (["-n", "sre@example.net"],
+                                 allowed_line("*@example.net", ca,
+                                              'cert-authority,namespaces="git"'), None),
+        "CA not a cert-authority line": (["-n", "sre@example.net"],
+                                         allowed_line("*@example.net", ca), None),
+        "the user key, not the CA": (["-n", "sre@example.net"],
+                                     allowed_line("sre@example.net", user), "sre@example.net"),
+        "line principals exclude it": (["-n", "sre@example.net"],
+                                       allowed_line("ops@example.net", ca, "cert-authority"),
+                                       None),
+    }
+    allowed = tmp_path / "allowed"
+    for label, (options, line, identity) in certs.items():
+        Path(f"{user}-cert.pub").unlink(missing_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-s", str(ca), "-I", f"id-{label}", *options,
+                        f"{user}.pub"], check=True, capture_output=True)
+        sig = data.with_suffix(".sig")
+        sig.unlink(missing_ok=True)
+        subprocess.run(["ssh-keygen", "-Y", "sign", "-f", f"{user}-cert.pub", "-n",
+                        "fleetcheck", str(data)], check=True, capture_output=True)
+        allowed.write_text(line + "\n")
+        who = identity
+        if who is None:  # as an auditor without -I: ask OpenSSH who signed
+            found = subprocess.run(["ssh-keygen", "-Y", "find-principals", "-f", str(allowed),
+                                    "-s", str(sig)], capture_output=True, text=True,
+                                   check=False)
+            who = found.stdout.split("\n")[0] if found.returncode == 0 else "nobody"
+        openssh = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", who,
+                                  "-n", "fleetcheck", "-s", str(sig)], input=sums,
+                                 capture_output=True, check=False).returncode == 0
+        files = {"empty.txt": b"", "SHA256SUMS": sums, "SHA256SUMS.sig": sig.read_bytes()}
+        result = verify_files(files, signers.load(allowed), identity=identity)
+        assert (result.outcome == 0) is openssh, (label, result.problems)
+        if openssh:
+            assert result.signed_by and f"certificate 'id-{label}'" in result.signed_by
+            assert result.principals == ("sre@example.net" if identity is None
+                                         else line.split()[0])
+        else:
+            assert result.problems[0].startswith("SHA256SUMS.sig: signed by "), label
+    # the certificate inside the signature edited (a principal): the CA's signature no
+    # longer covers it, while the certified key's signature of the manifest still holds
+    blob = bytearray(sshsig.dearmor(files["SHA256SUMS.sig"]))
+    at = blob.index(b"sre@example.net")
+    blob[at:at + 3] = b"ops"
+    files["SHA256SUMS.sig"] = sshsig.armor(bytes(blob)).encode()
+    sig.write_bytes(files["SHA256SUMS.sig"])
+    assert subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I",
+                           "ops@example.net", "-n", "fleetcheck", "-s", str(sig)],
+                          input=sums, capture_output=True, check=False).returncode != 0
+    result = verify_files(files, signers.load(allowed), identity="ops@example.net")
+    assert result.outcome == 1 and "the CA's signature does not cover (forged?)" in \
+        result.problems[0]
