@@ -5,7 +5,9 @@ name given twice, a second (Info-ZIP Unicode) name, a compression method or flag
 Python do not both read is a problem naming the entry, not something skipped. Every byte of
 the zip must belong to an entry or to the central directory, so that no tool finds content
 (a prepended zip, overlapping entries, a name that runs past its record) fleetcheck did not
-hash. Entries are hashed as they inflate: only SHA256SUMS and its signature are kept.
+hash; when any does not, no entry is inflated (overlapping entries are how a small zip
+inflates without end). Entries are hashed as they inflate: only SHA256SUMS and its
+signature are kept.
 """
 
 from __future__ import annotations
@@ -162,6 +164,9 @@ def read(path: Path, shown: str, keep: Collection[str]) -> Contents:
         with path.open("rb") as f, zipfile.ZipFile(f) as z:
             infos = z.infolist()
             problems += _layout(f, z)
+            if problems:  # entries sharing bytes can inflate without end: read none of them
+                names = frozenset(i.filename for i in infos)
+                return Contents({}, {}, tuple(dict.fromkeys(problems)), names)
             counts: dict[str, int] = {}
             for info in infos:
                 counts[info.filename] = counts.get(info.filename, 0) + 1

@@ -86,3 +86,17 @@ def auditor_check(script: str, zip_bytes: bytes, allowed: Path, where: Path) -> 
     if done.returncode == 0 and b"no file added or missing" not in done.stdout:
         return 1  # the diff printed what differs (its `&&` is not caught by -e)
     return done.returncode
+
+
+def overlap_bomb(copies: int, size: int) -> bytes:
+    """A zip whose central directory names one deflated entry of `size` zero bytes `copies`
+    times over (each record under its own name): a reader that trusts the records inflates
+    copies x size bytes."""
+    one = build([Entry("f0000", b"\0" * size)])
+    cd = one.index(CENTRAL)
+    end = one.index(b"PK\x05\x06")
+    record = one[cd:end]
+    records = b"".join(record.replace(b"f0000", f"f{i:04d}".encode()) for i in range(copies))
+    eocd = bytearray(one[end:])
+    struct.pack_into("<HHII", eocd, 8, copies, copies, len(records), cd)
+    return one[:cd] + records + bytes(eocd)

@@ -11,6 +11,7 @@ import hashlib
 import re
 import struct
 import subprocess
+import time
 import tracemalloc
 import zipfile
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from tests.evidence.hostile import (
     auditor_check,
     build,
     entries,
+    overlap_bomb,
     patch_headers,
     unicode_path,
 )
@@ -332,3 +334,12 @@ def test_certificate_signatures_are_judged_as_ssh_keygen_judges_them(tmp_path: P
     result = verify_files(files, signers.load(allowed), identity="ops@example.net")
     assert result.outcome == 1 and "the CA's signature does not cover (forged?)" in \
         result.problems[0]
+
+
+def test_an_overlapping_entries_bomb_is_refused_before_inflating(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(overlap_bomb(400, 8 << 20))  # 3.2 GB to a reader trusting the records
+    started = time.monotonic()
+    res = run_cli(["verify", str(path)], cwd=tmp_path)
+    assert time.monotonic() - started < 5
+    assert res.code == 1 and "f0001: starts " in res.out and "overlapping entries" in res.out
