@@ -167,6 +167,13 @@ def read(path: Path, shown: str, keep: Collection[str]) -> Contents:
             if problems:  # entries sharing bytes can inflate without end: read none of them
                 names = frozenset(i.filename for i in infos)
                 return Contents({}, {}, tuple(dict.fromkeys(problems)), names)
+            # Python inflates no entry past its declared size: refuse on those at once
+            for info in infos:
+                if info.file_size > MAX_ENTRY:
+                    raise InputError(f"{info.filename!r} inflates past 1 GiB (a zip bomb?)",
+                                     shown)
+            if sum(i.file_size for i in infos) > MAX_TOTAL:
+                raise InputError("the zip inflates past 2 GiB in all (a zip bomb?)", shown)
             counts: dict[str, int] = {}
             for info in infos:
                 counts[info.filename] = counts.get(info.filename, 0) + 1
