@@ -127,9 +127,33 @@ def _layout(f: BinaryIO, z: zipfile.ZipFile) -> list[str]:
         n, m, k = struct.unpack("<HHH", record[28:34])
         pos += 46 + n + m + k
         f.seek(pos)
-    if f.read(4) not in _ENDS:
-        problems.append("the zip's central directory records do not add up to it")
+    problems += _end_records(f, pos)
     return problems
+
+
+def _end_records(f: BinaryIO, pos: int) -> list[str]:
+    """Problems with the end records after the central directory: they must follow it and
+    number their disk 0 (unzip reads any other number as a part of a split archive, which
+    Python reads as whole; both ignore the entry counts)."""
+    f.seek(pos)
+    head = f.read(56)
+    disks: tuple[int, ...] = ()
+    if head[:4] == _ENDS[1]:  # zip64: end record, locator, then the classic end record
+        (size,) = struct.unpack("<Q", head[4:12])
+        disks = struct.unpack("<II", head[16:24])
+        f.seek(pos + 12 + size)
+        locator = f.read(20)
+        if locator[:4] != b"PK\x06\x07":
+            return ["the zip's central directory records do not add up to it"]
+        disks += struct.unpack("<I", locator[4:8])
+        head = f.read(22)
+    if head[:4] != _ENDS[0]:
+        return ["the zip's central directory records do not add up to it"]
+    classic = struct.unpack("<HH", head[4:8])
+    if any(disks) or any(d not in (0, 0xFFFF if disks else 0) for d in classic):
+        return ["the zip says it is one part of a split archive (unzip reads it so, Python "
+                "does not)"]
+    return []
 
 
 def _stream(z: zipfile.ZipFile, info: zipfile.ZipInfo, keep: bool, budget: int,

@@ -97,8 +97,11 @@ def _hostile_zips(files: dict[str, bytes]) -> dict[str, tuple[bytes, str]]:
     long_name = bytearray(plain)
     at = long_name.rindex(b"PK\x01\x02")
     struct.pack_into("<H", long_name, at + 28, struct.unpack_from("<H", long_name, at + 28)[0] + 4)
+    split = bytearray(plain)  # the end record's disk number: unzip reads a split archive
+    struct.pack_into("<H", split, split.rindex(b"PK\x05\x06") + 4, 1)
     return {
         # were verified: unzip extracts what fleetcheck skipped or never saw
+        "one part of a split archive": (bytes(split), "one part of a split archive"),
         "directory entry": (build([*one, Entry("inputs/", b"", 0o40755)]), "inputs/"),
         "directory over a file": (build([*one, Entry("run.json/", b"", 0o40755)]), "run.json/"),
         "sig as a directory": (build([e if e.name != "SHA256SUMS.sig" else
