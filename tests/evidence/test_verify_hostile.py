@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import re
 import struct
 import subprocess
@@ -17,6 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -36,6 +38,9 @@ from tests.evidence.hostile import (
 from tests.evidence.keys import allowed_line, keygen, keygen_sign, need
 from tests.evidence.saved import members, saved_run
 from tests.evidence.test_bundle import _auditor_block
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,29 @@ def _resign(s: Signed, sums: bytes) -> dict[str, bytes]:
     return {**s.files, "SHA256SUMS": sums, "SHA256SUMS.sig": keygen_sign(s.key, path).read_bytes()}
 
 
-def test_the_bundle_as_made_passes_both(signed: Signed) -> None:
+class _Pipe(io.RawIOBase):
+    """A stream zipfile cannot seek in, as a pipe: it writes sizes after each entry."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: ReadableBuffer) -> int:
+        self.data += bytes(b)
+        return len(bytes(b))
+
+
+def test_the_bundle_as_made_and_as_rezipped_passes_both(signed: Signed) -> None:
     code, out, auditor = _judge(signed, build(entries(signed.files)))
+    assert (code, auditor) == (0, 0), out
+    pipe = _Pipe()  # re-zipped through a pipe: data descriptors, zip64 for each entry
+    with zipfile.ZipFile(pipe, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in signed.files.items():
+            z.writestr(name, data)
+    assert {i.flag_bits & 8 for i in zipfile.ZipFile(io.BytesIO(pipe.data)).infolist()} == {8}
+    code, out, auditor = _judge(signed, bytes(pipe.data))
     assert (code, auditor) == (0, 0), out
 
 
