@@ -62,6 +62,16 @@ def _extra_names(extra: bytes) -> list[str]:
     return names
 
 
+def _has_zip64(extra: bytes) -> bool:
+    """True when an extra field holds a zip64 record."""
+    while len(extra) >= 4:
+        tag, size = struct.unpack("<HH", extra[:4])
+        if tag == 0x0001:
+            return True
+        extra = extra[4 + size:]
+    return False
+
+
 def _entry_problem(info: zipfile.ZipInfo) -> str | None:
     """Why an entry is not a plain file both unzip and Python read the same way, or None."""
     mode = info.external_attr >> 16
@@ -101,7 +111,8 @@ def _layout(f: BinaryIO, z: zipfile.ZipFile) -> list[str]:
             return problems
         n, m = struct.unpack("<HH", head[26:30])
         f.seek(info.header_offset + 30 + n)
-        for other in _extra_names(f.read(m)):
+        extra = f.read(m)
+        for other in _extra_names(extra):
             if other != info.filename:
                 problems.append(f"{info.filename}: the zip also names it {other!r}, and unzip "
                                 "extracts it under that name")
@@ -110,8 +121,8 @@ def _layout(f: BinaryIO, z: zipfile.ZipFile) -> list[str]:
             f.seek(at)
             tail = f.read(24)
             skip = 4 if tail[:4] == b"PK\x07\x08" else 0
-            wide = info.compress_size >= 0xFFFFFFFF or info.file_size >= 0xFFFFFFFF
-            at += skip + (20 if wide else 12)
+            # sizes are 8 bytes each when the local header carries a zip64 field (APPNOTE)
+            at += skip + (20 if _has_zip64(extra) else 12)
     if at != z.start_dir:
         problems.append(f"{z.start_dir - at} bytes between the last entry and the central "
                         "directory belong to no entry")
