@@ -68,27 +68,51 @@ class AllowedSigner:
 
     def refusal(self, namespace: str, now: dt.datetime, identity: str | None) -> str | None:
         """Why this line does not let its key sign `namespace` now (as `identity`), or None."""
-        if self.cert_authority:
-            return "it names a certificate authority, not a signing key"
+        # As OpenSSH: whole seconds, valid from valid-after through valid-before inclusive.
+        now = now.replace(microsecond=0)
         if self.namespaces is not None and not matches(self.namespaces, namespace):
             return f"its namespaces={self.namespaces!r} exclude {namespace!r}"
         if self.valid_after is not None and now < self.valid_after:
             return f"it is valid only after {self.valid_after.isoformat()}"
-        if self.valid_before is not None and now >= self.valid_before:
+        if self.valid_before is not None and now > self.valid_before:
             return f"it was valid only before {self.valid_before.isoformat()}"
         if identity is not None and not matches(self.principals, identity):
             return f"its principals {self.principals!r} do not include {identity!r}"
         return None
 
 
+_FLAGS = ("cert-authority",)
+_VALUED = ("namespaces", "valid-after", "valid-before")
+
+
 def _options(text: str, path: str, line: int) -> dict[str, str | None]:
+    """The options as OpenSSH reads them: names in any case, a value always in double quotes
+    (`namespaces=git` is refused), each option once, separated by commas."""
     out: dict[str, str | None] = {}
-    for part in re.findall(r'(?:[^,"]|"[^"]*")+', text):
-        name, _, value = part.partition("=")
-        name = name.lower()
-        if name not in ("cert-authority", "namespaces", "valid-after", "valid-before"):
-            raise InputError(f"unknown option {name!r}", path, line)
-        out[name] = value.strip('"') if value else None
+    pos = 0
+    while pos < len(text):
+        rest = text[pos:]
+        name = next((n for n in (*_FLAGS, *_VALUED) if rest[:len(n)].lower() == n), None)
+        if name is None:
+            raise InputError(f"unknown option {rest.split(',')[0][:40]!r}", path, line)
+        if name in out:
+            raise InputError(f"the option {name!r} is given twice", path, line)
+        pos += len(name)
+        value = None
+        if name in _VALUED:
+            if text[pos:pos + 2] != '="':
+                raise InputError(f'{name} needs a value in double quotes ({name}="...")',
+                                 path, line)
+            close = text.find('"', pos + 2)
+            if close < 0:
+                raise InputError(f"the value of {name} has no closing quote", path, line)
+            value, pos = text[pos + 2:close], close + 1
+        out[name] = value
+        if pos < len(text):
+            if text[pos] != ",":
+                raise InputError(f"unknown option {text[pos - len(name):][:40]!r}", path,
+                                 line)
+            pos += 1
     return out
 
 

@@ -19,6 +19,7 @@ from paramiko.message import Message
 from paramiko.pkey import UnknownKeyType
 
 # One ssh-agent connection over a socket path: the SSH transport's own, reused for signing.
+from fleetcheck.evidence import sshcert
 from fleetcheck.transport.ssh.auth import _Agent
 from fleetcheck.transport.ssh.keys import EncryptedKey, read_key
 
@@ -85,31 +86,52 @@ class Signature:
     signature: bytes
 
     @property
-    def key(self) -> paramiko.PKey:
-        """The signer's public key; SignatureError for a key type fleetcheck cannot check."""
-        kind = key_type(self.public_key)
+    def certificate(self) -> sshcert.Certificate | None:
+        """The signer's certificate, when it signed with one; SignatureError if malformed."""
+        if not sshcert.is_certificate(key_type(self.public_key)):
+            return None
         try:
-            key = paramiko.PKey.from_type_string(kind, self.public_key)
-        except (paramiko.SSHException, UnknownKeyType, ValueError, TypeError,
-                IndexError, struct.error) as exc:
-            raise SignatureError(f"signed with a {kind} key, which fleetcheck cannot check "
-                                 f"({exc}); check it with ssh-keygen -Y verify") from None
-        # paramiko reads key blobs leniently (short fields padded): only the exact encoding
-        # of the key it read is that key.
-        if key.asbytes() != self.public_key:
-            raise SignatureError("the signer's public key is not in canonical SSH encoding")
-        return key
+            return sshcert.parse(self.public_key)
+        except sshcert.CertificateError as exc:
+            raise SignatureError(f"the signer's certificate: {exc}") from None
+
+    @property
+    def key(self) -> paramiko.PKey:
+        """The key that made the signature (a certificate's certified key); SignatureError
+        for a key type fleetcheck cannot check."""
+        cert = self.certificate
+        return public_key(cert.key if cert is not None else self.public_key)
 
     def verifies(self, message: bytes) -> bool:
         """True when the signature is valid for `message` (under its own namespace)."""
-        data = signed_data(message, self.namespace, self.hash_alg)
-        key = self.key
-        if not _canonical_signature(self.signature, key.get_name()):
-            return False
-        try:
-            return bool(key.verify_ssh_sig(data, Message(self.signature)))
-        except (paramiko.SSHException, ValueError, TypeError, IndexError, struct.error):
-            return False
+        return verifies(self.key, signed_data(message, self.namespace, self.hash_alg),
+                        self.signature)
+
+
+def public_key(blob: bytes) -> paramiko.PKey:
+    """The public key of an SSH key blob; SignatureError for a type fleetcheck cannot check."""
+    kind = key_type(blob)
+    try:
+        key = paramiko.PKey.from_type_string(kind, blob)
+    except (paramiko.SSHException, UnknownKeyType, ValueError, TypeError,
+            IndexError, struct.error) as exc:
+        raise SignatureError(f"signed with a {kind} key, which fleetcheck cannot check "
+                             f"({exc}); check it with ssh-keygen -Y verify") from None
+    # paramiko reads key blobs leniently (short fields padded): only the exact encoding
+    # of the key it read is that key.
+    if key.asbytes() != blob:
+        raise SignatureError("the signer's public key is not in canonical SSH encoding")
+    return key
+
+
+def verifies(key: paramiko.PKey, data: bytes, signature: bytes) -> bool:
+    """True when `signature` (an SSH signature blob) by `key` is valid for `data`."""
+    if not _canonical_signature(signature, key.get_name()):
+        return False
+    try:
+        return bool(key.verify_ssh_sig(data, Message(signature)))
+    except (paramiko.SSHException, ValueError, TypeError, IndexError, struct.error):
+        return False
 
 
 def _mpint(value: int) -> bytes:
@@ -153,8 +175,8 @@ def _read_string(blob: bytes, pos: int) -> tuple[bytes, int]:
     return blob[pos + 4:end], end
 
 
-def parse(text: bytes) -> Signature:
-    """Read an armored signature; SignatureError for anything but the exact format."""
+def dearmor(text: bytes) -> bytes:
+    """The blob of an armored signature; SignatureError for anything but the exact armor."""
     try:
         lines = text.decode("ascii").split("\n")
     except UnicodeDecodeError:
@@ -173,6 +195,12 @@ def parse(text: bytes) -> Signature:
         raise SignatureError("the signature's base64 does not decode") from None
     if base64.b64encode(blob).decode() != b64:
         raise SignatureError("the signature's base64 is not in canonical form (edited?)")
+    return blob
+
+
+def parse(text: bytes) -> Signature:
+    """Read an armored signature; SignatureError for anything but the exact format."""
+    blob = dearmor(text)
     if not blob.startswith(MAGIC) or len(blob) < 10:
         raise SignatureError("not an SSHSIG signature (no SSHSIG preamble)")
     (version,) = struct.unpack(">I", blob[6:10])

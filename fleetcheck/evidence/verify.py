@@ -12,20 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-import re
-import zipfile
-import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fleetcheck.errors import InputError
-from fleetcheck.evidence import sshsig
+from fleetcheck.evidence import sshcert, sshsig, zipread
 from fleetcheck.evidence.bundle import MANIFEST, SIGNATURE
-from fleetcheck.evidence.signers import AllowedSigner
-
-_LINE = re.compile(r"([0-9a-f]{64}) [ *]([A-Za-z0-9._/-]+)")
-MAX_ENTRY = 1 << 30  # refuse to inflate an entry past 1 GiB (a zip bomb is bad input)
+from fleetcheck.evidence.signers import AllowedSigner, matches
+from fleetcheck.evidence.sums import read as read_manifest
 
 
 class Outcome(enum.IntEnum):
@@ -61,68 +55,25 @@ class _Found:
     notes: list[str] = field(default_factory=list)
 
 
-def read_zip(path: Path, shown: str) -> tuple[dict[str, bytes], list[str]]:
-    """The files of a bundle zip, and a problem for each entry that is damaged or not a plain
-    file; InputError when it is no zip at all or names an entry twice."""
-    files: dict[str, bytes] = {}
-    problems: list[str] = []
-    try:
-        with zipfile.ZipFile(path) as z:
-            for info in z.infolist():
-                name = info.filename
-                if info.is_dir():
-                    continue
-                if name in files:
-                    raise InputError(f"the zip holds {name!r} twice", shown)
-                mode = info.external_attr >> 16
-                if mode and (mode & 0o170000) not in (0, 0o100000):
-                    problems.append(f"{name}: not a regular file in the zip (a link?)")
-                    continue
-                if info.file_size > MAX_ENTRY:
-                    raise InputError(f"{name!r} inflates to {info.file_size} bytes", shown)
-                try:
-                    files[name] = z.read(info)
-                except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-                    problems.append(f"{name}: damaged in the zip ({exc})")
-                    files[name] = b""
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"not a readable zip: {getattr(exc, 'strerror', None) or exc}",
-                         shown) from None
-    return files, problems
+def _manifest(data: bytes, found: _Found) -> dict[str, str]:
+    read = read_manifest(data, MANIFEST, (MANIFEST, SIGNATURE))
+    found.problems.extend(read.problems)
+    return read.listed
 
 
-def _manifest(data: bytes, found: _Found) -> dict[str, str] | None:
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        found.problems.append(f"{MANIFEST}: not a sha256sum manifest (not ASCII)")
-        return None
-    if not text.endswith("\n"):
-        found.problems.append(f"{MANIFEST}: its last line is cut short")
-    listed: dict[str, str] = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        m = _LINE.fullmatch(line)
-        if m is None:
-            found.problems.append(f"{MANIFEST}: line {n} is not 'SHA256  FILE'")
-            continue
-        digest, name = m.groups()
-        if name in listed or name in (MANIFEST, SIGNATURE) or ".." in name.split("/"):
-            found.problems.append(f"{MANIFEST}: line {n} lists {name!r} again or wrongly")
-            continue
-        listed[name] = digest
-    return listed
-
-
-def _check_files(files: Mapping[str, bytes], listed: Mapping[str, str], found: _Found) -> None:
+def _check_files(digests: Mapping[str, str], listed: Mapping[str, str], found: _Found,
+                 refused: Collection[str] = ()) -> None:
     for name, digest in sorted(listed.items()):
-        if name not in files:
+        if name in refused:
+            continue  # already named for what it is
+        if name not in digests:
             found.problems.append(f"{name}: listed in {MANIFEST} but missing from the bundle")
             continue
-        actual = hashlib.sha256(files[name]).hexdigest()
+        actual = digests[name]
         if actual != digest:
             found.problems.append(f"{name}: differs from {MANIFEST} (sha256 {actual}, "
                                   f"listed {digest}): changed after the bundle was made")
-    for name in sorted(set(files) - set(listed) - {MANIFEST, SIGNATURE}):
+    for name in sorted(set(digests) - set(listed) - {MANIFEST, SIGNATURE}):
         found.problems.append(f"{name}: in the bundle but not listed in {MANIFEST} (added?)")
 
 
@@ -152,38 +103,94 @@ def _check_signature(sums: bytes, sig_text: bytes, allowed: Sequence[AllowedSign
         found.notes.append(f"signed by {signer}, but no --allowed-signers was given to say "
                            "whether that key may sign")
         return signer, None
-    lines = [a for a in allowed if a.key == sig.public_key]
+    cert = sig.certificate
+    if cert is not None:
+        return _check_certificate(cert, allowed, identity, now, found)
+    lines = [a for a in allowed if a.key == sig.public_key and not a.cert_authority]
     if not lines:
         found.problems.append(f"{SIGNATURE}: signed by {signer}, a key the allowed signers "
                               "file does not list")
         return signer, None
-    refusals = [(a, a.refusal(sshsig.NAMESPACE, now, identity)) for a in lines]
+    return signer, _allowed_by(lines, signer, now, identity, found, lambda a: None)
+
+
+def _allowed_by(lines: Sequence[AllowedSigner], signer: str, now: dt.datetime,
+                identity: str | None, found: _Found,
+                extra: Callable[[AllowedSigner], str | None]) -> str | None:
+    """The principals of the first line that lets the signer sign now, or None (a problem
+    saying why no line does)."""
+    refusals = [(a, a.refusal(sshsig.NAMESPACE, now, identity) or extra(a)) for a in lines]
     ok = [a for a, why in refusals if why is None]
     if not ok:
         why = "; ".join(f"line {a.line}: {r}" for a, r in refusals)
         found.problems.append(f"{SIGNATURE}: signed by {signer}, which the allowed signers "
                               f"file does not allow here ({why})")
+        return None
+    return ok[0].principals
+
+
+def _check_certificate(cert: sshcert.Certificate, allowed: Sequence[AllowedSigner],
+                       identity: str | None, now: dt.datetime, found: _Found,
+                       ) -> tuple[str | None, str | None]:
+    """A signature by a certified key: as ssh-keygen, a cert-authority line must name the
+    CA, the CA's signature must hold, and the certificate must be valid and name the
+    principal (without -I: a principal the line's patterns match)."""
+    ca = sshsig.describe(cert.ca_key)
+    signer = (f"{sshsig.describe(cert.key)} (certificate {cert.key_id!r} by CA {ca})")
+    try:
+        genuine = sshsig.verifies(sshsig.public_key(cert.ca_key), cert.signed, cert.signature)
+    except sshsig.SignatureError as exc:
+        genuine, signer = False, f"{signer}: {exc}"
+    if not genuine:
+        found.problems.append(f"{SIGNATURE}: signed by {signer}, whose certificate the CA's "
+                              "signature does not cover (forged?)")
         return signer, None
-    return signer, ok[0].principals
+    lines = [a for a in allowed if a.cert_authority and a.key == cert.ca_key]
+    if not lines:
+        found.problems.append(f"{SIGNATURE}: signed by {signer}, a CA the allowed signers "
+                              "file does not list as cert-authority")
+        return signer, None
+
+    def certified(line: AllowedSigner) -> str | None:
+        if (why := cert.refusal(now, identity)) is not None:
+            return why
+        if identity is None and not any(matches(line.principals, p) for p in cert.principals):
+            return f"its principals {line.principals!r} match none the certificate names"
+        return None
+
+    principals = _allowed_by(lines, signer, now, identity, found, certified)
+    if principals is not None and identity is None:
+        principals = ",".join(p for p in cert.principals if matches(principals, p))
+    return signer, principals
 
 
 def verify_files(files: Mapping[str, bytes], allowed: Sequence[AllowedSigner] | None, *,
-                 identity: str | None = None, now: dt.datetime | None = None,
-                 damaged: Sequence[str] = ()) -> Verification:
+                 identity: str | None = None, now: dt.datetime | None = None) -> Verification:
     """Check a bundle's files (name -> bytes) against its manifest and signature."""
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    kept = {name: files[name] for name in (MANIFEST, SIGNATURE) if name in files}
+    return _verify(digests, kept, allowed, identity=identity, now=now)
+
+
+def _verify(digests: Mapping[str, str], kept: Mapping[str, bytes],
+            allowed: Sequence[AllowedSigner] | None, *, identity: str | None,
+            now: dt.datetime | None, damaged: Sequence[str] = (),
+            refused: Collection[str] = ()) -> Verification:
     found = _Found(problems=list(damaged))
-    sums = files.get(MANIFEST)
+    sums = kept.get(MANIFEST)
     if sums is None:
-        found.problems.append(f"{MANIFEST}: missing, so nothing in the bundle can be checked")
+        if MANIFEST not in refused:
+            found.problems.append(f"{MANIFEST}: missing, so nothing in the bundle can be "
+                                  "checked")
         return Verification(0, None, None, None, tuple(found.problems))
-    listed = _manifest(sums, found) or {}
-    _check_files(files, listed, found)
+    listed = _manifest(sums, found)
+    _check_files(digests, listed, found, refused)
     signed_by = principals = None
-    if SIGNATURE in files:
+    if SIGNATURE in kept:
         signed_by, principals = _check_signature(
-            sums, files[SIGNATURE], allowed, identity,
+            sums, kept[SIGNATURE], allowed, identity,
             now or dt.datetime.now(dt.UTC), found)
-    else:
+    elif SIGNATURE not in refused:
         found.notes.append(f"the bundle is not signed (no {SIGNATURE}): {MANIFEST} shows it "
                            "is intact, not who made it")
     return Verification(len(listed), hashlib.sha256(sums).hexdigest(), signed_by, principals,
@@ -192,6 +199,8 @@ def verify_files(files: Mapping[str, bytes], allowed: Sequence[AllowedSigner] | 
 
 def verify_zip(path: Path, allowed: Sequence[AllowedSigner] | None, *,
                identity: str | None = None, shown: str | None = None) -> Verification:
-    """Check the bundle zip at `path` (InputError when it is not a readable zip)."""
-    files, damaged = read_zip(path, shown or str(path))
-    return verify_files(files, allowed, identity=identity, damaged=damaged)
+    """Check the bundle zip at `path` (InputError when it is not a readable zip or inflates
+    past the limits)."""
+    read = zipread.read(path, shown or str(path), keep=(MANIFEST, SIGNATURE))
+    return _verify(read.digests, read.kept, allowed, identity=identity, now=None,
+                   damaged=read.problems, refused=read.refused)
