@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import struct
 import subprocess
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
@@ -37,7 +38,8 @@ def entries(files: Mapping[str, bytes]) -> list[Entry]:
 def build(items: Iterable[Entry], comment: bytes = b"") -> bytes:
     """The zip of `items`, duplicates and all."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
+    with zipfile.ZipFile(buf, "w") as z, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Duplicate name": on purpose here
         for e in items:
             info = zipfile.ZipInfo(e.name, date_time=WHEN)
             info.external_attr = e.mode << 16
