@@ -52,19 +52,26 @@ def test_a_chatty_login_without_become_is_still_scanned(fleet: Fleet, lab: SshLa
 
 def test_a_lectured_wrong_password_still_says_incorrect(fleet: Fleet, lab: SshLab) -> None:
     """sudo's lecture comes first and is long: the message keeps its start and its end."""
-    real, wrong = lab.user("fcbash").password, "not-fcbash-pw-Wq3"
+    message = _refused(fleet, lab, "fcbash", "not-fcbash-pw-Wq3")
+    # the login's own stderr line, then the lecture's start ... and sudo's last words
+    assert message.startswith("probe did not run: rc on stderr / We trust you have")
+    assert " \u2026 " in message
+    assert message.endswith("sudo: 1 incorrect password attempt")
+
+
+def _refused(fleet: Fleet, lab: SshLab, user: str, wrong: str) -> str:
+    """Scan sudo1 as `user` becoming with a wrong password: its become_failed message, after
+    checking that the host failed (exit 3, no listener) and no password shows anywhere."""
+    real = lab.user(user).password
     assert real
-    inv = fleet.inventory({"sudo1": fleet.vars("sudo1", user="fcbash", ansible_become=True,
+    inv = fleet.inventory({"sudo1": fleet.vars("sudo1", user=user, ansible_become=True,
                                                ansible_become_password=wrong)})
     scan = fleet.scan(inv)
     error = scan.host("sudo1")["error"]
-    assert error["kind"] == "become_failed"
-    # the login's own stderr line, then the lecture's start ... and sudo's last words
-    assert error["message"].startswith("probe did not run: rc on stderr / We trust you have")
-    assert " \u2026 " in error["message"]
-    assert error["message"].endswith("sudo: 1 incorrect password attempt")
+    assert error["kind"] == "become_failed", error
     assert scan.code == 3 and scan.host("sudo1")["listeners"] == []
     _nowhere(scan, real, wrong)
+    return str(error["message"])
 
 
 @pytest.mark.parametrize("flags", ["-i", "-H -i", "-Hi", "--login", "-s"])
@@ -103,13 +110,5 @@ def test_sudo_that_requires_a_tty_runs_the_probe_on_one(fleet: Fleet, lab: SshLa
 
 def test_sudo_that_requires_a_tty_with_a_wrong_password_says_so(fleet: Fleet,
                                                                 lab: SshLab) -> None:
-    real, wrong = lab.user("fctty").password, "not-fctty-pw-Pq8"
-    assert real
-    inv = fleet.inventory({"sudo1": fleet.vars("sudo1", user="fctty", ansible_become=True,
-                                               ansible_become_password=wrong)})
-    scan = fleet.scan(inv)
-    error = scan.host("sudo1")["error"]
-    assert error["kind"] == "become_failed", error
-    assert "incorrect password" in error["message"]
-    assert scan.code == 3 and scan.host("sudo1")["listeners"] == []
-    _nowhere(scan, real, wrong)
+    """sudo asks again on a terminal: answered with ^D, it gives up at once (no timeout)."""
+    assert "incorrect password" in _refused(fleet, lab, "fctty", "not-fctty-pw-Pq8")
