@@ -20,6 +20,21 @@ if TYPE_CHECKING:
     from fleetcheck.inventory.jinjabound import BoundedEnvironment
 
 _MAX_DEPTH = 20
+# Names Ansible defines while a play runs and fleetcheck does not have: a template using one
+# is an error, even behind `default()` or `is defined` (which would hide the difference and
+# give a value Ansible does not).
+RUNTIME_NAMES = frozenset({
+    "ansible_check_mode", "ansible_collection_name", "ansible_config_file",
+    "ansible_dependent_role_names", "ansible_diff_mode", "ansible_facts", "ansible_forks",
+    "ansible_index_var", "ansible_inventory_sources", "ansible_limit", "ansible_local",
+    "ansible_loop", "ansible_loop_var", "ansible_parent_role_names", "ansible_parent_role_paths",
+    "ansible_play_batch", "ansible_play_hosts", "ansible_play_hosts_all", "ansible_play_name",
+    "ansible_play_role_names", "ansible_playbook_python", "ansible_role_name",
+    "ansible_role_names", "ansible_run_tags", "ansible_search_path", "ansible_skip_tags",
+    "ansible_verbosity", "ansible_version", "environment", "groups", "hostvars",
+    "inventory_dir", "inventory_file", "lookup", "now", "omit", "play_hosts", "playbook_dir",
+    "q", "query", "role_name", "role_names", "role_path", "undef", "vars",
+})
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
 
@@ -91,7 +106,11 @@ class Renderer:
         return out
 
     def render(self, text: str, depth: int = 0) -> Any:
-        """The rendered text; TemplateProblem when it cannot be rendered."""
+        """The rendered value; TemplateProblem when it cannot be rendered.
+
+        A template that is one `{{ expression }}` and nothing else gives the expression's
+        own value (a number, a boolean, a list), as ansible-core 2.19 renders it; any other
+        gives text."""
         if depth > _MAX_DEPTH:
             raise TemplateProblem("templates refer to each other in a loop")
         from jinja2 import TemplateError, meta
@@ -102,13 +121,54 @@ class Renderer:
         try:
             tree = env.parse(text)
             names = meta.find_undeclared_variables(tree)
+            runtime = sorted(n for n in names if n in RUNTIME_NAMES and n not in self._vars)
+            if runtime:
+                raise TemplateProblem(
+                    f"cannot render {text!r}: {runtime[0]!r} is set by Ansible while a play "
+                    "runs, and fleetcheck has no value for it")
             context = {n: self.value(n, depth + 1) for n in names if n in self._vars}
+            inner = _single_expression(text, tree)
+            if inner is not None:
+                expression = env.compile_expression(inner, undefined_to_none=False)
+                with step_budget():
+                    return _defined(expression(context))
             template = env.from_string(tree)
             with step_budget():
                 return template.render(context)
+        except TemplateProblem:
+            raise  # said already (a name Ansible alone has, a variable it refers to)
         except TemplateError as exc:
             raise TemplateProblem(f"cannot render {text!r}: {exc.message or exc}") from None
-        except (ArithmeticError, ValueError, MemoryError, RecursionError) as exc:
+        except (ArithmeticError, LookupError, TypeError, ValueError, MemoryError,
+                RecursionError) as exc:
             # What Python itself refuses (an integer too long to print, ...): never a crash.
             raise TemplateProblem(f"cannot render {text!r}: {type(exc).__name__}: {exc}") \
                 from None
+
+
+_WHOLE = re.compile(r"^\{\{[-+]?(.*?)[-+]?\}\}$", re.DOTALL)
+
+
+def _single_expression(text: str, tree: Any) -> str | None:
+    """The expression of a template that is `{{ expression }}` alone (None for any other)."""
+    from jinja2 import nodes
+
+    whole = _WHOLE.match(text)
+    if whole is None or len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    output = tree.body[0].nodes
+    if len(output) != 1 or isinstance(output[0], nodes.TemplateData):
+        return None
+    return whole.group(1)
+
+
+def _defined(value: Any) -> Any:
+    """`value`, checked to be no Undefined (which only fails once it is used) and, as a
+    number, one Python can write out (a longer one is refused here, not where it is used)."""
+    from jinja2 import Undefined
+
+    from fleetcheck.inventory.jinjabound import sized
+
+    if isinstance(value, Undefined | int):
+        str(value)  # StrictUndefined raises the UndefinedError naming the variable
+    return sized(value)

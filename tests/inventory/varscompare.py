@@ -1,0 +1,121 @@
+"""Comparing fleetcheck with ansible-core on a layout: `--list`, and each host's connection.
+
+The oracle runs are `ansible-inventory --list` and `ansible all -m debug -o` printing the
+connection variables each host resolves to (the debug action runs on the controller:
+nothing is contacted), with `--playbook-dir` at the layout's working directory (where the
+ad-hoc `ansible` reads play-adjacent group_vars). fleetcheck's connection values are the
+hosts `scan --list-hosts` plans, run in that working directory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+from fleetcheck.booleans import ansible_boolean
+from fleetcheck.plan import PlannedHost
+from tests.conftest import run_cli
+from tests.inventory.oracle import Run
+from tests.inventory.varsgen import Layout
+
+_FIELDS = {"host": "ansible_host | default(inventory_hostname)",
+           "port": "ansible_port | default(None)", "user": "ansible_user | default(None)",
+           "become": "ansible_become | default(False)",
+           "buser": "ansible_become_user | default('root')"}
+DEBUG = "msg={{ {" + ", ".join(f"'{k}': {v}" for k, v in _FIELDS.items()) + "} }}"
+
+
+def oracle_jobs(lay: Layout) -> list[tuple[str, list[str]]]:
+    """The two oracle runs of a layout."""
+    return [("ansible-inventory", [*lay.args(), "--list"]),
+            ("ansible", ["all", *lay.args(), "--playbook-dir", str(lay.cwd), "-o", "-m",
+                         "debug", "-a", DEBUG])]
+
+
+def _debugged(run: Run) -> dict[str, dict[str, Any] | None]:
+    """Each host's debug answer (None: the task failed on it, as a bad template does)."""
+    out: dict[str, dict[str, Any] | None] = {}
+    for line in run.out.splitlines():
+        if " | SUCCESS => " in line:
+            name, body = line.split(" | SUCCESS => ", 1)
+            out[name] = json.loads(body)["msg"]
+        elif " | FAILED! => " in line:
+            out[line.split(" | FAILED! => ", 1)[0]] = None
+    return out
+
+
+@contextmanager
+def _capture() -> Iterator[list[PlannedHost]]:
+    planned: list[PlannedHost] = []
+
+    def record(hosts: list[PlannedHost], env: Any) -> int:
+        planned.extend(hosts)
+        return 0
+
+    with mock.patch("fleetcheck.cli.scan_cmd.list_hosts", record):
+        yield planned
+
+
+def _ours(host: PlannedHost) -> dict[str, Any]:
+    become = host.become
+    return {"host": host.address, "port": str(host.port) if host.port else None,
+            "user": host.user, "become": become is not None,
+            "buser": become.user if become else None}
+
+
+def _theirs(answer: dict[str, Any]) -> dict[str, Any]:
+    becoming = ansible_boolean(answer["become"])
+    user = answer["user"]
+    return {"host": str(answer["host"]),
+            "port": str(answer["port"]) if answer["port"] not in (None, "") else None,
+            "user": str(user) if user not in (None, "") else None, "become": bool(becoming),
+            "buser": str(answer["buser"]) if becoming else None}
+
+
+def differences(lay: Layout, listing: Run, debug: Run) -> list[str]:
+    """What fleetcheck does otherwise than ansible-core on `lay` (empty: they agree)."""
+    env = {"ANSIBLE_CONFIG": str(lay.root / "ansible.cfg"), "HOME": str(lay.root / "home")}
+    (lay.root / "ansible.cfg").write_text(lay.config)
+    problems: list[str] = []
+    ours = run_cli(["inventory", *lay.args(), "--list"], cwd=lay.cwd, environ=env)
+    if listing.code != 0 or ours.code != 0:
+        if (listing.code == 0) != (ours.code == 0):
+            problems.append(f"list: ansible {listing.code}, fleetcheck {ours.code}: "
+                            f"{ours.err.strip()[:300]} | {listing.err.strip()[-300:]}")
+        return problems
+    if ours.out != listing.out:
+        problems.append("list: " + _json_diff(json.loads(listing.out), json.loads(ours.out)))
+    theirs = _debugged(debug)
+    with _capture() as planned:
+        scan = run_cli(["scan", *lay.args(), "--list-hosts"], cwd=lay.cwd, environ=env)
+    failed = sorted(h for h, a in theirs.items() if a is None)
+    if scan.code != 0:
+        if not failed:
+            error = [x for x in scan.err.splitlines() if "error:" in x] or [scan.err]
+            problems.append(f"scan: exit {scan.code} where ansible resolves every host: "
+                            f"{error[0][:300]}")
+        return problems
+    if failed:
+        problems.append(f"scan: ansible fails on {failed}, fleetcheck plans them")
+    for host in planned:
+        answer = theirs.get(host.name)
+        if answer is None:
+            continue
+        mine, want = _ours(host), _theirs(answer)
+        if mine != want:
+            problems.append(f"conn {host.name}: fleetcheck {mine} ansible {want}")
+    return problems
+
+
+def _json_diff(theirs: Any, ours: Any, path: str = "") -> str:
+    """The first place two JSON documents differ."""
+    if isinstance(theirs, dict) and isinstance(ours, dict):
+        for key in sorted(set(theirs) | set(ours)):
+            if theirs.get(key, "<missing>") != ours.get(key, "<missing>"):
+                return _json_diff(theirs.get(key, "<missing>"), ours.get(key, "<missing>"),
+                                  f"{path}/{key}")
+        return f"{path}: same data, other text"
+    return f"{path}: ansible {json.dumps(theirs)[:200]} fleetcheck {json.dumps(ours)[:200]}"
