@@ -13,6 +13,7 @@ from fleetcheck.booleans import ansible_boolean
 from fleetcheck.errors import ErrorKind, InputError
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.combine import layer
+from fleetcheck.inventory.datafile import kind_name
 from fleetcheck.inventory.extravars import ExtraVars
 from fleetcheck.inventory.reserved import warn_reserved
 from fleetcheck.inventory.resolve import Overlay
@@ -164,7 +165,7 @@ class _HostVars:
             return None
         key, value = found
         if isinstance(value, dict | list):
-            raise self.error(key, f"must be text, not {type(value).__name__}")
+            raise self.error(key, f"must be text, not a {kind_name(value)}")
         return str(value)
 
     def flag(self, key: str) -> bool | None:
