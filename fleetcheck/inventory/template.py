@@ -49,15 +49,24 @@ def environment() -> BoundedEnvironment:
     from fleetcheck.inventory.ansible_filters import FILTERS, TESTS
     from fleetcheck.inventory.jinjabound import BoundedEnvironment, bounded_filter
 
+    # finalize: a null among text is written as nothing, as ansible-core writes it
     env = BoundedEnvironment(undefined=StrictUndefined, autoescape=False,
-                             keep_trailing_newline=True)
+                             keep_trailing_newline=True, finalize=_none_as_empty)
     env.filters.update({name: bounded_filter(name, f) for name, f in FILTERS.items()})
     env.tests.update(TESTS)
     return env
 
 
+def _none_as_empty(value: Any) -> Any:
+    return "" if value is None else value
+
+
 class TemplateProblem(ValueError):
-    """A value that cannot be rendered."""
+    """A value that cannot be rendered (`undefined`: because a variable it uses is not)."""
+
+    def __init__(self, message: str, *, undefined: bool = False) -> None:
+        super().__init__(message)
+        self.undefined = undefined
 
 
 def is_template(value: Any) -> bool:
@@ -105,6 +114,22 @@ class Renderer:
         self._done[name] = out
         return out
 
+    def _context(self, names: set[str], depth: int, deferred: list[TemplateProblem]
+                 ) -> dict[str, Any]:
+        """The values of the variables `names` a template uses. One whose own template uses
+        an undefined variable is left undefined, as ansible-core leaves it (`default()` and
+        `is defined` see it so), its problem put in `deferred` to be told if it is used."""
+        context = {}
+        for name in names:
+            if name in self._vars:
+                try:
+                    context[name] = self.value(name, depth + 1)
+                except TemplateProblem as exc:
+                    if not exc.undefined:
+                        raise
+                    deferred.append(exc)
+        return context
+
     def render(self, text: str, depth: int = 0) -> Any:
         """The rendered value; TemplateProblem when it cannot be rendered.
 
@@ -113,11 +138,12 @@ class Renderer:
         gives text."""
         if depth > _MAX_DEPTH:
             raise TemplateProblem("templates refer to each other in a loop")
-        from jinja2 import TemplateError, meta
+        from jinja2 import TemplateError, UndefinedError, meta
 
         from fleetcheck.inventory.jinjabound import step_budget
 
         env = environment()
+        deferred: list[TemplateProblem] = []
         try:
             tree = env.parse(text)
             names = meta.find_undeclared_variables(tree)
@@ -126,7 +152,7 @@ class Renderer:
                 raise TemplateProblem(
                     f"cannot render {text!r}: {runtime[0]!r} is set by Ansible while a play "
                     "runs, and fleetcheck has no value for it")
-            context = {n: self.value(n, depth + 1) for n in names if n in self._vars}
+            context = self._context(names, depth, deferred)
             inner = _single_expression(text, tree)
             if inner is not None:
                 expression = env.compile_expression(inner, undefined_to_none=False)
@@ -137,6 +163,11 @@ class Renderer:
                 return template.render(context)
         except TemplateProblem:
             raise  # said already (a name Ansible alone has, a variable it refers to)
+        except UndefinedError as exc:
+            if deferred:  # a variable left undefined was used: its own template says why
+                raise deferred[0] from None
+            raise TemplateProblem(f"cannot render {text!r}: {exc.message or exc}",
+                                  undefined=True) from None
         except TemplateError as exc:
             raise TemplateProblem(f"cannot render {text!r}: {exc.message or exc}") from None
         except (ArithmeticError, LookupError, TypeError, ValueError, MemoryError,

@@ -35,6 +35,12 @@ CASES: dict[str, tuple[dict[str, str], list[str], list[str], str]] = {
     "native-mapping-user": ({"inv/hosts.yml": (
         "all:\n  vars:\n    admin: {k: 1}\n  hosts:\n    h1:\n"
         "      ansible_user: \"{{ admin }}\"\n")}, ["inv/hosts.yml"], [], ""),
+    # a variable whose template uses an undefined one is undefined itself (default() takes
+    # over), and a null among text is written as nothing
+    "nested-undefined": ({"inv/hosts.yml": (
+        "all:\n  vars:\n    admin: '{{ x }}'\n    n: null\n  hosts:\n    h1:\n"
+        "      ansible_user: \"{{ admin | default('root') }}\"\n"
+        "      ansible_host: \"ops{{ n }}\"\n")}, ["inv/hosts.yml"], [], ""),
     # a comparison Python refuses (text > number): a failed host, never a crash
     "type-error": ({"inv/hosts.yml": (
         "all:\n  hosts:\n    h1:\n      base: '2200'\n"
