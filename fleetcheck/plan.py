@@ -12,6 +12,8 @@ from typing import Any
 from fleetcheck.booleans import ansible_boolean
 from fleetcheck.errors import ErrorKind, InputError
 from fleetcheck.inventory import Inventory, InventoryHost
+from fleetcheck.inventory.combine import layer
+from fleetcheck.inventory.datafile import kind_name
 from fleetcheck.inventory.extravars import ExtraVars
 from fleetcheck.inventory.reserved import warn_reserved
 from fleetcheck.inventory.resolve import Overlay
@@ -142,15 +144,18 @@ class _HostVars:
                 return key, value
             if self._renderer is None:
                 self._renderer = Renderer({**self.host.vars,
-                                           **magic_vars(self.host.name, self.host.groups)},
+                                           **magic_vars(self.host.name,
+                                                       tuple(self.host.group_names))},
                                           self._reveal)
             try:
-                return key, self._renderer.value(key)
+                rendered = self._renderer.value(key)
             except TemplateProblem as exc:
                 if key in SECRET_VARIABLES:  # the message would quote the secret
                     raise self.error(key, "looks like a template and cannot be rendered (write "
                                           "it as !unsafe if the braces belong to it)") from None
                 raise self.error(key, str(exc)) from None
+            if rendered is not None and rendered != "":  # else: as if it were not set
+                return key, rendered
         return None
 
     def text(self, *keys: str) -> str | None:
@@ -160,7 +165,7 @@ class _HostVars:
             return None
         key, value = found
         if isinstance(value, dict | list):
-            raise self.error(key, f"must be text, not {type(value).__name__}")
+            raise self.error(key, f"must be text, not a {kind_name(value)}")
         return str(value)
 
     def flag(self, key: str) -> bool | None:
@@ -241,15 +246,18 @@ def become_method(value: str) -> str:
 def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool = False,
               user: str | None = None, selected: Mapping[str, frozenset[str]] | None = None,
               defaults: HostDefaults = HostDefaults(),
-              extra_vars: ExtraVars | None = None) -> PlannedHost:
+              extra_vars: ExtraVars | None = None, merge: bool = False) -> PlannedHost:
     """Turn one inventory host into a PlannedHost (connection settings and its policies).
 
     Precedence, as in ansible-core: extra vars > the host's variables > `defaults` (the
     command line, then ANSIBLE_*, then ansible.cfg). `become` (-b) and `user` (-u) are
-    command-line values too: a host's ansible_become / ansible_user win over them.
+    command-line values too: a host's ansible_become / ansible_user win over them. `merge`
+    (hash_behaviour = merge): extra vars merge into the host's mappings.
     """
     if extra_vars:
-        host = replace(host, vars={**host.vars, **extra_vars.values},
+        merged = dict(host.vars)
+        layer(merged, extra_vars.values, merge)
+        host = replace(host, vars=merged,
                        origins=Overlay(extra_vars.origins, host.origins))
     hv = _HostVars(host)
     applicable = tuple(p for p in policies
@@ -362,7 +370,8 @@ def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None 
         for p in policies if p.hosts is not None
     }
     return [plan_host(h, policies, become=become, user=user, selected=selected,
-                      defaults=defaults, extra_vars=extra_vars) for h in hosts]
+                      defaults=defaults, extra_vars=extra_vars, merge=inventory.hash_merge)
+            for h in hosts]
 
 
 def _select_or_empty(inventory: Inventory, pattern: str | None) -> list[InventoryHost]:

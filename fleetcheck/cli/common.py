@@ -59,7 +59,8 @@ def add_inventory_arguments(parser: argparse.ArgumentParser, *, limit: bool = Tr
                              "exit 2")
     # filled from configuration only (ansible.cfg, ANSIBLE_*), see config.settings
     parser.set_defaults(inventory_use_extra_vars=None, inventory_ignore_extensions=None,
-                        inventory_ignore_patterns=None, host_pattern_mismatch=None)
+                        inventory_ignore_patterns=None, host_pattern_mismatch=None,
+                        hash_behaviour=None)
 
 
 def add_extra_vars_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -112,8 +113,12 @@ def blamed(exc: InputError, args: argparse.Namespace, name: str) -> InputError:
     return InputError(f"{exc.message} ({name} from {where})", exc.path)
 
 
-def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
-    """The inventory named by -i (the local machine without -i), vault passwords applied."""
+def load_inventory(args: argparse.Namespace, env: Env, *, plays: bool = False) -> Inventory:
+    """The inventory named by -i (the local machine without -i), vault passwords applied.
+
+    `plays` (the commands that plan connections): the group_vars/host_vars of the working
+    directory apply too, as the ad-hoc `ansible` reads them there (ansible-inventory does
+    not, so `inventory` does not either)."""
     keyring = vault_keyring(args, env)  # as in Ansible: a missing password file stops any run
     if not args.inventory:
         return localhost_inventory()
@@ -123,7 +128,9 @@ def load_inventory(args: argparse.Namespace, env: Env) -> Inventory:
         inventory = load(sources, keyring=keyring,
                          strict=args.strict_inventory, extra_vars=extra_vars(args, env).values,
                          use_extra_vars=bool(getattr(args, "inventory_use_extra_vars", False)),
-                         skip=_directory_filter(args))
+                         skip=_directory_filter(args),
+                         play_dirs=[str(env.cwd)] if plays else [],
+                         merge=getattr(args, "hash_behaviour", None) == "merge")
     except InputError as exc:
         raise blamed(exc, args, "inventory") from None
     inventory.notes.mismatch = getattr(args, "host_pattern_mismatch", None) or "warning"
@@ -236,7 +243,7 @@ def gather_inputs(args: argparse.Namespace, env: Env, start: Start | None = None
     today = today_of(args, start)
     inventory: Inventory | None = None
     try:
-        inventory = load_inventory(args, env)
+        inventory = load_inventory(args, env, plays=True)
     except InputError as exc:
         problems.add(exc)
     policy_paths = _paths(args, "policy", env, problems) if args.policy else [baseline_path()]

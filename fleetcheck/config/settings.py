@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck.booleans import ansible_boolean
+from fleetcheck.inventory.combine import HASH_BEHAVIOURS
 from fleetcheck.inventory.ignored import IGNORED_EXTENSIONS
 from fleetcheck.model import Severity
 
@@ -183,6 +184,11 @@ SETTINGS: tuple[Setting, ...] = (
             dest="host_pattern_mismatch", env=("ANSIBLE_HOST_PATTERN_MISMATCH",),
             ini=(("inventory", "host_pattern_mismatch"),), choices=("warning", "error", "ignore"),
             ansible="HOST_PATTERN_MISMATCH"),
+    Setting("hash_behaviour", Kind.CHOICE, "replace",
+            "variables set again: replace them whole, or merge mappings key by key",
+            dest="hash_behaviour", env=("ANSIBLE_HASH_BEHAVIOUR",),
+            ini=(("defaults", "hash_behaviour"),), choices=HASH_BEHAVIOURS,
+            ansible="DEFAULT_HASH_BEHAVIOUR"),
     Setting("inventory_use_extra_vars", Kind.BOOL, False,
             "constructed sources that do not set use_extra_vars: whether -e reaches their "
             "expressions", dest="inventory_use_extra_vars",

@@ -169,7 +169,8 @@ class ShardRunner:
                 raise InputError(f"host {name!r} is not in this worker's inventory")
             hosts.append(plan_host(record, self.inputs.policies, become=bool(settings["become"]),
                                    user=settings.get("user"), selected=self._selected,
-                                   defaults=defaults, extra_vars=extra))
+                                   defaults=defaults, extra_vars=extra,
+                                   merge=inventory.hash_merge))
         return self.inputs.prepare(hosts)
 
     def job(self, message: dict[str, Any]) -> Job:

@@ -29,6 +29,12 @@ class InventoryHost:
     groups: tuple[str, ...]  # sorted group names, `all` and `ungrouped` excluded
     origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     implicit: bool = False  # Ansible's implicit localhost, not written in the inventory
+    ungrouped: bool = False  # in `ungrouped` (Ansible's group_names names it)
+
+    @property
+    def group_names(self) -> list[str]:
+        """Ansible's `group_names`: every group but `all`, `ungrouped` included, sorted."""
+        return sorted((*self.groups, "ungrouped") if self.ungrouped else self.groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,7 @@ class Inventory:
     exporter: Exporter | None = field(default=None, repr=False, compare=False)
     # Where ansible-core warns and goes on: reading it, and evaluating --limit patterns.
     notes: Notes = field(default_factory=Notes, repr=False, compare=False)
+    hash_merge: bool = False  # hash_behaviour = merge: -e merges into mappings too
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -98,11 +105,13 @@ def localhost_inventory() -> Inventory:
 def load(sources: Sequence[str], *, vault_password_file: str | Sequence[str] | None = None,
          strict: bool = False, extra_vars: Mapping[str, Any] | None = None,
          use_extra_vars: bool = False, skip: Callable[[str], bool] | None = None,
-         keyring: Keyring | None = None) -> Inventory:
+         keyring: Keyring | None = None, play_dirs: Sequence[str] = (),
+         merge: bool = False) -> Inventory:
     """Load one or more inventory sources; InputError (exit 2) for anything malformed.
 
     `keyring`, when given, holds the vault passwords already read (and the password files
-    are not read again).
+    are not read again). `play_dirs`: where play-adjacent group_vars/host_vars are read too,
+    over the inventory's (see `load_sources`). `merge`: ansible.cfg's `hash_behaviour = merge`.
 
     What ansible-core accepts with a warning is read as it reads it, the warning kept in
     `Inventory.warnings`; strict (--strict-inventory), such a warning is an InputError.
@@ -115,4 +124,5 @@ def load(sources: Sequence[str], *, vault_password_file: str | Sequence[str] | N
     if keyring is None:
         keyring = Keyring.from_files(files)
     return load_sources(sources, keyring=keyring, strict=strict,
-                        extra_vars=extra_vars, use_extra_vars=use_extra_vars, skip=skip)
+                        extra_vars=extra_vars, use_extra_vars=use_extra_vars, skip=skip,
+                        play_dirs=play_dirs, merge=merge)

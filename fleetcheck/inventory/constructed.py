@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from fleetcheck.inventory.combine import layer
 from fleetcheck.inventory.data import Host, InventoryData
 from fleetcheck.inventory.expressions import (
     UNTRUSTED,
@@ -68,7 +69,7 @@ def parse(inv: InventoryData, document: Mapping[str, Any], path: str, text: str 
     if boolean(document.get("use_vars_plugins", False), "use_vars_plugins",
                lines.at("use_vars_plugins")):
         bases = [b for b in dict.fromkeys(vars_base(f) for f in read) if b is not None]
-        files = (VarsFiles(keyring, inv.notes), bases)
+        files = (VarsFiles(keyring, inv.notes, merge=inv.merge), bases)
     strict = boolean(document.get("strict", False), "strict", lines.at("strict"))
     leading = boolean(document.get("leading_separator", True), "leading_separator",
                       lines.at("leading_separator"))
@@ -206,26 +207,30 @@ class _Run:
 
     def _with_extra(self, host: Host, merged: dict[str, Any]) -> Renderer:
         """`merged` with -e over it (use_extra_vars), rendered as it is asked for."""
-        return NativeRenderer({**merged, **self.extra} if self.extra else merged, _reveal(host))
+        if self.extra:
+            merged = dict(merged)
+            layer(merged, self.extra, self.inv.merge)
+        return NativeRenderer(merged, _reveal(host))
 
     def _merged(self, host: Host) -> dict[str, Any]:
         """The host's variables as the plugin sees them, before -e."""
         merged: dict[str, Any] = {}
+        merge = self.inv.merge  # hash_behaviour = merge: every layer merges mappings
         groups = sort_groups(host.groups())
         for group in groups:
-            merged.update(group.vars)
+            layer(merged, group.vars, merge)
         if self.files is not None:  # group_vars beside each source read so far, layered in
             files, bases = self.files  # the order ansible-core's Host lists its groups
             joined = host.groups_as_joined()
             for base in bases:
                 for group in joined:
-                    merged.update(files.layer(base, "group_vars", group.name).vars)
-        merged.update(host.vars)
+                    layer(merged, files.layer(base, "group_vars", group.name).vars, merge)
+        layer(merged, host.vars, merge)
         merged.update(magic_vars(host.name, tuple(g.name for g in groups if g.name != "all")))
         if self.files is not None:  # then host_vars, as ansible-core layers them
             files, bases = self.files
             for base in bases:
-                merged.update(files.layer(base, "host_vars", host.name).vars)
+                layer(merged, files.layer(base, "host_vars", host.name).vars, merge)
         return merged
 
     def _skip(self, message: str, where: Origin) -> None:

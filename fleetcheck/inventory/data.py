@@ -9,12 +9,13 @@ lands in `ungrouped`, and a group's depth is its longest path from `all`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from fleetcheck.bounded import MAX_GROUPS, MAX_HOSTS
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import hostpattern
+from fleetcheck.inventory.combine import merge_hash
 from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin
 
@@ -153,6 +154,7 @@ class InventoryData:
         self.current_source: str | None = None
         self.changes = 0  # bumped on every mutation, so a half-applied parse can be detected
         self.notes = notes if notes is not None else Notes()
+        self.merge = False  # hash_behaviour = merge: mappings set twice are merged
         self._valid_names: set[str] = set()
         self.add_group("all")
         self.add_group("ungrouped")
@@ -259,6 +261,9 @@ class InventoryData:
                                   f"an integer, not {value!r}") from None
             entity.priority_origin = origin
             return
+        old = entity.vars.get(key)
+        if self.merge and isinstance(old, Mapping) and isinstance(value, Mapping):
+            value = merge_hash(old, value)
         entity.vars[key] = value
         if origin is not None:
             entity.origins[key] = origin

@@ -14,6 +14,7 @@ from typing import Any
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, InventoryHost
+from fleetcheck.inventory.combine import layer
 from fleetcheck.inventory.patterns import restrict
 from fleetcheck.inventory.reserved import warn_reserved
 from fleetcheck.inventory.resolve import INTERNAL_VARS
@@ -60,13 +61,16 @@ def dumps(document: Any) -> str:
     return json.dumps(document, sort_keys=True, indent=4, ensure_ascii=False) + "\n"
 
 
-def with_extra_vars(values: Mapping[str, Any], extra_vars: Mapping[str, Any] | None
-                    ) -> Mapping[str, Any]:
+def with_extra_vars(values: Mapping[str, Any], extra_vars: Mapping[str, Any] | None,
+                    merge: bool = False) -> Mapping[str, Any]:
     """A host's variables as ansible-inventory shows them with -e: the extra variables over
-    them, Ansible's own names (`inventory_hostname`, ...) left out as always."""
+    them (merged into mappings with hash_behaviour = merge), Ansible's own names
+    (`inventory_hostname`, ...) left out as always."""
     if not extra_vars:
         return values
-    return {**values, **{k: v for k, v in extra_vars.items() if k not in INTERNAL_VARS}}
+    out = dict(values)
+    layer(out, {k: v for k, v in extra_vars.items() if k not in INTERNAL_VARS}, merge)
+    return out
 
 
 def list_document(inv: Inventory, *, limit: str | None = None, export: bool = False,
@@ -103,7 +107,7 @@ def list_document(inv: Inventory, *, limit: str | None = None, export: bool = Fa
     hostvars: dict[str, Any] = {}
     for host in hosts:
         own = inv.exporter.host_vars(host.name) if export and inv.exporter \
-            else with_extra_vars(host.vars, extra_vars)
+            else with_extra_vars(host.vars, extra_vars, inv.hash_merge)
         if own:
             hostvars[host.name] = own
     out["_meta"] = {"hostvars": hostvars, "profile": PROFILE}
@@ -120,7 +124,7 @@ def host_document(inv: Inventory, pattern: str, *, cwd: str | None = None,
         raise InputError(f"--host needs a pattern matching exactly one host; {pattern!r} "
                          f"matches {len(hosts)}")
     warn_reserved(hosts, inv.notes)
-    return to_json_value(with_extra_vars(hosts[0].vars, extra_vars))
+    return to_json_value(with_extra_vars(hosts[0].vars, extra_vars, inv.hash_merge))
 
 
 def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False,
@@ -152,7 +156,8 @@ def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False,
                 lines.append(name_at(host, depth + 1))
                 if show_vars:
                     found = inv.host(host)
-                    var_lines(with_extra_vars(found.vars if found else {}, extra_vars),
+                    var_lines(with_extra_vars(found.vars if found else {}, extra_vars,
+                                                    inv.hash_merge),
                               depth + 2)
         if show_vars and inv.exporter is not None:
             var_lines(inv.exporter.group_vars(name), depth + 1)

@@ -22,14 +22,17 @@ _HIDDEN_GROUPS = ("all", "ungrouped")
 
 def load_sources(sources: Sequence[str], *, keyring: Keyring | None = None,
                  strict: bool = False, extra_vars: Mapping[str, Any] | None = None,
-                 use_extra_vars: bool = False, skip: Callable[[str], bool] | None = None
-                 ) -> Inventory:
+                 use_extra_vars: bool = False, skip: Callable[[str], bool] | None = None,
+                 play_dirs: Sequence[str] = (), merge: bool = False) -> Inventory:
     """Read `sources` in order (later ones add hosts and override variables) into an Inventory.
 
     `extra_vars` (-e) reach the expressions of constructed sources with use_extra_vars
     (`use_extra_vars` is that option's default); no host's variables hold them. `skip`
     says which entries of an inventory directory are not read (ansible-core's default
-    settings' rule without it).
+    settings' rule without it). `play_dirs` hold play-adjacent group_vars/host_vars (the
+    working directory of an ad-hoc `ansible` run): each a layer over those of the sources.
+    `merge` is ansible.cfg's `hash_behaviour = merge`: mappings are merged where a later
+    layer sets one again (replaced whole without it).
 
     Where ansible-core warns and goes on, the warning is recorded in `Inventory.notes`;
     strict, it is an InputError instead.
@@ -39,6 +42,7 @@ def load_sources(sources: Sequence[str], *, keyring: Keyring | None = None,
     keyring = keyring if keyring is not None else Keyring()
     notes = Notes(strict)
     data = InventoryData(notes)
+    data.merge = merge
     reading = Reading(keyring, extra_vars=dict(extra_vars or {}), use_extra_vars=use_extra_vars,
                       skip=skip or ignored)
     absolute = [s if "," in s and not os.path.exists(s) else os.path.abspath(s) for s in sources]
@@ -48,8 +52,11 @@ def load_sources(sources: Sequence[str], *, keyring: Keyring | None = None,
     if not data.hosts:
         notes.warn("provided hosts list is empty, only localhost is available (the implicit "
                    "localhost does not match 'all')", Origin(sources[0]))
-    files = VarsFiles(keyring, notes)
+    files = VarsFiles(keyring, notes, merge=merge)
     bases = [b for b in (vars_base(s) for s in absolute) if b is not None]
+    # ansible-core's precedence puts play-adjacent vars right after the inventory's at each
+    # level (all, groups, host): the same as more sources after the last one
+    bases += [os.path.realpath(d) for d in play_dirs]
     inventory = _build(data, files, bases, reading.files)
     notes.check()
     return inventory
@@ -82,12 +89,13 @@ def _build(data: InventoryData, files: VarsFiles, bases: list[str],
         return _host(resolver, data.implicit_localhost(name))
 
     return Inventory(hosts, tuple(dict.fromkeys(read + files.read)), groups, tree,
-                     implicit, Exporter(resolver), data.notes)
+                     implicit, Exporter(resolver), data.notes, hash_merge=data.merge)
 
 
 def _host(resolver: Resolver, host: Host) -> InventoryHost:
     """The public InventoryHost of a reconciled host, variables resolved."""
     resolved = resolver.host_vars(host)
-    names = tuple(sorted(g.name for g in host.groups() if g.name not in _HIDDEN_GROUPS))
+    groups = host.groups()
+    names = tuple(sorted(g.name for g in groups if g.name not in _HIDDEN_GROUPS))
     return InventoryHost(host.name, resolved, names, LazyOrigins(resolver, host, resolved),
-                         host.implicit)
+                         host.implicit, any(g.name == "ungrouped" for g in groups))

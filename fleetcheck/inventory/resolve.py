@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from fleetcheck.inventory.combine import layer
 from fleetcheck.inventory.data import Group, Host, InventoryData
 from fleetcheck.inventory.values import Origin
 from fleetcheck.inventory.varsfiles import VarsFiles, VarsLayer
@@ -63,23 +64,24 @@ class Resolver:
         key = tuple(g.name for g in groups)
         merged = self._by_groups.get(key)
         if merged is None:
+            merge = self.data.merge
             merged = dict(self.data.groups["all"].vars)
             for group in groups:
-                merged.update(group.vars)
-            for layer in self._layers("group_vars", "all"):
-                merged.update(layer.vars)
+                layer(merged, group.vars, merge)
+            for lay in self._layers("group_vars", "all"):
+                layer(merged, lay.vars, merge)
             for base in self.bases:
                 for group in groups:
-                    merged.update(self.files.layer(base, "group_vars", group.name).vars)
+                    layer(merged, self.files.layer(base, "group_vars", group.name).vars, merge)
             self._by_groups[key] = merged
         return merged
 
     def host_vars(self, host: Host) -> Mapping[str, Any]:
         """The host's variables as `ansible-inventory --list` shows them."""
         merged = dict(self._group_level(self.host_groups(host)))
-        merged.update(host.vars)
-        for layer in self._layers("host_vars", host.name):
-            merged.update(layer.vars)
+        layer(merged, host.vars, self.data.merge)
+        for lay in self._layers("host_vars", host.name):
+            layer(merged, lay.vars, self.data.merge)
         return _strip(merged)
 
     def origin(self, host: Host, name: str) -> Origin | None:
@@ -105,15 +107,15 @@ class Resolver:
     def export_host_vars(self, host: Host) -> Mapping[str, Any]:
         """Only the host's own variables (inline and host_vars), as `--export` shows them."""
         merged = dict(host.vars)
-        for layer in self._layers("host_vars", host.name):
-            merged.update(layer.vars)
+        for lay in self._layers("host_vars", host.name):
+            layer(merged, lay.vars, self.data.merge)
         return _strip(merged)
 
     def export_group_vars(self, group: Group) -> Mapping[str, Any]:
         """A group's own variables (inline and group_vars) as `--export` shows them."""
         merged = dict(group.vars)
-        for layer in self._layers("group_vars", group.name):
-            merged.update(layer.vars)
+        for lay in self._layers("group_vars", group.name):
+            layer(merged, lay.vars, self.data.merge)
         if group.priority != 1:
             merged["ansible_group_priority"] = group.priority
         return _strip(merged)

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetcheck.inventory.combine import layer
 from fleetcheck.inventory.datafile import LocDict, kind_name, load_file, mark_of
 from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin
@@ -37,9 +38,11 @@ EMPTY = VarsLayer()
 class VarsFiles:
     """Finds and reads vars files once each, however many hosts share them."""
 
-    def __init__(self, keyring: Keyring | None, notes: Notes | None = None) -> None:
+    def __init__(self, keyring: Keyring | None, notes: Notes | None = None, *,
+                 merge: bool = False) -> None:
         self.keyring = keyring
         self.notes = notes if notes is not None else Notes()
+        self.merge = merge  # hash_behaviour = merge: a directory's files merge mappings
         self._listing: dict[str, frozenset[str] | None] = {}
         self._layers: dict[tuple[str, str, str], VarsLayer] = {}
         self.read: list[str] = []  # every file read, in order, for the audit trail
@@ -94,10 +97,9 @@ class VarsFiles:
             if not isinstance(data, dict):
                 raise mark_of(data, Origin(path, 1)).error(
                     f"a vars file holds a mapping of variables, not a {kind_name(data)}")
-            for key, value in data.items():
-                at = data.where(key) if isinstance(data, LocDict) else Origin(path)
-                merged[key] = value
-                origins[key] = at
+            layer(merged, data, self.merge)
+            for key in data:
+                origins[key] = data.where(key) if isinstance(data, LocDict) else Origin(path)
         return VarsLayer(merged, origins, tuple(files))
 
 
