@@ -17,12 +17,7 @@ HASH_BEHAVIOURS = ("replace", "merge")
 def merge_hash(low: Mapping[Any, Any], high: Mapping[Any, Any]) -> dict[Any, Any]:
     """`high` over `low`, mappings in both merged recursively (neither is changed)."""
     out = dict(low)
-    for key, value in high.items():
-        old = out.get(key)
-        if key in out and isinstance(old, Mapping) and isinstance(value, Mapping):
-            out[key] = merge_hash(old, value)
-        else:
-            out[key] = value
+    layer(out, high, merge=True)
     return out
 
 
