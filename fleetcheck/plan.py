@@ -145,7 +145,8 @@ class _HostVars:
             if self._renderer is None:
                 self._renderer = Renderer({**self.host.vars,
                                            **magic_vars(self.host.name,
-                                                       tuple(self.host.group_names))},
+                                                       tuple(self.host.group_names),
+                                                       self.host.source)},
                                           self._reveal)
             try:
                 rendered = self._renderer.value(key)

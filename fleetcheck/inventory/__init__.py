@@ -30,6 +30,7 @@ class InventoryHost:
     origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     implicit: bool = False  # Ansible's implicit localhost, not written in the inventory
     ungrouped: bool = False  # in `ungrouped` (Ansible's group_names names it)
+    source: str | None = None  # the -i source that first named it (inventory_file)
 
     @property
     def group_names(self) -> list[str]:

@@ -226,7 +226,8 @@ class _Run:
                 for group in joined:
                     layer(merged, files.layer(base, "group_vars", group.name).vars, merge)
         layer(merged, host.vars, merge)
-        merged.update(magic_vars(host.name, tuple(g.name for g in groups if g.name != "all")))
+        merged.update(magic_vars(host.name, tuple(g.name for g in groups if g.name != "all"),
+                                 None if host.implicit else host.source))
         if self.files is not None:  # then host_vars, as ansible-core layers them
             files, bases = self.files
             for base in bases:

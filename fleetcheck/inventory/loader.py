@@ -98,4 +98,5 @@ def _host(resolver: Resolver, host: Host) -> InventoryHost:
     groups = host.groups()
     names = tuple(sorted(g.name for g in groups if g.name not in _HIDDEN_GROUPS))
     return InventoryHost(host.name, resolved, names, LazyOrigins(resolver, host, resolved),
-                         host.implicit, any(g.name == "ungrouped" for g in groups))
+                         host.implicit, any(g.name == "ungrouped" for g in groups),
+                         host.source)

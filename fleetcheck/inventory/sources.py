@@ -47,7 +47,11 @@ class Reading:
 def read_source(inv: InventoryData, source: str, reading: Reading) -> None:
     """Add one `-i` source (file, directory, script or host list) to `inv`."""
     if "," in source and not os.path.exists(source):
-        _host_list(inv, source)
+        inv.current_source = source  # its hosts' inventory_file, as ansible-core sets it
+        try:
+            _host_list(inv, source)
+        finally:
+            inv.current_source = None
         return
     if not os.path.exists(source):
         raise InputError("inventory source not found", source)

@@ -9,6 +9,7 @@ error naming the variable, never a silently wrong value.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -75,11 +76,24 @@ def is_template(value: Any) -> bool:
             and any(m in value for m in ("{{", "{%", "{#")))
 
 
-def magic_vars(name: str, groups: tuple[str, ...]) -> dict[str, Any]:
-    """The per-host names Ansible adds for templating."""
+def magic_vars(name: str, groups: tuple[str, ...], source: str | None = None
+               ) -> dict[str, Any]:
+    """The per-host names Ansible adds for templating; with `source` (the -i source that
+    first named the host) also `inventory_file` and `inventory_dir`."""
     short = name if _IPV4.match(name) or ":" in name else name.split(".", maxsplit=1)[0]
-    return {"inventory_hostname": name, "inventory_hostname_short": short,
-            "group_names": sorted(groups)}
+    names = {"inventory_hostname": name, "inventory_hostname_short": short,
+             "group_names": sorted(groups)}
+    return names if source is None else {**names, **source_vars(source)}
+
+
+def source_vars(source: str) -> dict[str, str]:
+    """`inventory_file` and `inventory_dir` as ansible-core sets them on a host: a file's
+    absolute path (symlinks kept) and its directory; a `host1,host2,` list as written, and
+    for its directory the text 'None' (ansible-core's basedir of a path that is not one)."""
+    if "," in source and not os.path.exists(source):
+        return {"inventory_file": source, "inventory_dir": "None"}
+    path = os.path.normpath(os.path.abspath(source))
+    return {"inventory_file": path, "inventory_dir": os.path.dirname(path)}
 
 
 class Renderer:

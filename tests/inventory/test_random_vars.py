@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fleetcheck.inventory.template import source_vars
 from tests.conftest import run_cli
 from tests.inventory.oracle import Oracle, Run, require_ansible
 from tests.inventory.varscompare import RUNTIME_ERROR, differences, oracle_jobs
@@ -64,8 +65,16 @@ CASES: dict[str, tuple[dict[str, str], list[str], list[str], str]] = {
     # a name only a play has, behind default(): Ansible gives its value, fleetcheck an error
     "runtime-name": ({"inv/hosts.yml": (
         "all:\n  hosts:\n    h1:\n"
-        "      ansible_host: \"{{ inventory_dir | default('nodir') }}\"\n")},
+        "      ansible_host: \"{{ playbook_dir | default('nodir') }}\"\n")},
         ["inv/hosts.yml"], [], ""),
+    # inventory_file and inventory_dir: the source that first named the host, made absolute
+    # (a directory source names each file), in the inventory's and the cwd's vars alike
+    "inventory-file": ({"inv/sub/hosts.yml": (
+        "all:\n  hosts:\n    h1:\n      ansible_user: \"{{ inventory_file }}\"\n"),
+        "inv/b.ini": "h2\nh1\n",
+        "cwd/group_vars/all.yml": ("ansible_become: true\n"
+                                   "ansible_become_user: \"{{ inventory_dir }}\"\n")},
+        ["inv/sub/hosts.yml", "inv"], [], ""),
 }
 
 
@@ -127,3 +136,12 @@ def test_inventory_list_leaves_the_working_directory_out(
     assert "cwd-user" not in listing.out and "2300" not in listing.out
     res = run_cli(["inventory", *lay.args(), "--host", "w2"], cwd=lay.cwd, environ={})
     assert (res.code, "cwd-user" in res.out) == (0, False)
+
+
+def test_a_host_list_source_is_its_hosts_inventory_file(tmp_path: Path) -> None:
+    """`-i 'h1,h2,'`: inventory_file is the list as written and inventory_dir the text 'None'
+    (ansible-core's basedir of what is no path), as `ansible -m debug` printed them."""
+    assert source_vars("h1,h2,") == {"inventory_file": "h1,h2,", "inventory_dir": "None"}
+    res = run_cli(["scan", "-i", "h1,h2,", "-e", "ansible_user='u{{ inventory_dir }}'",
+                   "--list-hosts"], cwd=tmp_path, environ={"HOME": str(tmp_path)})
+    assert res.code == 0 and res.out.split() == ["h1", "h2"], res.err
