@@ -80,10 +80,10 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
                          + (f" (or not within --limit {args.limit!r})" if args.limit else ""))
     hosts, options = scan_options(args, env, hosts)
     quiet = Progress(len(hosts), env.stderr, enabled=False)  # -v lines only, no progress bar
-    with logging_through(args.verbose, quiet, run_redactor(hosts, options.ssh)):
+    redactor = run_redactor(hosts, options.ssh)
+    with logging_through(args.verbose, quiet, redactor):
         run = scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
-                   meta={"command_line": recorded_argv(args.argv, args.extra_vars,
-                                                       run_redactor(hosts, options.ssh)),
+                   meta={"command_line": recorded_argv(args.argv, args.extra_vars, redactor),
                          "warnings": [*ssh_warnings(options, hosts, args, env),
                                       *inventory_warnings(inputs.inventory, env, args)],
                          "host_key_checking": options.ssh.host_key_checking},

@@ -123,9 +123,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     engine = celery_engine(args, env, inputs, hosts)
     if args.engine in ("threads", "processes"):
         options = dataclasses.replace(options, engine=args.engine)
+    redactor = run_redactor(hosts, options.ssh)  # for the command line and the -v log alike
     meta = {
-        "command_line": recorded_argv(args.argv, args.extra_vars,
-                                      run_redactor(hosts, options.ssh)),
+        "command_line": recorded_argv(args.argv, args.extra_vars, redactor),
         "user": local_user(),
         "hostname": socket.gethostname(),
         "fail_on": fail_on.label,
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
             progress.write(host_log_line(result))
 
     with as_ctrl_c() as caught, history:
-        with logging_through(args.verbose, progress, run_redactor(hosts, options.ssh)):
+        with logging_through(args.verbose, progress, redactor):
             try:
                 # Once every host has its result (or the run was cut short) a signal is
                 # only noted: judging, history and the reports are not cut.
