@@ -193,7 +193,7 @@ def become_command(argv: list[str], become: Become, nonce: str | None = None, *,
     """
     method = method_of(become)
     if terminal and method.on_terminal is not None:
-        return _on_terminal(argv, become, nonce, method.on_terminal, method.prompt)
+        return _on_terminal(argv, become, nonce, method, method.on_terminal)
     if become.password is None:
         return Becoming(sh_join(method.command(become, argv, None)), prompt=method.asks)
     shell, flag, script, *pieces = argv  # pieces: the script's own arguments ($0, $1, ...)
@@ -203,15 +203,14 @@ def become_command(argv: list[str], become: Become, nonce: str | None = None, *,
         shown = prompt.shown.encode()
         return Becoming(sh_join(method.command(become, closed, prompt)),
                         Answer(shown, (become.password + "\n").encode()), prompt=shown)
-    return _on_terminal(argv, become, nonce, method.command, None)
+    return _on_terminal(argv, become, nonce, method, method.command)
 
 
-def _on_terminal(argv: list[str], become: Become, nonce: str | None,
-                 command: Callable[[Become, list[str], Prompt | None], list[str]],
-                 chosen: Callable[[str], Prompt] | None) -> Becoming:
-    """`argv` run by `command` on a terminal: the privileged shell makes the terminal pass
-    output unchanged, then prints its ready line; `chosen` makes fleetcheck's own prompt
-    (sudo's), else the method's own (`asks`) is awaited."""
+def _on_terminal(argv: list[str], become: Become, nonce: str | None, method: Method,
+                 command: Callable[[Become, list[str], Prompt | None], list[str]]) -> Becoming:
+    """`argv` run by `command` (one of `method`'s) on a terminal: the privileged shell makes
+    the terminal pass output unchanged, then prints its ready line; fleetcheck's own prompt
+    is awaited where the method lets it choose one (sudo), else the method's own (`asks`)."""
     shell, flag, script, *pieces = argv
     mark = f"@@fleetcheck:{nonce or secrets.token_hex(8)}"
     ready = f"{mark} ready\n".encode()
@@ -224,11 +223,9 @@ def _on_terminal(argv: list[str], become: Become, nonce: str | None,
         # Nothing to type (sudo -n): the terminal is all the method wants; the ready line
         # is the "prompt" answered with nothing.
         return Becoming(sh_join(command(become, inner, None)), Answer(ready, b"", tty=True),
-                        ready, method_of(become).asks)
-    asks: bytes | re.Pattern[bytes] | None = method_of(become).asks
-    prompt = chosen(secrets.token_hex(8)) if chosen is not None else None
-    if prompt is not None:
-        asks = prompt.shown.encode()
+                        ready, method.asks)
+    prompt = method.prompt(secrets.token_hex(8)) if method.prompt is not None else None
+    asks = prompt.shown.encode() if prompt is not None else method.asks
     assert asks is not None
     return Becoming(sh_join(command(become, inner, prompt)),
                     Answer(asks, terminal_line(become.password), tty=True), ready, asks)
