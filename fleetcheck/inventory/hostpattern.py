@@ -7,6 +7,7 @@ ranges); an entry that reads as none of them is kept whole as a host name.
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from collections.abc import Sequence
@@ -150,3 +151,9 @@ def _range_items(pattern: str, begin: str, end: str, step: str) -> Sequence[str 
     except ValueError:
         raise RangeError(f"host range {pattern!r} must run between two numbers or two "
                          "letters") from None
+
+
+def is_host_list(source: str) -> bool:
+    """True for an `-i` source that is a `host1,host2,` list, not a path (as ansible-core
+    tells them: a comma, and no such file)."""
+    return "," in source and not os.path.exists(source)

@@ -9,6 +9,7 @@ from typing import Any
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory, InventoryGroup, InventoryHost
 from fleetcheck.inventory.data import Host, InventoryData
+from fleetcheck.inventory.hostpattern import is_host_list
 from fleetcheck.inventory.ignored import ignored
 from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.resolve import Exporter, LazyOrigins, Resolver
@@ -45,7 +46,7 @@ def load_sources(sources: Sequence[str], *, keyring: Keyring | None = None,
     data.merge = merge
     reading = Reading(keyring, extra_vars=dict(extra_vars or {}), use_extra_vars=use_extra_vars,
                       skip=skip or ignored)
-    absolute = [s if "," in s and not os.path.exists(s) else os.path.abspath(s) for s in sources]
+    absolute = [s if is_host_list(s) else os.path.abspath(s) for s in sources]
     for source in absolute:
         read_source(data, source, reading)
     data.reconcile()

@@ -23,7 +23,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.inventory import constructed, generator, ini, script, tomlinv, yamlinv
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.datafile import load_data, load_fast, read_text
-from fleetcheck.inventory.hostpattern import parse_address
+from fleetcheck.inventory.hostpattern import is_host_list, parse_address
 from fleetcheck.inventory.ignored import ignored
 from fleetcheck.inventory.values import Origin
 from fleetcheck.inventory.vault import Keyring, is_vaulted
@@ -46,7 +46,7 @@ class Reading:
 
 def read_source(inv: InventoryData, source: str, reading: Reading) -> None:
     """Add one `-i` source (file, directory, script or host list) to `inv`."""
-    if "," in source and not os.path.exists(source):
+    if is_host_list(source):
         inv.current_source = source  # its hosts' inventory_file, as ansible-core sets it
         try:
             _host_list(inv, source)

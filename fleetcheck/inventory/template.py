@@ -13,8 +13,10 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from fleetcheck.inventory.hostpattern import is_host_list
 from fleetcheck.inventory.values import UnsafeText, VaultValue
 
 if TYPE_CHECKING:
@@ -86,14 +88,15 @@ def magic_vars(name: str, groups: tuple[str, ...], source: str | None = None
     return names if source is None else {**names, **source_vars(source)}
 
 
-def source_vars(source: str) -> dict[str, str]:
+@cache  # once a source, not once a host: telling a host list from a path asks the disk
+def source_vars(source: str) -> Mapping[str, str]:
     """`inventory_file` and `inventory_dir` as ansible-core sets them on a host: a file's
     absolute path (symlinks kept) and its directory; a `host1,host2,` list as written, and
     for its directory the text 'None' (ansible-core's basedir of a path that is not one)."""
-    if "," in source and not os.path.exists(source):
-        return {"inventory_file": source, "inventory_dir": "None"}
+    if is_host_list(source):
+        return MappingProxyType({"inventory_file": source, "inventory_dir": "None"})
     path = os.path.normpath(os.path.abspath(source))
-    return {"inventory_file": path, "inventory_dir": os.path.dirname(path)}
+    return MappingProxyType({"inventory_file": path, "inventory_dir": os.path.dirname(path)})
 
 
 class Renderer:

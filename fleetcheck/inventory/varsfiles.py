@@ -16,6 +16,7 @@ from typing import Any
 
 from fleetcheck.inventory.combine import layer
 from fleetcheck.inventory.datafile import LocDict, kind_name, load_file, mark_of
+from fleetcheck.inventory.hostpattern import is_host_list
 from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin
 from fleetcheck.inventory.vault import Keyring
@@ -121,7 +122,7 @@ def _walk(folder: str) -> list[str]:
 
 def vars_base(source: str) -> str | None:
     """The directory whose group_vars/host_vars belong to an inventory source (None: none)."""
-    if "," in source and not os.path.exists(source):
+    if is_host_list(source):
         return None  # a host list, not a path
     folder = source if os.path.isdir(source) else os.path.dirname(source)
     return os.path.realpath(folder)
