@@ -73,13 +73,13 @@ class PromptWatch:
         """The answer to write, the first time the prompt is complete in what was read; on a
         terminal, end-of-file (^D) the second time: the answer was refused and the method
         asks again (sudo asks three times), which must end rather than wait for input."""
-        if self._refused or not data:
-            return None
+        if self._refused or not data or (self.answered and not self.tty):
+            return None  # off a terminal stdin is closed once answered: nothing to watch for
         seen = self._tail + data
         if self._answer.find(seen) is not None:
             if self.answered:
                 self._refused = True
-                return _TERMINAL_EOF if self.tty else None
+                return _TERMINAL_EOF
             self.answered = True
             self._tail = b""  # a later prompt is a new one, not this one read again
             return self._answer.answer
