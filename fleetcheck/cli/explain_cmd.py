@@ -10,6 +10,7 @@ from fleetcheck import services
 from fleetcheck.cli.common import (
     Command,
     add_input_arguments,
+    extra_vars,
     inventory_warnings,
     load_inputs,
     plan_or_stop,
@@ -83,7 +84,8 @@ def _live(args: argparse.Namespace, env: Env) -> RunResult:
     redactor = run_redactor(hosts, options.ssh)
     with logging_through(args.verbose, quiet, redactor):
         run = scan(hosts, options=options, inputs=inputs.files, waivers=inputs.waivers,
-                   meta={"command_line": recorded_argv(args.argv, args.extra_vars, redactor),
+                   meta={"command_line": recorded_argv(args.argv, extra_vars(args, env).values,
+                                                       redactor),
                          "warnings": [*ssh_warnings(options, hosts, args, env),
                                       *inventory_warnings(inputs.inventory, env, args)],
                          "host_key_checking": options.ssh.host_key_checking},

@@ -12,6 +12,7 @@ from fleetcheck.cli.common import (
     Command,
     Inputs,
     add_input_arguments,
+    extra_vars,
     inventory_warnings,
     load_inputs,
     plan_or_stop,
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         options = dataclasses.replace(options, engine=args.engine)
     redactor = run_redactor(hosts, options.ssh)  # for the command line and the -v log alike
     meta = {
-        "command_line": recorded_argv(args.argv, args.extra_vars, redactor),
+        "command_line": recorded_argv(args.argv, extra_vars(args, env).values, redactor),
         "user": local_user(),
         "hostname": socket.gethostname(),
         "fail_on": fail_on.label,
