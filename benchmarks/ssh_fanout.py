@@ -151,6 +151,7 @@ class Tool:
     argv: list[str]
     env: dict[str, str]
     check: str  # "fleetcheck" | "fanout" | "ansible"
+    cwd: Path = ROOT  # `python -m` puts its working directory first on the path
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,11 @@ def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
     if args.json_only:  # what the other report formats cost, by difference
         tools.append(Tool("fleetcheck scan --format json", [*fleetcheck, "--format", "json"],
                           {**base_env, "CI": "true"}, "fleetcheck"))
+    for other in (Path(x).resolve() for x in args.also_root.split(",") if x):
+        # another checkout (an older commit, say) in the same rounds: before/after, paired
+        tools.append(Tool(f"fleetcheck scan @ {other.name}", fleetcheck,
+                          {**base_env, "CI": "true", "PYTHONPATH": str(other)}, "fleetcheck",
+                          cwd=other))
     for w in sorted({int(x) for x in args.also_workers.split(",") if x}):
         tools.append(Tool(f"fleetcheck scan --workers {w}", [*fleetcheck, "--workers", str(w)],
                           {**base_env, "CI": "true"}, "fleetcheck"))
@@ -234,7 +240,7 @@ def _run_once(bench: BenchHost, tool: Tool, n: int) -> Sample:
     bench.server_idle()
     server0, cpu0, wall0 = bench.server_cpu(), _children_cpu(), time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(tool.argv, env=tool.env, cwd=ROOT, stdout=out, stderr=err,
+        child = subprocess.Popen(tool.argv, env=tool.env, cwd=tool.cwd, stdout=out, stderr=err,
                                  text=True)
         _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -406,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-only", action="store_true",
                         help="also time fleetcheck writing only the JSON report")
     parser.add_argument("--no-ansible", action="store_true")
+    parser.add_argument("--also-root", default="",
+                        help="comma-separated checkouts of fleetcheck (another commit's worktree) "
+                             "to run as tools of their own in the same rounds")
     parser.add_argument("--aead-fanout", action="store_true",
                         help="also time the fan-out asking for AES-GCM first, as fleetcheck does")
     parser.add_argument("--ansible-max", type=int, default=1000,

@@ -9,6 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from paramiko.common import MSG_SERVICE_REQUEST, MSG_USERAUTH_REQUEST
+from paramiko.message import Message
+from paramiko.packet import Packetizer
 
 from tests.conftest import run_cli
 from tests.lab.netns import in_netns
@@ -184,3 +187,29 @@ def test_missing_identityfile_in_ssh_config_as_openssh(fleet: Fleet, lab: SshLab
     assert f"IdentityFile {fleet.tmp}/gone does not exist" in bad["message"]
     defaults = scan.host("defaults")["error"]
     assert defaults["kind"] == "auth_failed" and "does not exist" not in defaults["message"]
+
+
+def test_userauth_service_asked_once_per_connection(fleet: Fleet, lab: SshLab,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ssh does, one ssh-userauth service request a connection, however many methods
+    follow (none, keys, password): paramiko alone asks again before each, a round trip
+    more a host. Counted on the packets the client sends to real sshd hosts."""
+    sent: dict[int, list[int]] = {}
+    real_send = Packetizer.send_message
+
+    def counting(self: Packetizer, data: Message) -> None:
+        sent.setdefault(id(self), []).append(data.asbytes()[0])
+        real_send(self, data)
+
+    monkeypatch.setattr(Packetizer, "send_message", counting)
+    password = lab.user("fcpw").password
+    inv = fleet.inventory({
+        "bykey": fleet.vars("web3"),
+        "bypassword": {"ansible_host": lab.hosts["web3"].address, "ansible_user": "fcpw",
+                       "ansible_password": password}})
+    scan = fleet.scan(inv)
+    assert {h["status"] for h in scan.run["hosts"]} == {"compliant"}
+    assert len(sent) == 2
+    requests = [kinds.count(MSG_USERAUTH_REQUEST) for kinds in sent.values()]
+    assert min(requests) >= 2  # none, then a key or the password
+    assert [kinds.count(MSG_SERVICE_REQUEST) for kinds in sent.values()] == [1, 1]

@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import paramiko
 from paramiko.agent import AgentSSH
+from paramiko.auth_handler import AuthHandler
 
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.transport.ssh.algorithms import assemble, key_allowed, rsa_signatures
@@ -64,12 +65,46 @@ def _agent_keys(path: str | None, timeout: float) -> tuple[_Agent | None, list[p
     return agent, list(agent.get_keys())
 
 
+class _ServiceOnce(AuthHandler):
+    """paramiko's client side of one authentication request, asking for the ssh-userauth
+    service only before the connection's first request, as ssh does (RFC 4252): paramiko
+    asks before every method, a round trip more for each after `none`."""
+
+    def _request_auth(self) -> None:
+        if not getattr(self.transport, "userauth_service", False):
+            super()._request_auth()  # type: ignore[misc]  # not in paramiko's stubs
+            return
+        accepted = paramiko.Message()
+        accepted.add_string("ssh-userauth")
+        accepted.rewind()
+        self._parse_service_accept(accepted)  # the request paramiko sends on acceptance
+
+    def _parse_service_accept(self, m: paramiko.Message) -> None:
+        service = m.get_text()
+        m.rewind()
+        if service == "ssh-userauth":
+            cast("AuthTransport", self.transport).userauth_service = True
+        super()._parse_service_accept(m)  # type: ignore[misc]  # not in paramiko's stubs
+
+
 class AuthTransport(paramiko.Transport):
     """paramiko's Transport, remembering why the server hung up (sshd says "Too many
-    authentication failures" when its MaxAuthTries is reached) and signing RSA keys with
-    the algorithms the ssh_config allows."""
+    authentication failures" when its MaxAuthTries is reached), signing RSA keys with
+    the algorithms the ssh_config allows, and asking for the userauth service once."""
 
     disconnect_reason: str | None = None
+    userauth_service = False  # the server accepted the ssh-userauth service request
+    _handler: AuthHandler | None = None
+
+    @property
+    def auth_handler(self) -> AuthHandler | None:
+        """The handler of the authentication request in progress (paramiko's attribute)."""
+        return self._handler
+
+    @auth_handler.setter
+    def auth_handler(self, handler: AuthHandler | None) -> None:
+        # paramiko makes a plain AuthHandler for every auth_* call: ours asks once
+        self._handler = _ServiceOnce(self) if type(handler) is AuthHandler else handler
 
     def _parse_disconnect(self, m: paramiko.Message) -> None:
         m.get_int()
@@ -126,7 +161,7 @@ def _publickey(t: paramiko.Transport, target: Target, keys: KeyStore,
     if isinstance(t, AuthTransport):
         t.use_pubkey_algorithms(rsa_signatures(algorithms))
     identities = prepare(target.identity_files, target.certificate_files, agent_keys,
-                         target.identities_only, target.default_identities)
+                         target.identities_only, target.default_identities, keys)
     for identity in identities:
         if state.allowed is not None and "publickey" not in state.allowed:
             break

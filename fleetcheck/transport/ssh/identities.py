@@ -19,8 +19,6 @@ from fleetcheck.transport.ssh.keys import (
     CERT_SUFFIX,
     KeyStore,
     blob_type,
-    load_certificate,
-    load_public,
     same_key,
     with_certificate,
 )
@@ -48,19 +46,19 @@ class Identity:
 
 def prepare(identity_files: Sequence[str], certificate_files: Sequence[str],
             agent_keys: Sequence[paramiko.PKey], identities_only: bool,
-            defaults: bool) -> list[Identity]:
-    """The identities in the order ssh offers them."""
+            defaults: bool, keys: KeyStore) -> list[Identity]:
+    """The identities in the order ssh offers them (public files read through `keys`)."""
     files: list[Identity] = []
     for path in identity_files:
         if path.lower() == "none":  # ssh's way of saying no file
             continue
-        files.append(Identity(f"key {path}", path, load_public(path), named=not defaults))
-        cert = None if certificate_files else load_certificate(f"{path}-cert.pub")
+        files.append(Identity(f"key {path}", path, keys.public(path), named=not defaults))
+        cert = None if certificate_files else keys.certificate(f"{path}-cert.pub")
         if cert is not None:
             files.append(Identity(f"certificate {path}-cert.pub", path, cert, named=not defaults))
     preferred: list[Identity] = []
     for path in certificate_files:
-        cert = load_certificate(path)
+        cert = keys.certificate(path)
         if cert is not None:
             preferred.append(Identity(f"certificate {path}", None, cert))
     others: list[Identity] = []

@@ -28,12 +28,29 @@ _OPENSSH_MAGIC = b"openssh-key-v1\x00"
 
 
 class KeyStore:
-    """Private keys by path, each read (and decrypted: bcrypt KDF is slow) once per run."""
+    """Private keys by path, each read (and decrypted: bcrypt KDF is slow) once per run;
+    the public halves and certificates ssh offers, each read once per run too (every host
+    would otherwise read the same two or three files again)."""
 
     def __init__(self, passphrase: str | None) -> None:
         self._passphrase = passphrase
         self._keys: dict[str, paramiko.PKey | str | None] = {}
+        self._public: dict[tuple[str, bool], bytes | None] = {}
         self._lock = threading.Lock()
+
+    def public(self, path: str) -> bytes | None:
+        """`load_public(path)`, read once per run."""
+        return self._memo(path, False)
+
+    def certificate(self, path: str) -> bytes | None:
+        """`load_certificate(path)`, read once per run."""
+        return self._memo(path, True)
+
+    def _memo(self, path: str, certificate: bool) -> bytes | None:
+        key = (path, certificate)
+        if key not in self._public:  # a race reads the file twice, to the same result
+            self._public[key] = load_certificate(path) if certificate else load_public(path)
+        return self._public[key]
 
     def get(self, path: str) -> paramiko.PKey | str | None:
         """The key at `path`, None when there is no such file, or why it cannot be used."""
