@@ -118,8 +118,10 @@ def _unmasked(listeners: list[Listener], comms: str) -> list[Listener]:
         for other in li.other_processes:
             name, _, pid = other.rpartition("/")
             others.append(f"{unmasked(name, int(pid))}/{pid}")
-        out.append(replace(li, process=unmasked(li.process, li.pid) if li.process else None,
-                           other_processes=tuple(others)))
+        process = unmasked(li.process, li.pid) if li.process else None
+        same = process == li.process and tuple(others) == li.other_processes
+        out.append(li if same else replace(li, process=process,
+                                           other_processes=tuple(others)))
     return out
 
 
