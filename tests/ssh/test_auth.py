@@ -189,27 +189,49 @@ def test_missing_identityfile_in_ssh_config_as_openssh(fleet: Fleet, lab: SshLab
     assert defaults["kind"] == "auth_failed" and "does not exist" not in defaults["message"]
 
 
-def test_userauth_service_asked_once_per_connection(fleet: Fleet, lab: SshLab,
+def test_userauth_service_asked_once_per_connection(fleet: Fleet, lab: SshLab, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """As ssh does, one ssh-userauth service request a connection, however many methods
-    follow (none, keys, password): paramiko alone asks again before each, a round trip
-    more a host. Counted on the packets the client sends to real sshd hosts."""
-    sent: dict[int, list[int]] = {}
+    """One ssh-userauth service request a connection, however many methods follow (as ssh;
+    paramiko alone asks again before each, a round trip more), and no `none` request where
+    a key or password is offered (a refusal names the methods): counted on the packets sent
+    to real sshd hosts, with the methods a failed login names."""
+    sent: dict[int, list[bytes]] = {}
     real_send = Packetizer.send_message
 
     def counting(self: Packetizer, data: Message) -> None:
-        sent.setdefault(id(self), []).append(data.asbytes()[0])
+        sent.setdefault(id(self), []).append(data.asbytes())
         real_send(self, data)
 
+    stranger = tmp_path / "stranger"  # a key no lab host knows
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)],
+                   check=True)
     monkeypatch.setattr(Packetizer, "send_message", counting)
     password = lab.user("fcpw").password
+    assert password
     inv = fleet.inventory({
-        "bykey": fleet.vars("web3"),
-        "bypassword": {"ansible_host": lab.hosts["web3"].address, "ansible_user": "fcpw",
-                       "ansible_password": password}})
+        "bykey": fleet.vars("web3"),  # the key: one request
+        "bypassword": fleet.vars("web3", user="fcpw", key=stranger, ansible_password=password),
+        "refused": fleet.vars("web3", user="fcpw", key=stranger,
+                              ansible_password=password[::-1]),
+        "nothing": {"ansible_host": lab.hosts["web3"].address, "ansible_user": "fcpw",
+                    "ansible_ssh_common_args": "-o IdentityAgent=none -o IdentityFile=none"}})
     scan = fleet.scan(inv)
-    assert {h["status"] for h in scan.run["hosts"]} == {"compliant"}
-    assert len(sent) == 2
-    requests = [kinds.count(MSG_USERAUTH_REQUEST) for kinds in sent.values()]
-    assert min(requests) >= 2  # none, then a key or the password
-    assert [kinds.count(MSG_SERVICE_REQUEST) for kinds in sent.values()] == [1, 1]
+    assert scan.host("bykey")["status"] == scan.host("bypassword")["status"] == "compliant"
+    for name in ("refused", "nothing"):
+        assert scan.kind(name) == "auth_failed"
+        assert "server accepts: publickey, password" in scan.host(name)["error"]["message"]
+    assert len(sent) == 4
+    services = [[m for m in kinds if m[0] == MSG_SERVICE_REQUEST] for kinds in sent.values()]
+    assert [len(s) for s in services] == [1, 1, 1, 1]
+    methods = sorted(tuple(_method(m) for m in kinds if m[0] == MSG_USERAUTH_REQUEST)
+                     for kinds in sent.values())
+    assert methods == sorted([("publickey",), ("publickey", "password"),
+                              ("publickey", "password"), ("none",)]), methods
+
+
+def _method(request: bytes) -> str:
+    """The method named by a USERAUTH_REQUEST (user, service, method: three strings)."""
+    m = Message(request[1:])
+    m.get_text()
+    m.get_text()
+    return m.get_text()

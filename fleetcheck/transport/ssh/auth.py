@@ -1,7 +1,13 @@
-"""User authentication as OpenSSH's client does it: `none` (to learn the server's methods),
-public keys in ssh's order (identities.py), then keyboard-interactive and password with
-the password; partial success (sshd's AuthenticationMethods) goes on to what the server
-asks for next."""
+"""User authentication as OpenSSH's client does it: public keys in ssh's order
+(identities.py), then keyboard-interactive and password with the password; partial
+success (sshd's AuthenticationMethods) goes on to what the server asks for next.
+
+ssh opens with a `none` request to learn the server's methods; fleetcheck learns them from
+the first refusal instead (every failure lists them), which saves each host a round trip
+(~0.2 ms of client CPU and sshd's handling of it). The one difference: where the server
+takes no public keys at all, ssh offers none and fleetcheck one, which sshd counts
+against MaxAuthTries. `none` itself is asked for when there is nothing else to offer.
+"""
 
 from __future__ import annotations
 
@@ -79,6 +85,12 @@ class _ServiceOnce(AuthHandler):
         accepted.rewind()
         self._parse_service_accept(accepted)  # the request paramiko sends on acceptance
 
+    def _parse_userauth_failure(self, m: paramiko.Message) -> None:
+        methods = m.get_list()
+        m.rewind()
+        cast("AuthTransport", self.transport).server_methods = methods
+        super()._parse_userauth_failure(m)  # type: ignore[misc]  # not in paramiko's stubs
+
     def _parse_service_accept(self, m: paramiko.Message) -> None:
         service = m.get_text()
         m.rewind()
@@ -94,6 +106,7 @@ class AuthTransport(paramiko.Transport):
 
     disconnect_reason: str | None = None
     userauth_service = False  # the server accepted the ssh-userauth service request
+    server_methods: list[str] | None = None  # what its last refusal said may continue
     _handler: AuthHandler | None = None
 
     @property
@@ -138,8 +151,6 @@ def authenticate(t: paramiko.Transport, target: Target, keys: KeyStore, *, passw
     log.debug("%s: authenticating as %s (key files: %s; agent keys: %d)", target.describe(),
               target.user, ", ".join(target.identity_files) or "none", len(agent_keys))
     try:
-        if _step(t, target, state, deadline, timeout, "none", partial(t.auth_none, target.user)):
-            return
         if target.pubkey_auth and _publickey(t, target, keys, agent_keys, state, deadline,
                                              timeout):
             log.debug("%s: authenticated in %.0f ms", target.describe(),
@@ -147,6 +158,9 @@ def authenticate(t: paramiko.Transport, target: Target, keys: KeyStore, *, passw
             return
         if password is not None and _password(t, target, password, state, deadline, timeout):
             return
+        if not state.tried and not state.partial and _step(
+                t, target, state, deadline, timeout, "none", partial(t.auth_none, target.user)):
+            return  # nothing to offer: a server may still let the user in as it is
     finally:
         if agent is not None:
             agent.close()
@@ -235,6 +249,9 @@ def _step(t: paramiko.Transport, target: Target, state: _State, deadline: float,
     except paramiko.AuthenticationException as exc:
         _raise_if_lost(t, exc, target, timeout, state)
         state.tried.append(label)
+        methods = getattr(t, "server_methods", None)
+        if methods is not None:  # a refusal names the methods that may continue
+            state.allowed = list(methods)
         return False
     except (paramiko.SSHException, OSError, EOFError) as exc:
         raise _transport_lost(t, target, exc, state) from None

@@ -119,8 +119,9 @@ class Resolver:
         if connect_timeout is not None:
             target = replace(target, connect_timeout=connect_timeout)
         named = len(_as_list(preset.get("identityfile")))  # they come first, as with ssh -i
-        return replace(target, named_identities=target.identity_files[:named]) if named \
-            else target
+        # `IdentityFile none` names no file (ssh skips it): nothing to check exists
+        files = tuple(f for f in target.identity_files[:named] if f.lower() != "none")
+        return replace(target, named_identities=files) if files else target
 
     def _resolve(self, alias: str, preset: Mapping[str, str | list[str]], depth: int) -> Target:
         if depth > MAX_HOPS:
