@@ -17,16 +17,18 @@ each disagreement (the test file runs a few seeds and the minimised cases).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import run_cli
-from tests.history.hunt_nights import Played, generate, play
+from tests.history.hunt_nights import Night, Played, Scenario, generate, play
 from tests.history.hunt_oracle import (
     Expected,
     Oracle,
@@ -221,8 +223,39 @@ def check(played: Played) -> list[str]:
             got = {k: row[k] for k in ("new", "reopened", "fixed", "unverified", "flapping")}
             if got != counted.counted():
                 problems.append(f"night {n}: history lists {got}, not {counted.counted()}")
-    _imports(played, problems, expected)
+    if all(nt.keep_days == 0 and nt.prune is None for nt in scenario.nights):
+        _events(played, oracle, problems)
+    if not oracle.behind:  # else the files cannot tell the order the scans ran in
+        _imports(played, problems, expected)
     return problems
+
+
+def _blocks(events: list[tuple[str, str, tuple[Any, ...]]]) -> list[list[Any]]:
+    """Events in blocks of one time each, sorted within (runs in one second share one)."""
+    out: list[list[Any]] = []
+    for at, what, key in events:
+        if not out or out[-1][0] != at:
+            out.append([at])
+        out[-1].append((what, key))
+    return [[b[0], *sorted(b[1:], key=repr)] for b in out]
+
+
+def _events(played: Played, oracle: Oracle, problems: list[str]) -> None:
+    """With nothing pruned, `history --host` lists every opening, reopening and closing of
+    each host's findings, in the order its checks made them."""
+    base = ["history", "--history-db", str(played.database), "--format", "json", "--host"]
+    for name, state in oracle.hosts.items():
+        res = run_cli([*base, name], cwd=played.root)
+        if res.code != 0:
+            continue  # never checked: not in the database's timeline
+        said = [(e["at"], e["what"], (e["kind"], e["proto"], e["address"], e["port"],
+                                      e["process"], bool(e["container"])))
+                for e in json.loads(res.out)["events"] if e["category"] == "finding"]
+        want = [(at, what, (k[1], k[2], k[3], k[4], k[5], bool(k[6])))
+                for at, what, k in state.events]
+        if _blocks(said) != _blocks(want):
+            problems.append(f"history --host {name}: events {_blocks(said)} != "
+                            f"{_blocks(want)}")
 
 
 def hunt(seed: int, root: Path) -> list[str]:
@@ -230,8 +263,73 @@ def hunt(seed: int, root: Path) -> list[str]:
     return check(play(generate(seed), root))
 
 
+def _fails(scenario: Scenario) -> bool:
+    with tempfile.TemporaryDirectory(prefix="hunt-min-") as tmp:
+        return bool(check(play(scenario, Path(tmp))))
+
+
+def _without(nights: tuple[Night, ...], i: int) -> tuple[Night, ...]:
+    """`nights` less night i, baselines renumbered (one on night i is dropped)."""
+    out = []
+    for n, night in enumerate(nights):
+        if n == i:
+            continue
+        base = night.baseline
+        base = None if base == i else base - 1 if base is not None and base > i else base
+        out.append(dataclasses.replace(night, baseline=base))
+    return tuple(out)
+
+
+def _smaller(sc: Scenario) -> Iterator[Scenario]:
+    """Scenarios one step simpler than `sc`: a night, a host, a listener, an option less."""
+    for i in reversed(range(len(sc.nights))):
+        yield dataclasses.replace(sc, nights=_without(sc.nights, i))
+    for h in sc.hosts:
+        if len(sc.hosts) > 1:
+            yield dataclasses.replace(sc, hosts=tuple(x for x in sc.hosts if x != h), nights=tuple(
+                dataclasses.replace(nt, socks={k: v for k, v in nt.socks.items() if k != h},
+                                    down=nt.down - {h}, limit=None if nt.limit is None else
+                                    tuple(x for x in nt.limit if x != h) or None)
+                for nt in sc.nights))
+    plain = Night(when="", socks={})
+    for i, nt in enumerate(sc.nights):
+        for name in ("down", "limit", "toggles", "waivers", "keep_days", "fail_on_new",
+                     "baseline", "prune"):
+            if getattr(nt, name) != getattr(plain, name):
+                yield _replace_night(sc, i, **{name: getattr(plain, name)})
+        for h, socks in nt.socks.items():
+            for j in range(len(socks)):
+                yield _replace_night(sc, i, socks={**nt.socks, h: socks[:j] + socks[j + 1:]})
+
+
+def _replace_night(sc: Scenario, i: int, **changes: Any) -> Scenario:
+    nights = list(sc.nights)
+    nights[i] = dataclasses.replace(nights[i], **changes)
+    return dataclasses.replace(sc, nights=tuple(nights))
+
+
+def minimise(scenario: Scenario) -> Scenario:
+    """A smallest scenario that still disagrees (one step at a time, greedily)."""
+    assert _fails(scenario)
+    progress = True
+    while progress:
+        progress = False
+        for smaller in _smaller(scenario):
+            if _fails(smaller):
+                scenario, progress = smaller, True
+                break
+    return scenario
+
+
 def main(argv: list[str]) -> int:
-    """Hunt the seeds asked for; print each disagreement; exit 1 if any."""
+    """Hunt the seeds asked for; print each disagreement; exit 1 if any. `--minimise SEED`
+    prints a smallest scenario of that seed that still disagrees, and its disagreements."""
+    if argv[0] == "--minimise":
+        small = minimise(generate(int(argv[1])))
+        print(repr(small))
+        with tempfile.TemporaryDirectory(prefix="hunt-min-") as tmp:
+            print("\n".join(check(play(small, Path(tmp)))))
+        return 0
     first, count = int(argv[0]), int(argv[1])
     bad = 0
     for seed in range(first, first + count):

@@ -175,6 +175,7 @@ def generate(seed: int) -> Scenario:
                    Waiver("W-3", "all", rng.choice(("2026-01-20", "2030-01-01")),
                           container="web"),
                    Waiver("W-4", "all", "2030-01-01", port=1923)]
+    forever = rng.random() < 0.3  # no retention at all: every interval stays listed
     for n in range(rng.randint(4, 12)):
         if n:
             when, ordinary = _when(rng, last, ordinary)
@@ -199,10 +200,11 @@ def generate(seed: int) -> Scenario:
             limit=limit,
             toggles=frozenset(t for t in TOGGLES if rng.random() < 0.25),
             waivers=tuple(w for w in waiver_pool if rng.random() < 0.4),
-            keep_days=rng.choice((None, None, None, 0, 2, 7, 30)),
+            keep_days=0 if forever else rng.choice((None, None, None, 0, 2, 7, 30)),
             fail_on_new=rng.random() < 0.3,
             baseline=rng.randrange(n) if earlier else None,
-            prune=rng.choice((0, 5, 60)) if n and rng.random() < 0.08 else None))
+            prune=rng.choice((0, 5, 60)) if n and not forever and rng.random() < 0.08
+            else None))
     return Scenario(seed, hosts, tuple(nights))
 
 

@@ -5,7 +5,9 @@ Identity (docs/history.md, "The identity rule"): host, category, kind, protocol,
 address, port, process name and container (its name and image, never its id); never the
 PID, rule, message, severity or waiver. A host's previous run is the last run that checked
 it; a run older than a host's last checked run (that is not itself in the future) leaves
-the host's past alone; a finding back within 3 checked runs of its fix flaps.
+the host's past alone when it is an import, while a scan is always the newest look at
+its hosts (runs are recorded in the order they commit); a finding back within 3 checked
+runs of its fix flaps.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ class _Host:
     checks: int = 0
     last_checked_at: str | None = None
     items: dict[Key, _Item] = field(default_factory=dict)
+    events: list[tuple[str, str, Key]] = field(default_factory=list)  # (at, what, finding)
 
 
 def _listed(host: str, key: Key, item: _Item, last_seen: str | None, now: str
@@ -115,6 +118,7 @@ class Oracle:
     def __init__(self, real_now: str) -> None:
         self.real_now = real_now
         self.hosts: dict[str, _Host] = {}
+        self.behind = False  # a scan was dated before a host's last checked run
 
     def run(self, run: dict[str, Any]) -> Expected:
         """Expected changes of `run` against the history so far; then record it."""
@@ -163,21 +167,27 @@ class Oracle:
             state = self.hosts.setdefault(name, _Host())
             last = state.last_checked_at
             if last is not None and when(now) < when(last) <= when(self.real_now):
-                continue  # older than the host's last checked run: its past stays
+                # A scan older than the host's last checked run (its clock stepped back):
+                # still the newest look at the host. A rebuild from the run files (an
+                # import, oldest first) cannot know that order.
+                self.behind = True
             moves.append((state, present, 0))
         for state, present, _ in moves:
             check = state.checks + 1
             for key, item in state.items.items():
                 if item.open and key not in present:
                     item.open, item.closed_check = False, check
+                    state.events.append((now, "closed", key))
             for key in present:
                 had = state.items.get(key)
                 if had is None:
                     state.items[key] = _Item(now)
+                    state.events.append((now, "opened", key))
                 elif not had.open:
                     assert had.closed_check is not None
                     had.open = True
                     had.flaps += check - had.closed_check <= FLAP_RUNS
+                    state.events.append((now, "reopened", key))
             state.checks, state.last_checked_at = check, now
         out.counts = dict(counts)
         return out
