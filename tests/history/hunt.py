@@ -18,6 +18,7 @@ each disagreement (the test file runs a few seeds and the minimised cases).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import random
 import sys
@@ -38,6 +39,7 @@ from tests.history.hunt_oracle import (
     finding_key,
     listed,
     listener_changes,
+    when,
 )
 
 
@@ -214,6 +216,9 @@ def check(played: Played) -> list[str]:
             if played.runs[old_n] is not None:
                 _diff(played, old_n, n, problems)
     scans = _views(played.database, scenario.hosts)["runs"]
+    kept = _retention(played)
+    if {r["run_id"] for r in scans} != kept:
+        problems.append(f"runs kept {sorted(r['run_id'] for r in scans)} != {sorted(kept)}")
     for n, run in enumerate(played.runs):
         counted = expected[n]
         if run is None or counted is None:
@@ -228,6 +233,30 @@ def check(played: Played) -> list[str]:
     if not oracle.behind:  # else the files cannot tell the order the scans ran in
         _imports(played, problems, expected)
     return problems
+
+
+def _retention(played: Played) -> set[str]:
+    """The runs whose details retention keeps (docs/history.md, "Retention"): a scan drops
+    those started more than its --history-keep-days (default 90, 0: none) before its own
+    start, or before the newest other run's when that one would go too; `history prune
+    --keep-days N` those started more than N days before now."""
+    present: dict[str, dt.datetime] = {}
+    for night, run in zip(played.scenario.nights, played.runs, strict=True):
+        if night.prune is not None:
+            cutoff = when(played.real_now) - dt.timedelta(days=night.prune)
+            present = {r: t for r, t in present.items() if t >= cutoff}
+        if run is None:
+            continue
+        start = when(run["started_at"])
+        days = 90 if night.keep_days is None else night.keep_days
+        if days:
+            cutoff = start - dt.timedelta(days=days)
+            newest = max((t for r, t in present.items() if r != run["run_id"]), default=None)
+            if newest is not None and newest < cutoff:
+                cutoff = newest - dt.timedelta(days=days)
+            present = {r: t for r, t in present.items() if t >= cutoff}
+        present[run["run_id"]] = start
+    return set(present)
 
 
 def _blocks(events: list[tuple[str, str, tuple[Any, ...]]]) -> list[list[Any]]:
