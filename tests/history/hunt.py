@@ -323,7 +323,7 @@ def _smaller(sc: Scenario) -> Iterator[Scenario]:
     plain = Night(when="", socks={})
     for i, nt in enumerate(sc.nights):
         for name in ("down", "limit", "toggles", "waivers", "keep_days", "fail_on_new",
-                     "baseline", "prune"):
+                     "baseline", "prune", "fail_on"):
             if getattr(nt, name) != getattr(plain, name):
                 yield _replace_night(sc, i, **{name: getattr(plain, name)})
         for h, socks in nt.socks.items():

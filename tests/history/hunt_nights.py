@@ -44,7 +44,7 @@ PORTS = (22, 1923, 5432, 8080, 9000, 7000, 443, 631)
 ADDRESSES = ("0.0.0.0", "10.0.0.5", "127.0.0.1", "::", "192.0.2.7")
 PROCESSES = ("appd", "webd", "java", "sshd", "dropbear", "postgres", "nc")
 IMAGES = ("nginx:1.25", "redis:7", "registry.example.net/team/api:3.1")
-TOGGLES = ("allow8080", "forbid9000", "rename", "info", "require443", "judge")
+TOGGLES = ("allow8080", "forbid9000", "rename", "info", "require443", "judge", "require22")
 FIRST = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
 
 
@@ -101,6 +101,7 @@ class Night:
     fail_on_new: bool = False
     baseline: int | None = None  # index of an earlier night whose run file is the baseline
     prune: int | None = None  # `history prune --keep-days N` just before this night
+    fail_on: str | None = None  # --fail-on
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,8 @@ def generate(seed: int) -> Scenario:
             fail_on_new=rng.random() < 0.3,
             baseline=rng.randrange(n) if earlier else None,
             prune=rng.choice((0, 5, 60)) if n and not forever and rng.random() < 0.08
-            else None))
+            else None,
+            fail_on=rng.choice((None, None, None, "high", "critical"))))
     return Scenario(seed, hosts, tuple(nights))
 
 
@@ -227,6 +229,8 @@ def policy(toggles: frozenset[str]) -> dict[str, Any]:
     if "forbid9000" in toggles:
         doc["forbid"].append({"id": "nine", "proto": "tcp", "port": 9000,
                               "severity": "medium"})
+    if "require22" in toggles:  # a second requirement of the same port: one identity
+        doc["require"].append({"id": "ssh-up-again", "proto": "tcp", "port": 22})
     if "require443" in toggles:
         doc["require"].append({"id": "https-up", "proto": "tcp", "port": 443,
                                "severity": "low"})
@@ -321,6 +325,8 @@ def play(scenario: Scenario, root: Path) -> Played:
                 argv += ["--limit", ":".join(night.limit)]
             if night.keep_days is not None:
                 argv += ["--history-keep-days", str(night.keep_days)]
+            if night.fail_on is not None:
+                argv += ["--fail-on", night.fail_on]
             if night.fail_on_new:
                 argv.append("--fail-on-new")
             if night.baseline is not None and played.files[night.baseline] is not None:
