@@ -207,10 +207,11 @@ def timeline(conn: sqlite3.Connection, host: str, since: str | None = None) -> T
         "opened_at, opens, flaps, detail, opened_check FROM items WHERE host = ?",
         (host_id,)).fetchall()
     # Events in the order of the host's checks, not of times: two runs may start within
-    # the same second. An interval closes after the check that opened it and before the
-    # check that opens the next one, hence its closing between the two (check + 0.5).
+    # the same second, and a clock may have been wrong. A closing is listed at the check
+    # that found the item gone (before that check's openings); an interval closed before
+    # the database kept that check only after the check that opened it (check + 0.5).
     openings: list[tuple[int, int, str]] = []  # (item, check, time) of each opening seen
-    closings: list[tuple[int, int, str]] = []  # (item, check that opened it, time closed)
+    closings: list[tuple[int, float, str]] = []  # (item, where it sorts, time closed)
     open_now: list[OpenItem] = []
     by_id = {}
     for item_id, *rest in items:
@@ -222,16 +223,18 @@ def timeline(conn: sqlite3.Connection, host: str, since: str | None = None) -> T
         if opened_at is not None:
             open_now.append(OpenItem(key, first_seen, opened_at, opens, flaps, finding))
             openings.append((item_id, opened_check or 0, opened_at))
-    for item_id, opened_check, opened_at, closed_at in conn.execute(
-            "SELECT s.item, s.opened_check, s.opened_at, s.closed_at FROM spans s "
-            "JOIN items i ON i.id = s.item WHERE i.host = ? AND s.closed_at >= ?",
+    for item_id, opened_check, opened_at, closed_at, closed_check in conn.execute(
+            "SELECT s.item, s.opened_check, s.opened_at, s.closed_at, s.closed_check "
+            "FROM spans s JOIN items i ON i.id = s.item WHERE i.host = ? AND s.closed_at >= ?",
             (host_id, since)):
-        typed("spans", ("item", "opened_check", "opened_at", "closed_at"),
-              ("int", "int", "str", "str"), (item_id, opened_check, opened_at, closed_at))
+        typed("spans", ("item", "opened_check", "opened_at", "closed_at", "closed_check"),
+              ("int", "int", "str", "str", "int | None"),
+              (item_id, opened_check, opened_at, closed_at, closed_check))
         if item_id not in by_id:
             raise Damaged(f"damaged history database: spans.item {item_id} names no item")
         openings.append((item_id, opened_check, opened_at))
-        closings.append((item_id, opened_check, closed_at))
+        closings.append((item_id, opened_check + 0.5 if closed_check is None
+                         else closed_check - 0.5, closed_at))
     first_check: dict[int, int] = {}
     for item_id, check, _ in openings:
         first_check[item_id] = min(check, first_check.get(item_id, check))
@@ -241,9 +244,9 @@ def timeline(conn: sqlite3.Connection, host: str, since: str | None = None) -> T
         if at >= since:  # the first opening kept is the first ever when it is first_seen's
             first = at == first_seen and check == first_check[item_id]
             events.append((check, Event(at, "opened" if first else "reopened", key, finding)))
-    for item_id, check, at in closings:
+    for item_id, position, at in closings:
         key, _, finding = by_id[item_id]
-        events.append((check + 0.5, Event(at, "closed", key, finding)))
+        events.append((position, Event(at, "closed", key, finding)))
     events.sort(key=lambda pair: (pair[0], pair[1].key))
     open_now.sort(key=lambda o: (o.key.category != FINDING, o.key))
     return Timeline(host, row[1], row[2], row[3], host_runs, tuple(open_now),

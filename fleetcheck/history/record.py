@@ -2,9 +2,11 @@
 
 Called inside the run's transaction (store.py). Only hosts the run checked move their
 intervals; a host it could not check keeps everything open as it was (its findings are
-unverified, never fixed). A run older than a host's last checked run (an import out of
-order) leaves that host's intervals alone; one dated after the present moment (the clock
-was wrong then) counts as older than any run.
+unverified, never fixed). A scan is its hosts' newest look whatever its start says (runs
+are recorded in the order they commit: a clock stepped back does not make tonight's scan
+history's past). An imported run older than a host's last checked run leaves that host's
+intervals alone; one dated after the present moment (the clock was wrong then) counts as
+older than any run.
 """
 
 from __future__ import annotations
@@ -100,7 +102,11 @@ def record(conn: sqlite3.Connection, run: RunResult, counts: Counts, source: str
           sum(1 for f in h.findings if not f.waived),
           sum(1 for f in h.findings if not f.waived and not f.below_threshold),
           *counts.per_host.get(h.name, (0, 0, 0))) for h in run.hosts])
-    current = [h for h in checked if not _newer(rows[h.name].last_checked_at, started, now)]
+    # Only an import can be older than what the database knows: a scan compared with each
+    # host's last checked run, reported its changes against it and follows it, whatever
+    # its clock said (left out, the next run would report the same changes again).
+    current = [h for h in checked
+               if source != "import" or not _newer(rows[h.name].last_checked_at, started, now)]
     details = {h.name: _detail(h) for h in current}
     states = {name: _state(d) for name, d in details.items()}
     # Most hosts are as they were: only those whose digest moved have items to touch.
@@ -137,7 +143,7 @@ def _move_intervals(conn: sqlite3.Connection, hosts: Sequence[HostResult],
         for key, (item, _) in before.items():
             if key not in now:
                 closes.append((check, item))
-                spans.append((started, item))
+                spans.append((started, check, item))
         for key, detail in now.items():
             old = before.get(key)
             if old is None:
@@ -145,8 +151,8 @@ def _move_intervals(conn: sqlite3.Connection, hosts: Sequence[HostResult],
             elif old[1] != detail:
                 refresh.append((detail, old[0]))
     # A span's start is the item's open time, read before the item is closed.
-    conn.executemany("INSERT INTO spans(item, opened_check, opened_at, closed_at) "
-                     "SELECT id, opened_check, opened_at, ? FROM items WHERE id = ?", spans)
+    conn.executemany("INSERT INTO spans(item, opened_check, opened_at, closed_at, closed_check) "
+                     "SELECT id, opened_check, opened_at, ?, ? FROM items WHERE id = ?", spans)
     conn.executemany("UPDATE items SET opened_at = NULL, opened_check = NULL, closed_check = ? "
                      "WHERE id = ?", closes)
     conn.executemany(

@@ -111,8 +111,14 @@ _V1 = (
     ) WITHOUT ROWID""",
 )
 
+# The host's check number when an interval closed, so that a timeline lists each closing
+# where it happened: an interval closes at some later check than the one that opened it,
+# which neither its opening nor the times (wrong clocks, runs in one second) tell.
+# Intervals closed before this version have none.
+_V2 = ("ALTER TABLE spans ADD COLUMN closed_check INTEGER",)
+
 # MIGRATIONS[n - 1] brings a database from version n - 1 to n.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 LATEST = len(MIGRATIONS)
 
 

@@ -184,15 +184,44 @@ def test_migrations_bring_an_older_database_up_keeping_its_data(
 
 def test_a_failed_migration_leaves_the_database_as_it_was(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _one_night_then_migration(tmp_path, monkeypatch, "ALTER TABLE runs ADD COLUMN note TEXT",
-                              "ALTER TABLE nowhere ADD COLUMN x")
+    latest = _one_night_then_migration(tmp_path, monkeypatch,
+                                       "ALTER TABLE runs ADD COLUMN note TEXT",
+                                       "ALTER TABLE nowhere ADD COLUMN x")
     with pytest.raises(HistoryError, match="nowhere"):
         open_db(tmp_path)
     conn = sqlite3.connect(tmp_path / "history.sqlite3")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == latest - 1
     assert "note" not in [c[1] for c in conn.execute("PRAGMA table_info(runs)")]
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def test_a_version_1_database_keeps_its_timeline_and_lists_new_closings_in_place(
+        tmp_path: Path) -> None:
+    """Version 2 keeps the check an interval closed at: a timeline lists each closing where
+    it happened (it used to follow its opening, before later openings). Intervals a version
+    1 database closed keep their old place, right after their opening."""
+    with open_db(tmp_path) as db:
+        night(db, [checked("a", stray(8080))], at(1))
+        night(db, [checked("a", stray(8080), stray(7000))], at(2))
+        night(db, [checked("a", stray(7000))], at(3))  # 8080 closed
+    with sqlite3.connect(tmp_path / "history.sqlite3") as conn:  # as version 1 left it
+        conn.execute("ALTER TABLE spans DROP COLUMN closed_check")
+        conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with open_db(tmp_path) as db:
+        assert schema.version(db.conn) == schema.LATEST == 2
+        night(db, [checked("a", stray(7000), stray(9000))], at(4))
+        night(db, [checked("a", stray(8080), stray(9000))], at(5))
+        night(db, [checked("a", stray(8080))], at(6))  # 9000 closed by version 2
+        line = query.timeline(db.conn, "a")
+        _sound(db)
+    assert line is not None
+    assert [(e.what, e.key.port, e.at[8:10]) for e in line.events
+            if e.key.category == "finding"] == [
+        ("opened", 8080, "01"), ("closed", 8080, "03"), ("opened", 7000, "02"),
+        ("opened", 9000, "04"), ("closed", 7000, "05"), ("reopened", 8080, "05"),
+        ("closed", 9000, "06")]
 
 
 @pytest.mark.parametrize(("prepare", "words"), [

@@ -10,7 +10,7 @@ from pathlib import Path
 from fleetcheck.model import Change
 from fleetcheck.render import FORMATS, RenderOptions
 from tests.conftest import run_cli
-from tests.history.nights import at, changes_of, checked, night, open_db, stray
+from tests.history.nights import at, changes_of, checked, night, open_db, run_of, stray
 
 AHEAD = "9999-06-01T02:00:00Z"  # a clock set far ahead (it stays ahead of any real one)
 
@@ -37,12 +37,35 @@ def test_a_run_dated_in_the_future_does_not_freeze_the_host(tmp_path: Path) -> N
 
 def test_an_import_older_than_the_last_check_still_leaves_the_host_alone(
         tmp_path: Path) -> None:
-    """The other side of the rule above: a run older than a real last check moves nothing."""
+    """The other side of the rule above: an imported run older than a real last check
+    moves nothing."""
     with open_db(tmp_path) as db:
         night(db, [checked("a", stray(8080))], at(5))
-        night(db, [checked("a", stray(9000))], at(3))  # imported late, out of order
+        assert db.add(run_of([checked("a", stray(9000))], at(3), run_id="late")) is not None
         now = night(db, [checked("a", stray(8080))], at(6))
     assert changes_of(now) == {("a", 8080): "persisting"}
+
+
+def test_a_scan_whose_clock_stepped_back_is_still_the_newest_look(tmp_path: Path) -> None:
+    """A scan dated before the last one (the clock stepped back) is tonight's look at the
+    host: the night after compares with it. It used to be treated as an old import: the
+    night after reported its new finding as new again and forgot when it was first seen,
+    and the finding it saw fixed was fixed once more (found by tests/history/hunt.py)."""
+    with open_db(tmp_path) as db:
+        night(db, [checked("a", stray(8080), stray(9000))], at(5))
+        back = night(db, [checked("a", stray(8080), stray(7000))], at(3))
+        assert changes_of(back) == {("a", 8080): "persisting", ("a", 7000): "new"}
+        after = night(db, [checked("a", stray(7000))], at(6))
+        assert changes_of(after) == {("a", 7000): "persisting"}
+        assert after.changes is not None
+        assert [hf.finding.port for hf in after.changes.fixed] == [8080]  # 9000: fixed before
+        assert [(f.first_seen, f.age_days) for f in after.hosts[0].findings] == [(at(3), 3)]
+    line = run_cli(["history", "--history-db", str(db.path), "--host", "a", "--format",
+                    "json"], cwd=tmp_path)
+    events = [(e["what"], e["port"]) for e in json.loads(line.out)["events"]
+              if e["category"] == "finding"]
+    assert events == [("opened", 8080), ("opened", 9000), ("closed", 9000), ("opened", 7000),
+                      ("closed", 8080)]
 
 
 def test_a_run_far_ahead_does_not_prune_the_real_runs(tmp_path: Path) -> None:
