@@ -217,18 +217,42 @@ def decide(host: str, listener: Listener, ctx: HostRules,
     if forbid is not None:
         return _forbidden(host, listener, forbid)
     # Under default allow an allow rule's near miss stays allowed: allows only ever allow.
-    if allowed is not None or ctx.default == "allow":
-        if forbid_unknown is not None:
-            rule, condition = forbid_unknown
-            if condition == "dual_stack":
-                why = f"whether {rule.ref} forbids it depends {_UNSURE_DUAL}"
-            else:
-                why = (f"{rule.ref} forbids it if its {_unseen(rule, condition)} matches, "
-                       "which could not be seen")
-            return _finding(host, listener, Verdict.UNDETERMINED, rule,
-                            ctx.undetermined_severity,
-                            f"{describe(listener)} would be allowed, but {why}")
-        return Decision(Verdict.ALLOWED, allowed, None)
+    if allowed is None and ctx.default != "allow":
+        missed = _missed(host, listener, ctx, unknown, near)
+        if missed is not None:
+            return missed
+    if allowed is not None:
+        passing = Decision(Verdict.ALLOWED, allowed, None)
+    elif listener.exposure == CONTAINER_ONLY and ctx.containers == "list":
+        passing = Decision(Verdict.LISTED, None, None)  # only reachable from the host itself
+    elif ctx.default == "allow":
+        passing = Decision(Verdict.ALLOWED, None, None)
+    else:
+        why = " (the tool truncated its address, so no allow rule can vouch for it)" \
+            if listener.truncated else ""
+        return _finding(host, listener, Verdict.STRAY, None, ctx.stray_severity,
+                        f"{describe(listener)} is not allowed by any rule{why}; "
+                        f"{ctx.default_why}")
+    if forbid_unknown is None:
+        return passing
+    # A listener that would pass (allowed, listed, or the default's) is undetermined
+    # while a forbid that may match it cannot be settled.
+    rule, condition = forbid_unknown
+    if condition == "dual_stack":
+        why = f"whether {rule.ref} forbids it depends {_UNSURE_DUAL}"
+    else:
+        why = (f"{rule.ref} forbids it if its {_unseen(rule, condition)} matches, "
+               "which could not be seen")
+    verb = "be listed" if passing.verdict is Verdict.LISTED else "be allowed"
+    return _finding(host, listener, Verdict.UNDETERMINED, rule, ctx.undetermined_severity,
+                    f"{describe(listener)} would {verb}, but {why}")
+
+
+def _missed(host: str, listener: Listener, ctx: HostRules,
+            unknown: tuple[Rule, str | None] | None,
+            near: tuple[Rule, MatchResult] | None) -> Decision | None:
+    """Under default deny, what an allow rule that may match (undetermined) or names the
+    port but not the rest (wrong_bind, wrong_process) makes of a listener no rule allows."""
     if unknown is not None:
         rule, condition = unknown
         if condition == "dual_stack":
@@ -241,21 +265,16 @@ def decide(host: str, listener: Listener, ctx: HostRules,
                    "could not be seen (collect with --become)")
         return _finding(host, listener, Verdict.UNDETERMINED, rule, ctx.undetermined_severity,
                         f"{describe(listener)}: {why}")
-    if near is not None:
-        rule, result = near
-        if result is MatchResult.WRONG_BIND:
-            return _finding(host, listener, Verdict.WRONG_BIND, rule, rule.severity,
-                            f"{describe(listener)} is bound beyond what {rule.ref} allows "
-                            f"on this port (address {_specs(rule, 'address')})")
-        return _finding(host, listener, Verdict.WRONG_PROCESS, rule, rule.severity,
-                        f"{describe(listener)} is held by {_owner_of(listener)}, but "
-                        f"{rule.ref} allows only {_specs(rule, 'owner')} on this port")
-    if listener.exposure == CONTAINER_ONLY and ctx.containers == "list":
-        return Decision(Verdict.LISTED, None, None)  # only reachable from the host itself
-    why = " (the tool truncated its address, so no allow rule can vouch for it)" \
-        if listener.truncated else ""
-    return _finding(host, listener, Verdict.STRAY, None, ctx.stray_severity,
-                    f"{describe(listener)} is not allowed by any rule{why}; {ctx.default_why}")
+    if near is None:
+        return None
+    rule, result = near
+    if result is MatchResult.WRONG_BIND:
+        return _finding(host, listener, Verdict.WRONG_BIND, rule, rule.severity,
+                        f"{describe(listener)} is bound beyond what {rule.ref} allows "
+                        f"on this port (address {_specs(rule, 'address')})")
+    return _finding(host, listener, Verdict.WRONG_PROCESS, rule, rule.severity,
+                    f"{describe(listener)} is held by {_owner_of(listener)}, but "
+                    f"{rule.ref} allows only {_specs(rule, 'owner')} on this port")
 
 
 def _forbidden(host: str, listener: Listener, rule: Rule) -> Decision:

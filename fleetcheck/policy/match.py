@@ -129,6 +129,8 @@ def _user_ok(spec: TextSpec, user: str | None, uid: int | None) -> bool | None:
         return spec.matches(user)
     if uid == 0:  # uid 0 is root on every system fleetcheck reads
         return spec.matches("root")
+    if uid is not None and spec.text == "root":
+        return False  # and root is uid 0: another uid is somebody else
     return None
 
 
@@ -209,21 +211,49 @@ class Match:
         return self._check(listener, covering)
 
     def _check(self, listener: Listener, covering: bool) -> tuple[MatchResult, str | None]:
+        # A condition that fails outright decides before one that cannot be judged: a rule
+        # the listener misses whatever its unseen owner (or container) is never "might
+        # match" (undetermined), and a near miss is named by what visibly does not fit.
         if self.protos is not None and listener.proto not in self.protos:
             return MatchResult.NO, "proto"
         if not self.port_matches(listener.proto, listener.port):
             return MatchResult.NO, "port"
-        if self.dual_stack is not None and listener.dual_stack != self.dual_stack:
-            return MatchResult.NO, "dual_stack"
         where = self.where_result(listener)
-        if where is not None:
+        if where is not None and where[0] is MatchResult.NO:
             return where
         near = MatchResult.WRONG_PROCESS if self.claims_port else MatchResult.NO
+        bind = self._bind_result(listener, covering)
+        if bind is not None:
+            return bind
+        unknown: tuple[MatchResult, str | None] | None = where
+        if self.processes is not None:
+            names = holders(listener)
+            if names is None:
+                unknown = unknown or (MatchResult.UNKNOWN_OWNER, "process")
+            elif not (all if covering else any)(
+                    any(p.matches(n) for p in self.processes) for n in names):
+                return near, "process"
+        if self.users is not None:
+            ok = _any_ok(_user_ok(u, listener.user, listener.uid) for u in self.users)
+            if ok is False:
+                return near, "user"
+            if ok is None:
+                unknown = unknown or (MatchResult.UNKNOWN_OWNER, "user")
+        return unknown or (MatchResult.YES, None)
+
+    def _bind_result(self, listener: Listener, covering: bool
+                     ) -> tuple[MatchResult, str] | None:
+        """The dual_stack, family and address conditions: None when they hold."""
+        # Family and dual stack are the bind's as much as its address: a rule naming the
+        # port that they miss is a near miss (wrong_bind), as for the address.
+        wrong = MatchResult.WRONG_BIND if self.claims_port else MatchResult.NO
+        if self.dual_stack is not None and listener.dual_stack != self.dual_stack:
+            return wrong, "dual_stack"
         sides = exposures(listener)
         if self.families is not None:
             fam_ok = [f in self.families for f, _ in sides]
             if not (all(fam_ok) if covering else any(fam_ok)):
-                return MatchResult.NO, "family"
+                return wrong, "family"
             if not covering:
                 sides = [s for s, ok in zip(sides, fam_ok, strict=True) if ok]
         if self.addresses is not None:
@@ -234,33 +264,22 @@ class Match:
                 addr_ok.append(any(a.scope is None and a.matches(listener.address)
                                    for a in self.addresses))
             if not (all(addr_ok) if covering else any(addr_ok)):
-                return (MatchResult.WRONG_BIND if self.claims_port else MatchResult.NO), "address"
-        if self.processes is not None:
-            names = holders(listener)
-            if names is None:
-                return MatchResult.UNKNOWN_OWNER, "process"
-            name_ok = [any(p.matches(n) for p in self.processes) for n in names]
-            if not (all(name_ok) if covering else any(name_ok)):
-                return near, "process"
-        if self.users is not None:
-            ok = _any_ok(_user_ok(u, listener.user, listener.uid) for u in self.users)
-            if ok is None:
-                return MatchResult.UNKNOWN_OWNER, "user"
-            if not ok:
-                return near, "user"
-        return MatchResult.YES, None
+                return wrong, "address"
+        return None
 
     def where_result(self, listener: Listener) -> tuple[MatchResult, str] | None:
         """The first place condition (namespace, container...) `listener` fails, or None.
 
         A container whose name, image or pod the host did not tell cannot be judged by
-        such a condition: UNKNOWN_OWNER, as for an owner that could not be seen.
+        such a condition: UNKNOWN_OWNER, as for an owner that could not be seen, unless
+        another place condition fails outright.
         """
         if self.namespaces is not None and \
                 ("host" if listener.netns is None else "container") not in self.namespaces:
             return MatchResult.NO, "namespace"
         if self.exposures is not None and listener.exposure not in self.exposures:
             return MatchResult.NO, "exposure"
+        unknown: tuple[MatchResult, str] | None = None
         for key, specs in (("container", self.containers), ("image", self.images),
                            ("pod", self.pods), ("k8s_namespace", self.k8s_namespaces)):
             if specs is None:
@@ -269,10 +288,10 @@ class Match:
             if listener.container is None:
                 return MatchResult.NO, key
             if value is None:
-                return MatchResult.UNKNOWN_OWNER, key
-            if not any(s.matches(value) for s in specs):
+                unknown = unknown or (MatchResult.UNKNOWN_OWNER, key)
+            elif not any(s.matches(value) for s in specs):
                 return MatchResult.NO, key
-        return None
+        return unknown
 
     def describe(self) -> str:
         """The conditions in a policy file's words: 'proto tcp, port 80,443, process nginx'."""

@@ -186,15 +186,12 @@ def near_miss(li: Listener, allows: Sequence[ORule]) -> tuple[str, ORule | None]
             continue
         bind: Tri = bind_ok(r.data, li, allow=True)
         owner: Tri = owner_ok(r.data, li, allow=True)
-        place: Tri = place_ok(r.data, li)
+        if place_ok(r.data, li) is False:
+            continue  # another place (namespace, container, exposure): not about this one
         if bind is False:
             first = first or ("wrong_bind", r)
         elif owner is False:
             first = first or ("wrong_process", r)
-        elif place is False:
-            continue  # another place: this rule is not about this listener
-        elif unsure is None:
-            unsure = r
     if unsure is not None:
         return "undetermined", unsure
     return first if first is not None else ("", None)

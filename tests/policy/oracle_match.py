@@ -217,6 +217,8 @@ def user_ok(pattern: Any, listener: Listener) -> Tri:
         return None
     if name is not None:
         return text_ok(text, name)
+    if uid is not None and text == "root":
+        return False  # root is uid 0
     return None
 
 
