@@ -197,7 +197,7 @@ def decide(host: str, listener: Listener, ctx: HostRules,
         return _forbidden(host, listener, forbid)
     allowed: Rule | None = None
     unknown: tuple[Rule, str | None] | None = None
-    near: tuple[Rule, MatchResult] | None = None
+    near: tuple[Rule, MatchResult, str | None] | None = None
     for rule in ctx.allows:
         result, condition = rule.match.check_detail(listener, covering=True)
         if trace is not None:
@@ -209,7 +209,7 @@ def decide(host: str, listener: Listener, ctx: HostRules,
         elif result is MatchResult.UNKNOWN_OWNER:
             unknown = unknown or (rule, condition)
         elif result in (MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS) and near is None:
-            near = (rule, result)
+            near = (rule, result, condition)
     if trace is not None:  # shown by `explain`; a requirement never allows by itself
         for rule in ctx.requires:
             result, condition = rule.match.check_detail(listener, covering=False)
@@ -250,7 +250,7 @@ def decide(host: str, listener: Listener, ctx: HostRules,
 
 def _missed(host: str, listener: Listener, ctx: HostRules,
             unknown: tuple[Rule, str | None] | None,
-            near: tuple[Rule, MatchResult] | None) -> Decision | None:
+            near: tuple[Rule, MatchResult, str | None] | None) -> Decision | None:
     """Under default deny, what an allow rule that may match (undetermined) or names the
     port but not the rest (wrong_bind, wrong_process) makes of a listener no rule allows."""
     if unknown is not None:
@@ -267,11 +267,11 @@ def _missed(host: str, listener: Listener, ctx: HostRules,
                         f"{describe(listener)}: {why}")
     if near is None:
         return None
-    rule, result = near
+    rule, result, condition = near
     if result is MatchResult.WRONG_BIND:
         return _finding(host, listener, Verdict.WRONG_BIND, rule, rule.severity,
                         f"{describe(listener)} is bound beyond what {rule.ref} allows "
-                        f"on this port (address {_specs(rule, 'address')})")
+                        f"on this port ({_bind_specs(rule, condition)})")
     return _finding(host, listener, Verdict.WRONG_PROCESS, rule, rule.severity,
                     f"{describe(listener)} is held by {_owner_of(listener)}, but "
                     f"{rule.ref} allows only {_specs(rule, 'owner')} on this port")
@@ -294,6 +294,16 @@ def _unseen(rule: Rule, condition: str | None) -> str:
     if condition in _PLACE:
         return f"container's {'name' if condition == 'container' else condition}"
     return "process" if rule.match.processes is not None else "user"
+
+
+def _bind_specs(rule: Rule, condition: str | None) -> str:
+    """What the rule wants of the bind condition the listener missed, in its words."""
+    m = rule.match
+    if condition == "family":
+        return "family " + " or ".join(str(f) for f in sorted(m.families or ()))
+    if condition == "dual_stack":
+        return f"dual_stack {str(m.dual_stack).lower()}"
+    return f"address {_specs(rule, 'address')}"
 
 
 def _owner_of(listener: Listener) -> str:

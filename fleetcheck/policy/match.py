@@ -199,13 +199,15 @@ class Match:
         """The result and the condition that decided a non-YES result ('port', 'process'...).
 
         An [::] whose tool did not show whether it takes IPv4 too is judged both ways:
-        where the answers differ and one is YES, the rule cannot be settled (UNKNOWN_OWNER,
-        condition 'dual_stack'); otherwise the dual-stack answer, the wider reach, stands.
+        where the answers differ and either way might match (YES, or an owner not seen),
+        the rule cannot be settled (UNKNOWN_OWNER, condition 'dual_stack'); otherwise the
+        dual-stack answer, the wider reach, stands.
         """
         if unsure_dual(listener):
             wide = self._check(replace(listener, dual_stack=True), covering)
             narrow = self._check(replace(listener, dual_stack=False), covering)
-            if wide[0] is not narrow[0] and MatchResult.YES in (wide[0], narrow[0]):
+            maybe = (MatchResult.YES, MatchResult.UNKNOWN_OWNER)
+            if wide[0] is not narrow[0] and (wide[0] in maybe or narrow[0] in maybe):
                 return MatchResult.UNKNOWN_OWNER, "dual_stack"
             return wide
         return self._check(listener, covering)
