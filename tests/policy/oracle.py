@@ -157,7 +157,9 @@ def judge_listener(li: Listener, pols: Sequence[tuple[str, Doc]], default: str,
     unsure_forbid = [r for r in forbids if full_match(r.data, li, allow=False) is None]
     verdict: str
     rule: ORule | None = None
-    allowed = next((r for r in allows if full_match(r.data, li, allow=True) is True), None)
+    # An address the tool cut never matches an allow (docs: `truncated`).
+    allowed = None if li.truncated else next(
+        (r for r in allows if full_match(r.data, li, allow=True) is True), None)
     if allowed is not None:
         verdict, rule = "allowed", allowed
     else:

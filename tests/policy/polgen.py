@@ -91,7 +91,8 @@ def gen_listener(rng: random.Random) -> Listener:
                     port=rng.choice(PORTS) if rng.random() < 0.85 else rng.randint(1, 65535),
                     process=proc, pid=rng.randint(100, 9999) if proc else None, user=name,
                     uid=uid, dual_stack=dual, other_processes=others, netns=netns,
-                    container=container, exposure=exposure, route_localnet=localnet)
+                    container=container, exposure=exposure, route_localnet=localnet,
+                    truncated=rng.random() < 0.03)
 
 
 def gen_rule(rng: random.Random, action: str, rid: str) -> dict[str, Any]:
