@@ -19,10 +19,10 @@ from typing import Any
 
 from fleetcheck.model import HOST, Listener
 from tests.conftest import CliResult, run_cli
-from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns
+from tests.lab.netns import Namespace, Sock, in_netns
 from tests.policy import oracle
 from tests.policy.judgediff import Files, write_case
-from tests.policy.lab import plant
+from tests.policy.lab import lab_namespace, plant
 from tests.policy.polgen import HOSTS, Case
 
 _UNPLANTABLE = ("224.", "169.254.", "fe80", "ff02", "::ffff:10.")
@@ -131,13 +131,13 @@ def compare_explain(case: Case, files: Files, ns: Namespace, run_path: Path,
     return diffs
 
 
-def check_cli_seed(case: Case, root: Path, ns: Namespace) -> list[str]:
-    """Plant the case's first host's listeners, scan, explain, compare; sockets released."""
+def check_cli_seed(case: Case, root: Path) -> list[str]:
+    """Plant the case's first host's listeners in a namespace of their own, scan, explain,
+    compare; the namespace is removed afterwards."""
     socks = plantable(case.listeners[HOSTS[0]])
     case = replace(case, listeners={h: [] for h in HOSTS})
     files = write_case(case, root)
-    holders = SocketHolders(ns)
-    try:
+    with lab_namespace() as (ns, holders):
         plant(ns, holders, socks)
         with in_netns(ns.name):
             res: CliResult = run_cli(scan_argv(case, files, root / "out"), cwd=root)
@@ -155,5 +155,3 @@ def check_cli_seed(case: Case, root: Path, ns: Namespace) -> list[str]:
             if any(li["exposure"] != HOST for li in h["listeners"]):
                 diffs.append(f"{h['name']}: a listener outside the host's namespace")
         return diffs
-    finally:
-        holders.stop()
