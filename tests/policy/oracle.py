@@ -213,8 +213,8 @@ def requirement(r: ORule, listeners: Sequence[Listener], und_sev: str) -> OFindi
     return OFinding("missing", r.severity, r.ref, proto, port)
 
 
-def judge_host(name: str, listeners: Sequence[Listener], pols: Sequence[tuple[str, Doc]]
-               ) -> OHost:
+def judge_host(name: str, listeners: Sequence[Listener], pols: Sequence[tuple[str, Doc]],
+               today: dt.date) -> OHost:
     """Every listener's verdict and the host's findings, before waivers."""
     docs = [p for _, p in pols]
     default = resolve_default(docs)
@@ -234,7 +234,47 @@ def judge_host(name: str, listeners: Sequence[Listener], pols: Sequence[tuple[st
         missing = requirement(r, listeners, und_sev)
         if missing is not None:
             host.findings.append(missing)
+    for _, p in pols:
+        if "review_every" in p:
+            host.findings += overdue(p, pols, today)
     return host
+
+
+def period_after(start: dt.date, every: str) -> dt.date:
+    """`start` plus '6 months', '90 days', '2 weeks', '1 year' (month ends clamp)."""
+    count, unit = every.split()
+    n, unit = int(count), unit.rstrip("s")
+    if unit in ("day", "week"):
+        return start + dt.timedelta(days=n * (7 if unit == "week" else 1))
+    months = start.month - 1 + n * (12 if unit == "year" else 1)
+    year, month = start.year + months // 12, months % 12 + 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(start.day, last))
+
+
+def overdue(p: Doc, pols: Sequence[tuple[str, Doc]], today: dt.date) -> list[OFinding]:
+    """overdue_review findings: allow and require rules last reviewed (else approved) more
+    than a period ago, or never."""
+    name = next(n for n, q in pols if q is p)
+    out = []
+    for action in ("allow", "require"):
+        for data in p.get(action) or []:
+            r = ORule(name, action, data)
+            last = data.get("reviewed_on") or data.get("approved_on")
+            if last is not None and today <= period_after(
+                    dt.date.fromisoformat(str(last)), str(p["review_every"])):
+                continue
+            # How a finding about a rule names proto and port is not documented: the run's
+            # convention (protocols joined by '/', the port when the rule names one).
+            words = {str(w).lower() for w in as_list(data.get("proto", "any"))}
+            pr = "/".join(sorted(words)) if "any" not in words else \
+                "/".join(sorted({q for q, _ in service_pairs(data)})) or "any"
+            ports = sorted({n for lo, hi in port_ranges(data.get("port", [])) for n in (lo, hi)}
+                           | {n for _, n in service_pairs(data)})
+            out.append(OFinding("overdue_review", str(p.get("review_severity", "medium")),
+                                r.ref, pr,
+                                ports[0] if len(ports) == 1 else None))
+    return out
 
 
 def waiver_covers(w: Doc, f: OFinding) -> bool:
@@ -291,7 +331,7 @@ def judge_run(hosts: Mapping[str, Sequence[Listener]], groups: Mapping[str, set[
     matched = {str(w["id"]): 0 for w in waivers}
     for name in names:
         pols = [(pn, p) for pn, p in policies if name in select(p.get("hosts"), groups, names)]
-        host = judge_host(name, hosts[name], pols)
+        host = judge_host(name, hosts[name], pols, today)
         for f in host.findings:
             f.id = id_of(name, f) if id_of else None
             for w in waivers:

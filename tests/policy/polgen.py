@@ -34,7 +34,10 @@ ADDR_ITEMS = ("loopback", "link-local", "private", "public", "wildcard", "multic
               "10.0.0.5", "::1", "[::1]", "10.0.0.0/8", "127.0.0.0/8", "0.0.0.0/0", "::/0",
               "fd00::/8", "192.168.0.0/16", "127.0.0.1", "0.0.0.0", "::")
 SEVS = ("critical", "high", "medium", "low", "info")
-KINDS = ("forbidden", "stray", "missing", "wrong_bind", "wrong_process", "undetermined")
+KINDS = ("forbidden", "stray", "missing", "wrong_bind", "wrong_process", "undetermined",
+         "overdue_review")
+PERIODS = ("6 months", "90 days", "2 weeks", "1 year", "1 month")
+TODAY = dt.date(2030, 6, 1)
 IMAGES = ("nginx:1.25", "docker.io/library/redis:7", "registry.k8s.io/coredns:1.11")
 
 
@@ -184,11 +187,29 @@ def gen_policy(rng: random.Random, stem: str) -> dict[str, Any]:
             pol[key] = rng.choice(SEVS)
     if rng.random() < 0.3:
         pol["containers"] = rng.choice(("list", "judge"))
+    reviewed = rng.random() < 0.2
+    if reviewed:
+        pol["review_every"] = rng.choice(PERIODS)
+        if rng.random() < 0.5:
+            pol["review_severity"] = rng.choice(SEVS)
     for action, most in (("allow", 4), ("forbid", 2), ("require", 1)):
         n = rng.randint(0, most)
         if n:
             pol[action] = [gen_rule(rng, action, f"{action[0]}{i}") for i in range(n)]
+            if reviewed or rng.random() < 0.1:
+                for rule in pol[action]:
+                    _dates(rng, rule)
     return pol
+
+
+def _dates(rng: random.Random, rule: dict[str, Any]) -> None:
+    """approved_on / reviewed_on some time before the run (often right on a period's end)."""
+    for key in ("approved_on", "reviewed_on"):
+        if rng.random() < 0.5:
+            back = rng.choice((rng.randint(0, 500), 14, 15, 90, 91, 365, 366))
+            day = TODAY - dt.timedelta(days=back)
+            rule[key] = (day if rng.random() < 0.5 else
+                         day.replace(day=min(day.day, 28))).isoformat()
 
 
 def gen_waiver(rng: random.Random, wid: str, today: dt.date, rules: list[str],
@@ -231,7 +252,7 @@ def gen_case(seed: int, ids: list[str] | None = None) -> Case:
     policies = [(f"{i}{rng.choice('abc')}", gen_policy(rng, str(i)))
                 for i in range(rng.randint(1, 3))]
     policies = [(stem, p) for stem, p in policies]
-    today = dt.date(2030, 6, 1)
+    today = TODAY
     listeners = {h: _distinct(rng, rng.randint(0, 6)) for h in HOSTS}
     rules = [f"{p.get('name', stem)}/{r['id']}" for stem, p in policies
              for a in ("allow", "forbid", "require") for r in p.get(a) or []]
