@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from fleetcheck.model import HOST, Listener
 from tests.conftest import CliResult, run_cli
 from tests.lab.netns import Namespace, Sock, in_netns
@@ -25,6 +27,7 @@ from tests.policy.judgediff import Files, write_case
 from tests.policy.lab import lab_namespace, plant
 from tests.policy.polgen import HOSTS, Case
 
+UNREACHABLE = "h5"  # an SSH host on a closed port: unreachable, exit 3 when nothing violates
 _UNPLANTABLE = ("224.", "169.254.", "fe80", "ff02", "::ffff:10.")
 
 
@@ -75,10 +78,13 @@ def compare_run(case: Case, run: dict[str, Any], code: int) -> list[str]:
 
     policies = [(str(data.get("name", stem)), data) for stem, data in case.policies]
     waivers = [w for _, items in case.waivers for w in items]
-    want = oracle.judge_run(seen, case.groups, policies, waivers, case.today, case.fail_on,
-                            id_of)
+    checked = {n: lis for n, lis in seen.items() if n != UNREACHABLE}
+    want = oracle.judge_run(checked, case.groups, policies, waivers, case.today, case.fail_on,
+                            id_of, [UNREACHABLE])
     diffs = []
-    for host, expected in zip(run["hosts"], want.hosts, strict=True):
+    by_name = {h.name: h for h in want.hosts}
+    for host in run["hosts"]:
+        expected = by_name[host["name"]]
         got = Counter((f["kind"], f["severity"], f["rule"], f["proto"], f["port"], f["address"],
                        f["waiver"] if f["waived"] else None) for f in host["findings"])
         exp = Counter((f.kind, f.severity, f.rule, f.proto, f.port,
@@ -137,6 +143,9 @@ def check_cli_seed(case: Case, root: Path) -> list[str]:
     socks = plantable(case.listeners[HOSTS[0]])
     case = replace(case, listeners={h: [] for h in HOSTS})
     files = write_case(case, root)
+    inventory = yaml.safe_load(files.inventory.read_text())
+    inventory["all"]["hosts"][UNREACHABLE] = {"ansible_host": "127.0.0.1", "ansible_port": 1}
+    files.inventory.write_text(yaml.safe_dump(inventory))
     with lab_namespace() as (ns, holders):
         plant(ns, holders, socks)
         with in_netns(ns.name):
@@ -150,7 +159,7 @@ def check_cli_seed(case: Case, root: Path) -> list[str]:
         if not diffs:
             diffs = compare_explain(case, files, ns, runs[0], run)
         for h in run["hosts"]:
-            if h["error"] is not None:
+            if h["error"] is not None and h["name"] != UNREACHABLE:
                 diffs.append(f"{h['name']}: error {h['error']}")
             if any(li["exposure"] != HOST for li in h["listeners"]):
                 diffs.append(f"{h['name']}: a listener outside the host's namespace")

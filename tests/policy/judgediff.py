@@ -41,7 +41,7 @@ class Files:
 def write_case(case: Case, root: Path) -> Files:
     """The inventory, policy and waiver files of `case` under `root`."""
     root.mkdir(parents=True, exist_ok=True)
-    children = {g: {"hosts": {h: None for h in sorted(m)}} for g, m in case.groups.items() if m}
+    children = {g: {"hosts": dict.fromkeys(sorted(m))} for g, m in case.groups.items() if m}
     hosts = {h: {"ansible_connection": "local"} for h in HOSTS}
     text = yaml.safe_dump({"all": {"hosts": hosts, "children": children}}, sort_keys=False)
     (root / "inventory.yml").write_text(text)

@@ -57,17 +57,18 @@ def _variants(case: Case) -> Iterator[Case]:
     for i, (stem, items) in enumerate(case.waivers):
         for j in range(len(items)):
             rest = items[:j] + items[j + 1:]
-            yield replace(case, waivers=case.waivers[:i] + ([(stem, rest)] if rest else [])
-                          + case.waivers[i + 1:])
+            kept = [(stem, rest)] if rest else []
+            yield replace(case, waivers=[*case.waivers[:i], *kept, *case.waivers[i + 1:]])
             for key in [k for k in items[j] if k not in _KEEP]:
                 w = dict(items[j])
                 del w[key]
-                yield replace(case, waivers=case.waivers[:i] + [
-                    (stem, items[:j] + [w] + items[j + 1:])] + case.waivers[i + 1:])
+                yield replace(case, waivers=[
+                    *case.waivers[:i], (stem, [*items[:j], w, *items[j + 1:]]),
+                    *case.waivers[i + 1:]])
 
 
 def _with_policy(case: Case, i: int, stem: str, pol: dict[str, object]) -> Case:
-    return replace(case, policies=case.policies[:i] + [(stem, pol)] + case.policies[i + 1:])
+    return replace(case, policies=[*case.policies[:i], (stem, pol), *case.policies[i + 1:]])
 
 
 def minimise(case: Case, still: Callable[[Case], bool]) -> Case:

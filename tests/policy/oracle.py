@@ -281,8 +281,8 @@ def waiver_covers(w: Doc, f: OFinding) -> bool:
     """Every condition the waiver states holds for the finding (hosts checked apart)."""
     li = f.listener
     checks: list[bool] = []
-    if "proto" in w:
-        checks.append(f.proto in protos(w))
+    if "proto" in w and protos(w) != {"tcp", "udp"}:  # `any` (or both) covers every proto
+        checks.append(set(f.proto.split("/")) <= protos(w))
     if "port" in w or "service" in w:
         in_port = f.port is not None and "port" in w and any(
             lo <= f.port <= hi for lo, hi in port_ranges(w["port"]))
@@ -322,14 +322,14 @@ class OResult:
 
 def judge_run(hosts: Mapping[str, Sequence[Listener]], groups: Mapping[str, set[str]],
               policies: Sequence[tuple[str, Doc]], waivers: Sequence[Doc], today: dt.date,
-              fail_on: str, id_of: Callable[[str, OFinding], str | None] | None = None
-              ) -> OResult:
+              fail_on: str, id_of: Callable[[str, OFinding], str | None] | None = None,
+              unreachable: Sequence[str] = ()) -> OResult:
     """The run: policies are (name, data) in load order; `id_of` lends each finding the
     real finding's id (ids are not documented), for waivers that name findings."""
-    names = list(hosts)
+    names = [*hosts, *unreachable]
     out = OResult([], {}, 0)
     matched = {str(w["id"]): 0 for w in waivers}
-    for name in names:
+    for name in hosts:
         pols = [(pn, p) for pn, p in policies if name in select(p.get("hosts"), groups, names)]
         host = judge_host(name, hosts[name], pols, today)
         for f in host.findings:
@@ -348,5 +348,9 @@ def judge_run(hosts: Mapping[str, Sequence[Listener]], groups: Mapping[str, set[
         wid = str(w["id"])
         expired = dt.date.fromisoformat(str(w["expires"])) < today
         out.waivers[wid] = "expired" if expired else ("active" if matched[wid] else "unused")
-    out.exit_code = 1 if any(h.status == "noncompliant" for h in out.hosts) else 0
+    # A host that could not be checked is never compliant: exit 3 unless there are
+    # violations (exit 1).
+    out.hosts += [OHost(name, status="unreachable") for name in unreachable]
+    out.exit_code = 1 if any(h.status == "noncompliant" for h in out.hosts) else \
+        3 if unreachable else 0
     return out

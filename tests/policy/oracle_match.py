@@ -133,7 +133,7 @@ def scope(address: str) -> str:
 
 def address_item_ok(item: str, side: Side, listener: Listener, allow: bool) -> bool:
     """One `address` item against one side of a listener."""
-    family, address = side
+    address = side[1]
     if item in SCOPES:
         if allow and listener.route_localnet and listener.family == 4 \
                 and scope(listener.address) == "loopback":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,7 +118,7 @@ def gen_rule(rng: random.Random, action: str, rid: str) -> dict[str, Any]:
             elif roll < 0.72:
                 rule["port"] = rng.choice(PORTS)
                 rule["service"] = rng.choice(SERVICES)
-        extras = {
+        extras: dict[str, Callable[[], Any]] = {
             "address": lambda: _pick(rng, ADDR_ITEMS),
             "family": lambda: rng.choice((4, 6, "ipv4", "inet6", [4, 6])),
             "dual_stack": lambda: rng.choice((True, False)),
@@ -145,9 +146,9 @@ def gen_rule(rng: random.Random, action: str, rid: str) -> dict[str, Any]:
 def _never_matches(rule: dict[str, Any]) -> bool:
     """What the docs call a rule that can never match (an error): avoid it."""
     proto = {str(p) for p in as_list(rule.get("proto", "any"))}
-    if "service" in rule and "port" not in rule and "any" not in proto:
-        if not {p for p, _ in service_pairs(rule)} & proto:
-            return True
+    if "service" in rule and "port" not in rule and "any" not in proto \
+            and not {p for p, _ in service_pairs(rule)} & proto:
+        return True
     fams = {str(f) for f in as_list(rule.get("family", []))}
     addrs = [str(a) for a in as_list(rule.get("address", []))]
     v6 = [":" in a for a in addrs if a not in ("loopback", "link-local", "private", "public",
@@ -164,9 +165,8 @@ def _never_matches(rule: dict[str, Any]) -> bool:
             return True
     spaces = set(as_list(rule.get("namespace", ["host", "container"])))
     reach = set(as_list(rule.get("exposure", [HOST, PUBLISHED, CONTAINER_ONLY])))
-    if spaces == {"container"} and reach == {HOST} or spaces == {"host"} and HOST not in reach:
-        return True
-    return False
+    return (spaces == {"container"} and reach == {HOST}) or (
+        spaces == {"host"} and HOST not in reach)
 
 
 def gen_policy(rng: random.Random, stem: str) -> dict[str, Any]:
@@ -217,7 +217,7 @@ def gen_waiver(rng: random.Random, wid: str, today: dt.date, rules: list[str],
     """A waiver with at least one narrowing condition, dated around `today`."""
     w: dict[str, Any] = {"id": wid, "hosts": rng.choice(("all", "web", "db", "h2", "edge",
                                                         ["web", "db"], "all:!web"))}
-    narrowing = {
+    narrowing: dict[str, Callable[[], Any]] = {
         "port": lambda: rng.choice((*PORTS, "8000-8999", "80,443")),
         "service": lambda: _pick(rng, SERVICES),
         "process": lambda: _pick(rng, PROC_PATTERNS),
@@ -232,10 +232,12 @@ def gen_waiver(rng: random.Random, wid: str, today: dt.date, rules: list[str],
         for key, make in narrowing.items():
             if rng.random() < (0.35 if key in ("port", "rule", "process") else 0.08):
                 w[key] = make()
-    for key, make in {"proto": lambda: rng.choice(("tcp", "udp", "any")),
-                      "kind": lambda: _pick(rng, KINDS),
-                      "namespace": lambda: rng.choice(("host", "container")),
-                      "exposure": lambda: _pick(rng, (HOST, PUBLISHED, CONTAINER_ONLY))}.items():
+    optional: dict[str, Callable[[], Any]] = {
+        "proto": lambda: rng.choice(("tcp", "udp", "any")),
+        "kind": lambda: _pick(rng, KINDS),
+        "namespace": lambda: rng.choice(("host", "container")),
+        "exposure": lambda: _pick(rng, (HOST, PUBLISHED, CONTAINER_ONLY))}
+    for key, make in optional.items():
         if rng.random() < 0.2:
             w[key] = make()
     created = today - dt.timedelta(days=rng.randint(-1, 300))
@@ -247,7 +249,7 @@ def gen_waiver(rng: random.Random, wid: str, today: dt.date, rules: list[str],
 
 def gen_case(seed: int, ids: list[str] | None = None) -> Case:
     """The whole case for one seed; `ids` are real finding ids waivers may name."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a replayable draw, no secret
     groups: dict[str, set[str]] = {g: {h for h in HOSTS if rng.random() < 0.45} for g in GROUPS}
     policies = [(f"{i}{rng.choice('abc')}", gen_policy(rng, str(i)))
                 for i in range(rng.randint(1, 3))]
