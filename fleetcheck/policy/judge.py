@@ -28,6 +28,14 @@ from fleetcheck.model import (
 )
 from fleetcheck.policy import Action, Policy, Rule, resolve_containers, resolve_default, review
 from fleetcheck.policy.match import MatchResult
+from fleetcheck.policy.wording import (
+    PLACE,
+    UNSURE_DUAL,
+    bind_specs,
+    owner_of,
+    specs,
+    unseen,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,9 +247,9 @@ def decide(host: str, listener: Listener, ctx: HostRules,
     # while a forbid that may match it cannot be settled.
     rule, condition = forbid_unknown
     if condition == "dual_stack":
-        why = f"whether {rule.ref} forbids it depends {_UNSURE_DUAL}"
+        why = f"whether {rule.ref} forbids it depends {UNSURE_DUAL}"
     else:
-        why = (f"{rule.ref} forbids it if its {_unseen(rule, condition)} matches, "
+        why = (f"{rule.ref} forbids it if its {unseen(rule, condition)} matches, "
                "which could not be seen")
     verb = "be listed" if passing.verdict is Verdict.LISTED else "be allowed"
     return _finding(host, listener, Verdict.UNDETERMINED, rule, ctx.undetermined_severity,
@@ -256,12 +264,12 @@ def _missed(host: str, listener: Listener, ctx: HostRules,
     if unknown is not None:
         rule, condition = unknown
         if condition == "dual_stack":
-            why = f"whether {rule.ref} allows it depends {_UNSURE_DUAL}"
-        elif condition in _PLACE:
-            why = (f"{rule.ref} allows it only for {condition} {_specs(rule, condition)}, "
-                   f"and the host did not tell the {_unseen(rule, condition)}")
+            why = f"whether {rule.ref} allows it depends {UNSURE_DUAL}"
+        elif condition in PLACE:
+            why = (f"{rule.ref} allows it only for {condition} {specs(rule, condition)}, "
+                   f"and the host did not tell the {unseen(rule, condition)}")
         else:
-            why = (f"{rule.ref} allows it only for {_specs(rule, 'owner')}, and the owner "
+            why = (f"{rule.ref} allows it only for {specs(rule, 'owner')}, and the owner "
                    "could not be seen (collect with --become)")
         return _finding(host, listener, Verdict.UNDETERMINED, rule, ctx.undetermined_severity,
                         f"{describe(listener)}: {why}")
@@ -271,60 +279,16 @@ def _missed(host: str, listener: Listener, ctx: HostRules,
     if result is MatchResult.WRONG_BIND:
         return _finding(host, listener, Verdict.WRONG_BIND, rule, rule.severity,
                         f"{describe(listener)} is bound beyond what {rule.ref} allows "
-                        f"on this port ({_bind_specs(rule, condition)})")
+                        f"on this port ({bind_specs(rule, condition)})")
     return _finding(host, listener, Verdict.WRONG_PROCESS, rule, rule.severity,
-                    f"{describe(listener)} is held by {_owner_of(listener)}, but "
-                    f"{rule.ref} allows only {_specs(rule, 'owner')} on this port")
+                    f"{describe(listener)} is held by {owner_of(listener)}, but "
+                    f"{rule.ref} allows only {specs(rule, 'owner')} on this port")
 
 
 def _forbidden(host: str, listener: Listener, rule: Rule) -> Decision:
     reason = f": {rule.reason}" if rule.reason else ""
     return _finding(host, listener, Verdict.FORBIDDEN, rule, rule.severity,
                     f"{describe(listener)} is forbidden by {rule.ref}{reason}")
-
-
-_PLACE = ("container", "image", "pod", "k8s_namespace")
-# Why a rule on an [::] could not be settled by a tool that does not show IPV6_V6ONLY.
-_UNSURE_DUAL = ("on whether it also accepts IPv4 (dual-stack), which the tool that listed it "
-                "does not show (ss does)")
-
-
-def _unseen(rule: Rule, condition: str | None) -> str:
-    """What could not be seen: 'process', 'user', or "container's image"."""
-    if condition in _PLACE:
-        return f"container's {'name' if condition == 'container' else condition}"
-    return "process" if rule.match.processes is not None else "user"
-
-
-def _bind_specs(rule: Rule, condition: str | None) -> str:
-    """What the rule wants of the bind condition the listener missed, in its words."""
-    m = rule.match
-    if condition == "family":
-        return "family " + " or ".join(str(f) for f in sorted(m.families or ()))
-    if condition == "dual_stack":
-        return f"dual_stack {str(m.dual_stack).lower()}"
-    return f"address {_specs(rule, 'address')}"
-
-
-def _owner_of(listener: Listener) -> str:
-    user = listener.user or (f"uid {listener.uid}" if listener.uid is not None else None)
-    return f"{listener.process or 'an unknown process'}" + (f" (user {user})" if user else "")
-
-
-def _specs(rule: Rule, what: str) -> str:
-    m = rule.match
-    if what == "address":
-        return " or ".join(a.text for a in m.addresses or ())
-    if what in _PLACE:
-        specs = {"container": m.containers, "image": m.images, "pod": m.pods,
-                 "k8s_namespace": m.k8s_namespaces}[what]
-        return " or ".join(s.text for s in specs or ())
-    parts = []
-    if m.processes is not None:
-        parts.append("process " + " or ".join(s.text for s in m.processes))
-    if m.users is not None:
-        parts.append("user " + " or ".join(s.text for s in m.users))
-    return " and ".join(parts)
 
 
 def _finding(host: str, listener: Listener, verdict: Verdict, rule: Rule | None,
