@@ -209,6 +209,9 @@ class Match:
             maybe = (MatchResult.YES, MatchResult.UNKNOWN_OWNER)
             if wide[0] is not narrow[0] and (wide[0] in maybe or narrow[0] in maybe):
                 return MatchResult.UNKNOWN_OWNER, "dual_stack"
+            if {wide[0], narrow[0]} == {MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS}:
+                # the owner misses either way, the bind only one way: say what is certain
+                return wide if wide[0] is MatchResult.WRONG_PROCESS else narrow
             return wide
         return self._check(listener, covering)
 

@@ -22,7 +22,7 @@ from tests.policy.helpers import policy
 from tests.policy.judgediff import check_seed
 
 # Seeds whose cases disagreed before the fixes, and a few more.
-SEEDS = (7, 18, 24, 26, 40, 219, 233, 281, 635, 795, *range(100, 130))
+SEEDS = (7, 18, 24, 26, 40, 219, 233, 281, 635, 795, 2810, 3330, *range(100, 128))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -100,3 +100,12 @@ def test_an_unshown_dual_stack_with_an_unseen_owner_is_undetermined() -> None:
     text = "name: p\ndefault: deny\nallow: [{id: a, family: 6, user: 'post*'}]\n"
     li = Listener("udp", 6, "::", 68, process="node", uid=1000, dual_stack=None)
     assert _verdict(text, li) == ("undetermined", "p/a", "undetermined")
+
+
+def test_an_unshown_dual_stack_whose_process_misses_is_wrong_process() -> None:
+    """Seeds 2810, 3330: `dual_stack: false` fits an [::] one way only, its process neither
+    way: the certain miss (wrong_process) is named, not the uncertain one (wrong_bind)."""
+    text = "name: p\ndefault: deny\nallow: [{id: a, port: 80, dual_stack: false, " \
+           "process: 'php-fpm*'}]\n"
+    li = Listener("tcp", 6, "::", 80, process="dropbear", dual_stack=None)
+    assert _verdict(text, li) == ("wrong_process", "p/a", "wrong_process")
