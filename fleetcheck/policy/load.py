@@ -83,8 +83,9 @@ def policy_from_text(text: str, path: str = "<policy>") -> Policy:
 
 @dataclass(frozen=True, slots=True)
 class _Written:
-    """A policy file as read: its valid name and where it starts, even when a problem kept
-    the policy itself from loading (None), so that a duplicate name is still found."""
+    """A policy file as read: its valid name and where it was named (else where it starts),
+    even when a problem kept the policy itself from loading (None), so that a duplicate name
+    is still found."""
 
     name: str | None
     where: Mark
@@ -144,9 +145,11 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> _Written:
                 ids[rule_id] = mark.line
             if rule is not None:
                 rules.append(rule)
+    # A duplicate name is reported where it was written (else at the top: the file's name).
+    here = data.value_marks.get("name") or data.mark
     if len(problems.items) > start:
-        return _Written(valid_name, data.mark)
-    return _Written(name, data.mark, Policy(
+        return _Written(valid_name, here)
+    return _Written(name, here, Policy(
         name=name, path=spath, rules=tuple(sorted(rules, key=lambda r: r.line or 0)),
         default=default, hosts=None if hosts in ("all", "*") else hosts,
         # `is None`, not `or`: Severity.INFO is 0, and `info` must stay info.

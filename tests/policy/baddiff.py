@@ -170,6 +170,8 @@ def bad_case(seed: int) -> tuple[Any, Bad]:
     """A generated case with one of its files broken."""
     rng = random.Random(seed * 7919 + 1)  # noqa: S311 - a replayable draw, no secret
     case = gen_case(seed)
+    if rng.random() < 0.15:
+        return case, _text_bad(rng, case)
     if case.waivers and rng.random() < 0.4:
         i = rng.randrange(len(case.waivers))
         stem, items = case.waivers[i]
@@ -180,6 +182,34 @@ def bad_case(seed: int) -> tuple[Any, Bad]:
 
 
 # validate: 'FILE:LINE:COL: error: ...'; scan: 'fleetcheck: error: FILE:LINE:COL: ...'
+def _text_bad(rng: random.Random, case: Any) -> Bad:
+    """A policy file broken as text: a key written twice, YAML that does not parse, an
+    empty file, a list instead of a mapping, or the name of a policy loaded before it."""
+    i = rng.randrange(len(case.policies))
+    stem, data = case.policies[i]
+    data = {"default": "deny", **data}
+    text = _dump(data)
+    roll = rng.randrange(5)
+    if roll == 0:
+        text += "default: allow\n"
+        return Bad(stem, text, frozenset({len(text.splitlines())}), "key written twice")
+    if roll == 1:
+        text += f"description: [{MARK}\n"
+        n = len(text.splitlines())
+        return Bad(stem, text, frozenset({n, n + 1}), "YAML that does not parse")
+    if roll == 2:
+        return Bad(stem, "", frozenset({1}), "empty file")
+    if roll == 3:
+        return Bad(stem, _dump([data]), frozenset({1}), "a list, not a mapping")
+    first = case.policies[0]
+    if i == 0:
+        return _text_bad(rng, case) if len(case.policies) > 1 else \
+            Bad(stem, "", frozenset({1}), "empty file")
+    name = str(first[1].get("name", first[0]))
+    text = _dump({**data, "name": name})
+    return Bad(stem, text, frozenset({_line_of(text, "name:")}), "duplicate policy name")
+
+
 _ERROR = re.compile(r"^(?:fleetcheck: error: )?(?P<path>[^\s:][^:]*):(?P<line>\d+)(?::\d+)?:"
                     r"(?: error:)? ")
 
