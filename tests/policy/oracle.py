@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,8 @@ def select(pattern: Any, groups: Mapping[str, set[str]], hosts: Sequence[str]) -
     def one(term: str) -> set[str]:
         if term in ("all", "*"):
             return set(hosts)
+        if term.startswith("~"):  # a regular expression on host names (Ansible: search)
+            return {h for h in hosts if re.search(term[1:], h)}
         if term in groups:
             return set(groups[term])
         if term in hosts:

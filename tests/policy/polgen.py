@@ -33,7 +33,7 @@ ADDR6 = ("::", "::1", "fd00::5", "fe80::1", "2a00:1450:4001::1", "ff02::fb",
          "::ffff:127.0.0.1", "::ffff:10.0.0.5")
 ADDR_ITEMS = ("loopback", "link-local", "private", "public", "wildcard", "multicast",
               "10.0.0.5", "::1", "[::1]", "10.0.0.0/8", "127.0.0.0/8", "0.0.0.0/0", "::/0",
-              "fd00::/8", "192.168.0.0/16", "127.0.0.1", "0.0.0.0", "::")
+              "fd00::/8", "192.168.0.0/16", "127.0.0.1", "0.0.0.0", "::", "10.0.0.1/8")
 SEVS = ("critical", "high", "medium", "low", "info")
 KINDS = ("forbidden", "stray", "missing", "wrong_bind", "wrong_process", "undetermined",
          "overdue_review")
@@ -177,7 +177,7 @@ def gen_policy(rng: random.Random, stem: str) -> dict[str, Any]:
     roll = rng.random()
     if roll < 0.6:
         pol["hosts"] = rng.choice(("all", "*", "web", "db", "edge", "web:!db", "web:&db",
-                                   "h*", "h1", "all:!edge", "db,edge"))
+                                   "h*", "h1", "all:!edge", "db,edge", "~h[12]", "web:!h2"))
     elif roll < 0.75:
         pol["hosts"] = rng.sample(GROUPS, rng.randint(1, 2))
     if rng.random() < 0.7:

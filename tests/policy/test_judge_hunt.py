@@ -16,13 +16,17 @@ from pathlib import Path
 import pytest
 
 from fleetcheck.model import CONTAINER_ONLY, Container, Listener
+from fleetcheck.policy import Policy
 from fleetcheck.policy.judge import evaluate
+from fleetcheck.policy.load import collect_policies
+from fleetcheck.policy.problems import Problems
 from tests.policy.baddiff import check_bad
 from tests.policy.helpers import policy
 from tests.policy.judgediff import check_seed
 
 # Seeds whose cases disagreed before the fixes, and a few more.
-SEEDS = (7, 18, 24, 26, 40, 219, 233, 281, 635, 795, 2810, 3330, *range(100, 128))
+SEEDS = (7, 18, 24, 26, 40, 219, 233, 281, 635, 795, 2810, 3330, 20002, 20009, 20015,
+         20036, *range(100, 124))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -109,3 +113,22 @@ def test_an_unshown_dual_stack_whose_process_misses_is_wrong_process() -> None:
            "process: 'php-fpm*'}]\n"
     li = Listener("tcp", 6, "::", 80, process="dropbear", dual_stack=None)
     assert _verdict(text, li) == ("wrong_process", "p/a", "wrong_process")
+
+
+def test_a_policy_with_a_warning_still_loads_and_judges(tmp_path: Path) -> None:
+    """Seed 20009: `address: 10.0.0.1/8` (host bits set) is a warning, 'read as the whole
+    network'; the warning dropped the rule and its whole policy, so its forbid never
+    applied (and waivers naming its rules were refused), while validate said only 'warning'."""
+    (tmp_path / "p.yml").write_text("name: p\ndefault: allow\nforbid:\n  - id: lan\n"
+                                    "    port: 5432\n    address: 10.0.0.1/8\n")
+    problems = Problems()
+    (pol,) = collect_policies([tmp_path / "p.yml"], problems)
+    assert [p.level.value for p in problems.items] == ["warning"]
+    li = Listener("tcp", 4, "10.2.3.4", 5432, process="postgres")
+    assert _verdict_of([pol], li) == ("forbidden", "p/lan", "forbidden")
+
+
+def _verdict_of(pols: list[Policy], li: Listener) -> tuple[str, str | None, str]:
+    judged = evaluate("h", [li], pols)
+    (jl,) = judged.listeners
+    return jl.verdict.value, jl.rule, ",".join(f.kind.value for f in judged.findings)
