@@ -95,7 +95,7 @@ def compare_run(case: Case, run: dict[str, Any], code: int) -> list[str]:
         if host["status"] != expected.status:
             diffs.append(f"{host['name']}: status scan {host['status']} oracle "
                          f"{expected.status}")
-    statuses = {w["id"]: w["status"] for w in run.get("waivers", [])}
+    statuses = {w["id"]: f"{w['status']} {w['matched']}" for w in run.get("waivers", [])}
     if statuses != want.waivers:
         diffs.append(f"waivers scan {statuses} oracle {want.waivers}")
     if code != want.exit_code:

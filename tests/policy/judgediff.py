@@ -87,7 +87,8 @@ def run_real(case: Case, files: Files) -> Real:
                                   listeners=judged.listeners, findings=findings))
     summary = summarize(results, fail_on, complete=True)
     records, _ = book.records(results)
-    return Real([], results, {r.id: r.status for r in records}, summary.exit_code)
+    return Real([], results, {r.id: f"{r.status} {r.matched}" for r in records},
+                summary.exit_code)
 
 
 def _key(kind: str, proto: str, port: int | None, rule: str | None, li: Listener | None

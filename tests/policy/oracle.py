@@ -319,7 +319,7 @@ class OResult:
     """The whole run as the documentation says it must come out."""
 
     hosts: list[OHost]
-    waivers: dict[str, str]  # id -> active | expired | unused
+    waivers: dict[str, str]  # id -> 'active|expired|unused N' (N: findings it covers)
     exit_code: int
 
 
@@ -350,7 +350,8 @@ def judge_run(hosts: Mapping[str, Sequence[Listener]], groups: Mapping[str, set[
     for w in waivers:
         wid = str(w["id"])
         expired = dt.date.fromisoformat(str(w["expires"])) < today
-        out.waivers[wid] = "expired" if expired else ("active" if matched[wid] else "unused")
+        status = "expired" if expired else ("active" if matched[wid] else "unused")
+        out.waivers[wid] = f"{status} {matched[wid]}"  # the findings it covers, credited or not
     # A host that could not be checked is never compliant: exit 3 unless there are
     # violations (exit 1).
     out.hosts += [OHost(name, status="unreachable") for name in unreachable]
