@@ -134,11 +134,13 @@ def explain(run: RunResult, host_name: str, port: int, proto: str | None = None)
     if not host.checked:
         raise InputError(f"host {host_name!r} was not checked in this run ({host.status.value}"
                          f": {host.error.message if host.error else 'no listeners read'})")
-    if not run.policy_definitions:
+    known = run_policies(run)
+    # A host no policy applies to needs no definition (its listeners are stray); one whose
+    # policies the run does not define was judged by a fleetcheck that did not record them.
+    if any(n not in known for n in host.policies):
         raise InputError("this run does not record its policy definitions (it was made by an "
                          "older fleetcheck); explain the host live with -i/-p instead")
-    known = run_policies(run)
-    policies = tuple(known[n] for n in host.policies if n in known)
+    policies = tuple(known[n] for n in host.policies)
     ctx = HostRules.of(policies)
     listeners = [jl.listener for jl in host.listeners]
     waivers = [waiver_from_record(r, [host.name] if r.id in host.waivers else [])

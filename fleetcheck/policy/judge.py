@@ -28,6 +28,14 @@ from fleetcheck.model import (
 )
 from fleetcheck.policy import Action, Policy, Rule, resolve_containers, resolve_default, review
 from fleetcheck.policy.match import MatchResult
+from fleetcheck.policy.wording import (
+    PLACE,
+    UNSURE_DUAL,
+    bind_specs,
+    owner_of,
+    specs,
+    unseen,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +205,7 @@ def decide(host: str, listener: Listener, ctx: HostRules,
         return _forbidden(host, listener, forbid)
     allowed: Rule | None = None
     unknown: tuple[Rule, str | None] | None = None
-    near: tuple[Rule, MatchResult] | None = None
+    near: tuple[Rule, MatchResult, str | None] | None = None
     for rule in ctx.allows:
         result, condition = rule.match.check_detail(listener, covering=True)
         if trace is not None:
@@ -209,7 +217,7 @@ def decide(host: str, listener: Listener, ctx: HostRules,
         elif result is MatchResult.UNKNOWN_OWNER:
             unknown = unknown or (rule, condition)
         elif result in (MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS) and near is None:
-            near = (rule, result)
+            near = (rule, result, condition)
     if trace is not None:  # shown by `explain`; a requirement never allows by itself
         for rule in ctx.requires:
             result, condition = rule.match.check_detail(listener, covering=False)
@@ -217,85 +225,70 @@ def decide(host: str, listener: Listener, ctx: HostRules,
     if forbid is not None:
         return _forbidden(host, listener, forbid)
     # Under default allow an allow rule's near miss stays allowed: allows only ever allow.
-    if allowed is not None or ctx.default == "allow":
-        if forbid_unknown is not None:
-            rule, condition = forbid_unknown
-            if condition == "dual_stack":
-                why = f"whether {rule.ref} forbids it depends {_UNSURE_DUAL}"
-            else:
-                why = (f"{rule.ref} forbids it if its {_unseen(rule, condition)} matches, "
-                       "which could not be seen")
-            return _finding(host, listener, Verdict.UNDETERMINED, rule,
-                            ctx.undetermined_severity,
-                            f"{describe(listener)} would be allowed, but {why}")
-        return Decision(Verdict.ALLOWED, allowed, None)
+    if allowed is None and ctx.default != "allow":
+        missed = _missed(host, listener, ctx, unknown, near)
+        if missed is not None:
+            return missed
+    if allowed is not None:
+        passing = Decision(Verdict.ALLOWED, allowed, None)
+    elif listener.exposure == CONTAINER_ONLY and ctx.containers == "list":
+        passing = Decision(Verdict.LISTED, None, None)  # only reachable from the host itself
+    elif ctx.default == "allow":
+        passing = Decision(Verdict.ALLOWED, None, None)
+    else:
+        why = " (the tool truncated its address, so no allow rule can vouch for it)" \
+            if listener.truncated else ""
+        return _finding(host, listener, Verdict.STRAY, None, ctx.stray_severity,
+                        f"{describe(listener)} is not allowed by any rule{why}; "
+                        f"{ctx.default_why}")
+    if forbid_unknown is None:
+        return passing
+    # A listener that would pass (allowed, listed, or the default's) is undetermined
+    # while a forbid that may match it cannot be settled.
+    rule, condition = forbid_unknown
+    if condition == "dual_stack":
+        why = f"whether {rule.ref} forbids it depends {UNSURE_DUAL}"
+    else:
+        why = (f"{rule.ref} forbids it if its {unseen(rule, condition)} matches, "
+               "which could not be seen")
+    verb = "be listed" if passing.verdict is Verdict.LISTED else "be allowed"
+    return _finding(host, listener, Verdict.UNDETERMINED, rule, ctx.undetermined_severity,
+                    f"{describe(listener)} would {verb}, but {why}")
+
+
+def _missed(host: str, listener: Listener, ctx: HostRules,
+            unknown: tuple[Rule, str | None] | None,
+            near: tuple[Rule, MatchResult, str | None] | None) -> Decision | None:
+    """Under default deny, what an allow rule that may match (undetermined) or names the
+    port but not the rest (wrong_bind, wrong_process) makes of a listener no rule allows."""
     if unknown is not None:
         rule, condition = unknown
         if condition == "dual_stack":
-            why = f"whether {rule.ref} allows it depends {_UNSURE_DUAL}"
-        elif condition in _PLACE:
-            why = (f"{rule.ref} allows it only for {condition} {_specs(rule, condition)}, "
-                   f"and the host did not tell the {_unseen(rule, condition)}")
+            why = f"whether {rule.ref} allows it depends {UNSURE_DUAL}"
+        elif condition in PLACE:
+            why = (f"{rule.ref} allows it only for {condition} {specs(rule, condition)}, "
+                   f"and the host did not tell the {unseen(rule, condition)}")
         else:
-            why = (f"{rule.ref} allows it only for {_specs(rule, 'owner')}, and the owner "
+            why = (f"{rule.ref} allows it only for {specs(rule, 'owner')}, and the owner "
                    "could not be seen (collect with --become)")
         return _finding(host, listener, Verdict.UNDETERMINED, rule, ctx.undetermined_severity,
                         f"{describe(listener)}: {why}")
-    if near is not None:
-        rule, result = near
-        if result is MatchResult.WRONG_BIND:
-            return _finding(host, listener, Verdict.WRONG_BIND, rule, rule.severity,
-                            f"{describe(listener)} is bound beyond what {rule.ref} allows "
-                            f"on this port (address {_specs(rule, 'address')})")
-        return _finding(host, listener, Verdict.WRONG_PROCESS, rule, rule.severity,
-                        f"{describe(listener)} is held by {_owner_of(listener)}, but "
-                        f"{rule.ref} allows only {_specs(rule, 'owner')} on this port")
-    if listener.exposure == CONTAINER_ONLY and ctx.containers == "list":
-        return Decision(Verdict.LISTED, None, None)  # only reachable from the host itself
-    why = " (the tool truncated its address, so no allow rule can vouch for it)" \
-        if listener.truncated else ""
-    return _finding(host, listener, Verdict.STRAY, None, ctx.stray_severity,
-                    f"{describe(listener)} is not allowed by any rule{why}; {ctx.default_why}")
+    if near is None:
+        return None
+    rule, result, condition = near
+    if result is MatchResult.WRONG_BIND:
+        return _finding(host, listener, Verdict.WRONG_BIND, rule, rule.severity,
+                        f"{describe(listener)} is bound beyond what {rule.ref} allows "
+                        f"on this port ({bind_specs(rule, condition)})")
+    return _finding(host, listener, Verdict.WRONG_PROCESS, rule, rule.severity,
+                    f"{describe(listener)} is held by {owner_of(listener)}, but "
+                    f"{rule.ref} allows only {specs(rule, 'owner')} on this port")
 
 
 def _forbidden(host: str, listener: Listener, rule: Rule) -> Decision:
     reason = f": {rule.reason}" if rule.reason else ""
     return _finding(host, listener, Verdict.FORBIDDEN, rule, rule.severity,
                     f"{describe(listener)} is forbidden by {rule.ref}{reason}")
-
-
-_PLACE = ("container", "image", "pod", "k8s_namespace")
-# Why a rule on an [::] could not be settled by a tool that does not show IPV6_V6ONLY.
-_UNSURE_DUAL = ("on whether it also accepts IPv4 (dual-stack), which the tool that listed it "
-                "does not show (ss does)")
-
-
-def _unseen(rule: Rule, condition: str | None) -> str:
-    """What could not be seen: 'process', 'user', or "container's image"."""
-    if condition in _PLACE:
-        return f"container's {'name' if condition == 'container' else condition}"
-    return "process" if rule.match.processes is not None else "user"
-
-
-def _owner_of(listener: Listener) -> str:
-    user = listener.user or (f"uid {listener.uid}" if listener.uid is not None else None)
-    return f"{listener.process or 'an unknown process'}" + (f" (user {user})" if user else "")
-
-
-def _specs(rule: Rule, what: str) -> str:
-    m = rule.match
-    if what == "address":
-        return " or ".join(a.text for a in m.addresses or ())
-    if what in _PLACE:
-        specs = {"container": m.containers, "image": m.images, "pod": m.pods,
-                 "k8s_namespace": m.k8s_namespaces}[what]
-        return " or ".join(s.text for s in specs or ())
-    parts = []
-    if m.processes is not None:
-        parts.append("process " + " or ".join(s.text for s in m.processes))
-    if m.users is not None:
-        parts.append("user " + " or ".join(s.text for s in m.users))
-    return " and ".join(parts)
 
 
 def _finding(host: str, listener: Listener, verdict: Verdict, rule: Rule | None,

@@ -83,8 +83,9 @@ def policy_from_text(text: str, path: str = "<policy>") -> Policy:
 
 @dataclass(frozen=True, slots=True)
 class _Written:
-    """A policy file as read: its valid name and where it starts, even when a problem kept
-    the policy itself from loading (None), so that a duplicate name is still found."""
+    """A policy file as read: its valid name and where it was named (else where it starts),
+    even when a problem kept the policy itself from loading (None), so that a duplicate name
+    is still found."""
 
     name: str | None
     where: Mark
@@ -112,7 +113,7 @@ def _load(spath: str, read: Callable[[], Any], problems: Problems | None) -> _Wr
 
 
 def _policy(data: LocatedDict, spath: str, problems: Problems) -> _Written:
-    start = len(problems.items)
+    start = problems.error_count  # a warning leaves it usable
     unknown_keys(data, POLICY_KEYS, "policy", problems)
     named, name = fields.field(data, "name", fields.ident, problems)
     if named and name is None:
@@ -144,9 +145,11 @@ def _policy(data: LocatedDict, spath: str, problems: Problems) -> _Written:
                 ids[rule_id] = mark.line
             if rule is not None:
                 rules.append(rule)
-    if len(problems.items) > start:
-        return _Written(valid_name, data.mark)
-    return _Written(name, data.mark, Policy(
+    # A duplicate name is reported where it was written (else at the top: the file's name).
+    here = data.value_marks.get("name") or data.mark
+    if problems.error_count > start:
+        return _Written(valid_name, here)
+    return _Written(name, here, Policy(
         name=name, path=spath, rules=tuple(sorted(rules, key=lambda r: r.line or 0)),
         default=default, hosts=None if hosts in ("all", "*") else hosts,
         # `is None`, not `or`: Severity.INFO is 0, and `info` must stay info.
@@ -184,7 +187,7 @@ def _rule_items(data: LocatedDict, key: str, problems: Problems,
 
 def _rule(item: LocatedDict, mark: Mark, policy: str, action: Action,
           problems: Problems) -> Rule | None:
-    start = len(problems.items)
+    start = problems.error_count  # a warning leaves it usable
     unknown_keys(item, RULE_KEYS, f"{action.value} rule", problems)
     rule_id = fields.field(item, "id", fields.ident, problems)[1]
     if "id" not in item:
@@ -194,7 +197,7 @@ def _rule(item: LocatedDict, mark: Mark, policy: str, action: Action,
     trail = {key: fields.field(item, key, _APPROVAL_PARSERS[key], problems)[1]
              for key in APPROVAL_KEYS}
     match = parse_match(item, problems)
-    if len(problems.items) > start or rule_id is None or match is None:
+    if problems.error_count > start or rule_id is None or match is None:
         return None
     if match == Match() and action is not Action.ALLOW:
         problems.error(mark, f"{action.value} rule {rule_id!r} has no conditions and would "

@@ -129,6 +129,8 @@ def _user_ok(spec: TextSpec, user: str | None, uid: int | None) -> bool | None:
         return spec.matches(user)
     if uid == 0:  # uid 0 is root on every system fleetcheck reads
         return spec.matches("root")
+    if uid is not None and spec.text == "root":
+        return False  # and root is uid 0: another uid is somebody else
     return None
 
 
@@ -197,33 +199,66 @@ class Match:
         """The result and the condition that decided a non-YES result ('port', 'process'...).
 
         An [::] whose tool did not show whether it takes IPv4 too is judged both ways:
-        where the answers differ and one is YES, the rule cannot be settled (UNKNOWN_OWNER,
-        condition 'dual_stack'); otherwise the dual-stack answer, the wider reach, stands.
+        where the answers differ and either way might match (YES, or an owner not seen),
+        the rule cannot be settled (UNKNOWN_OWNER, condition 'dual_stack'); otherwise the
+        dual-stack answer, the wider reach, stands.
         """
         if unsure_dual(listener):
             wide = self._check(replace(listener, dual_stack=True), covering)
             narrow = self._check(replace(listener, dual_stack=False), covering)
-            if wide[0] is not narrow[0] and MatchResult.YES in (wide[0], narrow[0]):
+            maybe = (MatchResult.YES, MatchResult.UNKNOWN_OWNER)
+            if wide[0] is not narrow[0] and (wide[0] in maybe or narrow[0] in maybe):
                 return MatchResult.UNKNOWN_OWNER, "dual_stack"
+            if {wide[0], narrow[0]} == {MatchResult.WRONG_BIND, MatchResult.WRONG_PROCESS}:
+                # the owner misses either way, the bind only one way: say what is certain
+                return wide if wide[0] is MatchResult.WRONG_PROCESS else narrow
             return wide
         return self._check(listener, covering)
 
     def _check(self, listener: Listener, covering: bool) -> tuple[MatchResult, str | None]:
+        # A condition that fails outright decides before one that cannot be judged: a rule
+        # the listener misses whatever its unseen owner (or container) is never "might
+        # match" (undetermined), and a near miss is named by what visibly does not fit.
         if self.protos is not None and listener.proto not in self.protos:
             return MatchResult.NO, "proto"
         if not self.port_matches(listener.proto, listener.port):
             return MatchResult.NO, "port"
-        if self.dual_stack is not None and listener.dual_stack != self.dual_stack:
-            return MatchResult.NO, "dual_stack"
         where = self.where_result(listener)
-        if where is not None:
+        if where is not None and where[0] is MatchResult.NO:
             return where
         near = MatchResult.WRONG_PROCESS if self.claims_port else MatchResult.NO
+        bind = self._bind_result(listener, covering)
+        if bind is not None:
+            return bind
+        unknown: tuple[MatchResult, str | None] | None = where
+        if self.processes is not None:
+            names = holders(listener)
+            if names is None:
+                unknown = unknown or (MatchResult.UNKNOWN_OWNER, "process")
+            elif not (all if covering else any)(
+                    any(p.matches(n) for p in self.processes) for n in names):
+                return near, "process"
+        if self.users is not None:
+            ok = _any_ok(_user_ok(u, listener.user, listener.uid) for u in self.users)
+            if ok is False:
+                return near, "user"
+            if ok is None:
+                unknown = unknown or (MatchResult.UNKNOWN_OWNER, "user")
+        return unknown or (MatchResult.YES, None)
+
+    def _bind_result(self, listener: Listener, covering: bool
+                     ) -> tuple[MatchResult, str] | None:
+        """The dual_stack, family and address conditions: None when they hold."""
+        # Family and dual stack are the bind's as much as its address: a rule naming the
+        # port that they miss is a near miss (wrong_bind), as for the address.
+        wrong = MatchResult.WRONG_BIND if self.claims_port else MatchResult.NO
+        if self.dual_stack is not None and listener.dual_stack != self.dual_stack:
+            return wrong, "dual_stack"
         sides = exposures(listener)
         if self.families is not None:
             fam_ok = [f in self.families for f, _ in sides]
             if not (all(fam_ok) if covering else any(fam_ok)):
-                return MatchResult.NO, "family"
+                return wrong, "family"
             if not covering:
                 sides = [s for s, ok in zip(sides, fam_ok, strict=True) if ok]
         if self.addresses is not None:
@@ -234,33 +269,22 @@ class Match:
                 addr_ok.append(any(a.scope is None and a.matches(listener.address)
                                    for a in self.addresses))
             if not (all(addr_ok) if covering else any(addr_ok)):
-                return (MatchResult.WRONG_BIND if self.claims_port else MatchResult.NO), "address"
-        if self.processes is not None:
-            names = holders(listener)
-            if names is None:
-                return MatchResult.UNKNOWN_OWNER, "process"
-            name_ok = [any(p.matches(n) for p in self.processes) for n in names]
-            if not (all(name_ok) if covering else any(name_ok)):
-                return near, "process"
-        if self.users is not None:
-            ok = _any_ok(_user_ok(u, listener.user, listener.uid) for u in self.users)
-            if ok is None:
-                return MatchResult.UNKNOWN_OWNER, "user"
-            if not ok:
-                return near, "user"
-        return MatchResult.YES, None
+                return wrong, "address"
+        return None
 
     def where_result(self, listener: Listener) -> tuple[MatchResult, str] | None:
         """The first place condition (namespace, container...) `listener` fails, or None.
 
         A container whose name, image or pod the host did not tell cannot be judged by
-        such a condition: UNKNOWN_OWNER, as for an owner that could not be seen.
+        such a condition: UNKNOWN_OWNER, as for an owner that could not be seen, unless
+        another place condition fails outright.
         """
         if self.namespaces is not None and \
                 ("host" if listener.netns is None else "container") not in self.namespaces:
             return MatchResult.NO, "namespace"
         if self.exposures is not None and listener.exposure not in self.exposures:
             return MatchResult.NO, "exposure"
+        unknown: tuple[MatchResult, str] | None = None
         for key, specs in (("container", self.containers), ("image", self.images),
                            ("pod", self.pods), ("k8s_namespace", self.k8s_namespaces)):
             if specs is None:
@@ -269,10 +293,10 @@ class Match:
             if listener.container is None:
                 return MatchResult.NO, key
             if value is None:
-                return MatchResult.UNKNOWN_OWNER, key
-            if not any(s.matches(value) for s in specs):
+                unknown = unknown or (MatchResult.UNKNOWN_OWNER, key)
+            elif not any(s.matches(value) for s in specs):
                 return MatchResult.NO, key
-        return None
+        return unknown
 
     def describe(self) -> str:
         """The conditions in a policy file's words: 'proto tcp, port 80,443, process nginx'."""

@@ -73,6 +73,11 @@ class Problems:
         self.add(mark.error(message), Level.WARNING)
 
     @property
+    def error_count(self) -> int:
+        """How many errors were recorded (warnings do not count: the input still loads)."""
+        return sum(1 for p in self.items if p.level is Level.ERROR)
+
+    @property
     def errors(self) -> list[Problem]:
         """The errors, in file order."""
         return sorted((p for p in self.items if p.level is Level.ERROR), key=Problem.sort_key)

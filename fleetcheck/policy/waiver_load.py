@@ -92,7 +92,7 @@ def _load_file(path: str, problems: Problems, text: str | None = None, *,
 
 
 def _waiver(item: LocatedDict, mark: Mark, path: str, problems: Problems) -> Waiver | None:
-    start = len(problems.items)
+    start = problems.error_count  # a warning leaves it usable
     unknown_keys(item, WAIVER_KEYS, "waiver", problems)
     v: dict[str, Any] = {key: fields.field(item, key, parse, problems)[1]
                          for key, parse in _PARSERS.items()}
@@ -109,7 +109,7 @@ def _waiver(item: LocatedDict, mark: Mark, path: str, problems: Problems) -> Wai
         problems.error(mark, f"{label} would cover every finding on its hosts: name a port, "
                        "service, process, rule, finding, container, image, pod or "
                        "k8s_namespace")
-    if len(problems.items) > start:
+    if problems.error_count > start:
         return None
     if v["created"] > v["expires"]:
         problems.error(item.value_mark("created"), f"{label} is created "

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from fleetcheck.addresses import address_scope
-from fleetcheck.model import Listener
+from fleetcheck.model import Container, Listener
 from fleetcheck.parsers import PARSERS
 from fleetcheck.policy.match import MatchResult
 from tests.policy.helpers import rule
@@ -61,17 +61,21 @@ CASES = [
     ("port: 80\naddress: '[::1]'", L(address="0:0:0:0:0:0:0:1"), YES, YES),
     ("port: 80\naddress: [private, public]", L(address="8.8.4.4"), YES, YES),
     ("port: 80\naddress: link-local", L(address="fe80::1", iface="eth0"), YES, YES),
-    ("family: 4\nport: 80", L(address="::"), NO, NO),
+    # Family and dual stack belong to the bind: a rule naming the port that they miss is
+    # a near miss (wrong_bind), as docs/policies.md says ("the bind address or family").
+    ("family: 4\nport: 80", L(address="::"), WB, WB),
+    ("family: 4", L(address="::"), NO, NO),
     ("family: 6\nport: 80", L(address="::"), YES, YES),
     # A dual-stack [::] takes IPv4 as well: an allow must cover both families,
     # a forbid hits it through either.
-    ("family: 6\nport: 80", L(address="::", dual_stack=True), NO, YES),
-    ("family: 4\nport: 80", L(address="::", dual_stack=True), NO, YES),
+    ("family: 6\nport: 80", L(address="::", dual_stack=True), WB, YES),
+    ("family: 4\nport: 80", L(address="::", dual_stack=True), WB, YES),
     ("family: [4, 6]\nport: 80", L(address="::", dual_stack=True), YES, YES),
     ("port: 80\naddress: 0.0.0.0/0", L(address="::", dual_stack=True), WB, YES),
     ("port: 80\naddress: wildcard", L(address="::", dual_stack=True), YES, YES),
     ("dual_stack: true\nport: 80", L(address="::", dual_stack=True), YES, YES),
-    ("dual_stack: true\nport: 80", L(address="::"), NO, NO),
+    ("dual_stack: true\nport: 80", L(address="::"), WB, WB),
+    ("dual_stack: true", L(address="::"), NO, NO),
     ("dual_stack: false\nport: 80", L(address="::"), YES, YES),
     ("port: 22\nprocess: sshd", L(port=22, process="sshd"), YES, YES),
     ("port: 22\nprocess: sshd", L(port=22, process="dropbear"), WP, WP),
@@ -94,6 +98,18 @@ CASES = [
     ("port: 22\nuser: 0", L(port=22, process="sshd", user="root"), YES, YES),
     ("port: 22\nuser: 0", L(port=22, process="sshd", user="daemon"), UNK, UNK),
     ("port: 22\nuser: '~(root|sshd)'", L(port=22, process="sshd", user="sshd"), YES, YES),
+    # A condition that fails outright decides before one that cannot be seen: the rule
+    # cannot match whatever the owner (or the container's name) turns out to be.
+    ("port: 22\naddress: loopback\nprocess: sshd", L(port=22), WB, WB),
+    ("port: 22\nprocess: sshd\nuser: www-data", L(port=22, user="nobody"), WP, WP),
+    ("port: 22\nuser: root", L(port=22, uid=33), WP, WP),  # root is uid 0, nobody else
+    ("port: 22\nuser: root\nprocess: sshd", L(port=22, process="nc"), WP, WP),
+    ("address: multicast\npod: 'coredns-*'",
+     L(netns=1, container=Container(id="c1"), exposure="container-only"), NO, NO),
+    ("port: 80\ncontainer: web\nimage: 'nginx*'",
+     L(netns=1, container=Container(id="c1", image="redis:7"), exposure="published"), NO, NO),
+    ("port: 80\ncontainer: web\nimage: 'nginx*'",
+     L(netns=1, container=Container(id="c1", image="nginx:1"), exposure="published"), UNK, UNK),
 ]
 
 
@@ -138,7 +154,7 @@ MAPPED_NETSTAT = ("Active Internet connections (only servers)\n"
     ("address: loopback", MatchResult.YES),
     ("address: 127.0.0.0/8", MatchResult.YES),
     ("family: 4", MatchResult.YES),  # it takes IPv4 connections only
-    ("family: 6", MatchResult.NO),
+    ("family: 6", MatchResult.WRONG_BIND),  # the rule names its port: a near miss
 ])
 def test_an_ipv4_mapped_bind_is_judged_as_the_ipv4_address(conditions: str,
                                                             expected: MatchResult) -> None:

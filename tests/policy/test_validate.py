@@ -354,7 +354,7 @@ def test_duplicate_policy_names_and_missing_files(tmp_path: Path) -> None:
     assert code == 2
     assert [ln for ln in lines if ": error: " in ln] == [
         "absent: error: waiver file not found",
-        "copy.yml:1:1: error: policy name 'web' is already used by web.yml",
+        "copy.yml:1:7: error: policy name 'web' is already used by web.yml",
         "nope.yml: error: policy file not found",
     ]
 
@@ -425,7 +425,7 @@ def test_a_broken_policy_keeps_its_name_for_the_duplicate_check(tmp_path: Path) 
     code, lines = validate(tmp_path, "-i", "inv.yml", "-p", "web.yml", "-p", "copy.yml")
     assert code == 2
     assert [ln for ln in lines if ": error: " in ln] == [
-        "copy.yml:1:1: error: policy name 'web' is already used by web.yml",
+        "copy.yml:1:7: error: policy name 'web' is already used by web.yml",
         "web.yml:2:17: error: unknown severity 'loud' (expected critical, high, medium, low "
         "or info)",
     ]
