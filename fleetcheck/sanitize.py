@@ -146,6 +146,22 @@ def _printable_if_needed(text: str) -> str:
     return printable(text) if _UNSAFE_OR_TAB.search(text) else text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def writable(value: T) -> T:
+    """`value` (as `map_strings` takes) with every lone surrogate made U+FFFD: what Python
+    decodes an argument's or a file name's undecodable bytes to, which no UTF-8 writer can
+    write, shown as a UTF-8 decoder shows such bytes."""
+    return map_strings(value, _writable_text)
+
+
+def _writable_text(text: str) -> str:
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def for_terminal(text: str, is_terminal: bool) -> str:
     """A data format (JSON, CSV, XML, a host list) as written: byte-exact to files and pipes,
     `printable` on a terminal."""
