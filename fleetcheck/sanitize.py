@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
@@ -48,14 +48,20 @@ def one_line(text: str) -> str:
     return _UNSAFE_LINE.sub(_escape, text)
 
 
-def map_strings(value: T, fn: Callable[[str], str]) -> T:
+def map_strings(value: T, fn: Callable[[str], str],
+                by_type: Mapping[type, Callable[[str], str]] | None = None) -> T:
     """`value` (strings, tuples, lists, dicts, dataclasses, nested) with `fn` applied to every
-    string in it; enum members stay themselves. What `fn` leaves unchanged is shared, not
-    copied (a clean run scrubbed for a terminal is the run itself): nothing may mutate it."""
-    return cast(T, _map(value, fn))
+    string in it, but `by_type[K]` to the strings inside a dataclass of type K; enum members
+    stay themselves. What `fn` leaves unchanged is shared, not copied (a clean run scrubbed
+    for a terminal is the run itself): nothing may mutate it."""
+    return cast(T, _map(value, fn, by_type or _NO_TYPES))
 
 
-def _map(value: Any, fn: Callable[[str], str]) -> Any:
+_NO_TYPES: Mapping[type, Callable[[str], str]] = {}
+_Fns = Mapping[type, Callable[[str], str]]
+
+
+def _map(value: Any, fn: Callable[[str], str], by_type: _Fns) -> Any:
     kind = type(value)
     if kind is str:
         return fn(value)
@@ -63,11 +69,13 @@ def _map(value: Any, fn: Callable[[str], str]) -> Any:
         return value
     fields = _FIELDS.get(kind)
     if fields is not None:
-        return _map_fields(value, fields, fn)
+        if kind in by_type:
+            return _map_fields(value, fields, by_type[kind], _NO_TYPES)
+        return _map_fields(value, fields, fn, by_type)
     if kind is tuple or kind is list:
-        return _map_items(value, kind, fn)
+        return _map_items(value, kind, fn, by_type)
     if kind is dict:
-        pairs = [(_map(k, fn), _map(v, fn)) for k, v in value.items()]
+        pairs = [(_map(k, fn, by_type), _map(v, fn, by_type)) for k, v in value.items()]
         changed = any(k is not k0 or v is not v0
                       for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True))
         return dict(pairs) if changed else value
@@ -75,23 +83,26 @@ def _map(value: Any, fn: Callable[[str], str]) -> Any:
         _ATOMS.add(kind)  # members stay themselves: the next one is known at first sight
         return value
     if isinstance(value, str | tuple | list | dict):  # a subclass: rebuilt with its type
-        return _map_subclass(value, fn)
+        return _map_subclass(value, fn, by_type)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _map_fields(value, _init_fields(kind), fn)
+        _init_fields(kind)
+        return _map(value, fn, by_type)
     return value
 
 
-def _map_items(value: Any, kind: type, fn: Callable[[str], str]) -> Any:
+def _map_items(value: Any, kind: type, fn: Callable[[str], str], by_type: _Fns) -> Any:
     """`_map` of a tuple or list: the value itself until an item changes (the common case
     builds nothing)."""
     for n, old in enumerate(value):
-        new = fn(old) if type(old) is str else old if type(old) in _ATOMS else _map(old, fn)
+        new = fn(old) if type(old) is str else old if type(old) in _ATOMS else \
+            _map(old, fn, by_type)
         if new is not old:
-            return kind([*value[:n], new, *(_map(v, fn) for v in value[n + 1:])])
+            return kind([*value[:n], new, *(_map(v, fn, by_type) for v in value[n + 1:])])
     return value
 
 
-def _map_fields(value: Any, fields: tuple[str, ...], fn: Callable[[str], str]) -> Any:
+def _map_fields(value: Any, fields: tuple[str, ...], fn: Callable[[str], str],
+                by_type: _Fns) -> Any:
     """`_map` of a dataclass: the value itself unless a field changes, else a replaced copy."""
     changes = {}
     for name in fields:
@@ -102,7 +113,7 @@ def _map_fields(value: Any, fields: tuple[str, ...], fn: Callable[[str], str]) -
         elif kind in _ATOMS:
             continue
         else:
-            new = _map(old, fn)
+            new = _map(old, fn, by_type)
         if new is not old:
             changes[name] = new
     return dataclasses.replace(value, **changes) if changes else value
@@ -123,18 +134,29 @@ def _init_fields(kind: type) -> tuple[str, ...]:
     return found
 
 
-def _map_subclass(value: Any, fn: Callable[[str], str]) -> Any:
-    """`_map` for a subclass of str, tuple, list or dict (rebuilt with its type)."""
+def _map_subclass(value: Any, fn: Callable[[str], str], by_type: _Fns) -> Any:
+    """`_map` for a subclass of str, tuple (a namedtuple too), list or dict (rebuilt with its
+    type)."""
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, dict):
-        return type(value)({_map(k, fn): _map(v, fn) for k, v in value.items()})
-    return type(value)(_map(v, fn) for v in value)
+        return type(value)({_map(k, fn, by_type): _map(v, fn, by_type)
+                            for k, v in value.items()})
+    items = (_map(v, fn, by_type) for v in value)
+    return value._make(items) if hasattr(value, "_make") else type(value)(items)  # namedtuple
 
 
 def scrub(value: T) -> T:
     """A copy of `value` (a run, or any part of one) with every string made `printable`."""
     return map_strings(value, _printable_if_needed)
+
+
+def scrub_lines(value: T, lines_of: type | None = None) -> T:
+    """`scrub`, but every string made `one_line` except those inside a `lines_of` (a tool's
+    output, whose lines are its own): a name, a message or a note holding a line end starts
+    no line of a report."""
+    return map_strings(value, _one_line_if_needed,
+                       {lines_of: _printable_if_needed} if lines_of else None)
 
 
 def _printable_if_needed(text: str) -> str:
@@ -160,6 +182,17 @@ def _writable_text(text: str) -> str:
     if text.isascii() or not _SURROGATE.search(text):
         return text
     return _SURROGATE.sub("\ufffd", text)
+
+
+_SAFE_ASCII_LINE = _SAFE_ASCII.replace(b"\n", b"")
+_UNSAFE_LINE_OR_TAB = re.compile(f"[{_CONTROLS}\n\t]")
+
+
+def _one_line_if_needed(text: str) -> str:
+    """`one_line(text)`, or `text` itself when it has nothing to escape."""
+    if text.isascii() and not text.encode("ascii").translate(None, _SAFE_ASCII_LINE):
+        return text
+    return one_line(text) if _UNSAFE_LINE_OR_TAB.search(text) else text
 
 
 def for_terminal(text: str, is_terminal: bool) -> str:

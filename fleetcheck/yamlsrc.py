@@ -116,9 +116,8 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
         assert isinstance(text, str)
         hit = SURROGATE.search(text)
         if hit:
-            raise _mark(path, node).error(
-                f"invalid YAML: found invalid Unicode character escape code "
-                f"\\u{ord(hit.group()):04x} (half of a UTF-16 pair with no other half)")
+            raise _mark(path, node).error(f"invalid YAML: found invalid Unicode character "
+                                          f"escape code {_surrogate_words(text, hit.start())}")
         return text
 
     def construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
@@ -135,6 +134,16 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     return Loader
+
+
+def _surrogate_words(text: str, at: int) -> str:
+    """What the surrogate escape at `at` is, and how to write the character it may mean."""
+    pair = text[at:at + 2]
+    if len(pair) == 2 and "\ud800" <= pair[0] <= "\udbff" and "\udc00" <= pair[1] <= "\udfff":
+        char = pair.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        return (f"\\u{ord(pair[0]):04x}\\u{ord(pair[1]):04x} (a UTF-16 pair: write "
+                f"\\U{ord(char):08x} or the character itself)")
+    return f"\\u{ord(text[at]):04x} (half of a UTF-16 pair with no other half)"
 
 
 def load_text(text: str, path: str) -> Any:
