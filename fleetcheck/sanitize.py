@@ -4,8 +4,9 @@ A host (a process name, sudo's or a tool's stderr, an SSH banner, an error) or a
 inventory (a host name) may carry bytes a terminal acts on: escape sequences that
 recolour, clear or rewrite the screen, set the clipboard (OSC 52) or plant links
 (OSC 8), a carriage return or backspace that overwrites what was printed, C1 controls
-(single-byte CSI/OSC), and bidi controls that reorder what a reader sees. Every
-such character is shown as a visible escape (`\\x1b`, `\\u202e`) instead.
+(single-byte CSI/OSC), bidi controls that reorder what a reader sees, and zero-width
+characters that hide in a name. Every such character is shown as a visible escape
+(`\\x1b`, `\\u202e`, `\\u200b`) instead.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any, TypeVar, cast
 T = TypeVar("T")
 
 # C0 controls but tab and newline, DEL, C1 controls; the bidi marks, embeddings,
-# overrides and isolates; the Unicode line and paragraph separators.
-_CONTROLS = ("\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
-             "\u202a-\u202e\u2066-\u2069")
+# overrides and isolates; the Unicode line and paragraph separators; the zero-width and
+# invisible characters (space, joiners, word joiner, invisible operators, BOM) that make
+# two names look alike ('web1' and 'web\u200b1').
+_CONTROLS = ("\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029"
+             "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff")
 _UNSAFE = re.compile(f"[{_CONTROLS}]")
 _UNSAFE_LINE = re.compile(f"[{_CONTROLS}\n]")
 _UNSAFE_OR_TAB = re.compile(f"[{_CONTROLS}\t]")

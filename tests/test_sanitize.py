@@ -34,6 +34,7 @@ CASES = {
     "\u202egnp.exe\u2066\u200f\u061c": "\\u202egnp.exe\\u2066\\u200f\\u061c",  # bidi
     "a\u2028b\u2029c": "a\\u2028b\\u2029c",  # Unicode line and paragraph separators
     "nul\x00": "nul\\x00",
+    "web\u200b1\u200d\u2060\ufeff": "web\\u200b1\\u200d\\u2060\\ufeff",  # zero-width
 }
 
 

@@ -35,9 +35,10 @@ from fleetcheck.model import RunResult
 from fleetcheck.sanitize import printable
 
 XSD = Path(__file__).parent.parent / "render" / "junit.xsd"
-# What a terminal acts on (sanitize's set) and raw surrogates: never in text for people.
-_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
-                       "\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# What a terminal acts on or hides (sanitize's set) and raw surrogates: never in text for
+# people.
+_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029"
+                       "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _TAG = re.compile(r"T\d{3}Z")
 _LINE_END = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
