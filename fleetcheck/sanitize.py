@@ -51,17 +51,17 @@ def one_line(text: str) -> str:
     return _UNSAFE_LINE.sub(_escape, text)
 
 
-def map_strings(value: T, fn: Callable[[str], str],
-                by_type: Mapping[type, Callable[[str], str]] | None = None) -> T:
+# Per dataclass type, the function for the strings inside its instances.
+_Fns = Mapping[type, Callable[[str], str]]
+_NO_TYPES: _Fns = {}
+
+
+def map_strings(value: T, fn: Callable[[str], str], by_type: _Fns | None = None) -> T:
     """`value` (strings, tuples, lists, dicts, dataclasses, nested) with `fn` applied to every
     string in it, but `by_type[K]` to the strings inside a dataclass of type K; enum members
     stay themselves. What `fn` leaves unchanged is shared, not copied (a clean run scrubbed
     for a terminal is the run itself): nothing may mutate it."""
     return cast(T, _map(value, fn, by_type or _NO_TYPES))
-
-
-_NO_TYPES: Mapping[type, Callable[[str], str]] = {}
-_Fns = Mapping[type, Callable[[str], str]]
 
 
 def _map(value: Any, fn: Callable[[str], str], by_type: _Fns) -> Any:
