@@ -24,6 +24,7 @@ from fleetcheck.bounded import (
     read_bounded,
 )
 from fleetcheck.errors import InputError
+from fleetcheck.jsontext import SURROGATE
 
 L = TypeVar("L")
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -107,6 +108,18 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
     def construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
         return construct_int_located(loader, node, _mark(path, node))
 
+    def construct_str(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+        # PyYAML's own reader takes a "\ud800" escape as half a UTF-16 pair, a str no
+        # writer can write: a report would fail after every host was checked. libyaml
+        # (and so ansible-core, for the inventory) refuses it: so do these files.
+        text = loader.construct_scalar(node)
+        assert isinstance(text, str)
+        hit = SURROGATE.search(text)
+        if hit:
+            raise _mark(path, node).error(f"invalid YAML: found invalid Unicode character "
+                                          f"escape code {_surrogate_words(text, hit.start())}")
+        return text
+
     def construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
         # YAML takes anything shaped like a date for one; a day that does not exist
         # (2030-02-30) would otherwise escape as a bare ValueError.
@@ -116,10 +129,21 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
             raise _mark(path, node).error(f"{node.value!r} is not a valid date: {exc}") from None
 
     Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    Loader.add_constructor("tag:yaml.org,2002:str", construct_str)
     Loader.add_constructor("tag:yaml.org,2002:timestamp", construct_timestamp)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     return Loader
+
+
+def _surrogate_words(text: str, at: int) -> str:
+    """What the surrogate escape at `at` is, and how to write the character it may mean."""
+    pair = text[at:at + 2]
+    if len(pair) == 2 and "\ud800" <= pair[0] <= "\udbff" and "\udc00" <= pair[1] <= "\udfff":
+        char = pair.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        return (f"\\u{ord(pair[0]):04x}\\u{ord(pair[1]):04x} (a UTF-16 pair: write "
+                f"\\U{ord(char):08x} or the character itself)")
+    return f"\\u{ord(text[at]):04x} (half of a UTF-16 pair with no other half)"
 
 
 def load_text(text: str, path: str) -> Any:

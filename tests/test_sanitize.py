@@ -9,10 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from fleetcheck.model import Status
+from fleetcheck.model import CommandRecord, Status
 from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
-from fleetcheck.sanitize import for_terminal, one_line, printable, scrub
+from fleetcheck.sanitize import (
+    for_terminal,
+    map_strings,
+    one_line,
+    printable,
+    scrub,
+    scrub_lines,
+    writable,
+)
 from tests.conftest import run_cli
 from tests.render import builders
 
@@ -26,6 +34,7 @@ CASES = {
     "\u202egnp.exe\u2066\u200f\u061c": "\\u202egnp.exe\\u2066\\u200f\\u061c",  # bidi
     "a\u2028b\u2029c": "a\\u2028b\\u2029c",  # Unicode line and paragraph separators
     "nul\x00": "nul\\x00",
+    "web\u200b1\u200d\u2060\ufeff": "web\\u200b1\\u200d\\u2060\\ufeff",  # zero-width
 }
 
 
@@ -77,6 +86,39 @@ def test_scrub_copies_only_what_it_changes() -> None:
     assert scrub(mixed) == {"k": ["x", ("y\\x1b", 3)], "n": None,
                             Status.COMPLIANT: Status.ERROR}
     assert scrub(mixed)[Status.COMPLIANT] is Status.ERROR
+
+
+def test_scrub_lines_keeps_only_a_tools_output_on_several_lines() -> None:
+    """A name, message or note is one line (its line ends escaped); a command's output keeps
+    its lines; a clean run is the run itself."""
+    host = builders.composite_run().hosts[0]
+    assert scrub_lines(host, CommandRecord) is host  # its probe command's two lines kept
+    command = CommandRecord("ss -tulnp", 0, "Netid\ntcp x\x1b\n", "warn\ting\n", 0.1)
+    hostile = dataclasses.replace(host, name="web\nFAKE", notes=("a\u2028b",),
+                                  commands=(command,))
+    got = scrub_lines(hostile, CommandRecord)
+    assert (got.name, got.notes) == ("web\\x0aFAKE", ("a\\u2028b",))
+    assert got.commands[0].stdout == "Netid\ntcp x\\x1b\n"
+    assert got.commands[0].stderr == "warn    ing\n"
+    assert scrub_lines([["h\r", "x"]]) == [["h\\x0d", "x"]]
+
+
+def test_writable_shows_undecodable_bytes_as_a_decoder_does() -> None:
+    given = {"command_line": ["scan", "-i", "inv\udcff.yml"], "n": 3}
+    assert writable(given) == {"command_line": ["scan", "-i", "inv\ufffd.yml"], "n": 3}
+    clean = {"command_line": ["scan", "ünï"]}
+    assert writable(clean) is clean
+
+
+def test_map_strings_rebuilds_a_namedtuple() -> None:
+    from typing import NamedTuple
+
+    class Key(NamedTuple):
+        name: str
+        port: int
+
+    got = map_strings([Key("a\x1b", 1)], printable)
+    assert got == [Key("a\\x1b", 1)] and type(got[0]) is Key
 
 
 def test_data_formats_are_exact_except_on_a_terminal() -> None:

@@ -20,10 +20,10 @@ from fleetcheck.errors import ExitStatus
 from fleetcheck.history import compare, pasts_from_run
 from fleetcheck.history.compare import listener_changes
 from fleetcheck.history.identity import Key, describe
-from fleetcheck.model import Change, RunResult, Severity
+from fleetcheck.model import Change, CommandRecord, RunResult, Severity
 from fleetcheck.render import text_changes
 from fleetcheck.render.textfit import table
-from fleetcheck.sanitize import scrub
+from fleetcheck.sanitize import scrub_lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,14 +83,15 @@ def run(args: argparse.Namespace, env: Env) -> int:
         env.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return code
     width = terminal_width(env)
-    shown = scrub(compared)  # nothing a host printed may act on the terminal
+    # Nothing a host printed may act on the terminal or start a line of its own.
+    shown = scrub_lines(compared, CommandRecord)
     lines = [f"fleetcheck diff: {old.run_id or args.old} ({old.started_at}) -> "
              f"{new.run_id or args.new} ({new.started_at})", "",
              *text_changes.render(shown, width, False)]
     for title, rows in (("Listeners added", added), ("Listeners removed", removed)):
         lines.append(f"{title} ({len(rows)})" + ("" if rows else ": none"))
         if rows:
-            lines += [table(scrub([[h, describe(k)] for h, k in rows]), ["HOST", "LISTENER"],
+            lines += [table(scrub_lines([[h, describe(k)] for h, k in rows]), ["HOST", "LISTENER"],
                             width, flex=(1,)), ""]
     verdict = {0: "nothing new or reopened", 1: f"{compared.summary.new_violations} "
                "violations new or reopened", 3: "nothing new, but some findings could not be "

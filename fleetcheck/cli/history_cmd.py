@@ -25,7 +25,7 @@ from fleetcheck.model import RunResult
 from fleetcheck.render.changes_view import day
 from fleetcheck.render.textfit import table
 from fleetcheck.render.view import plural
-from fleetcheck.sanitize import scrub
+from fleetcheck.sanitize import scrub_lines
 
 LAST_RUNS = 30  # runs listed without --since or --last
 
@@ -152,6 +152,7 @@ def _timeline(args: argparse.Namespace, env: Env, db: History) -> int:
             "runs": [dataclasses.asdict(r) for r in line.runs],
             "events": [{"at": e.at, "what": e.what, **e.key._asdict(), "finding": e.finding}
                        for e in line.events]}
+    line = scrub_lines(line)  # names and processes came from hosts: one inert line each
     findings = [o for o in line.open if o.key.category == FINDING]
     text = [f"{line.host}: checked {line.checks} times, last {line.last_checked_at or 'never'}"
             f" ({line.last_checked_run or '-'})",
@@ -171,8 +172,7 @@ def _timeline(args: argparse.Namespace, env: Env, db: History) -> int:
             table([[e.at, e.what, e.key.category, e.text] for e in line.events],
                   ["AT", "WHAT", "OF", "IDENTITY"], width, flex=(3,))
             if line.events else "  none"]
-    # Names, addresses and process names came from hosts: never terminal control.
-    return _emit(env, args, data, scrub(text))
+    return _emit(env, args, data, text)
 
 
 def _prune(args: argparse.Namespace, env: Env, db: History) -> int:

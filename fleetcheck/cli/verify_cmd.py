@@ -16,7 +16,7 @@ from fleetcheck.cli.env import Env
 from fleetcheck.evidence import signers
 from fleetcheck.evidence.bundle import MANIFEST
 from fleetcheck.evidence.verify import Outcome, verify_zip
-from fleetcheck.sanitize import printable
+from fleetcheck.sanitize import one_line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,20 +37,22 @@ def run(args: argparse.Namespace, env: Env) -> int:
     result = verify_zip(env.path(args.bundle), allowed, identity=args.identity,
                         shown=args.bundle)
     out = env.stdout
-    name = printable(args.bundle)
+    # A bundle under test is hostile text: its member names and signer lines may hold line
+    # ends that would print a line of their own ("VERIFIED: ..."): every one is escaped.
+    name = one_line(args.bundle)
     if result.outcome is Outcome.FAILED:
         out.write(f"FAILED: {name} does not verify\n")
         for problem in result.problems:
-            out.write(f"  {printable(problem)}\n")
+            out.write(f"  {one_line(problem)}\n")
     elif result.outcome is Outcome.NOT_PROVEN:
         out.write(f"NOT PROVEN: {name} is intact ({result.files} files match {MANIFEST}), "
                   "but nothing proves who made it\n")
         for note in result.notes:
-            out.write(f"  {note}\n")
+            out.write(f"  {one_line(note)}\n")
     else:
         out.write(f"VERIFIED: {name}: {result.files} files match {MANIFEST}, signed by "
-                  f"{result.signed_by} ({printable(result.principals or '')} in "
-                  f"{printable(args.allowed_signers)})\n")
+                  f"{one_line(result.signed_by or '')} ({one_line(result.principals or '')} "
+                  f"in {one_line(args.allowed_signers)})\n")
     if result.digest:
         out.write(f"  bundle digest (SHA-256 of {MANIFEST}): {result.digest}\n")
     return int(result.outcome)

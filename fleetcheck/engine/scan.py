@@ -23,6 +23,7 @@ from fleetcheck.model import (
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.serialize import policy_definitions
 from fleetcheck.policy.waivers import WaiverBook
+from fleetcheck.sanitize import writable
 from fleetcheck.transport.base import Connector
 from fleetcheck.transport.inflight import INFLIGHT
 
@@ -116,16 +117,18 @@ def assemble_results(results: Sequence[HostResult], *, complete: bool, fail_on: 
     `finished` (default: now)."""
     ordered = sorted(results, key=lambda r: r.name)
     settled, summary = judge_run(ordered, fail_on, complete=complete)
-    meta = dict(meta or {})
+    # This machine's side of the run (argv words, file names, and the messages quoting
+    # them) may hold undecodable bytes: made text here, once, before any report is written.
+    inputs, meta, definitions = writable((tuple(inputs), dict(meta or {}), tuple(definitions)))
     records: tuple[WaiverRecord, ...] = ()
     if waivers is not None:
-        records, warnings = waivers.records(settled)
+        records, warnings = writable(waivers.records(settled))
         meta["waiver_date"] = waivers.today.isoformat()
         meta["warnings"] = [*meta.get("warnings", ()), *warnings]
     return RunResult(
         run_id=new_run_id(started),
         tool_version=__version__, started_at=started,
         finished_at=finished or now_iso(),
-        inputs=tuple(inputs), hosts=settled, summary=summary,
-        meta=meta, waivers=records, policy_definitions=tuple(definitions),
+        inputs=inputs, hosts=settled, summary=summary,
+        meta=meta, waivers=records, policy_definitions=definitions,
     )

@@ -21,6 +21,7 @@ from typing import Any
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.datafile import LocDict, load_data, load_file
 from fleetcheck.inventory.vault import Keyring
+from fleetcheck.jsontext import replaced
 
 _ESCAPE = re.compile(r"\\U[0-9a-fA-F]{8}|\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\N\{[^}]+\}"
                      r"|\\[\\'\"abfnrtv]")
@@ -61,8 +62,13 @@ def read_extra_vars(args: Sequence[str], cwd: str, keyring: Keyring | None = Non
             raise InputError(f"{where}: extra vars must be a mapping (key=value words, a YAML "
                              "or JSON mapping, or @FILE holding one)")
         for key, value in data.items():
-            values[str(key)] = value
-            origins[str(key)] = str(data.where(key)) if isinstance(data, LocDict) else where
+            # An argument's undecodable bytes (or a \\ud800 escape in a key=value word) are
+            # half a UTF-16 pair, which no report or connection can carry: "?", as Ansible
+            # displays them.
+            name = replaced(str(key), "?")
+            shown = replaced(value, "?")
+            values[name] = value if shown == value else shown  # located mappings kept
+            origins[name] = str(data.where(key)) if isinstance(data, LocDict) else where
     return ExtraVars(values, origins)
 
 

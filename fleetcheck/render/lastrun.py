@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from fleetcheck.model import HostResult, RunResult
-from fleetcheck.sanitize import scrub
+from fleetcheck.model import CommandRecord, HostResult, RunResult
+from fleetcheck.sanitize import scrub_lines
 
 T = TypeVar("T")
 # Per-host views kept at most: a few per host of the largest fleets, and a bound for a
@@ -64,6 +64,7 @@ def of_host(host: HostResult, key: Hashable, make: Callable[[], T]) -> T:
 
 
 def scrubbed(run: RunResult) -> RunResult:
-    """`scrub(run)` (every string made safe for a terminal), worked out once per run: the
-    text report and the summary both ask, and a clean run's answer is the run itself."""
-    return of_run(run, "scrubbed", lambda: scrub(run))
+    """`scrub_lines(run)` (every string made safe for a terminal, and one line but the
+    commands' output), worked out once per run: the text report and the summary both ask,
+    and a clean run's answer is the run itself."""
+    return of_run(run, "scrubbed", lambda: scrub_lines(run, CommandRecord))

@@ -26,6 +26,11 @@ NAMES = 8  # hosts (or ranges) named per row
 # Characters that are markup anywhere in a line (cells never start one): escaped. An
 # underscore inside a word (connect_timeout) is no markup in GitHub's Markdown: kept.
 _SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+# What GitHub's Markdown makes a link of though no markup asks for one: a URL (its ':' before
+# '//' escaped ends the match), a 'www.' name (its '.' escaped), and an e-mail address or
+# @mention, which escapes do not stop (they are found in the text after parsing): an empty
+# HTML comment after the '@' splits the text there.
+_AUTOLINK = re.compile(r"(:(?=//))|(?i:(?<=www)(\.))|(@)")
 _MARK = {"ok": "✅", "bad": "❌", "warn": "⚠️"}
 
 
@@ -33,7 +38,12 @@ def md(value: object) -> str:
     """Text as literal Markdown: one line, markup characters escaped, HTML as entities."""
     text = printable(" ".join(str(value).split()))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SPECIAL.sub(r"\\\1", text)
+    text = _SPECIAL.sub(r"\\\1", text)
+    return _AUTOLINK.sub(_unlinked, text)
+
+
+def _unlinked(m: re.Match[str]) -> str:
+    return "@<!-- -->" if m.group(3) else "\\" + m.group()
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]],

@@ -89,4 +89,4 @@ def test_unchecked_hosts_grouped_with_what_to_do(fleet: Fleet, lab: SshLab,
     html = FORMATS["html"].render(run, RenderOptions(rendered_at="x"))
     assert html.count('<tr class="cause"') == 3 and "old-web4.example.net" in html
     markdown = FORMATS["markdown"].render(run)
-    assert bastion in markdown
+    assert bastion in markdown.replace("<!-- -->", "")  # the comment keeps GitHub from linking
