@@ -41,6 +41,7 @@ from tests.history.hunt_oracle import (
     listener_changes,
     when,
 )
+from tests.shrink import shrink
 
 
 def _json(root: Path, *argv: str) -> Any:
@@ -340,14 +341,7 @@ def _replace_night(sc: Scenario, i: int, **changes: Any) -> Scenario:
 def minimise(scenario: Scenario) -> Scenario:
     """A smallest scenario that still disagrees (one step at a time, greedily)."""
     assert _fails(scenario)
-    progress = True
-    while progress:
-        progress = False
-        for smaller in _smaller(scenario):
-            if _fails(smaller):
-                scenario, progress = smaller, True
-                break
-    return scenario
+    return shrink(scenario, _smaller, _fails)
 
 
 def main(argv: list[str]) -> int:

@@ -17,6 +17,7 @@ import yaml
 
 from tests.policy.judgediff import compare, oracle_of, run_real, write_case
 from tests.policy.polgen import Case, gen_case
+from tests.shrink import shrink
 
 _KEEP = {"id", "hosts", "reason", "owner", "approved_by", "created", "expires"}
 
@@ -73,14 +74,7 @@ def _with_policy(case: Case, i: int, stem: str, pol: dict[str, object]) -> Case:
 
 def minimise(case: Case, still: Callable[[Case], bool]) -> Case:
     """The smallest case reachable by single steps for which `still` holds."""
-    shrunk = True
-    while shrunk:
-        shrunk = False
-        for smaller in _variants(case):
-            if still(smaller):
-                case, shrunk = smaller, True
-                break
-    return case
+    return shrink(case, _variants, still)
 
 
 def show(case: Case) -> str:
