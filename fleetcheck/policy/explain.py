@@ -137,9 +137,14 @@ def explain(run: RunResult, host_name: str, port: int, proto: str | None = None)
     known = run_policies(run)
     # A host no policy applies to needs no definition (its listeners are stray); one whose
     # policies the run does not define was judged by a fleetcheck that did not record them.
-    if any(n not in known for n in host.policies):
+    missing = [n for n in host.policies if n not in known]
+    if missing and not known:
         raise InputError("this run does not record its policy definitions (it was made by an "
                          "older fleetcheck); explain the host live with -i/-p instead")
+    if missing:
+        raise InputError(f"host {host_name!r} was judged by policy {missing[0]!r}, which this "
+                         "run does not define (an edited or damaged run file); explain the "
+                         "host live with -i/-p instead")
     policies = tuple(known[n] for n in host.policies)
     ctx = HostRules.of(policies)
     listeners = [jl.listener for jl in host.listeners]

@@ -141,7 +141,7 @@ def _host(h: Hostile, host: HostResult) -> HostResult:
         error=error, listeners=tuple(_listener(h, jl) for jl in host.listeners),
         findings=tuple(_finding(h, f) for f in host.findings),
         commands=tuple(_command(h, c) for c in host.commands),
-        policies=h.many(host.policies), notes=h.many(host.notes),
+        notes=h.many(host.notes),  # policies keep their names: identifiers, checked on load
         waivers=h.many(host.waivers), trusted_keys=keys)
 
 

@@ -134,3 +134,21 @@ def test_live_explain_of_an_unreachable_host(tmp_path: Path) -> None:
     assert res.code == 3
     assert res.err.startswith("fleetcheck: web1 could not be checked (unsupported_connection: "
                               "ansible_connection=winrm is not supported")
+
+
+@pytest.mark.parametrize(("keep", "message"), [
+    ((), "this run does not record its policy definitions (it was made by an older "
+         "fleetcheck); explain the host live with -i/-p instead"),
+    (("baseline",), "host 'web1' was judged by policy 'web', which this run does not define "
+                    "(an edited or damaged run file); explain the host live with -i/-p "
+                    "instead"),
+])
+def test_a_run_without_the_policies_its_host_was_judged_by(saved: Path, tmp_path: Path,
+                                                           keep: tuple[str, ...],
+                                                           message: str) -> None:
+    """No definitions: an older fleetcheck made it; some missing: an edited run. Exit 2."""
+    run = json.loads(saved.read_text())
+    run["policy_definitions"] = [p for p in run["policy_definitions"] if p["name"] in keep]
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    res = run_cli(["explain", "--run", "run.json", "web1", "8080/tcp"], cwd=tmp_path)
+    assert (res.code, res.err) == (2, f"fleetcheck: error: {message}\n")
