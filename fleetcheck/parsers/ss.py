@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
@@ -110,11 +110,11 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
     out: list[Listener] = []
     for no, line, row in split:
         try:
-            listener = _listener(row, modern)
+            listener = _listener(row, modern, uids=uids)
         except ValueError as exc:
             raise ParseError(f"bad ss socket line ({exc})", no, line) from None
         if listener is not None:
-            out.append(replace(listener, uid=_uid(row.extra)) if uids else listener)
+            out.append(listener)
     if split and not any(_listening(row) for _, _, row in split):
         raise _blind(split)
     return out
@@ -228,11 +228,12 @@ def masked(comm: str) -> str:
                    for c in comm.split(")", 1)[0])
 
 
-def _uid(extra: str) -> int | None:
-    """The owning uid an -e row shows (absent means 0); None for a row without -e fields."""
-    # After users:(...): ss prints uid: before ino:, and a cgroup path (which may hold
-    # spaces and any text) after it.
-    for word in extra[_users(extra).end:].split():
+def _uid(fields: list[str]) -> int | None:
+    """The owning uid an -e row shows (absent means 0) in its words after users:(...);
+    None for a row without -e fields."""
+    # ss prints uid: before ino:, and a cgroup path (which may hold spaces and any text)
+    # after it.
+    for word in fields:
         if word.startswith("ino:"):
             return 0
         if word.startswith("uid:") and is_number(word[4:]):
@@ -310,7 +311,7 @@ def _is_modern(rows: list[_Row]) -> bool:
     return modern >= old
 
 
-def _listener(row: _Row, modern: bool) -> Listener | None:
+def _listener(row: _Row, modern: bool, *, uids: bool = False) -> Listener | None:
     if row.netid is None and row.state == "":
         # ss drops both columns for one protocol in one state (`ss -u`, `ss -tn state
         # listening`): nothing left tells TCP from UDP.
@@ -354,5 +355,5 @@ def _listener(row: _Row, modern: bool) -> Listener | None:
         pid=holders[0][1] if holders else None,
         iface=ep.iface, dual_stack=dual, port_name=ep.port_name,
         other_processes=tuple(f"{name}/{pid}" for name, pid in holders[1:]),
-        owner_note=users.problem,
+        owner_note=users.problem, uid=_uid(fields) if uids else None,
     )
