@@ -316,6 +316,17 @@ def bench_fleet(args: argparse.Namespace) -> None:
                      "sshd CPU ms/host", "wall ÷ fan-out", "client CPU ÷ fan-out"], rows)
         if args.probe_runs:
             bench_probe_cost(bench, args.probe_runs)
+def bench_probe_listeners(n: int, runs: int) -> None:
+    """The per-host command table on a host with `n` more listeners, two a process: what
+    the probe's steps for each listed pid (its comm, its user) cost where a host runs
+    many services, which the fleet lab's three listeners hide."""
+    with BenchHost(0) as bench, in_netns(bench.ns.name):
+        bench.holders.hold([Sock("udp" if i % 3 == 0 else "tcp", "0.0.0.0", 9000 + i,
+                                 process=f"daemon{i // 2}") for i in range(n)])
+        print(f"\nWith {n} more listeners held by {(n + 1) // 2} processes:")
+        bench_probe_cost(bench, runs)
+
+
 def _probe_variants() -> dict[str, str]:
     """The command lines whose cost on a host is compared: the probe, its parts, bare ss."""
     nonce = secrets.token_hex(8)
@@ -423,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="how many of the rounds include Ansible")
     parser.add_argument("--probe-runs", type=int, default=100,
                         help="runs per round of the per-host command cost table (0: skip it)")
+    parser.add_argument("--probe-listeners", type=int, default=0,
+                        help="also cost the probe on a host holding N more listeners (N/2 "
+                             "processes): its per-pid steps grow with them")
     parser.add_argument("--known-hosts-entries", type=int, default=50000,
                         help="known_hosts benchmark size (0: skip it)")
     parser.add_argument("--paramiko-known-hosts-entries", type=int, default=2000)
@@ -443,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     if args.scale_hosts:
         bench_scale(args)
+    if args.probe_listeners:
+        bench_probe_listeners(args.probe_listeners, args.probe_runs or 100)
     if args.known_hosts_entries:
         bench_known_hosts(args.known_hosts_entries, args.paramiko_known_hosts_entries)
     return 0

@@ -66,15 +66,18 @@ PID_STATS = "fc_pids"  # sets $fc_p from $o; defined once, with fc_ns
 # 'pa(re', 'x)y' as 'x'), and ss of iproute2 7 also prints each byte that is no ASCII as
 # '?' and each control byte as '.'. Neither can be seen in the listing, so the probe reads
 # the comm of every pid it names (`pid=N` in users:(...)) and `combine` names a process by
-# it where it is what ss printed of it. A name may hold 'pid=': only 1 to 7 digits ending
-# at ',' or ')' make a pid (a forged one only adds a file to read), and globbing is off
-# while the words are read.
+# it where it is what ss printed of it. ss prints each holder as `("name",pid=N,fd=M)`:
+# the listing is split at '=' (not into words: a third of the pieces, and no inner loop),
+# and a piece that is digits then ',fd' holds a pid. A name may hold such text: only 1 to
+# 7 digits make a pid (a forged one only adds a file to read), and globbing is off while
+# the pieces are read. IFS is the shell's default again after (saved, not written out:
+# the script is one line, for csh too).
 _PID_NUMBERS = "|".join("[0-9]" * n for n in range(1, 8))
 _FC_SSPIDS = (f'fc_sspids() {{ fc_p=; [ ${{#o}} -le {_WORDS_READ} ] || return 0; set -f; '
-              'for fc_w in $o; do while :; do case $fc_w in *pid=[0-9]*) ;; *) break;; esac; '
-              r'fc_w=${fc_w#*pid=}; fc_x=${fc_w%%[,\)]*}; case $fc_x in '
-              f'{_PID_NUMBERS}) case "$fc_p " in *" /proc/$fc_x/stat "*) ;; '
-              '*) fc_p="$fc_p /proc/$fc_x/stat";; esac;; esac; done; done; set +f; }')
+              'fc_i=$IFS; IFS==; for fc_w in $o; do case $fc_w in [0-9]*,fd) '
+              f'fc_x=${{fc_w%%,*}}; case $fc_x in {_PID_NUMBERS}) '
+              'case "$fc_p " in *" /proc/$fc_x/stat "*) ;; '
+              '*) fc_p="$fc_p /proc/$fc_x/stat";; esac;; esac;; esac; done; IFS=$fc_i; set +f; }')
 SS_PID_STATS = "fc_sspids"  # sets $fc_p from an ss listing in $o; defined with fc_ns
 # Prints 'PID COMM' for each /proc/PID/stat in $fc_p, read from /proc/PID/comm by the
 # shell itself: a `cat` of the stat files cost each host a process (~1 ms of CPU), the
