@@ -25,6 +25,7 @@ import paramiko
 from paramiko.common import (
     AUTH_FAILED,
     AUTH_SUCCESSFUL,
+    MSG_KEXINIT,
     OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
     OPEN_SUCCEEDED,
     cMSG_CHANNEL_CLOSE,
@@ -41,7 +42,7 @@ BEHAVIOURS = (
     "close_no_eof", "data_after_eof", "huge_stdout", "stderr_flood", "zero_window",
     "requests", "stall", "banner", "refuse_session", "open_back", "disconnect_auth",
     "one_byte", "exit_then_data", "truncate", "truncate_close", "no_exec_reply",
-    "fail_exec",
+    "fail_exec", "rekey_stall",
 )
 
 
@@ -183,6 +184,12 @@ def _act(server: _Server, chan: paramiko.Channel) -> None:
     if b == "one_byte":
         for i in range(len(out)):
             chan.send(out[i:i + 1])
+    elif b == "rekey_stall":  # start a key re-exchange and never finish it
+        chan.sendall(out[:cut])
+        server.t._handler_table[MSG_KEXINIT] = lambda m: time.sleep(3600)  # type: ignore[attr-defined]
+        server.t._send_kex_init()  # type: ignore[attr-defined]
+        _hold(chan)
+        return
     elif b == "stall":
         chan.sendall(out[:cut])
         chan.sendall_stderr(err[:rng.randrange(0, len(err) + 1)])

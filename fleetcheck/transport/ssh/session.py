@@ -79,7 +79,8 @@ class SshSession:
         finally:
             watchdog.cancel()
             INFLIGHT.discard(running)
-            chan.close()
+            with contextlib.suppress(Exception):  # a connection already lost: nothing to close
+                chan.close()
         return CommandResult(out, err, status if status >= 0 else None,
                              time.monotonic() - start)
 
@@ -187,8 +188,15 @@ def _kill(chan: paramiko.Channel) -> None:
     """Ask sshd to KILL the command (RFC 4254 'signal'), then close the channel.
 
     Closing alone leaves a command that prints nothing (say, a hung tool) running
-    on the host; OpenSSH 7.9+ honours the signal request.
+    on the host; OpenSSH 7.9+ honours the signal request. In the middle of a key
+    re-exchange any message would wait for its end (paramiko allows 30 s): a host that
+    started one and went quiet has its whole connection closed instead.
     """
+    t = chan.transport
+    if t is not None and not t.clear_to_send.is_set():
+        with contextlib.suppress(Exception):
+            t.close()
+        return
     with contextlib.suppress(Exception):
         m = paramiko.Message()
         m.add_byte(cMSG_CHANNEL_REQUEST)
