@@ -25,6 +25,7 @@ import paramiko
 from paramiko.common import (
     AUTH_FAILED,
     AUTH_SUCCESSFUL,
+    MSG_CHANNEL_FAILURE,
     MSG_KEXINIT,
     OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
     OPEN_SUCCEEDED,
@@ -42,7 +43,7 @@ BEHAVIOURS = (
     "close_no_eof", "data_after_eof", "huge_stdout", "stderr_flood", "zero_window",
     "requests", "stall", "banner", "refuse_session", "open_back", "disconnect_auth",
     "one_byte", "exit_then_data", "truncate", "truncate_close", "no_exec_reply",
-    "fail_exec", "rekey_stall",
+    "fail_exec", "rekey_stall", "no_pty_reply",
 )
 
 
@@ -92,6 +93,8 @@ class _Server(paramiko.ServerInterface):
         return OPEN_SUCCEEDED
 
     def check_channel_pty_request(self, *args: object) -> bool:
+        if self.behaviour == "no_pty_reply":
+            time.sleep(3600)  # as no_exec_reply, for the terminal su and doas ask for
         return True
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
@@ -158,6 +161,11 @@ def _act(server: _Server, chan: paramiko.Channel) -> None:
     out, err, status = ran.stdout, ran.stderr, ran.returncode
     cut = rng.randrange(1, max(2, len(out)))
     if b == "requests":
+        # paramiko's server side closes a channel whose request the client refused; a real
+        # server keeps it (OpenSSH's keepalives expect the refusal), and so does this one.
+        server.t._channel_handler_table = {  # type: ignore[attr-defined]
+            **paramiko.Transport._channel_handler_table,  # type: ignore[attr-defined]
+            MSG_CHANNEL_FAILURE: lambda chan, m: None}
         threading.Thread(target=server.t.global_request,
                          args=("keepalive@openssh.com",), daemon=True).start()
         _raw(chan, "keepalive@openssh.com", want_reply=True)

@@ -47,7 +47,7 @@ EXPECTED: dict[str, str | None] = {
     "open_back": None, "one_byte": None, "exit_then_data": None,
     "eof_no_exit": "command_timeout", "stall": "command_timeout",
     "zero_window": "command_timeout", "no_exec_reply": "command_timeout",
-    "rekey_stall": "command_timeout",
+    "rekey_stall": "command_timeout", "no_pty_reply": "command_timeout",
     "huge_stdout": "output_too_large", "stderr_flood": "output_too_large",
     "refuse_session": "command_failed", "fail_exec": "command_failed",
     "disconnect_auth": "auth_failed",
@@ -103,6 +103,9 @@ def _inventory(tmp: Path, seed: int, port: int, port2: int, key: Path) -> Path:
                              "ansible_ssh_private_key_file": str(key)}
         if b == "zero_window":
             v.update(ansible_become=True, ansible_become_password="not-sent")  # noqa: S106
+        if b == "no_pty_reply":  # su reads its password from a terminal
+            v.update(ansible_become=True, ansible_become_method="su",
+                     ansible_become_password="not-sent")  # noqa: S106
         hosts[f"h-{b}"] = v
     path = tmp / "inv.yml"
     path.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
