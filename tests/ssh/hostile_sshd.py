@@ -43,7 +43,7 @@ BEHAVIOURS = (
     "close_no_eof", "data_after_eof", "huge_stdout", "stderr_flood", "zero_window",
     "requests", "stall", "banner", "refuse_session", "open_back", "disconnect_auth",
     "one_byte", "exit_then_data", "truncate", "truncate_close", "no_exec_reply",
-    "fail_exec", "rekey_stall", "no_pty_reply",
+    "fail_exec", "rekey_stall", "no_pty_reply", "slow_flood",
 )
 
 
@@ -188,6 +188,13 @@ def _act(server: _Server, chan: paramiko.Channel) -> None:
                 chan.sendall_stderr(block) if b == "stderr_flood" else chan.sendall(block)
             except Exception:  # the client gave up: done
                 return
+        return
+    if b == "slow_flood":  # endless, but slower than any output cap is reached in time
+        chan.sendall(out[:cut])
+        with contextlib.suppress(Exception):
+            while not chan.closed:
+                chan.sendall(b"#" * 512 if rng.random() < 0.5 else b"\n")
+                time.sleep(0.01)
         return
     if b == "one_byte":
         for i in range(len(out)):

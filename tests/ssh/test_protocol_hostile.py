@@ -48,6 +48,7 @@ EXPECTED: dict[str, str | None] = {
     "eof_no_exit": "command_timeout", "stall": "command_timeout",
     "zero_window": "command_timeout", "no_exec_reply": "command_timeout",
     "rekey_stall": "command_timeout", "no_pty_reply": "command_timeout",
+    "slow_flood": "command_timeout",
     "huge_stdout": "output_too_large", "stderr_flood": "output_too_large",
     "refuse_session": "command_failed", "fail_exec": "command_failed",
     "disconnect_auth": "auth_failed",

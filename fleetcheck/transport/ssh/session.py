@@ -150,9 +150,9 @@ def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
                 _kill(chan)
                 raise HostFailure(ErrorKind.OUTPUT_TOO_LARGE,
                                   f"output exceeded {max_output} bytes; stopped reading")
-            if got:
+            if got and time.monotonic() < deadline:  # a steady trickle must not outlast it
                 continue
-            if chan.eof_received or chan.closed:
+            if not got and (chan.eof_received or chan.closed):
                 return b"".join(out), b"".join(err)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
