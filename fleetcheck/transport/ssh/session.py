@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import selectors
+import threading
 import time
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult,
 from fleetcheck.transport.inflight import INFLIGHT
 
 _CHUNK = 1 << 16
+_WATCHDOG_GRACE = 0.25  # seconds: the reading loop's own timeout comes first, and says more
 
 
 class SshSession:
@@ -42,12 +44,18 @@ class SshSession:
             raise HostFailure(ErrorKind.COMMAND_FAILED,
                               f"{self.where} refused a session channel: {exc}") from None
         running = INFLIGHT.add(lambda: _kill(chan))  # an interrupt stops it on the host too
+        # paramiko waits without limit for the answer to exec and pty requests and for window
+        # to send stdin: a server that never answers or never opens its window would hold
+        # the host past every timeout. Closing the channel at the deadline wakes those waits.
+        watchdog = _Watchdog(chan, deadline - time.monotonic() + _WATCHDOG_GRACE)
+        started, watch = False, None
         try:
             if isinstance(stdin, Answer) and stdin.tty:
                 # A terminal for the method that reads its password from one (su, doas):
                 # stdout and stderr then arrive merged as stdout, where the prompt shows.
                 chan.get_pty(term="dumb", width=80, height=24)  # as ss sizes a pipe
             chan.exec_command(command)
+            started = True
             watch = PromptWatch(stdin) if isinstance(stdin, Answer) else None
             if not isinstance(stdin, Answer):
                 if stdin:
@@ -55,19 +63,24 @@ class SshSession:
                 chan.shutdown_write()  # EOF: nothing the command reads can block on us
             out, err = _drain(chan, deadline, max_output, timeout, watch)
             remaining = deadline - time.monotonic()
-            if not chan.status_event.wait(max(0.0, remaining)):
+            if not chan.status_event.wait(max(0.0, remaining)) or watchdog.fired:
                 _kill(chan)
-                raise HostFailure(ErrorKind.COMMAND_TIMEOUT,
-                                  f"command did not exit within {timeout:.1f}s"
-                                  f"{watch.timeout_note() if watch else ''}")
+                raise _timed_out(timeout, started, watch, "finish" if watchdog.fired else "exit")
             status = chan.recv_exit_status()
         except (paramiko.SSHException, OSError, EOFError) as exc:
+            if watchdog.fired:
+                raise _timed_out(timeout, started, watch, "finish") from None
+            if not started:  # the exec (or pty) request was refused, or the channel closed
+                raise HostFailure(ErrorKind.COMMAND_FAILED, f"{self.where} did not run the "
+                                  f"command: {exc}") from None
             raise HostFailure(ErrorKind.COMMAND_FAILED,
                               f"the connection to {self.where} failed while the command "
                               f"ran: {exc}") from None
         finally:
+            watchdog.cancel()
             INFLIGHT.discard(running)
-            chan.close()
+            with contextlib.suppress(Exception):  # a connection already lost: nothing to close
+                chan.close()
         return CommandResult(out, err, status if status >= 0 else None,
                              time.monotonic() - start)
 
@@ -79,6 +92,36 @@ class SshSession:
             cleanup, self._cleanup = self._cleanup, None
             with contextlib.suppress(Exception):
                 cleanup()
+
+
+def _timed_out(timeout: float, started: bool, watch: PromptWatch | None,
+               verb: str) -> HostFailure:
+    """The COMMAND_TIMEOUT of a command that did not `verb` in time (or never started)."""
+    if not started:
+        return HostFailure(ErrorKind.COMMAND_TIMEOUT, f"the host did not start the command "
+                                                      f"within {timeout:.1f}s")
+    return HostFailure(ErrorKind.COMMAND_TIMEOUT, f"command did not {verb} within "
+                       f"{timeout:.1f}s{watch.timeout_note() if watch else ''}")
+
+
+class _Watchdog:
+    """Kills `chan` (see _kill) once `seconds` pass, unless cancelled first; `fired` says
+    whether it did."""
+
+    def __init__(self, chan: paramiko.Channel, seconds: float) -> None:
+        self.fired = False
+        self._chan = chan
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        _kill(self._chan)
+
+    def cancel(self) -> None:
+        """Stop the timer (a no-op once it fired)."""
+        self._timer.cancel()
 
 
 def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
@@ -107,9 +150,9 @@ def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
                 _kill(chan)
                 raise HostFailure(ErrorKind.OUTPUT_TOO_LARGE,
                                   f"output exceeded {max_output} bytes; stopped reading")
-            if got:
+            if got and time.monotonic() < deadline:  # a steady trickle must not outlast it
                 continue
-            if chan.eof_received or chan.closed:
+            if not got and (chan.eof_received or chan.closed):
                 return b"".join(out), b"".join(err)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -145,8 +188,15 @@ def _kill(chan: paramiko.Channel) -> None:
     """Ask sshd to KILL the command (RFC 4254 'signal'), then close the channel.
 
     Closing alone leaves a command that prints nothing (say, a hung tool) running
-    on the host; OpenSSH 7.9+ honours the signal request.
+    on the host; OpenSSH 7.9+ honours the signal request. In the middle of a key
+    re-exchange any message would wait for its end (paramiko allows 30 s): a host that
+    started one and went quiet has its whole connection closed instead.
     """
+    t = chan.transport
+    if t is not None and not t.clear_to_send.is_set():
+        with contextlib.suppress(Exception):
+            t.close()
+        return
     with contextlib.suppress(Exception):
         m = paramiko.Message()
         m.add_byte(cMSG_CHANNEL_REQUEST)
