@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import selectors
-import threading
 import time
 from collections.abc import Callable
 
@@ -13,6 +12,7 @@ from paramiko.common import cMSG_CHANNEL_REQUEST
 
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.model import TrustedKey
+from fleetcheck.transport.alarms import arm
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, Answer, CommandResult, PromptWatch
 from fleetcheck.transport.inflight import INFLIGHT
 
@@ -47,7 +47,7 @@ class SshSession:
         # paramiko waits without limit for the answer to exec and pty requests and for window
         # to send stdin: a server that never answers or never opens its window would hold
         # the host past every timeout. Closing the channel at the deadline wakes those waits.
-        watchdog = _Watchdog(chan, deadline - time.monotonic() + _WATCHDOG_GRACE)
+        watchdog = arm(deadline - time.monotonic() + _WATCHDOG_GRACE, lambda: _kill(chan))
         started, watch = False, None
         try:
             if isinstance(stdin, Answer) and stdin.tty:
@@ -102,26 +102,6 @@ def _timed_out(timeout: float, started: bool, watch: PromptWatch | None,
                                                       f"within {timeout:.1f}s")
     return HostFailure(ErrorKind.COMMAND_TIMEOUT, f"command did not {verb} within "
                        f"{timeout:.1f}s{watch.timeout_note() if watch else ''}")
-
-
-class _Watchdog:
-    """Kills `chan` (see _kill) once `seconds` pass, unless cancelled first; `fired` says
-    whether it did."""
-
-    def __init__(self, chan: paramiko.Channel, seconds: float) -> None:
-        self.fired = False
-        self._chan = chan
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _fire(self) -> None:
-        self.fired = True
-        _kill(self._chan)
-
-    def cancel(self) -> None:
-        """Stop the timer (a no-op once it fired)."""
-        self._timer.cancel()
 
 
 def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
