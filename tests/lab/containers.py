@@ -115,8 +115,9 @@ class ContainerHost:
         one, holding no socket) saying `host_port` is forwarded to the container's port."""
         assert container.address is not None
         script = self.host.dir / "docker-proxy"  # a script's process is named after it
-        script.write_text("#!/bin/sh\nsleep 3600\n")  # sh waits: its name stays
-        script.chmod(0o755)
+        if not script.exists():  # rewritten, it could be read empty by a proxy starting
+            script.write_text("#!/bin/sh\nsleep 3600\n")  # sh waits: its name stays
+            script.chmod(0o755)
         argv = [str(script), "-proto", proto, "-host-ip", "0.0.0.0", "-host-port",
                 str(host_port), "-container-ip", container.address, "-container-port",
                 str(port)]

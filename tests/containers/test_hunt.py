@@ -1,0 +1,74 @@
+"""The container view against generated hosts whose truth is known (tests/containers/hunt.py).
+
+Each seed draws a host's containers (runtimes' cgroup layouts, shared pod namespaces,
+hostNetwork pods, idle namespaces, listeners on the wildcard, loopback or the container's
+address, ports published by iptables, nft or a docker-proxy stand-in, decoy rules), makes
+them real on one lab host, scans it as root and compares every listener's namespace,
+container, exposure and published port with the truth. FC_HUNT_SEEDS=N runs N more seeds.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.containers.fixtures import scan
+from tests.containers.hunt import build, compare, generate, write_listings
+from tests.lab.containers import ContainerHost
+from tests.lab.netns import Namespace
+from tests.lab.prereq import require_sshd_lab
+from tests.lab.sshlab import HostSpec, SshLab, running_lab
+
+pytestmark = pytest.mark.lab
+
+SEEDS = (1, 2, 3)
+
+
+@pytest.fixture(scope="module")
+def hunt_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SshLab, Path]]:
+    require_sshd_lab()
+    where = tmp_path_factory.mktemp("listings")
+    tools = {tool: f"cat {where}/{tool}.out" for tool in ("docker", "crictl", "podman")}
+    with running_lab([HostSpec("hunt", cgroupns=True, add_tools=tools)]) as lab:
+        yield lab, where
+
+
+def run_seed(lab: SshLab, where: Path, tmp: Path, seed: int) -> list[str]:
+    """Make seed's host, scan it, and list every disagreement with its truth."""
+    specs = generate(seed)
+    host = ContainerHost(lab, "hunt")
+    ns = lab.hosts["hunt"].ns
+    try:
+        write_listings(where, specs)
+        built = build(host, specs)
+        result = scan(lab, tmp / f"seed{seed}")
+        return compare(specs, built, result.hosts["hunt"])
+    finally:
+        host.stop()
+        _flush(ns)
+
+
+def _flush(ns: Namespace) -> None:
+    import subprocess
+    subprocess.run(ns.exec_argv(["iptables", "-t", "nat", "-F"]), check=False,
+                   capture_output=True)
+    subprocess.run(ns.exec_argv(["nft", "flush", "ruleset"]), check=False, capture_output=True)
+
+
+def _seeds() -> list[int]:
+    extra = int(os.environ.get("FC_HUNT_SEEDS", "0"))
+    return [*SEEDS, *range(1000, 1000 + extra)]
+
+
+def test_generated_hosts_match_their_truth(hunt_lab: tuple[SshLab, Path],
+                                           tmp_path: Path) -> None:
+    lab, where = hunt_lab
+    failures = {}
+    for seed in _seeds():
+        bad = run_seed(lab, where, tmp_path, seed)
+        if bad:
+            failures[seed] = bad
+    assert not failures, "\n".join(f"seed {s}: {b}" for s, b in failures.items())
