@@ -262,3 +262,51 @@ def compare(specs: list[Spec], built: Built, host: dict[str, Any]) -> list[str]:
             if li.get(name) != w[name]:
                 bad.append(f"{key} {name}: got {li.get(name)!r} want {w[name]!r}")
     return bad
+
+
+_SELECTORS = ("namespace", "exposure", "container", "image", "pod")
+
+
+def policy(seed: int, specs: list[Spec], built: Built) -> tuple[str, dict[tuple[int, str, int], str]]:
+    """A `containers: judge`, default-deny policy with one allow rule per listener (its
+    port, and one place condition that fits it or not), and the verdict each must get."""
+    rnd = random.Random(seed * 7919)
+    rules, verdicts = [], {}
+    by_key = {s.key: s for s in specs}
+    for key, want in expected(specs, built).items():
+        _, proto, port = key
+        spec = next(s for s in specs if any(h.pids[0] == key[0]
+                                            for h in built.made[s.key].holders.held))
+        selector = rnd.choice(_SELECTORS)
+        fits = rnd.random() < 0.6
+        c = want["container"]
+        verdict = "allowed" if fits else "stray"
+        if selector == "namespace":
+            place = "container" if want["in_netns"] else "host"
+            value = place if fits else ({"host", "container"} - {place}).pop()
+        elif selector == "exposure":
+            value = want["exposure"] if fits else rnd.choice(
+                [e for e in ("host", "published", "container-only") if e != want["exposure"]])
+        else:
+            field_ = {"container": "name", "image": "image", "pod": "pod"}[selector]
+            real = {"name": spec.name, "image": spec.image,
+                    "pod": spec.pod or (by_key[spec.joins].pod if spec.joins else None)}[field_]
+            value = (real or "none-such") if fits else "other-thing"
+            if c[field_] is None:
+                # not told: undetermined, unless the host named the container and it is
+                # no pod (a pod condition then plainly does not hold)
+                verdict = "stray" if field_ == "pod" and c["name"] is not None \
+                    and real is None else "undetermined"
+        rules.append(f"  - id: r{port}\n    proto: {proto}\n    port: {port}\n"
+                     f"    {selector}: {json.dumps(value)}\n")
+        verdicts[key] = verdict
+    text = "name: hunt\ndefault: deny\ncontainers: judge\nallow:\n" + "".join(rules)
+    return (text if rules else text.replace("allow:\n", "")), verdicts
+
+
+def compare_verdicts(want: dict[tuple[int, str, int], str], host: dict[str, Any]) -> list[str]:
+    """Every listener whose verdict under `policy` is not the one its truth gives."""
+    got = {(li.get("pid") or -1, li["proto"], li["port"]): li for li in host["listeners"]}
+    return [f"{key} verdict: got {got[key]['verdict']!r} ({got[key].get('rule')}) "
+            f"want {verdict!r}" for key, verdict in want.items()
+            if key in got and got[key]["verdict"] != verdict]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.containers.fixtures import scan
-from tests.containers.hunt import build, compare, generate, write_listings
+from tests.containers.hunt import build, compare, compare_verdicts, generate, policy, write_listings
 from tests.lab.containers import ContainerHost
 from tests.lab.netns import Namespace
 from tests.lab.prereq import require_sshd_lab
@@ -44,8 +44,10 @@ def run_seed(lab: SshLab, where: Path, tmp: Path, seed: int) -> list[str]:
     try:
         write_listings(where, specs)
         built = build(host, specs)
-        result = scan(lab, tmp / f"seed{seed}")
-        return compare(specs, built, result.hosts["hunt"])
+        text, verdicts = policy(seed, specs, built)
+        result = scan(lab, tmp / f"seed{seed}", policy=text)
+        host_ = result.hosts["hunt"]
+        return compare(specs, built, host_) + compare_verdicts(verdicts, host_)
     finally:
         host.stop()
         _flush(ns)
