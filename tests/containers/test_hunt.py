@@ -4,7 +4,8 @@ Each seed draws a host's containers (runtimes' cgroup layouts, shared pod namesp
 hostNetwork pods, idle namespaces, listeners on the wildcard, loopback or the container's
 address, ports published by iptables, nft or a docker-proxy stand-in, decoy rules), makes
 them real on one lab host, scans it as root and compares every listener's namespace,
-container, exposure and published port with the truth. FC_HUNT_SEEDS=N runs N more seeds.
+container, exposure, published port and verdict under a generated policy with the truth.
+FC_HUNT_SEEDS=N runs N more seeds (from FC_HUNT_FROM, 1000 by default).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def _flush(ns: Namespace) -> None:
 
 def _seeds() -> list[int]:
     extra = int(os.environ.get("FC_HUNT_SEEDS", "0"))
-    return [*SEEDS, *range(1000, 1000 + extra)]
+    start = int(os.environ.get("FC_HUNT_FROM", "1000"))
+    return [*SEEDS, *range(start, start + extra)]
 
 
 def test_generated_hosts_match_their_truth(hunt_lab: tuple[SshLab, Path],
