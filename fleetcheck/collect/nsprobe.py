@@ -131,11 +131,16 @@ def _nat_calls() -> str:
 # $2 the command that lists sockets with it (empty: read /proc tables). A namespace listed
 # by netstat (or by an ss that masked a name) gets its pids' /proc/PID/stat too
 # (`.names`), as the host's listing does. No
-# comments inside: the script is joined into one line (probe.one_line).
+# comments inside: the script is joined into one line (probe.one_line). The runtimes'
+# listings (fc_rt) are read even where no container has a namespace of its own: they
+# name the host's hostNetwork pods and `--network host` containers.
 FC_NS = r"""
 FC_PIDS
 FC_SSPIDS
 FC_COMMS
+fc_rt() {
+RUNTIMES
+}
 fc_ns() {
 for fc_g in GLOBS; do [ -e "$fc_g" ] && break; fc_g=; done
 [ -n "$fc_g" ] || return 0
@@ -143,7 +148,8 @@ if [ "$U" != 0 ]; then echo "$M netns unread"; return 0; fi
 fc_cg=$(grep -H -s -E 'WORDS' /proc/[0-9]*/cgroup)
 [ -n "$fc_cg" ] || return 0
 echo "$M begin cgroups"; printf '%s\n' "$fc_cg"; echo "$M end cgroups 0"
-[ -e /proc/$$/ns/net ] || return 0
+fc_to=; command -v timeout >/dev/null 2>&1 && fc_to="timeout 10"
+[ -e /proc/$$/ns/net ] || { fc_rt; return 0; }
 fc_o=
 for fc_d in /proc/[0-9]*; do
   [ "$fc_d/ns/net" -ef /proc/$$/ns/net ] || fc_o="$fc_o ${fc_d#/proc/} "
@@ -160,10 +166,9 @@ for fc_p in $(printf '%s\n' "$fc_cg" | sed -n 's|^/proc/\([0-9]*\)/cgroup:.*|\1|
   echo "$fc_p $fc_r"
 done
 echo "$M end netns.members 0"
-[ -n "$fc_reps" ] || return 0
+[ -n "$fc_reps" ] || { fc_rt; return 0; }
 echo "$M begin netns.inodes"; for fc_r in $fc_reps; do ls -l /proc/$fc_r/ns/net; done 2>/dev/null
 echo "$M end netns.inodes 0"
-fc_to=; command -v timeout >/dev/null 2>&1 && fc_to="timeout 10"
 fc_enter=; [ -n "$2" ] && command -v nsenter >/dev/null 2>&1 && fc_enter=1
 fc_owners=
 for fc_r in $fc_reps; do
@@ -210,7 +215,7 @@ for fc_f in $(grep -l -s -x docker-proxy /proc/[0-9]*/comm); do
   tr '\0' ' ' < "${fc_f%comm}cmdline" 2>/dev/null; echo
 done
 echo "$M end docker-proxy 0"
-RUNTIMES
+fc_rt
 }
 """.replace("WORDS", _RUNTIME_WORDS).replace("GLOBS", " ".join(CGROUP_GLOBS)) \
     .replace("SS_PID_STATS", SS_PID_STATS).replace("PID_STATS", PID_STATS) \

@@ -114,9 +114,10 @@ def generate(seed: int) -> list[Spec]:
                    and rnd.random() < 0.2)
         socks: list[Sock] = []
         for _ in range(rnd.choice((0, 1, 1, 2, 3))):
-            where = rnd.choice(("0.0.0.0", "0.0.0.0", "127.0.0.1", "self", "::"))
+            where = rnd.choice(("0.0.0.0", "0.0.0.0", "127.0.0.1", "self", "::", "::1"))
             socks.append(Sock(rnd.choice(("tcp", "tcp", "udp")), where, next(ports),
-                              process=f"p{n}{rnd.choice('ab')}"))
+                              process=f"p{n}{rnd.choice('ab')}",
+                              v6only=rnd.random() < 0.5))
         if not socks:  # a process in the namespace, listening on nothing
             socks.append(Sock("tcp", "0.0.0.0", next(ports), process=f"idle{n}", listen=False))
         pod = None
@@ -178,7 +179,8 @@ def build(host: ContainerHost, specs: list[Spec]) -> Built:
 def _bound(sock: Sock, address: str | None) -> Sock:
     if sock.address != "self":
         return sock
-    return Sock(sock.proto, address or "0.0.0.0", sock.port, process=sock.process, listen=sock.listen)
+    return Sock(sock.proto, address or "0.0.0.0", sock.port, process=sock.process,
+                listen=sock.listen)
 
 
 def listings(specs: list[Spec]) -> dict[str, str]:
@@ -210,16 +212,18 @@ def write_listings(where: Path, specs: list[Spec]) -> None:
         (where / f"{tool}.out").write_text(text + "\n")
 
 
-def expected(specs: list[Spec], built: Built) -> dict[tuple[int, str, int], dict[str, Any]]:
+def expected(specs: list[Spec], built: Built, rules_read: bool = True,
+             dual_shown: bool = True) -> dict[tuple[int, str, int], dict[str, Any]]:
     """(pid, proto, port) -> what the listener must carry: netns?, container, exposure,
-    published_port."""
+    published_port (`rules_read` False: the host's NAT rules could not be read;
+    `dual_shown` False: its tool does not show an IPv6 wildcard's IPV6_V6ONLY)."""
     out: dict[tuple[int, str, int], dict[str, Any]] = {}
     for spec in specs:
         c = built.made[spec.key]
         base = built.made[spec.joins] if spec.joins else c
-        published = {(p, port): host_port for p, host_port, port, _ in
+        published = {(p, port): host_port for p, host_port, port, tool in
                      (built_publish for s in specs if s.key in (spec.key, spec.joins)
-                      for built_publish in s.publish)}
+                      for built_publish in s.publish) if rules_read or tool == "proxy"}
         for held in c.holders.held:
             s = held.sock
             if not s.listen:
@@ -227,18 +231,25 @@ def expected(specs: list[Spec], built: Built) -> dict[tuple[int, str, int], dict
             if not spec.own_netns:
                 exposure, port = "host", None
             else:
-                reach = s.address in ("0.0.0.0", base.address)
+                # IPv4 DNAT reaches the wildcard, the container's address, and [::]
+                # when it takes IPv4 too
+                # when it takes IPv4 too (or the tool cannot show that it does not)
+                reach = s.address in ("0.0.0.0", base.address) or (
+                    s.address == "::" and not (s.v6only and dual_shown))
                 port = published.get((s.proto, s.port)) if reach else None
-                exposure = "published" if port is not None else "container-only"
+                # unknown reach (no rule set read) is never container-only
+                exposure = "published" if port is not None or not rules_read \
+                    else "container-only"
             out[(held.pids[0], s.proto, s.port)] = {
                 "container": spec.truth(), "exposure": exposure, "published_port": port,
                 "in_netns": spec.own_netns}
     return out
 
 
-def compare(specs: list[Spec], built: Built, host: dict[str, Any]) -> list[str]:
+def compare(specs: list[Spec], built: Built, host: dict[str, Any],
+            rules_read: bool = True, dual_shown: bool = True) -> list[str]:
     """Every disagreement between the truth and the scanned host."""
-    want = expected(specs, built)
+    want = expected(specs, built, rules_read, dual_shown)
     bad: list[str] = []
     if host["status"] == "error":
         return [f"host error: {host['error']}"]
@@ -267,13 +278,14 @@ def compare(specs: list[Spec], built: Built, host: dict[str, Any]) -> list[str]:
 _SELECTORS = ("namespace", "exposure", "container", "image", "pod")
 
 
-def policy(seed: int, specs: list[Spec], built: Built) -> tuple[str, dict[tuple[int, str, int], str]]:
+def policy(seed: int, specs: list[Spec], built: Built, rules_read: bool = True,
+           dual_shown: bool = True) -> tuple[str, dict[tuple[int, str, int], str]]:
     """A `containers: judge`, default-deny policy with one allow rule per listener (its
     port, and one place condition that fits it or not), and the verdict each must get."""
     rnd = random.Random(seed * 7919)
     rules, verdicts = [], {}
     by_key = {s.key: s for s in specs}
-    for key, want in expected(specs, built).items():
+    for key, want in expected(specs, built, rules_read, dual_shown).items():
         _, proto, port = key
         spec = next(s for s in specs if any(h.pids[0] == key[0]
                                             for h in built.made[s.key].holders.held))

@@ -25,7 +25,11 @@ from tests.lab.sshlab import HostSpec, SshLab, running_lab
 
 pytestmark = pytest.mark.lab
 
-SEEDS = (1, 2, 3)
+SEEDS = (1, 2, 3, 4, 3002)  # 3002: only a hostNetwork pod, read from /proc
+# Each seed's host is one of these (seed % 4): the same containers seen through ss,
+# net-tools netstat, the /proc tables, or with no NAT rule set readable.
+VARIANTS = {"ss": (), "netstat": ("ss",), "proc": ("ss", "netstat", "busybox", "lsof"),
+            "nonat": ("iptables-save", "ip6tables-save", "nft")}
 
 
 @pytest.fixture(scope="module")
@@ -33,22 +37,28 @@ def hunt_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SshLab,
     require_sshd_lab()
     where = tmp_path_factory.mktemp("listings")
     tools = {tool: f"cat {where}/{tool}.out" for tool in ("docker", "crictl", "podman")}
-    with running_lab([HostSpec("hunt", cgroupns=True, add_tools=tools)]) as lab:
+    specs = [HostSpec(name, cgroupns=True, add_tools=tools, hide=hide)
+             for name, hide in VARIANTS.items()]
+    with running_lab(specs) as lab:
         yield lab, where
 
 
 def run_seed(lab: SshLab, where: Path, tmp: Path, seed: int) -> list[str]:
     """Make seed's host, scan it, and list every disagreement with its truth."""
     specs = generate(seed)
-    host = ContainerHost(lab, "hunt")
-    ns = lab.hosts["hunt"].ns
+    name = list(VARIANTS)[seed % len(VARIANTS)]
+    rules_read = name != "nonat"
+    dual_shown = name not in ("netstat", "proc")  # only ss shows IPV6_V6ONLY
+    host = ContainerHost(lab, name)
+    ns = lab.hosts[name].ns
     try:
         write_listings(where, specs)
         built = build(host, specs)
-        text, verdicts = policy(seed, specs, built)
-        result = scan(lab, tmp / f"seed{seed}", policy=text)
-        host_ = result.hosts["hunt"]
-        return compare(specs, built, host_) + compare_verdicts(verdicts, host_)
+        text, verdicts = policy(seed, specs, built, rules_read, dual_shown)
+        result = scan(lab, tmp / f"seed{seed}", policy=text, hosts=(name,))
+        scanned = result.hosts[name]
+        return [f"[{name}] {d}" for d in compare(specs, built, scanned, rules_read, dual_shown)
+                + compare_verdicts(verdicts, scanned)]
     finally:
         host.stop()
         _flush(ns)
