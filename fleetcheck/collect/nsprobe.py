@@ -21,7 +21,9 @@ unread`; as root it compares every process's network namespace with the probe's 
   proxies' command lines); and one listing per runtime whose cgroups were seen
   (`runtime.docker`, `runtime.crictl`, `runtime.podman`), each a single call.
 
-The shell picks namespaces loosely (a runtime's name anywhere in a cgroup line); which
+The shell picks namespaces loosely (a runtime's name anywhere in a cgroup line, but
+never a path outside the host's cgroup namespace, '/..': other machines' containers
+seen through a shared /proc are not read); which
 of them are a container's of this host is decided in Python (`parsers.containers`),
 which only believes paths that start where each runtime puts its containers. No step
 changes a socket (no `ss -K`), a rule or a container. Without root the namespaces of
@@ -156,7 +158,7 @@ for fc_d in /proc/[0-9]*; do
 done
 fc_reps=
 echo "$M begin netns.members"
-for fc_p in $(printf '%s\n' "$fc_cg" | sed -n 's|^/proc/\([0-9]*\)/cgroup:.*|\1|p' | uniq); do
+for fc_p in $(printf '%s\n' "$fc_cg" | sed -n '\|^/proc/[0-9]*/cgroup:[^:]*:[^:]*:/\.\.|d; s|^/proc/\([0-9]*\)/cgroup:.*|\1|p' | uniq); do
   case "$fc_o" in *" $fc_p "*) ;; *) continue;; esac
   fc_r=
   for fc_q in $fc_reps; do
