@@ -58,6 +58,9 @@ class Spec:
     joins: str | None  # the key of the container whose namespace it shares (a pod's)
     socks: list[Sock]
     publish: list[tuple[str, int, int, str]] = field(default_factory=list)  # proto, host, port, tool
+    # its only process is killed as the probe enters its namespace (nsenter): it ends
+    # while the probe runs, and nothing listens there any more
+    doomed: bool = False
 
     def cgroup(self) -> str:
         """Where its runtime puts its cgroup (relative to the host's cgroup root)."""
@@ -107,7 +110,8 @@ def generate(seed: int) -> list[Spec]:
         joins = None
         if k8s and specs and rnd.random() < 0.4:  # a second container of an earlier pod
             first = rnd.choice(specs)
-            if first.layout.startswith("k8s") and first.joins is None and first.own_netns:
+            if first.layout.startswith("k8s") and first.joins is None and first.own_netns \
+                    and not first.doomed:
                 joins, pod_uid = first.key, first.pod_uid or pod_uid
                 layout = first.layout
         own = not (layout in ("docker", "k8s-containerd", "k8s-cgroupfs") and joins is None
@@ -120,6 +124,10 @@ def generate(seed: int) -> list[Spec]:
                               v6only=rnd.random() < 0.5))
         if not socks:  # a process in the namespace, listening on nothing
             socks.append(Sock("tcp", "0.0.0.0", next(ports), process=f"idle{n}", listen=False))
+        doomed = own and joins is None and rnd.random() < 0.15
+        if doomed:  # one process holds them all
+            socks = [Sock(s.proto, s.address, s.port, process=f"d{n}", v6only=s.v6only,
+                          listen=s.listen) for s in socks]
         pod = None
         if joins is not None:
             pod = next(s.pod for s in specs if s.key == joins)
@@ -127,7 +135,7 @@ def generate(seed: int) -> list[Spec]:
             pod = f"w{n}-7d4b9c8f6-xk2lp" if rnd.random() < 0.5 else f"w{n}-0"
         spec = Spec(f"c{n}", layout, ident, name, rnd.choice(_IMAGES), pod,
                     "team" if k8s else None, pod_uid if k8s else None,
-                    rnd.random() < 0.8, own, joins, socks)
+                    rnd.random() < 0.8, own, joins, socks, doomed=doomed)
         if own:
             for s in socks:
                 if s.listen and rnd.random() < 0.5:
@@ -212,13 +220,32 @@ def write_listings(where: Path, specs: list[Spec]) -> None:
         (where / f"{tool}.out").write_text(text + "\n")
 
 
+def write_doomed(where: Path, specs: list[Spec], built: Built) -> None:
+    """Write the pids the lab host's `nsenter` kills before it enters their namespace."""
+    pids = [str(pid) for s in specs if s.doomed for pid in built.made[s.key].pids]
+    (where / "doomed").write_text("".join(f"{p}\n" for p in pids))
+
+
+def nsenter_shim(where: Path, real: str) -> str:
+    """An nsenter that first kills a doomed target (as if it ended just then)."""
+    return (f'p=; t=; for a; do [ "$p" = -t ] && t=$a; p=$a; done\n'
+            f'if [ -n "$t" ] && grep -qx "$t" {where}/doomed; then kill -9 "$t"; '
+            f'n=0; while [ $n -lt 40 ] && [ -r /proc/$t/net/tcp ] && '
+            f'cat /proc/$t/net/tcp >/dev/null 2>&1; do n=$((n+1)); sleep 0.05; done; fi\n'
+            f'exec {real} "$@"')
+
+
 def expected(specs: list[Spec], built: Built, rules_read: bool = True,
-             dual_shown: bool = True) -> dict[tuple[int, str, int], dict[str, Any]]:
+             dual_shown: bool = True, kills: bool = True
+             ) -> dict[tuple[int, str, int], dict[str, Any]]:
     """(pid, proto, port) -> what the listener must carry: netns?, container, exposure,
     published_port (`rules_read` False: the host's NAT rules could not be read;
-    `dual_shown` False: its tool does not show an IPv6 wildcard's IPV6_V6ONLY)."""
+    `dual_shown` False: its tool does not show an IPv6 wildcard's IPV6_V6ONLY; `kills`:
+    doomed containers end as the probe enters their namespace)."""
     out: dict[tuple[int, str, int], dict[str, Any]] = {}
     for spec in specs:
+        if spec.doomed and kills:
+            continue  # it ended while the probe ran: nothing listens there
         c = built.made[spec.key]
         base = built.made[spec.joins] if spec.joins else c
         published = {(p, port): host_port for p, host_port, port, tool in
@@ -247,13 +274,17 @@ def expected(specs: list[Spec], built: Built, rules_read: bool = True,
 
 
 def compare(specs: list[Spec], built: Built, host: dict[str, Any],
-            rules_read: bool = True, dual_shown: bool = True) -> list[str]:
+            rules_read: bool = True, dual_shown: bool = True, kills: bool = True) -> list[str]:
     """Every disagreement between the truth and the scanned host."""
-    want = expected(specs, built, rules_read, dual_shown)
+    want = expected(specs, built, rules_read, dual_shown, kills)
     bad: list[str] = []
     if host["status"] == "error":
         return [f"host error: {host['error']}"]
-    namespaces = {id(c.ns) for s in specs for c in [built.made[s.key]] if s.own_netns}
+    namespaces = {id(c.ns) for s in specs for c in [built.made[s.key]]
+                  if s.own_netns and not (s.doomed and kills)}
+    ended = [n for n in host["notes"] if "ended while the probe ran" in n]
+    if len(ended) != len([s for s in specs if s.doomed and kills]):
+        bad.append(f"notes of namespaces that ended: {ended}")
     if host.get("namespaces") != {"read": len(namespaces), "unread": None}:
         bad.append(f"namespaces {host.get('namespaces')} != read {len(namespaces)}")
     got: dict[tuple[int, str, int], dict[str, Any]] = {}
@@ -279,13 +310,14 @@ _SELECTORS = ("namespace", "exposure", "container", "image", "pod")
 
 
 def policy(seed: int, specs: list[Spec], built: Built, rules_read: bool = True,
-           dual_shown: bool = True) -> tuple[str, dict[tuple[int, str, int], str]]:
+           dual_shown: bool = True, kills: bool = True
+           ) -> tuple[str, dict[tuple[int, str, int], str]]:
     """A `containers: judge`, default-deny policy with one allow rule per listener (its
     port, and one place condition that fits it or not), and the verdict each must get."""
     rnd = random.Random(seed * 7919)
     rules, verdicts = [], {}
     by_key = {s.key: s for s in specs}
-    for key, want in expected(specs, built, rules_read, dual_shown).items():
+    for key, want in expected(specs, built, rules_read, dual_shown, kills).items():
         _, proto, port = key
         spec = next(s for s in specs if any(h.pids[0] == key[0]
                                             for h in built.made[s.key].holders.held))

@@ -11,13 +11,23 @@ FC_HUNT_SEEDS=N runs N more seeds (from FC_HUNT_FROM, 1000 by default).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.containers.fixtures import scan
-from tests.containers.hunt import build, compare, compare_verdicts, generate, policy, write_listings
+from tests.containers.hunt import (
+    build,
+    compare,
+    compare_verdicts,
+    generate,
+    nsenter_shim,
+    policy,
+    write_doomed,
+    write_listings,
+)
 from tests.lab.containers import ContainerHost
 from tests.lab.netns import Namespace
 from tests.lab.prereq import require_sshd_lab
@@ -37,6 +47,10 @@ def hunt_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SshLab,
     require_sshd_lab()
     where = tmp_path_factory.mktemp("listings")
     tools = {tool: f"cat {where}/{tool}.out" for tool in ("docker", "crictl", "podman")}
+    real = shutil.which("nsenter")
+    assert real is not None
+    tools["nsenter"] = nsenter_shim(where, real)
+    (where / "doomed").write_text("")
     specs = [HostSpec(name, cgroupns=True, add_tools=tools, hide=hide)
              for name, hide in VARIANTS.items()]
     with running_lab(specs) as lab:
@@ -49,15 +63,17 @@ def run_seed(lab: SshLab, where: Path, tmp: Path, seed: int) -> list[str]:
     name = list(VARIANTS)[seed % len(VARIANTS)]
     rules_read = name != "nonat"
     dual_shown = name not in ("netstat", "proc")  # only ss shows IPV6_V6ONLY
+    kills = name != "proc"  # the /proc tables are read without nsenter
     host = ContainerHost(lab, name)
     ns = lab.hosts[name].ns
     try:
         write_listings(where, specs)
         built = build(host, specs)
-        text, verdicts = policy(seed, specs, built, rules_read, dual_shown)
+        write_doomed(where, specs, built)
+        text, verdicts = policy(seed, specs, built, rules_read, dual_shown, kills)
         result = scan(lab, tmp / f"seed{seed}", policy=text, hosts=(name,))
         scanned = result.hosts[name]
-        return [f"[{name}] {d}" for d in compare(specs, built, scanned, rules_read, dual_shown)
+        return [f"[{name}] {d}" for d in compare(specs, built, scanned, rules_read, dual_shown, kills)
                 + compare_verdicts(verdicts, scanned)]
     finally:
         host.stop()
