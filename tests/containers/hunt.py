@@ -58,8 +58,9 @@ class Spec:
     joins: str | None  # the key of the container whose namespace it shares (a pod's)
     socks: list[Sock]
     publish: list[tuple[str, int, int, str]] = field(default_factory=list)  # proto, host, port, tool
-    # its only process is killed as the probe enters its namespace (nsenter): it ends
-    # while the probe runs, and nothing listens there any more
+    # its only process is killed as the probe enters its namespace with it (nsenter): it
+    # ends while the probe runs (the namespace with it, unless a pod's other container
+    # still runs there)
     doomed: bool = False
 
     def cgroup(self) -> str:
@@ -110,8 +111,7 @@ def generate(seed: int) -> list[Spec]:
         joins = None
         if k8s and specs and rnd.random() < 0.4:  # a second container of an earlier pod
             first = rnd.choice(specs)
-            if first.layout.startswith("k8s") and first.joins is None and first.own_netns \
-                    and not first.doomed:
+            if first.layout.startswith("k8s") and first.joins is None and first.own_netns:
                 joins, pod_uid = first.key, first.pod_uid or pod_uid
                 layout = first.layout
         own = not (layout in ("docker", "k8s-containerd", "k8s-cgroupfs") and joins is None
@@ -226,6 +226,23 @@ def write_doomed(where: Path, specs: list[Spec], built: Built) -> None:
     (where / "doomed").write_text("".join(f"{p}\n" for p in pids))
 
 
+def ended(specs: list[Spec], built: Built) -> frozenset[str]:
+    """The doomed containers whose process ended (the probe entered their namespace with it)."""
+    out = set()
+    for s in specs:
+        if s.doomed and all(_dead(pid) for pid in built.made[s.key].pids):
+            out.add(s.key)
+    return frozenset(out)
+
+
+def _dead(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
 def nsenter_shim(where: Path, real: str) -> str:
     """An nsenter that first kills a doomed target (as if it ended just then)."""
     return (f'p=; t=; for a; do [ "$p" = -t ] && t=$a; p=$a; done\n'
@@ -236,15 +253,15 @@ def nsenter_shim(where: Path, real: str) -> str:
 
 
 def expected(specs: list[Spec], built: Built, rules_read: bool = True,
-             dual_shown: bool = True, kills: bool = True
+             dual_shown: bool = True, killed: frozenset[str] = frozenset()
              ) -> dict[tuple[int, str, int], dict[str, Any]]:
     """(pid, proto, port) -> what the listener must carry: netns?, container, exposure,
     published_port (`rules_read` False: the host's NAT rules could not be read;
-    `dual_shown` False: its tool does not show an IPv6 wildcard's IPV6_V6ONLY; `kills`:
-    doomed containers end as the probe enters their namespace)."""
+    `dual_shown` False: its tool does not show an IPv6 wildcard's IPV6_V6ONLY; `killed`:
+    the containers that ended while the probe ran)."""
     out: dict[tuple[int, str, int], dict[str, Any]] = {}
     for spec in specs:
-        if spec.doomed and kills:
+        if spec.key in killed:
             continue  # it ended while the probe ran: nothing listens there
         c = built.made[spec.key]
         base = built.made[spec.joins] if spec.joins else c
@@ -274,17 +291,19 @@ def expected(specs: list[Spec], built: Built, rules_read: bool = True,
 
 
 def compare(specs: list[Spec], built: Built, host: dict[str, Any],
-            rules_read: bool = True, dual_shown: bool = True, kills: bool = True) -> list[str]:
+            rules_read: bool = True, dual_shown: bool = True,
+            killed: frozenset[str] = frozenset()) -> list[str]:
     """Every disagreement between the truth and the scanned host."""
-    want = expected(specs, built, rules_read, dual_shown, kills)
+    want = expected(specs, built, rules_read, dual_shown, killed)
     bad: list[str] = []
     if host["status"] == "error":
         return [f"host error: {host['error']}"]
     namespaces = {id(c.ns) for s in specs for c in [built.made[s.key]]
-                  if s.own_netns and not (s.doomed and kills)}
+                  if s.own_netns and s.key not in killed}
     ended = [n for n in host["notes"] if "ended while the probe ran" in n]
-    if len(ended) != len([s for s in specs if s.doomed and kills]):
-        bad.append(f"notes of namespaces that ended: {ended}")
+    dead = {id(built.made[s.key].ns) for s in specs if s.key in killed} - namespaces
+    if len(ended) != len(dead):
+        bad.append(f"notes of namespaces that ended: {ended}, {len(dead)} ended")
     if host.get("namespaces") != {"read": len(namespaces), "unread": None}:
         bad.append(f"namespaces {host.get('namespaces')} != read {len(namespaces)}")
     got: dict[tuple[int, str, int], dict[str, Any]] = {}
@@ -310,14 +329,15 @@ _SELECTORS = ("namespace", "exposure", "container", "image", "pod")
 
 
 def policy(seed: int, specs: list[Spec], built: Built, rules_read: bool = True,
-           dual_shown: bool = True, kills: bool = True
+           dual_shown: bool = True, killed: frozenset[str] = frozenset()
            ) -> tuple[str, dict[tuple[int, str, int], str]]:
     """A `containers: judge`, default-deny policy with one allow rule per listener (its
     port, and one place condition that fits it or not), and the verdict each must get."""
     rnd = random.Random(seed * 7919)
     rules, verdicts = [], {}
     by_key = {s.key: s for s in specs}
-    for key, want in expected(specs, built, rules_read, dual_shown, kills).items():
+    alive = expected(specs, built, rules_read, dual_shown, killed)
+    for key, want in expected(specs, built, rules_read, dual_shown).items():
         _, proto, port = key
         spec = next(s for s in specs if any(h.pids[0] == key[0]
                                             for h in built.made[s.key].holders.held))
@@ -343,7 +363,8 @@ def policy(seed: int, specs: list[Spec], built: Built, rules_read: bool = True,
                     and real is None else "undetermined"
         rules.append(f"  - id: r{port}\n    proto: {proto}\n    port: {port}\n"
                      f"    {selector}: {json.dumps(value)}\n")
-        verdicts[key] = verdict
+        if key in alive:
+            verdicts[key] = verdict
     text = "name: hunt\ndefault: deny\ncontainers: judge\nallow:\n" + "".join(rules)
     return (text if rules else text.replace("allow:\n", "")), verdicts
 
