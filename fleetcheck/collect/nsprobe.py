@@ -148,7 +148,9 @@ RUNTIMES
 }
 fc_live() {
 [ -e /proc/$1/net/tcp ] && { fc_e=$1; return 0; }
-for fc_x in $fc_mem; do case $fc_x in *:$1) [ -e /proc/${fc_x%%:*}/net/tcp ] && { fc_e=${fc_x%%:*}; return 0; };; esac; done
+for fc_x in $fc_mem; do
+  case $fc_x in *:$1) [ -e /proc/${fc_x%%:*}/net/tcp ] && { fc_e=${fc_x%%:*}; return 0; };; esac
+done
 return 1
 }
 fc_ns() {
@@ -166,7 +168,9 @@ for fc_d in /proc/[0-9]*; do
 done
 fc_reps=; fc_mem=
 echo "$M begin netns.members"
-for fc_p in $(printf '%s\n' "$fc_cg" | sed -n '\|^/proc/[0-9]*/cgroup:[^:]*:[^:]*:/\.\.|d; s|^/proc/\([0-9]*\)/cgroup:.*|\1|p' | uniq); do
+for fc_p in $(printf '%s\n' "$fc_cg" |
+  sed -n '\|^/proc/[0-9]*/cgroup:[^:]*:[^:]*:/\.\.|d; s|^/proc/\([0-9]*\)/cgroup:.*|\1|p' |
+  uniq); do
   case "$fc_o" in *" $fc_p "*) ;; *) continue;; esac
   fc_r=
   for fc_q in $fc_reps; do

@@ -57,7 +57,8 @@ class Spec:
     own_netns: bool  # False: hostNetwork / --network host
     joins: str | None  # the key of the container whose namespace it shares (a pod's)
     socks: list[Sock]
-    publish: list[tuple[str, int, int, str]] = field(default_factory=list)  # proto, host, port, tool
+    # (proto, host port, its port, iptables | nft | proxy)
+    publish: list[tuple[str, int, int, str]] = field(default_factory=list)
     # its only process is killed as the probe enters its namespace with it (nsenter): it
     # ends while the probe runs (the namespace with it, unless a pod's other container
     # still runs there)
@@ -98,7 +99,7 @@ class Spec:
 
 def generate(seed: int) -> list[Spec]:
     """A random host's containers for `seed` (the same seed, the same host)."""
-    rnd = random.Random(seed)
+    rnd = random.Random(seed)  # noqa: S311 - a replayable draw, no secret
     ports = iter(rnd.sample(range(2000, 9000), 60))
     host_ports = iter(rnd.sample(range(20000, 30000), 60))
     specs: list[Spec] = []
@@ -333,7 +334,7 @@ def policy(seed: int, specs: list[Spec], built: Built, rules_read: bool = True,
            ) -> tuple[str, dict[tuple[int, str, int], str]]:
     """A `containers: judge`, default-deny policy with one allow rule per listener (its
     port, and one place condition that fits it or not), and the verdict each must get."""
-    rnd = random.Random(seed * 7919)
+    rnd = random.Random(seed * 7919)  # noqa: S311 - a replayable draw, no secret
     rules, verdicts = [], {}
     by_key = {s.key: s for s in specs}
     alive = expected(specs, built, rules_read, dual_shown, killed)
