@@ -21,7 +21,9 @@ unread`; as root it compares every process's network namespace with the probe's 
   proxies' command lines); and one listing per runtime whose cgroups were seen
   (`runtime.docker`, `runtime.crictl`, `runtime.podman`), each a single call.
 
-The shell picks namespaces loosely (a runtime's name anywhere in a cgroup line); which
+The shell picks namespaces loosely (a runtime's name anywhere in a cgroup line, but
+never a path outside the host's cgroup namespace, '/..': other machines' containers
+seen through a shared /proc are not read); which
 of them are a container's of this host is decided in Python (`parsers.containers`),
 which only believes paths that start where each runtime puts its containers. No step
 changes a socket (no `ss -K`), a rule or a container. Without root the namespaces of
@@ -134,11 +136,26 @@ def _nat_calls() -> str:
 # $2 the command that lists sockets with it (empty: read /proc tables). A namespace listed
 # by netstat (or by an ss that masked a name) gets its pids' /proc/PID/stat too
 # (`.names`), as the host's listing does. No
-# comments inside: the script is joined into one line (probe.one_line).
+# comments inside: the script is joined into one line (probe.one_line). The runtimes'
+# listings (fc_rt) are read even where no container has a namespace of its own: they
+# name the host's hostNetwork pods and `--network host` containers. `fc_live REP` sets
+# $fc_e to a live process of REP's namespace (REP itself, else another member): a
+# namespace is read through whichever of its processes still runs, and is `nsgone` only
+# when none does (its last process ended while the probe ran: nothing listens there).
 FC_NS = r"""
 FC_PIDS
 FC_SSPIDS
 FC_COMMS
+fc_rt() {
+RUNTIMES
+}
+fc_live() {
+[ -e /proc/$1/net/tcp ] && { fc_e=$1; return 0; }
+for fc_x in $fc_mem; do
+  case $fc_x in *:$1) [ -e /proc/${fc_x%%:*}/net/tcp ] && { fc_e=${fc_x%%:*}; return 0; };; esac
+done
+return 1
+}
 fc_ns() {
 for fc_g in GLOBS; do [ -e "$fc_g" ] && break; fc_g=; done
 [ -n "$fc_g" ] || return 0
@@ -146,37 +163,40 @@ if [ "$U" != 0 ]; then echo "$M netns unread"; return 0; fi
 fc_cg=$(grep -H -s -E 'WORDS' /proc/[0-9]*/cgroup)
 [ -n "$fc_cg" ] || return 0
 echo "$M begin cgroups"; printf '%s\n' "$fc_cg"; echo "$M end cgroups 0"
-[ -e /proc/$$/ns/net ] || return 0
+fc_to=; command -v timeout >/dev/null 2>&1 && fc_to="timeout 10"
+[ -e /proc/$$/ns/net ] || { fc_rt; return 0; }
 fc_o=
 for fc_d in /proc/[0-9]*; do
   [ "$fc_d/ns/net" -ef /proc/$$/ns/net ] || fc_o="$fc_o ${fc_d#/proc/} "
 done
-fc_reps=
+fc_reps=; fc_mem=
 echo "$M begin netns.members"
-for fc_p in $(printf '%s\n' "$fc_cg" | sed -n 's|^/proc/\([0-9]*\)/cgroup:.*|\1|p' | uniq); do
+for fc_p in $(printf '%s\n' "$fc_cg" |
+  sed -n '\|^/proc/[0-9]*/cgroup:[^:]*:[^:]*:/\.\.|d; s|^/proc/\([0-9]*\)/cgroup:.*|\1|p' |
+  uniq); do
   case "$fc_o" in *" $fc_p "*) ;; *) continue;; esac
   fc_r=
   for fc_q in $fc_reps; do
     if [ /proc/$fc_p/ns/net -ef /proc/$fc_q/ns/net ]; then fc_r=$fc_q; break; fi
   done
   if [ -z "$fc_r" ]; then fc_r=$fc_p; fc_reps="$fc_reps $fc_p"; fi
-  echo "$fc_p $fc_r"
+  echo "$fc_p $fc_r"; fc_mem="$fc_mem $fc_p:$fc_r"
 done
 echo "$M end netns.members 0"
-[ -n "$fc_reps" ] || return 0
+[ -n "$fc_reps" ] || { fc_rt; return 0; }
 echo "$M begin netns.inodes"; for fc_r in $fc_reps; do ls -l /proc/$fc_r/ns/net; done 2>/dev/null
 echo "$M end netns.inodes 0"
-fc_to=; command -v timeout >/dev/null 2>&1 && fc_to="timeout 10"
 fc_enter=; [ -n "$2" ] && command -v nsenter >/dev/null 2>&1 && fc_enter=1
 fc_owners=
 for fc_r in $fc_reps; do
-  [ -e /proc/$fc_r/net/tcp ] || { echo "$M nsgone $fc_r"; continue; }
-  echo "$M begin ns-$fc_r.addrs"; cat /proc/$fc_r/net/fib_trie /proc/$fc_r/net/if_inet6 2>/dev/null
+  fc_live $fc_r || { echo "$M nsgone $fc_r"; continue; }
+  echo "$M begin ns-$fc_r.addrs"; cat /proc/$fc_e/net/fib_trie /proc/$fc_e/net/if_inet6 2>/dev/null
   echo "$M end ns-$fc_r.addrs 0"
   if [ -n "$fc_enter" ]; then
     case "$1" in
       netstat|busybox-netstat|ss)
-        o=$(nsenter -t $fc_r -n $2); fc_rc=$?
+        o=$(nsenter -t $fc_e -n $2); fc_rc=$?
+        [ "$fc_rc" -eq 0 ] || fc_live $fc_r || { echo "$M nsgone $fc_r"; continue; }
         printf '%s\n' "$M begin ns-$fc_r.$1" "$o" "$M end ns-$fc_r.$1 $fc_rc"
         if [ "$fc_rc" -eq 0 ]; then
           echo "$M begin ns-$fc_r.$1.names"
@@ -185,17 +205,20 @@ for fc_r in $fc_reps; do
           echo "$M end ns-$fc_r.$1.names 0"; continue
         fi;;
       *)
-        echo "$M begin ns-$fc_r.$1"; nsenter -t $fc_r -n $2; fc_rc=$?
+        echo "$M begin ns-$fc_r.$1"; nsenter -t $fc_e -n $2; fc_rc=$?
         echo "$M end ns-$fc_r.$1 $fc_rc"
-        [ "$fc_rc" -eq 0 ] && continue;;
+        [ "$fc_rc" -eq 0 ] && continue
+        fc_live $fc_r || { echo "$M nsgone $fc_r"; continue; };;
     esac
   fi
+  fc_ok=1
   for fc_f in tcp tcp6 udp udp6; do
-    if [ -e /proc/$fc_r/net/$fc_f ]; then
-      echo "$M begin ns-$fc_r.proc-net-$fc_f"; cat /proc/$fc_r/net/$fc_f
-      echo "$M end ns-$fc_r.proc-net-$fc_f $?"
-    fi
+    if [ -e /proc/$fc_e/net/$fc_f ]; then
+      echo "$M begin ns-$fc_r.proc-net-$fc_f"; cat /proc/$fc_e/net/$fc_f; fc_rc=$?
+      [ "$fc_rc" -eq 0 ] || fc_ok=; echo "$M end ns-$fc_r.proc-net-$fc_f $fc_rc"
+    else fc_ok=; fi
   done
+  [ -n "$fc_ok" ] || fc_live $fc_r || echo "$M nsgone $fc_r"
   fc_owners=1
 done
 if [ -n "$fc_owners" ]; then
@@ -213,7 +236,7 @@ for fc_f in $(grep -l -s -x docker-proxy /proc/[0-9]*/comm); do
   tr '\0' ' ' < "${fc_f%comm}cmdline" 2>/dev/null; echo
 done
 echo "$M end docker-proxy 0"
-RUNTIMES
+fc_rt
 }
 """.replace("WORDS", _RUNTIME_WORDS).replace("GLOBS", " ".join(CGROUP_GLOBS)) \
     .replace("SS_PID_STATS", SS_PID_STATS).replace("PID_STATS", PID_STATS) \

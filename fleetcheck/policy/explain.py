@@ -254,7 +254,8 @@ def _place_why(cond: str, m: Match, li: Listener, result: MatchResult) -> str:
     if result is MatchResult.UNKNOWN_OWNER:
         return f"the container's {cond} is not known, and the rule depends on it"
     value = _place(li.netns, li.exposure, li.container, cond)
-    return f"{cond} is {value or 'none (not in a container)'}, the rule wants " \
+    none = "none (not in a container)" if li.container is None else "none"
+    return f"{cond} is {value or none}, the rule wants " \
            f"{' or '.join(wants)}"
 
 

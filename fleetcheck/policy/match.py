@@ -277,7 +277,9 @@ class Match:
 
         A container whose name, image or pod the host did not tell cannot be judged by
         such a condition: UNKNOWN_OWNER, as for an owner that could not be seen, unless
-        another place condition fails outright.
+        another place condition fails outright. A container the host named (a runtime's
+        listing, or its cgroup for systemd-nspawn and LXC) without a pod is in none: a
+        `pod` or `k8s_namespace` condition plainly fails.
         """
         if self.namespaces is not None and \
                 ("host" if listener.netns is None else "container") not in self.namespaces:
@@ -291,6 +293,8 @@ class Match:
                 continue
             value = container_value(listener.container, key)
             if listener.container is None:
+                return MatchResult.NO, key
+            if value is None and key in _POD_KEYS and listener.container.name is not None:
                 return MatchResult.NO, key
             if value is None:
                 unknown = unknown or (MatchResult.UNKNOWN_OWNER, key)
@@ -323,6 +327,10 @@ class Match:
             if words is not None:
                 parts.append(f"{key} {' or '.join(sorted(words))}")
         return ", ".join(parts) or "any listener"
+
+
+# What a named container without them is plainly not in (its runtime's listing said so).
+_POD_KEYS = ("pod", "k8s_namespace")
 
 
 def container_value(container: Container | None, key: str) -> str | None:

@@ -102,6 +102,26 @@ def test_a_container_the_host_did_not_name_is_undetermined_for_name_conditions()
     assert "the host did not tell the container's name" in finding.message
 
 
+@pytest.mark.parametrize("container", [
+    WEB, Container(None, "db", None, "systemd-nspawn"), Container(None, "ci", None, "lxc"),
+    Container("d" * 64, "api", "api:2", "podman", "apipod")])  # a podman pod: no k8s namespace
+@pytest.mark.parametrize("condition", ["pod: prometheus-*", "k8s_namespace: monitoring"])
+def test_a_named_container_in_no_pod_fails_pod_conditions(container: Container,
+                                                          condition: str) -> None:
+    # found by the container hunt: these were undetermined (a finding under any default)
+    if container.pod and condition.startswith("pod"):
+        condition = "pod: other"
+    li = replace(WEB_ONLY, container=container)
+    allow = f"name: p\ndefault: deny\ncontainers: judge\nallow:\n  - id: k\n    {condition}\n"
+    assert _verdicts([li], allow) == {8080: ("stray", None)}
+    forbid = f"name: p\ndefault: allow\ncontainers: judge\nforbid:\n  - id: k\n    {condition}\n"
+    judged = evaluate("h", [li], [policy_from_text(forbid)])
+    assert [jl.verdict for jl in judged.listeners] == [Verdict.ALLOWED] and not judged.findings
+    # a container the host did not name stays undetermined: it may be in that pod
+    unnamed = evaluate("h", [replace(li, container=UNNAMED)], [policy_from_text(forbid)])
+    assert [jl.verdict for jl in unnamed.listeners] == [Verdict.UNDETERMINED]
+
+
 def test_unread_namespaces_make_a_host_incomplete_only_under_judge() -> None:
     unread = Namespaces(0, "collected without root: ...")
     judge = [policy_from_text("name: p\ncontainers: judge\ndefault: deny\n")]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.lab.cgroups import make_cgroup, move, remove_cgroup
-from tests.lab.netns import Namespace, Sock, SocketHolders, unique_name
+from tests.lab.netns import Namespace, Sock, SocketHolders, unique_name, wait_for
 from tests.lab.sshlab import SshLab
 
 DOCKER = "docker"
@@ -115,13 +115,16 @@ class ContainerHost:
         one, holding no socket) saying `host_port` is forwarded to the container's port."""
         assert container.address is not None
         script = self.host.dir / "docker-proxy"  # a script's process is named after it
-        script.write_text("#!/bin/sh\nsleep 3600\n")  # sh waits: its name stays
-        script.chmod(0o755)
+        if not script.exists():  # rewritten, it could be read empty by a proxy starting
+            script.write_text("#!/bin/sh\nsleep 3600\n")  # sh waits: its name stays
+            script.chmod(0o755)
         argv = [str(script), "-proto", proto, "-host-ip", "0.0.0.0", "-host-port",
                 str(host_port), "-container-ip", container.address, "-container-port",
                 str(port)]
-        self._proxies.append(subprocess.Popen(self.host.ns.exec_argv(argv),
-                                              stdin=subprocess.DEVNULL))
+        proc = subprocess.Popen(self.host.ns.exec_argv(argv), stdin=subprocess.DEVNULL)
+        self._proxies.append(proc)
+        comm = Path(f"/proc/{proc.pid}/comm")  # a scan right after must see it named
+        wait_for(lambda: proc.poll() is None and comm.read_text().strip() == "docker-proxy")
 
     def stop(self) -> None:
         """Stop every container's processes, remove namespaces and cgroups."""

@@ -262,7 +262,9 @@ def place_ok(rule: Mapping[str, Any], listener: Listener) -> Tri:
             results.append(False)  # a host process outside any container never matches
             continue
         value = container_field(listener, key)
-        if value is None:
+        if value is None and key in ("pod", "k8s_namespace") and listener.container.name:
+            results.append(False)  # a container the host named, and in no pod
+        elif value is None:
             results.append(None)
         else:
             results.append(any(text_ok(str(p), value) for p in as_list(rule[key])))
