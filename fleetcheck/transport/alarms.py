@@ -67,13 +67,13 @@ class _Alarms:
                 self.lock.wait()
                 continue
             at, _, alarm = self._due[0]
-            fire = alarm._fire
             wait = at - time.monotonic()
-            if fire is None or wait > 0:  # None: never, cancelled ones are dropped above
-                self.lock.wait(max(wait, 0.0))
+            if wait > 0:
+                self.lock.wait(wait)
                 continue
             heapq.heappop(self._due)
-            alarm._fire, alarm.fired = None, True
+            fire, alarm._fire, alarm.fired = alarm._fire, None, True
+            assert fire is not None  # cancelled ones were dropped above, under this lock
             return fire
 
 
