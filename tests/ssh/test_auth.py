@@ -235,3 +235,28 @@ def _method(request: bytes) -> str:
     m.get_text()
     m.get_text()
     return m.get_text()
+
+
+def test_server_debug_message_escaped_only_when_logged(fleet: Fleet, lab: SshLab,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """sshd sends a debug message on a key login (the key's options): escaped and shown as
+    paramiko logs it with -vvv, not escaped at all without."""
+    import paramiko.util
+
+    escaped: list[bytes] = []
+    real = paramiko.util.safe_string
+
+    def counting(text: bytes) -> bytes:
+        escaped.append(text)
+        return real(text)
+
+    monkeypatch.setattr(paramiko.util, "safe_string", counting)
+    inv = fleet.inventory({"web3": fleet.vars("web3")})
+    assert fleet.scan(inv).host("web3")["status"] == "compliant"
+    assert escaped == []
+    loud = fleet.scan(inv, "-vvv")
+    assert loud.host("web3")["status"] == "compliant"
+    assert any(b"key options" in text for text in escaped), escaped
+    shown = [line for line in loud.err.splitlines() if "Debug msg: " in line]
+    assert len(shown) == len(escaped)
+    assert all(line.endswith(f"Debug msg: {real(t)!r}") for line, t in zip(shown, escaped))

@@ -124,6 +124,15 @@ class AuthTransport(paramiko.Transport):
         self.disconnect_reason = m.get_text()
         log.debug("server disconnected: %s", self.disconnect_reason)
 
+    def _parse_debug(self, m: paramiko.Message) -> None:
+        # sshd sends a debug message on every key login (its key options); paramiko
+        # escapes it byte by byte (~40 us a host) even when nobody logs it
+        m.get_boolean()  # always_display
+        text = m.get_string()
+        m.get_string()  # language
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self._log(logging.DEBUG, f"Debug msg: {paramiko.util.safe_string(text)!r}")
+
     def use_pubkey_algorithms(self, algorithms: Sequence[str]) -> None:
         """The signature algorithms an RSA key may use, in order (PubkeyAcceptedAlgorithms)."""
         current: tuple[str, ...] = tuple(getattr(self, "_preferred_pubkeys", ()))
