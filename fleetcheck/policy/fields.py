@@ -150,8 +150,8 @@ def addresses(value: Any, mark: Mark) -> tuple[AddressSpec, ...]:
     specs = []
     for v in as_list(value):
         word = str(v).strip()
-        if word in SCOPES:
-            specs.append(AddressSpec(scope=word))
+        if word in SCOPES or word == "*":  # `*` as ss prints a wildcard bind
+            specs.append(AddressSpec(scope="wildcard" if word == "*" else word))
         elif "/" in word:
             try:
                 specs.append(AddressSpec(network=ipaddress.ip_network(word, strict=False)))

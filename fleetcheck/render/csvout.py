@@ -19,13 +19,17 @@ COLUMNS = ("severity", "kind", "host", "host_address", "host_status", "proto", "
            "message", "id", "change", "first_seen", "age_days")
 # A spreadsheet runs a cell that starts with one of these as a formula: a process name
 # such as "=HYPERLINK(...)" must arrive as text, so such cells get a leading apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Some spreadsheets trim blanks and line ends before looking, and some read the
+# full-width forms (U+FF1D, U+FF0B, U+FF0D, U+FF20: CJK input) as the ASCII ones.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def spreadsheet_cell(value: object) -> str:
     """A value as a CSV cell that a spreadsheet shows as text."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    if text.startswith(_FORMULA_START) or text.lstrip().startswith(_FORMULA_START):
+        return "'" + text
+    return text
 
 
 def render(run: RunResult, options: RenderOptions | None = None) -> str:

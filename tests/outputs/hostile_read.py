@@ -33,13 +33,13 @@ from cmarkgfm.cmark import Options
 
 from fleetcheck.model import RunResult
 from fleetcheck.sanitize import printable
+from tests.outputs.xformat_read import runs_as_formula
 
 XSD = Path(__file__).parent.parent / "render" / "junit.xsd"
 # What a terminal acts on or hides (sanitize's set) and raw surrogates: never in text for
 # people.
 _TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029"
                        "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _TAG = re.compile(r"T\d{3}Z")
 _LINE_END = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # Elements the Markdown summary's own markup makes (headings, tables, bold, <sub>, quotes).
@@ -130,7 +130,7 @@ def check_csv(name: str, text: str) -> list[str]:
     out = [f"{name}: row {n} has {len(r)} cells, the header {len(rows[0])}"
            for n, r in enumerate(rows) if len(r) != len(rows[0])][:3]
     out += [f"{name}: cell a spreadsheet runs: {c[:40]!r}" for r in rows[1:] for c in r
-            if c.startswith(_FORMULA)][:3]
+            if runs_as_formula(c)][:3]
     return out
 
 

@@ -19,7 +19,14 @@ from fleetcheck.sanitize import printable
 
 # (host, proto, port, address, process, severity, kind): one finding as every format names it
 Key = tuple[str, str, int | None, str | None, str | None, str, str]
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+# What some spreadsheet runs as a formula: these signs (and their full-width forms), a tab
+# or a line end first, also behind leading blanks, which some trim before looking.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def runs_as_formula(cell: str) -> bool:
+    """Whether some spreadsheet would run this CSV cell as a formula."""
+    return cell.startswith(_FORMULA) or cell.lstrip().startswith(_FORMULA)
 _VOID = {"meta", "link", "br", "hr", "img", "input", "col", "wbr", "source", "area", "base"}
 
 
@@ -61,8 +68,8 @@ class Truth:
 
 def defused(cell: str) -> str:
     """A CSV cell as written before the spreadsheet guard; the guard itself is checked."""
-    assert not cell.startswith(_FORMULA), f"CSV cell a spreadsheet would run: {cell!r}"
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA) else cell
+    assert not runs_as_formula(cell), f"CSV cell a spreadsheet would run: {cell!r}"
+    return cell[1:] if cell.startswith("'") and runs_as_formula(cell[1:]) else cell
 
 
 def _none(cell: str) -> str | None:

@@ -73,6 +73,9 @@ CASES = [
     ("family: [4, 6]\nport: 80", L(address="::", dual_stack=True), YES, YES),
     ("port: 80\naddress: 0.0.0.0/0", L(address="::", dual_stack=True), WB, YES),
     ("port: 80\naddress: wildcard", L(address="::", dual_stack=True), YES, YES),
+    ("port: 80\naddress: '*'", L(address="::", dual_stack=True), YES, YES),  # as ss prints it
+    ("port: 80\naddress: '*'", L(address="*"), YES, YES),
+    ("port: 80\naddress: ['*']", L(address="127.0.0.1"), WB, WB),
     ("dual_stack: true\nport: 80", L(address="::", dual_stack=True), YES, YES),
     ("dual_stack: true\nport: 80", L(address="::"), WB, WB),
     ("dual_stack: true", L(address="::"), NO, NO),

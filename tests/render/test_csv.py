@@ -6,6 +6,8 @@ import csv
 import dataclasses
 import io
 
+import pytest
+
 from fleetcheck.model import RunResult, Severity
 from fleetcheck.render import csvout, view
 from tests.render import builders
@@ -53,3 +55,15 @@ def test_formulas_arrive_as_text(composite: RunResult) -> None:
     assert row["message"] == "'+1 looks like a number"
     assert row["rule"] == "'@rule"
     assert builders.XSS in csvout.render(composite)  # text stays text otherwise
+
+
+@pytest.mark.parametrize("text", [" =1+1", "\n=1+1", "\r\n@SUM(A1)", "\u3000+1", "\uff1d1+1",
+                                  "\uff0b1", "\uff0d1", "\uff20SUM(A1)", "\t", "  \uff1dA1"])
+def test_formulas_behind_blanks_or_in_full_width_arrive_as_text(text: str) -> None:
+    """Spreadsheets that trim blanks, or read full-width signs, still get text."""
+    assert csvout.spreadsheet_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["sshd", "a=b", "x-y", "", "  sshd", "1923", "user@host"])
+def test_plain_cells_stay_as_they_are(text: str) -> None:
+    assert csvout.spreadsheet_cell(text) == text
