@@ -45,3 +45,25 @@ def test_rsa_keys_follow_sha2_algorithms() -> None:
     assert not key_allowed("ssh-rsa", assemble("ssh-ed25519"))
     assert key_allowed("ssh-rsa-cert-v01@openssh.com", assemble(None))
     assert not key_allowed("ssh-ed25519-cert-v01@openssh.com", assemble("-*cert*"))
+
+
+@pytest.mark.parametrize("disabled", [{}, {"ciphers": ["aes128-ctr"], "keys": ["ssh-rsa"],
+                                           "kex": ["diffie-hellman-group14-sha256"]}])
+def test_transport_offers_what_paramiko_offers(disabled: dict[str, list[str]]) -> None:
+    """fleetcheck's transport reads its algorithm lists faster, never differently."""
+    import socket
+
+    import paramiko
+
+    from fleetcheck.transport.ssh.auth import AuthTransport
+
+    ours_sock, theirs_sock = socket.socketpair()
+    with ours_sock, theirs_sock:
+        ours = AuthTransport(ours_sock, disabled_algorithms=disabled)
+        theirs = paramiko.Transport(theirs_sock, disabled_algorithms=disabled)
+        for kind in ("ciphers", "macs", "keys", "pubkeys", "kex", "compression"):
+            assert getattr(ours, f"preferred_{kind}") == getattr(theirs, f"preferred_{kind}")
+        ours.get_security_options().ciphers = ("aes128-ctr", "aes128-gcm@openssh.com")
+        kept = ("aes128-gcm@openssh.com",) if disabled else ("aes128-ctr",
+                                                              "aes128-gcm@openssh.com")
+        assert ours.preferred_ciphers == kept
