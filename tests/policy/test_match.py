@@ -167,3 +167,20 @@ def test_an_ipv4_mapped_bind_is_judged_as_the_ipv4_address(conditions: str,
     for tool, text in (("ss", MAPPED_SS), ("netstat", MAPPED_NETSTAT)):
         (seen,) = PARSERS[tool](text)
         assert rule_.match.check(seen) is expected, (tool, seen.address, conditions)
+
+
+@pytest.mark.parametrize(("conditions", "named"), [
+    ("proto: tcp\nport: 443", ("tcp", 443)),
+    ("proto: [udp, tcp]\nport: 53", ("tcp/udp", 53)),
+    ("service: ssh", ("tcp", 22)),
+    ("service: domain", ("tcp/udp", 53)),
+    ("port: 8000-8100", ("any", None)),
+    ("proto: tcp\nport: [80, 443]", ("tcp", None)),
+    ("process: sshd", ("any", None)),
+])
+def test_findings_about_a_rule_name_proto_and_port_as_documented(
+        conditions: str, named: tuple[str, int | None]) -> None:
+    """docs/policies.md: protocols joined by '/', the port only when the rule names one."""
+    from fleetcheck.policy.judge import rule_proto_port
+
+    assert rule_proto_port(rule(conditions, "require")) == named
