@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,8 +46,13 @@ def write_atomic(path: Path, content: str | bytes | Iterable[str], *,
     fleet's attack surface: a umask of 077 keeps them private).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The name comes first and the file is made inside the `try`: an interrupt between
+    # mkstemp creating the file and returning its name left the file behind.
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    opening = True  # a name taken already is not ours to remove
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        opening = False
         with os.fdopen(fd, "wb") as f:
             if isinstance(content, str | bytes):
                 f.write(content.encode("utf-8") if isinstance(content, str) else content)
@@ -62,8 +67,9 @@ def write_atomic(path: Path, content: str | bytes | Iterable[str], *,
         else:
             os.link(tmp, path)  # fails if `path` exists: no run's report is overwritten
             os.unlink(tmp)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if not (opening and isinstance(exc, FileExistsError)):
+            tmp.unlink(missing_ok=True)
         raise
 
 

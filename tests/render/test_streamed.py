@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +91,34 @@ def test_a_failure_while_writing_pieces_leaves_no_file(tmp_path: Path) -> None:
     assert path.read_text() == "the earlier report\n"
     write_atomic(path, iter(["a", "é", "b\n"]), replace=True)
     assert path.read_bytes() == "aéb\n".encode()
+
+
+def test_an_interrupt_as_the_temporary_file_is_made_leaves_no_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C landing just after the temporary file exists (a signal test caught one
+    between mkstemp making it and returning its name) removes it all the same."""
+    real_open = os.open
+
+    def made_then_interrupted(*args: Any, **kwargs: Any) -> int:
+        os.close(real_open(*args, **kwargs))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "open", made_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(tmp_path / "report.json", "{}\n")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_temporary_name_taken_already_is_left_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer's file under the same random name is not removed."""
+    import secrets
+
+    monkeypatch.setattr(secrets, "token_hex", lambda n=None: "ab" * (n or 16))
+    theirs = tmp_path / f".report.json.{'ab' * 6}.tmp"
+    theirs.write_text("another writer's\n")
+    with pytest.raises(FileExistsError):
+        write_atomic(tmp_path / "report.json", "{}\n")
+    assert theirs.read_text() == "another writer's\n"
+    assert os.listdir(tmp_path) == [theirs.name]
