@@ -78,6 +78,12 @@ def replaced(data: Any, by: str = REPLACEMENT) -> Any:
 
 
 def loads_text(text: str) -> Any:
-    """json.loads for what a host printed: lone surrogates made U+FFFD."""
-    data = json.loads(text)
+    """json.loads for what a host printed: lone surrogates made U+FFFD; a number too long
+    for int() a JSONDecodeError like any other text that is not JSON."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # json passes int()'s refusal of 4,300+ digits through as it is
+        raise json.JSONDecodeError("a number too long to read", text, 0) from None
     return replaced(data) if _may_hold(text) else data

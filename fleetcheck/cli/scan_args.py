@@ -24,6 +24,7 @@ from fleetcheck.config import BY_NAME, sshargs
 from fleetcheck.engine.options import ScanOptions, worker_ceiling
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult, Severity
+from fleetcheck.numbers import is_number
 from fleetcheck.plan import SUPPORTED_CONNECTIONS, PlannedHost, connection_type
 from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
@@ -41,8 +42,8 @@ def parse_size(value: str | int) -> int:
     """'16M', '512k', '1048576' -> bytes; ValueError for anything else."""
     if isinstance(value, int):
         return value
-    m = re.fullmatch(r"\s*(\d+)\s*([kmg]?)i?b?\s*", value.lower())
-    if not m or int(m.group(1)) <= 0:
+    m = re.fullmatch(r"\s*([0-9]+)\s*([kmg]?)i?b?\s*", value.lower())
+    if not m or not is_number(m.group(1)) or int(m.group(1)) <= 0:
         raise ValueError(f"--max-output: {value!r} is not a size (e.g. 16M, 512k)")
     return int(m.group(1)) * _UNITS[m.group(2)]
 

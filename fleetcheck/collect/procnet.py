@@ -13,9 +13,9 @@ from fleetcheck.numbers import is_number
 from fleetcheck.parsers import owners, procnet
 from fleetcheck.parsers.common import lines
 
-_FD_DIR = re.compile(r"/proc/(\d+)/fd:")
+_FD_DIR = re.compile(r"/proc/([0-9]+)/fd:")
 _SOCKET = " -> socket:["
-_PROC_DIR = re.compile(r"\s/proc/(\d+)$")
+_PROC_DIR = re.compile(r"\s/proc/([0-9]+)$")
 # A /proc/PID/stat record ends with the state and some 50 numbers after the name's ')';
 # a name (15 bytes at most) cannot print 20 of them, so it cannot end a record early.
 _STAT_FIELDS = 20
@@ -58,7 +58,7 @@ def _users(body: str) -> dict[int, str]:
     for line in lines(body):
         m = _PROC_DIR.search(line)
         words = line.split()
-        if m is not None and len(words) >= 3:
+        if m is not None and len(words) >= 3 and is_number(m.group(1)):
             users[int(m.group(1))] = words[2]
     return users
 
@@ -72,14 +72,14 @@ def _holders(body: str, known: set[int]) -> tuple[dict[int, list[int]], set[int]
     attributed to nobody and reported doubtful.
     """
     headers = Counter(int(m.group(1)) for line in lines(body)
-                      if (m := _FD_DIR.fullmatch(line)) is not None)
+                      if (m := _FD_DIR.fullmatch(line)) is not None and is_number(m.group(1)))
     holders: dict[int, list[int]] = {}
     doubtful: set[int] = set()
     pid = None
     for line in lines(body):
         header = _FD_DIR.fullmatch(line)
-        if header is not None:
-            pid = int(header.group(1))
+        if header is not None:  # a pid of more digits than int() reads is no process's
+            pid = int(header.group(1)) if is_number(header.group(1)) else None
             continue
         at = line.find(_SOCKET)
         if at < 0 or pid is None or not line.endswith("]"):

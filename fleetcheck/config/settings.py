@@ -21,6 +21,7 @@ from fleetcheck.booleans import ansible_boolean
 from fleetcheck.inventory.combine import HASH_BEHAVIOURS
 from fleetcheck.inventory.ignored import IGNORED_EXTENSIONS
 from fleetcheck.model import Severity
+from fleetcheck.numbers import MAX_DIGITS
 
 _VAR = re.compile(r"\$(?:(\w+)|\{([^}]*)\})")
 
@@ -223,7 +224,9 @@ def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]
     if kind is Kind.INT:
         try:
             number = decimal.Decimal(str(raw).strip())
-            if isinstance(raw, bool) or number != int(number):
+            # past int()'s digit limit the number could not even be shown back
+            if isinstance(raw, bool) or number.adjusted() >= MAX_DIGITS \
+                    or number != int(number):
                 raise ValueError
             return int(number)
         except (ValueError, ArithmeticError):

@@ -18,6 +18,7 @@ from typing import Any
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory
+from fleetcheck.numbers import is_number
 from fleetcheck.plan import PlannedHost
 
 _JUMP_MULTIPLIER = 2862933555777941757
@@ -75,8 +76,9 @@ class ShardPlan:
 
 def parse_fraction(spec: str) -> tuple[int, int]:
     """'K/N' -> (K, N) with 1 <= K <= N; InputError otherwise."""
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
-    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+    m = re.fullmatch(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*", spec)
+    if not m or not (is_number(m.group(1)) and is_number(m.group(2))) \
+            or not 1 <= int(m.group(1)) <= int(m.group(2)):
         raise InputError(f"--shard {spec!r}: expected K/N with 1 <= K <= N (e.g. 2/4)")
     return int(m.group(1)), int(m.group(2))
 

@@ -53,7 +53,7 @@ def regex_search(value: Any, pattern: str, *groups: str, ignorecase: bool = Fals
     picked: list[Any] = []
     for group in groups:
         named = re.fullmatch(r"\\g<(\w+)>", group)
-        number = re.fullmatch(r"\\(\d+)", group)
+        number = re.fullmatch(r"\\([0-9]{1,9})", group)
         if named is not None:
             picked.append(match.group(named.group(1)))
         elif number is not None:

@@ -25,6 +25,8 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from fleetcheck.numbers import MAX_DIGITS
+
 MAX_TEXT = 1 << 20  # characters (or items) any one value a template builds may hold
 MAX_STEPS = 100_000  # template lines one rendering may run
 _MAX_EXPONENT = 4096
@@ -72,7 +74,9 @@ def _estimate(name: str, subject: Any, args: Sequence[Any]) -> int:
         # each match (at most one per character, and one at the end) becomes the replacement
         return len(subject) + (len(subject) + 1) * _size(args[1])
     if name in ("format", "format_map"):
-        return len(subject) + sum(int(a or b) for a, b in _WIDTHS.findall(subject))
+        # a width of more digits than int() reads is past any bound (format() would refuse it)
+        return len(subject) + sum(int(a or b) if len(a or b) <= MAX_DIGITS else MAX_TEXT + 1
+                                  for a, b in _WIDTHS.findall(subject))
     return 0
 
 

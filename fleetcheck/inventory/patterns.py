@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.hostpattern import parse_address
+from fleetcheck.numbers import MAX_DIGITS, is_number
 
 if TYPE_CHECKING:
     from fleetcheck.inventory import Inventory, InventoryHost
@@ -174,6 +175,10 @@ class _Evaluator:
         if not m:
             return pattern, None
         expr, index, start, sep, end = m.groups()
+        if any(n and not is_number(n.lstrip("-")) for n in (index, start, end)):
+            shown = pattern if len(pattern) <= 60 else pattern[:60] + "…"
+            raise InputError(f"host pattern {shown!r}: a subscript of more than {MAX_DIGITS} "
+                             "digits")
         if index:
             return expr, (int(index), None)
         if sep == "-" and self.warn is not None:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from fleetcheck import services
 from fleetcheck.errors import InputError
 from fleetcheck.model import EXPOSURES, Severity
+from fleetcheck.numbers import is_number
 from fleetcheck.policy.match import SCOPES, AddressSpec, TextSpec, merge_ranges
 from fleetcheck.policy.problems import Problems
 from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean
@@ -102,8 +103,11 @@ def port_range(value: Any, mark: Mark) -> tuple[int, int]:
         raise mark.error(f"port must be a number or a range 'LO-HI', not {value!r}")
     if isinstance(value, int):
         lo = hi = value
-    elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*(-\s*\d+\s*)?", value):
-        parts = [int(p) for p in value.split("-")]
+    elif isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*(-\s*[0-9]+\s*)?", value):
+        words = [p.strip() for p in value.split("-")]
+        if not all(is_number(w) for w in words):  # more digits than int() reads
+            raise mark.error(f"port {value[:20]!r}… is out of range (0-65535)")
+        parts = [int(w) for w in words]
         lo, hi = parts[0], parts[-1]
     else:
         raise mark.error(f"port must be a number or a range 'LO-HI', not {value!r}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fleetcheck.clock import LOCAL_AHEAD
+from fleetcheck.numbers import is_number
 from fleetcheck.policy import Action, Policy, Rule
 from fleetcheck.policy.problems import Problems
 from fleetcheck.yamlsrc import Mark
@@ -19,7 +20,7 @@ from fleetcheck.yamlsrc import Mark
 # justification of every allowed service); a forbid or default-deny allows nothing.
 REVIEWED = (Action.ALLOW, Action.REQUIRE)
 UNITS = ("day", "week", "month", "year")
-_PERIOD = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$", re.I)
+_PERIOD = re.compile(r"^\s*([0-9]+)\s*(day|week|month|year)s?\s*$", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class Period:
 def period(value: Any, mark: Mark) -> Period:
     """'6 months', '180 days', '1 year', '2 weeks' (a positive count and a calendar unit)."""
     match = _PERIOD.match(value) if isinstance(value, str) else None
-    if match is None or int(match.group(1)) == 0:
+    if match is None or not is_number(match.group(1)) or int(match.group(1)) == 0:
         raise mark.error(f"review_every must be a period such as '6 months', '90 days' or "
                          f"'1 year', not {value!r}")
     return Period(int(match.group(1)), match.group(2).lower())
@@ -61,7 +62,7 @@ def period(value: Any, mark: Mark) -> Period:
 def parse_period(text: str) -> Period:
     """A period as the run records it ('6 months'); ValueError otherwise."""
     match = _PERIOD.match(text)
-    if match is None:
+    if match is None or not is_number(match.group(1)):
         raise ValueError(f"not a review period: {text!r}")
     return Period(int(match.group(1)), match.group(2).lower())
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from fleetcheck.addresses import address_scope
 from fleetcheck.model import FindingKind, Severity
+from fleetcheck.numbers import is_number
 from fleetcheck.render.changes_view import age_words, day
 from fleetcheck.render.natural import natural_key, natural_sorted
 from fleetcheck.render.view import FindingRow
@@ -67,8 +68,10 @@ def _compact(names: tuple[str, ...]) -> tuple[str, ...]:
     buckets: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
     singles: list[str] = []
     for name in dict.fromkeys(names):
-        m = re.fullmatch(r"(.*?)(\d+)(\D*)", name)
-        if m is None:
+        # ASCII digits only: Ansible expands a range into ASCII digits, and another script's
+        # digits written back as ASCII would name other hosts
+        m = re.fullmatch(r"(.*?)([0-9]+)([^0-9]*)", name)
+        if m is None or not is_number(m.group(2)):
             singles.append(name)
             continue
         prefix, digits, suffix = m.groups()
@@ -108,8 +111,9 @@ def count_hosts(parts: Sequence[str]) -> int:
     """How many hosts compacted parts stand for."""
     total = 0
     for part in parts:
-        m = re.search(r"\[(\d+):(\d+)\]", part)
-        total += int(m.group(2)) - int(m.group(1)) + 1 if m else 1
+        m = re.search(r"\[([0-9]+):([0-9]+)\]", part)
+        total += int(m.group(2)) - int(m.group(1)) + 1 \
+            if m and is_number(m.group(1)) and is_number(m.group(2)) else 1
     return total
 
 

@@ -42,6 +42,19 @@ def test_ranges_expand_to_exactly_the_hosts(names: list[str]) -> None:
     assert keys == sorted(keys)
 
 
+
+def test_only_ascii_digits_of_readable_length_become_ranges() -> None:
+    """Other scripts' digits stay as written (a range would expand to ASCII digits: other
+    hosts), as do digit runs longer than int() reads (a crash before)."""
+    arabic = [f"web{d}" for d in "\u0661\u0662\u0663\u0664"]
+    long_run = ["node" + "9" * 5000 + str(i) for i in range(3)]
+    plain = ["web1", "web2", "web3"]
+    parts = compact_hosts([*arabic, *long_run, *plain])
+    assert "web[1:3]" in parts
+    assert sorted(expand(parts)) == sorted([*arabic, *long_run, *plain])
+    assert count_hosts(parts) == 10
+
+
 _FINDING = st.tuples(st.sampled_from([FindingKind.STRAY, FindingKind.FORBIDDEN,
                                       FindingKind.WRONG_BIND]),
                      st.sampled_from([22, 1923, 8080]), st.sampled_from(["0.0.0.0", "127.0.0.1",

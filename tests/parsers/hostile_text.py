@@ -113,7 +113,9 @@ TARGETS: tuple[Target, ...] = (
            "f1000e00005323b8 The socket 0xf1000e0000532008 is being held by proccess 42 (x"),
     Target("passwd", owners.parse_passwd, "", "x:x:1000:1000:"),
     Target("tasklist", parse_tasklist, "", '"x'),
-    Target("proc-owners", _proc_owners, "", "42 (x"),
+    Target("proc-owners", _proc_owners, "", "42 (x",
+           ("/proc/42/fd:\nlrwx------ 1 root root 64 Jan  1 00:00 3 -> socket:[100]\n",
+            "dr-xr-xr-x 9 root root 0 Jan  1 00:00 /proc/42")),
     Target("probe-sections", _split, f"{MARK} begin ss\n", "tcp LISTEN 0 0 "),
     Target("guess", guess, "", "  TCP    [", ("", "tcp4 0 0 ")),
 )

@@ -11,6 +11,7 @@ random hostile text: a parser returns listeners or raises ParseError, nothing el
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -115,3 +116,18 @@ def test_a_port_in_other_digits_is_not_read_as_that_port(odd: str) -> None:
     except ParseError:
         return
     assert isinstance(found, list) and all(li.port != 1923 for li in found)
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+@pytest.mark.parametrize("digits", [641, 5000])
+def test_numbers_too_long_for_int_are_parse_errors(target: Target, digits: int) -> None:
+    """A run of more digits than int() reads (4,300 by default) in any numeric place of a
+    row, or after it, is a result or a ParseError, never a ValueError from int()."""
+    long_number = "1" * digits
+    for start in target.rows:
+        pieces = re.split(r"(\d+)", start)
+        rows = [start + " " + long_number, re.sub(r"\d+", long_number, start)]
+        for i in range(1, len(pieces), 2):
+            rows.append("".join(long_number if j == i else p for j, p in enumerate(pieces)))
+        for row in rows:
+            attempt(target, target.header + row + "\n")

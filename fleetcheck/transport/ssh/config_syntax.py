@@ -11,6 +11,7 @@ import socket
 from collections.abc import Callable
 
 from fleetcheck.errors import InputError
+from fleetcheck.numbers import is_number
 from fleetcheck.transport.ssh.algorithms import ALGORITHM_KEYWORDS, valid
 
 _TRAILING = " \t\r\n\f"
@@ -103,7 +104,7 @@ def split_words(text: str, origin: str) -> list[str]:
 def parse_port(text: str) -> int | None:
     """A port as ssh reads one (a2port): 1-65535 or a service name; None if not."""
     digits = text[1:] if text[:1] == "+" else text
-    if digits.isascii() and digits.isdigit():
+    if is_number(digits):
         port = int(digits)
         return port if 0 < port < 65536 else None
     try:
@@ -120,6 +121,8 @@ def parse_time(text: str) -> int | None:
     for c in text:
         if c.isascii() and c.isdigit():
             number += c
+            if len(number) > 18:  # past any time ssh takes (and int()'s digit limit)
+                return None
         elif number and c.lower() in units:
             total += int(number) * units[c.lower()]
             number = ""
@@ -131,7 +134,7 @@ def parse_time(text: str) -> int | None:
 
 def _int(text: str) -> bool:
     body = text[1:] if text[:1] in "+-" else text
-    return body.isascii() and body.isdigit() and -(2**31) <= int(text) < 2**31
+    return is_number(body) and -(2**31) <= int(text) < 2**31
 
 
 def _check_jump(value: str) -> bool:
