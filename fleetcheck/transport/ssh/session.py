@@ -40,7 +40,13 @@ class SshSession:
         deadline = start + timeout
         try:
             chan = self._t.open_session(timeout=max(0.1, timeout))
+        except paramiko.ChannelException as exc:  # the server said no
+            raise HostFailure(ErrorKind.COMMAND_FAILED,
+                              f"{self.where} refused a session channel: {exc}") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
+            if "timeout" in str(exc).lower():  # unanswered: a stalled link or server
+                raise HostFailure(ErrorKind.COMMAND_TIMEOUT, f"{self.where} opened no session "
+                                  f"channel within {timeout:.1f}s") from None
             raise HostFailure(ErrorKind.COMMAND_FAILED,
                               f"{self.where} refused a session channel: {exc}") from None
         running = INFLIGHT.add(lambda: _kill(chan))  # an interrupt stops it on the host too
