@@ -42,8 +42,9 @@ FAULTS: dict[str, frozenset[str | None]] = {
     # An ICMP error on an established connection is soft to Linux: it may stall instead.
     "icmp_after": LOST | STALLS | {None},
     "pmtu": STALLS | {None},  # packets over a size dropped, no ICMP frag-needed
-    "throttle": STALLS | {None},  # a rate too low for the limits
-    "lossy": STALLS | LOST | {None},  # heavy loss: anywhere, or through
+    # A rate too low for the limits: even a SYN-ACK may queue behind earlier connections.
+    "throttle": STALLS | {"connect_timeout", None},
+    "lossy": STALLS | LOST | {"connect_timeout", None},  # heavy loss: anywhere, or through
     "blackhole_at": STALLS | {None},  # everything dropped from a time on
 }
 REJECTS = ("tcp-reset", "icmp-port-unreachable", "icmp-host-unreachable",
@@ -74,7 +75,10 @@ class Fault:
     @property
     def referee_decides(self) -> bool:
         """True when ssh's own outcome on the host fixes the expected kind."""
-        return self.kind in ("drop_syn", "reject", "link_down", "mute")
+        # Not link_down: whether a failed ARP comes back as a local ICMP host unreachable
+        # (no_route) or as silence (connect_timeout) is the kernel's (neighbour state, ICMP
+        # rate limits), and differs between two connects a second apart.
+        return self.kind in ("drop_syn", "reject", "mute")
 
 
 def draw(rng: random.Random, connect_timeout: float, command_timeout: float) -> Fault:

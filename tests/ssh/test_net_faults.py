@@ -12,7 +12,9 @@ import pytest
 
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.plan import PlannedHost
+from fleetcheck.transport.ssh.auth import authenticate
 from fleetcheck.transport.ssh.connector import SshConnector
+from fleetcheck.transport.ssh.errors import RetryableFailure
 from fleetcheck.transport.ssh.options import SshOptions
 from fleetcheck.transport.ssh.session import SshSession
 from tests.lab import faults
@@ -116,3 +118,31 @@ def test_every_reject_is_the_kind_ssh_sees(hunt: HuntLab) -> None:
     proto = next(n for n, r in rejects.items() if r == "icmp-proto-unreachable")
     assert outcome.scan.kind(proto) == "connection_refused"
     assert outcome.referee[proto] == "refused"
+
+
+def test_a_reset_during_authentication_is_a_lost_connection(hunt: HuntLab,
+                                                           tmp_path: Path) -> None:
+    """The key exchange done, every later packet of the connection answered with a TCP reset:
+    the connection was lost (ssh: 'Connection reset by peer'), retried as a transient
+    failure, never `auth_failed` (no key was refused). Found by the hunt (seed 103)."""
+    name = hunt.names[-2]
+    host = hunt.lab.hosts[name]
+    planned = PlannedHost(name=name, address=host.address, groups=(), policies=(),
+                          user="fcops", private_key_file=str(hunt.lab.key))
+    connector = _connector(hunt, tmp_path)
+    target = connector.target(planned)
+    deadline = time.monotonic() + 20
+    with in_netns(hunt.lab.controller.name):
+        sock, _ = connector.opener._socket(target, deadline, None)
+        t = connector.opener._handshake(sock, target, deadline)
+    applied = faults.apply(host.ns, Fault("reset_after", count=1))
+    try:
+        with pytest.raises(HostFailure) as caught:
+            authenticate(t, target, connector.opener.keys, deadline=deadline, password=None,
+                         timeout=5.0)
+    finally:
+        t.close()
+        faults.clear(applied)
+    assert isinstance(caught.value, RetryableFailure), caught.value.message
+    assert caught.value.kind is ErrorKind.SSH_ERROR
+    assert "lost during authentication" in caught.value.message
