@@ -45,7 +45,7 @@ FAULTS: dict[str, frozenset[str | None]] = {
     # A rate too low for the limits: even a SYN-ACK may queue behind earlier connections.
     "throttle": STALLS | {"connect_timeout", None},
     "lossy": STALLS | LOST | {"connect_timeout", None},  # heavy loss: anywhere, or through
-    "blackhole_at": STALLS | {None},  # everything dropped from a time on
+    "blackhole_at": STALLS | {"connect_timeout", None},  # everything dropped from a time on
 }
 REJECTS = ("tcp-reset", "icmp-port-unreachable", "icmp-host-unreachable",
            "icmp-net-unreachable", "icmp-admin-prohibited", "icmp-host-prohibited",

@@ -208,7 +208,7 @@ def run_round(hunt: HuntLab, rnd: Round) -> Outcome:
             if fault.kind != "none":
                 applied.append(faults.apply(lab.hosts[name].ns, fault))
         asked = [n for n, f in rnd.faults.items() if f.kind not in ("none", "blackhole_at")]
-        cap = 2 * limits.connect + limits.command + 10
+        cap = 2 * limits.connect + limits.command + 3  # only its connect-phase words count
         with ThreadPoolExecutor(max_workers=16) as pool:
             words = dict(zip(asked, pool.map(lambda n: referee(lab, n, limits.connect, cap),
                                              asked), strict=True))

@@ -73,6 +73,13 @@ class SshSession:
                 _kill(chan)
                 raise _timed_out(timeout, started, watch, "finish" if watchdog.fired else "exit")
             status = chan.recv_exit_status()
+            if status < 0 and not self._t.is_active():
+                # The connection died (a reset, a peer gone) before the command's exit status
+                # came: what was read is a fragment, whatever the become method makes of it.
+                lost = self._t.get_exception()
+                raise HostFailure(ErrorKind.COMMAND_FAILED,
+                                  f"the connection to {self.where} was lost while the command "
+                                  f"ran{': ' + str(lost) if lost else ''}")
         except (paramiko.SSHException, OSError, EOFError) as exc:
             if watchdog.fired:
                 raise _timed_out(timeout, started, watch, "finish") from None
