@@ -303,10 +303,10 @@ def _raise_if_lost(t: paramiko.Transport, exc: Exception, target: Target, timeou
 def _transport_lost(t: paramiko.Transport, target: Target, exc: Exception,
                     state: _State) -> HostFailure:
     reason = getattr(t, "disconnect_reason", None)
-    if reason:  # sshd said why: "Too many authentication failures" (MaxAuthTries)
+    if reason is not None:  # sshd said why: "Too many authentication failures" (MaxAuthTries)
         return HostFailure(ErrorKind.AUTH_FAILED,
                            f"authentication failed for {target.describe()}: the server "
-                           f"disconnected: {reason} (tried {', '.join(state.tried) or 'nothing'})")
+                           f"disconnected: {reason or '(no reason given)'} (tried {', '.join(state.tried) or 'nothing'})")
     # No reason given: the connection was lost (a reset, a peer gone), not refused. ssh says
     # so too ("Connection reset by peer"); like a handshake cut short, it is worth a retry.
     cause = t.get_exception() or exc
