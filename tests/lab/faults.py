@@ -42,8 +42,9 @@ FAULTS: dict[str, frozenset[str | None]] = {
     # An ICMP error on an established connection is soft to Linux: it may stall instead.
     "icmp_after": LOST | STALLS | {None},
     "pmtu": STALLS | {None},  # packets over a size dropped, no ICMP frag-needed
-    # A rate too low for the limits: even a SYN-ACK may queue behind earlier connections.
-    "throttle": STALLS | {"connect_timeout", None},
+    # A rate too low for the limits: even a SYN-ACK may queue behind earlier connections,
+    # and the host's ARP answers too (the connect then fails as no route; seed 302).
+    "throttle": STALLS | {"connect_timeout", "no_route", None},
     "lossy": STALLS | LOST | {"connect_timeout", None},  # heavy loss: anywhere, or through
     "blackhole_at": STALLS | {"connect_timeout", None},  # everything dropped from a time on
 }
