@@ -4,6 +4,7 @@ error kinds and time limits, and a fault-free run; and the fixed cases the hunt 
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from fleetcheck.transport.ssh.session import SshSession
 from tests.lab import faults
 from tests.lab.faults import Fault
 from tests.lab.netns import in_netns
-from tests.lab.prereq import require_sshd_lab
+from tests.lab.prereq import require, require_sshd_lab
 from tests.ssh.nethunt import HuntLab, Limits, Round, draw_round, run_round, start_lab
 
 pytestmark = pytest.mark.lab
@@ -31,6 +32,8 @@ pytestmark = pytest.mark.lab
 def hunt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HuntLab]:
     """Six plain hosts with planted listeners, and their fault-free scan."""
     require_sshd_lab()
+    for tool in ("iptables", "tc"):  # the faults (NFQUEUE and tbf in the kernel too)
+        require(shutil.which(tool) is not None, tool)
     the_hunt = start_lab(6, tmp_path_factory.mktemp("nethunt"), seed=7)
     try:
         yield the_hunt
