@@ -306,7 +306,8 @@ def _transport_lost(t: paramiko.Transport, target: Target, exc: Exception,
     if reason is not None:  # sshd said why: "Too many authentication failures" (MaxAuthTries)
         return HostFailure(ErrorKind.AUTH_FAILED,
                            f"authentication failed for {target.describe()}: the server "
-                           f"disconnected: {reason or '(no reason given)'} (tried {', '.join(state.tried) or 'nothing'})")
+                           f"disconnected: {reason or '(no reason given)'} "
+                           f"(tried {', '.join(state.tried) or 'nothing'})")
     # No reason given: the connection was lost (a reset, a peer gone), not refused. ssh says
     # so too ("Connection reset by peer"); like a handshake cut short, it is worth a retry.
     cause = t.get_exception() or exc
