@@ -154,22 +154,28 @@ def test_a_reset_during_authentication_is_a_lost_connection(hunt: HuntLab,
     assert "lost during authentication" in caught.value.message
 
 
-def test_a_reset_while_the_command_runs_is_a_lost_connection(hunt: HuntLab,
-                                                             tmp_path: Path) -> None:
+@pytest.mark.parametrize(("after", "said"), [
+    (0.5, "was lost while the command ran"), (0.0, "was lost before the command ran")])
+def test_a_reset_after_login_is_a_lost_connection(hunt: HuntLab, tmp_path: Path,
+                                                 after: float, said: str) -> None:
     """The connection reset while the command prints: `command_failed` saying the connection
     was lost, never a result with no exit status (under sudo that read as `become_failed`,
-    'probe did not run: exit code None'; the hunt, seeds 107 and 108)."""
+    'probe did not run: exit code None'; the hunt, seeds 107 and 108). Reset before the
+    session channel opens: lost too, not 'refused a session channel'."""
     name = hunt.names[-3]
+    ns = hunt.lab.hosts[name].ns
     session = _session(hunt, tmp_path, name)
-    applied = faults.apply(hunt.lab.hosts[name].ns, Fault("none"))
-    applied.timer = threading.Timer(0.5, lambda: faults.apply(hunt.lab.hosts[name].ns,
-                                                              Fault("reset_after", count=1)))
+    applied = faults.apply(ns, Fault("none"))
+    applied.timer = threading.Timer(after, lambda: faults.apply(ns, Fault("reset_after",
+                                                                          count=1)))
     try:
         applied.timer.start()
+        if not after:
+            time.sleep(0.3)  # the rule is in before anything is asked
         with pytest.raises(HostFailure) as caught:
             session.run("echo start; sleep 1; head -c 300000 /dev/zero; echo end", timeout=5.0)
     finally:
         session.close()
         faults.clear(applied)
     assert caught.value.kind is ErrorKind.COMMAND_FAILED, caught.value.message
-    assert "was lost while the command ran" in caught.value.message
+    assert said in caught.value.message

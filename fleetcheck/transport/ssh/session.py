@@ -47,6 +47,9 @@ class SshSession:
             if "timeout" in str(exc).lower():  # unanswered: a stalled link or server
                 raise HostFailure(ErrorKind.COMMAND_TIMEOUT, f"{self.where} opened no session "
                                   f"channel within {timeout:.1f}s") from None
+            if not self._t.is_active():  # nothing was refused: the connection is gone
+                raise HostFailure(ErrorKind.COMMAND_FAILED, f"the connection to {self.where} "
+                                  f"was lost before the command ran: {exc}") from None
             raise HostFailure(ErrorKind.COMMAND_FAILED,
                               f"{self.where} refused a session channel: {exc}") from None
         running = INFLIGHT.add(lambda: _kill(chan))  # an interrupt stops it on the host too
