@@ -3,9 +3,10 @@ against the run's timeouts (tests/lab/faults.py), scanned by fleetcheck and judg
 OpenSSH's own client on the same host under the same fault, the documented error kinds,
 the time limits, and a fault-free run. As root:
 
-    python3 -m tests.ssh.nethunt FIRST COUNT [HOSTS]
+    python3 -m tests.ssh.nethunt FIRST COUNT [HOSTS [workers]]
 
-builds one lab of HOSTS hosts (default 40), runs rounds FIRST .. FIRST+COUNT-1 and prints
+builds one lab of HOSTS hosts (default 40), runs rounds FIRST .. FIRST+COUNT-1 (`workers`:
+some with two worker processes) and prints
 every disagreement and a count; it is a tool, and tests/ssh/test_net_faults.py runs a small
 round of it and the fixed cases that came out of it.
 """
@@ -49,11 +50,12 @@ class Limits:
     command: float  # --command-timeout
     deadline: float | None  # --deadline (None: fleetcheck's default)
     forks: int
+    workers: int = 1  # processes (fleetcheck's --workers)
 
     def args(self) -> list[str]:
         """fleetcheck's command-line options for them."""
         out = ["-T", f"{self.connect:g}", "--command-timeout", f"{self.command:g}",
-               "-f", str(self.forks)]
+               "-f", str(self.forks), "--workers", str(self.workers)]
         return out + (["--deadline", f"{self.deadline:g}"] if self.deadline else [])
 
     @property
@@ -71,8 +73,10 @@ class Round:
     faults: dict[str, Fault]
 
 
-def draw_round(seed: int, names: Sequence[str], healthy: float = 0.4) -> Round:
-    """Limits and a fault per host (`healthy` of them none), all from `seed`."""
+def draw_round(seed: int, names: Sequence[str], healthy: float = 0.4,
+               workers: bool = False) -> Round:
+    """Limits and a fault per host (`healthy` of them none), all from `seed`; with `workers`
+    the run may use two worker processes."""
     rng = random.Random(seed)  # noqa: S311 - a replayable draw, no secret
     connect = float(rng.choice([2, 3, 4]))  # whole seconds: ssh takes no others
     command = float(rng.choice([2, 3, 5, 8]))
@@ -80,6 +84,8 @@ def draw_round(seed: int, names: Sequence[str], healthy: float = 0.4) -> Round:
     limits = Limits(connect, command, deadline, rng.choice([10, 20, 50]))
     drawn = {n: Fault() if rng.random() < healthy else faults.draw(rng, connect, command)
              for n in names}
+    if workers:  # drawn after the rest, so a seed's faults are the same either way
+        limits = Limits(connect, command, deadline, limits.forks, rng.choice([1, 2]))
     return Round(seed, limits, drawn)
 
 
@@ -290,12 +296,13 @@ def judge(hunt: HuntLab, rnd: Round, scan: Scan, words: Mapping[str, str]) -> li
 def main(argv: Sequence[str]) -> int:
     first, count = int(argv[0]), int(argv[1])
     size = int(argv[2]) if len(argv) > 2 else 40
+    workers = len(argv) > 3 and argv[3] == "workers"
     found: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as tmp:
         hunt = start_lab(size, Path(tmp))
         try:
             for seed in range(first, first + count):
-                rnd = draw_round(seed, hunt.names)
+                rnd = draw_round(seed, hunt.names, workers=workers)
                 outcome = run_round(hunt, rnd)
                 kinds = Counter(h["error"]["kind"] if h["error"] else "checked"
                                 for h in outcome.scan.run["hosts"])
