@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,9 @@ class Outcome:
 def run_round(hunt: HuntLab, rnd: Round) -> Outcome:
     """Put the round's faults in place, ask ssh, scan, take the faults away, judge."""
     lab, limits = hunt.lab, rnd.limits
+    # Worker processes start multiprocessing's resource tracker once, for the life of this
+    # process, holding a pipe: started first, it is no leak of the run.
+    resource_tracker.ensure_running()
     before, fds = _resources(), _fds()
     applied: list[Applied] = []
     try:
