@@ -25,6 +25,7 @@ from paramiko.auth_handler import AuthHandler
 
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.transport.ssh.algorithms import assemble, key_allowed, rsa_signatures
+from fleetcheck.transport.ssh.errors import RetryableFailure
 from fleetcheck.transport.ssh.identities import Identity, prepare, signer
 from fleetcheck.transport.ssh.keys import KeyStore
 from fleetcheck.transport.ssh.target import Target
@@ -318,10 +319,14 @@ def _raise_if_lost(t: paramiko.Transport, exc: Exception, target: Target, timeou
 def _transport_lost(t: paramiko.Transport, target: Target, exc: Exception,
                     state: _State) -> HostFailure:
     reason = getattr(t, "disconnect_reason", None)
-    if reason:  # sshd said why: "Too many authentication failures" (MaxAuthTries)
+    if reason is not None:  # sshd said why: "Too many authentication failures" (MaxAuthTries)
         return HostFailure(ErrorKind.AUTH_FAILED,
                            f"authentication failed for {target.describe()}: the server "
-                           f"disconnected: {reason} (tried {', '.join(state.tried) or 'nothing'})")
-    return HostFailure(ErrorKind.AUTH_FAILED,
-                       f"{target.describe()} closed the connection during authentication "
-                       f"({exc})")
+                           f"disconnected: {reason or '(no reason given)'} "
+                           f"(tried {', '.join(state.tried) or 'nothing'})")
+    # No reason given: the connection was lost (a reset, a peer gone), not refused. ssh says
+    # so too ("Connection reset by peer"); like a handshake cut short, it is worth a retry.
+    cause = t.get_exception() or exc
+    return RetryableFailure(ErrorKind.SSH_ERROR,
+                            f"the connection to {target.describe()} was lost during "
+                            f"authentication ({str(cause) or type(cause).__name__})")

@@ -30,6 +30,10 @@ def connect_failure(exc: OSError, where: str, timeout: float) -> HostFailure:
     """A TCP connect that failed: refused, timed out, no route, or transient."""
     if isinstance(exc, ConnectionRefusedError):
         return HostFailure(ErrorKind.CONNECTION_REFUSED, f"connection refused by {where}")
+    if exc.errno == errno.ENOPROTOOPT:  # ICMP protocol unreachable: the host speaks no TCP
+        return HostFailure(ErrorKind.CONNECTION_REFUSED,
+                           f"connection refused by {where}: {exc.strerror} (ICMP protocol "
+                           "unreachable)")
     if isinstance(exc, TimeoutError | socket.timeout):
         return HostFailure(ErrorKind.CONNECT_TIMEOUT,
                            f"no TCP connection to {where} within {timeout:.1f}s")
@@ -81,7 +85,7 @@ def failure_from_text(text: str, message: str) -> HostFailure:
 
 
 _TEXT_KINDS = (
-    (("refused",), ErrorKind.CONNECTION_REFUSED),
+    (("refused", "protocol not available"), ErrorKind.CONNECTION_REFUSED),
     (("timed out",), ErrorKind.CONNECT_TIMEOUT),
     (("no route", "unreachable"), ErrorKind.NO_ROUTE),
     (("name or service", "resolve"), ErrorKind.NAME_RESOLUTION),

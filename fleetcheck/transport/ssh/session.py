@@ -40,7 +40,16 @@ class SshSession:
         deadline = start + timeout
         try:
             chan = self._t.open_session(timeout=max(0.1, timeout))
+        except paramiko.ChannelException as exc:  # the server said no
+            raise HostFailure(ErrorKind.COMMAND_FAILED,
+                              f"{self.where} refused a session channel: {exc}") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
+            if "timeout" in str(exc).lower():  # unanswered: a stalled link or server
+                raise HostFailure(ErrorKind.COMMAND_TIMEOUT, f"{self.where} opened no session "
+                                  f"channel within {timeout:.1f}s") from None
+            if not self._t.is_active():  # nothing was refused: the connection is gone
+                raise HostFailure(ErrorKind.COMMAND_FAILED, f"the connection to {self.where} "
+                                  f"was lost before the command ran: {exc}") from None
             raise HostFailure(ErrorKind.COMMAND_FAILED,
                               f"{self.where} refused a session channel: {exc}") from None
         running = INFLIGHT.add(lambda: _kill(chan))  # an interrupt stops it on the host too
@@ -67,6 +76,13 @@ class SshSession:
                 _kill(chan)
                 raise _timed_out(timeout, started, watch, "finish" if watchdog.fired else "exit")
             status = chan.recv_exit_status()
+            if status < 0 and not self._t.is_active():
+                # The connection died (a reset, a peer gone) before the command's exit status
+                # came: what was read is a fragment, whatever the become method makes of it.
+                lost = self._t.get_exception()
+                raise HostFailure(ErrorKind.COMMAND_FAILED,
+                                  f"the connection to {self.where} was lost while the command "
+                                  f"ran{': ' + str(lost) if lost else ''}")
         except (paramiko.SSHException, OSError, EOFError) as exc:
             if watchdog.fired:
                 raise _timed_out(timeout, started, watch, "finish") from None
