@@ -34,8 +34,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.common import print_table
+
+if TYPE_CHECKING:
+    from benchmarks.ssh_fanout import BenchHost
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,6 +93,16 @@ def serve(kind: str, forks: int, formats: str) -> None:
         print(f"{time.process_time() - started:.6f}", flush=True)
 
 
+def bench_env(bench: BenchHost, hosts: int) -> dict[str, str]:
+    """The environment a measured tool's process gets: the lab's files for `hosts` hosts."""
+    known, inventory, _ = bench.files(hosts)
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    base.update(HOME=str(bench.dir), CI="true", BENCH_KNOWN=str(known),
+                BENCH_INVENTORY=str(inventory), BENCH_KEY=str(bench.key),
+                BENCH_ADDRESSES=",".join(bench.addresses(hosts)))
+    return base
+
+
 def main() -> None:
     """Build the lab, start one process per tool, run the paired rounds, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
@@ -107,11 +121,7 @@ def main() -> None:
     from tests.lab.netns import in_netns
 
     with BenchHost(0) as bench, in_netns(bench.ns.name):
-        known, inventory, _ = bench.files(args.hosts)
-        base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        base.update(HOME=str(bench.dir), CI="true", BENCH_KNOWN=str(known),
-                    BENCH_INVENTORY=str(inventory), BENCH_KEY=str(bench.key),
-                    BENCH_ADDRESSES=",".join(bench.addresses(args.hosts)))
+        base = bench_env(bench, args.hosts)
         tools = {"paramiko fan-out": ("fanout", ROOT), f"fleetcheck scan ({ROOT.name})":
                  ("scan", ROOT)}
         tools.update({f"fleetcheck scan ({r.resolve().name})": ("scan", r.resolve())

@@ -153,6 +153,7 @@ def main() -> None:
         env = dict(os.environ)
         print(json.dumps(child_scan(env) if args.child == "scan" else child_fanout(env)))
         return
+    from benchmarks.per_host import bench_env
     from benchmarks.ssh_fanout import BenchHost
     from tests.lab.netns import in_netns
 
@@ -161,11 +162,7 @@ def main() -> None:
                   for r in args.also_root})
     found: dict[str, list[dict[str, float]]] = {name: [] for name in tools}
     with BenchHost(0) as bench, in_netns(bench.ns.name):
-        known, inventory, _ = bench.files(args.hosts)
-        base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        base.update(HOME=str(bench.dir), CI="true", BENCH_KNOWN=str(known),
-                    BENCH_INVENTORY=str(inventory), BENCH_KEY=str(bench.key),
-                    BENCH_ADDRESSES=",".join(bench.addresses(args.hosts)))
+        base = bench_env(bench, args.hosts)
         names = list(tools)
         for r in range(args.rounds):
             for name in names[r % len(names):] + names[:r % len(names)]:

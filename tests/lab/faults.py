@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tests.lab.netns import Namespace
+from tests.lab.netns import Namespace, stop_by_stdin
 
 _SHAPER = Path(__file__).with_name("shaper.py")
 SSH_PORT = 22
@@ -204,14 +204,7 @@ def clear(done: Applied) -> None:
     if done.timer is not None:
         done.timer.cancel()
     for proc in done.procs:
-        with contextlib.suppress(Exception):
-            assert proc.stdin is not None
-            proc.stdin.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_by_stdin(proc)
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()

@@ -130,6 +130,18 @@ class Held:
 _HOLDER = Path(__file__).with_name("holder.py")
 
 
+def stop_by_stdin(proc: subprocess.Popen[str]) -> None:
+    """End a helper process that exits when its stdin closes (killed after 5 s)."""
+    with contextlib.suppress(Exception):
+        assert proc.stdin is not None
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class SocketHolders:
     """Processes in a namespace holding the requested sockets until `stop`."""
 
@@ -169,13 +181,7 @@ class SocketHolders:
     def stop(self) -> None:
         """Close every holder (they exit when their stdin closes)."""
         for proc in self.procs:
-            with contextlib.suppress(Exception):
-                assert proc.stdin is not None
-                proc.stdin.close()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_by_stdin(proc)
         self.procs.clear()
         self.held.clear()
 
