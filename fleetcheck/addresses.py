@@ -71,6 +71,19 @@ def parse_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     return ip
 
 
+def ip_text(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """`ip` as ss (and Python from 3.13) writes it: IPv4-mapped in dotted form
+    (`::ffff:127.0.0.1`; older Pythons say `::ffff:7f00:1`), the same on every Python."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return f"::ffff:{ip.ipv4_mapped}"
+    return str(ip)
+
+
+def network_text(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """A network written as `ip_text` writes its first address (`::ffff:10.0.0.0/104`)."""
+    return f"{ip_text(net.network_address)}/{net.prefixlen}"
+
+
 def routable_loopback(address: str) -> bool:
     """True for an IPv4 loopback address (or a name that may stand for one), which
     route_localnet opens to the network; ::1 never leaves the host."""

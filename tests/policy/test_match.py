@@ -54,6 +54,14 @@ def test_private_is_the_same_on_every_python(address: str, scope: str) -> None:
     assert rule(cond).match.check(L(address=address), covering=True) is expected
 
 
+
+def test_ipv4_mapped_addresses_in_a_rule_are_written_dotted() -> None:
+    """A rule's addresses read back as ss writes them (Python before 3.13: `::ffff:7f00:1`)."""
+    r = rule("port: 80\naddress: ['::ffff:127.0.0.1', '::ffff:10.0.0.0/104', 10.0.0.0/8]")
+    assert [s.text for s in r.match.addresses or ()] == [
+        "::ffff:127.0.0.1", "::ffff:10.0.0.0/104", "10.0.0.0/8"]
+    assert r.match.check(L(address="::ffff:10.1.2.3"), covering=True) is YES
+
 CASES = [
     # (rule conditions, listener, covering result, touching result)
     ("proto: tcp\nport: 80", L(), YES, YES),

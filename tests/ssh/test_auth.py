@@ -259,4 +259,5 @@ def test_server_debug_message_escaped_only_when_logged(fleet: Fleet, lab: SshLab
     assert any(b"key options" in text for text in escaped), escaped
     shown = [line for line in loud.err.splitlines() if "Debug msg: " in line]
     assert len(shown) == len(escaped)
-    assert all(line.endswith(f"Debug msg: {real(t)!r}") for line, t in zip(shown, escaped, strict=True))
+    assert all(line.endswith(f"Debug msg: {real(t)!r}")
+               for line, t in zip(shown, escaped, strict=True))
