@@ -13,9 +13,9 @@ from fleetcheck.numbers import is_number
 from fleetcheck.parsers import owners, procnet
 from fleetcheck.parsers.common import lines
 
-_FD_DIR = re.compile(r"/proc/(\d+)/fd:")
+_FD_DIR = re.compile(r"/proc/([0-9]+)/fd:")
 _SOCKET = " -> socket:["
-_PROC_DIR = re.compile(r"\s/proc/(\d+)$")
+_PROC_DIR = re.compile(r"\s/proc/([0-9]+)$")
 # A /proc/PID/stat record ends with the state and some 50 numbers after the name's ')';
 # a name (15 bytes at most) cannot print 20 of them, so it cannot end a record early.
 _STAT_FIELDS = 20

@@ -75,7 +75,7 @@ class ShardPlan:
 
 def parse_fraction(spec: str) -> tuple[int, int]:
     """'K/N' -> (K, N) with 1 <= K <= N; InputError otherwise."""
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
+    m = re.fullmatch(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*", spec)
     if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
         raise InputError(f"--shard {spec!r}: expected K/N with 1 <= K <= N (e.g. 2/4)")
     return int(m.group(1)), int(m.group(2))

@@ -103,7 +103,7 @@ def port_range(value: Any, mark: Mark) -> tuple[int, int]:
         raise mark.error(f"port must be a number or a range 'LO-HI', not {value!r}")
     if isinstance(value, int):
         lo = hi = value
-    elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*(-\s*\d+\s*)?", value):
+    elif isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*(-\s*[0-9]+\s*)?", value):
         parts = [int(p) for p in value.split("-")]
         lo, hi = parts[0], parts[-1]
     else:

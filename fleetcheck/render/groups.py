@@ -67,7 +67,7 @@ def _compact(names: tuple[str, ...]) -> tuple[str, ...]:
     buckets: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
     singles: list[str] = []
     for name in dict.fromkeys(names):
-        m = re.fullmatch(r"(.*?)(\d+)(\D*)", name)
+        m = re.fullmatch(r"(.*?)([0-9]+)([^0-9]*)", name)
         if m is None:
             singles.append(name)
             continue
@@ -108,7 +108,7 @@ def count_hosts(parts: Sequence[str]) -> int:
     """How many hosts compacted parts stand for."""
     total = 0
     for part in parts:
-        m = re.search(r"\[(\d+):(\d+)\]", part)
+        m = re.search(r"\[([0-9]+):([0-9]+)\]", part)
         total += int(m.group(2)) - int(m.group(1)) + 1 if m else 1
     return total
 
