@@ -14,6 +14,22 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhos
                              "ip6-loopback", "localhost6"})
 _WILDCARDS = frozenset({"*", "0.0.0.0", "::"})
 
+# The networks IANA's special-purpose address registries mark as not globally reachable,
+# and the blocks inside them that are: fleetcheck's own table, because Python's
+# `is_private` changed its own in 3.11.10, 3.12.4 and 3.13.0 (192.0.0.8 was public before,
+# 2001:20::1 private), and a listener's scope must not depend on the interpreter.
+# 100.64.0.0/10 (shared address space) stays out, as every Python leaves it: "public".
+_PRIVATE = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32",
+    "::1/128", "::/128", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32",
+    "2002::/16", "fc00::/7", "fe80::/10"))
+_GLOBAL_INSIDE = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.0.9/32", "192.0.0.10/32",
+    "2001:1::1/128", "2001:1::2/128", "2001:3::/32", "2001:4:112::/48", "2001:20::/28",
+    "2001:30::/28"))
+
 
 @lru_cache(maxsize=4096)  # a fleet repeats a handful of bind addresses endlessly
 def address_scope(address: str) -> str | None:
@@ -33,9 +49,14 @@ def address_scope(address: str) -> str | None:
         return "link-local"
     if ip.is_multicast:
         return "multicast"
-    if ip.is_private:
-        return "private"
-    return "public"
+    return "private" if is_private(ip) else "public"
+
+
+def is_private(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True when IANA's registries say `ip` is not globally reachable (the same on every
+    Python; 100.64.0.0/10 is not private, an IPv4-mapped address is never unwrapped here)."""
+    return (any(ip in net for net in _PRIVATE if net.version == ip.version)
+            and not any(ip in net for net in _GLOBAL_INSIDE if net.version == ip.version))
 
 
 @lru_cache(maxsize=4096)
@@ -48,6 +69,19 @@ def parse_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped  # ::ffff:127.0.0.1 is reached as 127.0.0.1
     return ip
+
+
+def ip_text(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """`ip` as ss (and Python from 3.13) writes it: IPv4-mapped in dotted form
+    (`::ffff:127.0.0.1`; older Pythons say `::ffff:7f00:1`), the same on every Python."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return f"::ffff:{ip.ipv4_mapped}"
+    return str(ip)
+
+
+def network_text(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """A network written as `ip_text` writes its first address (`::ffff:10.0.0.0/104`)."""
+    return f"{ip_text(net.network_address)}/{net.prefixlen}"
 
 
 def routable_loopback(address: str) -> bool:

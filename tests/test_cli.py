@@ -211,6 +211,30 @@ def test_a_file_name_too_long_is_bad_input(tmp_path: Path, argv: list[str]) -> N
     assert res.err.count("\n") == 1 and LONG in res.err and "Traceback" not in res.err
 
 
+@pytest.mark.parametrize("argv", [
+    ["evidence", "run.json", "-o", "e.zip", "-o", "\x00"], ["manpage", "-o", "a\x00b"],
+    ["report", "run.json", "--format", "text", "-o", "\x00"], ["validate", "-p", "\x00"],
+])
+def test_a_nul_in_an_argument_is_bad_input(tmp_path: Path, argv: list[str]) -> None:
+    """No real command line carries a NUL; an in-process caller can (a fuzz seed did):
+    exit 2 naming the argument, not an internal error."""
+    res = run_cli(argv, cwd=tmp_path, environ={"HOME": str(tmp_path)})
+    n = next(i for i, word in enumerate(argv, 1) if "\x00" in word)
+    assert (res.code, res.out) == (2, "")
+    assert res.err == (f"fleetcheck: error: argument {n} ({argv[n - 1]!r}) holds a NUL byte, "
+                       "which no command line can pass\n")
+
+
+def test_a_nul_in_a_configured_path_is_bad_input(tmp_path: Path) -> None:
+    """The OS refuses it where the path is used, in words that differ by Python version
+    ('embedded null byte' before 3.13): either way exit 2, one line, no traceback."""
+    (tmp_path / "fleetcheck.yml").write_text('output_dir: "a\\0b"\n')
+    res = run_cli(["scan", "-c", "local", "--format", "text"], cwd=tmp_path,
+                  environ={"HOME": str(tmp_path)})
+    assert (res.code, res.err) == (2, "fleetcheck: error: a file name holds a NUL byte, "
+                                      "which no file name can\n")
+
+
 def test_a_nul_in_an_ssh_config_port_is_a_located_error(tmp_path: Path) -> None:
     # A service name is looked up by the C library, which refuses a NUL with a ValueError.
     (tmp_path / "ssh_config").write_bytes(b"Host a\n  ProxyJump b:w\x00\n")

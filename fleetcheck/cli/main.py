@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -97,6 +98,7 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     env = guarded(env or Env())
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
+        _no_nul(args_list)
         parser, args = parse_arguments(args_list)
         if args.command is None:
             env.stderr.write(parser.format_help())
@@ -115,11 +117,33 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         env.stderr.write(f"fleetcheck: error: {one_line(str(exc.filename))}: file name too "
                          "long\n")
         return ExitStatus.BAD_INPUT
+    except ValueError as exc:
+        if not _NUL_IN_PATH.search(str(exc)):
+            return _internal(exc, env)
+        # A path from a file (fleetcheck.yml, an inventory) with a NUL: the OS refuses it
+        # wherever it is used, each Python in its own words.
+        env.stderr.write("fleetcheck: error: a file name holds a NUL byte, which no file "
+                         "name can\n")
+        return ExitStatus.BAD_INPUT
     except KeyboardInterrupt:
         env.stderr.write("fleetcheck: interrupted\n")
         return ExitStatus.INTERRUPTED
     except Exception as exc:  # a bug: never let it pass for a verdict (1 says "violations")
         return _internal(exc, env)
+
+
+# What os functions say of a path with a NUL: 'embedded null byte' up to Python 3.12,
+# 'open: embedded null character in path' from 3.13 on.
+_NUL_IN_PATH = re.compile(r"embedded null (byte|character)")
+
+
+def _no_nul(args_list: Sequence[str]) -> None:
+    """InputError naming the first argument holding a NUL (no real command line can; an
+    in-process caller can, and every path check would raise on it)."""
+    for n, word in enumerate(args_list, 1):
+        if "\x00" in word:
+            raise InputError(f"argument {n} ({word!r}) holds a NUL byte, which no command "
+                             "line can pass")
 
 
 def _internal(exc: BaseException, env: Env) -> int:

@@ -46,7 +46,7 @@ def suggestion(message: str, parser: argparse.ArgumentParser, argv: Sequence[str
     """
     m = _CHOICE.search(message)
     if m:
-        return message + did_you_mean(m.group(1), _QUOTED.findall(m.group(2)))
+        return message + did_you_mean(m.group(1), listed_choices(m.group(2)))
     m = _UNKNOWN.match(message)
     words = m.group(1).split() if m else list(argv)
     known = option_strings(chosen_command(parser, argv))
@@ -61,6 +61,12 @@ def suggestion(message: str, parser: argparse.ArgumentParser, argv: Sequence[str
     # another error came first (a required option 'missing'): the misspelling is its cause
     return message + "; " + "; ".join(f"{w} is not an option (did you mean {c!r}?)"
                                       for w, c in close)
+
+
+def listed_choices(listed: str) -> list[str]:
+    """The choices of argparse's 'choose from ...': quoted (`'auto', 'never'`) up to Python
+    3.12.7 and 3.13.0, bare (`auto, never`) from 3.12.8 and 3.13.1 on."""
+    return _QUOTED.findall(listed) or [w.strip() for w in listed.split(",") if w.strip()]
 
 
 def close_word(word: str, known: Iterable[str]) -> str:

@@ -113,7 +113,7 @@ def family_for(address: str, hint: int) -> int:
     """The family an address shows (colon: 6, dotted quad: 4); `hint` for host names and '*'."""
     if ":" in address:
         return 6
-    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", address):
+    if re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", address):
         return 4
     return hint
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from fleetcheck.addresses import ip_text
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import lines
 
@@ -37,7 +38,7 @@ class Forward:
 
 def _ip(text: str) -> str | None:
     try:
-        return str(ipaddress.ip_address(text.strip("[]")))
+        return ip_text(ipaddress.ip_address(text.strip("[]")))
     except ValueError:
         return None
 
@@ -157,7 +158,7 @@ def parse_addresses(body: str) -> set[str]:
             out.add(last)
         elif len(words) == 6 and len(words[0]) == 32:
             try:
-                out.add(str(ipaddress.IPv6Address(int(words[0], 16))))
+                out.add(ip_text(ipaddress.IPv6Address(int(words[0], 16))))
             except ValueError:
                 continue
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
+from fleetcheck.addresses import ip_text
 from fleetcheck.model import Listener
 from fleetcheck.parsers.common import ParseError, lines, unshown_dual
 
@@ -19,11 +20,7 @@ def _address(hexaddr: str) -> str:
         raise ValueError(f"address {hexaddr!r} has {len(raw)} bytes")
     words = struct.unpack(f"<{len(raw) // 4}I", raw)
     packed = struct.pack(f">{len(words)}I", *words)
-    ip = ipaddress.ip_address(packed)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        # As ss prints it (and Python from 3.13): older Pythons spell it '::ffff:7f00:1'.
-        return f"::ffff:{ip.ipv4_mapped}"
-    return str(ip)
+    return ip_text(ipaddress.ip_address(packed))
 
 
 def _header_proto(words: list[str]) -> str | None:

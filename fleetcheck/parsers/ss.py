@@ -301,7 +301,7 @@ def _is_modern(rows: list[_Row]) -> bool:
             modern += 1
         if (":" in local and not local.startswith("[")) or peer.startswith("::"):
             old += 1
-        if re.fullmatch(r"[\d.]+(%\S+)?", local) and row.peer == "*:*":
+        if re.fullmatch(r"[0-9.]+(%\S+)?", local) and row.peer == "*:*":
             old += 1
         if row.state == "" or (_USERS + "(" in row.extra and ",pid=" not in row.extra):
             old += 1  # no State column, users:(("name",1,3)): a very old ss

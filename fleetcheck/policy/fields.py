@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fleetcheck import services
+from fleetcheck.addresses import ip_text, network_text
 from fleetcheck.errors import InputError
 from fleetcheck.model import EXPOSURES, Severity
 from fleetcheck.numbers import is_number
@@ -163,7 +164,7 @@ def addresses(value: Any, mark: Mark) -> tuple[AddressSpec, ...]:
                 raise mark.error(f"address {word!r} is not a valid network") from None
         else:
             try:
-                specs.append(AddressSpec(literal=str(ipaddress.ip_address(word.strip("[]")))))
+                specs.append(AddressSpec(literal=ip_text(ipaddress.ip_address(word.strip("[]")))))
             except ValueError:
                 if re.fullmatch(r"[a-z-]+", word):
                     raise mark.error(f"unknown address scope {word!r} (expected an address, a "
@@ -189,9 +190,10 @@ def warn_host_bits(value: Any, mark: Mark, problems: Problems) -> None:
             continue  # not a network at all: `addresses` says so
         if written != net.network_address:
             at = value.marks[n] if isinstance(value, LocatedList) else mark
+            whole = network_text(net)
             problems.warn(at, f"address {word!r} has host bits set: it is read as the whole "
-                              f"network {net} (write {net} for the network, or {written} for "
-                              "the one address)")
+                              f"network {whole} (write {whole} for the network, or "
+                              f"{ip_text(written)} for the one address)")
 
 
 def families(value: Any, mark: Mark) -> frozenset[int]:

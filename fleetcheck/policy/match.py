@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from fleetcheck.addresses import address_scope, parse_ip
+from fleetcheck.addresses import address_scope, network_text, parse_ip
 from fleetcheck.model import Container, Listener
 from fleetcheck.numbers import is_number
 
@@ -65,8 +65,9 @@ class AddressSpec:
     @property
     def text(self) -> str:
         """The spec as a user writes it."""
-        return self.scope or (str(self.network) if self.network is not None else self.literal
-                              or "")
+        if self.scope is not None:
+            return self.scope
+        return network_text(self.network) if self.network is not None else self.literal or ""
 
     @property
     def version(self) -> int | None:

@@ -20,6 +20,8 @@ from fleetcheck.yamlsrc import Mark
 # justification of every allowed service); a forbid or default-deny allows nothing.
 REVIEWED = (Action.ALLOW, Action.REQUIRE)
 UNITS = ("day", "week", "month", "year")
+# ASCII digits only: \d takes any script's (which int() reads), and which ones depends on
+# the Python's Unicode version (Kawi digits are digits from 3.12 on).
 _PERIOD = re.compile(r"^\s*([0-9]+)\s*(day|week|month|year)s?\s*$", re.I)
 
 

@@ -184,3 +184,16 @@ fe80000000000000d465a9fffe0cc77f 02 40 20 c0     eth0
 """
     assert nat.parse_addresses(body) == {"10.99.2.2", "127.0.0.1", "::1",
                                          "fe80::d465:a9ff:fe0c:c77f"}
+
+
+def test_ipv4_mapped_destinations_are_written_as_ss_writes_them() -> None:
+    """`::ffff:172.17.0.2`, never `::ffff:ac11:2` (Python before 3.13 wrote that): a forward
+    must name the address as the listener tables do, on every Python."""
+    body = ("/usr/bin/docker-proxy -proto tcp -host-ip :: -host-port 8081 "
+            "-container-ip ::ffff:172.17.0.2 -container-port 80\n")
+    assert nat.parse_docker_proxy(body) == [
+        nat.Forward("tcp", 8081, 8081, "::ffff:172.17.0.2", 80)]
+    rule = "-A DOCKER -p tcp -m tcp --dport 9000 -j DNAT --to-destination [::ffff:10.99.1.2]:90\n"
+    assert nat.parse_iptables_save(rule)[0].address == "::ffff:10.99.1.2"
+    if_inet6 = "00000000000000000000ffff0a630202 02 60 00 80     eth0\n"
+    assert nat.parse_addresses(if_inet6) == {"::ffff:10.99.2.2"}

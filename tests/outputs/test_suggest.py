@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from fleetcheck.cli.main import build_parser
+from fleetcheck.cli.suggest import listed_choices, suggestion
 from tests.conftest import run_cli
 
 
@@ -43,3 +45,13 @@ def test_nothing_close_adds_nothing(tmp_path: Path) -> None:
     res = run_cli(["zzzzzz"], cwd=tmp_path)
     assert res.code == 2 and "invalid choice: 'zzzzzz'" in res.err
     assert "did you mean" not in res.err
+
+
+@pytest.mark.parametrize("listed", ["'auto', 'always', 'never'", "auto, always, never"])
+def test_choices_are_read_as_either_python_lists_them(listed: str) -> None:
+    """argparse quotes the choices up to 3.12.7 and 3.13.0, and lists them bare from 3.12.8
+    and 3.13.1 on: the suggestion must not depend on which Python runs fleetcheck."""
+    message = f"argument --color/--colour: invalid choice: 'nevr' (choose from {listed})"
+    got = suggestion(message, build_parser(), ["scan", "--color", "nevr"])
+    assert got == message + " (did you mean 'never'?)"
+    assert listed_choices(listed) == ["auto", "always", "never"]

@@ -36,6 +36,32 @@ def test_address_scope(address: str, scope: str | None) -> None:
     assert address_scope(address) == scope
 
 
+# Where Python's own `is_private` answers differently by version (3.11.10, 3.12.4, 3.13.0
+# changed its table): the scope is IANA's "not globally reachable" on every interpreter.
+@pytest.mark.parametrize(("address", "scope"), [
+    ("192.0.0.8", "private"), ("192.0.0.9", "public"), ("192.0.0.10", "public"),
+    ("192.0.0.171", "private"), ("::ffff:192.0.0.8", "private"), ("2001:20::1", "public"),
+    ("2001:1::1", "public"), ("2001:1::3", "private"), ("2001:4:112::1", "public"),
+    ("2001:10::1", "private"), ("2002::1", "private"), ("64:ff9b:1::1", "private"),
+    ("64:ff9b::8.8.8.8", "public"), ("100::1", "private"), ("2001:db8::1", "private"),
+    ("198.18.0.1", "private"), ("203.0.113.9", "private"), ("240.0.0.1", "private"),
+    ("100.64.0.1", "public"), ("192.0.2.1", "private"), ("11.0.0.1", "public"),
+])
+def test_private_is_the_same_on_every_python(address: str, scope: str) -> None:
+    assert address_scope(address) == scope
+    cond = "port: 80\naddress: private"
+    expected = YES if scope == "private" else WB
+    assert rule(cond).match.check(L(address=address), covering=True) is expected
+
+
+
+def test_ipv4_mapped_addresses_in_a_rule_are_written_dotted() -> None:
+    """A rule's addresses read back as ss writes them (Python before 3.13: `::ffff:7f00:1`)."""
+    r = rule("port: 80\naddress: ['::ffff:127.0.0.1', '::ffff:10.0.0.0/104', 10.0.0.0/8]")
+    assert [s.text for s in r.match.addresses or ()] == [
+        "::ffff:127.0.0.1", "::ffff:10.0.0.0/104", "10.0.0.0/8"]
+    assert r.match.check(L(address="::ffff:10.1.2.3"), covering=True) is YES
+
 CASES = [
     # (rule conditions, listener, covering result, touching result)
     ("proto: tcp\nport: 80", L(), YES, YES),
