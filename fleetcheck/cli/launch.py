@@ -27,7 +27,11 @@ def entry() -> None:
     library's deprecation, `re`'s hint on a user's pattern) are not printed unless asked for
     with -W or PYTHONWARNINGS: they name fleetcheck's source lines, not the user's input.
     SIGTERM and SIGHUP end any command as Ctrl-C does, from the start (`interrupts`); one
-    arriving while fleetcheck loads ends it as one arriving later would (exit 130)."""
+    arriving while fleetcheck loads ends it as one arriving later would (exit 130). A
+    standard descriptor that was closed is first opened on /dev/null (`claim_standard_fds`)."""
+    from fleetcheck.cli.env import claim_standard_fds
+
+    claim_standard_fds()
     try:
         from fleetcheck.engine.interrupts import RAISED, stop_signals_interrupt
 

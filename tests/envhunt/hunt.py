@@ -11,6 +11,7 @@ oracle (tests/envhunt/oracle.py); prints each disagreement and a count."""
 from __future__ import annotations
 
 import random
+import signal
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -131,6 +132,10 @@ class Hunt:
 def main() -> None:
     first, count = int(sys.argv[1]), int(sys.argv[2])
     kinds = tuple(sys.argv[3:])
+    # Stopped by SIGTERM or SIGINT (even started in the background, where SIGINT is
+    # ignored), the lab is still taken down.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop)
     world = World().start()
     found = Counter[str]()
     try:
@@ -146,6 +151,10 @@ def main() -> None:
     finally:
         world.stop()
     print(f"seeds {count}, {dict(found) or 'no disagreement'}")
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":
