@@ -1,1 +1,1 @@
-"""The seeded hunt of fleetcheck under hostile client environments (python -m tests.envhunt.hunt)."""
+"""The seeded hunt of fleetcheck under hostile client environments (tests/envhunt/hunt.py)."""
