@@ -125,6 +125,10 @@ def _scan(outcome: Outcome, clean: Clean, allows: set[str]) -> list[str]:
         error = next((h.get("error") for h in run["hosts"] if h["name"] == name), None)
         problems.append(f"host: {name} {now} (clean {was}) {json.dumps(error)[:160]}")
         break
+    internal = [h["name"] for h in run["hosts"] if (h.get("error") or {}).get("kind") == "internal"]
+    if internal:  # an environment is never a bug in fleetcheck
+        error = next(h["error"] for h in run["hosts"] if h["name"] == internal[0])
+        problems.append(f"internal: {internal[0]}: {error['message'][:160]}")
     verdict = _verdict(hosts)
     if run["summary"].get("exit_code", verdict) != verdict:
         problems.append(f"summary: exit_code {run['summary'].get('exit_code')} for {verdict}")

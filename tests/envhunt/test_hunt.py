@@ -29,7 +29,7 @@ def hunt() -> Iterator[Hunt]:
         world.stop()
 
 
-@pytest.mark.parametrize("seed", [3, 24])
+@pytest.mark.parametrize("seed", [3])
 def test_seeded(hunt: Hunt, seed: int) -> None:
     case = draw(seed)
     assert hunt.check(case) == [], case.describe()
@@ -50,6 +50,12 @@ FOUND = {
                                         allows=frozenset({fl.HOSTERR, fl.LOST}))),
     # 32 open files for 50 forks: hosts lost to EMFILE, now checked fewer at a time
     "nofile": _case("scan", "many", Fault("ulimit -n 32", limits=("ulimit -n 32",))),
+    # accept-new with ~/.ssh/known_hosts a directory: the key that could not be recorded
+    # made the host an internal error (now host_key_unknown, naming the file)
+    "kh-dir": Case(0, "scan", "ok", "home", "accept-new", 5, (Fault(
+        "known_hosts dir", pre=("rm -f {W}/home/.ssh/known_hosts",
+                                "mkdir {W}/home/.ssh/known_hosts"),
+        allows=frozenset({fl.HOSTERR})),)),
 }
 
 

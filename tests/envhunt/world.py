@@ -36,8 +36,11 @@ SHAPES: dict[str, dict[str, str]] = {
     "many": {**{f"g{i:02d}": "good" for i in range(45)}, **{f"b{i:02d}": "bad" for i in range(15)}},
     "many-ok": {f"g{i:02d}": "good" for i in range(60)},
 }
+# No bytecode written: under `ulimit -f` the interpreter writes a truncated .pyc (its
+# atomic write does not see a short write), which breaks every later import of the module.
 BASE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "PYTHONPATH": str(REPO), "LANG": "C.UTF-8", "CI": "true"}
+            "PYTHONPATH": str(REPO), "LANG": "C.UTF-8", "CI": "true",
+            "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 @dataclass
