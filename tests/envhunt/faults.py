@@ -37,6 +37,7 @@ class Fault:
     pids_max: int | None = None  # a cgroup whose pids.max holds the run's threads
     allows: frozenset[str] = frozenset()
     wants: str | None = None  # "many": the fault is about many hosts and forks
+    home_only: bool = False  # its HOSTERR only when known_hosts is the default (in HOME)
 
 
 def _ro(path: str) -> tuple[str, ...]:
@@ -62,20 +63,23 @@ def home(rng: random.Random) -> Fault:
     kind = rng.choice(["unset", "missing", "ro", "file", "empty", "nossh", "devnull"])
     allows = frozenset({HOSTERR})  # the default known_hosts lives there
     if kind == "unset":
-        return Fault("HOME unset", env={"HOME": None}, allows=allows)
+        return Fault("HOME unset", env={"HOME": None}, allows=allows, home_only=True)
     if kind == "missing":
-        return Fault("HOME missing", env={"HOME": "{W}/nohome"}, allows=allows)
+        return Fault("HOME missing", env={"HOME": "{W}/nohome"}, allows=allows,
+                     home_only=True)
     if kind == "ro":
         return Fault("HOME read-only", env={"HOME": "{W}/home"}, pre=_ro("{W}/home"),
-                     allows=allows)
+                     allows=allows, home_only=True)
     if kind == "file":
         return Fault("HOME a file", pre=("echo x > {W}/homefile",),
-                     env={"HOME": "{W}/homefile"}, allows=allows)
+                     env={"HOME": "{W}/homefile"}, allows=allows, home_only=True)
     if kind == "nossh":
-        return Fault("~/.ssh missing", pre=("rm -rf {W}/home/.ssh",), allows=allows)
+        # --known-hosts names the file in it too: missing, it is bad input (exit 2)
+        return Fault("~/.ssh missing", pre=("rm -rf {W}/home/.ssh",),
+                     allows=frozenset({HOSTERR, EXIT2}))
     if kind == "devnull":
-        return Fault("HOME=/dev/null", env={"HOME": "/dev/null"}, allows=allows)
-    return Fault("HOME empty", env={"HOME": ""}, allows=allows)
+        return Fault("HOME=/dev/null", env={"HOME": "/dev/null"}, allows=allows, home_only=True)
+    return Fault("HOME empty", env={"HOME": ""}, allows=allows, home_only=True)
 
 
 def known_hosts(rng: random.Random) -> Fault:
@@ -263,10 +267,45 @@ def xdg(rng: random.Random) -> Fault:
                  allows=frozenset({EXIT2}))
 
 
+def step_summary(rng: random.Random) -> Fault:
+    kind = rng.choice(["dir", "missing-parent", "full", "ro", "devnull"])
+    pre: tuple[str, ...] = ()
+    value = {"dir": "{W}", "missing-parent": "{W}/no/such/summary.md", "full": "/dev/full",
+             "ro": "{W}/rosum/summary.md", "devnull": "/dev/null"}[kind]
+    if kind == "ro":
+        pre = ("mkdir -p {W}/rosum", "echo '# before' > {W}/rosum/summary.md", *_ro("{W}/rosum"))
+    return Fault(f"GITHUB_STEP_SUMMARY {kind}", env={"GITHUB_STEP_SUMMARY": value}, pre=pre,
+                 allows=frozenset({LOST}))
+
+
+def passwd(rng: random.Random) -> Fault:
+    """Running as a uid the password database does not know (a container's random uid)."""
+    home = rng.choice(["keep", "unset"])
+    pre = ("grep -v '^root:' /etc/passwd > {W}/passwd.nouser", "mount --bind {W}/passwd.nouser "
+           "/etc/passwd")
+    env: dict[str, str | None] = {"HOME": None, "USER": None, "LOGNAME": None} \
+        if home == "unset" else {"USER": None, "LOGNAME": None}
+    return Fault(f"no passwd entry, HOME {home}", pre=pre, env=env,
+                 allows=frozenset({HOSTERR}), home_only=True)
+
+
+def proc(rng: random.Random) -> Fault:
+    """No /proc (a minimal container): the local connection has no socket tables to read."""
+    return Fault("/proc hidden", pre=("mount -t tmpfs -o mode=555 tmpfs /proc",),
+                 allows=frozenset({HOSTERR}))
+
+
+def colour(rng: random.Random) -> Fault:
+    var = rng.choice(["NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "CLICOLOR"])
+    value = rng.choice(["", "1", "0", "yes", "\x1b[31m"])
+    return Fault(f"{var}={value!r}", env={var: value})
+
+
 KINDS: dict[str, Callable[[random.Random], Fault]] = {
     f.__name__: f for f in (locale, ioencoding, home, known_hosts, cwd, tmpdir, umask, nofile,
                             threads, memory, stack, fsize, streams, terminal, tz, reports,
-                            agent, ansible_config, path, pywarnings, xdg)}
+                            agent, ansible_config, path, pywarnings, xdg, step_summary,
+                            passwd, proc, colour)}
 
 
 def draw(rng: random.Random) -> list[Fault]:

@@ -63,13 +63,10 @@ def _verdict(statuses: dict[str, str]) -> int:
 def judge(command: str, faults: Sequence[Fault], outcome: Outcome, clean: Clean, *,
           home_known_hosts: bool) -> list[str]:
     """Every way `outcome` breaks the invariants (empty: it passes)."""
-    allows: set[str] = set().union(*(f.allows for f in faults))
-    if not home_known_hosts and all(
-            HOSTERR not in f.allows or not f.name.startswith(("HOME", "~/.ssh"))
-            for f in faults) and not any(f.name.startswith(("ulimit", "pids", "PATH"))
-                                         for f in faults) and not any(
-            f.name.startswith("known_hosts") for f in faults):
-        allows.discard(HOSTERR)
+    # A fault about HOME may make hosts unchecked only when their known_hosts is HOME's.
+    allows: set[str] = set().union(*(f.allows - ({HOSTERR} if f.home_only and not
+                                                 home_known_hosts else set())
+                                      for f in faults))
     err, status = outcome.err_text, outcome.status
     problems: list[str] = []
     if status is None:
