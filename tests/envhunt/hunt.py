@@ -15,6 +15,7 @@ import signal
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests.envhunt import faults as fl
 from tests.envhunt.faults import Fault
@@ -128,9 +129,23 @@ class Hunt:
         """The disagreements of `case` (empty when it passes)."""
         clean = self.baseline(case)
         args, out = argv(case, self.world)
+        before = _machine_ssh()
         outcome = self.world.run(f"seed{case.seed}", args, case.faults, out)
-        return judge(case.command, case.faults, outcome, clean,
-                     home_known_hosts=case.known_hosts == "home")
+        problems = judge(case.command, case.faults, outcome, clean,
+                         home_known_hosts=case.known_hosts == "home")
+        if _machine_ssh() != before:  # the case's files are all under its directory
+            problems.append(f"leak: {MACHINE_SSH} changed")
+        return problems
+
+
+MACHINE_SSH = Path("/root/.ssh")  # the machine's own: a run must never reach it
+
+
+def _machine_ssh() -> tuple[str, ...]:
+    try:
+        return tuple(sorted(f"{p.name}:{p.stat().st_mtime_ns}" for p in MACHINE_SSH.iterdir()))
+    except OSError:
+        return ()
 
 
 def main() -> None:

@@ -12,7 +12,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
+from tests.lab.prereq import require
 
 INVENTORY = "[web]\nweb1 ansible_host=192.0.2.10\nweb2 ansible_host=192.0.2.11\n"
 
@@ -111,3 +114,28 @@ def test_no_thread_to_be_had_fails_each_item_instead_of_the_run(tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines == ["True", *(f"failed {i}: can't start new thread" for i in range(7))]
+
+
+@pytest.mark.lab
+def test_no_home_at_all_is_one_line(tmp_path: Path) -> None:
+    """HOME unset and no password entry (a container's random uid): ssh's files have
+    nowhere to be. It was a traceback (pathlib cannot expand ~); now exit 2, one line,
+    before any host is contacted. A private mount namespace hides root's entry (and
+    nss-systemd, which makes one up)."""
+    require(os.geteuid() == 0, "root (to bind-mount a password file in a mount namespace)")
+    (tmp_path / "passwd").write_text("".join(
+        line for line in Path("/etc/passwd").read_text().splitlines(keepends=True)
+        if not line.startswith("root:")))
+    (tmp_path / "nsswitch.conf").write_text("passwd: files\ngroup: files\n")
+    script = (f"mount --bind {tmp_path}/passwd /etc/passwd && "
+              f"mount --bind {tmp_path}/nsswitch.conf /etc/nsswitch.conf && "
+              f"exec env -u HOME {sys.executable} -m fleetcheck scan -i 192.0.2.1, "
+              f"-o {tmp_path}/out")
+    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                               "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"})
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "fleetcheck: error: no home directory: HOME is not set and user id 0 has no entry "
+        "in the password database; set HOME"]
