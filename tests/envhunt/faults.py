@@ -38,6 +38,7 @@ class Fault:
     allows: frozenset[str] = frozenset()
     wants: str | None = None  # "many": the fault is about many hosts and forks
     home_only: bool = False  # its HOSTERR only when known_hosts is the default (in HOME)
+    exit2_for: frozenset[str] = frozenset()  # commands it may make refuse (exit 2)
 
 
 def _ro(path: str) -> tuple[str, ...]:
@@ -100,12 +101,14 @@ def known_hosts(rng: random.Random) -> Fault:
 
 def cwd(rng: random.Random) -> Fault:
     kind = rng.choice(["deleted", "ro", "root", "proc"])
+    shown = frozenset({OUTPUT})  # paths are shown relative to the working directory
     if kind == "deleted":
-        return Fault("cwd deleted", pre=("mkdir -p {W}/gone",), cwd="{W}/gone && rmdir {W}/gone")
+        return Fault("cwd deleted", pre=("mkdir -p {W}/gone",), cwd="{W}/gone && rmdir {W}/gone",
+                     allows=shown)
     if kind == "ro":
         return Fault("cwd read-only", pre=("mkdir -p {W}/rocwd", *_ro("{W}/rocwd")),
-                     cwd="{W}/rocwd")
-    return Fault(f"cwd {kind}", cwd="/" if kind == "root" else "/proc/self")
+                     cwd="{W}/rocwd", allows=shown)
+    return Fault(f"cwd {kind}", cwd="/" if kind == "root" else "/proc/self", allows=shown)
 
 
 def tmpdir(rng: random.Random) -> Fault:
@@ -151,8 +154,10 @@ def stack(rng: random.Random) -> Fault:
 
 def fsize(rng: random.Random) -> Fault:
     value = rng.choice([1, 4, 16])
+    # `history` reads its database in WAL mode: the shared-memory file it needs is 32 KiB,
+    # so under a smaller limit the database is unusable (exit 2, one line naming it).
     return Fault(f"ulimit -f {value}", limits=(f"ulimit -f {value}",),
-                 allows=frozenset({LOST}))
+                 allows=frozenset({LOST}), exit2_for=frozenset({"history"}))
 
 
 def streams(rng: random.Random) -> Fault:

@@ -67,6 +67,7 @@ def judge(command: str, faults: Sequence[Fault], outcome: Outcome, clean: Clean,
     allows: set[str] = set().union(*(f.allows - ({HOSTERR} if f.home_only and not
                                                  home_known_hosts else set())
                                       for f in faults))
+    allows |= {EXIT2} if any(command in f.exit2_for for f in faults) else set()
     err, status = outcome.err_text, outcome.status
     problems: list[str] = []
     if status is None:
