@@ -37,21 +37,23 @@ class Case:
     checking: str  # --host-key-checking
     forks: int
     faults: tuple[Fault, ...]
+    workers: int = 1  # above 1: the processes engine (worker processes share the forks)
 
     def describe(self) -> str:
         """One line naming the case."""
         names = "; ".join(f.name for f in self.faults) or "clean"
+        workers = f" --workers {self.workers}" if self.workers > 1 else ""
         return (f"seed {self.seed}: {self.command} {self.shape} kh={self.known_hosts} "
-                f"{self.checking} -f{self.forks} [{names}]")
+                f"{self.checking} -f{self.forks}{workers} [{names}]")
 
     def clean(self) -> Case:
         """The same command with no fault."""
         return Case(self.seed, self.command, self.shape, self.known_hosts, self.checking,
-                    self.forks, ())
+                    self.forks, (), self.workers)
 
-    def key(self) -> tuple[str, str, str, str]:
+    def key(self) -> tuple[str, ...]:
         """What a clean run's outcome depends on."""
-        return (self.command, self.shape, self.known_hosts, self.checking)
+        return (self.command, self.shape, self.known_hosts, self.checking, str(self.workers))
 
 
 def draw(seed: int, kinds: tuple[str, ...] = ()) -> Case:
@@ -64,8 +66,9 @@ def draw(seed: int, kinds: tuple[str, ...] = ()) -> Case:
     if any(f.wants == "many" for f in chosen) and command == "scan":
         shape = rng.choice(["many", "many-ok"])
     forks = 50 if shape.startswith("many") else rng.choice([1, 5, 10])
+    workers = rng.choice([1, 1, 2]) if shape.startswith("many") else 1
     return Case(seed, command, shape, rng.choice(["explicit", "home"]),
-                rng.choice(["strict", "strict", "accept-new"]), forks, tuple(chosen))
+                rng.choice(["strict", "strict", "accept-new"]), forks, tuple(chosen), workers)
 
 
 def argv(case: Case, world: World) -> tuple[list[str], str]:
@@ -78,6 +81,7 @@ def argv(case: Case, world: World) -> tuple[list[str], str]:
         args = ["scan", "-i", str(world.inventory(case.shape)), "-o", out, "--format",
                 "text,json", "--connect-timeout", "5", "--deadline", "60", "-f", str(case.forks),
                 "--host-key-checking", case.checking]
+        args += ["--workers", str(case.workers)] if case.workers > 1 else []
         return args + (["--known-hosts", kh] if case.known_hosts == "explicit" else []), out
     run = str(next(saved.glob("fleetcheck-2*.json"), saved / "missing.json"))
     return {
@@ -110,7 +114,7 @@ class Hunt:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.clean: dict[tuple[str, str, str, str], Clean] = {}
+        self.clean: dict[tuple[str, ...], Clean] = {}
         self.prepared = False
 
     def baseline(self, case: Case) -> Clean:
