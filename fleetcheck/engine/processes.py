@@ -130,9 +130,12 @@ def check_in_processes(hosts: Sequence[PlannedHost], job: Job, *, workers: int,
     for w, proc in relay.procs.items():
         if proc.exitcode not in (0, None) and complete:
             message = f"worker process {w} died (exit code {proc.exitcode})"
+            kind = ErrorKind.INTERNAL
+            if proc.exitcode == NO_THREAD:
+                message = f"worker process {w} could not start a thread (this machine's limits)"
+                kind = ErrorKind.LOCAL_RESOURCES
             for i in relay.shares[w]:
-                by_index.setdefault(i, unchecked_host(hosts[i], HostError(
-                    ErrorKind.INTERNAL.value, message)))
+                by_index.setdefault(i, unchecked_host(hosts[i], HostError(kind.value, message)))
     return by_index, complete and len(by_index) == len(hosts), 1 + len(relay.procs)
 
 
@@ -252,6 +255,7 @@ class _Growth:
                 relay.start(indexes, width)
 
 
+NO_THREAD = 75  # a worker's exit code when it could not start a single thread (EX_TEMPFAIL)
 _STOPPING = threading.Event()  # a worker's first SIGTERM came
 
 
@@ -288,6 +292,12 @@ def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], job: Job,
     def post(i: int, result: HostResult) -> None:
         results.put(("host", indexes[i], result.to_dict()))
 
+    try:
+        # The queue's feeder thread starts with the first message: now, before the host
+        # threads, so that under a thread limit the results still have a way out.
+        results.put(("started", worker))
+    except RuntimeError:  # not one thread to be had: said by the exit code (see run)
+        os._exit(NO_THREAD)
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held since the start
         ThreadEngine(forks).run(hosts, job, on_done=post, stop=stop.is_set)
