@@ -14,37 +14,18 @@ from typing import TextIO
 from fleetcheck.errors import InputError
 
 # The standard descriptors (0, 1, 2) that were closed when fleetcheck started (`<&-`,
-# `>&-`, `2>&-`); filled by `claim_standard_fds`.
+# `>&-`, `2>&-`); filled by `closed_at_start`.
 _CLOSED_AT_START: set[int] = set()
 # The working directory of a process whose own was removed (or cannot be read): the
 # kernel's link to it, under which nothing can be found or made.
 LOST_CWD = Path("/proc/self/cwd")
 
 
-def claim_standard_fds() -> frozenset[int]:
-    """Open /dev/null on each standard descriptor that is closed; returns those.
-
-    A closed stdout's number is otherwise the next file opened (a report, the history
-    database), and whatever is printed lands in it. The interpreter saw them closed and
-    left `sys.stdin`/`sys.stdout`/`sys.stderr` None: they become /dev/null too, and the
-    command's streams say the write failed (see `Env`), as for a full disk.
-    """
-    closed = set()
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-        except OSError:
-            closed.add(fd)
-    for fd in sorted(closed):
-        null = os.open(os.devnull, os.O_RDWR)
-        if null != fd:  # the lowest free number is taken, so this is only a safeguard
-            os.dup2(null, fd)
-            os.close(null)
-    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
-        if getattr(sys, name) is None:
-            _CLOSED_AT_START.add(fd)
-            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
-    return frozenset(closed)
+def closed_at_start(fds: frozenset[int]) -> None:
+    """Record the standard descriptors that were closed when fleetcheck started (now on
+    /dev/null, see `launch.claim_standard_fds`): their streams say they could not be
+    written, as a full disk's do."""
+    _CLOSED_AT_START.update(fds)
 
 
 def _standard(fd: int) -> TextIO:
