@@ -127,6 +127,8 @@ def exhausted(exc: BaseException) -> str | None:
             return "open files"
         if isinstance(cause, OSError) and cause.errno == errno.ENOMEM:
             return "memory"
+        if isinstance(cause, ImportError) and "failed to map segment" in str(cause):
+            return "memory"  # a library loaded on first use, past `ulimit -v`
         cause = cause.__cause__ or cause.__context__
     return None
 
