@@ -5,6 +5,7 @@ real process (tests/envhunt/hunt.py found them; test_hunt.py replays them agains
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from fleetcheck.errors import ErrorKind, HostFailure, exhausted
 from tests.conftest import REPO
 from tests.lab.prereq import require
 
@@ -139,3 +141,23 @@ def test_no_home_at_all_is_one_line(tmp_path: Path) -> None:
     assert proc.stderr.splitlines() == [
         "fleetcheck: error: no home directory: HOME is not set and user id 0 has no entry "
         "in the password database; set HOME"]
+
+
+def test_what_ran_out_is_named_through_the_failures_raised_from_it() -> None:
+    """The kinds `local_resources` names: a failure raised while handling one (a command's
+    connection lost to EMFILE, said as command_failed) is still the machine's limit."""
+    def lost_mid_command() -> HostFailure:
+        try:
+            raise OSError(errno.EMFILE, "Too many open files")
+        except OSError:
+            try:
+                raise HostFailure(ErrorKind.COMMAND_FAILED, "connection failed") from None
+            except HostFailure as failure:
+                return failure
+
+    assert exhausted(RuntimeError("can't start new thread")) == "threads"
+    assert exhausted(lost_mid_command()) == "open files"
+    assert exhausted(MemoryError()) == "memory"
+    assert exhausted(ImportError("x.so: failed to map segment from shared object")) == "memory"
+    assert exhausted(OSError(errno.ECONNREFUSED, "refused")) is None
+    assert exhausted(RuntimeError("other")) is None
