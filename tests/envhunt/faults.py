@@ -84,8 +84,7 @@ def home(rng: random.Random) -> Fault:
 
 
 def known_hosts(rng: random.Random) -> Fault:
-    # Not a FIFO: files are read as streams (`-i <(script)`), one nobody writes blocks.
-    kind = rng.choice(["dir", "dangling", "missing", "garbage", "ro-dir", "empty"])
+    kind = rng.choice(["dir", "dangling", "missing", "garbage", "ro-dir", "empty", "fifo"])
     path = "{W}/home/.ssh/known_hosts"
     allows = frozenset({HOSTERR, EXIT2})
     pre: tuple[str, ...] = {
@@ -95,6 +94,7 @@ def known_hosts(rng: random.Random) -> Fault:
         "garbage": (f"head -c 3000 /dev/urandom > {path}",),
         "ro-dir": _ro("{W}/home/.ssh"),
         "empty": (f": > {path}",),
+        "fifo": (f"rm -f {path}", f"mkfifo {path}"),  # nobody writes: read as empty
     }[kind]
     return Fault(f"known_hosts {kind}", pre=pre, allows=allows, known_hosts=path)
 
@@ -237,10 +237,13 @@ _AGENT = ("import socket, sys, time\n"
 
 
 def ansible_config(rng: random.Random) -> Fault:
-    kind = rng.choice(["dir", "missing", "garbage", "empty-dir-cfg", "devnull"])
+    kind = rng.choice(["dir", "missing", "garbage", "empty-dir-cfg", "devnull", "fifo"])
     pre: tuple[str, ...] = ()
     value = {"dir": "{W}/cfgdir", "missing": "{W}/nocfg", "garbage": "{W}/garbage.cfg",
-             "empty-dir-cfg": "{W}/cfgdir2", "devnull": "/dev/null"}[kind]
+             "empty-dir-cfg": "{W}/cfgdir2", "devnull": "/dev/null",
+             "fifo": "{W}/fifo.cfg"}[kind]
+    if kind == "fifo":
+        pre = ("mkfifo {W}/fifo.cfg",)
     if kind == "dir":
         pre = ("mkdir -p {W}/cfgdir",)
     if kind == "garbage":

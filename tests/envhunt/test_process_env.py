@@ -161,3 +161,21 @@ def test_what_ran_out_is_named_through_the_failures_raised_from_it() -> None:
     assert exhausted(ImportError("x.so: failed to map segment from shared object")) == "memory"
     assert exhausted(OSError(errno.ECONNREFUSED, "refused")) is None
     assert exhausted(RuntimeError("other")) is None
+
+
+def test_a_fifo_nobody_writes_is_read_as_empty_not_waited_on(tmp_path: Path) -> None:
+    """ANSIBLE_CONFIG, ~/.ssh/config and ~/.ssh/known_hosts as FIFOs without a writer hung
+    the start for ever (open() waits for a writer); now they read as empty. A pipe being
+    written (`-i <(...)`) reads as before. The one host is 127.0.0.1 on a closed port."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    for fifo in (tmp_path / "ansible.cfg", home / ".ssh" / "config",
+                 home / ".ssh" / "known_hosts"):
+        os.mkfifo(fifo)
+    status, out, err = _shell("FC validate -i <(printf '[web]\\nweb1\\n')", tmp_path,
+                              ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), HOME=str(home))
+    assert (status, out) == (0, "ok: 1 host, 1 policy, 4 rules, 0 waivers\n"), err
+    status, out, err = _shell("FC scan -i h1, -e ansible_host=127.0.0.1 -e ansible_port=1 "
+                              "--retries 0 -o out -q", tmp_path, HOME=str(home))
+    assert status == 3, err
+    assert out.startswith("NOT VERIFIED"), out
