@@ -37,8 +37,8 @@ from fleetcheck.cli.scan_args import (
 )
 from fleetcheck.cli.shard_args import add_shard_arguments, select_shard
 from fleetcheck.clock import Start
-from fleetcheck.engine.fdlimit import forks_within_limit
 from fleetcheck.engine.interrupts import as_ctrl_c
+from fleetcheck.engine.limits import forks_within_limit
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import HostResult, Severity
