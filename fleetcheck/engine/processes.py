@@ -25,6 +25,7 @@ from typing import Any
 from fleetcheck.engine.base import Done, Outcome, Stop
 from fleetcheck.engine.check import Job, unchecked_host
 from fleetcheck.engine.interrupts import die_with_parent
+from fleetcheck.engine.limits import fewer_malloc_arenas
 from fleetcheck.engine.options import MIN_SHARE
 from fleetcheck.engine.runner import Handoff
 from fleetcheck.engine.threads import ThreadEngine
@@ -278,6 +279,7 @@ def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], job: Job,
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
     die_with_parent()
+    fewer_malloc_arenas()  # a worker is an interpreter of its own: as its parent does
     if os.getppid() != parent:  # the parent died before this process could ask to follow it
         os._exit(0)
     level = job.options.log_level

@@ -50,6 +50,9 @@ FOUND = {
                                         allows=frozenset({fl.HOSTERR, fl.LOST}))),
     # 32 open files for 50 forks: hosts lost to EMFILE, now checked fewer at a time
     "nofile": _case("scan", "many", Fault("ulimit -n 32", limits=("ulimit -n 32",))),
+    # 600 MiB of address space for 50 forks: threads' stacks and malloc arenas took it all
+    # (hosts lost to failed imports and allocations, a worker aborted): fewer at once now
+    "memory": _case("scan", "many", Fault("ulimit -v 600M", limits=("ulimit -v 614400",))),
     # accept-new with ~/.ssh/known_hosts a directory: the key that could not be recorded
     # made the host an internal error (now host_key_unknown, naming the file)
     "kh-dir": Case(0, "scan", "ok", "home", "accept-new", 5, (Fault(
