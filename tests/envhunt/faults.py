@@ -64,9 +64,7 @@ def home(rng: random.Random) -> Fault:
     kind = rng.choice(["unset", "missing", "ro", "file", "empty", "nossh", "devnull"])
     allows = frozenset({HOSTERR})  # the default known_hosts lives there
     if kind == "unset":
-        # with no password entry either (the passwd fault) there is no home: exit 2
-        return Fault("HOME unset", env={"HOME": None}, allows=allows | {EXIT2},
-                     home_only=True)
+        return Fault("HOME unset", env={"HOME": None}, allows=allows, home_only=True)
     if kind == "missing":
         return Fault("HOME missing", env={"HOME": "{W}/nohome"}, allows=allows,
                      home_only=True)
@@ -82,7 +80,7 @@ def home(rng: random.Random) -> Fault:
                      allows=frozenset({HOSTERR, EXIT2}))
     if kind == "devnull":
         return Fault("HOME=/dev/null", env={"HOME": "/dev/null"}, allows=allows, home_only=True)
-    return Fault("HOME empty", env={"HOME": ""}, allows=allows | {EXIT2}, home_only=True)
+    return Fault("HOME empty", env={"HOME": ""}, allows=allows, home_only=True)
 
 
 def known_hosts(rng: random.Random) -> Fault:

@@ -68,6 +68,9 @@ def judge(command: str, faults: Sequence[Fault], outcome: Outcome, clean: Clean,
                                                  home_known_hosts else set())
                                       for f in faults))
     allows |= {EXIT2} if any(command in f.exit2_for for f in faults) else set()
+    names = {f.name for f in faults}
+    if any(n.startswith("no passwd") for n in names) and names & {"HOME unset", "HOME empty"}:
+        allows.add(EXIT2)  # no password entry and no HOME: no home at all (exit 2)
     err, status = outcome.err_text, outcome.status
     problems: list[str] = []
     if status is None:
