@@ -162,17 +162,19 @@ class World:
         start = time.monotonic()
         argv_all = self.lab.controller.exec_argv(["unshare", "-m", "--propagation", "private",
                                                   "bash", str(w / "script.sh")])
-        with open(w / "shell.log", "wb") as log:
-            proc = subprocess.Popen(argv_all, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=True)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        try:
+            with open(w / "shell.log", "wb") as log:
+                proc = subprocess.Popen(argv_all, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=log, start_new_session=True)
+                try:
+                    proc.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        finally:  # also when the hunt is stopped mid-case
+            if cgroup is not None:
+                remove_cgroup(cgroup)
         wall = time.monotonic() - start
-        if cgroup is not None:
-            remove_cgroup(cgroup)
         status_file = w / "status"
         status = int(status_file.read_text()) if status_file.exists() else None
         return Outcome(status, _read(w / "stdout"), _read(w / "stderr"), wall, w, Path(out),
