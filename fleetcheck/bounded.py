@@ -8,6 +8,7 @@ The limits are documented in docs/inventory.md ("Limits").
 
 from __future__ import annotations
 
+import fcntl
 import os
 import selectors
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, BinaryIO
 
 from fleetcheck.errors import InputError
 
@@ -53,12 +54,25 @@ def too_large(what: str, limit: int) -> str:
     return f"{what} is larger than the {size_text(limit)} limit"
 
 
+def open_no_wait(path: str | os.PathLike[str]) -> BinaryIO:
+    """`open(path, "rb")`, except that a FIFO nobody has open for writing reads as empty
+    instead of waiting for a writer for ever (a pipe being written, `-i <(script)`, reads
+    as before): opened without blocking, then read as usual."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_bounded(path: str, limit: int, what: str, shown: str | None = None) -> bytes:
     """The bytes of `path`; InputError naming it (as `shown`, if given) when unreadable or
     larger than `limit`."""
     shown = shown or path
     try:
-        with open(path, "rb") as f:
+        with open_no_wait(path) as f:
             size = os.fstat(f.fileno()).st_size
             if size > limit:
                 raise TooLarge(too_large(what, limit), shown)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import errno
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -94,6 +95,9 @@ class ErrorKind(enum.StrEnum):
     INTERRUPTED = "interrupted"
     NOT_RUN = "not_run"
     INPUT_MISMATCH = "input_mismatch"  # a worker's inputs differ from the coordinator's
+    # This machine ran out of threads, open files or memory while checking the host (a low
+    # `ulimit -n`/`-v`, a cgroup's pids.max): the host is unchecked, not fleetcheck broken.
+    LOCAL_RESOURCES = "local_resources"
 
 
 # Kinds that mean "we never got to talk to the host" -> status `unreachable`;
@@ -106,6 +110,27 @@ UNREACHABLE_KINDS = frozenset({
     ErrorKind.BANNER_TIMEOUT,
     ErrorKind.HANDSHAKE_TIMEOUT,
 })
+
+
+def exhausted(exc: BaseException) -> str | None:
+    """Which of this machine's resources `exc` (or an exception it was raised from) says
+    ran out: "threads", "open files" or "memory"; None for any other failure."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, MemoryError):
+            return "memory"
+        if isinstance(cause, RuntimeError) and "can't start new thread" in str(cause):
+            return "threads"
+        if isinstance(cause, OSError) and cause.errno in (errno.EMFILE, errno.ENFILE):
+            return "open files"
+        if isinstance(cause, OSError) and cause.errno == errno.ENOMEM:
+            return "memory"
+        if isinstance(cause, ImportError) and "failed to map segment" in str(cause):
+            return "memory"  # a library loaded on first use, past `ulimit -v`
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 class HostFailure(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import sys
 from collections.abc import Mapping
@@ -9,16 +11,53 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
+from fleetcheck.errors import InputError
+
+# The standard descriptors (0, 1, 2) that were closed when fleetcheck started (`<&-`,
+# `>&-`, `2>&-`); filled by `closed_at_start`.
+_CLOSED_AT_START: set[int] = set()
+# The working directory of a process whose own was removed (or cannot be read): the
+# kernel's link to it, under which nothing can be found or made.
+LOST_CWD = Path("/proc/self/cwd")
+
+
+def closed_at_start(fds: frozenset[int]) -> None:
+    """Record the standard descriptors that were closed when fleetcheck started (now on
+    /dev/null, see `launch.claim_standard_fds`): their streams say they could not be
+    written, as a full disk's do."""
+    _CLOSED_AT_START.update(fds)
+
+
+def _standard(fd: int) -> TextIO:
+    """sys.stdin/stdout/stderr, or one that says it could not be written when the
+    descriptor was closed at the start."""
+    stream: TextIO | None = (sys.stdin, sys.stdout, sys.stderr)[fd]
+    if stream is None:  # in-process use with a stream set to None
+        stream = io.StringIO()
+    if fd and fd in _CLOSED_AT_START:
+        closed = GuardedStream(stream)
+        closed.error = OSError(errno.EBADF, os.strerror(errno.EBADF))
+        return closed  # type: ignore[return-value]
+    return stream
+
+
+def working_directory() -> Path:
+    """The working directory, or LOST_CWD when it was removed or cannot be read."""
+    try:
+        return Path.cwd()
+    except OSError:
+        return LOST_CWD
+
 
 @dataclass(frozen=True)
 class Env:
     """Streams, variables and the working directory of one CLI invocation."""
 
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: _standard(1))
+    stderr: TextIO = field(default_factory=lambda: _standard(2))
+    stdin: TextIO = field(default_factory=lambda: _standard(0))
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    cwd: Path = field(default_factory=Path.cwd)
+    cwd: Path = field(default_factory=working_directory)
 
     @property
     def stdout_isatty(self) -> bool:
@@ -44,9 +83,15 @@ class Env:
         return self.environ.get("CI", "").lower() in ("1", "true", "yes")
 
     def path(self, value: str) -> Path:
-        """A user-given path, relative to this invocation's working directory."""
+        """A user-given path, relative to this invocation's working directory (InputError
+        for a relative one when that directory was removed)."""
         p = Path(os.path.expanduser(value))  # '~nosuchuser' stays as written, as in a shell
-        return p if p.is_absolute() else self.cwd / p
+        if p.is_absolute():
+            return p
+        if self.cwd == LOST_CWD:
+            raise InputError(f"{value}: a relative path, but the working directory no longer "
+                             "exists (it was removed, or cannot be read)")
+        return self.cwd / p
 
 
 class GuardedStream:
@@ -73,9 +118,19 @@ class GuardedStream:
         if self.error is None:
             try:
                 self._stream.write(text)
+            except UnicodeEncodeError:  # PYTHONIOENCODING=ascii, a C locale's console
+                self._write_escaped(text)
             except OSError as exc:
                 self._fail(exc)
         return len(text)
+
+    def _write_escaped(self, text: str) -> None:
+        """Write `text` with what the stream's encoding cannot hold as `\\xb7` escapes."""
+        encoding = getattr(self._stream, "encoding", None) or "ascii"
+        try:
+            self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+        except (OSError, UnicodeError) as exc:  # an encoding that cannot even hold escapes
+            self._fail(exc if isinstance(exc, OSError) else OSError(errno.EILSEQ, str(exc)))
 
     def flush(self) -> None:
         """Flush, recording a failure."""

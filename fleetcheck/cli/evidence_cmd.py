@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from fleetcheck.cli.runfile import read_run
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.inventory import Inventory, load
 from fleetcheck.model import RunResult
+from fleetcheck.sanitize import one_line
 
 # The bundle's code (zip, signatures, OSCAL, scope) is loaded when a bundle is made: `scan`
 # takes this module's arguments and would otherwise load it on every run.
@@ -76,10 +78,21 @@ def make_bundle(run: RunResult, output: Path, *, env: Env, key: sshsig.SigningKe
     try:
         bundle.write(made, run, output)
     except OSError as exc:
+        if exc.errno in _DISK_ERRORS:  # the input was good: the output was lost (exit 4)
+            raise BundleLost(f"cannot write the bundle: {exc.strerror or exc}",
+                             str(output)) from None
         raise InputError(f"cannot write the bundle: {exc.strerror or exc}", str(output)) from None
     env.stderr.write(f"evidence: {shown_path(str(output), env)} ({len(made.files)} files, "
                      f"{'signed with ' + made.signed_by if made.signed_by else 'UNSIGNED'})\n")
     return made
+
+
+# A bundle lost to these is a lost report (exit 4 on a clean verdict), not bad input.
+_DISK_ERRORS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS})
+
+
+class BundleLost(InputError):
+    """The bundle could not be written for want of space (or a failing disk)."""
 
 
 def with_reference(run: RunResult, made: bundle.Bundle, name: str) -> RunResult:
@@ -109,6 +122,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
         inventory = reload_inventory(result, base) if args.include_inventory else None
         made = make_bundle(result, env.path(args.output), env=env, key=key, base=base,
                            inventory=inventory)
+    except BundleLost as exc:  # a full disk, a file size limit: as a lost report in `scan`
+        env.stderr.write(f"fleetcheck: error: {one_line(str(exc))}\n")
+        return ExitStatus.REPORTS_FAILED
     finally:
         if key is not None:
             key.close()

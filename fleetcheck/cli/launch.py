@@ -27,7 +27,9 @@ def entry() -> None:
     library's deprecation, `re`'s hint on a user's pattern) are not printed unless asked for
     with -W or PYTHONWARNINGS: they name fleetcheck's source lines, not the user's input.
     SIGTERM and SIGHUP end any command as Ctrl-C does, from the start (`interrupts`); one
-    arriving while fleetcheck loads ends it as one arriving later would (exit 130)."""
+    arriving while fleetcheck loads ends it as one arriving later would (exit 130). A
+    standard descriptor that was closed is first opened on /dev/null (`claim_standard_fds`)."""
+    closed = claim_standard_fds()
     try:
         from fleetcheck.engine.interrupts import RAISED, stop_signals_interrupt
 
@@ -45,12 +47,40 @@ def entry() -> None:
         gc.enable()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    from fleetcheck.cli.env import closed_at_start
+
+    closed_at_start(closed)
     status = main()
     # The status is decided (the verdict's): a signal now, while Python shuts down (which
     # puts its default handlers back), must not turn it into a death by that signal.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
     _exit(status, interrupted=RAISED.is_set())
+
+
+def claim_standard_fds() -> frozenset[int]:
+    """Open /dev/null on each standard descriptor (0, 1, 2) that is closed; returns those.
+
+    A closed stdout's number is otherwise the next file opened (a report, the history
+    database), and whatever is printed lands in it. The interpreter saw them closed and
+    left `sys.stdin`/`sys.stdout`/`sys.stderr` None: they become /dev/null streams, and the
+    command's own streams say the write failed (`env.closed_at_start`). Nothing of
+    fleetcheck is loaded here: the signal handlers come first (see `entry`).
+    """
+    closed = set()
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            closed.add(fd)
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
+    return frozenset(closed)
 
 
 INTERRUPTED = 130  # ExitStatus.INTERRUPTED, not imported here: loading may be what was cut

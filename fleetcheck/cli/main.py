@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fleetcheck import __version__
 from fleetcheck.cli import config_cmd
 from fleetcheck.cli.common import Command
-from fleetcheck.cli.env import Env, guarded
+from fleetcheck.cli.env import Env, guarded, stream_failed
 from fleetcheck.cli.suggest import subparsers, suggestion
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
             return ExitStatus.BAD_INPUT
         args.argv = ["fleetcheck", *args_list]
         args.settings = config_cmd.configure(args, env)  # what the command line left out
-        return int(args.handler(args, env))
+        return _output_kept(int(args.handler(args, env)), env)
     except (InputError, ParseError) as exc:  # may quote an inventory, a file, a host's output
         env.stderr.write(f"fleetcheck: error: {one_line(str(exc))}\n")
         return ExitStatus.BAD_INPUT
@@ -144,6 +144,22 @@ def _no_nul(args_list: Sequence[str]) -> None:
         if "\x00" in word:
             raise InputError(f"argument {n} ({word!r}) holds a NUL byte, which no command "
                              "line can pass")
+
+
+def _output_kept(status: int, env: Env) -> int:
+    """`status`, or 4 when a command that succeeded could not write its standard output (a
+    full disk, a closed descriptor; not a reader that went away, as `| head` does).
+
+    Every command's output is its product (`inventory --list > hosts.json`): one lost to
+    a full disk is never a success. `scan` and `report` decide this themselves (their
+    reports, the verdict on stderr); this catches the others, and what only the last
+    flush finds."""
+    env.stdout.flush()
+    error = stream_failed(env.stdout)
+    if status != ExitStatus.OK or error is None or isinstance(error, BrokenPipeError):
+        return status
+    env.stderr.write(f"fleetcheck: error: standard output: {error.strerror or error}\n")
+    return ExitStatus.REPORTS_FAILED
 
 
 def _internal(exc: BaseException, env: Env) -> int:

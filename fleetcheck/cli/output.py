@@ -97,6 +97,11 @@ def prepare_output_dir(outdir: Path, args: argparse.Namespace | None = None) -> 
     """Create the report directory now, so an unusable one is bad input before any scan
     (naming the configuration line that set it, with the command's `args`)."""
     try:
+        if outdir.is_symlink() and not outdir.exists():  # mkdir would say "File exists"
+            raise InputError(f"a symbolic link to {os.readlink(outdir)}, which does not "
+                             "exist: make that directory, or name another", str(outdir))
+        if outdir.exists() and not outdir.is_dir():
+            raise InputError("not a directory", str(outdir))
         outdir.mkdir(parents=True, exist_ok=True)
         if not os.access(outdir, os.W_OK | os.X_OK):
             raise InputError("cannot write reports into this directory", str(outdir))

@@ -197,6 +197,9 @@ def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
         raise blamed(InputError(f"{label}key file not found", private_key), args,
                      "private_key_file")
     home = env.environ.get("HOME") or os.path.expanduser("~")
+    if home.startswith("~"):  # ssh's ~/.ssh files have nowhere to be (ssh itself refuses)
+        raise InputError(f"no home directory: HOME is not set and user id {os.getuid()} has "
+                         "no entry in the password database; set HOME")
     ssh = SshOptions(
         host_key_checking=args.host_key_checking,
         host_key_checking_forced=(setting_origin(args, "host_key_checking") or "").startswith(

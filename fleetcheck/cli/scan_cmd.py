@@ -38,6 +38,7 @@ from fleetcheck.cli.scan_args import (
 from fleetcheck.cli.shard_args import add_shard_arguments, select_shard
 from fleetcheck.clock import Start
 from fleetcheck.engine.interrupts import as_ctrl_c
+from fleetcheck.engine.limits import forks_within_limit
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import HostResult, Severity
@@ -122,6 +123,12 @@ def run(args: argparse.Namespace, env: Env) -> int:
         return list_hosts(hosts, env)
     hosts, options = scan_options(args, env, hosts, fail_on)
     engine = celery_engine(args, env, inputs, hosts)
+    narrowed = None
+    if engine is None:  # hosts are checked here: as many at once as the open files allow
+        forks, narrowed = forks_within_limit(min(options.forks, max(1, len(hosts))))
+        if narrowed is not None:  # said in every report too: the run was slower than asked
+            env.stderr.write(f"fleetcheck: warning: {narrowed}\n")
+            options = dataclasses.replace(options, forks=forks)
     if args.engine in ("threads", "processes"):
         options = dataclasses.replace(options, engine=args.engine)
     redactor = run_redactor(hosts, options.ssh)  # for the command line and the -v log alike
@@ -136,7 +143,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         "become": bool(args.become),
         "policies": [p.name for p in inputs.policies],
         "host_key_checking": options.ssh.host_key_checking,
-        "warnings": [*ssh_warnings(options, hosts, args, env),
+        "warnings": [*ssh_warnings(options, hosts, args, env), *([narrowed] if narrowed else []),
                      *inventory_warnings(inputs.inventory, env, args)],
         "waiver_warning_days": args.waiver_warning_days,
         **policy_warnings(args, inputs),

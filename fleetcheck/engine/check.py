@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fleetcheck.collect import CollectFailure, CollectOptions, collect
 from fleetcheck.engine.options import ScanOptions
 from fleetcheck.engine.summary import host_status, not_run_error, with_threshold
-from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.errors import ErrorKind, HostFailure, exhausted
 from fleetcheck.model import HostError, HostResult, TrustedKey
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.judge import evaluate, unread_namespaces
@@ -85,7 +85,13 @@ def check_host(host: PlannedHost, connect: Connector, job: Job) -> HostResult:
 def failed_host(host: PlannedHost, exc: BaseException, start: float | None = None,
                 redact: Redactor | None = None) -> HostResult:
     """The result of a host that could not be checked; never compliant, never a secret."""
-    if isinstance(exc, HostFailure):
+    what = exhausted(exc)  # also behind a HostFailure (EMFILE while a command ran)
+    if what is not None:  # this machine's limits, not the host's fault
+        shown = exc.message if isinstance(exc, HostFailure) else \
+            f"{exc.__class__.__name__}: {exc}"
+        error = HostError(ErrorKind.LOCAL_RESOURCES.value,
+                          f"this machine ran out of {what} while checking the host ({shown})")
+    elif isinstance(exc, HostFailure):
         error = HostError(exc.kind.value, exc.message)
     else:  # a bug or an unforeseen library error: still only this host's problem
         error = HostError(ErrorKind.INTERNAL.value, f"{exc.__class__.__name__}: {exc}")

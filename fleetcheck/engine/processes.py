@@ -25,6 +25,7 @@ from typing import Any
 from fleetcheck.engine.base import Done, Outcome, Stop
 from fleetcheck.engine.check import Job, unchecked_host
 from fleetcheck.engine.interrupts import die_with_parent
+from fleetcheck.engine.limits import fewer_malloc_arenas
 from fleetcheck.engine.options import MIN_SHARE
 from fleetcheck.engine.runner import Handoff
 from fleetcheck.engine.threads import ThreadEngine
@@ -130,9 +131,12 @@ def check_in_processes(hosts: Sequence[PlannedHost], job: Job, *, workers: int,
     for w, proc in relay.procs.items():
         if proc.exitcode not in (0, None) and complete:
             message = f"worker process {w} died (exit code {proc.exitcode})"
+            kind = ErrorKind.INTERNAL
+            if proc.exitcode == NO_THREAD:
+                message = f"worker process {w} could not start a thread (this machine's limits)"
+                kind = ErrorKind.LOCAL_RESOURCES
             for i in relay.shares[w]:
-                by_index.setdefault(i, unchecked_host(hosts[i], HostError(
-                    ErrorKind.INTERNAL.value, message)))
+                by_index.setdefault(i, unchecked_host(hosts[i], HostError(kind.value, message)))
     return by_index, complete and len(by_index) == len(hosts), 1 + len(relay.procs)
 
 
@@ -252,6 +256,7 @@ class _Growth:
                 relay.start(indexes, width)
 
 
+NO_THREAD = 75  # a worker's exit code when it could not start a single thread (EX_TEMPFAIL)
 _STOPPING = threading.Event()  # a worker's first SIGTERM came
 
 
@@ -274,6 +279,7 @@ def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], job: Job,
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
     die_with_parent()
+    fewer_malloc_arenas()  # a worker is an interpreter of its own: as its parent does
     if os.getppid() != parent:  # the parent died before this process could ask to follow it
         os._exit(0)
     level = job.options.log_level
@@ -288,6 +294,12 @@ def _child(worker: int, indexes: list[int], hosts: list[PlannedHost], job: Job,
     def post(i: int, result: HostResult) -> None:
         results.put(("host", indexes[i], result.to_dict()))
 
+    try:
+        # The queue's feeder thread starts with the first message: now, before the host
+        # threads, so that under a thread limit the results still have a way out.
+        results.put(("started", worker))
+    except RuntimeError:  # not one thread to be had: said by the exit code (see run)
+        os._exit(NO_THREAD)
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held since the start
         ThreadEngine(forks).run(hosts, job, on_done=post, stop=stop.is_set)

@@ -51,14 +51,22 @@ class _Pool(Generic[T, R]):
         self.abandoned = 0  # threads given up on: each still counts in `working`
         self.alive: list[threading.Thread] = []
 
-    def spawn(self) -> None:
+    def spawn(self) -> bool:
+        """Start one more thread; False when this machine has no thread left to give (a
+        cgroup's pids.max, a low `ulimit -v`): the run goes on with the threads it has."""
         self.threads += 1
         with self.lock:
             self.working += 1
         thread = threading.Thread(target=self._work, name=f"fleetcheck-{self.threads}",
                                   daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # "can't start new thread"
+            with self.lock:
+                self.working -= 1
+            return False
         self.alive.append(thread)
-        thread.start()
+        return True
 
     def drain(self, grace: float) -> None:
         """Wait up to `grace` seconds for the threads still in an item to leave it."""
@@ -128,7 +136,10 @@ def run_all(items: Sequence[T], task: Callable[[T], R], on_error: Callable[[T, B
     complete = True
     try:  # from the first thread started: an interrupt closes the pool (the finally)
         for _ in range(min(max(1, forks), len(items))):
-            pool.spawn()
+            if not pool.spawn():
+                break
+        if not pool.alive and items:  # not one thread: every host unchecked, said so
+            _no_thread(pool, done, on_done)
         while len(done) + len(given) < len(items):
             if stop is not None and stop():
                 complete = False
@@ -156,6 +167,18 @@ def run_all(items: Sequence[T], task: Callable[[T], R], on_error: Callable[[T, B
     return RunOutcome(tuple(done[i] for i in order), complete and not missing, missing)
 
 
+def _no_thread(pool: _Pool[T, R], done: dict[int, R],
+               on_done: Callable[[int, R], None] | None) -> None:
+    """Record every waiting item as failed: no thread could be started to run it."""
+    with pool.lock:
+        todo = list(pool.todo)  # items handed off were taken out of it
+        pool.todo.clear()
+    for i in todo:
+        done[i] = pool.on_error(pool.items[i], RuntimeError("can't start new thread"))
+        if on_done is not None:
+            on_done(i, done[i])
+
+
 def _give_up_overdue(pool: _Pool[T, R], done: dict[int, R], deadline: float,
                      on_done: Callable[[int, R], None] | None) -> None:
     """Record items running past their deadline as failed and replace their threads."""
@@ -171,4 +194,6 @@ def _give_up_overdue(pool: _Pool[T, R], done: dict[int, R], deadline: float,
             on_done(i, done[i])
         with pool.lock:
             pool.abandoned += 1
-        pool.spawn()  # the stuck thread keeps its slot; the run keeps its width
+        # The stuck thread keeps its slot; the run keeps its width (when a thread is left).
+        if not pool.spawn() and pool.working <= pool.abandoned:
+            _no_thread(pool, done, on_done)

@@ -11,8 +11,9 @@ from fleetcheck.engine.base import Engine
 from fleetcheck.engine.check import Job, unchecked_host
 from fleetcheck.engine.options import MIN_SHARE, ScanOptions
 from fleetcheck.engine.summary import judge_run
-from fleetcheck.errors import InputError
+from fleetcheck.errors import ErrorKind, InputError, exhausted
 from fleetcheck.model import (
+    HostError,
     HostResult,
     InputFile,
     RunResult,
@@ -76,6 +77,19 @@ def scan(hosts: Sequence[PlannedHost], *, options: ScanOptions,
         engine = engine or choose_engine(options, len(hosts), connect=connect)
         outcome = engine.run(hosts, Job(options, waivers, connect), on_done=notify)
         by_index, complete = outcome.results, outcome.complete
+        if collected is not None:
+            collected()
+    except Exception as exc:
+        what = exhausted(exc) or ("processes" if isinstance(exc, BlockingIOError) else None)
+        if what is None:  # (a worker process not forked: EAGAIN, past a pids limit)
+            raise
+        # This machine ran out (the engine's own thread, a worker's queue): the hosts
+        # without a result are unchecked for that reason, and the run is still judged.
+        INFLIGHT.stop_all()
+        error = HostError(ErrorKind.LOCAL_RESOURCES.value, f"this machine ran out of {what} "
+                          f"before the host was checked ({exc.__class__.__name__}: {exc})")
+        by_index = {i: done.get(i) or unchecked_host(h, error) for i, h in enumerate(hosts)}
+        complete = True
         if collected is not None:
             collected()
     except KeyboardInterrupt:

@@ -58,6 +58,8 @@ _HINTS: dict[str, str] = {
                  "what each host gets",
     "not_run": "these hosts never finished: the run was interrupted, or their shard or "
                "queue never ran (the message says which); check them again",
+    "local_resources": "this machine ran out of threads, open files or memory: fewer "
+                       "--forks, or a higher `ulimit -n`/`ulimit -v` (or cgroup pids.max)",
     "ssh_error": "the SSH connection failed (see the message); `ssh -v` to the host shows "
                  "more",
 }

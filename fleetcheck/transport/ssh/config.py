@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetcheck.bounded import open_no_wait
 from fleetcheck.errors import ErrorKind, HostFailure, InputError
 from fleetcheck.transport.ssh.config_syntax import (
     ARRAY,
@@ -187,7 +188,8 @@ def _read(path: Path, include_base: Path, depth: int, user: bool,
     if depth > MAX_INCLUDE_DEPTH:
         raise InputError("Include nested too deeply", *(_at(origin) if origin else (str(path),)))
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with open_no_wait(path) as f:  # a FIFO nobody writes: empty, not a hang
+            lines = f.read().decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read ssh config: {exc}", str(path)) from None
     entries: list[Entry] = []

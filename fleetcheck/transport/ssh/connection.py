@@ -277,8 +277,13 @@ class Opener:
                 trusted.append(TrustedKey(name, key_type, fingerprint(blob), "", why))
             return
         if check.verdict is Verdict.UNKNOWN and mode == "accept-new" and target.user_known_hosts:
-            check = index.accept(name, key_type, blob, Path(target.user_known_hosts),
-                                 hashed=target.hash_known_hosts)
+            try:
+                check = index.accept(name, key_type, blob, Path(target.user_known_hosts),
+                                     hashed=target.hash_known_hosts)
+            except OSError as exc:  # a directory, a read-only home: trusted only if recorded
+                raise HostFailure(ErrorKind.HOST_KEY_UNKNOWN, check.explain(
+                    name, key_type, fingerprint(blob)) + f"; accept-new could not record it in "
+                    f"{target.user_known_hosts}: {exc.strerror or exc}") from None
             if check.verdict is Verdict.KNOWN:
                 if check.added:
                     log.info("%s: added %s key %s to %s", name, key_type, fingerprint(blob),

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetcheck.bounded import open_no_wait
 from fleetcheck.transport.ssh.known_hosts_line import KeyLine, parse_line
 from fleetcheck.transport.ssh.patterns import Pattern, compile_patterns, pattern_list_matches
 
@@ -124,7 +125,8 @@ class KnownHosts:
         index = cls()
         for path in paths:
             try:
-                data = Path(path).read_bytes()
+                with open_no_wait(path) as f:  # a FIFO nobody writes: empty, not a hang
+                    data = f.read()
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 continue
             except OSError as exc:

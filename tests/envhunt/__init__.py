@@ -1,0 +1,1 @@
+"""The seeded hunt of fleetcheck under hostile client environments (tests/envhunt/hunt.py)."""
