@@ -10,6 +10,8 @@ oracle (tests/envhunt/oracle.py); prints each disagreement and a count."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import random
 import signal
 import sys
@@ -142,7 +144,8 @@ class Hunt:
         return problems
 
 
-MACHINE_SSH = Path("/root/.ssh")  # the machine's own: a run must never reach it
+# The running user's own (from the password database): a run must never reach it.
+MACHINE_SSH = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".ssh"
 
 
 def _machine_ssh() -> tuple[str, ...]:
