@@ -10,6 +10,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fleetcheck import __version__
 from fleetcheck.cli import config_cmd
@@ -52,6 +53,14 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(suggestion(message, self.root or self, self.argv))
+
+    def _get_option_tuples(self, option_string: str) -> list[tuple[Any, ...]]:
+        # An abbreviation of two spellings of one option (--colo: --color and --colour) is
+        # that option, not an ambiguity: one match per option.
+        first: dict[int, tuple[Any, ...]] = {}
+        for match in super()._get_option_tuples(option_string):
+            first.setdefault(id(match[0]), match)
+        return list(first.values())
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

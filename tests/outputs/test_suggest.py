@@ -55,3 +55,17 @@ def test_choices_are_read_as_either_python_lists_them(listed: str) -> None:
     got = suggestion(message, build_parser(), ["scan", "--color", "nevr"])
     assert got == message + " (did you mean 'never'?)"
     assert listed_choices(listed) == ["auto", "always", "never"]
+
+
+def test_an_abbreviation_of_two_spellings_of_one_option_is_that_option() -> None:
+    """`--colo` abbreviates `--color` and `--colour`, one option: no ambiguity. An
+    abbreviation of different options still is one, each named once."""
+    from fleetcheck.cli.main import parse_arguments
+    from fleetcheck.errors import InputError
+
+    _, args = parse_arguments(["scan", "--colo", "never"])
+    assert args.color == "never"
+    with pytest.raises(InputError, match="ambiguous option: --co could match") as caught:
+        parse_arguments(["scan", "--co", "never"])
+    matched = str(caught.value).split("could match ", 1)[1].split(";", 1)[0].split(", ")
+    assert "--color" in matched and "--colour" not in matched and len(set(matched)) == len(matched)
