@@ -4,7 +4,8 @@ task's name and message, and the keys through which results travel.
 Delivery is at least once: tasks are acknowledged late (`task_acks_late`), a pool child
 that dies mid-shard has its message put back (`task_reject_on_worker_lost`), and with
 Redis a message whose worker vanished entirely becomes visible again after the broker's
-`visibility_timeout` (kombu sweeps the unacked set every `unacked_restore_interval`).
+`visibility_timeout` (kombu sweeps the unacked set every `unacked_restore_interval`, under a
+lock that a worker killed mid-sweep holds for three intervals, not kombu's five minutes).
 A shard task is idempotent: it only reads hosts, each run of it is an *attempt* with its
 own chunk keys, and the coordinator keeps the first result of each host.
 
@@ -104,6 +105,10 @@ def make_app(settings: BrokerSettings) -> Celery:
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,
             "unacked_restore_interval": restore, "unacked_restore_throttle": 1,
+            # A worker killed mid-sweep keeps the sweep lock until it expires (kombu: 5
+            # minutes), and no one puts tasks back meanwhile. A sweep takes milliseconds, and
+            # two at once cannot both restore a message (each is a WATCHed transaction).
+            "unacked_mutex_expire": restore * 3,
             "socket_connect_timeout": settings.connect_timeout,
             "socket_timeout": max(30.0, settings.connect_timeout),
         },

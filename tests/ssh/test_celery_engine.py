@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from fleetcheck.engine.celery_app import BrokerSettings, make_app
 from tests.conftest import run_cli, run_files
 from tests.lab.celeryworker import WorkerProcess
 from tests.lab.netns import in_netns
@@ -117,6 +118,13 @@ def test_a_worker_killed_mid_shard_is_redelivered(sites: Sites, fleet: Fleet) ->
         "-o", str(out), "--format", "json"])
     try:
         _wait_for_key(sites.redis, "fleetcheck:*:1:attempt")
+        # The worst moment: killed while it held the broker's sweep lock (kombu's
+        # `unacked_mutex`, taken every second to put back unacknowledged tasks), which
+        # then lives as long as the worker's settings let it.
+        options = make_app(BrokerSettings(sites.redis.url, visibility_timeout=2)).conf[
+            "broker_transport_options"]
+        sites.redis.cli("SET", "unacked_mutex", "held-by-the-killed-worker", "PX",
+                        str(int(options["unacked_mutex_expire"] * 1000)))
         sites.workers.pop("wa").kill9()  # mid-shard: `hang` holds it for --command-timeout 3 s
         sites.worker("a", "wa2", "-w", str(sites.waivers)).ready()  # as systemd restarts it
         _, err = proc.communicate(timeout=60)
