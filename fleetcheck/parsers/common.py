@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from fleetcheck import services
@@ -137,6 +138,7 @@ def unshown_dual(family: int, address: str) -> bool | None:
     return None if family == 6 and address == "::" else False
 
 
+@lru_cache(maxsize=4096)  # a fleet's listeners share a few addresses (0.0.0.0, ::, 127.0.0.1)
 def is_ip(address: str) -> bool:
     """True when `address` is a complete IPv4 or IPv6 address (not a prefix, not a name)."""
     try:
