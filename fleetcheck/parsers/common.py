@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import NamedTuple
 
 from fleetcheck import services
@@ -64,9 +66,13 @@ def lines(text: str) -> list[str]:
 _WORD = re.compile(r"\S+")
 
 
-def tokens(line: str) -> list[Token]:
-    """The words of `line` with their spans, so that the rest of a line can be cut verbatim."""
-    return [Token(m.group(), m.start(), m.end()) for m in _WORD.finditer(line)]
+def tokens(line: str, limit: int | None = None) -> list[Token]:
+    """The words of `line` with their spans (only the first `limit`, when given), so that the
+    rest of a line can be cut verbatim."""
+    found: Iterable[re.Match[str]] = _WORD.finditer(line)
+    if limit is not None:  # a row's own columns, not the many words of what follows them
+        found = islice(found, limit)
+    return [Token(m.group(), m.start(), m.end()) for m in found]
 
 
 def split_scope(address: str) -> tuple[str, str | None]:

@@ -30,6 +30,7 @@ _STATES = frozenset({
 _NETID = re.compile(r"[a-z][a-z0-9_]{1,11}")
 _HEADER_WORDS = ("Netid", "State", "Recv-Q")
 _USERS = "users:("
+_COLUMNS = 6  # Netid, State, Recv-Q, Send-Q, local and peer: what a row is cut into
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
     for no, physical, netid in rows:
         line = "\n".join(physical)  # a name's newline, kept as ss printed it
         try:
-            split.append((no, line, _split(tokens(line), line, netid)))
+            split.append((no, line, _split(tokens(line, _COLUMNS), line, netid)))
         except (ValueError, IndexError) as exc:
             raise ParseError(f"not an ss socket line ({exc})", no, line) from None
     modern = _is_modern([r for _, _, r in split])
@@ -244,7 +245,7 @@ def _uid(fields: list[str]) -> int | None:
 def _is_row(line: str, has_netid: bool) -> bool:
     """Whether `line` splits as a socket row (an ss details line never does)."""
     try:
-        _split(tokens(line), line, has_netid)
+        _split(tokens(line, _COLUMNS), line, has_netid)
     except (ValueError, IndexError):
         return False
     return True
