@@ -109,6 +109,25 @@ def test_shards_of_other_plans_or_inputs_are_refused(
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
+def test_shards_judged_on_other_dates_are_refused_without_waiver_files(
+        tmp_path: Path) -> None:
+    """Reviews are judged on the run's date with no waiver file as well: every run records
+    it, so shards of two dates (--today) never merge into one verdict."""
+    inv = tmp_path / "inv.yml"
+    inv.write_text("all:\n  hosts:\n    a1: {ansible_connection: local}\n"
+                   "    b2: {ansible_connection: local}\n")
+    names = []
+    for k, day in ((1, "2031-06-01"), (2, "2032-06-01")):
+        res = run_cli(["scan", "-i", str(inv), "--shard", f"{k}/2", "--today", day, "-o",
+                       str(tmp_path / f"s{k}"), "--format", "json", "--no-history"],
+                      cwd=tmp_path)
+        assert res.code in (0, 1, 3), res.err
+        assert json.loads(res.out)["meta"]["waiver_date"] == day
+        names.append(str(run_files(tmp_path / f"s{k}")[0]))
+    res = _merge(tmp_path, *names)
+    assert res.code == 2 and "waiver date (--today) '2032-06-01' differs" in res.err, res.err
+
+
 def test_a_host_in_two_shards_is_refused(shards: list[dict[str, Any]], tmp_path: Path) -> None:
     second = json.loads(json.dumps(shards[1]))
     first_host = shards[0]["hosts"][0]

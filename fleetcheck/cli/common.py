@@ -220,7 +220,7 @@ class Inputs:
     inventory: Inventory
     policies: list[Policy]
     files: tuple[InputFile, ...]
-    waivers: WaiverBook | None = None  # None: no waiver file given
+    waivers: WaiverBook | None = None  # an empty book when no waiver file is given
     problems: Problems = field(default_factory=Problems)
 
 
@@ -263,7 +263,9 @@ def gather_inputs(args: argparse.Namespace, env: Env, start: Start | None = None
             files.append(InputFile("inventory", src, sha256_file(sp)))
     files += [InputFile("policy", str(p), sha256_file(p)) for p in policy_paths]
     files += [InputFile("waiver", str(p), sha256_file(p)) for p in waiver_paths]
-    book = WaiverBook(tuple(checked.waivers), today) if args.waivers else None
+    # A book even without waiver files: the run records the date it judged on (reviews
+    # are judged on it too), so explain, merge and reports read it back from every run.
+    book = WaiverBook(tuple(checked.waivers), today)
     return Inputs(inventory, checked.policies, tuple(files), book, problems), problems
 
 

@@ -95,8 +95,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.action == "import":
         return _import(args, env, settings)
     try:
-        with History(settings.database, settings.timeout,
-                     create=args.action == "prune") as db, \
+        # Pruning a database that is not there is a mistyped path, not a success: like
+        # reading, it never creates one (a scan or `history import` does).
+        with History(settings.database, settings.timeout, create=False) as db, \
                 failures(settings.database, settings.timeout):  # a table gone, a bad value
             if args.action == "prune":
                 return _prune(args, env, db)

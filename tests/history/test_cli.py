@@ -127,7 +127,8 @@ def test_history_prune_and_the_default_location_beside_the_reports(tmp_path: Pat
     assert json.loads(run_cli(["history", "--daily", "--format", "json"], cwd=tmp_path).out)
 
 
-@pytest.mark.parametrize("case", ["missing", "newer", "unknown-host", "bad-since"])
+@pytest.mark.parametrize("case", ["missing", "prune-missing", "newer", "unknown-host",
+                                  "bad-since"])
 def test_history_command_errors_are_one_line_exit_2(tmp_path: Path, case: str) -> None:
     db = tmp_path / "h.sqlite3"
     argv = ["history", "--history-db", str(db)]
@@ -136,6 +137,8 @@ def test_history_command_errors_are_one_line_exit_2(tmp_path: Path, case: str) -
         conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
         conn.execute("PRAGMA user_version = 7")
         conn.close()
+    elif case == "prune-missing":  # a mistyped path: nothing to prune, and no new file
+        argv += ["prune", "--keep-days", "30"]
     elif case in ("unknown-host", "bad-since"):
         with open_db(tmp_path, "h.sqlite3") as h:
             night(h, [checked("a")], at(1))
@@ -146,8 +149,8 @@ def test_history_command_errors_are_one_line_exit_2(tmp_path: Path, case: str) -
     assert res.err.startswith("fleetcheck: error: ")
     if case != "bad-since":
         assert str(db) in res.err
-    if case == "missing":
-        assert not db.exists()  # reading never creates a database
+    if case in ("missing", "prune-missing"):
+        assert not db.exists()  # reading, or pruning, never creates a database
 
 
 def test_report_rerenders_changes_ages_and_trend_from_the_file_alone(tmp_path: Path) -> None:
