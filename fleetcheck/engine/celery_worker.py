@@ -10,6 +10,7 @@ bounded chunks while hosts finish; the coordinator's cancel key stops the shard.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from celery import Celery
@@ -163,11 +164,12 @@ class ShardRunner:
         defaults = defaults_from_record(planning.get("defaults") or {})
         extra = ExtraVars(planning.get("extra_vars") or {}, planning.get("extra_origins") or {})
         hosts = []
+        policies = on_day(self.inputs.policies, settings.get("today"))
         for name in message["hosts"]:
             record = inventory.host(name)
             if record is None:
                 raise InputError(f"host {name!r} is not in this worker's inventory")
-            hosts.append(plan_host(record, self.inputs.policies, become=bool(settings["become"]),
+            hosts.append(plan_host(record, policies, become=bool(settings["become"]),
                                    user=settings.get("user"), selected=self._selected,
                                    defaults=defaults, extra_vars=extra,
                                    merge=inventory.hash_merge))
@@ -183,10 +185,18 @@ class ShardRunner:
             workers=1, ssh=self.inputs.ssh, log_level=self.inputs.log_level, engine="threads")
         book = None
         if self.inputs.waivers is not None and settings.get("today"):
-            import datetime as dt
-
             book = WaiverBook(self.inputs.waivers, dt.date.fromisoformat(settings["today"]))
         return Job(options, book)
+
+
+def on_day(policies: tuple[Policy, ...], today: str | None) -> tuple[Policy, ...]:
+    """The policies with their reviews judged on the run's date (`today`, the coordinator's
+    --today or start date), not on the day this worker started."""
+    if not today:
+        return policies
+    day = dt.date.fromisoformat(today)
+    return tuple(p if p.review_every is None else replace(p, review_date=day)
+                 for p in policies)
 
 
 def _select(inventory: Inventory, pattern: str | None) -> list[Any]:
