@@ -48,3 +48,33 @@ def test_an_extra_var_a_password_is_made_of_never_travels(tmp_path: Path, value:
                        "part of a host's password, or a vault or unsafe value): put it in the "
                        "workers' inventory\n")
     assert not (tmp_path / "out").exists()
+
+
+def test_connection_settings_from_configuration_do_not_stop_a_celery_run(
+        tmp_path: Path) -> None:
+    """ansible.cfg's `timeout` and `private_key_file`, or ANSIBLE_HOST_KEY_CHECKING=False, are
+    this machine's configuration, which each worker reads for itself: the run goes on to the
+    broker (here: nothing listens, exit 2 naming it), where the same flags are refused."""
+    inv = tmp_path / "inv.ini"
+    inv.write_text("a ansible_host=a.invalid\n")
+    key = tmp_path / "id_test"
+    key.write_text("not read by the coordinator\n")
+    (tmp_path / "ansible.cfg").write_text(f"[defaults]\ntimeout = 30\nprivate_key_file = {key}\n")
+    base = ["scan", "-i", str(inv), "--engine", "celery", "--broker", "redis://127.0.0.1:1/0",
+            "-o", str(tmp_path / "out")]
+    res = run_cli(base, cwd=tmp_path, environ={"ANSIBLE_HOST_KEY_CHECKING": "False"})
+    assert res.code == 2
+    assert res.err.startswith("fleetcheck: error: cannot reach the broker at "), res.err
+    for flag in (["-T", "5"], ["--private-key", str(key)], ["--host-key-checking", "off"]):
+        res = run_cli([*base, *flag], cwd=tmp_path)
+        assert res.code == 2 and "does not apply with --engine celery" in res.err, res.err
+
+
+@pytest.mark.parametrize("option", [["--queue-wait", "5"], ["--shard-size", "3"],
+                                    ["--queue-by", "site"]])
+def test_a_celery_option_without_the_celery_engine_is_refused(tmp_path: Path,
+                                                              option: list[str]) -> None:
+    res = run_cli(["scan", "-c", "local", *option, "-o", str(tmp_path / "out")], cwd=tmp_path)
+    assert (res.code, res.err) == (2, f"fleetcheck: error: {option[0]} is an option of "
+                                      "--engine celery\n")
+    assert not (tmp_path / "out").exists()

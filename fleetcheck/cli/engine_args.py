@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from fleetcheck.cli.argtypes import count, seconds
 from fleetcheck.cli.common import Inputs, extra_vars, host_defaults
+from fleetcheck.cli.config_cmd import from_command_line
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.scan_args import OFF_WARNING
 from fleetcheck.cli.worker_cmd import INSTALL_HINT, add_broker_arguments, broker_url
+from fleetcheck.config.settings import SETTINGS
 from fleetcheck.engine.shards import keys_by
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult
@@ -27,7 +29,9 @@ WORKER_SIDE = (("ask_pass", "-k"), ("ask_become_pass", "-K"),
                ("ssh_config", "-F"), ("known_hosts", "--known-hosts"),
                ("connect_timeout", "--connect-timeout"), ("workers", "--workers"))
 CELERY_ONLY = (("broker", "--broker"), ("result_backend", "--result-backend"),
-               ("queue_by", "--queue-by"))
+               ("queue_by", "--queue-by"), ("queue_wait", "--queue-wait"),
+               ("shard_size", "--shard-size"))
+QUEUE_WAIT, SHARD_SIZE = 60.0, 250  # the defaults of --queue-wait and --shard-size
 _MODES = ("strict", "accept-new", "off")  # weakest last
 
 
@@ -42,11 +46,20 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--queue-by", metavar="VAR",
                    help="celery: route each host's shard to the queue named by inventory "
                         "variable VAR (or the child group of group VAR) - one queue per site")
-    g.add_argument("--queue-wait", type=seconds, default=60.0, metavar="SECONDS",
+    # No argparse default: given without --engine celery they are refused, not ignored.
+    g.add_argument("--queue-wait", type=seconds, metavar="SECONDS",
                    help="celery: how long a queue may have no live worker before its hosts "
                         "are marked not_run (default: 60)")
-    g.add_argument("--shard-size", type=count, default=250, metavar="N",
+    g.add_argument("--shard-size", type=count, metavar="N",
                    help="celery: most hosts in one shard task (default: 250)")
+
+
+def _given(args: argparse.Namespace, dest: str) -> bool:
+    """Whether option `dest` was given on this command line. A value from ansible.cfg or the
+    environment (`timeout`, `private_key_file`, ANSIBLE_HOST_KEY_CHECKING) is this machine's
+    configuration, not a request: each worker reads its own, so it does not stop the run."""
+    setting = next((s for s in SETTINGS if (s.dest or s.name) == dest), None)
+    return setting is None or from_command_line(args, setting.name)
 
 
 def celery_engine(args: argparse.Namespace, env: Env, inputs: Inputs,
@@ -55,21 +68,23 @@ def celery_engine(args: argparse.Namespace, env: Env, inputs: Inputs,
     engine); InputError for anything wrong, before any task is sent."""
     if args.engine != "celery":
         for attr, option in CELERY_ONLY:
-            if getattr(args, attr):
+            if getattr(args, attr) is not None:
                 raise InputError(f"{option} is an option of --engine celery")
         return None
     for attr, option in WORKER_SIDE:
-        if getattr(args, attr):
+        if getattr(args, attr) and _given(args, attr):
             raise InputError(f"{option} does not apply with --engine celery: the workers "
                              "connect to the hosts with their own settings and secrets "
                              "(give it to `fleetcheck worker`)")
-    if args.host_key_checking != "strict":
+    if args.host_key_checking != "strict" and _given(args, "host_key_checking"):
         raise InputError("--host-key-checking does not apply with --engine celery: each "
                          "worker checks host keys its own way (`fleetcheck worker`)")
     if args.shard is not None:
         raise InputError("--shard does not combine with --engine celery, which plans and "
                          "merges its own shards")
-    if args.queue_wait <= 0 or args.shard_size < 1:
+    queue_wait = QUEUE_WAIT if args.queue_wait is None else args.queue_wait
+    shard_size = SHARD_SIZE if args.shard_size is None else args.shard_size
+    if queue_wait <= 0 or shard_size < 1:
         raise InputError("--queue-wait must be positive and --shard-size at least 1")
     try:
         from fleetcheck.engine.celery import CeleryEngine, CelerySettings
@@ -80,7 +95,7 @@ def celery_engine(args: argparse.Namespace, env: Env, inputs: Inputs,
     queues = keys_by(inputs.inventory, hosts, args.queue_by, option="--queue-by") \
         if args.queue_by else {}
     settings = CelerySettings(BrokerSettings(broker_url(args, env), args.result_backend),
-                              queue_wait=args.queue_wait, shard_size=args.shard_size)
+                              queue_wait=queue_wait, shard_size=shard_size)
     engine = CeleryEngine(settings, inputs=fingerprint(inputs.files), queues=queues,
                           become=bool(args.become), user=args.user,
                           planning=_planning(args, env, hosts))
