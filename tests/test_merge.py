@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -211,3 +212,29 @@ def test_the_merged_host_key_checking_is_the_weakest_in_any_order(
     merged = json.loads(_merge(tmp_path, *(names[i] for i in order)).out)
     assert merged["meta"]["host_key_checking"] == "off"
     assert any("NOT checked" in w for w in merged["meta"]["warnings"])
+
+
+def test_a_merge_without_history_carries_none_of_the_shards_comparisons(
+        tmp_path: Path) -> None:
+    """Each shard compared its findings with its runner's history; the merged run is compared
+    once, as one run would be: with --no-history not at all, so no finding says `change`."""
+    inv = tmp_path / "inv.yml"
+    inv.write_text("all:\n  hosts:\n    a1: {ansible_connection: local}\n"
+                   "    b2: {ansible_connection: local}\n")
+    names = []
+    with socket.socket() as stray:  # a real listener the baseline calls stray, on both hosts
+        stray.bind(("0.0.0.0", 0))
+        stray.listen()
+        for k in (1, 2):
+            res = run_cli(["scan", "-i", str(inv), "--shard", f"{k}/2", "-o",
+                           str(tmp_path / f"s{k}"), "--format", "json"], cwd=tmp_path)
+            assert res.code in (0, 1), res.err  # (a shard may hold neither host)
+            assert all(f["change"] == "new" for h in json.loads(res.out)["hosts"]
+                       for f in h["findings"])
+            names.append(str(run_files(tmp_path / f"s{k}")[0]))
+    res = run_cli(["merge", *names, "-o", "-", "--format", "json", "--no-history"],
+                  cwd=tmp_path)
+    assert res.code == 1, res.err
+    findings = [f for h in json.loads(res.out)["hosts"] for f in h["findings"]]
+    assert findings and not any({"change", "first_seen", "age_days"} & set(f)
+                                for f in findings)

@@ -148,8 +148,18 @@ def _shard_hosts(files: Sequence[ShardFile], plan_hosts: list[dict[str, Any]]
             odd = sorted(got ^ expected)[:3]
             raise InputError(f"its hosts are not those of {f.label} of plan {f.shard['plan']} "
                              f"(e.g. {', '.join(odd)})", f.name)
-        results += f.run.hosts
+        results += [_unannotated(h) for h in f.run.hosts]
     return results
+
+
+def _unannotated(host: HostResult) -> HostResult:
+    """`host` without what its shard's own comparison with history wrote on its findings:
+    the merged run is compared once, as one run (and with --no-history, not at all)."""
+    if not any(f.change or f.first_seen for f in host.findings):
+        return host
+    return dataclasses.replace(host, findings=tuple(
+        dataclasses.replace(f, first_seen=None, age_days=None, change=None, flaps=0)
+        for f in host.findings))
 
 
 def _not_merged(host: dict[str, Any], shard: dict[str, Any]) -> HostResult:
