@@ -255,3 +255,14 @@ def test_a_tilde_naming_no_user_stays_as_written(tmp_path: Path) -> None:
     res = run_cli(["inventory", "--list", "-i", "~nosuchuser-x/hosts"], cwd=tmp_path)
     assert (res.code, res.err) == (2, f"fleetcheck: error: {tmp_path}/~nosuchuser-x/hosts: "
                                       "inventory source not found\n")
+
+
+def test_workers_and_the_threads_engine_are_not_both_obeyed(tmp_path: Path) -> None:
+    """`--engine threads --workers 3` asks for one process and for three: bad input, never a
+    run that quietly took one of them (`--workers 1` is one process, and fits)."""
+    base = ["scan", "-c", "local", "--engine", "threads", "-o", "r", "-q"]
+    res = run_cli([*base, "--workers", "3"], cwd=tmp_path)
+    assert (res.code, res.err) == (2, "fleetcheck: error: --workers 3 starts worker processes, "
+                                      "which --engine threads rules out: give one or the other\n")
+    assert not (tmp_path / "r").exists()
+    assert run_cli([*base, "--workers", "1"], cwd=tmp_path).code in (0, 1)

@@ -150,6 +150,10 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
             raise InputError(f"--{name} must be at least {1 if name == 'forks' else 0}")
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers must be at least 1")
+    if (args.workers or 1) > 1 and getattr(args, "engine", None) == "threads":
+        # never a silent single process: the two ask for different things
+        raise InputError(f"--workers {args.workers} starts worker processes, which --engine "
+                         "threads rules out: give one or the other")
     if args.command_timeout is None:
         args.command_timeout = float(BY_NAME["command_timeout"].default)
     for name, option in (("command_timeout", "--command-timeout"), ("deadline", "--deadline"),
