@@ -32,7 +32,7 @@ def _kinds(today: str) -> list[str]:
     itself started (and stamped its policies) on 2030-02-01, when nothing was overdue."""
     policies = tuple(judge([policy_from_text(POLICY)], dt.date(2030, 2, 1), Problems()))
     runner = ShardRunner(WorkerInputs(localhost_inventory(), policies, None, (), SshOptions()),
-                         app=None, name="w@test")  # type: ignore[arg-type]
+                         app=None, name="w@test")  # plan and job never reach the app
     message: dict[str, Any] = {"hosts": ["localhost"], "settings": {
         "become": False, "today": today, "fail_on": "low", "command_timeout": 60,
         "deadline": 180, "max_output": 16 << 20}}
