@@ -98,6 +98,9 @@ class PlannedHost:
     password: str | None = field(default=None, repr=False)
     private_key_file: str | None = None
     ssh_args: tuple[str, ...] = ()  # from ansible_ssh_common_args / _extra_args
+    # How many of ssh_args are Ansible's ssh_args: ansible-core puts those before its own
+    # `-o Port=`/`-o User=`, and the common and extra args after them (ssh's first wins).
+    ssh_args_lead: int = 0
     become: Become | None = None
     shell_type: str | None = None
     os: str | None = None  # fleetcheck_os pins the OS family
@@ -289,6 +292,7 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
         ssh_args=(*defaults.ssh_args,
                   *(hv.args(*opts.get("ssh_common_args", ())) or defaults.ssh_common_args),
                   *(hv.args(*opts.get("ssh_extra_args", ())) or defaults.ssh_extra_args)),
+        ssh_args_lead=len(defaults.ssh_args),
         become=become_spec,
         shell_type=hv.text("ansible_shell_type"),
         os=hv.text("fleetcheck_os"),

@@ -11,10 +11,12 @@ planner; each host's connection must be the one Ansible would use.
 
 from __future__ import annotations
 
+import getpass
 import io
 import itertools
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -28,7 +30,11 @@ from fleetcheck.cli.config_cmd import configure
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.main import build_parser
 from fleetcheck.cli.scan_args import scan_options
+from fleetcheck.plan import PlannedHost
+from fleetcheck.transport.ssh.config import SshConfig
+from fleetcheck.transport.ssh.target import Resolver
 from tests.inventory.oracle import require_ansible
+from tests.lab.prereq import require
 
 CFG = """\
 [defaults]
@@ -56,6 +62,8 @@ h3 ansible_host=192.0.2.3 ansible_become=false ansible_ssh_user=sshuser ansible_
 h4 ansible_host=192.0.2.4 ansible_become_method=su ansible_su_user=suuser ansible_become_user=generic ansible_su_flags=-m ansible_su_exe=/bin/su2 ansible_ssh_extra_args='-o ConnectionAttempts=5'
 h5 ansible_host=192.0.2.5 ansible_connection=local ansible_become=false
 h6 ansible_host=192.0.2.6 ansible_sudo_user=sudouser ansible_become_method=sudo ansible_become_exe=/opt/generic ansible_sudo_exe=/opt/sudo2 ansible_become_flags=-H ansible_sudo_flags='-H -E'
+h7 ansible_host=192.0.2.7 ansible_port=2207 ansible_user=inv7 ansible_ssh_common_args='-p 2277 -l argsuser -o ProxyJump=invjump'
+h8 ansible_host=192.0.2.8 ansible_ssh_extra_args='-p 2288 -o User=argsuser'
 """  # noqa: E501 - inventory lines are long
 ENV = {"ANSIBLE_REMOTE_USER": "envuser", "ANSIBLE_REMOTE_PORT": "2210", "ANSIBLE_TIMEOUT": "11",
        "ANSIBLE_BECOME_METHOD": "sudo", "ANSIBLE_BECOME_USER": "envbecome",
@@ -102,6 +110,7 @@ class Seen:
     ssh_args: list[str] = field(default_factory=list)
     address: str | None = None
     become: tuple[str, str, list[str], str] | None = None  # form, exe, flags, user
+    words: list[str] = field(default_factory=list)  # the whole ssh command line
 
 
 def _setup(root: Path, case: Case) -> tuple[Path, dict[str, str]]:
@@ -159,7 +168,8 @@ def _ssh_line(words: list[str]) -> Seen:
         ("Port=", "IdentityFile=", "KbdInteractiveAuthentication=")))
     seen = Seen("ssh", options.get("User"), int(options["Port"]) if "Port" in options else None,
                 options.get("IdentityFile"), float(options["ConnectTimeout"]),
-                [*words[1:first_own - 1], *words[after:tt]], words[words.index("-tt") + 1])
+                [*words[1:first_own - 1], *words[after:tt]], words[words.index("-tt") + 1],
+                words=words)
     remote = words[-1]
     if remote != "true":
         tokens = shlex.split(remote)
@@ -178,7 +188,26 @@ def _ours(root: Path, case: Case, cwd: Path, environ: dict[str, str]) -> dict[st
     args.argv = ["fleetcheck", "scan"]
     args.settings = configure(args, env)
     hosts, options = scan_options(args, env, plan_hosts(load_inputs(args, env), args, env))
-    return {"hosts": {h.address: h for h in hosts}, "options": options}
+    resolver = Resolver(config=SshConfig.load([Path(os.devnull)], include_base=root),
+                        home=root / "home", local_user=getpass.getuser())
+    return {"hosts": {h.address: h for h in hosts}, "options": options, "resolver": resolver}
+
+
+def _effective(resolver: Resolver, host: PlannedHost) -> tuple[int, str]:
+    """The port and user fleetcheck connects with (no ssh_config: `-F /dev/null`)."""
+    target = resolver.resolve(host.address, port=host.port, user=host.user,
+                              ssh_args=host.ssh_args, lead=host.ssh_args_lead)
+    return target.port, target.user
+
+
+def _ssh_g(words: list[str]) -> tuple[int, str]:
+    """The port and user `ssh -G` reads from Ansible's command line (without the remote
+    command, with no ssh_config)."""
+    require(shutil.which("ssh") is not None, "OpenSSH client (ssh -G)")
+    out = subprocess.run(["ssh", "-G", "-F", os.devnull, *words[1:-1]], capture_output=True,
+                         text=True, timeout=30, check=True).stdout
+    found = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    return int(found["port"]), found["user"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -198,6 +227,9 @@ def test_each_host_is_reached_as_ansible_would_reach_it(tmp_path: Path, case: Ca
         assert (host.private_key_file or options.ssh.private_key) == seen.key, address
         assert (host.connect_timeout or options.ssh.connect_timeout or 10.0) == seen.timeout
         assert list(host.ssh_args) == seen.ssh_args, (address, host.ssh_args, seen.ssh_args)
+        # where that command line connects, as ssh reads it (its first value wins): Ansible's
+        # own -o Port/User stand between its ssh_args and the common and extra args
+        assert _effective(ours["resolver"], host) == _ssh_g(seen.words), address
         if seen.become is None:
             assert host.become is None, address
             continue

@@ -32,6 +32,7 @@ class SshConnector:
         """Where and how `host` is reached (inventory settings over ssh_config)."""
         return self.resolver.resolve(host.address, port=host.port, user=host.user,
                                      key_file=host.private_key_file, ssh_args=host.ssh_args,
+                                     lead=host.ssh_args_lead,
                                      connect_timeout=host.connect_timeout)
 
     def __call__(self, host: PlannedHost, deadline: float) -> SshSession:

@@ -103,15 +103,25 @@ class Resolver:
     connect_timeout: float | None = None  # --connect-timeout, when given
 
     def resolve(self, address: str, *, port: int | None = None, user: str | None = None,
-                key_file: str | None = None, ssh_args: Sequence[str] = (),
+                key_file: str | None = None, ssh_args: Sequence[str] = (), lead: int = 0,
                 connect_timeout: float | None = None) -> Target:
         """The Target for an inventory host (its address, port, user, key, extra ssh args,
-        and its own connection timeout: ansible_ssh_timeout, over -T and ssh_config's)."""
-        preset: dict[str, str | list[str]] = parse_ssh_args(ssh_args)
+        and its own connection timeout: ansible_ssh_timeout, over -T and ssh_config's).
+
+        As on ansible-core's ssh command line, the first `lead` ssh args (Ansible's
+        ssh_args) come before the port and user, and the rest (ansible_ssh_common_args and
+        _extra_args) after them: ssh keeps the first value, so `ansible_port` wins over a
+        `-p` in ansible_ssh_common_args."""
+        preset: dict[str, str | list[str]] = parse_ssh_args(ssh_args[:lead])
         if port is not None:
             preset.setdefault("port", str(port))
         if user:
             preset.setdefault("user", user)
+        for option, value in parse_ssh_args(ssh_args[lead:]).items():
+            if option == "identityfile":
+                preset[option] = [*_as_list(preset.get(option)), *_as_list(value)]
+            else:
+                preset.setdefault(option, value)
         key = key_file or self.private_key
         if key:
             preset["identityfile"] = [key, *_as_list(preset.get("identityfile"))]
