@@ -151,7 +151,9 @@ def contents(run: RunResult, inputs: Sequence[tuple[InputFile, bytes]], *,
              signed: bool = False) -> list[tuple[str, bytes]]:
     """Every file of the bundle but the manifest and signature, in bundle order."""
     bundled = scope.as_bundled(run)
-    opts = RenderOptions(rendered_at=rendered_at)
+    # The report's render time is the run's finish (as is every entry's zip time), so the
+    # same run always makes the same bundle, and the same digest, whenever it is made.
+    opts = RenderOptions(rendered_at=rendered_at or run.finished_at)
     files: list[tuple[str, str | bytes]] = [("run.json", scope.run_record(run)),
                                             ("scope.txt", scope.text(run))]
     files += [(name, FORMATS[fmt].render(bundled, opts)) for name, fmt in REPORTS.items()]

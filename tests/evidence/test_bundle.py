@@ -81,6 +81,17 @@ def test_an_unsigned_bundle_holds_every_file_and_says_it_is_unsigned(saved: Save
     assert "not signed (no SHA256SUMS.sig)" in text and digest in text
 
 
+def test_the_same_run_always_makes_the_same_bundle(saved: Saved, key: Path) -> None:
+    """Every entry's time and the HTML report's render time are the run's finish: a bundle
+    made again from the run (here: signed, Ed25519 signatures are deterministic) is the same
+    bytes, so its digest is the one the run's reports name."""
+    first, _ = _bundle(saved, "--sign", str(key), name="one.zip")
+    again, _ = _bundle(saved, "--sign", str(key), name="two.zip")
+    page = members(first)["report.html"].decode()
+    assert f'<span id="rendered-at">{saved.run.finished_at}</span>' in page
+    assert first.read_bytes() == again.read_bytes()
+
+
 def test_a_signed_bundle_verifies_and_names_its_signer(saved: Saved, key: Path,
                                                        allowed: Path) -> None:
     path, _ = _bundle(saved, "--sign", str(key))
