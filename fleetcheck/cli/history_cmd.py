@@ -131,7 +131,7 @@ def _listing(args: argparse.Namespace, env: Env, db: History) -> int:
     last = args.last if args.last is not None else (None if since else LAST_RUNS)
     runs = query.runs(db.conn, since, last)
     return _emit(env, args, [r.to_dict() for r in runs], [
-        f"{db.path}: {len(runs)} runs" + (f" since {since}" if since else ""),
+        f"{db.path}: {plural(len(runs), 'run')}" + (f" since {since}" if since else ""),
         table([[r.run_id, r.started_at, r.hosts, r.unchecked, r.violations, r.new,
                 r.reopened, r.fixed, r.unverified, r.flapping, r.exit_code,
                 "" if r.complete else "interrupted"] for r in runs],
@@ -155,8 +155,8 @@ def _timeline(args: argparse.Namespace, env: Env, db: History) -> int:
                        for e in line.events]}
     line = scrub_lines(line)  # names and processes came from hosts: one inert line each
     findings = [o for o in line.open if o.key.category == FINDING]
-    text = [f"{line.host}: checked {line.checks} times, last {line.last_checked_at or 'never'}"
-            f" ({line.last_checked_run or '-'})",
+    text = [f"{line.host}: checked {plural(line.checks, 'time')}, last "
+            f"{line.last_checked_at or 'never'} ({line.last_checked_run or '-'})",
             "", f"Open findings ({len(findings)})",
             table([[o.key.kind, f"{o.key.proto}/{o.key.port if o.key.port >= 0 else 'any'}",
                     o.key.address, o.key.process, day(o.first_seen), day(o.opened_at),

@@ -47,7 +47,7 @@ def test_diff_exit_codes_and_sections(tmp_path: Path) -> None:
     assert "New since the baseline (1)" in out and "tcp/7000" in out
     assert "Fixed (1)" in out and "tcp/9000" in out
     assert "Listeners added (1)" in out and "Listeners removed (1)" in out
-    assert out.rstrip().endswith("exit 1: 1 violations new or reopened")
+    assert out.rstrip().endswith("exit 1: 1 violation new or reopened")
     assert _diff(tmp_path, n3, n3)[0] == 0
     code, out, _ = _diff(tmp_path, n2, n3)  # b unchecked in n3, with nothing open before
     assert code == 0
