@@ -93,10 +93,10 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if rows:
             lines += [table(scrub_lines([[h, describe(k)] for h, k in rows]), ["HOST", "LISTENER"],
                             width, flex=(1,)), ""]
-    new = compared.summary.new_violations
-    verdict = {0: "nothing new or reopened", 1: f"{new} violation{'' if new == 1 else 's'} "
-               "new or reopened", 3: "nothing new, but some findings could not be "
-               "verified"}[code]
+    opened = compared.summary.new_violations
+    verdict = {0: "nothing new or reopened",
+               1: f"{opened} violation{'' if opened == 1 else 's'} new or reopened",
+               3: "nothing new, but some findings could not be verified"}[code]
     lines += ["", f"exit {code}: {verdict}"]
     env.stdout.write("\n".join(lines).rstrip("\n") + "\n")
     return code
