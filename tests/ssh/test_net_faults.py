@@ -94,8 +94,8 @@ def test_a_link_that_goes_dark_after_login_is_a_command_timeout(
     applied = faults.apply(hunt.lab.hosts[name].ns, Fault("blackhole_at", at=after))
     try:
         faults.start_timers([applied])
-        if not after:
-            time.sleep(0.3)  # the rules are in before anything is asked
+        if not after and applied.timer is not None:
+            applied.timer.join()  # the rules are in before anything is asked
         started = time.monotonic()
         with pytest.raises(HostFailure) as caught:
             session.run(command, timeout=2.0)
@@ -171,7 +171,7 @@ def test_a_reset_after_login_is_a_lost_connection(hunt: HuntLab, tmp_path: Path,
     try:
         applied.timer.start()
         if not after:
-            time.sleep(0.3)  # the rule is in before anything is asked
+            applied.timer.join()  # the rule is in before anything is asked
         with pytest.raises(HostFailure) as caught:
             session.run("echo start; sleep 1; head -c 300000 /dev/zero; echo end", timeout=5.0)
     finally:
