@@ -10,6 +10,7 @@ bounded chunks while hosts finish; the coordinator's cancel key stops the shard.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -17,7 +18,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,6 +36,7 @@ from fleetcheck.engine.celery_app import (
     encode_chunk,
 )
 from fleetcheck.engine.check import Job
+from fleetcheck.engine.interrupts import die_with_parent
 from fleetcheck.engine.options import ScanOptions
 from fleetcheck.engine.threads import ThreadEngine
 from fleetcheck.errors import ErrorKind, InputError
@@ -119,8 +121,9 @@ class ShardRunner:
         INFLIGHT.reset()  # a pool process runs shard after shard: an old stop must not last
         complete = False
         try:
-            outcome = ThreadEngine().run(hosts, self.job(message), on_done=writer.add,
-                                         stop=writer.stopped)
+            with _sigterm_stops_the_shard():
+                outcome = ThreadEngine().run(hosts, self.job(message), on_done=writer.add,
+                                             stop=writer.stopped)
             complete = outcome.complete
         finally:
             writer.close(complete=complete)
@@ -301,8 +304,27 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _pool_process_init(**_: Any) -> None:
-    """In each pool process: SIGTERM stops the running shard (and its commands) first."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    """In each pool process: the worker's death (even by SIGKILL) is a SIGTERM."""
+    # Celery has Linux SIGKILL a pool process whose worker died: its commands would go on
+    # on the hosts (sshd leaves a command without a terminal running when its connection
+    # drops). A SIGTERM stops them first, and the message is delivered again all the same.
+    die_with_parent()
+
+
+@contextlib.contextmanager
+def _sigterm_stops_the_shard() -> Iterator[None]:
+    """Within this block (a shard running) SIGTERM stops the shard and its commands first.
+
+    Set here, not at the pool process's start: billiard puts its own handler (exit at
+    once) in place after Celery's process initialiser has run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # a pool without processes: the worker's own handling stands
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def register(app: Celery, runner: ShardRunner) -> None:

@@ -113,19 +113,24 @@ def test_the_celery_run_equals_the_local_run(sites: Sites, fleet: Fleet) -> None
 
 def test_a_worker_killed_mid_shard_is_redelivered(sites: Sites, fleet: Fleet) -> None:
     out = fleet.tmp / "o"
+    options = make_app(BrokerSettings(sites.redis.url, visibility_timeout=2)).conf[
+        "broker_transport_options"]
+    before = set(_remote_sleepers(sites.lab))
     proc = cli_process(sites.lab, sites.tmp, [
         *sites.scan("web1,hang,web3,web4", "--command-timeout", "3", "--queue-wait", "30"),
         "-o", str(out), "--format", "json"])
     try:
-        _wait_for_key(sites.redis, "fleetcheck:*:1:attempt")
-        # The worst moment: killed while it held the broker's sweep lock (kombu's
-        # `unacked_mutex`, taken every second to put back unacknowledged tasks), which
-        # then lives as long as the worker's settings let it.
-        options = make_app(BrokerSettings(sites.redis.url, visibility_timeout=2)).conf[
-            "broker_transport_options"]
+        # The worst moment: mid-command (`hang`'s probe runs on its host for --command-timeout
+        # 3 s: a pool process killed with its worker left it running there), and while the
+        # worker held the broker's sweep lock (kombu's `unacked_mutex`, taken every second to
+        # put back unacknowledged tasks), which then lives as long as the worker's settings
+        # let it.
+        assert _gone(lambda: [] if set(_remote_sleepers(sites.lab)) - before else
+                     ["not yet"], 30) == []
         sites.redis.cli("SET", "unacked_mutex", "held-by-the-killed-worker", "PX",
                         str(int(options["unacked_mutex_expire"] * 1000)))
-        sites.workers.pop("wa").kill9()  # mid-shard: `hang` holds it for --command-timeout 3 s
+        killed = sites.workers.pop("wa")
+        killed.kill9()
         sites.worker("a", "wa2", "-w", str(sites.waivers)).ready()  # as systemd restarts it
         _, err = proc.communicate(timeout=60)
     finally:
@@ -142,6 +147,8 @@ def test_a_worker_killed_mid_shard_is_redelivered(sites: Sites, fleet: Fleet) ->
     assert shard_a["attempts"] >= 2 and shard_a["status"] == "done"
     assert f"wa2@{os.uname().nodename}" in shard_a["workers"]
     assert _gone(lambda: _remote_sleepers(sites.lab)) == []
+    # the killed worker's pool process stopped its shard (and so the probe on the host)
+    assert _gone(lambda: [] if ": stopped in " in killed.text() else [killed.text()]) == []
 
 
 def test_a_redis_restarted_empty_mid_run_gets_the_lost_shards_again(sites: Sites,
@@ -180,13 +187,6 @@ def test_a_redis_restarted_empty_mid_run_gets_the_lost_shards_again(sites: Sites
     assert by_name["hang"]["error"]["kind"] == "command_timeout"
     assert by_name["web3"]["status"] == by_name["web4"]["status"] == "compliant"
     assert [s["status"] for s in run["shards"]] == ["done"] * 3
-
-
-def _wait_for_key(redis: RedisServer, pattern: str, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while not redis.cli("--scan", "--pattern", pattern).strip():
-        assert time.monotonic() < end, f"no key {pattern} appeared"
-        time.sleep(0.02)
 
 
 def test_a_queue_without_a_live_worker_is_not_run_naming_it(sites: Sites, fleet: Fleet) -> None:

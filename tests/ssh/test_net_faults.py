@@ -4,10 +4,11 @@ error kinds and time limits, and a fault-free run; and the fixed cases the hunt 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from fleetcheck.transport.ssh.options import SshOptions
 from fleetcheck.transport.ssh.session import SshSession
 from tests.lab import faults
 from tests.lab.faults import Fault
-from tests.lab.netns import in_netns
+from tests.lab.netns import Namespace, in_netns
 from tests.lab.prereq import require, require_sshd_lab
 from tests.ssh.nethunt import HuntLab, Limits, Round, draw_round, run_round, start_lab
 
@@ -80,28 +81,59 @@ def _session(hunt: HuntLab, tmp: Path, name: str) -> SshSession:
         return _connector(hunt, tmp)(planned, time.monotonic() + 30)
 
 
-@pytest.mark.parametrize(("command", "after", "said"), [
-    ("true", 0.0, "opened no session channel within 2.0s"),  # found by the hunt (seed 2)
-    ("echo start; sleep 1; head -c 300000 /dev/zero", 0.5, "did not finish within 2.0s"),
+# Runs for a second on the host before it prints: the moment a fault comes "while the
+# command prints" is once its `sleep 1` is seen running there (see _once_running).
+PRINTS = "echo start; sleep 1; head -c 300000 /dev/zero"
+
+
+def _once_running(ns: Namespace, fault: Callable[[], object]) -> threading.Thread:
+    """A thread that brings `fault` about once PRINTS's `sleep 1` runs in `ns` (the session
+    is open, the command started): not at a time that a loaded machine may miss."""
+    def watch() -> None:
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            for pid in ns.pids():
+                with contextlib.suppress(OSError):
+                    if Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\x001\x00":
+                        fault()
+                        return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize(("command", "running", "said"), [
+    ("true", False, "opened no session channel within 2.0s"),  # found by the hunt (seed 2)
+    (PRINTS, True, "did not finish within 2.0s"),
 ])
 def test_a_link_that_goes_dark_after_login_is_a_command_timeout(
-        hunt: HuntLab, tmp_path: Path, command: str, after: float, said: str) -> None:
+        hunt: HuntLab, tmp_path: Path, command: str, running: bool, said: str) -> None:
     """Everything dropped once the session is authenticated: before the channel opens (the
     server's answer never comes; was command_failed, 'refused a session channel') or while
     the command prints, the host is `command_timeout` within the command timeout."""
     name = hunt.names[-1]
     session = _session(hunt, tmp_path, name)
-    applied = faults.apply(hunt.lab.hosts[name].ns, Fault("blackhole_at", at=after))
+    applied = faults.apply(hunt.lab.hosts[name].ns, Fault("blackhole_at", at=0.0))
+    watcher = None
     try:
-        faults.start_timers([applied])
-        if not after:
-            time.sleep(0.3)  # the rules are in before anything is asked
+        if running:
+            watcher = _once_running(applied.ns, lambda: faults.start_timers([applied]))
+        else:
+            faults.start_timers([applied])
+            assert applied.timer is not None
+            applied.timer.join()  # the rules are in before anything is asked
         started = time.monotonic()
         with pytest.raises(HostFailure) as caught:
             session.run(command, timeout=2.0)
         took = time.monotonic() - started
     finally:
         session.close()
+        if watcher is not None:
+            watcher.join()  # no rule may come after the clearing
+        if applied.timer is not None and applied.timer.is_alive():
+            applied.timer.join()
         faults.clear(applied)
     assert caught.value.kind is ErrorKind.COMMAND_TIMEOUT, caught.value.message
     assert said in caught.value.message
@@ -154,10 +186,10 @@ def test_a_reset_during_authentication_is_a_lost_connection(hunt: HuntLab,
     assert "lost during authentication" in caught.value.message
 
 
-@pytest.mark.parametrize(("after", "said"), [
-    (0.5, "was lost while the command ran"), (0.0, "was lost before the command ran")])
+@pytest.mark.parametrize(("running", "said"), [
+    (True, "was lost while the command ran"), (False, "was lost before the command ran")])
 def test_a_reset_after_login_is_a_lost_connection(hunt: HuntLab, tmp_path: Path,
-                                                 after: float, said: str) -> None:
+                                                 running: bool, said: str) -> None:
     """The connection reset while the command prints: `command_failed` saying the connection
     was lost, never a result with no exit status (under sudo that read as `become_failed`,
     'probe did not run: exit code None'; the hunt, seeds 107 and 108). Reset before the
@@ -166,16 +198,22 @@ def test_a_reset_after_login_is_a_lost_connection(hunt: HuntLab, tmp_path: Path,
     ns = hunt.lab.hosts[name].ns
     session = _session(hunt, tmp_path, name)
     applied = faults.apply(ns, Fault("none"))
-    applied.timer = threading.Timer(after, lambda: faults.apply(ns, Fault("reset_after",
-                                                                          count=1)))
+
+    def reset() -> None:
+        faults.apply(ns, Fault("reset_after", count=1))
+
+    watcher = None
     try:
-        applied.timer.start()
-        if not after:
-            time.sleep(0.3)  # the rule is in before anything is asked
+        if running:
+            watcher = _once_running(ns, reset)
+        else:
+            reset()  # the rule is in before anything is asked
         with pytest.raises(HostFailure) as caught:
-            session.run("echo start; sleep 1; head -c 300000 /dev/zero; echo end", timeout=5.0)
+            session.run(f"{PRINTS}; echo end", timeout=5.0)
     finally:
         session.close()
+        if watcher is not None:
+            watcher.join()  # no rule may come after the clearing
         faults.clear(applied)
     assert caught.value.kind is ErrorKind.COMMAND_FAILED, caught.value.message
     assert said in caught.value.message
