@@ -283,16 +283,19 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
         else None
     opts = kind.variables
     key_file = _option(hv, opts, "private_key_file")
+    # a host's ansible_ssh_args replaces ssh_args (ansible.cfg, ANSIBLE_SSH_ARGS) for it,
+    # as ansible-core's ssh plugin reads that option's variable over its ini and env
+    lead = hv.args(*opts.get("ssh_args", ())) or defaults.ssh_args
     planned = PlannedHost(
         host.name, address, host.groups, applicable, connection,
         port=hv.port(*_last_first(opts.get("port", ()))) or defaults.port,
         user=_option(hv, opts, "user") or user,
         password=_option(hv, opts, "password"),
         private_key_file=os.path.expanduser(key_file) if key_file else None,
-        ssh_args=(*defaults.ssh_args,
+        ssh_args=(*lead,
                   *(hv.args(*opts.get("ssh_common_args", ())) or defaults.ssh_common_args),
                   *(hv.args(*opts.get("ssh_extra_args", ())) or defaults.ssh_extra_args)),
-        ssh_args_lead=len(defaults.ssh_args),
+        ssh_args_lead=len(lead),
         become=become_spec,
         shell_type=hv.text("ansible_shell_type"),
         os=hv.text("fleetcheck_os"),

@@ -7,12 +7,19 @@ README, the man page, docs/configuration.md and docs/ssh.md to the tables in the
 
 from __future__ import annotations
 
+import fnmatch
+import importlib.util
 import re
+from pathlib import Path
+
+import yaml
 
 from fleetcheck.cli.manpage import environment
 from fleetcheck.config.settings import SETTINGS
 from fleetcheck.errors import EXIT_MEANINGS, ErrorKind, ExitStatus
+from fleetcheck.transport.base import TRANSPORTS
 from tests.conftest import REPO
+from tests.inventory.oracle import require_ansible
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 PAGE = (REPO / "docs" / "fleetcheck.1").read_text(encoding="utf-8")
@@ -72,3 +79,32 @@ def test_every_failure_kind_is_in_the_outcomes_table() -> None:
     # `interrupted` is a kind no host is given (an interrupted host is `not_run`); it stays
     # in the enum so that runs written with it still read
     assert documented == {k.value for k in ErrorKind} - {ErrorKind.INTERRUPTED.value}
+
+
+INVENTORY = (REPO / "docs" / "inventory.md").read_text(encoding="utf-8")
+
+
+def _plugin_variables(plugin: str) -> set[str]:
+    """The inventory variables ansible-core's connection plugin `plugin` reads (its docs)."""
+    spec = importlib.util.find_spec(f"ansible.plugins.connection.{plugin}")
+    assert spec is not None and spec.origin is not None
+    source = Path(spec.origin).read_text(encoding="utf-8")
+    match = re.search(r'DOCUMENTATION = (?:r?""")(.*?)"""', source, re.S)
+    assert match, plugin
+    options = yaml.safe_load(match.group(1))["options"]
+    return {v["name"] for o in options.values() for v in o.get("vars", ())
+            if re.fullmatch(r"ansible_\w+", v["name"])}
+
+
+def test_every_connection_variable_is_honoured_or_said_to_be_ignored() -> None:
+    """docs/inventory.md names every variable of ansible-core's ssh and paramiko_ssh plugins:
+    those fleetcheck honours in its table, the others among those read by nobody."""
+    require_ansible()
+    table = _section(INVENTORY, "## Variables fleetcheck honours")
+    rows = "\n".join(line.split("|")[1] for line in table.splitlines() if line.startswith("| `"))
+    honoured = {v for kind in TRANSPORTS.values() for v in kind.host_vars}
+    assert honoured <= set(re.findall(r"`(ansible_\w+)`", rows))
+    ignored = table.split("read by nobody", 1)[1].split("\n\n", 1)[0]
+    unread = (_plugin_variables("ssh") | _plugin_variables("paramiko_ssh")) - honoured
+    named = re.findall(r"`(ansible_[\w*]+)`", ignored)  # `ansible_scp_*` names a family
+    assert sorted(v for v in unread if not any(fnmatch.fnmatchcase(v, n) for n in named)) == []

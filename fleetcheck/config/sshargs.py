@@ -49,9 +49,10 @@ def ignored(args: Sequence[str], *, names_only: bool = False) -> list[str]:
 
 
 def hosts_note(hosts: Sequence[tuple[str, Sequence[str]]], given: Sequence[str]) -> list[str]:
-    """A warning per set of ignored arguments the hosts' own variables (ansible_ssh_common_args,
-    ansible_ssh_extra_args) give, naming a few hosts; `given`: what configuration gave, whose
-    ignored arguments were warned about already. Option names only: values may be secrets."""
+    """A warning per set of ignored arguments the hosts' own variables (ansible_ssh_args,
+    ansible_ssh_common_args, ansible_ssh_extra_args) give, naming a few hosts; `given`: what
+    configuration gave, whose ignored arguments were warned about already. Option names
+    only: values may be secrets."""
     known = set(ignored(given, names_only=True))
     groups: dict[tuple[str, ...], list[str]] = {}
     for name, args in hosts:

@@ -149,6 +149,7 @@ _SSH_VARS: dict[str, tuple[str, ...]] = {
     "password": ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
     "private_key_file": ("ansible_private_key_file", "ansible_ssh_private_key_file"),
     "timeout": ("ansible_ssh_timeout",),
+    "ssh_args": ("ansible_ssh_args",),
     "ssh_common_args": ("ansible_ssh_common_args",),
     "ssh_extra_args": ("ansible_ssh_extra_args",),
 }

@@ -64,6 +64,7 @@ h5 ansible_host=192.0.2.5 ansible_connection=local ansible_become=false
 h6 ansible_host=192.0.2.6 ansible_sudo_user=sudouser ansible_become_method=sudo ansible_become_exe=/opt/generic ansible_sudo_exe=/opt/sudo2 ansible_become_flags=-H ansible_sudo_flags='-H -E'
 h7 ansible_host=192.0.2.7 ansible_port=2207 ansible_user=inv7 ansible_ssh_common_args='-p 2277 -l argsuser -o ProxyJump=invjump'
 h8 ansible_host=192.0.2.8 ansible_ssh_extra_args='-p 2288 -o User=argsuser'
+h9 ansible_host=192.0.2.9 ansible_ssh_args='-o ServerAliveInterval=9 -o ProxyJump=argsjump'
 """  # noqa: E501 - inventory lines are long
 ENV = {"ANSIBLE_REMOTE_USER": "envuser", "ANSIBLE_REMOTE_PORT": "2210", "ANSIBLE_TIMEOUT": "11",
        "ANSIBLE_BECOME_METHOD": "sudo", "ANSIBLE_BECOME_USER": "envbecome",
