@@ -17,7 +17,7 @@ import yaml
 from fleetcheck.cli.manpage import environment
 from fleetcheck.config.settings import SETTINGS
 from fleetcheck.errors import EXIT_MEANINGS, ErrorKind, ExitStatus
-from fleetcheck.transport.base import TRANSPORTS
+from fleetcheck.plan import HONOURED_VARIABLES
 from tests.conftest import REPO
 from tests.inventory.oracle import require_ansible
 
@@ -85,8 +85,8 @@ INVENTORY = (REPO / "docs" / "inventory.md").read_text(encoding="utf-8")
 
 
 def _plugin_variables(plugin: str) -> set[str]:
-    """The inventory variables ansible-core's connection plugin `plugin` reads (its docs)."""
-    spec = importlib.util.find_spec(f"ansible.plugins.connection.{plugin}")
+    """The inventory variables ansible-core's plugin `plugin` (`connection.ssh`) reads."""
+    spec = importlib.util.find_spec(f"ansible.plugins.{plugin}")
     assert spec is not None and spec.origin is not None
     source = Path(spec.origin).read_text(encoding="utf-8")
     match = re.search(r'DOCUMENTATION = (?:r?""")(.*?)"""', source, re.S)
@@ -97,14 +97,16 @@ def _plugin_variables(plugin: str) -> set[str]:
 
 
 def test_every_connection_variable_is_honoured_or_said_to_be_ignored() -> None:
-    """docs/inventory.md names every variable of ansible-core's ssh and paramiko_ssh plugins:
-    those fleetcheck honours in its table, the others among those read by nobody."""
+    """docs/inventory.md names every variable of ansible-core's ssh and paramiko_ssh
+    connections and sudo and su become plugins: those fleetcheck honours in its table, the
+    others among those read by nobody."""
     require_ansible()
     table = _section(INVENTORY, "## Variables fleetcheck honours")
     rows = "\n".join(line.split("|")[1] for line in table.splitlines() if line.startswith("| `"))
-    honoured = {v for kind in TRANSPORTS.values() for v in kind.host_vars}
-    assert honoured <= set(re.findall(r"`(ansible_\w+)`", rows))
+    honoured = set(HONOURED_VARIABLES)
+    assert honoured - set(re.findall(r"`(\w+)`", rows)) == set()
     ignored = table.split("read by nobody", 1)[1].split("\n\n", 1)[0]
-    unread = (_plugin_variables("ssh") | _plugin_variables("paramiko_ssh")) - honoured
+    plugins = ("connection.ssh", "connection.paramiko_ssh", "become.sudo", "become.su")
+    unread = set().union(*map(_plugin_variables, plugins)) - honoured
     named = re.findall(r"`(ansible_[\w*]+)`", ignored)  # `ansible_scp_*` names a family
     assert sorted(v for v in unread if not any(fnmatch.fnmatchcase(v, n) for n in named)) == []
