@@ -171,9 +171,15 @@ def _lint_waivers(waivers: list[Waiver], policies: list[Policy], inventory: Inve
     refs = [r.ref for p in policies for r in p.rules]
     for w in waivers:
         for spec in w.rules or ():
-            if not any(c in spec.text for c in "*?[~") and spec.text not in refs:
-                problems.error(w.mark("rule"), f"waiver {w.id!r} names rule {spec.text!r}, "
-                               f"which no loaded policy has{did_you_mean(spec.text, refs)}")
+            if not any(c in spec.text for c in "*?[~"):
+                if spec.text not in refs:
+                    problems.error(w.mark("rule"), f"waiver {w.id!r} names rule "
+                                   f"{spec.text!r}, which no loaded policy has"
+                                   f"{did_you_mean(spec.text, refs)}")
+            elif not any(spec.matches(ref) for ref in refs):
+                # a pattern is as much a typo as a name when it finds nothing to waive
+                problems.error(w.mark("rule"), f"waiver {w.id!r} names rules {spec.text!r}, "
+                               "which match no rule of the loaded policies")
         if w.expired(today):
             days = (today - w.expires).days
             problems.warn(w.mark("expires"), f"waiver {w.id!r} expired on "

@@ -138,6 +138,13 @@ WAIVER_CASES = [
     (broken("port: 8080", "rule: baseline/spcie"),
      "4:11", "waiver 'W1' names rule 'baseline/spcie', which no loaded policy has "
      "(did you mean 'baseline/spice'?)"),
+    # a pattern that finds no rule waives nothing, as a misspelt name does
+    (broken("port: 8080", "rule: 'basline/*'"),
+     "4:11", "waiver 'W1' names rules 'basline/*', which match no rule of the loaded "
+     "policies"),
+    (broken("port: 8080", "rule: '~baseline/(spcie|x)'"),
+     "4:11", "waiver 'W1' names rules '~baseline/(spcie|x)', which match no rule of the "
+     "loaded policies"),
     (broken("port: 8080", "finding: FC-xyz"),
      "4:14", "finding must be a finding id such as 'FC-0123456789ab', not 'FC-xyz'"),
     (broken("port: 8080", "port: 99999"),
