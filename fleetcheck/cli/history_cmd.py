@@ -121,7 +121,7 @@ def _listing(args: argparse.Namespace, env: Env, db: History) -> int:
     if args.daily:
         rows = query.days(db.conn, since)
         return _emit(env, args, [r.to_dict() for r in rows], [
-            f"{db.path}: daily totals ({len(rows)} days)",
+            f"{db.path}: daily totals ({plural(len(rows), 'day')})",
             table([[r.day, r.runs, r.hosts, r.checked, r.unchecked, r.violations, r.open_total,
                     r.new, r.reopened, r.fixed] for r in rows],
                   ["DAY", "RUNS", "HOSTS", "CHECKED", "UNCHECKED", "VIOLATIONS", "OPEN",
@@ -180,9 +180,10 @@ def _prune(args: argparse.Namespace, env: Env, db: History) -> int:
     if args.keep_days < 0:
         raise InputError("--keep-days must be 0 or more")
     pruned = db.prune(args.keep_days, now_iso())
-    env.stdout.write(f"{db.path}: pruned {pruned.runs} runs and {pruned.host_runs} host "
-                     f"records started before {pruned.cutoff}, and {pruned.spans} intervals "
-                     "closed before it; daily totals kept\n")
+    env.stdout.write(f"{db.path}: pruned {plural(pruned.runs, 'run')} and "
+                     f"{plural(pruned.host_runs, 'host record')} started before "
+                     f"{pruned.cutoff}, and {plural(pruned.spans, 'interval')} closed before "
+                     "it; daily totals kept\n")
     return ExitStatus.OK
 
 

@@ -125,6 +125,12 @@ def test_history_prune_and_the_default_location_beside_the_reports(tmp_path: Pat
     assert "pruned 4 runs and 8 host records" in res.out
     assert "none" in run_cli(["history"], cwd=tmp_path).out
     assert json.loads(run_cli(["history", "--daily", "--format", "json"], cwd=tmp_path).out)
+    # counts of one read as one (daily totals are kept, so the four days stay)
+    assert "daily totals (4 days)" in run_cli(["history", "--daily"], cwd=tmp_path).out
+    one = run_cli(["history", "--daily", "--since", "2026-11-04"], cwd=tmp_path).out
+    assert "daily totals (1 day)\n" in one
+    again = run_cli(["history", "prune", "--keep-days", "0"], cwd=tmp_path).out
+    assert "pruned 0 runs and 0 host records" in again and "0 intervals" in again
 
 
 @pytest.mark.parametrize("case", ["missing", "prune-missing", "newer", "unknown-host",
