@@ -129,8 +129,12 @@ class ScanHistory:
         settings = history_settings(args, env, report_dir)
         baseline = args.baseline or (LATEST if args.fail_on_new else None)
         if baseline == LATEST and settings.database is None:
-            raise InputError(f"--baseline {LATEST} compares with the history database, "
-                             "which --no-history turns off (give --baseline RUN.json)")
+            # name what actually left the run without a database: -o - never said --no-history
+            why = ("which --no-history turns off (give" if getattr(args, "no_history", False)
+                   else "and a run that writes no report directory keeps none (give "
+                   "--history-db FILE, or")
+            raise InputError(f"--baseline {LATEST} compares with the history database, {why} "
+                             "--baseline RUN.json)")
         saved = (baseline, read_run(baseline, env)) if baseline not in (None, LATEST) else None
         return cls(settings, env, gate="new" if args.fail_on_new else "all", baseline=saved)
 

@@ -183,6 +183,12 @@ def test_scan_history_flags_that_cannot_work_are_bad_input(tmp_path: Path) -> No
     base = ["scan", "-i", str(inv), "-o", str(tmp_path / "out")]
     res = run_cli([*base, "--fail-on-new", "--no-history"], cwd=tmp_path)
     assert res.code == 2 and "--no-history" in res.err
+    # no report directory, so no database: the error says so, not a flag never given
+    res = run_cli(["scan", "-i", str(inv), "-o", "-", "--format", "json", "--fail-on-new"],
+                  cwd=tmp_path)
+    assert res.code == 2 and "--no-history" not in res.err
+    assert "writes no report directory keeps none (give --history-db FILE, or --baseline " \
+        "RUN.json)" in res.err
     res = run_cli([*base, "--baseline", "gone.json"], cwd=tmp_path)
     assert res.code == 2 and res.err.startswith("fleetcheck: error: gone.json")
     res = run_cli([*base, "--history-keep-days", "-1"], cwd=tmp_path)
