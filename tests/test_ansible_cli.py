@@ -58,6 +58,28 @@ def test_list_hosts_still_refuses_bad_input(site: Path) -> None:
     assert res.code == 2 and res.out == ""
 
 
+@pytest.mark.parametrize(("argv", "environ", "error"), [
+    (["--private-key", "gone"], {}, "gone: --private-key: key file not found"),
+    ([], {"ANSIBLE_PRIVATE_KEY_FILE": "gone"},
+     "gone: key file not found (private_key_file from env ANSIBLE_PRIVATE_KEY_FILE)"),
+    (["--known-hosts", "gone"], {}, "gone: known_hosts file not found"),
+    (["-T", "0"], {}, "-T/--timeout must be positive"),
+    (["-f", "0"], {}, "--forks must be at least 1"),
+])
+def test_list_hosts_checks_the_connection_options_as_a_scan_does(
+        site: Path, argv: list[str], environ: dict[str, str], error: str) -> None:
+    res = run_cli(["scan", "-i", "hosts.ini", "--list-hosts", *argv], cwd=site,
+                  environ=environ)
+    assert res.code == 2 and res.out == "" and error in res.err, res.err
+
+
+def test_list_hosts_asks_for_no_password(site: Path) -> None:
+    """-k and -K are checked, never prompted for: stdin is empty, and the list is printed."""
+    res = run_cli(["scan", "-i", "hosts.ini", "--list-hosts", "-k", "-K", "-l", "web1"],
+                  cwd=site)
+    assert (res.code, res.out) == (0, "web1\n"), res.err
+
+
 def test_connection_from_the_command_line_is_one_fleetcheck_serves(site: Path) -> None:
     res = run_cli(["scan", "-i", "hosts.ini", "-c", "winrm"], cwd=site)
     assert (res.code, res.err) == (

@@ -119,6 +119,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
     inputs = load_inputs(args, env, start)
     hosts, shard = select_shard(args, inputs.inventory, plan_or_stop(inputs, args, env))
     if args.list_hosts:  # with the inventory's warnings (limit terms matching nothing)
+        # the connection options are checked as a scan checks them (a missing key, -T 0),
+        # on a copy that asks for no password: --list-hosts prompts for nothing
+        scan_options(argparse.Namespace(**{**vars(args), "ask_pass": False,
+                                           "ask_become_pass": False,
+                                           "ask_key_passphrase": False}), env, hosts, fail_on)
         inventory_warnings(inputs.inventory, env, args)
         return list_hosts(hosts, env)
     hosts, options = scan_options(args, env, hosts, fail_on)
