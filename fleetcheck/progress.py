@@ -15,6 +15,7 @@ from typing import TextIO
 from fleetcheck.model import HostResult
 from fleetcheck.redact import Redactor
 from fleetcheck.sanitize import one_line
+from fleetcheck.words import plural
 
 REDRAW_EVERY = 0.1  # seconds
 
@@ -99,8 +100,8 @@ def host_log_line(result: HostResult) -> str:
         line = f"{head}: {result.error.kind}: {result.error.message} [{result.duration:.2f}s]"
     else:
         open_findings = sum(1 for f in result.findings if not f.waived)
-        line = (f"{head} · {result.collector} · {len(result.listeners)} listeners · "
-                f"{open_findings} findings [{result.duration:.2f}s]")
+        line = (f"{head} · {result.collector} · {plural(len(result.listeners), 'listener')}"
+                f" · {plural(open_findings, 'finding')} [{result.duration:.2f}s]")
     return one_line(line)
 
 

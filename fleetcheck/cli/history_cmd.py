@@ -24,8 +24,8 @@ from fleetcheck.history.identity import FINDING
 from fleetcheck.model import RunResult
 from fleetcheck.render.changes_view import day
 from fleetcheck.render.textfit import table
-from fleetcheck.render.view import plural
 from fleetcheck.sanitize import scrub_lines
+from fleetcheck.words import plural
 
 LAST_RUNS = 30  # runs listed without --since or --last
 

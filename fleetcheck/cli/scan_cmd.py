@@ -48,6 +48,7 @@ from fleetcheck.redact import run_redactor
 from fleetcheck.render import FORMATS, PIPEABLE
 from fleetcheck.render.waived import WARN_DAYS
 from fleetcheck.sanitize import one_line
+from fleetcheck.words import plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,8 +190,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
             if caught.name:
                 result = dataclasses.replace(result, meta={**result.meta,
                                                            "interrupted_by": caught.name})
-            env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts)} hosts "
-                             "reported, unfinished ones marked not_run\n")
+            env.stderr.write(f"fleetcheck: interrupted{by}: {plural(len(result.hosts), 'host')}"
+                             " reported, unfinished ones marked not_run\n")
         if shard is not None:
             result = dataclasses.replace(result, shard=shard)
         result = history.finish(history.apply(result), shard=shard is not None)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from fleetcheck.model import Change, Finding, RunResult, TrendPoint, WaiverRecord
 from fleetcheck.render.natural import natural_key
-from fleetcheck.render.view import parse_time, plural, service_name
+from fleetcheck.render.view import parse_time, service_name
+from fleetcheck.words import plural
 
 EXPIRING_DAYS = 14  # waivers expiring this soon are listed under their owner
 # A change section lists this many findings, worst first; the rest are counted (the first

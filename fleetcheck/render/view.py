@@ -41,6 +41,7 @@ from fleetcheck.render.rows import (
     yes_no,
 )
 from fleetcheck.render.waived import expiring_waivers, expiry_sentence
+from fleetcheck.words import plural
 
 # The rows of hosts, listeners and findings live in `rows`; reports (and tests) read them
 # as view.X too, so this module names them again.
@@ -61,11 +62,6 @@ _META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "workers"
                "become", "host_key_checking", "policies", "warnings", "policy_warnings",
                "evidence")
 _WAIVER_ORDER = {"expired": 0, "active": 1, "unused": 2}
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """'1 host', '2 hosts', '3 policies' (with `many`)."""
-    return f"{n} {word if n == 1 else many or word + 's'}"
-
 
 @dataclass(frozen=True, slots=True)
 class Headline:
