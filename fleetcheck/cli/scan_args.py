@@ -94,7 +94,8 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
     g.add_argument("-T", "--timeout", "--connect-timeout", dest="connect_timeout", type=seconds,
                    metavar="SECONDS",
                    help="connection timeout, as Ansible's -T: TCP connect, then SSH banner and "
-                        "key exchange (default: ssh_config's ConnectTimeout, else 10)")
+                        "key exchange (default: the host's -o ConnectTimeout=, then "
+                        "ssh_config's ConnectTimeout, else 10)")
     g.add_argument("--retries", type=count, default=2,
                    help="further attempts after a transient network error (default: 2)")
     b = parser.add_argument_group("privilege")

@@ -25,7 +25,7 @@ class SshOptions:
     known_hosts: tuple[str, ...] = ()  # --known-hosts: used instead of the user's files
     # -F: used instead of ~/.ssh/config and /etc/ssh/ssh_config ("none": no file, as for ssh)
     ssh_config: str | None = None
-    connect_timeout: float | None = None  # None: ssh_config's ConnectTimeout, else 10s
+    connect_timeout: float | None = None  # None: the host's -o, ssh_config's, else 10s
     auth_timeout: float = 30.0
     retries: int = 2
     private_key: str | None = None
