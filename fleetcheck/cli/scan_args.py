@@ -84,7 +84,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
                         "(or set FLEETCHECK_KEY_PASSPHRASE)")
     g.add_argument("-F", "--ssh-config", metavar="FILE",
                    help="ssh_config file to use instead of ~/.ssh/config and "
-                        "/etc/ssh/ssh_config")
+                        "/etc/ssh/ssh_config ('none': no file, as for ssh)")
     g.add_argument("--known-hosts", action="append", metavar="FILE",
                    help="known_hosts file to use instead of ~/.ssh/known_hosts (repeatable; "
                         "/etc/ssh/ssh_known_hosts is still read)")
@@ -94,7 +94,8 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, worker: bool = 
     g.add_argument("-T", "--timeout", "--connect-timeout", dest="connect_timeout", type=seconds,
                    metavar="SECONDS",
                    help="connection timeout, as Ansible's -T: TCP connect, then SSH banner and "
-                        "key exchange (default: ssh_config's ConnectTimeout, else 10)")
+                        "key exchange (default: the host's -o ConnectTimeout=, then "
+                        "ssh_config's ConnectTimeout, else 10)")
     g.add_argument("--retries", type=count, default=2,
                    help="further attempts after a transient network error (default: 2)")
     b = parser.add_argument_group("privilege")
@@ -191,8 +192,9 @@ def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
         passphrase = prompt(env, "Key passphrase: ")
     password = prompt(env, "SSH password: ") if args.ask_pass else None
     known_hosts = tuple(str(env.path(p)) for p in args.known_hosts or ())
-    for path in known_hosts:  # a typo here would make every host "unknown"
-        if args.host_key_checking != "accept-new" and not os.path.isfile(path):
+    for path in known_hosts:  # a typo here would make every host "unknown"; /dev/null is none
+        if args.host_key_checking != "accept-new" and (not os.path.exists(path)
+                                                       or os.path.isdir(path)):
             raise InputError("known_hosts file not found (with --host-key-checking "
                              "accept-new it would be created)", path)
     private_key = str(env.path(args.private_key)) if args.private_key else None
@@ -209,7 +211,8 @@ def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
         host_key_checking_forced=(setting_origin(args, "host_key_checking") or "").startswith(
             "command line"),
         known_hosts=known_hosts,
-        ssh_config=str(env.path(args.ssh_config)) if args.ssh_config else None,
+        ssh_config=(None if not args.ssh_config else "none" if args.ssh_config == "none"
+                    else str(env.path(args.ssh_config))),
         connect_timeout=args.connect_timeout, retries=args.retries,
         private_key=private_key,
         key_passphrase=passphrase, password=password,

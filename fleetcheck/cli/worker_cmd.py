@@ -8,6 +8,7 @@ import logging
 from fleetcheck.cli.argtypes import count, seconds
 from fleetcheck.cli.common import (
     Command,
+    Inputs,
     add_inventory_arguments,
     add_policy_arguments,
     load_inputs,
@@ -100,17 +101,23 @@ def run(args: argparse.Namespace, env: Env) -> int:
     app = make_app(settings)
     preflight(app, settings)
     name = host_format(args.name)
-    waivers = inputs.waivers.waivers if inputs.waivers is not None else None
-    worker_inputs = WorkerInputs(inputs.inventory, tuple(inputs.policies), waivers, inputs.files,
-                                 ssh, forks=args.forks, log_level=log_level(args.verbose + 1),
-                                 prepare=prepare)
+
+    def worker_inputs_of(inputs: Inputs) -> WorkerInputs:
+        """The worker's inputs; `reload` reads the files again when a shard's hashes differ."""
+        waivers = inputs.waivers.waivers if inputs.waivers is not None else None
+        return WorkerInputs(inputs.inventory, tuple(inputs.policies), waivers, inputs.files,
+                            ssh, forks=args.forks, log_level=log_level(args.verbose + 1),
+                            prepare=prepare,
+                            reload=lambda: worker_inputs_of(load_inputs(args, env)))
+
+    worker_inputs = worker_inputs_of(inputs)
     register(app, ShardRunner(worker_inputs, app, name=name))
     logging.basicConfig(level=log_level(args.verbose + 1) or logging.INFO, stream=env.stderr,
                         format="%(asctime)s %(processName)s %(name)s: %(message)s")
     if args.verbose + 1 < 3:  # paramiko's own log at -vv (scan's -vvv)
         logging.getLogger("paramiko").setLevel(logging.WARNING)
     env.stderr.write(f"fleetcheck worker {name}: serving {', '.join(queues)} "
-                     f"({len(inputs.inventory.hosts)} inventory hosts)\n")
+                     f"({len(worker_inputs.inventory.hosts)} inventory hosts)\n")
     env.stderr.flush()
     worker = app.Worker(hostname=name, queues=queues, concurrency=args.concurrency,
                         pool_cls="prefork", loglevel=logging.getLevelName(

@@ -102,7 +102,8 @@ SETTINGS: tuple[Setting, ...] = (
             dest="connection", flag="-c", env=("ANSIBLE_TRANSPORT",),
             ini=(("defaults", "transport"),), ansible="DEFAULT_TRANSPORT", commands=_PLANNING),
     Setting("timeout", Kind.INT, None,
-            "connection timeout in seconds (-T; default: ssh_config's ConnectTimeout, else 10)",
+            "connection timeout in seconds (-T; default: the host's -o ConnectTimeout=, then "
+            "ssh_config's ConnectTimeout, else 10)",
             dest="connect_timeout", flag="-T", env=("ANSIBLE_TIMEOUT", "ANSIBLE_SSH_TIMEOUT"),
             ini=(("defaults", "timeout"), ("ssh_connection", "timeout")),
             to_arg=lambda v: float(v) if v is not None else None, ansible="DEFAULT_TIMEOUT",

@@ -79,6 +79,8 @@ class WorkerInputs:
     # Applied to planned hosts (-K's become password); never sent anywhere.
     prepare: Callable[[list[PlannedHost]], list[PlannedHost]] = field(
         default=lambda hosts: hosts, repr=False)
+    # Reads the files again (a checkout updated under a running worker); InputError if bad.
+    reload: Callable[[], WorkerInputs] | None = field(default=None, repr=False)
 
 
 class ShardRunner:
@@ -146,13 +148,31 @@ class ShardRunner:
             return refuse(f"fleetcheck {__version__} here, {message.get('version')} on the "
                           "coordinator")
         theirs: dict[str, list[str]] = message.get("inputs") or {}
+        why = self._differs(theirs)
+        if why is not None and self.inputs.reload is not None:
+            # The checkout may have been updated (a git pull) since this worker started:
+            # read it again rather than refuse every shard until a restart.
+            try:
+                fresh = self.inputs.reload()
+            except InputError as exc:
+                return refuse(f"{why}; reading them again failed: {exc}")
+            if fingerprint(fresh.files) != self.own:
+                log.info("input files changed since they were read: using the new ones")
+                self.inputs, self.own, self._selected = fresh, fingerprint(fresh.files), None
+                why = self._differs(theirs)
+        if why is not None:
+            return refuse(why)
+        if bool(message["settings"].get("waivers")) != (self.inputs.waivers is not None):
+            return refuse("waivers were given on one side only")
+        return None
+
+    def _differs(self, theirs: dict[str, list[str]]) -> str | None:
+        """How this worker's input files differ from the coordinator's, or None."""
         for kind in sorted(set(theirs) | set(self.own)):
             mine, other = self.own.get(kind, []), sorted(theirs.get(kind, []))
             if mine != other:
-                return refuse(f"its {kind} files differ from the coordinator's (sha256 here: "
-                              f"{_short(mine)}; coordinator: {_short(other)})")
-        if bool(message["settings"].get("waivers")) != (self.inputs.waivers is not None):
-            return refuse("waivers were given on one side only")
+                return (f"its {kind} files differ from the coordinator's (sha256 here: "
+                        f"{_short(mine)}; coordinator: {_short(other)})")
         return None
 
     def plan(self, message: dict[str, Any]) -> list[PlannedHost]:

@@ -21,7 +21,7 @@ from paramiko.pkey import UnknownKeyType
 # One ssh-agent connection over a socket path: the SSH transport's own, reused for signing.
 from fleetcheck.evidence import sshcert
 from fleetcheck.transport.ssh.auth import _Agent
-from fleetcheck.transport.ssh.keys import EncryptedKey, read_key
+from fleetcheck.transport.ssh.keys import EncryptedKey, encrypted_key_file, read_key
 
 MAGIC = b"SSHSIG"
 VERSION = 1
@@ -297,6 +297,10 @@ def load_signing_key(path: Path, *, passphrase: str | None = None,
                                 "or load it into ssh-agent") from None
         except (paramiko.SSHException, ValueError, TypeError, OSError,
                 UnsupportedAlgorithm) as exc:
+            if passphrase is not None and encrypted_key_file(str(path)):
+                # a wrong passphrase reads as a corrupt key; say which it is
+                raise KeyProblem("cannot decrypt the signing key with the passphrase given "
+                                 "(FLEETCHECK_KEY_PASSPHRASE)") from None
             raise KeyProblem(f"not a usable SSH private or public key: {exc}") from None
     if not agent_socket:
         raise KeyProblem("a public key signs through ssh-agent, but SSH_AUTH_SOCK is not set")

@@ -76,6 +76,9 @@ def test_keys_that_cannot_sign_say_why(tmp_path: Path) -> None:
     with pytest.raises(sshsig.KeyProblem, match="encrypted: set FLEETCHECK_KEY_PASSPHRASE"):
         sshsig.load_signing_key(key)
     assert sshsig.load_signing_key(key, passphrase=PASSPHRASE).key.can_sign()
+    with pytest.raises(sshsig.KeyProblem, match="cannot decrypt the signing key with the "
+                                                 "passphrase given"):
+        sshsig.load_signing_key(key, passphrase=PASSPHRASE + "x")
     with pytest.raises(sshsig.KeyProblem, match="SSH_AUTH_SOCK is not set"):
         sshsig.load_signing_key(Path(f"{key}.pub"))
     other = keygen(tmp_path, "other")

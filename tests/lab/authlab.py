@@ -1,7 +1,7 @@
 """A lab for comparing fleetcheck's SSH authentication with OpenSSH's `ssh`, case by case.
 
 Real sshd hosts that authenticate differently (authorized keys, a user CA and nothing else,
-MaxAuthTries 3, `AuthenticationMethods` with partial success, keyboard-interactive through
+MaxAuthTries 3 or 1, `AuthenticationMethods` with partial success, keyboard-interactive through
 the lab's own PAM stack or without PAM, only some RSA signature algorithms, RSA/ECDSA host
 keys), client keys of every type and file format (OpenSSH, PEM, PKCS#8; encrypted or not;
 certificates beside them, elsewhere, expired or for someone else), and real ssh-agents
@@ -85,6 +85,8 @@ def host_specs(material: Path) -> list[HostSpec]:
         HostSpec("ca", sshd_config=(ca, "AuthorizedKeysFile none", "PasswordAuthentication no")),
         HostSpec("cakeys", sshd_config=(ca, keys)),
         HostSpec("tries3", sshd_config=("MaxAuthTries 3", keys)),
+        # One refused request ends the connection: nothing may be spent guessing a method.
+        HostSpec("tries1", sshd_config=("MaxAuthTries 1", keys)),
         HostSpec("pkpw", sshd_config=("AuthenticationMethods publickey,password", keys)),
         HostSpec("pkkbd", files=PAM, sshd_config=(
             "AuthenticationMethods publickey,keyboard-interactive", "UsePAM yes",

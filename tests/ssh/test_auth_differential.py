@@ -137,6 +137,9 @@ METHODS = Group((
     _c("kbd-wrong", "kbd", user="fcpw", password="wrong-pw"),  # noqa: S106 - lab only
     _c("kbd-nopam", "kbdnopam", user="fcpw", password=PW),
     _c("password-akeys", "akeys", "IdentityAgent none", user="fcpw", password=PW),
+    # No key to learn the methods with: asked with `none` (not counted), as ssh does, so
+    # keyboard-interactive, which this server does not offer, is not tried and counted.
+    _c("password-tries1", "tries1", "IdentityAgent none", user="fcpw", password=PW),
     _c("password-off", "akeys", "IdentityAgent none", "PasswordAuthentication no",
        user="fcpw", password=PW),
     _c("pkpk-two", "pkpk", "IdentityFile {key:ed}", "IdentityFile {key:rsa}"),

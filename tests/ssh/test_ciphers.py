@@ -33,3 +33,20 @@ def test_aead_cipher_first_and_others_still_work(fleet: Fleet, lab: SshLab) -> N
     assert _negotiated(lab, "kexlog")[-1] == ("aes128-gcm@openssh.com", "<implicit>")
     cipher, mac = _negotiated(lab, "nogcm")[-1]
     assert cipher in ("aes128-ctr", "aes256-ctr") and mac.startswith("hmac-sha2-"), (cipher, mac)
+
+
+# sshd at DEBUG1: "kex: algorithm: curve25519-sha256"
+_KEX_ALGORITHM = re.compile(r"kex: algorithm: (\S+)")
+# fleetcheck at -vv: "... SSH handshake in 9 ms with ...: kex K, host key ..., cipher C, mac M"
+_HANDSHAKE = re.compile(r"SSH handshake in .*: kex (\S+), host key .*, cipher (\S+), mac (\S+)")
+
+
+def test_the_vv_log_names_what_sshd_negotiated(fleet: Fleet, lab: SshLab) -> None:
+    """-vv's key exchange, cipher and MAC are the ones sshd logged (AES-GCM's MAC is implicit)."""
+    for name in ("kexlog", "nogcm"):
+        scan = fleet.scan(fleet.inventory({name: fleet.vars(name)}), "-vv")
+        assert scan.code == 0, scan.err
+        logged = _HANDSHAKE.findall(scan.err)
+        assert len(logged) == 1, scan.err
+        kex = _KEX_ALGORITHM.findall((lab.hosts[name].dir / "sshd.log").read_text())[-1]
+        assert logged[0] == (kex, *_negotiated(lab, name)[-1])

@@ -3,10 +3,11 @@
 success (sshd's AuthenticationMethods) goes on to what the server asks for next.
 
 ssh opens with a `none` request to learn the server's methods; fleetcheck learns them from
-the first refusal instead (every failure lists them), which saves each host a round trip
-(~0.2 ms of client CPU and sshd's handling of it). The one difference: where the server
-takes no public keys at all, ssh offers none and fleetcheck one, which sshd counts
-against MaxAuthTries. `none` itself is asked for when there is nothing else to offer.
+the first key's refusal instead (every failure lists them), which saves each host a round
+trip (~0.2 ms of client CPU and sshd's handling of it). The one difference: where the
+server takes no public keys at all, ssh offers none and fleetcheck one, which sshd counts
+against MaxAuthTries. `none` is asked for before the password when no key was offered (so
+no method the server lacks is tried and counted), and when there is nothing to offer.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def authenticate(t: paramiko.Transport, target: Target, keys: KeyStore, *, passw
             return
         if password is not None and _password(t, target, password, state, deadline, timeout):
             return
-        if not state.tried and not state.partial and _step(
+        if not state.tried and not state.partial and state.allowed is None and _step(
                 t, target, state, deadline, timeout, "none", partial(t.auth_none, target.user)):
             return  # nothing to offer: a server may still let the user in as it is
     finally:
@@ -244,6 +245,9 @@ def _password(t: paramiko.Transport, target: Target, password: str, state: _Stat
         ("password", target.password_auth,
          partial(t.auth_password, target.user, password, fallback=False)),
     ]
+    if state.allowed is None and _step(t, target, state, deadline, timeout, "none",
+                                       partial(t.auth_none, target.user)):
+        return True  # no refusal told the methods yet: ask as ssh does, not a counted guess
     for method, enabled, attempt in methods:
         if enabled and (state.allowed is None or method in state.allowed) and \
                 _step(t, target, state, deadline, timeout, method, attempt):

@@ -135,6 +135,16 @@ class SshConfig:
         return cls([_read(path, include_base, 0, user, None) for path in paths
                     if path.is_file()])
 
+    @classmethod
+    def given(cls, path: Path, *, include_base: Path) -> SshConfig:
+        """`ssh -F FILE`: read FILE whatever it is (a file, /dev/null, a pipe); InputError
+        when it does not exist or is a directory, as ssh refuses them."""
+        if not path.exists():
+            raise InputError("ssh config file not found", str(path))
+        if path.is_dir():
+            raise InputError("ssh config file is a directory", str(path))
+        return cls([_read(path, include_base, 0, True, None)])
+
     def extend(self, other: SshConfig) -> None:
         """Read `other`'s files after these (the system file after the user's)."""
         self.files += other.files

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paramiko
 
@@ -227,6 +228,7 @@ class Opener:
             t.close()
             raise
         _prefer_aead(t)
+        kex = _noted_kex(t)
         done = threading.Event()
         started = time.monotonic()
         try:
@@ -245,9 +247,8 @@ class Opener:
             raise handshake_failure(exc, where, bool(t.remote_version), timeout) from None
         log.debug("%s: SSH handshake in %s with %s: kex %s, host key %s %s, cipher %s, "
                   "mac %s", where, _ms(started), t.remote_version,
-                  getattr(t, "kex_engine", None).__class__.__name__, key.get_name(),
-                  fingerprint(key.asbytes()), getattr(t, "local_cipher", "?"),
-                  getattr(t, "local_mac", "?"))
+                  kex[-1] if kex else "?", key.get_name(), fingerprint(key.asbytes()),
+                  *_cipher_mac(t))
         try:
             self._verify(target, name, key, trusted)
         except BaseException:
@@ -361,6 +362,30 @@ def _prefer_aead(t: paramiko.Transport) -> None:
     """Offer the AEAD ciphers this paramiko has before its others."""
     opts = t.get_security_options()
     opts.ciphers = cipher_order(opts.ciphers)
+
+
+def _noted_kex(t: paramiko.Transport) -> list[str]:
+    """The key exchange algorithms `t` agrees on, in order, for the -vv log: paramiko drops
+    its kex engine once the exchange is done, so each engine's maker notes its name."""
+    chosen: list[str] = []
+
+    def noting(name: str, make: Any) -> Any:
+        def build(transport: paramiko.Transport) -> Any:
+            chosen.append(name)
+            return make(transport)
+        return build
+    makers: dict[str, Any] = getattr(t, "_kex_info", {})
+    noted = {name: noting(name, make) for name, make in makers.items()}
+    t._kex_info = noted  # type: ignore[attr-defined]
+    return chosen
+
+
+def _cipher_mac(t: paramiko.Transport) -> tuple[str, str]:
+    """The client-to-server cipher and MAC; an AEAD cipher's MAC is `<implicit>`, as OpenSSH
+    logs it (paramiko still names the MAC it agreed on, but never uses it)."""
+    cipher = str(getattr(t, "local_cipher", "?"))
+    aead = getattr(t, "_cipher_info", {}).get(cipher, {}).get("is_aead", False)
+    return cipher, "<implicit>" if aead else str(getattr(t, "local_mac", "?"))
 
 
 def host_key_order(available: Sequence[str], known: set[str]) -> list[str]:

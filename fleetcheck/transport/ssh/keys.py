@@ -69,12 +69,13 @@ class KeyStore:
                     "(--ask-key-passphrase or FLEETCHECK_KEY_PASSPHRASE)")
         except (ValueError, TypeError, OSError, paramiko.SSHException,
                 UnsupportedAlgorithm) as exc:
-            if self._passphrase is not None and _encrypted(path):
+            if self._passphrase is not None and encrypted_key_file(path):
                 return f"cannot decrypt key {path} with the passphrase given"
             return f"cannot use key {path}: {exc}"
 
 
-def _encrypted(path: str) -> bool:
+def encrypted_key_file(path: str) -> bool:
+    """Whether `path` holds an encrypted private key (one that needs a passphrase)."""
     try:
         read_private(path, None)
     except EncryptedKey:

@@ -23,8 +23,9 @@ class SshOptions:
     # Given on the command line: it decides for every host, over a host's StrictHostKeyChecking.
     host_key_checking_forced: bool = False
     known_hosts: tuple[str, ...] = ()  # --known-hosts: used instead of the user's files
-    ssh_config: str | None = None  # -F: used instead of ~/.ssh/config and /etc/ssh/ssh_config
-    connect_timeout: float | None = None  # None: ssh_config's ConnectTimeout, else 10s
+    # -F: used instead of ~/.ssh/config and /etc/ssh/ssh_config ("none": no file, as for ssh)
+    ssh_config: str | None = None
+    connect_timeout: float | None = None  # None: the host's -o, ssh_config's, else 10s
     auth_timeout: float = 30.0
     retries: int = 2
     private_key: str | None = None
@@ -43,11 +44,10 @@ class SshOptions:
     def resolver(self) -> Resolver:
         """Read the ssh_config files (InputError for a syntax error) into a Resolver."""
         home = Path(self.home).expanduser()
-        if self.ssh_config is not None:
-            path = Path(self.ssh_config)
-            if not path.is_file():
-                raise InputError("ssh config file not found", str(path))
-            config = SshConfig.load([path], include_base=home / ".ssh")
+        if self.ssh_config == "none":  # `ssh -F none`: no configuration file at all
+            config = SshConfig()
+        elif self.ssh_config is not None:
+            config = SshConfig.given(Path(self.ssh_config), include_base=home / ".ssh")
         else:
             config = SshConfig.load([home / ".ssh" / "config"], include_base=home / ".ssh")
             system = SshConfig.load([Path(self.system_config)],
