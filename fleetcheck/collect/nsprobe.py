@@ -1,10 +1,10 @@
 """The probe's Linux step for other network namespaces: containers' listeners, same round trip.
 
 After the host's own listing worked, `fc_ns TOOL COMMAND` looks whether any container
-runtime's cgroup exists (`CGROUP_GLOBS`, shell globs: on a host without containers that
-is all it costs, and no command runs). If one does, without root it says `netns
-unread`; as root it compares every process's network namespace with the probe's (`test
--ef`, a builtin) and prints, fenced like every section:
+runtime's cgroup exists (`_UNDER_ROOTS` under each cgroup root, shell globs: on a host
+without containers that is all it costs, and no command runs). If one does, without root
+it says `netns unread`; as root it compares every process's network namespace with the
+probe's (`test -ef`, a builtin) and prints, fenced like every section:
 
 - `cgroups`: the cgroup lines that name a container runtime (`grep -H` of /proc/*/cgroup,
   every process: a hostNetwork pod's processes share the host's namespace);
@@ -41,12 +41,19 @@ from __future__ import annotations
 # `parsers.containers.cgroup_container` recognises.
 _V2_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")  # cgroup v2; a hybrid's v2
 _V1_ROOTS = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/memory")  # runtimes make both
-_EVERYWHERE = ("system.slice/docker-*", "system.slice/nerdctl-*", "docker", "kubepods",
-               "kubepods.slice", "machine.slice", "libpod_parent", "lxc",
-               "user.slice/user-*.slice/user@*.service/user.slice/libpod-*")
-CGROUP_GLOBS = tuple(f"{root}/{where}" for root in (*_V2_ROOTS, *_V1_ROOTS)
-                     for where in _EVERYWHERE) + \
-    tuple(f"{root}/{where}" for root in _V2_ROOTS for where in ("lxc.payload", "lxc.payload.*"))
+_UNDER_ROOTS = ("system.slice/docker-*", "system.slice/nerdctl-*", "docker", "kubepods",
+                "kubepods.slice", "machine.slice", "libpod_parent", "lxc", "lxc.payload",
+                "lxc.payload.*", "user.slice/user-*.slice/user@*.service/user.slice/libpod-*")
+# Walked as a loop over the roots: the probe's text costs every host's login shell and sh
+# time to read, and written out the paths were a sixth of it.
+_CGROUP_LOOKS = f"""
+fc_g=
+for fc_b in {" ".join((*_V2_ROOTS, *_V1_ROOTS))}; do
+  for fc_x in {" ".join(f"$fc_b/{where}" for where in _UNDER_ROOTS)}; do
+    [ -e "$fc_x" ] && {{ fc_g=1; break 2; }}
+  done
+done
+"""
 # net-tools and BusyBox netstat name a process by its command line (argv[0], the base name
 # only when it starts with '/'), so a daemon that retitles itself shows as 'sshd: /usr/sbin'
 # or 'nginx: master pr' where ss, lsof and /proc show its kernel name (comm). After a
@@ -157,7 +164,7 @@ done
 return 1
 }
 fc_ns() {
-for fc_g in GLOBS; do [ -e "$fc_g" ] && break; fc_g=; done
+CGROUP_LOOKS
 [ -n "$fc_g" ] || return 0
 if [ "$U" != 0 ]; then echo "$M netns unread"; return 0; fi
 fc_cg=$(grep -H -s -E 'WORDS' /proc/[0-9]*/cgroup)
@@ -238,7 +245,7 @@ done
 echo "$M end docker-proxy 0"
 fc_rt
 }
-""".replace("WORDS", _RUNTIME_WORDS).replace("GLOBS", " ".join(CGROUP_GLOBS)) \
+""".replace("WORDS", _RUNTIME_WORDS).replace("CGROUP_LOOKS", _CGROUP_LOOKS) \
     .replace("SS_PID_STATS", SS_PID_STATS).replace("PID_STATS", PID_STATS) \
     .replace("FC_SSPIDS", _FC_SSPIDS).replace("FC_PIDS", _FC_PIDS) \
     .replace("FC_COMMS", _FC_COMMS) \

@@ -205,16 +205,32 @@ def _listing_block(name: str, guard: str, command: str, follows: tuple[FollowUp,
             f'fi')
 
 
+# One attempt of one plain command, as a function: the other systems' branches are read
+# by every host's shells whichever system it runs, and written out each took ~190 bytes.
+_TRY = r"""
+fc_try() {
+  command -v "$1" >/dev/null 2>&1 || return 1
+  fc_n=$2; shift 2
+  fc_facts; echo "$M begin $fc_n"; "$@"; rc=$?; echo "$M end $fc_n $rc"
+  [ "$rc" -eq 0 ]
+}
+"""
+_PLAIN = re.compile(r"[A-Za-z0-9./_-]+( [A-Za-z0-9./_-]+)*")
+
+
 def _attempt_block(attempt: Attempt) -> str:
     """Shell for one attempt: run its parts when its program exists; stop if it counted.
 
     It counts when its first part and every other part that lists sockets succeeded;
     otherwise the next attempt runs and may cover what this one missed.
     """
+    first, rest = attempt.parts[0], attempt.parts[1:]
+    if not rest and _PLAIN.fullmatch(first.command) and _PLAIN.fullmatch(attempt.binary):
+        call = f"fc_try {attempt.binary} {first.name} {first.command} && return 0"
+        return f'[ "$U" = 0 ] && {call}' if attempt.root_only else call
     guard = f'command -v {attempt.binary} >/dev/null 2>&1'
     if attempt.root_only:
         guard = f'[ "$U" = 0 ] && {guard}'
-    first, rest = attempt.parts[0], attempt.parts[1:]
     lines = [f'if {guard}; then',
              f'  fc_facts; echo "$M begin {first.name}"; {first.command}; rc=$?; '
              f'echo "$M end {first.name} $rc"',
@@ -355,6 +371,7 @@ def probe_parts(tool: str | None, os: str | None) -> tuple[str, str]:
 
 def _script(nonce: str, tool: str | None, os: str | None) -> str:
     """The probe script with `nonce` (see build_probe)."""
+    tries = _TRY if os != "linux" else ""
     if os is not None:
         cases = f"*)\n{_branch(os, tool)}\n  ;;"
     else:
@@ -366,6 +383,7 @@ LC_ALL=C; export LC_ALL
 PATH="$PATH:/usr/sbin:/sbin:/usr/bin:/bin"; export PATH
 {_SYSTEM}
 {_FACTS}
+{tries}
 fc_probe() {{
 U=; R=
 {_LINUX_FACTS}
