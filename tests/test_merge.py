@@ -9,7 +9,7 @@ import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -238,3 +238,33 @@ def test_a_merge_without_history_carries_none_of_the_shards_comparisons(
     findings = [f for h in json.loads(res.out)["hosts"] for f in h["findings"]]
     assert findings and not any({"change", "first_seen", "age_days"} & set(f)
                                 for f in findings)
+
+
+def test_a_shard_reads_the_history_and_never_writes_it(tmp_path: Path) -> None:
+    """A shard compares its findings with its runner's history but records nothing (its
+    merge is the one entry): where there is no database yet it compares as with an empty
+    one and leaves none behind; where there is one, the database is as it was."""
+    inv = tmp_path / "inv.yml"
+    inv.write_text("all:\n  hosts:\n    a1: {ansible_connection: local}\n")
+    database = tmp_path / "history.sqlite3"
+    with socket.socket() as stray:  # a real listener the baseline calls stray
+        stray.bind(("0.0.0.0", 0))
+        stray.listen()
+
+        def scan(out: str, *args: str) -> dict[str, Any]:
+            res = run_cli(["scan", "-i", str(inv), *args, "-o", out, "--format", "json",
+                           "--history-db", str(database)], cwd=tmp_path)
+            assert res.code == 1, res.err
+            return cast(dict[str, Any], json.loads(run_files(tmp_path / out)[0].read_text()))
+
+        first = scan("s1", "--shard", "1/1")
+        assert not database.exists()
+        assert first["history"]["status"] == "off"
+        assert {f["change"] for h in first["hosts"] for f in h["findings"]} == {"new"}
+        assert len(first["trend"]) == 1
+        scan("full")
+        before = database.read_bytes()
+        second = scan("s2", "--shard", "1/1")
+    assert database.read_bytes() == before
+    assert {f["change"] for h in second["hosts"] for f in h["findings"]} == {"persisting"}
+    assert len(second["trend"]) == 2

@@ -104,10 +104,11 @@ class ScanHistory:
     """One scan's history: the database (if any), the baseline, and what became of them."""
 
     def __init__(self, settings: HistorySettings, env: Env, *, gate: str = "all",
-                 baseline: tuple[str, RunResult] | None = None) -> None:
+                 baseline: tuple[str, RunResult] | None = None, shard: bool = False) -> None:
         self.settings = settings
         self.env = env
         self.gate = gate
+        self.shard = shard
         self.db: History | None = None
         self.error: HistoryError | None = None
         self.baseline: tuple[dict[str, str], dict[str, HostPast]] | None = None
@@ -116,14 +117,19 @@ class ScanHistory:
             past = pasts_from_run(run.hosts, run.started_at, run.changes.fixed if run.changes
                                   else (), run.changes.unverified if run.changes else ())
             self.baseline = ({"source": "run", "path": name, "run_id": run.run_id}, past)
-        if settings.database is not None:
+        # A shard only reads the history (its merge records the run): where there is none
+        # yet, it compares as with an empty one rather than leave an empty database behind.
+        self.none_yet = shard and settings.database is not None and \
+            not settings.database.exists()
+        if settings.database is not None and not self.none_yet:
             try:
                 self.db = History(settings.database, settings.timeout)
             except HistoryError as exc:
                 self._failed(exc)
 
     @classmethod
-    def start(cls, args: argparse.Namespace, env: Env, report_dir: Path | None) -> ScanHistory:
+    def start(cls, args: argparse.Namespace, env: Env, report_dir: Path | None, *,
+              shard: bool = False) -> ScanHistory:
         """From `scan`'s arguments; InputError (before any host is contacted) for a bad
         combination or an unreadable baseline file."""
         settings = history_settings(args, env, report_dir)
@@ -136,7 +142,8 @@ class ScanHistory:
             raise InputError(f"--baseline {LATEST} compares with the history database, {why} "
                              "--baseline RUN.json)")
         saved = (baseline, read_run(baseline, env)) if baseline not in (None, LATEST) else None
-        return cls(settings, env, gate="new" if args.fail_on_new else "all", baseline=saved)
+        return cls(settings, env, gate="new" if args.fail_on_new else "all", baseline=saved,
+                   shard=shard)
 
     def _failed(self, exc: HistoryError) -> None:
         if self.error is None:
@@ -154,6 +161,9 @@ class ScanHistory:
                 found = self.db.compare(hosts, now)
             except HistoryError as exc:
                 self._failed(exc)
+        elif self.none_yet:
+            found = dataclasses.replace(compare(hosts, {}, now, against={
+                "source": "history", "database": str(self.settings.database)}), trend=())
         if self.baseline is not None:
             against, pasts = self.baseline
             by_file = compare(hosts, pasts, now, against)
@@ -171,11 +181,11 @@ class ScanHistory:
             return out
         return dataclasses.replace(out, trend=(*comparison.trend, out.trend_point()))
 
-    def finish(self, run: RunResult, *, shard: bool = False) -> RunResult:
+    def finish(self, run: RunResult) -> RunResult:
         """Record `run` (when the database is usable) and say in it what became of that.
         A shard records nothing: the run its merge makes is the one history entry."""
         database = str(self.settings.database) if self.settings.database else None
-        if shard:
+        if self.shard:
             return dataclasses.replace(run, history=HistoryNote("off"))
         if self.db is not None:
             try:

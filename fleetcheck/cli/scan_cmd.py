@@ -162,7 +162,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                          args.evidence)
     # A baseline that cannot be read, or one asked of a database turned off, is bad input:
     # said before any host is contacted. The database itself failing is only a warning.
-    history = history_setup.ScanHistory.start(args, env, dest.outdir)
+    history = history_setup.ScanHistory.start(args, env, dest.outdir, shard=shard is not None)
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                              " reported, unfinished ones marked not_run\n")
         if shard is not None:
             result = dataclasses.replace(result, shard=shard)
-        result = history.finish(history.apply(result), shard=shard is not None)
+        result = history.finish(history.apply(result))
         lost = False
         if args.evidence:
             try:
