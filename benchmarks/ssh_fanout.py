@@ -317,13 +317,16 @@ def bench_fleet(args: argparse.Namespace) -> None:
         if args.probe_runs:
             bench_probe_cost(bench, args.probe_runs)
 def bench_probe_listeners(n: int, runs: int) -> None:
-    """The per-host command table on a host with `n` more listeners, two a process: what
-    the probe's steps for each listed pid (its comm, its user) cost where a host runs
-    many services, which the fleet lab's three listeners hide."""
+    """The per-host command table on a host with `n` more listeners, two a process, every
+    other process not root's (as a real server's services): what the probe's steps for
+    each listed pid (its comm) and user (its name) cost where a host runs many services,
+    which the fleet lab's three listeners, all root's, hide."""
     with BenchHost(0) as bench, in_netns(bench.ns.name):
         bench.holders.hold([Sock("udp" if i % 3 == 0 else "tcp", "0.0.0.0", 9000 + i,
-                                 process=f"daemon{i // 2}") for i in range(n)])
-        print(f"\nWith {n} more listeners held by {(n + 1) // 2} processes:")
+                                 process=f"daemon{i // 2}",
+                                 user="nobody" if i // 2 % 2 else None) for i in range(n)])
+        print(f"\nWith {n} more listeners held by {(n + 1) // 2} processes, every other "
+              "one nobody's:")
         bench_probe_cost(bench, runs)
 
 
