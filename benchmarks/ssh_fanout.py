@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,7 +194,7 @@ def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
     if args.json_only:  # what the other report formats cost, by difference
         tools.append(Tool("fleetcheck scan --format json", [*fleetcheck, "--format", "json"],
                           {**base_env, "CI": "true"}, "fleetcheck"))
-    for other in (Path(x).resolve() for x in args.also_root.split(",") if x):
+    for other in _roots(args):
         # another checkout (an older commit, say) in the same rounds: before/after, paired
         tools.append(Tool(f"fleetcheck scan @ {other.name}", fleetcheck,
                           {**base_env, "CI": "true", "PYTHONPATH": str(other)}, "fleetcheck",
@@ -315,8 +316,15 @@ def bench_fleet(args: argparse.Namespace) -> None:
                     ["hosts", "tool", "wall s", "hosts/s", "client CPU ms/host",
                      "sshd CPU ms/host", "wall ÷ fan-out", "client CPU ÷ fan-out"], rows)
         if args.probe_runs:
-            bench_probe_cost(bench, args.probe_runs)
-def bench_probe_listeners(n: int, runs: int) -> None:
+            bench_probe_cost(bench, args.probe_runs, others=_roots(args))
+
+
+def _roots(args: argparse.Namespace) -> list[Path]:
+    """The other checkouts --also-root names."""
+    return [Path(x).resolve() for x in args.also_root.split(",") if x]
+
+
+def bench_probe_listeners(n: int, runs: int, others: Sequence[Path] = ()) -> None:
     """The per-host command table on a host with `n` more listeners, two a process, every
     other process not root's (as a real server's services): what the probe's steps for
     each listed pid (its comm) and user (its name) cost where a host runs many services,
@@ -327,11 +335,24 @@ def bench_probe_listeners(n: int, runs: int) -> None:
                                  user="nobody" if i // 2 % 2 else None) for i in range(n)])
         print(f"\nWith {n} more listeners held by {(n + 1) // 2} processes, every other "
               "one nobody's:")
-        bench_probe_cost(bench, runs)
+        bench_probe_cost(bench, runs, others=others)
 
 
-def _probe_variants() -> dict[str, str]:
-    """The command lines whose cost on a host is compared: the probe, its parts, bare ss."""
+def _probe_of(checkout: Path, nonce: str) -> str:
+    """The probe's command line as another checkout of fleetcheck builds it."""
+    code = ("import sys\n"
+            "from fleetcheck.collect import probe, wrap_command\n"
+            "from fleetcheck.plan import PlannedHost\n"
+            "plain = PlannedHost('bench', 'bench', (), ())\n"
+            "sys.stdout.write(wrap_command(probe.build_probe(sys.argv[1]), plain).command)\n")
+    return subprocess.run([sys.executable, "-c", code, nonce], cwd=checkout, check=True,
+                          env={**os.environ, "PYTHONPATH": str(checkout)},
+                          capture_output=True, text=True).stdout
+
+
+def _probe_variants(others: Sequence[Path] = ()) -> dict[str, str]:
+    """The command lines whose cost on a host is compared: the probe, its parts, bare ss,
+    and the probe of each other checkout."""
     nonce = secrets.token_hex(8)
     plain = PlannedHost("bench", "bench", (), ())
     saved = dict(probe.FOLLOW_UPS)
@@ -346,12 +367,14 @@ def _probe_variants() -> dict[str, str]:
             "fan-out's command (ss -Htlnup)": "ss -Htlnup",
             "the probe's listing alone (ss -tulnpe)": "ss -tulnpe",
             "fleetcheck's probe, as run": wrap_command(probe.build_probe(nonce), plain).command,
-            "probe without the user-name lookup": no_users}
+            "probe without the user-name lookup": no_users,
+            **{f"fleetcheck's probe @ {o.name}": _probe_of(o, nonce) for o in others}}
 
 
-def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5) -> None:
+def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5,
+                     others: Sequence[Path] = ()) -> None:
     """CPU per run on the host of what each tool asks sshd's login shell to run."""
-    variants = _probe_variants()
+    variants = _probe_variants(others)
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(bench.dir / "home-of-root")}
     costs: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(rounds):
@@ -461,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale_hosts:
         bench_scale(args)
     if args.probe_listeners:
-        bench_probe_listeners(args.probe_listeners, args.probe_runs or 100)
+        bench_probe_listeners(args.probe_listeners, args.probe_runs or 100, _roots(args))
     if args.known_hosts_entries:
         bench_known_hosts(args.known_hosts_entries, args.paramiko_known_hosts_entries)
     return 0
