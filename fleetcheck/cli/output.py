@@ -189,11 +189,8 @@ def final_status(run: RunResult, env: Env, written: Written) -> int:
     """
     verdict = run.summary.exit_code
     out_error = stream_failed(env.stdout)
-    if out_error is not None:
+    if out_error is not None:  # the error itself is named once, by cli.main for every command
         env.stderr.write(f"fleetcheck: {view.headline(run).line()}\n")
-        if not isinstance(out_error, BrokenPipeError):
-            why = out_error.strerror or str(out_error)
-            env.stderr.write(f"fleetcheck: error: standard output: {why}\n")
     lost = bool(written.failed) or (out_error is not None
                                     and not isinstance(out_error, BrokenPipeError))
     if lost and verdict == ExitStatus.OK:
