@@ -122,3 +122,16 @@ def test_an_unwritable_step_summary_is_a_lost_report(tmp_path: Path) -> None:
                   environ={"GITHUB_STEP_SUMMARY": str(tmp_path / "no" / "such" / "file")})
     assert "report not written" in res.err and "no/such/file" in res.err
     assert res.code in (1, 3, 4)  # never 0: a clean verdict whose report was lost is 4
+
+
+def test_report_takes_o_as_scan_does(tmp_path: Path) -> None:
+    """`report -o -` is stdout and `report -o out/fleet.html` is refused, as for scan: never
+    a directory named '-' or 'fleet.html' holding the reports."""
+    res = run_cli(["scan", "--no-history", "--format", "json", "-o", "r"], cwd=tmp_path)
+    assert res.code in (0, 1, 3), res.err
+    saved = next((tmp_path / "r").glob("fleetcheck-2*.json"))
+    out = run_cli(["report", str(saved), "-o", "-", "--format", "json"], cwd=tmp_path)
+    assert out.code == 0 and out.out == saved.read_text(), out.err
+    bad = run_cli(["report", str(saved), "-o", "out/fleet.html"], cwd=tmp_path)
+    assert bad.code == 2 and "use --format html > out/fleet.html" in bad.err, bad.err
+    assert not (tmp_path / "-").exists() and not (tmp_path / "out").exists()
