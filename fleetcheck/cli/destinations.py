@@ -99,6 +99,11 @@ def destinations(args: argparse.Namespace, env: Env, default_formats: str) -> De
             raise InputError(str(exc)) from None
         # From a config file or the environment: say which, as every other setting does.
         raise InputError(f"formats ({settings.values['formats'].origin}): {exc}") from None
+    if reports and not formats and args.output_dir not in (None, STDOUT) \
+            and from_command_line(args, "output_dir"):
+        # -o asked for a directory that --report alone never writes: say so, not nothing
+        raise InputError(f"-o {args.output_dir}: --report without --format writes no directory "
+                         "of reports; add --format FORMATS to write some there too")
     if args.output_dir == STDOUT:
         if to_stdout:
             raise InputError("-o - and --report FORMAT=- both ask for stdout: give one")
