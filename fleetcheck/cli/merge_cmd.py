@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"the one format asked for if it is {', '.join(PIPEABLE)}")
     parser.add_argument("-o", "--output-dir", metavar="DIR",
                         help="the directory the merged run's reports are written to, each also "
-                             "as fleetcheck-latest.EXT (default: as for scan, reports/); '-' prints the "
-                             "one format asked for on stdout")
+                             "as fleetcheck-latest.EXT (default: as for scan, reports/); '-' "
+                             "prints the one format asked for on stdout")
     add_report_argument(parser)
     history_setup.add_arguments(parser)  # the merged run is the one history entry
 
