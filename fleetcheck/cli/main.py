@@ -10,7 +10,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fleetcheck import __version__
 from fleetcheck.cli import config_cmd
@@ -20,6 +20,9 @@ from fleetcheck.cli.suggest import subparsers, suggestion
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
 from fleetcheck.sanitize import one_line
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(suggestion(message, self.root or self, self.argv))
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         # -h and --version print to sys.stdout and argparse drops a write error there: on
         # the command's guarded stdout, a full disk is seen and said, as for any output.
         if self.out is not None and file is sys.stdout:
