@@ -78,6 +78,9 @@ def test_an_expiring_waiver_is_warned_about_everywhere(tmp_path: Path) -> None:
     assert {r["kind"] for r in rows if soon in r["message"]} == {"warning"}
     assert {r["kind"] for r in rows if idle in r["message"]} == {"input_warning"}
     assert "expires in 6 days" in reports["html"]  # the waiver's own row says it too
+    # and the text report's waiver table, as docs/reports.md says every report marks it
+    table = reports["text"].split("\nWAIVERS (", 1)[1].split("\n\n", 1)[0]
+    assert "Expiring within 14 days: W-SOON (2026-12-10, in 6 days)" in table
 
 
 def test_the_window_is_configurable(tmp_path: Path) -> None:
