@@ -141,3 +141,13 @@ def test_two_processes_on_one_socket_are_two_testcases() -> None:
         "forbidden tcp/1923 on 0.0.0.0 [baseline/spice] (spiced)",
         "forbidden tcp/1923 on 0.0.0.0 [baseline/spice] (spiceproxy)",
         "forbidden tcp/5900 on 0.0.0.0 [baseline/spice]"]
+
+
+def test_the_distribution_is_a_property_beside_the_kernel(composite: RunResult) -> None:
+    """As every report names the OS (docs/reports.md): os-release's name, then the kernel."""
+    host = dataclasses.replace(composite.hosts[0], distribution="Debian GNU/Linux 12 (bookworm)")
+    run = dataclasses.replace(composite, hosts=[host, *composite.hosts[1:]])
+    suite = next(s for s in parse(run) if s.name == host.name)
+    props = {p.name: p.value for p in suite.properties()}
+    assert props["distribution"] == "Debian GNU/Linux 12 (bookworm)"
+    assert props["os"] == host.os
