@@ -4,10 +4,12 @@ and the hosts with most open findings."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 
-from fleetcheck.model import RunResult
+from fleetcheck.engine.summary import summarize
+from fleetcheck.model import JudgedListener, Listener, RunResult, Severity, Verdict
 from fleetcheck.render import FORMATS, RenderOptions, summary
 from fleetcheck.render.overview import run_overview
 
@@ -30,3 +32,23 @@ def test_every_overview_figure_is_in_text_html_and_markdown(composite: RunResult
             assert what in flat, (name, what)
         for c in overview.by_policy:
             assert c.name in flat, (name, c.name)
+
+
+def test_coverage_counts_what_is_open_below_fail_on_and_not_what_is_listed(
+        composite: RunResult) -> None:
+    """A listener whose finding is open below --fail-on has an open finding (the grouped
+    findings and "most open findings" count it); a container-only listener a policy only
+    lists has none. Allowed, open and waived add up to every listener judged by a rule."""
+    base = run_overview(composite).coverage
+    lowered = dataclasses.replace(composite, summary=summarize(
+        list(composite.hosts), Severity.CRITICAL, complete=True))
+    low = run_overview(lowered).coverage
+    assert low.flagged == base.flagged and low.listeners == base.listeners
+    assert low.allowed + low.flagged + low.waived == low.listeners
+    host = composite.hosts[0]
+    listed = JudgedListener(Listener(proto="tcp", family=4, address="10.88.0.2", port=9090),
+                            Verdict.LISTED, None)
+    more = dataclasses.replace(composite, hosts=[
+        dataclasses.replace(host, listeners=[*host.listeners, listed]), *composite.hosts[1:]])
+    cover = run_overview(more).coverage
+    assert cover.listeners == base.listeners + 1 and cover.flagged == base.flagged
