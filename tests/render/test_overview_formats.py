@@ -48,7 +48,7 @@ def test_coverage_counts_what_is_open_below_fail_on_and_not_what_is_listed(
     host = composite.hosts[0]
     listed = JudgedListener(Listener(proto="tcp", family=4, address="10.88.0.2", port=9090),
                             Verdict.LISTED, None)
-    more = dataclasses.replace(composite, hosts=[
-        dataclasses.replace(host, listeners=[*host.listeners, listed]), *composite.hosts[1:]])
+    more = dataclasses.replace(composite, hosts=(
+        dataclasses.replace(host, listeners=(*host.listeners, listed)), *composite.hosts[1:]))
     cover = run_overview(more).coverage
     assert cover.listeners == base.listeners + 1 and cover.flagged == base.flagged
