@@ -100,7 +100,9 @@ def policy_warnings(args: argparse.Namespace, inputs: Inputs) -> dict[str, list[
     it (the inventory's warnings are recorded as such; waiver problems are stated by the
     run's waiver records)."""
     given = [p.rstrip("/") for p in args.policy or ()]
-    shown = [str(p) for p in inputs.problems.warnings
+    # 'file:line:col: message', as the inventory's are recorded: every one is a warning,
+    # and reports already say so ("WARNING: policy: ...")
+    shown = [f"{p.where}: {p.message}" for p in inputs.problems.warnings
              if p.path and any(p.path == g or p.path.startswith(g + "/") for g in given)]
     return {"policy_warnings": shown} if shown else {}
 
