@@ -19,7 +19,12 @@ from fleetcheck.cli.common import (
 )
 from fleetcheck.cli.deliver import deliver
 from fleetcheck.cli.destinations import add_report_argument, destinations
-from fleetcheck.cli.engine_args import add_engine_arguments, celery_engine, celery_record
+from fleetcheck.cli.engine_args import (
+    add_engine_arguments,
+    celery_engine,
+    celery_record,
+    refuse_worker_side,
+)
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
     DEFAULT_FORMATS,
@@ -129,6 +134,12 @@ def run(args: argparse.Namespace, env: Env) -> int:
                                            "ask_key_passphrase": False}), env, hosts, fail_on)
         inventory_warnings(inputs.inventory, env, args)
         return list_hosts(hosts, env)
+    # Refused before anything is asked for: no password is typed for a run that then stops
+    refuse_worker_side(args)
+    key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
+    if args.evidence and env.path(args.evidence).exists():  # never replaced: said now
+        raise InputError("--evidence: a file of that name exists (not overwritten)",
+                         args.evidence)
     hosts, options = scan_options(args, env, hosts, fail_on)
     engine = celery_engine(args, env, inputs, hosts)
     narrowed = None
@@ -158,10 +169,6 @@ def run(args: argparse.Namespace, env: Env) -> int:
     }
     if dest.outdir is not None:
         prepare_output_dir(dest.outdir, args)
-    key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
-    if args.evidence and env.path(args.evidence).exists():  # never replaced: said now
-        raise InputError("--evidence: a file of that name exists (not overwritten)",
-                         args.evidence)
     # A baseline that cannot be read, or one asked of a database turned off, is bad input:
     # said before any host is contacted. The database itself failing is only a warning.
     history = history_setup.ScanHistory.start(args, env, dest.outdir)
