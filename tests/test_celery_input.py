@@ -93,11 +93,3 @@ def test_a_refused_prompt_is_never_asked(tmp_path: Path, flag: list[str], asked:
     assert asked not in res.err, res.err
     assert not (tmp_path / "out").exists()
 
-
-def test_an_existing_evidence_bundle_is_refused_before_any_prompt(tmp_path: Path) -> None:
-    (tmp_path / "b.zip").write_bytes(b"kept")
-    res = run_cli(["scan", "-c", "local", "--evidence", "b.zip", "-k", "-o", "out"],
-                  cwd=tmp_path, stdin="typed\n")
-    assert res.code == 2 and "b.zip: --evidence: a file of that name exists" in res.err
-    assert "SSH password" not in res.err and not (tmp_path / "out").exists()
-    assert (tmp_path / "b.zip").read_bytes() == b"kept"

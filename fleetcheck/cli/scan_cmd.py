@@ -134,8 +134,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
                                            "ask_key_passphrase": False}), env, hosts, fail_on)
         inventory_warnings(inputs.inventory, env, args)
         return list_hosts(hosts, env)
-    # Refused before anything is asked for: no password is typed for a run that then stops
+    # Refused before anything is asked for: no password is typed for a run that then stops.
+    # A baseline that cannot be read, or one asked of a database turned off, is bad input
+    # too; the database itself failing, later, is only a warning.
     refuse_worker_side(args)
+    open_history = history_setup.ScanHistory.checked(args, env, dest.outdir)
     key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
     if args.evidence and env.path(args.evidence).exists():  # never replaced: said now
         raise InputError("--evidence: a file of that name exists (not overwritten)",
@@ -169,9 +172,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     }
     if dest.outdir is not None:
         prepare_output_dir(dest.outdir, args)
-    # A baseline that cannot be read, or one asked of a database turned off, is bad input:
-    # said before any host is contacted. The database itself failing is only a warning.
-    history = history_setup.ScanHistory.start(args, env, dest.outdir)
+    history = open_history()
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:
