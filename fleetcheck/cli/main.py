@@ -16,7 +16,7 @@ from fleetcheck import __version__
 from fleetcheck.cli import config_cmd
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded, stream_failed
-from fleetcheck.cli.suggest import subparsers, suggestion
+from fleetcheck.cli.suggest import chosen_command, option_strings, subparsers, suggestion
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
 from fleetcheck.sanitize import one_line
@@ -112,7 +112,28 @@ def parse_arguments(args_list: Sequence[str], out: TextIO | None = None,
     for each in _every_parser(parser):
         if isinstance(each, _Parser):
             each.root, each.argv, each.out = parser, tuple(args_list), out
-    return parser, parser.parse_args(args_list)
+    return parser, parser.parse_args(_ssh_args_joined(args_list, parser))
+
+
+# Options whose value is ssh's own options, so it starts with '-' ('-o ProxyJump=...').
+DASHED_VALUES = ("--ssh-common-args", "--ssh-extra-args")
+
+
+def _ssh_args_joined(args_list: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`--ssh-common-args '-o ProxyJump=x'` as `--ssh-common-args=-o ProxyJump=x`.
+
+    argparse takes a value that starts with '-' for an option when its start is one
+    (`-o` is --output-dir), and fails "expected one argument"; ansible-playbook, which has
+    no -o, takes the spaced form, and the docs write it. A word that is itself an option
+    of the command (a forgotten value: `--ssh-extra-args --list-hosts`) is left alone."""
+    known = set(option_strings(chosen_command(parser, args_list)))
+    out: list[str] = []
+    for word in args_list:
+        if out and out[-1] in DASHED_VALUES and word.startswith("-") and word not in known:
+            out[-1] = f"{out[-1]}={word}"
+        else:
+            out.append(word)
+    return out
 
 
 def _every_parser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
