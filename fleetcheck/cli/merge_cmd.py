@@ -12,6 +12,7 @@ from fleetcheck.cli.destinations import add_report_argument, destinations
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
     DEFAULT_FORMATS,
+    add_terminal_arguments,
     prepare_output_dir,
 )
 from fleetcheck.cli.runfile import read_run
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "as fleetcheck-latest.EXT (default: as for scan, reports/); '-' "
                              "prints the one format asked for on stdout")
     add_report_argument(parser)
+    add_terminal_arguments(parser)  # the summary is scan's: quieted and coloured alike
     history_setup.add_arguments(parser)  # the merged run is the one history entry
 
 
