@@ -37,11 +37,16 @@ DEFAULT_FORMATS = "text,html,json,junit"
 COLOR_CHOICES = ("auto", "always", "never")
 
 
-def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
-    """--color and -q/--quiet: how what goes to the terminal looks."""
+def add_color_argument(parser: argparse.ArgumentParser) -> None:
+    """--color: whether what goes to stdout is coloured."""
     parser.add_argument("--color", "--colour", choices=COLOR_CHOICES, default="auto",
                         help="colour on stdout: auto (a terminal, unless NO_COLOR or "
                              "TERM=dumb), always, never")
+
+
+def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
+    """--color and -q/--quiet: how what goes to the terminal looks."""
+    add_color_argument(parser)
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only the verdict line (the reports are written as usual)")
     parser.add_argument("--all-hosts", action="store_true",

@@ -7,7 +7,12 @@ import argparse
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.destinations import STDOUT, check_directory
 from fleetcheck.cli.env import Env, stream_failed
-from fleetcheck.cli.output import DEFAULT_FORMATS, print_report, write_and_list
+from fleetcheck.cli.output import (
+    DEFAULT_FORMATS,
+    add_color_argument,
+    print_report,
+    write_and_list,
+)
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.render import FORMATS, parse_formats
@@ -23,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output-dir", metavar="DIR",
                         help="write the reports here, named as the run named them; without it "
                              "(or with '-') the one format asked for goes to stdout")
+    add_color_argument(parser)  # the text report on a terminal is coloured, as scan's
     parser.add_argument("--force", action="store_true",
                         help="replace report files of the same name in DIR (never done "
                              "without it)")
@@ -43,7 +49,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     result = read_run(args.run, env)
     written = Written()
     if outdir is None:
-        print_report(result, formats[0], env)
+        print_report(result, formats[0], env, color=args.color)
     else:
         written = write_and_list(result, formats, outdir, env, replace=args.force)
     lost = written.failed or (stream_failed(env.stdout) is not None
