@@ -126,3 +126,10 @@ def test_every_list_of_the_formats_printed_on_stdout_is_whole() -> None:
     assert len(lists) == 3
     for listed in lists:
         assert sorted(listed) == sorted(PIPEABLE), listed
+
+
+def test_the_readme_quotes_the_owner_sentence_as_reports_write_it() -> None:
+    from fleetcheck.render.rows import OWNER_UNSEEN
+
+    flat = " ".join(README.split())
+    assert f'("{OWNER_UNSEEN}")' in flat
