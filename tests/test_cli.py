@@ -270,6 +270,7 @@ def test_workers_and_the_threads_engine_are_not_both_obeyed(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("argv", "error"), [
     (["--evidence", "b.zip"], "b.zip: --evidence: a file of that name exists"),
+    (["--evidence", "-"], "--evidence -: the bundle is a zip file"),  # never a file '-'
     (["--baseline", "gone.json"], "gone.json: cannot read run"),
     (["--fail-on-new", "--no-history"], "--baseline latest compares with the history"),
 ])
@@ -282,4 +283,13 @@ def test_bad_input_is_said_before_any_prompt(tmp_path: Path, argv: list[str],
                   stdin="typed\n")
     assert res.code == 2 and error in res.err, res.err
     assert "SSH password" not in res.err and not (tmp_path / "out").exists()
-    assert (tmp_path / "b.zip").read_bytes() == b"kept"
+    assert (tmp_path / "b.zip").read_bytes() == b"kept" and not (tmp_path / "-").exists()
+
+
+def test_evidence_o_dash_is_refused_not_a_file_named_dash(tmp_path: Path) -> None:
+    saved = tmp_path / "run.json"
+    res = run_cli(["scan", "--no-history", "--format", "json", "-o", "-"], cwd=tmp_path)
+    saved.write_text(res.out)
+    bad = run_cli(["evidence", str(saved), "-o", "-"], cwd=tmp_path)
+    assert bad.code == 2 and "-o -: the bundle is a zip file" in bad.err, bad.err
+    assert not (tmp_path / "-").exists() and bad.out == ""

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
             raise InputError(f"--date must be a date written YYYY-MM-DD, not {args.date!r}") \
                 from None
     page = manpage.render(build_parser(), args.date)
-    if args.output is None:
+    if args.output in (None, "-"):  # '-' is stdout, as for every command's -o
         env.stdout.write(page)
         return ExitStatus.OK
     try:

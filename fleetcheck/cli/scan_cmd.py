@@ -140,7 +140,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     refuse_worker_side(args)
     open_history = history_setup.ScanHistory.checked(args, env, dest.outdir)
     key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
-    if args.evidence and env.path(args.evidence).exists():  # never replaced: said now
+    if args.evidence and env.path(evidence_cmd.bundle_name(args.evidence, "--evidence")
+                                  ).exists():  # never replaced: said now
         raise InputError("--evidence: a file of that name exists (not overwritten)",
                          args.evidence)
     hosts, options = scan_options(args, env, hosts, fail_on)

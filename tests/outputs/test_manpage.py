@@ -29,6 +29,8 @@ def test_docs_copy_is_what_the_parser_builds(tmp_path: Path) -> None:
         assert bad.code == 2 and f"--date must be a date written YYYY-MM-DD, not {date!r}" \
             in bad.err, bad.err
     assert not (tmp_path / "bad").exists()
+    dash = run_cli(["manpage", "-o", "-"], cwd=tmp_path)  # stdout, as every -o - is
+    assert dash.code == 0 and dash.out == res.out and not (tmp_path / "-").exists()
 
 
 def test_every_command_and_option_is_in_the_page() -> None:
