@@ -63,6 +63,10 @@ def test_list_hosts_still_refuses_bad_input(site: Path) -> None:
     ([], {"ANSIBLE_PRIVATE_KEY_FILE": "gone"},
      "gone: key file not found (private_key_file from env ANSIBLE_PRIVATE_KEY_FILE)"),
     (["--known-hosts", "gone"], {}, "gone: known_hosts file not found"),
+    # a directory is no file in any mode: accept-new could not record a key in it either
+    (["--known-hosts", ".", "--host-key-checking", "accept-new"], {},
+     ": --known-hosts names a directory, not a known_hosts file"),
+    (["--private-key", "."], {}, ": --private-key: is a directory, not a key file"),
     (["-T", "0"], {}, "-T/--timeout must be positive"),
     (["-f", "0"], {}, "--forks must be at least 1"),
 ])
@@ -152,3 +156,17 @@ def test_bad_values_are_bad_input_before_any_contact(site: Path, argv: list[str]
                                                      message: str) -> None:
     res = run_cli(["scan", "-i", "hosts.ini", "-l", "web1", *argv], cwd=site, environ=environ)
     assert (res.code, res.err) == (2, f"fleetcheck: error: {message}\n")
+
+
+def test_ssh_args_take_their_dashed_value_spaced_as_documented(tmp_path: Path) -> None:
+    """`--ssh-common-args '-o ProxyJump=ops@bastion'` (docs/cli.md's example, as
+    ansible-playbook takes it): argparse alone reads the '-o' as --output-dir and stops."""
+    (tmp_path / "hosts.ini").write_text("h1 ansible_host=127.0.0.1 ansible_port=1\n")
+    res = run_cli(["scan", "-i", "hosts.ini", "--ssh-common-args", "-o ProxyJump=ops@bastion",
+                   "--list-hosts"], cwd=tmp_path)
+    assert (res.code, res.out) == (0, "h1\n"), res.err
+    res = run_cli(["scan", "-i", "hosts.ini", "--ssh-extra-args", "-A", "--retries", "0",
+                   "--no-history", "-o", "-", "--format", "json"], cwd=tmp_path)
+    assert res.code == 3 and "fleetcheck's SSH ignores -A" in res.err, res.err
+    forgot = run_cli(["scan", "--ssh-extra-args", "--list-hosts"], cwd=tmp_path)
+    assert forgot.code == 2 and "--ssh-extra-args: expected one argument" in forgot.err

@@ -78,3 +78,18 @@ def test_a_celery_option_without_the_celery_engine_is_refused(tmp_path: Path,
     assert (res.code, res.err) == (2, f"fleetcheck: error: {option[0]} is an option of "
                                       "--engine celery\n")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("flag", "asked"), [(["-k"], "SSH password"),
+                                             (["-K"], "BECOME password"),
+                                             (["--ask-key-passphrase"], "Key passphrase")])
+def test_a_refused_prompt_is_never_asked(tmp_path: Path, flag: list[str], asked: str) -> None:
+    """With --engine celery, -k, -K and --ask-key-passphrase are refused before they prompt:
+    nobody types a secret into a run that then stops."""
+    res = run_cli(["scan", "-c", "local", "--engine", "celery", "--broker",
+                   "redis://127.0.0.1:1/0", *flag, "-o", str(tmp_path / "out")],
+                  cwd=tmp_path, stdin="typed\n")
+    assert res.code == 2 and f"{flag[0]} does not apply with --engine celery" in res.err
+    assert asked not in res.err, res.err
+    assert not (tmp_path / "out").exists()
+

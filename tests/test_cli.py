@@ -266,3 +266,30 @@ def test_workers_and_the_threads_engine_are_not_both_obeyed(tmp_path: Path) -> N
                                       "which --engine threads rules out: give one or the other\n")
     assert not (tmp_path / "r").exists()
     assert run_cli([*base, "--workers", "1"], cwd=tmp_path).code in (0, 1)
+
+
+@pytest.mark.parametrize(("argv", "error"), [
+    (["--evidence", "b.zip"], "b.zip: --evidence: a file of that name exists"),
+    (["--evidence", "-"], "--evidence -: the bundle is a zip file"),  # never a file '-'
+    (["--baseline", "gone.json"], "gone.json: cannot read run"),
+    (["--fail-on-new", "--no-history"], "--baseline latest compares with the history"),
+])
+def test_bad_input_is_said_before_any_prompt(tmp_path: Path, argv: list[str],
+                                             error: str) -> None:
+    """Outputs and baselines are checked before -k asks for a password (and before the
+    report directory is made): nobody types a secret into a run that then stops."""
+    (tmp_path / "b.zip").write_bytes(b"kept")
+    res = run_cli(["scan", "-c", "local", "-k", "-o", "out", *argv], cwd=tmp_path,
+                  stdin="typed\n")
+    assert res.code == 2 and error in res.err, res.err
+    assert "SSH password" not in res.err and not (tmp_path / "out").exists()
+    assert (tmp_path / "b.zip").read_bytes() == b"kept" and not (tmp_path / "-").exists()
+
+
+def test_evidence_o_dash_is_refused_not_a_file_named_dash(tmp_path: Path) -> None:
+    saved = tmp_path / "run.json"
+    res = run_cli(["scan", "--no-history", "--format", "json", "-o", "-"], cwd=tmp_path)
+    saved.write_text(res.out)
+    bad = run_cli(["evidence", str(saved), "-o", "-"], cwd=tmp_path)
+    assert bad.code == 2 and "-o -: the bundle is a zip file" in bad.err, bad.err
+    assert not (tmp_path / "-").exists() and bad.out == ""

@@ -110,3 +110,26 @@ def test_every_connection_variable_is_honoured_or_said_to_be_ignored() -> None:
     unread = set().union(*map(_plugin_variables, plugins)) - honoured
     named = re.findall(r"`(ansible_[\w*]+)`", ignored)  # `ansible_scp_*` names a family
     assert sorted(v for v in unread if not any(fnmatch.fnmatchcase(v, n) for n in named)) == []
+
+
+CLI = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+REPORTS = (REPO / "docs" / "reports.md").read_text(encoding="utf-8")
+
+
+def test_every_list_of_the_formats_printed_on_stdout_is_whole() -> None:
+    """Each sentence 'exactly one of `json`, ... is asked for' names every format a scan
+    prints on stdout when it is the only one asked for, and no other."""
+    from fleetcheck.render import PIPEABLE
+
+    lists = [re.findall(r"`([a-z-]+)`", m) for text in (CLI, REPORTS)
+             for m in re.findall(r"exactly one of ((?:`[a-z-]+`,?\s*(?:or\s+|and\s+)?)+)", text)]
+    assert len(lists) == 3
+    for listed in lists:
+        assert sorted(listed) == sorted(PIPEABLE), listed
+
+
+def test_the_readme_quotes_the_owner_sentence_as_reports_write_it() -> None:
+    from fleetcheck.render.rows import OWNER_UNSEEN
+
+    flat = " ".join(README.split())
+    assert f'("{OWNER_UNSEEN}")' in flat

@@ -193,6 +193,9 @@ def test_merge_prints_the_summary_as_scan_does(shards: list[dict[str, Any]],
     lines = res.out.splitlines()
     assert re.match(r"(COMPLIANT|NONCOMPLIANT|NOT VERIFIED): ", lines[0]), res.out
     assert lines[-5] == "Reports:" and not res.out.startswith("fleetcheck report ·")
+    quiet = run_cli(["merge", "one.json", "two.json", "-o", "again", "-q", "--color", "never",
+                     "--all-hosts"], cwd=tmp_path)  # scan's terminal options, as scan's
+    assert (quiet.code, quiet.out) == (res.code, lines[0] + "\n"), quiet.err
 
 
 @pytest.mark.parametrize("order", [(0, 1), (1, 0)])

@@ -100,5 +100,5 @@ def run(args: argparse.Namespace, env: Env) -> int:
 
 
 COMMAND = Command("config", "print every effective setting and where it came from "
-                            "(command line, environment, ansible.cfg, fleetcheck.yml, default)",
+                            "(environment, ansible.cfg, fleetcheck.yml, default)",
                   add_arguments, run)

@@ -61,8 +61,9 @@ def parse_report(spec: str, env: Env) -> tuple[str, Path | None]:
     return name, path
 
 
-def check_directory(value: str, env: Env) -> Path:
-    """-o DIR: a directory (made if missing), never a file name."""
+def check_directory(value: str, env: Env, one_file: str = "--report {name}={path}") -> Path:
+    """-o DIR: a directory (made if missing), never a file name (the error says how to
+    write one report to that file: `one_file`, with the format's name and the path)."""
     path = env.path(value)
     extensions = {f".{fmt.extension.rsplit('.', 1)[-1]}" for fmt in FORMATS.values()}
     looks_like_file = (path.exists() and not path.is_dir()) or (
@@ -70,8 +71,8 @@ def check_directory(value: str, env: Env) -> Path:
     if looks_like_file:
         name = next((n for n, f in FORMATS.items() if value.endswith(f".{f.extension}")),
                     "html")
-        raise InputError(f"-o takes a directory, and this names a file: to write one report "
-                         f"to a file use --report {name}={value}", value)
+        raise InputError("-o takes a directory, and this names a file: to write one report "
+                         f"to a file use {one_file.format(name=name, path=value)}", value)
     return path
 
 
@@ -98,6 +99,11 @@ def destinations(args: argparse.Namespace, env: Env, default_formats: str) -> De
             raise InputError(str(exc)) from None
         # From a config file or the environment: say which, as every other setting does.
         raise InputError(f"formats ({settings.values['formats'].origin}): {exc}") from None
+    if reports and not formats and args.output_dir not in (None, STDOUT) \
+            and from_command_line(args, "output_dir"):
+        # -o asked for a directory that --report alone never writes: say so, not nothing
+        raise InputError(f"-o {args.output_dir}: --report without --format writes no directory "
+                         "of reports; add --format FORMATS to write some there too")
     if args.output_dir == STDOUT:
         if to_stdout:
             raise InputError("-o - and --report FORMAT=- both ask for stdout: give one")

@@ -62,6 +62,21 @@ def _given(args: argparse.Namespace, dest: str) -> bool:
     return setting is None or from_command_line(args, setting.name)
 
 
+def refuse_worker_side(args: argparse.Namespace) -> None:
+    """InputError for an option only a process contacting hosts uses, given with --engine
+    celery; called before -k, -K or --ask-key-passphrase prompt for what would be refused."""
+    if args.engine != "celery":
+        return
+    for attr, option in WORKER_SIDE:
+        if getattr(args, attr) and _given(args, attr):
+            raise InputError(f"{option} does not apply with --engine celery: the workers "
+                             "connect to the hosts with their own settings and secrets "
+                             "(give it to `fleetcheck worker`)")
+    if args.host_key_checking != "strict" and _given(args, "host_key_checking"):
+        raise InputError("--host-key-checking does not apply with --engine celery: each "
+                         "worker checks host keys its own way (`fleetcheck worker`)")
+
+
 def celery_engine(args: argparse.Namespace, env: Env, inputs: Inputs,
                   hosts: list[PlannedHost]) -> CeleryEngine | None:
     """The celery engine the arguments ask for, its broker reached (None for another
@@ -71,14 +86,7 @@ def celery_engine(args: argparse.Namespace, env: Env, inputs: Inputs,
             if getattr(args, attr) is not None:
                 raise InputError(f"{option} is an option of --engine celery")
         return None
-    for attr, option in WORKER_SIDE:
-        if getattr(args, attr) and _given(args, attr):
-            raise InputError(f"{option} does not apply with --engine celery: the workers "
-                             "connect to the hosts with their own settings and secrets "
-                             "(give it to `fleetcheck worker`)")
-    if args.host_key_checking != "strict" and _given(args, "host_key_checking"):
-        raise InputError("--host-key-checking does not apply with --engine celery: each "
-                         "worker checks host keys its own way (`fleetcheck worker`)")
+    refuse_worker_side(args)
     if args.shard is not None:
         raise InputError("--shard does not combine with --engine celery, which plans and "
                          "merges its own shards")

@@ -113,8 +113,18 @@ def bundle_scan(result: RunResult, args: argparse.Namespace, env: Env,
     return with_reference(result, made, args.evidence)
 
 
+def bundle_name(name: str, option: str) -> str:
+    """`name`, the bundle's file; InputError for '-', which names stdout everywhere else
+    (where the digest goes) and would make a file called '-'."""
+    if name == "-":
+        raise InputError(f"{option} -: the bundle is a zip file: give its name (standard "
+                         "output carries its digest)")
+    return name
+
+
 def run(args: argparse.Namespace, env: Env) -> int:
     """Bundle the saved run; exit 0 once written (the run's own verdict is inside)."""
+    bundle_name(args.output, "-o")
     result = read_run(args.run, env)
     key = signing_key(args, env)
     try:

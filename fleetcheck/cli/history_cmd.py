@@ -38,7 +38,8 @@ def _database_arguments(parser: argparse.ArgumentParser, *, sub: bool) -> None:
     """
     quiet = {"default": argparse.SUPPRESS} if sub else {}
     parser.add_argument("-o", "--output-dir", metavar="DIR", **quiet,  # type: ignore[arg-type]
-                        help="the report directory whose database to read (default: reports/)")
+                        help="the report directory whose database to read (default: output_dir "
+                             "of fleetcheck.yml, else reports/)")
     parser.add_argument("--history-db", metavar="FILE", **quiet,  # type: ignore[arg-type]
                         help="the history database (default: fleetcheck-history.sqlite3 in "
                              "the report directory)")

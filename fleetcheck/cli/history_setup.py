@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -132,6 +132,14 @@ class ScanHistory:
               shard: bool = False) -> ScanHistory:
         """From `scan`'s arguments; InputError (before any host is contacted) for a bad
         combination or an unreadable baseline file."""
+        return cls.checked(args, env, report_dir, shard=shard)()
+
+    @classmethod
+    def checked(cls, args: argparse.Namespace, env: Env, report_dir: Path | None, *,
+                shard: bool = False) -> Callable[[], ScanHistory]:
+        """The arguments checked and the baseline file read now (InputError for either, so
+        a scan can say it before it prompts for a password); the database is opened when
+        the returned function is called, once the report directory exists."""
         settings = history_settings(args, env, report_dir)
         baseline = args.baseline or (LATEST if args.fail_on_new else None)
         if baseline == LATEST and settings.database is None:
@@ -142,8 +150,8 @@ class ScanHistory:
             raise InputError(f"--baseline {LATEST} compares with the history database, {why} "
                              "--baseline RUN.json)")
         saved = (baseline, read_run(baseline, env)) if baseline not in (None, LATEST) else None
-        return cls(settings, env, gate="new" if args.fail_on_new else "all", baseline=saved,
-                   shard=shard)
+        return lambda: cls(settings, env, gate="new" if args.fail_on_new else "all",
+                           baseline=saved, shard=shard)
 
     def _failed(self, exc: HistoryError) -> None:
         if self.error is None:

@@ -10,16 +10,19 @@ import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fleetcheck import __version__
 from fleetcheck.cli import config_cmd
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded, stream_failed
-from fleetcheck.cli.suggest import subparsers, suggestion
+from fleetcheck.cli.suggest import chosen_command, option_strings, subparsers, suggestion
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
 from fleetcheck.sanitize import one_line
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +53,18 @@ class _Parser(argparse.ArgumentParser):
 
     root: argparse.ArgumentParser | None = None  # the top parser, set by parse_arguments
     argv: Sequence[str] = ()
+    out: TextIO | None = None  # the command's stdout, for -h and --version (parse_arguments)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(suggestion(message, self.root or self, self.argv))
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        # -h and --version print to sys.stdout and argparse drops a write error there: on
+        # the command's guarded stdout, a full disk is seen and said, as for any output.
+        if self.out is not None and file is sys.stdout:
+            self.out.write(message)
+        else:
+            super()._print_message(message, file)
 
     def _get_option_tuples(self, option_string: str) -> list[tuple[Any, ...]]:
         # An abbreviation of two spellings of one option (--colo: --color and --colour) is
@@ -92,14 +104,41 @@ def _command_word(args_list: Sequence[str]) -> str | None:
     return None
 
 
-def parse_arguments(args_list: Sequence[str]) -> tuple[argparse.ArgumentParser,
-                                                        argparse.Namespace]:
-    """The parser and what it made of `args_list`; InputError (with a suggestion) if bad."""
+def parse_arguments(args_list: Sequence[str], out: TextIO | None = None,
+                    ) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and what it made of `args_list`; InputError (with a suggestion) if bad.
+    Help and the version go to `out` (default: sys.stdout), then SystemExit(0)."""
     parser = build_parser(_command_word(args_list))
-    for each in (parser, *subparsers(parser).values()):
+    for each in _every_parser(parser):
         if isinstance(each, _Parser):
-            each.root, each.argv = parser, tuple(args_list)
-    return parser, parser.parse_args(args_list)
+            each.root, each.argv, each.out = parser, tuple(args_list), out
+    return parser, parser.parse_args(_ssh_args_joined(args_list, parser))
+
+
+# Options whose value is ssh's own options, so it starts with '-' ('-o ProxyJump=...').
+DASHED_VALUES = ("--ssh-common-args", "--ssh-extra-args")
+
+
+def _ssh_args_joined(args_list: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`--ssh-common-args '-o ProxyJump=x'` as `--ssh-common-args=-o ProxyJump=x`.
+
+    argparse takes a value that starts with '-' for an option when its start is one
+    (`-o` is --output-dir), and fails "expected one argument"; ansible-playbook, which has
+    no -o, takes the spaced form, and the docs write it. A word that is itself an option
+    of the command (a forgotten value: `--ssh-extra-args --list-hosts`) is left alone."""
+    known = set(option_strings(chosen_command(parser, args_list)))
+    out: list[str] = []
+    for word in args_list:
+        if out and out[-1] in DASHED_VALUES and word.startswith("-") and word not in known:
+            out[-1] = f"{out[-1]}={word}"
+        else:
+            out.append(word)
+    return out
+
+
+def _every_parser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """`parser` and its sub-command parsers, nested ones (`history prune`) too."""
+    return [parser, *(p for sub in subparsers(parser).values() for p in _every_parser(sub))]
 
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
@@ -108,7 +147,10 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         _no_nul(args_list)
-        parser, args = parse_arguments(args_list)
+        try:
+            parser, args = parse_arguments(args_list, env.stdout)
+        except SystemExit as done:  # -h or --version, printed: its stdout is checked too
+            return _output_kept(done.code if isinstance(done.code, int) else 0, env)
         if args.command is None:
             env.stderr.write(parser.format_help())
             return ExitStatus.BAD_INPUT
@@ -160,15 +202,16 @@ def _output_kept(status: int, env: Env) -> int:
     full disk, a closed descriptor; not a reader that went away, as `| head` does).
 
     Every command's output is its product (`inventory --list > hosts.json`): one lost to
-    a full disk is never a success. `scan` and `report` decide this themselves (their
-    reports, the verdict on stderr); this catches the others, and what only the last
-    flush finds."""
+    a full disk is never a success, and is said on stderr whatever the status (`diff`'s 1
+    or `verify`'s 3 would otherwise read as a result nobody can see). `scan` and `report`
+    decide the status themselves (their reports, the verdict on stderr); this catches the
+    others, and what only the last flush finds."""
     env.stdout.flush()
     error = stream_failed(env.stdout)
-    if status != ExitStatus.OK or error is None or isinstance(error, BrokenPipeError):
+    if error is None or isinstance(error, BrokenPipeError):
         return status
     env.stderr.write(f"fleetcheck: error: standard output: {error.strerror or error}\n")
-    return ExitStatus.REPORTS_FAILED
+    return ExitStatus.REPORTS_FAILED if status == ExitStatus.OK else status
 
 
 def _internal(exc: BaseException, env: Env) -> int:

@@ -78,7 +78,8 @@ def render(parser: argparse.ArgumentParser, date: str = "") -> str:
              roff("fleetcheck reads an Ansible inventory, connects to each host over SSH, lists "
                   "its listening sockets with the best tool the host has, judges each listener "
                   "against YAML policies and writes reports (a summary on standard output; "
-                  "text, HTML, JSON, JUnit, CSV and Markdown files)."),
+                  "text, HTML, JSON, JUnit, CSV and Markdown files, the ports register "
+                  "and OSCAL assessment results)."),
              ".SH COMMANDS"]
     for name, sub in subparsers(parser).items():
         lines += [f".SS fleetcheck {roff(name)}", roff(sub.description or ""),

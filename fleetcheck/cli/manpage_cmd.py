@@ -8,6 +8,7 @@ from fleetcheck.cli import manpage
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
+from fleetcheck.policy.fields import parse_day
 from fleetcheck.render.write import write_atomic
 
 
@@ -24,8 +25,14 @@ def run(args: argparse.Namespace, env: Env) -> int:
     """Print or write the page; `man ./fleetcheck.1` shows it."""
     from fleetcheck.cli.main import build_parser
 
+    if args.date:  # the header's date is a claim about the page: a calendar's, as --today's
+        try:
+            parse_day(args.date)
+        except ValueError:
+            raise InputError(f"--date must be a date written YYYY-MM-DD, not {args.date!r}") \
+                from None
     page = manpage.render(build_parser(), args.date)
-    if args.output is None:
+    if args.output in (None, "-"):  # '-' is stdout, as for every command's -o
         env.stdout.write(page)
         return ExitStatus.OK
     try:

@@ -12,6 +12,7 @@ from fleetcheck.cli.destinations import add_report_argument, destinations
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
     DEFAULT_FORMATS,
+    add_terminal_arguments,
     prepare_output_dir,
 )
 from fleetcheck.cli.runfile import read_run
@@ -25,15 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `merge`."""
     parser.add_argument("shards", nargs="+", metavar="SHARD.json",
                         help="the JSON reports of `fleetcheck scan --shard` runs of one plan")
-    parser.add_argument("--format", default=DEFAULT_FORMATS, metavar="FORMATS",
+    parser.add_argument("--format", metavar="FORMATS",
                         help=f"comma-separated report formats ({', '.join(FORMATS)}, or all); "
                              f"default: {DEFAULT_FORMATS}. Stdout shows the summary, as scan, or "
                              f"the one format asked for if it is {', '.join(PIPEABLE)}")
-    parser.add_argument("-o", "--output-dir", default="reports", metavar="DIR",
+    parser.add_argument("-o", "--output-dir", metavar="DIR",
                         help="the directory the merged run's reports are written to, each also "
-                             "as fleetcheck-latest.EXT (default: reports/); '-' prints the "
-                             "one format asked for on stdout")
+                             "as fleetcheck-latest.EXT (default: as for scan, reports/); '-' "
+                             "prints the one format asked for on stdout")
     add_report_argument(parser)
+    add_terminal_arguments(parser)  # the summary is scan's: quieted and coloured alike
     history_setup.add_arguments(parser)  # the merged run is the one history entry
 
 

@@ -37,11 +37,16 @@ DEFAULT_FORMATS = "text,html,json,junit"
 COLOR_CHOICES = ("auto", "always", "never")
 
 
-def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
-    """--color and -q/--quiet: how what goes to the terminal looks."""
+def add_color_argument(parser: argparse.ArgumentParser) -> None:
+    """--color: whether what goes to stdout is coloured."""
     parser.add_argument("--color", "--colour", choices=COLOR_CHOICES, default="auto",
                         help="colour on stdout: auto (a terminal, unless NO_COLOR or "
                              "TERM=dumb), always, never")
+
+
+def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
+    """--color and -q/--quiet: how what goes to the terminal looks."""
+    add_color_argument(parser)
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only the verdict line (the reports are written as usual)")
     parser.add_argument("--all-hosts", action="store_true",
@@ -189,11 +194,8 @@ def final_status(run: RunResult, env: Env, written: Written) -> int:
     """
     verdict = run.summary.exit_code
     out_error = stream_failed(env.stdout)
-    if out_error is not None:
+    if out_error is not None:  # the error itself is named once, by cli.main for every command
         env.stderr.write(f"fleetcheck: {view.headline(run).line()}\n")
-        if not isinstance(out_error, BrokenPipeError):
-            why = out_error.strerror or str(out_error)
-            env.stderr.write(f"fleetcheck: error: standard output: {why}\n")
     lost = bool(written.failed) or (out_error is not None
                                     and not isinstance(out_error, BrokenPipeError))
     if lost and verdict == ExitStatus.OK:

@@ -193,15 +193,17 @@ def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
     password = prompt(env, "SSH password: ") if args.ask_pass else None
     known_hosts = tuple(str(env.path(p)) for p in args.known_hosts or ())
     for path in known_hosts:  # a typo here would make every host "unknown"; /dev/null is none
-        if args.host_key_checking != "accept-new" and (not os.path.exists(path)
-                                                       or os.path.isdir(path)):
+        if os.path.isdir(path):  # no mode can read keys from it, or record one in it
+            raise InputError("--known-hosts names a directory, not a known_hosts file", path)
+        if args.host_key_checking != "accept-new" and not os.path.exists(path):
             raise InputError("known_hosts file not found (with --host-key-checking "
                              "accept-new it would be created)", path)
     private_key = str(env.path(args.private_key)) if args.private_key else None
     if private_key is not None and not identity_exists(private_key):
         label = "--private-key: " if configured_at(args, "private_key_file") is None else ""
-        raise blamed(InputError(f"{label}key file not found", private_key), args,
-                     "private_key_file")
+        what = "is a directory, not a key file" if os.path.isdir(private_key) else \
+            "key file not found"
+        raise blamed(InputError(f"{label}{what}", private_key), args, "private_key_file")
     home = env.environ.get("HOME") or os.path.expanduser("~")
     if home.startswith("~"):  # ssh's ~/.ssh files have nowhere to be (ssh itself refuses)
         raise InputError(f"no home directory: HOME is not set and user id {os.getuid()} has "

@@ -19,7 +19,12 @@ from fleetcheck.cli.common import (
 )
 from fleetcheck.cli.deliver import deliver
 from fleetcheck.cli.destinations import add_report_argument, destinations
-from fleetcheck.cli.engine_args import add_engine_arguments, celery_engine, celery_record
+from fleetcheck.cli.engine_args import (
+    add_engine_arguments,
+    celery_engine,
+    celery_record,
+    refuse_worker_side,
+)
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import (
     DEFAULT_FORMATS,
@@ -100,7 +105,9 @@ def policy_warnings(args: argparse.Namespace, inputs: Inputs) -> dict[str, list[
     it (the inventory's warnings are recorded as such; waiver problems are stated by the
     run's waiver records)."""
     given = [p.rstrip("/") for p in args.policy or ()]
-    shown = [str(p) for p in inputs.problems.warnings
+    # 'file:line:col: message', as the inventory's are recorded: every one is a warning,
+    # and reports already say so ("WARNING: policy: ...")
+    shown = [f"{p.where}: {p.message}" for p in inputs.problems.warnings
              if p.path and any(p.path == g or p.path.startswith(g + "/") for g in given)]
     return {"policy_warnings": shown} if shown else {}
 
@@ -127,6 +134,17 @@ def run(args: argparse.Namespace, env: Env) -> int:
                                            "ask_key_passphrase": False}), env, hosts, fail_on)
         inventory_warnings(inputs.inventory, env, args)
         return list_hosts(hosts, env)
+    # Refused before anything is asked for: no password is typed for a run that then stops.
+    # A baseline that cannot be read, or one asked of a database turned off, is bad input
+    # too; the database itself failing, later, is only a warning.
+    refuse_worker_side(args)
+    open_history = history_setup.ScanHistory.checked(args, env, dest.outdir,
+                                                     shard=shard is not None)
+    key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
+    if args.evidence and env.path(evidence_cmd.bundle_name(args.evidence, "--evidence")
+                                  ).exists():  # never replaced: said now
+        raise InputError("--evidence: a file of that name exists (not overwritten)",
+                         args.evidence)
     hosts, options = scan_options(args, env, hosts, fail_on)
     engine = celery_engine(args, env, inputs, hosts)
     narrowed = None
@@ -156,13 +174,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     }
     if dest.outdir is not None:
         prepare_output_dir(dest.outdir, args)
-    key = evidence_cmd.signing_key(args, env)  # a key that cannot sign is bad input, now
-    if args.evidence and env.path(args.evidence).exists():  # never replaced: said now
-        raise InputError("--evidence: a file of that name exists (not overwritten)",
-                         args.evidence)
-    # A baseline that cannot be read, or one asked of a database turned off, is bad input:
-    # said before any host is contacted. The database itself failing is only a warning.
-    history = history_setup.ScanHistory.start(args, env, dest.outdir, shard=shard is not None)
+    history = open_history()
     progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
 
     def on_done(result: HostResult) -> None:

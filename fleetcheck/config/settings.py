@@ -164,11 +164,14 @@ SETTINGS: tuple[Setting, ...] = (
             "seconds a host's collection command may run", dest="command_timeout",
             flag="--command-timeout", env=("FLEETCHECK_COMMAND_TIMEOUT",), project=True,
             to_arg=float, commands=_CONTACTING),
+    # merge writes reports as scan does, and history reads the database beside them: the
+    # report directory of `cd ops && fleetcheck scan` is theirs too
     Setting("output_dir", Kind.PATH, "reports", "where reports are written", dest="output_dir",
-            flag="-o", env=("FLEETCHECK_OUTPUT_DIR",), project=True, commands=("scan",)),
+            flag="-o", env=("FLEETCHECK_OUTPUT_DIR",), project=True,
+            commands=("scan", "merge", "history")),
     Setting("formats", Kind.WORDS, ("text", "html", "json", "junit"), "report formats",
             dest="format", flag="--format", env=("FLEETCHECK_FORMATS",), project=True,
-            to_arg=",".join, commands=("scan",)),
+            to_arg=",".join, commands=("scan", "merge")),
     Setting("fail_on", Kind.CHOICE, "low", "lowest severity that makes the exit code 1",
             dest="fail_on", flag="--fail-on", env=("FLEETCHECK_FAIL_ON",), project=True,
             choices=tuple(reversed([s.label for s in Severity])), commands=("scan",)),

@@ -31,7 +31,9 @@ def typed(table: str, names: Sequence[str], kinds: Sequence[str], row: Sequence[
         if not isinstance(value, _TYPES[kind]):
             raise Damaged(f"damaged history database: {table}.{name} holds {value!r:.40}, "
                           f"not {kind}")
-    return row
+    # SQLite keeps a bool as 0 or 1: a row says true or false, as the run JSON does
+    return [bool(value) if kind == "bool" else value for kind, value in zip(kinds, row,
+                                                                              strict=True)]
 
 
 def _typed_rows(cls: type[T], table: str, rows: Iterable[Sequence[Any]]) -> list[T]:

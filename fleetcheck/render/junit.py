@@ -162,7 +162,8 @@ def _suite(ctx: _Run, host: HostResult, index: int, counts: tuple[int, int, int,
     privileged = None if host.privileged is None else view.yes_no(host.privileged)
     props = [_leaf("property", name=key, value=value) for key, value in (
         ("status", host.status.value), ("address", host.address), ("os", host.os),
-        ("collector", host.collector), ("groups", ",".join(host.groups)),
+        ("distribution", host.distribution), ("collector", host.collector),
+        ("groups", ",".join(host.groups)),
         ("policies", ",".join(host.policies)), ("privileged", privileged),
         ("error_kind", host.error.kind if host.error else None),
         *(("trusted_key", k.sentence()) for k in host.trusted_keys),

@@ -86,6 +86,10 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         facts.append("**Compliant by group:** " + ", ".join(
             f"{md(c.name)} {percent(c.percent)}" for c in overview.by_group[:12])
             + (f", … ({len(overview.by_group) - 12} more)" if len(overview.by_group) > 12 else ""))
+    if overview.top_groups:  # the same three as the text summary's "most widespread"
+        facts.append("**Most widespread:** " + "; ".join(
+            f"{md(g.kind.value)} {md(g.where)} on {view.plural(len(g.hosts), 'host')}"
+            for g in overview.top_groups[:3]))
     if overview.worst_hosts:
         facts.append("**Most open findings:** " + ", ".join(
             f"{md(h.name)} ({n})" for h, n in overview.worst_hosts[:6]))

@@ -22,6 +22,7 @@ from fleetcheck.render.textfit import (
     table,
     wrap,
 )
+from fleetcheck.render.waived import WARN_DAYS, expiring_waivers
 
 _TONE = {"ok": GREEN, "bad": RED + BOLD, "warn": YELLOW + BOLD, "": ""}
 _SEVERITY = {Severity.CRITICAL: RED + BOLD, Severity.HIGH: RED, Severity.MEDIUM: YELLOW}
@@ -186,7 +187,21 @@ def _waivers(run: RunResult, width: int, color: bool) -> list[str]:
     unused = [w.id for w in waivers if w.status == "unused"]
     if unused:
         lines += wrap(f"Unused waivers (matched nothing): {', '.join(unused)}", width)
+    soon = expiring_waivers(run)  # as HTML marks them "expires in N days"
+    if soon:
+        lines += [paint(x, YELLOW, color) for x in wrap(
+            f"Expiring within {view.plural(_window(run), 'day')}: " + ", ".join(
+                f"{w.id} ({w.expires}, "
+                f"{'today' if days == 0 else 'in ' + view.plural(days, 'day')})"
+                for w, days in soon),
+            width)]
     return [*lines, ""]
+
+
+def _window(run: RunResult) -> int:
+    """The days before expiry the run warned about waivers (--waiver-warning-days)."""
+    days = run.meta.get("waiver_warning_days", WARN_DAYS)
+    return days if isinstance(days, int) else WARN_DAYS
 
 
 def _fleet(run: RunResult, width: int, color: bool) -> list[str]:

@@ -94,6 +94,7 @@ def test_history_import_then_list_timeline_since_daily(tmp_path: Path) -> None:
     runs = json.loads(res.out)
     assert [(r["new"], r["reopened"], r["fixed"], r["unverified"]) for r in runs] == \
         [(2, 0, 0, 0), (1, 0, 1, 0), (0, 0, 1, 0), (0, 1, 0, 0)]
+    assert all(r["complete"] is True for r in runs)  # a JSON boolean, as in the run, not 1
     assert run_cli(["history", "--history-db", str(db), "--since", "2026-11-03"],
                    cwd=tmp_path).out.count("run-2026-11-0") == 2
     res = run_cli(["history", "--history-db", str(db), "--host", "b", "--format", "json"],

@@ -122,3 +122,49 @@ def test_an_unwritable_step_summary_is_a_lost_report(tmp_path: Path) -> None:
                   environ={"GITHUB_STEP_SUMMARY": str(tmp_path / "no" / "such" / "file")})
     assert "report not written" in res.err and "no/such/file" in res.err
     assert res.code in (1, 3, 4)  # never 0: a clean verdict whose report was lost is 4
+
+
+def test_report_takes_o_as_scan_does(tmp_path: Path) -> None:
+    """`report -o -` is stdout and `report -o out/fleet.html` is refused, as for scan: never
+    a directory named '-' or 'fleet.html' holding the reports."""
+    res = run_cli(["scan", "--no-history", "--format", "json", "-o", "r"], cwd=tmp_path)
+    assert res.code in (0, 1, 3), res.err
+    saved = next((tmp_path / "r").glob("fleetcheck-2*.json"))
+    out = run_cli(["report", str(saved), "-o", "-", "--format", "json"], cwd=tmp_path)
+    assert out.code == 0 and out.out == saved.read_text(), out.err
+    bad = run_cli(["report", str(saved), "-o", "out/fleet.html"], cwd=tmp_path)
+    assert bad.code == 2 and "use --format html > out/fleet.html" in bad.err, bad.err
+    assert not (tmp_path / "-").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["scan", "merge"])
+def test_o_with_report_alone_is_refused(tmp_path: Path, command: str) -> None:
+    """--report without --format writes no directory: an -o DIR given with it would be
+    ignored in silence (no reports, no history there), so it is bad input instead."""
+    argv = ["scan"] if command == "scan" else ["merge", "missing.json"]
+    res = run_cli([*argv, "--report", "json=run.json", "-o", "rr"], cwd=tmp_path)
+    assert res.code == 2 and "-o rr: --report without --format" in res.err, res.err
+    assert not (tmp_path / "rr").exists() and not (tmp_path / "run.json").exists()
+
+
+def test_fleetcheck_yml_report_directory_is_merge_and_history_s_too(tmp_path: Path) -> None:
+    """`output_dir` and `formats` of fleetcheck.yml: scan writes there, merge writes there
+    (those formats), and history reads the database scan left there."""
+    (tmp_path / "fleetcheck.yml").write_text("output_dir: site\nformats: [json, csv]\n")
+    (tmp_path / "hosts.ini").write_text("a ansible_connection=local\n"
+                                        "b ansible_connection=local\n")
+    for k in (1, 2):
+        res = run_cli(["scan", "-i", "hosts.ini", "--shard", f"{k}/2", "-o", f"s{k}",
+                       "--no-history"], cwd=tmp_path)
+        assert res.code in (0, 1, 3), res.err
+    assert run_cli(["scan", "-i", "hosts.ini"], cwd=tmp_path).code in (0, 1, 3)
+    assert (tmp_path / "site" / "fleetcheck-history.sqlite3").is_file()
+    history = run_cli(["history"], cwd=tmp_path)
+    assert history.code == 0 and "site/fleetcheck-history.sqlite3: 1 run" in history.out, \
+        history.err
+    merged = run_cli(["merge", "s1/fleetcheck-latest.json", "s2/fleetcheck-latest.json",
+                      "--no-history"], cwd=tmp_path)
+    assert merged.code in (0, 1, 3), merged.err
+    assert not (tmp_path / "reports").exists()
+    assert sorted(p.suffix for p in (tmp_path / "site").glob("fleetcheck-2*")) == \
+        [".csv", ".csv", ".csv", ".csv", ".json", ".json"]  # two runs: csv, groups, json

@@ -24,6 +24,13 @@ def test_docs_copy_is_what_the_parser_builds(tmp_path: Path) -> None:
     assert written.code == 0 and written.out == ""
     head = (tmp_path / "out" / "fleetcheck.1").read_text().splitlines()[0]
     assert head.startswith('.TH FLEETCHECK 1 "2026-12-04"')
+    for date in ("2026-13-01", "2026-02-30", "20261204", "today"):  # no calendar's date
+        bad = run_cli(["manpage", "-o", "bad/fleetcheck.1", "--date", date], cwd=tmp_path)
+        assert bad.code == 2 and f"--date must be a date written YYYY-MM-DD, not {date!r}" \
+            in bad.err, bad.err
+    assert not (tmp_path / "bad").exists()
+    dash = run_cli(["manpage", "-o", "-"], cwd=tmp_path)  # stdout, as every -o - is
+    assert dash.code == 0 and dash.out == res.out and not (tmp_path / "-").exists()
 
 
 def test_every_command_and_option_is_in_the_page() -> None:

@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -59,6 +60,9 @@ def test_an_expiring_waiver_is_warned_about_everywhere(tmp_path: Path) -> None:
     run = RunResult.from_dict(json.loads(res.out))
     assert run.meta["waiver_warning_days"] == 14
     assert any(idle in w for w in run.meta["policy_warnings"])  # recorded in the run
+    # as the inventory's are, 'file:line:col: message': reports say WARNING once, not twice
+    assert all(re.match(r"\S+\.yml:\d+:\d+: [a-z]", w) and ": warning: " not in w
+               for w in run.meta["policy_warnings"]), run.meta["policy_warnings"]
     assert not any("W-SOON" in w for w in run.meta["policy_warnings"])  # said once, not twice
     reports = _every_report(run)
     for name, text in reports.items():
@@ -78,6 +82,9 @@ def test_an_expiring_waiver_is_warned_about_everywhere(tmp_path: Path) -> None:
     assert {r["kind"] for r in rows if soon in r["message"]} == {"warning"}
     assert {r["kind"] for r in rows if idle in r["message"]} == {"input_warning"}
     assert "expires in 6 days" in reports["html"]  # the waiver's own row says it too
+    # and the text report's waiver table, as docs/reports.md says every report marks it
+    table = reports["text"].split("\nWAIVERS (", 1)[1].split("\n\n", 1)[0]
+    assert "Expiring within 14 days: W-SOON (2026-12-10, in 6 days)" in table
 
 
 def test_the_window_is_configurable(tmp_path: Path) -> None:

@@ -141,3 +141,15 @@ def test_two_processes_on_one_socket_are_two_testcases() -> None:
         "forbidden tcp/1923 on 0.0.0.0 [baseline/spice] (spiced)",
         "forbidden tcp/1923 on 0.0.0.0 [baseline/spice] (spiceproxy)",
         "forbidden tcp/5900 on 0.0.0.0 [baseline/spice]"]
+
+
+def test_the_distribution_is_a_property_beside_the_kernel(composite: RunResult) -> None:
+    """As every report names the OS (docs/reports.md): os-release's name, then the kernel."""
+    host = dataclasses.replace(composite.hosts[0], distribution="Debian GNU/Linux 12 (bookworm)")
+    run = dataclasses.replace(composite, hosts=(host, *composite.hosts[1:]))
+    parse(run)  # valid against the schema
+    root = ET.fromstring(junit.render(run))  # noqa: S314 -- our own output
+    suite = next(s for s in root.iter("testsuite") if s.get("name") == host.name)
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["distribution"] == "Debian GNU/Linux 12 (bookworm)"
+    assert props["os"] == host.os

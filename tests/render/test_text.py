@@ -195,3 +195,14 @@ def test_line_counts_are_splitlines_counts() -> None:
     for _ in range(20000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
         assert view.line_count(text) == len(text.splitlines()), repr(text)
+
+
+@pytest.mark.parametrize(("flag", "tty", "coloured"), [
+    ("never", True, False), ("always", False, True), ("auto", True, True)])
+def test_report_command_takes_color_as_scan_does(tmp_path: Path, composite: RunResult,
+                                                 flag: str, tty: bool, coloured: bool) -> None:
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(composite.to_dict()))
+    res = run_cli(["report", str(saved), "--color", flag], cwd=tmp_path, tty=tty,
+                  environ={"COLUMNS": "100"})
+    assert res.code == 0 and ("\033[" in res.out) is coloured, res.err
