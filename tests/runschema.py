@@ -50,7 +50,7 @@ _SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
 def promise_errors(run: dict[str, Any]) -> list[str]:
-    """What a run fleetcheck wrote breaks of the promises docs/reports.md and DESIGN make
+    """What a run fleetcheck wrote breaks of the promises docs/reports.md makes
     beyond the schema (which also reads runs other tools wrote): the fields every run,
     listener and finding has, and a summary, statuses and exit code that agree."""
     out: list[str] = []
