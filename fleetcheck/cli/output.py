@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fleetcheck.cli.common import blamed, shown_path
 from fleetcheck.cli.destinations import SUMMARY, Destinations
-from fleetcheck.cli.env import Env, stream_failed
+from fleetcheck.cli.env import Env, stream_failed, tell_lost_stdout
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
 from fleetcheck.numbers import is_number
@@ -188,14 +188,10 @@ def final_status(run: RunResult, env: Env, written: Written) -> int:
     the verdict goes to stderr so it is never hidden.
     """
     verdict = run.summary.exit_code
-    out_error = stream_failed(env.stdout)
-    if out_error is not None:
+    env.stdout.flush()
+    if stream_failed(env.stdout) is not None:
         env.stderr.write(f"fleetcheck: {view.headline(run).line()}\n")
-        if not isinstance(out_error, BrokenPipeError):
-            why = out_error.strerror or str(out_error)
-            env.stderr.write(f"fleetcheck: error: standard output: {why}\n")
-    lost = bool(written.failed) or (out_error is not None
-                                    and not isinstance(out_error, BrokenPipeError))
+    lost = tell_lost_stdout(env) or bool(written.failed)
     if lost and verdict == ExitStatus.OK:
         return int(ExitStatus.REPORTS_FAILED)
     return verdict

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fleetcheck.cli.common import Command
-from fleetcheck.cli.env import Env, stream_failed
+from fleetcheck.cli.env import Env, tell_lost_stdout
 from fleetcheck.cli.output import DEFAULT_FORMATS, print_report, write_and_list
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.errors import ExitStatus, InputError
@@ -43,8 +43,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     else:
         written = write_and_list(result, formats, env.path(args.output_dir), env,
                                  replace=args.force)
-    lost = written.failed or (stream_failed(env.stdout) is not None
-                              and not isinstance(stream_failed(env.stdout), BrokenPipeError))
+    lost = tell_lost_stdout(env) or written.failed  # a 4 never comes without its reason
     return ExitStatus.REPORTS_FAILED if lost else ExitStatus.OK
 
 
