@@ -15,7 +15,7 @@ from fleetcheck.model import RunResult
 from fleetcheck.numbers import is_number
 from fleetcheck.render import FORMATS, RenderOptions, summary, view
 from fleetcheck.render.options import FILE_WIDTH
-from fleetcheck.render.write import Written, content, write_atomic, write_reports
+from fleetcheck.render.write import Written, content, write_named_file, write_reports
 from fleetcheck.sanitize import for_terminal
 
 
@@ -136,10 +136,11 @@ def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: En
 
 def write_named(run: RunResult, files: Sequence[tuple[str, Path]], written: Written) -> None:
     """--report FORMAT=PATH: each format to the file named, replaced atomically (the user
-    named it, so it is the file they want now), recorded in `written`."""
+    named it, so it is the file they want now; a device or FIFO is written into),
+    recorded in `written`."""
     for name, path in files:
         try:
-            write_atomic(path, content(FORMATS[name], run, RenderOptions()), replace=True)
+            write_named_file(path, content(FORMATS[name], run, RenderOptions()))
         except OSError as exc:
             written.failed.append((path, exc.strerror or str(exc)))
         else:
