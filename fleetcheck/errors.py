@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 class ExitStatus(enum.IntEnum):
-    """The process exit codes users script against (see DESIGN.md)."""
+    """The process exit codes users script against (README.md, "Exit codes")."""
 
     OK = 0  # every host checked and compliant
     VIOLATIONS = 1  # violations at or above --fail-on

@@ -3,7 +3,8 @@
 Two nets: JSON rendered in-process (every `FORMATS["json"]` render, which is what `scan`,
 `report` and `write_reports` use) is validated as it is produced; run JSON files written by
 subprocesses anywhere under the session's temporary directory are validated at the end.
-A file meant to be invalid must carry `.invalid.` in its name.
+What fleetcheck renders in-process is also held to the promises beyond the schema
+(`promise_errors`). A file meant to be invalid must carry `.invalid.` in its name.
 """
 
 from __future__ import annotations
@@ -45,6 +46,64 @@ def assert_valid_run(document: Any, what: str = "run JSON") -> None:
     assert not errors, f"{what} violates {SCHEMA}:\n" + "\n".join(errors[:20])
 
 
+_SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+def promise_errors(run: dict[str, Any]) -> list[str]:
+    """What a run fleetcheck wrote breaks of the promises docs/reports.md makes
+    beyond the schema (which also reads runs other tools wrote): the fields every run,
+    listener and finding has, and a summary, statuses and exit code that agree."""
+    out: list[str] = []
+    for key in ("run_id", "complete"):
+        if key not in run:
+            out.append(f"(root): no {key}")
+    meta, summary = run.get("meta", {}), run["summary"]
+    if "interrupted_by" in meta and run.get("complete") is not False:
+        out.append("meta.interrupted_by on a complete run")
+    if "below_threshold" not in summary:
+        out.append("summary: no below_threshold")
+    hosts = run["hosts"]
+    fail_on = _SEVERITIES.index(summary["fail_on"])
+    statuses = dict.fromkeys(("compliant", "noncompliant", "unreachable", "error"), 0)
+    for i, host in enumerate(hosts):
+        where = f"hosts/{i} ({host['name']})"
+        statuses[host["status"]] += 1
+        for j, li in enumerate(host["listeners"]):
+            exposure = li.get("exposure")
+            if "container" not in li or exposure is None:
+                out.append(f"{where}/listeners/{j}: no container or exposure")
+            if "netns" in li and exposure == "host":
+                out.append(f"{where}/listeners/{j}: netns on a host listener")
+            if "published_port" in li and exposure != "published":
+                out.append(f"{where}/listeners/{j}: published_port but {exposure}")
+        violation = False
+        for j, f in enumerate(host["findings"]):
+            below = not f["waived"] and _SEVERITIES.index(f["severity"]) < fail_on
+            if f.get("below_threshold") is not below:
+                out.append(f"{where}/findings/{j}: below_threshold {f.get('below_threshold')}"
+                           f" for a {'waived ' if f['waived'] else ''}{f['severity']} finding"
+                           f" under fail_on {summary['fail_on']}")
+            violation |= not f["waived"] and not below
+        if host["error"] is None and host["status"] != ("noncompliant" if violation
+                                                        else "compliant"):
+            out.append(f"{where}: status {host['status']} with"
+                       f"{'' if violation else ' no'} violations")
+        if "trusted_keys" in host and not host["trusted_keys"]:
+            out.append(f"{where}: an empty trusted_keys (absent when none)")
+    counted = {"compliant": summary["compliant"], "noncompliant": summary["noncompliant"],
+               "unreachable": summary["unreachable"], "error": summary["errors"]}
+    if summary["hosts"] != len(hosts) or counted != statuses:
+        out.append(f"summary: {summary['hosts']} hosts, {counted}; the hosts: {len(hosts)},"
+                   f" {statuses}")
+    deciding = summary["new_violations"] if summary.get("gate") == "new" \
+        else summary["violations"]
+    unchecked = statuses["unreachable"] + statuses["error"]
+    code = 1 if deciding else 3 if unchecked or not summary.get("complete", True) else 0
+    if summary["exit_code"] != code:
+        out.append(f"summary: exit_code {summary['exit_code']}, the counts make {code}")
+    return out
+
+
 _validated = {"in_process": 0, "files": 0}
 
 
@@ -56,7 +115,10 @@ def _validate_rendered_json() -> Iterator[None]:
     def checked(run: RunResult, options: RenderOptions | None = None) -> str:
         """Render as before, then validate what was rendered."""
         text = original.render(run, options)
-        assert_valid_run(json.loads(text), "rendered run JSON")
+        document = json.loads(text)
+        assert_valid_run(document, "rendered run JSON")
+        broken = promise_errors(document)
+        assert not broken, "rendered run JSON breaks its promises:\n" + "\n".join(broken[:20])
         _validated["in_process"] += 1
         return text
 

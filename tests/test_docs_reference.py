@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import importlib.util
+import json
 import re
+import socket
 from pathlib import Path
 
 import yaml
@@ -18,7 +20,7 @@ from fleetcheck.cli.manpage import environment
 from fleetcheck.config.settings import SETTINGS
 from fleetcheck.errors import EXIT_MEANINGS, ErrorKind, ExitStatus
 from fleetcheck.plan import HONOURED_VARIABLES
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 from tests.inventory.oracle import require_ansible
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -133,3 +135,52 @@ def test_the_readme_quotes_the_owner_sentence_as_reports_write_it() -> None:
 
     flat = " ".join(README.split())
     assert f'("{OWNER_UNSEEN}")' in flat
+
+
+
+def test_every_field_docs_reports_lists_is_in_a_real_run(tmp_path: Path) -> None:
+    """The fields block of docs/reports.md against a real scan of this machine (two sockets
+    this test holds: one forbidden below --fail-on, one forbidden and waived) and of a host
+    that refuses the connection: each record has every field named, with the documented
+    status, error, waived and below_threshold values, and the exit code is the summary's."""
+    block = REPORTS.split("```text\nrun:", 1)[1].split("```", 1)[0]
+    fields = {name: words.split() for name, words in
+              (line.split(":", 1) for line in ("run:" + block).strip().splitlines())}
+    held = [socket.create_server(("0.0.0.0", 0)) for _ in range(2)]
+    low, waived = (s.getsockname()[1] for s in held)
+    closed = socket.create_server(("127.0.0.1", 0))
+    refused = closed.getsockname()[1]
+    closed.close()
+    (tmp_path / "hosts.ini").write_text(
+        f"localhost ansible_connection=local\ndown ansible_host=127.0.0.1 ansible_port={refused}"
+        " ansible_connection=ssh\n")
+    (tmp_path / "policy.yml").write_text(
+        f"name: p\ndefault: allow\nforbid:\n  - {{id: low, proto: tcp, port: {low}, "
+        f"severity: low}}\n  - {{id: crit, proto: tcp, port: {waived}, severity: critical}}\n")
+    (tmp_path / "waivers.yml").write_text(
+        f"waivers:\n  - {{id: W-1, hosts: all, port: {waived}, reason: test, owner: a, "
+        "approved_by: b, created: 2026-01-01, expires: 2099-12-31}\n")
+    try:
+        res = run_cli(["scan", "-i", "hosts.ini", "-p", "policy.yml", "-w", "waivers.yml",
+                       "--today", "2026-06-01", "--fail-on", "medium", "--format", "json",
+                       "-o", "out", "--no-history", "-T", "3"], cwd=tmp_path,
+                      environ={"HOME": str(tmp_path)})
+    finally:
+        for s in held:
+            s.close()
+    run = json.loads(next((tmp_path / "out").glob("fleetcheck-2*.json")).read_text())
+    assert res.code == run["summary"]["exit_code"] == 3, res.err
+    assert set(fields["run"]) <= set(run) and set(fields["summary"]) <= set(run["summary"])
+    assert all(set(fields["input"]) <= set(f) for files in run["inputs"].values() for f in files)
+    hosts = {h["name"]: h for h in run["hosts"]}
+    for host in hosts.values():
+        assert set(fields["host"]) <= set(host), host["name"]
+        assert all(set(fields["listener"]) <= set(li) for li in host["listeners"])
+        assert all(set(fields["finding"]) <= set(f) for f in host["findings"])
+    down, local = hosts["down"], hosts["localhost"]
+    assert (down["status"], set(down["error"]), down["listeners"]) == \
+        ("unreachable", set(fields["error"]), [])
+    assert (down["os"], down["collector"]) == (None, None)
+    assert (local["status"], local["error"]) == ("compliant", None)
+    found = {f["port"]: (f["waived"], f["waiver"], f["below_threshold"]) for f in local["findings"]}
+    assert found == {low: (False, None, True), waived: (True, "W-1", False)}

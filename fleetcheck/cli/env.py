@@ -107,6 +107,7 @@ class GuardedStream:
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self.error: OSError | None = None
+        self.told = False  # the error was named on stderr (once per command)
 
     @property
     def failed(self) -> bool:
@@ -173,3 +174,16 @@ def guarded(env: Env) -> Env:
 def stream_failed(stream: object) -> OSError | None:
     """The error a guarded stream met, None if none (or not guarded)."""
     return stream.error if isinstance(stream, GuardedStream) else None
+
+
+def tell_lost_stdout(env: Env) -> bool:
+    """Whether standard output was lost (a full disk, a closed descriptor; not a reader
+    that went away, as `| head` does); the first time, say so on stderr."""
+    env.stdout.flush()
+    error = stream_failed(env.stdout)
+    if error is None or isinstance(error, BrokenPipeError):
+        return False
+    if not getattr(env.stdout, "told", True):
+        env.stdout.told = True  # type: ignore[attr-defined]
+        env.stderr.write(f"fleetcheck: error: standard output: {error.strerror or error}\n")
+    return True

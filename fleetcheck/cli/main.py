@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from fleetcheck import __version__
 from fleetcheck.cli import config_cmd
 from fleetcheck.cli.common import Command
-from fleetcheck.cli.env import Env, guarded, stream_failed
+from fleetcheck.cli.env import Env, guarded, tell_lost_stdout
 from fleetcheck.cli.suggest import chosen_command, option_strings, subparsers, suggestion
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import ParseError
@@ -206,12 +206,8 @@ def _output_kept(status: int, env: Env) -> int:
     or `verify`'s 3 would otherwise read as a result nobody can see). `scan` and `report`
     decide the status themselves (their reports, the verdict on stderr); this catches the
     others, and what only the last flush finds."""
-    env.stdout.flush()
-    error = stream_failed(env.stdout)
-    if error is None or isinstance(error, BrokenPipeError):
-        return status
-    env.stderr.write(f"fleetcheck: error: standard output: {error.strerror or error}\n")
-    return ExitStatus.REPORTS_FAILED if status == ExitStatus.OK else status
+    lost = tell_lost_stdout(env)  # named once, whatever the status: a 1 or 3 stays as it is
+    return ExitStatus.REPORTS_FAILED if lost and status == ExitStatus.OK else status
 
 
 def _internal(exc: BaseException, env: Env) -> int:

@@ -9,7 +9,7 @@ from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.policy.fields import parse_day
-from fleetcheck.render.write import write_atomic
+from fleetcheck.render.write import write_named_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         env.stdout.write(page)
         return ExitStatus.OK
     try:
-        write_atomic(env.path(args.output), page, replace=True)
+        write_named_file(env.path(args.output), page)
     except OSError as exc:
         raise InputError(f"cannot write the manual page: {exc.strerror or exc}",
                          args.output) from None

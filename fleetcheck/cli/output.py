@@ -9,13 +9,13 @@ from pathlib import Path
 
 from fleetcheck.cli.common import blamed, shown_path
 from fleetcheck.cli.destinations import SUMMARY, Destinations
-from fleetcheck.cli.env import Env, stream_failed
+from fleetcheck.cli.env import Env, stream_failed, tell_lost_stdout
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
 from fleetcheck.numbers import is_number
 from fleetcheck.render import FORMATS, RenderOptions, summary, view
 from fleetcheck.render.options import FILE_WIDTH
-from fleetcheck.render.write import Written, content, write_atomic, write_reports
+from fleetcheck.render.write import Written, content, write_named_file, write_reports
 from fleetcheck.sanitize import for_terminal
 
 
@@ -141,10 +141,11 @@ def write_and_list(run: RunResult, formats: Sequence[str], outdir: Path, env: En
 
 def write_named(run: RunResult, files: Sequence[tuple[str, Path]], written: Written) -> None:
     """--report FORMAT=PATH: each format to the file named, replaced atomically (the user
-    named it, so it is the file they want now), recorded in `written`."""
+    named it, so it is the file they want now; a device or FIFO is written into),
+    recorded in `written`."""
     for name, path in files:
         try:
-            write_atomic(path, content(FORMATS[name], run, RenderOptions()), replace=True)
+            write_named_file(path, content(FORMATS[name], run, RenderOptions()))
         except OSError as exc:
             written.failed.append((path, exc.strerror or str(exc)))
         else:
@@ -193,11 +194,10 @@ def final_status(run: RunResult, env: Env, written: Written) -> int:
     the verdict goes to stderr so it is never hidden.
     """
     verdict = run.summary.exit_code
-    out_error = stream_failed(env.stdout)
-    if out_error is not None:  # the error itself is named once, by cli.main for every command
+    env.stdout.flush()
+    if stream_failed(env.stdout) is not None:
         env.stderr.write(f"fleetcheck: {view.headline(run).line()}\n")
-    lost = bool(written.failed) or (out_error is not None
-                                    and not isinstance(out_error, BrokenPipeError))
+    lost = tell_lost_stdout(env) or bool(written.failed)
     if lost and verdict == ExitStatus.OK:
         return int(ExitStatus.REPORTS_FAILED)
     return verdict

@@ -6,7 +6,7 @@ import argparse
 
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.destinations import STDOUT, check_directory
-from fleetcheck.cli.env import Env, stream_failed
+from fleetcheck.cli.env import Env, tell_lost_stdout
 from fleetcheck.cli.output import (
     DEFAULT_FORMATS,
     add_color_argument,
@@ -52,8 +52,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         print_report(result, formats[0], env, color=args.color)
     else:
         written = write_and_list(result, formats, outdir, env, replace=args.force)
-    lost = written.failed or (stream_failed(env.stdout) is not None
-                              and not isinstance(stream_failed(env.stdout), BrokenPipeError))
+    lost = tell_lost_stdout(env) or written.failed  # a 4 never comes without its reason
     return ExitStatus.REPORTS_FAILED if lost else ExitStatus.OK
 
 

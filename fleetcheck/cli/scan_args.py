@@ -9,7 +9,7 @@ import getpass
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from fleetcheck.cli.argtypes import MAX_SECONDS, count, seconds
 from fleetcheck.cli.common import (
@@ -32,7 +32,7 @@ from fleetcheck.render import view
 from fleetcheck.sanitize import one_line
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
-from fleetcheck.transport.ssh.target import identity_exists
+from fleetcheck.transport.ssh.target import config_file, identity_exists
 
 OFF_WARNING = HOST_KEYS_OFF
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -164,7 +164,7 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
             raise InputError(f"{option} must be positive")
         if value is not None and value > MAX_SECONDS:  # from a config file: not argparse's
             raise InputError(f"{option} must be at most {MAX_SECONDS:.0f} seconds")
-    ssh = ssh_options(args, env)
+    ssh = ssh_options(args, env, hosts)
     # Without --workers the cores are a ceiling: a process is added only while this one
     # is CPU-bound, never to a run too small to keep one busy.
     workers = args.workers if args.workers is not None else worker_ceiling(len(hosts))
@@ -181,7 +181,8 @@ def scan_options(args: argparse.Namespace, env: Env, hosts: list[PlannedHost],
                               library_log=args.verbose >= LIBRARY_LOG)
 
 
-def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
+def ssh_options(args: argparse.Namespace, env: Env,
+                hosts: Sequence[PlannedHost] = ()) -> SshOptions:
     """The SSH settings (and prompted secrets) the command line and environment ask for."""
     if args.retries < 0:
         raise InputError("--retries must be at least 0")
@@ -219,6 +220,9 @@ def ssh_options(args: argparse.Namespace, env: Env) -> SshOptions:
         private_key=private_key,
         key_passphrase=passphrase, password=password,
         agent=env.environ.get("SSH_AUTH_SOCK"), home=home, local_user=local_user(),
+        host_configs=tuple(sorted({(f, str(env.path(f))) for h in hosts
+                                   if h.connection == "ssh"
+                                   and (f := config_file(h.ssh_args)) is not None})),
     )
     ssh.resolver()  # a broken ssh_config is bad input: report it before contacting anyone
     return ssh

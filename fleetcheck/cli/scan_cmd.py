@@ -45,7 +45,7 @@ from fleetcheck.clock import Start
 from fleetcheck.engine.interrupts import as_ctrl_c
 from fleetcheck.engine.limits import forks_within_limit
 from fleetcheck.engine.scan import scan
-from fleetcheck.errors import ExitStatus, InputError
+from fleetcheck.errors import ErrorKind, ExitStatus, InputError
 from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import PlannedHost
 from fleetcheck.progress import Progress, host_log_line
@@ -202,8 +202,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
             if caught.name:
                 result = dataclasses.replace(result, meta={**result.meta,
                                                            "interrupted_by": caught.name})
-            env.stderr.write(f"fleetcheck: interrupted{by}: {plural(len(result.hosts), 'host')}"
-                             " reported, unfinished ones marked not_run\n")
+            unfinished = sum(1 for h in result.hosts
+                             if h.error is not None and h.error.kind == ErrorKind.NOT_RUN)
+            env.stderr.write(f"fleetcheck: interrupted{by}: {len(result.hosts) - unfinished} of "
+                             f"{plural(len(result.hosts), 'host')} finished, {unfinished} "
+                             "marked not_run\n")
         if shard is not None:
             result = dataclasses.replace(result, shard=shard)
         result = history.finish(history.apply(result))

@@ -17,6 +17,7 @@ from fleetcheck.evidence import signers
 from fleetcheck.evidence.bundle import MANIFEST
 from fleetcheck.evidence.verify import Outcome, verify_zip
 from fleetcheck.sanitize import one_line
+from fleetcheck.words import plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,12 +46,12 @@ def run(args: argparse.Namespace, env: Env) -> int:
         for problem in result.problems:
             out.write(f"  {one_line(problem)}\n")
     elif result.outcome is Outcome.NOT_PROVEN:
-        out.write(f"NOT PROVEN: {name} is intact ({result.files} files match {MANIFEST}), "
+        out.write(f"NOT PROVEN: {name} is intact ({_match(result.files)} {MANIFEST}), "
                   "but nothing proves who made it\n")
         for note in result.notes:
             out.write(f"  {one_line(note)}\n")
     else:
-        out.write(f"VERIFIED: {name}: {result.files} files match {MANIFEST}, signed by "
+        out.write(f"VERIFIED: {name}: {_match(result.files)} {MANIFEST}, signed by "
                   f"{one_line(result.signed_by or '')} ({one_line(result.principals or '')} "
                   f"in {one_line(args.allowed_signers)})\n")
     if result.digest:
@@ -60,3 +61,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
 
 COMMAND = Command("verify", "check an evidence bundle: every file against SHA256SUMS and the "
                   "SSH signature against an allowed_signers file", add_arguments, run)
+
+
+def _match(files: int) -> str:
+    """'1 file matches', '8 files match'."""
+    return f"{plural(files, 'file')} {'matches' if files == 1 else 'match'}"

@@ -1,7 +1,7 @@
 """Which of the ssh arguments configuration gives (ssh_args, ssh_common_args,
 ssh_extra_args) fleetcheck's SSH honours, so the others can be reported as ignored, once.
 
-fleetcheck's SSH reads `-o` options, `-J`, `-i`, `-p` and `-l` (see docs/ssh.md);
+fleetcheck's SSH reads `-o` options, `-J`, `-i`, `-p`, `-l` and `-F` (see docs/ssh.md);
 OpenSSH client features such as compression or connection sharing (`-C`,
 `ControlMaster`) mean nothing for its connection.
 """
@@ -20,7 +20,7 @@ HONOURED_OPTIONS = frozenset((
     "proxycommand", "proxyjump", "pubkeyacceptedalgorithms", "pubkeyauthentication",
     "stricthostkeychecking", "user", "userknownhostsfile",
 ))
-_HONOURED_FLAGS = ("-J", "-i", "-p", "-l")
+_HONOURED_FLAGS = ("-J", "-i", "-p", "-l", "-F")
 _FLAGS_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBFJpl")
 _OPTION = re.compile(r"\s*([A-Za-z0-9]+)\s*(?:=|\s)")
 

@@ -43,6 +43,7 @@ from fleetcheck.engine.check import Job, unchecked_host
 from fleetcheck.errors import ErrorKind, InputError
 from fleetcheck.model import HostError, HostResult
 from fleetcheck.plan import PlannedHost
+from fleetcheck.words import plural
 
 log = logging.getLogger("fleetcheck.engine.celery")
 CANCEL_GRACE = 2.0  # seconds an interrupted run waits for the chunks shards send as they stop
@@ -214,7 +215,7 @@ class CeleryEngine:
                               "(--queue-wait)"
                         n = collect.give_up(shards, why, status="no_worker")
                         self.problems.append(f"queue {queue!r}: no live worker for {wait:g}s:"
-                                             f" {n} hosts marked not_run")
+                                             f" {plural(n, 'host')} marked not_run")
                         complete = False
             if collect.pending:
                 time.sleep(self.settings.poll)

@@ -20,6 +20,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.inventory import Inventory
 from fleetcheck.numbers import is_number
 from fleetcheck.plan import PlannedHost
+from fleetcheck.words import plural
 
 _JUMP_MULTIPLIER = 2862933555777941757
 _MASK64 = (1 << 64) - 1
@@ -70,7 +71,7 @@ class ShardPlan:
             return self.names.index(spec) + 1
         k, n = parse_fraction(spec)
         if n != self.count:
-            raise InputError(f"--shard {spec}: the plan has {self.count} shards")
+            raise InputError(f"--shard {spec}: the plan has {plural(self.count, 'shard')}")
         return k
 
 

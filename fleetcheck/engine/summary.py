@@ -62,7 +62,7 @@ def settle(host: HostResult, fail_on: Severity) -> HostResult:
 
 def summarize(hosts: Sequence[HostResult], fail_on: Severity, *, complete: bool,
               gate: str = "all") -> Summary:
-    """Counts over all hosts and the exit code they imply (see DESIGN.md).
+    """Counts over all hosts and the exit code they imply (README.md, "Exit codes").
 
     Statuses are counted as `fail_on` decides them, whatever a host record says, so
     the counts can never disagree with the exit code. Under gate "new" only violations

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fleetcheck.errors import InputError
+from fleetcheck.words import plural
 
 MAX_ENTRY = 1 << 30  # refuse to inflate an entry past 1 GiB (a zip bomb is bad input)
 MAX_TOTAL = 2 << 30  # nor the whole bundle past 2 GiB
@@ -98,10 +99,11 @@ def _layout(f: BinaryIO, z: zipfile.ZipFile) -> list[str]:
     at = 0
     for info in infos:
         if info.header_offset > at:
-            problems.append(f"{info.filename}: {info.header_offset - at} bytes before it "
+            problems.append(f"{info.filename}: {plural(info.header_offset - at, 'byte')} before it "
                             "belong to no entry (another zip inside?)")
         elif info.header_offset < at:
-            problems.append(f"{info.filename}: starts {at - info.header_offset} bytes inside "
+            inside = plural(at - info.header_offset, "byte")
+            problems.append(f"{info.filename}: starts {inside} inside "
                             "the entry before it (overlapping entries: a zip bomb, or a "
                             "damaged zip)")
         f.seek(info.header_offset)
@@ -124,8 +126,8 @@ def _layout(f: BinaryIO, z: zipfile.ZipFile) -> list[str]:
             # sizes are 8 bytes each when the local header carries a zip64 field (APPNOTE)
             at += skip + (20 if _has_zip64(extra) else 12)
     if at != z.start_dir:
-        problems.append(f"{z.start_dir - at} bytes between the last entry and the central "
-                        "directory belong to no entry")
+        problems.append(f"{plural(z.start_dir - at, 'byte')} between the last entry and "
+                        "the central directory belong to no entry")
     # Walk the central directory by its own lengths: a name or extra field running past its
     # record reads one way to Python (cut at the directory's end) and another to unzip.
     f.seek(z.start_dir)

@@ -17,6 +17,8 @@ from functools import cache, partial
 from importlib import resources
 from typing import Any
 
+from fleetcheck.words import plural
+
 # The schema each readable version is published with (fleetcheck.run/1 had none).
 _SCHEMA_FILES = {"fleetcheck.run/2": "fleetcheck.run-2.schema.json",
                  "fleetcheck.run/3": "fleetcheck.run-3.schema.json"}
@@ -215,9 +217,9 @@ class _Compiler:
             if not isinstance(value, list):
                 return
             if len(value) < least:
-                raise RunShapeError(f"fewer than {least} items")
+                raise RunShapeError(f"fewer than {plural(least, 'item')}")
             if most is not None and len(value) > most:
-                raise RunShapeError(f"more than {most} items")
+                raise RunShapeError(f"more than {plural(most, 'item')}")
             if items is not None:
                 for index, item in enumerate(value):
                     try:

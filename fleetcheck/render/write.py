@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,32 @@ def write_atomic(path: Path, content: str | bytes | Iterable[str], *,
         if not (opening and isinstance(exc, FileExistsError)):
             tmp.unlink(missing_ok=True)
         raise
+
+
+# Paths that name a stream rather than a file: /dev/stdout, /dev/fd/3 (`>(jq .)`), a
+# process's descriptors in /proc. Replacing them would replace the link or device node.
+_STREAM_DIRS = ("/dev/", "/proc/")
+
+
+def write_named_file(path: Path, content: str | bytes | Iterable[str]) -> None:
+    """Write a file the user named (`--report html=PATH`, `manpage -o PATH`) as a shell's
+    `>` would reach it: a device, FIFO or socket (`/dev/null`, `>(jq .)`), or any path in
+    /dev or /proc, is written into, never replaced by a file (as root that would replace
+    /dev/null itself); a symbolic link's target is replaced atomically, the link kept;
+    anything else is replaced atomically (`write_atomic`)."""
+    try:
+        mode = os.stat(path).st_mode  # follows links
+    except FileNotFoundError:
+        mode = None
+    except OSError:
+        mode = 0  # cannot tell: write into it, as a shell would
+    if (mode is not None and not stat.S_ISREG(mode)) or str(path).startswith(_STREAM_DIRS):
+        with open(path, "wb") as f:
+            for piece in [content] if isinstance(content, str | bytes) else content:
+                f.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
+        return
+    write_atomic(Path(os.path.realpath(path)) if path.is_symlink() else path, content,
+                 replace=True)
 
 
 def report_stem(run: RunResult) -> str:

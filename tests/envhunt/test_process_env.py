@@ -71,6 +71,15 @@ def test_output_to_a_full_device_is_exit_4_for_every_command(tmp_path: Path) -> 
         assert err.rstrip().endswith("standard output: No space left on device"), err
     status, _, err = _shell(f"FC inventory -i {inv} --list | true", tmp_path)
     assert status == 0, err  # a reader that went away (| head) is not a loss
+    lost = ["fleetcheck: error: standard output: No space left on device"]
+    run = REPO / "tests" / "render" / "golden" / "composite.json"
+    status, _, err = _shell(f"FC report {run} >/dev/full", tmp_path)  # was 4 saying nothing
+    assert (status, err.splitlines()) == (4, lost)
+    # A verdict other than 0 stays, and the lost output is named all the same (was silent).
+    assert _shell(f"FC scan -o {tmp_path}/out --evidence {tmp_path}/b.zip -q",
+                  tmp_path)[0] in (0, 1, 3)  # this machine, as it is
+    status, _, err = _shell(f"FC verify {tmp_path}/b.zip >/dev/full", tmp_path)
+    assert (status, err.splitlines()) == (3, lost)
 
 
 def test_a_removed_working_directory(tmp_path: Path) -> None:

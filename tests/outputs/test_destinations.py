@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -168,3 +171,37 @@ def test_fleetcheck_yml_report_directory_is_merge_and_history_s_too(tmp_path: Pa
     assert not (tmp_path / "reports").exists()
     assert sorted(p.suffix for p in (tmp_path / "site").glob("fleetcheck-2*")) == \
         [".csv", ".csv", ".csv", ".csv", ".json", ".json"]  # two runs: csv, groups, json
+
+
+def test_a_named_destination_that_is_no_plain_file_is_written_into(tmp_path: Path) -> None:
+    """--report json=PATH reaches PATH as a shell's `>` would: a FIFO (`>(jq .)`) gets the
+    report and stays a FIFO, a symbolic link keeps pointing at its target, which is replaced,
+    and (as root, the only one who could lose them) a device node is written into, never
+    replaced by a file: `--report json=/dev/null` replaced /dev/null itself. The same for
+    `manpage -o`."""
+    fifo, link, target = tmp_path / "fifo", tmp_path / "link.json", tmp_path / "target.json"
+    os.mkfifo(fifo)
+    target.write_text("old")
+    link.symlink_to(target)
+    got: list[bytes] = []
+    # daemon: a report that replaced the FIFO leaves this reader waiting for ever
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    res = run_cli(["scan", "--report", f"json={fifo}", "--report", f"csv={link}", "-q"],
+                  cwd=tmp_path)
+    reader.join(10)
+    assert res.code in (0, 1, 3), res.err
+    assert stat.S_ISFIFO(fifo.lstat().st_mode), "the FIFO was replaced by a file"
+    assert got and json.loads(got[0])["schema"]
+    assert link.is_symlink() and target.read_text().startswith("severity,")
+    assert run_cli(["manpage", "-o", str(link)], cwd=tmp_path).code == 0
+    assert link.is_symlink() and target.read_text().startswith(".TH ")
+    if os.geteuid() == 0:
+        null, full = tmp_path / "null", tmp_path / "full"
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        res = run_cli(["scan", "--report", f"json={null}", "--report", f"html={full}", "-q"],
+                      cwd=tmp_path)
+        assert stat.S_ISCHR(null.lstat().st_mode) and stat.S_ISCHR(full.lstat().st_mode)
+        assert f"{full}: report not written: No space left on device" in res.err
+        assert res.code in (1, 3, 4), res.err  # a clean verdict's lost report is a 4

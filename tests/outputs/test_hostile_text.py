@@ -24,7 +24,8 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
-from fleetcheck.model import RunResult
+from fleetcheck.engine.summary import judge_run
+from fleetcheck.model import RunResult, Severity
 from fleetcheck.render import FORMATS, RenderOptions, html, summary
 from fleetcheck.render.markdown import md
 from fleetcheck.render.write import write_reports
@@ -65,10 +66,14 @@ def test_every_format_holds_hostile_text_as_text(seed: int, tmp_path: Path) -> N
 
 
 def _next_night(run: RunResult) -> RunResult:
-    """The next run of the same hosts: each host's first finding and listener gone."""
-    hosts = tuple(dataclasses.replace(h, findings=h.findings[1:], listeners=h.listeners[1:])
-                  for h in run.hosts)
-    return dataclasses.replace(run, hosts=hosts, run_id="20261127T020000Z-" + run.run_id[-8:],
+    """The next run of the same hosts: each host's first finding and listener gone (statuses
+    and summary settled again, as a run's are)."""
+    hosts, summary = judge_run([dataclasses.replace(h, findings=h.findings[1:],
+                                                    listeners=h.listeners[1:])
+                                for h in run.hosts], Severity.parse(run.summary.fail_on),
+                               complete=run.complete)
+    return dataclasses.replace(run, hosts=hosts, summary=summary,
+                               run_id="20261127T020000Z-" + run.run_id[-8:],
                                started_at="2026-11-27T02:00:00Z",
                                finished_at="2026-11-27T02:03:07Z")
 

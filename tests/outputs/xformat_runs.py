@@ -74,10 +74,10 @@ def _listeners(rng: random.Random, pid0: int) -> list[Listener]:
     if rng.random() < 0.3:  # containers: published, container-only, and one on 1923
         box = Container(id=f"{rng.getrandbits(64):016x}", name=_text(rng, "web-1"),
                         image=_text(rng, "nginx:1.25"), runtime="docker")
+        exposure = rng.choice(["published", "container-only"])
         out.append(Listener("tcp", 4, "172.17.0.2", 80, "nginx", pid0 + 20, "root",
-                            netns=4026532000 + pid0, container=box,
-                            exposure=rng.choice(["published", "container-only"]),
-                            published_port=8088))
+                            netns=4026532000 + pid0, container=box, exposure=exposure,
+                            published_port=8088 if exposure == "published" else None))
         out.append(Listener("tcp", 4, "0.0.0.0", 1923, "spiced", pid0 + 21, "root",
                             netns=4026532000 + pid0, container=box, exposure="published",
                             published_port=1923))

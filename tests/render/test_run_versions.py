@@ -168,7 +168,7 @@ def test_older_files_read_as_before(composite: RunResult, tmp_path: Path, older:
      "$.hosts[0].commands[0].command_ref: true is not integer"),
     (lambda d: d["hosts"][0]["commands"][0].pop("command_ref"), "missing key 'command_ref'"),
     (lambda d: d.update(command_texts="true"), '$.command_texts: "true" is not array'),
-    (lambda d: d.update(command_texts=[[]]), "$.command_texts[0]: fewer than 1 items"),
+    (lambda d: d.update(command_texts=[[]]), "$.command_texts[0]: fewer than 1 item"),
     (lambda d: d["hosts"][0]["commands"][0].pop("nonce"),
      "$.hosts[0].commands[0]: missing key 'nonce'"),
     (lambda d: d["hosts"][0]["commands"][0].update(stderr_ref=1), "names no entry"),

@@ -192,7 +192,7 @@ def test_a_redis_restarted_empty_mid_run_gets_the_lost_shards_again(sites: Sites
 def test_a_queue_without_a_live_worker_is_not_run_naming_it(sites: Sites, fleet: Fleet) -> None:
     code, err, run = cli(fleet, sites.scan("web3,lonely", "--queue-wait", "1"))
     assert code == 3, err
-    assert "queue 'c': no live worker for 1s: 1 hosts marked not_run" in err
+    assert "queue 'c': no live worker for 1s: 1 host marked not_run" in err
     assert run["complete"] is False
     lonely = next(h for h in run["hosts"] if h["name"] == "lonely")
     assert lonely["error"]["kind"] == "not_run"

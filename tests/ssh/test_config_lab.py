@@ -201,3 +201,21 @@ def test_proxyjump_from_the_command_line_beats_ansible_cfg(fleet: Fleet, lab: Ss
                       f"--ssh-common-args=-o ProxyJump=fcops@{jump.address}")
     assert scan.host("inner2")["error"] is None, scan.host("inner2")["error"]
     assert ("udp", 161) in {(li["proto"], li["port"]) for li in scan.host("inner2")["listeners"]}
+
+
+def test_a_hosts_own_ssh_config_file_reaches_it_through_its_jump_host(fleet: Fleet,
+                                                                       lab: SshLab) -> None:
+    """ansible_ssh_common_args '-F site.conf' (relative: from the working directory, as for
+    ssh): that file alone gives the host's address, user, key and jump host, and the jump
+    host's own; ~/.ssh/config, which would send both elsewhere, is not read for it."""
+    jump, inner = lab.hosts["jump"], lab.hosts["inner1"]
+    (fleet.home / ".ssh" / "config").write_text("Host *\n    Port 2299\n    User nosuchuser\n")
+    (fleet.tmp / "site.conf").write_text(
+        f"Host inner1\n    HostName {inner.address}\n    ProxyJump bastion\n"
+        f"Host bastion\n    HostName {jump.address}\n"
+        f"Host *\n    User fcops\n    IdentityFile {lab.key}\n")
+    scan = fleet.scan(fleet.inventory({"inner1": {"ansible_ssh_common_args": "-F site.conf"}}),
+                      "--become")
+    assert scan.host("inner1")["error"] is None, scan.host("inner1")["error"]
+    assert listeners(scan.host("inner1")) == SSHD | {("tcp", 4, "0.0.0.0", 1923, "innerspice")}
+    assert "ignores" not in scan.err and scan.run["meta"]["warnings"] == []

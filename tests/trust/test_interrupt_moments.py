@@ -220,6 +220,9 @@ def test_a_terminal_signal_while_a_worker_process_loads(tmp_path: Path,
     assert f"interrupted by {sig.name}" in err
     run = json.loads(run_files(out)[0].read_text())
     assert run["complete"] is False
+    unfinished = sum(1 for h in run["hosts"] if h["error"] and h["error"]["kind"] == "not_run")
+    assert f"interrupted by {sig.name}: {len(run['hosts']) - unfinished} of " \
+        f"{len(run['hosts'])} hosts finished, {unfinished} marked not_run\n" in err, err
     _complete_files(out)
 
 

@@ -32,6 +32,7 @@ from fleetcheck.transport.ssh.errors import (
 from fleetcheck.transport.ssh.known_hosts import KnownHostsStore, Verdict, known_elsewhere
 from fleetcheck.transport.ssh.proxy import ProxyCommandSocket
 from fleetcheck.transport.ssh.target import Target
+from fleetcheck.words import plural
 
 _PARAMIKO_GRACE = 5.0  # seconds paramiko's banner/handshake timers outlast ours
 log = logging.getLogger("fleetcheck.ssh")
@@ -97,8 +98,8 @@ class Opener:
                 attempt += 1
                 pause = min(2.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
                 if attempt > self.limits.retries or time.monotonic() + pause >= deadline:
-                    raise HostFailure(exc.kind, f"{exc.message} (after {attempt} attempts)") \
-                        from None
+                    tries = plural(attempt, "attempt")
+                    raise HostFailure(exc.kind, f"{exc.message} (after {tries})") from None
                 log.debug("%s: %s; retrying in %.2fs", target.describe(), exc.message, pause)
                 time.sleep(pause)
 

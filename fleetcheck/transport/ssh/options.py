@@ -35,6 +35,9 @@ class SshOptions:
     home: str = "~"
     local_user: str = "root"
     system_config: str = "/etc/ssh/ssh_config"
+    # The -F files hosts' ssh arguments name: (as written, the path it names from the
+    # working directory), read with the rest so that a broken one is bad input.
+    host_configs: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.host_key_checking not in HOST_KEY_MODES:
@@ -53,6 +56,15 @@ class SshOptions:
             system = SshConfig.load([Path(self.system_config)],
                                     include_base=Path(self.system_config).parent, user=False)
             config.extend(system)
+        given = {}
+        for written, path in self.host_configs:
+            if written.lower() != "none":
+                try:
+                    given[written] = SshConfig.given(Path(path), include_base=home / ".ssh")
+                except InputError as exc:
+                    raise InputError(f"-F in a host's ssh arguments: {exc.message}", exc.path,
+                                     exc.line, exc.column) from None
         return Resolver(config=config, home=home, local_user=self.local_user,
                         known_hosts=self.known_hosts, agent=self.agent,
-                        private_key=self.private_key, connect_timeout=self.connect_timeout)
+                        private_key=self.private_key, connect_timeout=self.connect_timeout,
+                        host_configs=given)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.errors import ErrorKind, HostFailure, InputError
 from fleetcheck.numbers import is_number
 from fleetcheck.transport.ssh.config import SshConfig
 from fleetcheck.transport.ssh.config_syntax import parse_port, parse_time
@@ -27,7 +27,10 @@ DEFAULT_IDENTITIES = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed2
 _PROXY_TOKENS = frozenset("hknpr")
 MAX_HOPS = 8
 # ssh options (as in ansible_ssh_common_args) that take an argument fleetcheck ignores.
-_IGNORED_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBF")
+_IGNORED_WITH_ARG = frozenset("bcDEeIiLmOQRSWwB")
+# `-F FILE` in a host's ssh arguments: the ssh_config read instead of the usual files
+# (ssh keeps the last -F; "none": no file). Kept out of the options a lookup is given.
+CONFIG_FILE = "-F"
 _OPTION_KEYS = {"-J": "proxyjump", "-i": "identityfile", "-p": "port", "-l": "user"}
 # StrictHostKeyChecking as fleetcheck's host key modes: `ask` cannot ask in a batch run, so
 # it refuses an unknown key as `ssh -o BatchMode=yes` does.
@@ -101,6 +104,24 @@ class Resolver:
     agent: str | None = field(default=None, repr=False)  # SSH_AUTH_SOCK
     private_key: str | None = None  # --private-key, where the inventory names none
     connect_timeout: float | None = None  # --connect-timeout, when given
+    # The files hosts' ssh arguments name with -F (as written), read before any host is
+    # contacted; one a host names that is not here (a worker's own hosts) is read on use.
+    host_configs: dict[str, SshConfig] = field(default_factory=dict, compare=False)
+
+    def config_for(self, written: str | None) -> SshConfig:
+        """The ssh_config a host reads: the run's, or the file its ssh arguments' `-F` names
+        (a host failure, `inventory`, when that cannot be read: ssh would not start)."""
+        if written is None:
+            return self.config
+        if written.lower() == "none":
+            return SshConfig()
+        if written not in self.host_configs:
+            try:
+                self.host_configs[written] = SshConfig.given(Path(written),
+                                                             include_base=self.home / ".ssh")
+            except InputError as exc:
+                raise HostFailure(ErrorKind.INVENTORY, f"-F in its ssh arguments: {exc}") from None
+        return self.host_configs[written]
 
     def resolve(self, address: str, *, port: int | None = None, user: str | None = None,
                 key_file: str | None = None, ssh_args: Sequence[str] = (), lead: int = 0,
@@ -113,6 +134,7 @@ class Resolver:
         _extra_args) after them: ssh keeps the first value, so `ansible_port` wins over a
         `-p` in ansible_ssh_common_args."""
         preset: dict[str, str | list[str]] = parse_ssh_args(ssh_args[:lead])
+        config = self.config_for(config_file(ssh_args))
         if port is not None:
             preset.setdefault("port", str(port))
         if user:
@@ -125,7 +147,7 @@ class Resolver:
         key = key_file or self.private_key
         if key:
             preset["identityfile"] = [key, *_as_list(preset.get("identityfile"))]
-        target = self._resolve(address, preset, depth=0)
+        target = self._resolve(address, preset, 0, config)
         if connect_timeout is not None:
             target = replace(target, connect_timeout=connect_timeout)
         named = len(_as_list(preset.get("identityfile")))  # they come first, as with ssh -i
@@ -133,14 +155,15 @@ class Resolver:
         files = tuple(f for f in target.identity_files[:named] if f.lower() != "none")
         return replace(target, named_identities=files) if files else target
 
-    def _resolve(self, alias: str, preset: Mapping[str, str | list[str]], depth: int) -> Target:
+    def _resolve(self, alias: str, preset: Mapping[str, str | list[str]], depth: int,
+                 config: SshConfig) -> Target:
         if depth > MAX_HOPS:
             raise HostFailure(ErrorKind.SSH_ERROR,
                               f"more than {MAX_HOPS} ProxyJump hops (a loop in ssh_config?)")
         # Every value a %-token stands for is checked before anything is expanded.
         check_host_name(alias, "jump host" if depth else "address")
         # HostName's %h is expanded, and the name lower-cased, by the lookup (as by ssh).
-        opts = self.config.lookup(alias, preset=preset, local_user=self.local_user)
+        opts = config.lookup(alias, preset=preset, local_user=self.local_user)
         hostname = _str(opts, "hostname") or alias
         if hostname != alias.lower():
             check_host_name(hostname, "HostName")
@@ -162,7 +185,7 @@ class Resolver:
                 opts.get("userknownhostsfile"), "~/.ssh/known_hosts ~/.ssh/known_hosts2")]
         global_files = _files(opts.get("globalknownhostsfile"),
                               "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2")
-        via, proxy_command = self._proxy(opts, tokens, depth)
+        via, proxy_command = self._proxy(opts, tokens, depth, config)
         timeout = self.connect_timeout
         configured = _str(opts, "connecttimeout")
         if timeout is None and configured and configured != "none":
@@ -188,8 +211,9 @@ class Resolver:
         )
 
     def _proxy(self, opts: Mapping[str, str | list[str]], tokens: Mapping[str, str],
-               depth: int) -> tuple[Target | None, str | None]:
-        """The jump host (ProxyJump, last hop) or the ProxyCommand; whichever came first."""
+               depth: int, config: SshConfig) -> tuple[Target | None, str | None]:
+        """The jump host (ProxyJump, last hop) or the ProxyCommand; whichever came first.
+        Jump hosts read the same ssh_config (ssh passes its -F on to them)."""
         jump = _str(opts, "proxyjump")
         command = _str(opts, "proxycommand")
         if jump and jump.lower() != "none":
@@ -208,7 +232,7 @@ class Resolver:
                     preset["port"] = str(port)
                 if via is not None:  # an explicit chain overrides the hop's own ProxyJump
                     preset["proxyjump"] = "none"
-                hop_target = self._resolve(host, preset, depth + 1)
+                hop_target = self._resolve(host, preset, depth + 1, config)
                 if via is not None:
                     hop_target = _with_via(hop_target, via)
                 via = hop_target
@@ -303,14 +327,31 @@ def _port(text: str, hop: str) -> int:
     return int(text)
 
 
+def config_file(args: Sequence[str]) -> str | None:
+    """The file the last `-F` of ssh arguments names (ssh keeps the last), or None."""
+    found = None
+    i = 0
+    while i < len(args):
+        flag, value = args[i][:2], args[i][2:]
+        takes_arg = flag in ("-o", CONFIG_FILE, *_OPTION_KEYS) or (
+            flag[:1] == "-" and flag[1:] in _IGNORED_WITH_ARG)
+        if takes_arg and not value and i + 1 < len(args):
+            i += 1
+            value = args[i]
+        i += 1
+        if flag == CONFIG_FILE and value:
+            found = value
+    return found
+
+
 def parse_ssh_args(args: Sequence[str]) -> dict[str, str | list[str]]:
     """The ssh command-line options fleetcheck honours (-o K=V, -J, -i, -p, -l) as config."""
     out: dict[str, str | list[str]] = {}
     i = 0
     while i < len(args):
         flag, value = args[i][:2], args[i][2:]
-        takes_arg = flag in ("-o", *_OPTION_KEYS) or (flag[:1] == "-"
-                                                       and flag[1:] in _IGNORED_WITH_ARG)
+        takes_arg = flag in ("-o", CONFIG_FILE, *_OPTION_KEYS) or (
+            flag[:1] == "-" and flag[1:] in _IGNORED_WITH_ARG)
         if takes_arg and not value and i + 1 < len(args):
             i += 1
             value = args[i]
