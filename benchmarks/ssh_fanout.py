@@ -48,7 +48,7 @@ import paramiko
 
 from benchmarks.common import print_table
 from benchmarks.known_hosts_scale import bench_known_hosts
-from fleetcheck.collect import probe, wrap_command
+from fleetcheck.collect import followups, probe, wrap_command
 from fleetcheck.engine.options import worker_ceiling
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.ssh.connection import cipher_order
@@ -355,13 +355,13 @@ def _probe_variants(others: Sequence[Path] = ()) -> dict[str, str]:
     and the probe of each other checkout."""
     nonce = secrets.token_hex(8)
     plain = PlannedHost("bench", "bench", (), ())
-    saved = dict(probe.FOLLOW_UPS)
-    probe.FOLLOW_UPS.clear()  # the probe as it would be without the user-name lookup
+    saved = dict(followups.FOLLOW_UPS)
+    followups.FOLLOW_UPS.clear()  # the probe as it would be without the user-name lookup
     probe.probe_parts.cache_clear()
     try:
         no_users = wrap_command(probe.build_probe(nonce), plain).command
     finally:
-        probe.FOLLOW_UPS.update(saved)
+        followups.FOLLOW_UPS.update(saved)
         probe.probe_parts.cache_clear()
     return {"login shell alone (bash -c true)": "true",
             "fan-out's command (ss -Htlnup)": "ss -Htlnup",

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fleetcheck.collect.probe import _UIDS_READ, SS_UIDS, one_line
+from fleetcheck.collect.followups import _UIDS_READ, SS_UIDS
+from fleetcheck.collect.probe import one_line
 
 NAMES = ("sshd", "a b", "x uid:7 y", "uid:12x", "uid:/*", "uid:0", "uid:", "*", "tab\tuid:9",
          "new\nline", "'", "$(id)", "uid:99999999999")
