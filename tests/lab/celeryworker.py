@@ -59,11 +59,17 @@ class WorkerProcess:
 
     def stop(self) -> None:
         """End the worker and every process of its session (pool processes included)."""
+        deadline = time.monotonic() + 10
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=10)
+        # A pool process stops its shard on SIGTERM (and so the commands it has running on
+        # hosts) and may outlive the main process by a moment: SIGKILL only what is left.
         with contextlib.suppress(ProcessLookupError):
+            while time.monotonic() < deadline:
+                os.killpg(self.proc.pid, 0)
+                time.sleep(0.05)
             os.killpg(self.proc.pid, signal.SIGKILL)  # orphaned pool processes, if any
         if self.proc.poll() is None:
             self.proc.wait()

@@ -125,8 +125,8 @@ def test_a_worker_killed_mid_shard_is_redelivered(sites: Sites, fleet: Fleet) ->
         # worker held the broker's sweep lock (kombu's `unacked_mutex`, taken every second to
         # put back unacknowledged tasks), which then lives as long as the worker's settings
         # let it.
-        assert _gone(lambda: [] if set(_remote_sleepers(sites.lab)) - before else
-                     ["not yet"], 30) == []
+        assert _gone(lambda: [] if _remote_sleepers(sites.lab, before) else ["not yet"],
+                     30) == []
         sites.redis.cli("SET", "unacked_mutex", "held-by-the-killed-worker", "PX",
                         str(int(options["unacked_mutex_expire"] * 1000)))
         killed = sites.workers.pop("wa")
@@ -146,7 +146,7 @@ def test_a_worker_killed_mid_shard_is_redelivered(sites: Sites, fleet: Fleet) ->
     shard_a = next(s for s in run["shards"] if s["queue"] == "a")
     assert shard_a["attempts"] >= 2 and shard_a["status"] == "done"
     assert f"wa2@{os.uname().nodename}" in shard_a["workers"]
-    assert _gone(lambda: _remote_sleepers(sites.lab)) == []
+    assert _gone(lambda: _remote_sleepers(sites.lab, before)) == []
     # the killed worker's pool process stopped its shard (and so the probe on the host)
     assert _gone(lambda: [] if ": stopped in " in killed.text() else [killed.text()]) == []
 
@@ -160,6 +160,7 @@ def test_a_redis_restarted_empty_mid_run_gets_the_lost_shards_again(sites: Sites
     once the coordinator has its host, and never starve the shards behind them."""
     redis = RedisServer(sites.lab.controller.exec_argv).start()
     out = fleet.tmp / "restarted"
+    before = set(_remote_sleepers(sites.lab))
     try:
         worker = sites.worker("fleetcheck", "wr", "-w", str(sites.waivers), broker=redis.url)
         worker.ready()
@@ -181,6 +182,8 @@ def test_a_redis_restarted_empty_mid_run_gets_the_lost_shards_again(sites: Sites
         redis.stop()
     assert proc.returncode == 3, err  # hang: command_timeout; no violation
     assert "lost this run's data (restarted or flushed): 3 shards sent again" in err
+    # the redelivered copies of hang's shard stopped their probes too (the worker's stop)
+    assert _gone(lambda: _remote_sleepers(sites.lab, before)) == []
     run = _report(out)
     assert run["complete"] is True
     by_name = {h["name"]: h for h in run["hosts"]}
@@ -223,12 +226,14 @@ def test_a_worker_with_other_inputs_refuses_its_shard(sites: Sites, fleet: Fleet
 def test_an_interrupted_coordinator_leaves_no_shard_running(sites: Sites, fleet: Fleet,
                                                            sig: signal.Signals) -> None:
     out = fleet.tmp / f"o{sig.name}"
+    before = set(_remote_sleepers(sites.lab))
     proc = cli_process(sites.lab, sites.tmp, [
         *sites.scan("web3,hang,web4", "--command-timeout", "120", "--deadline", "300"), "-v",
         "-o", str(out), "--format", "json"])
     try:
         _wait_for_lines(proc, ["web3 (", "web4 ("], timeout=60)
-        assert _gone(lambda: [] if _remote_sleepers(sites.lab) else ["not yet"], 10) == []
+        assert _gone(lambda: [] if _remote_sleepers(sites.lab, before) else ["not yet"],
+                     10) == []
         sent = time.monotonic()
         os.kill(proc.pid, sig)
         _, err = proc.communicate(timeout=30)
@@ -243,7 +248,7 @@ def test_an_interrupted_coordinator_leaves_no_shard_running(sites: Sites, fleet:
     by_name = {h["name"]: h for h in run["hosts"]}
     assert by_name["hang"]["error"]["kind"] == "not_run"
     assert by_name["web3"]["status"] == by_name["web4"]["status"] == "compliant"
-    assert _gone(lambda: _remote_sleepers(sites.lab)) == []  # the worker stopped its probe
+    assert _gone(lambda: _remote_sleepers(sites.lab, before)) == []  # the worker stopped it
     worker = sites.workers["wa2"] if "wa2" in sites.workers else sites.workers["wa"]
     worker.wait_for(": stopped in ")  # the shard ended, its task acknowledged
 
