@@ -73,8 +73,9 @@ class Env:
 
     @property
     def color(self) -> bool:
-        """Colour only on a terminal, never under NO_COLOR (any value) or TERM=dumb."""
-        return (self.stdout_isatty and "NO_COLOR" not in self.environ
+        """Colour only on a terminal, never under NO_COLOR (set and not empty, as no-color.org
+        says) or TERM=dumb."""
+        return (self.stdout_isatty and not self.environ.get("NO_COLOR")
                 and self.environ.get("TERM") != "dumb")
 
     @property

@@ -16,7 +16,7 @@ from fleetcheck.errors import EXIT_MEANINGS
 
 # Sections after the options: what a reader of a man page looks for last. The variables
 # no setting of fleetcheck/config/settings.py names; each setting's own follow them.
-_ENVIRONMENT = (("NO_COLOR", "no colour on the terminal (any value)"),
+_ENVIRONMENT = (("NO_COLOR", "no colour on the terminal (any value but empty)"),
                 ("TERM", "dumb: no colour"),
                 ("CI", "true (or 1, yes): no progress display"),
                 ("COLUMNS", "the width the summary and text report are laid out to"),

@@ -103,7 +103,7 @@ def test_wide_columns_wrap_instead_of_overflowing() -> None:
 
 
 @pytest.mark.parametrize(("environ", "tty", "coloured"), [
-    ({}, True, True), ({"NO_COLOR": "1"}, True, False), ({"NO_COLOR": ""}, True, False),
+    ({}, True, True), ({"NO_COLOR": "1"}, True, False), ({"NO_COLOR": ""}, True, True),
     ({"TERM": "dumb"}, True, False), ({}, False, False)])
 def test_report_command_colours_only_a_terminal_without_no_color(
         tmp_path: Path, composite: RunResult, environ: dict[str, str], tty: bool,
