@@ -85,6 +85,8 @@ def history_settings(args: argparse.Namespace, env: Env, report_dir: Path | None
     keep = getattr(args, "history_keep_days", DEFAULT_KEEP_DAYS)
     if keep is not None and keep < 0:
         raise InputError("--history-keep-days must be 0 (keep for ever) or more")
+    if args.history_db == "-":  # '-' is stdout for every -o; a database is no stream
+        raise InputError("--history-db -: a history database is a file, not standard output")
     if args.history_db:
         database = env.path(args.history_db)
     elif report_dir is not None:

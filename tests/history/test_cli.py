@@ -244,3 +244,12 @@ def test_a_host_name_no_database_can_hold_is_not_in_it(tmp_path: Path) -> None:
     res = run_cli(["history", "--history-db", str(db), "--host", "\udcff"], cwd=tmp_path)
     assert (res.code, res.err) == (2, f"fleetcheck: error: {db}: no host '\\udcff' in this "
                                       "history\n")
+
+
+@pytest.mark.parametrize("argv", [["scan", "-c", "local", "-l", "localhost"], ["history"],
+                                  ["history", "prune", "--keep-days", "30"]])
+def test_history_db_dash_is_bad_input_never_a_file_named_dash(tmp_path: Path,
+                                                              argv: list[str]) -> None:
+    res = run_cli([*argv, "--history-db", "-"], cwd=tmp_path)
+    assert res.code == 2 and "--history-db -: a history database is a file" in res.err, res.err
+    assert not (tmp_path / "-").exists()
