@@ -30,8 +30,10 @@ _HINTS: dict[str, str] = {
     "auth_failed": "no credential was accepted: check ansible_user and the key (or password) "
                    "the inventory names; `ssh -v USER@HOST` shows what the server offers",
     "host_key_unknown": "these hosts' keys are not in known_hosts: compare fingerprints out of "
-                        "band, then add them (`ssh-keyscan -H HOST >> ~/.ssh/known_hosts`), or "
-                        "run once with --host-key-checking accept-new to trust on first use",
+                        "band, then add them to the known_hosts file the run reads "
+                        "(`ssh-keyscan -H HOST >> ~/.ssh/known_hosts`, or the --known-hosts "
+                        "file), or run once with --host-key-checking accept-new to trust on "
+                        "first use",
     "host_key_changed": "the host presents a different key than known_hosts holds: a "
                         "reinstalled host or an attack; verify before replacing the entry "
                         "(`ssh-keygen -R HOST`)",
@@ -69,9 +71,26 @@ def hint_for(kind: str, hosts: Sequence[HostResult]) -> str:
     """The hint for hosts that failed with `kind`; '' when there is nothing to add."""
     hint = _HINTS.get(kind, "")
     if kind == "host_key_unknown" and hosts:
-        addresses = " ".join(dict.fromkeys(h.address for h in hosts[:6]))
-        hint += f" (e.g. `ssh-keyscan -H {addresses}`)"
+        hint += f" (e.g. {_keyscan(hosts[:6])})"
     return hint
+
+
+# "host key for NAME is not in known_hosts" (transport.ssh.known_hosts): NAME is
+# '[host]:port' off port 22, as known_hosts writes it.
+_UNKNOWN_PORT = re.compile(r"host key for \[[^\]]*\]:(\d+) is not in known_hosts")
+
+
+def _keyscan(hosts: Sequence[HostResult]) -> str:
+    """'`ssh-keyscan -H a b`; `ssh-keyscan -p 2222 -H c`': one command per SSH port, since
+    ssh-keyscan asks port 22 unless told (and records '[c]:2222', the name ssh looks up)."""
+    by_port: dict[int, list[str]] = {}
+    for h in hosts:
+        m = _UNKNOWN_PORT.search(h.error.message) if h.error else None
+        names = by_port.setdefault(int(m.group(1)) if m else 22, [])
+        if h.address not in names:
+            names.append(h.address)
+    return "; ".join(f"`ssh-keyscan {'' if port == 22 else f'-p {port} '}-H {' '.join(names)}`"
+                     for port, names in by_port.items())
 
 
 # "via jump host USER@HOST:PORT: why" (transport.ssh.connection) names the bastion.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
+import shlex
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -329,3 +331,25 @@ def test_a_hosts_own_strict_host_key_checking_as_ansible_users_write_it(
         "host": lab.hosts["stranger"].address, "type": "ssh-ed25519",
         "fingerprint": _fingerprint(lab, "stranger"), "file": str(known)}]
     assert _openssh_accepts(lab, "stranger", known)
+
+
+def test_the_keyscan_hint_works_as_printed(fleet: Fleet, lab: SshLab, tmp_path: Path) -> None:
+    """The host_key_unknown hint's ssh-keyscan commands, run as printed, make the next scan
+    check both hosts: a host off port 22 gets `-p PORT` (ssh-keyscan asked port 22 before,
+    and its key never matched the '[host]:2222' name ssh looks up)."""
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    inv = fleet.inventory({n: fleet.vars(n) for n in ("web3", "p2222")})
+    scan = fleet.scan(inv, known_hosts=known)
+    assert (scan.kind("web3"), scan.kind("p2222")) == ("host_key_unknown", "host_key_unknown")
+    out = " ".join(scan.out.split())
+    commands = re.findall(r"`(ssh-keyscan [^`]*)`", out.split("(e.g. ", 1)[1])
+    assert sorted(commands) == [f"ssh-keyscan -H {lab.hosts['web3'].address}",
+                                f"ssh-keyscan -p 2222 -H {lab.hosts['p2222'].address}"], out
+    for command in commands:
+        keys = subprocess.run(lab.controller.exec_argv(shlex.split(command)), check=True,
+                              capture_output=True, text=True, timeout=30).stdout
+        with known.open("a") as f:
+            f.write(keys)
+    again = fleet.scan(inv, known_hosts=known)
+    assert [h["error"] for h in again.run["hosts"]] == [None, None], again.err
