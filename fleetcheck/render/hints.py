@@ -7,6 +7,7 @@ and `fleetcheck report` gives the same hints for a saved run).
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -72,7 +73,25 @@ def hint_for(kind: str, hosts: Sequence[HostResult]) -> str:
     hint = _HINTS.get(kind, "")
     if kind == "host_key_unknown" and hosts:
         hint += f" (e.g. {_keyscan(hosts[:6])})"
+    if kind == "host_key_changed":
+        removals = _keygen_removals(hosts[:6])
+        hint += f" (e.g. {removals})" if removals else ""
     return hint
+
+
+# "REMOTE HOST KEY CHANGED for NAME: ..., known_hosts (FILE:LINE, ...) holds a different key"
+_CHANGED = re.compile(r"REMOTE HOST KEY CHANGED for (\S+): .*?, known_hosts \((.+?):\d+[,)]")
+
+
+def _keygen_removals(hosts: Sequence[HostResult]) -> str:
+    """'`ssh-keygen -R '[h]:2222' -f FILE`': the entry's own name (ports bracketed, as
+    known_hosts writes them) and the file holding it, so the command removes that entry."""
+    out: list[str] = []
+    for h in hosts:
+        m = _CHANGED.search(h.error.message) if h.error else None
+        if m is not None:
+            out.append(f"`ssh-keygen -R {shlex.quote(m.group(1))} -f {shlex.quote(m.group(2))}`")
+    return "; ".join(dict.fromkeys(out))
 
 
 # "host key for NAME is not in known_hosts" (transport.ssh.known_hosts): NAME is

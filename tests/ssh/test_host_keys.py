@@ -353,3 +353,19 @@ def test_the_keyscan_hint_works_as_printed(fleet: Fleet, lab: SshLab, tmp_path: 
             f.write(keys)
     again = fleet.scan(inv, known_hosts=known)
     assert [h["error"] for h in again.run["hosts"]] == [None, None], again.err
+
+
+def test_the_keygen_hint_removes_the_changed_entry(fleet: Fleet, lab: SshLab,
+                                                   tmp_path: Path) -> None:
+    """The host_key_changed hint names the entry and its file: `ssh-keygen -R NAME -f FILE`,
+    run as printed, removes exactly it, and the host is then merely unknown."""
+    known = tmp_path / "known_hosts"
+    known.write_text(lab.known_hosts.read_text())
+    inv = fleet.inventory({"rekeyed": fleet.vars("rekeyed")})
+    scan = fleet.scan(inv, known_hosts=known)
+    assert scan.kind("rekeyed") == "host_key_changed"
+    out = " ".join(scan.out.split())
+    command = f"ssh-keygen -R {lab.hosts['rekeyed'].address} -f {known}"
+    assert f"(e.g. `{command}`)" in out, out
+    subprocess.run(shlex.split(command), check=True, capture_output=True, timeout=30)
+    assert fleet.scan(inv, known_hosts=known).kind("rekeyed") == "host_key_unknown"
