@@ -114,6 +114,8 @@ def _keyscan(hosts: Sequence[HostResult]) -> str:
 
 # "via jump host USER@HOST:PORT: why" (transport.ssh.connection) names the bastion.
 _VIA = re.compile(r"^via jump host (\S+?): ")
+# "ProxyCommand 'CMD' failed: its stderr" (transport.ssh.connection): the way there failed.
+_PROXY = "ProxyCommand '"
 _AUTH = re.compile(r"^authentication failed for (\S+) \((.*)\)$", re.S)
 
 
@@ -124,12 +126,15 @@ class Cause:
     kind: str
     hosts: tuple[HostResult, ...]  # natural order
     bastion: str | None = None  # the jump host whose failure left every one of them unchecked
+    proxy: bool = False  # their ProxyCommand failed: the kind is the proxy's, not the host's
 
     @property
     def title(self) -> str:
         """'connect_timeout', or 'jump host ops@bastion:22 failed (connect_timeout)'."""
         if self.bastion:
             return f"jump host {self.bastion} failed ({self.kind}): the hosts behind it"
+        if self.proxy:
+            return f"{self.kind} through a ProxyCommand"
         return self.kind
 
     @property
@@ -149,6 +154,11 @@ class Cause:
         if self.bastion:
             return (f"fix the jump host first (ProxyJump {self.bastion}): every host behind it "
                     "is unchecked until it answers; " + _HINTS.get(self.kind, "")).rstrip("; ")
+        if self.proxy:  # the kind may be the proxy's own failure, not the host's sshd
+            return ("these hosts are reached through a ProxyCommand (ansible_ssh_common_args or "
+                    "ssh_config), whose error is quoted: run it by hand (`ssh -v` for an "
+                    "`ssh -W`) to see whether it or the host failed; if the host: "
+                    + hint_for(self.kind, self.hosts)).rstrip(": ")
         return hint_for(self.kind, self.hosts)
 
     @property
@@ -187,11 +197,13 @@ def _auth_details(hosts: Sequence[HostResult], limit: int = 4) -> list[str]:
 def causes(hosts: Iterable[HostResult]) -> list[Cause]:
     """Unchecked `hosts` grouped by cause (the hosts behind one failed jump host are one
     cause), the largest first."""
-    groups: dict[tuple[str, str | None], list[HostResult]] = {}
+    groups: dict[tuple[str, str | None, bool], list[HostResult]] = {}
     for h in hosts:
         kind = h.error.kind if h.error else h.status.value
         via = _VIA.match(h.error.message) if h.error else None
-        groups.setdefault((kind, via.group(1) if via else None), []).append(h)
-    out = [Cause(kind, tuple(sorted(members, key=lambda h: natural_key(h.name))), bastion)
-           for (kind, bastion), members in groups.items()]
-    return sorted(out, key=lambda c: (-len(c.hosts), c.kind, c.bastion or ""))
+        proxy = bool(h.error and h.error.message.startswith(_PROXY))
+        groups.setdefault((kind, via.group(1) if via else None, proxy), []).append(h)
+    out = [Cause(kind, tuple(sorted(members, key=lambda h: natural_key(h.name))), bastion,
+                 proxy)
+           for (kind, bastion, proxy), members in groups.items()]
+    return sorted(out, key=lambda c: (-len(c.hosts), c.kind, c.bastion or "", c.proxy))
