@@ -175,6 +175,8 @@ class Cause:
                     for h in self.hosts if h.error and KNOWN_ELSEWHERE in h.error.message]
         if self.kind == "auth_failed" and not self.bastion:
             return _auth_details(self.hosts)
+        if self.kind == "become_failed":
+            return _become_details(self.hosts)
         return []
 
 
@@ -192,6 +194,38 @@ def _auth_details(hosts: Sequence[HostResult], limit: int = 4) -> list[str]:
              for (user, detail), names in by_attempt.items()]
     return lines[:limit] + ([f"... and {len(lines) - limit} more combinations"]
                             if len(lines) > limit else [])
+
+
+# What sudo, doas and su print (in English) for each way they refuse, and what that means
+# for the reader: the cause's one hint fits only some of them.
+_NO_PASSWORD = "a password is required and none was given"  # noqa: S105 - a sentence
+_BECOME_REFUSALS = (
+    (re.compile(r"is not allowed to (execute|run)|is not in the sudoers|Operation not "
+                r"permitted"),
+     "the user may not run the probe as the become user at all (sudoers, doas.conf): a "
+     "password will not help"),
+    (re.compile(r"\bsu: Authentication failure"),
+     "su needs the become user's own password, not the login's: none or a wrong one was "
+     "given"),
+    (re.compile(r"incorrect password|Sorry, try again|doas: Authentication failed"),
+     "the become password given was wrong"),
+    (re.compile(r"a password is required|Authentication required|no password was provided"),
+     _NO_PASSWORD),
+)
+
+
+def _become_details(hosts: Sequence[HostResult], limit: int = 4) -> list[str]:
+    """'the become password given was wrong (web1, web2)': one line per refusal the methods'
+    own words tell apart, so that the hint is read for the right hosts."""
+    by_reason: dict[str, list[str]] = {}
+    for h in hosts:
+        text = h.error.message if h.error else ""
+        reason = next((why for pattern, why in _BECOME_REFUSALS if pattern.search(text)), None)
+        if reason is not None:
+            by_reason.setdefault(reason, []).append(h.name)
+    if list(by_reason) == [_NO_PASSWORD] and len(by_reason[_NO_PASSWORD]) == len(hosts):
+        return []  # every host only lacked a password: the hint says all there is
+    return [f"{reason} ({hosts_line(names, 4)})" for reason, names in by_reason.items()][:limit]
 
 
 def causes(hosts: Iterable[HostResult]) -> list[Cause]:
