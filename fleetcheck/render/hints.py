@@ -79,6 +79,22 @@ def hint_for(kind: str, hosts: Sequence[HostResult]) -> str:
     return hint
 
 
+# A jump host as connections describe it: 'user@host:port', 'user@[v6]:port'.
+_BASTION = re.compile(r"^(?:[^@]*@)?\[?([^\]@]+?)\]?:(\d+)$")
+
+
+def _bastion_example(kind: str, bastion: str, hosts: Sequence[HostResult]) -> str:
+    """The jump host's own ssh-keyscan or ssh-keygen -R command (its key, not the hosts')."""
+    m = _BASTION.match(bastion)
+    if kind == "host_key_unknown" and m is not None:
+        port = "" if m.group(2) == "22" else f"-p {m.group(2)} "
+        return f" (e.g. `ssh-keyscan {port}-H {m.group(1)}`)"
+    if kind == "host_key_changed":
+        removals = _keygen_removals(hosts[:1])  # every host's message names the jump host
+        return f" (e.g. {removals})" if removals else ""
+    return ""
+
+
 # "REMOTE HOST KEY CHANGED for NAME: ..., known_hosts (FILE:LINE, ...) holds a different key"
 _CHANGED = re.compile(r"REMOTE HOST KEY CHANGED for (\S+): .*?, known_hosts \((.+?):\d+[,)]")
 
@@ -153,7 +169,8 @@ class Cause:
         """What to do about this cause."""
         if self.bastion:
             return (f"fix the jump host first (ProxyJump {self.bastion}): every host behind it "
-                    "is unchecked until it answers; " + _HINTS.get(self.kind, "")).rstrip("; ")
+                    "is unchecked until it answers; " + _HINTS.get(self.kind, "")
+                    + _bastion_example(self.kind, self.bastion, self.hosts)).rstrip("; ")
         if self.proxy:  # the kind may be the proxy's own failure, not the host's sshd
             return ("these hosts are reached through a ProxyCommand (ansible_ssh_common_args or "
                     "ssh_config), whose error is quoted: run it by hand (`ssh -v` for an "
@@ -170,9 +187,11 @@ class Cause:
             # a scan a tenth of its time, and only this cause reads them.
             from fleetcheck.transport.ssh.known_hosts import KNOWN_ELSEWHERE
 
-            return [f"{h.name} presents a key already known for another name: "
-                    + h.error.message.split(KNOWN_ELSEWHERE, 1)[1]
-                    for h in self.hosts if h.error and KNOWN_ELSEWHERE in h.error.message]
+            # Behind a failed jump host the key is the jump host's, the same for every host.
+            return list(dict.fromkeys(
+                f"{f'jump host {self.bastion}' if self.bastion else h.name} presents a key "
+                "already known for another name: " + h.error.message.split(KNOWN_ELSEWHERE, 1)[1]
+                for h in self.hosts if h.error and KNOWN_ELSEWHERE in h.error.message))
         if self.kind == "auth_failed" and not self.bastion:
             return _auth_details(self.hosts)
         if self.kind == "become_failed":

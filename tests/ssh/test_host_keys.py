@@ -369,3 +369,31 @@ def test_the_keygen_hint_removes_the_changed_entry(fleet: Fleet, lab: SshLab,
     assert f"(e.g. `{command}`)" in out, out
     subprocess.run(shlex.split(command), check=True, capture_output=True, timeout=30)
     assert fleet.scan(inv, known_hosts=known).kind("rekeyed") == "host_key_unknown"
+
+
+def test_an_unknown_jump_host_key_is_the_jump_hosts_own(fleet: Fleet, lab: SshLab,
+                                                        tmp_path: Path) -> None:
+    """Behind a jump host whose key is unknown, the key (and the name it is known by) is
+    the jump host's: said once, of the jump host, and its ssh-keyscan run as printed lets
+    both hosts behind it be checked."""
+    jump = lab.hosts["jump"].address
+    known = tmp_path / "known_hosts"
+    # The jump host's key stays known only under its IPv6 address: 'known for another name'.
+    known.write_text("".join(line for line in lab.known_hosts.read_text().splitlines(True)
+                             if not line.startswith(f"{jump} ")))
+    (fleet.home / ".ssh" / "config").write_text(f"Host {jump}\n  IdentityFile {lab.key}\n")
+    inv = fleet.inventory({n: fleet.vars(n, ansible_ssh_common_args=f"-J fcops@{jump}")
+                           for n in ("inner1", "inner2")})
+    scan = fleet.scan(inv, "--retries", "0", known_hosts=known)
+    assert (scan.kind("inner1"), scan.kind("inner2")) == ("host_key_unknown",) * 2
+    out = " ".join(scan.out.split())
+    assert out.count("presents a key already known for another name") == 1, out
+    assert f"jump host fcops@{jump}:22 presents a key already known" in out
+    command = f"ssh-keyscan -H {jump}"
+    assert f"(e.g. `{command}`)" in out, out
+    keys = subprocess.run(lab.controller.exec_argv(shlex.split(command)), check=True,
+                          capture_output=True, text=True, timeout=30).stdout
+    with known.open("a") as f:
+        f.write(keys)
+    again = fleet.scan(inv, "--retries", "0", known_hosts=known)
+    assert [h["error"] for h in again.run["hosts"]] == [None, None], again.err
