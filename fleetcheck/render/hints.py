@@ -172,10 +172,11 @@ class Cause:
                     "is unchecked until it answers; " + _HINTS.get(self.kind, "")
                     + _bastion_example(self.kind, self.bastion, self.hosts)).rstrip("; ")
         if self.proxy:  # the kind may be the proxy's own failure, not the host's sshd
+            own = hint_for(self.kind, self.hosts)
             return ("these hosts are reached through a ProxyCommand (ansible_ssh_common_args or "
                     "ssh_config), whose error is quoted: run it by hand (`ssh -v` for an "
-                    "`ssh -W`) to see whether it or the host failed; if the host: "
-                    + hint_for(self.kind, self.hosts)).rstrip(": ")
+                    "`ssh -W`) to see whether it or the host failed"
+                    + (f"; if the host: {own}" if own else ""))
         return hint_for(self.kind, self.hosts)
 
     @property
