@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from fleetcheck.model import HostResult
 from fleetcheck.render.groups import hosts_line, natural_key
+from fleetcheck.transport.quote import sh_join
 
 _HINTS: dict[str, str] = {
     "name_resolution": "the name does not resolve here: set ansible_host to an address, or fix "
@@ -30,8 +31,10 @@ _HINTS: dict[str, str] = {
     "auth_failed": "no credential was accepted: check ansible_user and the key (or password) "
                    "the inventory names; `ssh -v USER@HOST` shows what the server offers",
     "host_key_unknown": "these hosts' keys are not in known_hosts: compare fingerprints out of "
-                        "band, then add them (`ssh-keyscan -H HOST >> ~/.ssh/known_hosts`), or "
-                        "run once with --host-key-checking accept-new to trust on first use",
+                        "band, then add them to the known_hosts file the run reads "
+                        "(`ssh-keyscan -H HOST >> ~/.ssh/known_hosts`, or the --known-hosts "
+                        "file), or run once with --host-key-checking accept-new to trust on "
+                        "first use",
     "host_key_changed": "the host presents a different key than known_hosts holds: a "
                         "reinstalled host or an attack; verify before replacing the entry "
                         "(`ssh-keygen -R HOST`)",
@@ -69,13 +72,66 @@ def hint_for(kind: str, hosts: Sequence[HostResult]) -> str:
     """The hint for hosts that failed with `kind`; '' when there is nothing to add."""
     hint = _HINTS.get(kind, "")
     if kind == "host_key_unknown" and hosts:
-        addresses = " ".join(dict.fromkeys(h.address for h in hosts[:6]))
-        hint += f" (e.g. `ssh-keyscan -H {addresses}`)"
+        hint += f" (e.g. {_keyscan(hosts[:6])})"
+    if kind == "host_key_changed":
+        removals = _keygen_removals(hosts[:6])
+        hint += f" (e.g. {removals})" if removals else ""
     return hint
+
+
+# A jump host as connections describe it: 'user@host:port', 'user@[v6]:port'.
+_BASTION = re.compile(r"^(?:[^@]*@)?\[?([^\]@]+?)\]?:(\d+)$")
+
+
+def _bastion_example(kind: str, bastion: str, hosts: Sequence[HostResult]) -> str:
+    """The jump host's own ssh-keyscan or ssh-keygen -R command (its key, not the hosts')."""
+    m = _BASTION.match(bastion)
+    if kind == "host_key_unknown" and m is not None:
+        port = "" if m.group(2) == "22" else f"-p {m.group(2)} "
+        return f" (e.g. `ssh-keyscan {port}-H {m.group(1)}`)"
+    if kind == "host_key_changed":
+        removals = _keygen_removals(hosts[:1])  # every host's message names the jump host
+        return f" (e.g. {removals})" if removals else ""
+    return ""
+
+
+# "REMOTE HOST KEY CHANGED for NAME: ..., known_hosts (FILE:LINE, ...) holds a different key"
+_CHANGED = re.compile(r"REMOTE HOST KEY CHANGED for (\S+): .*?, known_hosts \((.+?):\d+[,)]")
+
+
+def _keygen_removals(hosts: Sequence[HostResult]) -> str:
+    """'`ssh-keygen -R '[h]:2222' -f FILE`': the entry's own name (ports bracketed, as
+    known_hosts writes them) and the file holding it, so the command removes that entry."""
+    out: list[str] = []
+    for h in hosts:
+        m = _CHANGED.search(h.error.message) if h.error else None
+        if m is not None:
+            out.append(f"`{sh_join(['ssh-keygen', '-R', m.group(1), '-f', m.group(2)])}`")
+    return "; ".join(dict.fromkeys(out))
+
+
+# "host key for NAME is not in known_hosts" (transport.ssh.known_hosts): NAME is
+# '[host]:port' off port 22, as known_hosts writes it.
+_UNKNOWN_PORT = re.compile(r"host key for \[[^\]]*\]:(\d+) is not in known_hosts")
+
+
+def _keyscan(hosts: Sequence[HostResult]) -> str:
+    """'`ssh-keyscan -H a b`; `ssh-keyscan -p 2222 -H c`': one command per SSH port, since
+    ssh-keyscan asks port 22 unless told (and records '[c]:2222', the name ssh looks up)."""
+    by_port: dict[int, list[str]] = {}
+    for h in hosts:
+        m = _UNKNOWN_PORT.search(h.error.message) if h.error else None
+        names = by_port.setdefault(int(m.group(1)) if m else 22, [])
+        if h.address not in names:
+            names.append(h.address)
+    return "; ".join(f"`ssh-keyscan {'' if port == 22 else f'-p {port} '}-H {' '.join(names)}`"
+                     for port, names in by_port.items())
 
 
 # "via jump host USER@HOST:PORT: why" (transport.ssh.connection) names the bastion.
 _VIA = re.compile(r"^via jump host (\S+?): ")
+# "ProxyCommand 'CMD' failed: its stderr" (transport.ssh.connection): the way there failed.
+_PROXY = "ProxyCommand '"
 _AUTH = re.compile(r"^authentication failed for (\S+) \((.*)\)$", re.S)
 
 
@@ -86,12 +142,15 @@ class Cause:
     kind: str
     hosts: tuple[HostResult, ...]  # natural order
     bastion: str | None = None  # the jump host whose failure left every one of them unchecked
+    proxy: bool = False  # their ProxyCommand failed: the kind is the proxy's, not the host's
 
     @property
     def title(self) -> str:
         """'connect_timeout', or 'jump host ops@bastion:22 failed (connect_timeout)'."""
         if self.bastion:
             return f"jump host {self.bastion} failed ({self.kind}): the hosts behind it"
+        if self.proxy:
+            return f"{self.kind} through a ProxyCommand"
         return self.kind
 
     @property
@@ -110,7 +169,14 @@ class Cause:
         """What to do about this cause."""
         if self.bastion:
             return (f"fix the jump host first (ProxyJump {self.bastion}): every host behind it "
-                    "is unchecked until it answers; " + _HINTS.get(self.kind, "")).rstrip("; ")
+                    "is unchecked until it answers; " + _HINTS.get(self.kind, "")
+                    + _bastion_example(self.kind, self.bastion, self.hosts)).rstrip("; ")
+        if self.proxy:  # the kind may be the proxy's own failure, not the host's sshd
+            own = hint_for(self.kind, self.hosts)
+            return ("these hosts are reached through a ProxyCommand (ansible_ssh_common_args or "
+                    "ssh_config), whose error is quoted: run it by hand (`ssh -v` for an "
+                    "`ssh -W`) to see whether it or the host failed"
+                    + (f"; if the host: {own}" if own else ""))
         return hint_for(self.kind, self.hosts)
 
     @property
@@ -122,11 +188,15 @@ class Cause:
             # a scan a tenth of its time, and only this cause reads them.
             from fleetcheck.transport.ssh.known_hosts import KNOWN_ELSEWHERE
 
-            return [f"{h.name} presents a key already known for another name: "
-                    + h.error.message.split(KNOWN_ELSEWHERE, 1)[1]
-                    for h in self.hosts if h.error and KNOWN_ELSEWHERE in h.error.message]
+            # Behind a failed jump host the key is the jump host's, the same for every host.
+            return list(dict.fromkeys(
+                f"{f'jump host {self.bastion}' if self.bastion else h.name} presents a key "
+                "already known for another name: " + h.error.message.split(KNOWN_ELSEWHERE, 1)[1]
+                for h in self.hosts if h.error and KNOWN_ELSEWHERE in h.error.message))
         if self.kind == "auth_failed" and not self.bastion:
             return _auth_details(self.hosts)
+        if self.kind == "become_failed":
+            return _become_details(self.hosts)
         return []
 
 
@@ -146,14 +216,48 @@ def _auth_details(hosts: Sequence[HostResult], limit: int = 4) -> list[str]:
                             if len(lines) > limit else [])
 
 
+# What sudo, doas and su print (in English) for each way they refuse, and what that means
+# for the reader: the cause's one hint fits only some of them.
+_NO_PASSWORD = "a password is required and none was given"  # noqa: S105 - a sentence
+_BECOME_REFUSALS = (
+    (re.compile(r"is not allowed to (execute|run)|is not in the sudoers|Operation not "
+                r"permitted"),
+     "the user may not run the probe as the become user at all (sudoers, doas.conf): a "
+     "password will not help"),
+    (re.compile(r"\bsu: Authentication failure"),
+     "su needs the become user's own password, not the login's: none or a wrong one was "
+     "given"),
+    (re.compile(r"incorrect password|Sorry, try again|doas: Authentication failed"),
+     "the become password given was wrong"),
+    (re.compile(r"a password is required|Authentication required|no password was provided"),
+     _NO_PASSWORD),
+)
+
+
+def _become_details(hosts: Sequence[HostResult], limit: int = 4) -> list[str]:
+    """'the become password given was wrong (web1, web2)': one line per refusal the methods'
+    own words tell apart, so that the hint is read for the right hosts."""
+    by_reason: dict[str, list[str]] = {}
+    for h in hosts:
+        text = h.error.message if h.error else ""
+        reason = next((why for pattern, why in _BECOME_REFUSALS if pattern.search(text)), None)
+        if reason is not None:
+            by_reason.setdefault(reason, []).append(h.name)
+    if list(by_reason) == [_NO_PASSWORD] and len(by_reason[_NO_PASSWORD]) == len(hosts):
+        return []  # every host only lacked a password: the hint says all there is
+    return [f"{reason} ({hosts_line(names, 4)})" for reason, names in by_reason.items()][:limit]
+
+
 def causes(hosts: Iterable[HostResult]) -> list[Cause]:
     """Unchecked `hosts` grouped by cause (the hosts behind one failed jump host are one
     cause), the largest first."""
-    groups: dict[tuple[str, str | None], list[HostResult]] = {}
+    groups: dict[tuple[str, str | None, bool], list[HostResult]] = {}
     for h in hosts:
         kind = h.error.kind if h.error else h.status.value
         via = _VIA.match(h.error.message) if h.error else None
-        groups.setdefault((kind, via.group(1) if via else None), []).append(h)
-    out = [Cause(kind, tuple(sorted(members, key=lambda h: natural_key(h.name))), bastion)
-           for (kind, bastion), members in groups.items()]
-    return sorted(out, key=lambda c: (-len(c.hosts), c.kind, c.bastion or ""))
+        proxy = bool(h.error and h.error.message.startswith(_PROXY))
+        groups.setdefault((kind, via.group(1) if via else None, proxy), []).append(h)
+    out = [Cause(kind, tuple(sorted(members, key=lambda h: natural_key(h.name))), bastion,
+                 proxy)
+           for (kind, bastion, proxy), members in groups.items()]
+    return sorted(out, key=lambda c: (-len(c.hosts), c.kind, c.bastion or "", c.proxy))

@@ -212,3 +212,31 @@ def test_list_hosts_contacts_no_host(fleet: Fleet, lab: SshLab) -> None:
     assert (res.code, res.out) == (0, "sudo1\nmeta\n")
     assert "win would not be contacted: ansible_connection=psrp" in res.err
     assert {n: len(lab.sessions(n)) for n in before} == before
+
+
+def test_become_refusals_are_told_apart_under_their_cause(fleet: Fleet, lab: SshLab) -> None:
+    """One become_failed cause, but the hint (give a password, or allow without one) fits
+    only some refusals: each is named with its hosts, in the methods' own words as real
+    sudo, su and doas print them."""
+    require_doas()
+    pw = lab.user("fcpw").password
+    assert pw is not None
+    wrong = "not-it-9"  # a wrong password on purpose
+    inv = fleet.inventory({
+        "nopw": _becoming(fleet, "sudo", user="fcpw"),
+        "wrong": _becoming(fleet, "sudo", user="fcpw", ansible_become_password=wrong),
+        "doaswrong": _becoming(fleet, "doas", user="fcpw", ansible_become_password=wrong),
+        "subad": _becoming(fleet, "su", ansible_become_password=pw),  # the login's, not root's
+        "barred": _becoming(fleet, "sudo", user="fcplain"),  # sudoers: /usr/bin/true only
+    })
+    scan = fleet.scan(inv)
+    assert {h["error"]["kind"] for h in scan.run["hosts"]} == {"become_failed"}, scan.err
+    out = " ".join(scan.out.split())
+    for line in ("a password is required and none was given (nopw)",
+                 "the become password given was wrong (doaswrong, wrong)",
+                 "su needs the become user's own password, not the login's: none or a wrong "
+                 "one was given (subad)",
+                 "the user may not run the probe as the become user at all (sudoers, "
+                 "doas.conf): a password will not help (barred)"):
+        assert line in out, out
+    _nowhere(scan, pw, wrong)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
+import shlex
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -329,3 +331,69 @@ def test_a_hosts_own_strict_host_key_checking_as_ansible_users_write_it(
         "host": lab.hosts["stranger"].address, "type": "ssh-ed25519",
         "fingerprint": _fingerprint(lab, "stranger"), "file": str(known)}]
     assert _openssh_accepts(lab, "stranger", known)
+
+
+def test_the_keyscan_hint_works_as_printed(fleet: Fleet, lab: SshLab, tmp_path: Path) -> None:
+    """The host_key_unknown hint's ssh-keyscan commands, run as printed, make the next scan
+    check both hosts: a host off port 22 gets `-p PORT` (ssh-keyscan asked port 22 before,
+    and its key never matched the '[host]:2222' name ssh looks up)."""
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    inv = fleet.inventory({n: fleet.vars(n) for n in ("web3", "p2222")})
+    scan = fleet.scan(inv, known_hosts=known)
+    assert (scan.kind("web3"), scan.kind("p2222")) == ("host_key_unknown", "host_key_unknown")
+    out = " ".join(scan.out.split())
+    commands = re.findall(r"`(ssh-keyscan [^`]*)`", out.split("(e.g. ", 1)[1])
+    assert sorted(commands) == [f"ssh-keyscan -H {lab.hosts['web3'].address}",
+                                f"ssh-keyscan -p 2222 -H {lab.hosts['p2222'].address}"], out
+    for command in commands:
+        keys = subprocess.run(lab.controller.exec_argv(shlex.split(command)), check=True,
+                              capture_output=True, text=True, timeout=30).stdout
+        with known.open("a") as f:
+            f.write(keys)
+    again = fleet.scan(inv, known_hosts=known)
+    assert [h["error"] for h in again.run["hosts"]] == [None, None], again.err
+
+
+def test_the_keygen_hint_removes_the_changed_entry(fleet: Fleet, lab: SshLab,
+                                                   tmp_path: Path) -> None:
+    """The host_key_changed hint names the entry and its file: `ssh-keygen -R NAME -f FILE`,
+    run as printed, removes exactly it, and the host is then merely unknown."""
+    known = tmp_path / "known_hosts"
+    known.write_text(lab.known_hosts.read_text())
+    inv = fleet.inventory({"rekeyed": fleet.vars("rekeyed")})
+    scan = fleet.scan(inv, known_hosts=known)
+    assert scan.kind("rekeyed") == "host_key_changed"
+    out = " ".join(scan.out.split())
+    command = f"ssh-keygen -R {lab.hosts['rekeyed'].address} -f {known}"
+    assert f"(e.g. `{command}`)" in out, out
+    subprocess.run(shlex.split(command), check=True, capture_output=True, timeout=30)
+    assert fleet.scan(inv, known_hosts=known).kind("rekeyed") == "host_key_unknown"
+
+
+def test_an_unknown_jump_host_key_is_the_jump_hosts_own(fleet: Fleet, lab: SshLab,
+                                                        tmp_path: Path) -> None:
+    """Behind a jump host whose key is unknown, the key (and the name it is known by) is
+    the jump host's: said once, of the jump host, and its ssh-keyscan run as printed lets
+    both hosts behind it be checked."""
+    jump = lab.hosts["jump"].address
+    known = tmp_path / "known_hosts"
+    # The jump host's key stays known only under its IPv6 address: 'known for another name'.
+    known.write_text("".join(line for line in lab.known_hosts.read_text().splitlines(True)
+                             if not line.startswith(f"{jump} ")))
+    (fleet.home / ".ssh" / "config").write_text(f"Host {jump}\n  IdentityFile {lab.key}\n")
+    inv = fleet.inventory({n: fleet.vars(n, ansible_ssh_common_args=f"-J fcops@{jump}")
+                           for n in ("inner1", "inner2")})
+    scan = fleet.scan(inv, "--retries", "0", known_hosts=known)
+    assert (scan.kind("inner1"), scan.kind("inner2")) == ("host_key_unknown",) * 2
+    out = " ".join(scan.out.split())
+    assert out.count("presents a key already known for another name") == 1, out
+    assert f"jump host fcops@{jump}:22 presents a key already known" in out
+    command = f"ssh-keyscan -H {jump}"
+    assert f"(e.g. `{command}`)" in out, out
+    keys = subprocess.run(lab.controller.exec_argv(shlex.split(command)), check=True,
+                          capture_output=True, text=True, timeout=30).stdout
+    with known.open("a") as f:
+        f.write(keys)
+    again = fleet.scan(inv, "--retries", "0", known_hosts=known)
+    assert [h["error"] for h in again.run["hosts"]] == [None, None], again.err

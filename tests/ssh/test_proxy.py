@@ -81,15 +81,23 @@ def test_proxycommand_with_openssh(fleet: Fleet, lab: SshLab) -> None:
 
 
 def test_failing_proxycommand_reports_its_error(fleet: Fleet, lab: SshLab) -> None:
-    """A ProxyCommand that cannot connect: the host fails with what the command said."""
+    """A ProxyCommand that cannot connect: the host fails with what the command said, as a
+    cause of its own (a host refusing directly is another): its hint points at the
+    ProxyCommand before the host's sshd, where the refusal may not be the host's."""
     proxy = (f"ssh -F /dev/null -o BatchMode=yes -o UserKnownHostsFile={lab.known_hosts} "
              f"-i {lab.key} -W %h:%p fcops@{lab.hosts['nosshd'].address}")
     inv = fleet.inventory({"inner1": fleet.vars(
-        "inner1", ansible_ssh_common_args=f"-o 'ProxyCommand {proxy}'")})
-    scan = fleet.scan(inv)
+        "inner1", ansible_ssh_common_args=f"-o 'ProxyCommand {proxy}'"),
+        "nosshd": fleet.vars("nosshd")})
+    scan = fleet.scan(inv, "--retries", "0")
     error = scan.host("inner1")["error"]
     assert error["kind"] == "connection_refused", error
     assert "ProxyCommand" in error["message"] and "refused" in error["message"].lower()
+    assert scan.kind("nosshd") == "connection_refused"
+    out = " ".join(scan.out.split())
+    assert "connection_refused through a ProxyCommand · 1 host: inner1" in out, out
+    assert "connection_refused · 1 host: nosshd" in out
+    assert "hint: these hosts are reached through a ProxyCommand" in out
 
 
 def test_dead_bastion_fails_every_host_behind_it_once(fleet: Fleet, lab: SshLab) -> None:
