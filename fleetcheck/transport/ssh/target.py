@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -327,9 +327,8 @@ def _port(text: str, hop: str) -> int:
     return int(text)
 
 
-def config_file(args: Sequence[str]) -> str | None:
-    """The file the last `-F` of ssh arguments names (ssh keeps the last), or None."""
-    found = None
+def _flags(args: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(flag, value) for each ssh option in `args`: '-pVALUE' and '-p VALUE' alike."""
     i = 0
     while i < len(args):
         flag, value = args[i][:2], args[i][2:]
@@ -339,6 +338,13 @@ def config_file(args: Sequence[str]) -> str | None:
             i += 1
             value = args[i]
         i += 1
+        yield flag, value
+
+
+def config_file(args: Sequence[str]) -> str | None:
+    """The file the last `-F` of ssh arguments names (ssh keeps the last), or None."""
+    found = None
+    for flag, value in _flags(args):
         if flag == CONFIG_FILE and value:
             found = value
     return found
@@ -347,18 +353,10 @@ def config_file(args: Sequence[str]) -> str | None:
 def parse_ssh_args(args: Sequence[str]) -> dict[str, str | list[str]]:
     """The ssh command-line options fleetcheck honours (-o K=V, -J, -i, -p, -l) as config."""
     out: dict[str, str | list[str]] = {}
-    i = 0
-    while i < len(args):
-        flag, value = args[i][:2], args[i][2:]
-        takes_arg = flag in ("-o", CONFIG_FILE, *_OPTION_KEYS) or (
-            flag[:1] == "-" and flag[1:] in _IGNORED_WITH_ARG)
-        if takes_arg and not value and i + 1 < len(args):
-            i += 1
-            value = args[i]
-        i += 1
-        key = None
+    for flag, given in _flags(args):
+        key, value = None, given
         if flag == "-o":
-            m = re.match(r"\s*([A-Za-z0-9]+)\s*(?:=|\s)\s*(.*)$", value, re.DOTALL)
+            m = re.match(r"\s*([A-Za-z0-9]+)\s*(?:=|\s)\s*(.*)$", given, re.DOTALL)
             if m:
                 key, value = m.group(1).lower(), m.group(2).strip()
         elif flag in _OPTION_KEYS:
