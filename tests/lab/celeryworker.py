@@ -66,10 +66,22 @@ class WorkerProcess:
                 self.proc.wait(timeout=10)
         # A pool process stops its shard on SIGTERM (and so the commands it has running on
         # hosts) and may outlive the main process by a moment: SIGKILL only what is left.
+        while _running_in_group(self.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
         with contextlib.suppress(ProcessLookupError):
-            while time.monotonic() < deadline:
-                os.killpg(self.proc.pid, 0)
-                time.sleep(0.05)
             os.killpg(self.proc.pid, signal.SIGKILL)  # orphaned pool processes, if any
         if self.proc.poll() is None:
             self.proc.wait()
+
+
+def _running_in_group(pgid: int) -> bool:
+    """Whether a process of group `pgid` still runs (zombies, which no one here may reap,
+    do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
