@@ -24,6 +24,7 @@ from fleetcheck.model import Change, CommandRecord, RunResult, Severity
 from fleetcheck.render import text_changes
 from fleetcheck.render.textfit import table
 from fleetcheck.sanitize import scrub_lines
+from fleetcheck.words import plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                             width, flex=(1,)), ""]
     opened = compared.summary.new_violations
     verdict = {0: "nothing new or reopened",
-               1: f"{opened} violation{'' if opened == 1 else 's'} new or reopened",
+               1: f"{plural(opened, 'violation')} new or reopened",
                3: "nothing new, but some findings could not be verified"}[code]
     lines += ["", f"exit {code}: {verdict}"]
     env.stdout.write("\n".join(lines).rstrip("\n") + "\n")

@@ -23,6 +23,7 @@ from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.hostpattern import parse_address
 from fleetcheck.numbers import MAX_DIGITS, is_number
+from fleetcheck.words import plural
 
 if TYPE_CHECKING:
     from fleetcheck.inventory import Inventory, InventoryHost
@@ -200,8 +201,8 @@ class _Evaluator:
                 picked = [hosts[start]]
             except IndexError:
                 raise SubscriptMissed(f"no hosts matched the subscripted pattern {pattern!r}: "
-                                      f"index {start} is out of range ({len(hosts)} host"
-                                      f"{'s' * (len(hosts) != 1)})") from None
+                                      f"index {start} is out of range "
+                                      f"({plural(len(hosts), 'host')})") from None
         if not picked and self.warn is not None:
             self.warn(f"host pattern {pattern!r} selects no host (the range lies outside the "
                       f"{len(hosts)} it subscripts; Ansible ignores it silently)")

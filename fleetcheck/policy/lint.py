@@ -24,6 +24,7 @@ from fleetcheck.policy.problems import Level, Problems
 from fleetcheck.policy.rulecheck import could_allow, overlap
 from fleetcheck.policy.waiver_load import collect_waivers
 from fleetcheck.policy.waivers import Waiver
+from fleetcheck.words import plural
 from fleetcheck.yamlsrc import did_you_mean
 
 WARN_EXPIRING_DAYS = 14
@@ -98,8 +99,8 @@ def _lint_policies(policies: list[Policy], selected: dict[str, frozenset[str]] |
         covered = set().union(*selected.values()) if selected else set()
         bare = {h.name for h in inventory.hosts} - covered
         if bare:
-            problems.add(InputError(f"no policy applies to {len(bare)} host"
-                                    f"{'s' * (len(bare) != 1)} ({_names(bare)}): every "
+            problems.add(InputError(f"no policy applies to {plural(len(bare), 'host')} "
+                                    f"({_names(bare)}): every "
                                     "listener there will be stray",
                                     inventory.sources[0] if inventory.sources else None),
                          Level.WARNING)
@@ -183,12 +184,12 @@ def _lint_waivers(waivers: list[Waiver], policies: list[Policy], inventory: Inve
         if w.expired(today):
             days = (today - w.expires).days
             problems.warn(w.mark("expires"), f"waiver {w.id!r} expired on "
-                          f"{w.expires.isoformat()} ({days} day{'s' * (days != 1)} ago): it "
+                          f"{w.expires.isoformat()} ({plural(days, 'day')} ago): it "
                           "waives nothing any more; renew it or remove it")
         elif (w.expires - today).days < warn_days:
             days = (w.expires - today).days
             problems.warn(w.mark("expires"), f"waiver {w.id!r} expires on "
-                          f"{w.expires.isoformat()}, in {days} day{'s' * (days != 1)}")
+                          f"{w.expires.isoformat()}, in {plural(days, 'day')}")
         if w.created - today > CREATED_SLACK:  # no date past 9999-12-31 to add a day to
             problems.error(w.mark("created"), f"waiver {w.id!r} is created "
                            f"{w.created.isoformat()}, in the future (today is "

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fleetcheck.errors import InputError
+from fleetcheck.words import plural
 from fleetcheck.yamlsrc import LocatedDict, Mark, did_you_mean
 
 T = TypeVar("T")
@@ -98,8 +99,8 @@ class Problems:
             return
         first = errors[0].as_input_error()
         if len(errors) > 1:
-            first.message += (f" (and {len(errors) - 1} more error"
-                              f"{'s' * (len(errors) > 2)}: run `fleetcheck validate`)")
+            first.message += (f" (and {plural(len(errors) - 1, 'more error', 'more errors')}: "
+                              "run `fleetcheck validate`)")
         raise first
 
 

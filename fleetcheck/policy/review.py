@@ -14,6 +14,7 @@ from fleetcheck.clock import LOCAL_AHEAD
 from fleetcheck.numbers import is_number
 from fleetcheck.policy import Action, Policy, Rule
 from fleetcheck.policy.problems import Problems
+from fleetcheck.words import plural
 from fleetcheck.yamlsrc import Mark
 
 # Only allowances are reviewed: they are what the register lists (PCI DSS 1.2.5 asks for a
@@ -33,7 +34,7 @@ class Period:
     unit: str  # one of UNITS
 
     def __str__(self) -> str:
-        return f"{self.count} {self.unit}{'s' * (self.count != 1)}"
+        return plural(self.count, self.unit)
 
     def after(self, start: dt.date) -> dt.date:
         """The day this period after `start` ends (month ends clamp: Aug 31 + 6 months = Feb 28);
@@ -86,7 +87,7 @@ class ReviewState:
         late = (today - self.due).days
         what = "reviewed" if rule.reviewed_on is not None else "approved"
         return (f"{head}: last {what} on {self.last.isoformat()}, due on "
-                f"{self.due.isoformat()} (every {every}), {late} day{'s' * (late != 1)} ago")
+                f"{self.due.isoformat()} (every {every}), {plural(late, 'day')} ago")
 
 
 def state(policy: Policy, rule: Rule, today: dt.date | None = None) -> ReviewState | None:

@@ -11,6 +11,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.model import Finding, FindingKind, HostResult, WaiverRecord
 from fleetcheck.policy.match import Match, TextSpec, container_value
 from fleetcheck.policy.serialize import match_from_dict, match_to_dict
+from fleetcheck.words import plural
 from fleetcheck.yamlsrc import Mark
 
 ACTIVE, EXPIRED, UNUSED = "active", "expired", "unused"
@@ -166,7 +167,7 @@ def waiver_records(waivers: Sequence[Waiver], hosts: Sequence[HostResult], today
         who = f"owner {w.owner}" + (f", ticket {w.ticket}" if w.ticket else "")
         if w.expired(today):
             status = EXPIRED
-            tail = (f"{matched} finding{'s' * (matched != 1)} it covers "
+            tail = (f"{plural(matched, 'finding')} it covers "
                     f"{'are' if matched != 1 else 'is'} reported as open again"
                     if matched else "it matched nothing in this run")
             warnings.append(f"waiver {w.id} ({who}) expired on {w.expires.isoformat()} and no "

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck.model import RunResult
+from fleetcheck.words import plural
 
 # The register's rows and a scope's host lists show this many names inline; more collapse.
 NAMES_INLINE = 12
@@ -53,4 +54,4 @@ def count_word(n: int | None, word: str) -> str:
     """'3 listeners', '' for None (not applicable)."""
     if n is None:
         return ""
-    return f"{n} {word}{'s' * (n != 1)}"
+    return plural(n, word)
