@@ -180,11 +180,13 @@ def stream_failed(stream: object) -> OSError | None:
 def tell_lost_stdout(env: Env) -> bool:
     """Whether standard output was lost (a full disk, a closed descriptor; not a reader
     that went away, as `| head` does); the first time, say so on stderr."""
-    env.stdout.flush()
-    error = stream_failed(env.stdout)
+    stream = env.stdout
+    stream.flush()
+    error = stream_failed(stream)
     if error is None or isinstance(error, BrokenPipeError):
         return False
-    if not getattr(env.stdout, "told", True):
-        env.stdout.told = True  # type: ignore[attr-defined]
+    assert isinstance(stream, GuardedStream)  # only a guarded stream records an error
+    if not stream.told:
+        stream.told = True
         env.stderr.write(f"fleetcheck: error: standard output: {error.strerror or error}\n")
     return True
