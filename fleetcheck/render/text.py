@@ -22,7 +22,7 @@ from fleetcheck.render.textfit import (
     table,
     wrap,
 )
-from fleetcheck.render.waived import WARN_DAYS, expiring_waivers
+from fleetcheck.render.waived import expiring_waivers, warning_window
 
 _TONE = {"ok": GREEN, "bad": RED + BOLD, "warn": YELLOW + BOLD, "": ""}
 _SEVERITY = {Severity.CRITICAL: RED + BOLD, Severity.HIGH: RED, Severity.MEDIUM: YELLOW}
@@ -190,18 +190,12 @@ def _waivers(run: RunResult, width: int, color: bool) -> list[str]:
     soon = expiring_waivers(run)  # as HTML marks them "expires in N days"
     if soon:
         lines += [paint(x, YELLOW, color) for x in wrap(
-            f"Expiring within {view.plural(_window(run), 'day')}: " + ", ".join(
+            f"Expiring within {view.plural(warning_window(run), 'day')}: " + ", ".join(
                 f"{w.id} ({w.expires}, "
                 f"{'today' if days == 0 else 'in ' + view.plural(days, 'day')})"
                 for w, days in soon),
             width)]
     return [*lines, ""]
-
-
-def _window(run: RunResult) -> int:
-    """The days before expiry the run warned about waivers (--waiver-warning-days)."""
-    days = run.meta.get("waiver_warning_days", WARN_DAYS)
-    return days if isinstance(days, int) else WARN_DAYS
 
 
 def _fleet(run: RunResult, width: int, color: bool) -> list[str]:

@@ -63,6 +63,12 @@ def listener_standing(host: HostResult, fail_on: Severity) -> dict[ListenerKey, 
     return out
 
 
+def warning_window(run: RunResult) -> int:
+    """The days before expiry the run warned about waivers (--waiver-warning-days)."""
+    days = run.meta.get("waiver_warning_days", WARN_DAYS)
+    return days if isinstance(days, int) else WARN_DAYS
+
+
 def expiring_waivers(run: RunResult) -> list[tuple[WaiverRecord, int]]:
     """Active (or unused) waivers expiring within the run's warning window, with the days
     left, soonest first. Judged on the date the run judged waivers on, so a saved run
@@ -72,8 +78,7 @@ def expiring_waivers(run: RunResult) -> list[tuple[WaiverRecord, int]]:
         today = dt.date.fromisoformat(str(judged))
     except ValueError:
         return []
-    window = run.meta.get("waiver_warning_days", WARN_DAYS)
-    window = window if isinstance(window, int) else WARN_DAYS
+    window = warning_window(run)
     out = []
     for w in run.waivers:
         if w.status == "expired" or not w.expires:
