@@ -130,11 +130,10 @@ class ScanHistory:
                 self._failed(exc)
 
     @classmethod
-    def start(cls, args: argparse.Namespace, env: Env, report_dir: Path | None, *,
-              shard: bool = False) -> ScanHistory:
+    def start(cls, args: argparse.Namespace, env: Env, report_dir: Path | None) -> ScanHistory:
         """From `scan`'s arguments; InputError (before any host is contacted) for a bad
         combination or an unreadable baseline file."""
-        return cls.checked(args, env, report_dir, shard=shard)()
+        return cls.checked(args, env, report_dir)()
 
     @classmethod
     def checked(cls, args: argparse.Namespace, env: Env, report_dir: Path | None, *,
