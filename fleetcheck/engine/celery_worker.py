@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from celery import Celery
@@ -45,6 +45,7 @@ from fleetcheck.inventory.extravars import ExtraVars
 from fleetcheck.model import HostResult, InputFile, Severity
 from fleetcheck.plan import PlannedHost, defaults_from_record, plan_host
 from fleetcheck.policy import Policy
+from fleetcheck.policy.review import dated
 from fleetcheck.policy.waivers import Waiver, WaiverBook
 from fleetcheck.transport.inflight import INFLIGHT
 from fleetcheck.transport.ssh.options import SshOptions
@@ -218,8 +219,7 @@ def on_day(policies: tuple[Policy, ...], today: str | None) -> tuple[Policy, ...
     if not today:
         return policies
     day = dt.date.fromisoformat(today)
-    return tuple(p if p.review_every is None else replace(p, review_date=day)
-                 for p in policies)
+    return tuple(dated(p, day) for p in policies)
 
 
 def _select(inventory: Inventory, pattern: str | None) -> list[Any]:

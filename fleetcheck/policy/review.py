@@ -114,13 +114,18 @@ def overdue(policy: Policy) -> list[tuple[Rule, str]]:
     return out
 
 
+def dated(policy: Policy, today: dt.date) -> Policy:
+    """`policy` with its reviews judged on `today` (a policy without a period as it is)."""
+    return policy if policy.review_every is None else replace(policy, review_date=today)
+
+
 def judge(policies: Sequence[Policy], today: dt.date, problems: Problems) -> list[Policy]:
     """Stamp `today` as the review date of every policy with a period (so `evaluate` raises
     overdue_review findings) and warn about each overdue rule and each date in the future
     (more than a day after `today`: a date written where the day has begun already is not)."""
     out = []
     for given in policies:
-        p = given if given.review_every is None else replace(given, review_date=today)
+        p = dated(given, today)
         for rule, sentence in overdue(p):
             problems.warn(rule.where or p.mark("review_every"), sentence)
         for rule in p.rules:
