@@ -229,7 +229,8 @@ class Opener:
             t.close()
             raise
         _prefer_aead(t)
-        kex = _noted_kex(t)
+        # only for the -vv log line below: no host pays for noting names nobody reads
+        kex = _noted_kex(t) if log.isEnabledFor(logging.DEBUG) else None
         done = threading.Event()
         started = time.monotonic()
         try:
@@ -246,10 +247,11 @@ class Opener:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             t.close()
             raise handshake_failure(exc, where, bool(t.remote_version), timeout) from None
-        log.debug("%s: SSH handshake in %s with %s: kex %s, host key %s %s, cipher %s, "
-                  "mac %s", where, _ms(started), t.remote_version,
-                  kex[-1] if kex else "?", key.get_name(), fingerprint(key.asbytes()),
-                  *_cipher_mac(t))
+        if kex is not None:
+            log.debug("%s: SSH handshake in %s with %s: kex %s, host key %s %s, cipher %s, "
+                      "mac %s", where, _ms(started), t.remote_version,
+                      kex[-1] if kex else "?", key.get_name(), fingerprint(key.asbytes()),
+                      *_cipher_mac(t))
         try:
             self._verify(target, name, key, trusted)
         except BaseException:
