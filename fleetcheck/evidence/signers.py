@@ -10,6 +10,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetcheck.sshlib import paramiko  # noqa: F401  (how paramiko loads)
+
 from paramiko.message import Message
 
 from fleetcheck.errors import InputError

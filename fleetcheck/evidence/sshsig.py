@@ -13,7 +13,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-import paramiko
+from fleetcheck.sshlib import paramiko
+
 from cryptography.exceptions import UnsupportedAlgorithm
 from paramiko.message import Message
 from paramiko.pkey import UnknownKeyType

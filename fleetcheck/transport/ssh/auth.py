@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, cast
 
-import paramiko
+from fleetcheck.sshlib import paramiko
+
 from paramiko.agent import AgentSSH
 from paramiko.auth_handler import AuthHandler
 

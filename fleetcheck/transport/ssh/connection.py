@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paramiko
+from fleetcheck.sshlib import paramiko
 
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.model import TrustedKey

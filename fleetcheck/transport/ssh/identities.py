@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-import paramiko
+from fleetcheck.sshlib import paramiko
+
 from paramiko.pkey import PublicBlob
 
 from fleetcheck.transport.ssh.keys import (

@@ -16,7 +16,8 @@ import struct
 import threading
 from pathlib import Path
 
-import paramiko
+from fleetcheck.sshlib import paramiko
+
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa

@@ -7,7 +7,8 @@ import selectors
 import time
 from collections.abc import Callable
 
-import paramiko
+from fleetcheck.sshlib import paramiko
+
 from paramiko.common import cMSG_CHANNEL_REQUEST
 
 from fleetcheck.errors import ErrorKind, HostFailure
