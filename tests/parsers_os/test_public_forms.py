@@ -166,3 +166,34 @@ def test_powershell_connections_only_are_refused(text: str) -> None:
         PARSERS["powershell"](text)
     bound = text.replace("Established", "Bound      ").replace('"State": 5', '"State": 100')
     assert PARSERS["powershell"](bound) == []
+
+
+TOYBOX_NAMES = ("Active Internet connections (only servers)\n"
+                "Proto Recv-Q Send-Q Local Address           Foreign Address         State      \n"
+                "tcp        0      0 localhost:ipp           0.0.0.0:*               LISTEN     \n"
+                "tcp        0      0 localhost:ipp:5000      0.0.0.0:*               LISTEN     \n"
+                "tcp6       0      0 [::]:9100               [::]:*                  LISTEN     \n"
+                "tcp6       0      0 [::]:9100:6010          [::]:*                  LISTEN     \n")
+
+
+def test_toybox_netstat_without_n_is_refused_not_read_as_other_addresses() -> None:
+    """toybox netstat (Android 6 and later) without -n prints, for an address it cannot
+    name, the previous row's 'host:port' with the row's own port after it: that row read
+    as an IPv6 listener on 'localhost:ipp'. It is refused, naming the line; names, and
+    an address cut to the column, still read."""
+    with pytest.raises(ParseError, match=r"line 4: .*'localhost:ipp:5000' holds no address"):
+        PARSERS["netstat"](TOYBOX_NAMES)
+    with pytest.raises(ParseError, match=r"line 4: .*'localhost:ipp:5000' holds no address"):
+        PARSERS["busybox-netstat"](TOYBOX_NAMES)  # the same rows, whichever netstat read them
+    after_number = TOYBOX_NAMES.replace("localhost:ipp:5000 ", "127.0.0.1:8080:5000 ")
+    with pytest.raises(ParseError, match=r"'127.0.0.1:8080:5000' holds no address"):
+        PARSERS["netstat"](after_number)  # hex digits, dots and colons, but not cut
+    ipv6 = "\n".join(TOYBOX_NAMES.splitlines()[:2] + TOYBOX_NAMES.splitlines()[4:])
+    with pytest.raises(ParseError, match=r"line 4: .*'\[::\]:9100:6010' holds no address"):
+        PARSERS["netstat"](ipv6)
+    named = "\n".join(TOYBOX_NAMES.splitlines()[:3] + TOYBOX_NAMES.splitlines()[4:5])
+    assert [(li.family, li.address, li.port) for li in PARSERS["netstat"](named)] == [
+        (4, "localhost", 631), (6, "::", 9100)]
+    cut = TOYBOX_NAMES.splitlines()[1] + f"\ntcp6       0      0 {'2001:db8:4a1:2:0:f:9100':23} ::"
+    assert [(li.address, li.port, li.truncated) for li in PARSERS["netstat"](cut + ":*  LISTEN")] \
+        == [("2001:db8:4a1:2:0:f", 9100, True)]
