@@ -9,6 +9,7 @@ from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import (
     ParseError,
     any_address,
+    check_host,
     lines,
     parse_port,
     split_scope,
@@ -146,6 +147,7 @@ def _row(line: str) -> tuple[tuple[int, str, str, str], Listener] | None:
     port, port_name = parse_port(port_text, proto)
     if not port:
         return None  # '*:*': bound to no port
+    check_host(addr_text, cut=False)  # lsof prints whole addresses
     address, iface = split_scope(addr_text)
     if address == "*":
         address = any_address(family)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 from fleetcheck.model import Listener
@@ -11,6 +10,7 @@ from fleetcheck.parsers.common import (
     ParseError,
     Token,
     any_address,
+    check_host,
     family_for,
     is_ip,
     is_wildcard_peer,
@@ -39,7 +39,6 @@ _PROGRAM_WIDTH = 19
 # Without -W both tools pad addr:port to 23 characters; net-tools also cuts the
 # address so that addr:port fits in them.
 _COLUMN = 23
-_CUT_IPV6 = re.compile(r"[0-9A-Fa-f:.]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,17 +254,6 @@ def _has_user(rest: list[Token], columns: _Columns | None) -> bool:
             and rest[0].text != "-")
 
 
-def _name_or_cut(address: str, *, cut: bool) -> bool:
-    """Whether `address`, no IP address, is a host name or an address cut to fit the column.
-
-    A name holds no ':' or brackets; a cut IPv6 address holds nothing but hex digits,
-    colons and dots, and only a local column of the full width can hold one.
-    """
-    if "[" in address or "]" in address:
-        return False
-    return ":" not in address or (cut and _CUT_IPV6.fullmatch(address) is not None)
-
-
 def _listener(row: _Row, *, busybox: bool, wide: bool) -> Listener | None:
     proto = _PROTOS[row.proto]
     if proto == "tcp":
@@ -285,12 +273,13 @@ def _listener(row: _Row, *, busybox: bool, wide: bool) -> Listener | None:
     if not port:  # '*': not bound to a port
         return None
     address, iface = split_scope(addr_text)
-    cut = len(row.local) == _COLUMN and not wide
-    if address != "*" and not is_ip(address) and not _name_or_cut(address, cut=cut):
+    try:
+        check_host(addr_text, cut=len(row.local) == _COLUMN and not wide)
+    except ValueError:
         # toybox netstat (Android 6 and later) without -n prints, for an address it cannot
         # name, the previous row's 'host:port' with this row's port after it.
         raise ValueError(f"local address {row.local!r} holds no address and no host name "
-                         "(capture with netstat -n)")
+                         "(capture with netstat -n)") from None
     # A host name (no -n) shows no family: net-tools says it in the protocol (tcp6);
     # BusyBox prints 'tcp' for both, but its peer column is ':::*' for IPv6.
     hint = 6 if row.proto.endswith("6") else peer_family(row.foreign, 4)

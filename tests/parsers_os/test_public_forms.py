@@ -197,3 +197,29 @@ def test_toybox_netstat_without_n_is_refused_not_read_as_other_addresses() -> No
     cut = TOYBOX_NAMES.splitlines()[1] + f"\ntcp6       0      0 {'2001:db8:4a1:2:0:f:9100':23} ::"
     assert [(li.address, li.port, li.truncated) for li in PARSERS["netstat"](cut + ":*  LISTEN")] \
         == [("2001:db8:4a1:2:0:f", 9100, True)]
+
+
+@pytest.mark.parametrize(("tool", "text"), [
+    ("ss", "Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port\n"
+           "tcp   LISTEN 0      128    {addr}:5000   0.0.0.0:*\n"),
+    ("lsof", "COMMAND PID USER FD TYPE DEVICE SIZE/OFF NODE NAME\n"
+             "sshd    702 root 3u IPv4 30377 0t0 TCP {addr}:5000 (LISTEN)\n"),
+    ("lsof-fields", "p702\ncsshd\nf3\ntIPv4\nPTCP\nn{addr}:5000\nTST=LISTEN\n"),
+    ("sockstat", "USER     COMMAND    PID   FD PROTO  LOCAL ADDRESS         FOREIGN ADDRESS\n"
+                 "root     sshd       702   3  tcp4   {addr}:5000    *:*\n"),
+    ("windows-netstat", "  TCP    {addr}:5000     0.0.0.0:0              LISTENING       1180\n"),
+    ("bsd-netstat", "Active Internet connections (including servers)\n"
+                    "Proto Recv-Q Send-Q  Local Address          Foreign Address        (state)\n"
+                    "tcp4       0      0  {addr}.5000    *.*                    LISTEN\n"),
+])
+@pytest.mark.parametrize("addr", ["localhost:ipp", "[::]:9100"])
+def test_an_address_no_tool_prints_is_refused_by_every_parser(
+        tool: str, text: str, addr: str) -> None:
+    """The toybox form's siblings: a local address holding a ':' that is no IPv6 address
+    (or a bracketed address with more after it) was read as the host 'localhost:ipp' or
+    '::]:9100' by each parser; it is refused. Bracketed and whole addresses still read."""
+    with pytest.raises(ParseError, match=r"is no address and no host name|unknown service"):
+        PARSERS[tool](text.format(addr=addr))
+    assert [li.port for li in PARSERS[tool](text.format(addr="[fe80::1%eth0]"
+                                                        if tool != "bsd-netstat" else "::1"))] \
+        == [5000]
