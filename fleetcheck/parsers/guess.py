@@ -70,6 +70,8 @@ def _headed(body: str, lines: list[str], first: list[str]) -> Guess | None:
     """Tools recognised by their header line."""
     if first[:5] == ["USER", "COMMAND", "PID", "FD", "PROTO"]:
         return Guess("sockstat", "a 'USER COMMAND PID FD PROTO' header")
+    if first[:4] == ["USER", "PROCESS", "PID", "PROTO"]:
+        return Guess("sockstat", "a Linux sockstat 'USER PROCESS PID PROTO' header")
     if first[:2] == ["sl", "local_address"]:
         return Guess("proc-net", "a /proc/net 'sl local_address' header")
     if first[:2] == ["COMMAND", "PID"] and "NAME" in first:

@@ -172,3 +172,37 @@ def test_a_byte_order_mark_before_the_first_line_is_no_part_of_it(tool: str, tex
     marked = "\ufeff" + text
     assert guess(marked).tool == tool
     assert [(li.proto, li.port) for li in PARSERS[tool](marked)] == [("tcp", 2222)]
+
+
+LINUX_SOCKSTAT = (
+    "USER     PROCESS              PID      PROTO  SOURCE ADDRESS            FOREIGN ADDRESS"
+    "           STATE\n"
+    "root     sshd                 702      tcp4   *:2222                    *:*"
+    "                       LISTEN\n"
+    "www-data nginx                1310     tcp6   :::8443                   :::*"
+    "                      LISTEN\n"
+    "root     sshd                 702      tcp4   10.1.2.3:2222             10.1.2.9:40112"
+    "            ESTABLISHED\n"
+    "avahi    avahi-daemon         611      udp4   *:5353                    *:*"
+    "                       CLOSED\n"
+    "_chrony  chronyd              733      udp6   ::1:323                   :::*"
+    "                      CLOSED\n"
+    "root     unbound              820      udp4   127.0.0.1:40000           127.0.0.1:53"
+    "              ESTABLISHED\n")
+
+
+def test_linux_sockstat_is_read_and_its_l_and_c_outputs_refused() -> None:
+    """Linux's sockstat (USER PROCESS PID PROTO ...: no FD column, a state column, CLOSED
+    for a bound UDP socket) was guessed as BSD netstat and refused as no sockstat line.
+    It is read; an output of listening TCP rows alone (-l, which leaves UDP out) and one
+    of connections alone (-c) are refused, never read as all that listens."""
+    assert guess(LINUX_SOCKSTAT).tool == "sockstat"
+    assert _brief("sockstat", LINUX_SOCKSTAT) == [
+        ("tcp", 4, "0.0.0.0", 2222, "sshd", 702), ("tcp", 6, "::", 8443, "nginx", 1310),
+        ("udp", 4, "0.0.0.0", 5353, "avahi-daemon", 611), ("udp", 6, "::1", 323, "chronyd", 733)]
+    assert [li.user for li in PARSERS["sockstat"](LINUX_SOCKSTAT)][:2] == ["root", "www-data"]
+    rows = LINUX_SOCKSTAT.splitlines(keepends=True)
+    with pytest.raises(ParseError, match="line 2: every row is a listening TCP socket"):
+        PARSERS["sockstat"]("".join(rows[:3]))
+    with pytest.raises(ParseError, match="line 2: lists only connections"):
+        PARSERS["sockstat"]("".join([rows[0], rows[3], rows[6]]))
