@@ -90,7 +90,24 @@ def _headed(body: str, lines: list[str], first: list[str]) -> Guess | None:
     if words and all(len(w) > 4 and w[0] in _SS_STATES and is_number(w[1]) and is_number(w[2])
                      for w in words):
         return Guess("ss", "headerless rows of state and queues (one protocol, no Netid)")
+    if words and all(_sockstat_row(w) for w in words):
+        return Guess("sockstat", "headerless sockstat rows (tcp4/udp6... then host:port)")
     return None
+
+
+def _sockstat_row(words: list[str]) -> bool:
+    """Whether a line's words are a BSD sockstat row (`sockstat -q`, or grep): a protocol
+    word naming its family after user, command, pid and fd, then a 'host:port' address
+    (netstat prints queues there). Linux sockstat's rows (no FD column, a state last)
+    look like BSD rows whose user ran into the command, so they are not guessed."""
+    i = next((k for k in range(3, min(len(words), 8)) if _PROTO.match(words[k])), None)
+    if i is None or i + 1 >= len(words) or not words[i].endswith(("4", "6")):
+        return False
+    if i == 3 and len(words) == 7 and words[6].isupper():
+        return False  # Linux: user, process, pid, proto, local, foreign, state
+    if words[i + 1] == "6" and words[i].endswith("4") and i + 2 < len(words):
+        i += 1  # older sockstat printed tcp46 as 'tcp4 6'
+    return ":" in words[i + 1] and not is_number(words[i + 1])
 
 
 def _netstat_family(body: str, lines: list[str], first: list[str]) -> Guess | None:

@@ -223,3 +223,19 @@ def test_an_address_no_tool_prints_is_refused_by_every_parser(
     assert [li.port for li in PARSERS[tool](text.format(addr="[fe80::1%eth0]"
                                                         if tool != "bsd-netstat" else "::1"))] \
         == [5000]
+
+
+def test_headerless_sockstat_rows_are_guessed_as_sockstat() -> None:
+    """`sockstat -46lq` (FreeBSD's -q drops the header), or sockstat piped to grep, was
+    guessed as BSD netstat (tcp4 is a BSD word) and refused as 'not a BSD netstat line'.
+    Linux sockstat's rows, which look like BSD rows whose user overflowed, are not."""
+    rows = ("root     sshd         812 4   tcp6   *:2222                *:*\n"
+            "www      nginx       1041 7   tcp4 6 *:8443               *:*\n"
+            "ntpd     ntpd         901 21  udp4   10.9.8.7:123          *:*\n")
+    assert guess(rows).tool == "sockstat"
+    assert [(li.address, li.port, li.pid) for li in PARSERS["sockstat"](rows)] == [
+        ("::", 2222, 812), ("::", 8443, 1041), ("10.9.8.7", 123, 901)]
+    linux = "root     sshd                 702      tcp4   *:2222      *:*         LISTEN\n"
+    assert guess(linux).tool != "sockstat"  # and that tool then refuses it
+    with pytest.raises(ParseError):
+        PARSERS[guess(linux).tool](linux)
