@@ -203,7 +203,7 @@ def _users(extra: str) -> _Users:
     holders: list[tuple[str, int]] = []
     for begin, close in spans:
         quoted, _, numbers = extra[begin:close].rpartition('",')
-        fields = numbers.split(",")
+        fields = _without_contexts(numbers).split(",")
         if len(fields) == 3 and fields[1].startswith("tid="):
             # -T names each thread of the process: ("name",pid=1,tid=2,fd=3)
             if not is_number(fields[1][4:]):
@@ -217,6 +217,18 @@ def _users(extra: str) -> _Users:
             return _Users((), end, f"holder {extra[begin - 2:close + 1]!r} cannot be read")
         holders.append((quoted, int(pid)))
     return _Users(tuple(holders), end)
+
+
+def _without_contexts(numbers: str) -> str:
+    """A holder's fields after its name without -Z's proc_ctx= and -z's sock_ctx=:
+    'pid=1,proc_ctx=CTX,fd=3,sock_ctx=CTX' -> 'pid=1,fd=3'. An SELinux context may hold
+    commas ('s0:c1,c2'), never a ')', and stands between the pid (or tid) and the fd."""
+    if ",proc_ctx=" not in numbers:
+        return numbers
+    head, _, rest = numbers.partition(",proc_ctx=")
+    rest = rest.partition(",sock_ctx=")[0]
+    _, fd_sep, fd = rest.rpartition(",fd=")
+    return f"{head},fd={fd}" if fd_sep else numbers
 
 
 def masked(comm: str) -> str:

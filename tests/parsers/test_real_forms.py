@@ -206,3 +206,23 @@ def test_linux_sockstat_is_read_and_its_l_and_c_outputs_refused() -> None:
         PARSERS["sockstat"]("".join(rows[:3]))
     with pytest.raises(ParseError, match="line 2: lists only connections"):
         PARSERS["sockstat"]("".join([rows[0], rows[3], rows[6]]))
+
+
+def test_ss_selinux_contexts_in_holders_keep_the_owner() -> None:
+    """`ss -tulpnZ` prints each holder as ("name",pid=1,proc_ctx=CTX,fd=3), `-z` adds
+    sock_ctx=CTX after the fd, and an MLS context holds commas ('s0:c12,c345'): every such
+    holder was 'cannot be read' and its listener lost its process."""
+    text = ("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+            "tcp   LISTEN 0      128    0.0.0.0:2222      0.0.0.0:*    users:((\"sshd\",pid=702,"
+            "proc_ctx=system_u:system_r:sshd_t:s0-s0:c0.c1023,fd=3))\n"
+            "tcp   LISTEN 0      511    0.0.0.0:8080      0.0.0.0:*    users:((\"nginx\",pid=1310,"
+            "proc_ctx=system_u:system_r:container_t:s0:c12,c345,fd=6),(\"nginx\",pid=1311,"
+            "proc_ctx=system_u:system_r:container_t:s0:c12,c345,fd=6))\n"
+            "udp   UNCONN 0      0      127.0.0.1:323     0.0.0.0:*    users:((\"chronyd\",pid=733,"
+            "tid=733,proc_ctx=unavailable,fd=5,sock_ctx=unavailable))\n")
+    listeners = PARSERS["ss"](text)
+    assert _brief("ss", text) == [("tcp", 4, "0.0.0.0", 2222, "sshd", 702),
+                                  ("tcp", 4, "0.0.0.0", 8080, "nginx", 1310),
+                                  ("udp", 4, "127.0.0.1", 323, "chronyd", 733)]
+    assert listeners[1].other_processes == ("nginx/1311",)
+    assert not any(li.owner_note for li in listeners)
