@@ -118,7 +118,8 @@ def parse_port(text: str, proto: str) -> tuple[int | None, str | None]:
         return port, None
     number = services.port_for_name(text, proto)
     if number is None:
-        raise ValueError(f"unknown service name {text!r} (capture with numeric ports, e.g. -n)")
+        raise ValueError(f"unknown service name {text!r} "
+                         "(capture with numeric ports: -n, or -P for lsof)")
     return number, text
 
 
