@@ -27,6 +27,8 @@ _STATES = frozenset({
 })
 # A Netid is a short lower-case word (tcp, udp, u_str, p_raw, icmp6, v_str, mptcp...);
 # any such word is accepted so that a netid added by a newer ss is skipped, not fatal.
+# The states ss shows for a UDP socket (and for raw ones): bound, or connected.
+_UDP_STATES = frozenset({"UNCONN", "ESTAB", "UNKNOWN"})
 _NETID = re.compile(r"[a-z][a-z0-9_]{1,11}")
 _HEADER_WORDS = ("Netid", "State", "Recv-Q")
 _USERS = "users:("
@@ -108,10 +110,11 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
         except (ValueError, IndexError) as exc:
             raise ParseError(f"not an ss socket line ({exc})", no, line) from None
     modern = _is_modern([r for _, _, r in split])
+    tcp_table = _tcp_table([r for _, _, r in split])
     out: list[Listener] = []
     for no, line, row in split:
         try:
-            listener = _listener(row, modern, uids=uids)
+            listener = _listener(row, modern, uids=uids, tcp_table=tcp_table)
         except ValueError as exc:
             raise ParseError(f"bad ss socket line ({exc})", no, line) from None
         if listener is not None:
@@ -324,13 +327,23 @@ def _is_modern(rows: list[_Row]) -> bool:
     return modern >= old
 
 
-def _listener(row: _Row, modern: bool, *, uids: bool = False) -> Listener | None:
+def _tcp_table(rows: list[_Row]) -> bool:
+    """Whether rows without Netid (one protocol's table) are TCP's: a state no UDP socket
+    has (LISTEN, TIME-WAIT...) says so. ss names a TCP socket that is bound and neither
+    listening nor connected UNCONN, as it does a bound UDP one: iproute2 6.9 and later,
+    with -a on a kernel that reports them (6.9 too), list such sockets in `ss -tan`."""
+    return any(r.netid is None and r.state in _STATES - _UDP_STATES for r in rows)
+
+
+def _listener(row: _Row, modern: bool, *, uids: bool = False,
+              tcp_table: bool = False) -> Listener | None:
     if row.netid is None and row.state == "":
         # ss drops both columns for one protocol in one state (`ss -u`, `ss -tn state
         # listening`): nothing left tells TCP from UDP.
         raise ValueError("no Netid and no State column, so TCP cannot be told from UDP; "
                          "capture with ss -tulpn")
-    proto = row.netid or {"LISTEN": "tcp", "UNCONN": "udp"}.get(row.state)
+    proto = row.netid or ("tcp" if tcp_table else
+                          {"LISTEN": "tcp", "UNCONN": "udp"}.get(row.state))
     if proto == "tcp":
         listening = row.state == "LISTEN" or (row.state == "" and is_wildcard_peer(row.peer))
     elif proto == "udp":

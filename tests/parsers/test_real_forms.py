@@ -70,11 +70,12 @@ def test_windows_offload_state_column_does_not_hide_the_pid() -> None:
     assert _brief("windows-netstat", no_pid) == [("tcp", 4, "127.0.0.1", 9101, None, None)]
 
 
-SS_MEM = ("State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
-          'UNCONN 0      0      127.0.0.1:514      0.0.0.0:*         users:(("rsyslogd",pid=611,'
+# ss drops the Netid column only for one protocol: UDP and TCP rows come with it.
+SS_MEM = ("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+          'udp   UNCONN 0      0      127.0.0.1:514      0.0.0.0:*     users:(("rsyslogd",pid=611,'
           "fd=7)) ino:30211 sk:3 <->\n"
           "{pad}skmem:(r0,rb425984,t0,tb425984,f0,w0,o0,bl0,d0)\n"
-          "LISTEN 0      128    [::]:2222          [::]:*            users:((\"sshd\",pid=702,"
+          "tcp   LISTEN 0      128    [::]:2222          [::]:*        users:((\"sshd\",pid=702,"
           "fd=4)) ino:30377 sk:5 v6only:1 <->\n"
           "{pad}cubic rto:1000 mss:536 cwnd:10 lastsnd:1893224 lastrcv:1893224\n")
 
@@ -91,7 +92,7 @@ def test_ss_listing_indented_as_a_whole_keeps_every_row() -> None:
     """A listing indented as a whole (pasted into a note) is rows, not details."""
     rows = ("\tLISTEN 0 128 0.0.0.0:2222 0.0.0.0:*\n"
             "\tLISTEN 0 128 [::]:2222 [::]:*\n"
-            "\tUNCONN 0 0 0.0.0.0:5353 0.0.0.0:*\n")
+            "\tLISTEN 0 128 127.0.0.1:5353 0.0.0.0:*\n")  # no Netid: one protocol's rows
     assert [li.port for li in PARSERS["ss"](rows)] == [2222, 2222, 5353]
 
 
@@ -226,3 +227,22 @@ def test_ss_selinux_contexts_in_holders_keep_the_owner() -> None:
                                   ("udp", 4, "127.0.0.1", 323, "chronyd", 733)]
     assert listeners[1].other_processes == ("nginx/1311",)
     assert not any(li.owner_note for li in listeners)
+
+
+def test_ss_tan_bound_tcp_sockets_are_no_udp_listeners() -> None:
+    """iproute2 6.9 and later list, with -a, TCP sockets bound but neither listening nor
+    connected, as UNCONN: in `ss -tan` (one protocol, so no Netid) such a row read as a
+    UDP listener. A table with a state only TCP has is TCP's; a UDP table still reads."""
+    tcp = ("State  Recv-Q Send-Q Local Address:Port  Peer Address:Port\n"
+           "LISTEN 0      128          0.0.0.0:2222       0.0.0.0:*\n"
+           "UNCONN 0      0          10.1.2.3:7444       0.0.0.0:*\n"
+           "ESTAB  0      0          10.1.2.3:2222      10.1.2.9:40112\n"
+           "LISTEN 0      511                *:8443             *:*\n")
+    assert _brief("ss", tcp) == [("tcp", 4, "0.0.0.0", 2222, None, None),
+                                 ("tcp", 6, "::", 8443, None, None)]
+    waiting = tcp.replace("LISTEN", "TIME-WAIT")
+    assert _brief("ss", waiting) == []
+    udp = ("State  Recv-Q Send-Q Local Address:Port  Peer Address:Port\n"
+           "UNCONN 0      0          10.1.2.3:5353       0.0.0.0:*\n"
+           "ESTAB  0      0          10.1.2.3:40000     10.1.2.9:53\n")
+    assert _brief("ss", udp) == [("udp", 4, "10.1.2.3", 5353, None, None)]
