@@ -239,3 +239,32 @@ def test_headerless_sockstat_rows_are_guessed_as_sockstat() -> None:
     assert guess(linux).tool != "sockstat"  # and that tool then refuses it
     with pytest.raises(ParseError):
         PARSERS[guess(linux).tool](linux)
+
+
+def _toybox_lsof(rows: list[tuple[str, int, str, str, str, str, str]]) -> str:
+    """Rows as toybox lsof (Android's) prints them: its printf widths, no DEVICE for a
+    socket, 'TCP local->peer (STATE)' or 'UDP local->peer' as the NAME."""
+    head = (f"{'COMMAND':<9} {'PID':>5} {'USER':>10.10} {'FD':>4}   {'TYPE':>7} "
+            f"{'DEVICE':>18} {'SIZE/OFF':>9} {'NODE':>10} NAME")
+    return "\n".join([head] + [
+        f"{cmd:<9} {pid:>5} {user:>10.10} {fd:>4}u  {kind:>7} {'':>18} {'0t0':>9} {node:>10} {name}"
+        for cmd, pid, user, fd, kind, node, name in rows]) + "\n"
+
+
+def test_toybox_lsof_names_a_peer_for_every_socket_and_its_listeners_are_read() -> None:
+    """toybox lsof (Android 6 and later) prints '->0.0.0.0:0' ('->[::]:0') after the
+    local address of a socket with no peer: every such row was taken for a connection,
+    so the output read as 'nothing listens'. A zero peer is no peer."""
+    text = _toybox_lsof([
+        ("adbd", 612, "root", "3", "IPv4", "31001", "TCP 0.0.0.0:5037->0.0.0.0:0 (LISTEN)"),
+        ("adbd", 612, "root", "4", "IPv6", "31002", "TCP [::]:5555->[::]:0 (LISTEN)"),
+        ("adbd", 612, "root", "5", "IPv4", "31003",
+         "TCP 127.0.0.1:5037->127.0.0.1:40112 (ESTABLISHED)"),
+        ("mdnsd", 901, "mdnsr", "6", "IPv4", "31004", "UDP 0.0.0.0:5353->0.0.0.0:0"),
+        ("netd", 380, "root", "7", "IPv4", "31005", "UDP 10.1.2.3:40000->10.1.2.9:53"),
+        ("ping", 2001, "shell", "3", "IPv4", "31006", "RAW 0.0.0.0:1->0.0.0.0:0")])
+    assert guess(text).tool == "lsof"
+    assert [(li.proto, li.family, li.address, li.port, li.pid)
+            for li in PARSERS["lsof"](text)] == [
+        ("tcp", 4, "0.0.0.0", 5037, 612), ("tcp", 6, "::", 5555, 612),
+        ("udp", 4, "0.0.0.0", 5353, 901)]
