@@ -11,6 +11,7 @@ from fleetcheck.parsers.common import lines as split_lines
 from fleetcheck.parsers.lsof import messages
 from fleetcheck.parsers.lsof_fields import field_lines
 from fleetcheck.parsers.powershell_text import looks_like_text
+from fleetcheck.parsers.ss import is_message as ss_message
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,8 @@ def guess(text: str) -> Guess:
     # lsof -F0 ends fields with NULs: read as one field a line (no other tool prints NULs).
     every = field_lines(body) if re.match(r"p\d+\0", body) else split_lines(body)
     skip = messages(every)  # lsof's warnings (2>&1) come before its header or fields
-    lines = [line for i, line in enumerate(every) if line.strip() and i not in skip]
+    lines = [line for i, line in enumerate(every)
+             if line.strip() and i not in skip and not ss_message(line)]
     if not lines:
         raise ParseError("the text is empty: nothing to guess the tool from")
     first = lines[0].split()

@@ -35,6 +35,18 @@ _USERS = "users:("
 _COLUMNS = 6  # Netid, State, Recv-Q, Send-Q, local and peer: what a row is cut into
 
 
+# What ss writes to stderr while it lists, captured with 2>&1 (sosreport keeps stderr):
+# -e's cgroup path on a host without cgroup v2, and a netlink error for a socket family
+# the kernel lacks (ss reads TCP and UDP from /proc when their netlink dump fails).
+_MESSAGE = re.compile(r"Failed to find cgroup2 mount|Failed to open cgroup2 by ID"
+                      r"|RTNETLINK answers: [\w ]+")
+
+
+def is_message(line: str) -> bool:
+    """Whether `line` is one of ss's own messages, not a row."""
+    return _MESSAGE.fullmatch(line.strip()) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class _Row:
     netid: str | None
@@ -85,7 +97,7 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
             inside = _still_open(line, inside=True)
             continue
         first = line.split(None, 1)[:1]
-        if not first:
+        if not first or is_message(line):
             continue
         if line[:1].isspace() and rows and not _is_row(line, rows[-1][2]):
             # -i/-m: details of the row above on an indented line of their own (a tab, or

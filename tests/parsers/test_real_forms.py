@@ -246,3 +246,24 @@ def test_ss_tan_bound_tcp_sockets_are_no_udp_listeners() -> None:
            "UNCONN 0      0          10.1.2.3:5353       0.0.0.0:*\n"
            "ESTAB  0      0          10.1.2.3:40000     10.1.2.9:53\n")
     assert _brief("ss", udp) == [("udp", 4, "10.1.2.3", 5353, None, None)]
+
+
+def test_ss_messages_captured_with_stderr_are_no_rows() -> None:
+    """sosreport's `ss -peaonmi` keeps stderr: on a host without cgroup v2, -e writes
+    'Failed to find cgroup2 mount' for each socket, and a family the kernel lacks gives
+    'RTNETLINK answers: ...'. The output was refused as no ss (and no tool at all)."""
+    cgroup = "Failed to find cgroup2 mount\n"
+    text = (cgroup * 3 + "RTNETLINK answers: Invalid argument\n"
+            "Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+            "nl    UNCONN 0      0                 0:0               *      sk=0 cb=0\n"
+            "udp   UNCONN 0      0      10.1.2.3:5353      0.0.0.0:*    users:((\"avahi-daemon\","
+            "pid=611,fd=12)) ino:40211 sk:3 cgroup:unreachable:1 <->\n"
+            "\t skmem:(r0,rb212992,t0,tb212992,f0,w0,o0,bl0,d0)\n" + cgroup +
+            "tcp   LISTEN 0      128    0.0.0.0:2222       0.0.0.0:*    users:((\"sshd\",pid=702,"
+            "fd=3)) ino:40212 sk:4 cgroup:unreachable:1 <->\n"
+            "\t skmem:(r0,rb131072,t0,tb16384,f0,w0,o0,bl0,d0) cubic cwnd:10\n")
+    assert guess(text).tool == "ss"
+    assert _brief("ss", text) == [("udp", 4, "10.1.2.3", 5353, "avahi-daemon", 611),
+                                  ("tcp", 4, "0.0.0.0", 2222, "sshd", 702)]
+    with pytest.raises(ParseError, match="unknown Netid 'Failed'"):
+        PARSERS["ss"]("Failed to find a thing\n" + text)  # only ss's own words are passed
