@@ -58,6 +58,8 @@ def parse(text: str) -> list[Listener]:
 
 def _row(words: list[str]) -> tuple[Listener | None, bool]:
     """The row's listener (None if not listening) and whether it is a listening TCP one."""
+    if len(words) > 4 and words[3] == "unix":
+        return None, False  # -u: a path (which may hold spaces) and no peer or state
     if len(words) != _ROW_WORDS:
         raise ValueError(f"{len(words)} columns, not {_ROW_WORDS}")
     user, process, pid, proto_word, local, foreign, state = words

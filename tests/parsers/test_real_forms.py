@@ -189,14 +189,18 @@ LINUX_SOCKSTAT = (
     "_chrony  chronyd              733      udp6   ::1:323                   :::*"
     "                      CLOSED\n"
     "root     unbound              820      udp4   127.0.0.1:40000           127.0.0.1:53"
-    "              ESTABLISHED\n")
+    "              ESTABLISHED\n"
+    "root     unbound              820      raw    *:1                       *:*"
+    "                       CLOSED\n"
+    "root     unbound              820      unix   /run/unbound ctl.sock\n")
 
 
 def test_linux_sockstat_is_read_and_its_l_and_c_outputs_refused() -> None:
     """Linux's sockstat (USER PROCESS PID PROTO ...: no FD column, a state column, CLOSED
     for a bound UDP socket) was guessed as BSD netstat and refused as no sockstat line.
-    It is read; an output of listening TCP rows alone (-l, which leaves UDP out) and one
-    of connections alone (-c) are refused, never read as all that listens."""
+    It is read (raw rows, and -u's unix rows, are passed over); an output of listening TCP
+    rows alone (-l, which leaves UDP out) and one of connections alone (-c) are refused,
+    never read as all that listens."""
     assert guess(LINUX_SOCKSTAT).tool == "sockstat"
     assert _brief("sockstat", LINUX_SOCKSTAT) == [
         ("tcp", 4, "0.0.0.0", 2222, "sshd", 702), ("tcp", 6, "::", 8443, "nginx", 1310),
@@ -206,7 +210,7 @@ def test_linux_sockstat_is_read_and_its_l_and_c_outputs_refused() -> None:
     with pytest.raises(ParseError, match="line 2: every row is a listening TCP socket"):
         PARSERS["sockstat"]("".join(rows[:3]))
     with pytest.raises(ParseError, match="line 2: lists only connections"):
-        PARSERS["sockstat"]("".join([rows[0], rows[3], rows[6]]))
+        PARSERS["sockstat"]("".join([rows[0], rows[3], rows[6], rows[8]]))
 
 
 def test_ss_selinux_contexts_in_holders_keep_the_owner() -> None:
