@@ -32,7 +32,7 @@ PARSERS: dict[str, Parser] = {
     "proc-net": procnet.parse,
     # Other operating systems (and lsof -F on any of them).
     "bsd-netstat": bsd_netstat.parse,  # macOS, FreeBSD, OpenBSD, NetBSD, AIX, HP-UX netstat -an
-    "sockstat": sockstat.parse,  # FreeBSD, NetBSD, DragonFly
+    "sockstat": sockstat.parse,  # FreeBSD, NetBSD, DragonFly; Linux sockstat
     "lsof-fields": lsof_fields.parse,  # lsof -F (field output)
     "solaris-netstat": solaris_netstat.parse,  # Solaris / illumos netstat -an -f inet -f inet6
     "windows-netstat": windows_netstat.parse,  # netstat -an / -ano / -anob

@@ -84,6 +84,29 @@ def split_scope(address: str) -> tuple[str, str | None]:
     return address.strip("[]"), scope
 
 
+# What is left of an IPv6 address that a tool cut to fit its column.
+_CUT_IPV6 = re.compile(r"[0-9A-Fa-f:.]+")
+
+
+def check_host(host: str, *, cut: bool) -> None:
+    """ValueError unless `host`, as printed (scope and all), is '*', an IP address, an
+    address the tool bracketed ('[...]'), a host name (no ':' and no brackets) or, where
+    the tool cuts addresses (`cut`), what is left of an IPv6 address so cut (hex digits,
+    colons and dots)."""
+    if host.startswith("["):  # '[v6]', '[v6%scope]' or '[v6]%scope'
+        inner, close, rest = host[1:].partition("]")
+        if close and "[" not in inner and (not rest or rest.startswith("%")) \
+                and "[" not in rest and "]" not in rest:
+            return  # the tool says it is an IPv6 address (a capture may have masked digits)
+        raise ValueError(f"{host!r} is no address and no host name")
+    address = host.partition("%")[0]
+    if address == "*" or is_ip(address):
+        return
+    if "[" in address or "]" in address or (
+            ":" in address and not (cut and _CUT_IPV6.fullmatch(address))):
+        raise ValueError(f"{host!r} is no address and no host name")
+
+
 def parse_port(text: str, proto: str) -> tuple[int | None, str | None]:
     """A port as printed: number, '*', or a service name (mapped through the port table)."""
     if text == "*":
@@ -95,7 +118,8 @@ def parse_port(text: str, proto: str) -> tuple[int | None, str | None]:
         return port, None
     number = services.port_for_name(text, proto)
     if number is None:
-        raise ValueError(f"unknown service name {text!r} (capture with numeric ports, e.g. -n)")
+        raise ValueError(f"unknown service name {text!r} "
+                         "(capture with numeric ports: -n, or -P for lsof)")
     return number, text
 
 
@@ -105,6 +129,7 @@ def split_endpoint(text: str, proto: str, sep: str = ":") -> Endpoint:
         raise ValueError(f"no port in {text!r}")
     addr, _, port_text = text.rpartition(sep)
     port, port_name = parse_port(port_text, proto)
+    check_host(addr, cut=False)  # ss prints whole addresses
     address, iface = split_scope(addr)
     if not address:
         raise ValueError(f"no address in {text!r}")

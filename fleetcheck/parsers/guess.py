@@ -11,6 +11,7 @@ from fleetcheck.parsers.common import lines as split_lines
 from fleetcheck.parsers.lsof import messages
 from fleetcheck.parsers.lsof_fields import field_lines
 from fleetcheck.parsers.powershell_text import looks_like_text
+from fleetcheck.parsers.ss import is_message as ss_message
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,8 @@ def guess(text: str) -> Guess:
     # lsof -F0 ends fields with NULs: read as one field a line (no other tool prints NULs).
     every = field_lines(body) if re.match(r"p\d+\0", body) else split_lines(body)
     skip = messages(every)  # lsof's warnings (2>&1) come before its header or fields
-    lines = [line for i, line in enumerate(every) if line.strip() and i not in skip]
+    lines = [line for i, line in enumerate(every)
+             if line.strip() and i not in skip and not ss_message(line)]
     if not lines:
         raise ParseError("the text is empty: nothing to guess the tool from")
     first = lines[0].split()
@@ -70,6 +72,8 @@ def _headed(body: str, lines: list[str], first: list[str]) -> Guess | None:
     """Tools recognised by their header line."""
     if first[:5] == ["USER", "COMMAND", "PID", "FD", "PROTO"]:
         return Guess("sockstat", "a 'USER COMMAND PID FD PROTO' header")
+    if first[:4] == ["USER", "PROCESS", "PID", "PROTO"]:
+        return Guess("sockstat", "a Linux sockstat 'USER PROCESS PID PROTO' header")
     if first[:2] == ["sl", "local_address"]:
         return Guess("proc-net", "a /proc/net 'sl local_address' header")
     if first[:2] == ["COMMAND", "PID"] and "NAME" in first:
@@ -88,7 +92,24 @@ def _headed(body: str, lines: list[str], first: list[str]) -> Guess | None:
     if words and all(len(w) > 4 and w[0] in _SS_STATES and is_number(w[1]) and is_number(w[2])
                      for w in words):
         return Guess("ss", "headerless rows of state and queues (one protocol, no Netid)")
+    if words and all(_sockstat_row(w) for w in words):
+        return Guess("sockstat", "headerless sockstat rows (tcp4/udp6... then host:port)")
     return None
+
+
+def _sockstat_row(words: list[str]) -> bool:
+    """Whether a line's words are a BSD sockstat row (`sockstat -q`, or grep): a protocol
+    word naming its family after user, command, pid and fd, then a 'host:port' address
+    (netstat prints queues there). Linux sockstat's rows (no FD column, a state last)
+    look like BSD rows whose user ran into the command, so they are not guessed."""
+    i = next((k for k in range(3, min(len(words), 8)) if _PROTO.match(words[k])), None)
+    if i is None or i + 1 >= len(words) or not words[i].endswith(("4", "6")):
+        return False
+    if i == 3 and len(words) == 7 and words[6].isupper():
+        return False  # Linux: user, process, pid, proto, local, foreign, state
+    if words[i + 1] == "6" and words[i].endswith("4") and i + 2 < len(words):
+        i += 1  # older sockstat printed tcp46 as 'tcp4 6'
+    return ":" in words[i + 1] and not is_number(words[i + 1])
 
 
 def _netstat_family(body: str, lines: list[str], first: list[str]) -> Guess | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from fleetcheck.model import Listener
-from fleetcheck.parsers.common import Endpoint, any_address, parse_port, split_scope
+from fleetcheck.parsers.common import Endpoint, any_address, check_host, parse_port, split_scope
 
 # A protocol word as BSD-derived tools print it: tcp, tcp4, tcp6, tcp46, udp...
 PROTO_WORD = re.compile(r"^(tcp|udp)(4|6|46)?$")
@@ -42,6 +42,7 @@ def split_dotted(text: str, proto: str) -> Endpoint:
     if not dot or not host or not port_text:
         raise ValueError(f"no '.port' in {text!r}")
     port, port_name = parse_port(port_text, proto)
+    check_host(host, cut=True)  # BSD and Solaris netstat cut an address to its column
     address, iface = split_scope(host)
     return Endpoint(address, port, iface, port_name)
 
@@ -54,6 +55,7 @@ def split_colon(text: str, proto: str) -> Endpoint:
         host, colon, port_text = text.rpartition(":")
         if not colon:
             raise ValueError(f"no ':port' in {text!r}")
+        check_host(host, cut=False)  # these tools print whole addresses
     if not host:
         raise ValueError(f"no address in {text!r}")
     port, port_name = parse_port(port_text, proto)

@@ -9,6 +9,7 @@ from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import (
     ParseError,
     any_address,
+    check_host,
     lines,
     parse_port,
     split_scope,
@@ -135,7 +136,8 @@ def _row(line: str) -> tuple[tuple[int, str, str, str], Listener] | None:
     proto = toks[node].text.lower()
     name = line[toks[node].end:].strip() if node + 1 < len(toks) else ""
     name, state = _state(name)
-    if "->" in name or not name:
+    name, arrow, peer = name.partition("->")
+    if (arrow and not _no_peer(peer)) or not name:
         return None  # connected
     if proto == "tcp" and state not in ("LISTEN", ""):
         return None
@@ -146,6 +148,7 @@ def _row(line: str) -> tuple[tuple[int, str, str, str], Listener] | None:
     port, port_name = parse_port(port_text, proto)
     if not port:
         return None  # '*:*': bound to no port
+    check_host(addr_text, cut=False)  # lsof prints whole addresses
     address, iface = split_scope(addr_text)
     if address == "*":
         address = any_address(family)
@@ -156,6 +159,13 @@ def _row(line: str) -> tuple[tuple[int, str, str, str], Listener] | None:
                         dual_stack=unshown_dual(family, address))  # lsof does not show it
     device = toks[kind + 1].text if kind + 1 < node else ""
     return (pid, device, proto, name), listener
+
+
+def _no_peer(peer: str) -> bool:
+    """Whether a NAME's '->peer' names no peer: toybox lsof (Android's) prints one for
+    every socket, '0.0.0.0:0' or '[::]:0' where the socket is not connected."""
+    host, sep, port = peer.rpartition(":")
+    return bool(sep) and port == "0" and host.strip("[]") in ("0.0.0.0", "::")
 
 
 def _state(name: str) -> tuple[str, str]:

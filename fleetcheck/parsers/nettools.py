@@ -10,6 +10,7 @@ from fleetcheck.parsers.common import (
     ParseError,
     Token,
     any_address,
+    check_host,
     family_for,
     is_ip,
     is_wildcard_peer,
@@ -272,6 +273,13 @@ def _listener(row: _Row, *, busybox: bool, wide: bool) -> Listener | None:
     if not port:  # '*': not bound to a port
         return None
     address, iface = split_scope(addr_text)
+    try:
+        check_host(addr_text, cut=len(row.local) == _COLUMN and not wide)
+    except ValueError:
+        # toybox netstat (Android 6 and later) without -n prints, for an address it cannot
+        # name, the previous row's 'host:port' with this row's port after it.
+        raise ValueError(f"local address {row.local!r} holds no address and no host name "
+                         "(capture with netstat -n)") from None
     # A host name (no -n) shows no family: net-tools says it in the protocol (tcp6);
     # BusyBox prints 'tcp' for both, but its peer column is ':::*' for IPv6.
     hint = 6 if row.proto.endswith("6") else peer_family(row.foreign, 4)

@@ -13,6 +13,7 @@ import re
 
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
+from fleetcheck.parsers import sockstat_linux
 from fleetcheck.parsers.common import Endpoint, ParseError, Token, is_ip, lines, tokens
 from fleetcheck.parsers.inet import PROTO_WORD, listener_at, proto_family, split_colon
 
@@ -26,12 +27,15 @@ _GLUED_MAX = 2 * 64
 
 
 def parse(text: str) -> list[Listener]:
-    """Listening TCP and bound, unconnected UDP sockets from sockstat output.
+    """Listening TCP and bound, unconnected UDP sockets from sockstat output (Linux's
+    sockstat, a tool of its own, is read by sockstat_linux).
 
     A command name holding a newline breaks its row in two: a line with no protocol
     column is held and read together with the next line (the command then holds the
     newline), as long as the command still fits sockstat's column.
     """
+    if sockstat_linux.is_linux_sockstat(text):
+        return sockstat_linux.parse(text)
     out: list[Listener] = []
     recognised = False
     held: tuple[int, str] | None = None  # a row broken by a name: its number and first part

@@ -27,10 +27,24 @@ _STATES = frozenset({
 })
 # A Netid is a short lower-case word (tcp, udp, u_str, p_raw, icmp6, v_str, mptcp...);
 # any such word is accepted so that a netid added by a newer ss is skipped, not fatal.
+# The states ss shows for a UDP socket (and for raw ones): bound, or connected.
+_UDP_STATES = frozenset({"UNCONN", "ESTAB", "UNKNOWN"})
 _NETID = re.compile(r"[a-z][a-z0-9_]{1,11}")
 _HEADER_WORDS = ("Netid", "State", "Recv-Q")
 _USERS = "users:("
 _COLUMNS = 6  # Netid, State, Recv-Q, Send-Q, local and peer: what a row is cut into
+
+
+# What ss writes to stderr while it lists, captured with 2>&1 (sosreport keeps stderr):
+# -e's cgroup path on a host without cgroup v2, and a netlink error for a socket family
+# the kernel lacks (ss reads TCP and UDP from /proc when their netlink dump fails).
+_MESSAGE = re.compile(r"Failed to find cgroup2 mount|Failed to open cgroup2 by ID"
+                      r"|RTNETLINK answers: [\w ]+")
+
+
+def is_message(line: str) -> bool:
+    """Whether `line` is one of ss's own messages, not a row."""
+    return _MESSAGE.fullmatch(line.strip()) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +97,7 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
             inside = _still_open(line, inside=True)
             continue
         first = line.split(None, 1)[:1]
-        if not first:
+        if not first or is_message(line):
             continue
         if line[:1].isspace() and rows and not _is_row(line, rows[-1][2]):
             # -i/-m: details of the row above on an indented line of their own (a tab, or
@@ -108,10 +122,11 @@ def _parse(text: str, *, uids: bool) -> list[Listener]:
         except (ValueError, IndexError) as exc:
             raise ParseError(f"not an ss socket line ({exc})", no, line) from None
     modern = _is_modern([r for _, _, r in split])
+    tcp_table = _tcp_table([r for _, _, r in split])
     out: list[Listener] = []
     for no, line, row in split:
         try:
-            listener = _listener(row, modern, uids=uids)
+            listener = _listener(row, modern, uids=uids, tcp_table=tcp_table)
         except ValueError as exc:
             raise ParseError(f"bad ss socket line ({exc})", no, line) from None
         if listener is not None:
@@ -203,7 +218,7 @@ def _users(extra: str) -> _Users:
     holders: list[tuple[str, int]] = []
     for begin, close in spans:
         quoted, _, numbers = extra[begin:close].rpartition('",')
-        fields = numbers.split(",")
+        fields = _without_contexts(numbers).split(",")
         if len(fields) == 3 and fields[1].startswith("tid="):
             # -T names each thread of the process: ("name",pid=1,tid=2,fd=3)
             if not is_number(fields[1][4:]):
@@ -217,6 +232,18 @@ def _users(extra: str) -> _Users:
             return _Users((), end, f"holder {extra[begin - 2:close + 1]!r} cannot be read")
         holders.append((quoted, int(pid)))
     return _Users(tuple(holders), end)
+
+
+def _without_contexts(numbers: str) -> str:
+    """A holder's fields after its name without -Z's proc_ctx= and -z's sock_ctx=:
+    'pid=1,proc_ctx=CTX,fd=3,sock_ctx=CTX' -> 'pid=1,fd=3'. An SELinux context may hold
+    commas ('s0:c1,c2'), never a ')', and stands between the pid (or tid) and the fd."""
+    if ",proc_ctx=" not in numbers:
+        return numbers
+    head, _, rest = numbers.partition(",proc_ctx=")
+    rest = rest.partition(",sock_ctx=")[0]
+    _, fd_sep, fd = rest.rpartition(",fd=")
+    return f"{head},fd={fd}" if fd_sep else numbers
 
 
 def masked(comm: str) -> str:
@@ -312,13 +339,23 @@ def _is_modern(rows: list[_Row]) -> bool:
     return modern >= old
 
 
-def _listener(row: _Row, modern: bool, *, uids: bool = False) -> Listener | None:
+def _tcp_table(rows: list[_Row]) -> bool:
+    """Whether rows without Netid (one protocol's table) are TCP's: a state no UDP socket
+    has (LISTEN, TIME-WAIT...) says so. ss names a TCP socket that is bound and neither
+    listening nor connected UNCONN, as it does a bound UDP one: iproute2 6.9 and later,
+    with -a on a kernel that reports them (6.9 too), list such sockets in `ss -tan`."""
+    return any(r.netid is None and r.state in _STATES - _UDP_STATES for r in rows)
+
+
+def _listener(row: _Row, modern: bool, *, uids: bool = False,
+              tcp_table: bool = False) -> Listener | None:
     if row.netid is None and row.state == "":
         # ss drops both columns for one protocol in one state (`ss -u`, `ss -tn state
         # listening`): nothing left tells TCP from UDP.
         raise ValueError("no Netid and no State column, so TCP cannot be told from UDP; "
                          "capture with ss -tulpn")
-    proto = row.netid or {"LISTEN": "tcp", "UNCONN": "udp"}.get(row.state)
+    proto = row.netid or ("tcp" if tcp_table else
+                          {"LISTEN": "tcp", "UNCONN": "udp"}.get(row.state))
     if proto == "tcp":
         listening = row.state == "LISTEN" or (row.state == "" and is_wildcard_peer(row.peer))
     elif proto == "udp":

@@ -70,11 +70,12 @@ def test_windows_offload_state_column_does_not_hide_the_pid() -> None:
     assert _brief("windows-netstat", no_pid) == [("tcp", 4, "127.0.0.1", 9101, None, None)]
 
 
-SS_MEM = ("State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
-          'UNCONN 0      0      127.0.0.1:514      0.0.0.0:*         users:(("rsyslogd",pid=611,'
+# ss drops the Netid column only for one protocol: UDP and TCP rows come with it.
+SS_MEM = ("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+          'udp   UNCONN 0      0      127.0.0.1:514      0.0.0.0:*     users:(("rsyslogd",pid=611,'
           "fd=7)) ino:30211 sk:3 <->\n"
           "{pad}skmem:(r0,rb425984,t0,tb425984,f0,w0,o0,bl0,d0)\n"
-          "LISTEN 0      128    [::]:2222          [::]:*            users:((\"sshd\",pid=702,"
+          "tcp   LISTEN 0      128    [::]:2222          [::]:*        users:((\"sshd\",pid=702,"
           "fd=4)) ino:30377 sk:5 v6only:1 <->\n"
           "{pad}cubic rto:1000 mss:536 cwnd:10 lastsnd:1893224 lastrcv:1893224\n")
 
@@ -91,7 +92,7 @@ def test_ss_listing_indented_as_a_whole_keeps_every_row() -> None:
     """A listing indented as a whole (pasted into a note) is rows, not details."""
     rows = ("\tLISTEN 0 128 0.0.0.0:2222 0.0.0.0:*\n"
             "\tLISTEN 0 128 [::]:2222 [::]:*\n"
-            "\tUNCONN 0 0 0.0.0.0:5353 0.0.0.0:*\n")
+            "\tLISTEN 0 128 127.0.0.1:5353 0.0.0.0:*\n")  # no Netid: one protocol's rows
     assert [li.port for li in PARSERS["ss"](rows)] == [2222, 2222, 5353]
 
 
@@ -172,3 +173,101 @@ def test_a_byte_order_mark_before_the_first_line_is_no_part_of_it(tool: str, tex
     marked = "\ufeff" + text
     assert guess(marked).tool == tool
     assert [(li.proto, li.port) for li in PARSERS[tool](marked)] == [("tcp", 2222)]
+
+
+LINUX_SOCKSTAT = (
+    "USER     PROCESS              PID      PROTO  SOURCE ADDRESS            FOREIGN ADDRESS"
+    "           STATE\n"
+    "root     sshd                 702      tcp4   *:2222                    *:*"
+    "                       LISTEN\n"
+    "www-data nginx                1310     tcp6   :::8443                   :::*"
+    "                      LISTEN\n"
+    "root     sshd                 702      tcp4   10.1.2.3:2222             10.1.2.9:40112"
+    "            ESTABLISHED\n"
+    "avahi    avahi-daemon         611      udp4   *:5353                    *:*"
+    "                       CLOSED\n"
+    "_chrony  chronyd              733      udp6   ::1:323                   :::*"
+    "                      CLOSED\n"
+    "root     unbound              820      udp4   127.0.0.1:40000           127.0.0.1:53"
+    "              ESTABLISHED\n"
+    "root     unbound              820      raw    *:1                       *:*"
+    "                       CLOSED\n"
+    "root     unbound              820      unix   /run/unbound ctl.sock\n")
+
+
+def test_linux_sockstat_is_read_and_its_l_and_c_outputs_refused() -> None:
+    """Linux's sockstat (USER PROCESS PID PROTO ...: no FD column, a state column, CLOSED
+    for a bound UDP socket) was guessed as BSD netstat and refused as no sockstat line.
+    It is read (raw rows, and -u's unix rows, are passed over); an output of listening TCP
+    rows alone (-l, which leaves UDP out) and one of connections alone (-c) are refused,
+    never read as all that listens."""
+    assert guess(LINUX_SOCKSTAT).tool == "sockstat"
+    assert _brief("sockstat", LINUX_SOCKSTAT) == [
+        ("tcp", 4, "0.0.0.0", 2222, "sshd", 702), ("tcp", 6, "::", 8443, "nginx", 1310),
+        ("udp", 4, "0.0.0.0", 5353, "avahi-daemon", 611), ("udp", 6, "::1", 323, "chronyd", 733)]
+    assert [li.user for li in PARSERS["sockstat"](LINUX_SOCKSTAT)][:2] == ["root", "www-data"]
+    rows = LINUX_SOCKSTAT.splitlines(keepends=True)
+    with pytest.raises(ParseError, match="line 2: every row is a listening TCP socket"):
+        PARSERS["sockstat"]("".join(rows[:3]))
+    with pytest.raises(ParseError, match="line 2: lists only connections"):
+        PARSERS["sockstat"]("".join([rows[0], rows[3], rows[6], rows[8]]))
+
+
+def test_ss_selinux_contexts_in_holders_keep_the_owner() -> None:
+    """`ss -tulpnZ` prints each holder as ("name",pid=1,proc_ctx=CTX,fd=3), `-z` adds
+    sock_ctx=CTX after the fd, and an MLS context holds commas ('s0:c12,c345'): every such
+    holder was 'cannot be read' and its listener lost its process."""
+    text = ("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+            "tcp   LISTEN 0      128    0.0.0.0:2222      0.0.0.0:*    users:((\"sshd\",pid=702,"
+            "proc_ctx=system_u:system_r:sshd_t:s0-s0:c0.c1023,fd=3))\n"
+            "tcp   LISTEN 0      511    0.0.0.0:8080      0.0.0.0:*    users:((\"nginx\",pid=1310,"
+            "proc_ctx=system_u:system_r:container_t:s0:c12,c345,fd=6),(\"nginx\",pid=1311,"
+            "proc_ctx=system_u:system_r:container_t:s0:c12,c345,fd=6))\n"
+            "udp   UNCONN 0      0      127.0.0.1:323     0.0.0.0:*    users:((\"chronyd\",pid=733,"
+            "tid=733,proc_ctx=unavailable,fd=5,sock_ctx=unavailable))\n")
+    listeners = PARSERS["ss"](text)
+    assert _brief("ss", text) == [("tcp", 4, "0.0.0.0", 2222, "sshd", 702),
+                                  ("tcp", 4, "0.0.0.0", 8080, "nginx", 1310),
+                                  ("udp", 4, "127.0.0.1", 323, "chronyd", 733)]
+    assert listeners[1].other_processes == ("nginx/1311",)
+    assert not any(li.owner_note for li in listeners)
+
+
+def test_ss_tan_bound_tcp_sockets_are_no_udp_listeners() -> None:
+    """iproute2 6.9 and later list, with -a, TCP sockets bound but neither listening nor
+    connected, as UNCONN: in `ss -tan` (one protocol, so no Netid) such a row read as a
+    UDP listener. A table with a state only TCP has is TCP's; a UDP table still reads."""
+    tcp = ("State  Recv-Q Send-Q Local Address:Port  Peer Address:Port\n"
+           "LISTEN 0      128          0.0.0.0:2222       0.0.0.0:*\n"
+           "UNCONN 0      0          10.1.2.3:7444       0.0.0.0:*\n"
+           "ESTAB  0      0          10.1.2.3:2222      10.1.2.9:40112\n"
+           "LISTEN 0      511                *:8443             *:*\n")
+    assert _brief("ss", tcp) == [("tcp", 4, "0.0.0.0", 2222, None, None),
+                                 ("tcp", 6, "::", 8443, None, None)]
+    waiting = tcp.replace("LISTEN", "TIME-WAIT")
+    assert _brief("ss", waiting) == []
+    udp = ("State  Recv-Q Send-Q Local Address:Port  Peer Address:Port\n"
+           "UNCONN 0      0          10.1.2.3:5353       0.0.0.0:*\n"
+           "ESTAB  0      0          10.1.2.3:40000     10.1.2.9:53\n")
+    assert _brief("ss", udp) == [("udp", 4, "10.1.2.3", 5353, None, None)]
+
+
+def test_ss_messages_captured_with_stderr_are_no_rows() -> None:
+    """sosreport's `ss -peaonmi` keeps stderr: on a host without cgroup v2, -e writes
+    'Failed to find cgroup2 mount' for each socket, and a family the kernel lacks gives
+    'RTNETLINK answers: ...'. The output was refused as no ss (and no tool at all)."""
+    cgroup = "Failed to find cgroup2 mount\n"
+    text = (cgroup * 3 + "RTNETLINK answers: Invalid argument\n"
+            "Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+            "nl    UNCONN 0      0                 0:0               *      sk=0 cb=0\n"
+            "udp   UNCONN 0      0      10.1.2.3:5353      0.0.0.0:*    users:((\"avahi-daemon\","
+            "pid=611,fd=12)) ino:40211 sk:3 cgroup:unreachable:1 <->\n"
+            "\t skmem:(r0,rb212992,t0,tb212992,f0,w0,o0,bl0,d0)\n" + cgroup +
+            "tcp   LISTEN 0      128    0.0.0.0:2222       0.0.0.0:*    users:((\"sshd\",pid=702,"
+            "fd=3)) ino:40212 sk:4 cgroup:unreachable:1 <->\n"
+            "\t skmem:(r0,rb131072,t0,tb16384,f0,w0,o0,bl0,d0) cubic cwnd:10\n")
+    assert guess(text).tool == "ss"
+    assert _brief("ss", text) == [("udp", 4, "10.1.2.3", 5353, "avahi-daemon", 611),
+                                  ("tcp", 4, "0.0.0.0", 2222, "sshd", 702)]
+    with pytest.raises(ParseError, match="unknown Netid 'Failed'"):
+        PARSERS["ss"]("Failed to find a thing\n" + text)  # only ss's own words are passed

@@ -166,3 +166,105 @@ def test_powershell_connections_only_are_refused(text: str) -> None:
         PARSERS["powershell"](text)
     bound = text.replace("Established", "Bound      ").replace('"State": 5', '"State": 100')
     assert PARSERS["powershell"](bound) == []
+
+
+TOYBOX_NAMES = ("Active Internet connections (only servers)\n"
+                "Proto Recv-Q Send-Q Local Address           Foreign Address         State      \n"
+                "tcp        0      0 localhost:ipp           0.0.0.0:*               LISTEN     \n"
+                "tcp        0      0 localhost:ipp:5000      0.0.0.0:*               LISTEN     \n"
+                "tcp6       0      0 [::]:9100               [::]:*                  LISTEN     \n"
+                "tcp6       0      0 [::]:9100:6010          [::]:*                  LISTEN     \n")
+
+
+def test_toybox_netstat_without_n_is_refused_not_read_as_other_addresses() -> None:
+    """toybox netstat (Android 6 and later) without -n prints, for an address it cannot
+    name, the previous row's 'host:port' with the row's own port after it: that row read
+    as an IPv6 listener on 'localhost:ipp'. It is refused, naming the line; names, and
+    an address cut to the column, still read."""
+    with pytest.raises(ParseError, match=r"line 4: .*'localhost:ipp:5000' holds no address"):
+        PARSERS["netstat"](TOYBOX_NAMES)
+    with pytest.raises(ParseError, match=r"line 4: .*'localhost:ipp:5000' holds no address"):
+        PARSERS["busybox-netstat"](TOYBOX_NAMES)  # the same rows, whichever netstat read them
+    after_number = TOYBOX_NAMES.replace("localhost:ipp:5000 ", "127.0.0.1:8080:5000 ")
+    with pytest.raises(ParseError, match=r"'127.0.0.1:8080:5000' holds no address"):
+        PARSERS["netstat"](after_number)  # hex digits, dots and colons, but not cut
+    ipv6 = "\n".join(TOYBOX_NAMES.splitlines()[:2] + TOYBOX_NAMES.splitlines()[4:])
+    with pytest.raises(ParseError, match=r"line 4: .*'\[::\]:9100:6010' holds no address"):
+        PARSERS["netstat"](ipv6)
+    named = "\n".join(TOYBOX_NAMES.splitlines()[:3] + TOYBOX_NAMES.splitlines()[4:5])
+    assert [(li.family, li.address, li.port) for li in PARSERS["netstat"](named)] == [
+        (4, "localhost", 631), (6, "::", 9100)]
+    cut = TOYBOX_NAMES.splitlines()[1] + f"\ntcp6       0      0 {'2001:db8:4a1:2:0:f:9100':23} ::"
+    assert [(li.address, li.port, li.truncated) for li in PARSERS["netstat"](cut + ":*  LISTEN")] \
+        == [("2001:db8:4a1:2:0:f", 9100, True)]
+
+
+@pytest.mark.parametrize(("tool", "text"), [
+    ("ss", "Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port\n"
+           "tcp   LISTEN 0      128    {addr}:5000   0.0.0.0:*\n"),
+    ("lsof", "COMMAND PID USER FD TYPE DEVICE SIZE/OFF NODE NAME\n"
+             "sshd    702 root 3u IPv4 30377 0t0 TCP {addr}:5000 (LISTEN)\n"),
+    ("lsof-fields", "p702\ncsshd\nf3\ntIPv4\nPTCP\nn{addr}:5000\nTST=LISTEN\n"),
+    ("sockstat", "USER     COMMAND    PID   FD PROTO  LOCAL ADDRESS         FOREIGN ADDRESS\n"
+                 "root     sshd       702   3  tcp4   {addr}:5000    *:*\n"),
+    ("windows-netstat", "  TCP    {addr}:5000     0.0.0.0:0              LISTENING       1180\n"),
+    ("bsd-netstat", "Active Internet connections (including servers)\n"
+                    "Proto Recv-Q Send-Q  Local Address          Foreign Address        (state)\n"
+                    "tcp4       0      0  {addr}.5000    *.*                    LISTEN\n"),
+])
+@pytest.mark.parametrize("addr", ["localhost:ipp", "[::]:9100"])
+def test_an_address_no_tool_prints_is_refused_by_every_parser(
+        tool: str, text: str, addr: str) -> None:
+    """The toybox form's siblings: a local address holding a ':' that is no IPv6 address
+    (or a bracketed address with more after it) was read as the host 'localhost:ipp' or
+    '::]:9100' by each parser; it is refused. Bracketed and whole addresses still read."""
+    with pytest.raises(ParseError, match=r"is no address and no host name|unknown service"):
+        PARSERS[tool](text.format(addr=addr))
+    assert [li.port for li in PARSERS[tool](text.format(addr="[fe80::1%eth0]"
+                                                        if tool != "bsd-netstat" else "::1"))] \
+        == [5000]
+
+
+def test_headerless_sockstat_rows_are_guessed_as_sockstat() -> None:
+    """`sockstat -46lq` (FreeBSD's -q drops the header), or sockstat piped to grep, was
+    guessed as BSD netstat (tcp4 is a BSD word) and refused as 'not a BSD netstat line'.
+    Linux sockstat's rows, which look like BSD rows whose user overflowed, are not."""
+    rows = ("root     sshd         812 4   tcp6   *:2222                *:*\n"
+            "www      nginx       1041 7   tcp4 6 *:8443               *:*\n"
+            "ntpd     ntpd         901 21  udp4   10.9.8.7:123          *:*\n")
+    assert guess(rows).tool == "sockstat"
+    assert [(li.address, li.port, li.pid) for li in PARSERS["sockstat"](rows)] == [
+        ("::", 2222, 812), ("::", 8443, 1041), ("10.9.8.7", 123, 901)]
+    linux = "root     sshd                 702      tcp4   *:2222      *:*         LISTEN\n"
+    assert guess(linux).tool != "sockstat"  # and that tool then refuses it
+    with pytest.raises(ParseError):
+        PARSERS[guess(linux).tool](linux)
+
+
+def _toybox_lsof(rows: list[tuple[str, int, str, str, str, str, str]]) -> str:
+    """Rows as toybox lsof (Android's) prints them: its printf widths, no DEVICE for a
+    socket, 'TCP local->peer (STATE)' or 'UDP local->peer' as the NAME."""
+    head = (f"{'COMMAND':<9} {'PID':>5} {'USER':>10.10} {'FD':>4}   {'TYPE':>7} "
+            f"{'DEVICE':>18} {'SIZE/OFF':>9} {'NODE':>10} NAME")
+    return "\n".join([head] + [
+        f"{cmd:<9} {pid:>5} {user:>10.10} {fd:>4}u  {kind:>7} {'':>18} {'0t0':>9} {node:>10} {name}"
+        for cmd, pid, user, fd, kind, node, name in rows]) + "\n"
+
+
+def test_toybox_lsof_names_a_peer_for_every_socket_and_its_listeners_are_read() -> None:
+    """toybox lsof (Android 6 and later) prints '->0.0.0.0:0' ('->[::]:0') after the
+    local address of a socket with no peer: every such row was taken for a connection,
+    so the output read as 'nothing listens'. A zero peer is no peer."""
+    text = _toybox_lsof([
+        ("adbd", 612, "root", "3", "IPv4", "31001", "TCP 0.0.0.0:5037->0.0.0.0:0 (LISTEN)"),
+        ("adbd", 612, "root", "4", "IPv6", "31002", "TCP [::]:5555->[::]:0 (LISTEN)"),
+        ("adbd", 612, "root", "5", "IPv4", "31003",
+         "TCP 127.0.0.1:5037->127.0.0.1:40112 (ESTABLISHED)"),
+        ("mdnsd", 901, "mdnsr", "6", "IPv4", "31004", "UDP 0.0.0.0:5353->0.0.0.0:0"),
+        ("netd", 380, "root", "7", "IPv4", "31005", "UDP 10.1.2.3:40000->10.1.2.9:53"),
+        ("ping", 2001, "shell", "3", "IPv4", "31006", "RAW 0.0.0.0:1->0.0.0.0:0")])
+    assert guess(text).tool == "lsof"
+    assert [(li.proto, li.family, li.address, li.port, li.pid)
+            for li in PARSERS["lsof"](text)] == [
+        ("tcp", 4, "0.0.0.0", 5037, 612), ("tcp", 6, "::", 5555, 612),
+        ("udp", 4, "0.0.0.0", 5353, 901)]
