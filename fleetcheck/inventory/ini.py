@@ -15,11 +15,11 @@ import shlex
 import warnings
 from typing import Any
 
-from fleetcheck.errors import InputError
 from fleetcheck.inventory import hostpattern
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.values import Origin, UnsafeText
 from fleetcheck.jsontext import replaced
+from fleetcheck.textfile import utf8_lines
 
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
 _GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
@@ -28,20 +28,7 @@ _KINDS = ("hosts", "children", "vars")
 
 def split_lines(raw: bytes, path: str) -> list[str]:
     """The file's lines as text; non-UTF-8 bytes are tolerated in comment lines only."""
-    try:
-        return raw.decode("utf-8").splitlines()
-    except UnicodeDecodeError:
-        pass
-    lines: list[str] = []
-    for number, line in enumerate(raw.splitlines(), 1):
-        if line[:1] in (b"#", b";"):
-            lines.append("")
-            continue
-        try:
-            lines.append(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise InputError("line is not UTF-8 text", path, number) from None
-    return lines
+    return utf8_lines(raw, path, lambda line: line[:1] in (b"#", b";"))
 
 
 def typed_value(text: str) -> Any:

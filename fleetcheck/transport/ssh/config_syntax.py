@@ -7,6 +7,7 @@ host at hand, because ssh refuses such a file for every host; the lookup in
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ from fleetcheck.numbers import is_number
 from fleetcheck.transport.ssh.algorithms import ALGORITHM_KEYWORDS, valid
 
 _TRAILING = " \t\r\n\f"
+_KEYWORD = re.compile(r"[a-z0-9]+")
 _BLANK = " \t\r\n"
 FLAG = ("yes", "no", "true", "false")
 # ssh's own value sets (multistate tables), compared without regard to case.
@@ -53,6 +55,14 @@ def split_keyword(line: str, origin: str) -> tuple[str, str] | None:
         return None
     end = next((i for i, c in enumerate(text) if c in _BLANK + '"='), len(text))
     keyword = text[:end].lower()
+    if keyword and not _KEYWORD.fullmatch(keyword):
+        # Unknown keywords are let by (a newer ssh's), but no ssh has one that is not letters
+        # and digits: such a line is a damaged one, and every ssh refuses the file for it.
+        if keyword.startswith("\ufeff"):
+            raise fail("the file starts with a UTF-8 byte order mark, which ssh refuses "
+                       "(Bad configuration option): save it without one", origin)
+        raise fail(f"Bad configuration option: {keyword!r} (no ssh keyword is written so)",
+                   origin)
     # ssh skips the blanks after the keyword and at most one '=' (with blanks around it).
     if text[end:end + 1] == "=":
         rest = text[end + 1:].lstrip(_BLANK)

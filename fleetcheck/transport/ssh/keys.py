@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from paramiko.pkey import PublicBlob
 
+from fleetcheck.bounded import MAX_KEY_BYTES, open_no_wait
+
 CERT_SUFFIX = "-cert-v01@openssh.com"
 _OPENSSH_BEGIN = b"-----BEGIN OPENSSH PRIVATE KEY-----"
 _OPENSSH_MAGIC = b"openssh-key-v1\x00"
@@ -100,9 +102,16 @@ def read_key(path: str, passphrase: str | None) -> paramiko.PKey:
     return read_private(path, passphrase)
 
 
+def read_key_bytes(path: str) -> bytes:
+    """The bytes of key file `path`, at most MAX_KEY_BYTES and one more (then no key reads
+    from them); a FIFO nobody writes reads as empty, never a hang. OSError when unreadable."""
+    with open_no_wait(path) as f:
+        return f.read(MAX_KEY_BYTES + 1)
+
+
 def read_private(path: str, passphrase: str | None) -> paramiko.PKey:
     """The private key in `path` (any format OpenSSH reads) as a paramiko key."""
-    data = Path(path).read_bytes()
+    data = read_key_bytes(path)
     secret = passphrase.encode() if passphrase is not None else None
     loaded: object
     try:
@@ -127,7 +136,7 @@ def read_private(path: str, passphrase: str | None) -> paramiko.PKey:
 def public_line(path: str) -> tuple[str, bytes] | None:
     """(type, blob) of a one-line public key or certificate file, None if it is not one."""
     try:
-        text = Path(path).read_text(errors="replace")
+        text = read_key_bytes(path).decode(errors="replace")
     except OSError:
         return None
     words = text.split()
@@ -150,7 +159,7 @@ def load_public(path: str) -> bytes | None:
         if found is not None and not found[0].endswith(CERT_SUFFIX):
             return found[1]
     try:
-        data = Path(path).read_bytes()
+        data = read_key_bytes(path)
     except OSError:
         return None
     if _OPENSSH_BEGIN not in data:
