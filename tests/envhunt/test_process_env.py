@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from fleetcheck.cli.env import JSON_ESCAPES
 from fleetcheck.errors import ErrorKind, HostFailure, exhausted
 from tests.conftest import REPO
 from tests.lab.prereq import require
@@ -102,7 +103,20 @@ def test_an_ascii_only_output_shows_escapes(tmp_path: Path) -> None:
     status, out, err = _shell(f"FC report {run}", tmp_path, PYTHONIOENCODING="ascii")
     assert (status, err) == (clean[0], clean[2])
     assert "\u00b7" in clean[1]  # the text report's separators are not ASCII
-    assert out == clean[1].encode("ascii", "backslashreplace").decode("ascii")
+    assert out == clean[1].encode("ascii", JSON_ESCAPES).decode("ascii")
+    assert "\\u00b7" in out
+
+
+def test_json_on_an_ascii_stdout_stays_json_with_the_same_data(tmp_path: Path) -> None:
+    # Python's escapes (`\xe9`, `\U0001f525`) made `inventory --list` print no JSON at all.
+    inv = tmp_path / "inv.ini"
+    inv.write_text("[web]\nw\u00e9b1 note='caf\u00e9 \u2014 \U0001f525 \\\\x'\n", "utf-8")
+    for argv in (f"FC inventory -i {inv} --list", f"FC inventory -i {inv} --host w\u00e9b1",
+                 f"FC validate -i {inv} --format json"):
+        clean = _shell(argv, tmp_path)
+        status, out, err = _shell(argv, tmp_path, PYTHONIOENCODING="ascii")
+        assert (status, err) == (clean[0], clean[2])
+        assert out.isascii() and json.loads(out) == json.loads(clean[1]), out
 
 
 # A real address-space limit so low that no worker thread (8 MiB of stack each) can start.
