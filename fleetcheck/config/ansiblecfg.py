@@ -114,17 +114,29 @@ def read(path: str) -> AnsibleCfg:
 
 
 def _key_lines(text: str) -> dict[tuple[str, str], int]:
-    """Where each (section, key) is written (configparser keeps no line numbers)."""
+    """Where each (section, key) is written (configparser keeps no line numbers).
+
+    As configparser reads lines: a header or key may be indented (an editor's tab), and a
+    line indented deeper than the key above it continues that key's value (even after a
+    blank line), whatever it looks like."""
     out: dict[tuple[str, str], int] = {}
     section = ""
+    key_indent: int | None = None  # the indentation of the key whose value may go on
     for number, line in enumerate(text.splitlines(), 1):
-        m = _SECTION_LINE.match(line)
-        if m:
-            section = m.group(1).strip()
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
             continue
-        m = _KEY_LINE.match(line)
+        indent = len(line) - len(line.lstrip())
+        if key_indent is not None and indent > key_indent:
+            continue
+        m = _SECTION_LINE.match(stripped)
+        if m:
+            section, key_indent = m.group(1).strip(), None
+            continue
+        m = _KEY_LINE.match(stripped)
         if m:
             out.setdefault((section, m.group(1).strip().lower()), number)
+            key_indent = indent
     return out
 
 
