@@ -14,12 +14,13 @@ from collections.abc import Callable
 from fleetcheck.bounded import read_bounded
 from fleetcheck.errors import InputError
 
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _refusal(raw: bytes, start: int) -> tuple[str, int]:
     """The message and 1-based line for `raw`, not UTF-8 from byte `start` on."""
-    if raw.startswith(_UTF16_BOMS):  # what Windows tools call "Unicode": worth naming
+    if raw.startswith(UTF16_BOMS):  # what Windows tools call "Unicode": worth naming
         return "file is UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8", 1
     line_start = raw.rfind(b"\n", 0, start) + 1
     column = len(raw[line_start:start].decode("utf-8", "replace")) + 1
@@ -44,7 +45,7 @@ def utf8_lines(raw: bytes, path: str, comment: Callable[[bytes], bool]) -> list[
         return raw.decode("utf-8").splitlines()
     except UnicodeDecodeError:
         pass
-    if raw.startswith(_UTF16_BOMS):
+    if raw.startswith(UTF16_BOMS):
         raise InputError(_refusal(raw, 0)[0], path, 1)
     lines: list[str] = []
     # Split as str.splitlines would split the text (\r, \n, \r\n; \x0b, \x0c, \x1c-\x1e are

@@ -189,3 +189,20 @@ def test_key_signers_and_run_fifos_nobody_writes_do_not_hang(tmp_path: Path,
     res = run_cli(["validate", "-i", "web1,", "-p", "fifo"], cwd=tmp_path, environ=env)
     assert res.code == 2 and "fifo: error: policy path is neither a regular file nor a " \
         "directory" in res.out, res.out
+
+
+@pytest.mark.parametrize(("name", "data", "argv", "hint"), [
+    ("ansible.cfg", b"\xef\xbb\xbf[defaults]\nforks = 5\n", ["config"], "UTF-8 byte order mark"),
+    ("ansible.cfg", "[defaults]\nforks = 5\n".encode("utf-16"), ["config"], "UTF-16 text"),
+    ("hosts.ini", b"\xef\xbb\xbf[web]\nweb1\n", ["inventory", "-i", "hosts.ini", "--list"],
+     "UTF-8 byte order mark"),
+])
+def test_what_ansible_refuses_for_an_invisible_mark_says_so(tmp_path: Path, name: str,
+                                                            data: bytes, argv: list[str],
+                                                            hint: str) -> None:
+    # ansible-core refuses these too ("File contains no section headers", "host range must
+    # be begin:end"): words that do not point at a mark no editor shows.
+    (tmp_path / name).write_bytes(data)
+    res = run_cli(argv, cwd=tmp_path, environ={"HOME": str(tmp_path)})
+    assert res.code == 2 and res.err.count("\n") == 1, res.err
+    assert res.err.startswith(f"fleetcheck: error: {tmp_path / name}:1: ") and hint in res.err

@@ -15,6 +15,7 @@ import shlex
 import warnings
 from typing import Any
 
+from fleetcheck.errors import InputError
 from fleetcheck.inventory import hostpattern
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.values import Origin, UnsafeText
@@ -178,4 +179,10 @@ class _IniReader:
 
 def parse(inv: InventoryData, lines: list[str], path: str) -> None:
     """Add an INI inventory's groups, hosts and variables to `inv`."""
-    _IniReader(inv, path).read(lines)
+    try:
+        _IniReader(inv, path).read(lines)
+    except InputError as exc:
+        if exc.line == 1 and lines[0].startswith("\ufeff"):  # as ansible-core, it is text
+            exc.message += (" (the file starts with a UTF-8 byte order mark, which Ansible "
+                            "reads as part of the first line: save it without one)")
+        raise
