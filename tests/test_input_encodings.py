@@ -206,3 +206,18 @@ def test_what_ansible_refuses_for_an_invisible_mark_says_so(tmp_path: Path, name
     res = run_cli(argv, cwd=tmp_path, environ={"HOME": str(tmp_path)})
     assert res.code == 2 and res.err.count("\n") == 1, res.err
     assert res.err.startswith(f"fleetcheck: error: {tmp_path / name}:1: ") and hint in res.err
+
+
+def test_a_saved_run_with_a_byte_order_mark_reads_as_without(tmp_path: Path,
+                                                             saved_run: bytes) -> None:
+    # Python's json refused it: "Unexpected UTF-8 BOM (decode using utf-8-sig)".
+    (tmp_path / "run.json").write_bytes(saved_run)
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + saved_run.replace(b"\n", b"\r\n"))
+    env = {"HOME": str(tmp_path)}
+    clean = run_cli(["report", "run.json", "--format", "json", "-o", "-"], cwd=tmp_path,
+                    environ=env)
+    marked = run_cli(["report", "bom.json", "--format", "json", "-o", "-"], cwd=tmp_path,
+                     environ=env)
+    assert (marked.code, marked.out, marked.err) == (clean.code, clean.out, clean.err)
+    res = run_cli(["diff", "run.json", "bom.json"], cwd=tmp_path, environ=env)
+    assert res.code == 0, res.err

@@ -19,6 +19,9 @@ from fleetcheck.textfile import read_text
 
 def load_run(text: str, name: str) -> RunResult:
     """Parse a saved run; InputError naming the file (and line) for anything else."""
+    # An editor's byte order mark: JSON readers may ignore it (RFC 8259, 8.1), as the JSON
+    # inventories and extra vars read here (through YAML) do; Python's json refuses it.
+    text = text.removeprefix("\ufeff")
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
