@@ -221,3 +221,16 @@ def test_a_saved_run_with_a_byte_order_mark_reads_as_without(tmp_path: Path,
     assert (marked.code, marked.out, marked.err) == (clean.code, clean.out, clean.err)
     res = run_cli(["diff", "run.json", "bom.json"], cwd=tmp_path, environ=env)
     assert res.code == 0, res.err
+
+
+def test_ssh_config_lines_end_at_a_nul_as_ssh_reads_them(tmp_path: Path) -> None:
+    # ssh reads each line as a C string: "Port 22\0 33" is port 22, not two arguments.
+    cfg = tmp_path / "ssh_config"
+    cfg.write_bytes(b"Host web1\n  User ops\0junk\n  Port 2222\0 33\n")
+    ours = SshConfig.given(cfg, include_base=tmp_path).lookup("web1")
+    ssh = shutil.which("ssh")
+    assert ssh is not None, "the OpenSSH client is a test prerequisite"
+    probe = subprocess.run([ssh, "-G", "-F", str(cfg), "web1"], capture_output=True, text=True,
+                           check=True)
+    theirs = dict(line.split(" ", 1) for line in probe.stdout.splitlines() if " " in line)
+    assert (ours["user"], ours["port"]) == (theirs["user"], theirs["port"]) == ("ops", "2222")

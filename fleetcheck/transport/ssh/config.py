@@ -202,7 +202,8 @@ def _read(path: Path, include_base: Path, depth: int, user: bool,
     lines = utf8_lines(read_bounded(str(path), MAX_LIST_BYTES, "ssh config"), str(path),
                        lambda line: line.lstrip(b" \t").startswith(b"#"))
     entries: list[Entry] = []
-    for no, line in enumerate(lines, 1):
+    for no, whole in enumerate(lines, 1):
+        line = whole.partition("\0")[0]  # ssh reads a line as a C string: a NUL ends it
         here = f"{path}:{no}"
         split = split_keyword(line, here)
         if split is None:
