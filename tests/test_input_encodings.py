@@ -234,3 +234,21 @@ def test_ssh_config_lines_end_at_a_nul_as_ssh_reads_them(tmp_path: Path) -> None
                            check=True)
     theirs = dict(line.split(" ", 1) for line in probe.stdout.splitlines() if " " in line)
     assert (ours["user"], ours["port"]) == (theirs["user"], theirs["port"]) == ("ops", "2222")
+
+
+def test_ssh_config_keywords_quoted_or_after_an_equals_sign_as_ssh_reads_them(
+        tmp_path: Path) -> None:
+    # ssh's strdelim takes '"User" bob' and '=Port 2201'; the keyword read as '' made the
+    # line an unknown keyword, skipped: the host was reached as another user, port.
+    cfg = tmp_path / "ssh_config"
+    cfg.write_bytes(b'Host web1\n"User" bob\n=Port 2201\nHostName = h1.example\n'
+                    b'  "IdentityFile"=x\n')
+    ours = SshConfig.given(cfg, include_base=tmp_path).lookup("web1")
+    ssh = shutil.which("ssh")
+    assert ssh is not None, "the OpenSSH client is a test prerequisite"
+    probe = subprocess.run([ssh, "-G", "-F", str(cfg), "web1"], capture_output=True, text=True,
+                           check=True)
+    theirs = dict(line.split(" ", 1) for line in probe.stdout.splitlines() if " " in line)
+    assert [ours["user"], ours["port"], ours["hostname"], ours["identityfile"]] == \
+        [theirs["user"], theirs["port"], theirs["hostname"], [theirs["identityfile"]]] == \
+        ["bob", "2201", "h1.example", ["=x"]]
