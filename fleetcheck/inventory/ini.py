@@ -29,7 +29,7 @@ _KINDS = ("hosts", "children", "vars")
 
 def split_lines(raw: bytes, path: str) -> list[str]:
     """The file's lines as text; non-UTF-8 bytes are tolerated in comment lines only."""
-    return utf8_lines(raw, path, lambda line: line[:1] in (b"#", b";"))
+    return utf8_lines(raw, path, lambda line: line.lstrip()[:1] in (b"#", b";"))
 
 
 def typed_value(text: str) -> Any:
