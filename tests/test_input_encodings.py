@@ -257,3 +257,23 @@ def test_ssh_config_keywords_quoted_or_after_an_equals_sign_as_ssh_reads_them(
     assert [ours["user"], ours["port"], ours["hostname"], ours["identityfile"]] == \
         [theirs["user"], theirs["port"], theirs["hostname"], [theirs["identityfile"]]] == \
         ["bob", "2201", "h1.example", ["=x"]]
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    (b"# my key\xe9\n", "bytes that are not UTF-8"),
+    ("-----BEGIN OPENSSH PRIVATE KEY-----\n".encode("utf-16"), "no private key in a format"),
+])
+def test_a_key_file_that_is_no_key_says_so_in_its_own_words(tmp_path: Path, saved_run: bytes,
+                                                            data: bytes, why: str) -> None:
+    # Was the reading library's: "'utf-8' codec can't decode byte 0xe9 in position 9", or
+    # "Unable to load PEM file. See https://cryptography.io/... MalformedFraming".
+    key = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption())
+    (tmp_path / "key").write_bytes(data + key if data.startswith(b"#") else data)
+    (tmp_path / "run.json").write_bytes(saved_run)
+    res = run_cli(["evidence", "run.json", "-o", "e.zip", "--sign", "key"], cwd=tmp_path,
+                  environ={"HOME": str(tmp_path)})
+    assert res.code == 2 and res.err.count("\n") == 1, res.err
+    assert res.err.startswith("fleetcheck: error: key: not a usable SSH private or public key")
+    assert why in res.err and "codec" not in res.err and "http" not in res.err, res.err

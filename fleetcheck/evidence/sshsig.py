@@ -24,6 +24,7 @@ from fleetcheck.transport.ssh.auth import _Agent
 from fleetcheck.transport.ssh.keys import (
     EncryptedKey,
     encrypted_key_file,
+    key_problem,
     read_key,
     read_key_bytes,
 )
@@ -307,7 +308,8 @@ def load_signing_key(path: Path, *, passphrase: str | None = None,
                 # a wrong passphrase reads as a corrupt key; say which it is
                 raise KeyProblem("cannot decrypt the signing key with the passphrase given "
                                  "(FLEETCHECK_KEY_PASSPHRASE)") from None
-            raise KeyProblem(f"not a usable SSH private or public key: {exc}") from None
+            raise KeyProblem(f"not a usable SSH private or public key: {key_problem(exc)}") \
+                from None
     if not agent_socket:
         raise KeyProblem("a public key signs through ssh-agent, but SSH_AUTH_SOCK is not set")
     try:

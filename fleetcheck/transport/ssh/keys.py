@@ -73,7 +73,17 @@ class KeyStore:
                 UnsupportedAlgorithm) as exc:
             if self._passphrase is not None and encrypted_key_file(path):
                 return f"cannot decrypt key {path} with the passphrase given"
-            return f"cannot use key {path}: {exc}"
+            return f"cannot use key {path}: {key_problem(exc)}"
+
+
+def key_problem(exc: Exception) -> str:
+    """Why a key file did not read, in words about the file (not the reading library's)."""
+    if isinstance(exc, UnicodeDecodeError):  # paramiko reads an Ed25519 key file as text
+        return "it holds bytes that are not UTF-8 text, which no key file does"
+    text = str(exc)
+    if "Unable to load PEM file" in text:  # cryptography's words, and a link to its FAQ
+        return "it holds no private key in a format OpenSSH reads (OpenSSH, PEM or PKCS#8)"
+    return text
 
 
 def encrypted_key_file(path: str) -> bool:
