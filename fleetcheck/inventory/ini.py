@@ -182,7 +182,7 @@ def parse(inv: InventoryData, lines: list[str], path: str) -> None:
     try:
         _IniReader(inv, path).read(lines)
     except InputError as exc:
-        if exc.line == 1 and lines[0].startswith("\ufeff"):  # as ansible-core, it is text
+        if exc.line == 1 and lines and lines[0].startswith("\ufeff"):  # ansible-core: text
             exc.message += (" (the file starts with a UTF-8 byte order mark, which Ansible "
                             "reads as part of the first line: save it without one)")
         raise
