@@ -25,6 +25,7 @@ MAX_INVENTORY_BYTES = 256 * MIB  # an inventory file, or what an inventory scrip
 MAX_YAML_BYTES = 64 * MIB  # text given to the YAML or TOML parser (memory ~25x the text)
 MAX_LIST_BYTES = 16 * MIB  # a `--limit @file`
 MAX_SECRET_BYTES = 64 * 1024  # a vault password file, or what a password script prints
+MAX_KEY_BYTES = 1 * MIB  # an SSH key or certificate file (a 16384-bit RSA key is 13 KiB)
 MAX_CAPTURE_BYTES = 256 * MIB  # a captured tool output given to `fleetcheck parse`
 MAX_RUN_BYTES = 1024 * MIB  # a saved run (`report`, `explain --run`): 50,000 hosts fit
 MAX_STDERR_TAIL = 64 * 1024  # of a helper's stderr, only the end is kept (for the message)

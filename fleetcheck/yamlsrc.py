@@ -21,10 +21,10 @@ from fleetcheck.bounded import (
     MAX_YAML_BYTES,
     MIN_ALIAS_BUDGET,
     check_text_size,
-    read_bounded,
 )
 from fleetcheck.errors import InputError
 from fleetcheck.jsontext import SURROGATE
+from fleetcheck.textfile import read_text
 
 L = TypeVar("L")
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -291,12 +291,7 @@ def construct_int_located(loader: Any, node: yaml.ScalarNode, mark: Any) -> Any:
 def load_file(path: str | Path) -> Any:
     """Read and parse a YAML file; unreadable files become an InputError naming the file."""
     spath = str(path)
-    raw = read_bounded(spath, MAX_YAML_BYTES, "YAML file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"cannot read file: {exc.__class__.__name__}: {exc}", spath) from None
-    return load_text(text, spath)
+    return load_text(read_text(spath, MAX_YAML_BYTES, "YAML file"), spath)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import io
 import os
@@ -19,6 +20,26 @@ _CLOSED_AT_START: set[int] = set()
 # The working directory of a process whose own was removed (or cannot be read): the
 # kernel's link to it, under which nothing can be found or made.
 LOST_CWD = Path("/proc/self/cwd")
+
+
+def _json_escapes(exc: UnicodeError) -> tuple[str, int]:
+    """What an encoding cannot hold, written as JSON writes it: `\\u00e9`, a UTF-16 pair
+    above U+FFFF. Python's own `\\xe9` and `\\U0001f525` are no JSON: a JSON document
+    printed to an ASCII stdout (PYTHONIOENCODING=ascii) must stay one, with the same data."""
+    assert isinstance(exc, UnicodeEncodeError)
+    out = []
+    for char in exc.object[exc.start:exc.end]:
+        code = ord(char)
+        if code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out), exc.end
+
+
+JSON_ESCAPES = "fleetcheck.json-escapes"
+codecs.register_error(JSON_ESCAPES, _json_escapes)
 
 
 def closed_at_start(fds: frozenset[int]) -> None:
@@ -127,10 +148,10 @@ class GuardedStream:
         return len(text)
 
     def _write_escaped(self, text: str) -> None:
-        """Write `text` with what the stream's encoding cannot hold as `\\xb7` escapes."""
+        """Write `text` with what the stream's encoding cannot hold as `\\u00b7` escapes."""
         encoding = getattr(self._stream, "encoding", None) or "ascii"
         try:
-            self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+            self._stream.write(text.encode(encoding, JSON_ESCAPES).decode(encoding))
         except (OSError, UnicodeError) as exc:  # an encoding that cannot even hold escapes
             self._fail(exc if isinstance(exc, OSError) else OSError(errno.EILSEQ, str(exc)))
 

@@ -14,7 +14,7 @@ from fleetcheck.cli.argtypes import count, seconds
 from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.output import terminal_width
-from fleetcheck.cli.runfile import load_run
+from fleetcheck.cli.runfile import load_run, read_run_text
 from fleetcheck.clock import now_iso
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.history import DEFAULT_KEEP_DAYS, DEFAULT_TIMEOUT, History, HistoryError, query
@@ -194,11 +194,7 @@ def _import(args: argparse.Namespace, env: Env,
     assert settings.database is not None
     loaded: list[RunResult] = []
     for name in args.runs:
-        try:
-            text = env.path(name).read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read run: {getattr(exc, 'strerror', None) or exc}",
-                             name) from None
+        text = read_run_text(name, env)  # bounded, and a FIFO nobody writes is no hang
         run = load_run(text, name)
         if not run.run_id:  # a run from before run ids: named by its start and its bytes
             digest = hashlib.sha256(text.encode()).hexdigest()[:8]

@@ -26,9 +26,11 @@ def terminal_width(env: Env) -> int:
         return int(columns)
     if env.stdout_isatty:
         try:
-            return os.get_terminal_size(env.stdout.fileno()).columns
+            size = os.get_terminal_size(env.stdout.fileno()).columns
         except (OSError, ValueError, AttributeError):
-            pass
+            size = 0
+        if size > 0:  # a terminal no one sized (`script`, a serial line, a CI pty) says 0
+            return size
     return FILE_WIDTH
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from fleetcheck.bounded import MAX_RUN_BYTES, read_bounded, read_stream
+from fleetcheck.bounded import MAX_RUN_BYTES, read_stream
 from fleetcheck.cli.env import Env
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import InputError
@@ -14,10 +14,14 @@ from fleetcheck.jsontext import LoneSurrogate, checked
 from fleetcheck.model import READABLE, SCHEMA, RunResult, Severity
 from fleetcheck.model.runcheck import RunShapeError, check_run, show
 from fleetcheck.model.runtimes import check_times
+from fleetcheck.textfile import read_text
 
 
 def load_run(text: str, name: str) -> RunResult:
     """Parse a saved run; InputError naming the file (and line) for anything else."""
+    # An editor's byte order mark: JSON readers may ignore it (RFC 8259, 8.1), as the JSON
+    # inventories and extra vars read here (through YAML) do; Python's json refuses it.
+    text = text.removeprefix("\ufeff")
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -93,8 +97,9 @@ def read_run(arg: str, env: Env) -> RunResult:
     """The saved run named on the command line ('-': stdin); InputError when unusable."""
     if arg == "-":
         return load_run(read_stream(env.stdin, MAX_RUN_BYTES, "run", "<stdin>"), "<stdin>")
-    try:
-        text = read_bounded(str(env.path(arg)), MAX_RUN_BYTES, "run", arg).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"cannot read run: {exc}", arg) from None
-    return load_run(text, arg)
+    return load_run(read_run_text(arg, env), arg)
+
+
+def read_run_text(arg: str, env: Env) -> str:
+    """The text of the saved run file `arg`; InputError when unreadable, too large or not UTF-8."""
+    return read_text(str(env.path(arg)), MAX_RUN_BYTES, "run", arg)

@@ -22,6 +22,7 @@ from importlib import resources
 from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
 from fleetcheck.config.settings import SETTINGS
 from fleetcheck.errors import InputError
+from fleetcheck.textfile import UTF8_BOM, UTF16_BOMS
 from fleetcheck.yamlsrc import did_you_mean
 
 SYSTEM_CONFIG = "/etc/ansible/ansible.cfg"
@@ -85,13 +86,20 @@ def find(environ: Mapping[str, str], cwd: str) -> tuple[str | None, list[str]]:
 
 def read(path: str) -> AnsibleCfg:
     """The values of the sections fleetcheck reads; InputError at the line for bad INI."""
-    text = read_bounded(path, MAX_LIST_BYTES, "ansible.cfg").decode("utf-8", "surrogateescape")
+    raw = read_bounded(path, MAX_LIST_BYTES, "ansible.cfg")
+    text = raw.decode("utf-8", "surrogateescape")  # ansible-core takes any byte in a value
     parser = configparser.ConfigParser(inline_comment_prefixes=(";",))
     try:
         parser.read_string(text, source=path)
     except configparser.Error as exc:
         line = getattr(exc, "lineno", None)
         message = str(exc).splitlines()[0]
+        # ansible-core refuses these too, with the same words: say what the eye cannot see
+        if raw.startswith(UTF16_BOMS):
+            message += " (the file is UTF-16 text: save it as UTF-8)"
+        elif raw.startswith(UTF8_BOM):
+            message += (" (the file starts with a UTF-8 byte order mark, which ansible-core "
+                        "reads as text: save it without one)")
         raise InputError(f"cannot read ansible.cfg: {message}", path, line) from None
     lines = _key_lines(text)
     own = configparser.RawConfigParser(inline_comment_prefixes=(";",),
@@ -114,17 +122,29 @@ def read(path: str) -> AnsibleCfg:
 
 
 def _key_lines(text: str) -> dict[tuple[str, str], int]:
-    """Where each (section, key) is written (configparser keeps no line numbers)."""
+    """Where each (section, key) is written (configparser keeps no line numbers).
+
+    As configparser reads lines: a header or key may be indented (an editor's tab), and a
+    line indented deeper than the key above it continues that key's value (even after a
+    blank line), whatever it looks like."""
     out: dict[tuple[str, str], int] = {}
     section = ""
+    key_indent: int | None = None  # the indentation of the key whose value may go on
     for number, line in enumerate(text.splitlines(), 1):
-        m = _SECTION_LINE.match(line)
-        if m:
-            section = m.group(1).strip()
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
             continue
-        m = _KEY_LINE.match(line)
+        indent = len(line) - len(line.lstrip())
+        if key_indent is not None and indent > key_indent:
+            continue
+        m = _SECTION_LINE.match(stripped)
+        if m:
+            section, key_indent = m.group(1).strip(), None
+            continue
+        m = _KEY_LINE.match(stripped)
         if m:
             out.setdefault((section, m.group(1).strip().lower()), number)
+            key_indent = indent
     return out
 
 

@@ -14,7 +14,9 @@ from fleetcheck.sshlib import paramiko  # noqa: F401  (how paramiko loads)
 
 from paramiko.message import Message
 
+from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
 from fleetcheck.errors import InputError
+from fleetcheck.textfile import utf8_lines
 
 _KEY_TYPE = re.compile(r"^(ssh-(ed25519|rsa|dss|ed448)|ecdsa-sha2-nistp\d+|"
                        r"sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
@@ -154,9 +156,7 @@ def parse(text: str, path: str) -> list[AllowedSigner]:
 def load(path: Path, shown: str | None = None) -> list[AllowedSigner]:
     """Read an allowed_signers file; InputError when it is unreadable or malformed."""
     name = shown or str(path)
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read allowed signers: {getattr(exc, 'strerror', None) or exc}",
-                         name) from None
-    return parse(text, name)
+    raw = read_bounded(str(path), MAX_LIST_BYTES, "allowed signers", name)
+    # ssh-keygen reads bytes: any byte goes in a comment; elsewhere we need text (UTF-8).
+    lines = utf8_lines(raw, name, lambda line: line.lstrip(b" \t").startswith(b"#"))
+    return parse("\n".join(lines), name)

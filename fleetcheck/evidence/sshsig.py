@@ -22,7 +22,13 @@ from paramiko.pkey import UnknownKeyType
 # One ssh-agent connection over a socket path: the SSH transport's own, reused for signing.
 from fleetcheck.evidence import sshcert
 from fleetcheck.transport.ssh.auth import _Agent
-from fleetcheck.transport.ssh.keys import EncryptedKey, encrypted_key_file, read_key
+from fleetcheck.transport.ssh.keys import (
+    EncryptedKey,
+    encrypted_key_file,
+    key_problem,
+    read_key,
+    read_key_bytes,
+)
 
 MAGIC = b"SSHSIG"
 VERSION = 1
@@ -282,7 +288,7 @@ def load_signing_key(path: Path, *, passphrase: str | None = None,
     private key the ssh-agent at `agent_socket` holds (also tried for an encrypted private
     key with no passphrase, through its `.pub`). KeyProblem says why a key cannot sign."""
     try:
-        text = path.read_bytes()
+        text = read_key_bytes(str(path))  # a FIFO nobody writes: empty, not a hang
     except OSError as exc:
         raise KeyProblem(f"cannot read the signing key: {exc.strerror}") from None
     blob = _public_blob(text.decode("utf-8", "replace"))
@@ -292,7 +298,8 @@ def load_signing_key(path: Path, *, passphrase: str | None = None,
             return SigningKey(read_key(str(path), passphrase))
         except EncryptedKey:
             pub = Path(f"{path}.pub")
-            blob = _public_blob(pub.read_text("utf-8", "replace")) if pub.is_file() else None
+            blob = (_public_blob(read_key_bytes(str(pub)).decode("utf-8", "replace"))
+                    if pub.is_file() else None)
             if blob is None or not agent_socket:
                 raise KeyProblem("the signing key is encrypted: set FLEETCHECK_KEY_PASSPHRASE, "
                                 "or load it into ssh-agent") from None
@@ -302,7 +309,8 @@ def load_signing_key(path: Path, *, passphrase: str | None = None,
                 # a wrong passphrase reads as a corrupt key; say which it is
                 raise KeyProblem("cannot decrypt the signing key with the passphrase given "
                                  "(FLEETCHECK_KEY_PASSPHRASE)") from None
-            raise KeyProblem(f"not a usable SSH private or public key: {exc}") from None
+            raise KeyProblem(f"not a usable SSH private or public key: {key_problem(exc)}") \
+                from None
     if not agent_socket:
         raise KeyProblem("a public key signs through ssh-agent, but SSH_AUTH_SOCK is not set")
     try:

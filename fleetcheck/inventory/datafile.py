@@ -27,6 +27,7 @@ from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin, UnsafeText, VaultValue
 from fleetcheck.inventory.vault import Keyring, is_vaulted
 from fleetcheck.jsontext import LoneSurrogate, checked
+from fleetcheck.textfile import utf8_text
 from fleetcheck.yamlsrc import (
     construct_int_located,
     located_yaml_error,
@@ -387,11 +388,7 @@ def read_text(path: str, keyring: Keyring | None) -> str:
     raw = read_bounded(path, MAX_INVENTORY_BYTES, "file")
     if is_vaulted(raw):
         raw = (keyring or Keyring()).decrypt(raw, Origin(path, 1))
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise InputError("file is not UTF-8 text", path, line) from None
+    return utf8_text(raw, path)
 
 
 def load_file(path: str, keyring: Keyring | None = None, notes: Notes | None = None) -> Any:

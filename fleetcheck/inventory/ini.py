@@ -20,6 +20,7 @@ from fleetcheck.inventory import hostpattern
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.values import Origin, UnsafeText
 from fleetcheck.jsontext import replaced
+from fleetcheck.textfile import utf8_lines
 
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
 _GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
@@ -28,20 +29,7 @@ _KINDS = ("hosts", "children", "vars")
 
 def split_lines(raw: bytes, path: str) -> list[str]:
     """The file's lines as text; non-UTF-8 bytes are tolerated in comment lines only."""
-    try:
-        return raw.decode("utf-8").splitlines()
-    except UnicodeDecodeError:
-        pass
-    lines: list[str] = []
-    for number, line in enumerate(raw.splitlines(), 1):
-        if line[:1] in (b"#", b";"):
-            lines.append("")
-            continue
-        try:
-            lines.append(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise InputError("line is not UTF-8 text", path, number) from None
-    return lines
+    return utf8_lines(raw, path, lambda line: line.lstrip()[:1] in (b"#", b";"))
 
 
 def typed_value(text: str) -> Any:
@@ -191,4 +179,10 @@ class _IniReader:
 
 def parse(inv: InventoryData, lines: list[str], path: str) -> None:
     """Add an INI inventory's groups, hosts and variables to `inv`."""
-    _IniReader(inv, path).read(lines)
+    try:
+        _IniReader(inv, path).read(lines)
+    except InputError as exc:
+        if exc.line == 1 and lines and lines[0].startswith("\ufeff"):  # ansible-core: text
+            exc.message += (" (the file starts with a UTF-8 byte order mark, which Ansible "
+                            "reads as part of the first line: save it without one)")
+        raise

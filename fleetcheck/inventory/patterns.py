@@ -19,10 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
+from fleetcheck.bounded import MAX_LIST_BYTES
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.hostpattern import parse_address
 from fleetcheck.numbers import MAX_DIGITS, is_number
+from fleetcheck.textfile import read_text
 from fleetcheck.words import plural
 
 if TYPE_CHECKING:
@@ -66,11 +67,8 @@ def expand_files(terms: Sequence[str], cwd: str | None,
             raise InputError("limit file not found", term[1:])
         if not os.path.isfile(path):
             raise InputError("a limit starting with '@' must name a file", term[1:])
-        raw = read_bounded(path, MAX_LIST_BYTES, "limit file")
-        try:
-            lines = [line.strip() for line in raw.decode("utf-8").split("\n")]
-        except UnicodeDecodeError as exc:
-            raise InputError(f"cannot read limit file: {exc}", term[1:]) from None
+        text = read_text(path, MAX_LIST_BYTES, "limit file", term[1:])
+        lines = [line.strip() for line in text.split("\n")]
         out.extend(line for line in lines if line)
         if read is not None:
             read.update(line for line in lines if line)

@@ -27,6 +27,7 @@ from fleetcheck.inventory.hostpattern import is_host_list, parse_address
 from fleetcheck.inventory.ignored import ignored
 from fleetcheck.inventory.values import Origin
 from fleetcheck.inventory.vault import Keyring, is_vaulted
+from fleetcheck.textfile import utf8_text
 
 _YAML_EXTENSIONS = ("", ".yml", ".yaml", ".json")
 
@@ -190,8 +191,4 @@ def _raw(path: str, reading: Reading) -> bytes:
 
 def _utf8(raw: bytes, path: str) -> str:
     """Bytes as UTF-8 text; a located error when they are not."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError("file is not UTF-8 text", path, raw[:exc.start].count(b"\n") + 1) \
-            from None
+    return utf8_text(raw, path)

@@ -39,6 +39,8 @@ def expand_paths(paths: Sequence[str | Path], what: str = "policy") -> list[Path
             if not found:
                 raise InputError(f"{what} directory holds no .yml or .yaml file", str(p))
             out.extend(found)
+        elif p.exists() and not p.is_file():  # a FIFO, a socket, a device: it is there
+            raise InputError(f"{what} path is neither a regular file nor a directory", str(p))
         elif not p.is_file():
             raise InputError(f"{what} file not found", str(p))
         else:

@@ -215,6 +215,12 @@ def test_a_world_writable_directory_is_no_ansible_cfg_source(tmp_path: Path) -> 
     ("[defaults]\n[inventory]\nhost_pattern_mismatch = Error\n", "3",
      "[inventory] host_pattern_mismatch: host_pattern_mismatch must be one of warning, error, "
      "ignore, not 'Error'"),
+    # An editor's indentation: configparser takes an indented header or first key (the line
+    # was 0); a line indented under a key continues its value, and is no key of its own.
+    ("\t[defaults]\n\tforks = many\n", "2",
+     "[defaults] forks: forks must be a whole number, not 'many'"),
+    ("[defaults]\r\n  remote_user = a\r\n\t\t\tforks = 2\r\n\r\nforks = many\r\n", "5",
+     "[defaults] forks: forks must be a whole number, not 'many'"),
 ])
 def test_a_typo_in_ansible_cfg_is_a_located_error(tmp_path: Path, text: str, where: str,
                                                   message: str) -> None:

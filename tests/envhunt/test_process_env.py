@@ -5,16 +5,19 @@ real process (tests/envhunt/hunt.py found them; test_hunt.py replays them agains
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 
+from fleetcheck.cli.env import JSON_ESCAPES
 from fleetcheck.errors import ErrorKind, HostFailure, exhausted
 from tests.conftest import REPO
 from tests.lab.prereq import require
@@ -102,7 +105,20 @@ def test_an_ascii_only_output_shows_escapes(tmp_path: Path) -> None:
     status, out, err = _shell(f"FC report {run}", tmp_path, PYTHONIOENCODING="ascii")
     assert (status, err) == (clean[0], clean[2])
     assert "\u00b7" in clean[1]  # the text report's separators are not ASCII
-    assert out == clean[1].encode("ascii", "backslashreplace").decode("ascii")
+    assert out == clean[1].encode("ascii", JSON_ESCAPES).decode("ascii")
+    assert "\\u00b7" in out
+
+
+def test_json_on_an_ascii_stdout_stays_json_with_the_same_data(tmp_path: Path) -> None:
+    # Python's escapes (`\xe9`, `\U0001f525`) made `inventory --list` print no JSON at all.
+    inv = tmp_path / "inv.ini"
+    inv.write_text("[web]\nw\u00e9b1 note='caf\u00e9 \u2014 \U0001f525 \\\\x'\n", "utf-8")
+    for argv in (f"FC inventory -i {inv} --list", f"FC inventory -i {inv} --host w\u00e9b1",
+                 f"FC validate -i {inv} --format json"):
+        clean = _shell(argv, tmp_path)
+        status, out, err = _shell(argv, tmp_path, PYTHONIOENCODING="ascii")
+        assert (status, err) == (clean[0], clean[2])
+        assert out.isascii() and json.loads(out) == json.loads(clean[1]), out
 
 
 # A real address-space limit so low that no worker thread (8 MiB of stack each) can start.
@@ -117,6 +133,34 @@ _NO_THREADS = textwrap.dedent("""
                   forks=4)
     print(out.complete, *out.results, sep="\\n")
 """)
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(OSError):  # EIO once the last writer is gone
+        while os.read(fd, 65536):
+            pass
+
+
+def test_a_terminal_of_no_width_is_not_a_crash(tmp_path: Path) -> None:
+    # A pty nobody sized (`script`, a serial line, some CI runners) says 0 columns: `diff`
+    # and `history` wrapped their text to width 0, a traceback (exit 70).
+    run = REPO / "tests" / "render" / "golden" / "composite.json"
+    primary, secondary = os.openpty()  # a fresh pty has no size: 0 rows, 0 columns
+    drain = threading.Thread(target=_drain, args=(primary,), daemon=True)
+    drain.start()  # a pty holds little: read what is printed, or the printer waits
+    try:
+        assert os.get_terminal_size(secondary).columns == 0
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO),
+               "HOME": str(tmp_path), "LANG": "C.UTF-8", "TERM": "dumb"}
+        for argv in (["diff", str(run), str(run)], ["report", str(run), "--format", "text"]):
+            proc = subprocess.run([sys.executable, "-m", "fleetcheck", *argv], cwd=tmp_path,
+                                  env=env, stdout=secondary, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL, timeout=120, check=False)
+            assert proc.returncode in (0, 1) and not proc.stderr, (argv, proc.stderr[-800:])
+    finally:
+        os.close(secondary)
+        drain.join(10)
+        os.close(primary)
 
 
 def test_no_thread_to_be_had_fails_each_item_instead_of_the_run(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleetcheck.bounded import open_no_wait
+from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
 from fleetcheck.errors import ErrorKind, HostFailure, InputError
+from fleetcheck.textfile import utf8_lines
 from fleetcheck.transport.ssh.config_syntax import (
     ARRAY,
     RAW,
@@ -197,13 +198,12 @@ def _read(path: Path, include_base: Path, depth: int, user: bool,
           origin: str | None) -> ConfigFile:
     if depth > MAX_INCLUDE_DEPTH:
         raise InputError("Include nested too deeply", *(_at(origin) if origin else (str(path),)))
-    try:
-        with open_no_wait(path) as f:  # a FIFO nobody writes: empty, not a hang
-            lines = f.read().decode("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read ssh config: {exc}", str(path)) from None
+    # ssh reads bytes: any byte goes in a comment; elsewhere we need text (UTF-8).
+    lines = utf8_lines(read_bounded(str(path), MAX_LIST_BYTES, "ssh config"), str(path),
+                       lambda line: line.lstrip(b" \t").startswith(b"#"))
     entries: list[Entry] = []
-    for no, line in enumerate(lines, 1):
+    for no, whole in enumerate(lines, 1):
+        line = whole.partition("\0")[0]  # ssh reads a line as a C string: a NUL ends it
         here = f"{path}:{no}"
         split = split_keyword(line, here)
         if split is None:

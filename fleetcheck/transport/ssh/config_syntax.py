@@ -7,6 +7,7 @@ host at hand, because ssh refuses such a file for every host; the lookup in
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ from fleetcheck.numbers import is_number
 from fleetcheck.transport.ssh.algorithms import ALGORITHM_KEYWORDS, valid
 
 _TRAILING = " \t\r\n\f"
+_KEYWORD = re.compile(r"[a-z0-9]+")
 _BLANK = " \t\r\n"
 FLAG = ("yes", "no", "true", "false")
 # ssh's own value sets (multistate tables), compared without regard to case.
@@ -51,18 +53,41 @@ def split_keyword(line: str, origin: str) -> tuple[str, str] | None:
     text = line.rstrip(_TRAILING).lstrip(_BLANK)
     if not text or text.startswith("#"):
         return None
-    end = next((i for i, c in enumerate(text) if c in _BLANK + '"='), len(text))
-    keyword = text[:end].lower()
-    # ssh skips the blanks after the keyword and at most one '=' (with blanks around it).
-    if text[end:end + 1] == "=":
-        rest = text[end + 1:].lstrip(_BLANK)
-    else:
-        rest = text[end:].lstrip(_BLANK)
-        if rest.startswith("="):
-            rest = rest[1:].lstrip(_BLANK)
+    first = _strdelim(text)
+    if first is not None and not first[0]:  # '=User x', '"" User x': ssh takes the next word
+        first = _strdelim(first[1])
+    if first is None or not first[0] or first[0].startswith("#"):
+        return None  # as ssh: an unclosed quote in the keyword, or no keyword, skips the line
+    keyword, rest = first[0].lower(), first[1]
+    if not _KEYWORD.fullmatch(keyword):
+        # Unknown keywords are let by (a newer ssh's), but no ssh has one that is not letters
+        # and digits: such a line is a damaged one, and every ssh refuses the file for it.
+        if keyword.startswith("\ufeff"):
+            raise fail("the file starts with a UTF-8 byte order mark, which ssh refuses "
+                       "(Bad configuration option): save it without one", origin)
+        raise fail(f"Bad configuration option: {keyword!r} (no ssh keyword is written so)",
+                   origin)
     if not rest:
         raise fail(f"{keyword}: missing argument", origin)
     return keyword, rest
+
+
+def _strdelim(text: str) -> tuple[str, str] | None:
+    """OpenSSH's strdelim (misc.c) on `text`: its first word and the rest of the line; None
+    for an unclosed quote. A word ends at a blank, '=' or '"'; a '"' there opens a quote
+    (dropped) that the next '"' closes; after a word the blanks and at most one '=' (with
+    blanks around it) are skipped, after a quote only the blanks."""
+    at = next((i for i, c in enumerate(text) if c in _BLANK + '"='), None)
+    if at is None:
+        return text, ""
+    if text[at] == '"':
+        body = text[:at] + text[at + 1:]
+        close = body.find('"', at)
+        return None if close < 0 else (body[:close], body[close + 1:].lstrip(_BLANK))
+    after = text[at + 1:].lstrip(_BLANK)
+    if text[at] != "=" and after.startswith("="):
+        after = after[1:].lstrip(_BLANK)
+    return text[:at], after
 
 
 def split_words(text: str, origin: str) -> list[str]:

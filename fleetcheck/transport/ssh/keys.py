@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from paramiko.pkey import PublicBlob
 
+from fleetcheck.bounded import MAX_KEY_BYTES, open_no_wait
+
 CERT_SUFFIX = "-cert-v01@openssh.com"
 _OPENSSH_BEGIN = b"-----BEGIN OPENSSH PRIVATE KEY-----"
 _OPENSSH_MAGIC = b"openssh-key-v1\x00"
@@ -72,7 +74,17 @@ class KeyStore:
                 UnsupportedAlgorithm) as exc:
             if self._passphrase is not None and encrypted_key_file(path):
                 return f"cannot decrypt key {path} with the passphrase given"
-            return f"cannot use key {path}: {exc}"
+            return f"cannot use key {path}: {key_problem(exc)}"
+
+
+def key_problem(exc: Exception) -> str:
+    """Why a key file did not read, in words about the file (not the reading library's)."""
+    if isinstance(exc, UnicodeDecodeError):  # paramiko reads an Ed25519 key file as text
+        return "it holds bytes that are not UTF-8 text, which no key file does"
+    text = str(exc)
+    if "Unable to load PEM file" in text:  # cryptography's words, and a link to its FAQ
+        return "it holds no private key in a format OpenSSH reads (OpenSSH, PEM or PKCS#8)"
+    return text
 
 
 def encrypted_key_file(path: str) -> bool:
@@ -101,9 +113,16 @@ def read_key(path: str, passphrase: str | None) -> paramiko.PKey:
     return read_private(path, passphrase)
 
 
+def read_key_bytes(path: str) -> bytes:
+    """The bytes of key file `path`, at most MAX_KEY_BYTES and one more (then no key reads
+    from them); a FIFO nobody writes reads as empty, never a hang. OSError when unreadable."""
+    with open_no_wait(path) as f:
+        return f.read(MAX_KEY_BYTES + 1)
+
+
 def read_private(path: str, passphrase: str | None) -> paramiko.PKey:
     """The private key in `path` (any format OpenSSH reads) as a paramiko key."""
-    data = Path(path).read_bytes()
+    data = read_key_bytes(path)
     secret = passphrase.encode() if passphrase is not None else None
     loaded: object
     try:
@@ -128,7 +147,7 @@ def read_private(path: str, passphrase: str | None) -> paramiko.PKey:
 def public_line(path: str) -> tuple[str, bytes] | None:
     """(type, blob) of a one-line public key or certificate file, None if it is not one."""
     try:
-        text = Path(path).read_text(errors="replace")
+        text = read_key_bytes(path).decode(errors="replace")
     except OSError:
         return None
     words = text.split()
@@ -151,7 +170,7 @@ def load_public(path: str) -> bytes | None:
         if found is not None and not found[0].endswith(CERT_SUFFIX):
             return found[1]
     try:
-        data = Path(path).read_bytes()
+        data = read_key_bytes(path)
     except OSError:
         return None
     if _OPENSSH_BEGIN not in data:
