@@ -62,7 +62,8 @@ def merge_runs(files: Sequence[ShardFile], *, started: str | None = None,
     orig_waivers = {w.id: w for w in first.run.waivers}
     warnings: list[str] = []
     for f in files:
-        own = set(waiver_records(book.waivers, f.run.hosts, book.today)[1]) if book else set()
+        own = set(waiver_records(book.waivers, f.run.hosts, book.today, book.selection)[1]) \
+            if book else set()
         warnings += [w for w in f.run.meta.get("warnings", ()) if w not in own]
     merged_meta = {**{k: first.run.meta[k] for k in KEPT_META if k in first.run.meta},
                    **_weakest_host_keys(files), **(meta or {}),
@@ -178,8 +179,11 @@ def _waiver_book(first: ShardFile, results: Sequence[HostResult]) -> WaiverBook 
     date = first.run.meta.get("waiver_date")
     if date is None:
         return None
-    waivers = tuple(waiver_from_record(w, [h.name for h in results if w.id in h.waivers])
-                    for w in first.run.waivers)
+    selecting: dict[str, list[str]] = {}  # waiver id -> its hosts, in one pass over them
+    for h in results:
+        for wid in dict.fromkeys(h.waivers):
+            selecting.setdefault(wid, []).append(h.name)
+    waivers = tuple(waiver_from_record(w, selecting.get(w.id, ())) for w in first.run.waivers)
     return WaiverBook(waivers, dt.date.fromisoformat(date))
 
 
