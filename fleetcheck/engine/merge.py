@@ -137,8 +137,11 @@ def _shard_hosts(files: Sequence[ShardFile], plan_hosts: list[dict[str, Any]]
     """Every host of the given shards; InputError for a host twice or out of its shard."""
     owner: dict[str, str] = {}
     results: list[HostResult] = []
+    of_shard: dict[Any, set[str]] = {}  # one pass over the plan, not one per file
+    for h in plan_hosts:
+        of_shard.setdefault(h["shard"], set()).add(h["name"])
     for f in files:
-        expected = {h["name"] for h in plan_hosts if h["shard"] == f.shard["index"]}
+        expected = of_shard.get(f.shard["index"], set())
         for host in f.run.hosts:
             if host.name in owner:
                 raise InputError(f"host {host.name!r} is in {owner[host.name]} too: a host is "
