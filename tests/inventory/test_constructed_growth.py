@@ -71,3 +71,4 @@ def _loader(tmp_path: Path, n: int) -> Callable[[], None]:
 
 def test_a_keyed_group_per_host_under_parents_costs_linear_time(tmp_path: Path) -> None:
     assert growth(_loader(tmp_path, 150), _loader(tmp_path, 150 * FACTOR)) < LIMIT
+
