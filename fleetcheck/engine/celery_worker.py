@@ -43,7 +43,7 @@ from fleetcheck.errors import ErrorKind, InputError
 from fleetcheck.inventory import Inventory
 from fleetcheck.inventory.extravars import ExtraVars
 from fleetcheck.model import HostResult, InputFile, Severity
-from fleetcheck.plan import PlannedHost, defaults_from_record, plan_host
+from fleetcheck.plan import Applies, PlannedHost, defaults_from_record, plan_host
 from fleetcheck.policy import Policy
 from fleetcheck.policy.review import dated
 from fleetcheck.policy.waivers import Waiver, WaiverBook
@@ -91,6 +91,7 @@ class ShardRunner:
         self.inputs, self.app, self.name = inputs, app, name
         self.own = fingerprint(inputs.files)
         self._selected: dict[str, frozenset[str]] | None = None
+        self._applies: Applies | None = None  # built with _selected
 
     def run(self, message: dict[str, Any]) -> dict[str, Any]:
         """Check the shard's hosts (a new attempt); a small summary for the task's log."""
@@ -184,6 +185,7 @@ class ShardRunner:
         if self._selected is None:  # which hosts each policy selects: once per worker
             self._selected = {p.name: frozenset(h.name for h in _select(inventory, p.hosts))
                               for p in self.inputs.policies if p.hosts is not None}
+            self._applies = Applies(self.inputs.policies, self._selected)
         planning = settings.get("planning") or {}
         defaults = defaults_from_record(planning.get("defaults") or {})
         extra = ExtraVars(planning.get("extra_vars") or {}, planning.get("extra_origins") or {})
@@ -196,7 +198,7 @@ class ShardRunner:
             hosts.append(plan_host(record, policies, become=bool(settings["become"]),
                                    user=settings.get("user"), selected=self._selected,
                                    defaults=defaults, extra_vars=extra,
-                                   merge=inventory.hash_merge))
+                                   merge=inventory.hash_merge, applies=self._applies))
         return self.inputs.prepare(hosts)
 
     def job(self, message: dict[str, Any]) -> Job:

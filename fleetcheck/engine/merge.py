@@ -62,7 +62,8 @@ def merge_runs(files: Sequence[ShardFile], *, started: str | None = None,
     orig_waivers = {w.id: w for w in first.run.waivers}
     warnings: list[str] = []
     for f in files:
-        own = set(waiver_records(book.waivers, f.run.hosts, book.today)[1]) if book else set()
+        own = set(waiver_records(book.waivers, f.run.hosts, book.today, book.selection)[1]) \
+            if book else set()
         warnings += [w for w in f.run.meta.get("warnings", ()) if w not in own]
     merged_meta = {**{k: first.run.meta[k] for k in KEPT_META if k in first.run.meta},
                    **_weakest_host_keys(files), **(meta or {}),
@@ -136,8 +137,11 @@ def _shard_hosts(files: Sequence[ShardFile], plan_hosts: list[dict[str, Any]]
     """Every host of the given shards; InputError for a host twice or out of its shard."""
     owner: dict[str, str] = {}
     results: list[HostResult] = []
+    of_shard: dict[Any, set[str]] = {}  # one pass over the plan, not one per file
+    for h in plan_hosts:
+        of_shard.setdefault(h["shard"], set()).add(h["name"])
     for f in files:
-        expected = {h["name"] for h in plan_hosts if h["shard"] == f.shard["index"]}
+        expected = of_shard.get(f.shard["index"], set())
         for host in f.run.hosts:
             if host.name in owner:
                 raise InputError(f"host {host.name!r} is in {owner[host.name]} too: a host is "
@@ -178,8 +182,11 @@ def _waiver_book(first: ShardFile, results: Sequence[HostResult]) -> WaiverBook 
     date = first.run.meta.get("waiver_date")
     if date is None:
         return None
-    waivers = tuple(waiver_from_record(w, [h.name for h in results if w.id in h.waivers])
-                    for w in first.run.waivers)
+    selecting: dict[str, list[str]] = {}  # waiver id -> its hosts, in one pass over them
+    for h in results:
+        for wid in dict.fromkeys(h.waivers):
+            selecting.setdefault(wid, []).append(h.name)
+    waivers = tuple(waiver_from_record(w, selecting.get(w.id, ())) for w in first.run.waivers)
     return WaiverBook(waivers, dt.date.fromisoformat(date))
 
 

@@ -56,12 +56,19 @@ def _unneeded(used: int | None, checked: int) -> bool | None:
     return None if used is None or checked == 0 else used == 0
 
 
-def _hosts_of(run: RunResult, pred: str, attr: str) -> list[HostResult]:
-    return [h for h in run.hosts if pred in getattr(h, attr)]
+def _hosts_by(run: RunResult, attr: str) -> dict[str, list[HostResult]]:
+    """The run's hosts (in run order) by each name their `attr` (policies, waivers) holds:
+    one pass, not one per policy or waiver (a waiver per host was quadratic)."""
+    by: dict[str, list[HostResult]] = {}
+    for h in run.hosts:
+        for name in dict.fromkeys(getattr(h, attr)):
+            by.setdefault(name, []).append(h)
+    return by
 
 
 def rule_rows(run: RunResult) -> list[RegisterRow]:
     """The allow and require rules of every policy the run applied, in policy and file order."""
+    of_policy = _hosts_by(run, "policies")
     allowed = Counter(jl.rule for h in run.hosts for jl in h.listeners
                       if jl.verdict is Verdict.ALLOWED and jl.rule)
     unmet = Counter((h.name, f.rule) for h in run.hosts for f in h.findings
@@ -70,7 +77,7 @@ def rule_rows(run: RunResult) -> list[RegisterRow]:
     for definition in run.policy_definitions:
         policy = policy_from_dict(definition)
         by_id = {r["id"]: r for r in definition.get("rules", ())}
-        hosts = _hosts_of(run, policy.name, "policies")
+        hosts = of_policy.get(policy.name, [])
         checked = [h for h in hosts if h.checked]
         for rule in policy.rules:
             used = None if rule.action is Action.REQUIRE else allowed[rule.ref]
@@ -98,11 +105,13 @@ def rule_rows(run: RunResult) -> list[RegisterRow]:
     return rows
 
 
-def waiver_row(run: RunResult, w: WaiverRecord) -> RegisterRow:
-    """A waiver as a register row: findings it actually waived in this run."""
-    hosts = _hosts_of(run, w.id, "waivers")
+def waiver_row(w: WaiverRecord, of_waiver: dict[str, list[HostResult]],
+               waived_by: Counter[str | None]) -> RegisterRow:
+    """A waiver as a register row: findings it actually waived in this run (`of_waiver`:
+    the run's hosts by waiver; `waived_by`: the run's waived findings by waiver)."""
+    hosts = of_waiver.get(w.id, [])
     checked = sum(1 for h in hosts if h.checked)
-    waived = sum(1 for h in run.hosts for f in h.findings if f.waived and f.waiver == w.id)
+    waived = waived_by[w.id]
     cond = w.conditions or {}
     parts = ["/".join(p for p in (w.proto, w.port) if p)] if w.proto or w.port else []
     if w.process:
@@ -120,9 +129,14 @@ def waiver_row(run: RunResult, w: WaiverRecord) -> RegisterRow:
         removal_candidate=_unneeded(w.matched if w.status == "expired" else waived, checked))
 
 
+def _waived_by(run: RunResult) -> Counter[str | None]:
+    return Counter(f.waiver for h in run.hosts for f in h.findings if f.waived)
+
+
 def rows(run: RunResult) -> list[RegisterRow]:
     """The whole register: rules first (policy order), then waivers (load order)."""
-    return [*rule_rows(run), *(waiver_row(run, w) for w in run.waivers)]
+    of_waiver, waived_by = _hosts_by(run, "waivers"), _waived_by(run)
+    return [*rule_rows(run), *(waiver_row(w, of_waiver, waived_by) for w in run.waivers)]
 
 
 def _yes_no(value: bool | None) -> str:

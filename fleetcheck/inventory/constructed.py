@@ -197,9 +197,9 @@ class _Run:
             self.inv.add_child(group.name, host.name, self.where)
             if parent:
                 above = self.inv.add_group(safe_group_name(parent), self.where)
-                if group not in above.children:  # a new edge: depths below it may grow
+                if group not in above.child_set:  # a new edge: depths below it may grow
                     self.inv.add_child(above.name, group.name, self.where)
-                    self.inv.compute_depths()
+                    self.inv.deepen(above)
 
     def _variables(self, host: Host) -> Renderer:
         """The host's variables as compose sees them, rendered as they are asked for."""

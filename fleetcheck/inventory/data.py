@@ -28,8 +28,8 @@ _JINJA_KEYWORDS = frozenset({"true", "false", "none", "True", "False", "None", "
 class Group:
     """One group: its direct hosts and child groups in the order they were added."""
 
-    __slots__ = ("children", "depth", "hosts", "member_set", "name", "origin", "origins",
-                 "parent_since", "parents", "priority", "priority_origin", "vars")
+    __slots__ = ("child_set", "children", "depth", "hosts", "member_set", "name", "origin",
+                 "origins", "parent_since", "parents", "priority", "priority_origin", "vars")
 
     def __init__(self, name: str, origin: Origin | None) -> None:
         self.name = name
@@ -37,6 +37,7 @@ class Group:
         self.hosts: list[Host] = []
         self.member_set: set[str] = set()
         self.children: list[Group] = []
+        self.child_set: set[Group] = set()  # `children` as a set: a test per edge, not a walk
         self.parents: list[Group] = []
         self.parent_since: dict[Group, int] = {}  # when each parent edge was made (`changes`)
         self.vars: dict[str, Any] = {}
@@ -226,11 +227,12 @@ class InventoryData:
             cgroup = self.groups[child]
             if cgroup is pgroup:
                 raise _at(origin, f"group {child!r} cannot be a child of itself")
-            if cgroup in pgroup.children:
+            if cgroup in pgroup.child_set:
                 return
             if cgroup in pgroup.ancestors():
                 raise _at(origin, f"making {child!r} a child of {parent!r} creates a cycle")
             pgroup.children.append(cgroup)
+            pgroup.child_set.add(cgroup)
             if pgroup not in cgroup.parents:
                 cgroup.parents.append(pgroup)
             self.changes += 1
@@ -332,6 +334,18 @@ class InventoryData:
         for group in reversed(order):  # parents before children
             for kid in group.children:
                 kid.depth = max(kid.depth, group.depth + 1)
+
+    def deepen(self, parent: Group) -> None:
+        """After an edge below `parent`: raise the depths under it (as compute_depths would
+        from depths it left consistent; ansible-core raises them as edges are added). A
+        whole compute_depths per new edge made a constructed source quadratic in hosts."""
+        todo = [parent]
+        while todo:
+            group = todo.pop()
+            for kid in group.children:
+                if kid.depth < group.depth + 1:
+                    kid.depth = group.depth + 1
+                    todo.append(kid)
 
     def implicit_localhost(self, name: str) -> Host:
         """The inventory's localhost, or Ansible's implicit one (local connection)."""

@@ -21,7 +21,7 @@ from fleetcheck.policy import Action, Policy, resolve_default, review
 from fleetcheck.policy.load import collect_policies
 from fleetcheck.policy.match import Match
 from fleetcheck.policy.problems import Level, Problems
-from fleetcheck.policy.rulecheck import could_allow, overlap
+from fleetcheck.policy.rulecheck import PortIndex, could_allow, overlap, port_pieces
 from fleetcheck.policy.waiver_load import collect_waivers
 from fleetcheck.policy.waivers import Waiver
 from fleetcheck.words import plural
@@ -104,21 +104,9 @@ def _lint_policies(policies: list[Policy], selected: dict[str, frozenset[str]] |
                                     "listener there will be stray",
                                     inventory.sources[0] if inventory.sources else None),
                          Level.WARNING)
-    for i, a in enumerate(policies):
-        for b in policies[i:]:
-            shared, common = _shared(a, b, selected)
-            if not shared:
-                continue
-            if a is not b and {a.default, b.default} == {"allow", "deny"}:
-                allow, deny = (a, b) if a.default == "allow" else (b, a)
-                problems.warn(allow.mark("default"), f"policy {allow.name!r} says default: "
-                              f"allow, but {deny.name!r} says default: deny for the same "
-                              f"{_hosts_phrase(common)}; deny wins there, so listeners no rule "
-                              "allows are stray")
-            for x, y in ((a, b), (b, a)) if a is not b else ((a, a),):
-                _overlaps(x, y, problems)
-    for p in policies:
-        _unallowed_requirements(p, policies, selected, problems)
+    _conflicting_defaults(policies, selected, problems)
+    _overlaps(policies, selected, problems)
+    _unallowed_requirements(policies, selected, problems)
 
 
 def _hosts_phrase(hosts: frozenset[str] | None) -> str:
@@ -136,31 +124,70 @@ def _shared(a: Policy, b: Policy, selected: dict[str, frozenset[str]] | None,
     return bool(common), common
 
 
-def _overlaps(allowing: Policy, forbidding: Policy, problems: Problems) -> None:
-    forbids = forbidding.rules_for(Action.FORBID)
-    for a in (*allowing.rules_for(Action.ALLOW), *allowing.rules_for(Action.REQUIRE)):
-        for f in forbids:
-            sentence = overlap(a, f)
-            if sentence is not None:
-                problems.warn(a.where or allowing.mark("allow"), sentence)
+def _conflicting_defaults(policies: list[Policy], selected: dict[str, frozenset[str]] | None,
+                          problems: Problems) -> None:
+    """Warn about each default: allow policy sharing hosts with a default: deny one."""
+    allowing = [p for p in policies if p.default == "allow"]
+    denying = [p for p in policies if p.default == "deny"]
+    for allow in allowing:
+        for deny in denying:
+            shared, common = _shared(allow, deny, selected)
+            if shared:
+                problems.warn(allow.mark("default"), f"policy {allow.name!r} says default: "
+                              f"allow, but {deny.name!r} says default: deny for the same "
+                              f"{_hosts_phrase(common)}; deny wins there, so listeners no rule "
+                              "allows are stray")
 
 
-def _unallowed_requirements(p: Policy, policies: list[Policy],
-                            selected: dict[str, frozenset[str]] | None,
+def _overlaps(policies: list[Policy], selected: dict[str, frozenset[str]] | None,
+              problems: Problems) -> None:
+    """Warn about each allow or require rule a forbid rule (of a policy sharing hosts, the
+    same one included) overlaps on ports. Only forbids sharing a port are tried (PortIndex):
+    trying every pair was quadratic in rules."""
+    forbids = [(i, f) for i, p in enumerate(policies) for f in p.rules_for(Action.FORBID)]
+    index = PortIndex([port_pieces(f.match) for _, f in forbids])
+    sharing: dict[tuple[int, int], bool] = {}
+    for i, p in enumerate(policies):
+        for a in p.rules if forbids else ():
+            pieces = None if a.action is Action.FORBID else port_pieces(a.match)
+            for at in sorted(index.sharing(pieces)) if pieces is not None else ():
+                j, f = forbids[at]
+                if (i, j) not in sharing:
+                    sharing[i, j] = _shared(p, policies[j], selected)[0]
+                sentence = overlap(a, f) if sharing[i, j] else None
+                if sentence is not None:
+                    problems.warn(a.where or p.mark("allow"), sentence)
+
+
+def _unallowed_requirements(policies: list[Policy], selected: dict[str, frozenset[str]] | None,
                             problems: Problems) -> None:
     """Warn about require rules no allow rule (of a policy sharing hosts) could allow."""
-    if selected is not None and not selected[p.name]:
-        return  # it applies nowhere: already reported as selecting no host
-    peers = [q for q in policies if _shared(p, q, selected)[0]]
-    if resolve_default(peers)[0] == "allow":
-        return
-    allows = [r for q in peers for r in q.rules_for(Action.ALLOW)]
-    for req in p.rules_for(Action.REQUIRE):
-        if not any(could_allow(a, req) for a in allows):
-            problems.warn(req.where or p.mark("require"), f"require rule {req.id!r} asks for "
-                          "a listener that no allow rule allows: a requirement never allows "
-                          "by itself, so under default deny the listener it requires is stray; "
-                          "add an allow rule for it")
+    allows = [(i, a) for i, p in enumerate(policies) for a in p.rules_for(Action.ALLOW)]
+    pieces = [port_pieces(a.match) for _, a in allows]
+    index = PortIndex(pieces)
+    portless = {at for at, piece in enumerate(pieces) if piece is None}
+    of_host: dict[str, set[int]] = {}
+    for i, p in enumerate(policies):
+        for host in selected[p.name] if selected is not None else ():
+            of_host.setdefault(host, set()).add(i)
+    for p in policies:
+        reqs = p.rules_for(Action.REQUIRE)
+        if not reqs or (selected is not None and not selected[p.name]):
+            continue  # nothing to check, or it applies nowhere (reported as selecting no host)
+        peers = set(range(len(policies))) if selected is None \
+            else set().union(*(of_host[h] for h in selected[p.name]))
+        if resolve_default([policies[i] for i in sorted(peers)])[0] == "allow":
+            continue
+        for req in reqs:
+            wanted = port_pieces(req.match)
+            # could_allow is False for an allow whose ports miss the requirement's
+            tried = range(len(allows)) if wanted is None else index.sharing(wanted) | portless
+            if not any(allows[at][0] in peers and could_allow(allows[at][1], req)
+                       for at in tried):
+                problems.warn(req.where or p.mark("require"), f"require rule {req.id!r} asks "
+                              "for a listener that no allow rule allows: a requirement never "
+                              "allows by itself, so under default deny the listener it "
+                              "requires is stray; add an allow rule for it")
 
 
 # A creation date one day ahead can be right where the author's day has begun already.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+
 from fleetcheck.addresses import address_scope
 from fleetcheck.policy import Action, Rule
 from fleetcheck.policy.match import (
@@ -162,3 +165,40 @@ def could_allow(allow: Rule, req: Rule) -> bool:
     if pa is not None and pr is not None and not pa & pr:
         return False
     return not _disjoint(allow.match, req.match)
+
+
+_BUCKET_BITS = 8  # a range is listed in every bucket of 256 ports it touches
+
+
+class PortIndex:
+    """Port ranges by position: which of them share a port with a query, without trying all.
+
+    Comparing every rule with every other made `validate` quadratic in rules (2,500 rules:
+    20 s). An entry shares a port with a query piece exactly when it starts inside the
+    piece (found by bisection) or starts before it and covers its first port (found in
+    that port's bucket, where only ranges are listed).
+    """
+
+    def __init__(self, pieces_at: Sequence[list[Piece] | None]) -> None:
+        starts: dict[str, list[tuple[int, int]]] = {}
+        self._spans: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+        for pos, pieces in enumerate(pieces_at):
+            for proto, lo, hi in pieces or ():
+                starts.setdefault(proto, []).append((lo, pos))
+                if hi > lo:
+                    for bucket in range(lo >> _BUCKET_BITS, (hi >> _BUCKET_BITS) + 1):
+                        self._spans.setdefault((proto, bucket), []).append((lo, hi, pos))
+        self._starts = {p: sorted(s) for p, s in starts.items()}
+        self._los = {p: [lo for lo, _ in s] for p, s in self._starts.items()}
+
+    def sharing(self, pieces: list[Piece]) -> set[int]:
+        """Positions of the entries sharing some (proto, port) with `pieces`."""
+        found: set[int] = set()
+        for proto, lo, hi in pieces:
+            los = self._los.get(proto, [])
+            first, last = bisect_left(los, lo), bisect_right(los, hi)
+            found.update(pos for _, pos in self._starts.get(proto, [])[first:last])
+            for start, end, pos in self._spans.get((proto, lo >> _BUCKET_BITS), ()):
+                if start < lo <= end:
+                    found.add(pos)
+        return found

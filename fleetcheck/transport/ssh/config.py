@@ -15,12 +15,13 @@ import glob
 import ipaddress
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
 from fleetcheck.errors import ErrorKind, HostFailure, InputError
 from fleetcheck.textfile import utf8_lines
+from fleetcheck.transport.ssh.config_blocks import EVERY, Blocks, index_blocks
 from fleetcheck.transport.ssh.config_syntax import (
     ARRAY,
     RAW,
@@ -59,10 +60,12 @@ class Criterion:
 
 @dataclass(frozen=True, slots=True)
 class HostLine:
-    """A `Host` line: its patterns, matched case-sensitively as ssh does."""
+    """A `Host` line: its patterns, matched case-sensitively as ssh does; `names` the hosts
+    it names when every pattern is a plain name (no `*`, `?` or `!`), else None."""
 
     patterns: tuple[Pattern, ...]
     origin: str
+    names: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +99,24 @@ Entry = HostLine | MatchLine | Setting | IncludeLine
 
 @dataclass(frozen=True, slots=True)
 class ConfigFile:
-    """One parsed file: its lines that matter, in order."""
+    """One parsed file: its lines that matter, in order; its blocks indexed by Host name
+    (config_blocks), and whether it (or a file it includes) has a `Match final`."""
 
     path: str
     entries: tuple[Entry, ...]
+    blocks: Blocks[Entry] = field(init=False, repr=False, compare=False)
+    final: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "blocks", index_blocks(self.entries, _header))
+        object.__setattr__(self, "final", _names_final(self.entries))
+
+
+def _header(e: Entry) -> frozenset[str] | None:
+    """What `e` is to the block index: None (no header), its literal names, or EVERY."""
+    if isinstance(e, HostLine):
+        return EVERY if e.names is None else e.names
+    return EVERY if isinstance(e, MatchLine) else None
 
 
 class _State:
@@ -152,7 +169,7 @@ class SshConfig:
 
     def wants_final(self) -> bool:
         """Some Match line names `final`: ssh then reads the files a second time."""
-        return any(_names_final(f.entries) for f in self.files)
+        return any(f.final for f in self.files)
 
     def lookup(self, host: str, *, preset: Mapping[str, str | list[str]] | None = None,
                local_user: str = "") -> dict[str, str | list[str]]:
@@ -162,13 +179,13 @@ class SshConfig:
         state = _State(_preset(preset or {}))
         first = _Pass(host, host, False, local_user)
         for f in self.files:
-            _walk(f.entries, state, first, active=True, never=False)
+            _walk(f, state, first, active=True, never=False)
         name = _expand_hostname(state, host)
         state.options["hostname"] = name if _is_address(name) else name.lower()
         if self.wants_final():
             final = _Pass(str(state.options["hostname"]), host, True, local_user)
             for f in self.files:
-                _walk(f.entries, state, final, active=True, never=False)
+                _walk(f, state, final, active=True, never=False)
         return state.options
 
 
@@ -212,7 +229,10 @@ def _read(path: Path, include_base: Path, depth: int, user: bool,
         words = split_words(rest, here)  # ssh refuses unbalanced quotes on any line
         check_value(key, words, rest, here)
         if key == "host":
-            entries.append(HostLine(compile_patterns(words, fold_case=False), here))
+            literal = all(not w.startswith("!") and "*" not in w and "?" not in w
+                          for w in words)
+            entries.append(HostLine(compile_patterns(words, fold_case=False), here,
+                                    frozenset(w for w in words if w) if literal else None))
         elif key == "match":
             entries.append(MatchLine(_criteria(words, here), here))
         elif key == "include":
@@ -289,24 +309,25 @@ def _names_final(entries: Sequence[Entry]) -> bool:
     for e in entries:
         if isinstance(e, MatchLine) and any(c.name == "final" for c in e.criteria):
             return True
-        if isinstance(e, IncludeLine) and any(_names_final(f.entries) for f in e.files):
+        if isinstance(e, IncludeLine) and any(f.final for f in e.files):
             return True
     return False
 
 
-def _walk(entries: Sequence[Entry], state: _State, ctx: _Pass, *, active: bool,
-          never: bool) -> None:
-    """Apply the lines that are on; `never`: an Include in a block that was off."""
-    for e in entries:
-        if isinstance(e, HostLine):
-            active = not never and pattern_list_matches(e.patterns, ctx.host)
-        elif isinstance(e, MatchLine):
-            active = not never and _match(e.criteria, state, ctx)
-        elif isinstance(e, IncludeLine):  # its files start in this block's state
-            for f in e.files:
-                _walk(f.entries, state, ctx, active=active, never=never or not active)
-        elif active:
-            _apply(e, state)
+def _walk(f: ConfigFile, state: _State, ctx: _Pass, *, active: bool, never: bool) -> None:
+    """Apply the lines of `f` that are on; `never`: an Include in a block that was off. Blocks
+    whose Host line names other hosts only are off: they are not read (config_blocks)."""
+    for block in f.blocks.read_for(ctx.host):
+        for e in block:
+            if isinstance(e, HostLine):
+                active = not never and pattern_list_matches(e.patterns, ctx.host)
+            elif isinstance(e, MatchLine):
+                active = not never and _match(e.criteria, state, ctx)
+            elif isinstance(e, IncludeLine):  # its files start in this block's state
+                for inc in e.files:
+                    _walk(inc, state, ctx, active=active, never=never or not active)
+            elif active:
+                _apply(e, state)
 
 
 def _apply(s: Setting, state: _State) -> None:

@@ -116,6 +116,7 @@ class KnownHosts:
         self._states_lock = threading.Lock()
         self._states: list[_Salted] | None = None  # hashed entries, ready to test a name
         self._memo: dict[str, tuple[Entry, ...]] = {}  # name -> its entries, once computed
+        self._by_blob: dict[bytes, list[tuple[str, str]]] | None = None  # holders' index
         self._seq = 0
 
     @classmethod
@@ -152,6 +153,7 @@ class KnownHosts:
             self.skipped.append(f"{origin}: {parsed}")
             return
         self._seq += 1
+        self._by_blob = None
         entry = Entry(parsed.marker, parsed.key_type, parsed.blob, origin, self._seq)
         hosts = parsed.hosts
         if hosts.startswith("|"):
@@ -211,14 +213,27 @@ class KnownHosts:
         """(name, origin) of every plain entry holding the key `blob`, under whatever name:
         a host that presents a key known for another name was renamed or readdressed (or
         shares a cloned key). Hashed entries cannot say their name: 'a hashed name'."""
-        found = [(name, e.origin) for name, entries in self._exact.items() for e in entries
-                 if e.marker is None and e.blob == blob]
-        found += [("a hashed name", e.origin) for by_hash in self._hashed.values()
-                  for entries in by_hash.values() for e in entries
-                  if e.marker is None and e.blob == blob]
-        found += [("a host pattern", e.origin) for _, e in self._patterns
-                  if e.marker is None and e.blob == blob]
-        return found
+        by_blob = self._by_blob
+        if by_blob is None:
+            # Built once, not a walk over every entry per unknown host: a fleet of new hosts
+            # checked against a large known_hosts was quadratic (16,000 of each: 19 s). Under
+            # accept's lock: a key accepted meanwhile must not change the index mid-build.
+            with self._lock:
+                by_blob = self._by_blob = self._holders_by_blob()
+        return list(by_blob.get(blob, ()))
+
+    def _holders_by_blob(self) -> dict[bytes, list[tuple[str, str]]]:
+        """Plain entries' (name, origin) by key, as `holders` lists them: named entries first
+        (in index order), then hashed ones, then patterns."""
+        by_blob: dict[bytes, list[tuple[str, str]]] = {}
+        named = [(name, e) for name, entries in self._exact.items() for e in entries]
+        named += [("a hashed name", e) for by_hash in self._hashed.values()
+                  for entries in by_hash.values() for e in entries]
+        named += [("a host pattern", e) for _, e in self._patterns]
+        for name, e in named:
+            if e.marker is None:
+                by_blob.setdefault(e.blob, []).append((name, e.origin))
+        return by_blob
 
     def known_types(self, name: str) -> set[str]:
         """Key types ssh asks for first for `name` (order_hostkeyalgs): a type counts when
@@ -281,6 +296,7 @@ class KnownHosts:
             line = f"{field} {key_type} {base64.b64encode(blob).decode()}\n"
             append_line(path, line)
             self._seq += 1
+            self._by_blob = None
             entry = Entry(None, key_type, blob, f"{path}:(added)", self._seq)
             if hashed:
                 self._hashed.setdefault(salt, {}).setdefault(digest, []).append(entry)
