@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from fleetcheck.errors import InputError
@@ -83,7 +83,7 @@ def list_document(inv: Inventory, *, limit: str | None = None, export: bool = Fa
     out: dict[str, Any] = {}
     seen: set[str] = set()
 
-    def group(name: str) -> None:
+    def body_of(name: str) -> None:
         node = inv.tree[name]
         body: dict[str, Any] = {}
         if name != "all":
@@ -92,10 +92,6 @@ def list_document(inv: Inventory, *, limit: str | None = None, export: bool = Fa
                 body["hosts"] = members
         if node.children:
             body["children"] = list(node.children)
-        for child in node.children:
-            if child not in seen:
-                seen.add(child)
-                group(child)
         if export and inv.exporter is not None:
             group_vars = inv.exporter.group_vars(name)
             if group_vars:
@@ -103,7 +99,16 @@ def list_document(inv: Inventory, *, limit: str | None = None, export: bool = Fa
         if body:
             out[name] = body
 
-    group("all")
+    # Depth first, each group after its children, with a stack of our own: a chain of
+    # children a thousand groups deep is an inventory, not a reason for a RecursionError.
+    stack: list[tuple[str, Iterator[str]]] = [("all", iter(inv.tree["all"].children))]
+    while stack:
+        child = next((c for c in stack[-1][1] if c not in seen), None)
+        if child is not None:
+            seen.add(child)
+            stack.append((child, iter(inv.tree[child].children)))
+        else:
+            body_of(stack.pop()[0])
     hostvars: dict[str, Any] = {}
     for host in hosts:
         own = inv.exporter.host_vars(host.name) if export and inv.exporter \
@@ -146,13 +151,9 @@ def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False,
         for key, value in items:
             lines.append(name_at(f"{{{key} = {_shown(value)}}}", depth))
 
-    def walk(name: str, depth: int) -> None:
-        node = inv.tree[name]
-        lines.append(name_at(f"@{name}:", depth))
-        for child in node.children:
-            walk(child, depth + 1)
+    def closing(name: str, depth: int) -> None:  # what follows a group's child groups
         if name != "all":
-            for host in node.hosts:
+            for host in inv.tree[name].hosts:
                 lines.append(name_at(host, depth + 1))
                 if show_vars:
                     found = inv.host(host)
@@ -162,7 +163,18 @@ def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False,
         if show_vars and inv.exporter is not None:
             var_lines(inv.exporter.group_vars(name), depth + 1)
 
-    walk(start, 0)
+    # Depth first with a stack of our own, as `list_document` walks (deep chains).
+    lines.append(name_at(f"@{start}:", 0))
+    stack: list[tuple[str, int, Iterator[str]]] = [(start, 0, iter(inv.tree[start].children))]
+    while stack:
+        name, depth, children = stack[-1]
+        child = next(children, None)
+        if child is not None:
+            lines.append(name_at(f"@{child}:", depth + 1))
+            stack.append((child, depth + 1, iter(inv.tree[child].children)))
+        else:
+            stack.pop()
+            closing(name, depth)
     return "\n".join(lines) + "\n"
 
 
