@@ -44,8 +44,11 @@ def check_document(data: Any, path: str) -> Mapping[Any, Any]:
 def parse(inv: InventoryData, data: Mapping[Any, Any], path: str) -> None:
     """Add the groups, hosts and variables of a checked YAML inventory document to `inv`."""
     top = mark_of(data, Origin(path, 1))
-    for name, body in data.items():
-        _group(inv, name, body, where(data, name, top), child=False)
+    try:
+        for name, body in data.items():
+            _group(inv, name, body, where(data, name, top), child=False)
+    except RecursionError:  # children within children ~1,000 deep (ansible-core stops sooner)
+        raise top.error("groups nested too deeply (children within children)") from None
 
 
 def _group(inv: InventoryData, name: Any, body: Any, at: Origin, *, child: bool) -> str:

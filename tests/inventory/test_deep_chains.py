@@ -52,3 +52,29 @@ def test_a_chain_deeper_than_the_recursion_limit_lists_and_graphs(tmp_path: Path
     assert lines[:3] == ["@all:", "  |--@ungrouped:", "  |--@g0:"]
     assert f"{'  |' * (depth + 2)}--bottom" in lines
     assert f"{'  |' * (depth + 3)}--{{ansible_host = 192.0.2.1}}" in lines
+
+
+def _nested_yaml(path: Path, depth: int) -> Path:
+    """A YAML inventory whose groups nest `children:` within `children:` `depth` deep."""
+    lines, indent = ["all:", "  children:"], "    "
+    for i in range(depth):
+        lines += [f"{indent}g{i}:", f"{indent}  children:"]
+        indent += "    "
+    lines += [f"{indent}g{depth}:", f"{indent}  hosts:", f"{indent}    deepest:"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_yaml_children_nested_past_the_recursion_limit_are_bad_input(tmp_path: Path) -> None:
+    """ansible-core's yaml plugin gives up on such a file ("Unable to parse"); it is a located
+    error here (exit 2) for every command that reads it, never an internal error."""
+    inv = _nested_yaml(tmp_path / "deep.yml", 1500)
+    for argv in (["inventory", "-i", str(inv), "--list"], ["scan", "-i", str(inv), "--list-hosts"],
+                 ["validate", "-i", str(inv)]):
+        res = run_cli(argv, cwd=tmp_path)
+        assert res.code == 2, (argv, res.err)
+        said = res.out + res.err  # validate lists its problems on stdout
+        assert f"{inv}:1:1: " in said and "groups nested too deeply" in said, said
+    shallow = _nested_yaml(tmp_path / "shallow.yml", 600)  # deeper than ansible-core reads
+    res = run_cli(["inventory", "-i", str(shallow), "--graph"], cwd=tmp_path)
+    assert res.code == 0 and res.out.splitlines()[-1] == f"{'  |' * 602}--deepest", res.err
