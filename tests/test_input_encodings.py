@@ -8,8 +8,9 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -228,16 +229,21 @@ def test_a_saved_run_with_a_byte_order_mark_reads_as_without(tmp_path: Path,
     assert res.code == 0, res.err
 
 
-def test_ssh_config_lines_end_at_a_nul_as_ssh_reads_them(tmp_path: Path) -> None:
-    # ssh reads each line as a C string: "Port 22\0 33" is port 22, not two arguments.
-    cfg = tmp_path / "ssh_config"
-    cfg.write_bytes(b"Host web1\n  User ops\0junk\n  Port 2222\0 33\n")
+def _both_read(cfg: Path, tmp_path: Path) -> tuple[Mapping[str, Any], dict[str, str]]:
+    """web1's options from `cfg` as fleetcheck reads them, and as `ssh -G` prints them."""
     ours = SshConfig.given(cfg, include_base=tmp_path).lookup("web1")
     ssh = shutil.which("ssh")
     assert ssh is not None, "the OpenSSH client is a test prerequisite"
     probe = subprocess.run([ssh, "-G", "-F", str(cfg), "web1"], capture_output=True, text=True,
                            check=True)
-    theirs = dict(line.split(" ", 1) for line in probe.stdout.splitlines() if " " in line)
+    return ours, dict(line.split(" ", 1) for line in probe.stdout.splitlines() if " " in line)
+
+
+def test_ssh_config_lines_end_at_a_nul_as_ssh_reads_them(tmp_path: Path) -> None:
+    # ssh reads each line as a C string: "Port 22\0 33" is port 22, not two arguments.
+    cfg = tmp_path / "ssh_config"
+    cfg.write_bytes(b"Host web1\n  User ops\0junk\n  Port 2222\0 33\n")
+    ours, theirs = _both_read(cfg, tmp_path)
     assert (ours["user"], ours["port"]) == (theirs["user"], theirs["port"]) == ("ops", "2222")
 
 
@@ -248,12 +254,7 @@ def test_ssh_config_keywords_quoted_or_after_an_equals_sign_as_ssh_reads_them(
     cfg = tmp_path / "ssh_config"
     cfg.write_bytes(b'Host web1\n"User" bob\n=Port 2201\nHostName = h1.example\n'
                     b'  "IdentityFile"=x\n')
-    ours = SshConfig.given(cfg, include_base=tmp_path).lookup("web1")
-    ssh = shutil.which("ssh")
-    assert ssh is not None, "the OpenSSH client is a test prerequisite"
-    probe = subprocess.run([ssh, "-G", "-F", str(cfg), "web1"], capture_output=True, text=True,
-                           check=True)
-    theirs = dict(line.split(" ", 1) for line in probe.stdout.splitlines() if " " in line)
+    ours, theirs = _both_read(cfg, tmp_path)
     assert [ours["user"], ours["port"], ours["hostname"], ours["identityfile"]] == \
         [theirs["user"], theirs["port"], theirs["hostname"], [theirs["identityfile"]]] == \
         ["bob", "2201", "h1.example", ["=x"]]
