@@ -7,11 +7,11 @@ import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from typing import Any
 
 from fleetcheck.booleans import ansible_boolean
 from fleetcheck.errors import ErrorKind, InputError
+from fleetcheck.hostindex import HostIndex
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.combine import layer
 from fleetcheck.inventory.datafile import kind_name
@@ -388,23 +388,20 @@ def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None 
 
 
 class Applies:
-    """Which policies apply to each host, found by its name rather than by asking every
-    policy about every host (a policy per host made planning quadratic: 4,000 of each cost
-    seconds). Positions in load order, so one index serves every copy of the policies
-    (a worker's, reviewed on each run's day)."""
+    """Which policies apply to each host, found by its name (`HostIndex`). Positions in
+    load order, so one index serves every copy of the policies (a worker's, reviewed on
+    each run's day)."""
 
     def __init__(self, policies: Sequence[Policy], selected: Mapping[str, frozenset[str]],
                  ) -> None:
-        self._every = [i for i, p in enumerate(policies) if p.hosts is None]
-        self._of_host: dict[str, list[int]] = {}
-        for i, p in enumerate(policies):
-            for name in selected.get(p.name, ()) if p.hosts is not None else ():
-                self._of_host.setdefault(name, []).append(i)
+        self._index = HostIndex(
+            (i for i, p in enumerate(policies) if p.hosts is None),
+            ((i, selected.get(p.name, frozenset())) for i, p in enumerate(policies)
+             if p.hosts is not None))
 
     def to(self, host: str, policies: Sequence[Policy]) -> tuple[Policy, ...]:
         """The policies (of `policies`, in the order indexed) that apply to `host`."""
-        return tuple(policies[i] for i in sorted(chain(self._every,
-                                                       self._of_host.get(host, ()))))
+        return tuple(policies[i] for i in self._index.of(host))
 
 
 def _select_or_empty(inventory: Inventory, pattern: str | None) -> list[InventoryHost]:

@@ -62,7 +62,7 @@ def merge_runs(files: Sequence[ShardFile], *, started: str | None = None,
     orig_waivers = {w.id: w for w in first.run.waivers}
     warnings: list[str] = []
     for f in files:
-        own = set(waiver_records(book.waivers, f.run.hosts, book.today, book.selection)[1]) \
+        own = set(waiver_records(book.waivers, f.run.hosts, book.today, book.index)[1]) \
             if book else set()
         warnings += [w for w in f.run.meta.get("warnings", ()) if w not in own]
     merged_meta = {**{k: first.run.meta[k] for k in KEPT_META if k in first.run.meta},

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from typing import Any
 
 from fleetcheck.errors import InputError
+from fleetcheck.hostindex import HostIndex
 from fleetcheck.model import Finding, FindingKind, HostResult, WaiverRecord
 from fleetcheck.policy.match import Match, TextSpec, container_value
 from fleetcheck.policy.serialize import match_from_dict, match_to_dict
@@ -147,29 +147,11 @@ def waiver_from_record(record: WaiverRecord, host_names: Iterable[str]) -> Waive
     )
 
 
-class Selection:
-    """Which waivers select each host, in load order, found without asking every waiver.
-
-    Asking each waiver for each host made a run with a waiver per host quadratic (8,000 of
-    each: 13 s). Waivers bound to the same hosts share one entry (`hosts: all` is one
-    set for the whole fleet); a waiver bound to no hosts selects every host only when it
-    names none (`Waiver.selects`).
-    """
-
-    def __init__(self, waivers: Sequence[Waiver]) -> None:
-        self._every = [i for i, w in enumerate(waivers) if w.host_names is None and w.hosts is None]
-        by_hosts: dict[frozenset[str], list[int]] = {}
-        for i, w in enumerate(waivers):
-            if w.host_names is not None:
-                by_hosts.setdefault(w.host_names, []).append(i)
-        self._of_host: dict[str, list[list[int]]] = {}
-        for names, at in by_hosts.items():
-            for name in names:
-                self._of_host.setdefault(name, []).append(at)
-
-    def of(self, host: str) -> list[int]:
-        """Positions of the waivers selecting `host`, in load order."""
-        return sorted(chain(self._every, *self._of_host.get(host, ())))
+def selection(waivers: Sequence[Waiver]) -> HostIndex:
+    """Which of `waivers` select each host (`Waiver.selects`: a waiver bound to no hosts
+    selects every host only when it names none)."""
+    return HostIndex((i for i, w in enumerate(waivers) if w.host_names is None and w.hosts is None),
+                     ((i, w.host_names) for i, w in enumerate(waivers) if w.host_names is not None))
 
 
 def apply_waivers(host: str, findings: Sequence[Finding], waivers: Sequence[Waiver],
@@ -184,13 +166,13 @@ def apply_waivers(host: str, findings: Sequence[Finding], waivers: Sequence[Waiv
 
 
 def waiver_records(waivers: Sequence[Waiver], hosts: Sequence[HostResult], today: dt.date,
-                   selection: Selection | None = None,
+                   index: HostIndex | None = None,
                    ) -> tuple[tuple[WaiverRecord, ...], list[str]]:
     """Each waiver's status over the run, and the sentences every report must show."""
     selected_by: list[list[HostResult]] = [[] for _ in waivers]
-    selection = selection or Selection(waivers)
+    index = index or selection(waivers)
     for h in hosts:
-        for i in selection.of(h.name):
+        for i in index.of(h.name):
             selected_by[i].append(h)
     records, warnings = [], []
     for w, selected in zip(waivers, selected_by, strict=True):
@@ -222,14 +204,14 @@ class WaiverBook:
 
     waivers: tuple[Waiver, ...]
     today: dt.date
-    selection: Selection = field(init=False, repr=False, compare=False)
+    index: HostIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "selection", Selection(self.waivers))
+        object.__setattr__(self, "index", selection(self.waivers))
 
     def selecting_waivers(self, host: str) -> list[Waiver]:
         """The waivers whose hosts include `host`, in load order."""
-        return [self.waivers[i] for i in self.selection.of(host)]
+        return [self.waivers[i] for i in self.index.of(host)]
 
     def apply(self, host: str, findings: Sequence[Finding]) -> tuple[Finding, ...]:
         """`findings` of `host` with those an active waiver covers marked waived."""
@@ -241,4 +223,4 @@ class WaiverBook:
 
     def records(self, hosts: Sequence[HostResult]) -> tuple[tuple[WaiverRecord, ...], list[str]]:
         """Each waiver's status over the run, and the warnings every report must show."""
-        return waiver_records(self.waivers, hosts, self.today, self.selection)
+        return waiver_records(self.waivers, hosts, self.today, self.index)
