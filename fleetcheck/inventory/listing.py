@@ -81,7 +81,6 @@ def list_document(inv: Inventory, *, limit: str | None = None, export: bool = Fa
     hosts = restrict(inv, limit, cwd=cwd)
     available = {h.name for h in hosts}
     out: dict[str, Any] = {}
-    seen: set[str] = set()
 
     def body_of(name: str) -> None:
         node = inv.tree[name]
@@ -99,16 +98,9 @@ def list_document(inv: Inventory, *, limit: str | None = None, export: bool = Fa
         if body:
             out[name] = body
 
-    # Depth first, each group after its children, with a stack of our own: a chain of
-    # children a thousand groups deep is an inventory, not a reason for a RecursionError.
-    stack: list[tuple[str, Iterator[str]]] = [("all", iter(inv.tree["all"].children))]
-    while stack:
-        child = next((c for c in stack[-1][1] if c not in seen), None)
-        if child is not None:
-            seen.add(child)
-            stack.append((child, iter(inv.tree[child].children)))
-        else:
-            body_of(stack.pop()[0])
+    for name, _depth, entering in _depth_first(inv, "all", once=True):
+        if not entering:  # each group after its children
+            body_of(name)
     hostvars: dict[str, Any] = {}
     for host in hosts:
         own = inv.exporter.host_vars(host.name) if export and inv.exporter \
@@ -163,19 +155,33 @@ def graph(inv: Inventory, start: str = "all", *, show_vars: bool = False,
         if show_vars and inv.exporter is not None:
             var_lines(inv.exporter.group_vars(name), depth + 1)
 
-    # Depth first with a stack of our own, as `list_document` walks (deep chains).
-    lines.append(name_at(f"@{start}:", 0))
+    for name, depth, entering in _depth_first(inv, start, once=False):
+        if entering:
+            lines.append(name_at(f"@{name}:", depth))
+        else:
+            closing(name, depth)
+    return "\n".join(lines) + "\n"
+
+
+def _depth_first(inv: Inventory, start: str, *, once: bool,
+                 ) -> Iterator[tuple[str, int, bool]]:
+    """Group `start` and the groups under it, depth first in children order, as (name,
+    depth, True) on the way in and (name, depth, False) after its children; with `once`,
+    a group met again under another parent is not walked again. A stack of our own: a
+    chain of children a thousand groups deep is an inventory, not a RecursionError."""
+    seen: set[str] = set()
+    yield start, 0, True
     stack: list[tuple[str, int, Iterator[str]]] = [(start, 0, iter(inv.tree[start].children))]
     while stack:
         name, depth, children = stack[-1]
-        child = next(children, None)
-        if child is not None:
-            lines.append(name_at(f"@{child}:", depth + 1))
-            stack.append((child, depth + 1, iter(inv.tree[child].children)))
-        else:
+        child = next((c for c in children if not (once and c in seen)), None)
+        if child is None:
             stack.pop()
-            closing(name, depth)
-    return "\n".join(lines) + "\n"
+            yield name, depth, False
+        else:
+            seen.add(child)
+            yield child, depth + 1, True
+            stack.append((child, depth + 1, iter(inv.tree[child].children)))
 
 
 def _shown(value: Any) -> str:
