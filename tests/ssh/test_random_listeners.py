@@ -52,7 +52,11 @@ class Draw:
 def _name(rng: random.Random, spaced: bool) -> str:
     chars = _NAME_CHARS + (" " if spaced else "")
     name = "".join(rng.choice(chars) for _ in range(rng.randint(1, 15))).strip()
-    return name if name and not name.startswith("-") else f"d{name}"
+    if not name or name.startswith("-"):
+        name = f"d{name}"
+    # The kernel keeps 15 bytes of a command name (TASK_COMM_LEN): a longer one
+    # would be listed cut, and the test would expect a name no tool can show.
+    return name[:15]
 
 
 def _address(rng: random.Random, n: int) -> tuple[str, bool]:
