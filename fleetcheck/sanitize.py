@@ -196,9 +196,3 @@ def _one_line_if_needed(text: str) -> str:
     if text.isascii() and not text.encode("ascii").translate(None, _SAFE_ASCII_LINE):
         return text
     return one_line(text) if _UNSAFE_LINE_OR_TAB.search(text) else text
-
-
-def for_terminal(text: str, is_terminal: bool) -> str:
-    """A data format (JSON, CSV, XML, a host list) as written: byte-exact to files and pipes,
-    `printable` on a terminal."""
-    return printable(text) if is_terminal else text

@@ -13,7 +13,6 @@ from fleetcheck.model import CommandRecord, Status
 from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
 from fleetcheck.sanitize import (
-    for_terminal,
     map_strings,
     one_line,
     printable,
@@ -119,11 +118,6 @@ def test_map_strings_rebuilds_a_namedtuple() -> None:
 
     got = map_strings([Key("a\x1b", 1)], printable)
     assert got == [Key("a\\x1b", 1)] and type(got[0]) is Key
-
-
-def test_data_formats_are_exact_except_on_a_terminal() -> None:
-    assert for_terminal("a\x1bb", False) == "a\x1bb"
-    assert for_terminal("a\x1bb\n", True) == "a\\x1bb\n"
 
 
 def test_log_records_are_one_inert_line_without_secrets() -> None:

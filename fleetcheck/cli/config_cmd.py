@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from fleetcheck.cli.common import Command
-from fleetcheck.cli.env import Env
+from fleetcheck.cli.env import Env, write_data
 from fleetcheck.config import BY_NAME, SETTINGS, Effective, Kind, Resolved, Setting, resolve
 from fleetcheck.errors import ExitStatus
 from fleetcheck.redact import MASK
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     effective: Effective = args.settings  # configured by main before any command runs
     rows = [r for r in effective.values.values() if r.changed or not args.only_changed]
     if args.format == "json":
-        env.stdout.write(json.dumps({
+        write_data(env, json.dumps({
             "ansible_cfg": effective.ansible_cfg, "project_file": effective.project_file,
             "settings": [{"name": r.setting.name, "value": _shown(r), "origin": r.origin,
                           "ansible": r.setting.ansible} for r in rows]}, indent=2) + "\n")

@@ -12,7 +12,7 @@ import dataclasses
 import json
 
 from fleetcheck.cli.common import Command
-from fleetcheck.cli.env import Env
+from fleetcheck.cli.env import Env, write_data
 from fleetcheck.cli.output import terminal_width
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.engine.summary import judge_run
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
             "new_violations": compared.summary.new_violations,
             "exit_code": code,
         }
-        env.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_data(env, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return code
     width = terminal_width(env)
     # Nothing a host printed may act on the terminal or start a line of its own.

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fleetcheck.errors import InputError
+from fleetcheck.sanitize import printable
 
 # The standard descriptors (0, 1, 2) that were closed when fleetcheck started (`<&-`,
 # `>&-`, `2>&-`); filled by `closed_at_start`.
@@ -155,6 +156,21 @@ class GuardedStream:
         except (OSError, UnicodeError) as exc:  # an encoding that cannot even hold escapes
             self._fail(exc if isinstance(exc, OSError) else OSError(errno.EILSEQ, str(exc)))
 
+    def write_utf8(self, text: str) -> None:
+        """Write `text` as UTF-8 bytes whatever the stream's encoding (nothing once failed);
+        a stream with no bytes beneath it (in-process tests) takes the text."""
+        buffer = getattr(self._stream, "buffer", None)
+        if buffer is None or _is_utf8(getattr(self._stream, "encoding", None)):
+            self.write(text)
+            return
+        if self.error is None:
+            try:
+                self._stream.flush()  # what the text layer holds goes first
+                buffer.write(text.encode("utf-8", "replace"))  # text reports hold is valid
+                buffer.flush()
+            except OSError as exc:
+                self._fail(exc)
+
     def flush(self) -> None:
         """Flush, recording a failure."""
         if self.error is None:
@@ -183,6 +199,30 @@ class GuardedStream:
             os.dup2(devnull, fd)
         finally:
             os.close(devnull)
+
+
+def _is_utf8(encoding: str | None) -> bool:
+    try:
+        return encoding is not None and codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def write_data(env: Env, text: str) -> None:
+    """Write a data document (JSON, CSV, XML, a host list) to stdout: on a terminal as
+    `printable` text in the terminal's encoding; on a pipe or into a file as the UTF-8
+    bytes a report file holds, whatever the locale says.
+
+    JSON and XML are UTF-8 by their specifications and say so; a script reading
+    `fleetcheck ... | jq` must get the same bytes under LANG=de_DE.ISO-8859-1 or
+    PYTHONIOENCODING=ascii as anywhere else.
+    """
+    if env.stdout_isatty:
+        env.stdout.write(printable(text))
+    elif isinstance(env.stdout, GuardedStream):
+        env.stdout.write_utf8(text)
+    else:
+        env.stdout.write(text)
 
 
 def guarded(env: Env) -> Env:

@@ -17,7 +17,7 @@ from fleetcheck.cli.common import (
     shown_path,
 )
 from fleetcheck.cli.config_cmd import from_command_line
-from fleetcheck.cli.env import Env
+from fleetcheck.cli.env import Env, write_data
 from fleetcheck.cli.recorded import recorded_argv
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.cli.scan_args import (
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         return ExitStatus.INCOMPLETE
     explanations = [explain(run_result, args.host, port, proto) for port, proto in targets]
     if args.format == "json":
-        env.stdout.write(json.dumps([e.to_dict() for e in explanations], indent=2) + "\n")
+        write_data(env, json.dumps([e.to_dict() for e in explanations], indent=2) + "\n")
     else:
         env.stdout.write("\n".join(render_text(e, env) for e in explanations))
     return ExitStatus.OK

@@ -12,7 +12,7 @@ from typing import Any
 from fleetcheck.cli import history_setup
 from fleetcheck.cli.argtypes import count, seconds
 from fleetcheck.cli.common import Command
-from fleetcheck.cli.env import Env
+from fleetcheck.cli.env import Env, write_data
 from fleetcheck.cli.output import terminal_width
 from fleetcheck.cli.runfile import load_run, read_run_text
 from fleetcheck.clock import now_iso
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
 
 def _emit(env: Env, args: argparse.Namespace, data: Any, text: list[str]) -> int:
     if args.format == "json":
-        env.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_data(env, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
         env.stdout.write("\n".join(text) + "\n")
     return ExitStatus.OK

@@ -13,11 +13,10 @@ from fleetcheck.cli.common import (
     limit_pattern,
     load_inventory,
 )
-from fleetcheck.cli.env import Env
+from fleetcheck.cli.env import Env, write_data
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.inventory import Inventory, listing
 from fleetcheck.inventory.patterns import SubscriptMissed
-from fleetcheck.sanitize import for_terminal
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +52,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         text = _view(args, env, inventory)
     finally:  # what was found before an error still shows
         inventory_warnings(inventory, env)
-    env.stdout.write(for_terminal(text, env.stdout_isatty))  # names from the inventory
+    write_data(env, text)  # names from the inventory
     return ExitStatus.OK
 
 

@@ -9,14 +9,13 @@ from pathlib import Path
 
 from fleetcheck.cli.common import blamed, shown_path
 from fleetcheck.cli.destinations import SUMMARY, Destinations
-from fleetcheck.cli.env import Env, stream_failed, tell_lost_stdout
+from fleetcheck.cli.env import Env, stream_failed, tell_lost_stdout, write_data
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.model import RunResult
 from fleetcheck.numbers import is_number
 from fleetcheck.render import FORMATS, RenderOptions, summary, view
 from fleetcheck.render.options import FILE_WIDTH
 from fleetcheck.render.write import Written, content, write_named_file, write_reports
-from fleetcheck.sanitize import for_terminal
 
 
 def terminal_width(env: Env) -> int:
@@ -96,7 +95,10 @@ def print_report(run: RunResult, fmt: str, env: Env, written: Sequence[Path] = (
         text = FORMATS[fmt].render(run, options)
     # The text report escapes host text itself (and keeps its colours); other formats are
     # byte-exact data, shown with escapes only on a terminal.
-    env.stdout.write(text if fmt == "text" else for_terminal(text, env.stdout_isatty))
+    if fmt == "text":
+        env.stdout.write(text)
+    else:
+        write_data(env, text)
     env.stdout.flush()  # a full disk or closed pipe shows now, while the verdict is at hand
 
 

@@ -7,7 +7,7 @@ import json
 
 from fleetcheck.bounded import MAX_CAPTURE_BYTES, read_bounded, read_stream
 from fleetcheck.cli.common import Command
-from fleetcheck.cli.env import Env
+from fleetcheck.cli.env import Env, write_data
 from fleetcheck.cli.suggest import close_word
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.parsers import PARSERS, ParseError, guess, parse
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise InputError(f"{tool} output not recognised: {exc.message}"
                          + (f": {(exc.line or '').strip()!r}" if exc.line else ""),
                          name, exc.line_no) from None
-    env.stdout.write(json.dumps([li.to_dict() for li in listeners], indent=2) + "\n")
+    write_data(env, json.dumps([li.to_dict() for li in listeners], indent=2) + "\n")
     return ExitStatus.OK
 
 

@@ -12,7 +12,7 @@ from fleetcheck.cli.common import (
     inventory_problems,
     plan_hosts,
 )
-from fleetcheck.cli.env import Env
+from fleetcheck.cli.env import Env, write_data
 from fleetcheck.errors import ExitStatus, InputError
 from fleetcheck.sanitize import one_line
 
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     errors, warnings = problems.errors, problems.warnings
     failed = bool(errors) or (args.strict and bool(warnings))
     if args.format == "json":
-        env.stdout.write(json.dumps({"ok": not failed, "errors": len(errors),
+        write_data(env, json.dumps({"ok": not failed, "errors": len(errors),
                                      "warnings": len(warnings), **counts,
                                      "problems": [p.to_dict() for p in problems.sorted()]},
                                     indent=2) + "\n")

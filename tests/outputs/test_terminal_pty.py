@@ -47,8 +47,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]
 
 
 def run_on_pty(argv: list[str], cwd: Path, columns: int, env: dict[str, str] | None = None,
-               ) -> tuple[int, str]:
-    """Run fleetcheck with stdin, stdout and stderr on a new pseudo-terminal of `columns`."""
+               encoding: str = "utf-8") -> tuple[int, str]:
+    """Run fleetcheck with stdin, stdout and stderr on a new pseudo-terminal of `columns`
+    whose bytes are read as `encoding`."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "CI")}
@@ -76,7 +77,7 @@ def run_on_pty(argv: list[str], cwd: Path, columns: int, env: dict[str, str] | N
         chunks.append(data)
     os.close(master)
     code = proc.wait(timeout=60)
-    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    return code, b"".join(chunks).decode(encoding, "replace").replace("\r\n", "\n")
 
 
 def _stdout_part(text: str) -> list[str]:
