@@ -25,7 +25,7 @@ from fleetcheck.cli.engine_args import (
     celery_record,
     refuse_worker_side,
 )
-from fleetcheck.cli.env import Env
+from fleetcheck.cli.env import Env, write_data
 from fleetcheck.cli.output import (
     DEFAULT_FORMATS,
     add_terminal_arguments,
@@ -92,8 +92,8 @@ def list_hosts(hosts: list[PlannedHost], env: Env) -> int:
     """--list-hosts: the hosts that would be contacted on stdout, in plan order; on stderr
     each selected host that would not be, and why."""
     for host in hosts:
-        if host.refused is None:
-            env.stdout.write(f"{one_line(host.name)}\n")
+        if host.refused is None:  # escaped on pipes too: one name a line, whatever a name holds
+            write_data(env, f"{one_line(host.name)}\n")
         else:
             env.stderr.write(one_line(f"fleetcheck: {host.name} would not be contacted: "
                                       f"{host.refused.message}") + "\n")

@@ -56,6 +56,7 @@ COMMANDS = {
     "inventory --list": ["inventory", "-i", "hosts.ini", "--list"],
     "inventory --host": ["inventory", "-i", "hosts.ini", "--host", "w\u00e9b1"],
     "inventory --list-hosts": ["inventory", "-i", "hosts.ini", "--list-hosts"],
+    "scan --list-hosts": ["scan", "-i", "hosts.ini", "--list-hosts"],
     "parse": ["parse", "--tool", "ss", "ss.txt"],
     "report json": ["report", "new.json", "--format", "json", "-o", "-"],
     "report junit": ["report", "new.json", "--format", "junit", "-o", "-"],
@@ -76,7 +77,7 @@ def test_data_on_a_pipe_is_utf8_in_any_locale(inputs: Path, name: str) -> None:
     text = utf8.decode("utf-8")
     if name == "report junit":
         ElementTree.fromstring(utf8)  # noqa: S314 - our own report; its declared UTF-8 is what the bytes are
-    elif name not in {"report csv", "inventory --list-hosts"}:
+    elif not name.endswith(("csv", "--list-hosts")):
         json.loads(text)
 
 
