@@ -54,7 +54,7 @@ def find(environ: Mapping[str, str], cwd: str) -> tuple[str | None, list[str]]:
         return path, []
     warnings = []
     here = os.path.join(cwd, FILE_NAME)
-    if os.path.isfile(here):
+    if os.path.exists(here):  # as ansible.cfg: a directory by the name is found, and refused
         try:
             public = bool(os.stat(cwd).st_mode & stat.S_IWOTH)
         except OSError:
@@ -66,7 +66,7 @@ def find(environ: Mapping[str, str], cwd: str) -> tuple[str | None, list[str]]:
     home = environ.get("HOME") or os.path.expanduser("~")
     base = environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
     user = os.path.join(base, "fleetcheck", FILE_NAME)
-    return (user if os.path.isfile(user) else None), warnings
+    return (user if os.path.exists(user) else None), warnings
 
 
 def read(path: str) -> Project:

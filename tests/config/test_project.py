@@ -160,6 +160,19 @@ def test_a_missing_named_project_file_is_an_error(tmp_path: Path) -> None:
                                       "FLEETCHECK_CONFIG names no file\n")
 
 
+@pytest.mark.parametrize("where", ["fleetcheck.yml", ".config/fleetcheck/fleetcheck.yml"])
+def test_a_directory_by_the_project_file_name_is_refused_as_ansible_refuses_one(
+        tmp_path: Path, where: str) -> None:
+    """ansible-core stops on a directory named ansible.cfg ("Is a directory"); a
+    fleetcheck.yml that is one was skipped in silence, and the scan ran without its
+    settings."""
+    (tmp_path / where).mkdir(parents=True)
+    for argv in (["config"], ["scan", "--list-hosts"]):
+        res = run_cli(argv, cwd=tmp_path, environ={"HOME": str(tmp_path)})
+        assert (res.code, res.err) == (2, f"fleetcheck: error: {tmp_path}/{where}: cannot "
+                                          "read YAML file: Is a directory\n"), argv
+
+
 def test_commands_that_read_no_setting_read_no_config(tmp_path: Path) -> None:
     (tmp_path / "fleetcheck.yml").write_text("polices: broken\n")
     (tmp_path / "out.txt").write_text("")
