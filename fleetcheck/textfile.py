@@ -18,14 +18,19 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
+def where_not_utf8(raw: bytes, start: int) -> tuple[int, int]:
+    """The 1-based line and column (in characters) of byte `start` of `raw`."""
+    line_start = raw.rfind(b"\n", 0, start) + 1
+    return (raw.count(b"\n", 0, start) + 1,
+            len(raw[line_start:start].decode("utf-8", "replace")) + 1)
+
+
 def _refusal(raw: bytes, start: int) -> tuple[str, int]:
     """The message and 1-based line for `raw`, not UTF-8 from byte `start` on."""
     if raw.startswith(UTF16_BOMS):  # what Windows tools call "Unicode": worth naming
         return "file is UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8", 1
-    line_start = raw.rfind(b"\n", 0, start) + 1
-    column = len(raw[line_start:start].decode("utf-8", "replace")) + 1
-    return (f"file is not UTF-8 text (byte 0x{raw[start]:02X} at column {column})",
-            raw.count(b"\n", 0, start) + 1)
+    line, column = where_not_utf8(raw, start)
+    return f"file is not UTF-8 text (byte 0x{raw[start]:02X} at column {column})", line
 
 
 def utf8_text(raw: bytes, path: str) -> str:

@@ -19,6 +19,7 @@ from fleetcheck.inventory.datafile import no_lone_surrogates, where
 from fleetcheck.inventory.notes import Notes
 from fleetcheck.inventory.values import Origin, UnsafeText, VaultValue
 from fleetcheck.inventory.vault import Keyring
+from fleetcheck.textfile import where_not_utf8
 
 SCRIPT_TIMEOUT = 300.0
 _GROUP_KEYS = ("hosts", "vars", "children")
@@ -42,8 +43,11 @@ def run(path: str, args: list[str]) -> str:
         raise InputError(f"{what} exited {proc.returncode}{tail}", path)
     try:
         return proc.stdout.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{what} printed non-UTF-8 output", path) from None
+    except UnicodeDecodeError as exc:
+        # The place is in the output, not in the script: it goes in the message.
+        line, column = where_not_utf8(proc.stdout, exc.start)
+        raise InputError(f"{what} printed non-UTF-8 output (byte 0x{proc.stdout[exc.start]:02X} "
+                         f"at line {line}, column {column} of its output)", path) from None
 
 
 def decode(text: str, what: Origin, keyring: Keyring | None, notes: Notes) -> Any:

@@ -48,6 +48,8 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     "json-list-hosts-string.json": ("", "1:10", "'hosts' of group 'web' must be a list"),
     "json-syntax.json": ("", "2:1", "invalid JSON: Expecting ',' delimiter"),
     "script-fails": ("cmdb.sh", "", "inventory script '--list' exited 3: cannot reach the CMDB"),
+    "script-latin1": ("cmdb.sh", "", "inventory script '--list' printed non-UTF-8 output "
+                                     "(byte 0xE9 at line 1, column 24 of its output)"),
     "script-not-json": ("print.sh --list", "", "output is not JSON: Expecting value at line 1 "
                                                "column 1"),
     "toml-syntax": ("inventory.toml", "2:19", "invalid TOML: Unclosed inline table"),
