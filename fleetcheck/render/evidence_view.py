@@ -35,13 +35,14 @@ class EvidenceView:
         return sum(1 for r in self.register if r.review_overdue)
 
 
-def evidence(run: RunResult) -> EvidenceView:
-    """The evidence sections of `run`'s HTML report."""
+def evidence(run: RunResult, recorded: RunResult | None = None) -> EvidenceView:
+    """The evidence sections of `run`'s HTML report; the digest is of `recorded`, the run
+    as recorded, when `run` is a copy made for showing (default: `run` itself)."""
     # Imported here: the evidence package builds on the render package.
     from fleetcheck.evidence import register, scope
 
     return EvidenceView(scope=scope.scope(run), register=register.rows(run),
-                        run_digest=scope.run_digest(run), bundle=scope.bundle_of(run))
+                        run_digest=scope.run_digest(recorded or run), bundle=scope.bundle_of(run))
 
 
 def evidence_line(ref: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ from fleetcheck.render.groups import compact_hosts, count_hosts
 from fleetcheck.render.hints import causes
 from fleetcheck.render.hostview import detail, lazy_data
 from fleetcheck.render.jinja_cache import compile_settings, template_cache
+from fleetcheck.render.lastrun import scrubbed
 from fleetcheck.render.options import RenderOptions
 from fleetcheck.render.overview import allowed_by_policy, percent, run_overview, waived_groups
 from fleetcheck.render.shared import NONCE_MARK, commands_of, number
@@ -101,6 +102,10 @@ def _heads(hosts: list[HostResult]) -> list[tuple[HostResult, str, str, str | No
 
 def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The report page; `options.rendered_at` (default: now) is its only varying text."""
+    # What a host or an inventory wrote is shown as the terminal shows it: a bidi override
+    # in a process name would otherwise reorder what an auditor reads (the JSON keeps it
+    # exactly), and a name stays on one line. The run record's digest is the record's own.
+    recorded, run = run, scrubbed(run)
     opts = options or RenderOptions()
     rendered_at = opts.rendered_at or now_iso()
     css, js, csp = _assets()
@@ -141,6 +146,6 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
         open_findings=view.open_findings, scope=view.waiver_scope, source=view.waiver_source,
         yes_no=view.yes_no, notes=view.listener_notes, plural=view.plural,
         fail_on=view.fail_on(run), verdict_words=view.verdict_words, is_red=view.is_red,
-        ev=evidence_view.evidence(run), count_word=evidence_view.count_word,
+        ev=evidence_view.evidence(run, recorded), count_word=evidence_view.count_word,
         images=nsview.image_rows(run), history=changes_view.html_context(run), owner=view.owner,
     )

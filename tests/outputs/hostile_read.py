@@ -32,7 +32,7 @@ import xmlschema
 from cmarkgfm.cmark import Options
 
 from fleetcheck.model import RunResult
-from fleetcheck.sanitize import printable
+from fleetcheck.sanitize import one_line, printable
 from tests.outputs.xformat_read import runs_as_formula
 
 XSD = Path(__file__).parent.parent / "render" / "junit.xsd"
@@ -240,11 +240,6 @@ _PAGE_JS = """(() => {
 })()"""
 
 
-def _as_parsed(text: str) -> str:
-    """Text as an HTML parser makes it: CR and CR LF are LF, NUL is dropped."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-
-
 def browser_problems(page: Any, url: str, run: RunResult) -> list[str]:
     """The page in Chromium under its own CSP: nothing ran, nothing was fetched, no element,
     attribute or link was made of a text, every host named as its name."""
@@ -260,7 +255,7 @@ def browser_problems(page: Any, url: str, run: RunResult) -> list[str]:
     out += [f"html: request {u[:80]}" for u in page.requests() if u.split("#")[0] != own][:3]
     if got["built"]:
         out.append(f"html: {got['built']} host sections not built")
-    want = sorted(_as_parsed(h.name) for h in run.hosts)
+    want = sorted(one_line(h.name) for h in run.hosts)  # as a terminal shows them
     if sorted(got["names"]) != want:
         wrong = sorted(set(got["names"]) ^ set(want))[:2]
         out.append(f"html: host names shown differ: {wrong!r}")

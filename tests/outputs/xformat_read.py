@@ -15,7 +15,7 @@ from typing import Any
 
 from ansible.plugins.inventory import detect_range, expand_hostname_range
 
-from fleetcheck.sanitize import printable
+from fleetcheck.sanitize import one_line, printable
 
 # (host, proto, port, address, process, severity, kind): one finding as every format names it
 Key = tuple[str, str, int | None, str | None, str | None, str, str]
@@ -132,11 +132,12 @@ def _grouped(truth: Truth, html: bool = False, line: bool = False,
              ) -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]]]:
     """What a grouped report can say of each finding: (host, kind, proto, port, process,
     severity, violation) for open ones, with the waiver for waived ones; `html`: text as a
-    browser reads it (a CR in text is a line end); `line`: as one printable line."""
+    shows it (one line, controls as escapes, as on a terminal); `line`: as one printable
+    line with its whitespace folded."""
     def p(v: str | None) -> str | None:
         if line and v:
             return printable(" ".join(v.split()))
-        return v.replace("\r\n", "\n").replace("\r", "\n") if html and v else v
+        return one_line(v) if html and v else v
 
     open_: Counter[tuple[Any, ...]] = Counter()
     for key, n in truth.violations.items():

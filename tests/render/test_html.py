@@ -12,6 +12,7 @@ import pytest
 
 from fleetcheck.engine.summary import summarize
 from fleetcheck.errors import ErrorKind
+from fleetcheck.evidence.scope import run_digest
 from fleetcheck.model import FindingKind, RunResult, Severity
 from fleetcheck.render import RenderOptions, html
 from tests.render import builders
@@ -72,6 +73,26 @@ def test_text_from_hosts_is_escaped_never_markup(composite: RunResult) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<b>(publickey)</b>" not in text and "&lt;b&gt;(publickey)&lt;/b&gt;" in text
     assert text.count("<script") == 1
+
+
+@pytest.mark.parametrize("lazy", [None, 1])
+def test_names_are_shown_as_a_terminal_shows_them(composite: RunResult, lazy: int | None,
+                                                  ) -> None:
+    """A right-to-left override in a process name would show `xsshd` for what is
+    `x\u202edhss`, and a host name's ESC would vanish: both are shown as escapes, in the
+    host sections written out and in those the script builds from data alike. The run
+    record's digest is still the record's own."""
+    host = composite.hosts[0]
+    judged = host.listeners[0]
+    listener = dataclasses.replace(judged, listener=dataclasses.replace(
+        judged.listener, process="x\u202edhss"))
+    odd = dataclasses.replace(host, name="web\x1b]0;t\x07-01", listeners=(listener,
+                              *host.listeners[1:]))
+    run = dataclasses.replace(composite, hosts=(odd, *composite.hosts[1:]))
+    text = html.render(run, RenderOptions(rendered_at="then", lazy_hosts_from=lazy))
+    assert not {"\u202e", "\x1b", "\x07"} & set(text)
+    assert "x\\u202edhss" in text and "web\\x1b]0;t\\x07-01" in text
+    assert f"sha256 {run_digest(run)}" in text
 
 
 def test_1923_is_a_red_finding_first_and_a_red_fleet_row(composite: RunResult) -> None:

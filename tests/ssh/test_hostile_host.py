@@ -57,6 +57,9 @@ def test_a_hostile_host_beside_healthy_ones(fleet: Fleet, lab: SshLab) -> None:
     for path in out.iterdir():  # every report, and the history database
         text = path.read_bytes().decode("utf-8", "replace")
         assert password not in text, path.name
+        if path.suffix == ".html":  # an auditor reads the names as a terminal shows them
+            assert "\x1b" not in text and "\x07" not in text, path.name
+            assert "\\x1b]52;c;Zm9v\\x07" in text and "ev\\x0ail" in text, path.name
     saved = json.loads(next(p for p in out.iterdir() if p.name.count(".") == 1
                             and p.suffix == ".json").read_text())
     assert saved["summary"]["hosts"] == 4 and saved["complete"] is True
