@@ -48,7 +48,7 @@ def _fan_out(env: dict[str, str], forks: int) -> Callable[[], None]:
     import paramiko
 
     from benchmarks.fanout_baseline import fan_out, load_known_hosts
-    from fleetcheck.transport.ssh.connection import cipher_order
+    from fleetcheck.transport.ssh.negotiate import cipher_order
 
     known = load_known_hosts(env["BENCH_KNOWN"])
     key = paramiko.PKey.from_path(env["BENCH_KEY"])

@@ -51,7 +51,7 @@ from benchmarks.known_hosts_scale import bench_known_hosts
 from fleetcheck.collect import followups, probe, wrap_command
 from fleetcheck.engine.options import worker_ceiling
 from fleetcheck.plan import PlannedHost
-from fleetcheck.transport.ssh.connection import cipher_order
+from fleetcheck.transport.ssh.negotiate import cipher_order
 from tests.lab.netns import Namespace, Sock, SocketHolders, in_netns, unique_name
 from tests.lab.sshd import keygen, launch_sshd, wait_started
 

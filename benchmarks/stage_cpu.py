@@ -110,7 +110,7 @@ def child_fanout(env: dict[str, str]) -> dict[str, float]:
     import paramiko
 
     from benchmarks.fanout_baseline import load_known_hosts
-    from fleetcheck.transport.ssh.connection import cipher_order
+    from fleetcheck.transport.ssh.negotiate import cipher_order
 
     _wrap_transport_threads()
     known = load_known_hosts(env["BENCH_KNOWN"])
