@@ -175,7 +175,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if dest.outdir is not None:
         prepare_output_dir(dest.outdir, args)
     history = open_history()
-    progress = Progress(len(hosts), env.stderr, enabled=env.stderr_isatty and not env.in_ci)
+    # -q: a cron job or a script on a terminal wants the verdict line and nothing drawn
+    progress = Progress(len(hosts), env.stderr,
+                        enabled=env.stderr_isatty and not env.in_ci and not args.quiet)
 
     def on_done(result: HostResult) -> None:
         progress.host_done(result)

@@ -55,13 +55,20 @@ def test_disabled_progress_writes_nothing() -> None:
 
 
 @pytest.mark.lab
-@pytest.mark.parametrize(("tty", "ci", "shown"), [(True, False, True), (True, True, False),
-                                                  (False, False, False)])
+@pytest.mark.parametrize(("tty", "ci", "quiet", "shown"),
+                         [(True, False, False, True), (True, True, False, False),
+                          (False, False, False, False), (True, False, True, False)])
 def test_progress_on_a_terminal_only(fleet: Fleet, lab: SshLab, tty: bool, ci: bool,
-                                     shown: bool) -> None:
-    """The CLI shows progress on stderr only when it is a terminal and CI is not set."""
+                                     quiet: bool, shown: bool) -> None:
+    """The CLI shows progress on stderr only when it is a terminal, CI is not set and -q
+    was not given."""
     inv = fleet.inventory({n: fleet.vars(n) for n in ("web3", "nosshd")})
-    scan = fleet.scan(inv, tty_err=tty, environ={"CI": "true"} if ci else {})
+    scan = fleet.scan(inv, *(["-q"] if quiet else []), tty_err=tty,
+                      environ={"CI": "true"} if ci else {})
+    if quiet:
+        assert scan.out.startswith("NOT VERIFIED") and "Reports:" not in scan.out, scan.out
+        assert "fleetcheck: 2/2" not in scan.err
+        return
     assert ("\rfleetcheck: 2/2 hosts · 1 failed" in scan.err) is shown
     assert "Reports:" in scan.out and "report:" not in scan.err  # paths end the summary
 
