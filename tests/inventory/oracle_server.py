@@ -14,56 +14,32 @@ sees what a fresh `ansible` process would, but for the warnings of the reading (
 once, in the child). The runs' exit codes are written to the job's `codes` file as a
 JSON list.
 
-Parsing ansible.builtin's routing table (ansible/config/ansible_builtin_runtime.yml, some
-370 kB of YAML) took over half of each child's time; this process parses it once, through
-ansible's own `_meta_yml_to_dict` (the hook ansible-core names for tools to replace, its
-content id given so that they may cache), and each call hands out a fresh copy of that result.
-Any other collection's table, or different bytes, is parsed as before.
+ansible.builtin's routing table is parsed once, before any fork (tests/ansible_routing.py):
+it was over half of each child's time.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import sys
 from typing import Any
 
-import ansible
 import ansible.cli
 import ansible.cli.adhoc
 import ansible.cli.inventory
 import ansible.cli.vault
-from ansible.utils.collection_loader import _collection_finder
 from ansible.utils.context_objects import GlobalCLIArgs
+
+if not __package__:  # run as a script (as the oracle runs it): the repository on the path
+    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+from tests import ansible_routing
 
 MAINS: dict[str, Any] = {"ansible-inventory": ansible.cli.inventory.main,
                          "ansible": ansible.cli.adhoc.main,
                          "ansible-vault": ansible.cli.vault.main}
 
-_PARSE_META = _collection_finder._meta_yml_to_dict
-_BUILTIN_ID = ("ansible.builtin", "runtime.yml")
-
-
-def _builtin_routing() -> bytes:
-    """The bytes ansible-core's collection loader reads as ansible.builtin's routing table."""
-    path = os.path.join(os.path.dirname(ansible.__file__), "config", "ansible_builtin_runtime.yml")
-    with open(path, "rb") as fd:
-        return fd.read()
-
-
-_BUILTIN_RAW = _builtin_routing()
-_BUILTIN_PARSED = _PARSE_META(_BUILTIN_RAW, _BUILTIN_ID)
-
-
-def _meta_yml_to_dict(yaml_string_data: bytes | str, content_id: Any) -> Any:
-    """ansible's own parse, but for the builtin table's exact bytes: a fresh copy of it parsed."""
-    if content_id == _BUILTIN_ID and yaml_string_data == _BUILTIN_RAW:
-        return copy.deepcopy(_BUILTIN_PARSED)
-    return _PARSE_META(yaml_string_data, content_id)
-
-
-_collection_finder._meta_yml_to_dict = _meta_yml_to_dict
+ansible_routing.cache()
 
 
 def _redirect(out_path: str, err_path: str) -> None:
