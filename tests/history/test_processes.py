@@ -149,6 +149,7 @@ _OPEN = """
 import sys
 from pathlib import Path
 from fleetcheck.history import History
+print("ready", flush=True)
 sys.stdin.read()  # wait for the starting signal: every process opens at once
 with History(Path(sys.argv[1]), timeout=60) as db:
     pass
@@ -162,9 +163,12 @@ def test_processes_opening_a_new_database_at_once_all_get_it(tmp_path: Path) -> 
     for attempt in range(8):
         db = tmp_path / f"h{attempt}.sqlite3"
         procs = [subprocess.Popen([sys.executable, "-c", _OPEN, str(db)], cwd=REPO, env=env,
-                                  stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
                  for _ in range(4)]
-        time.sleep(0.3)  # all started and waiting
+        for p in procs:  # all started and waiting
+            assert p.stdout is not None
+            assert p.stdout.readline() == "ready\n", p.stderr.read() if p.stderr else ""
         for p in procs:
             assert p.stdin is not None
             p.stdin.close()
