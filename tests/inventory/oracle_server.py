@@ -20,6 +20,7 @@ it was over half of each child's time.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -106,6 +107,7 @@ def main() -> None:
     """Serve jobs from stdin, at most `argv[1]` children at a time."""
     limit = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     running: dict[int, str] = {}
+    gc.freeze()  # what is loaded stays out of the children's collections (no copy-on-write)
 
     def reap() -> None:
         pid, status = os.wait()
