@@ -4,18 +4,28 @@ Reads a JSON list of cases ({"cwd", "environ", "argsets"}) on stdin and writes a
 list holding, for each case, one {"code", "out", "err"} per argument set. Each child is
 ansible-core's own `ansible-config` CLI in the case's working directory and environment,
 run once per argument set (the configuration is read once, as every run would read it);
-forking from a parent that imported the modules which read no configuration, a few
-children at a time, saves most of the start-up.
+forking from a parent that imported the modules which read no configuration (and parsed
+ansible.builtin's routing table, tests/ansible_routing.py), a few children at a time, saves
+most of the start-up. `batch` runs this script from a test.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import traceback
 from typing import Any
+
+
+def batch(cases: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Run `cases` ({"cwd", "environ", "argsets"}) through this script in a fresh interpreter."""
+    proc = subprocess.run([sys.executable, __file__], input=json.dumps(cases),
+                          capture_output=True, text=True, timeout=600, check=True)
+    results: list[list[dict[str, Any]]] = json.loads(proc.stdout)
+    return results
 
 
 def _one(args: list[str], out: str, err: str) -> None:
@@ -76,6 +86,10 @@ def _child(case: dict[str, Any], stem: str) -> None:
 def main() -> None:
     import ansible.config.manager  # noqa: F401 - the heavy imports, before any fork
 
+    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+    from tests import ansible_routing
+
+    ansible_routing.cache()
     # nothing that reads the configuration (ansible.constants) may be imported before it
     assert "ansible.constants" not in sys.modules
 

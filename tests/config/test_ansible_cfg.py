@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import pytest
 
 from fleetcheck.config.settings import SETTINGS
 from tests.config.ansible_keys import listing
+from tests.config.dump_batch import batch
 from tests.conftest import REPO, run_cli
 from tests.inventory.oracle import require_ansible
 
@@ -113,18 +112,20 @@ def _place(case: Case, root: Path) -> tuple[Path, dict[str, str]]:
     return cwd, environ
 
 
-def _ansible_config(cwd: Path, environ: dict[str, str], *args: str) -> Any:
-    proc = subprocess.run([sys.executable, "-m", "ansible.cli.config", "dump", "--format",
-                           "json", *args], cwd=cwd, env=environ, capture_output=True,
-                          text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+def dumped(cwd: Path, environ: dict[str, str]) -> list[Any]:
+    """`ansible-config dump` and its `-t connection`, each as JSON, in `cwd` and `environ`."""
+    runs = batch([{"cwd": str(cwd), "environ": environ, "argsets": [[], ["-t", "connection"]]}])
+    return [_answer(run) for run in runs[0]]
+
+
+def _answer(run: dict[str, Any]) -> Any:
+    assert run["code"] == 0, run["err"]
+    return json.loads(run["out"])
 
 
 def _theirs(cwd: Path, environ: dict[str, str]) -> dict[str, tuple[Any, str]]:
     """ansible-core's (value, origin) of each setting fleetcheck reads, by fleetcheck's name."""
-    return theirs_from(_ansible_config(cwd, environ),
-                       _ansible_config(cwd, environ, "-t", "connection"))
+    return theirs_from(*dumped(cwd, environ))
 
 
 def theirs_from(base_dump: Any, connection_dump: Any) -> dict[str, tuple[Any, str]]:
@@ -170,11 +171,25 @@ def disagreements(theirs: dict[str, tuple[Any, str]], ours: dict[str, Any]) -> l
     return found
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_settings_resolve_as_ansible_config_dump_says(tmp_path: Path, case: Case) -> None:
+@pytest.fixture(scope="module")
+def placed(tmp_path_factory: pytest.TempPathFactory,
+           ) -> dict[str, tuple[Path, dict[str, str], list[dict[str, Any]]]]:
+    """Each case's files written, with its working directory, environment and the runs of
+    `ansible-config dump` and its `-t connection` there (every case in one batch)."""
     require_ansible()
-    cwd, environ = _place(case, tmp_path)
-    theirs = _theirs(cwd, environ)
+    root = tmp_path_factory.mktemp("cases")
+    where = [_place(case, root / case.name) for case in CASES]
+    runs = batch([{"cwd": str(cwd), "environ": environ, "argsets": [[], ["-t", "connection"]]}
+                  for cwd, environ in where])
+    return {case.name: (cwd, environ, done)
+            for case, (cwd, environ), done in zip(CASES, where, runs, strict=True)}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_settings_resolve_as_ansible_config_dump_says(
+        placed: dict[str, tuple[Path, dict[str, str], list[dict[str, Any]]]], case: Case) -> None:
+    cwd, environ, runs = placed[case.name]
+    theirs = theirs_from(*(_answer(run) for run in runs))
     res = run_cli(["config", "--format", "json"], cwd=cwd, environ=environ)
     assert res.code == 0, res.err
     assert theirs, "the oracle must answer"

@@ -16,18 +16,16 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fleetcheck.config.settings import SETTINGS, Kind, Setting
+from tests.config.dump_batch import batch
 from tests.config.test_ansible_cfg import Case, _place, disagreements, theirs_from
 from tests.conftest import run_cli
 from tests.inventory.oracle import require_ansible
 
-BATCH = Path(__file__).with_name("dump_batch.py")
 # the settings ansible-core also reads (a name in `ansible-config dump`, or an ssh option)
 COMPARED = [s for s in SETTINGS if s.ini and (s.ansible or s.name.startswith("ssh_"))]
 OTHER_SECTIONS = ("colors", "Defaults", "persistent_connection")
@@ -126,12 +124,8 @@ def _generate(seed: int) -> Generated:
 
 def _dumps(runs: list[tuple[Path, dict[str, str]]]) -> list[list[dict[str, Any]]]:
     """`ansible-config dump` and its `-t connection` for each (cwd, environ), in one batch."""
-    cases = [{"cwd": str(cwd), "environ": environ, "argsets": [[], ["-t", "connection"]]}
-             for cwd, environ in runs]
-    proc = subprocess.run([sys.executable, str(BATCH)], input=json.dumps(cases),
-                          capture_output=True, text=True, timeout=600, check=True)
-    results: list[list[dict[str, Any]]] = json.loads(proc.stdout)
-    return results
+    return batch([{"cwd": str(cwd), "environ": environ, "argsets": [[], ["-t", "connection"]]}
+                  for cwd, environ in runs])
 
 
 def _check(gen: Generated, runs: list[dict[str, Any]], cwd: Path,

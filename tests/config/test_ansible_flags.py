@@ -133,16 +133,23 @@ def _argv(case: Case, root: Path) -> list[str]:
     return [*case.argv, *extra]
 
 
-def _theirs(root: Path, case: Case, cwd: Path, environ: dict[str, str]) -> dict[str, Seen]:
+def _start(root: Path, case: Case, cwd: Path, environ: dict[str, str]) -> subprocess.Popen[str]:
+    """`ansible all -m raw -a true -vvv` for the case, started (its ssh does nothing)."""
     fake = root / "ssh-does-nothing"
     fake.write_text("#!/bin/sh\nexit 0\n")
     fake.chmod(0o755)
-    proc = subprocess.run([sys.executable, "-m", "ansible.cli.adhoc", "all", "-m", "raw",
-                           "-a", "true", "-vvv", "-f", "1", *_argv(case, root)],
-                          cwd=cwd, env={**environ, "ANSIBLE_SSH_EXECUTABLE": str(fake)},
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.Popen([sys.executable, "-m", "ansible.cli.adhoc", "all", "-m", "raw",
+                             "-a", "true", "-vvv", "-f", "1", *_argv(case, root)],
+                            cwd=cwd, env={**environ, "ANSIBLE_SSH_EXECUTABLE": str(fake)},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _theirs(proc: subprocess.Popen[str]) -> dict[str, Seen]:
+    """What each host's command line says, from the finished run's -vvv output."""
+    stdout, stderr = proc.communicate(timeout=300)
     seen: dict[str, Seen] = {}
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         if not line.startswith("<"):
             continue
         address, _, rest = line[1:].partition("> ")
@@ -150,7 +157,7 @@ def _theirs(root: Path, case: Case, cwd: Path, environ: dict[str, str]) -> dict[
             seen[address] = Seen("local")
         elif rest.startswith("SSH: EXEC "):
             seen[address] = _ssh_line(shlex.split(rest[len("SSH: EXEC "):]))
-    assert seen, proc.stdout + proc.stderr
+    assert seen, stdout + stderr
     return seen
 
 
@@ -211,12 +218,33 @@ def _ssh_g(words: list[str]) -> tuple[int, str]:
     return int(found["port"]), found["user"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_each_host_is_reached_as_ansible_would_reach_it(tmp_path: Path, case: Case) -> None:
+Asked = dict[str, tuple[Path, Path, dict[str, str], dict[str, Seen]]]
+
+
+@pytest.fixture(scope="module")
+def asked(tmp_path_factory: pytest.TempPathFactory) -> Asked:
+    """Each case's files written (root, working directory, environment) and what Ansible's
+    command lines say there; the cases' `ansible` runs go at once."""
     require_ansible()
-    cwd, environ = _setup(tmp_path, case)
-    theirs = _theirs(tmp_path, case, cwd, environ)
-    ours = _ours(tmp_path, case, cwd, environ)
+    started: dict[str, tuple[Path, Path, dict[str, str], subprocess.Popen[str]]] = {}
+    try:
+        for n, case in enumerate(CASES):
+            root = tmp_path_factory.mktemp(f"case{n}")
+            cwd, environ = _setup(root, case)
+            started[case.name] = (root, cwd, environ, _start(root, case, cwd, environ))
+        return {name: (root, cwd, environ, _theirs(proc))
+                for name, (root, cwd, environ, proc) in started.items()}
+    finally:
+        for *_, proc in started.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_each_host_is_reached_as_ansible_would_reach_it(asked: Asked, case: Case) -> None:
+    root, cwd, environ, theirs = asked[case.name]
+    ours = _ours(root, case, cwd, environ)
     options = ours["options"]
     assert set(theirs) == set(ours["hosts"])
     for address, seen in theirs.items():

@@ -16,6 +16,7 @@ import pytest
 
 from fleetcheck.history import History, HistoryError
 from tests.conftest import REPO
+from tests.history import recorder
 from tests.history.nights import at, changes_of, checked, night, stray
 
 
@@ -84,8 +85,7 @@ def _kill_while_writing(db: Path, mode: str, delay: float, hosts: int = 1200) ->
 
 def test_kill_9_mid_transaction_leaves_the_run_absent(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"
-    first = _recorder(db, "before", 2, 200)
-    assert first.wait(timeout=120) == 0
+    assert recorder.main([str(db), "before", "2", "200", "plain"]) == 0
     assert _kill_while_writing(db, "pause", 0.2)
     conn = _check(db)
     assert [r[0] for r in conn.execute("SELECT run_id FROM runs ORDER BY id")] == \
@@ -93,8 +93,8 @@ def test_kill_9_mid_transaction_leaves_the_run_absent(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM hosts WHERE name LIKE 'crash%'").fetchone()[0] == 0
     _consistent(conn)
     conn.close()
-    after = _recorder(db, "after", 1, 200)  # the database goes on as if nothing happened
-    assert after.wait(timeout=120) == 0
+    # the database goes on as if nothing happened (a recording here, in this process)
+    assert recorder.main([str(db), "after", "1", "200", "plain"]) == 0
     conn = _check(db)
     assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
     _consistent(conn)
@@ -112,8 +112,8 @@ def test_kill_9_at_random_points_with_pages_spilled_to_the_wal(tmp_path: Path) -
         assert runs in ([], [("crash-0",)]), runs  # absent, or (killed after commit) whole
         _consistent(conn)
         conn.close()
-        ok = _recorder(db, "next", 1, 100)  # and the file goes on being used
-        assert ok.wait(timeout=120) == 0
+        # and the file goes on being used (a recording here, in this process)
+        assert recorder.main([str(db), "next", "1", "100", "plain"]) == 0
         _consistent(_check(db))
     assert killed, "no kill landed before the commit: the test proved nothing"
 
@@ -149,6 +149,7 @@ _OPEN = """
 import sys
 from pathlib import Path
 from fleetcheck.history import History
+print("ready", flush=True)
 sys.stdin.read()  # wait for the starting signal: every process opens at once
 with History(Path(sys.argv[1]), timeout=60) as db:
     pass
@@ -162,9 +163,12 @@ def test_processes_opening_a_new_database_at_once_all_get_it(tmp_path: Path) -> 
     for attempt in range(8):
         db = tmp_path / f"h{attempt}.sqlite3"
         procs = [subprocess.Popen([sys.executable, "-c", _OPEN, str(db)], cwd=REPO, env=env,
-                                  stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
                  for _ in range(4)]
-        time.sleep(0.3)  # all started and waiting
+        for p in procs:  # all started and waiting
+            assert p.stdout is not None
+            assert p.stdout.readline() == "ready\n", p.stderr.read() if p.stderr else ""
         for p in procs:
             assert p.stdin is not None
             p.stdin.close()

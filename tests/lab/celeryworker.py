@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -21,6 +21,7 @@ class WorkerProcess:
                  wrap: Callable[[list[str]], list[str]] = lambda argv: argv,
                  environ: Mapping[str, str] | None = None) -> None:
         self.log = log
+        self._terminated = False
         env = {**os.environ, "PYTHONPATH": str(REPO), **(environ or {})}
         with log.open("wb") as out:
             self.proc = subprocess.Popen(wrap([sys.executable, "-m", "fleetcheck", "worker",
@@ -57,11 +58,17 @@ class WorkerProcess:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
+    def terminate(self) -> None:
+        """SIGTERM to the worker's session (a warm shutdown), once; `stop` waits for it."""
+        if self.proc.poll() is None and not self._terminated:
+            self._terminated = True
+            os.killpg(self.proc.pid, signal.SIGTERM)
+
     def stop(self) -> None:
         """End the worker and every process of its session (pool processes included)."""
         deadline = time.monotonic() + 10
+        self.terminate()
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=10)
         # A pool process stops its shard on SIGTERM (and so the commands it has running on
@@ -72,6 +79,15 @@ class WorkerProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)  # orphaned pool processes, if any
         if self.proc.poll() is None:
             self.proc.wait()
+
+
+def stop_all(workers: Iterable[WorkerProcess]) -> None:
+    """Stop several workers: each told first, so that their warm shutdowns overlap."""
+    workers = list(workers)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.stop()
 
 
 def _running_in_group(pgid: int) -> bool:

@@ -19,7 +19,7 @@ from fleetcheck.render.overview import Overview
 from tests.conftest import REPO
 from tests.lab.prereq import require_netns
 from tests.outputs.many import many_host_run
-from tests.render.cdp import HOST_FILTER_JS, Browser, Page, running_browser
+from tests.render.cdp import HOST_FILTER_JS, Browser, Page, running_browser, type_into
 from tests.render.shots import shot
 from tests.render.synthetic import synthetic_run
 
@@ -221,12 +221,28 @@ def test_10000_hosts_first_screen_and_filter(browser: Browser, tmp_path: Path) -
 
 
 def test_5000_hosts_grouped_and_top_groups(browser: Browser, tmp_path: Path) -> None:
+    """Grouped findings and top groups at 1400 px; at 1280 px the page opens on the verdict
+    and findings with every host closed, and the host filter finds the holders of a port
+    (one 5,000-host page, loaded once, for both)."""
     run = synthetic_run(5000)
     page = _page(browser, run, tmp_path, "fleet-5000", 1400)
     rows = page.js("document.querySelectorAll('#findings-table tbody tr').length")
     flat = sum(1 for h in run.hosts for f in h.findings if not f.waived)
     assert 0 < rows < flat / 20  # thousands of findings, a few dozen rows
     _shots(page, tmp_path, ("scale-5000-grouped", None), ("scale-5000-findings", "findings"))
+    page.viewport(1280, 900)
+    page.js("window.scrollTo(0, 0)")
+    counts = page.js("""[document.querySelectorAll('details.host').length,
+        document.querySelectorAll('details.host[open]').length,
+        document.getElementById('findings').offsetTop < document.getElementById('hosts').offsetTop,
+        document.querySelector('#findings-table tbody tr').innerText]""")
+    assert counts[:3] == [5000, 0, True]
+    assert "tcp/1923" in counts[3]
+    shot(page, "scale-5000-hosts", tmp_path)
+    holding = sum(1 for h in run.hosts if any(jl.listener.port == 1923 for jl in h.listeners))
+    count = "document.querySelectorAll('details.host:not([hidden])').length"
+    type_into(page, "#hosts .filter-bar input", "tcp/1923", f"{count} === {holding}")
+    assert page.js(count) == holding
     page.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
@@ -23,18 +24,29 @@ PORTS = [22, 53, 80, 443, 1923, 5432, 8080]
 PROCESSES = [None, "sshd", "nginx", "postgres", "nc"]
 
 
+# Strategies are made once and drawn from many times: hypothesis validates each strategy
+# object it meets, and ones made afresh for every value drawn were most of the tests' time.
+_ADDRESS = st.sampled_from(ADDRESSES)
+_PROCESS = st.sampled_from(PROCESSES)
+_UID = st.sampled_from([None, 0, 101])
+_PROTO = st.sampled_from(["tcp", "udp"])
+_PORT = st.sampled_from(PORTS)
+_PID = st.integers(1, 3)
+_DIGIT = st.integers(0, 9)
+
+
 @st.composite
 def a_listener(draw: st.DrawFn) -> Listener:
-    address = draw(st.sampled_from(ADDRESSES))
-    process = draw(st.sampled_from(PROCESSES))
-    uid = draw(st.sampled_from([None, 0, 101]))
+    address = draw(_ADDRESS)
+    process = draw(_PROCESS)
+    uid = draw(_UID)
     return Listener(
-        proto=draw(st.sampled_from(["tcp", "udp"])), family=6 if ":" in address else 4,
-        address=address, port=draw(st.sampled_from(PORTS)), process=process,
-        pid=draw(st.integers(1, 3)), uid=uid,
+        proto=draw(_PROTO), family=6 if ":" in address else 4,
+        address=address, port=draw(_PORT), process=process,
+        pid=draw(_PID), uid=uid,
         dual_stack=address == "::" and draw(st.booleans()),
         truncated=draw(st.booleans()) and draw(st.booleans()) and draw(st.booleans()),
-        other_processes=("nc/9",) if process and draw(st.integers(0, 9)) == 0 else (),
+        other_processes=("nc/9",) if process and draw(_DIGIT) == 0 else (),
     )
 
 
@@ -42,31 +54,42 @@ def _maybe(draw: st.DrawFn, strategy: st.SearchStrategy[object]) -> object:
     return draw(st.none() | strategy)
 
 
+_PORTS = st.none() | st.lists(_PORT, min_size=1, max_size=2)
+_ADDRESS_SPECS = st.none() | st.lists(st.sampled_from(
+    [AddressSpec(scope=s) for s in ("loopback", "wildcard", "private", "public")]
+    + [AddressSpec(literal="10.0.0.5"), AddressSpec(literal="::")]), min_size=1, max_size=2)
+_PROCESS_SPECS = st.none() | st.lists(st.sampled_from(
+    [TextSpec("sshd"), TextSpec("ng*"), TextSpec("~post.*"), TextSpec("nc")]),
+    min_size=1, max_size=2)
+_PROTOS = st.none() | st.sampled_from([frozenset({"tcp"}), frozenset({"udp"})])
+_FAMILIES = st.none() | st.sampled_from([frozenset({4}), frozenset({6}), frozenset({4, 6})])
+_DUAL = st.none() | st.booleans()
+_USERS = st.none() | st.sampled_from([(TextSpec("root"),), (TextSpec("101"),)])
+
+
 @st.composite
 def a_match(draw: st.DrawFn) -> Match:
-    ports = draw(st.none() | st.lists(st.sampled_from(PORTS), min_size=1, max_size=2))
-    addresses = draw(st.none() | st.lists(st.sampled_from(
-        [AddressSpec(scope=s) for s in ("loopback", "wildcard", "private", "public")]
-        + [AddressSpec(literal="10.0.0.5"), AddressSpec(literal="::")]), min_size=1,
-        max_size=2))
-    processes = draw(st.none() | st.lists(st.sampled_from(
-        [TextSpec("sshd"), TextSpec("ng*"), TextSpec("~post.*"), TextSpec("nc")]),
-        min_size=1, max_size=2))
+    ports = draw(_PORTS)
+    addresses = draw(_ADDRESS_SPECS)
+    processes = draw(_PROCESS_SPECS)
     return Match(
-        protos=draw(st.none() | st.sampled_from([frozenset({"tcp"}), frozenset({"udp"})])),
+        protos=draw(_PROTOS),
         ports=tuple(sorted((p, p) for p in set(ports))) if ports else None,
         addresses=tuple(addresses) if addresses else None,
-        families=draw(st.none() | st.sampled_from([frozenset({4}), frozenset({6}),
-                                                   frozenset({4, 6})])),
-        dual_stack=draw(st.none() | st.booleans()),
+        families=draw(_FAMILIES),
+        dual_stack=draw(_DUAL),
         processes=tuple(processes) if processes else None,
-        users=draw(st.none() | st.sampled_from([(TextSpec("root"),), (TextSpec("101"),)])),
+        users=draw(_USERS),
     )
 
 
-def a_rule(policy: str, rid: str, actions: list[Action] | None = None) -> st.SearchStrategy[Rule]:
+MATCHES = a_match()
+
+
+@functools.cache
+def a_rule(policy: str, rid: str, actions: tuple[Action, ...] = ()) -> st.SearchStrategy[Rule]:
     return st.builds(Rule, policy=st.just(policy), id=st.just(rid),
-                     action=st.sampled_from(actions or list(Action)), match=a_match(),
+                     action=st.sampled_from(actions or list(Action)), match=MATCHES,
                      severity=st.sampled_from(list(Severity)))
 
 
@@ -79,8 +102,9 @@ def a_policy(draw: st.DrawFn, name: str) -> Policy:
                   stray_severity=draw(st.sampled_from(list(Severity))))
 
 
+POLICY = {name: a_policy(name) for name in ("a", "b", "c")}
 POLICIES = st.lists(st.sampled_from(["a", "b", "c"]), min_size=0, max_size=3, unique=True) \
-    .flatmap(lambda names: st.tuples(*[a_policy(n) for n in names]))
+    .flatmap(lambda names: st.tuples(*[POLICY[n] for n in names]))
 LISTENERS = st.lists(a_listener(), max_size=6)
 
 
@@ -104,7 +128,7 @@ def test_adding_an_allow_never_adds_a_finding(policies: tuple[Policy, ...],
     if not policies:
         return
     target = data.draw(st.integers(0, len(policies) - 1))
-    extra = data.draw(a_rule(policies[target].name, "extra", [Action.ALLOW]))
+    extra = data.draw(a_rule(policies[target].name, "extra", (Action.ALLOW,)))
     grown = list(policies)
     grown[target] = replace(grown[target], rules=(*grown[target].rules, extra))
     before = evaluate("h", listeners, list(policies))
@@ -135,7 +159,7 @@ def test_adding_a_forbid_never_removes_a_finding(policies: tuple[Policy, ...],
                                                  data: st.DataObject) -> None:
     if not policies:
         return
-    extra = data.draw(a_rule(policies[0].name, "extra", [Action.FORBID]))
+    extra = data.draw(a_rule(policies[0].name, "extra", (Action.FORBID,)))
     grown = [replace(policies[0], rules=(*policies[0].rules, extra)), *policies[1:]]
     assert flagged(policies, listeners) <= flagged(grown, listeners)
 

@@ -291,3 +291,16 @@ HOST_FILTER_JS = """new Promise(done => {
         done(performance.now() - start); } });
     seen.observe(shown, {childList: true, characterData: true, subtree: true});
     input.value = NAME; input.dispatchEvent(new Event('input')); })"""
+
+
+def type_into(page: Page, selector: str, text: str, settled: str) -> None:
+    """Type into a filter box, then wait until the JS expression `settled` holds.
+
+    The filter waits for typing to pause and a 5,000-host page takes a while to
+    filter on a loaded machine, so the test waits for the effect, not for a time.
+    """
+    page.js(f"""(() => {{ const i = document.querySelector({selector!r}); i.value = {text!r};
+        i.dispatchEvent(new Event('input')); }})()""")
+    end = time.monotonic() + 60
+    while not page.js(settled) and time.monotonic() < end:
+        time.sleep(0.1)

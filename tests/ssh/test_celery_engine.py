@@ -18,7 +18,7 @@ import pytest
 
 from fleetcheck.engine.celery_app import BrokerSettings, make_app
 from tests.conftest import run_cli, run_files
-from tests.lab.celeryworker import WorkerProcess
+from tests.lab.celeryworker import WorkerProcess, stop_all
 from tests.lab.netns import in_netns
 from tests.lab.redis import RedisServer, running_redis
 from tests.lab.sshlab import SshLab
@@ -85,8 +85,7 @@ def sites(lab: SshLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
                 w.ready()
             yield the_sites
         finally:
-            for w in the_sites.workers.values():
-                w.stop()
+            stop_all(the_sites.workers.values())
 
 
 def _report(directory: Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.config.test_ansible_cfg import _ansible_config
+from tests.config.test_ansible_cfg import dumped
 from tests.conftest import run_cli
 from tests.inventory.oracle import require_ansible
 from tests.lab.prereq import require_doas
@@ -31,10 +31,10 @@ def _dump(fleet: Fleet, environ: dict[str, str] | None = None) -> dict[str, tupl
     require_ansible()
     (fleet.home / "tmp").mkdir(exist_ok=True)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(fleet.home),
-           "ANSIBLE_LOCAL_TEMP": str(fleet.home / "tmp"), **(environ or {})}
-    found = {e["name"]: (e["value"], e["origin"]) for e in _ansible_config(fleet.tmp, env)
-             if "name" in e}
-    for block in _ansible_config(fleet.tmp, env, "-t", "connection"):
+           "LC_ALL": "C.UTF-8", "ANSIBLE_LOCAL_TEMP": str(fleet.home / "tmp"), **(environ or {})}
+    base, connection = dumped(fleet.tmp, env)
+    found = {e["name"]: (e["value"], e["origin"]) for e in base if "name" in e}
+    for block in connection:
         for option in block.get("ssh", ()):
             found[f"ssh:{option['name']}"] = (option["value"], option["origin"])
     return found

@@ -30,9 +30,12 @@ _IGNORING = ("import os, signal, sys\n"
 def test_signals_ignored_at_start_do_not_interrupt_the_run(tmp_path: Path) -> None:
     fakebin = tmp_path / "bin"
     fakebin.mkdir()
-    started = tmp_path / "ss-started"
+    started, signalled = tmp_path / "ss-started", tmp_path / "signalled"
     ss = fakebin / "ss"
-    ss.write_text(f'#!/bin/sh\n: > "{started}"\nsleep 3\nexec {shutil.which("ss")} "$@"\n')
+    # the probe runs on until the signals were sent (at most 30 s)
+    ss.write_text(f'#!/bin/sh\n: > "{started}"\nn=0\n'
+                  f'while [ ! -e "{signalled}" ] && [ $n -lt 600 ]; do\n'
+                  f'  sleep 0.05; n=$((n + 1))\ndone\nexec {shutil.which("ss")} "$@"\n')
     ss.chmod(0o755)
     out = tmp_path / "reports"
     env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path), "CI": "true",
@@ -48,6 +51,7 @@ def test_signals_ignored_at_start_do_not_interrupt_the_run(tmp_path: Path) -> No
             time.sleep(0.05)
         for sig in (signal.SIGHUP, signal.SIGINT):
             os.killpg(proc.pid, sig)  # as a closed terminal and a Ctrl-C send them
+        signalled.touch()
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
