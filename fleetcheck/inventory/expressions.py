@@ -125,6 +125,42 @@ def value_of(text: Any, values: Renderer, what: str, where: Origin,
     return untrusted(result, kept, False)  # text the expression made itself
 
 
+def condition_of(text: Any, values: Renderer, what: str, where: Origin,
+                 deprecated: Callable[[str], None]) -> Any:
+    """A `groups` condition's value as ansible-core's evaluate_conditional finds it: a YAML
+    boolean is itself, one wholly in `{{ }}` is rendered first (a trusted string it gives is
+    then the expression; anything else is the value, with Ansible's deprecation, given to
+    `deprecated`); Failed for an empty or non-string one, or untrusted text to evaluate."""
+    if isinstance(text, str):
+        text = text.strip()
+    if text is None or text == "":
+        raise Failed("empty conditional expressions are not allowed")
+    if isinstance(text, bool):
+        return text
+    if not isinstance(text, str):
+        raise Failed(f"conditional expressions must be strings, not {type(text).__name__}")
+    if not _ALL_TEMPLATE.fullmatch(text):
+        return value_of(text, values, what, where)
+    whole = _ONE_EXPRESSION.fullmatch(text)
+    if whole is None:  # {% %} or several {{ }}: text the template made, never trusted
+        raise Failed("a template that is not one {{ expression }} makes untrusted text, "
+                     "not an expression")
+    result = value_of(whole.group(1), values, what, where)
+    if result is None or (isinstance(result, str) and not result.strip()):
+        raise Failed("empty conditional expressions are not allowed")
+    if not isinstance(result, str):
+        deprecated("conditionals should not be surrounded by templating delimiters such as "
+                   "{{ }} or {% %} (Ansible deprecates this; ansible-core 2.23 removes it)")
+        return result
+    if isinstance(result, UnsafeText):
+        raise Failed(f"the template gave untrusted text {str(result)!r}, not an expression")
+    return value_of(result.strip(), values, what, where)  # a variable's text: indirection
+
+
+# ansible-core's is_possibly_all_template: starts with a Jinja opening, ends with a closing
+_ALL_TEMPLATE = re.compile(r"(?:\{\{|\{%|\{#).*(?:\}\}|%\}|#\})", re.S)
+
+
 def evaluate(expression: Callable[..., Any], context: dict[str, Any]) -> Any:
     """The expression's value for `context`, evaluated within the template bounds."""
     from jinja2 import TemplateError, Undefined
