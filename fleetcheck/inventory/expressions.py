@@ -10,6 +10,7 @@ one that needs an Ansible filter or test fleetcheck lacks is a located InputErro
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from fleetcheck.booleans import ansible_boolean
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template
-from fleetcheck.inventory.values import Origin, UnsafeText
+from fleetcheck.inventory.values import Origin, UnsafeText, VaultValue
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -175,16 +176,22 @@ def evaluate(expression: Callable[..., Any], context: dict[str, Any]) -> Any:
     except (ArithmeticError, ValueError, TypeError, LookupError, AttributeError,
             MemoryError, RecursionError) as exc:
         raise Failed(f"{type(exc).__name__}: {exc}") from None
-    stack = [result]  # an undefined value anywhere in it (`[x, nosuch]`) fails it
-    while stack:
+    stack = [result]  # an undefined value anywhere in it (`[x, nosuch]`) fails it, and so
+    while stack:  # does what no variable can hold (`range(3)`, a method `s.upper` not called)
         value = stack.pop()
         if isinstance(value, Undefined):
             raise Failed(value._undefined_message)
-        if isinstance(value, list | tuple):
+        if isinstance(value, list | tuple | set | frozenset):
             stack += value
         elif isinstance(value, dict):
             stack += value.values()
+        elif not isinstance(value, _STORABLE):
+            raise Failed(f"Type {type(value).__name__!r} is unsupported for variable storage")
     return result
+
+
+# what a variable may hold, as ansible-core stores it (containers are walked into)
+_STORABLE = (str, int, float, type(None), datetime.date, datetime.time, VaultValue)
 
 
 def trusted(context: Mapping[str, Any], distrusted: frozenset[str] = UNTRUSTED

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Sequence, ValuesView
 from contextlib import contextmanager
 from functools import wraps
+from itertools import islice
 from types import FrameType
 from typing import Any
 
@@ -80,6 +81,22 @@ def _estimate(name: str, subject: Any, args: Sequence[Any]) -> int:
     return 0
 
 
+# what ansible-core turns into a list when a filter or a call gives it (a generator from
+# `map` or `unique`, `reverse`'s iterator, `d.keys()`), so it can be stored and shown
+_ITERATORS = (Iterator, ItemsView, KeysView, ValuesView, range)
+
+
+def consumed(value: Any) -> Any:
+    """`value`, or the list of what it yields where it is an iterator or a view, as
+    ansible-core consumes the output of every filter and call (at most MAX_TEXT items)."""
+    if not isinstance(value, _ITERATORS):
+        return value
+    items = list(islice(value, MAX_TEXT + 1))
+    if len(items) > MAX_TEXT:
+        raise _refuse("a list")
+    return items
+
+
 def _check(name: str, subject: Any, args: Sequence[Any]) -> None:
     if _estimate(name, subject, args) > MAX_TEXT:
         raise _refuse(f"{name}()")
@@ -94,7 +111,7 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         values = args[1:] if passes_env else args
         if values:
             _check(name, values[0], [*values[1:], *kwargs.values()])
-        return sized(func(*args, **kwargs))
+        return sized(consumed(func(*args, **kwargs)))
 
     return bounded
 
@@ -140,7 +157,10 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         name = getattr(__obj, "__name__", "")
         method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
         _check(name, getattr(method, "__self__", None), [*args, *kwargs.values()])
-        return sized(super().call(__context, __obj, *args, **kwargs))
+        result = super().call(__context, __obj, *args, **kwargs)
+        # a call's iterator is consumed, but not range()'s: ansible-core keeps it (so
+        # `range(n) | random` need not build the list) and refuses to store it
+        return sized(result if isinstance(result, range) else consumed(result))
 
     def bounded_join(self, parts: Sequence[Any]) -> str:
         """`a ~ b ~ ...`, refused when the joined text would pass MAX_TEXT."""
