@@ -20,7 +20,7 @@ from itertools import islice
 from types import FrameType
 from typing import Any
 
-from jinja2 import nodes
+from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
@@ -139,6 +139,26 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return bounded
 
 
+class ChainedUndefined(StrictUndefined):
+    """Undefined and strict (any use of it fails), except that an attribute or item of it
+    is itself (and so is calling it), as ansible-core's undefined values chain:
+    `tags.env | default('none')` and `facts.os is defined` work for a host without `tags`
+    or `facts`."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key: Any) -> Any:
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # `facts.os.lower()`: undefined too
+        return self
+
+
 class _Generator(CodeGenerator):
     """Compiles `a ~ b` to a join that checks the size first, and marks a slice of text
     (`s[1:]`, which Jinja2 takes without the environment's getitem) as new text."""
@@ -189,6 +209,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any,
              **kwargs: Any) -> Any:
         """A call from a template (a method such as str.center): checked before and after."""
+        if isinstance(__obj, ChainedUndefined):  # calling what is undefined: undefined still
+            return __obj
         name = getattr(__obj, "__name__", "")
         method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
         _check(name, getattr(method, "__self__", None), [*args, *kwargs.values()])

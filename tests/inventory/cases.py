@@ -81,9 +81,10 @@ CASES = (
     Case("constructed-extra-names", ("tests/fixtures/inventories/valid/constructed-extra",),
          patterns=("all", "_linux"), hosts=("web2",), export=True,
          extra_vars=('{"inventory_hostname_short": "s", "group_names": ["q"]}',)),
+    # iterators made lists, text an operation makes untrusted, undefined values that chain
     Case("constructed-iterators", ("tests/fixtures/inventories/valid/constructed-iterators",),
-         patterns=("all", "role_web", "label_back:has_web"), hosts=("app1", "app2"),
-         export=True),
+         patterns=("all", "role_web", "label_back:has_web", "team_unassigned", "has_team"),
+         hosts=("app1", "app2"), export=True),
     Case("generator", ("tests/fixtures/inventories/valid/generator/fleet.yml",),
          patterns=("all", "web", "sites:!site_iad", "fleet[1:3]", "db_fra"),
          hosts=("web1.fra.example.net", "db2.iad.example.net"), export=True),
