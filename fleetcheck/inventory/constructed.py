@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from fleetcheck.inventory.combine import layer
@@ -30,6 +31,7 @@ from fleetcheck.inventory.expressions import (
     KeyLines,
     NativeRenderer,
     boolean,
+    condition_of,
     value_of,
 )
 from fleetcheck.inventory.resolve import sort_groups
@@ -129,7 +131,9 @@ class _Run:
             name = safe_group_name(str(raw_name))
             where = self.lines.at("groups", raw_name)
             try:
-                result = value_of(text, conditions, f"constructed: groups {raw_name}", where)
+                what = f"constructed: groups {raw_name}"
+                result = condition_of(text, conditions, what, where,
+                                      partial(self._warn, what, where))
                 if not isinstance(result, bool):
                     raise Failed(f"the condition gave {result!r}, not a boolean")
             except Failed as exc:
@@ -233,6 +237,10 @@ class _Run:
             for base in bases:
                 layer(merged, files.layer(base, "host_vars", host.name).vars, merge)
         return merged
+
+    def _warn(self, what: str, where: Origin, message: str) -> None:
+        """A warning about `what`, written at `where`."""
+        self.inv.notes.warn(f"{what}: {message}", where)
 
     def _skip(self, message: str, where: Origin) -> None:
         """A failed expression: skipped (ansible-core's default), an error when strict."""

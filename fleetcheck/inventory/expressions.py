@@ -10,6 +10,7 @@ one that needs an Ansible filter or test fleetcheck lacks is a located InputErro
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from fleetcheck.booleans import ansible_boolean
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template
-from fleetcheck.inventory.values import Origin, UnsafeText
+from fleetcheck.inventory.values import Origin, UnsafeText, VaultValue
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -125,6 +126,42 @@ def value_of(text: Any, values: Renderer, what: str, where: Origin,
     return untrusted(result, kept, False)  # text the expression made itself
 
 
+def condition_of(text: Any, values: Renderer, what: str, where: Origin,
+                 deprecated: Callable[[str], None]) -> Any:
+    """A `groups` condition's value as ansible-core's evaluate_conditional finds it: a YAML
+    boolean is itself, one wholly in `{{ }}` is rendered first (a trusted string it gives is
+    then the expression; anything else is the value, with Ansible's deprecation, given to
+    `deprecated`); Failed for an empty or non-string one, or untrusted text to evaluate."""
+    if isinstance(text, str):
+        text = text.strip()
+    if text is None or text == "":
+        raise Failed("empty conditional expressions are not allowed")
+    if isinstance(text, bool):
+        return text
+    if not isinstance(text, str):
+        raise Failed(f"conditional expressions must be strings, not {type(text).__name__}")
+    if not _ALL_TEMPLATE.fullmatch(text):
+        return value_of(text, values, what, where)
+    whole = _ONE_EXPRESSION.fullmatch(text)
+    if whole is None:  # {% %} or several {{ }}: text the template made, never trusted
+        raise Failed("a template that is not one {{ expression }} makes untrusted text, "
+                     "not an expression")
+    result = value_of(whole.group(1), values, what, where)
+    if result is None or (isinstance(result, str) and not result.strip()):
+        raise Failed("empty conditional expressions are not allowed")
+    if not isinstance(result, str):
+        deprecated("conditionals should not be surrounded by templating delimiters such as "
+                   "{{ }} or {% %} (Ansible deprecates this; ansible-core 2.23 removes it)")
+        return result
+    if isinstance(result, UnsafeText):
+        raise Failed(f"the template gave untrusted text {str(result)!r}, not an expression")
+    return value_of(result.strip(), values, what, where)  # a variable's text: indirection
+
+
+# ansible-core's is_possibly_all_template: starts with a Jinja opening, ends with a closing
+_ALL_TEMPLATE = re.compile(r"(?:\{\{|\{%|\{#).*(?:\}\}|%\}|#\})", re.S)
+
+
 def evaluate(expression: Callable[..., Any], context: dict[str, Any]) -> Any:
     """The expression's value for `context`, evaluated within the template bounds."""
     from jinja2 import TemplateError, Undefined
@@ -139,16 +176,22 @@ def evaluate(expression: Callable[..., Any], context: dict[str, Any]) -> Any:
     except (ArithmeticError, ValueError, TypeError, LookupError, AttributeError,
             MemoryError, RecursionError) as exc:
         raise Failed(f"{type(exc).__name__}: {exc}") from None
-    stack = [result]  # an undefined value anywhere in it (`[x, nosuch]`) fails it
-    while stack:
+    stack = [result]  # an undefined value anywhere in it (`[x, nosuch]`) fails it, and so
+    while stack:  # does what no variable can hold (`range(3)`, a method `s.upper` not called)
         value = stack.pop()
         if isinstance(value, Undefined):
             raise Failed(value._undefined_message)
-        if isinstance(value, list | tuple):
+        if isinstance(value, list | tuple | set | frozenset):
             stack += value
         elif isinstance(value, dict):
             stack += value.values()
+        elif not isinstance(value, _STORABLE):
+            raise Failed(f"Type {type(value).__name__!r} is unsupported for variable storage")
     return result
+
+
+# what a variable may hold, as ansible-core stores it (containers are walked into)
+_STORABLE = (str, int, float, type(None), datetime.date, datetime.time, VaultValue)
 
 
 def trusted(context: Mapping[str, Any], distrusted: frozenset[str] = UNTRUSTED

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Sequence, ValuesView
 from contextlib import contextmanager
 from functools import wraps
+from itertools import islice
 from types import FrameType
 from typing import Any
 
-from jinja2 import nodes
+from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from fleetcheck.inventory.values import UnsafeText
 from fleetcheck.numbers import MAX_DIGITS
 
 MAX_TEXT = 1 << 20  # characters (or items) any one value a template builds may hold
@@ -80,6 +82,41 @@ def _estimate(name: str, subject: Any, args: Sequence[Any]) -> int:
     return 0
 
 
+# what ansible-core turns into a list when a filter or a call gives it (a generator from
+# `map` or `unique`, `reverse`'s iterator, `d.keys()`), so it can be stored and shown
+_ITERATORS = (Iterator, ItemsView, KeysView, ValuesView, range)
+
+
+def consumed(value: Any) -> Any:
+    """`value`, or the list of what it yields where it is an iterator or a view, as
+    ansible-core consumes the output of every filter and call (at most MAX_TEXT items)."""
+    if not isinstance(value, _ITERATORS):
+        return value
+    items = list(islice(value, MAX_TEXT + 1))
+    if len(items) > MAX_TEXT:
+        raise _refuse("a list")
+    return items
+
+
+# filters that make new text from text: in ansible-core their result is never the trusted
+# text they were given, even where Python hands back the same object (a trim of nothing)
+_TEXT_FILTERS = frozenset({"capitalize", "center", "format", "indent", "join", "lower",
+                           "regex_replace", "regex_search", "replace", "reverse", "striptags",
+                           "title", "trim", "truncate", "upper", "urlencode", "wordwrap"})
+
+
+def made(value: Any, kept: Any = None) -> Any:
+    """`value`, its text (also the text items of a list or tuple) marked as text a template
+    made: Python may return the very string it was given (`'a'.strip()`, `s[0:]`), which
+    would otherwise pass for the trusted text itself. Only `kept` itself stays as it is
+    (`s.partition(x)` hands back `s`, ansible-core's trusted text too)."""
+    if type(value) is str and value is not kept:
+        return UnsafeText(value)
+    if isinstance(value, list | tuple):
+        return [UnsafeText(v) if type(v) is str and v is not kept else v for v in value]
+    return value
+
+
 def _check(name: str, subject: Any, args: Sequence[Any]) -> None:
     if _estimate(name, subject, args) > MAX_TEXT:
         raise _refuse(f"{name}()")
@@ -94,13 +131,47 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         values = args[1:] if passes_env else args
         if values:
             _check(name, values[0], [*values[1:], *kwargs.values()])
-        return sized(func(*args, **kwargs))
+        result = consumed(func(*args, **kwargs))
+        if name in _TEXT_FILTERS and (type(result) is str or name == "regex_search"):
+            result = made(result)
+        return sized(result)
 
     return bounded
 
 
+class ChainedUndefined(StrictUndefined):
+    """Undefined and strict (any use of it fails), except that an attribute or item of it
+    is itself (and so is calling it), as ansible-core's undefined values chain:
+    `tags.env | default('none')` and `facts.os is defined` work for a host without `tags`
+    or `facts`."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key: Any) -> Any:
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # `facts.os.lower()`: undefined too
+        return self
+
+
 class _Generator(CodeGenerator):
-    """Compiles `a ~ b` to a join that checks the size first."""
+    """Compiles `a ~ b` to a join that checks the size first, and marks a slice of text
+    (`s[1:]`, which Jinja2 takes without the environment's getitem) as new text."""
+
+    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
+        if not isinstance(node.arg, nodes.Slice):
+            super().visit_Getitem(node, frame)
+            return
+        self.write("environment.sliced(")
+        self.visit(node.node, frame)
+        self.write("[")
+        self.visit(node.arg, frame)
+        self.write("])")
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.bounded_join((")
@@ -132,22 +203,41 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             raise SecurityError(f"an exponent above {_MAX_EXPONENT}")
         elif operator == "+" and _size(left) + _size(right) > MAX_TEXT:
             raise _refuse("a sum")
-        return sized(super().call_binop(context, operator, left, right))
+        result = super().call_binop(context, operator, left, right)
+        return sized(made(result) if type(result) is str else result)
 
     def call(__self, __context: Context, __obj: Any, *args: Any,
              **kwargs: Any) -> Any:
         """A call from a template (a method such as str.center): checked before and after."""
+        if isinstance(__obj, ChainedUndefined):  # calling what is undefined: undefined still
+            return __obj
         name = getattr(__obj, "__name__", "")
         method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
         _check(name, getattr(method, "__self__", None), [*args, *kwargs.values()])
-        return sized(super().call(__context, __obj, *args, **kwargs))
+        result = super().call(__context, __obj, *args, **kwargs)
+        # a call's iterator is consumed, but not range()'s: ansible-core keeps it (so
+        # `range(n) | random` need not build the list) and refuses to store it
+        result = result if isinstance(result, range) else consumed(result)
+        receiver = getattr(method, "__self__", None)
+        if isinstance(receiver, str):  # a str method: new text (partition may give s back)
+            result = made(result, receiver if name in ("partition", "rpartition") else None)
+        return sized(result)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        """`obj[argument]`; a character or slice of text is new text, as in ansible-core."""
+        result = super().getitem(obj, argument)
+        return made(result) if isinstance(obj, str) and type(result) is str else result
+
+    def sliced(self, result: Any) -> Any:
+        """A slice's result; a slice of text is new text."""
+        return made(result) if type(result) is str else result
 
     def bounded_join(self, parts: Sequence[Any]) -> str:
         """`a ~ b ~ ...`, refused when the joined text would pass MAX_TEXT."""
         texts = [str(p) for p in parts]
         if sum(map(len, texts)) > MAX_TEXT:
             raise _refuse("a concatenation")
-        return "".join(texts)
+        return UnsafeText("".join(texts))
 
 
 @contextmanager

@@ -47,13 +47,15 @@ def environment() -> BoundedEnvironment:
 
     Made (and Jinja2 loaded) on the first template only: most inventories have none, and
     loading it was a tenth of the CLI's start-up."""
-    from jinja2 import StrictUndefined
-
     from fleetcheck.inventory.ansible_filters import FILTERS, TESTS
-    from fleetcheck.inventory.jinjabound import BoundedEnvironment, bounded_filter
+    from fleetcheck.inventory.jinjabound import (
+        BoundedEnvironment,
+        ChainedUndefined,
+        bounded_filter,
+    )
 
     # finalize: a null among text is written as nothing, as ansible-core writes it
-    env = BoundedEnvironment(undefined=StrictUndefined, autoescape=False,
+    env = BoundedEnvironment(undefined=ChainedUndefined, autoescape=False,
                              keep_trailing_newline=True, finalize=_none_as_empty)
     env.filters.update({name: bounded_filter(name, f) for name, f in FILTERS.items()})
     env.tests.update(TESTS)

@@ -81,6 +81,10 @@ CASES = (
     Case("constructed-extra-names", ("tests/fixtures/inventories/valid/constructed-extra",),
          patterns=("all", "_linux"), hosts=("web2",), export=True,
          extra_vars=('{"inventory_hostname_short": "s", "group_names": ["q"]}',)),
+    # iterators made lists, text an operation makes untrusted, undefined values that chain
+    Case("constructed-iterators", ("tests/fixtures/inventories/valid/constructed-iterators",),
+         patterns=("all", "role_web", "label_back:has_web", "team_unassigned", "has_team"),
+         hosts=("app1", "app2"), export=True),
     Case("generator", ("tests/fixtures/inventories/valid/generator/fleet.yml",),
          patterns=("all", "web", "sites:!site_iad", "fleet[1:3]", "db_fra"),
          hosts=("web1.fra.example.net", "db2.iad.example.net"), export=True),
@@ -96,6 +100,14 @@ CASES = (
          patterns=("tweb",)),
     Case("exported", ("tests/fixtures/inventories/valid/formats/exported.json",),
          patterns=("all", "expweb"), script_wrapped=True),
+    # shapes met in inventories people keep (CRLF, tabs, dashed groups named before they are
+    # declared, ALL beside all, zone-scoped IPv6, YAML anchors across groups, IPv4 ranges,
+    # vars directories with nested, JSON and extensionless files, a constant condition)
+    Case("wild", ("tests/fixtures/inventories/valid/wild",),
+         patterns=("all", "iscsid", "ALL", "fe80::1%eth0,loner", "k3s:!edge", "node-*[1:]",
+                   "monitored:&role_server", "localhost", "~stor.*"),
+         hosts=("ctl-02", "stor-03", "192.168.1.11", "node-b", "loner"), export=True,
+         limits=("k3s:!edge",)),
     Case("host-list", ("h1,h2:2222,[2001:db8::5]:2200,web[1:2],",), patterns=("all", "h*")),
     Case("patterns", ("tests/fixtures/inventories/valid/patterns/hosts.ini",),
          patterns=("all", "web:db", "web,db", "web:&web_eu", "web:!web_eu",

@@ -132,6 +132,23 @@ all:
     assert (host.address, host.port) == ("w01.example.net", 2222)
 
 
+def test_templates_chain_undefined_values_and_list_iterators(tmp_path: Path) -> None:
+    # what `ansible h1 -m debug -a var=...` gives for each (ansible-core 2.19): an attribute
+    # of a variable the host lacks is undefined, so default() applies; map() gives a list
+    host = _planned(tmp_path, """
+all:
+  hosts:
+    h1:
+      ports: ["2200", "22"]
+      ansible_host: "{{ net.mgmt.ip | default(inventory_hostname ~ '.lab') }}"
+      ansible_user: "{{ accounts.ops.name | default('ops') }}"
+      ansible_port: "{{ ports | map('int') | first }}"
+      ansible_ssh_common_args: "{{ ['-o', 'ProxyJump=' ~ jump.host | d('bastion')] | join(' ') }}"
+""")
+    assert (host.address, host.user, host.port) == ("h1.lab", "ops", 2200)
+    assert host.ssh_args == ("-o", "ProxyJump=bastion")
+
+
 def test_secret_that_looks_like_a_template_is_not_quoted(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         _planned(tmp_path, "h1 ansible_password='pa{{ss}}wo{%rd'\n", ext="ini")

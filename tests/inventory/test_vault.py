@@ -68,7 +68,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> VaultLab:
     assert encrypted[0].code == 0, encrypted[0].err
     views = {"inline": ["-i", str(inline), "--list"],
              "whole": ["-i", str(whole), "--list", *pw],
-             "host": ["-i", str(whole), "--host", "db1", *pw]}
+             "host": ["-i", str(whole), "--host", "db1", *pw],
+             "graph-vars": ["-i", str(inline), "--graph", "--vars", *pw],
+             "graph-vars-locked": ["-i", str(inline), "--graph", "--vars"]}
     runs = oracle.many([("ansible-inventory", args) for args in views.values()])
     labelled = made[1].out.split("|", 1)[1]
     return VaultLab(root, password_file, inline, whole, labelled,
@@ -102,6 +104,19 @@ def test_host_view_matches_ansible(lab: VaultLab) -> None:
     res = run_cli(["inventory", "-i", str(lab.whole), "--host", "db1", "--vault-password-file",
                    str(lab.password_file)], cwd=lab.root)
     assert res.out == lab.oracle["host"].out
+
+
+def test_graph_vars_shows_values_decrypted_or_marked(lab: VaultLab) -> None:
+    opened = run_cli(["inventory", "-i", str(lab.inline), "--graph", "--vars",
+                      "--vault-password-file", str(lab.password_file)], cwd=lab.root)
+    assert opened.out == lab.oracle["graph-vars"].out
+    assert f"  |  |  |--{{ansible_password = {SSH_SECRET}}}" in opened.out.splitlines()
+    # without the password ansible-inventory stops; fleetcheck marks the value instead
+    locked = lab.oracle["graph-vars-locked"]
+    assert locked.code != 0 and "no vault secrets found" in locked.err
+    res = run_cli(["inventory", "-i", str(lab.inline), "--graph", "--vars"], cwd=lab.root)
+    assert res.code == 0, res.err
+    assert res.out == opened.out.replace(SSH_SECRET, "<vault-encrypted>")
 
 
 def test_no_password_is_a_per_variable_error_naming_host_variable_and_place(

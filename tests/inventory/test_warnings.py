@@ -25,10 +25,18 @@ HINT = " (an error under --strict-inventory)"
 NAMES = ("(Ansible deprecates this; variable names start with a letter or underscore and "
          "hold only letters, digits and underscores)")
 SECTIONS = 'only "vars", "children" and "hosts" are valid'
+TEMPLATED = "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}."
 
 # fixture -> [(what Ansible's stderr says, or None when it is silent,
 #              "where: message" as fleetcheck prints it, `where` relative to warns/)]
 EXPECTED: dict[str, list[tuple[str | None, str]]] = {
+    # groups conditions: a YAML boolean is itself; one wholly in {{ }} is rendered first
+    # (deprecated where it gives a value, an expression where it gives a variable's text)
+    "constructed-conditions": [
+        (TEMPLATED, f"constructed-conditions/02-groups.yml:{line}: constructed: groups {name}: "
+                    "conditionals should not be surrounded by templating delimiters such as "
+                    "{{ }} or {% %} (Ansible deprecates this; ansible-core 2.23 removes it)")
+        for line, name in ((8, "tier_one"), (9, "in_app"), (10, "is_up"))],
     "empty-inventory": [
         (None, "empty-inventory: provided hosts list is empty, only localhost is available "
                "(the implicit localhost does not match 'all')")],
