@@ -94,14 +94,27 @@ def _windows(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
 
 def _ss(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     listeners = _named(ss.parse_with_uids(bodies[""]), bodies.get("users", ""))
-    return _unmasked(listeners, bodies.get("names", "")), []
+    return _by_comm(listeners, bodies.get("names", ""), _ss_printed), []
 
 
-def _unmasked(listeners: list[Listener], comms: str) -> list[Listener]:
-    """Listeners named by their comm ('pa(re)n', 'wëb') where ss printed it cut at its first
-    ')' ('pa(re') or, as ss of iproute2 7 does, masked ('w??b'): where the probe read the
-    pid's comm ('PID COMM' lines) and it is what ss printed of it (a pid reused since, or a
-    comm read only up to its newline, keeps ss's name)."""
+def _ss_printed(name: str, comm: str) -> bool:
+    """Whether ss prints `comm` as `name`: cut at its first ')' ('pa(re)n' as 'pa(re'), or,
+    as ss of iproute2 7 does, masked ('wëb' as 'w??b')."""
+    return name in (comm.split(")", 1)[0], ss.masked(comm))
+
+
+def _lsof_printed(name: str, comm: str) -> bool:
+    """Whether lsof prints `comm` as `name`: up to the ')' closing the '(' before it ('a)b'
+    as 'a'). A comm starting with ')' leaves lsof's name empty, and lsof prints what its
+    buffer held before, another process's name: any name then."""
+    return lsof.shown(comm) in (name, "")
+
+
+def _by_comm(listeners: list[Listener], comms: str,
+             printed: Callable[[str, str], bool]) -> list[Listener]:
+    """Listeners named by their comm where the tool printed it cut or masked (`printed`:
+    whether the tool prints a comm as a name): where the probe read the pid's comm ('PID
+    COMM' lines) and the tool printed it so (a pid reused since keeps the tool's name)."""
     names = comm_names(comms)
     if not names:
         return listeners
@@ -110,7 +123,7 @@ def _unmasked(listeners: list[Listener], comms: str) -> list[Listener]:
         comm = names.get(pid) if pid is not None else None
         if comm is None or comm == name:
             return name
-        return comm if name in (comm.split(")", 1)[0], ss.masked(comm)) else name
+        return comm if printed(name, comm) else name
 
     out = []
     for li in listeners:
@@ -118,7 +131,8 @@ def _unmasked(listeners: list[Listener], comms: str) -> list[Listener]:
         for other in li.other_processes:
             name, _, pid = other.rpartition("/")
             others.append(f"{unmasked(name, int(pid))}/{pid}")
-        process = unmasked(li.process, li.pid) if li.process else None
+        # ss prints a comm starting with ")" as "": that too is a name to read whole
+        process = unmasked(li.process, li.pid) if li.process is not None else None
         same = process == li.process and tuple(others) == li.other_processes
         out.append(li if same else replace(li, process=process,
                                            other_processes=tuple(others)))
@@ -161,7 +175,7 @@ UNLISTED = ("lsof did not list the process holding it (lsof lists only the proce
 
 def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     """lsof's listeners, plus each socket the kernel's tables show and lsof did not list."""
-    listeners = lsof.parse(bodies[""])
+    listeners = _by_comm(lsof.parse(bodies[""]), bodies.get("names", ""), _lsof_printed)
     if "tables" not in bodies:
         return listeners, ["the kernel's socket tables could not be read: only what lsof "
                            "listed is known"]

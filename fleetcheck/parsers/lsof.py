@@ -183,6 +183,22 @@ def _state(name: str) -> tuple[str, str]:
     return name[:opening].rstrip(), states[0] if states else ""
 
 
+def shown(comm: str) -> str | None:
+    """The name lsof on Linux prints for a process called `comm`; None where it skips it.
+
+    lsof reads the name in /proc/PID/stat ('PID (COMM) S ...') up to the ')' that closes
+    the '(' before it, counting the pairs inside: 'a(b)c' is printed whole, 'a)b' as 'a',
+    and a name whose pairs never close ('a(b') leaves the process out of the listing.
+    """
+    depth = 1
+    for i, char in enumerate(f"{comm})"):
+        if char in "()":
+            depth += 1 if char == "(" else -1
+            if depth == 0:
+                return comm[:i]
+    return None
+
+
 def unescape(name: str) -> str:
     """The command name lsof escaped, as the process set it (bytes that are no UTF-8
     become U+FFFD, as in the output of the tools that print names raw)."""

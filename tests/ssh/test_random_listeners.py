@@ -36,9 +36,14 @@ HOSTS = {"rnd-ss": (), "rnd-netstat": ("ss",), "rnd-proc": ("ss", "netstat", "bu
 COLLECTORS = {"rnd-ss": "ss", "rnd-netstat": "netstat", "rnd-proc": "proc", "rnd-lsof": "lsof"}
 PINNED: dict[str, dict[str, Any]] = {"rnd-lsof": {"fleetcheck_tool": "lsof"}}  # lsof: pinned
 IFACE, LINK_LOCAL = "fcr0", "fe80::1"
-# Names as daemons have them; ss and /proc also show a space unambiguously.
-_NAME_CHARS = string.ascii_letters + string.digits + "._-"
-_SPACED = {"rnd-ss", "rnd-proc", "rnd-lsof"}
+# Names as daemons have them and as any process may call itself: digits first, dots, a
+# leading '-' (a name like an option), and punctuation every Linux tool prints as it is.
+# A space too: ss and /proc print it raw, lsof as \x20, netstat in its last column.
+_NAME_CHARS = string.ascii_letters + string.digits + "._-" + '(),"=/:+@' + " "
+_COMM_MAX = 15  # bytes of a command name the kernel keeps (TASK_COMM_LEN)
+# Ports where ranges begin and end (only root binds below 1024), and the rest of the range.
+_EDGE_PORTS = (1, 1023, 1024, 65535)
+_PORTS = [p for p in range(1, 65536) if p not in (22, 1923)]  # sshd's, and the planted one
 
 
 @dataclass(frozen=True)
@@ -49,14 +54,29 @@ class Draw:
     expected: set[tuple[Any, ...]]
 
 
-def _name(rng: random.Random, spaced: bool) -> str:
-    chars = _NAME_CHARS + (" " if spaced else "")
-    name = "".join(rng.choice(chars) for _ in range(rng.randint(1, 15))).strip()
-    if not name or name.startswith("-"):
-        name = f"d{name}"
+def _name(rng: random.Random) -> str:
+    # A quarter of them exactly as long as the kernel keeps: the edge of every cut.
+    length = _COMM_MAX if rng.random() < 0.25 else rng.randint(1, _COMM_MAX)
+    # Leading and trailing spaces are dropped: no fleetcheck output keeps them visible.
+    name = "".join(rng.choice(_NAME_CHARS) for _ in range(length)).strip()
     # The kernel keeps 15 bytes of a command name (TASK_COMM_LEN): a longer one
     # would be listed cut, and the test would expect a name no tool can show.
-    return name[:15]
+    return (name or "d")[:_COMM_MAX]
+
+
+def lsof_shown(comm: str) -> str | None:
+    """The name lsof on Linux shows for `comm`, None where it leaves the process out.
+
+    lsof reads the name in /proc/PID/stat ('PID (COMM) S ...') up to the ')' that closes
+    the '(' before it, counting the pairs inside: 'a(b)c' whole, 'a)b' as 'a'; a name
+    whose pairs never close ('a(b') leaves the process unlisted.
+    """
+    depth = 1
+    for i, char in enumerate(f"{comm})"):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return comm[:i]
+    return None
 
 
 def _address(rng: random.Random, n: int) -> tuple[str, bool]:
@@ -67,19 +87,30 @@ def _address(rng: random.Random, n: int) -> tuple[str, bool]:
     return choice, choice == "::" and rng.random() < 0.5
 
 
+def _ports(rng: random.Random, count: int) -> list[int]:
+    """`count` distinct ports: any of the range, some at its edges."""
+    ports = rng.sample(_PORTS, count)
+    for edge in _EDGE_PORTS:
+        if rng.random() < 0.15 and edge not in ports:
+            ports[rng.randrange(count)] = edge
+    return ports
+
+
 def draw(rng: random.Random, host: str, index: int) -> Draw:
-    """Between 4 and 12 listening sockets on distinct ports (and some sharing one), plus
-    two sockets that are no listeners."""
-    # 12 listeners at most, 2 more for the rest; 1923 only where it is planted on purpose
-    ports = rng.sample([p for p in range(1024, 60000) if p != 1923], 14)
+    """Between 4 and 12 listening sockets on distinct ports (a busy host: up to 40), some
+    sharing one, plus two sockets that are no listeners."""
+    many = rng.randint(20, 40) if rng.random() < 0.2 else rng.randint(4, 12)
+    ports = _ports(rng, many + 2)  # 1923 only where it is planted on purpose
     if rng.random() < 0.5:
         ports[0] = 1923
     socks: list[Sock] = []
-    names = [_name(rng, host in _SPACED) for _ in range(rng.randint(2, 5))]
-    for port in ports[:rng.randint(4, 12)]:
+    names = [_name(rng) for _ in range(rng.randint(2, 5))]
+    for port in ports[:many]:
         address, dual = _address(rng, index)
+        # Only root binds a port below 1024.
+        user = rng.choice([None, None, "nobody"]) if port >= 1024 else None
         socks.append(Sock(rng.choice(["tcp", "udp"]), address, port, process=rng.choice(names),
-                          user=rng.choice([None, None, "nobody"]), v6only=not dual))
+                          user=user, v6only=not dual))
     tcp = [s for s in socks if s.proto == "tcp"]
     if tcp and rng.random() < 0.5:  # the same port on the other protocol
         twin = rng.choice(tcp)
@@ -89,16 +120,25 @@ def draw(rng: random.Random, host: str, index: int) -> Draw:
         socks[0] = Sock(socks[0].proto, socks[0].address, socks[0].port,
                         process=socks[0].process, v6only=socks[0].v6only, shared_with_child=True)
     if rng.random() < 0.5:  # SO_REUSEPORT: two processes on one address and port
-        port = ports[12]
+        port = ports[many]
         socks += [Sock("udp", "0.0.0.0", port, process=name, reuseport=True)
                   for name in rng.sample(names, 2)]
-    expected = {(s.proto, 6 if ":" in s.address else 4, s.address.partition("%")[0], s.port,
-                 s.process, s.user or "root") for s in socks}
+    expected = {_expected(host, s) for s in socks}
     # No listeners: a connected UDP socket, a TCP port bound without listen().
-    socks.append(Sock("udp", "127.0.0.1", ports[13], process=rng.choice(names),
+    socks.append(Sock("udp", "127.0.0.1", ports[many + 1], process=rng.choice(names),
                       connect_to=("127.0.0.1", 53)))
-    socks.append(Sock("tcp", "0.0.0.0", ports[13], process=rng.choice(names), listen=False))
+    socks.append(Sock("tcp", "0.0.0.0", ports[many + 1], process=rng.choice(names),
+                      listen=False))
     return Draw(socks, expected)
+
+
+def _expected(host: str, s: Sock) -> tuple[Any, ...]:
+    """What a privileged scan of `host` must list for socket `s`."""
+    process: str | None = s.process
+    if host == "rnd-lsof" and lsof_shown(s.process) is None:
+        process = None  # lsof leaves the process out; the kernel's tables show the socket
+    return (s.proto, 6 if ":" in s.address else 4, s.address.partition("%")[0], s.port,
+            process, s.user or "root")
 
 
 OWNED_SSHD = {(*row, "root") for row in SSHD}
