@@ -175,7 +175,8 @@ UNLISTED = ("lsof did not list the process holding it (lsof lists only the proce
 
 def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     """lsof's listeners, plus each socket the kernel's tables show and lsof did not list."""
-    listeners = _by_comm(lsof.parse(bodies[""]), bodies.get("names", ""), _lsof_printed)
+    rows = lsof.with_devices(bodies[""])
+    listeners = _by_comm([li for _, li in rows], bodies.get("names", ""), _lsof_printed)
     if "tables" not in bodies:
         return listeners, ["the kernel's socket tables could not be read: only what lsof "
                            "listed is known"]
@@ -184,6 +185,7 @@ def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     except ParseError as exc:
         return listeners, [f"the kernel's socket tables could not be read ({exc}): only "
                            "what lsof listed is known"]
+    listeners = _as_kernel_mapped(rows, listeners, kernel)
     listed = Counter(lsof.sockets(bodies[""]))
     unlisted = []
     for li in kernel:
@@ -193,6 +195,25 @@ def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
         else:  # the socket's uid is the kernel's word, whoever holds it: kept, and named
             unlisted.append(replace(li, inode=None, owner_note=UNLISTED))
     return listeners + _named(unlisted, bodies.get("users", "")), []
+
+
+def _as_kernel_mapped(rows: list[tuple[str, Listener]], listeners: list[Listener],
+                      kernel: list[Listener]) -> list[Listener]:
+    """lsof's listeners on IPv4-mapped addresses as the kernel's tables (and ss) show them.
+
+    lsof prints an IPv6 socket bound to ::ffff:10.0.0.5 as '10.0.0.5' and one bound to
+    ::ffff:0.0.0.0 as '*', which read as '::' (IPv6 any, maybe IPv4 too) where the socket
+    takes IPv4 only. The row's DEVICE is the socket's inode: the table's entry of that
+    inode (same protocol and port) gives the address.
+    """
+    mapped = {(str(k.inode), k.proto, k.port): k for k in kernel
+              if k.inode is not None and k.address.startswith("::ffff:")}
+    out = []
+    for (device, _), li in zip(rows, listeners, strict=True):
+        k = mapped.get((device, li.proto, li.port))
+        out.append(li if k is None or li.family != 6 else
+                   replace(li, address=k.address, dual_stack=k.dual_stack))
+    return out
 
 
 def _as_lsof_names(address: str) -> str:

@@ -59,6 +59,11 @@ def parse(text: str) -> list[Listener]:
     return [listener for _, listener in _rows(text)]
 
 
+def with_devices(text: str) -> list[tuple[str, Listener]]:
+    """As `parse`, each listener with its row's DEVICE (a socket's inode on Linux)."""
+    return [(device, listener) for (_, device, _, _), listener in _rows(text)]
+
+
 def sockets(text: str) -> dict[SocketKey, int]:
     """How many distinct sockets (DEVICE) lsof listed at each (proto, family, address, port)."""
     devices: dict[SocketKey, set[str]] = {}

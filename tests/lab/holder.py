@@ -3,6 +3,9 @@
 The facts are the holder's pid, its child's (when it forked one to share sockets)
 and the inode of each socket; the holder exits when its stdin closes.
 
+With "orphaned" the holder forks once its sockets are bound and exits, and its child
+holds them (and reports its own pid): a daemon that went to the background.
+
 The process takes the requested name both as its comm (what ss, lsof and /proc show)
 and as argv[0] (what net-tools and BusyBox netstat show), by re-executing itself; with
 a title, argv[0] is the title instead (a daemon that retitled itself). Any
@@ -17,6 +20,7 @@ import json
 import os
 import socket
 import sys
+import time
 from typing import Any
 
 PR_SET_NAME = 15
@@ -56,6 +60,16 @@ def _become(user: str) -> None:
     os.setuid(entry.pw_uid)
 
 
+def _orphan() -> None:
+    """Fork and let the parent exit, as a daemon does going to the background: the child
+    goes on (reparented) once the parent is gone, holding every socket bound so far."""
+    parent = os.getpid()
+    if os.fork() != 0:
+        os._exit(0)
+    while os.getppid() == parent:  # the tools must not see the parent any more
+        time.sleep(0.005)
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     if sys.argv[-1] != _NAMED:
@@ -69,6 +83,8 @@ def main() -> None:
         _become(spec["user"])
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # keep /proc/PID owned by the user
     held = [(_bind(s), bool(s.get("shared_with_child"))) for s in spec["socks"]]
+    if spec.get("orphaned"):
+        _orphan()
     child = None
     if any(shared for _, shared in held):
         child = os.fork()

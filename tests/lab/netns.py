@@ -116,6 +116,9 @@ class Sock:
     # Its command line's first word, when not `process`: a daemon that retitles itself
     # ('nginx: master process /usr/sbin/nginx'), which netstat prints instead of the comm.
     title: str | None = None
+    # The process that bound it forks and exits (a daemon going to the background): its
+    # child, reparented, holds it, and every other socket of the same holder.
+    orphaned: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ class Held:
     """A socket a holder bound: what was asked, the pids holding it, its inode."""
 
     sock: Sock
-    pids: tuple[int, ...]  # the holder first, then its child if it shares the socket
+    # the holder first (an orphaned holder's child), then its child if it shares the socket
+    pids: tuple[int, ...]
     inode: int
 
 
@@ -151,16 +155,16 @@ class SocketHolders:
         self.held: list[Held] = []  # every socket bound so far, with its holders
 
     def hold(self, socks: Sequence[Sock]) -> None:
-        """Start one holder process per (process name, user, title) and wait until all are
-        bound."""
-        groups: dict[tuple[str, str | None, str | None], list[Sock]] = {}
+        """Start one holder process per (process name, user, title, orphaned) and wait
+        until all are bound."""
+        groups: dict[tuple[str, str | None, str | None, bool], list[Sock]] = {}
         for s in socks:
             if "\0" in s.process:
                 raise ValueError(f"no process can be named {s.process!r}: names end at NUL")
-            groups.setdefault((s.process, s.user, s.title), []).append(s)
-        for (name, user, title), group in groups.items():
+            groups.setdefault((s.process, s.user, s.title, s.orphaned), []).append(s)
+        for (name, user, title, orphaned), group in groups.items():
             spec = json.dumps({"name": name, "user": user, "title": title,
-                               "socks": [s.__dict__ for s in group]})
+                               "orphaned": orphaned, "socks": [s.__dict__ for s in group]})
             argv = [sys.executable, str(_HOLDER), spec]
             proc = subprocess.Popen(self.ns.exec_argv(argv), stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -2,9 +2,11 @@
 
 Each run draws a fresh set of sockets (the seed is in every failure message; set
 FLEETCHECK_RANDOM_SEED to replay one): TCP and UDP, IPv4 and IPv6, wildcard, loopback,
-unicast and link-local binds, dual-stack and v6-only, root's and another user's, a
-socket shared by a parent and its child, SO_REUSEPORT pairs, the same port on both
-protocols, and sockets that are no listeners (connected UDP, TCP bound without
+unicast, link-local and IPv4-mapped binds, dual-stack and v6-only, ports at the range's
+edges, root's and another user's, names of up to 15 bytes with spaces and punctuation, a
+socket shared by a parent and its child, a daemon's sockets held by its child after it
+exited, SO_REUSEPORT pairs, the same port on both protocols, busy hosts of tens of
+listeners, and sockets that are no listeners (connected UDP, TCP bound without
 listen()). A privileged scan through each host's tool (lsof where the host pins it) must
 list every listening socket with its process and user and no other, and judge a planted
 TCP 1923 forbidden; an unprivileged one must still list every socket and its owner.
@@ -16,7 +18,7 @@ import os
 import random
 import string
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ _NAME_CHARS = string.ascii_letters + string.digits + "._-" + '(),"=/:+@' + " "
 _COMM_MAX = 15  # bytes of a command name the kernel keeps (TASK_COMM_LEN)
 # Ports where ranges begin and end (only root binds below 1024), and the rest of the range.
 _EDGE_PORTS = (1, 1023, 1024, 65535)
+MAPPED = "::ffff:"  # the prefix of an IPv4-mapped IPv6 address
 _PORTS = [p for p in range(1, 65536) if p not in (22, 1923)]  # sshd's, and the planted one
 
 
@@ -80,11 +83,23 @@ def lsof_shown(comm: str) -> str | None:
 
 
 def _address(rng: random.Random, n: int) -> tuple[str, bool]:
-    """A bind address and whether an IPv6 socket on it also takes IPv4 (dual-stack)."""
+    """A bind address and whether an IPv6 socket on it takes IPv6 only (IPV6_V6ONLY)."""
     choice = rng.choice(["0.0.0.0", "127.0.0.1", f"127.0.{n % 250}.{rng.randint(2, 250)}",
                          f"192.0.2.{rng.randint(1, 254)}", "::", "::1",
-                         f"2001:db8::{rng.randint(1, 0xffff):x}", f"{LINK_LOCAL}%{IFACE}"])
-    return choice, choice == "::" and rng.random() < 0.5
+                         f"2001:db8::{rng.randint(1, 0xffff):x}", f"{LINK_LOCAL}%{IFACE}",
+                         # IPv4-mapped (as Java binds 127.0.0.1): only without IPV6_V6ONLY
+                         rng.choice([f"{MAPPED}127.0.0.1", f"{MAPPED}0.0.0.0",
+                                     f"{MAPPED}127.0.{n % 250}.{rng.randint(2, 250)}",
+                                     f"{MAPPED}192.0.2.{rng.randint(1, 254)}"])])
+    if choice.startswith(MAPPED):
+        return choice, False
+    return choice, not (choice == "::" and rng.random() < 0.5)  # '::' dual-stack or not
+
+
+def unmapped(address: str) -> str:
+    """The IPv4 address of an IPv4-mapped one (what must be local to bind it); others as
+    they are."""
+    return address.removeprefix(MAPPED)
 
 
 def _ports(rng: random.Random, count: int) -> list[int]:
@@ -106,11 +121,11 @@ def draw(rng: random.Random, host: str, index: int) -> Draw:
     socks: list[Sock] = []
     names = [_name(rng) for _ in range(rng.randint(2, 5))]
     for port in ports[:many]:
-        address, dual = _address(rng, index)
+        address, v6only = _address(rng, index)
         # Only root binds a port below 1024.
         user = rng.choice([None, None, "nobody"]) if port >= 1024 else None
         socks.append(Sock(rng.choice(["tcp", "udp"]), address, port, process=rng.choice(names),
-                          user=user, v6only=not dual))
+                          user=user, v6only=v6only))
     tcp = [s for s in socks if s.proto == "tcp"]
     if tcp and rng.random() < 0.5:  # the same port on the other protocol
         twin = rng.choice(tcp)
@@ -123,6 +138,9 @@ def draw(rng: random.Random, host: str, index: int) -> Draw:
         port = ports[many]
         socks += [Sock("udp", "0.0.0.0", port, process=name, reuseport=True)
                   for name in rng.sample(names, 2)]
+    if rng.random() < 0.3:  # a daemon gone to the background: its child holds its sockets
+        daemon = rng.choice(names)
+        socks = [replace(s, orphaned=True) if s.process == daemon else s for s in socks]
     expected = {_expected(host, s) for s in socks}
     # No listeners: a connected UDP socket, a TCP port bound without listen().
     socks.append(Sock("udp", "127.0.0.1", ports[many + 1], process=rng.choice(names),
@@ -137,8 +155,13 @@ def _expected(host: str, s: Sock) -> tuple[Any, ...]:
     process: str | None = s.process
     if host == "rnd-lsof" and lsof_shown(s.process) is None:
         process = None  # lsof leaves the process out; the kernel's tables show the socket
-    return (s.proto, 6 if ":" in s.address else 4, s.address.partition("%")[0], s.port,
-            process, s.user or "root")
+    address = s.address.partition("%")[0]
+    if host == "rnd-netstat":
+        # net-tools prints an IPv4-mapped address as its IPv4 address, on a tcp6 row, and
+        # fleetcheck reads it as IPv4 (the corpus's netstat-tulpen says so): it takes IPv4
+        # only either way.
+        address = unmapped(address)
+    return (s.proto, 6 if ":" in address else 4, address, s.port, process, s.user or "root")
 
 
 OWNED_SSHD = {(*row, "root") for row in SSHD}
@@ -160,7 +183,8 @@ def seeded_lab() -> Iterator[tuple[SshLab, int, dict[str, Draw]]]:
     with running_lab([HostSpec(name, hide=hidden) for name, hidden in HOSTS.items()]) as lab:
         for host, d in draws.items():
             lab.hosts[host].ns.add_interface(IFACE, [f"{LINK_LOCAL}/64"])
-            give_addresses(lab.hosts[host].ns, [s for s in d.socks if "%" not in s.address])
+            give_addresses(lab.hosts[host].ns, [replace(s, address=unmapped(s.address))
+                                                for s in d.socks if "%" not in s.address])
             lab.hold(host, d.socks)
         yield lab, seed, draws
 
