@@ -50,14 +50,17 @@ def _bind(s: dict[str, Any]) -> socket.socket:
     return sock
 
 
-def _become(user: str) -> None:
-    """Drop root for `user` (and its primary group) before any socket is made."""
+def _become(user: str, ids: list[int] | None) -> None:
+    """Drop root for `user` (and its primary group) before any socket is made; `ids`:
+    its uid and gid where the machine's passwd does not know it (a lab user)."""
     import pwd
 
-    entry = pwd.getpwnam(user)
+    if ids is None:
+        entry = pwd.getpwnam(user)
+        ids = [entry.pw_uid, entry.pw_gid]
     os.setgroups([])
-    os.setgid(entry.pw_gid)
-    os.setuid(entry.pw_uid)
+    os.setgid(ids[1])
+    os.setuid(ids[0])
 
 
 def _orphan() -> None:
@@ -80,7 +83,7 @@ def main() -> None:
     libc = ctypes.CDLL(None)
     libc.prctl(PR_SET_NAME, os.fsencode(spec["name"])[:15], 0, 0, 0)
     if spec.get("user"):
-        _become(spec["user"])
+        _become(spec["user"], spec.get("ids"))
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # keep /proc/PID owned by the user
     held = [(_bind(s), bool(s.get("shared_with_child"))) for s in spec["socks"]]
     if spec.get("orphaned"):

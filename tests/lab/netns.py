@@ -10,7 +10,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,9 +154,10 @@ class SocketHolders:
         self.procs: list[subprocess.Popen[str]] = []
         self.held: list[Held] = []  # every socket bound so far, with its holders
 
-    def hold(self, socks: Sequence[Sock]) -> None:
+    def hold(self, socks: Sequence[Sock],
+             ids: Mapping[str, tuple[int, int]] | None = None) -> None:
         """Start one holder process per (process name, user, title, orphaned) and wait
-        until all are bound."""
+        until all are bound. `ids`: (uid, gid) of users the machine's passwd lacks."""
         groups: dict[tuple[str, str | None, str | None, bool], list[Sock]] = {}
         for s in socks:
             if "\0" in s.process:
@@ -164,7 +165,8 @@ class SocketHolders:
             groups.setdefault((s.process, s.user, s.title, s.orphaned), []).append(s)
         for (name, user, title, orphaned), group in groups.items():
             spec = json.dumps({"name": name, "user": user, "title": title,
-                               "orphaned": orphaned, "socks": [s.__dict__ for s in group]})
+                               "ids": (ids or {}).get(user or ""), "orphaned": orphaned,
+                               "socks": [s.__dict__ for s in group]})
             argv = [sys.executable, str(_HOLDER), spec]
             proc = subprocess.Popen(self.ns.exec_argv(argv), stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

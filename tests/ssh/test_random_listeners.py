@@ -3,13 +3,14 @@
 Each run draws a fresh set of sockets (the seed is in every failure message; set
 FLEETCHECK_RANDOM_SEED to replay one): TCP and UDP, IPv4 and IPv6, wildcard, loopback,
 unicast, link-local and IPv4-mapped binds, dual-stack and v6-only, ports at the range's
-edges, root's and another user's, names of up to 15 bytes with spaces and punctuation, a
-socket shared by a parent and its child, a daemon's sockets held by its child after it
-exited, SO_REUSEPORT pairs, the same port on both protocols, busy hosts of tens of
-listeners, and sockets that are no listeners (connected UDP, TCP bound without
-listen()). A privileged scan through each host's tool (lsof where the host pins it) must
-list every listening socket with its process and user and no other, and judge a planted
-TCP 1923 forbidden; an unprivileged one must still list every socket and its owner.
+edges, root's and other users' (a long name, digits only), names of up to 15 bytes
+with spaces and punctuation, a socket shared by a parent and its child, a daemon's
+sockets held by its child after it exited, SO_REUSEPORT pairs, the same port on both
+protocols, busy hosts of tens of listeners, and sockets that are no listeners
+(connected UDP, TCP bound without listen()). A privileged scan through each host's tool
+(lsof where the host pins it) must list every listening socket with its process and
+user and no other, and judge a planted TCP 1923 forbidden; an unprivileged one must
+still list every socket and its owner.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pytest
 
 from tests.lab.netns import Sock
 from tests.lab.prereq import require_sshd_lab
-from tests.lab.sshlab import HostSpec, SshLab, running_lab
+from tests.lab.sshlab import LONG_USER, NUMERIC_USER, HostSpec, SshLab, running_lab
 from tests.policy.lab import give_addresses
 from tests.ssh.conftest import SSHD, Fleet
 
@@ -46,6 +47,8 @@ _COMM_MAX = 15  # bytes of a command name the kernel keeps (TASK_COMM_LEN)
 # Ports where ranges begin and end (only root binds below 1024), and the rest of the range.
 _EDGE_PORTS = (1, 1023, 1024, 65535)
 MAPPED = "::ffff:"  # the prefix of an IPv4-mapped IPv6 address
+# Who holds a socket (None: root): a system user, a long name, a name of digits only.
+_USERS = (None, None, "nobody", "nobody", LONG_USER, NUMERIC_USER)
 _PORTS = [p for p in range(1, 65536) if p not in (22, 1923)]  # sshd's, and the planted one
 
 
@@ -123,7 +126,7 @@ def draw(rng: random.Random, host: str, index: int) -> Draw:
     for port in ports[:many]:
         address, v6only = _address(rng, index)
         # Only root binds a port below 1024.
-        user = rng.choice([None, None, "nobody"]) if port >= 1024 else None
+        user = rng.choice(_USERS) if port >= 1024 else None
         socks.append(Sock(rng.choice(["tcp", "udp"]), address, port, process=rng.choice(names),
                           user=user, v6only=v6only))
     tcp = [s for s in socks if s.proto == "tcp"]
