@@ -106,8 +106,17 @@ def _ss_printed(name: str, comm: str) -> bool:
 def _lsof_printed(name: str, comm: str) -> bool:
     """Whether lsof prints `comm` as `name`: up to the ')' closing the '(' before it ('a)b'
     as 'a'). A comm starting with ')' leaves lsof's name empty, and lsof prints what its
-    buffer held before, another process's name: any name then."""
-    return lsof.shown(comm) in (name, "")
+    buffer held before, another process's name: any name then. A comm with bytes that
+    are no ASCII may be cut further: lsof sizes its COMMAND column counting each such
+    byte as one character and prints it as four ('\\xd0'), so the name stops, at a whole
+    byte, where the column does (as wide as the longest name it counted)."""
+    shown = lsof.shown(comm)
+    if shown is None:
+        return False
+    if shown in (name, ""):
+        return True
+    # the cut may end inside a character: its bytes read as U+FFFD
+    return not shown.isascii() and shown.startswith(name.rstrip("\ufffd"))
 
 
 def _by_comm(listeners: list[Listener], comms: str,

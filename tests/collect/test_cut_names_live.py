@@ -4,7 +4,8 @@ lsof on Linux reads a name from /proc/PID/stat up to the ')' closing the '(' bef
 'a)b(c)' shows as 'a', and a name starting with ')' leaves its COMMAND column holding
 whatever lsof read before (another process's name). ss cuts at the first ')' too. The
 probe reads each listed pid's comm and names the process by it, unless the comm holds
-a newline (its first line could be what the tool printed: the tool's name stands).
+a newline (its first line could be what the tool printed: the tool's name stands). lsof
+also cuts a name with bytes that are no ASCII to its COMMAND column's width.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ from tests.lab.prereq import require
 
 pytestmark = pytest.mark.lab
 
-CUT = {7201: "a)b(c)", 7202: ")x", 7203: "(a)", 7204: "6a)r(g)ewfNIRk.", 7205: "x)y z"}
+CUT = {7201: "a)b(c)", 7202: ")x", 7203: "(a)", 7204: "6a)r(g)ewfNIRk.", 7205: "x)y z",
+       # lsof sizes its column counting a byte that is no ASCII as one character and
+       # prints it as four ('\xc3'): such names are cut to the column's width
+       7208: "aéééééé", 7209: "жжжжжжжж"}
+# The kernel keeps 15 bytes of a name: 'жжжжжжжж' is 16, and its last character is cut.
+COMM = {**CUT, 7209: "жжжжжжж\ufffd"}
 SKIPPED = {7206: "a(b"}  # lsof leaves the process out: the kernel's tables show the socket
 MULTILINE = {7207: "a)b\nc"}  # ss prints 'a'; lsof leaves it out
 
@@ -53,7 +59,7 @@ def test_names_cut_by_the_tool_are_read_whole(tool: str, netns: Namespace,
     found = {li.port: (li.process, li.pid) for li in got.listeners}
     assert set(found) == {7200, *names}, found  # no socket lost, none listed twice
     for port, name in CUT.items():
-        assert found[port] == (name, pids[port]), (tool, name)
+        assert found[port] == (COMM[port], pids[port]), (tool, name)
     for port, name in SKIPPED.items():
         # ss prints 'a(b' whole; lsof skips it, and only the kernel's tables list it
         assert found[port] == ((name, pids[port]) if tool == "ss" else (None, None)), tool

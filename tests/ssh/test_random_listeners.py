@@ -40,9 +40,10 @@ COLLECTORS = {"rnd-ss": "ss", "rnd-netstat": "netstat", "rnd-proc": "proc", "rnd
 PINNED: dict[str, dict[str, Any]] = {"rnd-lsof": {"fleetcheck_tool": "lsof"}}  # lsof: pinned
 IFACE, LINK_LOCAL = "fcr0", "fe80::1"
 # Names as daemons have them and as any process may call itself: digits first, dots, a
-# leading '-' (a name like an option), and punctuation every Linux tool prints as it is.
-# A space too: ss and /proc print it raw, lsof as \x20, netstat in its last column.
-_NAME_CHARS = string.ascii_letters + string.digits + "._-" + '(),"=/:+@' + " "
+# leading '-' (a name like an option), punctuation every Linux tool prints as it is, a
+# space (ss and /proc print it raw, lsof as \x20, netstat in its last column), and
+# letters that are no ASCII (two bytes each in UTF-8: the kernel's cut may split one).
+_NAME_CHARS = string.ascii_letters + string.digits + "._-" + '(),"=/:+@' + " " + "éж"
 _COMM_MAX = 15  # bytes of a command name the kernel keeps (TASK_COMM_LEN)
 # Ports where ranges begin and end (only root binds below 1024), and the rest of the range.
 _EDGE_PORTS = (1, 1023, 1024, 65535)
@@ -61,13 +62,17 @@ class Draw:
 
 
 def _name(rng: random.Random) -> str:
+    """A process name to give a process: up to 15 characters, which may be more bytes."""
     # A quarter of them exactly as long as the kernel keeps: the edge of every cut.
     length = _COMM_MAX if rng.random() < 0.25 else rng.randint(1, _COMM_MAX)
-    # Leading and trailing spaces are dropped: no fleetcheck output keeps them visible.
-    name = "".join(rng.choice(_NAME_CHARS) for _ in range(length)).strip()
-    # The kernel keeps 15 bytes of a command name (TASK_COMM_LEN): a longer one
-    # would be listed cut, and the test would expect a name no tool can show.
-    return (name or "d")[:_COMM_MAX]
+    name = "".join(rng.choice(_NAME_CHARS) for _ in range(length))
+    return "d" if name.isspace() else name
+
+
+def comm(name: str) -> str:
+    """The name the kernel keeps of `name` and the tools show: its first 15 bytes
+    (TASK_COMM_LEN), read as UTF-8 (a character cut in two is U+FFFD)."""
+    return os.fsencode(name)[:_COMM_MAX].decode("utf-8", "replace")
 
 
 def lsof_shown(comm: str) -> str | None:
@@ -155,8 +160,8 @@ def draw(rng: random.Random, host: str, index: int) -> Draw:
 
 def _expected(host: str, s: Sock) -> tuple[Any, ...]:
     """What a privileged scan of `host` must list for socket `s`."""
-    process: str | None = s.process
-    if host == "rnd-lsof" and lsof_shown(s.process) is None:
+    process: str | None = comm(s.process)
+    if host == "rnd-lsof" and lsof_shown(comm(s.process)) is None:
         process = None  # lsof leaves the process out; the kernel's tables show the socket
     address = s.address.partition("%")[0]
     if host == "rnd-netstat":
