@@ -128,11 +128,17 @@ def draw(rng: random.Random, host: str, index: int) -> Draw:
         ports[0] = 1923
     socks: list[Sock] = []
     names = [_name(rng) for _ in range(rng.randint(2, 5))]
+    # Each daemon runs as one user, as real ones do (and a process per name and user
+    # keeps the holders few): most as root or nobody, some as a lab user.
+    runs_as = {name: rng.choice(_USERS) for name in names}
     for port in ports[:many]:
         address, v6only = _address(rng, index)
-        # Only root binds a port below 1024.
-        user = rng.choice(_USERS) if port >= 1024 else None
-        socks.append(Sock(rng.choice(["tcp", "udp"]), address, port, process=rng.choice(names),
+        name = rng.choice(names)
+        # Now and then another process of the same name and another user (as sshd's
+        # privilege separation has); only root binds a port below 1024.
+        user = runs_as[name] if rng.random() < 0.85 else rng.choice([None, "nobody"])
+        user = user if port >= 1024 else None
+        socks.append(Sock(rng.choice(["tcp", "udp"]), address, port, process=name,
                           user=user, v6only=v6only))
     tcp = [s for s in socks if s.proto == "tcp"]
     if tcp and rng.random() < 0.5:  # the same port on the other protocol
