@@ -178,8 +178,8 @@ def _renamed(listeners: list[Listener], stats: str) -> list[Listener]:
 
 
 UNLISTED = ("lsof did not list the process holding it (lsof lists only the processes it "
-            "may read, every one as root, and skips a process whose name holds a '(' with "
-            "no ')' after it); the kernel's socket table shows the socket")
+            "may read, every one as root, and skips a process whose name leaves a '(' "
+            "unclosed, such as 'a(b' or 'a((b)'); the kernel's socket table shows the socket")
 
 
 def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:

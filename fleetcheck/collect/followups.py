@@ -90,7 +90,7 @@ FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
 }
 FOLLOW_UPS["netstat"] += (_NAMES,)
 FOLLOW_UPS["busybox-netstat"] = (_NAMES,)
-# lsof on Linux leaves out a process whose name holds a '(' with no ')' after it (it
+# lsof on Linux leaves out a process whose name leaves a '(' unclosed ('a(b', 'a((b)'; it
 # misreads its /proc/PID/stat), so any user could hide a listener from it: the kernel's
 # own tables are read too, and a socket lsof did not list is reported with the owner the
 # tables give (its uid, looked up as the /proc fallback does) and no process.
