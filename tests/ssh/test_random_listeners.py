@@ -40,10 +40,12 @@ COLLECTORS = {"rnd-ss": "ss", "rnd-netstat": "netstat", "rnd-proc": "proc", "rnd
 PINNED: dict[str, dict[str, Any]] = {"rnd-lsof": {"fleetcheck_tool": "lsof"}}  # lsof: pinned
 IFACE, LINK_LOCAL = "fcr0", "fe80::1"
 # Names as daemons have them and as any process may call itself: digits first, dots, a
-# leading '-' (a name like an option), punctuation every Linux tool prints as it is, a
-# space (ss and /proc print it raw, lsof as \x20, netstat in its last column), and
-# letters that are no ASCII (two bytes each in UTF-8: the kernel's cut may split one).
-_NAME_CHARS = string.ascii_letters + string.digits + "._-" + '(),"=/:+@' + " " + "éж"
+# leading '-' (a name like an option), punctuation every Linux tool prints as it is (the
+# shell's own characters too: the probe reads the listing in sh), a space (ss and /proc
+# print it raw, lsof as \x20, netstat in its last column), and letters that are no ASCII
+# (two bytes each in UTF-8: the kernel's cut may split one).
+_NAME_CHARS = (string.ascii_letters + string.digits + "._-" + '(),"=/:+@' + "\\'*$;[]!?%#&|<>{}~`"
+               + " " + "éж")
 _COMM_MAX = 15  # bytes of a command name the kernel keeps (TASK_COMM_LEN)
 # Ports where ranges begin and end (only root binds below 1024), and the rest of the range.
 _EDGE_PORTS = (1, 1023, 1024, 65535)
