@@ -90,10 +90,11 @@ FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
 }
 FOLLOW_UPS["netstat"] += (_NAMES,)
 FOLLOW_UPS["busybox-netstat"] = (_NAMES,)
-# lsof on Linux leaves out a process whose name leaves a '(' unclosed ('a(b', 'a((b)'; it
-# misreads its /proc/PID/stat), so any user could hide a listener from it: the kernel's
-# own tables are read too, and a socket lsof did not list is reported with the owner the
-# tables give (its uid, looked up as the /proc fallback does) and no process.
+# lsof on Linux leaves out a process whose name leaves a '(' unclosed ('a(b', 'a((b)') or
+# goes on after a ')' with the word 'Z' ('a)Z b': it misreads its /proc/PID/stat), so any
+# user could hide a listener from it: the kernel's own tables are read too, and a socket
+# lsof did not list is reported with the owner the tables give (its uid, looked up as the
+# /proc fallback does) and no process.
 # lsof reads a name from /proc/PID/stat up to the ')' closing its '(' ('a)b' shows as 'a'),
 # as ss does: each listed pid's comm is read too (`combine` names the process by it where
 # it is what lsof printed of it). lsof prints a name as one word (escaped), so the pid is

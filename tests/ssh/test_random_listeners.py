@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -82,13 +83,16 @@ def lsof_shown(comm: str) -> str | None:
 
     lsof reads the name in /proc/PID/stat ('PID (COMM) S ...') up to the ')' that closes
     the '(' before it, counting the pairs inside: 'a(b)c' whole, 'a)b' as 'a'; a name
-    whose pairs never close ('a(b') leaves the process unlisted.
+    whose pairs never close ('a(b') leaves the process unlisted, and so does one whose
+    next word after that ')' is 'Z' ('a)Z b'): lsof reads it as the state, a zombie's
+    (seed 9195 drew 'rR,)Z -R').
     """
     depth = 1
     for i, char in enumerate(f"{comm})"):
         depth += {"(": 1, ")": -1}.get(char, 0)
         if depth == 0:
-            return comm[:i]
+            words = re.split(r"[ \t\n\v\f\r]+", f"{comm[i + 1:]})".lstrip(" \t\n\v\f\r"))
+            return None if words[0] == "Z" else comm[:i]
     return None
 
 
