@@ -133,7 +133,7 @@ def draw(rng: random.Random, host: str, index: int) -> Draw:
     if rng.random() < 0.5:
         ports[0] = 1923
     socks: list[Sock] = []
-    names = [_name(rng) for _ in range(rng.randint(2, 5))]
+    names = [_name(rng) for _ in range(rng.randint(2, 4))]
     # Each daemon runs as one user, as real ones do (and a process per name and user
     # keeps the holders few): most as root or nobody, some as a lab user.
     runs_as = {name: rng.choice(_USERS) for name in names}
@@ -142,7 +142,7 @@ def draw(rng: random.Random, host: str, index: int) -> Draw:
         name = rng.choice(names)
         # Now and then another process of the same name and another user (as sshd's
         # privilege separation has); only root binds a port below 1024.
-        user = runs_as[name] if rng.random() < 0.85 else rng.choice([None, "nobody"])
+        user = runs_as[name] if rng.random() < 0.9 else rng.choice([None, "nobody"])
         user = user if port >= 1024 else None
         socks.append(Sock(rng.choice(["tcp", "udp"]), address, port, process=name,
                           user=user, v6only=v6only))
