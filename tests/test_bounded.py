@@ -55,11 +55,11 @@ def _alive_in_group(pgid: int) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            stat = (entry / "stat").read_bytes()  # a comm may be any bytes, no UTF-8
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
+        fields = stat.rsplit(b")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != b"Z":
             alive.append(int(entry.name))
     return alive
 

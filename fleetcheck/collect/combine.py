@@ -94,14 +94,36 @@ def _windows(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
 
 def _ss(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     listeners = _named(ss.parse_with_uids(bodies[""]), bodies.get("users", ""))
-    return _unmasked(listeners, bodies.get("names", "")), []
+    return _by_comm(listeners, bodies.get("names", ""), _ss_printed), []
 
 
-def _unmasked(listeners: list[Listener], comms: str) -> list[Listener]:
-    """Listeners named by their comm ('pa(re)n', 'wëb') where ss printed it cut at its first
-    ')' ('pa(re') or, as ss of iproute2 7 does, masked ('w??b'): where the probe read the
-    pid's comm ('PID COMM' lines) and it is what ss printed of it (a pid reused since, or a
-    comm read only up to its newline, keeps ss's name)."""
+def _ss_printed(name: str, comm: str) -> bool:
+    """Whether ss prints `comm` as `name`: cut at its first ')' ('pa(re)n' as 'pa(re'), or,
+    as ss of iproute2 7 does, masked ('wëb' as 'w??b')."""
+    return name in (comm.split(")", 1)[0], ss.masked(comm))
+
+
+def _lsof_printed(name: str, comm: str) -> bool:
+    """Whether lsof prints `comm` as `name`: up to the ')' closing the '(' before it ('a)b'
+    as 'a'). A comm starting with ')' leaves lsof's name empty, and lsof prints what its
+    buffer held before, another process's name: any name then. A comm with bytes that
+    are no ASCII may be cut further: lsof sizes its COMMAND column counting each such
+    byte as one character and prints it as four ('\\xd0'), so the name stops, at a whole
+    byte, where the column does (as wide as the longest name it counted)."""
+    shown = lsof.shown(comm)
+    if shown is None:
+        return False
+    if shown in (name, ""):
+        return True
+    # the cut may end inside a character: its bytes read as U+FFFD
+    return not shown.isascii() and shown.startswith(name.rstrip("\ufffd"))
+
+
+def _by_comm(listeners: list[Listener], comms: str,
+             printed: Callable[[str, str], bool]) -> list[Listener]:
+    """Listeners named by their comm where the tool printed it cut or masked (`printed`:
+    whether the tool prints a comm as a name): where the probe read the pid's comm ('PID
+    COMM' lines) and the tool printed it so (a pid reused since keeps the tool's name)."""
     names = comm_names(comms)
     if not names:
         return listeners
@@ -110,7 +132,7 @@ def _unmasked(listeners: list[Listener], comms: str) -> list[Listener]:
         comm = names.get(pid) if pid is not None else None
         if comm is None or comm == name:
             return name
-        return comm if name in (comm.split(")", 1)[0], ss.masked(comm)) else name
+        return comm if printed(name, comm) else name
 
     out = []
     for li in listeners:
@@ -118,7 +140,8 @@ def _unmasked(listeners: list[Listener], comms: str) -> list[Listener]:
         for other in li.other_processes:
             name, _, pid = other.rpartition("/")
             others.append(f"{unmasked(name, int(pid))}/{pid}")
-        process = unmasked(li.process, li.pid) if li.process else None
+        # ss prints a comm starting with ")" as "": that too is a name to read whole
+        process = unmasked(li.process, li.pid) if li.process is not None else None
         same = process == li.process and tuple(others) == li.other_processes
         out.append(li if same else replace(li, process=process,
                                            other_processes=tuple(others)))
@@ -155,13 +178,16 @@ def _renamed(listeners: list[Listener], stats: str) -> list[Listener]:
 
 
 UNLISTED = ("lsof did not list the process holding it (lsof lists only the processes it "
-            "may read, every one as root, and skips a process whose name holds a '(' with "
-            "no ')' after it); the kernel's socket table shows the socket")
+            "may read, every one as root, and skips a process whose name leaves a '(' "
+            "unclosed, such as 'a(b' or 'a((b)', or goes on after a ')' with the word 'Z', "
+            "such as 'a)Z b', which it takes for a zombie's); the kernel's socket table "
+            "shows the socket")
 
 
 def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     """lsof's listeners, plus each socket the kernel's tables show and lsof did not list."""
-    listeners = lsof.parse(bodies[""])
+    rows = lsof.with_devices(bodies[""])
+    listeners = _by_comm([li for _, li in rows], bodies.get("names", ""), _lsof_printed)
     if "tables" not in bodies:
         return listeners, ["the kernel's socket tables could not be read: only what lsof "
                            "listed is known"]
@@ -170,6 +196,7 @@ def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     except ParseError as exc:
         return listeners, [f"the kernel's socket tables could not be read ({exc}): only "
                            "what lsof listed is known"]
+    listeners = _as_kernel_mapped(rows, listeners, kernel)
     listed = Counter(lsof.sockets(bodies[""]))
     unlisted = []
     for li in kernel:
@@ -179,6 +206,25 @@ def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
         else:  # the socket's uid is the kernel's word, whoever holds it: kept, and named
             unlisted.append(replace(li, inode=None, owner_note=UNLISTED))
     return listeners + _named(unlisted, bodies.get("users", "")), []
+
+
+def _as_kernel_mapped(rows: list[tuple[str, Listener]], listeners: list[Listener],
+                      kernel: list[Listener]) -> list[Listener]:
+    """lsof's listeners on IPv4-mapped addresses as the kernel's tables (and ss) show them.
+
+    lsof prints an IPv6 socket bound to ::ffff:10.0.0.5 as '10.0.0.5' and one bound to
+    ::ffff:0.0.0.0 as '*', which read as '::' (IPv6 any, maybe IPv4 too) where the socket
+    takes IPv4 only. The row's DEVICE is the socket's inode: the table's entry of that
+    inode (same protocol and port) gives the address.
+    """
+    mapped = {(str(k.inode), k.proto, k.port): k for k in kernel
+              if k.inode is not None and k.address.startswith("::ffff:")}
+    out = []
+    for (device, _), li in zip(rows, listeners, strict=True):
+        k = mapped.get((device, li.proto, li.port))
+        out.append(li if k is None or li.family != 6 else
+                   replace(li, address=k.address, dual_stack=k.dual_stack))
+    return out
 
 
 def _as_lsof_names(address: str) -> str:

@@ -90,10 +90,18 @@ FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
 }
 FOLLOW_UPS["netstat"] += (_NAMES,)
 FOLLOW_UPS["busybox-netstat"] = (_NAMES,)
-# lsof on Linux leaves out a process whose name holds a '(' with no ')' after it (it
-# misreads its /proc/PID/stat), so any user could hide a listener from it: the kernel's
-# own tables are read too, and a socket lsof did not list is reported with the owner the
-# tables give (its uid, looked up as the /proc fallback does) and no process.
+# lsof on Linux leaves out a process whose name leaves a '(' unclosed ('a(b', 'a((b)') or
+# goes on after a ')' with the word 'Z' ('a)Z b': it misreads its /proc/PID/stat), so any
+# user could hide a listener from it: the kernel's own tables are read too, and a socket
+# lsof did not list is reported with the owner the tables give (its uid, looked up as the
+# /proc fallback does) and no process.
+# lsof reads a name from /proc/PID/stat up to the ')' closing its '(' ('a)b' shows as 'a'),
+# as ss does: each listed pid's comm is read too (`combine` names the process by it where
+# it is what lsof printed of it). lsof prints a name as one word (escaped), so the pid is
+# a row's second word; awk reads them (lsof itself costs far more than its one exec).
+LSOF_PIDS = ("fc_p=$(printf '%s\\n' \"$o\" | awk '$2 ~ /^[0-9]+$/ && length($2) < 8 "
+             "&& s[$2]++ == 0 {printf \" /proc/%s/stat\", $2}')")
 FOLLOW_UPS["lsof"] = (FollowUp("tables", "", "", "cat /proc/net/tcp /proc/net/tcp6 "
                                                  "/proc/net/udp /proc/net/udp6 2>/dev/null"),
-                      FollowUp("users", TABLE_UIDS, '[ -n "$u" ]', USER_LOOKUP))
+                      FollowUp("users", TABLE_UIDS, '[ -n "$u" ]', USER_LOOKUP),
+                      FollowUp("names", LSOF_PIDS, '[ -n "$fc_p" ]', COMMS))

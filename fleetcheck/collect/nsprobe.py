@@ -90,10 +90,12 @@ _FC_SSPIDS = (f'fc_sspids() {{ fc_p=; [ ${{#o}} -le {_WORDS_READ} ] || return 0;
 SS_PID_STATS = "fc_sspids"  # sets $fc_p from an ss listing in $o; defined with fc_ns
 # Prints 'PID COMM' for each /proc/PID/stat in $fc_p, read from /proc/PID/comm by the
 # shell itself: a `cat` of the stat files cost each host a process (~1 ms of CPU), the
-# shell's reads ~0.03 ms a pid. A comm holding a newline is read up to it: such a cut
-# comm is not what ss printed, so ss's name stands (`combine`).
+# shell's reads ~0.03 ms a pid. A comm holding a newline is not printed (a second line
+# read): its first line could be what the tool printed ('a)b' of 'a)b\nc', which ss and
+# lsof print as 'a'), and the tool's name stands (`combine`).
 _FC_COMMS = (r"""fc_comms() { for fc_f in $fc_p; do fc_x=${fc_f#/proc/}; fc_x=${fc_x%/stat}; """
-             r"""IFS= read -r fc_c < "/proc/$fc_x/comm" && printf '%s %s\n' "$fc_x" "$fc_c"; """
+             r"""{ IFS= read -r fc_c && { IFS= read -r fc_d || """
+             r"""printf '%s %s\n' "$fc_x" "$fc_c"; }; } < "/proc/$fc_x/comm"; """
              r"""done 2>/dev/null; }""")
 COMMS = "fc_comms"  # prints each $fc_p pid's comm; defined with fc_ns
 # Words that any container runtime's cgroup path holds: a loose preselection.

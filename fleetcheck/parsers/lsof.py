@@ -22,6 +22,7 @@ from fleetcheck.parsers.common import (
 _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|[bfnrt\\])")
 # A word of the TCP/TPI info lsof prints after NAME: the state, or (-T) 'QR=0', 'SO=...'.
 _TCP_INFO = re.compile(r"[A-Z_]+(=\S*)?")
+_C_SPACE = " \t\n\v\f\r"  # what C's isspace() takes for white space, as lsof splits words
 _CONTROL = {"b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "\\": b"\\"}
 
 
@@ -57,6 +58,11 @@ def parse(text: str) -> list[Listener]:
     gives one listener per process, as lsof lists it.
     """
     return [listener for _, listener in _rows(text)]
+
+
+def with_devices(text: str) -> list[tuple[str, Listener]]:
+    """As `parse`, each listener with its row's DEVICE (a socket's inode on Linux)."""
+    return [(device, listener) for (_, device, _, _), listener in _rows(text)]
 
 
 def sockets(text: str) -> dict[SocketKey, int]:
@@ -181,6 +187,26 @@ def _state(name: str) -> tuple[str, str]:
             or not all(_TCP_INFO.fullmatch(w) for w in words):
         return name, ""
     return name[:opening].rstrip(), states[0] if states else ""
+
+
+def shown(comm: str) -> str | None:
+    """The name lsof on Linux prints for a process called `comm`; None where it skips it.
+
+    lsof reads the name in /proc/PID/stat ('PID (COMM) S ...') up to the ')' that closes
+    the '(' before it, counting the pairs inside: 'a(b)c' is printed whole, 'a)b' as 'a',
+    and a name whose pairs never close ('a(b') leaves the process out of the listing. The
+    state is the word after that ')': a name going on with the word 'Z' ('a)Z b') reads
+    as a zombie's, and lsof leaves that process out too.
+    """
+    depth = 1
+    for i, char in enumerate(f"{comm})"):
+        if char in "()":
+            depth += 1 if char == "(" else -1
+            if depth == 0:
+                after = comm[i + 1:].lstrip(_C_SPACE)
+                zombie = after[:1] == "Z" and after[1:2] != "" and after[1] in _C_SPACE
+                return None if zombie else comm[:i]
+    return None
 
 
 def unescape(name: str) -> str:

@@ -21,11 +21,13 @@ def _group(pgid: int) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            comm = (entry / "comm").read_text().strip() if fields[0] != "Z" else ""
+            # bytes: any process of the machine may be named in bytes that are no UTF-8
+            # (the lab's holders are, while other tests run)
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+            comm = (entry / "comm").read_bytes().strip() if fields[0] != b"Z" else b""
         except OSError:  # gone meanwhile
             continue
-        if comm not in ("", "sleep") and int(fields[2]) == pgid:
+        if comm not in (b"", b"sleep") and int(fields[2]) == pgid:
             found.append(int(entry.name))
     return found
 

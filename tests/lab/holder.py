@@ -3,6 +3,9 @@
 The facts are the holder's pid, its child's (when it forked one to share sockets)
 and the inode of each socket; the holder exits when its stdin closes.
 
+With "orphaned" the holder forks once its sockets are bound and exits, and its child
+holds them (and reports its own pid): a daemon that went to the background.
+
 The process takes the requested name both as its comm (what ss, lsof and /proc show)
 and as argv[0] (what net-tools and BusyBox netstat show), by re-executing itself; with
 a title, argv[0] is the title instead (a daemon that retitled itself). Any
@@ -17,6 +20,7 @@ import json
 import os
 import socket
 import sys
+import time
 from typing import Any
 
 PR_SET_NAME = 15
@@ -46,14 +50,27 @@ def _bind(s: dict[str, Any]) -> socket.socket:
     return sock
 
 
-def _become(user: str) -> None:
-    """Drop root for `user` (and its primary group) before any socket is made."""
+def _become(user: str, ids: list[int] | None) -> None:
+    """Drop root for `user` (and its primary group) before any socket is made; `ids`:
+    its uid and gid where the machine's passwd does not know it (a lab user)."""
     import pwd
 
-    entry = pwd.getpwnam(user)
+    if ids is None:
+        entry = pwd.getpwnam(user)
+        ids = [entry.pw_uid, entry.pw_gid]
     os.setgroups([])
-    os.setgid(entry.pw_gid)
-    os.setuid(entry.pw_uid)
+    os.setgid(ids[1])
+    os.setuid(ids[0])
+
+
+def _orphan() -> None:
+    """Fork and let the parent exit, as a daemon does going to the background: the child
+    goes on (reparented) once the parent is gone, holding every socket bound so far."""
+    parent = os.getpid()
+    if os.fork() != 0:
+        os._exit(0)
+    while os.getppid() == parent:  # the tools must not see the parent any more
+        time.sleep(0.005)
 
 
 def main() -> None:
@@ -66,9 +83,11 @@ def main() -> None:
     libc = ctypes.CDLL(None)
     libc.prctl(PR_SET_NAME, os.fsencode(spec["name"])[:15], 0, 0, 0)
     if spec.get("user"):
-        _become(spec["user"])
+        _become(spec["user"], spec.get("ids"))
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # keep /proc/PID owned by the user
     held = [(_bind(s), bool(s.get("shared_with_child"))) for s in spec["socks"]]
+    if spec.get("orphaned"):
+        _orphan()
     child = None
     if any(shared for _, shared in held):
         child = os.fork()

@@ -10,7 +10,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +116,9 @@ class Sock:
     # Its command line's first word, when not `process`: a daemon that retitles itself
     # ('nginx: master process /usr/sbin/nginx'), which netstat prints instead of the comm.
     title: str | None = None
+    # The process that bound it forks and exits (a daemon going to the background): its
+    # child, reparented, holds it, and every other socket of the same holder.
+    orphaned: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ class Held:
     """A socket a holder bound: what was asked, the pids holding it, its inode."""
 
     sock: Sock
-    pids: tuple[int, ...]  # the holder first, then its child if it shares the socket
+    # the holder first (an orphaned holder's child), then its child if it shares the socket
+    pids: tuple[int, ...]
     inode: int
 
 
@@ -150,16 +154,18 @@ class SocketHolders:
         self.procs: list[subprocess.Popen[str]] = []
         self.held: list[Held] = []  # every socket bound so far, with its holders
 
-    def hold(self, socks: Sequence[Sock]) -> None:
-        """Start one holder process per (process name, user, title) and wait until all are
-        bound."""
-        groups: dict[tuple[str, str | None, str | None], list[Sock]] = {}
+    def hold(self, socks: Sequence[Sock],
+             ids: Mapping[str, tuple[int, int]] | None = None) -> None:
+        """Start one holder process per (process name, user, title, orphaned) and wait
+        until all are bound. `ids`: (uid, gid) of users the machine's passwd lacks."""
+        groups: dict[tuple[str, str | None, str | None, bool], list[Sock]] = {}
         for s in socks:
             if "\0" in s.process:
                 raise ValueError(f"no process can be named {s.process!r}: names end at NUL")
-            groups.setdefault((s.process, s.user, s.title), []).append(s)
-        for (name, user, title), group in groups.items():
+            groups.setdefault((s.process, s.user, s.title, s.orphaned), []).append(s)
+        for (name, user, title, orphaned), group in groups.items():
             spec = json.dumps({"name": name, "user": user, "title": title,
+                               "ids": (ids or {}).get(user or ""), "orphaned": orphaned,
                                "socks": [s.__dict__ for s in group]})
             argv = [sys.executable, str(_HOLDER), spec]
             proc = subprocess.Popen(self.ns.exec_argv(argv), stdin=subprocess.PIPE,

@@ -39,6 +39,8 @@ from tests.lab.sshd import keygen, launch_sshd, run, wait_started
 OUTER = "10.77.0"
 INNER = "10.77.1"
 NOTHING_ADDRESS = f"{OUTER}.250"  # on the bridge's subnet; no host ever holds it
+LONG_USER = "fc-long-service-account"
+NUMERIC_USER = "7001"
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,11 @@ class SshLab:
         LabUser("fctty", "password", password="tty-pw-Rt52",  # noqa: S106 - lab only
                 sudo_defaults=("requiretty",)),
         LabUser("fcttyn", "nopasswd", sudo_defaults=("requiretty",)),
+        # Owners of sockets only (SshLab.hold runs processes as them): a name longer than
+        # the 8 characters some tools' columns give, and one of digits only, as an LDAP
+        # directory may hold, which only its place tells from a uid.
+        LabUser(LONG_USER, None, shell="/bin/false"),  # noqa: S604 - never logs in
+        LabUser(NUMERIC_USER, None, shell="/bin/false"),  # noqa: S604 - never logs in
     )
 
     def __init__(self, specs: Sequence[HostSpec]) -> None:
@@ -165,6 +172,7 @@ class SshLab:
         self._holders: list[SocketHolders] = []
         self._namespaces: list[Namespace] = []
         self._uids: dict[str, int] = {}
+        self._gid = 0  # the lab users' group
         self._procs: list[subprocess.Popen[str]] = []
 
     # -- building ---------------------------------------------------------------------------
@@ -198,7 +206,7 @@ class SshLab:
         etc.mkdir()
         passwd = Path("/etc/passwd").read_text()
         used = {int(line.split(":")[2]) for line in passwd.splitlines() if line.count(":") >= 6}
-        gid = next(g for g in range(42000, 60000) if g not in used)
+        gid = self._gid = next(g for g in range(42000, 60000) if g not in used)
         lines_p, lines_s = [], []
         uid = gid
         for user in self.USERS:
@@ -432,9 +440,10 @@ class SshLab:
         return out
 
     def hold(self, host: str, socks: Sequence[Sock]) -> SocketHolders:
-        """Open real listening sockets inside `host`; closed by `release` or `stop`."""
+        """Open real listening sockets inside `host`; closed by `release` or `stop`. A
+        socket's user may be a lab user (which only the lab's hosts know) or the machine's."""
         holders = SocketHolders(self.hosts[host].ns)
-        holders.hold(socks)
+        holders.hold(socks, {name: (uid, self._gid) for name, uid in self._uids.items()})
         self._holders.append(holders)
         return holders
 
