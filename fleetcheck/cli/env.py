@@ -166,7 +166,8 @@ class GuardedStream:
         if self.error is None:
             try:
                 self._stream.flush()  # what the text layer holds goes first
-                buffer.write(text.encode("utf-8", "replace"))  # text reports hold is valid
+                # "replace" touches only lone surrogates, which no report text holds
+                buffer.write(text.encode("utf-8", "replace"))
                 buffer.flush()
             except OSError as exc:
                 self._fail(exc)
