@@ -29,6 +29,11 @@ MAX_KEY_BYTES = 1 * MIB  # an SSH key or certificate file (a 16384-bit RSA key i
 MAX_CAPTURE_BYTES = 256 * MIB  # a captured tool output given to `fleetcheck parse`
 MAX_RUN_BYTES = 1024 * MIB  # a saved run (`report`, `explain --run`): 50,000 hosts fit
 MAX_STDERR_TAIL = 64 * 1024  # of a helper's stderr, only the end is kept (for the message)
+# Lists and mappings within each other in inventory, vars, policy and configuration data,
+# counted from the top of the document. ansible-core 2.19 fails to parse a source holding a
+# variable ~162 levels deep (its walks recurse); past 160 fleetcheck refuses the data with
+# a located error instead of meeting a RecursionError in one of its own walks later.
+MAX_NESTING = 160
 MAX_HOSTS = 500_000  # hosts in one inventory (ten times the largest fleet we plan for)
 MAX_GROUPS = 500_000  # groups in one inventory
 # YAML aliases may add this many nodes, or ten times the nodes written, whichever is more.
@@ -53,6 +58,37 @@ def size_text(limit: int) -> str:
 def too_large(what: str, limit: int) -> str:
     """The message for an input past its limit."""
     return f"{what} is larger than the {size_text(limit)} limit"
+
+
+def too_deep(data: object, limit: int = MAX_NESTING) -> object | None:
+    """The first list or mapping (in the order written) in `data` nested more than `limit`
+    levels deep, else None."""
+    Box = dict[object, object] | list[object]
+    stack: list[tuple[Box, int]] = [(data, 1)] if isinstance(data, (dict, list)) else []
+    while stack:  # a loop, not recursion: the depth is what is being checked
+        value, depth = stack.pop()
+        if depth > limit:
+            return value
+        kids = [kid for kid in (value.values() if isinstance(value, dict) else value)
+                if isinstance(kid, (dict, list))]
+        stack.extend((kid, depth + 1) for kid in reversed(kids))  # the first written, first
+    return None
+
+
+def nesting_message(limit: int = MAX_NESTING) -> str:
+    """What is wrong with data nested past `limit`, after its subject ("data is ...")."""
+    return f"nested more than {limit} levels deep (lists and mappings within each other)"
+
+
+def check_nesting(data: object, path: str, limit: int = MAX_NESTING) -> None:
+    """InputError at the first list or mapping of `data` (read from `path`) nested more
+    than `limit` levels deep, located where it was read when the reader kept positions."""
+    found = too_deep(data, limit)
+    if found is None:
+        return
+    message = f"data {nesting_message(limit)}"
+    mark = getattr(found, "mark", None)  # the located readers' containers know their place
+    raise mark.error(message) if mark is not None else InputError(message, path)
 
 
 def open_no_wait(path: str | os.PathLike[str]) -> BinaryIO:

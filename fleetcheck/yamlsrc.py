@@ -20,6 +20,7 @@ from fleetcheck.bounded import (
     ALIAS_FACTOR,
     MAX_YAML_BYTES,
     MIN_ALIAS_BUDGET,
+    check_nesting,
     check_text_size,
 )
 from fleetcheck.errors import InputError
@@ -149,9 +150,16 @@ def _surrogate_words(text: str, at: int) -> str:
 def load_text(text: str, path: str) -> Any:
     """Parse YAML `text` safely; syntax errors become one located InputError."""
     check_text_size(text, MAX_YAML_BYTES, "YAML document", path)
-    loader = new_loader(_make_loader(path), text, path)
+    data = read_document(new_loader(_make_loader(path), text, path), path, text)
+    check_nesting(data, path)  # policies, waivers, configuration: none nests deep
+    return data
+
+
+def read_document(loader: Any, path: str, text: str) -> Any:
+    """The one document of `loader` (then disposed of); whatever is wrong with it, one
+    located InputError."""
     try:
-        return single_document(loader, path, text)
+        data = single_document(loader, path, text)
     except InputError:
         raise
     except yaml.MarkedYAMLError as exc:
@@ -164,6 +172,7 @@ def load_text(text: str, path: str) -> Any:
         raise InputError("data nested too deeply", path) from None
     finally:
         loader.dispose()
+    return data
 
 
 def new_loader(factory: Callable[[str], L], text: str, path: str) -> L:

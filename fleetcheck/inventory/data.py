@@ -17,7 +17,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.inventory import hostpattern
 from fleetcheck.inventory.combine import merge_hash
 from fleetcheck.inventory.notes import Notes
-from fleetcheck.inventory.values import Origin
+from fleetcheck.inventory.values import Origin, check_depth
 
 LOCALHOST_NAMES = ("127.0.0.1", "localhost", "::1")
 _INVALID_GROUP_CHARS = re.compile(r"^[\d\W]|[^\w]")  # ansible-core's INVALID_VARIABLE_NAMES
@@ -263,6 +263,7 @@ class InventoryData:
                                   f"an integer, not {value!r}") from None
             entity.priority_origin = origin
             return
+        check_depth(key, value, origin or Origin("<inventory>"))
         old = entity.vars.get(key)
         if self.merge and isinstance(old, Mapping) and isinstance(value, Mapping):
             value = merge_hash(old, value)

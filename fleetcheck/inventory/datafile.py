@@ -30,11 +30,9 @@ from fleetcheck.jsontext import LoneSurrogate, checked
 from fleetcheck.textfile import utf8_text
 from fleetcheck.yamlsrc import (
     construct_int_located,
-    located_yaml_error,
     merged_pairs,
     new_loader,
-    reader_error,
-    single_document,
+    read_document,
 )
 
 _scanstring: Callable[..., tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
@@ -308,16 +306,7 @@ def _load_yaml(text: str, path: str, keyring: Keyring | None, notes: Notes) -> A
     loader.path = path
     loader.keyring = keyring
     loader.notes = notes
-    try:
-        return single_document(loader, path, text)
-    except yaml.MarkedYAMLError as exc:
-        raise located_yaml_error(exc, path) from None
-    except yaml.reader.ReaderError as exc:
-        raise reader_error(exc, text, path) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}", path) from None
-    finally:
-        loader.dispose()
+    return read_document(loader, path, text)
 
 
 def load_data(text: str, path: str, keyring: Keyring | None = None,
@@ -334,8 +323,6 @@ def load_data(text: str, path: str, keyring: Keyring | None = None,
         raise InputError("invalid JSON: an integer too long to read", path) from None
     try:
         return _load_yaml(text, path, keyring, notes)
-    except RecursionError:
-        raise InputError("data nested too deeply", path) from None
     except InputError as exc:
         # Both readers failed: for a .json file the JSON reader's complaint is the useful one.
         if path.endswith(".json") and exc.message.startswith("invalid YAML"):

@@ -20,6 +20,7 @@ from typing import Any
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.datafile import LocDict, load_data, load_file
+from fleetcheck.inventory.values import Origin, check_depth
 from fleetcheck.inventory.vault import Keyring
 from fleetcheck.jsontext import replaced
 
@@ -68,7 +69,9 @@ def read_extra_vars(args: Sequence[str], cwd: str, keyring: Keyring | None = Non
             name = replaced(str(key), "?")
             shown = replaced(value, "?")
             values[name] = value if shown == value else shown  # located mappings kept
-            origins[name] = str(data.where(key)) if isinstance(data, LocDict) else where
+            at = data.where(key) if isinstance(data, LocDict) else Origin(where)
+            check_depth(name, value, at)
+            origins[name] = str(at) if isinstance(data, LocDict) else where
     return ExtraVars(values, origins)
 
 

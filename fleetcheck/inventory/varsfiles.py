@@ -18,7 +18,7 @@ from fleetcheck.inventory.combine import layer
 from fleetcheck.inventory.datafile import LocDict, kind_name, load_file, mark_of
 from fleetcheck.inventory.hostpattern import is_host_list
 from fleetcheck.inventory.notes import Notes
-from fleetcheck.inventory.values import Origin
+from fleetcheck.inventory.values import Origin, check_depth
 from fleetcheck.inventory.vault import Keyring
 
 EXTENSIONS = (".yml", ".yaml", ".json")
@@ -98,9 +98,10 @@ class VarsFiles:
             if not isinstance(data, dict):
                 raise mark_of(data, Origin(path, 1)).error(
                     f"a vars file holds a mapping of variables, not a {kind_name(data)}")
-            layer(merged, data, self.merge)
-            for key in data:
+            for key, value in data.items():
                 origins[key] = data.where(key) if isinstance(data, LocDict) else Origin(path)
+                check_depth(key, value, origins[key])
+            layer(merged, data, self.merge)
         return VarsLayer(merged, origins, tuple(files))
 
 
