@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
+from fleetcheck.collect.holders import user_named
 from fleetcheck.collect.probe import Section
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
@@ -108,11 +109,12 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
         if s.name.startswith("proc-net-"):
             listeners.extend(procnet.parse(s.body))
     # Each socket's owner by its uid (root is uid 0 everywhere, and not looked up), as the
-    # other collectors name it even unprivileged; a holder seen below names it again.
-    by_uid = {0: "root", **owners.parse_passwd(bodies.get("proc-users", ""))}
+    # other collectors name it even unprivileged, and with root too (collect/holders.py).
+    by_uid = owners.parse_passwd(bodies.get("proc-users", ""))
     out = []
     for read in listeners:
-        owner = by_uid.get(read.uid) if read.uid is not None and read.user is None else None
+        owner = user_named(read.uid, by_uid) if read.uid is not None and read.user is None \
+            else None
         li = replace(read, user=owner) if owner is not None else read
         if li.inode is not None and li.inode in doubtful:
             out.append(replace(li, owner_note=DOUBTFUL))
@@ -123,9 +125,11 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
 
 def _owned(listener: Listener, pids: list[int], names: dict[int, str],
            users: dict[int, str]) -> Listener:
-    """`listener` with its lowest holding pid as owner and the others as other_processes."""
+    """`listener` with its lowest holding pid as owner and the others as other_processes;
+    its user the socket's owner where the table gave its uid, else the owner's."""
     if not pids:
         return listener
     pid = pids[0]
-    return replace(listener, pid=pid, process=names.get(pid), user=users.get(pid),
+    return replace(listener, pid=pid, process=names.get(pid),
+                   user=listener.user or users.get(pid),
                    other_processes=tuple(f"{names.get(p) or '?'}/{p}" for p in pids[1:]))
