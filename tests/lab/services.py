@@ -1,7 +1,7 @@
 """Run inside a namespace: hold the sockets real services make, print 'ready', wait.
 
-argv[1] is one shape ({"shape": KIND, "port": N, ...}), built as the service it
-stands for builds it (tests/collect/test_services_live.py says which).
+argv[1] is a list of shapes ({"shape": KIND, "port": N, ...}), each built as the
+service it stands for builds it (tests/collect/test_services_live.py says which).
 Programs that take another name run this file again through a symlink of that name
 (the kernel names a process after the file it executed), the sockets they inherited
 given as descriptor numbers. Everything exits when this process's stdin closes.
@@ -65,6 +65,7 @@ def _as(name: str, fds: list[int], role: str, spec: dict[str, Any]) -> int:
     if not link.is_absolute():
         link = Path(tempfile.mkdtemp(prefix="fcsvc")) / name
         link.symlink_to(sys.executable)
+        _made.append(link.parent)
     for fd in fds:
         os.set_inheritable(fd, True)
     pid = os.fork()
@@ -107,6 +108,7 @@ def child(spec: dict[str, Any]) -> None:
 
 
 _keep: list[socket.socket] = []
+_made: list[Path] = []  # directories of the links and copies run, removed once they ran
 
 
 def _child_ready(r: int) -> None:
@@ -129,6 +131,8 @@ def _spawn(name: str, fds: list[int], role: str, spec: dict[str, Any]) -> int:
         os.close(w)
     _child_ready(r)
     os.close(r)
+    for made in _made:
+        shutil.rmtree(made, ignore_errors=True)
     return pid
 
 
@@ -198,6 +202,7 @@ def build(shape: dict[str, Any]) -> dict[str, Any]:
         return {"pids": [os.getpid()]}
     if kind == "deleted":
         tmp = Path(tempfile.mkdtemp(prefix="fcsvc"))
+        _made.append(tmp)
         exe = tmp / "fcdeleted"
         shutil.copy(sys.executable, exe)
         sock = _sock("tcp", "0.0.0.0", port)
@@ -220,9 +225,10 @@ def main() -> None:
             _keep.append(socket.socket(fileno=fd))
         child(spec)
         return
-    shape = json.loads(sys.argv[1])
-    _name(str(shape.get("name") or f"fc{shape['shape']}"))
-    build(shape)
+    shapes = json.loads(sys.argv[1])  # several only of shapes that start no process
+    _name(str(shapes[0].get("name") or f"fc{shapes[0]['shape']}"))
+    for shape in shapes:
+        build(shape)
     print("ready", flush=True)
     sys.stdin.read()
 
