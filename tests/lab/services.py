@@ -71,8 +71,8 @@ def _as(name: str, fds: list[int], role: str, spec: dict[str, Any]) -> int:
     pid = os.fork()
     if pid == 0:
         env = dict(os.environ, PYTHONHOME=f"{sys.base_prefix}:{sys.base_exec_prefix}")
-        os.execve(str(link), [link.name, __file__, json.dumps({"role": role, "fds": fds, **spec}),
-                              _CHILD], env)  # noqa: S606
+        argv = [link.name, __file__, json.dumps({"role": role, "fds": fds, **spec}), _CHILD]
+        os.execve(str(link), argv, env)  # noqa: S606
     return pid
 
 
