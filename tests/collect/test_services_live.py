@@ -148,6 +148,13 @@ def found(host: dict[str, Any]) -> Counter[Row]:
                    for li in host["listeners"])
 
 
+FLAP = 40000  # listeners come and go on FLAP..FLAP+99 all through the scans
+FLAPPING: list[list[dict[str, Any]]] = [
+    [{"shape": "bind", "proto": "tcp", "port": 1923, "address": "0.0.0.0", "name": "spiced"}],
+    [{"shape": "flap", "port": FLAP}],
+]
+
+
 @dataclass
 class Services:
     """The lab, its services host, and the truth read before the scans."""
@@ -159,22 +166,24 @@ class Services:
 @pytest.fixture(scope="module")
 def services() -> Iterator[Services]:
     require_sshd_lab()
-    with running_lab([HostSpec("svc")]) as lab:
+    with running_lab([HostSpec("svc"), HostSpec("flap")]) as lab:
         ns = lab.hosts["svc"].ns
         ns.add_interface(IFACE, list(ADDRESSES))
         procs: list[subprocess.Popen[str]] = []
         try:
             for shapes in SHAPES:
                 procs.append(start(ns, shapes))
+            for shapes in FLAPPING:
+                procs.append(start(lab.hosts["flap"].ns, shapes))
             yield Services(lab, truth(ns, lab.root / "etc" / "passwd"))
         finally:
             for proc in procs:
                 stop_by_stdin(proc)
 
 
-def _scan(services: Services, tmp_path: Path, *, become: bool) -> dict[str, dict[str, Any]]:
-    fleet = Fleet(services.lab, tmp_path)
-    inv = fleet.inventory({tool: fleet.vars("svc", ansible_become=become, fleetcheck_tool=tool)
+def _scan(fleet: Fleet, *, become: bool, host: str = "svc") -> dict[str, dict[str, Any]]:
+    """Scan `host` once through each collector (the inventory names it after the tool)."""
+    inv = fleet.inventory({tool: fleet.vars(host, ansible_become=become, fleetcheck_tool=tool)
                            for tool in TOOLS})
     scan = fleet.scan(inv)
     assert scan.code == 1, scan.err
@@ -191,7 +200,7 @@ def test_every_collector_reads_each_service_shape_as_the_kernel_has_it(
     assert [n for row, n in wanted.items() if row[3] == 8084] == [2]
     assert [row[4:] for row in wanted if row[3] == 8080] == [
         (row[4], row[5], "root", row[7]) for row in wanted if row[3] == 8080]
-    for tool, host in _scan(services, tmp_path, become=True).items():
+    for tool, host in _scan(Fleet(services.lab, tmp_path), become=True).items():
         assert host["error"] is None, (tool, host["error"])
         assert host["collector"] == tool
         got = found(host)
@@ -217,9 +226,29 @@ def test_without_privilege_every_collector_names_each_socket_owner(
     wanted: Counter[tuple[Any, ...]] = Counter()
     for row, n in services.truth.items():
         wanted[(*row[:4], row[6])] += n
-    for tool, host in _scan(services, tmp_path, become=False).items():
+    for tool, host in _scan(Fleet(services.lab, tmp_path), become=False).items():
         assert host["error"] is None, (tool, host["error"])
         got = Counter((li["proto"], li["family"], li["address"], li["port"], li["user"])
                       for li in host["listeners"])
         assert got == wanted, (tool, "missing", wanted - got, "extra", got - wanted)
         assert {li["process"] for li in host["listeners"]} == {None}, tool
+
+
+def test_listeners_coming_and_going_during_the_probe_change_no_verdict(
+        services: Services, tmp_path: Path) -> None:
+    """While listeners and their processes come and go, every collector still reads the
+    host, finds what stays (sshd, a forbidden TCP 1923) once, and judges the host
+    noncompliant: a socket gone between two reads is found or not, never an error."""
+    fleet = Fleet(services.lab, tmp_path)
+    for _ in range(3):
+        for tool, host in _scan(fleet, become=True, host="flap").items():
+            assert host["error"] is None, (tool, host["error"])
+            assert host["status"] == "noncompliant", tool
+            stays = Counter((li["proto"], li["port"], li["process"], li["verdict"])
+                            for li in host["listeners"] if li["port"] < FLAP)
+            assert stays == Counter({("tcp", 22, "sshd", "allowed"): 2,
+                                     ("tcp", 1923, "spiced", "forbidden"): 1}), tool
+            assert [f["port"] for f in host["findings"] if f["kind"] == "forbidden"] == [1923]
+            came = {(li["port"], li["verdict"]) for li in host["listeners"] if li["port"] >= FLAP}
+            assert all(FLAP <= port < FLAP + 100 and verdict == "stray"
+                       for port, verdict in came), (tool, came)

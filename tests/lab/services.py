@@ -9,6 +9,7 @@ given as descriptor numbers. Everything exits when this process's stdin closes.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -211,6 +212,26 @@ def build(shape: dict[str, Any]) -> dict[str, Any]:
         return {"pids": []}
     if kind in ("renamed", "threads", "nouser"):
         _spawn(f"fc{kind}", [], kind, shape)
+        return {"pids": []}
+    if kind == "flap":  # listeners that come and go, and processes with them, all along
+        parent = os.getpid()
+        if os.fork() == 0:
+            _name("fcflapper")
+            n = 0
+            while os.getppid() == parent:  # until the holder is gone
+                n += 1
+                child = os.fork()
+                if child == 0:  # a process that lives a moment, holding a listener
+                    with contextlib.suppress(OSError):
+                        _sock("udp" if n % 2 else "tcp", "0.0.0.0", port + n % 50)
+                        time.sleep(0.002)
+                    os._exit(0)
+                with contextlib.suppress(OSError):
+                    brief = _sock("tcp", "0.0.0.0", port + 50 + n % 50)
+                    time.sleep(0.001)
+                    brief.close()
+                os.waitpid(child, 0)
+            os._exit(0)
         return {"pids": []}
     if kind == "many":
         _keep.extend(_sock("tcp", "0.0.0.0", p) for p in range(port, port + shape["count"]))
