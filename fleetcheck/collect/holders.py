@@ -21,21 +21,17 @@ from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 
 
-def _pid_of(holder: str) -> int:
-    """The pid of a 'name/pid' holder (a name may hold '/')."""
-    pid = holder.rpartition("/")[2]
-    return int(pid) if is_number(pid) else -1
-
-
 def lowest_first(listeners: Sequence[Listener]) -> list[Listener]:
     """`listeners` with each one's holders in pid order: the lowest owns it."""
     out = []
     for li in listeners:
-        if not li.other_processes or li.pid is None:
+        pids = [o.rpartition("/")[2] for o in li.other_processes]
+        if not li.other_processes or li.pid is None or not all(map(is_number, pids)):
             out.append(li)
             continue
         holders = sorted([(li.pid, f"{li.process or '?'}/{li.pid}"),
-                          *((_pid_of(o), o) for o in li.other_processes)])
+                          *((int(pid), o) for pid, o in zip(pids, li.other_processes,
+                                                            strict=True))])
         first = holders[0][1]
         if first == f"{li.process or '?'}/{li.pid}":
             out.append(replace(li, other_processes=tuple(h for _, h in holders[1:])))

@@ -145,7 +145,7 @@ def build(shape: dict[str, Any]) -> dict[str, Any]:
         _keep.append(sock)
         _name("fcmaster")
         workers = []
-        for _ in range(2):
+        for _ in range(int(shape.get("workers", 2))):
             pid = os.fork()
             if pid == 0:
                 _name("fcworker")
