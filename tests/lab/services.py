@@ -234,6 +234,10 @@ def build(shape: dict[str, Any]) -> dict[str, Any]:
             os._exit(0)
         return {"pids": []}
     if kind == "many":
+        if shape.get("uid"):  # a service account's, so its uid is on every row
+            os.setgroups([])
+            os.setgid(shape["uid"])
+            os.setuid(shape["uid"])
         _keep.extend(_sock("tcp", "0.0.0.0", p) for p in range(port, port + shape["count"]))
         return {"pids": [os.getpid()]}
     raise ValueError(kind)
