@@ -27,6 +27,8 @@ SO_BINDTODEVICE = 25
 IP_FREEBIND = 15
 _CHILD = "--child"
 _libc = ctypes.CDLL(None, use_errno=True)
+_keep: list[socket.socket] = []  # every socket this process holds
+_made: list[Path] = []  # directories of the links and copies run, removed once they ran
 
 
 def _sock(proto: str, address: str, port: int, *, reuseport: bool = False,
@@ -77,11 +79,6 @@ def _as(name: str, fds: list[int], role: str, spec: dict[str, Any]) -> int:
     return pid
 
 
-def _wait_gone(pid: int) -> None:
-    while Path(f"/proc/{pid}").exists():
-        time.sleep(0.005)
-
-
 def child(spec: dict[str, Any]) -> None:
     """A program started by `_as`: holds its inherited descriptors until stdin closes."""
     role = spec["role"]
@@ -106,10 +103,6 @@ def child(spec: dict[str, Any]) -> None:
     print("up", flush=True)
     sys.stdin.read()
     os._exit(0)
-
-
-_keep: list[socket.socket] = []
-_made: list[Path] = []  # directories of the links and copies run, removed once they ran
 
 
 def _child_ready(r: int) -> None:
@@ -137,25 +130,22 @@ def _spawn(name: str, fds: list[int], role: str, spec: dict[str, Any]) -> int:
     return pid
 
 
-def build(shape: dict[str, Any]) -> dict[str, Any]:
-    """Build one shape; the pids that hold its sockets."""
+def build(shape: dict[str, Any]) -> None:
+    """Build one shape (processes it starts hold their sockets until our stdin closes)."""
     kind, port = shape["shape"], int(shape.get("port", 0))
     if kind == "prefork":  # a master (root) and workers (nobody) holding one socket
         sock = _sock("tcp", "0.0.0.0", port)
         _keep.append(sock)
         _name("fcmaster")
-        workers = []
         for _ in range(int(shape.get("workers", 2))):
-            pid = os.fork()
-            if pid == 0:
+            if os.fork() == 0:
                 _name("fcworker")
                 os.setgroups([])
                 os.setgid(65534)
                 os.setuid(65534)
                 sys.stdin.read()
                 os._exit(0)
-            workers.append(pid)
-        return {"pids": [os.getpid(), *workers]}
+        return
     if kind == "passed":  # opened by a launcher, exec'd into another program, launcher gone
         sock = _sock("tcp", "0.0.0.0", port)
         pid = os.fork()
@@ -164,7 +154,7 @@ def build(shape: dict[str, Any]) -> dict[str, Any]:
             os._exit(0)
         sock.close()
         os.waitpid(pid, 0)
-        return {"pids": []}
+        return
     if kind in ("systemd", "systemd-only"):  # socket activation
         socks = [_sock("tcp", "0.0.0.0", port), _sock("udp", "0.0.0.0", port)]
         pid = os.fork()
@@ -176,31 +166,31 @@ def build(shape: dict[str, Any]) -> dict[str, Any]:
             os._exit(0)
         for s in socks:
             s.close()
-        return {"pids": [pid]}
+        return
     if kind == "dropped":  # binds as root, then runs as nobody (named, dnsmasq, ntpd)
         _keep.append(_sock("tcp", "0.0.0.0", port))
         os.setgroups([])
         os.setgid(65534)
         os.setuid(65534)
-        return {"pids": [os.getpid()]}
+        return
     if kind == "reuseport":  # one process with two sockets, two processes with one each
         _keep.extend(_sock(shape["proto"], "0.0.0.0", port, reuseport=True) for _ in range(2))
-        return {"pids": [os.getpid()]}
+        return
     if kind == "device":  # SO_BINDTODEVICE
         _keep.append(_sock(shape["proto"], shape.get("address", "0.0.0.0"), port,
                            device=shape["iface"]))
-        return {"pids": [os.getpid()]}
+        return
     if kind == "freebind":  # an address the host does not have
         _keep.append(_sock(shape["proto"], shape["address"], port, freebind=True))
-        return {"pids": [os.getpid()]}
+        return
     if kind == "bind":  # a plain bind (a secondary address, a multicast group, twice)
         for _ in range(int(shape.get("times", 1))):
             _keep.append(_sock(shape["proto"], shape["address"], port))
-        return {"pids": [os.getpid()]}
+        return
     if kind == "raw":  # raw and packet sockets: no port, no listener
         _keep.append(socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))
         _keep.append(socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)))
-        return {"pids": [os.getpid()]}
+        return
     if kind == "deleted":
         tmp = Path(tempfile.mkdtemp(prefix="fcsvc"))
         _made.append(tmp)
@@ -209,10 +199,10 @@ def build(shape: dict[str, Any]) -> dict[str, Any]:
         sock = _sock("tcp", "0.0.0.0", port)
         _spawn(str(exe), [sock.fileno()], "deleted", {"path": str(exe)})
         sock.close()
-        return {"pids": []}
+        return
     if kind in ("renamed", "threads", "nouser"):
         _spawn(f"fc{kind}", [], kind, shape)
-        return {"pids": []}
+        return
     if kind == "flap":  # listeners that come and go, and processes with them, all along
         parent = os.getpid()
         if os.fork() == 0:
@@ -223,8 +213,9 @@ def build(shape: dict[str, Any]) -> dict[str, Any]:
                 child = os.fork()
                 if child == 0:  # a process that lives a moment, holding a listener
                     with contextlib.suppress(OSError):
-                        _sock("udp" if n % 2 else "tcp", "0.0.0.0", port + n % 50)
+                        held = _sock("udp" if n % 2 else "tcp", "0.0.0.0", port + n % 50)
                         time.sleep(0.002)
+                        held.close()
                     os._exit(0)
                 with contextlib.suppress(OSError):
                     brief = _sock("tcp", "0.0.0.0", port + 50 + n % 50)
@@ -232,15 +223,15 @@ def build(shape: dict[str, Any]) -> dict[str, Any]:
                     brief.close()
                 os.waitpid(child, 0)
             os._exit(0)
-        return {"pids": []}
+        return
     if kind == "many":
         if shape.get("uid"):  # a service account's, so its uid is on every row
             os.setgroups([])
             os.setgid(shape["uid"])
             os.setuid(shape["uid"])
         _keep.extend(_sock("tcp", "0.0.0.0", p) for p in range(port, port + shape["count"]))
-        return {"pids": [os.getpid()]}
-    raise ValueError(kind)
+        return
+    raise ValueError(f"no shape {kind!r}")
 
 
 def main() -> None:
