@@ -19,6 +19,10 @@ is read beside them from /proc/net/* (sockets, their uids and inodes) and /proc/
 after it in pid order, its user the socket's owner (a uid without a name as its number).
 BusyBox netstat lists pids only where it was built so (not Debian's): there the probe
 takes the /proc fallback, which this test covers.
+
+A second host has listeners, and processes holding them, come and go all through its
+scans (short-lived processes and sockets; a pre-fork master starting a worker every few
+milliseconds) beside a forbidden TCP 1923 that stays.
 """
 
 from __future__ import annotations
