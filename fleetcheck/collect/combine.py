@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from fleetcheck.collect import coverage
+from fleetcheck.collect.holders import lowest_first, one_per_socket, user_named
 from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.probe import Section
 from fleetcheck.collect.procnet import merge_proc_sections, stat_names
@@ -196,7 +197,8 @@ def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     except ParseError as exc:
         return listeners, [f"the kernel's socket tables could not be read ({exc}): only "
                            "what lsof listed is known"]
-    listeners = _as_kernel_mapped(rows, listeners, kernel)
+    listeners = _as_socket_owned(rows, _as_kernel_mapped(rows, listeners, kernel), kernel,
+                                 bodies.get("users", ""))
     listed = Counter(lsof.sockets(bodies[""]))
     unlisted = []
     for li in kernel:
@@ -206,6 +208,20 @@ def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
         else:  # the socket's uid is the kernel's word, whoever holds it: kept, and named
             unlisted.append(replace(li, inode=None, owner_note=UNLISTED))
     return listeners + _named(unlisted, bodies.get("users", "")), []
+
+
+def _as_socket_owned(rows: list[tuple[str, Listener]], listeners: list[Listener],
+                     kernel: list[Listener], passwd: str) -> list[Listener]:
+    """One listener per socket (lsof prints a row per holding process), its user the
+    socket's owner in the kernel's table (the row's DEVICE is its inode), as ss names it:
+    a daemon that dropped root after binding, or a root master's workers, hold a socket
+    that is root's."""
+    uids = {str(k.inode): k.uid for k in kernel if k.inode is not None and k.uid is not None}
+    names = owners.parse_passwd(passwd)
+    pairs = [(device, li if uids.get(device) is None
+              else replace(li, user=user_named(uids[device], names)))
+             for (device, _), li in zip(rows, listeners, strict=True)]
+    return one_per_socket(pairs)
 
 
 def _as_kernel_mapped(rows: list[tuple[str, Listener]], listeners: list[Listener],
@@ -239,9 +255,9 @@ def _as_lsof_names(address: str) -> str:
 
 def _named(listeners: list[Listener], passwd: str) -> list[Listener]:
     """Listeners whose owner is known only by uid, named from passwd lines where possible."""
-    names = {0: "root", **owners.parse_passwd(passwd)}  # uid 0 is not looked up: root
-    return [replace(li, user=names[li.uid]) if li.user is None and li.uid in names else li
-            for li in listeners]
+    names = owners.parse_passwd(passwd)  # uid 0 is not looked up: root
+    return [replace(li, user=user_named(li.uid, names))
+            if li.user is None and li.uid is not None else li for li in listeners]
 
 
 def _owned(listener: Listener, held: Sequence[owners.Owner]) -> Listener:
@@ -293,17 +309,18 @@ def combine(sections: Sequence[Section], family: str | None = None,
         raise Incomplete(coverage.message(lacking, failed))
     collector = _collector(used[0].name)
     good = [s for s in used if s.rc == 0]
+    # Holders in pid order whatever the tool (collect/holders.py says why).
     if collector == "proc":
-        return Combined("proc", merge_proc_sections(good), [])
+        return Combined("proc", lowest_first(merge_proc_sections(good)), [])
     merge = COMBINERS.get(collector)
     if merge is None:
         if collector not in PARSERS:
             raise ParseError(f"no parser for the {collector!r} section")
-        return Combined(collector, PARSERS[collector](used[0].body), [])
+        return Combined(collector, lowest_first(PARSERS[collector](used[0].body)), [])
     # A part that failed is left out; the merge says what its absence costs.
     bodies = {s.name.partition(".")[2]: s.body for s in good}
     listeners, notes = merge(bodies)
-    return Combined(collector, listeners, notes)
+    return Combined(collector, lowest_first(listeners), notes)
 
 
 def covers(name: str, family: str | None) -> frozenset[coverage.Slot]:

@@ -237,6 +237,7 @@ if [ -n "$fc_owners" ]; then
   echo "$M end nsowners.proc-owners 0"
   echo "$M begin nsowners.proc-fds"; QUOTING_STYLE=escape ls -l /proc/[0-9]*/fd 2>/dev/null
   echo "$M end nsowners.proc-fds 0"
+  echo "$M begin nsowners.proc-alive"; echo /proc/[0-9]*; echo "$M end nsowners.proc-alive 0"
 fi
 fc_nft=1; [ -e /proc/modules ] && fc_nft=; [ -d /sys/module/nf_tables ] && fc_nft=1
 NATS

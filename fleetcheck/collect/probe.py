@@ -51,7 +51,9 @@ LINUX_PINNED_ONLY: tuple[tuple[str, str, str], ...] = (
 # every fd directory). Processes that come and go meanwhile, or that we may not look
 # into, just lack an owner: those sections always end with status 0. GNU ls is asked to
 # escape what it prints of link targets (a file name may hold newlines); BusyBox ls
-# ignores that and collect/procnet.py distrusts what such a name could forge. The tables
+# ignores that and collect/procnet.py distrusts what such a name could forge. The pids
+# alive after the listing (a glob: no process) tell a process started since the names
+# were read (a pre-fork server's new worker) from a header such a name forged. The tables
 # give every socket's uid (column 8), to anyone: the non-root ones are looked up as ss's
 # are (`proc-users`), so an unprivileged run, which sees no other user's descriptors,
 # still names each socket's owner.
@@ -69,6 +71,7 @@ if [ -e /proc/net/tcp ]; then
   echo "$M begin proc-owners"; ls -ld /proc/[0-9]* 2>/dev/null; echo "$M end proc-owners 0"
   echo "$M begin proc-fds"; QUOTING_STYLE=escape ls -l /proc/[0-9]*/fd 2>/dev/null
   echo "$M end proc-fds 0"
+  echo "$M begin proc-alive"; echo /proc/[0-9]*; echo "$M end proc-alive 0"
   TABLE_UIDS
   echo "$M begin proc-users"; if [ -n "$u" ]; then USER_LOOKUP; fi; echo "$M end proc-users 0"
   fc_ns proc ''

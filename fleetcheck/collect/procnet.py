@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
+from fleetcheck.collect.holders import user_named
 from fleetcheck.collect.probe import Section
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
@@ -63,18 +64,29 @@ def _users(body: str) -> dict[int, str]:
     return users
 
 
-def _holders(body: str, known: set[int]) -> tuple[dict[int, list[int]], set[int]]:
+def _alive(body: str) -> set[int]:
+    """The pids of `echo /proc/[0-9]*`, run after the descriptors were listed."""
+    return {int(pid) for word in body.split() if (pid := word.removeprefix("/proc/")) != word
+            and is_number(pid)}
+
+
+def _holders(body: str, known: set[int], alive: set[int],
+             ) -> tuple[dict[int, list[int]], set[int]]:
     """socket inode -> pids holding it, from `ls -l /proc/*/fd`; and the doubtful inodes.
 
     BusyBox ls prints a link's target raw, so a file name holding newlines can forge a
     '/proc/PID/fd:' header and socket lines under it. A header seen twice, or of a pid
     that /proc/*/stat did not show, is not believed: the sockets listed under it are
-    attributed to nobody and reported doubtful.
+    attributed to nobody and reported doubtful. But for a pid `alive` after the listing
+    (a process started since /proc/*/stat was read, such as a pre-fork server's new
+    worker: a forged header would have to name a pid born in those milliseconds): its
+    sockets are attributed to their other holders, and doubtful only if none is known.
     """
     headers = Counter(int(m.group(1)) for line in lines(body)
                       if (m := _FD_DIR.fullmatch(line)) is not None and is_number(m.group(1)))
     holders: dict[int, list[int]] = {}
     doubtful: set[int] = set()
+    newer: set[int] = set()  # held by a process started since the names were read
     pid = None
     for line in lines(body):
         header = _FD_DIR.fullmatch(line)
@@ -89,12 +101,12 @@ def _holders(body: str, known: set[int]) -> tuple[dict[int, list[int]], set[int]
             continue
         inode = int(number)
         if headers[pid] != 1 or (known and pid not in known):
-            doubtful.add(inode)
+            (newer if headers[pid] == 1 and pid in alive else doubtful).add(inode)
             continue
         pids = holders.setdefault(inode, [])
         if pid not in pids:
             pids.append(pid)
-    return holders, doubtful
+    return holders, doubtful | (newer - holders.keys())
 
 
 def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
@@ -102,17 +114,19 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
     bodies = {s.name: s.body for s in sections}
     names = stat_names(bodies.get("proc-stat", ""))
     users = _users(bodies.get("proc-owners", ""))
-    holders, doubtful = _holders(bodies.get("proc-fds", ""), set(names))
+    holders, doubtful = _holders(bodies.get("proc-fds", ""), set(names),
+                                 _alive(bodies.get("proc-alive", "")))
     listeners: list[Listener] = []
     for s in sections:
         if s.name.startswith("proc-net-"):
             listeners.extend(procnet.parse(s.body))
     # Each socket's owner by its uid (root is uid 0 everywhere, and not looked up), as the
-    # other collectors name it even unprivileged; a holder seen below names it again.
-    by_uid = {0: "root", **owners.parse_passwd(bodies.get("proc-users", ""))}
+    # other collectors name it even unprivileged, and with root too (collect/holders.py).
+    by_uid = owners.parse_passwd(bodies.get("proc-users", ""))
     out = []
     for read in listeners:
-        owner = by_uid.get(read.uid) if read.uid is not None and read.user is None else None
+        owner = user_named(read.uid, by_uid) if read.uid is not None and read.user is None \
+            else None
         li = replace(read, user=owner) if owner is not None else read
         if li.inode is not None and li.inode in doubtful:
             out.append(replace(li, owner_note=DOUBTFUL))
@@ -123,9 +137,11 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
 
 def _owned(listener: Listener, pids: list[int], names: dict[int, str],
            users: dict[int, str]) -> Listener:
-    """`listener` with its lowest holding pid as owner and the others as other_processes."""
+    """`listener` with its lowest holding pid as owner and the others as other_processes;
+    its user the socket's owner where the table gave its uid, else the owner's."""
     if not pids:
         return listener
     pid = pids[0]
-    return replace(listener, pid=pid, process=names.get(pid), user=users.get(pid),
+    return replace(listener, pid=pid, process=names.get(pid),
+                   user=listener.user or users.get(pid),
                    other_processes=tuple(f"{names.get(p) or '?'}/{p}" for p in pids[1:]))

@@ -136,8 +136,13 @@ def _one(tool: str, t: _Truth) -> list[Listener]:
     base = Listener(proto=t.proto, family=t.family, address=t.address, port=t.port)
     uid = pwd.getpwnam(t.user).pw_uid
     comm = _comm(t.name).decode("utf-8", "replace")  # what ss, /proc and lsof -F show
+    if tool == "lsof-collected":  # one listener a socket, as collect/holders.py has it
+        rows = _one("lsof", t)
+        return [replace(rows[0], other_processes=tuple(f"{li.process}/{li.pid}"
+                                                       for li in rows[1:]))]
     if tool.endswith("-collected"):  # the probe adds the owner's uid and name to ss, netstat
-        return [replace(li, user=t.user, uid=uid) for li in _one(tool[:-10], t)]
+        # and names a socket's holders in pid order, whatever order the tool printed
+        return [_lowest_first(replace(li, user=t.user, uid=uid)) for li in _one(tool[:-10], t)]
     if tool == "ss-masked":
         return [replace(li, process=_masked(t.name),
                         other_processes=tuple(f"{_masked(t.name)}/{p.rpartition('/')[2]}"
@@ -186,6 +191,17 @@ def _one(tool: str, t: _Truth) -> list[Listener]:
                          user=t.user, uid=uid, inode=t.inode,
                          other_processes=tuple(f"{comm}/{p}" for p in pids[1:]))]
     raise ValueError(f"no oracle for {tool!r}")
+
+
+def _lowest_first(li: Listener) -> Listener:
+    """`li` owned by its lowest holding pid, the others after it in pid order."""
+    if li.pid is None or not li.other_processes:
+        return li
+    holders = sorted([(li.pid, str(li.process)),
+                      *((int(o.rpartition("/")[2]), o.rpartition("/")[0])
+                        for o in li.other_processes)])
+    return replace(li, pid=holders[0][0], process=holders[0][1],
+                   other_processes=tuple(f"{name}/{pid}" for pid, name in holders[1:]))
 
 
 def expected(tool: str, held: Sequence[Held], *, protos: Sequence[str] = ("tcp", "udp"),

@@ -272,8 +272,8 @@ def bound(binds: Sequence[Bind]) -> set[tuple[int, str]]:
 
 def listing_problems(tool: str, binds: Sequence[Bind], ours: Sequence[Listener]) -> list[str]:
     """What is wrong with a tool's listeners for the sockets bound on one (proto, port):
-    one listener a socket (lsof: one a process holding it), each at an address bound."""
-    want = sum(2 if b.shared and tool == "lsof" else 1 for b in binds)
+    one listener a socket (whoever holds it), each at an address bound."""
+    want = len(binds)
     out = []
     if len(ours) != want:
         out.append(f"{len(ours)} listeners for {len(binds)} sockets (wanted {want})")

@@ -215,10 +215,10 @@ def test_names_iproute2_7_masked_are_read_from_proc_emulated(
         plain = collect(_host(), PathFirst(tmp_path / "none"), CollectOptions())
     assert got.collector == "ss"
     names = {li.port: (li.process, li.other_processes) for li in got.listeners}
-    (parent, _), = [h.pids for h in holders.held if h.sock.port == 7103]  # ss: child first
+    (_, child), = [h.pids for h in holders.held if h.sock.port == 7103]  # parent first
     assert names[7101] == ("wëb sérvér", ())
     assert names[7102] == ("t\tab", ())
-    assert names[7103] == ("ünï\tcode", (f"ünï\tcode/{parent}",))
+    assert names[7103] == ("ünï\tcode", (f"ünï\tcode/{child}",))
     assert names[1923] == ("spiced", ())
     evidence = got.commands[0].stdout
     assert "w??b s??rv??r" in evidence and " end ss.names 0\n" in evidence

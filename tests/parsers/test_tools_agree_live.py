@@ -73,7 +73,7 @@ def _dicts(listeners: list[Listener]) -> list[dict[str, object]]:
 @pytest.mark.parametrize("tool", ["ss", "netstat", "busybox-netstat", "lsof", "proc"])
 def test_each_tool_reports_exactly_what_was_bound(lab: Lab, tool: str) -> None:
     dialect = tool if tool in lab.seen else f"{tool}-nopid"
-    oracle = f"{tool}-collected" if tool in ("ss", "netstat") else dialect
+    oracle = f"{tool}-collected" if tool in ("ss", "netstat", "lsof") else dialect
     wanted = linux_scenario.expected(oracle, lab.holders.held)
     assert _dicts(lab.seen[dialect]) == _dicts(wanted)
 
@@ -97,18 +97,16 @@ def test_the_tools_agree(lab: Lab) -> None:
     # net-tools cuts addr:port to 23 columns (and flags those rows truncated).
     fitting = Counter({k: n for k, n in sockets.items() if len(f"{k[2]}:{k[3]}") < 23})
     for tool in lab.seen:
-        if tool == "lsof":  # one row per process holding the socket
-            assert comparable(tool) == Counter(
-                _key(li) for li in lab.seen["ss"] for _ in _holders(li)), tool
-        elif tool == "netstat":
+        if tool == "netstat":
             assert comparable(tool) == fitting, tool
             assert sum(li.truncated for li in lab.seen[tool]) == sockets.total() - fitting.total()
         else:
             assert comparable(tool) == sockets, tool
     # Whoever a tool names as owner is one of the processes ss sees on that socket,
-    # under the same name.
+    # under the same name; the lowest pid of those it names (collect/holders.py).
     owners = {(_key(li), pid): li.process for li in lab.seen["ss"] for pid in _holders(li)}
     for tool, listeners in lab.seen.items():
         for li in listeners:
             if li.pid is not None and not li.truncated:
                 assert owners[(_key(li), li.pid)] == li.process, (tool, li)
+                assert li.pid == min(_holders(li)), (tool, li)

@@ -1,0 +1,69 @@
+"""Who holds a socket, told the same way by every collector.
+
+A socket may be held by several processes: a pre-fork server's master and workers, the
+init system that opened it and the service it was passed to. ss names every holder,
+the highest pid first; net-tools and BusyBox netstat name the lowest only; the /proc
+fallback reads them all; lsof prints a row per holder. A collector's listeners are one
+per socket, its lowest pid the owner (the one pid every tool can show: netstat's) and
+the others after it in pid order, so that a host reads the same whatever tool it has.
+
+A socket's user is its owner's name, from the uid the kernel's tables give (what ss -e
+and netstat -e show, to anyone: a run without root names the same user); a uid no
+passwd entry names is told as its number, as ls, ps and lsof print it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from fleetcheck.model import Listener
+from fleetcheck.numbers import is_number
+
+
+def lowest_first(listeners: Sequence[Listener]) -> list[Listener]:
+    """`listeners` with each one's holders in pid order: the lowest owns it."""
+    out = []
+    for li in listeners:
+        pids = [o.rpartition("/")[2] for o in li.other_processes]
+        if not li.other_processes or li.pid is None or not all(map(is_number, pids)):
+            out.append(li)
+            continue
+        holders = sorted([(li.pid, f"{li.process or '?'}/{li.pid}"),
+                          *((int(pid), o) for pid, o in zip(pids, li.other_processes,
+                                                            strict=True))])
+        first = holders[0][1]
+        if first == f"{li.process or '?'}/{li.pid}":
+            out.append(replace(li, other_processes=tuple(h for _, h in holders[1:])))
+            continue
+        name, _, pid = first.rpartition("/")
+        out.append(replace(li, process=None if name == "?" and li.process is None else name,
+                           pid=int(pid), other_processes=tuple(h for _, h in holders[1:])))
+    return out
+
+
+def one_per_socket(rows: Sequence[tuple[str, Listener]]) -> list[Listener]:
+    """lsof's rows (DEVICE, listener), one per holding process, as one listener per
+    socket (the same inode, protocol and address): its holders as `lowest_first` has
+    them, where the first of its rows stood. Rows without an inode stay as they are."""
+    merged: dict[tuple[object, ...], list[Listener]] = {}
+    order: list[tuple[object, ...]] = []
+    for n, (device, li) in enumerate(rows):
+        key: tuple[object, ...] = (device, li.proto, li.family, li.address, li.port) \
+            if is_number(device) else (n,)
+        if key not in merged:
+            merged[key] = []
+            order.append(key)
+        merged[key].append(li)
+    out = []
+    for key in order:
+        group = sorted(merged[key], key=lambda li: -1 if li.pid is None else li.pid)
+        first = group[0]
+        others = tuple(f"{li.process or '?'}/{li.pid}" for li in group[1:])
+        out.append(first if not others else replace(first, other_processes=others))
+    return out
+
+
+def user_named(uid: int, names: Mapping[int, str]) -> str:
+    """The name of `uid` (root for 0), or its number where no passwd entry names it."""
+    return "root" if uid == 0 else names.get(uid, str(uid))

@@ -1,0 +1,34 @@
+"""collect/holders.py: one listener a socket, its holders in pid order, its user named."""
+
+from __future__ import annotations
+
+from fleetcheck.collect.holders import lowest_first, one_per_socket, user_named
+from fleetcheck.model import Listener
+
+TCP = Listener("tcp", 4, "0.0.0.0", 8080)
+
+
+def test_the_lowest_pid_owns_a_shared_socket_whatever_order_a_tool_printed() -> None:
+    # ss prints the newest holder first: a worker, then the master (a name may hold '/')
+    ss = Listener("tcp", 4, "0.0.0.0", 8080, "w/k", 30, other_processes=("w/k/20", "master/10"))
+    assert lowest_first([ss]) == [Listener("tcp", 4, "0.0.0.0", 8080, "master", 10,
+                                           other_processes=("w/k/20", "w/k/30"))]
+    unnamed = Listener("tcp", 4, "0.0.0.0", 8080, None, 9, other_processes=("a/3",))
+    assert lowest_first([unnamed])[0].other_processes == ("?/9",)
+    odd = Listener("tcp", 4, "0.0.0.0", 8080, "a", 9, other_processes=("b/x",))
+    assert lowest_first([odd, TCP]) == [odd, TCP]  # not a pid: left as the tool said
+
+
+def test_lsof_rows_of_one_socket_are_one_listener() -> None:
+    rows = [("77", Listener("tcp", 4, "0.0.0.0", 8080, "worker", 12, user="nobody")),
+            ("78", Listener("udp", 4, "0.0.0.0", 53, "dns", 5)),
+            ("77", Listener("tcp", 4, "0.0.0.0", 8080, "master", 11, user="root")),
+            ("", TCP), ("", TCP)]  # no inode: nothing says they are one socket
+    assert one_per_socket(rows) == [
+        Listener("tcp", 4, "0.0.0.0", 8080, "master", 11, user="root",
+                 other_processes=("worker/12",)),
+        Listener("udp", 4, "0.0.0.0", 53, "dns", 5), TCP, TCP]
+
+
+def test_a_uid_without_a_passwd_entry_is_its_number() -> None:
+    assert [user_named(u, {1000: "ann"}) for u in (0, 1000, 54321)] == ["root", "ann", "54321"]
