@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from fleetcheck.collect import coverage
-from fleetcheck.collect.holders import lowest_first, one_per_socket, user_named
+from fleetcheck.collect.holders import one_per_socket, owner_first, user_named
 from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.probe import Section
 from fleetcheck.collect.procnet import merge_proc_sections, stat_names
@@ -309,18 +309,18 @@ def combine(sections: Sequence[Section], family: str | None = None,
         raise Incomplete(coverage.message(lacking, failed))
     collector = _collector(used[0].name)
     good = [s for s in used if s.rc == 0]
-    # Holders in pid order whatever the tool (collect/holders.py says why).
+    # Holders in owner order whatever the tool (collect/holders.py says why).
     if collector == "proc":
-        return Combined("proc", lowest_first(merge_proc_sections(good)), [])
+        return Combined("proc", owner_first(merge_proc_sections(good)), [])
     merge = COMBINERS.get(collector)
     if merge is None:
         if collector not in PARSERS:
             raise ParseError(f"no parser for the {collector!r} section")
-        return Combined(collector, lowest_first(PARSERS[collector](used[0].body)), [])
+        return Combined(collector, owner_first(PARSERS[collector](used[0].body)), [])
     # A part that failed is left out; the merge says what its absence costs.
     bodies = {s.name.partition(".")[2]: s.body for s in good}
     listeners, notes = merge(bodies)
-    return Combined(collector, lowest_first(listeners), notes)
+    return Combined(collector, owner_first(listeners), notes)
 
 
 def covers(name: str, family: str | None) -> frozenset[coverage.Slot]:

@@ -4,8 +4,12 @@ A socket may be held by several processes: a pre-fork server's master and worker
 init system that opened it and the service it was passed to. ss names every holder,
 the highest pid first; net-tools and BusyBox netstat name the lowest only; the /proc
 fallback reads them all; lsof prints a row per holder. A collector's listeners are one
-per socket, its lowest pid the owner (the one pid every tool can show: netstat's) and
-the others after it in pid order, so that a host reads the same whatever tool it has.
+per socket, named by its oldest holder that is not the init system: the lowest pid but
+1 (a pre-fork master, not its newest worker; the service systemd or launchd activated,
+not pid 1 itself), the others after it in pid order. So a host reads the same through
+ss, lsof and /proc, and a socket's process stays put as workers come and go (ss names
+the newest holder first, which `fleetcheck parse` keeps as the tool printed it;
+netstat can show the lowest pid only).
 
 A socket's user is its owner's name, from the uid the kernel's tables give (what ss -e
 and netstat -e show, to anyone: a run without root names the same user); a uid no
@@ -21,8 +25,13 @@ from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 
 
-def lowest_first(listeners: Sequence[Listener]) -> list[Listener]:
-    """`listeners` with each one's holders in pid order: the lowest owns it."""
+def _rank(pid: int) -> tuple[bool, int]:
+    """Holders in owner order: by pid, pid 1 (the init system, an activator) last."""
+    return pid == 1, pid
+
+
+def owner_first(listeners: Sequence[Listener]) -> list[Listener]:
+    """`listeners` with each one's holders in owner order (`_rank`): the first owns it."""
     out = []
     for li in listeners:
         pids = [o.rpartition("/")[2] for o in li.other_processes]
@@ -31,7 +40,8 @@ def lowest_first(listeners: Sequence[Listener]) -> list[Listener]:
             continue
         holders = sorted([(li.pid, f"{li.process or '?'}/{li.pid}"),
                           *((int(pid), o) for pid, o in zip(pids, li.other_processes,
-                                                            strict=True))])
+                                                            strict=True))],
+                         key=lambda h: _rank(h[0]))
         first = holders[0][1]
         if first == f"{li.process or '?'}/{li.pid}":
             out.append(replace(li, other_processes=tuple(h for _, h in holders[1:])))
@@ -44,7 +54,7 @@ def lowest_first(listeners: Sequence[Listener]) -> list[Listener]:
 
 def one_per_socket(rows: Sequence[tuple[str, Listener]]) -> list[Listener]:
     """lsof's rows (DEVICE, listener), one per holding process, as one listener per
-    socket (the same inode, protocol and address): its holders as `lowest_first` has
+    socket (the same inode, protocol and address): its holders as `owner_first` has
     them, where the first of its rows stood. Rows without an inode stay as they are."""
     merged: dict[tuple[object, ...], list[Listener]] = {}
     order: list[tuple[object, ...]] = []
@@ -57,7 +67,8 @@ def one_per_socket(rows: Sequence[tuple[str, Listener]]) -> list[Listener]:
         merged[key].append(li)
     out = []
     for key in order:
-        group = sorted(merged[key], key=lambda li: -1 if li.pid is None else li.pid)
+        group = sorted(merged[key], key=lambda li: (False, -1) if li.pid is None
+                       else _rank(li.pid))
         first = group[0]
         others = tuple(f"{li.process or '?'}/{li.pid}" for li in group[1:])
         out.append(first if not others else replace(first, other_processes=others))

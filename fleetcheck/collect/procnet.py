@@ -137,7 +137,8 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
 
 def _owned(listener: Listener, pids: list[int], names: dict[int, str],
            users: dict[int, str]) -> Listener:
-    """`listener` with its lowest holding pid as owner and the others as other_processes;
+    """`listener` with its lowest holding pid as owner and the others as other_processes
+    (combine then puts them in owner order);
     its user the socket's owner where the table gave its uid, else the owner's."""
     if not pids:
         return listener

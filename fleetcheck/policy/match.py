@@ -100,6 +100,18 @@ def holders(listener: Listener) -> list[str] | None:
     return [listener.process, *(o.rsplit("/", 1)[0] for o in listener.other_processes)]
 
 
+def served_by(listener: Listener) -> list[str] | None:
+    """The holders an `allow` rule's process must match: every one but pid 1 (the init
+    system, which activated the socket for the others) when another holds it too; None
+    when the owner could not be seen."""
+    names = holders(listener)
+    if names is None or len(names) == 1:
+        return names
+    pids = [listener.pid, *(o.rsplit("/", 1)[-1] for o in listener.other_processes)]
+    served = [n for n, pid in zip(names, pids, strict=True) if str(pid) != "1"]
+    return served or names
+
+
 def exposures(listener: Listener) -> list[tuple[int, str]]:
     """(family, address) pairs the socket accepts: a dual-stack [::] also takes 0.0.0.0;
     an IPv6 socket bound to an IPv4-mapped address (::ffff:127.0.0.1) takes IPv4 only.
@@ -233,7 +245,7 @@ class Match:
             return bind
         unknown: tuple[MatchResult, str | None] | None = where
         if self.processes is not None:
-            names = holders(listener)
+            names = served_by(listener) if covering else holders(listener)
             if names is None:
                 unknown = unknown or (MatchResult.UNKNOWN_OWNER, "process")
             elif not (all if covering else any)(

@@ -1,22 +1,27 @@
-"""collect/holders.py: one listener a socket, its holders in pid order, its user named."""
+"""collect/holders.py: one listener a socket, its holders in owner order, its user named."""
 
 from __future__ import annotations
 
-from fleetcheck.collect.holders import lowest_first, one_per_socket, user_named
+from fleetcheck.collect.holders import one_per_socket, owner_first, user_named
 from fleetcheck.model import Listener
 
 TCP = Listener("tcp", 4, "0.0.0.0", 8080)
 
 
-def test_the_lowest_pid_owns_a_shared_socket_whatever_order_a_tool_printed() -> None:
+def test_the_oldest_holder_but_init_owns_a_shared_socket_whatever_order_a_tool_printed(
+        ) -> None:
     # ss prints the newest holder first: a worker, then the master (a name may hold '/')
     ss = Listener("tcp", 4, "0.0.0.0", 8080, "w/k", 30, other_processes=("w/k/20", "master/10"))
-    assert lowest_first([ss]) == [Listener("tcp", 4, "0.0.0.0", 8080, "master", 10,
-                                           other_processes=("w/k/20", "w/k/30"))]
+    assert owner_first([ss]) == [Listener("tcp", 4, "0.0.0.0", 8080, "master", 10,
+                                          other_processes=("w/k/20", "w/k/30"))]
+    # socket activation: the service owns it, pid 1 (systemd, launchd) is the activator
+    netstat_like = Listener("tcp", 6, "::", 22, "systemd", 1, other_processes=("sshd/812",))
+    assert owner_first([netstat_like]) == [Listener("tcp", 6, "::", 22, "sshd", 812,
+                                                    other_processes=("systemd/1",))]
     unnamed = Listener("tcp", 4, "0.0.0.0", 8080, None, 9, other_processes=("a/3",))
-    assert lowest_first([unnamed])[0].other_processes == ("?/9",)
+    assert owner_first([unnamed])[0].other_processes == ("?/9",)
     odd = Listener("tcp", 4, "0.0.0.0", 8080, "a", 9, other_processes=("b/x",))
-    assert lowest_first([odd, TCP]) == [odd, TCP]  # not a pid: left as the tool said
+    assert owner_first([odd, TCP]) == [odd, TCP]  # not a pid: left as the tool said
 
 
 def test_lsof_rows_of_one_socket_are_one_listener() -> None:

@@ -15,8 +15,9 @@ a uid no passwd entry names; 250 listeners in one process of nobody's.
 The inventory names the host four times, each pinning one collector (ss, netstat, the
 /proc fallback, lsof), so that all four read the same sockets of the same pids. The truth
 is read beside them from /proc/net/* (sockets, their uids and inodes) and /proc/PID/fd
-(who holds each): one listener per socket, owned by its lowest holding pid, the others
-after it in pid order, its user the socket's owner (a uid without a name as its number).
+(who holds each): one listener per socket, owned by its lowest holding pid but pid 1, the
+others after it in pid order (net-tools netstat names only the lowest), its user the
+socket's owner (a uid without a name as its number).
 BusyBox netstat lists pids only where it was built so (not Debian's): there the probe
 takes the /proc fallback, which this test covers.
 
@@ -137,12 +138,20 @@ def truth(ns: Namespace, passwd: Path) -> Counter[Row]:
             if table.startswith("udp") and remote.rpartition(":")[2] != "0000":
                 continue  # UDP: unconnected only
             address, port = _address(local.partition(":")[0]), int(local.partition(":")[2], 16)
-            pids = sorted(holders.get(inode, []))
+            pids = sorted(holders.get(inode, []), key=lambda p: (p == 1, p))
             user = "root" if uid == 0 else names.get(uid, str(uid))
             rows[(table[:3], 6 if table.endswith("6") else 4, address, port,
                   comm[pids[0]] if pids else None, pids[0] if pids else None, user,
                   tuple(f"{comm[p]}/{p}" for p in pids[1:]))] += 1
     return rows
+
+
+def _lowest(row: Row) -> Row:
+    """`row` as net-tools netstat shows it: its lowest holder alone."""
+    holders = [(row[5], row[4]), *((int(o.rpartition("/")[2]), o.rpartition("/")[0])
+                                   for o in row[7])]
+    pid, name = min(holders, key=lambda h: -1 if h[0] is None else h[0])
+    return (*row[:4], name, pid, row[6], ())
 
 
 def found(host: dict[str, Any]) -> Counter[Row]:
@@ -211,7 +220,7 @@ def test_every_collector_reads_each_service_shape_as_the_kernel_has_it(
         assert host["collector"] == tool
         got = found(host)
         if tool == "netstat":  # net-tools names one holder of a socket: the lowest pid
-            wanted = Counter((*row[:7], ()) for row in services.truth.elements())
+            wanted = Counter(_lowest(row) for row in services.truth.elements())
         assert got == wanted, (tool, "missing", wanted - got, "extra", got - wanted)
         wanted = services.truth
         verdicts = {(li["proto"], li["port"], li["verdict"]) for li in host["listeners"]}

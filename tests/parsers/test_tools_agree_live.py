@@ -73,7 +73,7 @@ def _dicts(listeners: list[Listener]) -> list[dict[str, object]]:
 @pytest.mark.parametrize("tool", ["ss", "netstat", "busybox-netstat", "lsof", "proc"])
 def test_each_tool_reports_exactly_what_was_bound(lab: Lab, tool: str) -> None:
     dialect = tool if tool in lab.seen else f"{tool}-nopid"
-    oracle = f"{tool}-collected" if tool in ("ss", "netstat", "lsof") else dialect
+    oracle = f"{tool}-collected" if tool in ("ss", "netstat", "lsof", "proc") else dialect
     wanted = linux_scenario.expected(oracle, lab.holders.held)
     assert _dicts(lab.seen[dialect]) == _dicts(wanted)
 
@@ -103,7 +103,8 @@ def test_the_tools_agree(lab: Lab) -> None:
         else:
             assert comparable(tool) == sockets, tool
     # Whoever a tool names as owner is one of the processes ss sees on that socket,
-    # under the same name; the lowest pid of those it names (collect/holders.py).
+    # under the same name; the lowest pid of those it names (collect/holders.py: no
+    # holder here is pid 1), the one netstat can name.
     owners = {(_key(li), pid): li.process for li in lab.seen["ss"] for pid in _holders(li)}
     for tool, listeners in lab.seen.items():
         for li in listeners:

@@ -196,11 +196,16 @@ def bind_ok(rule: Mapping[str, Any], listener: Listener, allow: bool) -> Tri:
     return _bind_one_way(rule, listener, bool(listener.dual_stack), allow)
 
 
-def holders(listener: Listener) -> list[str] | None:
-    """Every process name holding the socket, or None when the owner was not seen."""
+def holders(listener: Listener, allow: bool) -> list[str] | None:
+    """The process names holding the socket, or None when the owner was not seen; for an
+    allow, pid 1 (the activating init system) is left out when another holds it too."""
     if listener.process is None:
         return None
-    return [listener.process, *(o.rpartition("/")[0] or o for o in listener.other_processes)]
+    held = [(listener.process, str(listener.pid)),
+            *((o.rpartition("/")[0] or o, o.rpartition("/")[2]) for o in listener.other_processes)]
+    if allow and len(held) > 1 and any(pid != "1" for _, pid in held):
+        held = [(name, pid) for name, pid in held if pid != "1"]
+    return [name for name, _ in held]
 
 
 def user_ok(pattern: Any, listener: Listener) -> Tri:
@@ -226,7 +231,7 @@ def owner_ok(rule: Mapping[str, Any], listener: Listener, allow: bool) -> Tri:
     """process and user: an allow's process must fit every holder, a forbid's any."""
     results: list[Tri] = []
     if "process" in rule:
-        names = holders(listener)
+        names = holders(listener, allow)
         if names is None:
             results.append(None)
         else:

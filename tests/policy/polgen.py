@@ -91,12 +91,17 @@ def gen_listener(rng: random.Random) -> Listener:
     localnet: tuple[str, ...] = ()
     if addr.startswith("127.") and rng.random() < 0.3:
         localnet = ("all",)
-    return Listener(proto=proto, family=_family(addr), address=addr,
-                    port=rng.choice(PORTS) if rng.random() < 0.85 else rng.randint(1, 65535),
-                    process=proc, pid=rng.randint(100, 9999) if proc else None, user=name,
+    port = rng.choice(PORTS) if rng.random() < 0.85 else rng.randint(1, 65535)
+    pid = rng.randint(100, 9999) if proc else None
+    truncated = rng.random() < 0.03
+    if pid is not None and pid % 10 == 0:  # socket activation: pid 1 holds it too
+        # (decided by a draw already made, so every seed's other draws stay as they were)
+        others = (*others, f"{'systemd' if pid % 20 else 'launchd'}/1")
+    return Listener(proto=proto, family=_family(addr), address=addr, port=port,
+                    process=proc, pid=pid, user=name,
                     uid=uid, dual_stack=dual, other_processes=others, netns=netns,
                     container=container, exposure=exposure, route_localnet=localnet,
-                    truncated=rng.random() < 0.03)
+                    truncated=truncated)
 
 
 def gen_rule(rng: random.Random, action: str, rid: str) -> dict[str, Any]:

@@ -117,6 +117,17 @@ CASES = [
     ("port: 80\nprocess: nginx", L(process="nginx", other_processes=("nginx/8", "nginx/9")),
      YES, YES),
     ("port: 80\nprocess: nginx", L(process="nginx", other_processes=("nc/10",)), WP, YES),
+    # ...but pid 1 (systemd, launchd) beside a service is the socket's activator: an allow
+    # of the service covers it; alone, or with a process not allowed, it is as any other.
+    ("port: 22\nprocess: sshd", L(port=22, process="sshd", pid=812,
+                                   other_processes=("systemd/1",)), YES, YES),
+    ("port: 22\nprocess: sshd", L(port=22, process="systemd", pid=1), WP, WP),
+    ("port: 22\nprocess: sshd", L(port=22, process="nc", pid=9,
+                                   other_processes=("systemd/1",)), WP, WP),
+    ("port: 22\nprocess: systemd", L(port=22, process="sshd", pid=812,
+                                      other_processes=("systemd/1",)), WP, YES),
+    ("port: 22\nprocess: sshd", L(port=22, process="sshd", pid=812,
+                                   other_processes=("systemd/7",)), WP, YES),
     ("process: chronyd", L("udp", port=323, process="ntpd"), NO, NO),
     ("port: 5432\nuser: postgres", L(port=5432, process="postgres", user="postgres"), YES, YES),
     ("port: 5432\nuser: postgres", L(port=5432, process="postgres", user="nobody"), WP, WP),
