@@ -32,7 +32,8 @@ from fleetcheck.render import view
 from fleetcheck.sanitize import one_line
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
-from fleetcheck.transport.ssh.target import config_file, identity_exists
+from fleetcheck.transport.ssh.cmdline import config_file
+from fleetcheck.transport.ssh.target import identity_exists
 
 OFF_WARNING = HOST_KEYS_OFF
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
