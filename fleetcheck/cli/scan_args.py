@@ -25,7 +25,8 @@ from fleetcheck.engine.options import ScanOptions, worker_ceiling
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult, Severity
 from fleetcheck.numbers import is_number
-from fleetcheck.plan import SUPPORTED_CONNECTIONS, PlannedHost, connection_type
+from fleetcheck.plan import PlannedHost
+from fleetcheck.plan.variables import SUPPORTED_CONNECTIONS, connection_type
 from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
 from fleetcheck.render import view
