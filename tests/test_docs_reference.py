@@ -19,7 +19,7 @@ import yaml
 from fleetcheck.cli.manpage import environment
 from fleetcheck.config.settings import SETTINGS
 from fleetcheck.errors import EXIT_MEANINGS, ErrorKind, ExitStatus
-from fleetcheck.plan import HONOURED_VARIABLES
+from fleetcheck.plan.variables import HONOURED_VARIABLES
 from tests.conftest import REPO, run_cli
 from tests.inventory.oracle import require_ansible
 

@@ -16,7 +16,8 @@ from fleetcheck.config.settings import SETTINGS
 from fleetcheck.engine.shards import keys_by
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult
-from fleetcheck.plan import SECRET_VARIABLES, PlannedHost, defaults_record
+from fleetcheck.plan import PlannedHost, defaults_record
+from fleetcheck.plan.variables import SECRET_VARIABLES
 from fleetcheck.redact import MIN_VAULT_VALUE, secrets_of
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from fleetcheck.plan import SECRET_VARIABLES
+from fleetcheck.plan.variables import SECRET_VARIABLES
 from fleetcheck.redact import Redactor
 
 # Secret by its name, as Ansible's own and people's variables are named.

@@ -25,14 +25,16 @@ from fleetcheck.engine.options import ScanOptions, worker_ceiling
 from fleetcheck.errors import InputError
 from fleetcheck.model import RunResult, Severity
 from fleetcheck.numbers import is_number
-from fleetcheck.plan import SUPPORTED_CONNECTIONS, PlannedHost, connection_type
+from fleetcheck.plan import PlannedHost
+from fleetcheck.plan.variables import SUPPORTED_CONNECTIONS, connection_type
 from fleetcheck.progress import Progress, ProgressHandler
 from fleetcheck.redact import Redactor
 from fleetcheck.render import view
 from fleetcheck.sanitize import one_line
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh import HOST_KEY_MODES, HOST_KEYS_OFF, SshOptions
-from fleetcheck.transport.ssh.target import config_file, identity_exists
+from fleetcheck.transport.ssh.cmdline import config_file
+from fleetcheck.transport.ssh.target import identity_exists
 
 OFF_WARNING = HOST_KEYS_OFF
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}

@@ -10,7 +10,8 @@ from fleetcheck.collect import netns, windows
 from fleetcheck.collect.become import Becoming, become_command, method_of
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.oses import FAMILIES, UNAME_FAMILIES, family_of
-from fleetcheck.collect.probe import ProbeOutput, Section, build_probe, one_line, split_output
+from fleetcheck.collect.probe import build_probe, one_line
+from fleetcheck.collect.sections import ProbeOutput, Section, split_output
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.model import CommandRecord, Listener, Namespaces
 from fleetcheck.numbers import is_number

@@ -28,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fleetcheck.errors import ErrorKind, HostFailure
-from fleetcheck.plan import BECOME_METHODS, Become
+from fleetcheck.plan import Become
+from fleetcheck.plan.variables import BECOME_METHODS
 from fleetcheck.transport.base import Answer
 from fleetcheck.transport.quote import sh_join, sh_quote
 

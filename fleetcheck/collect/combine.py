@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 from fleetcheck.collect import coverage
 from fleetcheck.collect.holders import one_per_socket, owner_first, user_named
 from fleetcheck.collect.oses import POSIX_TOOLS
-from fleetcheck.collect.probe import Section
 from fleetcheck.collect.procnet import merge_proc_sections, stat_names
+from fleetcheck.collect.sections import Section
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import PARSERS, bsd_netstat, lsof, lsof_fields, owners, procnet, ss

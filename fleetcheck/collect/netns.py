@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from fleetcheck.addresses import address_scope, parse_ip
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
-from fleetcheck.collect.probe import Section
+from fleetcheck.collect.sections import Section
 from fleetcheck.model import CONTAINER_ONLY, PUBLISHED, Container, Listener, Namespaces
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import containers, nat

@@ -4,20 +4,18 @@ Linux tools are listed here; the other POSIX systems' tools are in `oses`, and
 Windows has its own PowerShell probe (`windows`).
 
 Its stdout is a sequence of sections fenced by marker lines carrying a per-run
-nonce, so that nothing a listener's process name prints can forge a section.
+nonce, so that nothing a listener's process name prints can forge a section
+(`sections` reads them back).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 from fleetcheck.collect.followups import FOLLOW_UPS, SS_UIDS, TABLE_UIDS, USER_LOOKUP, FollowUp
 from fleetcheck.collect.nsprobe import FC_NS, ns_call
 from fleetcheck.collect.oses import POSIX_TOOLS, UNAME_FAMILIES, Attempt
-from fleetcheck.numbers import is_number
-from fleetcheck.parsers.common import ParseError
 
 # Linux tools, best first: (tool name as the parsers know it, guard, command). A tool
 # is used when its guard succeeds and its command exits 0; otherwise the next is tried,
@@ -78,27 +76,6 @@ if [ -e /proc/net/tcp ]; then
   return 0
 fi
 """.replace("USER_LOOKUP", USER_LOOKUP).replace("TABLE_UIDS", TABLE_UIDS)
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """One fenced part of the probe's stdout: a tool's output and its exit code."""
-
-    name: str
-    body: str
-    rc: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeOutput:
-    """The probe's stdout, split: facts (os, release, uid, absent) and tool sections in order.
-
-    A fact given more than once (`absent`, one line per missing table) holds every value,
-    separated by spaces.
-    """
-
-    facts: dict[str, str]
-    sections: tuple[Section, ...]
 
 
 def _tool_block(tools: tuple[tuple[str, str, str], ...]) -> str:
@@ -361,53 +338,3 @@ def one_line(script: str) -> str:
 
 def _unames(family: str) -> list[str]:
     return [name for name, fam in UNAME_FAMILIES.items() if fam == family]
-
-
-def _lines_kept(text: str) -> list[str]:
-    """`text` cut after each newline (and only there), each line keeping its newline."""
-    lines = [line + "\n" for line in text.split("\n")]
-    lines[-1] = lines[-1][:-1]
-    return lines if lines[-1] else lines[:-1]
-
-
-def split_output(stdout: str, nonce: str) -> ProbeOutput:
-    """Split the probe's stdout into facts and sections; ParseError if the fences are broken.
-
-    Lines before the probe's first line are the login's own (a shell rc file's echo), not
-    the probe's: ignored, as Ansible ignores them.
-    """
-    marker = f"@@fleetcheck:{nonce} "
-    facts: dict[str, str] = {}
-    sections: list[Section] = []
-    current: str | None = None
-    body: list[str] = []
-    started = False
-    # Split on newlines only: str.splitlines() also breaks at U+2028, form feeds and
-    # other characters a process name may hold.
-    for no, line in enumerate(_lines_kept(stdout), 1):
-        if not line.startswith(marker):
-            if current is not None:
-                body.append(line)
-            elif line.strip() and started:
-                raise ParseError("unexpected probe output outside any section", no, line)
-            # Before the probe's first line: what the login printed before it ran (a
-            # .bashrc's echo), kept in the command's record, no part of the probe's output.
-            continue
-        started = True
-        words = line[len(marker):].split(maxsplit=2)
-        verb = words[0] if words else ""
-        if verb == "begin" and current is None and len(words) >= 2:
-            current, body = words[1], []
-        elif verb == "end" and current is not None and len(words) >= 2 and words[1] == current:
-            rc_text = words[2].strip() if len(words) > 2 else ""
-            sections.append(Section(current, "".join(body),
-                                    int(rc_text) if is_number(rc_text.lstrip("-")) else None))
-            current = None
-        elif current is None and verb:
-            value = " ".join(words[1:]).strip() if len(words) > 1 else ""
-            facts[verb] = f"{facts[verb]} {value}" if verb in facts else value
-        else:
-            raise ParseError("malformed probe marker", no, line)
-    if current is not None:
-        raise ParseError(f"probe output ended inside section {current!r} (cut short?)")
-    return ProbeOutput(facts, tuple(sections))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from fleetcheck.collect.holders import user_named
-from fleetcheck.collect.probe import Section
+from fleetcheck.collect.sections import Section
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import owners, procnet

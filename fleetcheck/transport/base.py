@@ -163,7 +163,8 @@ _PARAMIKO_VARS = {
     "timeout": (*_SSH_VARS["timeout"], "ansible_paramiko_timeout"),
 }
 
-# ansible_connection value (Ansible's aliases folded, see plan.connection_type) -> transport.
+# ansible_connection value (Ansible's aliases folded, see plan.variables.connection_type)
+# -> transport.
 TRANSPORTS: dict[str, TransportKind] = {
     "ssh": TransportKind("ssh", _SSH_VARS, "OpenSSH's configuration and semantics, in paramiko"),
     "paramiko": TransportKind("paramiko", _PARAMIKO_VARS, "the same SSH transport"),

@@ -19,7 +19,8 @@ import pytest
 from fleetcheck.collect import CollectOptions, collect, posix_sh, wrap_command
 from fleetcheck.collect.become import METHODS, become_command, terminal_line
 from fleetcheck.errors import ErrorKind, HostFailure
-from fleetcheck.plan import BECOME_METHODS, Become, PlannedHost
+from fleetcheck.plan import Become, PlannedHost
+from fleetcheck.plan.variables import BECOME_METHODS
 from fleetcheck.transport.base import NO_PROMPT, Answer, PromptWatch
 from fleetcheck.transport.local import LocalTransport
 from tests.conftest import run_cli

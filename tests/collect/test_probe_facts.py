@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fleetcheck.collect.probe import build_probe, split_output
+from fleetcheck.collect.probe import build_probe
+from fleetcheck.collect.sections import split_output
 from tests.lab.netns import Namespace
 from tests.lab.prereq import require, require_netns
 

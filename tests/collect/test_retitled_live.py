@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from fleetcheck.collect import CollectOptions, collect
-from fleetcheck.collect.probe import split_output
+from fleetcheck.collect.sections import split_output
 from fleetcheck.parsers import PARSERS
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.local import LocalTransport

@@ -12,7 +12,7 @@ import pytest
 
 from fleetcheck.collect.combine import Incomplete
 from fleetcheck.collect.netns import UNPRIVILEGED, attribute, is_ns_section
-from fleetcheck.collect.probe import Section
+from fleetcheck.collect.sections import Section
 from fleetcheck.model import CONTAINER_ONLY, HOST, PUBLISHED, Listener, Namespaces
 
 ID = "a1" * 32

@@ -145,14 +145,22 @@ def test_a_lock_taken_after_opening_fails_the_compare_in_time_then_clears(
             {("a", 8080): "persisting"}
 
 
+# One process of a scan starting: told a database's path and a moment, it opens the file
+# at that moment, as the others do, says so, and waits for the next. The same processes
+# serve every attempt: starting Python and importing fleetcheck once each, not once per
+# attempt, was most of what the test cost, so it makes twice the attempts it made.
 _OPEN = """
 import sys
+import time
 from pathlib import Path
 from fleetcheck.history import History
 print("ready", flush=True)
-sys.stdin.read()  # wait for the starting signal: every process opens at once
-with History(Path(sys.argv[1]), timeout=60) as db:
-    pass
+for line in sys.stdin:  # a path, and the moment every process opens it
+    path, _, moment = line.rstrip("\\n").rpartition(" ")
+    time.sleep(max(0.0, float(moment) - time.time()))
+    with History(Path(path), timeout=60) as db:
+        pass
+    print("opened", flush=True)
 """
 
 
@@ -160,18 +168,30 @@ def test_processes_opening_a_new_database_at_once_all_get_it(tmp_path: Path) -> 
     """Scans starting together on one new database: SQLite answers a concurrent switch to
     WAL with "locked" at once, and a half-made schema must not read as someone else's."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    for attempt in range(8):
-        db = tmp_path / f"h{attempt}.sqlite3"
-        procs = [subprocess.Popen([sys.executable, "-c", _OPEN, str(db)], cwd=REPO, env=env,
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-                 for _ in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-c", _OPEN], cwd=REPO, env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    try:
         for p in procs:  # all started and waiting
             assert p.stdout is not None
             assert p.stdout.readline() == "ready\n", p.stderr.read() if p.stderr else ""
-        for p in procs:
-            assert p.stdin is not None
-            p.stdin.close()
-        for p in procs:
-            assert p.wait(timeout=120) == 0, p.stderr.read() if p.stderr else ""
-        _consistent(_check(db))
+        for attempt in range(16):
+            db = tmp_path / f"h{attempt}.sqlite3"
+            moment = time.time() + 0.05  # each process is told before it comes
+            for p in procs:
+                assert p.stdin is not None
+                p.stdin.write(f"{db} {moment}\n")
+                p.stdin.flush()
+            for p in procs:
+                assert p.stdout is not None
+                if p.stdout.readline() != "opened\n":  # it failed: its traceback says why
+                    raise AssertionError(p.stderr.read() if p.stderr else "")
+            _consistent(_check(db))
+    finally:
+        for p in procs:  # end of input: each process leaves its loop
+            if p.stdin is not None and not p.stdin.closed:
+                p.stdin.close()
+            p.wait(timeout=120)
+    for p in procs:
+        assert p.returncode == 0, p.stderr.read() if p.stderr else ""

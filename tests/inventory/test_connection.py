@@ -11,7 +11,8 @@ import pytest
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import load
-from fleetcheck.plan import HONOURED_VARIABLES, Become, PlannedHost, plan
+from fleetcheck.plan import Become, PlannedHost, plan
+from fleetcheck.plan.variables import HONOURED_VARIABLES
 from tests.conftest import REPO, run_cli
 
 

@@ -16,8 +16,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from fleetcheck.collect.probe import Section, split_output
 from fleetcheck.collect.procnet import merge_proc_sections
+from fleetcheck.collect.sections import Section, split_output
 from fleetcheck.parsers import PARSERS, ParseError, guess, owners, ss
 from fleetcheck.parsers.windows_netstat import parse_tasklist
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fleetcheck.collect.probe import Section
 from fleetcheck.collect.procnet import merge_proc_sections
+from fleetcheck.collect.sections import Section
 from fleetcheck.model import Listener
 from fleetcheck.parsers import PARSERS, ParseError
 

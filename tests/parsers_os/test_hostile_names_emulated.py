@@ -20,7 +20,7 @@ import pytest
 
 from fleetcheck.collect import CollectOptions, collect
 from fleetcheck.collect.combine import combine
-from fleetcheck.collect.probe import Section
+from fleetcheck.collect.sections import Section
 from fleetcheck.jsontext import replaced
 from fleetcheck.model import Listener
 from fleetcheck.parsers import PARSERS

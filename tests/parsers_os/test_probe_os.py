@@ -10,7 +10,8 @@ import pytest
 from fleetcheck.collect import _pinned_family, windows
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.oses import FAMILIES, POSIX_TOOLS, family_of
-from fleetcheck.collect.probe import Section, build_probe
+from fleetcheck.collect.probe import build_probe
+from fleetcheck.collect.sections import Section
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.parsers import PARSERS
 from fleetcheck.plan import PlannedHost

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.transport.ssh.cmdline import config_file
 from fleetcheck.transport.ssh.config import SshConfig
-from fleetcheck.transport.ssh.target import Resolver, config_file
+from fleetcheck.transport.ssh.target import Resolver
 from tests.conftest import run_cli
 from tests.lab.prereq import require
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from fleetcheck.errors import ErrorKind, HostFailure, InputError
+from fleetcheck.transport.ssh.cmdline import parse_jump, parse_ssh_args
 from fleetcheck.transport.ssh.config import SshConfig
-from fleetcheck.transport.ssh.target import Resolver, Target, parse_jump, parse_ssh_args
+from fleetcheck.transport.ssh.target import Resolver, Target
 from tests.lab.prereq import require
 
 CONFIG = """\

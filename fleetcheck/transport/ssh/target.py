@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fleetcheck.errors import ErrorKind, HostFailure, InputError
-from fleetcheck.numbers import is_number
+from fleetcheck.transport.ssh.cmdline import config_file, parse_jump, parse_ssh_args
 from fleetcheck.transport.ssh.config import SshConfig
 from fleetcheck.transport.ssh.config_syntax import parse_port, parse_time
 from fleetcheck.transport.ssh.known_hosts import DEFAULT_PORT, host_port_name
@@ -26,12 +26,6 @@ DEFAULT_IDENTITIES = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed2
 # The %-tokens ssh expands in ProxyCommand (sshconnect.c); paths take all of `_tokens`.
 _PROXY_TOKENS = frozenset("hknpr")
 MAX_HOPS = 8
-# ssh options (as in ansible_ssh_common_args) that take an argument fleetcheck ignores.
-_IGNORED_WITH_ARG = frozenset("bcDEeIiLmOQRSWwB")
-# `-F FILE` in a host's ssh arguments: the ssh_config read instead of the usual files
-# (ssh keeps the last -F; "none": no file). Kept out of the options a lookup is given.
-CONFIG_FILE = "-F"
-_OPTION_KEYS = {"-J": "proxyjump", "-i": "identityfile", "-p": "port", "-l": "user"}
 # StrictHostKeyChecking as fleetcheck's host key modes: `ask` cannot ask in a batch run, so
 # it refuses an unknown key as `ssh -o BatchMode=yes` does.
 _STRICTNESS = {"yes": "strict", "true": "strict", "ask": "strict", "accept-new": "accept-new",
@@ -298,78 +292,6 @@ def expand_tokens(value: str, tokens: Mapping[str, str], *, environment: bool = 
         return os.environ[name]
     pattern = r"%.?|\$\{[^}]*\}" if environment else r"%.?"
     return re.sub(pattern, sub, value, flags=re.DOTALL)
-
-
-def parse_jump(hop: str) -> tuple[str | None, str, int | None]:
-    """'[user@]host[:port]' or 'ssh://[user@]host[:port]' -> (user, host, port)."""
-    text = hop.strip()
-    if text.startswith("ssh://"):
-        text = text[len("ssh://"):].rstrip("/")
-    user, _, rest = text.rpartition("@")
-    port: int | None = None
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        if tail.startswith(":"):
-            port = _port(tail[1:], hop)
-    elif rest.count(":") == 1:
-        host, _, port_text = rest.partition(":")
-        port = _port(port_text, hop)
-    else:
-        host = rest
-    if not host:
-        raise HostFailure(ErrorKind.SSH_ERROR, f"ProxyJump {hop!r}: no host")
-    return user or None, host, port
-
-
-def _port(text: str, hop: str) -> int:
-    if not is_number(text) or not 0 < int(text) < 65536:
-        raise HostFailure(ErrorKind.SSH_ERROR, f"ProxyJump {hop!r}: bad port {text!r}")
-    return int(text)
-
-
-def _flags(args: Sequence[str]) -> Iterator[tuple[str, str]]:
-    """(flag, value) for each ssh option in `args`: '-pVALUE' and '-p VALUE' alike."""
-    i = 0
-    while i < len(args):
-        flag, value = args[i][:2], args[i][2:]
-        takes_arg = flag in ("-o", CONFIG_FILE, *_OPTION_KEYS) or (
-            flag[:1] == "-" and flag[1:] in _IGNORED_WITH_ARG)
-        if takes_arg and not value and i + 1 < len(args):
-            i += 1
-            value = args[i]
-        i += 1
-        yield flag, value
-
-
-def config_file(args: Sequence[str]) -> str | None:
-    """The file the last `-F` of ssh arguments names (ssh keeps the last), or None."""
-    found = None
-    for flag, value in _flags(args):
-        if flag == CONFIG_FILE and value:
-            found = value
-    return found
-
-
-def parse_ssh_args(args: Sequence[str]) -> dict[str, str | list[str]]:
-    """The ssh command-line options fleetcheck honours (-o K=V, -J, -i, -p, -l) as config."""
-    out: dict[str, str | list[str]] = {}
-    for flag, given in _flags(args):
-        key, value = None, given
-        if flag == "-o":
-            m = re.match(r"\s*([A-Za-z0-9]+)\s*(?:=|\s)\s*(.*)$", given, re.DOTALL)
-            if m:
-                key, value = m.group(1).lower(), m.group(2).strip()
-        elif flag in _OPTION_KEYS:
-            key = _OPTION_KEYS[flag]
-        if key is None or not value:
-            continue
-        if key == "identityfile":
-            files = out.setdefault("identityfile", [])
-            assert isinstance(files, list)
-            files.append(value)
-        else:
-            out.setdefault(key, value)
-    return out
 
 
 def _strictness(value: str | None) -> str | None:

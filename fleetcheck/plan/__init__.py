@@ -3,51 +3,28 @@
 from __future__ import annotations
 
 import os
-import re
-import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fleetcheck.booleans import ansible_boolean
 from fleetcheck.errors import ErrorKind, InputError
 from fleetcheck.hostindex import HostIndex
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.combine import layer
-from fleetcheck.inventory.datafile import kind_name
 from fleetcheck.inventory.extravars import ExtraVars
 from fleetcheck.inventory.reserved import warn_reserved
 from fleetcheck.inventory.resolve import Overlay
-from fleetcheck.inventory.template import Renderer, TemplateProblem, is_template, magic_vars
-from fleetcheck.inventory.values import VaultValue
+from fleetcheck.plan.hostvars import HostVars
+from fleetcheck.plan.variables import (
+    BECOME_METHODS,
+    BECOME_VARS,
+    METHOD_VAR,
+    SUPPORTED_CONNECTIONS,
+    become_method,
+    connection_type,
+)
 from fleetcheck.policy import Policy
 from fleetcheck.transport.base import TRANSPORTS
-
-SUPPORTED_CONNECTIONS = tuple(TRANSPORTS)
-_CONNECTION_ALIASES = {
-    "smart": "ssh", "ansible.builtin.ssh": "ssh", "paramiko_ssh": "paramiko",
-    "ansible.builtin.paramiko_ssh": "paramiko", "ansible.builtin.local": "local",
-}
-# The become methods collect/become.py serves (a test keeps them equal to its METHODS).
-BECOME_METHODS = ("sudo", "su", "doas")
-_METHOD_ALIASES = {"ansible.builtin.sudo": "sudo", "ansible.builtin.su": "su",
-                   "community.general.doas": "doas"}
-# A become setting's variables in ansible-core's order (the last one set wins): the generic
-# name, then the method's own (ansible_sudo_user, ansible_su_pass, ansible_doas_exe, ...).
-_BECOME_VARS = {"user": ("ansible_become_user",), "exe": ("ansible_become_exe",),
-                "flags": ("ansible_become_flags",),
-                "password": ("ansible_become_password", "ansible_become_pass")}
-_METHOD_VAR = {"user": "user", "exe": "exe", "flags": "flags", "password": "pass"}
-
-# Every inventory variable plan_host reads (docs/inventory.md documents each one): what the
-# transports read, and what collection reads whatever the transport.
-HONOURED_VARIABLES = tuple(dict.fromkeys((
-    "ansible_connection", *(v for kind in TRANSPORTS.values() for v in kind.host_vars),
-    "ansible_shell_type", "ansible_become", "ansible_become_method",
-    *(v for names in _BECOME_VARS.values() for v in names),
-    *(f"ansible_{m}_{_METHOD_VAR[k]}" for m in BECOME_METHODS for k in _BECOME_VARS),
-    "fleetcheck_os", "fleetcheck_tool",
-)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,137 +94,6 @@ class PlannedHost:
         return tuple(p.name for p in self.policies)
 
 
-class _HostVars:
-    """One host's connection variables: vault-decrypted, templated, errors located."""
-
-    def __init__(self, host: InventoryHost) -> None:
-        self.host = host
-        self._renderer: Renderer | None = None  # made only for vaulted or templated values
-        self.revealed: list[str] = []  # every vault value decrypted for this host
-
-    def error(self, key: str, message: str) -> InputError:
-        """An InputError about variable `key` of this host, located where it was set."""
-        origin = self.host.origins.get(key) or None
-        where = _LOCATED.match(origin or "")
-        path, line, column = where.groups() if where else (origin, None, None)
-        return InputError(f"host {self.host.name!r}: {key} {message}", path,
-                          int(line) if line else None, int(column) if column else None)
-
-    def _reveal(self, key: str, value: VaultValue) -> str:
-        plain = value.reveal(f"host {self.host.name!r}: variable {key}")
-        self.revealed.append(plain)
-        return plain
-
-    def get(self, *keys: str) -> tuple[str, Any] | None:
-        """(name, value) of the first of `keys` set to something other than null or ''."""
-        for key in keys:
-            value = self.host.vars.get(key)
-            if value is None or value == "":
-                continue
-            if not isinstance(value, VaultValue) and not is_template(value):
-                return key, value
-            if self._renderer is None:
-                self._renderer = Renderer({**self.host.vars,
-                                           **magic_vars(self.host.name,
-                                                       tuple(self.host.group_names),
-                                                       self.host.source)},
-                                          self._reveal)
-            try:
-                rendered = self._renderer.value(key)
-            except TemplateProblem as exc:
-                if key in SECRET_VARIABLES:  # the message would quote the secret
-                    raise self.error(key, "looks like a template and cannot be rendered (write "
-                                          "it as !unsafe if the braces belong to it)") from None
-                raise self.error(key, str(exc)) from None
-            if rendered is not None and rendered != "":  # else: as if it were not set
-                return key, rendered
-        return None
-
-    def text(self, *keys: str) -> str | None:
-        """The first of `keys` as text."""
-        found = self.get(*keys)
-        if found is None:
-            return None
-        key, value = found
-        if isinstance(value, dict | list):
-            raise self.error(key, f"must be text, not a {kind_name(value)}")
-        return str(value)
-
-    def flag(self, key: str) -> bool | None:
-        """Ansible's reading of a boolean (yes/no/true/false/on/off/1/0)."""
-        found = self.get(key)
-        if found is None:
-            return None
-        value = found[1]
-        flag = ansible_boolean(value)
-        if flag is None:
-            raise self.error(key, f"must be a boolean (yes/no, true/false), not {value!r}")
-        return flag
-
-    def port(self, *keys: str) -> int | None:
-        """A TCP port number (1-65535)."""
-        number = self._number(keys, int, lambda n: 1 <= n <= 65535, "a port number (1-65535)")
-        return int(number) if number is not None else None
-
-    def seconds(self, *keys: str) -> float | None:
-        """A positive number of seconds."""
-        return self._number(keys, float, lambda n: 0 < n < 1e9, "a number of seconds")
-
-    def _number(self, keys: Sequence[str], convert: Callable[[str], float],
-                valid: Callable[[float], bool], what: str) -> float | None:
-        """The first of `keys` as a number `valid` accepts (a located error otherwise)."""
-        found = self.get(*keys)
-        if found is None:
-            return None
-        key, value = found
-        try:
-            number = convert(str(value).strip()) if not isinstance(value, bool) else 0.0
-        except ValueError:
-            number = 0.0
-        if not valid(number):
-            raise self.error(key, f"must be {what}, not {value!r}")
-        return number
-
-    def words(self, *keys: str) -> list[str] | None:
-        """The first of `keys` that is set (to '' too: no words), shell-split; None if none is."""
-        for key in keys:
-            if self.host.vars.get(key) == "":
-                return []
-            if self.get(key) is not None:
-                return self.args(key)
-        return None
-
-    def args(self, *keys: str) -> list[str]:
-        """Extra ssh arguments, shell-split."""
-        out: list[str] = []
-        for key in keys:
-            text = self.text(key)
-            if text:
-                try:
-                    out.extend(shlex.split(text))
-                except ValueError as exc:
-                    raise self.error(key, f"cannot be split into arguments: {exc}") from None
-        return out
-
-
-SECRET_VARIABLES = frozenset((
-    *(v for kind in TRANSPORTS.values() for v in kind.variables.get("password", ())),
-    *_BECOME_VARS["password"], *(f"ansible_{m}_pass" for m in BECOME_METHODS)))
-_LOCATED = re.compile(r"^(.+?):(\d+)(?::(\d+))?$")
-
-
-def connection_type(value: str | None) -> str:
-    """The connection plugin a host asks for, with Ansible's aliases folded (default ssh)."""
-    name = (value or "ssh").strip().lower()
-    return _CONNECTION_ALIASES.get(name, name)
-
-
-def become_method(value: str) -> str:
-    """A become method's name with Ansible's fully qualified names folded."""
-    name = value.strip()
-    return _METHOD_ALIASES.get(name, name)
-
-
 def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool = False,
               user: str | None = None, selected: Mapping[str, frozenset[str]] | None = None,
               defaults: HostDefaults = HostDefaults(),
@@ -266,7 +112,7 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
         layer(merged, extra_vars.values, merge)
         host = replace(host, vars=merged,
                        origins=Overlay(extra_vars.origins, host.origins))
-    hv = _HostVars(host)
+    hv = HostVars(host)
     applicable = applies.to(host.name, policies) if applies is not None else tuple(
         p for p in policies
         if p.hosts is None or selected is None or host.name in selected.get(p.name, frozenset()))
@@ -319,19 +165,19 @@ def _last_first(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(reversed(names))
 
 
-def _option(hv: _HostVars, options: Mapping[str, tuple[str, ...]], name: str) -> str | None:
+def _option(hv: HostVars, options: Mapping[str, tuple[str, ...]], name: str) -> str | None:
     """A transport setting's value from the host's variables (the last set in Ansible's list)."""
     return hv.text(*_last_first(options.get(name, ())))
 
 
-def _become(hv: _HostVars, defaults: HostDefaults) -> Become:
+def _become(hv: HostVars, defaults: HostDefaults) -> Become:
     """The host's become settings: its variables (generic, then the method's own), else the
     defaults."""
     method = become_method(hv.text("ansible_become_method") or defaults.become_method)
 
     def names(setting: str) -> tuple[str, ...]:
-        generic = _BECOME_VARS[setting]
-        own = (f"ansible_{method}_{_METHOD_VAR[setting]}",) if method in BECOME_METHODS else ()
+        generic = BECOME_VARS[setting]
+        own = (f"ansible_{method}_{METHOD_VAR[setting]}",) if method in BECOME_METHODS else ()
         return _last_first((*generic, *own))
 
     return Become(
