@@ -12,6 +12,8 @@ import re
 import shlex
 from collections.abc import Sequence
 
+from fleetcheck.transport.ssh.cmdline import FLAGS_WITH_ARG
+
 # The -o options fleetcheck's SSH reads (kept equal to transport/ssh/target.py by a test).
 HONOURED_OPTIONS = frozenset((
     "certificatefile", "connecttimeout", "globalknownhostsfile", "hashknownhosts",
@@ -21,7 +23,6 @@ HONOURED_OPTIONS = frozenset((
     "stricthostkeychecking", "user", "userknownhostsfile",
 ))
 _HONOURED_FLAGS = ("-J", "-i", "-p", "-l", "-F")
-_FLAGS_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBFJpl")
 _OPTION = re.compile(r"\s*([A-Za-z0-9]+)\s*(?:=|\s)")
 
 
@@ -33,7 +34,7 @@ def ignored(args: Sequence[str], *, names_only: bool = False) -> list[str]:
     while i < len(args):
         word = args[i]
         flag, value = word[:2], word[2:]
-        if flag[:1] == "-" and flag[1:] in _FLAGS_WITH_ARG | {"o"} and not value \
+        if flag[:1] == "-" and flag[1:] in FLAGS_WITH_ARG and not value \
                 and i + 1 < len(args):
             i += 1
             value = args[i]

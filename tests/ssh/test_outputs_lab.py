@@ -7,10 +7,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, RenderOptions
 from tests.lab.sshlab import SshLab
 from tests.ssh.conftest import Fleet
+
+pytestmark = pytest.mark.lab
 
 CONNECTION = ("TCP connected to", "SSH handshake in", "kex ", "cipher ", "authenticating as",
               "accepted", "authenticated in")

@@ -35,6 +35,8 @@ from tests.conftest import REPO, run_cli, run_files
 from tests.lab.netns import Namespace, in_netns
 from tests.ssh.hostile_sshd import BEHAVIOURS
 
+pytestmark = pytest.mark.lab
+
 _ONE = os.environ.get("FLEETCHECK_RANDOM_SEED")
 SEEDS = [int(_ONE)] if _ONE else list(range(1, 1 + int(os.environ.get(
     "FLEETCHECK_SSH_PROTOCOL_SEEDS", "2"))))

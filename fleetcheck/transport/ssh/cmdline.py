@@ -10,12 +10,12 @@ from collections.abc import Iterator, Sequence
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.numbers import is_number
 
-# ssh options (as in ansible_ssh_common_args) that take an argument fleetcheck ignores.
-_IGNORED_WITH_ARG = frozenset("bcDEeIiLmOQRSWwB")
 # `-F FILE` in a host's ssh arguments: the ssh_config read instead of the usual files
 # (ssh keeps the last -F; "none": no file). Kept out of the options a lookup is given.
 CONFIG_FILE = "-F"
 _OPTION_KEYS = {"-J": "proxyjump", "-i": "identityfile", "-p": "port", "-l": "user"}
+# ssh's options that take an argument, those fleetcheck reads and those it ignores (ssh(1)).
+FLAGS_WITH_ARG = frozenset("bcDEeIiLmOQRSWwBFJplo")
 
 
 def _flags(args: Sequence[str]) -> Iterator[tuple[str, str]]:
@@ -23,9 +23,7 @@ def _flags(args: Sequence[str]) -> Iterator[tuple[str, str]]:
     i = 0
     while i < len(args):
         flag, value = args[i][:2], args[i][2:]
-        takes_arg = flag in ("-o", CONFIG_FILE, *_OPTION_KEYS) or (
-            flag[:1] == "-" and flag[1:] in _IGNORED_WITH_ARG)
-        if takes_arg and not value and i + 1 < len(args):
+        if flag[:1] == "-" and flag[1:] in FLAGS_WITH_ARG and not value and i + 1 < len(args):
             i += 1
             value = args[i]
         i += 1
