@@ -54,8 +54,9 @@ def _hpux(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
 
 
 def _lsof_fields(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
-    # One text, as lsof would print both runs: a socket listed twice is one listener.
-    return lsof_fields.parse(bodies["tcp"] + bodies["udp"]), []
+    # One text, as lsof would print both runs: a socket listed twice is one listener, and
+    # one several processes hold (launchd and the service it started) too.
+    return one_per_socket(lsof_fields.parse_rows(bodies["tcp"] + bodies["udp"])), []
 
 
 def _openbsd(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:

@@ -54,13 +54,15 @@ def owner_first(listeners: Sequence[Listener]) -> list[Listener]:
 
 def one_per_socket(rows: Sequence[tuple[str, Listener]]) -> list[Listener]:
     """lsof's rows (DEVICE, listener), one per holding process, as one listener per
-    socket (the same inode, protocol and address): its holders as `owner_first` has
-    them, where the first of its rows stood. Rows without an inode stay as they are."""
+    socket (the same device: an inode on Linux, the socket's kernel address elsewhere;
+    the same protocol and address): its holders as `owner_first` has them, where the
+    first of its rows stood. Rows without a device stay as they are."""
     merged: dict[tuple[object, ...], list[Listener]] = {}
     order: list[tuple[object, ...]] = []
     for n, (device, li) in enumerate(rows):
+        known = is_number(device) or (device.startswith("0x") and len(device) > 2)
         key: tuple[object, ...] = (device, li.proto, li.family, li.address, li.port) \
-            if is_number(device) else (n,)
+            if known else (n,)
         if key not in merged:
             merged[key] = []
             order.append(key)

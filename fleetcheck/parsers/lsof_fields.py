@@ -32,7 +32,13 @@ class _File:
 
 def parse(text: str) -> list[Listener]:
     """Listening TCP and bound, unconnected UDP files; one per (process, socket)."""
-    out: list[Listener] = []
+    return [li for _, li in parse_rows(text)]
+
+
+def parse_rows(text: str) -> list[tuple[str, Listener]]:
+    """`parse`'s listeners, each with its socket's device (d: the kernel's address of the
+    socket, "" when not listed), which tells the processes holding one socket."""
+    out: list[tuple[str, Listener]] = []
     seen: set[tuple[object, ...]] = set()
     process: dict[str, str] = {}
     current: _File | None = None
@@ -47,7 +53,7 @@ def parse(text: str) -> list[Listener]:
                listener.proto, listener.family, listener.address, listener.port)
         if key not in seen:  # the same socket repeated per thread or per duplicated fd
             seen.add(key)
-            out.append(listener)
+            out.append((current.fields.get("d", ""), listener))
 
     has_protocol = False  # a P field anywhere: lsof was asked for protocols
     socket_name: tuple[int, str] | None = None  # the first name that is a socket address

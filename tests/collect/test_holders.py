@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fleetcheck.collect.holders import one_per_socket, owner_first, user_named
 from fleetcheck.model import Listener
+from fleetcheck.parsers import lsof_fields
 
 TCP = Listener("tcp", 4, "0.0.0.0", 8080)
 
@@ -37,3 +38,16 @@ def test_lsof_rows_of_one_socket_are_one_listener() -> None:
 
 def test_a_uid_without_a_passwd_entry_is_its_number() -> None:
     assert [user_named(u, {1000: "ann"}) for u in (0, 1000, 54321)] == ["root", "ann", "54321"]
+
+
+def test_macos_lsof_fields_of_launchd_and_its_service_are_one_listener() -> None:
+    # lsof -F on macOS: d is the socket's kernel address; launchd (pid 1) opened port 22
+    # and the sshd it started holds it too (a made-up listing in lsof's field format)
+    text = ("p1\nclaunchd\nu0\nLroot\nf8\nd0xabc1\ntIPv4\nPTCP\nn*:22\nTST=LISTEN\n"
+            "p812\ncsshd\nu0\nLroot\nf3\nd0xabc1\ntIPv4\nPTCP\nn*:22\nTST=LISTEN\n"
+            "f4\nd0xabc2\ntIPv6\nPTCP\nn*:22\nTST=LISTEN\n")
+    assert len(lsof_fields.parse(text)) == 3  # parse: as lsof printed it
+    [v4, v6] = one_per_socket(lsof_fields.parse_rows(text))
+    assert (v4.family, v4.process, v4.pid, v4.other_processes) == (4, "sshd", 812,
+                                                                   ("launchd/1",))
+    assert (v6.family, v6.process, v6.other_processes) == (6, "sshd", ())
