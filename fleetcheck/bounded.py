@@ -63,8 +63,10 @@ def too_large(what: str, limit: int) -> str:
 def too_deep(data: object, limit: int = MAX_NESTING) -> object | None:
     """The first list or mapping (in the order written) in `data` nested more than `limit`
     levels deep, else None."""
+    if not isinstance(data, (dict, list)) or _depth_fits(data, limit):
+        return None
     Box = dict[object, object] | list[object]
-    stack: list[tuple[Box, int]] = [(data, 1)] if isinstance(data, (dict, list)) else []
+    stack: list[tuple[Box, int]] = [(data, 1)]
     while stack:  # a loop, not recursion: the depth is what is being checked
         value, depth = stack.pop()
         if depth > limit:
@@ -73,6 +75,22 @@ def too_deep(data: object, limit: int = MAX_NESTING) -> object | None:
                 if isinstance(kid, (dict, list))]
         stack.extend((kid, depth + 1) for kid in reversed(kids))  # the first written, first
     return None
+
+
+def _depth_fits(data: dict[object, object] | list[object], limit: int) -> bool:
+    """Whether no container in `data` is nested past `limit`: level by level, the cheap
+    pass every value takes (most hold no container at all)."""
+    level: list[object] = [data]
+    for _ in range(limit):
+        nxt: list[object] = []
+        for value in level:
+            for kid in value.values() if isinstance(value, dict) else value:  # type: ignore[attr-defined]
+                if isinstance(kid, (dict, list)):
+                    nxt.append(kid)
+        if not nxt:
+            return True
+        level = nxt
+    return False
 
 
 def nesting_message(limit: int = MAX_NESTING) -> str:
