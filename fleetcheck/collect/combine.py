@@ -182,8 +182,8 @@ def _renamed(listeners: list[Listener], stats: str) -> list[Listener]:
 UNLISTED = ("lsof did not list the process holding it (lsof lists only the processes it "
             "may read, every one as root, and skips a process whose name leaves a '(' "
             "unclosed, such as 'a(b' or 'a((b)', or goes on after a ')' with the word 'Z', "
-            "such as 'a)Z b', which it takes for a zombie's); the kernel's socket table "
-            "shows the socket")
+            "such as 'a)Z b', which it takes for a zombie's; or the process ended while "
+            "the probe ran); the kernel's socket table shows the socket")
 
 
 def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
