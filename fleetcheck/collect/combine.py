@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from fleetcheck.collect import coverage
-from fleetcheck.collect.holders import one_per_socket, owner_first, user_named
+from fleetcheck.collect.holders import one_per_socket, owner_first, owner_rank, user_named
 from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.procnet import merge_proc_sections, stat_names
 from fleetcheck.collect.sections import Section
@@ -262,13 +262,19 @@ def _named(listeners: list[Listener], passwd: str) -> list[Listener]:
 
 
 def _owned(listener: Listener, held: Sequence[owners.Owner]) -> Listener:
-    """`listener` with its first holder as owner and the others as other_processes."""
-    if not held:
+    """`listener` owned by the first of its holders in owner order (`owner_rank`), its
+    user that holder's, the other holders (each process once) as other_processes."""
+    # An owner table (fstat) lists the newest process first and a process once per
+    # descriptor; it shows each process's user, not the socket's: the owner's (a root
+    # master's, not its workers') is the nearest to the opener's.
+    ranked = sorted({o.pid: o for o in reversed(held)}.values(),
+                    key=lambda o: owner_rank(o.pid))
+    if not ranked:
         return listener
-    first = held[0]
+    first = ranked[0]
     return replace(listener, pid=first.pid, process=first.process,
                    user=first.user or listener.user,
-                   other_processes=tuple(f"{o.process}/{o.pid}" for o in held[1:]))
+                   other_processes=tuple(f"{o.process}/{o.pid}" for o in ranked[1:]))
 
 
 # Collectors of several parts (and ss/netstat, whose bare section is part ""): how the

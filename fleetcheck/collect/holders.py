@@ -25,13 +25,13 @@ from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 
 
-def _rank(pid: int) -> tuple[bool, int]:
+def owner_rank(pid: int) -> tuple[bool, int]:
     """Holders in owner order: by pid, pid 1 (the init system, an activator) last."""
     return pid == 1, pid
 
 
 def owner_first(listeners: Sequence[Listener]) -> list[Listener]:
-    """`listeners` with each one's holders in owner order (`_rank`): the first owns it."""
+    """`listeners` with each one's holders in owner order (`owner_rank`): the first owns it."""
     out = []
     for li in listeners:
         pids = [o.rpartition("/")[2] for o in li.other_processes]
@@ -41,7 +41,7 @@ def owner_first(listeners: Sequence[Listener]) -> list[Listener]:
         holders = sorted([(li.pid, f"{li.process or '?'}/{li.pid}"),
                           *((int(pid), o) for pid, o in zip(pids, li.other_processes,
                                                             strict=True))],
-                         key=lambda h: _rank(h[0]))
+                         key=lambda h: owner_rank(h[0]))
         first = holders[0][1]
         if first == f"{li.process or '?'}/{li.pid}":
             out.append(replace(li, other_processes=tuple(h for _, h in holders[1:])))
@@ -70,7 +70,7 @@ def one_per_socket(rows: Sequence[tuple[str, Listener]]) -> list[Listener]:
     out = []
     for key in order:
         group = sorted(merged[key], key=lambda li: (False, -1) if li.pid is None
-                       else _rank(li.pid))
+                       else owner_rank(li.pid))
         first = group[0]
         others = tuple(f"{li.process or '?'}/{li.pid}" for li in group[1:])
         out.append(first if not others else replace(first, other_processes=others))
