@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from fleetcheck.engine.options import ScanOptions
 from fleetcheck.engine.scan import scan
-from fleetcheck.model import HostResult
+from fleetcheck.model import HostResult, RunResult
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.load import load_policies
 from tests.lab.emulate import Emulation, Replay, ShellConnector, install
@@ -47,16 +49,21 @@ allow:
 """
 
 
-def _scan(tmp_path: Path, emulation: Emulation) -> HostResult:
+def _run(tmp_path: Path, *emulations: Emulation) -> RunResult:
     policy = tmp_path / "web.yml"
     policy.write_text(POLICY)
-    shell = install(emulation, tmp_path / "emulated").shell
-    host = PlannedHost(name=emulation.name, address="x", groups=(),
-                       policies=tuple(load_policies([policy])), connection="local")
-    result = scan([host], options=ScanOptions(),
-                  connect=ShellConnector({emulation.name: shell})).hosts[0]
-    assert result.error is None, result.error
-    return result
+    policies = tuple(load_policies([policy]))
+    shells = {e.name: install(e, tmp_path / e.name).shell for e in emulations}
+    hosts = [PlannedHost(name=e.name, address="x", groups=(), policies=policies,
+                         connection="local") for e in emulations]
+    run = scan(hosts, options=ScanOptions(), connect=ShellConnector(shells))
+    for result in run.hosts:
+        assert result.error is None, result.error
+    return run
+
+
+def _scan(tmp_path: Path, emulation: Emulation) -> HostResult:
+    return _run(tmp_path, emulation).hosts[0]
 
 
 def test_emulated_openbsd_prefork_socket_is_its_masters(tmp_path: Path) -> None:
@@ -68,3 +75,34 @@ def test_emulated_openbsd_prefork_socket_is_its_masters(tmp_path: Path) -> None:
     assert (li.process, li.pid, li.user) == ("httpd", 30410, "root")
     assert li.other_processes == ("httpd/30411", "httpd/30412")
     assert web.verdict.value == "allowed"
+
+
+def test_emulated_openbsd_shared_socket_names_the_holder_a_rule_refuses(tmp_path: Path) -> None:
+    """A socket the master shares with a process the rule does not name: the finding
+    (what CSV, Markdown and JUnit show of it) says which holder that is."""
+    fstat = OPENBSD_FSTAT.replace("www      httpd        30411", "www      php-fpm      30411")
+    host = _scan(tmp_path, Emulation("openbsd-mixed", "OpenBSD", "7.4", tools={
+        "netstat": (Replay("-an", OPENBSD_NETSTAT),), "fstat": (Replay("", fstat),)}))
+    [finding] = host.findings
+    assert (finding.kind.value, finding.process, finding.pid) == ("wrong_process", "httpd",
+                                                                  30410)
+    assert "php-fpm/30411" in finding.message, finding.message
+
+
+@pytest.mark.parametrize("fmt", ["text", "html", "json", "csv", "junit", "markdown"])
+def test_emulated_every_report_shows_the_other_holders(tmp_path: Path, fmt: str) -> None:
+    """Each format shows a shared socket's other holders where it shows the socket: the
+    listener tables (text, HTML, JSON, JUnit's listener list) and the finding's message."""
+    import importlib
+    mixed = OPENBSD_FSTAT.replace("www      httpd        30411", "www      php-fpm      30411")
+    run = _run(tmp_path, Emulation("prefork", "OpenBSD", "7.4", tools={
+        "netstat": (Replay("-an", OPENBSD_NETSTAT),), "fstat": (Replay("", OPENBSD_FSTAT),)}),
+        Emulation("mixed", "OpenBSD", "7.4", tools={
+            "netstat": (Replay("-an", OPENBSD_NETSTAT),), "fstat": (Replay("", mixed),)}))
+    module = {"text": "text", "html": "html", "json": "jsonout", "csv": "csvout",
+              "junit": "junit", "markdown": "markdown"}[fmt]
+    out = importlib.import_module(f"fleetcheck.render.{module}").render(run)
+    if fmt != "markdown":  # its group table names each finding's owner only
+        assert "php-fpm/30411" in out  # the refused holder, in the finding's message at least
+    if fmt not in ("csv", "markdown"):  # these list findings only, no allowed listener
+        assert "httpd/30411" in out and "httpd/30412" in out
