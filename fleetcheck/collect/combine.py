@@ -23,7 +23,16 @@ from fleetcheck.collect.procnet import merge_proc_sections, stat_names
 from fleetcheck.collect.sections import Section
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
-from fleetcheck.parsers import PARSERS, bsd_netstat, lsof, lsof_fields, owners, procnet, ss
+from fleetcheck.parsers import (
+    PARSERS,
+    bsd_netstat,
+    lsof,
+    lsof_fields,
+    owners,
+    procnet,
+    sockstat,
+    ss,
+)
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.windows_netstat import parse_tasklist
 
@@ -57,6 +66,11 @@ def _lsof_fields(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     # One text, as lsof would print both runs: a socket listed twice is one listener, and
     # one several processes hold (launchd and the service it started) too.
     return one_per_socket(lsof_fields.parse_rows(bodies["tcp"] + bodies["udp"])), []
+
+
+def _sockstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
+    # A row per holding process: rows of one socket ID (sockstat -i) are one listener.
+    return one_per_socket(sockstat.parse_rows(bodies[""])), []
 
 
 def _openbsd(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
@@ -284,6 +298,7 @@ COMBINERS: dict[str, Merge] = {
     "netstat": _netstat,
     "busybox-netstat": _busybox_netstat,
     "lsof": _lsof,
+    "sockstat": _sockstat,
     "hpux-netstat": _hpux,
     "lsof-fields": _lsof_fields,
     "openbsd-netstat": _openbsd,

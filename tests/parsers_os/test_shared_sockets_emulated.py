@@ -18,7 +18,7 @@ from fleetcheck.engine.scan import scan
 from fleetcheck.model import HostResult, RunResult
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.load import load_policies
-from tests.lab.emulate import Emulation, Replay, ShellConnector, install
+from tests.lab.emulate import EMULATIONS, Emulation, Replay, ShellConnector, install
 
 OPENBSD_NETSTAT = """\
 Active Internet connections (including servers)
@@ -46,6 +46,8 @@ default: deny
 allow:
   - {id: ssh, proto: tcp, port: 22}
   - {id: web, proto: tcp, port: 80, process: httpd, user: root}
+  - {id: nginx, proto: tcp, port: 443, process: nginx}
+  - {id: lb, proto: tcp, port: 8443, process: haproxy}
 """
 
 
@@ -106,3 +108,47 @@ def test_emulated_every_report_shows_the_other_holders(tmp_path: Path, fmt: str)
         assert "php-fpm/30411" in out  # the refused holder, in the finding's message at least
     if fmt not in ("csv", "markdown"):  # these list findings only, no allowed listener
         assert "httpd/30411" in out and "httpd/30412" in out
+
+
+def test_emulated_freebsd_prefork_socket_is_one_listener(tmp_path: Path) -> None:
+    """sockstat prints a row per holding process; -i's socket ID makes them one listener."""
+    host = _scan(tmp_path, EMULATIONS["freebsd"])
+    assert "begin sockstat" in host.commands[0].stdout
+    https = [li for li in host.listeners if li.listener.port == 443]
+    assert len(https) == 1
+    li = https[0].listener
+    assert (li.process, li.pid, li.user) == ("nginx", 1041, "www")
+    assert li.other_processes == ("nginx/1063", "nginx/1064")
+    assert https[0].verdict.value == "allowed"
+
+
+SOCKSTAT = """\
+USER     COMMAND    PID   FD  PROTO  LOCAL ADDRESS         FOREIGN ADDRESS{ids}
+root     sshd         812 4   tcp4   *:22                  *:*{a}
+www      haproxy     2202 5   tcp4   *:8443                *:*{b}
+www      haproxy     2201 5   tcp4   *:8443                *:*{c}
+"""
+REFUSED = ("sockstat: illegal option -- i\nusage: sockstat [-46cLlSsUuvw] [-j jid] "
+           "[-p ports] [-P protocols]\n")
+
+
+def test_emulated_freebsd_reuseport_sockets_stay_apart(tmp_path: Path) -> None:
+    """Two haproxy processes, each its own SO_REUSEPORT socket: two IDs, two listeners."""
+    text = SOCKSTAT.format(ids="       ID", a="      1713", b="      2050", c="      2049")
+    host = _scan(tmp_path, Emulation("freebsd-reuseport", "FreeBSD", "14.1-RELEASE", tools={
+        "sockstat": (Replay("-46li", text),)}))
+    lb = sorted((li.listener.pid, li.listener.other_processes, li.verdict.value)
+                for li in host.listeners if li.listener.port == 8443)
+    assert lb == [(2201, (), "allowed"), (2202, (), "allowed")]
+
+
+def test_emulated_freebsd_without_socket_ids_keeps_sockstats_rows(tmp_path: Path) -> None:
+    """A sockstat that refuses -i (older FreeBSD, DragonFly): nothing tells one shared
+    socket from SO_REUSEPORT sockets, so each row stays a listener, as docs say."""
+    text = SOCKSTAT.format(ids="", a="", b="", c="")
+    host = _scan(tmp_path, Emulation("freebsd-13", "FreeBSD", "13.2-RELEASE", tools={
+        "sockstat": (Replay("-46li", REFUSED, 1), Replay("-46l", text))}))
+    assert " end sockstat 1" in host.commands[0].stdout
+    assert host.collector == "sockstat"
+    assert sorted(li.listener.pid or 0 for li in host.listeners
+                  if li.listener.port == 8443) == [2201, 2202]
