@@ -17,7 +17,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from fleetcheck.collect import coverage
-from fleetcheck.collect.holders import one_per_socket, owner_first, owner_rank, user_named
+from fleetcheck.collect.holders import (
+    one_per_socket,
+    opener_user,
+    owner_first,
+    owner_rank,
+    user_named,
+)
 from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.procnet import merge_proc_sections, stat_names
 from fleetcheck.collect.sections import Section
@@ -277,17 +283,17 @@ def _named(listeners: list[Listener], passwd: str) -> list[Listener]:
 
 def _owned(listener: Listener, held: Sequence[owners.Owner]) -> Listener:
     """`listener` owned by the first of its holders in owner order (`owner_rank`), its
-    user that holder's, the other holders (each process once) as other_processes."""
+    user the opener's (`opener_user`), the other holders (each process once) as
+    other_processes."""
     # An owner table (fstat) lists the newest process first and a process once per
-    # descriptor; it shows each process's user, not the socket's: the owner's (a root
-    # master's, not its workers') is the nearest to the opener's.
+    # descriptor, and shows each process's user, not the socket's.
     ranked = sorted({o.pid: o for o in reversed(held)}.values(),
                     key=lambda o: owner_rank(o.pid))
     if not ranked:
         return listener
     first = ranked[0]
     return replace(listener, pid=first.pid, process=first.process,
-                   user=first.user or listener.user,
+                   user=opener_user([(o.pid, o.user) for o in ranked]) or listener.user,
                    other_processes=tuple(f"{o.process}/{o.pid}" for o in ranked[1:]))
 
 

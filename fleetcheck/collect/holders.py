@@ -13,7 +13,9 @@ netstat can show the lowest pid only).
 
 A socket's user is its owner's name, from the uid the kernel's tables give (what ss -e
 and netstat -e show, to anyone: a run without root names the same user); a uid no
-passwd entry names is told as its number, as ls, ps and lsof print it.
+passwd entry names is told as its number, as ls, ps and lsof print it. Where a tool
+shows only its holders' users (lsof -F on macOS and AIX, OpenBSD fstat), it is the
+user of the holder that opened it, as far as pids tell (`opener_user`).
 """
 
 from __future__ import annotations
@@ -73,8 +75,19 @@ def one_per_socket(rows: Sequence[tuple[str, Listener]]) -> list[Listener]:
                        else owner_rank(li.pid))
         first = group[0]
         others = tuple(f"{li.process or '?'}/{li.pid}" for li in group[1:])
-        out.append(first if not others else replace(first, other_processes=others))
+        user = opener_user([(li.pid, li.user) for li in group]) or first.user
+        out.append(first if not others else replace(first, other_processes=others,
+                                                    user=user))
     return out
+
+
+def opener_user(holders: Sequence[tuple[int | None, str | None]]) -> str | None:
+    """The user of the holder (pid, user) that opened a socket, as far as pids tell: the
+    lowest pid, pid 1 included (launchd that activated a service, a root master that
+    forked its workers); None if it shows none. For tools that show each process's
+    user, not the socket's (lsof -F on macOS and AIX, OpenBSD fstat)."""
+    known = [(pid, user) for pid, user in holders if pid is not None and user is not None]
+    return min(known)[1] if known else None
 
 
 def user_named(uid: int, names: Mapping[int, str]) -> str:

@@ -51,10 +51,10 @@ allow:
 """
 
 
-def _run(tmp_path: Path, *emulations: Emulation) -> RunResult:
-    policy = tmp_path / "web.yml"
-    policy.write_text(POLICY)
-    policies = tuple(load_policies([policy]))
+def _run(tmp_path: Path, *emulations: Emulation, policy: str = POLICY) -> RunResult:
+    path = tmp_path / "web.yml"
+    path.write_text(policy)
+    policies = tuple(load_policies([path]))
     shells = {e.name: install(e, tmp_path / e.name).shell for e in emulations}
     hosts = [PlannedHost(name=e.name, address="x", groups=(), policies=policies,
                          connection="local") for e in emulations]
@@ -152,3 +152,28 @@ def test_emulated_freebsd_without_socket_ids_keeps_sockstats_rows(tmp_path: Path
     assert host.collector == "sockstat"
     assert sorted(li.listener.pid or 0 for li in host.listeners
                   if li.listener.port == 8443) == [2201, 2202]
+
+
+# lsof -F on macOS (root): launchd opened port 8080 for a service it started, which
+# holds it too (made up in lsof's field format; d is the socket's kernel address).
+MACOS_LSOF = ("p1\nclaunchd\nu0\nLroot\nf9\ntIPv4\nd0x2f0e1e5b1f7c9a05\nPTCP\nn*:8080\n"
+              "TST=LISTEN\np700\ncnginx\nu70\nL_www\nf3\ntIPv4\nd0x2f0e1e5b1f7c9a05\nPTCP\n"
+              "n*:8080\nTST=LISTEN\np22\ncsshd\nu0\nLroot\nf4\ntIPv4\nd0x2f0e1e5b1f7c1111\n"
+              "PTCP\nn*:22\nTST=LISTEN\n")
+LSOF_TCP = "-nP +c0 -iTCP -sTCP:LISTEN -p PID -F pcuLtPnTd"
+LSOF_UDP = "-nP +c0 -iUDP -p PID -F pcuLtPnTd"
+
+
+def test_emulated_macos_launchd_socket_is_the_services_and_roots(tmp_path: Path) -> None:
+    """launchd (pid 1) and the service it activated: one listener, the service's, allowed
+    by `process: nginx`; its user is root, who opened it (as ss shows systemd's on Linux)."""
+    policy = POLICY + "  - {id: alt, proto: tcp, port: 8080, process: nginx, user: root}\n"
+    host = _run(tmp_path, Emulation("macos-launchd", "Darwin", "23.4.0", tools={
+        "lsof": (Replay(LSOF_TCP, MACOS_LSOF), Replay(LSOF_UDP, "", 1)),
+        "netstat": (Replay("-anv", ""),)}), policy=policy).hosts[0]
+    assert host.collector == "lsof-fields"
+    [alt] = [li for li in host.listeners if li.listener.port == 8080]
+    li = alt.listener
+    assert (li.process, li.pid, li.user, li.other_processes) == ("nginx", 700, "root",
+                                                                 ("launchd/1",))
+    assert alt.verdict.value == "allowed"
