@@ -17,13 +17,28 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from fleetcheck.collect import coverage
-from fleetcheck.collect.holders import one_per_socket, owner_first, user_named
+from fleetcheck.collect.holders import (
+    one_per_socket,
+    opener_user,
+    owner_first,
+    owner_rank,
+    user_named,
+)
 from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.procnet import merge_proc_sections, stat_names
 from fleetcheck.collect.sections import Section
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
-from fleetcheck.parsers import PARSERS, bsd_netstat, lsof, lsof_fields, owners, procnet, ss
+from fleetcheck.parsers import (
+    PARSERS,
+    bsd_netstat,
+    lsof,
+    lsof_fields,
+    owners,
+    procnet,
+    sockstat,
+    ss,
+)
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.windows_netstat import parse_tasklist
 
@@ -57,6 +72,11 @@ def _lsof_fields(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     # One text, as lsof would print both runs: a socket listed twice is one listener, and
     # one several processes hold (launchd and the service it started) too.
     return one_per_socket(lsof_fields.parse_rows(bodies["tcp"] + bodies["udp"])), []
+
+
+def _sockstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
+    # A row per holding process: rows of one socket ID (sockstat -i) are one listener.
+    return one_per_socket(sockstat.parse_rows(bodies[""])), []
 
 
 def _openbsd(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
@@ -262,13 +282,19 @@ def _named(listeners: list[Listener], passwd: str) -> list[Listener]:
 
 
 def _owned(listener: Listener, held: Sequence[owners.Owner]) -> Listener:
-    """`listener` with its first holder as owner and the others as other_processes."""
-    if not held:
+    """`listener` owned by the first of its holders in owner order (`owner_rank`), its
+    user the opener's (`opener_user`), the other holders (each process once) as
+    other_processes."""
+    # An owner table (fstat) lists the newest process first and a process once per
+    # descriptor, and shows each process's user, not the socket's.
+    ranked = sorted({o.pid: o for o in reversed(held)}.values(),
+                    key=lambda o: owner_rank(o.pid))
+    if not ranked:
         return listener
-    first = held[0]
+    first = ranked[0]
     return replace(listener, pid=first.pid, process=first.process,
-                   user=first.user or listener.user,
-                   other_processes=tuple(f"{o.process}/{o.pid}" for o in held[1:]))
+                   user=opener_user([(o.pid, o.user) for o in ranked]) or listener.user,
+                   other_processes=tuple(f"{o.process}/{o.pid}" for o in ranked[1:]))
 
 
 # Collectors of several parts (and ss/netstat, whose bare section is part ""): how the
@@ -278,6 +304,7 @@ COMBINERS: dict[str, Merge] = {
     "netstat": _netstat,
     "busybox-netstat": _busybox_netstat,
     "lsof": _lsof,
+    "sockstat": _sockstat,
     "hpux-netstat": _hpux,
     "lsof-fields": _lsof_fields,
     "openbsd-netstat": _openbsd,

@@ -13,7 +13,9 @@ netstat can show the lowest pid only).
 
 A socket's user is its owner's name, from the uid the kernel's tables give (what ss -e
 and netstat -e show, to anyone: a run without root names the same user); a uid no
-passwd entry names is told as its number, as ls, ps and lsof print it.
+passwd entry names is told as its number, as ls, ps and lsof print it. Where a tool
+shows only its holders' users (lsof -F on macOS and AIX, OpenBSD fstat), it is the
+user of the holder that opened it, as far as pids tell (`opener_user`).
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 
 
-def _rank(pid: int) -> tuple[bool, int]:
+def owner_rank(pid: int) -> tuple[bool, int]:
     """Holders in owner order: by pid, pid 1 (the init system, an activator) last."""
     return pid == 1, pid
 
 
 def owner_first(listeners: Sequence[Listener]) -> list[Listener]:
-    """`listeners` with each one's holders in owner order (`_rank`): the first owns it."""
+    """`listeners` with each one's holders in owner order (`owner_rank`): the first owns it."""
     out = []
     for li in listeners:
         pids = [o.rpartition("/")[2] for o in li.other_processes]
@@ -41,7 +43,7 @@ def owner_first(listeners: Sequence[Listener]) -> list[Listener]:
         holders = sorted([(li.pid, f"{li.process or '?'}/{li.pid}"),
                           *((int(pid), o) for pid, o in zip(pids, li.other_processes,
                                                             strict=True))],
-                         key=lambda h: _rank(h[0]))
+                         key=lambda h: owner_rank(h[0]))
         first = holders[0][1]
         if first == f"{li.process or '?'}/{li.pid}":
             out.append(replace(li, other_processes=tuple(h for _, h in holders[1:])))
@@ -70,11 +72,22 @@ def one_per_socket(rows: Sequence[tuple[str, Listener]]) -> list[Listener]:
     out = []
     for key in order:
         group = sorted(merged[key], key=lambda li: (False, -1) if li.pid is None
-                       else _rank(li.pid))
+                       else owner_rank(li.pid))
         first = group[0]
         others = tuple(f"{li.process or '?'}/{li.pid}" for li in group[1:])
-        out.append(first if not others else replace(first, other_processes=others))
+        user = opener_user([(li.pid, li.user) for li in group]) or first.user
+        out.append(first if not others else replace(first, other_processes=others,
+                                                    user=user))
     return out
+
+
+def opener_user(holders: Sequence[tuple[int | None, str | None]]) -> str | None:
+    """The user of the holder (pid, user) that opened a socket, as far as pids tell: the
+    lowest pid, pid 1 included (launchd that activated a service, a root master that
+    forked its workers); None if it shows none. For tools that show each process's
+    user, not the socket's (lsof -F on macOS and AIX, OpenBSD fstat)."""
+    known = [(pid, user) for pid, user in holders if pid is not None and user is not None]
+    return min(known)[1] if known else None
 
 
 def user_named(uid: int, names: Mapping[int, str]) -> str:

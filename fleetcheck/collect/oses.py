@@ -98,6 +98,9 @@ POSIX_TOOLS: dict[str, tuple[Attempt, ...]] = {
         _single("bsd-netstat", "netstat -an"),
     ),
     "freebsd": (
+        # -i (recent FreeBSD) prints each socket's ID, which tells the rows of one shared
+        # socket from SO_REUSEPORT sockets; older releases and DragonFly refuse it.
+        _single("sockstat", "sockstat -46li"),
         _single("sockstat", "sockstat -46l"),
         _single("bsd-netstat", "netstat -anW"),
         _single("bsd-netstat", "netstat -an"),

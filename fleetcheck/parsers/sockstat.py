@@ -21,6 +21,9 @@ _INET = re.compile(r"^(tcp|udp|sctp|udplite|div|divert)(4|6|46)?$")
 _UNIX = re.compile(r"^(stream|dgram|seqpac|seqpacket)$")
 _TCP_STATES = {"LISTEN", "ESTABLISHED", "SYN_SENT", "SYN_RCVD", "FIN_WAIT_1", "FIN_WAIT_2",
                "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT", "CLOSED", "BOUND", "??"}
+# `sockstat -i`: an ID column right after the addresses (the probe asks for no -f or -I,
+# whose columns would come before it).
+_ID_HEADER = re.compile(r"FOREIGN ADDRESS\s+ID(\s|$)")
 _COMMAND_WIDTH = 10  # sockstat prints at most 10 characters of a command name
 # Two addresses run together: '[v6 with scope]:port' twice at the very most.
 _GLUED_MAX = 2 * 64
@@ -28,15 +31,26 @@ _GLUED_MAX = 2 * 64
 
 def parse(text: str) -> list[Listener]:
     """Listening TCP and bound, unconnected UDP sockets from sockstat output (Linux's
-    sockstat, a tool of its own, is read by sockstat_linux).
+    sockstat, a tool of its own, is read by sockstat_linux), a row per holding process."""
+    return [li for _, li in parse_rows(text)]
+
+
+def parse_rows(text: str) -> list[tuple[str, Listener]]:
+    """`parse`'s listeners, each with its socket's ID (`sockstat -i`, FreeBSD: the
+    inp_gencnt, one number a socket) or "" where sockstat printed none.
+
+    sockstat prints a row per process holding a socket: rows of one ID are one socket
+    (a pre-fork master and its workers), rows of different IDs at one address are
+    SO_REUSEPORT sockets. Without -i nothing tells the two apart.
 
     A command name holding a newline breaks its row in two: a line with no protocol
     column is held and read together with the next line (the command then holds the
     newline), as long as the command still fits sockstat's column.
     """
     if sockstat_linux.is_linux_sockstat(text):
-        return sockstat_linux.parse(text)
-    out: list[Listener] = []
+        return [("", li) for li in sockstat_linux.parse(text)]
+    out: list[tuple[str, Listener]] = []
+    ids = False  # the header has an ID column: the first column after the addresses
     recognised = False
     held: tuple[int, str] | None = None  # a row broken by a name: its number and first part
     for no, line in enumerate(lines(text), 1):
@@ -46,12 +60,13 @@ def parse(text: str) -> list[Listener]:
         if held is None and [t.text for t in toks[:5]] == ["USER", "COMMAND", "PID", "FD",
                                                            "PROTO"]:
             recognised = True
+            ids = _ID_HEADER.search(line) is not None
             continue
         if held is None and line[0].isspace() and all(":" in t.text for t in toks):
             continue  # further addresses of a multi-homed SCTP socket
         first_no, text_of = (held[0], f"{held[1]}\n{line}") if held else (no, line)
         try:
-            listener = _row(text_of, tokens(text_of))
+            row = _row(text_of, tokens(text_of))
         except _Broken as exc:
             if held is None:
                 held = (no, line)
@@ -61,8 +76,9 @@ def parse(text: str) -> list[Listener]:
             raise ParseError(f"not a sockstat line ({exc})", first_no, text_of) from None
         held = None
         recognised = True
-        if listener is not None:
-            out.append(listener)
+        if row is not None:
+            listener, extra = row
+            out.append((extra[0] if ids and extra and is_number(extra[0]) else "", listener))
     if held is not None:
         raise ParseError("not a sockstat line (no protocol column)", held[0], held[1])
     if not recognised:
@@ -74,7 +90,8 @@ class _Broken(ValueError):
     """A line with no protocol column: possibly the first part of a row a name broke."""
 
 
-def _row(line: str, toks: list[Token]) -> Listener | None:
+def _row(line: str, toks: list[Token]) -> tuple[Listener, list[str]] | None:
+    """The row's listener and the columns after its addresses; None for no listener."""
     words = [t.text for t in toks]
     p = _proto_index(words)
     if p is None:
@@ -95,8 +112,9 @@ def _row(line: str, toks: list[Token]) -> Listener | None:
         return None  # connected
     if proto == "tcp" and state not in (None, "LISTEN"):
         return None
-    return listener_at(proto, split_colon(local_text, proto), family, dual=dual,
-                       process=process, pid=pid, user=user)
+    listener = listener_at(proto, split_colon(local_text, proto), family, dual=dual,
+                           process=process, pid=pid, user=user)
+    return None if listener is None else (listener, extra)
 
 
 def _proto_index(words: list[str]) -> int | None:

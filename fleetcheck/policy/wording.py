@@ -29,9 +29,14 @@ def bind_specs(rule: Rule, condition: str | None) -> str:
 
 
 def owner_of(listener: Listener) -> str:
-    """'nginx (user www-data)': the listener's process and user, as far as they were seen."""
+    """'nginx (user www-data)': the listener's process and user, as far as they were seen,
+    and every other process holding the socket ("... and by php-fpm/12, nginx/13")."""
     user = listener.user or (f"uid {listener.uid}" if listener.uid is not None else None)
-    return f"{listener.process or 'an unknown process'}" + (f" (user {user})" if user else "")
+    # A rule's process must match every holder: the one it refused may be any of them.
+    others = f" and by {', '.join(listener.other_processes)}" if listener.other_processes \
+        else ""
+    return (f"{listener.process or 'an unknown process'}" + (f" (user {user})" if user else "")
+            + others)
 
 
 def specs(rule: Rule, what: str) -> str:

@@ -200,8 +200,12 @@ def _suite(ctx: _Run, host: HostResult, index: int, counts: tuple[int, int, int,
     by_rule: dict[str, list[str]] = defaultdict(list)
     for jl in view.host_listeners(host):
         li = jl.listener
+        # the other holders, as the text and HTML reports' notes and the JSON list them
+        shared = f", also held by {', '.join(li.other_processes)}" if li.other_processes \
+            else ""
         line = (f"{li.proto} {li.port} on {view.bind_address(li)} "
-                f"{view.owner(li.process, li.pid) or '(owner unknown)'}: {jl.verdict.value}")
+                f"{view.owner(li.process, li.pid) or '(owner unknown)'}{shared}: "
+                f"{jl.verdict.value}")
         out.append(line + (f" [{jl.rule}]" if jl.rule else ""))
         if jl.verdict.value == "allowed":
             by_rule[jl.rule or ""].append(line)

@@ -114,7 +114,8 @@ EMULATIONS: dict[str, Emulation] = {
         "netstat": (Replay("-anv", fixture("macos/netstat-anv-14")),),
     }),
     "freebsd": Emulation("freebsd", "FreeBSD", "14.1-RELEASE", tools={
-        "sockstat": (Replay("-46l", fixture("freebsd/sockstat-46l-14")),),
+        "sockstat": (Replay("-46li", fixture("freebsd/sockstat-46li-14")),
+                     Replay("-46l", fixture("freebsd/sockstat-46l-14"))),
         "netstat": (Replay("-anW", fixture("freebsd/netstat-anW-13")),),
     }),
     "freebsd-no-sockstat": Emulation("freebsd-no-sockstat", "FreeBSD", "13.2-RELEASE", tools={
