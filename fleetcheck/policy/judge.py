@@ -281,7 +281,7 @@ def _missed(host: str, listener: Listener, ctx: HostRules,
                         f"{describe(listener)} is bound beyond what {rule.ref} allows "
                         f"on this port ({bind_specs(rule, condition)})")
     return _finding(host, listener, Verdict.WRONG_PROCESS, rule, rule.severity,
-                    f"{describe(listener)} is held by {owner_of(listener)}, but "
+                    f"{describe(listener)} is held by {owner_of(listener, rule)}, but "
                     f"{rule.ref} allows only {specs(rule, 'owner')} on this port")
 
 

@@ -28,15 +28,21 @@ def bind_specs(rule: Rule, condition: str | None) -> str:
     return f"address {specs(rule, 'address')}"
 
 
-def owner_of(listener: Listener) -> str:
+def owner_of(listener: Listener, rule: Rule | None = None) -> str:
     """'nginx (user www-data)': the listener's process and user, as far as they were seen,
-    and every other process holding the socket ("... and by php-fpm/12, nginx/13")."""
+    and the other processes holding the socket ("... and by php-fpm/12, nginx/13"), those
+    `rule`'s process conditions refuse first."""
     user = listener.user or (f"uid {listener.uid}" if listener.uid is not None else None)
-    # A rule's process must match every holder: the one it refused may be any of them.
-    others = f" and by {', '.join(listener.other_processes)}" if listener.other_processes \
-        else ""
-    return (f"{listener.process or 'an unknown process'}" + (f" (user {user})" if user else "")
-            + others)
+    others = list(listener.other_processes)
+    wanted = rule.match.processes if rule is not None else None
+    if wanted is not None:  # the holder a rule refused may be any of them: those first
+        others.sort(key=lambda o: any(p.matches(o.rsplit("/", 1)[0]) for p in wanted))
+    # A pre-fork server's workers are many: five are named, the rest counted.
+    held, more = others[:5], len(others) - 5
+    tail = (f" and by {', '.join(held)}" + (f" and {more} more" if more > 0 else "")
+            if held else "")
+    return f"{listener.process or 'an unknown process'}" + (f" (user {user})" if user else "") \
+        + tail
 
 
 def specs(rule: Rule, what: str) -> str:

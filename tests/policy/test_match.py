@@ -10,6 +10,7 @@ from fleetcheck.addresses import address_scope
 from fleetcheck.model import Container, Listener
 from fleetcheck.parsers import PARSERS
 from fleetcheck.policy.match import MatchResult
+from fleetcheck.policy.wording import owner_of
 from tests.policy.helpers import rule
 
 YES, NO = MatchResult.YES, MatchResult.NO
@@ -221,3 +222,13 @@ def test_findings_about_a_rule_name_proto_and_port_as_documented(
     from fleetcheck.policy.judge import rule_proto_port
 
     assert rule_proto_port(rule(conditions, "require")) == named
+
+
+def test_a_wrong_process_names_the_holder_the_rule_refuses_first() -> None:
+    """Among a pre-fork server's many holders the one an allow refused is named, not cut."""
+    workers = tuple(f"httpd/{pid}" for pid in range(2, 70))
+    held = L(process="httpd", user="root", other_processes=(*workers, "php-fpm/99"))
+    said = owner_of(held, rule("port: 80\nprocess: httpd"))
+    assert said == ("httpd (user root) and by php-fpm/99, httpd/2, httpd/3, httpd/4, "
+                    "httpd/5 and 64 more")
+    assert owner_of(held).endswith("httpd/6 and 64 more")  # no rule: as held
