@@ -42,8 +42,12 @@ class SshSession:
         try:
             chan = self._t.open_session(timeout=max(0.1, timeout))
         except paramiko.ChannelException as exc:  # the server said no
-            raise HostFailure(ErrorKind.COMMAND_FAILED,
-                              f"{self.where} refused a session channel: {exc}") from None
+            # OpenSSH answers 'connect failed' when its MaxSessions allows no (further)
+            # session on a connection: name the setting, not paramiko's exception.
+            why = exc.text or f"code {exc.code}"
+            more = " (sshd's MaxSessions allows none?)" if exc.code == 2 else ""
+            raise HostFailure(ErrorKind.COMMAND_FAILED, f"{self.where} refused a session "
+                              f"channel: {why}{more}") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             if "timeout" in str(exc).lower():  # unanswered: a stalled link or server
                 raise HostFailure(ErrorKind.COMMAND_TIMEOUT, f"{self.where} opened no session "
