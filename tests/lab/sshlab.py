@@ -103,7 +103,8 @@ class HostSpec:
     # containers.py) sit under that root as a runtime puts them under a machine's.
     cgroupns: bool = False
     add_tools: Mapping[str, str] = field(default_factory=dict)  # tool -> script, on its PATH
-    # sshd_config lines of its own, before the lab's (sshd keeps a keyword's first value).
+    # sshd_config lines of its own, before the lab's (sshd keeps a keyword's first value;
+    # MaxStartups, whose last value counts, is then left out of the lab's).
     sshd_config: tuple[str, ...] = ()
     # Files the host sees instead of the machine's (absolute path -> text; the path must
     # exist on the machine), e.g. its own /etc/pam.d/sshd: bind-mounted in its namespace.
@@ -339,9 +340,13 @@ class SshLab:
         config = [
             *spec.sshd_config, f"Port {spec.port}", *keys,
             f"AuthorizedKeysFile {self.root}/authorized_keys/%u",
-            "PasswordAuthentication yes", "PermitRootLogin no", "MaxStartups 200:30:400",
-            "MaxSessions 50", "LogLevel VERBOSE", "AllowTcpForwarding yes",
+            "PasswordAuthentication yes", "PermitRootLogin no", "MaxSessions 50",
+            "LogLevel VERBOSE", "AllowTcpForwarding yes",
         ]
+        # sshd keeps the last MaxStartups it reads, unlike most keywords: a host's own wins
+        # only when the lab's is left out.
+        if not any(line.split()[:1] == ["MaxStartups"] for line in spec.sshd_config):
+            config.append("MaxStartups 200:30:400")
         etc = {name: self.root / "etc" / name for name in ("passwd", "group", "shadow", "sudoers")}
         mounts: list[str] = []
         if spec.emulate is not None:
