@@ -149,6 +149,13 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
                                        f"{not_run(stdout, stderr, record.exit_code)}"), record,
                            earlier=earlier)
     os_name = probe.facts.get("os") or None
+    if "unsupported" in probe.facts and os_name is None:
+        # uname could not run (a chroot without /dev/null or uname): nothing says the
+        # system is one fleetcheck does not support, so say what went wrong instead.
+        raise _with_record(HostFailure(ErrorKind.COMMAND_FAILED, "the probe could not tell "
+                                       "the operating system (uname gave nothing): "
+                                       f"{_said(stderr) or 'no error output'}"), record,
+                           earlier=earlier)
     if "unsupported" in probe.facts:
         raise _with_record(HostFailure(ErrorKind.UNSUPPORTED,
                                        f"unsupported operating system {os_name!r}"), record,

@@ -109,6 +109,10 @@ class HostSpec:
     # Files the host sees instead of the machine's (absolute path -> text; the path must
     # exist on the machine), e.g. its own /etc/pam.d/sshd: bind-mounted in its namespace.
     files: Mapping[str, str] = field(default_factory=dict)
+    # Shell commands run in its mount namespace (as root) before sshd starts, e.g. to
+    # build a ChrootDirectory under its own /run, whose path sshd accepts (root's, not
+    # writable by others: the lab's directory under /tmp is not).
+    setup: tuple[str, ...] = ()
 
 
 @dataclass
@@ -377,6 +381,7 @@ class SshLab:
             own.write_text(text)
             own.chmod(0o644)
             mounts.append(f"mount --bind {own} {where}")
+        mounts += spec.setup
         if spec.hide_proc:
             mounts.append("mount -t tmpfs -o mode=555 tmpfs /proc")
         if spec.add_tools:  # tools the machine lacks, first on the PATH of its sessions
@@ -489,6 +494,10 @@ class SshLab:
             proc.kill()
             raise RuntimeError(f"{script} did not start in {host}")
         self._procs.append(proc)
+
+    def uid(self, name: str) -> int:
+        """The uid of lab user `name`."""
+        return self._uids[name]
 
     def user(self, name: str) -> LabUser:
         """The lab user called `name`."""
