@@ -137,7 +137,7 @@ class LabHost:
 class SshLab:
     """N real sshd hosts in namespaces; `start` builds it, `stop` removes every trace."""
 
-    USERS = (
+    USERS: tuple[LabUser, ...] = (
         LabUser("fcops", "nopasswd"),
         LabUser("fcpw", "password", password="lab-pw-7Gq2"),  # noqa: S106 - lab only
         LabUser("fcplain", "true-only"),

@@ -32,7 +32,7 @@ PLAUSIBLE = ("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Pr
 JAIL = "/run/fc-jail"  # in the host's own /run: root's all the way, as sshd demands
 # The jail: BusyBox (with the libraries it needs, none when it is static) and its applets.
 JAIL_SETUP = (
-    f"mkdir -p {JAIL}/bin {JAIL}/tmp", f"cp \"$(command -v busybox)\" {JAIL}/bin/busybox",
+    f"mkdir -p {JAIL}/bin", f"cp \"$(command -v busybox)\" {JAIL}/bin/busybox",
     f"for l in $(ldd {JAIL}/bin/busybox 2>/dev/null | grep -o '/[^ ]*'); do "
     f"mkdir -p {JAIL}$(dirname $l) && cp $l {JAIL}$l; done",
     f"for a in $(busybox --list); do [ $a = busybox ] || ln -s busybox {JAIL}/bin/$a; done",
@@ -51,7 +51,8 @@ class ConfLab(SshLab):
     USERS = (*SshLab.USERS,
              LabUser("fckcmd", None), LabUser("fcrestrict", None), LabUser("fcfrom", None),
              LabUser("fcexpired", None), LabUser("fcenv", None), LabUser("fcnopath", None),
-             LabUser("fcrc", None, shell="/bin/bash", bashrc="echo bashrc noise\n"),
+             LabUser("fcrc", None, shell="/bin/bash",  # noqa: S604 - lab only
+                     bashrc="echo bashrc noise\n"),
              LabUser("fcgit", None, shell="/usr/bin/git-shell"),  # noqa: S604 - lab only
              LabUser("fcnologin", None, shell="/usr/sbin/nologin"),  # noqa: S604 - lab only
              LabUser("fcrbash", None, shell="/usr/bin/rbash"))  # noqa: S604 - lab only
@@ -92,7 +93,7 @@ INSTEAD = "a forced command (sshd's ForceCommand, an authorized_keys command=) o
 
 
 @pytest.fixture(scope="module")
-def conflab() -> Iterator[ConfLab]:
+def conflab() -> Iterator[SshLab]:
     """The lab, its keys' options written and a listener planted on every plain host."""
     require_sshd_lab()
     with ConfLab(SPECS) as lab:
@@ -110,7 +111,7 @@ def conflab() -> Iterator[ConfLab]:
 
 
 @pytest.fixture
-def fleet(conflab: ConfLab, tmp_path: Path) -> Fleet:
+def fleet(conflab: SshLab, tmp_path: Path) -> Fleet:
     """A Fleet on this module's lab; ssh_config gives jump hosts the lab's key."""
     the_fleet = Fleet(conflab, tmp_path)
     (the_fleet.home / ".ssh" / "config").write_text(f"Host *\n  IdentityFile {conflab.key}\n")
@@ -195,7 +196,7 @@ def test_a_chroot_with_only_busybox(fleet: Fleet) -> None:
     assert scan.code == 3
 
 
-def test_refusals_name_the_setting(fleet: Fleet, conflab: ConfLab) -> None:
+def test_refusals_name_the_setting(fleet: Fleet, conflab: SshLab) -> None:
     """MaxSessions 0 is a refused session channel naming it; jump hosts that forbid
     forwarding fail every host behind them with the jump host's refusal."""
     jumps = {"nofwd": conflab.hosts["nofwd"].address, "disfwd": conflab.hosts["disfwd"].address}
@@ -214,7 +215,8 @@ def test_refusals_name_the_setting(fleet: Fleet, conflab: ConfLab) -> None:
             kind, message = _error(scan.host(f"{jump}-{n}"))
             assert (kind, message) == ("ssh_error", f"jump host fcops@{at}:22 could not reach "
                                        f"{conflab.hosts[target].address}:22: Administratively "
-                                       "prohibited")
+                                       "prohibited (its sshd forbids this forwarding: "
+                                       "AllowTcpForwarding, DisableForwarding or PermitOpen)")
     assert scan.code == 3
 
 
@@ -225,7 +227,7 @@ def _held(lab: SshLab, name: str) -> socket.socket:
         return socket.create_connection((lab.hosts[name].address, 22), timeout=5)
 
 
-def test_max_startups_drops_are_retried_and_named(fleet: Fleet, conflab: ConfLab) -> None:
+def test_max_startups_drops_are_retried_and_named(fleet: Fleet, conflab: SshLab) -> None:
     """Past MaxStartups sshd says 'Exceeded MaxStartups' and closes before its banner: a
     transient failure, retried (-vv tells each retry); when every attempt is dropped the
     error names MaxStartups and the attempts. LoginGraceTime 1 ends the connection that
@@ -247,5 +249,5 @@ def test_max_startups_drops_are_retried_and_named(fleet: Fleet, conflab: ConfLab
     assert message.endswith("(after 6 attempts)"), message
     assert f"fcops@{address}:22 closed the connection" in scan.err and "retrying in" in scan.err
     grace = scan.host("grace")
-    assert grace["error"] is None and listeners(grace) >= {li[:4] + (None,) for li in SSHD}
+    assert grace["error"] is None and listeners(grace) >= {(*li[:4], None) for li in SSHD}
     assert scan.code == 3

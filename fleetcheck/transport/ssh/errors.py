@@ -112,4 +112,8 @@ _TEXT_KINDS = (
 def channel_open_failure(exc: BaseException, via: str, dest: str) -> HostFailure:
     """A jump host could not open a tunnel to `dest`; sshd says why in the failure text."""
     text = str(getattr(exc, "text", "") or exc)
-    return failure_from_text(text, f"jump host {via} could not reach {dest}: {text}")
+    # Code 1 (administratively prohibited): the jump host's sshd forwards nothing there,
+    # whatever the target's state; a user reads the setting's name, not the RFC's words.
+    more = (" (its sshd forbids this forwarding: AllowTcpForwarding, DisableForwarding or "
+            "PermitOpen)") if getattr(exc, "code", None) == 1 else ""
+    return failure_from_text(text, f"jump host {via} could not reach {dest}: {text}{more}")
