@@ -68,6 +68,9 @@ KEY_OPTIONS = {
     "fcenv": 'environment="PATH=/usr/bin:/bin",environment="LC_ALL=xx_XX.bogus",'
              'environment="LANG=tr_TR.UTF-8"',
     "fcnopath": 'environment="PATH=/nonexistent"',
+    # Accounts whose become method needs a terminal (sudo's requiretty, su) get none.
+    "fctty": "no-pty",
+    "fcpw": "restrict",
 }
 SPECS = [
     HostSpec("plain", sshd_config=("PermitUserEnvironment yes",)),
@@ -217,6 +220,30 @@ def test_refusals_name_the_setting(fleet: Fleet, conflab: SshLab) -> None:
                                        f"{conflab.hosts[target].address}:22: Administratively "
                                        "prohibited (its sshd forbids this forwarding: "
                                        "AllowTcpForwarding, DisableForwarding or PermitOpen)")
+    assert scan.code == 3
+
+
+def test_no_terminal_for_a_become_method_that_needs_one(fleet: Fleet, conflab: SshLab) -> None:
+    """no-pty or restrict: sudo with requiretty and su get no terminal, and the error says
+    so (it read 'did not run the command: Channel closed.'); keys not accepted from here
+    (from=) or expired are authentication failures."""
+    inv = fleet.inventory({
+        "requiretty": fleet.vars("plain", user="fctty", ansible_become=True,
+                                 ansible_become_password=conflab.user("fctty").password),
+        "su": fleet.vars("plain", user="fcpw", ansible_become=True, ansible_become_method="su",
+                         ansible_become_password=conflab.root_password),
+        "from": fleet.vars("plain", user="fcfrom"),
+        "expired": fleet.vars("plain", user="fcexpired"),
+    })
+    scan = fleet.scan(inv)
+    address = conflab.hosts["plain"].address
+    for name, user in (("requiretty", "fctty"), ("su", "fcpw")):
+        assert _error(scan.host(name)) == (
+            "command_failed", f"{user}@{address}:22 refused a terminal (pty), which the become "
+            "method needs (su, doas with a password, sudo's requiretty): the key's "
+            "authorized_keys options (no-pty, restrict) or sshd's PermitTTY no")
+    for name in ("from", "expired"):
+        assert _error(scan.host(name))[0] == "auth_failed"
     assert scan.code == 3
 
 

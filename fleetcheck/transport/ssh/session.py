@@ -67,7 +67,7 @@ class SshSession:
             if isinstance(stdin, Answer) and stdin.tty:
                 # A terminal for the method that reads its password from one (su, doas):
                 # stdout and stderr then arrive merged as stdout, where the prompt shows.
-                chan.get_pty(term="dumb", width=80, height=24)  # as ss sizes a pipe
+                _terminal(chan, self.where)
             chan.exec_command(command)
             started = True
             watch = PromptWatch(stdin) if isinstance(stdin, Answer) else None
@@ -113,6 +113,20 @@ class SshSession:
             cleanup, self._cleanup = self._cleanup, None
             with contextlib.suppress(Exception):
                 cleanup()
+
+
+def _terminal(chan: paramiko.Channel, where: str) -> None:
+    """Ask for the terminal a become method needs; HostFailure naming what refuses one."""
+    try:
+        chan.get_pty(term="dumb", width=80, height=24)  # as ss sizes a pipe
+    except paramiko.SSHException:
+        if chan.get_transport() is None or not chan.get_transport().is_active():
+            raise  # the connection is gone: not a refusal
+        # paramiko closes the channel on the refusal and says only 'Channel closed.'
+        raise HostFailure(ErrorKind.COMMAND_FAILED, f"{where} refused a terminal (pty), which "
+                          "the become method needs (su, doas with a password, sudo's "
+                          "requiretty): the key's authorized_keys options (no-pty, restrict) "
+                          "or sshd's PermitTTY no") from None
 
 
 def _timed_out(timeout: float, started: bool, watch: PromptWatch | None,
