@@ -78,6 +78,9 @@ SPECS = [
     HostSpec("false", sshd_config=("ForceCommand /bin/false",)),
     HostSpec("sftp", sshd_config=("ForceCommand internal-sftp",)),
     HostSpec("wrap", sshd_config=('ForceCommand /bin/sh -c "$SSH_ORIGINAL_COMMAND"',)),
+    # An auditing wrapper that has its say after the command.
+    HostSpec("wraptail", sshd_config=('ForceCommand /bin/sh -c "$SSH_ORIGINAL_COMMAND"; '
+                                      'echo "session logged by wrapper"',)),
     HostSpec("chatty", sshd_config=("Banner /etc/issue.net", "PrintMotd yes",
                                     "SetEnv LANG=xx_YY.ZZ LC_ALL=tr_TR.UTF-8"), setup=SSHRC),
     HostSpec("jail", sshd_config=(f"ChrootDirectory {JAIL}",), setup=JAIL_SETUP),
@@ -108,7 +111,7 @@ def conflab() -> Iterator[SshLab]:
         rc.mkdir()
         (rc / "rc").write_text("echo rc says hello\necho rc on stderr >&2\n")
         os.chown(rc, lab.uid("fcrc"), -1)
-        for host in ("plain", "wrap", "chatty", "jail"):
+        for host in ("plain", "wrap", "wraptail", "chatty", "jail"):
             lab.hold(host, [PLANTED])
         yield lab
 
@@ -156,11 +159,13 @@ def test_forced_commands_and_login_shells(fleet: Fleet) -> None:
 
 
 def test_sessions_that_still_run_the_probe(fleet: Fleet) -> None:
-    """A wrapper running $SSH_ORIGINAL_COMMAND, restrict (no pty), rc files and .bashrc
+    """A wrapper running $SSH_ORIGINAL_COMMAND (one printing after it: that read as a
+    parse_error), restrict (no pty), rc files and .bashrc
     printing, a banner, a motd, odd locales and a PATH without /usr/sbin: the true
     listeners (the planted one a violation), under sudo as without."""
     inv = fleet.inventory({
         "wrap": fleet.vars("wrap", ansible_become=True),
+        "wraptail": fleet.vars("wraptail", ansible_become=True),
         "chatty": fleet.vars("chatty", ansible_become=True),
         **{f"as-{user}": fleet.vars("plain", user=user)
            for user in ("fcrestrict", "fcrc", "fcrbash", "fcenv")},
@@ -169,7 +174,7 @@ def test_sessions_that_still_run_the_probe(fleet: Fleet) -> None:
     scan = fleet.scan(inv)
     for host in scan.run["hosts"]:
         assert host["error"] is None, host
-    for name in ("wrap", "chatty", "as-fcops"):
+    for name in ("wrap", "wraptail", "chatty", "as-fcops"):
         assert listeners(scan.host(name)) == ALL_SEEN, name
     seen = {(proto, family, address, port) for proto, family, address, port, _ in ALL_SEEN}
     for name in ("as-fcrestrict", "as-fcrc", "as-fcrbash", "as-fcenv"):  # no root: no owners
@@ -180,6 +185,8 @@ def test_sessions_that_still_run_the_probe(fleet: Fleet) -> None:
     assert scan.code == 1
     (record,) = scan.host("as-fcrc")["commands"]  # what rc printed: evidence, not parsed
     assert "rc says hello\n" in record["stdout"].partition("@@fleetcheck:")[0]
+    (record,) = scan.host("wraptail")["commands"]  # what the wrapper printed after it too
+    assert record["stdout"].endswith("\nsession logged by wrapper\n")
     (record,) = scan.host("chatty")["commands"]
     assert record["stdout"].startswith("sshrc says hello\n")
 
