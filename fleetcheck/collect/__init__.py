@@ -144,7 +144,10 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"probe output: {exc}"),
                            record, earlier=earlier) from None
     if not probe.facts and not probe.sections:
-        kind = ErrorKind.BECOME_FAILED if host.become is not None else ErrorKind.COMMAND_FAILED
+        # The become method says why it refuses (on stderr, or on the terminal, which
+        # _streams takes as stderr): silence is something else running instead of it.
+        kind = ErrorKind.BECOME_FAILED if host.become is not None and stderr.strip() \
+            else ErrorKind.COMMAND_FAILED
         raise _with_record(HostFailure(kind, f"probe did not run: "
                                        f"{not_run(stdout, stderr, record.exit_code)}"), record,
                            earlier=earlier)

@@ -135,6 +135,9 @@ def test_forced_commands_and_login_shells(fleet: Fleet) -> None:
     that it printed nothing), never compliant; the host printing something plausible too."""
     inv = fleet.inventory({
         "fixed": fleet.vars("fixed"), "false": fleet.vars("false"), "sftp": fleet.vars("sftp"),
+        # Under --become too: the forced command ran, not sudo (that read as become_failed).
+        "fixed-become": fleet.vars("fixed", ansible_become=True),
+        "false-become": fleet.vars("false", ansible_become=True),
         **{f"as-{user}": fleet.vars("plain", user=user)
            for user in ("fckcmd", "fcnologin", "fcnoshell", "fcgit", "fcnopath")},
     })
@@ -146,6 +149,8 @@ def test_forced_commands_and_login_shells(fleet: Fleet) -> None:
     assert messages["fixed"] == (f"{printed} (exit code 0): Netid State  Recv-Q Send-Q Local "
                                  "Address:Port Peer Address:Port Process / tcp   LISTEN 0"
                                  f"      128    0.0.0.0:22 0.0.0.0:* ({INSTEAD})")
+    assert messages["fixed-become"] == messages["fixed"]
+    assert messages["false-become"] == messages["false"]
     assert messages["as-fckcmd"] == f"{printed} (exit code 0): hello ({INSTEAD})"
     assert messages["sftp"] == (f"{printed} (exit code 1): This service allows sftp "
                                 f"connections only. ({INSTEAD})")
