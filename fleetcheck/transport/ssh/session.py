@@ -67,7 +67,7 @@ class SshSession:
             if isinstance(stdin, Answer) and stdin.tty:
                 # A terminal for the method that reads its password from one (su, doas):
                 # stdout and stderr then arrive merged as stdout, where the prompt shows.
-                _terminal(chan, self.where)
+                _terminal(chan, self.where, lambda: watchdog.fired or not self._t.is_active())
             chan.exec_command(command)
             started = True
             watch = PromptWatch(stdin) if isinstance(stdin, Answer) else None
@@ -115,13 +115,14 @@ class SshSession:
                 cleanup()
 
 
-def _terminal(chan: paramiko.Channel, where: str) -> None:
-    """Ask for the terminal a become method needs; HostFailure naming what refuses one."""
+def _terminal(chan: paramiko.Channel, where: str, closed: Callable[[], bool]) -> None:
+    """Ask for the terminal a become method needs; HostFailure naming what refuses one
+    (`closed`: whether the channel was closed by us or the connection lost meanwhile)."""
     try:
         chan.get_pty(term="dumb", width=80, height=24)  # as ss sizes a pipe
     except paramiko.SSHException:
-        if chan.get_transport() is None or not chan.get_transport().is_active():
-            raise  # the connection is gone: not a refusal
+        if closed():
+            raise  # the deadline's watchdog, or a lost connection: not a refusal
         # paramiko closes the channel on the refusal and says only 'Channel closed.'
         raise HostFailure(ErrorKind.COMMAND_FAILED, f"{where} refused a terminal (pty), which "
                           "the become method needs (su, doas with a password, sudo's "
