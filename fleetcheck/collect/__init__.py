@@ -144,11 +144,21 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"probe output: {exc}"),
                            record, earlier=earlier) from None
     if not probe.facts and not probe.sections:
-        kind = ErrorKind.BECOME_FAILED if host.become is not None else ErrorKind.COMMAND_FAILED
-        detail = _said(stderr) or f"exit code {record.exit_code}, no output"
-        raise _with_record(HostFailure(kind, f"probe did not run: {detail}"), record,
+        # The become method says why it refuses (on stderr, or on the terminal, which
+        # _streams takes as stderr): silence is something else running instead of it.
+        kind = ErrorKind.BECOME_FAILED if host.become is not None and stderr.strip() \
+            else ErrorKind.COMMAND_FAILED
+        raise _with_record(HostFailure(kind, f"probe did not run: "
+                                       f"{not_run(stdout, stderr, record.exit_code)}"), record,
                            earlier=earlier)
     os_name = probe.facts.get("os") or None
+    if "unsupported" in probe.facts and os_name is None:
+        # uname could not run (a chroot without /dev/null or uname): nothing says the
+        # system is one fleetcheck does not support, so say what went wrong instead.
+        raise _with_record(HostFailure(ErrorKind.COMMAND_FAILED, "the probe could not tell "
+                                       "the operating system (uname gave nothing): "
+                                       f"{_said(stderr) or 'no error output'}"), record,
+                           earlier=earlier)
     if "unsupported" in probe.facts:
         raise _with_record(HostFailure(ErrorKind.UNSUPPORTED,
                                        f"unsupported operating system {os_name!r}"), record,
@@ -214,9 +224,8 @@ def _collect_windows(host: PlannedHost, transport: Transport, options: CollectOp
         raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, f"probe output: {exc}"),
                            record, earlier=earlier) from None
     if not probe.facts:
-        detail = _said(stderr) or f"exit code {result.exit_code}, no output"
-        raise _with_record(HostFailure(ErrorKind.COMMAND_FAILED,
-                                       f"Windows probe did not run: {detail}"), record,
+        raise _with_record(HostFailure(ErrorKind.COMMAND_FAILED, f"Windows probe did not run: "
+                                       f"{not_run(stdout, stderr, result.exit_code)}"), record,
                            earlier=earlier)
     collection = _interpret(probe, probe.facts.get("os"), record, earlier, family="windows")
     if host.become is not None:  # sudo has no meaning there; say so rather than fail
@@ -283,6 +292,26 @@ def _collector_named(sections: list[Section]) -> str:
 def _os_text(probe: ProbeOutput, os_name: str | None) -> str | None:
     """The OS as reports show it: name and release, as far as the probe said them."""
     return " ".join(x for x in (os_name, probe.facts.get("release")) if x) or None
+
+
+# sshd runs something else than the command sent when a ForceCommand or an authorized_keys
+# command= option applies, or the login shell (/bin/false, nologin, git-shell, an
+# appliance's CLI) does not run commands: say so, since its exit status alone misleads.
+_INSTEAD = ("a forced command (sshd's ForceCommand, an authorized_keys command=) or the "
+            "account's login shell ran instead")
+
+
+def not_run(stdout: str, stderr: str, exit_code: int | None) -> str:
+    """Why a probe that printed none of its lines did not run, in the host's words: its
+    stderr; else what it printed instead of the probe; else its exit code and the likely
+    cause."""
+    said = _said(stderr)
+    if said:
+        return said
+    printed = _said(stdout)
+    if printed:
+        return f"the host printed instead (exit code {exit_code}): {printed} ({_INSTEAD})"
+    return f"exit code {exit_code}, no output ({_INSTEAD}?)"
 
 
 def _said(text: str, limit: int = 300) -> str:

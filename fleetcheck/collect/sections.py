@@ -44,7 +44,8 @@ def split_output(stdout: str, nonce: str) -> ProbeOutput:
     """Split the probe's stdout into facts and sections; ParseError if the fences are broken.
 
     Lines before the probe's first line are the login's own (a shell rc file's echo), not
-    the probe's: ignored, as Ansible ignores them.
+    the probe's: ignored, as Ansible ignores them; so are lines after its last (a
+    ForceCommand wrapper's or a logout script's). Stray lines between its lines are an error.
     """
     marker = f"@@fleetcheck:{nonce} "
     facts: dict[str, str] = {}
@@ -52,17 +53,21 @@ def split_output(stdout: str, nonce: str) -> ProbeOutput:
     current: str | None = None
     body: list[str] = []
     started = False
+    stray: tuple[int, str] | None = None  # the first line outside a section since a marker
     # Split on newlines only: str.splitlines() also breaks at U+2028, form feeds and
     # other characters a process name may hold.
     for no, line in enumerate(_lines_kept(stdout), 1):
         if not line.startswith(marker):
             if current is not None:
                 body.append(line)
-            elif line.strip() and started:
-                raise ParseError("unexpected probe output outside any section", no, line)
+            elif line.strip() and started and stray is None:
+                stray = (no, line)
             # Before the probe's first line: what the login printed before it ran (a
-            # .bashrc's echo), kept in the command's record, no part of the probe's output.
+            # .bashrc's echo), kept in the command's record, no part of the probe's output;
+            # after its last (when no marker follows): what ran after it, kept there too.
             continue
+        if stray is not None:  # a marker follows: the stray line came from within the probe
+            raise ParseError("unexpected probe output outside any section", *stray)
         started = True
         words = line[len(marker):].split(maxsplit=2)
         verb = words[0] if words else ""

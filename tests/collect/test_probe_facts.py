@@ -13,6 +13,7 @@ import pytest
 
 from fleetcheck.collect.probe import build_probe
 from fleetcheck.collect.sections import split_output
+from fleetcheck.parsers import ParseError
 from tests.lab.netns import Namespace
 from tests.lab.prereq import require, require_netns
 
@@ -74,3 +75,15 @@ def test_route_localnet_is_read_per_interface_as_sysctl_sets_it() -> None:
         assert sorted(_facts(*ns.exec_argv([]))["route_localnet"].split()) == ["all", "rl0p"]
     finally:
         ns.delete()
+
+
+def test_what_follows_the_probe_is_no_part_of_it_but_a_stray_line_within_is() -> None:
+    """A wrapper's line after the probe's last (a ForceCommand that has its say after the
+    command) is ignored, as a login's before its first; a line between its lines is an error."""
+    out = subprocess.run(["sh", "-c", build_probe(NONCE)], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    whole = split_output(out, NONCE)
+    assert split_output(f"login says hi\n{out}session logged\n\nbye", NONCE) == whole
+    lines = out.splitlines(keepends=True)
+    with pytest.raises(ParseError, match="unexpected probe output outside any section"):
+        split_output("".join([*lines[:1], "stray\n", *lines[1:]]), NONCE)

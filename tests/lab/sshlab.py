@@ -103,11 +103,16 @@ class HostSpec:
     # containers.py) sit under that root as a runtime puts them under a machine's.
     cgroupns: bool = False
     add_tools: Mapping[str, str] = field(default_factory=dict)  # tool -> script, on its PATH
-    # sshd_config lines of its own, before the lab's (sshd keeps a keyword's first value).
+    # sshd_config lines of its own, before the lab's (sshd keeps a keyword's first value;
+    # MaxStartups, whose last value counts, is then left out of the lab's).
     sshd_config: tuple[str, ...] = ()
     # Files the host sees instead of the machine's (absolute path -> text; the path must
     # exist on the machine), e.g. its own /etc/pam.d/sshd: bind-mounted in its namespace.
     files: Mapping[str, str] = field(default_factory=dict)
+    # Shell commands run in its mount namespace (as root) before sshd starts, e.g. to
+    # build a ChrootDirectory under its own /run, whose path sshd accepts (root's, not
+    # writable by others: the lab's directory under /tmp is not).
+    setup: tuple[str, ...] = ()
 
 
 @dataclass
@@ -132,7 +137,7 @@ class LabHost:
 class SshLab:
     """N real sshd hosts in namespaces; `start` builds it, `stop` removes every trace."""
 
-    USERS = (
+    USERS: tuple[LabUser, ...] = (
         LabUser("fcops", "nopasswd"),
         LabUser("fcpw", "password", password="lab-pw-7Gq2"),  # noqa: S106 - lab only
         LabUser("fcplain", "true-only"),
@@ -339,9 +344,13 @@ class SshLab:
         config = [
             *spec.sshd_config, f"Port {spec.port}", *keys,
             f"AuthorizedKeysFile {self.root}/authorized_keys/%u",
-            "PasswordAuthentication yes", "PermitRootLogin no", "MaxStartups 200:30:400",
-            "MaxSessions 50", "LogLevel VERBOSE", "AllowTcpForwarding yes",
+            "PasswordAuthentication yes", "PermitRootLogin no", "MaxSessions 50",
+            "LogLevel VERBOSE", "AllowTcpForwarding yes",
         ]
+        # sshd keeps the last MaxStartups it reads, unlike most keywords: a host's own wins
+        # only when the lab's is left out.
+        if not any(line.split()[:1] == ["MaxStartups"] for line in spec.sshd_config):
+            config.append("MaxStartups 200:30:400")
         etc = {name: self.root / "etc" / name for name in ("passwd", "group", "shadow", "sudoers")}
         mounts: list[str] = []
         if spec.emulate is not None:
@@ -372,6 +381,7 @@ class SshLab:
             own.write_text(text)
             own.chmod(0o644)
             mounts.append(f"mount --bind {own} {where}")
+        mounts += spec.setup
         if spec.hide_proc:
             mounts.append("mount -t tmpfs -o mode=555 tmpfs /proc")
         if spec.add_tools:  # tools the machine lacks, first on the PATH of its sessions
@@ -484,6 +494,10 @@ class SshLab:
             proc.kill()
             raise RuntimeError(f"{script} did not start in {host}")
         self._procs.append(proc)
+
+    def uid(self, name: str) -> int:
+        """The uid of lab user `name`."""
+        return self._uids[name]
 
     def user(self, name: str) -> LabUser:
         """The lab user called `name`."""

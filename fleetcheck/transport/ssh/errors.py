@@ -55,11 +55,13 @@ def handshake_failure(exc: BaseException | None, where: str, got_banner: bool,
                                f"{timeout:.1f}s")
         return HostFailure(ErrorKind.HANDSHAKE_TIMEOUT,
                            f"SSH key exchange with {where} did not finish within {timeout:.1f}s")
-    if isinstance(exc, EOFError | ConnectionError) or _is_transient_text(text):
-        # sshd drops connections beyond MaxStartups exactly like this: worth one more try
-        return RetryableFailure(ErrorKind.SSH_ERROR,
-                                f"{where} closed the connection during the SSH handshake"
-                                f"{': ' + text if text else ''}")
+    if _closed(exc) or _is_transient_text(text):
+        # sshd drops connections beyond MaxStartups exactly like this (a reset, or its
+        # 'Exceeded MaxStartups' line and a close before any banner): worth one more try
+        when = "during the SSH handshake" if got_banner else \
+            "before its SSH banner (as sshd does past its MaxStartups)"
+        return RetryableFailure(ErrorKind.SSH_ERROR, f"{where} closed the connection {when}"
+                                                     f"{': ' + text if text else ''}")
     if "banner" in text.lower():
         return HostFailure(ErrorKind.SSH_ERROR, f"{where} did not speak SSH: {text}")
     if "no acceptable host key" in text:  # in ssh's words, as HostKeyAlgorithms can cause it
@@ -67,6 +69,19 @@ def handshake_failure(exc: BaseException | None, where: str, got_banner: bool,
                                                 "it offers none of the host key algorithms "
                                                 "asked for (HostKeyAlgorithms)")
     return HostFailure(ErrorKind.SSH_ERROR, f"SSH handshake with {where} failed: {text}")
+
+
+def _closed(exc: BaseException) -> bool:
+    """Whether `exc` is, or was raised while handling, the peer closing the connection
+    (paramiko words an EOF before the banner as 'Error reading SSH protocol banner')."""
+    seen: BaseException | None = exc
+    for _ in range(4):  # a short chain: paramiko wraps once
+        if seen is None:
+            return False
+        if isinstance(seen, EOFError | ConnectionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _is_transient_text(text: str) -> bool:
@@ -97,4 +112,8 @@ _TEXT_KINDS = (
 def channel_open_failure(exc: BaseException, via: str, dest: str) -> HostFailure:
     """A jump host could not open a tunnel to `dest`; sshd says why in the failure text."""
     text = str(getattr(exc, "text", "") or exc)
-    return failure_from_text(text, f"jump host {via} could not reach {dest}: {text}")
+    # Code 1 (administratively prohibited): the jump host's sshd forwards nothing there,
+    # whatever the target's state; a user reads the setting's name, not the RFC's words.
+    more = (" (its sshd forbids this forwarding: AllowTcpForwarding, DisableForwarding or "
+            "PermitOpen)") if getattr(exc, "code", None) == 1 else ""
+    return failure_from_text(text, f"jump host {via} could not reach {dest}: {text}{more}")

@@ -42,8 +42,12 @@ class SshSession:
         try:
             chan = self._t.open_session(timeout=max(0.1, timeout))
         except paramiko.ChannelException as exc:  # the server said no
-            raise HostFailure(ErrorKind.COMMAND_FAILED,
-                              f"{self.where} refused a session channel: {exc}") from None
+            # OpenSSH answers 'connect failed' when its MaxSessions allows no (further)
+            # session on a connection: name the setting, not paramiko's exception.
+            why = exc.text or f"code {exc.code}"
+            more = " (sshd's MaxSessions allows none?)" if exc.code == 2 else ""
+            raise HostFailure(ErrorKind.COMMAND_FAILED, f"{self.where} refused a session "
+                              f"channel: {why}{more}") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             if "timeout" in str(exc).lower():  # unanswered: a stalled link or server
                 raise HostFailure(ErrorKind.COMMAND_TIMEOUT, f"{self.where} opened no session "
@@ -63,7 +67,7 @@ class SshSession:
             if isinstance(stdin, Answer) and stdin.tty:
                 # A terminal for the method that reads its password from one (su, doas):
                 # stdout and stderr then arrive merged as stdout, where the prompt shows.
-                chan.get_pty(term="dumb", width=80, height=24)  # as ss sizes a pipe
+                _terminal(chan, self.where, lambda: watchdog.fired or not self._t.is_active())
             chan.exec_command(command)
             started = True
             watch = PromptWatch(stdin) if isinstance(stdin, Answer) else None
@@ -109,6 +113,21 @@ class SshSession:
             cleanup, self._cleanup = self._cleanup, None
             with contextlib.suppress(Exception):
                 cleanup()
+
+
+def _terminal(chan: paramiko.Channel, where: str, closed: Callable[[], bool]) -> None:
+    """Ask for the terminal a become method needs; HostFailure naming what refuses one
+    (`closed`: whether the channel was closed by us or the connection lost meanwhile)."""
+    try:
+        chan.get_pty(term="dumb", width=80, height=24)  # as ss sizes a pipe
+    except paramiko.SSHException:
+        if closed():
+            raise  # the deadline's watchdog, or a lost connection: not a refusal
+        # paramiko closes the channel on the refusal and says only 'Channel closed.'
+        raise HostFailure(ErrorKind.COMMAND_FAILED, f"{where} refused a terminal (pty), which "
+                          "the become method needs (su, doas with a password, sudo's "
+                          "requiretty): the key's authorized_keys options (no-pty, restrict) "
+                          "or sshd's PermitTTY no") from None
 
 
 def _timed_out(timeout: float, started: bool, watch: PromptWatch | None,
