@@ -158,6 +158,24 @@ def test_a_script_printing_forever_is_killed_with_its_children(tmp_path: Path) -
     assert _gone(pgid) == []
 
 
+def test_a_script_asked_host_by_host_is_bounded_in_all_it_prints(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No _meta: asked --host for each host, it prints its whole inventory every time, as
+    # careless scripts do (2,000 hosts took 0.8 GB, 100,000 all of a 23 GB machine); a
+    # smaller bound stands in for the 256 MiB one, through the same code.
+    monkeypatch.setattr(inventory_script, "MAX_INVENTORY_BYTES", 64 * 1024)
+    hosts = ", ".join(f'"web{i:03}"' for i in range(600))
+    document = f'{{"web": [{hosts}]}}'
+    _script(tmp_path / "cmdb.sh", f"echo '{document}'\n")
+    res = run_cli(["inventory", "-i", "cmdb.sh", "--list"], cwd=tmp_path)
+    assert res.code == 2, res.err[-300:]
+    last = 64 * 1024 // (len(document) + 1)  # --list, then --host web000, web001, ...
+    assert res.err.splitlines()[-1] == (
+        f"fleetcheck: error: {tmp_path}/cmdb.sh: what inventory script '--list' and its "
+        f"'--host' runs printed together (at host 'web{last - 1:03}') is larger than the "
+        "64 KiB limit")
+
+
 def test_a_script_that_never_ends_is_killed_at_its_time_limit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inventory_script, "SCRIPT_TIMEOUT", 2.0)

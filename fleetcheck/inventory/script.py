@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fleetcheck.bounded import MAX_INVENTORY_BYTES, run_checked
+from fleetcheck.bounded import MAX_INVENTORY_BYTES, TooLarge, run_checked, too_large
 from fleetcheck.errors import InputError
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.datafile import no_lone_surrogates, where
@@ -175,12 +175,22 @@ def _untemplatable(value: Any) -> Any:
 
 
 def parse_script(inv: InventoryData, path: str, keyring: Keyring | None) -> None:
-    """Run `path --list` (and `--host H` when needed) and add what it prints to `inv`."""
+    """Run `path --list` (and `--host H` when needed) and add what it prints to `inv`;
+    what it prints in all is bounded as one inventory file is (MAX_INVENTORY_BYTES)."""
     out = Origin(f"{path} --list")
-    data = decode(run(path, ["--list"]), out, keyring, inv.notes)
+    listed = run(path, ["--list"])
+    printed = [len(listed.encode())]
+    data = decode(listed, out, keyring, inv.notes)
 
     def host_vars(host: str) -> Any:
         text = run(path, ["--host", host])
+        # A script printing its whole inventory for each --host made every host's
+        # variables a copy of it: memory grew with the square of the hosts.
+        printed[0] += len(text.encode())
+        if printed[0] > MAX_INVENTORY_BYTES:
+            raise TooLarge(too_large("what inventory script '--list' and its '--host' runs "
+                                     f"printed together (at host {host!r})",
+                                     MAX_INVENTORY_BYTES), path)
         return decode(text, Origin(f"{path} --host {host}"), keyring, inv.notes) \
             if text.strip() else {}
 
