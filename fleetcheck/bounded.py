@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, Protocol
 
 from fleetcheck.errors import InputError
 
@@ -29,10 +29,11 @@ MAX_KEY_BYTES = 1 * MIB  # an SSH key or certificate file (a 16384-bit RSA key i
 MAX_CAPTURE_BYTES = 256 * MIB  # a captured tool output given to `fleetcheck parse`
 MAX_RUN_BYTES = 1024 * MIB  # a saved run (`report`, `explain --run`): 50,000 hosts fit
 MAX_STDERR_TAIL = 64 * 1024  # of a helper's stderr, only the end is kept (for the message)
-# Lists and mappings within each other in inventory, vars, policy and configuration data,
-# counted from the top of the document. ansible-core 2.19 fails to parse a source holding a
-# variable ~162 levels deep (its walks recurse); past 160 fleetcheck refuses the data with
-# a located error instead of meeting a RecursionError in one of its own walks later.
+# Lists and mappings within each other: in a variable's value (inventories, vars files,
+# extra vars), and in a policy, waiver or configuration document from its top. ansible-core
+# 2.19 fails to parse a source holding a variable ~162 levels deep (its walks recurse); past
+# 160 fleetcheck refuses the data with a located error instead of meeting a RecursionError
+# in one of its own walks later.
 MAX_NESTING = 160
 MAX_HOSTS = 500_000  # hosts in one inventory (ten times the largest fleet we plan for)
 MAX_GROUPS = 500_000  # groups in one inventory
@@ -93,20 +94,26 @@ def _depth_fits(data: dict[object, object] | list[object], limit: int) -> bool:
     return False
 
 
-def nesting_message(limit: int = MAX_NESTING) -> str:
-    """What is wrong with data nested past `limit`, after its subject ("data is ...")."""
-    return f"nested more than {limit} levels deep (lists and mappings within each other)"
+class Locates(Protocol):
+    """A place in an input (a file's line and column) that can state an error there."""
+
+    def error(self, message: str) -> InputError: ...
 
 
-def check_nesting(data: object, path: str, limit: int = MAX_NESTING) -> None:
-    """InputError at the first list or mapping of `data` (read from `path`) nested more
-    than `limit` levels deep, located where it was read when the reader kept positions."""
+def check_nesting(data: object, where: str | Locates, subject: str = "data",
+                  limit: int = MAX_NESTING) -> None:
+    """InputError at the first list or mapping of `data` nested more than `limit` levels
+    deep: where it was read when the reader kept positions, else at `where` (a path or a
+    place), its message "{subject} nested more than {limit} levels deep (...)"."""
     found = too_deep(data, limit)
     if found is None:
         return
-    message = f"data {nesting_message(limit)}"
+    message = f"{subject} nested more than {limit} levels deep (lists and mappings within " \
+              "each other)"
     mark = getattr(found, "mark", None)  # the located readers' containers know their place
-    raise mark.error(message) if mark is not None else InputError(message, path)
+    if mark is not None:
+        raise mark.error(message)
+    raise InputError(message, where) if isinstance(where, str) else where.error(message)
 
 
 def open_no_wait(path: str | os.PathLike[str]) -> BinaryIO:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from fleetcheck.bounded import nesting_message, too_deep
+from fleetcheck.bounded import check_nesting
 from fleetcheck.errors import InputError
 
 if TYPE_CHECKING:
@@ -62,10 +62,5 @@ class VaultValue:
 def check_depth(name: object, value: object, origin: Origin) -> None:
     """InputError when variable `name`'s value nests lists and mappings past MAX_NESTING
     (ansible-core fails to parse such a source), at the first one past it if located."""
-    if not isinstance(value, (dict, list)):
-        return
-    found = too_deep(value)
-    if found is not None:
-        at = getattr(found, "mark", None)  # a container read with positions knows its place
-        where = at if isinstance(at, Origin) else origin
-        raise where.error(f"the value of {name!r} is {nesting_message()}")
+    if isinstance(value, (dict, list)):
+        check_nesting(value, origin, f"the value of {name!r} is")
