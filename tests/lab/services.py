@@ -155,9 +155,12 @@ def build(shape: dict[str, Any]) -> None:
             while os.getppid() == parent:
                 if os.fork() == 0:
                     _name("fcworker")
-                    time.sleep(0.03)
+                    # Longer than the probe takes from reading /proc/*/stat to listing the
+                    # pids alive: a worker born and gone within that is, by design, a
+                    # header the probe cannot tell from a forged one (collect/procnet.py).
+                    time.sleep(2.0)
                     os._exit(0)
-                time.sleep(0.003)
+                time.sleep(0.02)
                 with contextlib.suppress(ChildProcessError):
                     while os.waitpid(-1, os.WNOHANG)[0] > 0:  # no zombie lists no socket
                         pass
