@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, replace
 
@@ -274,11 +275,18 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
 
 
 def distribution_of(probe: ProbeOutput) -> str | None:
-    """The distribution the probe read from os-release (quotes removed), None if none."""
+    """The distribution the probe read from os-release, its shell quoting undone as
+    os-release(5) defines it; None if none."""
     text = probe.facts.get("distribution", "").strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+    if len(text) >= 2 and text[0] == text[-1] == "'":
         text = text[1:-1]
+    elif len(text) >= 2 and text[0] == text[-1] == '"':
+        text = _DQ_ESCAPE.sub(r"\1", text[1:-1])
     return text.strip() or None
+
+
+# Inside double quotes a backslash escapes only these (os-release(5), as in the shell).
+_DQ_ESCAPE = re.compile(r'\\([$"\\`])')
 
 
 def _collector_named(sections: list[Section]) -> str:

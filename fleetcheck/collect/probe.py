@@ -166,11 +166,12 @@ def _attempt_block(attempt: Attempt) -> str:
 # every current distribution; /usr/lib/os-release where /etc has none), read by the shell
 # itself (no process), told with the facts: PRETTY_NAME, e.g. "Debian GNU/Linux 12
 # (bookworm)"; where a file assigns it twice, the last assignment, as a shell sourcing
-# the file (which os-release(5) allows) would keep.
+# the file (which os-release(5) allows) would keep. A last line with no newline still
+# counts (`read` fails on it but has filled the variables): hand-written files end so.
 _DISTRIBUTION = r"""
 for fc_f in /etc/os-release /usr/lib/os-release; do
   if [ -r "$fc_f" ]; then
-    while IFS='=' read -r fc_k fc_v; do
+    while IFS='=' read -r fc_k fc_v || [ -n "$fc_k" ]; do
       case "$fc_k" in
       PRETTY_NAME) fc_d=$fc_v;;
       esac

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fleetcheck.collect import distribution_of
 from fleetcheck.collect.probe import build_probe
 from fleetcheck.collect.sections import split_output
 from fleetcheck.parsers import ParseError
@@ -87,3 +88,25 @@ def test_what_follows_the_probe_is_no_part_of_it_but_a_stray_line_within_is() ->
     lines = out.splitlines(keepends=True)
     with pytest.raises(ParseError, match="unexpected probe output outside any section"):
         split_output("".join([*lines[:1], "stray\n", *lines[1:]]), NONCE)
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ('NAME=Hand\nPRETTY_NAME="Hand Made 1"', "Hand Made 1"),  # no newline after the last line
+    ('PRETTY_NAME="Say \\"hi\\" \\$HOME \\\\ \\` x"\n', 'Say "hi" $HOME \\ ` x'),
+    ("PRETTY_NAME='Single \\n quoted'\n", "Single \\n quoted"),
+    ("PRETTY_NAME=Bare\nPRETTY_NAME=Last\n", "Last"),
+    ("NAME=none\n", None),
+])
+def test_distribution_is_what_os_release_says(tmp_path: Path, content: str,
+                                              expected: str | None) -> None:
+    """PRETTY_NAME read from a real /etc/os-release (bind-mounted in a mount namespace of
+    its own), unquoted as os-release(5) quotes, the file's last line counted newline or not."""
+    require(os.geteuid() == 0 and shutil.which("unshare") is not None,
+            "root and unshare (a mount namespace with an os-release of the test's)")
+    release = tmp_path / "os-release"
+    release.write_text(content)
+    out = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         'mount --bind "$1" /etc/os-release && exec sh -c "$2"', "sh", str(release),
+         build_probe(NONCE)], capture_output=True, text=True, check=True, timeout=60)
+    assert distribution_of(split_output(out.stdout, NONCE)) == expected
