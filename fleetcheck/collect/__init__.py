@@ -252,7 +252,9 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
         found = netns.attribute(probe.sections, probe.facts, combined.listeners, absent) \
             if family == "linux" else netns.NsResult(combined.listeners, [], None)
     except NoTool as exc:
-        raise _with_record(HostFailure(ErrorKind.NO_TOOL, str(exc)), record, earlier=earlier,
+        why = str(exc) + ("; /proc is not mounted, and every Linux tool reads it (a chroot "
+                          "without /proc?)" if "noproc" in probe.facts else "")
+        raise _with_record(HostFailure(ErrorKind.NO_TOOL, why), record, earlier=earlier,
                            os=os_text) from None
     except Incomplete as exc:
         raise _with_record(HostFailure(ErrorKind.INCOMPLETE_COLLECTION, str(exc)), record,

@@ -209,6 +209,11 @@ fc_facts() {
 }
 """
 
+# Every Linux tool reads /proc (ss for names, netstat and BusyBox for the tables): where no
+# tool could list and /proc is not there (a chroot), say so, or the error reads as a
+# missing package.
+_NO_PROC = '[ -e /proc/self ] || { fc_facts; echo "$M noproc"; }'
+
 
 def _branch(family: str, tool: str | None) -> str:
     """The shell that lists sockets on one OS family (restricted to `tool` when pinned)."""
@@ -217,7 +222,8 @@ def _branch(family: str, tool: str | None) -> str:
         linux = LINUX_TOOLS if tool is None else tuple(t for t in pinnable if t[0] == tool)
         proc = _PROC_FALLBACK if tool in (None, "proc") else ""
         uids = SS_UIDS if any(name == "ss" for name, _, _ in linux) else ""
-        return f"{_DISTRIBUTION}\n{_ROUTE_LOCALNET}\n{FC_NS}\n{uids}\n{_tool_block(linux)}\n{proc}"
+        return (f"{_DISTRIBUTION}\n{_ROUTE_LOCALNET}\n{FC_NS}\n{uids}\n{_tool_block(linux)}\n"
+                f"{proc}\n{_NO_PROC}")
     attempts = [a for a in POSIX_TOOLS[family] if tool is None or a.collector == tool]
     return "\n".join(_attempt_block(a) for a in attempts) or ":"
 

@@ -43,8 +43,9 @@ _HINTS: dict[str, str] = {
     "become_failed": "the become method (sudo, su, doas) refused: let the user run the probe "
                      "without a password (sudo NOPASSWD, doas nopass), or give a become "
                      "password (-K or ansible_become_password)",
-    "no_tool": "no socket-listing tool could run: install iproute2 (ss) or net-tools, or "
-               "pin one with fleetcheck_tool",
+    "no_tool": "no socket-listing tool could run (the message says what was tried): install "
+               "iproute2 (ss) or net-tools, mount /proc where it is missing, or pin a tool "
+               "with fleetcheck_tool",
     "incomplete_collection": "some socket tables could not be read, so the host cannot be "
                              "judged: run with --become, or fix the failing tool named above",
     "command_timeout": "the probe did not finish within --command-timeout: a hung tool on "
