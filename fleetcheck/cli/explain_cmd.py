@@ -50,16 +50,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("host", metavar="HOST", help="the host, as the inventory names it")
     parser.add_argument("port", metavar="PORT[/PROTO]",
-                        help="a port number or service name, optionally /tcp or /udp")
+                        help="a port number or service name, optionally /tcp or /udp (tcp/8080 "
+                        "as reports write it is read too)")
 
 
 def parse_port(text: str) -> list[tuple[int, str | None]]:
-    """'8080', '8080/tcp', 'spice' or 'spice/udp' -> [(port, proto or None)]."""
-    m = re.fullmatch(r"([^/\s]+)(?:/(tcp|udp))?", text.strip().lower())
+    """'8080', '8080/tcp', 'tcp/8080' (as reports write it), 'spice' or 'spice/udp' ->
+    [(port, proto or None)]."""
+    word = text.strip().lower()
+    m = re.fullmatch(r"([^/\s]+)(?:/(tcp|udp))?", word) or \
+        re.fullmatch(r"(?P<p>tcp|udp)/(?P<w>[^/\s]+)", word)
     if m is None:
         raise InputError(f"PORT must be a number or service name with an optional /tcp or "
-                         f"/udp, not {text!r}")
-    what, proto = m.group(1), m.group(2)
+                         f"/udp (or tcp/ or udp/ before it), not {text!r}")
+    what, proto = (m["w"], m["p"]) if "w" in m.groupdict() else (m.group(1), m.group(2))
     if is_number(what):
         if not 0 < int(what) <= 65535:
             raise InputError(f"port {what} is out of range (1-65535)")

@@ -83,6 +83,15 @@ def test_text_explanation_reads_as_sentences(saved: Path) -> None:
                "forbids it" in ln for ln in lines)
 
 
+def test_the_reports_own_port_form_is_read(saved: Path) -> None:
+    """`tcp/8080` as every report writes a finding's port, so it can be pasted; service
+    names too (`udp/domain`)."""
+    assert explain_json(saved, "web1", "TCP/8080") == explain_json(saved, "web1", "8080/tcp")
+    assert explain_json(saved, "web1", "udp/443") == explain_json(saved, "web1", "443/udp")
+    assert explain_json(saved, "db1", "tcp/postgresql") == \
+        explain_json(saved, "db1", "postgresql/tcp")
+
+
 def test_port_nobody_listens_on(saved: Path) -> None:
     (e,) = explain_json(saved, "web1", "443/udp")
     assert e["listeners"] == []
@@ -94,7 +103,10 @@ def test_port_nobody_listens_on(saved: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["nohost", "22"], "host 'nohost' is not in this run (hosts: db1, web1)"),
     (["web1", "22/sctp"], "PORT must be a number or service name with an optional /tcp or "
-                          "/udp, not '22/sctp'"),
+                          "/udp (or tcp/ or udp/ before it), not '22/sctp'"),
+    (["web1", "sctp/22"], "PORT must be a number or service name with an optional /tcp or "
+                          "/udp (or tcp/ or udp/ before it), not 'sctp/22'"),
+    (["web1", "tcp/70000"], "port 70000 is out of range (1-65535)"),
     (["web1", "70000"], "port 70000 is out of range (1-65535)"),
     (["web1", "nosuchservice"], "unknown service 'nosuchservice'"),
     (["-p", "x.yml", "web1", "22"], "--run explains a saved run: give no -i, -p or -w with it"),
