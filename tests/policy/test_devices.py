@@ -31,7 +31,7 @@ udp   UNCONN 0      0      0.0.0.0%virbr1:67         0.0.0.0:*    users:(("dnsma
 tcp   LISTEN 0      32         0.0.0.0%lo:5353       0.0.0.0:*    users:(("stubd",pid=700,fd=5))
 tcp   LISTEN 0      32               *%lo:5354             *:*    users:(("stubd",pid=700,fd=6))
 tcp   LISTEN 0      128            0.0.0.0:8080      0.0.0.0:*    users:(("webd",pid=900,fd=7))
-udp   UNCONN 0      0        127.0.0.53%lo:53      0.0.0.0:* users:(("systemd-resolve",pid=601,fd=12))
+udp   UNCONN 0      0   127.0.0.53%lo:53 0.0.0.0:* users:(("systemd-resolve",pid=601,fd=12))
 """
 # The same host as net-tools netstat shows it (it reads /proc/net, which has no device).
 NETSTAT = """\
