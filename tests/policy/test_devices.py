@@ -156,3 +156,33 @@ def test_reports_group_and_explain_say_the_device() -> None:
     assert _sentence(Considered(lo, wrong, "address"), li) == (
         "near miss (wrong_bind): names this port, but bound to 0.0.0.0 (wildcard, bound to "
         "device virbr1), the rule wants loopback")
+
+
+def test_every_report_tells_two_devices_apart() -> None:
+    """One process holding UDP 67 on two bridges: two findings, each naming its device, in
+    every format; OSCAL gives each socket its own observation (one uuid was two sockets)."""
+    import dataclasses
+
+    from fleetcheck.engine.summary import judge_run
+    from fleetcheck.model import Severity
+    from fleetcheck.render import FORMATS, RenderOptions
+    from tests.render import builders
+
+    dhcpd = [Listener("udp", 4, "0.0.0.0", 67, "dhcpd", 77, "root", iface=dev)
+             for dev in ("virbr0", "virbr1")]
+    host = builders.checked_host("kvm1", (), dhcpd, builders.policies())
+    settled, summary = judge_run([host], Severity.LOW, complete=True)
+    run = dataclasses.replace(builders.composite_run(), hosts=tuple(settled), summary=summary)
+    assert sorted(f.iface or "" for f in host.findings) == ["virbr0", "virbr1"]
+    shown = {fmt: FORMATS[fmt].render(run, RenderOptions(rendered_at="x"))
+             for fmt in ("text", "html", "markdown", "csv", "junit", "json")}
+    for fmt, out in shown.items():
+        assert "virbr0" in out and "virbr1" in out, fmt
+    assert "udp/67 on 0.0.0.0%virbr1" in shown["junit"]
+    assert "any address on virbr1" in shown["text"]
+    results = json.loads(FORMATS["oscal"].render(run))["assessment-results"]["results"][0]
+    observations = [o["uuid"] for o in results["observations"]]
+    assert len(observations) == len(set(observations))
+    related = [f["related-observations"][0]["observation-uuid"] for f in results["findings"]
+               if "udp/67" in f["title"] or "67" in f.get("description", "")]
+    assert len(set(related)) == 2
