@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck.model.commands import (
@@ -33,7 +33,9 @@ class Listener:
     # device bindings (SO_BINDTODEVICE), as ss does, so an iface of None is bound to none;
     # or it showed one (an iface). netstat, lsof, /proc and the other systems' tools show
     # at most an IPv6 address's zone: their iface of None is not known.
-    device_shown: bool = False
+    # (What a tool could tell of the socket, not the socket: no part of equality, so that
+    # a listener read back from `parse`'s shape, which cannot say it, is the same one.)
+    device_shown: bool = field(default=False, compare=False)
     # An IPv6 wildcard that also accepts IPv4: True, False (it does not, or is no IPv6
     # wildcard), or None: an IPv6 wildcard read by a tool that does not show IPV6_V6ONLY
     # (netstat, lsof, /proc), which may take IPv4 too; the judge weighs both.
