@@ -52,6 +52,19 @@ def address_scope(address: str) -> str | None:
     return "private" if is_private(ip) else "public"
 
 
+# The loopback device: Linux's `lo`; `lo0` on the BSDs, macOS, Solaris and AIX.
+LOOPBACK_DEVICES = frozenset({"lo", "lo0"})
+
+
+def bind_scope(address: str, iface: str | None) -> str | None:
+    """The scope of a bind: its address's (`address_scope`), but `loopback` for a socket
+    bound to the loopback device (`0.0.0.0%lo`, `127.0.0.53%lo`, `fe80::1%lo0`), which only
+    the host itself reaches, whatever its address says."""
+    if iface in LOOPBACK_DEVICES:
+        return "loopback"
+    return address_scope(address)
+
+
 def is_private(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """True when IANA's registries say `ip` is not globally reachable (the same on every
     Python; 100.64.0.0/10 is not private, an IPv4-mapped address is never unwrapped here)."""

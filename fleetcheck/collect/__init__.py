@@ -6,7 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 
-from fleetcheck.addresses import routable_loopback
+from fleetcheck.addresses import LOOPBACK_DEVICES, routable_loopback
 from fleetcheck.collect import netns, windows
 from fleetcheck.collect.become import Becoming, become_command, method_of
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
@@ -265,8 +265,9 @@ def _interpret(probe: ProbeOutput, os_name: str | None, record: CommandRecord,
     listeners, notes = found.listeners, combined.notes + found.notes
     routed = tuple(probe.facts.get("route_localnet", "").split())
     if routed:
-        listeners = [replace(li, route_localnet=routed) if li.netns is None
-                     and routable_loopback(li.address) else li for li in listeners]
+        listeners = [replace(li, route_localnet=through) if li.netns is None
+                     and routable_loopback(li.address) and (through := routed_via(li, routed))
+                     else li for li in listeners]
     notes += [f"{li.proto} {li.address} port {li.port}: the process is unknown because "
               f"{li.owner_note}" for li in listeners if li.owner_note]
     if privileged is False and any(li.process is None for li in listeners):
@@ -353,3 +354,14 @@ class CollectFailure(HostFailure):
 def _with_record(failure: HostFailure, record: CommandRecord, *,
                  earlier: tuple[CommandRecord, ...] = (), os: str | None = None) -> CollectFailure:
     return CollectFailure(failure.kind, failure.message, record, earlier=earlier, os=os)
+
+
+def routed_via(listener: Listener, routed: tuple[str, ...]) -> tuple[str, ...]:
+    """The interfaces of `routed` (route_localnet on; 'all': every one) through which the
+    network reaches an IPv4 loopback listener: all of them, unless the socket is bound to
+    a device, which takes only what arrives through that device (so never, for `lo`)."""
+    if listener.iface is None:
+        return routed
+    if listener.iface in LOOPBACK_DEVICES:
+        return ()
+    return (listener.iface,) if listener.iface in routed or "all" in routed else ()

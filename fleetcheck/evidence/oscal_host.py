@@ -160,16 +160,19 @@ class HostParts:
         shared = self._shared(h)
         ids = self.ids
         # The observation of the first listener of each socket, as a finding names it.
-        seen: dict[tuple[str, int | None, str | None], str] = {}
+        seen: dict[tuple[str, int | None, str | None, str | None], str] = {}
         by_id: dict[int, str] = {}
         for jl in view.host_listeners(h):
-            obs = ids("listener", h.name, jl.listener.proto, jl.listener.family,
-                      jl.listener.address, jl.listener.port, jl.listener.pid)
+            li = jl.listener
+            # the device only where there is one: 0.0.0.0%eth0 and %eth1 of one process
+            # are two sockets, and a socket bound to none keeps the uuid it always had
+            obs = ids("listener", h.name, li.proto, li.family, li.address, li.port, li.pid,
+                      *((li.iface,) if li.iface else ()))
             by_id[id(jl)] = obs
             yield self._listener(h, jl, obs, shared)
         for jl in h.listeners:  # a finding names the first of its socket, as listed
-            seen.setdefault((jl.listener.proto, jl.listener.port, jl.listener.address),
-                            by_id[id(jl)])
+            seen.setdefault((jl.listener.proto, jl.listener.port, jl.listener.address,
+                             jl.listener.iface), by_id[id(jl)])
         if h.error is not None:
             obs = ids("unchecked", h.name)
             description = (f"{h.name} could not be checked ({h.error.kind}): "
@@ -186,7 +189,8 @@ class HostParts:
                 self._target("checked", "fleetcheck host checked", "other"),
                 rows("related-observations", [record("observation-uuid", obs)])]))
         for f in sorted(h.findings, key=Finding.sort_key):
-            found = seen.get((f.proto, f.port, f.address)) if f.address is not None else None
+            found = seen.get((f.proto, f.port, f.address, f.iface)) \
+                if f.address is not None else None
             if found is None:
                 found = ids("observation", h.name, f.id)
                 yield block([f'"uuid": "{found}"',

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck.model.commands import (
@@ -29,6 +29,13 @@ class Listener:
     pid: int | None = None
     user: str | None = None
     iface: str | None = None  # the %scope suffix, e.g. "lo" or "enp0s3"
+    # Whether it is known which device, if any, the socket is bound to: the tool shows
+    # device bindings (SO_BINDTODEVICE), as ss does, so an iface of None is bound to none;
+    # or it showed one (an iface). netstat, lsof, /proc and the other systems' tools show
+    # at most an IPv6 address's zone: their iface of None is not known.
+    # (What a tool could tell of the socket, not the socket: no part of equality, so that
+    # a listener read back from `parse`'s shape, which cannot say it, is the same one.)
+    device_shown: bool = field(default=False, compare=False)
     # An IPv6 wildcard that also accepts IPv4: True, False (it does not, or is no IPv6
     # wildcard), or None: an IPv6 wildcard read by a tool that does not show IPV6_V6ONLY
     # (netstat, lsof, /proc), which may take IPv4 too; the judge weighs both.
@@ -59,6 +66,10 @@ class Listener:
         "other_processes", "uid", "inode", "service", "owner_note", "netns",
         "published_port", "route_localnet",
     )
+
+    def __post_init__(self) -> None:
+        if self.iface is not None and not self.device_shown:  # a device shown is known
+            object.__setattr__(self, "device_shown", True)
 
     def to_dict(self) -> dict[str, Any]:
         """The listener as JSON: the six core keys always, optional keys only when set."""
@@ -92,6 +103,9 @@ class Listener:
             pid=data.get("pid"),
             user=data.get("user"),
             iface=data.get("iface"),
+            # null: the tool does not show it (runs write it); absent: bound to none, as a
+            # run written before said nothing of it either way
+            device_shown="iface" not in data or data["iface"] is not None,
             # null: not shown (runs write it); absent: false, as before it could be null
             dual_stack=None if "dual_stack" in data and data["dual_stack"] is None
             else bool(data.get("dual_stack", False)),
@@ -130,6 +144,8 @@ class JudgedListener:
         out.setdefault("exposure", HOST)
         if self.listener.dual_stack is None:  # the run keeps 'not shown' apart from false
             out["dual_stack"] = None
+        if not self.listener.device_shown:  # ... and a device not shown apart from none
+            out["iface"] = None
         out["verdict"] = self.verdict.value
         out["rule"] = self.rule
         return out
@@ -171,15 +187,19 @@ class Finding:
     age_days: int | None = None
     change: Change | None = None
     flaps: int = 0
+    iface: str | None = None  # the device the listener is bound to (SO_BINDTODEVICE, zone)
 
     def to_dict(self) -> dict[str, Any]:
-        """The finding as JSON, severity and kind as their words; `netns`, `container` and
-        `exposure` only for a listener outside the host's plain processes."""
+        """The finding as JSON, severity and kind as their words; `iface` only for a socket
+        bound to a device; `netns`, `container` and `exposure` only for a listener outside
+        the host's plain processes."""
         inside: dict[str, Any] = {"netns": self.netns} if self.netns is not None else {}
         if self.container is not None:
             inside["container"] = self.container.to_dict()
         if inside:
             inside["exposure"] = self.exposure
+        if self.iface is not None:
+            inside["iface"] = self.iface
         return {
             "id": self.id,
             "kind": self.kind.value,
@@ -234,6 +254,7 @@ class Finding:
             age_days=data.get("age_days"),
             change=Change(data["change"]) if data.get("change") else None,
             flaps=int(data.get("flaps") or 0),
+            iface=data.get("iface"),
         )
 
     def sort_key(self) -> tuple[Any, ...]:

@@ -394,4 +394,7 @@ def _listener(row: _Row, modern: bool, *, uids: bool = False,
         iface=ep.iface, dual_stack=dual, port_name=ep.port_name,
         other_processes=tuple(f"{name}/{pid}" for name, pid in holders[1:]),
         owner_note=users.problem, uid=_uid(fields) if uids else None,
+        # ss prints the device a socket is bound to after its address (inet_diag's
+        # idiag_if: SO_BINDTODEVICE, a VRF, an IPv6 zone): without one, it is bound to none
+        device_shown=True,
     )

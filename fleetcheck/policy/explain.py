@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fleetcheck.addresses import address_scope
+from fleetcheck.addresses import bind_scope
 from fleetcheck.errors import InputError
 from fleetcheck.model import Container, Finding, HostResult, JudgedListener, Listener, RunResult
 from fleetcheck.policy import Action, Policy, Rule
@@ -26,6 +26,7 @@ from fleetcheck.policy.match import (
 )
 from fleetcheck.policy.serialize import policy_from_dict
 from fleetcheck.policy.waivers import Waiver, waiver_from_record
+from fleetcheck.policy.wording import UNSHOWN_DEVICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +209,15 @@ def _sentence(c: Considered, li: Listener) -> str:
     elif cond == "dual_stack":
         why = f"dual_stack is {str(li.dual_stack).lower()}, the rule wants " \
               f"{str(m.dual_stack).lower()}"
+    elif cond == "interface":
+        names = " or ".join(i.text for i in m.interfaces or ())
+        why = (f"bound to device {li.iface}, the rule wants {names}" if li.iface else
+               f"bound to no device, the rule wants {names}" if li.device_shown else
+               f"the rule wants {names}, and {UNSHOWN_DEVICE}")
     elif cond == "address":
-        scope = address_scope(li.address) or "a name"
+        scope = bind_scope(li.address, li.iface) or "a name"
+        if li.iface:
+            scope += f", bound to device {li.iface}"
         if li.route_localnet:
             scope += f", reachable from the network through route_localnet on " \
                      f"{', '.join(li.route_localnet)}"

@@ -235,6 +235,22 @@ def text_specs(value: Any, mark: Mark) -> tuple[TextSpec, ...]:
     return tuple(specs)
 
 
+# What no system's interface name holds: the separators of `addr%dev` and of paths, and
+# white space (Linux refuses '/', ':' and blanks; ss and netstat print the name after '%').
+_IFACE_BAD = re.compile(r"[\s/%]")
+
+
+def interfaces(value: Any, mark: Mark) -> tuple[TextSpec, ...]:
+    """Device names a socket is bound to: exact (`virbr0`; a bare number is a Windows
+    interface index, as its zones show it), a glob (`veth*`) or `~regex`."""
+    specs = text_specs(value, mark)
+    for spec in specs:
+        if not spec.text.startswith("~") and _IFACE_BAD.search(spec.text):
+            raise mark.error(f"interface {spec.text!r} is not a device name (no spaces, "
+                             "'/' or '%': write the name alone, such as 'eth0')")
+    return specs
+
+
 def hosts(value: Any, mark: Mark) -> str:
     """An Ansible host pattern, or a list of patterns/groups (their union)."""
     items = as_list(value)

@@ -30,6 +30,7 @@ from fleetcheck.policy import Action, Policy, Rule, resolve_containers, resolve_
 from fleetcheck.policy.match import MatchResult
 from fleetcheck.policy.wording import (
     PLACE,
+    UNSHOWN_DEVICE,
     UNSURE_DUAL,
     bind_specs,
     owner_of,
@@ -103,13 +104,17 @@ class HostRules:
 
 
 def finding_id(host: str, kind: FindingKind, proto: str, port: int | None,
-               address: str | None, rule: str | None, place: str | None = None) -> str:
+               address: str | None, rule: str | None, place: str | None = None,
+               iface: str | None = None) -> str:
     """A stable id: the same problem on the same host gets the same id in every run.
 
     `place` is the container's identity (`container_identity`: name and image, never its
     random id) for a listener in a container; a host listener's id is as it always was.
+    `iface` is the device the socket is bound to: `0.0.0.0%virbr0:67` and
+    `0.0.0.0%virbr1:67` are two sockets (a listener bound to none keeps its id).
     """
-    parts = (host, kind.value, proto, str(port), address or "", rule or "")
+    bound = f"{address}%{iface}" if address is not None and iface else address
+    parts = (host, kind.value, proto, str(port), bound or "", rule or "")
     key = "\x1f".join(parts if place is None else (*parts, place))
     return "FC-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
@@ -277,9 +282,11 @@ def _missed(host: str, listener: Listener, ctx: HostRules,
         return None
     rule, result, condition = near
     if result is MatchResult.WRONG_BIND:
+        unshown = f": {UNSHOWN_DEVICE}" if condition == "interface" \
+            and not listener.device_shown else ""
         return _finding(host, listener, Verdict.WRONG_BIND, rule, rule.severity,
                         f"{describe(listener)} is bound beyond what {rule.ref} allows "
-                        f"on this port ({bind_specs(rule, condition)})")
+                        f"on this port ({bind_specs(rule, condition)}){unshown}")
     return _finding(host, listener, Verdict.WRONG_PROCESS, rule, rule.severity,
                     f"{describe(listener)} is held by {owner_of(listener, rule)}, but "
                     f"{rule.ref} allows only {specs(rule, 'owner')} on this port")
@@ -297,9 +304,10 @@ def _finding(host: str, listener: Listener, verdict: Verdict, rule: Rule | None,
     ref = rule.ref if rule else None
     finding = Finding(
         id=finding_id(host, kind, listener.proto, listener.port, listener.address, ref,
-                      container_identity(listener)),
+                      container_identity(listener), listener.iface),
         kind=kind, severity=severity, proto=listener.proto, port=listener.port,
-        address=listener.address, process=listener.process, rule=ref, message=message,
+        address=listener.address, iface=listener.iface, process=listener.process, rule=ref,
+        message=message,
         pid=listener.pid, family=listener.family, netns=listener.netns,
         container=listener.container, exposure=listener.exposure,
     )
@@ -380,4 +388,5 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 def _socket(f: Finding) -> tuple[object, ...]:
     """The socket a finding is about, in its namespace and container."""
-    return (f.proto, f.family, f.address, f.port, f.netns, f.container and f.container.id)
+    return (f.proto, f.family, f.address, f.iface, f.port, f.netns,
+            f.container and f.container.id)

@@ -21,8 +21,8 @@ POLICY_KEYS = ("name", "description", "hosts", "default", "stray_severity",
                "allow", "forbid", "require")
 # Where a listener is: its network namespace and container (docs/containers.md).
 PLACE_KEYS = ("namespace", "container", "image", "pod", "k8s_namespace", "exposure")
-MATCH_KEYS = ("proto", "port", "service", "address", "family", "dual_stack", "process", "user",
-              *PLACE_KEYS)
+MATCH_KEYS = ("proto", "port", "service", "address", "family", "dual_stack", "interface",
+              "process", "user", *PLACE_KEYS)
 # The approval trail of a rule (PCI DSS 1.2.5), shown in the ports register.
 APPROVAL_KEYS = ("justification", "approved_by", "approved_on", "reviewed_on")
 RULE_KEYS = ("id", "severity", "reason", *APPROVAL_KEYS, *MATCH_KEYS)
@@ -244,6 +244,7 @@ def parse_match(item: LocatedDict, problems: Problems) -> Match | None:
         pods=results["pod"],
         k8s_namespaces=results["k8s_namespace"],
         exposures=results["exposure"],
+        interfaces=results["interface"],
     )
 
 
@@ -261,6 +262,7 @@ _MATCH_PARSERS: dict[str, Any] = {
     "address": fields.addresses,
     "family": fields.families,
     "dual_stack": fields.boolean,
+    "interface": fields.interfaces,
     "process": fields.text_specs,
     "user": fields.text_specs,
     **fields.PLACE_PARSERS,

@@ -1,4 +1,4 @@
-"""Matching listeners: proto, ports or services, bind address or scope, family, process, user."""
+"""Matching listeners: proto, ports or services, bind address or scope, family, device, owner."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from fleetcheck.addresses import address_scope, network_text, parse_ip
+from fleetcheck.addresses import address_scope, bind_scope, network_text, parse_ip
 from fleetcheck.model import Container, Listener
 from fleetcheck.numbers import is_number
 
@@ -52,10 +52,12 @@ class AddressSpec:
     network: IPNetwork | None = None
     literal: str | None = None
 
-    def matches(self, address: str) -> bool:
-        """True when `address` falls under this spec."""
+    def matches(self, address: str, iface: str | None = None) -> bool:
+        """True when `address` (bound to device `iface`, if any) falls under this spec: a
+        scope word judges the bind's scope (`bind_scope`), an address or network the
+        address itself."""
         if self.scope is not None:
-            return address_scope(address) == self.scope
+            return bind_scope(address, iface) == self.scope
         if self.network is not None:
             ip = parse_ip(address)
             return ip is not None and ip.version == self.network.version and ip in self.network
@@ -178,6 +180,8 @@ class Match:
     pods: tuple[TextSpec, ...] | None = None
     k8s_namespaces: tuple[TextSpec, ...] | None = None
     exposures: frozenset[str] | None = None
+    # The devices the socket must be known to be bound to (SO_BINDTODEVICE, a zone).
+    interfaces: tuple[TextSpec, ...] | None = None
 
     @property
     def claims_port(self) -> bool:
@@ -261,7 +265,7 @@ class Match:
 
     def _bind_result(self, listener: Listener, covering: bool
                      ) -> tuple[MatchResult, str] | None:
-        """The dual_stack, family and address conditions: None when they hold."""
+        """The dual_stack, family, address and interface conditions: None when they hold."""
         # Family and dual stack are the bind's as much as its address: a rule naming the
         # port that they miss is a near miss (wrong_bind), as for the address.
         wrong = MatchResult.WRONG_BIND if self.claims_port else MatchResult.NO
@@ -275,7 +279,8 @@ class Match:
             if not covering:
                 sides = [s for s, ok in zip(sides, fam_ok, strict=True) if ok]
         if self.addresses is not None:
-            addr_ok = [any(a.matches(addr) for a in self.addresses) for _, addr in sides]
+            addr_ok = [any(a.matches(addr, listener.iface) for a in self.addresses)
+                       for _, addr in sides]
             if listener.route_localnet and covering:
                 # The network reaches it too (route_localnet): no scope word vouches for
                 # that side ('loopback' means the host's own), only its address named.
@@ -283,6 +288,11 @@ class Match:
                                    for a in self.addresses))
             if not (all(addr_ok) if covering else any(addr_ok)):
                 return wrong, "address"
+        # A socket whose tool does not show its device, or bound to none, is on no device
+        # the rule names: never matched (so never allowed) on a guess.
+        if self.interfaces is not None and (listener.iface is None or not any(
+                i.matches(listener.iface) for i in self.interfaces)):
+            return wrong, "interface"
         return None
 
     def where_result(self, listener: Listener) -> tuple[MatchResult, str] | None:
@@ -331,9 +341,10 @@ class Match:
             parts.append(f"family {' or '.join(str(f) for f in sorted(self.families))}")
         if self.dual_stack is not None:
             parts.append(f"dual_stack {str(self.dual_stack).lower()}")
-        for key, specs in (("process", self.processes), ("user", self.users),
-                           ("container", self.containers), ("image", self.images),
-                           ("pod", self.pods), ("k8s_namespace", self.k8s_namespaces)):
+        for key, specs in (("interface", self.interfaces), ("process", self.processes),
+                           ("user", self.users), ("container", self.containers),
+                           ("image", self.images), ("pod", self.pods),
+                           ("k8s_namespace", self.k8s_namespaces)):
             if specs is not None:
                 parts.append(f"{key} {' or '.join(s.text for s in specs)}")
         for key, words in (("namespace", self.namespaces), ("exposure", self.exposures)):

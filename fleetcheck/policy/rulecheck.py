@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
-from fleetcheck.addresses import address_scope
+from fleetcheck.addresses import LOOPBACK_DEVICES, address_scope
 from fleetcheck.policy import Action, Rule
 from fleetcheck.policy.match import (
     AddressSpec,
@@ -39,6 +39,12 @@ def never_matches(rule: Rule) -> str | None:
         if not any((n, e) in possible for n in m.namespaces for e in m.exposures):
             return (f"namespace {' or '.join(sorted(m.namespaces))} never has exposure "
                     f"{' or '.join(sorted(m.exposures))}: the rule can never match")
+    if m.interfaces is not None and m.addresses is not None \
+            and all(a.scope not in (None, "loopback") for a in m.addresses) \
+            and (names := _exact(m.interfaces)) is not None and names <= LOOPBACK_DEVICES:
+        return (f"a socket bound to {' or '.join(sorted(names))} (the loopback device) is "
+                f"loopback whatever its address, never "
+                f"{' or '.join(a.text for a in m.addresses)}: the rule can never match")
     if m.dual_stack:
         if rule.action is Action.ALLOW and m.families is not None and m.families != {4, 6}:
             return (f"a dual-stack socket takes IPv4 and IPv6, so an allow rule limited to "
@@ -124,7 +130,8 @@ def _disjoint(a: Match, b: Match) -> bool:
     for words_a, words_b in ((a.namespaces, b.namespaces), (a.exposures, b.exposures)):
         if words_a is not None and words_b is not None and not words_a & words_b:
             return True
-    for x, y in ((a.processes, b.processes), (a.users, b.users), (a.containers, b.containers),
+    for x, y in ((a.interfaces, b.interfaces), (a.processes, b.processes),
+                 (a.users, b.users), (a.containers, b.containers),
                  (a.images, b.images), (a.pods, b.pods), (a.k8s_namespaces, b.k8s_namespaces)):
         ex, ey = _exact(x), _exact(y)
         if ex is not None and ey is not None and not ex & ey:

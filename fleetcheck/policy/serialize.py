@@ -38,9 +38,9 @@ def match_to_dict(m: Match) -> dict[str, Any]:
         out["family"] = sorted(m.families)
     if m.dual_stack is not None:
         out["dual_stack"] = m.dual_stack
-    for key, specs in (("process", m.processes), ("user", m.users),
-                       ("container", m.containers), ("image", m.images), ("pod", m.pods),
-                       ("k8s_namespace", m.k8s_namespaces)):
+    for key, specs in (("interface", m.interfaces), ("process", m.processes),
+                       ("user", m.users), ("container", m.containers), ("image", m.images),
+                       ("pod", m.pods), ("k8s_namespace", m.k8s_namespaces)):
         if specs is not None:
             out[key] = [s.text for s in specs]
     for key, words in (("namespace", m.namespaces), ("exposure", m.exposures)):
@@ -79,6 +79,7 @@ def match_from_dict(d: dict[str, Any]) -> Match:
         pods=specs("pod"),
         k8s_namespaces=specs("k8s_namespace"),
         exposures=frozenset(d["exposure"]) if "exposure" in d else None,
+        interfaces=specs("interface"),
     )
 
 

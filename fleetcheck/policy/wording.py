@@ -6,6 +6,9 @@ from fleetcheck.model import Listener
 from fleetcheck.policy import Rule
 
 PLACE = ("container", "image", "pod", "k8s_namespace")
+# Why a socket is on no device an `interface` rule names, when its tool does not show it.
+UNSHOWN_DEVICE = ("the tool that listed it does not show which device a socket is bound to "
+                  "(ss does), so no rule naming an interface matches it")
 # Why a rule on an [::] could not be settled by a tool that does not show IPV6_V6ONLY.
 UNSURE_DUAL = ("on whether it also accepts IPv4 (dual-stack), which the tool that listed it "
                "does not show (ss does)")
@@ -25,6 +28,8 @@ def bind_specs(rule: Rule, condition: str | None) -> str:
         return "family " + " or ".join(str(f) for f in sorted(m.families or ()))
     if condition == "dual_stack":
         return f"dual_stack {str(m.dual_stack).lower()}"
+    if condition == "interface":
+        return "interface " + " or ".join(i.text for i in m.interfaces or ())
     return f"address {specs(rule, 'address')}"
 
 

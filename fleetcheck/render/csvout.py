@@ -16,7 +16,7 @@ from fleetcheck.render.options import RenderOptions
 
 COLUMNS = ("severity", "kind", "host", "host_address", "host_status", "proto", "port",
            "service", "address", "process", "pid", "rule", "violation", "waived", "waiver",
-           "message", "id", "change", "first_seen", "age_days")
+           "message", "id", "change", "first_seen", "age_days", "iface")
 # A spreadsheet runs a cell that starts with one of these as a formula: a process name
 # such as "=HYPERLINK(...)" must arrive as text, so such cells get a leading apostrophe.
 # Some spreadsheets trim blanks and line ends before looking, and some read the
@@ -45,29 +45,29 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
             f.severity.label, f.kind.value, r.host.name, r.host.address, r.host.status.value,
             f.proto, f.port, r.service, f.address, f.process, f.pid, f.rule,
             "yes" if r.violation else "no", "yes" if f.waived else "no", f.waiver, f.message,
-            f.id, f.change.value if f.change else "", f.first_seen, f.age_days)])
+            f.id, f.change.value if f.change else "", f.first_seen, f.age_days, f.iface)])
     for h in view.unchecked_hosts(run):
         kind = h.error.kind if h.error else h.status.value
         message = h.error.message if h.error else "not checked"
         writer.writerow([spreadsheet_cell(v) for v in (
             "", "unchecked", h.name, h.address, h.status.value, "", "", "", "", "", "", "",
-            "", "no", "", f"{kind}: {message}", "", "", "", "")])
+            "", "no", "", f"{kind}: {message}", "", "", "", "", "")])
     apart = {sentence for _, _, sentence in view.trust(run)} | set(view.input_warnings(run))
     for warning in view.warnings(run):  # trust and input warnings have rows of their own
         if warning not in apart:
             writer.writerow([spreadsheet_cell(v) for v in (
                 "", "warning", "", "", "", "", "", "", "", "", "", "", "no", "no", "", warning,
-                "", "", "", "")])
+                "", "", "", "", "")])
     hosts = {h.name: h for h in run.hosts}
     for kind, name, sentence in view.trust(run):
         host = hosts.get(name)
         writer.writerow([spreadsheet_cell(v) for v in (
             "", kind, name, host.address if host else "", host.status.value if host else "",
-            "", "", "", "", "", "", "", "no", "no", "", sentence, "", "", "", "")])
+            "", "", "", "", "", "", "", "no", "no", "", sentence, "", "", "", "", "")])
     for sentence in view.input_warnings(run):
         writer.writerow([spreadsheet_cell(v) for v in (
             "", view.INPUT_WARNING, "", "", "", "", "", "", "", "", "", "", "no", "no", "",
-            sentence, "", "", "", "")])
+            sentence, "", "", "", "", "")])
     return buf.getvalue()
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fleetcheck.addresses import address_scope
+from fleetcheck import addresses
 from fleetcheck.model import FindingKind, Severity
 from fleetcheck.numbers import is_number
 from fleetcheck.render.changes_view import age_words, day
@@ -117,16 +117,17 @@ def count_hosts(parts: Sequence[str]) -> int:
     return total
 
 
-def bind_scope(address: str | None) -> str:
-    """How widely a listener binds, the way a group names it: any, loopback, or the address."""
+def bind_scope(address: str | None, iface: str | None = None) -> str:
+    """How widely a listener binds, the way a group names it: any (on one device), loopback
+    (a socket bound to the loopback device too), or the address (and device)."""
     if address is None:  # a requirement nothing met: no listener, no bind
         return ""
-    scope = address_scope(address)
+    scope = addresses.bind_scope(address, iface)
     if scope == "wildcard":
-        return "any address"
+        return "any address" + (f" on {iface}" if iface else "")
     if scope == "loopback":
         return "loopback"
-    return address
+    return address + (f"%{iface}" if iface else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,8 +225,8 @@ def group_findings(rows: Iterable[FindingRow]) -> list[FindingGroup]:
         # violation" (or "waived by W-1") must not name a host where it is low and below
         # --fail-on (or waived by another waiver); policies may give one rule's listeners
         # different severities (stray_severity per policy).
-        key = (f.kind, f.rule, f.proto, f.port, bind_scope(f.address), f.process, f.severity,
-               f.waiver if f.waived else None)
+        key = (f.kind, f.rule, f.proto, f.port, bind_scope(f.address, f.iface), f.process,
+               f.severity, f.waiver if f.waived else None)
         acc.setdefault(key, []).append(r)
     groups = [FindingGroup(kind, rule, proto, port, scope, process,  # type: ignore[arg-type]
                            tuple(sorted(members, key=lambda r: natural_key(r.host.name))))

@@ -23,6 +23,7 @@ _S = pretty.string
 # What `JudgedListener.to_dict` adds after a plain listener's keys.
 _NO_USER = ', "user": null'
 _PLAIN = f', "container": null, "exposure": {pretty.string(HOST)}, '
+_NO_DEVICE = '"iface": null, '  # a tool that does not show device bindings
 
 
 def _opt(key: str, value: Any) -> str:
@@ -50,7 +51,7 @@ def _listener(jl: JudgedListener) -> str:
                 f'"process": {_T[type(li.process)](li.process)}, '
                 f'"pid": {_T[type(li.pid)](li.pid)}'
                 f'{user}{_opt("uid", li.uid)}{_opt("inode", li.inode)}{"" if user else _NO_USER}'
-                f'{_PLAIN}"verdict": {_S(jl.verdict)}, '
+                f'{_PLAIN}{"" if li.device_shown else _NO_DEVICE}"verdict": {_S(jl.verdict)}, '
                 f'"rule": {_T[type(jl.rule)](jl.rule)}}}')
     except KeyError:  # a value of another type (read from a hand-made file): as JSON has it
         return pretty.text(jl.to_dict(), item=True)
@@ -58,7 +59,7 @@ def _listener(jl: JudgedListener) -> str:
 
 def _finding(f: Finding) -> str:
     """`f.to_dict()` as a row."""
-    if f.netns is not None or f.container is not None:
+    if f.netns is not None or f.container is not None or f.iface is not None:
         return pretty.text(f.to_dict(), item=True)
     try:
         text = (f'{{"id": {_T[type(f.id)](f.id)}, '

@@ -105,6 +105,11 @@ def bind_address(listener: Listener) -> str:
     return listener.address + (f"%{listener.iface}" if listener.iface else "")
 
 
+def finding_bind(address: str | None, iface: str | None) -> str:
+    """A finding's bind address as `bind_address` shows a listener's; '' for none."""
+    return (address or "") + (f"%{iface}" if address and iface else "")
+
+
 def listener_notes(listener: Listener) -> str:
     """What else the tool said about a socket: dual stack, truncation, sharing, service."""
     li = listener

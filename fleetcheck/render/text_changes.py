@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fleetcheck.model import RunResult
 from fleetcheck.render import changes_view
+from fleetcheck.render.rows import finding_bind
 from fleetcheck.render.textfit import BOLD, RED, YELLOW, paint, table, wrap
 from fleetcheck.render.view import owner, proto_port
 
@@ -31,7 +32,8 @@ def render(run: RunResult, width: int, color: bool) -> list[str]:
         lines += wrap(section.note, width, "  ")
         gone = section.key in ("fixed", "unverified")
         rows = [[r.finding.severity.label, r.host, r.finding.kind.value,
-                 proto_port(r.finding.proto, r.finding.port), r.finding.address or "",
+                 proto_port(r.finding.proto, r.finding.port),
+                 finding_bind(r.finding.address, r.finding.iface),
                  owner(r.finding.process, r.finding.pid),
                  *([changes_view.day(r.finding.first_seen), changes_view.day(r.last_seen)]
                    if gone else [changes_view.age_words(r.finding)])] for r in section.shown]

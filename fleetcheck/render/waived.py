@@ -27,13 +27,14 @@ from fleetcheck.model import (
 # rendering a saved run needs no inventory or policy code.
 WARN_DAYS = 14
 
-# (proto, port, bind address, container identity or ''), as findings name them
-ListenerKey = tuple[str, int, str, str]
+# (proto, port, bind address, device or '', container identity or ''), as findings name them
+ListenerKey = tuple[str, int, str, str, str]
 
 
 def key(listener: Listener) -> ListenerKey:
     """How the findings about `listener` name it (a container's, by its container too)."""
-    return listener.proto, listener.port, listener.address, container_identity(listener) or ""
+    return (listener.proto, listener.port, listener.address, listener.iface or "",
+            container_identity(listener) or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +50,8 @@ def listener_standing(host: HostResult, fail_on: Severity) -> dict[ListenerKey, 
     findings: dict[ListenerKey, list[tuple[bool, bool, str]]] = {}
     for f in host.findings:
         if f.port is not None and f.address is not None:
-            findings.setdefault((f.proto, f.port, f.address, container_identity(f) or ""),
-                                []).append(
+            findings.setdefault((f.proto, f.port, f.address, f.iface or "",
+                                 container_identity(f) or ""), []).append(
                 (f.waived, is_violation(f, fail_on), f.waiver or "?"))
     out: dict[ListenerKey, Standing] = {}
     for k, fs in findings.items():

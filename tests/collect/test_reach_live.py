@@ -12,7 +12,10 @@ policies allowing its port only on loopback, only on 10.0.0.0/8, only over IPv6 
 and one forbidding IPv4. No verdict may claim less reach than the connects showed: a
 dual-stack [::] that netstat, lsof or /proc lists (none shows IPV6_V6ONLY) is not judged
 IPv6-only, but undetermined where that decides a rule; and a loopback listener the
-network reaches is not allowed as loopback-only.
+network reaches is not allowed as loopback-only. Sockets bound to a device
+(SO_BINDTODEVICE: `0.0.0.0%lo`, `127.0.0.1%lo`, `*%ra`, `0.0.0.0%ra`) are judged as ss shows
+them (loopback on lo, whatever route_localnet does on ra; `interface: ra` allows those on
+ra) and, where the tool cannot show the device, never allowed by a device on a guess.
 """
 
 from __future__ import annotations
@@ -46,8 +49,13 @@ BINDS = (
     Bind("tcp", "::1", 31013),  # ::1 is never routed
     Bind("udp", "::ffff:0.0.0.0", 31014, v6only=False),  # IPv4 only; lsof: '*', type IPv6
     Bind("tcp", f"::ffff:{reach.SERVER_V4}", 31015, v6only=False),
+    Bind("tcp", "127.0.0.1", 31016, device="lo"),  # ss: 127.0.0.1%lo, not routed
+    Bind("udp", "0.0.0.0", 31017, device="ra"),  # ss: 0.0.0.0%ra
 )
 ROUTED_PORTS = {31006, 31007, 31011, 31012}  # IPv4 loopback, reached through route_localnet
+LO_BOUND = 31016  # IPv4 loopback bound to lo: route_localnet on ra does not reach it
+DEVICES = {31004: "lo", 31005: "ra", 31016: "lo", 31017: "ra"}  # SO_BINDTODEVICE
+SHOW_DEVICES = ("ss", "ss-tulpn")
 DUAL_PORTS = {31001, 31002, 31005, 31010}
 
 
@@ -86,6 +94,11 @@ def test_the_connects_show_the_reach_the_cases_stand_for(seen: Seen) -> None:
     assert seen.reached[("tcp", 31013)] == {("local", "::1")}
     assert ("peer", f"{reach.SERVER_LL}%rb") in seen.reached[("udp", 31008)]
     assert ("peer", f"{reach.GROUP_V4}%rb") in seen.reached[("udp", 31009)]
+    assert seen.reached[("tcp", LO_BOUND)] == {("local", "127.0.0.1")}
+    for on_ra in (("udp", 31017), ("tcp", 31005)):  # never through lo
+        assert ("peer", reach.SERVER_V4) in seen.reached[on_ra]
+        assert not {a for w, a in seen.reached[on_ra] if w == "local" and a in (
+            "127.0.0.1", "127.0.0.2", "::1")}
 
 
 @pytest.mark.parametrize("tool", [*reach.TOOLS, "busybox-netstat", "ss-tulpn"])
@@ -106,11 +119,13 @@ def test_no_verdict_claims_less_reach_than_the_connects_showed(seen: Seen, tool:
 def test_a_loopback_listener_the_network_reaches_is_not_loopback_only(seen: Seen,
                                                                       tool: str) -> None:
     """Every collector carries the host's route_localnet to its IPv4 loopback listeners
-    (and only to them); the loopback-only policy allows ::1, not those."""
+    (and only to them); the loopback-only policy allows ::1, not those. One bound to lo is
+    not reached through ra (the connects show it): where ss shows that binding it is not
+    routed, and allowed as loopback; the other tools cannot tell, so it stays routed."""
     for li in seen.tools[tool]:
-        routed = li.port in ROUTED_PORTS
+        routed = li.port in ROUTED_PORTS or (li.port == LO_BOUND and tool != "ss")
         assert li.route_localnet == (("ra",) if routed else ()), (tool, li)
-        if li.port in ROUTED_PORTS | {31013}:
+        if li.port in ROUTED_PORTS | {31013, LO_BOUND}:
             assert (reach.verdicts(li)["loopback"] == "allowed") is not routed, (tool, li)
 
 
@@ -131,3 +146,31 @@ def test_a_dual_stack_wildcard_is_dual_or_not_shown_never_ipv6_only(seen: Seen,
             assert v["family4"] != "allowed", (tool, li, v)  # it serves IPv6 too
         if not shows:
             assert (v["family6"], v["forbid4"]) == ("undetermined", "undetermined"), (tool, v)
+
+
+@pytest.mark.parametrize("tool", [*reach.TOOLS, "busybox-netstat", "ss-tulpn"])
+def test_a_socket_bound_to_a_device_is_judged_as_its_tool_shows_it(seen: Seen,
+                                                                  tool: str) -> None:
+    """SO_BINDTODEVICE: ss shows the device (`0.0.0.0%lo`, `*%ra`), and a wildcard bound to lo
+    is loopback, one bound to ra is allowed by `interface: ra`. netstat, lsof and /proc do
+    not show it: the device is unknown (the run writes `iface: null`), no interface rule
+    allows it, and the wildcard on lo is judged a wildcard, never loopback on a guess."""
+    shows = tool in SHOW_DEVICES
+    for li in seen.tools[tool]:
+        if li.port == 31008:
+            continue  # a link-local address's zone: shown or not by each tool
+        assert li.device_shown is shows, (tool, li)
+        device = DEVICES.get(li.port)
+        v = reach.verdicts(li) if device else {}
+        if not shows:
+            assert li.iface is None, (tool, li)
+            if device:
+                assert (v["iface_lo"], v["iface_ra"]) == ("wrong_bind", "wrong_bind"), (tool, li)
+            continue
+        assert li.iface == device, (tool, li)
+        if device:
+            assert v[f"iface_{device}"] == "allowed" and v["loopback"] == (
+                "allowed" if device == "lo" else "wrong_bind"), (tool, li, v)
+    if not shows:  # `0.0.0.0%lo` as these tools list it: `0.0.0.0`, a wildcard
+        (lo,) = [li for li in seen.tools[tool] if li.port == 31004]
+        assert reach.verdicts(lo)["loopback"] == "wrong_bind"

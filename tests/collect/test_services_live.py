@@ -233,6 +233,12 @@ def test_every_collector_reads_each_service_shape_as_the_kernel_has_it(
         # Only ss shows a bound device, and a link-local address's scope.
         assert iface == ({8087: IFACE, 8090: IFACE} if tool == "ss" else
                          {8087: None, 8090: None}), tool
+        # ...and that a socket is bound to none (no key); the others leave it unknown (null)
+        unbound = {"iface" in li for li in host["listeners"] if li["port"] == 8080}
+        assert unbound == {tool != "ss"}, tool
+        if tool != "ss":
+            assert all(li["iface"] is None for li in host["listeners"]
+                       if li["port"] in (8087, 8090)), tool
 
 
 def test_without_privilege_every_collector_names_each_socket_owner(

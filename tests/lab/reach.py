@@ -204,6 +204,8 @@ POLICIES = {  # name -> (rule text for the port, what an 'allowed' verdict claim
     "private4": "address: 10.0.0.0/8",
     "family6": "family: 6",
     "family4": "family: 4",
+    "iface_lo": "interface: lo",
+    "iface_ra": "interface: ra",
 }
 
 
@@ -241,6 +243,11 @@ def disagreements(v: dict[str, str], reached: set[tuple[str, str]], *,
         "family6": (v4, "allowed over IPv6 only, yet reached over IPv4 at"),
         "family4": (v6, "allowed over IPv4 only, yet reached over IPv6 at"),
         "forbid4": (v4, "IPv4 forbidden, yet allowed though reached at"),
+        # bound to lo: only the host; bound to ra: what comes through it (the host's own
+        # connects to ra's addresses count as such), never the host's loopback
+        "iface_lo": (peer, "allowed as bound to lo, yet the peer reached"),
+        "iface_ra": ({a for w, a in reached if w == "local" and (_v4(a) or ipaddress.ip_address(
+            a)).is_loopback}, "allowed as bound to ra, yet reached through lo at"),
     }
     for name, (bad, what) in claims.items():
         if bad and v[name] == "allowed":

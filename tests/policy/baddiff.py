@@ -79,6 +79,8 @@ RULE_BREAKS: tuple[RuleBreak, ...] = (
     _key("exposure", "everywhere", "unknown exposure"),
     _key("namespace", "pod", "unknown namespace"),
     _key("approved_on", "2030-02-30", "not a date"),
+    _key("interface", "0.0.0.0%virbr0", "not a device name"),
+    _key("interface", "~veth(", "bad regular expression"),
 )
 
 
@@ -111,7 +113,8 @@ def _policy_bad(rng: random.Random, data: dict[str, Any], stem: str) -> Bad:
         return Bad(stem, text, frozenset({_line_of(text, MARK)}), "no conditions")
     nevers: list[dict[str, Any]] = [
         {"proto": "udp", "service": "ssh"}, {"family": 4, "address": "::1"},
-        {"dual_stack": True, "address": "10.0.0.5"}]
+        {"dual_stack": True, "address": "10.0.0.5"},
+        {"interface": "lo", "address": ["wildcard", "public"]}]  # bound to lo is loopback
     if action == "allow":  # an allow must cover both families of a dual-stack socket
         nevers.append({"dual_stack": True, "family": 6})
     never = rng.choice(nevers)

@@ -131,6 +131,12 @@ def scope(address: str) -> str:
     return "public"
 
 
+def bound_scope(address: str, listener: Listener) -> str:
+    """The scope word of a bind: loopback for a socket bound to the loopback device (`lo`,
+    `lo0`) whatever its address."""
+    return "loopback" if listener.iface in ("lo", "lo0") else scope(address)
+
+
 def address_item_ok(item: str, side: Side, listener: Listener, allow: bool) -> bool:
     """One `address` item against one side of a listener."""
     address = side[1]
@@ -138,9 +144,9 @@ def address_item_ok(item: str, side: Side, listener: Listener, allow: bool) -> b
         if allow and listener.route_localnet and listener.family == 4 \
                 and scope(listener.address) == "loopback":
             return False  # the network reaches it: scope words do not allow it
-        return scope(address) == item
+        return bound_scope(address, listener) == item
     if item == "*":
-        return scope(address) == "wildcard"
+        return bound_scope(address, listener) == "wildcard"
     ip = _ip(address)
     if "/" in item:
         net = ipaddress.ip_network(item, strict=False)
@@ -179,11 +185,15 @@ def _bind_one_way(rule: Mapping[str, Any], listener: Listener, dual: bool, allow
         return items is None or any(address_item_ok(i, side, listener, allow) for i in items)
 
     got = [side_ok(s) for s in sides(listener, dual)]
+    if "interface" in rule and (listener.iface is None or not any(
+            text_ok(str(p), listener.iface) for p in as_list(rule["interface"]))):
+        return False  # only a socket known to be bound to one of them: not shown is none
     return all(got) if allow else any(got)
 
 
 def bind_ok(rule: Mapping[str, Any], listener: Listener, allow: bool) -> Tri:
-    """Address, family and dual_stack: an allow must cover every side, others need one.
+    """Address, family, dual_stack and interface: an allow must cover every side, others
+    need one.
 
     An IPv6 wildcard whose tool did not show IPV6_V6ONLY is weighed both ways: a rule it
     meets (or fails) either way decides; one it meets only one way is unknown.

@@ -97,11 +97,20 @@ def gen_listener(rng: random.Random) -> Listener:
     if pid is not None and pid % 10 == 0:  # socket activation: pid 1 holds it too
         # (decided by a draw already made, so every seed's other draws stay as they were)
         others = (*others, f"{'systemd' if pid % 20 else 'launchd'}/1")
+    # Its device, drawn apart (from what was drawn) so that every seed's other draws stay
+    # as they were: bound to lo, to a bridge, or to none; shown (ss) or not.
+    sub = random.Random(f"device {proto} {addr} {port} {pid} {netns}")  # noqa: S311
+    roll = sub.random()
+    iface = "lo" if roll < 0.1 else "virbr0" if roll < 0.2 else "virbr1" if roll < 0.25 \
+        else None
+    shown = sub.random() < 0.6
+    if iface is not None:
+        localnet = ()  # route_localnet reaches a device-bound socket only through it: kept out
     return Listener(proto=proto, family=_family(addr), address=addr, port=port,
                     process=proc, pid=pid, user=name,
                     uid=uid, dual_stack=dual, other_processes=others, netns=netns,
                     container=container, exposure=exposure, route_localnet=localnet,
-                    truncated=truncated)
+                    truncated=truncated, iface=iface, device_shown=shown)
 
 
 def gen_rule(rng: random.Random, action: str, rid: str) -> dict[str, Any]:
@@ -139,6 +148,10 @@ def gen_rule(rng: random.Random, action: str, rid: str) -> dict[str, Any]:
         for key, make in extras.items():
             if rng.random() < (0.3 if key in ("address", "process") else 0.07):
                 rule[key] = make()
+        # interface, drawn apart (from the rule so far) so that every seed's draws stay
+        sub = random.Random(f"interface {rid} {action} {sorted(map(str, rule.items()))}")  # noqa: S311
+        if sub.random() < 0.12:
+            rule["interface"] = _pick(sub, ("lo", "virbr0", "virbr*", "~virbr[01]", "eth0"))
         if rng.random() < 0.4:
             rule["severity"] = rng.choice(SEVS)
         if action != "allow" and not set(rule) - {"id", "severity", "proto"}:
@@ -168,6 +181,10 @@ def _never_matches(rule: dict[str, Any]) -> bool:
             return True
         if fams and len(fams) < 2 and not ({"4", "6"} <= fams):
             return True
+    scopes = ("link-local", "private", "public", "wildcard", "multicast", "*")
+    if "interface" in rule and set(as_list(rule["interface"])) <= {"lo", "lo0"} and addrs \
+            and all(a in scopes for a in addrs):
+        return True  # bound to lo is loopback, whatever its address
     spaces = set(as_list(rule.get("namespace", ["host", "container"])))
     reach = set(as_list(rule.get("exposure", [HOST, PUBLISHED, CONTAINER_ONLY])))
     return (spaces == {"container"} and reach == {HOST}) or (

@@ -91,6 +91,27 @@ POLICY_CASES = [
      '5:13', "'process' has no value (give it one, or remove the key)"),
     ('name: p\nallow:\n  - id:\n    port: 22\n',
      '3:8', "'id' has no value (give it one, or remove the key)"),
+    # interface: a device name as ss prints it after '%', never the address with it
+    ("name: p\nallow:\n  - id: dhcp\n    port: 67\n    interface: '0.0.0.0%virbr0'\n",
+     '5:16', "interface '0.0.0.0%virbr0' is not a device name (no spaces, '/' or '%': write "
+     "the name alone, such as 'eth0')"),
+    ("name: p\nallow:\n  - id: dhcp\n    port: 67\n    interface: [virbr0, 'br lan']\n",
+     '5:16', "interface 'br lan' is not a device name (no spaces, '/' or '%': write the name "
+     "alone, such as 'eth0')"),
+    ('name: p\nallow:\n  - id: dhcp\n    port: 67\n    interface: []\n',
+     '5:16', "list is empty"),
+    ('name: p\nallow:\n  - id: dhcp\n    port: 67\n    interface: true\n',
+     '5:16', "expected a name, glob or ~regex, not True"),
+    ("name: p\nallow:\n  - id: v\n    interface: '~veth(('\n",
+     '4:16', "bad regular expression 'veth((': missing ), unterminated subpattern at "
+     "position 5"),
+    ('name: p\nallow:\n  - id: dhcp\n    port: 67\n    interface:\n',
+     '5:15', "'interface' has no value (give it one, or remove the key)"),
+    ('name: p\nallow:\n  - id: dhcp\n    port: 67\n    interfce: virbr0\n',
+     '5:5', "unknown key 'interfce' in allow rule (did you mean 'interface'?)"),
+    ('name: p\nforbid:\n  - id: lo\n    interface: lo\n    address: [wildcard, public]\n',
+     '3:5', "forbid rule 'lo': a socket bound to lo (the loopback device) is loopback "
+     "whatever its address, never wildcard or public: the rule can never match"),
 ]
 
 # A valid waiver; each case below breaks it in exactly one way.
@@ -124,6 +145,9 @@ WAIVER_CASES = [
     (broken("port: 8080", "proto: tcp"),
      "2:5", "waiver 'W1' would cover every finding on its hosts: name a port, service, "
      "process, rule, finding, container, image, pod or k8s_namespace"),
+    # waivers name no bind (no address, no family): no interface either
+    (broken("port: 8080", "port: 8080\n    interface: virbr0"),
+     "5:5", "unknown key 'interface' in waiver"),
     (broken("expires: 2030-12-31", "expires: next year"),
      "9:14", "expected a date (YYYY-MM-DD), not 'next year'"),
     (broken("expires: 2030-12-31", "expires: 2030-12-31 10:00:00"),

@@ -145,6 +145,44 @@ CASES = [
     ("port: 22\nprocess: sshd\nuser: www-data", L(port=22, user="nobody"), WP, WP),
     ("port: 22\nuser: root", L(port=22, uid=33), WP, WP),  # root is uid 0, nobody else
     ("port: 22\nuser: root\nprocess: sshd", L(port=22, process="nc"), WP, WP),
+    # Bound to the loopback device (ss: 0.0.0.0%lo, *%lo, 127.0.0.53%lo; BSD fe80::1%lo0):
+    # only the host reaches it, so scope words see loopback, for allows and forbids alike;
+    # an address or network written out still matches its address.
+    ("address: loopback", L(address="0.0.0.0", iface="lo"), YES, YES),
+    ("address: loopback", L(address="::", iface="lo", dual_stack=True), YES, YES),
+    ("address: loopback", L(address="::", iface="lo", dual_stack=None), YES, YES),
+    ("address: loopback", L(address="10.0.0.5", iface="lo"), YES, YES),
+    ("port: 80\naddress: loopback", L(address="fe80::1", iface="lo0"), YES, YES),
+    ("port: 80\naddress: link-local", L(address="fe80::1", iface="lo0"), WB, WB),
+    ("address: [wildcard, private, public]", L(address="0.0.0.0", iface="lo"), NO, NO),
+    ("port: 80\naddress: wildcard", L(address="::", iface="lo", dual_stack=True), WB, WB),
+    ("port: 80\naddress: 10.0.0.5", L(address="10.0.0.5", iface="lo"), YES, YES),
+    ("port: 80\naddress: 0.0.0.0/0", L(address="0.0.0.0", iface="lo"), YES, YES),
+    ("address: loopback", L(address="0.0.0.0", iface="loop"), NO, NO),  # only lo and lo0
+    # Bound to another device: its address's scope, as before (the device's networks are
+    # not known to be private or public).
+    ("port: 80\naddress: wildcard", L(address="0.0.0.0", iface="virbr0"), YES, YES),
+    ("port: 80\naddress: private", L(address="0.0.0.0", iface="virbr0"), WB, WB),
+    ("address: [wildcard, public]", L(address="0.0.0.0", iface="virbr0"), YES, YES),
+    # interface: only a listener known to be bound to one of the devices named.
+    ("port: 67\ninterface: virbr0", L("udp", port=67, iface="virbr0"), YES, YES),
+    ("port: 67\ninterface: virbr0", L("udp", port=67, iface="virbr1"), WB, WB),
+    ("interface: virbr0", L("udp", port=67, iface="virbr1"), NO, NO),
+    ("port: 67\ninterface: virbr0", L("udp", port=67, device_shown=True), WB, WB),  # no device
+    ("port: 67\ninterface: virbr0", L("udp", port=67), WB, WB),  # its tool does not show it
+    ("interface: virbr0", L("udp", port=67), NO, NO),
+    ("port: 67\ninterface: 'virbr*'", L("udp", port=67, iface="virbr12"), YES, YES),
+    ("port: 67\ninterface: 'virbr?'", L("udp", port=67, iface="virbr12"), WB, WB),
+    ("port: 67\ninterface: '~virbr[0-9]+'", L("udp", port=67, iface="virbr12"), YES, YES),
+    ("port: 67\ninterface: '~virbr'", L("udp", port=67, iface="virbr0"), WB, WB),  # whole name
+    ("port: 67\ninterface: [eth0, virbr0]", L("udp", port=67, iface="virbr0"), YES, YES),
+    ("port: 67\ninterface: virbr0\naddress: wildcard", L("udp", port=67, iface="virbr0"),
+     YES, YES),
+    ("port: 67\ninterface: virbr0\naddress: 10.0.0.0/8", L("udp", port=67, iface="virbr0"),
+     WB, WB),
+    ("port: 53\ninterface: lo\naddress: loopback", L(port=53, iface="lo"), YES, YES),
+    ("port: 80\ninterface: eth0", L(address="::", dual_stack=None, iface="eth0"), YES, YES),
+    ("port: 1900\ninterface: 9", L("udp", address="fe80::1", port=1900, iface="9"), YES, YES),
     ("address: multicast\npod: 'coredns-*'",
      L(netns=1, container=Container(id="c1"), exposure="container-only"), NO, NO),
     ("port: 80\ncontainer: web\nimage: 'nginx*'",
@@ -169,6 +207,13 @@ def test_check_detail_names_the_failing_condition() -> None:
     assert r.match.check_detail(L("udp", port=5432)) == (NO, "proto")
     assert r.match.check_detail(L(address="127.0.0.1", port=5432)) == (UNK, "process")
     assert r.match.check_detail(L(address="127.0.0.1", port=5432, process="x")) == (WP, "process")
+
+
+def test_check_detail_names_the_interface_and_describe_says_it() -> None:
+    r = rule("proto: udp\nport: 67\ninterface: [virbr0, 'br-*']")
+    assert r.match.check_detail(L("udp", port=67, iface="eth0")) == (WB, "interface")
+    assert r.match.check_detail(L("udp", port=67)) == (WB, "interface")
+    assert r.match.describe() == "proto udp, port 67, interface virbr0 or br-*"
 
 
 def test_describe_speaks_the_file_words() -> None:

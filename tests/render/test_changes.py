@@ -108,8 +108,8 @@ def test_html_sections_chart_ages_and_owner_rollups(recorded: RunResult) -> None
 
 def test_csv_and_junit_carry_change_and_age(recorded: RunResult) -> None:
     csv = FORMATS["csv"].render(recorded, RenderOptions()).splitlines()
-    assert csv[0].endswith(",change,first_seen,age_days")
-    assert any(line.endswith(",new,2026-11-04T02:00:00Z,0") for line in csv)
+    assert csv[0].endswith(",change,first_seen,age_days,iface")
+    assert any(line.endswith(",new,2026-11-04T02:00:00Z,0,") for line in csv)
     junit = FORMATS["junit"].render(recorded, RenderOptions())
     assert "age: reopened, first seen 2026-11-01 (3 days ago), flapped 1 time" in junit
 
