@@ -11,15 +11,8 @@ from fleetcheck.model.container import (
     container_identity,
 )
 from fleetcheck.model.enums import READABLE, SCHEMA, Change, FindingKind, Severity, Status, Verdict
-from fleetcheck.model.host import (
-    CommandRecord,
-    Finding,
-    HostError,
-    HostResult,
-    JudgedListener,
-    Listener,
-    TrustedKey,
-)
+from fleetcheck.model.host import CommandRecord, Finding, HostError, HostResult, TrustedKey
+from fleetcheck.model.listener import JudgedListener, Listener
 from fleetcheck.model.run import (
     InputFile,
     RunResult,
