@@ -22,6 +22,7 @@ import pytest
 
 _STARTED: dict[str, Callable[[], Any]] = {}
 _FAILED: set[str] = set()
+_TAKEN: dict[str, Any] = {}
 _STOPS: list[Callable[[], None]] = []
 
 
@@ -54,7 +55,9 @@ def finish() -> None:
 def take(name: str, factory: pytest.TempPathFactory,
          ahead: Callable[[Path], Callable[[], Any]]) -> Any:
     """The answers of module `name`'s ask_ahead: the ones started at collection, else fresh."""
-    collect = _STARTED.pop(name, None)
-    if collect is None:
-        collect = ahead(factory.mktemp(f"ahead-{name.rsplit('.', 1)[-1]}"))
-    return collect()
+    if name not in _TAKEN:  # kept: a module's fixtures may share one ask_ahead
+        collect = _STARTED.pop(name, None)
+        if collect is None:
+            collect = ahead(factory.mktemp(f"ahead-{name.rsplit('.', 1)[-1]}"))
+        _TAKEN[name] = collect()
+    return _TAKEN[name]
