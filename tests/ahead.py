@@ -13,8 +13,13 @@ the same processes, only started earlier.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
-from collections.abc import Callable, Iterable
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +31,30 @@ _TAKEN: dict[str, Any] = {}
 _STOPS: list[Callable[[], None]] = []
 
 
-def track(stop: Callable[[], None]) -> None:
-    """Have `finish` call `stop` (ending a background process nobody waited for)."""
-    _STOPS.append(stop)
+def popen(argv: Sequence[str], background: bool, **kwargs: Any) -> subprocess.Popen[Any]:
+    """`subprocess.Popen(argv, **kwargs)` in a process group of its own; `background`: at
+    the lowest priority (until `hurry`), and ended by `finish` if nobody waits for it."""
+    nice = ["nice", "-n", "19"] if background and shutil.which("nice") else []
+    proc: subprocess.Popen[Any] = subprocess.Popen([*nice, *argv], start_new_session=True,
+                                                   **kwargs)
+    if background:
+        _STOPS.append(lambda: stop(proc))
+    return proc
+
+
+def hurry(proc: subprocess.Popen[Any]) -> None:
+    """Give `proc` and every process of its group (children forked since) the suite's own
+    priority: it is waited on now (raising a priority needs root, as the lab does)."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PGRP, proc.pid, os.getpriority(os.PRIO_PROCESS, 0))
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """End `proc` and its process group if still running, and reap it."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def start(modules: Iterable[Any], factory: pytest.TempPathFactory) -> None:

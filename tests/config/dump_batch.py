@@ -17,15 +17,41 @@ import subprocess
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 
 def batch(cases: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Run `cases` ({"cwd", "environ", "argsets"}) through this script in a fresh interpreter."""
-    proc = subprocess.run([sys.executable, __file__], input=json.dumps(cases),
-                          capture_output=True, text=True, timeout=600, check=True)
-    results: list[list[dict[str, Any]]] = json.loads(proc.stdout)
-    return results
+    return start(cases)()
+
+
+def start(cases: list[dict[str, Any]], background: bool = False,
+          ) -> Callable[[], list[list[dict[str, Any]]]]:
+    """`batch` started; calling what it returns waits for the answers. `background`: at the
+    lowest priority until then (tests/ahead.py)."""
+    from tests import ahead  # not at the top: this file also runs as a script
+
+    given, out, err = (tempfile.TemporaryFile() for _ in range(3))  # noqa: SIM115 - collect closes them
+    given.write(json.dumps(cases).encode())
+    given.seek(0)
+    proc = ahead.popen([sys.executable, __file__], background, stdin=given, stdout=out,
+                       stderr=err)
+
+    def collect() -> list[list[dict[str, Any]]]:
+        ahead.hurry(proc)
+        try:
+            code = proc.wait(timeout=600)
+        finally:
+            ahead.stop(proc)
+        with given, out, err:
+            out.seek(0)
+            err.seek(0)
+            if code != 0:
+                raise subprocess.CalledProcessError(code, proc.args, out.read(), err.read())
+            results: list[list[dict[str, Any]]] = json.loads(out.read())
+        return results
+    return collect
 
 
 def _one(args: list[str], out: str, err: str) -> None:

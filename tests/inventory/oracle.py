@@ -7,13 +7,10 @@ and no ANSIBLE_* variable from the caller's environment.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -106,17 +103,12 @@ class Oracle:
                 "runs": [{"args": list(argv), "out": str(spool / f"s{n}-{k}.out"),
                           "err": str(spool / f"s{n}-{k}.err")} for k, argv in enumerate(runs)]}))
         (spool / "jobs").write_text("\n".join(lines) + "\n")
-        # background: the lowest priority, raised to the suite's own when waited on
-        idle = ["nice", "-n", "19"] if background and shutil.which("nice") else []
         with (spool / "jobs").open("rb") as given, (spool / "done").open("wb") as done, \
                 (spool / "server.err").open("wb") as err:
-            proc = subprocess.Popen([*idle, sys.executable, str(_SERVER), str(WORKERS)],
-                                    cwd=self.cwd, env=self.env, stdin=given, stdout=done,
-                                    stderr=err, start_new_session=True)
-        pending = Pending(proc, spool, len(jobs), [len(runs) for _args, runs in shared])
-        if background:
-            ahead.track(pending.stop)
-        return pending
+            proc = ahead.popen([sys.executable, str(_SERVER), str(WORKERS)], background,
+                               cwd=self.cwd, env=self.env, stdin=given, stdout=done,
+                               stderr=err)
+        return Pending(proc, spool, len(jobs), [len(runs) for _args, runs in shared])
 
 
 class Pending:
@@ -128,14 +120,11 @@ class Pending:
 
     def result(self) -> tuple[list[Run], list[list[Run]]]:
         """The batch's answers, once its server is done (`many`'s, then `shared`'s)."""
-        # waited on now: the server and its children (its process group) get the CPU share
-        # the suite has (raising a priority needs root, which the lab has anyway)
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PGRP, self.proc.pid, os.getpriority(os.PRIO_PROCESS, 0))
+        ahead.hurry(self.proc)
         try:
             code = self.proc.wait(timeout=900)
         finally:
-            self.stop()
+            ahead.stop(self.proc)
         spool = self.spool
         assert code == 0, (spool / "server.err").read_text()
         done = (spool / "done").read_text()
@@ -151,14 +140,6 @@ class Pending:
             grouped.append([Run(codes_of[k], (spool / f"s{n}-{k}.out").read_text(),
                                 (spool / f"s{n}-{k}.err").read_text()) for k in range(runs)])
         return plain, grouped
-
-    def stop(self) -> None:
-        """End the server and its children if still running (a session cut short)."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
 
 def hosts_of(run: Run) -> list[str]:
     """The host names `ansible PATTERN --list-hosts` printed (its '  hosts (N):' block)."""
