@@ -1,20 +1,20 @@
-"""Slow oracle work started at collection, in the background, for the modules that offer it.
+"""Slow work started at collection, in background processes, for the modules that offer it.
 
 A test module may define `ask_ahead(root: Path) -> Callable[[], T]`: it writes its inputs
-under `root`, starts its ansible-core oracle (`Oracle.start(..., background=True)`) and
-returns what collects the answers into its fixture's value. When the module is collected,
-`start` (called once collection is done) runs its ask_ahead, so the oracle's processes compute
-on whatever CPU the tests before the module leave idle (they run at the lowest priority
-until the answers are asked for); the module's fixture then calls `take`, which falls back to
-running ask_ahead there and then (one module run alone, or ask_ahead failing: its error is then
-the fixture's, reported on the tests). The answers are the same either way: the same jobs,
-the same processes, only started earlier.
+under `root`, starts the processes that compute its answers (an ansible-core oracle,
+`Oracle.start(..., background=True)`; a large report rendered) with `popen` and returns
+what collects those answers into its fixture's value. Once collection is done, `start`
+runs the ask_ahead of every collected module, so those processes compute on whatever CPU
+the tests before the module leave idle (in the idle scheduling class until their answers
+are asked for, `hurry`); the module's fixture then calls `take`, which runs ask_ahead
+there and then when it was not started (a module run alone, or ask_ahead failing: its
+error is then the fixture's, reported on its tests). The answers are the same either way:
+the same jobs in the same processes, only started earlier.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import shutil
 import signal
@@ -32,10 +32,11 @@ _STOPS: list[Callable[[], None]] = []
 
 
 def popen(argv: Sequence[str], background: bool, **kwargs: Any) -> subprocess.Popen[Any]:
-    """`subprocess.Popen(argv, **kwargs)` in a process group of its own; `background`: at
-    the lowest priority (until `hurry`), and ended by `finish` if nobody waits for it."""
-    nice = ["nice", "-n", "19"] if background and shutil.which("nice") else []
-    proc: subprocess.Popen[Any] = subprocess.Popen([*nice, *argv], start_new_session=True,
+    """`subprocess.Popen(argv, **kwargs)` in a process group of its own; `background`: in
+    the idle scheduling class (it runs only on a CPU nothing else wants, whatever the
+    suite's own nice value) until `hurry`, and ended by `finish` if nobody waits for it."""
+    idle = ["chrt", "--idle", "0"] if background and shutil.which("chrt") else []
+    proc: subprocess.Popen[Any] = subprocess.Popen([*idle, *argv], start_new_session=True,
                                                    **kwargs)
     if background:
         _STOPS.append(lambda: stop(proc))
@@ -43,10 +44,26 @@ def popen(argv: Sequence[str], background: bool, **kwargs: Any) -> subprocess.Po
 
 
 def hurry(proc: subprocess.Popen[Any]) -> None:
-    """Give `proc` and every process of its group (children forked since) the suite's own
-    priority: it is waited on now (raising a priority needs root, as the lab does)."""
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PGRP, proc.pid, os.getpriority(os.PRIO_PROCESS, 0))
+    """Give `proc` and every process of its group (the children it forked) the suite's own
+    scheduling: it is waited on now. The group leader first, so what it forks from here on
+    inherits it."""
+    for pid in [proc.pid, *(p for p in _group(proc.pid) if p != proc.pid)]:
+        # gone meanwhile, or not ours to change (raising a priority needs root, as the
+        # lab does): it still runs, only on idle CPU
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes of process group `pgid` (from /proc; none where it cannot be read)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # the fields after the command name (which may hold spaces and parentheses)
+            fields = stat.read_bytes().rsplit(b")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                pids.append(int(stat.parent.name))
+    return pids
 
 
 def stop(proc: subprocess.Popen[Any]) -> None:
@@ -59,8 +76,6 @@ def stop(proc: subprocess.Popen[Any]) -> None:
 
 def start(modules: Iterable[Any], factory: pytest.TempPathFactory) -> None:
     """Run the ask_ahead of each module that has one (at most once each)."""
-    if importlib.util.find_spec("ansible") is None:
-        return  # the fixtures say so (a skip, or a failure under CI=true)
     for module in modules:
         ahead = getattr(module, "ask_ahead", None)
         name = getattr(module, "__name__", "")
