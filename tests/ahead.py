@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,26 +31,91 @@ _STARTED: dict[str, Callable[[], Any]] = {}
 _FAILED: set[str] = set()
 _TAKEN: dict[str, Any] = {}
 _STOPS: list[Callable[[], None]] = []
+_QUEUE: queue.SimpleQueue[Job] = queue.SimpleQueue()
+_RUNNER: threading.Thread | None = None
 
 
-def popen(argv: Sequence[str], background: bool, **kwargs: Any) -> subprocess.Popen[Any]:
-    """`subprocess.Popen(argv, **kwargs)` in a process group of its own; `background`: in
-    the idle scheduling class (it runs only on a CPU nothing else wants, whatever the
-    suite's own nice value) until `hurry`, and ended by `finish` if nobody waits for it."""
-    idle = ["chrt", "--idle", "0"] if background and shutil.which("chrt") else []
-    proc: subprocess.Popen[Any] = subprocess.Popen([*idle, *argv], start_new_session=True,
-                                                   **kwargs)
-    if background:
-        _STOPS.append(lambda: stop(proc))
-    return proc
+class Job:
+    """A process to run: started at once, or (`background`) queued behind the other
+    background jobs and run in the idle scheduling class, so it computes only on a CPU
+    nothing else wants whatever the suite's own nice value, one job at a time (each more
+    process alive slows every probe that lists the machine's processes). `wait` starts a
+    queued job at once and gives a started one the suite's own scheduling."""
+
+    def __init__(self, argv: Sequence[str], stdin: Path | None, stdout: Path, stderr: Path,
+                 **kwargs: Any) -> None:
+        self.argv, self.kwargs = list(argv), kwargs
+        self.files = (stdin, stdout, stderr)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stopped = False
+        self._lock = threading.Lock()
+
+    def launch(self, idle: bool) -> subprocess.Popen[bytes] | None:
+        """Start the process unless started or stopped (idle: in the idle class)."""
+        with self._lock:
+            if self.proc is None and not self.stopped:
+                stdin, stdout, stderr = self.files
+                chrt = ["chrt", "--idle", "0"] if idle and shutil.which("chrt") else []
+                with open(stdin or os.devnull, "rb") as given, open(stdout, "wb") as out, \
+                        open(stderr, "ab") as err:
+                    self.proc = subprocess.Popen([*chrt, *self.argv], stdin=given, stdout=out,
+                                                 stderr=err, start_new_session=True,
+                                                 **self.kwargs)
+            return self.proc
+
+    def wait(self, timeout: float) -> int:
+        """The exit code, the process started now if it was still queued (then stopped)."""
+        proc = self.launch(idle=False)
+        assert proc is not None, "stopped before it was waited on"
+        _hurry(proc.pid)
+        try:
+            return proc.wait(timeout=timeout)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """End the process and its group if still running and reap it (or never start)."""
+        with self._lock:
+            self.stopped = True
+            proc = self.proc
+        if proc is not None:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
-def hurry(proc: subprocess.Popen[Any]) -> None:
-    """Give `proc` and every process of its group (the children it forked) the suite's own
-    scheduling: it is waited on now. The group leader first, so what it forks from here on
-    inherits it."""
-    for pid in [proc.pid, *(p for p in _group(proc.pid) if p != proc.pid)]:
-        # gone meanwhile, or not ours to change (raising a priority needs root, as the
+def run(argv: Sequence[str], background: bool, stdin: Path | None, stdout: Path,
+        stderr: Path, **kwargs: Any) -> Job:
+    """`argv` as a Job in a process group of its own, its stdin read from and its stdout
+    and stderr written to those files (stderr appended to: it may be stdout's file)."""
+    global _RUNNER  # noqa: PLW0603 - one thread for the session, started on demand
+    job = Job(argv, stdin, stdout, stderr, **kwargs)
+    if not background:
+        job.launch(idle=False)
+        return job
+    _STOPS.append(job.stop)
+    _QUEUE.put(job)
+    if _RUNNER is None:
+        _RUNNER = threading.Thread(target=_run_queue, name="ahead", daemon=True)
+        _RUNNER.start()
+    return job
+
+
+def _run_queue() -> None:
+    """Run the queued background jobs one after another, each to its end."""
+    while True:
+        job = _QUEUE.get()
+        proc = job.launch(idle=True)
+        if proc is not None:
+            proc.wait()
+
+
+def _hurry(pgid: int) -> None:
+    """Give the process group `pgid` the suite's own scheduling, its leader first (what it
+    forks from here on inherits it)."""
+    for pid in [pgid, *(p for p in _group(pgid) if p != pgid)]:
+        # gone meanwhile, or not ours to change (leaving the idle class needs root, as the
         # lab does): it still runs, only on idle CPU
         with contextlib.suppress(OSError):
             os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
@@ -64,14 +131,6 @@ def _group(pgid: int) -> list[int]:
             if int(fields[2]) == pgid:
                 pids.append(int(stat.parent.name))
     return pids
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    """End `proc` and its process group if still running, and reap it."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 def start(modules: Iterable[Any], factory: pytest.TempPathFactory) -> None:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -26,30 +28,29 @@ def batch(cases: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return start(cases)()
 
 
-def start(cases: list[dict[str, Any]], background: bool = False,
+def start(cases: list[dict[str, Any]], spool: Path | None = None, background: bool = False,
           ) -> Callable[[], list[list[dict[str, Any]]]]:
-    """`batch` started; calling what it returns waits for the answers. `background`: at the
-    lowest priority until then (tests/ahead.py)."""
+    """`batch` started, its files in `spool` (else a temporary directory, removed after);
+    calling what it returns waits for the answers. `background`: see tests/ahead.py."""
     from tests import ahead  # not at the top: this file also runs as a script
 
-    given, out, err = (tempfile.TemporaryFile() for _ in range(3))  # noqa: SIM115 - collect closes them
-    given.write(json.dumps(cases).encode())
-    given.seek(0)
-    proc = ahead.popen([sys.executable, __file__], background, stdin=given, stdout=out,
-                       stderr=err)
+    given = spool
+    spool = spool or Path(tempfile.mkdtemp(prefix="dump-batch-"))
+    (spool / "cases.json").write_text(json.dumps(cases))
+    (spool / "err").write_bytes(b"")
+    argv = [sys.executable, __file__]
+    job = ahead.run(argv, background, spool / "cases.json", spool / "out", spool / "err")
 
     def collect() -> list[list[dict[str, Any]]]:
-        ahead.hurry(proc)
         try:
-            code = proc.wait(timeout=600)
+            code = job.wait(timeout=600)
+            out, err = (spool / "out").read_bytes(), (spool / "err").read_bytes()
         finally:
-            ahead.stop(proc)
-        with given, out, err:
-            out.seek(0)
-            err.seek(0)
-            if code != 0:
-                raise subprocess.CalledProcessError(code, proc.args, out.read(), err.read())
-            results: list[list[dict[str, Any]]] = json.loads(out.read())
+            if given is None:
+                shutil.rmtree(spool)
+        if code != 0:
+            raise subprocess.CalledProcessError(code, argv, out, err)
+        results: list[list[dict[str, Any]]] = json.loads(out)
         return results
     return collect
 

@@ -191,7 +191,7 @@ def ask_ahead(root: Path) -> Callable[[], dict[str, tuple[Path, dict[str, str],
     where = [_place(case, root / case.name) for case in CASES]
     pending = start([{"cwd": str(cwd), "environ": environ,
                       "argsets": [[], ["-t", "connection"]]} for cwd, environ in where],
-                    background=True)
+                    root, background=True)
     return lambda: {case.name: (cwd, environ, done) for case, (cwd, environ), done
                     in zip(CASES, where, pending(), strict=True)}
 

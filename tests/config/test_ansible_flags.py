@@ -136,26 +136,22 @@ def _argv(case: Case, root: Path) -> list[str]:
 
 
 def _start(root: Path, case: Case, cwd: Path, environ: dict[str, str],
-           background: bool = False) -> subprocess.Popen[bytes]:
+           background: bool = False) -> ahead.Job:
     """`ansible all -m raw -a true -vvv` for the case, started (its ssh does nothing), its
     output into files beside `root`'s inputs; `background`: see tests/ahead.py."""
     fake = root / "ssh-does-nothing"
     fake.write_text("#!/bin/sh\nexit 0\n")
     fake.chmod(0o755)
-    with (root / "ansible.out").open("wb") as out, (root / "ansible.err").open("wb") as err:
-        return ahead.popen([sys.executable, "-m", "ansible.cli.adhoc", "all", "-m", "raw",
-                            "-a", "true", "-vvv", "-f", "1", *_argv(case, root)], background,
-                           cwd=cwd, env={**environ, "ANSIBLE_SSH_EXECUTABLE": str(fake)},
-                           stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+    (root / "ansible.err").write_bytes(b"")
+    return ahead.run([sys.executable, "-m", "ansible.cli.adhoc", "all", "-m", "raw", "-a",
+                      "true", "-vvv", "-f", "1", *_argv(case, root)], background, None,
+                     root / "ansible.out", root / "ansible.err", cwd=cwd,
+                     env={**environ, "ANSIBLE_SSH_EXECUTABLE": str(fake)})
 
 
-def _theirs(root: Path, proc: subprocess.Popen[bytes]) -> dict[str, Seen]:
+def _theirs(root: Path, job: ahead.Job) -> dict[str, Seen]:
     """What each host's command line says, from the finished run's -vvv output."""
-    ahead.hurry(proc)
-    try:
-        proc.wait(timeout=300)
-    finally:
-        ahead.stop(proc)
+    job.wait(timeout=300)
     stdout, stderr = ((root / f"ansible.{n}").read_text() for n in ("out", "err"))
     seen: dict[str, Seen] = {}
     for line in stdout.splitlines():
@@ -233,7 +229,7 @@ Asked = dict[str, tuple[Path, Path, dict[str, str], dict[str, Seen]]]
 def ask_ahead(root: Path) -> Callable[[], Asked]:
     """Each case's files written (root, working directory, environment) under `root`, and
     the cases' `ansible` runs started at once, in the background (tests/ahead.py)."""
-    started: dict[str, tuple[Path, Path, dict[str, str], subprocess.Popen[bytes]]] = {}
+    started: dict[str, tuple[Path, Path, dict[str, str], ahead.Job]] = {}
     try:
         for n, case in enumerate(CASES):
             where = root / f"case{n}"
@@ -242,17 +238,17 @@ def ask_ahead(root: Path) -> Callable[[], Asked]:
             started[case.name] = (where, cwd, environ,
                                   _start(where, case, cwd, environ, background=True))
     except BaseException:
-        for *_, proc in started.values():
-            ahead.stop(proc)
+        for *_, job in started.values():
+            job.stop()
         raise
 
     def collect() -> Asked:
         try:
-            return {name: (where, cwd, environ, _theirs(where, proc))
-                    for name, (where, cwd, environ, proc) in started.items()}
+            return {name: (where, cwd, environ, _theirs(where, job))
+                    for name, (where, cwd, environ, job) in started.items()}
         finally:
-            for *_, proc in started.values():
-                ahead.stop(proc)
+            for *_, job in started.values():
+                job.stop()
     return collect
 
 

@@ -103,28 +103,22 @@ class Oracle:
                 "runs": [{"args": list(argv), "out": str(spool / f"s{n}-{k}.out"),
                           "err": str(spool / f"s{n}-{k}.err")} for k, argv in enumerate(runs)]}))
         (spool / "jobs").write_text("\n".join(lines) + "\n")
-        with (spool / "jobs").open("rb") as given, (spool / "done").open("wb") as done, \
-                (spool / "server.err").open("wb") as err:
-            proc = ahead.popen([sys.executable, str(_SERVER), str(WORKERS)], background,
-                               cwd=self.cwd, env=self.env, stdin=given, stdout=done,
-                               stderr=err)
-        return Pending(proc, spool, len(jobs), [len(runs) for _args, runs in shared])
+        (spool / "server.err").write_bytes(b"")
+        job = ahead.run([sys.executable, str(_SERVER), str(WORKERS)], background,
+                        spool / "jobs", spool / "done", spool / "server.err", cwd=self.cwd,
+                        env=self.env)
+        return Pending(job, spool, len(jobs), [len(runs) for _args, runs in shared])
 
 
 class Pending:
     """An oracle batch under way in its own server process (Oracle.start)."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], spool: Path, jobs: int,
-                 shared: list[int]) -> None:
-        self.proc, self.spool, self.jobs, self.shared = proc, spool, jobs, shared
+    def __init__(self, job: ahead.Job, spool: Path, jobs: int, shared: list[int]) -> None:
+        self.job, self.spool, self.jobs, self.shared = job, spool, jobs, shared
 
     def result(self) -> tuple[list[Run], list[list[Run]]]:
         """The batch's answers, once its server is done (`many`'s, then `shared`'s)."""
-        ahead.hurry(self.proc)
-        try:
-            code = self.proc.wait(timeout=900)
-        finally:
-            ahead.stop(self.proc)
+        code = self.job.wait(timeout=900)
         spool = self.spool
         assert code == 0, (spool / "server.err").read_text()
         done = (spool / "done").read_text()

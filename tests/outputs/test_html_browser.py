@@ -8,7 +8,6 @@ stay fast (bounds generous against machine noise; docs/benchmarks.md has the fig
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,18 +41,14 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
 def ask_ahead(root: Path) -> Callable[[], Path]:
     """The synthetic runs' HTML (tests/outputs/scale_pages.py) rendered by a process started
     in the background (tests/ahead.py): the directory holding it, once written."""
-    with (root / "render.err").open("wb") as err:
-        proc = ahead.popen([sys.executable, "-m", "tests.outputs.scale_pages", str(root)], True,
-                           cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                           stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+    (root / "render.err").write_bytes(b"")
+    job = ahead.run([sys.executable, "-m", "tests.outputs.scale_pages", str(root)], True, None,
+                    root / "render.out", root / "render.err", cwd=REPO,
+                    env={**os.environ, "PYTHONPATH": str(REPO)})
 
     def collect() -> Path:
-        ahead.hurry(proc)
-        try:
-            code = proc.wait(timeout=600)
-        finally:
-            ahead.stop(proc)
-        assert code == 0, (root / "render.err").read_text()
+        code = job.wait(timeout=600)
+        assert code == 0, (root / "render.out").read_text() + (root / "render.err").read_text()
         return root
     return collect
 
