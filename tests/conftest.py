@@ -13,6 +13,7 @@ from hypothesis import settings
 
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.main import main
+from tests import ahead
 from tests.lab.netns import Namespace, SocketHolders
 from tests.lab.prereq import require_netns
 
@@ -71,6 +72,20 @@ def listed_reports(out: str, err: str) -> list[str]:
     if "Reports:" in lines:
         paths += [x.strip() for x in lines[lines.index("Reports:") + 1:] if x.startswith("  ")]
     return paths
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the background oracle work of the collected modules (tests/ahead.py)."""
+    if session.config.option.collectonly:
+        return
+    modules = dict.fromkeys(item.module for item in session.items
+                            if isinstance(item, pytest.Function))
+    ahead.start(modules, session.config._tmp_path_factory)  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """End any background oracle work still running."""
+    ahead.finish()
 
 
 @pytest.fixture

@@ -13,19 +13,46 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
 def batch(cases: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Run `cases` ({"cwd", "environ", "argsets"}) through this script in a fresh interpreter."""
-    proc = subprocess.run([sys.executable, __file__], input=json.dumps(cases),
-                          capture_output=True, text=True, timeout=600, check=True)
-    results: list[list[dict[str, Any]]] = json.loads(proc.stdout)
-    return results
+    return start(cases)()
+
+
+def start(cases: list[dict[str, Any]], spool: Path | None = None, background: bool = False,
+          ) -> Callable[[], list[list[dict[str, Any]]]]:
+    """`batch` started, its files in `spool` (else a temporary directory, removed after);
+    calling what it returns waits for the answers. `background`: see tests/ahead.py."""
+    from tests import ahead  # not at the top: this file also runs as a script
+
+    given = spool
+    spool = spool or Path(tempfile.mkdtemp(prefix="dump-batch-"))
+    (spool / "cases.json").write_text(json.dumps(cases))
+    (spool / "err").write_bytes(b"")
+    argv = [sys.executable, __file__]
+    job = ahead.run(argv, background, spool / "cases.json", spool / "out", spool / "err")
+
+    def collect() -> list[list[dict[str, Any]]]:
+        try:
+            code = job.wait(timeout=600)
+            out, err = (spool / "out").read_bytes(), (spool / "err").read_bytes()
+        finally:
+            if given is None:
+                shutil.rmtree(spool)
+        if code != 0:
+            raise subprocess.CalledProcessError(code, argv, out, err)
+        results: list[list[dict[str, Any]]] = json.loads(out)
+        return results
+    return collect
 
 
 def _one(args: list[str], out: str, err: str) -> None:

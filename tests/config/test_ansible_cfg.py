@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from typing import Any
 import pytest
 
 from fleetcheck.config.settings import SETTINGS
+from tests import ahead
 from tests.config.ansible_keys import listing
-from tests.config.dump_batch import batch
+from tests.config.dump_batch import batch, start
 from tests.conftest import REPO, run_cli
 from tests.inventory.oracle import require_ansible
 
@@ -177,12 +179,21 @@ def placed(tmp_path_factory: pytest.TempPathFactory,
     """Each case's files written, with its working directory, environment and the runs of
     `ansible-config dump` and its `-t connection` there (every case in one batch)."""
     require_ansible()
-    root = tmp_path_factory.mktemp("cases")
+    placed: dict[str, tuple[Path, dict[str, str], list[dict[str, Any]]]] = ahead.take(
+        __name__, tmp_path_factory, ask_ahead)
+    return placed
+
+
+def ask_ahead(root: Path) -> Callable[[], dict[str, tuple[Path, dict[str, str],
+                                                       list[dict[str, Any]]]]]:
+    """`placed`'s files written under `root`, its batch started in the background
+    (tests/ahead.py)."""
     where = [_place(case, root / case.name) for case in CASES]
-    runs = batch([{"cwd": str(cwd), "environ": environ, "argsets": [[], ["-t", "connection"]]}
-                  for cwd, environ in where])
-    return {case.name: (cwd, environ, done)
-            for case, (cwd, environ), done in zip(CASES, where, runs, strict=True)}
+    pending = start([{"cwd": str(cwd), "environ": environ,
+                      "argsets": [[], ["-t", "connection"]]} for cwd, environ in where],
+                    root, background=True)
+    return lambda: {case.name: (cwd, environ, done) for case, (cwd, environ), done
+                    in zip(CASES, where, pending(), strict=True)}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -19,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from fleetcheck.cli.scan_args import scan_options
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.ssh.config import SshConfig
 from fleetcheck.transport.ssh.target import Resolver
+from tests import ahead
 from tests.inventory.oracle import require_ansible
 from tests.lab.prereq import require
 
@@ -133,21 +135,24 @@ def _argv(case: Case, root: Path) -> list[str]:
     return [*case.argv, *extra]
 
 
-def _start(root: Path, case: Case, cwd: Path, environ: dict[str, str]) -> subprocess.Popen[str]:
-    """`ansible all -m raw -a true -vvv` for the case, started (its ssh does nothing)."""
+def _start(root: Path, case: Case, cwd: Path, environ: dict[str, str],
+           background: bool = False) -> ahead.Job:
+    """`ansible all -m raw -a true -vvv` for the case, started (its ssh does nothing), its
+    output into files beside `root`'s inputs; `background`: see tests/ahead.py."""
     fake = root / "ssh-does-nothing"
     fake.write_text("#!/bin/sh\nexit 0\n")
     fake.chmod(0o755)
-    return subprocess.Popen([sys.executable, "-m", "ansible.cli.adhoc", "all", "-m", "raw",
-                             "-a", "true", "-vvv", "-f", "1", *_argv(case, root)],
-                            cwd=cwd, env={**environ, "ANSIBLE_SSH_EXECUTABLE": str(fake)},
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    (root / "ansible.err").write_bytes(b"")
+    return ahead.run([sys.executable, "-m", "ansible.cli.adhoc", "all", "-m", "raw", "-a",
+                      "true", "-vvv", "-f", "1", *_argv(case, root)], background, None,
+                     root / "ansible.out", root / "ansible.err", cwd=cwd,
+                     env={**environ, "ANSIBLE_SSH_EXECUTABLE": str(fake)})
 
 
-def _theirs(proc: subprocess.Popen[str]) -> dict[str, Seen]:
+def _theirs(root: Path, job: ahead.Job) -> dict[str, Seen]:
     """What each host's command line says, from the finished run's -vvv output."""
-    stdout, stderr = proc.communicate(timeout=300)
+    job.wait(timeout=300)
+    stdout, stderr = ((root / f"ansible.{n}").read_text() for n in ("out", "err"))
     seen: dict[str, Seen] = {}
     for line in stdout.splitlines():
         if not line.startswith("<"):
@@ -221,24 +226,38 @@ def _ssh_g(words: list[str]) -> tuple[int, str]:
 Asked = dict[str, tuple[Path, Path, dict[str, str], dict[str, Seen]]]
 
 
-@pytest.fixture(scope="module")
-def asked(tmp_path_factory: pytest.TempPathFactory) -> Asked:
-    """Each case's files written (root, working directory, environment) and what Ansible's
-    command lines say there; the cases' `ansible` runs go at once."""
-    require_ansible()
-    started: dict[str, tuple[Path, Path, dict[str, str], subprocess.Popen[str]]] = {}
+def ask_ahead(root: Path) -> Callable[[], Asked]:
+    """Each case's files written (root, working directory, environment) under `root`, and
+    the cases' `ansible` runs started at once, in the background (tests/ahead.py)."""
+    started: dict[str, tuple[Path, Path, dict[str, str], ahead.Job]] = {}
     try:
         for n, case in enumerate(CASES):
-            root = tmp_path_factory.mktemp(f"case{n}")
-            cwd, environ = _setup(root, case)
-            started[case.name] = (root, cwd, environ, _start(root, case, cwd, environ))
-        return {name: (root, cwd, environ, _theirs(proc))
-                for name, (root, cwd, environ, proc) in started.items()}
-    finally:
-        for *_, proc in started.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            where = root / f"case{n}"
+            where.mkdir()
+            cwd, environ = _setup(where, case)
+            started[case.name] = (where, cwd, environ,
+                                  _start(where, case, cwd, environ, background=True))
+    except BaseException:
+        for *_, job in started.values():
+            job.stop()
+        raise
+
+    def collect() -> Asked:
+        try:
+            return {name: (where, cwd, environ, _theirs(where, job))
+                    for name, (where, cwd, environ, job) in started.items()}
+        finally:
+            for *_, job in started.values():
+                job.stop()
+    return collect
+
+
+@pytest.fixture(scope="module")
+def asked(tmp_path_factory: pytest.TempPathFactory) -> Asked:
+    """Each case's files and what Ansible's command lines say there (ask_ahead)."""
+    require_ansible()
+    answers: Asked = ahead.take(__name__, tmp_path_factory, ask_ahead)
+    return answers
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import ahead
 from tests.lab.prereq import require
 
 _MODULES = {"ansible-inventory": "ansible.cli.inventory", "ansible": "ansible.cli.adhoc",
@@ -80,6 +81,13 @@ class Oracle:
               shared: Sequence[tuple[Sequence[str], Sequence[Sequence[str]]]],
               ) -> tuple[list[Run], list[list[Run]]]:
         """`many` and `shared` at once, through one server (one import of ansible)."""
+        return self.start(jobs, shared).result()
+
+    def start(self, jobs: Sequence[tuple[str, Sequence[str]]],
+              shared: Sequence[tuple[Sequence[str], Sequence[Sequence[str]]]],
+              background: bool = False) -> Pending:
+        """`batch` started, its answers collected by `result()`; `background`: the server
+        and its children run at the lowest priority until waited on (tests/ahead.py)."""
         spool = self.cwd.parent / "spool"
         spool.mkdir(exist_ok=True)
         lines = []
@@ -94,23 +102,38 @@ class Oracle:
                 "codes": str(spool / f"s{n}.codes"),
                 "runs": [{"args": list(argv), "out": str(spool / f"s{n}-{k}.out"),
                           "err": str(spool / f"s{n}-{k}.err")} for k, argv in enumerate(runs)]}))
-        proc = subprocess.run([sys.executable, str(_SERVER), str(WORKERS)], cwd=self.cwd,
-                              env=self.env, input="\n".join(lines) + "\n", capture_output=True,
-                              text=True, timeout=900, check=False)
-        assert proc.returncode == 0, proc.stderr
-        codes = {r["id"]: r["code"] for r in map(json.loads, proc.stdout.splitlines())}
-        assert len(codes) == len(jobs) + len(shared), proc.stderr
+        (spool / "jobs").write_text("\n".join(lines) + "\n")
+        (spool / "server.err").write_bytes(b"")
+        job = ahead.run([sys.executable, str(_SERVER), str(WORKERS)], background,
+                        spool / "jobs", spool / "done", spool / "server.err", cwd=self.cwd,
+                        env=self.env)
+        return Pending(job, spool, len(jobs), [len(runs) for _args, runs in shared])
+
+
+class Pending:
+    """An oracle batch under way in its own server process (Oracle.start)."""
+
+    def __init__(self, job: ahead.Job, spool: Path, jobs: int, shared: list[int]) -> None:
+        self.job, self.spool, self.jobs, self.shared = job, spool, jobs, shared
+
+    def result(self) -> tuple[list[Run], list[list[Run]]]:
+        """The batch's answers, once its server is done (`many`'s, then `shared`'s)."""
+        code = self.job.wait(timeout=900)
+        spool = self.spool
+        assert code == 0, (spool / "server.err").read_text()
+        done = (spool / "done").read_text()
+        codes = {r["id"]: r["code"] for r in map(json.loads, done.splitlines())}
+        assert len(codes) == self.jobs + len(self.shared), (spool / "server.err").read_text()
         plain = [Run(codes[str(n)], (spool / f"{n}.out").read_text(),
-                     (spool / f"{n}.err").read_text()) for n in range(len(jobs))]
+                     (spool / f"{n}.err").read_text()) for n in range(self.jobs)]
         grouped: list[list[Run]] = []
-        for n, (_args, runs) in enumerate(shared):
+        for n, runs in enumerate(self.shared):
             # a job that failed before its runs: the reading's own error
             assert codes[f"s{n}"] == 0, (spool / f"s{n}.err").read_text()
-            done = json.loads((spool / f"s{n}.codes").read_text())
-            grouped.append([Run(done[k], (spool / f"s{n}-{k}.out").read_text(),
-                                (spool / f"s{n}-{k}.err").read_text()) for k in range(len(runs))])
+            codes_of = json.loads((spool / f"s{n}.codes").read_text())
+            grouped.append([Run(codes_of[k], (spool / f"s{n}-{k}.out").read_text(),
+                                (spool / f"s{n}-{k}.err").read_text()) for k in range(runs)])
         return plain, grouped
-
 
 def hosts_of(run: Run) -> list[str]:
     """The host names `ansible PATTERN --list-hosts` printed (its '  hosts (N):' block)."""

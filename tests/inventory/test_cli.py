@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from fleetcheck.errors import InputError
 from fleetcheck.inventory import load
+from tests import ahead
 from tests.conftest import REPO, run_cli
 from tests.inventory.oracle import Oracle, Run, require_ansible, unmatched_terms
 
@@ -182,11 +184,19 @@ def test_an_index_outside_its_group_stops_a_scan_before_any_host() -> None:
 LONE = ["web,!", "&", "db:&", "!::1 db", "web,!,nosuch"]
 
 
+def ask_ahead(root: Path) -> Callable[[], list[Run]]:
+    """Ansible's --list-hosts of each LONE pattern, started in the background
+    (tests/ahead.py)."""
+    pending = Oracle(root).start([("ansible", [p, "-i", str(PATTERNS), "--list-hosts"])
+                                  for p in LONE], [], background=True)
+    return lambda: pending.result()[0]
+
+
 @pytest.fixture(scope="module")
 def lone_oracle(tmp_path_factory: pytest.TempPathFactory) -> list[Run]:
     require_ansible()
-    oracle = Oracle(tmp_path_factory.mktemp("lone"))
-    return oracle.many([("ansible", [p, "-i", str(PATTERNS), "--list-hosts"]) for p in LONE])
+    runs: list[Run] = ahead.take(__name__, tmp_path_factory, ask_ahead)
+    return runs
 
 
 @pytest.mark.parametrize("n", range(len(LONE)))

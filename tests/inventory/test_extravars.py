@@ -8,6 +8,7 @@ variables resolve to (the debug action runs on the controller: nothing is contac
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from fleetcheck.errors import InputError
 from fleetcheck.inventory import load
 from fleetcheck.inventory.extravars import read_extra_vars, split_args
 from fleetcheck.plan import plan
+from tests import ahead
 from tests.conftest import run_cli
 from tests.inventory.oracle import Oracle, Run, require_ansible
 
@@ -61,17 +63,33 @@ NAMES = sorted({"_raw_params", "a", "b", "c", "d", "e", "f", "n", "t", "x", "y",
                 "a\\=b", "k", "free"})
 
 
-@pytest.fixture(scope="module")
-def parse_oracle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Run]]:
-    require_ansible()
-    runner = Oracle(tmp_path_factory.mktemp("extravars"))
+Answers = dict[str, tuple[Path, dict[str, Run]]]
+
+
+def ask_ahead(root: Path) -> Callable[[], Answers]:
+    """Both oracles' answers ('parse', 'plan'), their batches started in the background
+    (tests/ahead.py)."""
+    parse, plan = _parse_oracle(root / "parse"), _plan_oracle(root / "plan")
+    return lambda: {"parse": parse(), "plan": plan()}
+
+
+def _parse_oracle(root: Path) -> Callable[[], tuple[Path, dict[str, Run]]]:
+    runner = Oracle(root)
     for name, text in FILES.items():
         (runner.cwd / name).write_text(text)
     jobs = [(case, args) for case, args in {**PARSE_CASES, **ERROR_CASES}.items()]
-    runs = runner.many([("ansible", ["localhost", "-m", "debug", "-a", _debug_keys(NAMES),
-                                     *(x for arg in a for x in ("-e", arg))])
-                        for _, a in jobs])
-    return runner.cwd, {case: run for (case, _), run in zip(jobs, runs, strict=True)}
+    pending = runner.start([("ansible", ["localhost", "-m", "debug", "-a", _debug_keys(NAMES),
+                                         *(x for arg in a for x in ("-e", arg))])
+                            for _, a in jobs], [], background=True)
+    return lambda: (runner.cwd, {case: run for (case, _), run
+                                 in zip(jobs, pending.result()[0], strict=True)})
+
+
+@pytest.fixture(scope="module")
+def parse_oracle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Run]]:
+    require_ansible()
+    answers: Answers = ahead.take(__name__, tmp_path_factory, ask_ahead)
+    return answers["parse"]
 
 
 @pytest.mark.parametrize("case", PARSE_CASES)
@@ -120,19 +138,24 @@ CONNECTION_VARS = ["ansible_host", "ansible_port", "ansible_user", "ansible_beco
                    "ansible_become_method", "ansible_become_user", "ansible_ssh_common_args"]
 
 
-@pytest.fixture(scope="module")
-def plan_oracle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Run]]:
-    require_ansible()
-    runner = Oracle(tmp_path_factory.mktemp("extravars-plan"))
+def _plan_oracle(root: Path) -> Callable[[], tuple[Path, dict[str, Run]]]:
+    runner = Oracle(root)
     (runner.cwd / "hosts.ini").write_text(INVENTORY)
     (runner.cwd / "group_vars").mkdir()
     (runner.cwd / "group_vars" / "web.yml").write_text(GROUP_VARS)
     (runner.cwd / "conn.yml").write_text(CONN_FILE)
     msg = "msg={{ [" + ", ".join(f"{v} | default(None)" for v in CONNECTION_VARS) + "] }}"
-    runs = runner.many([("ansible", ["all", "-i", "hosts.ini", "-m", "debug", "-a", msg,
-                                     *(x for arg in args for x in ("-e", arg))])
-                        for args in PLAN_CASES.values()])
-    return runner.cwd, dict(zip(PLAN_CASES, runs, strict=True))
+    pending = runner.start([("ansible", ["all", "-i", "hosts.ini", "-m", "debug", "-a", msg,
+                                         *(x for arg in args for x in ("-e", arg))])
+                            for args in PLAN_CASES.values()], [], background=True)
+    return lambda: (runner.cwd, dict(zip(PLAN_CASES, pending.result()[0], strict=True)))
+
+
+@pytest.fixture(scope="module")
+def plan_oracle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Run]]:
+    require_ansible()
+    answers: Answers = ahead.take(__name__, tmp_path_factory, ask_ahead)
+    return answers["plan"]
 
 
 def _per_host(run: Run) -> dict[str, list[Any]]:

@@ -7,10 +7,12 @@ dependency), run concurrently once per session; fleetcheck runs in-process.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests import ahead
 from tests.conftest import REPO, run_cli
 from tests.inventory.cases import CASES, Case, order_is_defined, wrapper_script
 from tests.inventory.oracle import Oracle, Run, hosts_of, require_ansible, unmatched_terms
@@ -36,11 +38,9 @@ def _limit_file_lines(pattern: str) -> list[str]:
     return [line.strip() for line in lines if line.strip()]
 
 
-@pytest.fixture(scope="session")
-def oracle(tmp_path_factory: pytest.TempPathFactory) -> Results:
-    """Every oracle answer the tests below compare against, computed concurrently."""
-    require_ansible()
-    root = tmp_path_factory.mktemp("oracle")
+def ask_ahead(root: Path) -> Callable[[], Results]:
+    """Every oracle answer the tests below compare against, computed concurrently and
+    started in the background (tests/ahead.py)."""
     runner = Oracle(root)
     jobs: list[tuple[str, str, str, list[str]]] = []
     for case in CASES:
@@ -67,8 +67,20 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> Results:
             else:
                 jobs.append((case.name, f"hosts:{pattern}", "ansible",
                              [pattern, *inv, "--list-hosts"]))
-    runs = runner.many([(tool, args) for _, _, tool, args in jobs])
-    return {(name, key): run for (name, key, _, _), run in zip(jobs, runs, strict=True)}
+    pending = runner.start([(tool, args) for _, _, tool, args in jobs], [], background=True)
+
+    def collect() -> Results:
+        runs = pending.result()[0]
+        return {(name, key): run for (name, key, _, _), run in zip(jobs, runs, strict=True)}
+    return collect
+
+
+@pytest.fixture(scope="session")
+def oracle(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    """Every oracle answer the tests below compare against."""
+    require_ansible()
+    results: Results = ahead.take(__name__, tmp_path_factory, ask_ahead)
+    return results
 
 
 def _answer(results: Results, case: Case, key: str) -> Run:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from fleetcheck.sanitize import one_line
+from tests import ahead
 from tests.conftest import run_cli
 from tests.inventory.cases import same_selection
 from tests.inventory.lexgen import Lexical, lexical, warning_kinds
@@ -57,12 +59,10 @@ class Answer:
         return self.listing.code != 0 or any(s in self.listing.err for s in UNPARSED)
 
 
-@pytest.fixture(scope="module")
-def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Answer]:
+def ask_ahead(root: Path) -> Callable[[], dict[int, Answer]]:
     """Ansible's --list of every source, then its --list-hosts of each accepted one's
-    patterns (one reading of the inventory per source, shared by its patterns)."""
-    require_ansible()
-    root = tmp_path_factory.mktemp("lexical")
+    patterns (one reading of the inventory per source, shared by its patterns); the
+    listings are started in the background (tests/ahead.py)."""
     sources: dict[int, tuple[Lexical, Path]] = {}
     for seed in SEEDS:
         source = lexical(seed)
@@ -71,17 +71,30 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Answer]:
         path.write_bytes(source.data)
         sources[seed] = (source, path)
     oracle = Oracle(root / "oracle")
-    listings = oracle.many([("ansible-inventory", ["-i", str(path), "--list"])
-                            for _source, path in sources.values()])
-    out = {seed: Answer(source, path, listing, ())
-           for (seed, (source, path)), listing in zip(sources.items(), listings, strict=True)}
-    accepted = [seed for seed, answer in out.items() if not answer.rejected]
-    grouped = oracle.shared([(["-i", str(out[seed].path)],
-                              [[p, "-i", str(out[seed].path), "--list-hosts"]
-                               for p in out[seed].source.patterns]) for seed in accepted])
-    for seed, runs in zip(accepted, grouped, strict=True):
-        answer = out[seed]
-        out[seed] = Answer(answer.source, answer.path, answer.listing, tuple(runs))
+    pending = oracle.start([("ansible-inventory", ["-i", str(path), "--list"])
+                            for _source, path in sources.values()], [], background=True)
+
+    def collect() -> dict[int, Answer]:
+        listings = pending.result()[0]
+        out = {seed: Answer(source, path, listing, ())
+               for (seed, (source, path)), listing in zip(sources.items(), listings,
+                                                           strict=True)}
+        accepted = [seed for seed, answer in out.items() if not answer.rejected]
+        grouped = oracle.shared([(["-i", str(out[seed].path)],
+                                  [[p, "-i", str(out[seed].path), "--list-hosts"]
+                                   for p in out[seed].source.patterns]) for seed in accepted])
+        for seed, runs in zip(accepted, grouped, strict=True):
+            answer = out[seed]
+            out[seed] = Answer(answer.source, answer.path, answer.listing, tuple(runs))
+        return out
+    return collect
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Answer]:
+    """Ansible's answers for every seed (ask_ahead)."""
+    require_ansible()
+    out: dict[int, Answer] = ahead.take(__name__, tmp_path_factory, ask_ahead)
     return out
 
 

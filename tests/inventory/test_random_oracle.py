@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests import ahead
 from tests.conftest import run_cli
 from tests.inventory.cases import same_selection
 from tests.inventory.oracle import Oracle, Run, hosts_of, require_ansible, unmatched_terms
@@ -196,21 +198,30 @@ def _constructed(rng: random.Random, names: list[str]) -> dict[str, Any]:
     return doc
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Fleet, list[Run]]]:
-    require_ansible()
-    root = tmp_path_factory.mktemp("random")
+def ask_ahead(root: Path) -> Callable[[], dict[int, tuple[Fleet, list[Run]]]]:
+    """Every seed's fleet written under `root` and ansible-core asked (tests/ahead.py)."""
     fleets = {seed: _fleet(seed, root) for seed in SEEDS}
     jobs: list[tuple[str, list[str]]] = []
     for fleet in fleets.values():
         inv = fleet.args()
         jobs.append(("ansible-inventory", [*inv, "--list"]))
         jobs += [("ansible", [p, *inv, "--list-hosts"]) for p in fleet.patterns]
-    runs = Oracle(root / "oracle").many(jobs)
-    out: dict[int, tuple[Fleet, list[Run]]] = {}
-    for seed, fleet in fleets.items():
-        out[seed] = (fleet, runs[:1 + len(fleet.patterns)])
-        runs = runs[1 + len(fleet.patterns):]
+    pending = Oracle(root / "oracle").start(jobs, [], background=True)
+
+    def collect() -> dict[int, tuple[Fleet, list[Run]]]:
+        runs = pending.result()[0]
+        out: dict[int, tuple[Fleet, list[Run]]] = {}
+        for seed, fleet in fleets.items():
+            out[seed] = (fleet, runs[:1 + len(fleet.patterns)])
+            runs = runs[1 + len(fleet.patterns):]
+        return out
+    return collect
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Fleet, list[Run]]]:
+    require_ansible()
+    out: dict[int, tuple[Fleet, list[Run]]] = ahead.take(__name__, tmp_path_factory, ask_ahead)
     return out
 
 

@@ -21,12 +21,14 @@ import os
 import random
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import ahead
 from tests.conftest import CliResult, run_cli
 from tests.inventory.oracle import Oracle, Run, hosts_of, require_ansible, unmatched_terms
 from tests.inventory.patterngen import Drawer, Limit, names, order_is_defined, special_source
@@ -106,10 +108,8 @@ class Answers:
     fresh: list[Run]  # `ansible-inventory --list` and the first pattern, fresh processes
 
 
-@pytest.fixture(scope="module")
-def asked(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Case, Answers]]:
-    require_ansible()
-    root = tmp_path_factory.mktemp("patterns")
+def ask_ahead(root: Path) -> Callable[[], dict[int, tuple[Case, Answers]]]:
+    """Every seed's case written under `root` and ansible-core asked (tests/ahead.py)."""
     cases = {seed: _case(seed, root) for seed in SEEDS}
     shared, fresh = [], []
     for seed, case in cases.items():
@@ -123,15 +123,26 @@ def asked(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Case, Ans
         if seed % GUARD == 0:
             fresh += [("ansible-inventory", [*inv, "--list"]),
                       ("ansible", [case.patterns[0], *inv, "--list-hosts"])]
-    plain, grouped = Oracle(root / "oracle").batch(fresh, shared)
-    out = {}
-    for (seed, case), runs in zip(cases.items(), grouped, strict=True):
-        first, limits = 1 + PATTERNS, 1 + PATTERNS + LIMITS
-        checked = plain[:2] if seed % GUARD == 0 else []
-        plain = plain[len(checked):]
-        out[seed] = (case, Answers(runs[0], runs[1:first], runs[first:limits], runs[limits:],
-                                   checked))
-    return out
+    pending = Oracle(root / "oracle").start(fresh, shared, background=True)
+
+    def collect() -> dict[int, tuple[Case, Answers]]:
+        plain, grouped = pending.result()
+        out = {}
+        for (seed, case), runs in zip(cases.items(), grouped, strict=True):
+            first, limits = 1 + PATTERNS, 1 + PATTERNS + LIMITS
+            checked = plain[:2] if seed % GUARD == 0 else []
+            plain = plain[len(checked):]
+            out[seed] = (case, Answers(runs[0], runs[1:first], runs[first:limits],
+                                       runs[limits:], checked))
+        return out
+    return collect
+
+
+@pytest.fixture(scope="module")
+def asked(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Case, Answers]]:
+    require_ansible()
+    answers: dict[int, tuple[Case, Answers]] = ahead.take(__name__, tmp_path_factory, ask_ahead)
+    return answers
 
 
 # Python's `re` hints at odd regex terms (a possible nested set) as ansible-core's does; the

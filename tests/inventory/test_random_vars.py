@@ -10,13 +10,15 @@ resolves — or, where ansible-core fails on the host, fleetcheck must stop with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from fleetcheck.inventory.template import source_vars
+from tests import ahead
 from tests.conftest import run_cli
-from tests.inventory.oracle import Oracle, Run, require_ansible
+from tests.inventory.oracle import Oracle, Pending, Run, require_ansible
 from tests.inventory.varscompare import RUNTIME_ERROR, differences, oracle_jobs
 from tests.inventory.varsgen import VAULT_PASSWORD, Layout, layout
 
@@ -88,19 +90,34 @@ def _case(root: Path, name: str) -> Layout:
     return Layout(root, [str(root / s) for s in sources], extra, config)
 
 
+def ask_ahead(root: Path) -> Callable[[], dict[str, tuple[Layout, list[Run]]]]:
+    """Every layout written under `root` and ansible-core asked, one server per ansible.cfg
+    (read once, as ansible starts), all started in the background (tests/ahead.py)."""
+    layouts = {f"seed{s}": layout(s, root / f"seed{s}") for s in SEEDS}
+    layouts.update({name: _case(root / name, name) for name in CASES})
+    started: list[tuple[list[str], Pending]] = []
+    for n, config in enumerate(sorted({lay.config for lay in layouts.values()})):
+        names = [name for name, lay in layouts.items() if lay.config == config]
+        oracle = Oracle(root / f"oracle{n}")
+        (root / f"oracle{n}" / "empty.cfg").write_text(config)  # the oracle's config
+        started.append((names, oracle.start([job for name in names
+                                             for job in oracle_jobs(layouts[name])], [],
+                                            background=True)))
+
+    def collect() -> dict[str, tuple[Layout, list[Run]]]:
+        out: dict[str, tuple[Layout, list[Run]]] = {}
+        for names, pending in started:
+            runs = pending.result()[0]
+            out.update({n: (layouts[n], runs[2 * i:2 * i + 2]) for i, n in enumerate(names)})
+        return out
+    return collect
+
+
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Layout, list[Run]]]:
     require_ansible()
-    root = tmp_path_factory.mktemp("vars")
-    layouts = {f"seed{s}": layout(s, root / f"seed{s}") for s in SEEDS}
-    layouts.update({name: _case(root / name, name) for name in CASES})
-    out: dict[str, tuple[Layout, list[Run]]] = {}
-    for config in sorted({lay.config for lay in layouts.values()}):
-        names = [n for n, lay in layouts.items() if lay.config == config]
-        oracle = Oracle(root / f"oracle{len(out)}")
-        (root / f"oracle{len(out)}" / "empty.cfg").write_text(config)  # the oracle's config
-        runs = oracle.many([job for n in names for job in oracle_jobs(layouts[n])])
-        out.update({n: (layouts[n], runs[2 * i:2 * i + 2]) for i, n in enumerate(names)})
+    out: dict[str, tuple[Layout, list[Run]]] = ahead.take(__name__, tmp_path_factory,
+                                                          ask_ahead)
     return out
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from html import unescape as html_unescape
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
+from tests import ahead
 from tests.conftest import REPO, run_cli
 from tests.inventory.oracle import Oracle, Run, require_ansible
 from tests.yamlmerge import pyyaml_merges_follow_the_spec
@@ -213,16 +215,23 @@ def _as_the_merge_type_says(name: str, listed: str) -> str:
     return listed.replace(regressed, '"ansible_port": 22')
 
 
+def ask_ahead(root: Path) -> Callable[[], Results]:
+    """ansible-inventory --list and --list --export of every fixture, run concurrently and
+    started in the background (tests/ahead.py)."""
+    jobs = [(name, view) for name in sorted(EXPECTED) for view in ("list", "export")]
+    pending = Oracle(root).start([("ansible-inventory",
+                                   ["-i", str(WARNS / name), "--list",
+                                    *(["--export"] if view == "export" else [])])
+                                  for name, view in jobs], [], background=True)
+    return lambda: dict(zip(jobs, pending.result()[0], strict=True))
+
+
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory: pytest.TempPathFactory) -> Results:
-    """ansible-inventory --list and --list --export of every fixture, run concurrently."""
+    """Ansible's answers for every fixture (ask_ahead)."""
     require_ansible()
-    runner = Oracle(tmp_path_factory.mktemp("warns"))
-    jobs = [(name, view) for name in sorted(EXPECTED) for view in ("list", "export")]
-    runs = runner.many([("ansible-inventory",
-                         ["-i", str(WARNS / name), "--list",
-                          *(["--export"] if view == "export" else [])]) for name, view in jobs])
-    return dict(zip(jobs, runs, strict=True))
+    results: Results = ahead.take(__name__, tmp_path_factory, ask_ahead)
+    return results
 
 
 def test_every_fixture_is_expected() -> None:

@@ -7,7 +7,9 @@ stay fast (bounds generous against machine noise; docs/benchmarks.md has the fig
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +18,11 @@ from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, RenderOptions, view
 from fleetcheck.render.groups import group_findings
 from fleetcheck.render.overview import Overview
+from tests import ahead
 from tests.conftest import REPO
 from tests.lab.prereq import require_netns
 from tests.outputs.many import many_host_run
+from tests.outputs.scale_pages import page as scale_page
 from tests.render.cdp import HOST_FILTER_JS, Browser, Page, running_browser, type_into
 from tests.render.shots import shot
 from tests.render.synthetic import synthetic_run
@@ -34,18 +38,44 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
         yield b
 
 
+def ask_ahead(root: Path) -> Callable[[], Path]:
+    """The synthetic runs' HTML (tests/outputs/scale_pages.py) rendered by a process started
+    in the background (tests/ahead.py): the directory holding it, once written."""
+    (root / "render.err").write_bytes(b"")
+    job = ahead.run([sys.executable, "-m", "tests.outputs.scale_pages", str(root)], True, None,
+                    root / "render.out", root / "render.err", cwd=REPO,
+                    env={**os.environ, "PYTHONPATH": str(REPO)})
+
+    def collect() -> Path:
+        code = job.wait(timeout=600)
+        assert code == 0, (root / "render.out").read_text() + (root / "render.err").read_text()
+        return root
+    return collect
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory of the synthetic runs' HTML reports (ask_ahead)."""
+    where: Path = ahead.take(__name__, tmp_path_factory, ask_ahead)
+    return where
+
+
 @pytest.fixture(scope="module")
 def many(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     require_netns()
     return many_host_run(tmp_path_factory.mktemp("many"))
 
 
-def _page(browser: Browser, run: RunResult, tmp_path: Path, name: str, width: int,
+def _page(browser: Browser, run: RunResult | Path, tmp_path: Path, name: str, width: int,
           height: int = 900, lazy_from: int | None = None, script: bool = True) -> Page:
-    """A tab showing `run`'s HTML report (checked: no error, no request, no dialog)."""
-    path = tmp_path / f"{name}.html"
-    path.write_text(FORMATS["html"].render(run, RenderOptions(rendered_at="x",
-                                                               lazy_hosts_from=lazy_from)))
+    """A tab showing `run`'s HTML report, or the report at that path (checked: no error,
+    no request, no dialog)."""
+    if isinstance(run, Path):
+        path = run
+    else:
+        path = tmp_path / f"{name}.html"
+        path.write_text(FORMATS["html"].render(run, RenderOptions(rendered_at="x",
+                                                                   lazy_hosts_from=lazy_from)))
     page = browser.new_page(width, height, mobile=width < 500)
     if not script:
         page.send("Emulation.setScriptExecutionDisabled", {"value": True})
@@ -190,9 +220,10 @@ def test_lazy_host_details_read_as_the_rendered_ones(browser: Browser, many: Run
     assert texts[0] == texts[1]
 
 
-def test_10000_hosts_first_screen_and_filter(browser: Browser, tmp_path: Path) -> None:
-    run = synthetic_run(10_000)
-    page = _page(browser, run, tmp_path, "fleet-10000", 1280)
+def test_10000_hosts_first_screen_and_filter(browser: Browser, pages: Path,
+                                             tmp_path: Path) -> None:
+    run = synthetic_run(10_000)  # what scale_page(pages, 10_000) shows, rendered ahead
+    page = _page(browser, scale_page(pages, 10_000), tmp_path, "fleet-10000", 1280)
     timing = page.js("""(() => { const n = performance.getEntriesByType('navigation')[0];
         const p = performance.getEntriesByName('first-contentful-paint')[0];
         return {fcp: p ? p.startTime : null, dom: n.domContentLoadedEventEnd,
@@ -220,12 +251,13 @@ def test_10000_hosts_first_screen_and_filter(browser: Browser, tmp_path: Path) -
     page.close()
 
 
-def test_5000_hosts_grouped_and_top_groups(browser: Browser, tmp_path: Path) -> None:
+def test_5000_hosts_grouped_and_top_groups(browser: Browser, pages: Path,
+                                           tmp_path: Path) -> None:
     """Grouped findings and top groups at 1400 px; at 1280 px the page opens on the verdict
     and findings with every host closed, and the host filter finds the holders of a port
     (one 5,000-host page, loaded once, for both)."""
-    run = synthetic_run(5000)
-    page = _page(browser, run, tmp_path, "fleet-5000", 1400)
+    run = synthetic_run(5000)  # what scale_page(pages, 5000) shows, rendered ahead
+    page = _page(browser, scale_page(pages, 5000), tmp_path, "fleet-5000", 1400)
     rows = page.js("document.querySelectorAll('#findings-table tbody tr').length")
     flat = sum(1 for h in run.hosts for f in h.findings if not f.waived)
     assert 0 < rows < flat / 20  # thousands of findings, a few dozen rows
