@@ -21,6 +21,7 @@ PATH sshd gives its sessions, shims first); see tests/lab/sshlab.py.
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 from dataclasses import dataclass, field
@@ -89,6 +90,18 @@ def fixture(name: str) -> Path:
     return FIXTURES / f"{name}.out"
 
 
+# Past the kernel's PID_MAX_LIMIT (2**22): a pid no process of this machine can have.
+_UNBORN = 5_000_000
+
+
+def _unborn_pids(capture: Path) -> str:
+    """A Linux netstat capture with its pids moved past any pid this machine can give: the
+    probe reads each listed pid's /proc/PID/stat here, where a live process holding a
+    captured pid (14929 is any short-lived shell's some day) would lend it its name."""
+    return re.sub(r"(?<=\s)(\d+)(?=/)", lambda m: str(_UNBORN + int(m[1])),
+                  capture.read_text())
+
+
 def _aix_rmsock() -> tuple[Replay, ...]:
     held = {"f1000e00005323b8": (4325546, "sshd"), "f1000e0000533bb8": (4325546, "sshd"),
             "f1000e0000a3d3b8": (2900, "rpcbind"), "f1000e0000c4ebb8": (6029402, "xmtopas"),
@@ -140,7 +153,8 @@ EMULATIONS: dict[str, Emulation] = {
     "busybox": Emulation("busybox", "Linux", "6.6.32-0-lts", tools={
         "netstat": (Replay("-V", "netstat: unrecognized option: V\nBusyBox v1.35.0 "
                                  "(2022-11-19 10:13:10 UTC) multi-call binary.\n", 1),),
-        "busybox": (Replay("netstat -tulnp", fixture("linux/busybox-netstat-tulnp")),),
+        "busybox": (Replay("netstat -tulnp",
+                           _unborn_pids(fixture("linux/busybox-netstat-tulnp"))),),
     }),
     "windows-cmd": Emulation("windows-cmd", "", "", windows_shell="cmd", windows_sections=(
         ("powershell", fixture("windows/get-netlisteners-ps51"), 0),)),
