@@ -180,11 +180,15 @@ def test_two_signals_at_once_still_write_the_partial_reports(tmp_path: Path,
     _until((tmp_path / "hanging").exists, proc)
     _at_once(proc, signal.SIGINT, signal.SIGTERM)  # the second came while the first wound down
     code, err = _finish(proc, seen)
-    assert "interrupted by SIGINT" in err  # was exit 130, no report: the second cut the first
-    (saved,) = run_files(out)
+    (saved,) = run_files(out)  # was exit 130, no report: the second cut the first
     run = json.loads(saved.read_text())
     assert code == run["summary"]["exit_code"] and code in (1, 3), err  # 1: this machine's
-    assert run["complete"] is False and run["meta"]["interrupted_by"] == "SIGINT"
+    # Which of the two is handled first is the threads' race: the kernel hands pending
+    # signals of a continued process to whichever threads wake, so SIGTERM's handler may
+    # trip before SIGINT's. The run names the one that stopped it, and only that one.
+    first = run["meta"]["interrupted_by"]
+    assert run["complete"] is False and first in ("SIGINT", "SIGTERM")
+    assert f"interrupted by {first}" in err and err.count("interrupted by") == 1, err
     kinds = sorted((h["error"] or {}).get("kind", "checked") for h in run["hosts"])
     assert kinds == ["checked", "not_run", "not_run"]
     _complete_files(out)
