@@ -56,6 +56,12 @@ def address_scope(address: str) -> str | None:
 LOOPBACK_DEVICES = frozenset({"lo", "lo0"})
 
 
+def bind_text(address: str | None, iface: str | None) -> str:
+    """A bind as tools print it: the address, `%device` after it where the socket is bound
+    to one ('' for no address)."""
+    return (address or "") + (f"%{iface}" if address and iface else "")
+
+
 def bind_scope(address: str, iface: str | None) -> str | None:
     """The scope of a bind: its address's (`address_scope`), but `loopback` for a socket
     bound to the loopback device (`0.0.0.0%lo`, `127.0.0.53%lo`, `fe80::1%lo0`), which only

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck import services
+from fleetcheck.addresses import bind_text
 from fleetcheck.model import (
     CONTAINER_ONLY,
     Finding,
@@ -113,8 +114,7 @@ def finding_id(host: str, kind: FindingKind, proto: str, port: int | None,
     `iface` is the device the socket is bound to: `0.0.0.0%virbr0:67` and
     `0.0.0.0%virbr1:67` are two sockets (a listener bound to none keeps its id).
     """
-    bound = f"{address}%{iface}" if address is not None and iface else address
-    parts = (host, kind.value, proto, str(port), bound or "", rule or "")
+    parts = (host, kind.value, proto, str(port), bind_text(address, iface), rule or "")
     key = "\x1f".join(parts if place is None else (*parts, place))
     return "FC-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 

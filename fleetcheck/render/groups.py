@@ -127,7 +127,7 @@ def bind_scope(address: str | None, iface: str | None = None) -> str:
         return "any address" + (f" on {iface}" if iface else "")
     if scope == "loopback":
         return "loopback"
-    return address + (f"%{iface}" if iface else "")
+    return addresses.bind_text(address, iface)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from fleetcheck.addresses import bind_text
 from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import Finding, HostResult, RunResult, Severity, WaiverRecord
 from fleetcheck.render import changes_view, view
 from fleetcheck.render.options import RenderOptions
-from fleetcheck.render.rows import finding_bind
 
 # Characters XML 1.0 cannot carry at all; raw tool output may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -99,7 +99,7 @@ def _classname(host: HostResult) -> str:
 def case_name(f: Finding) -> str:
     """A testcase name stable across runs (no pid): 'forbidden tcp/1923 on 0.0.0.0 [rule]'."""
     port = "any" if f.port is None else str(f.port)
-    where = f" on {finding_bind(f.address, f.iface)}" if f.address else ""
+    where = f" on {bind_text(f.address, f.iface)}" if f.address else ""
     return f"{f.kind.value} {f.proto}/{port}{where}" + (f" [{f.rule}]" if f.rule else "")
 
 
@@ -118,7 +118,7 @@ def _finding_text(host: HostResult, f: Finding, service: str) -> str:
     lines = [f.message, "", f"host: {host.name} ({host.address})",
              f"severity: {f.severity.label}", f"kind: {f.kind.value}",
              f"listener: {f.proto}{port}" + (f" ({service})" if service else "")
-             + (f" on {finding_bind(f.address, f.iface)}" if f.address else ""),
+             + (f" on {bind_text(f.address, f.iface)}" if f.address else ""),
              f"process: {view.owner(f.process, f.pid) or 'unknown'}",
              f"rule: {f.rule or 'none (no rule allows it)'}", f"finding id: {f.id}"]
     age = changes_view.age_words(f)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from fleetcheck.addresses import bind_text
 from fleetcheck.engine.summary import is_violation
 from fleetcheck.model import (
     Finding,
@@ -102,12 +103,7 @@ def proto_port(proto: str, port: int | None) -> str:
 
 def bind_address(listener: Listener) -> str:
     """The bind address as tools print it, with the interface scope where there is one."""
-    return listener.address + (f"%{listener.iface}" if listener.iface else "")
-
-
-def finding_bind(address: str | None, iface: str | None) -> str:
-    """A finding's bind address as `bind_address` shows a listener's; '' for none."""
-    return (address or "") + (f"%{iface}" if address and iface else "")
+    return bind_text(listener.address, listener.iface)
 
 
 def listener_notes(listener: Listener) -> str:

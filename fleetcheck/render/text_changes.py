@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from fleetcheck.addresses import bind_text
 from fleetcheck.model import RunResult
 from fleetcheck.render import changes_view
-from fleetcheck.render.rows import finding_bind
 from fleetcheck.render.textfit import BOLD, RED, YELLOW, paint, table, wrap
 from fleetcheck.render.view import owner, proto_port
 
@@ -33,7 +33,7 @@ def render(run: RunResult, width: int, color: bool) -> list[str]:
         gone = section.key in ("fixed", "unverified")
         rows = [[r.finding.severity.label, r.host, r.finding.kind.value,
                  proto_port(r.finding.proto, r.finding.port),
-                 finding_bind(r.finding.address, r.finding.iface),
+                 bind_text(r.finding.address, r.finding.iface),
                  owner(r.finding.process, r.finding.pid),
                  *([changes_view.day(r.finding.first_seen), changes_view.day(r.last_seen)]
                    if gone else [changes_view.age_words(r.finding)])] for r in section.shown]
