@@ -144,13 +144,15 @@ def main() -> None:
                 if proc.stdin is not None:
                     proc.stdin.close()
                 proc.wait()
-    fan = cpu["paramiko fan-out"]
+    fan, ours = cpu["paramiko fan-out"], cpu[f"fleetcheck scan ({ROOT.name})"]
     rows = [[args.hosts, name, f"{1e3 * statistics.median(v) / args.hosts:.2f}",
              f"{1e3 * min(v) / args.hosts:.2f}",
-             _ratio([a / b for a, b in zip(v, fan, strict=True)])] for name, v in cpu.items()]
+             _ratio([a / b for a, b in zip(v, fan, strict=True)]),
+             _ratio([a / b for a, b in zip(v, ours, strict=True)])] for name, v in cpu.items()]
     print_table(f"CPU per host after the start, {args.rounds} paired rounds, --format "
                 f"{args.format}, forks {args.forks} ({os.cpu_count()} CPUs shared with sshd)",
-                ["hosts", "tool", "ms/host (median)", "ms/host (min)", "÷ fan-out"], rows)
+                ["hosts", "tool", "ms/host (median)", "ms/host (min)", "÷ fan-out",
+                 f"÷ {ROOT.name}"], rows)
 
 
 def _rounds(procs: dict[str, subprocess.Popen[str]], rounds: int) -> dict[str, list[float]]:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -198,3 +199,20 @@ def interrupt(proc: subprocess.Popen[str]) -> None:
 
 __all__ = ["NOTHING_ADDRESS", "SIDE_HOSTS", "SSHD", "Fleet", "Scan", "cli_process", "interrupt",
            "listeners"]
+
+
+@pytest.fixture
+def short_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every `threading.Event.wait` under half a second that ran out (a thread woke to look
+    and went back to waiting), as its timeout, for the rest of the test."""
+    waited: list[float] = []
+    real_wait = threading.Event.wait
+
+    def wait(self: threading.Event, timeout: float | None = None) -> bool:
+        done = real_wait(self, timeout)
+        if not done and timeout is not None and timeout < 0.5:
+            waited.append(timeout)
+        return done
+
+    monkeypatch.setattr(threading.Event, "wait", wait)
+    return waited

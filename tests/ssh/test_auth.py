@@ -13,6 +13,7 @@ from paramiko.common import MSG_SERVICE_REQUEST, MSG_USERAUTH_REQUEST
 from paramiko.message import Message
 from paramiko.packet import Packetizer
 
+from fleetcheck.transport.ssh.auth import AuthTransport
 from tests.conftest import run_cli
 from tests.lab.netns import in_netns
 from tests.lab.sshlab import SshLab
@@ -227,6 +228,37 @@ def test_userauth_service_asked_once_per_connection(fleet: Fleet, lab: SshLab, t
                      for kinds in sent.values())
     assert methods == sorted([("publickey",), ("publickey", "password"),
                               ("publickey", "password"), ("none",)]), methods
+
+
+def test_idle_connections_wake_once_a_second_and_end_when_closed(
+        fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection's reading thread waits on the socket in slices of a second, not
+    paramiko's tenth (~4 wake-ups a host in a loaded 50-fork scan, each a hand-over of the
+    GIL), and a closed connection's thread ends at once, not at the end of its slice:
+    counted in the packetizer on hosts whose command stalls until the command timeout."""
+    slices: list[int] = []
+    lingering: list[bool] = []
+    real_keepalive, real_close = Packetizer._check_keepalive, AuthTransport.close
+
+    def keepalive(self: Packetizer) -> None:
+        slices.append(1)  # paramiko checks keepalives each time a slice ends without data
+        real_keepalive(self)
+
+    def close(self: AuthTransport) -> None:
+        real_close(self)
+        # paramiko's close leaves the thread in recv until its slice ends (a second here)
+        self.join(0.3)
+        lingering.append(self.is_alive())
+
+    monkeypatch.setattr(Packetizer, "_check_keepalive", keepalive)
+    monkeypatch.setattr(AuthTransport, "close", close)
+    inv = fleet.inventory({**{f"web3-{i}": fleet.vars("web3") for i in range(3)},
+                           **{f"hang-{i}": fleet.vars("hang") for i in range(2)}})
+    scan = fleet.scan(inv, "--command-timeout", "1.5")
+    assert [scan.kind(f"web3-{i}") for i in range(3)] == [None] * 3
+    assert [scan.kind(f"hang-{i}") for i in range(2)] == ["command_timeout"] * 2
+    assert lingering == [False] * 5
+    assert len(slices) <= 2 * 2, f"{len(slices)} wake-ups of idle connections"
 
 
 def _method(request: bytes) -> str:

@@ -146,8 +146,10 @@ def test_ctrl_c_writes_what_finished(fleet: Fleet, lab: SshLab, tmp_path: Path,
 @pytest.mark.parametrize(("mode", "kind"), [("banner", "handshake_timeout"),
                                             ("auth", "auth_timeout")])
 def test_stalled_handshake_and_authentication(fleet: Fleet, lab: SshLab, tmp_path: Path,
-                                              mode: str, kind: str) -> None:
-    """A server that stops after its banner, or never answers authentication: its own kind."""
+                                              mode: str, kind: str,
+                                              short_waits: list[float]) -> None:
+    """A server that stops after its banner, or never answers authentication: its own kind,
+    found by one wait (paramiko's waits wake every tenth of a second to look)."""
     port = 2301 if mode == "banner" else 2302
     pub = lab.stall_port("relay", port, mode)
     known = tmp_path / "known_hosts"
@@ -156,3 +158,4 @@ def test_stalled_handshake_and_authentication(fleet: Fleet, lab: SshLab, tmp_pat
     scan = fleet.scan(inv, "--connect-timeout", "3", "--deadline", "7", known_hosts=known)
     assert scan.kind("stalled") == kind, scan.host("stalled")["error"]
     assert scan.wall < 7 + 5
+    assert len(short_waits) < 5, f"{len(short_waits)} short waits"

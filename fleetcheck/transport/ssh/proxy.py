@@ -46,6 +46,10 @@ class ProxyCommandSocket:
         """Socket timeout for reads and writes."""
         self._sock.settimeout(timeout)
 
+    def shutdown(self, how: int) -> None:
+        """Shut our end down: a reader waiting on it sees the end of the stream."""
+        self._sock.shutdown(how)
+
     def fileno(self) -> int:
         """The socket's descriptor (for select)."""
         return self._sock.fileno()
