@@ -238,7 +238,8 @@ def test_idle_connections_wake_once_a_second_and_end_when_closed(
     counted in the packetizer on hosts whose command stalls until the command timeout."""
     slices: list[int] = []
     lingering: list[bool] = []
-    real_keepalive, real_close = Packetizer._check_keepalive, AuthTransport.close
+    real_close = AuthTransport.close
+    real_keepalive = Packetizer._check_keepalive  # type: ignore[attr-defined]  # not in its stubs
 
     def keepalive(self: Packetizer) -> None:
         slices.append(1)  # paramiko checks keepalives each time a slice ends without data
