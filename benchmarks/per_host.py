@@ -7,6 +7,8 @@ in a process of its own that has already run once (imports, caches, templates wa
 then, on each round, runs again against the same N lab hosts; the process CPU of that run
 (every thread) divided by N is the figure. The rounds alternate the tools in a rotating
 order, so that a busy minute costs each of them alike, and the ratios are paired per round.
+`waits/host` counts the times a thread of the tool blocked (voluntary context switches):
+each is a wake-up later, and with fifty connections they cost more than the work between.
 
 Tools: the fan-out floor (`fanout_baseline`, AES-GCM first as fleetcheck asks), this
 checkout's `fleetcheck scan` called in-process (`--workers 1`, no history, the formats
@@ -26,6 +28,7 @@ import argparse
 import contextlib
 import io
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -88,9 +91,14 @@ def serve(kind: str, forks: int, formats: str) -> None:
     run()
     print("ready", flush=True)
     for _ in sys.stdin:
-        started = time.process_time()
+        started, switches = time.process_time(), _waits()
         run()
-        print(f"{time.process_time() - started:.6f}", flush=True)
+        print(f"{time.process_time() - started:.6f} {_waits() - switches}", flush=True)
+
+
+def _waits() -> int:
+    """This process's voluntary context switches so far: each time a thread blocked."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
 
 
 def bench_env(bench: BenchHost, hosts: int) -> dict[str, str]:
@@ -138,7 +146,7 @@ def main() -> None:
                 started = procs[name].stdout
                 if started is None or started.readline().strip() != "ready":
                     raise SystemExit(f"{name} did not start")
-            cpu = _rounds(procs, args.rounds)
+            cpu, waits = _rounds(procs, args.rounds)
         finally:
             for proc in procs.values():
                 if proc.stdin is not None:
@@ -148,24 +156,30 @@ def main() -> None:
     rows = [[args.hosts, name, f"{1e3 * statistics.median(v) / args.hosts:.2f}",
              f"{1e3 * min(v) / args.hosts:.2f}",
              _ratio([a / b for a, b in zip(v, fan, strict=True)]),
-             _ratio([a / b for a, b in zip(v, ours, strict=True)])] for name, v in cpu.items()]
+             _ratio([a / b for a, b in zip(v, ours, strict=True)]),
+             f"{statistics.median(waits[name]) / args.hosts:.0f}"] for name, v in cpu.items()]
     print_table(f"CPU per host after the start, {args.rounds} paired rounds, --format "
                 f"{args.format}, forks {args.forks} ({os.cpu_count()} CPUs shared with sshd)",
                 ["hosts", "tool", "ms/host (median)", "ms/host (min)", "÷ fan-out",
-                 f"÷ {ROOT.name}"], rows)
+                 f"÷ {ROOT.name}", "waits/host"], rows)
 
 
-def _rounds(procs: dict[str, subprocess.Popen[str]], rounds: int) -> dict[str, list[float]]:
+def _rounds(procs: dict[str, subprocess.Popen[str]], rounds: int,
+            ) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
+    """Each tool's CPU seconds and blocking waits, round by round in a rotating order."""
     names = list(procs)
     cpu: dict[str, list[float]] = {name: [] for name in names}
+    waits: dict[str, list[int]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:
             proc = procs[name]
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write("go\n")
             proc.stdin.flush()
-            cpu[name].append(float(proc.stdout.readline()))
-    return cpu
+            seconds, switches = proc.stdout.readline().split()
+            cpu[name].append(float(seconds))
+            waits[name].append(int(switches))
+    return cpu, waits
 
 
 def _ratio(values: list[float]) -> str:
