@@ -259,7 +259,9 @@ def test_idle_connections_wake_once_a_second_and_end_when_closed(
     assert [scan.kind(f"web3-{i}") for i in range(3)] == [None] * 3
     assert [scan.kind(f"hang-{i}") for i in range(2)] == ["command_timeout"] * 2
     assert lingering == [False] * 5
-    assert len(slices) <= 2 * 2, f"{len(slices)} wake-ups of idle connections"
+    # a second's slices: one or two for each stalled host, a loaded machine's slow steps
+    # maybe one for the others (paramiko's tenths: ~28 here)
+    assert len(slices) < 2 * 5, f"{len(slices)} wake-ups of idle connections"
 
 
 def _method(request: bytes) -> str:
