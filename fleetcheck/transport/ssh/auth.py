@@ -26,6 +26,7 @@ from fleetcheck.sshlib import paramiko
 
 from paramiko.agent import AgentSSH
 from paramiko.auth_handler import AuthHandler
+from paramiko.packet import Packetizer
 
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.transport.ssh.algorithms import assemble, key_allowed, rsa_signatures
@@ -113,6 +114,14 @@ class _ServiceOnce(AuthHandler):
         super()._parse_service_accept(m)  # type: ignore[misc]  # not in paramiko's stubs
 
 
+class _Packetizer(Packetizer):
+    """paramiko's packetizer without the timer thread it starts for each handshake:
+    fleetcheck waits for the handshake itself and closes the connection at its deadline."""
+
+    def start_handshake(self, timeout: float) -> None:
+        """Start no timer (paramiko's would be one more thread a host)."""
+
+
 class AuthTransport(paramiko.Transport):
     """paramiko's Transport, remembering why the server hung up (sshd says "Too many
     authentication failures" when its MaxAuthTries is reached), signing RSA keys with
@@ -122,12 +131,18 @@ class AuthTransport(paramiko.Transport):
     userauth_service = False  # the server accepted the ssh-userauth service request
     server_methods: list[str] | None = None  # what its last refusal said may continue
     _handler: AuthHandler | None = None
-    # paramiko's reading thread waits on the socket in slices of this many seconds, to see
-    # whether the transport was closed. At paramiko's 0.1 s an idle connection woke ten
-    # times a second: ~4 wake-ups a host in a 50-fork scan, each a hand-over of the GIL.
-    # close() below wakes the thread itself and fleetcheck's waits keep their own
-    # deadlines, so the slice only bounds how late a keepalive (whole seconds) goes out.
-    _active_check_timeout = 1.0
+
+    def __init__(self, sock: Any, *,  # any socket-like object works
+                 keepalive: bool = False) -> None:
+        # paramiko's reading thread gives its socket a timeout (0.1 s) to wake and see
+        # whether the transport was closed or a keepalive is due: ten wake-ups a second
+        # while a host thinks, and a poll() before every recv and send (CPython waits for a
+        # timeout socket before each call), each a hand-over of the GIL among fifty
+        # connections. close() below wakes the thread itself and fleetcheck's own waits
+        # keep every deadline, so a host's connection blocks until data comes; one that
+        # sends keepalives (a jump host's, every 30 s) looks once a second.
+        self._active_check_timeout = 1.0 if keepalive else None
+        super().__init__(sock, packetizer_class=_Packetizer)
 
     def close(self) -> None:
         """Close the connection; the reading thread leaves now, not at its next check."""

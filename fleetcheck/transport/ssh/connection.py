@@ -115,7 +115,7 @@ class Opener:
                  ) -> tuple[paramiko.Transport, Callable[[], None] | None]:
         sock, cleanup = self._socket(target, deadline, trusted)
         try:
-            t = self._handshake(sock, target, deadline, trusted)
+            t = self._handshake(sock, target, deadline, trusted, keepalive=jump)
             try:
                 authenticate(t, target, self.keys, deadline=deadline,
                              password=password if password is not None
@@ -208,13 +208,14 @@ class Opener:
 
     def _handshake(self, sock: socket.socket | paramiko.Channel | ProxyCommandSocket,
                    target: Target, deadline: float,
-                   trusted: list[TrustedKey] | None = None) -> paramiko.Transport:
+                   trusted: list[TrustedKey] | None = None, *,
+                   keepalive: bool = False) -> paramiko.Transport:
         """Banner and key exchange within the connect timeout, then the host key check."""
         timeout = self._connect_timeout(target, deadline)
         where = target.describe()
         index = self.known.get(target.known_hosts_files)
         name = target.known_hosts_name
-        t = AuthTransport(sock)  # type: ignore[arg-type]  # any socket-like object works
+        t = AuthTransport(sock, keepalive=keepalive)
         # paramiko's own timers run a little longer than our wait, so a silent port is always
         # our timeout (banner_timeout) and never paramiko's "Error reading SSH protocol
         # banner", which it also says when the peer closes: the two must stay apart.
