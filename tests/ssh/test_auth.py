@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,38 +232,57 @@ def test_userauth_service_asked_once_per_connection(fleet: Fleet, lab: SshLab, t
                               ("publickey", "password"), ("none",)]), methods
 
 
-def test_idle_connections_wake_once_a_second_and_end_when_closed(
-        fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A connection's reading thread waits on the socket in slices of a second, not
-    paramiko's tenth (~4 wake-ups a host in a loaded 50-fork scan, each a hand-over of the
-    GIL), and a closed connection's thread ends at once, not at the end of its slice:
-    counted in the packetizer on hosts whose command stalls until the command timeout."""
+def test_connections_wake_only_for_data_and_end_when_closed(
+        fleet: Fleet, lab: SshLab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host's connection blocks in recv until data comes (paramiko's socket timeout woke
+    it ten times a second, and made CPython poll before every recv and send), starts no
+    timer thread for its handshake, and ends its thread at once when closed; a jump host's
+    connection, which sends keepalives, keeps a second's slices. Counted in the packetizer
+    and the threads started, on hosts whose command stalls until the command timeout."""
     slices: list[int] = []
     lingering: list[bool] = []
-    real_close = AuthTransport.close
+    timeouts: list[tuple[str | None, float | None]] = []  # (peer, timeout) of each socket
+    timers: list[threading.Thread] = []
+    real_close, real_start = AuthTransport.close, threading.Thread.start
     real_keepalive = Packetizer._check_keepalive  # type: ignore[attr-defined]  # not in its stubs
 
     def keepalive(self: Packetizer) -> None:
-        slices.append(1)  # paramiko checks keepalives each time a slice ends without data
+        slices.append(1)  # paramiko checks keepalives each time a socket timeout ends a wait
         real_keepalive(self)
 
     def close(self: AuthTransport) -> None:
+        direct = isinstance(self.sock, socket.socket)  # not a tunnel through the jump host
+        timeouts.append((self.sock.getpeername()[0] if direct else None,
+                         self.sock.gettimeout()))
         real_close(self)
-        # paramiko's close leaves the thread in recv until its slice ends (a second here)
-        self.join(0.3)
+        self.join(0.3)  # closing alone leaves the thread in recv until its timeout
         lingering.append(self.is_alive())
+
+    def start(self: threading.Thread) -> None:
+        if isinstance(self, threading.Timer):
+            timers.append(self)
+        real_start(self)
 
     monkeypatch.setattr(Packetizer, "_check_keepalive", keepalive)
     monkeypatch.setattr(AuthTransport, "close", close)
-    inv = fleet.inventory({**{f"web3-{i}": fleet.vars("web3") for i in range(3)},
-                           **{f"hang-{i}": fleet.vars("hang") for i in range(2)}})
+    monkeypatch.setattr(threading.Thread, "start", start)
+    jump = lab.hosts["jump"].address
+    # a jump host is reached with ssh_config's and the agent's keys: give it one
+    (fleet.home / ".ssh" / "config").write_text(f"Host {jump}\n  IdentityFile {lab.key}\n")
+    inv = fleet.inventory({
+        **{f"web3-{i}": fleet.vars("web3") for i in range(3)},
+        **{f"hang-{i}": fleet.vars("hang") for i in range(2)},
+        "inner": fleet.vars("inner2", ansible_ssh_common_args=f"-o ProxyJump=fcops@{jump}")})
     scan = fleet.scan(inv, "--command-timeout", "1.5")
     assert [scan.kind(f"web3-{i}") for i in range(3)] == [None] * 3
     assert [scan.kind(f"hang-{i}") for i in range(2)] == ["command_timeout"] * 2
-    assert lingering == [False] * 5
-    # a second's slices: one or two for each stalled host, a loaded machine's slow steps
-    # maybe one for the others (paramiko's tenths: ~28 here)
-    assert len(slices) < 2 * 5, f"{len(slices)} wake-ups of idle connections"
+    assert scan.kind("inner") is None
+    assert lingering == [False] * 7  # six hosts and the jump host
+    assert slices == [], f"{len(slices)} wake-ups of idle connections"
+    assert timers == []
+    # the jump host's keepalives are due every 30 s
+    assert [t for peer, t in timeouts if peer == jump] == [1.0]
+    assert [t for peer, t in timeouts if peer != jump] == [None] * 6
 
 
 def _method(request: bytes) -> str:
