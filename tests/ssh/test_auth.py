@@ -239,21 +239,21 @@ def test_connections_wake_only_for_data_and_end_when_closed(
     timer thread for its handshake, and ends its thread at once when closed; a jump host's
     connection, which sends keepalives, keeps a second's slices. Counted in the packetizer
     and the threads started, on hosts whose command stalls until the command timeout."""
-    slices: list[int] = []
+    slices: list[int] = []  # the packetizer of each wake-up
     lingering: list[bool] = []
-    timeouts: list[tuple[str | None, float | None]] = []  # (peer, timeout) of each socket
+    timeouts: list[tuple[str | None, float | None, int]] = []  # peer, timeout, packetizer
     timers: list[threading.Thread] = []
     real_close, real_start = AuthTransport.close, threading.Thread.start
     real_keepalive = Packetizer._check_keepalive  # type: ignore[attr-defined]  # not in its stubs
 
     def keepalive(self: Packetizer) -> None:
-        slices.append(1)  # paramiko checks keepalives each time a socket timeout ends a wait
+        slices.append(id(self))  # paramiko checks keepalives each time a timeout ends a wait
         real_keepalive(self)
 
     def close(self: AuthTransport) -> None:
         direct = isinstance(self.sock, socket.socket)  # not a tunnel through the jump host
         timeouts.append((self.sock.getpeername()[0] if direct else None,
-                         self.sock.gettimeout()))
+                         self.sock.gettimeout(), id(self.packetizer)))
         real_close(self)
         self.join(0.3)  # closing alone leaves the thread in recv until its timeout
         lingering.append(self.is_alive())
@@ -278,11 +278,12 @@ def test_connections_wake_only_for_data_and_end_when_closed(
     assert [scan.kind(f"hang-{i}") for i in range(2)] == ["command_timeout"] * 2
     assert scan.kind("inner") is None
     assert lingering == [False] * 7  # six hosts and the jump host
-    assert slices == [], f"{len(slices)} wake-ups of idle connections"
     assert timers == []
-    # the jump host's keepalives are due every 30 s
-    assert [t for peer, t in timeouts if peer == jump] == [1.0]
-    assert [t for peer, t in timeouts if peer != jump] == [None] * 6
+    # the jump host's keepalives are due every 30 s: it alone wakes while idle
+    assert [t for peer, t, _ in timeouts if peer == jump] == [1.0]
+    assert [t for peer, t, _ in timeouts if peer != jump] == [None] * 6
+    jumps = {p for peer, _, p in timeouts if peer == jump}
+    assert [p for p in slices if p not in jumps] == [], "wake-ups of idle host connections"
 
 
 def _method(request: bytes) -> str:

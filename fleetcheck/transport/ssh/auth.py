@@ -132,8 +132,8 @@ class AuthTransport(paramiko.Transport):
     server_methods: list[str] | None = None  # what its last refusal said may continue
     _handler: AuthHandler | None = None
 
-    def __init__(self, sock: Any, *,  # any socket-like object works
-                 keepalive: bool = False) -> None:
+    def __init__(self, sock: Any, *, keepalive: bool = False,  # any socket-like object
+                 **options: Any) -> None:
         # paramiko's reading thread gives its socket a timeout (0.1 s) to wake and see
         # whether the transport was closed or a keepalive is due: ten wake-ups a second
         # while a host thinks, and a poll() before every recv and send (CPython waits for a
@@ -142,7 +142,7 @@ class AuthTransport(paramiko.Transport):
         # keep every deadline, so a host's connection blocks until data comes; one that
         # sends keepalives (a jump host's, every 30 s) looks once a second.
         self._active_check_timeout = 1.0 if keepalive else None
-        super().__init__(sock, packetizer_class=_Packetizer)
+        super().__init__(sock, packetizer_class=_Packetizer, **options)
 
     def close(self) -> None:
         """Close the connection; the reading thread leaves now, not at its next check."""
