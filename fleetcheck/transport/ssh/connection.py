@@ -216,11 +216,11 @@ class Opener:
         index = self.known.get(target.known_hosts_files)
         name = target.known_hosts_name
         t = AuthTransport(sock, keepalive=keepalive)
-        # paramiko's own timers run a little longer than our wait, so a silent port is always
-        # our timeout (banner_timeout) and never paramiko's "Error reading SSH protocol
-        # banner", which it also says when the peer closes: the two must stay apart.
+        # paramiko's banner timer (only a connection whose socket has a timeout, a jump
+        # host's, has one; none starts a handshake timer) runs a little longer than our wait,
+        # so a silent port is always our timeout (banner_timeout) and never paramiko's "Error
+        # reading SSH protocol banner", which it also says when the peer closes.
         t.banner_timeout = timeout + _PARAMIKO_GRACE
-        t.handshake_timeout = timeout + _PARAMIKO_GRACE
         try:
             host_key_algorithms(t, target, index.known_types(name))
         except HostFailure:
