@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 
 from fleetcheck.collect import coverage
 from fleetcheck.collect.holders import (
+    Lineages,
+    comm_names,
     one_per_socket,
     opener_user,
     owner_first,
@@ -144,9 +146,9 @@ def _lsof_printed(name: str, comm: str) -> bool:
 def _by_comm(listeners: list[Listener], comms: str,
              printed: Callable[[str, str], bool]) -> list[Listener]:
     """Listeners named by their comm where the tool printed it cut or masked (`printed`:
-    whether the tool prints a comm as a name): where the probe read the pid's comm ('PID
-    COMM' lines) and the tool printed it so (a pid reused since keeps the tool's name)."""
-    names = comm_names(comms)
+    whether the tool prints a comm as a name): where the probe read the pid's comm
+    (`comm_names`) and the tool printed it so (a pid reused since keeps the tool's name)."""
+    names = comm_names(comms)[0]
     if not names:
         return listeners
 
@@ -181,20 +183,10 @@ def _busybox_netstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]
     return _renamed(PARSERS["busybox-netstat"](bodies[""]), bodies.get("names", "")), []
 
 
-def comm_names(body: str) -> dict[int, str]:
-    """pid -> comm from the probe's 'PID COMM' lines (a comm may hold spaces)."""
-    names: dict[int, str] = {}
-    for line in body.split("\n"):
-        pid, sep, comm = line.partition(" ")
-        if sep and is_number(pid):
-            names[int(pid)] = comm
-    return names
-
-
 def _renamed(listeners: list[Listener], stats: str) -> list[Listener]:
     """Listeners named by their process's kernel name (comm, from its /proc/PID/stat), as
     ss, lsof and /proc name them, where netstat printed the command line's words."""
-    names = stat_names(stats)
+    names = stat_names(stats)[0]
     return [replace(li, process=names[li.pid]) if li.pid in names else li
             for li in listeners]
 
@@ -339,7 +331,7 @@ def combine(sections: Sequence[Section], family: str | None = None,
     good = [s for s in used if s.rc == 0]
     # Holders in owner order whatever the tool (collect/holders.py says why).
     if collector == "proc":
-        return Combined("proc", owner_first(merge_proc_sections(good)), [])
+        return Combined("proc", merge_proc_sections(good), [])
     merge = COMBINERS.get(collector)
     if merge is None:
         if collector not in PARSERS:
@@ -348,7 +340,16 @@ def combine(sections: Sequence[Section], family: str | None = None,
     # A part that failed is left out; the merge says what its absence costs.
     bodies = {s.name.partition(".")[2]: s.body for s in good}
     listeners, notes = merge(bodies)
-    return Combined(collector, owner_first(listeners), notes)
+    return Combined(collector, owner_first(listeners, _lineages(collector, bodies)), notes)
+
+
+def _lineages(collector: str, bodies: dict[str, str]) -> Lineages:
+    """The lineage of the holders whose /proc/PID/stat the probe read after a Linux tool."""
+    if collector in ("ss", "lsof"):
+        return comm_names(bodies.get("names", ""))[1]
+    if collector in ("netstat", "busybox-netstat"):
+        return stat_names(bodies.get("names", ""))[1]
+    return {}
 
 
 def covers(name: str, family: str | None) -> frozenset[coverage.Slot]:

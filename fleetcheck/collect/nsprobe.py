@@ -88,15 +88,24 @@ _FC_SSPIDS = (f'fc_sspids() {{ fc_p=; [ ${{#o}} -le {_WORDS_READ} ] || return 0;
               'case "$fc_p " in *" /proc/$fc_x/stat "*) ;; '
               '*) fc_p="$fc_p /proc/$fc_x/stat";; esac;; esac;; esac; done; IFS=$fc_i; set +f; }')
 SS_PID_STATS = "fc_sspids"  # sets $fc_p from an ss listing in $o; defined with fc_ns
-# Prints 'PID COMM' for each /proc/PID/stat in $fc_p, read from /proc/PID/comm by the
-# shell itself: a `cat` of the stat files cost each host a process (~1 ms of CPU), the
-# shell's reads ~0.03 ms a pid. A comm holding a newline is not printed (a second line
-# read): its first line could be what the tool printed ('a)b' of 'a)b\nc', which ss and
-# lsof print as 'a'), and the tool's name stands (`combine`).
-_FC_COMMS = (r"""fc_comms() { for fc_f in $fc_p; do fc_x=${fc_f#/proc/}; fc_x=${fc_x%/stat}; """
-             r"""{ IFS= read -r fc_c && { IFS= read -r fc_d || """
-             r"""printf '%s %s\n' "$fc_x" "$fc_c"; }; } < "/proc/$fc_x/comm"; """
-             r"""done 2>/dev/null; }""")
+# Prints 'PID PPID START COMM' for each /proc/PID/stat in $fc_p: the comm read from
+# /proc/PID/comm by the shell itself (a `cat` of the stat files cost each host a process,
+# ~1 ms of CPU; the shell's reads ~0.03 ms a pid), the parent and start time (fields 4
+# and 22, the 2nd and 20th after the name's last ')') from the stat, which tell a
+# socket's oldest holder (collect/holders.py), or '- -' where the stat's first line
+# does not hold them: a name holding a newline cuts that line inside the name, and the
+# 15 bytes before the newline cannot forge the 20 fields. A comm holding a newline is not
+# printed (a second line read; the line then ends after START): its first line could be
+# what the tool printed ('a)b' of 'a)b\nc', which ss and lsof print as 'a'), and the
+# tool's name stands (`combine`). The
+# ')' of the pattern is escaped: ksh (AIX's sh) reads a bare one as the end of a case.
+_FC_COMMS = (r"""fc_comms() { set -f; for fc_f in $fc_p; do fc_x=${fc_f#/proc/}; """
+             r"""fc_x=${fc_x%/stat}; fc_t='- -'; { IFS= read -r fc_s; } < "$fc_f" && """
+             r"""{ set -- ${fc_s##*\) }; [ $# -ge 20 ] && fc_t="$2 ${20}"; }; """
+             r"""{ IFS= read -r fc_c && { IFS= read -r fc_d && printf '%s %s\n' "$fc_x" """
+             r""""$fc_t" || printf '%s %s %s\n' "$fc_x" "$fc_t" "$fc_c"; }; } """
+             r"""< "/proc/$fc_x/comm"; """
+             r"""done 2>/dev/null; set +f; }""")
 COMMS = "fc_comms"  # prints each $fc_p pid's comm; defined with fc_ns
 # Words that any container runtime's cgroup path holds: a loose preselection.
 _RUNTIME_WORDS = "docker|kubepods|libpod|machine[.]slice|lxc|nerdctl|crio|containerd"

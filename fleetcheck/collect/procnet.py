@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
-from fleetcheck.collect.holders import user_named
+from fleetcheck.collect.holders import Lineage, owner_first, user_named
 from fleetcheck.collect.sections import Section
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
@@ -25,8 +25,9 @@ DOUBTFUL = ("the `ls -l /proc/*/fd` lines naming its holder cannot be trusted (a
             "newline can forge such lines)")
 
 
-def stat_names(body: str) -> dict[int, str]:
-    """pid -> comm, from `cat /proc/*/stat` ('1234 (name with spaces) S 1 ...').
+def stat_names(body: str) -> tuple[dict[int, str], dict[int, Lineage]]:
+    """pid -> comm and pid -> lineage (parent, start time), from `cat /proc/*/stat`
+    ('1234 (name with spaces) S 1 ...').
 
     A name may hold newlines, parentheses and digits, so records are not lines: a record
     ends on the line whose text after its last ')' is a state letter and at least
@@ -34,6 +35,7 @@ def stat_names(body: str) -> dict[int, str]:
     between the record's first '(' and its last ')'.
     """
     names: dict[int, str] = {}
+    lineages: dict[int, Lineage] = {}
     record: list[str] = []
     for line in lines(body):
         record.append(line)
@@ -50,7 +52,9 @@ def stat_names(body: str) -> dict[int, str]:
         pid, sep, rest = text.partition(" (")
         if sep and is_number(pid):
             names[int(pid)] = rest[:rest.rfind(")")]
-    return names
+            # after the name: state, ppid, ... starttime (the 22nd field of the record)
+            lineages[int(pid)] = Lineage(int(after[1]), int(after[19]))
+    return names, lineages
 
 
 def _users(body: str) -> dict[int, str]:
@@ -110,9 +114,10 @@ def _holders(body: str, known: set[int], alive: set[int],
 
 
 def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
-    """Listeners from every proc-net-* section, with owners where /proc showed them."""
+    """Listeners from every proc-net-* section, with owners where /proc showed them, in
+    owner order (`owner_first`)."""
     bodies = {s.name: s.body for s in sections}
-    names = stat_names(bodies.get("proc-stat", ""))
+    names, lineages = stat_names(bodies.get("proc-stat", ""))
     users = _users(bodies.get("proc-owners", ""))
     holders, doubtful = _holders(bodies.get("proc-fds", ""), set(names),
                                  _alive(bodies.get("proc-alive", "")))
@@ -132,13 +137,13 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
             out.append(replace(li, owner_note=DOUBTFUL))
         else:
             out.append(_owned(li, sorted(holders.get(li.inode or -1, [])), names, users))
-    return out
+    return owner_first(out, lineages)
 
 
 def _owned(listener: Listener, pids: list[int], names: dict[int, str],
            users: dict[int, str]) -> Listener:
     """`listener` with its lowest holding pid as owner and the others as other_processes
-    (combine then puts them in owner order);
+    (`owner_first` then puts them in owner order);
     its user the socket's owner where the table gave its uid, else the owner's."""
     if not pids:
         return listener

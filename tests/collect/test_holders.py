@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from fleetcheck.collect.holders import one_per_socket, owner_first, user_named
+import os
+import time
+from pathlib import Path
+
+from fleetcheck.collect.holders import (
+    Lineage,
+    comm_names,
+    one_per_socket,
+    owner_first,
+    owner_order,
+    user_named,
+)
+from fleetcheck.collect.procnet import stat_names
 from fleetcheck.model import Listener
 from fleetcheck.parsers import lsof_fields
 
@@ -51,3 +63,47 @@ def test_macos_lsof_fields_of_launchd_and_its_service_are_one_listener() -> None
     assert (v4.family, v4.process, v4.pid, v4.other_processes) == (4, "sshd", 812,
                                                                    ("launchd/1",))
     assert (v6.family, v6.process, v6.other_processes) == (6, "sshd", ())
+
+
+def test_age_not_pid_tells_the_oldest_holder_after_the_pid_counter_wrapped() -> None:
+    # a master (pid 500) whose workers, forked in its clock tick, got pids 20 and 30
+    lineages = {500: Lineage(1, 7000), 30: Lineage(500, 7000), 20: Lineage(500, 7000),
+                1: Lineage(0, 5)}
+    ss = Listener("tcp", 4, "0.0.0.0", 8080, "worker", 30,
+                  other_processes=("worker/20", "master/500", "systemd/1"))
+    [got] = owner_first([ss], lineages)
+    assert (got.process, got.pid, got.other_processes) == (
+        "master", 500, ("worker/20", "worker/30", "systemd/1"))
+    # a worker forked later (a later tick) comes after one forked earlier, whatever its pid
+    assert owner_order([500, 30, 20], {**lineages, 20: Lineage(500, 7100)}) == [500, 30, 20]
+    # an unrelated process the socket was passed to: by start time alone
+    assert owner_order([40, 900], {40: Lineage(1, 9000), 900: Lineage(1, 8000)}) == [900, 40]
+    # a holder whose stat was not read (gone meanwhile) comes after those known, by pid
+    assert owner_order([30, 500, 20], {500: Lineage(1, 7000), 30: Lineage(500, 7000)}) == [
+        500, 30, 20]
+    # nothing known (another system's tool): by pid, pid 1 last, as before
+    assert owner_order([500, 1, 30], {}) == [30, 500, 1]
+    assert owner_first([ss]) == owner_first([ss], {})
+    # a parent loop (a pid reused between the reads) ends the walk
+    assert owner_order([7, 8], {7: Lineage(8, 1), 8: Lineage(7, 1)}) == [7, 8]
+
+
+def test_the_probes_comm_lines_give_names_and_lineage() -> None:
+    body = ("500 1 7000 nginx: master\n30 500 7000 \n20 500 7100\n"
+            "44 - - lsof\nnot a line\n9 1 x y\n")
+    names, lineages = comm_names(body)
+    # 30's comm is empty; 20's held a newline (not read); 44's stat was not read
+    assert names == {500: "nginx: master", 30: "", 44: "lsof", 9: "y"}
+    assert lineages == {500: Lineage(1, 7000), 30: Lineage(500, 7000),
+                        20: Lineage(500, 7100)}
+
+
+def test_stat_records_give_each_process_its_parent_and_start_time() -> None:
+    """Real /proc/PID/stat records, this process's and its parent's."""
+    body = "".join(Path(f"/proc/{pid}/stat").read_text() for pid in (os.getpid(), os.getppid()))
+    names, lineages = stat_names(body)
+    assert names[os.getpid()] == Path("/proc/self/comm").read_text().rstrip("\n")
+    me, parent = lineages[os.getpid()], lineages[os.getppid()]
+    assert me.ppid == os.getppid() and parent.start <= me.start
+    boot_ticks = time.clock_gettime(time.CLOCK_BOOTTIME) * os.sysconf("SC_CLK_TCK")
+    assert 0 < me.start <= boot_ticks + 1

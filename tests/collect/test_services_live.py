@@ -2,7 +2,8 @@
 every Linux collector and compared with the kernel's own word.
 
 One lab host holds them (tests/lab/services.py builds each as the service it stands for
-does): a pre-fork server (a root master and two workers running as nobody, one socket);
+does): a pre-fork server (a root master and two workers running as nobody, one socket),
+and one whose workers have lower pids than their master, as after the pid counter wrapped;
 a socket opened by a launcher that exec'd the service and exited; socket activation (a
 process called systemd holding the sockets, and the service it passed them to; and
 sockets systemd alone holds, one on TCP 1923); SO_REUSEPORT in one process and in two;
@@ -15,9 +16,10 @@ a uid no passwd entry names; 250 listeners in one process of nobody's.
 The inventory names the host four times, each pinning one collector (ss, netstat, the
 /proc fallback, lsof), so that all four read the same sockets of the same pids. The truth
 is read beside them from /proc/net/* (sockets, their uids and inodes) and /proc/PID/fd
-(who holds each): one listener per socket, owned by its lowest holding pid but pid 1, the
-others after it in pid order (net-tools netstat names only the lowest), its user the
-socket's owner (a uid without a name as its number).
+(who holds each) and /proc/PID/stat (when each started, and its parent): one listener per
+socket, owned by its oldest holder but pid 1 (a holder after its parent where they share a
+clock tick, then by pid), the others after it in that order (net-tools netstat names only
+the lowest pid), its user the socket's owner (a uid without a name as its number).
 BusyBox netstat lists pids only where it was built so (not Debian's): there the probe
 takes the /proc fallback, which this test covers.
 
@@ -56,6 +58,7 @@ MANY = 250  # ss prints more than 32 KiB of them: the probe reads their uids wit
 # One process per list: several shapes share one only where none starts a process.
 SHAPES: list[list[dict[str, Any]]] = [
     [{"shape": "prefork", "port": 8080}],
+    [{"shape": "prefork", "port": 8099, "wrapped": True}],
     [{"shape": "passed", "port": 8081}],
     [{"shape": "systemd", "port": 8082}],
     [{"shape": "systemd-only", "port": 8083}],
@@ -126,6 +129,17 @@ def truth(ns: Namespace, passwd: Path) -> Counter[Row]:
                     pids.append(pid)
     comm = {pid: Path(f"/proc/{pid}/comm").read_text().rstrip("\n")
             for pids in holders.values() for pid in pids}
+    stat = {pid: Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            for pids in holders.values() for pid in pids}
+    born = {pid: (pid == 1, int(f[19])) for pid, f in stat.items()}  # starttime, field 22
+
+    def age(pid: int, pids: list[int]) -> tuple[tuple[bool, int], int, int]:
+        """The oldest first; in one clock tick, a process before its children."""
+        parent, depth = int(stat[pid][1]), 0
+        while parent in pids:
+            parent, depth = int(stat[parent][1]), depth + 1
+        return born[pid], depth, pid
+
     rows: Counter[Row] = Counter()  # SO_REUSEPORT: the same row for several sockets
     for table in ("tcp", "tcp6", "udp", "udp6"):
         text = subprocess.run(ns.exec_argv(["cat", f"/proc/net/{table}"]), check=True,
@@ -138,7 +152,8 @@ def truth(ns: Namespace, passwd: Path) -> Counter[Row]:
             if table.startswith("udp") and remote.rpartition(":")[2] != "0000":
                 continue  # UDP: unconnected only
             address, port = _address(local.partition(":")[0]), int(local.partition(":")[2], 16)
-            pids = sorted(holders.get(inode, []), key=lambda p: (p == 1, p))
+            pids = holders.get(inode, [])
+            pids = sorted(pids, key=lambda p, held=pids: age(p, held))
             user = "root" if uid == 0 else names.get(uid, str(uid))
             rows[(table[:3], 6 if table.endswith("6") else 4, address, port,
                   comm[pids[0]] if pids else None, pids[0] if pids else None, user,
@@ -213,8 +228,13 @@ def test_every_collector_reads_each_service_shape_as_the_kernel_has_it(
     assert {8080, 8086, 8090, 8098, 5353, 1923} <= ports and wanted.total() > MANY + 20
     # SO_REUSEPORT: two sockets of one process on one address and port, two listeners
     assert [n for row, n in wanted.items() if row[3] == 8084] == [2]
-    assert [row[4:] for row in wanted if row[3] == 8080] == [
-        (row[4], row[5], "root", row[7]) for row in wanted if row[3] == 8080]
+    for port in (8080, 8099):  # the master owns the socket, its workers after it
+        assert [row[4:] for row in wanted if row[3] == port] == [
+            ("fcmaster", row[5], "root", (f"fcworker/{row[7][0].partition('/')[2]}",
+                                          f"fcworker/{row[7][1].partition('/')[2]}"))
+            for row in wanted if row[3] == port], port
+    wrapped = next(row for row in wanted if row[3] == 8099)
+    assert all(int(o.partition("/")[2]) < int(wrapped[5] or 0) for o in wrapped[7])
     for tool, host in _scan(Fleet(services.lab, tmp_path), become=True).items():
         assert host["error"] is None, (tool, host["error"])
         assert host["collector"] == tool

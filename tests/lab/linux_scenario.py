@@ -138,11 +138,12 @@ def _one(tool: str, t: _Truth) -> list[Listener]:
     comm = _comm(t.name).decode("utf-8", "replace")  # what ss, /proc and lsof -F show
     if tool == "lsof-collected":  # one listener a socket, as collect/holders.py has it
         rows = _one("lsof", t)  # a row a holder, in pid order
-        return [replace(rows[0], other_processes=tuple(f"{li.process}/{li.pid}"
-                                                       for li in rows[1:]))]
+        return [_owner_first(replace(rows[0], other_processes=tuple(
+            f"{li.process}/{li.pid}" for li in rows[1:])), t.pids)]
     if tool.endswith("-collected"):  # the probe adds the owner's uid and name to ss, netstat
         # and names a socket's holders in owner order, whatever order the tool printed
-        return [_owner_first(replace(li, user=t.user, uid=uid)) for li in _one(tool[:-10], t)]
+        return [_owner_first(replace(li, user=t.user, uid=uid), t.pids)
+                for li in _one(tool[:-10], t)]
     if tool == "ss-masked":
         return [replace(li, process=_masked(t.name),
                         other_processes=tuple(f"{_masked(t.name)}/{p.rpartition('/')[2]}"
@@ -193,13 +194,16 @@ def _one(tool: str, t: _Truth) -> list[Listener]:
     raise ValueError(f"no oracle for {tool!r}")
 
 
-def _owner_first(li: Listener) -> Listener:
-    """`li`'s holders in owner order: by pid, pid 1 last (collect/holders.py)."""
+def _owner_first(li: Listener, born: Sequence[int]) -> Listener:
+    """`li`'s holders in owner order: oldest first (`born`, the holders in the order the
+    lab started them: a pid says nothing once the counter wrapped), pid 1 last
+    (collect/holders.py)."""
     if li.pid is None or not li.other_processes:
         return li
     holders = sorted([(li.pid, str(li.process)),
                       *((int(o.rpartition("/")[2]), o.rpartition("/")[0])
-                        for o in li.other_processes)], key=lambda h: (h[0] == 1, h[0]))
+                        for o in li.other_processes)],
+                     key=lambda h: (h[0] == 1, born.index(h[0])))
     return replace(li, pid=holders[0][0], process=holders[0][1],
                    other_processes=tuple(f"{name}/{pid}" for pid, name in holders[1:]))
 

@@ -130,6 +130,34 @@ def _spawn(name: str, fds: list[int], role: str, spec: dict[str, Any]) -> int:
     return pid
 
 
+def _fork(below: int | None = None) -> int:
+    """os.fork(); with `below`, the child's pid is lower than `below`, as after the pid
+    counter wrapped: the kernel's next pid is set back first (ns_last_pid, which only
+    moves where the search for a free pid starts)."""
+    if below is None:
+        return os.fork()
+    r, w = os.pipe()
+    for back in (60, 200, 1000, 5000):
+        if below - back < 2:
+            break
+        Path("/proc/sys/kernel/ns_last_pid").write_text(str(below - back))
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            keep = os.getpid() < below
+            os.write(w, b"k" if keep else b"x")
+            os.close(w)
+            if keep:
+                return 0
+            os._exit(0)
+        if os.read(r, 1) == b"k":
+            os.close(r)
+            os.close(w)
+            return pid
+        os.waitpid(pid, 0)  # another fork took the pids meanwhile: again, further back
+    raise RuntimeError(f"no pid below {below} could be had")
+
+
 def build(shape: dict[str, Any]) -> None:
     """Build one shape (processes it starts hold their sockets until our stdin closes)."""
     kind, port = shape["shape"], int(shape.get("port", 0))
@@ -138,7 +166,7 @@ def build(shape: dict[str, Any]) -> None:
         _keep.append(sock)
         _name("fcmaster")
         for _ in range(int(shape.get("workers", 2))):
-            if os.fork() == 0:
+            if _fork(below=os.getpid() if shape.get("wrapped") else None) == 0:
                 _name("fcworker")
                 os.setgroups([])
                 os.setgid(65534)
