@@ -30,6 +30,7 @@ milliseconds) beside a forbidden TCP 1923 that stays.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -152,8 +153,8 @@ def truth(ns: Namespace, passwd: Path) -> Counter[Row]:
             if table.startswith("udp") and remote.rpartition(":")[2] != "0000":
                 continue  # UDP: unconnected only
             address, port = _address(local.partition(":")[0]), int(local.partition(":")[2], 16)
-            pids = holders.get(inode, [])
-            pids = sorted(pids, key=lambda p, held=pids: age(p, held))
+            held = holders.get(inode, [])
+            pids = sorted(held, key=functools.partial(age, pids=held))
             user = "root" if uid == 0 else names.get(uid, str(uid))
             rows[(table[:3], 6 if table.endswith("6") else 4, address, port,
                   comm[pids[0]] if pids else None, pids[0] if pids else None, user,
