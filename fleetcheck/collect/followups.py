@@ -99,8 +99,9 @@ FOLLOW_UPS["busybox-netstat"] = (_NAMES,)
 # as ss does: each listed pid's comm is read too (`combine` names the process by it where
 # it is what lsof printed of it). lsof prints a name as one word (escaped), so the pid is
 # a row's second word; awk reads them (lsof itself costs far more than its one exec).
+# Every holder's age is read too (`fc_ages`; nsprobe says why only where asked).
 LSOF_PIDS = ("fc_p=$(printf '%s\\n' \"$o\" | awk '$2 ~ /^[0-9]+$/ && length($2) < 8 "
-             "&& s[$2]++ == 0 {printf \" /proc/%s/stat\", $2}')")
+             "&& s[$2]++ == 0 {printf \" /proc/%s/stat\", $2}'); fc_ages=1")
 FOLLOW_UPS["lsof"] = (FollowUp("tables", "", "", "cat /proc/net/tcp /proc/net/tcp6 "
                                                  "/proc/net/udp /proc/net/udp6 2>/dev/null"),
                       FollowUp("users", TABLE_UIDS, '[ -n "$u" ]', USER_LOOKUP),

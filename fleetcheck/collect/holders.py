@@ -102,17 +102,14 @@ def owner_first(listeners: Sequence[Listener], lineages: Lineages | None = None,
 
 def comm_names(body: str) -> tuple[dict[int, str], dict[int, Lineage]]:
     """pid -> comm and pid -> lineage from the probe's 'PID PPID START COMM' lines (a comm
-    may hold spaces; PPID and START are '-' where the pid's stat could not be read; a
-    line without its last space names no comm: one holding a newline, not read)."""
+    may hold spaces; PPID and START are '-' where the pid's stat could not be read)."""
     names: dict[int, str] = {}
     lineages: dict[int, Lineage] = {}
     for line in body.split("\n"):
         fields = line.split(" ", 3)
-        if len(fields) < 3 or not is_number(fields[0]):
+        if len(fields) < 4 or not is_number(fields[0]):
             continue
-        pid, ppid, start = fields[:3]
-        if len(fields) == 4:
-            names[int(pid)] = fields[3]
+        pid, ppid, start, names[int(pid)] = fields
         if is_number(ppid) and is_number(start):
             lineages[int(pid)] = Lineage(int(ppid), int(start))
     return names, lineages

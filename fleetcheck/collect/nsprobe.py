@@ -80,9 +80,11 @@ PID_STATS = "fc_pids"  # sets $fc_p from $o; defined once, with fc_ns
 # and a piece that is digits then ',fd' holds a pid. A name may hold such text: only 1 to
 # 7 digits make a pid (a forged one only adds a file to read), and globbing is off while
 # the pieces are read. IFS is the shell's default again after (saved, not written out:
-# the script is one line, for csh too).
+# the script is one line, for csh too). A socket held by several processes prints '),('
+# between them: only then are the holders' ages needed, and $fc_ages asks for them.
 _PID_NUMBERS = "|".join("[0-9]" * n for n in range(1, 8))
-_FC_SSPIDS = (f'fc_sspids() {{ fc_p=; [ ${{#o}} -le {_WORDS_READ} ] || return 0; set -f; '
+_FC_SSPIDS = (f'fc_sspids() {{ fc_p=; fc_ages=; [ ${{#o}} -le {_WORDS_READ} ] || return 0; '
+              "case $o in *'),('*) fc_ages=1;; esac; set -f; "
               'fc_i=$IFS; IFS==; for fc_w in $o; do case $fc_w in [0-9]*,fd) '
               f'fc_x=${{fc_w%%,*}}; case $fc_x in {_PID_NUMBERS}) '
               'case "$fc_p " in *" /proc/$fc_x/stat "*) ;; '
@@ -90,22 +92,23 @@ _FC_SSPIDS = (f'fc_sspids() {{ fc_p=; [ ${{#o}} -le {_WORDS_READ} ] || return 0;
 SS_PID_STATS = "fc_sspids"  # sets $fc_p from an ss listing in $o; defined with fc_ns
 # Prints 'PID PPID START COMM' for each /proc/PID/stat in $fc_p: the comm read from
 # /proc/PID/comm by the shell itself (a `cat` of the stat files cost each host a process,
-# ~1 ms of CPU; the shell's reads ~0.03 ms a pid), the parent and start time (fields 4
-# and 22, the 2nd and 20th after the name's last ')') from the stat, which tell a
-# socket's oldest holder (collect/holders.py), or '- -' where the stat's first line
-# does not hold them: a name holding a newline cuts that line inside the name, and the
-# 15 bytes before the newline cannot forge the 20 fields. A comm holding a newline is not
-# printed (a second line read; the line then ends after START): its first line could be
-# what the tool printed ('a)b' of 'a)b\nc', which ss and lsof print as 'a'), and the
-# tool's name stands (`combine`). The
-# ')' of the pattern is escaped: ksh (AIX's sh) reads a bare one as the end of a case.
+# ~1 ms of CPU; the shell's reads ~0.03 ms a pid), and where $fc_ages asks (some socket has
+# several holders) the parent and start time (fields 4 and 22) from the stat, which tell
+# a socket's oldest holder (collect/holders.py); '- -' otherwise, or where the stat does
+# not start with that pid and comm (the pid was reused between the two reads, say). A
+# stat costs dash ~0.15 ms to read (a byte a read call), so hosts without a shared socket
+# are spared it; its fields are split after that known prefix (a pattern such as '##*) '
+# cost 0.3 ms more, matched anew at every length of the line). A comm holding a newline
+# is not printed (a second line read): its first line could be what the tool printed
+# ('a)b' of 'a)b\nc', which ss and lsof print as 'a'), and the tool's name stands
+# (`combine`).
 _FC_COMMS = (r"""fc_comms() { set -f; for fc_f in $fc_p; do fc_x=${fc_f#/proc/}; """
-             r"""fc_x=${fc_x%/stat}; fc_t='- -'; { IFS= read -r fc_s; } < "$fc_f" && """
-             r"""{ set -- ${fc_s##*\) }; [ $# -ge 20 ] && fc_t="$2 ${20}"; }; """
-             r"""{ IFS= read -r fc_c && { IFS= read -r fc_d && printf '%s %s\n' "$fc_x" """
-             r""""$fc_t" || printf '%s %s %s\n' "$fc_x" "$fc_t" "$fc_c"; }; } """
-             r"""< "/proc/$fc_x/comm"; """
-             r"""done 2>/dev/null; set +f; }""")
+             r"""fc_x=${fc_x%/stat}; fc_n=; { IFS= read -r fc_c && { IFS= read -r fc_d || """
+             r"""fc_n=1; }; } < "/proc/$fc_x/comm"; [ -n "$fc_n" ] || continue; fc_t='- -'; """
+             r"""[ -n "$fc_ages" ] && { IFS= read -r fc_s; } < "$fc_f" && case $fc_s in """
+             r""""$fc_x ($fc_c) "*) set -- ${fc_s#"$fc_x ($fc_c) "}; """
+             r"""[ $# -ge 20 ] && fc_t="$2 ${20}";; esac; """
+             r"""printf '%s %s %s\n' "$fc_x" "$fc_t" "$fc_c"; done 2>/dev/null; set +f; }""")
 COMMS = "fc_comms"  # prints each $fc_p pid's comm; defined with fc_ns
 # Words that any container runtime's cgroup path holds: a loose preselection.
 _RUNTIME_WORDS = "docker|kubepods|libpod|machine[.]slice|lxc|nerdctl|crio|containerd"
