@@ -109,7 +109,7 @@ _FC_COMMS = (r"""fc_comms() { set -f; for fc_f in $fc_p; do fc_x=${fc_f#/proc/};
              r""""$fc_x ($fc_c) "*) set -- ${fc_s#"$fc_x ($fc_c) "}; """
              r"""[ $# -ge 20 ] && fc_t="$2 ${20}";; esac; """
              r"""printf '%s %s %s\n' "$fc_x" "$fc_t" "$fc_c"; done 2>/dev/null; set +f; }""")
-COMMS = "fc_comms"  # prints each $fc_p pid's comm; defined with fc_ns
+COMMS = "fc_comms"  # prints each $fc_p pid's comm (and age, where asked); defined with fc_ns
 # Words that any container runtime's cgroup path holds: a loose preselection.
 _RUNTIME_WORDS = "docker|kubepods|libpod|machine[.]slice|lxc|nerdctl|crio|containerd"
 # One call per runtime lists every container, with the Kubernetes labels that name pods.
