@@ -25,7 +25,8 @@ takes the /proc fallback, which this test covers.
 
 A second host has listeners, and processes holding them, come and go all through its
 scans (short-lived processes and sockets; a pre-fork master starting a worker every few
-milliseconds) beside a forbidden TCP 1923 that stays.
+milliseconds, each with a lower pid than the master's, as after the pid counter wrapped)
+beside a forbidden TCP 1923 that stays.
 """
 
 from __future__ import annotations
@@ -181,8 +182,9 @@ FLAP = 40000  # listeners come and go on FLAP..FLAP+99 all through the scans
 FLAPPING: list[list[dict[str, Any]]] = [
     [{"shape": "bind", "proto": "tcp", "port": 1923, "address": "0.0.0.0", "name": "spiced"}],
     [{"shape": "flap", "port": FLAP}],
-    # a master starting a worker every few milliseconds, each holding its socket a moment
-    [{"shape": "recycling", "port": 8080}],
+    # a master starting a worker every few milliseconds, each holding its socket a moment,
+    # the workers' pids lower than the master's, as after the pid counter wrapped
+    [{"shape": "recycling", "port": 8080, "wrapped": True}],
 ]
 
 
@@ -192,6 +194,7 @@ class Services:
 
     lab: SshLab
     truth: Counter[Row]
+    recycling: int  # the pid of the flap host's recycling master
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +209,9 @@ def services() -> Iterator[Services]:
                 procs.append(start(ns, shapes))
             for shapes in FLAPPING:
                 procs.append(start(lab.hosts["flap"].ns, shapes))
-            yield Services(lab, truth(ns, lab.root / "etc" / "passwd"))
+            recycling = procs[-1].pid  # `ip netns exec` runs services.py in its own process
+            assert Path(f"/proc/{recycling}/comm").read_text() == "fcmaster\n"
+            yield Services(lab, truth(ns, lab.root / "etc" / "passwd"), recycling)
         finally:
             for proc in procs:
                 stop_by_stdin(proc)
@@ -282,12 +287,20 @@ def test_listeners_coming_and_going_during_the_probe_change_no_verdict(
     host, finds what stays (sshd, a forbidden TCP 1923, a pre-fork master's socket) once,
     and judges the host noncompliant: a socket gone between two reads is found or not,
     never an error; a worker started meanwhile takes no name from its master's socket
-    (the /proc fallback took it for a forged listing and named nobody)."""
+    (the /proc fallback took it for a forged listing and named nobody), nor does one whose
+    pid is lower than its master's once the pid counter wrapped (a lower pid than every
+    holder's but the master's is what net-tools netstat, which prints one pid a socket,
+    names: its lowest)."""
     fleet = Fleet(services.lab, tmp_path)
     for _ in range(3):
         for tool, host in _scan(fleet, become=True, host="flap").items():
             assert host["error"] is None, (tool, host["error"])
             assert host["status"] == "noncompliant", tool
+            [master] = [li for li in host["listeners"] if li["port"] == 8080]
+            if tool == "netstat" and master["pid"] < services.recycling:
+                # the lowest pid: a worker, or the process that starts them
+                assert master["process"] in ("fcworker", "fcrecycler"), master
+                master["process"] = "fcmaster"
             stays = Counter((li["proto"], li["port"], li["process"], li["verdict"],
                              li.get("owner_note")) for li in host["listeners"]
                             if li["port"] < FLAP)
