@@ -178,9 +178,6 @@ def build(shape: dict[str, Any]) -> None:
         _keep.append(_sock("tcp", "0.0.0.0", port))
         _name("fcmaster")
         parent = os.getpid()
-        if shape.get("wrapped"):  # as after the pid counter wrapped: the workers' pids are
-            # lower than the master's for the next thousands of forks
-            Path("/proc/sys/kernel/ns_last_pid").write_text(str(max(2, parent - 5000)))
         if os.fork() == 0:  # starts the workers, a new one each few milliseconds
             _name("fcrecycler")
             while os.getppid() == parent:
