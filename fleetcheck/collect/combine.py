@@ -27,7 +27,7 @@ from fleetcheck.collect.holders import (
     user_named,
 )
 from fleetcheck.collect.oses import POSIX_TOOLS
-from fleetcheck.collect.procnet import merge_proc_sections, stat_names
+from fleetcheck.collect.procnet import merge_proc_sections, one_per_inode, stat_names
 from fleetcheck.collect.sections import Section
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
@@ -206,7 +206,7 @@ def _lsof(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
         return listeners, ["the kernel's socket tables could not be read: only what lsof "
                            "listed is known"]
     try:
-        kernel = procnet.parse(bodies["tables"])
+        kernel = one_per_inode(procnet.parse(bodies["tables"]))
     except ParseError as exc:
         return listeners, [f"the kernel's socket tables could not be read ({exc}): only "
                            "what lsof listed is known"]

@@ -57,6 +57,23 @@ def stat_names(body: str) -> tuple[dict[int, str], dict[int, Lineage]]:
     return names, lineages
 
 
+def one_per_inode(listeners: Sequence[Listener]) -> list[Listener]:
+    """`listeners` of the kernel's tables with each socket once: a table read while
+    sockets come and go can show one twice (the kernel resumes each read at a position
+    counted in entries, which an entry added or removed before it moves), and a socket
+    is known by its inode. Entries without an inode (0: none) are kept as they are."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for li in listeners:
+        if li.inode:
+            key = (li.proto, li.inode)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(li)
+    return out
+
+
 def _users(body: str) -> dict[int, str]:
     """pid -> owner, from `ls -ld /proc/*` (the third column is the owner)."""
     users = {}
@@ -121,10 +138,11 @@ def merge_proc_sections(sections: Sequence[Section]) -> list[Listener]:
     users = _users(bodies.get("proc-owners", ""))
     holders, doubtful = _holders(bodies.get("proc-fds", ""), set(names),
                                  _alive(bodies.get("proc-alive", "")))
-    listeners: list[Listener] = []
+    tables: list[Listener] = []
     for s in sections:
         if s.name.startswith("proc-net-"):
-            listeners.extend(procnet.parse(s.body))
+            tables.extend(procnet.parse(s.body))
+    listeners = one_per_inode(tables)
     # Each socket's owner by its uid (root is uid 0 everywhere, and not looked up), as the
     # other collectors name it even unprivileged, and with root too (collect/holders.py).
     by_uid = owners.parse_passwd(bodies.get("proc-users", ""))

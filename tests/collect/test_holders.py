@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from fleetcheck.collect.holders import (
@@ -14,9 +15,11 @@ from fleetcheck.collect.holders import (
     owner_order,
     user_named,
 )
-from fleetcheck.collect.procnet import stat_names
+from fleetcheck.collect.procnet import merge_proc_sections, one_per_inode, stat_names
+from fleetcheck.collect.sections import Section
 from fleetcheck.model import Listener
 from fleetcheck.parsers import lsof_fields
+from fleetcheck.parsers import procnet as procnet_parser
 
 TCP = Listener("tcp", 4, "0.0.0.0", 8080)
 
@@ -105,3 +108,24 @@ def test_stat_records_give_each_process_its_parent_and_start_time() -> None:
     assert me.ppid == os.getppid() and parent.start <= me.start
     boot_ticks = time.clock_gettime(time.CLOCK_BOOTTIME) * os.sysconf("SC_CLK_TCK")
     assert 0 < me.start <= boot_ticks + 1
+
+
+def test_a_socket_a_changing_kernel_table_showed_twice_is_one_listener() -> None:
+    """/proc/net/tcp read while sockets come and go can repeat an entry: it is one socket
+    (its inode), in the /proc fallback and in the table beside lsof alike."""
+    table = (
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+        "timeout inode\n"
+        "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 "
+        "       0 4242 1 0000000000000000 100 0 0 10 0\n"
+        "   1: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 "
+        "       0 4343 1 0000000000000000 100 0 0 10 0\n"
+        "   2: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 "
+        "       0 4242 1 0000000000000000 100 0 0 10 0\n")
+    parsed = procnet_parser.parse(table)
+    assert [li.port for li in parsed] == [8080, 22, 8080]  # the parser keeps what it read
+    assert [li.port for li in one_per_inode(parsed)] == [8080, 22]
+    sections = [Section("proc-net-tcp", table, 0)]
+    assert [li.port for li in merge_proc_sections(sections)] == [8080, 22]
+    no_inode = replace(parsed[0], inode=None)
+    assert one_per_inode([no_inode, no_inode]) == [no_inode, no_inode]
