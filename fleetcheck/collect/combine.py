@@ -344,11 +344,10 @@ def combine(sections: Sequence[Section], family: str | None = None,
 
 
 def _lineages(collector: str, bodies: dict[str, str]) -> Lineages:
-    """The lineage of the holders whose /proc/PID/stat the probe read after a Linux tool."""
+    """The lineage of the holders whose /proc/PID/stat the probe read after ss or lsof
+    (net-tools and BusyBox netstat name one holder a socket: nothing to rank)."""
     if collector in ("ss", "lsof"):
         return comm_names(bodies.get("names", ""))[1]
-    if collector in ("netstat", "busybox-netstat"):
-        return stat_names(bodies.get("names", ""))[1]
     return {}
 
 

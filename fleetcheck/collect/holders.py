@@ -11,10 +11,10 @@ a socket's process stays put as workers come and go (ss names the newest holder 
 which `fleetcheck parse` keeps as the tool printed it; netstat can show one pid only).
 
 Oldest is told by each holder's start time and parent (`Lineage`, from /proc/PID/stat,
-which the Linux probe reads for the pids a listing names where a socket is shared, and
-the /proc fallback and netstat read whole): a pid is no age, since the
-counter wraps (pid_max is 32768 on many hosts) and a worker forked since may have a
-lower pid than its master. A master and the workers it forked within the same clock
+which the Linux probe reads after ss and lsof for the pids they name where a socket is
+shared, and the /proc fallback reads whole): a pid is no age, since the counter wraps
+(pid_max is 32768 on many hosts) and a worker forked since may have a lower pid than
+its master. A master and the workers it forked within the same clock
 tick share a start time, so a holder whose parent holds the socket too comes after it.
 Where a holder's lineage is not known (the other systems' tools, a process gone before
 its stat was read) it comes after those known, by pid, the lowest first.
