@@ -15,10 +15,10 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import IO, BinaryIO, Protocol
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 
 MIB = 1 << 20
 MAX_INVENTORY_BYTES = 256 * MIB  # an inventory file, or what an inventory script prints
@@ -167,7 +167,7 @@ def check_text_size(text: str | bytes, limit: int, what: str, path: str) -> None
         raise TooLarge(too_large(what, limit), path)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Completed:
     """A helper program that finished: exit code, all of stdout, the end of stderr."""
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from fleetcheck.frozen import frozen
 
 # A date written by hand in any time zone is at most this much after the UTC date (no zone
 # is a whole day ahead of UTC: UTC+14 at most): the slack before such a date is "future".
@@ -35,7 +37,7 @@ def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Start:
     """The moment a run starts: the wall clock (UTC) read once, and the monotonic clock."""
 

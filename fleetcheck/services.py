@@ -8,18 +8,18 @@ every machine; the services database of the machine running fleetcheck
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from fleetcheck.frozen import frozen
 from fleetcheck.numbers import is_number
 
 SYSTEM_SERVICES = Path("/etc/services")
 PROTOS = ("tcp", "udp")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PortTable:
     """One services table: name or alias -> {(proto, port)}, and (port, proto) -> name."""
 

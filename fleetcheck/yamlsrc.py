@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +23,7 @@ from fleetcheck.bounded import (
     check_text_size,
 )
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.jsontext import SURROGATE
 from fleetcheck.textfile import read_text
 
@@ -33,7 +33,7 @@ _VALUE_TAG = "tag:yaml.org,2002:value"
 Pair = tuple[yaml.Node, yaml.Node]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Mark:
     """A 1-based position in a source file."""
 

@@ -8,13 +8,14 @@ import hashlib
 import os
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from importlib import resources
 from pathlib import Path
 
 from fleetcheck.cli.env import Env
 from fleetcheck.clock import Start
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory import Inventory, load, localhost_inventory
 from fleetcheck.inventory.extravars import ExtraVars, read_extra_vars
 from fleetcheck.inventory.ignored import IGNORED_EXTENSIONS, directory_filter
@@ -30,7 +31,7 @@ from fleetcheck.policy.waivers import WaiverBook
 from fleetcheck.sanitize import one_line
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class Command:
     """One sub-command: its name, help, arguments and handler (returns the exit status)."""
 
@@ -213,7 +214,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class Inputs:
     """Everything a run reads before contacting any host."""
 

@@ -7,12 +7,13 @@ Decided before any host is contacted, so a bad destination is bad input (exit 2)
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from fleetcheck.cli.config_cmd import from_command_line
 from fleetcheck.cli.env import Env
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
 from fleetcheck.yamlsrc import did_you_mean
 
@@ -22,7 +23,7 @@ SUMMARY = "summary"
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class Destinations:
     """Every place one run's reports go."""
 

@@ -8,11 +8,12 @@ import io
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TextIO
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.sanitize import printable
 
 # The standard descriptors (0, 1, 2) that were closed when fleetcheck started (`<&-`,
@@ -71,7 +72,7 @@ def working_directory() -> Path:
         return LOST_CWD
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class Env:
     """Streams, variables and the working directory of one CLI invocation."""
 

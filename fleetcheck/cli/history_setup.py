@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -20,6 +19,7 @@ from fleetcheck.cli.env import Env
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.history import (
     DEFAULT_KEEP_DAYS,
     DEFAULT_TIMEOUT,
@@ -35,7 +35,7 @@ from fleetcheck.model import Comparison, HistoryNote, HostResult, RunResult, Sev
 LATEST = "latest"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HistorySettings:
     """Where the database is (None: history off), how long to wait for it, what to keep."""
 

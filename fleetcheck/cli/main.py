@@ -9,7 +9,6 @@ import re
 import sys
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from fleetcheck import __version__
@@ -18,6 +17,7 @@ from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded, tell_lost_stdout
 from fleetcheck.cli.suggest import chosen_command, option_strings, subparsers, suggestion
 from fleetcheck.errors import ExitStatus, InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.parsers import ParseError
 from fleetcheck.sanitize import one_line
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Entry:
     """A sub-command by name, its module loaded only when needed."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from fleetcheck.addresses import LOOPBACK_DEVICES, routable_loopback
 from fleetcheck.collect import netns, windows
@@ -14,6 +14,7 @@ from fleetcheck.collect.oses import FAMILIES, UNAME_FAMILIES, family_of
 from fleetcheck.collect.probe import build_probe, one_line
 from fleetcheck.collect.sections import ProbeOutput, Section, split_output
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.frozen import frozen
 from fleetcheck.model import CommandRecord, Listener, Namespaces
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import ParseError
@@ -22,7 +23,7 @@ from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT, CommandResult, Transpo
 from fleetcheck.transport.quote import sh_join
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Collection:
     """What one host told us: its OS, the tool used, its listeners and the evidence."""
 
@@ -36,7 +37,7 @@ class Collection:
     namespaces: Namespaces | None = None  # Linux: other network namespaces read, or why not
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CollectOptions:
     """Limits for one host's collection."""
 

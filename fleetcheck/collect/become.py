@@ -25,16 +25,16 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.frozen import frozen
 from fleetcheck.plan import Become
 from fleetcheck.plan.variables import BECOME_METHODS
 from fleetcheck.transport.base import Answer
 from fleetcheck.transport.quote import sh_join, sh_quote
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Prompt:
     """A per-run prompt: `argument` goes on the command line, `shown` is what the method prints.
 
@@ -46,7 +46,7 @@ class Prompt:
     shown: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Method:
     """One become method: the command running argv with privilege, and how it asks.
 
@@ -155,7 +155,7 @@ METHODS: dict[str, Method] = {
 assert tuple(METHODS) == BECOME_METHODS  # planning refuses the methods not served here
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Becoming:
     """A becoming command line, what its stdin answers, (on a terminal) its ready line, and
     the method's prompt (fleetcheck's text or the method's own: no evidence of the host)."""

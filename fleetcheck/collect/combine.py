@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from fleetcheck.collect import coverage
 from fleetcheck.collect.holders import (
@@ -29,6 +29,7 @@ from fleetcheck.collect.holders import (
 from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.procnet import merge_proc_sections, one_per_inode, stat_names
 from fleetcheck.collect.sections import Section
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import (
@@ -48,7 +49,7 @@ from fleetcheck.parsers.windows_netstat import parse_tasklist
 Merge = Callable[[dict[str, str]], tuple[list[Listener], list[str]]]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Combined:
     """What a host's sections amount to."""
 

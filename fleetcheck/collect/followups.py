@@ -4,9 +4,8 @@ named by their command line or masked (`FOLLOW_UPS`, by tool)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fleetcheck.collect.nsprobe import COMMS, PID_STATS, SS_PID_STATS
+from fleetcheck.frozen import frozen
 
 # The passwd entries of the uids in $u: getent asks NSS (LDAP/SSSD users too) for just
 # those; where getent is missing /etc/passwd is the whole answer.
@@ -60,7 +59,7 @@ fc_ssuids() {{
 """
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FollowUp:
     """A part read after a tool succeeded: `prepare` (from the tool's output in $o), then
     `command` when `needed` holds (always when empty); the part always ends with 0."""

@@ -29,13 +29,14 @@ user of the holder that opened it, as far as pids tell (`opener_user`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Lineage:
     """What /proc/PID/stat tells of a process's age: its parent and its start time (in
     clock ticks since boot)."""

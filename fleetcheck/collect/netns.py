@@ -12,11 +12,12 @@ coverage rules hold: a namespace listed only in part makes the host incomplete.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from fleetcheck.addresses import address_scope, parse_ip
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.sections import Section
+from fleetcheck.frozen import frozen
 from fleetcheck.model import CONTAINER_ONLY, PUBLISHED, Container, Listener, Namespaces
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import containers, nat
@@ -30,7 +31,7 @@ _PREFIXES = ("ns-", "nsowners.", "netns.", "nat.", "runtime.")
 _NAMES = frozenset({"cgroups", "docker-proxy"})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NsResult:
     """The host's listeners with containers attributed, plus those of container namespaces."""
 

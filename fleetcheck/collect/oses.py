@@ -10,9 +10,8 @@ which may cover them; see `coverage`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fleetcheck.collect.coverage import ALL, IPV4, IPV6, NONE, TCP, UDP, Slot
+from fleetcheck.frozen import frozen
 
 # `uname -s` -> OS family, as `fleetcheck_os` names it too.
 UNAME_FAMILIES: dict[str, str] = {
@@ -35,7 +34,7 @@ OS_ALIASES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Part:
     """One command of an attempt; its output is fenced as section `name`."""
 
@@ -45,7 +44,7 @@ class Part:
     covers: frozenset[Slot] = ALL  # what it lists when it succeeds; NONE: an owner table
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Attempt:
     """One way to list sockets: `collector` names it in reports and in `fleetcheck_tool`."""
 

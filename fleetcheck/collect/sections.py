@@ -6,13 +6,12 @@ nothing a listener's process name prints can forge a section.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from fleetcheck.frozen import frozen
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Section:
     """One fenced part of the probe's stdout: a tool's output and its exit code."""
 
@@ -21,7 +20,7 @@ class Section:
     rc: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProbeOutput:
     """The probe's stdout, split: facts (os, release, uid, absent) and tool sections in order.
 

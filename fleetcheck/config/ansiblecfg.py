@@ -22,6 +22,7 @@ from importlib import resources
 from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
 from fleetcheck.config.settings import SETTINGS
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.textfile import UTF8_BOM, UTF16_BOMS
 from fleetcheck.yamlsrc import did_you_mean
 
@@ -30,7 +31,7 @@ _KEY_LINE = re.compile(r"^([^=:\s;#][^=:]*?)\s*[=:]")
 _SECTION_LINE = re.compile(r"^\[([^\]]+)\]")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IniValue:
     """One value of ansible.cfg and where it was written."""
 

@@ -18,12 +18,13 @@ from typing import Any
 
 from fleetcheck.config.settings import BY_NAME, SETTINGS
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.yamlsrc import LocatedDict, Mark, did_you_mean, load_file
 
 FILE_NAME = "fleetcheck.yml"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProjectValue:
     """One value of the project file and where it was written."""
 

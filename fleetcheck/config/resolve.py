@@ -18,11 +18,12 @@ from fleetcheck.config import ansiblecfg, project
 from fleetcheck.config.settings import BY_NAME, SETTINGS, BadValue, Kind, Setting, read_value
 from fleetcheck.config.sshargs import ignored_note
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 
 DEFAULT = "default"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Resolved:
     """One setting's effective value and its origin ('default', 'env NAME', 'file:line ...')."""
 

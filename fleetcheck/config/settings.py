@@ -14,10 +14,10 @@ import enum
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck.booleans import ansible_boolean
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory.combine import HASH_BEHAVIOURS
 from fleetcheck.inventory.ignored import IGNORED_EXTENSIONS
 from fleetcheck.model import Severity
@@ -38,7 +38,7 @@ class Kind(enum.Enum):
     CHOICE = "choice"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Setting:
     """One setting: its name (the fleetcheck.yml key), type, default and where it may be set."""
 

@@ -9,9 +9,9 @@ the run does with the results (threshold, summary, reports, history) is not thei
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import HostResult
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ Done = Callable[[int, HostResult], None]
 Stop = Callable[[], bool]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Outcome:
     """Results by index into the hosts given, and False when the run was cut short."""
 

@@ -41,6 +41,7 @@ from fleetcheck.engine.celery_app import (
 )
 from fleetcheck.engine.check import Job, unchecked_host
 from fleetcheck.errors import ErrorKind, InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.model import HostError, HostResult
 from fleetcheck.plan import PlannedHost
 from fleetcheck.words import plural
@@ -49,7 +50,7 @@ log = logging.getLogger("fleetcheck.engine.celery")
 CANCEL_GRACE = 2.0  # seconds an interrupted run waits for the chunks shards send as they stop
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CelerySettings:
     """The broker, and how the run is cut into shards and waits for workers."""
 

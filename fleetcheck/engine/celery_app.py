@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +31,7 @@ from celery import Celery
 from kombu.utils.url import maybe_sanitize_url
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 
 TASK = "fleetcheck.shard"
 DEFAULT_QUEUE = "fleetcheck"
@@ -42,7 +42,7 @@ CHUNK_BYTES = 1 << 20  # bytes of host JSON in one chunk at most (a larger host 
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+socket://", "unix://")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BrokerSettings:
     """Where the broker and result backend are, and how long an unacknowledged task waits."""
 

@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from celery import Celery
@@ -40,6 +40,7 @@ from fleetcheck.engine.interrupts import die_with_parent
 from fleetcheck.engine.options import ScanOptions
 from fleetcheck.engine.threads import ThreadEngine
 from fleetcheck.errors import ErrorKind, InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory import Inventory
 from fleetcheck.inventory.extravars import ExtraVars
 from fleetcheck.model import HostResult, InputFile, Severity
@@ -66,7 +67,7 @@ def fingerprint(files: Sequence[InputFile]) -> dict[str, list[str]]:
     return {kind: sorted(hashes) for kind, hashes in sorted(out.items())}
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class WorkerInputs:
     """What this worker read at start: inputs, connection settings, width, secrets' hook."""
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from fleetcheck.collect import CollectFailure, CollectOptions, collect
 from fleetcheck.engine.options import ScanOptions
 from fleetcheck.engine.summary import host_status, not_run_error, with_threshold
 from fleetcheck.errors import ErrorKind, HostFailure, exhausted
+from fleetcheck.frozen import frozen
 from fleetcheck.model import HostError, HostResult, TrustedKey
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.judge import evaluate, unread_namespaces
@@ -17,7 +17,7 @@ from fleetcheck.redact import Redactor, host_redactor
 from fleetcheck.transport.base import Connector
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Job:
     """What checking any host of a run needs besides the host: options, waivers, a connector.
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck.engine.check import unchecked_host
 from fleetcheck.engine.scan import assemble_results
 from fleetcheck.errors import ErrorKind, InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.model import HostError, HostResult, RunResult, Severity
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.waivers import WaiverBook, waiver_from_record, waiver_records
@@ -27,7 +27,7 @@ KEPT_META = ("fail_on", "become", "policies", "host_key_checking", "deadline")
 _HOST_KEY_MODES = ("strict", "accept-new", "off")  # weakest last
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ShardFile:
     """One shard run and the name its file was given by (for messages)."""
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Severity
 from fleetcheck.transport.base import DEFAULT_MAX_OUTPUT
 from fleetcheck.transport.ssh.options import SshOptions
@@ -29,7 +30,7 @@ def worker_ceiling(hosts: int) -> int:
     return min(default_workers(), max(1, hosts // HOSTS_PER_WORKER))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScanOptions:
     """Every setting a scan needs besides its hosts, inputs and waivers."""
 

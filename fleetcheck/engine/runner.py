@@ -14,10 +14,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.frozen import frozen
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -25,7 +25,7 @@ R = TypeVar("R")
 GRACE = 2.0  # seconds past an item's deadline before the runner gives up on its thread
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunOutcome(Generic[R]):
     """Results of the items that finished, in input order; `complete` is False if interrupted."""
 

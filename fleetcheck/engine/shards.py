@@ -13,10 +13,10 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory import Inventory
 from fleetcheck.numbers import is_number
 from fleetcheck.plan import PlannedHost
@@ -44,7 +44,7 @@ def shard_of(name: str, count: int) -> int:
     return jump_hash(key, count) + 1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ShardPlan:
     """Which shard each planned host is in (by position), the shards' names, the plan's id."""
 

@@ -19,12 +19,12 @@ import os
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fleetcheck.errors import InputError
 from fleetcheck.evidence import scope, sshsig
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory import Inventory
 from fleetcheck.inventory.listing import to_json_value
 from fleetcheck.inventory.values import VaultValue
@@ -45,7 +45,7 @@ REDACTED = "<redacted: looks secret>"
 VAULTED = "<vault-encrypted: not included>"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Bundle:
     """The files of a bundle (manifest and signature last) and what identifies it."""
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from dataclasses import dataclass
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import HostResult, RunResult, Verdict, WaiverRecord
 from fleetcheck.policy import Action
 from fleetcheck.policy.serialize import policy_from_dict
@@ -26,7 +26,7 @@ COLUMNS = ("type", "id", "status", "conditions", "justification", "approved_by",
            "removal_candidate", "source", "host_names")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RegisterRow:
     """One allowance: an allow or require rule, or a waiver."""
 

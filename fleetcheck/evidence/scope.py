@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import RunResult
 from fleetcheck.render import jsonout
 from fleetcheck.render.view import human_duration, plural, run_seconds, sorted_hosts
@@ -16,7 +16,7 @@ from fleetcheck.sanitize import printable
 EVIDENCE_KEY = "evidence"  # meta key naming the bundle made of the run
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Scope:
     """What a run covered."""
 

@@ -7,7 +7,6 @@ import base64
 import datetime as dt
 import re
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 from fleetcheck.sshlib import paramiko  # noqa: F401  (how paramiko loads)
@@ -16,6 +15,7 @@ from paramiko.message import Message
 
 from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.textfile import utf8_lines
 
 _KEY_TYPE = re.compile(r"^(ssh-(ed25519|rsa|dss|ed448)|ecdsa-sha2-nistp\d+|"
@@ -58,7 +58,7 @@ def _time(value: str, path: str, line: int) -> dt.datetime:
         raise InputError(f"bad timestamp {value!r}: no such time", path, line) from None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AllowedSigner:
     """One line of an allowed_signers file."""
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-from dataclasses import dataclass
+
+from fleetcheck.frozen import frozen
 
 SUFFIX = "-cert-v01@openssh.com"
 # How many SSH strings (or mpints) hold the certified key after the nonce, by its type.
@@ -38,7 +39,7 @@ def _uint(blob: bytes, pos: int, size: int) -> tuple[int, int]:
     return int.from_bytes(blob[pos:pos + size], "big"), pos + size
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Certificate:
     """The parts of a certificate a signature check needs."""
 

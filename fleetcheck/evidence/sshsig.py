@@ -21,6 +21,7 @@ from paramiko.pkey import UnknownKeyType
 
 # One ssh-agent connection over a socket path: the SSH transport's own, reused for signing.
 from fleetcheck.evidence import sshcert
+from fleetcheck.frozen import frozen
 from fleetcheck.transport.ssh.auth import _Agent
 from fleetcheck.transport.ssh.keys import (
     EncryptedKey,
@@ -83,7 +84,7 @@ def sign(message: bytes, key: paramiko.PKey, namespace: str = NAMESPACE) -> str:
     return armor(blob)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Signature:
     """A parsed SSHSIG signature."""
 

@@ -12,12 +12,13 @@ be a file of the bundle: relative, with no empty, `.` or `..` part, listed once.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from fleetcheck.frozen import frozen
 
 _LINE = re.compile(r"([0-9A-Fa-f]{64})[ \t][ *]([^\r\n\0]+)")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Manifest:
     """The files a manifest lists (name -> lowercase hex SHA-256) and what is wrong in it."""
 

@@ -20,6 +20,7 @@ from fleetcheck.evidence import sshcert, sshsig, zipread
 from fleetcheck.evidence.bundle import MANIFEST, SIGNATURE
 from fleetcheck.evidence.signers import AllowedSigner, matches
 from fleetcheck.evidence.sums import read as read_manifest
+from fleetcheck.frozen import frozen
 
 
 class Outcome(enum.IntEnum):
@@ -30,7 +31,7 @@ class Outcome(enum.IntEnum):
     NOT_PROVEN = 3
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Verification:
     """What a check of a bundle found."""
 

@@ -17,11 +17,11 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.words import plural
 
 MAX_ENTRY = 1 << 30  # refuse to inflate an entry past 1 GiB (a zip bomb is bad input)
@@ -40,7 +40,7 @@ _CENTRAL = b"PK\x01\x02"
 _ENDS = (b"PK\x05\x06", b"PK\x06\x06")  # end of central directory (zip64 too)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Contents:
     """What a bundle zip holds: each plain file's SHA-256, the kept files' bytes, and a
     problem for each entry (or stretch of bytes) that is not as a bundle should be."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.history.identity import Key, finding_key, listener_key
 from fleetcheck.model import Change, Changes, Comparison, Finding, HostFinding, HostResult
 
@@ -24,7 +25,7 @@ from fleetcheck.model import Change, Changes, Comparison, Finding, HostFinding, 
 FLAP_RUNS = 3
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Seen:
     """A finding open at the host's previous checked run, as it was then: a Finding, or its
     JSON as the database keeps it (parsed only when it is listed as fixed or unverified,
@@ -41,7 +42,7 @@ class Seen:
         return Finding.from_dict(json.loads(self.finding))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Gone:
     """A finding fixed before the previous checked run: when it was first open, how often
     it flapped, and the host's check number when it was first found gone (None: unknown)."""
@@ -51,7 +52,7 @@ class Gone:
     closed_check: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostPast:
     """A host as its previous checked run left it.
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
+from fleetcheck.frozen import frozen
 from fleetcheck.history.compare import Gone, HostPast, Seen
 from fleetcheck.history.identity import FINDING, Key, finding_key
 from fleetcheck.model import HostResult
@@ -18,7 +18,7 @@ CHUNK = 500
 WHOLE_TABLE_SHARE = 0.25
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostRow:
     """A host as the database knows it."""
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any, TypeVar
 
+from fleetcheck.frozen import frozen
 from fleetcheck.history.identity import FINDING, Key, describe
 
 T = TypeVar("T")
@@ -57,7 +58,7 @@ def as_dict(row: Any) -> dict[str, Any]:
     return {f.name: getattr(row, f.name) for f in fields(row)}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunRow:
     """One recorded run and what it counted."""
 
@@ -81,7 +82,7 @@ class RunRow:
     to_dict = as_dict
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DayRow:
     """One day's totals (kept for ever)."""
 
@@ -99,7 +100,7 @@ class DayRow:
     to_dict = as_dict
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostRun:
     """One run of one host."""
 
@@ -114,7 +115,7 @@ class HostRun:
     fixed: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Event:
     """Something of the host opened, reopened or closed at a run."""
 
@@ -129,7 +130,7 @@ class Event:
         return describe(self.key)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OpenItem:
     """Something open at the host's last checked run."""
 
@@ -141,7 +142,7 @@ class OpenItem:
     finding: dict[str, Any] | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Timeline:
     """One host's history: its runs (within retention), what is open, and every change."""
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 
+from fleetcheck.frozen import frozen
 from fleetcheck.history import load
 from fleetcheck.history.compare import compare, parse_utc, utc
 from fleetcheck.history.db import DEFAULT_TIMEOUT, HistoryError, connect, failures
@@ -29,7 +30,7 @@ _TREND = ("run_id", "started_at", "hosts", "violations", "new", "fixed", "unchec
 _TREND_KINDS = ("str", "str", "int", "int", "int", "int", "int")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@frozen
 class Pruned:
     """What a prune removed."""
 

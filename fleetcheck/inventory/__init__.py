@@ -9,9 +9,10 @@ host patterns. See docs/inventory.md.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, cast
 
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory.notes import InventoryWarning, Notes
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from fleetcheck.inventory.vault import Keyring
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InventoryHost:
     """A host as the inventory defines it: merged variables and every group it belongs to."""
 
@@ -38,7 +39,7 @@ class InventoryHost:
         return sorted((*self.groups, "ungrouped") if self.ungrouped else self.groups)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InventoryGroup:
     """A group as written: its direct hosts and child groups in order, inline vars, rank."""
 
@@ -50,7 +51,7 @@ class InventoryGroup:
     depth: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Inventory:
     """Hosts in inventory order, group membership, and the files read (for the audit trail)."""
 

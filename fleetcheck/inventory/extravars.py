@@ -15,10 +15,11 @@ import codecs
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory.datafile import LocDict, load_data, load_file
 from fleetcheck.inventory.values import Origin, check_depth
 from fleetcheck.inventory.vault import Keyring
@@ -29,7 +30,7 @@ _ESCAPE = re.compile(r"\\U[0-9a-fA-F]{8}|\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\N
 _BLOCKS = (("{{", "}}"), ("{%", "%}"), ("{#", "#}"))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ExtraVars:
     """The merged extra variables and where each one was given ('-e #2', 'file:line:col')."""
 

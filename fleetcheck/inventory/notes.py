@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory.values import Origin
 
 STRICT_HINT = " (an error under --strict-inventory)"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InventoryWarning:
     """One warning: what, and where it was written (when known)."""
 

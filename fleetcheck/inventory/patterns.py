@@ -16,11 +16,11 @@ import fnmatch
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fleetcheck.bounded import MAX_LIST_BYTES
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory.hostpattern import parse_address
 from fleetcheck.numbers import MAX_DIGITS, is_number
 from fleetcheck.textfile import read_text
@@ -75,7 +75,7 @@ def expand_files(terms: Sequence[str], cwd: str | None,
     return out
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class Index:
     """What patterns look at: groups in inventory order with their hosts, hosts in order."""
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from fleetcheck.bounded import check_nesting
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 
 if TYPE_CHECKING:
     from fleetcheck.inventory.vault import Keyring
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Origin:
     """A 1-based position in an inventory file (line 0 when only the file is known)."""
 
@@ -36,7 +37,7 @@ class UnsafeText(str):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VaultValue:
     """A `!vault` value: its ciphertext, where it was written, and the keys that may open it."""
 

@@ -11,9 +11,10 @@ them (no variable fleetcheck reads can have such a name).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory.combine import layer
 from fleetcheck.inventory.datafile import LocDict, kind_name, load_file, mark_of
 from fleetcheck.inventory.hostpattern import is_host_list
@@ -24,7 +25,7 @@ from fleetcheck.inventory.vault import Keyring
 EXTENSIONS = (".yml", ".yaml", ".json")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VarsLayer:
     """The merged variables of one entity from one `*_vars/` directory, with their origins."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import binascii
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from fleetcheck.bounded import MAX_SECRET_BYTES, read_bounded, run_checked
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 
 if TYPE_CHECKING:
     from fleetcheck.inventory.values import Origin
@@ -37,7 +38,7 @@ class VaultError(Exception):
     """A vault envelope that is malformed or that no known password opens."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VaultSecret:
     """One vault password and the file it came from (the password never shows in a repr)."""
 
@@ -75,7 +76,7 @@ def read_password_file(path: str) -> VaultSecret:
     return VaultSecret(path, password)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Envelope:
     version: str
     cipher: str

@@ -7,13 +7,13 @@ file) before the summary is computed, and carried in the run JSON, so that every
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model.host import Finding, HostResult
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostFinding:
     """A finding no longer in the host's findings: fixed, or not verified in this run.
 
@@ -38,7 +38,7 @@ class HostFinding:
         return cls(str(data["host"]), Finding.from_dict(data), data.get("last_seen"))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Changes:
     """The run's changes: fixed and unverified findings listed, the rest counted.
 
@@ -83,7 +83,7 @@ class Changes:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrendPoint:
     """One run in the trend series the HTML chart draws (the run itself is the last point)."""
 
@@ -105,7 +105,7 @@ class TrendPoint:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HistoryNote:
     """What became of the run's history: recorded in `database`, off, or failed and why."""
 
@@ -123,7 +123,7 @@ class HistoryNote:
         return cls(str(data["status"]), data.get("database"), data.get("error"))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Comparison:
     """Hosts annotated against their previous checked runs, the changes, and the trend so far
     (earlier runs only: the run being assembled adds its own point)."""

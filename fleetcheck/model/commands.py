@@ -15,8 +15,9 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from fleetcheck.frozen import frozen
 
 
 def template_of(command: str, nonce: str) -> tuple[str, ...]:
@@ -28,7 +29,7 @@ _HEX = frozenset("0123456789abcdef")  # what a nonce is made of (secrets.token_h
 _HEX_RUN = re.compile("[0-9a-f]+")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Template:
     """A command template met before, and what tells a command made from it without
     searching the command (~13 KB each) for its nonce."""
@@ -155,7 +156,7 @@ def _split(stdout: str, nonce: str) -> list[str]:
     return stdout.split(nonce) if nonce and nonce in stdout else []
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunTexts:
     """A run file's tables as read: `command_texts`, `stdout_texts` and `stderr_texts`."""
 

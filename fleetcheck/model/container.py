@@ -10,8 +10,9 @@ image, never its random id, so that a redeploy is not a new listener.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from fleetcheck.frozen import frozen
 
 HOST = "host"
 PUBLISHED = "published"
@@ -26,7 +27,7 @@ _POD_SUFFIX = re.compile(rf"-[{_SAFE}]{{5}}$")
 _HASH_SUFFIX = re.compile(rf"-[{_SAFE}]{{6,10}}$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Container:
     """The container a listener's process runs in, as far as the host told it."""
 
@@ -106,7 +107,7 @@ def container_identity(listener: InNamespace) -> str | None:
     return "@".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Namespaces:
     """A Linux host's other network namespaces: how many were read, or why they were not."""
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model.commands import (
     NO_TEXTS,
     CommandTable,
@@ -18,7 +18,7 @@ from fleetcheck.model.enums import Change, FindingKind, Severity, Status
 from fleetcheck.model.listener import JudgedListener
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Finding:
     """A judged problem on one host; `id` is stable across runs for the same problem."""
 
@@ -125,7 +125,7 @@ class Finding:
                 self.id)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostError:
     """Why a host could not be checked: a kind from `errors.ErrorKind` and a sentence."""
 
@@ -137,7 +137,7 @@ class HostError:
         return {"kind": self.kind, "message": self.message}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CommandRecord:
     """One command that ran on a host, kept as evidence: what ran and what it printed."""
 
@@ -170,7 +170,7 @@ class CommandRecord:
                    str(data.get("nonce") or ""))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrustedKey:
     """A host key trusted in this run without being found in known_hosts: on first use
     (accept-new), or not checked at all because the host's own StrictHostKeyChecking said
@@ -202,7 +202,7 @@ class TrustedKey:
                 f"{self.fingerprint}, added to {self.file}")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostResult:
     """Everything fleetcheck learnt and judged about one host."""
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model.container import HOST, Container
 from fleetcheck.model.enums import Verdict
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Listener:
     """One listening TCP socket or bound, unconnected UDP socket as a tool printed it."""
 
@@ -120,7 +121,7 @@ class Listener:
         return (self.proto, self.port, self.family, self.address, self.pid or 0, self.process or "")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class JudgedListener:
     """A listener with the verdict of the policies and the rule that decided it."""
 

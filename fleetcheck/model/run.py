@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model.changes import Changes, HistoryNote, TrendPoint
 from fleetcheck.model.commands import CommandTable, read_texts
 from fleetcheck.model.enums import READABLE, SCHEMA
 from fleetcheck.model.host import HostResult
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InputFile:
     """A file the run read (inventory, policy, waiver) with its digest, for the audit trail."""
 
@@ -37,7 +38,7 @@ def inputs_by_kind(inputs: tuple[InputFile, ...]) -> dict[str, list[dict[str, st
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Summary:
     """Counts over a run, computed once (see `result.summarize`) and read by every renderer."""
 
@@ -94,7 +95,7 @@ class Summary:
 _TRAIL = ("justification", "reviewed_on")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WaiverRecord:
     """A waiver as the run used it: who granted what until when, and what became of it."""
 
@@ -130,7 +131,7 @@ class WaiverRecord:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunResult:
     """The one canonical result of a run; every renderer reads only this."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import bsd_listen
@@ -31,7 +32,7 @@ _STATELESS = ("the table has no (state) column (as with -x or -T), so no TCP lis
               "told; list with netstat -an")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Row:
     """One listener and the kernel address netstat -A printed before it (AIX rmsock needs it)."""
 

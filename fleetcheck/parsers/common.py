@@ -5,12 +5,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 from typing import NamedTuple
 
 from fleetcheck import services
+from fleetcheck.frozen import frozen
 from fleetcheck.numbers import is_number
 
 
@@ -32,7 +32,7 @@ class ParseError(Exception):
         return f"line {self.line_no}: {self.message}: {shown!r}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Endpoint:
     """A local address as printed, split into its normalised parts."""
 

@@ -9,9 +9,9 @@ directory somebody named like a container deeper down is not taken for one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.jsontext import loads_text
 from fleetcheck.model import Container
 from fleetcheck.numbers import is_number
@@ -20,7 +20,7 @@ from fleetcheck.parsers.common import lines
 _HEX = frozenset("0123456789abcdef")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CgroupMatch:
     """What a cgroup path says: the runtime, and the container's id or name."""
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from fleetcheck.frozen import frozen
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError
 from fleetcheck.parsers.common import lines as split_lines
@@ -14,7 +14,7 @@ from fleetcheck.parsers.powershell_text import looks_like_text
 from fleetcheck.parsers.ss import is_message as ss_message
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Guess:
     """The dialect a text looks like and the evidence, to tell the user."""
 

@@ -9,14 +9,14 @@ port, a port set) is skipped rather than guessed.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from fleetcheck.addresses import ip_text
+from fleetcheck.frozen import frozen
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import lines
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Forward:
     """Host ports `lo`..`hi` of `proto` forwarded to `address`, from port `to` on."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import (
@@ -41,7 +42,7 @@ _PROGRAM_WIDTH = 19
 _COLUMN = 23
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Columns:
     """Which optional columns the header announced."""
 
@@ -50,7 +51,7 @@ class _Columns:
     timer: bool  # -o: Timer
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Row:
     proto: str
     local: str

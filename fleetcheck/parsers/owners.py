@@ -7,14 +7,13 @@ Windows `tasklist` lives with the Windows netstat parser.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from fleetcheck.frozen import frozen
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import ParseError, lines, tokens
 from fleetcheck.parsers.inet import resolve_host, split_colon
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Owner:
     """A process holding a socket."""
 
@@ -34,7 +33,7 @@ _HELD_BY = "held by proc"
 SocketKey = tuple[str, int, str, int]  # proto, family, address, port
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _FstatSocket:
     user: str
     cmd: str

@@ -11,8 +11,8 @@ column ends in '...' (Windows PowerShell) or '…' (PowerShell 7) and is marked 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from fleetcheck.frozen import frozen
 from fleetcheck.parsers.common import ParseError, lines
 
 # PowerShell 7.2+ colours table headers and list names when writing to a terminal.
@@ -25,7 +25,7 @@ _ONE_WORD = {"LocalAddress", "LocalPort", "RemoteAddress", "RemotePort", "State"
              "AppliedSetting", "OwningProcess", "OffloadState"}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TextObject:
     """One object as printed: its properties as text, and the line it starts on."""
 

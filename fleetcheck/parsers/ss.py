@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import (
@@ -47,7 +47,7 @@ def is_message(line: str) -> bool:
     return _MESSAGE.fullmatch(line.strip()) is not None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Row:
     netid: str | None
     state: str
@@ -56,7 +56,7 @@ class _Row:
     extra: str  # everything after the peer column: users:(...), ino:, v6only:, ...
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Users:
     """The users:(...) field of a row: its holders, where it ends, and what went wrong."""
 

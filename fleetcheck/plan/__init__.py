@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from fleetcheck.errors import ErrorKind, InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.hostindex import HostIndex
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.combine import layer
@@ -27,7 +28,7 @@ from fleetcheck.policy import Policy
 from fleetcheck.transport.base import TRANSPORTS
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Become:
     """Privilege escalation for the collection command (Ansible's become)."""
 
@@ -38,7 +39,7 @@ class Become:
     flags: tuple[str, ...] = ()  # ansible_become_flags, shell-split
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostDefaults:
     """What a host whose inventory says nothing gets (command line, ANSIBLE_*, ansible.cfg)."""
 
@@ -54,7 +55,9 @@ class HostDefaults:
     ssh_extra_args: tuple[str, ...] = ()  # unless the host has ansible_ssh_extra_args
 
 
-@dataclass(frozen=True, slots=True)
+NO_DEFAULTS = HostDefaults()  # frozen, so one instance serves every call as a default
+
+@frozen
 class Refusal:
     """Why a planned host will not be contacted: an error kind and a message naming why."""
 
@@ -62,7 +65,7 @@ class Refusal:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PlannedHost:
     """Everything needed to check one host; secrets are kept out of repr and reports."""
 
@@ -96,7 +99,7 @@ class PlannedHost:
 
 def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool = False,
               user: str | None = None, selected: Mapping[str, frozenset[str]] | None = None,
-              defaults: HostDefaults = HostDefaults(),
+              defaults: HostDefaults = NO_DEFAULTS,
               extra_vars: ExtraVars | None = None, merge: bool = False,
               applies: Applies | None = None) -> PlannedHost:
     """Turn one inventory host into a PlannedHost (connection settings and its policies:
@@ -210,7 +213,7 @@ def defaults_from_record(record: Mapping[str, Any]) -> HostDefaults:
 
 def plan(inventory: Inventory, policies: Sequence[Policy], *, limit: str | None = None,
          become: bool = False, user: str | None = None,
-         defaults: HostDefaults = HostDefaults(),
+         defaults: HostDefaults = NO_DEFAULTS,
          extra_vars: ExtraVars | None = None) -> list[PlannedHost]:
     """Hosts selected by `limit`, each with the policies whose `hosts` pattern selects it.
 

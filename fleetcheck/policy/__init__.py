@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Severity
 from fleetcheck.policy.match import Match
 from fleetcheck.yamlsrc import Mark
@@ -24,7 +25,7 @@ class Action(enum.StrEnum):
     REQUIRE = "require"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Rule:
     """One allow, forbid or require rule of a policy."""
 
@@ -52,7 +53,7 @@ class Rule:
         return self.where.line if self.where else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Policy:
     """A named set of rules applying to the hosts its `hosts` pattern selects."""
 

@@ -7,11 +7,12 @@ definitions and waiver conditions it used, so the explanation needs no files.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from fleetcheck.addresses import bind_scope
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Container, Finding, HostResult, JudgedListener, Listener, RunResult
 from fleetcheck.policy import Action, Policy, Rule
 from fleetcheck.policy.judge import Considered, HostRules, decide, requirement
@@ -29,7 +30,7 @@ from fleetcheck.policy.waivers import Waiver, waiver_from_record
 from fleetcheck.policy.wording import UNSHOWN_DEVICE
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RuleStep:
     """One rule weighed against the listener, in words."""
 
@@ -44,7 +45,7 @@ class RuleStep:
                 "where": _where(self.rule)}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WaiverStep:
     """One waiver weighed against the finding: 'waives', 'also covers', 'expired', 'no'."""
 
@@ -57,7 +58,7 @@ class WaiverStep:
         return {"waiver": self.waiver, "outcome": self.outcome, "why": self.sentence}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ListenerStory:
     """How one listener was judged, with the run's own record beside the recomputation."""
 
@@ -76,7 +77,7 @@ class ListenerStory:
             self.verdict, self.rule)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Explanation:
     """Everything said about one host and port."""
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck import services
 from fleetcheck.addresses import bind_text
+from fleetcheck.frozen import frozen
 from fleetcheck.model import (
     CONTAINER_ONLY,
     Finding,
@@ -40,7 +40,7 @@ from fleetcheck.policy.wording import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Judgement:
     """What the policies made of one host's listeners."""
 
@@ -48,7 +48,7 @@ class Judgement:
     findings: tuple[Finding, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Considered:
     """One rule weighed against one listener: its result and the condition that decided it."""
 
@@ -57,7 +57,7 @@ class Considered:
     condition: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Decision:
     """The verdict on one listener, the rule that decided it and the finding it raises."""
 
@@ -66,7 +66,7 @@ class Decision:
     finding: Finding | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostRules:
     """The rules of every policy applying to one host, and how their defaults resolved."""
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from fleetcheck.clock import LOCAL_AHEAD
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.inventory import Inventory
 from fleetcheck.policy import Action, Policy, resolve_default, review
 from fleetcheck.policy.load import collect_policies
@@ -31,7 +32,7 @@ WARN_EXPIRING_DAYS = 14
 _SHOWN = 5  # hosts named in a warning before "and N more"
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class Checked:
     """What loaded: the policies, the waivers (bound to the inventory's hosts), and who is who."""
 

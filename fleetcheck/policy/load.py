@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Severity
 from fleetcheck.policy import Action, Policy, Rule, fields, review
 from fleetcheck.policy.match import Match
@@ -83,7 +83,7 @@ def policy_from_text(text: str, path: str = "<policy>") -> Policy:
     return policy
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Written:
     """A policy file as read: its valid name and where it was named (else where it starts),
     even when a problem kept the policy itself from loading (None), so that a duplicate name

@@ -7,9 +7,10 @@ import fnmatch
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from fleetcheck.addresses import address_scope, bind_scope, network_text, parse_ip
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Container, Listener
 from fleetcheck.numbers import is_number
 
@@ -44,7 +45,7 @@ class MatchResult(enum.Enum):
     UNKNOWN_OWNER = "unknown_owner"  # needs the owner, which could not be seen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AddressSpec:
     """One allowed address: a scope word, a network (CIDR) or a literal address or name."""
 
@@ -80,7 +81,7 @@ class AddressSpec:
         return ip.version if ip is not None else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TextSpec:
     """A process or user name: exact, a glob (`*?[`), or a whole-name regex written `~regex`."""
 
@@ -154,7 +155,7 @@ def _any_ok(results: Iterable[bool | None]) -> bool | None:
     return True if True in values else None if None in values else False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Match:
     """Conditions on a listener; None means 'any'. All given conditions must hold.
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.words import plural
 from fleetcheck.yamlsrc import LocatedDict, Mark, did_you_mean
 
@@ -21,7 +22,7 @@ class Level(enum.StrEnum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Problem:
     """One problem: where, how bad, what."""
 

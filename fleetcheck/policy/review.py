@@ -7,10 +7,11 @@ import calendar
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from fleetcheck.clock import LOCAL_AHEAD
+from fleetcheck.frozen import frozen
 from fleetcheck.numbers import is_number
 from fleetcheck.policy import Action, Policy, Rule
 from fleetcheck.policy.problems import Problems
@@ -26,7 +27,7 @@ UNITS = ("day", "week", "month", "year")
 _PERIOD = re.compile(r"^\s*([0-9]+)\s*(day|week|month|year)s?\s*$", re.I)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Period:
     """A review interval such as '6 months': a count of calendar days, weeks, months or years."""
 
@@ -70,7 +71,7 @@ def parse_period(text: str) -> Period:
     return Period(int(match.group(1)), match.group(2).lower())
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReviewState:
     """Where one rule stands: last reviewed (or approved), when the next review is due."""
 

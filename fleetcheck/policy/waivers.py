@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.hostindex import HostIndex
 from fleetcheck.model import Finding, FindingKind, HostResult, WaiverRecord
 from fleetcheck.policy.match import Match, TextSpec, container_value
@@ -18,7 +19,7 @@ from fleetcheck.yamlsrc import Mark
 ACTIVE, EXPIRED, UNUSED = "active", "expired", "unused"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Waiver:
     """One exception: which findings on which hosts, why, whose, approved by whom, until when."""
 
@@ -198,7 +199,7 @@ def waiver_records(waivers: Sequence[Waiver], hosts: Sequence[HostResult], today
     return tuple(records), warnings
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WaiverBook:
     """The waivers of a run and the day their expiry is judged on: what `scan` applies."""
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Protocol
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import RunResult
 from fleetcheck.render.options import RenderOptions
 
@@ -30,7 +30,7 @@ class ChunkRenderer(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Format:
     """One report format: its file extension and its renderer."""
 

@@ -6,8 +6,8 @@ and the waiver rollups per owner. Everything comes from the run record alone.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Change, Finding, RunResult, TrendPoint, WaiverRecord
 from fleetcheck.render.natural import natural_key
 from fleetcheck.render.view import parse_time, service_name
@@ -20,7 +20,7 @@ EXPIRING_DAYS = 14  # waivers expiring this soon are listed under their owner
 SHOWN = 100
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ChangeRow:
     """One finding in a change section, with its host."""
 
@@ -30,7 +30,7 @@ class ChangeRow:
     last_seen: str | None = None  # fixed and unverified: the last run that saw it open
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ChangeSection:
     """One of the sections that lead a report."""
 
@@ -153,7 +153,7 @@ def gate_line(run: RunResult) -> str:
 
 # -- the trend chart ------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Series:
     """One line of the chart: its name, CSS tone, SVG points and last value."""
 
@@ -164,7 +164,7 @@ class Series:
     values: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Chart:
     """An inline-SVG line chart of the trend, laid out here so the template only draws."""
 
@@ -211,7 +211,7 @@ def chart(run: RunResult, width: int = 760, height: int = 220) -> Chart | None:
 
 # -- waivers per owner ---------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OwnerRollup:
     """One owner's waivers: how many in each status, what they waive, what expires soon."""
 

@@ -4,9 +4,9 @@ reviewer sign-off block. Arranged from the RunResult alone, like `view`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import RunResult
 from fleetcheck.words import plural
 
@@ -14,7 +14,7 @@ from fleetcheck.words import plural
 NAMES_INLINE = 12
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EvidenceView:
     """Everything the evidence partials of the HTML template read."""
 

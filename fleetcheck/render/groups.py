@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from fleetcheck import addresses
+from fleetcheck.frozen import frozen
 from fleetcheck.model import FindingKind, Severity
 from fleetcheck.numbers import is_number
 from fleetcheck.render.changes_view import age_words, day
@@ -130,7 +130,7 @@ def bind_scope(address: str | None, iface: str | None = None) -> str:
     return addresses.bind_text(address, iface)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FindingGroup:
     """One problem on many hosts: the findings sharing kind, rule, port, scope, process,
     severity and waiver (what a group row says of its hosts is true of each of them)."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import HostResult
 from fleetcheck.render.groups import hosts_line, natural_key
 from fleetcheck.transport.quote import sh_join
@@ -136,7 +136,7 @@ _PROXY = "ProxyCommand '"
 _AUTH = re.compile(r"^authentication failed for (\S+) \((.*)\)$", re.S)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Cause:
     """Unchecked hosts that share one cause: an error kind, or a jump host that failed."""
 

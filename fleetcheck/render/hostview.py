@@ -10,9 +10,9 @@ common stderr line) are stored once in the JSON.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import CommandRecord, HostResult, JudgedListener, RunResult, Severity
 from fleetcheck.render import nsview, view
 from fleetcheck.render.shared import NONCE_MARK, Shared, number, shared_commands
@@ -22,7 +22,7 @@ from fleetcheck.render.waived import Standing
 _ROW_CLASS = {"waived": "waived", "below": "below", "red": "red", "": ""}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ListenerCells:
     """One listener row: its class and cells, as displayed."""
 
@@ -42,7 +42,7 @@ class ListenerCells:
     place: int = 0  # index into HostDetail.places, on a host with containers
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Place:
     """A network namespace or hostNetwork container whose listeners share one table."""
 
@@ -50,7 +50,7 @@ class Place:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostDetail:
     """Everything inside one host's section."""
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
 from fleetcheck.addresses import bind_text
 from fleetcheck.engine.summary import is_violation
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Finding, HostResult, RunResult, Severity, WaiverRecord
 from fleetcheck.render import changes_view, view
 from fleetcheck.render.options import RenderOptions
@@ -145,7 +145,7 @@ def _counts(host: HostResult, fail_on: Severity) -> tuple[int, int, int, int]:
     return (1 + len(host.findings) + len(rules), failures, 0 if host.checked else 1, waived)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Run:
     """What every testsuite of a run shares."""
 

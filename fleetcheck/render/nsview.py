@@ -3,8 +3,7 @@ of hosts that run containers. Hosts without any show exactly what they always di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from fleetcheck.frozen import frozen
 from fleetcheck.model import (
     HOST,
     PUBLISHED,
@@ -20,7 +19,7 @@ from fleetcheck.render import view
 from fleetcheck.render.waived import Standing
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ListenerGroup:
     """The listeners of one network namespace (or one hostNetwork container) on a host."""
 
@@ -71,7 +70,7 @@ def groups(host: HostResult, threshold: Severity) -> list[ListenerGroup]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ImageRow:
     """The fleet view of one container image: where it runs, what it listens on, verdicts."""
 

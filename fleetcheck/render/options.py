@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from fleetcheck.frozen import frozen
 
 # Text reports written to files (and to a non-terminal stdout) use this width, so a saved
 # run re-rendered later gives the same bytes whatever terminal `report` runs in.
@@ -10,7 +10,7 @@ FILE_WIDTH = 120
 MIN_WIDTH = 60
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RenderOptions:
     """Presentation settings; none of them changes a fact in the report."""
 

@@ -15,10 +15,10 @@ that could not be checked are never compliant: the percentage is of all hosts co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 
 from fleetcheck.engine.summary import is_violation
+from fleetcheck.frozen import frozen
 from fleetcheck.model import Finding, HostResult, RunResult, Verdict
 from fleetcheck.render import lastrun, view
 from fleetcheck.render.groups import FindingGroup, group_findings, natural_key
@@ -27,7 +27,7 @@ from fleetcheck.render.textfit import wrap
 TOP = 10  # groups and hosts the summary lists
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Compliance:
     """How many of the hosts an inventory group or policy covers are compliant."""
 
@@ -53,7 +53,7 @@ class Compliance:
                f"{tail})"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Coverage:
     """What was checked and passed, not only what failed."""
 
@@ -101,7 +101,7 @@ def _compliance(members: dict[str, list[tuple[HostResult, bool]]]) -> list[Compl
     return sorted(out, key=lambda c: (c.percent, natural_key(c.name)))
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class Overview:
     """The executive summary of one run."""
 

@@ -7,11 +7,11 @@ rendered (`lastrun`) and handed out as copies, so a format may reorder its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 from fleetcheck.addresses import bind_text
 from fleetcheck.engine.summary import is_violation
+from fleetcheck.frozen import frozen
 from fleetcheck.model import (
     Finding,
     FindingKind,
@@ -166,7 +166,7 @@ def owner(process: str | None, pid: int | None) -> str:
     return process or (f"pid {pid}" if pid is not None else "")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FindingRow:
     """One finding with its host and the facts reports print beside it."""
 
@@ -204,7 +204,7 @@ def unchecked_hosts(run: RunResult) -> list[HostResult]:
         h for h in sorted_hosts(run) if not h.checked)))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PortRow:
     """The fleet view of one proto/port: who listens on it and what the policies said."""
 

@@ -4,9 +4,9 @@ once per report so that every format writes such a command out once, under the r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import CommandRecord, HostResult, RunResult
 from fleetcheck.model.commands import template_of
 from fleetcheck.render import lastrun, view
@@ -15,7 +15,7 @@ from fleetcheck.render import lastrun, view
 NONCE_MARK = "NONCE"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SharedCommand:
     """A command that ran on more than one host: its number, one instance, its host count."""
 

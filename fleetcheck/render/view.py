@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import RunResult, Severity, WaiverRecord, inputs_by_kind
 from fleetcheck.render.evidence_view import evidence_line
 from fleetcheck.render.rows import (
@@ -63,7 +63,7 @@ _META_SHOWN = ("command_line", "user", "hostname", "fail_on", "forks", "workers"
                "evidence")
 _WAIVER_ORDER = {"expired": 0, "active": 1, "unused": 2}
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Headline:
     """The verdict, first thing in every report: a word, a tone and one sentence."""
 

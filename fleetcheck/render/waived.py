@@ -9,9 +9,9 @@ is never painted as an open violation, so a compliant host never shows a red str
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from fleetcheck.engine.summary import is_violation
+from fleetcheck.frozen import frozen
 from fleetcheck.model import (
     HostResult,
     Listener,
@@ -37,7 +37,7 @@ def key(listener: Listener) -> ListenerKey:
             container_identity(listener) or "")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Standing:
     """Why a listener with findings is not an open violation: waived by whom, or below."""
 

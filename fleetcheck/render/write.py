@@ -13,9 +13,10 @@ import secrets
 import stat
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from fleetcheck.frozen import frozen
 from fleetcheck.model import RunResult
 from fleetcheck.render import FORMATS, Format
 from fleetcheck.render.options import RenderOptions
@@ -112,7 +113,7 @@ def report_stem(run: RunResult) -> str:
     return f"fleetcheck-{stamp}" + (f"-{run.run_id}" if run.run_id else "")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Written:
     """What became of each report file: written, or failed with the reason."""
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Protocol
+
+from fleetcheck.frozen import frozen
 
 if TYPE_CHECKING:
     from fleetcheck.plan import PlannedHost
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
 DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CommandResult:
     """What one command printed (stdout and stderr kept apart) and how it exited."""
 
@@ -25,7 +27,7 @@ class CommandResult:
     duration: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Answer:
     """Stdin that waits for a prompt: `answer` is written once `prompt` appeared on the
     command's stderr, then stdin is closed. Until then nothing is written, so a host that
@@ -124,7 +126,7 @@ class Connector(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TransportKind:
     """One way to reach hosts, as `ansible_connection` names it, and the inventory variables
     it reads for each of its settings."""

@@ -29,6 +29,7 @@ from paramiko.auth_handler import AuthHandler
 from paramiko.packet import Packetizer
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.frozen import frozen
 from fleetcheck.transport.ssh.algorithms import assemble, key_allowed, rsa_signatures
 from fleetcheck.transport.ssh.errors import RetryableFailure
 from fleetcheck.transport.ssh.identities import Identity, prepare, signer
@@ -40,7 +41,7 @@ __all__ = ["AuthTransport", "Credentials", "KeyStore", "authenticate"]
 log = logging.getLogger("fleetcheck.ssh")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Credentials:
     """Run-wide secrets: the key passphrase and the password (-k). Never shown in a repr."""
 

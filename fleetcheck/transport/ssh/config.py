@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from fleetcheck.errors import ErrorKind, HostFailure, InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.transport.ssh.config_files import (
     LIST_KEYWORDS,
     ConfigFile,
@@ -48,7 +48,7 @@ class _State:
                      for value in (options.get(key) or []) if isinstance(options[key], list)}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Pass:
     """One pass over the files: the name Host lines match, the name given, which pass."""
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from fleetcheck.frozen import frozen
 
 E = TypeVar("E")
 
@@ -22,7 +23,7 @@ E = TypeVar("E")
 EVERY = frozenset({"\0every"})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Blocks(Generic[E]):
     """A file's lines cut before each Host or Match line; which blocks each name reads."""
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from fleetcheck.bounded import MAX_LIST_BYTES, read_bounded
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.textfile import utf8_lines
 from fleetcheck.transport.ssh.config_blocks import EVERY, Blocks, index_blocks
 from fleetcheck.transport.ssh.config_syntax import (
@@ -36,7 +37,7 @@ _CRITERIA_WITH_ARG = ("host", "originalhost", "user", "localuser", "exec", "loca
                       "tagged")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Criterion:
     """One `Match` criterion: its name, argument (and its patterns), `!`, where it was."""
 
@@ -47,7 +48,7 @@ class Criterion:
     patterns: tuple[Pattern, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostLine:
     """A `Host` line: its patterns, matched case-sensitively as ssh does; `names` the hosts
     it names when every pattern is a plain name (no `*`, `?` or `!`), else None."""
@@ -57,7 +58,7 @@ class HostLine:
     names: frozenset[str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MatchLine:
     """A `Match` line: its criteria, all of which must hold."""
 
@@ -65,7 +66,7 @@ class MatchLine:
     origin: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Setting:
     """A keyword line: the value ssh keeps (one word, a list of words, or raw text)."""
 
@@ -75,7 +76,7 @@ class Setting:
     user: bool  # from a user's file (~/.ssh/config, -F): ssh dedupes key files per kind
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IncludeLine:
     """An `Include` line: the files it read, in the order ssh reads them."""
 
@@ -86,7 +87,7 @@ class IncludeLine:
 Entry = HostLine | MatchLine | Setting | IncludeLine
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigFile:
     """One parsed file: its lines that matter, in order; its blocks indexed by Host name
     (config_blocks), and whether it (or a file it includes) has a `Match final`."""

@@ -11,12 +11,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from fleetcheck.sshlib import paramiko
 
 from fleetcheck.errors import ErrorKind, HostFailure
+from fleetcheck.frozen import frozen
 from fleetcheck.model import TrustedKey
 from fleetcheck.transport.ssh.auth import AuthTransport, Credentials, KeyStore, authenticate
 from fleetcheck.transport.ssh.errors import (
@@ -50,7 +50,7 @@ _REMOTE_KINDS = frozenset({ErrorKind.AUTH_FAILED, ErrorKind.AUTH_TIMEOUT,
                            ErrorKind.HOST_KEY_REVOKED, ErrorKind.DEADLINE})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Limits:
     """Run-wide connection limits."""
 

@@ -10,12 +10,13 @@ sshd counts every refused key against its MaxAuthTries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from fleetcheck.sshlib import paramiko
 
 from paramiko.pkey import PublicBlob
 
+from fleetcheck.frozen import frozen
 from fleetcheck.transport.ssh.keys import (
     CERT_SUFFIX,
     KeyStore,
@@ -25,7 +26,7 @@ from fleetcheck.transport.ssh.keys import (
 )
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class Identity:
     """One key to offer: from a file (`path`), the agent (`agent`), or a certificate."""
 

@@ -20,10 +20,10 @@ import os
 import secrets
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from fleetcheck.bounded import open_no_wait
+from fleetcheck.frozen import frozen
 from fleetcheck.transport.ssh.known_hosts_line import KeyLine, parse_line
 from fleetcheck.transport.ssh.patterns import Pattern, compile_patterns, pattern_list_matches
 
@@ -40,7 +40,7 @@ class Verdict(enum.Enum):
     REVOKED = "revoked"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Entry:
     """One key line: marker (None, 'revoked', 'cert-authority'), key type, key blob, origin."""
 
@@ -51,7 +51,7 @@ class Entry:
     seq: int = 0  # its place over all files: ssh takes the first key of a type it finds
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Check:
     """The verdict for one host and the entries that decided it (for the message)."""
 

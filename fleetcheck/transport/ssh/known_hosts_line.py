@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
-from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from fleetcheck.frozen import frozen
 
 _CURVES: dict[str, ec.EllipticCurve] = {"nistp256": ec.SECP256R1(),
                                         "nistp384": ec.SECP384R1(),
@@ -37,7 +38,7 @@ _NO_SPACE = str.maketrans("", "", _C_SPACE)
 _MIN_RSA_BITS = 1024  # sshkey_check_rsa_length: smaller RSA keys are not read at all
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KeyLine:
     """A readable line: marker (None, 'revoked', 'cert-authority'), host field, key."""
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.transport.ssh.config import SshConfig
 from fleetcheck.transport.ssh.target import Resolver
 
@@ -15,7 +16,7 @@ HOST_KEYS_OFF = ("Host keys were NOT checked (--host-key-checking off): any mach
                  "at a host's address could have produced its results.")
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class SshOptions:
     """Run-wide SSH settings (picklable, for worker processes); secrets stay out of repr."""
 

@@ -12,10 +12,11 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 from fleetcheck.errors import ErrorKind, HostFailure, InputError
+from fleetcheck.frozen import frozen
 from fleetcheck.transport.ssh.cmdline import config_file, parse_jump, parse_ssh_args
 from fleetcheck.transport.ssh.config import SshConfig
 from fleetcheck.transport.ssh.config_syntax import parse_port, parse_time
@@ -32,7 +33,7 @@ _STRICTNESS = {"yes": "strict", "true": "strict", "ask": "strict", "accept-new":
                "no": "off", "false": "off", "off": "off"}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Target:
     """A fully resolved SSH destination; `via` is the jump host it is reached through."""
 
@@ -87,7 +88,7 @@ class Target:
         return f"{self.user}@{host}:{self.port}"
 
 
-@dataclass(frozen=True)
+@frozen(slots=False)
 class Resolver:
     """Run-wide inputs to target resolution: parsed config, home, CLI overrides."""
 
