@@ -64,14 +64,13 @@ def _make(cls: type[T], slots: bool) -> type[T]:
         inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
         return f"{self.__class__.__qualname__}({inner})"
 
-    methods: dict[str, Any] = {
-        "__eq__": __eq__, "__hash__": __hash__, "__repr__": __repr__,
-        "__setattr__": _frozen_setattr, "__delattr__": _frozen_delattr,
-        "__init__": _first_init(made, fields),
-    }
+    methods: dict[str, Any] = {"__eq__": __eq__, "__hash__": __hash__, "__repr__": __repr__}
+    for method in methods.values():
+        method.__qualname__ = f"{made.__qualname__}.{method.__name__}"
+    methods |= {"__setattr__": _frozen_setattr, "__delattr__": _frozen_delattr,
+                "__init__": _FirstInit(made, fields)}
     if slots:
-        methods["__getstate__"] = _getstate
-        methods["__setstate__"] = _setstate
+        methods |= {"__getstate__": _getstate, "__setstate__": _setstate}
     own = set(made.__dict__)
     if made.__dict__.get("__hash__", 0) is None and "__eq__" in own:
         own.discard("__hash__")  # Python's None beside the class's own __eq__, not the class's
@@ -79,7 +78,6 @@ def _make(cls: type[T], slots: bool) -> type[T]:
         if name in ("__setattr__", "__delattr__") and name in own:
             raise TypeError(f"{made.__qualname__}: a frozen class cannot define {name}")
         if name not in own:  # what the class defines itself stays, as with a dataclass
-            method.__qualname__ = f"{made.__qualname__}.{name}"
             setattr(made, name, method)
     return made  # type: ignore[no-any-return]
 
@@ -117,16 +115,22 @@ def _setstate(self: Any, state: list[Any]) -> None:
         object.__setattr__(self, f.name, value)
 
 
-def _first_init(cls: Any, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
-    """An `__init__` that compiles the class's own on its first call and hands over to it."""
+class _FirstInit:
+    """A class's `__init__` until its first use, which compiles the class's own and puts it
+    in its place. `inspect.signature` (and so `help`) asks for it too: it sees the real one."""
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        real = _compile_init(cls, fields)
-        if cls.__dict__.get("__init__") is __init__:
-            type.__setattr__(cls, "__init__", real)
-        real(self, *args, **kwargs)
+    def __init__(self, cls: Any, fields: tuple[dataclasses.Field[Any], ...]) -> None:
+        self.cls, self.fields = cls, fields
 
-    return __init__
+    def real(self) -> Callable[..., None]:
+        """The class's compiled `__init__`, in the class from now on."""
+        init = _compile_init(self.cls, self.fields)
+        if self.cls.__dict__.get("__init__") is self:  # a second thread may have been first
+            type.__setattr__(self.cls, "__init__", init)
+        return self.cls.__init__  # type: ignore[no-any-return]
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self.real() if obj is None else self.real().__get__(obj, owner)
 
 
 def _compile_init(cls: Any, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import pickle
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -186,3 +187,29 @@ def test_what_a_frozen_class_cannot_hold_is_said_when_it_is_made() -> None:
         @frozen
         class Iv:
             a: dataclasses.InitVar[int]
+
+
+def test_the_signature_is_the_fields_before_and_after_the_first_instance() -> None:
+    @frozen
+    class Fresh:
+        a: int
+        b: str = "x"
+        c: list[int] = field(default_factory=list)
+
+    before = str(inspect.signature(Fresh))
+    assert before == "(a: 'int', b: 'str' = 'x', c: 'list[int]' = <factory>) -> None"
+    assert Fresh(1).b == "x" and str(inspect.signature(Fresh)) == before
+    assert str(inspect.signature(StdPoint)).replace("StdPoint", "RecPoint") == str(
+        inspect.signature(RecPoint))
+
+
+def test_a_plain_subclass_calls_the_frozen_init() -> None:
+    @frozen
+    class Base:
+        a: int
+
+    class Plain(Base):
+        def __init__(self) -> None:
+            super().__init__(5)
+
+    assert Plain().a == 5 and Base(2).a == 2
