@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
+from fleetcheck.frozen import replace
+
 T = TypeVar("T")
 
 # C0 controls but tab and newline, DEL, C1 controls; the bidi marks, embeddings,
@@ -119,7 +121,7 @@ def _map_fields(value: Any, fields: tuple[str, ...], fn: Callable[[str], str],
             new = _map(old, fn, by_type)
         if new is not old:
             changes[name] = new
-    return dataclasses.replace(value, **changes) if changes else value
+    return replace(value, **changes) if changes else value
 
 
 # Types whose values hold no string; enum types join as they are met.

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,3 +213,18 @@ def test_a_plain_subclass_calls_the_frozen_init() -> None:
             super().__init__(5)
 
     assert Plain().a == 5 and Base(2).a == 2
+
+
+def test_replace_is_dataclasses_replace_for_every_class() -> None:
+    rec = RecPoint(1, 2.0, notes=["n"])
+    again = replace(rec, y=3.0, hidden="h")
+    assert again == dataclasses.replace(rec, y=3.0, hidden="h") and again.notes == ["n"]
+    assert again.made == (1,)  # init=False: made afresh by __init__
+    with pytest.raises(ValueError, match="low above high"):
+        replace(Checked(1, 2), low=5)  # __post_init__ runs
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
+        replace(rec, nope=1)
+    with pytest.raises(ValueError, match="init=False"):
+        replace(rec, made=(2,))
+    assert replace(StdPoint(1), x=2) == StdPoint(2)  # a dataclass not made here
+    assert replace(Single(1.0), value=2.0) == Single(2.0) and replace(Empty()) == Empty()

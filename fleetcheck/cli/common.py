@@ -8,14 +8,14 @@ import hashlib
 import os
 import shlex
 from collections.abc import Callable
-from dataclasses import field, replace
+from dataclasses import field
 from importlib import resources
 from pathlib import Path
 
 from fleetcheck.cli.env import Env
 from fleetcheck.clock import Start
 from fleetcheck.errors import InputError
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.inventory import Inventory, load, localhost_inventory
 from fleetcheck.inventory.extravars import ExtraVars, read_extra_vars
 from fleetcheck.inventory.ignored import IGNORED_EXTENSIONS, directory_filter

@@ -8,7 +8,6 @@ verified (their hosts were not checked in NEW).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 
 from fleetcheck.cli.common import Command
@@ -17,6 +16,7 @@ from fleetcheck.cli.output import terminal_width
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import ExitStatus
+from fleetcheck.frozen import replace
 from fleetcheck.history import compare, pasts_from_run
 from fleetcheck.history.compare import listener_changes
 from fleetcheck.history.identity import Key, describe
@@ -44,7 +44,7 @@ def diff(old: RunResult, new: RunResult, old_name: str) -> RunResult:
                     {"source": "run", "path": old_name, "run_id": old.run_id})
     hosts, summary = judge_run(found.hosts, Severity.parse(new.summary.fail_on),
                                complete=new.summary.complete, gate="new")
-    return dataclasses.replace(new, hosts=hosts, summary=summary, changes=found.changes,
+    return replace(new, hosts=hosts, summary=summary, changes=found.changes,
                                trend=())
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from fleetcheck.cli.argtypes import count, seconds
@@ -15,6 +14,7 @@ from fleetcheck.cli.worker_cmd import INSTALL_HINT, add_broker_arguments, broker
 from fleetcheck.config.settings import SETTINGS
 from fleetcheck.engine.shards import keys_by
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import replace
 from fleetcheck.model import RunResult
 from fleetcheck.plan import PlannedHost, defaults_record
 from fleetcheck.plan.variables import SECRET_VARIABLES
@@ -165,4 +165,4 @@ def celery_record(result: RunResult, engine: CeleryEngine) -> RunResult:
         meta["host_key_checking"] = weakest
         if weakest == "off" and OFF_WARNING not in meta.get("warnings", ()):
             meta["warnings"] = [*meta.get("warnings", ()), OFF_WARNING]
-    return dataclasses.replace(result, meta=meta, shards=tuple(engine.shards))
+    return replace(result, meta=meta, shards=tuple(engine.shards))

@@ -8,12 +8,12 @@ import io
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import field, replace
+from dataclasses import field
 from pathlib import Path
 from typing import TextIO
 
 from fleetcheck.errors import InputError
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.sanitize import printable
 
 # The standard descriptors (0, 1, 2) that were closed when fleetcheck started (`<&-`,

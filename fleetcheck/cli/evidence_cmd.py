@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import errno
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ from fleetcheck.cli.common import Command, shown_path
 from fleetcheck.cli.env import Env
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.errors import ExitStatus, InputError
+from fleetcheck.frozen import replace
 from fleetcheck.inventory import Inventory, load
 from fleetcheck.model import RunResult
 from fleetcheck.sanitize import one_line
@@ -98,7 +98,7 @@ class BundleLost(InputError):
 def with_reference(run: RunResult, made: bundle.Bundle, name: str) -> RunResult:
     """The run whose reports name the bundle made of it (meta.evidence)."""
     from fleetcheck.evidence.scope import EVIDENCE_KEY
-    return dataclasses.replace(run, meta={**run.meta, EVIDENCE_KEY: made.reference(name)})
+    return replace(run, meta={**run.meta, EVIDENCE_KEY: made.reference(name)})
 
 
 def bundle_scan(result: RunResult, args: argparse.Namespace, env: Env,

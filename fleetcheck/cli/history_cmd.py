@@ -17,6 +17,7 @@ from fleetcheck.cli.output import terminal_width
 from fleetcheck.cli.runfile import load_run, read_run_text
 from fleetcheck.clock import now_iso
 from fleetcheck.errors import ExitStatus, InputError
+from fleetcheck.frozen import replace
 from fleetcheck.history import DEFAULT_KEEP_DAYS, DEFAULT_TIMEOUT, History, HistoryError, query
 from fleetcheck.history.compare import utc
 from fleetcheck.history.db import failures
@@ -198,7 +199,7 @@ def _import(args: argparse.Namespace, env: Env,
         run = load_run(text, name)
         if not run.run_id:  # a run from before run ids: named by its start and its bytes
             digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-            run = dataclasses.replace(run, run_id=f"{utc(run.started_at)}-{digest}")
+            run = replace(run, run_id=f"{utc(run.started_at)}-{digest}")
         loaded.append(run)
     loaded.sort(key=lambda r: (utc(r.started_at), r.run_id))
     try:

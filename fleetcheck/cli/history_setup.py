@@ -9,7 +9,6 @@ reports are written and its exit code is what its findings decide.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -19,7 +18,7 @@ from fleetcheck.cli.env import Env
 from fleetcheck.cli.runfile import read_run
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import InputError
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.history import (
     DEFAULT_KEEP_DAYS,
     DEFAULT_TIMEOUT,
@@ -171,12 +170,12 @@ class ScanHistory:
             except HistoryError as exc:
                 self._failed(exc)
         elif self.none_yet:
-            found = dataclasses.replace(compare(hosts, {}, now, against={
+            found = replace(compare(hosts, {}, now, against={
                 "source": "history", "database": str(self.settings.database)}), trend=())
         if self.baseline is not None:
             against, pasts = self.baseline
             by_file = compare(hosts, pasts, now, against)
-            return dataclasses.replace(by_file, trend=found.trend if found else None)
+            return replace(by_file, trend=found.trend if found else None)
         return found or Comparison(tuple(hosts), None)
 
     def apply(self, run: RunResult) -> RunResult:
@@ -185,28 +184,28 @@ class ScanHistory:
         comparison = self.compare(run.hosts, run.started_at)
         hosts, summary = judge_run(comparison.hosts, Severity.parse(run.summary.fail_on),
                                    complete=run.summary.complete, gate=self.gate)
-        out = dataclasses.replace(run, hosts=hosts, summary=summary, changes=comparison.changes)
+        out = replace(run, hosts=hosts, summary=summary, changes=comparison.changes)
         if comparison.trend is None:
             return out
-        return dataclasses.replace(out, trend=(*comparison.trend, out.trend_point()))
+        return replace(out, trend=(*comparison.trend, out.trend_point()))
 
     def finish(self, run: RunResult) -> RunResult:
         """Record `run` (when the database is usable) and say in it what became of that.
         A shard records nothing: the run its merge makes is the one history entry."""
         database = str(self.settings.database) if self.settings.database else None
         if self.shard:
-            return dataclasses.replace(run, history=HistoryNote("off"))
+            return replace(run, history=HistoryNote("off"))
         if self.db is not None:
             try:
                 self.db.record(run, keep_days=self.settings.keep_days)
             except HistoryError as exc:
                 self._failed(exc)
         if database is None:
-            return dataclasses.replace(run, history=HistoryNote("off"))
+            return replace(run, history=HistoryNote("off"))
         if self.error is None:
-            return dataclasses.replace(run, history=HistoryNote("recorded", database))
+            return replace(run, history=HistoryNote("recorded", database))
         sentence = f"History was not recorded: {self.error.path}: {self.error.reason}."
-        return dataclasses.replace(
+        return replace(
             run, history=HistoryNote("failed", database, self.error.reason),
             meta={**run.meta, "warnings": [*run.meta.get("warnings", ()), sentence]})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -10,6 +9,7 @@ from fleetcheck.bounded import MAX_RUN_BYTES, read_stream
 from fleetcheck.cli.env import Env
 from fleetcheck.engine.summary import judge_run
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import replace
 from fleetcheck.jsontext import LoneSurrogate, checked
 from fleetcheck.model import READABLE, SCHEMA, RunResult, Severity
 from fleetcheck.model.runcheck import RunShapeError, check_run, show
@@ -46,7 +46,7 @@ def load_run(text: str, name: str) -> RunResult:
         # Settled again, so a run written before statuses followed --fail-on reads as one verdict.
         hosts, summary = judge_run(run.hosts, Severity.parse(run.summary.fail_on),
                                    complete=run.summary.complete, gate=run.summary.gate)
-        run = dataclasses.replace(run, hosts=hosts, summary=summary)
+        run = replace(run, hosts=hosts, summary=summary)
     except KeyError as exc:
         raise InputError(f"incomplete {SCHEMA} document: missing key {exc.args[0]!r}",
                          name) from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import getpass
 import logging
 import os
@@ -23,6 +22,7 @@ from fleetcheck.cli.env import Env
 from fleetcheck.config import BY_NAME, sshargs
 from fleetcheck.engine.options import ScanOptions, worker_ceiling
 from fleetcheck.errors import InputError
+from fleetcheck.frozen import replace
 from fleetcheck.model import RunResult, Severity
 from fleetcheck.numbers import is_number
 from fleetcheck.plan import PlannedHost
@@ -252,7 +252,7 @@ def say_trust(run: RunResult, env: Env) -> None:
 
 def with_become_password(hosts: list[PlannedHost], password: str) -> list[PlannedHost]:
     """-K: the prompted password for every becoming host the inventory gives none."""
-    return [dataclasses.replace(h, become=dataclasses.replace(h.become, password=password))
+    return [replace(h, become=replace(h.become, password=password))
             if h.become is not None and h.become.password is None else h for h in hosts]
 
 

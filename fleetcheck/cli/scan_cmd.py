@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import socket
 
 from fleetcheck.cli import evidence_cmd, history_setup
@@ -46,6 +45,7 @@ from fleetcheck.engine.interrupts import as_ctrl_c
 from fleetcheck.engine.limits import forks_within_limit
 from fleetcheck.engine.scan import scan
 from fleetcheck.errors import ErrorKind, ExitStatus, InputError
+from fleetcheck.frozen import replace
 from fleetcheck.model import HostResult, Severity
 from fleetcheck.plan import PlannedHost
 from fleetcheck.progress import Progress, host_log_line
@@ -152,9 +152,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
         forks, narrowed = forks_within_limit(min(options.forks, max(1, len(hosts))))
         if narrowed is not None:  # said in every report too: the run was slower than asked
             env.stderr.write(f"fleetcheck: warning: {narrowed}\n")
-            options = dataclasses.replace(options, forks=forks)
+            options = replace(options, forks=forks)
     if args.engine in ("threads", "processes"):
-        options = dataclasses.replace(options, engine=args.engine)
+        options = replace(options, engine=args.engine)
     redactor = run_redactor(hosts, options.ssh)  # for the command line and the -v log alike
     meta = {
         "command_line": recorded_argv(args.argv, extra_vars(args, env).values, redactor),
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if not result.complete and (caught.name or engine is None or not engine.problems):
             by = f" by {caught.name}" if caught.name else ""
             if caught.name:
-                result = dataclasses.replace(result, meta={**result.meta,
+                result = replace(result, meta={**result.meta,
                                                            "interrupted_by": caught.name})
             unfinished = sum(1 for h in result.hosts
                              if h.error is not None and h.error.kind == ErrorKind.NOT_RUN)
@@ -210,7 +210,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                              f"{plural(len(result.hosts), 'host')} finished, {unfinished} "
                              "marked not_run\n")
         if shard is not None:
-            result = dataclasses.replace(result, shard=shard)
+            result = replace(result, shard=shard)
         result = history.finish(history.apply(result))
         lost = False
         if args.evidence:

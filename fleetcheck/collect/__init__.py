@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import replace
 
 from fleetcheck.addresses import LOOPBACK_DEVICES, routable_loopback
 from fleetcheck.collect import netns, windows
@@ -14,7 +13,7 @@ from fleetcheck.collect.oses import FAMILIES, UNAME_FAMILIES, family_of
 from fleetcheck.collect.probe import build_probe, one_line
 from fleetcheck.collect.sections import ProbeOutput, Section, split_output
 from fleetcheck.errors import ErrorKind, HostFailure
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.model import CommandRecord, Listener, Namespaces
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import ParseError

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 
 from fleetcheck.collect import coverage
 from fleetcheck.collect.holders import (
@@ -29,7 +28,7 @@ from fleetcheck.collect.holders import (
 from fleetcheck.collect.oses import POSIX_TOOLS
 from fleetcheck.collect.procnet import merge_proc_sections, one_per_inode, stat_names
 from fleetcheck.collect.sections import Section
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import (

@@ -29,9 +29,8 @@ user of the holder that opened it, as far as pids tell (`opener_user`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 

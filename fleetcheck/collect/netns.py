@@ -12,12 +12,11 @@ coverage rules hold: a namespace listed only in part makes the host incomplete.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from fleetcheck.addresses import address_scope, parse_ip
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.sections import Section
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.model import CONTAINER_ONLY, PUBLISHED, Container, Listener, Namespaces
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import containers, nat

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
 
 from fleetcheck.collect.holders import Lineage, owner_first, user_named
 from fleetcheck.collect.sections import Section
+from fleetcheck.frozen import replace
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import owners, procnet

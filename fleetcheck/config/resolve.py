@@ -8,7 +8,6 @@ for hosts whose inventory says nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from fleetcheck.config import ansiblecfg, project
 from fleetcheck.config.settings import BY_NAME, SETTINGS, BadValue, Kind, Setting, read_value
 from fleetcheck.config.sshargs import ignored_note
 from fleetcheck.errors import InputError
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 
 DEFAULT = "default"
 
@@ -79,7 +78,7 @@ def _one(setting: Setting, environ: Mapping[str, str], cwd: str,
     fleetcheck.yml gives, already read)."""
     if setting.core is not None:  # ansible-core refuses a bad value where its own reads it
         env, ini = setting.core
-        _one(dataclasses.replace(setting, env=env, ini=ini, core=None), environ, cwd, {}, cfg,
+        _one(replace(setting, env=env, ini=ini, core=None), environ, cwd, {}, cfg,
              {})
     if setting.name in given:
         value, flag = given[setting.name]

@@ -9,7 +9,6 @@ in two files, is refused naming the files. The merged run is assembled and judge
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from fleetcheck.engine.check import unchecked_host
 from fleetcheck.engine.scan import assemble_results
 from fleetcheck.errors import ErrorKind, InputError
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.model import HostError, HostResult, RunResult, Severity
 from fleetcheck.plan import PlannedHost
 from fleetcheck.policy.waivers import WaiverBook, waiver_from_record, waiver_records
@@ -75,9 +74,9 @@ def merge_runs(files: Sequence[ShardFile], *, started: str | None = None,
         meta=merged_meta, waivers=book, definitions=_definitions(files, plan_hosts))
     shards = [_shard_entry(given.get(i), i, first.shard) for i in
               range(1, int(first.shard["count"]) + 1)]
-    return dataclasses.replace(
+    return replace(
         run, shards=tuple(shards),
-        waivers=tuple(dataclasses.replace(w, line=orig_waivers[w.id].line)
+        waivers=tuple(replace(w, line=orig_waivers[w.id].line)
                       if w.id in orig_waivers else w for w in run.waivers))
 
 
@@ -161,8 +160,8 @@ def _unannotated(host: HostResult) -> HostResult:
     the merged run is compared once, as one run (and with --no-history, not at all)."""
     if not any(f.change or f.first_seen for f in host.findings):
         return host
-    return dataclasses.replace(host, findings=tuple(
-        dataclasses.replace(f, first_seen=None, age_days=None, change=None, flaps=0)
+    return replace(host, findings=tuple(
+        replace(f, first_seen=None, age_days=None, change=None, flaps=0)
         for f in host.findings))
 
 
@@ -172,7 +171,7 @@ def _not_merged(host: dict[str, Any], shard: dict[str, Any]) -> HostResult:
     error = HostError(ErrorKind.NOT_RUN.value,
                       f"{_label(host['shard'], shard)} of plan {shard['plan']} was not merged: "
                       "no run file was given for it")
-    return dataclasses.replace(unchecked_host(planned, error),
+    return replace(unchecked_host(planned, error),
                                policies=tuple(host.get("policies", ())))
 
 

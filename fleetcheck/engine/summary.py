@@ -8,11 +8,11 @@ mark (or this module), so no two parts of a report can disagree about the verdic
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from fleetcheck.errors import UNREACHABLE_KINDS, ErrorKind, ExitStatus
+from fleetcheck.frozen import replace
 from fleetcheck.model import Change, Finding, HostError, HostResult, Severity, Status, Summary
 
 # What decides exit code 1: every violation, or (--fail-on-new) only those new or reopened
@@ -36,7 +36,7 @@ def with_threshold(findings: Iterable[Finding], fail_on: Severity) -> tuple[Find
     out = []
     for f in findings:
         below = not f.waived and f.severity < fail_on
-        out.append(f if f.below_threshold == below else dataclasses.replace(
+        out.append(f if f.below_threshold == below else replace(
             f, below_threshold=below))
     return tuple(out)
 
@@ -57,7 +57,7 @@ def settle(host: HostResult, fail_on: Severity) -> HostResult:
     status = host_status(findings, host.error, fail_on)
     if findings == host.findings and status is host.status:
         return host
-    return dataclasses.replace(host, findings=findings, status=status)
+    return replace(host, findings=findings, status=status)
 
 
 def summarize(hosts: Sequence[HostResult], fail_on: Severity, *, complete: bool,

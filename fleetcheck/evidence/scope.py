@@ -3,11 +3,10 @@ which were checked, and which were not and why. From the RunResult alone."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from typing import Any
 
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.model import RunResult
 from fleetcheck.render import jsonout
 from fleetcheck.render.view import human_duration, plural, run_seconds, sorted_hosts
@@ -68,7 +67,7 @@ def as_bundled(run: RunResult) -> RunResult:
     if EVIDENCE_KEY not in run.meta:
         return run
     meta = {k: v for k, v in run.meta.items() if k != EVIDENCE_KEY}
-    return dataclasses.replace(run, meta=meta)
+    return replace(run, meta=meta)
 
 
 def run_record(run: RunResult) -> str:

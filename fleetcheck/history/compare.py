@@ -8,7 +8,6 @@ that could not be checked has no fixes: its previous findings are unverified.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 from collections.abc import Mapping, Sequence
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.history.identity import Key, finding_key, listener_key
 from fleetcheck.model import Change, Changes, Comparison, Finding, HostFinding, HostResult
 
@@ -85,7 +84,7 @@ def age_days(first_seen: str, now: str) -> int:
 
 def bare(finding: Finding) -> Finding:
     """A finding without history's fields: what a run says about it by itself."""
-    return dataclasses.replace(finding, first_seen=None, age_days=None, change=None, flaps=0)
+    return replace(finding, first_seen=None, age_days=None, change=None, flaps=0)
 
 
 @dataclass
@@ -98,7 +97,7 @@ class _Tally:
 
 
 def _as_last_seen(host: str, seen: Seen, past: HostPast, now: str) -> HostFinding:
-    f = dataclasses.replace(bare(seen.parsed()), first_seen=seen.first_seen,
+    f = replace(bare(seen.parsed()), first_seen=seen.first_seen,
                             age_days=age_days(seen.first_seen, now), flaps=seen.flaps)
     return HostFinding(host, f, past.checked_at)
 
@@ -123,14 +122,14 @@ def _annotate(host: HostResult, past: HostPast | None, now: str, tally: _Tally) 
         else:
             change, first = Change.NEW, now
         tally.counts[change] += 1
-        findings.append(dataclasses.replace(f, first_seen=first, age_days=age_days(first, now),
+        findings.append(replace(f, first_seen=first, age_days=age_days(first, now),
                                             change=change, flaps=flaps))
     if past is None:
         tally.first_checked += 1
     else:
         tally.fixed += [_as_last_seen(host.name, seen, past, now)
                         for key, seen in past.open.items() if key not in present]
-    return dataclasses.replace(host, findings=tuple(findings)) if findings else host
+    return replace(host, findings=tuple(findings)) if findings else host
 
 
 def compare(hosts: Sequence[HostResult], pasts: Mapping[str, HostPast], now: str,

@@ -8,7 +8,6 @@ to the busy timeout, until the first has committed) and reads each host's past;
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -16,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.history import load
 from fleetcheck.history.compare import compare, parse_utc, utc
 from fleetcheck.history.db import DEFAULT_TIMEOUT, HistoryError, connect, failures
@@ -106,7 +105,7 @@ class History:
             self.rollback()
             raise
         self._pending = comparison
-        return dataclasses.replace(comparison, trend=trend)
+        return replace(comparison, trend=trend)
 
     def record(self, run: RunResult, *, source: str = "scan",
                keep_days: int | None = DEFAULT_KEEP_DAYS) -> None:
@@ -133,7 +132,7 @@ class History:
                                  (run.run_id,)).fetchone():
                 return None
         comparison = self.compare(run.hosts, run.started_at)
-        compared = dataclasses.replace(run, hosts=comparison.hosts, changes=comparison.changes)
+        compared = replace(run, hosts=comparison.hosts, changes=comparison.changes)
         self.record(compared, source="import", keep_days=keep_days)
         return compared
 

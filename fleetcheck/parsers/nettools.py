@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers.common import (

@@ -12,9 +12,9 @@ they name the MSFT_NetUDPEndpoint class, and refused when they show neither.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
+from fleetcheck.frozen import replace
 from fleetcheck.jsontext import loads_text
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import field, replace
+from dataclasses import field
 from typing import Any
 
 from fleetcheck.errors import ErrorKind, InputError
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.hostindex import HostIndex
 from fleetcheck.inventory import Inventory, InventoryHost
 from fleetcheck.inventory.combine import layer

@@ -7,12 +7,12 @@ definitions and waiver conditions it used, so the explanation needs no files.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import field, replace
+from dataclasses import field
 from typing import Any
 
 from fleetcheck.addresses import bind_scope
 from fleetcheck.errors import InputError
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.model import Container, Finding, HostResult, JudgedListener, Listener, RunResult
 from fleetcheck.policy import Action, Policy, Rule
 from fleetcheck.policy.judge import Considered, HostRules, decide, requirement

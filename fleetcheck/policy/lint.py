@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from fleetcheck.clock import LOCAL_AHEAD
 from fleetcheck.errors import InputError
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.inventory import Inventory
 from fleetcheck.policy import Action, Policy, resolve_default, review
 from fleetcheck.policy.load import collect_policies

@@ -7,10 +7,9 @@ import fnmatch
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import replace
 
 from fleetcheck.addresses import address_scope, bind_scope, network_text, parse_ip
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.model import Container, Listener
 from fleetcheck.numbers import is_number
 

@@ -7,11 +7,10 @@ import calendar
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from fleetcheck.clock import LOCAL_AHEAD
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.numbers import is_number
 from fleetcheck.policy import Action, Policy, Rule
 from fleetcheck.policy.problems import Problems

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import field, replace
+from dataclasses import field
 from typing import Any
 
 from fleetcheck.errors import InputError
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.hostindex import HostIndex
 from fleetcheck.model import Finding, FindingKind, HostResult, WaiverRecord
 from fleetcheck.policy.match import Match, TextSpec, container_value

@@ -10,13 +10,13 @@ sshd counts every refused key against its MaxAuthTries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import field, replace
+from dataclasses import field
 
 from fleetcheck.sshlib import paramiko
 
 from paramiko.pkey import PublicBlob
 
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.transport.ssh.keys import (
     CERT_SUFFIX,
     KeyStore,

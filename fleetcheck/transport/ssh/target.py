@@ -12,11 +12,11 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import field, replace
+from dataclasses import field
 from pathlib import Path
 
 from fleetcheck.errors import ErrorKind, HostFailure, InputError
-from fleetcheck.frozen import frozen
+from fleetcheck.frozen import frozen, replace
 from fleetcheck.transport.ssh.cmdline import config_file, parse_jump, parse_ssh_args
 from fleetcheck.transport.ssh.config import SshConfig
 from fleetcheck.transport.ssh.config_syntax import parse_port, parse_time
