@@ -88,3 +88,24 @@ def test_the_package_root_holds_no_engine() -> None:
     """The run machinery lives in fleetcheck/engine/, not loose at the root."""
     loose = {p.name for p in PACKAGE.glob("*.py")}
     assert not loose & {"scan.py", "runner.py", "workers.py", "result.py", "evaluate.py"}
+
+
+def _frozen_dataclasses() -> list[str]:
+    """Classes of the package made by `dataclass(frozen=True ...)` instead of `@frozen`."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and any(
+                        k.arg == "frozen" and isinstance(k.value, ast.Constant) and k.value.value
+                        for k in deco.keywords) and ast.unparse(deco.func).endswith("dataclass"):
+                    found.append(f"{_module(path)}.{node.name}")
+    return found
+
+
+def test_every_frozen_record_is_made_by_frozen() -> None:
+    """A frozen dataclass compiles six methods at every start; `@frozen` shares five and
+    compiles `__init__` on first use (fleetcheck/frozen.py): a run's start depends on it."""
+    assert _frozen_dataclasses() == []

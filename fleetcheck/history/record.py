@@ -15,9 +15,9 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from fleetcheck.clock import now_iso
+from fleetcheck.frozen import frozen
 from fleetcheck.history.compare import FLAP_RUNS, bare, utc
 from fleetcheck.history.identity import Key, finding_key, listener_key
 from fleetcheck.history.load import HostRow, host_rows, open_items, row_key
@@ -25,7 +25,7 @@ from fleetcheck.model import Change, HostResult, RunResult
 from fleetcheck.model.changes import Changes
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Counts:
     """What a run changed, as the database saw it (the run's own changes may be relative
     to a --baseline file instead)."""
