@@ -40,7 +40,15 @@ def frozen(cls: type[T] | None = None, /, *, slots: bool = True) -> Any:
 
 def _make(cls: type[T], slots: bool) -> type[T]:
     """The dataclass of `cls`: the field machinery from `dataclasses`, the methods from here."""
-    made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=slots)
+    user_defined = set(cls.__dict__)  # the class's own methods stay, as with a dataclass
+    if cls.__dict__.get("__hash__", 0) is None and "__eq__" in user_defined:
+        user_defined.discard("__hash__")  # Python's None beside the class's own __eq__
+    # `dataclasses` refuses a non-frozen class below a frozen one: below another @frozen
+    # class this one is made frozen there too (its two generated methods replaced below).
+    frozen_base = any(b.__dict__["__dataclass_params__"].frozen for b in cls.__mro__[1:]
+                      if "__dataclass_params__" in b.__dict__)
+    made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=slots,
+                                      frozen=frozen_base)
     every = made.__dataclass_fields__.values()
     fields = dataclasses.fields(made)
     if len(fields) != len([f for f in every if not _is_classvar(f)]):
@@ -73,14 +81,13 @@ def _make(cls: type[T], slots: bool) -> type[T]:
     made.__frozen_init__ = (_key(init_names), {name: i for i, name in enumerate(init_names)})
     if slots:
         methods |= {"__getstate__": _getstate, "__setstate__": _setstate}
-    own = set(made.__dict__)
-    if made.__dict__.get("__hash__", 0) is None and "__eq__" in own:
-        own.discard("__hash__")  # Python's None beside the class's own __eq__, not the class's
     for name, method in methods.items():
-        if name in ("__setattr__", "__delattr__") and name in own:
+        if name in ("__setattr__", "__delattr__") and name in user_defined:
             raise TypeError(f"{made.__qualname__}: a frozen class cannot define {name}")
-        if name not in own:  # what the class defines itself stays, as with a dataclass
+        if name not in user_defined:
             setattr(made, name, method)
+    params = made.__dataclass_params__  # what the class is, for dataclasses and its readers
+    params.init = params.repr = params.eq = params.frozen = True
     return made  # type: ignore[no-any-return]
 
 

@@ -228,3 +228,20 @@ def test_replace_is_dataclasses_replace_for_every_class() -> None:
         replace(rec, made=(2,))
     assert replace(StdPoint(1), x=2) == StdPoint(2)  # a dataclass not made here
     assert replace(Single(1.0), value=2.0) == Single(2.0) and replace(Empty()) == Empty()
+
+
+def test_dataclasses_see_a_frozen_class_and_subclass_it_as_one() -> None:
+    params = RecPoint.__dataclass_params__  # type: ignore[attr-defined]
+    assert params.frozen and params.eq and params.init and params.repr
+
+    @dataclass(frozen=True)
+    class Below(RecPoint):
+        extra: int = 0
+
+    assert Below(1, extra=2).extra == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Below(1).extra = 3  # type: ignore[misc]
+    with pytest.raises(TypeError, match="non-frozen"):
+        @dataclass
+        class Thawed(RecPoint):  # type: ignore[misc]
+            extra: int = 0
