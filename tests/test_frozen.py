@@ -14,19 +14,6 @@ import pytest
 from fleetcheck.frozen import frozen, replace
 
 
-@dataclass(frozen=True, slots=True)
-class StdPoint:
-    x: int
-    y: float = 0.0
-    tags: tuple[str, ...] = ()
-    notes: list[str] = field(default_factory=list, compare=False)
-    hidden: str = field(default="", repr=False)
-    made: tuple[int, ...] = field(default_factory=lambda: (1,), init=False)
-    fixed: int = field(default=7, init=False)
-    unhashed: int = field(default=0, hash=False)
-    KIND: ClassVar[str] = "point"
-
-
 @frozen
 class RecPoint:
     x: int
@@ -38,6 +25,17 @@ class RecPoint:
     fixed: int = field(default=7, init=False)
     unhashed: int = field(default=0, hash=False)
     KIND: ClassVar[str] = "point"
+
+
+def _stdlib_twin(cls: type, name: str) -> Any:
+    """`cls`'s fields, each with its settings, as `@dataclass(frozen=True, slots=True)`."""
+    return dataclasses.make_dataclass(name, [
+        (f.name, f.type, field(default=f.default, default_factory=f.default_factory,
+                               init=f.init, repr=f.repr, hash=f.hash, compare=f.compare))
+        for f in dataclasses.fields(cls)], namespace={"KIND": "point"}, frozen=True, slots=True)
+
+
+StdPoint = _stdlib_twin(RecPoint, "StdPoint")
 
 
 @frozen
