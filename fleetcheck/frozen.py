@@ -5,8 +5,8 @@ compiled with its own `exec` (`__init__`, `__repr__`, `__eq__`, `__hash__`, `__s
 `__delattr__`): for fleetcheck's ~160 classes ~125 ms of every run's start, two thirds of
 it for the five that do not depend on the class's fields' defaults. Here those five are
 closures over one `operator.attrgetter` per class, made without compiling anything, and
-only `__init__` is compiled (once per class, on its first instance: most classes of a
-given command are never made). Behaviour is the dataclass's: the same equality (a tuple
+only `__init__` is compiled (once per class, on its first instance: a scan makes about
+half of the classes it loads). Behaviour is the dataclass's: the same equality (a tuple
 of the compared fields, the same class only), hash, repr (recursion-safe), the same
 `FrozenInstanceError`, pickling and `copy` through `__getstate__`/`__setstate__`, and
 `dataclasses.fields`, `replace` and `asdict` work on them unchanged.
@@ -55,6 +55,7 @@ def _make(cls: type[T], slots: bool) -> type[T]:
         raise TypeError(f"{made.__qualname__}: @frozen has no InitVar fields")
     if any(f.kw_only is True for f in fields):
         raise TypeError(f"{made.__qualname__}: @frozen has no keyword-only fields")
+    _check_init(made.__qualname__, fields)  # now, as a dataclass would, not on first use
     compared = _key([f.name for f in fields if f.compare])
     hashed = _key([f.name for f in fields if (f.compare if f.hash is None else f.hash)])
     shown = tuple(f.name for f in fields if f.repr)
@@ -160,14 +161,28 @@ class _FirstInit:
         return self.real() if obj is None else self.real().__get__(obj, owner)
 
 
+def _check_init(name: str, fields: tuple[dataclasses.Field[Any], ...]) -> None:
+    """TypeError for fields `__init__` could not take in order, or whose names are its own."""
+    seen_default = False
+    for f in fields:
+        if f.name in ("self", "_setattr", "_FACTORY") or f.name.startswith("_dflt_"):
+            raise TypeError(f"{name}: @frozen cannot have a field named {f.name!r}")
+        if not f.init:
+            continue
+        has_default = (f.default is not dataclasses.MISSING
+                       or f.default_factory is not dataclasses.MISSING)
+        if seen_default and not has_default:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
+        seen_default |= has_default
+
+
 def _compile_init(cls: Any, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
     """The class's `__init__`, as a frozen dataclass's is: each field set through
     `object.__setattr__`, defaults and default factories as `dataclasses` treats them,
-    then `__post_init__` when the class has one."""
+    then `__post_init__` when the class has one (the fields checked by `_check_init`)."""
     names: dict[str, Any] = {"_setattr": object.__setattr__,
                              "_FACTORY": dataclasses._HAS_DEFAULT_FACTORY}  # type: ignore[attr-defined]
     params, body = ["self"], []
-    seen_default = False
     for f in fields:
         default = f"_dflt_{f.name}"
         if f.default_factory is not dataclasses.MISSING:
@@ -183,11 +198,6 @@ def _compile_init(cls: Any, fields: tuple[dataclasses.Field[Any], ...]) -> Calla
         else:
             continue
         if f.init:
-            has_default = (f.default is not dataclasses.MISSING
-                           or f.default_factory is not dataclasses.MISSING)
-            if seen_default and not has_default:
-                raise TypeError(f"non-default argument {f.name!r} follows default argument")
-            seen_default |= has_default
             if f.default_factory is not dataclasses.MISSING:
                 params.append(f"{f.name}=_FACTORY")
             elif f.default is not dataclasses.MISSING:
