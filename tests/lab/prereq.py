@@ -44,15 +44,21 @@ def require_doas() -> None:
 
 
 def require_corpus(corpus: Path, minimum: int = 1) -> None:
-    """Skip when the shared corpus of real outputs is absent, even under CI.
+    """Skip when the shared corpus of real outputs is absent, even under CI; fail when it
+    is there with fewer than `minimum` outputs.
 
     Unlike the lab's prerequisites, the corpus is optional test data kept outside
-    the project ("tests may read it when it is present"); a checkout without it
-    must still pass. Where it is present, every file in it must parse.
+    the project (DESIGN.md: tests may read it when it is present), so a checkout without
+    it must still pass. Where it is present it must be whole: a corpus cut short (a
+    partial copy, a moved directory) is a failure, never a skip that reads as green, and
+    every file in it must parse.
     """
-    if corpus.is_dir() and len(list(corpus.glob("**/*.out"))) >= minimum:
-        return
-    pytest.skip(f"shared corpus of real outputs not present at {corpus} (optional test data)")
+    if not corpus.is_dir():
+        pytest.skip(f"shared corpus of real outputs not present at {corpus} (optional test data)")
+    found = len(list(corpus.glob("**/*.out")))
+    if found < minimum:
+        pytest.fail(f"shared corpus at {corpus} holds {found} outputs, fewer than the {minimum} "
+                    "its tests read: it is damaged or partly copied")
 
 
 def require_celery() -> None:
