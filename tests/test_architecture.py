@@ -8,6 +8,7 @@ command avoids loading what it does not use). The layers below may not import up
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -23,11 +24,16 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.cache
+def _trees() -> dict[str, ast.Module]:
+    """Every module of the package, parsed once for all the tests here."""
+    return {_module(p): ast.parse(p.read_text(), str(p)) for p in PACKAGE.rglob("*.py")}
+
+
 def _graph() -> dict[str, set[str]]:
-    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
+    modules = _trees()
     graph: dict[str, set[str]] = {m: set() for m in modules}
-    for name, path in modules.items():
-        tree = ast.parse(path.read_text(), str(path))
+    for name, tree in modules.items():
         for node in tree.body:  # module level only
             if isinstance(node, ast.If):  # `if TYPE_CHECKING:` imports cost nothing at run time
                 continue
@@ -93,15 +99,15 @@ def test_the_package_root_holds_no_engine() -> None:
 def _frozen_dataclasses() -> list[str]:
     """Classes of the package made by `dataclass(frozen=True ...)` instead of `@frozen`."""
     found = []
-    for path in PACKAGE.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for module, tree in _trees().items():
+        for node in ast.walk(tree):
             if not isinstance(node, ast.ClassDef):
                 continue
             for deco in node.decorator_list:
                 if isinstance(deco, ast.Call) and any(
                         k.arg == "frozen" and isinstance(k.value, ast.Constant) and k.value.value
                         for k in deco.keywords) and ast.unparse(deco.func).endswith("dataclass"):
-                    found.append(f"{_module(path)}.{node.name}")
+                    found.append(f"{module}.{node.name}")
     return found
 
 
