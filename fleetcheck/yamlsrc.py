@@ -7,8 +7,7 @@ document (its size, and how far its aliases may expand it: no "billion laughs").
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -303,8 +302,4 @@ def load_file(path: str | Path) -> Any:
     return load_text(read_text(spath, MAX_YAML_BYTES, "YAML file"), spath)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """' (did you mean X?)' when a close choice exists, else ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 

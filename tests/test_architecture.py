@@ -115,3 +115,21 @@ def test_every_frozen_record_is_made_by_frozen() -> None:
     """A frozen dataclass compiles six methods at every start; `@frozen` shares five and
     compiles `__init__` on first use (fleetcheck/frozen.py): a run's start depends on it."""
     assert _frozen_dataclasses() == []
+
+
+def _records_without_docstring() -> list[str]:
+    """Classes of the package made by `@frozen` or `@dataclass` that have no docstring."""
+    found = []
+    for module, tree in _trees().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and ast.get_docstring(node) is None and any(
+                    ast.unparse(d.func if isinstance(d, ast.Call) else d).split(".")[-1]
+                    in ("frozen", "dataclass") for d in node.decorator_list):
+                found.append(f"{module}.{node.name}")
+    return found
+
+
+def test_every_record_has_a_docstring() -> None:
+    """`dataclasses` gives a class without a docstring one made from its signature, which
+    it works out (and `@frozen` compiles `__init__` for) when the module is imported."""
+    assert _records_without_docstring() == []

@@ -15,7 +15,7 @@ from fleetcheck.cli.env import Env
 from fleetcheck.errors import InputError
 from fleetcheck.frozen import frozen
 from fleetcheck.render import FORMATS, PIPEABLE, parse_formats
-from fleetcheck.yamlsrc import did_you_mean
+from fleetcheck.words import did_you_mean
 
 STDOUT = "-"
 SUMMARY = "summary"

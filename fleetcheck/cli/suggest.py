@@ -7,11 +7,10 @@ usage error passes through `suggestion`, which adds the closest word the parser 
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 
-from fleetcheck.yamlsrc import did_you_mean
+from fleetcheck.words import closest, did_you_mean
 
 _CHOICE = re.compile(r"invalid choice: '((?:[^'\\]|\\.)*)' \(choose from (.*)\)$")
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
@@ -52,8 +51,7 @@ def suggestion(message: str, parser: argparse.ArgumentParser, argv: Sequence[str
     known = option_strings(chosen_command(parser, argv))
     unknown = [w.split("=", 1)[0] for w in words
                if w.startswith("-") and w != "-" and w.split("=", 1)[0] not in known]
-    close = [(w, c) for w in unknown
-             for c in difflib.get_close_matches(w, known, n=1, cutoff=0.6)]
+    close = [(w, c) for w in unknown if (c := closest(w, known)) is not None]
     if not close:
         return message
     if m:  # the misspelling is the error

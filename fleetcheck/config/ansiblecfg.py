@@ -24,7 +24,7 @@ from fleetcheck.config.settings import SETTINGS
 from fleetcheck.errors import InputError
 from fleetcheck.frozen import frozen
 from fleetcheck.textfile import UTF8_BOM, UTF16_BOMS
-from fleetcheck.yamlsrc import did_you_mean
+from fleetcheck.words import did_you_mean
 
 SYSTEM_CONFIG = "/etc/ansible/ansible.cfg"
 _KEY_LINE = re.compile(r"^([^=:\s;#][^=:]*?)\s*[=:]")

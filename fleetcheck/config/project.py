@@ -19,7 +19,8 @@ from typing import Any
 from fleetcheck.config.settings import BY_NAME, SETTINGS
 from fleetcheck.errors import InputError
 from fleetcheck.frozen import frozen
-from fleetcheck.yamlsrc import LocatedDict, Mark, did_you_mean, load_file
+from fleetcheck.words import did_you_mean
+from fleetcheck.yamlsrc import LocatedDict, Mark, load_file
 
 FILE_NAME = "fleetcheck.yml"
 

@@ -9,7 +9,6 @@ setting is adding a row (and its line in docs/configuration.md).
 
 from __future__ import annotations
 
-import decimal
 import enum
 import os
 import re
@@ -227,6 +226,8 @@ def read_value(setting: Setting, raw: Any, base: str, environ: Mapping[str, str]
             raise BadValue(f"{setting.name} must be true or false, not {raw!r}")
         return flag is True  # Ansible's: anything but a true word is false, as ansible-core
     if kind is Kind.INT:
+        import decimal  # a number in a setting is rare: not loaded at every start
+
         try:
             number = decimal.Decimal(str(raw).strip())
             # past int()'s digit limit the number could not even be shown back

@@ -65,6 +65,8 @@ class CelerySettings:
 
 @dataclass
 class _Shard:
+    """One shard sent to the broker: its hosts' positions and its task."""
+
     index: int
     queue: str
     positions: list[int]

@@ -52,6 +52,8 @@ class Verification:
 
 @dataclass
 class _Found:
+    """What checking a bundle found: problems and notes."""
+
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 

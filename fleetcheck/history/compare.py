@@ -89,6 +89,8 @@ def bare(finding: Finding) -> Finding:
 
 @dataclass
 class _Tally:
+    """What a comparison counts while it walks the hosts."""
+
     fixed: list[HostFinding] = field(default_factory=list)
     unverified: list[HostFinding] = field(default_factory=list)
     counts: dict[Change, int] = field(default_factory=lambda: dict.fromkeys(Change, 0))

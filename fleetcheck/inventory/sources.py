@@ -20,7 +20,7 @@ from typing import Any
 
 from fleetcheck.bounded import MAX_INVENTORY_BYTES, TooLarge, read_bounded
 from fleetcheck.errors import InputError
-from fleetcheck.inventory import constructed, generator, ini, script, tomlinv, yamlinv
+from fleetcheck.inventory import script, yamlinv
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.datafile import load_data, load_fast, read_text
 from fleetcheck.inventory.hostpattern import is_host_list, parse_address
@@ -118,6 +118,10 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
         except InputError as exc:
             doc_error = exc
     if ext in (".yml", ".yaml") and isinstance(document, dict) and document.get("plugin"):
+        # Each reader below is loaded when a file needs it: most inventories are YAML or
+        # INI, and TOML's reader alone (with tomllib) is milliseconds of every start.
+        from fleetcheck.inventory import constructed, generator
+
         if document["plugin"] in constructed.NAMES:
             constructed.parse(inv, document, path, _utf8(raw, path), reading.files,
                               reading.keyring, extra_vars=reading.extra_vars,
@@ -143,8 +147,12 @@ def _read_file(inv: InventoryData, path: str, reading: Reading) -> None:
             doc_error = exc
     inv.notes.rollback(mark)
     if ext == ".toml":
+        from fleetcheck.inventory import tomlinv
+
         tomlinv.parse(inv, tomlinv.load(_utf8(raw, path), path), path)
         return
+    from fleetcheck.inventory import ini
+
     before = inv.changes
     try:
         ini.parse(inv, ini.split_lines(raw, path), path)

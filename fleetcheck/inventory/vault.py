@@ -78,6 +78,8 @@ def read_password_file(path: str) -> VaultSecret:
 
 @frozen
 class _Envelope:
+    """An Ansible vault text taken apart: header fields and payload."""
+
     version: str
     cipher: str
     label: str | None

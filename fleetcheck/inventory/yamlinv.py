@@ -14,7 +14,7 @@ from typing import Any
 from fleetcheck.inventory.data import InventoryData
 from fleetcheck.inventory.datafile import kind_name, mark_of, where
 from fleetcheck.inventory.values import Origin
-from fleetcheck.yamlsrc import did_you_mean
+from fleetcheck.words import did_you_mean
 
 _SECTIONS = ("vars", "children", "hosts")
 

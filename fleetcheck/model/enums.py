@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import enum
+
+from fleetcheck.words import did_you_mean
 
 SCHEMA = "fleetcheck.run/3"  # what fleetcheck writes
 # What it reads: run/1 wrote every host's command out in full, run/2 every stderr (see
@@ -32,8 +33,7 @@ class Severity(enum.IntEnum):
             return cls[word.strip().upper()]
         except KeyError:
             labels = [s.label for s in cls]
-            close = difflib.get_close_matches(word.strip().lower(), labels, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(word.strip().lower(), labels)
             raise ValueError(f"unknown severity {word!r}{hint} (expected one of "
                              f"{', '.join(labels)})") from None
 

@@ -42,6 +42,8 @@ class Row:
 
 @dataclass
 class _Layout:
+    """What a table's header says about the rows under it."""
+
     lead: int | None = None  # kernel-address columns before Proto (-A)
     width: int | None = None  # address column width from the header
     extras: list[str] = field(default_factory=list)  # column names after (state)
@@ -50,6 +52,8 @@ class _Layout:
 
 @dataclass
 class _Raw:
+    """One table row as read: its line number, text and tokens."""
+
     no: int
     line: str
     toks: list[Token]

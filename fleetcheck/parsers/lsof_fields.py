@@ -24,6 +24,8 @@ _FILE_FIELDS = set("fatdDsoiklnPSTNMGZ")
 
 @dataclass
 class _File:
+    """One file set of `lsof -F` output, its fields by letter."""
+
     fields: dict[str, str] = field(default_factory=dict)
     tcp_info: dict[str, str] = field(default_factory=dict)
     no: int = 0

@@ -51,6 +51,8 @@ class _Columns:
 
 @frozen
 class _Row:
+    """One row of net-tools' netstat table, split into its columns."""
+
     proto: str
     local: str
     foreign: str

@@ -35,6 +35,8 @@ SocketKey = tuple[str, int, str, int]  # proto, family, address, port
 
 @frozen
 class _FstatSocket:
+    """One socket of fstat's table: its owner and whether it is IPv6."""
+
     user: str
     cmd: str
     pid: int

@@ -49,6 +49,8 @@ def is_message(line: str) -> bool:
 
 @frozen
 class _Row:
+    """One socket row of ss's table, split into its columns."""
+
     netid: str | None
     state: str
     local: str

@@ -15,7 +15,8 @@ from fleetcheck.model import EXPOSURES, Severity
 from fleetcheck.numbers import is_number
 from fleetcheck.policy.match import SCOPES, AddressSpec, TextSpec, merge_ranges
 from fleetcheck.policy.problems import Problems
-from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean
+from fleetcheck.words import did_you_mean
+from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark
 
 T = TypeVar("T")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -24,8 +24,7 @@ from fleetcheck.policy.problems import Level, Problems
 from fleetcheck.policy.rulecheck import PortIndex, could_allow, overlap, port_pieces
 from fleetcheck.policy.waiver_load import collect_waivers
 from fleetcheck.policy.waivers import Waiver
-from fleetcheck.words import plural
-from fleetcheck.yamlsrc import did_you_mean
+from fleetcheck.words import did_you_mean, plural
 
 WARN_EXPIRING_DAYS = 14
 _SHOWN = 5  # hosts named in a warning before "and N more"

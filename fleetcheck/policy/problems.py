@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from fleetcheck.errors import InputError
 from fleetcheck.frozen import frozen
-from fleetcheck.words import plural
-from fleetcheck.yamlsrc import LocatedDict, Mark, did_you_mean
+from fleetcheck.words import did_you_mean, plural
+from fleetcheck.yamlsrc import LocatedDict, Mark
 
 T = TypeVar("T")
 

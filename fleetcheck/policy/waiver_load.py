@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +13,8 @@ from fleetcheck.policy import fields
 from fleetcheck.policy.match import Match
 from fleetcheck.policy.problems import Problems, strictly, unknown_keys
 from fleetcheck.policy.waivers import Waiver
-from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, did_you_mean, load_file, load_text
+from fleetcheck.words import closest, did_you_mean
+from fleetcheck.yamlsrc import LocatedDict, LocatedList, Mark, load_file, load_text
 
 FILE_KEYS = ("waivers",)
 WAIVER_KEYS = ("id", "hosts", "proto", "port", "service", "process", "kind", "rule", "finding",
@@ -98,8 +98,7 @@ def _waiver(item: LocatedDict, mark: Mark, path: str, problems: Problems) -> Wai
                          for key, parse in _PARSERS.items()}
     label = f"waiver {v['id']!r}" if v["id"] else "waiver"
     # A misspelt required key is reported once, as the unknown key with its did-you-mean.
-    typos = {close for key in item if key not in WAIVER_KEYS
-             for close in difflib.get_close_matches(str(key), WAIVER_KEYS, n=1, cutoff=0.6)}
+    typos = {closest(str(key), WAIVER_KEYS) for key in item if key not in WAIVER_KEYS}
     missing = [k for k in REQUIRED if k not in item and k not in typos]
     if missing:
         problems.error(mark, f"{label} lacks {', '.join(repr(k) for k in missing)} "

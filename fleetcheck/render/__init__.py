@@ -100,7 +100,7 @@ def parse_formats(spec: str) -> list[str]:
     for name in names:
         if name not in FORMATS:
             # Imported here: its module loads YAML, which rendering a saved run never needs.
-            from fleetcheck.yamlsrc import did_you_mean
+            from fleetcheck.words import did_you_mean
 
             hint = did_you_mean(name, [*FORMATS, "all"])
             raise ValueError(f"unknown format {name!r}{hint} (known: {', '.join(FORMATS)}, all)")
