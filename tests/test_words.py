@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fleetcheck.model import HostResult
 from fleetcheck.progress import host_log_line
-from fleetcheck.words import plural
+from fleetcheck.words import closest, did_you_mean, plural
 
 
 def test_plural_counts_one_as_one() -> None:
@@ -21,3 +21,12 @@ def test_the_verbose_host_line_counts_in_words() -> None:
                                  "error": None, "listeners": [listener], "findings": []})
     line = host_log_line(host)
     assert "· 1 listener · 0 findings [" in line, line
+
+
+def test_closest_names_the_nearest_choice_or_none() -> None:
+    assert closest("hgih", ["low", "medium", "high", "critical"]) == "high"
+    assert closest("--formt", ["--format", "--forks", "--fail-on"]) == "--format"
+    assert closest("zzz", ["low", "high"]) is None
+    assert closest("x", []) is None
+    assert did_you_mean("critcal", ["low", "critical"]) == " (did you mean 'critical'?)"
+    assert did_you_mean("zzz", ["low"]) == ""

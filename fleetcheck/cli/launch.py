@@ -92,6 +92,11 @@ def _exit(status: int, *, interrupted: bool) -> NoReturn:
     exec() (dataclasses make their methods so) as never caught, even when it was, and then
     ends `python -m fleetcheck` by SIGINT whatever the status; the status is the verdict."""
     if not interrupted:
+        # Everything left is freed as Python shuts down, and the collections it makes there
+        # would walk all of it once more first (~0.1 s of CPU after a 300-host scan, more
+        # than the hosts' history): frozen, they skip it. Nothing is left unfinished by
+        # this: files, the database and the reports were closed by the command itself.
+        gc.freeze()
         sys.exit(status)
     import logging  # here: loaded before the signal handlers are set, it would delay them
 
