@@ -49,6 +49,7 @@ import paramiko
 from benchmarks.common import print_table
 from benchmarks.known_hosts_scale import bench_known_hosts
 from fleetcheck.collect import followups, probe, wrap_command
+from fleetcheck.collect.become import Becoming
 from fleetcheck.engine.options import worker_ceiling
 from fleetcheck.plan import PlannedHost
 from fleetcheck.transport.ssh.negotiate import cipher_order
@@ -338,19 +339,28 @@ def bench_probe_listeners(n: int, runs: int, others: Sequence[Path] = ()) -> Non
         bench_probe_cost(bench, runs, others=others)
 
 
-def _probe_of(checkout: Path, nonce: str) -> str:
-    """The probe's command line as another checkout of fleetcheck builds it."""
-    code = ("import sys\n"
+def _probe_of(checkout: Path, nonce: str) -> tuple[str, bytes | None]:
+    """The probe's command line, and what it reads on stdin, as another checkout of
+    fleetcheck builds them (checkouts before the probe went on stdin: nothing)."""
+    code = ("import json, sys\n"
             "from fleetcheck.collect import probe, wrap_command\n"
             "from fleetcheck.plan import PlannedHost\n"
             "plain = PlannedHost('bench', 'bench', (), ())\n"
-            "sys.stdout.write(wrap_command(probe.build_probe(sys.argv[1]), plain).command)\n")
-    return subprocess.run([sys.executable, "-c", code, nonce], cwd=checkout, check=True,
-                          env={**os.environ, "PYTHONPATH": str(checkout)},
-                          capture_output=True, text=True).stdout
+            "b = wrap_command(probe.build_probe(sys.argv[1]), plain)\n"
+            "print(json.dumps([b.command, getattr(b, 'script', None)]))\n")
+    command, script = json.loads(subprocess.run(
+        [sys.executable, "-c", code, nonce], cwd=checkout, check=True,
+        env={**os.environ, "PYTHONPATH": str(checkout)}, capture_output=True, text=True).stdout)
+    return command, None if script is None else f"{script}\n".encode()
 
 
-def _probe_variants(others: Sequence[Path] = ()) -> dict[str, str]:
+def _as_run(becoming: Becoming) -> tuple[str, bytes | None]:
+    """A probe's command line and its stdin (bytes, or nothing)."""
+    stdin = becoming.stdin
+    return becoming.command, stdin if isinstance(stdin, bytes) else None
+
+
+def _probe_variants(others: Sequence[Path] = ()) -> dict[str, tuple[str, bytes | None]]:
     """The command lines whose cost on a host is compared: the probe, its parts, bare ss,
     and the probe of each other checkout."""
     nonce = secrets.token_hex(8)
@@ -359,14 +369,14 @@ def _probe_variants(others: Sequence[Path] = ()) -> dict[str, str]:
     followups.FOLLOW_UPS.clear()  # the probe as it would be without the user-name lookup
     probe.probe_parts.cache_clear()
     try:
-        no_users = wrap_command(probe.build_probe(nonce), plain).command
+        no_users = _as_run(wrap_command(probe.build_probe(nonce), plain))
     finally:
         followups.FOLLOW_UPS.update(saved)
         probe.probe_parts.cache_clear()
-    return {"login shell alone (bash -c true)": "true",
-            "fan-out's command (ss -Htlnup)": "ss -Htlnup",
-            "the probe's listing alone (ss -tulnpe)": "ss -tulnpe",
-            "fleetcheck's probe, as run": wrap_command(probe.build_probe(nonce), plain).command,
+    return {"login shell alone (bash -c true)": ("true", None),
+            "fan-out's command (ss -Htlnup)": ("ss -Htlnup", None),
+            "the probe's listing alone (ss -tulnpe)": ("ss -tulnpe", None),
+            "fleetcheck's probe, as run": _as_run(wrap_command(probe.build_probe(nonce), plain)),
             "probe without the user-name lookup": no_users,
             **{f"fleetcheck's probe @ {o.name}": _probe_of(o, nonce) for o in others}}
 
@@ -378,10 +388,11 @@ def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5,
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(bench.dir / "home-of-root")}
     costs: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(rounds):
-        for name, command in variants.items():
+        for name, (command, stdin) in variants.items():
             cpu0 = _children_cpu()
             for _ in range(runs):
-                subprocess.run(["bash", "-c", command], env=env, capture_output=True, check=True)
+                subprocess.run(["bash", "-c", command], env=env, capture_output=True, check=True,
+                               input=stdin if stdin is not None else b"")
             costs[name].append(1e3 * (_children_cpu() - cpu0) / runs)
     base = statistics.median(costs["fan-out's command (ss -Htlnup)"])
     print_table(f"What runs on each host, in this lab's namespace: CPU per run, median (min–max) "

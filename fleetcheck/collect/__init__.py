@@ -7,7 +7,7 @@ import secrets
 
 from fleetcheck.addresses import LOOPBACK_DEVICES, routable_loopback
 from fleetcheck.collect import netns, windows
-from fleetcheck.collect.become import Becoming, become_command, method_of
+from fleetcheck.collect.become import SCRIPT_END, Becoming, become_command, method_of
 from fleetcheck.collect.combine import Incomplete, NoTool, combine
 from fleetcheck.collect.oses import FAMILIES, UNAME_FAMILIES, family_of
 from fleetcheck.collect.probe import build_probe, one_line
@@ -81,11 +81,25 @@ def posix_sh(script: str) -> list[str]:
     return ["sh", "-c", TO_POSIX_SH, "sh", *pieces]
 
 
+# Without become the script goes on the command's stdin, as Ansible's pipelining sends a
+# module: sshd's login shell then reads a short command line instead of the ~15 KB probe
+# (~1 ms of the host's CPU a run, more than any step of the script), and `sh` reads the
+# script with `.` (dash and bash read a file in blocks; `sh -s` would be read by bash a
+# byte at a time, so as to leave the rest to the commands it runs). A system without
+# /dev/stdin has `cat` read it; `set --` first, so the script sees no arguments of the
+# steps before it. With become the script stays on the command line: the password is
+# written to that same stdin, and only once the method asks.
+FROM_STDIN = 'set --; if [ -r /dev/stdin ]; then . /dev/stdin; else eval "$(cat)"; fi'
+
+
 def wrap_command(script: str, host: PlannedHost, nonce: str | None = None, *,
                  terminal: bool = False) -> Becoming:
     """The command line that runs `script` on `host` (with privilege when becoming, on a
-    terminal if `terminal`) and what its stdin answers: the become password, only after the
-    method's own prompt."""
+    terminal if `terminal`) and what its stdin carries: without become the script (when it
+    is one line, as the probe is), else the become password, only after the method's own
+    prompt."""
+    if host.become is None and "\n" not in script and SCRIPT_END not in script:
+        return Becoming(sh_join(posix_sh(FROM_STDIN)), script=script)
     argv = posix_sh(watched(script, watchdog=host.become is not None))
     if host.become is None:
         return Becoming(sh_join(argv))
@@ -173,9 +187,9 @@ def _run_probe(script: str, host: PlannedHost, transport: Transport, options: Co
     """Run the probe on `host` once: its record (streams as text, become chatter apart); a
     CollectFailure (after `earlier`) when its output cannot even be split into streams."""
     becoming = wrap_command(script, host, nonce, terminal=terminal)
-    command = becoming.command
-    result = transport.run(command, timeout=options.command_timeout, stdin=becoming.answer,
-                           max_output=options.max_output)
+    result = transport.run(becoming.command, timeout=options.command_timeout,
+                           stdin=becoming.stdin, max_output=options.max_output)
+    command = becoming.recorded
     try:
         stdout, stderr = _streams(result, becoming)
     except HostFailure as exc:

@@ -155,15 +155,33 @@ METHODS: dict[str, Method] = {
 assert tuple(METHODS) == BECOME_METHODS  # planning refuses the methods not served here
 
 
+SCRIPT_END = "END_OF_PROBE"  # the here-document's end in a record: never a probe's line
+
+
 @frozen
 class Becoming:
     """A becoming command line, what its stdin answers, (on a terminal) its ready line, and
-    the method's prompt (fleetcheck's text or the method's own: no evidence of the host)."""
+    the method's prompt (fleetcheck's text or the method's own: no evidence of the host);
+    or, without become, the command line and the `script` it reads on its stdin."""
 
     command: str
     answer: Answer | None = None
     ready: bytes | None = None  # the line the privileged shell prints once it runs (tty)
     prompt: bytes | re.Pattern[bytes] | None = None
+    script: str | None = None  # sent on stdin, with a line end, then end-of-file
+
+    @property
+    def stdin(self) -> bytes | Answer | None:
+        """What the transport writes to the command's stdin."""
+        return self.answer if self.script is None else f"{self.script}\n".encode()
+
+    @property
+    def recorded(self) -> str:
+        """The command as its record keeps it: with the script sent on stdin written as a
+        here-document, a command line that runs exactly what ran (`script` is one line)."""
+        if self.script is None:
+            return self.command
+        return f"{self.command} <<'{SCRIPT_END}'\n{self.script}\n{SCRIPT_END}"
 
     def unprompted(self, text: bytes) -> bytes:
         """`text` without the method's prompts."""

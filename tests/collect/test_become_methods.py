@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from fleetcheck.collect import CollectOptions, collect, posix_sh, wrap_command
-from fleetcheck.collect.become import METHODS, become_command, terminal_line
+from fleetcheck.collect.become import METHODS, SCRIPT_END, become_command, terminal_line
 from fleetcheck.errors import ErrorKind, HostFailure
 from fleetcheck.plan import Become, PlannedHost
 from fleetcheck.plan.variables import BECOME_METHODS
@@ -211,6 +212,36 @@ def test_wrap_command_without_become_is_the_plain_probe() -> None:
     becoming = wrap_command("true", PlannedHost("h", "h", (), ()))
     assert becoming.answer is None
     assert _words(becoming.command)[:2] == posix_sh("x")[:2]
+
+
+def test_without_become_the_script_goes_on_stdin_and_the_record_holds_it(tmp_path: Path
+                                                                          ) -> None:
+    """sshd's login shell reads the short command line, `sh` the script from stdin; the
+    record is a command line (a here-document) that runs exactly what ran."""
+    script = "echo one; echo \"$1\" two 'three  four'"
+    becoming = wrap_command(script, PlannedHost("h", "h", (), ()))
+    assert script not in becoming.command and len(becoming.command) < 300
+    assert becoming.stdin == f"{script}\n".encode()
+    sent = LocalTransport().run(becoming.command, timeout=30, stdin=becoming.stdin)
+    assert (sent.exit_code, sent.stdout, sent.stderr) == (0, b"one\n two three  four\n", b"")
+    again = subprocess.run(["sh", "-c", becoming.recorded], capture_output=True, check=True,
+                           stdin=subprocess.DEVNULL)
+    assert again.stdout == sent.stdout
+    # without /dev/stdin (a chroot): `cat` reads the script
+    no_dev = becoming.command.replace("/dev/stdin", str(tmp_path / "missing"))
+    ran = LocalTransport().run(no_dev, timeout=30, stdin=becoming.stdin)
+    assert (ran.exit_code, ran.stdout) == (0, b"one\n two three  four\n")
+    # a script of several lines, or holding the record's end word, stays on the command line
+    for other in ("echo a\necho b", f"echo {SCRIPT_END}"):
+        kept = wrap_command(other, PlannedHost("h", "h", (), ()))
+        assert kept.stdin is None and kept.recorded == kept.command
+
+
+def test_with_become_the_script_stays_on_the_command_line() -> None:
+    host = PlannedHost("h", "h", (), (), become=Become(password="pw"))  # noqa: S106
+    becoming = wrap_command("echo probe-text", host)
+    assert "echo probe-text" in becoming.command and becoming.script is None
+    assert isinstance(becoming.stdin, Answer) and becoming.recorded == becoming.command
 
 
 def test_an_unsupported_method_is_refused_before_contacting(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def probe_run(hosts: int) -> RunResult:
     changed = []
     for i, h in enumerate(run.hosts):
         nonce = f"{i:016x}"
-        cmd = wrap_command(probe.build_probe(nonce), planned, nonce).command
+        cmd = wrap_command(probe.build_probe(nonce), planned, nonce).recorded
         changed.append(replace(h, commands=tuple(replace(c, command=cmd, nonce=nonce)
                                                  for c in h.commands)))
     return replace(run, hosts=tuple(changed))

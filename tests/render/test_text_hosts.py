@@ -26,7 +26,7 @@ LAB_LISTENERS = [Listener("tcp", 4, "0.0.0.0", 22, "sshd", 12057, "root"),
 def _probe(nonce: str) -> CommandRecord:
     """The real probe as a scan runs it (its own nonce), with a listing's line counts."""
     planned = PlannedHost(name="h", address="h", groups=(), policies=())
-    command = wrap_command(probe.build_probe(nonce), planned, nonce).command
+    command = wrap_command(probe.build_probe(nonce), planned, nonce).recorded
     return CommandRecord(command, 0, "line\n" * 12, "", 0.187, nonce)
 
 

@@ -145,6 +145,19 @@ def _hold(chan: paramiko.Channel) -> None:
         time.sleep(0.2)
 
 
+def _stdin(chan: paramiko.Channel, wait: float = 10.0) -> bytes:
+    """What the client writes to the command's stdin up to its end-of-file, passed on as sshd
+    passes it (the probe, sent there; nothing, with a become password held back until the
+    method asks, which this server's commands never do: then what came within `wait`)."""
+    chunks: list[bytes] = []
+    chan.settimeout(wait)
+    with contextlib.suppress(TimeoutError, OSError):
+        while data := chan.recv(65536):
+            chunks.append(data)
+    chan.settimeout(None)
+    return b"".join(chunks)
+
+
 def _act(server: _Server, chan: paramiko.Channel) -> None:
     """Run the command for real, then deliver its output as the behaviour says."""
     if not server.exec_seen.wait(30):
@@ -157,7 +170,7 @@ def _act(server: _Server, chan: paramiko.Channel) -> None:
         _hold(chan)
         return
     ran = subprocess.run(["/bin/sh", "-c", server.command or b""], capture_output=True,
-                         stdin=subprocess.DEVNULL, timeout=60, check=False)
+                         input=_stdin(chan), timeout=60, check=False)
     out, err, status = ran.stdout, ran.stderr, ran.returncode
     cut = rng.randrange(1, max(2, len(out)))
     if b == "requests":

@@ -73,7 +73,7 @@ class SshSession:
             watch = PromptWatch(stdin) if isinstance(stdin, Answer) else None
             if not isinstance(stdin, Answer):
                 if stdin:
-                    chan.sendall(stdin)
+                    _send(chan, stdin)
                 chan.shutdown_write()  # EOF: nothing the command reads can block on us
             out, err = _drain(chan, deadline, max_output, timeout, watch)
             remaining = deadline - time.monotonic()
@@ -113,6 +113,17 @@ class SshSession:
             cleanup, self._cleanup = self._cleanup, None
             with contextlib.suppress(Exception):
                 cleanup()
+
+
+def _send(chan: paramiko.Channel, data: bytes) -> None:
+    """Write `data` to the command's stdin. A command that ended without reading it (a
+    Windows shell refusing `sh`, a forced command) has closed the channel: what it printed
+    and its exit status say what happened, so that is no failure of the connection."""
+    try:
+        chan.sendall(data)
+    except OSError:
+        if not chan.closed:
+            raise
 
 
 def _terminal(chan: paramiko.Channel, where: str, closed: Callable[[], bool]) -> None:
