@@ -85,11 +85,14 @@ def posix_sh(script: str) -> list[str]:
 # module: sshd's login shell then reads a short command line instead of the ~15 KB probe
 # (~1 ms of the host's CPU a run, more than any step of the script), and `sh` reads the
 # script with `.` (dash and bash read a file in blocks; `sh -s` would be read by bash a
-# byte at a time, so as to leave the rest to the commands it runs). A system without
-# /dev/stdin has `cat` read it; `set --` first, so the script sees no arguments of the
-# steps before it. With become the script stays on the command line: the password is
-# written to that same stdin, and only once the method asks.
-FROM_STDIN = 'set --; if [ -r /dev/stdin ]; then . /dev/stdin; else eval "$(cat)"; fi'
+# byte at a time, so as to leave the rest to the commands it runs). Where /dev/stdin cannot
+# be opened (missing in a chroot; on Linux a socket, which an SSH server may pass as stdin,
+# cannot be opened through /proc) `cat` reads it: `true <` tries the open without the
+# failure ending the shell, as a failing `.` would. `set --` first, so the script sees no
+# arguments of the steps before it. With become the script stays on the command line: the
+# password is written to that same stdin, and only once the method asks.
+FROM_STDIN = ('set --; if { true </dev/stdin; } 2>/dev/null; then . /dev/stdin; '
+              'else eval "$(cat)"; fi')
 
 
 def wrap_command(script: str, host: PlannedHost, nonce: str | None = None, *,

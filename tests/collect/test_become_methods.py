@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import socket
 import subprocess
 from pathlib import Path
 
@@ -231,6 +232,17 @@ def test_without_become_the_script_goes_on_stdin_and_the_record_holds_it(tmp_pat
     no_dev = becoming.command.replace("/dev/stdin", str(tmp_path / "missing"))
     ran = LocalTransport().run(no_dev, timeout=30, stdin=becoming.stdin)
     assert (ran.exit_code, ran.stdout) == (0, b"one\n two three  four\n")
+    # a socket as stdin (an SSH server may pass one), which Linux cannot open by name
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        proc = subprocess.Popen(["sh", "-c", becoming.command], stdin=theirs.fileno(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        theirs.close()
+        assert isinstance(becoming.stdin, bytes)
+        ours.sendall(becoming.stdin)
+        ours.shutdown(socket.SHUT_WR)
+        out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out, err) == (0, b"one\n two three  four\n", b"")
     # a script of several lines, or holding the record's end word, stays on the command line
     for other in ("echo a\necho b", f"echo {SCRIPT_END}"):
         kept = wrap_command(other, PlannedHost("h", "h", (), ()))
