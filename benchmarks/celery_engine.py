@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import print_table
+from benchmarks.common import children_cpu, print_table
 from benchmarks.ssh_fanout import BenchHost
 from tests.lab.celeryworker import WorkerProcess
 from tests.lab.netns import in_netns
@@ -66,10 +65,6 @@ def _session_cpu(pids: list[int]) -> float:
     return total
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
 
 def run_scan(argv: list[str], env: dict[str, str], reports: Path, n: int,
              workers: list[WorkerProcess]) -> tuple[float, float]:
@@ -77,10 +72,10 @@ def run_scan(argv: list[str], env: dict[str, str], reports: Path, n: int,
     for old in reports.glob("*"):
         old.unlink()
     pids = [w.pid for w in workers]
-    w0, c0, t0 = _session_cpu(pids), _children_cpu(), time.perf_counter()
+    w0, c0, t0 = _session_cpu(pids), children_cpu(), time.perf_counter()
     proc = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
-    cpu = _children_cpu() - c0 + _session_cpu(pids) - w0
+    cpu = children_cpu() - c0 + _session_cpu(pids) - w0
     report = json.loads(next(reports.glob("*.json")).read_text())
     spice = sum(any(f["port"] == 1923 for f in h["findings"]) for h in report["hosts"])
     if proc.returncode != 1 or report["summary"]["noncompliant"] != n or spice != n:

@@ -20,20 +20,15 @@ import argparse
 import json
 import os
 import pstats
-import resource
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+from benchmarks.common import children_cpu
 from benchmarks.ssh_fanout import ROOT, BenchHost
 from tests.lab.netns import in_netns
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def print_samples(raw: str, top: int) -> None:
@@ -80,10 +75,10 @@ def main() -> None:
                 "--command-timeout", "120"]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(bench.dir),
                "PYTHONPATH": str(args.root.resolve()), "LANG": "C.UTF-8", "CI": "true"}
-        cpu0, wall0 = _cpu(), time.perf_counter()
+        cpu0, wall0 = children_cpu(), time.perf_counter()
         proc = subprocess.run(argv, env=env, cwd=args.root, capture_output=True, text=True,
                               check=False)
-        wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
+        wall, cpu = time.perf_counter() - wall0, children_cpu() - cpu0
         # cProfile swallows the exit code: the JSON report says whether every host was checked.
         reports = [p for p in (bench.dir / "reports").glob("fleetcheck-2*.json")
                    if not p.name.endswith(".oscal.json")]

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import print_table
+from benchmarks.common import children_cpu, print_table
 from benchmarks.ssh_fanout import ROOT, BenchHost
 from tests.lab.netns import in_netns
 
@@ -45,10 +44,6 @@ entry()
 """
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
 
 def one_run(bench: BenchHost, root: Path, n: int, work: Path) -> tuple[float, float]:
     """(CPU seconds until the exit was asked for, CPU seconds in all) of one scan."""
@@ -61,10 +56,10 @@ def one_run(bench: BenchHost, root: Path, n: int, work: Path) -> tuple[float, fl
             "--command-timeout", "120"]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(bench.dir),
            "PYTHONPATH": str(root), "LANG": "C.UTF-8", "CI": "true"}
-    before = _children_cpu()
+    before = children_cpu()
     proc = subprocess.run(argv, env=env, cwd=root, capture_output=True, text=True,
                           check=False)
-    total = _children_cpu() - before
+    total = children_cpu() - before
     if proc.returncode != 1:  # every lab host has its stray listener: exit 1, all checked
         raise RuntimeError(f"scan exited {proc.returncode}: {proc.stderr[-2000:]}")
     return float(noted.read_text()), total

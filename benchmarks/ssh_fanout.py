@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import pwd
-import resource
 import secrets
 import shutil
 import signal
@@ -46,7 +45,7 @@ from pathlib import Path
 
 import paramiko
 
-from benchmarks.common import print_table
+from benchmarks.common import children_cpu, print_table
 from benchmarks.known_hosts_scale import bench_known_hosts
 from fleetcheck.collect import followups, probe, wrap_command
 from fleetcheck.collect.become import Becoming
@@ -214,10 +213,6 @@ def tools_for(bench: BenchHost, n: int, args: argparse.Namespace) -> list[Tool]:
     return tools
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
 
 def run_tool(bench: BenchHost, tool: Tool, n: int, tries: int = 2) -> Sample:
     """Run one tool to completion; its figures, after checking it reached every host.
@@ -240,7 +235,7 @@ def _run_once(bench: BenchHost, tool: Tool, n: int) -> Sample:
     """One run of `tool` against `n` hosts (see run_tool)."""
     shutil.rmtree(bench.dir / "reports", ignore_errors=True)
     bench.server_idle()
-    server0, cpu0, wall0 = bench.server_cpu(), _children_cpu(), time.perf_counter()
+    server0, cpu0, wall0 = bench.server_cpu(), children_cpu(), time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(tool.argv, env=tool.env, cwd=tool.cwd, stdout=out, stderr=err,
                                  text=True)
@@ -250,7 +245,7 @@ def _run_once(bench: BenchHost, tool: Tool, n: int) -> Sample:
         out.seek(0)
         err.seek(0)
         proc = subprocess.CompletedProcess(tool.argv, child.returncode, out.read(), err.read())
-    cpu = _children_cpu() - cpu0
+    cpu = children_cpu() - cpu0
     bench.server_idle()
     server = bench.server_cpu() - server0
     _verify(bench, tool, n, proc)
@@ -389,11 +384,11 @@ def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5,
     costs: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(rounds):
         for name, (command, stdin) in variants.items():
-            cpu0 = _children_cpu()
+            cpu0 = children_cpu()
             for _ in range(runs):
                 subprocess.run(["bash", "-c", command], env=env, capture_output=True, check=True,
                                input=stdin if stdin is not None else b"")
-            costs[name].append(1e3 * (_children_cpu() - cpu0) / runs)
+            costs[name].append(1e3 * (children_cpu() - cpu0) / runs)
     base = statistics.median(costs["fan-out's command (ss -Htlnup)"])
     print_table(f"What runs on each host, in this lab's namespace: CPU per run, median (min–max) "
                 f"of {rounds} rounds of {runs}",
