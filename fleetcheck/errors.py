@@ -6,6 +6,8 @@ import enum
 import errno
 from typing import TYPE_CHECKING
 
+from fleetcheck.model.enums import quick_value
+
 if TYPE_CHECKING:
     from fleetcheck.model import TrustedKey
 
@@ -61,6 +63,7 @@ class InputError(Exception):
         return f"{where}{self.message}"
 
 
+@quick_value
 class ErrorKind(enum.StrEnum):
     """Why a host could not be checked. Each kind shows in every report as itself."""
 

@@ -47,11 +47,15 @@ def counts_of(changes: Changes, hosts: Sequence[HostResult]) -> Counts:
     return Counts(changes, per_host)
 
 
+# json.dumps with separators makes an encoder per call: one made once writes the same text.
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _detail(host: HostResult) -> dict[Key, str]:
     """Each current finding's identity and JSON (as last seen), first one per identity."""
     out: dict[Key, str] = {}
     for f in host.findings:
-        out.setdefault(finding_key(f), json.dumps(bare(f).to_dict(), separators=(",", ":")))
+        out.setdefault(finding_key(f), _COMPACT(bare(f).to_dict()))
     for jl in host.listeners:
         out.setdefault(listener_key(jl.listener), "")
     return out
