@@ -128,6 +128,24 @@ def test_dash_o_takes_exactly_one_format(tmp_path: Path) -> None:
     assert res.code == 2 and "exactly one" in res.err
 
 
+def test_a_scan_loads_no_library_it_does_not_use(tmp_path: Path) -> None:
+    """A scan with every report, without an ansible.cfg or a memory limit, loads neither
+    configparser (ansible.cfg), ctypes (malloc arenas) nor uuid (OSCAL ids are hashed
+    here): each costs every run's start a few milliseconds."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO),
+           "LANG": "C.UTF-8"}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "fleetcheck", "scan", "-q",
+                           "--format", "all", "-o", str(tmp_path / "r"), "--no-history"],
+                          capture_output=True, text=True, check=False, cwd=tmp_path, env=env)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    loaded = {line.rpartition("|")[2].strip() for line in proc.stderr.splitlines()
+              if line.startswith("import time:")}
+    assert "fleetcheck.evidence.oscal_host" in loaded and "jinja2" in loaded  # it did report
+    unused = {"ctypes", "uuid"} | (set() if Path("/etc/ansible/ansible.cfg").exists()
+                                   else {"configparser"})
+    assert not unused & loaded, unused & loaded
+
+
 def test_a_command_loads_only_its_own_module() -> None:
     """`scan` parses without loading the other commands (evidence's bundle code, diff,
     history...); the top-level help still lists every command with its help."""

@@ -11,7 +11,6 @@ either: then it is a typo, and a located error with a did-you-mean.
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import stat
@@ -87,6 +86,8 @@ def find(environ: Mapping[str, str], cwd: str) -> tuple[str | None, list[str]]:
 
 def read(path: str) -> AnsibleCfg:
     """The values of the sections fleetcheck reads; InputError at the line for bad INI."""
+    import configparser  # here: most runs find no ansible.cfg, and it takes a few ms to load
+
     raw = read_bounded(path, MAX_LIST_BYTES, "ansible.cfg")
     text = raw.decode("utf-8", "surrogateescape")  # ansible-core takes any byte in a value
     parser = configparser.ConfigParser(inline_comment_prefixes=(";",))

@@ -11,7 +11,6 @@ than fit.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import resource
 
@@ -62,6 +61,8 @@ def fewer_malloc_arenas() -> None:
     (another C library) nothing is changed; nor without a limit."""
     if resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY:
         return
+    import ctypes  # here: only a run under an address space limit needs it (a few ms to load)
+
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -17,7 +16,8 @@ from fleetcheck.policy.judge import describe
 from fleetcheck.render import pretty, view
 
 NS = "urn:fleetcheck"  # the namespace of fleetcheck's own property names
-_ROOT = uuid.UUID("6f1c2a52-9d3e-5b4e-8a0c-1f2e3d4c5b6a")
+# The namespace every run's ids descend from (a UUID; the uuid module is not loaded for it).
+ROOT = "6f1c2a52-9d3e-5b4e-8a0c-1f2e3d4c5b6a"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STRING = pretty.string
 _VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}  # a hex digit's 10xx form
@@ -32,23 +32,35 @@ def text(value: object) -> str:
     return found.strip() or "-"
 
 
+def uuid5(namespace: str, name: str) -> str:
+    """`str(uuid.uuid5(UUID(namespace), name))`, computed as RFC 4122 says."""
+    sha = hashlib.sha1(bytes.fromhex(namespace.replace("-", "")), usedforsecurity=False)
+    sha.update(name.encode())
+    return _as_uuid5(sha.hexdigest())
+
+
+def _as_uuid5(x: str) -> str:
+    """A SHA-1 digest's hex as a version-5 UUID."""
+    # Digit 12 is the version (5); digit 16's top two bits are the RFC 4122 variant.
+    return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}"
+
+
 class Ids:
     """Version-5 UUIDs derived from the run and a name, so re-rendering gives the same ids."""
 
     def __init__(self, run: RunResult) -> None:
         seed = f"{run.started_at}|{run.finished_at}|{run.meta.get('hostname', '')}"
-        self.base = uuid.uuid5(_ROOT, seed)
-        self._hash = hashlib.sha1(self.base.bytes, usedforsecurity=False)
+        self.base = uuid5(ROOT, seed)
+        self._hash = hashlib.sha1(bytes.fromhex(self.base.replace("-", "")),
+                                  usedforsecurity=False)
         self._hosts: dict[str, str] = {}
 
     def __call__(self, *parts: object) -> str:
-        """`str(uuid.uuid5(self.base, name))` of the parts joined, computed as RFC 4122 says
-        (a few times cheaper than the uuid module: a document has thousands)."""
+        """`uuid5(self.base, name)` of the parts joined (a document has thousands: the
+        namespace is hashed once)."""
         sha = self._hash.copy()
         sha.update("\x1f".join(map(str, parts)).encode())
-        x = sha.hexdigest()
-        # Digit 12 is the version (5); digit 16's top two bits are the RFC 4122 variant.
-        return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}"
+        return _as_uuid5(sha.hexdigest())
 
     def host(self, name: str) -> str:
         """The id of host `name` (its inventory item), which each of its parts names."""

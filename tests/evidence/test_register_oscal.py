@@ -184,7 +184,9 @@ def test_oscal_ids_are_the_uuid_modules_version_5(composite: RunResult) -> None:
     ids = oscal_host.Ids(composite)
     for parts in [("host", "web1"), ("listener", "h", "tcp", 4, "::", 22, None), ("é\x1f\x00",)]:
         name = "\x1f".join(map(str, parts))
-        assert ids(*parts) == str(uuid.uuid5(ids.base, name))
+        assert ids(*parts) == str(uuid.uuid5(uuid.UUID(ids.base), name))
+    seed = f"{composite.started_at}|{composite.finished_at}|{composite.meta.get('hostname', '')}"
+    assert ids.base == str(uuid.uuid5(uuid.UUID(oscal_host.ROOT), seed))
     assert ids.host("web1") == ids("host", "web1")
 
 
