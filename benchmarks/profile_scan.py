@@ -11,7 +11,8 @@ the profile's top entries by own time and by cumulative time:
 same lab, for before/after figures. `--sampler py-spy` samples every thread instead
 (cProfile sees only the main thread, where the hosts' work shows as waiting): the
 functions ranked by the share of non-idle samples they were running (own) or on the
-stack of (inclusive).
+stack of (inclusive). py-spy reads the process without stopping it (`--nonblocking`):
+stopping every thread 200 times a second distorts what it measures.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def main() -> None:
         known, yml, _ = bench.files(args.hosts)
         out = bench.dir / "scan.prof"
         prof = ([sys.executable, "-m", "cProfile", "-o", str(out)] if args.sampler == "cprofile"
-                else ["py-spy", "record", "--nolineno", "-s", "-r", "200",
+                else ["py-spy", "record", "--nolineno", "--nonblocking", "-s", "-r", "200",
                       "-f", "raw", "-o", str(out), "--", sys.executable])
         argv = [*prof, "-m", "fleetcheck", "scan",
                 "-i", str(yml), "-o", str(bench.dir / "reports"), "-f", str(args.forks),
