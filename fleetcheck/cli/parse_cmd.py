@@ -10,7 +10,8 @@ from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, write_data
 from fleetcheck.cli.suggest import close_word
 from fleetcheck.errors import ExitStatus, InputError
-from fleetcheck.parsers import PARSERS, ParseError, guess, parse
+from fleetcheck.parsers import PARSERS, ParseError, caveats, guess, parse
+from fleetcheck.sanitize import one_line
 
 AUTO = "auto"
 
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise InputError(f"{tool} output not recognised: {exc.message}"
                          + (f": {(exc.line or '').strip()!r}" if exc.line else ""),
                          name, exc.line_no) from None
+    for caveat in caveats(tool, text):  # stderr: stdout stays the JSON list
+        env.stderr.write(one_line(f"fleetcheck: warning: {name}: {caveat}") + "\n")
     write_data(env, json.dumps([li.to_dict() for li in listeners], indent=2) + "\n")
     return ExitStatus.OK
 

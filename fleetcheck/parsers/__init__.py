@@ -40,6 +40,18 @@ PARSERS: dict[str, Parser] = {
 }
 
 
+# What a capture cannot show, though it parses: sentences `parse` says beside the listeners.
+# The Linux and Windows netstats without -a or -l are refused instead (their tables then
+# hold connections only); BSD-style tables without -a still list the UDP sockets.
+CAVEATS: dict[str, Callable[[str], list[str]]] = {"bsd-netstat": bsd_netstat.caveats}
+
+
+def caveats(tool: str, text: str) -> list[str]:
+    """What `tool`'s capture `text` leaves out (usually nothing)."""
+    found = CAVEATS.get(tool)
+    return found(text) if found is not None else []
+
+
 def parse(tool: str, text: str) -> list[Listener]:
     """Listeners in `text` as printed by `tool`; ParseError if the text is not that tool's."""
     try:
@@ -49,4 +61,4 @@ def parse(tool: str, text: str) -> list[Listener]:
     return parser(text)
 
 
-__all__ = ["PARSERS", "Guess", "ParseError", "Parser", "guess", "parse"]
+__all__ = ["CAVEATS", "PARSERS", "Guess", "ParseError", "Parser", "caveats", "guess", "parse"]

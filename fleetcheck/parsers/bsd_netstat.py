@@ -17,7 +17,14 @@ from fleetcheck.frozen import frozen
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
 from fleetcheck.parsers import bsd_listen
-from fleetcheck.parsers.common import ParseError, Token, is_wildcard_peer, lines, tokens
+from fleetcheck.parsers.common import (
+    ParseError,
+    Token,
+    UnknownServiceName,
+    is_wildcard_peer,
+    lines,
+    tokens,
+)
 from fleetcheck.parsers.inet import PROTO_WORD, proto_family, resolve_host, split_dotted
 
 _TITLE = re.compile(r"^(Active |Registered |Current listen queue)")
@@ -70,6 +77,16 @@ class _Raw:
 def parse(text: str) -> list[Listener]:
     """Listening TCP and bound, unconnected UDP sockets from BSD-style netstat output."""
     return [row.listener for row in parse_rows(text)]
+
+
+def caveats(text: str) -> list[str]:
+    """What the capture cannot show: without -a these netstats leave listening TCP sockets
+    out of their tables (their title then lacks 'including servers'), though UDP ones stay."""
+    for line in lines(text):
+        if _INET_TITLE.match(line) and "including servers" not in line:
+            return ["the table is titled without '(including servers)': netstat ran without "
+                    "-a, which leaves listening TCP sockets out (capture with netstat -an)"]
+    return []
 
 
 def parse_rows(text: str) -> list[Row]:
@@ -165,6 +182,8 @@ def _continues(last: _Raw, line: str, toks: list[Token]) -> bool:
             split_dotted(words[lead + 3], proto)
             if words[lead + 4] != "*.*":
                 split_dotted(words[lead + 4], proto)
+    except UnknownServiceName:
+        return False  # a row of its own, of a capture without -n
     except ValueError:
         return True
     return False
@@ -204,12 +223,16 @@ def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | Non
     if proto == "tcp" and raw.layout.stateless:  # never a silent loss of TCP listeners
         raise ValueError(_STATELESS)
     state = rest[0] if rest and not is_number(rest[0].lstrip("-")) and proto == "tcp" else ""
-    ep = split_dotted(local, proto)
-    if foreign != "*.*":
-        split_dotted(foreign, proto)  # a malformed peer column means this is not netstat
-    if proto == "tcp" and state != "LISTEN":
-        return None
-    if proto == "udp" and (not is_wildcard_peer(foreign) or ep.port is None):
+    connection = state != "LISTEN" if proto == "tcp" else not is_wildcard_peer(foreign)
+    try:
+        ep = split_dotted(local, proto)
+        if foreign != "*.*":
+            split_dotted(foreign, proto)  # a malformed peer column means this is not netstat
+    except UnknownServiceName:
+        if connection:  # no listener, whatever port the name stands for (a capture without -n)
+            return None
+        raise
+    if connection or ep.port is None:
         return None
     if ep.port is None:
         return None

@@ -107,8 +107,16 @@ def check_host(host: str, *, cut: bool) -> None:
         raise ValueError(f"{host!r} is no address and no host name")
 
 
+class UnknownServiceName(ValueError):
+    """A port printed as a service name the port table does not hold (a capture without -n).
+
+    Fatal for a listener (its port cannot be known); a connection's row, which is no
+    listener whatever its port, is passed over instead by the parsers that can tell."""
+
+
 def parse_port(text: str, proto: str) -> tuple[int | None, str | None]:
-    """A port as printed: number, '*', or a service name (mapped through the port table)."""
+    """A port as printed: number, '*', or a service name (mapped through the port table);
+    UnknownServiceName for a name the table does not hold."""
     if text == "*":
         return None, None
     if is_number(text):
@@ -118,7 +126,7 @@ def parse_port(text: str, proto: str) -> tuple[int | None, str | None]:
         return port, None
     number = services.port_for_name(text, proto)
     if number is None:
-        raise ValueError(f"unknown service name {text!r} "
+        raise UnknownServiceName(f"unknown service name {text!r} "
                          "(capture with numeric ports: -n, or -P for lsof)")
     return number, text
 

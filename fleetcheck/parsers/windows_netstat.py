@@ -15,9 +15,10 @@ from __future__ import annotations
 import csv
 import re
 
+from fleetcheck.frozen import replace
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
-from fleetcheck.parsers.common import ParseError, lines, unshown_dual
+from fleetcheck.parsers.common import ParseError, UnknownServiceName, lines, unshown_dual
 from fleetcheck.parsers.inet import split_colon
 
 _ROW = re.compile(r"^\s*(?:>\s+)?(TCP|UDP|TCPv6|UDPv6)\s+(\S+)\s+(\S+)(.*)$")
@@ -113,10 +114,18 @@ def _row(kind: str, local: str, foreign: str,
         rest.pop()
     pid = int(rest.pop()) if rest and is_number(rest[-1]) else None
     state = " ".join(rest)
-    ep = split_colon(local, proto)
+    try:
+        ep = split_colon(local, proto)
+        peer = split_colon(foreign, proto) if foreign != "*:*" else None
+    except UnknownServiceName:
+        # netstat -a without -n names ports: a connection's row is no listener whatever
+        # port its name stands for (a listening TCP socket's peer port is 0 or '*')
+        if foreign != "*:*" and (proto == "udp" or state in _NOT_LISTENING
+                                 or foreign.rpartition(":")[2] not in ("0", "*")):
+            return None
+        raise
     if ep.port is None:
         raise ValueError(f"local address {local!r} has no port")
-    peer = split_colon(foreign, proto) if foreign != "*:*" else None
     if proto == "tcp" and (peer is None or peer.port not in (0, None) or state in _NOT_LISTENING):
         return None
     if proto == "udp" and peer is not None:
@@ -124,7 +133,8 @@ def _row(kind: str, local: str, foreign: str,
     family = 6 if ":" in ep.address else 4
     # A dual-mode socket (IPV6_V6ONLY off) is listed as [::] alone, like an IPv6-only one.
     return Listener(proto=proto, family=family, address=ep.address, port=ep.port, pid=pid,
-                    iface=ep.iface, dual_stack=unshown_dual(family, ep.address)), state
+                    iface=ep.iface, dual_stack=unshown_dual(family, ep.address),
+                    port_name=ep.port_name), state
 
 
 def _with_owner(listener: Listener, lines: list[str]) -> Listener:
@@ -141,9 +151,7 @@ def _with_owner(listener: Listener, lines: list[str]) -> Listener:
             process = text[1:-1]
         elif _SERVICE.fullmatch(text):
             service = text
-    return Listener(proto=listener.proto, family=listener.family, address=listener.address,
-                    port=listener.port, pid=listener.pid, iface=listener.iface,
-                    process=process, service=service, dual_stack=listener.dual_stack)
+    return replace(listener, process=process, service=service)
 
 
 def parse_tasklist(text: str) -> dict[int, str]:
