@@ -24,28 +24,52 @@ def _brief(tool: str, text: str) -> list[tuple[object, ...]]:
     return [(li.proto, li.address, li.port, li.port_name) for li in PARSERS[tool](text)]
 
 
-def test_bsd_connections_named_by_unknown_services_are_passed_over() -> None:
+# A capture without -n: (tool, header, a listener named by a known service, connections
+# and a connected UDP socket named by services the port table does not hold, another
+# listener, the two listeners as (proto, address, port, port_name)).
+NAMED = [
+    ("bsd-netstat", BSD_TITLE + BSD_HEAD,
+     "tcp4       0      0  *.ssh                  *.*                    LISTEN\n",
+     "tcp4       0      0  localhost.ldgateway    localhost.58110        CLOSE_WAIT\n"
+     "tcp4       0      0  10.20.0.5.51544        10.20.0.9.xserveraid   ESTABLISHED\n"
+     "udp4       0      0  10.20.0.5.62001        10.20.0.9.ldgateway\n",
+     "udp4       0      0  *.syslog               *.*\n",
+     [("tcp", "0.0.0.0", 22, "ssh"), ("udp", "0.0.0.0", 514, "syslog")]),
+    ("windows-netstat", WIN_HEAD,
+     "  TCP    0.0.0.0:epmap          WS-0042:0              LISTENING\r\n",
+     "  TCP    10.20.0.5:ldgateway    10.20.0.9:51544        ESTABLISHED\r\n"
+     "  TCP    10.20.0.5:51545        10.20.0.9:xserveraid   TIME_WAIT\r\n"
+     "  UDP    10.20.0.5:62001        10.20.0.9:ldgateway\r\n",
+     "  UDP    0.0.0.0:snmp           *:*\r\n",
+     [("tcp", "0.0.0.0", 135, "epmap"), ("udp", "0.0.0.0", 161, "snmp")]),
+]
+# Listeners named by services the port table does not hold, in each tool's form.
+UNKNOWN_LISTENERS = [
+    ("bsd-netstat", BSD_TITLE + BSD_HEAD,
+     "tcp4       0      0  *.ldgateway            *.*                    LISTEN\n"),
+    ("bsd-netstat", BSD_TITLE + BSD_HEAD, "udp4       0      0  *.xserveraid           *.*\n"),
+    ("windows-netstat", WIN_HEAD,
+     "  TCP    0.0.0.0:ldgateway      WS-0042:0              LISTENING\r\n"),
+    ("windows-netstat", WIN_HEAD, "  UDP    0.0.0.0:xserveraid     *:*\r\n"),
+]
+
+
+@pytest.mark.parametrize(("tool", "head", "first", "connections", "last", "expected"), NAMED)
+def test_connections_named_by_unknown_services_are_passed_over(
+        tool: str, head: str, first: str, connections: str, last: str,
+        expected: list[tuple[object, ...]]) -> None:
     """A connection's row is no listener whatever its port's name stands for: one named by
     a service the port table does not know no longer refuses the whole capture."""
-    text = (BSD_TITLE + BSD_HEAD
-            + "tcp4       0      0  *.ssh                  *.*                    LISTEN\n"
-              "tcp4       0      0  localhost.ldgateway    localhost.58110        CLOSE_WAIT\n"
-              "tcp4       0      0  10.20.0.5.51544        10.20.0.9.xserveraid   ESTABLISHED\n"
-              "udp4       0      0  10.20.0.5.62001        10.20.0.9.ldgateway\n"
-              "udp4       0      0  *.syslog               *.*\n")
-    assert _brief("bsd-netstat", text) == [("tcp", "0.0.0.0", 22, "ssh"),
-                                           ("udp", "0.0.0.0", 514, "syslog")]
+    assert _brief(tool, head + first + connections + last) == expected
 
 
-@pytest.mark.parametrize("row", [
-    "tcp4       0      0  *.ldgateway            *.*                    LISTEN\n",
-    "udp4       0      0  *.xserveraid           *.*\n",
-])
-def test_bsd_listener_named_by_an_unknown_service_is_refused(row: str) -> None:
+@pytest.mark.parametrize(("tool", "head", "row"), UNKNOWN_LISTENERS)
+def test_listener_named_by_an_unknown_service_is_refused(tool: str, head: str,
+                                                         row: str) -> None:
     """A listener's port must be known: an unknown name is refused, pointing at -n."""
     with pytest.raises(ParseError, match=r"unknown service name .*-n") as caught:
-        PARSERS["bsd-netstat"](BSD_TITLE + BSD_HEAD + row)
-    assert caught.value.line_no == 3
+        PARSERS[tool](head + row)
+    assert caught.value.line_no == head.count("\n") + 1
 
 
 def test_bsd_v_rows_after_a_named_connection_are_rows_of_their_own() -> None:
@@ -63,27 +87,6 @@ def test_bsd_v_rows_after_a_named_connection_are_rows_of_their_own() -> None:
             + row("*.8080", "*.*", "LISTEN", "httpd:512"))
     assert [(li.port, li.process, li.pid) for li in PARSERS["bsd-netstat"](text)] == [
         (22, "sshd", 310), (8080, "httpd", 512)]
-
-
-def test_windows_connections_named_by_unknown_services_are_passed_over() -> None:
-    """`netstat -a` without -n names ports too: connections are passed over, listeners kept."""
-    text = (WIN_HEAD
-            + "  TCP    0.0.0.0:epmap          WS-0042:0              LISTENING\r\n"
-              "  TCP    10.20.0.5:ldgateway    10.20.0.9:51544        ESTABLISHED\r\n"
-              "  TCP    10.20.0.5:51545        10.20.0.9:xserveraid   TIME_WAIT\r\n"
-              "  UDP    10.20.0.5:62001        10.20.0.9:ldgateway\r\n"
-              "  UDP    0.0.0.0:snmp           *:*\r\n")
-    assert _brief("windows-netstat", text) == [("tcp", "0.0.0.0", 135, "epmap"),
-                                               ("udp", "0.0.0.0", 161, "snmp")]
-
-
-@pytest.mark.parametrize("row", [
-    "  TCP    0.0.0.0:ldgateway      WS-0042:0              LISTENING\r\n",
-    "  UDP    0.0.0.0:xserveraid     *:*\r\n",
-])
-def test_windows_listener_named_by_an_unknown_service_is_refused(row: str) -> None:
-    with pytest.raises(ParseError, match=r"unknown service name"):
-        PARSERS["windows-netstat"](WIN_HEAD + row)
 
 
 BSD_WITHOUT_A = ("Active Internet connections\n" + BSD_HEAD
