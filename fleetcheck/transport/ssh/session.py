@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import selectors
+import threading
 import time
 from collections.abc import Callable
 
@@ -158,36 +158,53 @@ def _drain(chan: paramiko.Channel, deadline: float, max_output: int,
     out: list[bytes] = []
     err: list[bytes] = []
     total = 0
-    with selectors.DefaultSelector() as sel:
-        # The channel's fileno is a pipe paramiko signals on stdout data, stderr data and EOF.
-        sel.register(chan.fileno(), selectors.EVENT_READ)
-        while True:
-            before_out, before_err = len(out), len(err)
-            got = _take(chan.recv_ready, chan.recv, out)
-            got_err = _take(chan.recv_stderr_ready, chan.recv_stderr, err)
-            if watch is not None:
-                tty = watch.tty
-                fresh = out[before_out:] if tty else err[before_err:]
-                answer = watch.feed(b"".join(fresh)) if fresh else None
-                if answer is not None:
-                    _answer(chan, answer, eof=not tty)
-            got += got_err
-            total += got
-            if total > max_output:
-                _kill(chan)
-                raise HostFailure(ErrorKind.OUTPUT_TOO_LARGE,
-                                  f"output exceeded {max_output} bytes; stopped reading")
-            if got and time.monotonic() < deadline:  # a steady trickle must not outlast it
-                continue
-            if not got and (chan.eof_received or chan.closed):
-                return b"".join(out), b"".join(err)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                _kill(chan)
-                raise HostFailure(ErrorKind.COMMAND_TIMEOUT,
-                                  f"command did not finish within {timeout:.1f}s"
-                                  f"{watch.timeout_note() if watch else ''}")
-            sel.select(timeout=min(remaining, 1.0))
+    news = _News()
+    chan.in_buffer.set_event(news)  # stdout's data and EOF
+    chan.in_stderr_buffer.set_event(news)  # stderr's
+    while True:
+        news.reset()  # before looking: what comes after wakes the wait below
+        before_out, before_err = len(out), len(err)
+        got = _take(chan.recv_ready, chan.recv, out)
+        got_err = _take(chan.recv_stderr_ready, chan.recv_stderr, err)
+        if watch is not None:
+            tty = watch.tty
+            fresh = out[before_out:] if tty else err[before_err:]
+            answer = watch.feed(b"".join(fresh)) if fresh else None
+            if answer is not None:
+                _answer(chan, answer, eof=not tty)
+        got += got_err
+        total += got
+        if total > max_output:
+            _kill(chan)
+            raise HostFailure(ErrorKind.OUTPUT_TOO_LARGE,
+                              f"output exceeded {max_output} bytes; stopped reading")
+        if got and time.monotonic() < deadline:  # a steady trickle must not outlast it
+            continue
+        if not got and (chan.eof_received or chan.closed):
+            return b"".join(out), b"".join(err)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            _kill(chan)
+            raise HostFailure(ErrorKind.COMMAND_TIMEOUT,
+                              f"command did not finish within {timeout:.1f}s"
+                              f"{watch.timeout_note() if watch else ''}")
+        news.wait(min(remaining, 1.0))
+
+
+class _News(threading.Event):
+    """The event paramiko's stream buffers set when data or EOF arrives, one for both.
+
+    paramiko also clears a buffer's event when that buffer is read empty, which would drop
+    the other stream's news in between: only the reader clears this one (`reset`), before
+    it looks at both buffers. (The channel's `fileno` does the same through an OS pipe and
+    needs a selector: a pipe, an epoll descriptor and a write and a read a wake-up.)"""
+
+    def clear(self) -> None:
+        """A buffer was read empty (paramiko's call): ignored, see the class."""
+
+    def reset(self) -> None:
+        """The reader is about to look at both buffers: news from now on counts."""
+        super().clear()
 
 
 def _answer(chan: paramiko.Channel, answer: bytes, *, eof: bool = True) -> None:
