@@ -30,6 +30,7 @@ def quick_value(cls: E) -> E:
 
 
 def _own_value(member: enum.Enum) -> object:
+    """The member's value, as enum's own `value` reads it."""
     return member._value_
 
 

@@ -234,8 +234,6 @@ def _row(raw: _Raw, width: int, wide: bool, host_limit: int | None) -> Row | Non
         raise
     if connection or ep.port is None:
         return None
-    if ep.port is None:
-        return None
     address, fam, shown = resolve_host(ep.address, family, dual)
     host = local.rpartition(".")[0]
     truncated = not wide and (len(local) >= width or (

@@ -127,7 +127,7 @@ def parse_port(text: str, proto: str) -> tuple[int | None, str | None]:
     number = services.port_for_name(text, proto)
     if number is None:
         raise UnknownServiceName(f"unknown service name {text!r} "
-                         "(capture with numeric ports: -n, or -P for lsof)")
+                                 "(capture with numeric ports: -n, or -P for lsof)")
     return number, text
 
 
