@@ -43,6 +43,30 @@ NAMED = [
      "  UDP    0.0.0.0:snmp           *:*\r\n",
      [("tcp", "0.0.0.0", 135, "epmap"), ("udp", "0.0.0.0", 161, "snmp")]),
 ]
+# The other parsers read a connection's row before its ports' names, so they passed these
+# over already: kept here so that every parser that reads names answers alike.
+NAMED += [
+    ("netstat", "Active Internet connections (servers and established)\nProto Recv-Q Send-Q "
+     "Local Address           Foreign Address         State\n",
+     "tcp        0      0 0.0.0.0:ssh             0.0.0.0:*               LISTEN\n",
+     "tcp        0      0 10.20.0.5:ldgateway     10.20.0.9:51544         ESTABLISHED\n"
+     "udp        0      0 10.20.0.5:62001         10.20.0.9:xserveraid    ESTABLISHED\n",
+     "udp        0      0 0.0.0.0:syslog          0.0.0.0:*\n",
+     [("tcp", "0.0.0.0", 22, "ssh"), ("udp", "0.0.0.0", 514, "syslog")]),
+    ("ss", "Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:Port Process\n",
+     "tcp   LISTEN 0      128          0.0.0.0:ssh         0.0.0.0:*\n",
+     "tcp   ESTAB  0      0          10.20.0.5:ldgateway 10.20.0.9:51544\n"
+     "udp   ESTAB  0      0          10.20.0.5:62001     10.20.0.9:xserveraid\n",
+     "udp   UNCONN 0      0            0.0.0.0:syslog      0.0.0.0:*\n",
+     [("tcp", "0.0.0.0", 22, "ssh"), ("udp", "0.0.0.0", 514, "syslog")]),
+    ("lsof", "COMMAND   PID USER   FD   TYPE DEVICE SIZE/OFF NODE NAME\n",
+     "sshd      310 root    3u  IPv4  12345      0t0  TCP *:ssh (LISTEN)\n",
+     "agent     411 root    4u  IPv4  12346      0t0  TCP 10.20.0.5:ldgateway->10.20.0.9:51544 "
+     "(ESTABLISHED)\n"
+     "agent     411 root    5u  IPv4  12347      0t0  UDP 10.20.0.5:62001->10.20.0.9:xserveraid\n",
+     "rsyslogd  512 root    6u  IPv4  12348      0t0  UDP *:syslog\n",
+     [("tcp", "0.0.0.0", 22, "ssh"), ("udp", "0.0.0.0", 514, "syslog")]),
+]
 # Listeners named by services the port table does not hold, in each tool's form.
 UNKNOWN_LISTENERS = [
     ("bsd-netstat", BSD_TITLE + BSD_HEAD,
@@ -51,6 +75,16 @@ UNKNOWN_LISTENERS = [
     ("windows-netstat", WIN_HEAD,
      "  TCP    0.0.0.0:ldgateway      WS-0042:0              LISTENING\r\n"),
     ("windows-netstat", WIN_HEAD, "  UDP    0.0.0.0:xserveraid     *:*\r\n"),
+    ("netstat", "Proto Recv-Q Send-Q Local Address           Foreign Address         State\n",
+     "tcp        0      0 0.0.0.0:ldgateway       0.0.0.0:*               LISTEN\n"),
+    ("ss", "Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:Port Process\n",
+     "tcp   LISTEN 0      128          0.0.0.0:ldgateway   0.0.0.0:*\n"),
+    ("lsof", "COMMAND   PID USER   FD   TYPE DEVICE SIZE/OFF NODE NAME\n",
+     "sshd      310 root    3u  IPv4  12345      0t0  TCP *:ldgateway (LISTEN)\n"),
+    ("solaris-netstat", "\nTCP: IPv4\n   Local Address        Remote Address    Swind Send-Q "
+     "Rwind Recv-Q    State\n-------------------- -------------------- ----- ------ ----- "
+     "------ -----------\n",
+     "      *.ldgateway          *.*                0      0 128000      0 LISTEN\n"),
 ]
 
 
