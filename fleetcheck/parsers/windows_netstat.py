@@ -118,10 +118,9 @@ def _row(kind: str, local: str, foreign: str,
         ep = split_colon(local, proto)
         peer = split_colon(foreign, proto) if foreign != "*:*" else None
     except UnknownServiceName:
-        # netstat -a without -n names ports: a connection's row is no listener whatever
-        # port its name stands for (a listening TCP socket's peer port is 0 or '*')
-        if foreign != "*:*" and (proto == "udp" or state in _NOT_LISTENING
-                                 or foreign.rpartition(":")[2] not in ("0", "*")):
+        # netstat -a without -n names ports: a row the rule below passes over whatever its
+        # ports are is no listener, whatever port its name stands for
+        if _no_listener(proto, foreign, state):
             return None
         raise
     if ep.port is None:
@@ -135,6 +134,16 @@ def _row(kind: str, local: str, foreign: str,
     return Listener(proto=proto, family=family, address=ep.address, port=ep.port, pid=pid,
                     iface=ep.iface, dual_stack=unshown_dual(family, ep.address),
                     port_name=ep.port_name), state
+
+
+def _no_listener(proto: str, foreign: str, state: str) -> bool:
+    """`_row`'s rule read from the row's text, for a row whose ports are named: a TCP
+    socket listens only with a peer port of 0 or '*' and a listening state, a UDP one
+    only without a peer."""
+    if proto == "udp":
+        return foreign != "*:*"
+    return (foreign == "*:*" or state in _NOT_LISTENING
+            or foreign.rpartition(":")[2] not in ("0", "*"))
 
 
 def _with_owner(listener: Listener, lines: list[str]) -> Listener:
