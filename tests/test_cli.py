@@ -160,6 +160,12 @@ def test_a_command_loads_only_its_own_module() -> None:
         "validate", "explain", "parse", "report", "inventory", "verify", "merge", "diff",
         "history", "completion", "manpage")}
     assert not others & set(out), out
+    for asked in ("--version", "--vers"):  # the version needs no command's options either
+        code = (f"import sys; from fleetcheck.cli.main import main; status = main([{asked!r}]); "
+                "print(status, *sorted(m for m in sys.modules if m.endswith('_cmd')))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, cwd=REPO).stdout.split()
+        assert out[:2] == ["fleetcheck", __version__] and out[2:] == ["0"], out
     top = subprocess.run([sys.executable, "-m", "fleetcheck", "--help"], capture_output=True,
                          text=True, check=True, cwd=REPO).stdout
     for name, words in (("evidence", "pack a saved run"), ("diff", "what changed"),

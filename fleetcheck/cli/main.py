@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from fleetcheck import __version__
-from fleetcheck.cli import config_cmd
-from fleetcheck.cli.common import Command
 from fleetcheck.cli.env import Env, guarded, tell_lost_stdout
 from fleetcheck.cli.suggest import chosen_command, option_strings, subparsers, suggestion
 from fleetcheck.errors import ExitStatus, InputError
@@ -23,6 +21,8 @@ from fleetcheck.sanitize import one_line
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
+
+    from fleetcheck.cli.common import Command
 
 
 @frozen
@@ -95,10 +95,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def _command_word(args_list: Sequence[str]) -> str | None:
     """The sub-command `args_list` runs, when its first word names one and it asks no
-    top-level help; None otherwise (the whole parser is built)."""
+    top-level help; '' when it asks the version first (no command's options are needed);
+    None otherwise (the whole parser is built)."""
     for word in args_list:
         if word in ("-h", "--help"):
             return None
+        if len(word) > 3 and "--version".startswith(word):  # argparse takes `--vers` too
+            return ""
         if not word.startswith("-"):
             return word if word in _NAMES else None
     return None
@@ -155,6 +158,8 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
             env.stderr.write(parser.format_help())
             return ExitStatus.BAD_INPUT
         args.argv = ["fleetcheck", *args_list]
+        from fleetcheck.cli import config_cmd  # here: `--version` needs none of it
+
         args.settings = config_cmd.configure(args, env)  # what the command line left out
         return _output_kept(int(args.handler(args, env)), env)
     except (InputError, ParseError) as exc:  # may quote an inventory, a file, a host's output
