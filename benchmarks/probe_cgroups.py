@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 
-from benchmarks.common import children_cpu, print_table
-from benchmarks.ssh_fanout import BenchHost, _probe_variants
+from benchmarks.common import print_table
+from benchmarks.ssh_fanout import BenchHost, _probe_variants, command_costs
 from tests.lab.cgroups import make_cgroup, remove_cgroup
 from tests.lab.netns import in_netns, unique_name
 
@@ -39,20 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     variants = {**_probe_variants(), "ss without -e (ss -tulnp)": ("ss -tulnp", None)}
     rows = []
     with BenchHost(0) as bench, in_netns(bench.ns.name):
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(bench.dir / "home-of-root")}
         for n in (int(x) for x in args.cgroups.split(",")):
             top = make_cgroup(unique_name("fcbcg"))
             try:
                 for i in range(n):
                     make_cgroup(f"s{i // SLICE}/c{i % SLICE}", top)
-                costs: dict[str, list[float]] = {k: [] for k in variants}
-                for _ in range(args.rounds):
-                    for name, (command, stdin) in variants.items():
-                        cpu0 = children_cpu()
-                        for _ in range(args.runs):
-                            subprocess.run(["bash", "-c", command], env=env, check=True,
-                                           capture_output=True, input=stdin or b"")
-                        costs[name].append(1e3 * (children_cpu() - cpu0) / args.runs)
+                costs = command_costs(bench, variants, args.runs, args.rounds)
             finally:
                 remove_cgroup(top)
             base = statistics.median(costs["fan-out's command (ss -Htlnup)"])

@@ -376,10 +376,10 @@ def _probe_variants(others: Sequence[Path] = ()) -> dict[str, tuple[str, bytes |
             **{f"fleetcheck's probe @ {o.name}": _probe_of(o, nonce) for o in others}}
 
 
-def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5,
-                     others: Sequence[Path] = ()) -> None:
-    """CPU per run on the host of what each tool asks sshd's login shell to run."""
-    variants = _probe_variants(others)
+def command_costs(bench: BenchHost, variants: dict[str, tuple[str, bytes | None]], runs: int,
+                  rounds: int) -> dict[str, list[float]]:
+    """CPU ms per run of each command line (with its stdin) as sshd's login shell would run
+    it on `bench`'s host, one figure a round; rounds alternate the commands."""
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(bench.dir / "home-of-root")}
     costs: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(rounds):
@@ -389,6 +389,13 @@ def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5,
                 subprocess.run(["bash", "-c", command], env=env, capture_output=True, check=True,
                                input=stdin if stdin is not None else b"")
             costs[name].append(1e3 * (children_cpu() - cpu0) / runs)
+    return costs
+
+
+def bench_probe_cost(bench: BenchHost, runs: int, rounds: int = 5,
+                     others: Sequence[Path] = ()) -> None:
+    """CPU per run on the host of what each tool asks sshd's login shell to run."""
+    costs = command_costs(bench, _probe_variants(others), runs, rounds)
     base = statistics.median(costs["fan-out's command (ss -Htlnup)"])
     print_table(f"What runs on each host, in this lab's namespace: CPU per run, median (min–max) "
                 f"of {rounds} rounds of {runs}",
