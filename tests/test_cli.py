@@ -131,7 +131,8 @@ def test_dash_o_takes_exactly_one_format(tmp_path: Path) -> None:
 def test_a_scan_loads_no_library_it_does_not_use(tmp_path: Path) -> None:
     """A scan with every report, without an ansible.cfg or a memory limit, loads neither
     configparser (ansible.cfg), ctypes (malloc arenas) nor uuid (OSCAL ids are hashed
-    here): each costs every run's start a few milliseconds."""
+    here), nor the parsers of systems it did not meet: each costs every run's start a few
+    milliseconds."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO),
            "LANG": "C.UTF-8"}
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "fleetcheck", "scan", "-q",
@@ -144,6 +145,11 @@ def test_a_scan_loads_no_library_it_does_not_use(tmp_path: Path) -> None:
     unused = {"ctypes", "uuid"} | (set() if Path("/etc/ansible/ansible.cfg").exists()
                                    else {"configparser"})
     assert not unused & loaded, unused & loaded
+    # This host is Linux: the other systems' dialects, and `parse`'s guesser, stay unloaded.
+    others = {f"fleetcheck.parsers.{name}" for name in (
+        "bsd_netstat", "bsd_listen", "sockstat", "lsof_fields", "solaris_netstat",
+        "windows_netstat", "powershell", "guessing")}
+    assert "fleetcheck.parsers.ss" in loaded and not others & loaded, others & loaded
 
 
 def test_a_command_loads_only_its_own_module() -> None:

@@ -31,18 +31,8 @@ from fleetcheck.collect.sections import Section
 from fleetcheck.frozen import frozen, replace
 from fleetcheck.model import Listener
 from fleetcheck.numbers import is_number
-from fleetcheck.parsers import (
-    PARSERS,
-    bsd_netstat,
-    lsof,
-    lsof_fields,
-    owners,
-    procnet,
-    sockstat,
-    ss,
-)
+from fleetcheck.parsers import PARSERS, lsof, owners, procnet, ss
 from fleetcheck.parsers.common import ParseError
-from fleetcheck.parsers.windows_netstat import parse_tasklist
 
 # Bodies of the parts that ran and succeeded, by part name -> listeners and notes.
 Merge = Callable[[dict[str, str]], tuple[list[Listener], list[str]]]
@@ -65,24 +55,31 @@ class Incomplete(Exception):
     """The attempt used listed only some protocols or families; the message names the rest."""
 
 
+# The other systems' merges import their dialects when first used: a scan of Linux hosts
+# loads none of them (see parsers.PARSERS).
 def _hpux(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     # Both parts are there: an attempt missing one is Incomplete before any merge.
-    return bsd_netstat.parse(bodies["inet"]) + bsd_netstat.parse(bodies["inet6"]), []
+    parse = PARSERS["bsd-netstat"]
+    return parse(bodies["inet"]) + parse(bodies["inet6"]), []
 
 
 def _lsof_fields(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     # One text, as lsof would print both runs: a socket listed twice is one listener, and
     # one several processes hold (launchd and the service it started) too.
+    from fleetcheck.parsers import lsof_fields
+
     return one_per_socket(lsof_fields.parse_rows(bodies["tcp"] + bodies["udp"])), []
 
 
 def _sockstat(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     # A row per holding process: rows of one socket ID (sockstat -i) are one listener.
+    from fleetcheck.parsers import sockstat
+
     return one_per_socket(sockstat.parse_rows(bodies[""])), []
 
 
 def _openbsd(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
-    listeners = bsd_netstat.parse(bodies["netstat"])
+    listeners = PARSERS["bsd-netstat"](bodies["netstat"])
     if "fstat" not in bodies:
         return listeners, ["fstat failed: the processes behind the sockets are not known"]
     try:
@@ -95,6 +92,8 @@ def _openbsd(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
 
 
 def _aix(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
+    from fleetcheck.parsers import bsd_netstat
+
     rows = bsd_netstat.parse_rows(bodies["netstat"])
     if "rmsock" not in bodies:
         return [r.listener for r in rows], []
@@ -107,6 +106,8 @@ def _windows(bodies: dict[str, str]) -> tuple[list[Listener], list[str]]:
     listeners = PARSERS["windows-netstat"](bodies["netstat"])
     if "tasklist" not in bodies:
         return listeners, ["tasklist failed: only process ids are known"]
+    from fleetcheck.parsers.windows_netstat import parse_tasklist
+
     try:
         names = parse_tasklist(bodies["tasklist"])
     except ParseError as exc:  # an owner table costs names, never the listeners

@@ -93,4 +93,4 @@ def test_cli_names_file_and_line_of_a_parse_error(tmp_path: Path) -> None:
 
 
 def test_repo_constant_points_at_the_checkout() -> None:
-    assert (REPO / "fleetcheck" / "parsers" / "guess.py").is_file()
+    assert (REPO / "fleetcheck" / "parsers" / "guessing.py").is_file()
