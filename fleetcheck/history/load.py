@@ -9,6 +9,7 @@ from typing import Any, cast
 from fleetcheck.frozen import frozen
 from fleetcheck.history.compare import Gone, HostPast, Seen
 from fleetcheck.history.identity import FINDING, Key, finding_key
+from fleetcheck.history.query import typed
 from fleetcheck.model import HostResult
 
 # SQLite's bound-parameter limit is at least 999 on every build; stay under it.
@@ -50,8 +51,17 @@ def host_rows(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, HostR
         rows = conn.execute(f"SELECT {cols} FROM hosts WHERE name IN ({marks})",  # noqa: S608
                             tuple(names)) if names else []
     for r in rows:
-        out[r[1]] = HostRow(*r)
+        out[r[1]] = HostRow(*typed("hosts", _HOST_COLUMNS, _HOST_KINDS, r))
     return out
+
+
+# What a scan reads of its hosts' pasts is checked as the `history` views check theirs:
+# SQLite keeps whatever type a changed database holds, and a value of another type would
+# reach the run (and crash its reports) instead of being a damaged database.
+_HOST_COLUMNS = ("id", "name", "checks", "last_checked_at", "last_checked_run", "state")
+_HOST_KINDS = ("int", "str", "int", "str | None", "str | None", "str | None")
+_GONE_COLUMNS = ("first_seen", "flaps", "closed_check")
+_GONE_KINDS = ("str", "int", "int | None")
 
 
 def open_items(conn: sqlite3.Connection, host_ids: Sequence[int], category: str | None,
@@ -92,7 +102,11 @@ def pasts(conn: sqlite3.Connection, hosts: Sequence[HostResult]
     by_id = {r.id: r for r in rows.values() if r.last_checked_at is not None}
     opened: dict[int, dict[Key, Seen]] = {i: {} for i in by_id}
     for item in open_items(conn, list(by_id), FINDING, "first_seen, flaps, detail"):
-        opened[item[0]][row_key(item)] = Seen(item[10], item[8], item[9])
+        first_seen, flaps, detail = item[8:]
+        # inline, not `typed`: a large fleet's run reads tens of thousands of these
+        if type(first_seen) is not str or type(flaps) is not int or type(detail) is not str:
+            typed("items", ("first_seen", "flaps", "detail"), ("str", "int", "str"), item[8:])
+        opened[item[0]][row_key(item)] = Seen(detail, first_seen, flaps)
     out: dict[str, HostPast] = {}
     for host in hosts:
         known = rows.get(host.name)
@@ -114,5 +128,5 @@ def _gone(conn: sqlite3.Connection, host_id: int, keys: Sequence[Key]) -> dict[K
             "AND kind = ? AND proto = ? AND address = ? AND port = ? AND process = ? "
             "AND container = ? AND opened_at IS NULL", (host_id, *key)).fetchone()
         if row is not None:
-            out[key] = Gone(row[0], row[1], row[2])
+            out[key] = Gone(*typed("items", _GONE_COLUMNS, _GONE_KINDS, row))
     return out

@@ -288,6 +288,17 @@ def test_a_database_that_cannot_be_put_in_wal_mode_keeps_its_mode() -> None:
                                           "isoformat string: 'x'"),
     ("UPDATE runs SET run_id = x'ff00'", "damaged history database: runs.run_id holds "
                                          "b'\\xff\\x00', not str"),
+    # Every value a scan reads of a host's past is checked, as the `history` views check
+    # theirs: a count held as bytes reached the run and crashed its JSON report (exit 70).
+    ("UPDATE items SET flaps = x'ff00'", "damaged history database: items.flaps holds "
+                                         "b'\\xff\\x00', not int"),
+    ("UPDATE items SET detail = x'00'", "damaged history database: items.detail holds "
+                                        "b'\\x00', not str"),
+    ("UPDATE hosts SET checks = 'many'", "damaged history database: hosts.checks holds "
+                                         "'many', not int"),
+    ("UPDATE hosts SET last_checked_at = x'00'", "damaged history database: "
+                                                 "hosts.last_checked_at holds b'\\x00', not "
+                                                 "str | None"),
 ])
 def test_a_damaged_past_is_a_history_error_not_a_crash(tmp_path: Path, change: str,
                                                        says: str) -> None:
@@ -300,3 +311,18 @@ def test_a_damaged_past_is_a_history_error_not_a_crash(tmp_path: Path, change: s
     with open_db(tmp_path) as db, pytest.raises(HistoryError) as caught:
         db.compare([checked("a", stray(9000))], at(2))
     assert caught.value.reason == says
+
+
+def test_a_damaged_closed_item_is_a_history_error_when_its_finding_comes_back(
+        tmp_path: Path) -> None:
+    # A finding fixed one night and back the next is read from its closed item.
+    with open_db(tmp_path) as db:
+        night(db, [checked("a", stray(9000))], at(1))
+        night(db, [checked("a")], at(2))
+    with sqlite3.connect(tmp_path / "history.sqlite3") as conn:
+        conn.execute("UPDATE items SET flaps = 'often' WHERE opened_at IS NULL")
+    conn.close()
+    with open_db(tmp_path) as db, pytest.raises(HistoryError) as caught:
+        db.compare([checked("a", stray(9000))], at(3))
+    assert caught.value.reason == ("damaged history database: items.flaps holds 'often', "
+                                   "not int")
