@@ -29,10 +29,17 @@ class HistoryError(Exception):
         self.reason = reason
 
 
+# What using a database file can raise: SQLite's errors, the OS's, and text that is not
+# UTF-8 where SQLite keeps text (a damaged file: Python's decoding fails, not SQLite).
+FAILURES = (sqlite3.Error, OSError, UnicodeDecodeError, schema.NewerSchema, schema.NotHistory)
+
+
 def reason(exc: BaseException, timeout: float) -> str:
     """What went wrong, in words a reader can act on."""
     if isinstance(exc, schema.NewerSchema | schema.NotHistory):
         return str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not a usable history database (text that is not UTF-8: {exc.reason})"
     text = str(exc)
     low = text.lower()
     if "locked" in low or "busy" in low:
@@ -76,7 +83,7 @@ def connect(path: Path, timeout: float = DEFAULT_TIMEOUT, *, create: bool = True
         _wal(conn, time.monotonic() + timeout)
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a process crash
         schema.migrate(conn)
-    except (sqlite3.Error, OSError, schema.NewerSchema, schema.NotHistory) as exc:
+    except FAILURES as exc:
         if conn is not None:
             conn.close()
         if made:  # a database this run began and could not finish (a full disk): no trace
@@ -123,7 +130,7 @@ def failures(path: Path | str, timeout: float) -> Iterator[None]:
         yield
     except HistoryError:
         raise
-    except (sqlite3.Error, OSError, schema.NewerSchema, schema.NotHistory) as exc:
+    except FAILURES as exc:
         raise HistoryError(path, reason(exc, timeout)) from None
 
 

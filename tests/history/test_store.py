@@ -228,12 +228,21 @@ def test_a_version_1_database_keeps_its_timeline_and_lists_new_closings_in_place
     ("newer", "written by a newer fleetcheck (schema version 99"),
     ("foreign", "not a fleetcheck history"),
     ("garbage", "not a usable history database (file is not a database)"),
+    # A table's name damaged in the schema: SQLite's message quotes it, and Python fails to
+    # decode that message (UnicodeDecodeError, not an sqlite3 error: exit 70 before).
+    ("damaged name", "not a usable history database (text that is not UTF-8"),
 ])
 def test_unusable_files_are_one_error_naming_the_file_and_left_alone(
         tmp_path: Path, prepare: str, words: str) -> None:
     path = tmp_path / "history.sqlite3"
     if prepare == "garbage":
         path.write_bytes(b"this is not a database at all\n" * 200)
+    elif prepare == "damaged name":
+        with open_db(tmp_path) as db:
+            night(db, [checked("a", stray(9000))], at(1))
+        whole = path.read_bytes()
+        at_name = whole.index(b"tabledailydaily") + len(b"table")  # sqlite_schema's row
+        path.write_bytes(whole[:at_name] + b"dail\xff" + whole[at_name + 5:])
     else:
         conn = sqlite3.connect(path)
         conn.execute("CREATE TABLE notes (x TEXT)")
