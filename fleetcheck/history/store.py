@@ -19,7 +19,7 @@ from fleetcheck.frozen import frozen, replace
 from fleetcheck.history import load
 from fleetcheck.history.compare import compare, parse_utc, utc
 from fleetcheck.history.db import DEFAULT_TIMEOUT, HistoryError, connect, failures
-from fleetcheck.history.query import typed
+from fleetcheck.history.query import Damaged, typed
 from fleetcheck.history.record import counts_of, record
 from fleetcheck.model import Changes, Comparison, HostResult, RunResult, TrendPoint
 
@@ -164,8 +164,16 @@ def _cutoff(conn: sqlite3.Connection, run: RunResult, keep_days: int) -> str:
     cutoff = cutoff_before(run.started_at, keep_days)
     newest = conn.execute("SELECT max(started_at) FROM runs WHERE run_id != ?",
                           (run.run_id,)).fetchone()[0]
-    if isinstance(newest, str) and newest and newest < cutoff:
-        return cutoff_before(newest, keep_days)
+    if newest is None or newest == "":
+        return cutoff
+    if not isinstance(newest, str):
+        typed("runs", ("started_at",), ("str",), (newest,))  # Damaged, naming it
+    if newest < cutoff:
+        try:
+            return cutoff_before(newest, keep_days)
+        except ValueError:  # a damaged database: a time as text fleetcheck never writes
+            raise Damaged(f"damaged history database: runs.started_at holds {newest!r:.40}, "
+                          "not a time") from None
     return cutoff
 
 

@@ -335,3 +335,16 @@ def test_a_damaged_closed_item_is_a_history_error_when_its_finding_comes_back(
         db.compare([checked("a", stray(9000))], at(3))
     assert caught.value.reason == ("damaged history database: items.flaps holds 'often', "
                                    "not int")
+
+
+def test_a_damaged_run_time_is_a_history_error_when_the_run_prunes(tmp_path: Path) -> None:
+    # Retention reads the newest other run's start; text that is no time crashed the scan.
+    with open_db(tmp_path) as db:
+        night(db, [checked("a", stray(9000))], at(1))
+    with sqlite3.connect(tmp_path / "history.sqlite3") as conn:
+        conn.execute("UPDATE runs SET started_at = '1.5'")  # TEXT affinity: kept as text
+    conn.close()
+    with open_db(tmp_path) as db, pytest.raises(HistoryError) as caught:
+        night(db, [checked("a", stray(9000))], at(2), keep_days=30)
+    assert caught.value.reason == ("damaged history database: runs.started_at holds '1.5', "
+                                   "not a time")
