@@ -277,6 +277,7 @@ class InventoryData:
         for group in list(self.groups.values()):
             if group is not all_group and not group.parents:
                 self.add_child("all", group.name, group.origin)
+        above = ungrouped.ancestors() - {all_group}  # empty unless `ungrouped` has a parent
         for host in self.hosts.values():
             names = {g.name for g in host.direct}
             if "ungrouped" in names:
@@ -284,12 +285,13 @@ class InventoryData:
                 # too (looked up only then: most hosts are in another group directly)
                 if names - {"all", "ungrouped"} \
                         or {g.name for g in host.groups()} - {"all", "ungrouped"}:
+                    forgotten = _forgotten(host, ungrouped, above) if above else {ungrouped}
                     ungrouped.hosts.remove(host)
                     ungrouped.member_set.discard(host.name)
                     host.direct.remove(ungrouped)
                     # ansible-core's Host forgets `ungrouped` even where a group below it
                     # still holds the host: its variables no longer reach the host
-                    host.dropped = host.dropped | {ungrouped}
+                    host.dropped = host.dropped | forgotten
             elif not host.implicit and names <= {"all"}:
                 if host.name in self.groups:
                     # ansible-core files it with add_child, which looks the name up among
@@ -371,6 +373,18 @@ def check_variable_name(key: Any, origin: Origin | None, notes: Notes) -> bool:
                "deprecates this; variable names start with a letter or underscore and hold "
                "only letters, digits and underscores)", origin)
     return False
+
+
+def _forgotten(host: Host, ungrouped: Group, above: set[Group]) -> set[Group]:
+    """The groups ansible-core's Host forgets when reconciling takes it out of `ungrouped`,
+    whose ancestors (but `all`) are `above`: `ungrouped`, and each of those ancestors that
+    no other group of the host lies below, even one the host was put in itself."""
+    # Host.remove_group drops an ancestor of the group it removes unless it is an ancestor
+    # of a group the host keeps, and repeats that for each ancestor it drops: what stays
+    # is what lies above a group the host has outside `above`.
+    kept = host.groups() - above - {ungrouped}
+    held = set().union(*(g.ancestors() for g in kept))
+    return {ungrouped} | (above - held)
 
 
 def _check_name(kind: str, name: Any, origin: Origin | None) -> None:
