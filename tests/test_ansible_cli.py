@@ -62,7 +62,7 @@ def test_list_hosts_still_refuses_bad_input(site: Path) -> None:
     (["--private-key", "gone"], {}, "gone: --private-key: key file not found"),
     ([], {"ANSIBLE_PRIVATE_KEY_FILE": "gone"},
      "gone: key file not found (private_key_file from env ANSIBLE_PRIVATE_KEY_FILE)"),
-    (["--known-hosts", "gone"], {}, "gone: known_hosts file not found"),
+    (["--known-hosts", "gone"], {}, "gone: --known-hosts: known_hosts file not found"),
     # a directory is no file in any mode: accept-new could not record a key in it either
     (["--known-hosts", ".", "--host-key-checking", "accept-new"], {},
      ": --known-hosts names a directory, not a known_hosts file"),

@@ -287,6 +287,28 @@ def test_a_tilde_naming_no_user_stays_as_written(tmp_path: Path) -> None:
                                       "inventory source not found\n")
 
 
+@pytest.mark.parametrize(("option", "message"), [
+    (["-F", "~"], "-F: ssh config file is a directory"),
+    (["-F", "~/gone"], "-F: ssh config file not found"),
+    (["--known-hosts", "~/gone"], "--known-hosts: known_hosts file not found (with "
+                                   "--host-key-checking accept-new it would be created)"),
+    (["--vault-password-file", "~"], "--vault-password-file: vault password file is a "
+                                      "directory"),
+    (["-e", "@~"], "-e #1: cannot read file: Is a directory"),
+    (["-e", "a=1", "-e", "@~/gone"], "-e #2: cannot read file: No such file or directory"),
+    (["--private-key", "~/gone"], "--private-key: key file not found"),
+])
+def test_a_path_option_error_names_the_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               option: list[str], message: str) -> None:
+    # `~` is expanded before the file is looked at: the path alone would not say which
+    # argument wrote it
+    monkeypatch.setenv("HOME", str(tmp_path))  # what `~` stands for
+    res = run_cli(["scan", "-c", "local", "--list-hosts", *option], cwd=tmp_path,
+                  environ={"HOME": str(tmp_path)})
+    shown = str(tmp_path / option[-1].lstrip("@").removeprefix("~").lstrip("/")).rstrip("/")
+    assert (res.code, res.out, res.err) == (2, "", f"fleetcheck: error: {shown}: {message}\n")
+
+
 def test_workers_and_the_threads_engine_are_not_both_obeyed(tmp_path: Path) -> None:
     """`--engine threads --workers 3` asks for one process and for three: bad input, never a
     run that quietly took one of them (`--workers 1` is one process, and fits)."""

@@ -170,6 +170,9 @@ def vault_keyring(args: argparse.Namespace, env: Env) -> Keyring:
             listed = {str(env.path(i.split("@", 1)[-1]))
                       for i in (settings["vault_identity_list"] if settings else ())}
             name = "vault_identity_list" if exc.path in listed else "vault_password_file"
+            if name == "vault_password_file" and exc.line is None \
+                    and configured_at(args, name) is None:  # the command line named it
+                exc = InputError(f"--vault-password-file: {exc.message}", exc.path)
             raise blamed(exc, args, name) from None
         args._vault_keyring = keyring
     return keyring

@@ -199,8 +199,8 @@ def ssh_options(args: argparse.Namespace, env: Env,
         if os.path.isdir(path):  # no mode can read keys from it, or record one in it
             raise InputError("--known-hosts names a directory, not a known_hosts file", path)
         if args.host_key_checking != "accept-new" and not os.path.exists(path):
-            raise InputError("known_hosts file not found (with --host-key-checking "
-                             "accept-new it would be created)", path)
+            raise InputError("--known-hosts: known_hosts file not found (with "
+                             "--host-key-checking accept-new it would be created)", path)
     private_key = str(env.path(args.private_key)) if args.private_key else None
     if private_key is not None and not identity_exists(private_key):
         label = "--private-key: " if configured_at(args, "private_key_file") is None else ""

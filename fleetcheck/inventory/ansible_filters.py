@@ -14,8 +14,14 @@ from typing import Any
 _TRUE = ("yes", "on", "1", "true", 1)
 
 
-def _flags(ignorecase: bool, multiline: bool) -> int:
-    return (re.IGNORECASE if ignorecase else 0) | (re.MULTILINE if multiline else 0)
+def _compiled(name: str, pattern: str, ignorecase: bool, multiline: bool) -> re.Pattern[str]:
+    """`pattern` compiled; ValueError naming the filter or test where it is no expression
+    (the template's own error, as for any bad argument, not a crash of the run)."""
+    flags = (re.IGNORECASE if ignorecase else 0) | (re.MULTILINE if multiline else 0)
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise ValueError(f"{name}: {pattern!r} is no regular expression ({exc})") from None
 
 
 def to_bool(value: Any) -> bool:
@@ -37,15 +43,19 @@ def ternary(value: Any, true_val: Any, false_val: Any, none_val: Any = None) -> 
 def regex_replace(value: Any = "", pattern: str = "", replacement: str = "",
                   ignorecase: bool = False, multiline: bool = False, count: int = 0) -> str:
     """Every match of `pattern` in `value` (up to `count`, 0: all) replaced."""
-    return re.compile(pattern, _flags(ignorecase, multiline)).sub(replacement, str(value),
-                                                                   count=count)
+    compiled = _compiled("regex_replace", pattern, ignorecase, multiline)
+    try:
+        return compiled.sub(replacement, str(value), count=count)
+    except re.error as exc:  # the replacement names a group the pattern lacks
+        raise ValueError(f"regex_replace: replacement {replacement!r} cannot be used "
+                         f"({exc})") from None
 
 
 def regex_search(value: Any, pattern: str, *groups: str, ignorecase: bool = False,
                  multiline: bool = False) -> Any:
     """The first match of `pattern` (None without one); with '\\\\N' or '\\\\g<name>'
     arguments, the list of those groups."""
-    match = re.compile(pattern, _flags(ignorecase, multiline)).search(str(value))
+    match = _compiled("regex_search", pattern, ignorecase, multiline).search(str(value))
     if match is None:
         return None
     if not groups:
@@ -64,25 +74,25 @@ def regex_search(value: Any, pattern: str, *groups: str, ignorecase: bool = Fals
 
 
 def _regex(value: Any, pattern: str = "", ignorecase: bool = False, multiline: bool = False,
-           match_type: str = "search") -> bool:
+           match_type: str = "search", *, test: str = "regex") -> bool:
     """Ansible's `regex` test: `pattern` found in `value` (at its start for 'match')."""
     if match_type not in ("match", "search", "fullmatch"):
         raise ValueError(f"regex: match_type must be match, search or fullmatch, "
                          f"not {match_type!r}")
-    compiled = re.compile(pattern, _flags(ignorecase, multiline))
+    compiled = _compiled(test, pattern, ignorecase, multiline)
     return bool(getattr(compiled, match_type)(str(value)))
 
 
 def match(value: Any, pattern: str = "", ignorecase: bool = False,
           multiline: bool = False) -> bool:
     """Ansible's `match` test: `pattern` matches at the start of `value`."""
-    return _regex(value, pattern, ignorecase, multiline, "match")
+    return _regex(value, pattern, ignorecase, multiline, "match", test="match")
 
 
 def search(value: Any, pattern: str = "", ignorecase: bool = False,
            multiline: bool = False) -> bool:
     """Ansible's `search` test: `pattern` is found in `value`."""
-    return _regex(value, pattern, ignorecase, multiline, "search")
+    return _regex(value, pattern, ignorecase, multiline, "search", test="search")
 
 
 FILTERS: dict[str, Callable[..., Any]] = {

@@ -52,7 +52,12 @@ def read_extra_vars(args: Sequence[str], cwd: str, keyring: Keyring | None = Non
             continue
         if arg.startswith("@"):
             path = os.path.join(cwd, os.path.expanduser(arg[1:]))
-            data = load_file(path, keyring)
+            try:
+                data = load_file(path, keyring)
+            except InputError as exc:
+                if exc.line is not None:  # located inside the file: the file says it all
+                    raise
+                raise InputError(f"{where}: {exc.message}", exc.path) from None
             where = path
         elif arg[0] in "/.":
             raise InputError(f"{where}: a file of extra vars is written @{arg}")

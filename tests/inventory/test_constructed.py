@@ -67,6 +67,16 @@ ERRORS = [
      "default_value|trailing_separator"),
     ("strict: true\ncompose:\n  x: \"('a' * 2000) | regex_replace('', 'b' * 1000)\"\n", 4,
      "would be larger than the 1,048,576 characters a template value may hold"),
+    # a pattern that is no regular expression is the expression's error, as any bad argument
+    ("strict: true\ncompose:\n  d: \"inventory_hostname | regex_search('(web', '\\\\1')\"\n", 4,
+     "constructed: could not set d for host web1: ValueError: regex_search: '(web' is no "
+     "regular expression (missing ), unterminated subpattern at position 0)"),
+    ("strict: true\ncompose:\n  d: os | regex_replace('l', '\\\\2')\n", 4,
+     "regex_replace: replacement '\\\\2' cannot be used (invalid group reference 2"),
+    ("strict: true\ngroups:\n  g: inventory_hostname is match('[web')\n", 4,
+     "match: '[web' is no regular expression (unterminated character set"),
+    ("strict: true\ngroups:\n  g: inventory_hostname is regex('a{2,1}')\n", 4,
+     "regex: 'a{2,1}' is no regular expression (min repeat greater than max repeat"),
 ]
 
 
@@ -128,12 +138,13 @@ def test_a_scan_plans_the_groups_its_extra_vars_make(tmp_path: Path) -> None:
 
 def test_what_fails_on_a_host_is_skipped_without_strict(tmp_path: Path) -> None:
     config = ("compose:\n  plus: nosuch + 1\n  twice: n * 2\ngroups:\n  g: \"'yes'\"\n"
-              "  linux: os == 'linux'\n  broken: 'os =='\nkeyed_groups:\n  - key: os\n"
+              "  linux: os == 'linux'\n  broken: 'os =='\n  badre: os is search('(')\n"
+              "keyed_groups:\n  - key: os\n"
               "    prefix: os\n")
     code, out, _ = _listed(tmp_path, config)
     assert code == 0
     listing = json.loads(out)
-    assert "g" not in listing and "broken" not in listing
+    assert "g" not in listing and "broken" not in listing and "badre" not in listing
     assert listing["linux"] == {"hosts": ["web1"]} and listing["os_linux"] == {"hosts": ["web1"]}
     hostvars = listing["_meta"]["hostvars"]
     assert hostvars["web1"]["twice"] == 6 and "plus" not in hostvars["web1"]

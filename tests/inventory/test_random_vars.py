@@ -44,6 +44,11 @@ CASES: dict[str, tuple[dict[str, str], list[str], list[str], str]] = {
         "all:\n  vars:\n    admin: '{{ x }}'\n    n: null\n  hosts:\n    h1:\n"
         "      ansible_user: \"{{ admin | default('root') }}\"\n"
         "      ansible_host: \"ops{{ n }}\"\n")}, ["inv/hosts.yml"], [], ""),
+    # a pattern that is no regular expression fails the host in both, never the run
+    "bad-pattern": ({"inv/hosts.yml": (
+        "all:\n  hosts:\n    h1:\n"
+        "      ansible_host: \"{{ inventory_hostname | regex_replace('(', '') }}\"\n")},
+        ["inv/hosts.yml"], [], ""),
     # a comparison Python refuses (text > number): a failed host, never a crash
     "type-error": ({"inv/hosts.yml": (
         "all:\n  hosts:\n    h1:\n      base: '2200'\n"
@@ -136,6 +141,9 @@ def test_failures_ansible_has_are_located_errors(
     env = {"HOME": "/nonexistent"}
     for name, message in (("native-mapping-user", "ansible_user must be text, not a mapping"),
                           ("type-error", "ansible_become cannot render"),
+                          ("bad-pattern", "ansible_host cannot render \"{{ inventory_hostname "
+                           "| regex_replace('(', '') }}\": ValueError: regex_replace: '(' is "
+                           "no regular expression"),
                           ("runtime-name", RUNTIME_ERROR)):
         lay, (_listing, debug) = compared[name]
         assert "h1 | FAILED! => " in debug.out or name == "runtime-name", debug.out

@@ -214,7 +214,7 @@ def test_missing_known_hosts_file_is_bad_input(fleet: Fleet, lab: SshLab, tmp_pa
 
     res = run_cli(["scan", "-i", str(inv), "--known-hosts", str(tmp_path / "nope"),
                    "-o", str(tmp_path / "o")], cwd=tmp_path, environ={"HOME": str(tmp_path)})
-    assert res.code == 2 and "nope: known_hosts file not found" in res.err
+    assert res.code == 2 and "nope: --known-hosts: known_hosts file not found" in res.err
 
 
 def _reports(fleet: Fleet) -> dict[str, str]:

@@ -72,13 +72,14 @@ class SshConfig:
                     if path.is_file()])
 
     @classmethod
-    def given(cls, path: Path, *, include_base: Path) -> SshConfig:
-        """`ssh -F FILE`: read FILE whatever it is (a file, /dev/null, a pipe); InputError
-        when it does not exist or is a directory, as ssh refuses them."""
+    def given(cls, path: Path, *, include_base: Path, label: str = "") -> SshConfig:
+        """`ssh -F FILE`: read FILE whatever it is (a file, /dev/null, a pipe); InputError,
+        its message after `label`, when it does not exist or is a directory, as ssh refuses
+        them."""
         if not path.exists():
-            raise InputError("ssh config file not found", str(path))
+            raise InputError(f"{label}ssh config file not found", str(path))
         if path.is_dir():
-            raise InputError("ssh config file is a directory", str(path))
+            raise InputError(f"{label}ssh config file is a directory", str(path))
         return cls([read_config(path, include_base, 0, True, None)])
 
     def extend(self, other: SshConfig) -> None:

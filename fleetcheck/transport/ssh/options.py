@@ -51,7 +51,9 @@ class SshOptions:
         if self.ssh_config == "none":  # `ssh -F none`: no configuration file at all
             config = SshConfig()
         elif self.ssh_config is not None:
-            config = SshConfig.given(Path(self.ssh_config), include_base=home / ".ssh")
+            # named as the option it came from: `-F ~` is reported as /root, its expansion
+            config = SshConfig.given(Path(self.ssh_config), include_base=home / ".ssh",
+                                     label="-F: ")
         else:
             config = SshConfig.load([home / ".ssh" / "config"], include_base=home / ".ssh")
             system = SshConfig.load([Path(self.system_config)],
