@@ -48,7 +48,7 @@ def _group(inv: InventoryData, name: str, body: Any, at: Origin) -> None:
     """Add one TOML group table (hosts, children, vars); as ansible-core's toml plugin, a
     group that is no table and unknown keys are skipped with a warning."""
     if body is not None and not isinstance(body, Mapping):
-        inv.notes.warn(f"skipping {name!r} as this is not a valid group definition "
+        inv.notes.warn(f"skipping '{name}' as this is not a valid group definition "
                        "(not a table)", at)
         return
     inv.add_group(name, at)

@@ -62,7 +62,8 @@ def _group(inv: InventoryData, name: Any, body: Any, at: Origin, *, child: bool)
         if child and name not in inv.groups:
             raise at.error(f"group {name!r} must be a mapping of hosts/children/vars, "
                            f"not a {kind_name(body)}")
-        inv.notes.warn(f"skipping {name!r} as this is not a valid group definition (a "
+        # quoted as ansible-core quotes it: `1: []` is '1', a name of digits as any other
+        inv.notes.warn(f"skipping '{name}' as this is not a valid group definition (a "
                        f"{kind_name(body)}, not a mapping of hosts/children/vars)", at)
         return str(name)
     group = inv.add_group(name, at).name

@@ -147,6 +147,10 @@ EXPECTED: dict[str, list[tuple[str | None, str]]] = {
          "(a string, not a mapping of hosts/children/vars)"),
         ("Skipping 'web' as this is not a valid group definition",
          "yaml-group-shapes.yml:15:5: skipping 'web' as this is not a valid group definition (a "
+         "list, not a mapping of hosts/children/vars)"),
+        # a name YAML reads as a number is quoted as any other
+        ("Skipping '2' as this is not a valid group definition",
+         "yaml-group-shapes.yml:16:1: skipping '2' as this is not a valid group definition (a "
          "list, not a mapping of hosts/children/vars)")],
     "yaml-host-group-clash.yml": [
         ("Found both group and host with same name: db",
