@@ -44,6 +44,21 @@ def test_list_hosts_prints_what_would_be_contacted_and_contacts_nothing(site: Pa
     assert not (site / "reports").exists()  # no report, no directory
 
 
+def test_an_empty_address_is_no_address(tmp_path: Path) -> None:
+    # '' is set (ansible-core connects to the empty name and fails the host); null is not
+    (tmp_path / "hosts.yml").write_text(
+        "all:\n  vars:\n    empty: ''\n  hosts:\n    a:\n      ansible_host: ''\n"
+        "    b:\n      ansible_ssh_host: '{{ empty }}'\n      ansible_host: 192.0.2.9\n"
+        "    c:\n      ansible_host: null\n"
+        "    d:\n      ansible_host: ''\n      ansible_connection: local\n")
+    res = run_cli(["scan", "-i", "hosts.yml", "--list-hosts"], cwd=tmp_path)
+    assert (res.code, res.out) == (0, "c\nd\n")
+    assert res.err == "".join(
+        f"fleetcheck: {h} would not be contacted: its address ({var}) is empty: there is "
+        "nothing to connect to (ansible-core fails such a host too)\n"
+        for h, var in (("a", "ansible_host"), ("b", "ansible_ssh_host")))
+
+
 def test_list_hosts_follows_limit_and_shard(site: Path) -> None:
     res = run_cli(["scan", "-i", "hosts.ini", "--list-hosts", "-l", "web?:!web1"], cwd=site)
     assert res.out == "web2\n"

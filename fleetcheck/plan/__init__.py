@@ -123,13 +123,22 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
     written = own or defaults.connection
     connection = connection_type(written)
     kind = TRANSPORTS.get(connection)
-    address = hv.text(*_last_first(TRANSPORTS["ssh"].variables["host"])) or host.name
+    # '' is set, unlike null: ansible-core then connects to no name at all and fails
+    given = hv.text(*_last_first(TRANSPORTS["ssh"].variables["host"]), empty=True)
+    address = given or host.name
     if kind is None:  # named by the host's variable, or by configuration's `transport`
         return PlannedHost(host.name, address, host.groups, applicable, connection,
                            refused=Refusal(ErrorKind.UNSUPPORTED_CONNECTION, (
                                f"{'ansible_connection' if own else 'transport'}="
                                f"{written.strip()} is not supported (fleetcheck connects "
                                f"with {', '.join(SUPPORTED_CONNECTIONS)})")))
+    if given == "" and connection != "local":  # the local connection needs no address
+        named = hv.get(*_last_first(TRANSPORTS["ssh"].variables["host"]), empty=True)
+        return PlannedHost(host.name, address, host.groups, applicable, connection,
+                           refused=Refusal(ErrorKind.INVENTORY, (
+                               f"its address ({named[0] if named else 'ansible_host'}) is "
+                               "empty: there is nothing to connect to (ansible-core fails "
+                               "such a host too)")))
     becoming = hv.flag("ansible_become")
     become_spec = _become(hv, defaults) if (becoming if becoming is not None else become) \
         else None

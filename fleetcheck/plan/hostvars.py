@@ -40,11 +40,12 @@ class HostVars:
         self.revealed.append(plain)
         return plain
 
-    def get(self, *keys: str) -> tuple[str, Any] | None:
-        """(name, value) of the first of `keys` set to something other than null or ''."""
+    def get(self, *keys: str, empty: bool = False) -> tuple[str, Any] | None:
+        """(name, value) of the first of `keys` set to something other than null or ''
+        (with `empty`, '' written or rendered counts as set)."""
         for key in keys:
             value = self.host.vars.get(key)
-            if value is None or value == "":
+            if value is None or (value == "" and not empty):
                 continue
             if not isinstance(value, VaultValue) and not is_template(value):
                 return key, value
@@ -61,13 +62,13 @@ class HostVars:
                     raise self.error(key, "looks like a template and cannot be rendered (write "
                                           "it as !unsafe if the braces belong to it)") from None
                 raise self.error(key, str(exc)) from None
-            if rendered is not None and rendered != "":  # else: as if it were not set
+            if rendered is not None and (rendered != "" or empty):  # else: as if not set
                 return key, rendered
         return None
 
-    def text(self, *keys: str) -> str | None:
-        """The first of `keys` as text."""
-        found = self.get(*keys)
+    def text(self, *keys: str, empty: bool = False) -> str | None:
+        """The first of `keys` as text (`empty`: as `get`)."""
+        found = self.get(*keys, empty=empty)
         if found is None:
             return None
         key, value = found

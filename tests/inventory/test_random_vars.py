@@ -44,6 +44,11 @@ CASES: dict[str, tuple[dict[str, str], list[str], list[str], str]] = {
         "all:\n  vars:\n    admin: '{{ x }}'\n    n: null\n  hosts:\n    h1:\n"
         "      ansible_user: \"{{ admin | default('root') }}\"\n"
         "      ansible_host: \"ops{{ n }}\"\n")}, ["inv/hosts.yml"], [], ""),
+    # an ansible_host rendered empty is no address: the host is reached by its name
+    "empty-host": ({"inv/hosts.yml": (
+        "all:\n  vars:\n    x: ''\n  hosts:\n    h1:\n"
+        "      ansible_host: \"{{ x }}\"\n    h2:\n      ansible_host: ''\n")},
+        ["inv/hosts.yml"], [], ""),
     # a pattern that is no regular expression fails the host in both, never the run
     "bad-pattern": ({"inv/hosts.yml": (
         "all:\n  hosts:\n    h1:\n"

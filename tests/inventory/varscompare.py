@@ -114,6 +114,11 @@ def differences(lay: Layout, listing: Run, debug: Run) -> list[str]:
         if answer is None:
             continue
         mine, want = _ours(host), _theirs(answer)
+        if want["host"] == "":  # ansible-core would connect to no name and fail the host
+            if host.refused is None:
+                problems.append(f"scan: ansible has no address for {host.name}, fleetcheck "
+                                f"plans it at {host.address!r}")
+            continue
         if mine != want:
             problems.append(f"conn {host.name}: fleetcheck {mine} ansible {want}")
     return problems
