@@ -169,6 +169,7 @@ def collect(host: PlannedHost, transport: Transport, options: CollectOptions) ->
         raise _with_record(HostFailure(kind, f"probe did not run: "
                                        f"{not_run(stdout, stderr, record.exit_code)}"), record,
                            earlier=earlier)
+    _check_finished(probe, record, earlier)
     os_name = probe.facts.get("os") or None
     if "unsupported" in probe.facts and os_name is None:
         # uname could not run (a chroot without /dev/null or uname): nothing says the
@@ -200,6 +201,17 @@ def _run_probe(script: str, host: PlannedHost, transport: Transport, options: Co
         raise _with_record(exc, _record(command, result, *raw, nonce),
                            earlier=earlier) from None
     return _record(command, result, stdout, stderr, nonce)
+
+
+def _check_finished(probe: ProbeOutput, record: CommandRecord,
+                    earlier: tuple[CommandRecord, ...]) -> None:
+    """A PARSE_ERROR failure unless the probe's output reaches its last line ("done"):
+    output cut at a line's end would otherwise pass for the whole listing (exit status
+    cannot tell: servers that send none are judged on complete output)."""
+    if "done" not in probe.facts:
+        raise _with_record(HostFailure(ErrorKind.PARSE_ERROR, "probe output: cut short (it "
+                                       "stops before the probe's last line)"), record,
+                           earlier=earlier)
 
 
 def _wants_terminal(host: PlannedHost, ran: CommandRecord, nonce: str) -> bool:
@@ -245,6 +257,7 @@ def _collect_windows(host: PlannedHost, transport: Transport, options: CollectOp
         raise _with_record(HostFailure(ErrorKind.COMMAND_FAILED, f"Windows probe did not run: "
                                        f"{not_run(stdout, stderr, result.exit_code)}"), record,
                            earlier=earlier)
+    _check_finished(probe, record, earlier)
     collection = _interpret(probe, probe.facts.get("os"), record, earlier, family="windows")
     if host.become is not None:  # sudo has no meaning there; say so rather than fail
         collection = replace(collection, notes=(

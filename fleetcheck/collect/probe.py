@@ -258,11 +258,19 @@ fi
 # as when the whole output was gathered in a command substitution first, without the
 # fork that cost each host ~0.8 ms. Elsewhere, where a printed process name may carry
 # a NUL that a shell variable cannot hold, the output goes through dd in 1 MiB blocks
-# (as is where dd is missing).
+# (as is where dd is missing). The last line says the probe got to its end: output cut
+# at a line's end (a connection, a wrapper or a full pipe that stops it) looks whole
+# otherwise, and its listing would be judged as the host's.
 _SEND = r"""
 case "$S" in
-Linux) fc_probe;;
-*) if command -v dd >/dev/null 2>&1; then fc_probe | dd obs=1048576 2>/dev/null; else fc_probe; fi;;
+Linux) fc_probe; echo "$M done";;
+*)
+  if command -v dd >/dev/null 2>&1; then
+    { fc_probe; echo "$M done"; } | dd obs=1048576 2>/dev/null
+  else
+    fc_probe; echo "$M done"
+  fi
+  ;;
 esac
 """
 

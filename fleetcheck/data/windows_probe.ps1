@@ -1,6 +1,7 @@
 # fleetcheck's Windows probe. Comment lines and indentation are stripped before it is
 # sent (-EncodedCommand must fit cmd.exe's 8191-character line). NONCE and TOOL are
 # filled in per run. Every error falls through to netstat: an error is never "nothing".
+# Each way out says "done" last: output cut short is never taken for the whole.
 $ErrorActionPreference='Stop'
 try{[Console]::OutputEncoding=[Text.Encoding]::UTF8}catch{}
 $M='@@fleetcheck:NONCE';$T='TOOL'
@@ -22,8 +23,9 @@ if(($T -eq '' -or $T -eq 'powershell') -and (Get-Command Get-NetTCPConnection -E
     $r=@(Get-NetTCPConnection -State Listen|%{R 'TCP' $_ ([int]$_.State)})+@(Get-NetUDPEndpoint|%{R 'UDP' $_ $null})
     $j=ConvertTo-Json -InputObject $r -Compress -Depth 2
   }catch{"$M begin powershell";"$_";"$M end powershell 1"}
-  if($j -ne $null){"$M begin powershell";$j;"$M end powershell 0";exit 0}}
+  if($j -ne $null){"$M begin powershell";$j;"$M end powershell 0";"$M done";exit 0}}
 if($T -eq '' -or $T -eq 'windows-netstat'){
   "$M begin windows-netstat.netstat";$o=netstat -ano;$c=$LASTEXITCODE;$o;"$M end windows-netstat.netstat $c"
-  if($c -eq 0){"$M begin windows-netstat.tasklist";tasklist /fo csv /nh;"$M end windows-netstat.tasklist $LASTEXITCODE";exit 0}}
+  if($c -eq 0){"$M begin windows-netstat.tasklist";tasklist /fo csv /nh;"$M end windows-netstat.tasklist $LASTEXITCODE";"$M done";exit 0}}
 "$M notool"
+"$M done"

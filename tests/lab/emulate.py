@@ -348,6 +348,7 @@ M="@@fleetcheck:$nonce"
 {
 printf '%s\n' "$M os Windows" "$M release 10.0.20348.0" "$M admin 1"
 @SECTIONS@
+printf '%s\n' "$M done"
 } | awk '{ sub(/\r$/, ""); printf "%s\r\n", $0 }'
 """
 

@@ -228,6 +228,11 @@ def _act(server: _Server, chan: paramiko.Channel) -> None:
         time.sleep(0.1)
         chan.sendall(out)
     elif b in ("truncate", "truncate_close"):
+        if b == "truncate":  # after a section's closing fence: what is left looks whole
+            lines = out.splitlines(keepends=True)
+            ends = [sum(map(len, lines[:n + 1])) for n, line in enumerate(lines[:-1])
+                    if b" end " in line]
+            cut = rng.choice(ends) if ends else cut
         out = out[:cut]
         chan.sendall(out)
     elif b != "fail_exec":

@@ -6,7 +6,8 @@ the way its login name asks: no exit status, an exit signal, EOF without close a
 without EOF, data after EOF, endless output on either stream, a window never opened for the
 become password, requests and channels the client must refuse, a stall, a key re-exchange it
 never finishes, an exec request it never answers, hostile banners and disconnect texts, the
-output one byte per packet, truncated output. It runs in a fresh network namespace, so the
+output one byte per packet, output cut short (just after a section's closing fence, where
+what is left looks whole, and anywhere). It runs in a fresh network namespace, so the
 probe's listing there is known. All behaviours are scanned at once beside a healthy login,
 and for each: the run ends well before the per-host deadline (every misbehaviour is bounded
 by the command timeout), exits 3 (not all hosts checked), a host is judged only with the
