@@ -124,7 +124,8 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
     connection = connection_type(written)
     kind = TRANSPORTS.get(connection)
     # '' is set, unlike null: ansible-core then connects to no name at all and fails
-    given = hv.text(*_last_first(TRANSPORTS["ssh"].variables["host"]), empty=True)
+    address_vars = _last_first(TRANSPORTS["ssh"].variables["host"])
+    given = hv.text(*address_vars, empty=True)
     address = given or host.name
     if kind is None:  # named by the host's variable, or by configuration's `transport`
         return PlannedHost(host.name, address, host.groups, applicable, connection,
@@ -133,7 +134,7 @@ def plan_host(host: InventoryHost, policies: Sequence[Policy], *, become: bool =
                                f"{written.strip()} is not supported (fleetcheck connects "
                                f"with {', '.join(SUPPORTED_CONNECTIONS)})")))
     if given == "" and connection != "local":  # the local connection needs no address
-        named = hv.get(*_last_first(TRANSPORTS["ssh"].variables["host"]), empty=True)
+        named = hv.get(*address_vars, empty=True)
         return PlannedHost(host.name, address, host.groups, applicable, connection,
                            refused=Refusal(ErrorKind.INVENTORY, (
                                f"its address ({named[0] if named else 'ansible_host'}) is "
