@@ -200,10 +200,11 @@ def test_vault_password_input_is_bounded(tmp_path: Path, executable: bool) -> No
     (tmp_path / "hosts.ini").write_text("web1\n")
     if executable:
         _script(tmp_path / "pw", "exec yes password\n")
-        message = "vault password script printed more than the 64 KiB limit (killed)"
+        message = ("--vault-password-file: vault password script printed more than the "
+                   "64 KiB limit (killed)")
     else:
         (tmp_path / "pw").write_text("x" * (100 * 1024))
-        message = "vault password file is larger than the 64 KiB limit"
+        message = "--vault-password-file: vault password file is larger than the 64 KiB limit"
     proc = _bounded_cli(["inventory", "-i", "hosts.ini", "--vault-password-file", "pw",
                          "--list"], tmp_path)
     _one_error(proc, f"{tmp_path}/pw: {message}")
