@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
@@ -102,6 +104,31 @@ def _heads(hosts: list[HostResult]) -> list[tuple[HostResult, str, str, str | No
 
 def render(run: RunResult, options: RenderOptions | None = None) -> str:
     """The report page; `options.rendered_at` (default: now) is its only varying text."""
+    return _template().render(**_context(run, options))
+
+
+# Pieces of about this many characters (the template yields thousands of small ones): big
+# enough to write in few calls, small enough that a page of one host comes in several.
+_PIECE = 1 << 14
+
+
+def render_chunks(run: RunResult, options: RenderOptions | None = None) -> Iterator[str]:
+    """`render`'s page in pieces of about 16 KiB, for a file: a fleet's page (tens of
+    megabytes) and its encoded bytes are never whole in memory at once."""
+    batch: list[str] = []
+    size = 0
+    for piece in _template().generate(**_context(run, options)):
+        batch.append(piece)
+        size += len(piece)
+        if size >= _PIECE:
+            yield "".join(batch)
+            batch, size = [], 0
+    if batch:
+        yield "".join(batch)
+
+
+def _context(run: RunResult, options: RenderOptions | None) -> dict[str, Any]:
+    """What the report template is rendered with."""
     # What a host or an inventory wrote is shown as the terminal shows it: a bidi override
     # in a process name would otherwise reorder what an auditor reads (the JSON keeps it
     # exactly), and a name stays on one line. The run record's digest is the record's own.
@@ -123,7 +150,7 @@ def render(run: RunResult, options: RenderOptions | None = None) -> str:
     threshold = view.fail_on(run)
     group_ids = {id(g): f"group-{n}" for n, g in enumerate(groups, 1)}
     group_ids.update({id(g): f"waived-group-{n}" for n, g in enumerate(waived, 1)})
-    return _template().render(
+    return dict(  # noqa: C408 - keywords, as the template names them
         run=run, head=view.headline(run), kicker=" · ".join(view.run_line(run)),
         counts=view.status_counts(run), severities=view.severity_counts(run),
         facts=view.run_facts(run), overview=overview, allowed=allowed_by_policy(run),
